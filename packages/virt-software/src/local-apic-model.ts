@@ -1,0 +1,58 @@
+/**
+ * An in-process model of one vCPU's local APIC, as far as message delivery goes: IRR, ISR and
+ * TMR as 256-bit sets, the software-enable bit, and counters for the non-vectored modes.
+ */
+import type { LocalApicState } from '@tsvmm/virt';
+
+export class LocalApicModel {
+  readonly apicId: number;
+  readonly irr = new Uint32Array(8);
+  readonly isr = new Uint32Array(8);
+  readonly tmr = new Uint32Array(8);
+  softwareEnabled = true;
+  /** Vectored messages accepted (each one, including those coalesced into an IRR bit already set). */
+  accepted = 0;
+  /** Accepted messages whose IRR bit was already set (edge coalescing). */
+  coalesced = 0;
+  nmi = 0;
+  smi = 0;
+  init = 0;
+  extint = 0;
+
+  constructor(apicId: number) {
+    this.apicId = apicId;
+  }
+
+  /** A fixed or lowest-priority message. False when the APIC is software-disabled (the guest blocked it). */
+  acceptVector(vector: number, level: boolean): boolean {
+    if (!this.softwareEnabled) return false;
+    const w = vector >>> 5;
+    const bit = 1 << (vector & 31);
+    if (this.irr[w]! & bit) this.coalesced++;
+    this.irr[w] = (this.irr[w]! | bit) >>> 0;
+    this.tmr[w] = level ? (this.tmr[w]! | bit) >>> 0 : (this.tmr[w]! & ~bit) >>> 0;
+    this.accepted++;
+    return true;
+  }
+
+  state(): LocalApicState {
+    return { apicId: this.apicId, irr: bitsToVectors(this.irr), isr: bitsToVectors(this.isr), softwareEnabled: this.softwareEnabled };
+  }
+
+  clearIrr(): void {
+    this.irr.fill(0);
+  }
+}
+
+function bitsToVectors(words: Uint32Array): number[] {
+  const out: number[] = [];
+  for (let w = 0; w < 8; w++) {
+    let v = words[w]!;
+    while (v !== 0) {
+      const b = 31 - Math.clz32(v & -v);
+      out.push(w * 32 + b);
+      v = (v & ~(1 << b)) >>> 0;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,12 @@
+// The README's example must run and print what the README says it prints.
+test('examples/unit-test-a-device.ts runs and observes the delivery and the pending bit', () => {
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  try {
+    jest.isolateModules(() => {
+      require('../examples/unit-test-a-device');
+    });
+    expect(log.mock.calls).toEqual([[[0x41]], [true]]);
+  } finally {
+    log.mockRestore();
+  }
+});

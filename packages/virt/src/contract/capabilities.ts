@@ -1,0 +1,40 @@
+/** How a backend delivers irqfd signals. */
+export type IrqFdMediation =
+  /** The hypervisor injects straight from the signal, with no trip through the VMM (KVM_IRQFD, MSHV_IRQFD, WHP triggers). */
+  | 'kernel'
+  /** A user-space relay waits for the signal and injects with `requestMsi`. */
+  | 'emulated';
+
+/** What a partition can do. Immutable (frozen) once the partition exists. */
+export interface PartitionCapabilities {
+  /** Backend name: `kvm`, `mshv`, `whp`, `software`. */
+  readonly backend: string;
+  /** Whether `irqfd()` returns kernel-mediated routes, a user-space relay, or nothing. */
+  readonly irqfd: IrqFdMediation | 'none';
+  /** Why irqfd is emulated or missing, for people (empty when kernel-mediated). */
+  readonly irqfdReason: string;
+  /** Most irqfd routes that can exist at once (0 without irqfd). */
+  readonly maxRoutes: number;
+  /** Level-triggered irqfds with a resample event are available. */
+  readonly resample: boolean;
+  /** APIC IDs above 255 can be addressed (through the upper MSI address). */
+  readonly x2apic: boolean;
+  /** Most vCPUs this host allows in one partition. */
+  readonly maxVcpus: number;
+}
+
+/** What an {@link IrqFd} offers. Immutable (frozen). */
+export interface IrqFdCapabilities {
+  readonly mediation: IrqFdMediation;
+  /** Most routes that can exist at once; one more is an EXHAUSTED error. */
+  readonly maxRoutes: number;
+  /**
+   * Route changes are committed to a hypervisor routing table, so `batch()` turns N changes into
+   * one commit. False where each route is programmed on its own (WHP triggers, the relay).
+   */
+  readonly routingTable: boolean;
+  /** `route.event` never changes. False where a route re-creates its event (WHP without in-place update). */
+  readonly stableEvent: boolean;
+  /** One sentence on the mechanism, for people and `tsvmm probe`. */
+  readonly mechanism: string;
+}

@@ -1,0 +1,53 @@
+import type { PartitionCapabilities } from './capabilities';
+import type { IrqFd } from './irqfd';
+
+/**
+ * A virtual machine on one hypervisor backend, as far as interrupts are concerned.
+ */
+export interface Partition extends Disposable {
+  /** `kvm`, `mshv`, `whp`, `software`. */
+  readonly backend: string;
+  readonly vcpuCount: number;
+  readonly capabilities: PartitionCapabilities;
+  readonly disposed: boolean;
+  /**
+   * The partition's irqfd (the same object on every call), or undefined where the backend has
+   * neither kernel irqfd nor a user-space relay. Check `irqfd().capabilities.mediation` to know
+   * which you got.
+   */
+  irqfd(): IrqFd | undefined;
+  /**
+   * Injects one MSI now, from user space (KVM_SIGNAL_MSI, WHvRequestInterrupt). Returns true when
+   * delivered, false when the guest blocked it (e.g. its APIC is software-disabled).
+   * INVALID_ARGUMENT / INVALID_MSI before any side effect; a typed error when the hypervisor fails.
+   */
+  requestMsi(address: number | bigint, data: number): boolean;
+  /** Releases every route, vCPU and the VM itself. Idempotent; never throws. */
+  dispose(): void;
+}
+
+/** A vCPU's local APIC as a diagnostic read sees it. */
+export interface LocalApicState {
+  readonly apicId: number;
+  /** Vectors whose IRR bit is set, ascending. */
+  readonly irr: readonly number[];
+  /** Vectors whose ISR bit is set, ascending. */
+  readonly isr: readonly number[];
+  /** Spurious-interrupt vector register bit 8. */
+  readonly softwareEnabled: boolean;
+}
+
+/**
+ * Diagnostic access to each vCPU's local APIC, which backends that can read it offer (KVM through
+ * KVM_GET_LAPIC, the software backend from its model). Tests and the demo observe delivery here.
+ */
+export interface LocalApicAccess {
+  readLocalApic(vcpu: number): LocalApicState;
+  /** Clears every IRR bit of `vcpu`, so the next read shows only new deliveries. */
+  clearIrr(vcpu: number): void;
+}
+
+export function hasLocalApicAccess(p: Partition): p is Partition & LocalApicAccess {
+  const q = p as Partial<LocalApicAccess>;
+  return typeof q.readLocalApic === 'function' && typeof q.clearIrr === 'function';
+}

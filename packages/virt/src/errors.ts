@@ -1,0 +1,104 @@
+/**
+ * Typed errors shared by every tsvmm package.
+ *
+ * Every failure a caller can meet is a {@link VirtError}: a stable `code` to branch on, the
+ * `operation` that failed, the errno or HRESULT when a kernel or DLL call failed, and a message
+ * that ends with what to do about it.
+ */
+
+/** Stable error codes: branch on these, never on message text. */
+export type VirtErrorCode =
+  /** A caller passed a bad argument. Nothing was changed. */
+  | 'INVALID_ARGUMENT'
+  /** An MSI address/data pair that is not a deliverable x86 MSI for this backend. Nothing was changed. */
+  | 'INVALID_MSI'
+  /** The object was disposed before this call. */
+  | 'DISPOSED'
+  /** No free route, GSI or slot is left. Dispose a route and try again. */
+  | 'EXHAUSTED'
+  /** The kernel reports the resource in use (EBUSY), e.g. an eventfd already assigned as an irqfd. */
+  | 'BUSY'
+  /** The host or backend lacks the capability asked for. */
+  | 'UNSUPPORTED'
+  /** The hypervisor is not present here (device node missing, wrong platform, export missing). */
+  | 'UNAVAILABLE'
+  /** The caller lacks permission (EACCES, EPERM, E_ACCESSDENIED). */
+  | 'PERMISSION'
+  /** Any other failed system call; `errno` says which. */
+  | 'SYSCALL'
+  /** A failed Windows call; `hresult` says which. */
+  | 'HRESULT'
+  /** An internal invariant of tsvmm broke: please report it. */
+  | 'INTERNAL';
+
+export interface VirtErrorDetails {
+  /** The failed operation, e.g. `IrqFdRoute.setMsi` or `ioctl(KVM_SET_GSI_ROUTING)`. */
+  readonly operation: string;
+  /** What went wrong, in one sentence, without the hint. */
+  readonly detail: string;
+  /** What the caller can do about it. */
+  readonly hint?: string;
+  /** The Linux errno, when a system call failed. */
+  readonly errno?: number;
+  /** The symbolic errno name (`EBUSY`), when known. */
+  readonly errnoName?: string;
+  /** The HRESULT as an unsigned 32-bit number, when a Windows call failed. */
+  readonly hresult?: number;
+  /** The underlying error, if any. */
+  readonly cause?: unknown;
+}
+
+export class VirtError extends Error {
+  override readonly name = 'VirtError';
+  readonly code: VirtErrorCode;
+  readonly operation: string;
+  readonly detail: string;
+  readonly hint: string | undefined;
+  readonly errno: number | undefined;
+  readonly errnoName: string | undefined;
+  readonly hresult: number | undefined;
+
+  constructor(code: VirtErrorCode, details: VirtErrorDetails) {
+    super(formatMessage(code, details), details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = code;
+    this.operation = details.operation;
+    this.detail = details.detail;
+    this.hint = details.hint;
+    this.errno = details.errno;
+    this.errnoName = details.errnoName;
+    this.hresult = details.hresult;
+  }
+}
+
+function formatMessage(code: VirtErrorCode, d: VirtErrorDetails): string {
+  let status = '';
+  if (d.errno !== undefined) status = ` (${d.errnoName ?? 'errno'} ${d.errno})`;
+  else if (d.hresult !== undefined) status = ` (HRESULT 0x${(d.hresult >>> 0).toString(16).padStart(8, '0')})`;
+  const hint = d.hint ? ` ${d.hint}` : '';
+  return `${d.operation}: ${d.detail}${status} [${code}].${hint}`;
+}
+
+/** True when `e` is a {@link VirtError}, optionally with the given code. */
+export function isVirtError(e: unknown, code?: VirtErrorCode): e is VirtError {
+  return e instanceof VirtError && (code === undefined || e.code === code);
+}
+
+export function invalidArgument(operation: string, detail: string, hint = 'Fix the argument; nothing was changed.'): VirtError {
+  return new VirtError('INVALID_ARGUMENT', { operation, detail, hint });
+}
+
+export function disposedError(operation: string, what: string): VirtError {
+  return new VirtError('DISPOSED', {
+    operation,
+    detail: `${what} was already disposed`,
+    hint: 'Create a new one; a disposed object cannot be used again.',
+  });
+}
+
+export function exhaustedError(operation: string, what: string, limit: number): VirtError {
+  return new VirtError('EXHAUSTED', {
+    operation,
+    detail: `all ${limit} ${what} are in use`,
+    hint: 'Dispose routes that are no longer needed, then try again.',
+  });
+}

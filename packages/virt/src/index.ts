@@ -1,0 +1,16 @@
+export * from './errors';
+export { checkInteger, describeValue, hex } from './validate';
+export * from './msi/codec';
+export { SlotAllocator } from './alloc/slot-allocator';
+export type { Event, EventKind } from './contract/event';
+export type { IrqFdCapabilities, IrqFdMediation, PartitionCapabilities } from './contract/capabilities';
+export type { IrqFd, IrqFdRoute } from './contract/irqfd';
+export { hasLocalApicAccess } from './contract/partition';
+export type { LocalApicAccess, LocalApicState, Partition } from './contract/partition';
+export { RelayIrqFd } from './relay/relay-irqfd';
+export type { RelayIrqFdOptions } from './relay/relay-irqfd';
+export type { RelayPlatform, RelayPlatformFactory } from './relay/platform';
+export { FLAG_HAS_MSI, FLAG_MASKED, RelayRouteTable, WORDS_PER_SLOT, isArmed } from './relay/route-table';
+export type { DeliverOutcome, RawInjector } from './relay/route-table';
+export { InProcessEvent, InProcessRelayPlatform } from './relay/in-process';
+export type { BackendProbe } from './contract/probe';

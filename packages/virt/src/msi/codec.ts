@@ -1,0 +1,219 @@
+/**
+ * The x86 MSI message format (Intel SDM, "Message Signalled Interrupts"): decode, encode,
+ * validate and describe. Every backend validates through {@link validateMsi} so that the same bad
+ * message gets the same error everywhere.
+ */
+import { VirtError, invalidArgument } from '../errors';
+import { describeValue, hex } from '../validate';
+
+/** An MSI as the hardware sees it: the 64-bit address split into 32-bit halves, and the data word. */
+export interface MsiMessage {
+  readonly addressLo: number;
+  readonly addressHi: number;
+  readonly data: number;
+}
+
+export type DeliveryMode = 'fixed' | 'lowest-priority' | 'smi' | 'nmi' | 'init' | 'extint';
+
+/** Delivery-mode codes of data bits 10:8; 3 and 6 are reserved for MSI. */
+export const DELIVERY_MODE_CODES: Readonly<Record<DeliveryMode, number>> = Object.freeze({
+  fixed: 0,
+  'lowest-priority': 1,
+  smi: 2,
+  nmi: 4,
+  init: 5,
+  extint: 7,
+});
+
+const DELIVERY_MODE_BY_CODE: readonly (DeliveryMode | undefined)[] = ['fixed', 'lowest-priority', 'smi', undefined, 'nmi', 'init', undefined, 'extint'];
+
+/** The fields of an MSI, decoded. */
+export interface MsiFields {
+  /** Destination ID: address bits 19:12, plus `addressHi` bits 31:8 as bits 31:8 (32-bit x2APIC IDs). */
+  readonly destinationId: number;
+  /** Address bits 11:5: the paravirtual extended destination ID, or reserved. */
+  readonly extendedDestinationId: number;
+  readonly destinationMode: 'physical' | 'logical';
+  readonly redirectionHint: boolean;
+  /** Address bit 4: remappable format (interrupt remapping), which no tsvmm backend accepts. */
+  readonly remappable: boolean;
+  readonly vector: number;
+  /** Raw delivery-mode code (data bits 10:8). */
+  readonly deliveryModeCode: number;
+  /** The delivery mode, or undefined for the reserved codes 3 and 6. */
+  readonly deliveryMode: DeliveryMode | undefined;
+  readonly triggerMode: 'edge' | 'level';
+  /** Data bit 14 (assert), meaningful only for level-triggered messages. */
+  readonly levelAssert: boolean;
+}
+
+export const MSI_WINDOW_BASE = 0xfee00000;
+export const MSI_WINDOW_LAST = 0xfeefffff;
+const TWO_32 = 0x1_0000_0000;
+const DATA_RESERVED_MASK = 0xffff3800; // bits 31:16 and 13:11
+
+/**
+ * Turns a caller's `(address, data)` into a {@link MsiMessage}, rejecting wrong types and numbers
+ * out of range (INVALID_ARGUMENT). `address` is the full 64-bit message address, as a number (an
+ * integer below 2^53) or a bigint below 2^64.
+ */
+export function toMsiMessage(operation: string, address: unknown, data: unknown): MsiMessage {
+  let lo: number;
+  let hi: number;
+  if (typeof address === 'number') {
+    if (!Number.isSafeInteger(address) || address < 0) {
+      throw invalidArgument(operation, `address must be a non-negative integer below 2^53 (or a bigint), got ${describeValue(address)}`);
+    }
+    lo = address % TWO_32;
+    hi = Math.floor(address / TWO_32);
+  } else if (typeof address === 'bigint') {
+    if (address < 0n || address >= 1n << 64n) {
+      throw invalidArgument(operation, `address must be a 64-bit unsigned value, got ${describeValue(address)}`);
+    }
+    lo = Number(address & 0xffffffffn);
+    hi = Number(address >> 32n);
+  } else {
+    throw invalidArgument(operation, `address must be a number or a bigint, got ${describeValue(address)}`);
+  }
+  if (typeof data !== 'number' || !Number.isInteger(data) || data < 0 || data > 0xffffffff) {
+    throw invalidArgument(operation, `data must be a 32-bit unsigned integer, got ${describeValue(data)}`);
+  }
+  return { addressLo: lo, addressHi: hi, data };
+}
+
+/** The 64-bit address of a message. */
+export function msiAddress(msg: MsiMessage): bigint {
+  return (BigInt(msg.addressHi >>> 0) << 32n) | BigInt(msg.addressLo >>> 0);
+}
+
+/** Decodes any message (total: reserved values are reported, not rejected). */
+export function decodeMsi(msg: MsiMessage): MsiFields {
+  const lo = msg.addressLo >>> 0;
+  const hi = msg.addressHi >>> 0;
+  const data = msg.data >>> 0;
+  const code = (data >>> 8) & 7;
+  return {
+    destinationId: ((hi & 0xffffff00) | ((lo >>> 12) & 0xff)) >>> 0,
+    extendedDestinationId: (lo >>> 5) & 0x7f,
+    destinationMode: lo & 4 ? 'logical' : 'physical',
+    redirectionHint: (lo & 8) !== 0,
+    remappable: (lo & 16) !== 0,
+    vector: data & 0xff,
+    deliveryModeCode: code,
+    deliveryMode: DELIVERY_MODE_BY_CODE[code],
+    triggerMode: data & 0x8000 ? 'level' : 'edge',
+    levelAssert: (data & 0x4000) !== 0,
+  };
+}
+
+export interface MsiEncodeInput {
+  /** Up to 0xFF, or up to 0xFFFFFFFF where 32-bit x2APIC IDs go into `addressHi`. */
+  readonly destinationId: number;
+  readonly vector: number;
+  readonly destinationMode?: 'physical' | 'logical';
+  readonly redirectionHint?: boolean;
+  readonly deliveryMode?: DeliveryMode;
+  readonly triggerMode?: 'edge' | 'level';
+  readonly levelAssert?: boolean;
+}
+
+/** Encodes an MSI in compatibility format. Throws INVALID_ARGUMENT for fields out of range. */
+export function encodeMsi(fields: MsiEncodeInput): MsiMessage {
+  const op = 'encodeMsi';
+  const dest = fields.destinationId;
+  if (typeof dest !== 'number' || !Number.isInteger(dest) || dest < 0 || dest > 0xffffffff) {
+    throw invalidArgument(op, `destinationId must be an integer from 0 to 0xFFFFFFFF, got ${describeValue(dest)}`);
+  }
+  const vector = fields.vector;
+  if (typeof vector !== 'number' || !Number.isInteger(vector) || vector < 0 || vector > 0xff) {
+    throw invalidArgument(op, `vector must be an integer from 0 to 255, got ${describeValue(vector)}`);
+  }
+  const mode = fields.deliveryMode ?? 'fixed';
+  const code = DELIVERY_MODE_CODES[mode];
+  if (code === undefined) throw invalidArgument(op, `unknown delivery mode ${describeValue(mode)}`);
+  const addressLo =
+    (MSI_WINDOW_BASE | ((dest & 0xff) << 12) | (fields.redirectionHint ? 8 : 0) | (fields.destinationMode === 'logical' ? 4 : 0)) >>> 0;
+  const addressHi = (dest & 0xffffff00) >>> 0;
+  const data = (vector | (code << 8) | (fields.levelAssert ? 0x4000 : 0) | (fields.triggerMode === 'level' ? 0x8000 : 0)) >>> 0;
+  return { addressLo, addressHi, data };
+}
+
+/** What a backend accepts beyond the architectural rules. */
+export interface MsiPolicy {
+  /**
+   * `'reject'`: `addressHi` must be 0 (mshv, and KVM without 32-bit x2APIC IDs).
+   * `'x2apic-ids'`: `addressHi` bits 31:8 carry destination-ID bits 31:8; bits 7:0 must be 0.
+   */
+  readonly addressHi: 'reject' | 'x2apic-ids';
+  /** Delivery modes the backend can express (WHP has no SMI or ExtINT). Default: all. */
+  readonly deliveryModes?: readonly DeliveryMode[];
+  /** A name for error messages, e.g. `KVM`. */
+  readonly backend: string;
+}
+
+export const DEFAULT_MSI_POLICY: MsiPolicy = Object.freeze({ addressHi: 'reject', backend: 'x86' });
+
+/**
+ * Validates a message against the x86 rules and the backend's policy; returns its fields.
+ * Throws INVALID_MSI (with the message described) for anything a backend cannot deliver as meant.
+ */
+export function validateMsi(operation: string, msg: MsiMessage, policy: MsiPolicy = DEFAULT_MSI_POLICY): MsiFields {
+  const f = decodeMsi(msg);
+  const fail = (detail: string, hint: string): VirtError =>
+    new VirtError('INVALID_MSI', { operation, detail: `${detail}: ${describeMsi(msg)}`, hint: `${hint} Nothing was changed.` });
+  const lo = msg.addressLo >>> 0;
+  if (lo < MSI_WINDOW_BASE || lo > MSI_WINDOW_LAST) {
+    throw fail('the address is outside the interrupt window 0xFEE00000-0xFEEFFFFF, so it is not an MSI', 'Program an address in 0xFEExxxxx.');
+  }
+  if (lo & 3) throw fail('address bits 1:0 must be 0', 'Use a DWORD-aligned message address.');
+  if (f.remappable) throw fail('the remappable (interrupt-remapping) format is not supported', 'Use the compatibility format (address bit 4 = 0).');
+  if (f.extendedDestinationId !== 0) {
+    throw fail(
+      'address bits 11:5 (extended destination ID) are set, and no backend reads them',
+      'Move destination-ID bits above 7 into the upper address (32-bit x2APIC IDs), as QEMU does.',
+    );
+  }
+  const hi = msg.addressHi >>> 0;
+  if (hi !== 0) {
+    if (policy.addressHi === 'reject') {
+      throw fail(`${policy.backend} requires the upper address to be 0 (APIC IDs above 255 are not addressable)`, 'Target an APIC ID from 0 to 255.');
+    }
+    if (hi & 0xff) throw fail('upper address bits 7:0 must be 0 with 32-bit x2APIC IDs', 'Put destination bits 31:8 in upper address bits 31:8.');
+  }
+  const data = msg.data >>> 0;
+  if (data & DATA_RESERVED_MASK) throw fail('reserved data bits (31:16, 13:11) are set', 'Clear the reserved bits of the message data.');
+  if (f.deliveryMode === undefined) throw fail(`delivery mode ${f.deliveryModeCode} is reserved`, 'Use fixed, lowest-priority, SMI, NMI, INIT or ExtINT.');
+  if (policy.deliveryModes && !policy.deliveryModes.includes(f.deliveryMode)) {
+    throw fail(`${policy.backend} cannot deliver ${f.deliveryMode} messages`, `Use one of: ${policy.deliveryModes.join(', ')}.`);
+  }
+  if ((f.deliveryMode === 'fixed' || f.deliveryMode === 'lowest-priority') && f.vector < 16) {
+    throw fail(`vector ${f.vector} is reserved for exceptions`, 'Use a vector from 16 to 255.');
+  }
+  return f;
+}
+
+/** A one-line human description, for error messages and logs. Never throws. */
+export function describeMsi(msg: MsiMessage): string {
+  const lo = msg.addressLo >>> 0;
+  const hi = msg.addressHi >>> 0;
+  const addr = hi ? `${hex(hi)}_${hex(lo).slice(2)}` : hex(lo);
+  const f = decodeMsi(msg);
+  if (lo < MSI_WINDOW_BASE || lo > MSI_WINDOW_LAST) return `address ${addr} data ${hex(msg.data)} (not an MSI address)`;
+  const mode = f.deliveryMode ?? `reserved mode ${f.deliveryModeCode}`;
+  return (
+    `address ${addr} data ${hex(msg.data)} (${mode}, vector 0x${f.vector.toString(16)} → ` +
+    `${f.destinationMode} destination ${f.destinationId}, ${f.triggerMode})`
+  );
+}
+
+export function sameMsi(a: MsiMessage | undefined, b: MsiMessage | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.addressLo >>> 0 === b.addressLo >>> 0 && a.addressHi >>> 0 === b.addressHi >>> 0 && a.data >>> 0 === b.data >>> 0;
+}
+
+/** `toMsiMessage` then `validateMsi`: the one check every `setMsi` / `requestMsi` runs first. */
+export function parseMsi(operation: string, address: unknown, data: unknown, policy: MsiPolicy = DEFAULT_MSI_POLICY): MsiMessage {
+  const msg = toMsiMessage(operation, address, data);
+  validateMsi(operation, msg, policy);
+  return msg;
+}

@@ -1,0 +1,24 @@
+import type { Event } from '../contract/event';
+import type { RelayRouteTable } from './route-table';
+
+/**
+ * The platform half of the user-space relay: it owns the events and waits on them. Linux waits on
+ * eventfds with epoll in one worker thread for all routes; the in-process platform delivers
+ * inside `signal()`. When an event becomes ready the platform calls
+ * `table.deliver(slot, consume, inject)`, on whatever thread it waits on.
+ */
+export interface RelayPlatform extends Disposable {
+  /** For capabilities and `tsvmm probe`, e.g. `epoll worker thread`. */
+  readonly name: string;
+  /** A new event for one route (owned by the route). */
+  createEvent(): Event;
+  /** Start delivering signals of `event` for `slot`: the route just became armed. */
+  watch(slot: number, event: Event): void;
+  /** Stop: the route is no longer armed. After it returns, no delivery for `slot` starts. */
+  unwatch(slot: number, event: Event): void;
+  /** Resolves once every signal raised before the call has been handled. */
+  settle(): Promise<void>;
+  dispose(): void;
+}
+
+export type RelayPlatformFactory = (table: RelayRouteTable) => RelayPlatform;

@@ -1,0 +1,241 @@
+/**
+ * irqfd semantics in user space, for any partition that has `requestMsi`: the "emulated" irqfd.
+ *
+ * A waiter (see {@link RelayPlatform}) sees a route's event become ready and injects the route's
+ * MSI. The route state machine is the same as a kernel irqfd's: a route is armed when it has an
+ * MSI and is unmasked; an unarmed route leaves signals latched in its event; arming delivers a
+ * latched signal at once, here on the calling thread, under the slot lock.
+ */
+import { SlotAllocator } from '../alloc/slot-allocator';
+import type { IrqFdCapabilities } from '../contract/capabilities';
+import type { Event } from '../contract/event';
+import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
+import { VirtError, disposedError } from '../errors';
+import { type MsiMessage, type MsiPolicy, parseMsi } from '../msi/codec';
+import type { RelayPlatform, RelayPlatformFactory } from './platform';
+import { FLAG_HAS_MSI, FLAG_MASKED, type RawInjector, RelayRouteTable, isArmed } from './route-table';
+
+export interface RelayIrqFdOptions {
+  /** Backend name, for errors. */
+  readonly backend: string;
+  readonly maxRoutes: number;
+  /** Validation rules of the partition's `requestMsi`. */
+  readonly policy: MsiPolicy;
+  /** Injects on the calling thread (the partition's `requestMsi` path, already validated). */
+  readonly inject: RawInjector;
+  readonly platform: RelayPlatformFactory;
+  /** Says why the relay is used, e.g. `KVM_CAP_IRQFD is missing`. */
+  readonly reason: string;
+}
+
+export class RelayIrqFd implements IrqFd {
+  readonly capabilities: IrqFdCapabilities;
+  readonly table: RelayRouteTable;
+  /** @internal */ readonly platform: RelayPlatform;
+  /** @internal */ readonly options: RelayIrqFdOptions;
+  private readonly slots: SlotAllocator;
+  private readonly routes = new Set<RelayRoute>();
+  private disposed = false;
+
+  constructor(options: RelayIrqFdOptions) {
+    this.options = options;
+    this.slots = new SlotAllocator(0, options.maxRoutes);
+    this.table = new RelayRouteTable(options.maxRoutes);
+    this.platform = options.platform(this.table);
+    this.capabilities = Object.freeze({
+      mediation: 'emulated' as const,
+      maxRoutes: options.maxRoutes,
+      routingTable: false,
+      stableEvent: true,
+      mechanism: `user-space relay (${this.platform.name}) injecting with requestMsi: ${options.reason}`,
+    });
+  }
+
+  get routeCount(): number {
+    return this.routes.size;
+  }
+
+  get commitCount(): number {
+    return 0;
+  }
+
+  newIrqFdRoute(): IrqFdRoute {
+    const op = 'IrqFd.newIrqFdRoute';
+    if (this.disposed) throw disposedError(op, `the ${this.options.backend} partition`);
+    const slot = this.slots.allocate(op, 'irqfd routes');
+    let event: Event;
+    try {
+      event = this.platform.createEvent();
+    } catch (e) {
+      this.slots.release(slot);
+      throw e;
+    }
+    this.table.lock(slot);
+    this.table.reset(slot);
+    this.table.setFlags(slot, FLAG_MASKED);
+    this.table.unlock(slot);
+    const route = new RelayRoute(this, slot, event);
+    this.routes.add(route);
+    return route;
+  }
+
+  batch<T>(fn: () => T): T {
+    if (this.disposed) throw disposedError('IrqFd.batch', `the ${this.options.backend} partition`);
+    // No routing table: every change is already as cheap as it gets.
+    return fn();
+  }
+
+  /** Resolves once every signal raised before the call has been delivered or latched. */
+  settle(): Promise<void> {
+    return this.platform.settle();
+  }
+
+  /** @internal */
+  forget(route: RelayRoute): void {
+    this.routes.delete(route);
+    this.slots.release(route.slot);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const r of [...this.routes]) r.dispose();
+    this.platform.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+class RelayRoute implements IrqFdRoute {
+  private currentMsi: MsiMessage | undefined;
+  private isMasked = true;
+  private isDisposed = false;
+
+  constructor(
+    private readonly owner: RelayIrqFd,
+    readonly slot: number,
+    readonly event: Event,
+  ) {}
+
+  get msi(): MsiMessage | undefined {
+    return this.currentMsi;
+  }
+
+  get masked(): boolean {
+    return this.isMasked;
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  setMsi(address: number | bigint, data: number): void {
+    const op = 'IrqFdRoute.setMsi';
+    this.live(op);
+    const msg = parseMsi(op, address, data, this.owner.options.policy);
+    this.transition(op, msg, this.isMasked);
+  }
+
+  clearMsi(): void {
+    const op = 'IrqFdRoute.clearMsi';
+    this.live(op);
+    this.transition(op, undefined, this.isMasked);
+  }
+
+  mask(): void {
+    const op = 'IrqFdRoute.mask';
+    this.live(op);
+    this.transition(op, this.currentMsi, true);
+  }
+
+  unmask(): void {
+    const op = 'IrqFdRoute.unmask';
+    this.live(op);
+    this.transition(op, this.currentMsi, false);
+  }
+
+  consumePending(): boolean {
+    this.live('IrqFdRoute.consumePending');
+    const table = this.owner.table;
+    table.lock(this.slot);
+    try {
+      if (isArmed(table.flags(this.slot))) return false;
+      return this.event.consume() > 0;
+    } finally {
+      table.unlock(this.slot);
+    }
+  }
+
+  onEventReplaced(_listener: (event: Event) => void): () => void {
+    this.live('IrqFdRoute.onEventReplaced');
+    return () => undefined; // the relay never replaces its event
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    const { table, platform } = this.owner;
+    table.lock(this.slot);
+    try {
+      if (isArmed(table.flags(this.slot))) platform.unwatch(this.slot, this.event);
+    } catch {
+      // Disposal never throws; the event is closed below, which stops any wait on it.
+    } finally {
+      table.reset(this.slot);
+      table.unlock(this.slot);
+    }
+    this.event.dispose();
+    this.owner.forget(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  private live(op: string): void {
+    if (this.isDisposed) throw disposedError(op, 'the irqfd route');
+  }
+
+  /**
+   * Moves the route to (msi, masked) under the slot lock. On arming, the platform starts
+   * watching first (it may fail; nothing has changed yet), then a latched signal is delivered
+   * here. If that injection fails, the signal is latched again and the route restored.
+   */
+  private transition(op: string, msi: MsiMessage | undefined, masked: boolean): void {
+    const { table, platform, options } = this.owner;
+    const slot = this.slot;
+    const newFlags = (msi ? FLAG_HAS_MSI : 0) | (masked ? FLAG_MASKED : 0);
+    table.lock(slot);
+    try {
+      const oldFlags = table.flags(slot);
+      const old = this.currentMsi;
+      const wasArmed = isArmed(oldFlags);
+      const nowArmed = isArmed(newFlags);
+      if (wasArmed && !nowArmed) platform.unwatch(slot, this.event);
+      if (!wasArmed && nowArmed) platform.watch(slot, this.event);
+      if (msi) table.setMsi(slot, msi.addressLo, msi.addressHi, msi.data);
+      table.setFlags(slot, newFlags);
+      if (!wasArmed && nowArmed && msi && this.event.consume() > 0) {
+        try {
+          options.inject(msi.addressLo, msi.addressHi, msi.data);
+        } catch (e) {
+          try {
+            platform.unwatch(slot, this.event);
+          } catch {
+            // already failing; the table says not armed, so no delivery starts
+          }
+          table.setFlags(slot, oldFlags);
+          if (old) table.setMsi(slot, old.addressLo, old.addressHi, old.data);
+          this.event.signal(); // re-latch (not watched now): the interrupt is not lost
+          throw e instanceof VirtError ? e : new VirtError('INTERNAL', { operation: op, detail: String(e), cause: e });
+        }
+      }
+      this.currentMsi = msi;
+      this.isMasked = masked;
+    } finally {
+      table.unlock(slot);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The relay's route state, in shared memory so that a waiter thread can deliver without a hop
+ * through the main thread. Both sides change a slot only under its lock, so a delivery never
+ * sees a half-updated MSI and a mask never races with an injection.
+ *
+ * Layout: `WORDS_PER_SLOT` Int32 words per slot.
+ */
+const W_LOCK = 0;
+const W_FLAGS = 1;
+const W_ADDR_LO = 2;
+const W_ADDR_HI = 3;
+const W_DATA = 4;
+const W_DELIVERED = 5;
+const W_FAILED = 6;
+export const WORDS_PER_SLOT = 8;
+
+/** Flags word: the route has an MSI. */
+export const FLAG_HAS_MSI = 1;
+/** Flags word: the route is masked. */
+export const FLAG_MASKED = 2;
+
+/** The MSI injector a waiter calls: true when delivered, false when the guest blocked it. */
+export type RawInjector = (addressLo: number, addressHi: number, data: number) => boolean;
+
+export type DeliverOutcome = 'delivered' | 'blocked' | 'idle' | 'not-armed' | 'failed';
+
+export class RelayRouteTable {
+  readonly buffer: SharedArrayBuffer;
+  readonly slots: number;
+  private readonly view: Int32Array;
+
+  constructor(slots: number, buffer?: SharedArrayBuffer) {
+    this.slots = slots;
+    this.buffer = buffer ?? new SharedArrayBuffer(slots * WORDS_PER_SLOT * 4);
+    this.view = new Int32Array(this.buffer);
+  }
+
+  lock(slot: number): void {
+    const i = slot * WORDS_PER_SLOT + W_LOCK;
+    for (let spins = 0; Atomics.compareExchange(this.view, i, 0, 1) !== 0; spins++) {
+      // The holder runs at most one injection; sleep only if it takes unusually long.
+      if (spins > 1000) Atomics.wait(this.view, i, 1, 1);
+    }
+  }
+
+  unlock(slot: number): void {
+    const i = slot * WORDS_PER_SLOT + W_LOCK;
+    Atomics.store(this.view, i, 0);
+    Atomics.notify(this.view, i, 1);
+  }
+
+  /** Read under the lock. */
+  flags(slot: number): number {
+    return this.view[slot * WORDS_PER_SLOT + W_FLAGS]!;
+  }
+
+  /** Write under the lock. */
+  setFlags(slot: number, flags: number): void {
+    this.view[slot * WORDS_PER_SLOT + W_FLAGS] = flags;
+  }
+
+  /** Write under the lock. */
+  setMsi(slot: number, addressLo: number, addressHi: number, data: number): void {
+    const b = slot * WORDS_PER_SLOT;
+    this.view[b + W_ADDR_LO] = addressLo | 0;
+    this.view[b + W_ADDR_HI] = addressHi | 0;
+    this.view[b + W_DATA] = data | 0;
+  }
+
+  /** Clears a slot for reuse. Under the lock. */
+  reset(slot: number): void {
+    const b = slot * WORDS_PER_SLOT;
+    for (let w = 1; w < WORDS_PER_SLOT; w++) this.view[b + w] = 0;
+  }
+
+  /** Signals delivered through this slot (by either thread). */
+  delivered(slot: number): number {
+    return Atomics.load(this.view, slot * WORDS_PER_SLOT + W_DELIVERED);
+  }
+
+  /** Injections that threw in the waiter (the signal is then re-latched or lost; see `deliver`). */
+  failed(slot: number): number {
+    return Atomics.load(this.view, slot * WORDS_PER_SLOT + W_FAILED);
+  }
+
+  /**
+   * The delivery step, run by whoever saw the event become ready (waiter thread or main thread):
+   * under the slot's lock, if the route is armed, consume the event and inject the MSI once.
+   * A route that is not armed is left alone: its signal stays latched in the event.
+   */
+  deliver(slot: number, consume: () => number, inject: RawInjector): DeliverOutcome {
+    const b = slot * WORDS_PER_SLOT;
+    this.lock(slot);
+    try {
+      if (this.view[b + W_FLAGS] !== FLAG_HAS_MSI) return 'not-armed';
+      if (consume() === 0) return 'idle';
+      try {
+        const ok = inject(this.view[b + W_ADDR_LO]! >>> 0, this.view[b + W_ADDR_HI]! >>> 0, this.view[b + W_DATA]! >>> 0);
+        Atomics.add(this.view, b + W_DELIVERED, 1);
+        return ok ? 'delivered' : 'blocked';
+      } catch {
+        Atomics.add(this.view, b + W_FAILED, 1);
+        return 'failed';
+      }
+    } finally {
+      this.unlock(slot);
+    }
+  }
+}
+
+export function isArmed(flags: number): boolean {
+  return flags === FLAG_HAS_MSI;
+}

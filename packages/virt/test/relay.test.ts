@@ -1,0 +1,160 @@
+import { InProcessEvent, InProcessRelayPlatform, RelayIrqFd, RelayRouteTable, VirtError, encodeMsi } from '../src';
+import type { RawInjector, RelayPlatform } from '../src';
+
+interface Injected {
+  lo: number;
+  hi: number;
+  data: number;
+}
+
+function relay(opts: { maxRoutes?: number; failInject?: () => boolean } = {}) {
+  const injected: Injected[] = [];
+  const calls: string[] = [];
+  const inject: RawInjector = (lo, hi, data) => {
+    if (opts.failInject?.()) throw new VirtError('SYSCALL', { operation: 'inject', detail: 'injected failure', errno: 5 });
+    injected.push({ lo, hi, data });
+    return true;
+  };
+  const irqfd = new RelayIrqFd({
+    backend: 'test',
+    maxRoutes: opts.maxRoutes ?? 8,
+    policy: { addressHi: 'reject', backend: 'test' },
+    inject,
+    reason: 'unit test',
+    platform: (table) => {
+      const inner = new InProcessRelayPlatform(table, inject);
+      const p: RelayPlatform = {
+        name: 'recording',
+        createEvent: () => inner.createEvent(),
+        watch: (slot, e) => (calls.push(`watch ${slot}`), inner.watch(slot, e)),
+        unwatch: (slot, e) => (calls.push(`unwatch ${slot}`), inner.unwatch(slot, e)),
+        settle: () => inner.settle(),
+        dispose: () => calls.push('dispose'),
+        [Symbol.dispose]: () => undefined,
+      };
+      return p;
+    },
+  });
+  return { irqfd, injected, calls };
+}
+
+const msi = (dest: number, vector: number) => encodeMsi({ destinationId: dest, vector });
+
+test('capabilities say emulated, with the reason and the platform', () => {
+  const { irqfd } = relay();
+  expect(irqfd.capabilities).toMatchObject({ mediation: 'emulated', routingTable: false, stableEvent: true, maxRoutes: 8 });
+  expect(irqfd.capabilities.mechanism).toMatch(/recording.*unit test/);
+  expect(Object.isFrozen(irqfd.capabilities)).toBe(true);
+});
+
+test('the platform watches a route only while it is armed', () => {
+  const { irqfd, calls } = relay();
+  const r = irqfd.newIrqFdRoute();
+  const m = msi(1, 0x41);
+  r.setMsi(m.addressLo, m.data);
+  expect(calls).toEqual([]);
+  r.unmask();
+  expect(calls).toEqual(['watch 0']);
+  r.setMsi(msi(0, 0x42).addressLo, 0x42); // retarget while armed: no re-watch
+  expect(calls).toEqual(['watch 0']);
+  r.mask();
+  expect(calls).toEqual(['watch 0', 'unwatch 0']);
+  r.unmask();
+  r.clearMsi();
+  expect(calls).toEqual(['watch 0', 'unwatch 0', 'watch 0', 'unwatch 0']);
+  r.dispose();
+  irqfd.dispose();
+  expect(calls.at(-1)).toBe('dispose');
+});
+
+test('signals inject the current MSI; arming delivers a latched signal once', () => {
+  const { irqfd, injected } = relay();
+  const r = irqfd.newIrqFdRoute();
+  r.event.signal();
+  r.event.signal();
+  r.setMsi(0xfee01000, 0x41);
+  expect(injected).toEqual([]);
+  r.unmask();
+  expect(injected).toEqual([{ lo: 0xfee01000, hi: 0, data: 0x41 }]);
+  r.event.signal();
+  expect(injected).toHaveLength(2);
+  expect(irqfd.table.delivered(0)).toBe(1); // the waiter's delivery; arm-time delivery is the caller's
+});
+
+test('a failed injection at arm time leaves the route as it was and keeps the signal latched', () => {
+  let fail = true;
+  const { irqfd, injected, calls } = relay({ failInject: () => fail });
+  const r = irqfd.newIrqFdRoute();
+  r.setMsi(0xfee01000, 0x41);
+  r.event.signal();
+  expect(() => r.unmask()).toThrow(expect.objectContaining({ code: 'SYSCALL', operation: 'inject' }));
+  expect(r.masked).toBe(true);
+  expect(calls).toEqual(['watch 0', 'unwatch 0']);
+  fail = false;
+  r.unmask();
+  expect(injected).toEqual([{ lo: 0xfee01000, hi: 0, data: 0x41 }]);
+  expect(r.consumePending()).toBe(false);
+});
+
+test('a failed injection in the waiter is counted, and the route keeps working', () => {
+  let fail = false;
+  const { irqfd, injected } = relay({ failInject: () => fail });
+  const r = irqfd.newIrqFdRoute();
+  r.setMsi(0xfee01000, 0x41);
+  r.unmask();
+  fail = true;
+  r.event.signal();
+  expect(irqfd.table.failed(0)).toBe(1);
+  fail = false;
+  r.event.signal();
+  expect(injected).toHaveLength(1);
+});
+
+test('slots are reused lowest-first and reset between owners', () => {
+  const { irqfd, injected } = relay({ maxRoutes: 2 });
+  const a = irqfd.newIrqFdRoute();
+  const b = irqfd.newIrqFdRoute();
+  expect(() => irqfd.newIrqFdRoute()).toThrow(expect.objectContaining({ code: 'EXHAUSTED' }));
+  a.setMsi(0xfee00000, 0x30);
+  a.unmask();
+  a.dispose();
+  const c = irqfd.newIrqFdRoute();
+  expect(c.masked).toBe(true);
+  expect(c.msi).toBeUndefined();
+  c.event.signal();
+  expect(injected).toEqual([]);
+  b.dispose();
+  c.dispose();
+  expect(irqfd.routeCount).toBe(0);
+});
+
+test('the route table delivers only for armed slots, under the slot lock', () => {
+  const t = new RelayRouteTable(4);
+  const consume = jest.fn(() => 1);
+  const inject = jest.fn(() => true);
+  expect(t.deliver(1, consume, inject)).toBe('not-armed');
+  expect(consume).not.toHaveBeenCalled();
+  t.lock(1);
+  t.setMsi(1, 0xfee00000, 0, 0x41);
+  t.setFlags(1, 1);
+  t.unlock(1);
+  expect(t.deliver(1, consume, inject)).toBe('delivered');
+  expect(inject).toHaveBeenCalledWith(0xfee00000, 0, 0x41);
+  expect(t.deliver(1, () => 0, inject)).toBe('idle');
+  expect(t.deliver(1, () => 1, () => false)).toBe('blocked');
+  const shared = new RelayRouteTable(4, t.buffer);
+  expect(shared.flags(1)).toBe(1);
+  expect(shared.delivered(1)).toBe(2);
+});
+
+test('an in-process event counts signals and refuses use after dispose', () => {
+  const e = new InProcessEvent();
+  e.signal();
+  e.signal();
+  expect(e.consume()).toBe(2);
+  expect(e.consume()).toBe(0);
+  expect(e.fd).toBeUndefined();
+  e.dispose();
+  expect(e.disposed).toBe(true);
+  expect(() => e.signal()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+});
