@@ -3,6 +3,7 @@ test('examples/unit-test-a-device.ts runs and observes the delivery and the pend
   const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
   try {
     jest.isolateModules(() => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs the example's top level now
       require('../examples/unit-test-a-device');
     });
     expect(log.mock.calls).toEqual([[[0x41]], [true]]);
