@@ -179,7 +179,13 @@ class RelayRoute implements IrqFdRoute {
     const { table, platform } = this.owner;
     table.lock(this.slot);
     try {
-      if (isArmed(table.flags(this.slot))) platform.unwatch(this.slot, this.event);
+      if (isArmed(table.flags(this.slot))) {
+        platform.unwatch(this.slot, this.event);
+        // A signal raised while armed that the waiter has not reached yet is still delivered
+        // (as a kernel irqfd injects inside the signal itself), here, under the slot lock.
+        const msi = this.currentMsi;
+        if (msi && this.event.consume() > 0) this.owner.options.inject(msi.addressLo, msi.addressHi, msi.data);
+      }
     } catch {
       // Disposal never throws; the event is closed below, which stops any wait on it.
     } finally {

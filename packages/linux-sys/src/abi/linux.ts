@@ -1,0 +1,14 @@
+/** Generic Linux structs the syscall layer encodes. */
+import { defineLayout } from '../layout';
+
+/** `struct epoll_event` is packed on x86_64: 12 bytes, `data` at offset 4. */
+export const EPOLL_EVENT = defineLayout('struct epoll_event', 12, {
+  events: { offset: 0, type: 'u32' },
+  data: { offset: 4, type: 'u64', c: 'data.u64' },
+});
+
+export const POLLFD = defineLayout('struct pollfd', 8, {
+  fd: { offset: 0, type: 'i32' },
+  events: { offset: 4, type: 'u16' },
+  revents: { offset: 6, type: 'u16' },
+});

@@ -1,0 +1,15 @@
+import type { VirtError } from '@tsvmm/virt';
+import { type ErrnoErrorOptions, errnoError } from './errno';
+
+/**
+ * Returns `result` when it is not negative; otherwise throws the {@link VirtError} for `-result`.
+ * `operation` names what the caller was doing, `call` the system call (`ioctl(KVM_IRQFD)`).
+ */
+export function check(result: number, operation: string, call: string, options: ErrnoErrorOptions = {}): number {
+  if (result >= 0) return result;
+  throw failure(result, operation, call, options);
+}
+
+export function failure(result: number, operation: string, call: string, options: ErrnoErrorOptions = {}): VirtError {
+  return errnoError(operation, -result, { ...options, detail: options.detail ?? `${call} failed` });
+}

@@ -1,0 +1,101 @@
+/**
+ * errno names (x86_64 Linux) and the one mapping from a failed system call to a {@link VirtError}.
+ */
+import { VirtError, type VirtErrorCode } from '@tsvmm/virt';
+
+export const EPERM = 1;
+export const ENOENT = 2;
+export const EINTR = 4;
+export const EIO = 5;
+export const ENXIO = 6;
+export const E2BIG = 7;
+export const EBADF = 9;
+export const EAGAIN = 11;
+export const ENOMEM = 12;
+export const EACCES = 13;
+export const EFAULT = 14;
+export const EBUSY = 16;
+export const EEXIST = 17;
+export const ENODEV = 19;
+export const EINVAL = 22;
+export const ENFILE = 23;
+export const EMFILE = 24;
+export const ENOTTY = 25;
+export const ENOSPC = 28;
+export const ENOSYS = 38;
+export const EOPNOTSUPP = 95;
+
+const NAMES: Readonly<Record<number, string>> = Object.freeze({
+  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 7: 'E2BIG', 8: 'ENOEXEC', 9: 'EBADF',
+  10: 'ECHILD', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT', 15: 'ENOTBLK', 16: 'EBUSY', 17: 'EEXIST',
+  18: 'EXDEV', 19: 'ENODEV', 20: 'ENOTDIR', 21: 'EISDIR', 22: 'EINVAL', 23: 'ENFILE', 24: 'EMFILE', 25: 'ENOTTY',
+  26: 'ETXTBSY', 27: 'EFBIG', 28: 'ENOSPC', 29: 'ESPIPE', 30: 'EROFS', 31: 'EMLINK', 32: 'EPIPE', 33: 'EDOM',
+  34: 'ERANGE', 35: 'EDEADLK', 36: 'ENAMETOOLONG', 37: 'ENOLCK', 38: 'ENOSYS', 39: 'ENOTEMPTY', 40: 'ELOOP',
+  61: 'ENODATA', 62: 'ETIME', 75: 'EOVERFLOW', 95: 'EOPNOTSUPP', 110: 'ETIMEDOUT', 125: 'ECANCELED',
+});
+
+/** `EBUSY` for 16; `errno 999` for numbers without a name. */
+export function errnoName(errno: number): string {
+  return NAMES[errno] ?? `errno ${errno}`;
+}
+
+/** The errno for a name such as `EBUSY`, or undefined. */
+export function errnoByName(name: string): number | undefined {
+  for (const [n, v] of Object.entries(NAMES)) if (v === name) return Number(n);
+  return undefined;
+}
+
+export function errnoCode(errno: number): VirtErrorCode {
+  switch (errno) {
+    case EBUSY:
+      return 'BUSY';
+    case EACCES:
+    case EPERM:
+      return 'PERMISSION';
+    case ENOENT:
+    case ENODEV:
+    case ENXIO:
+      return 'UNAVAILABLE';
+    default:
+      return 'SYSCALL';
+  }
+}
+
+const DEFAULT_HINTS: Readonly<Record<number, string>> = Object.freeze({
+  [EPERM]: 'Run as a user allowed to do this (for /dev/kvm: a member of the kvm group, or root).',
+  [EACCES]: 'Grant read/write access to the device node (for /dev/kvm: add the user to the kvm group, then log in again).',
+  [ENOENT]: 'The device node or file does not exist: load the driver (for KVM: modprobe kvm_intel or kvm_amd) or check the path.',
+  [ENODEV]: 'The driver behind the device is not loaded or the hardware is missing.',
+  [ENXIO]: 'The device is not present: load its driver.',
+  [EBUSY]: 'The resource is in use: release it (e.g. deassign or dispose the irqfd that owns this eventfd) first.',
+  [EMFILE]: 'This process has too many open files: raise RLIMIT_NOFILE (ulimit -n) or dispose unused routes.',
+  [ENFILE]: 'The system has too many open files: raise fs.file-max or close files elsewhere.',
+  [ENOMEM]: 'The kernel is out of memory for this request: free memory or use fewer routes/vCPUs.',
+  [EINVAL]: 'The kernel rejected an argument: this usually means an unsupported flag or a value beyond a kernel limit.',
+  [EBADF]: 'The file descriptor is not open: it was closed elsewhere (every fd has exactly one owner).',
+  [EFAULT]: 'The kernel could not read or write the argument buffer: this is a bug in tsvmm, please report it.',
+  [ENOTTY]: 'The file descriptor does not support this ioctl: the kernel is too old or the fd is of the wrong kind.',
+  [ENOSYS]: 'The kernel does not implement this call.',
+  [EINTR]: 'A signal interrupted the call: try again.',
+  [EAGAIN]: 'The resource is temporarily unavailable: try again.',
+});
+
+export interface ErrnoErrorOptions {
+  /** One sentence on what failed; default: `<operation> failed`. */
+  readonly detail?: string;
+  /** Overrides the default hint for this errno. */
+  readonly hint?: string;
+  /** Overrides the code the errno maps to. */
+  readonly code?: VirtErrorCode;
+}
+
+/** The {@link VirtError} for a failed system call. */
+export function errnoError(operation: string, errno: number, options: ErrnoErrorOptions = {}): VirtError {
+  return new VirtError(options.code ?? errnoCode(errno), {
+    operation,
+    detail: options.detail ?? 'the system call failed',
+    hint: options.hint ?? DEFAULT_HINTS[errno] ?? 'See the errno for the cause.',
+    errno,
+    errnoName: errnoName(errno),
+  });
+}

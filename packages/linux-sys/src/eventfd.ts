@@ -1,0 +1,56 @@
+/**
+ * An eventfd as a platform-neutral {@link Event}: close-on-exec, non-blocking, a 64-bit counter.
+ */
+import { type Event, disposedError } from '@tsvmm/virt';
+import { EAGAIN } from './errno';
+import { EFD_NONBLOCK } from './constants';
+import { check, failure } from './check';
+import { libcSyscalls } from './libc';
+import type { Syscalls } from './syscalls';
+
+export class EventFd implements Event {
+  readonly kind = 'eventfd' as const;
+  readonly handle = undefined;
+  readonly fd: number;
+  private readonly sys: Syscalls;
+  private readonly buf = new Uint8Array(8);
+  private readonly view = new DataView(this.buf.buffer);
+  private isDisposed = false;
+
+  /** Creates a new eventfd (EFD_CLOEXEC | EFD_NONBLOCK). EMFILE etc. become typed errors. */
+  constructor(sys: Syscalls = libcSyscalls(), operation = 'EventFd.create') {
+    this.sys = sys;
+    this.fd = check(sys.eventfd(0, EFD_NONBLOCK), operation, 'eventfd()');
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  signal(): void {
+    if (this.isDisposed) throw disposedError('Event.signal', 'the eventfd');
+    this.view.setUint32(0, 1, true);
+    this.view.setUint32(4, 0, true);
+    check(this.sys.write(this.fd, this.buf, 8), 'Event.signal', `write(eventfd ${this.fd})`);
+  }
+
+  /** Signals since the last consume (0 when none, or when a kernel irqfd drained them). */
+  consume(): number {
+    if (this.isDisposed) return 0;
+    const r = this.sys.read(this.fd, this.buf, 8);
+    if (r === -EAGAIN) return 0;
+    if (r < 0) throw failure(r, 'Event.consume', `read(eventfd ${this.fd})`);
+    return this.view.getUint32(0, true) + this.view.getUint32(4, true) * 0x1_0000_0000;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    // close() releases the fd even when it reports an error, so there is nothing to retry.
+    this.sys.close(this.fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

@@ -1,0 +1,17 @@
+export * from './errno';
+export * from './constants';
+export { check, failure } from './check';
+export { IOC_NONE, IOC_READ, IOC_WRITE, _IO, _IOR, _IOW, _IOWR, defineIoctl, ioc } from './ioctl';
+export type { IoctlDef } from './ioctl';
+export { decodeStruct, defineLayout, encodeStruct, fieldWidth, packStruct, readField, writeField } from './layout';
+export type { FieldDef, FieldType, FieldValues, StructLayout } from './layout';
+export type { Syscalls } from './syscalls';
+export { libcSyscalls } from './libc';
+export { EventFd } from './eventfd';
+export { EpollRelayPlatform, epollRelayPlatform } from './relay/epoll-relay-platform';
+export type { EpollRelayOptions, InjectorSpec } from './relay/epoll-relay-platform';
+export { builtFile, packageRoot } from './package-root';
+export { generateCCheck } from './abi/c-check';
+export type { CCheck, CCheckSpec } from './abi/c-check';
+export * as kvm from './abi/kvm';
+export { EPOLL_EVENT, POLLFD } from './abi/linux';

@@ -1,0 +1,103 @@
+/**
+ * The one binding of libc (koffi). Loaded lazily, once per thread (koffi works in worker threads;
+ * each thread gets its own binding).
+ */
+import { EFD_CLOEXEC, EPOLL_CLOEXEC, O_CLOEXEC } from './constants';
+import type { IoctlDef } from './ioctl';
+import type { Syscalls } from './syscalls';
+
+interface Libc {
+  open: (path: string, flags: number, mode: number) => number;
+  close: (fd: number) => number;
+  ioctlPtr: (fd: number, request: number, arg: Uint8Array | null) => number;
+  ioctlInt: (fd: number, request: number, arg: number) => number;
+  read: (fd: number, buf: Uint8Array, count: number) => number;
+  write: (fd: number, buf: Uint8Array, count: number) => number;
+  eventfd: (initval: number, flags: number) => number;
+  poll: (fds: Uint8Array, nfds: number, timeout: number) => number;
+  epollCreate1: (flags: number) => number;
+  epollCtl: (epfd: number, op: number, fd: number, event: Uint8Array | null) => number;
+  epollWait: (epfd: number, events: Uint8Array, maxEvents: number, timeout: number) => number;
+}
+
+/** The part of koffi used here (koffi's own types are ESM-only, this package is CommonJS). */
+interface Koffi {
+  load(path: string): { func(prototype: string): unknown };
+  errno(): number;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const koffi = require('koffi') as Koffi;
+
+let libc: Libc | undefined;
+
+function load(): Libc {
+  if (process.platform !== 'linux') throw new Error(`@tsvmm/linux-sys needs Linux (this is ${process.platform})`);
+  const lib = koffi.load('libc.so.6');
+  // ioctl and open are variadic in C; on x86_64 a fixed prototype passes the same registers.
+  return {
+    open: lib.func('int open(const char *path, int flags, int mode)') as Libc['open'],
+    close: lib.func('int close(int fd)') as Libc['close'],
+    ioctlPtr: lib.func('int ioctl(int fd, unsigned long request, void *arg)') as Libc['ioctlPtr'],
+    ioctlInt: lib.func('int ioctl(int fd, unsigned long request, unsigned long arg)') as Libc['ioctlInt'],
+    read: lib.func('long read(int fd, void *buf, unsigned long count)') as Libc['read'],
+    write: lib.func('long write(int fd, void *buf, unsigned long count)') as Libc['write'],
+    eventfd: lib.func('int eventfd(unsigned int initval, int flags)') as Libc['eventfd'],
+    poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)') as Libc['poll'],
+    epollCreate1: lib.func('int epoll_create1(int flags)') as Libc['epollCreate1'],
+    epollCtl: lib.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as Libc['epollCtl'],
+    epollWait: lib.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as Libc['epollWait'],
+  };
+}
+
+function bind(): Libc {
+  return (libc ??= load());
+}
+
+/** The result, or -errno when the call returned a negative value. */
+function ret(r: number): number {
+  return r < 0 ? -koffi.errno() : r;
+}
+
+class LibcSyscalls implements Syscalls {
+  private readonly c = bind();
+
+  open(path: string, flags: number): number {
+    return ret(this.c.open(path, flags | O_CLOEXEC, 0));
+  }
+  close(fd: number): number {
+    return ret(this.c.close(fd));
+  }
+  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+    if (typeof arg === 'number') return ret(this.c.ioctlInt(fd, request.request, arg));
+    return ret(this.c.ioctlPtr(fd, request.request, arg ?? null));
+  }
+  read(fd: number, buf: Uint8Array, length: number): number {
+    return ret(this.c.read(fd, buf, length));
+  }
+  write(fd: number, buf: Uint8Array, length: number): number {
+    return ret(this.c.write(fd, buf, length));
+  }
+  eventfd(initval: number, flags: number): number {
+    return ret(this.c.eventfd(initval, flags | EFD_CLOEXEC));
+  }
+  poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
+    return ret(this.c.poll(fds, nfds, timeoutMs));
+  }
+  epollCreate(): number {
+    return ret(this.c.epollCreate1(EPOLL_CLOEXEC));
+  }
+  epollCtl(epfd: number, op: number, fd: number, event: Uint8Array | null): number {
+    return ret(this.c.epollCtl(epfd, op, fd, event));
+  }
+  epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
+    return ret(this.c.epollWait(epfd, events, maxEvents, timeoutMs));
+  }
+}
+
+let shared: Syscalls | undefined;
+
+/** The real system calls (libc through koffi), one instance per thread. */
+export function libcSyscalls(): Syscalls {
+  return (shared ??= new LibcSyscalls());
+}

@@ -1,0 +1,29 @@
+/**
+ * The injectable system-call interface. Backends call the kernel only through a {@link Syscalls}
+ * object, so tests can wrap it (see `@tsvmm/linux-sys/testing`) and fail any call.
+ *
+ * Every method returns the kernel's result, or `-errno` on failure (as the raw system call does):
+ * no exception on the hot path, where EAGAIN from a non-blocking read is an expected answer.
+ */
+import type { IoctlDef } from './ioctl';
+
+export interface Syscalls {
+  /** `open(path, flags | O_CLOEXEC)`: a new fd or -errno. */
+  open(path: string, flags: number): number;
+  close(fd: number): number;
+  /** `ioctl(fd, request, arg)`: `arg` is an integer, a buffer the kernel reads/writes, or nothing. */
+  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number;
+  /** Reads up to `length` bytes into `buf` (from its start). */
+  read(fd: number, buf: Uint8Array, length: number): number;
+  write(fd: number, buf: Uint8Array, length: number): number;
+  /** `eventfd(initval, flags | EFD_CLOEXEC)`. */
+  eventfd(initval: number, flags: number): number;
+  /** `poll(fds, nfds, timeout)` on an array of encoded `struct pollfd`. */
+  poll(fds: Uint8Array, nfds: number, timeoutMs: number): number;
+  /** `epoll_create1(EPOLL_CLOEXEC)`. */
+  epollCreate(): number;
+  /** `epoll_ctl(epfd, op, fd, event)` with an encoded `struct epoll_event` (or null for DEL). */
+  epollCtl(epfd: number, op: number, fd: number, event: Uint8Array | null): number;
+  /** `epoll_wait(epfd, events, maxEvents, timeout)`: blocks the calling thread. */
+  epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number;
+}

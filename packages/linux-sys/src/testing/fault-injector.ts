@@ -1,0 +1,151 @@
+/**
+ * A {@link Syscalls} wrapper for tests: records every call and fails chosen ones with a chosen
+ * errno, so a test can break each step of an operation in turn and check the state afterwards.
+ */
+import { libcSyscalls } from '../libc';
+import type { IoctlDef } from '../ioctl';
+import type { Syscalls } from '../syscalls';
+
+export type SyscallName = 'open' | 'close' | 'ioctl' | 'read' | 'write' | 'eventfd' | 'poll' | 'epoll_create1' | 'epoll_ctl' | 'epoll_wait';
+
+export interface SyscallRecord {
+  readonly call: SyscallName;
+  /** For ioctls: the request's name (`KVM_IRQFD`); otherwise the call name. */
+  readonly label: string;
+  readonly fd: number | undefined;
+  readonly request: number | undefined;
+  /** What the caller got (negative: -errno, injected or real). */
+  readonly result: number;
+  readonly injected: boolean;
+}
+
+/** Which calls a fault applies to: a label (`KVM_IRQFD`, `eventfd`, `close`), an ioctl, or a predicate. */
+export type SyscallMatcher = string | IoctlDef | ((call: SyscallName, label: string, request: number | undefined) => boolean);
+
+interface Fault {
+  readonly match: (call: SyscallName, label: string, request: number | undefined) => boolean;
+  /** Matching calls still to let through before failing. */
+  skip: number;
+  /** Failures still to inject. */
+  times: number;
+  readonly errno: number;
+}
+
+export class FaultInjector implements Syscalls {
+  readonly inner: Syscalls;
+  /** Every call since construction or {@link reset}. */
+  readonly log: SyscallRecord[] = [];
+  private faults: Fault[] = [];
+  private stepFault: { at: number; errno: number } | undefined;
+  private steps = 0;
+
+  constructor(inner: Syscalls = libcSyscalls()) {
+    this.inner = inner;
+  }
+
+  /** Fails the `nth` (1-based, default 1) next call that matches with `errno`, `times` times (default 1). */
+  fail(match: SyscallMatcher, errno: number, options: { nth?: number; times?: number } = {}): this {
+    this.faults.push({ match: toPredicate(match), skip: (options.nth ?? 1) - 1, times: options.times ?? 1, errno });
+    return this;
+  }
+
+  /** Fails the call at index `step` (0-based) counted from now, whatever it is. */
+  failStep(step: number, errno: number): this {
+    this.steps = 0;
+    this.stepFault = { at: step, errno };
+    return this;
+  }
+
+  /** Starts counting calls from now (see {@link callsSince}). */
+  mark(): number {
+    return this.log.length;
+  }
+
+  callsSince(mark: number): SyscallRecord[] {
+    return this.log.slice(mark);
+  }
+
+  /** Calls that matched so far. */
+  count(match: SyscallMatcher): number {
+    const p = toPredicate(match);
+    return this.log.filter((r) => p(r.call, r.label, r.request)).length;
+  }
+
+  /** Drops pending faults (the log stays). */
+  clearFaults(): void {
+    this.faults = [];
+    this.stepFault = undefined;
+  }
+
+  /** Drops faults and the log. */
+  reset(): void {
+    this.clearFaults();
+    this.log.length = 0;
+  }
+
+  open(path: string, flags: number): number {
+    return this.run('open', 'open', undefined, undefined, () => this.inner.open(path, flags));
+  }
+  close(fd: number): number {
+    // close() releases the fd even when it reports an error: an injected failure closes it too.
+    return this.run('close', 'close', fd, undefined, () => this.inner.close(fd), true);
+  }
+  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+    return this.run('ioctl', request.name, fd, request.request, () => this.inner.ioctl(fd, request, arg));
+  }
+  read(fd: number, buf: Uint8Array, length: number): number {
+    return this.run('read', 'read', fd, undefined, () => this.inner.read(fd, buf, length));
+  }
+  write(fd: number, buf: Uint8Array, length: number): number {
+    return this.run('write', 'write', fd, undefined, () => this.inner.write(fd, buf, length));
+  }
+  eventfd(initval: number, flags: number): number {
+    return this.run('eventfd', 'eventfd', undefined, undefined, () => this.inner.eventfd(initval, flags));
+  }
+  poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
+    return this.run('poll', 'poll', undefined, undefined, () => this.inner.poll(fds, nfds, timeoutMs));
+  }
+  epollCreate(): number {
+    return this.run('epoll_create1', 'epoll_create1', undefined, undefined, () => this.inner.epollCreate());
+  }
+  epollCtl(epfd: number, op: number, fd: number, event: Uint8Array | null): number {
+    return this.run('epoll_ctl', 'epoll_ctl', epfd, undefined, () => this.inner.epollCtl(epfd, op, fd, event));
+  }
+  epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
+    return this.run('epoll_wait', 'epoll_wait', epfd, undefined, () => this.inner.epollWait(epfd, events, maxEvents, timeoutMs));
+  }
+
+  private run(call: SyscallName, label: string, fd: number | undefined, request: number | undefined, real: () => number, alwaysRun = false): number {
+    let errno: number | undefined;
+    if (this.stepFault && this.steps++ === this.stepFault.at) {
+      errno = this.stepFault.errno;
+      this.stepFault = undefined;
+    }
+    if (errno === undefined) {
+      for (const f of this.faults) {
+        if (f.times <= 0 || !f.match(call, label, request)) continue;
+        if (f.skip > 0) {
+          f.skip--;
+          continue;
+        }
+        f.times--;
+        errno = f.errno;
+        break;
+      }
+    }
+    let result: number;
+    if (errno === undefined) result = real();
+    else {
+      if (alwaysRun) real();
+      result = -errno;
+    }
+    this.log.push({ call, label, fd, request, result, injected: errno !== undefined });
+    return result;
+  }
+}
+
+function toPredicate(m: SyscallMatcher): Fault['match'] {
+  if (typeof m === 'function') return m;
+  if (typeof m === 'string') return (_c, label) => label === m;
+  return (call, _l, request) => call === 'ioctl' && request === m.request;
+}

@@ -1,0 +1,23 @@
+/**
+ * Injectors for testing the epoll relay without a hypervisor, loadable in its worker thread.
+ */
+import type { RawInjector } from '@tsvmm/virt';
+
+/** Words of a recording injector's shared array. */
+export const REC_COUNT = 0;
+export const REC_ADDRESS_LO = 1;
+export const REC_ADDRESS_HI = 2;
+export const REC_DATA = 3;
+export const REC_WORDS = 4;
+
+/** Counts injections and keeps the last message in `shared` (an Int32Array of REC_WORDS). */
+export function recordingInjector(shared: SharedArrayBuffer): RawInjector {
+  const v = new Int32Array(shared);
+  return (lo, hi, data) => {
+    v[REC_ADDRESS_LO] = lo | 0;
+    v[REC_ADDRESS_HI] = hi | 0;
+    v[REC_DATA] = data | 0;
+    Atomics.add(v, REC_COUNT, 1);
+    return true;
+  };
+}

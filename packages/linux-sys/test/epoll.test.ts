@@ -1,0 +1,145 @@
+import { readdirSync } from 'node:fs';
+import { RelayIrqFd, RelayRouteTable } from '@tsvmm/virt';
+import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_EVENT, EpollRelayPlatform, EventFd, encodeStruct, libcSyscalls } from '../src';
+import { FaultInjector, REC_COUNT, REC_DATA, REC_WORDS, recordingInjectorSpec } from '../src/testing';
+
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+describe('epoll system calls', () => {
+  it('reports a signalled eventfd with its data', () => {
+    const sys = libcSyscalls();
+    const ep = sys.epollCreate();
+    expect(ep).toBeGreaterThanOrEqual(0);
+    const e = new EventFd();
+    const ev = new Uint8Array(EPOLL_EVENT.size);
+    const view = new DataView(ev.buffer);
+    encodeStruct(EPOLL_EVENT, view, 0, { events: EPOLLIN, data: 0x1234_0000_0007n });
+    expect(sys.epollCtl(ep, EPOLL_CTL_ADD, e.fd, ev)).toBe(0);
+    const out = new Uint8Array(EPOLL_EVENT.size * 4);
+    expect(sys.epollWait(ep, out, 4, 0)).toBe(0);
+    e.signal();
+    expect(sys.epollWait(ep, out, 4, 0)).toBe(1);
+    expect(new DataView(out.buffer).getBigUint64(EPOLL_EVENT.fields.data.offset, true)).toBe(0x1234_0000_0007n);
+    expect(sys.epollCtl(ep, EPOLL_CTL_DEL, e.fd, null)).toBe(0);
+    expect(sys.epollWait(ep, out, 4, 0)).toBe(0);
+    e.dispose();
+    expect(sys.close(ep)).toBe(0);
+  });
+});
+
+describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () => {
+  const MSI = 0xfee00000;
+
+  function makeRelay(sys = libcSyscalls()) {
+    const rec = new SharedArrayBuffer(REC_WORDS * 4);
+    const worker = new Int32Array(rec);
+    const main = { count: 0 };
+    let platform: EpollRelayPlatform | undefined;
+    const irqfd = new RelayIrqFd({
+      backend: 'test',
+      maxRoutes: 64,
+      policy: { addressHi: 'reject', backend: 'test' },
+      inject: () => {
+        main.count++;
+        return true;
+      },
+      platform: (table) => (platform = new EpollRelayPlatform(table, { injector: recordingInjectorSpec(rec), sys })),
+      reason: 'test',
+    });
+    return { irqfd, worker, main, platform: platform! };
+  }
+
+  it('delivers signals of armed routes in the worker, latches while masked, and settles', async () => {
+    const { irqfd, worker, main } = makeRelay();
+    try {
+      const a = irqfd.newIrqFdRoute();
+      const b = irqfd.newIrqFdRoute();
+      a.setMsi(MSI, 0x41);
+      b.setMsi(MSI, 0x42);
+      a.unmask();
+      a.event.signal();
+      await irqfd.settle();
+      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+      expect(Atomics.load(worker, REC_DATA)).toBe(0x41);
+      expect(main.count).toBe(0);
+      // b is masked: its signal latches, nothing is injected, consumePending reports it once.
+      b.event.signal();
+      await irqfd.settle();
+      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+      expect(b.consumePending()).toBe(true);
+      expect(b.consumePending()).toBe(false);
+      // mask -> signal -> unmask: the latched signal is delivered once, by unmask on this thread.
+      a.mask();
+      a.event.signal();
+      await irqfd.settle();
+      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+      a.unmask();
+      await irqfd.settle();
+      expect(main.count).toBe(1);
+      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+      // Many signals on many routes: every one handled before settle resolves.
+      const routes = Array.from({ length: 32 }, (_, i) => {
+        const r = irqfd.newIrqFdRoute();
+        r.setMsi(MSI, 0x50 + i);
+        r.unmask();
+        return r;
+      });
+      for (const r of routes) r.event.signal();
+      await irqfd.settle();
+      expect(Atomics.load(worker, REC_COUNT)).toBe(33);
+      expect(main.count).toBe(1);
+    } finally {
+      irqfd.dispose();
+    }
+  });
+
+  it('dispose joins the worker and closes every fd; settle after dispose resolves', async () => {
+    const baseline = openFds();
+    const { irqfd, platform } = makeRelay();
+    const r = irqfd.newIrqFdRoute();
+    r.setMsi(MSI, 0x41);
+    r.unmask();
+    await irqfd.settle();
+    expect(openFds()).toBeGreaterThan(baseline);
+    irqfd.dispose();
+    irqfd.dispose();
+    await platform.whenExited();
+    expect(openFds()).toBe(baseline);
+    await expect(irqfd.settle()).resolves.toBeUndefined();
+  });
+
+  it('a failing epoll_ctl while arming leaves the route unarmed with a typed error', async () => {
+    const sys = new FaultInjector();
+    const { irqfd, worker, main } = makeRelay(sys);
+    try {
+      const r = irqfd.newIrqFdRoute();
+      r.setMsi(MSI, 0x41);
+      sys.fail('epoll_ctl', 28 /* ENOSPC */);
+      expect(() => r.unmask()).toThrow(expect.objectContaining({ code: 'SYSCALL', errnoName: 'ENOSPC' }));
+      expect(r.masked).toBe(true);
+      r.event.signal();
+      await irqfd.settle();
+      expect(Atomics.load(worker, REC_COUNT)).toBe(0);
+      expect(main.count).toBe(0);
+      r.unmask();
+      await irqfd.settle();
+      expect(main.count).toBe(1); // the latched signal, delivered once at unmask
+      expect(Atomics.load(worker, REC_COUNT)).toBe(0);
+      r.event.signal();
+      await irqfd.settle();
+      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+    } finally {
+      irqfd.dispose();
+    }
+  });
+
+  it('rejects events of another kind', () => {
+    const table = new RelayRouteTable(4);
+    const p = new EpollRelayPlatform(table, { injector: recordingInjectorSpec(new SharedArrayBuffer(16)) });
+    try {
+      expect(() => p.watch(0, { kind: 'in-process', fd: undefined } as never)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
+    } finally {
+      p.dispose();
+    }
+  });
+});

@@ -1,0 +1,33 @@
+import { _IO, _IOR, _IOW, _IOWR, decodeStruct, defineLayout, packStruct } from '../src';
+
+describe('ioctl encoders', () => {
+  it('encode direction, size, type and number', () => {
+    expect(_IO(0xae, 0x60)).toBe(0xae60);
+    expect(_IOW(0xae, 0x76, 32)).toBe(0x4020ae76);
+    expect(_IOR(0xae, 0x8e, 1024)).toBe(0x8400ae8e);
+    expect(_IOWR(0xb8, 0x07, 32)).toBe(0xc020b807);
+    expect(() => _IOW(0xae, 1, 1 << 14)).toThrow(RangeError);
+  });
+});
+
+describe('struct layouts', () => {
+  const L = defineLayout('struct t', 24, {
+    a: { offset: 0, type: 'u32' },
+    b: { offset: 4, type: 'i32' },
+    c: { offset: 8, type: 'u64' },
+    d: { offset: 16, type: 'u16' },
+    e: { offset: 18, type: 'u8' },
+  });
+
+  it('round-trips and zeroes padding', () => {
+    const bytes = packStruct(L, { a: 0xfee01000, b: -2, c: 0x1_0000_0001n, d: 0xbeef, e: 7 });
+    expect(bytes.length).toBe(24);
+    expect(Array.from(bytes.slice(19))).toEqual([0, 0, 0, 0, 0]);
+    expect(decodeStruct(L, new DataView(bytes.buffer))).toEqual({ a: 0xfee01000, b: -2, c: 0x1_0000_0001n, d: 0xbeef, e: 7 });
+    expect(Array.from(bytes.slice(0, 4))).toEqual([0x00, 0x10, 0xe0, 0xfe]);
+  });
+
+  it('refuses a field beyond the size', () => {
+    expect(() => defineLayout('struct bad', 4, { x: { offset: 2, type: 'u32' } })).toThrow(RangeError);
+  });
+});

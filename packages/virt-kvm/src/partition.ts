@@ -1,0 +1,255 @@
+/**
+ * A KVM virtual machine with an in-kernel irqchip and software-enabled local APICs, as far as
+ * interrupts are concerned: irqfd routes, one-shot MSIs and a diagnostic view of each local APIC.
+ */
+import {
+  type IrqFd,
+  type LocalApicAccess,
+  type LocalApicState,
+  type MsiPolicy,
+  type Partition,
+  type PartitionCapabilities,
+  type RawInjector,
+  RelayIrqFd,
+  VirtError,
+  checkInteger,
+  disposedError,
+  invalidArgument,
+  parseMsi,
+} from '@tsvmm/virt';
+import { EpollRelayPlatform, type Syscalls, builtFile, check, epollRelayPlatform, kvm, libcSyscalls } from '@tsvmm/linux-sys';
+import { type KvmExtensions, openKvm, probeExtensions } from './device';
+import { LEGACY_ROUTES } from './gsi-routing';
+import { KvmIrqFd } from './irqfd';
+import { LapicPage } from './lapic';
+import { signalMsiInjector } from './signal-msi';
+
+/** Which irqfd a partition gets. */
+export type KvmIrqFdMode =
+  /** Kernel irqfd when KVM_CAP_IRQFD and KVM_CAP_IRQ_ROUTING are present, else the relay. */
+  | 'auto'
+  /** Kernel irqfd, or UNSUPPORTED. */
+  | 'kernel'
+  /** The user-space relay (epoll worker + KVM_SIGNAL_MSI) even where the kernel has irqfd: a baseline for benchmarks. */
+  | 'relay';
+
+export interface KvmPartitionOptions {
+  /** vCPUs to create (1 .. the host's maximum); vCPU i gets APIC ID i. */
+  readonly vcpus: number;
+  /** Default `auto`. */
+  readonly irqfd?: KvmIrqFdMode;
+  /** System calls (tests wrap them to inject failures). Default: libc. */
+  readonly sys?: Syscalls;
+  /** The KVM device node. Default `/dev/kvm`. */
+  readonly device?: string;
+  /**
+   * Entries one routing table may hold (KVM_MAX_IRQ_ROUTES). Default: what KVM_CAP_IRQ_ROUTING
+   * reports (4096 on current kernels). For tests of the kernel's limit only.
+   */
+  readonly routingEntries?: number;
+}
+
+/** The relay's route limit: eventfds, not kernel routes, are what it spends. */
+const RELAY_MAX_ROUTES = 4096;
+
+export class KvmPartition implements Partition, LocalApicAccess {
+  readonly backend = 'kvm';
+  readonly vcpuCount: number;
+  readonly capabilities: PartitionCapabilities;
+  /** What KVM_CHECK_EXTENSION reported. */
+  readonly extensions: KvmExtensions;
+  /** MSI validation: `addressHi` is rejected (32-bit x2APIC IDs are not enabled). */
+  readonly msiPolicy: MsiPolicy = Object.freeze({ addressHi: 'reject', backend: 'KVM' });
+  private readonly sys: Syscalls;
+  private readonly kvmFd: number;
+  private readonly vm: number;
+  private readonly vcpus: readonly number[];
+  private readonly irqfdImpl: KvmIrqFd | RelayIrqFd | undefined;
+  private readonly inject: RawInjector;
+  private readonly lapic = new LapicPage();
+  private isDisposed = false;
+
+  private constructor(
+    sys: Syscalls,
+    kvmFd: number,
+    vmFd: number,
+    vcpuFds: number[],
+    extensions: KvmExtensions,
+    mode: KvmIrqFdMode,
+    routingEntries: number,
+  ) {
+    this.sys = sys;
+    this.kvmFd = kvmFd;
+    this.vm = vmFd;
+    this.vcpus = Object.freeze(vcpuFds);
+    this.vcpuCount = vcpuFds.length;
+    this.extensions = extensions;
+    this.inject = signalMsiInjector(sys, vmFd, 'KvmPartition.requestMsi');
+    const kernelIrqfd = extensions.irqfd && extensions.irqRouting > 0;
+    let reason = '';
+    if (mode === 'relay') reason = 'the user-space relay was asked for (irqfd: "relay")';
+    else if (!extensions.irqfd) reason = 'KVM_CAP_IRQFD is missing on this host';
+    else if (extensions.irqRouting <= 0) reason = 'KVM_CAP_IRQ_ROUTING is missing on this host';
+    if (mode !== 'relay' && kernelIrqfd) {
+      this.irqfdImpl = new KvmIrqFd({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject });
+    } else if (extensions.signalMsi) {
+      this.irqfdImpl = new RelayIrqFd({
+        backend: 'kvm',
+        maxRoutes: RELAY_MAX_ROUTES,
+        policy: this.msiPolicy,
+        inject: this.inject,
+        platform: epollRelayPlatform({ sys, injector: kvmRelayInjector(vmFd) }),
+        reason,
+      });
+    } else {
+      this.irqfdImpl = undefined;
+      reason = `${reason}, and KVM_CAP_SIGNAL_MSI is missing too, so not even the relay can inject`;
+    }
+    const irq = this.irqfdImpl;
+    this.capabilities = Object.freeze({
+      backend: 'kvm',
+      irqfd: irq === undefined ? ('none' as const) : irq.capabilities.mediation,
+      irqfdReason: reason,
+      maxRoutes: irq?.capabilities.maxRoutes ?? 0,
+      resample: irq instanceof KvmIrqFd && extensions.irqfdResample,
+      x2apic: false,
+      maxVcpus: extensions.maxVcpus,
+    });
+  }
+
+  /**
+   * Opens /dev/kvm, creates the VM, the in-kernel irqchip and `vcpus` vCPUs with software-enabled
+   * local APICs (so MSIs land in IRR). Everything opened is closed again if a step fails.
+   */
+  static create(options: KvmPartitionOptions): KvmPartition {
+    const op = 'KvmPartition.create';
+    if (typeof options !== 'object' || options === null) throw invalidArgument(op, 'options must be an object such as { vcpus: 2 }');
+    const mode = options.irqfd ?? 'auto';
+    if (mode !== 'auto' && mode !== 'kernel' && mode !== 'relay') {
+      throw invalidArgument(op, `irqfd must be 'auto', 'kernel' or 'relay', got ${String(mode)}`);
+    }
+    checkInteger(op, 'vcpus', options.vcpus, 1, 255);
+    if (options.routingEntries !== undefined) checkInteger(op, 'routingEntries', options.routingEntries, LEGACY_ROUTES.length + 1, 1 << 20);
+    const sys = options.sys ?? libcSyscalls();
+    const opened: number[] = [];
+    try {
+      const kvmFd = openKvm(sys, op, options.device);
+      opened.push(kvmFd);
+      const ext = probeExtensions(sys, kvmFd);
+      if (options.vcpus > ext.maxVcpus) {
+        throw invalidArgument(op, `vcpus must be at most ${ext.maxVcpus} on this host (KVM_CAP_MAX_VCPUS), got ${options.vcpus}`);
+      }
+      if (!ext.irqchip) {
+        throw new VirtError('UNSUPPORTED', { operation: op, detail: 'KVM_CAP_IRQCHIP is missing', hint: 'tsvmm needs the in-kernel irqchip; use a kernel that has it.' });
+      }
+      if (mode === 'kernel' && !(ext.irqfd && ext.irqRouting > 0)) {
+        throw new VirtError('UNSUPPORTED', {
+          operation: op,
+          detail: `kernel irqfd was asked for, but ${ext.irqfd ? 'KVM_CAP_IRQ_ROUTING' : 'KVM_CAP_IRQFD'} is missing`,
+          hint: "Use irqfd: 'auto' to fall back to the user-space relay.",
+        });
+      }
+      const vmFd = check(sys.ioctl(kvmFd, kvm.KVM_CREATE_VM, 0), op, 'ioctl(KVM_CREATE_VM)');
+      opened.push(vmFd);
+      check(sys.ioctl(vmFd, kvm.KVM_CREATE_IRQCHIP, 0), op, 'ioctl(KVM_CREATE_IRQCHIP)');
+      const vcpuFds: number[] = [];
+      const page = new LapicPage();
+      for (let i = 0; i < options.vcpus; i++) {
+        const fd = check(sys.ioctl(vmFd, kvm.KVM_CREATE_VCPU, i), op, `ioctl(KVM_CREATE_VCPU, ${i})`);
+        opened.push(fd);
+        vcpuFds.push(fd);
+        page.read(sys, fd, op);
+        page.softwareEnable();
+        page.write(sys, fd, op);
+      }
+      const entries = Math.min(options.routingEntries ?? (ext.irqRouting || kvm.KVM_MAX_IRQ_ROUTES), 1 << 20);
+      return new KvmPartition(sys, kvmFd, vmFd, vcpuFds, ext, mode, entries);
+    } catch (e) {
+      for (const fd of opened.reverse()) sys.close(fd);
+      throw e;
+    }
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /** The VM fd (for benchmarks and raw KVM calls; owned by the partition: do not close it). */
+  get vmFd(): number {
+    this.live('KvmPartition.vmFd');
+    return this.vm;
+  }
+
+  /** vCPU `i`'s fd (owned by the partition). */
+  vcpuFd(vcpu: number): number {
+    const op = 'KvmPartition.vcpuFd';
+    this.live(op);
+    return this.vcpus[checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1)]!;
+  }
+
+  irqfd(): IrqFd | undefined {
+    return this.irqfdImpl;
+  }
+
+  requestMsi(address: number | bigint, data: number): boolean {
+    const op = 'KvmPartition.requestMsi';
+    this.live(op);
+    if (!this.extensions.signalMsi) {
+      throw new VirtError('UNSUPPORTED', { operation: op, detail: 'KVM_CAP_SIGNAL_MSI is missing on this host', hint: 'Use an irqfd route instead.' });
+    }
+    const m = parseMsi(op, address, data, this.msiPolicy);
+    return this.inject(m.addressLo, m.addressHi, m.data);
+  }
+
+  readLocalApic(vcpu: number): LocalApicState {
+    const op = 'KvmPartition.readLocalApic';
+    this.live(op);
+    return this.lapic.read(this.sys, this.vcpuFd(vcpu), op).state();
+  }
+
+  clearIrr(vcpu: number): void {
+    const op = 'KvmPartition.clearIrr';
+    this.live(op);
+    const fd = this.vcpuFd(vcpu);
+    this.lapic.read(this.sys, fd, op).clearIrr();
+    this.lapic.write(this.sys, fd, op);
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    try {
+      // The relay's worker uses the VM fd: it is stopped first. Closing each route's eventfd tears its irqfd down.
+      if (this.irqfdImpl instanceof RelayIrqFd) this.irqfdImpl.dispose();
+      else this.irqfdImpl?.disposeAll();
+    } catch {
+      // disposal never throws; the fds below are closed regardless
+    }
+    for (const fd of this.vcpus) this.sys.close(fd);
+    this.sys.close(this.vm);
+    this.sys.close(this.kvmFd);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /**
+   * After dispose: resolves once every thread the partition started (the relay's worker) has
+   * exited and Node released its resources. Dispose already stopped all use of the VM.
+   */
+  whenClosed(): Promise<void> {
+    const irq = this.irqfdImpl;
+    if (irq instanceof RelayIrqFd && irq.platform instanceof EpollRelayPlatform) return irq.platform.whenExited();
+    return Promise.resolve();
+  }
+
+  private live(op: string): void {
+    if (this.isDisposed) throw disposedError(op, 'the KVM partition');
+  }
+}
+
+/** Where the relay worker finds its injector: KVM_SIGNAL_MSI on the VM fd, from this package's build. */
+export function kvmRelayInjector(vmFd: number): { module: string; exportName: string; args: readonly unknown[] } {
+  return { module: builtFile(__dirname, '@tsvmm/virt-kvm', 'signal-msi.js'), exportName: 'kvmSignalMsiInjector', args: [vmFd] };
+}

@@ -1,0 +1,21 @@
+import { main } from '../examples/irqfd';
+import { describeKvm } from './kvm-env';
+
+describeKvm('the README example', () => {
+  it('runs and prints what it promises', () => {
+    const lines: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')));
+    try {
+      main();
+    } finally {
+      log.mockRestore();
+    }
+    expect(lines).toEqual([
+      expect.stringMatching(/^irqfd: KVM_IRQFD/),
+      'vCPU 1 IRR: ["0x41"]',
+      'masked, IRR: []',
+      'unmasked, IRR: [65]',
+      '64 routes programmed with 1 commit',
+    ]);
+  });
+});

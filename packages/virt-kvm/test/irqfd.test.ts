@@ -1,0 +1,271 @@
+import { type IrqFdRoute, RelayIrqFd, isVirtError } from '@tsvmm/virt';
+import { type IoctlDef, type Syscalls, kvm, libcSyscalls, packStruct } from '@tsvmm/linux-sys';
+import { FaultInjector } from '@tsvmm/linux-sys/testing';
+import type { KvmIrqFd} from '../src';
+import { KvmPartition } from '../src';
+import { create, describeKvm, msiTo, openFdCount, takeIrr } from './kvm-env';
+
+function rawIrqfd(p: KvmPartition, fd: number, gsi: number, flags = 0): number {
+  return libcSyscalls().ioctl(p.vmFd, kvm.KVM_IRQFD, packStruct(kvm.KVM_IRQFD_LAYOUT, { fd, gsi, flags }));
+}
+
+function program(r: IrqFdRoute, vcpu: number, vector: number): void {
+  const m = msiTo(vcpu, vector);
+  r.setMsi(m.address, m.data);
+}
+
+describeKvm('KVM irqfd on the real /dev/kvm', () => {
+  it('2 vCPUs: every vector 16-255 lands on the vCPU its APIC ID names, at that vector, and nowhere else', () => {
+    using p = create();
+    const irqfd = p.irqfd()!;
+    for (let vector = 16; vector < 256; vector++) {
+      const vcpu = vector % 2;
+      const r = irqfd.newIrqFdRoute();
+      program(r, vcpu, vector);
+      r.unmask();
+      r.event.signal();
+      expect(takeIrr(p)).toEqual([[vcpu, vector]]);
+      r.dispose();
+    }
+  });
+
+  it('retargets while unmasked with one commit and no irqfd change; the next signal lands on the new target only', () => {
+    const sys = new FaultInjector();
+    using p = create({ sys });
+    const r = p.irqfd()!.newIrqFdRoute();
+    program(r, 0, 0x41);
+    r.unmask();
+    r.event.signal();
+    expect(takeIrr(p)).toEqual([[0, 0x41]]);
+    const mark = sys.mark();
+    program(r, 1, 0x55);
+    expect(sys.callsSince(mark).map((c) => c.label)).toEqual(['KVM_SET_GSI_ROUTING']);
+    r.event.signal();
+    expect(takeIrr(p)).toEqual([[1, 0x55]]);
+    program(r, 0, 0x66);
+    r.event.signal();
+    expect(takeIrr(p)).toEqual([[0, 0x66]]);
+  });
+
+  it('keeps the order: route committed before assign; deassign before the route is removed', () => {
+    const sys = new FaultInjector();
+    using p = create({ sys });
+    const r = p.irqfd()!.newIrqFdRoute();
+    r.unmask();
+    let mark = sys.mark();
+    program(r, 0, 0x41);
+    expect(sys.callsSince(mark).map((c) => c.label)).toEqual(['KVM_SET_GSI_ROUTING', 'read', 'KVM_IRQFD']);
+    mark = sys.mark();
+    r.clearMsi();
+    expect(sys.callsSince(mark).map((c) => c.label)).toEqual(['KVM_IRQFD', 'KVM_SET_GSI_ROUTING']);
+    program(r, 0, 0x41);
+    mark = sys.mark();
+    r.dispose();
+    expect(sys.callsSince(mark).map((c) => c.label)).toEqual(['KVM_IRQFD', 'KVM_SET_GSI_ROUTING', 'close']);
+  });
+
+  it('skips commits when nothing changed; a batch is one commit, deassigns at once and assigns after the commit', () => {
+    const sys = new FaultInjector();
+    using p = create({ sys });
+    const irqfd = p.irqfd()!;
+    const a = irqfd.newIrqFdRoute();
+    program(a, 0, 0x41);
+    a.unmask();
+    const c0 = irqfd.commitCount;
+    program(a, 0, 0x41);
+    a.mask();
+    a.unmask();
+    a.unmask();
+    expect(irqfd.commitCount).toBe(c0);
+    const mark = sys.mark();
+    const routes = irqfd.batch(() => {
+      a.mask();
+      expect(sys.callsSince(mark).map((c) => c.label)).toEqual(['KVM_IRQFD']); // the deassign ran at once
+      return Array.from({ length: 16 }, (_, i) => {
+        const r = irqfd.newIrqFdRoute();
+        program(r, i % 2, 0x80 + i);
+        r.unmask();
+        return r;
+      });
+    });
+    const labels = sys.callsSince(mark).map((c) => c.label);
+    expect(labels.filter((l) => l === 'KVM_SET_GSI_ROUTING')).toHaveLength(1);
+    expect(labels.lastIndexOf('KVM_SET_GSI_ROUTING')).toBeLessThan(labels.indexOf('KVM_IRQFD', 1));
+    expect(irqfd.commitCount).toBe(c0 + 1);
+    for (const r of routes) r.event.signal();
+    expect(takeIrr(p).length).toBe(16);
+  });
+
+  it('the largest table the kernel takes: 40 legacy routes + maxRoutes MSI routes, all delivering; one more route is EXHAUSTED', () => {
+    using p = create();
+    const irqfd = p.irqfd()!;
+    const max = irqfd.capabilities.maxRoutes;
+    expect(max).toBeGreaterThanOrEqual(4000);
+    expect(max + 40).toBe(p.extensions.irqRouting);
+    const c0 = irqfd.commitCount;
+    const routes = irqfd.batch(() =>
+      Array.from({ length: max }, (_, i) => {
+        const r = irqfd.newIrqFdRoute();
+        program(r, i % 2, 16 + (i % 240));
+        r.unmask();
+        return r;
+      }),
+    );
+    expect(irqfd.commitCount).toBe(c0 + 1);
+    expect(() => irqfd.newIrqFdRoute()).toThrow(expect.objectContaining({ code: 'EXHAUSTED' }));
+    // Signal in groups of 240 routes (distinct vectors per vCPU) and check each group landed exactly.
+    for (let start = 0; start < max; start += 240) {
+      const group = routes.slice(start, start + 240);
+      for (const r of group) r.event.signal();
+      const expected = group.map((_, j) => [(start + j) % 2, 16 + ((start + j) % 240)] as [number, number]);
+      expect(takeIrr(p).sort(cmp)).toEqual(expected.sort(cmp));
+    }
+    irqfd.batch(() => routes.forEach((r) => r.dispose()));
+    expect((irqfd as KvmIrqFd).gsiCount).toBe(0);
+  });
+
+  it('mask → signal → unmask delivers exactly once, 200 cycles', () => {
+    using p = create();
+    const r = p.irqfd()!.newIrqFdRoute();
+    program(r, 1, 0x71);
+    r.unmask();
+    for (let i = 0; i < 200; i++) {
+      r.mask();
+      r.event.signal();
+      if (i % 2) r.event.signal();
+      expect(takeIrr(p)).toEqual([]);
+      r.unmask();
+      expect(takeIrr(p)).toEqual([[1, 0x71]]);
+      expect(r.consumePending()).toBe(false);
+      r.event.signal();
+      expect(takeIrr(p)).toEqual([[1, 0x71]]);
+    }
+  });
+
+  it('mask → signal → consumePending reports once, then unmask delivers nothing, 200 cycles', () => {
+    using p = create();
+    const r = p.irqfd()!.newIrqFdRoute();
+    program(r, 0, 0x72);
+    r.unmask();
+    for (let i = 0; i < 200; i++) {
+      r.mask();
+      expect(r.consumePending()).toBe(false);
+      r.event.signal();
+      expect(r.consumePending()).toBe(true);
+      expect(r.consumePending()).toBe(false);
+      r.unmask();
+      expect(takeIrr(p)).toEqual([]);
+    }
+  });
+
+  it('EBUSY: unmasking a route whose eventfd someone else assigned is a BUSY error; the route stays as it was', () => {
+    using p = create();
+    const r = p.irqfd()!.newIrqFdRoute();
+    program(r, 0, 0x41);
+    expect(rawIrqfd(p, r.event.fd!, 3000)).toBe(0); // misuse: the fd handed to KVM_IRQFD behind the route's back
+    let err: unknown;
+    try {
+      r.unmask();
+    } catch (e) {
+      err = e;
+    }
+    expect(isVirtError(err, 'BUSY')).toBe(true);
+    expect((err as Error).message).toMatch(/EBUSY.*already assigned/);
+    expect(r.masked).toBe(true);
+    expect(rawIrqfd(p, r.event.fd!, 3000, kvm.KVM_IRQFD_FLAG_DEASSIGN)).toBe(0);
+    r.event.signal();
+    expect(takeIrr(p)).toEqual([]);
+    r.unmask();
+    expect(takeIrr(p)).toEqual([[0, 0x41]]);
+  });
+
+  it('EINVAL: a table past the kernel limit is a typed error and the batch is rolled back', () => {
+    // Pretend the limit is one entry higher than the kernel's, so the kernel itself refuses.
+    using p = create({ routingEntries: 4097 });
+    const irqfd = p.irqfd() as KvmIrqFd;
+    const baseline = openFdCount();
+    const keep = irqfd.newIrqFdRoute();
+    program(keep, 1, 0x44);
+    keep.unmask();
+    const c0 = irqfd.commitCount;
+    let err: unknown;
+    try {
+      irqfd.batch(() => {
+        program(keep, 0, 0x45);
+        for (let i = 1; i < irqfd.capabilities.maxRoutes; i++) program(irqfd.newIrqFdRoute(), 0, 0x50);
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(isVirtError(err, 'SYSCALL')).toBe(true);
+    expect((err as { errnoName: string }).errnoName).toBe('EINVAL');
+    expect((err as Error).message).toMatch(/KVM_SET_GSI_ROUTING, 4097 entries/);
+    expect(irqfd.commitCount).toBe(c0);
+    expect(irqfd.routeCount).toBe(1);
+    expect(irqfd.gsiCount).toBe(1);
+    expect(openFdCount()).toBe(baseline + 1);
+    expect(keep.msi).toEqual(msiTo(1, 0x44).msi);
+    expect(irqfd.table.pending).toBe(false);
+    keep.event.signal();
+    expect(takeIrr(p)).toEqual([[1, 0x44]]);
+  });
+
+  it('without KVM_CAP_IRQFD, irqfd() is the user-space relay and says why', async () => {
+    const sys = withoutCapability(libcSyscalls(), kvm.KVM_CAP.KVM_CAP_IRQFD);
+    const p = KvmPartition.create({ vcpus: 2, sys });
+    try {
+      const irqfd = p.irqfd()!;
+      expect(irqfd).toBeInstanceOf(RelayIrqFd);
+      expect(p.capabilities).toMatchObject({ irqfd: 'emulated', irqfdReason: 'KVM_CAP_IRQFD is missing on this host', resample: false });
+      expect(irqfd.capabilities.mechanism).toMatch(/relay.*KVM_CAP_IRQFD is missing/);
+      const r = irqfd.newIrqFdRoute();
+      program(r, 1, 0x58);
+      r.unmask();
+      r.event.signal();
+      await (irqfd as RelayIrqFd).settle();
+      expect(takeIrr(p)).toEqual([[1, 0x58]]);
+      expect(() => KvmPartition.create({ vcpus: 1, sys, irqfd: 'kernel' })).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+    } finally {
+      p.dispose();
+      await p.whenClosed();
+    }
+  });
+
+  it('a dispose whose removal commit fails never throws; its GSI is kept out of use until a later commit removes the route', () => {
+    const sys = new FaultInjector();
+    using p = create({ sys });
+    const irqfd = p.irqfd() as KvmIrqFd;
+    const r = irqfd.newIrqFdRoute();
+    program(r, 0, 0x41);
+    r.unmask();
+    const gsi = (r as unknown as { gsi: number }).gsi;
+    sys.fail(kvm.KVM_SET_GSI_ROUTING, 5 /* EIO */);
+    expect(() => r.dispose()).not.toThrow();
+    expect(r.disposed).toBe(true);
+    expect(irqfd.routeCount).toBe(0);
+    expect(irqfd.gsiCount).toBe(1);
+    expect(irqfd.table.kernelRoutes().has(gsi)).toBe(true);
+    const s = irqfd.newIrqFdRoute();
+    expect((s as unknown as { gsi: number }).gsi).not.toBe(gsi);
+    program(s, 1, 0x42); // this commit also drops the old route
+    expect(irqfd.table.kernelRoutes().has(gsi)).toBe(false);
+    expect(irqfd.gsiCount).toBe(1);
+    s.unmask();
+    s.event.signal();
+    expect(takeIrr(p)).toEqual([[1, 0x42]]);
+  });
+});
+
+function cmp(a: [number, number], b: [number, number]): number {
+  return a[0] - b[0] || a[1] - b[1];
+}
+
+/** Syscalls where KVM_CHECK_EXTENSION reports `cap` as absent. */
+function withoutCapability(inner: Syscalls, cap: number): Syscalls {
+  return new (class extends FaultInjector {
+    override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+      if (request === kvm.KVM_CHECK_EXTENSION && arg === cap) return 0;
+      return super.ioctl(fd, request, arg);
+    }
+  })(inner);
+}

@@ -1,0 +1,43 @@
+import type { KvmIrqFd } from '../src';
+import { create, describeKvm, msiTo, openFdCount, takeIrr } from './kvm-env';
+
+describeKvm('no leaks (real /dev/kvm)', () => {
+  it('10,000 create/program/mask/unmask/dispose cycles leave open fds and allocated GSIs at baseline', () => {
+    using p = create();
+    const irqfd = p.irqfd() as KvmIrqFd;
+    const fds = openFdCount();
+    const gsis = irqfd.gsiCount;
+    const commits = irqfd.commitCount;
+    for (let i = 0; i < 10_000; i++) {
+      const r = irqfd.newIrqFdRoute();
+      const m = msiTo(i % 2, 16 + (i % 240));
+      r.setMsi(m.address, m.data);
+      r.mask();
+      r.unmask();
+      r.mask();
+      if (i % 1000 === 0) r.event.signal(); // latched, then delivered by unmask
+      r.unmask();
+      if (i % 1000 === 0) expect(takeIrr(p)).toEqual([[i % 2, 16 + (i % 240)]]);
+      r.dispose();
+    }
+    expect(openFdCount()).toBe(fds);
+    expect(irqfd.gsiCount).toBe(gsis);
+    expect(irqfd.routeCount).toBe(0);
+    expect(irqfd.table.kernelRoutes().size).toBe(0);
+    expect(irqfd.table.retiredCount).toBe(0);
+    expect(irqfd.commitCount - commits).toBe(20_000); // one to add each route, one to remove it
+  });
+
+  it('100 partitions created and disposed leave open fds at baseline', async () => {
+    const fds = openFdCount();
+    for (let i = 0; i < 100; i++) {
+      const p = create({ irqfd: i % 10 === 0 ? 'relay' : 'auto' });
+      const r = p.irqfd()!.newIrqFdRoute();
+      r.setMsi(0xfee00000, 0x41);
+      r.unmask();
+      p.dispose();
+      await p.whenClosed();
+    }
+    expect(openFdCount()).toBe(fds);
+  });
+});
