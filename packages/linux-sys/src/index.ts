@@ -15,3 +15,4 @@ export { generateCCheck } from './abi/c-check';
 export type { CCheck, CCheckSpec } from './abi/c-check';
 export * as kvm from './abi/kvm';
 export { EPOLL_EVENT, POLLFD } from './abi/linux';
+export * as mshv from './abi/mshv';
