@@ -1,0 +1,126 @@
+/**
+ * The C floors (native/tsvmm_bench.c), compiled with `cc` at bench time into a cache directory
+ * keyed by the source and flags, and loaded into this process with koffi (KVM answers vCPU
+ * ioctls only from the process that created the VM, so a child program could not read the APIC).
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The part of koffi used here (koffi's own types are ESM-only; this package is CommonJS). */
+interface Koffi {
+  load(path: string): { func(prototype: string): unknown };
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const koffi = require('koffi') as Koffi;
+
+const SOURCE = path.resolve(__dirname, '..', '..', 'native', 'tsvmm_bench.c');
+const FLAGS = ['-O2', '-Wall', '-Wextra', '-shared', '-fPIC', '-pthread'];
+const ABI_VERSION = 1;
+
+export interface NativeBench {
+  readonly library: string;
+  /** Fills `out` with signal → IRR latencies (ns) of `out.length` rounds; 0 or a negative errno. */
+  measureSignalToIrr(eventFd: number, vcpuFd: number, vector: number, out: Float64Array): number;
+  startRelay(vmFd: number, addressLo: number, addressHi: number, data: number): NativeRelay;
+}
+
+export interface NativeRelay extends Disposable {
+  readonly eventFd: number;
+  /** The errno that stopped the relay thread, or 0. */
+  error(): number;
+  injected(): number;
+  dispose(): void;
+}
+
+/** Why the C floors cannot run here (a sentence), thrown as an Error with this name. */
+export class NativeUnavailable extends Error {
+  override readonly name = 'NativeUnavailable';
+}
+
+function compile(cacheRoot: string, compiler: string): string {
+  const source = fs.readFileSync(SOURCE);
+  const key = createHash('sha256').update(source).update(FLAGS.join(' ')).update(process.arch).digest('hex').slice(0, 16);
+  const dir = path.join(cacheRoot, `tsvmm-native-${key}`);
+  const lib = path.join(dir, 'libtsvmm_bench.so');
+  if (fs.existsSync(lib)) return lib;
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = `${lib}.${process.pid}.tmp`;
+  try {
+    execFileSync(compiler, [...FLAGS, '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
+    if (err.code === 'ENOENT') throw new NativeUnavailable(`no C compiler: \`${compiler}\` is not on PATH (install gcc) so the C floors cannot be built`);
+    throw new NativeUnavailable(`${compiler} failed to build ${SOURCE}: ${err.stderr?.toString().trim() ?? err.message}`);
+  }
+  fs.renameSync(tmp, lib); // atomic: a concurrent run never loads a half-written library
+  return lib;
+}
+
+const loaded = new Map<string, NativeBench>();
+
+export interface NativeBenchOptions {
+  /** Where the compiled library is cached. Default: the temp directory. */
+  readonly cacheRoot?: string;
+  /** The C compiler. Default: `$CC`, else `cc`. */
+  readonly compiler?: string;
+}
+
+/** Compiles (once per source version) and loads the C floors. Throws {@link NativeUnavailable}. */
+export function loadNativeBench(options: NativeBenchOptions = {}): NativeBench {
+  if (process.platform !== 'linux') throw new NativeUnavailable(`the C floors are Linux-only (this host runs ${process.platform})`);
+  const library = compile(options.cacheRoot ?? os.tmpdir(), options.compiler ?? process.env.CC ?? 'cc');
+  const done = loaded.get(library);
+  if (done) return done;
+  const lib = koffi.load(library);
+  const version = lib.func('int tsvmm_bench_abi_version(void)') as () => number;
+  if (version() !== ABI_VERSION) throw new NativeUnavailable(`${library} has ABI ${version()}, expected ${ABI_VERSION}`);
+  const measure = lib.func('int tsvmm_measure_signal_to_irr(int efd, int vcpufd, int vector, int iterations, _Out_ double *out)') as (
+    efd: number,
+    vcpufd: number,
+    vector: number,
+    iterations: number,
+    out: Float64Array,
+  ) => number;
+  const start = lib.func('void *tsvmm_relay_start(int vmfd, uint32_t lo, uint32_t hi, uint32_t data, _Out_ int *err)') as (
+    vmfd: number,
+    lo: number,
+    hi: number,
+    data: number,
+    err: Int32Array,
+  ) => unknown;
+  const relayEventFd = lib.func('int tsvmm_relay_eventfd(void *r)') as (r: unknown) => number;
+  const relayError = lib.func('int tsvmm_relay_error(void *r)') as (r: unknown) => number;
+  const relayInjected = lib.func('double tsvmm_relay_injected(void *r)') as (r: unknown) => number;
+  const relayStop = lib.func('void tsvmm_relay_stop(void *r)') as (r: unknown) => void;
+
+  const bench: NativeBench = {
+    library,
+    measureSignalToIrr: (efd, vcpufd, vector, out) => measure(efd, vcpufd, vector, out.length, out),
+    startRelay(vmFd, lo, hi, data) {
+      const err = new Int32Array(1);
+      const handle = start(vmFd, lo >>> 0, hi >>> 0, data >>> 0, err);
+      if (handle === null) throw new NativeUnavailable(`the C relay could not start (errno ${err[0]})`);
+      let open = true;
+      const relay: NativeRelay = {
+        eventFd: relayEventFd(handle),
+        error: () => (open ? relayError(handle) : 0),
+        injected: () => (open ? relayInjected(handle) : 0),
+        dispose() {
+          if (!open) return;
+          open = false;
+          relayStop(handle);
+        },
+        [Symbol.dispose]() {
+          relay.dispose();
+        },
+      };
+      return relay;
+    },
+  };
+  loaded.set(library, bench);
+  return bench;
+}

@@ -1,0 +1,73 @@
+/**
+ * Progress on stderr while the bench runs: one redrawn line on a terminal, plain lines otherwise
+ * (CI logs), nothing when silenced.
+ */
+import type { CliIo } from '../cli/io';
+
+export interface Progress {
+  /** A new step starts: `[3/9] delivery: irqfd vs raw write`. */
+  step(label: string): void;
+  /** Progress inside the step (redrawn on a terminal; throttled to every quarter otherwise). */
+  update(done: number, total: number, note?: string): void;
+  /** A line that stays (a result or a warning). */
+  note(text: string): void;
+  done(): void;
+}
+
+export function createProgress(io: CliIo, totalSteps: number, enabled = true): Progress {
+  let step = 0;
+  let label = '';
+  let lastQuarter = -1;
+  let open = false;
+  let started = 0;
+  const tty = io.errIsTTY;
+  const clear = (): void => {
+    if (tty && open) io.err('\r\x1b[2K');
+    open = false;
+  };
+  /** On a terminal the redrawn line of a finished step is replaced by a permanent one. */
+  const finish = (): void => {
+    if (!tty || step === 0 || !open) return;
+    clear();
+    io.err(`[${step}/${totalSteps}] ${label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  };
+  if (!enabled) return { step() {}, update() {}, note() {}, done() {} };
+  return {
+    step(l) {
+      finish();
+      clear();
+      started = Date.now();
+      step++;
+      label = l;
+      lastQuarter = -1;
+      if (tty) {
+        io.err(`[${step}/${totalSteps}] ${label}`);
+        open = true;
+      } else {
+        io.err(`[${step}/${totalSteps}] ${label}\n`);
+      }
+    },
+    update(done, total, note) {
+      const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
+      if (tty) {
+        clear();
+        io.err(`[${step}/${totalSteps}] ${label}: ${pct}%${note ? ` (${note})` : ''}`);
+        open = true;
+        return;
+      }
+      const quarter = Math.floor(pct / 25);
+      if (quarter > lastQuarter && quarter < 4) {
+        lastQuarter = quarter;
+        if (quarter > 0) io.err(`    ${pct}%${note ? ` (${note})` : ''}\n`);
+      }
+    },
+    note(text) {
+      clear();
+      io.err(`${text}\n`);
+    },
+    done() {
+      finish();
+      clear();
+    },
+  };
+}

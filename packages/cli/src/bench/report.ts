@@ -1,0 +1,135 @@
+/**
+ * The HTML report of one bench run: one self-contained file (echarts inlined from node_modules,
+ * the data inlined as JSON), so it opens from disk with no network.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { BenchResult, Metric } from './result';
+
+function echartsSource(): string {
+  const file = require.resolve('echarts/dist/echarts.min.js');
+  // An inline script ends at the first `</script`: make sure the library cannot contain one.
+  return fs.readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script');
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+}
+
+function fmt(n: number | null | undefined, digits = 3): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '—';
+  if (Math.abs(n) >= 1000) return n.toFixed(0);
+  return Number(n.toPrecision(digits)).toString();
+}
+
+function metricRow(m: Metric): string {
+  const target = m.target ? `${esc(m.target.description)}: <b class="${m.target.met ? 'met' : 'missed'}">${m.target.met ? 'met' : 'MISSED'}</b>` : '';
+  const value = m.value === null ? `<i>not measured: ${esc(m.skipped ?? '')}</i>` : `${fmt(m.value)} ${esc(m.unit)}`;
+  return `<tr><td><code>${esc(m.name)}</code></td><td>${value}</td><td>${m.p99 === undefined ? '' : fmt(m.p99)}</td><td>${m.count ?? ''}</td><td>${
+    m.baselineName ? `<code>${esc(m.baselineName)}</code> ${fmt(m.baseline)}` : ''
+  }</td><td>${m.ratio === null ? '' : `${fmt(m.ratio)}×`}</td><td>${target}</td><td>${esc(m.description)}</td></tr>`;
+}
+
+/** Client-side: builds each chart from the inlined data. Runs in the browser. */
+const CLIENT = String.raw`
+(function () {
+  var data = JSON.parse(document.getElementById('tsvmm-data').textContent);
+  var charts = [];
+  var num = { formatter: function (v) { return String(+Number(v).toPrecision(3)); } };
+  function chart(id, option) {
+    var el = document.getElementById(id);
+    if (!el) return;
+    var c = echarts.init(el, null, { renderer: 'svg' });
+    c.setOption(option);
+    charts.push(c);
+  }
+  var byUnit = {};
+  data.distributions.forEach(function (d) { (byUnit[d.unit] = byUnit[d.unit] || []).push(d); });
+  Object.keys(byUnit).forEach(function (unit, i) {
+    var ds = byUnit[unit];
+    chart('dist-' + i, {
+      title: { text: 'Distribution (' + unit + '), ' + ds.map(function (d) { return d.name; }).join(', ') , left: 'center', textStyle: { fontSize: 13 } },
+      tooltip: { trigger: 'item' },
+      legend: { top: 28 },
+      grid: { top: 70, left: 70, right: 30, bottom: 50 },
+      xAxis: { type: 'log', name: unit, nameLocation: 'middle', nameGap: 28, min: 'dataMin', max: 'dataMax', axisLabel: num },
+      yAxis: { type: 'value', name: 'percentile', min: 0, max: 100 },
+      series: ds.map(function (d) {
+        var n = d.quantiles.length;
+        return { name: d.name + ' (n=' + d.count + ')', type: 'line', showSymbol: false, step: 'end',
+          data: d.quantiles.map(function (v, k) { return [Math.max(v, 1e-3), n > 1 ? (100 * k) / (n - 1) : 100]; }) };
+      })
+    });
+  });
+  data.scaling.forEach(function (p) {
+    chart('scale-' + p.id, {
+      title: { text: p.title, left: 'center', textStyle: { fontSize: 13 } },
+      tooltip: { trigger: 'axis' },
+      legend: { top: 28 },
+      grid: { top: 70, left: 70, right: 30, bottom: 50 },
+      xAxis: { type: 'log', logBase: 2, name: p.xName, nameLocation: 'middle', nameGap: 28, min: 'dataMin', max: 'dataMax', axisLabel: num },
+      yAxis: { type: p.logY ? 'log' : 'value', name: p.yName },
+      series: p.series.map(function (s) { return { name: s.name, type: 'line', data: s.points }; })
+    });
+  });
+  var ratios = data.metrics.filter(function (m) { return m.ratio !== null; });
+  chart('ratios', {
+    title: { text: 'Each metric against its baseline (ratio, log scale; black mark: target)', left: 'center', textStyle: { fontSize: 13 } },
+    tooltip: { trigger: 'axis' },
+    grid: { top: 50, left: 220, right: 40, bottom: 40 },
+    xAxis: { type: 'log', name: '× baseline' },
+    yAxis: { type: 'category', data: ratios.map(function (m) { return m.name; }) },
+    series: [
+      { type: 'bar', name: 'ratio', data: ratios.map(function (m) {
+        return { value: m.ratio, itemStyle: { color: m.target ? (m.target.met ? '#2e7d32' : '#c62828') : '#5470c6' } }; }) },
+      { type: 'scatter', name: 'target', symbol: 'rect', symbolSize: [3, 18], itemStyle: { color: '#000' },
+        data: ratios.map(function (m, k) { return m.target && m.target.ratioMax !== undefined ? [m.target.ratioMax, k] : null; }).filter(Boolean) }
+    ]
+  });
+  window.addEventListener('resize', function () { charts.forEach(function (c) { c.resize(); }); });
+  document.body.setAttribute('data-charts', String(charts.length));
+})();
+`;
+
+export function renderReport(result: BenchResult): string {
+  const units = [...new Set(result.distributions.map((d) => d.unit))];
+  const data = JSON.stringify(result).replace(/</g, '\\u003c');
+  const chartDivs = [
+    ...units.map((_, i) => `<div class="chart" id="dist-${i}"></div>`),
+    ...result.scaling.map((p) => `<div class="chart" id="scale-${esc(p.id)}"></div>`),
+    `<div class="chart tall" id="ratios"></div>`,
+  ].join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tsvmm bench report</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
+table { border-collapse: collapse; margin: 12px 0 24px; max-width: 1400px; }
+td:last-child { min-width: 320px; }
+td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+.met { color: #2e7d32; } .missed { color: #c62828; }
+.chart { width: 100%; max-width: 1000px; height: 380px; margin: 16px 0; }
+.chart.tall { height: 460px; }
+</style></head>
+<body>
+<h1>tsvmm bench</h1>
+<p>${esc(result.meta.startedAt)}, ${esc(result.meta.host)}, Node ${esc(result.meta.node)}, ${result.meta.quick ? '<b>--quick</b> (few samples)' : 'full run'}, ${(result.meta.durationMs / 1000).toFixed(1)} s.
+Each metric and its baseline were measured alternately in the same run. Values are medians.</p>
+<table><thead><tr><th>metric</th><th>median</th><th>p99</th><th>n</th><th>baseline</th><th>ratio</th><th>target</th><th>what</th></tr></thead>
+<tbody>${result.metrics.map(metricRow).join('\n')}</tbody></table>
+${result.notes.length ? `<ul>${result.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
+${chartDivs}
+<script type="application/json" id="tsvmm-data">${data}</script>
+<script>${echartsSource()}</script>
+<script>${CLIENT}</script>
+</body></html>
+`;
+}
+
+/** Writes `index.html` into `dir` (created if needed); returns its path. */
+export function writeReport(dir: string, result: BenchResult): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'index.html');
+  fs.writeFileSync(file, renderReport(result));
+  return file;
+}

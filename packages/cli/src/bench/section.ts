@@ -1,0 +1,29 @@
+import type { Progress } from './progress';
+import type { Distribution, Metric, ScalingPlot } from './result';
+
+export interface SectionContext {
+  readonly quick: boolean;
+  readonly progress: Progress;
+  /** Why KVM benchmarks cannot run here (probed once per run), or undefined when they can. */
+  readonly kvmUnavailable: string | undefined;
+}
+
+export interface SectionOutput {
+  readonly metrics: Metric[];
+  readonly distributions: Distribution[];
+  readonly scaling: ScalingPlot[];
+  readonly notes: string[];
+}
+
+/** One group of benchmarks that share a setup (a KVM partition, an emulator). */
+export interface BenchSection {
+  readonly id: string;
+  readonly title: string;
+  /** Progress steps it announces. */
+  readonly steps: number;
+  run(ctx: SectionContext): Promise<SectionOutput>;
+}
+
+export function emptyOutput(): SectionOutput {
+  return { metrics: [], distributions: [], scaling: [], notes: [] };
+}

@@ -1,0 +1,9 @@
+import type { BenchSection } from '../section';
+import { deliverySection } from './delivery';
+import { msixSection } from './msix';
+import { routesSection } from './routes';
+
+/** Every benchmark of the project, in the order they run. */
+export function allSections(): BenchSection[] {
+  return [deliverySection, routesSection, msixSection];
+}

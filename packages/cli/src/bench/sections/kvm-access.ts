@@ -1,0 +1,59 @@
+/**
+ * What the KVM benchmarks need from `@tsvmm/virt-kvm`: a partition in kernel-irqfd or relay
+ * mode, its VM and vCPU fds (for the C floors, which run in this process), and a way to wait for
+ * the relay.
+ */
+import type { LocalApicAccess, Partition } from '@tsvmm/virt';
+import { failure, kvm, libcSyscalls } from '@tsvmm/linux-sys';
+import { loadKvm } from '../../backends/load';
+import { settleFor } from '../../backends/settle';
+
+export type KvmBenchPartition = Partition & LocalApicAccess;
+
+export interface KvmBench extends Disposable {
+  readonly partition: KvmBenchPartition;
+  readonly vmFd: number;
+  vcpuFd(vcpu: number): number;
+  /**
+   * A poll of vCPU `vcpu`'s IRR bit for `vector`: one KVM_GET_LAPIC into a preallocated page and
+   * one bit test, the same work the C harness does per poll (readLocalApic decodes the whole page).
+   */
+  irrPoller(vcpu: number, vector: number): () => boolean;
+  /** Writes 1 to an eventfd this partition does not own (the C relay's). */
+  writeEventFd(fd: number): void;
+  /** Resolves once every signal raised so far went through the relay (no-op for kernel irqfd). */
+  settle(): Promise<void>;
+}
+
+export function openKvmBench(mode: 'kernel' | 'relay'): KvmBench {
+  const { KvmPartition } = loadKvm();
+  const partition = KvmPartition.create({ vcpus: 2, irqfd: mode });
+  const sys = libcSyscalls();
+  const one = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+  const bench: KvmBench = {
+    partition,
+    vmFd: partition.vmFd,
+    vcpuFd: (v) => partition.vcpuFd(v),
+    irrPoller(vcpu, vector) {
+      const fd = partition.vcpuFd(vcpu);
+      const page = new Uint8Array(kvm.KVM_LAPIC_STATE.size);
+      const view = new DataView(page.buffer);
+      const offset = kvm.LAPIC_IRR + (vector >>> 5) * 16;
+      const bit = 1 << (vector & 31);
+      return () => {
+        const r = sys.ioctl(fd, kvm.KVM_GET_LAPIC, page);
+        if (r < 0) throw failure(r, 'bench: poll IRR', 'ioctl(KVM_GET_LAPIC)');
+        return (view.getUint32(offset, true) & bit) !== 0;
+      };
+    },
+    writeEventFd(fd) {
+      const r = sys.write(fd, one, 8);
+      if (r < 0) throw failure(r, 'bench: signal the C relay', `write(eventfd ${fd})`);
+    },
+    settle: settleFor(partition),
+    [Symbol.dispose]() {
+      partition.dispose();
+    },
+  };
+  return bench;
+}

@@ -1,0 +1,36 @@
+/** Where a command writes: injectable, so tests can run commands in-process and capture both streams. */
+export interface CliIo {
+  /** Machine- or human-readable results. In `--json` mode, only JSON goes here. */
+  out(text: string): void;
+  /** Progress, warnings, errors. */
+  err(text: string): void;
+  /** stderr is a terminal: progress may redraw one line. */
+  readonly errIsTTY: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export function processIo(): CliIo {
+  return {
+    out: (t) => void process.stdout.write(t),
+    err: (t) => void process.stderr.write(t),
+    errIsTTY: process.stderr.isTTY === true,
+    env: process.env,
+  };
+}
+
+/** An io that records everything, for tests. */
+export function memoryIo(env: Record<string, string | undefined> = {}): CliIo & { stdout: string; stderr: string } {
+  const io = {
+    stdout: '',
+    stderr: '',
+    out(t: string) {
+      io.stdout += t;
+    },
+    err(t: string) {
+      io.stderr += t;
+    },
+    errIsTTY: false,
+    env,
+  };
+  return io;
+}

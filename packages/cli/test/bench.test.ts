@@ -1,0 +1,153 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BenchResult } from '../src/bench/result';
+import { memoryIo } from '../src/cli/io';
+import { main } from '../src/cli/main';
+import { chromiumMissing, launchChromium, renderedCharts } from './helpers/chromium';
+import { kvmUsable, runBin, type CliRun } from './helpers/run-cli';
+
+const REQUIRED = [
+  'delivery.irqfd',
+  'delivery.raw_write',
+  'delivery.relay',
+  'delivery.relay_c',
+  'routes.program_2048.batched',
+  'routes.program_2048.per_change',
+  'msix.table_write',
+  'msix.table_read',
+  'msix.baseline_dataview',
+  'msix.enable_2048.commits',
+];
+
+describe('tsvmm bench --quick', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvmm-bench-'));
+  const jsonFile = path.join(dir, 'metrics.json');
+  const reportDir = path.join(dir, 'report');
+  let run: CliRun;
+  let result: BenchResult;
+
+  beforeAll(() => {
+    run = runBin(['bench', '--quick', '--json', jsonFile, '--report', reportDir]);
+    result = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as BenchResult;
+  }, 300_000);
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('exits 0, prints the table on stdout and progress on stderr', () => {
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^metric\s+median\s+p99\s+n\s+baseline/);
+    expect(run.stdout).toMatch(/Targets: \d+ of \d+ met/);
+    expect(run.stderr).toMatch(/\[1\/\d+\] delivery/);
+    expect(run.stderr).toContain(`Metrics written to ${jsonFile}`);
+  });
+
+  it('writes every metric under its stable name, with value, baseline and ratio', () => {
+    const names = result.metrics.map((m) => m.name);
+    for (const n of REQUIRED) expect(names).toContain(n);
+    expect(new Set(names).size).toBe(names.length);
+    for (const m of result.metrics) {
+      expect(Object.keys(m)).toEqual(expect.arrayContaining(['name', 'unit', 'value', 'baseline', 'ratio']));
+      if (m.value !== null && m.baseline !== null) expect(m.ratio).toBeCloseTo(m.value / m.baseline, 9);
+    }
+    const byName = new Map(result.metrics.map((m) => [m.name, m]));
+    const dv = byName.get('msix.table_write')!;
+    expect(dv).toMatchObject({ unit: 'ns', baselineName: 'msix.baseline_dataview' });
+    expect(dv.value).toBeGreaterThan(0);
+    expect(dv.count).toBeGreaterThan(0);
+    expect(dv.baselineCount).toBe(dv.count); // measured alternately: as many runs of each
+    expect(byName.get('msix.enable_2048.commits')!.target).toBeDefined();
+  });
+
+  it('measures the KVM benchmarks on real KVM (interleaved with their C baselines)', () => {
+    if (!kvmUsable('the KVM bench metrics')) {
+      expect(result.metrics.find((m) => m.name === 'delivery.irqfd')!.skipped).toMatch(/KVM/);
+      return;
+    }
+    const byName = new Map(result.metrics.map((m) => [m.name, m]));
+    for (const n of ['delivery.irqfd', 'delivery.relay']) {
+      const m = byName.get(n)!;
+      expect(m.skipped).toBeUndefined();
+      expect(m.unit).toBe('µs');
+      expect(m.value).toBeGreaterThan(0);
+      expect(m.p99).toBeGreaterThanOrEqual(m.value!);
+      expect(m.count).toBe(m.baselineCount);
+      expect(m.target).toEqual(expect.objectContaining({ ratioMax: expect.any(Number), met: expect.any(Boolean) }));
+    }
+    const batched = byName.get('routes.program_2048.batched')!;
+    expect(batched.unit).toBe('ms');
+    expect(batched.baselineName).toBe('routes.program_2048.per_change');
+    // Batching is about commits: one against one per change.
+    expect(byName.get('routes.program_2048.commits')).toMatchObject({ value: 1, baseline: 2048 });
+    expect(byName.get('msix.enable_2048.commits')!.value).toBe(1);
+    expect(result.distributions.map((d) => d.name)).toEqual(expect.arrayContaining(['delivery.irqfd', 'delivery.raw_write']));
+    expect(result.scaling.map((s) => s.id)).toEqual(expect.arrayContaining(['routes-ms', 'msix-enable']));
+  });
+
+  it('writes an HTML report that renders its plots in headless Chromium, offline', async () => {
+    const file = path.join(reportDir, 'index.html');
+    expect(fs.existsSync(file)).toBe(true);
+    const missing = chromiumMissing();
+    if (missing) {
+      console.warn(`SKIPPED: the bench report was not opened in a browser: ${missing} (TSVMM_ALLOW_NO_CHROMIUM=1)`);
+      return;
+    }
+    const { browser, close } = await launchChromium();
+    try {
+      const shot = path.join(dir, 'report.png');
+      const { charts, requests, errors } = await renderedCharts(browser, file, shot);
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
+      const ids = charts.map((c) => c.id);
+      expect(ids).toContain('ratios');
+      expect(ids.filter((id) => id.startsWith('dist-')).length).toBeGreaterThanOrEqual(1);
+      expect(ids).toContain('scale-msix-enable');
+      for (const c of charts) {
+        expect([c.id, c.width > 100 && c.height > 100]).toEqual([c.id, true]);
+        expect([c.id, c.shapes > 10]).toEqual([c.id, true]);
+      }
+      expect(fs.statSync(shot).size).toBeGreaterThan(20_000);
+    } finally {
+      await close();
+    }
+  });
+});
+
+describe('tsvmm bench --json -', () => {
+  it('puts only the JSON on stdout; the table and progress go to stderr', () => {
+    const r = runBin(['bench', '--quick', '--only', 'msix', '--json', '-']);
+    expect(r.status).toBe(0);
+    const parsed = JSON.parse(r.stdout) as BenchResult;
+    expect(parsed.metrics.map((m) => m.name)).toEqual(expect.arrayContaining(['msix.table_write', 'msix.table_read', 'msix.baseline_dataview']));
+    expect(r.stderr).toMatch(/^metric\s+median/m);
+  });
+});
+
+describe('tsvmm bench --strict', () => {
+  it('exits 1 exactly when a target in the run was missed', async () => {
+    const io = memoryIo();
+    const code = await main(['bench', '--quick', '--only', 'msix', '--strict', '--json', '-'], io);
+    const r = JSON.parse(io.stdout) as BenchResult;
+    const missed = r.metrics.filter((m) => m.target && !m.target.met);
+    expect(r.metrics.filter((m) => m.target).length).toBeGreaterThanOrEqual(3);
+    expect(code).toBe(missed.length > 0 ? 1 : 0);
+    if (missed.length) expect(io.stderr).toMatch(/Targets: \d+ of \d+ met \(missed: /);
+  });
+});
+
+describe('tsvmm bench errors', () => {
+  it('a report directory that cannot be written is one line and exit 5, after the table', async () => {
+    const io = memoryIo();
+    expect(await main(['bench', '--quick', '--only', 'msix', '--no-progress', '--report', '/dev/null/report'], io)).toBe(5);
+    expect(io.stdout).toMatch(/^metric/);
+    expect(io.stderr.trim()).toMatch(/^tsvmm bench: cannot write the report to \/dev\/null\/report: ENOTDIR/);
+    expect(io.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('--json FILE with a bad option is a usage error with nothing on stdout', async () => {
+    const io = memoryIo();
+    expect(await main(['bench', '--json', 'out.json', '--bogus'], io)).toBe(2);
+    expect(io.stdout).toBe('');
+    expect(io.stderr).toMatch(/unknown option --bogus/);
+  });
+});

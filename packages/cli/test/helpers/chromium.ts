@@ -1,0 +1,82 @@
+/// <reference lib="dom" />
+/**
+ * Headless Chromium through playwright-core, with the flags this sandbox needs (no sandbox, no
+ * background networking: the network is closed) and a fresh profile per launch.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type BrowserContext, chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.TSVMM_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Whether a missing Chromium may skip the browser test (only with TSVMM_ALLOW_NO_CHROMIUM=1). */
+export function chromiumMissing(): string | undefined {
+  if (fs.existsSync(CHROMIUM)) return undefined;
+  const msg = `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`;
+  if (process.env.TSVMM_ALLOW_NO_CHROMIUM === '1') return msg;
+  throw new Error(`${msg}, or set TSVMM_ALLOW_NO_CHROMIUM=1 to skip the browser test.`);
+}
+
+export async function launchChromium(): Promise<{ browser: BrowserContext; close: () => Promise<void> }> {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvmm-chromium-'));
+  // A fresh, empty profile (--user-data-dir) per launch.
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1200, height: 900 },
+  });
+  return {
+    browser,
+    close: async () => {
+      await browser.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RenderedChart {
+  readonly id: string;
+  readonly width: number;
+  readonly height: number;
+  /** Drawn SVG elements (paths, text) inside the chart. */
+  readonly shapes: number;
+}
+
+/** Opens a report file and returns each chart container with its rendered SVG size and shape count. */
+export async function renderedCharts(browser: BrowserContext, file: string, screenshot?: string): Promise<{ charts: RenderedChart[]; requests: string[]; errors: string[] }> {
+  const page = await browser.newPage();
+  const requests: string[] = [];
+  const errors: string[] = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file:')) requests.push(r.url());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`file://${file}`);
+  await page.waitForFunction(() => document.body.getAttribute('data-charts') !== null, undefined, { timeout: 20_000 });
+  const charts = await page.$$eval('.chart', (els) =>
+    els.map((el) => {
+      const svg = el.querySelector('svg');
+      const box = svg?.getBoundingClientRect();
+      return {
+        id: el.id,
+        width: box?.width ?? 0,
+        height: box?.height ?? 0,
+        shapes: svg ? svg.querySelectorAll('path, text').length : 0,
+      };
+    }),
+  );
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+  await page.close();
+  return { charts, requests, errors };
+}

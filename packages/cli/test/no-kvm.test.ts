@@ -1,0 +1,80 @@
+/**
+ * A host without a usable /dev/kvm, simulated through the internal kvmProbe hook: every command
+ * must say so plainly, fall back where it should, and fail with the documented exit code where
+ * KVM was asked for by name.
+ */
+import type { BackendProbe } from '@tsvmm/virt';
+import { main } from '../src/cli/main';
+import { memoryIo } from '../src/cli/io';
+import type { BenchResult } from '../src/bench/result';
+import type { DemoResult } from '../src/demo/run-demo';
+import type { ProbeReport } from '../src/probe/backends';
+
+const missing: () => BackendProbe = () => ({
+  backend: 'kvm',
+  available: false,
+  reason: "open(/dev/kvm): No such file or directory (ENOENT 2) [UNAVAILABLE]. Load the kvm module.",
+});
+const denied: () => BackendProbe = () => ({
+  backend: 'kvm',
+  available: false,
+  reason: 'open(/dev/kvm): Permission denied (EACCES 13) [PERMISSION]. Add yourself to the kvm group.',
+});
+
+describe('on a host without KVM', () => {
+  it('probe reports kvm unavailable with the reason, and the software model as what the demo would use', async () => {
+    const io = memoryIo();
+    expect(await main(['probe', '--json'], io, { kvmProbe: missing })).toBe(0);
+    const r = JSON.parse(io.stdout) as ProbeReport;
+    expect(r.backends[0]).toEqual(missing());
+    expect(r.best).toBe('software');
+  });
+
+  it('probe --backend kvm exits 3 (missing) or 4 (permission)', async () => {
+    const a = memoryIo();
+    expect(await main(['probe', '--backend', 'kvm'], a, { kvmProbe: missing })).toBe(3);
+    expect(a.stderr).toMatch(/kvm is not available: open\(\/dev\/kvm\): No such file/);
+    const b = memoryIo();
+    expect(await main(['probe', '--backend', 'kvm'], b, { kvmProbe: denied })).toBe(4);
+  });
+
+  it('the demo falls back to the software model, says why, and passes', async () => {
+    const io = memoryIo();
+    expect(await main(['demo', '--json'], io, { kvmProbe: missing })).toBe(0);
+    const r = JSON.parse(io.stdout) as DemoResult;
+    expect(r.backend).toBe('software');
+    expect(r.why).toMatch(/no hypervisor is usable here/);
+    expect(r.why).toContain('/dev/kvm');
+    expect(r.ok).toBe(true);
+  });
+
+  it('demo --backend kvm exits 3 with one line on stderr and a JSON error on stdout, no stack', async () => {
+    const io = memoryIo();
+    expect(await main(['demo', '--backend', 'kvm', '--json'], io, { kvmProbe: missing })).toBe(3);
+    expect(io.stderr.trim().split('\n')).toHaveLength(1);
+    expect(io.stderr).toMatch(/^tsvmm demo --backend kvm: open\(\/dev\/kvm\): No such file/);
+    expect(io.stderr).toMatch(/Run 'tsvmm probe'/);
+    expect(JSON.parse(io.stdout)).toEqual({ error: expect.objectContaining({ code: 'UNAVAILABLE', exitCode: 3 }) });
+  });
+
+  it('demo --backend kvm exits 4 when only permission is missing', async () => {
+    const io = memoryIo();
+    expect(await main(['demo', '--backend', 'kvm'], io, { kvmProbe: denied })).toBe(4);
+    expect(io.stderr).toMatch(/\[PERMISSION\]/);
+    expect(io.stdout).toBe('');
+  });
+
+  it('bench reports the KVM metrics as not measured, saying why, and still measures the rest', async () => {
+    const io = memoryIo();
+    expect(await main(['bench', '--quick', '--json', '-'], io, { kvmProbe: missing })).toBe(0);
+    const r = JSON.parse(io.stdout) as BenchResult;
+    const byName = new Map(r.metrics.map((m) => [m.name, m]));
+    for (const n of ['delivery.irqfd', 'delivery.raw_write', 'delivery.relay', 'delivery.relay_c', 'routes.program_2048.batched', 'routes.program_2048.per_change']) {
+      expect(byName.get(n)).toMatchObject({ value: null, baseline: null, ratio: null, skipped: expect.stringMatching(/^KVM is not available: open\(\/dev\/kvm\)/) });
+    }
+    expect(byName.get('msix.table_write')!.value).toBeGreaterThan(0);
+    expect(byName.get('msix.enable_2048.commits')).toMatchObject({ value: 1, baseline: 2048, description: expect.stringMatching(/counting routes that commit as KVM does \(KVM is not available/) });
+    expect(io.stderr).toMatch(/delivery: skipped: KVM is not available/);
+    expect(io.stderr).toMatch(/delivery\.irqfd: not measured: KVM is not available/);
+  });
+});

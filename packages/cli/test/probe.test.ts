@@ -1,0 +1,90 @@
+import { main } from '../src/cli/main';
+import { memoryIo } from '../src/cli/io';
+import type { ProbeReport } from '../src/probe/backends';
+import { runBin } from './helpers/run-cli';
+
+describe('tsvmm probe', () => {
+  it('--json prints one JSON document with every backend, its availability, reason and capabilities', async () => {
+    const io = memoryIo();
+    expect(await main(['probe', '--json'], io)).toBe(0);
+    const r = JSON.parse(io.stdout) as ProbeReport;
+    expect(r.host).toEqual(expect.objectContaining({ platform: process.platform, arch: process.arch, node: process.version }));
+    expect(r.backends.map((b) => b.backend)).toEqual(['kvm', 'mshv', 'whp', 'software']);
+    for (const b of r.backends) {
+      expect(typeof b.available).toBe('boolean');
+      expect(b.reason.length).toBeGreaterThan(10);
+      if (b.available) {
+        expect(b.capabilities).toEqual(
+          expect.objectContaining({
+            backend: b.backend,
+            irqfd: expect.stringMatching(/^(kernel|emulated|none)$/),
+            maxRoutes: expect.any(Number),
+            resample: expect.any(Boolean),
+            x2apic: expect.any(Boolean),
+          }),
+        );
+      }
+    }
+    const software = r.backends.find((b) => b.backend === 'software')!;
+    expect(software.available).toBe(true);
+    expect(software.capabilities!.irqfd).toBe('emulated');
+    const whp = r.backends.find((b) => b.backend === 'whp')!;
+    if (process.platform !== 'win32') expect(whp).toMatchObject({ available: false, reason: expect.stringMatching(/Not Windows/) });
+    expect(r.best).toBe(r.backends.find((b) => b.available)!.backend);
+  });
+
+  it('reports KVM as this host has it: kernel irqfd with 4096 routes where /dev/kvm works', async () => {
+    const io = memoryIo();
+    await main(['probe', '--json'], io);
+    const kvm = (JSON.parse(io.stdout) as ProbeReport).backends.find((b) => b.backend === 'kvm')!;
+    if (!kvm.available) {
+      console.warn(`SKIPPED the KVM capability check: KVM is unavailable here: ${kvm.reason}`);
+      expect(kvm.reason).toMatch(/\/dev\/kvm|KVM|permission/i);
+      return;
+    }
+    expect(kvm.capabilities).toEqual(expect.objectContaining({ backend: 'kvm', irqfd: 'kernel', resample: true }));
+    expect(kvm.capabilities!.maxRoutes).toBeGreaterThan(1000);
+  });
+
+  it('human output names each backend and what the demo would use', async () => {
+    const io = memoryIo();
+    expect(await main(['probe'], io)).toBe(0);
+    for (const b of ['kvm', 'mshv', 'whp', 'software']) expect(io.stdout).toMatch(new RegExp(`^${b}\\s+(AVAILABLE|unavailable)`, 'm'));
+    expect(io.stdout).toMatch(/The demo would use: (kvm|software)/);
+  });
+
+  it('--backend exits 3 for an unavailable backend, with the reason on stderr and the JSON still alone on stdout', () => {
+    const run = runBin(['probe', '--backend', 'whp', '--json']);
+    expect(run.status).toBe(3);
+    const r = JSON.parse(run.stdout) as ProbeReport;
+    expect(r.backends).toHaveLength(1);
+    expect(run.stderr).toMatch(/^tsvmm probe: whp is not available: /);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('tsvmm command line', () => {
+  it('prints help for the tool and every command, with the exit codes', async () => {
+    for (const argv of [['--help'], ['probe', '--help'], ['demo', '-h'], ['bench', '--help'], ['help', 'bench']]) {
+      const io = memoryIo();
+      expect(await main(argv, io)).toBe(0);
+      expect(io.stdout).toMatch(/Usage: tsvmm/);
+      expect(io.stdout).toMatch(/Exit codes:/);
+    }
+  });
+
+  it('exits 2 with a one-line message for usage errors', async () => {
+    for (const argv of [[], ['nope'], ['probe', '--bogus'], ['bench', '--only', 'nothing']]) {
+      const io = memoryIo();
+      expect(await main(argv, io)).toBe(2);
+      expect(io.stdout).toBe('');
+      expect(io.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('reports a usage error as JSON on stdout in --json mode', async () => {
+    const io = memoryIo();
+    expect(await main(['probe', '--json', '--backend', 'qemu'], io)).toBe(2);
+    expect(JSON.parse(io.stdout)).toEqual({ error: expect.objectContaining({ code: 'USAGE', exitCode: 2 }) });
+  });
+});

@@ -1,0 +1,39 @@
+import { createProgress } from '../src/bench/progress';
+import { memoryIo } from '../src/cli/io';
+
+describe('bench progress', () => {
+  it('prints plain lines (steps and quarter marks) when stderr is not a terminal', () => {
+    const io = memoryIo();
+    const p = createProgress(io, 2);
+    p.step('first');
+    for (let i = 1; i <= 8; i++) p.update(i, 8, `round ${i}/8`);
+    p.step('second');
+    p.note('a warning');
+    p.done();
+    expect(io.stderr).toBe('[1/2] first\n    25% (round 2/8)\n    50% (round 4/8)\n    75% (round 6/8)\n[2/2] second\na warning\n');
+    expect(io.stdout).toBe('');
+  });
+
+  it('redraws one line on a terminal and leaves a permanent line per finished step', () => {
+    const io = { ...memoryIo(), errIsTTY: true, stderr: '' };
+    io.err = (t: string) => void (io.stderr += t);
+    const p = createProgress(io, 1);
+    p.step('only');
+    p.update(1, 2);
+    p.update(2, 2);
+    p.done();
+    const visible = io.stderr.split('\r\x1b[2K');
+    expect(visible[visible.length - 2]).toBe('[1/1] only: 100%');
+    expect(visible[visible.length - 1]).toMatch(/^\[1\/1\] only: done in \d+\.\d s\n$/);
+  });
+
+  it('is silent when disabled', () => {
+    const io = memoryIo();
+    const p = createProgress(io, 1, false);
+    p.step('x');
+    p.update(1, 1);
+    p.note('n');
+    p.done();
+    expect(io.stderr).toBe('');
+  });
+});

@@ -1,0 +1,76 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { renderReport, writeReport } from '../src/bench/report';
+import type { BenchResult } from '../src/bench/result';
+import { withRatio } from '../src/bench/result';
+import { chromiumMissing, launchChromium, renderedCharts } from './helpers/chromium';
+
+function syntheticResult(): BenchResult {
+  const lat = (base: number): number[] => Array.from({ length: 200 }, (_, i) => base + i * 0.005 * base);
+  return {
+    metrics: [
+      withRatio({ name: 'delivery.irqfd', unit: 'µs', value: 2, p99: 3, count: 200, baseline: 1.5, baselineName: 'delivery.raw_write', description: 'x', targetRatioMax: 1.5 }),
+      withRatio({ name: 'delivery.raw_write', unit: 'µs', value: 1.5, baseline: null, description: 'y</script><b>' }),
+    ],
+    distributions: [
+      { name: 'delivery.irqfd', unit: 'µs', quantiles: lat(2), count: 200 },
+      { name: 'delivery.raw_write', unit: 'µs', quantiles: lat(1.5), count: 200 },
+    ],
+    scaling: [
+      {
+        id: 'routes-ms',
+        title: 'time to program N vectors',
+        xName: 'vectors',
+        yName: 'ms',
+        logY: true,
+        series: [
+          { name: 'batched', points: [[8, 0.1], [64, 0.2], [2048, 1.5]] },
+          { name: 'per change', points: [[8, 1], [64, 20], [2048, 1500]] },
+        ],
+      },
+    ],
+    notes: ['synthetic'],
+    meta: { startedAt: '2026-01-01T00:00:00Z', durationMs: 1000, quick: true, host: 'test', node: process.version },
+  };
+}
+
+describe('HTML report', () => {
+  it('is one self-contained file: echarts and the data inlined, no external reference, markup escaped', () => {
+    const html = renderReport(syntheticResult());
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(html).not.toMatch(/<link[^>]+href=/);
+    expect(html).not.toMatch(/(src|href)=["']?https?:/i);
+    expect(html).toContain('echarts');
+    expect(html).toContain('<code>delivery.irqfd</code>');
+    // A metric description cannot close the data script or inject markup.
+    expect(html).not.toContain('y</script><b>');
+    expect(html).toContain('y&lt;/script&gt;&lt;b&gt;');
+  });
+
+  it('renders its plots in headless Chromium with no network request', async () => {
+    const missing = chromiumMissing();
+    if (missing) {
+      console.warn(`SKIPPED: the report was not rendered in a browser: ${missing} (TSVMM_ALLOW_NO_CHROMIUM=1)`);
+      return;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvmm-report-'));
+    const file = writeReport(dir, syntheticResult());
+    const { browser, close } = await launchChromium();
+    try {
+      const { charts, requests, errors } = await renderedCharts(browser, file, path.join(dir, 'screenshot.png'));
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
+      expect(charts.map((c) => c.id)).toEqual(['dist-0', 'scale-routes-ms', 'ratios']);
+      for (const c of charts) {
+        expect(c.width).toBeGreaterThan(100);
+        expect(c.height).toBeGreaterThan(100);
+        expect(c.shapes).toBeGreaterThan(10);
+      }
+      expect(fs.statSync(path.join(dir, 'screenshot.png')).size).toBeGreaterThan(10_000);
+    } finally {
+      await close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

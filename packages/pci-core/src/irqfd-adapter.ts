@@ -1,0 +1,107 @@
+/**
+ * Wiring the emulator to a backend: {@link IrqFdMsixRoute} adapts an `IrqFdRoute` (kernel irqfd or
+ * the user-space relay) to {@link MsixRoute}; {@link createIrqFdMsixRoutes} makes one per vector in
+ * one commit; {@link partitionInjector} turns `Partition.requestMsi` into the emulator's injector.
+ */
+import type { IrqFd, IrqFdRoute, Partition } from '@tsvmm/virt';
+import { checkInteger, invalidArgument } from '@tsvmm/virt';
+import type { MsiInjector, MsixBatch, MsixRoute } from './route';
+
+const TWO_32 = 0x1_0000_0000;
+/** Upper halves below this keep the 64-bit address a safe integer. */
+const SAFE_HI = 0x20_0000;
+
+/** The 64-bit address as `IrqFdRoute.setMsi` / `requestMsi` take it; a bigint only when it needs 54+ bits. */
+export function joinAddress(addressLo: number, addressHi: number): number | bigint {
+  const lo = addressLo >>> 0;
+  const hi = addressHi >>> 0;
+  if (hi === 0) return lo;
+  if (hi < SAFE_HI) return hi * TWO_32 + lo;
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** An `IrqFdRoute` seen as an {@link MsixRoute}. The emulator drives it; the caller keeps owning it. */
+export class IrqFdMsixRoute implements MsixRoute {
+  constructor(readonly route: IrqFdRoute) {}
+
+  setMsi(addressLo: number, addressHi: number, data: number): void {
+    this.route.setMsi(joinAddress(addressLo, addressHi), data >>> 0);
+  }
+
+  clearMsi(): void {
+    this.route.clearMsi();
+  }
+
+  mask(): void {
+    this.route.mask();
+  }
+
+  unmask(): void {
+    this.route.unmask();
+  }
+
+  consumePending(): boolean {
+    return this.route.consumePending();
+  }
+
+  /** Signals the route's current event (read each time: some backends replace it). */
+  signal(): void {
+    this.route.event.signal();
+  }
+}
+
+/** One irqfd route per vector, ready for {@link MsixEmulator.setRoutes}. */
+export interface IrqFdMsixRoutes extends Disposable {
+  /** Pass to `setRoutes(routes, { batch })`. */
+  readonly routes: readonly IrqFdMsixRoute[];
+  /** The irqfd's batch. */
+  readonly batch: MsixBatch;
+  /** The underlying routes: `irqfdRoutes[v].event.fd` is what VFIO or vhost signals for vector v. */
+  readonly irqfdRoutes: readonly IrqFdRoute[];
+  /** Disposes every route. Idempotent; never throws. Detach them from the emulator first (`clearRoutes`). */
+  dispose(): void;
+}
+
+/**
+ * Creates `vectors` routes on `irqfd` in one batch (one commit where the backend has a routing
+ * table). If any creation fails, the routes made so far are disposed and the typed error (e.g.
+ * EXHAUSTED) propagates.
+ */
+export function createIrqFdMsixRoutes(irqfd: IrqFd, vectors: number): IrqFdMsixRoutes {
+  const op = 'createIrqFdMsixRoutes';
+  checkInteger(op, 'vectors', vectors, 1, 2048);
+  if (typeof irqfd !== 'object' || irqfd === null || typeof irqfd.newIrqFdRoute !== 'function') {
+    throw invalidArgument(op, 'irqfd must be the IrqFd of a partition (partition.irqfd())');
+  }
+  const made: IrqFdRoute[] = [];
+  try {
+    irqfd.batch(() => {
+      for (let v = 0; v < vectors; v++) made.push(irqfd.newIrqFdRoute());
+    });
+  } catch (e) {
+    for (const r of made) r.dispose();
+    throw e;
+  }
+  let disposed = false;
+  const batch: MsixBatch = (fn) => irqfd.batch(fn);
+  return {
+    routes: made.map((r) => new IrqFdMsixRoute(r)),
+    batch,
+    irqfdRoutes: made,
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      for (const r of made) r.dispose();
+    },
+    [Symbol.dispose](): void {
+      this.dispose();
+    },
+  };
+}
+
+/** `Partition.requestMsi` as the emulator's injector, for vectors without a route. */
+export function partitionInjector(partition: Partition): MsiInjector {
+  return (addressLo, addressHi, data) => {
+    partition.requestMsi(joinAddress(addressLo, addressHi), data >>> 0);
+  };
+}

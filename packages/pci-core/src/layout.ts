@@ -1,0 +1,98 @@
+/**
+ * The MSI-X capability's fixed facts (PCI Local Bus / PCIe Base: MSI-X capability, table, PBA) and
+ * the validated placement of the table and the pending-bit array in the device's BARs.
+ */
+import { checkInteger, invalidArgument } from '@tsvmm/virt';
+
+export const MSIX_CAPABILITY_ID = 0x11;
+/** Bytes of the capability structure in config space. */
+export const MSIX_CAPABILITY_SIZE = 12;
+export const MSIX_MAX_VECTORS = 2048;
+/** Bytes per table entry: address low, address high, data, vector control. */
+export const MSIX_ENTRY_SIZE = 16;
+
+/** Message Control (capability +2) bits. */
+export const MSIX_CONTROL_ENABLE = 0x8000;
+export const MSIX_CONTROL_FUNCTION_MASK = 0x4000;
+/** Vector Control bit 0. */
+export const MSIX_VECTOR_MASKED = 1;
+
+/** Table entry field offsets. */
+export const MSIX_ENTRY_ADDRESS_LO = 0;
+export const MSIX_ENTRY_ADDRESS_HI = 4;
+export const MSIX_ENTRY_DATA = 8;
+export const MSIX_ENTRY_VECTOR_CONTROL = 12;
+
+/** Where a structure lives: a BAR index (BIR 0-5) and a QWORD-aligned offset into it. */
+export interface MsixPlacement {
+  readonly bir: number;
+  readonly offset: number;
+}
+
+export interface MsixLayoutOptions {
+  /** Number of vectors, 1 to 2048. */
+  readonly vectors: number;
+  readonly table: MsixPlacement;
+  readonly pba: MsixPlacement;
+}
+
+/** A checked layout: sizes and both placements. */
+export interface MsixLayout {
+  readonly vectors: number;
+  readonly tableBir: number;
+  readonly tableOffset: number;
+  /** `vectors * 16`. */
+  readonly tableSize: number;
+  readonly pbaBir: number;
+  readonly pbaOffset: number;
+  /** `ceil(vectors / 64) * 8`: the PBA is made of whole QWORDs. */
+  readonly pbaSize: number;
+}
+
+export function tableSizeFor(vectors: number): number {
+  return vectors * MSIX_ENTRY_SIZE;
+}
+
+export function pbaSizeFor(vectors: number): number {
+  return Math.ceil(vectors / 64) * 8;
+}
+
+/**
+ * Checks a layout: 1-2048 vectors, BIR 0-5 (6 and 7 are reserved), offsets QWORD aligned and
+ * representable in the 29-bit offset field, table and PBA not overlapping when they share a BAR.
+ * Throws INVALID_ARGUMENT, naming the field.
+ */
+export function checkLayout(operation: string, options: MsixLayoutOptions): MsixLayout {
+  if (typeof options !== 'object' || options === null) throw invalidArgument(operation, 'options must be an object');
+  const vectors = checkInteger(operation, 'vectors', options.vectors, 1, MSIX_MAX_VECTORS);
+  const place = (name: string, p: MsixPlacement | undefined): MsixPlacement => {
+    if (typeof p !== 'object' || p === null) throw invalidArgument(operation, `${name} must be an object { bir, offset }`);
+    const bir = checkInteger(operation, `${name}.bir`, p.bir, 0, 5);
+    const offset = checkInteger(operation, `${name}.offset`, p.offset, 0, 0xfffffff8);
+    if (offset % 8 !== 0) {
+      throw invalidArgument(operation, `${name}.offset must be QWORD aligned (a multiple of 8), got ${offset}`, 'The capability stores offset bits 31:3 only.');
+    }
+    return { bir, offset };
+  };
+  const table = place('table', options.table);
+  const pba = place('pba', options.pba);
+  const tableSize = tableSizeFor(vectors);
+  const pbaSize = pbaSizeFor(vectors);
+  if (table.bir === pba.bir && table.offset < pba.offset + pbaSize && pba.offset < table.offset + tableSize) {
+    throw invalidArgument(
+      operation,
+      `the table (BAR ${table.bir}, 0x${table.offset.toString(16)}-0x${(table.offset + tableSize - 1).toString(16)}) ` +
+        `overlaps the PBA (0x${pba.offset.toString(16)}-0x${(pba.offset + pbaSize - 1).toString(16)})`,
+      'Place them apart: the table needs vectors*16 bytes, the PBA ceil(vectors/64)*8.',
+    );
+  }
+  return Object.freeze({
+    vectors,
+    tableBir: table.bir,
+    tableOffset: table.offset,
+    tableSize,
+    pbaBir: pba.bir,
+    pbaOffset: pba.offset,
+    pbaSize,
+  });
+}

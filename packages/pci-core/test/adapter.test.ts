@@ -1,0 +1,147 @@
+import {
+  type Event,
+  type IrqFd,
+  type IrqFdRoute,
+  type MsiMessage,
+  type Partition,
+  VirtError,
+  isVirtError,
+  parseMsi,
+} from '@tsvmm/virt';
+import { IrqFdMsixRoute, createIrqFdMsixRoutes, joinAddress, partitionInjector } from '../src';
+
+class StubEvent implements Event {
+  readonly kind = 'in-process' as const;
+  readonly fd = undefined;
+  readonly handle = undefined;
+  disposed = false;
+  count = 0;
+  signal(): void {
+    this.count++;
+  }
+  consume(): number {
+    const n = this.count;
+    this.count = 0;
+    return n;
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+class StubRoute implements IrqFdRoute {
+  event = new StubEvent();
+  msi: MsiMessage | undefined;
+  masked = true;
+  disposed = false;
+  log: unknown[][] = [];
+  setMsi(address: number | bigint, data: number): void {
+    this.log.push(['setMsi', address, data]);
+    this.msi = parseMsi('stub', address, data, { addressHi: 'x2apic-ids', backend: 'stub' });
+  }
+  clearMsi(): void {
+    this.log.push(['clearMsi']);
+  }
+  mask(): void {
+    this.log.push(['mask']);
+  }
+  unmask(): void {
+    this.log.push(['unmask']);
+  }
+  consumePending(): boolean {
+    this.log.push(['consumePending']);
+    return true;
+  }
+  onEventReplaced(): () => void {
+    return () => undefined;
+  }
+  dispose(): void {
+    this.disposed = true;
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+function stubIrqFd(limit: number): IrqFd & { made: StubRoute[]; batches: number } {
+  const made: StubRoute[] = [];
+  return {
+    made,
+    batches: 0,
+    capabilities: { mediation: 'kernel', maxRoutes: limit, routingTable: true, stableEvent: true, mechanism: 'stub' },
+    get routeCount() {
+      return made.filter((r) => !r.disposed).length;
+    },
+    commitCount: 0,
+    newIrqFdRoute() {
+      if (made.length >= limit) throw new VirtError('EXHAUSTED', { operation: 'stub', detail: 'full' });
+      const r = new StubRoute();
+      made.push(r);
+      return r;
+    },
+    batch<T>(fn: () => T): T {
+      this.batches++;
+      return fn();
+    },
+  };
+}
+
+describe('IrqFdRoute adapter', () => {
+  it('joins the address halves as a number, or a bigint only past 2^53', () => {
+    expect(joinAddress(0xfee01000, 0)).toBe(0xfee01000);
+    expect(joinAddress(0xfee01000, 0x100)).toBe(0x100_fee01000);
+    expect(joinAddress(0xfee01000, 0xffffff00)).toBe(0xffffff00_fee01000n);
+    expect(joinAddress(-1, 0)).toBe(0xffffffff);
+  });
+
+  it('forwards every call, and signal() signals the route event', () => {
+    const s = new StubRoute();
+    const a = new IrqFdMsixRoute(s);
+    a.setMsi(0xfee01000, 0x100, 0x40);
+    a.clearMsi();
+    a.mask();
+    a.unmask();
+    expect(a.consumePending()).toBe(true);
+    a.signal();
+    a.signal();
+    expect(s.log).toEqual([['setMsi', 0x100_fee01000, 0x40], ['clearMsi'], ['mask'], ['unmask'], ['consumePending']]);
+    expect(s.event.count).toBe(2);
+    expect(() => a.setMsi(0x1000, 0, 0x40)).toThrow(VirtError);
+  });
+
+  it('creates one route per vector inside one batch', () => {
+    const irqfd = stubIrqFd(100);
+    const set = createIrqFdMsixRoutes(irqfd, 16);
+    expect(set.routes).toHaveLength(16);
+    expect(set.irqfdRoutes[3]).toBe(irqfd.made[3]);
+    expect(irqfd.batches).toBe(1);
+    expect(set.batch(() => 7)).toBe(7);
+    set.dispose();
+    set.dispose();
+    expect(irqfd.made.every((r) => r.disposed)).toBe(true);
+  });
+
+  it('on exhaustion disposes what it made and throws the typed error', () => {
+    const irqfd = stubIrqFd(5);
+    let err: unknown;
+    try {
+      createIrqFdMsixRoutes(irqfd, 8);
+    } catch (e) {
+      err = e;
+    }
+    expect(isVirtError(err, 'EXHAUSTED')).toBe(true);
+    expect(irqfd.made.every((r) => r.disposed)).toBe(true);
+    expect(() => createIrqFdMsixRoutes(irqfd, 0)).toThrow(/vectors/);
+    expect(() => createIrqFdMsixRoutes({} as IrqFd, 1)).toThrow(/irqfd/);
+  });
+
+  it('partitionInjector calls requestMsi with the joined address', () => {
+    const seen: unknown[][] = [];
+    const p = { requestMsi: (a: number | bigint, d: number) => seen.push([a, d]) } as unknown as Partition;
+    partitionInjector(p)(0xfee02000, 0, 0x41);
+    expect(seen).toEqual([[0xfee02000, 0x41]]);
+  });
+});
