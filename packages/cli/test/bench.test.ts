@@ -57,6 +57,12 @@ describe('tsvmm bench --quick', () => {
     expect(dv.count).toBeGreaterThan(0);
     expect(dv.baselineCount).toBe(dv.count); // measured alternately: as many runs of each
     expect(byName.get('msix.enable_2048.commits')!.target).toBeDefined();
+    // A ratio is against the baseline it names: the same median, p99 and count as that metric reports.
+    for (const m of result.metrics) {
+      const base = m.baselineName === undefined ? undefined : byName.get(m.baselineName);
+      if (!base || m.value === null) continue;
+      expect([m.name, m.baseline, m.baselineP99, m.baselineCount]).toEqual([m.name, base.value, base.p99, base.count]);
+    }
   });
 
   it('measures the KVM benchmarks on real KVM (interleaved with their C baselines)', () => {
@@ -74,6 +80,12 @@ describe('tsvmm bench --quick', () => {
       expect(m.count).toBe(m.baselineCount);
       expect(m.target).toEqual(expect.objectContaining({ ratioMax: expect.any(Number), met: expect.any(Boolean) }));
     }
+    // Each figure against the baseline issue 3 names for it.
+    expect(Object.fromEntries(['delivery.irqfd', 'delivery.relay', 'delivery.relay_over_irqfd'].map((n) => [n, byName.get(n)!.baselineName]))).toEqual({
+      'delivery.irqfd': 'delivery.raw_write',
+      'delivery.relay': 'delivery.relay_c',
+      'delivery.relay_over_irqfd': 'delivery.irqfd',
+    });
     const batched = byName.get('routes.program_2048.batched')!;
     expect(batched.unit).toBe('ms');
     expect(batched.baselineName).toBe('routes.program_2048.per_change');
@@ -136,12 +148,22 @@ describe('tsvmm bench --strict', () => {
 });
 
 describe('tsvmm bench errors', () => {
-  it('a report directory that cannot be written is one line and exit 5, after the table', async () => {
+  it('an output path that cannot be written is one line and exit 5, before anything is measured', async () => {
+    for (const [args, what] of [
+      [['--report', '/dev/null/report'], 'the report to /dev/null/report'],
+      [['--json', '/dev/null/m.json'], 'the metrics to /dev/null/m.json'],
+    ] as const) {
+      const io = memoryIo();
+      expect(await main(['bench', '--quick', '--only', 'msix', ...args], io)).toBe(5);
+      expect(io.stdout).toBe('');
+      expect(io.stderr).toBe(`tsvmm bench: cannot write ${what}: /dev/null is a file, not a directory. Choose a path in a writable directory.\n`);
+    }
+  });
+
+  it('--json - with an unwritable --report still puts exactly one JSON document (the error) on stdout', async () => {
     const io = memoryIo();
-    expect(await main(['bench', '--quick', '--only', 'msix', '--no-progress', '--report', '/dev/null/report'], io)).toBe(5);
-    expect(io.stdout).toMatch(/^metric/);
-    expect(io.stderr.trim()).toMatch(/^tsvmm bench: cannot write the report to \/dev\/null\/report: ENOTDIR/);
-    expect(io.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await main(['bench', '--quick', '--only', 'msix', '--json', '-', '--report', '/dev/null/r'], io)).toBe(5);
+    expect(JSON.parse(io.stdout)).toEqual({ error: expect.objectContaining({ exitCode: 5, message: expect.stringMatching(/cannot write the report/) }) });
   });
 
   it('--json FILE with a bad option is a usage error with nothing on stdout', async () => {

@@ -21,6 +21,27 @@ describe('C floors (native/tsvmm_bench.c)', () => {
     fs.rmSync(fresh, { recursive: true, force: true });
   });
 
+  it('load only from a private cache directory: never one another user could have planted a library in', () => {
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvmm-cache-'));
+    try {
+      const { library } = loadNativeBench({ cacheRoot: fresh });
+      const dir = path.dirname(library);
+      expect(path.basename(dir)).toMatch(new RegExp(`^tsvmm-native-[0-9a-f]{16}-u${process.getuid!()}$`));
+      expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+      fs.chmodSync(dir, 0o777);
+      expect(() => loadNativeBench({ cacheRoot: fresh })).toThrow(/is not a private directory of this user .*remove it and run again/);
+      fs.chmodSync(dir, 0o700);
+      fs.renameSync(dir, `${dir}.real`);
+      fs.symlinkSync(`${dir}.real`, dir);
+      expect(() => loadNativeBench({ cacheRoot: fresh })).toThrow(NativeUnavailable);
+      fs.rmSync(dir);
+      fs.renameSync(`${dir}.real`, dir);
+      expect(loadNativeBench({ cacheRoot: fresh }).library).toBe(library);
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+
   it('time signal → IRR through a kernel irqfd, and time out when the route is masked', () => {
     if (!kvmUsable('the C harness test')) return;
     const native = loadNativeBench();

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { main } from '../src/cli/main';
 import { memoryIo } from '../src/cli/io';
 import type { ProbeReport } from '../src/probe/backends';
@@ -71,6 +73,12 @@ describe('tsvmm command line', () => {
       expect(io.stdout).toMatch(/Usage: tsvmm/);
       expect(io.stdout).toMatch(/Exit codes:/);
     }
+  });
+
+  it('prints its version', async () => {
+    const io = memoryIo();
+    expect(await main(['--version'], io)).toBe(0);
+    expect(io.stdout).toBe(`tsvmm ${(JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version}\n`);
   });
 
   it('exits 2 with a one-line message for usage errors', async () => {

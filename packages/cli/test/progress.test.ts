@@ -23,8 +23,19 @@ describe('bench progress', () => {
     p.update(2, 2);
     p.done();
     const visible = io.stderr.split('\r\x1b[2K');
-    expect(visible[visible.length - 2]).toBe('[1/1] only: 100%');
+    expect(visible[visible.length - 2]).toBe('[1/1] 100%: only');
     expect(visible[visible.length - 1]).toMatch(/^\[1\/1\] only: done in \d+\.\d s\n$/);
+  });
+
+  it('cuts redrawn lines to the terminal width (a wrapped line could not be erased), figures first', () => {
+    const io = { ...memoryIo(), errIsTTY: true, errColumns: 40, stderr: '' };
+    io.err = (t: string) => void (io.stderr += t);
+    const p = createProgress(io, 3);
+    p.step('delivery: irqfd / raw write / relay / C relay (signal → IRR, interleaved)');
+    p.update(1, 4, 'round 1/4');
+    const redrawn = io.stderr.split('\r\x1b[2K');
+    for (const line of redrawn) expect(line.length).toBeLessThanOrEqual(39);
+    expect(redrawn[redrawn.length - 1]).toBe('[1/3] 25% (round 1/4): delivery: irqfd…');
   });
 
   it('is silent when disabled', () => {

@@ -25,8 +25,8 @@ function syntheticResult(): BenchResult {
         yName: 'ms',
         logY: true,
         series: [
-          { name: 'batched', points: [[8, 0.1], [64, 0.2], [2048, 1.5]] },
-          { name: 'per change', points: [[8, 1], [64, 20], [2048, 1500]] },
+          { name: 'batched', points: [[1, 0.05], [8, 0.1], [64, 0.2], [2048, 1.5]] },
+          { name: 'per change', points: [[1, 0.06], [8, 1], [64, 20], [2048, 1500]] },
         ],
       },
     ],
@@ -67,6 +67,10 @@ describe('HTML report', () => {
         expect(c.height).toBeGreaterThan(100);
         expect(c.shapes).toBeGreaterThan(10);
       }
+      // Vector counts are labelled as they are (2048, not a rounded 2050), one tick per power of two.
+      const scale = charts.find((c) => c.id === 'scale-routes-ms')!;
+      expect(scale.labels).toEqual(expect.arrayContaining(['8', '16', '64', '512', '2048']));
+      expect(scale.labels).not.toContain('2050');
       expect(fs.statSync(path.join(dir, 'screenshot.png')).size).toBeGreaterThan(10_000);
     } finally {
       await close();

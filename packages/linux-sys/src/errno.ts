@@ -87,6 +87,8 @@ export interface ErrnoErrorOptions {
   readonly hint?: string;
   /** Overrides the code the errno maps to. */
   readonly code?: VirtErrorCode;
+  /** What became of the caller's state (e.g. "The route was left as it was."), appended to the hint. */
+  readonly outcome?: string;
 }
 
 /** The {@link VirtError} for a failed system call. */
@@ -94,7 +96,7 @@ export function errnoError(operation: string, errno: number, options: ErrnoError
   return new VirtError(options.code ?? errnoCode(errno), {
     operation,
     detail: options.detail ?? 'the system call failed',
-    hint: options.hint ?? DEFAULT_HINTS[errno] ?? 'See the errno for the cause.',
+    hint: [options.hint ?? DEFAULT_HINTS[errno] ?? 'See the errno for the cause.', options.outcome].filter(Boolean).join(' '),
     errno,
     errnoName: errnoName(errno),
   });

@@ -1,9 +1,13 @@
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { RelayIrqFd, RelayRouteTable } from '@tsvmm/virt';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_EVENT, EpollRelayPlatform, EventFd, encodeStruct, libcSyscalls } from '../src';
 import { FaultInjector, REC_COUNT, REC_DATA, REC_WORDS, recordingInjectorSpec } from '../src/testing';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
+const threads = (): string[] => readdirSync('/proc/self/task');
+/** `/proc/<tid>/syscall`: the system call a thread is blocked in, with its arguments (or `running`). */
+const syscallOf = (tid: string): string[] => readFileSync(`/proc/self/task/${tid}/syscall`, 'utf8').trim().split(' ');
+const SYS_EPOLL_WAIT = ['232', '281']; // epoll_wait, epoll_pwait (x86_64)
 
 describe('epoll system calls', () => {
   it('reports a signalled eventfd with its data', () => {
@@ -30,14 +34,23 @@ describe('epoll system calls', () => {
 describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () => {
   const MSI = 0xfee00000;
 
-  function makeRelay(sys = libcSyscalls()) {
+  // Node releases a worker's own fds after it exits: wait for that, so fd counts start clean.
+  const made: EpollRelayPlatform[] = [];
+  afterEach(async () => {
+    for (const p of made.splice(0)) {
+      p.dispose();
+      await p.whenExited();
+    }
+  });
+
+  function makeRelay(sys = libcSyscalls(), maxRoutes = 64) {
     const rec = new SharedArrayBuffer(REC_WORDS * 4);
     const worker = new Int32Array(rec);
     const main = { count: 0 };
     let platform: EpollRelayPlatform | undefined;
     const irqfd = new RelayIrqFd({
       backend: 'test',
-      maxRoutes: 64,
+      maxRoutes,
       policy: { addressHi: 'reject', backend: 'test' },
       inject: () => {
         main.count++;
@@ -46,6 +59,7 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
       platform: (table) => (platform = new EpollRelayPlatform(table, { injector: recordingInjectorSpec(rec), sys })),
       reason: 'test',
     });
+    made.push(platform!);
     return { irqfd, worker, main, platform: platform! };
   }
 
@@ -133,9 +147,71 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
     }
   });
 
+  it('one worker thread waits for every route, blocked in epoll_wait with no timeout', async () => {
+    const before = new Set(threads());
+    const { irqfd, worker } = makeRelay(libcSyscalls(), 600);
+    try {
+      await irqfd.settle();
+      const started = threads().filter((t) => !before.has(t));
+      // More routes than one epoll_wait returns (256): all armed, all signalled, all handled by settle.
+      const routes = Array.from({ length: 600 }, (_, i) => {
+        const r = irqfd.newIrqFdRoute();
+        r.setMsi(MSI, 0x20 + (i % 200));
+        r.unmask();
+        return r;
+      });
+      for (const r of routes) r.event.signal();
+      await irqfd.settle();
+      expect(Atomics.load(worker, REC_COUNT)).toBe(600);
+      expect(routes.filter((r) => r.consumePending())).toEqual([]);
+      // Arming 600 routes started no thread.
+      expect(threads().filter((t) => !before.has(t)).sort()).toEqual(started.sort());
+      // The waiter sleeps in epoll_wait(epfd, events, n, -1) on an epoll fd: no polling interval.
+      // It goes back there right after acknowledging settle; wait until it has.
+      let waiting: string[][] = [];
+      for (let i = 0; i < 1000 && waiting.length === 0; i++) {
+        waiting = started.map(syscallOf).filter((c) => SYS_EPOLL_WAIT.includes(c[0]!));
+        if (waiting.length === 0) await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(waiting).toHaveLength(1);
+      const [, epfd, , , timeout] = waiting[0]!;
+      expect(readlinkSync(`/proc/self/fd/${Number(epfd)}`)).toBe('anon_inode:[eventpoll]');
+      expect(BigInt(timeout!) & 0xffffffffn).toBe(0xffffffffn); // (int)-1: blocks until an fd is ready
+    } finally {
+      irqfd.dispose();
+    }
+  });
+
+  it("a route whose eventfd its user closed: calls throw DISPOSED, dispose is safe, and a route reusing the fd number keeps delivering", async () => {
+    const { irqfd, worker } = makeRelay();
+    try {
+      await irqfd.settle(); // the worker is up: it opens no more fds that could take the number
+      const a = irqfd.newIrqFdRoute();
+      a.setMsi(MSI, 0x41);
+      a.unmask();
+      const fd = a.event.fd!;
+      a.event.dispose(); // wrong (the route owns it), but it must not break other routes
+      expect(() => a.mask()).toThrow(expect.objectContaining({ code: 'DISPOSED', message: expect.stringMatching(/owns its event/) }));
+      expect(() => a.consumePending()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+      const b = irqfd.newIrqFdRoute();
+      expect(b.event.fd).toBe(fd); // the kernel hands out the lowest free number
+      b.setMsi(MSI, 0x42);
+      b.unmask();
+      expect(() => a.dispose()).not.toThrow();
+      b.event.signal();
+      await irqfd.settle();
+      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+      expect(Atomics.load(worker, REC_DATA)).toBe(0x42);
+      expect(irqfd.routeCount).toBe(1);
+    } finally {
+      irqfd.dispose();
+    }
+  });
+
   it('rejects events of another kind', () => {
     const table = new RelayRouteTable(4);
     const p = new EpollRelayPlatform(table, { injector: recordingInjectorSpec(new SharedArrayBuffer(16)) });
+    made.push(p);
     try {
       expect(() => p.watch(0, { kind: 'in-process', fd: undefined } as never)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
     } finally {

@@ -33,6 +33,11 @@ describe('errno mapping', () => {
     expect(errnoError('op', EBUSY, { hint: 'Do X.' }).message).toMatch(/Do X\.$/);
   });
 
+  it('an outcome is added to the errno hint, never replaces it', () => {
+    const e = errnoError('IrqFd.batch', EINVAL, { detail: 'ioctl(KVM_SET_GSI_ROUTING) failed', outcome: 'Every route is as it was.' });
+    expect(e.message).toMatch(/beyond a kernel limit\. Every route is as it was\./);
+  });
+
   it('the real open() reports ENOENT as -errno', () => {
     expect(libcSyscalls().open('/nonexistent/tsvmm', 0)).toBe(-ENOENT);
   });

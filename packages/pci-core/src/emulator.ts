@@ -132,8 +132,13 @@ export class MsixEmulator {
     if (options.onError !== undefined && typeof options.onError !== 'function') {
       throw invalidArgument(op, 'onError must be a function (error, vector, operation) => void');
     }
+    const policy = options.policy ?? DEFAULT_MSI_POLICY;
+    // A malformed policy would make every route-less message "invalid": interrupts held forever, silently.
+    if (typeof policy !== 'object' || policy === null || (policy.addressHi !== 'reject' && policy.addressHi !== 'x2apic-ids')) {
+      throw invalidArgument(op, "policy must be an MsiPolicy ({ addressHi: 'reject' | 'x2apic-ids', backend }), e.g. the partition's or DEFAULT_MSI_POLICY");
+    }
     this.inject = options.requestMsi;
-    this.policy = options.policy ?? DEFAULT_MSI_POLICY;
+    this.policy = policy;
     this.onError = options.onError;
     const n = l.vectors;
     this.words = new Uint32Array(n * 4);
@@ -204,8 +209,13 @@ export class MsixEmulator {
 
   // ---------------------------------------------------------------- BAR dispatch
 
-  /** Which structure owns byte `offset` of BAR `bar`, if any: a device model dispatches with this. */
+  /**
+   * Which structure owns byte `offset` of BAR `bar`, if any: a device model dispatches with this.
+   * An offset that is not a safe integer belongs to neither (as `read`/`write` ignore it), so
+   * dispatch and access always agree.
+   */
   region(bar: number, offset: number): MsixRegion | undefined {
+    if (!Number.isSafeInteger(offset)) return undefined;
     if (bar === this.tBar) {
       const rel = offset - this.tOff;
       if (rel >= 0 && rel < this.tSize) return 'table';
@@ -217,9 +227,12 @@ export class MsixEmulator {
     return undefined;
   }
 
-  /** True when any byte of `[offset, offset + length)` in BAR `bar` belongs to the table or the PBA. */
+  /**
+   * True when any byte of `[offset, offset + length)` in BAR `bar` belongs to the table or the PBA,
+   * i.e. exactly when `read`/`write` of that access would return true.
+   */
   claims(bar: number, offset: number, length: number): boolean {
-    if (!(length > 0)) return false;
+    if (!(length > 0) || !Number.isSafeInteger(offset)) return false;
     const end = offset + length;
     return (
       (bar === this.tBar && offset < this.tOff + this.tSize && end > this.tOff) ||
@@ -353,7 +366,7 @@ export class MsixEmulator {
   }
 
   private readInto(bar: number, offset: number, len: number, out: Uint8Array): boolean {
-    if (!Number.isSafeInteger(offset) || !this.claims(bar, offset, len)) return false;
+    if (!this.claims(bar, offset, len)) return false;
     if (this.stagedVector >= 0) this.commitStaged();
     if (bar === this.tBar) {
       const from = Math.max(offset, this.tOff);
@@ -373,7 +386,7 @@ export class MsixEmulator {
   }
 
   private writeFrom(bar: number, offset: number, len: number, data: Uint8Array): boolean {
-    if (!Number.isSafeInteger(offset) || !this.claims(bar, offset, len)) return false;
+    if (!this.claims(bar, offset, len)) return false;
     if (bar !== this.tBar) {
       if (this.stagedVector >= 0) this.commitStaged();
       return true; // PBA only: read-only, the write is dropped

@@ -142,6 +142,12 @@ describe('IrqFdRoute adapter', () => {
     const seen: unknown[][] = [];
     const p = { requestMsi: (a: number | bigint, d: number) => seen.push([a, d]) } as unknown as Partition;
     partitionInjector(p)(0xfee02000, 0, 0x41);
-    expect(seen).toEqual([[0xfee02000, 0x41]]);
+    partitionInjector(p)(0xfee02000, 0x100, 0x42); // x2APIC destination bits in the upper half
+    partitionInjector(p)(0xfee02000, 0xffffff00, 0x43);
+    expect(seen).toEqual([
+      [0xfee02000, 0x41],
+      [0x100_fee02000, 0x42],
+      [0xffffff00_fee02000n, 0x43],
+    ]);
   });
 });

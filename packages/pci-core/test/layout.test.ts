@@ -63,12 +63,17 @@ describe('layout', () => {
     expect(emu.claims(2, 0x3c, 4)).toBe(false);
     expect(emu.claims(2, 0x3c, 5)).toBe(true);
     expect(emu.claims(2, 0x100, 0)).toBe(false);
+    // Offsets read()/write() ignore are nobody's, so dispatch and access agree.
+    expect(emu.region(2, 0x100 + 0.5)).toBeUndefined();
+    expect(emu.claims(2, 0x100 + 0.5, 4)).toBe(false);
+    expect(emu.claims(2, NaN, 4)).toBe(false);
   });
 
   it('rejects bad constructor options before creating anything', () => {
     invalid(() => new MsixEmulator({ ...ok, nextPointer: 0x100 }));
     invalid(() => new MsixEmulator({ ...ok, requestMsi: 5 as never }));
     invalid(() => new MsixEmulator({ ...ok, onError: 'x' as never }));
+    invalid(() => new MsixEmulator({ ...ok, policy: { addressHi: 'zero' } as never }));
     invalid(() => new MsixEmulator(null as never));
   });
 });

@@ -144,7 +144,7 @@ export class GsiRoutingTable {
     this.view.setUint32(KVM_IRQ_ROUTING.fields.nr.offset, n, true);
     this.view.setUint32(KVM_IRQ_ROUTING.fields.flags.offset, 0, true);
     check(this.sys.ioctl(this.vmFd, KVM_SET_GSI_ROUTING, this.bytes), operation, `ioctl(KVM_SET_GSI_ROUTING, ${n} entries)`, {
-      hint: 'The kernel kept its previous routing table and every route is as it was before this call.',
+      outcome: 'The kernel kept its previous routing table and every route is as it was before this call.',
     });
     this.commits++;
     this.committed = new Map(this.desired);

@@ -23,6 +23,7 @@ import {
   SlotAllocator,
   disposedError,
   parseMsi,
+  routeEventDisposed,
   sameMsi,
 } from '@tsvmm/virt';
 import { EBUSY, EventFd, type Syscalls, failure, kvm } from '@tsvmm/linux-sys';
@@ -182,14 +183,17 @@ export class KvmIrqFd implements IrqFd {
 
   private assign(route: KvmIrqFdRoute, op: string): void {
     const r = this.irqfd(route, 0);
-    if (r < 0) throw failure(r, op, `ioctl(KVM_IRQFD, assign eventfd ${route.event.fd} to GSI ${route.gsi})`, -r === EBUSY ? { hint: BUSY_HINT } : {});
+    if (r < 0) {
+      const outcome = 'The route was left as it was.';
+      throw failure(r, op, `ioctl(KVM_IRQFD, assign eventfd ${route.event.fd} to GSI ${route.gsi})`, -r === EBUSY ? { hint: BUSY_HINT } : { outcome });
+    }
     route.assigned = true;
   }
 
   /** @internal */
   deassign(route: KvmIrqFdRoute, op: string): void {
     const r = this.irqfd(route, kvm.KVM_IRQFD_FLAG_DEASSIGN);
-    if (r < 0) throw failure(r, op, `ioctl(KVM_IRQFD, deassign eventfd ${route.event.fd} from GSI ${route.gsi})`, { hint: 'The route was left as it was.' });
+    if (r < 0) throw failure(r, op, `ioctl(KVM_IRQFD, deassign eventfd ${route.event.fd} from GSI ${route.gsi})`, { outcome: 'The route was left as it was.' });
     route.assigned = false;
   }
 
@@ -421,5 +425,7 @@ export class KvmIrqFdRoute implements IrqFdRoute {
 
   private live(op: string): void {
     if (this.isDisposed) throw disposedError(op, 'the irqfd route');
+    // Closing the eventfd tore the irqfd down and its fd number may now be another eventfd's.
+    if (this.event.disposed) throw routeEventDisposed(op);
   }
 }

@@ -1,5 +1,7 @@
 import { apicObserver, defineIrqFdConformance } from '@tsvmm/virt/conformance';
 import type { RelayIrqFd } from '@tsvmm/virt';
+import { EIO, kvm } from '@tsvmm/linux-sys';
+import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { KvmPartition } from '../src';
 import { HAVE_KVM, describeKvm } from './kvm-env';
 
@@ -8,9 +10,16 @@ describeKvm('conformance on the real /dev/kvm', () => {
   defineIrqFdConformance({
     name: 'kvm (kernel irqfd), 2 vCPUs',
     create: () => {
-      const partition = KvmPartition.create({ vcpus: 2, irqfd: 'kernel' });
+      const sys = new FaultInjector();
+      const partition = KvmPartition.create({ vcpus: 2, irqfd: 'kernel', sys });
       // KVM injects inside the eventfd write and inside unmask: nothing is in flight to wait for.
-      return { partition, observer: apicObserver(partition), settle: () => Promise.resolve(), dispose: () => partition.dispose() };
+      return {
+        partition,
+        observer: apicObserver(partition),
+        settle: () => Promise.resolve(),
+        failNextCommit: () => void sys.fail(kvm.KVM_SET_GSI_ROUTING, EIO),
+        dispose: () => partition.dispose(),
+      };
     },
   });
   defineIrqFdConformance({

@@ -47,6 +47,43 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     expect(takeIrr(p)).toEqual([[0, 0x66]]);
   });
 
+  it('every pushed table keeps the 40 default legacy routes of KVM_CREATE_IRQCHIP; irqfd GSIs start at 24', () => {
+    const tables: Array<Array<{ gsi: number; type: number; a: number; b: number; c: number }>> = [];
+    const sys = new (class extends FaultInjector {
+      override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+        if (request === kvm.KVM_SET_GSI_ROUTING && arg instanceof Uint8Array) tables.push(decodeTable(arg));
+        return super.ioctl(fd, request, arg);
+      }
+    })(libcSyscalls());
+    using p = create({ sys });
+    const irqfd = p.irqfd() as KvmIrqFd;
+    const routes = irqfd.batch(() =>
+      Array.from({ length: 3 }, (_, i) => {
+        const r = irqfd.newIrqFdRoute();
+        program(r, i % 2, 0x70 + i);
+        r.unmask();
+        return r;
+      }),
+    );
+    expect(routes.map((r) => (r as unknown as { gsi: number }).gsi)).toEqual([24, 25, 26]);
+    routes[1]!.dispose();
+    routes[0]!.clearMsi();
+    // x86 kvm_setup_default_irq_routing: GSIs 0-15 to the IOAPIC pin and the PIC (master 0-7, slave 8-15), 16-23 to the IOAPIC.
+    const legacy = Array.from({ length: 24 }, (_, g) => {
+      const ioapic = { gsi: g, type: kvm.KVM_IRQ_ROUTING_IRQCHIP, a: kvm.KVM_IRQCHIP_IOAPIC, b: g, c: 0 };
+      return g < 16 ? [ioapic, { gsi: g, type: kvm.KVM_IRQ_ROUTING_IRQCHIP, a: g < 8 ? kvm.KVM_IRQCHIP_PIC_MASTER : kvm.KVM_IRQCHIP_PIC_SLAVE, b: g % 8, c: 0 }] : [ioapic];
+    }).flat();
+    expect(legacy).toHaveLength(40);
+    const msi = (gsi: number, vcpu: number, vector: number) => ({ gsi, type: kvm.KVM_IRQ_ROUTING_MSI, a: msiTo(vcpu, vector).address, b: 0, c: vector });
+    expect(tables).toEqual([
+      [...legacy, msi(24, 0, 0x70), msi(25, 1, 0x71), msi(26, 0, 0x72)],
+      [...legacy, msi(24, 0, 0x70), msi(26, 0, 0x72)],
+      [...legacy, msi(26, 0, 0x72)],
+    ]);
+    routes[2]!.event.signal();
+    expect(takeIrr(p)).toEqual([[0, 0x72]]);
+  });
+
   it('keeps the order: route committed before assign; deassign before the route is removed', () => {
     const sys = new FaultInjector();
     using p = create({ sys });
@@ -158,6 +195,28 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     }
   });
 
+  it('a signal racing with unmask (after the latched drain, before the assign) is delivered once, never also reported as pending', () => {
+    let racer = -1;
+    const sys = new (class extends FaultInjector {
+      override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+        const assign = request === kvm.KVM_IRQFD && arg instanceof Uint8Array && arg[kvm.KVM_IRQFD_LAYOUT.fields.flags.offset] === 0;
+        if (assign && racer >= 0) libcSyscalls().write(racer, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]), 8); // a device thread signals now
+        return super.ioctl(fd, request, arg);
+      }
+    })(libcSyscalls());
+    using p = create({ sys });
+    const r = p.irqfd()!.newIrqFdRoute();
+    program(r, 1, 0x4c);
+    racer = r.event.fd!;
+    r.unmask(); // the kernel sees the raced signal at assign and injects it (from a workqueue)
+    racer = -1;
+    r.mask(); // deassign waits for that injection
+    expect(takeIrr(p)).toEqual([[1, 0x4c]]);
+    expect(r.consumePending()).toBe(false); // delivered, so not pending as well
+    r.unmask();
+    expect(takeIrr(p)).toEqual([]);
+  });
+
   it('EBUSY: unmasking a route whose eventfd someone else assigned is a BUSY error; the route stays as it was', () => {
     using p = create();
     const r = p.irqfd()!.newIrqFdRoute();
@@ -177,6 +236,31 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     expect(takeIrr(p)).toEqual([]);
     r.unmask();
     expect(takeIrr(p)).toEqual([[0, 0x41]]);
+  });
+
+  it("a route whose eventfd its user closed: calls throw DISPOSED, dispose is safe, and a route reusing the fd number is untouched", () => {
+    using p = create();
+    const irqfd = p.irqfd() as KvmIrqFd;
+    const fds = openFdCount();
+    const a = irqfd.newIrqFdRoute();
+    program(a, 0, 0x41);
+    a.unmask();
+    const fd = a.event.fd;
+    a.event.dispose(); // wrong (the route owns it): closing it tore the irqfd down
+    for (const call of [() => a.mask(), () => a.unmask(), () => a.clearMsi(), () => program(a, 1, 0x42), () => a.consumePending()]) {
+      expect(call).toThrow(expect.objectContaining({ code: 'DISPOSED', message: expect.stringMatching(/owns its event/) }));
+    }
+    const b = irqfd.newIrqFdRoute();
+    expect(b.event.fd).toBe(fd);
+    program(b, 1, 0x43);
+    b.unmask();
+    expect(() => a.dispose()).not.toThrow();
+    expect(irqfd.routeCount).toBe(1);
+    b.event.signal();
+    expect(takeIrr(p)).toEqual([[1, 0x43]]);
+    b.dispose();
+    expect(openFdCount()).toBe(fds);
+    expect(irqfd.gsiCount).toBe(0);
   });
 
   it('EINVAL: a table past the kernel limit is a typed error and the batch is rolled back', () => {
@@ -199,7 +283,7 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     }
     expect(isVirtError(err, 'SYSCALL')).toBe(true);
     expect((err as { errnoName: string }).errnoName).toBe('EINVAL');
-    expect((err as Error).message).toMatch(/KVM_SET_GSI_ROUTING, 4097 entries/);
+    expect((err as Error).message).toMatch(/KVM_SET_GSI_ROUTING, 4097 entries.*beyond a kernel limit.*every route is as it was/);
     expect(irqfd.commitCount).toBe(c0);
     expect(irqfd.routeCount).toBe(1);
     expect(irqfd.gsiCount).toBe(1);
@@ -268,4 +352,22 @@ function withoutCapability(inner: Syscalls, cap: number): Syscalls {
       return super.ioctl(fd, request, arg);
     }
   })(inner);
+}
+
+/** A KVM_SET_GSI_ROUTING argument as entries (irqchip: a = chip, b = pin; MSI: a = address_lo, b = address_hi, c = data). */
+function decodeTable(buf: Uint8Array): Array<{ gsi: number; type: number; a: number; b: number; c: number }> {
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const H = kvm.KVM_IRQ_ROUTING;
+  const E = kvm.KVM_IRQ_ROUTING_ENTRY;
+  const F = E.fields;
+  expect(v.getUint32(H.fields.flags.offset, true)).toBe(0);
+  return Array.from({ length: v.getUint32(H.fields.nr.offset, true) }, (_, i) => {
+    const at = H.size + i * E.size;
+    const type = v.getUint32(at + F.type.offset, true);
+    expect(v.getUint32(at + F.flags.offset, true)).toBe(0);
+    if (type === kvm.KVM_IRQ_ROUTING_MSI) {
+      return { gsi: v.getUint32(at + F.gsi.offset, true), type, a: v.getUint32(at + F.msiAddressLo.offset, true), b: v.getUint32(at + F.msiAddressHi.offset, true), c: v.getUint32(at + F.msiData.offset, true) };
+    }
+    return { gsi: v.getUint32(at + F.gsi.offset, true), type, a: v.getUint32(at + F.irqchip.offset, true), b: v.getUint32(at + F.pin.offset, true), c: 0 };
+  });
 }

@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { isVirtError } from '@tsvmm/virt';
 import { EACCES, EPERM, O_CLOEXEC } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
@@ -22,12 +22,41 @@ describeKvm('KvmPartition on the real /dev/kvm', () => {
     expect(readlinkSync(`/proc/self/fd/${p.vcpuFd(1)}`)).toMatch(/^anon_inode:kvm-vcpu/);
   });
 
-  it('every fd it opens is close-on-exec', () => {
-    using p = create();
-    const r = p.irqfd()!.newIrqFdRoute();
-    for (const fd of [p.vmFd, p.vcpuFd(0), p.vcpuFd(1), r.event.fd!]) {
-      const flags = parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
-      expect(flags & O_CLOEXEC).toBe(O_CLOEXEC);
+  it('every fd it opens is close-on-exec (/dev/kvm, VM, vCPUs, eventfds; epoll and control eventfd for the relay)', async () => {
+    const cloexec = (fd: string): boolean =>
+      (parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8) & O_CLOEXEC) === O_CLOEXEC;
+    // fd -> what it is; the directory listing's own fd shows up once and is gone after.
+    const snapshot = (): Map<string, string> => {
+      const m = new Map<string, string>();
+      for (const fd of readdirSync('/proc/self/fd')) {
+        try {
+          m.set(fd, readlinkSync(`/proc/self/fd/${fd}`));
+        } catch {
+          // the listing's own fd, closed already
+        }
+      }
+      return m;
+    };
+    for (const mode of ['kernel', 'relay'] as const) {
+      const before = snapshot();
+      const p = create({ irqfd: mode });
+      try {
+        const irqfd = p.irqfd()!;
+        await (irqfd as { settle?: () => Promise<void> }).settle?.(); // the relay worker is up
+        const r = irqfd.newIrqFdRoute();
+        r.setMsi(msiTo(0, 0x41).address, 0x41);
+        r.unmask();
+        const now = snapshot();
+        const opened = [...now.keys()].filter((fd) => before.get(fd) !== now.get(fd));
+        const kinds = opened.map((fd) => now.get(fd)!);
+        expect(kinds).toEqual(expect.arrayContaining(['/dev/kvm', 'anon_inode:kvm-vm', 'anon_inode:[eventfd]']));
+        if (mode === 'relay') expect(kinds).toContain('anon_inode:[eventpoll]');
+        expect({ mode, notCloexec: opened.filter((fd) => !cloexec(fd)).map((fd) => now.get(fd)) }).toEqual({ mode, notCloexec: [] });
+        for (const fd of [p.vmFd, p.vcpuFd(0), p.vcpuFd(1), r.event.fd!]) expect(opened).toContain(String(fd));
+      } finally {
+        p.dispose();
+        await p.whenClosed();
+      }
     }
   });
 
@@ -99,42 +128,42 @@ describeKvm('KvmPartition on the real /dev/kvm', () => {
     for (let step = 0; step < steps; step++) {
       const sys = new FaultInjector().failStep(step, 12 /* ENOMEM */);
       try {
-        const p = KvmPartition.create({ vcpus: 2, sys });
-        p.dispose();
-        await p.whenClosed(); // a failed capability check gives the relay, whose worker exits asynchronously
-      } catch (e) {
-        expect(isVirtError(e)).toBe(true);
-        failures++;
+          const p = KvmPartition.create({ vcpus: 2, sys });
+          p.dispose();
+          await p.whenClosed(); // a failed capability check gives the relay, whose worker exits asynchronously
+        } catch (e) {
+          expect(isVirtError(e)).toBe(true);
+          failures++;
+        }
+        expect(openFdCount()).toBe(baseline);
       }
+      // KVM_CHECK_EXTENSION failures count as "absent" rather than errors; every other step fails create.
+      expect(failures).toBeGreaterThan(6);
+    });
+
+    it('dispose closes every fd, is idempotent, and later calls throw DISPOSED', () => {
+      const baseline = openFdCount();
+      const p = create();
+      const irqfd = p.irqfd()!;
+      const r = irqfd.newIrqFdRoute();
+      r.setMsi(msiTo(0, 0x41).address, 0x41);
+      r.unmask();
+      p.dispose();
+      p[Symbol.dispose]();
       expect(openFdCount()).toBe(baseline);
-    }
-    // KVM_CHECK_EXTENSION failures count as "absent" rather than errors; every other step fails create.
-    expect(failures).toBeGreaterThan(6);
-  });
+      expect(p.disposed).toBe(true);
+      expect(r.disposed).toBe(true);
+      expect(() => p.requestMsi(0xfee00000, 0x41)).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+      expect(() => p.readLocalApic(0)).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+      expect(() => irqfd.newIrqFdRoute()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+      expect(() => r.unmask()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+    });
 
-  it('dispose closes every fd, is idempotent, and later calls throw DISPOSED', () => {
-    const baseline = openFdCount();
-    const p = create();
-    const irqfd = p.irqfd()!;
-    const r = irqfd.newIrqFdRoute();
-    r.setMsi(msiTo(0, 0x41).address, 0x41);
-    r.unmask();
-    p.dispose();
-    p[Symbol.dispose]();
-    expect(openFdCount()).toBe(baseline);
-    expect(p.disposed).toBe(true);
-    expect(r.disposed).toBe(true);
-    expect(() => p.requestMsi(0xfee00000, 0x41)).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
-    expect(() => p.readLocalApic(0)).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
-    expect(() => irqfd.newIrqFdRoute()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
-    expect(() => r.unmask()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+    it('probe() reports KVM available with its capabilities', () => {
+      const p = probe();
+      expect(p.available).toBe(true);
+      expect(p.backend).toBe('kvm');
+      expect(p.reason).toMatch(/\/dev\/kvm works/);
+      expect(p.capabilities).toMatchObject({ backend: 'kvm', irqfd: 'kernel' });
+    });
   });
-
-  it('probe() reports KVM available with its capabilities', () => {
-    const p = probe();
-    expect(p.available).toBe(true);
-    expect(p.backend).toBe('kvm');
-    expect(p.reason).toMatch(/\/dev\/kvm works/);
-    expect(p.capabilities).toMatchObject({ backend: 'kvm', irqfd: 'kernel' });
-  });
-});

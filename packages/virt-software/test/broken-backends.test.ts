@@ -14,6 +14,7 @@ type RouteHooks = Partial<{
   consumePending(inner: IrqFdRoute): boolean;
   dispose(inner: IrqFdRoute, already: boolean): void;
   afterDispose: boolean; // route calls after dispose silently succeed
+  subscribeAfterDispose: boolean; // onEventReplaced after dispose silently succeeds
 }>;
 
 interface Breakage {
@@ -71,6 +72,7 @@ class BrokenRoute implements IrqFdRoute {
     return this.hooks.consumePending ? this.hooks.consumePending(this.inner) : this.inner.consumePending();
   }
   onEventReplaced(listener: (event: Event) => void): () => void {
+    if (this.gone && this.hooks.subscribeAfterDispose) return () => undefined;
     return this.inner.onEventReplaced(listener);
   }
   dispose(): void {
@@ -171,9 +173,31 @@ const cases: Array<[string, Breakage, string]> = [
     'bad inputs are rejected with a typed error before any side effect',
   ],
   [
+    'a rejected setMsi on a masked route drops its latched signal',
+    {
+      route: {
+        setMsi: (r, a, d) => {
+          if (r.masked) r.consumePending();
+          r.setMsi(a, d);
+        },
+      },
+    },
+    'bad inputs are rejected with a typed error before any side effect',
+  ],
+  [
+    'onEventReplaced after dispose silently succeeds',
+    { route: { subscribeAfterDispose: true } },
+    'use after dispose: every call throws DISPOSED',
+  ],
+  [
     'one commit per change inside a batch',
     { capabilities: { routingTable: true }, countCommitsPerChange: true },
     'batch: N route changes cost at most one commit, and every route delivers after it',
+  ],
+  [
+    'a routing table whose failed commits the suite cannot provoke (no failNextCommit)',
+    { capabilities: { routingTable: true } },
+    'batch: a failed commit throws a typed error and rolls every route of the batch back',
   ],
   [
     'dispose is not idempotent',

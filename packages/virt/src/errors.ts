@@ -95,6 +95,15 @@ export function disposedError(operation: string, what: string): VirtError {
   });
 }
 
+/** A live route whose event someone else disposed: the route owns its event and cannot work without it. */
+export function routeEventDisposed(operation: string): VirtError {
+  return new VirtError('DISPOSED', {
+    operation,
+    detail: "the route's event was disposed, but the route was not",
+    hint: 'A route owns its event: never dispose route.event (or close route.event.fd) yourself. Dispose the route and create a new one.',
+  });
+}
+
 export function exhaustedError(operation: string, what: string, limit: number): VirtError {
   return new VirtError('EXHAUSTED', {
     operation,

@@ -40,13 +40,35 @@ export class NativeUnavailable extends Error {
   override readonly name = 'NativeUnavailable';
 }
 
+/**
+ * This user's cache directory under `root` (mode 0700). The bench dlopens what it finds there, often as
+ * root, and the name is predictable in a world-writable /tmp: a directory someone else owns or can
+ * write to could hold a planted library, so it is refused rather than trusted.
+ */
+function privateDir(root: string, name: string): string {
+  const uid = process.getuid?.() ?? 0;
+  const dir = path.join(root, `${name}-u${uid}`);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST') throw new NativeUnavailable(`cannot create the cache directory ${dir} for the C floors (${code ?? String(e)})`);
+  }
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
+    throw new NativeUnavailable(
+      `${dir} is not a private directory of this user (a symlink, another owner, or group/world-writable), so no library is loaded from it: remove it and run again`,
+    );
+  }
+  return dir;
+}
+
 function compile(cacheRoot: string, compiler: string): string {
   const source = fs.readFileSync(SOURCE);
   const key = createHash('sha256').update(source).update(FLAGS.join(' ')).update(process.arch).digest('hex').slice(0, 16);
-  const dir = path.join(cacheRoot, `tsvmm-native-${key}`);
+  const dir = privateDir(cacheRoot, `tsvmm-native-${key}`);
   const lib = path.join(dir, 'libtsvmm_bench.so');
   if (fs.existsSync(lib)) return lib;
-  fs.mkdirSync(dir, { recursive: true });
   const tmp = `${lib}.${process.pid}.tmp`;
   try {
     execFileSync(compiler, [...FLAGS, '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });

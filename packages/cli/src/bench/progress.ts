@@ -21,6 +21,12 @@ export function createProgress(io: CliIo, totalSteps: number, enabled = true): P
   let open = false;
   let started = 0;
   const tty = io.errIsTTY;
+  const width = Math.max(20, (io.errColumns ?? 80) - 1);
+  /** The redrawn line, cut to the terminal's width (a wrapped line could not be erased). */
+  const redraw = (text: string): void => {
+    io.err(text.length > width ? `${text.slice(0, width - 1)}…` : text);
+    open = true;
+  };
   const clear = (): void => {
     if (tty && open) io.err('\r\x1b[2K');
     open = false;
@@ -41,8 +47,7 @@ export function createProgress(io: CliIo, totalSteps: number, enabled = true): P
       label = l;
       lastQuarter = -1;
       if (tty) {
-        io.err(`[${step}/${totalSteps}] ${label}`);
-        open = true;
+        redraw(`[${step}/${totalSteps}] ${label}`);
       } else {
         io.err(`[${step}/${totalSteps}] ${label}\n`);
       }
@@ -51,8 +56,8 @@ export function createProgress(io: CliIo, totalSteps: number, enabled = true): P
       const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
       if (tty) {
         clear();
-        io.err(`[${step}/${totalSteps}] ${label}: ${pct}%${note ? ` (${note})` : ''}`);
-        open = true;
+        // The figures first, so that a cut keeps them.
+        redraw(`[${step}/${totalSteps}] ${pct}%${note ? ` (${note})` : ''}: ${label}`);
         return;
       }
       const quarter = Math.floor(pct / 25);

@@ -22,12 +22,19 @@ function fmt(n: number | null | undefined, digits = 3): string {
   return Number(n.toPrecision(digits)).toString();
 }
 
+/** Below 1 the figure people look for is the speed-up, as in the terminal table. */
+function ratioCell(m: Metric): string {
+  if (m.ratio === null) return '';
+  if (m.ratio >= 1 || m.ratio <= 0) return `${fmt(m.ratio)}×`;
+  return `${fmt(m.ratio)}×<br><small>(${fmt(1 / m.ratio)}× ${m.unit === 'commits' ? 'fewer' : 'faster'})</small>`;
+}
+
 function metricRow(m: Metric): string {
   const target = m.target ? `${esc(m.target.description)}: <b class="${m.target.met ? 'met' : 'missed'}">${m.target.met ? 'met' : 'MISSED'}</b>` : '';
   const value = m.value === null ? `<i>not measured: ${esc(m.skipped ?? '')}</i>` : `${fmt(m.value)} ${esc(m.unit)}`;
   return `<tr><td><code>${esc(m.name)}</code></td><td>${value}</td><td>${m.p99 === undefined ? '' : fmt(m.p99)}</td><td>${m.count ?? ''}</td><td>${
     m.baselineName ? `<code>${esc(m.baselineName)}</code> ${fmt(m.baseline)}` : ''
-  }</td><td>${m.ratio === null ? '' : `${fmt(m.ratio)}×`}</td><td>${target}</td><td>${esc(m.description)}</td></tr>`;
+  }</td><td>${ratioCell(m)}</td><td>${target}</td><td>${esc(m.description)}</td></tr>`;
 }
 
 /** Client-side: builds each chart from the inlined data. Runs in the browser. */
@@ -35,7 +42,8 @@ const CLIENT = String.raw`
 (function () {
   var data = JSON.parse(document.getElementById('tsvmm-data').textContent);
   var charts = [];
-  var num = { formatter: function (v) { return String(+Number(v).toPrecision(3)); } };
+  // Three significant digits, but whole numbers from 100 up as they are: 1024 vectors, not 1020.
+  var num = { formatter: function (v) { v = Number(v); return String(Math.abs(v) >= 100 ? Math.round(v) : +v.toPrecision(3)); } };
   function chart(id, option) {
     var el = document.getElementById(id);
     if (!el) return;
@@ -48,7 +56,7 @@ const CLIENT = String.raw`
   Object.keys(byUnit).forEach(function (unit, i) {
     var ds = byUnit[unit];
     chart('dist-' + i, {
-      title: { text: 'Distribution (' + unit + '), ' + ds.map(function (d) { return d.name; }).join(', ') , left: 'center', textStyle: { fontSize: 13 } },
+      title: { text: 'Distribution of the samples (cumulative; ' + unit + ', log scale)', left: 'center', textStyle: { fontSize: 13 } },
       tooltip: { trigger: 'item' },
       legend: { top: 28 },
       grid: { top: 70, left: 70, right: 30, bottom: 50 },
@@ -67,7 +75,7 @@ const CLIENT = String.raw`
       tooltip: { trigger: 'axis' },
       legend: { top: 28 },
       grid: { top: 70, left: 70, right: 30, bottom: 50 },
-      xAxis: { type: 'log', logBase: 2, name: p.xName, nameLocation: 'middle', nameGap: 28, min: 'dataMin', max: 'dataMax', axisLabel: num },
+      xAxis: { type: 'log', logBase: 2, interval: 1, name: p.xName, nameLocation: 'middle', nameGap: 28, min: 'dataMin', max: 'dataMax', axisLabel: num },
       yAxis: { type: p.logY ? 'log' : 'value', name: p.yName },
       series: p.series.map(function (s) { return { name: s.name, type: 'line', data: s.points }; })
     });
@@ -104,7 +112,8 @@ export function renderReport(result: BenchResult): string {
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
 table { border-collapse: collapse; margin: 12px 0 24px; max-width: 1400px; }
-td:last-child { min-width: 320px; }
+td:last-child { min-width: 260px; }
+td:nth-child(7) { min-width: 150px; }
 td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
 .met { color: #2e7d32; } .missed { color: #c62828; }

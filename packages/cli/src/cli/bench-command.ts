@@ -38,13 +38,32 @@ export function formatBenchTable(result: BenchResult): string {
   const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const out = [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
   const skipped = result.metrics.filter((m) => m.skipped);
-  if (skipped.length) out.push('', ...skipped.map((m) => `${m.name}: not measured: ${m.skipped}`));
+  // One line per reason: a host without KVM gives the same reason for a dozen metrics.
+  const byReason = new Map<string, string[]>();
+  for (const m of skipped) byReason.set(m.skipped!, [...(byReason.get(m.skipped!) ?? []), m.name]);
+  if (byReason.size) out.push('', ...[...byReason].map(([why, names]) => `Not measured (${names.join(', ')}): ${why}`));
   const missed = result.metrics.filter((m) => m.target && !m.target.met);
   const targets = result.metrics.filter((m) => m.target);
-  out.push('', `Targets: ${targets.length - missed.length} of ${targets.length} met${missed.length ? ` (missed: ${missed.map((m) => m.name).join(', ')})` : ''}.`);
+  const unmeasured = skipped.length ? `; ${skipped.length} metrics not measured, their targets not judged` : '';
+  out.push('', `Targets: ${targets.length - missed.length} of ${targets.length} met${missed.length ? ` (missed: ${missed.map((m) => m.name).join(', ')})` : ''}${unmeasured}.`);
   if (result.notes.length) out.push('', ...result.notes.map((n) => `note: ${n}`));
   out.push('', `${result.meta.quick ? 'Quick run' : 'Full run'} on ${result.meta.host}, ${(result.meta.durationMs / 1000).toFixed(1)} s.`);
   return `${out.join('\n')}\n`;
+}
+
+/** The nearest existing ancestor of `dir` when it is a file (what makes mkdir -p fail with EEXIST or ENOTDIR). */
+function fileInTheWay(dir: string): string | undefined {
+  for (let p = path.resolve(dir); ; p = path.dirname(p)) {
+    if (fs.existsSync(p)) return fs.statSync(p).isDirectory() ? undefined : p;
+    if (p === path.dirname(p)) return undefined;
+  }
+}
+
+function cannotWrite(what: string, e: unknown): CliFailure {
+  const err = e as NodeJS.ErrnoException;
+  const blocker = (err.code === 'EEXIST' || err.code === 'ENOTDIR') && err.path !== undefined ? fileInTheWay(err.path) : undefined;
+  const why = blocker !== undefined ? `${blocker} is a file, not a directory` : err.message;
+  return new CliFailure(`tsvmm bench: cannot write ${what}: ${why}. Choose a path in a writable directory.`, ExitCode.BackendError);
 }
 
 /** A file that cannot be written is the user's to fix (path, permissions): one line, exit 5. */
@@ -52,9 +71,19 @@ function writeOrFail<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new CliFailure(`tsvmm bench: cannot write ${what}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '), ExitCode.BackendError);
+    throw cannotWrite(what, e);
   }
+}
+
+/** Creates `dir` and checks it is writable before the run, so that a wrong path costs seconds, not a whole run. */
+function prepareDirectory(what: string, dir: string, file?: string): void {
+  writeOrFail(what, () => {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+    if (file !== undefined && fs.existsSync(file) && fs.statSync(file).isDirectory()) {
+      throw Object.assign(new Error(`${file} is a directory`), { code: 'EISDIR' });
+    }
+  });
 }
 
 export const benchCommand: Command = {
@@ -99,6 +128,10 @@ export const benchCommand: Command = {
       chosen = sections.filter((s) => names.includes(s.id));
     }
     const jsonTarget = typeof opts.json === 'string' ? opts.json : undefined;
+    const jsonFile = jsonTarget !== undefined && jsonTarget !== '-' ? jsonTarget : undefined;
+    const reportDir = typeof opts.report === 'string' ? opts.report : undefined;
+    if (jsonFile !== undefined) prepareDirectory(`the metrics to ${jsonFile}`, path.dirname(path.resolve(jsonFile)), jsonFile);
+    if (reportDir !== undefined) prepareDirectory(`the report to ${reportDir}`, reportDir);
     const quick = opts.quick === true;
     const progress = createProgress(io, chosen.reduce((n, s) => n + s.steps, 0), opts['no-progress'] !== true);
     const result = await runBench(chosen, quick, progress, hooks.kvmProbe);
@@ -107,19 +140,16 @@ export const benchCommand: Command = {
     if (jsonTarget === '-') io.err(table);
     else io.out(table);
     const json = `${JSON.stringify(result, null, 2)}\n`;
-    if (jsonTarget === '-') io.out(json);
-    else if (jsonTarget !== undefined) {
-      writeOrFail(`the metrics to ${jsonTarget}`, () => {
-        fs.mkdirSync(path.dirname(path.resolve(jsonTarget)), { recursive: true });
-        fs.writeFileSync(jsonTarget, json);
-      });
-      io.err(`Metrics written to ${jsonTarget}\n`);
+    // Files first: should one fail after all, stdout under `--json -` still holds a single JSON document (the error).
+    if (jsonFile !== undefined) {
+      writeOrFail(`the metrics to ${jsonFile}`, () => fs.writeFileSync(jsonFile, json));
+      io.err(`Metrics written to ${jsonFile}\n`);
     }
-    if (typeof opts.report === 'string') {
-      const dir = opts.report;
-      const file = writeOrFail(`the report to ${dir}`, () => writeReport(dir, result));
+    if (reportDir !== undefined) {
+      const file = writeOrFail(`the report to ${reportDir}`, () => writeReport(reportDir, result));
       io.err(`Report written to ${file}\n`);
     }
+    if (jsonTarget === '-') io.out(json);
     const missed = result.metrics.some((m) => m.target && !m.target.met);
     return opts.strict === true && missed ? ExitCode.Failed : ExitCode.Ok;
   },

@@ -6,6 +6,8 @@ export interface CliIo {
   err(text: string): void;
   /** stderr is a terminal: progress may redraw one line. */
   readonly errIsTTY: boolean;
+  /** Width of that terminal: a redrawn line must fit in it, or `\r` only rewinds its last row. */
+  readonly errColumns?: number;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -14,6 +16,7 @@ export function processIo(): CliIo {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     errIsTTY: process.stderr.isTTY === true,
+    errColumns: process.stderr.columns,
     env: process.env,
   };
 }

@@ -12,6 +12,12 @@ import { benchCommand } from './bench-command';
 
 export const COMMANDS: readonly Command[] = [probeCommand, demoCommand, benchCommand];
 
+/** This package's version (package.json ships with the package, two levels above src/cli and dist/cli). */
+function version(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('../../package.json') as { version: string }).version;
+}
+
 export function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
@@ -22,7 +28,7 @@ export function topLevelHelp(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    "Run 'tsvmm <command> --help' for a command's options.",
+    "Run 'tsvmm <command> --help' for a command's options; 'tsvmm --version' for the version.",
     '',
     EXIT_CODE_HELP,
     '',
@@ -41,6 +47,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), hoo
     if (name === undefined) io.err(topLevelHelp());
     else io.out(topLevelHelp());
     return name === undefined ? ExitCode.Usage : ExitCode.Ok;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out(`tsvmm ${version()}\n`);
+    return ExitCode.Ok;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {

@@ -2,7 +2,8 @@
  * Picks the demo's partition: KVM when /dev/kvm works, otherwise the software model, and says why.
  * Asking for a backend by name that is not there is an UNAVAILABLE error (exit 3), not a fallback.
  */
-import { VirtError } from '@tsvmm/virt';
+import { CliFailure } from '../cli/errors';
+import { ExitCode } from '../cli/exit-codes';
 import { loadKvm, loadSoftware } from '../backends/load';
 import { settleFor } from '../backends/settle';
 import { type KvmProber, realKvmProbe } from '../backends/kvm-probe';
@@ -30,11 +31,11 @@ export function openDemoPartition(choice: DemoBackendChoice, kvmProbe: KvmProber
     };
   }
   if (choice !== 'auto') {
-    throw new VirtError(/permission/i.test(kvm.reason) ? 'PERMISSION' : 'UNAVAILABLE', {
-      operation: `tsvmm demo --backend ${choice}`,
-      detail: kvm.reason.replace(/\.$/, ''),
-      hint: "Run 'tsvmm probe' to see what this host supports, or use --backend software.",
-    });
+    // The probe's reason is already a whole sentence with its code and what to do: pass it on as it is.
+    throw new CliFailure(
+      `tsvmm demo --backend ${choice}: ${kvm.reason.replace(/\.?$/, '.')} Run 'tsvmm probe' to see what this host supports, or use --backend software.`,
+      /permission/i.test(kvm.reason) ? ExitCode.Permission : ExitCode.Unavailable,
+    );
   }
   const others = [probeMshv(), probeWhp()].filter((p) => !p.available).map((p) => `${p.backend}: ${p.reason}`);
   return software(`no hypervisor is usable here, so the in-process software model stands in. kvm: ${kvm.reason} ${others.join(' ')}`);

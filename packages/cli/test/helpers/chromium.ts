@@ -51,6 +51,8 @@ export interface RenderedChart {
   readonly height: number;
   /** Drawn SVG elements (paths, text) inside the chart. */
   readonly shapes: number;
+  /** The chart's SVG text (titles, legends, axis labels). */
+  readonly labels: string[];
 }
 
 /** Opens a report file and returns each chart container with its rendered SVG size and shape count. */
@@ -73,6 +75,7 @@ export async function renderedCharts(browser: BrowserContext, file: string, scre
         width: box?.width ?? 0,
         height: box?.height ?? 0,
         shapes: svg ? svg.querySelectorAll('path, text').length : 0,
+        labels: svg ? Array.from(svg.querySelectorAll('text'), (t) => t.textContent ?? '') : [],
       };
     }),
   );

@@ -93,7 +93,18 @@ export class EpollRelayPlatform implements RelayPlatform {
       controlFd,
       injector: options.injector,
     };
-    this.worker = new Worker(script, { workerData: data, name: 'tsvmm-epoll-relay' });
+    try {
+      this.worker = new Worker(script, { workerData: data, name: 'tsvmm-epoll-relay' });
+    } catch (e) {
+      this.sys.close(controlFd);
+      this.sys.close(this.epollFd);
+      throw new VirtError('INTERNAL', {
+        operation: op,
+        detail: `could not start the relay worker thread (${e instanceof Error ? e.message : String(e)})`,
+        hint: 'Node could not create a worker thread (out of memory or threads?); free resources and retry.',
+        cause: e,
+      });
+    }
     this.worker.unref(); // a relay never keeps the process alive; settle() refs while it waits
     this.worker.on('message', (m: WorkerMessage) => this.onMessage(m));
     this.worker.on('error', (e) => this.fail(`the relay worker crashed: ${e.message}`, e));
@@ -126,6 +137,8 @@ export class EpollRelayPlatform implements RelayPlatform {
   watch(slot: number, event: Event): void {
     const fd = this.fdOf(event);
     if (this.isDisposed) throw disposedError('RelayPlatform.watch', 'the epoll relay');
+    // Its fd number may already belong to another eventfd: adding it would relay that one's signals here.
+    if (event.disposed) throw disposedError('RelayPlatform.watch', "the route's eventfd");
     this.addToEpoll('IrqFdRoute (arm relay route)', fd, slot);
     Atomics.store(this.watched, slot, fd);
   }
@@ -133,7 +146,9 @@ export class EpollRelayPlatform implements RelayPlatform {
   unwatch(slot: number, event: Event): void {
     const fd = this.fdOf(event);
     Atomics.store(this.watched, slot, -1);
-    if (this.isDisposed) return;
+    // Closing an eventfd drops it from the epoll set; a DEL by its old number could remove
+    // another route's eventfd that reuses that number.
+    if (this.isDisposed || event.disposed) return;
     const r = this.sys.epollCtl(this.epollFd, EPOLL_CTL_DEL, fd, null);
     if (r < 0) {
       Atomics.store(this.watched, slot, fd);

@@ -283,6 +283,89 @@ export const conformanceCases: readonly ConformanceCase[] = [
     },
   },
   {
+    name: 'batch: signals raised inside a batch are delivered once (armed in it) or latch (masked in it)',
+    async run({ irqfd, route, msiFor, expectDeliveries }) {
+      const r = irqfd.newIrqFdRoute();
+      const m = msiFor(1, V[5]!);
+      irqfd.batch(() => {
+        r.setMsi(m.address, m.data);
+        r.unmask();
+        r.event.signal();
+        r.event.signal();
+      });
+      await expectDeliveries([[1, V[5]!]], 'a route armed in the batch, signalled twice inside it');
+      check(!r.consumePending(), 'nothing left pending after the batch delivered it (never both)');
+      irqfd.batch(() => {
+        r.mask();
+        r.event.signal();
+      });
+      await expectDeliveries([], 'a route masked in the batch, signalled inside it');
+      check(r.consumePending(), 'the signal latched');
+      const s = route(0, V[4]!, true);
+      irqfd.batch(() => {
+        s.dispose();
+        r.unmask();
+      });
+      s.dispose();
+      check(s.disposed, 'a route disposed in a batch is disposed');
+      r.event.signal();
+      await expectDeliveries([[1, V[5]!]], 'the other route of that batch, unmasked in it');
+    },
+  },
+  {
+    name: 'batch: a failed commit throws a typed error and rolls every route of the batch back',
+    async run({ subject, irqfd, route, msiFor, expectDeliveries }) {
+      // Without a routing table there is no commit to fail: every change applied at once.
+      if (!irqfd.capabilities.routingTable) return;
+      check(
+        typeof subject.failNextCommit === 'function',
+        'a backend with a routing table must give its ConformanceSubject failNextCommit(), so the suite can check batch rollback',
+      );
+      const a = route(0, V[0]!, true); // armed
+      const b = route(1, V[1]!, false); // masked, with a latched signal
+      b.event.signal();
+      const c = irqfd.newIrqFdRoute(); // no MSI
+      const before = { a: a.msi, b: b.msi, routes: irqfd.routeCount, commits: irqfd.commitCount };
+      const to = (vcpu: number, vector: number) => msiFor(vcpu, vector).address;
+      let created: IrqFdRoute | undefined;
+      let caught: unknown;
+      subject.failNextCommit();
+      try {
+        irqfd.batch(() => {
+          a.setMsi(to(1, V[2]!), V[2]!);
+          b.unmask();
+          c.setMsi(to(0, V[3]!), V[3]!);
+          c.unmask();
+          created = irqfd.newIrqFdRoute();
+          created.setMsi(to(1, V[4]!), V[4]!);
+          created.unmask();
+        });
+      } catch (e) {
+        caught = e;
+      }
+      check(isVirtError(caught), `a failed commit must throw a VirtError, got ${String(caught)}`);
+      checkEqual(irqfd.commitCount, before.commits, 'commitCount after the failed commit');
+      check(created?.disposed === true, 'a route created in the failed batch is disposed');
+      checkEqual(irqfd.routeCount, before.routes, 'routeCount after the failed batch');
+      checkEqual([a.msi, a.masked], [before.a, false], 'the armed route (msi, masked) after the rollback');
+      checkEqual([b.msi, b.masked], [before.b, true], 'the masked route (msi, masked) after the rollback');
+      checkEqual([c.msi, c.masked], [undefined, true], 'the route without MSI (msi, masked) after the rollback');
+      await expectDeliveries([], 'the failed batch');
+      a.event.signal();
+      c.event.signal();
+      await expectDeliveries([[0, V[0]!]], 'the armed route delivers to its old target; the others latch');
+      check(b.consumePending(), 'the masked route still holds its latched signal');
+      check(c.consumePending(), 'the route without MSI latched its signal');
+      irqfd.batch(() => {
+        a.setMsi(to(1, V[2]!), V[2]!);
+        b.unmask();
+      });
+      a.event.signal();
+      b.event.signal();
+      await expectDeliveries([[1, V[2]!], [1, V[1]!]], 'the same changes, committed by the next batch');
+    },
+  },
+  {
     name: 'exhaustion: maxRoutes routes, then a typed EXHAUSTED error; recovers after a dispose',
     async run({ irqfd, msiFor, expectDeliveries }) {
       const max = irqfd.capabilities.maxRoutes;
@@ -341,14 +424,23 @@ export const conformanceCases: readonly ConformanceCase[] = [
       checkThrows(() => r.mask(), 'DISPOSED', 'mask after dispose');
       checkThrows(() => r.unmask(), 'DISPOSED', 'unmask after dispose');
       checkThrows(() => r.consumePending(), 'DISPOSED', 'consumePending after dispose');
+      checkThrows(() => r.onEventReplaced(() => undefined), 'DISPOSED', 'onEventReplaced after dispose');
       checkThrows(() => r.event.signal(), 'DISPOSED', 'signal on the disposed route event');
     },
   },
   {
     name: 'bad inputs are rejected with a typed error before any side effect',
     async run({ subject, irqfd, route, msiFor, expectDeliveries }) {
+      // Three routes in the three states a rejected call must not disturb: armed, masked with a
+      // latched signal, and without an MSI with a latched signal.
       const r = route(0, V[0]!, true);
+      const masked = route(1, V[2]!, false);
+      const bare = irqfd.newIrqFdRoute();
+      masked.event.signal();
+      bare.event.signal();
+      await expectDeliveries([], 'signals on the masked route and the route without MSI');
       const good = r.msi;
+      const maskedMsi = masked.msi;
       const commits = irqfd.commitCount;
       const ok = msiFor(1, V[1]!);
       const bad: Array<[unknown, unknown, 'INVALID_ARGUMENT' | 'INVALID_MSI', string]> = [
@@ -364,9 +456,16 @@ export const conformanceCases: readonly ConformanceCase[] = [
         [ok.address, -1, 'INVALID_ARGUMENT', 'negative data'],
         [ok.address, 65.5, 'INVALID_ARGUMENT', 'fractional data'],
         [ok.address, Number.NaN, 'INVALID_ARGUMENT', 'NaN data'],
+        [ok.address, Number.POSITIVE_INFINITY, 'INVALID_ARGUMENT', 'infinite data'],
         [ok.address, '65', 'INVALID_ARGUMENT', 'string data'],
+        [ok.address, BigInt(ok.data), 'INVALID_ARGUMENT', 'bigint data'],
+        [ok.address, true, 'INVALID_ARGUMENT', 'boolean data'],
+        [ok.address, undefined, 'INVALID_ARGUMENT', 'missing data'],
         [-1, ok.data, 'INVALID_ARGUMENT', 'negative address'],
+        [ok.address + 0.5, ok.data, 'INVALID_ARGUMENT', 'fractional address'],
+        [Number.NaN, ok.data, 'INVALID_ARGUMENT', 'NaN address'],
         [2 ** 64, ok.data, 'INVALID_ARGUMENT', 'address number above 2^53'],
+        [-1n, ok.data, 'INVALID_ARGUMENT', 'negative bigint address'],
         [1n << 64n, ok.data, 'INVALID_ARGUMENT', 'bigint address above 64 bits'],
         [String(ok.address), ok.data, 'INVALID_ARGUMENT', 'string address'],
         [undefined, ok.data, 'INVALID_ARGUMENT', 'undefined address'],
@@ -374,15 +473,23 @@ export const conformanceCases: readonly ConformanceCase[] = [
         [{}, ok.data, 'INVALID_ARGUMENT', 'object address'],
       ];
       for (const [address, data, code, what] of bad) {
-        checkThrows(() => r.setMsi(address as number, data as number), code, `setMsi: ${what}`);
+        checkThrows(() => r.setMsi(address as number, data as number), code, `setMsi on an armed route: ${what}`);
+        checkThrows(() => masked.setMsi(address as number, data as number), code, `setMsi on a masked route: ${what}`);
+        checkThrows(() => bare.setMsi(address as number, data as number), code, `setMsi on a route without MSI: ${what}`);
         checkThrows(() => subject.partition.requestMsi(address as number, data as number), code, `requestMsi: ${what}`);
       }
-      checkEqual(r.msi, good, 'the route MSI after rejected setMsi calls');
-      checkEqual(r.masked, false, 'the route mask after rejected setMsi calls');
+      checkEqual([r.msi, r.masked], [good, false], 'the armed route (msi, masked) after rejected setMsi calls');
+      checkEqual([masked.msi, masked.masked], [maskedMsi, true], 'the masked route (msi, masked) after rejected setMsi calls');
+      checkEqual([bare.msi, bare.masked], [undefined, true], 'the route without MSI (msi, masked) after rejected setMsi calls');
       checkEqual(irqfd.commitCount, commits, 'commits issued by rejected calls');
-      await expectDeliveries([], 'rejected requestMsi calls');
+      await expectDeliveries([], 'rejected setMsi and requestMsi calls');
       r.event.signal();
-      await expectDeliveries([[0, V[0]!]], 'the route still delivers to its old target');
+      await expectDeliveries([[0, V[0]!]], 'the armed route still delivers to its old target');
+      check(masked.consumePending(), 'the masked route still holds its latched signal');
+      const m = msiFor(0, V[3]!);
+      bare.setMsi(m.address, m.data);
+      bare.unmask();
+      await expectDeliveries([[0, V[3]!]], 'the route without MSI still holds its latched signal, delivered once armed');
     },
   },
   {
@@ -395,6 +502,7 @@ export const conformanceCases: readonly ConformanceCase[] = [
       subject.partition.dispose();
       checkThrows(() => subject.partition.requestMsi(m.address, m.data), 'DISPOSED', 'requestMsi after dispose');
       checkThrows(() => irqfd.newIrqFdRoute(), 'DISPOSED', 'newIrqFdRoute after dispose');
+      checkThrows(() => irqfd.batch(() => undefined), 'DISPOSED', 'batch after dispose');
       checkEqual(irqfd.routeCount, 0, 'routeCount after partition dispose');
       let threw = false;
       try {

@@ -18,6 +18,12 @@ export interface ConformanceSubject {
   readonly observer: DeliveryObserver;
   /** Resolves once every signal raised before the call has been delivered or latched. */
   settle(): Promise<void>;
+  /**
+   * Makes the next routing-table commit fail, as a hypervisor refusing it would (KVM: the next
+   * KVM_SET_GSI_ROUTING returns an error). Required where `irqfd().capabilities.routingTable` is
+   * true: the suite uses it to check that a failed batch rolls every route back.
+   */
+  failNextCommit?(): void;
   /** Tears the subject down (disposes the partition). */
   dispose(): void;
 }

@@ -21,12 +21,19 @@ export interface IrqFd {
   newIrqFdRoute(): IrqFdRoute;
   /**
    * Runs `fn` as one transaction: every route change inside it costs at most one routing-table
-   * commit, issued when `fn` returns. Routes become deliverable only after that commit (a route
-   * is never armed before its MSI is in the kernel). Batches nest: the outermost commits.
+   * commit, issued when the outermost batch returns (batches nest). Signals are never lost either way.
+   *
+   * Where `capabilities.routingTable` is true, changes that stop delivery (`mask`, `clearMsi`,
+   * `dispose`) apply at once, and changes that start or redirect it (`setMsi`, `unmask`) apply
+   * at the commit: until then a route keeps delivering to the MSI the hypervisor has, and a route
+   * armed in the batch latches its signals, delivered once after the commit (a route is never
+   * armed before its MSI is in the kernel). Where it is false (the relay, WHP triggers) there is
+   * nothing to commit: every change applies at once, as outside a batch.
    *
    * If `fn` throws, the changes it made are still committed, then its error propagates. If the
    * commit fails, every route changed in the batch is rolled back to its state before the batch
-   * (routes created in it are disposed) and a typed error is thrown.
+   * (routes created in it are disposed; routes disposed in it stay disposed) and the commit's
+   * typed error is thrown instead.
    */
   batch<T>(fn: () => T): T;
 }
@@ -53,7 +60,8 @@ export interface IrqFd {
 export interface IrqFdRoute extends Disposable {
   /**
    * The event a device signals. Hand `event.fd` (Linux) or `event.handle` (Windows) to VFIO, vhost
-   * or a device thread. The route owns it: do not dispose it yourself. Where
+   * or a device thread. The route owns it: do not dispose it (or close its fd) yourself; if you do,
+   * every call on the route but `dispose` throws DISPOSED. Where
    * `capabilities.stableEvent` is false the event can be replaced by `setMsi`, `mask` or `unmask`:
    * subscribe with {@link onEventReplaced}.
    */

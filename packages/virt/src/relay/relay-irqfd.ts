@@ -10,7 +10,7 @@ import { SlotAllocator } from '../alloc/slot-allocator';
 import type { IrqFdCapabilities } from '../contract/capabilities';
 import type { Event } from '../contract/event';
 import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
-import { VirtError, disposedError } from '../errors';
+import { VirtError, disposedError, routeEventDisposed } from '../errors';
 import { type MsiMessage, type MsiPolicy, parseMsi } from '../msi/codec';
 import type { RelayPlatform, RelayPlatformFactory } from './platform';
 import { FLAG_HAS_MSI, FLAG_MASKED, type RawInjector, RelayRouteTable, isArmed } from './route-table';
@@ -202,6 +202,7 @@ class RelayRoute implements IrqFdRoute {
 
   private live(op: string): void {
     if (this.isDisposed) throw disposedError(op, 'the irqfd route');
+    if (this.event.disposed) throw routeEventDisposed(op);
   }
 
   /**

@@ -76,7 +76,6 @@ export const deliverySection: BenchSection = {
     const skipAll = (reason: string): SectionOutput => {
       ctx.progress.note(`delivery: skipped: ${reason}`);
       out.metrics.push(...names.map((n) => skippedMetric(n, 'µs', DESCRIPTIONS[n]!, reason)));
-      out.notes.push(`delivery benchmarks not measured: ${reason}`);
       return out;
     };
     const unavailable = ctx.kvmUnavailable;

@@ -1,0 +1,62 @@
+// The README's example (examples/wire-device.ts) must run, not only type-check: here on a minimal
+// partition built from this package alone (the relay on the in-process platform), recording
+// which message each signal injects.
+import { pendingBit, wireDevice } from '../examples/wire-device';
+// The same module instance as the example's (the built package), so its isVirtError sees our errors.
+import { InProcessRelayPlatform, type Partition, RelayIrqFd, decodeMsi } from '@tsvmm/virt';
+
+function recordingPartition(vcpus: number): { partition: Partition; landed: Array<[number, number]> } {
+  const landed: Array<[number, number]> = [];
+  const inject = (addressLo: number, addressHi: number, data: number): boolean => {
+    const f = decodeMsi({ addressLo, addressHi, data });
+    landed.push([f.destinationId, f.vector]);
+    return true;
+  };
+  const policy = { addressHi: 'reject', backend: 'example' } as const;
+  const irqfd = new RelayIrqFd({
+    backend: 'example',
+    maxRoutes: 64,
+    policy,
+    inject,
+    platform: (table) => new InProcessRelayPlatform(table, inject),
+    reason: 'test',
+  });
+  const partition: Partition = {
+    backend: 'example',
+    vcpuCount: vcpus,
+    capabilities: Object.freeze({ backend: 'example', irqfd: 'emulated', irqfdReason: 'test', maxRoutes: 64, resample: false, x2apic: false, maxVcpus: vcpus }),
+    disposed: false,
+    irqfd: () => irqfd,
+    requestMsi: () => false,
+    dispose: () => irqfd.dispose(),
+    [Symbol.dispose]: () => irqfd.dispose(),
+  };
+  return { partition, landed };
+}
+
+test('wireDevice prints the mechanism and gives routes aimed at vCPU i % n, vector 0x40 + i; pendingBit reads a latched signal', () => {
+  const { partition, landed } = recordingPartition(2);
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  try {
+    const routes = wireDevice(partition, 4);
+    expect(log.mock.calls).toEqual([['irqfd on example: user-space relay (in-process) injecting with requestMsi: test']]);
+    expect(routes.map((r) => r.masked)).toEqual([false, false, false, false]);
+    routes.forEach((r) => r.event.signal());
+    expect(landed).toEqual([
+      [0, 0x40],
+      [1, 0x41],
+      [0, 0x42],
+      [1, 0x43],
+    ]);
+    routes[2]!.mask();
+    routes[2]!.event.signal();
+    expect(pendingBit(routes[2]!)).toBe(true);
+    expect(pendingBit(routes[2]!)).toBe(false);
+    routes[2]!.dispose();
+    expect(pendingBit(routes[2]!)).toBe(false); // a disposed route reads as not pending
+    expect(landed).toHaveLength(4);
+  } finally {
+    log.mockRestore();
+    partition.dispose();
+  }
+});
