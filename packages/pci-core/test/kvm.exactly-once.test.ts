@@ -9,6 +9,7 @@
  * fails unless TSVMM_ALLOW_NO_KVM=1; without a writable tracefs (root, mounted at
  * /sys/kernel/tracing) the counting tests are skipped with a warning saying so.
  */
+import { describeWithDevice } from '@tsvmm/linux-sys/testing';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { type IrqFd, encodeMsi } from '@tsvmm/virt';
 import { KvmPartition } from '@tsvmm/virt-kvm';
@@ -67,16 +68,7 @@ afterAll(() => {
 });
 
 function describeKvm(name: string, fn: () => void): void {
-  if (HAVE_KVM) return describe(name, fn);
-  if (process.env.TSVMM_ALLOW_NO_KVM === '1') {
-    console.warn(`SKIPPED "${name}": /dev/kvm is missing on this host (TSVMM_ALLOW_NO_KVM=1).`);
-    return describe.skip(name, fn);
-  }
-  describe(name, () => {
-    it('needs /dev/kvm', () => {
-      throw new Error('/dev/kvm is missing: this test needs real KVM. Set TSVMM_ALLOW_NO_KVM=1 to skip it on a host without KVM.');
-    });
-  });
+  describeWithDevice('/dev/kvm', 'TSVMM_ALLOW_NO_KVM', name, fn);
 }
 
 const countingIt = HAVE_KVM && TRACE_PROBLEM !== undefined ? it.skip : it;

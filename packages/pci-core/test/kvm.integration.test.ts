@@ -3,24 +3,13 @@
  * observed in each vCPU's local APIC (KVM_GET_LAPIC). Without /dev/kvm this fails, unless
  * TSVMM_ALLOW_NO_KVM=1, which skips it with a warning naming /dev/kvm.
  */
-import { existsSync } from 'node:fs';
+import { describeWithDevice } from '@tsvmm/linux-sys/testing';
 import { KvmPartition } from '@tsvmm/virt-kvm';
 import { benchMsixEnable } from '../src/bench';
 import { runGuestScenario } from './support/guest-scenario';
 
-const HAVE_KVM = existsSync('/dev/kvm');
-
 function describeKvm(name: string, fn: () => void): void {
-  if (HAVE_KVM) return describe(name, fn);
-  if (process.env.TSVMM_ALLOW_NO_KVM === '1') {
-    console.warn(`SKIPPED "${name}": /dev/kvm is missing on this host (TSVMM_ALLOW_NO_KVM=1).`);
-    return describe.skip(name, fn);
-  }
-  describe(name, () => {
-    it('needs /dev/kvm', () => {
-      throw new Error('/dev/kvm is missing: this test needs real KVM. Set TSVMM_ALLOW_NO_KVM=1 to skip it on a host without KVM.');
-    });
-  });
+  describeWithDevice('/dev/kvm', 'TSVMM_ALLOW_NO_KVM', name, fn);
 }
 
 /** Lets kernel work and the event loop run; the scenario then polls the APIC for what it expects. */

@@ -4,26 +4,14 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
+import { describeWithDevice } from '@tsvmm/linux-sys/testing';
 import { KvmPartition, type KvmPartitionOptions } from '../src';
 
 export const HAVE_KVM = existsSync('/dev/kvm');
 
 /** `describe` when /dev/kvm exists; otherwise a loud failure or (TSVMM_ALLOW_NO_KVM=1) a loud skip. */
 export function describeKvm(name: string, fn: () => void): void {
-  if (HAVE_KVM) {
-    describe(name, fn);
-    return;
-  }
-  if (process.env.TSVMM_ALLOW_NO_KVM === '1') {
-    console.warn(`SKIPPED "${name}": /dev/kvm is missing on this host (TSVMM_ALLOW_NO_KVM=1).`);
-    describe.skip(name, fn);
-    return;
-  }
-  describe(name, () => {
-    it('needs /dev/kvm', () => {
-      throw new Error('/dev/kvm is missing: these tests need real KVM. Set TSVMM_ALLOW_NO_KVM=1 to skip them on a host without KVM.');
-    });
-  });
+  describeWithDevice('/dev/kvm', 'TSVMM_ALLOW_NO_KVM', name, fn);
 }
 
 export function openFdCount(): number {
