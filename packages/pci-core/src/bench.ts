@@ -250,16 +250,6 @@ class CountingRoutes {
   };
 }
 
-/** Median and 99th percentile (nearest rank) of raw samples. */
-export function summarize(samples: readonly number[]): { median: number; p99: number; runs: number } {
-  if (samples.length === 0) throw invalidArgument('summarize', 'no samples');
-  const s = [...samples].sort((a, b) => a - b);
-  const rank = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
-  const mid = s.length >>> 1;
-  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-  return { median, p99: rank(0.99), runs: s.length };
-}
-
 function internal(operation: string, detail: string, cause?: unknown): VirtError {
   return new VirtError('INTERNAL', { operation, detail, hint: 'This is a tsvmm bug; please report it.', cause });
 }

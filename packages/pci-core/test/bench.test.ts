@@ -1,5 +1,5 @@
 import { SoftwarePartition } from '@tsvmm/virt-software';
-import { benchMsixEnable, benchMsixTableAccess, summarize } from '../src/bench';
+import { benchMsixEnable, benchMsixTableAccess } from '../src/bench';
 
 describe('benchmark functions (for tsvmm bench)', () => {
   it('measure table accesses and the DataView baseline alternately, returning raw samples', () => {
@@ -20,11 +20,5 @@ describe('benchmark functions (for tsvmm bench)', () => {
     const r = benchMsixEnable({ irqfd: p.irqfd()!, vectors: 64 });
     expect(r).toMatchObject({ source: 'irqfd', routingTable: false, commits: 0, vectors: 64 });
     expect(p.irqfd()!.routeCount).toBe(0);
-  });
-
-  it('summarize gives median and nearest-rank p99', () => {
-    expect(summarize([3, 1, 2])).toEqual({ median: 2, p99: 3, runs: 3 });
-    expect(summarize([4, 1, 2, 3])).toEqual({ median: 2.5, p99: 4, runs: 4 });
-    expect(() => summarize([])).toThrow(/no samples/);
   });
 });
