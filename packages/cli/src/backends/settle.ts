@@ -7,6 +7,6 @@ import { type Partition, RelayIrqFd } from '@tsvmm/virt';
  */
 export function settleFor(partition: Partition): () => Promise<void> {
   const irqfd = partition.irqfd();
-  if (irqfd instanceof RelayIrqFd) return () => irqfd.platform.settle();
+  if (irqfd instanceof RelayIrqFd) return () => irqfd.settle();
   return () => Promise.resolve();
 }
