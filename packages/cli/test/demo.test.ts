@@ -3,7 +3,7 @@ import type { LocalApicAccess, LocalApicState, Partition } from '@tsvmm/virt';
 import { main } from '../src/cli/main';
 import { memoryIo } from '../src/cli/io';
 import type { DemoResult } from '../src/demo/run-demo';
-import { kvmUsable, runBin } from './helpers/run-cli';
+import { itKvm, runBin } from './helpers/run-cli';
 
 function parse(stdout: string): DemoResult {
   return JSON.parse(stdout) as DemoResult;
@@ -40,8 +40,7 @@ describe('tsvmm demo', () => {
     expect(r.observations.every((o) => o.ok)).toBe(true);
   });
 
-  it('passes every observation on real KVM, through kernel irqfd', () => {
-    if (!kvmUsable('the KVM demo')) return;
+  itKvm('passes every observation on real KVM, through kernel irqfd', () => {
     const run = runBin(['demo', '--backend', 'kvm', '--json']);
     expect(run.status).toBe(0);
     const r = parse(run.stdout);
@@ -57,8 +56,7 @@ describe('tsvmm demo', () => {
     }
   });
 
-  it('passes every observation on real KVM through the user-space relay (signals in flight are awaited)', () => {
-    if (!kvmUsable('the KVM relay demo')) return;
+  itKvm('passes every observation on real KVM through the user-space relay (signals in flight are awaited)', () => {
     const run = runBin(['demo', '--backend', 'kvm-relay', '--json']);
     expect(run.status).toBe(0);
     const r = parse(run.stdout);

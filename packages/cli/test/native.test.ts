@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { NativeUnavailable, loadNativeBench } from '../src/bench/native';
-import { kvmUsable } from './helpers/run-cli';
+import { itKvm } from './helpers/run-cli';
 
 const ETIMEDOUT = 110;
 
@@ -42,8 +42,7 @@ describe('C floors (native/tsvmm_bench.c)', () => {
     }
   });
 
-  it('time signal → IRR through a kernel irqfd, and time out when the route is masked', () => {
-    if (!kvmUsable('the C harness test')) return;
+  itKvm('time signal → IRR through a kernel irqfd, and time out when the route is masked', () => {
     const native = loadNativeBench();
     using p = KvmPartition.create({ vcpus: 2, irqfd: 'kernel' });
     using route = p.irqfd()!.newIrqFdRoute();
@@ -59,8 +58,7 @@ describe('C floors (native/tsvmm_bench.c)', () => {
     expect(native.measureSignalToIrr(route.event.fd!, p.vcpuFd(1), 0x41, new Float64Array(1))).toBe(-ETIMEDOUT);
   });
 
-  it('run a C relay thread that injects each signal with KVM_SIGNAL_MSI', () => {
-    if (!kvmUsable('the C relay test')) return;
+  itKvm('run a C relay thread that injects each signal with KVM_SIGNAL_MSI', () => {
     const native = loadNativeBench();
     using p = KvmPartition.create({ vcpus: 2, irqfd: 'kernel' });
     const relay = native.startRelay(p.vmFd, 0xfee00000, 0, 0x52);

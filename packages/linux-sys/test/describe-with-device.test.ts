@@ -1,22 +1,20 @@
-import { describeWithDevice } from '../src/testing';
+import { describeWithDevice, deviceAbsenceReason } from '../src/testing';
 
 /** Calls describeWithDevice with recording stand-ins for the runner's globals. */
 function record(device: string, env: Record<string, string | undefined>) {
   const calls: string[] = [];
   const g = globalThis as unknown as Record<string, unknown>;
   const saved = { describe: g.describe, it: g.it, env: { ...process.env } };
-  const describe = Object.assign((name: string, fn: () => void) => (calls.push(`describe ${name}`), fn()), {
-    skip: (name: string) => calls.push(`skip ${name}`),
-  });
-  const it = (name: string, fn: () => void) => {
+  const describe = (name: string, fn: () => void) => (calls.push(`describe ${name}`), fn());
+  const it = Object.assign((name: string, fn: () => void) => {
     try {
       fn();
       calls.push(`it ${name}: passes`);
     } catch (e) {
       calls.push(`it ${name}: fails: ${(e as Error).message}`);
     }
-  };
-  const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  }, { skip: (name: string) => calls.push(`it.skip ${name}`) });
+  const warn = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   Object.assign(process.env, env);
   g.describe = describe;
   g.it = it;
@@ -38,15 +36,20 @@ test('runs the suite where the device exists', () => {
 
 test('fails loudly where the device is missing', () => {
   const { calls, warnings } = record('/dev/tsvmm-no-such-device', { TSVMM_TEST_ALLOW: undefined });
-  expect(calls).toEqual([
-    'describe suite',
-    'it needs /dev/tsvmm-no-such-device: fails: /dev/tsvmm-no-such-device is missing: these tests need it. Set TSVMM_TEST_ALLOW=1 to skip them on a host without it.',
-  ]);
+  const why = deviceAbsenceReason('/dev/tsvmm-no-such-device');
+  expect(calls).toEqual(['describe suite', `it needs /dev/tsvmm-no-such-device: fails: ${why}: these tests need it. Set TSVMM_TEST_ALLOW=1 to skip them on a host without it.`]);
   expect(warnings).toEqual([]);
 });
 
-test('skips with a warning naming the device only when allowed', () => {
+test('when allowed, reports one skipped test naming the device and the reason, and one SKIPPED line; never runs the body', () => {
   const { calls, warnings } = record('/dev/tsvmm-no-such-device', { TSVMM_TEST_ALLOW: '1' });
-  expect(calls).toEqual(['skip suite']);
-  expect(warnings).toEqual(['SKIPPED "suite": /dev/tsvmm-no-such-device is missing on this host (TSVMM_TEST_ALLOW=1).']);
+  const why = deviceAbsenceReason('/dev/tsvmm-no-such-device');
+  expect(calls).toEqual(['describe suite', `it.skip needs /dev/tsvmm-no-such-device: ${why}`]);
+  expect(warnings).toEqual([`SKIPPED "suite": ${why} (TSVMM_TEST_ALLOW=1)\n`]);
+});
+
+test('the reason tells an unregistered driver apart from a missing node', () => {
+  expect(deviceAbsenceReason('/dev/tsvmm-no-such-device')).toMatch(/registered no tsvmm-no-such-device device|does not exist on this host$/);
+  // /proc/misc always lists at least one registered misc device, e.g. the loop control node.
+  expect(deviceAbsenceReason('/dev/loop-control')).toMatch(/although the kernel registered the loop-control device/);
 });

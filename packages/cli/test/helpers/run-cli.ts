@@ -18,13 +18,29 @@ export function runBin(args: readonly string[], timeoutMs = 240_000): CliRun {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Whether this host has a usable /dev/kvm; warns loudly (naming what is missing) when not. */
-export function kvmUsable(what: string): boolean {
+/** Why /dev/kvm is not usable here, or undefined when it is. */
+export const KVM_PROBLEM: string | undefined = (() => {
   try {
     fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
-    return true;
+    return undefined;
   } catch (e) {
-    console.warn(`SKIPPED ${what}: /dev/kvm is not usable here (${(e as Error).message}); this test needs real KVM.`);
-    return false;
+    return `/dev/kvm is not usable here (${(e as Error).message})`;
+  }
+})();
+
+/**
+ * `it` for a test that needs real KVM: it runs where /dev/kvm is usable. Elsewhere it fails, or,
+ * with TSVMM_ALLOW_NO_KVM=1, it is reported as skipped (never passed) with one SKIPPED line.
+ */
+export function itKvm(name: string, fn: jest.ProvidesCallback, timeoutMs?: number): void {
+  if (KVM_PROBLEM === undefined) {
+    it(name, fn, timeoutMs);
+  } else if (process.env.TSVMM_ALLOW_NO_KVM === '1') {
+    process.stderr.write(`SKIPPED "${name}": ${KVM_PROBLEM} (TSVMM_ALLOW_NO_KVM=1)\n`);
+    it.skip(`${name} (needs /dev/kvm: ${KVM_PROBLEM})`, fn);
+  } else {
+    it(name, () => {
+      throw new Error(`${KVM_PROBLEM}: this test needs real KVM. Set TSVMM_ALLOW_NO_KVM=1 to skip it on a host without it.`);
+    });
   }
 }

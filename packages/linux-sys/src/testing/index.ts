@@ -1,4 +1,4 @@
-export { describeWithDevice } from './describe-with-device';
+export { describeWithDevice, deviceAbsenceReason } from './describe-with-device';
 export { FaultInjector } from './fault-injector';
 export type { SyscallMatcher, SyscallName, SyscallRecord } from './fault-injector';
 export { REC_ADDRESS_HI, REC_ADDRESS_LO, REC_COUNT, REC_DATA, REC_WORDS, recordingInjector } from './injectors';
