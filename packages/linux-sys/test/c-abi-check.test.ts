@@ -2,7 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EPOLL_EVENT, POLLFD, generateCCheck, kvm } from '../src';
+import { EPOLL_EVENT, POLLFD, kvm } from '../src';
+import { generateCCheck } from '@tsvmm/ffi';
 
 function compileAndRun(source: string): string[] {
   const cc = spawnSync('cc', ['--version']);

@@ -1,6 +1,7 @@
 import { readFileSync, readlinkSync, readdirSync } from 'node:fs';
 import { isVirtError } from '@tsvmm/virt';
-import { EMFILE, EventFd, O_CLOEXEC, POLLFD, POLLIN, encodeStruct, libcSyscalls, readField } from '../src';
+import { EMFILE, EventFd, O_CLOEXEC, POLLFD, POLLIN, libcSyscalls } from '../src';
+import { encodeStruct, readField } from '@tsvmm/ffi';
 import { FaultInjector } from '../src/testing';
 
 function fdFlags(fd: number): number {

@@ -1,4 +1,5 @@
-import { _IO, _IOR, _IOW, _IOWR, decodeStruct, defineLayout, packStruct } from '../src';
+import { _IO, _IOR, _IOW, _IOWR } from '../src';
+import { decodeStruct, defineLayout, packStruct } from '@tsvmm/ffi';
 
 describe('ioctl encoders', () => {
   it('encode direction, size, type and number', () => {

@@ -3,7 +3,8 @@
  * are checked against the literal numbers and byte offsets of ../shared/reference/mshv.md
  * (copied here as the reference states them, not computed by our encoders).
  */
-import { mshv, packStruct } from '../src';
+import { mshv } from '../src';
+import { packStruct } from '@tsvmm/ffi';
 
 test('ioctl numbers are the upstream ABI', () => {
   expect(mshv.MSHV_CREATE_PARTITION.request).toBe(0x4010b800);

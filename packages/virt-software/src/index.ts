@@ -1,3 +1,4 @@
 export { SoftwarePartition, probe } from './software-partition';
 export type { SoftwarePartitionOptions } from './software-partition';
-export { LocalApicModel } from './local-apic-model';
+/** The local APIC model now lives with the shared test models (`@tsvmm/virt/testing`). */
+export { LocalApicModel } from '@tsvmm/virt/testing';

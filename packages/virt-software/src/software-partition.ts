@@ -16,12 +16,11 @@ import {
   type PartitionCapabilities,
   RelayIrqFd,
   checkInteger,
-  decodeMsi,
   disposedError,
   invalidArgument,
   parseMsi,
 } from '@tsvmm/virt';
-import { LocalApicModel } from './local-apic-model';
+import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 
 export interface SoftwarePartitionOptions {
   /** vCPU count, 1 to 256. */
@@ -40,7 +39,7 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
   readonly backend = 'software';
   readonly vcpuCount: number;
   readonly capabilities: PartitionCapabilities;
-  private readonly apics: LocalApicModel[];
+  private readonly bus: ApicBus;
   private readonly policy: MsiPolicy;
   private readonly relay: RelayIrqFd;
   private isDisposed = false;
@@ -60,7 +59,7 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
     if (new Set(ids).size !== ids.length) throw invalidArgument(op, 'apicIds must be distinct');
     const maxRoutes = checkInteger(op, 'maxRoutes', options.maxRoutes ?? 4096, 1, 1 << 20);
     this.vcpuCount = vcpus;
-    this.apics = ids.map((id) => new LocalApicModel(id));
+    this.bus = new ApicBus({ apicIds: ids, x2apic });
     this.policy = Object.freeze({ addressHi: x2apic ? 'x2apic-ids' : 'reject', backend: 'software' } as const);
     const inject = (lo: number, hi: number, data: number): boolean => this.inject(lo, hi, data);
     this.relay = new RelayIrqFd({
@@ -128,54 +127,13 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
   private apic(method: string, vcpu: number): LocalApicModel {
     const op = `SoftwarePartition.${method}`;
     if (this.isDisposed) throw disposedError(op, 'the software partition');
-    return this.apics[checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1)]!;
+    return this.bus.apics[checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1)]!;
   }
 
-  /**
-   * Routes a validated message. Physical mode: the APIC whose ID matches (0xFF broadcasts in
-   * xAPIC mode). Logical mode: the flat model with each APIC's logical ID `1 << apicId` (the
-   * model has no guest to program LDR), so only APIC IDs 0–7 are logically addressable.
-   * Lowest priority picks the first matching vCPU, deterministically.
-   */
+  /** Routes a validated message through the shared interrupt-bus model. */
   private inject(addressLo: number, addressHi: number, data: number): boolean {
     if (this.isDisposed) return false;
-    const f = decodeMsi({ addressLo, addressHi, data });
-    let targets: LocalApicModel[];
-    if (f.destinationMode === 'physical') {
-      const broadcast = f.destinationId === (this.policy.addressHi === 'x2apic-ids' ? 0xffffffff : 0xff);
-      targets = this.apics.filter((a) => broadcast || a.apicId === f.destinationId);
-    } else {
-      targets = this.apics.filter((a) => a.apicId < 8 && (f.destinationId & (1 << a.apicId)) !== 0);
-    }
-    if (f.deliveryMode === 'lowest-priority') targets = targets.slice(0, 1);
-    let delivered = false;
-    for (const apic of targets) {
-      switch (f.deliveryMode) {
-        case 'fixed':
-        case 'lowest-priority':
-          delivered = apic.acceptVector(f.vector, f.triggerMode === 'level') || delivered;
-          break;
-        case 'nmi':
-          apic.nmi++;
-          delivered = true;
-          break;
-        case 'smi':
-          apic.smi++;
-          delivered = true;
-          break;
-        case 'init':
-          apic.init++;
-          delivered = true;
-          break;
-        case 'extint':
-          apic.extint++;
-          delivered = true;
-          break;
-        default:
-          break;
-      }
-    }
-    return delivered;
+    return this.bus.deliver(addressLo, addressHi, data);
   }
 }
 

@@ -4,7 +4,7 @@
  * `<linux/kvm.h>` and compares every value here with it.
  */
 import { type IoctlDef, _IO, _IOR, _IOW, defineIoctl } from '../ioctl';
-import { defineLayout } from '../layout';
+import { defineLayout } from '@tsvmm/ffi';
 
 export const KVMIO = 0xae;
 export const KVM_API_VERSION = 12;

@@ -1,5 +1,5 @@
 /** Generic Linux structs the syscall layer encodes. */
-import { defineLayout } from '../layout';
+import { defineLayout } from '@tsvmm/ffi';
 
 /** `struct epoll_event` is packed on x86_64: 12 bytes, `data` at offset 4. */
 export const EPOLL_EVENT = defineLayout('struct epoll_event', 12, {

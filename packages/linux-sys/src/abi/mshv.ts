@@ -6,7 +6,7 @@
  * numbers) is deliberately not here.
  */
 import { type IoctlDef, _IO, _IOW, _IOWR, defineIoctl } from '../ioctl';
-import { defineLayout } from '../layout';
+import { defineLayout } from '@tsvmm/ffi';
 
 export const MSHV_IOCTL = 0xb8;
 

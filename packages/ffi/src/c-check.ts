@@ -3,14 +3,19 @@
  * and constants as the installed kernel headers define them, and the lines the TypeScript
  * definitions expect, so a test can compile it with `cc` and compare.
  */
-import type { IoctlDef } from '../ioctl';
-import { type StructLayout, fieldWidth } from '../layout';
+import { type StructLayout, fieldWidth } from './layout';
+
+/** A request number the C program prints by its macro name (an ioctl: `name` is its C macro). */
+export interface NamedRequest {
+  readonly name: string;
+  readonly request: number;
+}
 
 export interface CCheckSpec {
   /** e.g. `['linux/kvm.h']`. */
   readonly headers: readonly string[];
   readonly layouts: readonly StructLayout[];
-  readonly ioctls: readonly IoctlDef[];
+  readonly ioctls: readonly NamedRequest[];
   readonly constants?: Readonly<Record<string, number>>;
 }
 

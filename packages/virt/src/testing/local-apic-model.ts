@@ -2,7 +2,7 @@
  * An in-process model of one vCPU's local APIC, as far as message delivery goes: IRR, ISR and
  * TMR as 256-bit sets, the software-enable bit, and counters for the non-vectored modes.
  */
-import type { LocalApicState } from '@tsvmm/virt';
+import type { LocalApicState } from '../contract/partition';
 
 export class LocalApicModel {
   readonly apicId: number;

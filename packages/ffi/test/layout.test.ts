@@ -1,0 +1,26 @@
+import { decodeStruct, defineLayout, generateCCheck, packStruct } from '../src';
+
+const S = defineLayout('struct s', 16, {
+  a: { offset: 0, type: 'u8' },
+  b: { offset: 2, type: 'u16' },
+  c: { offset: 4, type: 'i32' },
+  d: { offset: 8, type: 'u64', c: 'u.d' },
+});
+
+test('encodes little-endian at the declared offsets, padding zero, and decodes back', () => {
+  const bytes = packStruct(S, { a: 0x11, b: 0x2233, c: -2, d: 0x0102030405060708n });
+  expect(Array.from(bytes)).toEqual([0x11, 0, 0x33, 0x22, 0xfe, 0xff, 0xff, 0xff, 8, 7, 6, 5, 4, 3, 2, 1]);
+  expect(decodeStruct(S, new DataView(bytes.buffer))).toEqual({ a: 0x11, b: 0x2233, c: -2, d: 0x0102030405060708n });
+});
+
+test('refuses a field that does not fit the struct', () => {
+  expect(() => defineLayout('struct t', 4, { x: { offset: 2, type: 'u32' } })).toThrow(RangeError);
+});
+
+test('the C check prints size, offsets and widths, with the C member designator', () => {
+  const c = generateCCheck({ headers: ['x.h'], layouts: [S], ioctls: [{ name: 'REQ', request: 7 }] });
+  expect(c.source).toContain('#include <x.h>');
+  expect(c.expected).toEqual(
+    expect.arrayContaining(['sizeof struct s 16', 'offsetof struct s u.d 8', 'width struct s u.d 8', 'width struct s c 4', 'ioctl REQ 7']),
+  );
+});

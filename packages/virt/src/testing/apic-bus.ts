@@ -1,0 +1,79 @@
+/**
+ * Where an x86 MSI lands: a model of the interrupt bus over a set of {@link LocalApicModel}s, shared
+ * by the software backend and by the kernel and DLL models that tests put behind a backend's
+ * system-call or FFI seam, so every model delivers the same way.
+ *
+ * Decoding follows the Intel SDM ("Message Signalled Interrupts"; see the MSI codec): physical mode
+ * picks the APIC whose ID matches (all-ones broadcasts); logical mode uses the flat model with
+ * logical ID `1 << apicId` (the model has no guest to program LDR), so only APIC IDs 0-7 are
+ * logically addressable; lowest priority picks the first matching APIC, deterministically.
+ */
+import { decodeMsi } from '../msi/codec';
+import { LocalApicModel } from './local-apic-model';
+
+export interface ApicBusOptions {
+  /** APIC ID of each vCPU, in vCPU order. */
+  readonly apicIds: readonly number[];
+  /** Destination IDs are 32-bit (x2APIC, upper bits from `addressHi`); else 8-bit. Default false. */
+  readonly x2apic?: boolean;
+}
+
+export class ApicBus {
+  /** One model per vCPU, in vCPU order. */
+  readonly apics: readonly LocalApicModel[];
+  private readonly x2apic: boolean;
+
+  constructor(options: ApicBusOptions) {
+    this.apics = Object.freeze(options.apicIds.map((id) => new LocalApicModel(id)));
+    this.x2apic = options.x2apic ?? false;
+  }
+
+  /** The model of the vCPU whose APIC ID is `apicId`, or undefined when no vCPU has it. */
+  byApicId(apicId: number): LocalApicModel | undefined {
+    return this.apics.find((a) => a.apicId === apicId);
+  }
+
+  /**
+   * Delivers one message. Returns true when at least one APIC accepted it; false when no APIC
+   * matched or every matching one is software-disabled (the guest blocked it).
+   */
+  deliver(addressLo: number, addressHi: number, data: number): boolean {
+    const f = decodeMsi({ addressLo, addressHi, data });
+    let targets: LocalApicModel[];
+    if (f.destinationMode === 'physical') {
+      const broadcast = f.destinationId === (this.x2apic ? 0xffffffff : 0xff);
+      targets = this.apics.filter((a) => broadcast || a.apicId === f.destinationId);
+    } else {
+      targets = this.apics.filter((a) => a.apicId < 8 && (f.destinationId & (1 << a.apicId)) !== 0);
+    }
+    if (f.deliveryMode === 'lowest-priority') targets = targets.slice(0, 1);
+    let delivered = false;
+    for (const apic of targets) {
+      switch (f.deliveryMode) {
+        case 'fixed':
+        case 'lowest-priority':
+          delivered = apic.acceptVector(f.vector, f.triggerMode === 'level') || delivered;
+          break;
+        case 'nmi':
+          apic.nmi++;
+          delivered = true;
+          break;
+        case 'smi':
+          apic.smi++;
+          delivered = true;
+          break;
+        case 'init':
+          apic.init++;
+          delivered = true;
+          break;
+        case 'extint':
+          apic.extint++;
+          delivered = true;
+          break;
+        default:
+          break;
+      }
+    }
+    return delivered;
+  }
+}
