@@ -30,6 +30,14 @@ export class EventFd implements Event {
     return this.isDisposed;
   }
 
+  /**
+   * The fd the owner itself works on (KVM_IRQFD, MSHV_IRQFD, epoll): backends pass this, never
+   * `fd`, to the kernel, so how the number handed out relates to it is decided here alone.
+   */
+  ownFd(): number {
+    return this.fd;
+  }
+
   signal(): void {
     if (this.isDisposed) throw disposedError('Event.signal', 'the eventfd');
     // The hot path of every emulated-device interrupt: one write(2), nothing built unless it fails.

@@ -244,7 +244,7 @@ export class KvmIrqFd implements IrqFd {
 
   private irqfd(route: KvmIrqFdRoute, flags: number): number {
     const F = kvm.KVM_IRQFD_LAYOUT.fields;
-    this.irqfdView.setUint32(F.fd.offset, route.event.fd, true);
+    this.irqfdView.setUint32(F.fd.offset, route.event.ownFd(), true);
     this.irqfdView.setUint32(F.gsi.offset, route.gsi, true);
     this.irqfdView.setUint32(F.flags.offset, flags, true);
     return this.sys.ioctl(this.vmFd, kvm.KVM_IRQFD, this.irqfdBytes);

@@ -200,10 +200,10 @@ export class EpollRelayPlatform implements RelayPlatform {
   }
 
   private fdOf(event: Event): number {
-    if (event.kind !== 'eventfd' || event.fd === undefined) {
+    if (!(event instanceof EventFd)) {
       throw new VirtError('INTERNAL', { operation: 'EpollRelayPlatform', detail: `cannot wait on a ${event.kind} event`, hint: 'Use events from this platform.' });
     }
-    return event.fd;
+    return event.ownFd();
   }
 
   private addToEpoll(op: string, fd: number, slot: number): void {
