@@ -12,3 +12,4 @@ export { builtFile, packageRoot } from './package-root';
 export * as kvm from './abi/kvm';
 export { EPOLL_EVENT, POLLFD } from './abi/linux';
 export * as mshv from './abi/mshv';
+export * from './irqfd/index';
