@@ -80,7 +80,7 @@ describe('tsvmm bench --quick', () => {
       expect(m.count).toBe(m.baselineCount);
       expect(m.target).toEqual(expect.objectContaining({ ratioMax: expect.any(Number), met: expect.any(Boolean) }));
     }
-    // Each figure against the baseline issue 3 names for it.
+    // Each figure against its baseline.
     expect(Object.fromEntries(['delivery.irqfd', 'delivery.relay', 'delivery.relay_over_irqfd'].map((n) => [n, byName.get(n)!.baselineName]))).toEqual({
       'delivery.irqfd': 'delivery.raw_write',
       'delivery.relay': 'delivery.relay_c',

@@ -6,3 +6,4 @@ export { KVM_DEVICE, checkExtension, openKvm, probeExtensions } from './device';
 export type { KvmExtensions } from './device';
 export { kvmSignalMsiInjector, signalMsiInjector } from './signal-msi';
 export { probe } from './probe';
+export { kvmBackend, type KvmBackendProbe, type KvmProbeCode } from './backend';

@@ -1,7 +1,7 @@
 import { SoftwarePartition } from '@tsvmm/virt-software';
-import { benchMsixEnable, benchMsixTableAccess } from '../src/bench';
+import { benchMsixEnable, benchMsixTableAccess } from '../src/bench/msix-workloads';
 
-describe('benchmark functions (for tsvmm bench)', () => {
+describe('MSI-X bench workloads', () => {
   it('measure table accesses and the DataView baseline alternately, returning raw samples', () => {
     const r = benchMsixTableAccess({ samples: 5, opsPerSample: 2000, vectors: 8 });
     for (const k of ['tableWriteNsPerOp', 'tableReadNsPerOp', 'dataViewWriteNsPerOp', 'dataViewReadNsPerOp', 'dataViewNsPerOp'] as const) {
