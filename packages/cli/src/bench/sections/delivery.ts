@@ -17,7 +17,7 @@ import type { Metric } from '../result';
 import { skippedMetric, withRatio } from '../result';
 import type { BenchSection, SectionContext, SectionOutput } from '../section';
 import { emptyOutput } from '../section';
-import { interleave, quantileSketch, summarize } from '../stats';
+import { distribution, interleave, summarize } from '../stats';
 import { type KvmBench, type KvmBenchPartition, openKvmBench } from './kvm-access';
 
 const VECTOR = 0x41;
@@ -153,7 +153,7 @@ export const deliverySection: BenchSection = {
       m('delivery.relay_over_irqfd', relay, ['delivery.irqfd', irqfd]),
     );
     const labels = ['delivery.irqfd', 'delivery.raw_write', 'delivery.relay', 'delivery.relay_c', 'delivery.relay_c.node_harness'];
-    samples.forEach((s, i) => out.distributions.push({ name: labels[i]!, unit: 'µs', quantiles: quantileSketch(s), count: s.length }));
+    samples.forEach((s, i) => out.distributions.push(distribution(labels[i]!, 'µs', s)));
     out.notes.push(
       `delivery: vCPU ${vcpu}, vector 0x${VECTOR.toString(16)}, ${rounds} interleaved rounds of ${batch} samples each; the C harness and C relay are ${native.library}.`,
     );

@@ -15,7 +15,7 @@ import type { Metric } from '../result';
 import { withRatio } from '../result';
 import type { BenchSection, SectionContext, SectionOutput } from '../section';
 import { emptyOutput } from '../section';
-import { interleave, quantileSketch, summarize } from '../stats';
+import { distribution, interleave, summarize } from '../stats';
 
 const VECTORS = 2048;
 
@@ -72,9 +72,9 @@ export const msixSection: BenchSection = {
       }),
     );
     out.distributions.push(
-      { name: 'msix.table_write', unit: 'ns', quantiles: quantileSketch(write), count: write.length },
-      { name: 'msix.table_read', unit: 'ns', quantiles: quantileSketch(read), count: read.length },
-      { name: 'msix.baseline_dataview', unit: 'ns', quantiles: quantileSketch(base), count: base.length },
+      distribution('msix.table_write', 'ns', write),
+      distribution('msix.table_read', 'ns', read),
+      distribution('msix.baseline_dataview', 'ns', base),
     );
 
     const onKvm = ctx.kvmUnavailable === undefined;
