@@ -9,10 +9,11 @@
  * Plus `delivery.relay_c.node_harness` (the C relay signalled and polled from Node) to show how
  * much of the relay ratio is the Node harness rather than the relay, and `delivery.relay_over_irqfd`.
  */
+import * as os from 'node:os';
 import type { IrqFdRoute } from '@tsvmm/virt';
 import { CliFailure } from '../../cli/errors';
 import { ExitCode } from '../../cli/exit-codes';
-import { type NativeBench, NativeUnavailable, loadNativeBench } from '../native';
+import { type NativeBench, NativeUnavailable, loadNativeBench, systemErrorName } from '../native';
 import type { Metric } from '../result';
 import { skippedMetric, withRatio } from '../result';
 import type { BenchSection, SectionContext, SectionOutput } from '../section';
@@ -21,7 +22,7 @@ import { distribution, interleave, summarize } from '../stats';
 import { type KvmBench, type KvmBenchPartition, openKvmBench } from './kvm-access';
 
 const VECTOR = 0x41;
-const ETIMEDOUT = 110;
+const { ETIMEDOUT } = os.constants.errno;
 
 /** A delivery that did not happen is a failed check (exit 1), not a crash. */
 function measurementFailed(detail: string): CliFailure {
@@ -56,7 +57,7 @@ function nativeBatch(native: NativeBench, eventFd: number, vcpuFd: number, n: nu
   const out = new Float64Array(n);
   const rc = native.measureSignalToIrr(eventFd, vcpuFd, VECTOR, out);
   if (rc === -ETIMEDOUT) throw measurementFailed(`the C harness never saw vector 0x${VECTOR.toString(16)} in the IRR within a second of the eventfd write`);
-  if (rc < 0) throw measurementFailed(`the C harness failed with errno ${-rc}`);
+  if (rc < 0) throw measurementFailed(`the C harness failed with ${systemErrorName(-rc)}`);
   return Array.from(out, (ns) => ns / 1000);
 }
 
@@ -123,7 +124,7 @@ export const deliverySection: BenchSection = {
     for (const f of fns) f(); // warm-up: JIT, page faults, first epoll wake-ups; not recorded
     const samples = interleave(rounds, fns, (r) => ctx.progress.update(r, rounds, `round ${r}/${rounds}`));
     await relayed.settle();
-    if (cRelay.error() !== 0) throw measurementFailed(`the C relay thread stopped with errno ${cRelay.error()}`);
+    if (cRelay.error() !== 0) throw measurementFailed(`the C relay thread stopped with ${systemErrorName(cRelay.error())}`);
 
     const [irqfd, raw, relay, relayC, relayCNode] = samples.map((s) => summarize(s)) as [
       ReturnType<typeof summarize>,
