@@ -62,7 +62,8 @@ const CLIENT = String.raw`
   // Percentile axis in "nines": y = -log10(1 - p/100), so 0, 90, 99, 99.9, 99.99 are equally spaced
   // and the tail gets most of the height. The largest sample sits at its rank, log10(count) nines.
   function nines(p, count) { return p >= 100 ? Math.log10(count) : -Math.log10(1 - p / 100); }
-  function percentLabel(y) { return y <= 0 ? '0' : String(+(100 - 100 * Math.pow(10, -y)).toPrecision(6)); }
+  // As many decimals as the nines need: 90, 99, 99.9, 99.99 (and 93.3 for the top of a short run).
+  function percentLabel(y) { return y <= 0 ? '0' : String(+(100 - 100 * Math.pow(10, -y)).toFixed(Math.max(0, Math.ceil(y - 1e-9) - 1))); }
   function fmtNum(v) { v = Number(v); return String(Math.abs(v) >= 100 ? Math.round(v) : +v.toPrecision(3)); }
   var byUnit = {};
   data.distributions.forEach(function (d) { (byUnit[d.unit] = byUnit[d.unit] || []).push(d); });
