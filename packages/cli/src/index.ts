@@ -5,3 +5,5 @@ export { type CliIo, memoryIo, processIo } from './cli/io';
 export { probeAll, type ProbeReport } from './probe/backends';
 export { runDemo, type DemoPartition, type DemoResult, type Observation } from './demo/run-demo';
 export type { BenchResult, Metric } from './bench/result';
+export { BACKENDS } from './backends/registry';
+export type { BackendDescriptor, BackendOpenOptions, BackendProbeCode, CodedBackendProbe } from './backends/descriptor';

@@ -80,7 +80,7 @@ describe('tsvmm bench --quick', () => {
       expect(m.count).toBe(m.baselineCount);
       expect(m.target).toEqual(expect.objectContaining({ ratioMax: expect.any(Number), met: expect.any(Boolean) }));
     }
-    // Each figure against the baseline issue 3 names for it.
+    // Each figure against its baseline.
     expect(Object.fromEntries(['delivery.irqfd', 'delivery.relay', 'delivery.relay_over_irqfd'].map((n) => [n, byName.get(n)!.baselineName]))).toEqual({
       'delivery.irqfd': 'delivery.raw_write',
       'delivery.relay': 'delivery.relay_c',
@@ -145,31 +145,65 @@ describe('tsvmm bench --strict', () => {
     expect(code).toBe(missed.length > 0 ? 1 : 0);
     if (missed.length) expect(io.stderr).toMatch(/Targets: \d+ of \d+ met \(missed: /);
   });
+
+  it('exits 1 when a target could not be measured here, naming the metrics; 0 without --strict', async () => {
+    const noKvm = {
+      backends: [
+        {
+          name: 'kvm',
+          probe: () => ({ backend: 'kvm', available: false, code: 'no-device', reason: 'no /dev/kvm on the test host.' }),
+          open: () => {
+            throw new Error('not opened without KVM');
+          },
+        },
+      ],
+    };
+    const strict = memoryIo();
+    expect(await main(['bench', '--quick', '--only', 'delivery', '--strict', '--json', '-', '--no-progress'], strict, noKvm)).toBe(1);
+    expect(strict.stderr).toMatch(/^tsvmm bench --strict: failed \(not measured here: delivery\.irqfd, /m);
+    const lax = memoryIo();
+    expect(await main(['bench', '--quick', '--only', 'delivery', '--json', '-', '--no-progress'], lax, noKvm)).toBe(0);
+  });
 });
 
 describe('tsvmm bench errors', () => {
-  it('an output path that cannot be written is one line and exit 5, before anything is measured', async () => {
+  it('an output path that cannot be written is one line and exit 73 (OUTPUT), before anything is measured', async () => {
     for (const [args, what] of [
       [['--report', '/dev/null/report'], 'the report to /dev/null/report'],
       [['--json', '/dev/null/m.json'], 'the metrics to /dev/null/m.json'],
     ] as const) {
       const io = memoryIo();
-      expect(await main(['bench', '--quick', '--only', 'msix', ...args], io)).toBe(5);
+      expect(await main(['bench', '--quick', '--only', 'msix', ...args], io)).toBe(73);
       expect(io.stdout).toBe('');
-      expect(io.stderr).toBe(`tsvmm bench: cannot write ${what}: /dev/null is a file, not a directory. Choose a path in a writable directory.\n`);
+      expect(io.stderr).toBe(`tsvmm bench: cannot write ${what}: /dev/null is a file, not a directory (ENOTDIR). Choose a path in a writable directory.\n`);
     }
   });
 
+  it('a path that can never exist (/proc/x) fails at once with the system reason, before anything is measured', async () => {
+    for (const dir of ['/proc/x', '/proc/x/y']) {
+      const io = memoryIo();
+      expect([dir, await main(['bench', '--quick', '--only', 'msix', '--json', '-', '--report', dir], io)]).toEqual([dir, 73]);
+      expect(JSON.parse(io.stdout)).toEqual({ error: expect.objectContaining({ code: 'OUTPUT', exitCode: 73 }) });
+      expect(io.stderr).not.toMatch(/^metric/m);
+    }
+    for (const file of ['/proc/x/m.json', '/proc/m.json']) {
+      const io = memoryIo();
+      expect([file, await main(['bench', '--quick', '--only', 'msix', '--json', file], io)]).toEqual([file, 73]);
+      expect(io.stdout).toBe('');
+      expect(io.stderr).toMatch(new RegExp(`^tsvmm bench: cannot write the metrics to ${file}: `));
+    }
+  }, 20_000);
+
   it('--json - with an unwritable --report still puts exactly one JSON document (the error) on stdout', async () => {
     const io = memoryIo();
-    expect(await main(['bench', '--quick', '--only', 'msix', '--json', '-', '--report', '/dev/null/r'], io)).toBe(5);
-    expect(JSON.parse(io.stdout)).toEqual({ error: expect.objectContaining({ exitCode: 5, message: expect.stringMatching(/cannot write the report/) }) });
+    expect(await main(['bench', '--quick', '--only', 'msix', '--json', '-', '--report', '/dev/null/r'], io)).toBe(73);
+    expect(JSON.parse(io.stdout)).toEqual({ error: expect.objectContaining({ code: 'OUTPUT', exitCode: 73, message: expect.stringMatching(/cannot write the report/) }) });
   });
 
   it('--json FILE with a bad option is a usage error with nothing on stdout', async () => {
     const io = memoryIo();
     expect(await main(['bench', '--json', 'out.json', '--bogus'], io)).toBe(2);
     expect(io.stdout).toBe('');
-    expect(io.stderr).toMatch(/unknown option --bogus/);
+    expect(io.stderr).toMatch(/Unknown option '--bogus'/);
   });
 });

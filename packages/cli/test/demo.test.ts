@@ -195,7 +195,7 @@ describe('tsvmm demo', () => {
   it('rejects an unknown backend with a usage error (exit 2)', async () => {
     const io = memoryIo();
     expect(await main(['demo', '--backend', 'qemu'], io)).toBe(2);
-    expect(io.stderr).toMatch(/--backend must be one of auto, kvm, kvm-relay, software/);
+    expect(io.stderr).toMatch(/--backend must be one of auto, kvm, kvm-relay, mshv, whp, software, got .qemu./);
     expect(io.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -1,4 +1,4 @@
-import { probeMshv, probeWhp, type ProbeHost } from '../src/probe/native-probes';
+import { probeMshv, probeWhp, type ProbeHost } from '../src/backends/placeholders';
 
 function host(over: Partial<ProbeHost>): ProbeHost {
   return { platform: 'linux', openReadWrite: () => {}, exists: () => false, env: {}, ...over };

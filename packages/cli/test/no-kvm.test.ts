@@ -1,30 +1,47 @@
 /**
- * A host without a usable /dev/kvm, simulated through the internal kvmProbe hook: every command
+ * A host without a usable /dev/kvm, simulated by a registry whose kvm entry reports it: every command
  * must say so plainly, fall back where it should, and fail with the documented exit code where
  * KVM was asked for by name.
  */
-import type { BackendProbe } from '@tsvmm/virt';
+import { VirtError } from '@tsvmm/virt';
+import type { BackendDescriptor, CodedBackendProbe } from '../src/backends/descriptor';
+import { BACKENDS } from '../src/backends/registry';
 import { main } from '../src/cli/main';
 import { memoryIo } from '../src/cli/io';
 import type { BenchResult } from '../src/bench/result';
 import type { DemoResult } from '../src/demo/run-demo';
 import type { ProbeReport } from '../src/probe/backends';
 
-const missing: () => BackendProbe = () => ({
+const missing: () => CodedBackendProbe = () => ({
   backend: 'kvm',
   available: false,
+  code: 'no-device',
   reason: "open(/dev/kvm): No such file or directory (ENOENT 2) [UNAVAILABLE]. Load the kvm module.",
 });
-const denied: () => BackendProbe = () => ({
+const denied: () => CodedBackendProbe = () => ({
   backend: 'kvm',
   available: false,
+  code: 'permission',
   reason: 'open(/dev/kvm): Permission denied (EACCES 13) [PERMISSION]. Add yourself to the kvm group.',
 });
+
+/** The real registry with its kvm entry replaced by one that reports `probe` and cannot open. */
+function hostWhere(probe: () => CodedBackendProbe): { backends: readonly BackendDescriptor[] } {
+  const kvm: BackendDescriptor = {
+    name: 'kvm',
+    relayMode: true,
+    probe,
+    open() {
+      throw new VirtError('UNAVAILABLE', { operation: 'open kvm', detail: 'the test host has no KVM' });
+    },
+  };
+  return { backends: BACKENDS.map((b) => (b.name === 'kvm' ? kvm : b)) };
+}
 
 describe('on a host without KVM', () => {
   it('probe reports kvm unavailable with the reason, and the software model as what the demo would use', async () => {
     const io = memoryIo();
-    expect(await main(['probe', '--json'], io, { kvmProbe: missing })).toBe(0);
+    expect(await main(['probe', '--json'], io, hostWhere(missing))).toBe(0);
     const r = JSON.parse(io.stdout) as ProbeReport;
     expect(r.backends[0]).toEqual(missing());
     expect(r.best).toBe('software');
@@ -32,25 +49,25 @@ describe('on a host without KVM', () => {
 
   it('probe --backend kvm exits 3 (missing) or 4 (permission)', async () => {
     const a = memoryIo();
-    expect(await main(['probe', '--backend', 'kvm'], a, { kvmProbe: missing })).toBe(3);
+    expect(await main(['probe', '--backend', 'kvm'], a, hostWhere(missing))).toBe(3);
     expect(a.stderr).toMatch(/kvm is not available: open\(\/dev\/kvm\): No such file/);
     const b = memoryIo();
-    expect(await main(['probe', '--backend', 'kvm'], b, { kvmProbe: denied })).toBe(4);
+    expect(await main(['probe', '--backend', 'kvm'], b, hostWhere(denied))).toBe(4);
   });
 
   it('the demo falls back to the software model, says why, and passes', async () => {
     const io = memoryIo();
-    expect(await main(['demo', '--json'], io, { kvmProbe: missing })).toBe(0);
+    expect(await main(['demo', '--json'], io, hostWhere(missing))).toBe(0);
     const r = JSON.parse(io.stdout) as DemoResult;
     expect(r.backend).toBe('software');
-    expect(r.why).toMatch(/no hypervisor is usable here/);
+    expect(r.why).toMatch(/the first usable backend in order of preference; not usable here: kvm: /);
     expect(r.why).toContain('/dev/kvm');
     expect(r.ok).toBe(true);
   });
 
   it('demo --backend kvm exits 3 with one line on stderr and a JSON error on stdout, no stack', async () => {
     const io = memoryIo();
-    expect(await main(['demo', '--backend', 'kvm', '--json'], io, { kvmProbe: missing })).toBe(3);
+    expect(await main(['demo', '--backend', 'kvm', '--json'], io, hostWhere(missing))).toBe(3);
     expect(io.stderr.trim().split('\n')).toHaveLength(1);
     expect(io.stderr).toMatch(/^tsvmm demo --backend kvm: open\(\/dev\/kvm\): No such file/);
     expect(io.stderr).toMatch(/Run 'tsvmm probe'/);
@@ -59,14 +76,14 @@ describe('on a host without KVM', () => {
 
   it('demo --backend kvm exits 4 when only permission is missing', async () => {
     const io = memoryIo();
-    expect(await main(['demo', '--backend', 'kvm'], io, { kvmProbe: denied })).toBe(4);
+    expect(await main(['demo', '--backend', 'kvm'], io, hostWhere(denied))).toBe(4);
     expect(io.stderr).toMatch(/\[PERMISSION\]/);
     expect(io.stdout).toBe('');
   });
 
   it('bench reports the KVM metrics as not measured, saying why, and still measures the rest', async () => {
     const io = memoryIo();
-    expect(await main(['bench', '--quick', '--json', '-'], io, { kvmProbe: missing })).toBe(0);
+    expect(await main(['bench', '--quick', '--json', '-'], io, hostWhere(missing))).toBe(0);
     const r = JSON.parse(io.stdout) as BenchResult;
     const byName = new Map(r.metrics.map((m) => [m.name, m]));
     for (const n of ['delivery.irqfd', 'delivery.raw_write', 'delivery.relay', 'delivery.relay_c', 'routes.program_2048.batched', 'routes.program_2048.per_change']) {

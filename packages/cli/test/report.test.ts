@@ -4,18 +4,23 @@ import * as path from 'node:path';
 import { renderReport, writeReport } from '../src/bench/report';
 import type { BenchResult } from '../src/bench/result';
 import { withRatio } from '../src/bench/result';
+import { distribution } from '../src/bench/stats';
 import { chromiumMissing, launchChromium, renderedCharts } from './helpers/chromium';
 
 function syntheticResult(): BenchResult {
-  const lat = (base: number): number[] => Array.from({ length: 200 }, (_, i) => base + i * 0.005 * base);
+  // 5000 samples each; a few far outliers (100× the median) in the irqfd series.
+  const lat = (base: number, outliers = 0): number[] => [
+    ...Array.from({ length: 5000 - outliers }, (_, i) => base + i * 0.0002 * base),
+    ...Array.from({ length: outliers }, () => base * 100),
+  ];
   return {
     metrics: [
       withRatio({ name: 'delivery.irqfd', unit: 'µs', value: 2, p99: 3, count: 200, baseline: 1.5, baselineName: 'delivery.raw_write', description: 'x', targetRatioMax: 1.5 }),
       withRatio({ name: 'delivery.raw_write', unit: 'µs', value: 1.5, baseline: null, description: 'y</script><b>' }),
     ],
     distributions: [
-      { name: 'delivery.irqfd', unit: 'µs', quantiles: lat(2), count: 200 },
-      { name: 'delivery.raw_write', unit: 'µs', quantiles: lat(1.5), count: 200 },
+      distribution('delivery.irqfd', 'µs', lat(2, 4)),
+      distribution('delivery.raw_write', 'µs', lat(1.5)),
     ],
     scaling: [
       {
@@ -46,6 +51,8 @@ describe('HTML report', () => {
     // A metric description cannot close the data script or inject markup.
     expect(html).not.toContain('y</script><b>');
     expect(html).toContain('y&lt;/script&gt;&lt;b&gt;');
+    // The p99 column carries its unit.
+    expect(html).toContain('<td>3 µs</td>');
   });
 
   it('renders its plots in headless Chromium with no network request', async () => {
@@ -71,6 +78,15 @@ describe('HTML report', () => {
       const scale = charts.find((c) => c.id === 'scale-routes-ms')!;
       expect(scale.labels).toEqual(expect.arrayContaining(['8', '16', '64', '512', '2048']));
       expect(scale.labels).not.toContain('2050');
+      // The latency plot spreads the tail (90 … 99.9 on its percentile axis), clips the time axis at the
+      // largest p99.9 (irqfd's) and counts what lies beyond it: the 4 outliers and the one ordinary sample
+      // above irqfd's p99.9 rank (rank 4995 of 5000); the ratio plot explains its colours.
+      const dist = charts.find((c) => c.id === 'dist-0')!;
+      expect(dist.labels).toEqual(expect.arrayContaining(['0', '90', '99', '99.9']));
+      expect(dist.labels.join(' ')).toMatch(/Samples beyond it: delivery\.irqfd: 5 \(max 200 µs\)/);
+      expect(dist.labels.join(' ')).not.toMatch(/delivery\.raw_write: \d/);
+      const ratios = charts.find((c) => c.id === 'ratios')!;
+      expect(ratios.labels.join(' ')).toMatch(/green = target met, red = target missed, blue = no target/);
       expect(fs.statSync(path.join(dir, 'screenshot.png')).size).toBeGreaterThan(10_000);
     } finally {
       await close();

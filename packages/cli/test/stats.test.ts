@@ -1,4 +1,4 @@
-import { interleave, percentile, quantileSketch, summarize } from '../src/bench/stats';
+import { distribution, interleave, percentile, summarize, tailPercentiles } from '../src/bench/stats';
 
 describe('stats', () => {
   it('uses nearest-rank percentiles, so every reported value was measured', () => {
@@ -32,12 +32,23 @@ describe('stats', () => {
     ]);
   });
 
-  it('sketches a distribution with its extremes kept', () => {
-    const samples = Array.from({ length: 1000 }, (_, i) => 1000 - i);
-    const q = quantileSketch(samples, 11);
-    expect(q).toHaveLength(11);
-    expect(q[0]).toBe(1);
-    expect(q[10]).toBe(1000);
-    expect([...q].sort((x, y) => x - y)).toEqual(q);
+  it('plots percentiles densely in the tail, as far as the sample count resolves them', () => {
+    expect(tailPercentiles(5)).toEqual([...Array.from({ length: 90 }, (_, i) => i), 100]);
+    const p = tailPercentiles(20_000);
+    expect(p).toEqual(expect.arrayContaining([90, 99, 99.9, 99.99, 100]));
+    expect(p.filter((x) => x >= 90 && x < 99)).toHaveLength(10);
+    expect(p.filter((x) => x >= 99.99 && x < 100)).toEqual([99.99, 99.9909, 99.9918, 99.9927, 99.9936, 99.9945]);
+    expect([...p].sort((x, y) => x - y)).toEqual(p);
+  });
+
+  it('keeps the extremes, each percentile by nearest rank, and every sample above p99.9', () => {
+    const samples = Array.from({ length: 10_000 }, (_, i) => 10_000 - i); // 1 .. 10000, reversed
+    const d = distribution('x', 'µs', samples);
+    expect(d.count).toBe(10_000);
+    expect(d.quantiles[0]).toBe(1);
+    expect(d.quantiles[d.quantiles.length - 1]).toBe(10_000);
+    expect(d.quantiles[d.percentiles.indexOf(99)]).toBe(9900);
+    expect(d.quantiles[d.percentiles.indexOf(99.9)]).toBe(9990);
+    expect(d.outliers).toEqual(Array.from({ length: 10 }, (_, i) => 9991 + i));
   });
 });

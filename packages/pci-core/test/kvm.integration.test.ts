@@ -5,7 +5,6 @@
  */
 import { describeWithDevice } from '@tsvmm/linux-sys/testing';
 import { KvmPartition } from '@tsvmm/virt-kvm';
-import { benchMsixEnable } from '../src/bench';
 import { runGuestScenario } from './support/guest-scenario';
 
 function describeKvm(name: string, fn: () => void): void {
@@ -27,11 +26,5 @@ describeKvm('on the real /dev/kvm (@tsvmm/virt-kvm)', () => {
     using partition = KvmPartition.create({ vcpus: 2, irqfd: 'relay' });
     const irqfd = partition.irqfd() as unknown as { settle?: () => Promise<void> };
     await runGuestScenario({ partition, settle: async () => (irqfd.settle ? irqfd.settle() : settle()) });
-  });
-
-  it('enabling 2048 programmed vectors is one KVM_SET_GSI_ROUTING commit', () => {
-    using partition = KvmPartition.create({ vcpus: 2, irqfd: 'kernel' });
-    expect(benchMsixEnable({ irqfd: partition.irqfd()! })).toMatchObject({ source: 'irqfd', routingTable: true, commits: 1, vectors: 2048 });
-    expect(benchMsixEnable({ irqfd: partition.irqfd()!, vectors: 256, batched: false }).commits).toBe(256);
   });
 });

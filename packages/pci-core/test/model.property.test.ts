@@ -10,6 +10,8 @@
  */
 import fc from 'fast-check';
 import { DEFAULT_MSI_POLICY, type MsiPolicy } from '@tsvmm/virt';
+import { MsixTable } from '../src/table';
+import { MsixVectorRoutes } from '../src/vector-routes';
 import { MsixEmulator } from '../src';
 import { FakeRouteSet } from './support/fake-routes';
 import { type ModelLayout, MsixModel } from './support/model';
@@ -395,7 +397,7 @@ function runSequence(s: Setup, ops: readonly Op[], faults?: readonly Fault[]): v
         break;
     }
     if (STATS_ON) {
-      if ((emu as unknown as { stagedVector: number }).stagedVector >= 0) STATS.staged++;
+      if ((emu as unknown as { table: { stagedVector: number } }).table.stagedVector >= 0) STATS.staged++;
       STATS.deliveries += model.delivered.length;
       if (op.k === 'r32' || op.k === 'r64' || op.k === 'r') STATS.reads++;
       for (let v = 0; v < L.vectors; v++) if (model.sends(v)) STATS.openVectorSteps++;
@@ -448,12 +450,17 @@ describe('MsixEmulator against the spec model', () => {
   }, LONG ? 3_600_000 : 120_000);
 
   // The property test must be able to fail: each mutant breaks one rule, and the model must notice.
+  // Each mutant names the part of the emulator it breaks: the façade, the table or the route state machine.
   type Proto = Record<string, (...args: unknown[]) => unknown>;
-  const proto = MsixEmulator.prototype as unknown as Proto;
+  const parts = {
+    emulator: MsixEmulator.prototype as unknown as Proto,
+    table: MsixTable.prototype as unknown as Proto,
+    routes: MsixVectorRoutes.prototype as unknown as Proto,
+  };
   const mutants: [string, string, (original: (...args: unknown[]) => unknown) => (this: unknown, ...args: unknown[]) => unknown][] = [
     [
       'double delivery at unmask',
-      'arm',
+      'routes.arm',
       (arm) =>
         function (this: unknown, v, r, ...rest) {
           const wasPending = (this as { pending: Uint8Array }).pending[v as number] === 1;
@@ -464,7 +471,7 @@ describe('MsixEmulator against the spec model', () => {
     ],
     [
       'half-updated address applied at once',
-      'writeEntry',
+      'table.writeEntry',
       (writeEntry) =>
         function (this: unknown, v, lo, hi, data, ctrl, touched) {
           return writeEntry.call(this, v, lo, hi, data, ctrl, (touched as number) === 1 || (touched as number) === 2 ? (touched as number) | 4 : touched);
@@ -472,7 +479,7 @@ describe('MsixEmulator against the spec model', () => {
     ],
     [
       'PBA read drains unmasked vectors',
-      'pendingBit',
+      'routes.pendingBit',
       (pendingBit) =>
         function (this: unknown, v) {
           const self = this as { open: Uint8Array; routes?: ({ consumePending(): boolean } | undefined)[] };
@@ -482,26 +489,28 @@ describe('MsixEmulator against the spec model', () => {
     ],
     [
       'Function Mask ignored for routes',
-      'setControl',
+      'emulator.setControl',
       (setControl) =>
         function (this: unknown, enable, functionMask) {
           setControl.call(this, enable, functionMask);
-          (this as { functionOpen: boolean }).functionOpen = enable as boolean;
+          (this as { cap: { functionOpen: boolean } }).cap.functionOpen = enable as boolean;
         },
     ],
     [
       'reset keeps pending bits',
-      'reset',
+      'emulator.reset',
       (reset) =>
         function (this: unknown) {
-          const pending = (this as { pending: Uint8Array }).pending;
+          const pending = (this as { routes: { pending: Uint8Array } }).routes.pending;
           const keep = pending.slice();
           reset.call(this);
           pending.set(keep);
         },
     ],
   ];
-  it.each(mutants)('catches a broken emulator: %s', (_name, method, mutate) => {
+  it.each(mutants)('catches a broken emulator: %s', (_name, where, mutate) => {
+    const [part, method] = where.split('.') as [keyof typeof parts, string];
+    const proto = parts[part];
     const original = proto[method]!;
     proto[method] = mutate(original);
     try {

@@ -9,3 +9,4 @@ export { kvmSignalMsiInjector, signalMsiInjector } from './signal-msi';
 export { probe } from './probe';
 export * as kvm from './abi';
 export * as kvmCalls from './calls';
+export { kvmBackend, type KvmBackendProbe, type KvmProbeCode } from './backend';

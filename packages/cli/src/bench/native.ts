@@ -8,6 +8,16 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as util from 'node:util';
+
+/** `ENOMEM (errno 12)`: the name from Node's own errno table. */
+export function systemErrorName(errno: number): string {
+  try {
+    return `${util.getSystemErrorName(-errno)} (errno ${errno})`;
+  } catch {
+    return `errno ${errno}`;
+  }
+}
 
 /** The part of koffi used here (koffi's own types are ESM-only; this package is CommonJS). */
 interface Koffi {
@@ -125,7 +135,7 @@ export function loadNativeBench(options: NativeBenchOptions = {}): NativeBench {
     startRelay(vmFd, lo, hi, data) {
       const err = new Int32Array(1);
       const handle = start(vmFd, lo >>> 0, hi >>> 0, data >>> 0, err);
-      if (handle === null) throw new NativeUnavailable(`the C relay could not start (errno ${err[0]})`);
+      if (handle === null) throw new NativeUnavailable(`the C relay could not start (${systemErrorName(err[0] ?? 0)})`);
       let open = true;
       const relay: NativeRelay = {
         eventFd: relayEventFd(handle),

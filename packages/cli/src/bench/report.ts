@@ -1,13 +1,21 @@
 /**
- * The HTML report of one bench run: one self-contained file (echarts inlined from node_modules,
- * the data inlined as JSON), so it opens from disk with no network.
+ * The HTML report of one bench run: one self-contained file (echarts' browser bundle inlined, the
+ * data inlined as JSON), so it opens from disk with no network. The build copies that bundle into
+ * `dist/assets/`, so the published package ships 1 MB of it instead of depending on all of echarts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchResult, Metric } from './result';
 
+/** The bundle shipped in `dist/assets/`; from the sources (tests), the devDependency's own copy. */
+export function echartsFile(): string {
+  const shipped = path.join(__dirname, '..', 'assets', 'echarts.min.js');
+  if (!__filename.endsWith('.ts') || fs.existsSync(shipped)) return shipped;
+  return require.resolve('echarts/dist/echarts.min.js');
+}
+
 function echartsSource(): string {
-  const file = require.resolve('echarts/dist/echarts.min.js');
+  const file = echartsFile();
   // An inline script ends at the first `</script`: make sure the library cannot contain one.
   return fs.readFileSync(file, 'utf8').replace(/<\/script/gi, '<\\/script');
 }
@@ -32,8 +40,8 @@ function ratioCell(m: Metric): string {
 function metricRow(m: Metric): string {
   const target = m.target ? `${esc(m.target.description)}: <b class="${m.target.met ? 'met' : 'missed'}">${m.target.met ? 'met' : 'MISSED'}</b>` : '';
   const value = m.value === null ? `<i>not measured: ${esc(m.skipped ?? '')}</i>` : `${fmt(m.value)} ${esc(m.unit)}`;
-  return `<tr><td><code>${esc(m.name)}</code></td><td>${value}</td><td>${m.p99 === undefined ? '' : fmt(m.p99)}</td><td>${m.count ?? ''}</td><td>${
-    m.baselineName ? `<code>${esc(m.baselineName)}</code> ${fmt(m.baseline)}` : ''
+  return `<tr><td><code>${esc(m.name)}</code></td><td>${value}</td><td>${m.p99 === undefined ? '' : `${fmt(m.p99)} ${esc(m.unit)}`}</td><td>${m.count ?? ''}</td><td>${
+    m.baselineName ? `<code>${esc(m.baselineName)}</code> ${fmt(m.baseline)} ${esc(m.unit)}` : ''
   }</td><td>${ratioCell(m)}</td><td>${target}</td><td>${esc(m.description)}</td></tr>`;
 }
 
@@ -51,21 +59,40 @@ const CLIENT = String.raw`
     c.setOption(option);
     charts.push(c);
   }
+  // Percentile axis in "nines": y = -log10(1 - p/100), so 0, 90, 99, 99.9, 99.99 are equally spaced
+  // and the tail gets most of the height. The largest sample sits at its rank, log10(count) nines.
+  function nines(p, count) { return p >= 100 ? Math.log10(count) : -Math.log10(1 - p / 100); }
+  // As many decimals as the nines need: 90, 99, 99.9, 99.99 (and 93.3 for the top of a short run).
+  function percentLabel(y) { return y <= 0 ? '0' : String(+(100 - 100 * Math.pow(10, -y)).toFixed(Math.max(0, Math.ceil(y - 1e-9) - 1))); }
+  function fmtNum(v) { v = Number(v); return String(Math.abs(v) >= 100 ? Math.round(v) : +v.toPrecision(3)); }
   var byUnit = {};
   data.distributions.forEach(function (d) { (byUnit[d.unit] = byUnit[d.unit] || []).push(d); });
   Object.keys(byUnit).forEach(function (unit, i) {
     var ds = byUnit[unit];
+    // The time axis ends at the largest p99.9: one outlier must not squash the rest. Every sample
+    // beyond it is counted in the subtitle (outliers holds every sample above each series' p99.9).
+    var clip = Math.max.apply(null, ds.map(function (d) { return d.p999; }));
+    var beyond = ds.map(function (d) {
+      var over = d.outliers.filter(function (v) { return v > clip; });
+      return over.length ? d.name + ': ' + over.length + ' (max ' + fmtNum(over[over.length - 1]) + ' ' + unit + ')' : null;
+    }).filter(Boolean);
+    var top = Math.min(4, Math.max.apply(null, ds.map(function (d) { return nines(100, d.count); })));
     chart('dist-' + i, {
-      title: { text: 'Distribution of the samples (cumulative; ' + unit + ', log scale)', left: 'center', textStyle: { fontSize: 13 } },
-      tooltip: { trigger: 'item' },
-      legend: { top: 28 },
-      grid: { top: 70, left: 70, right: 30, bottom: 50 },
-      xAxis: { type: 'log', name: unit, nameLocation: 'middle', nameGap: 28, min: 'dataMin', max: 'dataMax', axisLabel: num },
-      yAxis: { type: 'value', name: 'percentile', min: 0, max: 100 },
+      title: { text: 'Latency distribution (' + unit + ', log scale; percentile axis in nines: 90, 99, 99.9, 99.99)', left: 'center', textStyle: { fontSize: 13 },
+        subtext: 'Time axis clipped at ' + fmtNum(clip) + ' ' + unit + ' (the largest p99.9). ' +
+          (beyond.length ? 'Samples beyond it: ' + beyond.join('; ') + '.' : 'No sample lies beyond it.'), subtextStyle: { fontSize: 11 } },
+      tooltip: { trigger: 'item', formatter: function (x) { return x.seriesName + '<br>p' + percentLabel(x.value[1]) + ': ' + fmtNum(x.value[0]) + ' ' + unit; } },
+      legend: { top: 44 },
+      grid: { top: 90, left: 70, right: 30, bottom: 50 },
+      xAxis: { type: 'log', name: unit, nameLocation: 'middle', nameGap: 28, min: 'dataMin', max: clip, axisLabel: num },
+      yAxis: { type: 'value', name: 'percentile', min: 0, max: top, interval: 1, axisLabel: { formatter: percentLabel } },
       series: ds.map(function (d) {
-        var n = d.quantiles.length;
-        return { name: d.name + ' (n=' + d.count + ')', type: 'line', showSymbol: false, step: 'end',
-          data: d.quantiles.map(function (v, k) { return [Math.max(v, 1e-3), n > 1 ? (100 * k) / (n - 1) : 100]; }) };
+        var pts = [];
+        d.quantiles.forEach(function (v, k) {
+          var y = nines(d.percentiles[k], d.count);
+          if (v <= clip && y <= top) pts.push([Math.max(v, 1e-3), y]);
+        });
+        return { name: d.name + ' (n=' + d.count + ')', type: 'line', showSymbol: false, step: 'end', data: pts };
       })
     });
   });
@@ -82,9 +109,11 @@ const CLIENT = String.raw`
   });
   var ratios = data.metrics.filter(function (m) { return m.ratio !== null; });
   chart('ratios', {
-    title: { text: 'Each metric against its baseline (ratio, log scale; black mark: target)', left: 'center', textStyle: { fontSize: 13 } },
+    title: { text: 'Each metric against its baseline (ratio = metric / baseline, log scale)', left: 'center', textStyle: { fontSize: 13 },
+      subtext: 'Bars: green = target met, red = target missed, blue = no target. Black mark: the target ratio. Below 1: faster (or fewer commits) than the baseline.',
+      subtextStyle: { fontSize: 11 } },
     tooltip: { trigger: 'axis' },
-    grid: { top: 50, left: 220, right: 40, bottom: 40 },
+    grid: { top: 70, left: 220, right: 40, bottom: 40 },
     xAxis: { type: 'log', name: '× baseline' },
     yAxis: { type: 'category', data: ratios.map(function (m) { return m.name; }) },
     series: [
@@ -117,13 +146,17 @@ td:nth-child(7) { min-width: 150px; }
 td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
 .met { color: #2e7d32; } .missed { color: #c62828; }
+.swatch { display: inline-block; width: 12px; height: 12px; vertical-align: middle; }
 .chart { width: 100%; max-width: 1000px; height: 380px; margin: 16px 0; }
 .chart.tall { height: 460px; }
 </style></head>
 <body>
 <h1>tsvmm bench</h1>
 <p>${esc(result.meta.startedAt)}, ${esc(result.meta.host)}, Node ${esc(result.meta.node)}, ${result.meta.quick ? '<b>--quick</b> (few samples)' : 'full run'}, ${(result.meta.durationMs / 1000).toFixed(1)} s.
-Each metric and its baseline were measured alternately in the same run. Values are medians.</p>
+Each metric and its baseline were measured alternately in the same run. Values are medians; p99 is the 99th percentile (nearest rank) in the same unit; n is the sample count.</p>
+<p class="legend">Ratio bars: <span class="swatch" style="background:#2e7d32"></span> target met,
+<span class="swatch" style="background:#c62828"></span> target missed, <span class="swatch" style="background:#5470c6"></span> no target;
+<span class="swatch" style="background:#000;width:3px"></span> the target ratio. Latency plots: percentile on a "nines" axis (90, 99, 99.9, 99.99 equally spaced), time clipped at the largest p99.9 with the samples beyond it counted.</p>
 <table><thead><tr><th>metric</th><th>median</th><th>p99</th><th>n</th><th>baseline</th><th>ratio</th><th>target</th><th>what</th></tr></thead>
 <tbody>${result.metrics.map(metricRow).join('\n')}</tbody></table>
 ${result.notes.length ? `<ul>${result.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}

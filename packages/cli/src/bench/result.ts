@@ -36,9 +36,15 @@ export interface Distribution {
   /** Metric name the samples belong to. */
   readonly name: string;
   readonly unit: string;
-  /** Sorted, down-sampled samples (a quantile sketch) for plotting. */
+  /** The percentile (0–100) of each entry of `quantiles`: dense from 90 up, where the tail is. */
+  readonly percentiles: readonly number[];
+  /** The sample at each percentile (nearest rank), in `unit`: a quantile sketch for plotting. */
   readonly quantiles: readonly number[];
   readonly count: number;
+  /** The 99.9th percentile (nearest rank), in `unit`: the plot clips its time axis at the largest of these. */
+  readonly p999: number;
+  /** Every sample above the 99.9th percentile, sorted, in `unit`: the plot counts those beyond its clipped axis. */
+  readonly outliers: readonly number[];
 }
 
 export interface ScalingSeries {

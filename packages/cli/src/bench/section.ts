@@ -1,3 +1,4 @@
+import type { BackendDescriptor } from '../backends/descriptor';
 import type { Progress } from './progress';
 import type { Distribution, Metric, ScalingPlot } from './result';
 
@@ -6,6 +7,8 @@ export interface SectionContext {
   readonly progress: Progress;
   /** Why KVM benchmarks cannot run here (probed once per run), or undefined when they can. */
   readonly kvmUnavailable: string | undefined;
+  /** The registry's kvm backend, opened by the KVM sections when `kvmUnavailable` is undefined. */
+  readonly kvm: BackendDescriptor | undefined;
 }
 
 export interface SectionOutput {

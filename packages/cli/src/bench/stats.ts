@@ -1,4 +1,5 @@
 /** Order statistics of benchmark samples. Nearest-rank percentiles: every reported value was measured. */
+import type { Distribution } from './result';
 
 export interface Summary {
   readonly count: number;
@@ -10,7 +11,8 @@ export interface Summary {
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
+  // Rounded to 12 digits first: 99.9% of 10000 is rank 9990, not the 9991 binary rounding would give.
+  const rank = Math.ceil(Number(((p / 100) * sorted.length).toPrecision(12)));
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
@@ -45,11 +47,38 @@ export function interleave(rounds: number, fns: readonly (() => readonly number[
   return out;
 }
 
-/** A down-sampled sorted copy (at most `points` values) for plotting distributions. */
-export function quantileSketch(samples: readonly number[], points = 200): number[] {
-  const sorted = [...samples].sort((x, y) => x - y);
-  if (sorted.length <= points) return sorted;
+/**
+ * The percentiles a distribution plot shows: every whole percentile to 90, then ten steps per
+ * "nine" (90–99, 99–99.9, 99.9–99.99, ...) while the sample count still resolves them, then 100.
+ */
+export function tailPercentiles(count: number): number[] {
   const out: number[] = [];
-  for (let i = 0; i < points; i++) out.push(sorted[Math.round((i / (points - 1)) * (sorted.length - 1))]!);
+  for (let p = 0; p < 90; p++) out.push(p);
+  for (let nines = 1; 10 ** nines <= count; nines++) {
+    const from = 1 - 10 ** -nines;
+    const to = 1 - 10 ** -(nines + 1);
+    for (let k = 0; k < 10; k++) {
+      const q = from + ((to - from) * k) / 10;
+      if (1 - q < 1 / count) break;
+      out.push(Number((100 * q).toPrecision(12)));
+    }
+  }
+  out.push(100);
   return out;
+}
+
+/** What a report plots of one metric's samples. */
+export function distribution(name: string, unit: string, samples: readonly number[]): Distribution {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const percentiles = tailPercentiles(sorted.length);
+  const p999 = percentile(sorted, 99.9);
+  return {
+    name,
+    unit,
+    percentiles,
+    quantiles: percentiles.map((p) => percentile(sorted, p)),
+    count: sorted.length,
+    p999,
+    outliers: sorted.filter((v) => v > p999),
+  };
 }

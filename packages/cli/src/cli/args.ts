@@ -1,7 +1,9 @@
 /**
- * A small argument parser: `--name value`, `--name=value`, boolean flags, `-h`. Unknown options,
- * missing values and stray positional arguments are usage errors, never silently ignored.
+ * Command-line options through `node:util`'s `parseArgs` (strict: unknown options, missing values
+ * and stray positional arguments are usage errors, never silently ignored), plus the one thing it
+ * lacks: number-valued options, checked here.
  */
+import { parseArgs as nodeParseArgs } from 'node:util';
 import { UsageError } from './errors';
 
 export interface OptionSpec {
@@ -19,42 +21,25 @@ export interface OptionSpec {
 export type ParsedOptions = Record<string, string | number | boolean | undefined>;
 
 export function parseArgs(command: string, argv: readonly string[], specs: readonly OptionSpec[]): ParsedOptions {
-  const byName = new Map(specs.map((s) => [s.name, s]));
-  const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
+  const options = Object.fromEntries(
+    specs.map((s) => [s.name, { type: s.type === 'boolean' ? ('boolean' as const) : ('string' as const), ...(s.short ? { short: s.short } : {}) }]),
+  );
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    ({ values } = nodeParseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (e) {
+    // Node's own sentence (first line: the rest suggests `--` tricks that do not apply here).
+    throw new UsageError(command, (e instanceof Error ? e.message : String(e)).split('\n')[0]!.replace(/\.$/, ''));
+  }
   const out: ParsedOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    let spec: OptionSpec | undefined;
-    let inline: string | undefined;
-    if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      if (eq >= 0) inline = arg.slice(eq + 1);
-      spec = byName.get(name);
-      if (!spec) throw new UsageError(command, `unknown option --${name}`);
-    } else if (arg.startsWith('-') && arg.length === 2) {
-      spec = byShort.get(arg.slice(1));
-      if (!spec) throw new UsageError(command, `unknown option ${arg}`);
-    } else {
-      throw new UsageError(command, `unexpected argument '${arg}'`);
-    }
-    if (spec.type === 'boolean') {
-      if (inline !== undefined) throw new UsageError(command, `--${spec.name} takes no value`);
-      out[spec.name] = true;
-      continue;
-    }
-    let value = inline;
-    if (value === undefined) {
-      const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('-') && next !== '-')) {
-        throw new UsageError(command, `--${spec.name} needs a value (${spec.valueName ?? spec.type})`);
-      }
-      value = next;
-      i++;
-    }
+  for (const spec of specs) {
+    const value = values[spec.name];
+    if (value === undefined || Array.isArray(value)) continue;
     if (spec.type === 'number') {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(command, `--${spec.name} needs a number, got '${value}'`);
+      if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(n)) {
+        throw new UsageError(command, `--${spec.name} needs a number, got '${String(value)}'`);
+      }
       out[spec.name] = n;
     } else {
       out[spec.name] = value;

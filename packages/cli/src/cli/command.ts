@@ -1,4 +1,5 @@
-import type { BackendProbe, LocalApicAccess, Partition } from '@tsvmm/virt';
+import type { LocalApicAccess, Partition } from '@tsvmm/virt';
+import type { BackendDescriptor } from '../backends/descriptor';
 import type { OptionSpec, ParsedOptions } from './args';
 import type { ExitCode } from './exit-codes';
 import type { CliIo } from './io';
@@ -8,8 +9,8 @@ import type { CliIo } from './io';
  * here to prove the demo catches a wrong observation.
  */
 export interface CliHooks {
-  /** Replaces the KVM probe everywhere (probe, demo, bench): e.g. to act as a host without /dev/kvm. */
-  readonly kvmProbe?: () => BackendProbe;
+  /** Replaces the backend registry everywhere (probe, demo, bench): e.g. to act as a host without /dev/kvm. */
+  readonly backends?: readonly BackendDescriptor[];
   /** Replaces the demo's partition (the demo still checks every observation against it). */
   readonly demoPartition?: () => { partition: Partition & LocalApicAccess; settle: () => Promise<void> };
 }

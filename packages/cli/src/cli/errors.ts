@@ -16,14 +16,30 @@ export class UsageError extends Error {
   }
 }
 
+/** JSON error codes of the CLI's own failures, beside VirtError's codes. */
+export type CliErrorCode = 'USAGE' | 'FAILED' | 'UNAVAILABLE' | 'PERMISSION' | 'OUTPUT' | 'INTERNAL';
+
+const CODE_OF_EXIT: Partial<Record<ExitCode, CliErrorCode>> = {
+  [ExitCode.Failed]: 'FAILED',
+  [ExitCode.Usage]: 'USAGE',
+  [ExitCode.Unavailable]: 'UNAVAILABLE',
+  [ExitCode.Permission]: 'PERMISSION',
+  [ExitCode.OutputError]: 'OUTPUT',
+  [ExitCode.Internal]: 'INTERNAL',
+};
+
 /** An expected failure with its own exit code (e.g. a backend asked for by name is missing). */
 export class CliFailure extends Error {
   override readonly name = 'CliFailure';
+  /** The JSON error code (`--json`): given, or the one that goes with the exit code. */
+  readonly code: string;
   constructor(
     message: string,
     readonly exitCode: ExitCode,
+    code?: string,
   ) {
     super(message);
+    this.code = code ?? CODE_OF_EXIT[exitCode] ?? 'FAILED';
   }
 }
 
@@ -42,7 +58,7 @@ export function reportError(e: unknown): ReportedError {
     return { exitCode: ExitCode.Usage, message, json: { code: 'USAGE', message, exitCode: ExitCode.Usage } };
   }
   if (e instanceof CliFailure) {
-    return { exitCode: e.exitCode, message: e.message, json: { code: ExitCode[e.exitCode].toUpperCase(), message: e.message, exitCode: e.exitCode } };
+    return { exitCode: e.exitCode, message: e.message, json: { code: e.code, message: e.message, exitCode: e.exitCode } };
   }
   if (isVirtError(e)) {
     const exitCode =

@@ -10,8 +10,10 @@ export enum ExitCode {
   Unavailable = 3,
   /** The backend is present but this user may not open it (e.g. /dev/kvm permissions). */
   Permission = 4,
-  /** A hypervisor or system call failed unexpectedly, or an output file could not be written. */
+  /** A hypervisor or system call failed unexpectedly. */
   BackendError = 5,
+  /** An output file (bench --json FILE, --report DIR) cannot be written: the path is the user's to fix. */
+  OutputError = 73,
   /** A bug in tsvmm: the message includes a stack trace to report. */
   Internal = 70,
 }
@@ -23,5 +25,6 @@ export const EXIT_CODE_HELP = `Exit codes:
   2   usage error
   3   backend unavailable (e.g. /dev/kvm missing, not Windows)
   4   permission denied (e.g. /dev/kvm not accessible to this user)
-  5   a hypervisor or system call failed (or bench could not write its --json/--report file)
+  5   a hypervisor or system call failed
+  73  an output file cannot be created or written (bench --json FILE, --report DIR); checked before the run
   70  internal error (a bug: please report it with the printed stack)`;

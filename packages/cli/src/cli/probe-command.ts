@@ -1,8 +1,9 @@
-import type { BackendProbe, PartitionCapabilities } from '@tsvmm/virt';
+import type { PartitionCapabilities } from '@tsvmm/virt';
 import { UsageError } from './errors';
 import { ExitCode } from './exit-codes';
 import type { Command } from './command';
-import { BACKEND_ORDER, type BackendName, type ProbeReport, probeAll } from '../probe/backends';
+import { BACKENDS } from '../backends/registry';
+import { type ProbeReport, probeAll } from '../probe/backends';
 
 function describeCapabilities(c: PartitionCapabilities): string {
   const irqfd =
@@ -21,7 +22,7 @@ export function formatProbe(report: ProbeReport): string {
   const width = Math.max(...report.backends.map((b) => b.backend.length));
   for (const b of report.backends) {
     const pad = ' '.repeat(width + 2);
-    lines.push(`${b.backend.padEnd(width)}  ${b.available ? 'AVAILABLE' : 'unavailable'}`);
+    lines.push(`${b.backend.padEnd(width)}  ${b.available ? 'AVAILABLE' : `unavailable (${b.code})`}`);
     if (b.capabilities) {
       lines.push(`${pad}${describeCapabilities(b.capabilities)}`);
       if (b.capabilities.irqfdReason) lines.push(`${pad}irqfd: ${b.capabilities.irqfdReason}`);
@@ -32,10 +33,10 @@ export function formatProbe(report: ProbeReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-function onlyBackend(value: unknown): BackendName | undefined {
+function onlyBackend(value: unknown, names: readonly string[]): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value === 'string' && (BACKEND_ORDER as readonly string[]).includes(value)) return value as BackendName;
-  throw new UsageError('probe', `--backend must be one of ${BACKEND_ORDER.join(', ')}, got '${typeof value === 'string' ? value : typeof value}'`);
+  if (typeof value === 'string' && names.includes(value)) return value;
+  throw new UsageError('probe', `--backend must be one of ${names.join(', ')}, got '${typeof value === 'string' ? value : typeof value}'`);
 }
 
 export const probeCommand: Command = {
@@ -43,26 +44,28 @@ export const probeCommand: Command = {
   summary: 'show which hypervisor backends this host has, and what each can do',
   usage: 'tsvmm probe [--json] [--backend <name>]',
   details:
-    'Probes kvm, mshv, whp and the software model without changing anything on the host. For each backend: ' +
-    'available or not and why (device node missing, not Windows, permission denied), and its capabilities ' +
+    `Probes every backend (${BACKENDS.map((b) => b.name).join(', ')}) without changing anything on the host. For each backend: ` +
+    'available or not and why, as a sentence and as a code (ok, platform, no-device, permission, unsupported, ' +
+    'missing-export, load-failed, not-implemented, error), and its capabilities ' +
     '(kernel-mediated or emulated irqfd, route limit, resample, x2APIC).\n\n' +
     'With --backend, exits 3 when that backend is unavailable (4 when only permissions are missing), for scripts.',
   options: [
     { name: 'json', type: 'boolean', description: 'print one JSON object on stdout, nothing else' },
-    { name: 'backend', type: 'string', valueName: 'name', description: `probe only this backend (${BACKEND_ORDER.join(', ')}); exit 3 if it is unavailable` },
+    { name: 'backend', type: 'string', valueName: 'name', description: `probe only this backend (${BACKENDS.map((b) => b.name).join(', ')}); exit 3 if it is unavailable` },
     { name: 'help', short: 'h', type: 'boolean', description: 'show this help' },
   ],
   jsonErrors: (opts) => opts.json === true,
   run(opts, { io, hooks }) {
-    const only = onlyBackend(opts.backend);
-    const full = probeAll(hooks.kvmProbe);
-    const backends: readonly BackendProbe[] = only ? full.backends.filter((b) => b.backend === only) : full.backends;
+    const registry = hooks.backends ?? BACKENDS;
+    const only = onlyBackend(opts.backend, registry.map((b) => b.name));
+    const full = probeAll(only ? registry.filter((b) => b.name === only) : registry);
+    const backends = full.backends;
     const report: ProbeReport = { ...full, backends };
     if (opts.json === true) io.out(`${JSON.stringify(report, null, 2)}\n`);
     else io.out(formatProbe(report));
     const chosen = backends[0];
     if (only && chosen && !chosen.available) {
-      const permission = /permission/i.test(chosen.reason);
+      const permission = chosen.code === 'permission';
       // The report is already on stdout (one JSON document in --json mode); the verdict goes to stderr.
       io.err(`tsvmm probe: ${only} is not available: ${chosen.reason}\n`);
       return Promise.resolve(permission ? ExitCode.Permission : ExitCode.Unavailable);

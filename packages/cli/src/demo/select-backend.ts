@@ -1,47 +1,59 @@
 /**
- * Picks the demo's partition: KVM when /dev/kvm works, otherwise the software model, and says why.
- * Asking for a backend by name that is not there is an UNAVAILABLE error (exit 3), not a fallback.
+ * Picks the demo's partition from the backend registry: the first usable backend in its order of
+ * preference, and says why. Asking for a backend by name that is not there is an UNAVAILABLE error
+ * (exit 3; 4 when only permission is missing), not a fallback.
  */
-import { CliFailure } from '../cli/errors';
+import { type Partition, hasLocalApicAccess } from '@tsvmm/virt';
+import { CliFailure, UsageError } from '../cli/errors';
 import { ExitCode } from '../cli/exit-codes';
-import { loadKvm, loadSoftware } from '../backends/load';
+import type { BackendDescriptor, BackendOpenOptions } from '../backends/descriptor';
+import { BACKENDS, guardedProbe } from '../backends/registry';
 import { settleFor } from '../backends/settle';
-import { type KvmProber, realKvmProbe } from '../backends/kvm-probe';
-import { probeMshv, probeWhp } from '../probe/native-probes';
 import { DEMO_VCPUS, type DemoPartition } from './run-demo';
 
-export type DemoBackendChoice = 'auto' | 'kvm' | 'kvm-relay' | 'software';
+const RELAY_SUFFIX = '-relay';
 
-export function openDemoPartition(choice: DemoBackendChoice, kvmProbe: KvmProber = realKvmProbe): DemoPartition {
-  if (choice === 'software') return software('asked for with --backend software');
-  const kvm = kvmProbe();
-  if (kvm.available) {
-    const { KvmPartition } = loadKvm();
-    const relay = choice === 'kvm-relay';
-    const partition = KvmPartition.create({ vcpus: DEMO_VCPUS, irqfd: relay ? 'relay' : 'auto' });
-    return {
-      partition,
-      settle: settleFor(partition),
-      why:
-        choice === 'auto'
-          ? 'the best backend on this host: /dev/kvm is usable'
-          : relay
-            ? 'asked for with --backend kvm-relay: KVM with the user-space relay instead of kernel irqfd'
-            : 'asked for with --backend kvm',
-    };
-  }
-  if (choice !== 'auto') {
-    // The probe's reason is already a whole sentence with its code and what to do: pass it on as it is.
-    throw new CliFailure(
-      `tsvmm demo --backend ${choice}: ${kvm.reason.replace(/\.?$/, '.')} Run 'tsvmm probe' to see what this host supports, or use --backend software.`,
-      /permission/i.test(kvm.reason) ? ExitCode.Permission : ExitCode.Unavailable,
-    );
-  }
-  const others = [probeMshv(), probeWhp()].filter((p) => !p.available).map((p) => `${p.backend}: ${p.reason}`);
-  return software(`no hypervisor is usable here, so the in-process software model stands in. kvm: ${kvm.reason} ${others.join(' ')}`);
+/** `auto`, every backend's name, and `<name>-relay` for those with a relay mode. */
+export function demoChoices(backends: readonly BackendDescriptor[] = BACKENDS): string[] {
+  return ['auto', ...backends.flatMap((b) => (b.relayMode ? [b.name, `${b.name}${RELAY_SUFFIX}`] : [b.name]))];
 }
 
-function software(why: string): DemoPartition {
-  const partition = loadSoftware().SoftwarePartition.create({ vcpus: DEMO_VCPUS });
+function open(d: BackendDescriptor, options: BackendOpenOptions, why: string): DemoPartition {
+  const partition: Partition = d.open(options);
+  if (!hasLocalApicAccess(partition)) {
+    partition.dispose();
+    throw new CliFailure(`tsvmm demo: the ${d.name} backend offers no view of the local APICs, so the demo cannot check its deliveries.`, ExitCode.Unavailable);
+  }
   return { partition, settle: settleFor(partition), why };
+}
+
+export function openDemoPartition(choice: string, backends: readonly BackendDescriptor[] = BACKENDS): DemoPartition {
+  if (choice === 'auto') {
+    const skipped: string[] = [];
+    for (const d of backends) {
+      const p = guardedProbe(d);
+      if (!p.available) {
+        skipped.push(`${d.name}: ${p.reason}`);
+        continue;
+      }
+      const why = skipped.length === 0 ? `the best backend on this host: ${p.reason}` : `the first usable backend in order of preference; not usable here: ${skipped.join(' ')}`;
+      return open(d, { vcpus: DEMO_VCPUS }, why);
+    }
+    throw new CliFailure(`tsvmm demo: no backend is usable here. ${skipped.join(' ')}`, ExitCode.Unavailable);
+  }
+  const relay = choice.endsWith(RELAY_SUFFIX) && !backends.some((b) => b.name === choice);
+  const name = relay ? choice.slice(0, -RELAY_SUFFIX.length) : choice;
+  const d = backends.find((b) => b.name === name && (!relay || b.relayMode));
+  if (!d) throw new UsageError('demo', `--backend must be one of ${demoChoices(backends).join(', ')}, got '${choice}'`);
+  const p = guardedProbe(d);
+  if (!p.available) {
+    // The probe's reason is already a whole sentence with what to do: pass it on as it is.
+    throw new CliFailure(
+      `tsvmm demo --backend ${choice}: ${p.reason.replace(/\.?$/, '.')} Run 'tsvmm probe' to see what this host supports, or use --backend auto.`,
+      p.code === 'permission' ? ExitCode.Permission : ExitCode.Unavailable,
+      p.code === 'permission' ? 'PERMISSION' : 'UNAVAILABLE',
+    );
+  }
+  const why = relay ? `asked for with --backend ${choice}: ${name} with the user-space relay instead of kernel irqfd` : `asked for with --backend ${choice}`;
+  return open(d, relay ? { vcpus: DEMO_VCPUS, irqfd: 'relay' } : { vcpus: DEMO_VCPUS }, why);
 }

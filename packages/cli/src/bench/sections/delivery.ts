@@ -9,19 +9,20 @@
  * Plus `delivery.relay_c.node_harness` (the C relay signalled and polled from Node) to show how
  * much of the relay ratio is the Node harness rather than the relay, and `delivery.relay_over_irqfd`.
  */
+import * as os from 'node:os';
 import type { IrqFdRoute } from '@tsvmm/virt';
 import { CliFailure } from '../../cli/errors';
 import { ExitCode } from '../../cli/exit-codes';
-import { type NativeBench, NativeUnavailable, loadNativeBench } from '../native';
+import { type NativeBench, NativeUnavailable, loadNativeBench, systemErrorName } from '../native';
 import type { Metric } from '../result';
 import { skippedMetric, withRatio } from '../result';
 import type { BenchSection, SectionContext, SectionOutput } from '../section';
 import { emptyOutput } from '../section';
-import { interleave, quantileSketch, summarize } from '../stats';
+import { distribution, interleave, summarize } from '../stats';
 import { type KvmBench, type KvmBenchPartition, openKvmBench } from './kvm-access';
 
 const VECTOR = 0x41;
-const ETIMEDOUT = 110;
+const { ETIMEDOUT } = os.constants.errno;
 
 /** A delivery that did not happen is a failed check (exit 1), not a crash. */
 function measurementFailed(detail: string): CliFailure {
@@ -56,7 +57,7 @@ function nativeBatch(native: NativeBench, eventFd: number, vcpuFd: number, n: nu
   const out = new Float64Array(n);
   const rc = native.measureSignalToIrr(eventFd, vcpuFd, VECTOR, out);
   if (rc === -ETIMEDOUT) throw measurementFailed(`the C harness never saw vector 0x${VECTOR.toString(16)} in the IRR within a second of the eventfd write`);
-  if (rc < 0) throw measurementFailed(`the C harness failed with errno ${-rc}`);
+  if (rc < 0) throw measurementFailed(`the C harness failed with ${systemErrorName(-rc)}`);
   return Array.from(out, (ns) => ns / 1000);
 }
 
@@ -88,8 +89,8 @@ export const deliverySection: BenchSection = {
       throw e;
     }
 
-    using kernel = openKvmBench('kernel');
-    using relayed = openKvmBench('relay');
+    using kernel = openKvmBench(ctx.kvm, 'kernel');
+    using relayed = openKvmBench(ctx.kvm, 'relay');
     const vcpu = 0;
     const apicId = kernel.partition.readLocalApic(vcpu).apicId;
     const relayApicId = relayed.partition.readLocalApic(vcpu).apicId;
@@ -123,7 +124,7 @@ export const deliverySection: BenchSection = {
     for (const f of fns) f(); // warm-up: JIT, page faults, first epoll wake-ups; not recorded
     const samples = interleave(rounds, fns, (r) => ctx.progress.update(r, rounds, `round ${r}/${rounds}`));
     await relayed.settle();
-    if (cRelay.error() !== 0) throw measurementFailed(`the C relay thread stopped with errno ${cRelay.error()}`);
+    if (cRelay.error() !== 0) throw measurementFailed(`the C relay thread stopped with ${systemErrorName(cRelay.error())}`);
 
     const [irqfd, raw, relay, relayC, relayCNode] = samples.map((s) => summarize(s)) as [
       ReturnType<typeof summarize>,
@@ -145,15 +146,15 @@ export const deliverySection: BenchSection = {
         ...(target ? { targetRatioMax: target[0], targetDescription: target[1] } : {}),
       });
     out.metrics.push(
-      m('delivery.irqfd', irqfd, ['delivery.raw_write', raw], [1.5, 'irqfd ≤ 1.5× raw C write (issue 3)']),
+      m('delivery.irqfd', irqfd, ['delivery.raw_write', raw], [1.5, 'irqfd ≤ 1.5× raw C write']),
       m('delivery.raw_write', raw),
-      m('delivery.relay', relay, ['delivery.relay_c', relayC], [2, 'relay ≤ 2× C relay (issue 3)']),
+      m('delivery.relay', relay, ['delivery.relay_c', relayC], [2, 'relay ≤ 2× C relay']),
       m('delivery.relay_c', relayC),
       m('delivery.relay_c.node_harness', relayCNode, ['delivery.relay_c', relayC]),
       m('delivery.relay_over_irqfd', relay, ['delivery.irqfd', irqfd]),
     );
     const labels = ['delivery.irqfd', 'delivery.raw_write', 'delivery.relay', 'delivery.relay_c', 'delivery.relay_c.node_harness'];
-    samples.forEach((s, i) => out.distributions.push({ name: labels[i]!, unit: 'µs', quantiles: quantileSketch(s), count: s.length }));
+    samples.forEach((s, i) => out.distributions.push(distribution(labels[i]!, 'µs', s)));
     out.notes.push(
       `delivery: vCPU ${vcpu}, vector 0x${VECTOR.toString(16)}, ${rounds} interleaved rounds of ${batch} samples each; the C harness and C relay are ${native.library}.`,
     );

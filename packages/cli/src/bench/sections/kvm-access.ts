@@ -3,10 +3,10 @@
  * mode, its VM and vCPU fds (for the C floors, which run in this process), and a way to wait for
  * the relay.
  */
-import type { LocalApicAccess, Partition } from '@tsvmm/virt';
+import { type LocalApicAccess, type Partition, VirtError } from '@tsvmm/virt';
 import { failure, libcSyscalls } from '@tsvmm/linux-sys';
-import { kvm } from '@tsvmm/virt-kvm';
-import { loadKvm } from '../../backends/load';
+import { type KvmPartition, kvm } from '@tsvmm/virt-kvm';
+import type { BackendDescriptor } from '../../backends/descriptor';
 import { settleFor } from '../../backends/settle';
 
 export type KvmBenchPartition = Partition & LocalApicAccess;
@@ -26,9 +26,17 @@ export interface KvmBench extends Disposable {
   settle(): Promise<void>;
 }
 
-export function openKvmBench(mode: 'kernel' | 'relay'): KvmBench {
-  const { KvmPartition } = loadKvm();
-  const partition = KvmPartition.create({ vcpus: 2, irqfd: mode });
+function isKvmPartition(p: Partition): p is KvmPartition {
+  return p.backend === 'kvm' && typeof (p as Partial<KvmPartition>).vcpuFd === 'function' && typeof (p as Partial<KvmPartition>).vmFd === 'number';
+}
+
+export function openKvmBench(backend: BackendDescriptor | undefined, mode: 'kernel' | 'relay'): KvmBench {
+  if (!backend) throw new VirtError('UNAVAILABLE', { operation: 'tsvmm bench', detail: 'no kvm backend is registered' });
+  const partition = backend.open({ vcpus: 2, irqfd: mode });
+  if (!isKvmPartition(partition)) {
+    partition.dispose();
+    throw new VirtError('INTERNAL', { operation: 'tsvmm bench', detail: 'the kvm backend did not open a KvmPartition' });
+  }
   const sys = libcSyscalls();
   const one = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
   const bench: KvmBench = {

@@ -1,7 +1,9 @@
+import { KvmPartition } from '@tsvmm/virt-kvm';
 import { SoftwarePartition } from '@tsvmm/virt-software';
-import { benchMsixEnable, benchMsixTableAccess } from '../src/bench';
+import { itKvm } from './helpers/run-cli';
+import { benchMsixEnable, benchMsixTableAccess } from '../src/bench/msix-workloads';
 
-describe('benchmark functions (for tsvmm bench)', () => {
+describe('MSI-X bench workloads', () => {
   it('measure table accesses and the DataView baseline alternately, returning raw samples', () => {
     const r = benchMsixTableAccess({ samples: 5, opsPerSample: 2000, vectors: 8 });
     for (const k of ['tableWriteNsPerOp', 'tableReadNsPerOp', 'dataViewWriteNsPerOp', 'dataViewReadNsPerOp', 'dataViewNsPerOp'] as const) {
@@ -20,5 +22,11 @@ describe('benchmark functions (for tsvmm bench)', () => {
     const r = benchMsixEnable({ irqfd: p.irqfd()!, vectors: 64 });
     expect(r).toMatchObject({ source: 'irqfd', routingTable: false, commits: 0, vectors: 64 });
     expect(p.irqfd()!.routeCount).toBe(0);
+  });
+
+  itKvm('on KVM, enabling 2048 programmed vectors is one KVM_SET_GSI_ROUTING commit (256 with one commit per change)', () => {
+    using partition = KvmPartition.create({ vcpus: 2, irqfd: 'kernel' });
+    expect(benchMsixEnable({ irqfd: partition.irqfd()! })).toMatchObject({ source: 'irqfd', routingTable: true, commits: 1, vectors: 2048 });
+    expect(benchMsixEnable({ irqfd: partition.irqfd()!, vectors: 256, batched: false }).commits).toBe(256);
   });
 });

@@ -1,12 +1,10 @@
 /**
- * Benchmarks the `tsvmm bench` CLI runs (`@tsvmm/pci-core/bench`). They return raw samples so the
+ * The MSI-X workloads `tsvmm bench` measures, driving `@tsvmm/pci-core` as a guest would. They return raw samples so the
  * caller computes median / p99 and ratios; every figure is measured in the same run as its
  * baseline, alternating sample by sample, so machine noise hits both alike.
  */
 import { type IrqFd, VirtError, checkInteger, invalidArgument } from '@tsvmm/virt';
-import { MsixEmulator } from './emulator';
-import { createIrqFdMsixRoutes } from './irqfd-adapter';
-import type { MsixBatch, MsixRoute } from './route';
+import { type MsixBatch, MsixEmulator, type MsixRoute, createIrqFdMsixRoutes } from '@tsvmm/pci-core';
 
 export interface MsixTableBenchOptions {
   /** Samples of each kind (default 41). */

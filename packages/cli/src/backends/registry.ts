@@ -1,0 +1,84 @@
+/**
+ * Every backend the CLI knows, in order of preference for the demo: the kernel hypervisors first,
+ * the software model last. Adding a backend is one line here. Backend packages are loaded on first
+ * use, so that a host where one cannot load (koffi missing, wrong platform) still runs every
+ * command that does not need it, and says why.
+ */
+import { VirtError } from '@tsvmm/virt';
+import type { BackendDescriptor, BackendOpenOptions, CodedBackendProbe } from './descriptor';
+import { mshvPlaceholder, whpPlaceholder } from './placeholders';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const BACKENDS: readonly BackendDescriptor[] = [
+  fromPackage('kvm', '@tsvmm/virt-kvm', 'kvmBackend', () => require('@tsvmm/virt-kvm')),
+  mshvPlaceholder(),
+  whpPlaceholder(),
+  fromPackage('software', '@tsvmm/virt-software', 'softwareBackend', () => require('@tsvmm/virt-software')),
+];
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Why a lazily loaded descriptor is missing: the probe's code and sentence. */
+class LoadFailure {
+  constructor(
+    readonly code: 'load-failed' | 'missing-export',
+    readonly reason: string,
+    readonly cause?: unknown,
+  ) {}
+}
+
+/** A descriptor whose package is required on first use; `name` must be the descriptor's own. */
+export function fromPackage(name: string, pkg: string, exportName: string, load: () => unknown): BackendDescriptor {
+  let cached: BackendDescriptor | LoadFailure | undefined;
+  const resolve = (): BackendDescriptor | LoadFailure => {
+    if (cached) return cached;
+    let mod: unknown;
+    try {
+      mod = load();
+    } catch (e) {
+      return (cached = new LoadFailure('load-failed', `${pkg} could not be loaded: ${e instanceof Error ? e.message : String(e)}`, e));
+    }
+    const d = (mod as Record<string, unknown> | null)?.[exportName] as BackendDescriptor | undefined;
+    if (typeof d?.probe !== 'function' || typeof d.open !== 'function' || d.name !== name) {
+      return (cached = new LoadFailure('missing-export', `${pkg} does not export the backend descriptor ${exportName} for ${name}.`));
+    }
+    return (cached = d);
+  };
+  return {
+    name,
+    get relayMode() {
+      const d = resolve();
+      return d instanceof LoadFailure ? false : d.relayMode === true;
+    },
+    probe(): CodedBackendProbe {
+      const d = resolve();
+      if (d instanceof LoadFailure) return { backend: name, available: false, code: d.code, reason: d.reason };
+      return guardedProbe(d);
+    },
+    open(options: BackendOpenOptions) {
+      const d = resolve();
+      if (d instanceof LoadFailure) {
+        throw new VirtError('UNAVAILABLE', {
+          operation: `load ${pkg}`,
+          detail: d.reason,
+          hint: 'Run the install again (pnpm install) and build (pnpm build).',
+          cause: d.cause,
+        });
+      }
+      return d.open(options);
+    },
+  };
+}
+
+/** A probe that throws is reported as unavailable with code `error`, never as a crash. */
+export function guardedProbe(d: BackendDescriptor): CodedBackendProbe {
+  try {
+    return d.probe();
+  } catch (e) {
+    return { backend: d.name, available: false, code: 'error', reason: `The probe itself failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/** The descriptor named `name` in `backends`. */
+export function backendNamed(backends: readonly BackendDescriptor[], name: string): BackendDescriptor | undefined {
+  return backends.find((b) => b.name === name);
+}

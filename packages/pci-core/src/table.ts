@@ -1,0 +1,321 @@
+/**
+ * The MSI-X table and pending-bit array in their BARs (PCI Local Bus 3.0, section 6.8.2.6-6.8.2.10):
+ * 16-byte entries (Message Address, Message Upper Address, Message Data, Vector Control) and one
+ * pending bit per vector, accessed at any size, offset and alignment. Entry changes are handed to
+ * the route state machine through `sync`; a half-written address of an unmasked vector is staged
+ * until the entry is consistent.
+ */
+import type { MsixCapabilityRegisters } from './capability';
+import type { MsixLayout } from './layout';
+
+export type MsixRegion = 'table' | 'pba';
+
+/** Bits of `touched` in {@link MsixTable.writeEntry}: which DWORDs of an entry a write covered. */
+const T_LO = 1;
+const T_HI = 2;
+const T_DATA = 4;
+const T_CTRL = 8;
+
+export interface MsixTableHooks {
+  /** The entry of vector `v` (or the function's control) changed: drive its route. */
+  readonly sync: (v: number) => void;
+  /** The pending bit of `v` as the guest sees it (may fold in what its route latched). */
+  readonly pendingBit: (v: number) => boolean;
+}
+
+export class MsixTable {
+  /** 4 words per vector: address lo (bits 1:0 zero), address hi, data, vector control (bit 0). */
+  readonly words: Uint32Array;
+
+  /**
+   * At most one entry can have a half-written address: the guest wrote one address DWORD of an
+   * unmasked vector. Its route keeps the last complete message (`stagedLo/Hi`) until the entry is
+   * consistent again; see {@link writeEntry}.
+   */
+  stagedVector = -1;
+  stagedLo = 0;
+  stagedHi = 0;
+  private stagedHalves = 0;
+
+  // Placement, copied into fields for the hot path.
+  private readonly tBar: number;
+  private readonly tOff: number;
+  private readonly tSize: number;
+  private readonly pBar: number;
+  private readonly pOff: number;
+  private readonly pSize: number;
+  private readonly vectors: number;
+  private readonly scratch = new Uint8Array(8);
+
+  constructor(
+    layout: MsixLayout,
+    private readonly cap: MsixCapabilityRegisters,
+    private readonly hooks: MsixTableHooks,
+  ) {
+    this.vectors = layout.vectors;
+    this.tBar = layout.tableBir;
+    this.tOff = layout.tableOffset;
+    this.tSize = layout.tableSize;
+    this.pBar = layout.pbaBir;
+    this.pOff = layout.pbaOffset;
+    this.pSize = layout.pbaSize;
+    this.words = new Uint32Array(layout.vectors * 4);
+    this.reset();
+  }
+
+  /** Every vector masked with address and data 0 (the reset state); nothing staged. */
+  reset(): void {
+    this.stagedVector = -1;
+    this.words.fill(0);
+    for (let v = 0; v < this.vectors; v++) this.words[v * 4 + 3] = 1;
+  }
+
+  /** Whether vector `v` may send: the function is open and its Mask bit is clear. */
+  unmasked(v: number): boolean {
+    return this.cap.functionOpen && (this.words[v * 4 + 3]! & 1) === 0;
+  }
+
+  /** Ends a pending half-written address: the route gets the entry as the table shows it. */
+  commitStaged(): void {
+    const v = this.stagedVector;
+    if (v < 0) return;
+    this.stagedVector = -1;
+    this.hooks.sync(v);
+  }
+
+  region(bar: number, offset: number): MsixRegion | undefined {
+    if (!Number.isSafeInteger(offset)) return undefined;
+    if (bar === this.tBar) {
+      const rel = offset - this.tOff;
+      if (rel >= 0 && rel < this.tSize) return 'table';
+    }
+    if (bar === this.pBar) {
+      const rel = offset - this.pOff;
+      if (rel >= 0 && rel < this.pSize) return 'pba';
+    }
+    return undefined;
+  }
+
+  claims(bar: number, offset: number, length: number): boolean {
+    if (!(length > 0) || !Number.isSafeInteger(offset)) return false;
+    const end = offset + length;
+    return (
+      (bar === this.tBar && offset < this.tOff + this.tSize && end > this.tOff) ||
+      (bar === this.pBar && offset < this.pOff + this.pSize && end > this.pOff)
+    );
+  }
+
+  read32(bar: number, offset: number): number {
+    if (bar === this.tBar) {
+      const rel = offset - this.tOff;
+      if ((rel >>> 0) === rel && rel < this.tSize && (rel & 3) === 0) {
+        if (this.stagedVector >= 0) this.commitStaged();
+        return this.words[rel >>> 2]!;
+      }
+    }
+    const s = this.scratch;
+    s.fill(0, 0, 4);
+    this.readInto(bar, offset, 4, s);
+    return (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)) >>> 0;
+  }
+
+  write32(bar: number, offset: number, value: number): void {
+    if (bar === this.tBar) {
+      const rel = offset - this.tOff;
+      if ((rel >>> 0) === rel && rel < this.tSize && (rel & 3) === 0) {
+        const v = rel >>> 4;
+        if (this.stagedVector >= 0 && this.stagedVector !== v) this.commitStaged();
+        const w = this.words;
+        const b = v * 4;
+        const field = (rel >>> 2) & 3;
+        // The common case, programming a masked vector: the route is not involved.
+        if (field !== 3 && (!this.cap.functionOpen || (w[b + 3]! & 1) === 1)) {
+          w[b + field] = field === 0 ? value & ~3 : value;
+          return;
+        }
+        switch (field) {
+          case 0:
+            this.writeEntry(v, value, w[b + 1]!, w[b + 2]!, w[b + 3]!, T_LO);
+            return;
+          case 1:
+            this.writeEntry(v, w[b]!, value, w[b + 2]!, w[b + 3]!, T_HI);
+            return;
+          case 2:
+            this.writeEntry(v, w[b]!, w[b + 1]!, value, w[b + 3]!, T_DATA);
+            return;
+          default:
+            this.writeEntry(v, w[b]!, w[b + 1]!, w[b + 2]!, value, T_CTRL);
+            return;
+        }
+      }
+    }
+    const s = this.scratch;
+    s[0] = value;
+    s[1] = value >>> 8;
+    s[2] = value >>> 16;
+    s[3] = value >>> 24;
+    this.writeFrom(bar, offset, 4, s);
+  }
+
+  read64(bar: number, offset: number): bigint {
+    const s = this.scratch;
+    s.fill(0);
+    this.readInto(bar, offset, 8, s);
+    const lo = (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)) >>> 0;
+    const hi = (s[4]! | (s[5]! << 8) | (s[6]! << 16) | (s[7]! << 24)) >>> 0;
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  write64Halves(bar: number, offset: number, lo: number, hi: number): void {
+    if (bar === this.tBar) {
+      const rel = offset - this.tOff;
+      if ((rel >>> 0) === rel && rel < this.tSize && (rel & 7) === 0) {
+        const v = rel >>> 4;
+        if (this.stagedVector >= 0 && this.stagedVector !== v) this.commitStaged();
+        const w = this.words;
+        const b = v * 4;
+        if (rel & 8) this.writeEntry(v, w[b]!, w[b + 1]!, lo, hi, T_DATA | T_CTRL);
+        else this.writeEntry(v, lo, hi, w[b + 2]!, w[b + 3]!, T_LO | T_HI);
+        return;
+      }
+    }
+    const s = this.scratch;
+    s[0] = lo;
+    s[1] = lo >>> 8;
+    s[2] = lo >>> 16;
+    s[3] = lo >>> 24;
+    s[4] = hi;
+    s[5] = hi >>> 8;
+    s[6] = hi >>> 16;
+    s[7] = hi >>> 24;
+    this.writeFrom(bar, offset, 8, s);
+  }
+
+  readInto(bar: number, offset: number, len: number, out: Uint8Array): boolean {
+    if (!this.claims(bar, offset, len)) return false;
+    if (this.stagedVector >= 0) this.commitStaged();
+    if (bar === this.tBar) {
+      const from = Math.max(offset, this.tOff);
+      const to = Math.min(offset + len, this.tOff + this.tSize);
+      const w = this.words;
+      for (let a = from; a < to; a++) {
+        const rel = a - this.tOff;
+        out[a - offset] = w[rel >>> 2]! >>> ((rel & 3) * 8);
+      }
+    }
+    if (bar === this.pBar) {
+      const from = Math.max(offset, this.pOff);
+      const to = Math.min(offset + len, this.pOff + this.pSize);
+      for (let a = from; a < to; a++) out[a - offset] = this.pbaByte(a - this.pOff);
+    }
+    return true;
+  }
+
+  writeFrom(bar: number, offset: number, len: number, data: Uint8Array): boolean {
+    if (!this.claims(bar, offset, len)) return false;
+    if (bar !== this.tBar) {
+      if (this.stagedVector >= 0) this.commitStaged();
+      return true; // PBA only: read-only, the write is dropped
+    }
+    const from = Math.max(offset, this.tOff);
+    const to = Math.min(offset + len, this.tOff + this.tSize);
+    const touchesPba = bar === this.pBar && offset < this.pOff + this.pSize && offset + len > this.pOff;
+    if (from >= to) {
+      if (this.stagedVector >= 0) this.commitStaged();
+      return true;
+    }
+    const first = (from - this.tOff) >>> 4;
+    const last = (to - 1 - this.tOff) >>> 4;
+    if (this.stagedVector >= 0 && (touchesPba || first !== last || first !== this.stagedVector)) this.commitStaged();
+    const w = this.words;
+    for (let v = first; v <= last; v++) {
+      const base = this.tOff + v * 16;
+      const b = v * 4;
+      let lo = w[b]!;
+      let hi = w[b + 1]!;
+      let dt = w[b + 2]!;
+      let ct = w[b + 3]!;
+      let touched = 0;
+      const s = Math.max(from, base);
+      const e = Math.min(to, base + 16);
+      for (let a = s; a < e; a++) {
+        const rel = a - base;
+        const shift = (rel & 3) * 8;
+        const byteMask = ~(0xff << shift);
+        const byte = (data[a - offset]! & 0xff) << shift;
+        switch (rel >>> 2) {
+          case 0:
+            lo = (lo & byteMask) | byte;
+            touched |= T_LO;
+            break;
+          case 1:
+            hi = (hi & byteMask) | byte;
+            touched |= T_HI;
+            break;
+          case 2:
+            dt = (dt & byteMask) | byte;
+            touched |= T_DATA;
+            break;
+          default:
+            ct = (ct & byteMask) | byte;
+            touched |= T_CTRL;
+            break;
+        }
+      }
+      this.writeEntry(v, lo, hi, dt, ct, touched);
+    }
+    return true;
+  }
+
+  /**
+   * Applies one entry's new DWORDs (`touched` says which the guest wrote) at once.
+   *
+   * Address changes while the vector is unmasked: a write of exactly one address DWORD is staged.
+   * The table shows it at once, but the route keeps the last complete message until the entry is
+   * consistent: the other address DWORD is written (both halves then apply together), the data or
+   * vector control is written, or any other emulator operation happens (an access elsewhere, a
+   * config write, a signal). So a 64-bit address changed by two DWORD writes, in either order, is
+   * never programmed half-updated, and a lone low-DWORD retarget applies to the next message.
+   */
+  private writeEntry(v: number, lo: number, hi: number, data: number, ctrl: number, touched: number): void {
+    const w = this.words;
+    const b = v * 4;
+    const newLo = (lo & ~3) >>> 0;
+    const newHi = hi >>> 0;
+    const unmaskedBefore = this.cap.functionOpen && (w[b + 3]! & 1) === 0;
+    if (unmaskedBefore && (touched === T_LO || touched === T_HI)) {
+      if (this.stagedVector === v) {
+        this.stagedHalves |= touched;
+        w[b] = newLo;
+        w[b + 1] = newHi;
+        if (this.stagedHalves === (T_LO | T_HI)) this.commitStaged();
+        return;
+      }
+      this.stagedVector = v;
+      this.stagedHalves = touched;
+      this.stagedLo = w[b]!;
+      this.stagedHi = w[b + 1]!;
+      w[b] = newLo;
+      w[b + 1] = newHi;
+      return;
+    }
+    const wasStaged = this.stagedVector === v;
+    if (wasStaged) this.stagedVector = -1;
+    const changed = w[b] !== newLo || w[b + 1] !== newHi || w[b + 2] !== data >>> 0;
+    w[b] = newLo;
+    w[b + 1] = newHi;
+    w[b + 2] = data;
+    w[b + 3] = ctrl & 1;
+    const unmaskedAfter = this.cap.functionOpen && (ctrl & 1) === 0;
+    if (unmaskedBefore !== unmaskedAfter || (unmaskedAfter && (changed || wasStaged))) this.hooks.sync(v);
+  }
+
+  /** One PBA byte: vectors 8*i .. 8*i+7 (bits beyond the last vector read 0). */
+  private pbaByte(i: number): number {
+    let byte = 0;
+    const first = i * 8;
+    const end = Math.min(first + 8, this.vectors);
+    for (let v = first; v < end; v++) if (this.hooks.pendingBit(v)) byte |= 1 << (v - first);
+    return byte;
+  }
+}
