@@ -2,7 +2,7 @@
  * The one binding of libc (koffi). Loaded lazily, once per thread (koffi works in worker threads;
  * each thread gets its own binding).
  */
-import { EFD_CLOEXEC, EPOLL_CLOEXEC, O_CLOEXEC } from './constants';
+import { EFD_CLOEXEC, EPOLL_CLOEXEC, F_DUPFD_CLOEXEC, KCMP_FILE, O_CLOEXEC, SYS_KCMP } from './constants';
 import type { IoctlDef } from './ioctl';
 import type { Syscalls } from './syscalls';
 
@@ -18,6 +18,8 @@ interface Libc {
   epollCreate1: (flags: number) => number;
   epollCtl: (epfd: number, op: number, fd: number, event: Uint8Array | null) => number;
   epollWait: (epfd: number, events: Uint8Array, maxEvents: number, timeout: number) => number;
+  fcntl: (fd: number, cmd: number, arg: number) => number;
+  syscall5: (nr: number, a: number, b: number, c: number, d: number, e: number) => number;
 }
 
 /** The part of koffi used here (koffi's own types are ESM-only, this package is CommonJS). */
@@ -47,6 +49,9 @@ function load(): Libc {
     epollCreate1: lib.func('int epoll_create1(int flags)') as Libc['epollCreate1'],
     epollCtl: lib.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as Libc['epollCtl'],
     epollWait: lib.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as Libc['epollWait'],
+    fcntl: lib.func('int fcntl(int fd, int cmd, int arg)') as Libc['fcntl'],
+    // syscall(2) is variadic; integer arguments travel in the same registers as with this prototype.
+    syscall5: lib.func('long syscall(long nr, long a, long b, long c, long d, long e)') as Libc['syscall5'],
   };
 }
 
@@ -92,6 +97,14 @@ class LibcSyscalls implements Syscalls {
   }
   epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
     return ret(this.c.epollWait(epfd, events, maxEvents, timeoutMs));
+  }
+  dup(fd: number): number {
+    return ret(this.c.fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  }
+  sameFile(a: number, b: number): number {
+    // kcmp(pid, pid, KCMP_FILE, a, b): 0 when both numbers name the same struct file.
+    const r = ret(this.c.syscall5(SYS_KCMP, process.pid, process.pid, KCMP_FILE, a, b));
+    return r < 0 ? r : r === 0 ? 1 : 0;
   }
 }
 

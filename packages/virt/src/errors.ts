@@ -95,12 +95,16 @@ export function disposedError(operation: string, what: string): VirtError {
   });
 }
 
-/** A live route whose event someone else disposed: the route owns its event and cannot work without it. */
+/**
+ * A live route whose event someone disposed with `route.event.dispose()`: the route owns its event
+ * and cannot work without it. (Closing `route.event.fd` does not lead here: that number is the
+ * user's copy, and the route keeps working on its own descriptor.)
+ */
 export function routeEventDisposed(operation: string): VirtError {
   return new VirtError('DISPOSED', {
     operation,
-    detail: "the route's event was disposed, but the route was not",
-    hint: 'A route owns its event: never dispose route.event (or close route.event.fd) yourself. Dispose the route and create a new one.',
+    detail: "the route's event was disposed (route.event.dispose()), but the route was not",
+    hint: 'A route owns its event: never call route.event.dispose() yourself (closing route.event.fd only closes your copy of it). Dispose the route and create a new one.',
   });
 }
 

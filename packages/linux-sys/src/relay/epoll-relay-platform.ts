@@ -129,6 +129,11 @@ export class EpollRelayPlatform implements RelayPlatform {
     return this.controlFd;
   }
 
+  /** The epoll set's fd (for diagnostics: its fdinfo lists the watched eventfds). */
+  get epollFileDescriptor(): number {
+    return this.epollFd;
+  }
+
   createEvent(): Event {
     if (this.isDisposed) throw disposedError('RelayPlatform.createEvent', 'the epoll relay');
     return new EventFd(this.sys, 'IrqFd.newIrqFdRoute');

@@ -60,10 +60,16 @@ export interface IrqFd {
 export interface IrqFdRoute extends Disposable {
   /**
    * The event a device signals. Hand `event.fd` (Linux) or `event.handle` (Windows) to VFIO, vhost
-   * or a device thread. The route owns it: do not dispose it (or close its fd) yourself; if you do,
-   * every call on the route but `dispose` throws DISPOSED. Where
-   * `capabilities.stableEvent` is false the event can be replaced by `setMsi`, `mask` or `unmask`:
-   * subscribe with {@link onEventReplaced}.
+   * or a device thread. The route owns the event: do not call `event.dispose()` yourself; if you do,
+   * every call on the route but `dispose` throws DISPOSED.
+   *
+   * Descriptor ownership: the route and its hypervisor work on a private descriptor of the event
+   * (for an eventfd, `EventFd.ownFd()`); `event.fd` is a close-on-exec duplicate handed to you. If
+   * you close `event.fd`, you close only your copy: the route keeps working, and no call of the
+   * route or partition ever reads, writes, polls, assigns or closes that number again once it may
+   * belong to another file (disposal closes it only while it provably still names the event's open
+   * file, and otherwise leaves it alone). Where `capabilities.stableEvent` is false the event can be
+   * replaced by `setMsi`, `mask` or `unmask`: subscribe with {@link onEventReplaced}.
    */
   readonly event: Event;
   /** The programmed MSI, or undefined. */
