@@ -206,20 +206,39 @@ class RelayRoute implements IrqFdRoute {
   }
 
   /**
-   * Moves the route to (msi, masked) under the slot lock. On arming, the platform starts
-   * watching first (it may fail; nothing has changed yet), then a latched signal is delivered
-   * here. If that injection fails, the signal is latched again and the route restored.
+   * Moves the route to (msi, masked) under the slot lock.
+   *
+   * Leaving an armed state (disarm, or a retarget of an armed route): first, on this thread, the
+   * event is drained and what was raised while armed is delivered to the message it was armed
+   * with, so a waiter that reaches a signal raised before this call can never see it with the new
+   * state (it finds the event empty), and `consumePending` only ever reports signals raised while
+   * not armed. If that injection fails, the signal is latched again (after the lock is released:
+   * the in-process platform delivers inside `signal()`) and the route is left as it was.
+   *
+   * On arming, the platform starts watching first (it may fail; nothing has changed yet), then a
+   * latched signal is delivered here. If that injection fails, the signal is latched again and the
+   * route restored.
    */
   private transition(op: string, msi: MsiMessage | undefined, masked: boolean): void {
     const { table, platform, options } = this.owner;
     const slot = this.slot;
     const newFlags = (msi ? FLAG_HAS_MSI : 0) | (masked ? FLAG_MASKED : 0);
+    let relatch = false;
     table.lock(slot);
     try {
       const oldFlags = table.flags(slot);
       const old = this.currentMsi;
       const wasArmed = isArmed(oldFlags);
       const nowArmed = isArmed(newFlags);
+      const retarget = wasArmed && nowArmed && !sameMsi(old, msi);
+      if (wasArmed && old && (!nowArmed || retarget) && this.event.consume() > 0) {
+        try {
+          options.inject(old.addressLo, old.addressHi, old.data);
+        } catch (e) {
+          relatch = true; // still armed with `old`: the waiter delivers it to `old` again
+          throw e instanceof VirtError ? e : new VirtError('INTERNAL', { operation: op, detail: String(e), cause: e });
+        }
+      }
       if (wasArmed && !nowArmed) platform.unwatch(slot, this.event);
       if (!wasArmed && nowArmed) platform.watch(slot, this.event);
       if (msi) table.setMsi(slot, msi.addressLo, msi.addressHi, msi.data);
@@ -244,5 +263,16 @@ class RelayRoute implements IrqFdRoute {
     } finally {
       table.unlock(slot);
     }
+    if (relatch) {
+      try {
+        this.event.signal();
+      } catch {
+        // the event itself failed; the typed error of the injection is what the caller sees
+      }
+    }
   }
+}
+
+function sameMsi(a: MsiMessage | undefined, b: MsiMessage | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.addressLo === b.addressLo && a.addressHi === b.addressHi && a.data === b.data);
 }
