@@ -262,12 +262,12 @@ class RelayRoute implements IrqFdRoute {
       this.isMasked = masked;
     } finally {
       table.unlock(slot);
-    }
-    if (relatch) {
-      try {
-        this.event.signal();
-      } catch {
-        // the event itself failed; the typed error of the injection is what the caller sees
+      if (relatch) {
+        try {
+          this.event.signal();
+        } catch {
+          // the event itself failed; the typed error of the injection is what the caller sees
+        }
       }
     }
   }
