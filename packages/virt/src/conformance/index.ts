@@ -8,6 +8,7 @@
  * ```
  */
 import { VirtError } from '../errors';
+import { checkFunction, checkObject, checkString } from '../validate';
 import { type ConformanceCase, caseContext, conformanceCases } from './cases';
 import type { ConformanceCaseResult, ConformanceFactory } from './types';
 
@@ -17,8 +18,18 @@ export { ConformanceFailure, check, checkEqual, checkThrows } from './check';
 export { conformanceCases };
 export type { CaseContext, ConformanceCase } from './cases';
 
-/** Runs one case on a fresh subject, always disposing it. */
+/** INVALID_ARGUMENT unless `factory` has a `name` string and a `create` function. */
+function checkFactory(operation: string, factory: unknown): ConformanceFactory {
+  const f = checkObject<Partial<Record<keyof ConformanceFactory, unknown>>>(operation, 'factory', factory);
+  checkString(operation, 'factory.name', f.name);
+  checkFunction(operation, 'factory.create', f.create);
+  return factory as ConformanceFactory;
+}
+
+/** Runs one case on a fresh subject, always disposing it. INVALID_ARGUMENT for a malformed factory or case. */
 export async function runConformanceCase(factory: ConformanceFactory, c: ConformanceCase): Promise<void> {
+  checkFactory('runConformanceCase', factory);
+  checkFunction('runConformanceCase', 'case.run', checkObject<Partial<ConformanceCase>>('runConformanceCase', 'case', c).run);
   const subject = await factory.create();
   try {
     const irqfd = subject.partition.irqfd();
@@ -37,6 +48,8 @@ export async function runConformanceCase(factory: ConformanceFactory, c: Conform
 
 /** Runs every case (or those whose name includes `filter`); never throws for a failing case. */
 export async function runIrqFdConformance(factory: ConformanceFactory, filter?: string): Promise<ConformanceCaseResult[]> {
+  checkFactory('runIrqFdConformance', factory);
+  if (filter !== undefined) checkString('runIrqFdConformance', 'filter', filter, true);
   const results: ConformanceCaseResult[] = [];
   for (const c of conformanceCases) {
     if (filter && !c.name.includes(filter)) continue;
@@ -60,6 +73,7 @@ interface TestApi {
  * globals by default, or pass them).
  */
 export function defineIrqFdConformance(factory: ConformanceFactory, options: { api?: TestApi; timeoutMs?: number } = {}): void {
+  checkFactory('defineIrqFdConformance', factory);
   const runnerGlobals: unknown = globalThis; // typed without any test runner's declarations
   const api = options.api ?? (runnerGlobals as Partial<TestApi>);
   if (typeof api.describe !== 'function' || typeof api.it !== 'function') {

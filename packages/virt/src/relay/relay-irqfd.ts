@@ -10,10 +10,11 @@ import { SlotAllocator } from '../alloc/slot-allocator';
 import type { IrqFdCapabilities } from '../contract/capabilities';
 import type { Event } from '../contract/event';
 import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
-import { VirtError, disposedError, routeEventDisposed } from '../errors';
+import { VirtError, disposedError, isVirtError, routeEventDisposed } from '../errors';
+import { checkFunction, checkInteger, checkObject, checkString } from '../validate';
 import { type MsiMessage, type MsiPolicy, parseMsi } from '../msi/codec';
 import type { RelayPlatform, RelayPlatformFactory } from './platform';
-import { FLAG_HAS_MSI, FLAG_MASKED, type RawInjector, RelayRouteTable, isArmed } from './route-table';
+import { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, type RawInjector, RelayRouteTable, isArmed } from './route-table';
 
 export interface RelayIrqFdOptions {
   /** Backend name, for errors. */
@@ -37,17 +38,31 @@ export class RelayIrqFd implements IrqFd {
   private readonly routes = new Set<RelayRoute>();
   private disposed = false;
 
+  /**
+   * Validates every option (each read once; INVALID_ARGUMENT before anything is created), then
+   * creates the route table and the platform. A platform factory that throws a non-VirtError is
+   * reported as INTERNAL.
+   */
   constructor(options: RelayIrqFdOptions) {
-    this.options = options;
-    this.slots = new SlotAllocator(0, options.maxRoutes);
-    this.table = new RelayRouteTable(options.maxRoutes);
-    this.platform = options.platform(this.table);
+    this.options = readRelayOptions(options);
+    const { maxRoutes, platform, reason } = this.options;
+    this.slots = new SlotAllocator(0, maxRoutes);
+    this.table = new RelayRouteTable(maxRoutes);
+    try {
+      this.platform = platform(this.table);
+    } catch (e) {
+      if (isVirtError(e)) throw e;
+      throw new VirtError('INTERNAL', { operation: 'RelayIrqFd.create', detail: `the relay platform could not be created (${String(e)})`, cause: e });
+    }
+    if (typeof this.platform !== 'object' || this.platform === null || typeof this.platform.createEvent !== 'function') {
+      throw new VirtError('INTERNAL', { operation: 'RelayIrqFd.create', detail: 'the platform factory did not return a RelayPlatform' });
+    }
     this.capabilities = Object.freeze({
       mediation: 'emulated' as const,
-      maxRoutes: options.maxRoutes,
+      maxRoutes,
       routingTable: false,
       stableEvent: true,
-      mechanism: `user-space relay (${this.platform.name}) injecting with requestMsi: ${options.reason}`,
+      mechanism: `user-space relay (${String(this.platform.name)}) injecting with requestMsi: ${reason}`,
     });
   }
 
@@ -80,6 +95,7 @@ export class RelayIrqFd implements IrqFd {
   }
 
   batch<T>(fn: () => T): T {
+    checkFunction('IrqFd.batch', 'fn', fn);
     if (this.disposed) throw disposedError('IrqFd.batch', `the ${this.options.backend} partition`);
     // No routing table: every change is already as cheap as it gets.
     return fn();
@@ -168,7 +184,8 @@ class RelayRoute implements IrqFdRoute {
     }
   }
 
-  onEventReplaced(_listener: (event: Event) => void): () => void {
+  onEventReplaced(listener: (event: Event) => void): () => void {
+    checkFunction('IrqFdRoute.onEventReplaced', 'listener', listener);
     this.live('IrqFdRoute.onEventReplaced');
     return () => undefined; // the relay never replaces its event
   }
@@ -275,4 +292,19 @@ class RelayRoute implements IrqFdRoute {
 
 function sameMsi(a: MsiMessage | undefined, b: MsiMessage | undefined): boolean {
   return a === b || (a !== undefined && b !== undefined && a.addressLo === b.addressLo && a.addressHi === b.addressHi && a.data === b.data);
+}
+
+/** The options, validated and read once each (the constructor never reads `options` again). */
+function readRelayOptions(options: unknown): RelayIrqFdOptions {
+  const op = 'RelayIrqFd.create';
+  const o = checkObject<Partial<Record<keyof RelayIrqFdOptions, unknown>>>(op, 'options', options);
+  const backend = checkString(op, 'backend', o.backend);
+  const maxRoutes = checkInteger(op, 'maxRoutes', o.maxRoutes, 1, MAX_SLOTS);
+  const policy = checkObject<MsiPolicy>(op, 'policy', o.policy);
+  const inject = o.inject;
+  checkFunction(op, 'inject', inject);
+  const platform = o.platform;
+  checkFunction(op, 'platform', platform);
+  const reason = checkString(op, 'reason', o.reason, true);
+  return Object.freeze({ backend, maxRoutes, policy, inject: inject as RawInjector, platform: platform as RelayPlatformFactory, reason });
 }

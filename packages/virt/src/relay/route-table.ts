@@ -5,6 +5,9 @@
  *
  * Layout: `WORDS_PER_SLOT` Int32 words per slot.
  */
+import { invalidArgument } from '../errors';
+import { checkInteger, describeValue } from '../validate';
+
 const W_LOCK = 0;
 const W_FLAGS = 1;
 const W_ADDR_LO = 2;
@@ -13,6 +16,8 @@ const W_DATA = 4;
 const W_DELIVERED = 5;
 const W_FAILED = 6;
 export const WORDS_PER_SLOT = 8;
+/** Most slots one table holds. */
+export const MAX_SLOTS = 1 << 20;
 
 /** Flags word: the route has an MSI. */
 export const FLAG_HAS_MSI = 1;
@@ -29,13 +34,26 @@ export class RelayRouteTable {
   readonly slots: number;
   private readonly view: Int32Array;
 
+  /**
+   * `slots` routes (1 to 2^20), in `buffer` when given (a SharedArrayBuffer of at least
+   * `slots * WORDS_PER_SLOT * 4` bytes, shared with a waiter thread). INVALID_ARGUMENT otherwise.
+   */
   constructor(slots: number, buffer?: SharedArrayBuffer) {
-    this.slots = slots;
-    this.buffer = buffer ?? new SharedArrayBuffer(slots * WORDS_PER_SLOT * 4);
+    const op = 'RelayRouteTable';
+    this.slots = checkInteger(op, 'slots', slots, 1, MAX_SLOTS);
+    const bytes = slots * WORDS_PER_SLOT * 4;
+    if (buffer !== undefined && (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < bytes)) {
+      throw invalidArgument(op, `buffer must be a SharedArrayBuffer of at least ${bytes} bytes, got ${describeValue(buffer)}`);
+    }
+    this.buffer = buffer ?? new SharedArrayBuffer(bytes);
     this.view = new Int32Array(this.buffer);
   }
 
+  /** Takes the slot's lock (spins, then sleeps briefly). INVALID_ARGUMENT for a slot out of range. */
   lock(slot: number): void {
+    if (!(typeof slot === 'number' && slot >>> 0 === slot && slot < this.slots)) {
+      throw invalidArgument('RelayRouteTable.lock', `slot must be an integer from 0 to ${this.slots - 1}, got ${describeValue(slot)}`);
+    }
     const i = slot * WORDS_PER_SLOT + W_LOCK;
     for (let spins = 0; Atomics.compareExchange(this.view, i, 0, 1) !== 0; spins++) {
       // The holder runs at most one injection; sleep only if it takes unusually long.
