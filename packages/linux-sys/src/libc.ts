@@ -22,6 +22,27 @@ interface Libc {
   syscall5: (nr: number, a: number, b: number, c: number, d: number, e: number) => number;
 }
 
+/**
+ * The koffi prototype of every libc function tsvmm calls: the one definition, also handed to the
+ * relay's worker thread, which binds its own copy. ioctl, open and syscall are variadic in C; on
+ * x86_64 a fixed prototype passes the same registers.
+ */
+export const LIBC_PROTOTYPES = Object.freeze({
+  open: 'int open(const char *path, int flags, int mode)',
+  close: 'int close(int fd)',
+  ioctlPtr: 'int ioctl(int fd, unsigned long request, void *arg)',
+  ioctlInt: 'int ioctl(int fd, unsigned long request, unsigned long arg)',
+  read: 'long read(int fd, void *buf, unsigned long count)',
+  write: 'long write(int fd, void *buf, unsigned long count)',
+  eventfd: 'int eventfd(unsigned int initval, int flags)',
+  poll: 'int poll(void *fds, unsigned long nfds, int timeout)',
+  epollCreate1: 'int epoll_create1(int flags)',
+  epollCtl: 'int epoll_ctl(int epfd, int op, int fd, void *event)',
+  epollWait: 'int epoll_wait(int epfd, void *events, int maxevents, int timeout)',
+  fcntl: 'int fcntl(int fd, int cmd, int arg)',
+  syscall5: 'long syscall(long nr, long a, long b, long c, long d, long e)',
+});
+
 /** The part of koffi used here (koffi's own types are ESM-only, this package is CommonJS). */
 interface Koffi {
   load(path: string): { func(prototype: string): unknown };
@@ -36,22 +57,20 @@ let libc: Libc | undefined;
 function load(): Libc {
   if (process.platform !== 'linux') throw new Error(`@tsvmm/linux-sys needs Linux (this is ${process.platform})`);
   const lib = koffi.load('libc.so.6');
-  // ioctl and open are variadic in C; on x86_64 a fixed prototype passes the same registers.
   return {
-    open: lib.func('int open(const char *path, int flags, int mode)') as Libc['open'],
-    close: lib.func('int close(int fd)') as Libc['close'],
-    ioctlPtr: lib.func('int ioctl(int fd, unsigned long request, void *arg)') as Libc['ioctlPtr'],
-    ioctlInt: lib.func('int ioctl(int fd, unsigned long request, unsigned long arg)') as Libc['ioctlInt'],
-    read: lib.func('long read(int fd, void *buf, unsigned long count)') as Libc['read'],
-    write: lib.func('long write(int fd, void *buf, unsigned long count)') as Libc['write'],
-    eventfd: lib.func('int eventfd(unsigned int initval, int flags)') as Libc['eventfd'],
-    poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)') as Libc['poll'],
-    epollCreate1: lib.func('int epoll_create1(int flags)') as Libc['epollCreate1'],
-    epollCtl: lib.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as Libc['epollCtl'],
-    epollWait: lib.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as Libc['epollWait'],
-    fcntl: lib.func('int fcntl(int fd, int cmd, int arg)') as Libc['fcntl'],
-    // syscall(2) is variadic; integer arguments travel in the same registers as with this prototype.
-    syscall5: lib.func('long syscall(long nr, long a, long b, long c, long d, long e)') as Libc['syscall5'],
+    open: lib.func(LIBC_PROTOTYPES.open) as Libc['open'],
+    close: lib.func(LIBC_PROTOTYPES.close) as Libc['close'],
+    ioctlPtr: lib.func(LIBC_PROTOTYPES.ioctlPtr) as Libc['ioctlPtr'],
+    ioctlInt: lib.func(LIBC_PROTOTYPES.ioctlInt) as Libc['ioctlInt'],
+    read: lib.func(LIBC_PROTOTYPES.read) as Libc['read'],
+    write: lib.func(LIBC_PROTOTYPES.write) as Libc['write'],
+    eventfd: lib.func(LIBC_PROTOTYPES.eventfd) as Libc['eventfd'],
+    poll: lib.func(LIBC_PROTOTYPES.poll) as Libc['poll'],
+    epollCreate1: lib.func(LIBC_PROTOTYPES.epollCreate1) as Libc['epollCreate1'],
+    epollCtl: lib.func(LIBC_PROTOTYPES.epollCtl) as Libc['epollCtl'],
+    epollWait: lib.func(LIBC_PROTOTYPES.epollWait) as Libc['epollWait'],
+    fcntl: lib.func(LIBC_PROTOTYPES.fcntl) as Libc['fcntl'],
+    syscall5: lib.func(LIBC_PROTOTYPES.syscall5) as Libc['syscall5'],
   };
 }
 

@@ -14,5 +14,7 @@ export type { RelayIrqFdOptions } from './relay/relay-irqfd';
 export type { RelayPlatform, RelayPlatformFactory } from './relay/platform';
 export { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, RelayRouteTable, WORDS_PER_SLOT, isArmed } from './relay/route-table';
 export type { DeliverOutcome, RawInjector } from './relay/route-table';
+export { SLOT_LAYOUT, deliverSlot, lockSlot, unlockSlot } from './relay/slot-ops';
+export type { SlotLayout } from './relay/slot-ops';
 export { InProcessEvent, InProcessRelayPlatform } from './relay/in-process';
 export type { BackendProbe } from './contract/probe';
