@@ -11,7 +11,7 @@
  * or a {@link Syscalls} without `sameFile`), the number is left open rather than risk closing
  * someone else's file.
  */
-import { type Event, disposedError } from '@tsvmm/virt';
+import { type EventFdEvent, disposedError } from '@tsvmm/virt';
 import { EAGAIN, ENOSYS } from './errno';
 import { EFD_NONBLOCK } from './constants';
 import { check, failure } from './check';
@@ -21,7 +21,7 @@ import type { Syscalls } from './syscalls';
 /** The 64-bit little-endian 1 that every signal writes; the kernel only reads it. */
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
-export class EventFd implements Event {
+export class EventFd implements EventFdEvent {
   readonly kind = 'eventfd' as const;
   readonly handle = undefined;
   /**

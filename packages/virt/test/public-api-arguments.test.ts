@@ -29,6 +29,10 @@ const TOTAL = new Set([
   'sameMsi',
   'hasLocalApicAccess',
   'isArmed',
+  'isEventFd',
+  'isWin32Event',
+  'isVirtErrorCode',
+  'settleIrqFd', // async: a wrong argument is a rejected promise (checked in contract.test.ts)
   // Error factories and the error class itself: they build a VirtError from whatever they get.
   'VirtError',
   'invalidArgument',

@@ -12,7 +12,6 @@ import {
   type RelayPlatform,
   type RelayPlatformFactory,
   RelayRouteTable,
-  SLOT_LAYOUT,
   VirtError,
   checkFunction,
   checkInteger,
@@ -21,6 +20,7 @@ import {
   disposedError,
   invalidArgument,
 } from '@tsvmm/virt';
+import { SLOT_LAYOUT } from '@tsvmm/virt/implement';
 import { EPOLL_EVENT } from '../abi/linux';
 import { check, failure } from '../check';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EFD_NONBLOCK } from '../constants';

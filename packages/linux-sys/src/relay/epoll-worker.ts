@@ -7,7 +7,7 @@
  * `epollWorkerMain` must therefore have no free variables: no imports, no module constants.
  */
 import type * as WorkerThreads from 'node:worker_threads';
-import { deliverSlot, lockSlot, unlockSlot } from '@tsvmm/virt';
+import { deliverSlot, lockSlot, unlockSlot } from '@tsvmm/virt/implement';
 import { encodeInjectorFields } from './injector-spec';
 import type { EpollWorkerData, IoctlInjectorField, WorkerMessage } from './protocol';
 

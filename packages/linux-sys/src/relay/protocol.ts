@@ -1,5 +1,5 @@
 /** What the epoll relay's main-thread half and its worker share. */
-import type { SlotLayout } from '@tsvmm/virt';
+import type { SlotLayout } from '@tsvmm/virt/implement';
 
 /** Words of the control array (Int32Array over a SharedArrayBuffer). */
 export const CTL_STOP = 0;

@@ -1,6 +1,8 @@
 import type { IrqFdCapabilities } from './capabilities';
 import type { Event } from './event';
 import type { MsiMessage } from '../msi/codec';
+import { invalidArgument } from '../errors';
+import { describeValue } from '../validate';
 
 /**
  * Creates irqfd routes on one partition. Obtain it from {@link Partition.irqfd}.
@@ -36,6 +38,22 @@ export interface IrqFd {
    * typed error is thrown instead.
    */
   batch<T>(fn: () => T): T;
+  /**
+   * Resolves once every signal raised before the call has been delivered or latched: immediate for
+   * a kernel irqfd (the kernel injects inside the signal itself), after the waiter has caught up
+   * for the relay. Never rejects for a disposed irqfd (resolves at once); rejects with a typed
+   * error when the relay's waiter has failed.
+   *
+   * Optional in this version so that backends written against the earlier contract still compile;
+   * every tsvmm backend provides it. Call it through {@link settleIrqFd} to handle both.
+   */
+  settle?(): Promise<void>;
+}
+
+/** `irqfd.settle()` where the backend has it, else resolved at once (a kernel irqfd has nothing in flight). */
+export function settleIrqFd(irqfd: IrqFd): Promise<void> {
+  if (typeof irqfd !== 'object' || irqfd === null) return Promise.reject(invalidArgument('settleIrqFd', `irqfd must be an IrqFd, got ${describeValue(irqfd)}`));
+  return typeof irqfd.settle === 'function' ? irqfd.settle() : Promise.resolve();
 }
 
 /**

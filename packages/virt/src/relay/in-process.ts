@@ -2,13 +2,13 @@
  * The in-process relay platform: events are counters in this thread, and a signal on an armed
  * route is delivered inside `signal()`, as a kernel irqfd injects inside the eventfd write.
  */
-import type { Event } from '../contract/event';
+import type { Event, InProcessEventShape } from '../contract/event';
 import { disposedError, invalidArgument } from '../errors';
 import { checkFunction, describeValue } from '../validate';
 import type { RelayPlatform } from './platform';
 import { type RawInjector, RelayRouteTable } from './route-table';
 
-export class InProcessEvent implements Event {
+export class InProcessEvent implements InProcessEventShape {
   readonly kind = 'in-process' as const;
   readonly fd = undefined;
   readonly handle = undefined;

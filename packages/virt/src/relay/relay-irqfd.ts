@@ -32,8 +32,10 @@ export interface RelayIrqFdOptions {
 export class RelayIrqFd implements IrqFd {
   readonly capabilities: IrqFdCapabilities;
   readonly table: RelayRouteTable;
-  /** @internal */ readonly platform: RelayPlatform;
-  /** @internal */ readonly options: RelayIrqFdOptions;
+  /** The platform that waits for signals (e.g. to await its worker's exit after dispose). */
+  readonly platform: RelayPlatform;
+  /** The options, validated and frozen (read once at construction). */
+  readonly options: RelayIrqFdOptions;
   private readonly slots: SlotAllocator;
   private readonly routes = new Set<RelayRoute>();
   private disposed = false;
