@@ -15,7 +15,7 @@
  * in its name, so a run prints what it did not prove.
  */
 import type { IrqFd } from '../contract/irqfd';
-import { VirtError } from '../errors';
+import { VirtError, invalidArgument } from '../errors';
 import { checkFunction, checkObject, checkString } from '../validate';
 import { type ConformanceCase, caseContext, conformanceCases } from './cases';
 import type { ConformanceCaseResult, ConformanceFactory, ConformanceManifest, ConformanceSubject } from './types';
@@ -97,6 +97,10 @@ function resolveManifestNow(factory: ConformanceFactory): ResolvedManifest {
 
 /** One line naming what the manifest did not get declared (empty when everything was). */
 export function describeManifest(r: ResolvedManifest): string {
+  const o = checkObject<Partial<ResolvedManifest>>('describeManifest', 'resolved', r);
+  if (typeof o.manifest !== 'object' || !Array.isArray(o.derived) || !Array.isArray(o.assumed)) {
+    throw invalidArgument('describeManifest', 'resolved must come from resolveManifest');
+  }
   const show = (keys: ReadonlyArray<keyof ConformanceManifest>) => keys.map((k) => `${k}=${String(r.manifest[k])}`).join(', ');
   const parts = [];
   if (r.derived.length) parts.push(`derived from capabilities, not declared: ${show(r.derived)}`);
