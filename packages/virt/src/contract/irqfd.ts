@@ -64,8 +64,16 @@ export function settleIrqFd(irqfd: IrqFd): Promise<void> {
  *
  * Delivery contract, which every backend proves with the conformance suite:
  * - **Nothing is lost.** A signal that arrives while the route is not armed (masked, or without an
- *   MSI) latches. When the route becomes armed, a latched signal is delivered exactly once, at
- *   once. Or `consumePending()` reports it once, and then arming delivers nothing. Never both.
+ *   MSI) latches. When the route becomes armed, a latched signal is delivered at once: exactly once
+ *   when it was raised before the arming call, at least once when it races with that call (KVM's
+ *   irqfd assign can inject such a signal twice: `virt/kvm/eventfd.c` checks "already signalled?"
+ *   without the eventfd's lock while the wakeup also injects; no ordering of user-space calls
+ *   avoids it; a second edge of a vector still set in IRR coalesces, and MSI handlers read device
+ *   state, so guests tolerate it). Or `consumePending()` reports it once, and then arming delivers
+ *   nothing. Never both.
+ * - **Signals in flight.** A signal raised while the route is armed is delivered to the message it
+ *   was armed with, even if `mask`, `setMsi`, `clearMsi` or `dispose` follows before a waiter
+ *   reaches it; `consumePending()` reports only signals raised while the route was not armed.
  * - **Edge semantics.** Signals coalesce: several signals before a delivery give one interrupt.
  * - **Changes apply to the next signal.** `setMsi` on an armed route retargets it: the next signal
  *   lands on the new destination and vector, never on a half-updated one.
