@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RelayIrqFd, RelayRouteTable, isVirtError } from '@tsvmm/virt';
 import { EMFILE, ENOMEM, EpollRelayPlatform, type InjectorSpec, ioctlInjector, kvm, libcSyscalls } from '../src';
+import { epollWorkerSource } from '../src/relay/epoll-worker';
 import { encodeInjectorFields } from '../src/relay/injector-spec';
 import { FaultInjector, REC_COUNT, REC_WORDS, recordingInjectorSpec } from '../src/testing';
 
@@ -95,7 +96,6 @@ describe('the injector is data', () => {
   });
 
   it('the worker needs no built file: its source is self-contained text', () => {
-    const { epollWorkerSource } = jest.requireActual<typeof import('../src/relay/epoll-worker')>('../src/relay/epoll-worker');
     const source = epollWorkerSource();
     expect(source).not.toMatch(/dist\/|\.js['"]|__dirname|require\(['"]@tsvmm/);
   });

@@ -71,7 +71,12 @@ export function isVirtErrorCode(code: unknown): code is VirtErrorCode {
 function safeDetails(details: unknown, note = ''): VirtErrorDetails {
   if (typeof details !== 'object' || details === null) return { operation: 'unknown operation', detail: `an error with malformed details (${typeof details})${note}` };
   const d = details as Partial<Record<keyof VirtErrorDetails, unknown>>;
-  const str = (v: unknown): string | undefined => (v === undefined ? undefined : String(v));
+  const str = (v: unknown): string | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || typeof v === 'symbol') return v.toString();
+    return `(${v === null ? 'null' : typeof v})`;
+  };
   const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
   return {
     operation: str(d.operation) ?? 'unknown operation',
@@ -123,7 +128,7 @@ export class VirtError extends Error {
    */
   constructor(code: VirtErrorCode, details: VirtErrorDetails) {
     const known = isVirtErrorCode(code);
-    details = safeDetails(details, known ? '' : ` (unknown error code ${typeof code === 'symbol' ? 'symbol' : String(code as unknown)})`);
+    details = safeDetails(details, known ? '' : ` (unknown error code ${typeof code === 'symbol' ? 'symbol' : String(code)})`);
     code = known ? code : 'INTERNAL';
     super(formatMessage(code, details), details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;

@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type * as Virt from '../src';
 import {
   InProcessEvent,
   InProcessRelayPlatform,
@@ -18,7 +19,7 @@ import {
 
 describe('error identity survives two installed copies of @tsvmm/virt', () => {
   let dir: string;
-  let other: typeof import('../src');
+  let other: typeof Virt;
   beforeAll(() => {
     // A second, independent copy of the built package (as a second version in node_modules would be).
     dir = mkdtempSync(join(tmpdir(), 'tsvmm-virt-copy-'));
@@ -26,7 +27,7 @@ describe('error identity survives two installed copies of @tsvmm/virt', () => {
     cpSync(join(__dirname, '..', 'package.json'), join(dir, 'package.json'));
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      other = require(join(dir, 'dist', 'index.js')) as typeof import('../src');
+      other = require(join(dir, 'dist', 'index.js')) as typeof Virt;
     });
   });
   afterAll(() => rmSync(dir, { recursive: true }));

@@ -84,7 +84,7 @@ export function checkInjectorSpec(operation: string, spec: unknown): InjectorSpe
       const value = field.value;
       const ok = value === 'addressLo' || value === 'addressHi' || value === 'data' || value === 'address' || (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0);
       if (!ok) throw bad(`fields[${i}].value must be addressLo, addressHi, data, address or a non-negative integer, got ${describeValue(value)}`);
-      return Object.freeze({ offset, type, value: value as IoctlInjectorField['value'] });
+      return Object.freeze({ offset, type, value: value });
     });
     return Object.freeze({ kind, fd, request, name, size, fields: Object.freeze(fields), delivered });
   }

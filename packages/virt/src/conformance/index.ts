@@ -64,7 +64,7 @@ function resolve(factory: ConformanceFactory, live: Partial<ConformanceManifest>
   const declared = MANIFEST_KEYS.filter((k) => declaredValues[k] !== undefined);
   const derived = MANIFEST_KEYS.filter((k) => !declared.includes(k) && live?.[k] !== undefined);
   const assumed = MANIFEST_KEYS.filter((k) => !declared.includes(k) && !derived.includes(k));
-  const manifest = { ...ASSUMED, ...Object.fromEntries(derived.map((k) => [k, live![k]])), ...Object.fromEntries(declared.map((k) => [k, declaredValues[k]])) } as ConformanceManifest;
+  const manifest = { ...ASSUMED, ...Object.fromEntries(derived.map((k) => [k, live![k]])), ...Object.fromEntries(declared.map((k) => [k, declaredValues[k]])) };
   return Object.freeze({ manifest: Object.freeze(manifest), declared, derived, assumed });
 }
 

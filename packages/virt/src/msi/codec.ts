@@ -277,7 +277,7 @@ function checkPolicy(operation: string, policy: unknown): MsiPolicy {
   if (addressHi !== 'reject' && addressHi !== 'x2apic-ids') throw invalidArgument(operation, `policy.addressHi must be 'reject' or 'x2apic-ids', got ${describeValue(addressHi)}`);
   const modes = p.deliveryModes;
   if (modes !== undefined && !Array.isArray(modes)) throw invalidArgument(operation, `policy.deliveryModes must be an array, got ${describeValue(modes)}`);
-  return { addressHi, backend: String(p.backend ?? 'x86'), deliveryModes: modes as DeliveryMode[] | undefined };
+  return { addressHi, backend: typeof p.backend === 'string' ? p.backend : 'x86', deliveryModes: modes as DeliveryMode[] | undefined };
 }
 
 /** `toMsiMessage` then `validateMsi`: the one check every `setMsi` / `requestMsi` runs first. */

@@ -1,6 +1,6 @@
 /** The partition and its events have the shape the contract promises. */
 import { check, checkEqual } from '../check';
-import { type ConformanceCase, V } from './context';
+import type { ConformanceCase } from './context';
 
 export const shapeCases: readonly ConformanceCase[] = [
   {
