@@ -172,3 +172,30 @@ describe('methods of live objects', () => {
     expect(() => root.encodeMsi({ destinationId: 1, vector: 0x41, destinationMode: 'sideways' as never })).toThrow(/destinationMode/);
   });
 });
+
+test('RelayIrqFd reads each option exactly once (a getter that changes its answer cannot pass validation and then differ)', () => {
+  const reads: Record<string, number> = {};
+  const values: Record<string, unknown[]> = {
+    backend: ['test', 42],
+    maxRoutes: [4, 1 << 30],
+    policy: [{ addressHi: 'reject', backend: 'test' }, null],
+    inject: [() => true, 'x'],
+    platform: [(t: never) => new InProcessRelayPlatform(t, () => true), undefined],
+    reason: ['why', {}],
+  };
+  const options = {};
+  for (const [key, answers] of Object.entries(values)) {
+    Object.defineProperty(options, key, {
+      enumerable: true,
+      get() {
+        const n = (reads[key] = (reads[key] ?? 0) + 1);
+        return answers[Math.min(n - 1, answers.length - 1)];
+      },
+    });
+  }
+  const irqfd = new RelayIrqFd(options as never);
+  expect(reads).toEqual({ backend: 1, maxRoutes: 1, policy: 1, inject: 1, platform: 1, reason: 1 });
+  expect(irqfd.capabilities.maxRoutes).toBe(4);
+  expect(irqfd.options.backend).toBe('test');
+  irqfd.dispose();
+});
