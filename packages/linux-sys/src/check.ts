@@ -3,7 +3,8 @@ import { type ErrnoErrorOptions, errnoError } from './errno';
 
 /**
  * Returns `result` when it is not negative; otherwise throws the {@link VirtError} for `-result`.
- * `operation` names what the caller was doing, `call` the system call (`ioctl(KVM_IRQFD)`).
+ * `operation` names what the caller was doing, `call` the system call (`ioctl(KVM_IRQFD)`); the
+ * error's code and hint depend on both the errno and the call (see `errnoCode`).
  */
 export function check(result: number, operation: string, call: string, options: ErrnoErrorOptions = {}): number {
   if (result >= 0) return result;
@@ -11,5 +12,5 @@ export function check(result: number, operation: string, call: string, options: 
 }
 
 export function failure(result: number, operation: string, call: string, options: ErrnoErrorOptions = {}): VirtError {
-  return errnoError(operation, -result, { ...options, detail: options.detail ?? `${call} failed` });
+  return errnoError(operation, -result, { call, ...options, detail: options.detail ?? `${call} failed` });
 }

@@ -17,3 +17,9 @@ export const EPOLLERR = 0x008;
 export const EPOLLHUP = 0x010;
 
 export const POLLIN = 0x001;
+
+/** fcntl(2) command: duplicate with close-on-exec set (fcntl.h). */
+export const F_DUPFD_CLOEXEC = 1030;
+/** kcmp(2) system call number on x86_64 (arch/x86/entry/syscalls/syscall_64.tbl) and its KCMP_FILE type (linux/kcmp.h). */
+export const SYS_KCMP = 312;
+export const KCMP_FILE = 0;

@@ -45,17 +45,57 @@ export function errnoByName(name: string): number | undefined {
   return undefined;
 }
 
-export function errnoCode(errno: number): VirtErrorCode {
+/**
+ * The system call a failure came from, as far as the mapping cares: `open` and `ioctl` reach
+ * devices (where EPERM/EACCES mean permission and ENOENT/ENODEV/ENXIO a missing driver); on every
+ * other call the same numbers mean something about the fd or the arguments, not about the host.
+ */
+export type SyscallKind = 'open' | 'ioctl' | 'close' | 'read' | 'write' | 'eventfd' | 'poll' | 'epoll_create1' | 'epoll_ctl' | 'epoll_wait' | 'dup' | 'kcmp' | 'other';
+
+/** The kind of a call description such as `ioctl(KVM_IRQFD)` or `epoll_ctl(EPOLL_CTL_ADD, 7)`. */
+export function syscallKind(call: string): SyscallKind {
+  const name = /^\s*([a-z_0-9]+)/.exec(call)?.[1] ?? '';
+  switch (name) {
+    case 'open':
+    case 'openat':
+      return 'open';
+    case 'ioctl':
+    case 'close':
+    case 'read':
+    case 'write':
+    case 'eventfd':
+    case 'poll':
+    case 'epoll_create1':
+    case 'epoll_ctl':
+    case 'epoll_wait':
+    case 'dup':
+    case 'kcmp':
+      return name;
+    case 'fcntl':
+      return 'dup';
+    default:
+      return 'other';
+  }
+}
+
+/**
+ * The {@link VirtErrorCode} for `errno`. With `call` (the failed call, e.g. `epoll_ctl(...)`), the
+ * mapping depends on it: PERMISSION and UNAVAILABLE only come from calls that may reach a device
+ * (`open`, `ioctl`, or a call this layer does not know); on the fd calls it issues itself (read,
+ * write, close, eventfd, poll, epoll_*, dup, kcmp) those errnos are SYSCALL.
+ */
+export function errnoCode(errno: number, call?: string): VirtErrorCode {
+  const device = call === undefined || reachesDevice(syscallKind(call));
   switch (errno) {
     case EBUSY:
       return 'BUSY';
     case EACCES:
     case EPERM:
-      return 'PERMISSION';
+      return device ? 'PERMISSION' : 'SYSCALL';
     case ENOENT:
     case ENODEV:
     case ENXIO:
-      return 'UNAVAILABLE';
+      return device ? 'UNAVAILABLE' : 'SYSCALL';
     default:
       return 'SYSCALL';
   }
@@ -80,6 +120,24 @@ const DEFAULT_HINTS: Readonly<Record<number, string>> = Object.freeze({
   [EAGAIN]: 'The resource is temporarily unavailable: try again.',
 });
 
+function reachesDevice(kind: SyscallKind): boolean {
+  return kind === 'open' || kind === 'ioctl' || kind === 'other';
+}
+
+/** Hints that depend on the call as well as the errno (what the number means there). */
+const CALL_HINTS: Partial<Record<SyscallKind, Readonly<Record<number, string>>>> = {
+  epoll_ctl: {
+    [EPERM]: 'The file does not support epoll (it is not an eventfd): only events created by this relay can be watched.',
+    [ENOENT]: 'The fd is not in the epoll set: it was closed or replaced by another file since it was added.',
+    [EEXIST]: 'The fd is already in the epoll set: another route watches the same open file.',
+    [EBADF]: 'The fd or the epoll fd is not open: it was closed elsewhere (every fd has exactly one owner).',
+  },
+  kcmp: {
+    [EPERM]: 'This process may not compare its own fds (kcmp is restricted here, e.g. by a seccomp or Yama policy).',
+    [ENOSYS]: 'The kernel was built without kcmp (CONFIG_KCMP).',
+  },
+};
+
 export interface ErrnoErrorOptions {
   /** One sentence on what failed; default: `<operation> failed`. */
   readonly detail?: string;
@@ -89,14 +147,25 @@ export interface ErrnoErrorOptions {
   readonly code?: VirtErrorCode;
   /** What became of the caller's state (e.g. "The route was left as it was."), appended to the hint. */
   readonly outcome?: string;
+  /**
+   * The failed call (`epoll_ctl(EPOLL_CTL_DEL, 7)`): the code and hint then depend on the call as
+   * well as the errno (see {@link errnoCode}). `check` and `failure` pass it.
+   */
+  readonly call?: string;
 }
 
 /** The {@link VirtError} for a failed system call. */
 export function errnoError(operation: string, errno: number, options: ErrnoErrorOptions = {}): VirtError {
-  return new VirtError(options.code ?? errnoCode(errno), {
+  const kind = options.call === undefined ? undefined : syscallKind(options.call);
+  const device = kind === undefined || reachesDevice(kind);
+  const callHint = kind === undefined ? undefined : CALL_HINTS[kind]?.[errno];
+  // Device-flavoured default hints (kvm group, modprobe) only fit calls that reach a device.
+  const deviceOnly = errno === EPERM || errno === EACCES || errno === ENOENT || errno === ENODEV || errno === ENXIO;
+  const defaultHint = !device && deviceOnly ? `${errnoName(errno)} from ${options.call}: see its manual page for what this errno means there.` : DEFAULT_HINTS[errno];
+  return new VirtError(options.code ?? errnoCode(errno, options.call), {
     operation,
     detail: options.detail ?? 'the system call failed',
-    hint: [options.hint ?? DEFAULT_HINTS[errno] ?? 'See the errno for the cause.', options.outcome].filter(Boolean).join(' '),
+    hint: [options.hint ?? callHint ?? defaultHint ?? 'See the errno for the cause.', options.outcome].filter(Boolean).join(' '),
     errno,
     errnoName: errnoName(errno),
   });

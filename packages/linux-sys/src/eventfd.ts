@@ -1,8 +1,18 @@
 /**
  * An eventfd as a platform-neutral {@link Event}: close-on-exec, non-blocking, a 64-bit counter.
+ *
+ * Ownership model: the object works on a private descriptor ({@link EventFd.ownFd}) that only it
+ * ever closes; `fd`, the number handed to users (for VFIO, vhost, a device thread), is a duplicate
+ * of it (`fcntl(F_DUPFD_CLOEXEC)`), both close-on-exec. Signalling, consuming, epoll and kernel
+ * irqfds all use the private descriptor, so a user who closes `fd` closes only their copy: the
+ * event keeps working, and when that number is reused by another file, nothing here reads, writes,
+ * polls or closes it. `dispose()` closes the private descriptor always, and `fd` only while it still
+ * names the same open file (proven with `kcmp(2)` KCMP_FILE); when that cannot be proven (no kcmp,
+ * or a {@link Syscalls} without `sameFile`), the number is left open rather than risk closing
+ * someone else's file.
  */
-import { type Event, disposedError } from '@tsvmm/virt';
-import { EAGAIN } from './errno';
+import { type EventFdEvent, disposedError } from '@tsvmm/virt';
+import { EAGAIN, ENOSYS } from './errno';
 import { EFD_NONBLOCK } from './constants';
 import { check, failure } from './check';
 import { libcSyscalls } from './libc';
@@ -11,19 +21,37 @@ import type { Syscalls } from './syscalls';
 /** The 64-bit little-endian 1 that every signal writes; the kernel only reads it. */
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
-export class EventFd implements Event {
+export class EventFd implements EventFdEvent {
   readonly kind = 'eventfd' as const;
   readonly handle = undefined;
+  /**
+   * The number handed to users: a close-on-exec duplicate of {@link ownFd} (or the same number
+   * where the {@link Syscalls} given cannot duplicate). Closing it yourself does not stop the event.
+   */
   readonly fd: number;
+  private readonly own: number;
   private readonly sys: Syscalls;
   private readonly buf = new Uint8Array(8);
   private readonly view = new DataView(this.buf.buffer);
   private isDisposed = false;
 
-  /** Creates a new eventfd (EFD_CLOEXEC | EFD_NONBLOCK). EMFILE etc. become typed errors. */
+  /**
+   * Creates a new eventfd (EFD_CLOEXEC | EFD_NONBLOCK) and its handed-out duplicate. EMFILE and
+   * other failures of either step become typed errors, with nothing left open.
+   */
   constructor(sys: Syscalls = libcSyscalls(), operation = 'EventFd.create') {
     this.sys = sys;
-    this.fd = check(sys.eventfd(0, EFD_NONBLOCK), operation, 'eventfd()');
+    this.own = check(sys.eventfd(0, EFD_NONBLOCK), operation, 'eventfd()');
+    let fd = this.own;
+    if (typeof sys.dup === 'function') {
+      const r = sys.dup(this.own);
+      if (r >= 0) fd = r;
+      else if (r !== -ENOSYS) {
+        sys.close(this.own);
+        throw failure(r, operation, `fcntl(eventfd ${this.own}, F_DUPFD_CLOEXEC)`);
+      }
+    }
+    this.fd = fd;
   }
 
   get disposed(): boolean {
@@ -31,34 +59,42 @@ export class EventFd implements Event {
   }
 
   /**
-   * The fd the owner itself works on (KVM_IRQFD, MSHV_IRQFD, epoll): backends pass this, never
-   * `fd`, to the kernel, so how the number handed out relates to it is decided here alone.
+   * The private descriptor the owner itself works on (KVM_IRQFD, MSHV_IRQFD, epoll): backends pass
+   * this, never `fd`, to the kernel. It stays open until {@link dispose}, whatever users do with `fd`.
    */
   ownFd(): number {
-    return this.fd;
+    return this.own;
+  }
+
+  /** True when `fd` is a separate number from {@link ownFd} (closing it cannot hurt the event). */
+  get duplicated(): boolean {
+    return this.fd !== this.own;
   }
 
   signal(): void {
     if (this.isDisposed) throw disposedError('Event.signal', 'the eventfd');
     // The hot path of every emulated-device interrupt: one write(2), nothing built unless it fails.
-    const r = this.sys.write(this.fd, ONE, 8);
-    if (r < 0) throw failure(r, 'Event.signal', `write(eventfd ${this.fd})`);
+    const r = this.sys.write(this.own, ONE, 8);
+    if (r < 0) throw failure(r, 'Event.signal', `write(eventfd ${this.own})`);
   }
 
   /** Signals since the last consume (0 when none, or when a kernel irqfd drained them). */
   consume(): number {
     if (this.isDisposed) return 0;
-    const r = this.sys.read(this.fd, this.buf, 8);
+    const r = this.sys.read(this.own, this.buf, 8);
     if (r === -EAGAIN) return 0;
-    if (r < 0) throw failure(r, 'Event.consume', `read(eventfd ${this.fd})`);
+    if (r < 0) throw failure(r, 'Event.consume', `read(eventfd ${this.own})`);
     return this.view.getUint32(0, true) + this.view.getUint32(4, true) * 0x1_0000_0000;
   }
 
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    // The handed-out number is closed only while it provably still names our file: its user may
+    // have closed it, and the number may now belong to someone else.
+    if (this.fd !== this.own && this.sys.sameFile?.(this.own, this.fd) === 1) this.sys.close(this.fd);
     // close() releases the fd even when it reports an error, so there is nothing to retry.
-    this.sys.close(this.fd);
+    this.sys.close(this.own);
   }
 
   [Symbol.dispose](): void {

@@ -2,7 +2,7 @@
  * The one binding of libc (koffi). Loaded lazily, once per thread (koffi works in worker threads;
  * each thread gets its own binding).
  */
-import { EFD_CLOEXEC, EPOLL_CLOEXEC, O_CLOEXEC } from './constants';
+import { EFD_CLOEXEC, EPOLL_CLOEXEC, F_DUPFD_CLOEXEC, KCMP_FILE, O_CLOEXEC, SYS_KCMP } from './constants';
 import type { IoctlDef } from './ioctl';
 import type { Syscalls } from './syscalls';
 
@@ -18,7 +18,30 @@ interface Libc {
   epollCreate1: (flags: number) => number;
   epollCtl: (epfd: number, op: number, fd: number, event: Uint8Array | null) => number;
   epollWait: (epfd: number, events: Uint8Array, maxEvents: number, timeout: number) => number;
+  fcntl: (fd: number, cmd: number, arg: number) => number;
+  syscall5: (nr: number, a: number, b: number, c: number, d: number, e: number) => number;
 }
+
+/**
+ * The koffi prototype of every libc function tsvmm calls: the one definition, also handed to the
+ * relay's worker thread, which binds its own copy. ioctl, open and syscall are variadic in C; on
+ * x86_64 a fixed prototype passes the same registers.
+ */
+export const LIBC_PROTOTYPES = Object.freeze({
+  open: 'int open(const char *path, int flags, int mode)',
+  close: 'int close(int fd)',
+  ioctlPtr: 'int ioctl(int fd, unsigned long request, void *arg)',
+  ioctlInt: 'int ioctl(int fd, unsigned long request, unsigned long arg)',
+  read: 'long read(int fd, void *buf, unsigned long count)',
+  write: 'long write(int fd, void *buf, unsigned long count)',
+  eventfd: 'int eventfd(unsigned int initval, int flags)',
+  poll: 'int poll(void *fds, unsigned long nfds, int timeout)',
+  epollCreate1: 'int epoll_create1(int flags)',
+  epollCtl: 'int epoll_ctl(int epfd, int op, int fd, void *event)',
+  epollWait: 'int epoll_wait(int epfd, void *events, int maxevents, int timeout)',
+  fcntl: 'int fcntl(int fd, int cmd, int arg)',
+  syscall5: 'long syscall(long nr, long a, long b, long c, long d, long e)',
+});
 
 /** The part of koffi used here (koffi's own types are ESM-only, this package is CommonJS). */
 interface Koffi {
@@ -34,19 +57,20 @@ let libc: Libc | undefined;
 function load(): Libc {
   if (process.platform !== 'linux') throw new Error(`@tsvmm/linux-sys needs Linux (this is ${process.platform})`);
   const lib = koffi.load('libc.so.6');
-  // ioctl and open are variadic in C; on x86_64 a fixed prototype passes the same registers.
   return {
-    open: lib.func('int open(const char *path, int flags, int mode)') as Libc['open'],
-    close: lib.func('int close(int fd)') as Libc['close'],
-    ioctlPtr: lib.func('int ioctl(int fd, unsigned long request, void *arg)') as Libc['ioctlPtr'],
-    ioctlInt: lib.func('int ioctl(int fd, unsigned long request, unsigned long arg)') as Libc['ioctlInt'],
-    read: lib.func('long read(int fd, void *buf, unsigned long count)') as Libc['read'],
-    write: lib.func('long write(int fd, void *buf, unsigned long count)') as Libc['write'],
-    eventfd: lib.func('int eventfd(unsigned int initval, int flags)') as Libc['eventfd'],
-    poll: lib.func('int poll(void *fds, unsigned long nfds, int timeout)') as Libc['poll'],
-    epollCreate1: lib.func('int epoll_create1(int flags)') as Libc['epollCreate1'],
-    epollCtl: lib.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as Libc['epollCtl'],
-    epollWait: lib.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as Libc['epollWait'],
+    open: lib.func(LIBC_PROTOTYPES.open) as Libc['open'],
+    close: lib.func(LIBC_PROTOTYPES.close) as Libc['close'],
+    ioctlPtr: lib.func(LIBC_PROTOTYPES.ioctlPtr) as Libc['ioctlPtr'],
+    ioctlInt: lib.func(LIBC_PROTOTYPES.ioctlInt) as Libc['ioctlInt'],
+    read: lib.func(LIBC_PROTOTYPES.read) as Libc['read'],
+    write: lib.func(LIBC_PROTOTYPES.write) as Libc['write'],
+    eventfd: lib.func(LIBC_PROTOTYPES.eventfd) as Libc['eventfd'],
+    poll: lib.func(LIBC_PROTOTYPES.poll) as Libc['poll'],
+    epollCreate1: lib.func(LIBC_PROTOTYPES.epollCreate1) as Libc['epollCreate1'],
+    epollCtl: lib.func(LIBC_PROTOTYPES.epollCtl) as Libc['epollCtl'],
+    epollWait: lib.func(LIBC_PROTOTYPES.epollWait) as Libc['epollWait'],
+    fcntl: lib.func(LIBC_PROTOTYPES.fcntl) as Libc['fcntl'],
+    syscall5: lib.func(LIBC_PROTOTYPES.syscall5) as Libc['syscall5'],
   };
 }
 
@@ -92,6 +116,14 @@ class LibcSyscalls implements Syscalls {
   }
   epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
     return ret(this.c.epollWait(epfd, events, maxEvents, timeoutMs));
+  }
+  dup(fd: number): number {
+    return ret(this.c.fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  }
+  sameFile(a: number, b: number): number {
+    // kcmp(pid, pid, KCMP_FILE, a, b): 0 when both numbers name the same struct file.
+    const r = ret(this.c.syscall5(SYS_KCMP, process.pid, process.pid, KCMP_FILE, a, b));
+    return r < 0 ? r : r === 0 ? 1 : 0;
   }
 }
 

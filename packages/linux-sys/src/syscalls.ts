@@ -26,4 +26,14 @@ export interface Syscalls {
   epollCtl(epfd: number, op: number, fd: number, event: Uint8Array | null): number;
   /** `epoll_wait(epfd, events, maxEvents, timeout)`: blocks the calling thread. */
   epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number;
+  /**
+   * `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: a second, close-on-exec number for the same open file.
+   * Optional: without it an {@link EventFd} hands out the number it works on itself.
+   */
+  dup?(fd: number): number;
+  /**
+   * Whether two numbers of this process name the same open file: 1 yes, 0 no, or -errno when it
+   * cannot be told (`kcmp(2)` with KCMP_FILE). Optional: without it nothing is proven the same.
+   */
+  sameFile?(a: number, b: number): number;
 }

@@ -15,15 +15,22 @@ import {
   type Partition,
   type PartitionCapabilities,
   RelayIrqFd,
+  checkBoolean,
   checkInteger,
+  checkObject,
+  describeValue,
   disposedError,
   invalidArgument,
   parseMsi,
+  partitionCapabilities,
 } from '@tsvmm/virt';
 import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 
 export interface SoftwarePartitionOptions {
-  /** vCPU count, 1 to 256. */
+  /**
+   * vCPU count: 1 to 255, or 1 to 256 with `x2apic`. (xAPIC IDs run 0 to 0xFE, 0xFF being the
+   * broadcast destination, so 256 distinct addressable vCPUs need 32-bit x2APIC IDs.)
+   */
   readonly vcpus: number;
   /** APIC ID of each vCPU (default: its index). Distinct; up to 0xFE, or larger with `x2apic`. */
   readonly apicIds?: readonly number[];
@@ -33,7 +40,9 @@ export interface SoftwarePartitionOptions {
   readonly x2apic?: boolean;
 }
 
-const MAX_VCPUS = 256;
+/** Most vCPUs: 255 addressable xAPIC IDs (0-0xFE), or 256 with x2APIC IDs. */
+const MAX_VCPUS_XAPIC = 255;
+const MAX_VCPUS_X2APIC = 256;
 
 export class SoftwarePartition implements Partition, LocalApicAccess {
   readonly backend = 'software';
@@ -50,14 +59,22 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
 
   private constructor(options: SoftwarePartitionOptions) {
     const op = 'SoftwarePartition.create';
-    if (typeof options !== 'object' || options === null) throw invalidArgument(op, 'options must be an object');
-    const vcpus = checkInteger(op, 'vcpus', options.vcpus, 1, MAX_VCPUS);
-    const x2apic = options.x2apic ?? false;
-    const given: unknown = options.apicIds ?? Array.from({ length: vcpus }, (_, i) => i);
-    if (!Array.isArray(given) || given.length !== vcpus) throw invalidArgument(op, `apicIds must list one APIC ID per vCPU (${vcpus})`);
+    // Each option is read exactly once, validated, and only the copies are used afterwards.
+    const o = checkObject<Partial<Record<keyof SoftwarePartitionOptions, unknown>>>(op, 'options', options);
+    const rawVcpus = o.vcpus;
+    const rawApicIds = o.apicIds;
+    const rawMaxRoutes = o.maxRoutes;
+    const x2apic = checkBoolean(op, 'x2apic', o.x2apic, false);
+    const maxVcpus = x2apic ? MAX_VCPUS_X2APIC : MAX_VCPUS_XAPIC;
+    if (rawVcpus === MAX_VCPUS_X2APIC && !x2apic) {
+      throw invalidArgument(op, `vcpus 256 needs x2apic: true (xAPIC IDs 0-0xFE address at most ${MAX_VCPUS_XAPIC} vCPUs; 0xFF is the broadcast ID)`);
+    }
+    const vcpus = checkInteger(op, 'vcpus', rawVcpus, 1, maxVcpus);
+    const given: unknown = rawApicIds === undefined ? Array.from({ length: vcpus }, (_, i) => i) : Array.isArray(rawApicIds) ? [...(rawApicIds as unknown[])] : rawApicIds;
+    if (!Array.isArray(given) || given.length !== vcpus) throw invalidArgument(op, `apicIds must list one APIC ID per vCPU (${vcpus}), got ${describeValue(rawApicIds)}`);
     const ids = (given as unknown[]).map((id, i) => checkInteger(op, `apicIds[${i}]`, id, 0, x2apic ? 0xfffffffe : 0xfe));
     if (new Set(ids).size !== ids.length) throw invalidArgument(op, 'apicIds must be distinct');
-    const maxRoutes = checkInteger(op, 'maxRoutes', options.maxRoutes ?? 4096, 1, 1 << 20);
+    const maxRoutes = checkInteger(op, 'maxRoutes', rawMaxRoutes === undefined ? 4096 : rawMaxRoutes, 1, 1 << 20);
     this.vcpuCount = vcpus;
     this.bus = new ApicBus({ apicIds: ids, x2apic });
     this.policy = Object.freeze({ addressHi: x2apic ? 'x2apic-ids' : 'reject', backend: 'software' } as const);
@@ -70,14 +87,12 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
       platform: (table) => new InProcessRelayPlatform(table, inject),
       reason: 'the software backend models the hypervisor in-process',
     });
-    this.capabilities = Object.freeze({
+    this.capabilities = partitionCapabilities(this.relay, {
       backend: 'software',
-      irqfd: 'emulated' as const,
       irqfdReason: 'in-process model: signals are delivered inside Event.signal()',
-      maxRoutes,
       resample: false,
       x2apic,
-      maxVcpus: MAX_VCPUS,
+      maxVcpus,
     });
   }
 
@@ -106,7 +121,8 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
 
   /** Sets the spurious-interrupt-vector software-enable bit, as a guest would. */
   setApicSoftwareEnabled(vcpu: number, enabled: boolean): void {
-    this.apic('setApicSoftwareEnabled', vcpu).softwareEnabled = enabled;
+    const apic = this.apic('setApicSoftwareEnabled', vcpu);
+    apic.softwareEnabled = checkBoolean('SoftwarePartition.setApicSoftwareEnabled', 'enabled', enabled);
   }
 
   /** The model of one vCPU's APIC, with counters (accepted, coalesced, nmi...), for tests. */

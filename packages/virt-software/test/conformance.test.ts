@@ -6,5 +6,14 @@ function subject(options: Parameters<typeof SoftwarePartition.create>[0]) {
   return { partition, observer: apicObserver(partition), settle: () => Promise.resolve(), dispose: () => partition.dispose() };
 }
 
-defineIrqFdConformance({ name: 'software, APIC IDs 0 and 1', create: () => subject({ vcpus: 2, maxRoutes: 64 }) });
-defineIrqFdConformance({ name: 'software, APIC IDs 3, 7, 12', create: () => subject({ vcpus: 3, apicIds: [3, 7, 12], maxRoutes: 40 }) });
+const supports = { stableEvent: true, routingTable: false, mediation: 'emulated', resample: false, overflow: false } as const;
+
+defineIrqFdConformance({ name: 'software, APIC IDs 0 and 1', supports: { ...supports, x2apic: false }, create: () => subject({ vcpus: 2, maxRoutes: 64 }) });
+defineIrqFdConformance({ name: 'software, APIC IDs 3, 7, 12', supports: { ...supports, x2apic: false }, create: () => subject({ vcpus: 3, apicIds: [3, 7, 12], maxRoutes: 40 }) });
+defineIrqFdConformance({
+  name: 'software, APIC IDs 0, 0x34 and x2APIC ID 0x1234',
+  supports: { ...supports, x2apic: true },
+  create: () => subject({ vcpus: 3, apicIds: [0, 0x34, 0x1234], x2apic: true, maxRoutes: 40 }),
+});
+// Declares nothing: the describe name lists what was derived from capabilities and what was assumed.
+defineIrqFdConformance({ name: 'software, manifest derived', create: () => subject({ vcpus: 2, maxRoutes: 40 }) });

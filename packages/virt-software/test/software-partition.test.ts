@@ -85,9 +85,11 @@ test('capabilities are frozen and honest; probe reports it available', () => {
     maxRoutes: 10,
     resample: false,
     x2apic: false,
-    maxVcpus: 256,
+    maxVcpus: 255,
   });
   expect(Object.isFrozen(p.capabilities)).toBe(true);
+  using q = SoftwarePartition.create({ vcpus: 1, x2apic: true });
+  expect(q.capabilities.maxVcpus).toBe(256);
   expect(probe()).toMatchObject({ backend: 'software', available: true });
 });
 
@@ -98,4 +100,49 @@ test('an irqfd route delivers inside signal(), synchronously', () => {
   r.unmask();
   r.event.signal();
   expect(p.readLocalApic(1).irr).toEqual([0x41]);
+});
+
+test('the documented vCPU range is what capabilities say: 255 with xAPIC IDs, 256 with x2APIC IDs', () => {
+  {
+    using p = SoftwarePartition.create({ vcpus: 255 });
+    expect(p.vcpuCount).toBe(p.capabilities.maxVcpus);
+    // Every vCPU, up to APIC ID 0xFE, is addressable on its own.
+    expect(send(p, { destinationId: 0xfe, vector: 0x41 })).toBe(true);
+    expect(p.readLocalApic(254).irr).toEqual([0x41]);
+  }
+  expect(() => SoftwarePartition.create({ vcpus: 256 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/x2apic: true/) }));
+  {
+    using p = SoftwarePartition.create({ vcpus: 256, x2apic: true });
+    expect(p.vcpuCount).toBe(256);
+    expect(p.vcpuCount).toBe(p.capabilities.maxVcpus);
+    expect(send(p, { destinationId: 0xff, vector: 0x42 })).toBe(true);
+    expect(p.readLocalApic(255).irr).toEqual([0x42]);
+  }
+  expect(() => SoftwarePartition.create({ vcpus: 257, x2apic: true })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+});
+
+test('each option is read exactly once (a getter that changes its answer cannot pass validation and then differ)', () => {
+  const reads: Record<string, number> = {};
+  let n = 0;
+  const options = {
+    get vcpus() {
+      reads.vcpus = (reads.vcpus ?? 0) + 1;
+      return n++ ? 200 : 2;
+    },
+    get maxRoutes() {
+      reads.maxRoutes = (reads.maxRoutes ?? 0) + 1;
+      return 8;
+    },
+    get x2apic() {
+      reads.x2apic = (reads.x2apic ?? 0) + 1;
+      return false;
+    },
+    get apicIds() {
+      reads.apicIds = (reads.apicIds ?? 0) + 1;
+      return undefined;
+    },
+  };
+  using p = SoftwarePartition.create(options);
+  expect(p.vcpuCount).toBe(2);
+  expect(reads).toEqual({ vcpus: 1, maxRoutes: 1, x2apic: 1, apicIds: 1 });
 });

@@ -48,8 +48,72 @@ export interface VirtErrorDetails {
   readonly cause?: unknown;
 }
 
+const CODES: ReadonlySet<string> = new Set<VirtErrorCode>([
+  'INVALID_ARGUMENT',
+  'INVALID_MSI',
+  'DISPOSED',
+  'EXHAUSTED',
+  'BUSY',
+  'UNSUPPORTED',
+  'UNAVAILABLE',
+  'PERMISSION',
+  'SYSCALL',
+  'HRESULT',
+  'INTERNAL',
+]);
+
+/** True when `code` is one of the {@link VirtErrorCode}s. */
+export function isVirtErrorCode(code: unknown): code is VirtErrorCode {
+  return typeof code === 'string' && CODES.has(code);
+}
+
+/** Details made safe to format whatever the caller passed (the constructor of an error never throws). */
+function safeDetails(details: unknown, note = ''): VirtErrorDetails {
+  if (typeof details !== 'object' || details === null) return { operation: 'unknown operation', detail: `an error with malformed details (${typeof details})${note}` };
+  const d = details as Partial<Record<keyof VirtErrorDetails, unknown>>;
+  const str = (v: unknown): string | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' || typeof v === 'symbol') return v.toString();
+    return `(${v === null ? 'null' : typeof v})`;
+  };
+  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+  return {
+    operation: str(d.operation) ?? 'unknown operation',
+    detail: `${str(d.detail) ?? 'no detail given'}${note}`,
+    hint: str(d.hint),
+    errno: num(d.errno),
+    errnoName: str(d.errnoName),
+    hresult: num(d.hresult),
+    cause: d.cause,
+  };
+}
+
+/**
+ * The brand every {@link VirtError} carries, registered globally (`Symbol.for`), so an error made
+ * by one installed copy of this package is recognised by another copy (two versions of
+ * `@tsvmm/virt` in one application): `isVirtError` and `instanceof VirtError` check the brand.
+ */
+export const VIRT_ERROR_BRAND: unique symbol = Symbol.for('tsvmm.VirtError') as never;
+
+function branded(e: unknown): e is VirtError {
+  return (typeof e === 'object' || typeof e === 'function') && e !== null && (e as { [VIRT_ERROR_BRAND]?: unknown })[VIRT_ERROR_BRAND] === true;
+}
+
 export class VirtError extends Error {
   override readonly name = 'VirtError';
+  /** The cross-copy brand (see {@link VIRT_ERROR_BRAND}). */
+  readonly [VIRT_ERROR_BRAND] = true as const;
+
+  /** True for a VirtError from any installed copy of this package (the brand, not the prototype). */
+  static is(e: unknown): e is VirtError {
+    return branded(e);
+  }
+
+  /** `e instanceof VirtError` holds for errors of every installed copy of this package. */
+  static override [Symbol.hasInstance](e: unknown): boolean {
+    return branded(e);
+  }
   readonly code: VirtErrorCode;
   readonly operation: string;
   readonly detail: string;
@@ -58,7 +122,14 @@ export class VirtError extends Error {
   readonly errnoName: string | undefined;
   readonly hresult: number | undefined;
 
+  /**
+   * Never throws: a `code` that is not a {@link VirtErrorCode} becomes INTERNAL (its text kept in
+   * the detail), and malformed `details` are replaced by safe strings.
+   */
   constructor(code: VirtErrorCode, details: VirtErrorDetails) {
+    const known = isVirtErrorCode(code);
+    details = safeDetails(details, known ? '' : ` (unknown error code ${typeof code === 'symbol' ? 'symbol' : String(code)})`);
+    code = known ? code : 'INTERNAL';
     super(formatMessage(code, details), details.cause === undefined ? undefined : { cause: details.cause });
     this.code = code;
     this.operation = details.operation;
@@ -78,9 +149,12 @@ function formatMessage(code: VirtErrorCode, d: VirtErrorDetails): string {
   return `${d.operation}: ${d.detail}${status} [${code}].${hint}`;
 }
 
-/** True when `e` is a {@link VirtError}, optionally with the given code. */
+/**
+ * True when `e` is a {@link VirtError} (from this or any other installed copy of this package: the
+ * check is the {@link VIRT_ERROR_BRAND}), optionally with the given code. Never throws.
+ */
 export function isVirtError(e: unknown, code?: VirtErrorCode): e is VirtError {
-  return e instanceof VirtError && (code === undefined || e.code === code);
+  return branded(e) && (code === undefined || e.code === code);
 }
 
 export function invalidArgument(operation: string, detail: string, hint = 'Fix the argument; nothing was changed.'): VirtError {
@@ -95,12 +169,16 @@ export function disposedError(operation: string, what: string): VirtError {
   });
 }
 
-/** A live route whose event someone else disposed: the route owns its event and cannot work without it. */
+/**
+ * A live route whose event someone disposed with `route.event.dispose()`: the route owns its event
+ * and cannot work without it. (Closing `route.event.fd` does not lead here: that number is the
+ * user's copy, and the route keeps working on its own descriptor.)
+ */
 export function routeEventDisposed(operation: string): VirtError {
   return new VirtError('DISPOSED', {
     operation,
-    detail: "the route's event was disposed, but the route was not",
-    hint: 'A route owns its event: never dispose route.event (or close route.event.fd) yourself. Dispose the route and create a new one.',
+    detail: "the route's event was disposed (route.event.dispose()), but the route was not",
+    hint: 'A route owns its event: never call route.event.dispose() yourself (closing route.event.fd only closes your copy of it). Dispose the route and create a new one.',
   });
 }
 

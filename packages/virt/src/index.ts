@@ -1,16 +1,28 @@
+/**
+ * `@tsvmm/virt`: the hypervisor-neutral irqfd contract, the x86 MSI codec and typed errors.
+ * Backend implementors: the allocator, the relay, validation helpers and error factories are on
+ * `@tsvmm/virt/implement`; the ones re-exported here are kept for existing imports.
+ */
 export * from './errors';
-export { checkInteger, describeValue, hex } from './validate';
 export * from './msi/codec';
-export { SlotAllocator } from './alloc/slot-allocator';
-export type { Event, EventKind } from './contract/event';
+export type { Event, EventBase, EventFdEvent, EventKind, InProcessEventShape, KindedEvent, Win32Event } from './contract/event';
+export { isEventFd, isWin32Event, kindedEvent } from './contract/event';
 export type { IrqFdCapabilities, IrqFdMediation, PartitionCapabilities } from './contract/capabilities';
 export type { IrqFd, IrqFdRoute } from './contract/irqfd';
+export { settleIrqFd } from './contract/irqfd';
 export { hasLocalApicAccess } from './contract/partition';
 export type { LocalApicAccess, LocalApicState, Partition } from './contract/partition';
+export type { BackendProbe } from './contract/probe';
+
+// Implementor API, kept on the root for existing imports: new code imports these from
+// `@tsvmm/virt/implement`.
+export { checkBoolean, checkFunction, checkInteger, checkObject, checkString, describeValue, hex } from './validate';
+export { SlotAllocator } from './alloc/slot-allocator';
+export { partitionCapabilities } from './contract/partition-capabilities';
+export type { PartitionFacts } from './contract/partition-capabilities';
 export { RelayIrqFd } from './relay/relay-irqfd';
 export type { RelayIrqFdOptions } from './relay/relay-irqfd';
 export type { RelayPlatform, RelayPlatformFactory } from './relay/platform';
-export { FLAG_HAS_MSI, FLAG_MASKED, RelayRouteTable, WORDS_PER_SLOT, isArmed } from './relay/route-table';
+export { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, RelayRouteTable, WORDS_PER_SLOT, isArmed } from './relay/route-table';
 export type { DeliverOutcome, RawInjector } from './relay/route-table';
 export { InProcessEvent, InProcessRelayPlatform } from './relay/in-process';
-export type { BackendProbe } from './contract/probe';

@@ -6,26 +6,96 @@
  * watch/unwatch are epoll_ctl calls made on the caller's thread (epoll sets may be changed while
  * another thread waits on them), so arming and disarming cost no message to the worker.
  */
-import { Worker } from 'node:worker_threads';
-import { type Event, type RelayPlatform, type RelayPlatformFactory, type RelayRouteTable, VirtError, disposedError } from '@tsvmm/virt';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import {
+  type Event,
+  type RelayPlatform,
+  type RelayPlatformFactory,
+  RelayRouteTable,
+  VirtError,
+  checkFunction,
+  checkInteger,
+  checkObject,
+  describeValue,
+  disposedError,
+  invalidArgument,
+} from '@tsvmm/virt';
+import { SLOT_LAYOUT } from '@tsvmm/virt/implement';
 import { EPOLL_EVENT } from '../abi/linux';
 import { check, failure } from '../check';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EFD_NONBLOCK } from '../constants';
+import { EINTR, errnoByName, errnoError } from '../errno';
 import { EventFd } from '../eventfd';
-import { libcSyscalls } from '../libc';
-import { builtFile } from '../package-root';
+import { LIBC_PROTOTYPES, libcSyscalls } from '../libc';
 import type { Syscalls } from '../syscalls';
-import { CONTROL_SLOT, CTL_EXITED, CTL_SETTLE_SEQ, CTL_STOP, CTL_WORDS, type EpollWorkerData, type InjectorSpec, type WorkerMessage } from './protocol';
+import { epollWorkerSource } from './epoll-worker';
+import { checkInjectorSpec } from './injector-spec';
+import {
+  CONTROL_SLOT,
+  CTL_EXITED,
+  CTL_SETTLE_SEQ,
+  CTL_STATE,
+  CTL_STOP,
+  CTL_WORDS,
+  type EpollWorkerData,
+  FAILURE_BYTES,
+  type InjectorSpec,
+  STATE_CANCELLED,
+  STATE_FAILED,
+  STATE_RUNNING,
+  STATE_STARTING,
+  type WorkerMessage,
+} from './protocol';
 
-export type { InjectorSpec } from './protocol';
+export type { InjectorSpec, IoctlInjectorField, IoctlInjectorSpec, ModuleInjectorSpec, RecordInjectorSpec } from './protocol';
 
 export interface EpollRelayOptions {
-  /** Builds the injector inside the worker. */
+  /** How the worker injects, as data (see {@link InjectorSpec}; build one with `ioctlInjector`). */
   readonly injector: InjectorSpec;
   /** System calls for the main-thread side (events, epoll_ctl); the worker always uses libc. */
   readonly sys?: Syscalls;
-  /** How long dispose waits for the worker to leave its loop before closing its fds anyway. */
+  /** How long dispose waits for a running worker to leave its loop before closing its fds anyway. Default 2000 ms. */
   readonly stopTimeoutMs?: number;
+  /** How long creation waits for the worker to start before failing with a typed error. Default 10000 ms. */
+  readonly startTimeoutMs?: number;
+  /**
+   * Starts the worker thread (default: `new Worker(source, options)`): for tests that need a
+   * worker which fails or never starts.
+   * @internal
+   */
+  readonly startWorker?: (source: string, options: WorkerOptions) => Worker;
+}
+
+const DEFAULT_STOP_TIMEOUT_MS = 2000;
+const DEFAULT_START_TIMEOUT_MS = 10_000;
+
+/** Where koffi is, for the worker (which runs from source text and cannot resolve packages itself). */
+function resolveKoffi(operation: string): string {
+  try {
+    return require.resolve('koffi');
+  } catch (e) {
+    throw new VirtError('UNAVAILABLE', {
+      operation,
+      detail: `koffi cannot be resolved for the relay worker (${e instanceof Error ? e.message : String(e)})`,
+      hint: 'Install koffi next to @tsvmm/linux-sys (when bundling, keep koffi external: it ships a native module).',
+      cause: e,
+    });
+  }
+}
+
+/** A typed error for a worker that could not be created or started. */
+function workerError(operation: string, reason: string, cause?: unknown): VirtError {
+  const name = /\b(EMFILE|ENFILE|ENOMEM|EAGAIN)\b/.exec(reason)?.[1];
+  const errno = name === undefined ? undefined : errnoByName(name);
+  if (errno !== undefined) {
+    return errnoError(operation, errno, { detail: `the relay worker thread could not start (${reason})`, call: 'worker thread start', outcome: 'Nothing was left open.' });
+  }
+  return new VirtError('UNAVAILABLE', {
+    operation,
+    detail: `the relay worker thread could not start (${reason})`,
+    hint: 'Free resources (threads, memory, file descriptors) and retry. Nothing was left open.',
+    cause,
+  });
 }
 
 const live = new Set<EpollRelayPlatform>();
@@ -41,6 +111,7 @@ export class EpollRelayPlatform implements RelayPlatform {
   readonly name = 'epoll worker thread';
   private readonly sys: Syscalls;
   private readonly controlBuffer = new SharedArrayBuffer(CTL_WORDS * 4);
+  private readonly failureBuffer = new SharedArrayBuffer(FAILURE_BYTES);
   private readonly control = new Int32Array(this.controlBuffer);
   private readonly watchedBuffer: SharedArrayBuffer;
   private readonly watched: Int32Array;
@@ -56,58 +127,77 @@ export class EpollRelayPlatform implements RelayPlatform {
   private failure: VirtError | undefined;
   private isDisposed = false;
 
+  /**
+   * Creates the epoll set, the control eventfd and the worker, and waits (at most
+   * `startTimeoutMs`) until the worker has started. Every failure, of any step, is a typed error
+   * from this constructor with nothing left open (a worker that starts late exits without touching
+   * any fd): a platform that exists delivers.
+   */
   constructor(table: RelayRouteTable, options: EpollRelayOptions) {
     const op = 'EpollRelayPlatform.create';
-    this.sys = options.sys ?? libcSyscalls();
-    this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
+    if (!(table instanceof RelayRouteTable)) throw invalidArgument(op, `table must be a RelayRouteTable, got ${describeValue(table)}`);
+    const o = checkObject<Partial<Record<keyof EpollRelayOptions, unknown>>>(op, 'options', options);
+    const injector = checkInjectorSpec(op, o.injector);
+    const sys = o.sys === undefined ? libcSyscalls() : checkObject<Syscalls>(op, 'sys', o.sys);
+    this.stopTimeoutMs = checkInteger(op, 'stopTimeoutMs', o.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS, 0, 600_000);
+    const startTimeoutMs = checkInteger(op, 'startTimeoutMs', o.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, 1, 600_000);
+    const startWorker = (o.startWorker ?? ((source: string, wo: WorkerOptions) => new Worker(source, wo))) as NonNullable<EpollRelayOptions['startWorker']>;
+    checkFunction(op, 'startWorker', startWorker);
+    this.sys = sys;
     this.watchedBuffer = new SharedArrayBuffer(table.slots * 4);
     this.watched = new Int32Array(this.watchedBuffer).fill(-1);
-    let script: string;
-    try {
-      script = builtFile(__dirname, '@tsvmm/linux-sys', 'relay/epoll-worker.js');
-    } catch (e) {
-      throw new VirtError('INTERNAL', {
-        operation: op,
-        detail: `the relay worker script is missing (${e instanceof Error ? e.message : String(e)})`,
-        hint: 'Build @tsvmm/linux-sys (npm run build in packages/linux-sys): worker threads load its dist, not TypeScript.',
-        cause: e,
-      });
-    }
-    this.epollFd = check(this.sys.epollCreate(), op, 'epoll_create1(EPOLL_CLOEXEC)');
+    const koffiPath = resolveKoffi(op);
+    const source = epollWorkerSource();
+    this.epollFd = check(sys.epollCreate(), op, 'epoll_create1(EPOLL_CLOEXEC)');
     let controlFd = -1;
+    let worker: Worker | undefined;
+    const cleanup = (): void => {
+      // A worker that has not started must never touch the fds closed below (their numbers may be reused).
+      Atomics.compareExchange(this.control, CTL_STATE, STATE_STARTING, STATE_CANCELLED);
+      if (worker) void worker.terminate();
+      if (controlFd >= 0) sys.close(controlFd);
+      sys.close(this.epollFd);
+    };
     try {
-      controlFd = check(this.sys.eventfd(0, EFD_NONBLOCK), op, 'eventfd()');
+      controlFd = check(sys.eventfd(0, EFD_NONBLOCK), op, 'eventfd()');
       this.addToEpoll(op, controlFd, CONTROL_SLOT);
+      const data: EpollWorkerData = {
+        slots: table.slots,
+        table: table.buffer,
+        layout: SLOT_LAYOUT,
+        control: this.controlBuffer,
+        failure: this.failureBuffer,
+        watched: this.watchedBuffer,
+        epollFd: this.epollFd,
+        controlFd,
+        injector,
+        koffiPath,
+        prototypes: { read: LIBC_PROTOTYPES.read, ioctl: LIBC_PROTOTYPES.ioctlPtr, epollWait: LIBC_PROTOTYPES.epollWait },
+        epollEventSize: EPOLL_EVENT.size,
+        epollDataOffset: EPOLL_EVENT.fields.data.offset,
+        eintr: EINTR,
+      };
+      let started: Worker;
+      try {
+        started = startWorker(source, { eval: true, workerData: data, name: 'tsvmm-epoll-relay' });
+      } catch (e) {
+        throw workerError(op, e instanceof Error ? e.message : String(e), e);
+      }
+      worker = started;
+      started.unref(); // a relay never keeps the process alive; settle() refs while it waits
+      // Errors while starting are collected only after this returns; the wait below is what counts.
+      started.on('error', (e) => this.fail(`the relay worker crashed: ${e.message}`, e));
+      Atomics.wait(this.control, CTL_STATE, STATE_STARTING, startTimeoutMs);
+      const state = Atomics.compareExchange(this.control, CTL_STATE, STATE_STARTING, STATE_CANCELLED);
+      if (state === STATE_FAILED) throw workerError(op, this.startFailure());
+      if (state !== STATE_RUNNING) throw workerError(op, `it did not start within ${startTimeoutMs} ms`);
     } catch (e) {
-      if (controlFd >= 0) this.sys.close(controlFd);
-      this.sys.close(this.epollFd);
+      cleanup();
       throw e;
     }
     this.controlFd = controlFd;
-    const data: EpollWorkerData = {
-      slots: table.slots,
-      table: table.buffer,
-      control: this.controlBuffer,
-      watched: this.watchedBuffer,
-      epollFd: this.epollFd,
-      controlFd,
-      injector: options.injector,
-    };
-    try {
-      this.worker = new Worker(script, { workerData: data, name: 'tsvmm-epoll-relay' });
-    } catch (e) {
-      this.sys.close(controlFd);
-      this.sys.close(this.epollFd);
-      throw new VirtError('INTERNAL', {
-        operation: op,
-        detail: `could not start the relay worker thread (${e instanceof Error ? e.message : String(e)})`,
-        hint: 'Node could not create a worker thread (out of memory or threads?); free resources and retry.',
-        cause: e,
-      });
-    }
-    this.worker.unref(); // a relay never keeps the process alive; settle() refs while it waits
+    this.worker = worker!;
     this.worker.on('message', (m: WorkerMessage) => this.onMessage(m));
-    this.worker.on('error', (e) => this.fail(`the relay worker crashed: ${e.message}`, e));
     this.exited = new Promise((resolve) => {
       this.worker.on('exit', (code) => {
         if (!this.isDisposed) this.fail(`the relay worker exited (code ${code})`);
@@ -124,9 +214,24 @@ export class EpollRelayPlatform implements RelayPlatform {
     }
   }
 
+  /** The reason a worker left in the failure buffer. */
+  private startFailure(): string {
+    const length = new Int32Array(this.failureBuffer, 0, 1)[0]!;
+    return new TextDecoder().decode(new Uint8Array(this.failureBuffer, 4, Math.min(length, FAILURE_BYTES - 4)).slice());
+  }
+
   /** The eventfd the worker wakes on for settle and stop (for diagnostics and benchmarks). */
   get controlEventFd(): number {
     return this.controlFd;
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /** The epoll set's fd (for diagnostics: its fdinfo lists the watched eventfds). */
+  get epollFileDescriptor(): number {
+    return this.epollFd;
   }
 
   createEvent(): Event {
@@ -187,6 +292,8 @@ export class EpollRelayPlatform implements RelayPlatform {
     live.delete(this);
     Atomics.store(this.control, CTL_STOP, 1);
     this.sys.write(this.controlFd, this.one, 8);
+    // Bounded: a running worker leaves epoll_wait at once (the control eventfd); one stuck in an
+    // injection is given stopTimeoutMs, then its fds are closed anyway (it checks CTL_STOP first).
     Atomics.wait(this.control, CTL_EXITED, 0, this.stopTimeoutMs);
     void this.worker.terminate();
     this.sys.close(this.controlFd);

@@ -1,32 +1,97 @@
 /**
  * The relay's waiter thread: blocks in epoll_wait on every armed route's eventfd and injects on
- * this thread (no hop through the main thread). Started by {@link EpollRelayPlatform}.
+ * this thread (no hop through the main thread). Started by {@link EpollRelayPlatform} from source
+ * text ({@link epollWorkerSource}), so it needs no file on disk and survives bundling: everything
+ * it uses arrives as data (`workerData`) or as the self-contained slot functions of `@tsvmm/virt`.
+ *
+ * `epollWorkerMain` must therefore have no free variables: no imports, no module constants.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { type RawInjector, RelayRouteTable } from '@tsvmm/virt';
-import { EPOLL_EVENT } from '../abi/linux';
-import { EINTR } from '../errno';
-import { libcSyscalls } from '../libc';
-import { CONTROL_SLOT, CTL_EXITED, CTL_SETTLE_SEQ, CTL_STOP, type EpollWorkerData, type WorkerMessage } from './protocol';
+import type * as WorkerThreads from 'node:worker_threads';
+import { deliverSlot, lockSlot, unlockSlot } from '@tsvmm/virt/implement';
+import { encodeInjectorFields } from './injector-spec';
+import type { EpollWorkerData, IoctlInjectorField, WorkerMessage } from './protocol';
 
-const MAX_EVENTS = 256;
-const EVENT_SIZE = EPOLL_EVENT.size;
-const DATA = EPOLL_EVENT.fields.data.offset;
-/** Bounds the settle drain so a device signalling nonstop cannot starve the acknowledgement. */
-const MAX_DRAIN_ROUNDS = 64;
+type Deliver = typeof deliverSlot;
+type Lock = typeof lockSlot;
 
-function run(data: EpollWorkerData): void {
-  const sys = libcSyscalls();
-  const table = new RelayRouteTable(data.slots, data.table);
+/** The worker's whole program. Runs in the worker thread only (see the module comment). */
+export function epollWorkerMain(wt: typeof WorkerThreads, lock: Lock, unlock: Lock, deliver: Deliver, encode: typeof encodeInjectorFields): void {
+  const data = wt.workerData as EpollWorkerData;
   const control = new Int32Array(data.control);
-  const watched = new Int32Array(data.watched);
-  // The injector is chosen at run time by the backend (a module path is all a worker can take).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const factory = (require(data.injector.module) as Record<string, unknown>)[data.injector.exportName];
-  if (typeof factory !== 'function') throw new Error(`${data.injector.module} has no function export ${data.injector.exportName}`);
-  const inject = (factory as (...args: unknown[]) => RawInjector)(...data.injector.args);
+  // Word offsets of the control array (protocol.ts): STOP 0, SETTLE_SEQ 1, EXITED 2, STATE 3.
+  const STOP = 0;
+  const SETTLE_SEQ = 1;
+  const STATE = 3;
+  const STARTING = 0;
+  const RUNNING = 1;
+  const FAILED = 2;
+  const CONTROL_SLOT = 0xffffffff;
+  const MAX_EVENTS = 256;
+  /** Bounds the settle drain so a device signalling nonstop cannot starve the acknowledgement. */
+  const MAX_DRAIN_ROUNDS = 64;
 
-  const events = new Uint8Array(MAX_EVENTS * EVENT_SIZE);
+  const reportStartFailure = (reason: string): void => {
+    const bytes = new TextEncoder().encode(reason).subarray(0, data.failure.byteLength - 4);
+    new Uint8Array(data.failure, 4).set(bytes);
+    new Int32Array(data.failure, 0, 1)[0] = bytes.length;
+    if (Atomics.compareExchange(control, STATE, STARTING, FAILED) === STARTING) Atomics.notify(control, STATE);
+  };
+
+  // --- start: bind libc, build the injector; any failure is reported before any fd is touched.
+  let epollWait: (epfd: number, events: Uint8Array, n: number, timeout: number) => number;
+  let read: (fd: number, buf: Uint8Array, n: number) => number;
+  let errno: () => number;
+  let inject: (lo: number, hi: number, d: number) => boolean;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const koffi = require(data.koffiPath) as { load(p: string): { func(p: string): unknown }; errno(): number };
+    const lib = koffi.load('libc.so.6');
+    epollWait = lib.func(data.prototypes.epollWait) as typeof epollWait;
+    read = lib.func(data.prototypes.read) as typeof read;
+    const ioctl = lib.func(data.prototypes.ioctl) as (fd: number, request: number, arg: Uint8Array) => number;
+    errno = () => koffi.errno();
+    const spec = data.injector;
+    if ('kind' in spec && spec.kind === 'ioctl') {
+      const arg = new Uint8Array(spec.size);
+      const view = new DataView(arg.buffer);
+      const fields: readonly IoctlInjectorField[] = spec.fields;
+      const { fd, request, name } = spec;
+      const positive = spec.delivered === 'positive';
+      inject = (lo, hi, d) => {
+        encode(view, fields, lo, hi, d);
+        const r = ioctl(fd, request, arg);
+        if (r < 0) throw new Error(`ioctl(${name}) failed with errno ${errno()}`);
+        return positive ? r > 0 : true;
+      };
+    } else if ('kind' in spec && spec.kind === 'record') {
+      const v = new Int32Array(spec.buffer);
+      inject = (lo, hi, d) => {
+        v[1] = lo | 0;
+        v[2] = hi | 0;
+        v[3] = d | 0;
+        Atomics.add(v, 0, 1);
+        return true;
+      };
+    } else {
+      const legacy = spec as { module: string; exportName: string; args: readonly unknown[] };
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const factory = (require(legacy.module) as Record<string, unknown>)[legacy.exportName];
+      if (typeof factory !== 'function') throw new Error(`${legacy.module} has no function export ${legacy.exportName}`);
+      inject = (factory as (...a: unknown[]) => (lo: number, hi: number, d: number) => boolean)(...legacy.args);
+    }
+  } catch (e) {
+    reportStartFailure(e instanceof Error ? e.message : String(e));
+    return;
+  }
+  // The main thread may have given up waiting (CANCELLED): then its fds are closed, maybe reused.
+  if (Atomics.compareExchange(control, STATE, STARTING, RUNNING) !== STARTING) return;
+  Atomics.notify(control, STATE);
+
+  const table = new Int32Array(data.table);
+  const watched = new Int32Array(data.watched);
+  const size = data.epollEventSize;
+  const at = data.epollDataOffset;
+  const events = new Uint8Array(MAX_EVENTS * size);
   const ev = new DataView(events.buffer);
   const counter = new Uint8Array(8);
   const cv = new DataView(counter.buffer);
@@ -36,7 +101,7 @@ function run(data: EpollWorkerData): void {
   // for this slot, so a stale readiness never drains another route's event.
   const consume = (): number => {
     if (Atomics.load(watched, slot) !== fd) return 0;
-    if (sys.read(fd, counter, 8) !== 8) return 0;
+    if (read(fd, counter, 8) !== 8) return 0;
     return cv.getUint32(0, true) + cv.getUint32(4, true) * 0x1_0000_0000;
   };
 
@@ -45,53 +110,65 @@ function run(data: EpollWorkerData): void {
     let routes = 0;
     let sawControl = false;
     for (let i = 0; i < n; i++) {
-      const s = ev.getUint32(i * EVENT_SIZE + DATA, true);
+      const s = ev.getUint32(i * size + at, true);
       if (s === CONTROL_SLOT) {
         sawControl = true;
         continue;
       }
       slot = s;
-      fd = ev.getInt32(i * EVENT_SIZE + DATA + 4, true);
+      fd = ev.getInt32(i * size + at + 4, true);
       routes++;
-      table.deliver(slot, consume, inject);
+      deliver(table, slot, data.layout, consume, inject, lock, unlock);
     }
     return sawControl ? -1 - routes : routes;
   };
 
   for (;;) {
-    const n = sys.epollWait(data.epollFd, events, MAX_EVENTS, -1);
+    if (Atomics.load(control, STOP) !== 0) return;
+    const n = epollWait(data.epollFd, events, MAX_EVENTS, -1);
     if (n < 0) {
-      if (n === -EINTR) continue;
-      throw new Error(`epoll_wait failed with errno ${-n}`);
+      const e = errno();
+      if (e === data.eintr) continue;
+      throw new Error(`epoll_wait failed with errno ${e}`);
     }
     if (handle(n) >= 0) continue;
     // Consume the control counter before reading the request sequence: a settle that raced past
     // this read writes the counter again and wakes the next round.
-    sys.read(data.controlFd, counter, 8);
-    if (Atomics.load(control, CTL_STOP) !== 0) return;
-    const seq = Atomics.load(control, CTL_SETTLE_SEQ);
+    read(data.controlFd, counter, 8);
+    if (Atomics.load(control, STOP) !== 0) return;
+    const seq = Atomics.load(control, SETTLE_SEQ);
     for (let round = 0; round < MAX_DRAIN_ROUNDS; round++) {
-      const m = sys.epollWait(data.epollFd, events, MAX_EVENTS, 0);
+      const m = epollWait(data.epollFd, events, MAX_EVENTS, 0);
       if (m <= 0) break;
       let routes = handle(m);
       if (routes < 0) {
         routes = -1 - routes;
-        sys.read(data.controlFd, counter, 8);
-        if (Atomics.load(control, CTL_STOP) !== 0) return;
+        read(data.controlFd, counter, 8);
+        if (Atomics.load(control, STOP) !== 0) return;
       }
       if (routes === 0) break;
     }
-    parentPort!.postMessage({ settled: seq } satisfies WorkerMessage);
+    wt.parentPort!.postMessage({ settled: seq } satisfies WorkerMessage);
   }
 }
 
-const data = workerData as EpollWorkerData;
-try {
-  run(data);
-} catch (e) {
-  parentPort!.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies WorkerMessage);
-} finally {
-  const control = new Int32Array(data.control);
-  Atomics.store(control, CTL_EXITED, 1);
-  Atomics.notify(control, CTL_EXITED);
+/**
+ * The worker's program as source text for `new Worker(source, { eval: true })`: the main function
+ * and the slot functions it is given, with no reference to any file or package.
+ */
+export function epollWorkerSource(): string {
+  return [
+    `'use strict';`,
+    `const wt = require('node:worker_threads');`,
+    `const control = new Int32Array(wt.workerData.control);`,
+    `try {`,
+    `  (${epollWorkerMain.toString()})(wt, ${lockSlot.toString()}, ${unlockSlot.toString()}, ${deliverSlot.toString()}, ${encodeInjectorFields.toString()});`,
+    `} catch (e) {`,
+    `  wt.parentPort.postMessage({ error: e instanceof Error ? (e.stack || e.message) : String(e) });`,
+    `} finally {`,
+    // CTL_EXITED (word 2): the worker touches no fd any more.
+    `  Atomics.store(control, 2, 1);`,
+    `  Atomics.notify(control, 2);`,
+    `}`,
+  ].join('\n');
 }

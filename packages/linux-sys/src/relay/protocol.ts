@@ -1,4 +1,5 @@
 /** What the epoll relay's main-thread half and its worker share. */
+import type { SlotLayout } from '@tsvmm/virt/implement';
 
 /** Words of the control array (Int32Array over a SharedArrayBuffer). */
 export const CTL_STOP = 0;
@@ -6,13 +7,69 @@ export const CTL_STOP = 0;
 export const CTL_SETTLE_SEQ = 1;
 /** Set to 1 by the worker when it has left its loop and touches no fd any more. */
 export const CTL_EXITED = 2;
+/** The worker's start state: one of the `STATE_*` values. */
+export const CTL_STATE = 3;
 export const CTL_WORDS = 4;
+
+/** Start states (CTL_STATE). The worker moves STARTING→RUNNING or →FAILED; the main thread STARTING→CANCELLED. */
+export const STATE_STARTING = 0;
+export const STATE_RUNNING = 1;
+export const STATE_FAILED = 2;
+/** The main thread gave up on a worker that had not started: it must exit without touching any fd. */
+export const STATE_CANCELLED = 3;
+
+/** Bytes of the buffer in which a worker that failed to start leaves its reason (UTF-8, length in the first word). */
+export const FAILURE_BYTES = 2048;
 
 /** epoll data low word for the control eventfd (route slots are below it). */
 export const CONTROL_SLOT = 0xffffffff;
 
-/** Where the worker finds the injector: `require(module)[exportName](...args)` returns a RawInjector. */
-export interface InjectorSpec {
+/** One field of an ioctl injector's argument: where the MSI's part (or a constant) goes. */
+export interface IoctlInjectorField {
+  /** Byte offset in the argument. */
+  readonly offset: number;
+  /** Little-endian width. */
+  readonly type: 'u32' | 'u64';
+  /** `addressLo`, `addressHi`, `data`, the 64-bit `address`, or a constant. */
+  readonly value: 'addressLo' | 'addressHi' | 'data' | 'address' | number;
+}
+
+/**
+ * Inject with one ioctl per signal: `ioctl(fd, request, arg)`, where `arg` is `size` zeroed bytes
+ * with each field written (e.g. KVM_SIGNAL_MSI on the VM fd with `struct kvm_msi`). The ioctl's
+ * result says whether the guest took it: with `delivered: 'positive'` (KVM_SIGNAL_MSI) a result
+ * above 0 is delivered and 0 blocked; with `'non-negative'` every success is delivered.
+ */
+export interface IoctlInjectorSpec {
+  readonly kind: 'ioctl';
+  /** The fd the ioctl is issued on (fds are shared by all threads of the process). */
+  readonly fd: number;
+  /** The full request number (`_IOW(...)`). */
+  readonly request: number;
+  /** For messages, e.g. `KVM_SIGNAL_MSI`. */
+  readonly name: string;
+  /** Size of the argument in bytes. */
+  readonly size: number;
+  readonly fields: readonly IoctlInjectorField[];
+  readonly delivered: 'positive' | 'non-negative';
+}
+
+/**
+ * A test injector: counts injections and keeps the last message in `buffer`, an Int32Array of
+ * REC_WORDS words: [count, addressLo, addressHi, data] (see `@tsvmm/linux-sys/testing`).
+ */
+export interface RecordInjectorSpec {
+  readonly kind: 'record';
+  readonly buffer: SharedArrayBuffer;
+}
+
+/**
+ * The earlier form: `require(module)[exportName](...args)` returns the injector. Still accepted; it
+ * needs the module on disk at that path, so it does not survive bundling. Use the ioctl form.
+ * @deprecated Pass an {@link IoctlInjectorSpec} (data, no module path).
+ */
+export interface ModuleInjectorSpec {
+  readonly kind?: 'module';
   /** Absolute path of a CommonJS module (a built .js file: workers cannot load TypeScript). */
   readonly module: string;
   readonly exportName: string;
@@ -20,15 +77,28 @@ export interface InjectorSpec {
   readonly args: readonly unknown[];
 }
 
+/** How the worker injects, as data. */
+export type InjectorSpec = IoctlInjectorSpec | RecordInjectorSpec | ModuleInjectorSpec;
+
 export interface EpollWorkerData {
   readonly slots: number;
   readonly table: SharedArrayBuffer;
+  readonly layout: SlotLayout;
   readonly control: SharedArrayBuffer;
+  /** Where a worker that failed to start leaves its reason. */
+  readonly failure: SharedArrayBuffer;
   /** Int32 per slot: the eventfd being watched for it, or -1. */
   readonly watched: SharedArrayBuffer;
   readonly epollFd: number;
   readonly controlFd: number;
   readonly injector: InjectorSpec;
+  /** Resolved path of koffi (the worker runs from source text, so it cannot resolve packages itself). */
+  readonly koffiPath: string;
+  /** The libc prototypes the worker binds (the one definition, in `libc.ts`). */
+  readonly prototypes: { readonly read: string; readonly ioctl: string; readonly epollWait: string };
+  readonly epollEventSize: number;
+  readonly epollDataOffset: number;
+  readonly eintr: number;
 }
 
 export type WorkerMessage = { readonly settled: number } | { readonly error: string };

@@ -6,7 +6,7 @@ import { libcSyscalls } from '../libc';
 import type { IoctlDef } from '../ioctl';
 import type { Syscalls } from '../syscalls';
 
-export type SyscallName = 'open' | 'close' | 'ioctl' | 'read' | 'write' | 'eventfd' | 'poll' | 'epoll_create1' | 'epoll_ctl' | 'epoll_wait';
+export type SyscallName = 'open' | 'close' | 'ioctl' | 'read' | 'write' | 'eventfd' | 'poll' | 'epoll_create1' | 'epoll_ctl' | 'epoll_wait' | 'dup' | 'kcmp';
 
 export interface SyscallRecord {
   readonly call: SyscallName;
@@ -113,6 +113,12 @@ export class FaultInjector implements Syscalls {
   }
   epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
     return this.run('epoll_wait', 'epoll_wait', epfd, undefined, () => this.inner.epollWait(epfd, events, maxEvents, timeoutMs));
+  }
+  dup(fd: number): number {
+    return this.run('dup', 'dup', fd, undefined, () => this.inner.dup?.(fd) ?? -38 /* ENOSYS */);
+  }
+  sameFile(a: number, b: number): number {
+    return this.run('kcmp', 'kcmp', a, undefined, () => this.inner.sameFile?.(a, b) ?? -38 /* ENOSYS */);
   }
 
   private run(call: SyscallName, label: string, fd: number | undefined, request: number | undefined, real: () => number, alwaysRun = false): number {

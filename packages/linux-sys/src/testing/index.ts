@@ -3,10 +3,13 @@ export { FaultInjector } from './fault-injector';
 export type { SyscallMatcher, SyscallName, SyscallRecord } from './fault-injector';
 export { REC_ADDRESS_HI, REC_ADDRESS_LO, REC_COUNT, REC_DATA, REC_WORDS, recordingInjector } from './injectors';
 
-import { builtFile } from '../package-root';
-import type { InjectorSpec } from '../relay/protocol';
+import { recordInjector } from '../relay/injector-spec';
+import type { RecordInjectorSpec } from '../relay/protocol';
 
-/** An {@link InjectorSpec} for {@link recordingInjector} (the package must be built). */
-export function recordingInjectorSpec(shared: SharedArrayBuffer): InjectorSpec {
-  return { module: builtFile(__dirname, '@tsvmm/linux-sys', 'testing/injectors.js'), exportName: 'recordingInjector', args: [shared] };
+/**
+ * The relay worker's injector that does what {@link recordingInjector} does (count, keep the last
+ * message in `shared`), passed as data: no module path, nothing to build first.
+ */
+export function recordingInjectorSpec(shared: SharedArrayBuffer): RecordInjectorSpec {
+  return recordInjector(shared);
 }

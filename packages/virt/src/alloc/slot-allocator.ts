@@ -55,7 +55,9 @@ export class SlotAllocator {
     return n;
   }
 
+  /** Whether `n` is allocated now (false for anything that is not one of this allocator's numbers). */
   isAllocated(n: number): boolean {
+    if (typeof n !== 'number') return false;
     const i = n - this.first;
     if (!Number.isInteger(i) || i < 0 || i >= this.capacity) return false;
     return ((this.free[i >>> 5]! >>> (i & 31)) & 1) === 0;

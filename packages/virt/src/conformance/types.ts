@@ -28,14 +28,42 @@ export interface ConformanceSubject {
   dispose(): void;
 }
 
+/**
+ * What a backend declares it supports, so the suite runs the cases that apply and registers the
+ * others as skipped with the reason (a run shows what it did not prove). The first case checks the
+ * declaration against the live capabilities.
+ */
+export interface ConformanceManifest {
+  /** `irqfd().capabilities.stableEvent`: false where routes replace their event (the event-replacement case runs then). */
+  readonly stableEvent: boolean;
+  /** `irqfd().capabilities.routingTable`: batches commit to a routing table (the failed-commit case runs then). */
+  readonly routingTable: boolean;
+  /** `irqfd().capabilities.mediation`. */
+  readonly mediation: 'kernel' | 'emulated';
+  /** `partition.capabilities.resample`. */
+  readonly resample: boolean;
+  /** `partition.capabilities.x2apic`; the subject then has a vCPU whose APIC ID is above 255. */
+  readonly x2apic: boolean;
+  /** Routes beyond the kernel's limit fall back to the relay, per route. */
+  readonly overflow: boolean;
+}
+
 export interface ConformanceFactory {
   /** Shown in test names, e.g. `kvm (irqfd)`. */
   readonly name: string;
   create(): Promise<ConformanceSubject> | ConformanceSubject;
+  /**
+   * What the backend supports. Keys left out are derived from the capabilities of a subject made
+   * once at registration (when `create` returns synchronously), else assumed (`stableEvent` true,
+   * everything else false); the suite's describe block names every key it did not get declared.
+   */
+  readonly supports?: Partial<ConformanceManifest>;
 }
 
 export interface ConformanceCaseResult {
   readonly name: string;
   readonly passed: boolean;
+  /** Set when the case did not apply (then `passed` is false: a skip proves nothing). */
+  readonly skipped?: string;
   readonly error?: unknown;
 }

@@ -1,16 +1,25 @@
+import { invalidArgument } from '../errors';
+import { describeValue } from '../validate';
+
 /**
  * A platform-neutral signalable object: what a device signals to raise an interrupt.
  *
- * On Linux it is an eventfd (hand {@link Event.fd} to VFIO or vhost and the device signals it from
- * the kernel); on Windows a Win32 event ({@link Event.handle}); in the software backend an
- * in-process counter. Signals coalesce: `consume()` reports how many arrived since it was last
- * called, and a backend delivers at most one interrupt per readiness (edge semantics).
+ * On Linux it is an eventfd (hand {@link EventFdEvent.fd} to VFIO or vhost and the device signals
+ * it from the kernel); on Windows a Win32 event ({@link Win32Event.handle}); in the software
+ * backend an in-process counter. Signals coalesce: `consume()` reports how many arrived since it
+ * was last called, and a backend delivers at most one interrupt per readiness (edge semantics).
+ *
+ * Typed by kind: {@link KindedEvent} is the union discriminated by `kind` (after
+ * `if (e.kind === 'eventfd')`, `e.fd` is a `number`; after `kind === 'win32-event'`, `e.handle` is a
+ * `bigint`); {@link kindedEvent}, {@link isEventFd} and {@link isWin32Event} get there from any
+ * {@link Event}. `Event` itself stays an interface, so existing classes that implement it compile.
  */
 export type EventKind = 'eventfd' | 'win32-event' | 'in-process';
 
-export interface Event extends Disposable {
+/** What every event offers, whatever its kind. */
+export interface EventBase extends Disposable {
   readonly kind: EventKind;
-  /** The eventfd (close-on-exec, non-blocking), when `kind` is `eventfd`; otherwise undefined. */
+  /** The eventfd, when `kind` is `eventfd`; otherwise undefined. */
   readonly fd: number | undefined;
   /** The Win32 HANDLE, when `kind` is `win32-event`; otherwise undefined. */
   readonly handle: bigint | undefined;
@@ -25,4 +34,57 @@ export interface Event extends Disposable {
   consume(): number;
   /** Closes the fd or handle. Idempotent. */
   dispose(): void;
+}
+
+/** A Linux eventfd: always has `fd` (close-on-exec, non-blocking), never a handle. */
+export interface EventFdEvent extends EventBase {
+  readonly kind: 'eventfd';
+  readonly fd: number;
+  readonly handle: undefined;
+}
+
+/** A Win32 event object: always has `handle`, never an fd. */
+export interface Win32Event extends EventBase {
+  readonly kind: 'win32-event';
+  readonly fd: undefined;
+  readonly handle: bigint;
+}
+
+/** A counter in this process (the software backend and tests): neither fd nor handle. */
+export interface InProcessEventShape extends EventBase {
+  readonly kind: 'in-process';
+  readonly fd: undefined;
+  readonly handle: undefined;
+}
+
+/** An event of any kind (what routes hand out). Implement the member for your kind where you can (`implements EventFdEvent`). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Event extends EventBase {}
+
+/** An event of any kind, as a union discriminated by `kind`. */
+export type KindedEvent = EventFdEvent | Win32Event | InProcessEventShape;
+
+/** True when `e` is an eventfd event with its fd (a non-negative integer). Never throws. */
+export function isEventFd(e: unknown): e is EventFdEvent {
+  if (typeof e !== 'object' || e === null) return false;
+  const x = e as Partial<EventBase>;
+  return x.kind === 'eventfd' && typeof x.fd === 'number' && Number.isInteger(x.fd) && x.fd >= 0;
+}
+
+/** True when `e` is a Win32 event with its handle. Never throws. */
+export function isWin32Event(e: unknown): e is Win32Event {
+  if (typeof e !== 'object' || e === null) return false;
+  const x = e as Partial<EventBase>;
+  return x.kind === 'win32-event' && typeof x.handle === 'bigint';
+}
+
+/**
+ * `event` typed by its kind. INVALID_ARGUMENT when it is not an event, or when its kind and its
+ * fd/handle disagree (an eventfd without an fd, a Win32 event without a handle).
+ */
+export function kindedEvent(event: Event): KindedEvent {
+  if (isEventFd(event) || isWin32Event(event)) return event;
+  const x = (typeof event === 'object' && event !== null ? event : {}) as Partial<EventBase>;
+  if (x.kind === 'in-process' && x.fd === undefined && x.handle === undefined) return event as InProcessEventShape;
+  throw invalidArgument('kindedEvent', `not an event whose fd/handle match its kind: ${describeValue(event)} (kind ${describeValue(x.kind)})`);
 }

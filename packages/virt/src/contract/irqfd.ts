@@ -1,6 +1,8 @@
 import type { IrqFdCapabilities } from './capabilities';
 import type { Event } from './event';
 import type { MsiMessage } from '../msi/codec';
+import { invalidArgument } from '../errors';
+import { describeValue } from '../validate';
 
 /**
  * Creates irqfd routes on one partition. Obtain it from {@link Partition.irqfd}.
@@ -36,6 +38,22 @@ export interface IrqFd {
    * typed error is thrown instead.
    */
   batch<T>(fn: () => T): T;
+  /**
+   * Resolves once every signal raised before the call has been delivered or latched: immediate for
+   * a kernel irqfd (the kernel injects inside the signal itself), after the waiter has caught up
+   * for the relay. Never rejects for a disposed irqfd (resolves at once); rejects with a typed
+   * error when the relay's waiter has failed.
+   *
+   * Optional in this version so that backends written against the earlier contract still compile;
+   * every tsvmm backend provides it. Call it through {@link settleIrqFd} to handle both.
+   */
+  settle?(): Promise<void>;
+}
+
+/** `irqfd.settle()` where the backend has it, else resolved at once (a kernel irqfd has nothing in flight). */
+export function settleIrqFd(irqfd: IrqFd): Promise<void> {
+  if (typeof irqfd !== 'object' || irqfd === null) return Promise.reject(invalidArgument('settleIrqFd', `irqfd must be an IrqFd, got ${describeValue(irqfd)}`));
+  return typeof irqfd.settle === 'function' ? irqfd.settle() : Promise.resolve();
 }
 
 /**
@@ -46,8 +64,16 @@ export interface IrqFd {
  *
  * Delivery contract, which every backend proves with the conformance suite:
  * - **Nothing is lost.** A signal that arrives while the route is not armed (masked, or without an
- *   MSI) latches. When the route becomes armed, a latched signal is delivered exactly once, at
- *   once (one written while the arming runs: at least once; KVM can inject it twice, see the backend's README). Or `consumePending()` reports it once, and then arming delivers nothing. Never both.
+ *   MSI) latches. When the route becomes armed, a latched signal is delivered at once: exactly once
+ *   when it was raised before the arming call, at least once when it races with that call (KVM's
+ *   irqfd assign can inject such a signal twice: `virt/kvm/eventfd.c` checks "already signalled?"
+ *   without the eventfd's lock while the wakeup also injects; no ordering of user-space calls
+ *   avoids it; a second edge of a vector still set in IRR coalesces, and MSI handlers read device
+ *   state, so guests tolerate it). Or `consumePending()` reports it once, and then arming delivers
+ *   nothing. Never both.
+ * - **Signals in flight.** A signal raised while the route is armed is delivered to the message it
+ *   was armed with, even if `mask`, `setMsi`, `clearMsi` or `dispose` follows before a waiter
+ *   reaches it; `consumePending()` reports only signals raised while the route was not armed.
  * - **Edge semantics.** Signals coalesce: several signals before a delivery give one interrupt.
  * - **Changes apply to the next signal.** `setMsi` on an armed route retargets it: the next signal
  *   lands on the new destination and vector, never on a half-updated one.
@@ -60,10 +86,16 @@ export interface IrqFd {
 export interface IrqFdRoute extends Disposable {
   /**
    * The event a device signals. Hand `event.fd` (Linux) or `event.handle` (Windows) to VFIO, vhost
-   * or a device thread. The route owns it: do not dispose it (or close its fd) yourself; if you do,
-   * every call on the route but `dispose` throws DISPOSED. Where
-   * `capabilities.stableEvent` is false the event can be replaced by `setMsi`, `mask` or `unmask`:
-   * subscribe with {@link onEventReplaced}.
+   * or a device thread. The route owns the event: do not call `event.dispose()` yourself; if you do,
+   * every call on the route but `dispose` throws DISPOSED.
+   *
+   * Descriptor ownership: the route and its hypervisor work on a private descriptor of the event
+   * (for an eventfd, `EventFd.ownFd()`); `event.fd` is a close-on-exec duplicate handed to you. If
+   * you close `event.fd`, you close only your copy: the route keeps working, and no call of the
+   * route or partition ever reads, writes, polls, assigns or closes that number again once it may
+   * belong to another file (disposal closes it only while it provably still names the event's open
+   * file, and otherwise leaves it alone). Where `capabilities.stableEvent` is false the event can be
+   * replaced by `setMsi`, `mask` or `unmask`: subscribe with {@link onEventReplaced}.
    */
   readonly event: Event;
   /** The programmed MSI, or undefined. */

@@ -47,7 +47,9 @@ export interface LocalApicAccess {
   clearIrr(vcpu: number): void;
 }
 
+/** Whether `p` offers {@link LocalApicAccess}. Never throws (false for anything that is not an object). */
 export function hasLocalApicAccess(p: Partition): p is Partition & LocalApicAccess {
+  if (typeof p !== 'object' || p === null) return false;
   const q = p as Partial<LocalApicAccess>;
   return typeof q.readLocalApic === 'function' && typeof q.clearIrr === 'function';
 }

@@ -4,7 +4,7 @@
  * message gets the same error everywhere.
  */
 import { VirtError, invalidArgument } from '../errors';
-import { describeValue, hex } from '../validate';
+import { checkBoolean, checkObject, describeValue, hex } from '../validate';
 
 /** An MSI as the hardware sees it: the 64-bit address split into 32-bit halves, and the data word. */
 export interface MsiMessage {
@@ -58,6 +58,7 @@ const DATA_RESERVED_MASK = 0xffff3800; // bits 31:16 and 13:11
  * integer below 2^53) or a bigint below 2^64.
  */
 export function toMsiMessage(operation: string, address: unknown, data: unknown): MsiMessage {
+  operation = typeof operation === 'string' ? operation : 'toMsiMessage';
   let lo: number;
   let hi: number;
   if (typeof address === 'number') {
@@ -81,16 +82,42 @@ export function toMsiMessage(operation: string, address: unknown, data: unknown)
   return { addressLo: lo, addressHi: hi, data };
 }
 
-/** The 64-bit address of a message. */
-export function msiAddress(msg: MsiMessage): bigint {
-  return (BigInt(msg.addressHi >>> 0) << 32n) | BigInt(msg.addressLo >>> 0);
+/** The message's three words, or undefined when `msg` is not an {@link MsiMessage} (each field read once). */
+function words(msg: unknown): [number, number, number] | undefined {
+  if (typeof msg !== 'object' || msg === null) return undefined;
+  const m = msg as Record<string, unknown>;
+  const lo = m.addressLo;
+  const hi = m.addressHi;
+  const data = m.data;
+  const ok = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= -0x8000_0000 && v <= 0xffff_ffff;
+  return ok(lo) && ok(hi) && ok(data) ? [lo >>> 0, hi >>> 0, data >>> 0] : undefined;
 }
 
-/** Decodes any message (total: reserved values are reported, not rejected). */
+/** The three words of `msg`, or INVALID_ARGUMENT when it is not an {@link MsiMessage}. */
+function checkedWords(operation: string, msg: unknown): [number, number, number] {
+  const w = words(msg);
+  if (!w) {
+    throw invalidArgument(operation, `the message must be an object { addressLo, addressHi, data } of 32-bit integers, got ${describeValue(msg)}`);
+  }
+  return w;
+}
+
+/** The 64-bit address of a message. INVALID_ARGUMENT when `msg` is not an {@link MsiMessage}. */
+export function msiAddress(msg: MsiMessage): bigint {
+  const [lo, hi] = checkedWords('msiAddress', msg);
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/**
+ * Decodes any message (reserved values are reported, not rejected). INVALID_ARGUMENT when `msg`
+ * is not an object of three 32-bit integers.
+ */
 export function decodeMsi(msg: MsiMessage): MsiFields {
-  const lo = msg.addressLo >>> 0;
-  const hi = msg.addressHi >>> 0;
-  const data = msg.data >>> 0;
+  const [lo, hi, data] = checkedWords('decodeMsi', msg);
+  return decodeWords(lo, hi, data);
+}
+
+function decodeWords(lo: number, hi: number, data: number): MsiFields {
   const code = (data >>> 8) & 7;
   return {
     destinationId: ((hi & 0xffffff00) | ((lo >>> 12) & 0xff)) >>> 0,
@@ -117,24 +144,35 @@ export interface MsiEncodeInput {
   readonly levelAssert?: boolean;
 }
 
-/** Encodes an MSI in compatibility format. Throws INVALID_ARGUMENT for fields out of range. */
+/**
+ * Encodes an MSI in compatibility format. Throws INVALID_ARGUMENT when `fields` is not an object
+ * or a field is out of range or of the wrong type; each field is read once.
+ */
 export function encodeMsi(fields: MsiEncodeInput): MsiMessage {
   const op = 'encodeMsi';
-  const dest = fields.destinationId;
+  const input = checkObject<Partial<Record<keyof MsiEncodeInput, unknown>>>(op, 'fields', fields);
+  const dest = input.destinationId;
   if (typeof dest !== 'number' || !Number.isInteger(dest) || dest < 0 || dest > 0xffffffff) {
     throw invalidArgument(op, `destinationId must be an integer from 0 to 0xFFFFFFFF, got ${describeValue(dest)}`);
   }
-  const vector = fields.vector;
+  const vector = input.vector;
   if (typeof vector !== 'number' || !Number.isInteger(vector) || vector < 0 || vector > 0xff) {
     throw invalidArgument(op, `vector must be an integer from 0 to 255, got ${describeValue(vector)}`);
   }
-  const mode = fields.deliveryMode ?? 'fixed';
-  const code = DELIVERY_MODE_CODES[mode];
+  const mode = input.deliveryMode ?? 'fixed';
+  const code = typeof mode === 'string' && Object.hasOwn(DELIVERY_MODE_CODES, mode) ? DELIVERY_MODE_CODES[mode as DeliveryMode] : undefined;
   if (code === undefined) throw invalidArgument(op, `unknown delivery mode ${describeValue(mode)}`);
-  const addressLo =
-    (MSI_WINDOW_BASE | ((dest & 0xff) << 12) | (fields.redirectionHint ? 8 : 0) | (fields.destinationMode === 'logical' ? 4 : 0)) >>> 0;
+  const destinationMode = input.destinationMode ?? 'physical';
+  if (destinationMode !== 'physical' && destinationMode !== 'logical') {
+    throw invalidArgument(op, `destinationMode must be 'physical' or 'logical', got ${describeValue(destinationMode)}`);
+  }
+  const triggerMode = input.triggerMode ?? 'edge';
+  if (triggerMode !== 'edge' && triggerMode !== 'level') throw invalidArgument(op, `triggerMode must be 'edge' or 'level', got ${describeValue(triggerMode)}`);
+  const redirectionHint = checkBoolean(op, 'redirectionHint', input.redirectionHint, false);
+  const levelAssert = checkBoolean(op, 'levelAssert', input.levelAssert, false);
+  const addressLo = (MSI_WINDOW_BASE | ((dest & 0xff) << 12) | (redirectionHint ? 8 : 0) | (destinationMode === 'logical' ? 4 : 0)) >>> 0;
   const addressHi = (dest & 0xffffff00) >>> 0;
-  const data = (vector | (code << 8) | (fields.levelAssert ? 0x4000 : 0) | (fields.triggerMode === 'level' ? 0x8000 : 0)) >>> 0;
+  const data = (vector | (code << 8) | (levelAssert ? 0x4000 : 0) | (triggerMode === 'level' ? 0x8000 : 0)) >>> 0;
   return { addressLo, addressHi, data };
 }
 
@@ -158,10 +196,13 @@ export const DEFAULT_MSI_POLICY: MsiPolicy = Object.freeze({ addressHi: 'reject'
  * Throws INVALID_MSI (with the message described) for anything a backend cannot deliver as meant.
  */
 export function validateMsi(operation: string, msg: MsiMessage, policy: MsiPolicy = DEFAULT_MSI_POLICY): MsiFields {
-  const f = decodeMsi(msg);
+  operation = typeof operation === 'string' ? operation : 'validateMsi';
+  const [lo, hi, data] = checkedWords(operation, msg);
+  msg = { addressLo: lo, addressHi: hi, data };
+  const pol = checkPolicy(operation, policy);
+  const f = decodeWords(lo, hi, data);
   const fail = (detail: string, hint: string): VirtError =>
     new VirtError('INVALID_MSI', { operation, detail: `${detail}: ${describeMsi(msg)}`, hint: `${hint} Nothing was changed.` });
-  const lo = msg.addressLo >>> 0;
   if (lo < MSI_WINDOW_BASE || lo > MSI_WINDOW_LAST) {
     throw fail('the address is outside the interrupt window 0xFEE00000-0xFEEFFFFF, so it is not an MSI', 'Program an address in 0xFEExxxxx.');
   }
@@ -173,18 +214,16 @@ export function validateMsi(operation: string, msg: MsiMessage, policy: MsiPolic
       'Move destination-ID bits above 7 into the upper address (32-bit x2APIC IDs), as QEMU does.',
     );
   }
-  const hi = msg.addressHi >>> 0;
   if (hi !== 0) {
-    if (policy.addressHi === 'reject') {
-      throw fail(`${policy.backend} requires the upper address to be 0 (APIC IDs above 255 are not addressable)`, 'Target an APIC ID from 0 to 255.');
+    if (pol.addressHi === 'reject') {
+      throw fail(`${pol.backend} requires the upper address to be 0 (APIC IDs above 255 are not addressable)`, 'Target an APIC ID from 0 to 255.');
     }
     if (hi & 0xff) throw fail('upper address bits 7:0 must be 0 with 32-bit x2APIC IDs', 'Put destination bits 31:8 in upper address bits 31:8.');
   }
-  const data = msg.data >>> 0;
   if (data & DATA_RESERVED_MASK) throw fail('reserved data bits (31:16, 13:11) are set', 'Clear the reserved bits of the message data.');
   if (f.deliveryMode === undefined) throw fail(`delivery mode ${f.deliveryModeCode} is reserved`, 'Use fixed, lowest-priority, SMI, NMI, INIT or ExtINT.');
-  if (policy.deliveryModes && !policy.deliveryModes.includes(f.deliveryMode)) {
-    throw fail(`${policy.backend} cannot deliver ${f.deliveryMode} messages`, `Use one of: ${policy.deliveryModes.join(', ')}.`);
+  if (pol.deliveryModes && !pol.deliveryModes.includes(f.deliveryMode)) {
+    throw fail(`${pol.backend} cannot deliver ${f.deliveryMode} messages`, `Use one of: ${pol.deliveryModes.join(', ')}.`);
   }
   if ((f.deliveryMode === 'fixed' || f.deliveryMode === 'lowest-priority') && f.vector < 16) {
     throw fail(`vector ${f.vector} is reserved for exceptions`, 'Use a vector from 16 to 255.');
@@ -192,27 +231,58 @@ export function validateMsi(operation: string, msg: MsiMessage, policy: MsiPolic
   return f;
 }
 
-/** A one-line human description, for error messages and logs. Never throws. */
+/** A one-line human description, for error messages and logs. Never throws, whatever `msg` is. */
 export function describeMsi(msg: MsiMessage): string {
-  const lo = msg.addressLo >>> 0;
-  const hi = msg.addressHi >>> 0;
+  let w: [number, number, number] | undefined;
+  try {
+    w = words(msg);
+  } catch {
+    w = undefined; // a getter that throws: still describe, never throw
+  }
+  if (!w) return `not an MSI message (${safeDescribe(msg)})`;
+  const [lo, hi, data] = w;
   const addr = hi ? `${hex(hi)}_${hex(lo).slice(2)}` : hex(lo);
-  const f = decodeMsi(msg);
-  if (lo < MSI_WINDOW_BASE || lo > MSI_WINDOW_LAST) return `address ${addr} data ${hex(msg.data)} (not an MSI address)`;
+  const f = decodeWords(lo, hi, data);
+  if (lo < MSI_WINDOW_BASE || lo > MSI_WINDOW_LAST) return `address ${addr} data ${hex(data)} (not an MSI address)`;
   const mode = f.deliveryMode ?? `reserved mode ${f.deliveryModeCode}`;
   return (
-    `address ${addr} data ${hex(msg.data)} (${mode}, vector 0x${f.vector.toString(16)} → ` +
+    `address ${addr} data ${hex(data)} (${mode}, vector 0x${f.vector.toString(16)} → ` +
     `${f.destinationMode} destination ${f.destinationId}, ${f.triggerMode})`
   );
 }
 
+function safeDescribe(v: unknown): string {
+  try {
+    return describeValue(v);
+  } catch {
+    return 'an unprintable value';
+  }
+}
+
+/**
+ * Whether two messages are the same three words. Never throws: anything that is not an
+ * {@link MsiMessage} equals only itself (so `sameMsi(undefined, undefined)` is true).
+ */
 export function sameMsi(a: MsiMessage | undefined, b: MsiMessage | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.addressLo >>> 0 === b.addressLo >>> 0 && a.addressHi >>> 0 === b.addressHi >>> 0 && a.data >>> 0 === b.data >>> 0;
+  if (a === b) return true;
+  const x = words(a);
+  const y = words(b);
+  return x !== undefined && y !== undefined && x[0] === y[0] && x[1] === y[1] && x[2] === y[2];
+}
+
+/** The policy, checked once (INVALID_ARGUMENT when it is not a policy object). */
+function checkPolicy(operation: string, policy: unknown): MsiPolicy {
+  const p = checkObject<Partial<Record<keyof MsiPolicy, unknown>>>(operation, 'policy', policy);
+  const addressHi = p.addressHi;
+  if (addressHi !== 'reject' && addressHi !== 'x2apic-ids') throw invalidArgument(operation, `policy.addressHi must be 'reject' or 'x2apic-ids', got ${describeValue(addressHi)}`);
+  const modes = p.deliveryModes;
+  if (modes !== undefined && !Array.isArray(modes)) throw invalidArgument(operation, `policy.deliveryModes must be an array, got ${describeValue(modes)}`);
+  return { addressHi, backend: typeof p.backend === 'string' ? p.backend : 'x86', deliveryModes: modes as DeliveryMode[] | undefined };
 }
 
 /** `toMsiMessage` then `validateMsi`: the one check every `setMsi` / `requestMsi` runs first. */
 export function parseMsi(operation: string, address: unknown, data: unknown, policy: MsiPolicy = DEFAULT_MSI_POLICY): MsiMessage {
+  operation = typeof operation === 'string' ? operation : 'parseMsi';
   const msg = toMsiMessage(operation, address, data);
   validateMsi(operation, msg, policy);
   return msg;

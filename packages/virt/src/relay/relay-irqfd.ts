@@ -10,10 +10,11 @@ import { SlotAllocator } from '../alloc/slot-allocator';
 import type { IrqFdCapabilities } from '../contract/capabilities';
 import type { Event } from '../contract/event';
 import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
-import { VirtError, disposedError, routeEventDisposed } from '../errors';
+import { VirtError, disposedError, invalidArgument, isVirtError, routeEventDisposed } from '../errors';
+import { checkFunction, checkInteger, checkObject, checkString, describeValue } from '../validate';
 import { type MsiMessage, type MsiPolicy, parseMsi } from '../msi/codec';
 import type { RelayPlatform, RelayPlatformFactory } from './platform';
-import { FLAG_HAS_MSI, FLAG_MASKED, type RawInjector, RelayRouteTable, isArmed } from './route-table';
+import { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, type RawInjector, RelayRouteTable, isArmed } from './route-table';
 
 export interface RelayIrqFdOptions {
   /** Backend name, for errors. */
@@ -31,23 +32,39 @@ export interface RelayIrqFdOptions {
 export class RelayIrqFd implements IrqFd {
   readonly capabilities: IrqFdCapabilities;
   readonly table: RelayRouteTable;
-  /** @internal */ readonly platform: RelayPlatform;
-  /** @internal */ readonly options: RelayIrqFdOptions;
+  /** The platform that waits for signals (e.g. to await its worker's exit after dispose). */
+  readonly platform: RelayPlatform;
+  /** The options, validated and frozen (read once at construction). */
+  readonly options: RelayIrqFdOptions;
   private readonly slots: SlotAllocator;
   private readonly routes = new Set<RelayRoute>();
   private disposed = false;
 
+  /**
+   * Validates every option (each read once; INVALID_ARGUMENT before anything is created), then
+   * creates the route table and the platform. A platform factory that throws a non-VirtError is
+   * reported as INTERNAL.
+   */
   constructor(options: RelayIrqFdOptions) {
-    this.options = options;
-    this.slots = new SlotAllocator(0, options.maxRoutes);
-    this.table = new RelayRouteTable(options.maxRoutes);
-    this.platform = options.platform(this.table);
+    this.options = readRelayOptions(options);
+    const { maxRoutes, platform, reason } = this.options;
+    this.slots = new SlotAllocator(0, maxRoutes);
+    this.table = new RelayRouteTable(maxRoutes);
+    try {
+      this.platform = platform(this.table);
+    } catch (e) {
+      if (isVirtError(e)) throw e;
+      throw new VirtError('INTERNAL', { operation: 'RelayIrqFd.create', detail: `the relay platform could not be created (${String(e)})`, cause: e });
+    }
+    if (typeof this.platform !== 'object' || this.platform === null || typeof this.platform.createEvent !== 'function') {
+      throw new VirtError('INTERNAL', { operation: 'RelayIrqFd.create', detail: 'the platform factory did not return a RelayPlatform' });
+    }
     this.capabilities = Object.freeze({
       mediation: 'emulated' as const,
-      maxRoutes: options.maxRoutes,
+      maxRoutes,
       routingTable: false,
       stableEvent: true,
-      mechanism: `user-space relay (${this.platform.name}) injecting with requestMsi: ${options.reason}`,
+      mechanism: `user-space relay (${String(this.platform.name)}) injecting with requestMsi: ${reason}`,
     });
   }
 
@@ -80,6 +97,7 @@ export class RelayIrqFd implements IrqFd {
   }
 
   batch<T>(fn: () => T): T {
+    checkFunction('IrqFd.batch', 'fn', fn);
     if (this.disposed) throw disposedError('IrqFd.batch', `the ${this.options.backend} partition`);
     // No routing table: every change is already as cheap as it gets.
     return fn();
@@ -168,7 +186,8 @@ class RelayRoute implements IrqFdRoute {
     }
   }
 
-  onEventReplaced(_listener: (event: Event) => void): () => void {
+  onEventReplaced(listener: (event: Event) => void): () => void {
+    checkFunction('IrqFdRoute.onEventReplaced', 'listener', listener);
     this.live('IrqFdRoute.onEventReplaced');
     return () => undefined; // the relay never replaces its event
   }
@@ -206,20 +225,39 @@ class RelayRoute implements IrqFdRoute {
   }
 
   /**
-   * Moves the route to (msi, masked) under the slot lock. On arming, the platform starts
-   * watching first (it may fail; nothing has changed yet), then a latched signal is delivered
-   * here. If that injection fails, the signal is latched again and the route restored.
+   * Moves the route to (msi, masked) under the slot lock.
+   *
+   * Leaving an armed state (disarm, or a retarget of an armed route): first, on this thread, the
+   * event is drained and what was raised while armed is delivered to the message it was armed
+   * with, so a waiter that reaches a signal raised before this call can never see it with the new
+   * state (it finds the event empty), and `consumePending` only ever reports signals raised while
+   * not armed. If that injection fails, the signal is latched again (after the lock is released:
+   * the in-process platform delivers inside `signal()`) and the route is left as it was.
+   *
+   * On arming, the platform starts watching first (it may fail; nothing has changed yet), then a
+   * latched signal is delivered here. If that injection fails, the signal is latched again and the
+   * route restored.
    */
   private transition(op: string, msi: MsiMessage | undefined, masked: boolean): void {
     const { table, platform, options } = this.owner;
     const slot = this.slot;
     const newFlags = (msi ? FLAG_HAS_MSI : 0) | (masked ? FLAG_MASKED : 0);
+    let relatch = false;
     table.lock(slot);
     try {
       const oldFlags = table.flags(slot);
       const old = this.currentMsi;
       const wasArmed = isArmed(oldFlags);
       const nowArmed = isArmed(newFlags);
+      const retarget = wasArmed && nowArmed && !sameMsi(old, msi);
+      if (wasArmed && old && (!nowArmed || retarget) && this.event.consume() > 0) {
+        try {
+          options.inject(old.addressLo, old.addressHi, old.data);
+        } catch (e) {
+          relatch = true; // still armed with `old`: the waiter delivers it to `old` again
+          throw e instanceof VirtError ? e : new VirtError('INTERNAL', { operation: op, detail: String(e), cause: e });
+        }
+      }
       if (wasArmed && !nowArmed) platform.unwatch(slot, this.event);
       if (!wasArmed && nowArmed) platform.watch(slot, this.event);
       if (msi) table.setMsi(slot, msi.addressLo, msi.addressHi, msi.data);
@@ -243,6 +281,43 @@ class RelayRoute implements IrqFdRoute {
       this.isMasked = masked;
     } finally {
       table.unlock(slot);
+      if (relatch) {
+        try {
+          this.event.signal();
+        } catch {
+          // the event itself failed; the typed error of the injection is what the caller sees
+        }
+      }
     }
   }
+}
+
+function sameMsi(a: MsiMessage | undefined, b: MsiMessage | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.addressLo === b.addressLo && a.addressHi === b.addressHi && a.data === b.data);
+}
+
+/** The options, validated and read once each (the constructor never reads `options` again). */
+function readRelayOptions(options: unknown): RelayIrqFdOptions {
+  const op = 'RelayIrqFd.create';
+  const o = checkObject<Partial<Record<keyof RelayIrqFdOptions, unknown>>>(op, 'options', options);
+  const backend = checkString(op, 'backend', o.backend);
+  const maxRoutes = checkInteger(op, 'maxRoutes', o.maxRoutes, 1, MAX_SLOTS);
+  // A copy, read once: validation on every setMsi uses these values, whatever the caller's object does later.
+  const given = checkObject<Partial<Record<keyof MsiPolicy, unknown>>>(op, 'policy', o.policy);
+  const addressHi = given.addressHi;
+  const policyBackend = given.backend;
+  const deliveryModes = given.deliveryModes;
+  if (addressHi !== 'reject' && addressHi !== 'x2apic-ids') throw invalidArgument(op, `policy.addressHi must be 'reject' or 'x2apic-ids', got ${describeValue(addressHi)}`);
+  if (deliveryModes !== undefined && !Array.isArray(deliveryModes)) throw invalidArgument(op, `policy.deliveryModes must be an array, got ${describeValue(deliveryModes)}`);
+  const policy: MsiPolicy = Object.freeze({
+    addressHi,
+    backend: checkString(op, 'policy.backend', policyBackend),
+    ...(deliveryModes === undefined ? {} : { deliveryModes: Object.freeze([...(deliveryModes as MsiPolicy['deliveryModes'] & unknown[])]) }),
+  });
+  const inject = o.inject;
+  checkFunction(op, 'inject', inject);
+  const platform = o.platform;
+  checkFunction(op, 'platform', platform);
+  const reason = checkString(op, 'reason', o.reason, true);
+  return Object.freeze({ backend, maxRoutes, policy, inject: inject as RawInjector, platform: platform as RelayPlatformFactory, reason });
 }

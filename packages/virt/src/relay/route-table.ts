@@ -5,14 +5,21 @@
  *
  * Layout: `WORDS_PER_SLOT` Int32 words per slot.
  */
-const W_LOCK = 0;
-const W_FLAGS = 1;
-const W_ADDR_LO = 2;
-const W_ADDR_HI = 3;
-const W_DATA = 4;
-const W_DELIVERED = 5;
-const W_FAILED = 6;
-export const WORDS_PER_SLOT = 8;
+import { invalidArgument } from '../errors';
+import { checkInteger, describeValue } from '../validate';
+
+import { SLOT_LAYOUT, deliverSlot, lockSlot, unlockSlot } from './slot-ops';
+
+const W_LOCK = SLOT_LAYOUT.lock;
+const W_FLAGS = SLOT_LAYOUT.flags;
+const W_ADDR_LO = SLOT_LAYOUT.addressLo;
+const W_ADDR_HI = SLOT_LAYOUT.addressHi;
+const W_DATA = SLOT_LAYOUT.data;
+const W_DELIVERED = SLOT_LAYOUT.delivered;
+const W_FAILED = SLOT_LAYOUT.failed;
+export const WORDS_PER_SLOT = SLOT_LAYOUT.words;
+/** Most slots one table holds. */
+export const MAX_SLOTS = 1 << 20;
 
 /** Flags word: the route has an MSI. */
 export const FLAG_HAS_MSI = 1;
@@ -29,24 +36,31 @@ export class RelayRouteTable {
   readonly slots: number;
   private readonly view: Int32Array;
 
+  /**
+   * `slots` routes (1 to 2^20), in `buffer` when given (a SharedArrayBuffer of at least
+   * `slots * WORDS_PER_SLOT * 4` bytes, shared with a waiter thread). INVALID_ARGUMENT otherwise.
+   */
   constructor(slots: number, buffer?: SharedArrayBuffer) {
-    this.slots = slots;
-    this.buffer = buffer ?? new SharedArrayBuffer(slots * WORDS_PER_SLOT * 4);
+    const op = 'RelayRouteTable';
+    this.slots = checkInteger(op, 'slots', slots, 1, MAX_SLOTS);
+    const bytes = slots * WORDS_PER_SLOT * 4;
+    if (buffer !== undefined && (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < bytes)) {
+      throw invalidArgument(op, `buffer must be a SharedArrayBuffer of at least ${bytes} bytes, got ${describeValue(buffer)}`);
+    }
+    this.buffer = buffer ?? new SharedArrayBuffer(bytes);
     this.view = new Int32Array(this.buffer);
   }
 
+  /** Takes the slot's lock (spins, then sleeps briefly). INVALID_ARGUMENT for a slot out of range. */
   lock(slot: number): void {
-    const i = slot * WORDS_PER_SLOT + W_LOCK;
-    for (let spins = 0; Atomics.compareExchange(this.view, i, 0, 1) !== 0; spins++) {
-      // The holder runs at most one injection; sleep only if it takes unusually long.
-      if (spins > 1000) Atomics.wait(this.view, i, 1, 1);
+    if (!(typeof slot === 'number' && slot >>> 0 === slot && slot < this.slots)) {
+      throw invalidArgument('RelayRouteTable.lock', `slot must be an integer from 0 to ${this.slots - 1}, got ${describeValue(slot)}`);
     }
+    lockSlot(this.view, slot * WORDS_PER_SLOT + W_LOCK);
   }
 
   unlock(slot: number): void {
-    const i = slot * WORDS_PER_SLOT + W_LOCK;
-    Atomics.store(this.view, i, 0);
-    Atomics.notify(this.view, i, 1);
+    unlockSlot(this.view, slot * WORDS_PER_SLOT + W_LOCK);
   }
 
   /** Read under the lock. */
@@ -89,25 +103,10 @@ export class RelayRouteTable {
    * A route that is not armed is left alone: its signal stays latched in the event.
    */
   deliver(slot: number, consume: () => number, inject: RawInjector): DeliverOutcome {
-    const b = slot * WORDS_PER_SLOT;
-    this.lock(slot);
-    try {
-      if (this.view[b + W_FLAGS] !== FLAG_HAS_MSI) return 'not-armed';
-      if (consume() === 0) return 'idle';
-      try {
-        const ok = inject(this.view[b + W_ADDR_LO]! >>> 0, this.view[b + W_ADDR_HI]! >>> 0, this.view[b + W_DATA]! >>> 0);
-        Atomics.add(this.view, b + W_DELIVERED, 1);
-        return ok ? 'delivered' : 'blocked';
-      } catch {
-        Atomics.add(this.view, b + W_FAILED, 1);
-        return 'failed';
-      }
-    } finally {
-      this.unlock(slot);
-    }
+    return deliverSlot(this.view, slot, SLOT_LAYOUT, consume, inject, lockSlot, unlockSlot);
   }
 }
 
 export function isArmed(flags: number): boolean {
-  return flags === FLAG_HAS_MSI;
+  return flags === SLOT_LAYOUT.armed;
 }

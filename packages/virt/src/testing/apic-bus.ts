@@ -8,7 +8,9 @@
  * logical ID `1 << apicId` (the model has no guest to program LDR), so only APIC IDs 0-7 are
  * logically addressable; lowest priority picks the first matching APIC, deterministically.
  */
+import { invalidArgument } from '../errors';
 import { decodeMsi } from '../msi/codec';
+import { checkBoolean, checkObject, describeValue } from '../validate';
 import { LocalApicModel } from './local-apic-model';
 
 export interface ApicBusOptions {
@@ -23,9 +25,14 @@ export class ApicBus {
   readonly apics: readonly LocalApicModel[];
   private readonly x2apic: boolean;
 
+  /** INVALID_ARGUMENT unless `options.apicIds` is an array of APIC IDs; each option is read once. */
   constructor(options: ApicBusOptions) {
-    this.apics = Object.freeze(options.apicIds.map((id) => new LocalApicModel(id)));
-    this.x2apic = options.x2apic ?? false;
+    const o = checkObject<Partial<Record<keyof ApicBusOptions, unknown>>>('ApicBus', 'options', options);
+    const ids = o.apicIds;
+    const x2apic = checkBoolean('ApicBus', 'x2apic', o.x2apic, false);
+    if (!Array.isArray(ids)) throw invalidArgument('ApicBus', `apicIds must be an array, got ${describeValue(ids)}`);
+    this.apics = Object.freeze((ids as unknown[]).map((id) => new LocalApicModel(id as number)));
+    this.x2apic = x2apic;
   }
 
   /** The model of the vCPU whose APIC ID is `apicId`, or undefined when no vCPU has it. */

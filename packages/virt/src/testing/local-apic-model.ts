@@ -3,6 +3,7 @@
  * TMR as 256-bit sets, the software-enable bit, and counters for the non-vectored modes.
  */
 import type { LocalApicState } from '../contract/partition';
+import { checkInteger } from '../validate';
 
 export class LocalApicModel {
   readonly apicId: number;
@@ -19,12 +20,17 @@ export class LocalApicModel {
   init = 0;
   extint = 0;
 
+  /** `apicId`: an integer from 0 to 0xFFFFFFFF (INVALID_ARGUMENT otherwise). */
   constructor(apicId: number) {
-    this.apicId = apicId;
+    this.apicId = checkInteger('LocalApicModel', 'apicId', apicId, 0, 0xffffffff);
   }
 
-  /** A fixed or lowest-priority message. False when the APIC is software-disabled (the guest blocked it). */
+  /**
+   * A fixed or lowest-priority message. False when the APIC is software-disabled (the guest
+   * blocked it). INVALID_ARGUMENT for a vector outside 0-255.
+   */
   acceptVector(vector: number, level: boolean): boolean {
+    checkInteger('LocalApicModel.acceptVector', 'vector', vector, 0, 255);
     if (!this.softwareEnabled) return false;
     const w = vector >>> 5;
     const bit = 1 << (vector & 31);

@@ -1,11 +1,12 @@
 /**
- * The conformance suite must catch broken backends. Each backend here is the software backend
- * with one rule broken; the suite must fail the case that covers that rule, and pass the healthy one.
+ * The conformance suite must catch broken backends. Each backend here is the minimal backend
+ * (built from this package alone: the relay, the in-process platform, the APIC bus model) with one
+ * rule broken; the suite must fail the case that covers that rule, and pass the healthy one.
  */
-import type { Event, IrqFd, IrqFdRoute, Partition } from '@tsvmm/virt';
-import { VirtError } from '@tsvmm/virt';
-import { type ConformanceFactory, apicObserver, runIrqFdConformance } from '@tsvmm/virt/conformance';
-import { SoftwarePartition } from '../src';
+import type { Event, IrqFd, IrqFdRoute, Partition } from '../src';
+import { VirtError } from '../src';
+import { type ConformanceFactory, type ConformanceManifest, apicObserver, defineIrqFdConformance as defineIrqFdConformanceFor, runIrqFdConformance } from '../src/conformance';
+import { type MinimalOptions, type ReplacingBreakage, minimalPartition, replacingPartition } from './support/minimal-backend';
 
 type RouteHooks = Partial<{
   setMsi(inner: IrqFdRoute, address: number | bigint, data: number): void;
@@ -19,6 +20,8 @@ type RouteHooks = Partial<{
 
 interface Breakage {
   route?: RouteHooks;
+  supports?: Partial<ConformanceManifest>;
+  backend?: MinimalOptions;
   newRoute?(inner: IrqFd): IrqFdRoute;
   capabilities?: Partial<IrqFd['capabilities']>;
   countCommitsPerChange?: boolean;
@@ -89,8 +92,9 @@ class BrokenRoute implements IrqFdRoute {
 function brokenFactory(name: string, breakage: Breakage): ConformanceFactory {
   return {
     name,
+    ...(breakage.supports ? { supports: breakage.supports } : {}),
     create() {
-      const partition = SoftwarePartition.create({ vcpus: 2, maxRoutes: 32 });
+      const partition = minimalPartition({ maxRoutes: 32, ...breakage.backend });
       const inner = partition.irqfd()!;
       let commits = 0;
       const irqfd: IrqFd = {
@@ -131,14 +135,81 @@ function brokenFactory(name: string, breakage: Breakage): ConformanceFactory {
 }
 
 async function failures(factory: ConformanceFactory): Promise<string[]> {
-  return (await runIrqFdConformance(factory)).filter((r) => !r.passed).map((r) => r.name);
+  return (await runIrqFdConformance(factory)).filter((r) => !r.passed && r.skipped === undefined).map((r) => r.name);
 }
 
-test('the healthy software backend passes every case (through the same wrapper)', async () => {
+function replacingFactory(name: string, broken: ReplacingBreakage): ConformanceFactory {
+  return {
+    name,
+    supports: { stableEvent: false },
+    create() {
+      const partition = replacingPartition(broken);
+      return { partition, observer: apicObserver(partition), settle: () => Promise.resolve(), dispose: () => partition.dispose() };
+    },
+  };
+}
+
+const X2APIC_BACKEND: MinimalOptions = { apicIds: [0, 1, 0x1234], x2apic: true };
+const REPLACEMENT_CASE = 'event replacement: the listener gets each new event once; the old one no longer delivers; the new one does; a latched signal is delivered once';
+const X2APIC_CASE = 'x2apic: a route and requestMsi reach a vCPU whose APIC ID is above 255 through the upper address';
+const MANIFEST_CASE = 'manifest: what the backend declares matches its live capabilities';
+
+test('the healthy minimal backend passes every case (through the same wrapper)', async () => {
   expect(await failures(brokenFactory('healthy', {}))).toEqual([]);
 });
 
+test('a healthy backend that replaces its events passes every case, the replacement case included', async () => {
+  const results = await runIrqFdConformance(replacingFactory('replacing', {}));
+  expect(results.filter((r) => !r.passed && r.skipped === undefined)).toEqual([]);
+  expect(results.find((r) => r.name === REPLACEMENT_CASE)).toMatchObject({ passed: true });
+});
+
+test('a healthy x2APIC backend passes the x2apic case', async () => {
+  const results = await runIrqFdConformance(brokenFactory('x2apic', { backend: X2APIC_BACKEND, supports: { x2apic: true } }));
+  expect(results.filter((r) => !r.passed && r.skipped === undefined)).toEqual([]);
+  expect(results.find((r) => r.name === X2APIC_CASE)).toMatchObject({ passed: true });
+});
+
+test('cases that do not apply are reported skipped with a reason, never passed', async () => {
+  const results = await runIrqFdConformance(brokenFactory('healthy', {}));
+  const skipped = results.filter((r) => r.skipped !== undefined);
+  expect(skipped.map((r) => r.name)).toEqual(expect.arrayContaining([REPLACEMENT_CASE, X2APIC_CASE]));
+  for (const r of skipped) {
+    expect(r.passed).toBe(false);
+    expect(r.skipped).toMatch(/not (applicable|declared)|no .* API/);
+  }
+});
+
+test('defineIrqFdConformance registers the cases that do not apply with it.skip, the reason in the name', () => {
+  const registered: Array<[string, string]> = [];
+  const it = Object.assign((n: string) => registered.push(['run', n]), { skip: (n: string) => registered.push(['skip', n]) });
+  let describeName = '';
+  const describe = (n: string, fn: () => void) => {
+    describeName = n;
+    fn();
+  };
+  // Declares nothing: the describe name must say what was derived and what was assumed.
+  defineIrqFdConformanceFor(brokenFactory("undeclared", {}), { api: { describe, it } });
+  expect(describeName).toMatch(/derived from capabilities, not declared: stableEvent=true.*assumed, neither declared nor derived: overflow=false/);
+  expect(registered).toContainEqual(['skip', `${REPLACEMENT_CASE} [skipped: not applicable: stableEvent is true (routes never replace their event)]`]);
+  expect(registered.filter(([k]) => k === 'run').length).toBeGreaterThan(15);
+});
+
+const replacementBreakages: Array<[string, ReplacingBreakage]> = [
+  ['replaces the event without telling the listener', { silent: true }],
+  ['drops a signal latched across the replacement', { loseLatched: true }],
+  ['leaves the old event delivering', { keepOld: true }],
+  ['declares stableEvent false but never replaces', { never: true }],
+];
+
+test.each(replacementBreakages)('the suite catches a replacing backend that %s', async (_what, broken) => {
+  expect(await failures(replacingFactory('broken replacing', broken))).toContain(REPLACEMENT_CASE);
+});
+
 const cases: Array<[string, Breakage, string]> = [
+  ['declares a routing table it does not have', { supports: { routingTable: true } }, MANIFEST_CASE],
+  ['declares x2APIC but its capabilities say no', { supports: { x2apic: true } }, MANIFEST_CASE],
+  ['drops the upper address of x2APIC messages', { backend: { ...X2APIC_BACKEND, dropAddressHi: true }, supports: { x2apic: true } }, X2APIC_CASE],
   [
     'mask loses the latched signal (unmask drains before arming)',
     { route: { unmask: (r) => (r.consumePending(), r.unmask()) } },

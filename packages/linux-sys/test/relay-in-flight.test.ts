@@ -1,0 +1,135 @@
+/**
+ * In-flight signals on the epoll relay: a signal raised while a route is armed is delivered to the
+ * message it was armed with, even when the worker reaches it only after mask(), setMsi(),
+ * clearMsi() or dispose(); consumePending() reports only signals raised while not armed.
+ */
+import { type IrqFdRoute, RelayIrqFd } from '@tsvmm/virt';
+import { EpollRelayPlatform } from '../src';
+import { REC_COUNT, REC_DATA, REC_WORDS, recordingInjectorSpec } from '../src/testing';
+
+const A = { address: 0xfee00000, data: 0x41 };
+const B = { address: 0xfee01000, data: 0x42 };
+const ROUNDS = 150;
+
+describe('EpollRelayPlatform: a signal in flight goes to the message it was raised under', () => {
+  const made: EpollRelayPlatform[] = [];
+  afterEach(async () => {
+    for (const p of made.splice(0)) {
+      p.dispose();
+      await p.whenExited();
+    }
+  });
+
+  function makeRelay() {
+    const rec = new SharedArrayBuffer(REC_WORDS * 4);
+    const worker = new Int32Array(rec);
+    const main: number[] = []; // data of each main-thread injection
+    let platform: EpollRelayPlatform | undefined;
+    const irqfd = new RelayIrqFd({
+      backend: 'test',
+      maxRoutes: 8,
+      policy: { addressHi: 'reject', backend: 'test' },
+      inject: (_lo, _hi, data) => (main.push(data), true),
+      platform: (table) => (platform = new EpollRelayPlatform(table, { injector: recordingInjectorSpec(rec), sys: undefined })),
+      reason: 'test',
+    });
+    made.push(platform!);
+    let seenWorker = 0;
+    let seenMain = 0;
+    /** The data of every injection since the last call (the worker keeps only its last message). */
+    const take = (): number[] => {
+      const n = Atomics.load(worker, REC_COUNT) - seenWorker;
+      seenWorker += n;
+      const fromWorker = n === 0 ? [] : [...Array<number>(n - 1).fill(-1), Atomics.load(worker, REC_DATA)];
+      const fromMain = main.slice(seenMain);
+      seenMain = main.length;
+      return [...fromWorker, ...fromMain];
+    };
+    return { irqfd, take };
+  }
+
+  const armedOn = (irqfd: RelayIrqFd, m: { address: number; data: number }): IrqFdRoute => {
+    const r = irqfd.newIrqFdRoute();
+    r.setMsi(m.address, m.data);
+    r.unmask();
+    return r;
+  };
+
+  it('the reported sequence: signal, mask → delivered to A (not pending); unmask, signal, setMsi(B) → lands on A', async () => {
+    const { irqfd, take } = makeRelay();
+    try {
+      const r = armedOn(irqfd, A);
+      await irqfd.settle();
+      for (let i = 0; i < ROUNDS; i++) {
+        r.event.signal();
+        r.mask();
+        await irqfd.settle();
+        expect(take()).toEqual([A.data]);
+        expect(r.consumePending()).toBe(false);
+        r.unmask();
+        r.event.signal();
+        r.setMsi(B.address, B.data);
+        await irqfd.settle();
+        expect(take()).toEqual([A.data]);
+        r.setMsi(A.address, A.data);
+        await irqfd.settle();
+        expect(take()).toEqual([]);
+      }
+    } finally {
+      irqfd.dispose();
+    }
+  });
+
+  it('clearMsi with a signal in flight: delivered to the old message, nothing pending', async () => {
+    const { irqfd, take } = makeRelay();
+    try {
+      const r = armedOn(irqfd, A);
+      for (let i = 0; i < ROUNDS; i++) {
+        r.event.signal();
+        r.clearMsi();
+        await irqfd.settle();
+        expect(take()).toEqual([A.data]);
+        expect(r.consumePending()).toBe(false);
+        r.setMsi(A.address, A.data);
+        await irqfd.settle();
+        expect(take()).toEqual([]);
+      }
+    } finally {
+      irqfd.dispose();
+    }
+  });
+
+  it('dispose with a signal in flight: delivered once to the route message', async () => {
+    const { irqfd, take } = makeRelay();
+    try {
+      for (let i = 0; i < ROUNDS; i++) {
+        const r = armedOn(irqfd, i % 2 ? A : B);
+        r.event.signal();
+        r.dispose();
+        await irqfd.settle();
+        expect(take()).toEqual([i % 2 ? A.data : B.data]);
+      }
+    } finally {
+      irqfd.dispose();
+    }
+  });
+
+  it('a signal raised while masked is pending, never delivered by a later unrelated retarget', async () => {
+    const { irqfd, take } = makeRelay();
+    try {
+      const r = armedOn(irqfd, A);
+      for (let i = 0; i < 40; i++) {
+        r.mask();
+        r.event.signal();
+        r.setMsi(B.address, B.data);
+        await irqfd.settle();
+        expect(take()).toEqual([]);
+        expect(r.consumePending()).toBe(true);
+        r.setMsi(A.address, A.data);
+        r.unmask();
+      }
+    } finally {
+      irqfd.dispose();
+    }
+  });
+});

@@ -1,0 +1,241 @@
+/**
+ * The epoll relay's worker: started from source text with its injector given as data, and every
+ * way its creation can fail (each system call, a worker that cannot be created, fails to start or
+ * never starts) is a typed error from the constructor with nothing left open.
+ */
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { RelayIrqFd, RelayRouteTable, isVirtError } from '@tsvmm/virt';
+import { EMFILE, ENOMEM, EpollRelayPlatform, type InjectorSpec, ioctlInjector, kvm, libcSyscalls } from '../src';
+import { epollWorkerSource } from '../src/relay/epoll-worker';
+import { encodeInjectorFields } from '../src/relay/injector-spec';
+import { FaultInjector, REC_COUNT, REC_WORDS, recordingInjectorSpec } from '../src/testing';
+
+const openFds = (): number => readdirSync('/proc/self/fd').length;
+/** Node releases a terminated worker's own fds asynchronously: wait until the count is back. */
+async function fdsBackTo(baseline: number): Promise<number> {
+  for (let i = 0; i < 400 && openFds() !== baseline; i++) await new Promise((r) => setTimeout(r, 10));
+  return openFds();
+}
+const record = (): InjectorSpec => recordingInjectorSpec(new SharedArrayBuffer(REC_WORDS * 4));
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('the injector is data', () => {
+  it('ioctlInjector for KVM_SIGNAL_MSI: request and struct kvm_msi bytes as the kernel header lays them out', () => {
+    const spec = ioctlInjector({ fd: 7, ioctl: kvm.KVM_SIGNAL_MSI, layout: kvm.KVM_MSI_LAYOUT, fields: { addressLo: 'addressLo', addressHi: 'addressHi', data: 'data' } });
+    // kvm.md §1: KVM_SIGNAL_MSI = 0x4020AEA5 on the VM fd, a 32-byte struct kvm_msi.
+    expect(spec).toMatchObject({ kind: 'ioctl', fd: 7, request: 0x4020aea5, size: 32, delivered: 'positive' });
+    const bytes = new Uint8Array(spec.size);
+    encodeInjectorFields(new DataView(bytes.buffer), spec.fields, 0xfee01000, 0x00000100, 0x4041);
+    const v = new DataView(bytes.buffer);
+    // kvm.md §2: address_lo @0, address_hi @4, data @8, flags @12, devid @16, 12 bytes of padding.
+    expect([v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true)]).toEqual([0xfee01000, 0x100, 0x4041]);
+    expect([...bytes.subarray(12)]).toEqual(new Array(20).fill(0));
+  });
+
+  it('malformed specs are INVALID_ARGUMENT from the constructor, before any fd is opened', () => {
+    const table = new RelayRouteTable(2);
+    const bad: unknown[] = [
+      undefined,
+      { kind: 'ioctl', fd: -1, request: 1, name: 'X', size: 8, fields: [{ offset: 0, type: 'u32', value: 'data' }], delivered: 'positive' },
+      { kind: 'ioctl', fd: 3, request: 1, name: 'X', size: 8, fields: [{ offset: 6, type: 'u32', value: 'data' }], delivered: 'positive' },
+      { kind: 'ioctl', fd: 3, request: 1, name: 'X', size: 8, fields: [], delivered: 'positive' },
+      { kind: 'record', buffer: new ArrayBuffer(16) },
+      { kind: 'script', code: 'x' },
+    ];
+    const f = new FaultInjector();
+    for (const injector of bad) {
+      const e = caught(() => new EpollRelayPlatform(table, { injector: injector as InjectorSpec, sys: f }));
+      expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
+    }
+    expect(f.log).toEqual([]);
+  });
+
+  it('the worker issues the given ioctl on the given fd (FIONREAD on a regular file succeeds; another request fails and is counted)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsvmm-'));
+    const file = join(dir, 'f');
+    writeFileSync(file, 'twelve bytes');
+    const fd = openSync(file, 'r');
+    try {
+      for (const [request, name, delivered] of [
+        [0x541b, 'FIONREAD', 1],
+        [0x5401, 'TCGETS', 0],
+      ] as const) {
+        const injector: InjectorSpec = { kind: 'ioctl', fd, request, name, size: 8, fields: [{ offset: 4, type: 'u32', value: 'data' }], delivered: 'non-negative' };
+        const irqfd = new RelayIrqFd({
+          backend: 'test',
+          maxRoutes: 2,
+          policy: { addressHi: 'reject', backend: 'test' },
+          inject: () => true,
+          reason: 'test',
+          platform: (t) => new EpollRelayPlatform(t, { injector }),
+        });
+        const r = irqfd.newIrqFdRoute();
+        r.setMsi(0xfee00000, 0x41);
+        r.unmask();
+        r.event.signal();
+        await irqfd.settle();
+        expect([name, irqfd.table.delivered(0), irqfd.table.failed(0)]).toEqual([name, delivered, 1 - delivered]);
+        irqfd.dispose();
+        await (irqfd.platform as EpollRelayPlatform).whenExited();
+      }
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('the worker needs no built file: its source is self-contained text', () => {
+    const source = epollWorkerSource();
+    expect(source).not.toMatch(/dist\/|\.js['"]|__dirname|require\(['"]@tsvmm/);
+  });
+});
+
+describe('creation failures are typed, from the constructor, with nothing left open', () => {
+  it.each([
+    ['epoll_create1', EMFILE],
+    ['eventfd', EMFILE],
+    ['epoll_ctl', ENOMEM],
+  ])('%s failing with errno %d', async (call, errno) => {
+    const baseline = openFds();
+    const f = new FaultInjector().fail(call, errno);
+    const e = caught(() => new EpollRelayPlatform(new RelayRouteTable(4), { injector: record(), sys: f }));
+    expect(isVirtError(e, 'SYSCALL')).toBe(true);
+    expect((e as { errno?: number }).errno).toBe(errno);
+    expect(openFds()).toBe(baseline);
+    expect(f.count('close')).toBe(f.log.filter((r) => (r.call === 'epoll_create1' || r.call === 'eventfd') && r.result >= 0).length);
+  });
+
+  it('a worker that cannot be created (EMFILE) is a typed SYSCALL error', async () => {
+    const baseline = openFds();
+    const e = caught(
+      () =>
+        new EpollRelayPlatform(new RelayRouteTable(4), {
+          injector: record(),
+          startWorker: () => {
+            throw Object.assign(new Error('Worker initialization failure: EMFILE'), { code: 'ERR_WORKER_INIT_FAILED' });
+          },
+        }),
+    );
+    expect(isVirtError(e, 'SYSCALL')).toBe(true);
+    expect((e as { errnoName?: string }).errnoName).toBe('EMFILE');
+    expect(openFds()).toBe(baseline);
+  });
+
+  it('a worker that fails to start (its injector cannot be built) is a typed error with the reason', async () => {
+    const baseline = openFds();
+    const e = caught(() => new EpollRelayPlatform(new RelayRouteTable(4), { injector: { module: '/nonexistent/injector.js', exportName: 'x', args: [] } }));
+    expect(isVirtError(e, 'UNAVAILABLE')).toBe(true);
+    expect((e as Error).message).toMatch(/could not start.*Cannot find module/);
+    expect(await fdsBackTo(baseline)).toBe(baseline);
+  });
+
+  it('a worker that never starts: a typed error after startTimeoutMs, and it never touches the closed numbers if it starts late', async () => {
+    const baseline = openFds();
+    let late: Worker | undefined;
+    const e = caught(
+      () =>
+        new EpollRelayPlatform(new RelayRouteTable(4), {
+          injector: record(),
+          startTimeoutMs: 200,
+          // Starts the real program only after the main thread has given up and closed its fds.
+          startWorker: (source, options) => (late = new Worker(`setTimeout(() => { ${source} }, 600)`, options)),
+        }),
+    );
+    expect(isVirtError(e, 'UNAVAILABLE')).toBe(true);
+    expect((e as Error).message).toMatch(/did not start within 200 ms/);
+    // The numbers it was given are free again: take them, signalled, and check nobody touched them.
+    const sys = libcSyscalls();
+    const victims = [sys.eventfd(0, 0), sys.eventfd(0, 0)];
+    const one = new Uint8Array([3, 0, 0, 0, 0, 0, 0, 0]);
+    for (const v of victims) expect(sys.write(v, one, 8)).toBe(8);
+    // terminate() was requested; if the late program still ran, it saw the cancellation and left.
+    await new Promise((r) => setTimeout(r, 800));
+    for (const v of victims) expect(readFileSync(`/proc/self/fdinfo/${v}`, 'utf8')).toMatch(/eventfd-count:\s+3\b/);
+    for (const v of victims) sys.close(v);
+    expect(late).toBeDefined();
+    expect(await fdsBackTo(baseline)).toBe(baseline);
+  });
+
+  it('RelayIrqFd with a platform that cannot start: typed error, nothing left open', async () => {
+    const baseline = openFds();
+    const f = new FaultInjector().fail('eventfd', EMFILE);
+    const e = caught(
+      () =>
+        new RelayIrqFd({
+          backend: 'test',
+          maxRoutes: 4,
+          policy: { addressHi: 'reject', backend: 'test' },
+          inject: () => true,
+          reason: 'test',
+          platform: (t) => new EpollRelayPlatform(t, { injector: record(), sys: f }),
+        }),
+    );
+    expect(isVirtError(e, 'SYSCALL')).toBe(true);
+    expect(openFds()).toBe(baseline);
+  });
+});
+
+describe('dispose is bounded', () => {
+  it('a worker stuck inside an injection: dispose returns after stopTimeoutMs and closes every fd', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsvmm-'));
+    const module = join(dir, 'stuck.js');
+    // An injector that blocks its thread for 3 s (as a hung hypervisor call would).
+    writeFileSync(module, 'exports.stuck = () => () => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000); return true; };');
+    const baseline = openFds();
+    const irqfd = new RelayIrqFd({
+      backend: 'test',
+      maxRoutes: 2,
+      policy: { addressHi: 'reject', backend: 'test' },
+      inject: () => true,
+      reason: 'test',
+      platform: (t) => new EpollRelayPlatform(t, { injector: { module, exportName: 'stuck', args: [] }, stopTimeoutMs: 100 }),
+    });
+    const p = irqfd.platform as EpollRelayPlatform;
+    const r = irqfd.newIrqFdRoute();
+    r.setMsi(0xfee00000, 0x41);
+    r.unmask();
+    r.event.signal();
+    // Wait until the worker is inside the injection (it holds slot 0's lock).
+    const view = new Int32Array(irqfd.table.buffer);
+    for (let i = 0; i < 500 && Atomics.load(view, 0) === 0; i++) await new Promise((res) => setTimeout(res, 5));
+    expect(Atomics.load(view, 0)).toBe(1);
+    Atomics.store(view, 0, 0); // let dispose take the slot lock (the stuck worker holds it)
+    p.dispose();
+    expect(p.disposed).toBe(true);
+    irqfd.dispose();
+    await p.whenExited();
+    expect(await fdsBackTo(baseline)).toBe(baseline);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('the recording injector still records (kind record)', async () => {
+    const rec = new SharedArrayBuffer(REC_WORDS * 4);
+    const irqfd = new RelayIrqFd({
+      backend: 'test',
+      maxRoutes: 2,
+      policy: { addressHi: 'reject', backend: 'test' },
+      inject: () => true,
+      reason: 'test',
+      platform: (t) => new EpollRelayPlatform(t, { injector: recordingInjectorSpec(rec) }),
+    });
+    const r = irqfd.newIrqFdRoute();
+    r.setMsi(0xfee00000, 0x41);
+    r.unmask();
+    r.event.signal();
+    await irqfd.settle();
+    expect(Atomics.load(new Int32Array(rec), REC_COUNT)).toBe(1);
+    irqfd.dispose();
+    await (irqfd.platform as EpollRelayPlatform).whenExited();
+  });
+});

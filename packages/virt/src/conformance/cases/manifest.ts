@@ -1,0 +1,21 @@
+/** The backend's declared manifest agrees with its live capabilities. */
+import { checkEqual } from '../check';
+import type { ConformanceCase } from './context';
+
+export const manifestCases: readonly ConformanceCase[] = [
+  {
+    name: 'manifest: what the backend declares matches its live capabilities',
+    async run({ subject, irqfd, manifest, declared }) {
+      const live = {
+        stableEvent: irqfd.capabilities.stableEvent,
+        routingTable: irqfd.capabilities.routingTable,
+        mediation: irqfd.capabilities.mediation,
+        resample: subject.partition.capabilities.resample,
+        x2apic: subject.partition.capabilities.x2apic,
+      };
+      for (const key of Object.keys(live) as Array<keyof typeof live>) {
+        if (declared.includes(key)) checkEqual(live[key], manifest[key], `supports.${key} (declared) vs the live capabilities`);
+      }
+    },
+  },
+];

@@ -1,0 +1,20 @@
+/**
+ * `@tsvmm/virt/implement`: what a backend implementor needs and an application does not — the
+ * number allocator, the user-space relay and its parts, the validation helpers and the error
+ * factories. Applications import `@tsvmm/virt`.
+ */
+export { SlotAllocator } from '../alloc/slot-allocator';
+export { RelayIrqFd } from '../relay/relay-irqfd';
+export type { RelayIrqFdOptions } from '../relay/relay-irqfd';
+export type { RelayPlatform, RelayPlatformFactory } from '../relay/platform';
+export { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, RelayRouteTable, WORDS_PER_SLOT, isArmed } from '../relay/route-table';
+export type { DeliverOutcome, RawInjector } from '../relay/route-table';
+export { InProcessEvent, InProcessRelayPlatform } from '../relay/in-process';
+export { SLOT_LAYOUT, deliverSlot, lockSlot, unlockSlot } from '../relay/slot-ops';
+export type { SlotLayout } from '../relay/slot-ops';
+export { checkBoolean, checkFunction, checkInteger, checkObject, checkString, describeValue, hex } from '../validate';
+export { disposedError, exhaustedError, invalidArgument, routeEventDisposed } from '../errors';
+export { parseMsi, toMsiMessage, validateMsi } from '../msi/codec';
+export type { MsiPolicy } from '../msi/codec';
+export { partitionCapabilities } from '../contract/partition-capabilities';
+export type { PartitionFacts } from '../contract/partition-capabilities';

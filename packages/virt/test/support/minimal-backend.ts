@@ -1,0 +1,168 @@
+/**
+ * A minimal backend built from the contract package alone: the relay on the in-process platform,
+ * delivering into the shared APIC bus model. The suite's self-tests break it one rule at a time.
+ */
+import {
+  type Event,
+  InProcessRelayPlatform,
+  type IrqFd,
+  type IrqFdRoute,
+  type LocalApicAccess,
+  type MsiPolicy,
+  type Partition,
+  RelayIrqFd,
+  disposedError,
+  exhaustedError,
+  parseMsi,
+  partitionCapabilities,
+} from '../../src';
+import { ApicBus } from '../../src/testing';
+
+export interface MinimalOptions {
+  readonly apicIds?: readonly number[];
+  readonly x2apic?: boolean;
+  readonly maxRoutes?: number;
+  /** Breaks x2APIC delivery: the upper address is dropped on the way to the bus. */
+  readonly dropAddressHi?: boolean;
+}
+
+export function minimalPartition(options: MinimalOptions = {}): Partition & LocalApicAccess {
+  const apicIds = options.apicIds ?? [0, 1];
+  const x2apic = options.x2apic ?? false;
+  const bus = new ApicBus({ apicIds, x2apic });
+  const policy: MsiPolicy = { addressHi: x2apic ? 'x2apic-ids' : 'reject', backend: 'minimal' };
+  let disposed = false;
+  const inject = (lo: number, hi: number, data: number): boolean => !disposed && bus.deliver(lo, options.dropAddressHi ? 0 : hi, data);
+  const irqfd = new RelayIrqFd({ backend: 'minimal', maxRoutes: options.maxRoutes ?? 32, policy, inject, platform: (t) => new InProcessRelayPlatform(t, inject), reason: 'minimal test backend' });
+  const capabilities = partitionCapabilities(irqfd, { backend: 'minimal', irqfdReason: 'in-process relay', resample: false, x2apic, maxVcpus: apicIds.length });
+  const dispose = (): void => {
+    if (disposed) return;
+    disposed = true;
+    irqfd.dispose();
+  };
+  return {
+    backend: 'minimal',
+    vcpuCount: apicIds.length,
+    capabilities,
+    get disposed() {
+      return disposed;
+    },
+    irqfd: () => irqfd,
+    requestMsi(address, data) {
+      if (disposed) throw disposedError('Partition.requestMsi', 'the minimal partition');
+      const m = parseMsi('Partition.requestMsi', address, data, policy);
+      return inject(m.addressLo, m.addressHi, m.data);
+    },
+    readLocalApic: (v) => bus.apics[v]!.state(),
+    clearIrr: (v) => bus.apics[v]!.clearIrr(),
+    dispose,
+    [Symbol.dispose]: dispose,
+  };
+}
+
+export interface ReplacingBreakage {
+  /** Replaces the event without telling listeners. */
+  readonly silent?: boolean;
+  /** Drops a signal latched in the old event instead of carrying it over. */
+  readonly loseLatched?: boolean;
+  /** Leaves the old route alive (its event keeps delivering). */
+  readonly keepOld?: boolean;
+  /** Declares stableEvent false but never replaces. */
+  readonly never?: boolean;
+}
+
+/**
+ * A route that re-creates its event on every setMsi, mask and unmask (as a WHP backend without
+ * in-place update does): the old route's latched signal is carried over, the old route disposed,
+ * listeners told.
+ */
+class ReplacingRoute implements IrqFdRoute {
+  private inner: IrqFdRoute;
+  private readonly listeners = new Set<(e: Event) => void>();
+  constructor(
+    private readonly source: IrqFd,
+    private readonly broken: ReplacingBreakage,
+  ) {
+    this.inner = source.newIrqFdRoute();
+  }
+  get event(): Event {
+    return this.inner.event;
+  }
+  get msi() {
+    return this.inner.msi;
+  }
+  get masked() {
+    return this.inner.masked;
+  }
+  get disposed() {
+    return this.inner.disposed;
+  }
+  setMsi(address: number | bigint, data: number): void {
+    this.inner.setMsi(address, data);
+    this.replace();
+  }
+  clearMsi(): void {
+    this.inner.clearMsi();
+  }
+  mask(): void {
+    this.inner.mask();
+    this.replace();
+  }
+  unmask(): void {
+    // Re-create first (masked), then unmask the new route: its latched signal is delivered once.
+    this.replace();
+    this.inner.unmask();
+  }
+  consumePending(): boolean {
+    return this.inner.consumePending();
+  }
+  onEventReplaced(listener: (event: Event) => void): () => void {
+    if (this.inner.disposed) throw disposedError('IrqFdRoute.onEventReplaced', 'the irqfd route');
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  dispose(): void {
+    this.inner.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+  private replace(): void {
+    if (this.inner.disposed) throw disposedError('IrqFdRoute', 'the irqfd route');
+    if (this.broken.never) return;
+    const old = this.inner;
+    const fresh = this.source.newIrqFdRoute();
+    const latched = !old.masked && old.msi ? false : old.consumePending();
+    if (!this.broken.keepOld) old.dispose();
+    if (latched && !this.broken.loseLatched) fresh.event.signal();
+    if (old.msi) fresh.setMsi(BigInt(old.msi.addressLo) | (BigInt(old.msi.addressHi) << 32n), old.msi.data);
+    if (!old.masked) fresh.unmask();
+    this.inner = fresh;
+    if (!this.broken.silent) for (const l of this.listeners) l(fresh.event);
+  }
+}
+
+/** The minimal partition whose routes replace their event (`stableEvent: false`). */
+export function replacingPartition(broken: ReplacingBreakage = {}): Partition & LocalApicAccess {
+  const base = minimalPartition({ maxRoutes: 64 });
+  const inner = base.irqfd()!;
+  // One slot stays spare: a replacement creates the new route before it disposes the old one.
+  const maxRoutes = inner.capabilities.maxRoutes - 1;
+  const irqfd: IrqFd = {
+    capabilities: Object.freeze({ ...inner.capabilities, stableEvent: false, maxRoutes }),
+    get routeCount() {
+      return inner.routeCount;
+    },
+    get commitCount() {
+      return 0;
+    },
+    newIrqFdRoute: () => {
+      if (base.disposed) throw disposedError('IrqFd.newIrqFdRoute', 'the minimal partition');
+      if (inner.routeCount >= maxRoutes) throw exhaustedError('IrqFd.newIrqFdRoute', 'irqfd routes', maxRoutes);
+      return new ReplacingRoute(inner, broken);
+    },
+    batch: (fn) => inner.batch(fn),
+    settle: () => Promise.resolve(),
+  };
+  return Object.assign(Object.create(base) as Partition & LocalApicAccess, { irqfd: () => irqfd, capabilities: base.capabilities });
+}
