@@ -14,3 +14,4 @@ export { FLAG_HAS_MSI, FLAG_MASKED, RelayRouteTable, WORDS_PER_SLOT, isArmed } f
 export type { DeliverOutcome, RawInjector } from './relay/route-table';
 export { InProcessEvent, InProcessRelayPlatform } from './relay/in-process';
 export type { BackendProbe } from './contract/probe';
+export * from './lapic/register-page';
