@@ -11,3 +11,4 @@ export type { EpollRelayOptions, InjectorSpec } from './relay/epoll-relay-platfo
 export { builtFile, packageRoot } from './package-root';
 export * as kvm from './abi/kvm';
 export { EPOLL_EVENT, POLLFD } from './abi/linux';
+export * from './irqfd/index';

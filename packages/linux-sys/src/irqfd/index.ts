@@ -1,0 +1,1 @@
+export type { IrqFdBackend, IrqFdCalls, IrqFdEncoding, RoutingTableEncoding } from './backend';
