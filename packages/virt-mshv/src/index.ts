@@ -11,3 +11,5 @@ export { koffiMemory } from './memory';
 export type { PinnedBuffer, UserMemory } from './memory';
 export * as abi from './abi';
 export * from './calls';
+export { mshvBackend, probe } from './backend';
+export type { MshvBackendProbe, MshvProbeCode, MshvProbeOptions } from './backend';
