@@ -9,6 +9,5 @@ export { EventFd } from './eventfd';
 export { EpollRelayPlatform, epollRelayPlatform } from './relay/epoll-relay-platform';
 export type { EpollRelayOptions, InjectorSpec } from './relay/epoll-relay-platform';
 export { builtFile, packageRoot } from './package-root';
-export * as kvm from './abi/kvm';
 export { EPOLL_EVENT, POLLFD } from './abi/linux';
 export * from './irqfd/index';

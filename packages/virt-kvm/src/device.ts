@@ -2,7 +2,9 @@
  * Opening /dev/kvm and asking it what it can do.
  */
 import { VirtError } from '@tsvmm/virt';
-import { EACCES, ENOENT, EPERM, O_RDWR, type Syscalls, check, failure, kvm } from '@tsvmm/linux-sys';
+import { EACCES, ENOENT, EPERM, O_RDWR, type Syscalls, check, failure } from '@tsvmm/linux-sys';
+import * as kvm from './abi';
+import * as calls from './calls';
 
 export const KVM_DEVICE = '/dev/kvm';
 
@@ -17,7 +19,7 @@ export function openKvm(sys: Syscalls, operation: string, path = KVM_DEVICE): nu
     throw failure(fd, operation, `open(${path})`, hint === undefined ? {} : { hint });
   }
   try {
-    const version = check(sys.ioctl(fd, kvm.KVM_GET_API_VERSION, 0), operation, 'ioctl(KVM_GET_API_VERSION)');
+    const version = check(calls.getApiVersion(sys, fd), operation, 'ioctl(KVM_GET_API_VERSION)');
     if (version !== kvm.KVM_API_VERSION) {
       throw new VirtError('UNSUPPORTED', {
         operation,
@@ -34,7 +36,7 @@ export function openKvm(sys: Syscalls, operation: string, path = KVM_DEVICE): nu
 
 /** KVM_CHECK_EXTENSION: the capability's value (0 when absent). Errors count as absent. */
 export function checkExtension(sys: Syscalls, fd: number, cap: number): number {
-  const r = sys.ioctl(fd, kvm.KVM_CHECK_EXTENSION, cap);
+  const r = calls.checkExtensionRaw(sys, fd, cap);
   return r < 0 ? 0 : r;
 }
 

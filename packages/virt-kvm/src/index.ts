@@ -1,8 +1,11 @@
 export { KvmPartition, kvmRelayInjector } from './partition';
 export type { KvmIrqFdMode, KvmPartitionOptions } from './partition';
-export { KvmIrqFd, KvmIrqFdRoute } from './irqfd';
-export { GsiRoutingTable, FIRST_MSI_GSI, LEGACY_ROUTES } from './gsi-routing';
+export { KvmIrqFd, kvmIrqFdBackend } from './irqfd';
+export type { KvmIrqFdBackendOptions, KvmIrqFdRoute } from './irqfd';
+export { FIRST_MSI_GSI, LEGACY_ROUTES, kvmRoutingTableEncoding } from './gsi-routing';
 export { KVM_DEVICE, checkExtension, openKvm, probeExtensions } from './device';
 export type { KvmExtensions } from './device';
 export { kvmSignalMsiInjector, signalMsiInjector } from './signal-msi';
 export { probe } from './probe';
+export * as kvm from './abi';
+export * as kvmCalls from './calls';

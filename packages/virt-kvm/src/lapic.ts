@@ -2,7 +2,9 @@
  * The local APIC of a vCPU as KVM_GET_LAPIC shows it (xAPIC register page), for tests and the demo.
  */
 import type { LocalApicState } from '@tsvmm/virt';
-import { type Syscalls, check, kvm } from '@tsvmm/linux-sys';
+import { type Syscalls, check } from '@tsvmm/linux-sys';
+import * as kvm from './abi';
+import * as calls from './calls';
 
 const { LAPIC_ID, LAPIC_IRR, LAPIC_ISR, LAPIC_SVR, LAPIC_SVR_ENABLE, KVM_LAPIC_STATE } = kvm;
 
@@ -11,12 +13,12 @@ export class LapicPage {
   readonly view = new DataView(this.bytes.buffer);
 
   read(sys: Syscalls, vcpuFd: number, operation: string): this {
-    check(sys.ioctl(vcpuFd, kvm.KVM_GET_LAPIC, this.bytes), operation, 'ioctl(KVM_GET_LAPIC)');
+    check(calls.getLapic(sys, vcpuFd, this.bytes), operation, 'ioctl(KVM_GET_LAPIC)');
     return this;
   }
 
   write(sys: Syscalls, vcpuFd: number, operation: string): void {
-    check(sys.ioctl(vcpuFd, kvm.KVM_SET_LAPIC, this.bytes), operation, 'ioctl(KVM_SET_LAPIC)');
+    check(calls.setLapic(sys, vcpuFd, this.bytes), operation, 'ioctl(KVM_SET_LAPIC)');
   }
 
   reg(offset: number): number {

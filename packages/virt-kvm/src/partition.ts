@@ -11,16 +11,19 @@ import {
   type PartitionCapabilities,
   type RawInjector,
   RelayIrqFd,
+  type RelayPlatformFactory,
   VirtError,
   checkInteger,
   disposedError,
   invalidArgument,
   parseMsi,
 } from '@tsvmm/virt';
-import { EpollRelayPlatform, type Syscalls, builtFile, check, epollRelayPlatform, kvm, libcSyscalls } from '@tsvmm/linux-sys';
+import { EpollRelayPlatform, type Syscalls, builtFile, check, epollRelayPlatform, libcSyscalls } from '@tsvmm/linux-sys';
+import * as kvm from './abi';
+import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions } from './device';
 import { LEGACY_ROUTES } from './gsi-routing';
-import { KvmIrqFd } from './irqfd';
+import { KvmIrqFd, kvmIrqFdBackend } from './irqfd';
 import { LapicPage } from './lapic';
 import { signalMsiInjector } from './signal-msi';
 
@@ -47,6 +50,27 @@ export interface KvmPartitionOptions {
    * reports (4096 on current kernels). For tests of the kernel's limit only.
    */
   readonly routingEntries?: number;
+  /**
+   * Most irqfd routes at once (each holds an eventfd; a GSI only while it has an MSI). Default
+   * 16384; the process's file-descriptor limit may stop it earlier (EMFILE).
+   */
+  readonly maxRoutes?: number;
+  /**
+   * The overflow relay's platform, for routes that find every GSI in use. Default: an epoll worker
+   * thread injecting with KVM_SIGNAL_MSI, started at the first such route. Tests pass a model's.
+   */
+  readonly overflow?: RelayPlatformFactory;
+}
+
+/** What `create` read from the caller's options, each exactly once. */
+interface Settings {
+  readonly vcpus: number;
+  readonly mode: KvmIrqFdMode;
+  readonly sys: Syscalls;
+  readonly device: string | undefined;
+  readonly routingEntries: number | undefined;
+  readonly maxRoutes: number | undefined;
+  readonly overflow: RelayPlatformFactory | undefined;
 }
 
 /** The relay's route limit: eventfds, not kernel routes, are what it spends. */
@@ -75,9 +99,10 @@ export class KvmPartition implements Partition, LocalApicAccess {
     vmFd: number,
     vcpuFds: number[],
     extensions: KvmExtensions,
-    mode: KvmIrqFdMode,
+    settings: Settings,
     routingEntries: number,
   ) {
+    const mode = settings.mode;
     this.sys = sys;
     this.kvmFd = kvmFd;
     this.vm = vmFd;
@@ -91,7 +116,14 @@ export class KvmPartition implements Partition, LocalApicAccess {
     else if (!extensions.irqfd) reason = 'KVM_CAP_IRQFD is missing on this host';
     else if (extensions.irqRouting <= 0) reason = 'KVM_CAP_IRQ_ROUTING is missing on this host';
     if (mode !== 'relay' && kernelIrqfd) {
-      this.irqfdImpl = new KvmIrqFd({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject });
+      const workerInjector = kvmRelayInjector(vmFd);
+      this.irqfdImpl = new KvmIrqFd({
+        backend: kvmIrqFdBackend({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject, workerInjector }),
+        sys,
+        owner: 'the KVM partition',
+        ...(settings.maxRoutes === undefined ? {} : { maxRoutes: settings.maxRoutes }),
+        overflow: settings.overflow ?? epollRelayPlatform({ sys, injector: workerInjector }),
+      });
     } else if (extensions.signalMsi) {
       this.irqfdImpl = new RelayIrqFd({
         backend: 'kvm',
@@ -124,20 +156,42 @@ export class KvmPartition implements Partition, LocalApicAccess {
   static create(options: KvmPartitionOptions): KvmPartition {
     const op = 'KvmPartition.create';
     if (typeof options !== 'object' || options === null) throw invalidArgument(op, 'options must be an object such as { vcpus: 2 }');
-    const mode = options.irqfd ?? 'auto';
+    // Each option is read exactly once (a getter could answer differently the second time), then validated.
+    const raw = {
+      vcpus: options.vcpus as unknown,
+      irqfd: options.irqfd as unknown,
+      sys: options.sys,
+      device: options.device as unknown,
+      routingEntries: options.routingEntries as unknown,
+      maxRoutes: options.maxRoutes as unknown,
+      overflow: options.overflow as unknown,
+    };
+    const mode = raw.irqfd ?? 'auto';
     if (mode !== 'auto' && mode !== 'kernel' && mode !== 'relay') {
       throw invalidArgument(op, `irqfd must be 'auto', 'kernel' or 'relay', got ${String(mode)}`);
     }
-    checkInteger(op, 'vcpus', options.vcpus, 1, 255);
-    if (options.routingEntries !== undefined) checkInteger(op, 'routingEntries', options.routingEntries, LEGACY_ROUTES.length + 1, 1 << 20);
-    const sys = options.sys ?? libcSyscalls();
+    const vcpus = checkInteger(op, 'vcpus', raw.vcpus, 1, 255);
+    const routingEntries = raw.routingEntries === undefined ? undefined : checkInteger(op, 'routingEntries', raw.routingEntries, LEGACY_ROUTES.length + 1, 1 << 20);
+    const maxRoutes = raw.maxRoutes === undefined ? undefined : checkInteger(op, 'maxRoutes', raw.maxRoutes, 1, 1 << 20);
+    if (raw.device !== undefined && typeof raw.device !== 'string') throw invalidArgument(op, `device must be a path string, got ${typeof raw.device}`);
+    if (raw.overflow !== undefined && typeof raw.overflow !== 'function') throw invalidArgument(op, 'overflow must be a relay platform factory (a function)');
+    const sys = raw.sys ?? libcSyscalls();
+    const settings: Settings = {
+      vcpus,
+      mode,
+      sys,
+      device: raw.device,
+      routingEntries,
+      maxRoutes,
+      overflow: raw.overflow as RelayPlatformFactory | undefined,
+    };
     const opened: number[] = [];
     try {
-      const kvmFd = openKvm(sys, op, options.device);
+      const kvmFd = openKvm(sys, op, settings.device);
       opened.push(kvmFd);
       const ext = probeExtensions(sys, kvmFd);
-      if (options.vcpus > ext.maxVcpus) {
-        throw invalidArgument(op, `vcpus must be at most ${ext.maxVcpus} on this host (KVM_CAP_MAX_VCPUS), got ${options.vcpus}`);
+      if (vcpus > ext.maxVcpus) {
+        throw invalidArgument(op, `vcpus must be at most ${ext.maxVcpus} on this host (KVM_CAP_MAX_VCPUS), got ${vcpus}`);
       }
       if (!ext.irqchip) {
         throw new VirtError('UNSUPPORTED', { operation: op, detail: 'KVM_CAP_IRQCHIP is missing', hint: 'tsvmm needs the in-kernel irqchip; use a kernel that has it.' });
@@ -149,21 +203,21 @@ export class KvmPartition implements Partition, LocalApicAccess {
           hint: "Use irqfd: 'auto' to fall back to the user-space relay.",
         });
       }
-      const vmFd = check(sys.ioctl(kvmFd, kvm.KVM_CREATE_VM, 0), op, 'ioctl(KVM_CREATE_VM)');
+      const vmFd = check(calls.createVm(sys, kvmFd), op, 'ioctl(KVM_CREATE_VM)');
       opened.push(vmFd);
-      check(sys.ioctl(vmFd, kvm.KVM_CREATE_IRQCHIP, 0), op, 'ioctl(KVM_CREATE_IRQCHIP)');
+      check(calls.createIrqchip(sys, vmFd), op, 'ioctl(KVM_CREATE_IRQCHIP)');
       const vcpuFds: number[] = [];
       const page = new LapicPage();
-      for (let i = 0; i < options.vcpus; i++) {
-        const fd = check(sys.ioctl(vmFd, kvm.KVM_CREATE_VCPU, i), op, `ioctl(KVM_CREATE_VCPU, ${i})`);
+      for (let i = 0; i < vcpus; i++) {
+        const fd = check(calls.createVcpu(sys, vmFd, i), op, `ioctl(KVM_CREATE_VCPU, ${i})`);
         opened.push(fd);
         vcpuFds.push(fd);
         page.read(sys, fd, op);
         page.softwareEnable();
         page.write(sys, fd, op);
       }
-      const entries = Math.min(options.routingEntries ?? (ext.irqRouting || kvm.KVM_MAX_IRQ_ROUTES), 1 << 20);
-      return new KvmPartition(sys, kvmFd, vmFd, vcpuFds, ext, mode, entries);
+      const entries = Math.min(routingEntries ?? (ext.irqRouting || kvm.KVM_MAX_IRQ_ROUTES), 1 << 20);
+      return new KvmPartition(sys, kvmFd, vmFd, vcpuFds, ext, settings, entries);
     } catch (e) {
       for (const fd of opened.reverse()) sys.close(fd);
       throw e;
@@ -241,6 +295,8 @@ export class KvmPartition implements Partition, LocalApicAccess {
   whenClosed(): Promise<void> {
     const irq = this.irqfdImpl;
     if (irq instanceof RelayIrqFd && irq.platform instanceof EpollRelayPlatform) return irq.platform.whenExited();
+    const overflow = irq instanceof KvmIrqFd ? irq.overflow.relayPlatform : undefined;
+    if (overflow instanceof EpollRelayPlatform) return overflow.whenExited();
     return Promise.resolve();
   }
 

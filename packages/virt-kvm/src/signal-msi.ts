@@ -3,9 +3,10 @@
  * thread, and by the relay's worker thread (through {@link kvmSignalMsiInjector}).
  */
 import type { RawInjector } from '@tsvmm/virt';
-import { type Syscalls, failure, kvm, libcSyscalls } from '@tsvmm/linux-sys';
+import { type Syscalls, failure, libcSyscalls } from '@tsvmm/linux-sys';
+import { KVM_MSI_LAYOUT } from './abi';
+import * as calls from './calls';
 
-const { KVM_MSI_LAYOUT, KVM_SIGNAL_MSI } = kvm;
 const F = KVM_MSI_LAYOUT.fields;
 
 /** An injector bound to one VM fd: true when delivered, false when the guest blocked it. */
@@ -16,7 +17,7 @@ export function signalMsiInjector(sys: Syscalls, vmFd: number, operation: string
     view.setUint32(F.addressLo.offset, addressLo >>> 0, true);
     view.setUint32(F.addressHi.offset, addressHi >>> 0, true);
     view.setUint32(F.data.offset, data >>> 0, true);
-    const r = sys.ioctl(vmFd, KVM_SIGNAL_MSI, bytes);
+    const r = calls.signalMsi(sys, vmFd, bytes);
     if (r < 0) throw failure(r, operation, 'ioctl(KVM_SIGNAL_MSI)');
     return r > 0;
   };

@@ -1,6 +1,7 @@
 import { apicObserver, defineIrqFdConformance } from '@tsvmm/virt/conformance';
 import type { RelayIrqFd } from '@tsvmm/virt';
-import { EIO, kvm } from '@tsvmm/linux-sys';
+import { EIO } from '@tsvmm/linux-sys';
+import * as kvm from '../src/abi';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { KvmPartition } from '../src';
 import { HAVE_KVM, describeKvm } from './kvm-env';

@@ -165,7 +165,7 @@ describeKvm('fault injection at every system call of every operation (real /dev/
         const exp = s.setup(q, p);
         const gone = exp.filter((e) => e.disposedByOp);
         const kernelBefore = new Map(q.table.kernelRoutes());
-        for (const e of gone) kernelBefore.delete(e.route.gsi);
+        for (const e of gone) if (e.route.gsi !== undefined) kernelBefore.delete(e.route.gsi);
         const routeCount = q.routeCount - gone.length;
         const gsis = q.gsiCount - gone.length;
         const fds = openFdCount() - gone.length;

@@ -1,5 +1,6 @@
 import { type IrqFdRoute, RelayIrqFd, isVirtError } from '@tsvmm/virt';
-import { type IoctlDef, type Syscalls, kvm, libcSyscalls } from '@tsvmm/linux-sys';
+import { type IoctlDef, type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
+import * as kvm from '../src/abi';
 import { packStruct } from '@tsvmm/ffi';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import type { KvmIrqFd} from '../src';

@@ -1,1 +1,7 @@
 export type { IrqFdBackend, IrqFdCalls, IrqFdEncoding, RoutingTableEncoding } from './backend';
+export { DEFAULT_MAX_ROUTES, IrqFdEngine } from './engine';
+export type { IrqFdEngineOptions } from './engine';
+export { EngineRoute } from './route';
+export type { RouteRequest } from './route';
+export { RoutingTable } from './routing-table';
+export { OverflowRelay } from './overflow';

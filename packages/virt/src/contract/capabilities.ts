@@ -29,6 +29,13 @@ export interface IrqFdCapabilities {
   /** Most routes that can exist at once; one more is an EXHAUSTED error. */
   readonly maxRoutes: number;
   /**
+   * Most routes the hypervisor itself delivers at once, where that is fewer than `maxRoutes`
+   * (Linux backends: GSIs, which a route holds only while it has an MSI; each route costs an
+   * eventfd, so `maxRoutes` is a file-descriptor budget). Routes beyond it are delivered from
+   * user space (`route.mediation` says which). Absent where every route is hypervisor-delivered.
+   */
+  readonly maxKernelRoutes?: number;
+  /**
    * Route changes are committed to a hypervisor routing table, so `batch()` turns N changes into
    * one commit. False where each route is programmed on its own (WHP triggers, the relay).
    */

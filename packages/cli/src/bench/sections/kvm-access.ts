@@ -4,7 +4,8 @@
  * the relay.
  */
 import type { LocalApicAccess, Partition } from '@tsvmm/virt';
-import { failure, kvm, libcSyscalls } from '@tsvmm/linux-sys';
+import { failure, libcSyscalls } from '@tsvmm/linux-sys';
+import { kvm } from '@tsvmm/virt-kvm';
 import { loadKvm } from '../../backends/load';
 import { settleFor } from '../../backends/settle';
 

@@ -1,9 +1,9 @@
 /**
  * The KVM userspace ABI (x86_64) that tsvmm uses: ioctl numbers, struct layouts and constants,
- * each defined once. `test/c-abi-check.test.ts` compiles a C program against the installed
+ * each defined once. `test/c-abi-check.test.ts` of this package compiles a C program against the installed
  * `<linux/kvm.h>` and compares every value here with it.
  */
-import { type IoctlDef, _IO, _IOR, _IOW, defineIoctl } from '../ioctl';
+import { type IoctlDef, _IO, _IOR, _IOW, defineIoctl } from '@tsvmm/linux-sys';
 import { defineLayout } from '@tsvmm/ffi';
 
 export const KVMIO = 0xae;

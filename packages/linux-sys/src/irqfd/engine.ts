@@ -1,0 +1,346 @@
+/**
+ * The irqfd engine shared by the Linux backends (KVM, mshv): routes, transactions and `batch`,
+ * commit skipping, arming and latching, rollback, disposal, GSI allocation and the routing table,
+ * once. A backend describes its kernel with an {@link IrqFdBackend}.
+ *
+ * A transaction runs in phases, outermost call only:
+ * 1. changes that stop delivery (`mask`, `clearMsi`, `dispose`) deassign at once, inside the call;
+ * 2. `prepare`: every route the transaction touched (and every route an earlier failure left
+ *    apart from its request) deassigns what its request no longer wants delivered;
+ * 3. `plan` + one commit of the whole table: each route publishes its entry (taking a GSI at its
+ *    first MSI), and a route whose irqfd is still assigned keeps its committed entry;
+ * 4. `converge`: each route assigns its irqfd if the committed table has its requested MSI, or
+ *    is delivered by the overflow relay when it found no GSI.
+ * If 2-4 fail, the touched routes get their requests back (routes created in the transaction are
+ * disposed) and 2-4 run again best effort. Whatever the kernel refuses, the kernel's state stays
+ * valid: an irqfd is assigned only on a GSI whose route the last accepted table holds, and no
+ * route is removed while its irqfd is assigned. A route the kernel leaves apart from its request
+ * reports what the kernel does, with `fault` set, until a later transaction succeeds.
+ */
+import {
+  type IrqFd,
+  type IrqFdCapabilities,
+  type MsiMessage,
+  type RelayPlatformFactory,
+  SlotAllocator,
+  VirtError,
+  disposedError,
+} from '@tsvmm/virt';
+import { EventFd } from '../eventfd';
+import type { Syscalls } from '../syscalls';
+import type { IrqFdBackend } from './backend';
+import { OverflowRelay } from './overflow';
+import { EngineRoute, type RouteHost, type RouteRequest } from './route';
+import { RoutingTable } from './routing-table';
+import { Transaction } from './transaction';
+
+/** Routes one engine allows by default: each costs an eventfd (a file descriptor) and no GSI. */
+export const DEFAULT_MAX_ROUTES = 16384;
+
+export interface IrqFdEngineOptions {
+  readonly backend: IrqFdBackend;
+  /** System calls for the eventfds (the backend's ioctls go through `backend.calls`). */
+  readonly sys: Syscalls;
+  /**
+   * Most routes at once (default {@link DEFAULT_MAX_ROUTES}). Each route holds one eventfd, so
+   * the process's file-descriptor limit (RLIMIT_NOFILE) may stop it earlier, with EMFILE.
+   */
+  readonly maxRoutes?: number;
+  /**
+   * The overflow path's relay platform, created at the first route that finds no free GSI (on
+   * Linux: the epoll worker with `backend.workerInjector`). Omit it to make such a route fail
+   * with EXHAUSTED instead.
+   */
+  readonly overflow?: RelayPlatformFactory;
+  /** What disposing the engine's owner is called in DISPOSED errors, e.g. `the KVM partition`. */
+  readonly owner?: string;
+}
+
+export class IrqFdEngine implements IrqFd {
+  readonly capabilities: IrqFdCapabilities;
+  /** The routing table (diagnostics: what the kernel has, whether a commit is pending). */
+  readonly table: RoutingTable;
+  readonly backend: IrqFdBackend;
+  /** The overflow relay (diagnostics). */
+  readonly overflow: OverflowRelay;
+  private readonly sys: Syscalls;
+  private readonly owner: string;
+  private readonly gsis: SlotAllocator;
+  private readonly slots: SlotAllocator;
+  private readonly routes = new Set<EngineRoute>();
+  private readonly txn = new Transaction();
+  /** Routes the kernel left apart from their request: every transaction retries them. */
+  private readonly unsynced = new Set<EngineRoute>();
+  /** Routes with an MSI and no irqfd GSI of their own (relayed, or waiting): promoted when GSIs free up. */
+  private readonly waiting = new Set<EngineRoute>();
+  /** GSIs of disposed routes that a table may still hold: freed once no committed table does. */
+  private readonly retired = new Set<number>();
+  private readonly irqfdBytes: Uint8Array;
+  private readonly irqfdView: DataView;
+  private readonly host: RouteHost;
+  private isDisposed = false;
+
+  constructor(options: IrqFdEngineOptions) {
+    const b = options.backend;
+    this.backend = b;
+    this.sys = options.sys;
+    this.owner = options.owner ?? `the ${b.name} partition`;
+    const maxRoutes = options.maxRoutes ?? DEFAULT_MAX_ROUTES;
+    const kernelRoutes = b.maxTableEntries - b.table.fixedEntryCount;
+    this.gsis = new SlotAllocator(b.firstGsi, kernelRoutes);
+    this.slots = new SlotAllocator(0, maxRoutes);
+    this.table = new RoutingTable(b);
+    this.overflow = new OverflowRelay(maxRoutes, options.overflow);
+    this.irqfdBytes = new Uint8Array(b.irqfdArg.size);
+    this.irqfdView = new DataView(this.irqfdBytes.buffer);
+    this.host = this.makeHost();
+    this.capabilities = Object.freeze({
+      mediation: 'kernel' as const,
+      maxRoutes,
+      maxKernelRoutes: kernelRoutes,
+      routingTable: true,
+      stableEvent: true,
+      mechanism:
+        `${b.ioctlNames.irqfd}: the kernel injects the routed MSI inside the eventfd write; the routing table is committed whole with ` +
+        `${b.ioctlNames.setRouting} (GSIs from ${b.firstGsi}, taken at a route's first MSI, at most ${kernelRoutes} at once)` +
+        (options.overflow ? '; routes beyond that are delivered from user space until a GSI frees up' : ''),
+    });
+  }
+
+  get routeCount(): number {
+    return this.routes.size;
+  }
+
+  get commitCount(): number {
+    return this.table.commitCount;
+  }
+
+  /** GSIs held now: by routes with an MSI, and by removals not committed yet. */
+  get gsiCount(): number {
+    return this.gsis.size;
+  }
+
+  /** Routes that the overflow relay delivers or that wait for a GSI. */
+  get overflowCount(): number {
+    return this.waiting.size;
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  newIrqFdRoute(): EngineRoute {
+    const op = 'IrqFd.newIrqFdRoute';
+    this.live(op);
+    const slot = this.slots.tryAllocate();
+    if (slot === undefined) {
+      throw new VirtError('EXHAUSTED', {
+        operation: op,
+        detail: `all ${this.slots.capacity} irqfd routes are in use`,
+        hint:
+          `Routes are bounded by their eventfds (the file-descriptor budget), not by kernel routes: a route takes one of the ` +
+          `${this.gsis.capacity} GSIs only while it has an MSI. Dispose routes that are no longer needed, or allow more (maxRoutes).`,
+      });
+    }
+    let event: EventFd;
+    try {
+      event = new EventFd(this.sys, op);
+    } catch (e) {
+      this.slots.release(slot);
+      throw e;
+    }
+    const route = new EngineRoute(this.host, slot, event);
+    this.routes.add(route);
+    if (this.txn.open) this.txn.created.add(route);
+    return route;
+  }
+
+  batch<T>(fn: () => T): T {
+    const op = 'IrqFd.batch';
+    this.live(op);
+    return this.transaction(op, fn);
+  }
+
+  /** Resolves once every signal raised before the call has been delivered or latched by the overflow relay. */
+  settle(): Promise<void> {
+    return this.overflow.settle();
+  }
+
+  /** Partition teardown: closing every eventfd tears its irqfd down; the relay's waiter stops. Never throws. */
+  disposeAll(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    this.overflow.dispose();
+    for (const r of this.routes) r.markDisposed();
+    this.routes.clear();
+    this.unsynced.clear();
+    this.waiting.clear();
+  }
+
+  private live(op: string): void {
+    if (this.isDisposed) throw disposedError(op, this.owner);
+  }
+
+  private transaction<T>(op: string, fn: () => T): T {
+    this.txn.depth++;
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.txn.depth--;
+      // Runs even when fn threw: the changes it made before throwing are applied (batch contract).
+      if (this.txn.depth === 0 && !this.isDisposed) this.finish(op);
+    }
+    return result;
+  }
+
+  private finish(op: string): void {
+    const { before, created } = this.txn.take();
+    const dirty = new Set<EngineRoute>();
+    for (const r of before.keys()) if (!r.disposed) dirty.add(r);
+    for (const r of this.unsynced) dirty.add(r);
+    if (dirty.size === 0 && !this.table.pending) return;
+    try {
+      for (const r of dirty) r.prepare(op);
+      for (const r of dirty) r.plan();
+      this.table.commit(op);
+      for (const r of dirty) r.converge(op);
+    } catch (e) {
+      this.rollback(op, before, created, dirty, e);
+      throw e;
+    }
+    this.record(dirty, undefined);
+    this.promote(op);
+  }
+
+  /** Puts the touched routes' requests back and converges to them as far as the kernel lets it. */
+  private rollback(op: string, before: Map<EngineRoute, RouteRequest>, created: Set<EngineRoute>, dirty: Set<EngineRoute>, error: unknown): void {
+    this.txn.depth++; // disposal below must not commit on its own
+    try {
+      for (const r of created) {
+        dirty.delete(r);
+        r.dispose();
+      }
+    } finally {
+      this.txn.depth--;
+    }
+    for (const [r, request] of before) if (!r.disposed) r.revert(request);
+    for (const r of dirty) {
+      try {
+        r.prepare(op);
+      } catch {
+        // still assigned: plan keeps its entry in the table
+      }
+    }
+    for (const r of dirty) r.plan();
+    try {
+      this.table.commit(`${op} (rollback)`);
+    } catch {
+      // the kernel keeps the table it has; converge assigns only what that table routes
+    }
+    for (const r of dirty) {
+      try {
+        r.converge(op);
+      } catch {
+        // not delivering: the route says so below
+      }
+    }
+    this.record(dirty, error instanceof VirtError ? error : undefined);
+  }
+
+  /** Records which routes match the kernel, frees what nothing uses any more. */
+  private record(routes: Iterable<EngineRoute>, error: VirtError | undefined): void {
+    for (const r of routes) {
+      if (r.disposed) continue;
+      r.releaseUnusedGsi();
+      if (r.settle(error)) this.unsynced.delete(r);
+      else this.unsynced.add(r);
+      if (r.wantsGsi) this.waiting.add(r);
+      else this.waiting.delete(r);
+    }
+    this.sweepRetired();
+  }
+
+  /** Moves relayed routes onto free GSIs: one commit, then each route's relay stops and its irqfd is assigned. */
+  private promote(op: string): void {
+    if (this.waiting.size === 0 || this.gsis.size === this.gsis.capacity) return;
+    const moving: EngineRoute[] = [];
+    for (const r of this.waiting) {
+      if (r.disposed || this.unsynced.has(r)) continue;
+      r.plan();
+      if (r.gsi === undefined) break; // no GSI left
+      moving.push(r);
+    }
+    if (moving.length === 0) return;
+    let error: VirtError | undefined;
+    try {
+      this.table.commit(`${op} (moving relayed routes to the kernel)`);
+    } catch {
+      // they stay relayed, still delivering; the next transaction tries again
+      this.record(moving, undefined);
+      return;
+    }
+    for (const r of moving) {
+      try {
+        r.converge(op);
+      } catch (e) {
+        error = e instanceof VirtError ? e : error;
+      }
+    }
+    this.record(moving, error);
+  }
+
+  private sweepRetired(): void {
+    for (const gsi of this.retired) {
+      if (this.table.kernelMsi(gsi) !== undefined || this.table.desiredMsi(gsi) !== undefined) continue;
+      this.retired.delete(gsi);
+      this.gsis.release(gsi);
+    }
+  }
+
+  private retire(route: EngineRoute, gsi: number | undefined): void {
+    this.routes.delete(route);
+    this.txn.forget(route);
+    this.unsynced.delete(route);
+    this.waiting.delete(route);
+    this.slots.release(route.slot);
+    if (gsi !== undefined) {
+      this.table.set(gsi, undefined);
+      this.retired.add(gsi);
+    }
+    if (this.txn.open || this.isDisposed) return;
+    try {
+      this.table.commit('IrqFdRoute.dispose');
+    } catch {
+      // The GSI stays retired (not reused) until a later commit removes its route.
+    }
+    this.sweepRetired();
+    this.promote('IrqFdRoute.dispose');
+  }
+
+  private irqfd(fd: number, gsi: number, assign: boolean): number {
+    this.irqfdBytes.fill(0);
+    this.backend.irqfdArg.encode(this.irqfdView, fd, gsi, assign);
+    return this.backend.calls.irqfd(this.irqfdBytes);
+  }
+
+  private makeHost(): RouteHost {
+    const b = this.backend;
+    return {
+      backendName: b.name,
+      irqfdIoctl: b.ioctlNames.irqfd,
+      overflow: this.overflow,
+      inject: b.inject,
+      parseMsi: (op, address, data) => b.parseMsi(op, address, data),
+      transaction: (op, fn) => this.transaction(op, fn),
+      touch: (route) => this.txn.touch(route),
+      irqfd: (fd, gsi, assign) => this.irqfd(fd, gsi, assign),
+      setEntry: (gsi, msi: MsiMessage | undefined) => this.table.set(gsi, msi),
+      kernelMsi: (gsi) => this.table.kernelMsi(gsi),
+      desiredMsi: (gsi) => this.table.desiredMsi(gsi),
+      allocateGsi: () => this.gsis.tryAllocate(),
+      releaseGsi: (gsi) => this.gsis.release(gsi),
+      retire: (route, gsi) => this.retire(route, gsi),
+    };
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The overflow path: routes that need a GSI when every GSI is in use are delivered from user
+ * space, through the relay (a waiter sees the route's eventfd become readable and injects the
+ * route's MSI with the backend's injector). The relay and its waiter are created at the first
+ * overflow, so a partition that never runs out of GSIs never starts a thread.
+ *
+ * A slot is armed (flags = FLAG_HAS_MSI) exactly while the route is watched; disarming clears the
+ * flag under the slot lock before unwatching, so after `disarm` returns no injection for the slot
+ * starts and further signals stay in the eventfd for the kernel path to pick up.
+ */
+import {
+  FLAG_HAS_MSI,
+  FLAG_MASKED,
+  type Event,
+  type MsiMessage,
+  type RawInjector,
+  type RelayPlatform,
+  type RelayPlatformFactory,
+  RelayRouteTable,
+  VirtError,
+  disposedError,
+} from '@tsvmm/virt';
+
+export class OverflowRelay {
+  private table: RelayRouteTable | undefined;
+  private platform: RelayPlatform | undefined;
+  private isDisposed = false;
+
+  constructor(
+    private readonly slots: number,
+    private readonly factory: RelayPlatformFactory | undefined,
+  ) {}
+
+  /** True once the relay exists (the first overflow happened). */
+  get started(): boolean {
+    return this.platform !== undefined;
+  }
+
+  /** The relay's waiter platform, once started. */
+  get relayPlatform(): RelayPlatform | undefined {
+    return this.platform;
+  }
+
+  /** Signals the waiter delivered for `slot` so far (0 before the first overflow). */
+  delivered(slot: number): number {
+    return this.table?.delivered(slot) ?? 0;
+  }
+
+  /** Starts watching `event` for `slot` with `msi`, or retargets a watched slot (under its lock). */
+  arm(slot: number, event: Event, msi: MsiMessage, alreadyWatched: boolean): void {
+    const table = this.start();
+    table.lock(slot);
+    table.setMsi(slot, msi.addressLo, msi.addressHi, msi.data);
+    table.setFlags(slot, FLAG_HAS_MSI);
+    table.unlock(slot);
+    if (alreadyWatched) return;
+    try {
+      this.platform!.watch(slot, event);
+    } catch (e) {
+      this.clear(slot);
+      throw e;
+    }
+  }
+
+  /** Stops delivery for `slot`: after it returns, no injection for it starts. Throws if the waiter refuses (then the slot stays disarmed but watched). */
+  disarm(slot: number, event: Event): void {
+    if (!this.table) return;
+    this.clear(slot);
+    this.platform!.unwatch(slot, event);
+  }
+
+  /**
+   * Delivers on the calling thread what `consume` returns, under the slot lock so that it does
+   * not race the waiter. Returns the count it could not inject (0 when delivered), so the caller
+   * keeps it latched; a throwing `consume` leaves nothing consumed.
+   */
+  deliverNow(slot: number, consume: () => number, msi: MsiMessage, inject: RawInjector): number {
+    const table = this.start();
+    table.lock(slot);
+    try {
+      const n = consume();
+      if (n === 0) return 0;
+      try {
+        inject(msi.addressLo, msi.addressHi, msi.data);
+        return 0;
+      } catch {
+        return n;
+      }
+    } finally {
+      table.unlock(slot);
+    }
+  }
+
+  settle(): Promise<void> {
+    return this.platform?.settle() ?? Promise.resolve();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    try {
+      this.platform?.dispose();
+    } catch {
+      // disposal never throws
+    }
+  }
+
+  private clear(slot: number): void {
+    const table = this.table!;
+    table.lock(slot);
+    table.setFlags(slot, FLAG_MASKED);
+    table.unlock(slot);
+  }
+
+  private start(): RelayRouteTable {
+    if (this.table && this.platform) return this.table;
+    if (this.isDisposed) throw disposedError('IrqFdRoute', 'the irqfd');
+    if (this.factory === undefined) {
+      throw new VirtError('EXHAUSTED', {
+        operation: 'IrqFdRoute.setMsi',
+        detail: 'every GSI is in use by a route with an MSI, and this irqfd has no overflow path',
+        hint: 'Clear the MSI of (or dispose) routes whose vectors are not in use, or create the irqfd with an overflow relay.',
+      });
+    }
+    const table = this.table ?? new RelayRouteTable(this.slots);
+    this.table = table;
+    this.platform = this.factory(table);
+    return table;
+  }
+}

@@ -1,0 +1,411 @@
+/**
+ * One irqfd route and its state machine. The route owns its state: what the caller asked for
+ * (`requested`: MSI and mask), and what the kernel does for it (its GSI, the GSI its irqfd is
+ * assigned on, whether the overflow relay watches it, signals it consumed but could not deliver
+ * yet). It changes that state only from the results of the calls it makes through its
+ * {@link RouteHost}; the engine drives the phases of a transaction and never edits a route.
+ *
+ * While the kernel does what was asked, the route reports the request. When a failure leaves them
+ * apart (the kernel refused an operation and then its rollback), the route reports what the kernel
+ * does (`msi` from the committed table, `masked` unless its irqfd is assigned or the relay watches
+ * it) and `fault` holds the error; the next transaction that succeeds converges it.
+ */
+import {
+  type Event,
+  type IrqFdMediation,
+  type IrqFdRoute,
+  type MsiMessage,
+  type RawInjector,
+  type VirtError,
+  disposedError,
+  routeEventDisposed,
+  sameMsi,
+} from '@tsvmm/virt';
+import { EBUSY } from '../errno';
+import { failure } from '../check';
+import type { EventFd } from '../eventfd';
+import type { OverflowRelay } from './overflow';
+
+/** What the caller asked of a route. */
+export interface RouteRequest {
+  readonly msi: MsiMessage | undefined;
+  readonly masked: boolean;
+}
+
+/** The engine's services a route calls. */
+export interface RouteHost {
+  readonly backendName: string;
+  readonly irqfdIoctl: string;
+  readonly overflow: OverflowRelay;
+  readonly inject: RawInjector;
+  parseMsi(operation: string, address: unknown, data: unknown): MsiMessage;
+  /** Runs `fn` in the current transaction (or a new one that commits when `fn` returns). */
+  transaction<T>(operation: string, fn: () => T): T;
+  /** The route is about to change its request in the current transaction. */
+  touch(route: EngineRoute): void;
+  /** The irqfd ioctl for (`fd`, `gsi`): what the kernel returned, `-errno` on failure. */
+  irqfd(fd: number, gsi: number, assign: boolean): number;
+  /** Sets the desired routing entry of `gsi` (committed by the engine). */
+  setEntry(gsi: number, msi: MsiMessage | undefined): void;
+  /** The entry of `gsi` in the table the kernel last accepted. */
+  kernelMsi(gsi: number): MsiMessage | undefined;
+  /** The entry of `gsi` in the table the next commit pushes. */
+  desiredMsi(gsi: number): MsiMessage | undefined;
+  /** A free GSI, or undefined when every GSI is in use. */
+  allocateGsi(): number | undefined;
+  /** Gives back a GSI that neither table holds and no irqfd uses. */
+  releaseGsi(gsi: number): void;
+  /** The route is being disposed: the engine takes over its GSI (freed once no committed table holds it). */
+  retire(route: EngineRoute, gsi: number | undefined): void;
+}
+
+const BUSY_HINT =
+  'The eventfd is already assigned as an irqfd (in this partition or, on newer kernels, any). A route owns its event: ' +
+  'do not pass route.event.fd to the irqfd ioctl yourself.';
+
+export class EngineRoute implements IrqFdRoute {
+  readonly event: EventFd;
+  /** The route's slot in the overflow relay (fixed for its life). */
+  readonly slot: number;
+  private request: RouteRequest = { msi: undefined, masked: true };
+  private gsiNumber: number | undefined;
+  private assignedOn: number | undefined;
+  private watchedMsi: MsiMessage | undefined;
+  /** Signals consumed from the eventfd and not delivered yet: latched like the eventfd's count. */
+  private held = 0;
+  private faultError: VirtError | undefined;
+  private isDisposed = false;
+
+  constructor(
+    private readonly host: RouteHost,
+    slot: number,
+    event: EventFd,
+  ) {
+    this.slot = slot;
+    this.event = event;
+  }
+
+  // ---- what the caller sees ------------------------------------------------------------------
+
+  get msi(): MsiMessage | undefined {
+    if (this.faultError === undefined) return this.request.msi;
+    if (this.watchedMsi !== undefined) return this.watchedMsi;
+    return this.gsiNumber === undefined ? undefined : this.host.kernelMsi(this.gsiNumber);
+  }
+
+  get masked(): boolean {
+    if (this.faultError === undefined) return this.request.masked;
+    return this.assignedOn === undefined && this.watchedMsi === undefined;
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /**
+   * How this route's signals reach the guest: `kernel` (its irqfd, on a GSI of its own) or
+   * `emulated` (it needed a GSI when every GSI was in use: the overflow relay injects from user
+   * space until a GSI frees up). A route without an MSI holds no GSI and reports `kernel`.
+   */
+  get mediation(): IrqFdMediation {
+    if (this.watchedMsi !== undefined) return 'emulated';
+    return this.request.msi !== undefined && this.gsiNumber === undefined ? 'emulated' : 'kernel';
+  }
+
+  /** The GSI this route holds (from its first MSI until it is cleared and committed), or undefined. */
+  get gsi(): number | undefined {
+    return this.gsiNumber;
+  }
+
+  /** True while the kernel has this route's irqfd assigned. */
+  get assigned(): boolean {
+    return this.assignedOn !== undefined;
+  }
+
+  /**
+   * Set when the kernel refused an operation and then its rollback: the route then reports what
+   * the kernel does (a safe state: not delivering, signals latched; or still delivering where
+   * even the deassign was refused), not what was asked. Cleared when a later transaction converges.
+   */
+  get fault(): VirtError | undefined {
+    return this.faultError;
+  }
+
+  setMsi(address: number | bigint, data: number): void {
+    const op = 'IrqFdRoute.setMsi';
+    this.live(op);
+    const msi = this.host.parseMsi(op, address, data);
+    this.host.transaction(op, () => {
+      if (sameMsi(this.request.msi, msi)) return;
+      this.host.touch(this);
+      this.request = { msi, masked: this.request.masked };
+    });
+  }
+
+  clearMsi(): void {
+    const op = 'IrqFdRoute.clearMsi';
+    this.live(op);
+    this.host.transaction(op, () => {
+      if (this.request.msi === undefined) return;
+      this.host.touch(this);
+      this.stopDelivery(op);
+      this.request = { msi: undefined, masked: this.request.masked };
+    });
+  }
+
+  mask(): void {
+    const op = 'IrqFdRoute.mask';
+    this.live(op);
+    this.host.transaction(op, () => {
+      if (this.request.masked) return;
+      this.host.touch(this);
+      this.stopDelivery(op);
+      this.request = { msi: this.request.msi, masked: true };
+    });
+  }
+
+  unmask(): void {
+    const op = 'IrqFdRoute.unmask';
+    this.live(op);
+    this.host.transaction(op, () => {
+      if (!this.request.masked) return;
+      this.host.touch(this);
+      this.request = { msi: this.request.msi, masked: false };
+    });
+  }
+
+  consumePending(): boolean {
+    this.live('IrqFdRoute.consumePending');
+    // A delivering route's signals are not latched (an assigned irqfd's count may even be a stale
+    // one the kernel already injected); a route armed in an open transaction is about to deliver
+    // what is latched: neither may be taken here.
+    if (this.assignedOn !== undefined || this.watchedMsi !== undefined) return false;
+    if (this.faultError === undefined && this.requestedArmed) return false;
+    const n = this.held + this.event.consume();
+    this.held = 0;
+    return n > 0;
+  }
+
+  onEventReplaced(_listener: (event: Event) => void): () => void {
+    this.live('IrqFdRoute.onEventReplaced');
+    return () => undefined; // the route keeps its eventfd for life
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    try {
+      this.disarmOverflow();
+    } catch {
+      // the eventfd is closed below, which removes it from the waiter's set too
+    }
+    let closed = false;
+    if (this.assignedOn !== undefined) {
+      // If the kernel refuses the deassign, closing the eventfd tears the irqfd down: do that
+      // before the route goes, so the irqfd never outlives its route.
+      if (this.host.irqfd(this.event.ownFd(), this.assignedOn, false) < 0) {
+        this.event.dispose();
+        closed = true;
+      }
+      this.assignedOn = undefined;
+    }
+    const gsi = this.gsiNumber;
+    this.gsiNumber = undefined;
+    this.host.retire(this, gsi);
+    if (!closed) this.event.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  // ---- the phases of a transaction, called by the engine --------------------------------------
+
+  /** @internal The request, for a rollback. */
+  snapshot(): RouteRequest {
+    return this.request;
+  }
+
+  /** @internal A rolled-back transaction puts the request back. */
+  revert(request: RouteRequest): void {
+    this.request = request;
+  }
+
+  /** @internal Before the commit: stop delivery the request no longer wants. Throws if the kernel refuses. */
+  prepare(op: string): void {
+    const armed = this.requestedArmed;
+    if (this.watchedMsi !== undefined && !armed) this.disarmOverflow();
+    if (this.assignedOn !== undefined && !(armed && this.assignedOn === this.gsiNumber)) this.deassign(op);
+  }
+
+  /**
+   * @internal Publishes the routing entry the next commit must hold: the requested MSI (taking a
+   * GSI at the first one), or, while the irqfd is still assigned, the entry the kernel has, so
+   * that a route is never removed under an assigned irqfd.
+   */
+  plan(): void {
+    if (this.request.msi !== undefined && this.gsiNumber === undefined) this.gsiNumber = this.host.allocateGsi();
+    if (this.gsiNumber === undefined) return;
+    const entry = this.request.msi ?? (this.assignedOn !== undefined ? this.host.kernelMsi(this.gsiNumber) : undefined);
+    this.host.setEntry(this.gsiNumber, entry);
+  }
+
+  /**
+   * @internal After the commit (or a failed one): start the delivery the request wants where the
+   * kernel's table allows it. An irqfd is assigned only on a GSI whose committed entry is the
+   * requested MSI. A route without a GSI is delivered by the overflow relay; one that got a GSI
+   * moves to its irqfd (the relay stops first, so no signal is delivered twice, and what arrives
+   * in between stays in the eventfd for the assign).
+   */
+  converge(op: string): void {
+    const msi = this.request.msi;
+    if (msi === undefined || this.request.masked) return;
+    const gsi = this.gsiNumber;
+    if (gsi !== undefined && sameMsi(this.host.kernelMsi(gsi), msi)) {
+      if (this.assignedOn === gsi) return;
+      const relayed = this.watchedMsi !== undefined;
+      if (relayed) this.disarmOverflow();
+      try {
+        this.armKernel(op, gsi, msi);
+      } catch (e) {
+        if (relayed) this.armOverflowQuietly(msi);
+        throw e;
+      }
+      return;
+    }
+    if (gsi === undefined || this.watchedMsi !== undefined) this.armOverflow(msi);
+  }
+
+  /** @internal Gives the GSI back once nothing needs it: no MSI, no irqfd, no entry in either table. */
+  releaseUnusedGsi(): void {
+    const gsi = this.gsiNumber;
+    if (gsi === undefined || this.request.msi !== undefined || this.assignedOn !== undefined) return;
+    if (this.host.kernelMsi(gsi) !== undefined || this.host.desiredMsi(gsi) !== undefined) return;
+    this.gsiNumber = undefined;
+    this.host.releaseGsi(gsi);
+  }
+
+  /** @internal True when the kernel does what was asked (the route then reports the request). */
+  matchesKernel(): boolean {
+    const msi = this.request.msi;
+    const gsi = this.gsiNumber;
+    if (this.requestedArmed) {
+      if (this.watchedMsi !== undefined) return sameMsi(this.watchedMsi, msi) && this.assignedOn === undefined;
+      return gsi !== undefined && this.assignedOn === gsi && sameMsi(this.host.kernelMsi(gsi), msi);
+    }
+    if (this.assignedOn !== undefined || this.watchedMsi !== undefined) return false;
+    return gsi === undefined || sameMsi(this.host.kernelMsi(gsi), msi);
+  }
+
+  /** @internal After a transaction: clear the fault, or record `error` as the reason the kernel differs. */
+  settle(error: VirtError | undefined): boolean {
+    if (this.matchesKernel()) {
+      this.faultError = undefined;
+      return true;
+    }
+    if (error !== undefined || this.faultError === undefined) this.faultError = error ?? this.faultError;
+    return false;
+  }
+
+  /** @internal Waiting for a GSI: relayed now, or holding an MSI without a GSI. */
+  get wantsGsi(): boolean {
+    return this.request.msi !== undefined && (this.gsiNumber === undefined || this.watchedMsi !== undefined);
+  }
+
+  /** @internal Partition teardown: closing the eventfd tears its irqfd down; the partition goes next. */
+  markDisposed(): void {
+    this.isDisposed = true;
+    this.assignedOn = undefined;
+    this.watchedMsi = undefined;
+    this.event.dispose();
+  }
+
+  // ---- kernel steps -------------------------------------------------------------------------
+
+  private get requestedArmed(): boolean {
+    return this.request.msi !== undefined && !this.request.masked;
+  }
+
+  /** mask / clearMsi: stop delivery at once. Throws (nothing changed) when the kernel refuses. */
+  private stopDelivery(op: string): void {
+    this.disarmOverflow();
+    if (this.assignedOn !== undefined) this.deassign(op);
+  }
+
+  private deassign(op: string): void {
+    const gsi = this.assignedOn!;
+    const r = this.host.irqfd(this.event.ownFd(), gsi, false);
+    if (r < 0) {
+      throw failure(r, op, `ioctl(${this.host.irqfdIoctl}, deassign eventfd ${this.event.fd} from GSI ${gsi})`, {
+        outcome: 'The irqfd stays assigned and the route keeps delivering.',
+      });
+    }
+    this.assignedOn = undefined;
+  }
+
+  /**
+   * Assigns the irqfd and delivers what latched while the route was not armed. The kernel would
+   * inject a latched signal itself at assign, but later (from a workqueue) and leaving the count
+   * readable; consuming it first and injecting it with the backend's injector delivers it before
+   * this returns. A signal written while the assign runs is injected by the kernel, at least once
+   * (see the README: the kernel itself can inject such a signal twice). What could not be
+   * delivered stays latched in `held`.
+   */
+  private armKernel(op: string, gsi: number, msi: MsiMessage): void {
+    const latched = this.held + this.event.consume();
+    this.held = 0;
+    const r = this.host.irqfd(this.event.ownFd(), gsi, true);
+    if (r < 0) {
+      this.held = latched;
+      throw failure(r, op, `ioctl(${this.host.irqfdIoctl}, assign eventfd ${this.event.fd} to GSI ${gsi})`, -r === EBUSY ? { hint: BUSY_HINT } : {});
+    }
+    this.assignedOn = gsi;
+    if (latched === 0) return;
+    try {
+      this.host.inject(msi.addressLo, msi.addressHi, msi.data);
+    } catch (e) {
+      if (this.host.irqfd(this.event.ownFd(), gsi, false) >= 0) {
+        this.assignedOn = undefined;
+        this.held = latched;
+      } else {
+        // Still assigned: a signal written now is injected by the kernel.
+        try {
+          this.event.signal();
+        } catch {
+          this.held = latched;
+        }
+      }
+      throw e;
+    }
+  }
+
+  private armOverflow(msi: MsiMessage): void {
+    const watched = this.watchedMsi !== undefined;
+    if (watched && sameMsi(this.watchedMsi, msi)) return;
+    this.host.overflow.arm(this.slot, this.event, msi, watched);
+    this.watchedMsi = msi;
+    if (watched) return;
+    this.held = this.host.overflow.deliverNow(this.slot, () => this.held + this.event.consume(), msi, this.host.inject);
+  }
+
+  private armOverflowQuietly(msi: MsiMessage): void {
+    try {
+      this.armOverflow(msi);
+    } catch {
+      // not delivering: the route reports it (settle) and signals latch
+    }
+  }
+
+  private disarmOverflow(): void {
+    if (this.watchedMsi === undefined) return;
+    // The slot is disarmed before the waiter is told, so even if that fails nothing is delivered.
+    this.watchedMsi = undefined;
+    this.host.overflow.disarm(this.slot, this.event);
+  }
+
+  private live(op: string): void {
+    if (this.isDisposed) throw disposedError(op, 'the irqfd route');
+    // Closing the eventfd tore the irqfd down and its fd number may now be another eventfd's.
+    if (this.event.disposed) throw routeEventDisposed(op);
+  }
+}

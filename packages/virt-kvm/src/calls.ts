@@ -1,0 +1,28 @@
+/**
+ * The KVM ioctls tsvmm issues, one typed function each (numbers and layouts in `./abi`). Each
+ * returns what the system call returned: the result, or `-errno`; callers turn failures into
+ * typed errors with `check` / `failure`, or decide what a failure means for their state.
+ */
+import type { Syscalls } from '@tsvmm/linux-sys';
+import * as kvm from './abi';
+
+/** KVM_GET_API_VERSION on /dev/kvm: 12 on every kernel since 2.6.22. */
+export const getApiVersion = (sys: Syscalls, kvmFd: number): number => sys.ioctl(kvmFd, kvm.KVM_GET_API_VERSION, 0);
+/** KVM_CHECK_EXTENSION on /dev/kvm or a VM: > 0 when `cap` (see `KVM_CAP`) is present; some report a number. */
+export const checkExtensionRaw = (sys: Syscalls, fd: number, cap: number): number => sys.ioctl(fd, kvm.KVM_CHECK_EXTENSION, cap);
+/** KVM_CREATE_VM (machine type 0): the new VM fd. */
+export const createVm = (sys: Syscalls, kvmFd: number): number => sys.ioctl(kvmFd, kvm.KVM_CREATE_VM, 0);
+/** KVM_CREATE_IRQCHIP: the in-kernel PIC, IOAPIC and local APICs, with the default routes of GSIs 0-23. */
+export const createIrqchip = (sys: Syscalls, vmFd: number): number => sys.ioctl(vmFd, kvm.KVM_CREATE_IRQCHIP, 0);
+/** KVM_CREATE_VCPU: the new vCPU fd; `id` becomes its APIC ID. */
+export const createVcpu = (sys: Syscalls, vmFd: number, id: number): number => sys.ioctl(vmFd, kvm.KVM_CREATE_VCPU, id);
+/** KVM_SET_GSI_ROUTING: replaces the whole table (`struct kvm_irq_routing` + entries), all or nothing. */
+export const setGsiRouting = (sys: Syscalls, vmFd: number, table: Uint8Array): number => sys.ioctl(vmFd, kvm.KVM_SET_GSI_ROUTING, table);
+/** KVM_IRQFD with a `struct kvm_irqfd`: assigns or (flag DEASSIGN) deassigns one irqfd. */
+export const irqfd = (sys: Syscalls, vmFd: number, arg: Uint8Array): number => sys.ioctl(vmFd, kvm.KVM_IRQFD, arg);
+/** KVM_SIGNAL_MSI with a `struct kvm_msi`: > 0 delivered, 0 blocked by the guest. */
+export const signalMsi = (sys: Syscalls, vmFd: number, msi: Uint8Array): number => sys.ioctl(vmFd, kvm.KVM_SIGNAL_MSI, msi);
+/** KVM_GET_LAPIC into a 1024-byte `struct kvm_lapic_state`. */
+export const getLapic = (sys: Syscalls, vcpuFd: number, page: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_GET_LAPIC, page);
+/** KVM_SET_LAPIC from a 1024-byte `struct kvm_lapic_state`. */
+export const setLapic = (sys: Syscalls, vcpuFd: number, page: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_SET_LAPIC, page);
