@@ -7,11 +7,11 @@
  * flag), MSHV_INITIALIZE_PARTITION, then MSHV_CREATE_VP for each VP (APIC ID = VP index).
  */
 import {
-  type IrqFd,
   type LocalApicAccess,
   type LocalApicState,
   type Partition,
   type PartitionCapabilities,
+  type RelayPlatformFactory,
   checkInteger,
   describeValue,
   disposedError,
@@ -25,7 +25,7 @@ import { openMshv } from './device';
 import { VpLapicPage } from './lapic';
 import { type UserMemory, koffiMemory } from './memory';
 import { parseMshvMsi } from './msi-policy';
-import { type MshvIrqFdHandle, createMshvIrqFd } from './irqfd';
+import { type MshvIrqFd, type MshvIrqFdHandle, createMshvIrqFd } from './irqfd';
 
 export interface MshvPartitionOptions {
   /** VPs to create (1-256); VP i gets APIC ID i. */
@@ -39,6 +39,13 @@ export interface MshvPartitionOptions {
   readonly memory?: UserMemory;
   /** The device node. Default `/dev/mshv`. */
   readonly device?: string;
+  /** Most irqfd routes at once (1 to 2^20; default: the engine's). Each route holds one eventfd. */
+  readonly maxRoutes?: number;
+  /**
+   * The overflow relay's platform, for routes that find all 4095 GSIs in use. Default: one epoll
+   * worker thread injecting by hypercall. Tests against the kernel model pass `modelRelayPlatform`.
+   */
+  readonly overflow?: RelayPlatformFactory;
 }
 
 /** {@link PartitionCapabilities} plus what mshv users need to know beyond them. */
@@ -54,6 +61,16 @@ const RESAMPLE_REASON =
   'mshv has no usable resample: on x86 kernels before the 2026 stable fix "Fix level-triggered check on uninitialized data" ' +
   'every MSHV_IRQFD with RESAMPLE fails with EINVAL, and no upstream kernel code signals the resamplefd after it';
 
+interface Injectors {
+  readonly request: AssertInterruptInjector;
+  readonly irqfd: AssertInterruptInjector;
+}
+
+interface IrqFdSettings {
+  readonly maxRoutes: number | undefined;
+  readonly overflow: RelayPlatformFactory | undefined;
+}
+
 export class MshvPartition implements Partition, LocalApicAccess {
   readonly backend = 'mshv';
   readonly vcpuCount: number;
@@ -63,17 +80,26 @@ export class MshvPartition implements Partition, LocalApicAccess {
   private readonly vps: readonly number[];
   private readonly lapic: VpLapicPage;
   private readonly injector: AssertInterruptInjector;
+  private readonly irqfdInjector: AssertInterruptInjector;
   private readonly irqfdHandle: MshvIrqFdHandle;
   private isDisposed = false;
 
-  private constructor(sys: Syscalls, memory: UserMemory, partitionFd: number, vpFds: number[], lapic: VpLapicPage, injector: AssertInterruptInjector) {
+  private constructor(sys: Syscalls, partitionFd: number, vpFds: number[], lapic: VpLapicPage, injectors: Injectors, irqfd: IrqFdSettings) {
     this.sys = sys;
     this.pt = partitionFd;
     this.vps = Object.freeze(vpFds);
     this.vcpuCount = vpFds.length;
     this.lapic = lapic;
-    this.injector = injector;
-    this.irqfdHandle = createMshvIrqFd({ sys, partitionFd, vcpuCount: this.vcpuCount, inject: injector.inject, memory });
+    this.injector = injectors.request;
+    this.irqfdInjector = injectors.irqfd;
+    this.irqfdHandle = createMshvIrqFd({
+      sys,
+      partitionFd,
+      vcpuCount: this.vcpuCount,
+      inject: injectors.irqfd.inject,
+      ...(irqfd.maxRoutes === undefined ? {} : { maxRoutes: irqfd.maxRoutes }),
+      ...(irqfd.overflow === undefined ? {} : { overflow: irqfd.overflow }),
+    });
     const irq = this.irqfdHandle.irqfd;
     this.capabilities = Object.freeze({
       backend: 'mshv',
@@ -100,7 +126,13 @@ export class MshvPartition implements Partition, LocalApicAccess {
     const sysOption = options.sys;
     const memoryOption = options.memory;
     const device = options.device;
+    const maxRoutes = options.maxRoutes;
+    const overflow = options.overflow;
     checkInteger(op, 'vcpus', vcpus, 1, MSHV_MAX_VPS);
+    if (maxRoutes !== undefined) checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 20);
+    if (overflow !== undefined && typeof overflow !== 'function') {
+      throw invalidArgument(op, `overflow must be a relay platform factory (a function), got ${describeValue(overflow)}`);
+    }
     if (sysOption !== undefined && (typeof sysOption !== 'object' || sysOption === null || typeof sysOption.ioctl !== 'function')) {
       throw invalidArgument(op, `sys must implement Syscalls, got ${describeValue(sysOption)}`);
     }
@@ -115,6 +147,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
     const opened: number[] = [];
     let lapic: VpLapicPage | undefined;
     let injector: AssertInterruptInjector | undefined;
+    let irqfdInjector: AssertInterruptInjector | undefined;
     try {
       const dev = openMshv(sys, op, device ?? MSHV_DEVICE);
       let pt: number;
@@ -135,8 +168,10 @@ export class MshvPartition implements Partition, LocalApicAccess {
         lapic.write(sys, fd, op);
       }
       injector = assertInterruptInjector(sys, memory, pt, 'MshvPartition.requestMsi');
-      return new MshvPartition(sys, memory, pt, vpFds, lapic, injector);
+      irqfdInjector = assertInterruptInjector(sys, memory, pt, 'IrqFdRoute: deliver a latched signal');
+      return new MshvPartition(sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, overflow });
     } catch (e) {
+      irqfdInjector?.free();
       injector?.free();
       lapic?.free();
       for (const fd of opened.reverse()) sys.close(fd);
@@ -161,7 +196,8 @@ export class MshvPartition implements Partition, LocalApicAccess {
     return this.vps[checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1)]!;
   }
 
-  irqfd(): IrqFd | undefined {
+  /** The irqfd (MSHV_IRQFD + MSHV_SET_MSI_ROUTING through the shared engine); the same object every call. */
+  irqfd(): MshvIrqFd | undefined {
     return this.irqfdHandle.irqfd;
   }
 
@@ -206,7 +242,16 @@ export class MshvPartition implements Partition, LocalApicAccess {
     for (const fd of this.vps) this.sys.close(fd);
     this.sys.close(this.pt);
     this.injector.free();
+    this.irqfdInjector.free();
     this.lapic.free();
+  }
+
+  /**
+   * After dispose: resolves once the overflow relay's worker thread (if one was started) has
+   * exited. Dispose already stopped all use of the partition.
+   */
+  whenClosed(): Promise<void> {
+    return this.irqfdHandle.whenClosed();
   }
 
   [Symbol.dispose](): void {

@@ -173,10 +173,14 @@ export class MshvKernelModel implements Syscalls, UserMemory {
   /** Every partition created, in order (disposed ones stay, with `refs` 0). */
   readonly partitions: ModelPartition[] = [];
   private readonly files = new Map<number, FileObject>();
+  /** Closed fd numbers below `highWater`, ascending. */
+  private readonly freeFds: number[] = [];
+  private highWater = 3;
   private readonly regions: Region[] = [];
   private nextAddress = NEXT_ADDRESS_BASE;
   private readonly options: MshvKernelModelOptions;
   private readonly hvcallFaults: Array<{ errno: number; status: number }> = [];
+  private readonly watchers = new Map<EventFdObject, () => void>();
 
   constructor(options: MshvKernelModelOptions = {}) {
     this.options = options;
@@ -209,6 +213,19 @@ export class MshvKernelModel implements Syscalls, UserMemory {
    */
   failNextHypercall(errno: number, status = 0, times = 1): void {
     for (let i = 0; i < times; i++) this.hvcallFaults.push({ errno, status });
+  }
+
+  /**
+   * Calls `onReady` after every write that leaves eventfd `fd` readable, as epoll would report it
+   * (for a user-space relay run against the model). Returns the function that stops watching.
+   */
+  watchEventfd(fd: number, onReady: () => void): () => void {
+    const f = this.files.get(fd);
+    if (f?.kind !== 'eventfd') throw new RangeError(`fd ${fd} is not an eventfd of this model`);
+    this.watchers.set(f, onReady);
+    return () => {
+      if (this.watchers.get(f) === onReady) this.watchers.delete(f);
+    };
   }
 
   // ---- UserMemory: the model's address space ----
@@ -255,12 +272,12 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     const f = this.files.get(fd);
     if (f === undefined) return -EBADF;
     this.files.delete(fd);
+    this.releaseFd(fd);
     switch (f.kind) {
       case 'eventfd':
-        // Only when the last reference to the file goes (a dup keeps it alive).
-        if (![...this.files.values()].includes(f)) {
-          for (const p of this.partitions) this.removeIrqfds(p, (i) => i.eventfd === f);
-        }
+        // The model has no dup: closing the fd releases the file.
+        for (const p of this.partitions) this.removeIrqfds(p, (i) => i.eventfd === f);
+        this.watchers.delete(f);
         break;
       case 'partition':
         f.partition.partitionFdOpen = false;
@@ -311,6 +328,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     if (f.counter + value >= 0xffff_ffff_ffff_ffffn) return -EAGAIN;
     f.counter += value;
     if (value > 0n) this.wake(f);
+    if (f.counter > 0n) this.watchers.get(f)?.();
     return 8;
   }
 
@@ -347,11 +365,22 @@ export class MshvKernelModel implements Syscalls, UserMemory {
 
   // ---- the driver ----
 
+  /** Like the kernel, the lowest free fd number (0-2 are taken by stdio). */
   private install(f: FileObject): number {
-    let fd = 3;
-    while (this.files.has(fd)) fd++;
+    const fd = this.freeFds.length > 0 ? this.freeFds.shift()! : this.highWater++;
     this.files.set(fd, f);
     return fd;
+  }
+
+  private releaseFd(fd: number): void {
+    let lo = 0;
+    let hi = this.freeFds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.freeFds[mid]! < fd) lo = mid + 1;
+      else hi = mid;
+    }
+    this.freeFds.splice(lo, 0, fd);
   }
 
   private hazard(kind: MshvHazard['kind'], detail: string): void {
