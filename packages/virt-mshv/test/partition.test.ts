@@ -77,6 +77,8 @@ describe('MshvPartition.create', () => {
       { vcpus: 1, sys: 'libc', memory: model },
       { vcpus: 1, sys, memory: {} },
       { vcpus: 1, sys, memory: model, device: '' },
+      { vcpus: 1, sys, memory: model, maxRoutes: 0 },
+      { vcpus: 1, sys, memory: model, overflow: 'epoll' },
     ];
     for (const o of bad) expect(thrown(() => MshvPartition.create(o as never)).code).toBe('INVALID_ARGUMENT');
     expect(sys.log).toEqual([]);
@@ -91,7 +93,7 @@ describe('MshvPartition.create', () => {
       { get: (t, k, r) => (reads.set(k, (reads.get(k) ?? 0) + 1), Reflect.get(t, k, r)) },
     );
     MshvPartition.create(options).dispose();
-    expect(Object.fromEntries(reads)).toEqual({ vcpus: 1, sys: 1, memory: 1, device: 1 });
+    expect(Object.fromEntries(reads)).toEqual({ vcpus: 1, sys: 1, memory: 1, device: 1, maxRoutes: 1, overflow: 1 });
   });
 
   it('a failure at any step of create leaves nothing open and nothing allocated, and is a typed error', () => {
