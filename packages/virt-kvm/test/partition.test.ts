@@ -12,7 +12,8 @@ describeKvm('KvmPartition on the real /dev/kvm', () => {
     expect(p.vcpuCount).toBe(2);
     expect(Object.isFrozen(p.capabilities)).toBe(true);
     expect(p.capabilities).toMatchObject({ backend: 'kvm', irqfd: 'kernel', irqfdReason: '', x2apic: false });
-    expect(p.capabilities.maxRoutes).toBe(p.extensions.irqRouting - 40);
+    expect(p.irqfd()!.capabilities.maxKernelRoutes).toBe(p.extensions.irqRouting - 40);
+    expect(p.capabilities.maxRoutes).toBe(p.irqfd()!.capabilities.maxRoutes);
     expect(p.capabilities.maxVcpus).toBeGreaterThanOrEqual(2);
     for (const v of [0, 1]) {
       const s = p.readLocalApic(v);

@@ -206,15 +206,17 @@ export class IrqFdEngine implements IrqFd {
       this.table.commit(op);
       for (const r of dirty) r.converge(op);
     } catch (e) {
-      this.rollback(op, before, created, dirty, e);
-      throw e;
+      throw this.rollback(op, before, created, dirty, e);
     }
     this.record(dirty, undefined);
     this.promote(op);
   }
 
-  /** Puts the touched routes' requests back and converges to them as far as the kernel lets it. */
-  private rollback(op: string, before: Map<EngineRoute, RouteRequest>, created: Set<EngineRoute>, dirty: Set<EngineRoute>, error: unknown): void {
+  /**
+   * Puts the touched routes' requests back and converges to them as far as the kernel lets it.
+   * Returns the error to throw: the original one, its hint completed with what became of the routes.
+   */
+  private rollback(op: string, before: Map<EngineRoute, RouteRequest>, created: Set<EngineRoute>, dirty: Set<EngineRoute>, error: unknown): unknown {
     this.txn.depth++; // disposal below must not commit on its own
     try {
       for (const r of created) {
@@ -245,7 +247,26 @@ export class IrqFdEngine implements IrqFd {
         // not delivering: the route says so below
       }
     }
-    this.record(dirty, error instanceof VirtError ? error : undefined);
+    if (!(error instanceof VirtError)) {
+      this.record(dirty, undefined);
+      return error;
+    }
+    const faulted = [...dirty].filter((r) => !r.disposed && !r.matchesKernel()).length;
+    const outcome =
+      faulted === 0
+        ? 'Every route changed in this call is as it was before it.'
+        : `The kernel refused the rollback too: ${faulted} route(s) now report what the kernel does (route.fault says why; ` +
+          'they do not deliver, and their signals latch, unless the kernel kept their irqfd assigned) and converge to what was asked at the next operation that succeeds.';
+    const wrapped = new VirtError(error.code, {
+      operation: error.operation,
+      detail: error.detail,
+      hint: [error.hint, outcome].filter(Boolean).join(' '),
+      ...(error.errno === undefined ? {} : { errno: error.errno }),
+      ...(error.errnoName === undefined ? {} : { errnoName: error.errnoName }),
+      cause: error,
+    });
+    this.record(dirty, wrapped);
+    return wrapped;
   }
 
   /** Records which routes match the kernel, frees what nothing uses any more. */

@@ -80,9 +80,7 @@ export class RoutingTable {
     }
     t.encodeHeader(this.view, n);
     const arg = this.bytes.subarray(0, t.headerSize + n * t.entrySize);
-    check(this.backend.calls.setRouting(arg), operation, `ioctl(${this.backend.ioctlNames.setRouting}, ${n} entries)`, {
-      outcome: 'The kernel kept its previous routing table.',
-    });
+    check(this.backend.calls.setRouting(arg), operation, `ioctl(${this.backend.ioctlNames.setRouting}, ${n} entries)`);
     this.commits++;
     this.committed = new Map(this.desired);
     this.differing.clear();

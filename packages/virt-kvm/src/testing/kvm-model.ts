@@ -1,0 +1,489 @@
+/**
+ * A model of the Linux KVM interface as far as tsvmm uses it, behind the {@link Syscalls} seam:
+ * /dev/kvm, VMs, vCPUs with their local APIC page, the GSI routing table, irqfds and eventfds.
+ *
+ * It is written from the reference facts (the UAPI header `include/uapi/linux/kvm.h`,
+ * `Documentation/virt/kvm/api.rst`, `virt/kvm/eventfd.c`, `virt/kvm/irqchip.c`), never from the
+ * backend's own definitions: ioctl numbers are the literal values of the header, and every
+ * argument is decoded from raw bytes at the header's offsets. So a wrong number or offset in the
+ * backend's ABI module shows up as a failed test, not as two copies of the same mistake.
+ *
+ * Eventfds are modelled too (a 64-bit counter; read, write and close go through the same
+ * `Syscalls`): a write to an eventfd assigned as an irqfd drains it and injects through the
+ * committed table into an {@link ApicBus}, inside the write, as KVM does.
+ *
+ * Hazards, things that crashed or corrupted real hosts, are recorded in {@link hazards} (tests
+ * assert it stays empty): an irqfd assigned on a GSI that the committed table does not route, and
+ * a table commit that removes the route of a GSI while an irqfd is assigned on it.
+ *
+ * Wrap it with `FaultInjector` from `@tsvmm/linux-sys/testing` to fail chosen calls.
+ */
+import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
+import { ApicBus } from '@tsvmm/virt/testing';
+
+// errno values (x86_64, asm-generic/errno-base.h).
+const EPERM = 1;
+const ENOENT = 2;
+const EBADF = 9;
+const EAGAIN = 11;
+const EFAULT = 14;
+const EBUSY = 16;
+const EEXIST = 17;
+const EINVAL = 22;
+const EMFILE = 24;
+const ENOTTY = 25;
+const ENOSYS = 38;
+
+// ioctl numbers, literally from the reference table (kvm.md §1).
+const KVM_GET_API_VERSION = 0xae00;
+const KVM_CREATE_VM = 0xae01;
+const KVM_CHECK_EXTENSION = 0xae03;
+const KVM_CREATE_VCPU = 0xae41;
+const KVM_CREATE_IRQCHIP = 0xae60;
+const KVM_SET_GSI_ROUTING = 0x4008ae6a;
+const KVM_IRQFD = 0x4020ae76;
+const KVM_SIGNAL_MSI = 0x4020aea5;
+const KVM_GET_LAPIC = 0x8400ae8e;
+const KVM_SET_LAPIC = 0x4400ae8f;
+
+/** KVM_MAX_IRQ_ROUTES on current kernels: the most entries and the GSI bound. */
+const MAX_IRQ_ROUTES = 4096;
+const ROUTING_TYPE_IRQCHIP = 1;
+const ROUTING_TYPE_MSI = 2;
+const IRQFD_FLAG_DEASSIGN = 1;
+const IRQFD_FLAG_RESAMPLE = 2;
+const EFD_MAX = 0xffff_ffff_ffff_fffen; // the eventfd counter's maximum (ULLONG_MAX - 1)
+
+/** One entry of the routing table as the kernel holds it. */
+export type ModelRoute =
+  | { readonly gsi: number; readonly type: 'msi'; readonly addressLo: number; readonly addressHi: number; readonly data: number }
+  | { readonly gsi: number; readonly type: 'irqchip'; readonly irqchip: number; readonly pin: number };
+
+export interface KvmModelOptions {
+  /** APIC IDs of the vCPUs the bus knows, in vCPU-id order (vCPU i must be created with id i). Default [0, 1]. */
+  readonly apicIds?: readonly number[];
+  /** What KVM_CHECK_EXTENSION(KVM_CAP_IRQ_ROUTING) reports, and the table limit it enforces. Default 4096. */
+  readonly maxRoutes?: number;
+  /** Capabilities reported by KVM_CHECK_EXTENSION, by number; default: the reference's development machines. */
+  readonly capabilities?: Readonly<Record<number, number>>;
+  /** Most open fds (EMFILE beyond). Default 1 << 20. */
+  readonly maxFds?: number;
+}
+
+interface KvmDevice {
+  readonly kind: 'kvm';
+}
+
+interface EventFdObject {
+  readonly kind: 'eventfd';
+  count: bigint;
+  /** Called after a write that leaves the counter non-zero while no irqfd drains it (the relay model's waiter). */
+  onReadable: (() => void) | undefined;
+}
+
+interface VcpuObject {
+  readonly kind: 'vcpu';
+  readonly vm: VmObject;
+  readonly id: number;
+}
+
+interface Irqfd {
+  readonly eventfd: EventFdObject;
+  readonly fd: number;
+  readonly gsi: number;
+}
+
+export class VmObject {
+  readonly kind = 'vm' as const;
+  irqchip = false;
+  /** The routing table the kernel holds: the last one accepted (KVM_CREATE_IRQCHIP installs the defaults). */
+  routes: readonly ModelRoute[] = [];
+  readonly irqfds: Irqfd[] = [];
+  readonly vcpus = new Map<number, VcpuObject>();
+  /** Injections per GSI through irqfds (including those at assign). */
+  readonly injections = new Map<number, number>();
+
+  constructor(
+    readonly model: KvmKernelModel,
+    /** The VM's local APICs: where its MSIs land. */
+    readonly bus: ApicBus,
+  ) {}
+
+  routesFor(gsi: number): ModelRoute[] {
+    return this.routes.filter((r) => r.gsi === gsi);
+  }
+
+  /** Injects one interrupt for `gsi` through the table; false when the GSI has no route (the signal is consumed anyway). */
+  injectGsi(gsi: number): boolean {
+    this.injections.set(gsi, (this.injections.get(gsi) ?? 0) + 1);
+    let any = false;
+    for (const r of this.routesFor(gsi)) {
+      if (r.type === 'msi') this.bus.deliver(r.addressLo, r.addressHi, r.data);
+      any = true;
+    }
+    return any;
+  }
+}
+
+type FdObject = KvmDevice | VmObject | VcpuObject | EventFdObject;
+
+export class KvmKernelModel implements Syscalls {
+  private readonly apicIds: readonly number[];
+  /** Things that crash or corrupt real hosts; a correct backend never causes one. */
+  readonly hazards: string[] = [];
+  readonly vms: VmObject[] = [];
+  private readonly fds = new Map<number, FdObject>();
+  private readonly maxRoutes: number;
+  private readonly maxFds: number;
+  private readonly caps: Readonly<Record<number, number>>;
+
+  constructor(options: KvmModelOptions = {}) {
+    this.apicIds = Object.freeze([...(options.apicIds ?? [0, 1])]);
+    this.maxRoutes = options.maxRoutes ?? MAX_IRQ_ROUTES;
+    this.maxFds = options.maxFds ?? 1 << 20;
+    // IRQCHIP 0, NR_VCPUS 9, IRQ_ROUTING 25, IRQFD 32, MAX_VCPUS 66, SIGNAL_MSI 77, IRQFD_RESAMPLE 82, SPLIT_IRQCHIP 121, X2APIC_API 129.
+    this.caps = options.capabilities ?? { 0: 1, 9: this.apicIds.length, 25: this.maxRoutes, 32: 1, 66: this.apicIds.length, 77: 1, 82: 1, 121: 1, 129: 1 };
+  }
+
+  // ---- inspection, for tests ---------------------------------------------------------------
+
+  /** Open fds now. */
+  get openFds(): number {
+    return this.fds.size;
+  }
+
+  /** Open eventfds now. */
+  get openEventFds(): number {
+    let n = 0;
+    for (const o of this.fds.values()) if (o.kind === 'eventfd') n++;
+    return n;
+  }
+
+  /** The local APICs of the latest VM (each VM has its own). */
+  get bus(): ApicBus {
+    return this.vm.bus;
+  }
+
+  /** The latest VM created. */
+  get vm(): VmObject {
+    const vm = this.vms[this.vms.length - 1];
+    if (!vm) throw new Error('the model has no VM');
+    return vm;
+  }
+
+  /** MSI routes of the committed table, by GSI. */
+  msiRoutes(vm = this.vm): Map<number, { addressLo: number; addressHi: number; data: number }> {
+    const out = new Map<number, { addressLo: number; addressHi: number; data: number }>();
+    for (const r of vm.routes) if (r.type === 'msi') out.set(r.gsi, { addressLo: r.addressLo, addressHi: r.addressHi, data: r.data });
+    return out;
+  }
+
+  /** The fd number of an object (a VM), or undefined when closed. */
+  fdOf(o: object): number | undefined {
+    for (const [fd, obj] of this.fds) if (obj === o) return fd;
+    return undefined;
+  }
+
+  /** The GSI the eventfd `fd` is assigned on as an irqfd, or undefined. */
+  irqfdGsi(fd: number, vm = this.vm): number | undefined {
+    return vm.irqfds.find((i) => i.fd === fd)?.gsi;
+  }
+
+  /** The eventfd's counter (undefined when `fd` is not an open eventfd). */
+  eventfdCount(fd: number): bigint | undefined {
+    const o = this.fds.get(fd);
+    return o?.kind === 'eventfd' ? o.count : undefined;
+  }
+
+  /** Calls `listener` whenever a write leaves the (unassigned) eventfd `fd` readable; undefined stops. The relay model's waiter. */
+  setReadableListener(fd: number, listener: (() => void) | undefined): void {
+    const o = this.fds.get(fd);
+    if (o?.kind !== 'eventfd') throw new Error(`fd ${fd} is not an eventfd of the model`);
+    o.onReadable = listener;
+  }
+
+  // ---- Syscalls ------------------------------------------------------------------------------
+
+  open(path: string, _flags: number): number {
+    if (path !== '/dev/kvm') return -ENOENT;
+    return this.allocate({ kind: 'kvm' });
+  }
+
+  close(fd: number): number {
+    const o = this.fds.get(fd);
+    if (!o) return -EBADF;
+    this.fds.delete(fd);
+    if (o.kind === 'eventfd') {
+      // Closing the eventfd tears its irqfd down (virt/kvm/eventfd.c, irqfd_wakeup on EPOLLHUP).
+      for (const vm of this.vms) {
+        const i = vm.irqfds.findIndex((q) => q.eventfd === o);
+        if (i >= 0) vm.irqfds.splice(i, 1);
+      }
+    }
+    return 0;
+  }
+
+  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+    const o = this.fds.get(fd);
+    if (!o) return -EBADF;
+    const req = request.request >>> 0;
+    switch (o.kind) {
+      case 'kvm':
+        return this.kvmIoctl(req, arg);
+      case 'vm':
+        return this.vmIoctl(o, req, arg);
+      case 'vcpu':
+        return this.vcpuIoctl(o, req, arg);
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  read(fd: number, buf: Uint8Array, length: number): number {
+    const o = this.fds.get(fd);
+    if (!o) return -EBADF;
+    if (o.kind !== 'eventfd') return -EINVAL;
+    if (length < 8 || buf.length < 8) return -EINVAL;
+    if (o.count === 0n) return -EAGAIN; // tsvmm's eventfds are non-blocking
+    new DataView(buf.buffer, buf.byteOffset, 8).setBigUint64(0, o.count, true);
+    o.count = 0n;
+    return 8;
+  }
+
+  write(fd: number, buf: Uint8Array, length: number): number {
+    const o = this.fds.get(fd);
+    if (!o) return -EBADF;
+    if (o.kind !== 'eventfd') return -EINVAL;
+    if (length < 8 || buf.length < 8) return -EINVAL;
+    const value = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
+    if (value === 0xffff_ffff_ffff_ffffn) return -EINVAL;
+    if (EFD_MAX - o.count < value) return -EAGAIN;
+    o.count += value;
+    if (o.count === 0n) return 8;
+    const irqfd = this.irqfdOf(o);
+    if (irqfd) {
+      // An assigned irqfd drains the counter on every signal and injects once (edge), inside the write.
+      o.count = 0n;
+      irqfd.vm.injectGsi(irqfd.irqfd.gsi);
+    } else {
+      o.onReadable?.();
+    }
+    return 8;
+  }
+
+  eventfd(initval: number, _flags: number): number {
+    return this.allocate({ kind: 'eventfd', count: BigInt(initval >>> 0), onReadable: undefined });
+  }
+
+  poll(): number {
+    return -ENOSYS;
+  }
+
+  epollCreate(): number {
+    return -ENOSYS;
+  }
+
+  epollCtl(): number {
+    return -ENOSYS;
+  }
+
+  epollWait(): number {
+    return -ENOSYS;
+  }
+
+  // ---- ioctls ------------------------------------------------------------------------------
+
+  private kvmIoctl(req: number, arg: number | Uint8Array | undefined): number {
+    switch (req) {
+      case KVM_GET_API_VERSION:
+        return 12;
+      case KVM_CHECK_EXTENSION:
+        return typeof arg === 'number' ? (this.caps[arg] ?? 0) : -EINVAL;
+      case KVM_CREATE_VM: {
+        if ((typeof arg === 'number' ? arg : 0) !== 0) return -EINVAL;
+        const vm = new VmObject(this, new ApicBus({ apicIds: this.apicIds }));
+        const fd = this.allocate(vm);
+        if (fd >= 0) this.vms.push(vm);
+        return fd;
+      }
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  private vmIoctl(vm: VmObject, req: number, arg: number | Uint8Array | undefined): number {
+    switch (req) {
+      case KVM_CHECK_EXTENSION:
+        return typeof arg === 'number' ? (this.caps[arg] ?? 0) : -EINVAL;
+      case KVM_CREATE_IRQCHIP:
+        if (vm.irqchip) return -EEXIST;
+        if (vm.vcpus.size > 0) return -EINVAL;
+        vm.irqchip = true;
+        vm.routes = defaultRoutes();
+        return 0;
+      case KVM_CREATE_VCPU: {
+        const id = typeof arg === 'number' ? arg : -1;
+        if (id < 0 || id >= vm.bus.apics.length || vm.vcpus.has(id)) return id >= 0 && vm.vcpus.has(id) ? -EEXIST : -EINVAL;
+        const vcpu: VcpuObject = { kind: 'vcpu', vm, id };
+        const fd = this.allocate(vcpu);
+        if (fd >= 0) {
+          vm.vcpus.set(id, vcpu);
+          vm.bus.apics[id]!.softwareEnabled = false; // KVM's reset state: SVR = 0xFF, APIC software-disabled
+        }
+        return fd;
+      }
+      case KVM_SET_GSI_ROUTING:
+        return arg instanceof Uint8Array ? this.setGsiRouting(vm, arg) : -EFAULT;
+      case KVM_IRQFD:
+        return arg instanceof Uint8Array ? this.irqfd(vm, arg) : -EFAULT;
+      case KVM_SIGNAL_MSI: {
+        if (!(arg instanceof Uint8Array) || arg.length < 32) return -EFAULT;
+        if (!vm.irqchip) return -EINVAL;
+        const v = view(arg);
+        if ((v.getUint32(12, true) & ~1) !== 0) return -EINVAL;
+        return vm.bus.deliver(v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true)) ? 1 : 0;
+      }
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  private vcpuIoctl(vcpu: VcpuObject, req: number, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.length < 1024) return req === KVM_GET_LAPIC || req === KVM_SET_LAPIC ? -EFAULT : -ENOTTY;
+    if (!vcpu.vm.irqchip) return req === KVM_GET_LAPIC || req === KVM_SET_LAPIC ? -ENXIO_LAPIC : -ENOTTY;
+    const apic = vcpu.vm.bus.apics[vcpu.id]!;
+    const v = view(arg);
+    switch (req) {
+      case KVM_GET_LAPIC: {
+        arg.fill(0, 0, 1024);
+        v.setUint32(0x20, (apic.apicId << 24) >>> 0, true);
+        v.setUint32(0xf0, 0xff | (apic.softwareEnabled ? 0x100 : 0), true);
+        for (let w = 0; w < 8; w++) {
+          v.setUint32(0x100 + w * 16, apic.isr[w]!, true);
+          v.setUint32(0x180 + w * 16, apic.tmr[w]!, true);
+          v.setUint32(0x200 + w * 16, apic.irr[w]!, true);
+        }
+        return 0;
+      }
+      case KVM_SET_LAPIC: {
+        apic.softwareEnabled = (v.getUint32(0xf0, true) & 0x100) !== 0;
+        for (let w = 0; w < 8; w++) {
+          apic.isr[w] = v.getUint32(0x100 + w * 16, true);
+          apic.tmr[w] = v.getUint32(0x180 + w * 16, true);
+          apic.irr[w] = v.getUint32(0x200 + w * 16, true);
+        }
+        return 0;
+      }
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  /** KVM_SET_GSI_ROUTING: the whole table, all or nothing (kvm_set_irq_routing). */
+  private setGsiRouting(vm: VmObject, arg: Uint8Array): number {
+    if (arg.length < 8) return -EFAULT;
+    const v = view(arg);
+    const nr = v.getUint32(0, true);
+    const flags = v.getUint32(4, true);
+    if (!vm.irqchip) return -EINVAL;
+    if (nr > this.maxRoutes) return -EINVAL;
+    if (flags !== 0) return -EINVAL;
+    if (arg.length < 8 + nr * 48) return -EFAULT;
+    const routes: ModelRoute[] = [];
+    const msiGsis = new Set<number>();
+    for (let i = 0; i < nr; i++) {
+      const at = 8 + i * 48;
+      const gsi = v.getUint32(at, true);
+      const type = v.getUint32(at + 4, true);
+      const eflags = v.getUint32(at + 8, true);
+      if (gsi >= this.maxRoutes) return -EINVAL;
+      if (type === ROUTING_TYPE_MSI) {
+        if ((eflags & ~1) !== 0) return -EINVAL; // only KVM_MSI_VALID_DEVID
+        if (msiGsis.has(gsi)) return -EINVAL; // a second MSI entry for one GSI
+        msiGsis.add(gsi);
+        routes.push({ gsi, type: 'msi', addressLo: v.getUint32(at + 16, true), addressHi: v.getUint32(at + 20, true), data: v.getUint32(at + 24, true) });
+      } else if (type === ROUTING_TYPE_IRQCHIP) {
+        if (eflags !== 0) return -EINVAL;
+        const irqchip = v.getUint32(at + 16, true);
+        const pin = v.getUint32(at + 20, true);
+        if (irqchip > 2 || pin >= (irqchip === 2 ? 24 : 8)) return -EINVAL;
+        routes.push({ gsi, type: 'irqchip', irqchip, pin });
+      } else {
+        return -EINVAL;
+      }
+    }
+    for (const q of vm.irqfds) {
+      const had = vm.routes.some((r) => r.gsi === q.gsi);
+      const has = routes.some((r) => r.gsi === q.gsi);
+      if (had && !has) this.hazards.push(`the route of GSI ${q.gsi} was removed while eventfd ${q.fd} is assigned on it as an irqfd`);
+    }
+    vm.routes = Object.freeze(routes);
+    return 0;
+  }
+
+  /** KVM_IRQFD (kvm_irqfd, kvm_irqfd_assign, kvm_irqfd_deassign). */
+  private irqfd(vm: VmObject, arg: Uint8Array): number {
+    if (arg.length < 32) return -EFAULT;
+    const v = view(arg);
+    const fd = v.getInt32(0, true);
+    const gsi = v.getUint32(4, true);
+    const flags = v.getUint32(8, true);
+    if ((flags & ~(IRQFD_FLAG_DEASSIGN | IRQFD_FLAG_RESAMPLE)) !== 0) return -EINVAL;
+    if (!vm.irqchip) return -EINVAL;
+    const o = this.fds.get(fd);
+    if (!o) return -EBADF;
+    if (o.kind !== 'eventfd') return -EINVAL;
+    if (flags & IRQFD_FLAG_DEASSIGN) {
+      // Matches (eventfd, gsi); 0 even when nothing matched. Deassign drains without injecting.
+      const i = vm.irqfds.findIndex((q) => q.eventfd === o && q.gsi === gsi);
+      if (i >= 0) {
+        vm.irqfds.splice(i, 1);
+        o.count = 0n;
+      }
+      return 0;
+    }
+    if (flags & IRQFD_FLAG_RESAMPLE) return -EPERM; // level-triggered resample is not modelled
+    if (this.irqfdOf(o)) return -EBUSY; // newer kernels: across all VMs
+    if (!vm.routes.some((r) => r.gsi === gsi)) this.hazards.push(`eventfd ${fd} was assigned as an irqfd on GSI ${gsi}, which the committed table does not route`);
+    vm.irqfds.push({ eventfd: o, fd, gsi });
+    // Assign injects a signal already pending, and leaves the counter readable (stale) until the next signal or the deassign.
+    if (o.count > 0n) vm.injectGsi(gsi);
+    return 0;
+  }
+
+  private irqfdOf(o: EventFdObject): { vm: VmObject; irqfd: Irqfd } | undefined {
+    for (const vm of this.vms) {
+      const irqfd = vm.irqfds.find((q) => q.eventfd === o);
+      if (irqfd) return { vm, irqfd };
+    }
+    return undefined;
+  }
+
+  private allocate(o: FdObject): number {
+    if (this.fds.size >= this.maxFds) return -EMFILE;
+    let fd = 3;
+    while (this.fds.has(fd)) fd++;
+    this.fds.set(fd, o);
+    return fd;
+  }
+}
+
+/** KVM_GET_LAPIC / KVM_SET_LAPIC without an in-kernel irqchip: ENXIO. */
+const ENXIO_LAPIC = 6;
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * kvm_setup_default_irq_routing on x86: GSIs 0-15 to the IOAPIC pin and the PIC (master 0-7,
+ * slave 8-15), GSIs 16-23 to the IOAPIC only (irqchip numbers: PIC master 0, slave 1, IOAPIC 2).
+ */
+function defaultRoutes(): readonly ModelRoute[] {
+  const out: ModelRoute[] = [];
+  for (let gsi = 0; gsi < 24; gsi++) {
+    out.push({ gsi, type: 'irqchip', irqchip: 2, pin: gsi });
+    if (gsi < 16) out.push({ gsi, type: 'irqchip', irqchip: gsi < 8 ? 0 : 1, pin: gsi % 8 });
+  }
+  return Object.freeze(out);
+}
