@@ -4,4 +4,4 @@
  */
 export { MshvKernelModel, ModelPartition } from './kernel-model';
 export type { MshvHazard, MshvKernelModelOptions, ModelIrqfd, ModelRoute, ModelVp } from './kernel-model';
-export { modelRelayPlatform } from './relay-platform';
+export { ModelRelayPlatform, modelRelayPlatform } from './relay-platform';

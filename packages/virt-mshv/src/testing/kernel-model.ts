@@ -201,6 +201,18 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     return f?.kind === 'partition' || f?.kind === 'vp' ? f.partition : undefined;
   }
 
+  /** The fd of the newest partition whose partition fd is open. */
+  newestPartitionFd(): number | undefined {
+    let best: [number, number] | undefined;
+    for (const [fd, f] of this.files) if (f.kind === 'partition' && (best === undefined || f.partition.id > best[1])) best = [fd, f.partition.id];
+    return best?.[0];
+  }
+
+  /** The GSI the irqfd of eventfd `fd` is assigned on in the partition behind `partitionFd`, or undefined. */
+  irqfdGsi(partitionFd: number, fd: number): number | undefined {
+    return this.partitionOf(partitionFd)?.irqfds.find((i) => i.fd === fd)?.gsi;
+  }
+
   /** The counter of an eventfd (what a read would return), or undefined when `fd` is not one. */
   eventfdCounter(fd: number): bigint | undefined {
     const f = this.files.get(fd);

@@ -1,41 +1,51 @@
 /**
- * A user-space relay platform over the kernel model's eventfds: what the epoll worker does on a
- * real host (wait for a route's eventfd, then inject its MSI), done synchronously inside the
- * write that makes the eventfd readable. Lets the engine's overflow path run against the model.
+ * The overflow relay's platform on the mshv kernel model: instead of an epoll worker thread, the
+ * model calls the waiter inside the eventfd write that makes a watched eventfd readable, and the
+ * waiter injects with HvCallAssertVirtualInterrupt through the model's system calls, as the epoll
+ * worker does on a real host.
  */
-import type { Event, RawInjector, RelayPlatform, RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
+import type { EventFd, Syscalls } from '@tsvmm/linux-sys';
+import type { Event, RelayPlatform, RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
+import { type AssertInterruptInjector, assertInterruptInjector } from '../assert-interrupt';
 import type { MshvKernelModel } from './kernel-model';
 
-interface OwnFd {
-  ownFd?: () => number;
-}
-
-class ModelRelayPlatform implements RelayPlatform {
-  readonly name = 'kernel model (synchronous)';
+export class ModelRelayPlatform implements RelayPlatform {
+  readonly name = 'mshv model waiter';
+  /** Deliveries the waiter made (delivered or blocked), for tests. */
+  deliveries = 0;
   private readonly stops = new Map<number, () => void>();
 
   constructor(
-    private readonly model: MshvKernelModel,
     private readonly table: RelayRouteTable,
-    private readonly inject: RawInjector,
+    private readonly model: MshvKernelModel,
+    private readonly injector: AssertInterruptInjector,
   ) {}
 
   createEvent(): Event {
-    throw new RangeError('the model relay watches the routes’ own eventfds; it creates none');
+    throw new Error('the overflow relay uses the route’s own eventfd');
   }
 
   watch(slot: number, event: Event): void {
-    const fd = (event as OwnFd).ownFd?.() ?? event.fd;
-    if (fd === undefined) throw new RangeError('the model relay needs an eventfd');
+    const e = event as EventFd;
+    const fd = e.ownFd();
+    const ready = (): void => {
+      const outcome = this.table.deliver(slot, () => e.consume(), this.injector.inject);
+      if (outcome === 'delivered' || outcome === 'blocked') this.deliveries++;
+    };
     this.stops.get(slot)?.();
-    this.stops.set(slot, this.model.watchEventfd(fd, () => void this.table.deliver(slot, () => event.consume(), this.inject)));
-    // epoll reports a counter that was already set when the watch starts
-    if (this.model.eventfdCounter(fd)! > 0n) this.table.deliver(slot, () => event.consume(), this.inject);
+    this.stops.set(slot, this.model.watchEventfd(fd, ready));
+    // epoll is level-triggered: an eventfd already readable when added wakes the waiter at once.
+    if ((this.model.eventfdCounter(fd) ?? 0n) > 0n) ready();
   }
 
   unwatch(slot: number): void {
     this.stops.get(slot)?.();
     this.stops.delete(slot);
+  }
+
+  /** Slots watched now. */
+  get watchedCount(): number {
+    return this.stops.size;
   }
 
   settle(): Promise<void> {
@@ -45,6 +55,7 @@ class ModelRelayPlatform implements RelayPlatform {
   dispose(): void {
     for (const stop of this.stops.values()) stop();
     this.stops.clear();
+    this.injector.free();
   }
 
   [Symbol.dispose](): void {
@@ -52,7 +63,18 @@ class ModelRelayPlatform implements RelayPlatform {
   }
 }
 
-/** The relay factory for a partition over `model`; `inject` delivers (usually the model partition's hypercall path). */
-export function modelRelayPlatform(model: MshvKernelModel, inject: RawInjector): RelayPlatformFactory {
-  return (table) => new ModelRelayPlatform(model, table, inject);
+/**
+ * A platform factory for `MshvPartition.create({ overflow })` on the model: the waiter injects on
+ * the model's newest open partition, through `sys` (the model, or a FaultInjector around it).
+ */
+export function modelRelayPlatform(model: MshvKernelModel, sys: Syscalls = model): RelayPlatformFactory & { readonly platforms: ModelRelayPlatform[] } {
+  const platforms: ModelRelayPlatform[] = [];
+  const factory = (table: RelayRouteTable): ModelRelayPlatform => {
+    const fd = model.newestPartitionFd();
+    if (fd === undefined) throw new Error('the model has no open partition');
+    const p = new ModelRelayPlatform(table, model, assertInterruptInjector(sys, model, fd, 'model relay waiter: inject'));
+    platforms.push(p);
+    return p;
+  };
+  return Object.assign(factory, { platforms });
 }
