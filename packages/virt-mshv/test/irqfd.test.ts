@@ -51,7 +51,7 @@ test('GSIs start at 1 and GSI 0 is never routed or assigned, not even after ever
 test('the 4096th route with an MSI is delivered from user space by hypercall, and moves to the kernel when a GSI frees up', () => {
   const { p, irqfd, kernel, model, relay, sys } = setup();
   const routes = irqfd.batch(() =>
-    Array.from({ length: 4096 }, (_, i) => {
+    Array.from({ length: 4096 }, () => {
       const r = irqfd.newIrqFdRoute();
       r.setMsi(...msi(0, 0x40));
       r.unmask();

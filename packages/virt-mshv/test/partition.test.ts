@@ -90,7 +90,7 @@ describe('MshvPartition.create', () => {
     const reads = new Map<string | symbol, number>();
     const options = new Proxy(
       { vcpus: 2, sys: model, memory: model, device: '/dev/mshv' },
-      { get: (t, k, r) => (reads.set(k, (reads.get(k) ?? 0) + 1), Reflect.get(t, k, r)) },
+      { get: (t, k, r): unknown => (reads.set(k, (reads.get(k) ?? 0) + 1), Reflect.get(t, k, r) as unknown) },
     );
     MshvPartition.create(options).dispose();
     expect(Object.fromEntries(reads)).toEqual({ vcpus: 1, sys: 1, memory: 1, device: 1, maxRoutes: 1, overflow: 1 });

@@ -17,7 +17,7 @@
  *
  * Compose fault injection with `new FaultInjector(model)` from `@tsvmm/linux-sys/testing`.
  */
-import { ApicBus, LocalApicModel } from '@tsvmm/virt/testing';
+import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ENOTTY, type IoctlDef, type Syscalls } from '@tsvmm/linux-sys';
 import type { PinnedBuffer, UserMemory } from '../memory';
 
