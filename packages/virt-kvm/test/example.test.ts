@@ -1,4 +1,5 @@
 import { main } from '../examples/irqfd';
+import { main as modelMain } from '../examples/model';
 import { describeKvm } from './kvm-env';
 
 describeKvm('the README example', () => {
@@ -17,5 +18,18 @@ describeKvm('the README example', () => {
       'unmasked, IRR: [65]',
       '64 routes programmed with 1 commit',
     ]);
+  });
+});
+
+describe('the model example (no /dev/kvm needed)', () => {
+  it('runs and prints what it promises', () => {
+    const lines: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')));
+    try {
+      modelMain();
+    } finally {
+      log.mockRestore();
+    }
+    expect(lines).toEqual(['unmask failed: EBUSY; masked: true', 'vCPU 1 IRR: [65]', 'mediation: kernel kernel emulated', 'vCPU 0 IRR: [80,81,82]']);
   });
 });

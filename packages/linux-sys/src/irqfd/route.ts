@@ -299,6 +299,7 @@ export class EngineRoute implements IrqFdRoute {
 
   /** @internal After a transaction: clear the fault, or record `error` as the reason the kernel differs. */
   settle(error: VirtError | undefined): boolean {
+    this.deliverHeld();
     if (this.matchesKernel()) {
       this.faultError = undefined;
       return true;
@@ -364,18 +365,27 @@ export class EngineRoute implements IrqFdRoute {
     try {
       this.host.inject(msi.addressLo, msi.addressHi, msi.data);
     } catch (e) {
-      if (this.host.irqfd(this.event.ownFd(), gsi, false) >= 0) {
-        this.assignedOn = undefined;
-        this.held = latched;
-      } else {
-        // Still assigned: a signal written now is injected by the kernel.
-        try {
-          this.event.signal();
-        } catch {
-          this.held = latched;
-        }
-      }
+      // Kept latched either way: writing it back into an eventfd the kernel still has assigned
+      // would deliver it even if the route ends up masked; `settle` delivers it while armed.
+      this.held = latched;
+      if (this.host.irqfd(this.event.ownFd(), gsi, false) >= 0) this.assignedOn = undefined;
       throw e;
+    }
+  }
+
+  /**
+   * A signal held back by a failed injection, on a route the kernel still delivers (its irqfd
+   * stayed assigned): deliver it now to the MSI the kernel has; if that fails too it stays held.
+   */
+  private deliverHeld(): void {
+    if (this.held === 0 || this.assignedOn === undefined) return;
+    const m = this.host.kernelMsi(this.assignedOn);
+    if (m === undefined) return;
+    try {
+      this.host.inject(m.addressLo, m.addressHi, m.data);
+      this.held = 0;
+    } catch {
+      // still held: reported by nothing while assigned, delivered at the next settle or arm
     }
   }
 

@@ -47,7 +47,7 @@ export interface IrqFd {
  * Delivery contract, which every backend proves with the conformance suite:
  * - **Nothing is lost.** A signal that arrives while the route is not armed (masked, or without an
  *   MSI) latches. When the route becomes armed, a latched signal is delivered exactly once, at
- *   once. Or `consumePending()` reports it once, and then arming delivers nothing. Never both.
+ *   once (one written while the arming runs: at least once; KVM can inject it twice, see the backend's README). Or `consumePending()` reports it once, and then arming delivers nothing. Never both.
  * - **Edge semantics.** Signals coalesce: several signals before a delivery give one interrupt.
  * - **Changes apply to the next signal.** `setMsi` on an armed route retargets it: the next signal
  *   lands on the new destination and vector, never on a half-updated one.

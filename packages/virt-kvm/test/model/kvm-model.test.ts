@@ -1,0 +1,148 @@
+/**
+ * The KVM model itself, against the reference facts (ioctl numbers and offsets written out here
+ * as raw bytes, never through the backend's encoders), and KvmPartition.create on it.
+ */
+import { KvmPartition } from '../../src';
+import { KvmKernelModel } from '../../src/testing';
+
+const O_RDWR = 2;
+const req = (name: string, request: number) => ({ name, request });
+const CREATE_VM = req('KVM_CREATE_VM', 0xae01);
+const CREATE_IRQCHIP = req('KVM_CREATE_IRQCHIP', 0xae60);
+const CREATE_VCPU = req('KVM_CREATE_VCPU', 0xae41);
+const SET_GSI_ROUTING = req('KVM_SET_GSI_ROUTING', 0x4008ae6a);
+const IRQFD = req('KVM_IRQFD', 0x4020ae76);
+const GET_LAPIC = req('KVM_GET_LAPIC', 0x8400ae8e);
+const SET_LAPIC = req('KVM_SET_LAPIC', 0x4400ae8f);
+
+function table(entries: Array<{ gsi: number; type: number; flags?: number; a: number; b?: number; c?: number }>, headerFlags = 0): Uint8Array {
+  const b = new Uint8Array(8 + 48 * entries.length);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, entries.length, true);
+  v.setUint32(4, headerFlags, true);
+  entries.forEach((e, i) => {
+    const at = 8 + 48 * i;
+    v.setUint32(at, e.gsi, true);
+    v.setUint32(at + 4, e.type, true);
+    v.setUint32(at + 8, e.flags ?? 0, true);
+    v.setUint32(at + 16, e.a, true);
+    v.setUint32(at + 20, e.b ?? 0, true);
+    v.setUint32(at + 24, e.c ?? 0, true);
+  });
+  return b;
+}
+
+function irqfd(fd: number, gsi: number, flags = 0): Uint8Array {
+  const b = new Uint8Array(32);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, fd, true);
+  v.setUint32(4, gsi, true);
+  v.setUint32(8, flags, true);
+  return b;
+}
+
+const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+
+function vm(): { m: KvmKernelModel; vmFd: number; vcpu: number } {
+  const m = new KvmKernelModel({ apicIds: [0, 1] });
+  const kvmFd = m.open('/dev/kvm', O_RDWR);
+  const vmFd = m.ioctl(kvmFd, CREATE_VM, 0);
+  expect(m.ioctl(vmFd, SET_GSI_ROUTING, table([]))).toBe(-22); // no irqchip yet
+  expect(m.ioctl(vmFd, CREATE_IRQCHIP, 0)).toBe(0);
+  const vcpu = m.ioctl(vmFd, CREATE_VCPU, 0);
+  const page = new Uint8Array(1024);
+  m.ioctl(vcpu, GET_LAPIC, page);
+  new DataView(page.buffer).setUint32(0xf0, 0x1ff, true); // SVR: software enable
+  m.ioctl(vcpu, SET_LAPIC, page);
+  return { m, vmFd, vcpu };
+}
+
+describe('the KVM model', () => {
+  it('CREATE_IRQCHIP installs the 40 default legacy routes', () => {
+    const { m } = vm();
+    expect(m.vm.routes.length).toBe(40);
+    expect(m.vm.routes.filter((r) => r.gsi === 3)).toEqual([
+      { gsi: 3, type: 'irqchip', irqchip: 2, pin: 3 },
+      { gsi: 3, type: 'irqchip', irqchip: 0, pin: 3 },
+    ]);
+  });
+
+  it('SET_GSI_ROUTING is all or nothing, with the EINVAL cases of the reference', () => {
+    const { m, vmFd } = vm();
+    const msi = { gsi: 30, type: 2, a: 0xfee00000, c: 0x41 };
+    expect(m.ioctl(vmFd, SET_GSI_ROUTING, table([msi]))).toBe(0);
+    const kept = m.vm.routes;
+    for (const bad of [
+      table([msi], 1), // header flags
+      table([{ ...msi, gsi: 4096 }]), // gsi beyond KVM_MAX_IRQ_ROUTES
+      table([msi, { ...msi, c: 0x42 }]), // a second MSI entry for one GSI
+      table([{ ...msi, flags: 2 }]), // unknown entry flags
+      table(Array.from({ length: 4097 }, (_, i) => ({ ...msi, gsi: i % 4096 }))), // nr > 4096
+    ]) {
+      expect(m.ioctl(vmFd, SET_GSI_ROUTING, bad)).toBe(-22);
+      expect(m.vm.routes).toBe(kept);
+    }
+    expect(m.ioctl(vmFd, SET_GSI_ROUTING, table([]))).toBe(0); // nr = 0 is legal
+    expect(m.vm.routes).toEqual([]);
+  });
+
+  it('IRQFD: EBADF, EINVAL for a non-eventfd, EBUSY when assigned, deassign of nothing is 0; assign injects a pending signal and leaves the count readable; deassign drains', () => {
+    const { m, vmFd, vcpu } = vm();
+    expect(m.ioctl(vmFd, SET_GSI_ROUTING, table([{ gsi: 30, type: 2, a: 0xfee00000, c: 0x41 }]))).toBe(0);
+    const e = m.eventfd(0, 0);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(999, 30))).toBe(-9);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(vcpu, 30))).toBe(-22);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30, 1))).toBe(0); // deassign of nothing
+    expect(m.write(e, ONE, 8)).toBe(8); // latched
+    expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30))).toBe(0);
+    expect(m.bus.apics[0]!.state().irr).toEqual([0x41]); // injected at assign
+    expect(m.eventfdCount(e)).toBe(1n); // still readable (stale)
+    expect(m.ioctl(vmFd, IRQFD, irqfd(e, 31))).toBe(-16);
+    m.bus.apics[0]!.clearIrr();
+    expect(m.write(e, ONE, 8)).toBe(8); // drains and injects once
+    expect({ irr: m.bus.apics[0]!.state().irr, count: m.eventfdCount(e) }).toEqual({ irr: [0x41], count: 0n });
+    m.write(e, ONE, 8);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30, 1))).toBe(0);
+    m.bus.apics[0]!.clearIrr();
+    expect(m.write(e, ONE, 8)).toBe(8); // latches after deassign
+    expect({ irr: m.bus.apics[0]!.state().irr, count: m.eventfdCount(e) }).toEqual({ irr: [], count: 1n });
+    expect(m.hazards).toEqual([]);
+  });
+
+  it('flags an irqfd assigned on an unrouted GSI and a route removed under an assigned irqfd', () => {
+    const { m, vmFd } = vm();
+    const e = m.eventfd(0, 0);
+    m.ioctl(vmFd, IRQFD, irqfd(e, 50));
+    expect(m.hazards).toEqual([expect.stringMatching(/GSI 50, which the committed table does not route/)]);
+    m.hazards.length = 0;
+    m.ioctl(vmFd, SET_GSI_ROUTING, table([{ gsi: 50, type: 2, a: 0xfee00000, c: 0x41 }]));
+    m.ioctl(vmFd, SET_GSI_ROUTING, table([]));
+    expect(m.hazards).toEqual([expect.stringMatching(/route of GSI 50 was removed while eventfd/)]);
+  });
+});
+
+describe('KvmPartition.create on the model', () => {
+  it('reads each option exactly once: a getter answering differently the second time changes nothing', () => {
+    const m = new KvmKernelModel({ apicIds: [0, 1] });
+    const reads: Record<string, number> = {};
+    let n = 0;
+    const options = {
+      get vcpus() {
+        reads.vcpus = (reads.vcpus ?? 0) + 1;
+        return n++ ? 256 : 2;
+      },
+      get sys() {
+        reads.sys = (reads.sys ?? 0) + 1;
+        return m;
+      },
+      get irqfd() {
+        reads.irqfd = (reads.irqfd ?? 0) + 1;
+        return 'kernel' as const;
+      },
+    };
+    using p = KvmPartition.create(options);
+    expect(p.vcpuCount).toBe(2);
+    expect(m.vm.vcpus.size).toBe(2);
+    expect(reads).toEqual({ vcpus: 1, sys: 1, irqfd: 1 });
+  });
+});
