@@ -7,7 +7,7 @@
  */
 import { type MsiPolicy, type RawInjector, parseMsi } from '@tsvmm/virt';
 import {
-  EngineRoute,
+  type EngineRoute,
   type InjectorSpec,
   type IrqFdBackend,
   IrqFdEngine,

@@ -14,6 +14,7 @@ import {
   type RelayPlatformFactory,
   VirtError,
   checkInteger,
+  describeValue,
   disposedError,
   invalidArgument,
   parseMsi,
@@ -168,7 +169,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
     };
     const mode = raw.irqfd ?? 'auto';
     if (mode !== 'auto' && mode !== 'kernel' && mode !== 'relay') {
-      throw invalidArgument(op, `irqfd must be 'auto', 'kernel' or 'relay', got ${String(mode)}`);
+      throw invalidArgument(op, `irqfd must be 'auto', 'kernel' or 'relay', got ${describeValue(mode)}`);
     }
     const vcpus = checkInteger(op, 'vcpus', raw.vcpus, 1, 255);
     const routingEntries = raw.routingEntries === undefined ? undefined : checkInteger(op, 'routingEntries', raw.routingEntries, LEGACY_ROUTES.length + 1, 1 << 20);

@@ -220,31 +220,44 @@ function run(rig: Rig, routes: Tracked[], a: Action, inBatch: boolean): void {
 }
 
 describe('random sequences with random kernel failures (KVM model, seeded)', () => {
-  it('keeps every invariant after each step and converges after each sequence', () => {
-    fc.assert(
-      fc.property(fc.array(fc.tuple(action, fc.array(fc.nat(40), { maxLength: 3 })), { minLength: 1, maxLength: 25 }), (steps) => {
-        using rig = new Rig();
-        const routes = [rig.add('R0'), rig.add('R1'), rig.add('R2')];
-        steps.forEach(([a, failAt], n) => {
-          // Fail the calls at these indices of this step (several may fail in a row).
-          let c = -1;
-          const fail = new Set(failAt);
-          rig.sys.fail(
-            (_call: SyscallName) => {
-              c++;
-              return fail.has(c);
-            },
-            ERRNOS[n % ERRNOS.length]!,
-            { times: fail.size },
-          );
-          run(rig, routes, a, false);
-          rig.sys.clearFaults();
-          rig.checkAll(`step ${n + 1}: ${JSON.stringify(a)} failing ${[...fail].join(',')}`);
-        });
-        rig.probe('end of sequence');
-        rig.converge('end of sequence');
-      }),
-      { seed: 0x7a5e, numRuns: 300 },
-    );
-  });
+  for (const [title, gsis] of [
+    ['GSIs for every route', undefined],
+    ['2 GSIs for 3 routes: the overflow relay and moves onto freed GSIs', 2],
+  ] as const) {
+    it(`keeps every invariant after each step and converges after each sequence (${title})`, () => {
+      // How often the overflow relay delivered a route, and a relayed route moved to the kernel.
+      let relayedSteps = 0;
+      let moves = 0;
+      fc.assert(
+        fc.property(fc.array(fc.tuple(action, fc.array(fc.nat(40), { maxLength: 3 })), { minLength: 1, maxLength: 25 }), (steps) => {
+          using rig = new Rig(gsis === undefined ? {} : { routingEntries: 40 + gsis });
+          const routes = [rig.add('R0'), rig.add('R1'), rig.add('R2')];
+          steps.forEach(([a, failAt], n) => {
+            // Fail the calls at these indices of this step (several may fail in a row).
+            let c = -1;
+            const fail = new Set(failAt);
+            rig.sys.fail(
+              (_call: SyscallName) => {
+                c++;
+                return fail.has(c);
+              },
+              ERRNOS[n % ERRNOS.length]!,
+              { times: fail.size },
+            );
+            const relayedBefore = routes.filter((t) => !t.spec.disposed && t.route.mediation === 'emulated' && t.route.msi !== undefined);
+            run(rig, routes, a, false);
+            rig.sys.clearFaults();
+            rig.checkAll(`step ${n + 1}: ${JSON.stringify(a)} failing ${[...fail].join(',')}`);
+            if (routes.some((t) => t.route.mediation === 'emulated' && t.route.msi !== undefined && !t.route.masked)) relayedSteps++;
+            moves += relayedBefore.filter((t) => t.route.mediation === 'kernel' && t.route.gsi !== undefined).length;
+          });
+          rig.probe('end of sequence');
+          rig.converge('end of sequence');
+        }),
+        { seed: 0x7a5e, numRuns: 300 },
+      );
+      if (gsis === undefined) expect({ relayedSteps, moves }).toEqual({ relayedSteps: 0, moves: 0 });
+      else expect({ relayedSteps: relayedSteps > 30, moves: moves > 5 }).toEqual({ relayedSteps: true, moves: true });
+    });
+  }
 });

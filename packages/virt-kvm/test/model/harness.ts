@@ -13,7 +13,7 @@
  *
  * What was asked is tracked here, independently of the engine (`Spec`).
  */
-import { type MsiMessage, encodeMsi, isVirtError, sameMsi } from '@tsvmm/virt';
+import { type MsiMessage, encodeMsi, isVirtError } from '@tsvmm/virt';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { KvmPartition, type KvmIrqFd, type KvmIrqFdRoute } from '../../src';
 import { KvmKernelModel, type ModelRelayPlatform, modelRelayPlatform } from '../../src/testing';
@@ -280,10 +280,3 @@ export function batch(rig: Rig, body: (created: (name: string) => Tracked | unde
   }
 }
 
-export function sameTarget(a: MsiMessage | undefined, b: MsiMessage | undefined): boolean {
-  return sameMsi(a, b);
-}
-
-function cmp(a: [number, number], b: [number, number]): number {
-  return a[0] - b[0] || a[1] - b[1];
-}
