@@ -28,6 +28,8 @@ export interface MshvIrqFdBackendOptions {
   readonly vcpuCount: number;
   /** HvCallAssertVirtualInterrupt on this partition. */
   readonly inject: RawInjector;
+  /** GSIs to use, 1 to 4095 (default 4095). */
+  readonly maxKernelRoutes?: number;
 }
 
 export function mshvIrqFdBackend(options: MshvIrqFdBackendOptions): IrqFdBackend {
@@ -39,7 +41,7 @@ export function mshvIrqFdBackend(options: MshvIrqFdBackendOptions): IrqFdBackend
     name: 'mshv',
     ioctlNames: Object.freeze({ setRouting: 'MSHV_SET_MSI_ROUTING', irqfd: 'MSHV_IRQFD' }),
     firstGsi: MSHV_FIRST_GSI,
-    maxTableEntries: MSHV_MAX_MSI_ROUTES - MSHV_FIRST_GSI,
+    maxTableEntries: Math.min(options.maxKernelRoutes ?? MSHV_MAX_MSI_ROUTES, MSHV_MAX_MSI_ROUTES - MSHV_FIRST_GSI),
     table: Object.freeze({
       headerSize: MSHV_USER_IRQ_TABLE_LAYOUT.size,
       entrySize: MSHV_USER_IRQ_ENTRY_LAYOUT.size,

@@ -33,6 +33,8 @@ export interface MshvIrqFdOptions {
   readonly inject: RawInjector;
   /** Most routes at once (default: the engine's). */
   readonly maxRoutes?: number;
+  /** GSIs to use (default 4095: GSIs 1-4095). */
+  readonly maxKernelRoutes?: number;
   /** The overflow relay's platform. Default: the epoll worker injecting by hypercall. */
   readonly overflow?: RelayPlatformFactory;
 }

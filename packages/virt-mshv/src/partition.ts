@@ -42,6 +42,11 @@ export interface MshvPartitionOptions {
   /** Most irqfd routes at once (1 to 2^20; default: the engine's). Each route holds one eventfd. */
   readonly maxRoutes?: number;
   /**
+   * GSIs (kernel routes) to use, 1 to 4095 (the default, GSIs 1-4095): fewer makes the overflow
+   * path reachable with few routes, for tests.
+   */
+  readonly maxKernelRoutes?: number;
+  /**
    * The overflow relay's platform, for routes that find all 4095 GSIs in use. Default: one epoll
    * worker thread injecting by hypercall. Tests against the kernel model pass `modelRelayPlatform`.
    */
@@ -68,6 +73,7 @@ interface Injectors {
 
 interface IrqFdSettings {
   readonly maxRoutes: number | undefined;
+  readonly maxKernelRoutes: number | undefined;
   readonly overflow: RelayPlatformFactory | undefined;
 }
 
@@ -98,6 +104,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
       vcpuCount: this.vcpuCount,
       inject: injectors.irqfd.inject,
       ...(irqfd.maxRoutes === undefined ? {} : { maxRoutes: irqfd.maxRoutes }),
+      ...(irqfd.maxKernelRoutes === undefined ? {} : { maxKernelRoutes: irqfd.maxKernelRoutes }),
       ...(irqfd.overflow === undefined ? {} : { overflow: irqfd.overflow }),
     });
     const irq = this.irqfdHandle.irqfd;
@@ -127,9 +134,11 @@ export class MshvPartition implements Partition, LocalApicAccess {
     const memoryOption = options.memory;
     const device = options.device;
     const maxRoutes = options.maxRoutes;
+    const maxKernelRoutes = options.maxKernelRoutes;
     const overflow = options.overflow;
     checkInteger(op, 'vcpus', vcpus, 1, MSHV_MAX_VPS);
     if (maxRoutes !== undefined) checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 20);
+    if (maxKernelRoutes !== undefined) checkInteger(op, 'maxKernelRoutes', maxKernelRoutes, 1, MSHV_MAX_IRQFD_ROUTES);
     if (overflow !== undefined && typeof overflow !== 'function') {
       throw invalidArgument(op, `overflow must be a relay platform factory (a function), got ${describeValue(overflow)}`);
     }
@@ -169,7 +178,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
       }
       injector = assertInterruptInjector(sys, memory, pt, 'MshvPartition.requestMsi');
       irqfdInjector = assertInterruptInjector(sys, memory, pt, 'IrqFdRoute: deliver a latched signal');
-      return new MshvPartition(sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, overflow });
+      return new MshvPartition(sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, maxKernelRoutes, overflow });
     } catch (e) {
       irqfdInjector?.free();
       injector?.free();
