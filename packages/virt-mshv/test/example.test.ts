@@ -3,7 +3,7 @@ import { main } from '../examples/irqfd';
 test('the README example runs on the kernel model and prints what it promises', () => {
   const lines: string[] = [];
   const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')));
-  let model;
+  let model: ReturnType<typeof main>;
   try {
     model = main();
   } finally {
