@@ -22,7 +22,6 @@ import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
 import { ApicBus } from '@tsvmm/virt/testing';
 
 // errno values (x86_64, asm-generic/errno-base.h).
-const EPERM = 1;
 const ENOENT = 2;
 const EBADF = 9;
 const EAGAIN = 11;
@@ -350,7 +349,8 @@ export class KvmKernelModel implements Syscalls {
 
   private vcpuIoctl(vcpu: VcpuObject, req: number, arg: number | Uint8Array | undefined): number {
     if (!(arg instanceof Uint8Array) || arg.length < 1024) return req === KVM_GET_LAPIC || req === KVM_SET_LAPIC ? -EFAULT : -ENOTTY;
-    if (!vcpu.vm.irqchip) return req === KVM_GET_LAPIC || req === KVM_SET_LAPIC ? -ENXIO_LAPIC : -ENOTTY;
+    // Without an in-kernel local APIC, KVM_GET_LAPIC / KVM_SET_LAPIC are EINVAL (kvm_arch_vcpu_ioctl).
+    if (!vcpu.vm.irqchip) return req === KVM_GET_LAPIC || req === KVM_SET_LAPIC ? -EINVAL : -ENOTTY;
     const apic = vcpu.vm.bus.apics[vcpu.id]!;
     const v = view(arg);
     switch (req) {
@@ -442,7 +442,8 @@ export class KvmKernelModel implements Syscalls {
       }
       return 0;
     }
-    if (flags & IRQFD_FLAG_RESAMPLE) return -EPERM; // level-triggered resample is not modelled
+    // Level-triggered resample is not modelled (tsvmm never asks for it): refused like an unknown flag.
+    if (flags & IRQFD_FLAG_RESAMPLE) return -EINVAL;
     if (this.irqfdOf(o)) return -EBUSY; // newer kernels: across all VMs
     if (!vm.routes.some((r) => r.gsi === gsi)) this.hazards.push(`eventfd ${fd} was assigned as an irqfd on GSI ${gsi}, which the committed table does not route`);
     vm.irqfds.push({ eventfd: o, fd, gsi });
@@ -467,9 +468,6 @@ export class KvmKernelModel implements Syscalls {
     return fd;
   }
 }
-
-/** KVM_GET_LAPIC / KVM_SET_LAPIC without an in-kernel irqchip: ENXIO. */
-const ENXIO_LAPIC = 6;
 
 function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);

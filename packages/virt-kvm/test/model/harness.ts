@@ -48,6 +48,12 @@ export function targetOf(m: MsiMessage): Target {
   return { vcpu: (m.addressLo >>> 12) & 0xff, vector: m.data & 0xff };
 }
 
+/**
+ * The routes, their specs, and the kernel under them: the KVM model (every check), or with
+ * `real: true` the real /dev/kvm, where only what the kernel lets user space see is checked (IRR
+ * through KVM_GET_LAPIC, eventfd counters through consumePending; the committed table is the
+ * engine's record of the last table the kernel accepted, since KVM has no call to read it back).
+ */
 export class Rig implements Disposable {
   readonly model: KvmKernelModel;
   readonly sys: FaultInjector;
@@ -55,17 +61,20 @@ export class Rig implements Disposable {
   readonly irqfd: KvmIrqFd;
   readonly relay: ReturnType<typeof modelRelayPlatform>;
   readonly routes: Tracked[] = [];
+  /** On the real /dev/kvm (the model is then unused). */
+  readonly real: boolean;
 
-  constructor(options: { routingEntries?: number; maxRoutes?: number; vcpus?: number } = {}) {
+  constructor(options: { routingEntries?: number; maxRoutes?: number; vcpus?: number; real?: boolean } = {}) {
     const vcpus = options.vcpus ?? 2;
+    this.real = options.real ?? false;
     this.model = new KvmKernelModel({ apicIds: Array.from({ length: vcpus }, (_, i) => i), maxRoutes: options.routingEntries ?? 4096 });
-    this.sys = new FaultInjector(this.model);
+    this.sys = this.real ? new FaultInjector() : new FaultInjector(this.model);
     this.relay = modelRelayPlatform(this.model);
     this.partition = KvmPartition.create({
       vcpus,
       sys: this.sys,
       irqfd: 'kernel',
-      overflow: this.relay,
+      ...(this.real ? {} : { overflow: this.relay }),
       ...(options.routingEntries === undefined ? {} : { routingEntries: options.routingEntries }),
       ...(options.maxRoutes === undefined ? {} : { maxRoutes: options.maxRoutes }),
     });
@@ -74,6 +83,11 @@ export class Rig implements Disposable {
 
   get platform(): ModelRelayPlatform | undefined {
     return this.relay.platforms[0];
+  }
+
+  /** MSI routes of the table the kernel last accepted. */
+  private kernelTable(): ReadonlyMap<number, MsiMessage> {
+    return this.real ? this.irqfd.table.kernelRoutes() : this.model.msiRoutes();
   }
 
   /** A new route, tracked (outside any fault). */
@@ -90,6 +104,14 @@ export class Rig implements Disposable {
   /** IRR of every vCPU, read from the model and cleared: `[[vcpu, vector], ...]`; also checks nothing was injected twice. */
   takeIrr(): Array<[number, number]> {
     const out: Array<[number, number]> = [];
+    if (this.real) {
+      this.sys.clearFaults();
+      for (let v = 0; v < this.partition.vcpuCount; v++) {
+        for (const vec of this.partition.readLocalApic(v).irr) out.push([v, vec]);
+        this.partition.clearIrr(v);
+      }
+      return out;
+    }
     this.model.bus.apics.forEach((apic, vcpu) => {
       for (let w = 0; w < 8; w++) for (let b = 0; b < 32; b++) if ((apic.irr[w]! >>> b) & 1) out.push([vcpu, w * 32 + b]);
       if (apic.coalesced !== 0) throw new Error(`vCPU ${vcpu}: ${apic.coalesced} interrupt(s) injected while the same vector was still pending (delivered twice)`);
@@ -145,7 +167,7 @@ export class Rig implements Disposable {
   /** Invariants 1-3 and 5 (reporting), against the model's state. */
   checkState(where: string): void {
     expect({ where, hazards: this.model.hazards }).toEqual({ where, hazards: [] });
-    const table = this.model.msiRoutes();
+    const table = this.kernelTable();
     const watched = new Set<KvmIrqFdRoute>();
     for (const t of this.routes) {
       const r = t.route;
@@ -156,7 +178,9 @@ export class Rig implements Disposable {
       }
       expect({ ...ctx, disposed: r.disposed }).toEqual({ ...ctx, disposed: false });
       const fd = r.event.ownFd();
-      const gsi = this.model.irqfdGsi(fd);
+      // On real KVM which irqfds are assigned cannot be read back: the engine's record stands in
+      // (what it reports is then checked by delivery in probe()).
+      const gsi = this.real ? (r.assigned ? r.gsi : undefined) : this.model.irqfdGsi(fd);
       // 1: assigned only on a routed GSI (2 is the model's hazard list).
       if (gsi !== undefined) expect({ ...ctx, gsi, routed: table.has(gsi) }).toEqual({ ...ctx, gsi, routed: true });
       // 3: what it reports is what the kernel does.
@@ -208,9 +232,9 @@ export class Rig implements Disposable {
     this.probe(`${where}, after converging`);
     // Resources: one eventfd per live route, GSIs only for routes with an MSI.
     const live = this.live();
-    expect({ where, eventfds: this.model.openEventFds, routes: this.irqfd.routeCount }).toEqual({ where, eventfds: live.length, routes: live.length });
+    if (!this.real) expect({ where, eventfds: this.model.openEventFds, routes: this.irqfd.routeCount }).toEqual({ where, eventfds: live.length, routes: live.length });
     const withMsi = live.filter((t) => t.spec.msi !== undefined && t.route.mediation === 'kernel').length;
-    expect({ where, gsis: this.irqfd.gsiCount, kernelRoutes: this.model.msiRoutes().size }).toEqual({ where, gsis: withMsi, kernelRoutes: withMsi });
+    expect({ where, gsis: this.irqfd.gsiCount, kernelRoutes: this.kernelTable().size }).toEqual({ where, gsis: withMsi, kernelRoutes: withMsi });
   }
 
   [Symbol.dispose](): void {
