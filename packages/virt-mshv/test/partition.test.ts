@@ -78,6 +78,7 @@ describe('MshvPartition.create', () => {
       { vcpus: 1, sys, memory: {} },
       { vcpus: 1, sys, memory: model, device: '' },
       { vcpus: 1, sys, memory: model, maxRoutes: 0 },
+      { vcpus: 1, sys, memory: model, maxKernelRoutes: 4096 },
       { vcpus: 1, sys, memory: model, overflow: 'epoll' },
     ];
     for (const o of bad) expect(thrown(() => MshvPartition.create(o as never)).code).toBe('INVALID_ARGUMENT');
@@ -93,7 +94,7 @@ describe('MshvPartition.create', () => {
       { get: (t, k, r): unknown => (reads.set(k, (reads.get(k) ?? 0) + 1), Reflect.get(t, k, r) as unknown) },
     );
     MshvPartition.create(options).dispose();
-    expect(Object.fromEntries(reads)).toEqual({ vcpus: 1, sys: 1, memory: 1, device: 1, maxRoutes: 1, overflow: 1 });
+    expect(Object.fromEntries(reads)).toEqual({ vcpus: 1, sys: 1, memory: 1, device: 1, maxRoutes: 1, maxKernelRoutes: 1, overflow: 1 });
   });
 
   it('a failure at any step of create leaves nothing open and nothing allocated, and is a typed error', () => {
