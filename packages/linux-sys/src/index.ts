@@ -12,5 +12,4 @@ export { checkInjectorSpec, ioctlInjector, recordInjector } from './relay/inject
 export type { IoctlInjectorOptions } from './relay/injector-spec';
 export { builtFile, packageRoot } from './package-root';
 export { EPOLL_EVENT, POLLFD } from './abi/linux';
-export * as mshv from './abi/mshv';
 export * from './irqfd/index';

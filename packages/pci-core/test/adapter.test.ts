@@ -86,6 +86,7 @@ function stubIrqFd(limit: number): IrqFd & { made: StubRoute[]; batches: number 
       this.batches++;
       return fn();
     },
+    settle: () => Promise.resolve(),
   };
 }
 

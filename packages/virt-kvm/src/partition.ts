@@ -19,7 +19,7 @@ import {
   invalidArgument,
   parseMsi,
 } from '@tsvmm/virt';
-import { EpollRelayPlatform, type Syscalls, builtFile, check, epollRelayPlatform, libcSyscalls } from '@tsvmm/linux-sys';
+import { EpollRelayPlatform, type IoctlInjectorSpec, type Syscalls, check, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions } from './device';
@@ -306,7 +306,11 @@ export class KvmPartition implements Partition, LocalApicAccess {
   }
 }
 
-/** Where the relay worker finds its injector: KVM_SIGNAL_MSI on the VM fd, from this package's build. */
-export function kvmRelayInjector(vmFd: number): { module: string; exportName: string; args: readonly unknown[] } {
-  return { module: builtFile(__dirname, '@tsvmm/virt-kvm', 'signal-msi.js'), exportName: 'kvmSignalMsiInjector', args: [vmFd] };
+/**
+ * The relay worker's injector, as data: KVM_SIGNAL_MSI on the VM fd with a `struct kvm_msi` built
+ * from the layout (`include/uapi/linux/kvm.h`), so the worker needs no module of this package and a
+ * bundled application works.
+ */
+export function kvmRelayInjector(vmFd: number): IoctlInjectorSpec {
+  return ioctlInjector({ fd: vmFd, ioctl: kvm.KVM_SIGNAL_MSI, layout: kvm.KVM_MSI_LAYOUT, fields: { addressLo: 'addressLo', addressHi: 'addressHi', data: 'data' } });
 }

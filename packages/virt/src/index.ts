@@ -26,3 +26,4 @@ export type { RelayPlatform, RelayPlatformFactory } from './relay/platform';
 export { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, RelayRouteTable, WORDS_PER_SLOT, isArmed } from './relay/route-table';
 export type { DeliverOutcome, RawInjector } from './relay/route-table';
 export { InProcessEvent, InProcessRelayPlatform } from './relay/in-process';
+export * from './lapic/register-page';

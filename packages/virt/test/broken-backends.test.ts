@@ -105,6 +105,7 @@ function brokenFactory(name: string, breakage: Breakage): ConformanceFactory {
         get commitCount() {
           return commits;
         },
+        settle: () => inner.settle(),
         newIrqFdRoute: () =>
           breakage.newRoute
             ? breakage.newRoute(inner)

@@ -43,17 +43,17 @@ export interface IrqFd {
    * a kernel irqfd (the kernel injects inside the signal itself), after the waiter has caught up
    * for the relay. Never rejects for a disposed irqfd (resolves at once); rejects with a typed
    * error when the relay's waiter has failed.
-   *
-   * Optional in this version so that backends written against the earlier contract still compile;
-   * every tsvmm backend provides it. Call it through {@link settleIrqFd} to handle both.
    */
-  settle?(): Promise<void>;
+  settle(): Promise<void>;
 }
 
-/** `irqfd.settle()` where the backend has it, else resolved at once (a kernel irqfd has nothing in flight). */
+/**
+ * `irqfd.settle()`, tolerating an object from a backend written before `settle` was part of the
+ * contract (then resolved at once). Rejects with INVALID_ARGUMENT for a non-object.
+ */
 export function settleIrqFd(irqfd: IrqFd): Promise<void> {
   if (typeof irqfd !== 'object' || irqfd === null) return Promise.reject(invalidArgument('settleIrqFd', `irqfd must be an IrqFd, got ${describeValue(irqfd)}`));
-  return typeof irqfd.settle === 'function' ? irqfd.settle() : Promise.resolve();
+  return typeof (irqfd as Partial<IrqFd>).settle === 'function' ? irqfd.settle() : Promise.resolve();
 }
 
 /**

@@ -1,0 +1,211 @@
+/**
+ * The upstream `/dev/mshv` ABI (x86_64, `include/uapi/linux/mshv.h`, Linux 6.15+; the kernel side
+ * in `drivers/hv/mshv_*.c`): ioctl numbers, struct layouts and constants, each defined once.
+ * Debian's kernel headers predate this UAPI, so `test/abi.test.ts` checks every number and offset
+ * against literal values taken from the header's definitions instead of a C compiler.
+ *
+ * The older out-of-tree ABI (other ioctl numbers, a 48-byte create-partition struct with no
+ * separate initialize) is deliberately not here.
+ */
+import { type IoctlDef, _IO, _IOR, _IOW, _IOWR, defineIoctl } from '@tsvmm/linux-sys';
+import { defineLayout } from '@tsvmm/ffi';
+
+/** The ioctl type byte of every MSHV ioctl (`MSHV_IOCTL`). */
+export const MSHV_IOCTL = 0xb8;
+
+/** The device node: present only where Linux runs as the Microsoft Hypervisor's root partition. */
+export const MSHV_DEVICE = '/dev/mshv';
+
+// ---- struct layouts ----
+
+/** `struct mshv_create_partition` (16 bytes): `pt_flags` (MSHV_PT_BIT_*), `pt_isolation` (0 = none). */
+export const MSHV_CREATE_PARTITION_LAYOUT = defineLayout('struct mshv_create_partition', 16, {
+  ptFlags: { offset: 0, type: 'u64', c: 'pt_flags' },
+  ptIsolation: { offset: 8, type: 'u64', c: 'pt_isolation' },
+});
+
+/** `struct mshv_create_vp` (4 bytes): the VP index, below {@link MSHV_MAX_VPS}. */
+export const MSHV_CREATE_VP_LAYOUT = defineLayout('struct mshv_create_vp', 4, {
+  vpIndex: { offset: 0, type: 'u32', c: 'vp_index' },
+});
+
+/**
+ * `struct mshv_user_irqfd` (16 bytes). The field order differs from `struct kvm_irqfd` (fd, gsi,
+ * flags, resamplefd) and there is no padding.
+ */
+export const MSHV_USER_IRQFD_LAYOUT = defineLayout('struct mshv_user_irqfd', 16, {
+  fd: { offset: 0, type: 'i32' },
+  resamplefd: { offset: 4, type: 'i32' },
+  gsi: { offset: 8, type: 'u32' },
+  flags: { offset: 12, type: 'u32' },
+});
+
+/** `struct mshv_user_irq_table` header (8 bytes); `nr` entries of {@link MSHV_USER_IRQ_ENTRY_LAYOUT} follow. */
+export const MSHV_USER_IRQ_TABLE_LAYOUT = defineLayout('struct mshv_user_irq_table', 8, {
+  nr: { offset: 0, type: 'u32' },
+  rsvd: { offset: 4, type: 'u32' },
+});
+
+/** `struct mshv_user_irq_entry` (16 bytes): one MSI route. */
+export const MSHV_USER_IRQ_ENTRY_LAYOUT = defineLayout('struct mshv_user_irq_entry', 16, {
+  gsi: { offset: 0, type: 'u32' },
+  addressLo: { offset: 4, type: 'u32', c: 'address_lo' },
+  addressHi: { offset: 8, type: 'u32', c: 'address_hi' },
+  data: { offset: 12, type: 'u32' },
+});
+
+/** `struct mshv_root_hvcall` (32 bytes): a hypercall passed through the kernel's allow-list. */
+export const MSHV_ROOT_HVCALL_LAYOUT = defineLayout('struct mshv_root_hvcall', 32, {
+  code: { offset: 0, type: 'u16' },
+  reps: { offset: 2, type: 'u16' },
+  inSz: { offset: 4, type: 'u16', c: 'in_sz' },
+  outSz: { offset: 6, type: 'u16', c: 'out_sz' },
+  /** 0 on input; the hypervisor status on output. */
+  status: { offset: 8, type: 'u16' },
+  rsvd0: { offset: 10, type: 'u16', c: 'rsvd[0]' },
+  rsvd1: { offset: 12, type: 'u16', c: 'rsvd[1]' },
+  rsvd2: { offset: 14, type: 'u16', c: 'rsvd[2]' },
+  inPtr: { offset: 16, type: 'u64', c: 'in_ptr' },
+  outPtr: { offset: 24, type: 'u64', c: 'out_ptr' },
+});
+
+/** `struct mshv_get_set_vp_state` (16 bytes). */
+export const MSHV_GET_SET_VP_STATE_LAYOUT = defineLayout('struct mshv_get_set_vp_state', 16, {
+  type: { offset: 0, type: 'u8' },
+  rsvd0: { offset: 1, type: 'u8', c: 'rsvd[0]' },
+  rsvd1: { offset: 2, type: 'u8', c: 'rsvd[1]' },
+  rsvd2: { offset: 3, type: 'u8', c: 'rsvd[2]' },
+  bufSz: { offset: 4, type: 'u32', c: 'buf_sz' },
+  bufPtr: { offset: 8, type: 'u64', c: 'buf_ptr' },
+});
+
+/**
+ * The input of HVCALL_ASSERT_VIRTUAL_INTERRUPT (32 bytes; Hyper-V TLFS, "HvCallAssertVirtualInterrupt").
+ * The kernel fills `partition_id`.
+ */
+export const HV_INPUT_ASSERT_VIRTUAL_INTERRUPT_LAYOUT = defineLayout('struct hv_input_assert_virtual_interrupt', 32, {
+  partitionId: { offset: 0, type: 'u64', c: 'partition_id' },
+  /** Interrupt type in bits 31:0, level-triggered bit 32, logical destination mode bit 33. */
+  control: { offset: 8, type: 'u64' },
+  destination: { offset: 16, type: 'u64', c: 'dest_addr' },
+  vector: { offset: 24, type: 'u32' },
+  targetVtl: { offset: 28, type: 'u8', c: 'target_vtl' },
+  rsvd0: { offset: 29, type: 'u8', c: 'rsvd_z0' },
+  rsvd1: { offset: 30, type: 'u16', c: 'rsvd_z1' },
+});
+
+// ---- ioctls ----
+
+export const MSHV_CREATE_PARTITION: IoctlDef = defineIoctl('MSHV_CREATE_PARTITION', _IOW(MSHV_IOCTL, 0x00, MSHV_CREATE_PARTITION_LAYOUT.size));
+/** On a partition fd; no argument; idempotent. */
+export const MSHV_INITIALIZE_PARTITION: IoctlDef = defineIoctl('MSHV_INITIALIZE_PARTITION', _IO(MSHV_IOCTL, 0x00));
+export const MSHV_CREATE_VP: IoctlDef = defineIoctl('MSHV_CREATE_VP', _IOW(MSHV_IOCTL, 0x01, MSHV_CREATE_VP_LAYOUT.size));
+/** `struct mshv_user_mem_region` is 32 bytes; not used by the irqfd path. */
+export const MSHV_SET_GUEST_MEMORY: IoctlDef = defineIoctl('MSHV_SET_GUEST_MEMORY', _IOW(MSHV_IOCTL, 0x02, 32));
+export const MSHV_IRQFD: IoctlDef = defineIoctl('MSHV_IRQFD', _IOW(MSHV_IOCTL, 0x03, MSHV_USER_IRQFD_LAYOUT.size));
+/** `struct mshv_user_ioeventfd` is 32 bytes; not used by the irqfd path. */
+export const MSHV_IOEVENTFD: IoctlDef = defineIoctl('MSHV_IOEVENTFD', _IOW(MSHV_IOCTL, 0x04, 32));
+/** The size in the number is the 8-byte header only; the entries follow it in the same buffer. */
+export const MSHV_SET_MSI_ROUTING: IoctlDef = defineIoctl('MSHV_SET_MSI_ROUTING', _IOW(MSHV_IOCTL, 0x05, MSHV_USER_IRQ_TABLE_LAYOUT.size));
+export const MSHV_ROOT_HVCALL: IoctlDef = defineIoctl('MSHV_ROOT_HVCALL', _IOWR(MSHV_IOCTL, 0x07, MSHV_ROOT_HVCALL_LAYOUT.size));
+/** On a VP fd: runs the VP (`struct mshv_run_vp`, 256 bytes); not used by the irqfd path. */
+export const MSHV_RUN_VP: IoctlDef = defineIoctl('MSHV_RUN_VP', _IOR(MSHV_IOCTL, 0x00, 256));
+export const MSHV_GET_VP_STATE: IoctlDef = defineIoctl('MSHV_GET_VP_STATE', _IOWR(MSHV_IOCTL, 0x01, MSHV_GET_SET_VP_STATE_LAYOUT.size));
+export const MSHV_SET_VP_STATE: IoctlDef = defineIoctl('MSHV_SET_VP_STATE', _IOWR(MSHV_IOCTL, 0x02, MSHV_GET_SET_VP_STATE_LAYOUT.size));
+
+export const MSHV_IOCTLS: readonly IoctlDef[] = Object.freeze([
+  MSHV_CREATE_PARTITION,
+  MSHV_INITIALIZE_PARTITION,
+  MSHV_CREATE_VP,
+  MSHV_SET_GUEST_MEMORY,
+  MSHV_IRQFD,
+  MSHV_IOEVENTFD,
+  MSHV_SET_MSI_ROUTING,
+  MSHV_ROOT_HVCALL,
+  MSHV_RUN_VP,
+  MSHV_GET_VP_STATE,
+  MSHV_SET_VP_STATE,
+]);
+
+export const MSHV_LAYOUTS = Object.freeze([
+  MSHV_CREATE_PARTITION_LAYOUT,
+  MSHV_CREATE_VP_LAYOUT,
+  MSHV_USER_IRQFD_LAYOUT,
+  MSHV_USER_IRQ_TABLE_LAYOUT,
+  MSHV_USER_IRQ_ENTRY_LAYOUT,
+  MSHV_ROOT_HVCALL_LAYOUT,
+  MSHV_GET_SET_VP_STATE_LAYOUT,
+  HV_INPUT_ASSERT_VIRTUAL_INTERRUPT_LAYOUT,
+] as const);
+
+// ---- constants ----
+
+/** `pt_flags` bits. */
+export const MSHV_PT_BIT_LAPIC = 1n << 0n;
+export const MSHV_PT_BIT_X2APIC = 1n << 1n;
+export const MSHV_PT_BIT_GPA_SUPER_PAGES = 1n << 2n;
+/** Newer kernels only: selects the 64-byte create-partition form. Never set by this package. */
+export const MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES = 1n << 3n;
+export const MSHV_PT_ISOLATION_NONE = 0n;
+
+export const MSHV_IRQFD_FLAG_DEASSIGN = 1 << 0;
+export const MSHV_IRQFD_FLAG_RESAMPLE = 1 << 1;
+
+/** Most entries in one MSHV_SET_MSI_ROUTING table, and the bound on every gsi (EINVAL at or above). */
+export const MSHV_MAX_MSI_ROUTES = 4096;
+/** VP indexes must be below this (EINVAL otherwise). */
+export const MSHV_MAX_VPS = 256;
+
+/** `mshv_get_set_vp_state.type` for the local APIC. */
+export const MSHV_VP_STATE_LAPIC = 0;
+/** The VP state buffer: at least one page, and both its size and its address 4 KiB aligned. */
+export const MSHV_VP_STATE_PAGE = 4096;
+
+/** The hypercall that injects one interrupt (on the kernel's MSHV_ROOT_HVCALL allow-list). */
+export const HVCALL_ASSERT_VIRTUAL_INTERRUPT = 0x0094;
+/** In the assert-interrupt control word: bit 32 level-triggered, bit 33 logical destination mode. */
+export const HV_INTERRUPT_CONTROL_LEVEL = 1n << 32n;
+export const HV_INTERRUPT_CONTROL_LOGICAL = 1n << 33n;
+
+/**
+ * Hypervisor interrupt types (`enum hv_interrupt_type`): the same numbers as the MSI delivery
+ * mode, which the kernel passes through unchanged.
+ */
+export const HV_INTERRUPT_TYPE = Object.freeze({
+  FIXED: 0,
+  LOWEST_PRIORITY: 1,
+  SMI: 2,
+  REMOTE_READ: 3,
+  NMI: 4,
+  INIT: 5,
+  SIPI: 6,
+  EXTINT: 7,
+});
+
+/**
+ * The VP register page (mmap of a VP fd at offset 0): on root-scheduler hosts the irqfd fast path
+ * queues vectors at `interrupt_vectors` (a count byte, then up to 7 vector bytes) instead of the IRR.
+ */
+export const MSHV_VP_REGISTER_PAGE_INTERRUPT_VECTORS = 688;
+export const MSHV_VP_REGISTER_PAGE_MAX_QUEUED_VECTORS = 7;
+
+/** Hypervisor status codes (Hyper-V TLFS, "Hypercall Status Codes") that an mshv call can report. */
+export const HV_STATUS_NAMES: Readonly<Record<number, string>> = Object.freeze({
+  0x0000: 'HV_STATUS_SUCCESS',
+  0x0002: 'HV_STATUS_INVALID_HYPERCALL_CODE',
+  0x0003: 'HV_STATUS_INVALID_HYPERCALL_INPUT',
+  0x0004: 'HV_STATUS_INVALID_ALIGNMENT',
+  0x0005: 'HV_STATUS_INVALID_PARAMETER',
+  0x0006: 'HV_STATUS_ACCESS_DENIED',
+  0x0007: 'HV_STATUS_INVALID_PARTITION_STATE',
+  0x0008: 'HV_STATUS_OPERATION_DENIED',
+  0x000b: 'HV_STATUS_INSUFFICIENT_MEMORY',
+  0x000d: 'HV_STATUS_INVALID_PARTITION_ID',
+  0x000e: 'HV_STATUS_INVALID_VP_INDEX',
+  0x0010: 'HV_STATUS_INVALID_VP_STATE',
+});
+
+/** `HV_STATUS_INVALID_PARAMETER` for 5; `hypervisor status 0x…` for codes without a name here. */
+export function hvStatusName(status: number): string {
+  return HV_STATUS_NAMES[status] ?? `hypervisor status 0x${status.toString(16).padStart(4, '0')}`;
+}

@@ -1,0 +1,58 @@
+/**
+ * The mshv backend as a registry entry: its name, a probe that says whether it works on this host
+ * (and why not), and how to open a partition.
+ */
+import { type BackendProbe, isVirtError } from '@tsvmm/virt';
+import { MSHV_DEVICE } from './abi';
+import { MshvPartition, type MshvPartitionOptions } from './partition';
+
+/** Why the probe found mshv unusable, for programs (the `reason` sentence is for people). */
+export type MshvProbeCode =
+  /** It works. */
+  | 'available'
+  /** Not Linux. */
+  | 'not-linux'
+  /** /dev/mshv is missing: not a Microsoft Hypervisor root partition. */
+  | 'no-device'
+  /** /dev/mshv exists but this user may not open it. */
+  | 'permission'
+  /** /dev/mshv opened, but creating a partition failed. */
+  | 'failed';
+
+export interface MshvBackendProbe extends BackendProbe {
+  readonly code: MshvProbeCode;
+}
+
+/** Probe options: tests pass the kernel model; by default the real device. */
+export type MshvProbeOptions = Omit<MshvPartitionOptions, 'vcpus'>;
+
+/**
+ * Whether mshv works here, found by creating a 1-VP partition and disposing it (mshv has no
+ * capability query). Never throws.
+ */
+export function probe(options: MshvProbeOptions = {}): MshvBackendProbe {
+  if (process.platform !== 'linux' && options.sys === undefined) {
+    return { backend: 'mshv', available: false, code: 'not-linux', reason: `mshv needs Linux running as the Microsoft Hypervisor's root partition; this is ${process.platform}.` };
+  }
+  try {
+    const p = MshvPartition.create({ ...options, vcpus: 1 });
+    try {
+      const c = p.capabilities;
+      const how = c.irqfd === 'kernel' ? 'kernel irqfd (MSHV_IRQFD)' : `no irqfd (${c.irqfdReason})`;
+      return { backend: 'mshv', available: true, code: 'available', reason: `${options.device ?? MSHV_DEVICE} works with ${how}.`, capabilities: c };
+    } finally {
+      p.dispose();
+    }
+  } catch (e) {
+    if (!isVirtError(e)) return { backend: 'mshv', available: false, code: 'failed', reason: `unexpected failure: ${String(e)}` };
+    const code: MshvProbeCode = e.code === 'UNAVAILABLE' ? 'no-device' : e.code === 'PERMISSION' ? 'permission' : 'failed';
+    return { backend: 'mshv', available: false, code, reason: e.message };
+  }
+}
+
+/** The registry entry for `tsvmm probe`, `demo` and `bench`. */
+export const mshvBackend = Object.freeze({
+  name: 'mshv' as const,
+  probe,
+  open: (options: MshvPartitionOptions): MshvPartition => MshvPartition.create(options),
+});

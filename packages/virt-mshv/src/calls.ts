@@ -1,0 +1,194 @@
+/**
+ * One typed function per MSHV ioctl, each going through the injectable {@link Syscalls}, and the
+ * encoder of each argument struct (tested byte for byte against the UAPI header's layouts).
+ *
+ * The calls return what the system call returned (a new fd, 0, or -errno): callers decide which
+ * typed error a failure becomes, because the same errno means different things per step.
+ */
+import { type FieldValues, encodeStruct, packStruct } from '@tsvmm/ffi';
+import type { Syscalls } from '@tsvmm/linux-sys';
+import {
+  HV_INPUT_ASSERT_VIRTUAL_INTERRUPT_LAYOUT,
+  MSHV_CREATE_PARTITION,
+  MSHV_CREATE_PARTITION_LAYOUT,
+  MSHV_CREATE_VP,
+  MSHV_CREATE_VP_LAYOUT,
+  MSHV_GET_SET_VP_STATE_LAYOUT,
+  MSHV_GET_VP_STATE,
+  MSHV_INITIALIZE_PARTITION,
+  MSHV_IRQFD,
+  MSHV_ROOT_HVCALL,
+  MSHV_ROOT_HVCALL_LAYOUT,
+  MSHV_SET_MSI_ROUTING,
+  MSHV_SET_VP_STATE,
+  MSHV_USER_IRQFD_LAYOUT,
+  MSHV_USER_IRQ_ENTRY_LAYOUT,
+  MSHV_USER_IRQ_TABLE_LAYOUT,
+} from './abi';
+
+// ---- encoders ----
+
+/** `struct mshv_create_partition` (16 bytes). */
+export function encodeCreatePartition(ptFlags: bigint, ptIsolation = 0n): Uint8Array {
+  return packStruct(MSHV_CREATE_PARTITION_LAYOUT, { ptFlags, ptIsolation });
+}
+
+/** `struct mshv_create_vp` (4 bytes). */
+export function encodeCreateVp(vpIndex: number): Uint8Array {
+  return packStruct(MSHV_CREATE_VP_LAYOUT, { vpIndex });
+}
+
+/** The fields of `struct mshv_user_irqfd`; `resamplefd` is -1 when unused. */
+export interface MshvIrqfdArgs {
+  readonly fd: number;
+  readonly resamplefd?: number;
+  readonly gsi: number;
+  /** MSHV_IRQFD_FLAG_DEASSIGN, MSHV_IRQFD_FLAG_RESAMPLE. */
+  readonly flags: number;
+}
+
+/** Encodes `struct mshv_user_irqfd` (16 bytes: fd, resamplefd, gsi, flags) into `out` (reused on the hot path). */
+export function encodeIrqfd(args: MshvIrqfdArgs, out: Uint8Array = new Uint8Array(MSHV_USER_IRQFD_LAYOUT.size)): Uint8Array {
+  const F = MSHV_USER_IRQFD_LAYOUT.fields;
+  const v = new DataView(out.buffer, out.byteOffset, MSHV_USER_IRQFD_LAYOUT.size);
+  v.setInt32(F.fd.offset, args.fd | 0, true);
+  v.setInt32(F.resamplefd.offset, (args.resamplefd ?? -1) | 0, true);
+  v.setUint32(F.gsi.offset, args.gsi >>> 0, true);
+  v.setUint32(F.flags.offset, args.flags >>> 0, true);
+  return out;
+}
+
+/** One MSI route of `MSHV_SET_MSI_ROUTING`. */
+export interface MshvMsiRoute {
+  readonly gsi: number;
+  readonly addressLo: number;
+  readonly addressHi: number;
+  readonly data: number;
+}
+
+/** Bytes of a routing table with `n` entries: the 8-byte header and 16 bytes per entry. */
+export function msiRoutingTableSize(n: number): number {
+  return MSHV_USER_IRQ_TABLE_LAYOUT.size + n * MSHV_USER_IRQ_ENTRY_LAYOUT.size;
+}
+
+/**
+ * Encodes `struct mshv_user_irq_table` with its entries (`rsvd` 0). Writes into `out` when it is
+ * large enough (reused between commits), else into a new buffer; returns exactly the table's bytes.
+ */
+export function encodeMsiRoutingTable(routes: Iterable<MshvMsiRoute>, out?: Uint8Array): Uint8Array {
+  const list = [...routes];
+  const size = msiRoutingTableSize(list.length);
+  const bytes = out !== undefined && out.byteLength >= size ? out.subarray(0, size) : new Uint8Array(size);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, size);
+  const H = MSHV_USER_IRQ_TABLE_LAYOUT.fields;
+  const E = MSHV_USER_IRQ_ENTRY_LAYOUT.fields;
+  v.setUint32(H.nr.offset, list.length, true);
+  v.setUint32(H.rsvd.offset, 0, true);
+  let at = MSHV_USER_IRQ_TABLE_LAYOUT.size;
+  for (const r of list) {
+    v.setUint32(at + E.gsi.offset, r.gsi >>> 0, true);
+    v.setUint32(at + E.addressLo.offset, r.addressLo >>> 0, true);
+    v.setUint32(at + E.addressHi.offset, r.addressHi >>> 0, true);
+    v.setUint32(at + E.data.offset, r.data >>> 0, true);
+    at += MSHV_USER_IRQ_ENTRY_LAYOUT.size;
+  }
+  return bytes;
+}
+
+/** The fields of `struct mshv_root_hvcall` a caller sets (`status` and `rsvd` are 0 on input). */
+export interface MshvHvcallArgs {
+  readonly code: number;
+  readonly reps?: number;
+  readonly inSz: number;
+  readonly outSz: number;
+  readonly inPtr: bigint;
+  readonly outPtr?: bigint;
+}
+
+export function encodeRootHvcall(args: MshvHvcallArgs): Uint8Array {
+  return packStruct(MSHV_ROOT_HVCALL_LAYOUT, {
+    code: args.code,
+    reps: args.reps ?? 0,
+    inSz: args.inSz,
+    outSz: args.outSz,
+    status: 0,
+    inPtr: args.inPtr,
+    outPtr: args.outPtr ?? 0n,
+  });
+}
+
+/** `struct mshv_get_set_vp_state`. */
+export function encodeVpState(type: number, bufSz: number, bufPtr: bigint): Uint8Array {
+  return packStruct(MSHV_GET_SET_VP_STATE_LAYOUT, { type, bufSz, bufPtr });
+}
+
+/** The fields of the HVCALL_ASSERT_VIRTUAL_INTERRUPT input. */
+export interface AssertVirtualInterruptArgs {
+  /** Interrupt type (bits 31:0 of the control word, `HV_INTERRUPT_TYPE`) plus the level and logical bits. */
+  readonly control: bigint;
+  /** APIC ID (physical) or logical destination. */
+  readonly destination: number;
+  readonly vector: number;
+}
+
+/** Encodes the 32-byte input into `out` (partition_id 0: the kernel fills it; target VTL 0; reserved 0). */
+export function encodeAssertVirtualInterrupt(args: AssertVirtualInterruptArgs, out: Uint8Array): void {
+  const values: FieldValues<keyof typeof HV_INPUT_ASSERT_VIRTUAL_INTERRUPT_LAYOUT.fields> = {
+    partitionId: 0n,
+    control: args.control,
+    destination: BigInt(args.destination >>> 0),
+    vector: args.vector >>> 0,
+    targetVtl: 0,
+  };
+  encodeStruct(HV_INPUT_ASSERT_VIRTUAL_INTERRUPT_LAYOUT, new DataView(out.buffer, out.byteOffset, out.byteLength), 0, values);
+}
+
+// ---- calls ----
+
+/** MSHV_CREATE_PARTITION on the /dev/mshv fd: the partition fd, or -errno. */
+export function createPartition(sys: Syscalls, mshvFd: number, ptFlags: bigint, ptIsolation = 0n): number {
+  return sys.ioctl(mshvFd, MSHV_CREATE_PARTITION, encodeCreatePartition(ptFlags, ptIsolation));
+}
+
+/** MSHV_INITIALIZE_PARTITION: 0 or -errno. */
+export function initializePartition(sys: Syscalls, partitionFd: number): number {
+  return sys.ioctl(partitionFd, MSHV_INITIALIZE_PARTITION, 0);
+}
+
+/** MSHV_CREATE_VP: the VP fd, or -errno (EINVAL for an index >= 256, EEXIST when taken). */
+export function createVp(sys: Syscalls, partitionFd: number, vpIndex: number): number {
+  return sys.ioctl(partitionFd, MSHV_CREATE_VP, encodeCreateVp(vpIndex));
+}
+
+/** MSHV_IRQFD with an encoded `struct mshv_user_irqfd` (see {@link encodeIrqfd}): 0 or -errno. */
+export function irqfd(sys: Syscalls, partitionFd: number, encoded: Uint8Array): number {
+  return sys.ioctl(partitionFd, MSHV_IRQFD, encoded);
+}
+
+/** MSHV_SET_MSI_ROUTING with an encoded table (see {@link encodeMsiRoutingTable}): 0 or -errno. */
+export function setMsiRouting(sys: Syscalls, partitionFd: number, table: Uint8Array): number {
+  return sys.ioctl(partitionFd, MSHV_SET_MSI_ROUTING, table);
+}
+
+/** What MSHV_ROOT_HVCALL returned: the ioctl result and the hypervisor status the kernel wrote back. */
+export interface HvcallResult {
+  readonly result: number;
+  readonly status: number;
+}
+
+/** MSHV_ROOT_HVCALL on a partition or VP fd. `arg` is an encoded `struct mshv_root_hvcall` (reused). */
+export function rootHvcall(sys: Syscalls, fd: number, arg: Uint8Array): HvcallResult {
+  const result = sys.ioctl(fd, MSHV_ROOT_HVCALL, arg);
+  const status = new DataView(arg.buffer, arg.byteOffset, arg.byteLength).getUint16(MSHV_ROOT_HVCALL_LAYOUT.fields.status.offset, true);
+  return { result, status };
+}
+
+/** MSHV_GET_VP_STATE on a VP fd: 0 or -errno; the kernel writes the state at `buf_ptr` and the size into `buf_sz`. */
+export function getVpState(sys: Syscalls, vpFd: number, arg: Uint8Array): number {
+  return sys.ioctl(vpFd, MSHV_GET_VP_STATE, arg);
+}
+
+/** MSHV_SET_VP_STATE on a VP fd: 0 or -errno. */
+export function setVpState(sys: Syscalls, vpFd: number, arg: Uint8Array): number {
+  return sys.ioctl(vpFd, MSHV_SET_VP_STATE, arg);
+}

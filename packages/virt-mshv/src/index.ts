@@ -1,0 +1,15 @@
+export { MshvPartition, MSHV_MAX_IRQFD_ROUTES } from './partition';
+export type { MshvCapabilities, MshvPartitionOptions } from './partition';
+export { MshvHypercallError } from './errors';
+export { openMshv } from './device';
+export { MSHV_MSI_POLICY, parseMshvMsi } from './msi-policy';
+export { ASSERT_INTERRUPT_ATTEMPTS, assertInterruptInjector, mshvWorkerInjector } from './assert-interrupt';
+export type { AssertInterruptInjector } from './assert-interrupt';
+export { MSHV_FIRST_GSI, mshvIrqFdBackend } from './irqfd-backend';
+export type { MshvIrqFdBackendOptions } from './irqfd-backend';
+export { koffiMemory } from './memory';
+export type { PinnedBuffer, UserMemory } from './memory';
+export * as abi from './abi';
+export * from './calls';
+export { mshvBackend, probe } from './backend';
+export type { MshvBackendProbe, MshvProbeCode, MshvProbeOptions } from './backend';

@@ -1,0 +1,273 @@
+/**
+ * A Microsoft Hypervisor partition created through /dev/mshv, as far as interrupts are concerned:
+ * VPs with software-enabled local APICs, one-shot MSIs by hypercall, and a diagnostic view of each
+ * local APIC.
+ *
+ * Order of creation (the kernel's): open /dev/mshv, MSHV_CREATE_PARTITION (16-byte form, LAPIC
+ * flag), MSHV_INITIALIZE_PARTITION, then MSHV_CREATE_VP for each VP (APIC ID = VP index).
+ */
+import {
+  type LocalApicAccess,
+  type LocalApicState,
+  type Partition,
+  type PartitionCapabilities,
+  type RelayPlatformFactory,
+  checkInteger,
+  describeValue,
+  disposedError,
+  invalidArgument,
+} from '@tsvmm/virt';
+import { type Syscalls, check, libcSyscalls } from '@tsvmm/linux-sys';
+import { MSHV_DEVICE, MSHV_MAX_MSI_ROUTES, MSHV_MAX_VPS, MSHV_PT_BIT_LAPIC, MSHV_PT_ISOLATION_NONE } from './abi';
+import { type AssertInterruptInjector, assertInterruptInjector } from './assert-interrupt';
+import { createPartition, createVp, initializePartition } from './calls';
+import { openMshv } from './device';
+import { VpLapicPage } from './lapic';
+import { type UserMemory, koffiMemory } from './memory';
+import { parseMshvMsi } from './msi-policy';
+import { type MshvIrqFd, type MshvIrqFdHandle, createMshvIrqFd } from './irqfd';
+
+export interface MshvPartitionOptions {
+  /** VPs to create (1-256); VP i gets APIC ID i. */
+  readonly vcpus: number;
+  /** System calls (tests pass the kernel model, or wrap either in a FaultInjector). Default: libc. */
+  readonly sys?: Syscalls;
+  /**
+   * Where buffers whose address the kernel is given come from (hypercall input, VP state page).
+   * Default: process memory through koffi. Tests pass the kernel model.
+   */
+  readonly memory?: UserMemory;
+  /** The device node. Default `/dev/mshv`. */
+  readonly device?: string;
+  /** Most irqfd routes at once (1 to 2^20; default: the engine's). Each route holds one eventfd. */
+  readonly maxRoutes?: number;
+  /**
+   * GSIs (kernel routes) to use, 1 to 4095 (the default, GSIs 1-4095): fewer makes the overflow
+   * path reachable with few routes, for tests.
+   */
+  readonly maxKernelRoutes?: number;
+  /**
+   * The overflow relay's platform, for routes that find all 4095 GSIs in use. Default: one epoll
+   * worker thread injecting by hypercall. Tests against the kernel model pass `modelRelayPlatform`.
+   */
+  readonly overflow?: RelayPlatformFactory;
+}
+
+/** {@link PartitionCapabilities} plus what mshv users need to know beyond them. */
+export interface MshvCapabilities extends PartitionCapabilities {
+  /** Why `resample` is false. */
+  readonly resampleReason: string;
+}
+
+/** Routes one table can hold: GSIs 1-4095 (GSI 0 is never used; every GSI must be below 4096). */
+export const MSHV_MAX_IRQFD_ROUTES = MSHV_MAX_MSI_ROUTES - 1;
+
+const RESAMPLE_REASON =
+  'mshv has no usable resample: on x86 kernels before the 2026 stable fix "Fix level-triggered check on uninitialized data" ' +
+  'every MSHV_IRQFD with RESAMPLE fails with EINVAL, and no upstream kernel code signals the resamplefd after it';
+
+interface Injectors {
+  readonly request: AssertInterruptInjector;
+  readonly irqfd: AssertInterruptInjector;
+}
+
+interface IrqFdSettings {
+  readonly maxRoutes: number | undefined;
+  readonly maxKernelRoutes: number | undefined;
+  readonly overflow: RelayPlatformFactory | undefined;
+}
+
+export class MshvPartition implements Partition, LocalApicAccess {
+  readonly backend = 'mshv';
+  readonly vcpuCount: number;
+  readonly capabilities: MshvCapabilities;
+  private readonly sys: Syscalls;
+  private readonly pt: number;
+  private readonly vps: readonly number[];
+  private readonly lapic: VpLapicPage;
+  private readonly injector: AssertInterruptInjector;
+  private readonly irqfdInjector: AssertInterruptInjector;
+  private readonly irqfdHandle: MshvIrqFdHandle;
+  private isDisposed = false;
+
+  private constructor(sys: Syscalls, partitionFd: number, vpFds: number[], lapic: VpLapicPage, injectors: Injectors, irqfd: IrqFdSettings) {
+    this.sys = sys;
+    this.pt = partitionFd;
+    this.vps = Object.freeze(vpFds);
+    this.vcpuCount = vpFds.length;
+    this.lapic = lapic;
+    this.injector = injectors.request;
+    this.irqfdInjector = injectors.irqfd;
+    this.irqfdHandle = createMshvIrqFd({
+      sys,
+      partitionFd,
+      vcpuCount: this.vcpuCount,
+      inject: injectors.irqfd.inject,
+      ...(irqfd.maxRoutes === undefined ? {} : { maxRoutes: irqfd.maxRoutes }),
+      ...(irqfd.maxKernelRoutes === undefined ? {} : { maxKernelRoutes: irqfd.maxKernelRoutes }),
+      ...(irqfd.overflow === undefined ? {} : { overflow: irqfd.overflow }),
+    });
+    const irq = this.irqfdHandle.irqfd;
+    this.capabilities = Object.freeze({
+      backend: 'mshv',
+      irqfd: irq === undefined ? ('none' as const) : irq.capabilities.mediation,
+      irqfdReason: this.irqfdHandle.reason,
+      maxRoutes: irq?.capabilities.maxRoutes ?? 0,
+      resample: false,
+      resampleReason: RESAMPLE_REASON,
+      x2apic: false,
+      maxVcpus: MSHV_MAX_VPS,
+    });
+  }
+
+  /**
+   * Creates the partition and `vcpus` VPs with software-enabled local APICs. Options are checked
+   * (each read once) before anything is opened; if a step fails, everything opened so far is
+   * closed and freed, and the step's typed error is thrown: UNAVAILABLE when /dev/mshv is missing
+   * (not a root partition), PERMISSION when it cannot be opened, SYSCALL otherwise.
+   */
+  static create(options: MshvPartitionOptions): MshvPartition {
+    const op = 'MshvPartition.create';
+    if (typeof options !== 'object' || options === null) throw invalidArgument(op, 'options must be an object such as { vcpus: 2 }');
+    const vcpus = options.vcpus;
+    const sysOption = options.sys;
+    const memoryOption = options.memory;
+    const device = options.device;
+    const maxRoutes = options.maxRoutes;
+    const maxKernelRoutes = options.maxKernelRoutes;
+    const overflow = options.overflow;
+    checkInteger(op, 'vcpus', vcpus, 1, MSHV_MAX_VPS);
+    if (maxRoutes !== undefined) checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 20);
+    if (maxKernelRoutes !== undefined) checkInteger(op, 'maxKernelRoutes', maxKernelRoutes, 1, MSHV_MAX_IRQFD_ROUTES);
+    if (overflow !== undefined && typeof overflow !== 'function') {
+      throw invalidArgument(op, `overflow must be a relay platform factory (a function), got ${describeValue(overflow)}`);
+    }
+    if (sysOption !== undefined && (typeof sysOption !== 'object' || sysOption === null || typeof sysOption.ioctl !== 'function')) {
+      throw invalidArgument(op, `sys must implement Syscalls, got ${describeValue(sysOption)}`);
+    }
+    if (memoryOption !== undefined && (typeof memoryOption !== 'object' || memoryOption === null || typeof memoryOption.allocate !== 'function')) {
+      throw invalidArgument(op, `memory must implement UserMemory, got ${describeValue(memoryOption)}`);
+    }
+    if (device !== undefined && (typeof device !== 'string' || device.length === 0)) {
+      throw invalidArgument(op, `device must be a non-empty path, got ${describeValue(device)}`);
+    }
+    const sys = sysOption ?? libcSyscalls();
+    const memory = memoryOption ?? koffiMemory();
+    const opened: number[] = [];
+    let lapic: VpLapicPage | undefined;
+    let injector: AssertInterruptInjector | undefined;
+    let irqfdInjector: AssertInterruptInjector | undefined;
+    try {
+      const dev = openMshv(sys, op, device ?? MSHV_DEVICE);
+      let pt: number;
+      try {
+        pt = check(createPartition(sys, dev, MSHV_PT_BIT_LAPIC, MSHV_PT_ISOLATION_NONE), op, 'ioctl(MSHV_CREATE_PARTITION, LAPIC)');
+      } finally {
+        sys.close(dev); // the partition fd is all that is needed from here on
+      }
+      opened.push(pt);
+      check(initializePartition(sys, pt), op, 'ioctl(MSHV_INITIALIZE_PARTITION)');
+      lapic = new VpLapicPage(memory);
+      const vpFds: number[] = [];
+      for (let i = 0; i < vcpus; i++) {
+        const fd = check(createVp(sys, pt, i), op, `ioctl(MSHV_CREATE_VP, ${i})`);
+        opened.push(fd);
+        vpFds.push(fd);
+        lapic.read(sys, fd, op).softwareEnable();
+        lapic.write(sys, fd, op);
+      }
+      injector = assertInterruptInjector(sys, memory, pt, 'MshvPartition.requestMsi');
+      irqfdInjector = assertInterruptInjector(sys, memory, pt, 'IrqFdRoute: deliver a latched signal');
+      return new MshvPartition(sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, maxKernelRoutes, overflow });
+    } catch (e) {
+      irqfdInjector?.free();
+      injector?.free();
+      lapic?.free();
+      for (const fd of opened.reverse()) sys.close(fd);
+      throw e;
+    }
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /** The partition fd (owned by the partition: do not close it). */
+  get partitionFd(): number {
+    this.live('MshvPartition.partitionFd');
+    return this.pt;
+  }
+
+  /** VP `i`'s fd (owned by the partition). */
+  vpFd(vcpu: number): number {
+    const op = 'MshvPartition.vpFd';
+    this.live(op);
+    return this.vps[checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1)]!;
+  }
+
+  /** The irqfd (MSHV_IRQFD + MSHV_SET_MSI_ROUTING through the shared engine); the same object every call. */
+  irqfd(): MshvIrqFd | undefined {
+    return this.irqfdHandle.irqfd;
+  }
+
+  /**
+   * Injects one MSI now by hypercall (HvCallAssertVirtualInterrupt). INVALID_ARGUMENT / INVALID_MSI
+   * before any system call (upper address nonzero, outside 0xFEExxxxx, a physical destination
+   * without a VP, vector 0, and the shared x86 rules). EAGAIN is retried a bounded number of times;
+   * any other failure throws {@link MshvHypercallError} with the errno and the hypervisor status.
+   * Returns true: the hypervisor accepted it (it does not report whether the guest's APIC did).
+   */
+  requestMsi(address: number | bigint, data: number): boolean {
+    const op = 'MshvPartition.requestMsi';
+    this.live(op);
+    const m = parseMshvMsi(op, address, data, this.vcpuCount);
+    return this.injector.inject(m.addressLo, m.addressHi, m.data);
+  }
+
+  /** APIC ID, IRR and ISR vectors of a VP, from MSHV_GET_VP_STATE in the hypervisor's format. */
+  readLocalApic(vcpu: number): LocalApicState {
+    const op = 'MshvPartition.readLocalApic';
+    this.live(op);
+    return this.lapic.read(this.sys, this.vpFd(vcpu), op).state();
+  }
+
+  clearIrr(vcpu: number): void {
+    const op = 'MshvPartition.clearIrr';
+    this.live(op);
+    const fd = this.vpFd(vcpu);
+    this.lapic.read(this.sys, fd, op).clearIrr();
+    this.lapic.write(this.sys, fd, op);
+  }
+
+  /** Closes every route's eventfd, each VP fd and the partition fd, once; frees the pinned buffers. Never throws. */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    try {
+      this.irqfdHandle.dispose();
+    } catch {
+      // disposal never throws; the fds below are closed regardless
+    }
+    for (const fd of this.vps) this.sys.close(fd);
+    this.sys.close(this.pt);
+    this.injector.free();
+    this.irqfdInjector.free();
+    this.lapic.free();
+  }
+
+  /**
+   * After dispose: resolves once the overflow relay's worker thread (if one was started) has
+   * exited. Dispose already stopped all use of the partition.
+   */
+  whenClosed(): Promise<void> {
+    return this.irqfdHandle.whenClosed();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  private live(op: string): void {
+    if (this.isDisposed) throw disposedError(op, 'the mshv partition');
+  }
+}

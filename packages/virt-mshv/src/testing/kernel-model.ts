@@ -1,0 +1,666 @@
+/**
+ * A model of the Linux mshv driver (`drivers/hv/mshv_root_main.c`, `mshv_eventfd.c`,
+ * `mshv_irq.c`) and the eventfds it binds, behind the {@link Syscalls} seam, for unit tests of
+ * anything that drives /dev/mshv.
+ *
+ * It decodes the raw bytes of every ioctl argument with offsets written out here from the UAPI
+ * header (`include/uapi/linux/mshv.h`), never through the package's encoders, so a wrong encoder
+ * and a wrong model cannot agree. It returns the kernel's errnos, behaves like the kernel with
+ * eventfds (a signal on an assigned irqfd drains the counter and injects; a count pending at
+ * assign is injected but stays readable until the next signal or the deassign; deassign drains
+ * without injecting; closing an eventfd tears its irqfd down), and delivers into an
+ * {@link ApicBus} per partition. Where the real kernel would inject garbage or crash the host, it
+ * does what the kernel does and also records a {@link MshvHazard}: tests assert `hazards` is empty.
+ *
+ * Pointers inside ioctl arguments (`in_ptr`, `buf_ptr`) are resolved in the model's own address
+ * space ({@link UserMemory}): an address it did not hand out is an EFAULT.
+ *
+ * Compose fault injection with `new FaultInjector(model)` from `@tsvmm/linux-sys/testing`.
+ */
+import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
+import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ENOTTY, type IoctlDef, type Syscalls } from '@tsvmm/linux-sys';
+import type { PinnedBuffer, UserMemory } from '../memory';
+
+// ---- the ABI in the model's own words (include/uapi/linux/mshv.h, Linux 6.15+) ----
+const REQ = {
+  CREATE_PARTITION: 0x4010b800,
+  INITIALIZE_PARTITION: 0xb800,
+  CREATE_VP: 0x4004b801,
+  IRQFD: 0x4010b803,
+  SET_MSI_ROUTING: 0x4008b805,
+  ROOT_HVCALL: 0xc020b807,
+  RUN_VP: 0x8100b800,
+  GET_VP_STATE: 0xc010b801,
+  SET_VP_STATE: 0xc010b802,
+} as const;
+const PT_FLAGS_KNOWN = 0b111n; // LAPIC, X2APIC, GPA_SUPER_PAGES
+const IRQFD_DEASSIGN = 1;
+const IRQFD_RESAMPLE = 2;
+const MAX_ROUTES = 4096;
+const MAX_VPS = 256;
+const HVCALL_ASSERT_VIRTUAL_INTERRUPT = 0x94;
+/** The hypercalls this model lets through MSHV_ROOT_HVCALL (the kernel's allow-list has more). */
+const HVCALL_ALLOWED = new Set([HVCALL_ASSERT_VIRTUAL_INTERRUPT]);
+const HV_STATUS_INVALID_PARAMETER = 0x5;
+const PAGE = 4096;
+/** The hypervisor's local APIC format (hv_local_interrupt_controller_state). */
+const LAPIC = { apicId: 0, spurious: 16, isr: 20, tmr: 52, irr: 84, size: 176 } as const;
+const SPURIOUS_ENABLE = 0x100;
+const SPURIOUS_RESET = 0xff;
+
+/** Something the real kernel would do wrong (inject garbage, oops) if a backend did it. */
+export interface MshvHazard {
+  readonly kind:
+    /** A signal on a GSI without a route, below the highest routed GSI (or on GSI 0): injects vector 0, fixed, to APIC 0. */
+    | 'unrouted-signal-injects-vector-0'
+    /** A signal on a GSI without a route above the highest: dropped, but the irqfd has no route. */
+    | 'unrouted-signal-dropped'
+    /** MSHV_IRQFD assigned on a GSI with no route. */
+    | 'irqfd-without-route'
+    /** An irqfd assigned on GSI 0 (which every hole of the routing table aliases). */
+    | 'irqfd-on-gsi-0'
+    /** MSHV_SET_MSI_ROUTING removed the route of a GSI that still has an irqfd assigned. */
+    | 'route-removed-under-irqfd'
+    /** A physical-mode route or hypercall to an APIC ID with no VP (the fast path oopses). */
+    | 'destination-without-vp'
+    /** A partition used before MSHV_INITIALIZE_PARTITION. */
+    | 'not-initialized';
+  readonly detail: string;
+}
+
+export interface MshvKernelModelOptions {
+  /** What open('/dev/mshv') gets: the device (default), ENOENT (not a root partition) or an errno such as EACCES. */
+  readonly device?: 'present' | 'missing' | number;
+  /**
+   * Kernels before the 2026 stable fix "Fix duplicate GSI detection for GSI 0" accept a duplicate
+   * GSI 0 (the later entry wins). Default false: the fixed behaviour (EINVAL).
+   */
+  readonly duplicateGsi0Accepted?: boolean;
+  /**
+   * Kernels before the 2026 stable fix "Fix level-triggered check on uninitialized data" fail
+   * every RESAMPLE assign with EINVAL (default true); after it, the route must exist and be
+   * level-triggered.
+   */
+  readonly resampleAlwaysEinval?: boolean;
+}
+
+interface EventFdObject {
+  readonly kind: 'eventfd';
+  counter: bigint;
+}
+interface DeviceObject {
+  readonly kind: 'mshv';
+}
+interface PartitionObject {
+  readonly kind: 'partition';
+  readonly partition: ModelPartition;
+}
+interface VpObject {
+  readonly kind: 'vp';
+  readonly partition: ModelPartition;
+  readonly vp: ModelVp;
+}
+type FileObject = EventFdObject | DeviceObject | PartitionObject | VpObject;
+
+/** A routing-table entry as the kernel keeps it. */
+export interface ModelRoute {
+  readonly gsi: number;
+  readonly addressLo: number;
+  readonly addressHi: number;
+  readonly data: number;
+}
+
+export interface ModelIrqfd {
+  readonly eventfd: EventFdObject;
+  /** The fd number it was assigned with (the kernel holds the file, not the number). */
+  readonly fd: number;
+  readonly gsi: number;
+  readonly resample: boolean;
+}
+
+export interface ModelVp {
+  readonly index: number;
+  /** The last 176 bytes written with MSHV_SET_VP_STATE (live fields are refreshed from the APIC model on read). */
+  readonly page: Uint8Array;
+  spurious: number;
+}
+
+export class ModelPartition {
+  readonly id: number;
+  readonly flags: bigint;
+  initialized = false;
+  /** Open file references: the partition fd and every VP fd. */
+  refs = 1;
+  partitionFdOpen = true;
+  readonly vps = new Map<number, ModelVp>();
+  routes = new Map<number, ModelRoute>();
+  readonly irqfds: ModelIrqfd[] = [];
+  /** Where this partition's interrupts land: one APIC per VP, APIC ID = VP index. */
+  bus = new ApicBus({ apicIds: [] });
+  /** MSHV_SET_MSI_ROUTING calls that succeeded. */
+  routingCommits = 0;
+  /** Interrupts injected (irqfd signals and hypercalls). */
+  injections = 0;
+
+  constructor(id: number, flags: bigint) {
+    this.id = id;
+    this.flags = flags;
+  }
+
+  /** The APIC of VP `index`, or undefined. */
+  apic(index: number): LocalApicModel | undefined {
+    return this.bus.byApicId(index);
+  }
+
+  /** Highest GSI in the routing table, or -1 when it is empty. */
+  highestGsi(): number {
+    let max = -1;
+    for (const g of this.routes.keys()) if (g > max) max = g;
+    return max;
+  }
+}
+
+interface Region {
+  readonly address: bigint;
+  readonly bytes: Uint8Array;
+}
+
+const NEXT_ADDRESS_BASE = 0x7f00_0000_0000n;
+
+export class MshvKernelModel implements Syscalls, UserMemory {
+  /** Hazards seen so far; tests assert this stays empty. */
+  readonly hazards: MshvHazard[] = [];
+  /** Every partition created, in order (disposed ones stay, with `refs` 0). */
+  readonly partitions: ModelPartition[] = [];
+  private readonly files = new Map<number, FileObject>();
+  /** Closed fd numbers below `highWater`, ascending. */
+  private readonly freeFds: number[] = [];
+  private highWater = 3;
+  private readonly regions: Region[] = [];
+  private nextAddress = NEXT_ADDRESS_BASE;
+  private readonly options: MshvKernelModelOptions;
+  private readonly hvcallFaults: Array<{ errno: number; status: number }> = [];
+  private readonly watchers = new Map<EventFdObject, () => void>();
+
+  constructor(options: MshvKernelModelOptions = {}) {
+    this.options = options;
+  }
+
+  // ---- inspection ----
+
+  /** Open fds of any kind, or of one kind. */
+  openFds(kind?: FileObject['kind']): number {
+    let n = 0;
+    for (const f of this.files.values()) if (kind === undefined || f.kind === kind) n++;
+    return n;
+  }
+
+  /** The partition behind a partition or VP fd. */
+  partitionOf(fd: number): ModelPartition | undefined {
+    const f = this.files.get(fd);
+    return f?.kind === 'partition' || f?.kind === 'vp' ? f.partition : undefined;
+  }
+
+  /** The fd of the newest partition whose partition fd is open. */
+  newestPartitionFd(): number | undefined {
+    let best: [number, number] | undefined;
+    for (const [fd, f] of this.files) if (f.kind === 'partition' && (best === undefined || f.partition.id > best[1])) best = [fd, f.partition.id];
+    return best?.[0];
+  }
+
+  /** The GSI the irqfd of eventfd `fd` is assigned on in the partition behind `partitionFd`, or undefined. */
+  irqfdGsi(partitionFd: number, fd: number): number | undefined {
+    return this.partitionOf(partitionFd)?.irqfds.find((i) => i.fd === fd)?.gsi;
+  }
+
+  /** The counter of an eventfd (what a read would return), or undefined when `fd` is not one. */
+  eventfdCounter(fd: number): bigint | undefined {
+    const f = this.files.get(fd);
+    return f?.kind === 'eventfd' ? f.counter : undefined;
+  }
+
+  /**
+   * The next MSHV_ROOT_HVCALL fails: with `errno` and, when `status` is nonzero, that hypervisor
+   * status written back (EAGAIN with status 0 is what older kernels return after depositing memory).
+   */
+  failNextHypercall(errno: number, status = 0, times = 1): void {
+    for (let i = 0; i < times; i++) this.hvcallFaults.push({ errno, status });
+  }
+
+  /**
+   * Calls `onReady` after every write that leaves eventfd `fd` readable, as epoll would report it
+   * (for a user-space relay run against the model). Returns the function that stops watching.
+   */
+  watchEventfd(fd: number, onReady: () => void): () => void {
+    const f = this.files.get(fd);
+    if (f?.kind !== 'eventfd') throw new RangeError(`fd ${fd} is not an eventfd of this model`);
+    this.watchers.set(f, onReady);
+    return () => {
+      if (this.watchers.get(f) === onReady) this.watchers.delete(f);
+    };
+  }
+
+  // ---- UserMemory: the model's address space ----
+
+  allocate(size: number, align: number): PinnedBuffer {
+    const a = BigInt(align);
+    const address = ((this.nextAddress + a - 1n) / a) * a;
+    this.nextAddress = address + BigInt(size) + BigInt(PAGE); // a guard gap after each buffer
+    const region: Region = { address, bytes: new Uint8Array(size) };
+    this.regions.push(region);
+    return Object.freeze({ address, bytes: region.bytes });
+  }
+
+  free(buffer: PinnedBuffer): void {
+    const i = this.regions.findIndex((r) => r.address === buffer.address && r.bytes === buffer.bytes);
+    if (i >= 0) this.regions.splice(i, 1);
+  }
+
+  /** Buffers allocated and not freed (leak tests). */
+  get allocatedBuffers(): number {
+    return this.regions.length;
+  }
+
+  /** `length` bytes at user address `address`, or undefined (EFAULT) when not all mapped. */
+  private user(address: bigint, length: number): Uint8Array | undefined {
+    for (const r of this.regions) {
+      const off = address - r.address;
+      if (off >= 0n && off + BigInt(length) <= BigInt(r.bytes.byteLength)) return r.bytes.subarray(Number(off), Number(off) + length);
+    }
+    return undefined;
+  }
+
+  // ---- Syscalls ----
+
+  open(path: string, _flags: number): number {
+    if (path !== '/dev/mshv') return -ENOENT;
+    const device = this.options.device ?? 'present';
+    if (device === 'missing') return -ENOENT;
+    if (typeof device === 'number') return -device;
+    return this.install({ kind: 'mshv' });
+  }
+
+  close(fd: number): number {
+    const f = this.files.get(fd);
+    if (f === undefined) return -EBADF;
+    this.files.delete(fd);
+    this.releaseFd(fd);
+    switch (f.kind) {
+      case 'eventfd':
+        // The model has no dup: closing the fd releases the file.
+        for (const p of this.partitions) this.removeIrqfds(p, (i) => i.eventfd === f);
+        this.watchers.delete(f);
+        break;
+      case 'partition':
+        f.partition.partitionFdOpen = false;
+        this.removeIrqfds(f.partition, () => true);
+        f.partition.refs--;
+        break;
+      case 'vp':
+        f.partition.refs--;
+        break;
+      default:
+        break;
+    }
+    return 0;
+  }
+
+  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+    const f = this.files.get(fd);
+    if (f === undefined) return -EBADF;
+    const req = request.request >>> 0;
+    switch (f.kind) {
+      case 'mshv':
+        return req === REQ.CREATE_PARTITION ? this.createPartition(arg) : -ENOTTY;
+      case 'partition':
+        return this.partitionIoctl(f.partition, req, arg);
+      case 'vp':
+        return this.vpIoctl(f.partition, f.vp, req, arg);
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  read(fd: number, buf: Uint8Array, length: number): number {
+    const f = this.files.get(fd);
+    if (f === undefined) return -EBADF;
+    if (f.kind !== 'eventfd' || length < 8 || buf.byteLength < 8) return -EINVAL;
+    if (f.counter === 0n) return -EAGAIN; // non-blocking eventfd
+    new DataView(buf.buffer, buf.byteOffset, 8).setBigUint64(0, f.counter, true);
+    f.counter = 0n;
+    return 8;
+  }
+
+  write(fd: number, buf: Uint8Array, length: number): number {
+    const f = this.files.get(fd);
+    if (f === undefined) return -EBADF;
+    if (f.kind !== 'eventfd' || length < 8 || buf.byteLength < 8) return -EINVAL;
+    const value = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
+    if (value === 0xffff_ffff_ffff_ffffn) return -EINVAL;
+    if (f.counter + value >= 0xffff_ffff_ffff_ffffn) return -EAGAIN;
+    f.counter += value;
+    if (value > 0n) this.wake(f);
+    if (f.counter > 0n) this.watchers.get(f)?.();
+    return 8;
+  }
+
+  eventfd(initval: number, _flags: number): number {
+    return this.install({ kind: 'eventfd', counter: BigInt(initval >>> 0) });
+  }
+
+  poll(fds: Uint8Array, nfds: number, _timeoutMs: number): number {
+    const v = new DataView(fds.buffer, fds.byteOffset, fds.byteLength);
+    let ready = 0;
+    for (let i = 0; i < nfds; i++) {
+      const fd = v.getInt32(i * 8, true);
+      const events = v.getInt16(i * 8 + 4, true);
+      const f = this.files.get(fd);
+      let revents = 0;
+      if (f === undefined) revents = 0x20; // POLLNVAL
+      else if (f.kind === 'eventfd' && f.counter > 0n) revents = events & 1; // POLLIN
+      v.setInt16(i * 8 + 6, revents, true);
+      if (revents) ready++;
+    }
+    return ready;
+  }
+
+  /** epoll is not modelled: the user-space relay cannot run against this model. */
+  epollCreate(): number {
+    return -ENOSYS;
+  }
+  epollCtl(_epfd: number, _op: number, _fd: number, _event: Uint8Array | null): number {
+    return -ENOSYS;
+  }
+  epollWait(_epfd: number, _events: Uint8Array, _maxEvents: number, _timeoutMs: number): number {
+    return -ENOSYS;
+  }
+
+  // ---- the driver ----
+
+  /** Like the kernel, the lowest free fd number (0-2 are taken by stdio). */
+  private install(f: FileObject): number {
+    const fd = this.freeFds.length > 0 ? this.freeFds.shift()! : this.highWater++;
+    this.files.set(fd, f);
+    return fd;
+  }
+
+  private releaseFd(fd: number): void {
+    let lo = 0;
+    let hi = this.freeFds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.freeFds[mid]! < fd) lo = mid + 1;
+      else hi = mid;
+    }
+    this.freeFds.splice(lo, 0, fd);
+  }
+
+  private hazard(kind: MshvHazard['kind'], detail: string): void {
+    this.hazards.push({ kind, detail });
+  }
+
+  private createPartition(arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.byteLength < 16) return -EFAULT;
+    const v = dv(arg);
+    const flags = v.getBigUint64(0, true);
+    const isolation = v.getBigUint64(8, true);
+    if ((flags & ~PT_FLAGS_KNOWN) !== 0n) return -EINVAL;
+    if (isolation !== 0n) return -EINVAL; // the model knows only "no isolation"
+    const p = new ModelPartition(this.partitions.length + 1, flags);
+    this.partitions.push(p);
+    return this.install({ kind: 'partition', partition: p });
+  }
+
+  private partitionIoctl(p: ModelPartition, req: number, arg: number | Uint8Array | undefined): number {
+    if (req === REQ.INITIALIZE_PARTITION) {
+      p.initialized = true;
+      return 0;
+    }
+    if (!p.initialized) this.hazard('not-initialized', `ioctl 0x${req.toString(16)} on partition ${p.id} before MSHV_INITIALIZE_PARTITION`);
+    switch (req) {
+      case REQ.CREATE_VP:
+        return this.createVp(p, arg);
+      case REQ.IRQFD:
+        return this.irqfd(p, arg);
+      case REQ.SET_MSI_ROUTING:
+        return this.setMsiRouting(p, arg);
+      case REQ.ROOT_HVCALL:
+        return this.rootHvcall(p, arg);
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  private vpIoctl(p: ModelPartition, vp: ModelVp, req: number, arg: number | Uint8Array | undefined): number {
+    switch (req) {
+      case REQ.GET_VP_STATE:
+        return this.vpState(p, vp, arg, 'get');
+      case REQ.SET_VP_STATE:
+        return this.vpState(p, vp, arg, 'set');
+      case REQ.ROOT_HVCALL:
+        return this.rootHvcall(p, arg);
+      case REQ.RUN_VP:
+        return -ENOSYS; // running guest code is not modelled
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  private createVp(p: ModelPartition, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.byteLength < 4) return -EFAULT;
+    const index = dv(arg).getUint32(0, true);
+    if (index >= MAX_VPS) return -EINVAL;
+    if (p.vps.has(index)) return -EEXIST;
+    const vp: ModelVp = { index, page: new Uint8Array(LAPIC.size), spurious: SPURIOUS_RESET };
+    p.vps.set(index, vp);
+    // The bus is rebuilt with one more APIC; the existing APICs keep their state.
+    const old = p.bus;
+    p.bus = new ApicBus({ apicIds: [...p.vps.keys()] });
+    for (const apic of p.bus.apics) {
+      const was = old.byApicId(apic.apicId);
+      if (was) copyApic(was, apic);
+      else apic.softwareEnabled = false; // reset state: spurious 0xFF, APIC software-disabled
+    }
+    p.refs++;
+    return this.install({ kind: 'vp', partition: p, vp });
+  }
+
+  private irqfd(p: ModelPartition, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.byteLength < 16) return -EFAULT;
+    const v = dv(arg);
+    const fd = v.getInt32(0, true);
+    const resamplefd = v.getInt32(4, true);
+    const gsi = v.getUint32(8, true);
+    const flags = v.getUint32(12, true);
+    if (flags & ~(IRQFD_DEASSIGN | IRQFD_RESAMPLE)) return -EINVAL;
+    const f = this.files.get(fd);
+    if (f === undefined) return -EBADF;
+    if (f.kind !== 'eventfd') return -EINVAL;
+    if (flags & IRQFD_DEASSIGN) {
+      // Matches (eventfd, gsi); 0 even when nothing matched. The counter is drained, nothing injected.
+      this.removeIrqfds(p, (i) => i.eventfd === f && i.gsi === gsi);
+      return 0;
+    }
+    const resample = (flags & IRQFD_RESAMPLE) !== 0;
+    if (resample) {
+      if (this.options.resampleAlwaysEinval ?? true) return -EINVAL;
+      const r = this.files.get(resamplefd);
+      if (r === undefined) return -EBADF;
+      if (r.kind !== 'eventfd') return -EINVAL;
+      const route = p.routes.get(gsi);
+      if (route === undefined || (route.data & 0x8000) === 0) return -EINVAL;
+    }
+    if (p.irqfds.some((i) => i.eventfd === f)) return -EBUSY;
+    if (gsi === 0) this.hazard('irqfd-on-gsi-0', `eventfd ${fd} assigned on GSI 0 of partition ${p.id}`);
+    if (!p.routes.has(gsi)) this.hazard('irqfd-without-route', `eventfd ${fd} assigned on GSI ${gsi} of partition ${p.id}, which has no route`);
+    const irqfd: ModelIrqfd = { eventfd: f, fd, gsi, resample };
+    p.irqfds.push(irqfd);
+    // A count pending at assign is injected (through the slow path) but the counter is left as it is.
+    if (f.counter > 0n) this.inject(p, gsi);
+    return 0;
+  }
+
+  private removeIrqfds(p: ModelPartition, match: (i: ModelIrqfd) => boolean): void {
+    for (let k = p.irqfds.length - 1; k >= 0; k--) {
+      const i = p.irqfds[k]!;
+      if (!match(i)) continue;
+      p.irqfds.splice(k, 1);
+      i.eventfd.counter = 0n; // eventfd_ctx_remove_wait_queue drains the counter
+    }
+  }
+
+  private wake(f: EventFdObject): void {
+    for (const p of this.partitions) {
+      for (const i of [...p.irqfds]) {
+        if (i.eventfd !== f) continue;
+        f.counter = 0n; // drained on every signal
+        this.inject(p, i.gsi);
+      }
+    }
+  }
+
+  /** The slow path: the routing table is an array whose holes are zero entries. */
+  private inject(p: ModelPartition, gsi: number): void {
+    const route = p.routes.get(gsi);
+    if (route !== undefined) {
+      p.injections++;
+      p.bus.deliver(route.addressLo, route.addressHi, route.data);
+      return;
+    }
+    if (gsi <= p.highestGsi()) {
+      this.hazard('unrouted-signal-injects-vector-0', `signal on GSI ${gsi} of partition ${p.id} (no route, below GSI ${p.highestGsi()}): vector 0 injected on APIC 0`);
+      p.injections++;
+      p.bus.deliver(0, 0, 0);
+      return;
+    }
+    this.hazard('unrouted-signal-dropped', `signal on GSI ${gsi} of partition ${p.id}, which has no route: dropped`);
+  }
+
+  private setMsiRouting(p: ModelPartition, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.byteLength < 8) return -EFAULT;
+    const v = dv(arg);
+    const nr = v.getUint32(0, true);
+    const rsvd = v.getUint32(4, true);
+    if (nr > MAX_ROUTES || rsvd !== 0) return -EINVAL;
+    if (arg.byteLength < 8 + 16 * nr) return -EFAULT;
+    const next = new Map<number, ModelRoute>();
+    for (let k = 0; k < nr; k++) {
+      const at = 8 + 16 * k;
+      const e: ModelRoute = { gsi: v.getUint32(at, true), addressLo: v.getUint32(at + 4, true), addressHi: v.getUint32(at + 8, true), data: v.getUint32(at + 12, true) };
+      if (e.gsi >= MAX_ROUTES || e.addressHi !== 0) return -EINVAL;
+      if (next.has(e.gsi) && !(e.gsi === 0 && this.options.duplicateGsi0Accepted)) return -EINVAL;
+      next.set(e.gsi, e);
+    }
+    for (const e of next.values()) {
+      const physical = (e.addressLo & 4) === 0;
+      const dest = (e.addressLo >>> 12) & 0xff;
+      if (physical && !p.vps.has(dest)) this.hazard('destination-without-vp', `GSI ${e.gsi} routed to APIC ID ${dest}, and partition ${p.id} has no VP ${dest}`);
+    }
+    for (const i of p.irqfds) {
+      if (p.routes.has(i.gsi) && !next.has(i.gsi)) this.hazard('route-removed-under-irqfd', `the route of GSI ${i.gsi} was removed while eventfd ${i.fd} is assigned on it`);
+    }
+    p.routes = next;
+    p.routingCommits++;
+    return 0;
+  }
+
+  private rootHvcall(p: ModelPartition, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.byteLength < 32) return -EFAULT;
+    const v = dv(arg);
+    const code = v.getUint16(0, true);
+    const reps = v.getUint16(2, true);
+    const inSz = v.getUint16(4, true);
+    const outSz = v.getUint16(6, true);
+    const status = v.getUint16(8, true);
+    const rsvd = v.getUint16(10, true) | v.getUint16(12, true) | v.getUint16(14, true);
+    const inPtr = v.getBigUint64(16, true);
+    if (status !== 0 || rsvd !== 0 || inPtr === 0n || inSz < 8 || inSz > PAGE || !HVCALL_ALLOWED.has(code)) return -EINVAL;
+    const input = this.user(inPtr, inSz);
+    if (input === undefined) return -EFAULT;
+    const fault = this.hvcallFaults.shift();
+    if (fault !== undefined) {
+      v.setUint16(8, fault.status, true);
+      return -fault.errno;
+    }
+    const hvFail = (): number => {
+      v.setUint16(8, HV_STATUS_INVALID_PARAMETER, true);
+      return -EINVAL;
+    };
+    // HvCallAssertVirtualInterrupt: a simple call (no reps, no output) with a 32-byte input.
+    if (reps !== 0 || outSz !== 0 || inSz < 32) return hvFail();
+    const iv = dv(input);
+    const control = iv.getBigUint64(8, true);
+    const destination = iv.getBigUint64(16, true);
+    const vector = iv.getUint32(24, true);
+    const targetVtl = iv.getUint8(28);
+    const reserved = iv.getUint8(29) | iv.getUint16(30, true);
+    const type = Number(control & 0xffff_ffffn);
+    if ((control >> 34n) !== 0n || type > 7 || vector > 0xff || targetVtl !== 0 || reserved !== 0 || destination > 0xffn) return hvFail();
+    const logical = (control >> 33n) & 1n;
+    const level = (control >> 32n) & 1n;
+    if (!logical && !p.vps.has(Number(destination))) {
+      this.hazard('destination-without-vp', `HvCallAssertVirtualInterrupt to APIC ID ${destination}, and partition ${p.id} has no VP ${destination}`);
+    }
+    // The same message an MSI with these fields would be (the bus decodes it as the hypervisor does).
+    const addressLo = (0xfee00000 | (Number(destination) << 12) | (logical ? 4 : 0)) >>> 0;
+    const data = (vector | (type << 8) | (level ? 0x8000 : 0)) >>> 0;
+    p.injections++;
+    p.bus.deliver(addressLo, 0, data);
+    return 0;
+  }
+
+  private vpState(p: ModelPartition, vp: ModelVp, arg: number | Uint8Array | undefined, dir: 'get' | 'set'): number {
+    if (!(arg instanceof Uint8Array) || arg.byteLength < 16) return -EFAULT;
+    const v = dv(arg);
+    const type = v.getUint8(0);
+    const rsvd = v.getUint8(1) | v.getUint8(2) | v.getUint8(3);
+    const bufSz = v.getUint32(4, true);
+    const bufPtr = v.getBigUint64(8, true);
+    if (type !== 0 || rsvd !== 0) return -EINVAL; // only the LAPIC state is modelled
+    if (bufSz === 0 || bufPtr === 0n || bufSz % PAGE !== 0 || bufPtr % BigInt(PAGE) !== 0n || bufSz < PAGE) return -EINVAL;
+    const buf = this.user(bufPtr, PAGE);
+    if (buf === undefined) return -EFAULT;
+    const apic = p.apic(vp.index)!;
+    if (dir === 'get') {
+      buf.fill(0);
+      buf.set(vp.page);
+      const b = dv(buf);
+      b.setUint32(LAPIC.apicId, vp.index, true);
+      b.setUint32(LAPIC.spurious, vp.spurious, true);
+      for (let w = 0; w < 8; w++) {
+        b.setUint32(LAPIC.isr + 4 * w, apic.isr[w]!, true);
+        b.setUint32(LAPIC.tmr + 4 * w, apic.tmr[w]!, true);
+        b.setUint32(LAPIC.irr + 4 * w, apic.irr[w]!, true);
+      }
+      v.setUint32(4, PAGE, true);
+      return 0;
+    }
+    vp.page.set(buf.subarray(0, LAPIC.size));
+    const b = dv(buf);
+    vp.spurious = b.getUint32(LAPIC.spurious, true);
+    apic.softwareEnabled = (vp.spurious & SPURIOUS_ENABLE) !== 0;
+    for (let w = 0; w < 8; w++) {
+      apic.isr[w] = b.getUint32(LAPIC.isr + 4 * w, true);
+      apic.tmr[w] = b.getUint32(LAPIC.tmr + 4 * w, true);
+      apic.irr[w] = b.getUint32(LAPIC.irr + 4 * w, true);
+    }
+    return 0;
+  }
+}
+
+function dv(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function copyApic(from: LocalApicModel, to: LocalApicModel): void {
+  to.irr.set(from.irr);
+  to.isr.set(from.isr);
+  to.tmr.set(from.tmr);
+  to.softwareEnabled = from.softwareEnabled;
+  to.accepted = from.accepted;
+  to.coalesced = from.coalesced;
+  to.nmi = from.nmi;
+  to.smi = from.smi;
+  to.init = from.init;
+  to.extint = from.extint;
+}

@@ -1,0 +1,45 @@
+import { existsSync } from 'node:fs';
+import { EACCES, EIO } from '@tsvmm/linux-sys';
+import { FaultInjector } from '@tsvmm/linux-sys/testing';
+import { MshvKernelModel } from '../src/testing';
+import { MshvPartition, mshvBackend, probe } from '../src';
+
+describe('probe', () => {
+  it('on this host: reports exactly what /dev/mshv allows (here: unavailable, no-device, with the reason)', () => {
+    const p = probe();
+    expect(p.backend).toBe('mshv');
+    if (!existsSync('/dev/mshv')) {
+      expect(p).toMatchObject({ available: false, code: 'no-device' });
+      expect(p.reason).toMatch(/\/dev\/mshv is missing: this host is not a Microsoft Hypervisor root partition/);
+      expect(p.capabilities).toBeUndefined();
+    } else {
+      expect(['available', 'permission', 'failed']).toContain(p.code);
+    }
+  });
+
+  it('against the model: available with the capabilities, and nothing left open', () => {
+    const model = new MshvKernelModel();
+    const p = probe({ sys: model, memory: model });
+    expect(p).toMatchObject({ available: true, code: 'available' });
+    expect(p.capabilities).toMatchObject({ backend: 'mshv', resample: false, x2apic: false });
+    expect(model.openFds()).toBe(0);
+    expect(model.allocatedBuffers).toBe(0);
+  });
+
+  it('permission denied and a failing create are told apart', () => {
+    expect(probe({ sys: new MshvKernelModel({ device: EACCES }), memory: new MshvKernelModel() })).toMatchObject({ available: false, code: 'permission' });
+    const model = new MshvKernelModel();
+    const p = probe({ sys: new FaultInjector(model).fail('MSHV_CREATE_PARTITION', EIO), memory: model });
+    expect(p).toMatchObject({ available: false, code: 'failed' });
+    expect(p.reason).toMatch(/MSHV_CREATE_PARTITION/);
+    expect(model.openFds()).toBe(0);
+  });
+});
+
+test('the registry entry opens partitions', () => {
+  const model = new MshvKernelModel();
+  expect(mshvBackend.name).toBe('mshv');
+  const p = mshvBackend.open({ vcpus: 2, sys: model, memory: model });
+  expect(p).toBeInstanceOf(MshvPartition);
+  p.dispose();
+});

@@ -1,0 +1,275 @@
+import { EACCES, EAGAIN, EINVAL, EIO, ENOMEM } from '@tsvmm/linux-sys';
+import { FaultInjector } from '@tsvmm/linux-sys/testing';
+import { type VirtError, encodeMsi, isVirtError } from '@tsvmm/virt';
+import { MshvKernelModel } from '../src/testing';
+import { ASSERT_INTERRUPT_ATTEMPTS, MshvHypercallError, MshvPartition, koffiMemory } from '../src';
+
+function setup(vcpus = 2, model = new MshvKernelModel()): { model: MshvKernelModel; sys: FaultInjector; p: MshvPartition } {
+  const sys = new FaultInjector(model);
+  const p = MshvPartition.create({ vcpus, sys, memory: model });
+  return { model, sys, p };
+}
+
+function thrown(fn: () => unknown): VirtError {
+  try {
+    fn();
+  } catch (e) {
+    if (isVirtError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a VirtError');
+}
+
+const msi = (apicId: number, vector: number, extra: Partial<Parameters<typeof encodeMsi>[0]> = {}): [number, number] => {
+  const m = encodeMsi({ destinationId: apicId, vector, ...extra });
+  return [m.addressLo, m.data];
+};
+
+describe('MshvPartition.create', () => {
+  it('opens /dev/mshv, creates an initialized LAPIC partition and one VP per vCPU with a software-enabled APIC; keeps only partition and VP fds', () => {
+    const { model, sys, p } = setup(3);
+    expect(sys.log.map((r) => r.label)).toEqual([
+      'open',
+      'MSHV_CREATE_PARTITION',
+      'close',
+      'MSHV_INITIALIZE_PARTITION',
+      ...[0, 1, 2].flatMap(() => ['MSHV_CREATE_VP', 'MSHV_GET_VP_STATE', 'MSHV_SET_VP_STATE']),
+    ]);
+    const mp = model.partitionOf(p.partitionFd)!;
+    expect(mp.flags).toBe(1n); // LAPIC only
+    expect(mp.initialized).toBe(true);
+    expect([...mp.vps.keys()]).toEqual([0, 1, 2]);
+    expect(model.openFds()).toBe(4);
+    expect(model.openFds('mshv')).toBe(0);
+    for (let v = 0; v < 3; v++) expect(p.readLocalApic(v)).toEqual({ apicId: v, irr: [], isr: [], softwareEnabled: true });
+    expect(model.hazards).toEqual([]);
+    p.dispose();
+  });
+
+  it('capabilities: resample false with the reason, no x2APIC, 256 VPs', () => {
+    const { p } = setup();
+    expect(p.capabilities).toMatchObject({ backend: 'mshv', resample: false, x2apic: false, maxVcpus: 256 });
+    expect(p.capabilities.resampleReason).toMatch(/Fix level-triggered check on uninitialized data/);
+    expect(Object.isFrozen(p.capabilities)).toBe(true);
+    p.dispose();
+  });
+
+  it('a missing device is UNAVAILABLE saying this host is not a root partition; EACCES is PERMISSION', () => {
+    const e = thrown(() => MshvPartition.create({ vcpus: 1, sys: new MshvKernelModel({ device: 'missing' }), memory: new MshvKernelModel() }));
+    expect(e.code).toBe('UNAVAILABLE');
+    expect(e.message).toMatch(/not a Microsoft Hypervisor root partition/);
+    const d = thrown(() => MshvPartition.create({ vcpus: 1, sys: new MshvKernelModel({ device: EACCES }), memory: new MshvKernelModel() }));
+    expect(d.code).toBe('PERMISSION');
+    expect(d.errno).toBe(EACCES);
+    expect(d.message).toMatch(/run as root/);
+  });
+
+  it('bad options are INVALID_ARGUMENT before any system call', () => {
+    const model = new MshvKernelModel();
+    const sys = new FaultInjector(model);
+    const bad: unknown[] = [
+      null,
+      {},
+      { vcpus: 0, sys, memory: model },
+      { vcpus: 257, sys, memory: model },
+      { vcpus: 1.5, sys, memory: model },
+      { vcpus: '2', sys, memory: model },
+      { vcpus: 1, sys: 'libc', memory: model },
+      { vcpus: 1, sys, memory: {} },
+      { vcpus: 1, sys, memory: model, device: '' },
+      { vcpus: 1, sys, memory: model, maxRoutes: 0 },
+      { vcpus: 1, sys, memory: model, maxKernelRoutes: 4096 },
+      { vcpus: 1, sys, memory: model, overflow: 'epoll' },
+    ];
+    for (const o of bad) expect(thrown(() => MshvPartition.create(o as never)).code).toBe('INVALID_ARGUMENT');
+    expect(sys.log).toEqual([]);
+    expect(model.allocatedBuffers).toBe(0);
+  });
+
+  it('reads each option exactly once', () => {
+    const model = new MshvKernelModel();
+    const reads = new Map<string | symbol, number>();
+    const options = new Proxy(
+      { vcpus: 2, sys: model, memory: model, device: '/dev/mshv' },
+      { get: (t, k, r): unknown => (reads.set(k, (reads.get(k) ?? 0) + 1), Reflect.get(t, k, r) as unknown) },
+    );
+    MshvPartition.create(options).dispose();
+    expect(Object.fromEntries(reads)).toEqual({ vcpus: 1, sys: 1, memory: 1, device: 1, maxRoutes: 1, maxKernelRoutes: 1, overflow: 1 });
+  });
+
+  it('a failure at any step of create leaves nothing open and nothing allocated, and is a typed error', () => {
+    const probe = setup(2);
+    const steps = probe.sys.log.length;
+    probe.p.dispose();
+    let failures = 0;
+    for (let step = 0; step < steps; step++) {
+      for (const errno of [EIO, ENOMEM]) {
+        const model = new MshvKernelModel();
+        const sys = new FaultInjector(model).failStep(step, errno);
+        let p: MshvPartition | undefined;
+        try {
+          p = MshvPartition.create({ vcpus: 2, sys, memory: model });
+        } catch (e) {
+          expect(isVirtError(e)).toBe(true);
+          expect((e as VirtError).errno).toBe(errno);
+          failures++;
+        }
+        // A failed close(/dev/mshv) still closes it (close releases the fd): create goes on.
+        if (p) {
+          expect(sys.log[step]!.label).toBe('close');
+          p.dispose();
+        }
+        expect([step, model.openFds()]).toEqual([step, 0]);
+        expect([step, model.allocatedBuffers]).toEqual([step, 0]);
+      }
+    }
+    expect(failures).toBe(2 * (steps - 1));
+  });
+
+  it('a taken VP index (EEXIST) is reported and unwound', () => {
+    const model = new MshvKernelModel();
+    const sys = new FaultInjector(model).fail('MSHV_CREATE_VP', 17, { nth: 2 });
+    expect(thrown(() => MshvPartition.create({ vcpus: 2, sys, memory: model })).errnoName).toBe('EEXIST');
+    expect(model.openFds()).toBe(0);
+  });
+});
+
+describe('requestMsi (HvCallAssertVirtualInterrupt)', () => {
+  it('delivers fixed, logical and NMI messages to the right VP', () => {
+    const { model, p } = setup();
+    expect(p.requestMsi(...msi(1, 0x41))).toBe(true);
+    expect(p.readLocalApic(1).irr).toEqual([0x41]);
+    expect(p.readLocalApic(0).irr).toEqual([]);
+    p.requestMsi(...msi(0b01, 0x52, { destinationMode: 'logical' }));
+    expect(p.readLocalApic(0).irr).toEqual([0x52]);
+    p.requestMsi(...msi(1, 2, { deliveryMode: 'nmi' }));
+    expect(model.partitionOf(p.partitionFd)!.apic(1)!.nmi).toBe(1);
+    p.requestMsi(...msi(0, 0x60, { triggerMode: 'level', levelAssert: true }));
+    expect(model.partitionOf(p.partitionFd)!.apic(0)!.tmr[0x60 >>> 5]! & (1 << (0x60 & 31))).not.toBe(0);
+    expect(model.hazards).toEqual([]);
+    p.dispose();
+  });
+
+  it('refuses, before any system call: vector 0, a nonzero upper address, an address outside 0xFEE, a physical destination without a VP', () => {
+    const { sys, p } = setup();
+    const mark = sys.mark();
+    const cases: Array<[number | bigint, number, RegExp]> = [
+      [0xfee01000, 0x400, /vector 0/], // NMI with vector 0
+      [0xfee01000, 0x0, /vector 0/],
+      [0x1_fee01000n, 0x41, /upper address/],
+      [0xfed01000, 0x41, /outside the interrupt window/],
+      [0xfee02000, 0x41, /APIC ID 2 has no VP/],
+      [0xfeeff000, 0x41, /APIC ID 255 has no VP/],
+    ];
+    for (const [a, d, why] of cases) {
+      const e = thrown(() => p.requestMsi(a, d));
+      expect(e.code).toBe('INVALID_MSI');
+      expect(e.message).toMatch(why);
+    }
+    expect(thrown(() => p.requestMsi(-1, 0x41)).code).toBe('INVALID_ARGUMENT');
+    expect(sys.callsSince(mark)).toEqual([]);
+    p.dispose();
+  });
+
+  it(`retries EAGAIN up to ${ASSERT_INTERRUPT_ATTEMPTS} times, then fails with the errno`, () => {
+    const { model, sys, p } = setup();
+    model.failNextHypercall(EAGAIN, 0, ASSERT_INTERRUPT_ATTEMPTS - 1);
+    let mark = sys.mark();
+    expect(p.requestMsi(...msi(1, 0x41))).toBe(true);
+    expect(sys.callsSince(mark).filter((r) => r.label === 'MSHV_ROOT_HVCALL')).toHaveLength(ASSERT_INTERRUPT_ATTEMPTS);
+    expect(p.readLocalApic(1).irr).toEqual([0x41]);
+    model.failNextHypercall(EAGAIN, 0, ASSERT_INTERRUPT_ATTEMPTS);
+    mark = sys.mark();
+    const e = thrown(() => p.requestMsi(...msi(1, 0x42)));
+    expect(e).toBeInstanceOf(MshvHypercallError);
+    expect(e.errno).toBe(EAGAIN);
+    expect(sys.callsSince(mark)).toHaveLength(ASSERT_INTERRUPT_ATTEMPTS);
+    expect(p.readLocalApic(1).irr).toEqual([0x41]);
+    model.failNextHypercall(EAGAIN, 0, 0);
+    p.dispose();
+  });
+
+  it('a hypervisor failure is a typed error carrying the errno and the hypervisor status', () => {
+    const { model, p } = setup();
+    model.failNextHypercall(ENOMEM, 0x0b);
+    const e = thrown(() => p.requestMsi(...msi(0, 0x41))) as MshvHypercallError;
+    expect(e).toBeInstanceOf(MshvHypercallError);
+    expect(e.code).toBe('SYSCALL');
+    expect(e.errno).toBe(ENOMEM);
+    expect(e.hvStatus).toBe(0x0b);
+    expect(e.message).toMatch(/HV_STATUS_INSUFFICIENT_MEMORY/);
+    expect(e.message).toContain(e.kernelRelease);
+    model.failNextHypercall(EINVAL, 0x05);
+    expect((thrown(() => p.requestMsi(...msi(0, 0x41))) as MshvHypercallError).hvStatus).toBe(5);
+    p.dispose();
+  });
+});
+
+describe('local APIC access', () => {
+  it('readLocalApic reads the hypervisor format; clearIrr clears only IRR', () => {
+    const { model, p } = setup();
+    const apic = model.partitionOf(p.partitionFd)!.apic(1)!;
+    apic.acceptVector(0x41, false);
+    apic.acceptVector(0xfe, false);
+    apic.isr[1] = 1;
+    expect(p.readLocalApic(1)).toEqual({ apicId: 1, irr: [0x41, 0xfe], isr: [0x20], softwareEnabled: true });
+    p.clearIrr(1);
+    expect(p.readLocalApic(1)).toEqual({ apicId: 1, irr: [], isr: [0x20], softwareEnabled: true });
+    expect(thrown(() => p.readLocalApic(2)).code).toBe('INVALID_ARGUMENT');
+    p.dispose();
+  });
+
+  it('a failing GET_VP_STATE is a typed error', () => {
+    const { sys, p } = setup();
+    sys.fail('MSHV_GET_VP_STATE', EIO);
+    expect(thrown(() => p.readLocalApic(0)).errnoName).toBe('EIO');
+    p.dispose();
+  });
+
+  it('koffi memory hands out page-aligned, writable buffers (what the real kernel needs)', () => {
+    const m = koffiMemory();
+    const b = m.allocate(4096, 4096);
+    expect(b.address % 4096n).toBe(0n);
+    expect(b.bytes.byteLength).toBe(4096);
+    expect(b.bytes.every((x) => x === 0)).toBe(true);
+    b.bytes[4095] = 7;
+    m.free(b);
+    m.free(b);
+  });
+});
+
+describe('dispose', () => {
+  it('closes every fd exactly once and frees the pinned buffers; idempotent; then every call is DISPOSED', () => {
+    const { model, sys, p } = setup(3);
+    const owned = [p.partitionFd, p.vpFd(0), p.vpFd(1), p.vpFd(2)];
+    const mark = sys.mark();
+    p.dispose();
+    p.dispose();
+    p[Symbol.dispose]();
+    const closes = sys.callsSince(mark).filter((r) => r.call === 'close').map((r) => r.fd);
+    expect(closes.sort()).toEqual(owned.sort());
+    expect(model.openFds()).toBe(0);
+    expect(model.allocatedBuffers).toBe(0);
+    for (const f of [() => p.requestMsi(0xfee00000, 0x41), () => p.readLocalApic(0), () => p.clearIrr(0), () => p.partitionFd, () => p.vpFd(0)]) {
+      expect(thrown(f).code).toBe('DISPOSED');
+    }
+    expect(p.disposed).toBe(true);
+  });
+
+  it('dispose never throws, even when every close fails', () => {
+    const { model, sys, p } = setup();
+    sys.fail('close', EIO, { times: 100 });
+    expect(() => p.dispose()).not.toThrow();
+    expect(model.openFds()).toBe(0);
+  });
+
+  it('100 partitions created and disposed leave no fd open and no buffer allocated', () => {
+    const model = new MshvKernelModel();
+    for (let i = 0; i < 100; i++) {
+      using p = MshvPartition.create({ vcpus: 1 + (i % 4), sys: model, memory: model });
+      p.requestMsi(0xfee00000, 0x41);
+    }
+    expect(model.openFds()).toBe(0);
+    expect(model.allocatedBuffers).toBe(0);
+  });
+});

@@ -1,0 +1,110 @@
+/**
+ * Reading a vCPU's local APIC state out of the page a hypervisor returns for it. The page format
+ * differs per hypervisor, so every reader takes the format as a parameter:
+ *
+ * - {@link XAPIC_REGISTER_PAGE}: the xAPIC register page (Intel SDM, "Local APIC Register Address
+ *   Map"), which KVM_GET_LAPIC and WHP return: each 256-bit register (ISR, TMR, IRR) is 8 words at a
+ *   16-byte stride, the APIC ID in bits 31:24 of the ID register.
+ * - {@link HV_LOCAL_APIC_PAGE}: the Microsoft Hypervisor's own local APIC state (MSHV_GET_VP_STATE
+ *   with type LAPIC): apic_id u32 @0, spurious @16, isr[8] @20, tmr[8] @52, irr[8] @84, contiguous
+ *   words (4-byte stride), 176 bytes in all.
+ */
+import type { LocalApicState } from '../contract/partition';
+
+/** Where a page format keeps the registers a diagnostic read needs. */
+export interface ApicPageFormat {
+  /** For error messages, e.g. `xAPIC register page`. */
+  readonly name: string;
+  /** Bytes the format occupies from the start of the page. */
+  readonly size: number;
+  /** Offset of the 32-bit word holding the APIC ID. */
+  readonly apicIdOffset: number;
+  /** Right shift that turns that word into the APIC ID (24 on the xAPIC page, 0 where the word is the ID). */
+  readonly apicIdShift: number;
+  /** Offset of the spurious-interrupt vector register (bit 8 = APIC software enable). */
+  readonly spuriousOffset: number;
+  readonly isrOffset: number;
+  readonly tmrOffset: number;
+  readonly irrOffset: number;
+  /** Bytes between consecutive 32-bit words of ISR, TMR and IRR. */
+  readonly stride: number;
+}
+
+/** The xAPIC register page of KVM_GET_LAPIC (`struct kvm_lapic_state`) and WHP. */
+export const XAPIC_REGISTER_PAGE: ApicPageFormat = Object.freeze({
+  name: 'xAPIC register page',
+  size: 0x400,
+  apicIdOffset: 0x20,
+  apicIdShift: 24,
+  spuriousOffset: 0xf0,
+  isrOffset: 0x100,
+  tmrOffset: 0x180,
+  irrOffset: 0x200,
+  stride: 16,
+});
+
+/** The Microsoft Hypervisor's local APIC state (`hv_local_interrupt_controller_state`), as /dev/mshv returns it. */
+export const HV_LOCAL_APIC_PAGE: ApicPageFormat = Object.freeze({
+  name: 'Microsoft Hypervisor local APIC state',
+  size: 176,
+  apicIdOffset: 0,
+  apicIdShift: 0,
+  spuriousOffset: 16,
+  isrOffset: 20,
+  tmrOffset: 52,
+  irrOffset: 84,
+  stride: 4,
+});
+
+/** Spurious-interrupt vector register bit 8: APIC software enable. */
+export const APIC_SOFTWARE_ENABLE = 0x100;
+
+function view(page: Uint8Array): DataView {
+  return new DataView(page.buffer, page.byteOffset, page.byteLength);
+}
+
+function checkSize(format: ApicPageFormat, page: Uint8Array): DataView {
+  if (page.byteLength < format.size) {
+    throw new RangeError(`a ${format.name} needs ${format.size} bytes, got ${page.byteLength}`);
+  }
+  return view(page);
+}
+
+/** Vectors set in the 256-bit register at `base` (8 words, `format.stride` bytes apart), ascending. */
+export function apicVectors(format: ApicPageFormat, page: Uint8Array, base: number): number[] {
+  const v = checkSize(format, page);
+  const out: number[] = [];
+  for (let w = 0; w < 8; w++) {
+    const bits = v.getUint32(base + w * format.stride, true);
+    if (bits === 0) continue;
+    for (let b = 0; b < 32; b++) if ((bits >>> b) & 1) out.push(w * 32 + b);
+  }
+  return out;
+}
+
+/** The diagnostic view of a page: APIC ID, IRR and ISR vectors, software enable. Throws RangeError for a short page. */
+export function readApicPage(format: ApicPageFormat, page: Uint8Array): LocalApicState {
+  const v = checkSize(format, page);
+  return Object.freeze({
+    apicId: v.getUint32(format.apicIdOffset, true) >>> format.apicIdShift,
+    irr: Object.freeze(apicVectors(format, page, format.irrOffset)),
+    isr: Object.freeze(apicVectors(format, page, format.isrOffset)),
+    softwareEnabled: (v.getUint32(format.spuriousOffset, true) & APIC_SOFTWARE_ENABLE) !== 0,
+  });
+}
+
+/** Clears every IRR bit in the page (write it back to the hypervisor to take effect). */
+export function clearApicIrr(format: ApicPageFormat, page: Uint8Array): void {
+  const v = checkSize(format, page);
+  for (let w = 0; w < 8; w++) v.setUint32(format.irrOffset + w * format.stride, 0, true);
+}
+
+/**
+ * Sets the spurious-interrupt vector register to `spurious` with the software-enable bit
+ * (default 0x1FF: vector 0xFF, enabled), so fixed interrupts are accepted.
+ */
+export function softwareEnableApic(format: ApicPageFormat, page: Uint8Array, spurious = 0xff): void {
+  const v = checkSize(format, page);
+  const old = v.getUint32(format.spuriousOffset, true);
+  v.setUint32(format.spuriousOffset, ((old & ~0x1ff) | (spurious & 0xff) | APIC_SOFTWARE_ENABLE) >>> 0, true);
+}
