@@ -151,7 +151,7 @@ describe('tsvmm bench --strict', () => {
       backends: [
         {
           name: 'kvm',
-          probe: () => ({ backend: 'kvm', available: false, code: 'no-device', reason: 'no /dev/kvm on the test host.' }),
+          probe: () => ({ backend: 'kvm', available: false, code: 'no-device' as const, reason: 'no /dev/kvm on the test host.' }),
           open: () => {
             throw new Error('not opened without KVM');
           },

@@ -3,19 +3,18 @@
  * the sentence, and `open`. Tools that list backends (the `tsvmm` CLI) iterate such descriptors
  * instead of knowing each package.
  */
-import { type BackendProbe, isVirtError } from '@tsvmm/virt';
+import { type BackendDescriptor, type BackendProbe, type BackendProbeCode, isVirtError } from '@tsvmm/virt';
 import { KVM_DEVICE } from './device';
 import { KvmPartition, type KvmPartitionOptions } from './partition';
 
 /**
- * Why KVM is or is not usable, for programs: `ok`; `platform` (not Linux); `no-device` (no
- * `/dev/kvm`, or the kernel has no usable KVM: a VirtError UNAVAILABLE); `permission` (EACCES or
- * EPERM: a VirtError PERMISSION); `unsupported` (a capability the backend needs is missing);
- * `error` (any other failure).
+ * Why KVM is or is not usable: `ok`; `platform` (not Linux); `no-device` (no `/dev/kvm`, or the
+ * kernel has no usable KVM: a VirtError UNAVAILABLE); `permission` (EACCES or EPERM: a VirtError
+ * PERMISSION); `unsupported` (a capability the backend needs is missing); `error` (anything else).
  */
-export type KvmProbeCode = 'ok' | 'platform' | 'no-device' | 'permission' | 'unsupported' | 'error';
+export type KvmProbeCode = Extract<BackendProbeCode, 'ok' | 'platform' | 'no-device' | 'permission' | 'unsupported' | 'error'>;
 
-/** {@link BackendProbe} with its reason code. */
+/** {@link BackendProbe} with KVM's reason codes. */
 export interface KvmBackendProbe extends BackendProbe {
   readonly code: KvmProbeCode;
 }
@@ -28,27 +27,34 @@ function codeOf(e: unknown): KvmProbeCode {
   return 'error';
 }
 
+/**
+ * Whether KVM works here and what a partition would offer, found by creating a 1-vCPU partition
+ * and disposing it. `options.sys` and `options.device` as for {@link KvmPartition.create} (tests
+ * inject failures through them). Never throws.
+ */
+export function probe(options: Pick<KvmPartitionOptions, 'sys' | 'device'> = {}): KvmBackendProbe {
+  if (process.platform !== 'linux') {
+    return { backend: 'kvm', available: false, code: 'platform', reason: `KVM needs Linux; this is ${process.platform}.` };
+  }
+  try {
+    using p = KvmPartition.create({ ...options, vcpus: 1 });
+    const c = p.capabilities;
+    const how = c.irqfd === 'kernel' ? 'kernel irqfd' : c.irqfd === 'emulated' ? `the user-space relay (${c.irqfdReason})` : 'no irqfd';
+    return { backend: 'kvm', available: true, code: 'ok', reason: `${options.device ?? KVM_DEVICE} works (API version 12) with ${how}.`, capabilities: c };
+  } catch (e) {
+    return { backend: 'kvm', available: false, code: codeOf(e), reason: isVirtError(e) ? e.message : `unexpected failure: ${String(e)}` };
+  }
+}
+
 /** The KVM backend descriptor: `probe()` creates and disposes a 1-vCPU partition and never throws. */
-export const kvmBackend = {
+export const kvmBackend = Object.freeze({
   name: 'kvm',
   /** `open({ irqfd: 'relay' })` gives the user-space relay even where kernel irqfd exists. */
   relayMode: true,
   /** `options.sys` and `options.device` as for {@link KvmPartition.create} (tests inject failures through them). */
-  probe(options: Pick<KvmPartitionOptions, 'sys' | 'device'> = {}): KvmBackendProbe {
-    if (process.platform !== 'linux') {
-      return { backend: 'kvm', available: false, code: 'platform', reason: `KVM needs Linux; this is ${process.platform}.` };
-    }
-    try {
-      using p = KvmPartition.create({ ...options, vcpus: 1 });
-      const c = p.capabilities;
-      const how = c.irqfd === 'kernel' ? 'kernel irqfd' : c.irqfd === 'emulated' ? `the user-space relay (${c.irqfdReason})` : 'no irqfd';
-      return { backend: 'kvm', available: true, code: 'ok', reason: `${options.device ?? KVM_DEVICE} works (API version 12) with ${how}.`, capabilities: c };
-    } catch (e) {
-      return { backend: 'kvm', available: false, code: codeOf(e), reason: isVirtError(e) ? e.message : `unexpected failure: ${String(e)}` };
-    }
-  },
+  probe: (options: Pick<KvmPartitionOptions, 'sys' | 'device'> = {}): KvmBackendProbe => probe(options),
   /** {@link KvmPartition.create}; throws its typed errors. */
   open(options: KvmPartitionOptions): KvmPartition {
     return KvmPartition.create(options);
   },
-} as const;
+} as const) satisfies BackendDescriptor;

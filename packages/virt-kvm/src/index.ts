@@ -6,7 +6,6 @@ export { FIRST_MSI_GSI, LEGACY_ROUTES, kvmRoutingTableEncoding } from './gsi-rou
 export { KVM_DEVICE, checkExtension, openKvm, probeExtensions } from './device';
 export type { KvmExtensions } from './device';
 export { kvmSignalMsiInjector, signalMsiInjector } from './signal-msi';
-export { probe } from './probe';
 export * as kvm from './abi';
 export * as kvmCalls from './calls';
-export { kvmBackend, type KvmBackendProbe, type KvmProbeCode } from './backend';
+export { kvmBackend, probe, type KvmBackendProbe, type KvmProbeCode } from './backend';

@@ -2,22 +2,16 @@
  * The mshv backend as a registry entry: its name, a probe that says whether it works on this host
  * (and why not), and how to open a partition.
  */
-import { type BackendProbe, isVirtError } from '@tsvmm/virt';
+import { type BackendDescriptor, type BackendProbe, type BackendProbeCode, isVirtError } from '@tsvmm/virt';
 import { MSHV_DEVICE } from './abi';
 import { MshvPartition, type MshvPartitionOptions } from './partition';
 
-/** Why the probe found mshv unusable, for programs (the `reason` sentence is for people). */
-export type MshvProbeCode =
-  /** It works. */
-  | 'available'
-  /** Not Linux. */
-  | 'not-linux'
-  /** /dev/mshv is missing: not a Microsoft Hypervisor root partition. */
-  | 'no-device'
-  /** /dev/mshv exists but this user may not open it. */
-  | 'permission'
-  /** /dev/mshv opened, but creating a partition failed. */
-  | 'failed';
+/**
+ * Why mshv is or is not usable: `ok`; `platform` (not Linux); `no-device` (no /dev/mshv: not a
+ * Microsoft Hypervisor root partition); `permission` (/dev/mshv exists but this user may not open
+ * it); `error` (/dev/mshv opened, but creating a partition failed).
+ */
+export type MshvProbeCode = Extract<BackendProbeCode, 'ok' | 'platform' | 'no-device' | 'permission' | 'error'>;
 
 export interface MshvBackendProbe extends BackendProbe {
   readonly code: MshvProbeCode;
@@ -32,20 +26,20 @@ export type MshvProbeOptions = Omit<MshvPartitionOptions, 'vcpus'>;
  */
 export function probe(options: MshvProbeOptions = {}): MshvBackendProbe {
   if (process.platform !== 'linux' && options.sys === undefined) {
-    return { backend: 'mshv', available: false, code: 'not-linux', reason: `mshv needs Linux running as the Microsoft Hypervisor's root partition; this is ${process.platform}.` };
+    return { backend: 'mshv', available: false, code: 'platform', reason: `mshv needs Linux running as the Microsoft Hypervisor's root partition; this is ${process.platform}.` };
   }
   try {
     const p = MshvPartition.create({ ...options, vcpus: 1 });
     try {
       const c = p.capabilities;
       const how = c.irqfd === 'kernel' ? 'kernel irqfd (MSHV_IRQFD)' : `no irqfd (${c.irqfdReason})`;
-      return { backend: 'mshv', available: true, code: 'available', reason: `${options.device ?? MSHV_DEVICE} works with ${how}.`, capabilities: c };
+      return { backend: 'mshv', available: true, code: 'ok', reason: `${options.device ?? MSHV_DEVICE} works with ${how}.`, capabilities: c };
     } finally {
       p.dispose();
     }
   } catch (e) {
-    if (!isVirtError(e)) return { backend: 'mshv', available: false, code: 'failed', reason: `unexpected failure: ${String(e)}` };
-    const code: MshvProbeCode = e.code === 'UNAVAILABLE' ? 'no-device' : e.code === 'PERMISSION' ? 'permission' : 'failed';
+    if (!isVirtError(e)) return { backend: 'mshv', available: false, code: 'error', reason: `unexpected failure: ${String(e)}` };
+    const code: MshvProbeCode = e.code === 'UNAVAILABLE' ? 'no-device' : e.code === 'PERMISSION' ? 'permission' : 'error';
     return { backend: 'mshv', available: false, code, reason: e.message };
   }
 }
@@ -53,6 +47,6 @@ export function probe(options: MshvProbeOptions = {}): MshvBackendProbe {
 /** The registry entry for `tsvmm probe`, `demo` and `bench`. */
 export const mshvBackend = Object.freeze({
   name: 'mshv' as const,
-  probe,
+  probe: (): MshvBackendProbe => probe(),
   open: (options: MshvPartitionOptions): MshvPartition => MshvPartition.create(options),
-});
+}) satisfies BackendDescriptor;

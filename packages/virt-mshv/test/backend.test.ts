@@ -13,14 +13,14 @@ describe('probe', () => {
       expect(p.reason).toMatch(/\/dev\/mshv is missing: this host is not a Microsoft Hypervisor root partition/);
       expect(p.capabilities).toBeUndefined();
     } else {
-      expect(['available', 'permission', 'failed']).toContain(p.code);
+      expect(['ok', 'permission', 'error']).toContain(p.code);
     }
   });
 
   it('against the model: available with the capabilities, and nothing left open', () => {
     const model = new MshvKernelModel();
     const p = probe({ sys: model, memory: model });
-    expect(p).toMatchObject({ available: true, code: 'available' });
+    expect(p).toMatchObject({ available: true, code: 'ok' });
     expect(p.capabilities).toMatchObject({ backend: 'mshv', resample: false, x2apic: false });
     expect(model.openFds()).toBe(0);
     expect(model.allocatedBuffers).toBe(0);
@@ -30,7 +30,7 @@ describe('probe', () => {
     expect(probe({ sys: new MshvKernelModel({ device: EACCES }), memory: new MshvKernelModel() })).toMatchObject({ available: false, code: 'permission' });
     const model = new MshvKernelModel();
     const p = probe({ sys: new FaultInjector(model).fail('MSHV_CREATE_PARTITION', EIO), memory: model });
-    expect(p).toMatchObject({ available: false, code: 'failed' });
+    expect(p).toMatchObject({ available: false, code: 'error' });
     expect(p.reason).toMatch(/MSHV_CREATE_PARTITION/);
     expect(model.openFds()).toBe(0);
   });

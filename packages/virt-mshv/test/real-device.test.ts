@@ -16,7 +16,7 @@ describeMshv('mshv on the real /dev/mshv', () => {
 
   it('probe: available, kernel irqfd', () => {
     const p = probe();
-    expect(p).toMatchObject({ backend: 'mshv', available: true, code: 'available' });
+    expect(p).toMatchObject({ backend: 'mshv', available: true, code: 'ok' });
     expect(p.capabilities).toMatchObject({ irqfd: 'kernel', resample: false, x2apic: false });
   });
 

@@ -3,7 +3,7 @@
  * beside the sentence, and `open`. Tools that list backends (the `tsvmm` CLI) iterate such
  * descriptors instead of knowing each package.
  */
-import type { BackendProbe } from '@tsvmm/virt';
+import type { BackendDescriptor, BackendProbe } from '@tsvmm/virt';
 import { SoftwarePartition, type SoftwarePartitionOptions, probe } from './software-partition';
 
 /** {@link BackendProbe} with its reason code: the software model is always `ok`. */
@@ -12,15 +12,15 @@ export interface SoftwareBackendProbe extends BackendProbe {
 }
 
 /** The software backend descriptor. */
-export const softwareBackend = {
+export const softwareBackend = Object.freeze({
   name: 'software',
   /** Its irqfd is always the in-process relay: there is no separate relay mode. */
   relayMode: false,
   probe(): SoftwareBackendProbe {
-    return { ...probe(), code: 'ok' };
+    return { ...probe(), code: 'ok' as const };
   },
   /** {@link SoftwarePartition.create}; throws its typed errors. */
   open(options: SoftwarePartitionOptions): SoftwarePartition {
     return SoftwarePartition.create(options);
   },
-} as const;
+} as const) satisfies BackendDescriptor;

@@ -159,6 +159,7 @@ export function probe(): BackendProbe {
   return {
     backend: 'software',
     available: true,
+    code: 'ok',
     reason: 'Pure TypeScript model of the local APICs; always available, no hypervisor needed.',
     capabilities: partition.capabilities,
   };

@@ -12,7 +12,7 @@ export type { IrqFd, IrqFdRoute } from './contract/irqfd';
 export { settleIrqFd } from './contract/irqfd';
 export { hasLocalApicAccess } from './contract/partition';
 export type { LocalApicAccess, LocalApicState, Partition } from './contract/partition';
-export type { BackendProbe } from './contract/probe';
+export type { BackendDescriptor, BackendOpenOptions, BackendProbe, BackendProbeCode } from './contract/probe';
 
 // Implementor API, kept on the root for existing imports: new code imports these from
 // `@tsvmm/virt/implement`.

@@ -6,12 +6,12 @@
  */
 import { VirtError } from '@tsvmm/virt';
 import type { BackendDescriptor, BackendOpenOptions, CodedBackendProbe } from './descriptor';
-import { mshvPlaceholder, whpPlaceholder } from './placeholders';
+import { whpPlaceholder } from './placeholders';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const BACKENDS: readonly BackendDescriptor[] = [
   fromPackage('kvm', '@tsvmm/virt-kvm', 'kvmBackend', () => require('@tsvmm/virt-kvm')),
-  mshvPlaceholder(),
+  fromPackage('mshv', '@tsvmm/virt-mshv', 'mshvBackend', () => require('@tsvmm/virt-mshv')),
   whpPlaceholder(),
   fromPackage('software', '@tsvmm/virt-software', 'softwareBackend', () => require('@tsvmm/virt-software')),
 ];
