@@ -121,12 +121,13 @@ static int enter(const char *fn, HRESULT *hr) {
     if (counts[i].name[0] == 0) { strncpy(counts[i].name, fn, sizeof counts[i].name - 1); }
     if (strcmp(counts[i].name, fn) == 0) { counts[i].calls++; break; }
   }
+  int fired = 0;
   for (i = 0; i < 16; i++) {
     if (faults[i].nth && strcmp(faults[i].name, fn) == 0) {
-      if (--faults[i].nth == 0) { *hr = faults[i].hr; return 1; }
+      if (--faults[i].nth == 0 && !fired) { *hr = faults[i].hr; fired = 1; }
     }
   }
-  return 0;
+  return fired;
 }
 
 /* ---------- handles ---------- */
