@@ -88,8 +88,8 @@ export class WhpCalls {
         cause: e,
       });
     }
-    this.whp = whp.functions as Record<string, Fn | undefined>;
-    this.k32 = k32.functions as Record<string, Fn>;
+    this.whp = whp.functions;
+    this.k32 = k32.functions;
     this.missing = whp.missing;
   }
 
@@ -173,7 +173,7 @@ export class WhpCalls {
 
   /** An unnamed, non-signalled event; auto-reset unless `manualReset`. */
   createEvent(manualReset: boolean): bigint {
-    const h = BigInt(this.k('CreateEventW')(null, manualReset ? 1 : 0, 0, null) as number | bigint);
+    const h = BigInt(this.k('CreateEventW')(null, manualReset ? 1 : 0, 0, null));
     if (h === 0n) throw this.win32Failed('CreateEventW');
     return h;
   }

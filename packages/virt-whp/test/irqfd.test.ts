@@ -5,7 +5,7 @@
  */
 import { type Event, isVirtError } from '@tsvmm/virt';
 import type { IrqFdRoute } from '@tsvmm/virt';
-import { abi, type WhpPartition } from '../src';
+import { WhpPartition, abi } from '../src';
 import { SWITCH_SETTINGS, type WhpModel, applySettings, whpModel } from './model';
 import { fresh, msi, take, whpCallsSince } from './helpers';
 
@@ -383,7 +383,7 @@ describe('failures leave the route, its event and the hypervisor as they were', 
     'EXHAUSTED at maxRoutes; a disposed route frees its place',
     async () => {
       full.reset();
-      const p = WhpPartitionCreate(full, 3);
+      const p = WhpPartition.create({ vcpus: 2, maxRoutes: 3, library: full.library });
       const irq = p.irqfd()!;
       const routes = [irq.newIrqFdRoute(), irq.newIrqFdRoute(), irq.newIrqFdRoute()];
       expect(() => irq.newIrqFdRoute()).toThrow(expect.objectContaining({ code: 'EXHAUSTED' }));
@@ -395,8 +395,3 @@ describe('failures leave the route, its event and the hypervisor as they were', 
   );
 });
 
-function WhpPartitionCreate(model: WhpModel, maxRoutes: number): WhpPartition {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { WhpPartition } = require('../src') as typeof import('../src');
-  return WhpPartition.create({ vcpus: 2, maxRoutes, library: model.library });
-}
