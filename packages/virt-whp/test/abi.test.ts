@@ -34,6 +34,13 @@ test('a lowest-priority, logical, level MSI to destination 0x0F vector 0xEF', ()
   expect(hex(interruptControl(m))).toBe('0111000000000000' + '0f000000' + 'ef000000');
 });
 
+test('a fixed, logical, edge MSI: DestinationMode and TriggerMode are distinct nibbles', () => {
+  const m = parseMsi('t', 0xfee0f004, 0x01ef, WHP_MSI_POLICY); // lowest priority, logical, edge
+  expect(hex(interruptControl(m))).toBe('0101000000000000' + '0f000000' + 'ef000000');
+  const l = parseMsi('t', 0xfee02000, 0x8041, WHP_MSI_POLICY); // fixed, physical, level
+  expect(hex(interruptControl(l))).toBe('0010000000000000' + '02000000' + '41000000');
+});
+
 test('an NMI to APIC 0xFE', () => {
   const m = parseMsi('t', 0xfeefe000, 0x0400, WHP_MSI_POLICY);
   expect(hex(interruptControl(m))).toBe('0400000000000000' + 'fe000000' + '00000000');
