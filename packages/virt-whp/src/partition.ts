@@ -2,7 +2,7 @@
  * A WHP partition set up for interrupts: ProcessorCount and the xAPIC emulation mode set before
  * WHvSetupPartition, one VP per vCPU with its local APIC software-enabled, `requestMsi` through
  * WHvRequestInterrupt, and irqfd on Interrupt triggers where WHvCreateTrigger and WHvDeleteTrigger
- * are exported.
+ * are exported, or else the user-space relay (one waiter thread, WHvRequestInterrupt).
  */
 import {
   type IrqFd,
@@ -10,6 +10,7 @@ import {
   type LocalApicState,
   type Partition,
   type PartitionCapabilities,
+  RelayIrqFd,
   VirtError,
   checkInteger,
   describeValue,
@@ -28,6 +29,7 @@ import {
 import { SYSTEM_LIBRARIES, type WhpCalls, type WhpLateExport, type WhpLibraryPaths, WHP_LATE_EXPORTS, whpCalls } from './calls';
 import { WHP_MSI_POLICY, interruptControl } from './encode';
 import { WhpIrqFd } from './irqfd';
+import { Win32RelayPlatform } from './relay/win32-relay-platform';
 import { decodeLapicPage, withApicEnabled, withIrrCleared } from './lapic';
 import type { Win32Event } from './win32-event';
 
@@ -72,7 +74,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
   readonly exports: WhpExports;
   private readonly calls: WhpCalls;
   private readonly handle: bigint;
-  private readonly irq: WhpIrqFd | undefined;
+  private readonly irq: WhpIrqFd | RelayIrqFd;
   private readonly orphans: Array<{ trigger: bigint; event: Win32Event }> = [];
   private isDisposed = false;
 
@@ -83,18 +85,31 @@ export class WhpPartition implements Partition, LocalApicAccess {
     this.exports = Object.freeze(Object.fromEntries(WHP_LATE_EXPORTS.map((n) => [n, calls.has(n)])) as Record<WhpLateExport, boolean>);
     const triggers = calls.has('WHvCreateTrigger') && calls.has('WHvDeleteTrigger');
     const missing = WHP_LATE_EXPORTS.filter((n) => !calls.has(n));
+    const noTriggers = `${calls.paths.whp} does not export ${missing.join(', ')} (Windows before 10 20H2), so there are no interrupt triggers`;
     if (triggers) {
       this.irq = new WhpIrqFd({ calls, handle, orphan: (trigger, event) => this.orphans.push({ trigger, event }) }, maxRoutes);
+    } else {
+      this.irq = new RelayIrqFd({
+        backend: 'whp',
+        maxRoutes,
+        policy: WHP_MSI_POLICY,
+        inject: (addressLo, addressHi, data) => {
+          calls.requestInterrupt(handle, interruptControl({ addressLo, addressHi, data }));
+          return true;
+        },
+        platform: (table) => new Win32RelayPlatform(table, { calls, library: calls.paths, partition: handle }),
+        reason: noTriggers,
+      });
     }
     this.capabilities = Object.freeze({
       backend: 'whp',
-      irqfd: triggers ? ('kernel' as const) : ('none' as const),
+      irqfd: triggers ? ('kernel' as const) : ('emulated' as const),
       irqfdReason: triggers
         ? missing.length > 0
           ? `${missing.join(', ')} is not exported: setMsi on an armed route re-creates its trigger`
           : ''
-        : `${calls.paths.whp} does not export ${missing.join(', ')} (Windows before 10 20H2), so there are no interrupt triggers`,
-      maxRoutes: triggers ? maxRoutes : 0,
+        : `${noTriggers}: a user-space relay injects with WHvRequestInterrupt`,
+      maxRoutes,
       resample: false,
       x2apic: false,
       maxVcpus: WHP_MAX_VCPUS,
@@ -158,14 +173,20 @@ export class WhpPartition implements Partition, LocalApicAccess {
       }
       throw e;
     }
-    return new WhpPartition(calls, handle, vcpus, maxRoutes);
+    try {
+      return new WhpPartition(calls, handle, vcpus, maxRoutes);
+    } catch (e) {
+      calls.deletePartition(handle);
+      throw e;
+    }
   }
 
   get disposed(): boolean {
     return this.isDisposed;
   }
 
-  irqfd(): IrqFd | undefined {
+  /** Kernel-mediated routes on interrupt triggers, or (without trigger exports) the user-space relay. */
+  irqfd(): IrqFd {
     return this.irq;
   }
 
@@ -199,7 +220,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
 
   /** Resolves once the hypervisor took every signal raised before the call (see {@link WhpIrqFd.settle}). */
   settle(): Promise<void> {
-    return this.irq ? this.irq.settle() : Promise.resolve();
+    return this.irq.settle();
   }
 
   /**
@@ -209,7 +230,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
-    this.irq?.dispose();
+    this.irq.dispose();
     try {
       this.calls.deletePartition(this.handle);
     } catch {

@@ -13,7 +13,7 @@ const A = msi(0, 0x41);
 const B = msi(1, 0x52);
 
 function armed(p: WhpPartition, m = A): IrqFdRoute {
-  const r = p.irqfd()!.newIrqFdRoute();
+  const r = p.irqfd().newIrqFdRoute();
   r.setMsi(m.address, m.data);
   r.unmask();
   return r;
@@ -132,7 +132,7 @@ describe('event replacement', () => {
   test(
     'each replacement is announced while the old handle is still open, and the old handle is closed right after',
     withPartition(model, async (p) => {
-      const r = p.irqfd()!.newIrqFdRoute();
+      const r = p.irqfd().newIrqFdRoute();
       const seen: Array<{ next: bigint; oldOpen: number }> = [];
       let previous = r.event.handle!;
       r.onEventReplaced((e) => {
@@ -384,7 +384,7 @@ describe('failures leave the route, its event and the hypervisor as they were', 
     async () => {
       full.reset();
       const p = WhpPartition.create({ vcpus: 2, maxRoutes: 3, library: full.library });
-      const irq = p.irqfd()!;
+      const irq = p.irqfd();
       const routes = [irq.newIrqFdRoute(), irq.newIrqFdRoute(), irq.newIrqFdRoute()];
       expect(() => irq.newIrqFdRoute()).toThrow(expect.objectContaining({ code: 'EXHAUSTED' }));
       routes[0]!.dispose();

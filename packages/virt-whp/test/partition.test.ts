@@ -49,7 +49,7 @@ describe('platform', () => {
     expect(probe({ library: full.library })).toMatchObject({ available: true, code: 'available', capabilities: { irqfd: 'kernel' } });
     const none = whpModel('no-triggers');
     none.reset();
-    expect(probe({ library: none.library })).toMatchObject({ available: true, capabilities: { irqfd: 'none' } });
+    expect(probe({ library: none.library })).toMatchObject({ available: true, capabilities: { irqfd: 'emulated' } });
     full.configure('hypervisor_present', 0);
     expect(probe({ library: full.library })).toMatchObject({ available: false, code: 'load' });
     full.reset();
@@ -213,13 +213,14 @@ describe('the handle ledger fails a test on any handle closed twice, never, or b
 describe('a WHP without trigger exports (Windows before 10 20H2)', () => {
   const none = whpModel('no-triggers');
 
-  test('loads, reports the missing exports as capabilities, offers no irqfd, and requestMsi still works', () => {
+  test('loads, reports the missing exports as capabilities, and offers the user-space relay, reported as emulated', () => {
     none.reset();
     const p = fresh(none, 2);
     expect(p.exports).toEqual({ WHvCreateTrigger: false, WHvUpdateTriggerParameters: false, WHvDeleteTrigger: false });
-    expect(p.capabilities).toMatchObject({ irqfd: 'none', maxRoutes: 0 });
+    expect(p.capabilities).toMatchObject({ irqfd: 'emulated', maxRoutes: 1024 });
     expect(p.capabilities.irqfdReason).toContain('does not export WHvCreateTrigger, WHvUpdateTriggerParameters, WHvDeleteTrigger');
-    expect(p.irqfd()).toBeUndefined();
+    expect(p.irqfd().capabilities).toMatchObject({ mediation: 'emulated', stableEvent: true });
+    expect(p.irqfd().capabilities.mechanism).toContain('WaitForMultipleObjects');
     const m = msi(0, 0x30);
     p.requestMsi(m.address, m.data);
     expect(take(p, 0)).toEqual([0x30]);
@@ -232,7 +233,7 @@ describe('a WHP without trigger exports (Windows before 10 20H2)', () => {
     nu.reset();
     const p = fresh(nu, 2);
     expect(p.capabilities.irqfdReason).toContain('WHvUpdateTriggerParameters is not exported');
-    expect(p.irqfd()!.capabilities.mechanism).toContain('re-creates');
+    expect(p.irqfd().capabilities.mechanism).toContain('re-creates');
     p.dispose();
     nu.assertClean();
   });

@@ -1,0 +1,66 @@
+/**
+ * The relay's one waiter thread for all routes: WaitForMultipleObjects on the control event and
+ * the watched route events, at most 63 of them per wait. Up to 63 armed routes it blocks until
+ * something happens; beyond that it visits each group in turn with a short timeout. A signal it
+ * takes is delivered through the route table under the slot's lock (so a route disarmed meanwhile
+ * gets it back with SetEvent: it stays latched), with WHvRequestInterrupt on this thread.
+ */
+import { workerData } from 'node:worker_threads';
+import { RelayRouteTable } from '@tsvmm/virt';
+import { whpCalls } from '../calls';
+import { interruptControl } from '../encode';
+import { CTL_ACK_GEN, CTL_EXITED, CTL_GEN, CTL_SETTLE_ACK, CTL_SETTLE_REQ, CTL_STOP, ROUTES_PER_WAIT, type WaiterData } from './protocol';
+
+const data = workerData as WaiterData;
+const calls = whpCalls(data.library);
+const table = new RelayRouteTable(data.slots, data.table);
+const handles = new BigInt64Array(data.handles);
+const ctl = new Int32Array(data.control);
+const inject = (addressLo: number, addressHi: number, msiData: number): boolean => {
+  calls.requestInterrupt(data.partition, interruptControl({ addressLo, addressHi, data: msiData }));
+  return true;
+};
+
+/** The wait took this event's signal (auto-reset): deliver it, or give it back if the route is not armed. */
+function deliver(slot: number, handle: bigint): void {
+  if (table.deliver(slot, () => 1, inject) === 'not-armed') calls.setEvent(handle);
+}
+
+/** Takes and delivers every signal already raised on these routes. Returns how many. */
+function drain(group: ReadonlyArray<readonly [number, bigint]>): number {
+  let n = 0;
+  const hs = group.map(([, h]) => h);
+  for (;;) {
+    const i = calls.waitAny(hs, 0);
+    if (i < 0) return n;
+    deliver(group[i]![0], group[i]![1]);
+    n++;
+  }
+}
+
+try {
+  let turn = 0;
+  while (Atomics.load(ctl, CTL_STOP) === 0) {
+    const gen = Atomics.load(ctl, CTL_GEN);
+    const settle = Atomics.load(ctl, CTL_SETTLE_REQ);
+    const watched: Array<[number, bigint]> = [];
+    for (let s = 0; s < data.slots; s++) {
+      const h = Atomics.load(handles, s);
+      if (h !== 0n) watched.push([s, BigInt.asUintN(64, h)]);
+    }
+    Atomics.store(ctl, CTL_ACK_GEN, gen);
+    Atomics.notify(ctl, CTL_ACK_GEN);
+    const groups: Array<Array<[number, bigint]>> = [];
+    for (let i = 0; i < watched.length; i += ROUTES_PER_WAIT) groups.push(watched.slice(i, i + ROUTES_PER_WAIT));
+    let delivered = 0;
+    for (const g of groups) delivered += drain(g);
+    Atomics.store(ctl, CTL_SETTLE_ACK, settle);
+    if (delivered > 0) continue;
+    const g = groups.length === 0 ? [] : groups[turn++ % groups.length]!;
+    const i = calls.waitAny([data.controlEvent, ...g.map(([, h]) => h)], groups.length > 1 ? data.pollMs : 0xffffffff);
+    if (i > 0) deliver(g[i - 1]![0], g[i - 1]![1]);
+  }
+} finally {
+  Atomics.store(ctl, CTL_EXITED, 1);
+  Atomics.notify(ctl, CTL_EXITED);
+}
