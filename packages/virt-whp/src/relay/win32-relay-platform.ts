@@ -151,9 +151,11 @@ export class Win32RelayPlatform implements RelayPlatform {
     this.calls.setEvent(this.controlEvent);
     const deadline = Date.now() + SETTLE_TIMEOUT_MS;
     while (Atomics.load(this.ctl, CTL_SETTLE_ACK) < req) {
-      if (this.failure) throw this.failure;
+      const failure = this.failed();
+      if (failure) throw failure;
       if (Atomics.load(this.ctl, CTL_EXITED) !== 0) {
-        throw new VirtError('INTERNAL', { operation: 'IrqFd.settle', detail: 'the relay waiter thread has exited', hint: 'Dispose the partition and create a new one.' });
+        await new Promise((resolve) => setTimeout(resolve, 20)); // let the worker's error arrive: it says why
+        throw this.failed() ?? new VirtError('INTERNAL', { operation: 'IrqFd.settle', detail: 'the relay waiter thread has exited', hint: 'Dispose the partition and create a new one.' });
       }
       if (Date.now() > deadline) {
         throw new VirtError('UNAVAILABLE', { operation: 'IrqFd.settle', detail: `the relay waiter did not answer within ${SETTLE_TIMEOUT_MS} ms` });
@@ -181,6 +183,11 @@ export class Win32RelayPlatform implements RelayPlatform {
 
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /** Why the waiter thread stopped, once its error event arrived. */
+  private failed(): VirtError | undefined {
+    return this.failure;
   }
 
   /** Publishes a new watched set and wakes the waiter; returns its generation. */
