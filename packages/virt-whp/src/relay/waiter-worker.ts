@@ -21,21 +21,32 @@ const inject = (addressLo: number, addressHi: number, msiData: number): boolean 
   return true;
 };
 
-/** The wait took this event's signal (auto-reset): deliver it, or give it back if the route is not armed. */
-function deliver(slot: number, handle: bigint): void {
-  if (table.deliver(slot, () => 1, inject) === 'not-armed') calls.setEvent(handle);
+/**
+ * The wait took this event's signal (auto-reset): deliver it. Returns false when the route is no
+ * longer armed: the signal is given back with SetEvent (it stays latched for the route) and this
+ * pass must not wait on that event again (the next pass reads the new watched set without it).
+ */
+function deliver(slot: number, handle: bigint): boolean {
+  if (table.deliver(slot, () => 1, inject) !== 'not-armed') return true;
+  calls.setEvent(handle);
+  return false;
 }
 
 /** Takes and delivers every signal already raised on these routes. Returns how many. */
 function drain(group: ReadonlyArray<readonly [number, bigint]>): number {
   let n = 0;
-  const hs = group.map(([, h]) => h);
-  for (;;) {
-    const i = calls.waitAny(hs, 0);
+  let live = [...group];
+  while (live.length > 0) {
+    const i = calls.waitAny(
+      live.map(([, h]) => h),
+      0,
+    );
     if (i < 0) return n;
-    deliver(group[i]![0], group[i]![1]);
-    n++;
+    const [slot, handle] = live[i]!;
+    if (deliver(slot, handle)) n++;
+    else live = live.filter((_, j) => j !== i);
   }
+  return n;
 }
 
 try {
