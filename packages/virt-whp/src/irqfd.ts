@@ -137,6 +137,9 @@ export class WhpIrqFdRoute implements IrqFdRoute {
   private currentMsi: MsiMessage | undefined;
   private isMasked = true;
   private isDisposed = false;
+  /** A transition is under way (its listeners run inside it). */
+  private changing = false;
+  private disposeWhenDone = false;
   private readonly listeners = new Set<(event: Event) => void>();
 
   constructor(
@@ -222,6 +225,11 @@ export class WhpIrqFdRoute implements IrqFdRoute {
    */
   dispose(): void {
     if (this.isDisposed) return;
+    if (this.changing) {
+      // Called from an onEventReplaced listener: the change under way finishes first.
+      this.disposeWhenDone = true;
+      return;
+    }
     this.isDisposed = true;
     const { calls, handle } = this.owner.host;
     const ev = this.current;
@@ -254,13 +262,22 @@ export class WhpIrqFdRoute implements IrqFdRoute {
   }
 
   private transition(op: string, msi: MsiMessage | undefined, masked: boolean): void {
+    if (this.changing) {
+      throw invalidArgument(op, 'the route is being changed: an onEventReplaced listener cannot change it', 'Change the route after the call that replaced its event returns.');
+    }
     const wasArmed = this.trigger !== undefined;
     const nowArmed = msi !== undefined && !masked;
-    if (!wasArmed && nowArmed) this.arm(op, msi);
-    else if (wasArmed && !nowArmed) this.disarm();
-    else if (wasArmed && nowArmed && !sameMsi(this.currentMsi, msi)) this.retarget(msi);
-    this.currentMsi = msi;
-    this.isMasked = masked;
+    this.changing = true;
+    try {
+      if (!wasArmed && nowArmed) this.arm(op, msi);
+      else if (wasArmed && !nowArmed) this.disarm();
+      else if (wasArmed && nowArmed && !sameMsi(this.currentMsi, msi)) this.retarget(msi);
+      this.currentMsi = msi;
+      this.isMasked = masked;
+    } finally {
+      this.changing = false;
+    }
+    if (this.disposeWhenDone) this.dispose();
   }
 
   /**

@@ -177,6 +177,32 @@ describe('event replacement', () => {
     }),
   );
 
+  test(
+    'a listener cannot change the route it is told about (typed error); a listener may dispose it, which happens once the change is done',
+    withPartition(model, async (p) => {
+      const r = armed(p);
+      const errors: unknown[] = [];
+      const off = r.onEventReplaced(() => {
+        try {
+          r.unmask();
+        } catch (e) {
+          errors.push(e);
+        }
+      });
+      r.mask();
+      expect(errors).toEqual([expect.objectContaining({ code: 'INVALID_ARGUMENT' })]);
+      expect(r.masked).toBe(true);
+      off();
+      r.onEventReplaced(() => r.dispose());
+      r.event.signal();
+      r.unmask(); // the latched signal is delivered, then the route is disposed
+      expect(r.disposed).toBe(true);
+      await p.settle();
+      expect(take(p, 0)).toEqual([0x41]);
+      expect(model.ledger('open_events')).toBe(0);
+    }),
+  );
+
   for (const s of SWITCH_SETTINGS) {
     describe(s.name, () => {
       for (const variant of ['full', 'no-update'] as const) {

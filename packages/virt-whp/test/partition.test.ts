@@ -67,6 +67,17 @@ describe('platform', () => {
 });
 
 describe('create', () => {
+  test('reads each option exactly once', () => {
+    full.reset();
+    const reads: string[] = [];
+    const counted = <T extends object>(o: T, prefix: string): T =>
+      new Proxy(o, { get: (t, k, r) => (typeof k === 'string' && reads.push(prefix + k), Reflect.get(t, k, r) as unknown) });
+    const p = WhpPartition.create(counted({ vcpus: 2, maxRoutes: 8, library: counted({ ...full.library }, 'library.') }, ''));
+    p.dispose();
+    expect(reads.sort()).toEqual(['library', 'library.kernel32', 'library.whp', 'maxRoutes', 'vcpus']);
+    full.assertClean();
+  });
+
   test('sets ProcessorCount and the xAPIC mode before setup, creates each VP and enables its APIC', () => {
     full.reset();
     const since = whpCallsSince(full);
