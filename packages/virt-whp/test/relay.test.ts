@@ -52,3 +52,25 @@ test('150 armed routes (three waits of 63): each delivers exactly its own vector
   }
   model.assertClean();
 });
+
+test.each(['no-triggers', 'full'] as const)('%s: CreateEventW failing at newIrqFdRoute is a typed error that leaves no route, slot or handle behind', (variant) => {
+  {
+    const model = whpModel(variant);
+    model.reset();
+    const p = fresh(model, 2);
+    const irqfd = p.irqfd();
+    model.fail('CreateEventW', 1, 0);
+    expect(() => irqfd.newIrqFdRoute()).toThrow(expect.objectContaining({ code: 'SYSCALL', operation: 'CreateEventW' }));
+    expect(irqfd.routeCount).toBe(0);
+    const r = irqfd.newIrqFdRoute();
+    const m = msi(1, 0x61);
+    r.setMsi(m.address, m.data);
+    r.unmask();
+    r.event.signal();
+    return p.settle().then(() => {
+      expect(take(p, 1)).toEqual([0x61]);
+      p.dispose();
+      model.assertClean();
+    });
+  }
+});
