@@ -25,6 +25,7 @@
  *   "hold_delivery"                the model thread delivers nothing until set back to 0 (a signal
  *                                  then stays in flight, for tests)
  *   "hypervisor_present"           WHvGetCapability(0) answers TRUE (1, default) or FALSE (0)
+ *   "delivery_delay_ms"            the model thread takes signals this long after they are raised
  * The HRESULT for a bad handle is not documented; the model answers E_HANDLE.
  *
  * Build variants: -DWHP_MODEL_NO_UPDATE (no WHvUpdateTriggerParameters export),
@@ -104,7 +105,7 @@ static int n_triggers;
 static struct partition *partitions[MAX_PARTITIONS];
 static int n_partitions;
 
-static int sw_manual_reset, sw_keeps_signal = 1, sw_needs_setup, sw_hold, sw_present = 1;
+static int sw_manual_reset, sw_keeps_signal = 1, sw_needs_setup, sw_hold, sw_present = 1, sw_delay_ms;
 static int close_errors, order_violations, bad_handle_uses;
 static long deliveries;
 
@@ -213,6 +214,13 @@ static void *delivery_thread(void *arg) {
     }
     if (did) pthread_cond_broadcast(&changed);
     pthread_cond_wait(&work, &mu);
+    if (sw_delay_ms > 0) {
+      /* A slow hypervisor: signals stay in their events this long before being taken. */
+      struct timespec d = { sw_delay_ms / 1000, (long)(sw_delay_ms % 1000) * 1000000L };
+      pthread_mutex_unlock(&mu);
+      nanosleep(&d, NULL);
+      pthread_mutex_lock(&mu);
+    }
   }
   return NULL;
 }
@@ -587,6 +595,7 @@ int32_t model_configure(const char *name, int32_t value) {
   else if (!strcmp(name, "create_trigger_needs_setup")) sw_needs_setup = value;
   else if (!strcmp(name, "hold_delivery")) sw_hold = value;
   else if (!strcmp(name, "hypervisor_present")) sw_present = value;
+  else if (!strcmp(name, "delivery_delay_ms")) sw_delay_ms = value;
   else ok = 0;
   pthread_cond_signal(&work);
   pthread_mutex_unlock(&mu);
@@ -659,6 +668,6 @@ void model_reset(void) {
   memset(faults, 0, sizeof faults);
   close_errors = order_violations = bad_handle_uses = 0;
   deliveries = 0;
-  sw_manual_reset = 0; sw_keeps_signal = 1; sw_needs_setup = 0; sw_hold = 0; sw_present = 1;
+  sw_manual_reset = 0; sw_keeps_signal = 1; sw_needs_setup = 0; sw_hold = 0; sw_present = 1; sw_delay_ms = 0;
   pthread_mutex_unlock(&mu);
 }

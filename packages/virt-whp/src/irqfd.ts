@@ -44,6 +44,8 @@ export interface TriggerHost {
 }
 
 const SETTLE_TIMEOUT_MS = 5000;
+const IN_FLIGHT_WAIT_MS = 20;
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 export class WhpIrqFd implements IrqFd {
   readonly capabilities: IrqFdCapabilities;
@@ -236,6 +238,7 @@ export class WhpIrqFdRoute implements IrqFdRoute {
     if (this.trigger !== undefined) {
       const t = this.trigger;
       this.trigger = undefined;
+      this.letHypervisorTake(ev);
       try {
         calls.deleteTrigger(handle, t);
         this.carryOver(ev, this.currentMsi, undefined);
@@ -314,14 +317,15 @@ export class WhpIrqFdRoute implements IrqFdRoute {
   }
 
   /**
-   * Armed → not armed: a new latch event first (nothing changes if that fails), then
-   * WHvDeleteTrigger; announce the latch; a signal still in the deleted trigger's event (raised
+   * Armed → not armed: a new latch event first (nothing changes if that fails), a signal in flight
+   * left to the hypervisor, then WHvDeleteTrigger; announce the latch; a signal still in the deleted trigger's event (raised
    * while armed, not taken by the hypervisor: visible only where WHP leaves a deleted trigger's
    * event signalled) is injected once to the message it was raised for; close the old event.
    */
   private disarm(): void {
     const { calls, handle } = this.owner.host;
     const latch = new Win32Event(calls, calls.createEvent(false), false);
+    this.letHypervisorTake(this.current);
     try {
       calls.deleteTrigger(handle, this.trigger!);
     } catch (e) {
@@ -340,11 +344,13 @@ export class WhpIrqFdRoute implements IrqFdRoute {
   private retarget(msi: MsiMessage): void {
     const { calls, handle } = this.owner.host;
     if (calls.has('WHvUpdateTriggerParameters')) {
+      this.letHypervisorTake(this.current); // a signal raised before the change goes to the old message
       calls.updateTriggerParameters(handle, triggerParameters(msi), this.trigger!);
       return;
     }
     const created = calls.createTrigger(handle, triggerParameters(msi));
     const fresh = new Win32Event(calls, created.event, true);
+    this.letHypervisorTake(this.current);
     try {
       calls.deleteTrigger(handle, this.trigger!);
     } catch (e) {
@@ -375,6 +381,26 @@ export class WhpIrqFdRoute implements IrqFdRoute {
       }
     } catch {
       // A wait on our own open handle failed: nothing more can be done for that signal.
+    }
+  }
+
+  /**
+   * Before a live trigger is deleted: gives the hypervisor up to 20 ms to take a signal still in its
+   * event (delivery is asynchronous), since a deleted trigger's event may drop it (undocumented).
+   * Looking at an auto-reset event takes the signal, so a signal seen is given back at once. Costs
+   * one WaitForSingleObject when nothing is in flight. Never throws.
+   */
+  private letHypervisorTake(ev: Win32Event): void {
+    const { calls } = this.owner.host;
+    const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
+    try {
+      while (ev.take()) {
+        calls.setEvent(ev.handle);
+        if (Date.now() > deadline) return;
+        Atomics.wait(PAUSE, 0, 0, 0.05);
+      }
+    } catch {
+      // Our own open handle; if waiting on it fails, the carry-over after deletion still runs.
     }
   }
 

@@ -253,6 +253,27 @@ describe('event replacement', () => {
         );
 
         test(
+          `${variant}: a slow hypervisor (5 ms): a signal raised just before mask, retarget or dispose is delivered once, to the message it was raised for`,
+          run(async (p) => {
+            m.configure('delivery_delay_ms', 5);
+            const r = armed(p);
+            r.event.signal();
+            r.mask();
+            await p.settle();
+            expect([take(p, 0), r.consumePending()]).toEqual([[0x41], false]);
+            r.unmask();
+            r.event.signal();
+            r.setMsi(B.address, B.data);
+            await p.settle();
+            expect([take(p, 0), take(p, 1)]).toEqual([[0x41], []]);
+            r.event.signal();
+            r.dispose();
+            await p.settle();
+            expect([take(p, 0), take(p, 1)]).toEqual([[], [0x52]]);
+          }),
+        );
+
+        test(
           `${variant}: a signal in flight when the trigger is deleted (hypervisor not there yet)`,
           run(async (p) => {
             const r = armed(p);
