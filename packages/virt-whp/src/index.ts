@@ -1,4 +1,4 @@
-export { WhpPartition, checkWhpPlatform, WHP_DEFAULT_MAX_ROUTES, WHP_MAX_VCPUS } from './partition';
+export { WhpPartition, checkWhpPlatform, WHP_DEFAULT_IN_FLIGHT_WAIT_MS, WHP_DEFAULT_MAX_ROUTES, WHP_MAX_VCPUS } from './partition';
 export type { WhpExports, WhpPartitionOptions } from './partition';
 export { WhpIrqFd, WhpIrqFdRoute } from './irqfd';
 export { Win32Event } from './win32-event';

@@ -44,7 +44,6 @@ export interface TriggerHost {
 }
 
 const SETTLE_TIMEOUT_MS = 5000;
-const IN_FLIGHT_WAIT_MS = 20;
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 export class WhpIrqFd implements IrqFd {
@@ -55,6 +54,7 @@ export class WhpIrqFd implements IrqFd {
   constructor(
     /** @internal */ readonly host: TriggerHost,
     readonly maxRoutes: number,
+    /** @internal */ readonly inFlightWaitMs: number,
   ) {
     const update = host.calls.has('WHvUpdateTriggerParameters');
     this.capabilities = Object.freeze({
@@ -385,14 +385,14 @@ export class WhpIrqFdRoute implements IrqFdRoute {
   }
 
   /**
-   * Before a live trigger is deleted: gives the hypervisor up to 20 ms to take a signal still in its
+   * Before a live trigger is deleted or updated: gives the hypervisor up to `inFlightWaitMs` to take a signal still in its
    * event (delivery is asynchronous), since a deleted trigger's event may drop it (undocumented).
    * Looking at an auto-reset event takes the signal, so a signal seen is given back at once. Costs
    * one WaitForSingleObject when nothing is in flight. Never throws.
    */
   private letHypervisorTake(ev: Win32Event): void {
     const { calls } = this.owner.host;
-    const deadline = Date.now() + IN_FLIGHT_WAIT_MS;
+    const deadline = Date.now() + this.owner.inFlightWaitMs;
     try {
       while (ev.take()) {
         calls.setEvent(ev.handle);

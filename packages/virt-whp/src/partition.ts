@@ -36,12 +36,19 @@ import type { Win32Event } from './win32-event';
 /** This backend's own limits (WHP documents none for triggers). */
 export const WHP_MAX_VCPUS = 64;
 export const WHP_DEFAULT_MAX_ROUTES = 1024;
+export const WHP_DEFAULT_IN_FLIGHT_WAIT_MS = 20;
 
 export interface WhpPartitionOptions {
   /** vCPUs (VPs), 1 to 64. Their APIC IDs are their indexes. */
   readonly vcpus: number;
   /** Most irqfd routes at once (1 to 65536, default 1024): this backend's own bound. */
   readonly maxRoutes?: number;
+  /**
+   * How long (ms, 0 to 10000, default 20) a route waits, before deleting or updating a live trigger,
+   * for the hypervisor to take a signal still in flight, so that it reaches the message it was
+   * raised for. Only spent while a signal is in flight.
+   */
+  readonly inFlightWaitMs?: number;
   /**
    * Test seam: load these libraries instead of `WinHvPlatform.dll` and `kernel32.dll`, through the
    * same declarations, on any platform (the platform check is skipped). Meant for a model of WHP
@@ -78,7 +85,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
   private readonly orphans: Array<{ trigger: bigint; event: Win32Event }> = [];
   private isDisposed = false;
 
-  private constructor(calls: WhpCalls, handle: bigint, vcpus: number, maxRoutes: number) {
+  private constructor(calls: WhpCalls, handle: bigint, vcpus: number, maxRoutes: number, inFlightWaitMs: number) {
     this.calls = calls;
     this.handle = handle;
     this.vcpuCount = vcpus;
@@ -87,7 +94,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
     const missing = WHP_LATE_EXPORTS.filter((n) => !calls.has(n));
     const noTriggers = `${calls.paths.whp} does not export ${missing.join(', ')} (Windows before 10 20H2), so there are no interrupt triggers`;
     if (triggers) {
-      this.irq = new WhpIrqFd({ calls, handle, orphan: (trigger, event) => this.orphans.push({ trigger, event }) }, maxRoutes);
+      this.irq = new WhpIrqFd({ calls, handle, orphan: (trigger, event) => this.orphans.push({ trigger, event }) }, maxRoutes, inFlightWaitMs);
     } else {
       this.irq = new RelayIrqFd({
         backend: 'whp',
@@ -125,9 +132,10 @@ export class WhpPartition implements Partition, LocalApicAccess {
   static create(options: WhpPartitionOptions): WhpPartition {
     const op = 'WhpPartition.create';
     if (typeof options !== 'object' || options === null) throw invalidArgument(op, `options must be an object, got ${describeValue(options)}`);
-    const { vcpus, maxRoutes: maxRoutesOption, library } = options;
+    const { vcpus, maxRoutes: maxRoutesOption, library, inFlightWaitMs: waitOption } = options;
     checkInteger(op, 'vcpus', vcpus, 1, WHP_MAX_VCPUS);
     const maxRoutes = maxRoutesOption === undefined ? WHP_DEFAULT_MAX_ROUTES : checkInteger(op, 'maxRoutes', maxRoutesOption, 1, 65536);
+    const inFlightWaitMs = waitOption === undefined ? WHP_DEFAULT_IN_FLIGHT_WAIT_MS : checkInteger(op, 'inFlightWaitMs', waitOption, 0, 10_000);
     let paths = SYSTEM_LIBRARIES;
     if (library !== undefined) {
       if (typeof library !== 'object' || library === null) throw invalidArgument(op, `library must be an object, got ${describeValue(library)}`);
@@ -174,7 +182,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
       throw e;
     }
     try {
-      return new WhpPartition(calls, handle, vcpus, maxRoutes);
+      return new WhpPartition(calls, handle, vcpus, maxRoutes, inFlightWaitMs);
     } catch (e) {
       calls.deletePartition(handle);
       throw e;

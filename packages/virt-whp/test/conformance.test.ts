@@ -9,6 +9,7 @@
 import { apicObserver, defineIrqFdConformance } from '@tsvmm/virt/conformance';
 import { WhpPartition } from '../src';
 import { SWITCH_SETTINGS, applySettings, whpModel } from './model';
+import { TEST_IN_FLIGHT_WAIT_MS } from './helpers';
 
 for (const variant of ['full', 'no-update'] as const) {
   for (const settings of SWITCH_SETTINGS) {
@@ -18,7 +19,7 @@ for (const variant of ['full', 'no-update'] as const) {
         const model = whpModel(variant);
         model.reset();
         applySettings(model, settings);
-        const partition = WhpPartition.create({ vcpus: 2, library: model.library });
+        const partition = WhpPartition.create({ vcpus: 2, library: model.library, inFlightWaitMs: TEST_IN_FLIGHT_WAIT_MS });
         return {
           partition,
           observer: apicObserver(partition),

@@ -42,6 +42,9 @@ export function take(p: WhpPartition, vcpu: number): number[] {
   return v;
 }
 
-export function fresh(model: WhpModel, vcpus = 2): WhpPartition {
-  return WhpPartition.create({ vcpus, library: model.library });
+/** A generous in-flight wait: on a loaded test machine the model thread may be late. */
+export const TEST_IN_FLIGHT_WAIT_MS = 2000;
+
+export function fresh(model: WhpModel, vcpus = 2, inFlightWaitMs = TEST_IN_FLIGHT_WAIT_MS): WhpPartition {
+  return WhpPartition.create({ vcpus, library: model.library, inFlightWaitMs });
 }

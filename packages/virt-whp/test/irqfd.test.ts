@@ -19,10 +19,10 @@ function armed(p: WhpPartition, m = A): IrqFdRoute {
   return r;
 }
 
-function withPartition(model: WhpModel, fn: (p: WhpPartition) => Promise<void> | void, vcpus = 2): () => Promise<void> {
+function withPartition(model: WhpModel, fn: (p: WhpPartition) => Promise<void> | void, inFlightWaitMs?: number): () => Promise<void> {
   return async () => {
     model.reset();
-    const p = fresh(model, vcpus);
+    const p = fresh(model, 2, inFlightWaitMs);
     try {
       await fn(p);
     } finally {
@@ -207,11 +207,15 @@ describe('event replacement', () => {
     describe(s.name, () => {
       for (const variant of ['full', 'no-update'] as const) {
         const m = whpModel(variant);
-        const run = (fn: (p: WhpPartition) => Promise<void>) =>
-          withPartition(m, async (p) => {
-            applySettings(m, s);
-            await fn(p);
-          });
+        const run = (fn: (p: WhpPartition) => Promise<void>, inFlightWaitMs?: number) =>
+          withPartition(
+            m,
+            async (p) => {
+              applySettings(m, s);
+              await fn(p);
+            },
+            inFlightWaitMs,
+          );
 
         test(
           `${variant}: signals while masked are kept: one delivery at unmask, or consumePending once`,
@@ -293,7 +297,7 @@ describe('event replacement', () => {
             r.unmask();
             await p.settle();
             expect(take(p, 0)).toEqual([]);
-          }),
+          }, 1), // held: waiting for the hypervisor would only time out
         );
       }
     });
