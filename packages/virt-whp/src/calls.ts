@@ -53,6 +53,7 @@ const WHP_LATE = {
 const KERNEL32 = {
   CreateEventW: 'uint64_t CreateEventW(void *attributes, int32_t manualReset, int32_t initialState, void *name)',
   SetEvent: 'int32_t SetEvent(uint64_t handle)',
+  ResetEvent: 'int32_t ResetEvent(uint64_t handle)',
   WaitForSingleObject: 'uint32_t WaitForSingleObject(uint64_t handle, uint32_t milliseconds)',
   WaitForMultipleObjects: 'uint32_t WaitForMultipleObjects(uint32_t count, const void *handles, int32_t waitAll, uint32_t milliseconds)',
   CloseHandle: 'int32_t CloseHandle(uint64_t handle)',
@@ -179,6 +180,10 @@ export class WhpCalls {
 
   setEvent(handle: bigint): void {
     if (this.k('SetEvent')(handle) === 0) throw this.win32Failed('SetEvent');
+  }
+
+  resetEvent(handle: bigint): void {
+    if (this.k('ResetEvent')(handle) === 0) throw this.win32Failed('ResetEvent');
   }
 
   /** True when the event was signalled (an auto-reset event is then reset by this wait). */

@@ -1,9 +1,9 @@
 /**
  * The relay's one waiter thread for all routes: WaitForMultipleObjects on the control event and
  * the watched route events, at most 63 of them per wait. Up to 63 armed routes it blocks until
- * something happens; beyond that it visits each group in turn with a short timeout. A signal it
- * takes is delivered through the route table under the slot's lock (so a route disarmed meanwhile
- * gets it back with SetEvent: it stays latched), with WHvRequestInterrupt on this thread.
+ * something happens; beyond that it visits each group in turn with a short timeout. Route events
+ * are manual-reset, so a wait only observes a signal: it is taken (reset) and injected with
+ * WHvRequestInterrupt under the slot's lock, so a route disarmed or disposed meanwhile keeps it.
  */
 import { workerData } from 'node:worker_threads';
 import { RelayRouteTable } from '@tsvmm/virt';
@@ -21,15 +21,20 @@ const inject = (addressLo: number, addressHi: number, msiData: number): boolean 
   return true;
 };
 
+/** Takes a manual-reset event's signal: only under the slot lock, inside table.deliver. */
+function consume(handle: bigint): number {
+  if (!calls.waitOne(handle, 0)) return 0;
+  calls.resetEvent(handle);
+  return 1;
+}
+
 /**
- * The wait took this event's signal (auto-reset): deliver it. Returns false when the route is no
- * longer armed: the signal is given back with SetEvent (it stays latched for the route) and this
- * pass must not wait on that event again (the next pass reads the new watched set without it).
+ * The wait saw this event signalled (manual-reset: it stays signalled). Deliver it under the slot
+ * lock. Returns false when the route is no longer armed: the signal stays latched in the event,
+ * and this pass must not wait on that event again (the next pass reads the new watched set).
  */
 function deliver(slot: number, handle: bigint): boolean {
-  if (table.deliver(slot, () => 1, inject) !== 'not-armed') return true;
-  calls.setEvent(handle);
-  return false;
+  return table.deliver(slot, () => consume(handle), inject) !== 'not-armed';
 }
 
 /** Takes and delivers every signal already raised on these routes. Returns how many. */

@@ -1,6 +1,6 @@
 /**
  * The Windows platform of the user-space relay (`RelayIrqFd` from @tsvmm/virt), for a WHP without
- * interrupt triggers: each route's event is an auto-reset Win32 event, and one waiter thread
+ * interrupt triggers: each route's event is a manual-reset Win32 event, and one waiter thread
  * (see waiter-worker.ts) waits on all of them and injects with WHvRequestInterrupt.
  *
  * A handle the waiter may be waiting on is never closed under it: a retired event's handle is
@@ -36,9 +36,16 @@ export class RelayWin32Event implements Event {
     this.platform.calls.setEvent(this.handle);
   }
 
+  /**
+   * 1 if signalled, and resets it. The event is manual-reset, so the waiter's wait only observes a
+   * signal and the signal is taken here, under the route's slot lock, by whoever delivers it. A
+   * signal raised between the look and the reset is covered by the injection that follows.
+   */
   consume(): number {
     if (this.isDisposed) return 0;
-    return this.platform.calls.waitOne(this.handle, 0) ? 1 : 0;
+    if (!this.platform.calls.waitOne(this.handle, 0)) return 0;
+    this.platform.calls.resetEvent(this.handle);
+    return 1;
   }
 
   dispose(): void {
@@ -119,7 +126,7 @@ export class Win32RelayPlatform implements RelayPlatform {
   createEvent(): Event {
     if (this.isDisposed) throw disposedError('RelayPlatform.createEvent', 'the WHP relay');
     this.flush();
-    return new RelayWin32Event(this, this.calls.createEvent(false));
+    return new RelayWin32Event(this, this.calls.createEvent(true));
   }
 
   watch(slot: number, event: Event): void {
