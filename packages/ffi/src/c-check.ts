@@ -1,9 +1,9 @@
 /**
- * Generates a C program that prints the size, member offsets and widths of layouts, ioctl numbers
- * and constants as the installed kernel headers define them, and the lines the TypeScript
+ * Generates a C program that prints the size, member offsets and widths of layouts (and the bits
+ * each bitfield occupies), ioctl numbers and constants as the installed headers define them, and the lines the TypeScript
  * definitions expect, so a test can compile it with `cc` and compare.
  */
-import { type StructLayout, fieldWidth } from './layout';
+import { type BitfieldDef, type FieldDef, type StructLayout, fieldWidth } from './layout';
 
 /** A request number the C program prints by its macro name (an ioctl: `name` is its C macro). */
 export interface NamedRequest {
@@ -14,7 +14,7 @@ export interface NamedRequest {
 export interface CCheckSpec {
   /** e.g. `['linux/kvm.h']`. */
   readonly headers: readonly string[];
-  readonly layouts: readonly StructLayout[];
+  readonly layouts: readonly StructLayout<string, string>[];
   readonly ioctls: readonly NamedRequest[];
   readonly constants?: Readonly<Record<string, number>>;
 }
@@ -31,11 +31,26 @@ export function generateCCheck(spec: CCheckSpec): CCheck {
   for (const l of spec.layouts) {
     body.push(`  printf("sizeof ${l.cType} %zu\\n", sizeof(${l.cType}));`);
     expected.push(`sizeof ${l.cType} ${l.size}`);
-    for (const f of Object.values(l.fields)) {
+    for (const f of Object.values<Required<FieldDef>>(l.fields)) {
+      if (f.bitfieldsOnly) continue; // no C member to take the offset of: its bitfields are checked below
       body.push(`  printf("offsetof ${l.cType} ${f.c} %zu\\n", offsetof(${l.cType}, ${f.c}));`);
       expected.push(`offsetof ${l.cType} ${f.c} ${f.offset}`);
       body.push(`  printf("width ${l.cType} ${f.c} %zu\\n", sizeof(((${l.cType} *)0)->${f.c}));`);
       expected.push(`width ${l.cType} ${f.c} ${fieldWidth(f.type)}`);
+    }
+  }
+  for (const l of spec.layouts) {
+    // A bitfield has no offsetof: set it to all ones (-1 converts to all ones, any width) in a zeroed struct and print the bytes it
+    // touched, as the word it lives in (the bit position and width, as the compiler lays them out).
+    for (const b of Object.values<Required<BitfieldDef>>(l.bits)) {
+      const word = l.fields[b.field]!;
+      const w = fieldWidth(word.type);
+      body.push(
+        `  { ${l.cType} v; unsigned long long m = 0; memset(&v, 0, sizeof v); v.${b.c} = -1; ` +
+          `memcpy(&m, (unsigned char *)&v + ${word.offset}, ${w}); printf("bits ${l.cType} ${b.c} %llx\\n", m); }`,
+      );
+      const mask = ((1n << BigInt(b.width)) - 1n) << BigInt(b.bit);
+      expected.push(`bits ${l.cType} ${b.c} ${mask.toString(16)}`);
     }
   }
   for (const io of spec.ioctls) {
@@ -49,6 +64,7 @@ export function generateCCheck(spec: CCheckSpec): CCheck {
   const source = [
     '#include <stddef.h>',
     '#include <stdio.h>',
+    '#include <string.h>',
     ...spec.headers.map((h) => `#include <${h}>`),
     'int main(void) {',
     ...body,

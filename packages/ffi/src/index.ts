@@ -1,4 +1,19 @@
-export { decodeStruct, defineLayout, encodeStruct, fieldWidth, packStruct, readField, writeField } from './layout';
-export type { FieldDef, FieldType, FieldValues, StructLayout } from './layout';
+export {
+  decodeBits,
+  decodeStruct,
+  defineLayout,
+  embedLayout,
+  encodeBits,
+  encodeStruct,
+  fieldWidth,
+  packStruct,
+  readField,
+  writeField,
+} from './layout';
+export type { BitfieldDef, FieldDef, FieldType, FieldValues, StructLayout } from './layout';
+export { defineTable } from './table';
+export type { TableLayout } from './table';
 export { generateCCheck } from './c-check';
 export type { CCheck, CCheckSpec, NamedRequest } from './c-check';
+export { LibraryLoadError, loadLibrary } from './library';
+export type { KoffiLibraryLike, KoffiLike, LoadLibraryOptions, LoadedLibrary, Prototypes } from './library';

@@ -1,6 +1,10 @@
 /**
  * Declarative C struct layouts: one definition per ABI struct, used both to encode/decode with a
- * DataView and to generate the C program that checks it against the kernel's header.
+ * DataView and to generate the C program that checks it against the real header.
+ *
+ * A layout has byte-addressed fields and, optionally, bitfields: named bit ranges inside one of its
+ * integer fields (C bitfields such as WHP's `UINT64 Type : 8`). Another layout can be placed inside
+ * it at an offset ({@link embedLayout}), so a union member or nested struct is defined once.
  */
 export type FieldType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64';
 
@@ -11,31 +15,102 @@ export interface FieldDef {
   readonly type: FieldType;
   /** The member designator in C (`u.msi.address_lo`); default: the field's name. */
   readonly c?: string;
+  /**
+   * Set when the word has no C member of its own (it holds only bitfields, as in
+   * `struct { UINT64 Type : 8; ... }`): the C check then tests its bitfields instead of `offsetof`.
+   */
+  readonly bitfieldsOnly?: boolean;
 }
 
-export interface StructLayout<F extends string = string> {
+/** A named bit range inside an integer field of the same layout (little-endian bit numbering). */
+export interface BitfieldDef<F extends string = string> {
+  /** The integer field that holds the bits. */
+  readonly field: F;
+  /** Lowest bit, 0-based. */
+  readonly bit: number;
+  /** Number of bits, at least 1. */
+  readonly width: number;
+  /** The C designator of the bitfield member; default: the bitfield's name. */
+  readonly c?: string;
+}
+
+export interface StructLayout<F extends string = string, B extends string = never> {
   /** The C type, e.g. `struct kvm_irqfd`. */
   readonly cType: string;
   readonly size: number;
   readonly fields: Readonly<Record<F, Required<FieldDef>>>;
+  /** Bitfields, by name (empty for a layout without any). */
+  readonly bits: Readonly<Record<B, Required<BitfieldDef<F>>>>;
 }
 
-export type FieldValues<F extends string> = Partial<Record<F, number | bigint>>;
+export type FieldValues<F extends string, B extends string = never> = Partial<Record<F | B, number | bigint>>;
 
 export function fieldWidth(type: FieldType): number {
   return WIDTH[type];
 }
 
-export function defineLayout<F extends string>(cType: string, size: number, fields: Record<F, FieldDef>): StructLayout<F> {
+/**
+ * Defines a layout. Throws RangeError for a field that does not fit `size`, a bitfield outside its
+ * word, or two bitfields that overlap.
+ */
+export function defineLayout<F extends string, B extends string = never>(
+  cType: string,
+  size: number,
+  fields: Record<F, FieldDef>,
+  bits?: Record<B, BitfieldDef<NoInfer<F>>>,
+): StructLayout<F, B> {
   const out = {} as Record<F, Required<FieldDef>>;
   for (const name of Object.keys(fields) as F[]) {
     const f = fields[name];
-    if (f.offset < 0 || f.offset + WIDTH[f.type] > size) {
+    if (!Number.isInteger(f.offset) || f.offset < 0 || f.offset + WIDTH[f.type] > size) {
       throw new RangeError(`${cType}.${name}: offset ${f.offset} + ${WIDTH[f.type]} exceeds the size ${size}`);
     }
-    out[name] = Object.freeze({ offset: f.offset, type: f.type, c: f.c ?? name });
+    out[name] = Object.freeze({ offset: f.offset, type: f.type, c: f.c ?? name, bitfieldsOnly: f.bitfieldsOnly ?? false });
   }
-  return Object.freeze({ cType, size, fields: Object.freeze(out) });
+  const outBits = {} as Record<B, Required<BitfieldDef<F>>>;
+  const used = new Map<string, bigint>();
+  for (const name of Object.keys(bits ?? {}) as B[]) {
+    const b = (bits as Record<B, BitfieldDef<F>>)[name];
+    const word = out[b.field];
+    if (word === undefined) throw new RangeError(`${cType}.${name}: bitfield of unknown field ${String(b.field)}`);
+    if (!Number.isInteger(b.bit) || !Number.isInteger(b.width) || b.bit < 0 || b.width < 1 || b.bit + b.width > WIDTH[word.type] * 8) {
+      throw new RangeError(`${cType}.${name}: bits ${b.bit}+${b.width} do not fit the ${WIDTH[word.type] * 8}-bit field ${b.field}`);
+    }
+    const mask = ((1n << BigInt(b.width)) - 1n) << BigInt(b.bit);
+    const taken = used.get(b.field) ?? 0n;
+    if (taken & mask) throw new RangeError(`${cType}.${name}: bits ${b.bit}+${b.width} overlap another bitfield of ${b.field}`);
+    used.set(b.field, taken | mask);
+    outBits[name] = Object.freeze({ field: b.field, bit: b.bit, width: b.width, c: b.c ?? name });
+  }
+  return Object.freeze({ cType, size, fields: Object.freeze(out), bits: Object.freeze(outBits) });
+}
+
+/**
+ * The fields and bitfields of `inner`, placed at byte `offset` of an outer layout, named
+ * `${prefix}.${name}` with C designators `${prefix}.${c}` (a struct or union member named `prefix`).
+ * Spread the result into {@link defineLayout}:
+ *
+ * ```ts
+ * const e = embedLayout('Interrupt', WHV_INTERRUPT_CONTROL, 8);
+ * defineLayout('WHV_TRIGGER_PARAMETERS', 32, { TriggerType: { offset: 0, type: 'u32' }, ...e.fields }, e.bits);
+ * ```
+ */
+export function embedLayout<P extends string, F extends string, B extends string>(
+  prefix: P,
+  inner: StructLayout<F, B>,
+  offset: number,
+): { fields: Record<`${P}.${F}`, FieldDef>; bits: Record<`${P}.${B}`, BitfieldDef<`${P}.${F}`>> } {
+  const fields = {} as Record<`${P}.${F}`, FieldDef>;
+  for (const name of Object.keys(inner.fields) as F[]) {
+    const f = inner.fields[name];
+    fields[`${prefix}.${name}`] = { offset: offset + f.offset, type: f.type, c: `${prefix}.${f.c}`, bitfieldsOnly: f.bitfieldsOnly };
+  }
+  const bits = {} as Record<`${P}.${B}`, BitfieldDef<`${P}.${F}`>>;
+  for (const name of Object.keys(inner.bits) as B[]) {
+    const b = inner.bits[name];
+    bits[`${prefix}.${name}`] = { field: `${prefix}.${b.field}`, bit: b.bit, width: b.width, c: `${prefix}.${b.c}` };
+  }
+  return { fields, bits };
 }
 
 /** Writes one field at `base` (little-endian, as x86_64). */
@@ -76,24 +151,66 @@ export function readField(view: DataView, base: number, field: FieldDef): number
   }
 }
 
-/** Zeroes the struct at `base`, then writes the given fields (padding stays zero, as the kernel requires). */
-export function encodeStruct<F extends string>(layout: StructLayout<F>, view: DataView, base: number, values: FieldValues<F>): void {
+/**
+ * Places `value` in the bit range of `b` inside `word` and returns the new word. RangeError when
+ * `value` does not fit the width (a value is never truncated silently).
+ */
+export function encodeBits(word: bigint, b: Pick<BitfieldDef, 'bit' | 'width'>, value: number | bigint): bigint {
+  const v = BigInt(value);
+  const max = (1n << BigInt(b.width)) - 1n;
+  if (v < 0n || v > max) throw new RangeError(`value ${v} does not fit a ${b.width}-bit field`);
+  return (word & ~(max << BigInt(b.bit))) | (v << BigInt(b.bit));
+}
+
+/** The value of bit range `b` of `word`. */
+export function decodeBits(word: bigint, b: Pick<BitfieldDef, 'bit' | 'width'>): number {
+  return Number((word >> BigInt(b.bit)) & ((1n << BigInt(b.width)) - 1n));
+}
+
+/**
+ * Zeroes the struct at `base`, then writes the given fields and bitfields (padding and unnamed bits
+ * stay zero, as kernels and hypervisors require of reserved bits). A bitfield value overrides the
+ * bits of its word given as a field.
+ */
+export function encodeStruct<F extends string, B extends string = never>(
+  layout: StructLayout<F, B>,
+  view: DataView,
+  base: number,
+  values: FieldValues<F, B>,
+): void {
   for (let i = 0; i < layout.size; i++) view.setUint8(base + i, 0);
-  for (const name of Object.keys(values) as F[]) {
-    const v = values[name];
+  const vals = values as Partial<Record<string, number | bigint>>;
+  for (const name of Object.keys(layout.fields) as F[]) {
+    const v = vals[name];
     if (v !== undefined) writeField(view, base, layout.fields[name], v);
+  }
+  for (const name of Object.keys(layout.bits) as B[]) {
+    const v = vals[name];
+    if (v === undefined) continue;
+    const b = layout.bits[name];
+    const word = layout.fields[b.field];
+    writeField(view, base, word, encodeBits(BigInt(readField(view, base, word)), b, v));
   }
 }
 
 /** A new zeroed buffer holding one encoded struct. */
-export function packStruct<F extends string>(layout: StructLayout<F>, values: FieldValues<F>): Uint8Array {
+export function packStruct<F extends string, B extends string = never>(layout: StructLayout<F, B>, values: FieldValues<F, B>): Uint8Array {
   const bytes = new Uint8Array(layout.size);
   encodeStruct(layout, new DataView(bytes.buffer), 0, values);
   return bytes;
 }
 
-export function decodeStruct<F extends string>(layout: StructLayout<F>, view: DataView, base = 0): Record<F, number | bigint> {
-  const out = {} as Record<F, number | bigint>;
+/** Every field and every bitfield of the struct at `base`. */
+export function decodeStruct<F extends string, B extends string = never>(
+  layout: StructLayout<F, B>,
+  view: DataView,
+  base = 0,
+): Record<F | B, number | bigint> {
+  const out = {} as Record<F | B, number | bigint>;
   for (const name of Object.keys(layout.fields) as F[]) out[name] = readField(view, base, layout.fields[name]);
+  for (const name of Object.keys(layout.bits) as B[]) {
+    const b = layout.bits[name];
+    out[name] = decodeBits(BigInt(readField(view, base, layout.fields[b.field])), b);
+  }
   return out;
 }

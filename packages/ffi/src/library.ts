@@ -1,0 +1,111 @@
+/**
+ * One way to load a native library through koffi: required exports must all resolve (else one
+ * error names every missing one); optional exports are resolved one by one, and those the library
+ * lacks are reported instead of failing the load. Windows DLLs gain exports over releases (WHP's
+ * trigger functions arrived in Windows 10 20H2), so a backend turns "which exports exist" into a
+ * capability report rather than a crash.
+ */
+
+/** The part of koffi this module uses (koffi's own types are ESM-only; this package is CommonJS). */
+export interface KoffiLike {
+  load(path: string): KoffiLibraryLike;
+}
+
+export interface KoffiLibraryLike {
+  /** Declares a function from a C prototype, e.g. `int32_t WHvDeleteTrigger(uint64_t p, uint64_t t)`. */
+  func(prototype: string): unknown;
+  unload?(): void;
+}
+
+/** A C prototype per export, keyed by the name the caller uses. The C name is the prototype's own. */
+export type Prototypes = Readonly<Record<string, string>>;
+
+export interface LoadLibraryOptions<R extends Prototypes, O extends Prototypes> {
+  /** A path or a name the platform's loader searches (`WinHvPlatform.dll`, `libc.so.6`). */
+  readonly path: string;
+  readonly required: R;
+  readonly optional?: O;
+  /** The koffi module; default: `require('koffi')`. Tests pass a fake. */
+  readonly koffi?: KoffiLike;
+}
+
+/** A loaded library: each required export, each optional export that resolved, and what did not. */
+export interface LoadedLibrary<R extends Prototypes, O extends Prototypes> {
+  readonly path: string;
+  readonly functions: { readonly [K in keyof R]: (...args: never[]) => unknown } & {
+    readonly [K in keyof O]?: (...args: never[]) => unknown;
+  };
+  /** Names (keys of `optional`) whose export the library lacks, in declaration order. */
+  readonly missing: readonly (keyof O & string)[];
+  /** True when the optional export `name` resolved. */
+  has(name: keyof O & string): boolean;
+}
+
+/** Why a library could not be loaded, or which required exports it lacks. */
+export class LibraryLoadError extends Error {
+  override readonly name = 'LibraryLoadError';
+  constructor(
+    readonly path: string,
+    /** Required exports that did not resolve (empty when the library itself failed to load). */
+    readonly missingRequired: readonly string[],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function defaultKoffi(): KoffiLike {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('koffi') as KoffiLike;
+}
+
+/**
+ * Loads `options.path` and resolves its exports. Throws {@link LibraryLoadError} when the library
+ * cannot be loaded or any required export is missing (naming all of them); never for an optional one.
+ */
+export function loadLibrary<R extends Prototypes, O extends Prototypes = Record<never, string>>(
+  options: LoadLibraryOptions<R, O>,
+): LoadedLibrary<R, O> {
+  const koffi = options.koffi ?? defaultKoffi();
+  let lib: KoffiLibraryLike;
+  try {
+    lib = koffi.load(options.path);
+  } catch (e) {
+    throw new LibraryLoadError(options.path, [], `cannot load ${options.path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+  const functions: Record<string, (...args: never[]) => unknown> = {};
+  const missingRequired: string[] = [];
+  for (const [name, prototype] of Object.entries(options.required)) {
+    const f = resolve(lib, prototype);
+    if (f) functions[name] = f;
+    else missingRequired.push(name);
+  }
+  if (missingRequired.length > 0) {
+    lib.unload?.();
+    throw new LibraryLoadError(options.path, missingRequired, `${options.path} lacks the required exports ${missingRequired.join(', ')}`);
+  }
+  const missing: (keyof O & string)[] = [];
+  for (const [name, prototype] of Object.entries(options.optional ?? {})) {
+    const f = resolve(lib, prototype);
+    if (f) functions[name] = f;
+    else missing.push(name);
+  }
+  Object.freeze(functions);
+  return Object.freeze({
+    path: options.path,
+    functions: functions as LoadedLibrary<R, O>['functions'],
+    missing: Object.freeze(missing),
+    has: (name: keyof O & string) => typeof functions[name] === 'function',
+  });
+}
+
+/** The function, or undefined when the export does not exist (koffi throws for a missing symbol). */
+function resolve(lib: KoffiLibraryLike, prototype: string): ((...args: never[]) => unknown) | undefined {
+  try {
+    const f = lib.func(prototype);
+    return typeof f === 'function' ? (f as (...args: never[]) => unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * A header followed by N entries, the shape of variable-length kernel and hypervisor tables
+ * (`struct kvm_irq_routing` + `kvm_irq_routing_entry[nr]`, `mshv_user_irq_table` + entries): one
+ * definition gives the byte size for N entries, the encoder (which writes the count itself) and a
+ * decoder that refuses a count the buffer cannot hold.
+ */
+import { type FieldValues, type StructLayout, decodeStruct, encodeStruct, writeField } from './layout';
+
+export interface TableLayout<H extends string, E extends string, HB extends string = never, EB extends string = never> {
+  readonly header: StructLayout<H, HB>;
+  readonly entry: StructLayout<E, EB>;
+  /** The header field that holds the number of entries. */
+  readonly countField: H;
+  /** Byte offset of entry 0 (the header's size unless the C type aligns the array further). */
+  readonly entriesOffset: number;
+  /** Bytes for a table of `n` entries. */
+  sizeFor(n: number): number;
+  /** A new buffer: the header (with `countField` = entries.length) and each entry, zero elsewhere. */
+  pack(header: FieldValues<H, HB>, entries: readonly FieldValues<E, EB>[]): Uint8Array;
+  /** Decodes a table; RangeError when the count in the header exceeds what `bytes` holds. */
+  decode(bytes: Uint8Array): { header: Record<H | HB, number | bigint>; entries: Record<E | EB, number | bigint>[] };
+}
+
+export function defineTable<H extends string, E extends string, HB extends string = never, EB extends string = never>(spec: {
+  header: StructLayout<H, HB>;
+  entry: StructLayout<E, EB>;
+  countField: H;
+  entriesOffset?: number;
+}): TableLayout<H, E, HB, EB> {
+  const { header, entry, countField } = spec;
+  const entriesOffset = spec.entriesOffset ?? header.size;
+  if (header.fields[countField] === undefined) throw new RangeError(`${header.cType} has no field ${countField}`);
+  if (!Number.isInteger(entriesOffset) || entriesOffset < header.size) {
+    throw new RangeError(`entries of ${header.cType} must start at or after byte ${header.size}, got ${entriesOffset}`);
+  }
+  const sizeFor = (n: number): number => {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`entry count must be a non-negative integer, got ${n}`);
+    return entriesOffset + n * entry.size;
+  };
+  return Object.freeze({
+    header,
+    entry,
+    countField,
+    entriesOffset,
+    sizeFor,
+    pack(h: FieldValues<H, HB>, entries: readonly FieldValues<E, EB>[]): Uint8Array {
+      const bytes = new Uint8Array(sizeFor(entries.length));
+      const view = new DataView(bytes.buffer);
+      encodeStruct(header, view, 0, h);
+      writeField(view, 0, header.fields[countField], entries.length);
+      entries.forEach((e, i) => encodeStruct(entry, view, entriesOffset + i * entry.size, e));
+      return bytes;
+    },
+    decode(bytes: Uint8Array) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (bytes.byteLength < header.size) throw new RangeError(`${bytes.byteLength} bytes cannot hold ${header.cType} (${header.size} bytes)`);
+      const h = decodeStruct(header, view, 0);
+      const n = Number(h[countField]);
+      if (sizeFor(n) > bytes.byteLength) {
+        throw new RangeError(`${header.cType} says ${n} entries, but ${bytes.byteLength} bytes hold at most ${Math.floor((bytes.byteLength - entriesOffset) / entry.size)}`);
+      }
+      const entries = Array.from({ length: n }, (_, i) => decodeStruct(entry, view, entriesOffset + i * entry.size));
+      return { header: h, entries };
+    },
+  });
+}

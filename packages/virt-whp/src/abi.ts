@@ -1,0 +1,134 @@
+/**
+ * The WHP ABI this backend uses (x64), one definition per struct, constant and HRESULT.
+ *
+ * Source: Microsoft's `WinHvPlatformDefs.h` (the MIT-licensed copy published for open-source VMMs)
+ * and the WHP documentation pages for WHvCreateTrigger, WHvUpdateTriggerParameters,
+ * WHvDeleteTrigger, WHvGetCapability, WHvSetPartitionProperty and WHvGetVirtualProcessorState.
+ * The header asserts `sizeof(WHV_INTERRUPT_CONTROL) == 16` and `sizeof(WHV_TRIGGER_PARAMETERS) == 32`.
+ */
+import { defineLayout, embedLayout } from '@tsvmm/ffi';
+
+/**
+ * `WHV_INTERRUPT_CONTROL` (16 bytes): a 64-bit bitfield word (`Type` bits 0-7, `DestinationMode`
+ * 8-11, `TriggerMode` 12-15, `TargetVtl` 16-23, the rest reserved 0; older headers call the
+ * `TargetVtl` bits reserved, so it stays 0), then `Destination` u32 @8 and `Vector` u32 @12.
+ */
+export const WHV_INTERRUPT_CONTROL = defineLayout(
+  'WHV_INTERRUPT_CONTROL',
+  16,
+  {
+    Control: { offset: 0, type: 'u64', bitfieldsOnly: true },
+    Destination: { offset: 8, type: 'u32' },
+    Vector: { offset: 12, type: 'u32' },
+  },
+  {
+    Type: { field: 'Control', bit: 0, width: 8 },
+    DestinationMode: { field: 'Control', bit: 8, width: 4 },
+    TriggerMode: { field: 'Control', bit: 12, width: 4 },
+    TargetVtl: { field: 'Control', bit: 16, width: 8 },
+  },
+);
+
+const interrupt = embedLayout('Interrupt', WHV_INTERRUPT_CONTROL, 8);
+
+/**
+ * `WHV_TRIGGER_PARAMETERS` (32 bytes): `TriggerType` u32 @0, `Reserved` u32 @4 (must be 0), then a
+ * 24-byte anonymous union @8 whose `Interrupt` member (the one an emulated device uses) is a
+ * {@link WHV_INTERRUPT_CONTROL}. The SynicEvent and DeviceInterrupt members are not used here.
+ */
+export const WHV_TRIGGER_PARAMETERS = defineLayout(
+  'WHV_TRIGGER_PARAMETERS',
+  32,
+  { TriggerType: { offset: 0, type: 'u32' }, Reserved: { offset: 4, type: 'u32' }, ...interrupt.fields },
+  interrupt.bits,
+);
+
+/** `WHV_TRIGGER_TYPE`. Interrupt exists on x64 only. */
+export const WHvTriggerTypeInterrupt = 0;
+export const WHvTriggerTypeSynicEvent = 1;
+export const WHvTriggerTypeDeviceInterrupt = 2;
+
+/** `WHV_INTERRUPT_TYPE` (the x86 delivery modes WHP can express; SMI 2, RemoteRead 3, ExtINT 7 have none). */
+export const WHvX64InterruptTypeFixed = 0;
+export const WHvX64InterruptTypeLowestPriority = 1;
+export const WHvX64InterruptTypeNmi = 4;
+export const WHvX64InterruptTypeInit = 5;
+export const WHvX64InterruptTypeSipi = 6;
+export const WHvX64InterruptTypeLocalInt1 = 9;
+
+/** `WHV_INTERRUPT_DESTINATION_MODE` and `WHV_INTERRUPT_TRIGGER_MODE`. */
+export const WHvX64InterruptDestinationModePhysical = 0;
+export const WHvX64InterruptDestinationModeLogical = 1;
+export const WHvX64InterruptTriggerModeEdge = 0;
+export const WHvX64InterruptTriggerModeLevel = 1;
+
+/** `WHV_PARTITION_PROPERTY_CODE` values set before `WHvSetupPartition` (both UINT32). */
+export const WHvPartitionPropertyCodeProcessorCount = 0x00001fff;
+export const WHvPartitionPropertyCodeLocalApicEmulationMode = 0x00001005;
+/** `WHV_X64_LOCAL_APIC_EMULATION_MODE`. */
+export const WHvX64LocalApicEmulationModeNone = 0;
+export const WHvX64LocalApicEmulationModeXApic = 1;
+export const WHvX64LocalApicEmulationModeX2Apic = 2;
+
+/** `WHV_CAPABILITY_CODE`: HypervisorPresent is a 4-byte BOOL, Features a UINT64. */
+export const WHvCapabilityCodeHypervisorPresent = 0;
+export const WHvCapabilityCodeFeatures = 1;
+/** Bit 1 of `WHV_CAPABILITY_FEATURES`: the hypervisor emulates the local APIC. */
+export const WHV_FEATURE_LOCAL_APIC_EMULATION = 1n << 1n;
+
+/** `WHV_VIRTUAL_PROCESSOR_STATE_TYPE` InterruptControllerState2: the xAPIC register page (4096 bytes). */
+export const WHvVirtualProcessorStateTypeInterruptControllerState2 = 0x00001000;
+export const LAPIC_PAGE_SIZE = 4096;
+/** xAPIC register offsets (Intel SDM, "Local APIC Register Address Map"); 16-byte stride per 32 bits. */
+export const LAPIC_ID = 0x20;
+export const LAPIC_SVR = 0xf0;
+export const LAPIC_ISR = 0x100;
+export const LAPIC_TMR = 0x180;
+export const LAPIC_IRR = 0x200;
+/** SVR bit 8: APIC software enable. SVR 0x1FF enables it with spurious vector 0xFF. */
+export const LAPIC_SVR_ENABLE = 0x100;
+
+/** HRESULTs this backend names (unsigned 32-bit). */
+export const S_OK = 0;
+export const E_INVALIDARG = 0x80070057;
+/** HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE). */
+export const E_HANDLE = 0x80070006;
+export const E_ACCESSDENIED = 0x80070005;
+export const E_OUTOFMEMORY = 0x8007000e;
+/** HRESULT_FROM_WIN32(ERROR_PROC_NOT_FOUND): an export the DLL lacks. */
+export const HRESULT_PROC_NOT_FOUND = 0x8007007f;
+export const WHV_E_UNKNOWN_CAPABILITY = 0x80370300;
+export const WHV_E_INSUFFICIENT_BUFFER = 0x80370301;
+export const WHV_E_UNKNOWN_PROPERTY = 0x80370302;
+export const WHV_E_INVALID_PARTITION_CONFIG = 0x80370304;
+export const WHV_E_VP_DOES_NOT_EXIST = 0x80370307;
+export const WHV_E_INVALID_VP_STATE = 0x80370308;
+/** A hypervisor status as HRESULT: the VP index does not exist in the partition. */
+export const ERROR_HV_INVALID_VP_INDEX = 0xc035000e;
+
+const HRESULT_NAMES: ReadonlyMap<number, string> = new Map([
+  [E_INVALIDARG, 'E_INVALIDARG'],
+  [E_HANDLE, 'E_HANDLE'],
+  [E_ACCESSDENIED, 'E_ACCESSDENIED'],
+  [E_OUTOFMEMORY, 'E_OUTOFMEMORY'],
+  [HRESULT_PROC_NOT_FOUND, 'ERROR_PROC_NOT_FOUND'],
+  [WHV_E_UNKNOWN_CAPABILITY, 'WHV_E_UNKNOWN_CAPABILITY'],
+  [WHV_E_INSUFFICIENT_BUFFER, 'WHV_E_INSUFFICIENT_BUFFER'],
+  [WHV_E_UNKNOWN_PROPERTY, 'WHV_E_UNKNOWN_PROPERTY'],
+  [WHV_E_INVALID_PARTITION_CONFIG, 'WHV_E_INVALID_PARTITION_CONFIG'],
+  [WHV_E_VP_DOES_NOT_EXIST, 'WHV_E_VP_DOES_NOT_EXIST'],
+  [WHV_E_INVALID_VP_STATE, 'WHV_E_INVALID_VP_STATE'],
+  [ERROR_HV_INVALID_VP_INDEX, 'ERROR_HV_INVALID_VP_INDEX'],
+]);
+
+/** The symbolic name of an HRESULT this backend knows, or undefined. */
+export function hresultName(hr: number): string | undefined {
+  return HRESULT_NAMES.get(hr >>> 0);
+}
+
+/** kernel32 wait results (`WaitForSingleObject`, `WaitForMultipleObjects`). */
+export const WAIT_OBJECT_0 = 0;
+export const WAIT_TIMEOUT = 0x102;
+export const WAIT_FAILED = 0xffffffff;
+/** One `WaitForMultipleObjects` call waits on at most this many handles. */
+export const MAXIMUM_WAIT_OBJECTS = 64;

@@ -1,0 +1,52 @@
+/**
+ * The registry entry of this backend: its name, a probe that never throws, and `open`.
+ */
+import { type BackendProbe, isVirtError } from '@tsvmm/virt';
+import { WhpPartition, type WhpPartitionOptions, checkWhpPlatform } from './partition';
+
+/** Why WHP is unavailable, for programs: `platform` (not Windows x64), `load` (no WinHvPlatform.dll or hypervisor), `error` (anything else). */
+export type WhpProbeCode = 'available' | 'platform' | 'load' | 'error';
+
+export interface WhpProbe extends BackendProbe {
+  readonly code: WhpProbeCode;
+}
+
+export interface WhpBackend {
+  readonly name: 'whp';
+  probe(): WhpProbe;
+  open(options: WhpPartitionOptions): WhpPartition;
+}
+
+/**
+ * Whether WHP works here, found by creating a 2-VP partition and disposing it. Never throws.
+ * `options.library` is the test seam of {@link WhpPartitionOptions}.
+ */
+export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpProbe {
+  if (options.library === undefined) {
+    try {
+      checkWhpPlatform('probe');
+    } catch (e) {
+      const reason = `WHP needs Windows on x64; this is ${process.platform} on ${process.arch}.`;
+      return { backend: 'whp', available: false, code: 'platform', reason: isVirtError(e) ? reason : String(e) };
+    }
+  }
+  try {
+    const p = WhpPartition.create({ vcpus: 2, library: options.library });
+    try {
+      const c = p.capabilities;
+      const how = c.irqfd === 'kernel' ? 'interrupt triggers' : `no irqfd (${c.irqfdReason})`;
+      return { backend: 'whp', available: true, code: 'available', reason: `WinHvPlatform.dll works with ${how}.`, capabilities: c };
+    } finally {
+      p.dispose();
+    }
+  } catch (e) {
+    const reason = isVirtError(e) ? e.message : `unexpected failure: ${String(e)}`;
+    return { backend: 'whp', available: false, code: isVirtError(e, 'UNAVAILABLE') ? 'load' : 'error', reason };
+  }
+}
+
+export const whpBackend: WhpBackend = Object.freeze({
+  name: 'whp' as const,
+  probe: () => probe(),
+  open: (options: WhpPartitionOptions) => WhpPartition.create(options),
+});

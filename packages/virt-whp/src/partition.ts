@@ -1,0 +1,257 @@
+/**
+ * A WHP partition set up for interrupts: ProcessorCount and the xAPIC emulation mode set before
+ * WHvSetupPartition, one VP per vCPU with its local APIC software-enabled, `requestMsi` through
+ * WHvRequestInterrupt, and irqfd on Interrupt triggers where WHvCreateTrigger and WHvDeleteTrigger
+ * are exported, or else the user-space relay (one waiter thread, WHvRequestInterrupt).
+ */
+import {
+  type IrqFd,
+  type LocalApicAccess,
+  type LocalApicState,
+  type Partition,
+  type PartitionCapabilities,
+  RelayIrqFd,
+  VirtError,
+  checkInteger,
+  describeValue,
+  disposedError,
+  invalidArgument,
+  parseMsi,
+} from '@tsvmm/virt';
+import {
+  WHV_FEATURE_LOCAL_APIC_EMULATION,
+  WHvCapabilityCodeFeatures,
+  WHvCapabilityCodeHypervisorPresent,
+  WHvPartitionPropertyCodeLocalApicEmulationMode,
+  WHvPartitionPropertyCodeProcessorCount,
+  WHvX64LocalApicEmulationModeXApic,
+} from './abi';
+import { SYSTEM_LIBRARIES, type WhpCalls, type WhpLateExport, type WhpLibraryPaths, WHP_LATE_EXPORTS, whpCalls } from './calls';
+import { WHP_MSI_POLICY, interruptControl } from './encode';
+import { WhpIrqFd } from './irqfd';
+import { Win32RelayPlatform } from './relay/win32-relay-platform';
+import { decodeLapicPage, withApicEnabled, withIrrCleared } from './lapic';
+import type { Win32Event } from './win32-event';
+
+/** This backend's own limits (WHP documents none for triggers). */
+export const WHP_MAX_VCPUS = 64;
+export const WHP_DEFAULT_MAX_ROUTES = 1024;
+export const WHP_DEFAULT_IN_FLIGHT_WAIT_MS = 20;
+
+export interface WhpPartitionOptions {
+  /** vCPUs (VPs), 1 to 64. Their APIC IDs are their indexes. */
+  readonly vcpus: number;
+  /** Most irqfd routes at once (1 to 65536, default 1024): this backend's own bound. */
+  readonly maxRoutes?: number;
+  /**
+   * How long (ms, 0 to 10000, default 20) a route waits, before deleting or updating a live trigger,
+   * for the hypervisor to take a signal still in flight, so that it reaches the message it was
+   * raised for. Only spent while a signal is in flight.
+   */
+  readonly inFlightWaitMs?: number;
+  /**
+   * Test seam: load these libraries instead of `WinHvPlatform.dll` and `kernel32.dll`, through the
+   * same declarations, on any platform (the platform check is skipped). Meant for a model of WHP
+   * in tests; never needed in production.
+   */
+  readonly library?: WhpLibraryPaths;
+}
+
+/** Which of the late WHP exports this host has (a capability report, never a load failure). */
+export type WhpExports = Readonly<Record<WhpLateExport, boolean>>;
+
+/** Throws UNSUPPORTED unless this is Windows on x64 (WHP's Arm64 ABI differs: no Interrupt trigger type). */
+export function checkWhpPlatform(operation: string, platform: string = process.platform, arch: string = process.arch): void {
+  if (platform === 'win32' && arch === 'x64') return;
+  throw new VirtError('UNSUPPORTED', {
+    operation,
+    detail:
+      platform === 'win32'
+        ? `WHP is unsupported on this platform (Windows on ${arch}): this backend implements the x64 ABI only`
+        : `WHP is unsupported on this platform (${platform} on ${arch}): the Windows Hypervisor Platform exists only on Windows`,
+    hint: 'Use the KVM or mshv backend on Linux, or run on Windows x64 with the Windows Hypervisor Platform feature enabled.',
+  });
+}
+
+export class WhpPartition implements Partition, LocalApicAccess {
+  readonly backend = 'whp';
+  readonly vcpuCount: number;
+  readonly capabilities: PartitionCapabilities;
+  /** The late exports found in the WHP library. */
+  readonly exports: WhpExports;
+  private readonly calls: WhpCalls;
+  private readonly handle: bigint;
+  private readonly irq: WhpIrqFd | RelayIrqFd;
+  private readonly orphans: Array<{ trigger: bigint; event: Win32Event }> = [];
+  private isDisposed = false;
+
+  private constructor(calls: WhpCalls, handle: bigint, vcpus: number, maxRoutes: number, inFlightWaitMs: number) {
+    this.calls = calls;
+    this.handle = handle;
+    this.vcpuCount = vcpus;
+    this.exports = Object.freeze(Object.fromEntries(WHP_LATE_EXPORTS.map((n) => [n, calls.has(n)])) as Record<WhpLateExport, boolean>);
+    const triggers = calls.has('WHvCreateTrigger') && calls.has('WHvDeleteTrigger');
+    const missing = WHP_LATE_EXPORTS.filter((n) => !calls.has(n));
+    const noTriggers = `${calls.paths.whp} does not export ${missing.join(', ')} (Windows before 10 20H2), so there are no interrupt triggers`;
+    if (triggers) {
+      this.irq = new WhpIrqFd({ calls, handle, orphan: (trigger, event) => this.orphans.push({ trigger, event }) }, maxRoutes, inFlightWaitMs);
+    } else {
+      this.irq = new RelayIrqFd({
+        backend: 'whp',
+        maxRoutes,
+        policy: WHP_MSI_POLICY,
+        inject: (addressLo, addressHi, data) => {
+          calls.requestInterrupt(handle, interruptControl({ addressLo, addressHi, data }));
+          return true;
+        },
+        platform: (table) => new Win32RelayPlatform(table, { calls, library: calls.paths, partition: handle }),
+        reason: noTriggers,
+      });
+    }
+    this.capabilities = Object.freeze({
+      backend: 'whp',
+      irqfd: triggers ? ('kernel' as const) : ('emulated' as const),
+      irqfdReason: triggers
+        ? missing.length > 0
+          ? `${missing.join(', ')} is not exported: setMsi on an armed route re-creates its trigger`
+          : ''
+        : `${noTriggers}: a user-space relay injects with WHvRequestInterrupt`,
+      maxRoutes,
+      resample: false,
+      x2apic: false,
+      maxVcpus: WHP_MAX_VCPUS,
+    });
+  }
+
+  /**
+   * Creates and sets up a partition with `vcpus` VPs, each local APIC software-enabled.
+   * Throws INVALID_ARGUMENT for bad options; UNSUPPORTED off Windows x64 (unless `library` is
+   * given) or without local APIC emulation; UNAVAILABLE when WHP cannot be loaded or the
+   * hypervisor is absent; HRESULT (with the code) when a WHP call fails, after deleting what was made.
+   */
+  static create(options: WhpPartitionOptions): WhpPartition {
+    const op = 'WhpPartition.create';
+    if (typeof options !== 'object' || options === null) throw invalidArgument(op, `options must be an object, got ${describeValue(options)}`);
+    const { vcpus, maxRoutes: maxRoutesOption, library, inFlightWaitMs: waitOption } = options;
+    checkInteger(op, 'vcpus', vcpus, 1, WHP_MAX_VCPUS);
+    const maxRoutes = maxRoutesOption === undefined ? WHP_DEFAULT_MAX_ROUTES : checkInteger(op, 'maxRoutes', maxRoutesOption, 1, 65536);
+    const inFlightWaitMs = waitOption === undefined ? WHP_DEFAULT_IN_FLIGHT_WAIT_MS : checkInteger(op, 'inFlightWaitMs', waitOption, 0, 10_000);
+    let paths = SYSTEM_LIBRARIES;
+    if (library !== undefined) {
+      if (typeof library !== 'object' || library === null) throw invalidArgument(op, `library must be an object, got ${describeValue(library)}`);
+      const { whp, kernel32 } = library;
+      if (typeof whp !== 'string' || whp === '' || typeof kernel32 !== 'string' || kernel32 === '') {
+        throw invalidArgument(op, 'library.whp and library.kernel32 must be non-empty paths');
+      }
+      paths = { whp, kernel32 };
+    } else {
+      checkWhpPlatform(op);
+    }
+    const calls = whpCalls(paths);
+    const present = new DataView(calls.getCapability(WHvCapabilityCodeHypervisorPresent, 4).buffer).getUint32(0, true);
+    if (present === 0) {
+      throw new VirtError('UNAVAILABLE', {
+        operation: op,
+        detail: 'WHvGetCapability says the hypervisor is not present',
+        hint: 'Enable the "Windows Hypervisor Platform" optional feature (and virtualization in the firmware), then restart Windows.',
+      });
+    }
+    const features = new DataView(calls.getCapability(WHvCapabilityCodeFeatures, 8).buffer).getBigUint64(0, true);
+    if ((features & WHV_FEATURE_LOCAL_APIC_EMULATION) === 0n) {
+      throw new VirtError('UNSUPPORTED', {
+        operation: op,
+        detail: 'the hypervisor does not emulate the local APIC (WHV_CAPABILITY_FEATURES bit 1 is clear)',
+        hint: 'Interrupt delivery to a local APIC needs a Windows release with LocalApicEmulation.',
+      });
+    }
+    const handle = calls.createPartition();
+    try {
+      calls.setPartitionPropertyU32(handle, WHvPartitionPropertyCodeProcessorCount, vcpus);
+      calls.setPartitionPropertyU32(handle, WHvPartitionPropertyCodeLocalApicEmulationMode, WHvX64LocalApicEmulationModeXApic);
+      calls.setupPartition(handle);
+      for (let vp = 0; vp < vcpus; vp++) {
+        calls.createVirtualProcessor(handle, vp);
+        calls.setLapicPage(handle, vp, withApicEnabled(calls.getLapicPage(handle, vp)));
+      }
+    } catch (e) {
+      try {
+        calls.deletePartition(handle);
+      } catch {
+        // Already failing; the first error is the one to report.
+      }
+      throw e;
+    }
+    try {
+      return new WhpPartition(calls, handle, vcpus, maxRoutes, inFlightWaitMs);
+    } catch (e) {
+      calls.deletePartition(handle);
+      throw e;
+    }
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /** Kernel-mediated routes on interrupt triggers, or (without trigger exports) the user-space relay. */
+  irqfd(): IrqFd {
+    return this.irq;
+  }
+
+  /**
+   * Injects one MSI with WHvRequestInterrupt. Returns true when WHP accepted it (WHP does not say
+   * whether the guest's APIC then blocked it). INVALID_ARGUMENT / INVALID_MSI before any call.
+   */
+  requestMsi(address: number | bigint, data: number): boolean {
+    const op = 'WhpPartition.requestMsi';
+    if (this.isDisposed) throw disposedError(op, 'the whp partition');
+    const msg = parseMsi(op, address, data, WHP_MSI_POLICY);
+    this.calls.requestInterrupt(this.handle, interruptControl(msg));
+    return true;
+  }
+
+  /** The VP's local APIC, read with WHvGetVirtualProcessorState (InterruptControllerState2). */
+  readLocalApic(vcpu: number): LocalApicState {
+    const op = 'WhpPartition.readLocalApic';
+    if (this.isDisposed) throw disposedError(op, 'the whp partition');
+    checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1);
+    return decodeLapicPage(this.calls.getLapicPage(this.handle, vcpu));
+  }
+
+  /** Clears the VP's IRR (read, clear, write back). Diagnostic: call it when no delivery is under way. */
+  clearIrr(vcpu: number): void {
+    const op = 'WhpPartition.clearIrr';
+    if (this.isDisposed) throw disposedError(op, 'the whp partition');
+    checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1);
+    this.calls.setLapicPage(this.handle, vcpu, withIrrCleared(this.calls.getLapicPage(this.handle, vcpu)));
+  }
+
+  /** Resolves once the hypervisor took every signal raised before the call (see {@link WhpIrqFd.settle}). */
+  settle(): Promise<void> {
+    return this.irq.settle();
+  }
+
+  /**
+   * Deletes every trigger before closing its event, then the partition, then the events of
+   * triggers whose own deletion had failed (deleted with the partition). Idempotent; never throws.
+   */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    this.irq.dispose();
+    try {
+      this.calls.deletePartition(this.handle);
+    } catch {
+      try {
+        this.calls.deletePartition(this.handle);
+      } catch {
+        // Nothing more can be done; the process exit releases it.
+      }
+    }
+    for (const o of this.orphans.splice(0)) o.event.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

@@ -1,0 +1,29 @@
+/** What the relay's main-thread side and its waiter thread share. */
+import type { WhpLibraryPaths } from '../calls';
+
+/** Int32 words of the control buffer. */
+export const CTL_GEN = 0; // bumped by the main thread on every change of the watched set
+export const CTL_ACK_GEN = 1; // the generation the waiter last read (it no longer uses older handles)
+export const CTL_SETTLE_REQ = 2;
+export const CTL_SETTLE_ACK = 3;
+export const CTL_STOP = 4;
+export const CTL_EXITED = 5;
+export const CTL_WORDS = 8;
+
+/** Handles of one wait: the control event plus at most 63 route events (MAXIMUM_WAIT_OBJECTS 64). */
+export const ROUTES_PER_WAIT = 63;
+
+export interface WaiterData {
+  readonly library: WhpLibraryPaths;
+  readonly partition: bigint;
+  readonly slots: number;
+  /** The RelayRouteTable's buffer. */
+  readonly table: SharedArrayBuffer;
+  /** BigInt64 per slot: the watched event's HANDLE, or 0. */
+  readonly handles: SharedArrayBuffer;
+  readonly control: SharedArrayBuffer;
+  /** The auto-reset event that wakes the waiter. */
+  readonly controlEvent: bigint;
+  /** How long one wait lasts when the routes need more than one wait (ms). */
+  readonly pollMs: number;
+}

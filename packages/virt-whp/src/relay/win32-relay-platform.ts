@@ -1,0 +1,225 @@
+/**
+ * The Windows platform of the user-space relay (`RelayIrqFd` from @tsvmm/virt), for a WHP without
+ * interrupt triggers: each route's event is a manual-reset Win32 event, and one waiter thread
+ * (see waiter-worker.ts) waits on all of them and injects with WHvRequestInterrupt.
+ *
+ * A handle the waiter may be waiting on is never closed under it: a retired event's handle is
+ * closed once the waiter has read a newer watched set (or has stopped).
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type Event, type RelayPlatform, type RelayRouteTable, VirtError, disposedError } from '@tsvmm/virt';
+import type { WhpCalls, WhpLibraryPaths } from '../calls';
+import { CTL_ACK_GEN, CTL_EXITED, CTL_GEN, CTL_SETTLE_ACK, CTL_SETTLE_REQ, CTL_STOP, CTL_WORDS, type WaiterData } from './protocol';
+
+const SETTLE_TIMEOUT_MS = 5000;
+const STOP_TIMEOUT_MS = 5000;
+
+/** A relay route's event: `dispose()` retires it; the platform closes the handle when the waiter let go. */
+export class RelayWin32Event implements Event {
+  readonly kind = 'win32-event' as const;
+  readonly fd = undefined;
+  private isDisposed = false;
+
+  constructor(
+    private readonly platform: Win32RelayPlatform,
+    readonly handle: bigint,
+  ) {}
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  signal(): void {
+    if (this.isDisposed) throw disposedError('Event.signal', 'the event');
+    this.platform.calls.setEvent(this.handle);
+  }
+
+  /**
+   * 1 if signalled, and resets it. The event is manual-reset, so the waiter's wait only observes a
+   * signal and the signal is taken here, under the route's slot lock, by whoever delivers it. A
+   * signal raised between the look and the reset is covered by the injection that follows.
+   */
+  consume(): number {
+    if (this.isDisposed) return 0;
+    if (!this.platform.calls.waitOne(this.handle, 0)) return 0;
+    this.platform.calls.resetEvent(this.handle);
+    return 1;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    this.platform.retire(this.handle);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+export interface Win32RelayOptions {
+  readonly calls: WhpCalls;
+  readonly library: WhpLibraryPaths;
+  readonly partition: bigint;
+  /** Wait length when more than 63 routes are armed (ms); default 1. */
+  readonly pollMs?: number;
+}
+
+function workerScript(): string {
+  // Worker threads cannot load TypeScript: use the built file, from dist or from src under ts-jest.
+  const root = path.resolve(__dirname, '..', '..');
+  const file = path.join(root, 'dist', 'relay', 'waiter-worker.js');
+  if (!existsSync(file)) throw new Error(`${file} is missing: build @tsvmm/virt-whp first`);
+  return file;
+}
+
+export class Win32RelayPlatform implements RelayPlatform {
+  readonly name = 'one WaitForMultipleObjects waiter thread, 63 routes per wait';
+  readonly calls: WhpCalls;
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
+  private readonly handles: BigInt64Array;
+  private readonly controlEvent: bigint;
+  private readonly worker: Worker;
+  private readonly closing: Array<{ handle: bigint; gen: number }> = [];
+  private failure: VirtError | undefined;
+  private isDisposed = false;
+
+  constructor(table: RelayRouteTable, options: Win32RelayOptions) {
+    this.calls = options.calls;
+    this.handles = new BigInt64Array(new SharedArrayBuffer(table.slots * 8));
+    let script: string;
+    try {
+      script = workerScript();
+    } catch (e) {
+      throw new VirtError('INTERNAL', { operation: 'WhpPartition.create', detail: String(e), hint: 'Build @tsvmm/virt-whp.', cause: e });
+    }
+    this.controlEvent = this.calls.createEvent(false);
+    const data: WaiterData = {
+      library: options.library,
+      partition: options.partition,
+      slots: table.slots,
+      table: table.buffer,
+      handles: this.handles.buffer as SharedArrayBuffer,
+      control: this.ctl.buffer,
+      controlEvent: this.controlEvent,
+      pollMs: options.pollMs ?? 1,
+    };
+    try {
+      this.worker = new Worker(script, { workerData: data, name: 'tsvmm-whp-relay' });
+    } catch (e) {
+      this.calls.closeHandle(this.controlEvent);
+      throw new VirtError('INTERNAL', { operation: 'WhpPartition.create', detail: `could not start the relay waiter thread (${String(e)})`, cause: e });
+    }
+    this.worker.unref();
+    this.worker.on('error', (e) => {
+      this.failure = new VirtError('INTERNAL', {
+        operation: 'relay waiter thread',
+        detail: `the waiter thread stopped: ${e.message}`,
+        hint: 'Routes no longer deliver; dispose the partition and create a new one.',
+        cause: e,
+      });
+    });
+  }
+
+  createEvent(): Event {
+    if (this.isDisposed) throw disposedError('RelayPlatform.createEvent', 'the WHP relay');
+    this.flush();
+    return new RelayWin32Event(this, this.calls.createEvent(true));
+  }
+
+  watch(slot: number, event: Event): void {
+    if (this.isDisposed) throw disposedError('RelayPlatform.watch', 'the WHP relay');
+    if (event.disposed) throw disposedError('RelayPlatform.watch', "the route's event");
+    Atomics.store(this.handles, slot, BigInt.asIntN(64, event.handle!));
+    this.changed();
+  }
+
+  unwatch(slot: number, _event: Event): void {
+    Atomics.store(this.handles, slot, 0n);
+    if (!this.isDisposed) this.changed();
+  }
+
+  /** @internal Closes `handle` once the waiter no longer uses it. */
+  retire(handle: bigint): void {
+    for (let s = 0; s < this.handles.length; s++) if (BigInt.asUintN(64, Atomics.load(this.handles, s)) === handle) Atomics.store(this.handles, s, 0n);
+    if (this.isDisposed) {
+      this.close(handle);
+      return;
+    }
+    this.closing.push({ handle, gen: this.changed() });
+    this.flush();
+  }
+
+  async settle(): Promise<void> {
+    if (this.isDisposed) return;
+    const req = Atomics.add(this.ctl, CTL_SETTLE_REQ, 1) + 1;
+    this.calls.setEvent(this.controlEvent);
+    const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+    while (Atomics.load(this.ctl, CTL_SETTLE_ACK) < req) {
+      const failure = this.failed();
+      if (failure) throw failure;
+      if (Atomics.load(this.ctl, CTL_EXITED) !== 0) {
+        await new Promise((resolve) => setTimeout(resolve, 20)); // let the worker's error arrive: it says why
+        throw this.failed() ?? new VirtError('INTERNAL', { operation: 'IrqFd.settle', detail: 'the relay waiter thread has exited', hint: 'Dispose the partition and create a new one.' });
+      }
+      if (Date.now() > deadline) {
+        throw new VirtError('UNAVAILABLE', { operation: 'IrqFd.settle', detail: `the relay waiter did not answer within ${SETTLE_TIMEOUT_MS} ms` });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    this.flush();
+  }
+
+  /** Stops the waiter (it leaves its wait at once), then closes every retired handle and the control event. */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    Atomics.store(this.ctl, CTL_STOP, 1);
+    try {
+      this.calls.setEvent(this.controlEvent);
+      Atomics.wait(this.ctl, CTL_EXITED, 0, STOP_TIMEOUT_MS);
+    } catch {
+      // The waiter is told through CTL_STOP as well; closing below ends any wait it is in.
+    }
+    void this.worker.terminate();
+    for (const c of this.closing.splice(0)) this.close(c.handle);
+    this.close(this.controlEvent);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** Why the waiter thread stopped, once its error event arrived. */
+  private failed(): VirtError | undefined {
+    return this.failure;
+  }
+
+  /** Publishes a new watched set and wakes the waiter; returns its generation. */
+  private changed(): number {
+    const gen = Atomics.add(this.ctl, CTL_GEN, 1) + 1;
+    try {
+      this.calls.setEvent(this.controlEvent);
+    } catch {
+      // The control event is ours; the waiter also re-reads the set on its next wake.
+    }
+    return gen;
+  }
+
+  private flush(): void {
+    const ack = Atomics.load(this.ctl, CTL_ACK_GEN);
+    for (let i = this.closing.length - 1; i >= 0; i--) {
+      if (this.closing[i]!.gen <= ack) this.close(this.closing.splice(i, 1)[0]!.handle);
+    }
+  }
+
+  private close(handle: bigint): void {
+    try {
+      this.calls.closeHandle(handle);
+    } catch {
+      // Closed once by construction; nothing to do on failure.
+    }
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * WhpPartition against the native model: platform refusal, set-up order, the capability probe,
+ * the local APIC, requestMsi, failures injected at every call of `create`, HRESULTs for bad
+ * parameters and bad handles, the capability report of a WHP without trigger exports, and the
+ * handle ledger itself.
+ */
+import { isVirtError } from '@tsvmm/virt';
+import { WhpPartition, abi, checkWhpPlatform, probe, whpBackend, whpCalls } from '../src';
+import { whpModel } from './model';
+import { fresh, msi, take, whpCallsSince } from './helpers';
+
+const full = whpModel('full');
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe('platform', () => {
+  test('off Windows x64, create throws UNSUPPORTED naming the platform (importing worked)', () => {
+    if (process.platform === 'win32' && process.arch === 'x64') return; // the real-Windows file covers it
+    const e = thrown(() => WhpPartition.create({ vcpus: 2 }));
+    expect(isVirtError(e, 'UNSUPPORTED')).toBe(true);
+    expect((e as Error).message).toContain(`unsupported on this platform (${process.platform} on ${process.arch})`);
+  });
+
+  test('Windows on Arm64 is refused as a different ABI; Windows x64 passes', () => {
+    const e = thrown(() => checkWhpPlatform('op', 'win32', 'arm64'));
+    expect(isVirtError(e, 'UNSUPPORTED')).toBe(true);
+    expect((e as Error).message).toMatch(/Windows on arm64.*x64 ABI only/);
+    expect(() => checkWhpPlatform('op', 'win32', 'x64')).not.toThrow();
+    expect(() => checkWhpPlatform('op', 'darwin', 'arm64')).toThrow(/darwin on arm64/);
+  });
+
+  test('the registry entry: name whp, and a probe that says why not, with a machine-readable code', () => {
+    expect(whpBackend.name).toBe('whp');
+    const p = whpBackend.probe();
+    if (process.platform === 'win32' && process.arch === 'x64') return;
+    expect(p).toMatchObject({ backend: 'whp', available: false, code: 'platform' });
+    expect(p.reason).toContain('WHP needs Windows on x64');
+  });
+
+  test('probe through the test seam: available with triggers; without triggers; hypervisor absent', () => {
+    full.reset();
+    expect(probe({ library: full.library })).toMatchObject({ available: true, code: 'available', capabilities: { irqfd: 'kernel' } });
+    const none = whpModel('no-triggers');
+    none.reset();
+    expect(probe({ library: none.library })).toMatchObject({ available: true, capabilities: { irqfd: 'emulated' } });
+    full.configure('hypervisor_present', 0);
+    expect(probe({ library: full.library })).toMatchObject({ available: false, code: 'load' });
+    full.reset();
+    full.assertClean();
+  });
+
+  test('bad options are refused before any call', () => {
+    full.reset();
+    const lib = full.library;
+    const bad: unknown[] = [undefined, null, 42, {}, { vcpus: 0, library: lib }, { vcpus: 65, library: lib }, { vcpus: 1.5, library: lib },
+      { vcpus: 2, maxRoutes: 0, library: lib }, { vcpus: 2, library: { whp: '' } }, { vcpus: 2, library: 'x' }];
+    for (const o of bad) expect([o, isVirtError(thrown(() => WhpPartition.create(o as never)), 'INVALID_ARGUMENT')]).toEqual([o, true]);
+    expect(full.calls('WHvCreatePartition')).toBe(0);
+  });
+});
+
+describe('create', () => {
+  test('reads each option exactly once', () => {
+    full.reset();
+    const reads: string[] = [];
+    const counted = <T extends object>(o: T, prefix: string): T =>
+      new Proxy(o, { get: (t, k, r) => (typeof k === 'string' && reads.push(prefix + k), Reflect.get(t, k, r) as unknown) });
+    const p = WhpPartition.create(counted({ vcpus: 2, maxRoutes: 8, library: counted({ ...full.library }, 'library.') }, ''));
+    p.dispose();
+    expect(reads.sort()).toEqual(['inFlightWaitMs', 'library', 'library.kernel32', 'library.whp', 'maxRoutes', 'vcpus']);
+    full.assertClean();
+  });
+
+  test('sets ProcessorCount and the xAPIC mode before setup, creates each VP and enables its APIC', () => {
+    full.reset();
+    const since = whpCallsSince(full);
+    const p = fresh(full, 3);
+    expect(since()).toEqual({
+      WHvGetCapability: 2,
+      WHvCreatePartition: 1,
+      WHvSetPartitionProperty: 2,
+      WHvSetupPartition: 1,
+      WHvCreateVirtualProcessor: 3,
+      WHvGetVirtualProcessorState: 3,
+      WHvSetVirtualProcessorState: 3,
+    });
+    expect([0, 1, 2].map((v) => p.readLocalApic(v))).toEqual([0, 1, 2].map((v) => ({ apicId: v, irr: [], isr: [], softwareEnabled: true })));
+    expect(p.capabilities).toEqual({ backend: 'whp', irqfd: 'kernel', irqfdReason: '', maxRoutes: 1024, resample: false, x2apic: false, maxVcpus: 64 });
+    expect(Object.isFrozen(p.capabilities)).toBe(true);
+    expect(p.exports).toEqual({ WHvCreateTrigger: true, WHvUpdateTriggerParameters: true, WHvDeleteTrigger: true });
+    expect(p.irqfd()?.capabilities).toMatchObject({ mediation: 'kernel', stableEvent: false, routingTable: false });
+    p.dispose();
+    p.dispose();
+    full.assertClean();
+  });
+
+  const steps: Array<[string, number]> = [
+    ['WHvGetCapability', 1],
+    ['WHvGetCapability', 2],
+    ['WHvCreatePartition', 1],
+    ['WHvSetPartitionProperty', 1],
+    ['WHvSetPartitionProperty', 2],
+    ['WHvSetupPartition', 1],
+    ['WHvCreateVirtualProcessor', 1],
+    ['WHvCreateVirtualProcessor', 2],
+    ['WHvGetVirtualProcessorState', 2],
+    ['WHvSetVirtualProcessorState', 2],
+  ];
+  test.each(steps)('%s call %i fails → a typed HRESULT error and nothing left alive', (fn, nth) => {
+    full.reset();
+    full.fail(fn, nth, 0x80370304 | 0);
+    const e = thrown(() => fresh(full, 2));
+    expect(e).toMatchObject({ code: 'HRESULT', hresult: abi.WHV_E_INVALID_PARTITION_CONFIG, operation: fn });
+    expect((e as Error).message).toContain('WHV_E_INVALID_PARTITION_CONFIG');
+    full.assertClean();
+  });
+
+  test('hypervisor absent → UNAVAILABLE', () => {
+    full.reset();
+    full.configure('hypervisor_present', 0);
+    expect(thrown(() => fresh(full))).toMatchObject({ code: 'UNAVAILABLE' });
+    full.assertClean();
+  });
+});
+
+describe('requestMsi and the local APIC', () => {
+  test('requestMsi lands on the named VP only; clearIrr clears; calls after dispose throw DISPOSED', () => {
+    full.reset();
+    const p = fresh(full, 2);
+    const m = msi(1, 0x77);
+    expect(p.requestMsi(m.address, m.data)).toBe(true);
+    expect([take(p, 0), take(p, 1)]).toEqual([[], [0x77]]);
+    expect(take(p, 1)).toEqual([]);
+    expect(() => p.readLocalApic(2)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    p.dispose();
+    expect(() => p.requestMsi(m.address, m.data)).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+    expect(() => p.readLocalApic(0)).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+    full.assertClean();
+  });
+});
+
+describe('HRESULTs for bad parameters and bad handles (the calls, straight)', () => {
+  test('property after setup is E_INVALIDARG; unknown property; bad partition, trigger and VP', () => {
+    full.reset();
+    const c = whpCalls(full.library);
+    const h = c.createPartition();
+    c.setPartitionPropertyU32(h, abi.WHvPartitionPropertyCodeProcessorCount, 1);
+    expect(thrown(() => c.setPartitionPropertyU32(h, 0x4242, 1))).toMatchObject({ hresult: abi.WHV_E_UNKNOWN_PROPERTY });
+    c.setupPartition(h);
+    expect(thrown(() => c.setPartitionPropertyU32(h, abi.WHvPartitionPropertyCodeProcessorCount, 2))).toMatchObject({ code: 'HRESULT', hresult: abi.E_INVALIDARG });
+    expect(thrown(() => c.createVirtualProcessor(h, 1))).toMatchObject({ hresult: abi.ERROR_HV_INVALID_VP_INDEX });
+    expect(thrown(() => c.getLapicPage(h, 0))).toMatchObject({ hresult: abi.WHV_E_VP_DOES_NOT_EXIST });
+    expect(thrown(() => c.deleteTrigger(h, 0x1234n))).toMatchObject({ hresult: abi.E_HANDLE });
+    expect(thrown(() => c.setupPartition(h + 16n))).toMatchObject({ hresult: abi.E_HANDLE });
+    expect(thrown(() => c.getCapability(7, 8))).toMatchObject({ hresult: abi.WHV_E_UNKNOWN_CAPABILITY });
+    expect(thrown(() => c.getCapability(1, 4))).toMatchObject({ hresult: abi.WHV_E_INSUFFICIENT_BUFFER });
+    // A trigger of another type, or a reserved word set, is E_INVALIDARG.
+    const params = new Uint8Array(32);
+    params[0] = 1;
+    expect(thrown(() => c.createTrigger(h, params))).toMatchObject({ hresult: abi.E_INVALIDARG });
+    params[0] = 0;
+    params[4] = 1;
+    expect(thrown(() => c.createTrigger(h, params))).toMatchObject({ hresult: abi.E_INVALIDARG });
+    c.deletePartition(h);
+    expect(thrown(() => c.deletePartition(h))).toMatchObject({ hresult: abi.E_HANDLE });
+    full.assertClean();
+  });
+
+  test('a deleted partition deletes its triggers but closes none of their events', () => {
+    full.reset();
+    const c = whpCalls(full.library);
+    const h = c.createPartition();
+    c.setPartitionPropertyU32(h, abi.WHvPartitionPropertyCodeProcessorCount, 1);
+    c.setupPartition(h);
+    const t = c.createTrigger(h, new Uint8Array(32).fill(0).map((_, i) => (i === 20 ? 0x41 : 0)));
+    c.deletePartition(h);
+    expect(full.ledger('live_triggers')).toBe(0);
+    expect(full.eventState(t.event)).toBe(0); // still open
+    c.closeHandle(t.event);
+    full.assertClean();
+  });
+});
+
+describe('the handle ledger fails a test on any handle closed twice, never, or before its trigger', () => {
+  test('closed twice', () => {
+    full.reset();
+    const c = whpCalls(full.library);
+    const e = c.createEvent(false);
+    c.closeHandle(e);
+    expect(() => c.closeHandle(e)).toThrow(expect.objectContaining({ code: 'SYSCALL', operation: 'CloseHandle' }));
+    expect(() => full.assertClean()).toThrow(/"close_errors":1/);
+    full.reset();
+  });
+
+  test('never closed', () => {
+    full.reset();
+    whpCalls(full.library).createEvent(false);
+    expect(() => full.assertClean()).toThrow(/"open_events":1/);
+    full.reset();
+  });
+
+  test('closed while its trigger is alive, and a partition never deleted', () => {
+    full.reset();
+    const c = whpCalls(full.library);
+    const h = c.createPartition();
+    c.setPartitionPropertyU32(h, abi.WHvPartitionPropertyCodeProcessorCount, 1);
+    c.setupPartition(h);
+    const params = new Uint8Array(32);
+    params[20] = 0x41;
+    const t = c.createTrigger(h, params);
+    c.closeHandle(t.event);
+    expect(() => full.assertClean()).toThrow(/"order_violations":1.*"live_partitions":1,"live_triggers":1/);
+    full.reset();
+  });
+});
+
+describe('a WHP without trigger exports (Windows before 10 20H2)', () => {
+  const none = whpModel('no-triggers');
+
+  test('loads, reports the missing exports as capabilities, and offers the user-space relay, reported as emulated', () => {
+    none.reset();
+    const p = fresh(none, 2);
+    expect(p.exports).toEqual({ WHvCreateTrigger: false, WHvUpdateTriggerParameters: false, WHvDeleteTrigger: false });
+    expect(p.capabilities).toMatchObject({ irqfd: 'emulated', maxRoutes: 1024 });
+    expect(p.capabilities.irqfdReason).toContain('does not export WHvCreateTrigger, WHvUpdateTriggerParameters, WHvDeleteTrigger');
+    expect(p.irqfd().capabilities).toMatchObject({ mediation: 'emulated', stableEvent: true });
+    expect(p.irqfd().capabilities.mechanism).toContain('WaitForMultipleObjects');
+    const m = msi(0, 0x30);
+    p.requestMsi(m.address, m.data);
+    expect(take(p, 0)).toEqual([0x30]);
+    p.dispose();
+    none.assertClean();
+  });
+
+  test('without only the update export, the reason says setMsi re-creates', () => {
+    const nu = whpModel('no-update');
+    nu.reset();
+    const p = fresh(nu, 2);
+    expect(p.capabilities.irqfdReason).toContain('WHvUpdateTriggerParameters is not exported');
+    expect(p.irqfd().capabilities.mechanism).toContain('re-creates');
+    p.dispose();
+    nu.assertClean();
+  });
+
+  test('the calls report the missing export as UNSUPPORTED with ERROR_PROC_NOT_FOUND, not a load failure', () => {
+    const c = whpCalls(none.library);
+    expect(c.missing).toEqual(['WHvCreateTrigger', 'WHvUpdateTriggerParameters', 'WHvDeleteTrigger']);
+    expect(thrown(() => c.deleteTrigger(1n, 1n))).toMatchObject({ code: 'UNSUPPORTED', hresult: abi.HRESULT_PROC_NOT_FOUND });
+  });
+});
+
+describe('CreateTrigger before setup (an undocumented behaviour)', () => {
+  test('the backend creates triggers only after setup, so it works whichever way WHP decides', () => {
+    full.reset();
+    full.configure('create_trigger_needs_setup', 1);
+    const c = whpCalls(full.library);
+    const h = c.createPartition();
+    const params = new Uint8Array(32);
+    params[20] = 0x41;
+    expect(thrown(() => c.createTrigger(h, params))).toMatchObject({ hresult: abi.WHV_E_INVALID_PARTITION_CONFIG });
+    c.deletePartition(h);
+    full.assertClean();
+  });
+});
