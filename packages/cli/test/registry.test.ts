@@ -25,7 +25,7 @@ describe('backend registry', () => {
     const io = memoryIo();
     expect(await main(['probe', '--json'], io)).toBe(0);
     const r = JSON.parse(io.stdout) as ProbeReport;
-    for (const b of r.backends) expect(b.code).toMatch(/^(ok|platform|no-device|permission|unsupported|missing-export|load-failed|not-implemented|error)$/);
+    for (const b of r.backends) expect(b.code).toMatch(/^(ok|platform|no-device|permission|unsupported|missing-export|load-failed|error)$/);
     expect(r.backends.find((b) => b.backend === 'software')!.code).toBe('ok');
     if (process.platform !== 'win32') expect(r.backends.find((b) => b.backend === 'whp')!.code).toBe('platform');
   });

@@ -1,17 +1,20 @@
 /**
  * The registry entry of this backend: its name, a probe that never throws, and `open`.
  */
-import { type BackendProbe, isVirtError } from '@tsvmm/virt';
+import { type BackendDescriptor, type BackendProbe, type BackendProbeCode, isVirtError } from '@tsvmm/virt';
 import { WhpPartition, type WhpPartitionOptions, checkWhpPlatform } from './partition';
 
-/** Why WHP is unavailable, for programs: `platform` (not Windows x64), `load` (no WinHvPlatform.dll or hypervisor), `error` (anything else). */
-export type WhpProbeCode = 'available' | 'platform' | 'load' | 'error';
+/**
+ * Why WHP is or is not usable: `ok`; `platform` (not Windows x64); `no-device` (no
+ * WinHvPlatform.dll, or no hypervisor); `error` (anything else).
+ */
+export type WhpProbeCode = Extract<BackendProbeCode, 'ok' | 'platform' | 'no-device' | 'error'>;
 
 export interface WhpProbe extends BackendProbe {
   readonly code: WhpProbeCode;
 }
 
-export interface WhpBackend {
+export interface WhpBackend extends BackendDescriptor {
   readonly name: 'whp';
   probe(): WhpProbe;
   open(options: WhpPartitionOptions): WhpPartition;
@@ -35,13 +38,13 @@ export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpPr
     try {
       const c = p.capabilities;
       const how = c.irqfd === 'kernel' ? 'interrupt triggers' : `no irqfd (${c.irqfdReason})`;
-      return { backend: 'whp', available: true, code: 'available', reason: `WinHvPlatform.dll works with ${how}.`, capabilities: c };
+      return { backend: 'whp', available: true, code: 'ok', reason: `WinHvPlatform.dll works with ${how}.`, capabilities: c };
     } finally {
       p.dispose();
     }
   } catch (e) {
     const reason = isVirtError(e) ? e.message : `unexpected failure: ${String(e)}`;
-    return { backend: 'whp', available: false, code: isVirtError(e, 'UNAVAILABLE') ? 'load' : 'error', reason };
+    return { backend: 'whp', available: false, code: isVirtError(e, 'UNAVAILABLE') ? 'no-device' : 'error', reason };
   }
 }
 

@@ -46,12 +46,12 @@ describe('platform', () => {
 
   test('probe through the test seam: available with triggers; without triggers; hypervisor absent', () => {
     full.reset();
-    expect(probe({ library: full.library })).toMatchObject({ available: true, code: 'available', capabilities: { irqfd: 'kernel' } });
+    expect(probe({ library: full.library })).toMatchObject({ available: true, code: 'ok', capabilities: { irqfd: 'kernel' } });
     const none = whpModel('no-triggers');
     none.reset();
     expect(probe({ library: none.library })).toMatchObject({ available: true, capabilities: { irqfd: 'emulated' } });
     full.configure('hypervisor_present', 0);
-    expect(probe({ library: full.library })).toMatchObject({ available: false, code: 'load' });
+    expect(probe({ library: full.library })).toMatchObject({ available: false, code: 'no-device' });
     full.reset();
     full.assertClean();
   });

@@ -6,13 +6,12 @@
  */
 import { VirtError } from '@tsvmm/virt';
 import type { BackendDescriptor, BackendOpenOptions, CodedBackendProbe } from './descriptor';
-import { whpPlaceholder } from './placeholders';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const BACKENDS: readonly BackendDescriptor[] = [
   fromPackage('kvm', '@tsvmm/virt-kvm', 'kvmBackend', () => require('@tsvmm/virt-kvm')),
   fromPackage('mshv', '@tsvmm/virt-mshv', 'mshvBackend', () => require('@tsvmm/virt-mshv')),
-  whpPlaceholder(),
+  fromPackage('whp', '@tsvmm/virt-whp', 'whpBackend', () => require('@tsvmm/virt-whp')),
   fromPackage('software', '@tsvmm/virt-software', 'softwareBackend', () => require('@tsvmm/virt-software')),
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */

@@ -46,7 +46,7 @@ export const probeCommand: Command = {
   details:
     `Probes every backend (${BACKENDS.map((b) => b.name).join(', ')}) without changing anything on the host. For each backend: ` +
     'available or not and why, as a sentence and as a code (ok, platform, no-device, permission, unsupported, ' +
-    'missing-export, load-failed, not-implemented, error), and its capabilities ' +
+    'missing-export, load-failed, error), and its capabilities ' +
     '(kernel-mediated or emulated irqfd, route limit, resample, x2APIC).\n\n' +
     'With --backend, exits 3 when that backend is unavailable (4 when only permissions are missing), for scripts.',
   options: [
