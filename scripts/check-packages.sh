@@ -17,6 +17,10 @@ for dir in packages/*/; do
   [ -f "$tarball" ] || { echo "check:packages: packing $name failed" >&2; fail=1; continue; }
   tar -tzf "$tarball" >"$out/list"
   if grep -q '\.map$' "$out/list"; then echo "check:packages: $name ships source maps" >&2; fail=1; fi
+  # Nothing marked @internal is published (every tsconfig.build.json sets stripInternal).
+  if leaks=$(grep -rl '@internal' "$dir/dist" --include='*.d.ts' 2>/dev/null) && [ -n "$leaks" ]; then
+    echo "check:packages: $name publishes @internal members in: $leaks" >&2; fail=1
+  fi
   grep -qx 'package/LICENSE' "$out/list" || { echo "check:packages: $name does not ship LICENSE" >&2; fail=1; }
   echo "== $name ($(du -k "$tarball" | cut -f1) kB packed)"
   npx publint run "$dir" --strict --pack false || fail=1

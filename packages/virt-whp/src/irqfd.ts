@@ -51,10 +51,11 @@ export class WhpIrqFd implements IrqFd {
   private readonly routes = new Set<WhpIrqFdRoute>();
   private isDisposed = false;
 
+  /** @internal Created by {@link WhpPartition}. */
   constructor(
-    /** @internal */ readonly host: TriggerHost,
+    readonly host: TriggerHost,
     readonly maxRoutes: number,
-    /** @internal */ readonly inFlightWaitMs: number,
+    readonly inFlightWaitMs: number,
   ) {
     const update = host.calls.has('WHvUpdateTriggerParameters');
     this.capabilities = Object.freeze({

@@ -55,9 +55,9 @@ test('softwareEnableApic writes 0x1FF into the spurious register of the format',
   expect(new DataView(x.buffer).getUint32(0xf0, true)).toBe(0x1ff);
 });
 
-test('a page shorter than the format is a RangeError, not a misread', () => {
-  expect(() => readApicPage(HV_LOCAL_APIC_PAGE, new Uint8Array(100))).toThrow(RangeError);
-  expect(() => readApicPage(XAPIC_REGISTER_PAGE, new Uint8Array(176))).toThrow(RangeError);
+test('a page shorter than the format is a typed INVALID_ARGUMENT, not a misread', () => {
+  expect(() => readApicPage(HV_LOCAL_APIC_PAGE, new Uint8Array(100))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  expect(() => readApicPage(XAPIC_REGISTER_PAGE, new Uint8Array(176))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
 });
 
 test('a subarray page is read from its own offset', () => {

@@ -10,6 +10,8 @@
  *   words (4-byte stride), 176 bytes in all.
  */
 import type { LocalApicState } from '../contract/partition';
+import { invalidArgument } from '../errors';
+import { checkInteger, checkObject, describeValue } from '../validate';
 
 /** Where a page format keeps the registers a diagnostic read needs. */
 export interface ApicPageFormat {
@@ -59,20 +61,26 @@ export const HV_LOCAL_APIC_PAGE: ApicPageFormat = Object.freeze({
 /** Spurious-interrupt vector register bit 8: APIC software enable. */
 export const APIC_SOFTWARE_ENABLE = 0x100;
 
-function view(page: Uint8Array): DataView {
-  return new DataView(page.buffer, page.byteOffset, page.byteLength);
-}
+const FORMAT_FIELDS = ['size', 'apicIdOffset', 'apicIdShift', 'spuriousOffset', 'isrOffset', 'tmrOffset', 'irrOffset', 'stride'] as const;
 
-function checkSize(format: ApicPageFormat, page: Uint8Array): DataView {
+/**
+ * The page as a DataView after checking the arguments: INVALID_ARGUMENT for a format that is not an
+ * {@link ApicPageFormat}, a page that is not a Uint8Array, or one shorter than the format.
+ */
+function checkPage(operation: string, format: ApicPageFormat, page: Uint8Array): DataView {
+  const f = checkObject<Record<string, unknown>>(operation, 'format', format);
+  for (const k of FORMAT_FIELDS) checkInteger(operation, `format.${k}`, f[k], 0, 1 << 16);
+  if (!(page instanceof Uint8Array)) throw invalidArgument(operation, `page must be a Uint8Array, got ${describeValue(page)}`);
   if (page.byteLength < format.size) {
-    throw new RangeError(`a ${format.name} needs ${format.size} bytes, got ${page.byteLength}`);
+    throw invalidArgument(operation, `a ${String(format.name)} needs ${format.size} bytes, got ${page.byteLength}`);
   }
-  return view(page);
+  return new DataView(page.buffer, page.byteOffset, page.byteLength);
 }
 
 /** Vectors set in the 256-bit register at `base` (8 words, `format.stride` bytes apart), ascending. */
 export function apicVectors(format: ApicPageFormat, page: Uint8Array, base: number): number[] {
-  const v = checkSize(format, page);
+  const v = checkPage('apicVectors', format, page);
+  checkInteger('apicVectors', 'base', base, 0, format.size - 7 * format.stride - 4);
   const out: number[] = [];
   for (let w = 0; w < 8; w++) {
     const bits = v.getUint32(base + w * format.stride, true);
@@ -82,9 +90,9 @@ export function apicVectors(format: ApicPageFormat, page: Uint8Array, base: numb
   return out;
 }
 
-/** The diagnostic view of a page: APIC ID, IRR and ISR vectors, software enable. Throws RangeError for a short page. */
+/** The diagnostic view of a page: APIC ID, IRR and ISR vectors, software enable. INVALID_ARGUMENT for a short page. */
 export function readApicPage(format: ApicPageFormat, page: Uint8Array): LocalApicState {
-  const v = checkSize(format, page);
+  const v = checkPage('readApicPage', format, page);
   return Object.freeze({
     apicId: v.getUint32(format.apicIdOffset, true) >>> format.apicIdShift,
     irr: Object.freeze(apicVectors(format, page, format.irrOffset)),
@@ -95,7 +103,7 @@ export function readApicPage(format: ApicPageFormat, page: Uint8Array): LocalApi
 
 /** Clears every IRR bit in the page (write it back to the hypervisor to take effect). */
 export function clearApicIrr(format: ApicPageFormat, page: Uint8Array): void {
-  const v = checkSize(format, page);
+  const v = checkPage('clearApicIrr', format, page);
   for (let w = 0; w < 8; w++) v.setUint32(format.irrOffset + w * format.stride, 0, true);
 }
 
@@ -104,7 +112,8 @@ export function clearApicIrr(format: ApicPageFormat, page: Uint8Array): void {
  * (default 0x1FF: vector 0xFF, enabled), so fixed interrupts are accepted.
  */
 export function softwareEnableApic(format: ApicPageFormat, page: Uint8Array, spurious = 0xff): void {
-  const v = checkSize(format, page);
+  const v = checkPage('softwareEnableApic', format, page);
+  checkInteger('softwareEnableApic', 'spurious', spurious, 0, 0xff);
   const old = v.getUint32(format.spuriousOffset, true);
   v.setUint32(format.spuriousOffset, ((old & ~0x1ff) | (spurious & 0xff) | APIC_SOFTWARE_ENABLE) >>> 0, true);
 }
