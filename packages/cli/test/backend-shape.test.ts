@@ -1,0 +1,72 @@
+/**
+ * Every backend folder has the shape docs/new-backend.md documents, and the CLI's registry lists
+ * exactly the backend folders there are: adding a backend is a folder plus one registry line.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BACKENDS } from '../src/backends/registry';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const PACKAGES = path.join(ROOT, 'packages');
+const backendFolders = fs
+  .readdirSync(PACKAGES)
+  .filter((d) => d.startsWith('virt-') && fs.existsSync(path.join(PACKAGES, d, 'package.json')))
+  .sort();
+/** Backends that model the hypervisor in-process: no ABI, no calls, no kernel or DLL model. */
+const IN_PROCESS = new Set(['virt-software']);
+
+const file = (dir: string, ...rel: string[]): string => path.join(PACKAGES, dir, ...rel);
+const read = (dir: string, ...rel: string[]): string => fs.readFileSync(file(dir, ...rel), 'utf8');
+
+test('there are backend folders, and the registry lists exactly them', () => {
+  expect(backendFolders).toEqual(expect.arrayContaining(['virt-kvm', 'virt-mshv', 'virt-software', 'virt-whp']));
+  expect(BACKENDS.map((b) => `virt-${b.name}`).sort()).toEqual(backendFolders);
+  const cliDeps = Object.keys((JSON.parse(read('cli', 'package.json')) as { dependencies: Record<string, string> }).dependencies);
+  for (const d of backendFolders) expect(cliDeps).toContain(`@tsvmm/${d}`);
+});
+
+describe.each(backendFolders)('packages/%s', (dir) => {
+  const name = dir.slice('virt-'.length);
+  const pkg = JSON.parse(read(dir, 'package.json')) as Record<string, unknown> & { files: string[]; exports: Record<string, unknown> };
+
+  it('is a publishable package named for the backend, with the licence and a README that says how to install it', () => {
+    expect(pkg.name).toBe(`@tsvmm/${dir}`);
+    expect(pkg.files).toEqual(expect.arrayContaining(['dist', 'README.md', 'LICENSE']));
+    expect(read(dir, 'LICENSE')).toBe(fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8'));
+    const readme = read(dir, 'README.md');
+    expect(readme).toContain(`npm install`);
+    expect(readme).toContain(`@tsvmm/${dir}`);
+    expect(readme).toMatch(/^## Requirements/m);
+    expect(fs.readdirSync(file(dir, 'examples')).length).toBeGreaterThan(0);
+  });
+
+  it('exports its descriptor from the package root, and it probes without throwing', () => {
+    expect(read(dir, 'src', 'index.ts')).toMatch(new RegExp(`\\b${name}Backend\\b`));
+    expect(fs.existsSync(file(dir, 'src', 'backend.ts'))).toBe(true);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(`@tsvmm/${dir}`) as Record<string, { name: string; probe: () => { backend: string; code: string }; open: unknown }>;
+    const d = mod[`${name}Backend`]!;
+    expect(d.name).toBe(name);
+    expect(typeof d.open).toBe('function');
+    const p = d.probe();
+    expect(p.backend).toBe(name);
+    expect(p.code).toMatch(/^(ok|platform|no-device|permission|unsupported|missing-export|load-failed|error)$/);
+  });
+
+  it('runs the conformance suite', () => {
+    expect(read(dir, 'test', 'conformance.test.ts')).toContain('defineIrqFdConformance');
+  });
+
+  if (IN_PROCESS.has(dir)) return;
+
+  it('keeps its ABI in one module and issues its calls from one module', () => {
+    expect(read(dir, 'src', 'abi.ts')).toMatch(/defineLayout|defineTable|embedLayout/);
+    expect(fs.existsSync(file(dir, 'src', 'calls.ts'))).toBe(true);
+  });
+
+  it('ships a model of its kernel or DLL to test against', () => {
+    const kernelModel = fs.existsSync(file(dir, 'src', 'testing', 'index.ts')) && pkg.exports['./testing'] !== undefined;
+    const nativeModel = fs.existsSync(file(dir, 'native')) && fs.readdirSync(file(dir, 'native')).some((f) => f.endsWith('.c'));
+    expect(kernelModel || nativeModel).toBe(true);
+  });
+});
