@@ -31,7 +31,7 @@ describe('tsvmm probe', () => {
     expect(software.available).toBe(true);
     expect(software.capabilities!.irqfd).toBe('emulated');
     const whp = r.backends.find((b) => b.backend === 'whp')!;
-    if (process.platform !== 'win32') expect(whp).toMatchObject({ available: false, reason: expect.stringMatching(/Not Windows/) });
+    if (process.platform !== 'win32') expect(whp).toMatchObject({ available: false, code: 'platform', reason: expect.stringMatching(/needs Windows on x64/) });
     expect(r.best).toBe(r.backends.find((b) => b.available)!.backend);
   });
 
