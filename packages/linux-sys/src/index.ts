@@ -13,3 +13,5 @@ export type { IoctlInjectorOptions } from './relay/injector-spec';
 export { builtFile, packageRoot } from './package-root';
 export { EPOLL_EVENT, POLLFD } from './abi/linux';
 export * from './irqfd/index';
+export { checkLinuxHost, currentHost, libcFileName } from './platform';
+export type { LinuxHost } from './platform';

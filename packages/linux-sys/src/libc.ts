@@ -4,6 +4,7 @@
  */
 import { EFD_CLOEXEC, EPOLL_CLOEXEC, F_DUPFD_CLOEXEC, KCMP_FILE, O_CLOEXEC, SYS_KCMP } from './constants';
 import type { IoctlDef } from './ioctl';
+import { libcFileName } from './platform';
 import type { Syscalls } from './syscalls';
 
 interface Libc {
@@ -55,8 +56,7 @@ const koffi = require('koffi') as Koffi;
 let libc: Libc | undefined;
 
 function load(): Libc {
-  if (process.platform !== 'linux') throw new Error(`@tsvmm/linux-sys needs Linux (this is ${process.platform})`);
-  const lib = koffi.load('libc.so.6');
+  const lib = koffi.load(libcFileName());
   return {
     open: lib.func(LIBC_PROTOTYPES.open) as Libc['open'],
     close: lib.func(LIBC_PROTOTYPES.close) as Libc['close'],

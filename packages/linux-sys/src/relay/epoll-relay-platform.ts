@@ -27,6 +27,7 @@ import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EFD_NONBLOCK } from '../constant
 import { EINTR, errnoByName, errnoError } from '../errno';
 import { EventFd } from '../eventfd';
 import { LIBC_PROTOTYPES, libcSyscalls } from '../libc';
+import { libcFileName } from '../platform';
 import type { Syscalls } from '../syscalls';
 import { epollWorkerSource } from './epoll-worker';
 import { checkInjectorSpec } from './injector-spec';
@@ -172,6 +173,7 @@ export class EpollRelayPlatform implements RelayPlatform {
         controlFd,
         injector,
         koffiPath,
+        libc: libcFileName(),
         prototypes: { read: LIBC_PROTOTYPES.read, ioctl: LIBC_PROTOTYPES.ioctlPtr, epollWait: LIBC_PROTOTYPES.epollWait },
         epollEventSize: EPOLL_EVENT.size,
         epollDataOffset: EPOLL_EVENT.fields.data.offset,

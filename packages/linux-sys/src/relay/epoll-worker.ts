@@ -45,7 +45,7 @@ export function epollWorkerMain(wt: typeof WorkerThreads, lock: Lock, unlock: Lo
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const koffi = require(data.koffiPath) as { load(p: string): { func(p: string): unknown }; errno(): number };
-    const lib = koffi.load('libc.so.6');
+    const lib = koffi.load(data.libc);
     epollWait = lib.func(data.prototypes.epollWait) as typeof epollWait;
     read = lib.func(data.prototypes.read) as typeof read;
     const ioctl = lib.func(data.prototypes.ioctl) as (fd: number, request: number, arg: Uint8Array) => number;

@@ -94,6 +94,8 @@ export interface EpollWorkerData {
   readonly injector: InjectorSpec;
   /** Resolved path of koffi (the worker runs from source text, so it cannot resolve packages itself). */
   readonly koffiPath: string;
+  /** The C library to bind (`libc.so.6` on glibc, musl's own name on musl). */
+  readonly libc: string;
   /** The libc prototypes the worker binds (the one definition, in `libc.ts`). */
   readonly prototypes: { readonly read: string; readonly ioctl: string; readonly epollWait: string };
   readonly epollEventSize: number;
