@@ -1,7 +1,7 @@
 import { describeWithDevice, deviceAbsenceReason } from '../src/testing';
 
 /** Calls describeWithDevice with recording stand-ins for the runner's globals. */
-function record(device: string, env: Record<string, string | undefined>) {
+function record(device: string, env: Record<string, string | undefined>, options: { skipByDefault?: boolean } = {}) {
   const calls: string[] = [];
   const g = globalThis as unknown as Record<string, unknown>;
   const saved = { describe: g.describe, it: g.it, env: { ...process.env } };
@@ -19,7 +19,7 @@ function record(device: string, env: Record<string, string | undefined>) {
   g.describe = describe;
   g.it = it;
   try {
-    describeWithDevice(device, 'TSVMM_TEST_ALLOW', 'suite', () => calls.push('body'));
+    describeWithDevice(device, 'TSVMM_TEST_ALLOW', 'suite', () => calls.push('body'), options);
   } finally {
     g.describe = saved.describe;
     g.it = saved.it;
@@ -52,4 +52,14 @@ test('the reason tells an unregistered driver apart from a missing node', () => 
   expect(deviceAbsenceReason('/dev/tsvmm-no-such-device')).toMatch(/registered no tsvmm-no-such-device device|does not exist on this host$/);
   // /proc/misc always lists at least one registered misc device, e.g. the loop control node.
   expect(deviceAbsenceReason('/dev/loop-control')).toMatch(/although the kernel registered the loop-control device/);
+});
+
+test('a device most hosts lack is skipped loudly by default, and fails when the variable is 0', () => {
+  const why = deviceAbsenceReason('/dev/tsvmm-no-such-device');
+  const skipped = record('/dev/tsvmm-no-such-device', { TSVMM_TEST_ALLOW: undefined }, { skipByDefault: true });
+  expect(skipped.calls).toEqual(['describe suite', `it.skip needs /dev/tsvmm-no-such-device: ${why}`]);
+  expect(skipped.warnings).toEqual([`SKIPPED "suite": ${why} (skipped by default; TSVMM_TEST_ALLOW=0 makes it fail)\n`]);
+  const required = record('/dev/tsvmm-no-such-device', { TSVMM_TEST_ALLOW: '0' }, { skipByDefault: true });
+  expect(required.calls[1]).toMatch(/fails: /);
+  expect(record('/dev/null', {}, { skipByDefault: true }).calls).toEqual(['describe suite', 'body']);
 });

@@ -15,14 +15,14 @@ export const demoCommand: Command = {
     'enable, unmask each); the device side writes the route eventfds, as VFIO does. It shows each vector landing ' +
     "on its vCPU and vector, read back from the local APIC; a masked vector's signal latching in the PBA and " +
     'being delivered once at unmask; and a retarget to the other vCPU.\n\n' +
-    'Exits 1 if any observation is wrong, 3 if --backend kvm or kvm-relay is asked for and KVM is not available.',
+    'Exits 1 if any observation is wrong, 3 if the backend asked for with --backend is not available here.',
   options: [
     { name: 'json', type: 'boolean', description: 'print one JSON object on stdout (every observation), nothing else' },
     {
       name: 'backend',
       type: 'string',
       valueName: 'name',
-      description: `auto (default: the first usable of ${BACKENDS.map((b) => b.name).join(', ')}), a backend's name, or <name>-relay (through the user-space relay instead of kernel irqfd)`,
+      description: `auto (default: the first usable of ${BACKENDS.map((b) => b.name).join(', ')}), a backend's name, or ${BACKENDS.filter((b) => b.relayMode === true).map((b) => `${b.name}-relay`).join(', ')} (through the user-space relay instead of kernel irqfd)`,
     },
     { name: 'help', short: 'h', type: 'boolean', description: 'show this help' },
   ],

@@ -24,6 +24,7 @@ import {
   type RelayPlatformFactory,
   SlotAllocator,
   VirtError,
+  checkFunction,
   disposedError,
 } from '@tsvmm/virt';
 import { EventFd } from '../eventfd';
@@ -158,6 +159,7 @@ export class IrqFdEngine implements IrqFd {
   batch<T>(fn: () => T): T {
     const op = 'IrqFd.batch';
     this.live(op);
+    checkFunction(op, 'fn', fn);
     return this.transaction(op, fn);
   }
 

@@ -17,6 +17,7 @@ import {
   type MsiMessage,
   type RawInjector,
   type VirtError,
+  checkFunction,
   disposedError,
   routeEventDisposed,
   sameMsi,
@@ -186,8 +187,9 @@ export class EngineRoute implements IrqFdRoute {
     return n > 0;
   }
 
-  onEventReplaced(_listener: (event: Event) => void): () => void {
+  onEventReplaced(listener: (event: Event) => void): () => void {
     this.live('IrqFdRoute.onEventReplaced');
+    checkFunction('IrqFdRoute.onEventReplaced', 'listener', listener);
     return () => undefined; // the route keeps its eventfd for life
   }
 

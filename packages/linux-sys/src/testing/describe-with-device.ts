@@ -30,9 +30,11 @@ export function deviceAbsenceReason(device: string): string {
  * Where it is missing they fail, so a host without the device never passes silently, unless the
  * environment variable `allowMissingEnv` is `1`: then the file reports one skipped test that names
  * the device and the reason, and prints one `SKIPPED` line to stderr. A skip is never a pass.
+ * With `options.skipByDefault` (a device most hosts cannot have, such as `/dev/mshv`), a missing
+ * device is skipped that way unless `allowMissingEnv` is `0`, which makes it fail.
  * Uses the test runner's globals (jest, vitest, mocha).
  */
-export function describeWithDevice(device: string, allowMissingEnv: string, name: string, fn: () => void): void {
+export function describeWithDevice(device: string, allowMissingEnv: string, name: string, fn: () => void, options: { skipByDefault?: boolean } = {}): void {
   const globals: unknown = globalThis;
   const { describe, it } = globals as RunnerGlobals;
   if (existsSync(device)) {
@@ -40,8 +42,10 @@ export function describeWithDevice(device: string, allowMissingEnv: string, name
     return;
   }
   const reason = deviceAbsenceReason(device);
-  if (process.env[allowMissingEnv] === '1') {
-    process.stderr.write(`SKIPPED "${name}": ${reason} (${allowMissingEnv}=1)\n`);
+  const allowed = options.skipByDefault === true ? process.env[allowMissingEnv] !== '0' : process.env[allowMissingEnv] === '1';
+  if (allowed) {
+    const why = process.env[allowMissingEnv] === '1' ? `${allowMissingEnv}=1` : `skipped by default; ${allowMissingEnv}=0 makes it fail`;
+    process.stderr.write(`SKIPPED "${name}": ${reason} (${why})\n`);
     describe(name, () => it.skip(`needs ${device}: ${reason}`, () => undefined));
     return;
   }
