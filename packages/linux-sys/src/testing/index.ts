@@ -13,3 +13,4 @@ import type { RecordInjectorSpec } from '../relay/protocol';
 export function recordingInjectorSpec(shared: SharedArrayBuffer): RecordInjectorSpec {
   return recordInjector(shared);
 }
+export * from './irqfd-fault/index';
