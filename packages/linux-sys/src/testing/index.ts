@@ -14,3 +14,5 @@ export function recordingInjectorSpec(shared: SharedArrayBuffer): RecordInjector
   return recordInjector(shared);
 }
 export * from './irqfd-fault/index';
+export { ModelRelayPlatform } from './model-relay-platform';
+export type { ModelEventFdWatch, ModelRelayInjector } from './model-relay-platform';
