@@ -13,3 +13,6 @@ import type { RecordInjectorSpec } from '../relay/protocol';
 export function recordingInjectorSpec(shared: SharedArrayBuffer): RecordInjectorSpec {
   return recordInjector(shared);
 }
+export * from './irqfd-fault/index';
+export { ModelRelayPlatform } from './model-relay-platform';
+export type { ModelEventFdWatch, ModelRelayInjector } from './model-relay-platform';

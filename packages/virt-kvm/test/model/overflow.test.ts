@@ -7,7 +7,8 @@
  * doubling a signal.
  */
 import { KvmIrqFd, type KvmIrqFdRoute, kvmIrqFdBackend, kvmRelayInjector } from '../../src';
-import { Rig, msiFor, targetOf } from './harness';
+import { Rig, msiFor, targetOf } from '@tsvmm/linux-sys/testing';
+import { type KvmFaultKernel, kvmFaultAdapter } from './fault-adapter';
 
 const VECTORS_PER_DEVICE = 2048;
 const KERNEL_ROUTES = 64;
@@ -19,11 +20,11 @@ function targetFor(index: number): { vcpu: number; vector: number } {
   return { vcpu: k % 2, vector: 16 + Math.floor(k / 2) };
 }
 
-function signalAllOnce(rig: Rig, routes: readonly KvmIrqFdRoute[]): void {
+function signalAllOnce(rig: Rig<KvmFaultKernel>, routes: readonly KvmIrqFdRoute[]): void {
   // Groups of 480 routes have distinct targets, so each landed signal is one IRR bit.
   for (let start = 0; start < routes.length; start += 480) {
     const group = routes.slice(start, start + 480);
-    const before = rig.model.bus.apics.map((a) => a.accepted);
+    const before = rig.kernel.model.bus.apics.map((a) => a.accepted);
     for (const r of group) r.event.signal();
     const irr = rig.takeIrr(); // also fails if any vector was injected twice
     const expected = group.map((r) => {
@@ -31,14 +32,14 @@ function signalAllOnce(rig: Rig, routes: readonly KvmIrqFdRoute[]): void {
       return [t.vcpu, t.vector] as [number, number];
     });
     expect(irr.sort(cmp)).toEqual(expected.sort(cmp));
-    const accepted = rig.model.bus.apics.reduce((n, a, i) => n + a.accepted - before[i]!, 0);
+    const accepted = rig.kernel.model.bus.apics.reduce((n, a, i) => n + a.accepted - before[i]!, 0);
     expect(accepted).toBe(group.length);
   }
 }
 
 describe('overflow: more vectors than kernel routes (KVM model)', () => {
   it('2 x 2048 vectors, all unmasked: each signal lands once, relayed beyond the GSIs; disposing moves relayed routes to the kernel', () => {
-    using rig = new Rig({ routingEntries: LEGACY_ENTRIES + KERNEL_ROUTES });
+    using rig = new Rig(kvmFaultAdapter(), { kernelGsis: KERNEL_ROUTES });
     const irqfd = rig.irqfd;
     expect(irqfd.capabilities.maxKernelRoutes).toBe(KERNEL_ROUTES);
     expect(irqfd.capabilities.maxRoutes).toBeGreaterThanOrEqual(2 * VECTORS_PER_DEVICE);
@@ -47,7 +48,7 @@ describe('overflow: more vectors than kernel routes (KVM model)', () => {
     const devices = [0, 1].map(() => Array.from({ length: VECTORS_PER_DEVICE }, () => irqfd.newIrqFdRoute()));
     const all = devices.flat();
     expect(irqfd.gsiCount).toBe(0);
-    expect(rig.model.openEventFds).toBe(2 * VECTORS_PER_DEVICE);
+    expect(rig.kernel.model.openEventFds).toBe(2 * VECTORS_PER_DEVICE);
 
     // The guest programs and unmasks every vector (one batch per device, as an MSI-X table write burst).
     const commits = irqfd.commitCount;
@@ -61,19 +62,19 @@ describe('overflow: more vectors than kernel routes (KVM model)', () => {
       ),
     );
     expect(irqfd.commitCount - commits).toBe(1); // the second device found no GSI: nothing to commit for it
-    expect(rig.model.hazards).toEqual([]);
+    expect(rig.kernel.model.hazards).toEqual([]);
     const kernel = all.filter((r) => r.mediation === 'kernel');
     const relayed = all.filter((r) => r.mediation === 'emulated');
     expect(kernel.length).toBe(KERNEL_ROUTES);
     expect(relayed.length).toBe(2 * VECTORS_PER_DEVICE - KERNEL_ROUTES);
     expect(irqfd.overflowCount).toBe(relayed.length);
-    expect(rig.model.msiRoutes().size).toBe(KERNEL_ROUTES);
-    for (const r of kernel) expect(rig.model.irqfdGsi(r.event.ownFd())).toBe(r.gsi);
-    for (const r of relayed) expect(rig.model.irqfdGsi(r.event.ownFd())).toBeUndefined();
-    expect(rig.platform!.watchedCount).toBe(relayed.length);
+    expect(rig.kernel.model.msiRoutes().size).toBe(KERNEL_ROUTES);
+    for (const r of kernel) expect(rig.kernel.model.irqfdGsi(r.event.ownFd())).toBe(r.gsi);
+    for (const r of relayed) expect(rig.kernel.model.irqfdGsi(r.event.ownFd())).toBeUndefined();
+    expect(rig.kernel.platform!.watchedCount).toBe(relayed.length);
 
     signalAllOnce(rig, all);
-    const relayedDeliveries = rig.platform!.deliveries;
+    const relayedDeliveries = rig.kernel.platform!.deliveries;
     expect(relayedDeliveries).toBe(relayed.length);
 
     // A relayed route masked with a latched signal: unmasking it later (on the kernel path) delivers once.
@@ -85,7 +86,7 @@ describe('overflow: more vectors than kernel routes (KVM model)', () => {
     // The device goes away for 100 kernel vectors: their GSIs free up and relayed routes move onto them.
     const gone = kernel.slice(0, 100 > kernel.length ? kernel.length : 100);
     irqfd.batch(() => gone.forEach((r) => r.dispose()));
-    expect(rig.model.hazards).toEqual([]);
+    expect(rig.kernel.model.hazards).toEqual([]);
     const live = all.filter((r) => !r.disposed);
     const nowKernel = live.filter((r) => r.mediation === 'kernel');
     expect(nowKernel.length).toBe(KERNEL_ROUTES);
@@ -93,10 +94,10 @@ describe('overflow: more vectors than kernel routes (KVM model)', () => {
     const moved = relayed.filter((r) => r.mediation === 'kernel');
     expect(moved.length).toBe(gone.length);
     for (const r of moved) {
-      expect(rig.model.irqfdGsi(r.event.ownFd())).toBe(r.gsi);
-      expect(rig.model.msiRoutes().get(r.gsi!)).toEqual(r.msi);
+      expect(rig.kernel.model.irqfdGsi(r.event.ownFd())).toBe(r.gsi);
+      expect(rig.kernel.model.msiRoutes().get(r.gsi!)).toEqual(r.msi);
     }
-    expect(rig.platform!.watchedCount).toBe(live.filter((r) => r.mediation === 'emulated' && !r.masked).length);
+    expect(rig.kernel.platform!.watchedCount).toBe(live.filter((r) => r.mediation === 'emulated' && !r.masked).length);
 
     // Nothing was delivered by the move, and every live route still delivers exactly once.
     expect(rig.takeIrr()).toEqual([]);
@@ -108,41 +109,41 @@ describe('overflow: more vectors than kernel routes (KVM model)', () => {
 
     // Disposing everything returns every GSI and eventfd.
     irqfd.batch(() => live.forEach((r) => r.dispose()));
-    expect({ gsis: irqfd.gsiCount, eventfds: rig.model.openEventFds, table: rig.model.msiRoutes().size, relayed: irqfd.overflowCount }).toEqual({
+    expect({ gsis: irqfd.gsiCount, eventfds: rig.kernel.model.openEventFds, table: rig.kernel.model.msiRoutes().size, relayed: irqfd.overflowCount }).toEqual({
       gsis: 0,
       eventfds: 0,
       table: 0,
       relayed: 0,
     });
-    expect(rig.platform!.watchedCount).toBe(0);
-    expect(rig.model.hazards).toEqual([]);
+    expect(rig.kernel.platform!.watchedCount).toBe(0);
+    expect(rig.kernel.model.hazards).toEqual([]);
   });
 
   it('a route takes its GSI at its first MSI and gives it back once a committed table no longer holds it', () => {
-    using rig = new Rig();
+    using rig = new Rig(kvmFaultAdapter());
     const r = rig.irqfd.newIrqFdRoute();
     expect({ gsi: r.gsi, gsis: rig.irqfd.gsiCount }).toEqual({ gsi: undefined, gsis: 0 });
     const m = msiFor({ vcpu: 1, vector: 0x61 });
     r.setMsi(m.addressLo, m.data);
-    expect({ gsi: r.gsi, gsis: rig.irqfd.gsiCount, kernel: rig.model.msiRoutes().get(24) }).toEqual({ gsi: 24, gsis: 1, kernel: m });
+    expect({ gsi: r.gsi, gsis: rig.irqfd.gsiCount, kernel: rig.kernel.model.msiRoutes().get(24) }).toEqual({ gsi: 24, gsis: 1, kernel: m });
     r.clearMsi();
-    expect({ gsi: r.gsi, gsis: rig.irqfd.gsiCount, kernel: rig.model.msiRoutes().size }).toEqual({ gsi: undefined, gsis: 0, kernel: 0 });
+    expect({ gsi: r.gsi, gsis: rig.irqfd.gsiCount, kernel: rig.kernel.model.msiRoutes().size }).toEqual({ gsi: undefined, gsis: 0, kernel: 0 });
     r.setMsi(m.addressLo, m.data);
     r.dispose();
-    expect({ gsis: rig.irqfd.gsiCount, kernel: rig.model.msiRoutes().size }).toEqual({ gsis: 0, kernel: 0 });
+    expect({ gsis: rig.irqfd.gsiCount, kernel: rig.kernel.model.msiRoutes().size }).toEqual({ gsis: 0, kernel: 0 });
   });
 
   it('without an overflow path, arming a route that found no GSI is an EXHAUSTED error that says why; the route stays as it was', () => {
-    using rig = new Rig();
+    using rig = new Rig(kvmFaultAdapter());
     // An engine of its own on the model VM, built without an overflow relay, with one GSI.
     const engine = new KvmIrqFd({
       backend: kvmIrqFdBackend({
         sys: rig.sys,
-        vmFd: rig.partition.vmFd,
+        vmFd: rig.kernel.partition.vmFd,
         maxEntries: LEGACY_ENTRIES + 1,
-        policy: rig.partition.msiPolicy,
+        policy: rig.kernel.partition.msiPolicy,
         inject: () => true,
-        workerInjector: kvmRelayInjector(rig.partition.vmFd),
+        workerInjector: kvmRelayInjector(rig.kernel.partition.vmFd),
       }),
       sys: rig.sys,
     });
@@ -161,8 +162,8 @@ describe('overflow: more vectors than kernel routes (KVM model)', () => {
       expect(b.consumePending()).toBe(true);
       a.dispose(); // frees the GSI: b takes it at its next change
       b.unmask();
-      expect({ gsi: b.gsi, mediation: b.mediation, assignedOn: rig.model.irqfdGsi(b.event.ownFd()) }).toEqual({ gsi: 24, mediation: 'kernel', assignedOn: 24 });
-      expect(rig.model.hazards).toEqual([]);
+      expect({ gsi: b.gsi, mediation: b.mediation, assignedOn: rig.kernel.model.irqfdGsi(b.event.ownFd()) }).toEqual({ gsi: 24, mediation: 'kernel', assignedOn: 24 });
+      expect(rig.kernel.model.hazards).toEqual([]);
     } finally {
       engine.disposeAll();
     }

@@ -1,10 +1,11 @@
 /**
- * The operations and batch shapes of the double-fault suites (on the model and on the real
- * /dev/kvm), each from routes in chosen starting states, and how to fail a pair of their calls.
+ * The operations and batch shapes of the double-fault suite, each from routes in chosen starting
+ * states, and how to fail a pair of their system calls.
  */
-import { EBUSY, EINVAL, EIO, ENOMEM } from '@tsvmm/linux-sys';
-import { Rig, type Target, type Tracked, batch, clearMsi, dispose, mask, setMsi, unmask } from './harness';
+import { EBUSY, EINVAL, EIO, ENOMEM } from '../../errno';
+import { type IrqFdFaultAdapter, Rig, type Target, type Tracked, batch, clearMsi, dispose, mask, setMsi, unmask } from './harness';
 
+/** The `k`th target of route number `route`: every route has its own vectors. */
 export const T = (route: number, k: number): Target => ({ vcpu: route % 2, vector: 0x40 + route * 8 + k });
 
 export interface Shape {
@@ -38,7 +39,7 @@ function unmaskedNoMsi(rig: Rig, n: string, latched: boolean): Tracked {
   return t;
 }
 
-export const shapes: Shape[] = [
+export const shapes: readonly Shape[] = [
   { name: 'setMsi on a fresh route', setup: (r) => [fresh(r, 'A')], op: (_r, [a]) => setMsi(a!, T(0, 1)) },
   { name: 'setMsi on an unmasked route with a latched signal', setup: (r) => [unmaskedNoMsi(r, 'A', true)], op: (_r, [a]) => setMsi(a!, T(0, 1)) },
   { name: 'setMsi retargeting an armed route', setup: (r) => [armed(r, 'A', 0)], op: (_r, [a]) => setMsi(a!, T(0, 2)) },
@@ -118,7 +119,8 @@ export const shapes: Shape[] = [
   },
 ];
 
-export const ERRNOS = [ENOMEM, EBUSY, EINVAL, EIO];
+/** The errnos failed calls return, in turn. */
+export const ERRNOS: readonly number[] = [ENOMEM, EBUSY, EINVAL, EIO];
 
 /** Fails exactly the calls at indices `i` and `j` (0-based, counted from now). */
 export function failPair(rig: Rig, i: number, j: number, errno: number): void {
@@ -133,11 +135,11 @@ export function failPair(rig: Rig, i: number, j: number, errno: number): void {
   );
 }
 
-export function countCalls(shape: Shape, real = false): number {
-  using rig = new Rig({ real });
+/** How many system calls `shape`'s operation makes when nothing fails. */
+export function countCalls(adapter: IrqFdFaultAdapter, shape: Shape): number {
+  using rig = new Rig(adapter);
   const routes = shape.setup(rig);
   const mark = rig.sys.mark();
   shape.op(rig, routes);
   return rig.sys.callsSince(mark).length;
 }
-

@@ -1,7 +1,8 @@
 /**
- * Drives KVM irqfd routes on the KVM model and checks, against the model's real state (the table
- * the kernel last accepted, which irqfds are assigned, what lands in each vCPU's IRR), the
- * invariants that must hold after any sequence of kernel failures:
+ * Drives irqfd routes of the shared engine on a kernel (a backend's kernel model, or a real device)
+ * and checks, against the kernel's own state (the table it last accepted, which irqfds it has
+ * assigned, what lands in each vCPU's IRR), the invariants that must hold after any sequence of
+ * kernel failures:
  *
  * 1. an irqfd is assigned only on a GSI that the committed table routes;
  * 2. no route is removed while its irqfd is assigned (the model records it as a hazard);
@@ -11,13 +12,17 @@
  * 5. a route whose `fault` is unset reports what the caller asked; after one operation that
  *    succeeds, every route converges to what was asked.
  *
- * What was asked is tracked here, independently of the engine (`Spec`).
+ * What was asked is tracked here, independently of the engine (`Spec`). What differs between
+ * backends (how to build a partition, how to read the kernel back) comes from an
+ * {@link IrqFdFaultAdapter}.
  */
 import { type MsiMessage, encodeMsi, isVirtError } from '@tsvmm/virt';
-import { FaultInjector } from '@tsvmm/linux-sys/testing';
-import { KvmPartition, type KvmIrqFd, type KvmIrqFdRoute } from '../../src';
-import { KvmKernelModel, type ModelRelayPlatform, modelRelayPlatform } from '../../src/testing';
+import type { ApicBus } from '@tsvmm/virt/testing';
+import type { EngineRoute, IrqFdEngine } from '../../irqfd';
+import type { FaultInjector } from '../fault-injector';
+import { runner } from './runner';
 
+/** A vCPU and vector an MSI is sent to. */
 export interface Target {
   readonly vcpu: number;
   readonly vector: number;
@@ -30,14 +35,82 @@ export interface Spec {
   disposed: boolean;
 }
 
+/** A route under test, with what was asked of it. */
 export interface Tracked {
   readonly name: string;
-  readonly route: KvmIrqFdRoute;
+  readonly route: EngineRoute;
   readonly spec: Spec;
   /** A signal was sent while the route did not deliver, and nobody has seen it since. */
   owed: boolean;
   /** Every `vcpu:vector` this route was ever given (each route has its own vectors). */
   readonly targets: Set<string>;
+}
+
+/** The interrupts in every vCPU's IRR, as `[vcpu, vector]`, and how many were injected onto a vector still pending. */
+export interface IrrSnapshot {
+  readonly irr: Array<[number, number]>;
+  /** `[vcpu, count]` for every vCPU on which an interrupt was coalesced (delivered twice). */
+  readonly coalesced: Array<[number, number]>;
+}
+
+/**
+ * One partition on a backend's kernel, wrapped in a {@link FaultInjector}, and how to read the
+ * kernel's state back. On a real device, what user space cannot read is answered from the
+ * engine's own record and marked by `real: true` (then delivery is what checks it).
+ */
+export interface IrqFdFaultKernel extends Disposable {
+  /** The system calls of this partition, with faults injected. */
+  readonly sys: FaultInjector;
+  /** The partition's irqfd engine. */
+  readonly irqfd: IrqFdEngine;
+  /** On a real device: the kernel state below comes partly from the engine's record. */
+  readonly real: boolean;
+  /** Slots the overflow relay's platform watches now (0 without a platform). */
+  readonly relayWatched: number;
+  /** MSI routes of the table the kernel last accepted, by GSI. */
+  kernelTable(): ReadonlyMap<number, MsiMessage>;
+  /** The GSI the kernel has `route`'s eventfd assigned on as an irqfd. */
+  assignedGsi(route: EngineRoute): number | undefined;
+  /** What the kernel recorded as having crashed or corrupted a real host (empty on a device). */
+  hazards(): readonly unknown[];
+  /** Reads every vCPU's IRR and clears it (faults cleared first where reading needs a call). */
+  takeIrr(): IrrSnapshot;
+  /** Eventfds open in the kernel, or `undefined` where it cannot be counted. */
+  openEventFds(): number | undefined;
+  /**
+   * After the partition is disposed: what the kernel still holds (every number must be 0, every
+   * list empty), or `undefined` where it cannot be read.
+   */
+  residue?(): Readonly<Record<string, number | readonly unknown[]>>;
+}
+
+/** What a backend supplies to run the shared suite on its kernel. */
+export interface IrqFdFaultAdapter<K extends IrqFdFaultKernel = IrqFdFaultKernel> {
+  /** Names the kernel in test titles, e.g. `KVM model`. */
+  readonly name: string;
+  /** The label of the ioctl that assigns and deassigns an irqfd (as the FaultInjector logs it). */
+  readonly irqfdCall: string;
+  /** The label of the ioctl that replaces the routing table. */
+  readonly routingCall: string;
+  /** The first GSI the engine hands out. */
+  readonly firstGsi: number;
+  /**
+   * A partition with `vcpus` vCPUs and the irqfd engine on it; with `kernelGsis`, the backend's
+   * limits leave the engine that many GSIs (the rest go through the overflow relay).
+   */
+  create(options: { readonly vcpus: number; readonly kernelGsis?: number }): K;
+}
+
+/** Reads every vCPU's IRR on an {@link ApicBus} and clears it. */
+export function takeApicBusIrr(bus: ApicBus): IrrSnapshot {
+  const irr: Array<[number, number]> = [];
+  const coalesced: Array<[number, number]> = [];
+  bus.apics.forEach((apic, vcpu) => {
+    for (let w = 0; w < 8; w++) for (let b = 0; b < 32; b++) if ((apic.irr[w]! >>> b) & 1) irr.push([vcpu, w * 32 + b]);
+    if (apic.coalesced !== 0) coalesced.push([vcpu, apic.coalesced]);
+    apic.clearIrr();
+  });
+  return { irr, coalesced };
 }
 
 export function msiFor(t: Target): MsiMessage {
@@ -48,46 +121,17 @@ export function targetOf(m: MsiMessage): Target {
   return { vcpu: (m.addressLo >>> 12) & 0xff, vector: m.data & 0xff };
 }
 
-/**
- * The routes, their specs, and the kernel under them: the KVM model (every check), or with
- * `real: true` the real /dev/kvm, where only what the kernel lets user space see is checked (IRR
- * through KVM_GET_LAPIC, eventfd counters through consumePending; the committed table is the
- * engine's record of the last table the kernel accepted, since KVM has no call to read it back).
- */
-export class Rig implements Disposable {
-  readonly model: KvmKernelModel;
+/** The routes, their specs, and the kernel under them. */
+export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Disposable {
+  readonly kernel: K;
   readonly sys: FaultInjector;
-  readonly partition: KvmPartition;
-  readonly irqfd: KvmIrqFd;
-  readonly relay: ReturnType<typeof modelRelayPlatform>;
+  readonly irqfd: IrqFdEngine;
   readonly routes: Tracked[] = [];
-  /** On the real /dev/kvm (the model is then unused). */
-  readonly real: boolean;
 
-  constructor(options: { routingEntries?: number; maxRoutes?: number; vcpus?: number; real?: boolean } = {}) {
-    const vcpus = options.vcpus ?? 2;
-    this.real = options.real ?? false;
-    this.model = new KvmKernelModel({ apicIds: Array.from({ length: vcpus }, (_, i) => i), maxRoutes: options.routingEntries ?? 4096 });
-    this.sys = this.real ? new FaultInjector() : new FaultInjector(this.model);
-    this.relay = modelRelayPlatform(this.model);
-    this.partition = KvmPartition.create({
-      vcpus,
-      sys: this.sys,
-      irqfd: 'kernel',
-      ...(this.real ? {} : { overflow: this.relay }),
-      ...(options.routingEntries === undefined ? {} : { routingEntries: options.routingEntries }),
-      ...(options.maxRoutes === undefined ? {} : { maxRoutes: options.maxRoutes }),
-    });
-    this.irqfd = this.partition.irqfd() as KvmIrqFd;
-  }
-
-  get platform(): ModelRelayPlatform | undefined {
-    return this.relay.platforms[0];
-  }
-
-  /** MSI routes of the table the kernel last accepted. */
-  private kernelTable(): ReadonlyMap<number, MsiMessage> {
-    return this.real ? this.irqfd.table.kernelRoutes() : this.model.msiRoutes();
+  constructor(adapter: IrqFdFaultAdapter<K>, options: { kernelGsis?: number; vcpus?: number } = {}) {
+    this.kernel = adapter.create({ vcpus: options.vcpus ?? 2, ...(options.kernelGsis === undefined ? {} : { kernelGsis: options.kernelGsis }) });
+    this.sys = this.kernel.sys;
+    this.irqfd = this.kernel.irqfd;
   }
 
   /** A new route, tracked (outside any fault). */
@@ -101,35 +145,21 @@ export class Rig implements Disposable {
     return this.routes.filter((t) => !t.spec.disposed);
   }
 
-  /** IRR of every vCPU, read from the model and cleared: `[[vcpu, vector], ...]`; also checks nothing was injected twice. */
+  /** IRR of every vCPU, cleared: `[[vcpu, vector], ...]`; also checks nothing was injected twice. */
   takeIrr(): Array<[number, number]> {
-    const out: Array<[number, number]> = [];
-    if (this.real) {
-      this.sys.clearFaults();
-      for (let v = 0; v < this.partition.vcpuCount; v++) {
-        for (const vec of this.partition.readLocalApic(v).irr) out.push([v, vec]);
-        this.partition.clearIrr(v);
-      }
-      return out;
-    }
-    this.model.bus.apics.forEach((apic, vcpu) => {
-      for (let w = 0; w < 8; w++) for (let b = 0; b < 32; b++) if ((apic.irr[w]! >>> b) & 1) out.push([vcpu, w * 32 + b]);
-      if (apic.coalesced !== 0) throw new Error(`vCPU ${vcpu}: ${apic.coalesced} interrupt(s) injected while the same vector was still pending (delivered twice)`);
-      apic.clearIrr();
-    });
-    return out;
+    const { irr, coalesced } = this.kernel.takeIrr();
+    for (const [vcpu, n] of coalesced) throw new Error(`vCPU ${vcpu}: ${n} interrupt(s) injected while the same vector was still pending (delivered twice)`);
+    return irr;
   }
 
   /** Reported armed: has an MSI and is unmasked. */
-  static reportsArmed(r: KvmIrqFdRoute): boolean {
+  static reportsArmed(r: EngineRoute): boolean {
     return r.msi !== undefined && !r.masked;
   }
 
-  /**
-   * Signals every route that owes nothing... no: signals `t` once and checks where it went. A route
-   * that reports armed delivers it at once to its MSI's target; otherwise it latches (owed).
-   */
+  /** Signals `t` once and checks where it went: a route that reports armed delivers it at once to its MSI's target; otherwise it latches (owed). */
   signal(t: Tracked, where: string): void {
+    const { expect } = runner();
     const armed = Rig.reportsArmed(t.route);
     t.route.event.signal();
     const irr = this.takeIrr();
@@ -150,6 +180,7 @@ export class Rig implements Disposable {
    * interrupt is spurious or doubled.
    */
   collectArmed(where: string): void {
+    const { expect } = runner();
     const irr = this.takeIrr();
     const seen = new Set<Tracked>();
     for (const [vcpu, vector] of irr) {
@@ -164,11 +195,12 @@ export class Rig implements Disposable {
     }
   }
 
-  /** Invariants 1-3 and 5 (reporting), against the model's state. */
+  /** Invariants 1-3 and 5 (reporting), against the kernel's state. */
   checkState(where: string): void {
-    expect({ where, hazards: this.model.hazards }).toEqual({ where, hazards: [] });
-    const table = this.kernelTable();
-    const watched = new Set<KvmIrqFdRoute>();
+    const { expect } = runner();
+    expect({ where, hazards: this.kernel.hazards() }).toEqual({ where, hazards: [] });
+    const table = this.kernel.kernelTable();
+    const watched = new Set<EngineRoute>();
     for (const t of this.routes) {
       const r = t.route;
       const ctx = { where, route: t.name };
@@ -177,10 +209,7 @@ export class Rig implements Disposable {
         continue;
       }
       expect({ ...ctx, disposed: r.disposed }).toEqual({ ...ctx, disposed: false });
-      const fd = r.event.ownFd();
-      // On real KVM which irqfds are assigned cannot be read back: the engine's record stands in
-      // (what it reports is then checked by delivery in probe()).
-      const gsi = this.real ? (r.assigned ? r.gsi : undefined) : this.model.irqfdGsi(fd);
+      const gsi = this.kernel.assignedGsi(r);
       // 1: assigned only on a routed GSI (2 is the model's hazard list).
       if (gsi !== undefined) expect({ ...ctx, gsi, routed: table.has(gsi) }).toEqual({ ...ctx, gsi, routed: true });
       // 3: what it reports is what the kernel does.
@@ -198,11 +227,12 @@ export class Rig implements Disposable {
         expect({ ...ctx, msi: r.msi, masked: r.masked }).toEqual({ ...ctx, msi: t.spec.msi, masked: t.spec.masked });
       }
     }
-    expect({ where, relayed: this.platform?.watchedCount ?? 0 }).toEqual({ where, relayed: watched.size });
+    expect({ where, relayed: this.kernel.relayWatched }).toEqual({ where, relayed: watched.size });
   }
 
   /** Invariant 4: owed signals of non-delivering routes are reported once by consumePending; a new signal goes where the route says. */
   probe(where: string): void {
+    const { expect } = runner();
     for (const t of this.live()) {
       const r = t.route;
       if (!Rig.reportsArmed(r)) {
@@ -224,6 +254,7 @@ export class Rig implements Disposable {
 
   /** One operation that succeeds converges every route to what was asked. */
   converge(where: string): void {
+    const { expect } = runner();
     this.sys.clearFaults();
     this.irqfd.batch(() => undefined);
     this.collectArmed(`${where}, after converging`);
@@ -232,21 +263,24 @@ export class Rig implements Disposable {
     this.probe(`${where}, after converging`);
     // Resources: one eventfd per live route, GSIs only for routes with an MSI.
     const live = this.live();
-    if (!this.real) expect({ where, eventfds: this.model.openEventFds, routes: this.irqfd.routeCount }).toEqual({ where, eventfds: live.length, routes: live.length });
+    const eventfds = this.kernel.openEventFds();
+    if (eventfds !== undefined) expect({ where, eventfds, routes: this.irqfd.routeCount }).toEqual({ where, eventfds: live.length, routes: live.length });
     const withMsi = live.filter((t) => t.spec.msi !== undefined && t.route.mediation === 'kernel').length;
-    expect({ where, gsis: this.irqfd.gsiCount, kernelRoutes: this.kernelTable().size }).toEqual({ where, gsis: withMsi, kernelRoutes: withMsi });
+    expect({ where, gsis: this.irqfd.gsiCount, kernelRoutes: this.kernel.kernelTable().size }).toEqual({ where, gsis: withMsi, kernelRoutes: withMsi });
   }
 
+  /** Disposes the partition; where the kernel can tell, it must then hold nothing and have seen no hazard. */
   [Symbol.dispose](): void {
-    this.partition.dispose();
+    this.kernel[Symbol.dispose]();
+    const residue = this.kernel.residue?.();
+    if (residue === undefined) return;
+    const empty = Object.fromEntries(Object.entries(residue).map(([k, v]) => [k, typeof v === 'number' ? 0 : []]));
+    runner().expect(residue).toEqual(empty);
   }
 }
 
-/** An operation the suites run: applies itself to the routes and, if it returns normally, to the specs. */
-export type Op = (rig: Rig) => void;
-
 /** Runs `fn` on the route; on success records `change` in the spec. A failure must be a typed error. */
-export function step(t: Tracked, fn: (r: KvmIrqFdRoute) => void, change: (s: Spec) => void): void {
+export function step(t: Tracked, fn: (r: EngineRoute) => void, change: (s: Spec) => void): void {
   try {
     fn(t.route);
   } catch (e) {
@@ -303,4 +337,3 @@ export function batch(rig: Rig, body: (created: (name: string) => Tracked | unde
     for (const t of created) t.spec.disposed = true;
   }
 }
-

@@ -1,0 +1,5 @@
+export { Rig, batch, clearMsi, dispose, mask, msiFor, setMsi, step, takeApicBusIrr, targetOf, unmask } from './harness';
+export type { IrqFdFaultAdapter, IrqFdFaultKernel, IrrSnapshot, Spec, Target, Tracked } from './harness';
+export { ERRNOS, T, countCalls, failPair, shapes } from './shapes';
+export type { Shape } from './shapes';
+export { defineIrqFdFaultSuite, irqFdDoubleFaultRegressionTests, irqFdEveryPairTests, irqFdRandomSequenceTests } from './suite';

@@ -1,0 +1,232 @@
+/**
+ * The double-fault suite of the shared irqfd engine, on any backend's kernel: every pair of system
+ * calls of every operation and batch shape failed together; seeded random sequences with random
+ * failures; two double faults that once broke the ordering rules. After each operation the
+ * invariants of ./harness are checked against the kernel's state, and after one operation that
+ * succeeds every route must have converged to what was asked.
+ */
+import fc from 'fast-check';
+import { EBUSY, EINVAL, ENOMEM } from '../../errno';
+import type { SyscallName } from '../fault-injector';
+import { type IrqFdFaultAdapter, Rig, type Tracked, batch, clearMsi, mask, setMsi, unmask } from './harness';
+import { runner } from './runner';
+import { ERRNOS, T, countCalls, failPair, shapes } from './shapes';
+
+/**
+ * One test per operation shape (call inside a `describe`): fails every pair of the shape's system
+ * calls, and every single one, on a fresh partition each time.
+ */
+export function irqFdEveryPairTests(adapter: IrqFdFaultAdapter): void {
+  const { it } = runner();
+  for (const shape of shapes) {
+    it(shape.name, () => {
+      const { expect } = runner();
+      const calls = countCalls(adapter, shape);
+      expect(calls).toBeGreaterThan(0);
+      let trials = 0;
+      for (let i = 0; i < calls; i++) {
+        for (let j = i + 1; j <= calls; j++) {
+          // j === calls: only call i fails (the single faults, and a second fault past the end).
+          const errno = ERRNOS[(i + j) % ERRNOS.length]!;
+          using rig = new Rig(adapter);
+          const routes = shape.setup(rig);
+          rig.checkAll('setup');
+          const mark = rig.sys.mark();
+          failPair(rig, i, j, errno);
+          const where = `${shape.name}, failing calls ${i + 1} and ${j + 1} with errno ${errno}`;
+          shape.op(rig, routes);
+          rig.sys.clearFaults();
+          const failed = rig.sys.callsSince(mark).filter((r) => r.injected).map((r) => r.label);
+          rig.checkAll(`${where} (${failed.join(', ')})`);
+          if (failed.length === 1) {
+            // One failure: the rollback succeeds, so no route is left apart from what was asked.
+            for (const t of rig.live()) expect({ where, route: t.name, fault: t.route.fault?.message }).toEqual({ where, route: t.name, fault: undefined });
+          }
+          rig.probe(`${where} (${failed.join(', ')})`);
+          rig.converge(where);
+          trials++;
+        }
+      }
+      expect(trials).toBe((calls * (calls + 1)) / 2);
+    });
+  }
+}
+
+type Action =
+  | { readonly kind: 'setMsi'; readonly route: number; readonly k: number }
+  | { readonly kind: 'clearMsi' | 'mask' | 'unmask' | 'signal' | 'consume'; readonly route: number }
+  | { readonly kind: 'batch'; readonly actions: readonly Action[] };
+
+const single = fc.oneof(
+  fc.record({ kind: fc.constant('setMsi' as const), route: fc.nat(2), k: fc.nat(3) }),
+  fc.record({ kind: fc.constantFrom('clearMsi' as const, 'mask' as const, 'unmask' as const, 'signal' as const, 'consume' as const), route: fc.nat(2) }),
+);
+const action: fc.Arbitrary<Action> = fc.oneof({ weight: 3, arbitrary: single }, { weight: 1, arbitrary: fc.record({ kind: fc.constant('batch' as const), actions: fc.array(single, { maxLength: 5 }) }) });
+
+function run(rig: Rig, routes: Tracked[], a: Action, inBatch: boolean): void {
+  if (a.kind === 'batch') {
+    batch(rig, () => a.actions.forEach((x) => run(rig, routes, x, true)));
+    return;
+  }
+  const t = routes[a.route]!;
+  switch (a.kind) {
+    case 'setMsi':
+      return setMsi(t, T(a.route, a.k));
+    case 'clearMsi':
+      return clearMsi(t);
+    case 'mask':
+      return mask(t);
+    case 'unmask':
+      return unmask(t);
+    case 'signal':
+      // Inside a batch a route may be about to arm: signal only outside, where delivery is checked at once.
+      if (!inBatch) {
+        rig.sys.clearFaults();
+        rig.signal(t, 'random signal');
+      }
+      return;
+    case 'consume':
+      if (!inBatch && !(t.route.msi !== undefined && !t.route.masked)) {
+        rig.sys.clearFaults();
+        const pending = t.route.consumePending();
+        runner().expect({ route: t.name, pending }).toEqual({ route: t.name, pending: t.owed });
+        t.owed = false;
+      }
+      return;
+  }
+}
+
+/**
+ * Two tests (call inside a `describe`): 300 seeded random sequences of operations and batches over
+ * three routes, with up to three failed calls per step, once with a GSI for every route and once
+ * with 2 GSIs for 3 routes (the overflow relay, and relayed routes moving onto freed GSIs).
+ */
+export function irqFdRandomSequenceTests(adapter: IrqFdFaultAdapter): void {
+  const { it } = runner();
+  for (const [title, gsis] of [
+    ['GSIs for every route', undefined],
+    ['2 GSIs for 3 routes: the overflow relay and moves onto freed GSIs', 2],
+  ] as const) {
+    it(`keeps every invariant after each step and converges after each sequence (${title})`, () => {
+      // How often the overflow relay delivered a route, and a relayed route moved to the kernel.
+      let relayedSteps = 0;
+      let moves = 0;
+      fc.assert(
+        fc.property(fc.array(fc.tuple(action, fc.array(fc.nat(40), { maxLength: 3 })), { minLength: 1, maxLength: 25 }), (steps) => {
+          using rig = new Rig(adapter, gsis === undefined ? {} : { kernelGsis: gsis });
+          const routes = [rig.add('R0'), rig.add('R1'), rig.add('R2')];
+          steps.forEach(([a, failAt], n) => {
+            // Fail the calls at these indices of this step (several may fail in a row).
+            let c = -1;
+            const fail = new Set(failAt);
+            rig.sys.fail(
+              (_call: SyscallName) => {
+                c++;
+                return fail.has(c);
+              },
+              ERRNOS[n % ERRNOS.length]!,
+              { times: fail.size },
+            );
+            const relayedBefore = routes.filter((t) => !t.spec.disposed && t.route.mediation === 'emulated' && t.route.msi !== undefined);
+            run(rig, routes, a, false);
+            rig.sys.clearFaults();
+            rig.checkAll(`step ${n + 1}: ${JSON.stringify(a)} failing ${[...fail].join(',')}`);
+            if (routes.some((t) => t.route.mediation === 'emulated' && t.route.msi !== undefined && !t.route.masked)) relayedSteps++;
+            moves += relayedBefore.filter((t) => t.route.mediation === 'kernel' && t.route.gsi !== undefined).length;
+          });
+          rig.probe('end of sequence');
+          rig.converge('end of sequence');
+        }),
+        { seed: 0x7a5e, numRuns: 300 },
+      );
+      const { expect } = runner();
+      if (gsis === undefined) expect({ relayedSteps, moves }).toEqual({ relayedSteps: 0, moves: 0 });
+      else expect({ relayedSteps: relayedSteps > 30, moves: moves > 5 }).toEqual({ relayedSteps: true, moves: true });
+    });
+  }
+}
+
+/**
+ * Two tests (call inside a `describe`): the kernel refuses an operation, then refuses its
+ * rollback. The route must keep its GSI routed while its irqfd is assigned, report what the kernel
+ * does, lose no signal, and converge at the next success.
+ */
+export function irqFdDoubleFaultRegressionTests(adapter: IrqFdFaultAdapter): void {
+  const { it } = runner();
+  const X = { vcpu: 0, vector: 0x41 };
+  const Y = { vcpu: 1, vector: 0x52 };
+  const first = adapter.firstGsi;
+
+  it("B's assign fails (EBUSY), then the rollback's deassign of A fails (EINVAL): A's route stays while A's irqfd is assigned", () => {
+    const { expect } = runner();
+    using rig = new Rig(adapter);
+    const a = rig.add('A');
+    const b = rig.add('B');
+    // The batch: commit, assign A, assign B (fails), rollback: deassign A (fails).
+    // Each fault counts the calls it sees; the first one stops looking once it fires.
+    rig.sys.fail(adapter.irqfdCall, EBUSY, { nth: 2 }).fail(adapter.irqfdCall, EINVAL, { nth: 2 });
+    batch(rig, () => {
+      setMsi(a, X);
+      unmask(a);
+      setMsi(b, Y);
+      unmask(b);
+    });
+    rig.sys.clearFaults();
+    expect(rig.sys.log.filter((r) => r.injected).map((r) => [r.label, r.result])).toEqual([
+      [adapter.irqfdCall, -EBUSY],
+      [adapter.irqfdCall, -EINVAL],
+    ]);
+    // The kernel kept A's irqfd assigned, so it kept A's route, and A says so.
+    expect(rig.kernel.assignedGsi(a.route)).toBe(first);
+    expect(rig.kernel.kernelTable().has(first)).toBe(true);
+    expect({ fault: a.route.fault !== undefined }).toEqual({ fault: true });
+    expect({ msi: a.route.msi, masked: a.route.masked }).toEqual({ msi: rig.kernel.kernelTable().get(first), masked: false });
+    rig.checkAll('after the double fault');
+    // A's next signal is delivered, not lost.
+    rig.signal(a, 'A signalled after the double fault');
+    rig.checkAll('after the signal');
+    rig.converge('next operation');
+    expect(rig.kernel.assignedGsi(a.route)).toBe(undefined);
+    expect(a.route.msi).toBe(undefined);
+  });
+
+  it("A armed; B's assign fails (EBUSY), then the rollback's commit fails (ENOMEM): A is not assigned on an unrouted GSI, latches, and converges", () => {
+    const { expect } = runner();
+    using rig = new Rig(adapter);
+    const a = rig.add('A');
+    const b = rig.add('B');
+    setMsi(a, X);
+    unmask(a);
+    rig.checkAll('A armed');
+    rig.sys.fail(adapter.irqfdCall, EBUSY, { nth: 2 }).fail(adapter.routingCall, ENOMEM, { nth: 2 });
+    batch(rig, () => {
+      clearMsi(a);
+      setMsi(b, Y);
+      unmask(b);
+    });
+    rig.sys.clearFaults();
+    expect(rig.sys.log.filter((r) => r.injected).map((r) => [r.label, r.result])).toEqual([
+      [adapter.irqfdCall, -EBUSY],
+      [adapter.routingCall, -ENOMEM],
+    ]);
+    // The kernel has no route for A's MSI: A's irqfd is not assigned, A reports it, and latches.
+    expect(rig.kernel.assignedGsi(a.route)).toBe(undefined);
+    expect({ fault: a.route.fault !== undefined }).toEqual({ fault: true });
+    expect(a.route.masked).toBe(true);
+    expect({ msi: a.spec.msi !== undefined, masked: a.spec.masked, disposed: a.spec.disposed }).toEqual({ msi: true, masked: false, disposed: false });
+    rig.checkAll('after the double fault');
+    rig.signal(a, 'A signalled after the double fault'); // latches: consumePending reports it below
+    rig.checkAll('after the signal');
+    rig.converge('next operation'); // delivers the latched signal at arm
+    expect(rig.kernel.assignedGsi(a.route)).toBe(a.route.gsi);
+    expect(a.route.masked).toBe(false);
+  });
+}
+
+/** The whole suite on `adapter`'s kernel, in three `describe` blocks named after it. */
+export function defineIrqFdFaultSuite(adapter: IrqFdFaultAdapter): void {
+  const { describe } = runner();
+  describe(`every pair of system calls of every operation fails (${adapter.name})`, () => irqFdEveryPairTests(adapter));
+  describe(`random sequences with random kernel failures (${adapter.name}, seeded)`, () => irqFdRandomSequenceTests(adapter));
+  describe(`double faults that once broke the ordering rules (${adapter.name})`, () => irqFdDoubleFaultRegressionTests(adapter));
+}

@@ -1,0 +1,77 @@
+/**
+ * The overflow relay's platform on a kernel model: instead of an epoll worker thread, the model
+ * calls the waiter inside the eventfd write that makes a watched eventfd readable, and the waiter
+ * injects through the model's system calls with the backend's injector, as the epoll worker does
+ * on a real host.
+ */
+import type { Event, RawInjector, RelayPlatform, RelayRouteTable } from '@tsvmm/virt';
+import type { EventFd } from '../eventfd';
+
+/** How a kernel model lets a test watch its eventfds. */
+export interface ModelEventFdWatch {
+  /** Calls `ready` inside every write that makes eventfd `fd` readable; returns what stops it. */
+  watch(fd: number, ready: () => void): () => void;
+  /** Eventfd `fd`'s counter, or `undefined` if no such eventfd is open. */
+  counter(fd: number): bigint | undefined;
+}
+
+/** The injector the waiter delivers with, and what frees it (if anything) at disposal. */
+export interface ModelRelayInjector {
+  readonly inject: RawInjector;
+  free?(): void;
+}
+
+export class ModelRelayPlatform implements RelayPlatform {
+  /** Deliveries the waiter made (delivered or blocked), for tests. */
+  deliveries = 0;
+  private readonly stops = new Map<number, () => void>();
+
+  constructor(
+    /** Names the waiter in messages, e.g. `KVM model waiter`. */
+    readonly name: string,
+    private readonly table: RelayRouteTable,
+    private readonly eventfds: ModelEventFdWatch,
+    private readonly injector: ModelRelayInjector,
+  ) {}
+
+  createEvent(): Event {
+    throw new Error('the overflow relay uses the route’s own eventfd');
+  }
+
+  watch(slot: number, event: Event): void {
+    const e = event as EventFd;
+    const fd = e.ownFd();
+    const ready = (): void => {
+      const outcome = this.table.deliver(slot, () => e.consume(), this.injector.inject);
+      if (outcome === 'delivered' || outcome === 'blocked') this.deliveries++;
+    };
+    this.stops.get(slot)?.();
+    this.stops.set(slot, this.eventfds.watch(fd, ready));
+    // epoll is level-triggered: an eventfd already readable when added wakes the waiter at once.
+    if ((this.eventfds.counter(fd) ?? 0n) > 0n) ready();
+  }
+
+  unwatch(slot: number): void {
+    this.stops.get(slot)?.();
+    this.stops.delete(slot);
+  }
+
+  /** Slots watched now. */
+  get watchedCount(): number {
+    return this.stops.size;
+  }
+
+  settle(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  dispose(): void {
+    for (const stop of this.stops.values()) stop();
+    this.stops.clear();
+    this.injector.free?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

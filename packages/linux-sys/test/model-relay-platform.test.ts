@@ -1,0 +1,48 @@
+/**
+ * The model relay waiter shared by the KVM and mshv models: it wakes like level-triggered epoll
+ * (an eventfd already readable when watched is delivered at once), stops watching on unwatch and
+ * on disposal, and frees the backend's injector once disposed.
+ */
+import type { Event, RelayRouteTable } from '@tsvmm/virt';
+import { ModelRelayPlatform, type ModelEventFdWatch } from '../src/testing';
+
+function fixture(counter: bigint) {
+  const deliveries: number[] = [];
+  const watching = new Map<number, () => void>();
+  const freed: boolean[] = [];
+  const eventfds: ModelEventFdWatch = {
+    watch(fd, ready) {
+      watching.set(fd, ready);
+      return () => void watching.delete(fd);
+    },
+    counter: (fd) => (fd === 7 ? counter : undefined),
+  };
+  const table = { deliver: (slot: number) => (deliveries.push(slot), 'delivered') } as unknown as RelayRouteTable;
+  const event = { ownFd: () => 7, consume: () => counter } as unknown as Event;
+  const platform = new ModelRelayPlatform('test waiter', table, eventfds, { inject: () => true, free: () => void freed.push(true) });
+  return { platform, deliveries, watching, freed, event };
+}
+
+describe('ModelRelayPlatform', () => {
+  it('delivers at once an eventfd already readable when watched (level-triggered), and not one that is not', () => {
+    const readable = fixture(1n);
+    readable.platform.watch(3, readable.event);
+    expect(readable.deliveries).toEqual([3]);
+    const idle = fixture(0n);
+    idle.platform.watch(3, idle.event);
+    expect(idle.deliveries).toEqual([]);
+    idle.watching.get(7)!();
+    expect({ deliveries: idle.deliveries, counted: idle.platform.deliveries }).toEqual({ deliveries: [3], counted: 1 });
+  });
+
+  it('stops watching on unwatch and on disposal, and frees the injector once disposed', () => {
+    const f = fixture(0n);
+    f.platform.watch(3, f.event);
+    expect({ watched: f.platform.watchedCount, model: f.watching.size }).toEqual({ watched: 1, model: 1 });
+    f.platform.unwatch(3);
+    expect({ watched: f.platform.watchedCount, model: f.watching.size }).toEqual({ watched: 0, model: 0 });
+    f.platform.watch(3, f.event);
+    f.platform[Symbol.dispose]();
+    expect({ watched: f.platform.watchedCount, model: f.watching.size, freed: f.freed }).toEqual({ watched: 0, model: 0, freed: [true] });
+  });
+});
