@@ -230,9 +230,10 @@ export class Rig implements Disposable {
     for (const t of this.live()) expect({ where, route: t.name, fault: t.route.fault?.message }).toEqual({ where, route: t.name, fault: undefined });
     this.checkState(`${where}, after converging`);
     this.probe(`${where}, after converging`);
-    // Resources: one eventfd per live route, GSIs only for routes with an MSI.
+    // Resources: one eventfd per live route, open as two numbers (the EventFd's own descriptor and the
+    // duplicate it hands out as `event.fd`; the model counts numbers), GSIs only for routes with an MSI.
     const live = this.live();
-    if (!this.real) expect({ where, eventfds: this.model.openEventFds, routes: this.irqfd.routeCount }).toEqual({ where, eventfds: live.length, routes: live.length });
+    if (!this.real) expect({ where, eventfds: this.model.openEventFds, routes: this.irqfd.routeCount }).toEqual({ where, eventfds: 2 * live.length, routes: live.length });
     const withMsi = live.filter((t) => t.spec.msi !== undefined && t.route.mediation === 'kernel').length;
     expect({ where, gsis: this.irqfd.gsiCount, kernelRoutes: this.kernelTable().size }).toEqual({ where, gsis: withMsi, kernelRoutes: withMsi });
   }
