@@ -203,9 +203,12 @@ export class EngineRoute implements IrqFdRoute {
     }
     let closed = false;
     if (this.assignedOn !== undefined) {
-      // If the kernel refuses the deassign, closing the eventfd tears the irqfd down: do that
-      // before the route goes, so the irqfd never outlives its route.
-      if (this.host.irqfd(this.event.ownFd(), this.assignedOn, false) < 0) {
+      // The deassign is tried twice (deassigning nothing is 0, so a retry is harmless). If the
+      // kernel still refuses, closing the eventfd tears the irqfd down, but only once the open
+      // file's last number goes, and the number handed out to users may keep it open: do that
+      // before the route goes, so the irqfd never outlives its route as far as this object can.
+      const fd = this.event.ownFd();
+      if (this.host.irqfd(fd, this.assignedOn, false) < 0 && this.host.irqfd(fd, this.assignedOn, false) < 0) {
         this.event.dispose();
         closed = true;
       }

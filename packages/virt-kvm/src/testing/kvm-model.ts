@@ -8,9 +8,11 @@
  * argument is decoded from raw bytes at the header's offsets. So a wrong number or offset in the
  * backend's ABI module shows up as a failed test, not as two copies of the same mistake.
  *
- * Eventfds are modelled too (a 64-bit counter; read, write and close go through the same
- * `Syscalls`): a write to an eventfd assigned as an irqfd drains it and injects through the
- * committed table into an {@link ApicBus}, inside the write, as KVM does.
+ * Eventfds are modelled too (a 64-bit counter; read, write, dup and close go through the same
+ * `Syscalls`). Numbers name open files as in POSIX: `dup` adds a number for the same file, `close`
+ * removes one, and the file (with its irqfd) is released only with its last number. A write to an
+ * eventfd assigned as an irqfd drains it and injects through the committed table into an
+ * {@link ApicBus}, inside the write, as KVM does.
  *
  * Hazards, things that crashed or corrupted real hosts, are recorded in {@link hazards} (tests
  * assert it stays empty): an irqfd assigned on a GSI that the committed table does not route, and
@@ -87,7 +89,9 @@ interface VcpuObject {
 }
 
 interface Irqfd {
+  /** The open file: the kernel binds the eventfd context, never the number it was named by. */
   readonly eventfd: EventFdObject;
+  /** The number it was assigned with (for messages only). */
   readonly fd: number;
   readonly gsi: number;
 }
@@ -132,6 +136,8 @@ export class KvmKernelModel implements Syscalls {
   readonly hazards: string[] = [];
   readonly vms: VmObject[] = [];
   private readonly fds = new Map<number, FdObject>();
+  /** Numbers referring to each open file (dup adds one, close removes one; the file is released at 0). */
+  private readonly refs = new Map<FdObject, number>();
   private readonly maxRoutes: number;
   private readonly maxFds: number;
   private readonly caps: Readonly<Record<number, number>>;
@@ -146,12 +152,12 @@ export class KvmKernelModel implements Syscalls {
 
   // ---- inspection, for tests ---------------------------------------------------------------
 
-  /** Open fds now. */
+  /** Open fd numbers now (a dup counts as one more). */
   get openFds(): number {
     return this.fds.size;
   }
 
-  /** Open eventfds now. */
+  /** Open eventfd numbers now (an eventfd and its dup count as two). */
   get openEventFds(): number {
     let n = 0;
     for (const o of this.fds.values()) if (o.kind === 'eventfd') n++;
@@ -183,9 +189,17 @@ export class KvmKernelModel implements Syscalls {
     return undefined;
   }
 
-  /** The GSI the eventfd `fd` is assigned on as an irqfd, or undefined. */
+  /** The GSI the eventfd open as `fd` (any of its numbers) is assigned on as an irqfd, or undefined. */
   irqfdGsi(fd: number, vm = this.vm): number | undefined {
-    return vm.irqfds.find((i) => i.fd === fd)?.gsi;
+    const o = this.fds.get(fd);
+    if (o?.kind !== 'eventfd') return undefined;
+    return vm.irqfds.find((i) => i.eventfd === o)?.gsi;
+  }
+
+  /** How many numbers refer to the open file behind `fd` (0 when `fd` is closed). */
+  fileRefs(fd: number): number {
+    const o = this.fds.get(fd);
+    return o ? (this.refs.get(o) ?? 0) : 0;
   }
 
   /** The eventfd's counter (undefined when `fd` is not an open eventfd). */
@@ -208,18 +222,47 @@ export class KvmKernelModel implements Syscalls {
     return this.allocate({ kind: 'kvm' });
   }
 
+  /**
+   * close(2) removes one number. The open file lives on while another number (a dup) still refers
+   * to it; only the last close releases it.
+   */
   close(fd: number): number {
     const o = this.fds.get(fd);
     if (!o) return -EBADF;
     this.fds.delete(fd);
+    const left = (this.refs.get(o) ?? 1) - 1;
+    if (left > 0) {
+      this.refs.set(o, left);
+      return 0;
+    }
+    this.refs.delete(o);
     if (o.kind === 'eventfd') {
-      // Closing the eventfd tears its irqfd down (virt/kvm/eventfd.c, irqfd_wakeup on EPOLLHUP).
+      // Releasing the eventfd tears its irqfd down (virt/kvm/eventfd.c, irqfd_wakeup on EPOLLHUP).
       for (const vm of this.vms) {
         const i = vm.irqfds.findIndex((q) => q.eventfd === o);
         if (i >= 0) vm.irqfds.splice(i, 1);
       }
     }
     return 0;
+  }
+
+  /**
+   * `fcntl(fd, F_DUPFD_CLOEXEC, 0)` (POSIX dup): the lowest free number, referring to the same open
+   * file (the same eventfd counter, the same irqfd bindings). EBADF for a closed number, EMFILE at
+   * the limit.
+   */
+  dup(fd: number): number {
+    const o = this.fds.get(fd);
+    if (!o) return -EBADF;
+    return this.allocate(o);
+  }
+
+  /** `kcmp(pid, pid, KCMP_FILE, a, b)` as a yes/no: 1 when both numbers name one open file, 0 when not, -EBADF when either is closed. */
+  sameFile(a: number, b: number): number {
+    const x = this.fds.get(a);
+    const y = this.fds.get(b);
+    if (!x || !y) return -EBADF;
+    return x === y ? 1 : 0;
   }
 
   ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
@@ -465,6 +508,7 @@ export class KvmKernelModel implements Syscalls {
     let fd = 3;
     while (this.fds.has(fd)) fd++;
     this.fds.set(fd, o);
+    this.refs.set(o, (this.refs.get(o) ?? 0) + 1);
     return fd;
   }
 }

@@ -8,9 +8,13 @@
  * and a wrong model cannot agree. It returns the kernel's errnos, behaves like the kernel with
  * eventfds (a signal on an assigned irqfd drains the counter and injects; a count pending at
  * assign is injected but stays readable until the next signal or the deassign; deassign drains
- * without injecting; closing an eventfd tears its irqfd down), and delivers into an
+ * without injecting; releasing an eventfd tears its irqfd down), and delivers into an
  * {@link ApicBus} per partition. Where the real kernel would inject garbage or crash the host, it
  * does what the kernel does and also records a {@link MshvHazard}: tests assert `hazards` is empty.
+ *
+ * Numbers name open files as in POSIX: `dup` gives the lowest free number for the same open file
+ * (the same counter, the same irqfd bindings), `close` removes one number, and the file is released
+ * (an eventfd's irqfds torn down, a partition's reference dropped) only with its last number.
  *
  * Pointers inside ioctl arguments (`in_ptr`, `buf_ptr`) are resolved in the model's own address
  * space ({@link UserMemory}): an address it did not hand out is an EFAULT.
@@ -112,7 +116,7 @@ export interface ModelRoute {
 
 export interface ModelIrqfd {
   readonly eventfd: EventFdObject;
-  /** The fd number it was assigned with (the kernel holds the file, not the number). */
+  /** The fd number it was assigned with, for messages only (the kernel binds the file, not the number). */
   readonly fd: number;
   readonly gsi: number;
   readonly resample: boolean;
@@ -173,6 +177,8 @@ export class MshvKernelModel implements Syscalls, UserMemory {
   /** Every partition created, in order (disposed ones stay, with `refs` 0). */
   readonly partitions: ModelPartition[] = [];
   private readonly files = new Map<number, FileObject>();
+  /** Numbers referring to each open file (dup adds one, close removes one; released at 0). */
+  private readonly refs = new Map<FileObject, number>();
   /** Closed fd numbers below `highWater`, ascending. */
   private readonly freeFds: number[] = [];
   private highWater = 3;
@@ -188,7 +194,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
 
   // ---- inspection ----
 
-  /** Open fds of any kind, or of one kind. */
+  /** Open fd numbers of any kind, or of one kind (a file and its dup count as two). */
   openFds(kind?: FileObject['kind']): number {
     let n = 0;
     for (const f of this.files.values()) if (kind === undefined || f.kind === kind) n++;
@@ -208,9 +214,17 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     return best?.[0];
   }
 
-  /** The GSI the irqfd of eventfd `fd` is assigned on in the partition behind `partitionFd`, or undefined. */
+  /** The GSI the irqfd of the eventfd open as `fd` (any of its numbers) is assigned on in the partition behind `partitionFd`, or undefined. */
   irqfdGsi(partitionFd: number, fd: number): number | undefined {
-    return this.partitionOf(partitionFd)?.irqfds.find((i) => i.fd === fd)?.gsi;
+    const f = this.files.get(fd);
+    if (f?.kind !== 'eventfd') return undefined;
+    return this.partitionOf(partitionFd)?.irqfds.find((i) => i.eventfd === f)?.gsi;
+  }
+
+  /** How many numbers refer to the open file behind `fd` (0 when `fd` is closed). */
+  fileRefs(fd: number): number {
+    const f = this.files.get(fd);
+    return f === undefined ? 0 : (this.refs.get(f) ?? 0);
   }
 
   /** The counter of an eventfd (what a read would return), or undefined when `fd` is not one. */
@@ -285,9 +299,16 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     if (f === undefined) return -EBADF;
     this.files.delete(fd);
     this.releaseFd(fd);
+    const left = (this.refs.get(f) ?? 1) - 1;
+    if (left > 0) {
+      // Another number (a dup) still refers to the open file: nothing is released.
+      this.refs.set(f, left);
+      return 0;
+    }
+    this.refs.delete(f);
     switch (f.kind) {
       case 'eventfd':
-        // The model has no dup: closing the fd releases the file.
+        // The last number: the file is released, which tears its irqfds down (EPOLLHUP).
         for (const p of this.partitions) this.removeIrqfds(p, (i) => i.eventfd === f);
         this.watchers.delete(f);
         break;
@@ -303,6 +324,24 @@ export class MshvKernelModel implements Syscalls, UserMemory {
         break;
     }
     return 0;
+  }
+
+  /**
+   * `fcntl(fd, F_DUPFD_CLOEXEC, 0)` (POSIX dup): the lowest free number, referring to the same open
+   * file. EBADF for a closed number.
+   */
+  dup(fd: number): number {
+    const f = this.files.get(fd);
+    if (f === undefined) return -EBADF;
+    return this.install(f);
+  }
+
+  /** `kcmp(pid, pid, KCMP_FILE, a, b)` as a yes/no: 1 when both numbers name one open file, 0 when not, -EBADF when either is closed. */
+  sameFile(a: number, b: number): number {
+    const x = this.files.get(a);
+    const y = this.files.get(b);
+    if (x === undefined || y === undefined) return -EBADF;
+    return x === y ? 1 : 0;
   }
 
   ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
@@ -381,6 +420,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
   private install(f: FileObject): number {
     const fd = this.freeFds.length > 0 ? this.freeFds.shift()! : this.highWater++;
     this.files.set(fd, f);
+    this.refs.set(f, (this.refs.get(f) ?? 0) + 1);
     return fd;
   }
 
