@@ -397,6 +397,7 @@ export class EngineRoute implements IrqFdRoute {
   private armOverflow(msi: MsiMessage): void {
     const watched = this.watchedMsi !== undefined;
     if (watched && sameMsi(this.watchedMsi, msi)) return;
+    if (watched) this.flushOverflow(this.watchedMsi!);
     this.host.overflow.arm(this.slot, this.event, msi, watched);
     this.watchedMsi = msi;
     if (watched) return;
@@ -413,9 +414,26 @@ export class EngineRoute implements IrqFdRoute {
 
   private disarmOverflow(): void {
     if (this.watchedMsi === undefined) return;
+    this.flushOverflow(this.watchedMsi);
     // The slot is disarmed before the waiter is told, so even if that fails nothing is delivered.
     this.watchedMsi = undefined;
     this.host.overflow.disarm(this.slot, this.event);
+  }
+
+  /**
+   * Before a relayed route is retargeted or stops: signals raised while it was armed with `old`
+   * that the waiter has not reached yet are delivered to `old` now, under the slot lock, as a kernel
+   * irqfd would have delivered them, so the waiter never sees an old signal with a new message.
+   * Best effort: a signal that cannot be read stays in the eventfd (latched), one that cannot be
+   * injected stays in `held`; neither is lost.
+   */
+  private flushOverflow(old: MsiMessage): void {
+    try {
+      const undelivered = this.host.overflow.deliverNow(this.slot, () => this.event.consume(), old, this.host.inject);
+      this.held += undelivered;
+    } catch {
+      // the eventfd could not be read: its signals stay there, latched
+    }
   }
 
   private live(op: string): void {
