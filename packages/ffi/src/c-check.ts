@@ -3,6 +3,10 @@
  * each bitfield occupies), ioctl numbers and constants as the installed headers define them, and the lines the TypeScript
  * definitions expect, so a test can compile it with `cc` and compare.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type BitfieldDef, type FieldDef, type StructLayout, fieldWidth } from './layout';
 
 /** A request number the C program prints by its macro name (an ioctl: `name` is its C macro). */
@@ -73,4 +77,33 @@ export function generateCCheck(spec: CCheckSpec): CCheck {
     '',
   ].join('\n');
   return { source, expected };
+}
+
+export interface RunCCheckOptions {
+  /**
+   * Headers written beside the program (name → text) and found through `-I`, for layouts whose
+   * definitive header is not installed (a vendor header, a test's own struct).
+   */
+  readonly localHeaders?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Compiles `check.source` with `cc -Wall -Werror` in a temporary folder, runs it and returns the
+ * lines it printed, to compare with `check.expected`. Throws, saying what to install, when there is
+ * no C compiler: a layout check is never skipped silently.
+ */
+export function runCCheck(check: CCheck, options: RunCCheckOptions = {}): string[] {
+  const cc = spawnSync('cc', ['--version']);
+  if (cc.error || cc.status !== 0) {
+    throw new Error('cc (a C compiler) is missing: install gcc (apt-get install gcc) so the layout check can run; it is never skipped.');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-ccheck-'));
+  try {
+    for (const [name, text] of Object.entries(options.localHeaders ?? {})) writeFileSync(join(dir, name), text);
+    writeFileSync(join(dir, 'check.c'), check.source);
+    execFileSync('cc', ['-Wall', '-Werror', '-I', dir, '-o', join(dir, 'check'), join(dir, 'check.c')], { stdio: 'pipe' });
+    return execFileSync(join(dir, 'check'), { encoding: 'utf8' }).trim().split('\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -13,7 +13,7 @@ export {
 export type { BitfieldDef, FieldDef, FieldType, FieldValues, StructLayout } from './layout';
 export { defineTable } from './table';
 export type { TableLayout } from './table';
-export { generateCCheck } from './c-check';
-export type { CCheck, CCheckSpec, NamedRequest } from './c-check';
+export { generateCCheck, runCCheck } from './c-check';
+export type { CCheck, CCheckSpec, NamedRequest, RunCCheckOptions } from './c-check';
 export { LibraryLoadError, loadLibrary } from './library';
 export type { KoffiLibraryLike, KoffiLike, LoadLibraryOptions, LoadedLibrary, Prototypes } from './library';

@@ -1,8 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { decodeBits, decodeStruct, defineLayout, defineTable, embedLayout, encodeBits, generateCCheck, packStruct } from '../src';
+import { decodeBits, decodeStruct, defineLayout, defineTable, embedLayout, encodeBits, generateCCheck, packStruct, runCCheck } from '../src';
 
 // A 16-byte control word with C bitfields, as WHP's WHV_INTERRUPT_CONTROL: Type 0-7,
 // DestinationMode 8-11, TriggerMode 12-15, TargetVtl 16-23, then two u32 members.
@@ -119,17 +115,9 @@ struct ctl { uint64_t Type : 8; uint64_t DestinationMode : 4; uint64_t TriggerMo
 struct outer { uint32_t Kind; uint32_t Reserved; union { struct ctl Interrupt; uint8_t raw[24]; }; };
 `;
   const run = (hdr: string): string[] => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ffi-ccheck-'));
-    try {
-      fs.writeFileSync(path.join(dir, 'layout.h'), hdr);
-      const c = generateCCheck({ headers: ['layout.h'], layouts: [CONTROL, OUTER], ioctls: [] });
-      fs.writeFileSync(path.join(dir, 'check.c'), c.source.replace('#include <layout.h>', '#include "layout.h"'));
-      execFileSync('cc', ['-o', path.join(dir, 'check'), path.join(dir, 'check.c')]);
-      const lines = execFileSync(path.join(dir, 'check')).toString().trim().split('\n');
-      return c.expected.filter((e) => !lines.includes(e));
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const c = generateCCheck({ headers: ['layout.h'], layouts: [CONTROL, OUTER], ioctls: [] });
+    const lines = runCCheck(c, { localHeaders: { 'layout.h': hdr } });
+    return c.expected.filter((e) => !lines.includes(e));
   };
 
   test('every expected line matches what the compiler says', () => {

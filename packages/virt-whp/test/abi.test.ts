@@ -5,11 +5,7 @@
  * WHV_TRIGGER_PARAMETERS is 32 bytes, TriggerType u32 @0, Reserved u32 @4, the union @8), and the
  * C check compiled against a header that declares them as WinHvPlatformDefs.h does.
  */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { decodeStruct, generateCCheck } from '@tsvmm/ffi';
+import { decodeStruct, generateCCheck, runCCheck } from '@tsvmm/ffi';
 import { abi, interruptControl, triggerParameters } from '../src';
 import { WHP_MSI_POLICY } from '../src/encode';
 import { parseMsi } from '@tsvmm/virt';
@@ -73,16 +69,8 @@ typedef struct WHV_TRIGGER_PARAMETERS {
 _Static_assert(sizeof(WHV_INTERRUPT_CONTROL) == 16, "16");
 _Static_assert(sizeof(WHV_TRIGGER_PARAMETERS) == 32, "32");
 `;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'whp-ccheck-'));
-  try {
-    fs.writeFileSync(path.join(dir, 'whp.h'), header);
-    const c = generateCCheck({ headers: [], layouts: [abi.WHV_INTERRUPT_CONTROL, abi.WHV_TRIGGER_PARAMETERS], ioctls: [] });
-    fs.writeFileSync(path.join(dir, 'check.c'), `#include "whp.h"\n${c.source}`);
-    execFileSync('cc', ['-Wall', '-o', path.join(dir, 'check'), path.join(dir, 'check.c')]);
-    const lines = execFileSync(path.join(dir, 'check')).toString().trim().split('\n');
-    expect(c.expected.filter((e) => !lines.includes(e))).toEqual([]);
-    expect(c.expected).toEqual(expect.arrayContaining(['bits WHV_TRIGGER_PARAMETERS Interrupt.TriggerMode f000', 'offsetof WHV_TRIGGER_PARAMETERS Interrupt.Vector 20']));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const c = generateCCheck({ headers: ['whp.h'], layouts: [abi.WHV_INTERRUPT_CONTROL, abi.WHV_TRIGGER_PARAMETERS], ioctls: [] });
+  const lines = runCCheck(c, { localHeaders: { 'whp.h': header } });
+  expect(c.expected.filter((e) => !lines.includes(e))).toEqual([]);
+  expect(c.expected).toEqual(expect.arrayContaining(['bits WHV_TRIGGER_PARAMETERS Interrupt.TriggerMode f000', 'offsetof WHV_TRIGGER_PARAMETERS Interrupt.Vector 20']));
 });
