@@ -17,6 +17,7 @@ import { MsixVectorRoutes } from './vector-routes';
 
 export type { MsixRegion } from './table';
 
+/** What {@link MsixEmulator} is built from: the layout (vectors, table and PBA placement) and the delivery hooks. */
 export interface MsixEmulatorOptions extends MsixLayoutOptions {
   /** Config-space offset of the next capability (the capability list is owned by the caller). Default 0. */
   readonly nextPointer?: number;
@@ -35,6 +36,7 @@ export interface MsixEmulatorOptions extends MsixLayoutOptions {
   readonly onError?: MsixErrorHandler;
 }
 
+/** Options of {@link MsixEmulator.setRoutes}. */
 export interface MsixRouteOptions {
   /** The backend's batch (`IrqFd.batch`): bulk transitions run inside one call of it. */
   readonly batch?: MsixBatch;
@@ -42,20 +44,39 @@ export interface MsixRouteOptions {
 
 /** The MSI-X entry as the guest programmed it (diagnostic view; no side effects). */
 export interface MsixEntry {
+  /** Message Address (entry +0), unsigned 32-bit; bits 1:0 always read 0. */
   readonly addressLo: number;
+  /** Message Upper Address (entry +4), unsigned 32-bit. */
   readonly addressHi: number;
+  /** Message Data (entry +8), unsigned 32-bit. */
   readonly data: number;
+  /** Vector Control (entry +12) bit 0, the vector's own Mask bit (Enable and Function Mask not included). */
   readonly masked: boolean;
 }
 
+/**
+ * One PCI function's MSI-X: the 12-byte capability in config space, the vector table and the
+ * pending-bit array in BARs (PCI Local Bus / PCIe Base, "MSI-X Capability and Table Structure"),
+ * kept in step with one {@link MsixRoute} per vector. A vector whose route is armed delivers
+ * without the VMM; a masked vector's signals latch and read back as its pending bit.
+ *
+ * Guest-facing methods never throw; setup and diagnostic methods throw INVALID_ARGUMENT.
+ */
 export class MsixEmulator {
+  /** The checked layout: vector count, table and PBA placement and sizes (bytes). */
   readonly layout: MsixLayout;
+  /** Number of vectors, 1 to 2048 (Table Size + 1). */
   readonly vectors: number;
 
   private readonly cap: MsixCapabilityRegisters;
   private readonly table: MsixTable;
   private readonly routes: MsixVectorRoutes;
 
+  /**
+   * An emulator in the reset state (Enable 0, Function Mask 0, every vector masked, nothing
+   * pending), with no routes. INVALID_ARGUMENT for a bad layout (see {@link checkLayout}), a
+   * `nextPointer` outside 0-0xFF, a `requestMsi` or `onError` that is not a function, or a malformed policy.
+   */
   constructor(options: MsixEmulatorOptions) {
     const op = 'new MsixEmulator';
     this.layout = checkLayout(op, options);
@@ -87,19 +108,25 @@ export class MsixEmulator {
 
   // ---------------------------------------------------------------- state getters (no side effects)
 
+  /** Message Control bit 15, MSI-X Enable. */
   get enabled(): boolean {
     return this.cap.enable;
   }
 
+  /** Message Control bit 14, Function Mask. */
   get functionMasked(): boolean {
     return this.cap.functionMask;
   }
 
+  /**
+   * The Next Capability pointer (capability +1), a config-space offset 0-0xFF. The config-space
+   * code owns the capability list and sets it here; INVALID_ARGUMENT outside 0-0xFF.
+   */
   get nextPointer(): number {
     return this.cap.nextPointer;
   }
 
-  /** The config-space code owns the capability list; it sets the next pointer here. */
+  /** Sets the Next Capability pointer; INVALID_ARGUMENT unless `value` is an integer 0-0xFF. */
   set nextPointer(value: number) {
     this.cap.nextPointer = checkNextPointer('MsixEmulator.nextPointer', value);
   }
@@ -109,6 +136,7 @@ export class MsixEmulator {
     return this.routes.errors;
   }
 
+  /** The most recent route or injection failure, or undefined when none was reported. */
   get lastError(): Error | undefined {
     return this.routes.lastError;
   }
@@ -122,21 +150,27 @@ export class MsixEmulator {
   }
 
   /**
-   * True when the vector may send: Enable set, Function Mask clear and its Mask bit clear
-   * (PCI "masked" in the spec's sense, independent of whether its message is valid).
+   * True when the vector is masked in the spec's sense: Enable clear, Function Mask set or its own
+   * Mask bit set (independent of whether its message is valid). INVALID_ARGUMENT for a vector out of range.
    */
   isMasked(vector: number): boolean {
     this.checkVector('MsixEmulator.isMasked', vector);
     return !this.table.unmasked(vector);
   }
 
-  /** True while the vector really delivers (unmasked, message accepted, route armed or injector present). */
+  /**
+   * True while the vector really delivers (unmasked, message accepted, route armed or injector
+   * present). INVALID_ARGUMENT for a vector out of range.
+   */
   isDelivering(vector: number): boolean {
     this.checkVector('MsixEmulator.isDelivering', vector);
     return this.routes.open[vector] === 1;
   }
 
-  /** The pending bit the emulator holds now, without asking routes (a guest PBA read also folds route-latched signals in). */
+  /**
+   * The pending bit the emulator holds now, without asking routes (a guest PBA read also folds
+   * route-latched signals in). INVALID_ARGUMENT for a vector out of range.
+   */
   isPendingHeld(vector: number): boolean {
     this.checkVector('MsixEmulator.isPendingHeld', vector);
     return this.routes.pending[vector] === 1;

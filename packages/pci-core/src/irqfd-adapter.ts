@@ -22,24 +22,33 @@ export function joinAddress(addressLo: number, addressHi: number): number | bigi
 
 /** An `IrqFdRoute` seen as an {@link MsixRoute}. The emulator drives it; the caller keeps owning it. */
 export class IrqFdMsixRoute implements MsixRoute {
-  constructor(readonly route: IrqFdRoute) {}
+  /** Wraps `route`; nothing is called on it until the emulator drives it. */
+  constructor(
+    /** The adapted route; its typed errors (INVALID_MSI, DISPOSED...) pass through every method. */
+    readonly route: IrqFdRoute,
+  ) {}
 
+  /** `route.setMsi` with the halves joined into one 64-bit address. */
   setMsi(addressLo: number, addressHi: number, data: number): void {
     this.route.setMsi(joinAddress(addressLo, addressHi), data >>> 0);
   }
 
+  /** `route.clearMsi()`. */
   clearMsi(): void {
     this.route.clearMsi();
   }
 
+  /** `route.mask()`. */
   mask(): void {
     this.route.mask();
   }
 
+  /** `route.unmask()`. */
   unmask(): void {
     this.route.unmask();
   }
 
+  /** `route.consumePending()`. */
   consumePending(): boolean {
     return this.route.consumePending();
   }

@@ -4,55 +4,73 @@
  */
 import { checkInteger, invalidArgument } from '@tsvmm/virt';
 
+/** Capability ID of MSI-X in the config-space capability list (capability +0). */
 export const MSIX_CAPABILITY_ID = 0x11;
 /** Bytes of the capability structure in config space. */
 export const MSIX_CAPABILITY_SIZE = 12;
+/** Most vectors one function can have: Table Size is an 11-bit field holding vectors - 1. */
 export const MSIX_MAX_VECTORS = 2048;
 /** Bytes per table entry: address low, address high, data, vector control. */
 export const MSIX_ENTRY_SIZE = 16;
 
-/** Message Control (capability +2) bits. */
+/** Message Control (capability +2) bit 15: MSI-X Enable. */
 export const MSIX_CONTROL_ENABLE = 0x8000;
+/** Message Control (capability +2) bit 14: Function Mask, which masks every vector without touching their Mask bits. */
 export const MSIX_CONTROL_FUNCTION_MASK = 0x4000;
-/** Vector Control bit 0. */
+/** Vector Control bit 0: the vector's Mask bit (set at reset). */
 export const MSIX_VECTOR_MASKED = 1;
 
-/** Table entry field offsets. */
+/** Byte offset of Message Address (bits 31:0, DWORD aligned) in a table entry. */
 export const MSIX_ENTRY_ADDRESS_LO = 0;
+/** Byte offset of Message Upper Address (bits 63:32) in a table entry. */
 export const MSIX_ENTRY_ADDRESS_HI = 4;
+/** Byte offset of Message Data in a table entry. */
 export const MSIX_ENTRY_DATA = 8;
+/** Byte offset of Vector Control (bit 0: Mask) in a table entry. */
 export const MSIX_ENTRY_VECTOR_CONTROL = 12;
 
 /** Where a structure lives: a BAR index (BIR 0-5) and a QWORD-aligned offset into it. */
 export interface MsixPlacement {
+  /** BAR Indicator: which BAR (0-5) holds the structure. */
   readonly bir: number;
+  /** Byte offset in that BAR, a multiple of 8, at most 0xFFFFFFF8. */
   readonly offset: number;
 }
 
+/** Where the table and the PBA live, and how many vectors there are; checked by {@link checkLayout}. */
 export interface MsixLayoutOptions {
   /** Number of vectors, 1 to 2048. */
   readonly vectors: number;
+  /** Placement of the vector table (`vectors * 16` bytes). */
   readonly table: MsixPlacement;
+  /** Placement of the pending-bit array (`ceil(vectors / 64) * 8` bytes); may share the table's BAR if they do not overlap. */
   readonly pba: MsixPlacement;
 }
 
 /** A checked layout: sizes and both placements. */
 export interface MsixLayout {
+  /** Number of vectors, 1 to 2048. */
   readonly vectors: number;
+  /** BAR (0-5) holding the table. */
   readonly tableBir: number;
+  /** Byte offset of the table in its BAR, QWORD aligned. */
   readonly tableOffset: number;
   /** `vectors * 16`. */
   readonly tableSize: number;
+  /** BAR (0-5) holding the PBA. */
   readonly pbaBir: number;
+  /** Byte offset of the PBA in its BAR, QWORD aligned. */
   readonly pbaOffset: number;
   /** `ceil(vectors / 64) * 8`: the PBA is made of whole QWORDs. */
   readonly pbaSize: number;
 }
 
+/** Bytes of the vector table for `vectors` vectors: 16 per entry. No range check. */
 export function tableSizeFor(vectors: number): number {
   return vectors * MSIX_ENTRY_SIZE;
 }
 
+/** Bytes of the pending-bit array for `vectors` vectors: one bit each, in whole QWORDs (`ceil(vectors / 64) * 8`). No range check. */
 export function pbaSizeFor(vectors: number): number {
   return Math.ceil(vectors / 64) * 8;
 }

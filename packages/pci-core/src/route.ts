@@ -18,6 +18,7 @@ export interface MsixRoute {
   setMsi(addressLo: number, addressHi: number, data: number): void;
   /** Removes the message: the route stops delivering, signals latch. */
   clearMsi(): void;
+  /** Stops delivery: signals latch until unmasked. Idempotent. */
   mask(): void;
   /** A latched signal is delivered at once if the route has a message. */
   unmask(): void;

@@ -3,9 +3,13 @@ import { invalidArgument } from '@tsvmm/virt';
 
 /** Plain JSON-able MSI-X state: what a VMM stores in a snapshot. */
 export interface MsixState {
+  /** Format version; `restore` accepts only 1. */
   readonly version: 1;
+  /** Vector count of the emulator it was saved from; `restore` requires the same. */
   readonly vectors: number;
+  /** Message Control bit 15, MSI-X Enable. */
   readonly enable: boolean;
+  /** Message Control bit 14, Function Mask. */
   readonly functionMask: boolean;
   /** 4 words per vector: address low, address high, data, vector control. */
   readonly table: readonly number[];

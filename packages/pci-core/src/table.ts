@@ -8,6 +8,7 @@
 import type { MsixCapabilityRegisters } from './capability';
 import type { MsixLayout } from './layout';
 
+/** Which MSI-X structure a BAR offset belongs to: the vector `table` or the pending-bit array (`pba`). */
 export type MsixRegion = 'table' | 'pba';
 
 /** Bits of `touched` in {@link MsixTable.writeEntry}: which DWORDs of an entry a write covered. */

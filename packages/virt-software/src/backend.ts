@@ -13,9 +13,11 @@ export interface SoftwareBackendProbe extends BackendProbe {
 
 /** The software backend descriptor. */
 export const softwareBackend = Object.freeze({
+  /** Always `software`. */
   name: 'software',
   /** Its irqfd is always the in-process relay: there is no separate relay mode. */
   relayMode: false,
+  /** Always available (`code` `ok`), with the capabilities of a one-vCPU partition. Never throws. */
   probe(): SoftwareBackendProbe {
     return { ...probe(), code: 'ok' as const };
   },

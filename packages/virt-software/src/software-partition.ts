@@ -26,6 +26,7 @@ import {
 } from '@tsvmm/virt';
 import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 
+/** What {@link SoftwarePartition.create} takes. Each option is read once; a bad one is INVALID_ARGUMENT. */
 export interface SoftwarePartitionOptions {
   /**
    * vCPU count: 1 to 255, or 1 to 256 with `x2apic`. (xAPIC IDs run 0 to 0xFE, 0xFF being the
@@ -44,7 +45,14 @@ export interface SoftwarePartitionOptions {
 const MAX_VCPUS_XAPIC = 255;
 const MAX_VCPUS_X2APIC = 256;
 
+/**
+ * A partition with no hypervisor: each vCPU is a {@link LocalApicModel} on one interrupt bus,
+ * `requestMsi` delivers through the bus by APIC ID, and `irqfd()` is the user-space relay on the
+ * in-process platform, so a signal on an armed route is delivered inside `event.signal()`.
+ * Passes the whole irqfd conformance suite.
+ */
 export class SoftwarePartition implements Partition, LocalApicAccess {
+  /** Always `software`. */
   readonly backend = 'software';
   readonly vcpuCount: number;
   readonly capabilities: PartitionCapabilities;
@@ -53,6 +61,11 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
   private readonly relay: RelayIrqFd;
   private isDisposed = false;
 
+  /**
+   * A new partition with every vCPU's APIC software-enabled. INVALID_ARGUMENT for a bad option
+   * (vCPU count out of range, 256 vCPUs without `x2apic`, APIC IDs missing, repeated or too large,
+   * `maxRoutes` outside 1 to 2^20), before anything is created.
+   */
   static create(options: SoftwarePartitionOptions): SoftwarePartition {
     return new SoftwarePartition(options);
   }
@@ -115,17 +128,25 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
     return this.apic('readLocalApic', vcpu).state();
   }
 
+  /** Clears every IRR bit of `vcpu`. INVALID_ARGUMENT for a vCPU out of range; DISPOSED after dispose. */
   clearIrr(vcpu: number): void {
     this.apic('clearIrr', vcpu).clearIrr();
   }
 
-  /** Sets the spurious-interrupt-vector software-enable bit, as a guest would. */
+  /**
+   * Sets the spurious-interrupt-vector software-enable bit, as a guest would; while it is clear,
+   * fixed and lowest-priority messages to this vCPU are refused (`requestMsi` returns false).
+   * INVALID_ARGUMENT for a vCPU out of range or a non-boolean; DISPOSED after dispose.
+   */
   setApicSoftwareEnabled(vcpu: number, enabled: boolean): void {
     const apic = this.apic('setApicSoftwareEnabled', vcpu);
     apic.softwareEnabled = checkBoolean('SoftwarePartition.setApicSoftwareEnabled', 'enabled', enabled);
   }
 
-  /** The model of one vCPU's APIC, with counters (accepted, coalesced, nmi...), for tests. */
+  /**
+   * The model of one vCPU's APIC, with counters (accepted, coalesced, nmi...), for tests; live,
+   * not a copy. INVALID_ARGUMENT for a vCPU out of range; DISPOSED after dispose.
+   */
   localApicModel(vcpu: number): LocalApicModel {
     return this.apic('localApicModel', vcpu);
   }
@@ -136,6 +157,7 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
     this.relay.dispose();
   }
 
+  /** Same as `dispose()`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -31,6 +31,7 @@ export type VirtErrorCode =
   /** An internal invariant of tsvmm broke: please report it. */
   | 'INTERNAL';
 
+/** What a {@link VirtError} is made of, besides its code: the second argument of its constructor. */
 export interface VirtErrorDetails {
   /** The failed operation, e.g. `IrqFdRoute.setMsi` or `ioctl(KVM_SET_GSI_ROUTING)`. */
   readonly operation: string;
@@ -100,7 +101,15 @@ function branded(e: unknown): e is VirtError {
   return (typeof e === 'object' || typeof e === 'function') && e !== null && (e as { [VIRT_ERROR_BRAND]?: unknown })[VIRT_ERROR_BRAND] === true;
 }
 
+/**
+ * The one error type of tsvmm. Branch on {@link VirtError.code}; the message is
+ * `operation: detail (EBUSY 16) [CODE]. hint` (the errno or HRESULT part only when one is known).
+ *
+ * Recognise it with {@link isVirtError} or `instanceof VirtError`: both check the
+ * {@link VIRT_ERROR_BRAND}, so they hold for errors made by any installed copy of this package.
+ */
 export class VirtError extends Error {
+  /** Always `VirtError`. */
   override readonly name = 'VirtError';
   /** The cross-copy brand (see {@link VIRT_ERROR_BRAND}). */
   readonly [VIRT_ERROR_BRAND] = true as const;
@@ -114,12 +123,19 @@ export class VirtError extends Error {
   static override [Symbol.hasInstance](e: unknown): boolean {
     return branded(e);
   }
+  /** What kind of failure this is: the field to branch on. */
   readonly code: VirtErrorCode;
+  /** The failed operation, e.g. `IrqFdRoute.setMsi` or `ioctl(KVM_SET_GSI_ROUTING)`. */
   readonly operation: string;
+  /** What went wrong, in one sentence, without the hint. */
   readonly detail: string;
+  /** What the caller can do about it, or undefined. */
   readonly hint: string | undefined;
+  /** The Linux errno, when a system call failed. */
   readonly errno: number | undefined;
+  /** The symbolic errno name (`EBUSY`), when known. */
   readonly errnoName: string | undefined;
+  /** The HRESULT as an unsigned 32-bit number, when a Windows call failed. */
   readonly hresult: number | undefined;
 
   /**
@@ -157,10 +173,18 @@ export function isVirtError(e: unknown, code?: VirtErrorCode): e is VirtError {
   return branded(e) && (code === undefined || e.code === code);
 }
 
+/**
+ * An INVALID_ARGUMENT error for `operation` (e.g. `IrqFdRoute.setMsi`): `detail` says which argument
+ * and why; `hint` defaults to "fix the argument; nothing was changed". Returns the error, never throws it.
+ */
 export function invalidArgument(operation: string, detail: string, hint = 'Fix the argument; nothing was changed.'): VirtError {
   return new VirtError('INVALID_ARGUMENT', { operation, detail, hint });
 }
 
+/**
+ * A DISPOSED error for a call of `operation` on `what` (e.g. `the software partition`), which was
+ * already disposed. Returns the error, never throws it.
+ */
 export function disposedError(operation: string, what: string): VirtError {
   return new VirtError('DISPOSED', {
     operation,
@@ -182,6 +206,10 @@ export function routeEventDisposed(operation: string): VirtError {
   });
 }
 
+/**
+ * An EXHAUSTED error for `operation`: all `limit` of `what` (e.g. `irqfd routes`, `GSIs`) are in
+ * use. Returns the error, never throws it.
+ */
 export function exhaustedError(operation: string, what: string, limit: number): VirtError {
   return new VirtError('EXHAUSTED', {
     operation,

@@ -7,6 +7,11 @@
 import { VirtError } from '@tsvmm/virt';
 import type { BackendDescriptor, BackendOpenOptions, CodedBackendProbe } from './descriptor';
 
+/**
+ * The backends the CLI knows, in order of preference: `kvm`, `mshv`, `whp`, `software`. Each
+ * package is loaded on first use; one that cannot load probes as unavailable (`load-failed` or
+ * `missing-export`) and its `open` throws UNAVAILABLE.
+ */
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const BACKENDS: readonly BackendDescriptor[] = [
   fromPackage('kvm', '@tsvmm/virt-kvm', 'kvmBackend', () => require('@tsvmm/virt-kvm')),

@@ -6,18 +6,23 @@
 import { parseArgs as nodeParseArgs } from 'node:util';
 import { UsageError } from './errors';
 
+/** One command-line option of a {@link Command}. */
 export interface OptionSpec {
+  /** The long name, without the dashes (`json` for `--json`). */
   readonly name: string;
+  /** Its value: a flag, a string, or a number (checked; a non-number is a usage error). */
   readonly type: 'boolean' | 'string' | 'number';
   /** One-letter alias, without the dash. */
   readonly short?: string;
   /** Shown in help as `--name <valueName>`. */
   readonly valueName?: string;
+  /** One line for `--help`. */
   readonly description: string;
   /** Hidden from `--help`: internal or test-only. */
   readonly hidden?: boolean;
 }
 
+/** Parsed options by long name: a boolean for flags, a string or number for valued options, undefined when not given. */
 export type ParsedOptions = Record<string, string | number | boolean | undefined>;
 
 export function parseArgs(command: string, argv: readonly string[], specs: readonly OptionSpec[]): ParsedOptions {

@@ -12,22 +12,36 @@ export interface CliHooks {
   /** Replaces the backend registry everywhere (probe, demo, bench): e.g. to act as a host without /dev/kvm. */
   readonly backends?: readonly BackendDescriptor[];
   /** Replaces the demo's partition (the demo still checks every observation against it). */
-  readonly demoPartition?: () => { partition: Partition & LocalApicAccess; settle: () => Promise<void> };
+  readonly demoPartition?: () => {
+    /** The partition the demo runs on. */
+    partition: Partition & LocalApicAccess;
+    /** Resolves once every signal raised so far was delivered or latched. */
+    settle: () => Promise<void>;
+  };
 }
 
+/** What a command runs with: where it writes, and the test seams. */
 export interface CommandContext {
+  /** Where the command writes its results and its progress. */
   readonly io: CliIo;
+  /** Test seams; `{}` from the command line. */
   readonly hooks: CliHooks;
 }
 
+/** One `tsvmm` command (`probe`, `demo`, `bench`): its help text, its options and what it runs. */
 export interface Command {
+  /** The word on the command line, e.g. `probe`. */
   readonly name: string;
+  /** One line for the command list of `tsvmm --help`. */
   readonly summary: string;
+  /** The usage line of its `--help`, e.g. `tsvmm probe [--json] [--backend <name>]`. */
   readonly usage: string;
   /** Paragraphs after the options in `--help`. */
   readonly details: string;
+  /** The options it accepts; anything else is a usage error. */
   readonly options: readonly OptionSpec[];
   /** Whether a failure should be reported as JSON on stdout (the command was given --json). */
   jsonErrors(opts: ParsedOptions): boolean;
+  /** Runs the command with its parsed options; resolves to the exit code. May throw: `main` turns errors into exit codes. */
   run(opts: ParsedOptions, ctx: CommandContext): Promise<ExitCode>;
 }

@@ -8,9 +8,11 @@ export interface CliIo {
   readonly errIsTTY: boolean;
   /** Width of that terminal: a redrawn line must fit in it, or `\r` only rewinds its last row. */
   readonly errColumns?: number;
+  /** The environment the command reads (`process.env` for the real process). */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/** The real process: stdout, stderr (with its TTY state and width) and `process.env`. */
 export function processIo(): CliIo {
   return {
     out: (t) => void process.stdout.write(t),
@@ -21,8 +23,13 @@ export function processIo(): CliIo {
   };
 }
 
-/** An io that records everything, for tests. */
-export function memoryIo(env: Record<string, string | undefined> = {}): CliIo & { stdout: string; stderr: string } {
+/** An io that records everything, for tests: not a TTY, with `env` as the environment (default empty). */
+export function memoryIo(env: Record<string, string | undefined> = {}): CliIo & {
+  /** Everything written with `out`, concatenated. */
+  stdout: string;
+  /** Everything written with `err`, concatenated. */
+  stderr: string;
+} {
   const io = {
     stdout: '',
     stderr: '',

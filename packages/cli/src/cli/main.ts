@@ -10,6 +10,7 @@ import { probeCommand } from './probe-command';
 import { demoCommand } from './demo-command';
 import { benchCommand } from './bench-command';
 
+/** The commands of `tsvmm`, in the order `tsvmm --help` lists them: `probe`, `demo`, `bench`. */
 export const COMMANDS: readonly Command[] = [probeCommand, demoCommand, benchCommand];
 
 /** This package's version (package.json ships with the package, two levels above src/cli and dist/cli). */

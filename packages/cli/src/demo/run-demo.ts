@@ -13,7 +13,12 @@ export const DEMO_VCPUS = 2;
 /** Guest vector for MSI-X entry i. */
 export const guestVector = (entry: number): number => 0x40 + entry;
 
+/** What the demo runs on: a partition whose local APICs can be read, and how to wait for its deliveries. */
 export interface DemoPartition {
+  /**
+   * The partition the demo programs and reads back: it needs an irqfd (else `runDemo` throws
+   * UNSUPPORTED), and the vectors are spread over its vCPUs (`tsvmm demo` opens 2).
+   */
   readonly partition: Partition & LocalApicAccess;
   /** Resolves once every signal raised so far was delivered or latched (relay backends). */
   settle(): Promise<void>;
@@ -21,22 +26,54 @@ export interface DemoPartition {
   readonly why: string;
 }
 
+/** One check of the demo: what it expected and what it read back from the local APICs or the device. */
 export interface Observation {
+  /** The demo step it belongs to (its heading in the human output). */
   readonly section: string;
+  /** What was checked, e.g. `vector 1 → APIC 1 vector 0x41`. */
   readonly what: string;
+  /** The expected reading, as text (e.g. `vCPU 0 IRR [], vCPU 1 IRR [0x41]`). */
   readonly expected: string;
+  /** The actual reading, in the same form. */
   readonly observed: string;
+  /** `expected === observed`. */
   readonly ok: boolean;
 }
 
+/** What `tsvmm demo --json` prints: the setup it ran on, and every observation. */
 export interface DemoResult {
+  /** The partition's backend name (`kvm`, `software`...). */
   readonly backend: string;
+  /** Why this backend was chosen, for people. */
   readonly why: string;
+  /** The irqfd's mediation and mechanism, in one line. */
   readonly irqfd: string;
-  readonly vcpus: readonly { readonly vcpu: number; readonly apicId: number; readonly softwareEnabled: boolean }[];
-  readonly device: { readonly vectors: number; readonly table: string; readonly pba: string };
+  /** Each vCPU as read from its local APIC at the start. */
+  readonly vcpus: readonly {
+    /** vCPU index. */
+    readonly vcpu: number;
+    /** Its APIC ID. */
+    readonly apicId: number;
+    /** Spurious-interrupt vector register bit 8. */
+    readonly softwareEnabled: boolean;
+  }[];
+  /** The emulated MSI-X device. */
+  readonly device: {
+    /** Number of MSI-X vectors. */
+    readonly vectors: number;
+    /** Where the table is, e.g. `BAR0+0x0`. */
+    readonly table: string;
+    /** Where the PBA is, in the same form. */
+    readonly pba: string;
+  };
+  /**
+   * Routing-table commits the guest driver's whole enable sequence cost (Enable with Function Mask,
+   * every entry written, Function Mask off, each vector unmasked), or null without a routing table.
+   */
   readonly enableCommits: number | null;
+  /** Every check, in order. */
   readonly observations: readonly Observation[];
+  /** True when every observation was right (the demo then exits 0). */
   readonly ok: boolean;
 }
 

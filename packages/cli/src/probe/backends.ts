@@ -6,20 +6,32 @@ import * as os from 'node:os';
 import { type BackendDescriptor, type CodedBackendProbe } from '../backends/descriptor';
 import { BACKENDS, guardedProbe } from '../backends/registry';
 
+/** The host a {@link ProbeReport} was made on. */
 export interface HostInfo {
+  /** `process.platform`, e.g. `linux`. */
   readonly platform: string;
+  /** `process.arch`, e.g. `x64`. */
   readonly arch: string;
+  /** The kernel release (`os.release()`). */
   readonly release: string;
+  /** The Node.js version (`process.version`). */
   readonly node: string;
 }
 
+/** What `tsvmm probe --json` prints: the host, and each backend's probe. */
 export interface ProbeReport {
+  /** The host probed. */
   readonly host: HostInfo;
+  /** One probe per backend, in the registry's order of preference. */
   readonly backends: readonly CodedBackendProbe[];
   /** The backend the demo would use: the first available in the registry's order. */
   readonly best: string | undefined;
 }
 
+/**
+ * Probes `backends` (default: every backend the CLI knows, {@link BACKENDS}) in order. Never throws:
+ * a package that fails to load or a probe that throws is reported unavailable, with the reason.
+ */
 export function probeAll(backends: readonly BackendDescriptor[] = BACKENDS): ProbeReport {
   const probes = backends.map(guardedProbe);
   return {

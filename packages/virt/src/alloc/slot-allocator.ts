@@ -8,14 +8,23 @@
  */
 import { VirtError, exhaustedError, invalidArgument } from '../errors';
 
+/**
+ * Hands out the numbers `first .. first + capacity - 1`, lowest free first, and takes them back
+ * exactly once each. The Linux irqfd engine numbers its GSIs and routes with it, the relay its slots.
+ */
 export class SlotAllocator {
+  /** The lowest number this allocator hands out. */
   readonly first: number;
+  /** How many numbers it manages (the highest is `first + capacity - 1`). */
   readonly capacity: number;
   private readonly free: Uint32Array; // bit set = number is free
   private readonly summary: Uint32Array; // bit set = that word of `free` has a free bit
   private allocated = 0;
 
-  /** Numbers `first .. first + capacity - 1`. */
+  /**
+   * Numbers `first .. first + capacity - 1`, all free. INVALID_ARGUMENT unless `first` is a
+   * non-negative integer, `capacity` a positive one, and `first + capacity` at most 0x7FFFFFFF.
+   */
   constructor(first: number, capacity: number) {
     if (!Number.isInteger(first) || first < 0 || !Number.isInteger(capacity) || capacity < 1 || first + capacity > 0x7fffffff) {
       throw invalidArgument('SlotAllocator', `bad range: first ${first}, capacity ${capacity}`);
@@ -48,7 +57,10 @@ export class SlotAllocator {
     return undefined;
   }
 
-  /** The lowest free number; EXHAUSTED when none is left. */
+  /**
+   * The lowest free number; EXHAUSTED when none is left, the error naming `operation` and `what`
+   * (e.g. `irqfd routes`).
+   */
   allocate(operation: string, what = 'slots'): number {
     const n = this.tryAllocate();
     if (n === undefined) throw exhaustedError(operation, what, this.capacity);

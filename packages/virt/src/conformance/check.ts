@@ -4,14 +4,21 @@
  */
 import { VirtError, type VirtErrorCode } from '../errors';
 
+/** A check of the suite that did not hold; the message says what was expected and what was seen. */
 export class ConformanceFailure extends Error {
+  /** Always `ConformanceFailure`. */
   override readonly name = 'ConformanceFailure';
 }
 
+/** Throws a {@link ConformanceFailure} with `message` unless `condition` is truthy. */
 export function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new ConformanceFailure(message);
 }
 
+/**
+ * Throws a {@link ConformanceFailure} naming `what` unless `actual` and `expected` have the same
+ * JSON text (bigints compared as their decimal text; key order matters).
+ */
 export function checkEqual<T>(actual: T, expected: T, what: string): void {
   const a = JSON.stringify(actual, bigintSafe);
   const e = JSON.stringify(expected, bigintSafe);

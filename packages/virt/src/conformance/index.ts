@@ -31,7 +31,9 @@ const ASSUMED: ConformanceManifest = Object.freeze({ stableEvent: true, routingT
 
 /** A manifest with where each key came from. */
 export interface ResolvedManifest {
+  /** The manifest the cases run with (frozen): declared, else derived, else assumed, key by key. */
   readonly manifest: ConformanceManifest;
+  /** Keys the factory declared in `supports`. */
   readonly declared: ReadonlyArray<keyof ConformanceManifest>;
   /** Keys taken from a live subject's capabilities. */
   readonly derived: ReadonlyArray<keyof ConformanceManifest>;
@@ -155,21 +157,38 @@ export async function runIrqFdConformance(factory: ConformanceFactory, filter?: 
   return results;
 }
 
-type TestFn = (name: string, fn: () => Promise<void>, timeout?: number) => void;
-interface TestApi {
+/** A test runner's `it` (jest, vitest, mocha): registers test `name` running `fn`, with an optional timeout in ms. */
+export type ConformanceTestFn = (name: string, fn: () => Promise<void>, timeout?: number) => void;
+
+/** The parts of a test runner {@link defineIrqFdConformance} registers the cases with. */
+export interface ConformanceTestApi {
+  /** The runner's `describe`: groups the cases under one name. */
   readonly describe: (name: string, fn: () => void) => void;
-  readonly it: TestFn & { readonly skip?: TestFn };
+  /** The runner's `it`; its `skip`, when present, registers the cases that do not apply. */
+  readonly it: ConformanceTestFn & {
+    /** The runner's `it.skip`: registers a test that is reported skipped. */
+    readonly skip?: ConformanceTestFn;
+  };
+}
+
+/** Options of {@link defineIrqFdConformance}. */
+export interface IrqFdConformanceOptions {
+  /** The runner's `describe` and `it`; default: the globals of the running test runner. */
+  api?: ConformanceTestApi;
+  /** Timeout of each case in ms; default 60000. */
+  timeoutMs?: number;
 }
 
 /**
  * Registers one test per case with the test runner's `describe`/`it` (jest, vitest, mocha:
  * globals by default, or pass them). Cases that do not apply are registered with `it.skip`, the
  * reason in their name; the describe name says which manifest keys were derived or assumed.
+ * INVALID_ARGUMENT for a malformed factory; a plain Error when no `describe`/`it` is found.
  */
-export function defineIrqFdConformance(factory: ConformanceFactory, options: { api?: TestApi; timeoutMs?: number } = {}): void {
+export function defineIrqFdConformance(factory: ConformanceFactory, options: IrqFdConformanceOptions = {}): void {
   checkFactory('defineIrqFdConformance', factory);
   const runnerGlobals: unknown = globalThis; // typed without any test runner's declarations
-  const api = options.api ?? (runnerGlobals as Partial<TestApi>);
+  const api = options.api ?? (runnerGlobals as Partial<ConformanceTestApi>);
   if (typeof api.describe !== 'function' || typeof api.it !== 'function') {
     throw new Error('defineIrqFdConformance needs a test runner with describe/it (or pass options.api)');
   }

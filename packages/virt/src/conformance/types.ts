@@ -2,7 +2,7 @@ import type { Partition } from '../contract/partition';
 
 /**
  * How the conformance suite sees interrupts arrive: per vCPU, which vectors landed since the last
- * look. Backends with {@link LocalApicAccess} get one from {@link apicObserver}.
+ * look. Backends with {@link index.LocalApicAccess | LocalApicAccess} get one from {@link apicObserver}.
  */
 export interface DeliveryObserver {
   /** The APIC ID of `vcpu` (what an MSI's destination names). */
@@ -15,6 +15,7 @@ export interface DeliveryObserver {
 export interface ConformanceSubject {
   /** A partition with at least 2 vCPUs, with distinct APIC IDs below 256, APICs enabled. */
   readonly partition: Partition;
+  /** Where the suite looks for deliveries on the partition's vCPUs. */
   readonly observer: DeliveryObserver;
   /** Resolves once every signal raised before the call has been delivered or latched. */
   settle(): Promise<void>;
@@ -48,9 +49,11 @@ export interface ConformanceManifest {
   readonly overflow: boolean;
 }
 
+/** How the suite gets subjects for one backend configuration: its name, a maker, and its manifest. */
 export interface ConformanceFactory {
   /** Shown in test names, e.g. `kvm (irqfd)`. */
   readonly name: string;
+  /** A fresh subject, called once per case (and once at registration to derive the manifest); the suite disposes each. */
   create(): Promise<ConformanceSubject> | ConformanceSubject;
   /**
    * What the backend supports. Keys left out are derived from the capabilities of a subject made
@@ -60,10 +63,14 @@ export interface ConformanceFactory {
   readonly supports?: Partial<ConformanceManifest>;
 }
 
+/** The outcome of one case in {@link runIrqFdConformance}. */
 export interface ConformanceCaseResult {
+  /** The case's name. */
   readonly name: string;
+  /** True when the case ran and every check held. */
   readonly passed: boolean;
   /** Set when the case did not apply (then `passed` is false: a skip proves nothing). */
   readonly skipped?: string;
+  /** What the failing case threw (a {@link ConformanceFailure}, a VirtError, anything). */
   readonly error?: unknown;
 }

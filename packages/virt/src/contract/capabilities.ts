@@ -25,6 +25,7 @@ export interface PartitionCapabilities {
 
 /** What an {@link IrqFd} offers. Immutable (frozen). */
 export interface IrqFdCapabilities {
+  /** `kernel` when the hypervisor injects straight from the signal, `emulated` for the user-space relay. */
   readonly mediation: IrqFdMediation;
   /** Most routes that can exist at once; one more is an EXHAUSTED error. */
   readonly maxRoutes: number;

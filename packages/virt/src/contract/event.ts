@@ -18,11 +18,13 @@ export type EventKind = 'eventfd' | 'win32-event' | 'in-process';
 
 /** What every event offers, whatever its kind. */
 export interface EventBase extends Disposable {
+  /** Which kind of event this is, and so whether `fd` or `handle` is set. */
   readonly kind: EventKind;
   /** The eventfd, when `kind` is `eventfd`; otherwise undefined. */
   readonly fd: number | undefined;
   /** The Win32 HANDLE, when `kind` is `win32-event`; otherwise undefined. */
   readonly handle: bigint | undefined;
+  /** True once `dispose()` has run. */
   readonly disposed: boolean;
   /** Signals the event once (adds 1 to an eventfd counter). Throws DISPOSED after dispose. */
   signal(): void;
@@ -38,22 +40,31 @@ export interface EventBase extends Disposable {
 
 /** A Linux eventfd: always has `fd` (close-on-exec, non-blocking), never a handle. */
 export interface EventFdEvent extends EventBase {
+  /** Always `eventfd`. */
   readonly kind: 'eventfd';
+  /** The eventfd: a non-negative descriptor number. */
   readonly fd: number;
+  /** Always undefined. */
   readonly handle: undefined;
 }
 
 /** A Win32 event object: always has `handle`, never an fd. */
 export interface Win32Event extends EventBase {
+  /** Always `win32-event`. */
   readonly kind: 'win32-event';
+  /** Always undefined. */
   readonly fd: undefined;
+  /** The Win32 event HANDLE, as a pointer-sized unsigned bigint. */
   readonly handle: bigint;
 }
 
 /** A counter in this process (the software backend and tests): neither fd nor handle. */
 export interface InProcessEventShape extends EventBase {
+  /** Always `in-process`. */
   readonly kind: 'in-process';
+  /** Always undefined. */
   readonly fd: undefined;
+  /** Always undefined. */
   readonly handle: undefined;
 }
 

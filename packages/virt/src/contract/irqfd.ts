@@ -8,6 +8,7 @@ import { describeValue } from '../validate';
  * Creates irqfd routes on one partition. Obtain it from {@link Partition.irqfd}.
  */
 export interface IrqFd {
+  /** What this irqfd offers: mediation, route limits, routing table, event stability. Frozen. */
   readonly capabilities: IrqFdCapabilities;
   /** Routes alive now. */
   readonly routeCount: number;
@@ -100,7 +101,9 @@ export interface IrqFdRoute extends Disposable {
   readonly event: Event;
   /** The programmed MSI, or undefined. */
   readonly msi: MsiMessage | undefined;
+  /** True while masked; a new route starts masked. */
   readonly masked: boolean;
+  /** True once `dispose()` has run. */
   readonly disposed: boolean;
   /** Sets the MSI `address` (64-bit: a number below 2^53 or a bigint) and `data`. Applies to the next signal. */
   setMsi(address: number | bigint, data: number): void;
@@ -120,5 +123,9 @@ export interface IrqFdRoute extends Disposable {
    * `capabilities.stableEvent` is false). Returns an unsubscribe function.
    */
   onEventReplaced(listener: (event: Event) => void): () => void;
+  /**
+   * Releases the route, its routing entry and its event; a signal in flight on an armed route is
+   * delivered first. Idempotent; never throws.
+   */
   dispose(): void;
 }

@@ -7,8 +7,11 @@ import type { IrqFd } from './irqfd';
 export interface Partition extends Disposable {
   /** `kvm`, `mshv`, `whp`, `software`. */
   readonly backend: string;
+  /** Number of vCPUs; they are numbered 0 to `vcpuCount - 1`. */
   readonly vcpuCount: number;
+  /** What this partition can do (irqfd mediation, route limit, x2APIC, vCPU limit). Frozen. */
   readonly capabilities: PartitionCapabilities;
+  /** True once `dispose()` has run. */
   readonly disposed: boolean;
   /**
    * The partition's irqfd (the same object on every call), or undefined where the backend has
@@ -28,6 +31,7 @@ export interface Partition extends Disposable {
 
 /** A vCPU's local APIC as a diagnostic read sees it. */
 export interface LocalApicState {
+  /** The vCPU's APIC ID (8 bits in xAPIC mode, 32 with x2APIC). */
   readonly apicId: number;
   /** Vectors whose IRR bit is set, ascending. */
   readonly irr: readonly number[];
@@ -42,6 +46,10 @@ export interface LocalApicState {
  * KVM_GET_LAPIC, the software backend from its model). Tests and the demo observe delivery here.
  */
 export interface LocalApicAccess {
+  /**
+   * The local APIC of vCPU `vcpu` (0 to `vcpuCount - 1`), read now. INVALID_ARGUMENT for a vCPU
+   * out of range, DISPOSED after dispose, a typed error when the hypervisor read fails.
+   */
   readLocalApic(vcpu: number): LocalApicState;
   /** Clears every IRR bit of `vcpu`, so the next read shows only new deliveries. */
   clearIrr(vcpu: number): void;

@@ -14,6 +14,7 @@ export type BackendProbeCode = 'ok' | 'platform' | 'no-device' | 'permission' | 
 export interface BackendProbe {
   /** `kvm`, `mshv`, `whp`, `software`. */
   readonly backend: string;
+  /** Whether a partition can be opened here now. */
   readonly available: boolean;
   /** Machine-readable reason: `ok` exactly when `available`. */
   readonly code: BackendProbeCode;
@@ -28,6 +29,7 @@ export interface BackendProbe {
 
 /** What a tool asks of `open`: a partition with `vcpus` vCPUs, optionally through the relay. */
 export interface BackendOpenOptions {
+  /** vCPU count, at least 1; the backend's own limit applies (INVALID_ARGUMENT above it). */
   readonly vcpus: number;
   /** `kernel` (kernel irqfd or UNSUPPORTED) and `relay`: only for descriptors with `relayMode`. */
   readonly irqfd?: 'auto' | 'kernel' | 'relay';

@@ -19,14 +19,17 @@ export interface ApicPageFormat {
   readonly name: string;
   /** Bytes the format occupies from the start of the page. */
   readonly size: number;
-  /** Offset of the 32-bit word holding the APIC ID. */
+  /** Byte offset of the 32-bit word holding the APIC ID (all offsets here are bytes from the start of the page). */
   readonly apicIdOffset: number;
   /** Right shift that turns that word into the APIC ID (24 on the xAPIC page, 0 where the word is the ID). */
   readonly apicIdShift: number;
   /** Offset of the spurious-interrupt vector register (bit 8 = APIC software enable). */
   readonly spuriousOffset: number;
+  /** Offset of the first 32-bit word of the in-service register (ISR, vectors 0-31). */
   readonly isrOffset: number;
+  /** Offset of the first 32-bit word of the trigger-mode register (TMR, vectors 0-31). */
   readonly tmrOffset: number;
+  /** Offset of the first 32-bit word of the interrupt-request register (IRR, vectors 0-31). */
   readonly irrOffset: number;
   /** Bytes between consecutive 32-bit words of ISR, TMR and IRR. */
   readonly stride: number;

@@ -8,11 +8,18 @@ import { checkBoolean, checkObject, describeValue, hex } from '../validate';
 
 /** An MSI as the hardware sees it: the 64-bit address split into 32-bit halves, and the data word. */
 export interface MsiMessage {
+  /** Address bits 31:0, unsigned 32-bit: 0xFEExxxxx for an interrupt message. */
   readonly addressLo: number;
+  /** Address bits 63:32, unsigned 32-bit: 0 except for 32-bit x2APIC destination IDs. */
   readonly addressHi: number;
+  /** The message data, unsigned 32-bit: vector, delivery mode and trigger mode. */
   readonly data: number;
 }
 
+/**
+ * The delivery mode of an MSI (data bits 10:8, Intel SDM "Message Signalled Interrupts"): `fixed`
+ * (000), `lowest-priority` (001), `smi` (010), `nmi` (100), `init` (101), `extint` (111).
+ */
 export type DeliveryMode = 'fixed' | 'lowest-priority' | 'smi' | 'nmi' | 'init' | 'extint';
 
 /** Delivery-mode codes of data bits 10:8; 3 and 6 are reserved for MSI. */
@@ -33,21 +40,27 @@ export interface MsiFields {
   readonly destinationId: number;
   /** Address bits 11:5: the paravirtual extended destination ID, or reserved. */
   readonly extendedDestinationId: number;
+  /** Address bit 2 (DM): 0 `physical`, 1 `logical`. */
   readonly destinationMode: 'physical' | 'logical';
+  /** Address bit 3 (RH), the redirection hint. */
   readonly redirectionHint: boolean;
   /** Address bit 4: remappable format (interrupt remapping), which no tsvmm backend accepts. */
   readonly remappable: boolean;
+  /** Data bits 7:0: the interrupt vector, 0 to 255 (0-15 are reserved for exceptions). */
   readonly vector: number;
   /** Raw delivery-mode code (data bits 10:8). */
   readonly deliveryModeCode: number;
   /** The delivery mode, or undefined for the reserved codes 3 and 6. */
   readonly deliveryMode: DeliveryMode | undefined;
+  /** Data bit 15: 0 `edge`, 1 `level`. */
   readonly triggerMode: 'edge' | 'level';
   /** Data bit 14 (assert), meaningful only for level-triggered messages. */
   readonly levelAssert: boolean;
 }
 
+/** First address of the x86 interrupt window (address bits 31:20 = 0xFEE, Intel SDM "Message Signalled Interrupts"). */
 export const MSI_WINDOW_BASE = 0xfee00000;
+/** Last address of the x86 interrupt window: a message address must lie in `MSI_WINDOW_BASE` to this, inclusive. */
 export const MSI_WINDOW_LAST = 0xfeefffff;
 const TWO_32 = 0x1_0000_0000;
 const DATA_RESERVED_MASK = 0xffff3800; // bits 31:16 and 13:11
@@ -133,14 +146,21 @@ function decodeWords(lo: number, hi: number, data: number): MsiFields {
   };
 }
 
+/** The fields {@link encodeMsi} takes; every optional one defaults to the value that encodes as 0. */
 export interface MsiEncodeInput {
   /** Up to 0xFF, or up to 0xFFFFFFFF where 32-bit x2APIC IDs go into `addressHi`. */
   readonly destinationId: number;
+  /** Data bits 7:0, 0 to 255. Not checked against the exception range here: {@link validateMsi} does that. */
   readonly vector: number;
+  /** Address bit 2; default `physical`. */
   readonly destinationMode?: 'physical' | 'logical';
+  /** Address bit 3; default false. */
   readonly redirectionHint?: boolean;
+  /** Data bits 10:8; default `fixed`. */
   readonly deliveryMode?: DeliveryMode;
+  /** Data bit 15; default `edge`. */
   readonly triggerMode?: 'edge' | 'level';
+  /** Data bit 14; default false. */
   readonly levelAssert?: boolean;
 }
 
@@ -189,6 +209,7 @@ export interface MsiPolicy {
   readonly backend: string;
 }
 
+/** The policy {@link validateMsi} and {@link parseMsi} use when given none: `addressHi` must be 0, every delivery mode accepted. */
 export const DEFAULT_MSI_POLICY: MsiPolicy = Object.freeze({ addressHi: 'reject', backend: 'x86' });
 
 /**

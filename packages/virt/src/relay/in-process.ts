@@ -8,42 +8,60 @@ import { checkFunction, describeValue } from '../validate';
 import type { RelayPlatform } from './platform';
 import { type RawInjector, RelayRouteTable } from './route-table';
 
+/**
+ * An event that is a counter in this thread: `signal()` adds 1 and, while its route is armed,
+ * delivers at once through the platform. Made by {@link InProcessRelayPlatform.createEvent}.
+ */
 export class InProcessEvent implements InProcessEventShape {
+  /** Always `in-process`. */
   readonly kind = 'in-process' as const;
+  /** Always undefined: there is no descriptor. */
   readonly fd = undefined;
+  /** Always undefined: there is no handle. */
   readonly handle = undefined;
   private count = 0;
   private isDisposed = false;
   /** Set by the platform while a route is armed. */
   onReady: (() => void) | undefined;
 
+  /** True once {@link dispose} has run. */
   get disposed(): boolean {
     return this.isDisposed;
   }
 
+  /** Adds 1 to the count, then runs {@link onReady} (the delivery) if set. DISPOSED after dispose. */
   signal(): void {
     if (this.isDisposed) throw disposedError('Event.signal', 'the event');
     this.count++;
     this.onReady?.();
   }
 
+  /** Returns the signals counted since the last call (0 if none) and resets the count. Works after dispose. */
   consume(): number {
     const n = this.count;
     this.count = 0;
     return n;
   }
 
+  /** Marks the event disposed and drops {@link onReady}. Idempotent. */
   dispose(): void {
     this.isDisposed = true;
     this.onReady = undefined;
   }
 
+  /** Same as {@link dispose}. */
   [Symbol.dispose](): void {
     this.dispose();
   }
 }
 
+/**
+ * The relay platform with no waiter at all: its events are {@link InProcessEvent}s, and a signal
+ * on a watched (armed) route runs `table.deliver` inside `signal()`, on the signalling thread.
+ * The software backend uses it.
+ */
 export class InProcessRelayPlatform implements RelayPlatform {
+  /** Always `in-process`. */
   readonly name = 'in-process';
 
   private readonly table: RelayRouteTable;
@@ -57,26 +75,35 @@ export class InProcessRelayPlatform implements RelayPlatform {
     this.inject = inject;
   }
 
+  /** A new {@link InProcessEvent}. */
   createEvent(): Event {
     return new InProcessEvent();
   }
 
+  /**
+   * From now on, each signal of `event` delivers `slot` through the table. INVALID_ARGUMENT when
+   * `event` is not an {@link InProcessEvent}.
+   */
   watch(slot: number, event: Event): void {
     if (!(event instanceof InProcessEvent)) throw invalidArgument('InProcessRelayPlatform.watch', `event must be an InProcessEvent, got ${describeValue(event)}`);
     const e = event;
     e.onReady = () => void this.table.deliver(slot, () => e.consume(), this.inject);
   }
 
+  /** Signals of `event` only count from now on; nothing is delivered. Never throws. */
   unwatch(_slot: number, event: Event): void {
     if (event instanceof InProcessEvent) event.onReady = undefined;
   }
 
+  /** Resolves at once: every signal was handled inside its `signal()` call. */
   settle(): Promise<void> {
     return Promise.resolve();
   }
 
+  /** Nothing to release (no thread, no descriptor). Idempotent. */
   dispose(): void {}
 
+  /** Same as {@link dispose}. */
   [Symbol.dispose](): void {
     this.dispose();
   }

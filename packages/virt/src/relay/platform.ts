@@ -18,7 +18,13 @@ export interface RelayPlatform extends Disposable {
   unwatch(slot: number, event: Event): void;
   /** Resolves once every signal raised before the call has been handled. */
   settle(): Promise<void>;
+  /** Stops waiting and releases the waiter (thread, descriptors). Idempotent; never throws. */
   dispose(): void;
 }
 
+/**
+ * How {@link RelayIrqFd} gets its platform: called once, from its constructor, with the route
+ * table the platform delivers through. A `VirtError` it throws propagates; any other error becomes
+ * INTERNAL.
+ */
 export type RelayPlatformFactory = (table: RelayRouteTable) => RelayPlatform;

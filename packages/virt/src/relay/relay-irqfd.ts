@@ -16,21 +16,32 @@ import { type MsiMessage, type MsiPolicy, parseMsi } from '../msi/codec';
 import type { RelayPlatform, RelayPlatformFactory } from './platform';
 import { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, type RawInjector, RelayRouteTable, isArmed } from './route-table';
 
+/** What {@link RelayIrqFd} is built from. Each option is read once and validated (INVALID_ARGUMENT). */
 export interface RelayIrqFdOptions {
   /** Backend name, for errors. */
   readonly backend: string;
+  /** Most routes alive at once, 1 to {@link MAX_SLOTS}; one more is EXHAUSTED. */
   readonly maxRoutes: number;
   /** Validation rules of the partition's `requestMsi`. */
   readonly policy: MsiPolicy;
   /** Injects on the calling thread (the partition's `requestMsi` path, already validated). */
   readonly inject: RawInjector;
+  /** Makes the waiter, given the route table (e.g. the epoll worker of `@tsvmm/linux-sys`, or {@link InProcessRelayPlatform}). */
   readonly platform: RelayPlatformFactory;
   /** Says why the relay is used, e.g. `KVM_CAP_IRQFD is missing`. */
   readonly reason: string;
 }
 
+/**
+ * The user-space relay as an {@link IrqFd}: `capabilities.mediation` is `emulated`, there is no
+ * routing table (`batch` just runs its function), and each route is one slot of a
+ * {@link RelayRouteTable} that the platform's waiter delivers from with the partition's injector.
+ * Routes follow the whole {@link IrqFdRoute} contract, and the relay passes the conformance suite.
+ */
 export class RelayIrqFd implements IrqFd {
+  /** Frozen: mediation `emulated`, `routingTable` false, `stableEvent` true, the mechanism naming the platform and the reason. */
   readonly capabilities: IrqFdCapabilities;
+  /** The shared route table (one slot per route), which the platform delivers through. */
   readonly table: RelayRouteTable;
   /** The platform that waits for signals (e.g. to await its worker's exit after dispose). */
   readonly platform: RelayPlatform;
@@ -68,14 +79,21 @@ export class RelayIrqFd implements IrqFd {
     });
   }
 
+  /** Routes alive now. */
   get routeCount(): number {
     return this.routes.size;
   }
 
+  /** Always 0: the relay has no routing table to commit. */
   get commitCount(): number {
     return 0;
   }
 
+  /**
+   * A new route: masked, with no MSI, owning a new event from the platform. EXHAUSTED when
+   * `maxRoutes` routes exist; DISPOSED after {@link dispose}; a platform error propagates (the
+   * slot is released).
+   */
   newIrqFdRoute(): IrqFdRoute {
     const op = 'IrqFd.newIrqFdRoute';
     if (this.disposed) throw disposedError(op, `the ${this.options.backend} partition`);
@@ -96,6 +114,10 @@ export class RelayIrqFd implements IrqFd {
     return route;
   }
 
+  /**
+   * Runs `fn` and returns its result: every change applies at once, there is nothing to commit.
+   * INVALID_ARGUMENT when `fn` is not a function; DISPOSED after {@link dispose}.
+   */
   batch<T>(fn: () => T): T {
     checkFunction('IrqFd.batch', 'fn', fn);
     if (this.disposed) throw disposedError('IrqFd.batch', `the ${this.options.backend} partition`);
@@ -114,6 +136,10 @@ export class RelayIrqFd implements IrqFd {
     this.slots.release(route.slot);
   }
 
+  /**
+   * Disposes every route (a signal in flight on an armed route is delivered first), then the
+   * platform. Idempotent; never throws.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -121,6 +147,7 @@ export class RelayIrqFd implements IrqFd {
     this.platform.dispose();
   }
 
+  /** Same as {@link dispose}. */
   [Symbol.dispose](): void {
     this.dispose();
   }

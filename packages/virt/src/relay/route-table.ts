@@ -17,6 +17,7 @@ const W_ADDR_HI = SLOT_LAYOUT.addressHi;
 const W_DATA = SLOT_LAYOUT.data;
 const W_DELIVERED = SLOT_LAYOUT.delivered;
 const W_FAILED = SLOT_LAYOUT.failed;
+/** Int32 words per slot of the table ({@link SLOT_LAYOUT}`.words`): a slot is `WORDS_PER_SLOT * 4` bytes. */
 export const WORDS_PER_SLOT = SLOT_LAYOUT.words;
 /** Most slots one table holds. */
 export const MAX_SLOTS = 1 << 20;
@@ -29,10 +30,22 @@ export const FLAG_MASKED = 2;
 /** The MSI injector a waiter calls: true when delivered, false when the guest blocked it. */
 export type RawInjector = (addressLo: number, addressHi: number, data: number) => boolean;
 
+/**
+ * What one {@link RelayRouteTable.deliver} did: `delivered` (injected), `blocked` (injected, the
+ * guest refused it), `idle` (the event had no signal), `not-armed` (left latched in the event) or
+ * `failed` (the injector threw; counted in {@link RelayRouteTable.failed}).
+ */
 export type DeliverOutcome = 'delivered' | 'blocked' | 'idle' | 'not-armed' | 'failed';
 
+/**
+ * The relay's per-route state (lock, flags, MSI, counters), {@link WORDS_PER_SLOT} Int32 words per
+ * slot in a SharedArrayBuffer, so a waiter thread can deliver without a hop through the main thread.
+ * Methods marked "under the lock" expect the caller to hold the slot's lock and do not check `slot`.
+ */
 export class RelayRouteTable {
+  /** The shared memory of the table: `slots * WORDS_PER_SLOT * 4` bytes or more; hand it to the waiter thread. */
   readonly buffer: SharedArrayBuffer;
+  /** Number of slots, 1 to {@link MAX_SLOTS}. */
   readonly slots: number;
   private readonly view: Int32Array;
 
@@ -59,6 +72,7 @@ export class RelayRouteTable {
     lockSlot(this.view, slot * WORDS_PER_SLOT + W_LOCK);
   }
 
+  /** Releases the slot's lock and wakes one thread sleeping on it. Call only while holding the lock. */
   unlock(slot: number): void {
     unlockSlot(this.view, slot * WORDS_PER_SLOT + W_LOCK);
   }
@@ -107,6 +121,7 @@ export class RelayRouteTable {
   }
 }
 
+/** Whether a flags word means armed: an MSI ({@link FLAG_HAS_MSI}) and not masked ({@link FLAG_MASKED}). */
 export function isArmed(flags: number): boolean {
   return flags === SLOT_LAYOUT.armed;
 }

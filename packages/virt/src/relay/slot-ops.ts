@@ -7,13 +7,21 @@
 
 /** Word offsets inside one slot of the route table (Int32 words). */
 export interface SlotLayout {
+  /** Words per slot. */
   readonly words: number;
+  /** The lock word: 0 free, 1 held (see {@link lockSlot}). */
   readonly lock: number;
+  /** The flags word: FLAG_HAS_MSI (1) and FLAG_MASKED (2). */
   readonly flags: number;
+  /** The MSI address bits 31:0. */
   readonly addressLo: number;
+  /** The MSI address bits 63:32. */
   readonly addressHi: number;
+  /** The MSI data. */
   readonly data: number;
+  /** Count of injections made through the slot. */
   readonly delivered: number;
+  /** Count of injections that threw. */
   readonly failed: number;
   /** The flags word of an armed route (an MSI, not masked). */
   readonly armed: number;

@@ -13,6 +13,7 @@ import { decodeMsi } from '../msi/codec';
 import { checkBoolean, checkObject, describeValue } from '../validate';
 import { LocalApicModel } from './local-apic-model';
 
+/** The vCPUs an {@link ApicBus} delivers to, and how wide its destination IDs are. */
 export interface ApicBusOptions {
   /** APIC ID of each vCPU, in vCPU order. */
   readonly apicIds: readonly number[];
@@ -20,6 +21,10 @@ export interface ApicBusOptions {
   readonly x2apic?: boolean;
 }
 
+/**
+ * The interrupt bus: decodes an MSI and delivers it to the {@link LocalApicModel}s it names
+ * (physical, logical flat, lowest priority, broadcast), counting the non-vectored modes.
+ */
 export class ApicBus {
   /** One model per vCPU, in vCPU order. */
   readonly apics: readonly LocalApicModel[];

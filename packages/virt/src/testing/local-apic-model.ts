@@ -5,19 +5,33 @@
 import type { LocalApicState } from '../contract/partition';
 import { checkInteger } from '../validate';
 
+/**
+ * One vCPU's local APIC as a test model: accepts vectored messages into IRR (recording level or
+ * edge in TMR), refuses them while software-disabled, and counts NMI, SMI, INIT and ExtINT.
+ * Nothing moves from IRR to ISR: there is no guest to acknowledge an interrupt.
+ */
 export class LocalApicModel {
+  /** The APIC ID, 0 to 0xFFFFFFFF (above 0xFF only with x2APIC). */
   readonly apicId: number;
+  /** Interrupt-request register: 256 bits, vector v at word v >>> 5, bit v & 31. */
   readonly irr = new Uint32Array(8);
+  /** In-service register, same layout as `irr`; the model never sets it. */
   readonly isr = new Uint32Array(8);
+  /** Trigger-mode register, same layout: bit set when the vector's last accepted message was level-triggered. */
   readonly tmr = new Uint32Array(8);
+  /** Spurious-interrupt vector register bit 8: while false, vectored messages are refused. Default true. */
   softwareEnabled = true;
   /** Vectored messages accepted (each one, including those coalesced into an IRR bit already set). */
   accepted = 0;
   /** Accepted messages whose IRR bit was already set (edge coalescing). */
   coalesced = 0;
+  /** NMI messages delivered. */
   nmi = 0;
+  /** SMI messages delivered. */
   smi = 0;
+  /** INIT messages delivered. */
   init = 0;
+  /** ExtINT messages delivered. */
   extint = 0;
 
   /** `apicId`: an integer from 0 to 0xFFFFFFFF (INVALID_ARGUMENT otherwise). */
@@ -41,10 +55,12 @@ export class LocalApicModel {
     return true;
   }
 
+  /** A snapshot, as `readLocalApic` returns it: APIC ID, IRR and ISR vectors ascending, software enable. */
   state(): LocalApicState {
     return { apicId: this.apicId, irr: bitsToVectors(this.irr), isr: bitsToVectors(this.isr), softwareEnabled: this.softwareEnabled };
   }
 
+  /** Clears every IRR bit (TMR and the counters stay). */
   clearIrr(): void {
     this.irr.fill(0);
   }

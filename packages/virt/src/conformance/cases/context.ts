@@ -4,11 +4,19 @@ import { encodeMsi } from '../../msi/codec';
 import { checkEqual } from '../check';
 import type { ConformanceManifest, ConformanceSubject } from '../types';
 
+/** What a {@link ConformanceCase} runs with: a fresh subject, its irqfd, and helpers. */
 export interface CaseContext {
+  /** The subject under test, made for this case alone. */
   readonly subject: ConformanceSubject;
+  /** `subject.partition.irqfd()`, known to be present. */
   readonly irqfd: IrqFd;
   /** A fixed, physical, edge MSI naming `vcpu`'s APIC ID. */
-  readonly msiFor: (vcpu: number, vector: number) => { address: number; data: number };
+  readonly msiFor: (vcpu: number, vector: number) => {
+    /** The message address (bits 31:0; the upper half is 0). */
+    address: number;
+    /** The message data. */
+    data: number;
+  };
   /** A new route programmed for (vcpu, vector), masked or unmasked. */
   readonly route: (vcpu: number, vector: number, unmasked?: boolean) => IrqFdRoute;
   /** Settles, then checks that exactly these (vcpu, vector) pairs landed since the last look. */
@@ -19,13 +27,16 @@ export interface CaseContext {
   readonly declared: ReadonlyArray<keyof ConformanceManifest>;
 }
 
+/** One check of the suite, in {@link conformanceCases}. */
 export interface ConformanceCase {
+  /** What it proves, used as the test name. */
   readonly name: string;
   /**
    * Why the case does not apply to a backend with this manifest (it is then registered as
    * skipped, with the reason in its name), or undefined when it applies.
    */
   readonly skipReason?: (manifest: ConformanceManifest) => string | undefined;
+  /** Runs the case; rejects (a {@link ConformanceFailure} or the backend's error) when it fails. */
   run(ctx: CaseContext): Promise<void>;
 }
 
