@@ -11,24 +11,37 @@ import { type BitfieldDef, type FieldDef, type StructLayout, fieldWidth } from '
 
 /** A request number the C program prints by its macro name (an ioctl: `name` is its C macro). */
 export interface NamedRequest {
+  /** The C macro (e.g. `KVM_IRQFD`), printed by the program as the headers expand it. */
   readonly name: string;
+  /** The number the TypeScript side uses (an ioctl request, as `_IOW` builds it). */
   readonly request: number;
 }
 
+/** What {@link generateCCheck} checks: the headers to include and the definitions to test against them. */
 export interface CCheckSpec {
-  /** e.g. `['linux/kvm.h']`. */
+  /** Headers to `#include <...>`, e.g. `['linux/kvm.h']`. */
   readonly headers: readonly string[];
+  /** Layouts whose `sizeof`, member offsets, member widths and bitfield masks are checked. */
   readonly layouts: readonly StructLayout<string, string>[];
+  /** Request numbers compared with the C macro of the same name. */
   readonly ioctls: readonly NamedRequest[];
+  /** Integer constants by C macro name, compared as `long` (e.g. `{ KVM_IRQFD_FLAG_DEASSIGN: 1 }`). */
   readonly constants?: Readonly<Record<string, number>>;
 }
 
+/** A generated C check: compile and run `source`, then compare its output with `expected`. */
 export interface CCheck {
+  /** A complete C program (`main` included) that prints one line per check and returns 0. */
   readonly source: string;
   /** What the program must print, one check per line. */
   readonly expected: readonly string[];
 }
 
+/**
+ * Generates the C program for `spec` and the lines it must print: `sizeof <type> <n>`,
+ * `offsetof <type> <member> <n>`, `width <type> <member> <n>` (bytes), `bits <type> <member> <hex mask>`,
+ * `ioctl <macro> <n>` and `const <macro> <n>`. Pure: compiles nothing ({@link runCCheck} does).
+ */
 export function generateCCheck(spec: CCheckSpec): CCheck {
   const body: string[] = [];
   const expected: string[] = [];
@@ -79,6 +92,7 @@ export function generateCCheck(spec: CCheckSpec): CCheck {
   return { source, expected };
 }
 
+/** Options of {@link runCCheck}. */
 export interface RunCCheckOptions {
   /**
    * Headers written beside the program (name → text) and found through `-I`, for layouts whose

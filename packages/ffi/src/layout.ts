@@ -6,12 +6,20 @@
  * integer fields (C bitfields such as WHP's `UINT64 Type : 8`). Another layout can be placed inside
  * it at an offset ({@link embedLayout}), so a union member or nested struct is defined once.
  */
+/**
+ * The C type of a field: unsigned 8/16/32/64-bit or signed 32-bit integer, 1, 2, 4, 4 and 8 bytes
+ * wide, always little-endian (as on x86_64). A `u64` field reads as a `bigint`, the others as a
+ * `number`.
+ */
 export type FieldType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64';
 
 const WIDTH: Readonly<Record<FieldType, number>> = { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8 };
 
+/** One byte-addressed member of a C struct, as passed to {@link defineLayout}. */
 export interface FieldDef {
+  /** Byte offset from the start of the struct (`offsetof` in C). */
   readonly offset: number;
+  /** The member's C type; fixes its width in bytes ({@link fieldWidth}). */
   readonly type: FieldType;
   /** The member designator in C (`u.msi.address_lo`); default: the field's name. */
   readonly c?: string;
@@ -34,17 +42,29 @@ export interface BitfieldDef<F extends string = string> {
   readonly c?: string;
 }
 
+/**
+ * A checked, frozen C struct layout made by {@link defineLayout}: field names `F` and bitfield
+ * names `B`. The same object drives {@link encodeStruct}/{@link decodeStruct} and
+ * {@link generateCCheck}, so the C check tests exactly what the code encodes.
+ */
 export interface StructLayout<F extends string = string, B extends string = never> {
   /** The C type, e.g. `struct kvm_irqfd`. */
   readonly cType: string;
+  /** `sizeof` the C type, in bytes, trailing padding included. */
   readonly size: number;
+  /** Fields by name, with every default filled in (`c` = the name, `bitfieldsOnly` = false). */
   readonly fields: Readonly<Record<F, Required<FieldDef>>>;
   /** Bitfields, by name (empty for a layout without any). */
   readonly bits: Readonly<Record<B, Required<BitfieldDef<F>>>>;
 }
 
+/**
+ * Values to encode, by field or bitfield name; a name left out encodes as zero. `u64` fields take
+ * a `bigint` or a `number`; a bitfield value must fit its width ({@link encodeBits}).
+ */
 export type FieldValues<F extends string, B extends string = never> = Partial<Record<F | B, number | bigint>>;
 
+/** The width in bytes of a field of C type `type` (1 for `u8` up to 8 for `u64`). */
 export function fieldWidth(type: FieldType): number {
   return WIDTH[type];
 }
@@ -99,7 +119,12 @@ export function embedLayout<P extends string, F extends string, B extends string
   prefix: P,
   inner: StructLayout<F, B>,
   offset: number,
-): { fields: Record<`${P}.${F}`, FieldDef>; bits: Record<`${P}.${B}`, BitfieldDef<`${P}.${F}`>> } {
+): {
+  /** Each field of `inner`, renamed `${prefix}.${name}`, its offset moved by `offset`. */
+  fields: Record<`${P}.${F}`, FieldDef>;
+  /** Each bitfield of `inner`, renamed `${prefix}.${name}`, in the renamed word it lives in. */
+  bits: Record<`${P}.${B}`, BitfieldDef<`${P}.${F}`>>;
+} {
   const fields = {} as Record<`${P}.${F}`, FieldDef>;
   for (const name of Object.keys(inner.fields) as F[]) {
     const f = inner.fields[name];
@@ -135,6 +160,7 @@ export function writeField(view: DataView, base: number, field: FieldDef, value:
   }
 }
 
+/** Reads one field at `base` (little-endian): a `bigint` for a `u64` field, a `number` for the others. */
 export function readField(view: DataView, base: number, field: FieldDef): number | bigint {
   const at = base + field.offset;
   switch (field.type) {

@@ -8,22 +8,28 @@
 
 /** The part of koffi this module uses (koffi's own types are ESM-only; this package is CommonJS). */
 export interface KoffiLike {
+  /** Loads a shared library (`dlopen`, `LoadLibrary`); throws when it cannot. */
   load(path: string): KoffiLibraryLike;
 }
 
+/** The part of a koffi library object this module uses (what `koffi.load` returns). */
 export interface KoffiLibraryLike {
   /** Declares a function from a C prototype, e.g. `int32_t WHvDeleteTrigger(uint64_t p, uint64_t t)`. */
   func(prototype: string): unknown;
+  /** Releases the library; called when a required export is missing, so a failed load holds nothing. */
   unload?(): void;
 }
 
 /** A C prototype per export, keyed by the name the caller uses. The C name is the prototype's own. */
 export type Prototypes = Readonly<Record<string, string>>;
 
+/** What {@link loadLibrary} loads: required exports `R` and optional exports `O`. */
 export interface LoadLibraryOptions<R extends Prototypes, O extends Prototypes> {
   /** A path or a name the platform's loader searches (`WinHvPlatform.dll`, `libc.so.6`). */
   readonly path: string;
+  /** Exports the library must have; one missing fails the load ({@link LibraryLoadError}). */
   readonly required: R;
+  /** Exports the library may lack; each missing one is listed in {@link LoadedLibrary.missing}. */
   readonly optional?: O;
   /** The koffi module; default: `require('koffi')`. Tests pass a fake. */
   readonly koffi?: KoffiLike;
@@ -31,7 +37,12 @@ export interface LoadLibraryOptions<R extends Prototypes, O extends Prototypes> 
 
 /** A loaded library: each required export, each optional export that resolved, and what did not. */
 export interface LoadedLibrary<R extends Prototypes, O extends Prototypes> {
+  /** The path or name it was loaded from (`LoadLibraryOptions.path`). */
   readonly path: string;
+  /**
+   * Callable exports by the caller's key (frozen): every required one, and each optional one that
+   * resolved (absent otherwise). Arguments and results are koffi's conversion of the prototype.
+   */
   readonly functions: { readonly [K in keyof R]: (...args: never[]) => unknown } & {
     readonly [K in keyof O]?: (...args: never[]) => unknown;
   };
@@ -43,8 +54,10 @@ export interface LoadedLibrary<R extends Prototypes, O extends Prototypes> {
 
 /** Why a library could not be loaded, or which required exports it lacks. */
 export class LibraryLoadError extends Error {
+  /** Always `'LibraryLoadError'`. */
   override readonly name = 'LibraryLoadError';
   constructor(
+    /** The path or name that was loaded. */
     readonly path: string,
     /** Required exports that did not resolve (empty when the library itself failed to load). */
     readonly missingRequired: readonly string[],

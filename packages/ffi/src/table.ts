@@ -6,8 +6,14 @@
  */
 import { type FieldValues, type StructLayout, decodeStruct, encodeStruct, writeField } from './layout';
 
+/**
+ * A variable-length table made by {@link defineTable}: header fields `H` (bitfields `HB`) followed
+ * by entries with fields `E` (bitfields `EB`), `entry.size` bytes apart. Frozen.
+ */
 export interface TableLayout<H extends string, E extends string, HB extends string = never, EB extends string = never> {
+  /** The fixed part at byte 0 (e.g. `struct kvm_irq_routing`, whose `nr` counts the entries). */
   readonly header: StructLayout<H, HB>;
+  /** One element of the array that follows (e.g. `struct kvm_irq_routing_entry`). */
   readonly entry: StructLayout<E, EB>;
   /** The header field that holds the number of entries. */
   readonly countField: H;
@@ -18,9 +24,20 @@ export interface TableLayout<H extends string, E extends string, HB extends stri
   /** A new buffer: the header (with `countField` = entries.length) and each entry, zero elsewhere. */
   pack(header: FieldValues<H, HB>, entries: readonly FieldValues<E, EB>[]): Uint8Array;
   /** Decodes a table; RangeError when the count in the header exceeds what `bytes` holds. */
-  decode(bytes: Uint8Array): { header: Record<H | HB, number | bigint>; entries: Record<E | EB, number | bigint>[] };
+  decode(bytes: Uint8Array): {
+    /** Every field and bitfield of the header, the count included. */
+    header: Record<H | HB, number | bigint>;
+    /** Every field and bitfield of each of the `countField` entries, in order. */
+    entries: Record<E | EB, number | bigint>[];
+  };
 }
 
+/**
+ * Defines a table from its header and entry layouts. `spec.countField` names the header field the
+ * encoder fills with the number of entries; `spec.entriesOffset` is the byte offset of entry 0
+ * (default: `header.size`). Throws RangeError when `countField` is not a header field or
+ * `entriesOffset` is not an integer at or past the end of the header.
+ */
 export function defineTable<H extends string, E extends string, HB extends string = never, EB extends string = never>(spec: {
   header: StructLayout<H, HB>;
   entry: StructLayout<E, EB>;

@@ -3,26 +3,47 @@
  */
 import { VirtError, type VirtErrorCode } from '@tsvmm/virt';
 
+/** Operation not permitted. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EPERM = 1;
+/** No such file or directory. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const ENOENT = 2;
+/** Interrupted system call. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EINTR = 4;
+/** I/O error. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EIO = 5;
+/** No such device or address. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const ENXIO = 6;
+/** Argument list too long. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const E2BIG = 7;
+/** Bad file descriptor: the number is not an open fd. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EBADF = 9;
+/** Try again; the answer of a non-blocking read of an empty eventfd. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EAGAIN = 11;
+/** Out of memory. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const ENOMEM = 12;
+/** Permission denied (file mode of a device node). Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EACCES = 13;
+/** Bad address: the kernel could not access an argument buffer. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EFAULT = 14;
+/** Device or resource busy (KVM_IRQFD: the eventfd is already assigned). Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EBUSY = 16;
+/** File exists (epoll_ctl ADD: the fd is already in the set). Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EEXIST = 17;
+/** No such device. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const ENODEV = 19;
+/** Invalid argument. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EINVAL = 22;
+/** File table overflow: the system-wide limit on open files. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const ENFILE = 23;
+/** Too many open files in this process (RLIMIT_NOFILE). Value from `include/uapi/asm-generic/errno-base.h`. */
 export const EMFILE = 24;
+/** Not a typewriter: the fd does not support this ioctl. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const ENOTTY = 25;
+/** No space left on device. Value from `include/uapi/asm-generic/errno-base.h`. */
 export const ENOSPC = 28;
+/** Function not implemented: the kernel lacks this system call. Value from `include/uapi/asm-generic/errno.h`. */
 export const ENOSYS = 38;
+/** Operation not supported. Value from `include/uapi/asm-generic/errno.h`. */
 export const EOPNOTSUPP = 95;
 
 const NAMES: Readonly<Record<number, string>> = Object.freeze({
@@ -138,6 +159,7 @@ const CALL_HINTS: Partial<Record<SyscallKind, Readonly<Record<number, string>>>>
   },
 };
 
+/** Options of {@link errnoError}, {@link check} and {@link failure}: how the error reads. */
 export interface ErrnoErrorOptions {
   /** One sentence on what failed; default: `<operation> failed`. */
   readonly detail?: string;
@@ -154,7 +176,12 @@ export interface ErrnoErrorOptions {
   readonly call?: string;
 }
 
-/** The {@link VirtError} for a failed system call. */
+/**
+ * The {@link VirtError} for a failed system call: `operation` names what the caller was doing,
+ * `errno` is the positive error number. The code comes from {@link errnoCode} (unless
+ * `options.code` overrides it); the error carries `errno`, its name, and a hint for the errno
+ * (specific to the call when `options.call` is given).
+ */
 export function errnoError(operation: string, errno: number, options: ErrnoErrorOptions = {}): VirtError {
   const kind = options.call === undefined ? undefined : syscallKind(options.call);
   const device = kind === undefined || reachesDevice(kind);

@@ -21,8 +21,19 @@ import type { Syscalls } from './syscalls';
 /** The 64-bit little-endian 1 that every signal writes; the kernel only reads it. */
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
+/**
+ * A Linux eventfd (eventfd(2)), close-on-exec and non-blocking, created with a counter of 0; every
+ * {@link signal} adds 1.
+ *
+ * It works on a private descriptor ({@link ownFd}) that only it closes, and hands users {@link fd},
+ * a close-on-exec duplicate (`fcntl(F_DUPFD_CLOEXEC)`): a user who closes `fd` closes only their
+ * copy, and a reused number is never touched. {@link dispose} closes `fd` too only while kcmp(2)
+ * proves it still names the same open file.
+ */
 export class EventFd implements EventFdEvent {
+  /** Always `'eventfd'`: {@link fd} is set and {@link handle} is not. */
   readonly kind = 'eventfd' as const;
+  /** Always undefined: an eventfd has no Win32 handle. */
   readonly handle = undefined;
   /**
    * The number handed to users: a close-on-exec duplicate of {@link ownFd} (or the same number
@@ -54,6 +65,7 @@ export class EventFd implements EventFdEvent {
     this.fd = fd;
   }
 
+  /** True once {@link dispose} ran. */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -71,6 +83,12 @@ export class EventFd implements EventFdEvent {
     return this.fd !== this.own;
   }
 
+  /**
+   * Adds 1 to the counter (an 8-byte write(2) on {@link ownFd}); with a kernel irqfd assigned, the
+   * kernel injects the interrupt inside this call. Throws DISPOSED after dispose, and the
+   * {@link @tsvmm/virt!index.VirtError} for the errno when the write fails (EAGAIN once the
+   * counter reaches its maximum, 0xfffffffffffffffe, eventfd(2)).
+   */
   signal(): void {
     if (this.isDisposed) throw disposedError('Event.signal', 'the eventfd');
     // The hot path of every emulated-device interrupt: one write(2), nothing built unless it fails.
@@ -78,7 +96,11 @@ export class EventFd implements EventFdEvent {
     if (r < 0) throw failure(r, 'Event.signal', `write(eventfd ${this.own})`);
   }
 
-  /** Signals since the last consume (0 when none, or when a kernel irqfd drained them). */
+  /**
+   * Reads and resets the counter (an 8-byte read(2) on {@link ownFd}): the signals since the last
+   * consume, 0 when none, when a kernel irqfd drained them, or after dispose. A count above 2^53
+   * loses precision. Throws the {@link @tsvmm/virt!index.VirtError} for any errno other than EAGAIN.
+   */
   consume(): number {
     if (this.isDisposed) return 0;
     const r = this.sys.read(this.own, this.buf, 8);
@@ -87,6 +109,10 @@ export class EventFd implements EventFdEvent {
     return this.view.getUint32(0, true) + this.view.getUint32(4, true) * 0x1_0000_0000;
   }
 
+  /**
+   * Closes {@link ownFd}, and {@link fd} when it still provably names the same open file (kcmp(2));
+   * otherwise leaves that number alone. Idempotent; never throws.
+   */
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
@@ -97,6 +123,7 @@ export class EventFd implements EventFdEvent {
     this.sys.close(this.own);
   }
 
+  /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

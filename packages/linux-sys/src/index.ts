@@ -9,7 +9,7 @@ export { EventFd } from './eventfd';
 export { EpollRelayPlatform, epollRelayPlatform } from './relay/epoll-relay-platform';
 export type { EpollRelayOptions, InjectorSpec, IoctlInjectorField, IoctlInjectorSpec, ModuleInjectorSpec, RecordInjectorSpec } from './relay/epoll-relay-platform';
 export { checkInjectorSpec, ioctlInjector, recordInjector } from './relay/injector-spec';
-export type { IoctlInjectorOptions } from './relay/injector-spec';
+export type { IoctlInjectorOptions, LayoutLike } from './relay/injector-spec';
 export { builtFile, packageRoot } from './package-root';
 export { EPOLL_EVENT, POLLFD } from './abi/linux';
 export * from './irqfd/index';

@@ -2,27 +2,42 @@
  * ioctl request numbers, encoded as Linux does on x86_64 (`asm-generic/ioctl.h`):
  * `dir << 30 | size << 16 | type << 8 | nr`.
  */
+/** Direction bits (31:30) of an ioctl with no argument buffer (`_IOC_NONE`). */
 export const IOC_NONE = 0;
+/** Direction bit: user space writes the argument, the kernel reads it (`_IOC_WRITE`). */
 export const IOC_WRITE = 1;
+/** Direction bit: the kernel writes the argument back to user space (`_IOC_READ`). */
 export const IOC_READ = 2;
 
 /** An ioctl with its name, so errors and fault injection can say which one. */
 export interface IoctlDef {
   /** The C macro name, e.g. `KVM_IRQFD`: the C check compares `request` with it. */
   readonly name: string;
+  /** The request number passed to ioctl(2), an unsigned 32-bit value (see {@link ioc}). */
   readonly request: number;
 }
 
+/**
+ * The request number `dir << 30 | size << 16 | type << 8 | nr` (the C `_IOC` macro), as an unsigned
+ * 32-bit number. `dir` is {@link IOC_NONE}, {@link IOC_WRITE}, {@link IOC_READ} or both; `type` the
+ * subsystem's magic byte (`KVMIO` = 0xAE); `nr` the command number (8 bits); `size` the argument's
+ * size in bytes. Throws RangeError when `size` does not fit its 14 bits.
+ */
 export function ioc(dir: number, type: number, nr: number, size: number): number {
   if (size < 0 || size >= 1 << 14) throw new RangeError(`ioctl argument size ${size} does not fit in 14 bits`);
   return ((dir << 30) | (size << 16) | (type << 8) | nr) >>> 0;
 }
 
+/** `_IO(type, nr)`: an ioctl without an argument buffer (e.g. `KVM_CREATE_VM` = `_IO(0xAE, 1)`). */
 export const _IO = (type: number, nr: number): number => ioc(IOC_NONE, type, nr, 0);
+/** `_IOR(type, nr, size)`: the kernel fills a `size`-byte argument (e.g. `KVM_GET_LAPIC`). */
 export const _IOR = (type: number, nr: number, size: number): number => ioc(IOC_READ, type, nr, size);
+/** `_IOW(type, nr, size)`: the kernel reads a `size`-byte argument (e.g. `KVM_IRQFD`, 32 bytes). */
 export const _IOW = (type: number, nr: number, size: number): number => ioc(IOC_WRITE, type, nr, size);
+/** `_IOWR(type, nr, size)`: the kernel reads the `size`-byte argument and writes it back. */
 export const _IOWR = (type: number, nr: number, size: number): number => ioc(IOC_READ | IOC_WRITE, type, nr, size);
 
+/** A frozen {@link IoctlDef}: `name` is the C macro, `request` its number (from {@link _IOW} and friends). */
 export function defineIoctl(name: string, request: number): IoctlDef {
   return Object.freeze({ name, request });
 }

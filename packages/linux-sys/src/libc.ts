@@ -29,18 +29,31 @@ interface Libc {
  * x86_64 a fixed prototype passes the same registers.
  */
 export const LIBC_PROTOTYPES = Object.freeze({
+  /** open(2), its optional `mode` argument always passed (as 0). */
   open: 'int open(const char *path, int flags, int mode)',
+  /** close(2). */
   close: 'int close(int fd)',
+  /** ioctl(2) with a pointer argument: a buffer the kernel reads or writes, or NULL. */
   ioctlPtr: 'int ioctl(int fd, unsigned long request, void *arg)',
+  /** ioctl(2) with an integer argument (e.g. `KVM_CHECK_EXTENSION`'s capability number). */
   ioctlInt: 'int ioctl(int fd, unsigned long request, unsigned long arg)',
+  /** read(2): bytes read, or -1. */
   read: 'long read(int fd, void *buf, unsigned long count)',
+  /** write(2): bytes written, or -1. */
   write: 'long write(int fd, void *buf, unsigned long count)',
+  /** eventfd(2). */
   eventfd: 'int eventfd(unsigned int initval, int flags)',
+  /** poll(2) on an array of 8-byte `struct pollfd` ({@link POLLFD}); `timeout` in milliseconds. */
   poll: 'int poll(void *fds, unsigned long nfds, int timeout)',
+  /** epoll_create1(2). */
   epollCreate1: 'int epoll_create1(int flags)',
+  /** epoll_ctl(2) with a 12-byte `struct epoll_event` ({@link EPOLL_EVENT}), or NULL for DEL. */
   epollCtl: 'int epoll_ctl(int epfd, int op, int fd, void *event)',
+  /** epoll_wait(2) into an array of `struct epoll_event`; `timeout` in milliseconds, -1 = forever. */
   epollWait: 'int epoll_wait(int epfd, void *events, int maxevents, int timeout)',
+  /** fcntl(2) with an integer argument (used for `F_DUPFD_CLOEXEC`). */
   fcntl: 'int fcntl(int fd, int cmd, int arg)',
+  /** syscall(2) with five arguments, for calls libc does not wrap (`kcmp`, number 312 on x86_64). */
   syscall5: 'long syscall(long nr, long a, long b, long c, long d, long e)',
 });
 

@@ -7,14 +7,22 @@
  */
 import type { IoctlDef } from './ioctl';
 
+/**
+ * The system calls the Linux backends make, each returning the result or `-errno` (never throwing
+ * for a kernel failure). fds are plain numbers; buffers are read or written from their byte 0.
+ * {@link libcSyscalls} is the real implementation; `FaultInjector` from `@tsvmm/linux-sys/testing`
+ * wraps one to fail chosen calls.
+ */
 export interface Syscalls {
   /** `open(path, flags | O_CLOEXEC)`: a new fd or -errno. */
   open(path: string, flags: number): number;
+  /** `close(fd)`: 0 or -errno. The fd is released even when an error is reported (close(2)). */
   close(fd: number): number;
   /** `ioctl(fd, request, arg)`: `arg` is an integer, a buffer the kernel reads/writes, or nothing. */
   ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number;
-  /** Reads up to `length` bytes into `buf` (from its start). */
+  /** Reads up to `length` bytes into `buf` (from its start): the number of bytes read, or -errno. */
   read(fd: number, buf: Uint8Array, length: number): number;
+  /** Writes the first `length` bytes of `buf`: the number of bytes written, or -errno. */
   write(fd: number, buf: Uint8Array, length: number): number;
   /** `eventfd(initval, flags | EFD_CLOEXEC)`. */
   eventfd(initval: number, flags: number): number;

@@ -7,6 +7,7 @@ export const EPOLL_EVENT = defineLayout('struct epoll_event', 12, {
   data: { offset: 4, type: 'u64', c: 'data.u64' },
 });
 
+/** `struct pollfd` (poll(2), `include/uapi/asm-generic/poll.h`): 8 bytes, `fd` i32, `events` and `revents` u16. */
 export const POLLFD = defineLayout('struct pollfd', 8, {
   fd: { offset: 0, type: 'i32' },
   events: { offset: 4, type: 'u16' },

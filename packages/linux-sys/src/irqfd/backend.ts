@@ -69,7 +69,12 @@ export interface IrqFdBackend {
   /** Name in errors and capabilities, e.g. `KVM`, `mshv`. */
   readonly name: string;
   /** ioctl names in error messages: the routing-table and irqfd ioctls. */
-  readonly ioctlNames: { readonly setRouting: string; readonly irqfd: string };
+  readonly ioctlNames: {
+    /** The routing-table ioctl, e.g. `KVM_SET_GSI_ROUTING`. */
+    readonly setRouting: string;
+    /** The irqfd ioctl, e.g. `KVM_IRQFD`. */
+    readonly irqfd: string;
+  };
   /** The first GSI handed to MSI routes (KVM: 24, above the legacy pins; mshv: 1, never 0). */
   readonly firstGsi: number;
   /**
@@ -78,8 +83,11 @@ export interface IrqFdBackend {
    * fixedEntryCount`, which must not exceed the kernel's GSI limit.
    */
   readonly maxTableEntries: number;
+  /** How the routing table is laid out (header, fixed entries, MSI entries). */
   readonly table: RoutingTableEncoding;
+  /** How the irqfd ioctl's argument is laid out. */
   readonly irqfdArg: IrqFdEncoding;
+  /** The two ioctls, bound to the partition's fd. */
   readonly calls: IrqFdCalls;
   /**
    * The MSI policy: turns a caller's `(address, data)` into a message this kernel handles

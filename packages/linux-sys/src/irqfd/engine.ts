@@ -38,7 +38,9 @@ import { Transaction } from './transaction';
 /** Routes one engine allows by default: each costs an eventfd (a file descriptor) and no GSI. */
 export const DEFAULT_MAX_ROUTES = 16384;
 
+/** What an {@link IrqFdEngine} runs on. */
 export interface IrqFdEngineOptions {
+  /** The hypervisor's description: GSIs, table and irqfd layouts, ioctls, MSI policy, injectors. */
   readonly backend: IrqFdBackend;
   /** System calls for the eventfds (the backend's ioctls go through `backend.calls`). */
   readonly sys: Syscalls;
@@ -57,10 +59,28 @@ export interface IrqFdEngineOptions {
   readonly owner?: string;
 }
 
+/**
+ * The irqfd of a Linux partition (KVM, mshv): the `IrqFd` contract of `@tsvmm/virt` on kernel
+ * irqfds and a routing table committed whole, with routes beyond the kernel's GSIs delivered by
+ * the overflow relay. Made by a backend's partition.
+ *
+ * A transaction (one route call, or the outermost `batch`) stops delivery at once for `mask`,
+ * `clearMsi` and `dispose`; at its end it deassigns what its routes no longer want delivered,
+ * commits the whole table in one ioctl, then assigns each irqfd whose requested MSI the committed
+ * table holds. If that fails, the routes get their requests back (routes created in it are
+ * disposed), and a route the kernel leaves apart from its request reports what the kernel does,
+ * with `fault` set, until a later transaction succeeds. An irqfd is only ever assigned on a GSI
+ * the kernel's table routes, and no route is removed while its irqfd is assigned.
+ */
 export class IrqFdEngine implements IrqFd {
+  /**
+   * `mediation: 'kernel'`, `routingTable: true`, `stableEvent: true`; `maxRoutes` from the
+   * options, `maxKernelRoutes` = the GSIs (`backend.maxTableEntries` minus its fixed entries).
+   */
   readonly capabilities: IrqFdCapabilities;
   /** The routing table (diagnostics: what the kernel has, whether a commit is pending). */
   readonly table: RoutingTable;
+  /** The backend this engine was created with. */
   readonly backend: IrqFdBackend;
   /** The overflow relay (diagnostics). */
   readonly overflow: OverflowRelay;
@@ -126,6 +146,7 @@ export class IrqFdEngine implements IrqFd {
     return this.waiting.size;
   }
 
+  /** True once {@link disposeAll} ran. */
   get disposed(): boolean {
     return this.isDisposed;
   }

@@ -21,6 +21,13 @@ import {
   disposedError,
 } from '@tsvmm/virt';
 
+/**
+ * The overflow path of one {@link IrqFdEngine}, exposed as `overflow` for diagnostics: routes that
+ * need a GSI when every GSI is in use are delivered from user space by a relay platform, whose
+ * waiter injects the route's MSI when its eventfd becomes readable. Slots are the routes' fixed slot numbers; the relay table and platform are created
+ * at the first overflow (`arm` or `deliverNow`), which fails with EXHAUSTED when the engine was
+ * given no overflow factory.
+ */
 export class OverflowRelay {
   private table: RelayRouteTable | undefined;
   private platform: RelayPlatform | undefined;
@@ -91,10 +98,15 @@ export class OverflowRelay {
     }
   }
 
+  /**
+   * Resolves once the waiter has handled every signal raised before the call (at once before the
+   * first overflow); rejects as the platform's `settle` does when its waiter failed.
+   */
   settle(): Promise<void> {
     return this.platform?.settle() ?? Promise.resolve();
   }
 
+  /** Disposes the relay platform, if one was started (its waiter stops). Idempotent; never throws. */
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;

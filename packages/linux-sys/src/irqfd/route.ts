@@ -29,7 +29,9 @@ import type { OverflowRelay } from './overflow';
 
 /** What the caller asked of a route. */
 export interface RouteRequest {
+  /** The MSI asked for (`setMsi`), or undefined after `clearMsi` or before the first `setMsi`. */
   readonly msi: MsiMessage | undefined;
+  /** True after `mask` (and for a new route), false after `unmask`. */
   readonly masked: boolean;
 }
 
@@ -64,6 +66,11 @@ const BUSY_HINT =
   'The eventfd is already assigned as an irqfd (in this partition or, on newer kernels, any). A route owns its event: ' +
   'do not pass route.event.fd to the irqfd ioctl yourself.';
 
+/**
+ * A route of an {@link IrqFdEngine} (from `newIrqFdRoute`): the `IrqFdRoute` contract of
+ * `@tsvmm/virt` on one {@link EventFd}, owned for the route's life, assigned as a kernel irqfd on a
+ * GSI of its own while it is armed (or watched by the overflow relay when no GSI is free).
+ */
 export class EngineRoute implements IrqFdRoute {
   readonly event: EventFd;
   /** The route's slot in the overflow relay (fixed for its life). */
@@ -77,6 +84,7 @@ export class EngineRoute implements IrqFdRoute {
   private faultError: VirtError | undefined;
   private isDisposed = false;
 
+  /** @internal Made by {@link IrqFdEngine.newIrqFdRoute}. */
   constructor(
     private readonly host: RouteHost,
     slot: number,
@@ -94,11 +102,16 @@ export class EngineRoute implements IrqFdRoute {
     return this.gsiNumber === undefined ? undefined : this.host.kernelMsi(this.gsiNumber);
   }
 
+  /**
+   * Whether signals are held back: the request, or, while {@link fault} is set, true unless the
+   * kernel has the irqfd assigned or the overflow relay watches the route.
+   */
   get masked(): boolean {
     if (this.faultError === undefined) return this.request.masked;
     return this.assignedOn === undefined && this.watchedMsi === undefined;
   }
 
+  /** True once the route, or its engine, was disposed. */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -193,6 +206,11 @@ export class EngineRoute implements IrqFdRoute {
     return () => undefined; // the route keeps its eventfd for life
   }
 
+  /**
+   * Stops delivery (the overflow relay first, then deassigns the irqfd), gives the GSI back to the
+   * engine (freed once no committed table holds it) and closes the eventfd. If the kernel refuses
+   * the deassign twice, closing the eventfd tears the irqfd down instead. Idempotent; never throws.
+   */
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
@@ -220,6 +238,7 @@ export class EngineRoute implements IrqFdRoute {
     if (!closed) this.event.dispose();
   }
 
+  /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -9,6 +9,13 @@ import { type MsiMessage, sameMsi } from '@tsvmm/virt';
 import { check } from '../check';
 import type { IrqFdBackend } from './backend';
 
+/**
+ * The routing table of one {@link IrqFdEngine}, by GSI, as two copies: desired (what the routes
+ * want now) and committed (what the kernel last accepted; a failed routing ioctl leaves the
+ * kernel's table as it was). {@link commit} pushes the backend's fixed entries and every desired
+ * MSI route in one ioctl, only when the two differ. The engine exposes it as `table` for
+ * diagnostics.
+ */
 export class RoutingTable {
   private desired = new Map<number, MsiMessage>();
   private committed = new Map<number, MsiMessage>();
@@ -42,10 +49,12 @@ export class RoutingTable {
     return new Map(this.committed);
   }
 
+  /** The MSI of `gsi` in the table the kernel last accepted, or undefined when it routes no MSI there. */
   kernelMsi(gsi: number): MsiMessage | undefined {
     return this.committed.get(gsi);
   }
 
+  /** The MSI of `gsi` in the table the next commit pushes, or undefined. */
   desiredMsi(gsi: number): MsiMessage | undefined {
     return this.desired.get(gsi);
   }

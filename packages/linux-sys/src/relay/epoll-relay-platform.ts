@@ -50,6 +50,7 @@ import {
 
 export type { InjectorSpec, IoctlInjectorField, IoctlInjectorSpec, ModuleInjectorSpec, RecordInjectorSpec } from './protocol';
 
+/** Options of {@link EpollRelayPlatform} and {@link epollRelayPlatform}. */
 export interface EpollRelayOptions {
   /** How the worker injects, as data (see {@link InjectorSpec}; build one with `ioctlInjector`). */
   readonly injector: InjectorSpec;
@@ -108,7 +109,15 @@ interface PendingSettle {
   readonly reject: (e: unknown) => void;
 }
 
+/**
+ * The Linux relay platform: each armed route's eventfd sits in one epoll set (watch/unwatch are
+ * epoll_ctl(2) calls on the caller's thread), and one worker thread blocked in epoll_wait(2)
+ * injects each signal itself with the options' injector (for KVM: KVM_SIGNAL_MSI on the VM fd).
+ * The worker never keeps the process alive; at process exit every live platform is disposed.
+ * Errors are {@link VirtError}s; after the worker fails, {@link settle} rejects with INTERNAL.
+ */
 export class EpollRelayPlatform implements RelayPlatform {
+  /** `epoll worker thread`, for capabilities and `tsvmm probe`. */
   readonly name = 'epoll worker thread';
   private readonly sys: Syscalls;
   private readonly controlBuffer = new SharedArrayBuffer(CTL_WORDS * 4);
@@ -227,6 +236,7 @@ export class EpollRelayPlatform implements RelayPlatform {
     return this.controlFd;
   }
 
+  /** True once {@link dispose} ran. */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -236,11 +246,20 @@ export class EpollRelayPlatform implements RelayPlatform {
     return this.epollFd;
   }
 
+  /**
+   * A new {@link EventFd} on the options' system calls. DISPOSED after dispose; the typed error of
+   * eventfd(2) or its dup when they fail (EMFILE at the file-descriptor limit).
+   */
   createEvent(): Event {
     if (this.isDisposed) throw disposedError('RelayPlatform.createEvent', 'the epoll relay');
     return new EventFd(this.sys, 'IrqFd.newIrqFdRoute');
   }
 
+  /**
+   * Adds `event`'s eventfd to the epoll set for `slot` (epoll_ctl ADD): its signals are then
+   * injected by the worker. DISPOSED when this platform or the event is disposed; INTERNAL for an
+   * event that is not an {@link EventFd}; the typed error of epoll_ctl when it fails.
+   */
   watch(slot: number, event: Event): void {
     const fd = this.fdOf(event);
     if (this.isDisposed) throw disposedError('RelayPlatform.watch', 'the epoll relay');
@@ -250,6 +269,11 @@ export class EpollRelayPlatform implements RelayPlatform {
     Atomics.store(this.watched, slot, fd);
   }
 
+  /**
+   * Stops injection for `slot`, then removes the eventfd from the epoll set (epoll_ctl DEL). The
+   * DEL is skipped for a disposed event (closing it removed it from the set) or a disposed
+   * platform (its epoll set is closed). Throws the typed error of epoll_ctl when the DEL fails.
+   */
   unwatch(slot: number, event: Event): void {
     const fd = this.fdOf(event);
     Atomics.store(this.watched, slot, -1);
@@ -271,6 +295,12 @@ export class EpollRelayPlatform implements RelayPlatform {
     return this.exited;
   }
 
+  /**
+   * Resolves once the worker has handled every signal raised before the call (woken through the
+   * control eventfd, it drains the ready eventfds, then answers with a message). Resolves at once
+   * after dispose; rejects with INTERNAL once the worker has failed or exited, and with the typed
+   * error of the control eventfd's write when it fails.
+   */
   settle(): Promise<void> {
     if (this.isDisposed) return Promise.resolve();
     if (this.failure) return Promise.reject(this.failure);
@@ -304,6 +334,7 @@ export class EpollRelayPlatform implements RelayPlatform {
     this.pending = [];
   }
 
+  /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }
@@ -350,7 +381,10 @@ export class EpollRelayPlatform implements RelayPlatform {
   }
 }
 
-/** A {@link RelayPlatformFactory} for `RelayIrqFd`. */
+/**
+ * A {@link RelayPlatformFactory} for `RelayIrqFd` or an engine's overflow path: each call creates
+ * an {@link EpollRelayPlatform} on the given table with `options` (its errors are the constructor's).
+ */
 export function epollRelayPlatform(options: EpollRelayOptions): RelayPlatformFactory {
   return (table) => new EpollRelayPlatform(table, options);
 }

@@ -7,13 +7,30 @@ import { type VirtError, checkInteger, checkObject, checkString, describeValue, 
 import type { IoctlDef } from '../ioctl';
 import type { InjectorSpec, IoctlInjectorField, IoctlInjectorSpec, RecordInjectorSpec } from './protocol';
 
-/** A layout as `@tsvmm/ffi` defines it (only what is needed here). */
-interface LayoutLike {
+/**
+ * The part of a struct layout {@link ioctlInjector} reads: a `StructLayout` from `@tsvmm/ffi`
+ * (`defineLayout`) fits it.
+ */
+export interface LayoutLike {
+  /** Names the layout in INVALID_ARGUMENT messages, when present. */
   readonly name?: string;
+  /** Bytes of the ioctl argument (`sizeof` the C struct). */
   readonly size: number;
-  readonly fields: Readonly<Record<string, { readonly offset: number; readonly type: string }>>;
+  /** Fields by name: byte offset and type (`u32` and `u64` can carry a part of the MSI). */
+  readonly fields: Readonly<
+    Record<
+      string,
+      {
+        /** Byte offset in the argument. */
+        readonly offset: number;
+        /** The field's C type as `@tsvmm/ffi` names it (`u32`, `u64`, ...). */
+        readonly type: string;
+      }
+    >
+  >;
 }
 
+/** What {@link ioctlInjector} builds an {@link IoctlInjectorSpec} from. */
 export interface IoctlInjectorOptions {
   /** The fd to issue the ioctl on (e.g. the KVM VM fd). */
   readonly fd: number;
@@ -57,12 +74,21 @@ export function ioctlInjector(options: IoctlInjectorOptions): IoctlInjectorSpec 
   }) as IoctlInjectorSpec;
 }
 
-/** A {@link RecordInjectorSpec} (for tests without a hypervisor). */
+/**
+ * A {@link RecordInjectorSpec} (for tests without a hypervisor). INVALID_ARGUMENT unless `buffer`
+ * is a SharedArrayBuffer of at least 16 bytes (four 32-bit words).
+ */
 export function recordInjector(buffer: SharedArrayBuffer): RecordInjectorSpec {
   return checkInjectorSpec('recordInjector', { kind: 'record', buffer }) as RecordInjectorSpec;
 }
 
-/** Checks every part of a spec; returns a frozen copy (read once). */
+/**
+ * Checks every part of a spec; returns a frozen copy (read once). Throws INVALID_ARGUMENT, naming
+ * `operation`, for anything malformed: an unknown `kind`; for `ioctl`, an fd or request out of
+ * range, a size outside 1-4096 bytes, no fields, a field outside the argument or of a width other
+ * than u32/u64, a `delivered` other than `positive`/`non-negative`; for `record`, a buffer smaller
+ * than 16 bytes; for `module`, a missing path, export name or argument array.
+ */
 export function checkInjectorSpec(operation: string, spec: unknown): InjectorSpec {
   const s = checkObject<Record<string, unknown>>(operation, 'injector', spec);
   const kind = s.kind;

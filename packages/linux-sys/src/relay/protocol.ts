@@ -41,6 +41,7 @@ export interface IoctlInjectorField {
  * above 0 is delivered and 0 blocked; with `'non-negative'` every success is delivered.
  */
 export interface IoctlInjectorSpec {
+  /** Discriminates the {@link InjectorSpec} union. */
   readonly kind: 'ioctl';
   /** The fd the ioctl is issued on (fds are shared by all threads of the process). */
   readonly fd: number;
@@ -50,7 +51,9 @@ export interface IoctlInjectorSpec {
   readonly name: string;
   /** Size of the argument in bytes. */
   readonly size: number;
+  /** Where each part of the MSI goes in the argument (at least one field). */
   readonly fields: readonly IoctlInjectorField[];
+  /** How the ioctl's non-negative result reads: `positive` (above 0 delivered, 0 blocked) or `non-negative` (always delivered). */
   readonly delivered: 'positive' | 'non-negative';
 }
 
@@ -59,7 +62,9 @@ export interface IoctlInjectorSpec {
  * REC_WORDS words: [count, addressLo, addressHi, data] (see `@tsvmm/linux-sys/testing`).
  */
 export interface RecordInjectorSpec {
+  /** Discriminates the {@link InjectorSpec} union. */
   readonly kind: 'record';
+  /** At least 16 bytes: the count and the last message, as 32-bit words. */
   readonly buffer: SharedArrayBuffer;
 }
 
@@ -69,9 +74,11 @@ export interface RecordInjectorSpec {
  * @deprecated Pass an {@link IoctlInjectorSpec} (data, no module path).
  */
 export interface ModuleInjectorSpec {
+  /** Discriminates the {@link InjectorSpec} union; may be omitted for this form. */
   readonly kind?: 'module';
   /** Absolute path of a CommonJS module (a built .js file: workers cannot load TypeScript). */
   readonly module: string;
+  /** The module's export that, called with `args`, returns the injector function. */
   readonly exportName: string;
   /** Structured-clonable arguments, e.g. the KVM VM fd (fds are process-wide). */
   readonly args: readonly unknown[];

@@ -6,16 +6,22 @@ import { libcSyscalls } from '../libc';
 import type { IoctlDef } from '../ioctl';
 import type { Syscalls } from '../syscalls';
 
+/** The system calls a {@link FaultInjector} logs, by their C names (`dup` is fcntl F_DUPFD_CLOEXEC, `kcmp` is {@link Syscalls.sameFile}). */
 export type SyscallName = 'open' | 'close' | 'ioctl' | 'read' | 'write' | 'eventfd' | 'poll' | 'epoll_create1' | 'epoll_ctl' | 'epoll_wait' | 'dup' | 'kcmp';
 
+/** One call seen by a {@link FaultInjector}. */
 export interface SyscallRecord {
+  /** Which system call. */
   readonly call: SyscallName;
   /** For ioctls: the request's name (`KVM_IRQFD`); otherwise the call name. */
   readonly label: string;
+  /** The fd the call was made on (for epoll_ctl/epoll_wait the epoll fd, for kcmp the first fd); undefined for open, eventfd, poll, epoll_create1. */
   readonly fd: number | undefined;
+  /** For ioctls: the request number; otherwise undefined. */
   readonly request: number | undefined;
   /** What the caller got (negative: -errno, injected or real). */
   readonly result: number;
+  /** True when the result is a failure injected here rather than the inner call's. */
   readonly injected: boolean;
 }
 
@@ -31,7 +37,14 @@ interface Fault {
   readonly errno: number;
 }
 
+/**
+ * {@link Syscalls} that forwards to `inner`, logs every call in {@link log} and fails chosen calls
+ * with a chosen errno instead of making them (except close, which is always made: close(2)
+ * releases the fd even when it fails). Faults from {@link fail} and {@link failStep} are returned
+ * as `-errno`, like the real calls.
+ */
 export class FaultInjector implements Syscalls {
+  /** The system calls that really run (default: libc). */
   readonly inner: Syscalls;
   /** Every call since construction or {@link reset}. */
   readonly log: SyscallRecord[] = [];
@@ -61,6 +74,7 @@ export class FaultInjector implements Syscalls {
     return this.log.length;
   }
 
+  /** The calls logged since `mark` (a value from {@link FaultInjector.mark}), oldest first. */
   callsSince(mark: number): SyscallRecord[] {
     return this.log.slice(mark);
   }
@@ -86,6 +100,7 @@ export class FaultInjector implements Syscalls {
   open(path: string, flags: number): number {
     return this.run('open', 'open', undefined, undefined, () => this.inner.open(path, flags));
   }
+  /** Closes `fd` through `inner` even when a failure is injected (then the caller sees -errno). */
   close(fd: number): number {
     // close() releases the fd even when it reports an error: an injected failure closes it too.
     return this.run('close', 'close', fd, undefined, () => this.inner.close(fd), true);
@@ -96,6 +111,7 @@ export class FaultInjector implements Syscalls {
   read(fd: number, buf: Uint8Array, length: number): number {
     return this.run('read', 'read', fd, undefined, () => this.inner.read(fd, buf, length));
   }
+  /** Forwards write(2), logged as `write`, unless a fault matches. */
   write(fd: number, buf: Uint8Array, length: number): number {
     return this.run('write', 'write', fd, undefined, () => this.inner.write(fd, buf, length));
   }

@@ -17,10 +17,18 @@ export interface ModelEventFdWatch {
 
 /** The injector the waiter delivers with, and what frees it (if anything) at disposal. */
 export interface ModelRelayInjector {
+  /** Injects one MSI through the model: true when delivered, false when the guest blocked it. */
   readonly inject: RawInjector;
+  /** Releases what the injector holds; called by {@link ModelRelayPlatform.dispose}. */
   free?(): void;
 }
 
+/**
+ * A `RelayPlatform` for kernel models: no thread, no epoll. A watched eventfd's waiter runs inside
+ * the write that makes it readable (or at once when it is readable when watched), as a real epoll
+ * worker would shortly after. For an engine's overflow path only: routes bring their own eventfds,
+ * so {@link createEvent} throws.
+ */
 export class ModelRelayPlatform implements RelayPlatform {
   /** Deliveries the waiter made (delivered or blocked), for tests. */
   deliveries = 0;
@@ -34,6 +42,7 @@ export class ModelRelayPlatform implements RelayPlatform {
     private readonly injector: ModelRelayInjector,
   ) {}
 
+  /** Always throws: the overflow relay watches each route's own eventfd. */
   createEvent(): Event {
     throw new Error('the overflow relay uses the route’s own eventfd');
   }
@@ -65,12 +74,14 @@ export class ModelRelayPlatform implements RelayPlatform {
     return Promise.resolve();
   }
 
+  /** Stops every watch and frees the injector. */
   dispose(): void {
     for (const stop of this.stops.values()) stop();
     this.stops.clear();
     this.injector.free?.();
   }
 
+  /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

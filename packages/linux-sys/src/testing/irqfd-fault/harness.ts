@@ -24,21 +24,29 @@ import { runner } from './runner';
 
 /** A vCPU and vector an MSI is sent to. */
 export interface Target {
+  /** The vCPU index, used as its APIC ID (0-255). */
   readonly vcpu: number;
+  /** The interrupt vector, 0-255. */
   readonly vector: number;
 }
 
 /** What the caller asked of one route. */
 export interface Spec {
+  /** The MSI last set successfully, or undefined. */
   msi: MsiMessage | undefined;
+  /** Masked as last asked (new routes start masked). */
   masked: boolean;
+  /** The route was disposed (or created in a batch that was rolled back). */
   disposed: boolean;
 }
 
 /** A route under test, with what was asked of it. */
 export interface Tracked {
+  /** Names the route in failure messages, e.g. `A`. */
   readonly name: string;
+  /** The route under test. */
   readonly route: EngineRoute;
+  /** What was asked of it, tracked apart from the engine. */
   readonly spec: Spec;
   /** A signal was sent while the route did not deliver, and nobody has seen it since. */
   owed: boolean;
@@ -48,6 +56,7 @@ export interface Tracked {
 
 /** The interrupts in every vCPU's IRR, as `[vcpu, vector]`, and how many were injected onto a vector still pending. */
 export interface IrrSnapshot {
+  /** Every pending interrupt as `[vcpu, vector]`. */
   readonly irr: Array<[number, number]>;
   /** `[vcpu, count]` for every vCPU on which an interrupt was coalesced (delivered twice). */
   readonly coalesced: Array<[number, number]>;
@@ -114,19 +123,25 @@ export function takeApicBusIrr(bus: ApicBus): IrrSnapshot {
   return { irr, coalesced };
 }
 
+/** The x86 MSI for `t`: physical destination APIC ID `t.vcpu`, fixed delivery, edge-triggered, vector `t.vector`. */
 export function msiFor(t: Target): MsiMessage {
   return encodeMsi({ destinationId: t.vcpu, vector: t.vector });
 }
 
+/** The target of `m`: destination ID from address bits 19:12, vector from data bits 7:0. */
 export function targetOf(m: MsiMessage): Target {
   return { vcpu: (m.addressLo >>> 12) & 0xff, vector: m.data & 0xff };
 }
 
 /** The routes, their specs, and the kernel under them. */
 export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Disposable {
+  /** The partition under test, from the adapter. */
   readonly kernel: K;
+  /** The partition's system calls, where a test injects faults. */
   readonly sys: FaultInjector;
+  /** The partition's irqfd engine. */
   readonly irqfd: IrqFdEngine;
+  /** Every route tracked so far, disposed ones included. */
   readonly routes: Tracked[] = [];
 
   constructor(adapter: IrqFdFaultAdapter<K>, options: { kernelGsis?: number; vcpus?: number } = {}) {
@@ -142,6 +157,7 @@ export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Dispo
     return t;
   }
 
+  /** The tracked routes not disposed. */
   live(): Tracked[] {
     return this.routes.filter((t) => !t.spec.disposed);
   }
@@ -304,6 +320,7 @@ export function step(t: Tracked, fn: (r: EngineRoute) => void, change: (s: Spec)
   change(t.spec);
 }
 
+/** `route.setMsi` to `target` through {@link step}; `target` is recorded as one of the route's vectors. */
 export const setMsi = (t: Tracked, target: Target): void => {
   t.targets.add(`${target.vcpu}:${target.vector}`);
   step(
@@ -315,9 +332,13 @@ export const setMsi = (t: Tracked, target: Target): void => {
     (s) => void (s.msi = msiFor(target)),
   );
 };
+/** `route.clearMsi()` through {@link step}. */
 export const clearMsi = (t: Tracked): void => step(t, (r) => r.clearMsi(), (s) => void (s.msi = undefined));
+/** `route.mask()` through {@link step}. */
 export const mask = (t: Tracked): void => step(t, (r) => r.mask(), (s) => void (s.masked = true));
+/** `route.unmask()` through {@link step}. */
 export const unmask = (t: Tracked): void => step(t, (r) => r.unmask(), (s) => void (s.masked = false));
+/** `route.dispose()` (which never throws), recorded as disposed. */
 export const dispose = (t: Tracked): void => {
   t.route.dispose();
   t.spec.disposed = true;

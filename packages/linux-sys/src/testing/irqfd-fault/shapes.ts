@@ -8,7 +8,9 @@ import { type IrqFdFaultAdapter, Rig, type Target, type Tracked, batch, clearMsi
 /** The `k`th target of route number `route`: every route has its own vectors. */
 export const T = (route: number, k: number): Target => ({ vcpu: route % 2, vector: 0x40 + route * 8 + k });
 
+/** One operation or batch of the double-fault suite, with the routes it starts from. */
 export interface Shape {
+  /** The test title. */
   readonly name: string;
   /** Routes in their starting states (run without faults). */
   setup(rig: Rig): Tracked[];
@@ -39,6 +41,7 @@ function unmaskedNoMsi(rig: Rig, n: string, latched: boolean): Tracked {
   return t;
 }
 
+/** Every shape of the suite: each route operation from the starting states that matter to it, `newIrqFdRoute`, and five batches. */
 export const shapes: readonly Shape[] = [
   { name: 'setMsi on a fresh route', setup: (r) => [fresh(r, 'A')], op: (_r, [a]) => setMsi(a!, T(0, 1)) },
   { name: 'setMsi on an unmasked route with a latched signal', setup: (r) => [unmaskedNoMsi(r, 'A', true)], op: (_r, [a]) => setMsi(a!, T(0, 1)) },
