@@ -6,14 +6,30 @@
 import { type IoctlDef, _IO, _IOR, _IOW, defineIoctl } from '@tsvmm/linux-sys';
 import { defineLayout } from '@tsvmm/ffi';
 
+/** The ioctl type byte of every KVM ioctl (`KVMIO` in `include/uapi/linux/kvm.h`). */
 export const KVMIO = 0xae;
+/**
+ * What KVM_GET_API_VERSION returns on every kernel since 2.6.22 (`KVM_API_VERSION`); `openKvm`
+ * refuses a device that reports anything else.
+ */
 export const KVM_API_VERSION = 12;
 
+/**
+ * `struct kvm_irq_routing`, the 8-byte header of the KVM_SET_GSI_ROUTING argument: `nr` u32 @0
+ * (entries that follow, at most KVM_MAX_IRQ_ROUTES), `flags` u32 @4 (must be 0, else EINVAL).
+ * `nr` entries of {@link KVM_IRQ_ROUTING_ENTRY} (48 bytes each) follow it in the same buffer.
+ */
 export const KVM_IRQ_ROUTING = defineLayout('struct kvm_irq_routing', 8, {
   nr: { offset: 0, type: 'u32' },
   flags: { offset: 4, type: 'u32' },
 });
 
+/**
+ * `struct kvm_irq_routing_entry` (48 bytes): `gsi` @0, `type` @4 ({@link KVM_IRQ_ROUTING_IRQCHIP}
+ * or {@link KVM_IRQ_ROUTING_MSI}), `flags` @8 (for MSI only KVM_MSI_VALID_DEVID = 1; 0 here),
+ * `pad` @12, then a 32-byte union @16. MSI member: `address_lo` @16, `address_hi` @20, `data` @24,
+ * `devid` @28. IRQCHIP member: `irqchip` @16 (KVM_IRQCHIP_*), `pin` @20.
+ */
 export const KVM_IRQ_ROUTING_ENTRY = defineLayout('struct kvm_irq_routing_entry', 48, {
   gsi: { offset: 0, type: 'u32' },
   type: { offset: 4, type: 'u32' },
@@ -27,6 +43,11 @@ export const KVM_IRQ_ROUTING_ENTRY = defineLayout('struct kvm_irq_routing_entry'
   pin: { offset: 20, type: 'u32', c: 'u.irqchip.pin' },
 });
 
+/**
+ * `struct kvm_irqfd` (32 bytes), the KVM_IRQFD argument: `fd` u32 @0 (the eventfd), `gsi` @4,
+ * `flags` @8 ({@link KVM_IRQFD_FLAG_DEASSIGN}, {@link KVM_IRQFD_FLAG_RESAMPLE}), `resamplefd` @12,
+ * then 16 bytes of zero padding. The field order differs from mshv's `struct mshv_user_irqfd`.
+ */
 export const KVM_IRQFD_LAYOUT = defineLayout('struct kvm_irqfd', 32, {
   fd: { offset: 0, type: 'u32' },
   gsi: { offset: 4, type: 'u32' },
@@ -34,6 +55,10 @@ export const KVM_IRQFD_LAYOUT = defineLayout('struct kvm_irqfd', 32, {
   resamplefd: { offset: 12, type: 'u32' },
 });
 
+/**
+ * `struct kvm_msi` (32 bytes), the KVM_SIGNAL_MSI argument: `address_lo` @0, `address_hi` @4,
+ * `data` @8, `flags` @12 (KVM_MSI_VALID_DEVID = 1; 0 here), `devid` @16, then 12 bytes of padding.
+ */
 export const KVM_MSI_LAYOUT = defineLayout('struct kvm_msi', 32, {
   addressLo: { offset: 0, type: 'u32', c: 'address_lo' },
   addressHi: { offset: 4, type: 'u32', c: 'address_hi' },
@@ -42,20 +67,61 @@ export const KVM_MSI_LAYOUT = defineLayout('struct kvm_msi', 32, {
   devid: { offset: 16, type: 'u32' },
 });
 
-/** The raw APIC register page; registers sit at their architectural offsets (see LAPIC_*). */
+/**
+ * `struct kvm_lapic_state` (1024 bytes): the raw APIC register page as the guest sees it; each 32-bit
+ * register sits at its architectural offset (see {@link LAPIC_ID} and the other `LAPIC_*` offsets).
+ */
 export const KVM_LAPIC_STATE = defineLayout('struct kvm_lapic_state', 1024, {});
 
+/** `KVM_GET_API_VERSION` (0xAE00) on /dev/kvm: no argument; returns {@link KVM_API_VERSION}. */
 export const KVM_GET_API_VERSION: IoctlDef = defineIoctl('KVM_GET_API_VERSION', _IO(KVMIO, 0x00));
+/** `KVM_CREATE_VM` (0xAE01) on /dev/kvm: argument the machine type (0); returns the new VM fd. */
 export const KVM_CREATE_VM: IoctlDef = defineIoctl('KVM_CREATE_VM', _IO(KVMIO, 0x01));
+/**
+ * `KVM_CHECK_EXTENSION` (0xAE03) on /dev/kvm or a VM fd: argument a {@link KVM_CAP} number;
+ * returns 0 when absent, > 0 when present (some capabilities report a number, such as a limit).
+ */
 export const KVM_CHECK_EXTENSION: IoctlDef = defineIoctl('KVM_CHECK_EXTENSION', _IO(KVMIO, 0x03));
+/**
+ * `KVM_CREATE_VCPU` (0xAE41) on a VM fd: argument the vCPU id (which becomes its APIC ID);
+ * returns the new vCPU fd.
+ */
 export const KVM_CREATE_VCPU: IoctlDef = defineIoctl('KVM_CREATE_VCPU', _IO(KVMIO, 0x41));
+/**
+ * `KVM_CREATE_IRQCHIP` (0xAE60) on a VM fd, before any vCPU: the in-kernel PIC, IOAPIC and local
+ * APICs, with default IRQCHIP routes for GSIs 0-23 (see `LEGACY_ROUTES`).
+ */
 export const KVM_CREATE_IRQCHIP: IoctlDef = defineIoctl('KVM_CREATE_IRQCHIP', _IO(KVMIO, 0x60));
+/**
+ * `KVM_SET_GSI_ROUTING` (0x4008AE6A) on a VM fd: replaces the whole routing table with a
+ * {@link KVM_IRQ_ROUTING} header and its entries, all or nothing. The size in the number is the
+ * 8-byte header only. EINVAL without an in-kernel irqchip, for more than KVM_MAX_IRQ_ROUTES
+ * entries, a GSI at or above it, nonzero header flags or a second MSI entry for one GSI.
+ */
 export const KVM_SET_GSI_ROUTING: IoctlDef = defineIoctl('KVM_SET_GSI_ROUTING', _IOW(KVMIO, 0x6a, KVM_IRQ_ROUTING.size));
+/**
+ * `KVM_IRQFD` (0x4020AE76) on a VM fd, with a {@link KVM_IRQFD_LAYOUT}: assigns an eventfd to a
+ * GSI, or deassigns it with {@link KVM_IRQFD_FLAG_DEASSIGN}. EBUSY for an eventfd already assigned,
+ * EINVAL for unknown flags, a non-eventfd fd or no in-kernel irqchip; the GSI is not checked.
+ */
 export const KVM_IRQFD: IoctlDef = defineIoctl('KVM_IRQFD', _IOW(KVMIO, 0x76, KVM_IRQFD_LAYOUT.size));
+/**
+ * `KVM_SIGNAL_MSI` (0x4020AEA5) on a VM fd, with a {@link KVM_MSI_LAYOUT}: injects one MSI.
+ * Returns > 0 when delivered, 0 when the guest blocked it (for example a software-disabled APIC).
+ */
 export const KVM_SIGNAL_MSI: IoctlDef = defineIoctl('KVM_SIGNAL_MSI', _IOW(KVMIO, 0xa5, KVM_MSI_LAYOUT.size));
+/**
+ * `KVM_GET_LAPIC` (0x8400AE8E) on a vCPU fd: reads the local APIC into a 1024-byte
+ * {@link KVM_LAPIC_STATE}. EINVAL without an in-kernel irqchip.
+ */
 export const KVM_GET_LAPIC: IoctlDef = defineIoctl('KVM_GET_LAPIC', _IOR(KVMIO, 0x8e, KVM_LAPIC_STATE.size));
+/**
+ * `KVM_SET_LAPIC` (0x4400AE8F) on a vCPU fd: writes the local APIC from a 1024-byte
+ * {@link KVM_LAPIC_STATE}.
+ */
 export const KVM_SET_LAPIC: IoctlDef = defineIoctl('KVM_SET_LAPIC', _IOW(KVMIO, 0x8f, KVM_LAPIC_STATE.size));
 
+/** Every ioctl above, in one list: `test/c-abi-check.test.ts` compares each number with `<linux/kvm.h>`. */
 export const KVM_IOCTLS: readonly IoctlDef[] = [
   KVM_GET_API_VERSION,
   KVM_CREATE_VM,
@@ -69,28 +135,46 @@ export const KVM_IOCTLS: readonly IoctlDef[] = [
   KVM_SET_LAPIC,
 ];
 
+/** Every struct layout above, in one list: the C check compares each size and offset with `<linux/kvm.h>`. */
 export const KVM_LAYOUTS = [KVM_IRQ_ROUTING, KVM_IRQ_ROUTING_ENTRY, KVM_IRQFD_LAYOUT, KVM_MSI_LAYOUT, KVM_LAPIC_STATE] as const;
 
-/** KVM_CHECK_EXTENSION capability numbers. */
+/** KVM_CHECK_EXTENSION capability numbers (`KVM_CAP_*` in `include/uapi/linux/kvm.h`). */
 export const KVM_CAP = Object.freeze({
+  /** In-kernel PIC, IOAPIC and local APICs (KVM_CREATE_IRQCHIP); required by this backend. */
   KVM_CAP_IRQCHIP: 0,
+  /** The recommended most vCPUs per VM (the API documentation says to assume 4 if absent). */
   KVM_CAP_NR_VCPUS: 9,
+  /** KVM_SET_GSI_ROUTING; reports the most entries per table (KVM_MAX_IRQ_ROUTES, 4096 today). */
   KVM_CAP_IRQ_ROUTING: 25,
+  /** KVM_IRQFD. */
   KVM_CAP_IRQFD: 32,
+  /** The hard most vCPUs per VM (if absent, the KVM_CAP_NR_VCPUS value). */
   KVM_CAP_MAX_VCPUS: 66,
+  /** KVM_SIGNAL_MSI, used by `requestMsi` and the user-space relay. */
   KVM_CAP_SIGNAL_MSI: 77,
+  /** KVM_IRQFD_FLAG_RESAMPLE (level-triggered irqfds; needs the full, not split, irqchip). */
   KVM_CAP_IRQFD_RESAMPLE: 82,
+  /** The split irqchip (local APICs in the kernel, PIC and IOAPIC in user space). */
   KVM_CAP_SPLIT_IRQCHIP: 121,
+  /** 32-bit x2APIC destination IDs in MSI `address_hi`, once enabled (this backend does not). */
   KVM_CAP_X2APIC_API: 129,
+  /** MSIs may carry a device ID (`devid` with flag KVM_MSI_VALID_DEVID); probed only, this backend never sets one. */
   KVM_CAP_MSI_DEVID: 131,
 });
 
+/** `kvm_irq_routing_entry.type`: a route to an irqchip pin (PIC or IOAPIC). */
 export const KVM_IRQ_ROUTING_IRQCHIP = 1;
+/** `kvm_irq_routing_entry.type`: a route to an MSI (address and data). */
 export const KVM_IRQ_ROUTING_MSI = 2;
+/** `kvm_irqfd.flags` bit 0: deassign the irqfd matching (eventfd, gsi); 0 even when none matched. */
 export const KVM_IRQFD_FLAG_DEASSIGN = 1;
+/** `kvm_irqfd.flags` bit 1: level-triggered irqfd with a resample eventfd (never set here). */
 export const KVM_IRQFD_FLAG_RESAMPLE = 2;
+/** `kvm_irq_routing_entry.u.irqchip.irqchip`: the master PIC (pins 0-7: GSIs 0-7). */
 export const KVM_IRQCHIP_PIC_MASTER = 0;
+/** `kvm_irq_routing_entry.u.irqchip.irqchip`: the slave PIC (pins 0-7: GSIs 8-15). */
 export const KVM_IRQCHIP_PIC_SLAVE = 1;
+/** `kvm_irq_routing_entry.u.irqchip.irqchip`: the IOAPIC (pins 0-23: GSIs 0-23). */
 export const KVM_IRQCHIP_IOAPIC = 2;
 /** KVM_MAX_IRQ_ROUTES on current kernels; KVM_CHECK_EXTENSION(KVM_CAP_IRQ_ROUTING) reports it. */
 export const KVM_MAX_IRQ_ROUTES = 4096;
@@ -108,10 +192,21 @@ export const KVM_CONSTANTS: Readonly<Record<string, number>> = Object.freeze({
   KVM_IRQCHIP_IOAPIC,
 });
 
-/** Local APIC register offsets in the KVM_GET_LAPIC page (architectural xAPIC layout). */
+/**
+ * Byte offset of the APIC ID register in the KVM_GET_LAPIC page (architectural xAPIC layout,
+ * Intel SDM "Local APIC Register Address Map"); in xAPIC mode the ID is in bits 31:24.
+ */
 export const LAPIC_ID = 0x20;
+/** Byte offset of the spurious-interrupt vector register (SVR); bit 8 is {@link LAPIC_SVR_ENABLE}. */
 export const LAPIC_SVR = 0xf0;
+/** SVR bit 8 (a mask, not an offset): APIC software enable. KVM's reset state has it clear (SVR 0xFF). */
 export const LAPIC_SVR_ENABLE = 0x100;
+/**
+ * Byte offset of the in-service register (ISR): 256 bits as 8 u32 words 16 bytes apart; vector v is
+ * bit `v % 32` of the word at `LAPIC_ISR + (v >> 5) * 16`.
+ */
 export const LAPIC_ISR = 0x100;
+/** Byte offset of the trigger-mode register (TMR), laid out as {@link LAPIC_ISR}; a set bit means level-triggered. */
 export const LAPIC_TMR = 0x180;
+/** Byte offset of the interrupt-request register (IRR), laid out as {@link LAPIC_ISR}: where an accepted MSI's vector shows. */
 export const LAPIC_IRR = 0x200;

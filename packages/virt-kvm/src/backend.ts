@@ -48,6 +48,7 @@ export function probe(options: Pick<KvmPartitionOptions, 'sys' | 'device'> = {})
 
 /** The KVM backend descriptor: `probe()` creates and disposes a 1-vCPU partition and never throws. */
 export const kvmBackend = Object.freeze({
+  /** The registry name, `kvm`. */
   name: 'kvm',
   /** `open({ irqfd: 'relay' })` gives the user-space relay even where kernel irqfd exists. */
   relayMode: true,

@@ -6,9 +6,21 @@ import { EACCES, ENOENT, EPERM, O_RDWR, type Syscalls, check, failure } from '@t
 import * as kvm from './abi';
 import * as calls from './calls';
 
+/** The KVM device node, the default `device` of {@link openKvm} and `KvmPartition.create`. */
 export const KVM_DEVICE = '/dev/kvm';
 
-/** Opens /dev/kvm (close-on-exec) and checks the API version; UNAVAILABLE / PERMISSION with what to do. */
+/**
+ * Opens the KVM device (close-on-exec, read-write) and checks that KVM_GET_API_VERSION reports 12.
+ * Returns the fd; the caller owns it.
+ *
+ * @param sys - the system calls (libc, or a model in tests)
+ * @param operation - names the caller in errors, such as `KvmPartition.create`
+ * @param path - the device node, default {@link KVM_DEVICE}
+ * @throws VirtError UNAVAILABLE when the node is missing (ENOENT, ENODEV, ENXIO: no KVM on this
+ *   host), PERMISSION on EACCES / EPERM (each with a hint saying what to do), SYSCALL for another
+ *   errno of `open` or KVM_GET_API_VERSION, UNSUPPORTED for another API version. The fd is closed
+ *   again on every failure after `open`.
+ */
 export function openKvm(sys: Syscalls, operation: string, path = KVM_DEVICE): number {
   const fd = sys.open(path, O_RDWR);
   if (fd < 0) {
@@ -34,7 +46,12 @@ export function openKvm(sys: Syscalls, operation: string, path = KVM_DEVICE): nu
   return fd;
 }
 
-/** KVM_CHECK_EXTENSION: the capability's value (0 when absent). Errors count as absent. */
+/**
+ * KVM_CHECK_EXTENSION on /dev/kvm or a VM fd: the capability's value, 0 when absent. A failing
+ * call counts as absent and never throws.
+ *
+ * @param cap - a `KVM_CAP` number (`include/uapi/linux/kvm.h`)
+ */
 export function checkExtension(sys: Syscalls, fd: number, cap: number): number {
   const r = calls.checkExtensionRaw(sys, fd, cap);
   return r < 0 ? 0 : r;
@@ -42,18 +59,32 @@ export function checkExtension(sys: Syscalls, fd: number, cap: number): number {
 
 /** What the host's KVM offers, as probed with KVM_CHECK_EXTENSION. */
 export interface KvmExtensions {
+  /** KVM_CAP_IRQCHIP: in-kernel PIC, IOAPIC and local APICs. A partition needs it. */
   readonly irqchip: boolean;
+  /** KVM_CAP_IRQ_ROUTING: the most entries per routing table (4096 on current kernels), 0 when absent. */
   readonly irqRouting: number;
+  /** KVM_CAP_IRQFD: kernel irqfd (with `irqRouting`, what kernel-mediated routes need). */
   readonly irqfd: boolean;
+  /** KVM_CAP_SIGNAL_MSI: one-shot MSIs from user space (`requestMsi`, the relay). */
   readonly signalMsi: boolean;
+  /** KVM_CAP_IRQFD_RESAMPLE: level-triggered irqfds with a resample eventfd. */
   readonly irqfdResample: boolean;
+  /** KVM_CAP_SPLIT_IRQCHIP: local APICs in the kernel, PIC and IOAPIC in user space. */
   readonly splitIrqchip: boolean;
+  /** KVM_CAP_X2APIC_API: 32-bit x2APIC IDs in MSI `address_hi` can be enabled (this backend does not). */
   readonly x2apicApi: boolean;
+  /** KVM_CAP_MSI_DEVID: MSIs may carry a device ID. */
   readonly msiDevid: boolean;
+  /** KVM_CAP_NR_VCPUS: the recommended most vCPUs per VM; 4 when the kernel does not say. */
   readonly nrVcpus: number;
+  /** KVM_CAP_MAX_VCPUS: the hard most vCPUs per VM; `nrVcpus` when the kernel does not say. */
   readonly maxVcpus: number;
 }
 
+/**
+ * Asks `fd` (/dev/kvm or a VM fd) for every capability this backend looks at, with
+ * {@link checkExtension}. Never throws: a failing query counts as absent. Returns a frozen object.
+ */
 export function probeExtensions(sys: Syscalls, fd: number): KvmExtensions {
   const c = kvm.KVM_CAP;
   const has = (cap: number): number => checkExtension(sys, fd, cap);

@@ -9,9 +9,13 @@ import * as kvm from './abi';
 const { KVM_IRQ_ROUTING, KVM_IRQ_ROUTING_ENTRY: E } = kvm;
 const F = E.fields;
 
-interface LegacyRoute {
+/** One IRQCHIP route of the default table: GSI `gsi` reaches pin `pin` of irqchip `irqchip`. */
+export interface LegacyRoute {
+  /** The GSI, 0 to 23. */
   readonly gsi: number;
+  /** `KVM_IRQCHIP_PIC_MASTER` (0), `KVM_IRQCHIP_PIC_SLAVE` (1) or `KVM_IRQCHIP_IOAPIC` (2). */
   readonly irqchip: number;
+  /** The pin on that irqchip: 0-7 on a PIC, 0-23 on the IOAPIC. */
   readonly pin: number;
 }
 

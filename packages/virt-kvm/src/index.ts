@@ -3,6 +3,7 @@ export type { KvmIrqFdMode, KvmPartitionOptions } from './partition';
 export { KvmIrqFd, kvmIrqFdBackend } from './irqfd';
 export type { KvmIrqFdBackendOptions, KvmIrqFdRoute } from './irqfd';
 export { FIRST_MSI_GSI, LEGACY_ROUTES, kvmRoutingTableEncoding } from './gsi-routing';
+export type { LegacyRoute } from './gsi-routing';
 export { KVM_DEVICE, checkExtension, openKvm, probeExtensions } from './device';
 export type { KvmExtensions } from './device';
 export { kvmSignalMsiInjector, signalMsiInjector } from './signal-msi';

@@ -17,11 +17,15 @@ import * as kvm from './abi';
 import * as calls from './calls';
 import { FIRST_MSI_GSI, kvmRoutingTableEncoding } from './gsi-routing';
 
+/** What {@link kvmIrqFdBackend} needs from its partition. */
 export interface KvmIrqFdBackendOptions {
+  /** The system calls the engine issues KVM_SET_GSI_ROUTING and KVM_IRQFD through. */
   readonly sys: Syscalls;
+  /** The VM fd (owned by the partition) every routing and irqfd ioctl goes to. */
   readonly vmFd: number;
   /** Entries the kernel takes in one routing table (KVM_MAX_IRQ_ROUTES, what KVM_CAP_IRQ_ROUTING reports). */
   readonly maxEntries: number;
+  /** Which MSIs routes accept (checked before any system call); the partition's `msiPolicy`. */
   readonly policy: MsiPolicy;
   /** KVM_SIGNAL_MSI on the VM, on the calling thread. */
   readonly inject: RawInjector;
@@ -31,7 +35,13 @@ export interface KvmIrqFdBackendOptions {
 
 const IRQFD = kvm.KVM_IRQFD_LAYOUT.fields;
 
-/** KVM's part of the irqfd engine. */
+/**
+ * KVM's part of the shared irqfd engine (`IrqFdEngine` of `@tsvmm/linux-sys`): GSIs from
+ * {@link FIRST_MSI_GSI}, the `struct kvm_irq_routing` table keeping {@link LEGACY_ROUTES}, the
+ * `struct kvm_irqfd` argument (assign, or deassign with KVM_IRQFD_FLAG_DEASSIGN), the two ioctls on
+ * `vmFd`, MSI parsing with `policy`, and the KVM_SIGNAL_MSI injectors the engine uses on the calling
+ * thread and in the overflow relay's worker. Never throws.
+ */
 export function kvmIrqFdBackend(o: KvmIrqFdBackendOptions): IrqFdBackend {
   const { sys, vmFd, policy } = o;
   return Object.freeze({

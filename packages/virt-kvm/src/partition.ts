@@ -37,10 +37,14 @@ export type KvmIrqFdMode =
   /** The user-space relay (epoll worker + KVM_SIGNAL_MSI) even where the kernel has irqfd: a baseline for benchmarks. */
   | 'relay';
 
+/**
+ * What {@link KvmPartition.create} takes. Only `vcpus` is required; each option is read once and
+ * checked before anything is opened (INVALID_ARGUMENT otherwise).
+ */
 export interface KvmPartitionOptions {
-  /** vCPUs to create (1 .. the host's maximum); vCPU i gets APIC ID i. */
+  /** vCPUs to create: an integer from 1 to 255 and at most KVM_CAP_MAX_VCPUS; vCPU i gets APIC ID i. */
   readonly vcpus: number;
-  /** Default `auto`. */
+  /** Which irqfd the partition gets (see {@link KvmIrqFdMode}). Default `auto`. */
   readonly irqfd?: KvmIrqFdMode;
   /** System calls (tests wrap them to inject failures). Default: libc. */
   readonly sys?: Syscalls;
@@ -77,9 +81,28 @@ interface Settings {
 /** The relay's route limit: eventfds, not kernel routes, are what it spends. */
 const RELAY_MAX_ROUTES = 4096;
 
+/**
+ * A KVM VM (`/dev/kvm`, `include/uapi/linux/kvm.h`) as far as interrupts are concerned: an
+ * in-kernel irqchip, `vcpuCount` vCPUs whose local APICs are software-enabled (vCPU i has APIC ID
+ * i), irqfd routes, one-shot MSIs with KVM_SIGNAL_MSI, and diagnostic local APIC reads with
+ * KVM_GET_LAPIC. Made by {@link KvmPartition.create}; owns every fd it opens and closes them in
+ * {@link KvmPartition.dispose}.
+ *
+ * The irqfd is kernel-mediated (KVM_IRQFD with a batched KVM_SET_GSI_ROUTING table; masking
+ * deassigns the irqfd, so signals latch in the eventfd and nothing is lost) where the kernel has
+ * KVM_CAP_IRQFD and KVM_CAP_IRQ_ROUTING, else the user-space relay (an epoll worker thread
+ * injecting with KVM_SIGNAL_MSI); `capabilities.irqfd` says which.
+ */
 export class KvmPartition implements Partition, LocalApicAccess {
+  /** Always `kvm`. */
   readonly backend = 'kvm';
+  /** vCPUs created, 1 to 255; their APIC IDs are 0 .. vcpuCount-1. */
   readonly vcpuCount: number;
+  /**
+   * What this partition offers: `irqfd` is `kernel`, `emulated` (the relay) or `none` with the
+   * reason in `irqfdReason`; `resample` is true only with kernel irqfd and KVM_CAP_IRQFD_RESAMPLE;
+   * `x2apic` is false (32-bit x2APIC IDs are not enabled); `maxVcpus` is KVM_CAP_MAX_VCPUS.
+   */
   readonly capabilities: PartitionCapabilities;
   /** What KVM_CHECK_EXTENSION reported. */
   readonly extensions: KvmExtensions;
@@ -153,6 +176,11 @@ export class KvmPartition implements Partition, LocalApicAccess {
   /**
    * Opens /dev/kvm, creates the VM, the in-kernel irqchip and `vcpus` vCPUs with software-enabled
    * local APICs (so MSIs land in IRR). Everything opened is closed again if a step fails.
+   *
+   * @throws VirtError INVALID_ARGUMENT for bad options (before anything is opened) or more vCPUs
+   *   than KVM_CAP_MAX_VCPUS; UNAVAILABLE / PERMISSION / UNSUPPORTED from opening the device (see
+   *   `openKvm`); UNSUPPORTED without KVM_CAP_IRQCHIP, or for `irqfd: 'kernel'` without KVM_CAP_IRQFD
+   *   and KVM_CAP_IRQ_ROUTING; SYSCALL when an ioctl fails.
    */
   static create(options: KvmPartitionOptions): KvmPartition {
     const op = 'KvmPartition.create';
@@ -225,6 +253,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
     }
   }
 
+  /** True once {@link KvmPartition.dispose} has run. */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -235,17 +264,36 @@ export class KvmPartition implements Partition, LocalApicAccess {
     return this.vm;
   }
 
-  /** vCPU `i`'s fd (owned by the partition). */
+  /**
+   * vCPU `vcpu`'s fd (owned by the partition: do not close it).
+   *
+   * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT unless `vcpu` is an integer from 0 to vcpuCount-1.
+   */
   vcpuFd(vcpu: number): number {
     const op = 'KvmPartition.vcpuFd';
     this.live(op);
     return this.vcpus[checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1)]!;
   }
 
+  /**
+   * The partition's irqfd, the same object on every call: a {@link KvmIrqFd} (kernel irqfd), a
+   * `RelayIrqFd` (user-space relay), or undefined when the host has neither KVM_CAP_IRQFD with
+   * KVM_CAP_IRQ_ROUTING nor KVM_CAP_SIGNAL_MSI.
+   */
   irqfd(): IrqFd | undefined {
     return this.irqfdImpl;
   }
 
+  /**
+   * Injects one MSI now with KVM_SIGNAL_MSI. `address` is the 64-bit MSI address (a non-negative
+   * safe integer or a bigint; its upper 32 bits must be 0, since 32-bit x2APIC IDs are not enabled),
+   * `data` the 32-bit MSI data. Returns true when delivered, false when the guest blocked it (for example
+   * its APIC is software-disabled).
+   *
+   * @throws VirtError DISPOSED after dispose; UNSUPPORTED without KVM_CAP_SIGNAL_MSI;
+   *   INVALID_ARGUMENT / INVALID_MSI before any system call (the shared x86 MSI rules of
+   *   `@tsvmm/virt`); SYSCALL when the ioctl fails.
+   */
   requestMsi(address: number | bigint, data: number): boolean {
     const op = 'KvmPartition.requestMsi';
     this.live(op);
@@ -256,12 +304,25 @@ export class KvmPartition implements Partition, LocalApicAccess {
     return this.inject(m.addressLo, m.addressHi, m.data);
   }
 
+  /**
+   * vCPU `vcpu`'s local APIC, read with KVM_GET_LAPIC (the 1024-byte xAPIC register page): APIC ID
+   * (bits 31:24 of the register at 0x20), IRR and ISR vectors, and the SVR software-enable bit.
+   * Injection through irqfd happens inside the eventfd write, so a read right after it sees the IRR bit.
+   *
+   * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT for a vCPU out of range; SYSCALL when the ioctl fails.
+   */
   readLocalApic(vcpu: number): LocalApicState {
     const op = 'KvmPartition.readLocalApic';
     this.live(op);
     return this.lapic.read(this.sys, this.vcpuFd(vcpu), op).state();
   }
 
+  /**
+   * Clears every IRR bit of vCPU `vcpu` (KVM_GET_LAPIC, clear, KVM_SET_LAPIC), so the next read
+   * shows only new deliveries. Diagnostic: call it when no delivery is under way.
+   *
+   * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT for a vCPU out of range; SYSCALL when an ioctl fails.
+   */
   clearIrr(vcpu: number): void {
     const op = 'KvmPartition.clearIrr';
     this.live(op);
@@ -270,6 +331,10 @@ export class KvmPartition implements Partition, LocalApicAccess {
     this.lapic.write(this.sys, fd, op);
   }
 
+  /**
+   * Stops the relay's worker (if any), closes every route's eventfd (which tears its irqfd down),
+   * then each vCPU fd, the VM fd and the /dev/kvm fd. Idempotent; never throws.
+   */
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
@@ -285,6 +350,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
     this.sys.close(this.kvmFd);
   }
 
+  /** {@link KvmPartition.dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

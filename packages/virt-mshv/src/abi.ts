@@ -96,23 +96,60 @@ export const HV_INPUT_ASSERT_VIRTUAL_INTERRUPT_LAYOUT = defineLayout('struct hv_
 
 // ---- ioctls ----
 
+/**
+ * `MSHV_CREATE_PARTITION` (0x4010B800) on the /dev/mshv fd, with a
+ * {@link MSHV_CREATE_PARTITION_LAYOUT}: returns the new partition fd. Older kernels reject unknown
+ * `pt_flags` bits with EINVAL.
+ */
 export const MSHV_CREATE_PARTITION: IoctlDef = defineIoctl('MSHV_CREATE_PARTITION', _IOW(MSHV_IOCTL, 0x00, MSHV_CREATE_PARTITION_LAYOUT.size));
-/** On a partition fd; no argument; idempotent. */
+/** `MSHV_INITIALIZE_PARTITION` (0xB800) on a partition fd, after create and before MSHV_CREATE_VP; no argument; idempotent. */
 export const MSHV_INITIALIZE_PARTITION: IoctlDef = defineIoctl('MSHV_INITIALIZE_PARTITION', _IO(MSHV_IOCTL, 0x00));
+/**
+ * `MSHV_CREATE_VP` (0x4004B801) on a partition fd, with a {@link MSHV_CREATE_VP_LAYOUT}: returns
+ * the new VP fd; EINVAL for an index of {@link MSHV_MAX_VPS} or more, EEXIST when it is taken.
+ */
 export const MSHV_CREATE_VP: IoctlDef = defineIoctl('MSHV_CREATE_VP', _IOW(MSHV_IOCTL, 0x01, MSHV_CREATE_VP_LAYOUT.size));
-/** `struct mshv_user_mem_region` is 32 bytes; not used by the irqfd path. */
+/** `MSHV_SET_GUEST_MEMORY` (0x4020B802) on a partition fd: `struct mshv_user_mem_region` is 32 bytes; not used by the irqfd path. */
 export const MSHV_SET_GUEST_MEMORY: IoctlDef = defineIoctl('MSHV_SET_GUEST_MEMORY', _IOW(MSHV_IOCTL, 0x02, 32));
+/**
+ * `MSHV_IRQFD` (0x4010B803) on a partition fd, with a {@link MSHV_USER_IRQFD_LAYOUT}: assigns an
+ * eventfd to a GSI, or deassigns it with {@link MSHV_IRQFD_FLAG_DEASSIGN}. EBUSY for an eventfd
+ * already assigned in the partition, EINVAL for unknown flags or a non-eventfd, EBADF for a bad fd;
+ * the GSI is not range-checked.
+ */
 export const MSHV_IRQFD: IoctlDef = defineIoctl('MSHV_IRQFD', _IOW(MSHV_IOCTL, 0x03, MSHV_USER_IRQFD_LAYOUT.size));
-/** `struct mshv_user_ioeventfd` is 32 bytes; not used by the irqfd path. */
+/** `MSHV_IOEVENTFD` (0x4020B804) on a partition fd: `struct mshv_user_ioeventfd` is 32 bytes; not used by the irqfd path. */
 export const MSHV_IOEVENTFD: IoctlDef = defineIoctl('MSHV_IOEVENTFD', _IOW(MSHV_IOCTL, 0x04, 32));
-/** The size in the number is the 8-byte header only; the entries follow it in the same buffer. */
+/**
+ * `MSHV_SET_MSI_ROUTING` (0x4008B805) on a partition fd: replaces the whole routing table (a
+ * {@link MSHV_USER_IRQ_TABLE_LAYOUT} header and its entries), all or nothing; `nr` 0 clears it. The
+ * size in the number is the 8-byte header only; the entries follow it in the same buffer. EINVAL for
+ * more than {@link MSHV_MAX_MSI_ROUTES} entries, nonzero `rsvd`, a GSI at or above 4096, a duplicate
+ * GSI, or ANY nonzero `address_hi`; EFAULT for a buffer shorter than `nr` entries.
+ */
 export const MSHV_SET_MSI_ROUTING: IoctlDef = defineIoctl('MSHV_SET_MSI_ROUTING', _IOW(MSHV_IOCTL, 0x05, MSHV_USER_IRQ_TABLE_LAYOUT.size));
+/**
+ * `MSHV_ROOT_HVCALL` (0xC020B807) on a partition or VP fd, with a {@link MSHV_ROOT_HVCALL_LAYOUT}:
+ * passes a hypercall on the kernel's allow-list to the hypervisor. EINVAL for a nonzero input
+ * status, a null `in_ptr`, `in_sz` outside 8..4096, nonzero reserved fields or a code not on the
+ * list; a hypervisor failure comes back as an errno with the status written into `status`.
+ */
 export const MSHV_ROOT_HVCALL: IoctlDef = defineIoctl('MSHV_ROOT_HVCALL', _IOWR(MSHV_IOCTL, 0x07, MSHV_ROOT_HVCALL_LAYOUT.size));
-/** On a VP fd: runs the VP (`struct mshv_run_vp`, 256 bytes); not used by the irqfd path. */
+/** `MSHV_RUN_VP` (0x8100B800) on a VP fd: runs the VP (`struct mshv_run_vp`, 256 bytes); not used by the irqfd path. */
 export const MSHV_RUN_VP: IoctlDef = defineIoctl('MSHV_RUN_VP', _IOR(MSHV_IOCTL, 0x00, 256));
+/**
+ * `MSHV_GET_VP_STATE` (0xC010B801) on a VP fd, with a {@link MSHV_GET_SET_VP_STATE_LAYOUT}: reads
+ * the state of {@link MSHV_VP_STATE_LAPIC} type into `buf_ptr` (4 KiB-aligned address and size,
+ * else EINVAL) and writes the size used into `buf_sz`.
+ */
 export const MSHV_GET_VP_STATE: IoctlDef = defineIoctl('MSHV_GET_VP_STATE', _IOWR(MSHV_IOCTL, 0x01, MSHV_GET_SET_VP_STATE_LAYOUT.size));
+/**
+ * `MSHV_SET_VP_STATE` (0xC010B802) on a VP fd, with a {@link MSHV_GET_SET_VP_STATE_LAYOUT}: writes
+ * the state back from `buf_ptr`, with the same alignment rules as {@link MSHV_GET_VP_STATE}.
+ */
 export const MSHV_SET_VP_STATE: IoctlDef = defineIoctl('MSHV_SET_VP_STATE', _IOWR(MSHV_IOCTL, 0x02, MSHV_GET_SET_VP_STATE_LAYOUT.size));
 
+/** Every ioctl above, in one list: `test/abi.test.ts` checks each number against the header's literal values. */
 export const MSHV_IOCTLS: readonly IoctlDef[] = Object.freeze([
   MSHV_CREATE_PARTITION,
   MSHV_INITIALIZE_PARTITION,
@@ -127,6 +164,7 @@ export const MSHV_IOCTLS: readonly IoctlDef[] = Object.freeze([
   MSHV_SET_VP_STATE,
 ]);
 
+/** Every struct layout above, in one list: `test/abi.test.ts` checks each size and offset against the header. */
 export const MSHV_LAYOUTS = Object.freeze([
   MSHV_CREATE_PARTITION_LAYOUT,
   MSHV_CREATE_VP_LAYOUT,
@@ -140,15 +178,23 @@ export const MSHV_LAYOUTS = Object.freeze([
 
 // ---- constants ----
 
-/** `pt_flags` bits. */
+/** `pt_flags` bit 0: the partition has local APICs (the only flag this package sets). */
 export const MSHV_PT_BIT_LAPIC = 1n << 0n;
+/** `pt_flags` bit 1: x2APIC mode (never set here: MSIs address APIC IDs 0-255 only). */
 export const MSHV_PT_BIT_X2APIC = 1n << 1n;
+/** `pt_flags` bit 2 (GPA_SUPER_PAGES), an option of guest-memory mapping; never set here. */
 export const MSHV_PT_BIT_GPA_SUPER_PAGES = 1n << 2n;
 /** Newer kernels only: selects the 64-byte create-partition form. Never set by this package. */
 export const MSHV_PT_BIT_CPU_AND_XSAVE_FEATURES = 1n << 3n;
+/** `pt_isolation` 0: an ordinary partition, no isolation (the only value this package uses). */
 export const MSHV_PT_ISOLATION_NONE = 0n;
 
+/** `mshv_user_irqfd.flags` bit 0: deassign the irqfd matching (eventfd, gsi); 0 even when none matched. */
 export const MSHV_IRQFD_FLAG_DEASSIGN = 1 << 0;
+/**
+ * `mshv_user_irqfd.flags` bit 1: level-triggered with a resamplefd. Never set here: x86 kernels
+ * before the 2026 stable fix fail it with EINVAL, and no upstream code signals the resamplefd.
+ */
 export const MSHV_IRQFD_FLAG_RESAMPLE = 1 << 1;
 
 /** Most entries in one MSHV_SET_MSI_ROUTING table, and the bound on every gsi (EINVAL at or above). */
@@ -163,8 +209,9 @@ export const MSHV_VP_STATE_PAGE = 4096;
 
 /** The hypercall that injects one interrupt (on the kernel's MSHV_ROOT_HVCALL allow-list). */
 export const HVCALL_ASSERT_VIRTUAL_INTERRUPT = 0x0094;
-/** In the assert-interrupt control word: bit 32 level-triggered, bit 33 logical destination mode. */
+/** In the assert-interrupt control word: bit 32, level-triggered (MSI data bit 15). */
 export const HV_INTERRUPT_CONTROL_LEVEL = 1n << 32n;
+/** In the assert-interrupt control word: bit 33, logical destination mode (MSI address bit 2). */
 export const HV_INTERRUPT_CONTROL_LOGICAL = 1n << 33n;
 
 /**
@@ -172,13 +219,21 @@ export const HV_INTERRUPT_CONTROL_LOGICAL = 1n << 33n;
  * mode, which the kernel passes through unchanged.
  */
 export const HV_INTERRUPT_TYPE = Object.freeze({
+  /** Fixed: the vector to the destination APIC(s). */
   FIXED: 0,
+  /** Lowest priority among the destination APICs. */
   LOWEST_PRIORITY: 1,
+  /** System management interrupt. */
   SMI: 2,
+  /** Remote read. */
   REMOTE_READ: 3,
+  /** Non-maskable interrupt. */
   NMI: 4,
+  /** INIT. */
   INIT: 5,
+  /** Startup IPI. */
   SIPI: 6,
+  /** External interrupt (ExtINT). */
   EXTINT: 7,
 });
 
@@ -187,6 +242,7 @@ export const HV_INTERRUPT_TYPE = Object.freeze({
  * queues vectors at `interrupt_vectors` (a count byte, then up to 7 vector bytes) instead of the IRR.
  */
 export const MSHV_VP_REGISTER_PAGE_INTERRUPT_VECTORS = 688;
+/** At most this many vectors queue in the VP register page after the count byte at {@link MSHV_VP_REGISTER_PAGE_INTERRUPT_VECTORS}. */
 export const MSHV_VP_REGISTER_PAGE_MAX_QUEUED_VECTORS = 7;
 
 /** Hypervisor status codes (Hyper-V TLFS, "Hypercall Status Codes") that an mshv call can report. */

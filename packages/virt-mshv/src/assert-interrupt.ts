@@ -26,7 +26,12 @@ import { msiToInterrupt } from './msi-policy';
  */
 export const ASSERT_INTERRUPT_ATTEMPTS = 8;
 
+/** An injector and the pinned input buffer it owns. */
 export interface AssertInterruptInjector {
+  /**
+   * `(addressLo, addressHi, data)` of an already validated MSI → one HvCallAssertVirtualInterrupt;
+   * returns true once the hypervisor accepted it. Throws {@link MshvHypercallError}.
+   */
   readonly inject: RawInjector;
   /** Frees the pinned input. Idempotent. */
   free(): void;

@@ -13,7 +13,9 @@ import { MshvPartition, type MshvPartitionOptions } from './partition';
  */
 export type MshvProbeCode = Extract<BackendProbeCode, 'ok' | 'platform' | 'no-device' | 'permission' | 'error'>;
 
+/** The result of {@link probe}: `BackendProbe` with mshv's reason codes. */
 export interface MshvBackendProbe extends BackendProbe {
+  /** Why mshv is or is not usable (see {@link MshvProbeCode}). */
   readonly code: MshvProbeCode;
 }
 
@@ -46,7 +48,10 @@ export function probe(options: MshvProbeOptions = {}): MshvBackendProbe {
 
 /** The registry entry for `tsvmm probe`, `demo` and `bench`. */
 export const mshvBackend = Object.freeze({
+  /** The registry name, `mshv`. */
   name: 'mshv' as const,
+  /** {@link probe} on the real device: creates and disposes a 1-VP partition; never throws. */
   probe: (): MshvBackendProbe => probe(),
+  /** {@link MshvPartition.create}; throws its typed errors. */
   open: (options: MshvPartitionOptions): MshvPartition => MshvPartition.create(options),
 }) satisfies BackendDescriptor;

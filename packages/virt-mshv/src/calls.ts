@@ -40,8 +40,11 @@ export function encodeCreateVp(vpIndex: number): Uint8Array {
 
 /** The fields of `struct mshv_user_irqfd`; `resamplefd` is -1 when unused. */
 export interface MshvIrqfdArgs {
+  /** The eventfd (`fd`, s32 @0). */
   readonly fd: number;
+  /** The resample eventfd (`resamplefd`, s32 @4); default -1. Only meaningful with MSHV_IRQFD_FLAG_RESAMPLE. */
   readonly resamplefd?: number;
+  /** The GSI (`gsi`, u32 @8). Routes exist only below 4096; the kernel does not range-check it at assign. */
   readonly gsi: number;
   /** MSHV_IRQFD_FLAG_DEASSIGN, MSHV_IRQFD_FLAG_RESAMPLE. */
   readonly flags: number;
@@ -60,9 +63,13 @@ export function encodeIrqfd(args: MshvIrqfdArgs, out: Uint8Array = new Uint8Arra
 
 /** One MSI route of `MSHV_SET_MSI_ROUTING`. */
 export interface MshvMsiRoute {
+  /** The GSI (`gsi` @0), below 4096 and unique in the table. */
   readonly gsi: number;
+  /** MSI address bits 31:0 (`address_lo` @4): APIC ID in bits 19:12, logical destination mode bit 2. */
   readonly addressLo: number;
+  /** MSI address bits 63:32 (`address_hi` @8): must be 0, or the kernel rejects the whole table. */
   readonly addressHi: number;
+  /** MSI data (`data` @12): vector bits 7:0, delivery mode 10:8, level-triggered bit 15. */
   readonly data: number;
 }
 
@@ -97,14 +104,21 @@ export function encodeMsiRoutingTable(routes: Iterable<MshvMsiRoute>, out?: Uint
 
 /** The fields of `struct mshv_root_hvcall` a caller sets (`status` and `rsvd` are 0 on input). */
 export interface MshvHvcallArgs {
+  /** The hypercall code (`code` u16 @0), one on the kernel's allow-list, such as HVCALL_ASSERT_VIRTUAL_INTERRUPT. */
   readonly code: number;
+  /** Repetitions of a rep hypercall (`reps` u16 @2); default 0. */
   readonly reps?: number;
+  /** Input size in bytes (`in_sz` u16 @4): 8 to 4096, else EINVAL. */
   readonly inSz: number;
+  /** Output size in bytes (`out_sz` u16 @6); 0 when the hypercall has no output. */
   readonly outSz: number;
+  /** User address of the input (`in_ptr` u64 @16): memory that stays put, from a `UserMemory`. */
   readonly inPtr: bigint;
+  /** User address of the output (`out_ptr` u64 @24); default 0 (none). */
   readonly outPtr?: bigint;
 }
 
+/** Encodes `struct mshv_root_hvcall` (32 bytes) with `status` and the reserved words 0, as the kernel requires on input. */
 export function encodeRootHvcall(args: MshvHvcallArgs): Uint8Array {
   return packStruct(MSHV_ROOT_HVCALL_LAYOUT, {
     code: args.code,
@@ -128,6 +142,7 @@ export interface AssertVirtualInterruptArgs {
   readonly control: bigint;
   /** APIC ID (physical) or logical destination. */
   readonly destination: number;
+  /** The vector (MSI data bits 7:0). Not checked here: `parseMshvMsi` refuses 0 and fixed vectors below 16. */
   readonly vector: number;
 }
 
@@ -172,7 +187,9 @@ export function setMsiRouting(sys: Syscalls, partitionFd: number, table: Uint8Ar
 
 /** What MSHV_ROOT_HVCALL returned: the ioctl result and the hypervisor status the kernel wrote back. */
 export interface HvcallResult {
+  /** What the ioctl returned: 0 or more on success, -errno on failure. */
   readonly result: number;
+  /** The hypervisor status (`status` u16 @8) the kernel wrote back: 0 for success or when it failed before the hypervisor; see `hvStatusName`. */
   readonly status: number;
 }
 

@@ -8,6 +8,11 @@ import { VirtError, type VirtErrorCode } from '@tsvmm/virt';
 import { errnoCode, errnoName } from '@tsvmm/linux-sys';
 import { hvStatusName } from './abi';
 
+/**
+ * A failed MSHV_ROOT_HVCALL as a `VirtError`: `code` from the errno (SYSCALL unless the
+ * errno says otherwise), `errno` and `errnoName`, and a `detail` naming the call, the hypervisor
+ * status (`HV_STATUS_*`, Hyper-V TLFS "Hypercall Status Codes") and the kernel release.
+ */
 export class MshvHypercallError extends VirtError {
   /** The hypervisor status (0 when the kernel failed before reaching the hypervisor). */
   readonly hvStatus: number;

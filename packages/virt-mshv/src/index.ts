@@ -2,6 +2,8 @@ export { MshvPartition, MSHV_MAX_IRQFD_ROUTES } from './partition';
 export type { MshvCapabilities, MshvPartitionOptions } from './partition';
 export { MshvHypercallError } from './errors';
 export { openMshv } from './device';
+export { MshvIrqFd } from './irqfd';
+export type { MshvIrqFdRoute } from './irqfd';
 export { MSHV_MSI_POLICY, parseMshvMsi } from './msi-policy';
 export { ASSERT_INTERRUPT_ATTEMPTS, assertInterruptInjector, mshvWorkerInjector } from './assert-interrupt';
 export type { AssertInterruptInjector } from './assert-interrupt';

@@ -21,8 +21,11 @@ import { parseMshvMsi } from './msi-policy';
 /** The first GSI handed to routes. */
 export const MSHV_FIRST_GSI = 1;
 
+/** What {@link mshvIrqFdBackend} needs from its partition. */
 export interface MshvIrqFdBackendOptions {
+  /** The system calls MSHV_SET_MSI_ROUTING and MSHV_IRQFD go through. */
   readonly sys: Syscalls;
+  /** The partition fd (owned by the partition) both ioctls are issued on. */
   readonly partitionFd: number;
   /** VPs 0 .. vcpuCount-1 exist (APIC ID = VP index). */
   readonly vcpuCount: number;
@@ -32,6 +35,13 @@ export interface MshvIrqFdBackendOptions {
   readonly maxKernelRoutes?: number;
 }
 
+/**
+ * mshv's part of the shared irqfd engine (`IrqFdBackend` of `@tsvmm/linux-sys`): GSIs from
+ * {@link MSHV_FIRST_GSI}, no fixed entries, the `struct mshv_user_irq_table` table and the
+ * `struct mshv_user_irqfd` argument, the two ioctls on `partitionFd`, MSI parsing with
+ * `parseMshvMsi`, `inject` for latched signals, and the overflow worker's injector
+ * (`mshvWorkerInjector`, loaded by module path). Never throws.
+ */
 export function mshvIrqFdBackend(options: MshvIrqFdBackendOptions): IrqFdBackend {
   const { sys, partitionFd, vcpuCount, inject } = options;
   const H = MSHV_USER_IRQ_TABLE_LAYOUT.fields;

@@ -15,6 +15,10 @@ export interface PinnedBuffer {
   readonly bytes: Uint8Array;
 }
 
+/**
+ * Where buffers whose address the kernel is given come from: {@link koffiMemory} in production,
+ * the kernel model (whose own address space it is) in tests.
+ */
 export interface UserMemory {
   /** `size` bytes at an address that is a multiple of `align` (a power of two), zero-filled. */
   allocate(size: number, align: number): PinnedBuffer;

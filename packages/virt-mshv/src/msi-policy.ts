@@ -14,6 +14,10 @@
  */
 import { type MsiMessage, type MsiPolicy, VirtError, decodeMsi, describeMsi, toMsiMessage, validateMsi } from '@tsvmm/virt';
 
+/**
+ * The shared-codec policy for mshv: `addressHi` must be 0 (MSHV_SET_MSI_ROUTING rejects the whole
+ * table otherwise). {@link parseMshvMsi} adds the checks that depend on the partition.
+ */
 export const MSHV_MSI_POLICY: MsiPolicy = Object.freeze({ addressHi: 'reject', backend: 'mshv' });
 
 /**

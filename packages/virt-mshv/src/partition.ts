@@ -27,8 +27,12 @@ import { type UserMemory, koffiMemory } from './memory';
 import { parseMshvMsi } from './msi-policy';
 import { type MshvIrqFd, type MshvIrqFdHandle, createMshvIrqFd } from './irqfd';
 
+/**
+ * What {@link MshvPartition.create} takes. Only `vcpus` is required; every option is checked (each
+ * read once) before anything is opened, INVALID_ARGUMENT otherwise.
+ */
 export interface MshvPartitionOptions {
-  /** VPs to create (1-256); VP i gets APIC ID i. */
+  /** VPs to create, an integer from 1 to 256 (MSHV_MAX_VPS); VP i gets APIC ID i. */
   readonly vcpus: number;
   /** System calls (tests pass the kernel model, or wrap either in a FaultInjector). Default: libc. */
   readonly sys?: Syscalls;
@@ -77,9 +81,27 @@ interface IrqFdSettings {
   readonly overflow: RelayPlatformFactory | undefined;
 }
 
+/**
+ * A Microsoft Hypervisor partition made through `/dev/mshv` (`include/uapi/linux/mshv.h`), as far
+ * as interrupts are concerned: `vcpuCount` VPs whose local APICs are software-enabled (VP i has
+ * APIC ID i), kernel irqfd routes (MSHV_IRQFD with a batched MSHV_SET_MSI_ROUTING table, through the
+ * shared Linux engine), one-shot MSIs by hypercall (HvCallAssertVirtualInterrupt), and diagnostic
+ * local APIC reads (MSHV_GET_VP_STATE). Made by {@link MshvPartition.create}; owns its fds and
+ * pinned buffers and releases them in {@link MshvPartition.dispose}.
+ *
+ * Only APIC IDs 0-255 are addressable (the kernel rejects any nonzero upper MSI address), a
+ * physical destination must be an existing VP, and vector 0 is refused: see `parseMshvMsi`.
+ */
 export class MshvPartition implements Partition, LocalApicAccess {
+  /** Always `mshv`. */
   readonly backend = 'mshv';
+  /** VPs created, 1 to 256; their APIC IDs are 0 .. vcpuCount-1. */
   readonly vcpuCount: number;
+  /**
+   * What this partition offers: kernel irqfd (`irqfd: 'kernel'`, up to {@link MSHV_MAX_IRQFD_ROUTES}
+   * kernel routes, more through the overflow relay), no resample (see `resampleReason`), no x2APIC,
+   * `maxVcpus` 256.
+   */
   readonly capabilities: MshvCapabilities;
   private readonly sys: Syscalls;
   private readonly pt: number;
@@ -188,6 +210,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
     }
   }
 
+  /** True once {@link MshvPartition.dispose} has run. */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -198,7 +221,11 @@ export class MshvPartition implements Partition, LocalApicAccess {
     return this.pt;
   }
 
-  /** VP `i`'s fd (owned by the partition). */
+  /**
+   * VP `vcpu`'s fd (owned by the partition: do not close it).
+   *
+   * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT unless `vcpu` is an integer from 0 to vcpuCount-1.
+   */
   vpFd(vcpu: number): number {
     const op = 'MshvPartition.vpFd';
     this.live(op);
@@ -224,13 +251,26 @@ export class MshvPartition implements Partition, LocalApicAccess {
     return this.injector.inject(m.addressLo, m.addressHi, m.data);
   }
 
-  /** APIC ID, IRR and ISR vectors of a VP, from MSHV_GET_VP_STATE in the hypervisor's format. */
+  /**
+   * APIC ID, IRR and ISR vectors and the software-enable bit of VP `vcpu`, from MSHV_GET_VP_STATE in
+   * the hypervisor's own 176-byte format (not the xAPIC page). On root-scheduler hosts the irqfd
+   * fast path only queues a vector in the VP's register page until the VP runs, so the IRR may not
+   * show it yet.
+   *
+   * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT for a VP out of range; SYSCALL when the ioctl fails.
+   */
   readLocalApic(vcpu: number): LocalApicState {
     const op = 'MshvPartition.readLocalApic';
     this.live(op);
     return this.lapic.read(this.sys, this.vpFd(vcpu), op).state();
   }
 
+  /**
+   * Clears every IRR bit of VP `vcpu` (MSHV_GET_VP_STATE, clear, MSHV_SET_VP_STATE), so the next
+   * read shows only new deliveries. Diagnostic: call it when no delivery is under way.
+   *
+   * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT for a VP out of range; SYSCALL when an ioctl fails.
+   */
   clearIrr(vcpu: number): void {
     const op = 'MshvPartition.clearIrr';
     this.live(op);
@@ -263,6 +303,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
     return this.irqfdHandle.whenClosed();
   }
 
+  /** {@link MshvPartition.dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

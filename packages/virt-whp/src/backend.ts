@@ -10,13 +10,19 @@ import { WhpPartition, type WhpPartitionOptions, checkWhpPlatform } from './part
  */
 export type WhpProbeCode = Extract<BackendProbeCode, 'ok' | 'platform' | 'no-device' | 'error'>;
 
+/** The result of {@link probe}: `BackendProbe` with WHP's reason codes. */
 export interface WhpProbe extends BackendProbe {
+  /** Why WHP is or is not usable (see {@link WhpProbeCode}). */
   readonly code: WhpProbeCode;
 }
 
+/** The type of {@link whpBackend}. */
 export interface WhpBackend extends BackendDescriptor {
+  /** The registry name, `whp`. */
   readonly name: 'whp';
+  /** {@link probe} on the real libraries: creates and disposes a 2-VP partition; never throws. */
   probe(): WhpProbe;
+  /** {@link WhpPartition.create}; throws its typed errors. */
   open(options: WhpPartitionOptions): WhpPartition;
 }
 
@@ -48,6 +54,7 @@ export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpPr
   }
 }
 
+/** The registry entry for `tsvmm probe`, `demo` and `bench`. */
 export const whpBackend: WhpBackend = Object.freeze({
   name: 'whp' as const,
   probe: () => probe(),

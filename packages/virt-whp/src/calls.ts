@@ -23,10 +23,13 @@ import {
 
 /** Where the two libraries are: the real DLLs by default; a model's path in tests. */
 export interface WhpLibraryPaths {
+  /** The library with the `WHv*` functions: `WinHvPlatform.dll`, or a model of it. */
   readonly whp: string;
+  /** The library with the event and wait functions: `kernel32.dll`, or a model of it. */
   readonly kernel32: string;
 }
 
+/** The real libraries, by name: `WinHvPlatform.dll` and `kernel32.dll`. */
 export const SYSTEM_LIBRARIES: WhpLibraryPaths = Object.freeze({ whp: 'WinHvPlatform.dll', kernel32: 'kernel32.dll' });
 
 const WHP_REQUIRED = {
@@ -43,12 +46,18 @@ const WHP_REQUIRED = {
     'int32_t WHvSetVirtualProcessorState(uint64_t partition, uint32_t vpIndex, uint32_t type, const void *buffer, uint32_t size)',
 } as const;
 
+/**
+ * A WHP export added after WHP's first release (documented minimum Windows 10 20H2 on x64): older
+ * systems lack it, so each is resolved on its own and its absence is a capability, not a load failure.
+ */
+export type WhpLateExport = 'WHvCreateTrigger' | 'WHvUpdateTriggerParameters' | 'WHvDeleteTrigger';
+
 /** Added after WHP's first release (Windows 10 20H2): each resolved on its own. */
 const WHP_LATE = {
   WHvCreateTrigger: 'int32_t WHvCreateTrigger(uint64_t partition, const void *parameters, void *trigger, void *event)',
   WHvUpdateTriggerParameters: 'int32_t WHvUpdateTriggerParameters(uint64_t partition, const void *parameters, uint64_t trigger)',
   WHvDeleteTrigger: 'int32_t WHvDeleteTrigger(uint64_t partition, uint64_t trigger)',
-} as const;
+} as const satisfies Record<WhpLateExport, string>;
 
 const KERNEL32 = {
   CreateEventW: 'uint64_t CreateEventW(void *attributes, int32_t manualReset, int32_t initialState, void *name)',
@@ -59,20 +68,33 @@ const KERNEL32 = {
   CloseHandle: 'int32_t CloseHandle(uint64_t handle)',
 } as const;
 
-export type WhpLateExport = keyof typeof WHP_LATE;
+/** Every {@link WhpLateExport}, in declaration order. */
 export const WHP_LATE_EXPORTS: readonly WhpLateExport[] = Object.freeze(Object.keys(WHP_LATE) as WhpLateExport[]);
 
 type Fn = (...args: never[]) => unknown;
 type Raw = (...args: unknown[]) => number | bigint;
 
-/** The bound calls of one WHP library and one kernel32 library. */
+/**
+ * The bound calls of one WHP library and one kernel32 library: one method per DLL function. A WHP
+ * method throws a `VirtError` HRESULT (with `hresult`, and the name when known) when the call
+ * returns a failure HRESULT, or PERMISSION for E_ACCESSDENIED; a late export the library lacks
+ * throws UNSUPPORTED (`hresult` ERROR_PROC_NOT_FOUND as HRESULT, 0x8007007F). A kernel32 method
+ * throws SYSCALL when the call reports failure. Get one with {@link whpCalls}.
+ */
 export class WhpCalls {
   /** Late exports this library lacks (empty on Windows 10 20H2 and later). */
   readonly missing: readonly WhpLateExport[];
   private readonly whp: Record<string, Fn | undefined>;
   private readonly k32: Record<string, Fn>;
 
-  constructor(readonly paths: WhpLibraryPaths) {
+  /**
+   * Loads both libraries. Throws a `VirtError` UNAVAILABLE when either cannot be loaded or lacks a
+   * required export (WHP not enabled); late exports may be missing (see `missing`).
+   */
+  constructor(
+    /** The libraries these calls are bound to. */
+    readonly paths: WhpLibraryPaths,
+  ) {
     const op = 'WhpPartition.create';
     let whp;
     let k32;
@@ -93,32 +115,38 @@ export class WhpCalls {
     this.missing = whp.missing;
   }
 
+  /** Whether the WHP library exports `name`. */
   has(name: WhpLateExport): boolean {
     return typeof this.whp[name] === 'function';
   }
 
   // ---- WHP ----
 
+  /** WHvCreatePartition: the new WHV_PARTITION_HANDLE (pointer-sized). */
   createPartition(): bigint {
     const out = new Uint8Array(8);
     this.hr('WHvCreatePartition', this.w('WHvCreatePartition')(out));
     return readHandle(out);
   }
 
+  /** WHvSetPartitionProperty with a UINT32 value (4 bytes), such as ProcessorCount or LocalApicEmulationMode. */
   setPartitionPropertyU32(partition: bigint, code: number, value: number): void {
     const buf = new Uint8Array(4);
     new DataView(buf.buffer).setUint32(0, value >>> 0, true);
     this.hr('WHvSetPartitionProperty', this.w('WHvSetPartitionProperty')(partition, code, buf, 4), `property 0x${code.toString(16)}`);
   }
 
+  /** WHvSetupPartition: applies the properties set so far; VPs can be created after it. */
   setupPartition(partition: bigint): void {
     this.hr('WHvSetupPartition', this.w('WHvSetupPartition')(partition));
   }
 
+  /** WHvDeletePartition: deletes the partition and its triggers (their events stay open). */
   deletePartition(partition: bigint): void {
     this.hr('WHvDeletePartition', this.w('WHvDeletePartition')(partition));
   }
 
+  /** WHvCreateVirtualProcessor with flags 0. */
   createVirtualProcessor(partition: bigint, vpIndex: number): void {
     this.hr('WHvCreateVirtualProcessor', this.w('WHvCreateVirtualProcessor')(partition, vpIndex, 0), `VP ${vpIndex}`);
   }
@@ -148,23 +176,37 @@ export class WhpCalls {
     return buf;
   }
 
+  /** WHvSetVirtualProcessorState (InterruptControllerState2): writes the VP's xAPIC register page back. */
   setLapicPage(partition: bigint, vpIndex: number, page: Uint8Array): void {
     const hr = this.w('WHvSetVirtualProcessorState')(partition, vpIndex, WHvVirtualProcessorStateTypeInterruptControllerState2, page, page.length);
     this.hr('WHvSetVirtualProcessorState', hr, `VP ${vpIndex}`);
   }
 
   /** A new trigger and the event WHP created for it (the caller owns and must close the event). */
-  createTrigger(partition: bigint, parameters: Uint8Array): { trigger: bigint; event: bigint } {
+  createTrigger(
+    partition: bigint,
+    parameters: Uint8Array,
+  ): {
+    /** The WHV_TRIGGER_HANDLE, for WHvUpdateTriggerParameters and WHvDeleteTrigger. */
+    trigger: bigint;
+    /** The event HANDLE that fires the trigger when signalled; deleting the trigger does not close it. */
+    event: bigint;
+  } {
     const t = new Uint8Array(8);
     const e = new Uint8Array(8);
     this.hr('WHvCreateTrigger', this.late('WHvCreateTrigger')(partition, parameters, t, e));
     return { trigger: readHandle(t), event: readHandle(e) };
   }
 
+  /**
+   * WHvUpdateTriggerParameters (a late export): retargets a live trigger with new 32-byte
+   * `WHV_TRIGGER_PARAMETERS`, keeping its event; the trigger type cannot change (E_INVALIDARG).
+   */
   updateTriggerParameters(partition: bigint, parameters: Uint8Array, trigger: bigint): void {
     this.hr('WHvUpdateTriggerParameters', this.late('WHvUpdateTriggerParameters')(partition, parameters, trigger));
   }
 
+  /** WHvDeleteTrigger (a late export). Its event stays open: the caller closes it afterwards. */
   deleteTrigger(partition: bigint, trigger: bigint): void {
     this.hr('WHvDeleteTrigger', this.late('WHvDeleteTrigger')(partition, trigger));
   }
@@ -178,10 +220,12 @@ export class WhpCalls {
     return h;
   }
 
+  /** SetEvent: signals the event (on a trigger's event, the hypervisor then injects). */
   setEvent(handle: bigint): void {
     if (this.k('SetEvent')(handle) === 0) throw this.win32Failed('SetEvent');
   }
 
+  /** ResetEvent: the event is no longer signalled. */
   resetEvent(handle: bigint): void {
     if (this.k('ResetEvent')(handle) === 0) throw this.win32Failed('ResetEvent');
   }
@@ -205,6 +249,7 @@ export class WhpCalls {
     throw this.win32Failed('WaitForMultipleObjects', `result 0x${r.toString(16)}`);
   }
 
+  /** CloseHandle. */
   closeHandle(handle: bigint): void {
     if (this.k('CloseHandle')(handle) === 0) throw this.win32Failed('CloseHandle');
   }

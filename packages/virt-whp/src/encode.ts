@@ -12,6 +12,11 @@ import { type MsiMessage, type MsiPolicy, decodeMsi } from '@tsvmm/virt';
 import { packStruct } from '@tsvmm/ffi';
 import { WHV_INTERRUPT_CONTROL, WHV_TRIGGER_PARAMETERS, WHvTriggerTypeInterrupt } from './abi';
 
+/**
+ * The shared-codec policy for WHP: `addressHi` must be 0 (xAPIC mode, 8-bit APIC IDs), and only
+ * fixed, lowest-priority, NMI and INIT delivery modes (SMI, RemoteRead and ExtINT have no WHP
+ * interrupt type; refusing them is this backend's own rule).
+ */
 export const WHP_MSI_POLICY: MsiPolicy = Object.freeze({
   addressHi: 'reject' as const,
   deliveryModes: Object.freeze(['fixed', 'lowest-priority', 'nmi', 'init'] as const),

@@ -46,15 +46,29 @@ export interface TriggerHost {
 const SETTLE_TIMEOUT_MS = 5000;
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
+/**
+ * The irqfd of a {@link WhpPartition} on WHP Interrupt triggers: `kernel` mediation (the hypervisor
+ * injects when a route's event is signalled), no routing table (every change applies at once) and
+ * no stable event (see {@link WhpIrqFdRoute.event}). Made by the partition; get it with
+ * `partition.irqfd()`.
+ */
 export class WhpIrqFd implements IrqFd {
+  /**
+   * `mediation: 'kernel'`, `maxRoutes`, `routingTable: false`, `stableEvent: false`, and a
+   * `mechanism` sentence saying whether setMsi updates a trigger in place
+   * (WHvUpdateTriggerParameters) or re-creates it.
+   */
   readonly capabilities: IrqFdCapabilities;
   private readonly routes = new Set<WhpIrqFdRoute>();
   private isDisposed = false;
 
   /** @internal Created by {@link WhpPartition}. */
   constructor(
+    /** @internal The partition's calls, handle and orphan list. */
     readonly host: TriggerHost,
+    /** Most routes at once ({@link WhpPartitionOptions.maxRoutes}); EXHAUSTED beyond. */
     readonly maxRoutes: number,
+    /** Milliseconds a route waits for the hypervisor to take a signal in flight ({@link WhpPartitionOptions.inFlightWaitMs}). */
     readonly inFlightWaitMs: number,
   ) {
     const update = host.calls.has('WHvUpdateTriggerParameters');
@@ -77,6 +91,7 @@ export class WhpIrqFd implements IrqFd {
     return 0;
   }
 
+  /** True once the irqfd (or its partition) was disposed. */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -134,6 +149,13 @@ export class WhpIrqFd implements IrqFd {
   }
 }
 
+/**
+ * A route on a WHP Interrupt trigger. Armed (an MSI and unmasked) it owns a live trigger, and its
+ * {@link WhpIrqFdRoute.event} is the trigger's event; not armed (masked or no MSI) it owns a plain
+ * auto-reset event that latches signals. Arming, disarming and (without WHvUpdateTriggerParameters)
+ * retargeting replace the event: holders learn the new one through `onEventReplaced` before the
+ * old handle is closed. A failing change leaves the route as it was.
+ */
 export class WhpIrqFdRoute implements IrqFdRoute {
   private current: Win32Event;
   private trigger: bigint | undefined;
@@ -161,10 +183,12 @@ export class WhpIrqFdRoute implements IrqFdRoute {
     return this.currentMsi;
   }
 
+  /** True while masked: the route has no trigger and signals latch in its own event. New routes start masked. */
   get masked(): boolean {
     return this.isMasked;
   }
 
+  /** True once {@link WhpIrqFdRoute.dispose} has run. */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -255,6 +279,7 @@ export class WhpIrqFdRoute implements IrqFdRoute {
     this.owner.forget(this);
   }
 
+  /** {@link WhpIrqFdRoute.dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -20,6 +20,11 @@ export function vectorsAt(page: Uint8Array, base: number): number[] {
   return out;
 }
 
+/**
+ * The diagnostic view of an InterruptControllerState2 page: APIC ID (bits 31:24 at 0x20), IRR and
+ * ISR vectors ascending, and SVR bit 8 (software enable). `page` is the 4096-byte page
+ * WHvGetVirtualProcessorState wrote; one shorter than 0x274 bytes throws a RangeError.
+ */
 export function decodeLapicPage(page: Uint8Array): LocalApicState {
   return {
     apicId: u32(page, LAPIC_ID) >>> 24,

@@ -33,11 +33,17 @@ import { Win32RelayPlatform } from './relay/win32-relay-platform';
 import { decodeLapicPage, withApicEnabled, withIrrCleared } from './lapic';
 import type { Win32Event } from './win32-event';
 
-/** This backend's own limits (WHP documents none for triggers). */
+/** This backend's own limits (WHP documents none for triggers): at most 64 vCPUs per partition. */
 export const WHP_MAX_VCPUS = 64;
+/** The default of {@link WhpPartitionOptions.maxRoutes}: 1024 irqfd routes, this backend's own bound. */
 export const WHP_DEFAULT_MAX_ROUTES = 1024;
+/** The default of {@link WhpPartitionOptions.inFlightWaitMs}: 20 ms. */
 export const WHP_DEFAULT_IN_FLIGHT_WAIT_MS = 20;
 
+/**
+ * What {@link WhpPartition.create} takes. Only `vcpus` is required; every option is checked
+ * before any WHP call, INVALID_ARGUMENT otherwise.
+ */
 export interface WhpPartitionOptions {
   /** vCPUs (VPs), 1 to 64. Their APIC IDs are their indexes. */
   readonly vcpus: number;
@@ -73,9 +79,25 @@ export function checkWhpPlatform(operation: string, platform: string = process.p
   });
 }
 
+/**
+ * A WHP partition (`WinHvPlatform.dll`, x64) set up for interrupts: ProcessorCount and the xAPIC
+ * emulation mode set before WHvSetupPartition, `vcpuCount` VPs whose local APICs are
+ * software-enabled (VP i has APIC ID i), one-shot MSIs with WHvRequestInterrupt, diagnostic local
+ * APIC reads with WHvGetVirtualProcessorState, and irqfd: a {@link WhpIrqFd} on Interrupt triggers
+ * where WHvCreateTrigger and WHvDeleteTrigger are exported (Windows 10 20H2 and later), else the
+ * user-space relay (a waiter thread and WHvRequestInterrupt). Made by {@link WhpPartition.create};
+ * {@link WhpPartition.dispose} deletes every trigger, closes their events and deletes the partition.
+ */
 export class WhpPartition implements Partition, LocalApicAccess {
+  /** Always `whp`. */
   readonly backend = 'whp';
+  /** VPs created, 1 to {@link WHP_MAX_VCPUS}; their APIC IDs are 0 .. vcpuCount-1. */
   readonly vcpuCount: number;
+  /**
+   * What this partition offers: `irqfd` is `kernel` on Interrupt triggers (the hypervisor injects),
+   * else `emulated` (the relay), with the reason in `irqfdReason`; no resample, no x2APIC (xAPIC
+   * mode: 8-bit APIC IDs), `maxVcpus` {@link WHP_MAX_VCPUS}.
+   */
   readonly capabilities: PartitionCapabilities;
   /** The late exports found in the WHP library. */
   readonly exports: WhpExports;
@@ -189,6 +211,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
     }
   }
 
+  /** True once {@link WhpPartition.dispose} has run. */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -251,6 +274,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
     for (const o of this.orphans.splice(0)) o.event.close();
   }
 
+  /** {@link WhpPartition.dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -7,7 +7,13 @@
 import { type Event, disposedError } from '@tsvmm/virt';
 import type { WhpCalls } from './calls';
 
+/**
+ * A route's Win32 event HANDLE as an `Event`: `signal()` is SetEvent and `fd` is undefined. The
+ * route owns the handle and alone closes it, once, after deleting its trigger; a holder's
+ * `dispose()` only retires this object, so it can never close a handle the hypervisor still watches.
+ */
 export class Win32Event implements Event {
+  /** Always `win32-event`: a HANDLE, not an fd. */
   readonly kind = 'win32-event' as const;
   readonly fd = undefined;
   /** True while a live trigger owns the event: the hypervisor consumes its signals. */
@@ -24,6 +30,7 @@ export class Win32Event implements Event {
     this.ownedByTrigger = ownedByTrigger;
   }
 
+  /** True once a holder disposed it or the route closed its handle: `signal` then throws DISPOSED. */
   get disposed(): boolean {
     return this.userDisposed || this.closed;
   }
@@ -65,6 +72,7 @@ export class Win32Event implements Event {
     }
   }
 
+  /** {@link Win32Event.dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }

@@ -55,11 +55,32 @@ const IRQFD_FLAG_DEASSIGN = 1;
 const IRQFD_FLAG_RESAMPLE = 2;
 const EFD_MAX = 0xffff_ffff_ffff_fffen; // the eventfd counter's maximum (ULLONG_MAX - 1)
 
-/** One entry of the routing table as the kernel holds it. */
+/** One entry of the routing table as the kernel holds it, decoded from `struct kvm_irq_routing_entry`. */
 export type ModelRoute =
-  | { readonly gsi: number; readonly type: 'msi'; readonly addressLo: number; readonly addressHi: number; readonly data: number }
-  | { readonly gsi: number; readonly type: 'irqchip'; readonly irqchip: number; readonly pin: number };
+  | {
+      /** The GSI the entry routes. */
+      readonly gsi: number;
+      /** KVM_IRQ_ROUTING_MSI (type 2). */
+      readonly type: 'msi';
+      /** MSI address bits 31:0 (`u.msi.address_lo`). */
+      readonly addressLo: number;
+      /** MSI address bits 63:32 (`u.msi.address_hi`). */
+      readonly addressHi: number;
+      /** MSI data (`u.msi.data`). */
+      readonly data: number;
+    }
+  | {
+      /** The GSI the entry routes. */
+      readonly gsi: number;
+      /** KVM_IRQ_ROUTING_IRQCHIP (type 1). */
+      readonly type: 'irqchip';
+      /** 0 PIC master, 1 PIC slave, 2 IOAPIC (`u.irqchip.irqchip`). */
+      readonly irqchip: number;
+      /** The pin on that irqchip (`u.irqchip.pin`): 0-7 on a PIC, 0-23 on the IOAPIC. */
+      readonly pin: number;
+    };
 
+/** How to build a {@link KvmKernelModel}; every field is optional. */
 export interface KvmModelOptions {
   /** APIC IDs of the vCPUs the bus knows, in vCPU-id order (vCPU i must be created with id i). Default [0, 1]. */
   readonly apicIds?: readonly number[];
@@ -75,43 +96,59 @@ interface KvmDevice {
   readonly kind: 'kvm';
 }
 
-interface EventFdObject {
+/** An eventfd as the model holds it: one open file, whatever numbers name it. */
+export interface EventFdObject {
+  /** Always `eventfd`. */
   readonly kind: 'eventfd';
+  /** The 64-bit counter: what a read would return (0 reads as EAGAIN: the eventfds are non-blocking). */
   count: bigint;
   /** Called after a write that leaves the counter non-zero while no irqfd drains it (the relay model's waiter). */
   onReadable: (() => void) | undefined;
 }
 
-interface VcpuObject {
+/** A vCPU made with KVM_CREATE_VCPU. */
+export interface VcpuObject {
+  /** Always `vcpu`. */
   readonly kind: 'vcpu';
+  /** The VM it belongs to. */
   readonly vm: VmObject;
+  /** The vCPU id given to KVM_CREATE_VCPU: also its index in the VM's `ApicBus`. */
   readonly id: number;
 }
 
-interface Irqfd {
+/** An irqfd assigned with KVM_IRQFD: signals on `eventfd` inject through the routes of `gsi`. */
+export interface ModelIrqfd {
   /** The open file: the kernel binds the eventfd context, never the number it was named by. */
   readonly eventfd: EventFdObject;
   /** The number it was assigned with (for messages only). */
   readonly fd: number;
+  /** The GSI it was assigned on (not checked against the table at assign, as in KVM). */
   readonly gsi: number;
 }
 
+/** A VM made with KVM_CREATE_VM: its irqchip, routing table, irqfds, vCPUs and local APICs. */
 export class VmObject {
+  /** Always `vm`. */
   readonly kind = 'vm' as const;
+  /** True once KVM_CREATE_IRQCHIP succeeded. */
   irqchip = false;
   /** The routing table the kernel holds: the last one accepted (KVM_CREATE_IRQCHIP installs the defaults). */
   routes: readonly ModelRoute[] = [];
-  readonly irqfds: Irqfd[] = [];
+  /** The irqfds assigned now, in assignment order. */
+  readonly irqfds: ModelIrqfd[] = [];
+  /** The vCPUs created, by id. */
   readonly vcpus = new Map<number, VcpuObject>();
   /** Injections per GSI through irqfds (including those at assign). */
   readonly injections = new Map<number, number>();
 
   constructor(
+    /** The model this VM lives in. */
     readonly model: KvmKernelModel,
     /** The VM's local APICs: where its MSIs land. */
     readonly bus: ApicBus,
   ) {}
 
+  /** The committed table's entries for `gsi` (several for a legacy GSI: IOAPIC and PIC; none when unrouted). */
   routesFor(gsi: number): ModelRoute[] {
     return this.routes.filter((r) => r.gsi === gsi);
   }
@@ -130,10 +167,17 @@ export class VmObject {
 
 type FdObject = KvmDevice | VmObject | VcpuObject | EventFdObject;
 
+/**
+ * The KVM model: a `Syscalls` that answers /dev/kvm, VM, vCPU and eventfd calls as the
+ * kernel does (errnos included), decoding every ioctl argument from raw bytes at the offsets of
+ * `include/uapi/linux/kvm.h`. Pass it as `sys` to `KvmPartition.create`. `poll` and epoll are not
+ * modelled (ENOSYS): the overflow relay runs on {@link modelRelayPlatform} instead.
+ */
 export class KvmKernelModel implements Syscalls {
   private readonly apicIds: readonly number[];
   /** Things that crash or corrupt real hosts; a correct backend never causes one. */
   readonly hazards: string[] = [];
+  /** Every VM created, in order (closed ones stay); {@link KvmKernelModel.vm} is the last. */
   readonly vms: VmObject[] = [];
   private readonly fds = new Map<number, FdObject>();
   /** Numbers referring to each open file (dup adds one, close removes one; the file is released at 0). */
@@ -177,7 +221,17 @@ export class KvmKernelModel implements Syscalls {
   }
 
   /** MSI routes of the committed table, by GSI. */
-  msiRoutes(vm = this.vm): Map<number, { addressLo: number; addressHi: number; data: number }> {
+  msiRoutes(vm = this.vm): Map<
+    number,
+    {
+      /** MSI address bits 31:0. */
+      addressLo: number;
+      /** MSI address bits 63:32. */
+      addressHi: number;
+      /** MSI data. */
+      data: number;
+    }
+  > {
     const out = new Map<number, { addressLo: number; addressHi: number; data: number }>();
     for (const r of vm.routes) if (r.type === 'msi') out.set(r.gsi, { addressLo: r.addressLo, addressHi: r.addressHi, data: r.data });
     return out;
@@ -292,6 +346,12 @@ export class KvmKernelModel implements Syscalls {
     return 8;
   }
 
+  /**
+   * write(2) of 8 bytes to an eventfd: adds the little-endian u64 to its counter (EINVAL for
+   * 0xFFFFFFFFFFFFFFFF or fewer than 8 bytes, EAGAIN when it would overflow). When the eventfd is
+   * assigned as an irqfd, the counter is drained and the GSI injected once through the committed
+   * table, inside the write, as KVM does; otherwise the readable listener runs. Returns 8 or -errno.
+   */
   write(fd: number, buf: Uint8Array, length: number): number {
     const o = this.fds.get(fd);
     if (!o) return -EBADF;
@@ -495,7 +555,7 @@ export class KvmKernelModel implements Syscalls {
     return 0;
   }
 
-  private irqfdOf(o: EventFdObject): { vm: VmObject; irqfd: Irqfd } | undefined {
+  private irqfdOf(o: EventFdObject): { vm: VmObject; irqfd: ModelIrqfd } | undefined {
     for (const vm of this.vms) {
       const irqfd = vm.irqfds.find((q) => q.eventfd === o);
       if (irqfd) return { vm, irqfd };

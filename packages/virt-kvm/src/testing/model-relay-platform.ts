@@ -15,7 +15,13 @@ export { ModelRelayPlatform };
  * A platform factory for `KvmPartition.create({ overflow })` on the model: the waiter injects
  * with KVM_SIGNAL_MSI on the model's VM through `sys` (the model, or a FaultInjector around it).
  */
-export function modelRelayPlatform(model: KvmKernelModel, sys: Syscalls = model): RelayPlatformFactory & { readonly platforms: ModelRelayPlatform[] } {
+export function modelRelayPlatform(
+  model: KvmKernelModel,
+  sys: Syscalls = model,
+): RelayPlatformFactory & {
+  /** Every platform the factory made, oldest first (one per overflow relay started). */
+  readonly platforms: ModelRelayPlatform[];
+} {
   const platforms: ModelRelayPlatform[] = [];
   const eventfds = {
     watch(fd: number, ready: () => void): () => void {

@@ -3,5 +3,5 @@
  * `Syscalls` seam, delivering into the shared APIC model.
  */
 export { MshvKernelModel, ModelPartition } from './kernel-model';
-export type { MshvHazard, MshvKernelModelOptions, ModelIrqfd, ModelRoute, ModelVp } from './kernel-model';
+export type { EventFdObject, MshvHazard, MshvKernelModelOptions, ModelIrqfd, ModelRoute, ModelVp } from './kernel-model';
 export { ModelRelayPlatform, modelRelayPlatform } from './relay-platform';

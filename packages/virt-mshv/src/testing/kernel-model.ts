@@ -54,6 +54,7 @@ const SPURIOUS_RESET = 0xff;
 
 /** Something the real kernel would do wrong (inject garbage, oops) if a backend did it. */
 export interface MshvHazard {
+  /** Which mistake (each value is explained where it is declared). */
   readonly kind:
     /** A signal on a GSI without a route, below the highest routed GSI (or on GSI 0): injects vector 0, fixed, to APIC 0. */
     | 'unrouted-signal-injects-vector-0'
@@ -69,9 +70,11 @@ export interface MshvHazard {
     | 'destination-without-vp'
     /** A partition used before MSHV_INITIALIZE_PARTITION. */
     | 'not-initialized';
+  /** What happened, with the GSI, fd, APIC ID or partition involved. */
   readonly detail: string;
 }
 
+/** Which kernel the model behaves as; every field is optional. */
 export interface MshvKernelModelOptions {
   /** What open('/dev/mshv') gets: the device (default), ENOENT (not a root partition) or an errno such as EACCES. */
   readonly device?: 'present' | 'missing' | number;
@@ -88,8 +91,11 @@ export interface MshvKernelModelOptions {
   readonly resampleAlwaysEinval?: boolean;
 }
 
-interface EventFdObject {
+/** An eventfd as the model holds it: one open file, whatever numbers name it. */
+export interface EventFdObject {
+  /** Always `eventfd`. */
   readonly kind: 'eventfd';
+  /** The 64-bit counter: what a read would return (0 reads as EAGAIN: the eventfds are non-blocking). */
   counter: bigint;
 }
 interface DeviceObject {
@@ -108,36 +114,55 @@ type FileObject = EventFdObject | DeviceObject | PartitionObject | VpObject;
 
 /** A routing-table entry as the kernel keeps it. */
 export interface ModelRoute {
+  /** The GSI, 0 to 4095. */
   readonly gsi: number;
+  /** MSI address bits 31:0 (`address_lo`). */
   readonly addressLo: number;
+  /** MSI address bits 63:32 (`address_hi`); always 0, since the kernel rejects a table with any other. */
   readonly addressHi: number;
+  /** MSI data (`data`). */
   readonly data: number;
 }
 
+/** An irqfd assigned with MSHV_IRQFD: signals on `eventfd` inject through the route of `gsi`. */
 export interface ModelIrqfd {
+  /** The open eventfd file (the kernel binds the file, not the number). */
   readonly eventfd: EventFdObject;
   /** The fd number it was assigned with, for messages only (the kernel binds the file, not the number). */
   readonly fd: number;
+  /** The GSI it was assigned on (not range-checked at assign, as in the kernel). */
   readonly gsi: number;
+  /** Assigned with MSHV_IRQFD_FLAG_RESAMPLE (possible only with `resampleAlwaysEinval: false`). */
   readonly resample: boolean;
 }
 
+/** A VP made with MSHV_CREATE_VP, as far as its local APIC state goes. */
 export interface ModelVp {
+  /** The VP index, 0 to 255; also its APIC ID. */
   readonly index: number;
   /** The last 176 bytes written with MSHV_SET_VP_STATE (live fields are refreshed from the APIC model on read). */
   readonly page: Uint8Array;
+  /** The spurious-interrupt vector register (offset 16 of the hypervisor's format): 0xFF at reset, bit 8 = software enable. */
   spurious: number;
 }
 
+/** A partition made with MSHV_CREATE_PARTITION, with its VPs, routing table, irqfds and APICs. */
 export class ModelPartition {
+  /** 1 for the first partition of the model, then 2, 3, ... */
   readonly id: number;
+  /** The `pt_flags` it was created with (MSHV_PT_BIT_*). */
   readonly flags: bigint;
+  /** True once MSHV_INITIALIZE_PARTITION ran; any other partition ioctl before that is a hazard. */
   initialized = false;
   /** Open file references: the partition fd and every VP fd. */
   refs = 1;
+  /** False once the last number of the partition fd was closed (which tears every irqfd down). */
   partitionFdOpen = true;
+  /** The VPs created, by index. */
   readonly vps = new Map<number, ModelVp>();
+  /** The committed routing table, by GSI: the last one MSHV_SET_MSI_ROUTING accepted. */
   routes = new Map<number, ModelRoute>();
+  /** The irqfds assigned now, in assignment order. */
   readonly irqfds: ModelIrqfd[] = [];
   /** Where this partition's interrupts land: one APIC per VP, APIC ID = VP index. */
   bus = new ApicBus({ apicIds: [] });
@@ -171,6 +196,11 @@ interface Region {
 
 const NEXT_ADDRESS_BASE = 0x7f00_0000_0000n;
 
+/**
+ * The mshv model: a `Syscalls` (and the {@link UserMemory} the kernel reads through) that answers
+ * /dev/mshv, partition, VP and eventfd calls as the driver does, errnos included. Pass it as both
+ * `sys` and `memory` to `MshvPartition.create`; `hazards` must stay empty.
+ */
 export class MshvKernelModel implements Syscalls, UserMemory {
   /** Hazards seen so far; tests assert this stays empty. */
   readonly hazards: MshvHazard[] = [];
@@ -294,6 +324,11 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     return this.install({ kind: 'mshv' });
   }
 
+  /**
+   * close(2): removes one number. Only the last number of an open file releases it: an eventfd's
+   * irqfds are torn down, a partition fd's release tears every irqfd of the partition down.
+   * Returns 0, or -EBADF for a closed number.
+   */
   close(fd: number): number {
     const f = this.files.get(fd);
     if (f === undefined) return -EBADF;
@@ -370,6 +405,13 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     return 8;
   }
 
+  /**
+   * write(2) of 8 bytes to an eventfd: adds the little-endian u64 to its counter (EINVAL for
+   * 0xFFFFFFFFFFFFFFFF or fewer than 8 bytes, EAGAIN when it would overflow). Each irqfd bound to
+   * the eventfd drains it and injects through its GSI's route, inside the write; an unrouted GSI
+   * does what the kernel does (vector 0 on APIC 0 below the highest route, else nothing) and is
+   * recorded as a hazard. Returns 8 or -errno.
+   */
   write(fd: number, buf: Uint8Array, length: number): number {
     const f = this.files.get(fd);
     if (f === undefined) return -EBADF;

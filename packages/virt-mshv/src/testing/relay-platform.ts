@@ -15,7 +15,13 @@ export { ModelRelayPlatform };
  * A platform factory for `MshvPartition.create({ overflow })` on the model: the waiter injects on
  * the model's newest open partition, through `sys` (the model, or a FaultInjector around it).
  */
-export function modelRelayPlatform(model: MshvKernelModel, sys: Syscalls = model): RelayPlatformFactory & { readonly platforms: ModelRelayPlatform[] } {
+export function modelRelayPlatform(
+  model: MshvKernelModel,
+  sys: Syscalls = model,
+): RelayPlatformFactory & {
+  /** Every platform the factory made, oldest first (one per overflow relay started). */
+  readonly platforms: ModelRelayPlatform[];
+} {
   const platforms: ModelRelayPlatform[] = [];
   const eventfds = { watch: (fd: number, ready: () => void) => model.watchEventfd(fd, ready), counter: (fd: number) => model.eventfdCounter(fd) };
   const factory = (table: RelayRouteTable): ModelRelayPlatform => {
