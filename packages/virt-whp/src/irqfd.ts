@@ -135,6 +135,8 @@ export class WhpIrqFd implements IrqFd {
 }
 
 export class WhpIrqFdRoute implements IrqFdRoute {
+  /** Every route is a hypervisor trigger (there is no trigger limit below `maxRoutes`). */
+  readonly mediation = 'kernel' as const;
   private current: Win32Event;
   private trigger: bigint | undefined;
   private currentMsi: MsiMessage | undefined;

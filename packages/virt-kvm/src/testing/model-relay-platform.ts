@@ -4,7 +4,7 @@
  * calls, as the epoll worker does on a VM.
  */
 import type { Syscalls } from '@tsvmm/linux-sys';
-import { ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
+import { type ModelRelayOptions, ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
 import type { RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
 import { signalMsiInjector } from '../signal-msi';
 import type { KvmKernelModel } from './kvm-model';
@@ -15,7 +15,7 @@ export { ModelRelayPlatform };
  * A platform factory for `KvmPartition.create({ overflow })` on the model: the waiter injects
  * with KVM_SIGNAL_MSI on the model's VM through `sys` (the model, or a FaultInjector around it).
  */
-export function modelRelayPlatform(model: KvmKernelModel, sys: Syscalls = model): RelayPlatformFactory & { readonly platforms: ModelRelayPlatform[] } {
+export function modelRelayPlatform(model: KvmKernelModel, sys: Syscalls = model, options: ModelRelayOptions = {}): RelayPlatformFactory & { readonly platforms: ModelRelayPlatform[] } {
   const platforms: ModelRelayPlatform[] = [];
   const eventfds = {
     watch(fd: number, ready: () => void): () => void {
@@ -28,7 +28,7 @@ export function modelRelayPlatform(model: KvmKernelModel, sys: Syscalls = model)
   };
   const factory = (table: RelayRouteTable): ModelRelayPlatform => {
     const vmFd = modelVmFd(model);
-    const p = new ModelRelayPlatform('KVM model waiter', table, eventfds, { inject: signalMsiInjector(sys, vmFd, 'model relay waiter: inject') });
+    const p = new ModelRelayPlatform('KVM model waiter', table, eventfds, { inject: signalMsiInjector(sys, vmFd, 'model relay waiter: inject') }, options);
     platforms.push(p);
     return p;
   };

@@ -4,7 +4,7 @@
  * model's system calls, as the epoll worker does on a real host.
  */
 import type { Syscalls } from '@tsvmm/linux-sys';
-import { ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
+import { type ModelRelayOptions, ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
 import type { RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
 import { assertInterruptInjector } from '../assert-interrupt';
 import type { MshvKernelModel } from './kernel-model';
@@ -15,13 +15,13 @@ export { ModelRelayPlatform };
  * A platform factory for `MshvPartition.create({ overflow })` on the model: the waiter injects on
  * the model's newest open partition, through `sys` (the model, or a FaultInjector around it).
  */
-export function modelRelayPlatform(model: MshvKernelModel, sys: Syscalls = model): RelayPlatformFactory & { readonly platforms: ModelRelayPlatform[] } {
+export function modelRelayPlatform(model: MshvKernelModel, sys: Syscalls = model, options: ModelRelayOptions = {}): RelayPlatformFactory & { readonly platforms: ModelRelayPlatform[] } {
   const platforms: ModelRelayPlatform[] = [];
   const eventfds = { watch: (fd: number, ready: () => void) => model.watchEventfd(fd, ready), counter: (fd: number) => model.eventfdCounter(fd) };
   const factory = (table: RelayRouteTable): ModelRelayPlatform => {
     const fd = model.newestPartitionFd();
     if (fd === undefined) throw new Error('the model has no open partition');
-    const p = new ModelRelayPlatform('mshv model waiter', table, eventfds, assertInterruptInjector(sys, model, fd, 'model relay waiter: inject'));
+    const p = new ModelRelayPlatform('mshv model waiter', table, eventfds, assertInterruptInjector(sys, model, fd, 'model relay waiter: inject'), options);
     platforms.push(p);
     return p;
   };

@@ -32,7 +32,9 @@ export interface IrqFdCapabilities {
    * Most routes the hypervisor itself delivers at once, where that is fewer than `maxRoutes`
    * (Linux backends: GSIs, which a route holds only while it has an MSI; each route costs an
    * eventfd, so `maxRoutes` is a file-descriptor budget). Routes beyond it are delivered from
-   * user space (`route.mediation` says which). Absent where every route is hypervisor-delivered.
+   * user space (`route.mediation` says which): the first `maxKernelRoutes` routes to get an MSI
+   * are kernel-delivered, and a route moves to the kernel when one frees up. Absent where every
+   * route is hypervisor-delivered.
    */
   readonly maxKernelRoutes?: number;
   /**
