@@ -14,6 +14,8 @@ export { ModelRelayPlatform };
 /**
  * A platform factory for `KvmPartition.create({ overflow })` on the model: the waiter injects
  * with KVM_SIGNAL_MSI on the model's VM through `sys` (the model, or a FaultInjector around it).
+ * With `options.deferred` the waiter runs only inside `settle()`, so signals on relayed routes stay
+ * in flight until then.
  */
 export function modelRelayPlatform(model: KvmKernelModel, sys: Syscalls = model, options: ModelRelayOptions = {}): RelayPlatformFactory & { readonly platforms: ModelRelayPlatform[] } {
   const platforms: ModelRelayPlatform[] = [];

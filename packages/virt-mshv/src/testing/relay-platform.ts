@@ -14,6 +14,8 @@ export { ModelRelayPlatform };
 /**
  * A platform factory for `MshvPartition.create({ overflow })` on the model: the waiter injects on
  * the model's newest open partition, through `sys` (the model, or a FaultInjector around it).
+ * With `options.deferred` the waiter runs only inside `settle()`, so signals on relayed routes stay
+ * in flight until then.
  */
 export function modelRelayPlatform(model: MshvKernelModel, sys: Syscalls = model, options: ModelRelayOptions = {}): RelayPlatformFactory & { readonly platforms: ModelRelayPlatform[] } {
   const platforms: ModelRelayPlatform[] = [];

@@ -25,6 +25,7 @@ export interface PartitionCapabilities {
 
 /** What an {@link IrqFd} offers. Immutable (frozen). */
 export interface IrqFdCapabilities {
+  /** How routes are delivered; each route says so itself in `route.mediation`, which differs only beyond `maxKernelRoutes`. */
   readonly mediation: IrqFdMediation;
   /** Most routes that can exist at once; one more is an EXHAUSTED error. */
   readonly maxRoutes: number;
