@@ -1,12 +1,13 @@
 /**
  * The model relay waiter shared by the KVM and mshv models: it wakes like level-triggered epoll
  * (an eventfd already readable when watched is delivered at once), stops watching on unwatch and
- * on disposal, and frees the backend's injector once disposed.
+ * on disposal, and frees the backend's injector once disposed. Deferred, it delivers only inside
+ * settle().
  */
 import type { Event, RelayRouteTable } from '@tsvmm/virt';
 import { ModelRelayPlatform, type ModelEventFdWatch } from '../src/testing';
 
-function fixture(counter: bigint) {
+function fixture(counter: bigint, deferred = false) {
   const deliveries: number[] = [];
   const watching = new Map<number, () => void>();
   const freed: boolean[] = [];
@@ -19,7 +20,7 @@ function fixture(counter: bigint) {
   };
   const table = { deliver: (slot: number) => (deliveries.push(slot), 'delivered') } as unknown as RelayRouteTable;
   const event = { ownFd: () => 7, consume: () => counter } as unknown as Event;
-  const platform = new ModelRelayPlatform('test waiter', table, eventfds, { inject: () => true, free: () => void freed.push(true) });
+  const platform = new ModelRelayPlatform('test waiter', table, eventfds, { inject: () => true, free: () => void freed.push(true) }, { deferred });
   return { platform, deliveries, watching, freed, event };
 }
 
@@ -44,5 +45,20 @@ describe('ModelRelayPlatform', () => {
     f.platform.watch(3, f.event);
     f.platform[Symbol.dispose]();
     expect({ watched: f.platform.watchedCount, model: f.watching.size, freed: f.freed }).toEqual({ watched: 0, model: 0, freed: [true] });
+  });
+
+  it('deferred: delivers nothing until settle(), then every readable watched eventfd once; nothing after unwatch', async () => {
+    const f = fixture(1n, true);
+    f.platform.watch(3, f.event);
+    expect({ deliveries: f.deliveries, model: f.watching.size, watched: f.platform.watchedCount }).toEqual({ deliveries: [], model: 0, watched: 1 });
+    await f.platform.settle();
+    expect(f.deliveries).toEqual([3]);
+    f.platform.unwatch(3);
+    await f.platform.settle();
+    expect({ deliveries: f.deliveries, watched: f.platform.watchedCount }).toEqual({ deliveries: [3], watched: 0 });
+    const idle = fixture(0n, true);
+    idle.platform.watch(3, idle.event);
+    await idle.platform.settle();
+    expect(idle.deliveries).toEqual([]);
   });
 });

@@ -36,6 +36,7 @@ class StubRoute implements IrqFdRoute {
   event = new StubEvent();
   msi: MsiMessage | undefined;
   masked = true;
+  readonly mediation = 'kernel' as const;
   disposed = false;
   log: unknown[][] = [];
   setMsi(address: number | bigint, data: number): void {

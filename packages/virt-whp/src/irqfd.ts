@@ -157,6 +157,8 @@ export class WhpIrqFd implements IrqFd {
  * old handle is closed. A failing change leaves the route as it was.
  */
 export class WhpIrqFdRoute implements IrqFdRoute {
+  /** Every route is a hypervisor trigger (there is no trigger limit below `maxRoutes`). */
+  readonly mediation = 'kernel' as const;
   private current: Win32Event;
   private trigger: bigint | undefined;
   private currentMsi: MsiMessage | undefined;

@@ -7,6 +7,7 @@ import type { Event, IrqFd, IrqFdRoute, Partition } from '../src';
 import { VirtError } from '../src';
 import { type ConformanceFactory, type ConformanceManifest, apicObserver, defineIrqFdConformance as defineIrqFdConformanceFor, runIrqFdConformance } from '../src/conformance';
 import { type MinimalOptions, type ReplacingBreakage, minimalPartition, replacingPartition } from './support/minimal-backend';
+import { type OverflowBreakage, overflowPartition } from './support/overflow-backend';
 
 type RouteHooks = Partial<{
   setMsi(inner: IrqFdRoute, address: number | bigint, data: number): void;
@@ -14,6 +15,7 @@ type RouteHooks = Partial<{
   unmask(inner: IrqFdRoute): void;
   consumePending(inner: IrqFdRoute): boolean;
   dispose(inner: IrqFdRoute, already: boolean): void;
+  mediation(inner: IrqFdRoute): unknown;
   afterDispose: boolean; // route calls after dispose silently succeed
   subscribeAfterDispose: boolean; // onEventReplaced after dispose silently succeeds
 }>;
@@ -42,6 +44,9 @@ class BrokenRoute implements IrqFdRoute {
   }
   get masked() {
     return this.inner.masked;
+  }
+  get mediation() {
+    return (this.hooks.mediation ? this.hooks.mediation(this.inner) : this.inner.mediation) as IrqFdRoute['mediation'];
   }
   get disposed() {
     return this.inner.disposed;
@@ -150,10 +155,30 @@ function replacingFactory(name: string, broken: ReplacingBreakage): ConformanceF
   };
 }
 
+function overflowFactory(name: string, broken: OverflowBreakage, waiterThread = false): ConformanceFactory {
+  return {
+    name,
+    supports: { stableEvent: true, routingTable: false, mediation: 'kernel', resample: false, x2apic: false, overflow: true },
+    create() {
+      const partition = overflowPartition({ kernelRoutes: 4, broken });
+      const irqfd = partition.irqfd()!;
+      return { partition, observer: apicObserver(partition), settle: () => irqfd.settle(), ...(waiterThread ? { waiterThread } : {}), dispose: () => partition.dispose() };
+    },
+  };
+}
+
 const X2APIC_BACKEND: MinimalOptions = { apicIds: [0, 1, 0x1234], x2apic: true };
 const REPLACEMENT_CASE = 'event replacement: the listener gets each new event once; the old one no longer delivers; the new one does; a latched signal is delivered once';
 const X2APIC_CASE = 'x2apic: a route and requestMsi reach a vCPU whose APIC ID is above 255 through the upper address';
 const MANIFEST_CASE = 'manifest: what the backend declares matches its live capabilities';
+const MEDIATION_CASE = 'route.mediation: every route reports the irqfd’s mediation for its whole life (no overflow)';
+const OVERFLOW = {
+  split: 'overflow: the first maxKernelRoutes routes to get an MSI report kernel, the rest emulated (masked or not)',
+  delivery: 'overflow: every route, kernel or relayed, delivers each signal exactly once to its own message; a relayed retarget applies to the next signal',
+  masking: 'overflow: masking a relayed route latches (consumePending once, nothing delivered); unmask delivers a latched signal once',
+  dispose: 'overflow: disposing a kernel route moves one relayed route to the kernel; signals raised just before the move land once',
+  clearMsi: 'overflow: clearMsi on a kernel route moves one relayed route to the kernel; the cleared route latches, and relays once given an MSI again',
+};
 
 test('the healthy minimal backend passes every case (through the same wrapper)', async () => {
   expect(await failures(brokenFactory('healthy', {}))).toEqual([]);
@@ -171,10 +196,20 @@ test('a healthy x2APIC backend passes the x2apic case', async () => {
   expect(results.find((r) => r.name === X2APIC_CASE)).toMatchObject({ passed: true });
 });
 
+test('a healthy overflow backend passes every case, each overflow case run (not skipped); with a waiter thread too', async () => {
+  for (const waiterThread of [false, true]) {
+    const results = await runIrqFdConformance(overflowFactory('overflow', {}, waiterThread));
+    expect(results.filter((r) => !r.passed && r.skipped === undefined)).toEqual([]);
+    for (const name of Object.values(OVERFLOW)) expect(results.find((r) => r.name === name)).toMatchObject({ passed: true });
+    expect(results.find((r) => r.name === MEDIATION_CASE)?.skipped).toMatch(/supports.overflow is true/);
+  }
+});
+
 test('cases that do not apply are reported skipped with a reason, never passed', async () => {
   const results = await runIrqFdConformance(brokenFactory('healthy', {}));
   const skipped = results.filter((r) => r.skipped !== undefined);
-  expect(skipped.map((r) => r.name)).toEqual(expect.arrayContaining([REPLACEMENT_CASE, X2APIC_CASE]));
+  expect(skipped.map((r) => r.name)).toEqual(expect.arrayContaining([REPLACEMENT_CASE, X2APIC_CASE, ...Object.values(OVERFLOW)]));
+  expect(results.find((r) => r.name === MEDIATION_CASE)).toMatchObject({ passed: true });
   for (const r of skipped) {
     expect(r.passed).toBe(false);
     expect(r.skipped).toMatch(/not (applicable|declared)|no .* API/);
@@ -205,6 +240,24 @@ const replacementBreakages: Array<[string, ReplacingBreakage]> = [
 
 test.each(replacementBreakages)('the suite catches a replacing backend that %s', async (_what, broken) => {
   expect(await failures(replacingFactory('broken replacing', broken))).toContain(REPLACEMENT_CASE);
+});
+
+const overflowBreakages: Array<[string, OverflowBreakage, string[]]> = [
+  ['reports kernel for a relayed route', { reportsKernel: true }, [OVERFLOW.split]],
+  ['delivers relayed routes to a stale message (the one they overflowed with)', { staleMessage: true }, [OVERFLOW.delivery]],
+  ['never moves a relayed route to a freed kernel route', { neverPromote: true }, [OVERFLOW.dispose, OVERFLOW.clearMsi]],
+  ['drops a signal in flight when a relayed route moves to the kernel', { dropInFlightAtPromotion: true }, [OVERFLOW.dispose, OVERFLOW.clearMsi]],
+  ['delivers a signal in flight twice when a relayed route moves to the kernel', { doubleAtPromotion: true }, [OVERFLOW.dispose, OVERFLOW.clearMsi]],
+  ['keeps relaying a masked route', { relayIgnoresMask: true }, [OVERFLOW.masking]],
+];
+
+test.each(overflowBreakages)('the suite catches an overflow backend that %s', async (_what, broken, expectedCases) => {
+  const failed = await failures(overflowFactory('broken overflow', broken));
+  expect(failed).toEqual(expect.arrayContaining(expectedCases));
+});
+
+test('a signal delivered twice at the move is caught only by the look before settle (not with a waiter thread)', async () => {
+  expect(await failures(overflowFactory('double, waiter thread', { doubleAtPromotion: true }, true))).toEqual([]);
 });
 
 const cases: Array<[string, Breakage, string]> = [
@@ -288,6 +341,10 @@ const cases: Array<[string, Breakage, string]> = [
     { route: { afterDispose: true } },
     'use after dispose: every call throws DISPOSED',
   ],
+  ['declares overflow without a kernel route limit (no maxKernelRoutes)', { supports: { overflow: true } }, MANIFEST_CASE],
+  ['declares overflow without a kernel route limit (the overflow cases cannot fill it)', { supports: { overflow: true } }, OVERFLOW.split],
+  ['routes report a mediation other than the irqfd’s', { route: { mediation: () => 'kernel' } }, MEDIATION_CASE],
+  ['routes have no mediation (written before it was in the contract)', { route: { mediation: () => undefined } }, MEDIATION_CASE],
   [
     'exhaustion is an untyped error',
     {

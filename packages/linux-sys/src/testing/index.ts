@@ -15,4 +15,4 @@ export function recordingInjectorSpec(shared: SharedArrayBuffer): RecordInjector
 }
 export * from './irqfd-fault/index';
 export { ModelRelayPlatform } from './model-relay-platform';
-export type { ModelEventFdWatch, ModelRelayInjector } from './model-relay-platform';
+export type { ModelEventFdWatch, ModelRelayInjector, ModelRelayOptions } from './model-relay-platform';

@@ -3,6 +3,10 @@
  * calls the waiter inside the eventfd write that makes a watched eventfd readable, and the waiter
  * injects through the model's system calls with the backend's injector, as the epoll worker does
  * on a real host.
+ *
+ * Deferred (`{ deferred: true }`), the waiter runs only inside `settle()`, as a worker thread that
+ * has not been scheduled yet: a signal on a relayed route stays in flight (in its eventfd) until
+ * then, so tests see what a route change does to a signal the waiter has not reached.
  */
 import type { Event, RawInjector, RelayPlatform, RelayRouteTable } from '@tsvmm/virt';
 import type { EventFd } from '../eventfd';
@@ -23,6 +27,12 @@ export interface ModelRelayInjector {
   free?(): void;
 }
 
+/** How the model waiter runs. */
+export interface ModelRelayOptions {
+  /** Deliver only inside `settle()` (default false: inside the eventfd write). */
+  readonly deferred?: boolean;
+}
+
 /**
  * A `RelayPlatform` for kernel models: no thread, no epoll. A watched eventfd's waiter runs inside
  * the write that makes it readable (or at once when it is readable when watched), as a real epoll
@@ -33,6 +43,9 @@ export class ModelRelayPlatform implements RelayPlatform {
   /** Deliveries the waiter made (delivered or blocked), for tests. */
   deliveries = 0;
   private readonly stops = new Map<number, () => void>();
+  /** Deferred: the wakeup of each watched slot and its eventfd, run by `settle()`. */
+  private readonly parked = new Map<number, { readonly fd: number; readonly ready: () => void }>();
+  private readonly deferred: boolean;
 
   constructor(
     /** Names the waiter in messages, e.g. `KVM model waiter`. */
@@ -40,7 +53,10 @@ export class ModelRelayPlatform implements RelayPlatform {
     private readonly table: RelayRouteTable,
     private readonly eventfds: ModelEventFdWatch,
     private readonly injector: ModelRelayInjector,
-  ) {}
+    options: ModelRelayOptions = {},
+  ) {
+    this.deferred = options.deferred === true;
+  }
 
   /** Always throws: the overflow relay watches each route's own eventfd. */
   createEvent(): Event {
@@ -55,6 +71,11 @@ export class ModelRelayPlatform implements RelayPlatform {
       if (outcome === 'delivered' || outcome === 'blocked') this.deliveries++;
     };
     this.stops.get(slot)?.();
+    if (this.deferred) {
+      this.parked.set(slot, { fd, ready });
+      this.stops.set(slot, () => void this.parked.delete(slot));
+      return;
+    }
     this.stops.set(slot, this.eventfds.watch(fd, ready));
     // epoll is level-triggered: an eventfd already readable when added wakes the waiter at once.
     if ((this.eventfds.counter(fd) ?? 0n) > 0n) ready();
@@ -70,7 +91,9 @@ export class ModelRelayPlatform implements RelayPlatform {
     return this.stops.size;
   }
 
+  /** Deferred: runs the waiter once over every readable watched eventfd. */
   settle(): Promise<void> {
+    for (const { fd, ready } of [...this.parked.values()]) if ((this.eventfds.counter(fd) ?? 0n) > 0n) ready();
     return Promise.resolve();
   }
 

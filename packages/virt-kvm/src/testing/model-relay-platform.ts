@@ -4,7 +4,7 @@
  * calls, as the epoll worker does on a VM.
  */
 import type { Syscalls } from '@tsvmm/linux-sys';
-import { ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
+import { type ModelRelayOptions, ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
 import type { RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
 import { signalMsiInjector } from '../signal-msi';
 import type { KvmKernelModel } from './kvm-model';
@@ -14,10 +14,13 @@ export { ModelRelayPlatform };
 /**
  * A platform factory for `KvmPartition.create({ overflow })` on the model: the waiter injects
  * with KVM_SIGNAL_MSI on the model's VM through `sys` (the model, or a FaultInjector around it).
+ * With `options.deferred` the waiter runs only inside `settle()`, so signals on relayed routes stay
+ * in flight until then.
  */
 export function modelRelayPlatform(
   model: KvmKernelModel,
   sys: Syscalls = model,
+  options: ModelRelayOptions = {},
 ): RelayPlatformFactory & {
   /** Every platform the factory made, oldest first (one per overflow relay started). */
   readonly platforms: ModelRelayPlatform[];
@@ -34,7 +37,7 @@ export function modelRelayPlatform(
   };
   const factory = (table: RelayRouteTable): ModelRelayPlatform => {
     const vmFd = modelVmFd(model);
-    const p = new ModelRelayPlatform('KVM model waiter', table, eventfds, { inject: signalMsiInjector(sys, vmFd, 'model relay waiter: inject') });
+    const p = new ModelRelayPlatform('KVM model waiter', table, eventfds, { inject: signalMsiInjector(sys, vmFd, 'model relay waiter: inject') }, options);
     platforms.push(p);
     return p;
   };

@@ -53,7 +53,7 @@ function rig() {
   const irqfd = vm.irqfd()!;
   const kernelRoute = irqfd.newIrqFdRoute();
   kernelRoute.setMsi(0xfee00000, 0x40);
-  const r = irqfd.newIrqFdRoute() as ReturnType<typeof irqfd.newIrqFdRoute> & { mediation: string };
+  const r = irqfd.newIrqFdRoute();
   r.setMsi(A.addressLo, A.data);
   r.unmask();
   expect(r.mediation).toBe('emulated');

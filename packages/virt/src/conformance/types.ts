@@ -20,6 +20,15 @@ export interface ConformanceSubject {
   /** Resolves once every signal raised before the call has been delivered or latched. */
   settle(): Promise<void>;
   /**
+   * True where a waiter on another thread may inject at any moment (an epoll worker relaying
+   * routes): the suite then reads the observer only after `settle()`, since reading and clearing
+   * IRR would race such an injection. Default false: deliveries happen only inside calls on the
+   * partition, its routes and events, and inside `settle()`; the overflow cases then also look
+   * before settling, to tell a signal delivered twice (by the call, then by the waiter) from one
+   * delivered once.
+   */
+  readonly waiterThread?: boolean;
+  /**
    * Makes the next routing-table commit fail, as a hypervisor refusing it would (KVM: the next
    * KVM_SET_GSI_ROUTING returns an error). Required where `irqfd().capabilities.routingTable` is
    * true: the suite uses it to check that a failed batch rolls every route back.
@@ -45,7 +54,13 @@ export interface ConformanceManifest {
   readonly resample: boolean;
   /** `partition.capabilities.x2apic`; the subject then has a vCPU whose APIC ID is above 255. */
   readonly x2apic: boolean;
-  /** Routes beyond the kernel's limit fall back to the relay, per route. */
+  /**
+   * Routes beyond the kernel's limit (`irqfd().capabilities.maxKernelRoutes`, below `maxRoutes`)
+   * are relayed from user space, per route (`route.mediation`), and move to the kernel as kernel
+   * routes free up. The overflow cases then run: give the subject a small kernel route limit (at
+   * most 64, and `maxRoutes` at least 3 more), and a `settle` that waits for the relay's waiter.
+   * Never derived from capabilities: declare it.
+   */
   readonly overflow: boolean;
 }
 

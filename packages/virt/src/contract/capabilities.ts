@@ -25,7 +25,7 @@ export interface PartitionCapabilities {
 
 /** What an {@link IrqFd} offers. Immutable (frozen). */
 export interface IrqFdCapabilities {
-  /** `kernel` when the hypervisor injects straight from the signal, `emulated` for the user-space relay. */
+  /** `kernel` when the hypervisor injects straight from the signal, `emulated` for the user-space relay; each route says which applies to it in `route.mediation`, which differs only beyond `maxKernelRoutes`. */
   readonly mediation: IrqFdMediation;
   /** Most routes that can exist at once; one more is an EXHAUSTED error. */
   readonly maxRoutes: number;
@@ -33,7 +33,9 @@ export interface IrqFdCapabilities {
    * Most routes the hypervisor itself delivers at once, where that is fewer than `maxRoutes`
    * (Linux backends: GSIs, which a route holds only while it has an MSI; each route costs an
    * eventfd, so `maxRoutes` is a file-descriptor budget). Routes beyond it are delivered from
-   * user space (`route.mediation` says which). Absent where every route is hypervisor-delivered.
+   * user space (`route.mediation` says which): the first `maxKernelRoutes` routes to get an MSI
+   * are kernel-delivered, and a route moves to the kernel when one frees up. Absent where every
+   * route is hypervisor-delivered.
    */
   readonly maxKernelRoutes?: number;
   /**

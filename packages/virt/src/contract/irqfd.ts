@@ -1,4 +1,4 @@
-import type { IrqFdCapabilities } from './capabilities';
+import type { IrqFdCapabilities, IrqFdMediation } from './capabilities';
 import type { Event } from './event';
 import type { MsiMessage } from '../msi/codec';
 import { invalidArgument } from '../errors';
@@ -103,6 +103,19 @@ export interface IrqFdRoute extends Disposable {
   readonly msi: MsiMessage | undefined;
   /** True while masked; a new route starts masked. */
   readonly masked: boolean;
+  /**
+   * How this route's signals reach the guest now: `kernel` (the hypervisor injects straight from
+   * the signal) or `emulated` (a user-space waiter injects with `requestMsi`).
+   *
+   * Equal to `irqfd.capabilities.mediation` for the route's whole life, except where the irqfd has
+   * fewer kernel routes than routes (`capabilities.maxKernelRoutes` set, below `maxRoutes`): there
+   * a route takes a kernel route at its first MSI, in the order routes get one, and reports
+   * `emulated` when none was free (masked or not: it holds no kernel route); it moves to `kernel`
+   * when another route's `clearMsi` or `dispose` frees one, without losing or doubling a signal
+   * (one raised before the move is delivered once, to the message it was raised under). A route
+   * without an MSI holds no kernel route and reports `capabilities.mediation`.
+   */
+  readonly mediation: IrqFdMediation;
   /** True once `dispose()` has run. */
   readonly disposed: boolean;
   /** Sets the MSI `address` (64-bit: a number below 2^53 or a bigint) and `data`. Applies to the next signal. */

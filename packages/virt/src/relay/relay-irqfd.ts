@@ -154,6 +154,8 @@ export class RelayIrqFd implements IrqFd {
 }
 
 class RelayRoute implements IrqFdRoute {
+  /** Every relay route is delivered from user space, for its whole life. */
+  readonly mediation = 'emulated' as const;
   private currentMsi: MsiMessage | undefined;
   private isMasked = true;
   private isDisposed = false;

@@ -94,6 +94,9 @@ class ReplacingRoute implements IrqFdRoute {
   get masked() {
     return this.inner.masked;
   }
+  get mediation() {
+    return this.inner.mediation;
+  }
   get disposed() {
     return this.inner.disposed;
   }

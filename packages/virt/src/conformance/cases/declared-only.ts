@@ -10,9 +10,4 @@ export const declaredOnlyCases: readonly ConformanceCase[] = [
     skipReason: (m) => (m.resample ? 'declared, but the IrqFd contract has no resample API for the suite to exercise' : 'not declared: supports.resample is false'),
     async run() {},
   },
-  {
-    name: 'overflow: routes beyond the kernel limit are mediated per route',
-    skipReason: (m) => (m.overflow ? 'declared, but the IrqFd contract has no per-route mediation API for the suite to exercise' : 'not declared: supports.overflow is false'),
-    async run() {},
-  },
 ];

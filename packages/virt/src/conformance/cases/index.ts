@@ -12,6 +12,7 @@ import { inputsCases } from './inputs';
 import { lifecycleCases } from './lifecycle';
 import { manifestCases } from './manifest';
 import { maskingCases } from './masking';
+import { overflowCases } from './overflow';
 import { shapeCases } from './shape';
 import { x2apicCases } from './x2apic';
 
@@ -29,5 +30,6 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...inputsCases,
   ...eventReplacementCases,
   ...x2apicCases,
+  ...overflowCases,
   ...declaredOnlyCases,
 ]);

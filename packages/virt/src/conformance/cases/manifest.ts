@@ -1,5 +1,5 @@
 /** The backend's declared manifest agrees with its live capabilities. */
-import { checkEqual } from '../check';
+import { check, checkEqual } from '../check';
 import type { ConformanceCase } from './context';
 
 export const manifestCases: readonly ConformanceCase[] = [
@@ -15,6 +15,14 @@ export const manifestCases: readonly ConformanceCase[] = [
       };
       for (const key of Object.keys(live) as Array<keyof typeof live>) {
         if (declared.includes(key)) checkEqual(live[key], manifest[key], `supports.${key} (declared) vs the live capabilities`);
+      }
+      if (manifest.overflow) {
+        // Overflow needs fewer kernel routes than routes; whether the relay takes over beyond them is what the overflow cases prove.
+        const { maxKernelRoutes: k, maxRoutes } = irqfd.capabilities;
+        check(
+          typeof k === 'number' && Number.isInteger(k) && k >= 1 && k < maxRoutes,
+          `supports.overflow is declared, but irqfd.capabilities.maxKernelRoutes (${String(k)}) is not a number of kernel routes below maxRoutes (${maxRoutes})`,
+        );
       }
     },
   },
