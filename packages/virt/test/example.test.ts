@@ -1,7 +1,7 @@
-// The README's example (examples/wire-device.ts) must run, not only type-check: here on a minimal
-// partition built from this package alone (the relay on the in-process platform), recording
-// which message each signal injects.
-import { pendingBit, wireDevice } from '../examples/wire-device';
+// The README's examples (examples/wire-device.js and its TypeScript variant) must run, not only
+// type-check: here on a minimal partition built from this package alone (the relay on the
+// in-process platform), recording which message each signal injects.
+import * as tsExample from '../examples/wire-device';
 // The same module instance as the example's (the built package), so its isVirtError sees our errors.
 import { InProcessRelayPlatform, type Partition, RelayIrqFd, decodeMsi } from '@tsvmm/virt';
 
@@ -34,7 +34,14 @@ function recordingPartition(vcpus: number): { partition: Partition; landed: Arra
   return { partition, landed };
 }
 
-test('wireDevice prints the mechanism and gives routes aimed at vCPU i % n, vector 0x40 + i; pendingBit reads a latched signal', () => {
+// The JavaScript file as it is: jest transforms only .ts files, so Node's own parser loads this one.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const jsExample = require('../examples/wire-device.js') as typeof tsExample;
+
+test.each([
+  ['examples/wire-device.js', jsExample],
+  ['examples/wire-device.ts', tsExample],
+])('%s: wireDevice prints the mechanism and gives routes aimed at vCPU i % n, vector 0x40 + i; pendingBit reads a latched signal', (_file, { pendingBit, wireDevice }) => {
   const { partition, landed } = recordingPartition(2);
   const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
   try {

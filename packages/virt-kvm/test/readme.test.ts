@@ -1,0 +1,43 @@
+// The README shows these examples: each block must be byte-identical to its file
+// (scripts/check-readme-examples.mjs), and each JavaScript file runs here in plain Node 20 in a
+// child process, as a user's file would, against the built packages.
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const PACKAGE = path.resolve(__dirname, '..');
+const CHECKER = path.resolve(PACKAGE, '../../scripts/check-readme-examples.mjs');
+
+function node(args: string[], env: NodeJS.ProcessEnv = {}): string {
+  return execFileSync(process.execPath, args, { cwd: PACKAGE, encoding: 'utf8', env: { ...process.env, ...env } });
+}
+
+/** The example files a README shows, in order; throws with the checker's report on any drift. */
+function readmeExamples(readme = 'README.md'): string[] {
+  const [result] = JSON.parse(node([CHECKER, '--json', readme])) as Array<{ examples: Array<{ file: string }> }>;
+  return result!.examples.map((e) => e.file);
+}
+import { describeKvm } from './kvm-env';
+
+test('README blocks are byte-identical to the example files', () => {
+  expect(readmeExamples()).toEqual(['examples/irqfd.js', 'examples/irqfd.ts', 'examples/model.js']);
+});
+
+test('examples/model.js runs in plain Node and prints what it promises', () => {
+  expect(node(['examples/model.js'])).toBe(
+    ['unmask failed: EBUSY; masked: true', 'vCPU 1 IRR: [ 65 ]', 'mediation: kernel kernel emulated', 'vCPU 0 IRR: [ 80, 81, 82 ]', 'hazards: []', ''].join('\n'),
+  );
+});
+
+const IRQFD_OUTPUT = /^irqfd: .+\nvCPU 1 IRR: \[ 65 \]\nmasked, IRR: \[\]\nunmasked, IRR: \[ 65 \]\n64 routes programmed with 1 commit\n$/;
+
+test('examples/irqfd.js runs unchanged on the KVM model (preloaded test/support/on-kvm-model.js), leaving no hazard and no fd', () => {
+  const out = node(['-r', './test/support/on-kvm-model.js', 'examples/irqfd.js']);
+  expect(out).toMatch(IRQFD_OUTPUT);
+  expect(out).toMatch(/^irqfd: KVM_IRQFD/);
+});
+
+describeKvm('examples/irqfd.js on /dev/kvm', () => {
+  it('runs in plain Node and prints what it promises', () => {
+    expect(node(['examples/irqfd.js'])).toMatch(IRQFD_OUTPUT);
+  });
+});
