@@ -163,9 +163,15 @@ export const MSHV_VP_STATE_PAGE = 4096;
 
 /** The hypercall that injects one interrupt (on the kernel's MSHV_ROOT_HVCALL allow-list). */
 export const HVCALL_ASSERT_VIRTUAL_INTERRUPT = 0x0094;
-/** In the assert-interrupt control word: bit 32 level-triggered, bit 33 logical destination mode. */
-export const HV_INTERRUPT_CONTROL_LEVEL = 1n << 32n;
-export const HV_INTERRUPT_CONTROL_LOGICAL = 1n << 33n;
+/**
+ * The assert-interrupt control word: the interrupt type in bits 31:0 (`HV_INTERRUPT_TYPE`), bit 32
+ * level-triggered, bit 33 logical destination mode.
+ */
+export const HV_INTERRUPT_CONTROL_TYPE_BIT = 0;
+export const HV_INTERRUPT_CONTROL_LEVEL_BIT = 32;
+export const HV_INTERRUPT_CONTROL_LOGICAL_BIT = 33;
+export const HV_INTERRUPT_CONTROL_LEVEL = 1n << BigInt(HV_INTERRUPT_CONTROL_LEVEL_BIT);
+export const HV_INTERRUPT_CONTROL_LOGICAL = 1n << BigInt(HV_INTERRUPT_CONTROL_LOGICAL_BIT);
 
 /**
  * Hypervisor interrupt types (`enum hv_interrupt_type`): the same numbers as the MSI delivery

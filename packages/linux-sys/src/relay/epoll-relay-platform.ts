@@ -48,7 +48,7 @@ import {
   type WorkerMessage,
 } from './protocol';
 
-export type { InjectorSpec, IoctlInjectorField, IoctlInjectorSpec, ModuleInjectorSpec, RecordInjectorSpec } from './protocol';
+export type { InjectorSpec, IoctlInjectorField, IoctlInjectorInput, IoctlInjectorSpec, RecordInjectorSpec } from './protocol';
 
 export interface EpollRelayOptions {
   /** How the worker injects, as data (see {@link InjectorSpec}; build one with `ioctlInjector`). */

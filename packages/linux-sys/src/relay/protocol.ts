@@ -1,5 +1,5 @@
 /** What the epoll relay's main-thread half and its worker share. */
-import type { SlotLayout } from '@tsvmm/virt/implement';
+import type { MsiStructField, SlotLayout } from '@tsvmm/virt/implement';
 
 /** Words of the control array (Int32Array over a SharedArrayBuffer). */
 export const CTL_STOP = 0;
@@ -24,21 +24,36 @@ export const FAILURE_BYTES = 2048;
 /** epoll data low word for the control eventfd (route slots are below it). */
 export const CONTROL_SLOT = 0xffffffff;
 
-/** One field of an ioctl injector's argument: where the MSI's part (or a constant) goes. */
-export interface IoctlInjectorField {
-  /** Byte offset in the argument. */
-  readonly offset: number;
-  /** Little-endian width. */
-  readonly type: 'u32' | 'u64';
-  /** `addressLo`, `addressHi`, `data`, the 64-bit `address`, or a constant. */
-  readonly value: 'addressLo' | 'addressHi' | 'data' | 'address' | number;
+/**
+ * One field of an ioctl injector's argument (or of its input buffer): where the MSI, a part of it
+ * or a constant goes (see `MsiStructField` of `@tsvmm/virt/implement`).
+ */
+export type IoctlInjectorField = MsiStructField;
+
+/**
+ * A second buffer that the ioctl's argument points at (e.g. a hypercall's input, which the kernel
+ * reads through a pointer in the argument). The injector allocates it once, at an address that
+ * never moves, writes that address as a u64 at `pointer` in the argument, and writes `fields` into
+ * it before every call.
+ */
+export interface IoctlInjectorInput {
+  readonly size: number;
+  /** Alignment of its address (a power of two). */
+  readonly align: number;
+  /** Byte offset of the u64 pointer field in the argument. */
+  readonly pointer: number;
+  readonly fields: readonly IoctlInjectorField[];
 }
 
 /**
  * Inject with one ioctl per signal: `ioctl(fd, request, arg)`, where `arg` is `size` zeroed bytes
- * with each field written (e.g. KVM_SIGNAL_MSI on the VM fd with `struct kvm_msi`). The ioctl's
- * result says whether the guest took it: with `delivered: 'positive'` (KVM_SIGNAL_MSI) a result
- * above 0 is delivered and 0 blocked; with `'non-negative'` every success is delivered.
+ * with each field written before every call (constants too, so a field the kernel writes back,
+ * such as a status, starts from its constant again). Examples: KVM_SIGNAL_MSI on the VM fd with
+ * `struct kvm_msi`; MSHV_ROOT_HVCALL on the partition fd with `struct mshv_root_hvcall`, whose
+ * `in_ptr` points at the HvCallAssertVirtualInterrupt input (`input`). The ioctl's result says
+ * whether the guest took it: with `delivered: 'positive'` (KVM_SIGNAL_MSI) a result above 0 is
+ * delivered and 0 blocked; with `'non-negative'` every success is delivered. A failure with
+ * `retry.errno` is tried again, at most `retry.attempts` calls in all; any other failure throws.
  */
 export interface IoctlInjectorSpec {
   readonly kind: 'ioctl';
@@ -52,6 +67,8 @@ export interface IoctlInjectorSpec {
   readonly size: number;
   readonly fields: readonly IoctlInjectorField[];
   readonly delivered: 'positive' | 'non-negative';
+  readonly input?: IoctlInjectorInput;
+  readonly retry?: { readonly errno: number; readonly attempts: number };
 }
 
 /**
@@ -63,22 +80,8 @@ export interface RecordInjectorSpec {
   readonly buffer: SharedArrayBuffer;
 }
 
-/**
- * The earlier form: `require(module)[exportName](...args)` returns the injector. Still accepted; it
- * needs the module on disk at that path, so it does not survive bundling. Use the ioctl form.
- * @deprecated Pass an {@link IoctlInjectorSpec} (data, no module path).
- */
-export interface ModuleInjectorSpec {
-  readonly kind?: 'module';
-  /** Absolute path of a CommonJS module (a built .js file: workers cannot load TypeScript). */
-  readonly module: string;
-  readonly exportName: string;
-  /** Structured-clonable arguments, e.g. the KVM VM fd (fds are process-wide). */
-  readonly args: readonly unknown[];
-}
-
-/** How the worker injects, as data. */
-export type InjectorSpec = IoctlInjectorSpec | RecordInjectorSpec | ModuleInjectorSpec;
+/** How the worker injects, as data: no module path, so it survives bundling. */
+export type InjectorSpec = IoctlInjectorSpec | RecordInjectorSpec;
 
 export interface EpollWorkerData {
   readonly slots: number;
