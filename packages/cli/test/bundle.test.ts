@@ -7,7 +7,7 @@
  * it starts (the epoll relay worker with each backend's injector, the WHP waiter) must come from
  * the bundle itself.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -53,14 +53,19 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs the bundle from its folder; its JSON lines as { check: result }. */
+/** Runs the bundle from its folder: its JSON lines as { check: result } (an `error` line if it failed, stderr too). */
 function run(mode: string, env: Record<string, string> = {}): Record<string, unknown> {
-  const stdout = execFileSync(process.execPath, [app, mode], { cwd: dir, env: { ...CLEAN_ENV, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [app, mode], { cwd: dir, env: { ...CLEAN_ENV, ...env }, encoding: 'utf8', timeout: 60_000 });
   const results: Record<string, unknown> = {};
-  for (const line of stdout.trim().split('\n')) {
-    const { check, result } = JSON.parse(line) as { check: string; result: unknown };
-    results[check] = result;
+  for (const line of r.stdout.split('\n').filter((l) => l.trim() !== '')) {
+    try {
+      const { check, result } = JSON.parse(line) as { check: string; result: unknown };
+      results[check] = result;
+    } catch {
+      results[`unexpected output: ${line}`] = true;
+    }
   }
+  if (r.status !== 0) results[`exit ${String(r.status ?? r.signal)}`] = r.stderr;
   return results;
 }
 

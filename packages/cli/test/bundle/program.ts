@@ -96,7 +96,7 @@ async function everywhere(): Promise<void> {
   if (whpModel) {
     const p = WhpPartition.create({ vcpus: 2, library: { whp: whpModel, kernel32: whpModel } });
     try {
-      await signalled(p.irqfd()!, encodeMsi({ destinationId: 1, vector: 0x51 }));
+      await signalled(p.irqfd(), encodeMsi({ destinationId: 1, vector: 0x51 }));
       report('whp model without triggers (relay waiter): mediation, IRR of vCPU 1', [p.capabilities.irqfd, p.readLocalApic(1).irr]);
     } finally {
       p.dispose();

@@ -10,11 +10,15 @@ import type { InjectorSpec, IoctlInjectorField, IoctlInjectorInput, IoctlInjecto
 
 /** A layout as `@tsvmm/ffi` defines it (only what is needed here). */
 export interface LayoutLike {
+  /** The C type, for messages. */
   readonly cType?: string;
+  /** Bytes of the struct. */
   readonly size: number;
+  /** Each field's byte offset and type (`u8`, `u16`, `u32`, `u64`; others cannot carry an MSI). */
   readonly fields: Readonly<Record<string, { readonly offset: number; readonly type: string }>>;
 }
 
+/** What {@link ioctlInjector} builds a spec from. */
 export interface IoctlInjectorOptions {
   /** The fd to issue the ioctl on (e.g. the KVM VM fd). */
   readonly fd: number;
@@ -31,9 +35,13 @@ export interface IoctlInjectorOptions {
    * that receives its address (`pointer`), what its fields receive, and its alignment (default 8).
    */
   readonly input?: {
+    /** The buffer's layout (e.g. the hypercall input's). */
     readonly layout: LayoutLike;
+    /** The u64 field of the argument's layout that receives the buffer's address. */
     readonly pointer: string;
+    /** What each of the buffer's fields receives. */
     readonly fields: Readonly<Record<string, MsiFieldValue>>;
+    /** Alignment of the buffer's address, a power of two. Default 8. */
     readonly align?: number;
   };
   /** Try again, at most `attempts` calls in all, while the ioctl fails with `errno`. */

@@ -37,11 +37,13 @@ export type IoctlInjectorField = MsiStructField;
  * it before every call.
  */
 export interface IoctlInjectorInput {
+  /** Bytes of the buffer. */
   readonly size: number;
   /** Alignment of its address (a power of two). */
   readonly align: number;
   /** Byte offset of the u64 pointer field in the argument. */
   readonly pointer: number;
+  /** What the buffer's fields receive, written before every call. */
   readonly fields: readonly IoctlInjectorField[];
 }
 
@@ -67,8 +69,15 @@ export interface IoctlInjectorSpec {
   readonly size: number;
   readonly fields: readonly IoctlInjectorField[];
   readonly delivered: 'positive' | 'non-negative';
+  /** A second buffer the argument points at. */
   readonly input?: IoctlInjectorInput;
-  readonly retry?: { readonly errno: number; readonly attempts: number };
+  /** A failure to try again. */
+  readonly retry?: {
+    /** The errno (positive) that is tried again. */
+    readonly errno: number;
+    /** Calls in all, at most (1-64). */
+    readonly attempts: number;
+  };
 }
 
 /**

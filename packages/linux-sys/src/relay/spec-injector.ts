@@ -11,7 +11,9 @@ import type { IoctlInjectorSpec } from './protocol';
 
 /** A buffer at an address that never moves, which the kernel may read through a pointer. */
 export interface SpecInjectorBuffer {
+  /** The user-space address of `bytes[0]`. */
   readonly address: bigint;
+  /** The memory itself. */
   readonly bytes: Uint8Array;
 }
 
@@ -25,11 +27,12 @@ export interface SpecInjectorEnv {
   free(buffer: SpecInjectorBuffer): void;
 }
 
+/** An injector built from a spec, and what releases its input buffer. */
 export interface SpecInjector {
   /** Injects one MSI. True when delivered, false when the guest blocked it; throws an Error naming the ioctl and errno. */
   readonly inject: RawInjector;
   /** Frees the input buffer (if any). Idempotent. */
-  free(): void;
+  readonly free: () => void;
 }
 
 /**

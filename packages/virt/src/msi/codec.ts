@@ -52,17 +52,32 @@ export type MsiWord = 'addressLo' | 'addressHi' | 'data';
 
 /** Where a field sits in an MSI: `width` bits from bit `shift` of `word`. */
 export interface MsiBitRange {
+  /** The word that holds the field. */
   readonly word: MsiWord;
+  /** Its lowest bit, 0-based. */
   readonly shift: number;
+  /** Its number of bits. */
   readonly width: number;
 }
+
+/** The MSI fields {@link MSI_BITS} locates. */
+export type MsiFieldName =
+  | 'destinationMode'
+  | 'redirectionHint'
+  | 'remappable'
+  | 'extendedDestinationId'
+  | 'destinationId'
+  | 'vector'
+  | 'deliveryMode'
+  | 'levelAssert'
+  | 'triggerMode';
 
 /**
  * The compatibility-format fields of an MSI (Intel SDM, "Message Signalled Interrupts"): the one
  * definition that {@link decodeMsi} reads and that data injectors name (`destinationId` here is the
  * 8-bit xAPIC ID; 32-bit x2APIC IDs add `addressHi` bits 31:8).
  */
-export const MSI_BITS = Object.freeze({
+export const MSI_BITS: Readonly<Record<MsiFieldName, MsiBitRange>> = Object.freeze({
   destinationMode: Object.freeze({ word: 'addressLo', shift: 2, width: 1 }),
   redirectionHint: Object.freeze({ word: 'addressLo', shift: 3, width: 1 }),
   remappable: Object.freeze({ word: 'addressLo', shift: 4, width: 1 }),
@@ -72,7 +87,7 @@ export const MSI_BITS = Object.freeze({
   deliveryMode: Object.freeze({ word: 'data', shift: 8, width: 3 }),
   levelAssert: Object.freeze({ word: 'data', shift: 14, width: 1 }),
   triggerMode: Object.freeze({ word: 'data', shift: 15, width: 1 }),
-} as const satisfies Record<string, MsiBitRange>);
+});
 
 /** The value of `range` in the message words `lo`, `hi`, `data`. */
 function msiBits(range: MsiBitRange, lo: number, hi: number, data: number): number {

@@ -6,13 +6,17 @@
  */
 import { invalidArgument } from '../errors';
 import { describeValue } from '../validate';
-import { MSI_BITS, type MsiWord } from './codec';
+import { MSI_BITS, type MsiFieldName, type MsiWord } from './codec';
 
 /** `width` bits (1-32) from bit `shift` of the message word `from`, placed at bit `at` of the field. */
 export interface MsiBitsSource {
+  /** The message word the bits come from. */
   readonly from: MsiWord;
+  /** Lowest bit taken, 0-based. */
   readonly shift: number;
+  /** Bits taken, 1 to 32. */
   readonly width: number;
+  /** Where they go in the field: its bit `at` receives bit `shift`. */
   readonly at: number;
 }
 
@@ -20,12 +24,22 @@ export interface MsiBitsSource {
  * What a field receives: a word of the message, the 64-bit `address` (`addressHi:addressLo`), a
  * constant (a non-negative safe integer), or bits of the message OR-ed together.
  */
-export type MsiFieldValue = MsiWord | 'address' | number | { readonly bits: readonly MsiBitsSource[] };
+export type MsiFieldValue =
+  | MsiWord
+  | 'address'
+  | number
+  | {
+      /** OR-ed together into the field. */
+      readonly bits: readonly MsiBitsSource[];
+    };
 
 /** One field of a struct: its byte offset, its little-endian width, and what it receives. */
 export interface MsiStructField {
+  /** Byte offset in the struct. */
   readonly offset: number;
+  /** Little-endian width. */
   readonly type: 'u8' | 'u16' | 'u32' | 'u64';
+  /** What the field receives. */
   readonly value: MsiFieldValue;
 }
 
@@ -35,7 +49,7 @@ const FIELD_BITS = { u8: 8, u16: 16, u32: 32, u64: 64 } as const;
  * A field of {@link MSI_BITS} placed at bit `at` of a struct field: `msiBits('vector')`,
  * `msiBits('triggerMode', 32)`.
  */
-export function msiBits(name: keyof typeof MSI_BITS, at = 0): MsiBitsSource {
+export function msiBits(name: MsiFieldName, at = 0): MsiBitsSource {
   const range = MSI_BITS[name];
   if (range === undefined) throw invalidArgument('msiBits', `unknown MSI field ${describeValue(name)}`);
   return Object.freeze({ from: range.word, shift: range.shift, width: range.width, at });
