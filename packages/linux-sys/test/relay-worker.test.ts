@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RelayIrqFd, RelayRouteTable, isVirtError } from '@tsvmm/virt';
 import { defineLayout } from '@tsvmm/ffi';
-import { EMFILE, ENOMEM, EpollRelayPlatform, type InjectorSpec, _IOW, defineIoctl, ioctlInjector, libcSyscalls } from '../src';
+import { EMFILE, ENOMEM, EpollRelayPlatform, type InjectorSpec, _IOW, defineIoctl, ioctlInjector, libcFileName, libcSyscalls } from '../src';
 import { epollWorkerSource } from '../src/relay/epoll-worker';
-import { encodeInjectorFields } from '../src/relay/injector-spec';
+import { encodeMsiFields } from '@tsvmm/virt/implement';
 import { FaultInjector, REC_COUNT, REC_WORDS, recordingInjectorSpec } from '../src/testing';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
@@ -47,7 +47,7 @@ describe('the injector is data', () => {
     // kvm.md §1: KVM_SIGNAL_MSI = 0x4020AEA5 on the VM fd, a 32-byte struct kvm_msi.
     expect(spec).toMatchObject({ kind: 'ioctl', fd: 7, request: 0x4020aea5, size: 32, delivered: 'positive' });
     const bytes = new Uint8Array(spec.size);
-    encodeInjectorFields(new DataView(bytes.buffer), spec.fields, 0xfee01000, 0x00000100, 0x4041);
+    encodeMsiFields(new DataView(bytes.buffer), spec.fields, 0xfee01000, 0x00000100, 0x4041);
     const v = new DataView(bytes.buffer);
     // kvm.md §2: address_lo @0, address_hi @4, data @8, flags @12, devid @16, 12 bytes of padding.
     expect([v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true)]).toEqual([0xfee01000, 0x100, 0x4041]);
@@ -106,6 +106,63 @@ describe('the injector is data', () => {
     }
   });
 
+  it('an input buffer: the worker allocates it at a fixed address, points the argument at it and fills it (SIOCETHTOOL reads the command through that pointer)', async () => {
+    // struct ifreq (x86_64, 40 bytes): char ifr_name[16] @0, the union holding void *ifr_data @16.
+    // The name "lo" as a little-endian u16: 'l' then 'o', then zeros.
+    const IFREQ = defineLayout('struct ifreq', 40, { name: { offset: 0, type: 'u16' }, data: { offset: 16, type: 'u64' } });
+    // struct ethtool_value: u32 cmd @0, u32 data @4.
+    const ETHTOOL_VALUE = defineLayout('struct ethtool_value', 8, { cmd: { offset: 0, type: 'u32' }, data: { offset: 4, type: 'u32' } });
+    const SIOCETHTOOL = defineIoctl('SIOCETHTOOL', 0x8946);
+    const ETHTOOL_GLINK = 0x0a;
+    const LO = 0x6f6c;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const koffi = require('koffi') as { load(p: string): { func(p: string): unknown } };
+    const socket = koffi.load(libcFileName()).func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
+    const fd = socket(2, 2, 0); // AF_INET, SOCK_DGRAM
+    expect(fd).toBeGreaterThan(2);
+    const once = async (injector: InjectorSpec): Promise<[number, number]> => {
+      const irqfd = new RelayIrqFd({
+        backend: 'test',
+        maxRoutes: 2,
+        policy: { addressHi: 'reject', backend: 'test' },
+        inject: () => true,
+        reason: 'test',
+        platform: (t) => new EpollRelayPlatform(t, { injector }),
+      });
+      const r = irqfd.newIrqFdRoute();
+      r.setMsi(0xfee00000, 0x41);
+      r.unmask();
+      r.event.signal();
+      await irqfd.settle();
+      const out: [number, number] = [irqfd.table.delivered(0), irqfd.table.failed(0)];
+      irqfd.dispose();
+      await (irqfd.platform as EpollRelayPlatform).whenExited();
+      return out;
+    };
+    const spec = (cmd: number) =>
+      ioctlInjector({ fd, ioctl: SIOCETHTOOL, layout: IFREQ, fields: { name: LO }, delivered: 'non-negative', input: { layout: ETHTOOL_VALUE, pointer: 'data', fields: { cmd } } });
+    try {
+      expect(spec(ETHTOOL_GLINK).input).toEqual({ size: 8, align: 8, pointer: 16, fields: [{ offset: 0, type: 'u32', value: ETHTOOL_GLINK }] });
+      expect(await once(spec(ETHTOOL_GLINK))).toEqual([1, 0]);
+      // Controls: the kernel really reads the command through the pointer (an unknown one is
+      // EOPNOTSUPP), and a pointer to nothing is EFAULT.
+      expect(await once(spec(0x7777))).toEqual([0, 1]);
+      expect(await once(ioctlInjector({ fd, ioctl: SIOCETHTOOL, layout: IFREQ, fields: { name: LO, data: 0x1000 }, delivered: 'non-negative' }))).toEqual([0, 1]);
+    } finally {
+      libcSyscalls().close(fd);
+    }
+  });
+
+  it('input specs are checked: pointer inside the argument, not overlapping a field, a power-of-two alignment', () => {
+    const field = { offset: 0, type: 'u32', value: 'data' } as const;
+    const base = { kind: 'ioctl', fd: 3, request: 1, name: 'X', size: 16, fields: [field], delivered: 'non-negative' } as const;
+    const input = { size: 8, align: 8, pointer: 8, fields: [field] };
+    expect(() => new EpollRelayPlatform(new RelayRouteTable(2), { injector: { ...base, input: { ...input, pointer: 12 } }, sys: new FaultInjector() })).toThrow(/pointer/);
+    expect(() => new EpollRelayPlatform(new RelayRouteTable(2), { injector: { ...base, input: { ...input, pointer: 0 } }, sys: new FaultInjector() })).toThrow(/overlaps the field at offset 0/);
+    expect(() => new EpollRelayPlatform(new RelayRouteTable(2), { injector: { ...base, input: { ...input, align: 6 } }, sys: new FaultInjector() })).toThrow(/power of two/);
+    expect(() => new EpollRelayPlatform(new RelayRouteTable(2), { injector: { ...base, retry: { errno: 11, attempts: 0 } }, sys: new FaultInjector() })).toThrow(/attempts/);
+  });
+
   it('the worker needs no built file: its source is self-contained text', () => {
     const source = epollWorkerSource();
     expect(source).not.toMatch(/dist\/|\.js['"]|__dirname|require\(['"]@tsvmm/);
@@ -143,9 +200,15 @@ describe('creation failures are typed, from the constructor, with nothing left o
     expect(openFds()).toBe(baseline);
   });
 
-  it('a worker that fails to start (its injector cannot be built) is a typed error with the reason', async () => {
+  it('a worker that fails to start (it cannot load koffi) is a typed error with the reason', async () => {
     const baseline = openFds();
-    const e = caught(() => new EpollRelayPlatform(new RelayRouteTable(4), { injector: { module: '/nonexistent/injector.js', exportName: 'x', args: [] } }));
+    const e = caught(
+      () =>
+        new EpollRelayPlatform(new RelayRouteTable(4), {
+          injector: record(),
+          startWorker: (source, options) => new Worker(source, { ...options, workerData: { ...(options.workerData as object), koffiPath: '/nonexistent/koffi.js' } }),
+        }),
+    );
     expect(isVirtError(e, 'UNAVAILABLE')).toBe(true);
     expect((e as Error).message).toMatch(/could not start.*Cannot find module/);
     expect(await fdsBackTo(baseline)).toBe(baseline);
@@ -200,9 +263,13 @@ describe('creation failures are typed, from the constructor, with nothing left o
 describe('dispose is bounded', () => {
   it('a worker stuck inside an injection: dispose returns after stopTimeoutMs and closes every fd', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsvmm-'));
-    const module = join(dir, 'stuck.js');
-    // An injector that blocks its thread for 3 s (as a hung hypervisor call would).
-    writeFileSync(module, 'exports.stuck = () => () => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000); return true; };');
+    const file = join(dir, 'f');
+    writeFileSync(file, 'twelve bytes');
+    const fd = openSync(file, 'r');
+    const injector: InjectorSpec = { kind: 'ioctl', fd, request: 0x541b, name: 'FIONREAD', size: 8, fields: [{ offset: 4, type: 'u32', value: 'data' }], delivered: 'non-negative' };
+    // The worker's encoder blocks its thread for 3 s inside the injection (as a hung hypervisor call would).
+    const stuck = (source: string): string => source.replace(encodeMsiFields.toString(), '(() => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000); })');
+    expect(stuck(epollWorkerSource())).not.toBe(epollWorkerSource());
     const baseline = openFds();
     const irqfd = new RelayIrqFd({
       backend: 'test',
@@ -210,7 +277,7 @@ describe('dispose is bounded', () => {
       policy: { addressHi: 'reject', backend: 'test' },
       inject: () => true,
       reason: 'test',
-      platform: (t) => new EpollRelayPlatform(t, { injector: { module, exportName: 'stuck', args: [] }, stopTimeoutMs: 100 }),
+      platform: (t) => new EpollRelayPlatform(t, { injector, stopTimeoutMs: 100, startWorker: (source, options) => new Worker(stuck(source), options) }),
     });
     const p = irqfd.platform as EpollRelayPlatform;
     const r = irqfd.newIrqFdRoute();
@@ -227,6 +294,7 @@ describe('dispose is bounded', () => {
     irqfd.dispose();
     await p.whenExited();
     expect(await fdsBackTo(baseline)).toBe(baseline);
+    closeSync(fd);
     rmSync(dir, { recursive: true });
   });
 

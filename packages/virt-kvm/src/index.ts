@@ -6,7 +6,7 @@ export { FIRST_MSI_GSI, LEGACY_ROUTES, kvmRoutingTableEncoding } from './gsi-rou
 export type { LegacyRoute } from './gsi-routing';
 export { KVM_DEVICE, checkExtension, openKvm, probeExtensions } from './device';
 export type { KvmExtensions } from './device';
-export { kvmSignalMsiInjector, signalMsiInjector } from './signal-msi';
+export { signalMsiInjector } from './signal-msi';
 export * as kvm from './abi';
 export * as kvmCalls from './calls';
 export { kvmBackend, probe, type KvmBackendProbe, type KvmProbeCode } from './backend';

@@ -18,6 +18,7 @@ import {
   disposedError,
   invalidArgument,
   parseMsi,
+  partitionCapabilities,
 } from '@tsvmm/virt';
 import { EpollRelayPlatform, type IoctlInjectorSpec, type Syscalls, check, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
@@ -162,11 +163,9 @@ export class KvmPartition implements Partition, LocalApicAccess {
       reason = `${reason}, and KVM_CAP_SIGNAL_MSI is missing too, so not even the relay can inject`;
     }
     const irq = this.irqfdImpl;
-    this.capabilities = Object.freeze({
+    this.capabilities = partitionCapabilities(irq, {
       backend: 'kvm',
-      irqfd: irq === undefined ? ('none' as const) : irq.capabilities.mediation,
       irqfdReason: reason,
-      maxRoutes: irq?.capabilities.maxRoutes ?? 0,
       resample: irq instanceof KvmIrqFd && extensions.irqfdResample,
       x2apic: false,
       maxVcpus: extensions.maxVcpus,

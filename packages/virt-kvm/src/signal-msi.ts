@@ -1,9 +1,9 @@
 /**
- * KVM_SIGNAL_MSI: inject one MSI from user space. Used by `requestMsi`, by the relay on the main
- * thread, and by the relay's worker thread (through {@link kvmSignalMsiInjector}).
+ * KVM_SIGNAL_MSI: inject one MSI from user space. Used by `requestMsi` and by the relay on the main
+ * thread; the relay's worker thread gets the same call as data (`kvmRelayInjector`).
  */
 import type { RawInjector } from '@tsvmm/virt';
-import { type Syscalls, failure, libcSyscalls } from '@tsvmm/linux-sys';
+import { type Syscalls, failure } from '@tsvmm/linux-sys';
 import { KVM_MSI_LAYOUT } from './abi';
 import * as calls from './calls';
 
@@ -21,12 +21,4 @@ export function signalMsiInjector(sys: Syscalls, vmFd: number, operation: string
     if (r < 0) throw failure(r, operation, 'ioctl(KVM_SIGNAL_MSI)');
     return r > 0;
   };
-}
-
-/**
- * The relay worker's injector factory (loaded by module path in the worker thread): KVM_SIGNAL_MSI
- * on `vmFd` (fds are shared by all threads of the process).
- */
-export function kvmSignalMsiInjector(vmFd: number): RawInjector {
-  return signalMsiInjector(libcSyscalls(), vmFd, 'relay worker: inject');
 }

@@ -209,10 +209,20 @@ export const MSHV_VP_STATE_PAGE = 4096;
 
 /** The hypercall that injects one interrupt (on the kernel's MSHV_ROOT_HVCALL allow-list). */
 export const HVCALL_ASSERT_VIRTUAL_INTERRUPT = 0x0094;
+/**
+ * In the assert-interrupt control word (`union hv_interrupt_control`, 64 bits: the interrupt type
+ * in bits 31:0, bit 32 level-triggered, bit 33 logical destination mode): the interrupt type's
+ * lowest bit.
+ */
+export const HV_INTERRUPT_CONTROL_TYPE_BIT = 0;
+/** In the assert-interrupt control word: the level-triggered bit, 32 (from MSI data bit 15). */
+export const HV_INTERRUPT_CONTROL_LEVEL_BIT = 32;
+/** In the assert-interrupt control word: the logical destination mode bit, 33 (from MSI address bit 2). */
+export const HV_INTERRUPT_CONTROL_LOGICAL_BIT = 33;
 /** In the assert-interrupt control word: bit 32, level-triggered (MSI data bit 15). */
-export const HV_INTERRUPT_CONTROL_LEVEL = 1n << 32n;
+export const HV_INTERRUPT_CONTROL_LEVEL = 1n << BigInt(HV_INTERRUPT_CONTROL_LEVEL_BIT);
 /** In the assert-interrupt control word: bit 33, logical destination mode (MSI address bit 2). */
-export const HV_INTERRUPT_CONTROL_LOGICAL = 1n << 33n;
+export const HV_INTERRUPT_CONTROL_LOGICAL = 1n << BigInt(HV_INTERRUPT_CONTROL_LOGICAL_BIT);
 
 /**
  * Hypervisor interrupt types (`enum hv_interrupt_type`): the same numbers as the MSI delivery

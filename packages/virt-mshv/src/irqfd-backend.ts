@@ -7,7 +7,7 @@
  */
 import type { IrqFdBackend } from '@tsvmm/linux-sys';
 import type { MsiMessage, RawInjector } from '@tsvmm/virt';
-import { builtFile, type Syscalls } from '@tsvmm/linux-sys';
+import type { Syscalls } from '@tsvmm/linux-sys';
 import {
   MSHV_IRQFD_FLAG_DEASSIGN,
   MSHV_MAX_MSI_ROUTES,
@@ -17,6 +17,7 @@ import {
 } from './abi';
 import { irqfd as irqfdCall, setMsiRouting } from './calls';
 import { parseMshvMsi } from './msi-policy';
+import { mshvRelayInjector } from './relay-injector';
 
 /** The first GSI handed to routes. */
 export const MSHV_FIRST_GSI = 1;
@@ -85,9 +86,6 @@ export function mshvIrqFdBackend(options: MshvIrqFdBackendOptions): IrqFdBackend
     }),
     parseMsi: (operation: string, address: unknown, data: unknown) => parseMshvMsi(operation, address, data, vcpuCount),
     inject,
-    // Resolved when the engine starts its worker: the built file must exist only then.
-    get workerInjector() {
-      return { module: builtFile(__dirname, '@tsvmm/virt-mshv', 'assert-interrupt.js'), exportName: 'mshvWorkerInjector', args: [partitionFd] };
-    },
+    workerInjector: mshvRelayInjector(partitionFd),
   });
 }

@@ -16,6 +16,7 @@ import {
   describeValue,
   disposedError,
   invalidArgument,
+  partitionCapabilities,
 } from '@tsvmm/virt';
 import { type Syscalls, check, libcSyscalls } from '@tsvmm/linux-sys';
 import { MSHV_DEVICE, MSHV_MAX_MSI_ROUTES, MSHV_MAX_VPS, MSHV_PT_BIT_LAPIC, MSHV_PT_ISOLATION_NONE } from './abi';
@@ -131,14 +132,8 @@ export class MshvPartition implements Partition, LocalApicAccess {
     });
     const irq = this.irqfdHandle.irqfd;
     this.capabilities = Object.freeze({
-      backend: 'mshv',
-      irqfd: irq === undefined ? ('none' as const) : irq.capabilities.mediation,
-      irqfdReason: this.irqfdHandle.reason,
-      maxRoutes: irq?.capabilities.maxRoutes ?? 0,
-      resample: false,
+      ...partitionCapabilities(irq, { backend: 'mshv', irqfdReason: this.irqfdHandle.reason, resample: false, x2apic: false, maxVcpus: MSHV_MAX_VPS }),
       resampleReason: RESAMPLE_REASON,
-      x2apic: false,
-      maxVcpus: MSHV_MAX_VPS,
     });
   }
 

@@ -68,6 +68,17 @@ const KERNEL32 = {
   CloseHandle: 'int32_t CloseHandle(uint64_t handle)',
 } as const;
 
+/**
+ * The prototypes the relay's waiter thread binds itself (it runs from source text, without this
+ * module): the same strings as above.
+ */
+export const WAITER_PROTOTYPES = Object.freeze({
+  waitForSingleObject: KERNEL32.WaitForSingleObject,
+  waitForMultipleObjects: KERNEL32.WaitForMultipleObjects,
+  resetEvent: KERNEL32.ResetEvent,
+  requestInterrupt: WHP_REQUIRED.WHvRequestInterrupt,
+});
+
 /** Every {@link WhpLateExport}, in declaration order. */
 export const WHP_LATE_EXPORTS: readonly WhpLateExport[] = Object.freeze(Object.keys(WHP_LATE) as WhpLateExport[]);
 

@@ -1,5 +1,5 @@
 /**
- * An x86 MSI as WHP's WHV_INTERRUPT_CONTROL, through the shared MSI codec: Destination = address
+ * An x86 MSI as WHP's WHV_INTERRUPT_CONTROL, described over the shared MSI bit table: Destination = address
  * bits 19:12, DestinationMode = address bit 2, Vector = data 7:0, Type = data 10:8 (the x86
  * delivery-mode numbers), TriggerMode = data bit 15.
  *
@@ -8,7 +8,8 @@
  * and any nonzero upper address (the partition runs in xAPIC mode: 8-bit APIC IDs). What WHP does
  * with those raw modes is undocumented, so passing them through (as QEMU does) is not an option here.
  */
-import { type MsiMessage, type MsiPolicy, decodeMsi } from '@tsvmm/virt';
+import type { MsiMessage, MsiPolicy } from '@tsvmm/virt';
+import { type MsiStructField, checkMsiStructFields, encodeMsiFields, msiBits } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
 import { WHV_INTERRUPT_CONTROL, WHV_TRIGGER_PARAMETERS, WHvTriggerTypeInterrupt } from './abi';
 
@@ -23,32 +24,40 @@ export const WHP_MSI_POLICY: MsiPolicy = Object.freeze({
   backend: 'WHP',
 });
 
-/** The control fields of a message already validated with {@link WHP_MSI_POLICY}. */
-function controlValues(msg: MsiMessage) {
-  const f = decodeMsi(msg);
-  return {
-    Type: f.deliveryModeCode,
-    DestinationMode: f.destinationMode === 'logical' ? 1 : 0,
-    TriggerMode: f.triggerMode === 'level' ? 1 : 0,
-    Destination: f.destinationId,
-    Vector: f.vector,
-  };
-}
+const F = WHV_INTERRUPT_CONTROL.fields;
+const B = WHV_INTERRUPT_CONTROL.bits;
+
+/**
+ * What each field of WHV_INTERRUPT_CONTROL takes from a message already validated with
+ * {@link WHP_MSI_POLICY}, as data: the one encoding, run on the main thread by
+ * {@link interruptControl} and {@link triggerParameters} and in the relay's waiter thread.
+ */
+export const INTERRUPT_CONTROL_FIELDS: readonly MsiStructField[] = checkMsiStructFields(
+  'WHV_INTERRUPT_CONTROL',
+  'fields',
+  [
+    {
+      offset: F.Control.offset,
+      type: 'u64',
+      value: { bits: [msiBits('deliveryMode', B.Type.bit), msiBits('destinationMode', B.DestinationMode.bit), msiBits('triggerMode', B.TriggerMode.bit)] },
+    },
+    { offset: F.Destination.offset, type: 'u32', value: { bits: [msiBits('destinationId')] } },
+    { offset: F.Vector.offset, type: 'u32', value: { bits: [msiBits('vector')] } },
+  ],
+  WHV_INTERRUPT_CONTROL.size,
+);
 
 /** A WHV_INTERRUPT_CONTROL (16 bytes) for WHvRequestInterrupt. */
 export function interruptControl(msg: MsiMessage): Uint8Array {
-  return packStruct(WHV_INTERRUPT_CONTROL, controlValues(msg));
+  const out = new Uint8Array(WHV_INTERRUPT_CONTROL.size);
+  encodeMsiFields(new DataView(out.buffer), INTERRUPT_CONTROL_FIELDS, msg.addressLo, msg.addressHi, msg.data);
+  return out;
 }
 
 /** WHV_TRIGGER_PARAMETERS (32 bytes) of an Interrupt trigger for `msg`. */
 export function triggerParameters(msg: MsiMessage): Uint8Array {
-  const c = controlValues(msg);
-  return packStruct(WHV_TRIGGER_PARAMETERS, {
-    TriggerType: WHvTriggerTypeInterrupt,
-    'Interrupt.Type': c.Type,
-    'Interrupt.DestinationMode': c.DestinationMode,
-    'Interrupt.TriggerMode': c.TriggerMode,
-    'Interrupt.Destination': c.Destination,
-    'Interrupt.Vector': c.Vector,
-  });
+  const out = packStruct(WHV_TRIGGER_PARAMETERS, { TriggerType: WHvTriggerTypeInterrupt });
+  const at = WHV_TRIGGER_PARAMETERS.fields['Interrupt.Control'].offset - F.Control.offset;
+  encodeMsiFields(new DataView(out.buffer, out.byteOffset + at, WHV_INTERRUPT_CONTROL.size), INTERRUPT_CONTROL_FIELDS, msg.addressLo, msg.addressHi, msg.data);
+  return out;
 }

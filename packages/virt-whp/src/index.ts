@@ -2,7 +2,7 @@ export { WhpPartition, checkWhpPlatform, WHP_DEFAULT_IN_FLIGHT_WAIT_MS, WHP_DEFA
 export type { WhpExports, WhpPartitionOptions } from './partition';
 export { WhpIrqFd, WhpIrqFdRoute } from './irqfd';
 export { Win32Event } from './win32-event';
-export { WHP_MSI_POLICY, interruptControl, triggerParameters } from './encode';
+export { INTERRUPT_CONTROL_FIELDS, WHP_MSI_POLICY, interruptControl, triggerParameters } from './encode';
 export { decodeLapicPage } from './lapic';
 export { SYSTEM_LIBRARIES, WHP_LATE_EXPORTS, WhpCalls, whpCalls } from './calls';
 export type { WhpLateExport, WhpLibraryPaths } from './calls';

@@ -17,6 +17,7 @@ import {
   disposedError,
   invalidArgument,
   parseMsi,
+  partitionCapabilities,
 } from '@tsvmm/virt';
 import {
   WHV_FEATURE_LOCAL_APIC_EMULATION,
@@ -130,15 +131,13 @@ export class WhpPartition implements Partition, LocalApicAccess {
         reason: noTriggers,
       });
     }
-    this.capabilities = Object.freeze({
+    this.capabilities = partitionCapabilities(this.irq, {
       backend: 'whp',
-      irqfd: triggers ? ('kernel' as const) : ('emulated' as const),
       irqfdReason: triggers
         ? missing.length > 0
           ? `${missing.join(', ')} is not exported: setMsi on an armed route re-creates its trigger`
           : ''
         : `${noTriggers}: a user-space relay injects with WHvRequestInterrupt`,
-      maxRoutes,
       resample: false,
       x2apic: false,
       maxVcpus: WHP_MAX_VCPUS,

@@ -3,7 +3,9 @@
  * routes, proven with the conformance suite on the "no trigger exports" build of the model, and
  * past the 64-handle limit of one wait.
  */
+import { Script } from 'node:vm';
 import { apicObserver, defineIrqFdConformance } from '@tsvmm/virt/conformance';
+import { whpWaiterSource } from '../src/relay/waiter-worker';
 import { WhpPartition } from '../src';
 import { fresh, msi, take } from './helpers';
 import { whpModel } from './model';
@@ -73,4 +75,10 @@ test.each(['no-triggers', 'full'] as const)('%s: CreateEventW failing at newIrqF
       model.assertClean();
     });
   }
+});
+
+test('the waiter needs no file: its source is self-contained text that compiles on its own', () => {
+  const source = whpWaiterSource();
+  expect(source).not.toMatch(/dist\/|\.js['"]|__dirname|require\(['"]@tsvmm/);
+  expect(() => new Script(source)).not.toThrow();
 });

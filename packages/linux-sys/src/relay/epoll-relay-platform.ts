@@ -48,7 +48,7 @@ import {
   type WorkerMessage,
 } from './protocol';
 
-export type { InjectorSpec, IoctlInjectorField, IoctlInjectorSpec, ModuleInjectorSpec, RecordInjectorSpec } from './protocol';
+export type { InjectorSpec, IoctlInjectorField, IoctlInjectorInput, IoctlInjectorSpec, RecordInjectorSpec } from './protocol';
 
 /** Options of {@link EpollRelayPlatform} and {@link epollRelayPlatform}. */
 export interface EpollRelayOptions {

@@ -7,15 +7,22 @@
  * `epollWorkerMain` must therefore have no free variables: no imports, no module constants.
  */
 import type * as WorkerThreads from 'node:worker_threads';
-import { deliverSlot, lockSlot, unlockSlot } from '@tsvmm/virt/implement';
-import { encodeInjectorFields } from './injector-spec';
-import type { EpollWorkerData, IoctlInjectorField, WorkerMessage } from './protocol';
+import { deliverSlot, encodeMsiFields, lockSlot, unlockSlot } from '@tsvmm/virt/implement';
+import type { EpollWorkerData, WorkerMessage } from './protocol';
+import { type SpecInjectorBuffer, ioctlSpecInjector } from './spec-injector';
 
 type Deliver = typeof deliverSlot;
 type Lock = typeof lockSlot;
 
 /** The worker's whole program. Runs in the worker thread only (see the module comment). */
-export function epollWorkerMain(wt: typeof WorkerThreads, lock: Lock, unlock: Lock, deliver: Deliver, encode: typeof encodeInjectorFields): void {
+export function epollWorkerMain(
+  wt: typeof WorkerThreads,
+  lock: Lock,
+  unlock: Lock,
+  deliver: Deliver,
+  encode: typeof encodeMsiFields,
+  build: typeof ioctlSpecInjector,
+): void {
   const data = wt.workerData as EpollWorkerData;
   const control = new Int32Array(data.control);
   // Word offsets of the control array (protocol.ts): STOP 0, SETTLE_SEQ 1, EXITED 2, STATE 3.
@@ -42,28 +49,54 @@ export function epollWorkerMain(wt: typeof WorkerThreads, lock: Lock, unlock: Lo
   let read: (fd: number, buf: Uint8Array, n: number) => number;
   let errno: () => number;
   let inject: (lo: number, hi: number, d: number) => boolean;
+  let freeInjector = (): void => {};
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const koffi = require(data.koffiPath) as { load(p: string): { func(p: string): unknown }; errno(): number };
+    const koffi = require(data.koffiPath) as {
+      load(p: string): { func(p: string): unknown };
+      errno(): number;
+      alloc(type: string, length: number): unknown;
+      address(pointer: unknown): bigint;
+      view(pointer: unknown, length: number): ArrayBuffer;
+      free(pointer: unknown): void;
+    };
     const lib = koffi.load(data.libc);
     epollWait = lib.func(data.prototypes.epollWait) as typeof epollWait;
     read = lib.func(data.prototypes.read) as typeof read;
     const ioctl = lib.func(data.prototypes.ioctl) as (fd: number, request: number, arg: Uint8Array) => number;
     errno = () => koffi.errno();
     const spec = data.injector;
-    if ('kind' in spec && spec.kind === 'ioctl') {
-      const arg = new Uint8Array(spec.size);
-      const view = new DataView(arg.buffer);
-      const fields: readonly IoctlInjectorField[] = spec.fields;
-      const { fd, request, name } = spec;
-      const positive = spec.delivered === 'positive';
-      inject = (lo, hi, d) => {
-        encode(view, fields, lo, hi, d);
-        const r = ioctl(fd, request, arg);
-        if (r < 0) throw new Error(`ioctl(${name}) failed with errno ${errno()}`);
-        return positive ? r > 0 : true;
-      };
-    } else if ('kind' in spec && spec.kind === 'record') {
+    if (spec.kind === 'ioctl') {
+      // koffi's allocator: memory the garbage collector never moves, so its address can be handed to the kernel.
+      const owners = new Map<SpecInjectorBuffer, unknown>();
+      const built = build(
+        spec,
+        {
+          ioctl: (fd, request, arg) => {
+            const r = ioctl(fd, request, arg);
+            return r < 0 ? -koffi.errno() : r;
+          },
+          allocate: (size, align) => {
+            const pointer = koffi.alloc('uint8_t', size + align);
+            const base = koffi.address(pointer);
+            const skip = Number((BigInt(align) - (base % BigInt(align))) % BigInt(align));
+            const bytes = new Uint8Array(koffi.view(pointer, size + align), skip, size);
+            bytes.fill(0);
+            const buffer = { address: base + BigInt(skip), bytes };
+            owners.set(buffer, pointer);
+            return buffer;
+          },
+          free: (buffer) => {
+            const pointer = owners.get(buffer);
+            owners.delete(buffer);
+            if (pointer !== undefined) koffi.free(pointer);
+          },
+        },
+        encode,
+      );
+      inject = built.inject;
+      freeInjector = built.free;
+    } else {
       const v = new Int32Array(spec.buffer);
       inject = (lo, hi, d) => {
         v[1] = lo | 0;
@@ -72,19 +105,17 @@ export function epollWorkerMain(wt: typeof WorkerThreads, lock: Lock, unlock: Lo
         Atomics.add(v, 0, 1);
         return true;
       };
-    } else {
-      const legacy = spec as { module: string; exportName: string; args: readonly unknown[] };
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const factory = (require(legacy.module) as Record<string, unknown>)[legacy.exportName];
-      if (typeof factory !== 'function') throw new Error(`${legacy.module} has no function export ${legacy.exportName}`);
-      inject = (factory as (...a: unknown[]) => (lo: number, hi: number, d: number) => boolean)(...legacy.args);
     }
   } catch (e) {
+    freeInjector();
     reportStartFailure(e instanceof Error ? e.message : String(e));
     return;
   }
   // The main thread may have given up waiting (CANCELLED): then its fds are closed, maybe reused.
-  if (Atomics.compareExchange(control, STATE, STARTING, RUNNING) !== STARTING) return;
+  if (Atomics.compareExchange(control, STATE, STARTING, RUNNING) !== STARTING) {
+    freeInjector();
+    return;
+  }
   Atomics.notify(control, STATE);
 
   const table = new Int32Array(data.table);
@@ -123,32 +154,36 @@ export function epollWorkerMain(wt: typeof WorkerThreads, lock: Lock, unlock: Lo
     return sawControl ? -1 - routes : routes;
   };
 
-  for (;;) {
-    if (Atomics.load(control, STOP) !== 0) return;
-    const n = epollWait(data.epollFd, events, MAX_EVENTS, -1);
-    if (n < 0) {
-      const e = errno();
-      if (e === data.eintr) continue;
-      throw new Error(`epoll_wait failed with errno ${e}`);
-    }
-    if (handle(n) >= 0) continue;
-    // Consume the control counter before reading the request sequence: a settle that raced past
-    // this read writes the counter again and wakes the next round.
-    read(data.controlFd, counter, 8);
-    if (Atomics.load(control, STOP) !== 0) return;
-    const seq = Atomics.load(control, SETTLE_SEQ);
-    for (let round = 0; round < MAX_DRAIN_ROUNDS; round++) {
-      const m = epollWait(data.epollFd, events, MAX_EVENTS, 0);
-      if (m <= 0) break;
-      let routes = handle(m);
-      if (routes < 0) {
-        routes = -1 - routes;
-        read(data.controlFd, counter, 8);
-        if (Atomics.load(control, STOP) !== 0) return;
+  try {
+    for (;;) {
+      if (Atomics.load(control, STOP) !== 0) return;
+      const n = epollWait(data.epollFd, events, MAX_EVENTS, -1);
+      if (n < 0) {
+        const e = errno();
+        if (e === data.eintr) continue;
+        throw new Error(`epoll_wait failed with errno ${e}`);
       }
-      if (routes === 0) break;
+      if (handle(n) >= 0) continue;
+      // Consume the control counter before reading the request sequence: a settle that raced past
+      // this read writes the counter again and wakes the next round.
+      read(data.controlFd, counter, 8);
+      if (Atomics.load(control, STOP) !== 0) return;
+      const seq = Atomics.load(control, SETTLE_SEQ);
+      for (let round = 0; round < MAX_DRAIN_ROUNDS; round++) {
+        const m = epollWait(data.epollFd, events, MAX_EVENTS, 0);
+        if (m <= 0) break;
+        let routes = handle(m);
+        if (routes < 0) {
+          routes = -1 - routes;
+          read(data.controlFd, counter, 8);
+          if (Atomics.load(control, STOP) !== 0) return;
+        }
+        if (routes === 0) break;
+      }
+      wt.parentPort!.postMessage({ settled: seq } satisfies WorkerMessage);
     }
-    wt.parentPort!.postMessage({ settled: seq } satisfies WorkerMessage);
+  } finally {
+    freeInjector();
   }
 }
 
@@ -162,7 +197,7 @@ export function epollWorkerSource(): string {
     `const wt = require('node:worker_threads');`,
     `const control = new Int32Array(wt.workerData.control);`,
     `try {`,
-    `  (${epollWorkerMain.toString()})(wt, ${lockSlot.toString()}, ${unlockSlot.toString()}, ${deliverSlot.toString()}, ${encodeInjectorFields.toString()});`,
+    `  (${epollWorkerMain.toString()})(wt, ${lockSlot.toString()}, ${unlockSlot.toString()}, ${deliverSlot.toString()}, ${encodeMsiFields.toString()}, ${ioctlSpecInjector.toString()});`,
     `} catch (e) {`,
     `  wt.parentPort.postMessage({ error: e instanceof Error ? (e.stack || e.message) : String(e) });`,
     `} finally {`,

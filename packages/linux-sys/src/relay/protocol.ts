@@ -1,5 +1,5 @@
 /** What the epoll relay's main-thread half and its worker share. */
-import type { SlotLayout } from '@tsvmm/virt/implement';
+import type { MsiStructField, SlotLayout } from '@tsvmm/virt/implement';
 
 /** Words of the control array (Int32Array over a SharedArrayBuffer). */
 export const CTL_STOP = 0;
@@ -24,21 +24,38 @@ export const FAILURE_BYTES = 2048;
 /** epoll data low word for the control eventfd (route slots are below it). */
 export const CONTROL_SLOT = 0xffffffff;
 
-/** One field of an ioctl injector's argument: where the MSI's part (or a constant) goes. */
-export interface IoctlInjectorField {
-  /** Byte offset in the argument. */
-  readonly offset: number;
-  /** Little-endian width. */
-  readonly type: 'u32' | 'u64';
-  /** `addressLo`, `addressHi`, `data`, the 64-bit `address`, or a constant. */
-  readonly value: 'addressLo' | 'addressHi' | 'data' | 'address' | number;
+/**
+ * One field of an ioctl injector's argument (or of its input buffer): where the MSI, a part of it
+ * or a constant goes (see `MsiStructField` of `@tsvmm/virt/implement`).
+ */
+export type IoctlInjectorField = MsiStructField;
+
+/**
+ * A second buffer that the ioctl's argument points at (e.g. a hypercall's input, which the kernel
+ * reads through a pointer in the argument). The injector allocates it once, at an address that
+ * never moves, writes that address as a u64 at `pointer` in the argument, and writes `fields` into
+ * it before every call.
+ */
+export interface IoctlInjectorInput {
+  /** Bytes of the buffer. */
+  readonly size: number;
+  /** Alignment of its address (a power of two). */
+  readonly align: number;
+  /** Byte offset of the u64 pointer field in the argument. */
+  readonly pointer: number;
+  /** What the buffer's fields receive, written before every call. */
+  readonly fields: readonly IoctlInjectorField[];
 }
 
 /**
  * Inject with one ioctl per signal: `ioctl(fd, request, arg)`, where `arg` is `size` zeroed bytes
- * with each field written (e.g. KVM_SIGNAL_MSI on the VM fd with `struct kvm_msi`). The ioctl's
- * result says whether the guest took it: with `delivered: 'positive'` (KVM_SIGNAL_MSI) a result
- * above 0 is delivered and 0 blocked; with `'non-negative'` every success is delivered.
+ * with each field written before every call (constants too, so a field the kernel writes back,
+ * such as a status, starts from its constant again). Examples: KVM_SIGNAL_MSI on the VM fd with
+ * `struct kvm_msi`; MSHV_ROOT_HVCALL on the partition fd with `struct mshv_root_hvcall`, whose
+ * `in_ptr` points at the HvCallAssertVirtualInterrupt input (`input`). The ioctl's result says
+ * whether the guest took it: with `delivered: 'positive'` (KVM_SIGNAL_MSI) a result above 0 is
+ * delivered and 0 blocked; with `'non-negative'` every success is delivered. A failure with
+ * `retry.errno` is tried again, at most `retry.attempts` calls in all; any other failure throws.
  */
 export interface IoctlInjectorSpec {
   /** Discriminates the {@link InjectorSpec} union. */
@@ -55,6 +72,15 @@ export interface IoctlInjectorSpec {
   readonly fields: readonly IoctlInjectorField[];
   /** How the ioctl's non-negative result reads: `positive` (above 0 delivered, 0 blocked) or `non-negative` (always delivered). */
   readonly delivered: 'positive' | 'non-negative';
+  /** A second buffer the argument points at. */
+  readonly input?: IoctlInjectorInput;
+  /** A failure to try again. */
+  readonly retry?: {
+    /** The errno (positive) that is tried again. */
+    readonly errno: number;
+    /** Calls in all, at most (1-64). */
+    readonly attempts: number;
+  };
 }
 
 /**
@@ -68,24 +94,8 @@ export interface RecordInjectorSpec {
   readonly buffer: SharedArrayBuffer;
 }
 
-/**
- * The earlier form: `require(module)[exportName](...args)` returns the injector. Still accepted; it
- * needs the module on disk at that path, so it does not survive bundling. Use the ioctl form.
- * @deprecated Pass an {@link IoctlInjectorSpec} (data, no module path).
- */
-export interface ModuleInjectorSpec {
-  /** Discriminates the {@link InjectorSpec} union; may be omitted for this form. */
-  readonly kind?: 'module';
-  /** Absolute path of a CommonJS module (a built .js file: workers cannot load TypeScript). */
-  readonly module: string;
-  /** The module's export that, called with `args`, returns the injector function. */
-  readonly exportName: string;
-  /** Structured-clonable arguments, e.g. the KVM VM fd (fds are process-wide). */
-  readonly args: readonly unknown[];
-}
-
-/** How the worker injects, as data. */
-export type InjectorSpec = IoctlInjectorSpec | RecordInjectorSpec | ModuleInjectorSpec;
+/** How the worker injects, as data: no module path, so it survives bundling. */
+export type InjectorSpec = IoctlInjectorSpec | RecordInjectorSpec;
 
 export interface EpollWorkerData {
   readonly slots: number;

@@ -1,5 +1,6 @@
 /**
- * Injectors for testing the epoll relay without a hypervisor, loadable in its worker thread.
+ * Injectors for testing relays without a hypervisor (on the main thread; the worker gets
+ * `recordingInjectorSpec`, the same recording as data).
  */
 import type { RawInjector } from '@tsvmm/virt';
 

@@ -1,12 +1,13 @@
 /**
  * The overflow relay's platform on the KVM model (the shared model waiter of
- * `@tsvmm/linux-sys/testing`): the waiter injects with KVM_SIGNAL_MSI through the model's system
- * calls, as the epoll worker does on a VM.
+ * `@tsvmm/linux-sys/testing`): the waiter runs the epoll worker's injector (the KVM_SIGNAL_MSI
+ * spec of `kvmRelayInjector`, built by `ioctlSpecInjector`) through the model's system calls, as
+ * the epoll worker does on a VM.
  */
-import type { Syscalls } from '@tsvmm/linux-sys';
+import { type Syscalls, syscallSpecInjector } from '@tsvmm/linux-sys';
 import { type ModelRelayOptions, ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
 import type { RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
-import { signalMsiInjector } from '../signal-msi';
+import { kvmRelayInjector } from '../partition';
 import type { KvmKernelModel } from './kvm-model';
 
 export { ModelRelayPlatform };
@@ -37,12 +38,21 @@ export function modelRelayPlatform(
   };
   const factory = (table: RelayRouteTable): ModelRelayPlatform => {
     const vmFd = modelVmFd(model);
-    const p = new ModelRelayPlatform('KVM model waiter', table, eventfds, { inject: signalMsiInjector(sys, vmFd, 'model relay waiter: inject') }, options);
+    // The worker's own injector spec and builder, with the model's system calls.
+    const p = new ModelRelayPlatform('KVM model waiter', table, eventfds, syscallSpecInjector(kvmRelayInjector(vmFd), sys, NO_INPUT_MEMORY), options);
     platforms.push(p);
     return p;
   };
   return Object.assign(factory, { platforms });
 }
+
+/** KVM_SIGNAL_MSI has no input buffer: nothing is ever allocated. */
+const NO_INPUT_MEMORY = {
+  allocate(): never {
+    throw new Error('KVM_SIGNAL_MSI has no input buffer');
+  },
+  free(): void {},
+};
 
 function modelVmFd(model: KvmKernelModel): number {
   const fd = model.fdOf(model.vm);

@@ -1,12 +1,13 @@
 /**
  * The overflow relay's platform on the mshv kernel model (the shared model waiter of
- * `@tsvmm/linux-sys/testing`): the waiter injects with HvCallAssertVirtualInterrupt through the
- * model's system calls, as the epoll worker does on a real host.
+ * `@tsvmm/linux-sys/testing`): the waiter runs the epoll worker's injector (the spec of
+ * `mshvRelayInjector`, built by `ioctlSpecInjector`) through the model's system calls and address
+ * space, so the model decodes the bytes the worker would hand the kernel.
  */
-import type { Syscalls } from '@tsvmm/linux-sys';
+import { type Syscalls, syscallSpecInjector } from '@tsvmm/linux-sys';
 import { type ModelRelayOptions, ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
 import type { RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
-import { assertInterruptInjector } from '../assert-interrupt';
+import { mshvRelayInjector } from '../relay-injector';
 import type { MshvKernelModel } from './kernel-model';
 
 export { ModelRelayPlatform };
@@ -30,7 +31,8 @@ export function modelRelayPlatform(
   const factory = (table: RelayRouteTable): ModelRelayPlatform => {
     const fd = model.newestPartitionFd();
     if (fd === undefined) throw new Error('the model has no open partition');
-    const p = new ModelRelayPlatform('mshv model waiter', table, eventfds, assertInterruptInjector(sys, model, fd, 'model relay waiter: inject'), options);
+    // The worker's own injector spec and builder, with the model's system calls and address space.
+    const p = new ModelRelayPlatform('mshv model waiter', table, eventfds, syscallSpecInjector(mshvRelayInjector(fd), sys, model), options);
     platforms.push(p);
     return p;
   };

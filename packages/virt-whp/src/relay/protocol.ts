@@ -1,4 +1,5 @@
 /** What the relay's main-thread side and its waiter thread share. */
+import type { MsiStructField, SlotLayout } from '@tsvmm/virt/implement';
 import type { WhpLibraryPaths } from '../calls';
 
 /** Int32 words of the control buffer. */
@@ -13,17 +14,32 @@ export const CTL_WORDS = 8;
 /** Handles of one wait: the control event plus at most 63 route events (MAXIMUM_WAIT_OBJECTS 64). */
 export const ROUTES_PER_WAIT = 63;
 
+/** Everything the waiter uses arrives here: it runs from source text, with no module of its own. */
 export interface WaiterData {
   readonly library: WhpLibraryPaths;
   readonly partition: bigint;
   readonly slots: number;
   /** The RelayRouteTable's buffer. */
   readonly table: SharedArrayBuffer;
+  /** The route table's slot layout. */
+  readonly layout: SlotLayout;
   /** BigInt64 per slot: the watched event's HANDLE, or 0. */
   readonly handles: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
+  /** Word indexes of `control` (the CTL_* constants). */
+  readonly ctl: { readonly gen: number; readonly ackGen: number; readonly settleReq: number; readonly settleAck: number; readonly stop: number; readonly exited: number };
   /** The auto-reset event that wakes the waiter. */
   readonly controlEvent: bigint;
   /** How long one wait lasts when the routes need more than one wait (ms). */
   readonly pollMs: number;
+  readonly routesPerWait: number;
+  /** Resolved path of koffi (a thread started from source text cannot resolve packages itself). */
+  readonly koffiPath: string;
+  /** The kernel32 and WHP prototypes the waiter binds (`WAITER_PROTOTYPES`). */
+  readonly prototypes: { readonly waitForSingleObject: string; readonly waitForMultipleObjects: string; readonly resetEvent: string; readonly requestInterrupt: string };
+  readonly waitObject0: number;
+  readonly waitTimeout: number;
+  /** WHV_INTERRUPT_CONTROL: its size and what each field takes from the MSI (`INTERRUPT_CONTROL_FIELDS`). */
+  readonly controlSize: number;
+  readonly controlFields: readonly MsiStructField[];
 }

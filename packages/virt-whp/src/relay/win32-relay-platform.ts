@@ -6,12 +6,14 @@
  * A handle the waiter may be waiting on is never closed under it: a retired event's handle is
  * closed once the waiter has read a newer watched set (or has stopped).
  */
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type Event, type RelayPlatform, type RelayRouteTable, VirtError, disposedError } from '@tsvmm/virt';
-import type { WhpCalls, WhpLibraryPaths } from '../calls';
-import { CTL_ACK_GEN, CTL_EXITED, CTL_GEN, CTL_SETTLE_ACK, CTL_SETTLE_REQ, CTL_STOP, CTL_WORDS, type WaiterData } from './protocol';
+import { SLOT_LAYOUT } from '@tsvmm/virt/implement';
+import { WAIT_OBJECT_0, WAIT_TIMEOUT, WHV_INTERRUPT_CONTROL } from '../abi';
+import { WAITER_PROTOTYPES, type WhpCalls, type WhpLibraryPaths } from '../calls';
+import { INTERRUPT_CONTROL_FIELDS } from '../encode';
+import { CTL_ACK_GEN, CTL_EXITED, CTL_GEN, CTL_SETTLE_ACK, CTL_SETTLE_REQ, CTL_STOP, CTL_WORDS, ROUTES_PER_WAIT, type WaiterData } from './protocol';
+import { whpWaiterSource } from './waiter-worker';
 
 const SETTLE_TIMEOUT_MS = 5000;
 const STOP_TIMEOUT_MS = 5000;
@@ -67,12 +69,18 @@ export interface Win32RelayOptions {
   readonly pollMs?: number;
 }
 
-function workerScript(): string {
-  // Worker threads cannot load TypeScript: use the built file, from dist or from src under ts-jest.
-  const root = path.resolve(__dirname, '..', '..');
-  const file = path.join(root, 'dist', 'relay', 'waiter-worker.js');
-  if (!existsSync(file)) throw new Error(`${file} is missing: build @tsvmm/virt-whp first`);
-  return file;
+/** Where koffi is, for the waiter (which runs from source text and cannot resolve packages itself). */
+function resolveKoffi(): string {
+  try {
+    return require.resolve('koffi');
+  } catch (e) {
+    throw new VirtError('UNAVAILABLE', {
+      operation: 'WhpPartition.create',
+      detail: `koffi cannot be resolved for the relay waiter thread (${e instanceof Error ? e.message : String(e)})`,
+      hint: 'Install koffi next to @tsvmm/virt-whp (when bundling, keep koffi external: it ships a native module).',
+      cause: e,
+    });
+  }
 }
 
 export class Win32RelayPlatform implements RelayPlatform {
@@ -89,25 +97,29 @@ export class Win32RelayPlatform implements RelayPlatform {
   constructor(table: RelayRouteTable, options: Win32RelayOptions) {
     this.calls = options.calls;
     this.handles = new BigInt64Array(new SharedArrayBuffer(table.slots * 8));
-    let script: string;
-    try {
-      script = workerScript();
-    } catch (e) {
-      throw new VirtError('INTERNAL', { operation: 'WhpPartition.create', detail: String(e), hint: 'Build @tsvmm/virt-whp.', cause: e });
-    }
+    const koffiPath = resolveKoffi();
     this.controlEvent = this.calls.createEvent(false);
     const data: WaiterData = {
       library: options.library,
       partition: options.partition,
       slots: table.slots,
       table: table.buffer,
+      layout: SLOT_LAYOUT,
       handles: this.handles.buffer as SharedArrayBuffer,
       control: this.ctl.buffer,
+      ctl: { gen: CTL_GEN, ackGen: CTL_ACK_GEN, settleReq: CTL_SETTLE_REQ, settleAck: CTL_SETTLE_ACK, stop: CTL_STOP, exited: CTL_EXITED },
       controlEvent: this.controlEvent,
       pollMs: options.pollMs ?? 1,
+      routesPerWait: ROUTES_PER_WAIT,
+      koffiPath,
+      prototypes: WAITER_PROTOTYPES,
+      waitObject0: WAIT_OBJECT_0,
+      waitTimeout: WAIT_TIMEOUT,
+      controlSize: WHV_INTERRUPT_CONTROL.size,
+      controlFields: INTERRUPT_CONTROL_FIELDS,
     };
     try {
-      this.worker = new Worker(script, { workerData: data, name: 'tsvmm-whp-relay' });
+      this.worker = new Worker(whpWaiterSource(), { eval: true, workerData: data, name: 'tsvmm-whp-relay' });
     } catch (e) {
       this.calls.closeHandle(this.controlEvent);
       throw new VirtError('INTERNAL', { operation: 'WhpPartition.create', detail: `could not start the relay waiter thread (${String(e)})`, cause: e });

@@ -18,3 +18,5 @@ export { parseMsi, toMsiMessage, validateMsi } from '../msi/codec';
 export type { MsiPolicy } from '../msi/codec';
 export { partitionCapabilities } from '../contract/partition-capabilities';
 export type { PartitionFacts } from '../contract/partition-capabilities';
+export { checkMsiStructFields, encodeMsiFields, msiBits } from '../msi/msi-fields';
+export type { MsiBitsSource, MsiFieldValue, MsiStructField } from '../msi/msi-fields';

@@ -58,6 +58,54 @@ export interface MsiFields {
   readonly levelAssert: boolean;
 }
 
+/** One of the three 32-bit words of an {@link MsiMessage}. */
+export type MsiWord = 'addressLo' | 'addressHi' | 'data';
+
+/** Where a field sits in an MSI: `width` bits from bit `shift` of `word`. */
+export interface MsiBitRange {
+  /** The word that holds the field. */
+  readonly word: MsiWord;
+  /** Its lowest bit, 0-based. */
+  readonly shift: number;
+  /** Its number of bits. */
+  readonly width: number;
+}
+
+/** The MSI fields {@link MSI_BITS} locates. */
+export type MsiFieldName =
+  | 'destinationMode'
+  | 'redirectionHint'
+  | 'remappable'
+  | 'extendedDestinationId'
+  | 'destinationId'
+  | 'vector'
+  | 'deliveryMode'
+  | 'levelAssert'
+  | 'triggerMode';
+
+/**
+ * The compatibility-format fields of an MSI (Intel SDM, "Message Signalled Interrupts"): the one
+ * definition that {@link decodeMsi} reads and that data injectors name (`destinationId` here is the
+ * 8-bit xAPIC ID; 32-bit x2APIC IDs add `addressHi` bits 31:8).
+ */
+export const MSI_BITS: Readonly<Record<MsiFieldName, MsiBitRange>> = Object.freeze({
+  destinationMode: Object.freeze({ word: 'addressLo', shift: 2, width: 1 }),
+  redirectionHint: Object.freeze({ word: 'addressLo', shift: 3, width: 1 }),
+  remappable: Object.freeze({ word: 'addressLo', shift: 4, width: 1 }),
+  extendedDestinationId: Object.freeze({ word: 'addressLo', shift: 5, width: 7 }),
+  destinationId: Object.freeze({ word: 'addressLo', shift: 12, width: 8 }),
+  vector: Object.freeze({ word: 'data', shift: 0, width: 8 }),
+  deliveryMode: Object.freeze({ word: 'data', shift: 8, width: 3 }),
+  levelAssert: Object.freeze({ word: 'data', shift: 14, width: 1 }),
+  triggerMode: Object.freeze({ word: 'data', shift: 15, width: 1 }),
+});
+
+/** The value of `range` in the message words `lo`, `hi`, `data`. */
+function msiBits(range: MsiBitRange, lo: number, hi: number, data: number): number {
+  const w = range.word === 'addressLo' ? lo : range.word === 'addressHi' ? hi : data;
+  return (w >>> range.shift) & ((1 << range.width) - 1);
+}
+
 /** First address of the x86 interrupt window (address bits 31:20 = 0xFEE, Intel SDM "Message Signalled Interrupts"). */
 export const MSI_WINDOW_BASE = 0xfee00000;
 /** Last address of the x86 interrupt window: a message address must lie in `MSI_WINDOW_BASE` to this, inclusive. */
@@ -131,18 +179,19 @@ export function decodeMsi(msg: MsiMessage): MsiFields {
 }
 
 function decodeWords(lo: number, hi: number, data: number): MsiFields {
-  const code = (data >>> 8) & 7;
+  const b = MSI_BITS;
+  const code = msiBits(b.deliveryMode, lo, hi, data);
   return {
-    destinationId: ((hi & 0xffffff00) | ((lo >>> 12) & 0xff)) >>> 0,
-    extendedDestinationId: (lo >>> 5) & 0x7f,
-    destinationMode: lo & 4 ? 'logical' : 'physical',
-    redirectionHint: (lo & 8) !== 0,
-    remappable: (lo & 16) !== 0,
-    vector: data & 0xff,
+    destinationId: ((hi & 0xffffff00) | msiBits(b.destinationId, lo, hi, data)) >>> 0,
+    extendedDestinationId: msiBits(b.extendedDestinationId, lo, hi, data),
+    destinationMode: msiBits(b.destinationMode, lo, hi, data) ? 'logical' : 'physical',
+    redirectionHint: msiBits(b.redirectionHint, lo, hi, data) !== 0,
+    remappable: msiBits(b.remappable, lo, hi, data) !== 0,
+    vector: msiBits(b.vector, lo, hi, data),
     deliveryModeCode: code,
     deliveryMode: DELIVERY_MODE_BY_CODE[code],
-    triggerMode: data & 0x8000 ? 'level' : 'edge',
-    levelAssert: (data & 0x4000) !== 0,
+    triggerMode: msiBits(b.triggerMode, lo, hi, data) ? 'level' : 'edge',
+    levelAssert: msiBits(b.levelAssert, lo, hi, data) !== 0,
   };
 }
 
@@ -190,9 +239,11 @@ export function encodeMsi(fields: MsiEncodeInput): MsiMessage {
   if (triggerMode !== 'edge' && triggerMode !== 'level') throw invalidArgument(op, `triggerMode must be 'edge' or 'level', got ${describeValue(triggerMode)}`);
   const redirectionHint = checkBoolean(op, 'redirectionHint', input.redirectionHint, false);
   const levelAssert = checkBoolean(op, 'levelAssert', input.levelAssert, false);
-  const addressLo = (MSI_WINDOW_BASE | ((dest & 0xff) << 12) | (redirectionHint ? 8 : 0) | (destinationMode === 'logical' ? 4 : 0)) >>> 0;
+  const b = MSI_BITS;
+  const at = (range: MsiBitRange, value: number): number => (value & ((1 << range.width) - 1)) << range.shift;
+  const addressLo = (MSI_WINDOW_BASE | at(b.destinationId, dest) | at(b.redirectionHint, redirectionHint ? 1 : 0) | at(b.destinationMode, destinationMode === 'logical' ? 1 : 0)) >>> 0;
   const addressHi = (dest & 0xffffff00) >>> 0;
-  const data = (vector | (code << 8) | (levelAssert ? 0x4000 : 0) | (triggerMode === 'level' ? 0x8000 : 0)) >>> 0;
+  const data = (at(b.vector, vector) | at(b.deliveryMode, code) | at(b.levelAssert, levelAssert ? 1 : 0) | at(b.triggerMode, triggerMode === 'level' ? 1 : 0)) >>> 0;
   return { addressLo, addressHi, data };
 }
 
