@@ -81,7 +81,10 @@ export function settleIrqFd(irqfd: IrqFd): Promise<void> {
  *   route (and the hypervisor's view of it) is unchanged. Bad arguments are rejected before any
  *   side effect (INVALID_ARGUMENT, INVALID_MSI).
  * - **Disposal.** `dispose()` and `[Symbol.dispose]()` release the route, its routing entry and its
- *   event, never throw, and are idempotent. Any other call after it throws DISPOSED.
+ *   event, never throw, and are idempotent. Any other call after it throws DISPOSED. Where the
+ *   hypervisor refuses to unbind the event (a kernel irqfd whose deassign fails), the partition
+ *   keeps the binding consistent instead: the routing entry and its own descriptor of the event stay
+ *   until a later operation unbinds it, or the partition is disposed.
  */
 export interface IrqFdRoute extends Disposable {
   /**
