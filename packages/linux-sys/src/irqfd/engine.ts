@@ -35,6 +35,7 @@ import {
   checkFunction,
   disposedError,
 } from '@tsvmm/virt';
+import { checkNotThenable } from '@tsvmm/virt/implement';
 import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
 import type { IrqFdBackend } from './backend';
@@ -183,7 +184,10 @@ export class IrqFdEngine implements IrqFd {
     const op = 'IrqFd.batch';
     this.live(op);
     checkFunction(op, 'fn', fn);
-    return this.transaction(op, fn);
+    // What fn did before returning is committed (as when it throws); an async fn is refused after.
+    const result = this.transaction(op, fn);
+    checkNotThenable(op, 'fn', result);
+    return result;
   }
 
   /** Resolves once every signal raised before the call has been delivered or latched by the overflow relay. */

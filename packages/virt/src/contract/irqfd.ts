@@ -32,6 +32,12 @@ export interface IrqFd {
    * armed before its MSI is in the kernel). Where it is false (the relay, WHP triggers) there is
    * nothing to commit: every change applies at once, as outside a batch.
    *
+   * `fn` must be synchronous. If it returns a promise (or any thenable: an async function), what
+   * it did before its first `await` is committed as for a throw, then INVALID_ARGUMENT is thrown;
+   * the rest of its work runs later, outside the batch, each change applied on its own. Rolling
+   * back instead is not possible everywhere (without a routing table every change is already
+   * applied), so every backend commits. The promise is marked handled: the caller never gets it.
+   *
    * If `fn` throws, the changes it made are still committed, then its error propagates. If the
    * commit fails, every route changed in the batch is rolled back to its state before the batch
    * (routes created in it are disposed; routes disposed in it stay disposed) and the commit's
