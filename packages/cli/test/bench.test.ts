@@ -81,11 +81,15 @@ describe('tsvmm bench --quick', () => {
       expect(m.target).toEqual(expect.objectContaining({ ratioMax: expect.any(Number), met: expect.any(Boolean) }));
     }
     // Each figure against its baseline.
-    expect(Object.fromEntries(['delivery.irqfd', 'delivery.relay', 'delivery.relay_over_irqfd'].map((n) => [n, byName.get(n)!.baselineName]))).toEqual({
+    expect(Object.fromEntries(['delivery.irqfd', 'delivery.relay', 'delivery.relay_over_irqfd', 'delivery.overflow'].map((n) => [n, byName.get(n)!.baselineName]))).toEqual({
       'delivery.irqfd': 'delivery.raw_write',
       'delivery.relay': 'delivery.relay_c',
       'delivery.relay_over_irqfd': 'delivery.irqfd',
+      'delivery.overflow': 'delivery.relay',
     });
+    // The overflow figure is measured in the same rounds as its baseline, and is a real measurement.
+    expect(byName.get('delivery.overflow')).toMatchObject({ skipped: undefined, count: byName.get('delivery.relay')!.count });
+    expect(byName.get('delivery.overflow')!.value).toBeGreaterThan(0);
     const batched = byName.get('routes.program_2048.batched')!;
     expect(batched.unit).toBe('ms');
     expect(batched.baselineName).toBe('routes.program_2048.per_change');

@@ -123,6 +123,21 @@ export class EventFd implements EventFdEvent {
     this.sys.close(this.own);
   }
 
+  /**
+   * Disposes the object but keeps its private descriptor open and hands it to the caller, who
+   * owns it from now on (and must close it). The handed-out `fd` is closed as by {@link dispose}.
+   * For a kernel binding (an irqfd) the kernel refused to undo: the open file must outlive the
+   * object until the binding is gone, and only the private descriptor is sure to keep it open.
+   * Returns the private descriptor's number.
+   * @throws VirtError DISPOSED when the object is already disposed.
+   */
+  disposeKeepingOwnFd(): number {
+    if (this.isDisposed) throw disposedError('EventFd.disposeKeepingOwnFd', 'the eventfd');
+    this.isDisposed = true;
+    if (this.fd !== this.own && this.sys.sameFile?.(this.own, this.fd) === 1) this.sys.close(this.fd);
+    return this.own;
+  }
+
   /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();

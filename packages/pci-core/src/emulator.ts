@@ -8,6 +8,7 @@
  * a route that fails is reported through `onError` while the vector keeps its interrupts pending.
  */
 import { DEFAULT_MSI_POLICY, type MsiPolicy, invalidArgument } from '@tsvmm/virt';
+import { checkOptions } from '@tsvmm/virt/implement';
 import { MsixCapabilityRegisters, checkNextPointer } from './capability';
 import { type MsixLayout, type MsixLayoutOptions, checkLayout } from './layout';
 import type { MsiInjector, MsixBatch, MsixErrorHandler, MsixRoute } from './route';
@@ -79,6 +80,7 @@ export class MsixEmulator {
    */
   constructor(options: MsixEmulatorOptions) {
     const op = 'new MsixEmulator';
+    checkOptions<MsixEmulatorOptions>(op, 'options', options, ['vectors', 'table', 'pba', 'nextPointer', 'requestMsi', 'policy', 'onError']);
     this.layout = checkLayout(op, options);
     this.vectors = this.layout.vectors;
     const nextPointer = checkNextPointer(op, options.nextPointer ?? 0);
@@ -314,6 +316,7 @@ export class MsixEmulator {
    * INVALID_ARGUMENT, before any change, for a wrong length or something that is not a route.
    */
   setRoutes(routes: readonly (MsixRoute | undefined)[], options: MsixRouteOptions = {}): void {
+    checkOptions<MsixRouteOptions>('MsixEmulator.setRoutes', 'options', options, ['batch']);
     const batch = options.batch;
     this.routes.check('MsixEmulator.setRoutes', routes, batch);
     if (this.routes.attached) this.clearRoutes();

@@ -3,6 +3,7 @@
  * the validated placement of the table and the pending-bit array in the device's BARs.
  */
 import { checkInteger, invalidArgument } from '@tsvmm/virt';
+import { checkOptions } from '@tsvmm/virt/implement';
 
 /** Capability ID of MSI-X in the config-space capability list (capability +0). */
 export const MSIX_CAPABILITY_ID = 0x11;
@@ -85,6 +86,7 @@ export function checkLayout(operation: string, options: MsixLayoutOptions): Msix
   const vectors = checkInteger(operation, 'vectors', options.vectors, 1, MSIX_MAX_VECTORS);
   const place = (name: string, p: MsixPlacement | undefined): MsixPlacement => {
     if (typeof p !== 'object' || p === null) throw invalidArgument(operation, `${name} must be an object { bir, offset }`);
+    checkOptions<MsixPlacement>(operation, name, p, ['bir', 'offset']);
     const bir = checkInteger(operation, `${name}.bir`, p.bir, 0, 5);
     const offset = checkInteger(operation, `${name}.offset`, p.offset, 0, 0xfffffff8);
     if (offset % 8 !== 0) {

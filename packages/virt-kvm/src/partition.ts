@@ -20,6 +20,7 @@ import {
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
+import { checkOptions } from '@tsvmm/virt/implement';
 import { EpollRelayPlatform, type IoctlInjectorSpec, type Syscalls, check, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
@@ -78,6 +79,9 @@ interface Settings {
   readonly maxRoutes: number | undefined;
   readonly overflow: RelayPlatformFactory | undefined;
 }
+
+/** Every key of {@link KvmPartitionOptions}: any other is refused (a misspelt option is not ignored). */
+const KVM_OPTION_KEYS = ['vcpus', 'irqfd', 'sys', 'device', 'routingEntries', 'maxRoutes', 'overflow'] as const satisfies readonly (keyof KvmPartitionOptions)[];
 
 /** The relay's route limit: eventfds, not kernel routes, are what it spends. */
 const RELAY_MAX_ROUTES = 4096;
@@ -183,7 +187,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
    */
   static create(options: KvmPartitionOptions): KvmPartition {
     const op = 'KvmPartition.create';
-    if (typeof options !== 'object' || options === null) throw invalidArgument(op, 'options must be an object such as { vcpus: 2 }');
+    checkOptions<KvmPartitionOptions>(op, 'options', options, KVM_OPTION_KEYS);
     // Each option is read exactly once (a getter could answer differently the second time), then validated.
     const raw = {
       vcpus: options.vcpus as unknown,

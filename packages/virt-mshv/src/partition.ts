@@ -18,6 +18,7 @@ import {
   invalidArgument,
   partitionCapabilities,
 } from '@tsvmm/virt';
+import { checkOptions } from '@tsvmm/virt/implement';
 import { type Syscalls, check, libcSyscalls } from '@tsvmm/linux-sys';
 import { MSHV_DEVICE, MSHV_MAX_MSI_ROUTES, MSHV_MAX_VPS, MSHV_PT_BIT_LAPIC, MSHV_PT_ISOLATION_NONE } from './abi';
 import { type AssertInterruptInjector, assertInterruptInjector } from './assert-interrupt';
@@ -145,7 +146,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
    */
   static create(options: MshvPartitionOptions): MshvPartition {
     const op = 'MshvPartition.create';
-    if (typeof options !== 'object' || options === null) throw invalidArgument(op, 'options must be an object such as { vcpus: 2 }');
+    checkOptions<MshvPartitionOptions>(op, 'options', options, ['vcpus', 'sys', 'memory', 'device', 'maxRoutes', 'maxKernelRoutes', 'overflow']);
     const vcpus = options.vcpus;
     const sysOption = options.sys;
     const memoryOption = options.memory;

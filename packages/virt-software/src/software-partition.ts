@@ -17,13 +17,13 @@ import {
   RelayIrqFd,
   checkBoolean,
   checkInteger,
-  checkObject,
   describeValue,
   disposedError,
   invalidArgument,
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
+import { checkOptions } from '@tsvmm/virt/implement';
 import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 
 /** What {@link SoftwarePartition.create} takes. Each option is read once; a bad one is INVALID_ARGUMENT. */
@@ -73,7 +73,7 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
   private constructor(options: SoftwarePartitionOptions) {
     const op = 'SoftwarePartition.create';
     // Each option is read exactly once, validated, and only the copies are used afterwards.
-    const o = checkObject<Partial<Record<keyof SoftwarePartitionOptions, unknown>>>(op, 'options', options);
+    const o = checkOptions<Partial<Record<keyof SoftwarePartitionOptions, unknown>>>(op, 'options', options, ['vcpus', 'apicIds', 'maxRoutes', 'x2apic']);
     const rawVcpus = o.vcpus;
     const rawApicIds = o.apicIds;
     const rawMaxRoutes = o.maxRoutes;

@@ -30,6 +30,7 @@ import {
   routeEventDisposed,
   sameMsi,
 } from '@tsvmm/virt';
+import { checkNotThenable } from '@tsvmm/virt/implement';
 import type { WhpCalls } from './calls';
 import { WHP_MSI_POLICY, interruptControl, triggerParameters } from './encode';
 import { Win32Event } from './win32-event';
@@ -111,7 +112,9 @@ export class WhpIrqFd implements IrqFd {
   batch<T>(fn: () => T): T {
     if (this.isDisposed) throw disposedError('IrqFd.batch', 'the whp partition');
     checkFunction('IrqFd.batch', 'fn', fn);
-    return fn();
+    const result = fn();
+    checkNotThenable('IrqFd.batch', 'fn', result);
+    return result;
   }
 
   /**

@@ -13,12 +13,12 @@ import {
   RelayIrqFd,
   VirtError,
   checkInteger,
-  describeValue,
   disposedError,
   invalidArgument,
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
+import { checkOptions } from '@tsvmm/virt/implement';
 import {
   WHV_FEATURE_LOCAL_APIC_EMULATION,
   WHvCapabilityCodeFeatures,
@@ -152,14 +152,14 @@ export class WhpPartition implements Partition, LocalApicAccess {
    */
   static create(options: WhpPartitionOptions): WhpPartition {
     const op = 'WhpPartition.create';
-    if (typeof options !== 'object' || options === null) throw invalidArgument(op, `options must be an object, got ${describeValue(options)}`);
+    checkOptions<WhpPartitionOptions>(op, 'options', options, ['vcpus', 'maxRoutes', 'library', 'inFlightWaitMs']);
     const { vcpus, maxRoutes: maxRoutesOption, library, inFlightWaitMs: waitOption } = options;
     checkInteger(op, 'vcpus', vcpus, 1, WHP_MAX_VCPUS);
     const maxRoutes = maxRoutesOption === undefined ? WHP_DEFAULT_MAX_ROUTES : checkInteger(op, 'maxRoutes', maxRoutesOption, 1, 65536);
     const inFlightWaitMs = waitOption === undefined ? WHP_DEFAULT_IN_FLIGHT_WAIT_MS : checkInteger(op, 'inFlightWaitMs', waitOption, 0, 10_000);
     let paths = SYSTEM_LIBRARIES;
     if (library !== undefined) {
-      if (typeof library !== 'object' || library === null) throw invalidArgument(op, `library must be an object, got ${describeValue(library)}`);
+      checkOptions<WhpLibraryPaths>(op, 'library', library, ['whp', 'kernel32']);
       const { whp, kernel32 } = library;
       if (typeof whp !== 'string' || whp === '' || typeof kernel32 !== 'string' || kernel32 === '') {
         throw invalidArgument(op, 'library.whp and library.kernel32 must be non-empty paths');

@@ -22,6 +22,45 @@ export function checkObject<T extends object = Record<string, unknown>>(operatio
   return value as T;
 }
 
+/**
+ * Throws INVALID_ARGUMENT unless `value` is a non-null, non-array object whose own enumerable keys
+ * are all in `known`; returns it. Every public options object goes through here: a misspelt option
+ * (`irqdf: 'relay'`) would otherwise be ignored, and its default silently used instead. The error
+ * names the unknown key(s) and the known ones. Reads no property (getters and proxies' `get` are
+ * not triggered: only the keys are listed).
+ */
+export function checkOptions<T extends object>(operation: string, name: string, value: unknown, known: readonly (keyof T & string)[]): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(operation, `${name} must be an object, got ${describeValue(value)}`);
+  const unknown = Object.keys(value).filter((k) => !(known as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    const list = unknown.map((k) => `'${k}'`).join(', ');
+    throw invalidArgument(operation, `${name} has unknown ${unknown.length === 1 ? 'key' : 'keys'} ${list}; the known ones are ${known.join(', ')}`);
+  }
+  return value as T;
+}
+
+/**
+ * Throws INVALID_ARGUMENT when `result` (what a synchronous callback returned) is a thenable: the
+ * callback was async, and whatever it awaits runs after its caller has finished with it. The
+ * thenable is marked handled (its rejection would otherwise surface as an unhandled rejection the
+ * caller cannot catch: they never receive it); the work after its first `await` still runs, outside.
+ */
+export function checkNotThenable(operation: string, name: string, result: unknown): void {
+  if ((typeof result !== 'object' && typeof result !== 'function') || result === null) return;
+  const then: unknown = (result as { then?: unknown }).then;
+  if (typeof then !== 'function') return;
+  try {
+    (then as (ok: () => void, fail: () => void) => unknown).call(result, () => undefined, () => undefined);
+  } catch {
+    // a thenable that throws from then() has nothing left to handle
+  }
+  throw invalidArgument(
+    operation,
+    `${name} returned a promise (an async function?): it must be synchronous. Only what it did before its first await was part of this call; ` +
+      'the rest runs later, outside it.',
+  );
+}
+
 /** Throws INVALID_ARGUMENT unless `value` is a string (non-empty unless `allowEmpty`); returns it. */
 export function checkString(operation: string, name: string, value: unknown, allowEmpty = false): string {
   if (typeof value !== 'string' || (!allowEmpty && value.length === 0)) {

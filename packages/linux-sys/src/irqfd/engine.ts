@@ -16,6 +16,14 @@
  * valid: an irqfd is assigned only on a GSI whose route the last accepted table holds, and no
  * route is removed while its irqfd is assigned. A route the kernel leaves apart from its request
  * reports what the kernel does, with `fault` set, until a later transaction succeeds.
+ *
+ * A disposed route whose irqfd the kernel refused to deassign (twice) lingers: its irqfd is still
+ * assigned, and closing the engine's descriptor would not end it while any other number for the
+ * eventfd's file is open (the copy handed out as `event.fd` may have been passed on; the kernel
+ * releases an irqfd only with the file's last reference). The engine keeps that descriptor open and
+ * the GSI routed as the kernel has it (never handed to another route), and retries the deassign at
+ * the start of every later transaction and disposal; once it succeeds, the descriptor is closed and
+ * the GSI retired like any other. Disposing the partition closes it regardless (the VM goes with it).
  */
 import {
   type IrqFd,
@@ -27,6 +35,7 @@ import {
   checkFunction,
   disposedError,
 } from '@tsvmm/virt';
+import { checkNotThenable } from '@tsvmm/virt/implement';
 import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
 import type { IrqFdBackend } from './backend';
@@ -96,6 +105,12 @@ export class IrqFdEngine implements IrqFd {
   private readonly waiting = new Set<EngineRoute>();
   /** GSIs of disposed routes that a table may still hold: freed once no committed table does. */
   private readonly retired = new Set<number>();
+  /**
+   * Disposed routes whose irqfd the kernel refused to deassign, by GSI: the engine's descriptor of
+   * the eventfd (kept open, so that the number stays the file's) and the GSI, kept routed as the
+   * kernel has it and never handed out, until a retried deassign succeeds.
+   */
+  private readonly lingering = new Map<number, number>();
   private readonly irqfdBytes: Uint8Array;
   private readonly irqfdView: DataView;
   private readonly host: RouteHost;
@@ -141,6 +156,15 @@ export class IrqFdEngine implements IrqFd {
     return this.gsis.size;
   }
 
+  /**
+   * Irqfds of disposed routes that the kernel refused to deassign (twice) and still has assigned:
+   * each keeps its GSI routed and its eventfd open until a later engine operation's deassign
+   * succeeds (or the partition is disposed). Diagnostic; 0 unless the kernel refused.
+   */
+  get lingeringCount(): number {
+    return this.lingering.size;
+  }
+
   /** Routes that the overflow relay delivers or that wait for a GSI. */
   get overflowCount(): number {
     return this.waiting.size;
@@ -181,7 +205,10 @@ export class IrqFdEngine implements IrqFd {
     const op = 'IrqFd.batch';
     this.live(op);
     checkFunction(op, 'fn', fn);
-    return this.transaction(op, fn);
+    // What fn did before returning is committed (as when it throws); an async fn is refused after.
+    const result = this.transaction(op, fn);
+    checkNotThenable(op, 'fn', result);
+    return result;
   }
 
   /** Resolves once every signal raised before the call has been delivered or latched by the overflow relay. */
@@ -194,6 +221,9 @@ export class IrqFdEngine implements IrqFd {
     if (this.isDisposed) return;
     this.isDisposed = true;
     this.overflow.dispose();
+    // The partition closes its VM fd next, which ends every irqfd the kernel still has.
+    for (const fd of this.lingering.values()) this.sys.close(fd);
+    this.lingering.clear();
     for (const r of this.routes) r.markDisposed();
     this.routes.clear();
     this.unsynced.clear();
@@ -218,6 +248,7 @@ export class IrqFdEngine implements IrqFd {
   }
 
   private finish(op: string): void {
+    this.retryLingering();
     const { before, created } = this.txn.take();
     const dirty = new Set<EngineRoute>();
     for (const r of before.keys()) if (!r.disposed) dirty.add(r);
@@ -342,17 +373,24 @@ export class IrqFdEngine implements IrqFd {
     }
   }
 
-  private retire(route: EngineRoute, gsi: number | undefined): void {
+  private retire(route: EngineRoute, gsi: number | undefined, assignedFd: number | undefined): void {
     this.routes.delete(route);
     this.txn.forget(route);
     this.unsynced.delete(route);
     this.waiting.delete(route);
     this.slots.release(route.slot);
-    if (gsi !== undefined) {
+    const commits = !this.txn.open && !this.isDisposed;
+    // Earlier lingering irqfds first: this route's deassign was just tried twice.
+    if (commits) this.retryLingering();
+    if (gsi !== undefined && assignedFd !== undefined) {
+      // Still assigned: its route stays in the table as the kernel has it, and the GSI stays taken.
+      this.table.set(gsi, this.table.kernelMsi(gsi));
+      this.lingering.set(gsi, assignedFd);
+    } else if (gsi !== undefined) {
       this.table.set(gsi, undefined);
       this.retired.add(gsi);
     }
-    if (this.txn.open || this.isDisposed) return;
+    if (!commits) return;
     try {
       this.table.commit('IrqFdRoute.dispose');
     } catch {
@@ -360,6 +398,22 @@ export class IrqFdEngine implements IrqFd {
     }
     this.sweepRetired();
     this.promote('IrqFdRoute.dispose');
+  }
+
+  /**
+   * Retries the deassign of every lingering irqfd; each that succeeds closes its descriptor and
+   * retires its GSI like any disposed route's (its entry goes at the next commit, the GSI is freed
+   * after it). A refusal leaves it lingering, silently: the operation that got here is not its own.
+   */
+  private retryLingering(): void {
+    if (this.lingering.size === 0) return;
+    for (const [gsi, fd] of this.lingering) {
+      if (this.irqfd(fd, gsi, false) < 0) continue;
+      this.lingering.delete(gsi);
+      this.sys.close(fd);
+      this.table.set(gsi, undefined);
+      this.retired.add(gsi);
+    }
   }
 
   private irqfd(fd: number, gsi: number, assign: boolean): number {
@@ -384,7 +438,7 @@ export class IrqFdEngine implements IrqFd {
       desiredMsi: (gsi) => this.table.desiredMsi(gsi),
       allocateGsi: () => this.gsis.tryAllocate(),
       releaseGsi: (gsi) => this.gsis.release(gsi),
-      retire: (route, gsi) => this.retire(route, gsi),
+      retire: (route, gsi, assignedFd) => this.retire(route, gsi, assignedFd),
     };
   }
 }

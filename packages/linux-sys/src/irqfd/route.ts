@@ -58,8 +58,13 @@ export interface RouteHost {
   allocateGsi(): number | undefined;
   /** Gives back a GSI that neither table holds and no irqfd uses. */
   releaseGsi(gsi: number): void;
-  /** The route is being disposed: the engine takes over its GSI (freed once no committed table holds it). */
-  retire(route: EngineRoute, gsi: number | undefined): void;
+  /**
+   * The route is being disposed: the engine takes over its GSI (freed once no committed table
+   * holds it). With `assignedFd`, the kernel refused to deassign the route's irqfd from `gsi`: the
+   * engine now owns that descriptor, keeps `gsi` routed as the kernel has it, and retries the
+   * deassign at its later operations.
+   */
+  retire(route: EngineRoute, gsi: number | undefined, assignedFd: number | undefined): void;
 }
 
 const BUSY_HINT =
@@ -217,25 +222,25 @@ export class EngineRoute implements IrqFdRoute {
     try {
       this.disarmOverflow();
     } catch {
-      // the eventfd is closed below, which removes it from the waiter's set too
-    }
-    let closed = false;
-    if (this.assignedOn !== undefined) {
-      // The deassign is tried twice (deassigning nothing is 0, so a retry is harmless). If the
-      // kernel still refuses, closing the eventfd tears the irqfd down, but only once the open
-      // file's last number goes, and the number handed out to users may keep it open: do that
-      // before the route goes, so the irqfd never outlives its route as far as this object can.
-      const fd = this.event.ownFd();
-      if (this.host.irqfd(fd, this.assignedOn, false) < 0 && this.host.irqfd(fd, this.assignedOn, false) < 0) {
-        this.event.dispose();
-        closed = true;
-      }
-      this.assignedOn = undefined;
+      // the slot is disarmed already; the eventfd is closed below, which removes it from the waiter's set too
     }
     const gsi = this.gsiNumber;
+    const on = this.assignedOn;
     this.gsiNumber = undefined;
-    this.host.retire(this, gsi);
-    if (!closed) this.event.dispose();
+    this.assignedOn = undefined;
+    if (on !== undefined) {
+      // Tried twice (deassigning nothing is 0, so a retry is harmless). If the kernel still refuses,
+      // the irqfd stays assigned: closing our descriptor would not end it while any other number for
+      // the file is open (a copy of `event.fd` handed to a device), so the engine keeps the
+      // descriptor open and the GSI routed as the kernel has it, and retries the deassign later.
+      const fd = this.event.ownFd();
+      if (this.host.irqfd(fd, on, false) < 0 && this.host.irqfd(fd, on, false) < 0) {
+        this.host.retire(this, on, this.event.disposeKeepingOwnFd());
+        return;
+      }
+    }
+    this.host.retire(this, gsi, undefined);
+    this.event.dispose();
   }
 
   /** Same as {@link dispose}, for `using`. */
@@ -314,7 +319,9 @@ export class EngineRoute implements IrqFdRoute {
     const msi = this.request.msi;
     const gsi = this.gsiNumber;
     if (this.requestedArmed) {
-      if (this.watchedMsi !== undefined) return sameMsi(this.watchedMsi, msi) && this.assignedOn === undefined;
+      // Relayed while holding a GSI: it was moving to its irqfd and the move failed. Not done yet,
+      // so every transaction retries it (the promotion pass skips routes that hold a GSI).
+      if (this.watchedMsi !== undefined) return sameMsi(this.watchedMsi, msi) && this.assignedOn === undefined && gsi === undefined;
       return gsi !== undefined && this.assignedOn === gsi && sameMsi(this.host.kernelMsi(gsi), msi);
     }
     if (this.assignedOn !== undefined || this.watchedMsi !== undefined) return false;

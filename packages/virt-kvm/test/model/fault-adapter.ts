@@ -67,6 +67,12 @@ export function kvmFaultAdapter(options: { real?: boolean } = {}): IrqFdFaultAda
           return { irr, coalesced: [] };
         },
         openEventFds: () => (real ? undefined : model.openEventFds),
+        ...(real
+          ? {}
+          : {
+              irqfdGsiOf: (fd: number) => model.irqfdGsi(fd),
+              assignedIrqfds: () => model.vm.irqfds.map((i) => i.gsi),
+            }),
         [Symbol.dispose]: () => partition.dispose(),
       };
     },

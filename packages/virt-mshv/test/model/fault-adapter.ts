@@ -42,6 +42,8 @@ export const mshvFaultAdapter: IrqFdFaultAdapter = {
       hazards: () => model.hazards,
       takeIrr: () => takeApicBusIrr(kernel().bus),
       openEventFds: () => model.openFds('eventfd'),
+      irqfdGsiOf: (fd) => model.irqfdGsi(partition.partitionFd, fd),
+      assignedIrqfds: () => kernel().irqfds.map((i) => i.gsi),
       residue: () => ({ hazards: model.hazards, fds: model.openFds(), buffers: model.allocatedBuffers }),
       [Symbol.dispose]: () => partition.dispose(),
     };

@@ -33,6 +33,12 @@ export interface IrqFd {
    * armed before its MSI is in the kernel). Where it is false (the relay, WHP triggers) there is
    * nothing to commit: every change applies at once, as outside a batch.
    *
+   * `fn` must be synchronous. If it returns a promise (or any thenable: an async function), what
+   * it did before its first `await` is committed as for a throw, then INVALID_ARGUMENT is thrown;
+   * the rest of its work runs later, outside the batch, each change applied on its own. Rolling
+   * back instead is not possible everywhere (without a routing table every change is already
+   * applied), so every backend commits. The promise is marked handled: the caller never gets it.
+   *
    * If `fn` throws, the changes it made are still committed, then its error propagates. If the
    * commit fails, every route changed in the batch is rolled back to its state before the batch
    * (routes created in it are disposed; routes disposed in it stay disposed) and the commit's
@@ -82,7 +88,10 @@ export function settleIrqFd(irqfd: IrqFd): Promise<void> {
  *   route (and the hypervisor's view of it) is unchanged. Bad arguments are rejected before any
  *   side effect (INVALID_ARGUMENT, INVALID_MSI).
  * - **Disposal.** `dispose()` and `[Symbol.dispose]()` release the route, its routing entry and its
- *   event, never throw, and are idempotent. Any other call after it throws DISPOSED.
+ *   event, never throw, and are idempotent. Any other call after it throws DISPOSED. Where the
+ *   hypervisor refuses to unbind the event (a kernel irqfd whose deassign fails), the partition
+ *   keeps the binding consistent instead: the routing entry and its own descriptor of the event stay
+ *   until a later operation unbinds it, or the partition is disposed.
  */
 export interface IrqFdRoute extends Disposable {
   /**

@@ -11,7 +11,7 @@ import type { IrqFdCapabilities } from '../contract/capabilities';
 import type { Event } from '../contract/event';
 import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
 import { VirtError, disposedError, invalidArgument, isVirtError, routeEventDisposed } from '../errors';
-import { checkFunction, checkInteger, checkObject, checkString, describeValue } from '../validate';
+import { checkFunction, checkInteger, checkNotThenable, checkObject, checkString, describeValue } from '../validate';
 import { type MsiMessage, type MsiPolicy, parseMsi } from '../msi/codec';
 import type { RelayPlatform, RelayPlatformFactory } from './platform';
 import { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, type RawInjector, RelayRouteTable, isArmed } from './route-table';
@@ -122,7 +122,9 @@ export class RelayIrqFd implements IrqFd {
     checkFunction('IrqFd.batch', 'fn', fn);
     if (this.disposed) throw disposedError('IrqFd.batch', `the ${this.options.backend} partition`);
     // No routing table: every change is already as cheap as it gets.
-    return fn();
+    const result = fn();
+    checkNotThenable('IrqFd.batch', 'fn', result);
+    return result;
   }
 
   /** Resolves once every signal raised before the call has been delivered or latched. */

@@ -7,7 +7,10 @@
  * - `delivery.relay_c`: a C thread blocked in read() injects with KVM_SIGNAL_MSI, C signals and
  *   polls (the relay's floor).
  * Plus `delivery.relay_c.node_harness` (the C relay signalled and polled from Node) to show how
- * much of the relay ratio is the Node harness rather than the relay, and `delivery.relay_over_irqfd`.
+ * much of the relay ratio is the Node harness rather than the relay, `delivery.relay_over_irqfd`,
+ * and `delivery.overflow`: a kernel-mode route that found no free GSI (the partition's routing
+ * table is limited to one MSI entry, held by another route), delivered by the irqfd engine's
+ * user-space path, against `delivery.relay` measured in the same rounds.
  */
 import * as os from 'node:os';
 import type { IrqFdRoute } from '@tsvmm/virt';
@@ -37,6 +40,7 @@ const DESCRIPTIONS: Record<string, string> = {
   'delivery.relay_c': 'signal → IRR through a C relay thread (read + KVM_SIGNAL_MSI), signalled and polled from C',
   'delivery.relay_c.node_harness': 'the C relay, signalled and polled from Node: the harness share of the relay ratio',
   'delivery.relay_over_irqfd': 'the relay against kernel irqfd, both from Node: what irqfd saves',
+  'delivery.overflow': 'signal → IRR through an overflow route (beyond the kernel routes, relayed by the irqfd engine), against the relay, from Node',
 };
 
 /** One Node-side sample: clear IRR (untimed), signal, poll KVM_GET_LAPIC until the vector shows. */
@@ -61,6 +65,11 @@ function nativeBatch(native: NativeBench, eventFd: number, vcpuFd: number, n: nu
   return Array.from(out, (ns) => ns / 1000);
 }
 
+/** How the engine delivers a kernel-mode route (`kernel` or `emulated`: relayed); routes of other irqfds have no such field. */
+function mediationOf(route: IrqFdRoute): unknown {
+  return (route as Partial<{ readonly mediation: unknown }>).mediation;
+}
+
 function program(route: IrqFdRoute, apicId: number): void {
   route.setMsi(0xfee00000 + apicId * 0x1000, VECTOR);
   route.unmask();
@@ -72,7 +81,7 @@ export const deliverySection: BenchSection = {
   steps: 1,
   async run(ctx: SectionContext): Promise<SectionOutput> {
     const out = emptyOutput();
-    ctx.progress.step('delivery: irqfd / raw write / relay / C relay (signal → IRR, interleaved)');
+    ctx.progress.step('delivery: irqfd / raw write / relay / C relay / overflow (signal → IRR, interleaved)');
     const names = Object.keys(DESCRIPTIONS);
     const skipAll = (reason: string): SectionOutput => {
       ctx.progress.note(`delivery: skipped: ${reason}`);
@@ -91,6 +100,7 @@ export const deliverySection: BenchSection = {
 
     using kernel = openKvmBench(ctx.kvm, 'kernel');
     using relayed = openKvmBench(ctx.kvm, 'relay');
+    using overflowed = openKvmBench(ctx.kvm, 'kernel', { kernelGsis: 1 });
     const vcpu = 0;
     const apicId = kernel.partition.readLocalApic(vcpu).apicId;
     const relayApicId = relayed.partition.readLocalApic(vcpu).apicId;
@@ -98,6 +108,13 @@ export const deliverySection: BenchSection = {
     program(irqfdRoute, apicId);
     using relayRoute = relayed.partition.irqfd()!.newIrqFdRoute();
     program(relayRoute, relayApicId);
+    const overflowApicId = overflowed.partition.readLocalApic(vcpu).apicId;
+    // The one GSI goes to a route that is programmed and masked; the next route with an MSI overflows.
+    using gsiHolder = overflowed.partition.irqfd()!.newIrqFdRoute();
+    gsiHolder.setMsi(0xfee00000 + overflowApicId * 0x1000, VECTOR + 1);
+    using overflowRoute = overflowed.partition.irqfd()!.newIrqFdRoute();
+    program(overflowRoute, overflowApicId);
+    if (mediationOf(overflowRoute) !== 'emulated') throw measurementFailed(`the overflow route was given a kernel GSI (mediation '${String(mediationOf(overflowRoute))}'), so it measures no overflow`);
     using cRelay = native.startRelay(relayed.vmFd, 0xfee00000 + relayApicId * 0x1000, 0, VECTOR);
     const irqfdFd = irqfdRoute.event.fd!;
     const kernelVcpuFd = kernel.vcpuFd(vcpu);
@@ -114,19 +131,24 @@ export const deliverySection: BenchSection = {
     };
     const kernelIrr = kernel.irrPoller(vcpu, VECTOR);
     const relayIrr = relayed.irrPoller(vcpu, VECTOR);
+    const overflowIrr = overflowed.irrPoller(vcpu, VECTOR);
     const fns = [
       () => nodeBatch(kernel, () => irqfdRoute.event.signal(), kernelIrr),
       () => nativeBatch(native, irqfdFd, kernelVcpuFd, batch),
       () => nodeBatch(relayed, () => relayRoute.event.signal(), relayIrr),
       () => nativeBatch(native, cRelay.eventFd, relayVcpuFd, batch),
       () => nodeBatch(relayed, signalCRelay, relayIrr),
+      () => nodeBatch(overflowed, () => overflowRoute.event.signal(), overflowIrr),
     ];
     for (const f of fns) f(); // warm-up: JIT, page faults, first epoll wake-ups; not recorded
     const samples = interleave(rounds, fns, (r) => ctx.progress.update(r, rounds, `round ${r}/${rounds}`));
     await relayed.settle();
+    await overflowed.settle();
+    if (mediationOf(overflowRoute) !== 'emulated') throw measurementFailed('the overflow route moved to a kernel GSI during the run');
     if (cRelay.error() !== 0) throw measurementFailed(`the C relay thread stopped with ${systemErrorName(cRelay.error())}`);
 
-    const [irqfd, raw, relay, relayC, relayCNode] = samples.map((s) => summarize(s)) as [
+    const [irqfd, raw, relay, relayC, relayCNode, overflow] = samples.map((s) => summarize(s)) as [
+      ReturnType<typeof summarize>,
       ReturnType<typeof summarize>,
       ReturnType<typeof summarize>,
       ReturnType<typeof summarize>,
@@ -152,8 +174,9 @@ export const deliverySection: BenchSection = {
       m('delivery.relay_c', relayC),
       m('delivery.relay_c.node_harness', relayCNode, ['delivery.relay_c', relayC]),
       m('delivery.relay_over_irqfd', relay, ['delivery.irqfd', irqfd]),
+      m('delivery.overflow', overflow, ['delivery.relay', relay]),
     );
-    const labels = ['delivery.irqfd', 'delivery.raw_write', 'delivery.relay', 'delivery.relay_c', 'delivery.relay_c.node_harness'];
+    const labels = ['delivery.irqfd', 'delivery.raw_write', 'delivery.relay', 'delivery.relay_c', 'delivery.relay_c.node_harness', 'delivery.overflow'];
     samples.forEach((s, i) => out.distributions.push(distribution(labels[i]!, 'µs', s)));
     out.notes.push(
       `delivery: vCPU ${vcpu}, vector 0x${VECTOR.toString(16)}, ${rounds} interleaved rounds of ${batch} samples each; the C harness and C relay are ${native.library}.`,

@@ -5,7 +5,7 @@
  */
 import { type LocalApicAccess, type Partition, VirtError } from '@tsvmm/virt';
 import { failure, libcSyscalls } from '@tsvmm/linux-sys';
-import { type KvmPartition, kvm } from '@tsvmm/virt-kvm';
+import { type KvmPartition, LEGACY_ROUTES, kvm } from '@tsvmm/virt-kvm';
 import type { BackendDescriptor } from '../../backends/descriptor';
 import { settleFor } from '../../backends/settle';
 
@@ -30,9 +30,16 @@ function isKvmPartition(p: Partition): p is KvmPartition {
   return p.backend === 'kvm' && typeof (p as Partial<KvmPartition>).vcpuFd === 'function' && typeof (p as Partial<KvmPartition>).vmFd === 'number';
 }
 
-export function openKvmBench(backend: BackendDescriptor | undefined, mode: 'kernel' | 'relay'): KvmBench {
+/**
+ * A 2-vCPU KVM partition for the benchmarks. With `kernelGsis`, kernel mode gets a routing table
+ * of only that many MSI entries (beside the legacy ones), so that further routes with an MSI are
+ * overflow routes, delivered by the engine's user-space path.
+ */
+export function openKvmBench(backend: BackendDescriptor | undefined, mode: 'kernel' | 'relay', options: { readonly kernelGsis?: number } = {}): KvmBench {
   if (!backend) throw new VirtError('UNAVAILABLE', { operation: 'tsvmm bench', detail: 'no kvm backend is registered' });
-  const partition = backend.open({ vcpus: 2, irqfd: mode });
+  const limit = options.kernelGsis === undefined ? {} : { routingEntries: LEGACY_ROUTES.length + options.kernelGsis };
+  // routingEntries is a KvmPartitionOptions key, beyond the generic open options.
+  const partition = backend.open({ vcpus: 2, irqfd: mode, ...limit });
   if (!isKvmPartition(partition)) {
     partition.dispose();
     throw new VirtError('INTERNAL', { operation: 'tsvmm bench', detail: 'the kvm backend did not open a KvmPartition' });

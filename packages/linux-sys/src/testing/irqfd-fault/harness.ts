@@ -10,7 +10,10 @@
  * 4. no signal is lost or doubled: delivered once where the route reports armed, else latched
  *    and reported once by `consumePending()`;
  * 5. a route whose `fault` is unset reports what the caller asked; after one operation that
- *    succeeds, every route converges to what was asked.
+ *    succeeds, every route converges to what was asked;
+ * 6. a disposed route whose irqfd the kernel kept assigned (its deassign refused, and a copy of
+ *    `event.fd` held elsewhere keeping the file open) keeps its GSI routed to its own MSI, and no
+ *    other route gets that GSI, until a later operation's deassign succeeds.
  *
  * What was asked is tracked here, independently of the engine (`Spec`). What differs between
  * backends (how to build a partition, how to read the kernel back) comes from an
@@ -50,6 +53,11 @@ export interface Tracked {
   readonly spec: Spec;
   /** A signal was sent while the route did not deliver, and nobody has seen it since. */
   owed: boolean;
+  /**
+   * A copy of `event.fd` held outside the route (as a device given the number would), made with
+   * {@link Rig.hold}: it keeps the eventfd's file open whatever the route closes.
+   */
+  copy?: number;
   /** Every `vcpu:vector` this route was ever given (each route has its own vectors). */
   readonly targets: Set<string>;
 }
@@ -86,6 +94,13 @@ export interface IrqFdFaultKernel extends Disposable {
   takeIrr(): IrrSnapshot;
   /** Eventfds open in the kernel, or `undefined` where it cannot be counted. */
   openEventFds(): number | undefined;
+  /**
+   * The GSI the kernel has the eventfd open as `fd` (any number for its file) assigned on, in this
+   * partition; omitted where the kernel cannot be read back (then invariant 6 is not checked).
+   */
+  irqfdGsiOf?(fd: number): number | undefined;
+  /** The GSI of every irqfd the kernel has assigned in this partition (omitted as above). */
+  assignedIrqfds?(): readonly number[];
   /**
    * After the partition is disposed: what the kernel still holds (every number must be 0, every
    * list empty; `fds` may hold one number per injected kcmp failure, the `event.fd` duplicates that
@@ -169,6 +184,22 @@ export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Dispo
     return irr;
   }
 
+  /**
+   * Gives `t`'s `event.fd` to "a device": a copy of the number made behind the engine's back (not
+   * through the fault injector), which keeps the eventfd's open file alive until the rig's disposal.
+   */
+  hold(t: Tracked): Tracked {
+    const fd = this.sys.inner.dup?.(t.route.event.fd) ?? -1;
+    if (fd < 0) throw new Error(`${t.name}: could not copy event.fd (${fd})`);
+    t.copy = fd;
+    return t;
+  }
+
+  /** Copies of `event.fd` held by the rig, open now. */
+  private get copies(): number {
+    return this.routes.filter((t) => t.copy !== undefined).length;
+  }
+
   /** Reported armed: has an MSI and is unmasked. */
   static reportsArmed(r: EngineRoute): boolean {
     return r.msi !== undefined && !r.masked;
@@ -223,6 +254,7 @@ export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Dispo
       const ctx = { where, route: t.name };
       if (t.spec.disposed) {
         expect({ ...ctx, disposed: r.disposed }).toEqual({ ...ctx, disposed: true });
+        this.checkDisposed(t, where);
         continue;
       }
       expect({ ...ctx, disposed: r.disposed }).toEqual({ ...ctx, disposed: false });
@@ -245,6 +277,34 @@ export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Dispo
       }
     }
     expect({ where, relayed: this.kernel.relayWatched }).toEqual({ where, relayed: watched.size });
+    const all = this.kernel.assignedIrqfds?.();
+    if (all !== undefined) {
+      // 1 and 6 for every irqfd the kernel has, the routes' and the lingering ones: routed, one per GSI.
+      for (const gsi of all) expect({ where, irqfdOn: gsi, routed: table.has(gsi) }).toEqual({ where, irqfdOn: gsi, routed: true });
+      const twice = all.filter((g, i) => all.indexOf(g) !== i);
+      expect({ where, gsisWithTwoIrqfds: twice }).toEqual({ where, gsisWithTwoIrqfds: [] });
+    }
+  }
+
+  /**
+   * Invariant 6 for a disposed route whose file a copy keeps open: while the kernel still has its
+   * irqfd assigned, the GSI is routed to one of the route's own MSIs (a signal on the copy lands
+   * where the route sent it, never on another route's vector) and no live route holds the GSI.
+   */
+  private checkDisposed(t: Tracked, where: string): void {
+    const { expect } = runner();
+    if (t.copy === undefined || this.kernel.irqfdGsiOf === undefined) return;
+    const gsi = this.kernel.irqfdGsiOf(t.copy);
+    if (gsi === undefined) return;
+    const ctx = { where, route: t.name, lingeringOn: gsi };
+    const m = this.kernel.kernelTable().get(gsi);
+    const target = m === undefined ? undefined : `${targetOf(m).vcpu}:${targetOf(m).vector}`;
+    expect({ ...ctx, routedToItsOwnMsi: target !== undefined && t.targets.has(target) }).toEqual({ ...ctx, routedToItsOwnMsi: true });
+    const holders = this.live()
+      .filter((o) => o.route.gsi === gsi)
+      .map((o) => o.name);
+    expect({ ...ctx, alsoHeldBy: holders }).toEqual({ ...ctx, alsoHeldBy: [] });
+    expect({ ...ctx, engineKnowsIt: this.irqfd.lingeringCount > 0 }).toEqual({ ...ctx, engineKnowsIt: true });
   }
 
   /** Invariant 4: owed signals of non-delivering routes are reported once by consumePending; a new signal goes where the route says. */
@@ -282,16 +342,26 @@ export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Dispo
     // duplicate it hands out as `event.fd`; the model counts numbers), GSIs only for routes with an MSI.
     // A dispose whose kcmp failed cannot prove `event.fd` still names its file and leaves that one
     // number open by design (EventFd.dispose): each injected kcmp failure accounts for exactly one.
+    // The rig's own copies of `event.fd` (Rig.hold) count once each. Lingering irqfds are gone.
     const live = this.live();
     const unprovenDups = this.unprovenDups();
     const eventfds = this.kernel.openEventFds();
-    if (eventfds !== undefined) expect({ where, eventfds, routes: this.irqfd.routeCount }).toEqual({ where, eventfds: 2 * live.length + unprovenDups, routes: live.length });
+    if (eventfds !== undefined) {
+      expect({ where, eventfds, routes: this.irqfd.routeCount }).toEqual({ where, eventfds: 2 * live.length + unprovenDups + this.copies, routes: live.length });
+    }
+    expect({ where, lingering: this.irqfd.lingeringCount }).toEqual({ where, lingering: 0 });
+    if (this.kernel.irqfdGsiOf !== undefined) {
+      for (const t of this.routes) {
+        if (t.spec.disposed && t.copy !== undefined) expect({ where, route: t.name, stillAssignedOn: this.kernel.irqfdGsiOf(t.copy) }).toEqual({ where, route: t.name, stillAssignedOn: undefined });
+      }
+    }
     const withMsi = live.filter((t) => t.spec.msi !== undefined && t.route.mediation === 'kernel').length;
     expect({ where, gsis: this.irqfd.gsiCount, kernelRoutes: this.kernel.kernelTable().size }).toEqual({ where, gsis: withMsi, kernelRoutes: withMsi });
   }
 
   /** Disposes the partition; where the kernel can tell, it must then hold nothing and have seen no hazard. */
   [Symbol.dispose](): void {
+    for (const t of this.routes) if (t.copy !== undefined) this.sys.inner.close(t.copy);
     this.kernel[Symbol.dispose]();
     const residue = this.kernel.residue?.();
     if (residue === undefined) return;

@@ -2,4 +2,4 @@ export { Rig, batch, clearMsi, dispose, mask, msiFor, setMsi, step, takeApicBusI
 export type { IrqFdFaultAdapter, IrqFdFaultKernel, IrrSnapshot, Spec, Target, Tracked } from './harness';
 export { ERRNOS, T, countCalls, failPair, shapes } from './shapes';
 export type { Shape } from './shapes';
-export { defineIrqFdFaultSuite, irqFdDoubleFaultRegressionTests, irqFdEveryPairTests, irqFdRandomSequenceTests } from './suite';
+export { defineIrqFdFaultSuite, irqFdDoubleFaultRegressionTests, irqFdEveryPairTests, irqFdLingeringTests, irqFdRandomSequenceTests } from './suite';

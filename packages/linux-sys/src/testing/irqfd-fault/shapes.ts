@@ -51,6 +51,31 @@ export const shapes: readonly Shape[] = [
   { name: 'mask an armed route', setup: (r) => [armed(r, 'A', 0)], op: (_r, [a]) => mask(a!) },
   { name: 'unmask with a latched signal', setup: (r) => [maskedWithMsi(r, 'A', 0, true)], op: (_r, [a]) => unmask(a!) },
   { name: 'dispose an armed route', setup: (r) => [armed(r, 'A', 0), armed(r, 'B', 1)], op: (_r, [a]) => dispose(a!) },
+  {
+    name: 'dispose an armed route whose event.fd a device holds a copy of',
+    setup: (r) => [r.hold(armed(r, 'A', 0)), armed(r, 'B', 1)],
+    op: (_r, [a]) => dispose(a!),
+  },
+  {
+    // C takes the lowest free GSI: A's, unless A's irqfd is still assigned on it.
+    name: "dispose a copied armed route, then program a fresh route (A's GSI must not be reused while its irqfd lingers)",
+    setup: (r) => [r.hold(armed(r, 'A', 0)), armed(r, 'B', 1), fresh(r, 'C')],
+    op: (_r, [a, , c]) => {
+      dispose(a!);
+      setMsi(c!, T(2, 1));
+      unmask(c!);
+    },
+  },
+  {
+    name: 'batch: dispose a copied armed route, program and unmask a fresh one',
+    setup: (r) => [r.hold(armed(r, 'A', 0)), fresh(r, 'B')],
+    op: (rig, [a, b]) =>
+      batch(rig, () => {
+        dispose(a!);
+        setMsi(b!, T(1, 1));
+        unmask(b!);
+      }),
+  },
   { name: 'dispose a masked route with an MSI', setup: (r) => [maskedWithMsi(r, 'A', 0, true), armed(r, 'B', 1)], op: (_r, [a]) => dispose(a!) },
   {
     name: 'newIrqFdRoute',

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { EBUSY, EINVAL, ENOMEM } from '../../errno';
 import type { SyscallName } from '../fault-injector';
-import { type IrqFdFaultAdapter, Rig, type Tracked, batch, clearMsi, mask, setMsi, unmask } from './harness';
+import { type IrqFdFaultAdapter, Rig, type Tracked, batch, clearMsi, dispose, mask, setMsi, unmask } from './harness';
 import { runner } from './runner';
 import { ERRNOS, T, countCalls, failPair, shapes } from './shapes';
 
@@ -55,23 +55,50 @@ export function irqFdEveryPairTests(adapter: IrqFdFaultAdapter): void {
 type Action =
   | { readonly kind: 'setMsi'; readonly route: number; readonly k: number }
   | { readonly kind: 'clearMsi' | 'mask' | 'unmask' | 'signal' | 'consume'; readonly route: number }
-  | { readonly kind: 'batch'; readonly actions: readonly Action[] };
+  | { readonly kind: 'batch'; readonly actions: readonly Action[] }
+  | { readonly kind: 'dispose'; readonly route: number; readonly refuseDeassign: boolean };
 
 const single = fc.oneof(
   fc.record({ kind: fc.constant('setMsi' as const), route: fc.nat(2), k: fc.nat(3) }),
   fc.record({ kind: fc.constantFrom('clearMsi' as const, 'mask' as const, 'unmask' as const, 'signal' as const, 'consume' as const), route: fc.nat(2) }),
 );
-const action: fc.Arbitrary<Action> = fc.oneof({ weight: 3, arbitrary: single }, { weight: 1, arbitrary: fc.record({ kind: fc.constant('batch' as const), actions: fc.array(single, { maxLength: 5 }) }) });
+const action: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 3, arbitrary: single },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('batch' as const), actions: fc.array(single, { maxLength: 5 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('dispose' as const), route: fc.nat(2), refuseDeassign: fc.boolean() }) },
+);
 
-function run(rig: Rig, routes: Tracked[], a: Action, inBatch: boolean): void {
+/**
+ * Each route of a random sequence has its own vectors (`T(vectorSet, k)`): the three first routes
+ * sets 0-2, each replacement the next unused set, so that an interrupt names its route. Sets up to
+ * 22 fit below vector 0xFF; once they are used up, disposal is skipped.
+ */
+const vectorSets = new WeakMap<Tracked, number>();
+const LAST_VECTOR_SET = 22;
+
+function run(rig: Rig, routes: Tracked[], a: Action, inBatch: boolean, irqfdCall: string): void {
   if (a.kind === 'batch') {
-    batch(rig, () => a.actions.forEach((x) => run(rig, routes, x, true)));
+    batch(rig, () => a.actions.forEach((x) => run(rig, routes, x, true, irqfdCall)));
+    return;
+  }
+  if (a.kind === 'dispose') {
+    // Every route's event.fd is held by "a device" (Rig.hold): a disposal whose deassign the kernel
+    // refuses leaves the irqfd assigned. Its replacement is created outside the faults.
+    const used = Math.max(...routes.map((t) => vectorSets.get(t)!));
+    if (used === LAST_VECTOR_SET) return;
+    // The kernel refuses the deassign and its retry (on top of the step's random failures).
+    if (a.refuseDeassign) rig.sys.fail(irqfdCall, EINVAL, { times: 2 });
+    dispose(routes[a.route]!);
+    rig.sys.clearFaults();
+    const next = rig.hold(rig.add(`R${used + 1}`));
+    vectorSets.set(next, used + 1);
+    routes[a.route] = next;
     return;
   }
   const t = routes[a.route]!;
   switch (a.kind) {
     case 'setMsi':
-      return setMsi(t, T(a.route, a.k));
+      return setMsi(t, T(vectorSets.get(t)!, a.k));
     case 'clearMsi':
       return clearMsi(t);
     case 'mask':
@@ -111,10 +138,12 @@ export function irqFdRandomSequenceTests(adapter: IrqFdFaultAdapter): void {
       // How often the overflow relay delivered a route, and a relayed route moved to the kernel.
       let relayedSteps = 0;
       let moves = 0;
+      let lingeringSteps = 0;
       fc.assert(
         fc.property(fc.array(fc.tuple(action, fc.array(fc.nat(40), { maxLength: 3 })), { minLength: 1, maxLength: 25 }), (steps) => {
           using rig = new Rig(adapter, gsis === undefined ? {} : { kernelGsis: gsis });
-          const routes = [rig.add('R0'), rig.add('R1'), rig.add('R2')];
+          const routes = [rig.hold(rig.add('R0')), rig.hold(rig.add('R1')), rig.hold(rig.add('R2'))];
+          routes.forEach((t, i) => vectorSets.set(t, i));
           steps.forEach(([a, failAt], n) => {
             // Fail the calls at these indices of this step (several may fail in a row).
             let c = -1;
@@ -128,10 +157,11 @@ export function irqFdRandomSequenceTests(adapter: IrqFdFaultAdapter): void {
               { times: fail.size },
             );
             const relayedBefore = routes.filter((t) => !t.spec.disposed && t.route.mediation === 'emulated' && t.route.msi !== undefined);
-            run(rig, routes, a, false);
+            run(rig, routes, a, false, adapter.irqfdCall);
             rig.sys.clearFaults();
             rig.checkAll(`step ${n + 1}: ${JSON.stringify(a)} failing ${[...fail].join(',')}`);
             if (routes.some((t) => t.route.mediation === 'emulated' && t.route.msi !== undefined && !t.route.masked)) relayedSteps++;
+            if (rig.irqfd.lingeringCount > 0) lingeringSteps++;
             moves += relayedBefore.filter((t) => t.route.mediation === 'kernel' && t.route.gsi !== undefined).length;
           });
           rig.probe('end of sequence');
@@ -141,7 +171,9 @@ export function irqFdRandomSequenceTests(adapter: IrqFdFaultAdapter): void {
       );
       const { expect } = runner();
       if (gsis === undefined) expect({ relayedSteps, moves }).toEqual({ relayedSteps: 0, moves: 0 });
-      else expect({ relayedSteps: relayedSteps > 30, moves: moves > 5 }).toEqual({ relayedSteps: true, moves: true });
+      else expect({ relayedSteps: relayedSteps > 15, moves: moves > 5 }).toEqual({ relayedSteps: true, moves: true });
+      // Disposals whose deassign the kernel refused twice, leaving an irqfd that a later step retired.
+      expect({ lingeringSteps: lingeringSteps > 3 }).toEqual({ lingeringSteps: true });
     });
   }
 }
@@ -223,10 +255,78 @@ export function irqFdDoubleFaultRegressionTests(adapter: IrqFdFaultAdapter): voi
   });
 }
 
-/** The whole suite on `adapter`'s kernel, in three `describe` blocks named after it. */
+/**
+ * Two tests (call inside a `describe`): a route is disposed while a device holds a copy of its
+ * `event.fd`, and the kernel refuses to deassign its irqfd, at the disposal and at later retries.
+ * The irqfd stays assigned (the copy keeps the file open), so its GSI must stay routed to the
+ * route's MSI and out of every other route's hands until a deassign succeeds; the partition's
+ * disposal must still close everything the engine held.
+ */
+export function irqFdLingeringTests(adapter: IrqFdFaultAdapter): void {
+  const { it } = runner();
+  const A = T(0, 0);
+  const C = T(2, 1);
+
+  it('the deassign is refused at dispose and at the next retry: the GSI stays routed to the disposed route and is not handed out', () => {
+    const { expect } = runner();
+    using rig = new Rig(adapter);
+    const a = rig.hold(rig.add('A'));
+    const b = rig.add('B');
+    const c = rig.add('C');
+    setMsi(a, A);
+    unmask(a);
+    setMsi(b, T(1, 0));
+    const gsi = a.route.gsi!;
+    // The deassign, its retry at dispose, and the retry at the next operation.
+    rig.sys.fail(adapter.irqfdCall, EINVAL, { times: 3 });
+    dispose(a);
+    expect(rig.irqfd.lingeringCount).toBe(1);
+    rig.checkAll('after the refused disposal');
+    setMsi(c, C); // retries the deassign first (refused), then takes a GSI: never A's
+    expect({ lingering: rig.irqfd.lingeringCount, cGsi: c.route.gsi === gsi, failed: rig.sys.log.filter((r) => r.injected).length }).toEqual({
+      lingering: 1,
+      cGsi: false,
+      failed: 3,
+    });
+    rig.checkAll('after an operation whose retry was refused');
+    // What the kernel does: a signal on the device's copy still lands on A's own vector.
+    rig.sys.inner.write(a.copy!, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]), 8);
+    expect(rig.takeIrr()).toEqual([[A.vcpu, A.vector]]);
+    unmask(c); // the retry succeeds: the irqfd goes, then its route, then the GSI is free
+    expect(rig.irqfd.lingeringCount).toBe(0);
+    expect(rig.kernel.irqfdGsiOf?.(a.copy!)).toBe(undefined);
+    rig.checkAll('after the retry succeeded');
+    rig.converge('next operation');
+    expect(rig.kernel.kernelTable().has(gsi)).toBe(false);
+  });
+
+  it('the kernel refuses every deassign: the partition disposal closes the descriptor the engine kept', () => {
+    const { expect } = runner();
+    using rig = new Rig(adapter);
+    const a = rig.hold(rig.add('A'));
+    setMsi(a, A);
+    unmask(a);
+    const before = rig.kernel.openEventFds();
+    rig.sys.fail(adapter.irqfdCall, EINVAL, { times: 1000 });
+    dispose(a);
+    rig.irqfd.batch(() => undefined);
+    expect(rig.irqfd.lingeringCount).toBe(1);
+    rig.checkAll('lingering');
+    // The engine's descriptor stays open, the handed-out number is closed: one fewer than before.
+    if (before !== undefined) expect(rig.kernel.openEventFds()).toBe(before - 1);
+    rig.kernel[Symbol.dispose]();
+    expect(rig.irqfd.lingeringCount).toBe(0);
+    // Only the device's copy is left.
+    if (before !== undefined) expect(rig.kernel.openEventFds()).toBe(1);
+    rig.sys.clearFaults();
+  });
+}
+
+/** The whole suite on `adapter`'s kernel, in four `describe` blocks named after it. */
 export function defineIrqFdFaultSuite(adapter: IrqFdFaultAdapter): void {
   const { describe } = runner();
   describe(`every pair of system calls of every operation fails (${adapter.name})`, () => irqFdEveryPairTests(adapter));
   describe(`random sequences with random kernel failures (${adapter.name}, seeded)`, () => irqFdRandomSequenceTests(adapter));
   describe(`double faults that once broke the ordering rules (${adapter.name})`, () => irqFdDoubleFaultRegressionTests(adapter));
+  describe(`disposal while the kernel keeps the irqfd assigned (${adapter.name})`, () => irqFdLingeringTests(adapter));
 }

@@ -76,6 +76,33 @@ export const batchCases: readonly ConformanceCase[] = [
     },
   },
   {
+    name: 'batch: an async callback is refused (INVALID_ARGUMENT) after what it did before its first await is applied',
+    async run({ irqfd, route, msiFor, expectDeliveries }) {
+      const r = route(0, V[0]!, true);
+      const s = route(1, V[1]!, true);
+      let caught: unknown;
+      let after: Promise<void> | undefined;
+      try {
+        void irqfd.batch(async () => {
+          r.setMsi(msiFor(1, V[4]!).address, V[4]!);
+          after = Promise.resolve();
+          await after;
+          s.mask();
+        });
+      } catch (e) {
+        caught = e;
+      }
+      check(isVirtError(caught, 'INVALID_ARGUMENT') && /promise/.test((caught as Error).message), `an async callback: INVALID_ARGUMENT naming the promise, got ${String(caught)}`);
+      r.event.signal();
+      await expectDeliveries([[1, V[4]!]], 'the change made before the first await');
+      await after;
+      await Promise.resolve();
+      check(s.masked, 'the work after the await ran later, outside the batch');
+      const t = irqfd.batch(() => ({ then: 1 }));
+      checkEqual(t.then, 1, 'an object with a non-function then is an ordinary result');
+    },
+  },
+  {
     name: 'batch: signals raised inside a batch are delivered once (armed in it) or latch (masked in it)',
     async run({ irqfd, route, msiFor, expectDeliveries }) {
       const r = irqfd.newIrqFdRoute();
