@@ -6,9 +6,12 @@
  * Guest-facing methods (`read*`, `write*`, `configRead`, `configWrite`, `signal`) never throw: every
  * access of any size, offset and alignment has a defined result (see README, "Access rules"), and
  * a route that fails is reported through `onError` while the vector keeps its interrupts pending.
+ * The VMM's buffers and values are normalised by `access-args.ts`; one that cannot be used is
+ * reported through `onError` too, and the access does nothing.
  */
-import { DEFAULT_MSI_POLICY, type MsiPolicy, invalidArgument } from '@tsvmm/virt';
+import { DEFAULT_MSI_POLICY, type MsiPolicy, VirtError, invalidArgument } from '@tsvmm/virt';
 import { checkOptions } from '@tsvmm/virt/implement';
+import { type Refusal, accessBytes, dwordValue, isRefusal, qwordHalves, refuseDword, refusePlace, refuseQword } from './access-args';
 import { MsixCapabilityRegisters, checkNextPointer } from './capability';
 import { type MsixLayout, type MsixLayoutOptions, checkLayout } from './layout';
 import type { MsiInjector, MsixBatch, MsixErrorHandler, MsixRoute } from './route';
@@ -17,6 +20,16 @@ import { MsixTable, type MsixRegion } from './table';
 import { MsixVectorRoutes } from './vector-routes';
 
 export type { MsixRegion } from './table';
+
+/**
+ * The bytes of a BAR access (`read`'s `out`, `write`'s `data`): a Uint8Array (or Buffer), any other
+ * typed array or a DataView (their bytes as they lie in memory), an ArrayBuffer, or an array of
+ * byte numbers 0-255 (for `read`, not frozen: the emulator's bytes are stored into it).
+ */
+export type MsixAccessBuffer = ArrayBufferView | ArrayBufferLike | number[];
+
+/** A register value: an integer as a number or a bigint (see each method for its range). */
+export type MsixAccessValue = number | bigint;
 
 /** What {@link MsixEmulator} is built from: the layout (vectors, table and PBA placement) and the delivery hooks. */
 export interface MsixEmulatorOptions extends MsixLayoutOptions {
@@ -72,6 +85,7 @@ export class MsixEmulator {
   private readonly cap: MsixCapabilityRegisters;
   private readonly table: MsixTable;
   private readonly routes: MsixVectorRoutes;
+  private readonly halves = new Uint32Array(2);
 
   /**
    * An emulator in the reset state (Enable 0, Function Mask 0, every vector masked, nothing
@@ -133,12 +147,12 @@ export class MsixEmulator {
     this.cap.nextPointer = checkNextPointer('MsixEmulator.nextPointer', value);
   }
 
-  /** Route and injection failures reported so far. */
+  /** Failures reported through `onError` so far: route and injection failures, and refused access arguments. */
   get errorCount(): number {
     return this.routes.errors;
   }
 
-  /** The most recent route or injection failure, or undefined when none was reported. */
+  /** The most recent failure reported through `onError`, or undefined when none was reported. */
   get lastError(): Error | undefined {
     return this.routes.lastError;
   }
@@ -198,65 +212,151 @@ export class MsixEmulator {
   }
 
   // ---------------------------------------------------------------- MMIO
+  //
+  // `bar`, `offset` and sizes may be any number (the guest chooses them; see README, "Access
+  // rules"). Buffers and values come from the VMM: one that cannot be used (wrong type, a value out
+  // of range) is reported to `onError` as INVALID_ARGUMENT (vector -1, the method as operation) and
+  // the access does nothing and returns what an access of nobody's bytes returns.
 
   /**
    * A DWORD read. Aligned DWORDs of the table and PBA read per the spec; any other offset reads
-   * as {@link read} with 4 bytes (bytes outside the structures read 0).
+   * as {@link read} with 4 bytes (bytes outside the structures read 0). 0 for a `bar` or `offset`
+   * that is not a number (reported).
    */
   read32(bar: number, offset: number): number {
+    const place = refusePlace(bar, offset);
+    if (place !== undefined) return this.refused('MsixEmulator.read32', place, 0);
     return this.table.read32(bar, offset);
   }
 
-  /** A DWORD write; see {@link write} for anything other than an aligned table DWORD. */
-  write32(bar: number, offset: number, value: number): void {
-    this.table.write32(bar, offset, value);
+  /**
+   * A DWORD write of `value`: an integer 0 to 0xFFFFFFFF as a number or a bigint. See {@link write}
+   * for anything other than an aligned table DWORD. Any other value is refused (reported, nothing written).
+   */
+  write32(bar: number, offset: number, value: MsixAccessValue): void {
+    const op = 'MsixEmulator.write32';
+    const place = refusePlace(bar, offset);
+    if (place !== undefined) return this.refused(op, place, undefined);
+    const v = dwordValue(value);
+    if (v < 0) return this.refused(op, refuseDword('value', value), undefined);
+    this.table.write32(bar, offset, v);
   }
 
-  /** A QWORD read as a bigint. For bigint-free QWORD reads use {@link read} with 8 bytes. */
+  /**
+   * A QWORD read as a bigint. For bigint-free QWORD reads use {@link read} with 8 bytes. 0n for a
+   * `bar` or `offset` that is not a number (reported).
+   */
   read64(bar: number, offset: number): bigint {
+    const place = refusePlace(bar, offset);
+    if (place !== undefined) return this.refused('MsixEmulator.read64', place, 0n);
     return this.table.read64(bar, offset);
   }
 
-  /** A QWORD write of a bigint (only its low 64 bits count). */
-  write64(bar: number, offset: number, value: bigint): void {
-    const v = BigInt.asUintN(64, value);
-    this.table.write64Halves(bar, offset, Number(v & 0xffffffffn), Number(v >> 32n));
+  /**
+   * A QWORD write of `value`: a bigint 0n to 2^64-1, or a number that is a safe integer (0 to
+   * 2^53-1). Any other value is refused (reported, nothing written).
+   */
+  write64(bar: number, offset: number, value: MsixAccessValue): void {
+    const op = 'MsixEmulator.write64';
+    const place = refusePlace(bar, offset);
+    if (place !== undefined) return this.refused(op, place, undefined);
+    const h = this.halves;
+    if (!qwordHalves(value, h)) return this.refused(op, refuseQword('value', value), undefined);
+    this.table.write64Halves(bar, offset, h[0]!, h[1]!);
   }
 
   /**
-   * A QWORD write given as its low and high DWORDs (bigint-free). An aligned QWORD at entry +0
-   * sets address low and high at once; at +8 it sets data and vector control at once.
+   * A QWORD write given as its low and high DWORDs (each an integer 0 to 0xFFFFFFFF, number or
+   * bigint). An aligned QWORD at entry +0 sets address low and high at once; at +8 it sets data and
+   * vector control at once. Any other halves are refused (reported, nothing written).
    */
-  write64Halves(bar: number, offset: number, lo: number, hi: number): void {
-    this.table.write64Halves(bar, offset, lo, hi);
+  write64Halves(bar: number, offset: number, lo: MsixAccessValue, hi: MsixAccessValue): void {
+    const op = 'MsixEmulator.write64Halves';
+    const place = refusePlace(bar, offset);
+    if (place !== undefined) return this.refused(op, place, undefined);
+    const l = dwordValue(lo);
+    if (l < 0) return this.refused(op, refuseDword('lo', lo), undefined);
+    const h = dwordValue(hi);
+    if (h < 0) return this.refused(op, refuseDword('hi', hi), undefined);
+    this.table.write64Halves(bar, offset, l, h);
   }
 
   /**
-   * Reads `out.length` bytes (any length, offset, alignment) at `offset` of BAR `bar`, little
-   * endian. Bytes that fall in the table or the PBA are filled; the others are left as they are,
-   * for the device model's other registers. Returns true if any byte was the emulator's.
+   * Reads the length of `out` in bytes (any length, offset, alignment) at `offset` of BAR `bar`,
+   * little endian. Bytes that fall in the table or the PBA are filled; the others are left as they
+   * are, for the device model's other registers. Returns true if any byte was the emulator's.
+   * `out` is any {@link MsixAccessBuffer}; anything else is refused (reported, false).
    */
-  read(bar: number, offset: number, out: Uint8Array): boolean {
-    return this.table.readInto(bar, offset, out.length, out);
+  read(bar: number, offset: number, out: MsixAccessBuffer): boolean {
+    const op = 'MsixEmulator.read';
+    const place = refusePlace(bar, offset);
+    if (place !== undefined) return this.refused(op, place, false);
+    const bytes = accessBytes('out', out, true);
+    if (isRefusal(bytes)) return this.refused(op, bytes, false);
+    if (bytes instanceof Uint8Array) return this.table.readInto(bar, offset, bytes.length, bytes);
+    return this.readIntoArray(op, bar, offset, bytes);
   }
 
   /**
    * Writes `data` (any length, offset, alignment) at `offset` of BAR `bar`. Bytes outside the
    * table are ignored (PBA bytes too: the PBA is read-only). Each table entry the write covers is
    * updated at once, with the written bytes merged into its DWORDs. Returns true if any byte was
-   * the emulator's.
+   * the emulator's. `data` is any {@link MsixAccessBuffer}; anything else, or an array holding
+   * something other than bytes 0-255, is refused (reported, nothing written, false).
    */
-  write(bar: number, offset: number, data: Uint8Array): boolean {
-    return this.table.writeFrom(bar, offset, data.length, data);
+  write(bar: number, offset: number, data: MsixAccessBuffer): boolean {
+    const op = 'MsixEmulator.write';
+    const place = refusePlace(bar, offset);
+    if (place !== undefined) return this.refused(op, place, false);
+    const bytes = accessBytes('data', data, false);
+    if (isRefusal(bytes)) return this.refused(op, bytes, false);
+    const b = bytes as Uint8Array;
+    return this.table.writeFrom(bar, offset, b.length, b);
+  }
+
+  /**
+   * `read` into a plain array: the emulator's bytes go through a scratch copy of the window they
+   * occupy, and only they are stored, so the array's other elements stay as they are.
+   */
+  private readIntoArray(op: string, bar: number, offset: number, out: number[]): boolean {
+    const n = out.length;
+    if (!this.table.claims(bar, offset, n)) return false;
+    const l = this.layout;
+    let from = Infinity;
+    let to = -Infinity;
+    if (bar === l.tableBir) {
+      from = Math.max(offset, l.tableOffset);
+      to = Math.min(offset + n, l.tableOffset + l.tableSize);
+    }
+    if (bar === l.pbaBir) {
+      const pFrom = Math.max(offset, l.pbaOffset);
+      const pTo = Math.min(offset + n, l.pbaOffset + l.pbaSize);
+      if (pFrom < pTo) {
+        if (!(from < to)) from = pFrom;
+        from = Math.min(from, pFrom);
+        to = Math.max(to, pTo);
+      }
+    }
+    const scratch = new Uint8Array(to - from);
+    this.table.readInto(bar, from, scratch.length, scratch);
+    try {
+      for (let a = from; a < to; a++) if (this.table.region(bar, a) !== undefined) out[a - offset] = scratch[a - from]!;
+    } catch (e) {
+      this.routes.report(new VirtError('INVALID_ARGUMENT', { operation: op, detail: `out could not be stored into (${e instanceof Error ? e.name : typeof e})`, hint: 'Pass a Uint8Array or a plain, writable array.', cause: e }), -1, op);
+    }
+    return true;
   }
 
   // ---------------------------------------------------------------- config space
 
   /**
    * Reads `size` bytes (1-4) at `offset` within the 12-byte capability, little endian. Bytes
-   * outside the capability read 0, as do other sizes.
+   * outside the capability read 0, as do other sizes. 0 for an `offset` or `size` that is not a
+   * number (reported to `onError` as INVALID_ARGUMENT).
    */
   configRead(offset: number, size: number): number {
+    const place = refusePlace(offset, size, 'offset', 'size');
+    if (place !== undefined) return this.refused('MsixEmulator.configRead', place, 0);
     this.table.commitStaged();
     return this.cap.read(offset, size);
   }
@@ -264,11 +364,18 @@ export class MsixEmulator {
   /**
    * Writes `size` bytes (1-4) of `value` at `offset` within the capability. Only Message Control
    * bits 15 (Enable) and 14 (Function Mask), i.e. byte +3 bits 7:6, are writable; everything else
-   * is read-only and the write to it is dropped.
+   * is read-only and the write to it is dropped. `value` is an integer 0 to 0xFFFFFFFF, number or
+   * bigint (its low `size` bytes are written); any other value, or an `offset` or `size` that is
+   * not a number, is refused (reported to `onError` as INVALID_ARGUMENT, nothing written).
    */
-  configWrite(offset: number, size: number, value: number): void {
+  configWrite(offset: number, size: number, value: MsixAccessValue): void {
+    const op = 'MsixEmulator.configWrite';
+    const place = refusePlace(offset, size, 'offset', 'size');
+    if (place !== undefined) return this.refused(op, place, undefined);
+    const v = dwordValue(value);
+    if (v < 0) return this.refused(op, refuseDword('value', value), undefined);
     this.table.commitStaged();
-    const control = this.cap.controlWrite(offset, size, value);
+    const control = this.cap.controlWrite(offset, size, v);
     if (control !== undefined) this.setControl(control[0], control[1]);
   }
 
@@ -406,6 +513,12 @@ export class MsixEmulator {
     const b = v * 4;
     const staged = v === t.stagedVector;
     this.routes.sync(v, t.unmasked(v), this.cap.enable, staged ? t.stagedLo : w[b]!, staged ? t.stagedHi : w[b + 1]!, w[b + 2]!, preload);
+  }
+
+  /** Reports a refused access argument (INVALID_ARGUMENT, vector -1) and returns `result`. */
+  private refused<T>(operation: string, refusal: Refusal, result: T): T {
+    this.routes.report(invalidArgument(operation, refusal.refused, 'Fix the argument; the access did nothing.'), -1, operation);
+    return result;
   }
 
   private checkVector(operation: string, vector: number): void {

@@ -1,5 +1,5 @@
 export { MsixEmulator } from './emulator';
-export type { MsixEmulatorOptions, MsixEntry, MsixRegion, MsixRouteOptions } from './emulator';
+export type { MsixAccessBuffer, MsixAccessValue, MsixEmulatorOptions, MsixEntry, MsixRegion, MsixRouteOptions } from './emulator';
 export type { MsiInjector, MsixBatch, MsixErrorHandler, MsixRoute } from './route';
 export type { MsixState } from './state';
 export {

@@ -4,7 +4,7 @@
  * one commit; {@link partitionInjector} turns `Partition.requestMsi` into the emulator's injector.
  */
 import type { IrqFd, IrqFdRoute, Partition } from '@tsvmm/virt';
-import { checkInteger, invalidArgument } from '@tsvmm/virt';
+import { VirtError, checkInteger, describeValue, invalidArgument } from '@tsvmm/virt';
 import type { MsiInjector, MsixBatch, MsixRoute } from './route';
 
 const TWO_32 = 0x1_0000_0000;
@@ -22,11 +22,30 @@ export function joinAddress(addressLo: number, addressHi: number): number | bigi
 
 /** An `IrqFdRoute` seen as an {@link MsixRoute}. The emulator drives it; the caller keeps owning it. */
 export class IrqFdMsixRoute implements MsixRoute {
-  /** Wraps `route`; nothing is called on it until the emulator drives it. */
-  constructor(
-    /** The adapted route; its typed errors (INVALID_MSI, DISPOSED...) pass through every method. */
-    readonly route: IrqFdRoute,
-  ) {}
+  /** The adapted route; its typed errors (INVALID_MSI, DISPOSED...) pass through every method. */
+  readonly route: IrqFdRoute;
+
+  /**
+   * Wraps `route`; nothing is called on it until the emulator drives it. INVALID_ARGUMENT unless
+   * `route` is an object with the `IrqFdRoute` methods the adapter calls (`setMsi`, `clearMsi`,
+   * `mask`, `unmask`, `consumePending`) and an `event` (only its methods are looked up here).
+   */
+  constructor(route: IrqFdRoute) {
+    const op = 'new IrqFdMsixRoute';
+    const wrong = (detail: string, cause?: unknown): VirtError =>
+      new VirtError('INVALID_ARGUMENT', { operation: op, detail, hint: 'Pass an IrqFdRoute (irqfd.newIrqFdRoute()); nothing was changed.', cause });
+    if (typeof route !== 'object' || route === null) throw wrong(`route must be an IrqFdRoute, got ${describeValue(route)}`);
+    let missing: string | undefined;
+    try {
+      const r = route as unknown as Record<string, unknown>;
+      missing = ['setMsi', 'clearMsi', 'mask', 'unmask', 'consumePending'].find((m) => typeof r[m] !== 'function');
+      if (missing === undefined && !('event' in route)) missing = 'event';
+    } catch (e) {
+      throw wrong('route could not be inspected (a property lookup threw)', e);
+    }
+    if (missing !== undefined) throw wrong(`route must be an IrqFdRoute; it has no ${missing}${missing === 'event' ? '' : '()'}`);
+    this.route = route;
+  }
 
   /** `route.setMsi` with the halves joined into one 64-bit address. */
   setMsi(addressLo: number, addressHi: number, data: number): void {

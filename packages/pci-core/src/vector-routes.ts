@@ -300,9 +300,13 @@ export class MsixVectorRoutes {
     }
   }
 
-  private report(e: unknown, vector: number, operation: string): void {
-    const err =
-      e instanceof Error ? e : new VirtError('INTERNAL', { operation, detail: `a route threw a non-Error value: ${String(e)}` });
+  /**
+   * Counts and hands a failure to `onError`. What a route, the batch or `requestMsi` threw is passed
+   * on as is when it is a VirtError; anything else (a user callback's TypeError, a thrown string) is
+   * wrapped in one, the original kept as `cause`, so `onError` always sees a code to branch on.
+   */
+  report(e: unknown, vector: number, operation: string): void {
+    const err = VirtError.is(e) ? e : foreignFailure(e, operation);
     this.errors++;
     this.lastError = err;
     const onError = this.options.onError;
@@ -314,4 +318,20 @@ export class MsixVectorRoutes {
       }
     }
   }
+}
+
+/** A non-VirtError thrown by user code (a route, the batch, `requestMsi`) as a VirtError. Never throws. */
+function foreignFailure(e: unknown, operation: string): VirtError {
+  let what: string;
+  try {
+    what = e instanceof Error ? `${e.name}: ${e.message}` : `a non-Error value (${typeof e === 'string' ? e : typeof e})`;
+  } catch {
+    what = 'an error that could not be described';
+  }
+  return new VirtError('INTERNAL', {
+    operation,
+    detail: `${operation} threw ${what}`,
+    hint: `The callback given as ${operation === 'requestMsi' ? 'requestMsi' : 'a route or batch'} failed (its error is the cause); fix it, then call resync(). The interrupt stays pending.`,
+    cause: e,
+  });
 }

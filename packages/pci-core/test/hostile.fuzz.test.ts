@@ -97,10 +97,14 @@ function owns(l: Layout, bar: number, a: number): boolean {
 const HUGE = new Uint8Array(1 << 20);
 const WEIRD_NUMBERS = [NaN, Infinity, -Infinity, -1, -0, 0.5, 1.5, -(2 ** 31), 2 ** 32, 2 ** 40, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), Number.MAX_VALUE, Number.MIN_VALUE, Number.EPSILON];
 
+const isU32 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+
 class Fuzzer {
   readonly emu: MsixEmulator;
   readonly fake: FakeRouteSet;
   readonly errors: string[] = [];
+  /** Accesses given a value the VMM side may not pass (not a DWORD or QWORD): each must be refused once. */
+  refusals = 0;
   private readonly sizes: number[];
 
   constructor(
@@ -263,7 +267,11 @@ class Fuzzer {
           break;
         case 5:
           len = 4;
-          emu.write32(bar, off, this.value());
+          {
+            const value = this.value();
+            if (!isU32(value)) this.refusals++;
+            emu.write32(bar, off, value);
+          }
           claimed = claimsIndependently(4);
           break;
         case 6:
@@ -273,8 +281,16 @@ class Fuzzer {
           break;
         case 7:
           len = 8;
-          if (this.int(2) === 0) emu.write64(bar, off, this.bigint());
-          else emu.write64Halves(bar, off, this.value(), this.value());
+          if (this.int(2) === 0) {
+            const value = this.bigint();
+            if (!(value >= 0n && value < 2n ** 64n)) this.refusals++;
+            emu.write64(bar, off, value);
+          } else {
+            const lo = this.value();
+            const hi = this.value();
+            if (!isU32(lo) || !isU32(hi)) this.refusals++;
+            emu.write64Halves(bar, off, lo, hi);
+          }
           claimed = claimsIndependently(8);
           break;
         case 8: {
@@ -284,7 +300,9 @@ class Fuzzer {
           len = cSize;
           const r = emu.configRead(cOff, cSize);
           if (!(Number.isInteger(r) && r >= 0 && r <= 0xffffffff)) throw new Error(`${desc()}: configRead returned ${r}`);
-          emu.configWrite(cOff, cSize, this.int(3) === 0 ? this.value() : this.pick([0x80, 0xc0, 0x40, 0]) << (8 * this.int(4)));
+          const value = this.int(3) === 0 ? this.value() : (this.pick([0x80, 0xc0, 0x40, 0]) << (8 * this.int(4))) >>> 0;
+          if (!isU32(value)) this.refusals++;
+          emu.configWrite(cOff, cSize, value);
           claimed = true;
           break;
         }
@@ -362,8 +380,11 @@ function run(vectors: number, kind: number, steps: number, rnd: () => number): v
     if (i === steps >>> 2) f.liven();
     f.step(`seed ${SEED} vectors ${vectors} layout ${kind % 5} step ${i}`);
   }
-  // Only route failures may be reported, and the fake routes only refuse invalid messages.
-  for (const m of f.errors) expect(m).toMatch(/INVALID_MSI/);
+  // Only route failures and refused values may be reported; the fake routes only refuse invalid
+  // messages, and every value that is not a DWORD (QWORD for write64) is refused exactly once.
+  const refused = f.errors.filter((m) => /\[INVALID_ARGUMENT\]/.test(m));
+  for (const m of f.errors) expect(m).toMatch(/INVALID_MSI|INVALID_ARGUMENT/);
+  expect(refused).toHaveLength(f.refusals);
 }
 
 describe('a hostile guest cannot break the emulator', () => {
