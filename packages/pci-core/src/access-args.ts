@@ -121,18 +121,20 @@ export function isRefusal(value: unknown): value is Refusal {
 }
 
 /**
- * A DWORD value (`write32`, `write64Halves`, `configWrite`): a number that is an integer
- * 0-0xFFFFFFFF, or a bigint 0n-0xFFFFFFFFn, as a number; -1 for anything else (no coercion).
+ * A DWORD value (`write32`, `write64Halves`, `configWrite`) as a number 0-0xFFFFFFFF: a number
+ * that is an integer 0-0xFFFFFFFF or a negative int32 (-2^31 to -1, the same 32 bits in two's
+ * complement, as JavaScript's bit operators produce: `0x80 << 24`), or a bigint 0n-0xFFFFFFFFn;
+ * -1 for anything else (no coercion).
  */
 export function dwordValue(value: unknown): number {
-  if (typeof value === 'number') return value >>> 0 === value ? value : -1;
+  if (typeof value === 'number') return value >>> 0 === value || (value | 0) === value ? value >>> 0 : -1;
   if (typeof value === 'bigint') return value >= 0n && value <= U32_MAX ? Number(value) : -1;
   return -1;
 }
 
 /** The refusal of a {@link dwordValue} that returned -1. */
 export function refuseDword(name: string, value: unknown): Refusal {
-  return refuse(name, value, 'must be an integer from 0 to 0xFFFFFFFF, as a number or a bigint');
+  return refuse(name, value, 'must be an integer from 0 to 0xFFFFFFFF (or a negative int32), as a number or a bigint');
 }
 
 /**

@@ -73,8 +73,8 @@ const NOT_DWORDS: readonly Bad[] = [
   ...NOT_NUMBERS,
   ['a bigint above 0xFFFFFFFF', 0x1_0000_0000n],
   ['a negative bigint', -1n],
-  ['a negative number', -1],
-  ['a negative int32 (0x80 << 24)', 0x80 << 24],
+  ['a number below -2^31', -(2 ** 31) - 1],
+  ['a negative fraction', -0.5],
   ['NaN', NaN],
   ['a fraction', 0.5],
   ['a number above 0xFFFFFFFF', 0x1_0000_0000],
@@ -267,6 +267,8 @@ describe('every accepted form behaves exactly like the Uint8Array and number for
     ['write64 with a number above 2^32', (e: MsixEmulator) => e.write64(0, TABLE + 0x18, 0x1_0000_0046), (e: MsixEmulator) => e.write64(0, TABLE + 0x18, 0x1_0000_0046n)],
     ['write64 with the largest safe integer', (e: MsixEmulator) => e.write64(0, TABLE + 0x30, 2 ** 53 - 1), (e: MsixEmulator) => e.write64(0, TABLE + 0x30, 2n ** 53n - 1n)],
     ['write64Halves with bigints', (e: MsixEmulator) => e.write64Halves(0, TABLE + 0x10, 0xfee03000n, 0n), (e: MsixEmulator) => e.write64Halves(0, TABLE + 0x10, 0xfee03000, 0)],
+    ['write32 with a negative int32 (the same 32 bits)', (e: MsixEmulator) => e.write32(0, TABLE + 0x10, (0xfe << 24) | 0xe03000), (e: MsixEmulator) => e.write32(0, TABLE + 0x10, 0xfee03000)],
+    ['configWrite with a negative int32', (e: MsixEmulator) => e.configWrite(0, 4, 0xc0 << 24), (e: MsixEmulator) => e.configWrite(0, 4, 0xc000_0000)],
     ['configWrite with a bigint', (e: MsixEmulator) => e.configWrite(2, 2, 0xc003n), (e: MsixEmulator) => e.configWrite(2, 2, 0xc003)],
   ])('%s', (_name, alternative, reference) => {
     const want = live();

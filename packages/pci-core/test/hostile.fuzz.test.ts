@@ -97,7 +97,8 @@ function owns(l: Layout, bar: number, a: number): boolean {
 const HUGE = new Uint8Array(1 << 20);
 const WEIRD_NUMBERS = [NaN, Infinity, -Infinity, -1, -0, 0.5, 1.5, -(2 ** 31), 2 ** 32, 2 ** 40, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), Number.MAX_VALUE, Number.MIN_VALUE, Number.EPSILON];
 
-const isU32 = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+/** A DWORD the emulator takes: 0-0xFFFFFFFF, or a negative int32 (the same 32 bits). */
+const isU32 = (v: number): boolean => Number.isInteger(v) && v >= -0x8000_0000 && v <= 0xffffffff;
 
 class Fuzzer {
   readonly emu: MsixEmulator;
