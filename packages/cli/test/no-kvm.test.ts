@@ -55,6 +55,35 @@ describe('on a host without KVM', () => {
     expect(await main(['probe', '--backend', 'kvm'], b, hostWhere(denied))).toBe(4);
   });
 
+  it('probe --backend kvm says kvm is not available and names what is, never "no backend"', async () => {
+    const io = memoryIo();
+    expect(await main(['probe', '--backend', 'kvm'], io, hostWhere(missing))).toBe(3);
+    expect(io.stdout).not.toMatch(/No backend is available/);
+    expect(io.stdout).not.toMatch(/The demo would use/);
+    const tail = io.stdout.trimEnd().split('\n').slice(-2);
+    expect(tail).toEqual([`kvm is not available here: ${missing().reason}`, expect.stringMatching(/^Available here: (\w+, )*software\.$/)]);
+  });
+
+  it('probe --backend kvm --json keeps the documented shape: best is null when kvm is unavailable', async () => {
+    const io = memoryIo();
+    expect(await main(['probe', '--backend', 'kvm', '--json'], io, hostWhere(missing))).toBe(3);
+    const r = JSON.parse(io.stdout) as Record<string, unknown>;
+    expect(Object.keys(r)).toEqual(['host', 'backends', 'best']);
+    expect(r.best).toBeNull();
+    expect(r.backends).toEqual([missing()]);
+  });
+
+  it('probe --backend software --json names software as best, and the text says it is available', async () => {
+    const j = memoryIo();
+    expect(await main(['probe', '--backend', 'software', '--json'], j, hostWhere(missing))).toBe(0);
+    const r = JSON.parse(j.stdout) as Record<string, unknown>;
+    expect(Object.keys(r)).toEqual(['host', 'backends', 'best']);
+    expect(r.best).toBe('software');
+    const t = memoryIo();
+    expect(await main(['probe', '--backend', 'software'], t, hostWhere(missing))).toBe(0);
+    expect(t.stdout.trimEnd().split('\n').at(-1)).toBe('software is available here.');
+  });
+
   it('the demo falls back to the software model, says why, and passes', async () => {
     const io = memoryIo();
     expect(await main(['demo', '--json'], io, hostWhere(missing))).toBe(0);
