@@ -94,6 +94,29 @@ describe('on a host without KVM', () => {
     expect(r.ok).toBe(true);
   });
 
+  it('the text demo names the fallback on a short line, then each passed-over backend on wrapped, indented lines', async () => {
+    const io = memoryIo();
+    expect(await main(['demo'], io, hostWhere(missing))).toBe(0);
+    const lines = io.stdout.split('\n');
+    const end = lines.findIndex((l) => l.startsWith('irqfd: '));
+    const block = lines.slice(0, end);
+    expect(block[0]).toBe('Backend: software, the first usable backend in order of preference. Not usable here:');
+    expect(block.slice(1).filter((l) => /^ {4}\S/.test(l)).map((l) => l.trim().split(':')[0])).toEqual(['kvm', 'mshv', 'whp']);
+    for (const l of block) expect(l.length).toBeLessThanOrEqual(100);
+    for (const l of block.slice(1)) expect(l).toMatch(/^ {4}/);
+    // Nothing of the reasons is lost to the wrapping: joined, the lines give the reasons back.
+    const kvmLines = block.slice(1, block.findIndex((l) => l.startsWith('    mshv:')));
+    expect(kvmLines.map((l) => l.trim()).join(' ')).toBe(`kvm: ${missing().reason}`);
+  });
+
+  it('the help describes the demo truthfully for every backend, not as a trip through the kernel', async () => {
+    const io = memoryIo();
+    expect(await main(['--help'], io)).toBe(0);
+    const demo = io.stdout.split('\n').find((l) => /^\s+demo\s/.test(l))!;
+    expect(demo).toContain("device signal → the backend's irqfd → guest local APIC");
+    expect(demo).not.toMatch(/kernel/);
+  });
+
   it('demo --backend kvm exits 3 with one line on stderr and a JSON error on stdout, no stack', async () => {
     const io = memoryIo();
     expect(await main(['demo', '--backend', 'kvm', '--json'], io, hostWhere(missing))).toBe(3);
