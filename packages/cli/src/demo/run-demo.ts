@@ -29,7 +29,12 @@ export interface DemoPartition {
    * The backends passed over before this one, each with its reason: the text output lists them on
    * indented lines under a short `Backend:` line, instead of printing `why` on one long line.
    */
-  readonly passedOver?: readonly { readonly backend: string; readonly reason: string }[];
+  readonly passedOver?: readonly {
+    /** The backend's name, e.g. `kvm`. */
+    readonly backend: string;
+    /** Why it is not usable here: its probe's sentence. */
+    readonly reason: string;
+  }[];
 }
 
 /** One check of the demo: what it expected and what it read back from the local APICs or the device. */
