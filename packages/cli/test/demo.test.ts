@@ -69,7 +69,7 @@ describe('tsvmm demo', () => {
   it('prints the human report and exits 0 through the built binary (auto backend)', () => {
     const run = runBin(['demo']);
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Backend: (kvm|software) \(/);
+    expect(run.stdout).toMatch(/^Backend: (kvm|software)\b/);
     expect(run.stdout).toMatch(/All \d+ observations are correct\./);
   });
 

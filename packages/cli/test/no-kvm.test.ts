@@ -55,6 +55,35 @@ describe('on a host without KVM', () => {
     expect(await main(['probe', '--backend', 'kvm'], b, hostWhere(denied))).toBe(4);
   });
 
+  it('probe --backend kvm says kvm is not available and names what is, never "no backend"', async () => {
+    const io = memoryIo();
+    expect(await main(['probe', '--backend', 'kvm'], io, hostWhere(missing))).toBe(3);
+    expect(io.stdout).not.toMatch(/No backend is available/);
+    expect(io.stdout).not.toMatch(/The demo would use/);
+    const tail = io.stdout.trimEnd().split('\n').slice(-2);
+    expect(tail).toEqual([`kvm is not available here: ${missing().reason}`, expect.stringMatching(/^Available here: (\w+, )*software\.$/)]);
+  });
+
+  it('probe --backend kvm --json keeps the documented shape: best is null when kvm is unavailable', async () => {
+    const io = memoryIo();
+    expect(await main(['probe', '--backend', 'kvm', '--json'], io, hostWhere(missing))).toBe(3);
+    const r = JSON.parse(io.stdout) as Record<string, unknown>;
+    expect(Object.keys(r)).toEqual(['host', 'backends', 'best']);
+    expect(r.best).toBeNull();
+    expect(r.backends).toEqual([missing()]);
+  });
+
+  it('probe --backend software --json names software as best, and the text says it is available', async () => {
+    const j = memoryIo();
+    expect(await main(['probe', '--backend', 'software', '--json'], j, hostWhere(missing))).toBe(0);
+    const r = JSON.parse(j.stdout) as Record<string, unknown>;
+    expect(Object.keys(r)).toEqual(['host', 'backends', 'best']);
+    expect(r.best).toBe('software');
+    const t = memoryIo();
+    expect(await main(['probe', '--backend', 'software'], t, hostWhere(missing))).toBe(0);
+    expect(t.stdout.trimEnd().split('\n').at(-1)).toBe('software is available here.');
+  });
+
   it('the demo falls back to the software model, says why, and passes', async () => {
     const io = memoryIo();
     expect(await main(['demo', '--json'], io, hostWhere(missing))).toBe(0);
@@ -63,6 +92,29 @@ describe('on a host without KVM', () => {
     expect(r.why).toMatch(/the first usable backend in order of preference; not usable here: kvm: /);
     expect(r.why).toContain('/dev/kvm');
     expect(r.ok).toBe(true);
+  });
+
+  it('the text demo names the fallback on a short line, then each passed-over backend on wrapped, indented lines', async () => {
+    const io = memoryIo();
+    expect(await main(['demo'], io, hostWhere(missing))).toBe(0);
+    const lines = io.stdout.split('\n');
+    const end = lines.findIndex((l) => l.startsWith('irqfd: '));
+    const block = lines.slice(0, end);
+    expect(block[0]).toBe('Backend: software, the first usable backend in order of preference. Not usable here:');
+    expect(block.slice(1).filter((l) => /^ {4}\S/.test(l)).map((l) => l.trim().split(':')[0])).toEqual(['kvm', 'mshv', 'whp']);
+    for (const l of block) expect(l.length).toBeLessThanOrEqual(100);
+    for (const l of block.slice(1)) expect(l).toMatch(/^ {4}/);
+    // Nothing of the reasons is lost to the wrapping: joined, the lines give the reasons back.
+    const kvmLines = block.slice(1, block.findIndex((l) => l.startsWith('    mshv:')));
+    expect(kvmLines.map((l) => l.trim()).join(' ')).toBe(`kvm: ${missing().reason}`);
+  });
+
+  it('the help describes the demo truthfully for every backend, not as a trip through the kernel', async () => {
+    const io = memoryIo();
+    expect(await main(['--help'], io)).toBe(0);
+    const demo = io.stdout.split('\n').find((l) => /^\s+demo\s/.test(l))!;
+    expect(demo).toContain("device signal → the backend's irqfd → guest local APIC");
+    expect(demo).not.toMatch(/kernel/);
   });
 
   it('demo --backend kvm exits 3 with one line on stderr and a JSON error on stdout, no stack', async () => {

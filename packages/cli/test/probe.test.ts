@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { main } from '../src/cli/main';
 import { memoryIo } from '../src/cli/io';
 import type { ProbeReport } from '../src/probe/backends';
+import type { BackendDescriptor } from '../src/backends/descriptor';
 import { KVM_PROBLEM, itKvm, runBin } from './helpers/run-cli';
 
 describe('tsvmm probe', () => {
@@ -33,6 +34,32 @@ describe('tsvmm probe', () => {
     const whp = r.backends.find((b) => b.backend === 'whp')!;
     if (process.platform !== 'win32') expect(whp).toMatchObject({ available: false, code: 'platform', reason: expect.stringMatching(/needs Windows on x64/) });
     expect(r.best).toBe(r.backends.find((b) => b.available)!.backend);
+    expect(Object.keys(r)).toEqual(['host', 'backends', 'best']);
+  });
+
+  it('keeps best in the JSON as null when no backend is available, filtered or not, and says so in text', async () => {
+    const gone = (name: string): BackendDescriptor => ({
+      name,
+      relayMode: false,
+      probe: () => ({ backend: name, available: false, code: 'no-device', reason: `${name} has no device on this test host.` }),
+      open: () => {
+        throw new Error('not openable');
+      },
+    });
+    const backends = [gone('alpha'), gone('beta')];
+    for (const argv of [['probe', '--json'], ['probe', '--json', '--backend', 'beta']]) {
+      const io = memoryIo();
+      await main(argv, io, { backends });
+      const r = JSON.parse(io.stdout) as Record<string, unknown>;
+      expect(Object.keys(r)).toEqual(['host', 'backends', 'best']);
+      expect(r.best).toBeNull();
+    }
+    const all = memoryIo();
+    expect(await main(['probe'], all, { backends })).toBe(0);
+    expect(all.stdout.trimEnd().split('\n').at(-1)).toBe('No backend is available.');
+    const one = memoryIo();
+    expect(await main(['probe', '--backend', 'beta'], one, { backends })).toBe(3);
+    expect(one.stdout.trimEnd().split('\n').slice(-2)).toEqual(['beta is not available here: beta has no device on this test host.', 'No other backend is available here.']);
   });
 
   (KVM_PROBLEM === undefined ? it.skip : it)('without KVM, reports it unavailable with the reason', async () => {

@@ -6,13 +6,14 @@ import { demoChoices, openDemoPartition } from '../demo/select-backend';
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'run a device interrupt end to end (device signal → kernel → guest vCPU) and check every delivery',
+  summary: "run a device interrupt end to end (device signal → the backend's irqfd → guest local APIC) and check every delivery",
   usage: `tsvmm demo [--json] [--backend ${demoChoices().join('|')}]`,
   details:
     'Creates a partition with 2 vCPUs on the best backend present (KVM when /dev/kvm works, else the software ' +
     'model, saying which) and an MSI-X device with 8 vectors (@tsvmm/pci-core), one irqfd route per vector. ' +
     'The guest side is simulated by the MMIO writes a Linux driver issues (entries programmed while masked, ' +
-    'enable, unmask each); the device side writes the route eventfds, as VFIO does. It shows each vector landing ' +
+    'enable, unmask each); the device side signals the route events (on KVM and mshv it writes the route eventfds, ' +
+    'as VFIO does, and the kernel injects; on the software model the relay delivers). It shows each vector landing ' +
     "on its vCPU and vector, read back from the local APIC; a masked vector's signal latching in the PBA and " +
     'being delivered once at unmask; and a retarget to the other vCPU.\n\n' +
     'Exits 1 if any observation is wrong, 3 if the backend asked for with --backend is not available here.',

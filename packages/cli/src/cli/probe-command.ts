@@ -2,7 +2,8 @@ import type { PartitionCapabilities } from '@tsvmm/virt';
 import { UsageError } from './errors';
 import { ExitCode } from './exit-codes';
 import type { Command } from './command';
-import { BACKENDS } from '../backends/registry';
+import { BACKENDS, guardedProbe } from '../backends/registry';
+import type { CodedBackendProbe } from '../backends/descriptor';
 import { type ProbeReport, probeAll } from '../probe/backends';
 
 function describeCapabilities(c: PartitionCapabilities): string {
@@ -17,7 +18,11 @@ function describeCapabilities(c: PartitionCapabilities): string {
   ].join(', ');
 }
 
-export function formatProbe(report: ProbeReport): string {
+/**
+ * The report as text. `only` is the backend asked for with --backend (the report then holds just
+ * it) and `elsewhere` the other backends' probes, consulted only to name what is available instead.
+ */
+export function formatProbe(report: ProbeReport, only?: string, elsewhere: () => readonly CodedBackendProbe[] = () => []): string {
   const lines = [`Host: ${report.host.platform} ${report.host.arch}, kernel ${report.host.release}, Node ${report.host.node}`, ''];
   const width = Math.max(...report.backends.map((b) => b.backend.length));
   for (const b of report.backends) {
@@ -29,8 +34,19 @@ export function formatProbe(report: ProbeReport): string {
     }
     lines.push(`${pad}${b.reason}`, '');
   }
-  lines.push(report.best ? `The demo would use: ${report.best}` : 'No backend is available.');
+  lines.push(...verdict(report, only, elsewhere));
   return `${lines.join('\n')}\n`;
+}
+
+function verdict(report: ProbeReport, only: string | undefined, elsewhere: () => readonly CodedBackendProbe[]): string[] {
+  if (only === undefined) return [report.best ? `The demo would use: ${report.best}` : 'No backend is available.'];
+  const asked = report.backends.find((b) => b.backend === only);
+  if (asked?.available) return [`${only} is available here.`];
+  const others = elsewhere().filter((b) => b.available && b.backend !== only).map((b) => b.backend);
+  return [
+    `${only} is not available here: ${asked?.reason ?? 'it was not probed.'}`,
+    others.length > 0 ? `Available here: ${others.join(', ')}.` : 'No other backend is available here.',
+  ];
 }
 
 function onlyBackend(value: unknown, names: readonly string[]): string | undefined {
@@ -58,12 +74,10 @@ export const probeCommand: Command = {
   run(opts, { io, hooks }) {
     const registry = hooks.backends ?? BACKENDS;
     const only = onlyBackend(opts.backend, registry.map((b) => b.name));
-    const full = probeAll(only ? registry.filter((b) => b.name === only) : registry);
-    const backends = full.backends;
-    const report: ProbeReport = { ...full, backends };
+    const report = probeAll(only ? registry.filter((b) => b.name === only) : registry);
     if (opts.json === true) io.out(`${JSON.stringify(report, null, 2)}\n`);
-    else io.out(formatProbe(report));
-    const chosen = backends[0];
+    else io.out(formatProbe(report, only, () => registry.filter((b) => b.name !== only).map(guardedProbe)));
+    const chosen = report.backends[0];
     if (only && chosen && !chosen.available) {
       const permission = chosen.code === 'permission';
       // The report is already on stdout (one JSON document in --json mode); the verdict goes to stderr.

@@ -7,6 +7,7 @@
 import type { LocalApicAccess, Partition } from '@tsvmm/virt';
 import { noIrqFd } from './errors';
 import { openGuestMsix } from './msix-device';
+import { wrapText } from '../output/wrap';
 
 export const DEMO_VECTORS = 8;
 export const DEMO_VCPUS = 2;
@@ -22,8 +23,18 @@ export interface DemoPartition {
   readonly partition: Partition & LocalApicAccess;
   /** Resolves once every signal raised so far was delivered or latched (relay backends). */
   settle(): Promise<void>;
-  /** Why this backend was chosen, for people. */
+  /** Why this backend was chosen, for people (one sentence; `--json` prints it as it is). */
   readonly why: string;
+  /**
+   * The backends passed over before this one, each with its reason: the text output lists them on
+   * indented lines under a short `Backend:` line, instead of printing `why` on one long line.
+   */
+  readonly passedOver?: readonly {
+    /** The backend's name, e.g. `kvm`. */
+    readonly backend: string;
+    /** Why it is not usable here: its probe's sentence. */
+    readonly reason: string;
+  }[];
 }
 
 /** One check of the demo: what it expected and what it read back from the local APICs or the device. */
@@ -77,6 +88,22 @@ export interface DemoResult {
   readonly ok: boolean;
 }
 
+/** Text lines no wider than this where words allow: a long reason must not become one 600-column line. */
+const TEXT_WIDTH = 100;
+
+/**
+ * The text output's `Backend:` line: `why` in parentheses when short; with backends passed over, a
+ * short line, then each passed-over backend and its reason on indented, wrapped lines.
+ */
+function backendLines(backend: string, dp: DemoPartition): string[] {
+  const passedOver = dp.passedOver ?? [];
+  if (passedOver.length === 0) return wrapText(`Backend: ${backend} (${dp.why})`, TEXT_WIDTH, '  ');
+  return [
+    `Backend: ${backend}, the first usable backend in order of preference. Not usable here:`,
+    ...passedOver.flatMap((p) => wrapText(`${p.backend}: ${p.reason}`, TEXT_WIDTH, '      ', '    ')),
+  ];
+}
+
 const hex = (v: number): string => `0x${v.toString(16)}`;
 const list = (vs: readonly number[]): string => `[${vs.map(hex).join(', ')}]`;
 
@@ -110,7 +137,7 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
   const expectIrr = (target: number | undefined, vector: number): string =>
     vcpus.map(({ vcpu }) => `vCPU ${vcpu} IRR ${list(vcpu === target ? [vector] : [])}`).join(', ');
 
-  log(`Backend: ${partition.backend} (${dp.why})`);
+  for (const line of backendLines(partition.backend, dp)) log(line);
   log(`irqfd: ${irqfd ? `${irqfd.capabilities.mediation}: ${irqfd.capabilities.mechanism}` : 'none'}`);
   log(`Partition: ${vcpus.length} vCPUs, APIC IDs ${vcpus.map((v) => v.apicId).join(' and ')} (read from the local APICs)`);
   if (!irqfd) throw noIrqFd(partition.backend);

@@ -29,17 +29,18 @@ function open(d: BackendDescriptor, options: BackendOpenOptions, why: string): D
 
 export function openDemoPartition(choice: string, backends: readonly BackendDescriptor[] = BACKENDS): DemoPartition {
   if (choice === 'auto') {
-    const skipped: string[] = [];
+    const passedOver: { backend: string; reason: string }[] = [];
+    const skipped = (): string => passedOver.map((s) => `${s.backend}: ${s.reason}`).join(' ');
     for (const d of backends) {
       const p = guardedProbe(d);
       if (!p.available) {
-        skipped.push(`${d.name}: ${p.reason}`);
+        passedOver.push({ backend: d.name, reason: p.reason });
         continue;
       }
-      const why = skipped.length === 0 ? `the best backend on this host: ${p.reason}` : `the first usable backend in order of preference; not usable here: ${skipped.join(' ')}`;
-      return open(d, { vcpus: DEMO_VCPUS }, why);
+      const why = passedOver.length === 0 ? `the best backend on this host: ${p.reason}` : `the first usable backend in order of preference; not usable here: ${skipped()}`;
+      return { ...open(d, { vcpus: DEMO_VCPUS }, why), passedOver };
     }
-    throw new CliFailure(`tsvmm demo: no backend is usable here. ${skipped.join(' ')}`, ExitCode.Unavailable);
+    throw new CliFailure(`tsvmm demo: no backend is usable here. ${skipped()}`, ExitCode.Unavailable);
   }
   const relay = choice.endsWith(RELAY_SUFFIX) && !backends.some((b) => b.name === choice);
   const name = relay ? choice.slice(0, -RELAY_SUFFIX.length) : choice;

@@ -24,8 +24,11 @@ export interface ProbeReport {
   readonly host: HostInfo;
   /** One probe per backend, in the registry's order of preference. */
   readonly backends: readonly CodedBackendProbe[];
-  /** The backend the demo would use: the first available in the registry's order. */
-  readonly best: string | undefined;
+  /**
+   * The first available backend of `backends` in the registry's order (unfiltered: the one
+   * the demo would use), or null when none is available. Always present, also in the JSON.
+   */
+  readonly best: string | null;
 }
 
 /**
@@ -37,6 +40,6 @@ export function probeAll(backends: readonly BackendDescriptor[] = BACKENDS): Pro
   return {
     host: { platform: process.platform, arch: process.arch, release: os.release(), node: process.version },
     backends: probes,
-    best: probes.find((b) => b.available)?.backend,
+    best: probes.find((b) => b.available)?.backend ?? null,
   };
 }

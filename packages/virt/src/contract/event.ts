@@ -42,7 +42,11 @@ export interface EventBase extends Disposable {
 export interface EventFdEvent extends EventBase {
   /** Always `eventfd`. */
   readonly kind: 'eventfd';
-  /** The eventfd: a non-negative descriptor number. */
+  /**
+   * The eventfd: a non-negative descriptor number. On a route's event (Linux backends) it is a
+   * close-on-exec duplicate handed to you: closing it closes only your copy and the route keeps
+   * working (see {@link IrqFdRoute.event}).
+   */
   readonly fd: number;
   /** Always undefined. */
   readonly handle: undefined;

@@ -104,7 +104,8 @@ export interface IrqFdRoute extends Disposable {
    * you close `event.fd`, you close only your copy: the route keeps working, and no call of the
    * route or partition ever reads, writes, polls, assigns or closes that number again once it may
    * belong to another file (disposal closes it only while it provably still names the event's open
-   * file, and otherwise leaves it alone). Where `capabilities.stableEvent` is false the event can be
+   * file, and otherwise leaves it alone). `event.handle` (WHP) is not a copy: the route alone closes
+   * it, so never close it yourself (duplicate it to keep one of your own). Where `capabilities.stableEvent` is false the event can be
    * replaced by `setMsi`, `mask` or `unmask`: subscribe with {@link onEventReplaced}.
    */
   readonly event: Event;
