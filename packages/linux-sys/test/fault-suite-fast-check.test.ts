@@ -3,12 +3,14 @@
  * fast-check, and only the random-sequence tests need it, failing with a typed error when it is missing.
  */
 import { isVirtError } from '@tsvmm/virt';
+import type * as TestingModule from '../src/testing';
+import type * as SuiteModule from '../src/testing/irqfd-fault/suite';
 
 function notFound(): Error {
   return Object.assign(new Error("Cannot find module 'fast-check' from 'suite.ts'"), { code: 'MODULE_NOT_FOUND' });
 }
 
-type Testing = typeof import('../src/testing');
+type Testing = typeof TestingModule;
 
 /** Loads ../src/testing in a fresh module registry where fast-check cannot be found. */
 function loadWithoutFastCheck(): Testing {
@@ -55,12 +57,12 @@ describe('the testing entry point without fast-check', () => {
 
 describe('loadFastCheck', () => {
   it('returns fast-check when it is installed', () => {
-    const { loadFastCheck } = jest.requireActual<typeof import('../src/testing/irqfd-fault/suite')>('../src/testing/irqfd-fault/suite');
+    const { loadFastCheck } = jest.requireActual<typeof SuiteModule>('../src/testing/irqfd-fault/suite');
     expect(typeof loadFastCheck().assert).toBe('function');
   });
 
   it('passes through a failure that is not fast-check missing (a broken install is not hidden)', () => {
-    const { loadFastCheck } = jest.requireActual<typeof import('../src/testing/irqfd-fault/suite')>('../src/testing/irqfd-fault/suite');
+    const { loadFastCheck } = jest.requireActual<typeof SuiteModule>('../src/testing/irqfd-fault/suite');
     const other = Object.assign(new Error("Cannot find module 'pure-rand'"), { code: 'MODULE_NOT_FOUND' });
     expect(() =>
       loadFastCheck(() => {

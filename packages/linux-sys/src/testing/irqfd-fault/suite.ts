@@ -65,6 +65,7 @@ type Action =
  * @throws VirtError UNAVAILABLE when fast-check is not installed.
  * @internal
  */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 export function loadFastCheck(load: () => unknown = () => require('fast-check')): typeof FastCheck {
   try {
     return load() as typeof FastCheck;
