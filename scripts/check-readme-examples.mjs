@@ -7,12 +7,16 @@
 // (path relative to the README), and its fence language must match the file (js or ts). Every
 // `js` block must be such an example, and a JavaScript example must run on Node 20 as is (no
 // `using` declarations, which Node 20 cannot parse). The package tests run the example files.
+// Every package an example imports or requires must be named by an `npm install` command in the
+// same README (in a code block or inline code): a package that only resolves because the package
+// manager hoisted it is missing for a user of pnpm, or of npm with another layout.
 //
 // Usage: node scripts/check-readme-examples.mjs [--json] [README.md ...]
 //   With no README named: the root README.md and every packages/*/README.md.
 //   Prints one line per checked block (or, with --json, the examples of each README as JSON);
 //   on any mismatch, says where on stderr and exits 1.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +46,36 @@ function fencedBlocks(lines) {
   return blocks;
 }
 
+// `npm install a b` up to the end of the line, a backtick or a comment; options are not packages.
+const NPM_INSTALL = /\bnpm (?:install|i|add)\b([^`#\n]*)/g;
+// require('x'), import('x'), import ... from 'x', import 'x', export ... from 'x'.
+const SPECIFIER = /\b(?:require|import)\s*\(\s*(['"])([^'"]+)\1\s*\)|\bfrom\s+(['"])([^'"]+)\3|^\s*import\s+(['"])([^'"]+)\5/gm;
+const BUILTINS = new Set(builtinModules);
+
+/** The packages the README's `npm install` commands name (each without a version range). */
+function installedPackages(text) {
+  const names = new Set();
+  for (const m of text.matchAll(NPM_INSTALL)) {
+    for (const arg of m[1].trim().split(/\s+/)) {
+      if (arg === '' || arg.startsWith('-')) continue;
+      names.add(arg.replace(/(?!^)@.*$/, '')); // @scope/name@^1 -> @scope/name
+    }
+  }
+  return names;
+}
+
+/** The packages a source file imports or requires: bare specifiers, not Node's own modules. */
+function importedPackages(source) {
+  const names = new Set();
+  for (const m of source.matchAll(SPECIFIER)) {
+    const spec = m[2] ?? m[4] ?? m[6];
+    if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('node:') || BUILTINS.has(spec.split('/')[0])) continue;
+    const parts = spec.split('/');
+    names.add(spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]);
+  }
+  return names;
+}
+
 /** The first line (1-based) where two texts differ, each without its final newline. */
 function firstDifference(a, b) {
   if (a === b) return undefined;
@@ -56,7 +90,9 @@ function firstDifference(a, b) {
 /** Checks one README; returns its examples and the problems found. */
 export function checkReadme(readme) {
   const dir = path.dirname(readme);
-  const lines = readFileSync(readme, 'utf8').split('\n');
+  const text = readFileSync(readme, 'utf8');
+  const lines = text.split('\n');
+  const installed = installedPackages(text);
   const rel = path.relative(ROOT, readme) || readme;
   const examples = [];
   const errors = [];
@@ -96,6 +132,9 @@ export function checkReadme(readme) {
       );
     }
     if (expected === 'js' && USING.test(content)) errors.push(`${where}: ${m[1]} has a \`using\` declaration, which Node 20 cannot run`);
+    for (const name of importedPackages(content)) {
+      if (!installed.has(name)) errors.push(`${where}: ${m[1]} needs ${name}, which no \`npm install\` command in ${rel} names`);
+    }
     examples.push({ file: path.relative(dir, file).split(path.sep).join('/'), lang: expected, line: block.start + 1, ok: errors.length === before });
   });
   for (const b of blocks) {

@@ -5,8 +5,9 @@
 # ESM and from CommonJS: a KVM partition, an irqfd route programmed through the MSI-X emulator, the
 # device's signal, the vector read back from the vCPU's IRR. Where /dev/kvm is missing the program
 # must get the typed UNAVAILABLE error from KvmPartition.create, and the delivery part is reported
-# loudly as SKIPPED. Fails if the mshv or WHP packages or the CLI's dependencies are pulled in, or if
-# installing the CLI takes more than 10 MB. Expects a build (pnpm build) first.
+# loudly as SKIPPED. Fails if the mshv or WHP packages, the CLI's dependencies or a test-only library
+# (fast-check, jest, ts-jest, esbuild, echarts) are pulled in, if the testing entry points need
+# fast-check to load, or if installing the CLI takes more than 10 MB. Expects a build (pnpm build) first.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/tsvmm-pack-install.XXXXXX")
@@ -58,9 +59,32 @@ app="$work/app"
 install "$app" @tsvmm/virt @tsvmm/virt-kvm @tsvmm/pci-core
 installed=$(cd "$app" && npm ls --all --parseable 2>/dev/null | sed "s|^$app/node_modules/||" | grep -v "^$app$" | sort)
 echo "$installed" | sed 's/^/   /'
-for unwanted in @tsvmm/virt-mshv @tsvmm/virt-whp @tsvmm/virt-software tsvmm cli-table3 echarts playwright-core; do
-  if echo "$installed" | grep -qx -- "$unwanted"; then fail "$unwanted was installed, but nothing the user asked for needs it"; fi
+# Every installed package by name, wherever npm put it (hoisted or nested under another package).
+names=$(echo "$installed" | sed 's|.*node_modules/||' | sort -u)
+[ -n "$names" ] || fail "found no installed package in $app/node_modules"
+for unwanted in @tsvmm/virt-mshv @tsvmm/virt-whp @tsvmm/virt-software tsvmm cli-table3 playwright-core; do
+  if echo "$names" | grep -qx -- "$unwanted"; then fail "$unwanted was installed, but nothing the user asked for needs it"; fi
 done
+# Test-only libraries: the published packages' runtime must not pull any of them in (the testing
+# entry points load fast-check, an optional peer dependency, only when its property tests run).
+for unwanted in fast-check jest ts-jest esbuild echarts; do
+  if echo "$names" | grep -qx -- "$unwanted"; then fail "$unwanted was installed: it is a test-only library, and no runtime dependency may need it"; fi
+done
+
+echo "== the testing entry points load without fast-check"
+(cd "$app" && node -e '
+  const { createRequire } = require("node:module");
+  let fastCheck = true;
+  try { require.resolve("fast-check"); } catch { fastCheck = false; }
+  if (fastCheck) throw new Error("fast-check is resolvable from the project");
+  // From where @tsvmm/virt-kvm is installed: its own dependency, not whatever npm hoisted.
+  const fromKvm = createRequire(require.resolve("@tsvmm/virt-kvm"));
+  const kvmTesting = require("@tsvmm/virt-kvm/testing");
+  const sysTesting = fromKvm("@tsvmm/linux-sys/testing");
+  if (typeof kvmTesting.KvmKernelModel !== "function" || typeof sysTesting.FaultInjector !== "function" || typeof sysTesting.defineIrqFdFaultSuite !== "function")
+    throw new Error("a testing export is missing");
+  console.log("   @tsvmm/virt-kvm/testing and @tsvmm/linux-sys/testing loaded; fast-check is not installed");
+') || fail "the testing entry points need fast-check or failed to load"
 
 cat >"$app/program.cjs" <<'JS'
 const { isVirtError } = require('@tsvmm/virt');

@@ -4,6 +4,7 @@ export { check, failure } from './check';
 export { IOC_NONE, IOC_READ, IOC_WRITE, _IO, _IOR, _IOW, _IOWR, defineIoctl, ioc } from './ioctl';
 export type { IoctlDef } from './ioctl';
 export type { Syscalls } from './syscalls';
+export { checkSyscalls } from './syscalls';
 export { LIBC_PROTOTYPES, libcSyscalls } from './libc';
 export { EventFd } from './eventfd';
 export { EpollRelayPlatform, epollRelayPlatform } from './relay/epoll-relay-platform';

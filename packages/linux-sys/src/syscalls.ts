@@ -5,6 +5,7 @@
  * Every method returns the kernel's result, or `-errno` on failure (as the raw system call does):
  * no exception on the hot path, where EAGAIN from a non-blocking read is an expected answer.
  */
+import { checkMethods } from '@tsvmm/virt/implement';
 import type { IoctlDef } from './ioctl';
 
 /**
@@ -44,4 +45,18 @@ export interface Syscalls {
    * cannot be told (`kcmp(2)` with KCMP_FILE). Optional: without it nothing is proven the same.
    */
   sameFile?(a: number, b: number): number;
+}
+
+/** The members every {@link Syscalls} must have as functions. */
+const REQUIRED_CALLS = ['open', 'close', 'ioctl', 'read', 'write', 'eventfd', 'poll', 'epollCreate', 'epollCtl', 'epollWait'] as const satisfies readonly (keyof Syscalls)[];
+/** The members a {@link Syscalls} may leave out. */
+const OPTIONAL_CALLS = ['dup', 'sameFile'] as const satisfies readonly (keyof Syscalls)[];
+
+/**
+ * Throws INVALID_ARGUMENT unless `value` is an object with every system call of {@link Syscalls}
+ * as a function (`dup` and `sameFile` may be absent); returns it. Backends check an injected
+ * `sys` option here once, before opening anything, so a wrong one is not a TypeError later.
+ */
+export function checkSyscalls(operation: string, name: string, value: unknown): Syscalls {
+  return checkMethods<Syscalls>(operation, name, value, REQUIRED_CALLS, OPTIONAL_CALLS);
 }

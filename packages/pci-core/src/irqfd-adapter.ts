@@ -5,6 +5,7 @@
  */
 import type { IrqFd, IrqFdRoute, Partition } from '@tsvmm/virt';
 import { VirtError, checkInteger, describeValue, invalidArgument } from '@tsvmm/virt';
+import { checkMethods } from '@tsvmm/virt/implement';
 import type { MsiInjector, MsixBatch, MsixRoute } from './route';
 
 const TWO_32 = 0x1_0000_0000;
@@ -127,8 +128,13 @@ export function createIrqFdMsixRoutes(irqfd: IrqFd, vectors: number): IrqFdMsixR
   };
 }
 
-/** `Partition.requestMsi` as the emulator's injector, for vectors without a route. */
+/**
+ * `Partition.requestMsi` as the emulator's injector, for vectors without a route.
+ *
+ * @throws VirtError INVALID_ARGUMENT unless `partition` is an object with a `requestMsi` function.
+ */
 export function partitionInjector(partition: Partition): MsiInjector {
+  checkMethods<Partition>('partitionInjector', 'partition', partition, ['requestMsi']);
   return (addressLo, addressHi, data) => {
     partition.requestMsi(joinAddress(addressLo, addressHi), data >>> 0);
   };

@@ -140,6 +140,20 @@ describe('IrqFdRoute adapter', () => {
     expect(() => createIrqFdMsixRoutes({} as IrqFd, 1)).toThrow(/irqfd/);
   });
 
+  it.each([null, undefined, 42, 'vm', {}, { requestMsi: 1 }, [], () => undefined])('partitionInjector(%p) is INVALID_ARGUMENT, not a function that fails later', (bad) => {
+    let err: unknown;
+    let made: unknown;
+    try {
+      made = partitionInjector(bad as unknown as Partition);
+    } catch (e) {
+      err = e;
+    }
+    expect(made).toBe(undefined);
+    expect(isVirtError(err, 'INVALID_ARGUMENT')).toBe(true);
+    expect((err as Error).message).toContain('partition must');
+    expect((err as Error).message).toContain('requestMsi');
+  });
+
   it('partitionInjector calls requestMsi with the joined address', () => {
     const seen: unknown[][] = [];
     const p = { requestMsi: (a: number | bigint, d: number) => seen.push([a, d]) } as unknown as Partition;

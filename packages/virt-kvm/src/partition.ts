@@ -20,8 +20,8 @@ import {
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
-import { checkOptions } from '@tsvmm/virt/implement';
-import { EpollRelayPlatform, type IoctlInjectorSpec, type Syscalls, check, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
+import { checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
+import { EpollRelayPlatform, type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions } from './device';
@@ -83,6 +83,9 @@ interface Settings {
 /** Every key of {@link KvmPartitionOptions}: any other is refused (a misspelt option is not ignored). */
 const KVM_OPTION_KEYS = ['vcpus', 'irqfd', 'sys', 'device', 'routingEntries', 'maxRoutes', 'overflow'] as const satisfies readonly (keyof KvmPartitionOptions)[];
 
+/** Passed by {@link KvmPartition.create} to the constructor, which is not for callers: they get no token. */
+const CREATE: unique symbol = Symbol('KvmPartition.create');
+
 /** The relay's route limit: eventfds, not kernel routes, are what it spends. */
 const RELAY_MAX_ROUTES = 4096;
 
@@ -123,6 +126,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
   private isDisposed = false;
 
   private constructor(
+    token: typeof CREATE,
     sys: Syscalls,
     kvmFd: number,
     vmFd: number,
@@ -131,6 +135,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
     settings: Settings,
     routingEntries: number,
   ) {
+    checkConstructToken(token, CREATE, 'KvmPartition', 'KvmPartition.create()');
     const mode = settings.mode;
     this.sys = sys;
     this.kvmFd = kvmFd;
@@ -207,7 +212,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
     const maxRoutes = raw.maxRoutes === undefined ? undefined : checkInteger(op, 'maxRoutes', raw.maxRoutes, 1, 1 << 20);
     if (raw.device !== undefined && typeof raw.device !== 'string') throw invalidArgument(op, `device must be a path string, got ${typeof raw.device}`);
     if (raw.overflow !== undefined && typeof raw.overflow !== 'function') throw invalidArgument(op, 'overflow must be a relay platform factory (a function)');
-    const sys = raw.sys ?? libcSyscalls();
+    const sys = raw.sys === undefined ? libcSyscalls() : checkSyscalls(op, 'sys', raw.sys);
     const settings: Settings = {
       vcpus,
       mode,
@@ -249,7 +254,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
         page.write(sys, fd, op);
       }
       const entries = Math.min(routingEntries ?? (ext.irqRouting || kvm.KVM_MAX_IRQ_ROUTES), 1 << 20);
-      return new KvmPartition(sys, kvmFd, vmFd, vcpuFds, ext, settings, entries);
+      return new KvmPartition(CREATE, sys, kvmFd, vmFd, vcpuFds, ext, settings, entries);
     } catch (e) {
       for (const fd of opened.reverse()) sys.close(fd);
       throw e;

@@ -1,7 +1,9 @@
 // The README shows these examples: each block must be byte-identical to its file
 // (scripts/check-readme-examples.mjs), and each JavaScript file runs here in plain Node 20 in a
 // child process, as a user's file would, against the built packages.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 const PACKAGE = path.resolve(__dirname, '..');
@@ -20,6 +22,27 @@ import { describeKvm } from './kvm-env';
 
 test('README blocks are byte-identical to the example files', () => {
   expect(readmeExamples()).toEqual(['examples/irqfd.js', 'examples/irqfd.ts', 'examples/model.js']);
+});
+
+test('the checker refuses an example that needs a package no `npm install` of its README names', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsvmm-readme-'));
+  try {
+    mkdirSync(path.join(dir, 'examples'));
+    writeFileSync(path.join(dir, 'examples', 'x.js'), "const { FaultInjector } = require('@tsvmm/linux-sys/testing');\nrequire('node:fs');\nrequire('./local');\n");
+    const readme = (install: string) =>
+      `# x\n\n\`\`\`sh\n${install}\n\`\`\`\n\n<!-- example: examples/x.js -->\n\`\`\`js\n${"const { FaultInjector } = require('@tsvmm/linux-sys/testing');\nrequire('node:fs');\nrequire('./local');\n"}\`\`\`\n`;
+    const check = (install: string) => {
+      writeFileSync(path.join(dir, 'README.md'), readme(install));
+      return spawnSync(process.execPath, [CHECKER, path.join(dir, 'README.md')], { encoding: 'utf8' });
+    };
+    const missing = check('npm install @tsvmm/virt @tsvmm/virt-kvm');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('examples/x.js needs @tsvmm/linux-sys, which no `npm install` command');
+    const named = check('npm install --save-dev @tsvmm/linux-sys@^0.1.0   # FaultInjector');
+    expect({ status: named.status, stderr: named.stderr }).toEqual({ status: 0, stderr: '' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('examples/model.js runs in plain Node and prints what it promises', () => {

@@ -18,8 +18,8 @@ import {
   invalidArgument,
   partitionCapabilities,
 } from '@tsvmm/virt';
-import { checkOptions } from '@tsvmm/virt/implement';
-import { type Syscalls, check, libcSyscalls } from '@tsvmm/linux-sys';
+import { checkConstructToken, checkMethods, checkOptions } from '@tsvmm/virt/implement';
+import { type Syscalls, check, checkSyscalls, libcSyscalls } from '@tsvmm/linux-sys';
 import { MSHV_DEVICE, MSHV_MAX_MSI_ROUTES, MSHV_MAX_VPS, MSHV_PT_BIT_LAPIC, MSHV_PT_ISOLATION_NONE } from './abi';
 import { type AssertInterruptInjector, assertInterruptInjector } from './assert-interrupt';
 import { createPartition, createVp, initializePartition } from './calls';
@@ -83,6 +83,9 @@ interface IrqFdSettings {
   readonly overflow: RelayPlatformFactory | undefined;
 }
 
+/** Passed by {@link MshvPartition.create} to the constructor, which is not for callers: they get no token. */
+const CREATE: unique symbol = Symbol('MshvPartition.create');
+
 /**
  * A Microsoft Hypervisor partition made through `/dev/mshv` (`include/uapi/linux/mshv.h`), as far
  * as interrupts are concerned: `vcpuCount` VPs whose local APICs are software-enabled (VP i has
@@ -114,7 +117,8 @@ export class MshvPartition implements Partition, LocalApicAccess {
   private readonly irqfdHandle: MshvIrqFdHandle;
   private isDisposed = false;
 
-  private constructor(sys: Syscalls, partitionFd: number, vpFds: number[], lapic: VpLapicPage, injectors: Injectors, irqfd: IrqFdSettings) {
+  private constructor(token: typeof CREATE, sys: Syscalls, partitionFd: number, vpFds: number[], lapic: VpLapicPage, injectors: Injectors, irqfd: IrqFdSettings) {
+    checkConstructToken(token, CREATE, 'MshvPartition', 'MshvPartition.create()');
     this.sys = sys;
     this.pt = partitionFd;
     this.vps = Object.freeze(vpFds);
@@ -160,17 +164,13 @@ export class MshvPartition implements Partition, LocalApicAccess {
     if (overflow !== undefined && typeof overflow !== 'function') {
       throw invalidArgument(op, `overflow must be a relay platform factory (a function), got ${describeValue(overflow)}`);
     }
-    if (sysOption !== undefined && (typeof sysOption !== 'object' || sysOption === null || typeof sysOption.ioctl !== 'function')) {
-      throw invalidArgument(op, `sys must implement Syscalls, got ${describeValue(sysOption)}`);
-    }
-    if (memoryOption !== undefined && (typeof memoryOption !== 'object' || memoryOption === null || typeof memoryOption.allocate !== 'function')) {
-      throw invalidArgument(op, `memory must implement UserMemory, got ${describeValue(memoryOption)}`);
-    }
+    const sysChecked = sysOption === undefined ? undefined : checkSyscalls(op, 'sys', sysOption);
+    const memoryChecked = memoryOption === undefined ? undefined : checkMethods<UserMemory>(op, 'memory', memoryOption, ['allocate', 'free']);
     if (device !== undefined && (typeof device !== 'string' || device.length === 0)) {
       throw invalidArgument(op, `device must be a non-empty path, got ${describeValue(device)}`);
     }
-    const sys = sysOption ?? libcSyscalls();
-    const memory = memoryOption ?? koffiMemory();
+    const sys = sysChecked ?? libcSyscalls();
+    const memory = memoryChecked ?? koffiMemory();
     const opened: number[] = [];
     let lapic: VpLapicPage | undefined;
     let injector: AssertInterruptInjector | undefined;
@@ -196,7 +196,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
       }
       injector = assertInterruptInjector(sys, memory, pt, 'MshvPartition.requestMsi');
       irqfdInjector = assertInterruptInjector(sys, memory, pt, 'IrqFdRoute: deliver a latched signal');
-      return new MshvPartition(sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, maxKernelRoutes, overflow });
+      return new MshvPartition(CREATE, sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, maxKernelRoutes, overflow });
     } catch (e) {
       irqfdInjector?.free();
       injector?.free();

@@ -23,7 +23,7 @@ import {
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
-import { checkOptions } from '@tsvmm/virt/implement';
+import { checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
 import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 
 /** What {@link SoftwarePartition.create} takes. Each option is read once; a bad one is INVALID_ARGUMENT. */
@@ -44,6 +44,9 @@ export interface SoftwarePartitionOptions {
 /** Most vCPUs: 255 addressable xAPIC IDs (0-0xFE), or 256 with x2APIC IDs. */
 const MAX_VCPUS_XAPIC = 255;
 const MAX_VCPUS_X2APIC = 256;
+
+/** Passed by {@link SoftwarePartition.create} to the constructor, which is not for callers: they get no token. */
+const CREATE: unique symbol = Symbol('SoftwarePartition.create');
 
 /**
  * A partition with no hypervisor: each vCPU is a {@link LocalApicModel} on one interrupt bus,
@@ -67,10 +70,11 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
    * `maxRoutes` outside 1 to 2^20), before anything is created.
    */
   static create(options: SoftwarePartitionOptions): SoftwarePartition {
-    return new SoftwarePartition(options);
+    return new SoftwarePartition(CREATE, options);
   }
 
-  private constructor(options: SoftwarePartitionOptions) {
+  private constructor(token: typeof CREATE, options: SoftwarePartitionOptions) {
+    checkConstructToken(token, CREATE, 'SoftwarePartition', 'SoftwarePartition.create()');
     const op = 'SoftwarePartition.create';
     // Each option is read exactly once, validated, and only the copies are used afterwards.
     const o = checkOptions<Partial<Record<keyof SoftwarePartitionOptions, unknown>>>(op, 'options', options, ['vcpus', 'apicIds', 'maxRoutes', 'x2apic']);

@@ -1,4 +1,4 @@
-import { encodeMsi } from '@tsvmm/virt';
+import { encodeMsi, isVirtError } from '@tsvmm/virt';
 import { SoftwarePartition, probe } from '../src';
 
 const send = (p: SoftwarePartition, fields: Parameters<typeof encodeMsi>[0]) => {
@@ -145,4 +145,22 @@ test('each option is read exactly once (a getter that changes its answer cannot 
   using p = SoftwarePartition.create(options);
   expect(p.vcpuCount).toBe(2);
   expect(reads).toEqual({ vcpus: 1, maxRoutes: 1, x2apic: 1, apicIds: 1 });
+});
+
+test('new SoftwarePartition() is INVALID_ARGUMENT naming SoftwarePartition.create(), even with valid options', () => {
+  const Ctor = SoftwarePartition as unknown as new (...args: unknown[]) => SoftwarePartition;
+  for (const args of [[], [{ vcpus: 2 }], [undefined, { vcpus: 2 }]]) {
+    let err: unknown;
+    let made: unknown;
+    try {
+      made = new Ctor(...args);
+    } catch (e) {
+      err = e;
+    }
+    expect(made).toBe(undefined);
+    expect(isVirtError(err, 'INVALID_ARGUMENT')).toBe(true);
+    expect((err as Error).message).toContain('SoftwarePartition.create()');
+  }
+  using p = SoftwarePartition.create({ vcpus: 2 });
+  expect(p.vcpuCount).toBe(2);
 });

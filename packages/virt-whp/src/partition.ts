@@ -18,7 +18,7 @@ import {
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
-import { checkOptions } from '@tsvmm/virt/implement';
+import { checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
 import {
   WHV_FEATURE_LOCAL_APIC_EMULATION,
   WHvCapabilityCodeFeatures,
@@ -80,6 +80,9 @@ export function checkWhpPlatform(operation: string, platform: string = process.p
   });
 }
 
+/** Passed by {@link WhpPartition.create} to the constructor, which is not for callers: they get no token. */
+const CREATE: unique symbol = Symbol('WhpPartition.create');
+
 /**
  * A WHP partition (`WinHvPlatform.dll`, x64) set up for interrupts: ProcessorCount and the xAPIC
  * emulation mode set before WHvSetupPartition, `vcpuCount` VPs whose local APICs are
@@ -108,7 +111,8 @@ export class WhpPartition implements Partition, LocalApicAccess {
   private readonly orphans: Array<{ trigger: bigint; event: Win32Event }> = [];
   private isDisposed = false;
 
-  private constructor(calls: WhpCalls, handle: bigint, vcpus: number, maxRoutes: number, inFlightWaitMs: number) {
+  private constructor(token: typeof CREATE, calls: WhpCalls, handle: bigint, vcpus: number, maxRoutes: number, inFlightWaitMs: number) {
+    checkConstructToken(token, CREATE, 'WhpPartition', 'WhpPartition.create()');
     this.calls = calls;
     this.handle = handle;
     this.vcpuCount = vcpus;
@@ -203,7 +207,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
       throw e;
     }
     try {
-      return new WhpPartition(calls, handle, vcpus, maxRoutes, inFlightWaitMs);
+      return new WhpPartition(CREATE, calls, handle, vcpus, maxRoutes, inFlightWaitMs);
     } catch (e) {
       calls.deletePartition(handle);
       throw e;

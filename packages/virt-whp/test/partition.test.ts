@@ -20,6 +20,18 @@ function thrown(fn: () => unknown): unknown {
   return undefined;
 }
 
+describe('new WhpPartition()', () => {
+  test('is INVALID_ARGUMENT naming WhpPartition.create(), with or without arguments', () => {
+    const Ctor = WhpPartition as unknown as new (...args: unknown[]) => WhpPartition;
+    for (const args of [[], [whpCalls(full.library), 1n, 2, 8, 100]]) {
+      const e = thrown(() => new Ctor(...args));
+      expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
+      expect((e as Error).message).toContain('the WhpPartition constructor is internal');
+      expect((e as Error).message).toContain('WhpPartition.create()');
+    }
+  });
+});
+
 describe('platform', () => {
   test('off Windows x64, create throws UNSUPPORTED naming the platform (importing worked)', () => {
     if (process.platform === 'win32' && process.arch === 'x64') return; // the real-Windows file covers it

@@ -23,6 +23,45 @@ export function checkObject<T extends object = Record<string, unknown>>(operatio
 }
 
 /**
+ * Throws INVALID_ARGUMENT unless `token` is `expected`: for a class whose constructor is internal
+ * (private in TypeScript, yet callable from JavaScript), where only its factory `factory` (e.g.
+ * `KvmPartition.create()`), which validates the options and opens the resources, holds the token.
+ * Call it first in the constructor, before any side effect.
+ */
+export function checkConstructToken(token: unknown, expected: symbol, className: string, factory: string): void {
+  if (token !== expected) {
+    throw invalidArgument(`new ${className}()`, `the ${className} constructor is internal`, `Use ${factory} to make a ${className}.`);
+  }
+}
+
+/**
+ * Throws INVALID_ARGUMENT unless `value` is a non-null object whose members `required` are all
+ * functions, and whose members `optional` are functions or absent; returns it. For injected
+ * interfaces (a system-call table, a DLL binding): a wrong one fails here, at the call that was
+ * given it, not later with a TypeError from inside. The error names every member that is wrong.
+ */
+export function checkMethods<T extends object>(operation: string, name: string, value: unknown, required: readonly string[], optional: readonly string[] = []): T {
+  const needs = `${required.join(', ')}${optional.length > 0 ? `, and optionally ${optional.join(', ')}` : ''}`;
+  if (typeof value !== 'object' || value === null) throw invalidArgument(operation, `${name} must be an object with the functions ${needs}, got ${describeValue(value)}`);
+  const obj = value as Record<string, unknown>;
+  // Each member is read once (a getter could answer differently the second time).
+  const wrong: string[] = [];
+  for (const m of required) {
+    const v = obj[m];
+    if (typeof v !== 'function') wrong.push(`${m} (${describeValue(v)})`);
+  }
+  for (const m of optional) {
+    const v = obj[m];
+    if (v !== undefined && typeof v !== 'function') wrong.push(`${m} (${describeValue(v)})`);
+  }
+  if (wrong.length > 0) {
+    const list = wrong.join(', ');
+    throw invalidArgument(operation, `${name} must have the function${wrong.length === 1 ? '' : 's'} ${list}; it needs ${needs}`);
+  }
+  return value as T;
+}
+
+/**
  * Throws INVALID_ARGUMENT unless `value` is a non-null, non-array object whose own enumerable keys
  * are all in `known`; returns it. Every public options object goes through here: a misspelt option
  * (`irqdf: 'relay'`) would otherwise be ignored, and its default silently used instead. The error

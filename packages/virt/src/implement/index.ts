@@ -12,7 +12,7 @@ export type { DeliverOutcome, RawInjector } from '../relay/route-table';
 export { InProcessEvent, InProcessRelayPlatform } from '../relay/in-process';
 export { SLOT_LAYOUT, deliverSlot, lockSlot, unlockSlot } from '../relay/slot-ops';
 export type { SlotLayout } from '../relay/slot-ops';
-export { checkBoolean, checkFunction, checkInteger, checkNotThenable, checkObject, checkOptions, checkString, describeValue, hex } from '../validate';
+export { checkBoolean, checkConstructToken, checkFunction, checkInteger, checkMethods, checkNotThenable, checkObject, checkOptions, checkString, describeValue, hex } from '../validate';
 export { disposedError, exhaustedError, invalidArgument, routeEventDisposed } from '../errors';
 export { parseMsi, toMsiMessage, validateMsi } from '../msi/codec';
 export type { MsiPolicy } from '../msi/codec';

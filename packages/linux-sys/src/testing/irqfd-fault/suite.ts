@@ -5,7 +5,8 @@
  * invariants of ./harness are checked against the kernel's state, and after one operation that
  * succeeds every route must have converged to what was asked.
  */
-import fc from 'fast-check';
+import type * as FastCheck from 'fast-check';
+import { VirtError } from '@tsvmm/virt';
 import { EBUSY, EINVAL, ENOMEM } from '../../errno';
 import type { SyscallName } from '../fault-injector';
 import { type IrqFdFaultAdapter, Rig, type Tracked, batch, clearMsi, dispose, mask, setMsi, unmask } from './harness';
@@ -58,15 +59,39 @@ type Action =
   | { readonly kind: 'batch'; readonly actions: readonly Action[] }
   | { readonly kind: 'dispose'; readonly route: number; readonly refuseDeassign: boolean };
 
-const single = fc.oneof(
-  fc.record({ kind: fc.constant('setMsi' as const), route: fc.nat(2), k: fc.nat(3) }),
-  fc.record({ kind: fc.constantFrom('clearMsi' as const, 'mask' as const, 'unmask' as const, 'signal' as const, 'consume' as const), route: fc.nat(2) }),
-);
-const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 3, arbitrary: single },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('batch' as const), actions: fc.array(single, { maxLength: 5 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('dispose' as const), route: fc.nat(2), refuseDeassign: fc.boolean() }) },
-);
+/**
+ * fast-check, loaded when a random sequence runs: it is an optional peer dependency, so importing
+ * `@tsvmm/linux-sys/testing` (or running the other fault tests) never needs it.
+ * @throws VirtError UNAVAILABLE when fast-check is not installed.
+ * @internal
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export function loadFastCheck(load: () => unknown = () => require('fast-check')): typeof FastCheck {
+  try {
+    return load() as typeof FastCheck;
+  } catch (e) {
+    const notFound = (e as { code?: unknown } | null)?.code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes("'fast-check'");
+    if (!notFound) throw e;
+    throw new VirtError('UNAVAILABLE', {
+      operation: 'irqFdRandomSequenceTests',
+      detail: 'the random sequences of the irqfd fault suite need fast-check, which is not installed',
+      hint: 'Install it next to @tsvmm/linux-sys: npm install --save-dev fast-check',
+      cause: e,
+    });
+  }
+}
+
+function actionArbitrary(fc: typeof FastCheck): FastCheck.Arbitrary<Action> {
+  const single = fc.oneof(
+    fc.record({ kind: fc.constant('setMsi' as const), route: fc.nat(2), k: fc.nat(3) }),
+    fc.record({ kind: fc.constantFrom('clearMsi' as const, 'mask' as const, 'unmask' as const, 'signal' as const, 'consume' as const), route: fc.nat(2) }),
+  );
+  return fc.oneof(
+    { weight: 3, arbitrary: single },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('batch' as const), actions: fc.array(single, { maxLength: 5 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('dispose' as const), route: fc.nat(2), refuseDeassign: fc.boolean() }) },
+  );
+}
 
 /**
  * Each route of a random sequence has its own vectors (`T(vectorSet, k)`): the three first routes
@@ -127,6 +152,8 @@ function run(rig: Rig, routes: Tracked[], a: Action, inBatch: boolean, irqfdCall
  * Two tests (call inside a `describe`): 300 seeded random sequences of operations and batches over
  * three routes, with up to three failed calls per step, once with a GSI for every route and once
  * with 2 GSIs for 3 routes (the overflow relay, and relayed routes moving onto freed GSIs).
+ * They need fast-check (an optional peer dependency), loaded when they run.
+ * @throws VirtError UNAVAILABLE from each test when fast-check is not installed.
  */
 export function irqFdRandomSequenceTests(adapter: IrqFdFaultAdapter): void {
   const { it } = runner();
@@ -139,6 +166,8 @@ export function irqFdRandomSequenceTests(adapter: IrqFdFaultAdapter): void {
       let relayedSteps = 0;
       let moves = 0;
       let lingeringSteps = 0;
+      const fc = loadFastCheck();
+      const action = actionArbitrary(fc);
       fc.assert(
         fc.property(fc.array(fc.tuple(action, fc.array(fc.nat(40), { maxLength: 3 })), { minLength: 1, maxLength: 25 }), (steps) => {
           using rig = new Rig(adapter, gsis === undefined ? {} : { kernelGsis: gsis });
