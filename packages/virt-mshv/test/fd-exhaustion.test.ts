@@ -10,18 +10,10 @@ import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { type VirtError, encodeMsi, isVirtError } from '@tsvmm/virt';
 import { MshvPartition } from '../src';
 import { MshvKernelModel, modelRelayPlatform } from '../src/testing';
+import { thrownBy } from '@tsvmm/virt/testing';
 
 const MAKES_FD = ['open', 'MSHV_CREATE_PARTITION', 'MSHV_CREATE_VP', 'eventfd', 'dup'];
 const CALL_IN_MESSAGE: Record<string, RegExp> = { open: /open\(/, eventfd: /eventfd\(\)/, dup: /F_DUPFD_CLOEXEC/ };
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
 
 function expectTyped(what: string, e: unknown, errno: number, label: string): void {
   expect({ what, typed: isVirtError(e) }).toEqual({ what, typed: true });
@@ -42,7 +34,7 @@ describe('fd exhaustion at each descriptor-making step (mshv model)', () => {
         const model = new MshvKernelModel();
         const sys = new FaultInjector(model).failStep(step, errno);
         const what = `step ${step + 1} (${label}) failing with ${errno}`;
-        expectTyped(what, caught(() => MshvPartition.create({ vcpus: 3, sys, memory: model }).dispose()), errno, label);
+        expectTyped(what, thrownBy(() => MshvPartition.create({ vcpus: 3, sys, memory: model }).dispose()), errno, label);
         expect({ what, fds: model.openFds(), buffers: model.allocatedBuffers }).toEqual({ what, fds: 0, buffers: 0 });
       }
     }
@@ -65,7 +57,7 @@ describe('fd exhaustion at each descriptor-making step (mshv model)', () => {
       for (const errno of [EMFILE, ENOMEM]) {
         const what = `step ${step + 1} (${label}) failing with ${errno}`;
         sys.failStep(step, errno);
-        expectTyped(what, caught(() => irqfd.newIrqFdRoute()), errno, label);
+        expectTyped(what, thrownBy(() => irqfd.newIrqFdRoute()), errno, label);
         sys.clearFaults();
         expect({ what, fds: model.openFds(), routes: irqfd.routeCount }).toEqual({ what, fds, routes: 0 });
       }

@@ -5,15 +5,7 @@
  */
 import { InProcessRelayPlatform, RelayIrqFd, isVirtError } from '../src';
 import { checkNotThenable, checkOptions } from '../src/implement';
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
+import { thrownBy } from '../src/testing';
 
 describe('checkOptions', () => {
   it('returns an object whose keys are all known, reading no property', () => {
@@ -25,28 +17,28 @@ describe('checkOptions', () => {
   });
 
   it('refuses unknown keys with INVALID_ARGUMENT naming them and the known ones', () => {
-    const e = caught(() => checkOptions<{ vcpus: number; irqfd?: string }>('KvmPartition.create', 'options', { vcpus: 2, irqdf: 'relay' }, ['vcpus', 'irqfd']));
+    const e = thrownBy(() => checkOptions<{ vcpus: number; irqfd?: string }>('KvmPartition.create', 'options', { vcpus: 2, irqdf: 'relay' }, ['vcpus', 'irqfd']));
     expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
     expect((e as Error).message).toMatch(/unknown key 'irqdf'.*vcpus, irqfd/);
     expect((e as Error).message).toMatch(/KvmPartition\.create/);
-    expect((caught(() => checkOptions('op', 'options', { x: 1, y: 2 }, [])) as Error).message).toMatch(/unknown keys 'x', 'y'/);
+    expect((thrownBy(() => checkOptions('op', 'options', { x: 1, y: 2 }, [])) as Error).message).toMatch(/unknown keys 'x', 'y'/);
   });
 
   it('refuses what is not an options object', () => {
-    for (const v of [undefined, null, 1, 'x', [], [1]]) expect([v, isVirtError(caught(() => checkOptions('op', 'options', v, [])), 'INVALID_ARGUMENT')]).toEqual([v, true]);
+    for (const v of [undefined, null, 1, 'x', [], [1]]) expect([v, isVirtError(thrownBy(() => checkOptions('op', 'options', v, [])), 'INVALID_ARGUMENT')]).toEqual([v, true]);
   });
 });
 
 describe('checkNotThenable', () => {
   it('accepts ordinary results, refuses a promise or thenable and marks it handled', async () => {
-    for (const v of [undefined, null, 0, 'x', {}, { then: 1 }, () => undefined]) expect(caught(() => checkNotThenable('op', 'fn', v))).toBe(undefined);
+    for (const v of [undefined, null, 0, 'x', {}, { then: 1 }, () => undefined]) expect(thrownBy(() => checkNotThenable('op', 'fn', v))).toBe(undefined);
     const rejected = Promise.reject(new Error('later'));
-    const e = caught(() => checkNotThenable('IrqFd.batch', 'fn', rejected));
+    const e = thrownBy(() => checkNotThenable('IrqFd.batch', 'fn', rejected));
     expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
     expect((e as Error).message).toMatch(/returned a promise/);
     let handled = 0;
     const thenable = { then: (ok: () => void, fail: () => void) => void (handled++, ok, fail) };
-    expect(isVirtError(caught(() => checkNotThenable('op', 'fn', thenable)), 'INVALID_ARGUMENT')).toBe(true);
+    expect(isVirtError(thrownBy(() => checkNotThenable('op', 'fn', thenable)), 'INVALID_ARGUMENT')).toBe(true);
     expect(handled).toBe(1);
     // The rejected promise was marked handled: no unhandled rejection reaches the process.
     const unhandled: unknown[] = [];
@@ -63,7 +55,7 @@ describe('RelayIrqFd.batch with an async callback', () => {
     const irqfd = new RelayIrqFd({ backend: 'test', maxRoutes: 4, policy: { addressHi: 'reject', backend: 'test' }, inject: () => true, platform: (t) => new InProcessRelayPlatform(t, () => true), reason: 'test' });
     const r = irqfd.newIrqFdRoute();
     let resumed = false;
-    const e = caught(() =>
+    const e = thrownBy(() =>
       irqfd.batch(async () => {
         r.setMsi(0xfee00000, 0x41);
         await Promise.resolve();

@@ -17,6 +17,7 @@ import { KvmPartition, type KvmIrqFd } from '../../src';
 import { LEGACY_ROUTES } from '../../src/gsi-routing';
 import { KvmKernelModel, modelRelayPlatform } from '../../src/testing';
 import { HybridSyscalls } from './hybrid-syscalls';
+import { thrownBy } from '@tsvmm/virt/testing';
 
 /** Calls that create a descriptor, so can fail with EMFILE. */
 const MAKES_FD = new Set(['open', 'KVM_CREATE_VM', 'KVM_CREATE_VCPU', 'eventfd', 'dup', 'epoll_create1']);
@@ -36,15 +37,6 @@ function callPattern(label: string): RegExp {
   if (label === 'epoll_create1') return /epoll_create1/;
   if (label === 'epoll_ctl') return /epoll_ctl/;
   return new RegExp(label);
-}
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
 }
 
 function expectTyped(what: string, e: unknown, errno: number, label: string): void {
@@ -99,7 +91,7 @@ describe('KvmPartition.create, kernel irqfd: EMFILE or ENOMEM at each system cal
       const model = new KvmKernelModel({ apicIds: [0, 1, 2] });
       const sys = new FaultInjector(model).failStep(step, errno);
       const what = `step ${step + 1} (${label}) failing with ${errno}`;
-      const e = caught(() => KvmPartition.create({ vcpus: 3, irqfd: 'kernel', sys, overflow: modelRelayPlatform(model) }).dispose());
+      const e = thrownBy(() => KvmPartition.create({ vcpus: 3, irqfd: 'kernel', sys, overflow: modelRelayPlatform(model) }).dispose());
       expectTyped(what, e, errno, label);
       expect({ what, open: model.openFds }).toEqual({ what, open: 0 });
     });
@@ -135,7 +127,7 @@ describe('KvmPartition.create, relay mode: EMFILE or ENOMEM at each system call 
         const model = new KvmKernelModel();
         const sys = new FaultInjector(new HybridSyscalls(model)).failStep(step, errno);
         const what = `step ${step + 1} (${r.label}) failing with ${errno}`;
-        const e = caught(() => KvmPartition.create({ vcpus: 2, irqfd: 'relay', sys }).dispose());
+        const e = thrownBy(() => KvmPartition.create({ vcpus: 2, irqfd: 'relay', sys }).dispose());
         expectTyped(what, e, errno, r.label);
         expect({ what, model: model.openFds }).toEqual({ what, model: 0 });
         expect({ what, process: await realFdsBackTo(baseline) }).toEqual({ what, process: baseline });
@@ -175,7 +167,7 @@ describe('newIrqFdRoute: EMFILE or ENOMEM at each system call (KVM model)', () =
     const attempts = eachStep(steps, (step, errno, label) => {
       const what = `step ${step + 1} (${label}) failing with ${errno}`;
       sys.failStep(step, errno);
-      expectTyped(what, caught(() => irqfd.newIrqFdRoute()), errno, label);
+      expectTyped(what, thrownBy(() => irqfd.newIrqFdRoute()), errno, label);
       sys.clearFaults();
       expect({ what, open: model.openFds, routes: irqfd.routeCount }).toEqual({ what, open: fds, routes: 0 });
     });
@@ -224,7 +216,7 @@ describe('the overflow relay, started by the first route that finds no GSI: EMFI
           const what = `step ${step + 1} (${r.label}) failing with ${errno}`;
           const before = realFds();
           sys.failStep(step, errno);
-          expectTyped(what, caught(() => b.unmask()), errno, r.label);
+          expectTyped(what, thrownBy(() => b.unmask()), errno, r.label);
           sys.clearFaults();
           expect({ what, masked: b.masked, fault: b.fault, msi: b.msi }).toEqual({ what, masked: true, fault: undefined, msi: B });
           // A relay that failed to start left nothing open; one that started (its watch of B failed)

@@ -3,21 +3,13 @@ import { isVirtError } from '@tsvmm/virt';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { type KvmIrqFd, KvmPartition, kvmBackend } from '../../src';
 import { KvmKernelModel, modelRelayPlatform } from '../../src/testing';
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
+import { thrownBy } from '@tsvmm/virt/testing';
 
 describe('KvmPartition.create options', () => {
   it("a misspelt key ('irqdf') is INVALID_ARGUMENT naming it, before any system call", () => {
     const sys = new FaultInjector(new KvmKernelModel());
     for (const open of [(o: never) => KvmPartition.create(o), (o: never) => kvmBackend.open(o)]) {
-      const e = caught(() => open({ vcpus: 2, irqdf: 'relay', sys } as never));
+      const e = thrownBy(() => open({ vcpus: 2, irqdf: 'relay', sys } as never));
       expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
       expect((e as Error).message).toMatch(/unknown key 'irqdf'/);
     }
@@ -32,7 +24,7 @@ describe('batch with an async fn (KVM engine)', () => {
     const irqfd = p.irqfd() as KvmIrqFd;
     const r = irqfd.newIrqFdRoute();
     const commits = irqfd.commitCount;
-    const e = caught(() =>
+    const e = thrownBy(() =>
       irqfd.batch(async () => {
         r.setMsi(0xfee00000, 0x41);
         r.unmask();

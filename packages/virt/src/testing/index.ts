@@ -5,3 +5,4 @@
 export { ApicBus } from './apic-bus';
 export type { ApicBusOptions } from './apic-bus';
 export { LocalApicModel } from './local-apic-model';
+export { thrownBy } from './thrown-by';
