@@ -14,9 +14,9 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 };
 
 describe('the published tsvmm package', () => {
-  it('depends at run time only on the tsvmm packages, koffi and a small table formatter', () => {
+  it('depends at run time only on the tsvmm packages, koffi, a small table formatter and a word wrapper', () => {
     const external = Object.keys(pkg.dependencies).filter((d) => !d.startsWith('@tsvmm/'));
-    expect(external.sort()).toEqual(['cli-table3', 'koffi']);
+    expect(external.sort()).toEqual(['cli-table3', 'koffi', 'wrap-ansi']);
     expect(pkg.devDependencies.echarts).toBeDefined();
     expect(pkg.dependencies.echarts).toBeUndefined();
   });
