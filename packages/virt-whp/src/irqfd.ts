@@ -30,7 +30,7 @@ import {
   routeEventDisposed,
   sameMsi,
 } from '@tsvmm/virt';
-import { checkNotThenable } from '@tsvmm/virt/implement';
+import { checkConstructToken, checkNotThenable } from '@tsvmm/virt/implement';
 import type { WhpCalls } from './calls';
 import { WHP_MSI_POLICY, interruptControl, triggerParameters } from './encode';
 import { Win32Event } from './win32-event';
@@ -46,6 +46,12 @@ export interface TriggerHost {
 
 const SETTLE_TIMEOUT_MS = 5000;
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Passed to the WhpIrqFd and WhpIrqFdRoute constructors, which are not for callers: the package
+ * does not export it.
+ */
+export const WHP_IRQFD_TOKEN: unique symbol = Symbol('WhpIrqFd');
 
 /**
  * The irqfd of a {@link WhpPartition} on WHP Interrupt triggers: `kernel` mediation (the hypervisor
@@ -65,6 +71,7 @@ export class WhpIrqFd implements IrqFd {
 
   /** @internal Created by {@link WhpPartition}. */
   constructor(
+    token: typeof WHP_IRQFD_TOKEN,
     /** @internal The partition's calls, handle and orphan list. */
     readonly host: TriggerHost,
     /** Most routes at once ({@link WhpPartitionOptions.maxRoutes}); EXHAUSTED beyond. */
@@ -72,6 +79,7 @@ export class WhpIrqFd implements IrqFd {
     /** Milliseconds a route waits for the hypervisor to take a signal in flight ({@link WhpPartitionOptions.inFlightWaitMs}). */
     readonly inFlightWaitMs: number,
   ) {
+    checkConstructToken(token, WHP_IRQFD_TOKEN, 'WhpIrqFd', 'WhpPartition.irqfd()');
     const update = host.calls.has('WHvUpdateTriggerParameters');
     this.capabilities = Object.freeze({
       mediation: 'kernel' as const,
@@ -103,7 +111,7 @@ export class WhpIrqFd implements IrqFd {
     if (this.isDisposed) throw disposedError(op, 'the whp partition');
     if (this.routes.size >= this.maxRoutes) throw exhaustedError(op, 'irqfd routes', this.maxRoutes);
     const latch = new Win32Event(this.host.calls, this.host.calls.createEvent(false), false);
-    const route = new WhpIrqFdRoute(this, latch);
+    const route = new WhpIrqFdRoute(WHP_IRQFD_TOKEN, this, latch);
     this.routes.add(route);
     return route;
   }
@@ -172,10 +180,13 @@ export class WhpIrqFdRoute implements IrqFdRoute {
   private disposeWhenDone = false;
   private readonly listeners = new Set<(event: Event) => void>();
 
+  /** @internal Made by {@link WhpIrqFd.newIrqFdRoute}. */
   constructor(
+    token: typeof WHP_IRQFD_TOKEN,
     private readonly owner: WhpIrqFd,
     latch: Win32Event,
   ) {
+    checkConstructToken(token, WHP_IRQFD_TOKEN, 'WhpIrqFdRoute', 'WhpIrqFd.newIrqFdRoute()');
     this.current = latch;
   }
 

@@ -29,7 +29,7 @@ import {
 } from './abi';
 import { SYSTEM_LIBRARIES, type WhpCalls, type WhpLateExport, type WhpLibraryPaths, WHP_LATE_EXPORTS, whpCalls } from './calls';
 import { WHP_MSI_POLICY, interruptControl } from './encode';
-import { WhpIrqFd } from './irqfd';
+import { WHP_IRQFD_TOKEN, WhpIrqFd } from './irqfd';
 import { Win32RelayPlatform } from './relay/win32-relay-platform';
 import { decodeLapicPage, withApicEnabled, withIrrCleared } from './lapic';
 import type { Win32Event } from './win32-event';
@@ -121,7 +121,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
     const missing = WHP_LATE_EXPORTS.filter((n) => !calls.has(n));
     const noTriggers = `${calls.paths.whp} does not export ${missing.join(', ')} (Windows before 10 20H2), so there are no interrupt triggers`;
     if (triggers) {
-      this.irq = new WhpIrqFd({ calls, handle, orphan: (trigger, event) => this.orphans.push({ trigger, event }) }, maxRoutes, inFlightWaitMs);
+      this.irq = new WhpIrqFd(WHP_IRQFD_TOKEN, { calls, handle, orphan: (trigger, event) => this.orphans.push({ trigger, event }) }, maxRoutes, inFlightWaitMs);
     } else {
       this.irq = new RelayIrqFd({
         backend: 'whp',

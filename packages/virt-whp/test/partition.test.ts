@@ -5,20 +5,14 @@
  * handle ledger itself.
  */
 import { isVirtError } from '@tsvmm/virt';
-import { WhpPartition, abi, checkWhpPlatform, probe, whpBackend, whpCalls } from '../src';
+import { thrownBy } from '@tsvmm/virt/testing';
+import { WhpIrqFd, WhpIrqFdRoute, WhpPartition, abi, checkWhpPlatform, probe, whpBackend, whpCalls } from '../src';
 import { whpModel } from './model';
 import { fresh, msi, take, whpCallsSince } from './helpers';
 
 const full = whpModel('full');
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
+const thrown = thrownBy;
 
 describe('new WhpPartition()', () => {
   test('is INVALID_ARGUMENT naming WhpPartition.create(), with or without arguments', () => {
@@ -28,6 +22,32 @@ describe('new WhpPartition()', () => {
       expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
       expect((e as Error).message).toContain('the WhpPartition constructor is internal');
       expect((e as Error).message).toContain('WhpPartition.create()');
+    }
+  });
+});
+
+describe('new WhpIrqFd() and new WhpIrqFdRoute()', () => {
+  test('are INVALID_ARGUMENT naming what makes them, even with the arguments a partition passes', () => {
+    const vm = fresh(full);
+    try {
+      const irqfd = vm.irqfd();
+      const cases: Array<[string, () => unknown, string]> = [
+        ['WhpIrqFd', () => new (WhpIrqFd as unknown as new (...a: unknown[]) => unknown)(undefined, (irqfd as WhpIrqFd).host, 8, 100), 'WhpPartition.irqfd()'],
+        ['WhpIrqFd', () => new (WhpIrqFd as unknown as new (...a: unknown[]) => unknown)(), 'WhpPartition.irqfd()'],
+        ['WhpIrqFdRoute', () => new (WhpIrqFdRoute as unknown as new (...a: unknown[]) => unknown)(undefined, irqfd, undefined), 'WhpIrqFd.newIrqFdRoute()'],
+        ['WhpIrqFdRoute', () => new (WhpIrqFdRoute as unknown as new (...a: unknown[]) => unknown)(), 'WhpIrqFd.newIrqFdRoute()'],
+      ];
+      for (const [name, make, factory] of cases) {
+        const e = thrownBy(make);
+        expect([name, isVirtError(e, 'INVALID_ARGUMENT')]).toEqual([name, true]);
+        expect((e as Error).message).toContain(`the ${name} constructor is internal`);
+        expect((e as Error).message).toContain(factory);
+      }
+      // The factory still works.
+      const route = irqfd.newIrqFdRoute();
+      route.dispose();
+    } finally {
+      vm.dispose();
     }
   });
 });

@@ -40,7 +40,7 @@ import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
 import type { IrqFdBackend } from './backend';
 import { OverflowRelay } from './overflow';
-import { EngineRoute, type RouteHost, type RouteRequest } from './route';
+import { ENGINE_ROUTE_TOKEN, EngineRoute, type RouteHost, type RouteRequest } from './route';
 import { RoutingTable } from './routing-table';
 import { Transaction } from './transaction';
 
@@ -195,7 +195,7 @@ export class IrqFdEngine implements IrqFd {
       this.slots.release(slot);
       throw e;
     }
-    const route = new EngineRoute(this.host, slot, event);
+    const route = new EngineRoute(ENGINE_ROUTE_TOKEN, this.host, slot, event);
     this.routes.add(route);
     if (this.txn.open) this.txn.created.add(route);
     return route;

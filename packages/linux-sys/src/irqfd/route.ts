@@ -22,6 +22,7 @@ import {
   routeEventDisposed,
   sameMsi,
 } from '@tsvmm/virt';
+import { checkConstructToken } from '@tsvmm/virt/implement';
 import { EBUSY } from '../errno';
 import { failure } from '../check';
 import type { EventFd } from '../eventfd';
@@ -71,6 +72,9 @@ const BUSY_HINT =
   'The eventfd is already assigned as an irqfd (in this partition or, on newer kernels, any). A route owns its event: ' +
   'do not pass route.event.fd to the irqfd ioctl yourself.';
 
+/** Passed by the engine to the route constructor, which is not for callers: the package does not export it. */
+export const ENGINE_ROUTE_TOKEN: unique symbol = Symbol('EngineRoute');
+
 /**
  * A route of an {@link IrqFdEngine} (from `newIrqFdRoute`): the `IrqFdRoute` contract of
  * `@tsvmm/virt` on one {@link EventFd}, owned for the route's life, assigned as a kernel irqfd on a
@@ -91,10 +95,12 @@ export class EngineRoute implements IrqFdRoute {
 
   /** @internal Made by {@link IrqFdEngine.newIrqFdRoute}. */
   constructor(
+    token: typeof ENGINE_ROUTE_TOKEN,
     private readonly host: RouteHost,
     slot: number,
     event: EventFd,
   ) {
+    checkConstructToken(token, ENGINE_ROUTE_TOKEN, 'EngineRoute', 'IrqFdEngine.newIrqFdRoute()');
     this.slot = slot;
     this.event = event;
   }

@@ -4,18 +4,12 @@
  * system call.
  */
 import { isVirtError } from '@tsvmm/virt';
-import type { Syscalls } from '@tsvmm/linux-sys';
+import { thrownBy } from '@tsvmm/virt/testing';
+import { EngineRoute, type Syscalls } from '@tsvmm/linux-sys';
 import { KvmPartition } from '../../src';
 import { KvmKernelModel } from '../../src/testing';
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
+const thrown = thrownBy;
 
 const CALLS = ['open', 'close', 'ioctl', 'read', 'write', 'eventfd', 'poll', 'epollCreate', 'epollCtl', 'epollWait'] as const;
 
@@ -30,6 +24,27 @@ function recording(model: KvmKernelModel, log: string[]): Record<string, unknown
   }
   return sys;
 }
+
+describe('new EngineRoute()', () => {
+  test("is INVALID_ARGUMENT naming IrqFdEngine.newIrqFdRoute(), even with a live route's event", () => {
+    const vm = KvmPartition.create({ vcpus: 1, sys: new KvmKernelModel({ apicIds: [0] }) });
+    try {
+      const irqfd = vm.irqfd();
+      if (!irqfd) throw new Error('the KVM model partition has an irqfd');
+      const route = irqfd.newIrqFdRoute();
+      const Ctor = EngineRoute as unknown as new (...args: unknown[]) => unknown;
+      for (const args of [[], [undefined, {}, 0, route.event]]) {
+        const e = thrown(() => new Ctor(...args));
+        expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
+        expect((e as Error).message).toContain('the EngineRoute constructor is internal');
+        expect((e as Error).message).toContain('IrqFdEngine.newIrqFdRoute()');
+      }
+      route.dispose();
+    } finally {
+      vm.dispose();
+    }
+  });
+});
 
 describe('new KvmPartition()', () => {
   const Ctor = KvmPartition as unknown as new (...args: unknown[]) => KvmPartition;
