@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RelayIrqFd, RelayRouteTable, isVirtError } from '@tsvmm/virt';
 import { defineLayout } from '@tsvmm/ffi';
-import { EMFILE, ENOMEM, EpollRelayPlatform, type InjectorSpec, _IOW, defineIoctl, ioctlInjector, libcFileName, libcSyscalls } from '../src';
+import { EMFILE, ENOMEM, EpollRelayPlatform, type EpollRelayOptions, type InjectorSpec, _IOW, defineIoctl, ioctlInjector, libcFileName, libcSyscalls } from '../src';
 import { epollWorkerSource } from '../src/relay/epoll-worker';
 import { encodeMsiFields } from '@tsvmm/virt/implement';
 import { FaultInjector, REC_COUNT, REC_WORDS, recordingInjectorSpec } from '../src/testing';
@@ -21,6 +21,37 @@ async function fdsBackTo(baseline: number): Promise<number> {
   return openFds();
 }
 const record = (): InjectorSpec => recordingInjectorSpec(new SharedArrayBuffer(REC_WORDS * 4));
+
+/** A relay irqfd whose waiter is the epoll worker made with `options`. */
+function workerIrqFd(options: EpollRelayOptions, maxRoutes = 2): RelayIrqFd {
+  return new RelayIrqFd({
+    backend: 'test',
+    maxRoutes,
+    policy: { addressHi: 'reject', backend: 'test' },
+    inject: () => true,
+    reason: 'test',
+    platform: (t) => new EpollRelayPlatform(t, options),
+  });
+}
+
+/** A new route armed with APIC 0 vector 0x41, signalled once. */
+function armAndSignal(irqfd: RelayIrqFd): void {
+  const r = irqfd.newIrqFdRoute();
+  r.setMsi(0xfee00000, 0x41);
+  r.unmask();
+  r.event.signal();
+}
+
+/** One signal through a worker injecting with `injector`: slot 0's [delivered, failed] counts, the worker stopped. */
+async function deliverOnce(injector: InjectorSpec): Promise<[number, number]> {
+  const irqfd = workerIrqFd({ injector });
+  armAndSignal(irqfd);
+  await irqfd.settle();
+  const out: [number, number] = [irqfd.table.delivered(0), irqfd.table.failed(0)];
+  irqfd.dispose();
+  await (irqfd.platform as EpollRelayPlatform).whenExited();
+  return out;
+}
 
 function caught(fn: () => unknown): unknown {
   try {
@@ -83,22 +114,7 @@ describe('the injector is data', () => {
         [0x5401, 'TCGETS', 0],
       ] as const) {
         const injector: InjectorSpec = { kind: 'ioctl', fd, request, name, size: 8, fields: [{ offset: 4, type: 'u32', value: 'data' }], delivered: 'non-negative' };
-        const irqfd = new RelayIrqFd({
-          backend: 'test',
-          maxRoutes: 2,
-          policy: { addressHi: 'reject', backend: 'test' },
-          inject: () => true,
-          reason: 'test',
-          platform: (t) => new EpollRelayPlatform(t, { injector }),
-        });
-        const r = irqfd.newIrqFdRoute();
-        r.setMsi(0xfee00000, 0x41);
-        r.unmask();
-        r.event.signal();
-        await irqfd.settle();
-        expect([name, irqfd.table.delivered(0), irqfd.table.failed(0)]).toEqual([name, delivered, 1 - delivered]);
-        irqfd.dispose();
-        await (irqfd.platform as EpollRelayPlatform).whenExited();
+        expect([name, ...(await deliverOnce(injector))]).toEqual([name, delivered, 1 - delivered]);
       }
     } finally {
       closeSync(fd);
@@ -120,34 +136,15 @@ describe('the injector is data', () => {
     const socket = koffi.load(libcFileName()).func('int socket(int domain, int type, int protocol)') as (d: number, t: number, p: number) => number;
     const fd = socket(2, 2, 0); // AF_INET, SOCK_DGRAM
     expect(fd).toBeGreaterThan(2);
-    const once = async (injector: InjectorSpec): Promise<[number, number]> => {
-      const irqfd = new RelayIrqFd({
-        backend: 'test',
-        maxRoutes: 2,
-        policy: { addressHi: 'reject', backend: 'test' },
-        inject: () => true,
-        reason: 'test',
-        platform: (t) => new EpollRelayPlatform(t, { injector }),
-      });
-      const r = irqfd.newIrqFdRoute();
-      r.setMsi(0xfee00000, 0x41);
-      r.unmask();
-      r.event.signal();
-      await irqfd.settle();
-      const out: [number, number] = [irqfd.table.delivered(0), irqfd.table.failed(0)];
-      irqfd.dispose();
-      await (irqfd.platform as EpollRelayPlatform).whenExited();
-      return out;
-    };
     const spec = (cmd: number) =>
       ioctlInjector({ fd, ioctl: SIOCETHTOOL, layout: IFREQ, fields: { name: LO }, delivered: 'non-negative', input: { layout: ETHTOOL_VALUE, pointer: 'data', fields: { cmd } } });
     try {
       expect(spec(ETHTOOL_GLINK).input).toEqual({ size: 8, align: 8, pointer: 16, fields: [{ offset: 0, type: 'u32', value: ETHTOOL_GLINK }] });
-      expect(await once(spec(ETHTOOL_GLINK))).toEqual([1, 0]);
+      expect(await deliverOnce(spec(ETHTOOL_GLINK))).toEqual([1, 0]);
       // Controls: the kernel really reads the command through the pointer (an unknown one is
       // EOPNOTSUPP), and a pointer to nothing is EFAULT.
-      expect(await once(spec(0x7777))).toEqual([0, 1]);
-      expect(await once(ioctlInjector({ fd, ioctl: SIOCETHTOOL, layout: IFREQ, fields: { name: LO, data: 0x1000 }, delivered: 'non-negative' }))).toEqual([0, 1]);
+      expect(await deliverOnce(spec(0x7777))).toEqual([0, 1]);
+      expect(await deliverOnce(ioctlInjector({ fd, ioctl: SIOCETHTOOL, layout: IFREQ, fields: { name: LO, data: 0x1000 }, delivered: 'non-negative' }))).toEqual([0, 1]);
     } finally {
       libcSyscalls().close(fd);
     }
@@ -244,17 +241,7 @@ describe('creation failures are typed, from the constructor, with nothing left o
   it('RelayIrqFd with a platform that cannot start: typed error, nothing left open', async () => {
     const baseline = openFds();
     const f = new FaultInjector().fail('eventfd', EMFILE);
-    const e = caught(
-      () =>
-        new RelayIrqFd({
-          backend: 'test',
-          maxRoutes: 4,
-          policy: { addressHi: 'reject', backend: 'test' },
-          inject: () => true,
-          reason: 'test',
-          platform: (t) => new EpollRelayPlatform(t, { injector: record(), sys: f }),
-        }),
-    );
+    const e = caught(() => workerIrqFd({ injector: record(), sys: f }, 4));
     expect(isVirtError(e, 'SYSCALL')).toBe(true);
     expect(openFds()).toBe(baseline);
   });
@@ -271,19 +258,9 @@ describe('dispose is bounded', () => {
     const stuck = (source: string): string => source.replace(encodeMsiFields.toString(), '(() => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000); })');
     expect(stuck(epollWorkerSource())).not.toBe(epollWorkerSource());
     const baseline = openFds();
-    const irqfd = new RelayIrqFd({
-      backend: 'test',
-      maxRoutes: 2,
-      policy: { addressHi: 'reject', backend: 'test' },
-      inject: () => true,
-      reason: 'test',
-      platform: (t) => new EpollRelayPlatform(t, { injector, stopTimeoutMs: 100, startWorker: (source, options) => new Worker(stuck(source), options) }),
-    });
+    const irqfd = workerIrqFd({ injector, stopTimeoutMs: 100, startWorker: (source, options) => new Worker(stuck(source), options) });
     const p = irqfd.platform as EpollRelayPlatform;
-    const r = irqfd.newIrqFdRoute();
-    r.setMsi(0xfee00000, 0x41);
-    r.unmask();
-    r.event.signal();
+    armAndSignal(irqfd);
     // Wait until the worker is inside the injection (it holds slot 0's lock).
     const view = new Int32Array(irqfd.table.buffer);
     for (let i = 0; i < 500 && Atomics.load(view, 0) === 0; i++) await new Promise((res) => setTimeout(res, 5));
@@ -300,21 +277,7 @@ describe('dispose is bounded', () => {
 
   it('the recording injector still records (kind record)', async () => {
     const rec = new SharedArrayBuffer(REC_WORDS * 4);
-    const irqfd = new RelayIrqFd({
-      backend: 'test',
-      maxRoutes: 2,
-      policy: { addressHi: 'reject', backend: 'test' },
-      inject: () => true,
-      reason: 'test',
-      platform: (t) => new EpollRelayPlatform(t, { injector: recordingInjectorSpec(rec) }),
-    });
-    const r = irqfd.newIrqFdRoute();
-    r.setMsi(0xfee00000, 0x41);
-    r.unmask();
-    r.event.signal();
-    await irqfd.settle();
+    expect(await deliverOnce(recordingInjectorSpec(rec))).toEqual([1, 0]);
     expect(Atomics.load(new Int32Array(rec), REC_COUNT)).toBe(1);
-    irqfd.dispose();
-    await (irqfd.platform as EpollRelayPlatform).whenExited();
   });
 });

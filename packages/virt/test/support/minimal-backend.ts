@@ -13,10 +13,10 @@ import {
   RelayIrqFd,
   disposedError,
   exhaustedError,
-  parseMsi,
   partitionCapabilities,
 } from '../../src';
 import { ApicBus } from '../../src/testing';
+import { busPartition } from './bus-partition';
 
 export interface MinimalOptions {
   readonly apicIds?: readonly number[];
@@ -40,24 +40,7 @@ export function minimalPartition(options: MinimalOptions = {}): Partition & Loca
     disposed = true;
     irqfd.dispose();
   };
-  return {
-    backend: 'minimal',
-    vcpuCount: apicIds.length,
-    capabilities,
-    get disposed() {
-      return disposed;
-    },
-    irqfd: () => irqfd,
-    requestMsi(address, data) {
-      if (disposed) throw disposedError('Partition.requestMsi', 'the minimal partition');
-      const m = parseMsi('Partition.requestMsi', address, data, policy);
-      return inject(m.addressLo, m.addressHi, m.data);
-    },
-    readLocalApic: (v) => bus.apics[v]!.state(),
-    clearIrr: (v) => bus.apics[v]!.clearIrr(),
-    dispose,
-    [Symbol.dispose]: dispose,
-  };
+  return busPartition({ backend: 'minimal', bus, vcpuCount: apicIds.length, policy, irqfd, capabilities, inject, isDisposed: () => disposed, dispose });
 }
 
 export interface ReplacingBreakage {

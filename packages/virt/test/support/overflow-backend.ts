@@ -21,11 +21,10 @@ import {
   type RelayPlatform,
   RelayIrqFd,
   type RelayRouteTable,
-  disposedError,
-  parseMsi,
   partitionCapabilities,
 } from '../../src';
 import { ApicBus } from '../../src/testing';
+import { busPartition } from './bus-partition';
 
 /** One overflow rule broken on purpose. */
 export interface OverflowBreakage {
@@ -285,22 +284,5 @@ export function overflowPartition(options: OverflowOptions): Partition & LocalAp
     disposed = true;
     relay.dispose();
   };
-  return {
-    backend: 'overflow',
-    vcpuCount: 2,
-    capabilities,
-    get disposed() {
-      return disposed;
-    },
-    irqfd: () => irqfd,
-    requestMsi(address, data) {
-      if (disposed) throw disposedError('Partition.requestMsi', 'the overflow partition');
-      const m = parseMsi('Partition.requestMsi', address, data, policy);
-      return inject(m.addressLo, m.addressHi, m.data);
-    },
-    readLocalApic: (v) => bus.apics[v]!.state(),
-    clearIrr: (v) => bus.apics[v]!.clearIrr(),
-    dispose,
-    [Symbol.dispose]: dispose,
-  };
+  return busPartition({ backend: 'overflow', bus, vcpuCount: 2, policy, irqfd, capabilities, inject, isDisposed: () => disposed, dispose });
 }
