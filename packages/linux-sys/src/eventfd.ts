@@ -45,6 +45,7 @@ export class EventFd implements EventFdEvent {
   private readonly buf = new Uint8Array(8);
   private readonly view = new DataView(this.buf.buffer);
   private isDisposed = false;
+  private disposeHook: (() => boolean) | undefined;
 
   /**
    * Creates a new eventfd (EFD_CLOEXEC | EFD_NONBLOCK) and its handed-out duplicate. EMFILE and
@@ -115,12 +116,31 @@ export class EventFd implements EventFdEvent {
    */
   dispose(): void {
     if (this.isDisposed) return;
+    // The owner (an irqfd route) undoes its kernel bindings first, while the private number is
+    // still this file's; it may take that number over when the kernel refused to let go.
+    let kept = false;
+    try {
+      kept = this.disposeHook?.() === true;
+    } catch {
+      // the owner's undo is best effort; the descriptors go below either way
+    }
+    this.disposeHook = undefined;
     this.isDisposed = true;
     // The handed-out number is closed only while it provably still names our file: its user may
     // have closed it, and the number may now belong to someone else.
     if (this.fd !== this.own && this.sys.sameFile?.(this.own, this.fd) === 1) this.sys.close(this.fd);
     // close() releases the fd even when it reports an error, so there is nothing to retry.
-    this.sys.close(this.own);
+    if (!kept) this.sys.close(this.own);
+  }
+
+  /**
+   * @internal Called by {@link dispose} before anything is closed, once: the owner of a kernel
+   * binding on this eventfd (an irqfd route) undoes it there. Returning true keeps the private
+   * descriptor open: the hook's owner has taken it over (and closes it). Not called by
+   * {@link disposeKeepingOwnFd}, which the owner itself calls.
+   */
+  setDisposeHook(hook: (() => boolean) | undefined): void {
+    this.disposeHook = hook;
   }
 
   /**
@@ -134,6 +154,7 @@ export class EventFd implements EventFdEvent {
   disposeKeepingOwnFd(): number {
     if (this.isDisposed) throw disposedError('EventFd.disposeKeepingOwnFd', 'the eventfd');
     this.isDisposed = true;
+    this.disposeHook = undefined;
     if (this.fd !== this.own && this.sys.sameFile?.(this.own, this.fd) === 1) this.sys.close(this.fd);
     return this.own;
   }

@@ -3,6 +3,9 @@
  * each thread gets its own binding).
  */
 import { EFD_CLOEXEC, EPOLL_CLOEXEC, F_DUPFD_CLOEXEC, KCMP_FILE, O_CLOEXEC, SYS_KCMP } from './constants';
+import { EBADF } from './errno';
+import { type DescriptorBudget, processDescriptorBudget } from './fd-budget';
+import { sameEventFdByFdinfo } from './fd-identity';
 import type { IoctlDef } from './ioctl';
 import { libcFileName } from './platform';
 import type { Syscalls } from './syscalls';
@@ -136,7 +139,14 @@ class LibcSyscalls implements Syscalls {
   sameFile(a: number, b: number): number {
     // kcmp(pid, pid, KCMP_FILE, a, b): 0 when both numbers name the same struct file.
     const r = ret(this.c.syscall5(SYS_KCMP, process.pid, process.pid, KCMP_FILE, a, b));
-    return r < 0 ? r : r === 0 ? 1 : 0;
+    if (r >= 0) return r === 0 ? 1 : 0;
+    // EBADF: a number is closed, nothing to prove. Otherwise kcmp itself is missing or denied
+    // (ENOSYS without CONFIG_KCMP; EPERM from a seccomp profile): procfs can still tell eventfds apart.
+    if (r === -EBADF) return r;
+    return sameEventFdByFdinfo(a, b) ?? r;
+  }
+  descriptorBudget(): DescriptorBudget | undefined {
+    return processDescriptorBudget();
   }
 }
 

@@ -6,6 +6,7 @@
  * no exception on the hot path, where EAGAIN from a non-blocking read is an expected answer.
  */
 import { checkMethods } from '@tsvmm/virt/implement';
+import type { DescriptorBudget } from './fd-budget';
 import type { IoctlDef } from './ioctl';
 
 /**
@@ -45,16 +46,21 @@ export interface Syscalls {
    * cannot be told (`kcmp(2)` with KCMP_FILE). Optional: without it nothing is proven the same.
    */
   sameFile?(a: number, b: number): number;
+  /**
+   * The process's descriptor budget now (RLIMIT_NOFILE and the descriptors open), or undefined when
+   * it cannot be told. Optional: without it a partition's route budget is not derived from it.
+   */
+  descriptorBudget?(): DescriptorBudget | undefined;
 }
 
 /** The members every {@link Syscalls} must have as functions. */
 const REQUIRED_CALLS = ['open', 'close', 'ioctl', 'read', 'write', 'eventfd', 'poll', 'epollCreate', 'epollCtl', 'epollWait'] as const satisfies readonly (keyof Syscalls)[];
 /** The members a {@link Syscalls} may leave out. */
-const OPTIONAL_CALLS = ['dup', 'sameFile'] as const satisfies readonly (keyof Syscalls)[];
+const OPTIONAL_CALLS = ['dup', 'sameFile', 'descriptorBudget'] as const satisfies readonly (keyof Syscalls)[];
 
 /**
  * Throws INVALID_ARGUMENT unless `value` is an object with every system call of {@link Syscalls}
- * as a function (`dup` and `sameFile` may be absent); returns it. Backends check an injected
+ * as a function (`dup`, `sameFile` and `descriptorBudget` may be absent); returns it. Backends check an injected
  * `sys` option here once, before opening anything, so a wrong one is not a TypeError later.
  */
 export function checkSyscalls(operation: string, name: string, value: unknown): Syscalls {

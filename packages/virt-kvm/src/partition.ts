@@ -58,8 +58,10 @@ export interface KvmPartitionOptions {
    */
   readonly routingEntries?: number;
   /**
-   * Most irqfd routes at once (each holds an eventfd; a GSI only while it has an MSI). Default
-   * 16384; the process's file-descriptor limit may stop it earlier (EMFILE).
+   * Most irqfd routes at once (1 to 2^20). Each holds two file descriptors (its eventfd and the
+   * duplicate handed out as `event.fd`) and a GSI only while it has an MSI. Default: what the
+   * process's RLIMIT_NOFILE still allows when the partition is created (see `routeBudget` in
+   * `@tsvmm/linux-sys`); reaching it, or running out of descriptors first, is EXHAUSTED.
    */
   readonly maxRoutes?: number;
   /**

@@ -45,7 +45,10 @@ export interface MshvPartitionOptions {
   readonly memory?: UserMemory;
   /** The device node. Default `/dev/mshv`. */
   readonly device?: string;
-  /** Most irqfd routes at once (1 to 2^20; default: the engine's). Each route holds one eventfd. */
+  /**
+   * Most irqfd routes at once (1 to 2^20). Each route holds two file descriptors (its eventfd and
+   * the duplicate handed out as `event.fd`). Default: derived from RLIMIT_NOFILE, as for KVM.
+   */
   readonly maxRoutes?: number;
   /**
    * GSIs (kernel routes) to use, 1 to 4095 (the default, GSIs 1-4095): fewer makes the overflow

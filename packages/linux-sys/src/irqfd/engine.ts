@@ -36,6 +36,7 @@ import {
   disposedError,
 } from '@tsvmm/virt';
 import { checkNotThenable } from '@tsvmm/virt/implement';
+import { EMFILE, ENFILE } from '../errno';
 import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
 import type { IrqFdBackend } from './backend';
@@ -44,8 +45,39 @@ import { ENGINE_ROUTE_TOKEN, EngineRoute, type RouteHost, type RouteRequest } fr
 import { RoutingTable } from './routing-table';
 import { Transaction } from './transaction';
 
-/** Routes one engine allows by default: each costs an eventfd (a file descriptor) and no GSI. */
+/** Routes one engine allows where the process's descriptor budget cannot be read (no procfs). */
 export const DEFAULT_MAX_ROUTES = 16384;
+
+/** The most routes a derived budget promises, whatever RLIMIT_NOFILE allows: the overflow relay's slot table is sized by it. */
+export const MAX_DERIVED_ROUTES = 1 << 16;
+
+/**
+ * Descriptors a derived budget leaves to the rest of the process: the overflow relay (its epoll
+ * instance and wake-up eventfd), files a VMM opens after the partition, and a margin for libraries.
+ */
+export const DESCRIPTOR_RESERVE = 64;
+
+/**
+ * Descriptors one route holds: its eventfd, and the close-on-exec duplicate handed out as
+ * `event.fd` (see {@link EventFd}) where `sys` can duplicate.
+ */
+export function descriptorsPerRoute(sys: Syscalls): number {
+  return typeof sys.dup === 'function' ? 2 : 1;
+}
+
+/**
+ * The route budget an engine promises: `requested` when given, otherwise what the descriptors
+ * RLIMIT_NOFILE still allows (less {@link DESCRIPTOR_RESERVE}) can hold, at most
+ * {@link MAX_DERIVED_ROUTES} and at least 1; {@link DEFAULT_MAX_ROUTES} where the budget is unknown.
+ */
+export function routeBudget(sys: Syscalls, requested: number | undefined): number {
+  if (requested !== undefined) return requested;
+  const budget = sys.descriptorBudget?.();
+  if (budget === undefined) return DEFAULT_MAX_ROUTES;
+  if (budget.limit === Infinity) return MAX_DERIVED_ROUTES;
+  const routes = Math.floor((budget.limit - budget.open - DESCRIPTOR_RESERVE) / descriptorsPerRoute(sys));
+  return Math.min(MAX_DERIVED_ROUTES, Math.max(1, routes));
+}
 
 /** What an {@link IrqFdEngine} runs on. */
 export interface IrqFdEngineOptions {
@@ -54,8 +86,9 @@ export interface IrqFdEngineOptions {
   /** System calls for the eventfds (the backend's ioctls go through `backend.calls`). */
   readonly sys: Syscalls;
   /**
-   * Most routes at once (default {@link DEFAULT_MAX_ROUTES}). Each route holds one eventfd, so
-   * the process's file-descriptor limit (RLIMIT_NOFILE) may stop it earlier, with EMFILE.
+   * Most routes at once. Default: derived from the process's descriptor budget ({@link routeBudget}:
+   * a route holds {@link descriptorsPerRoute} descriptors). Descriptors running out first is an
+   * EXHAUSTED error as well.
    */
   readonly maxRoutes?: number;
   /**
@@ -121,7 +154,7 @@ export class IrqFdEngine implements IrqFd {
     this.backend = b;
     this.sys = options.sys;
     this.owner = options.owner ?? `the ${b.name} partition`;
-    const maxRoutes = options.maxRoutes ?? DEFAULT_MAX_ROUTES;
+    const maxRoutes = routeBudget(options.sys, options.maxRoutes);
     const kernelRoutes = b.maxTableEntries - b.table.fixedEntryCount;
     this.gsis = new SlotAllocator(b.firstGsi, kernelRoutes);
     this.slots = new SlotAllocator(0, maxRoutes);
@@ -184,8 +217,8 @@ export class IrqFdEngine implements IrqFd {
         operation: op,
         detail: `all ${this.slots.capacity} irqfd routes are in use`,
         hint:
-          `Routes are bounded by their eventfds (the file-descriptor budget), not by kernel routes: a route takes one of the ` +
-          `${this.gsis.capacity} GSIs only while it has an MSI. Dispose routes that are no longer needed, or allow more (maxRoutes).`,
+          `Routes are bounded by their file descriptors (${descriptorsPerRoute(this.sys)} each), not by kernel routes: a route takes one of the ` +
+          `${this.gsis.capacity} GSIs only while it has an MSI. Dispose routes that are no longer needed, or allow more (maxRoutes, with RLIMIT_NOFILE raised to match).`,
       });
     }
     let event: EventFd;
@@ -193,7 +226,7 @@ export class IrqFdEngine implements IrqFd {
       event = new EventFd(this.sys, op);
     } catch (e) {
       this.slots.release(slot);
-      throw e;
+      throw this.descriptorsExhausted(op, e);
     }
     const route = new EngineRoute(ENGINE_ROUTE_TOKEN, this.host, slot, event);
     this.routes.add(route);
@@ -232,6 +265,31 @@ export class IrqFdEngine implements IrqFd {
 
   private live(op: string): void {
     if (this.isDisposed) throw disposedError(op, this.owner);
+  }
+
+  /**
+   * A route's descriptors ran out before its budget (EMFILE: RLIMIT_NOFILE; ENFILE: the system's
+   * table): EXHAUSTED naming both budgets and what to raise. Any other error is returned as it is.
+   */
+  private descriptorsExhausted(op: string, error: unknown): unknown {
+    if (!(error instanceof VirtError) || (error.errno !== EMFILE && error.errno !== ENFILE)) return error;
+    const per = descriptorsPerRoute(this.sys);
+    const budget = this.sys.descriptorBudget?.();
+    const limit = budget === undefined ? 'RLIMIT_NOFILE' : `RLIMIT_NOFILE (${budget.limit === Infinity ? 'unlimited' : budget.limit}, ${budget.open} open)`;
+    return new VirtError('EXHAUSTED', {
+      operation: op,
+      detail:
+        error.errno === EMFILE
+          ? `${error.detail}: this process has no file descriptor left for a route's ${per} (${limit}) with ${this.slots.size} of its ${this.slots.capacity} routes in use`
+          : `${error.detail}: the system's file table is full (ENFILE) with ${this.slots.size} of this partition's ${this.slots.capacity} routes in use`,
+      hint:
+        error.errno === EMFILE
+          ? `Each route holds ${per} descriptors, and the limit is shared with everything else the process opens: raise RLIMIT_NOFILE (ulimit -n, prlimit, LimitNOFILE= in a systemd unit), close descriptors held elsewhere, or dispose unused routes. Nothing was left open.`
+          : 'Raise fs.file-max (sysctl) or close files elsewhere on the host. Nothing was left open.',
+      errno: error.errno,
+      ...(error.errnoName === undefined ? {} : { errnoName: error.errnoName }),
+      cause: error,
+    });
   }
 
   private transaction<T>(op: string, fn: () => T): T {

@@ -1,5 +1,5 @@
 export type { IrqFdBackend, IrqFdCalls, IrqFdEncoding, RoutingTableEncoding } from './backend';
-export { DEFAULT_MAX_ROUTES, IrqFdEngine } from './engine';
+export { DEFAULT_MAX_ROUTES, DESCRIPTOR_RESERVE, IrqFdEngine, MAX_DERIVED_ROUTES, descriptorsPerRoute, routeBudget } from './engine';
 export type { IrqFdEngineOptions } from './engine';
 export { EngineRoute } from './route';
 export type { RouteRequest } from './route';

@@ -92,6 +92,8 @@ export class EngineRoute implements IrqFdRoute {
   private held = 0;
   private faultError: VirtError | undefined;
   private isDisposed = false;
+  /** The event was disposed while the route was live: the route has let go of its kernel state. */
+  private eventGone = false;
 
   /** @internal Made by {@link IrqFdEngine.newIrqFdRoute}. */
   constructor(
@@ -103,6 +105,7 @@ export class EngineRoute implements IrqFdRoute {
     checkConstructToken(token, ENGINE_ROUTE_TOKEN, 'EngineRoute', 'IrqFdEngine.newIrqFdRoute()');
     this.slot = slot;
     this.event = event;
+    event.setDisposeHook(() => this.eventDisposing());
   }
 
   // ---- what the caller sees ------------------------------------------------------------------
@@ -225,28 +228,51 @@ export class EngineRoute implements IrqFdRoute {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    // Its event was disposed first: the route let go of everything then, and owns no descriptor.
+    if (this.eventGone) return;
+    if (this.release()) this.event.dispose();
+    else this.event.disposeKeepingOwnFd();
+  }
+
+  /**
+   * Stops delivery (the overflow relay first, then deassigns the irqfd, while the eventfd is still
+   * open) and gives the GSI back to the engine (freed once no committed table holds it). Returns
+   * false when the kernel refused the deassign twice (deassigning nothing is 0, so a retry is
+   * harmless): the irqfd stays assigned, and closing our descriptor would not end it while any other
+   * number for the file is open (a copy of `event.fd` handed to a device), so the engine takes the
+   * private descriptor over, keeps the GSI routed as the kernel has it, and retries the deassign later.
+   */
+  private release(): boolean {
     try {
       this.disarmOverflow();
     } catch {
-      // the slot is disarmed already; the eventfd is closed below, which removes it from the waiter's set too
+      // the slot is disarmed already; closing the eventfd removes it from the waiter's set too
     }
     const gsi = this.gsiNumber;
     const on = this.assignedOn;
     this.gsiNumber = undefined;
     this.assignedOn = undefined;
     if (on !== undefined) {
-      // Tried twice (deassigning nothing is 0, so a retry is harmless). If the kernel still refuses,
-      // the irqfd stays assigned: closing our descriptor would not end it while any other number for
-      // the file is open (a copy of `event.fd` handed to a device), so the engine keeps the
-      // descriptor open and the GSI routed as the kernel has it, and retries the deassign later.
       const fd = this.event.ownFd();
       if (this.host.irqfd(fd, on, false) < 0 && this.host.irqfd(fd, on, false) < 0) {
-        this.host.retire(this, on, this.event.disposeKeepingOwnFd());
-        return;
+        this.host.retire(this, on, fd);
+        return false;
       }
     }
     this.host.retire(this, gsi, undefined);
-    this.event.dispose();
+    return true;
+  }
+
+  /**
+   * The user disposed `route.event` behind the route's back: the route lets go of its kernel state
+   * now, while the private number is still the eventfd's, so that it never names a number it no
+   * longer owns. Every later call but `dispose` throws (the event is gone). Returns true when the
+   * engine took the private descriptor over (the kernel kept the irqfd).
+   */
+  private eventDisposing(): boolean {
+    if (this.isDisposed || this.eventGone) return false;
+    this.eventGone = true;
+    return !this.release();
   }
 
   /** Same as {@link dispose}, for `using`. */

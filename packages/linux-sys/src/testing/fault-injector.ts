@@ -4,6 +4,7 @@
  */
 import { libcSyscalls } from '../libc';
 import type { IoctlDef } from '../ioctl';
+import type { DescriptorBudget } from '../fd-budget';
 import type { Syscalls } from '../syscalls';
 
 /** The system calls a {@link FaultInjector} logs, by their C names (`dup` is fcntl F_DUPFD_CLOEXEC, `kcmp` is {@link Syscalls.sameFile}). */
@@ -135,6 +136,10 @@ export class FaultInjector implements Syscalls {
   }
   sameFile(a: number, b: number): number {
     return this.run('kcmp', 'kcmp', a, undefined, () => this.inner.sameFile?.(a, b) ?? -38 /* ENOSYS */);
+  }
+  /** The wrapped calls' budget (a procfs read, not a system call: never logged or failed). */
+  descriptorBudget(): DescriptorBudget | undefined {
+    return this.inner.descriptorBudget?.();
   }
 
   private run(call: SyscallName, label: string, fd: number | undefined, request: number | undefined, real: () => number, alwaysRun = false): number {

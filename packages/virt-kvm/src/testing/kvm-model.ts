@@ -20,7 +20,7 @@
  *
  * Wrap it with `FaultInjector` from `@tsvmm/linux-sys/testing` to fail chosen calls.
  */
-import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
+import { type DescriptorBudget, type IoctlDef, type Syscalls, processDescriptorBudget } from '@tsvmm/linux-sys';
 import { ApicBus } from '@tsvmm/virt/testing';
 
 // errno values (x86_64, asm-generic/errno-base.h).
@@ -88,7 +88,10 @@ export interface KvmModelOptions {
   readonly maxRoutes?: number;
   /** Capabilities reported by KVM_CHECK_EXTENSION, by number; default: the reference's development machines. */
   readonly capabilities?: Readonly<Record<number, number>>;
-  /** Most open fds (EMFILE beyond). Default 1 << 20. */
+  /**
+   * Most open fds (EMFILE beyond). Default: what this process may still open under its real
+   * RLIMIT_NOFILE when the model is made (1 << 20 where procfs cannot tell, or no limit is set).
+   */
   readonly maxFds?: number;
 }
 
@@ -184,12 +187,16 @@ export class KvmKernelModel implements Syscalls {
   private readonly refs = new Map<FdObject, number>();
   private readonly maxRoutes: number;
   private readonly maxFds: number;
+  /** Every number from 3 up to this one is open (0-2 are the process's standard streams). */
+  private lowestFree = 3;
   private readonly caps: Readonly<Record<number, number>>;
 
   constructor(options: KvmModelOptions = {}) {
     this.apicIds = Object.freeze([...(options.apicIds ?? [0, 1])]);
     this.maxRoutes = options.maxRoutes ?? MAX_IRQ_ROUTES;
-    this.maxFds = options.maxFds ?? 1 << 20;
+    // The process's own limit applies to the model's numbers too, less what the process holds already.
+    const real = processDescriptorBudget();
+    this.maxFds = options.maxFds ?? (real === undefined || real.limit === Infinity ? 1 << 20 : Math.max(0, real.limit - real.open));
     // IRQCHIP 0, NR_VCPUS 9, IRQ_ROUTING 25, IRQFD 32, MAX_VCPUS 66, SIGNAL_MSI 77, IRQFD_RESAMPLE 82, SPLIT_IRQCHIP 121, X2APIC_API 129.
     this.caps = options.capabilities ?? { 0: 1, 9: this.apicIds.length, 25: this.maxRoutes, 32: 1, 66: this.apicIds.length, 77: 1, 82: 1, 121: 1, 129: 1 };
   }
@@ -284,6 +291,7 @@ export class KvmKernelModel implements Syscalls {
     const o = this.fds.get(fd);
     if (!o) return -EBADF;
     this.fds.delete(fd);
+    if (fd < this.lowestFree) this.lowestFree = fd;
     const left = (this.refs.get(o) ?? 1) - 1;
     if (left > 0) {
       this.refs.set(o, left);
@@ -563,10 +571,17 @@ export class KvmKernelModel implements Syscalls {
     return undefined;
   }
 
+  /** The model's own budget: {@link KvmModelOptions.maxFds} and the numbers it has open. */
+  descriptorBudget(): DescriptorBudget {
+    return { limit: this.maxFds, open: this.fds.size };
+  }
+
   private allocate(o: FdObject): number {
     if (this.fds.size >= this.maxFds) return -EMFILE;
-    let fd = 3;
+    // The lowest free number, as the kernel hands out (every number below `lowestFree` is taken).
+    let fd = this.lowestFree;
     while (this.fds.has(fd)) fd++;
+    this.lowestFree = fd + 1;
     this.fds.set(fd, o);
     this.refs.set(o, (this.refs.get(o) ?? 0) + 1);
     return fd;

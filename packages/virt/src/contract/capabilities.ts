@@ -27,12 +27,18 @@ export interface PartitionCapabilities {
 export interface IrqFdCapabilities {
   /** `kernel` when the hypervisor injects straight from the signal, `emulated` for the user-space relay; each route says which applies to it in `route.mediation`, which differs only beyond `maxKernelRoutes`. */
   readonly mediation: IrqFdMediation;
-  /** Most routes that can exist at once; one more is an EXHAUSTED error. */
+  /**
+   * Most routes that can exist at once; one more is an EXHAUSTED error. On the Linux backends a
+   * route holds two file descriptors (its eventfd and the close-on-exec duplicate handed out as
+   * `event.fd`), so unless the caller sets it this is derived, when the partition is created, from
+   * the descriptors RLIMIT_NOFILE still allows; the process shares that limit with everything else
+   * it opens, and running out of descriptors first is an EXHAUSTED error too.
+   */
   readonly maxRoutes: number;
   /**
    * Most routes the hypervisor itself delivers at once, where that is fewer than `maxRoutes`
-   * (Linux backends: GSIs, which a route holds only while it has an MSI; each route costs an
-   * eventfd, so `maxRoutes` is a file-descriptor budget). Routes beyond it are delivered from
+   * (Linux backends: GSIs, which a route holds only while it has an MSI; `maxRoutes` is a
+   * file-descriptor budget). Routes beyond it are delivered from
    * user space (`route.mediation` says which): the first `maxKernelRoutes` routes to get an MSI
    * are kernel-delivered, and a route moves to the kernel when one frees up. Absent where every
    * route is hypervisor-delivered.

@@ -195,6 +195,21 @@ export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Dispo
     return t;
   }
 
+  /**
+   * Opens an eventfd behind the engine's back (not through the fault injector), as another part of
+   * the process would, e.g. on a number a route just freed. Counted in {@link converge}'s
+   * descriptor check and closed with the rig.
+   */
+  openForeign(): number {
+    const fd = this.sys.inner.eventfd(0, 0);
+    if (fd < 0) throw new Error(`could not open a foreign eventfd (${fd})`);
+    this.foreign.add(fd);
+    return fd;
+  }
+
+  /** Numbers opened by {@link openForeign}. */
+  readonly foreign = new Set<number>();
+
   /** Copies of `event.fd` held by the rig, open now. */
   private get copies(): number {
     return this.routes.filter((t) => t.copy !== undefined).length;
@@ -342,12 +357,13 @@ export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Dispo
     // duplicate it hands out as `event.fd`; the model counts numbers), GSIs only for routes with an MSI.
     // A dispose whose kcmp failed cannot prove `event.fd` still names its file and leaves that one
     // number open by design (EventFd.dispose): each injected kcmp failure accounts for exactly one.
-    // The rig's own copies of `event.fd` (Rig.hold) count once each. Lingering irqfds are gone.
+    // The rig's own copies of `event.fd` (Rig.hold) and foreign eventfds (Rig.openForeign) count
+    // once each. Lingering irqfds are gone.
     const live = this.live();
     const unprovenDups = this.unprovenDups();
     const eventfds = this.kernel.openEventFds();
     if (eventfds !== undefined) {
-      expect({ where, eventfds, routes: this.irqfd.routeCount }).toEqual({ where, eventfds: 2 * live.length + unprovenDups + this.copies, routes: live.length });
+      expect({ where, eventfds, routes: this.irqfd.routeCount }).toEqual({ where, eventfds: 2 * live.length + unprovenDups + this.copies + this.foreign.size, routes: live.length });
     }
     expect({ where, lingering: this.irqfd.lingeringCount }).toEqual({ where, lingering: 0 });
     if (this.kernel.irqfdGsiOf !== undefined) {
@@ -362,6 +378,7 @@ export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Dispo
   /** Disposes the partition; where the kernel can tell, it must then hold nothing and have seen no hazard. */
   [Symbol.dispose](): void {
     for (const t of this.routes) if (t.copy !== undefined) this.sys.inner.close(t.copy);
+    for (const fd of this.foreign) this.sys.inner.close(fd);
     this.kernel[Symbol.dispose]();
     const residue = this.kernel.residue?.();
     if (residue === undefined) return;

@@ -3,3 +3,4 @@ export type { IrqFdFaultAdapter, IrqFdFaultKernel, IrrSnapshot, Spec, Target, Tr
 export { ERRNOS, T, countCalls, failPair, shapes } from './shapes';
 export type { Shape } from './shapes';
 export { defineIrqFdFaultSuite, irqFdDoubleFaultRegressionTests, irqFdEveryPairTests, irqFdLingeringTests, irqFdRandomSequenceTests } from './suite';
+export { irqFdEventDisposedTests } from './event-disposed';

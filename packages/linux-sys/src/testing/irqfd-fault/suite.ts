@@ -10,6 +10,7 @@ import { VirtError } from '@tsvmm/virt';
 import { EBUSY, EINVAL, ENOMEM } from '../../errno';
 import type { SyscallName } from '../fault-injector';
 import { type IrqFdFaultAdapter, Rig, type Tracked, batch, clearMsi, dispose, mask, setMsi, unmask } from './harness';
+import { irqFdEventDisposedTests } from './event-disposed';
 import { runner } from './runner';
 import { ERRNOS, T, countCalls, failPair, shapes } from './shapes';
 
@@ -351,11 +352,12 @@ export function irqFdLingeringTests(adapter: IrqFdFaultAdapter): void {
   });
 }
 
-/** The whole suite on `adapter`'s kernel, in four `describe` blocks named after it. */
+/** The whole suite on `adapter`'s kernel, in five `describe` blocks named after it. */
 export function defineIrqFdFaultSuite(adapter: IrqFdFaultAdapter): void {
   const { describe } = runner();
   describe(`every pair of system calls of every operation fails (${adapter.name})`, () => irqFdEveryPairTests(adapter));
   describe(`random sequences with random kernel failures (${adapter.name}, seeded)`, () => irqFdRandomSequenceTests(adapter));
   describe(`double faults that once broke the ordering rules (${adapter.name})`, () => irqFdDoubleFaultRegressionTests(adapter));
   describe(`disposal while the kernel keeps the irqfd assigned (${adapter.name})`, () => irqFdLingeringTests(adapter));
+  describe(`the route's event disposed behind its back (${adapter.name})`, () => irqFdEventDisposedTests(adapter));
 }
