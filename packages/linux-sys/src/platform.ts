@@ -7,6 +7,7 @@
  * ITS device IDs, a different capability rather than a layout change.
  */
 import { VirtError } from '@tsvmm/virt';
+import { processHostLibc } from './host-libc';
 
 /** What the support decision depends on (the running process's values by default). */
 export interface LinuxHost {
@@ -14,18 +15,23 @@ export interface LinuxHost {
   readonly platform: string;
   /** `process.arch`. */
   readonly arch: string;
-  /** glibc's runtime version (`process.report` header `glibcVersionRuntime`); undefined on musl. */
-  readonly glibcVersionRuntime: string | undefined;
+  /**
+   * The C library family: `glibc` or `musl`. For the running process it is read from files, never
+   * from `process.report` (whose report waits without a bound for every worker thread, so a worker
+   * blocked in a native call would hang the caller): the dynamic loader named by the executable's
+   * ELF PT_INTERP program header (glibc's `ld-linux-x86-64.so.2`, musl's `ld-musl-x86_64.so.1`),
+   * else the C library mapped in `/proc/self/maps`, else glibc. Off Linux, where
+   * {@link checkLinuxHost} refuses the host first, it is `glibc` without looking.
+   */
+  readonly libc: 'glibc' | 'musl';
 }
 
-/** The running process as a {@link LinuxHost}. */
+/**
+ * The running process as a {@link LinuxHost}. The C library is found once per process (a few small
+ * reads of `/proc/self/exe`, or of `/proc/self/maps`) and remembered; no call waits on another thread.
+ */
 export function currentHost(): LinuxHost {
-  let glibc: string | undefined;
-  if (process.platform === 'linux') {
-    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-    glibc = header?.glibcVersionRuntime;
-  }
-  return { platform: process.platform, arch: process.arch, glibcVersionRuntime: glibc };
+  return { platform: process.platform, arch: process.arch, libc: process.platform === 'linux' ? processHostLibc() : 'glibc' };
 }
 
 /**
@@ -50,5 +56,5 @@ export function checkLinuxHost(operation: string, host: LinuxHost = currentHost(
  */
 export function libcFileName(host: LinuxHost = currentHost()): string {
   checkLinuxHost('libc', host);
-  return host.glibcVersionRuntime === undefined ? 'libc.musl-x86_64.so.1' : 'libc.so.6';
+  return host.libc === 'musl' ? 'libc.musl-x86_64.so.1' : 'libc.so.6';
 }
