@@ -12,7 +12,7 @@ function fixture(counter: bigint, deferred = false) {
   const watching = new Map<number, () => void>();
   const freed: boolean[] = [];
   const eventfds: ModelEventFdWatch = {
-    watch(fd, ready) {
+    watchEventFd(fd, ready) {
       watching.set(fd, ready);
       return () => void watching.delete(fd);
     },

@@ -16,3 +16,5 @@ export function recordingInjectorSpec(shared: SharedArrayBuffer): RecordInjector
 export * from './irqfd-fault/index';
 export { ModelRelayPlatform } from './model-relay-platform';
 export type { ModelEventFdWatch, ModelRelayInjector, ModelRelayOptions } from './model-relay-platform';
+export { ModelFileTable, isEventFd } from './model-files';
+export type { ModelEventFd, ModelFileTableOptions } from './model-files';

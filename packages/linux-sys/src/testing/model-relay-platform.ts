@@ -11,10 +11,10 @@
 import type { Event, RawInjector, RelayPlatform, RelayRouteTable } from '@tsvmm/virt';
 import type { EventFd } from '../eventfd';
 
-/** How a kernel model lets a test watch its eventfds. */
+/** How a kernel model lets a test watch its eventfds (a `ModelFileTable` is one). */
 export interface ModelEventFdWatch {
   /** Calls `ready` inside every write that makes eventfd `fd` readable; returns what stops it. */
-  watch(fd: number, ready: () => void): () => void;
+  watchEventFd(fd: number, ready: () => void): () => void;
   /** Eventfd `fd`'s counter, or `undefined` if no such eventfd is open. */
   counter(fd: number): bigint | undefined;
 }
@@ -76,7 +76,7 @@ export class ModelRelayPlatform implements RelayPlatform {
       this.stops.set(slot, () => void this.parked.delete(slot));
       return;
     }
-    this.stops.set(slot, this.eventfds.watch(fd, ready));
+    this.stops.set(slot, this.eventfds.watchEventFd(fd, ready));
     // epoll is level-triggered: an eventfd already readable when added wakes the waiter at once.
     if ((this.eventfds.counter(fd) ?? 0n) > 0n) ready();
   }

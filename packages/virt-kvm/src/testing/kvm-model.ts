@@ -8,11 +8,12 @@
  * argument is decoded from raw bytes at the header's offsets. So a wrong number or offset in the
  * backend's ABI module shows up as a failed test, not as two copies of the same mistake.
  *
- * Eventfds are modelled too (a 64-bit counter; read, write, dup and close go through the same
- * `Syscalls`). Numbers name open files as in POSIX: `dup` adds a number for the same file, `close`
- * removes one, and the file (with its irqfd) is released only with its last number. A write to an
- * eventfd assigned as an irqfd drains it and injects through the committed table into an
- * {@link ApicBus}, inside the write, as KVM does.
+ * Descriptors and eventfds are the shared model table of `@tsvmm/linux-sys/testing`
+ * ({@link ModelFileTable}): POSIX numbers (`dup` adds one for the same file, `close` removes one,
+ * the file with its irqfd is released only with its last number), the process's real
+ * RLIMIT_NOFILE, non-blocking 64-bit eventfd counters. A write to an eventfd assigned as an irqfd
+ * drains it and injects through the committed table into an {@link ApicBus}, inside the write, as
+ * KVM does.
  *
  * Hazards, things that crashed or corrupted real hosts, are recorded in {@link hazards} (tests
  * assert it stays empty): an irqfd assigned on a GSI that the committed table does not route, and
@@ -20,18 +21,17 @@
  *
  * Wrap it with `FaultInjector` from `@tsvmm/linux-sys/testing` to fail chosen calls.
  */
-import { type DescriptorBudget, type IoctlDef, type Syscalls, processDescriptorBudget } from '@tsvmm/linux-sys';
+import type { DescriptorBudget, IoctlDef, Syscalls } from '@tsvmm/linux-sys';
+import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
 import { ApicBus } from '@tsvmm/virt/testing';
 
 // errno values (x86_64, asm-generic/errno-base.h).
 const ENOENT = 2;
 const EBADF = 9;
-const EAGAIN = 11;
 const EFAULT = 14;
 const EBUSY = 16;
 const EEXIST = 17;
 const EINVAL = 22;
-const EMFILE = 24;
 const ENOTTY = 25;
 const ENOSYS = 38;
 
@@ -53,7 +53,6 @@ const ROUTING_TYPE_IRQCHIP = 1;
 const ROUTING_TYPE_MSI = 2;
 const IRQFD_FLAG_DEASSIGN = 1;
 const IRQFD_FLAG_RESAMPLE = 2;
-const EFD_MAX = 0xffff_ffff_ffff_fffen; // the eventfd counter's maximum (ULLONG_MAX - 1)
 
 /** One entry of the routing table as the kernel holds it, decoded from `struct kvm_irq_routing_entry`. */
 export type ModelRoute =
@@ -99,15 +98,8 @@ interface KvmDevice {
   readonly kind: 'kvm';
 }
 
-/** An eventfd as the model holds it: one open file, whatever numbers name it. */
-export interface EventFdObject {
-  /** Always `eventfd`. */
-  readonly kind: 'eventfd';
-  /** The 64-bit counter: what a read would return (0 reads as EAGAIN: the eventfds are non-blocking). */
-  count: bigint;
-  /** Called after a write that leaves the counter non-zero while no irqfd drains it (the relay model's waiter). */
-  onReadable: (() => void) | undefined;
-}
+/** An eventfd as the model holds it (the shared model table's): one open file, whatever numbers name it. */
+export type EventFdObject = ModelEventFd;
 
 /** A vCPU made with KVM_CREATE_VCPU. */
 export interface VcpuObject {
@@ -182,21 +174,18 @@ export class KvmKernelModel implements Syscalls {
   readonly hazards: string[] = [];
   /** Every VM created, in order (closed ones stay); {@link KvmKernelModel.vm} is the last. */
   readonly vms: VmObject[] = [];
-  private readonly fds = new Map<number, FdObject>();
-  /** Numbers referring to each open file (dup adds one, close removes one; the file is released at 0). */
-  private readonly refs = new Map<FdObject, number>();
+  /** The process's descriptors and eventfds, shared vocabulary with the other kernel models. */
+  readonly files: ModelFileTable<FdObject>;
   private readonly maxRoutes: number;
-  private readonly maxFds: number;
-  /** Every number from 3 up to this one is open (0-2 are the process's standard streams). */
-  private lowestFree = 3;
   private readonly caps: Readonly<Record<number, number>>;
 
   constructor(options: KvmModelOptions = {}) {
     this.apicIds = Object.freeze([...(options.apicIds ?? [0, 1])]);
     this.maxRoutes = options.maxRoutes ?? MAX_IRQ_ROUTES;
-    // The process's own limit applies to the model's numbers too, less what the process holds already.
-    const real = processDescriptorBudget();
-    this.maxFds = options.maxFds ?? (real === undefined || real.limit === Infinity ? 1 << 20 : Math.max(0, real.limit - real.open));
+    this.files = new ModelFileTable<FdObject>({
+      ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
+      onRelease: (f) => this.release(f),
+    });
     // IRQCHIP 0, NR_VCPUS 9, IRQ_ROUTING 25, IRQFD 32, MAX_VCPUS 66, SIGNAL_MSI 77, IRQFD_RESAMPLE 82, SPLIT_IRQCHIP 121, X2APIC_API 129.
     this.caps = options.capabilities ?? { 0: 1, 9: this.apicIds.length, 25: this.maxRoutes, 32: 1, 66: this.apicIds.length, 77: 1, 82: 1, 121: 1, 129: 1 };
   }
@@ -205,14 +194,12 @@ export class KvmKernelModel implements Syscalls {
 
   /** Open fd numbers now (a dup counts as one more). */
   get openFds(): number {
-    return this.fds.size;
+    return this.files.size;
   }
 
   /** Open eventfd numbers now (an eventfd and its dup count as two). */
   get openEventFds(): number {
-    let n = 0;
-    for (const o of this.fds.values()) if (o.kind === 'eventfd') n++;
-    return n;
+    return this.files.count(isEventFd);
   }
 
   /** The local APICs of the latest VM (each VM has its own). */
@@ -246,34 +233,31 @@ export class KvmKernelModel implements Syscalls {
 
   /** The fd number of an object (a VM), or undefined when closed. */
   fdOf(o: object): number | undefined {
-    for (const [fd, obj] of this.fds) if (obj === o) return fd;
-    return undefined;
+    return this.files.fdOf(o);
   }
 
   /** The GSI the eventfd open as `fd` (any of its numbers) is assigned on as an irqfd, or undefined. */
   irqfdGsi(fd: number, vm = this.vm): number | undefined {
-    const o = this.fds.get(fd);
-    if (o?.kind !== 'eventfd') return undefined;
-    return vm.irqfds.find((i) => i.eventfd === o)?.gsi;
+    const o = this.files.eventFd(fd);
+    return o === undefined ? undefined : vm.irqfds.find((i) => i.eventfd === o)?.gsi;
   }
 
   /** How many numbers refer to the open file behind `fd` (0 when `fd` is closed). */
   fileRefs(fd: number): number {
-    const o = this.fds.get(fd);
-    return o ? (this.refs.get(o) ?? 0) : 0;
+    return this.files.fileRefs(fd);
   }
 
   /** The eventfd's counter (undefined when `fd` is not an open eventfd). */
   eventfdCount(fd: number): bigint | undefined {
-    const o = this.fds.get(fd);
-    return o?.kind === 'eventfd' ? o.count : undefined;
+    return this.files.counter(fd);
   }
 
-  /** Calls `listener` whenever a write leaves the (unassigned) eventfd `fd` readable; undefined stops. The relay model's waiter. */
-  setReadableListener(fd: number, listener: (() => void) | undefined): void {
-    const o = this.fds.get(fd);
-    if (o?.kind !== 'eventfd') throw new Error(`fd ${fd} is not an eventfd of the model`);
-    o.onReadable = listener;
+  /**
+   * Calls `ready` whenever a write leaves the (unassigned) eventfd `fd` readable: the relay model's
+   * waiter. Returns what stops it. Throws RangeError when `fd` is not an open eventfd.
+   */
+  watchEventFd(fd: number, ready: () => void): () => void {
+    return this.files.watchEventFd(fd, ready);
   }
 
   // ---- Syscalls ------------------------------------------------------------------------------
@@ -288,24 +272,18 @@ export class KvmKernelModel implements Syscalls {
    * to it; only the last close releases it.
    */
   close(fd: number): number {
-    const o = this.fds.get(fd);
-    if (!o) return -EBADF;
-    this.fds.delete(fd);
-    if (fd < this.lowestFree) this.lowestFree = fd;
-    const left = (this.refs.get(o) ?? 1) - 1;
-    if (left > 0) {
-      this.refs.set(o, left);
-      return 0;
+    return this.files.close(fd);
+  }
+
+  /** The last number of `o` was closed: the open file is released. */
+  private release(o: FdObject): void {
+    if (!isEventFd(o)) return;
+    // Releasing the eventfd deactivates its irqfd at once (virt/kvm/eventfd.c, irqfd_wakeup on
+    // EPOLLHUP, under the irqfds lock); only the freeing is left to a workqueue.
+    for (const vm of this.vms) {
+      const i = vm.irqfds.findIndex((q) => q.eventfd === o);
+      if (i >= 0) vm.irqfds.splice(i, 1);
     }
-    this.refs.delete(o);
-    if (o.kind === 'eventfd') {
-      // Releasing the eventfd tears its irqfd down (virt/kvm/eventfd.c, irqfd_wakeup on EPOLLHUP).
-      for (const vm of this.vms) {
-        const i = vm.irqfds.findIndex((q) => q.eventfd === o);
-        if (i >= 0) vm.irqfds.splice(i, 1);
-      }
-    }
-    return 0;
   }
 
   /**
@@ -314,21 +292,16 @@ export class KvmKernelModel implements Syscalls {
    * the limit.
    */
   dup(fd: number): number {
-    const o = this.fds.get(fd);
-    if (!o) return -EBADF;
-    return this.allocate(o);
+    return this.files.dup(fd);
   }
 
   /** `kcmp(pid, pid, KCMP_FILE, a, b)` as a yes/no: 1 when both numbers name one open file, 0 when not, -EBADF when either is closed. */
   sameFile(a: number, b: number): number {
-    const x = this.fds.get(a);
-    const y = this.fds.get(b);
-    if (!x || !y) return -EBADF;
-    return x === y ? 1 : 0;
+    return this.files.sameFile(a, b);
   }
 
   ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
-    const o = this.fds.get(fd);
+    const o = this.files.get(fd);
     if (!o) return -EBADF;
     const req = request.request >>> 0;
     switch (o.kind) {
@@ -344,14 +317,7 @@ export class KvmKernelModel implements Syscalls {
   }
 
   read(fd: number, buf: Uint8Array, length: number): number {
-    const o = this.fds.get(fd);
-    if (!o) return -EBADF;
-    if (o.kind !== 'eventfd') return -EINVAL;
-    if (length < 8 || buf.length < 8) return -EINVAL;
-    if (o.count === 0n) return -EAGAIN; // tsvmm's eventfds are non-blocking
-    new DataView(buf.buffer, buf.byteOffset, 8).setBigUint64(0, o.count, true);
-    o.count = 0n;
-    return 8;
+    return this.files.readEventFd(fd, buf, length);
   }
 
   /**
@@ -361,14 +327,8 @@ export class KvmKernelModel implements Syscalls {
    * table, inside the write, as KVM does; otherwise the readable listener runs. Returns 8 or -errno.
    */
   write(fd: number, buf: Uint8Array, length: number): number {
-    const o = this.fds.get(fd);
-    if (!o) return -EBADF;
-    if (o.kind !== 'eventfd') return -EINVAL;
-    if (length < 8 || buf.length < 8) return -EINVAL;
-    const value = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
-    if (value === 0xffff_ffff_ffff_ffffn) return -EINVAL;
-    if (EFD_MAX - o.count < value) return -EAGAIN;
-    o.count += value;
+    const o = this.files.addToEventFd(fd, buf, length);
+    if (typeof o === 'number') return o;
     if (o.count === 0n) return 8;
     const irqfd = this.irqfdOf(o);
     if (irqfd) {
@@ -376,13 +336,13 @@ export class KvmKernelModel implements Syscalls {
       o.count = 0n;
       irqfd.vm.injectGsi(irqfd.irqfd.gsi);
     } else {
-      o.onReadable?.();
+      this.files.notifyReadable(o);
     }
     return 8;
   }
 
   eventfd(initval: number, _flags: number): number {
-    return this.allocate({ kind: 'eventfd', count: BigInt(initval >>> 0), onReadable: undefined });
+    return this.files.createEventFd(initval);
   }
 
   poll(): number {
@@ -541,9 +501,9 @@ export class KvmKernelModel implements Syscalls {
     const flags = v.getUint32(8, true);
     if ((flags & ~(IRQFD_FLAG_DEASSIGN | IRQFD_FLAG_RESAMPLE)) !== 0) return -EINVAL;
     if (!vm.irqchip) return -EINVAL;
-    const o = this.fds.get(fd);
+    const o = this.files.get(fd);
     if (!o) return -EBADF;
-    if (o.kind !== 'eventfd') return -EINVAL;
+    if (!isEventFd(o)) return -EINVAL;
     if (flags & IRQFD_FLAG_DEASSIGN) {
       // Matches (eventfd, gsi); 0 even when nothing matched. Deassign drains without injecting.
       const i = vm.irqfds.findIndex((q) => q.eventfd === o && q.gsi === gsi);
@@ -573,18 +533,11 @@ export class KvmKernelModel implements Syscalls {
 
   /** The model's own budget: {@link KvmModelOptions.maxFds} and the numbers it has open. */
   descriptorBudget(): DescriptorBudget {
-    return { limit: this.maxFds, open: this.fds.size };
+    return this.files.budget();
   }
 
   private allocate(o: FdObject): number {
-    if (this.fds.size >= this.maxFds) return -EMFILE;
-    // The lowest free number, as the kernel hands out (every number below `lowestFree` is taken).
-    let fd = this.lowestFree;
-    while (this.fds.has(fd)) fd++;
-    this.lowestFree = fd + 1;
-    this.fds.set(fd, o);
-    this.refs.set(o, (this.refs.get(o) ?? 0) + 1);
-    return fd;
+    return this.files.install(o);
   }
 }
 

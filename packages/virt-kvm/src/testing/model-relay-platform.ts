@@ -27,19 +27,10 @@ export function modelRelayPlatform(
   readonly platforms: ModelRelayPlatform[];
 } {
   const platforms: ModelRelayPlatform[] = [];
-  const eventfds = {
-    watch(fd: number, ready: () => void): () => void {
-      model.setReadableListener(fd, ready);
-      return () => {
-        if (model.eventfdCount(fd) !== undefined) model.setReadableListener(fd, undefined);
-      };
-    },
-    counter: (fd: number) => model.eventfdCount(fd),
-  };
   const factory = (table: RelayRouteTable): ModelRelayPlatform => {
     const vmFd = modelVmFd(model);
     // The worker's own injector spec and builder, with the model's system calls.
-    const p = new ModelRelayPlatform('KVM model waiter', table, eventfds, syscallSpecInjector(kvmRelayInjector(vmFd), sys, NO_INPUT_MEMORY), options);
+    const p = new ModelRelayPlatform('KVM model waiter', table, model.files, syscallSpecInjector(kvmRelayInjector(vmFd), sys, NO_INPUT_MEMORY), options);
     platforms.push(p);
     return p;
   };

@@ -12,9 +12,11 @@
  * {@link ApicBus} per partition. Where the real kernel would inject garbage or crash the host, it
  * does what the kernel does and also records a {@link MshvHazard}: tests assert `hazards` is empty.
  *
- * Numbers name open files as in POSIX: `dup` gives the lowest free number for the same open file
- * (the same counter, the same irqfd bindings), `close` removes one number, and the file is released
- * (an eventfd's irqfds torn down, a partition's reference dropped) only with its last number.
+ * Descriptors and eventfds are the shared model table of `@tsvmm/linux-sys/testing`
+ * ({@link ModelFileTable}): POSIX numbers (`dup` gives the lowest free number for the same open file,
+ * `close` removes one, and the file is released, an eventfd's irqfds torn down, a partition's
+ * reference dropped, only with its last number), the process's real RLIMIT_NOFILE, non-blocking
+ * 64-bit eventfd counters.
  *
  * Pointers inside ioctl arguments (`in_ptr`, `buf_ptr`) are resolved in the model's own address
  * space ({@link UserMemory}): an address it did not hand out is an EFAULT.
@@ -22,7 +24,8 @@
  * Compose fault injection with `new FaultInjector(model)` from `@tsvmm/linux-sys/testing`.
  */
 import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
-import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ENOTTY, type IoctlDef, type Syscalls } from '@tsvmm/linux-sys';
+import { type DescriptorBudget, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ENOTTY, type IoctlDef, type Syscalls } from '@tsvmm/linux-sys';
+import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
 import type { PinnedBuffer, UserMemory } from '../memory';
 
 // ---- the ABI in the model's own words (include/uapi/linux/mshv.h, Linux 6.15+) ----
@@ -89,15 +92,15 @@ export interface MshvKernelModelOptions {
    * level-triggered.
    */
   readonly resampleAlwaysEinval?: boolean;
+  /**
+   * Most open fds (EMFILE beyond). Default: what this process may still open under its real
+   * RLIMIT_NOFILE when the model is made.
+   */
+  readonly maxFds?: number;
 }
 
-/** An eventfd as the model holds it: one open file, whatever numbers name it. */
-export interface EventFdObject {
-  /** Always `eventfd`. */
-  readonly kind: 'eventfd';
-  /** The 64-bit counter: what a read would return (0 reads as EAGAIN: the eventfds are non-blocking). */
-  counter: bigint;
-}
+/** An eventfd as the model holds it (the shared model table's): one open file, whatever numbers name it. */
+export type EventFdObject = ModelEventFd;
 interface DeviceObject {
   readonly kind: 'mshv';
 }
@@ -206,29 +209,31 @@ export class MshvKernelModel implements Syscalls, UserMemory {
   readonly hazards: MshvHazard[] = [];
   /** Every partition created, in order (disposed ones stay, with `refs` 0). */
   readonly partitions: ModelPartition[] = [];
-  private readonly files = new Map<number, FileObject>();
-  /** Numbers referring to each open file (dup adds one, close removes one; released at 0). */
-  private readonly refs = new Map<FileObject, number>();
-  /** Closed fd numbers below `highWater`, ascending. */
-  private readonly freeFds: number[] = [];
-  private highWater = 3;
+  /** The process's descriptors and eventfds, shared vocabulary with the other kernel models. */
+  readonly files: ModelFileTable<FileObject>;
   private readonly regions: Region[] = [];
   private nextAddress = NEXT_ADDRESS_BASE;
   private readonly options: MshvKernelModelOptions;
   private readonly hvcallFaults: Array<{ errno: number; status: number }> = [];
-  private readonly watchers = new Map<EventFdObject, () => void>();
 
   constructor(options: MshvKernelModelOptions = {}) {
     this.options = options;
+    this.files = new ModelFileTable<FileObject>({
+      ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
+      onRelease: (f) => this.release(f),
+    });
+  }
+
+  /** The model's own budget: {@link MshvKernelModelOptions.maxFds} and the numbers it has open. */
+  descriptorBudget(): DescriptorBudget {
+    return this.files.budget();
   }
 
   // ---- inspection ----
 
   /** Open fd numbers of any kind, or of one kind (a file and its dup count as two). */
   openFds(kind?: FileObject['kind']): number {
-    let n = 0;
-    for (const f of this.files.values()) if (kind === undefined || f.kind === kind) n++;
-    return n;
+    return this.files.count((f) => kind === undefined || f.kind === kind);
   }
 
   /** The partition behind a partition or VP fd. */
@@ -240,7 +245,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
   /** The fd of the newest partition whose partition fd is open. */
   newestPartitionFd(): number | undefined {
     let best: [number, number] | undefined;
-    for (const [fd, f] of this.files) if (f.kind === 'partition' && (best === undefined || f.partition.id > best[1])) best = [fd, f.partition.id];
+    for (const [fd, f] of this.files.entries()) if (f.kind === 'partition' && (best === undefined || f.partition.id > best[1])) best = [fd, f.partition.id];
     return best?.[0];
   }
 
@@ -253,14 +258,12 @@ export class MshvKernelModel implements Syscalls, UserMemory {
 
   /** How many numbers refer to the open file behind `fd` (0 when `fd` is closed). */
   fileRefs(fd: number): number {
-    const f = this.files.get(fd);
-    return f === undefined ? 0 : (this.refs.get(f) ?? 0);
+    return this.files.fileRefs(fd);
   }
 
   /** The counter of an eventfd (what a read would return), or undefined when `fd` is not one. */
   eventfdCounter(fd: number): bigint | undefined {
-    const f = this.files.get(fd);
-    return f?.kind === 'eventfd' ? f.counter : undefined;
+    return this.files.counter(fd);
   }
 
   /**
@@ -275,13 +278,8 @@ export class MshvKernelModel implements Syscalls, UserMemory {
    * Calls `onReady` after every write that leaves eventfd `fd` readable, as epoll would report it
    * (for a user-space relay run against the model). Returns the function that stops watching.
    */
-  watchEventfd(fd: number, onReady: () => void): () => void {
-    const f = this.files.get(fd);
-    if (f?.kind !== 'eventfd') throw new RangeError(`fd ${fd} is not an eventfd of this model`);
-    this.watchers.set(f, onReady);
-    return () => {
-      if (this.watchers.get(f) === onReady) this.watchers.delete(f);
-    };
+  watchEventFd(fd: number, onReady: () => void): () => void {
+    return this.files.watchEventFd(fd, onReady);
   }
 
   // ---- UserMemory: the model's address space ----
@@ -330,22 +328,15 @@ export class MshvKernelModel implements Syscalls, UserMemory {
    * Returns 0, or -EBADF for a closed number.
    */
   close(fd: number): number {
-    const f = this.files.get(fd);
-    if (f === undefined) return -EBADF;
-    this.files.delete(fd);
-    this.releaseFd(fd);
-    const left = (this.refs.get(f) ?? 1) - 1;
-    if (left > 0) {
-      // Another number (a dup) still refers to the open file: nothing is released.
-      this.refs.set(f, left);
-      return 0;
-    }
-    this.refs.delete(f);
+    return this.files.close(fd);
+  }
+
+  /** The last number of `f` was closed: the open file is released. */
+  private release(f: FileObject): void {
     switch (f.kind) {
       case 'eventfd':
-        // The last number: the file is released, which tears its irqfds down (EPOLLHUP).
+        // The eventfd's irqfds are deactivated at once (EPOLLHUP); only their freeing is deferred.
         for (const p of this.partitions) this.removeIrqfds(p, (i) => i.eventfd === f);
-        this.watchers.delete(f);
         break;
       case 'partition':
         f.partition.partitionFdOpen = false;
@@ -358,7 +349,6 @@ export class MshvKernelModel implements Syscalls, UserMemory {
       default:
         break;
     }
-    return 0;
   }
 
   /**
@@ -366,17 +356,12 @@ export class MshvKernelModel implements Syscalls, UserMemory {
    * file. EBADF for a closed number.
    */
   dup(fd: number): number {
-    const f = this.files.get(fd);
-    if (f === undefined) return -EBADF;
-    return this.install(f);
+    return this.files.dup(fd);
   }
 
   /** `kcmp(pid, pid, KCMP_FILE, a, b)` as a yes/no: 1 when both numbers name one open file, 0 when not, -EBADF when either is closed. */
   sameFile(a: number, b: number): number {
-    const x = this.files.get(a);
-    const y = this.files.get(b);
-    if (x === undefined || y === undefined) return -EBADF;
-    return x === y ? 1 : 0;
+    return this.files.sameFile(a, b);
   }
 
   ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
@@ -396,37 +381,26 @@ export class MshvKernelModel implements Syscalls, UserMemory {
   }
 
   read(fd: number, buf: Uint8Array, length: number): number {
-    const f = this.files.get(fd);
-    if (f === undefined) return -EBADF;
-    if (f.kind !== 'eventfd' || length < 8 || buf.byteLength < 8) return -EINVAL;
-    if (f.counter === 0n) return -EAGAIN; // non-blocking eventfd
-    new DataView(buf.buffer, buf.byteOffset, 8).setBigUint64(0, f.counter, true);
-    f.counter = 0n;
-    return 8;
+    return this.files.readEventFd(fd, buf, length);
   }
 
   /**
-   * write(2) of 8 bytes to an eventfd: adds the little-endian u64 to its counter (EINVAL for
-   * 0xFFFFFFFFFFFFFFFF or fewer than 8 bytes, EAGAIN when it would overflow). Each irqfd bound to
-   * the eventfd drains it and injects through its GSI's route, inside the write; an unrouted GSI
-   * does what the kernel does (vector 0 on APIC 0 below the highest route, else nothing) and is
-   * recorded as a hazard. Returns 8 or -errno.
+   * write(2) of 8 bytes to an eventfd: adds the little-endian u64 to its counter (the shared
+   * table's rules). Each irqfd bound to the eventfd drains it and injects through its GSI's route,
+   * inside the write; an unrouted GSI does what the kernel does (vector 0 on APIC 0 below the
+   * highest route, else nothing) and is recorded as a hazard. Returns 8 or -errno.
    */
   write(fd: number, buf: Uint8Array, length: number): number {
-    const f = this.files.get(fd);
-    if (f === undefined) return -EBADF;
-    if (f.kind !== 'eventfd' || length < 8 || buf.byteLength < 8) return -EINVAL;
-    const value = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
-    if (value === 0xffff_ffff_ffff_ffffn) return -EINVAL;
-    if (f.counter + value >= 0xffff_ffff_ffff_ffffn) return -EAGAIN;
-    f.counter += value;
-    if (value > 0n) this.wake(f);
-    if (f.counter > 0n) this.watchers.get(f)?.();
+    const before = this.files.counter(fd);
+    const f = this.files.addToEventFd(fd, buf, length);
+    if (typeof f === 'number') return f;
+    if (before !== undefined && f.count > before) this.wake(f);
+    this.files.notifyReadable(f);
     return 8;
   }
 
   eventfd(initval: number, _flags: number): number {
-    return this.install({ kind: 'eventfd', counter: BigInt(initval >>> 0) });
+    return this.files.createEventFd(initval);
   }
 
   poll(fds: Uint8Array, nfds: number, _timeoutMs: number): number {
@@ -438,7 +412,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
       const f = this.files.get(fd);
       let revents = 0;
       if (f === undefined) revents = 0x20; // POLLNVAL
-      else if (f.kind === 'eventfd' && f.counter > 0n) revents = events & 1; // POLLIN
+      else if (isEventFd(f) && f.count > 0n) revents = events & 1; // POLLIN
       v.setInt16(i * 8 + 6, revents, true);
       if (revents) ready++;
     }
@@ -458,23 +432,9 @@ export class MshvKernelModel implements Syscalls, UserMemory {
 
   // ---- the driver ----
 
-  /** Like the kernel, the lowest free fd number (0-2 are taken by stdio). */
+  /** Like the kernel, the lowest free fd number (0-2 are taken by stdio); -EMFILE at the limit. */
   private install(f: FileObject): number {
-    const fd = this.freeFds.length > 0 ? this.freeFds.shift()! : this.highWater++;
-    this.files.set(fd, f);
-    this.refs.set(f, (this.refs.get(f) ?? 0) + 1);
-    return fd;
-  }
-
-  private releaseFd(fd: number): void {
-    let lo = 0;
-    let hi = this.freeFds.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.freeFds[mid]! < fd) lo = mid + 1;
-      else hi = mid;
-    }
-    this.freeFds.splice(lo, 0, fd);
+    return this.files.install(f);
   }
 
   private hazard(kind: MshvHazard['kind'], detail: string): void {
@@ -578,7 +538,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     const irqfd: ModelIrqfd = { eventfd: f, fd, gsi, resample };
     p.irqfds.push(irqfd);
     // A count pending at assign is injected (through the slow path) but the counter is left as it is.
-    if (f.counter > 0n) this.inject(p, gsi);
+    if (f.count > 0n) this.inject(p, gsi);
     return 0;
   }
 
@@ -587,7 +547,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
       const i = p.irqfds[k]!;
       if (!match(i)) continue;
       p.irqfds.splice(k, 1);
-      i.eventfd.counter = 0n; // eventfd_ctx_remove_wait_queue drains the counter
+      i.eventfd.count = 0n; // eventfd_ctx_remove_wait_queue drains the counter
     }
   }
 
@@ -595,7 +555,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     for (const p of this.partitions) {
       for (const i of [...p.irqfds]) {
         if (i.eventfd !== f) continue;
-        f.counter = 0n; // drained on every signal
+        f.count = 0n; // drained on every signal
         this.inject(p, i.gsi);
       }
     }

@@ -27,12 +27,11 @@ export function modelRelayPlatform(
   readonly platforms: ModelRelayPlatform[];
 } {
   const platforms: ModelRelayPlatform[] = [];
-  const eventfds = { watch: (fd: number, ready: () => void) => model.watchEventfd(fd, ready), counter: (fd: number) => model.eventfdCounter(fd) };
   const factory = (table: RelayRouteTable): ModelRelayPlatform => {
     const fd = model.newestPartitionFd();
     if (fd === undefined) throw new Error('the model has no open partition');
     // The worker's own injector spec and builder, with the model's system calls and address space.
-    const p = new ModelRelayPlatform('mshv model waiter', table, eventfds, syscallSpecInjector(mshvRelayInjector(fd), sys, model), options);
+    const p = new ModelRelayPlatform('mshv model waiter', table, model.files, syscallSpecInjector(mshvRelayInjector(fd), sys, model), options);
     platforms.push(p);
     return p;
   };
