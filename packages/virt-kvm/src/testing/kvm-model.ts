@@ -324,15 +324,17 @@ export class KvmKernelModel implements Syscalls {
    * write(2) of 8 bytes to an eventfd: adds the little-endian u64 to its counter (EINVAL for
    * 0xFFFFFFFFFFFFFFFF or fewer than 8 bytes, EAGAIN when it would overflow). When the eventfd is
    * assigned as an irqfd, the counter is drained and the GSI injected once through the committed
-   * table, inside the write, as KVM does; otherwise the readable listener runs. Returns 8 or -errno.
+   * table, inside the write, as KVM does (a write of 0 too: the wakeup does not look at the value);
+   * otherwise a watcher is told when the counter is non-zero. Returns 8 or -errno.
    */
   write(fd: number, buf: Uint8Array, length: number): number {
     const o = this.files.addToEventFd(fd, buf, length);
     if (typeof o === 'number') return o;
-    if (o.count === 0n) return 8;
     const irqfd = this.irqfdOf(o);
     if (irqfd) {
-      // An assigned irqfd drains the counter on every signal and injects once (edge), inside the write.
+      // Every successful write wakes the eventfd's waiters, even one adding 0 (eventfd_write), and
+      // an assigned irqfd then drains the counter and injects once (edge), inside the write
+      // (irqfd_wakeup on EPOLLIN reads the counter and injects whatever it read).
       o.count = 0n;
       irqfd.vm.injectGsi(irqfd.irqfd.gsi);
     } else {

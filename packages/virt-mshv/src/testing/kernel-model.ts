@@ -386,15 +386,17 @@ export class MshvKernelModel implements Syscalls, UserMemory {
 
   /**
    * write(2) of 8 bytes to an eventfd: adds the little-endian u64 to its counter (the shared
-   * table's rules). Each irqfd bound to the eventfd drains it and injects through its GSI's route,
+   * table's rules). Each irqfd bound to the eventfd drains it and injects through its GSI's route
+   * (a write of 0 too: the wakeup does not look at the value),
    * inside the write; an unrouted GSI does what the kernel does (vector 0 on APIC 0 below the
    * highest route, else nothing) and is recorded as a hazard. Returns 8 or -errno.
    */
   write(fd: number, buf: Uint8Array, length: number): number {
-    const before = this.files.counter(fd);
     const f = this.files.addToEventFd(fd, buf, length);
     if (typeof f === 'number') return f;
-    if (before !== undefined && f.count > before) this.wake(f);
+    // Every successful write wakes the eventfd's waiters, even one adding 0 (eventfd_write); an
+    // assigned irqfd's wakeup reads the counter and injects whatever it read (mshv_irqfd_wakeup).
+    this.wake(f);
     this.files.notifyReadable(f);
     return 8;
   }

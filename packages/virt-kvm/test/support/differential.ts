@@ -1,0 +1,256 @@
+/**
+ * Runs one seeded random sequence of raw system calls (eventfds, dup, close, write, read, whole
+ * routing tables, irqfd assign and deassign, KVM_SIGNAL_MSI) on two kernels behind `Syscalls`, the
+ * same bytes to each, and compares everything both let user space observe after every call: the
+ * result or errno, which descriptors are open, every eventfd's counter, and every vCPU's IRR. On a
+ * host with /dev/kvm the two are the KVM model and the real kernel, so a model that drifts from the
+ * kernel fails there.
+ *
+ * Descriptor numbers differ between the two (the real process holds other files), so a sequence
+ * names its descriptors by handle; calls that return a descriptor are compared by success only.
+ * Level-triggered resample irqfds are not generated: the model refuses them (tsvmm never asks).
+ */
+import { packStruct } from '@tsvmm/ffi';
+import type { Syscalls } from '@tsvmm/linux-sys';
+import * as kvm from '../../src/abi';
+import { LEGACY_ROUTES } from '../../src/gsi-routing';
+
+/** One kernel under comparison, and how to read an eventfd's counter without consuming it. */
+export interface DifferentialKernel {
+  readonly name: string;
+  readonly sys: Syscalls;
+  /** The counter of eventfd `fd` (a read would reset it), or undefined when `fd` is not an open eventfd. */
+  counter(fd: number): bigint | undefined;
+  /** Whether `fd` is open. */
+  isOpen(fd: number): boolean;
+  /**
+   * The real kernel injects a signal already pending at assign from a workqueue, after KVM_IRQFD
+   * returns: before reading IRR after an assign, wait (bounded) until this says nothing is queued.
+   */
+  readonly asynchronousAssignInjection: boolean;
+}
+
+/** What differed, at which step of which sequence. */
+export interface Divergence {
+  readonly seed: number;
+  readonly step: number;
+  readonly op: string;
+  readonly what: string;
+  readonly a: unknown;
+  readonly b: unknown;
+}
+
+type Op =
+  | { readonly kind: 'eventfd'; readonly init: number }
+  | { readonly kind: 'dup' | 'close' | 'read'; readonly h: number }
+  | { readonly kind: 'write'; readonly h: number; readonly value: bigint }
+  | { readonly kind: 'table'; readonly entries: ReadonlyArray<{ gsi: number; apic: number; vector: number }>; readonly keepLegacy: boolean }
+  | { readonly kind: 'irqfd'; readonly h: number; readonly gsi: number; readonly deassign: boolean; readonly badFlags: boolean }
+  | { readonly kind: 'msi'; readonly apic: number; readonly vector: number };
+
+/** mulberry32: small, seeded, the same sequence on every host. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const GSIS = [24, 25, 26, 27, 28, 29, 30, 31, 5000];
+const VALUES = [1n, 1n, 1n, 2n, 0n, 0xffff_ffff_ffff_ffffn, 0xffff_ffff_ffff_fff0n];
+
+/** The seeded sequence of `length` operations over at most `handles` descriptors. */
+export function sequence(seed: number, length: number, handles = 6): Op[] {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const h = (): number => Math.floor(r() * handles);
+  const ops: Op[] = [];
+  for (let i = 0; i < length; i++) {
+    const k = r();
+    if (k < 0.14) ops.push({ kind: 'eventfd', init: r() < 0.2 ? 1 : 0 });
+    else if (k < 0.2) ops.push({ kind: 'dup', h: h() });
+    else if (k < 0.26) ops.push({ kind: 'close', h: h() });
+    else if (k < 0.46) ops.push({ kind: 'write', h: h(), value: pick(VALUES) });
+    else if (k < 0.54) ops.push({ kind: 'read', h: h() });
+    else if (k < 0.66) {
+      const n = Math.floor(r() * 5);
+      const entries = Array.from({ length: n }, () => ({ gsi: pick(GSIS), apic: Math.floor(r() * 2), vector: 0x30 + Math.floor(r() * 16) }));
+      ops.push({ kind: 'table', entries, keepLegacy: r() < 0.8 });
+    } else if (k < 0.92) ops.push({ kind: 'irqfd', h: h(), gsi: pick(GSIS), deassign: r() < 0.4, badFlags: r() < 0.05 });
+    else ops.push({ kind: 'msi', apic: Math.floor(r() * 2), vector: 0x30 + Math.floor(r() * 16) });
+  }
+  return ops;
+}
+
+/** One kernel's VM and the descriptors a sequence made on it. */
+class Run {
+  readonly handles: number[] = [];
+  /** Handles closed by the sequence: their numbers may name another handle's file by now. */
+  readonly closed = new Set<number>();
+  readonly vmFd: number;
+  readonly vcpuFds: number[] = [];
+  private readonly kvmFd: number;
+  private readonly page = new Uint8Array(1024);
+
+  constructor(readonly kernel: DifferentialKernel) {
+    const sys = kernel.sys;
+    this.kvmFd = must(sys.open('/dev/kvm', 2), 'open /dev/kvm');
+    this.vmFd = must(sys.ioctl(this.kvmFd, kvm.KVM_CREATE_VM, 0), 'KVM_CREATE_VM');
+    must(sys.ioctl(this.vmFd, kvm.KVM_CREATE_IRQCHIP, 0), 'KVM_CREATE_IRQCHIP');
+    for (let id = 0; id < 2; id++) {
+      const fd = must(sys.ioctl(this.vmFd, kvm.KVM_CREATE_VCPU, id), 'KVM_CREATE_VCPU');
+      this.vcpuFds.push(fd);
+      must(sys.ioctl(fd, kvm.KVM_GET_LAPIC, this.page), 'KVM_GET_LAPIC');
+      const v = new DataView(this.page.buffer);
+      v.setUint32(kvm.LAPIC_SVR, v.getUint32(kvm.LAPIC_SVR, true) | kvm.LAPIC_SVR_ENABLE, true);
+      must(sys.ioctl(fd, kvm.KVM_SET_LAPIC, this.page), 'KVM_SET_LAPIC');
+    }
+  }
+
+  fd(h: number): number {
+    // A handle never made, or closed, names a number no one holds: the kernels hand out numbers
+    // from different bases, so a reused number would alias different handles on each side.
+    return this.handles[h] === undefined || this.closed.has(h) ? 1_000_000 + h : this.handles[h];
+  }
+
+  /** Each vCPU's IRR vectors, then cleared. */
+  takeIrr(): number[][] {
+    const out: number[][] = [];
+    for (const fd of this.vcpuFds) {
+      must(this.kernel.sys.ioctl(fd, kvm.KVM_GET_LAPIC, this.page), 'KVM_GET_LAPIC');
+      const v = new DataView(this.page.buffer);
+      const irr: number[] = [];
+      for (let w = 0; w < 8; w++) {
+        const word = v.getUint32(kvm.LAPIC_IRR + w * 16, true);
+        for (let b = 0; b < 32; b++) if ((word >>> b) & 1) irr.push(w * 32 + b);
+        v.setUint32(kvm.LAPIC_IRR + w * 16, 0, true);
+      }
+      must(this.kernel.sys.ioctl(fd, kvm.KVM_SET_LAPIC, this.page), 'KVM_SET_LAPIC');
+      out.push(irr);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    this.handles.forEach((fd, h) => {
+      if (!this.closed.has(h)) this.kernel.sys.close(fd);
+    });
+    for (const fd of this.vcpuFds) this.kernel.sys.close(fd);
+    this.kernel.sys.close(this.vmFd);
+    this.kernel.sys.close(this.kvmFd);
+  }
+}
+
+function must(r: number, what: string): number {
+  if (r < 0) throw new Error(`${what} failed: errno ${-r}`);
+  return r;
+}
+
+function u64(value: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, value, true);
+  return b;
+}
+
+function routingTable(op: Extract<Op, { kind: 'table' }>): Uint8Array {
+  const legacy = op.keepLegacy ? LEGACY_ROUTES : [];
+  const n = legacy.length + op.entries.length;
+  const buf = new Uint8Array(8 + n * 48);
+  buf.set(packStruct(kvm.KVM_IRQ_ROUTING, { nr: n, flags: 0 }), 0);
+  let at = 8;
+  for (const l of legacy) {
+    buf.set(packStruct(kvm.KVM_IRQ_ROUTING_ENTRY, { gsi: l.gsi, type: kvm.KVM_IRQ_ROUTING_IRQCHIP, flags: 0, pad: 0, irqchip: l.irqchip, pin: l.pin }), at);
+    at += 48;
+  }
+  for (const e of op.entries) {
+    const addressLo = 0xfee0_0000 | (e.apic << 12);
+    buf.set(packStruct(kvm.KVM_IRQ_ROUTING_ENTRY, { gsi: e.gsi, type: kvm.KVM_IRQ_ROUTING_MSI, flags: 0, pad: 0, msiAddressLo: addressLo, msiAddressHi: 0, msiData: e.vector, msiDevid: 0 }), at);
+    at += 48;
+  }
+  return buf;
+}
+
+/** Applies `op` on `run`; the call's result (descriptor-making calls: 0 on success, -errno on failure). */
+function apply(run: Run, op: Op): number {
+  const sys = run.kernel.sys;
+  switch (op.kind) {
+    case 'eventfd': {
+      const fd = sys.eventfd(op.init, 0o4000 /* EFD_NONBLOCK */);
+      if (fd >= 0) run.handles.push(fd);
+      return fd < 0 ? fd : 0;
+    }
+    case 'dup': {
+      const fd = sys.dup!(run.fd(op.h));
+      if (fd >= 0) run.handles.push(fd);
+      return fd < 0 ? fd : 0;
+    }
+    case 'close': {
+      const r = sys.close(run.fd(op.h));
+      if (r === 0) run.closed.add(op.h);
+      return r;
+    }
+    case 'write':
+      return sys.write(run.fd(op.h), u64(op.value), 8);
+    case 'read':
+      return sys.read(run.fd(op.h), new Uint8Array(8), 8);
+    case 'table':
+      return sys.ioctl(run.vmFd, kvm.KVM_SET_GSI_ROUTING, routingTable(op));
+    case 'irqfd': {
+      const flags = (op.deassign ? kvm.KVM_IRQFD_FLAG_DEASSIGN : 0) | (op.badFlags ? 0x80 : 0);
+      return sys.ioctl(run.vmFd, kvm.KVM_IRQFD, packStruct(kvm.KVM_IRQFD_LAYOUT, { fd: run.fd(op.h), gsi: op.gsi, flags, resamplefd: 0 }));
+    }
+    case 'msi':
+      return sys.ioctl(run.vmFd, kvm.KVM_SIGNAL_MSI, packStruct(kvm.KVM_MSI_LAYOUT, { addressLo: 0xfee0_0000 | (op.apic << 12), addressHi: 0, data: op.vector, flags: 0, devid: 0 }));
+  }
+}
+
+/** What user space can observe on `run` now (IRR read and cleared). */
+function observe(run: Run): { open: boolean[]; counters: Array<string | undefined>; irr: number[][] } {
+  // Open as the kernel says, for the handles the sequence has not closed.
+  const open = run.handles.map((fd, h) => !run.closed.has(h) && run.kernel.isOpen(fd));
+  const counters = run.handles.map((fd, h) => (run.closed.has(h) ? undefined : run.kernel.counter(fd)?.toString()));
+  return { open, counters, irr: run.takeIrr() };
+}
+
+/** Bounded wait for what the real kernel does after a call returns (an assign's workqueue injection). */
+function settleAfter(run: Run, op: Op): void {
+  if (!run.kernel.asynchronousAssignInjection || op.kind !== 'irqfd' || op.deassign) return;
+  // The workqueue item runs within microseconds on an idle machine; 20 ms leaves room for a busy one.
+  Atomics.wait(SLEEP, 0, 0, 20);
+}
+
+const SLEEP = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `seed`'s sequence of `length` operations on both kernels; returns the first divergence, or
+ * undefined when they agreed on everything observable at every step.
+ */
+export function runDifferential(a: DifferentialKernel, b: DifferentialKernel, seed: number, length: number): Divergence | undefined {
+  const ops = sequence(seed, length);
+  const ra = new Run(a);
+  const rb = new Run(b);
+  try {
+    for (let step = 0; step < ops.length; step++) {
+      const op = ops[step]!;
+      const resA = apply(ra, op);
+      const resB = apply(rb, op);
+      const where = { seed, step, op: JSON.stringify(op, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)) };
+      if (resA !== resB) return { ...where, what: 'result', a: resA, b: resB };
+      settleAfter(ra, op);
+      settleAfter(rb, op);
+      const oa = observe(ra);
+      const ob = observe(rb);
+      for (const key of ['open', 'counters', 'irr'] as const) {
+        if (JSON.stringify(oa[key]) !== JSON.stringify(ob[key])) return { ...where, what: key, a: oa[key], b: ob[key] };
+      }
+    }
+    return undefined;
+  } finally {
+    ra.dispose();
+    rb.dispose();
+  }
+}
