@@ -18,6 +18,10 @@ import { whpWaiterSource } from './waiter-worker';
 const SETTLE_TIMEOUT_MS = 5000;
 const STOP_TIMEOUT_MS = 5000;
 
+/** Platforms whose waiter may be running: disposed at process exit. */
+const live = new Set<Win32RelayPlatform>();
+let exitHookInstalled = false;
+
 /** A relay route's event: `dispose()` retires it; the platform closes the handle when the waiter let go. */
 export class RelayWin32Event implements Event {
   readonly kind = 'win32-event' as const;
@@ -125,6 +129,15 @@ export class Win32RelayPlatform implements RelayPlatform {
       throw new VirtError('INTERNAL', { operation: 'WhpPartition.create', detail: `could not start the relay waiter thread (${String(e)})`, cause: e });
     }
     this.worker.unref();
+    live.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      // Node joins every worker at exit, and a waiter in a native wait with no timeout never
+      // returns on its own: tell each live one to leave first.
+      process.on('exit', () => {
+        for (const p of [...live]) p.dispose();
+      });
+    }
     this.worker.on('error', (e) => {
       this.failure = new VirtError('INTERNAL', {
         operation: 'relay waiter thread',
@@ -188,6 +201,7 @@ export class Win32RelayPlatform implements RelayPlatform {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    live.delete(this);
     Atomics.store(this.ctl, CTL_STOP, 1);
     try {
       this.calls.setEvent(this.controlEvent);
