@@ -10,6 +10,8 @@ export type { RelayPlatform, RelayPlatformFactory } from '../relay/platform';
 export { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, RelayRouteTable, WORDS_PER_SLOT, isArmed } from '../relay/route-table';
 export type { DeliverOutcome, RawInjector } from '../relay/route-table';
 export { InProcessEvent, InProcessRelayPlatform } from '../relay/in-process';
+export { onEventDisposing } from '../relay/event-disposal';
+export type { DisposeHookEvent } from '../relay/event-disposal';
 export { SLOT_LAYOUT, deliverSlot, lockSlot, unlockSlot } from '../relay/slot-ops';
 export type { SlotLayout } from '../relay/slot-ops';
 export { checkBoolean, checkConstructToken, checkFunction, checkInteger, checkMethods, checkNotThenable, checkObject, checkOptions, checkString, describeValue, hex } from '../validate';

@@ -11,6 +11,7 @@ import type { IrqFdCapabilities } from '../contract/capabilities';
 import type { Event } from '../contract/event';
 import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
 import { VirtError, disposedError, invalidArgument, isVirtError, routeEventDisposed } from '../errors';
+import { onEventDisposing } from './event-disposal';
 import { checkFunction, checkInteger, checkNotThenable, checkObject, checkString, describeValue } from '../validate';
 import { type MsiMessage, type MsiPolicy, parseMsi } from '../msi/codec';
 import type { RelayPlatform, RelayPlatformFactory } from './platform';
@@ -161,12 +162,23 @@ class RelayRoute implements IrqFdRoute {
   private currentMsi: MsiMessage | undefined;
   private isMasked = true;
   private isDisposed = false;
+  /** The event was disposed while the route was live: the route let go of its slot then. */
+  private eventGone = false;
 
   constructor(
     private readonly owner: RelayIrqFd,
     readonly slot: number,
     readonly event: Event,
-  ) {}
+  ) {
+    // A VMM that disposes the event itself: stop watching it while its number is still its own.
+    onEventDisposing(event, () => {
+      if (!this.isDisposed && !this.eventGone) {
+        this.eventGone = true;
+        this.release();
+      }
+      return false;
+    });
+  }
 
   get msi(): MsiMessage | undefined {
     return this.currentMsi;
@@ -226,6 +238,16 @@ class RelayRoute implements IrqFdRoute {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    if (this.eventGone) return;
+    this.release();
+    this.event.dispose();
+  }
+
+  /**
+   * Stops the waiter watching the event and frees the slot; a signal raised while armed that the
+   * waiter has not reached yet is delivered here. Never throws.
+   */
+  private release(): void {
     const { table, platform } = this.owner;
     table.lock(this.slot);
     try {
@@ -237,12 +259,11 @@ class RelayRoute implements IrqFdRoute {
         if (msi && this.event.consume() > 0) this.owner.options.inject(msi.addressLo, msi.addressHi, msi.data);
       }
     } catch {
-      // Disposal never throws; the event is closed below, which stops any wait on it.
+      // Never throws; the event is closed after this (by dispose, or by its own disposal), which stops any wait on it.
     } finally {
       table.reset(this.slot);
       table.unlock(this.slot);
     }
-    this.event.dispose();
     this.owner.forget(this);
   }
 
