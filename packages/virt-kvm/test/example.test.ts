@@ -1,6 +1,6 @@
 import { main } from '../examples/irqfd';
 import { main as modelMain } from '../examples/model';
-import { describeKvm } from './kvm-env';
+import { describeKvm } from './support/targets';
 
 describeKvm('the README example', () => {
   it('runs and prints what it promises', () => {

@@ -1,24 +1,30 @@
-import { type IrqFdRoute, RelayIrqFd, isVirtError } from '@tsvmm/virt';
-import { type IoctlDef, type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import * as kvm from '../src/abi';
-import { packStruct } from '@tsvmm/ffi';
+/**
+ * KVM irqfd routes, on the KVM model and on the real /dev/kvm: delivery into the local APICs, the
+ * order of KVM_SET_GSI_ROUTING and KVM_IRQFD, masking without loss, the tables pushed, the kernel's
+ * limits, and what a user closing `route.event` or `route.event.fd` does.
+ */
+import { type IrqFdRoute, RelayIrqFd, encodeMsi, isVirtError } from '@tsvmm/virt';
+import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
-import type { KvmIrqFd} from '../src';
-import { KvmPartition } from '../src';
-import { create, describeKvm, msiTo, openFdCount, takeIrr } from './kvm-env';
-
-function rawIrqfd(p: KvmPartition, fd: number, gsi: number, flags = 0): number {
-  return libcSyscalls().ioctl(p.vmFd, kvm.KVM_IRQFD, packStruct(kvm.KVM_IRQFD_LAYOUT, { fd, gsi, flags }));
-}
+import { packStruct } from '@tsvmm/ffi';
+import * as kvm from '../src/abi';
+import type { KvmIrqFd, KvmPartition } from '../src';
+import type { ModelRoute } from '../src/testing';
+import { DESCRIPTORS_PER_ROUTE, type KvmTarget, byVcpuThenVector, describeOnTargets, msiTo } from './support/targets';
 
 function program(r: IrqFdRoute, vcpu: number, vector: number): void {
   const m = msiTo(vcpu, vector);
   r.setMsi(m.address, m.data);
 }
 
-describeKvm('KVM irqfd on the real /dev/kvm', () => {
+/** KVM_IRQFD made behind the engine's back, on the kernel's calls (libc, or the model) without the test's log. */
+function rawIrqfd(target: KvmTarget, p: KvmPartition, fd: number, gsi: number, flags = 0): number {
+  return target.sysOf(p).inner.ioctl(p.vmFd, kvm.KVM_IRQFD, packStruct(kvm.KVM_IRQFD_LAYOUT, { fd, gsi, flags }));
+}
+
+describeOnTargets('KVM irqfd', (target) => {
   it('2 vCPUs: every vector 16-255 lands on the vCPU its APIC ID names, at that vector, and nowhere else', () => {
-    using p = create();
+    using p = target.create();
     const irqfd = p.irqfd()!;
     for (let vector = 16; vector < 256; vector++) {
       const vcpu = vector % 2;
@@ -26,38 +32,40 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
       program(r, vcpu, vector);
       r.unmask();
       r.event.signal();
-      expect(takeIrr(p)).toEqual([[vcpu, vector]]);
+      expect(target.takeIrr(p)).toEqual([[vcpu, vector]]);
       r.dispose();
     }
   });
 
   it('retargets while unmasked with one commit and no irqfd change; the next signal lands on the new target only', () => {
-    const sys = new FaultInjector();
-    using p = create({ sys });
+    using p = target.create();
+    const sys = target.sysOf(p);
     const r = p.irqfd()!.newIrqFdRoute();
     program(r, 0, 0x41);
     r.unmask();
     r.event.signal();
-    expect(takeIrr(p)).toEqual([[0, 0x41]]);
+    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
     const mark = sys.mark();
     program(r, 1, 0x55);
     expect(sys.callsSince(mark).map((c) => c.label)).toEqual(['KVM_SET_GSI_ROUTING']);
     r.event.signal();
-    expect(takeIrr(p)).toEqual([[1, 0x55]]);
+    expect(target.takeIrr(p)).toEqual([[1, 0x55]]);
     program(r, 0, 0x66);
     r.event.signal();
-    expect(takeIrr(p)).toEqual([[0, 0x66]]);
+    expect(target.takeIrr(p)).toEqual([[0, 0x66]]);
   });
 
   it('every pushed table keeps the 40 default legacy routes of KVM_CREATE_IRQCHIP; irqfd GSIs start at 24', () => {
-    const tables: Array<Array<{ gsi: number; type: number; a: number; b: number; c: number }>> = [];
-    const sys = new (class extends FaultInjector {
-      override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
-        if (request === kvm.KVM_SET_GSI_ROUTING && arg instanceof Uint8Array) tables.push(decodeTable(arg));
-        return super.ioctl(fd, request, arg);
-      }
-    })(libcSyscalls());
-    using p = create({ sys });
+    const tables: Entry[][] = [];
+    using p = target.create({
+      wrap: (inner) =>
+        new (class extends FaultInjector {
+          override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+            if (request === kvm.KVM_SET_GSI_ROUTING && arg instanceof Uint8Array) tables.push(decodeTable(arg));
+            return super.ioctl(fd, request, arg);
+          }
+        })(inner),
+    });
     const irqfd = p.irqfd() as KvmIrqFd;
     const routes = irqfd.batch(() =>
       Array.from({ length: 3 }, (_, i) => {
@@ -82,13 +90,34 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
       [...legacy, msi(24, 0, 0x70), msi(26, 0, 0x72)],
       [...legacy, msi(26, 0, 0x72)],
     ]);
+    // Only the model's table can be read back: the kernel holds exactly the last table pushed.
+    if (!target.real) expect(target.modelOf(p).vm.routes.map(fromModel)).toEqual(tables[2]);
     routes[2]!.event.signal();
-    expect(takeIrr(p)).toEqual([[0, 0x72]]);
+    expect(target.takeIrr(p)).toEqual([[0, 0x72]]);
+  });
+
+  it('a route takes its GSI at its first MSI and gives it back once a committed table no longer holds it', () => {
+    using p = target.create();
+    const irqfd = p.irqfd() as KvmIrqFd;
+    const r = irqfd.newIrqFdRoute();
+    expect({ gsi: r.gsi, gsis: irqfd.gsiCount }).toEqual({ gsi: undefined, gsis: 0 });
+    const m = msiTo(1, 0x61);
+    r.setMsi(m.address, m.data);
+    expect({ gsi: r.gsi, gsis: irqfd.gsiCount }).toEqual({ gsi: 24, gsis: 1 });
+    // The kernel's table can be read back on the model only.
+    if (!target.real) expect(target.modelOf(p).msiRoutes().get(24)).toEqual(m.msi);
+    r.clearMsi();
+    expect({ gsi: r.gsi, gsis: irqfd.gsiCount, table: irqfd.table.kernelRoutes().size }).toEqual({ gsi: undefined, gsis: 0, table: 0 });
+    if (!target.real) expect(target.modelOf(p).msiRoutes().size).toBe(0);
+    r.setMsi(m.address, m.data);
+    r.dispose();
+    expect({ gsis: irqfd.gsiCount, table: irqfd.table.kernelRoutes().size }).toEqual({ gsis: 0, table: 0 });
+    if (!target.real) expect(target.modelOf(p).msiRoutes().size).toBe(0);
   });
 
   it('keeps the order: route committed before assign; deassign before the route is removed', () => {
-    const sys = new FaultInjector();
-    using p = create({ sys });
+    using p = target.create();
+    const sys = target.sysOf(p);
     const r = p.irqfd()!.newIrqFdRoute();
     r.unmask();
     let mark = sys.mark();
@@ -100,12 +129,15 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     program(r, 0, 0x41);
     mark = sys.mark();
     r.dispose();
-    expect(sys.callsSince(mark).map((c) => c.label)).toEqual(['KVM_IRQFD', 'KVM_SET_GSI_ROUTING', 'close']);
+    // Deassign, removal commit, then the eventfd: kcmp proves event.fd still names it, close that duplicate, close its own.
+    expect(sys.callsSince(mark).map((c) => c.label)).toEqual(['KVM_IRQFD', 'KVM_SET_GSI_ROUTING', 'kcmp', 'close', 'close']);
+    // The model records an irqfd assigned on an unrouted GSI, or a route removed under an assigned irqfd.
+    if (!target.real) expect(target.modelOf(p).hazards).toEqual([]);
   });
 
   it('skips commits when nothing changed; a batch is one commit, deassigns at once and assigns after the commit', () => {
-    const sys = new FaultInjector();
-    using p = create({ sys });
+    using p = target.create();
+    const sys = target.sysOf(p);
     const irqfd = p.irqfd()!;
     const a = irqfd.newIrqFdRoute();
     program(a, 0, 0x41);
@@ -132,11 +164,11 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     expect(labels.lastIndexOf('KVM_SET_GSI_ROUTING')).toBeLessThan(labels.indexOf('KVM_IRQFD', 1));
     expect(irqfd.commitCount).toBe(c0 + 1);
     for (const r of routes) r.event.signal();
-    expect(takeIrr(p).length).toBe(16);
+    expect(target.takeIrr(p).length).toBe(16);
   });
 
-  it('the largest table the kernel takes: 40 legacy routes + maxKernelRoutes MSI routes, all delivering; one more route costs an eventfd, no GSI', () => {
-    using p = create();
+  it('the largest table the kernel takes: 40 legacy routes + maxKernelRoutes MSI routes, all delivering; one more route costs its descriptors, no GSI', () => {
+    using p = target.create();
     const irqfd = p.irqfd() as KvmIrqFd;
     const max = irqfd.capabilities.maxKernelRoutes!;
     expect(max).toBeGreaterThanOrEqual(4000);
@@ -153,22 +185,30 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     expect(irqfd.commitCount).toBe(c0 + 1);
     expect(irqfd.capabilities.maxRoutes).toBeGreaterThan(max);
     expect(irqfd.gsiCount).toBe(max);
+    // The kernel's table can be read back on the model only: it holds every route.
+    if (!target.real) expect(target.modelOf(p).vm.routes.length).toBe(40 + max);
+    const fds = target.openFdCount();
     const extra = irqfd.newIrqFdRoute();
-    expect({ mediation: extra.mediation, gsi: extra.gsi, gsis: irqfd.gsiCount }).toEqual({ mediation: 'kernel', gsi: undefined, gsis: max });
+    expect({ mediation: extra.mediation, gsi: extra.gsi, gsis: irqfd.gsiCount, fds: target.openFdCount() - fds }).toEqual({
+      mediation: 'kernel',
+      gsi: undefined,
+      gsis: max,
+      fds: DESCRIPTORS_PER_ROUTE,
+    });
     extra.dispose();
     // Signal in groups of 240 routes (distinct vectors per vCPU) and check each group landed exactly.
     for (let start = 0; start < max; start += 240) {
       const group = routes.slice(start, start + 240);
       for (const r of group) r.event.signal();
       const expected = group.map((_, j) => [(start + j) % 2, 16 + ((start + j) % 240)] as [number, number]);
-      expect(takeIrr(p).sort(cmp)).toEqual(expected.sort(cmp));
+      expect(target.takeIrr(p).sort(byVcpuThenVector)).toEqual(expected.sort(byVcpuThenVector));
     }
     irqfd.batch(() => routes.forEach((r) => r.dispose()));
     expect(irqfd.gsiCount).toBe(0);
   });
 
   it('mask → signal → unmask delivers exactly once, 200 cycles', () => {
-    using p = create();
+    using p = target.create();
     const r = p.irqfd()!.newIrqFdRoute();
     program(r, 1, 0x71);
     r.unmask();
@@ -176,17 +216,17 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
       r.mask();
       r.event.signal();
       if (i % 2) r.event.signal();
-      expect(takeIrr(p)).toEqual([]);
+      expect(target.takeIrr(p)).toEqual([]);
       r.unmask();
-      expect(takeIrr(p)).toEqual([[1, 0x71]]);
+      expect(target.takeIrr(p)).toEqual([[1, 0x71]]);
       expect(r.consumePending()).toBe(false);
       r.event.signal();
-      expect(takeIrr(p)).toEqual([[1, 0x71]]);
+      expect(target.takeIrr(p)).toEqual([[1, 0x71]]);
     }
   });
 
   it('mask → signal → consumePending reports once, then unmask delivers nothing, 200 cycles', () => {
-    using p = create();
+    using p = target.create();
     const r = p.irqfd()!.newIrqFdRoute();
     program(r, 0, 0x72);
     r.unmask();
@@ -197,37 +237,39 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
       expect(r.consumePending()).toBe(true);
       expect(r.consumePending()).toBe(false);
       r.unmask();
-      expect(takeIrr(p)).toEqual([]);
+      expect(target.takeIrr(p)).toEqual([]);
     }
   });
 
   it('a signal racing with unmask (after the latched drain, before the assign) is delivered once, never also reported as pending', () => {
     let racer = -1;
-    const sys = new (class extends FaultInjector {
-      override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
-        const assign = request === kvm.KVM_IRQFD && arg instanceof Uint8Array && arg[kvm.KVM_IRQFD_LAYOUT.fields.flags.offset] === 0;
-        if (assign && racer >= 0) libcSyscalls().write(racer, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]), 8); // a device thread signals now
-        return super.ioctl(fd, request, arg);
-      }
-    })(libcSyscalls());
-    using p = create({ sys });
+    using p = target.create({
+      wrap: (inner) =>
+        new (class extends FaultInjector {
+          override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+            const assign = request === kvm.KVM_IRQFD && arg instanceof Uint8Array && arg[kvm.KVM_IRQFD_LAYOUT.fields.flags.offset] === 0;
+            if (assign && racer >= 0) inner.write(racer, new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]), 8); // a device thread signals now
+            return super.ioctl(fd, request, arg);
+          }
+        })(inner),
+    });
     const r = p.irqfd()!.newIrqFdRoute();
     program(r, 1, 0x4c);
     racer = r.event.fd!;
-    r.unmask(); // the kernel sees the raced signal at assign and injects it (from a workqueue)
+    r.unmask(); // the kernel sees the raced signal at assign and injects it (KVM from a workqueue)
     racer = -1;
     r.mask(); // deassign waits for that injection
-    expect(takeIrr(p)).toEqual([[1, 0x4c]]);
+    expect(target.takeIrr(p)).toEqual([[1, 0x4c]]);
     expect(r.consumePending()).toBe(false); // delivered, so not pending as well
     r.unmask();
-    expect(takeIrr(p)).toEqual([]);
+    expect(target.takeIrr(p)).toEqual([]);
   });
 
   it('EBUSY: unmasking a route whose eventfd someone else assigned is a BUSY error; the route stays as it was', () => {
-    using p = create();
+    using p = target.create();
     const r = p.irqfd()!.newIrqFdRoute();
     program(r, 0, 0x41);
-    expect(rawIrqfd(p, r.event.fd!, 3000)).toBe(0); // misuse: the fd handed to KVM_IRQFD behind the route's back
+    expect(rawIrqfd(target, p, r.event.fd!, 3000)).toBe(0); // misuse: the fd handed to KVM_IRQFD behind the route's back
     let err: unknown;
     try {
       r.unmask();
@@ -237,17 +279,19 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     expect(isVirtError(err, 'BUSY')).toBe(true);
     expect((err as Error).message).toMatch(/EBUSY.*already assigned/);
     expect(r.masked).toBe(true);
-    expect(rawIrqfd(p, r.event.fd!, 3000, kvm.KVM_IRQFD_FLAG_DEASSIGN)).toBe(0);
+    expect(rawIrqfd(target, p, r.event.fd!, 3000, kvm.KVM_IRQFD_FLAG_DEASSIGN)).toBe(0);
     r.event.signal();
-    expect(takeIrr(p)).toEqual([]);
+    expect(target.takeIrr(p)).toEqual([]);
     r.unmask();
-    expect(takeIrr(p)).toEqual([[0, 0x41]]);
+    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
+    // The model records the misuse itself (an irqfd on GSI 3000, which no table routes), and nothing else.
+    if (!target.real) expect(target.modelOf(p).hazards).toEqual([expect.stringMatching(/GSI 3000, which the committed table does not route/)]);
   });
 
-  it("a route whose eventfd its user closed: calls throw DISPOSED, dispose is safe, and a route reusing the fd number is untouched", () => {
-    using p = create();
+  it('a route whose event its user disposed: calls throw DISPOSED, dispose is safe, and a route reusing the fd numbers is untouched', () => {
+    using p = target.create();
     const irqfd = p.irqfd() as KvmIrqFd;
-    const fds = openFdCount();
+    const fds = target.openFdCount();
     const a = irqfd.newIrqFdRoute();
     program(a, 0, 0x41);
     a.unmask();
@@ -263,17 +307,64 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     expect(() => a.dispose()).not.toThrow();
     expect(irqfd.routeCount).toBe(1);
     b.event.signal();
-    expect(takeIrr(p)).toEqual([[1, 0x43]]);
+    expect(target.takeIrr(p)).toEqual([[1, 0x43]]);
     b.dispose();
-    expect(openFdCount()).toBe(fds);
+    expect(target.openFdCount()).toBe(fds);
     expect(irqfd.gsiCount).toBe(0);
+  });
+
+  it("a user closes route.event.fd and another route takes the number: a's signal reaches a only; a masks, unmasks and disposes without touching b", () => {
+    const fds = target.openFdCount();
+    using p = target.create({ vcpus: 1 });
+    const inner: Syscalls = target.sysOf(p).inner;
+    const irqfd = p.irqfd() as KvmIrqFd;
+    const X = encodeMsi({ destinationId: 0, vector: 0x41 });
+    const Y = encodeMsi({ destinationId: 0, vector: 0x52 });
+    const a = irqfd.newIrqFdRoute();
+    a.setMsi(X.addressLo, X.data);
+    a.unmask();
+    expect(a.event.fd).not.toBe(a.event.ownFd());
+    expect(inner.sameFile!(a.event.fd, a.event.ownFd())).toBe(1);
+
+    const number = a.event.fd;
+    expect(inner.close(number)).toBe(0);
+    const b = irqfd.newIrqFdRoute();
+    expect(b.event.ownFd()).toBe(number); // the scenario: b's eventfd took the number a handed out
+    expect(inner.sameFile!(number, a.event.ownFd())).toBe(0);
+    b.setMsi(Y.addressLo, Y.data);
+
+    a.event.signal();
+    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
+    expect(b.consumePending()).toBe(false);
+
+    a.mask();
+    a.event.signal(); // latched in a while masked
+    expect(target.takeIrr(p)).toEqual([]);
+    expect(b.consumePending()).toBe(false);
+    a.unmask(); // the latched signal is delivered at unmask
+    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
+    a.event.signal();
+    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
+
+    a.dispose();
+    expect(inner.sameFile!(number, b.event.ownFd())).toBe(1); // b's eventfd is still open
+    expect(b.consumePending()).toBe(false);
+    b.unmask();
+    expect(b.fault).toBeUndefined();
+    b.event.signal();
+    expect(target.takeIrr(p)).toEqual([[0, 0x52]]);
+    // Which GSI b's eventfd is assigned on can be read back on the model only.
+    if (!target.real) expect(target.modelOf(p).irqfdGsi(b.event.ownFd())).toBe(b.gsi);
+    b.dispose();
+    p.dispose();
+    expect(target.openFdCount()).toBe(fds);
   });
 
   it('EINVAL: a table past the kernel limit is a typed error and the batch is rolled back', () => {
     // Pretend the limit is one entry higher than the kernel's, so the kernel itself refuses.
-    using p = create({ routingEntries: 4097 });
+    using p = target.create({ routingEntries: 4097 });
     const irqfd = p.irqfd() as KvmIrqFd;
-    const baseline = openFdCount();
+    const baseline = target.openFdCount();
     const keep = irqfd.newIrqFdRoute();
     program(keep, 1, 0x44);
     keep.unmask();
@@ -293,28 +384,32 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     expect(irqfd.commitCount).toBe(c0);
     expect(irqfd.routeCount).toBe(1);
     expect(irqfd.gsiCount).toBe(1);
-    expect(openFdCount()).toBe(baseline + 1);
+    expect(target.openFdCount()).toBe(baseline + DESCRIPTORS_PER_ROUTE);
     expect(keep.msi).toEqual(msiTo(1, 0x44).msi);
     expect(irqfd.table.pending).toBe(false);
     keep.event.signal();
-    expect(takeIrr(p)).toEqual([[1, 0x44]]);
+    expect(target.takeIrr(p)).toEqual([[1, 0x44]]);
   });
 
   it('without KVM_CAP_IRQFD, irqfd() is the user-space relay and says why', async () => {
-    const sys = withoutCapability(libcSyscalls(), kvm.KVM_CAP.KVM_CAP_IRQFD);
-    const p = KvmPartition.create({ vcpus: 2, sys });
+    const wrap = (inner: Syscalls) => withoutCapability(inner, kvm.KVM_CAP.KVM_CAP_IRQFD);
+    // The model serves the relay's eventfds and epoll from the process (a relay needs real epoll).
+    const p = target.create({ irqfd: 'auto', wrap, processEvents: true });
     try {
       const irqfd = p.irqfd()!;
       expect(irqfd).toBeInstanceOf(RelayIrqFd);
       expect(p.capabilities).toMatchObject({ irqfd: 'emulated', irqfdReason: 'KVM_CAP_IRQFD is missing on this host', resample: false });
       expect(irqfd.capabilities.mechanism).toMatch(/relay.*KVM_CAP_IRQFD is missing/);
-      const r = irqfd.newIrqFdRoute();
-      program(r, 1, 0x58);
-      r.unmask();
-      r.event.signal();
-      await (irqfd as RelayIrqFd).settle();
-      expect(takeIrr(p)).toEqual([[1, 0x58]]);
-      expect(() => KvmPartition.create({ vcpus: 1, sys, irqfd: 'kernel' })).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+      expect(() => target.create({ vcpus: 1, wrap, irqfd: 'kernel' })).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+      // The relay's worker thread injects with KVM_SIGNAL_MSI on the VM's descriptor: a device's only.
+      if (target.real) {
+        const r = irqfd.newIrqFdRoute();
+        program(r, 1, 0x58);
+        r.unmask();
+        r.event.signal();
+        await (irqfd as RelayIrqFd).settle();
+        expect(target.takeIrr(p)).toEqual([[1, 0x58]]);
+      }
     } finally {
       p.dispose();
       await p.whenClosed();
@@ -322,8 +417,8 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
   });
 
   it('a dispose whose removal commit fails never throws; its GSI is kept out of use until a later commit removes the route', () => {
-    const sys = new FaultInjector();
-    using p = create({ sys });
+    using p = target.create();
+    const sys = target.sysOf(p);
     const irqfd = p.irqfd() as KvmIrqFd;
     const r = irqfd.newIrqFdRoute();
     program(r, 0, 0x41);
@@ -335,23 +430,22 @@ describeKvm('KVM irqfd on the real /dev/kvm', () => {
     expect(irqfd.routeCount).toBe(0);
     expect(irqfd.gsiCount).toBe(1);
     expect(irqfd.table.kernelRoutes().has(gsi)).toBe(true);
+    // The kernel really still routes it: the model can be asked.
+    if (!target.real) expect(target.modelOf(p).msiRoutes().has(gsi)).toBe(true);
     const s = irqfd.newIrqFdRoute();
     expect((s as unknown as { gsi: number }).gsi).not.toBe(gsi);
     program(s, 1, 0x42); // this commit also drops the old route
     expect(irqfd.table.kernelRoutes().has(gsi)).toBe(false);
+    if (!target.real) expect(target.modelOf(p).msiRoutes().has(gsi)).toBe(false);
     expect(irqfd.gsiCount).toBe(1);
     s.unmask();
     s.event.signal();
-    expect(takeIrr(p)).toEqual([[1, 0x42]]);
+    expect(target.takeIrr(p)).toEqual([[1, 0x42]]);
   });
 });
 
-function cmp(a: [number, number], b: [number, number]): number {
-  return a[0] - b[0] || a[1] - b[1];
-}
-
 /** Syscalls where KVM_CHECK_EXTENSION reports `cap` as absent. */
-function withoutCapability(inner: Syscalls, cap: number): Syscalls {
+function withoutCapability(inner: Syscalls, cap: number): FaultInjector {
   return new (class extends FaultInjector {
     override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
       if (request === kvm.KVM_CHECK_EXTENSION && arg === cap) return 0;
@@ -360,8 +454,17 @@ function withoutCapability(inner: Syscalls, cap: number): Syscalls {
   })(inner);
 }
 
-/** A KVM_SET_GSI_ROUTING argument as entries (irqchip: a = chip, b = pin; MSI: a = address_lo, b = address_hi, c = data). */
-function decodeTable(buf: Uint8Array): Array<{ gsi: number; type: number; a: number; b: number; c: number }> {
+/** One routing entry (irqchip: a = chip, b = pin; MSI: a = address_lo, b = address_hi, c = data). */
+interface Entry {
+  gsi: number;
+  type: number;
+  a: number;
+  b: number;
+  c: number;
+}
+
+/** A KVM_SET_GSI_ROUTING argument as entries. */
+function decodeTable(buf: Uint8Array): Entry[] {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const H = kvm.KVM_IRQ_ROUTING;
   const E = kvm.KVM_IRQ_ROUTING_ENTRY;
@@ -376,4 +479,11 @@ function decodeTable(buf: Uint8Array): Array<{ gsi: number; type: number; a: num
     }
     return { gsi: v.getUint32(at + F.gsi.offset, true), type, a: v.getUint32(at + F.irqchip.offset, true), b: v.getUint32(at + F.pin.offset, true), c: 0 };
   });
+}
+
+/** A route of the model's committed table, as {@link decodeTable} gives it. */
+function fromModel(r: ModelRoute): Entry {
+  return r.type === 'msi'
+    ? { gsi: r.gsi, type: kvm.KVM_IRQ_ROUTING_MSI, a: r.addressLo, b: r.addressHi, c: r.data }
+    : { gsi: r.gsi, type: kvm.KVM_IRQ_ROUTING_IRQCHIP, a: r.irqchip, b: r.pin, c: 0 };
 }

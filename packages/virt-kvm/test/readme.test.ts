@@ -9,7 +9,7 @@ import { CHECKER, readmeTools } from '../../../scripts/readme-examples.cjs';
 
 const PACKAGE = path.resolve(__dirname, '..');
 const { node, readmeExamples } = readmeTools(PACKAGE);
-import { describeKvm } from './kvm-env';
+import { describeKvm } from './support/targets';
 
 test('README blocks are byte-identical to the example files', () => {
   expect(readmeExamples()).toEqual(['examples/irqfd.js', 'examples/irqfd.ts', 'examples/model.js']);

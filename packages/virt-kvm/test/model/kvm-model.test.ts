@@ -1,8 +1,7 @@
 /**
  * The KVM model itself, against the reference facts (ioctl numbers and offsets written out here
- * as raw bytes, never through the backend's encoders), and KvmPartition.create on it.
+ * as raw bytes, never through the backend's encoders).
  */
-import { KvmPartition } from '../../src';
 import { KvmKernelModel } from '../../src/testing';
 
 const O_RDWR = 2;
@@ -118,31 +117,5 @@ describe('the KVM model', () => {
     m.ioctl(vmFd, SET_GSI_ROUTING, table([{ gsi: 50, type: 2, a: 0xfee00000, c: 0x41 }]));
     m.ioctl(vmFd, SET_GSI_ROUTING, table([]));
     expect(m.hazards).toEqual([expect.stringMatching(/route of GSI 50 was removed while eventfd/)]);
-  });
-});
-
-describe('KvmPartition.create on the model', () => {
-  it('reads each option exactly once: a getter answering differently the second time changes nothing', () => {
-    const m = new KvmKernelModel({ apicIds: [0, 1] });
-    const reads: Record<string, number> = {};
-    let n = 0;
-    const options = {
-      get vcpus() {
-        reads.vcpus = (reads.vcpus ?? 0) + 1;
-        return n++ ? 256 : 2;
-      },
-      get sys() {
-        reads.sys = (reads.sys ?? 0) + 1;
-        return m;
-      },
-      get irqfd() {
-        reads.irqfd = (reads.irqfd ?? 0) + 1;
-        return 'kernel' as const;
-      },
-    };
-    using p = KvmPartition.create(options);
-    expect(p.vcpuCount).toBe(2);
-    expect(m.vm.vcpus.size).toBe(2);
-    expect(reads).toEqual({ vcpus: 1, sys: 1, irqfd: 1 });
   });
 });

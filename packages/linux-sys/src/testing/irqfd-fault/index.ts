@@ -4,3 +4,4 @@ export { ERRNOS, T, countCalls, failPair, shapes } from './shapes';
 export type { Shape } from './shapes';
 export { defineIrqFdFaultSuite, irqFdDoubleFaultRegressionTests, irqFdEveryPairTests, irqFdLingeringTests, irqFdRandomSequenceTests } from './suite';
 export { irqFdEventDisposedTests } from './event-disposed';
+export type { EventDisposedOptions } from './event-disposed';

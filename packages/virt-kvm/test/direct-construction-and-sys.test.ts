@@ -6,31 +6,31 @@
 import { isVirtError } from '@tsvmm/virt';
 import { thrownBy } from '@tsvmm/virt/testing';
 import { EngineRoute, type Syscalls } from '@tsvmm/linux-sys';
-import { KvmPartition } from '../../src';
-import { KvmKernelModel } from '../../src/testing';
+import { KvmPartition } from '../src';
+import { describeOnTargets } from './support/targets';
 
 const thrown = thrownBy;
 
 const CALLS = ['open', 'close', 'ioctl', 'read', 'write', 'eventfd', 'poll', 'epollCreate', 'epollCtl', 'epollWait'] as const;
 
-/** A Syscalls that forwards to `model` and records every call by name. */
-function recording(model: KvmKernelModel, log: string[]): Record<string, unknown> {
+/** A Syscalls that forwards to `inner` and records every call by name. */
+function recording(inner: Syscalls, log: string[]): Record<string, unknown> {
   const sys: Record<string, unknown> = {};
   for (const name of CALLS) {
     sys[name] = (...args: unknown[]) => {
       log.push(name);
-      return (model[name] as (...a: unknown[]) => number)(...args);
+      return (inner[name] as (...a: unknown[]) => number).apply(inner, args);
     };
   }
   return sys;
 }
 
-describe('new EngineRoute()', () => {
+describeOnTargets('new EngineRoute()', (target) => {
   test("is INVALID_ARGUMENT naming IrqFdEngine.newIrqFdRoute(), even with a live route's event", () => {
-    const vm = KvmPartition.create({ vcpus: 1, sys: new KvmKernelModel({ apicIds: [0] }) });
+    const vm = target.create({ vcpus: 1 });
     try {
       const irqfd = vm.irqfd();
-      if (!irqfd) throw new Error('the KVM model partition has an irqfd');
+      if (!irqfd) throw new Error('a KVM partition has an irqfd');
       const route = irqfd.newIrqFdRoute();
       const Ctor = EngineRoute as unknown as new (...args: unknown[]) => unknown;
       for (const args of [[], [undefined, {}, 0, route.event]]) {
@@ -46,7 +46,7 @@ describe('new EngineRoute()', () => {
   });
 });
 
-describe('new KvmPartition()', () => {
+describeOnTargets('new KvmPartition()', (target) => {
   const Ctor = KvmPartition as unknown as new (...args: unknown[]) => KvmPartition;
 
   test('without arguments: INVALID_ARGUMENT naming KvmPartition.create(), not a TypeError', () => {
@@ -56,9 +56,8 @@ describe('new KvmPartition()', () => {
   });
 
   test('with the arguments create passes, but no token: INVALID_ARGUMENT, and nothing is called', () => {
-    const model = new KvmKernelModel({ apicIds: [0] });
     const log: string[] = [];
-    const sys = recording(model, log);
+    const sys = recording(target.newSyscalls(), log);
     const e = thrown(() => new Ctor(sys, 3, 4, [5], { irqfd: true, irqRouting: 1024, signalMsi: true, maxVcpus: 8 }, { mode: 'auto', vcpus: 1, sys }, 64));
     expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
     expect((e as Error).message).toContain('the KvmPartition constructor is internal');
@@ -66,13 +65,13 @@ describe('new KvmPartition()', () => {
   });
 
   test('create still makes one', () => {
-    using vm = KvmPartition.create({ vcpus: 2, sys: new KvmKernelModel({ apicIds: [0, 1] }) });
+    using vm = target.create();
     expect(vm).toBeInstanceOf(KvmPartition);
     expect(vm.vcpuCount).toBe(2);
   });
 });
 
-describe('KvmPartition.create({ sys })', () => {
+describeOnTargets('KvmPartition.create({ sys })', (target) => {
   test('sys: {} is INVALID_ARGUMENT naming the missing system calls, not "sys.open is not a function"', () => {
     const e = thrown(() => KvmPartition.create({ vcpus: 2, sys: {} as Syscalls }));
     expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
@@ -84,9 +83,8 @@ describe('KvmPartition.create({ sys })', () => {
   });
 
   test.each(CALLS)('a sys without %s is refused before any system call', (missing) => {
-    const model = new KvmKernelModel({ apicIds: [0, 1] });
     const log: string[] = [];
-    const sys = recording(model, log);
+    const sys = recording(target.newSyscalls(), log);
     delete sys[missing];
     const e = thrown(() => KvmPartition.create({ vcpus: 2, sys: sys as unknown as Syscalls }));
     expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
@@ -95,9 +93,8 @@ describe('KvmPartition.create({ sys })', () => {
   });
 
   test('an optional call that is present but not a function (dup: 5) is refused', () => {
-    const model = new KvmKernelModel({ apicIds: [0] });
     const log: string[] = [];
-    const sys = { ...recording(model, log), dup: 5 };
+    const sys = { ...recording(target.newSyscalls(), log), dup: 5 };
     const e = thrown(() => KvmPartition.create({ vcpus: 1, sys: sys as unknown as Syscalls }));
     expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
     expect((e as Error).message).toContain('dup (5 (0x5))');
@@ -105,9 +102,8 @@ describe('KvmPartition.create({ sys })', () => {
   });
 
   test('a whole Syscalls as a plain object (no dup, no sameFile) works', () => {
-    const model = new KvmKernelModel({ apicIds: [0, 1] });
     const log: string[] = [];
-    using vm = KvmPartition.create({ vcpus: 2, sys: recording(model, log) as unknown as Syscalls });
+    using vm = KvmPartition.create({ vcpus: 2, sys: recording(target.newSyscalls(), log) as unknown as Syscalls });
     expect(vm.vcpuCount).toBe(2);
     expect(log[0]).toBe('open');
   });

@@ -1,0 +1,31 @@
+/**
+ * What a run without /dev/kvm cannot check, one entry per `target.real` branch (or device-only case)
+ * of the behaviour tests, with why the model cannot stand in. Printed once at the end of a run that
+ * skipped the device (./device-only-report, the jest global teardown).
+ */
+export const DEVICE_ONLY: ReadonlyArray<{ readonly check: string; readonly why: string }> = [
+  {
+    check: 'injection by KVM itself: a write(2) to an assigned eventfd, KVM_SIGNAL_MSI and a signal racing with the assign, seen in IRR through KVM_GET_LAPIC',
+    why: 'the model injects as written from virt/kvm/eventfd.c and irqchip.c; only a kernel runs that code',
+  },
+  {
+    check: 'the routing-table limit the kernel reports (KVM_CAP_IRQ_ROUTING), and its EINVAL for a table one entry past it',
+    why: 'the model enforces the limit it was built with',
+  },
+  {
+    check: 'that the committed routing table and the assigned irqfds are what the engine recorded',
+    why: 'KVM has no call to read them back, so a device checks them by delivery; the model is read back instead',
+  },
+  {
+    check: 'delivery by the user-space relay (irqfd: "relay", or no KVM_CAP_IRQFD), and its conformance run',
+    why: "its epoll worker thread injects with KVM_SIGNAL_MSI on the VM's own descriptor, which only a device has",
+  },
+  {
+    check: 'that the model answers every raw call as the kernel does (the differential test: seeded sequences of eventfd, dup, close, write, read, routing-table, irqfd and KVM_SIGNAL_MSI calls, compared on results, open descriptors, eventfd counters and IRR)',
+    why: 'it compares the model with a kernel; without one it only shows that it catches a deliberately drifted model',
+  },
+  {
+    check: 'what each descriptor is (/proc/self/fd) and that every one is close-on-exec (/proc/self/fdinfo)',
+    why: "model descriptors are not the process's and carry no flags",
+  },
+];

@@ -1,0 +1,120 @@
+/**
+ * A KVM partition on the KVM model (every check), or with `real: true` on the real /dev/kvm, where
+ * only what the kernel lets user space see is read back (IRR through KVM_GET_LAPIC, eventfd
+ * counters through consumePending; the committed table is the engine's record of the last table
+ * the kernel accepted, since KVM has no call to read it back, and so is which irqfds are assigned:
+ * what the engine reports is then checked by delivery).
+ *
+ * It is the KVM side of the shared irqfd double-fault suite (`@tsvmm/linux-sys/testing`), and what
+ * ./targets builds every partition with.
+ */
+import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
+import { FaultInjector, type IrqFdFaultAdapter, type IrqFdFaultKernel, type IrrSnapshot, takeApicBusIrr } from '@tsvmm/linux-sys/testing';
+import { KvmPartition, type KvmIrqFd, type KvmPartitionOptions } from '../../src';
+// The fixed legacy entries (PIC and IOAPIC pins) every KVM routing table starts with count against `routingEntries`.
+import { LEGACY_ROUTES } from '../../src/gsi-routing';
+import { KvmKernelModel, type ModelRelayPlatform, modelRelayPlatform } from '../../src/testing';
+import { HybridSyscalls } from './hybrid-syscalls';
+
+/** KVM_MAX_IRQ_ROUTES of current kernels: what the model's table holds unless a test asks for fewer GSIs. */
+const KERNEL_ROUTING_ENTRIES = 4096;
+
+/** How to build one partition; everything but `vcpus` is optional. */
+export interface KvmKernelOptions extends Omit<Partial<KvmPartitionOptions>, 'sys'> {
+  readonly vcpus: number;
+  /**
+   * GSIs for MSI routes. The engine gets `routingEntries` = 40 legacy entries + this; the model's
+   * kernel holds that many too (KVM_CAP_IRQ_ROUTING reports it), a device keeps its own limit.
+   */
+  readonly kernelGsis?: number;
+  /** Builds the FaultInjector around the kernel's calls (libc, or the model): a test's own subclass. Default a plain one. */
+  readonly wrap?: (inner: Syscalls) => FaultInjector;
+  /** Model: the overflow relay's waiter runs only inside `settle()`, so relayed signals are really in flight until then. */
+  readonly deferredRelay?: boolean;
+  /**
+   * Model: eventfds and epoll are the process's own (HybridSyscalls), for the user-space relay,
+   * which needs real epoll. Implied by `irqfd: 'relay'`. Kernel irqfds cannot be assigned then.
+   */
+  readonly processEvents?: boolean;
+  /** Model: told of the model as soon as it exists, so that a creation that fails can still be checked for what it left open. */
+  readonly onModel?: (model: KvmKernelModel) => void;
+}
+
+/** A partition on the KVM model (or the real device), with the model and the relay's platform for tests that look closer. */
+export interface KvmFaultKernel extends IrqFdFaultKernel {
+  /** The model under the partition; undefined on the device. */
+  readonly model: KvmKernelModel | undefined;
+  readonly partition: KvmPartition;
+  /** The overflow relay's platform on the model, once the engine has created it. */
+  readonly platform: ModelRelayPlatform | undefined;
+}
+
+/** The adapter, and a `create` that takes every partition option ({@link KvmKernelOptions}). */
+export interface KvmFaultAdapter extends IrqFdFaultAdapter<KvmFaultKernel> {
+  create(options: KvmKernelOptions): KvmFaultKernel;
+}
+
+export function kvmFaultAdapter(options: { real?: boolean } = {}): KvmFaultAdapter {
+  const real = options.real ?? false;
+  return {
+    name: real ? 'real /dev/kvm' : 'KVM model',
+    irqfdCall: 'KVM_IRQFD',
+    routingCall: 'KVM_SET_GSI_ROUTING',
+    firstGsi: 24,
+    create(o: KvmKernelOptions): KvmFaultKernel {
+      const { vcpus, kernelGsis, wrap, deferredRelay, processEvents, onModel, ...partitionOptions } = o;
+      const routingEntries = kernelGsis === undefined ? partitionOptions.routingEntries : LEGACY_ROUTES.length + kernelGsis;
+      const model = real ? undefined : new KvmKernelModel({ apicIds: Array.from({ length: vcpus }, (_, i) => i), maxRoutes: kernelGsis === undefined ? KERNEL_ROUTING_ENTRIES : routingEntries! });
+      if (model) onModel?.(model);
+      const hybrid = model !== undefined && (processEvents === true || partitionOptions.irqfd === 'relay');
+      const inner: Syscalls = model === undefined ? libcSyscalls() : hybrid ? new HybridSyscalls(model) : model;
+      const sys = wrap ? wrap(inner) : new FaultInjector(inner);
+      // The waiter injects on the model directly, not through `sys`: on a device the relay's worker
+      // thread makes its KVM_SIGNAL_MSI calls itself, so they are never in the test's call log.
+      const relay = model === undefined ? undefined : modelRelayPlatform(model, model, deferredRelay ? { deferred: true } : {});
+      const partition = KvmPartition.create({
+        irqfd: 'kernel',
+        ...(relay === undefined || hybrid ? {} : { overflow: relay }),
+        ...partitionOptions,
+        vcpus,
+        sys,
+        ...(routingEntries === undefined ? {} : { routingEntries }),
+      });
+      const irqfd = partition.irqfd() as KvmIrqFd;
+      return {
+        sys,
+        irqfd,
+        real,
+        model,
+        partition,
+        get platform() {
+          return relay?.platforms[0];
+        },
+        get relayWatched() {
+          return relay?.platforms[0]?.watchedCount ?? 0;
+        },
+        kernelTable: () => (model === undefined ? irqfd.table.kernelRoutes() : model.msiRoutes()),
+        assignedGsi: (route) => (model === undefined ? (route.assigned ? route.gsi : undefined) : model.irqfdGsi(route.event.ownFd())),
+        hazards: () => model?.hazards ?? [],
+        takeIrr(): IrrSnapshot {
+          if (model !== undefined) return takeApicBusIrr(model.bus);
+          const irr: Array<[number, number]> = [];
+          sys.clearFaults();
+          for (let v = 0; v < partition.vcpuCount; v++) {
+            for (const vec of partition.readLocalApic(v).irr) irr.push([v, vec]);
+            partition.clearIrr(v);
+          }
+          return { irr, coalesced: [] };
+        },
+        openEventFds: () => model?.openEventFds,
+        ...(model === undefined
+          ? {}
+          : {
+              irqfdGsiOf: (fd: number) => model.irqfdGsi(fd),
+              assignedIrqfds: () => model.vm.irqfds.map((i) => i.gsi),
+            }),
+        [Symbol.dispose]: () => partition.dispose(),
+      };
+    },
+  };
+}
