@@ -1,9 +1,13 @@
 import { SoftwarePartition } from '@tsvmm/virt-software';
 import type { LocalApicAccess, LocalApicState, Partition } from '@tsvmm/virt';
+import type { BackendDescriptor } from '../src/backends/descriptor';
+import { BACKENDS } from '../src/backends/registry';
 import { main } from '../src/cli/main';
 import { memoryIo } from '../src/cli/io';
-import type { DemoResult } from '../src/demo/run-demo';
-import { itKvm, runBin } from './helpers/run-cli';
+import { demoHeader } from '../src/demo/header';
+import { SETTLE_DEADLINE_MS, type DemoResult } from '../src/demo/run-demo';
+import { openDemoPartition } from '../src/demo/select-backend';
+import { KVM_PROBLEM, itKvm, runBin } from './helpers/run-cli';
 
 function parse(stdout: string): DemoResult {
   return JSON.parse(stdout) as DemoResult;
@@ -66,12 +70,133 @@ describe('tsvmm demo', () => {
     expect(r.ok).toBe(true);
   });
 
-  it('prints the human report and exits 0 through the built binary (auto backend)', () => {
+  /**
+   * The text report through the built binary, for one backend asked for by name: the header's first
+   * line at the margin in its exact form, then the same lines on every backend (the irqfd line, the
+   * partition, every check in order, each at its indent), apart from the backend's own words.
+   */
+  const printsTheSameReportOn = (backend: string) => (): void => {
+    const run = runBin(['demo', '--backend', backend]);
+    expect(run.status).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe(`Backend: ${backend} (asked for with --backend ${backend})`);
+    expect(lines[1]).toMatch(/^irqfd: \S/);
+    expect(lines[2]).toBe('Partition: 2 vCPUs, APIC IDs 0 and 1 (read from the local APICs)');
+    // Every line is a heading at the margin, or a check or a figure indented by exactly 2.
+    for (const l of lines) expect([l, /^(\S| {2}\S|$)/.test(l)]).toEqual([l, true]);
+    const ok = '  ok   ';
+    expect(lines.filter((l) => l.startsWith(ok)).map((l) => l.slice(ok.length).replace(/: [^:]*$/, ''))).toEqual(CHECKS);
+    expect(lines.at(-1)).toBe(`All ${CHECKS.length} observations are correct.`);
+  };
+  it('prints the same report on the software backend, its Backend line at the margin', printsTheSameReportOn('software'));
+  itKvm('prints the same report on KVM, its Backend line at the margin', printsTheSameReportOn('kvm'));
+
+  it('with --backend auto, names the backend it chose at the margin: KVM where it works, else the software fallback', () => {
     const run = runBin(['demo']);
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^Backend: (kvm|software)\b/);
+    const lines = run.stdout.split('\n');
+    const header = lines.slice(0, lines.findIndex((l) => l.startsWith('irqfd: ')));
+    if (KVM_PROBLEM === undefined) {
+      const kvm = BACKENDS.find((b) => b.name === 'kvm')!.probe();
+      expect(header[0]).toMatch(/^Backend: kvm \(the best backend on this host: /);
+      const words = (t: string): string => t.replace(/\s+/g, ' ').trim();
+      expect(words(header.join(' '))).toBe(words(`Backend: kvm (the best backend on this host: ${kvm.reason})`));
+      for (const l of header.slice(1)) expect(l).toMatch(/^ {2}\S/);
+    } else {
+      expect(header[0]).toBe('Backend: software, the first usable backend in order of preference. Not usable here:');
+      for (const l of header.slice(1)) expect(l).toMatch(/^ {4}/);
+    }
     expect(run.stdout).toMatch(/All \d+ observations are correct\./);
   });
+
+  describe('header', () => {
+    const kvmReason = '/dev/kvm works (API version 12) with kernel irqfd.';
+    /** A kvm descriptor that probes available and opens a software partition named kvm: "KVM was selected" on any host. */
+    const fakeKvm: BackendDescriptor = {
+      name: 'kvm',
+      relayMode: true,
+      probe: () => ({ backend: 'kvm', available: true, code: 'ok', reason: kvmReason }),
+      open: ({ vcpus }) => {
+        const real = SoftwarePartition.create({ vcpus });
+        return new Proxy(real, {
+          get(target, prop) {
+            if (prop === 'backend') return 'kvm';
+            const v = Reflect.get(target, prop, target) as unknown;
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+          },
+        });
+      },
+    };
+    const withKvm = BACKENDS.map((b) => (b.name === 'kvm' ? fakeKvm : b));
+
+    it('is one line at the margin when KVM is selected first, and when a backend is asked for by name', () => {
+      expect(demoHeader({ backend: 'kvm', why: `the best backend on this host: ${kvmReason}`, passedOver: [] })).toEqual([
+        `Backend: kvm (the best backend on this host: ${kvmReason})`,
+      ]);
+      expect(demoHeader({ backend: 'software', why: 'asked for with --backend software' })).toEqual(['Backend: software (asked for with --backend software)']);
+    });
+
+    it('wraps a long reason with its first line at the margin and the rest indented by 2', () => {
+      const why = `the best backend on this host: ${'a long reason '.repeat(12).trim()}.`;
+      const lines = demoHeader({ backend: 'kvm', why });
+      expect(lines.length).toBeGreaterThan(1);
+      expect(lines[0]).toMatch(/^Backend: kvm \(the best/);
+      for (const l of lines) expect(l.length).toBeLessThanOrEqual(100);
+      for (const l of lines.slice(1)) expect(l).toMatch(/^ {2}\S/);
+      expect(lines.map((l) => l.trim()).join(' ')).toBe(`Backend: kvm (${why})`);
+    });
+
+    it('is printed from the selection: KVM chosen by auto (a faked KVM host) gives the KVM header, at the margin', () => {
+      const dp = openDemoPartition('auto', withKvm);
+      try {
+        expect(dp.partition.backend).toBe('kvm');
+        expect(demoHeader({ backend: dp.partition.backend, why: dp.why, passedOver: dp.passedOver })).toEqual([
+          `Backend: kvm (the best backend on this host: ${kvmReason})`,
+        ]);
+      } finally {
+        dp.partition.dispose();
+      }
+    });
+
+    it('the whole text demo on a faked KVM host differs from the software run in the Backend line alone', async () => {
+      const onKvm = memoryIo();
+      expect(await main(['demo'], onKvm, { backends: withKvm })).toBe(0);
+      const onSoftware = memoryIo();
+      expect(await main(['demo', '--backend', 'software'], onSoftware)).toBe(0);
+      const [kvmFirst, ...kvmRest] = onKvm.stdout.split('\n');
+      const [softwareFirst, ...softwareRest] = onSoftware.stdout.split('\n');
+      expect(kvmFirst).toBe(`Backend: kvm (the best backend on this host: ${kvmReason})`);
+      expect(softwareFirst).toBe('Backend: software (asked for with --backend software)');
+      expect(kvmRest).toEqual(softwareRest);
+    });
+  });
+
+  it('a backend that never settles is a failed check, and the demo stops instead of hanging (exit 1)', async () => {
+    const stuck = (): { partition: Partition & LocalApicAccess; settle: () => Promise<void> } => ({
+      partition: SoftwarePartition.create({ vcpus: 2 }),
+      settle: () => new Promise<void>(() => {}),
+    });
+    const json = memoryIo();
+    expect(await main(['demo', '--json'], json, { demoPartition: stuck })).toBe(1);
+    const r = parse(json.stdout);
+    expect(r.ok).toBe(false);
+    expect(r.observations.filter((o) => !o.ok)).toEqual([
+      {
+        section: expect.stringMatching(/^Guest driver enables MSI-X/),
+        what: 'every signal raised so far delivered or latched',
+        expected: `settled within ${SETTLE_DEADLINE_MS} ms`,
+        observed: `not settled after ${SETTLE_DEADLINE_MS} ms`,
+        ok: false,
+      },
+    ]);
+    // Nothing after the stall was checked: its readings would not mean anything.
+    expect(r.observations.map((o) => o.what)).toEqual(['local APICs software-enabled', 'every signal raised so far delivered or latched']);
+    const text = memoryIo();
+    expect(await main(['demo'], text, { demoPartition: stuck })).toBe(1);
+    expect(text.stdout).toContain(`  FAIL every signal raised so far delivered or latched: not settled after ${SETTLE_DEADLINE_MS} ms`);
+    expect(text.stdout).toContain(`Stopped: the software backend did not settle within ${SETTLE_DEADLINE_MS} ms; the remaining checks were not made.`);
+    expect(text.stdout.trimEnd().split('\n').at(-1)).toBe('1 of 2 observations are WRONG.');
+  }, 4 * SETTLE_DEADLINE_MS + 10_000);
 
   it('exits 1 when the local APIC shows a different vector than the guest programmed', async () => {
     const io = memoryIo();

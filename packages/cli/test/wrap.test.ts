@@ -3,7 +3,7 @@ import { wrapText } from '../src/output/wrap';
 describe('wrapText', () => {
   it('breaks at spaces within the width, indents every line, and keeps every word in order', () => {
     const text = 'open(/dev/kvm) failed (ENOENT 2) [UNAVAILABLE]. /dev/kvm does not exist: this host has no KVM.';
-    const lines = wrapText(text, 30, '      ', '    ');
+    const lines = wrapText(text, 30, { first: '    ', rest: '      ' });
     expect(lines[0]).toBe('    open(/dev/kvm) failed');
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(30);
     for (const l of lines.slice(1)) expect(l).toMatch(/^ {6}\S/);
@@ -11,10 +11,17 @@ describe('wrapText', () => {
   });
 
   it('keeps a word longer than the width whole, on its own line', () => {
-    expect(wrapText('a 0123456789abcdef b', 10, '')).toEqual(['a', '0123456789abcdef', 'b']);
+    expect(wrapText('a 0123456789abcdef b', 10, { first: '', rest: '' })).toEqual(['a', '0123456789abcdef', 'b']);
   });
 
-  it('leaves a short text on one line', () => {
-    expect(wrapText('Backend: kvm (fine)', 100, '  ')).toEqual(['  Backend: kvm (fine)']);
+  it('leaves a short text on one line, after the first indent only', () => {
+    expect(wrapText('Backend: kvm (fine)', 100, { first: '', rest: '  ' })).toEqual(['Backend: kvm (fine)']);
+  });
+
+  it('puts the first line at the margin when only the continuations are indented', () => {
+    const lines = wrapText('Backend: kvm (the best backend on this host: a reason long enough to wrap)', 40, { first: '', rest: '  ' });
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines[0]).toMatch(/^Backend: kvm /);
+    for (const l of lines.slice(1)) expect(l).toMatch(/^ {2}\S/);
   });
 });

@@ -3,12 +3,13 @@
  * keyed by the source and flags, and loaded into this process with koffi (KVM answers vCPU
  * ioctls only from the process that created the VM, so a child program could not read the APIC).
  */
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as util from 'node:util';
+import { Stalled } from '../deadline';
 
 /** `ENOMEM (errno 12)`: the name from Node's own errno table. */
 export function systemErrorName(errno: number): string {
@@ -30,9 +31,25 @@ const SOURCE = path.resolve(__dirname, '..', '..', 'native', 'tsvmm_bench.c');
 const FLAGS = ['-O2', '-Wall', '-Wextra', '-shared', '-fPIC', '-pthread'];
 const ABI_VERSION = 1;
 
+/**
+ * How long the compiler may take to build the C floors. `cc -O2` builds this one file in well under
+ * a second; thirty seconds allow a cold, loaded machine many times over, and a compiler stuck on a
+ * lock or a full disk is still killed inside the minute `bench --quick` is given.
+ */
+export const COMPILE_DEADLINE_MS = 30_000;
+
+/**
+ * How long the C harness polls for one delivery before it returns -ETIMEDOUT: `TIMEOUT_NS` in
+ * native/tsvmm_bench.c, repeated here for the messages that name it.
+ */
+export const HARNESS_DEADLINE_MS = 1000;
+
 export interface NativeBench {
   readonly library: string;
-  /** Fills `out` with signal → IRR latencies (ns) of `out.length` rounds; 0 or a negative errno. */
+  /**
+   * Fills `out` with signal → IRR latencies (ns) of `out.length` rounds; returns 0, or a negative
+   * errno: -ETIMEDOUT when one delivery did not show within {@link HARNESS_DEADLINE_MS}.
+   */
   measureSignalToIrr(eventFd: number, vcpuFd: number, vector: number, out: Float64Array): number;
   startRelay(vmFd: number, addressLo: number, addressHi: number, data: number): NativeRelay;
 }
@@ -73,7 +90,51 @@ function privateDir(root: string, name: string): string {
   return dir;
 }
 
-function compile(cacheRoot: string, compiler: string): string {
+/** The compiler exited with an error: `stderr` is what it printed (its exit status when it printed nothing). */
+class CompilerFailed extends Error {
+  constructor(readonly stderr: string) {
+    super(stderr);
+  }
+}
+
+/**
+ * Runs the compiler in its own process group, so that at the deadline it is killed together with
+ * everything it started (cc1, as, ld: killing only the driver would leave a stuck cc1 behind).
+ * Rejects with {@link Stalled} at the deadline, with the spawn error (ENOENT: no compiler), or
+ * with {@link CompilerFailed}.
+ */
+function runCompiler(compiler: string, args: readonly string[], deadlineMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(compiler, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const stderr: Buffer[] = [];
+    child.stderr.on('data', (b: Buffer) => void stderr.push(b));
+    let done = false;
+    const finish = (settle: () => void): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      settle();
+    };
+    const timer = setTimeout(() => {
+      finish(() => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL'); // the group is gone already: at least the driver
+        }
+        // Not waiting for 'close': a process of the group that is slow to die must not hold the bench.
+        child.stderr.destroy();
+        reject(new Stalled(`\`${compiler}\` to build ${SOURCE}`, deadlineMs));
+      });
+    }, deadlineMs);
+    child.on('error', (e) => finish(() => reject(e)));
+    child.on('close', (code, signal) =>
+      finish(() => (code === 0 ? resolve() : reject(new CompilerFailed(Buffer.concat(stderr).toString().trim() || `it exited with ${code ?? signal}`)))),
+    );
+  });
+}
+
+async function compile(cacheRoot: string, compiler: string, deadlineMs: number): Promise<string> {
   const source = fs.readFileSync(SOURCE);
   const key = createHash('sha256').update(source).update(FLAGS.join(' ')).update(process.arch).digest('hex').slice(0, 16);
   const dir = privateDir(cacheRoot, `tsvmm-native-${key}`);
@@ -81,12 +142,14 @@ function compile(cacheRoot: string, compiler: string): string {
   if (fs.existsSync(lib)) return lib;
   const tmp = `${lib}.${process.pid}.tmp`;
   try {
-    execFileSync(compiler, [...FLAGS, '-o', tmp, SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await runCompiler(compiler, [...FLAGS, '-o', tmp, SOURCE], deadlineMs);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    const err = e as NodeJS.ErrnoException & { stderr?: Buffer };
+    if (e instanceof Stalled) throw e;
+    if (e instanceof CompilerFailed) throw new NativeUnavailable(`${compiler} failed to build ${SOURCE}: ${e.stderr}`);
+    const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new NativeUnavailable(`no C compiler: \`${compiler}\` is not on PATH (install gcc) so the C floors cannot be built`);
-    throw new NativeUnavailable(`${compiler} failed to build ${SOURCE}: ${err.stderr?.toString().trim() ?? err.message}`);
+    throw new NativeUnavailable(`${compiler} could not be started to build ${SOURCE}: ${err.message}`);
   }
   fs.renameSync(tmp, lib); // atomic: a concurrent run never loads a half-written library
   return lib;
@@ -99,12 +162,18 @@ export interface NativeBenchOptions {
   readonly cacheRoot?: string;
   /** The C compiler. Default: `$CC`, else `cc`. */
   readonly compiler?: string;
+  /** How long the compiler may run, in ms, before it is killed. Default {@link COMPILE_DEADLINE_MS}. */
+  readonly compileDeadlineMs?: number;
 }
 
-/** Compiles (once per source version) and loads the C floors. Throws {@link NativeUnavailable}. */
-export function loadNativeBench(options: NativeBenchOptions = {}): NativeBench {
+/**
+ * Compiles (once per source version) and loads the C floors. Rejects with {@link NativeUnavailable}
+ * when they cannot be built or loaded here (no compiler, a compile error, not Linux, an unsafe
+ * cache directory), and with {@link Stalled} when the compiler outlives its deadline (it is killed).
+ */
+export async function loadNativeBench(options: NativeBenchOptions = {}): Promise<NativeBench> {
   if (process.platform !== 'linux') throw new NativeUnavailable(`the C floors are Linux-only (this host runs ${process.platform})`);
-  const library = compile(options.cacheRoot ?? os.tmpdir(), options.compiler ?? process.env.CC ?? 'cc');
+  const library = await compile(options.cacheRoot ?? os.tmpdir(), options.compiler ?? process.env.CC ?? 'cc', options.compileDeadlineMs ?? COMPILE_DEADLINE_MS);
   const done = loaded.get(library);
   if (done) return done;
   const lib = koffi.load(library);

@@ -39,7 +39,12 @@ function ratioCell(m: Metric): string {
 
 function metricRow(m: Metric): string {
   const target = m.target ? `${esc(m.target.description)}: <b class="${m.target.met ? 'met' : 'missed'}">${m.target.met ? 'met' : 'MISSED'}</b>` : '';
-  const value = m.value === null ? `<i>not measured: ${esc(m.skipped ?? '')}</i>` : `${fmt(m.value)} ${esc(m.unit)}`;
+  const value =
+    m.failed !== undefined
+      ? `<b class="missed">FAILED: ${esc(m.failed)}</b>`
+      : m.value === null
+        ? `<i>not measured: ${esc(m.skipped ?? '')}</i>`
+        : `${fmt(m.value)} ${esc(m.unit)}`;
   return `<tr><td><code>${esc(m.name)}</code></td><td>${value}</td><td>${m.p99 === undefined ? '' : `${fmt(m.p99)} ${esc(m.unit)}`}</td><td>${m.count ?? ''}</td><td>${
     m.baselineName ? `<code>${esc(m.baselineName)}</code> ${fmt(m.baseline)} ${esc(m.unit)}` : ''
   }</td><td>${ratioCell(m)}</td><td>${target}</td><td>${esc(m.description)}</td></tr>`;

@@ -18,7 +18,7 @@ export interface Metric {
   readonly name: string;
   /** Unit of `value`, `baseline` and the percentiles: `µs`, `ns`, `ms` or `commits`. */
   readonly unit: string;
-  /** The median (or the single figure for counts); null when the benchmark could not run here. */
+  /** The median (or the single figure for counts); null when the benchmark could not run here, or failed. */
   readonly value: number | null;
   /** The baseline's median, measured alternately in the same run; null for baselines themselves. */
   readonly baseline: number | null;
@@ -38,8 +38,13 @@ export interface Metric {
   readonly target?: Target;
   /** What was measured and how, for people. */
   readonly description: string;
-  /** Why it was not measured (value is null). */
+  /** Why it was not measured here (value is null): the host lacks what it needs, e.g. KVM. */
   readonly skipped?: string;
+  /**
+   * Why its measurement failed (value is null): a check of the run did not hold, e.g. a delivery
+   * that never came within its deadline. The run then exits 1, with or without `--strict`.
+   */
+  readonly failed?: string;
 }
 
 /** The samples of one metric, reduced for plotting its latency distribution. */
@@ -86,7 +91,10 @@ export interface ScalingPlot {
 
 /** What one `tsvmm bench` run produces (`--json`): the metrics, and the data behind the report's plots. */
 export interface BenchResult {
-  /** Every figure, in section order; a figure that could not be measured here has `value` null and `skipped` set. */
+  /**
+   * Every figure, in section order; a figure that could not be measured here has `value` null and
+   * `skipped` set, one whose measurement failed has `value` null and `failed` set.
+   */
   readonly metrics: Metric[];
   /** Latency distributions of the sampled metrics. */
   readonly distributions: Distribution[];
@@ -129,4 +137,9 @@ export function withRatio(
 
 export function skippedMetric(name: string, unit: string, description: string, reason: string): Metric {
   return { name, unit, value: null, baseline: null, ratio: null, description, skipped: reason };
+}
+
+/** A metric whose measurement failed (`reason`: what did not hold, e.g. what was waited for in vain). */
+export function failedMetric(name: string, unit: string, description: string, reason: string): Metric {
+  return { name, unit, value: null, baseline: null, ratio: null, description, failed: reason };
 }

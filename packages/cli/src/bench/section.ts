@@ -30,3 +30,11 @@ export interface BenchSection {
 export function emptyOutput(): SectionOutput {
   return { metrics: [], distributions: [], scaling: [], notes: [] };
 }
+
+/**
+ * A check of a section's run that did not hold (a route that is not what the measurement needs, a C
+ * relay thread that stopped): the section reports its metrics as failed with this message.
+ */
+export class MeasurementFailed extends Error {
+  override readonly name = 'MeasurementFailed';
+}

@@ -8,6 +8,8 @@ import { writeReport } from '../bench/report';
 import type { BenchResult, Metric } from '../bench/result';
 import { runBench } from '../bench/run-bench';
 import { allSections } from '../bench/sections';
+import { DELIVERY_DEADLINE_MS } from '../bench/sections/delivery';
+import { COMPILE_DEADLINE_MS } from '../bench/native';
 import { prepareOutputDirectory, prepareOutputFile, writeOrFail } from '../output/paths';
 
 /** A plain-text table: columns two spaces apart, a dashed rule under the header, no colours. */
@@ -39,11 +41,39 @@ function ratioText(m: Metric): string {
   return `${fmt(m.ratio)}× (${fmt(1 / m.ratio)}× ${m.unit === 'commits' ? 'fewer' : 'faster'})`;
 }
 
+/** The names of `metrics` by `reason`, in order: a host without KVM gives the same reason for a dozen metrics, printed once. */
+function byReason(metrics: readonly Metric[], reason: (m: Metric) => string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const m of metrics) out.set(reason(m), [...(out.get(reason(m)) ?? []), m.name]);
+  return out;
+}
+
+/**
+ * How a finished run ends: its exit code and the lines (for stderr) that say why when it is not 0.
+ * A failed measurement (a delivery that never came within its deadline, a check of the run that did
+ * not hold) always fails the run; with `strict`, so does a missed target or a metric not measured here.
+ */
+export function benchVerdict(result: BenchResult, strict: boolean): { readonly exitCode: ExitCode; readonly lines: readonly string[] } {
+  const lines = [...byReason(result.metrics.filter((m) => m.failed !== undefined), (m) => m.failed!)].map(
+    ([why, names]) => `tsvmm bench: failed: ${why}; no figures for ${names.join(', ')}.`,
+  );
+  const missed = result.metrics.filter((m) => m.target && !m.target.met);
+  const unmeasured = result.metrics.filter((m) => m.skipped !== undefined);
+  if (strict && (missed.length || unmeasured.length)) {
+    const parts = [
+      ...(missed.length ? [`missed: ${missed.map((m) => m.name).join(', ')}`] : []),
+      ...(unmeasured.length ? [`not measured here: ${unmeasured.map((m) => m.name).join(', ')}`] : []),
+    ];
+    lines.push(`tsvmm bench --strict: failed (${parts.join('; ')}).`);
+  }
+  return { exitCode: lines.length ? ExitCode.Failed : ExitCode.Ok, lines };
+}
+
 export function formatBenchTable(result: BenchResult): string {
   const header = ['metric', 'median', 'p99', 'n', 'baseline (median)', 'ratio', 'target'];
   const rows = result.metrics.map((m) => [
     m.name,
-    m.value === null ? 'skipped' : fmt(m.value, m.unit),
+    m.failed !== undefined ? 'FAILED' : m.value === null ? 'skipped' : fmt(m.value, m.unit),
     m.p99 === undefined ? '' : fmt(m.p99, m.unit),
     m.count === undefined ? '' : String(m.count),
     m.baselineName ? `${m.baselineName} ${fmt(m.baseline, m.unit)}` : '',
@@ -51,15 +81,20 @@ export function formatBenchTable(result: BenchResult): string {
     m.target ? `${m.target.description}: ${m.target.met ? 'met' : 'MISSED'}` : '',
   ]);
   const out = textTable(header, rows);
-  const skipped = result.metrics.filter((m) => m.skipped);
-  // One line per reason: a host without KVM gives the same reason for a dozen metrics.
-  const byReason = new Map<string, string[]>();
-  for (const m of skipped) byReason.set(m.skipped!, [...(byReason.get(m.skipped!) ?? []), m.name]);
-  if (byReason.size) out.push('', ...[...byReason].map(([why, names]) => `Not measured (${names.join(', ')}): ${why}`));
+  const skipped = result.metrics.filter((m) => m.skipped !== undefined);
+  const failed = result.metrics.filter((m) => m.failed !== undefined);
+  const failures = byReason(failed, (m) => m.failed!);
+  if (failures.size) out.push('', ...[...failures].map(([why, names]) => `FAILED (${names.join(', ')}): ${why}`));
+  const notMeasured = byReason(skipped, (m) => m.skipped!);
+  if (notMeasured.size) out.push('', ...[...notMeasured].map(([why, names]) => `Not measured (${names.join(', ')}): ${why}`));
   const missed = result.metrics.filter((m) => m.target && !m.target.met);
   const targets = result.metrics.filter((m) => m.target);
-  const unmeasured = skipped.length ? `; ${skipped.length} metrics not measured, their targets not judged` : '';
-  out.push('', `Targets: ${targets.length - missed.length} of ${targets.length} met${missed.length ? ` (missed: ${missed.map((m) => m.name).join(', ')})` : ''}${unmeasured}.`);
+  const unmeasured = [
+    ...(failed.length ? [`${failed.length} metrics failed`] : []),
+    ...(skipped.length ? [`${skipped.length} metrics not measured`] : []),
+  ];
+  const unjudged = unmeasured.length ? `; ${unmeasured.join(', ')}, their targets not judged` : '';
+  out.push('', `Targets: ${targets.length - missed.length} of ${targets.length} met${missed.length ? ` (missed: ${missed.map((m) => m.name).join(', ')})` : ''}${unjudged}.`);
   if (result.notes.length) out.push('', ...result.notes.map((n) => `note: ${n}`));
   out.push('', `${result.meta.quick ? 'Quick run' : 'Full run'} on ${result.meta.host}, ${(result.meta.durationMs / 1000).toFixed(1)} s.`);
   return `${out.join('\n')}\n`;
@@ -81,7 +116,9 @@ export const benchCommand: Command = {
     'batch at least 100× faster than one commit per change; msix: a table access within 20× of a bare DataView access, Enable in one commit) are printed with each ratio and ' +
     'whether they are met; --strict exits 1 when one is missed or could not be measured here.\n' +
     'The C floors are compiled with `cc` into a cache under the temp directory. KVM sections are skipped, ' +
-    'saying why, where /dev/kvm is unavailable. Progress goes to stderr.\n\n' +
+    `saying why, where /dev/kvm is unavailable. Every wait has a deadline (a delivery ${DELIVERY_DEADLINE_MS / 1000} s, the compiler ${COMPILE_DEADLINE_MS / 1000} s): one that ` +
+    'passes is reported as FAILED with what was waited for, the section stops, the others still run, and the run exits 1. ' +
+    'Progress goes to stderr.\n\n' +
     'JSON (--json): { "metrics": [ { "name", "unit", "value", "baseline", "ratio", "p99", "count", ' +
     '"baselineName", "target", ... } ], "meta": {...} }. With --json -, stdout carries only the JSON and the table goes to stderr.',
   options: [
@@ -131,16 +168,8 @@ export const benchCommand: Command = {
       io.err(`Report written to ${file}\n`);
     }
     if (jsonTarget === '-') io.out(json);
-    const missed = result.metrics.filter((m) => m.target && !m.target.met);
-    const unmeasured = result.metrics.filter((m) => m.value === null);
-    if (opts.strict === true && (missed.length || unmeasured.length)) {
-      const parts = [
-        ...(missed.length ? [`missed: ${missed.map((m) => m.name).join(', ')}`] : []),
-        ...(unmeasured.length ? [`not measured here: ${unmeasured.map((m) => m.name).join(', ')}`] : []),
-      ];
-      io.err(`tsvmm bench --strict: failed (${parts.join('; ')}).\n`);
-      return ExitCode.Failed;
-    }
-    return ExitCode.Ok;
+    const verdict = benchVerdict(result, opts.strict === true);
+    for (const line of verdict.lines) io.err(`${line}\n`);
+    return verdict.exitCode;
   },
 };

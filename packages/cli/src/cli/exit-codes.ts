@@ -2,7 +2,11 @@
 export enum ExitCode {
   /** Everything worked (demo: every observation was right). */
   Ok = 0,
-  /** The command ran but a check failed: a demo observation was wrong, or `bench --strict` missed a target. */
+  /**
+   * The command ran but a check failed: a demo observation was wrong (or its backend never settled),
+   * a bench measurement failed (a delivery not observed within its deadline), or `bench --strict`
+   * missed a target.
+   */
   Failed = 1,
   /** The command line was wrong. */
   Usage = 2,
@@ -20,8 +24,8 @@ export enum ExitCode {
 
 export const EXIT_CODE_HELP = `Exit codes:
   0   success (demo: every observation was right)
-  1   a check failed (a demo observation was wrong; a bench delivery was never observed;
-      bench --strict: a target was missed)
+  1   a check failed (a demo observation was wrong; a bench delivery or wait passed its
+      deadline; bench --strict: a target was missed)
   2   usage error
   3   backend unavailable (e.g. /dev/kvm missing, not Windows)
   4   permission denied (e.g. /dev/kvm not accessible to this user)

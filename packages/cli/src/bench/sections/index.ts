@@ -5,5 +5,5 @@ import { routesSection } from './routes';
 
 /** Every benchmark of the project, in the order they run. */
 export function allSections(): BenchSection[] {
-  return [deliverySection, routesSection, msixSection];
+  return [deliverySection(), routesSection, msixSection];
 }
