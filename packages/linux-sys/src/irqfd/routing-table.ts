@@ -17,10 +17,14 @@ import type { IrqFdBackend } from './backend';
  * diagnostics.
  */
 export class RoutingTable {
-  private desired = new Map<number, MsiMessage>();
-  private committed = new Map<number, MsiMessage>();
-  /** GSIs whose desired entry differs from the committed one: a commit is needed when not empty. */
-  private readonly differing = new Set<number>();
+  // Indexed by GSI: a commit of thousands of entries walks arrays, and only the changed entries
+  // are copied into `committed` afterwards.
+  private readonly desired: (MsiMessage | undefined)[];
+  private readonly committed: (MsiMessage | undefined)[];
+  private desiredCount = 0;
+  /** 1 for each GSI whose desired entry differs from the committed one; a commit is needed while `differingCount` > 0. */
+  private readonly differing: Uint8Array;
+  private differingCount = 0;
   private commits = 0;
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
@@ -32,6 +36,11 @@ export class RoutingTable {
     this.view = new DataView(this.bytes.buffer);
     for (let i = 0; i < t.fixedEntryCount; i++) t.encodeFixedEntry(this.view, t.headerSize + i * t.entrySize, i);
     this.fixedBytes = t.headerSize + t.fixedEntryCount * t.entrySize;
+    // GSIs run from firstGsi to firstGsi + (maxTableEntries - fixed entries) - 1.
+    const gsis = backend.firstGsi + backend.maxTableEntries;
+    this.desired = new Array<MsiMessage | undefined>(gsis).fill(undefined);
+    this.committed = new Array<MsiMessage | undefined>(gsis).fill(undefined);
+    this.differing = new Uint8Array(gsis);
   }
 
   /** Successful commits so far. */
@@ -41,49 +50,60 @@ export class RoutingTable {
 
   /** True when `desired` differs from what the kernel has. */
   get pending(): boolean {
-    return this.differing.size > 0;
+    return this.differingCount > 0;
   }
 
-  /** What the kernel has now, per GSI (fixed entries not included). A copy. */
+  /** What the kernel has now, per GSI in ascending order (fixed entries not included). A copy. */
   kernelRoutes(): ReadonlyMap<number, MsiMessage> {
-    return new Map(this.committed);
+    const out = new Map<number, MsiMessage>();
+    this.committed.forEach((m, gsi) => {
+      if (m !== undefined) out.set(gsi, m);
+    });
+    return out;
   }
 
   /** The MSI of `gsi` in the table the kernel last accepted, or undefined when it routes no MSI there. */
   kernelMsi(gsi: number): MsiMessage | undefined {
-    return this.committed.get(gsi);
+    return this.committed[gsi];
   }
 
   /** The MSI of `gsi` in the table the next commit pushes, or undefined. */
   desiredMsi(gsi: number): MsiMessage | undefined {
-    return this.desired.get(gsi);
+    return this.desired[gsi];
   }
 
   /** Sets or removes (`undefined`) the desired entry of `gsi`. */
   set(gsi: number, msi: MsiMessage | undefined): void {
-    const old = this.desired.get(gsi);
+    const old = this.desired[gsi];
     if (msi === undefined) {
       if (old === undefined) return;
-      this.desired.delete(gsi);
-    } else {
-      if (old !== undefined && sameMsi(old, msi)) return;
-      this.desired.set(gsi, msi);
+      this.desiredCount--;
+    } else if (old === undefined) {
+      this.desiredCount++;
+    } else if (sameMsi(old, msi)) {
+      return;
     }
-    if (sameMsi(this.desired.get(gsi), this.committed.get(gsi))) this.differing.delete(gsi);
-    else this.differing.add(gsi);
+    this.desired[gsi] = msi;
+    const differs = sameMsi(msi, this.committed[gsi]) ? 0 : 1;
+    this.differingCount += differs - this.differing[gsi]!;
+    this.differing[gsi] = differs;
   }
 
   /**
-   * Pushes `desired` if it differs from the kernel's table. On failure throws the typed error and
-   * nothing changes (the kernel keeps its table: the ioctl is all or nothing).
+   * Pushes `desired` if it differs from the kernel's table, its MSI entries in ascending GSI order.
+   * On failure throws the typed error and nothing changes (the kernel keeps its table: the ioctl is
+   * all or nothing).
    */
   commit(operation: string): void {
-    if (this.differing.size === 0) return;
+    if (this.differingCount === 0) return;
     const t = this.backend.table;
-    const n = t.fixedEntryCount + this.desired.size;
+    const n = t.fixedEntryCount + this.desiredCount;
     this.bytes.fill(0, this.fixedBytes, t.headerSize + n * t.entrySize);
     let at = this.fixedBytes;
-    for (const [gsi, m] of this.desired) {
+    const desired = this.desired;
+    for (let gsi = 0; gsi < desired.length; gsi++) {
+      const m = desired[gsi];
+      if (m === undefined) continue;
       t.encodeMsiEntry(this.view, at, gsi, m);
       at += t.entrySize;
     }
@@ -91,7 +111,12 @@ export class RoutingTable {
     const arg = this.bytes.subarray(0, t.headerSize + n * t.entrySize);
     check(this.backend.calls.setRouting(arg), operation, `ioctl(${this.backend.ioctlNames.setRouting}, ${n} entries)`);
     this.commits++;
-    this.committed = new Map(this.desired);
-    this.differing.clear();
+    const differing = this.differing;
+    for (let gsi = 0; gsi < differing.length; gsi++) {
+      if (differing[gsi] === 0) continue;
+      this.committed[gsi] = desired[gsi];
+      differing[gsi] = 0;
+    }
+    this.differingCount = 0;
   }
 }

@@ -7,8 +7,8 @@ import type { EngineRoute, RouteRequest } from './route';
 
 export class Transaction {
   depth = 0;
-  readonly before = new Map<EngineRoute, RouteRequest>();
-  readonly created = new Set<EngineRoute>();
+  before = new Map<EngineRoute, RouteRequest>();
+  created = new Set<EngineRoute>();
 
   get open(): boolean {
     return this.depth > 0;
@@ -23,11 +23,11 @@ export class Transaction {
     this.created.delete(route);
   }
 
-  /** Hands over what the finished transaction recorded and starts afresh. */
+  /** Hands over what the finished transaction recorded and starts afresh (no copy: fresh collections take their place). */
   take(): { before: Map<EngineRoute, RouteRequest>; created: Set<EngineRoute> } {
-    const out = { before: new Map(this.before), created: new Set(this.created) };
-    this.before.clear();
-    this.created.clear();
+    const out = { before: this.before, created: this.created };
+    this.before = new Map();
+    this.created = new Set();
     return out;
   }
 }
