@@ -20,6 +20,12 @@ import type { Syscalls } from './syscalls';
 
 /** The 64-bit little-endian 1 that every signal writes; the kernel only reads it. */
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+/**
+ * Where every consume reads the counter: one per thread (each worker loads its own copy of this
+ * module), and a read is over before the next can start, so events need no buffer of their own.
+ */
+const COUNTER = new Uint8Array(8);
+const COUNTER_VIEW = new DataView(COUNTER.buffer);
 
 /**
  * A Linux eventfd (eventfd(2)), close-on-exec and non-blocking, created with a counter of 0; every
@@ -42,8 +48,6 @@ export class EventFd implements EventFdEvent {
   readonly fd: number;
   private readonly own: number;
   private readonly sys: Syscalls;
-  private readonly buf = new Uint8Array(8);
-  private readonly view = new DataView(this.buf.buffer);
   private isDisposed = false;
   private disposeHook: (() => boolean) | undefined;
 
@@ -104,10 +108,10 @@ export class EventFd implements EventFdEvent {
    */
   consume(): number {
     if (this.isDisposed) return 0;
-    const r = this.sys.read(this.own, this.buf, 8);
+    const r = this.sys.read(this.own, COUNTER, 8);
     if (r === -EAGAIN) return 0;
     if (r < 0) throw failure(r, 'Event.consume', `read(eventfd ${this.own})`);
-    return this.view.getUint32(0, true) + this.view.getUint32(4, true) * 0x1_0000_0000;
+    return COUNTER_VIEW.getUint32(0, true) + COUNTER_VIEW.getUint32(4, true) * 0x1_0000_0000;
   }
 
   /**

@@ -5,7 +5,7 @@
  * relay) is the shared Linux engine, `IrqFdEngine` of `@tsvmm/linux-sys`; this module supplies
  * KVM's part of it, an `IrqFdBackend`.
  */
-import { type MsiPolicy, type RawInjector, parseMsi } from '@tsvmm/virt';
+import { type MsiPolicy, type RawInjector, parseMsi as parseMsiExport } from '@tsvmm/virt';
 import {
   type EngineRoute,
   type InjectorSpec,
@@ -32,6 +32,9 @@ export interface KvmIrqFdBackendOptions {
   /** KVM_SIGNAL_MSI on the VM, built in the overflow relay's worker thread. */
   readonly workerInjector: InjectorSpec;
 }
+
+/** Bound once: the package entry's re-exports are getters, one extra call per guest table write. */
+const parseMsi = parseMsiExport;
 
 const IRQFD = kvm.KVM_IRQFD_LAYOUT.fields;
 

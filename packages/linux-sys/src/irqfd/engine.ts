@@ -41,9 +41,9 @@ import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
 import type { IrqFdBackend } from './backend';
 import { OverflowRelay } from './overflow';
-import { ENGINE_ROUTE_TOKEN, EngineRoute, type RouteHost, type RouteRequest } from './route';
+import { ENGINE_ROUTE_TOKEN, EngineRoute, type RouteHost } from './route';
 import { RoutingTable } from './routing-table';
-import { Transaction } from './transaction';
+import { type TakenTransaction, Transaction } from './transaction';
 
 /** Routes one engine allows where the process's descriptor budget cannot be read (no procfs). */
 export const DEFAULT_MAX_ROUTES = 16384;
@@ -307,18 +307,18 @@ export class IrqFdEngine implements IrqFd {
 
   private finish(op: string): void {
     this.retryLingering();
-    const { before, created } = this.txn.take();
-    const dirty = new Set<EngineRoute>();
-    for (const r of before.keys()) if (!r.disposed) dirty.add(r);
-    for (const r of this.unsynced) dirty.add(r);
-    if (dirty.size === 0 && !this.table.pending) return;
+    const taken = this.txn.take();
+    const dirty = taken.touched;
+    // Routes an earlier failure left apart from their request, unless this transaction touched them.
+    for (const r of this.unsynced) if (r.txnGen !== taken.gen) dirty.push(r);
+    if (dirty.length === 0 && !this.table.pending) return;
     try {
       for (const r of dirty) r.prepare(op);
       for (const r of dirty) r.plan();
       this.table.commit(op);
       for (const r of dirty) r.converge(op);
     } catch (e) {
-      throw this.rollback(op, before, created, dirty, e);
+      throw this.rollback(op, taken, dirty, e);
     }
     this.record(dirty, undefined);
     this.promote(op);
@@ -328,17 +328,16 @@ export class IrqFdEngine implements IrqFd {
    * Puts the touched routes' requests back and converges to them as far as the kernel lets it.
    * Returns the error to throw: the original one, its hint completed with what became of the routes.
    */
-  private rollback(op: string, before: Map<EngineRoute, RouteRequest>, created: Set<EngineRoute>, dirty: Set<EngineRoute>, error: unknown): unknown {
+  private rollback(op: string, taken: TakenTransaction, touchedAndUnsynced: EngineRoute[], error: unknown): unknown {
+    const { created, gen } = taken;
     this.txn.depth++; // disposal below must not commit on its own
     try {
-      for (const r of created) {
-        dirty.delete(r);
-        r.dispose();
-      }
+      for (const r of created) r.dispose();
     } finally {
       this.txn.depth--;
     }
-    for (const [r, request] of before) if (!r.disposed) r.revert(request);
+    const dirty = touchedAndUnsynced.filter((r) => !created.has(r));
+    for (const r of taken.touched) if (!r.disposed && r.txnGen === gen) r.revert(r.txnBefore);
     for (const r of dirty) {
       try {
         r.prepare(op);
@@ -363,7 +362,7 @@ export class IrqFdEngine implements IrqFd {
       this.record(dirty, undefined);
       return error;
     }
-    const faulted = [...dirty].filter((r) => !r.disposed && !r.matchesKernel()).length;
+    const faulted = dirty.filter((r) => !r.disposed && !r.matchesKernel()).length;
     const outcome =
       faulted === 0
         ? 'Every route changed in this call is as it was before it.'

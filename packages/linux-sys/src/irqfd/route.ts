@@ -20,7 +20,7 @@ import {
   checkFunction,
   disposedError,
   routeEventDisposed,
-  sameMsi,
+  sameMsi as sameMsiExport,
 } from '@tsvmm/virt';
 import { checkConstructToken } from '@tsvmm/virt/implement';
 import { EBUSY } from '../errno';
@@ -72,6 +72,12 @@ const BUSY_HINT =
   'The eventfd is already assigned as an irqfd (in this partition or, on newer kernels, any). A route owns its event: ' +
   'do not pass route.event.fd to the irqfd ioctl yourself.';
 
+/**
+ * Bound once: CommonJS re-exports of a package entry are getters, one extra call per use on the
+ * hot path of every route change.
+ */
+const sameMsi = sameMsiExport;
+
 /** Passed by the engine to the route constructor, which is not for callers: the package does not export it. */
 export const ENGINE_ROUTE_TOKEN: unique symbol = Symbol('EngineRoute');
 
@@ -84,6 +90,10 @@ export class EngineRoute implements IrqFdRoute {
   readonly event: EventFd;
   /** The route's slot in the overflow relay (fixed for its life). */
   readonly slot: number;
+  /** @internal The generation of the transaction that last touched the route (0: none, or it left it). */
+  txnGen = 0;
+  /** @internal The request before that transaction touched it, for a rollback. */
+  txnBefore: RouteRequest = { msi: undefined, masked: true };
   private request: RouteRequest = { msi: undefined, masked: true };
   private gsiNumber: number | undefined;
   private assignedOn: number | undefined;
