@@ -69,6 +69,13 @@ export interface KvmPartitionOptions {
    * thread injecting with KVM_SIGNAL_MSI, started at the first such route. Tests pass a model's.
    */
   readonly overflow?: RelayPlatformFactory;
+  /**
+   * Coalesce retargets: when a guest moves vectors between vCPUs one at a time (mask, rewrite,
+   * unmask), each retarget's routing commit waits up to this many milliseconds (0 to 1000), the
+   * vector is delivered from user space with its new message meanwhile, and one KVM_SET_GSI_ROUTING
+   * then moves them all back to their irqfds. Default 0: off (every change commits at once).
+   */
+  readonly retargetWindowMs?: number;
 }
 
 /** What `create` read from the caller's options, each exactly once. */
@@ -80,10 +87,11 @@ interface Settings {
   readonly routingEntries: number | undefined;
   readonly maxRoutes: number | undefined;
   readonly overflow: RelayPlatformFactory | undefined;
+  readonly retargetWindowMs: number | undefined;
 }
 
 /** Every key of {@link KvmPartitionOptions}: any other is refused (a misspelt option is not ignored). */
-const KVM_OPTION_KEYS = ['vcpus', 'irqfd', 'sys', 'device', 'routingEntries', 'maxRoutes', 'overflow'] as const satisfies readonly (keyof KvmPartitionOptions)[];
+const KVM_OPTION_KEYS = ['vcpus', 'irqfd', 'sys', 'device', 'routingEntries', 'maxRoutes', 'overflow', 'retargetWindowMs'] as const satisfies readonly (keyof KvmPartitionOptions)[];
 
 /** Passed by {@link KvmPartition.create} to the constructor, which is not for callers: they get no token. */
 const CREATE: unique symbol = Symbol('KvmPartition.create');
@@ -159,6 +167,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
         owner: 'the KVM partition',
         ...(settings.maxRoutes === undefined ? {} : { maxRoutes: settings.maxRoutes }),
         overflow: settings.overflow ?? epollRelayPlatform({ sys, injector: workerInjector }),
+        ...(settings.retargetWindowMs === undefined ? {} : { retargetWindowMs: settings.retargetWindowMs }),
       });
     } else if (extensions.signalMsi) {
       this.irqfdImpl = new RelayIrqFd({
@@ -204,6 +213,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
       routingEntries: options.routingEntries as unknown,
       maxRoutes: options.maxRoutes as unknown,
       overflow: options.overflow as unknown,
+      retargetWindowMs: options.retargetWindowMs as unknown,
     };
     const mode = raw.irqfd ?? 'auto';
     if (mode !== 'auto' && mode !== 'kernel' && mode !== 'relay') {
@@ -212,6 +222,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
     const vcpus = checkInteger(op, 'vcpus', raw.vcpus, 1, 255);
     const routingEntries = raw.routingEntries === undefined ? undefined : checkInteger(op, 'routingEntries', raw.routingEntries, LEGACY_ROUTES.length + 1, 1 << 20);
     const maxRoutes = raw.maxRoutes === undefined ? undefined : checkInteger(op, 'maxRoutes', raw.maxRoutes, 1, 1 << 20);
+    const retargetWindowMs = raw.retargetWindowMs === undefined ? undefined : checkInteger(op, 'retargetWindowMs', raw.retargetWindowMs, 0, 1000);
     if (raw.device !== undefined && typeof raw.device !== 'string') throw invalidArgument(op, `device must be a path string, got ${typeof raw.device}`);
     if (raw.overflow !== undefined && typeof raw.overflow !== 'function') throw invalidArgument(op, 'overflow must be a relay platform factory (a function)');
     const sys = raw.sys === undefined ? libcSyscalls() : checkSyscalls(op, 'sys', raw.sys);
@@ -223,6 +234,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
       routingEntries,
       maxRoutes,
       overflow: raw.overflow as RelayPlatformFactory | undefined,
+      retargetWindowMs,
     };
     const opened: number[] = [];
     try {

@@ -37,6 +37,8 @@ export interface MshvIrqFdOptions {
   readonly maxKernelRoutes?: number;
   /** The overflow relay's platform. Default: the epoll worker injecting by hypercall. */
   readonly overflow?: RelayPlatformFactory;
+  /** Coalesce retargets for this many milliseconds (default 0: off); see the engine's `retargetWindowMs`. */
+  readonly retargetWindowMs?: number;
 }
 
 export function createMshvIrqFd(options: MshvIrqFdOptions): MshvIrqFdHandle {
@@ -50,6 +52,7 @@ export function createMshvIrqFd(options: MshvIrqFdOptions): MshvIrqFdHandle {
     owner: 'the mshv partition',
     overflow,
     ...(options.maxRoutes === undefined ? {} : { maxRoutes: options.maxRoutes }),
+    ...(options.retargetWindowMs === undefined ? {} : { retargetWindowMs: options.retargetWindowMs }),
   });
   return {
     irqfd,

@@ -60,6 +60,12 @@ export interface MshvPartitionOptions {
    * worker thread injecting by hypercall. Tests against the kernel model pass `modelRelayPlatform`.
    */
   readonly overflow?: RelayPlatformFactory;
+  /**
+   * Coalesce retargets (0 to 1000 ms; default 0: off): as for KVM, a retarget's routing commit
+   * (MSHV_SET_MSI_ROUTING) waits up to this long while the vector is delivered from user space
+   * with its new message, and one commit then moves all of them back to their irqfds.
+   */
+  readonly retargetWindowMs?: number;
 }
 
 /** {@link PartitionCapabilities} plus what mshv users need to know beyond them. */
@@ -84,6 +90,7 @@ interface IrqFdSettings {
   readonly maxRoutes: number | undefined;
   readonly maxKernelRoutes: number | undefined;
   readonly overflow: RelayPlatformFactory | undefined;
+  readonly retargetWindowMs: number | undefined;
 }
 
 /** Passed by {@link MshvPartition.create} to the constructor, which is not for callers: they get no token. */
@@ -137,6 +144,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
       ...(irqfd.maxRoutes === undefined ? {} : { maxRoutes: irqfd.maxRoutes }),
       ...(irqfd.maxKernelRoutes === undefined ? {} : { maxKernelRoutes: irqfd.maxKernelRoutes }),
       ...(irqfd.overflow === undefined ? {} : { overflow: irqfd.overflow }),
+      ...(irqfd.retargetWindowMs === undefined ? {} : { retargetWindowMs: irqfd.retargetWindowMs }),
     });
     const irq = this.irqfdHandle.irqfd;
     this.capabilities = Object.freeze({
@@ -153,7 +161,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
    */
   static create(options: MshvPartitionOptions): MshvPartition {
     const op = 'MshvPartition.create';
-    checkOptions<MshvPartitionOptions>(op, 'options', options, ['vcpus', 'sys', 'memory', 'device', 'maxRoutes', 'maxKernelRoutes', 'overflow']);
+    checkOptions<MshvPartitionOptions>(op, 'options', options, ['vcpus', 'sys', 'memory', 'device', 'maxRoutes', 'maxKernelRoutes', 'overflow', 'retargetWindowMs']);
     const vcpus = options.vcpus;
     const sysOption = options.sys;
     const memoryOption = options.memory;
@@ -161,7 +169,9 @@ export class MshvPartition implements Partition, LocalApicAccess {
     const maxRoutes = options.maxRoutes;
     const maxKernelRoutes = options.maxKernelRoutes;
     const overflow = options.overflow;
+    const retargetWindowMs = options.retargetWindowMs;
     checkInteger(op, 'vcpus', vcpus, 1, MSHV_MAX_VPS);
+    if (retargetWindowMs !== undefined) checkInteger(op, 'retargetWindowMs', retargetWindowMs, 0, 1000);
     if (maxRoutes !== undefined) checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 20);
     if (maxKernelRoutes !== undefined) checkInteger(op, 'maxKernelRoutes', maxKernelRoutes, 1, MSHV_MAX_IRQFD_ROUTES);
     if (overflow !== undefined && typeof overflow !== 'function') {
@@ -199,7 +209,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
       }
       injector = assertInterruptInjector(sys, memory, pt, 'MshvPartition.requestMsi');
       irqfdInjector = assertInterruptInjector(sys, memory, pt, 'IrqFdRoute: deliver a latched signal');
-      return new MshvPartition(CREATE, sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, maxKernelRoutes, overflow });
+      return new MshvPartition(CREATE, sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, maxKernelRoutes, overflow, retargetWindowMs });
     } catch (e) {
       irqfdInjector?.free();
       injector?.free();

@@ -3,6 +3,7 @@ import { EACCES, EIO } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { MshvKernelModel } from '../src/testing';
 import { MshvPartition, mshvBackend, probe } from '../src';
+import { describeOnTargets } from './support/targets';
 
 describe('probe', () => {
   it('on this host: reports exactly what /dev/mshv allows (here: unavailable, no-device, with the reason)', () => {
@@ -17,15 +18,6 @@ describe('probe', () => {
     }
   });
 
-  it('against the model: available with the capabilities, and nothing left open', () => {
-    const model = new MshvKernelModel();
-    const p = probe({ sys: model, memory: model });
-    expect(p).toMatchObject({ available: true, code: 'ok' });
-    expect(p.capabilities).toMatchObject({ backend: 'mshv', resample: false, x2apic: false });
-    expect(model.openFds()).toBe(0);
-    expect(model.allocatedBuffers).toBe(0);
-  });
-
   it('permission denied and a failing create are told apart', () => {
     expect(probe({ sys: new MshvKernelModel({ device: EACCES }), memory: new MshvKernelModel() })).toMatchObject({ available: false, code: 'permission' });
     const model = new MshvKernelModel();
@@ -33,6 +25,20 @@ describe('probe', () => {
     expect(p).toMatchObject({ available: false, code: 'error' });
     expect(p.reason).toMatch(/MSHV_CREATE_PARTITION/);
     expect(model.openFds()).toBe(0);
+  });
+});
+
+describeOnTargets('probe', (target) => {
+  it('available, with kernel irqfd and its capabilities, and nothing left open', () => {
+    const options = target.probeOptions();
+    const fds = target.openFdCount();
+    const buffers = target.real ? 0 : target.modelBuffers();
+    const p = probe(options);
+    expect(p).toMatchObject({ backend: 'mshv', available: true, code: 'ok' });
+    expect(p.capabilities).toMatchObject({ backend: 'mshv', irqfd: 'kernel', resample: false, x2apic: false });
+    expect(target.openFdCount()).toBe(fds);
+    // koffi's buffers are not counted: the model's memory is.
+    if (!target.real) expect(target.modelBuffers()).toBe(buffers);
   });
 });
 

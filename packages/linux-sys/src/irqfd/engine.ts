@@ -99,6 +99,15 @@ export interface IrqFdEngineOptions {
   readonly overflow?: RelayPlatformFactory;
   /** What disposing the engine's owner is called in DISPOSED errors, e.g. `the KVM partition`. */
   readonly owner?: string;
+  /**
+   * Coalesce retargets (default 0: off). When a route call (not a `batch`) would commit the table
+   * only because routes that already hold a GSI now ask for other messages (a guest moving vectors
+   * between vCPUs: mask, rewrite, unmask, one vector at a time), the commit waits up to this many
+   * milliseconds; meanwhile each such route is delivered by the overflow relay with its new message
+   * (or latches while masked), and one commit then moves them all back to their irqfds. Needs the
+   * overflow path (`overflow`); ignored without it. Any other change commits at once, with them.
+   */
+  readonly retargetWindowMs?: number;
 }
 
 /**
@@ -148,6 +157,12 @@ export class IrqFdEngine implements IrqFd {
   private readonly irqfdView: DataView;
   private readonly host: RouteHost;
   private isDisposed = false;
+  /** Retargets waiting for the coalesced commit (see {@link IrqFdEngineOptions.retargetWindowMs}). */
+  private readonly coalescing = new Set<EngineRoute>();
+  private readonly retargetWindowMs: number;
+  private retargetTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set while the window's own commit runs: it must not be deferred again. */
+  private committingRetargets = false;
 
   constructor(options: IrqFdEngineOptions) {
     const b = options.backend;
@@ -163,6 +178,7 @@ export class IrqFdEngine implements IrqFd {
     this.irqfdBytes = new Uint8Array(b.irqfdArg.size);
     this.irqfdView = new DataView(this.irqfdBytes.buffer);
     this.host = this.makeHost();
+    this.retargetWindowMs = options.overflow === undefined ? 0 : (options.retargetWindowMs ?? 0);
     this.capabilities = Object.freeze({
       mediation: 'kernel' as const,
       maxRoutes,
@@ -172,7 +188,8 @@ export class IrqFdEngine implements IrqFd {
       mechanism:
         `${b.ioctlNames.irqfd}: the kernel injects the routed MSI inside the eventfd write; the routing table is committed whole with ` +
         `${b.ioctlNames.setRouting} (GSIs from ${b.firstGsi}, taken at a route's first MSI, at most ${kernelRoutes} at once)` +
-        (options.overflow ? '; routes beyond that are delivered from user space until a GSI frees up' : ''),
+        (options.overflow ? '; routes beyond that are delivered from user space until a GSI frees up' : '') +
+        (this.retargetWindowMs > 0 ? `; retargets are committed together, at most ${this.retargetWindowMs} ms later, and delivered from user space meanwhile` : ''),
     });
   }
 
@@ -201,6 +218,30 @@ export class IrqFdEngine implements IrqFd {
   /** Routes that the overflow relay delivers or that wait for a GSI. */
   get overflowCount(): number {
     return this.waiting.size;
+  }
+
+  /** Retargeted routes waiting for the coalesced commit (0 unless retargets are coalesced). */
+  get coalescingCount(): number {
+    return this.coalescing.size;
+  }
+
+  /**
+   * Commits the retargets waiting for their window now, and moves each back to its irqfd. Throws the
+   * typed error when the kernel refuses the commit (they stay relayed, delivering, and the next
+   * window tries again). Does nothing when none waits.
+   */
+  flushRetargets(): void {
+    const op = 'IrqFd.flushRetargets';
+    this.live(op);
+    this.clearRetargetTimer();
+    if (this.coalescing.size === 0) return;
+    this.committingRetargets = true;
+    try {
+      this.transaction(op, () => undefined);
+    } finally {
+      this.committingRetargets = false;
+      if (this.coalescing.size > 0) this.scheduleRetargetCommit();
+    }
   }
 
   /** True once {@link disposeAll} ran. */
@@ -253,6 +294,8 @@ export class IrqFdEngine implements IrqFd {
   disposeAll(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    this.clearRetargetTimer();
+    this.coalescing.clear();
     this.overflow.dispose();
     // The partition closes its VM fd next, which ends every irqfd the kernel still has.
     for (const fd of this.lingering.values()) this.sys.close(fd);
@@ -265,6 +308,40 @@ export class IrqFdEngine implements IrqFd {
 
   private live(op: string): void {
     if (this.isDisposed) throw disposedError(op, this.owner);
+  }
+
+  /**
+   * Whether this transaction's commit waits for the retarget window: retargets are coalesced, the
+   * transaction is a route call (a `batch` commits once already), and every entry the table would
+   * change belongs to a route that retargets (each changes exactly its own GSI's entry).
+   */
+  private defersCommit(op: string, dirty: readonly EngineRoute[]): boolean {
+    if (this.retargetWindowMs <= 0 || this.committingRetargets || op === 'IrqFd.batch') return false;
+    let retargets = 0;
+    for (const r of dirty) if (r.retargeting) retargets++;
+    return retargets > 0 && retargets === this.table.differingCount;
+  }
+
+  /** The window's commit, once: at most `retargetWindowMs` after the first retarget it holds. */
+  private scheduleRetargetCommit(): void {
+    if (this.retargetTimer !== undefined || this.isDisposed) return;
+    this.retargetTimer = setTimeout(() => {
+      this.retargetTimer = undefined;
+      if (this.isDisposed) return;
+      try {
+        this.flushRetargets();
+      } catch {
+        // The routes stay relayed and delivering; flushRetargets scheduled the next window.
+      }
+    }, this.retargetWindowMs);
+    // A waiting commit must not keep the process alive: the routes deliver meanwhile.
+    this.retargetTimer.unref?.();
+  }
+
+  private clearRetargetTimer(): void {
+    if (this.retargetTimer === undefined) return;
+    clearTimeout(this.retargetTimer);
+    this.retargetTimer = undefined;
   }
 
   /**
@@ -309,18 +386,30 @@ export class IrqFdEngine implements IrqFd {
     this.retryLingering();
     const taken = this.txn.take();
     const dirty = taken.touched;
-    // Routes an earlier failure left apart from their request, unless this transaction touched them.
+    // Routes an earlier failure left apart from their request, and retargets waiting for their
+    // commit, unless this transaction touched them.
     for (const r of this.unsynced) if (r.txnGen !== taken.gen) dirty.push(r);
+    for (const r of this.coalescing) if (r.txnGen !== taken.gen && !this.unsynced.has(r)) dirty.push(r);
     if (dirty.length === 0 && !this.table.pending) return;
+    let deferred = false;
     try {
       for (const r of dirty) r.prepare(op);
       for (const r of dirty) r.plan();
-      this.table.commit(op);
-      for (const r of dirty) r.converge(op);
+      deferred = this.defersCommit(op, dirty);
+      if (deferred) {
+        for (const r of dirty) {
+          if (r.retargeting) r.deferRetarget(op);
+          else r.converge(op);
+        }
+      } else {
+        this.table.commit(op);
+        for (const r of dirty) r.converge(op);
+      }
     } catch (e) {
       throw this.rollback(op, taken, dirty, e);
     }
     this.record(dirty, undefined);
+    if (deferred) this.scheduleRetargetCommit();
     this.promote(op);
   }
 
@@ -389,6 +478,8 @@ export class IrqFdEngine implements IrqFd {
       else this.unsynced.add(r);
       if (r.wantsGsi) this.waiting.add(r);
       else this.waiting.delete(r);
+      if (r.coalescingRetarget) this.coalescing.add(r);
+      else this.coalescing.delete(r);
     }
     this.sweepRetired();
   }

@@ -102,6 +102,11 @@ export class EngineRoute implements IrqFdRoute {
   private held = 0;
   private faultError: VirtError | undefined;
   private isDisposed = false;
+  /**
+   * Retargeted while its engine coalesces retargets: the new message waits for the next routing
+   * commit, and meanwhile the overflow relay delivers it (armed) or it latches (masked).
+   */
+  private coalescing = false;
   /** The event was disposed while the route was live: the route has let go of its kernel state. */
   private eventGone = false;
 
@@ -253,6 +258,7 @@ export class EngineRoute implements IrqFdRoute {
    * private descriptor over, keeps the GSI routed as the kernel has it, and retries the deassign later.
    */
   private release(): boolean {
+    this.coalescing = false;
     try {
       this.disarmOverflow();
     } catch {
@@ -329,6 +335,17 @@ export class EngineRoute implements IrqFdRoute {
    * in between stays in the eventfd for the assign).
    */
   converge(op: string): void {
+    if (this.coalescing) {
+      const gsi = this.gsiNumber;
+      const msi = this.request.msi;
+      if (msi !== undefined && gsi !== undefined && !sameMsi(this.host.kernelMsi(gsi), msi)) {
+        // The commit with its new message has not happened (it failed): keep waiting as before.
+        if (this.requestedArmed) this.armOverflow(msi);
+        else this.disarmOverflow();
+        return;
+      }
+      this.coalescing = false;
+    }
     const msi = this.request.msi;
     if (msi === undefined || this.request.masked) return;
     const gsi = this.gsiNumber;
@@ -360,6 +377,10 @@ export class EngineRoute implements IrqFdRoute {
   matchesKernel(): boolean {
     const msi = this.request.msi;
     const gsi = this.gsiNumber;
+    if (this.coalescing) {
+      // Delivered as asked until the commit: by the relay with the new message, or latched.
+      return this.assignedOn === undefined && (this.requestedArmed ? sameMsi(this.watchedMsi, msi) : this.watchedMsi === undefined);
+    }
     if (this.requestedArmed) {
       // Relayed while holding a GSI: it was moving to its irqfd and the move failed. Not done yet,
       // so every transaction retries it (the promotion pass skips routes that hold a GSI).
@@ -381,9 +402,38 @@ export class EngineRoute implements IrqFdRoute {
     return false;
   }
 
-  /** @internal Waiting for a GSI: relayed now, or holding an MSI without a GSI. */
+  /** @internal Waiting for a GSI: relayed now, or holding an MSI without a GSI (a coalescing retarget has its GSI). */
   get wantsGsi(): boolean {
-    return this.request.msi !== undefined && (this.gsiNumber === undefined || this.watchedMsi !== undefined);
+    return !this.coalescing && this.request.msi !== undefined && (this.gsiNumber === undefined || this.watchedMsi !== undefined);
+  }
+
+  /** @internal Waiting for the coalesced commit of its new message. */
+  get coalescingRetarget(): boolean {
+    return this.coalescing;
+  }
+
+  /**
+   * @internal After `plan`: the route holds a GSI whose committed entry is another message than
+   * the one it asks for (the guest moved the vector), so its table change is a retarget.
+   */
+  get retargeting(): boolean {
+    const msi = this.request.msi;
+    const gsi = this.gsiNumber;
+    if (msi === undefined || gsi === undefined) return false;
+    const committed = this.host.kernelMsi(gsi);
+    return committed !== undefined && !sameMsi(committed, msi);
+  }
+
+  /**
+   * @internal In place of `converge` when the engine defers the commit of this retarget: the irqfd
+   * (still on the old message) is deassigned, and an armed route is delivered by the overflow relay
+   * with its new message until the coalesced commit moves it back to its irqfd.
+   */
+  deferRetarget(op: string): void {
+    if (this.assignedOn !== undefined) this.deassign(op);
+    this.coalescing = true;
+    if (this.requestedArmed) this.armOverflow(this.request.msi!);
+    else this.disarmOverflow();
   }
 
   /** @internal Partition teardown: closing the eventfd tears its irqfd down; the partition goes next. */

@@ -25,9 +25,9 @@ export class RoutingTable {
   private readonly desired: (MsiMessage | undefined)[];
   private readonly committed: (MsiMessage | undefined)[];
   private desiredCount = 0;
-  /** 1 for each GSI whose desired entry differs from the committed one; a commit is needed while `differingCount` > 0. */
-  private readonly differing: Uint8Array;
-  private differingCount = 0;
+  /** 1 for each GSI whose desired entry differs from the committed one; a commit is needed while `differingGsis` > 0. */
+  private readonly differs: Uint8Array;
+  private differingGsis = 0;
   private commits = 0;
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
@@ -43,7 +43,7 @@ export class RoutingTable {
     const gsis = backend.firstGsi + backend.maxTableEntries;
     this.desired = new Array<MsiMessage | undefined>(gsis).fill(undefined);
     this.committed = new Array<MsiMessage | undefined>(gsis).fill(undefined);
-    this.differing = new Uint8Array(gsis);
+    this.differs = new Uint8Array(gsis);
   }
 
   /** Successful commits so far. */
@@ -53,7 +53,12 @@ export class RoutingTable {
 
   /** True when `desired` differs from what the kernel has. */
   get pending(): boolean {
-    return this.differingCount > 0;
+    return this.differingGsis > 0;
+  }
+
+  /** How many GSIs' desired entries differ from the kernel's. */
+  get differingCount(): number {
+    return this.differingGsis;
   }
 
   /** What the kernel has now, per GSI in ascending order (fixed entries not included). A copy. */
@@ -87,9 +92,9 @@ export class RoutingTable {
       return;
     }
     this.desired[gsi] = msi;
-    const differs = sameMsi(msi, this.committed[gsi]) ? 0 : 1;
-    this.differingCount += differs - this.differing[gsi]!;
-    this.differing[gsi] = differs;
+    const flag = sameMsi(msi, this.committed[gsi]) ? 0 : 1;
+    this.differingGsis += flag - this.differs[gsi]!;
+    this.differs[gsi] = flag;
   }
 
   /**
@@ -98,7 +103,7 @@ export class RoutingTable {
    * all or nothing).
    */
   commit(operation: string): void {
-    if (this.differingCount === 0) return;
+    if (this.differingGsis === 0) return;
     const t = this.backend.table;
     const n = t.fixedEntryCount + this.desiredCount;
     this.bytes.fill(0, this.fixedBytes, t.headerSize + n * t.entrySize);
@@ -114,12 +119,12 @@ export class RoutingTable {
     const arg = this.bytes.subarray(0, t.headerSize + n * t.entrySize);
     check(this.backend.calls.setRouting(arg), operation, `ioctl(${this.backend.ioctlNames.setRouting}, ${n} entries)`);
     this.commits++;
-    const differing = this.differing;
-    for (let gsi = 0; gsi < differing.length; gsi++) {
-      if (differing[gsi] === 0) continue;
+    const differs = this.differs;
+    for (let gsi = 0; gsi < differs.length; gsi++) {
+      if (differs[gsi] === 0) continue;
       this.committed[gsi] = desired[gsi];
-      differing[gsi] = 0;
+      differs[gsi] = 0;
     }
-    this.differingCount = 0;
+    this.differingGsis = 0;
   }
 }

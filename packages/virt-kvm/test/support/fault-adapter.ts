@@ -98,8 +98,9 @@ export function kvmFaultAdapter(options: { real?: boolean } = {}): KvmFaultAdapt
         hazards: () => model?.hazards ?? [],
         takeIrr(): IrrSnapshot {
           if (model !== undefined) return takeApicBusIrr(model.bus);
+          // Faults armed by the test stay armed: a refused deassign's retry must still be refused
+          // after IRR was read (the reads are KVM_GET_LAPIC and KVM_SET_LAPIC, which no test fails).
           const irr: Array<[number, number]> = [];
-          sys.clearFaults();
           for (let v = 0; v < partition.vcpuCount; v++) {
             for (const vec of partition.readLocalApic(v).irr) irr.push([v, vec]);
             partition.clearIrr(v);

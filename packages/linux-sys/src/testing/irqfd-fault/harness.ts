@@ -121,9 +121,10 @@ export interface IrqFdFaultAdapter<K extends IrqFdFaultKernel = IrqFdFaultKernel
   readonly firstGsi: number;
   /**
    * A partition with `vcpus` vCPUs and the irqfd engine on it; with `kernelGsis`, the backend's
-   * limits leave the engine that many GSIs (the rest go through the overflow relay).
+   * limits leave the engine that many GSIs (the rest go through the overflow relay); with
+   * `retargetWindowMs`, the partition coalesces retargets for that long.
    */
-  create(options: { readonly vcpus: number; readonly kernelGsis?: number }): K;
+  create(options: { readonly vcpus: number; readonly kernelGsis?: number; readonly retargetWindowMs?: number }): K;
 }
 
 /** Reads every vCPU's IRR on an {@link ApicBus} and clears it. */
@@ -159,8 +160,12 @@ export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Dispo
   /** Every route tracked so far, disposed ones included. */
   readonly routes: Tracked[] = [];
 
-  constructor(adapter: IrqFdFaultAdapter<K>, options: { kernelGsis?: number; vcpus?: number } = {}) {
-    this.kernel = adapter.create({ vcpus: options.vcpus ?? 2, ...(options.kernelGsis === undefined ? {} : { kernelGsis: options.kernelGsis }) });
+  constructor(adapter: IrqFdFaultAdapter<K>, options: { kernelGsis?: number; vcpus?: number; retargetWindowMs?: number } = {}) {
+    this.kernel = adapter.create({
+      vcpus: options.vcpus ?? 2,
+      ...(options.kernelGsis === undefined ? {} : { kernelGsis: options.kernelGsis }),
+      ...(options.retargetWindowMs === undefined ? {} : { retargetWindowMs: options.retargetWindowMs }),
+    });
     this.sys = this.kernel.sys;
     this.irqfd = this.kernel.irqfd;
   }

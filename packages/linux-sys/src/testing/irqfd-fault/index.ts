@@ -5,3 +5,5 @@ export type { Shape } from './shapes';
 export { defineIrqFdFaultSuite, irqFdDoubleFaultRegressionTests, irqFdEveryPairTests, irqFdLingeringTests, irqFdRandomSequenceTests } from './suite';
 export { irqFdEventDisposedTests } from './event-disposed';
 export type { EventDisposedOptions } from './event-disposed';
+export { irqFdRetargetTests } from './retarget';
+export type { IrqFdFaultSuiteOptions } from './suite';

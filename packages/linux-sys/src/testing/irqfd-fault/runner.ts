@@ -3,11 +3,13 @@ export interface Matchers {
   toEqual(expected: unknown): void;
   toBe(expected: unknown): void;
   toBeGreaterThan(expected: number): void;
+  toMatchObject(expected: object): void;
 }
 
 export interface RunnerGlobals {
   readonly describe: (name: string, fn: () => void) => void;
-  readonly it: (name: string, fn: () => void) => void;
+  /** A test; an async body's promise is awaited by the runner. */
+  readonly it: (name: string, fn: () => void | Promise<void>) => void;
   readonly expect: (actual: unknown) => Matchers;
 }
 

@@ -1,0 +1,149 @@
+/**
+ * The kernels every behaviour test runs on: the mshv model always, and the real /dev/mshv where it
+ * exists. One test body per behaviour, run once per target by {@link describeOnTargets}. Where an
+ * expectation can be made on one target only, the body branches on `target.real`; what only a
+ * device can show is listed in {@link DEVICE_ONLY}, and printed when the device is skipped.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
+import type { DeliveryObserver } from '@tsvmm/virt/conformance';
+import { type FaultInjector, describeWithDevice } from '@tsvmm/linux-sys/testing';
+import { type MshvPartition, type MshvProbeOptions, abi } from '../../src';
+import { MshvKernelModel, type ModelRelayPlatform } from '../../src/testing';
+import { type MshvFaultAdapter, type MshvFaultKernel, type MshvKernelOptions, mshvFaultAdapter, takeDeliveries, takeVcpuDeliveries } from './fault-adapter';
+
+/** Set to 0 on a host that must be a root partition: a missing /dev/mshv then fails the run. */
+const ALLOW_NO_MSHV = 'TSVMM_ALLOW_NO_MSHV';
+
+export const HAVE_MSHV = existsSync(abi.MSHV_DEVICE);
+
+export { DEVICE_ONLY } from './device-only';
+
+/** Options of {@link MshvTarget.create}: those of {@link MshvKernelOptions}, `vcpus` defaulting to 2. */
+export type TargetOptions = Omit<MshvKernelOptions, 'vcpus' | 'onModel'> & { readonly vcpus?: number };
+
+/** One kernel the behaviour tests run on. */
+export interface MshvTarget {
+  /** `mshv model` or `real /dev/mshv`: in every test title. */
+  readonly name: string;
+  /** True on the real device: then the kernel's own state cannot be read back. */
+  readonly real: boolean;
+  /** The double-fault suite's adapter for this kernel. */
+  readonly adapter: MshvFaultAdapter;
+  /** A partition, its system calls recorded by a FaultInjector ({@link sysOf}). */
+  create(options?: TargetOptions): MshvPartition;
+  /** The FaultInjector under `p`, over the model or over libc: the labels it logs are the same on both. */
+  sysOf(p: MshvPartition): FaultInjector;
+  /** The model under `p`. Only in `!target.real` branches: a device has none. */
+  modelOf(p: MshvPartition): MshvKernelModel;
+  /** The system calls of the model's overflow relay under `p` (model only: a device's relay is its worker thread's). */
+  relaySysOf(p: MshvPartition): FaultInjector;
+  /** Every overflow relay platform the model under `p` made, oldest first (model only). */
+  relaysOf(p: MshvPartition): readonly ModelRelayPlatform[];
+  /** Pending vectors of every vCPU, cleared: `[[vcpu, vector], ...]`. On the model, also fails if any vector was injected twice. */
+  takeIrr(p: MshvPartition): Array<[number, number]>;
+  /** Where the conformance suite looks for deliveries on `p`. */
+  observer(p: MshvPartition): DeliveryObserver;
+  /** Descriptors open now: the process's (/proc/self/fd), and on the model also every number its kernels hold. */
+  openFdCount(): number;
+  /** Buffers allocated in every model this target made. Only in `!target.real` branches: koffi memory is not counted. */
+  modelBuffers(): number;
+  /** What `probe()` takes on this kernel: nothing on the device (its defaults), a new model otherwise. */
+  probeOptions(): MshvProbeOptions;
+}
+
+function processFdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+function makeTarget(real: boolean): MshvTarget {
+  const adapter = mshvFaultAdapter({ real });
+  const kernels = new WeakMap<MshvPartition, MshvFaultKernel>();
+  // Every model made, so that open descriptors are counted as /proc/self/fd counts the process's.
+  const models: MshvKernelModel[] = [];
+  const kernelOf = (p: MshvPartition): MshvFaultKernel => {
+    const k = kernels.get(p);
+    if (k === undefined) throw new Error('the partition was not made by this target');
+    return k;
+  };
+  const modelOf = (p: MshvPartition): MshvKernelModel => {
+    const m = kernelOf(p).model;
+    if (m === undefined) throw new Error('a device has no model: read the model only where !target.real');
+    return m;
+  };
+  // IRR is one bit per vector: only the model's APICs can tell a second injection onto a pending one.
+  const takeIrr = (p: MshvPartition): Array<[number, number]> => {
+    const out = takeDeliveries(p, real);
+    kernelOf(p)
+      .model?.partitionOf(p.partitionFd)
+      ?.bus.apics.forEach((apic, vcpu) => {
+        if (apic.coalesced !== 0) throw new Error(`vCPU ${vcpu}: ${apic.coalesced} interrupt(s) injected while the same vector was still pending (delivered twice)`);
+      });
+    return out;
+  };
+  return {
+    name: adapter.name,
+    real,
+    adapter,
+    create(options = {}) {
+      const k = adapter.create({ vcpus: 2, ...options, onModel: (m) => models.push(m) });
+      kernels.set(k.partition, k);
+      return k.partition;
+    },
+    sysOf: (p) => kernelOf(p).sys,
+    modelOf,
+    relaySysOf(p) {
+      const s = kernelOf(p).relaySys;
+      if (s === undefined) throw new Error("a device's relay makes its calls on its worker thread: read them only where !target.real");
+      return s;
+    },
+    relaysOf(p) {
+      if (real) throw new Error("a device's relay is its worker thread: count the model's platforms only where !target.real");
+      return kernelOf(p).relayPlatforms;
+    },
+    takeIrr,
+    observer: (p) => ({
+      apicId: (vcpu) => p.readLocalApic(vcpu).apicId,
+      // As the suite's own apicObserver: its cases may signal twice before looking, so no double-injection check here.
+      take: (vcpu) => takeVcpuDeliveries(p, vcpu, real),
+    }),
+    openFdCount: () => processFdCount() + models.reduce((n, m) => n + m.openFds(), 0),
+    modelBuffers() {
+      if (real) throw new Error('koffi memory is not counted: count buffers only where !target.real');
+      return models.reduce((n, m) => n + m.allocatedBuffers, 0);
+    },
+    probeOptions() {
+      if (real) return {};
+      const m = new MshvKernelModel();
+      models.push(m);
+      return { sys: m, memory: m };
+    },
+  };
+}
+
+/** The model target, and the real-device target where /dev/mshv exists. */
+export function mshvTargets(): MshvTarget[] {
+  return HAVE_MSHV ? [makeTarget(false), makeTarget(true)] : [makeTarget(false)];
+}
+
+/**
+ * `describe(name)` once per target, the target's name in the title. The device's half goes
+ * through `describeWithDevice`: where /dev/mshv is missing (most hosts: it exists only on a
+ * Microsoft Hypervisor root partition) it is skipped by default with one `SKIPPED` line (and the
+ * {@link DEVICE_ONLY} list, once per run); TSVMM_ALLOW_NO_MSHV=0 makes that a failure.
+ */
+export function describeOnTargets(name: string, body: (target: MshvTarget) => void): void {
+  describe(`${name} (mshv model)`, () => body(makeTarget(false)));
+  describeMshv(`${name} (real /dev/mshv)`, () => body(makeTarget(true)));
+}
+
+/** `describe` when /dev/mshv exists; otherwise a loud skip, or (TSVMM_ALLOW_NO_MSHV=0) a loud failure. */
+export function describeMshv(name: string, fn: () => void): void {
+  describeWithDevice(abi.MSHV_DEVICE, ALLOW_NO_MSHV, name, fn, { skipByDefault: true });
+}
+
+/** An MSI to APIC ID `apicId` (fixed, physical, edge unless `extra` says otherwise): its address, data, and the message. */
+export function msiTo(apicId: number, vector: number, extra: Partial<Parameters<typeof encodeMsi>[0]> = {}): { address: number; data: number; msi: MsiMessage } {
+  const msi = encodeMsi({ destinationId: apicId, vector, ...extra });
+  return { address: msi.addressLo, data: msi.data, msi };
+}
