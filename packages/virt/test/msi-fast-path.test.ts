@@ -3,18 +3,8 @@
  * held together over messages built near every rule's edge, under every policy shape.
  */
 import { type MsiPolicy, parseMsi, sameMsi, validateMsi } from '../src';
+import { seededRandom } from '../src/testing';
 
-/** mulberry32: seeded, so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POLICIES: MsiPolicy[] = [
   { addressHi: 'reject', backend: 'a' },
@@ -26,7 +16,7 @@ const POLICIES: MsiPolicy[] = [
 ];
 
 test('parseMsi and validateMsi agree on 60,000 messages near every rule, under every policy', () => {
-  const r = rng(17);
+  const r = seededRandom(17);
   const word = () => Math.floor(r() * 0x1_0000_0000);
   // Each field is drawn from values at a rule's edge or at random.
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

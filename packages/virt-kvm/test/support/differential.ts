@@ -14,6 +14,7 @@ import { packStruct } from '@tsvmm/ffi';
 import type { Syscalls } from '@tsvmm/linux-sys';
 import * as kvm from '../../src/abi';
 import { LEGACY_ROUTES } from '../../src/gsi-routing';
+import { seededRandom } from '@tsvmm/virt/testing';
 
 /** One kernel under comparison, and how to read an eventfd's counter without consuming it. */
 export interface DifferentialKernel {
@@ -48,24 +49,13 @@ type Op =
   | { readonly kind: 'irqfd'; readonly h: number; readonly gsi: number; readonly deassign: boolean; readonly badFlags: boolean }
   | { readonly kind: 'msi'; readonly apic: number; readonly vector: number };
 
-/** mulberry32: small, seeded, the same sequence on every host. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const GSIS = [24, 25, 26, 27, 28, 29, 30, 31, 5000];
 const VALUES = [1n, 1n, 1n, 2n, 0n, 0xffff_ffff_ffff_ffffn, 0xffff_ffff_ffff_fff0n];
 
 /** The seeded sequence of `length` operations over at most `handles` descriptors. */
 export function sequence(seed: number, length: number, handles = 6): Op[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const h = (): number => Math.floor(r() * handles);
   const ops: Op[] = [];

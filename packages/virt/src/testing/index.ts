@@ -6,3 +6,4 @@ export { ApicBus } from './apic-bus';
 export type { ApicBusOptions } from './apic-bus';
 export { LocalApicModel } from './local-apic-model';
 export { thrownBy } from './thrown-by';
+export { seededRandom } from './seeded-random';

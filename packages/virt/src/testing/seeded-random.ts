@@ -1,0 +1,19 @@
+/**
+ * A seeded pseudo-random source for tests (mulberry32: 32 bits of state, fast, the same sequence
+ * on every host), so that a failing random case is named by its seed and can be run again.
+ */
+
+/**
+ * Numbers in [0, 1) from `seed` (taken as an unsigned 32-bit integer). Not for anything that needs
+ * unpredictability: it only picks test inputs.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
