@@ -48,7 +48,7 @@ function processHeadroom(): number {
 /**
  * A model process's descriptor table over open files of type `F` (each model's devices, VMs and
  * eventfds), with POSIX number semantics and the eventfd calls. Every call returns the kernel's
- * result or `-errno`, as a {@link Syscalls} method does.
+ * result or `-errno`, as a `Syscalls` method does.
  */
 export class ModelFileTable<F extends object> {
   /** Most numbers open at once; EMFILE beyond. */

@@ -175,14 +175,17 @@ export class KvmKernelModel implements Syscalls {
   /** Every VM created, in order (closed ones stay); {@link KvmKernelModel.vm} is the last. */
   readonly vms: VmObject[] = [];
   /** The process's descriptors and eventfds, shared vocabulary with the other kernel models. */
-  readonly files: ModelFileTable<FdObject>;
+  get files(): ModelFileTable<object> {
+    return this.table;
+  }
+  private readonly table: ModelFileTable<FdObject>;
   private readonly maxRoutes: number;
   private readonly caps: Readonly<Record<number, number>>;
 
   constructor(options: KvmModelOptions = {}) {
     this.apicIds = Object.freeze([...(options.apicIds ?? [0, 1])]);
     this.maxRoutes = options.maxRoutes ?? MAX_IRQ_ROUTES;
-    this.files = new ModelFileTable<FdObject>({
+    this.table = new ModelFileTable<FdObject>({
       ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
       onRelease: (f) => this.release(f),
     });
@@ -194,12 +197,12 @@ export class KvmKernelModel implements Syscalls {
 
   /** Open fd numbers now (a dup counts as one more). */
   get openFds(): number {
-    return this.files.size;
+    return this.table.size;
   }
 
   /** Open eventfd numbers now (an eventfd and its dup count as two). */
   get openEventFds(): number {
-    return this.files.count(isEventFd);
+    return this.table.count(isEventFd);
   }
 
   /** The local APICs of the latest VM (each VM has its own). */
@@ -233,23 +236,23 @@ export class KvmKernelModel implements Syscalls {
 
   /** The fd number of an object (a VM), or undefined when closed. */
   fdOf(o: object): number | undefined {
-    return this.files.fdOf(o);
+    return this.table.fdOf(o);
   }
 
   /** The GSI the eventfd open as `fd` (any of its numbers) is assigned on as an irqfd, or undefined. */
   irqfdGsi(fd: number, vm = this.vm): number | undefined {
-    const o = this.files.eventFd(fd);
+    const o = this.table.eventFd(fd);
     return o === undefined ? undefined : vm.irqfds.find((i) => i.eventfd === o)?.gsi;
   }
 
   /** How many numbers refer to the open file behind `fd` (0 when `fd` is closed). */
   fileRefs(fd: number): number {
-    return this.files.fileRefs(fd);
+    return this.table.fileRefs(fd);
   }
 
   /** The eventfd's counter (undefined when `fd` is not an open eventfd). */
   eventfdCount(fd: number): bigint | undefined {
-    return this.files.counter(fd);
+    return this.table.counter(fd);
   }
 
   /**
@@ -257,7 +260,7 @@ export class KvmKernelModel implements Syscalls {
    * waiter. Returns what stops it. Throws RangeError when `fd` is not an open eventfd.
    */
   watchEventFd(fd: number, ready: () => void): () => void {
-    return this.files.watchEventFd(fd, ready);
+    return this.table.watchEventFd(fd, ready);
   }
 
   // ---- Syscalls ------------------------------------------------------------------------------
@@ -272,7 +275,7 @@ export class KvmKernelModel implements Syscalls {
    * to it; only the last close releases it.
    */
   close(fd: number): number {
-    return this.files.close(fd);
+    return this.table.close(fd);
   }
 
   /** The last number of `o` was closed: the open file is released. */
@@ -292,16 +295,16 @@ export class KvmKernelModel implements Syscalls {
    * the limit.
    */
   dup(fd: number): number {
-    return this.files.dup(fd);
+    return this.table.dup(fd);
   }
 
   /** `kcmp(pid, pid, KCMP_FILE, a, b)` as a yes/no: 1 when both numbers name one open file, 0 when not, -EBADF when either is closed. */
   sameFile(a: number, b: number): number {
-    return this.files.sameFile(a, b);
+    return this.table.sameFile(a, b);
   }
 
   ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
-    const o = this.files.get(fd);
+    const o = this.table.get(fd);
     if (!o) return -EBADF;
     const req = request.request >>> 0;
     switch (o.kind) {
@@ -317,7 +320,7 @@ export class KvmKernelModel implements Syscalls {
   }
 
   read(fd: number, buf: Uint8Array, length: number): number {
-    return this.files.readEventFd(fd, buf, length);
+    return this.table.readEventFd(fd, buf, length);
   }
 
   /**
@@ -328,7 +331,7 @@ export class KvmKernelModel implements Syscalls {
    * otherwise a watcher is told when the counter is non-zero. Returns 8 or -errno.
    */
   write(fd: number, buf: Uint8Array, length: number): number {
-    const o = this.files.addToEventFd(fd, buf, length);
+    const o = this.table.addToEventFd(fd, buf, length);
     if (typeof o === 'number') return o;
     const irqfd = this.irqfdOf(o);
     if (irqfd) {
@@ -338,13 +341,13 @@ export class KvmKernelModel implements Syscalls {
       o.count = 0n;
       irqfd.vm.injectGsi(irqfd.irqfd.gsi);
     } else {
-      this.files.notifyReadable(o);
+      this.table.notifyReadable(o);
     }
     return 8;
   }
 
   eventfd(initval: number, _flags: number): number {
-    return this.files.createEventFd(initval);
+    return this.table.createEventFd(initval);
   }
 
   poll(): number {
@@ -503,7 +506,7 @@ export class KvmKernelModel implements Syscalls {
     const flags = v.getUint32(8, true);
     if ((flags & ~(IRQFD_FLAG_DEASSIGN | IRQFD_FLAG_RESAMPLE)) !== 0) return -EINVAL;
     if (!vm.irqchip) return -EINVAL;
-    const o = this.files.get(fd);
+    const o = this.table.get(fd);
     if (!o) return -EBADF;
     if (!isEventFd(o)) return -EINVAL;
     if (flags & IRQFD_FLAG_DEASSIGN) {
@@ -535,11 +538,11 @@ export class KvmKernelModel implements Syscalls {
 
   /** The model's own budget: {@link KvmModelOptions.maxFds} and the numbers it has open. */
   descriptorBudget(): DescriptorBudget {
-    return this.files.budget();
+    return this.table.budget();
   }
 
   private allocate(o: FdObject): number {
-    return this.files.install(o);
+    return this.table.install(o);
   }
 }
 

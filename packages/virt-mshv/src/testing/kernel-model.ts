@@ -210,7 +210,10 @@ export class MshvKernelModel implements Syscalls, UserMemory {
   /** Every partition created, in order (disposed ones stay, with `refs` 0). */
   readonly partitions: ModelPartition[] = [];
   /** The process's descriptors and eventfds, shared vocabulary with the other kernel models. */
-  readonly files: ModelFileTable<FileObject>;
+  get files(): ModelFileTable<object> {
+    return this.table;
+  }
+  private readonly table: ModelFileTable<FileObject>;
   private readonly regions: Region[] = [];
   private nextAddress = NEXT_ADDRESS_BASE;
   private readonly options: MshvKernelModelOptions;
@@ -218,7 +221,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
 
   constructor(options: MshvKernelModelOptions = {}) {
     this.options = options;
-    this.files = new ModelFileTable<FileObject>({
+    this.table = new ModelFileTable<FileObject>({
       ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
       onRelease: (f) => this.release(f),
     });
@@ -226,44 +229,44 @@ export class MshvKernelModel implements Syscalls, UserMemory {
 
   /** The model's own budget: {@link MshvKernelModelOptions.maxFds} and the numbers it has open. */
   descriptorBudget(): DescriptorBudget {
-    return this.files.budget();
+    return this.table.budget();
   }
 
   // ---- inspection ----
 
   /** Open fd numbers of any kind, or of one kind (a file and its dup count as two). */
   openFds(kind?: FileObject['kind']): number {
-    return this.files.count((f) => kind === undefined || f.kind === kind);
+    return this.table.count((f) => kind === undefined || f.kind === kind);
   }
 
   /** The partition behind a partition or VP fd. */
   partitionOf(fd: number): ModelPartition | undefined {
-    const f = this.files.get(fd);
+    const f = this.table.get(fd);
     return f?.kind === 'partition' || f?.kind === 'vp' ? f.partition : undefined;
   }
 
   /** The fd of the newest partition whose partition fd is open. */
   newestPartitionFd(): number | undefined {
     let best: [number, number] | undefined;
-    for (const [fd, f] of this.files.entries()) if (f.kind === 'partition' && (best === undefined || f.partition.id > best[1])) best = [fd, f.partition.id];
+    for (const [fd, f] of this.table.entries()) if (f.kind === 'partition' && (best === undefined || f.partition.id > best[1])) best = [fd, f.partition.id];
     return best?.[0];
   }
 
   /** The GSI the irqfd of the eventfd open as `fd` (any of its numbers) is assigned on in the partition behind `partitionFd`, or undefined. */
   irqfdGsi(partitionFd: number, fd: number): number | undefined {
-    const f = this.files.get(fd);
+    const f = this.table.get(fd);
     if (f?.kind !== 'eventfd') return undefined;
     return this.partitionOf(partitionFd)?.irqfds.find((i) => i.eventfd === f)?.gsi;
   }
 
   /** How many numbers refer to the open file behind `fd` (0 when `fd` is closed). */
   fileRefs(fd: number): number {
-    return this.files.fileRefs(fd);
+    return this.table.fileRefs(fd);
   }
 
   /** The counter of an eventfd (what a read would return), or undefined when `fd` is not one. */
   eventfdCounter(fd: number): bigint | undefined {
-    return this.files.counter(fd);
+    return this.table.counter(fd);
   }
 
   /**
@@ -279,7 +282,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
    * (for a user-space relay run against the model). Returns the function that stops watching.
    */
   watchEventFd(fd: number, onReady: () => void): () => void {
-    return this.files.watchEventFd(fd, onReady);
+    return this.table.watchEventFd(fd, onReady);
   }
 
   // ---- UserMemory: the model's address space ----
@@ -328,7 +331,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
    * Returns 0, or -EBADF for a closed number.
    */
   close(fd: number): number {
-    return this.files.close(fd);
+    return this.table.close(fd);
   }
 
   /** The last number of `f` was closed: the open file is released. */
@@ -356,16 +359,16 @@ export class MshvKernelModel implements Syscalls, UserMemory {
    * file. EBADF for a closed number.
    */
   dup(fd: number): number {
-    return this.files.dup(fd);
+    return this.table.dup(fd);
   }
 
   /** `kcmp(pid, pid, KCMP_FILE, a, b)` as a yes/no: 1 when both numbers name one open file, 0 when not, -EBADF when either is closed. */
   sameFile(a: number, b: number): number {
-    return this.files.sameFile(a, b);
+    return this.table.sameFile(a, b);
   }
 
   ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
-    const f = this.files.get(fd);
+    const f = this.table.get(fd);
     if (f === undefined) return -EBADF;
     const req = request.request >>> 0;
     switch (f.kind) {
@@ -381,7 +384,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
   }
 
   read(fd: number, buf: Uint8Array, length: number): number {
-    return this.files.readEventFd(fd, buf, length);
+    return this.table.readEventFd(fd, buf, length);
   }
 
   /**
@@ -392,17 +395,17 @@ export class MshvKernelModel implements Syscalls, UserMemory {
    * highest route, else nothing) and is recorded as a hazard. Returns 8 or -errno.
    */
   write(fd: number, buf: Uint8Array, length: number): number {
-    const f = this.files.addToEventFd(fd, buf, length);
+    const f = this.table.addToEventFd(fd, buf, length);
     if (typeof f === 'number') return f;
     // Every successful write wakes the eventfd's waiters, even one adding 0 (eventfd_write); an
     // assigned irqfd's wakeup reads the counter and injects whatever it read (mshv_irqfd_wakeup).
     this.wake(f);
-    this.files.notifyReadable(f);
+    this.table.notifyReadable(f);
     return 8;
   }
 
   eventfd(initval: number, _flags: number): number {
-    return this.files.createEventFd(initval);
+    return this.table.createEventFd(initval);
   }
 
   poll(fds: Uint8Array, nfds: number, _timeoutMs: number): number {
@@ -411,7 +414,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     for (let i = 0; i < nfds; i++) {
       const fd = v.getInt32(i * 8, true);
       const events = v.getInt16(i * 8 + 4, true);
-      const f = this.files.get(fd);
+      const f = this.table.get(fd);
       let revents = 0;
       if (f === undefined) revents = 0x20; // POLLNVAL
       else if (isEventFd(f) && f.count > 0n) revents = events & 1; // POLLIN
@@ -436,7 +439,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
 
   /** Like the kernel, the lowest free fd number (0-2 are taken by stdio); -EMFILE at the limit. */
   private install(f: FileObject): number {
-    return this.files.install(f);
+    return this.table.install(f);
   }
 
   private hazard(kind: MshvHazard['kind'], detail: string): void {
@@ -517,7 +520,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     const gsi = v.getUint32(8, true);
     const flags = v.getUint32(12, true);
     if (flags & ~(IRQFD_DEASSIGN | IRQFD_RESAMPLE)) return -EINVAL;
-    const f = this.files.get(fd);
+    const f = this.table.get(fd);
     if (f === undefined) return -EBADF;
     if (f.kind !== 'eventfd') return -EINVAL;
     if (flags & IRQFD_DEASSIGN) {
@@ -528,7 +531,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     const resample = (flags & IRQFD_RESAMPLE) !== 0;
     if (resample) {
       if (this.options.resampleAlwaysEinval ?? true) return -EINVAL;
-      const r = this.files.get(resamplefd);
+      const r = this.table.get(resamplefd);
       if (r === undefined) return -EBADF;
       if (r.kind !== 'eventfd') return -EINVAL;
       const route = p.routes.get(gsi);
