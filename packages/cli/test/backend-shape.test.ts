@@ -21,8 +21,15 @@ const read = (dir: string, ...rel: string[]): string => fs.readFileSync(file(dir
 test('there are backend folders, and the registry lists exactly them', () => {
   expect(backendFolders).toEqual(expect.arrayContaining(['virt-kvm', 'virt-mshv', 'virt-software', 'virt-whp']));
   expect(BACKENDS.map((b) => `virt-${b.name}`).sort()).toEqual(backendFolders);
-  const cliDeps = Object.keys((JSON.parse(read('cli', 'package.json')) as { dependencies: Record<string, string> }).dependencies);
-  for (const d of backendFolders) expect(cliDeps).toContain(`@tsvmm/${d}`);
+  // A backend that installs only on some platforms (`os`, `cpu`) is an optional dependency of the
+  // CLI: a required one would make `npm i tsvmm` fail (EBADPLATFORM) everywhere else.
+  const cli = JSON.parse(read('cli', 'package.json')) as { dependencies: Record<string, string>; optionalDependencies?: Record<string, string> };
+  const cliDeps = Object.keys({ ...cli.dependencies, ...cli.optionalDependencies });
+  for (const d of backendFolders) {
+    expect(cliDeps).toContain(`@tsvmm/${d}`);
+    const backend = JSON.parse(read(d, 'package.json')) as { os?: unknown; cpu?: unknown };
+    if (backend.os !== undefined || backend.cpu !== undefined) expect(Object.keys(cli.optionalDependencies ?? {})).toContain(`@tsvmm/${d}`);
+  }
 });
 
 describe.each(backendFolders)('packages/%s', (dir) => {

@@ -3,7 +3,7 @@
  * the user-space relay) to {@link MsixRoute}; {@link createIrqFdMsixRoutes} makes one per vector in
  * one commit; {@link partitionInjector} turns `Partition.requestMsi` into the emulator's injector.
  */
-import type { IrqFd, IrqFdRoute, Partition } from '@tsvmm/virt';
+import type { Disposable, IrqFd, IrqFdRoute, Partition } from '@tsvmm/virt';
 import { VirtError, checkInteger, describeValue, invalidArgument } from '@tsvmm/virt';
 import { checkMethods } from '@tsvmm/virt/implement';
 import type { MsiInjector, MsixBatch, MsixRoute } from './route';

@@ -5,6 +5,7 @@
  */
 export * from './errors';
 export * from './msi/codec';
+export type { Disposable } from './disposable';
 export type { Event, EventBase, EventFdEvent, EventKind, InProcessEventShape, KindedEvent, Win32Event } from './contract/event';
 export { isEventFd, isWin32Event, kindedEvent } from './contract/event';
 export type { IrqFdCapabilities, IrqFdMediation, PartitionCapabilities } from './contract/capabilities';

@@ -27,7 +27,13 @@ class LoadFailure {
     readonly code: 'load-failed' | 'missing-export',
     readonly reason: string,
     readonly cause?: unknown,
+    readonly notInstalled = false,
   ) {}
+}
+
+/** True when `e` says that `pkg` itself (not a module it loads) is not installed. */
+function isNotInstalled(e: unknown, pkg: string): boolean {
+  return (e as { code?: unknown } | null)?.code === 'MODULE_NOT_FOUND' && e instanceof Error && e.message.startsWith(`Cannot find module '${pkg}'`);
 }
 
 /** A descriptor whose package is required on first use; `name` must be the descriptor's own. */
@@ -39,6 +45,11 @@ export function fromPackage(name: string, pkg: string, exportName: string, load:
     try {
       mod = load();
     } catch (e) {
+      // The hypervisor backends are optional dependencies of the CLI: npm skips each one on a
+      // platform its package does not support.
+      if (isNotInstalled(e, pkg)) {
+        return (cached = new LoadFailure('load-failed', `${pkg} is not installed: it is an optional dependency, which npm leaves out where the package does not support the platform (this host: ${process.platform} ${process.arch}).`, e, true));
+      }
       return (cached = new LoadFailure('load-failed', `${pkg} could not be loaded: ${e instanceof Error ? e.message : String(e)}`, e));
     }
     const d = (mod as Record<string, unknown> | null)?.[exportName] as BackendDescriptor | undefined;
@@ -64,7 +75,7 @@ export function fromPackage(name: string, pkg: string, exportName: string, load:
         throw new VirtError('UNAVAILABLE', {
           operation: `load ${pkg}`,
           detail: d.reason,
-          hint: 'Run the install again (pnpm install) and build (pnpm build).',
+          hint: d.notInstalled ? `Install ${pkg} beside tsvmm on a platform it supports.` : 'Run the install again (pnpm install) and build (pnpm build).',
           cause: d.cause,
         });
       }

@@ -6,6 +6,11 @@ import type { Progress } from './progress';
 import type { BenchResult } from './result';
 import type { BenchSection } from './section';
 
+/** Platform, architecture, kernel release, CPU count and model, in one line (`meta.host`). */
+export function hostLine(): string {
+  return `${process.platform} ${process.arch}, kernel ${os.release()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown CPU'})`;
+}
+
 export async function runBench(
   sections: readonly BenchSection[],
   quick: boolean,
@@ -26,7 +31,7 @@ export async function runBench(
       startedAt: new Date(started).toISOString(),
       durationMs: 0,
       quick,
-      host: `${process.platform} ${process.arch}, kernel ${os.release()}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? 'unknown CPU'})`,
+      host: hostLine(),
       node: process.version,
     },
   };

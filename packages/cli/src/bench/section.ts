@@ -1,3 +1,4 @@
+import type { Syscalls } from '@tsvmm/linux-sys';
 import type { BackendDescriptor } from '../backends/descriptor';
 import type { Progress } from './progress';
 import type { Distribution, Metric, ScalingPlot } from './result';
@@ -9,6 +10,11 @@ export interface SectionContext {
   readonly kvmUnavailable: string | undefined;
   /** The registry's kvm backend, opened by the KVM sections when `kvmUnavailable` is undefined. */
   readonly kvm: BackendDescriptor | undefined;
+  /**
+   * The system calls the KVM sections make themselves, beside the partitions' own: libc when
+   * absent. Tests pass a KVM model here, with a `kvm` backend that opens its partitions on it.
+   */
+  readonly sys?: Syscalls;
 }
 
 export interface SectionOutput {

@@ -35,16 +35,25 @@ export function summarize(samples: readonly number[]): Summary {
 export function interleave(rounds: number, fns: readonly (() => readonly number[])[], onRound?: (round: number) => void): number[][] {
   const out = fns.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    const order = fns.map((_, i) => i);
-    if (fns.length === 2) {
-      if (r % 2 === 1) order.reverse();
-    } else {
-      for (let k = 0; k < r % fns.length; k++) order.push(order.shift()!);
-    }
-    for (const i of order) for (const s of fns[i]!()) out[i]!.push(s);
+    for (const i of roundOrder(r, fns.length)) for (const s of fns[i]!()) out[i]!.push(s);
     onRound?.(r + 1);
   }
   return out;
+}
+
+/**
+ * The order in which `count` measurements run in round `round` (0-based): for two, A B then B A
+ * (ABBA over two rounds); for more, rotated by one each round. Every measurement runs first as
+ * often as the others over a whole cycle.
+ */
+export function roundOrder(round: number, count: number): number[] {
+  const order = Array.from({ length: count }, (_, i) => i);
+  if (count === 2) {
+    if (round % 2 === 1) order.reverse();
+  } else if (count > 0) {
+    for (let k = 0; k < round % count; k++) order.push(order.shift()!);
+  }
+  return order;
 }
 
 /**

@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
 import Table from 'cli-table3';
-import type { Command } from './command';
+import type { ParsedOptions } from './args';
+import type { Command, CommandContext } from './command';
 import { UsageError } from './errors';
 import { ExitCode } from './exit-codes';
+import { type BenchComparison, DEFAULT_ROUNDS, RUN_DEADLINE_MS, checkoutBin, compareBuilds, thisBin } from '../bench/against';
 import { createProgress } from '../bench/progress';
 import { writeReport } from '../bench/report';
 import type { BenchResult, Metric } from '../bench/result';
@@ -100,17 +102,98 @@ export function formatBenchTable(result: BenchResult): string {
   return `${out.join('\n')}\n`;
 }
 
+/** How a comparison ends: exit 1, with a line for stderr, when a run failed (it counts for nothing). */
+export function comparisonVerdict(c: BenchComparison): { readonly exitCode: ExitCode; readonly lines: readonly string[] } {
+  const failed = c.runs.filter((r) => !r.ok);
+  if (!failed.length) return { exitCode: ExitCode.Ok, lines: [] };
+  const first = failed[0]!;
+  return {
+    exitCode: ExitCode.Failed,
+    lines: [
+      `tsvmm bench --against: ${failed.length} of ${c.runs.length} runs failed (first: round ${first.round}, ${first.section}, ${first.build} build: ${first.failed}).`,
+    ],
+  };
+}
+
+export function formatComparisonTable(c: BenchComparison): string {
+  const header = ['metric', 'this build', 'other build', 'this / other', 'runs'];
+  const rows = c.metrics.map((m) => [m.name, fmt(m.value, m.unit), fmt(m.baseline, m.unit), m.ratio === null ? '—' : `${fmt(m.ratio)}×`, `${m.count} / ${m.baselineCount}`]);
+  const out = rows.length ? textTable(header, rows) : ['No metric was measured by both builds.'];
+  if (c.onlyThis.length) out.push('', `Only in this build: ${c.onlyThis.join(', ')}`);
+  if (c.onlyOther.length) out.push('', `Only in the other build: ${c.onlyOther.join(', ')}`);
+  const why = new Map<string, string[]>();
+  for (const u of c.unmeasured) {
+    const reason = [...(u.this !== undefined ? [`this build: ${u.this}`] : []), ...(u.other !== undefined ? [`other build: ${u.other}`] : [])].join('; ');
+    why.set(reason, [...(why.get(reason) ?? []), u.name]);
+  }
+  if (why.size) out.push('', ...[...why].map(([reason, names]) => `Not compared (${names.join(', ')}): ${reason}`));
+  const failed = c.runs.filter((r) => !r.ok);
+  if (failed.length) out.push('', 'Failed runs (their figures count for nothing):', ...failed.map((r) => `  round ${r.round}, ${r.section}, ${r.build} build: ${r.failed}`));
+  if (c.notes.length) out.push('', ...c.notes.map((n) => `note: ${n}`));
+  const other = c.meta.other;
+  const which = [other.version, other.commit].filter((x) => x !== undefined).join(', ');
+  out.push(
+    '',
+    "this / other: this build's figure over the other's, each the median of its runs' medians; below 1, this build's figure is lower (faster, or fewer commits).",
+    `Compared ${c.meta.rounds} rounds of ${c.meta.sections.join(', ')} (${c.meta.quick ? 'quick' : 'full'} runs, the two builds' order swapped every round) against ${other.dir}${
+      which ? ` (${which})` : ''
+    } on ${c.meta.host}, ${(c.meta.durationMs / 1000).toFixed(1)} s.`,
+  );
+  return `${out.join('\n')}\n`;
+}
+
+/** `bench --against <dir>`: the chosen sections of both builds, in child processes, interleaved. */
+async function runAgainst(opts: ParsedOptions, sections: readonly string[], { io }: CommandContext): Promise<ExitCode> {
+  for (const other of ['report', 'strict'] as const) {
+    if (opts[other] !== undefined) throw new UsageError('bench', `--${other} does not apply to --against, which compares two builds' figures`);
+  }
+  const otherDir = String(opts.against);
+  const otherBin = checkoutBin(otherDir);
+  const quick = opts.quick === true;
+  const rounds = opts.rounds === undefined ? (quick ? DEFAULT_ROUNDS.quick : DEFAULT_ROUNDS.full) : Number(opts.rounds);
+  const runDeadlineMs = quick ? RUN_DEADLINE_MS.quick : RUN_DEADLINE_MS.full;
+  const jsonTarget = typeof opts.json === 'string' ? opts.json : undefined;
+  const jsonFile = jsonTarget !== undefined && jsonTarget !== '-' ? jsonTarget : undefined;
+  if (jsonFile !== undefined) prepareOutputFile('bench', `the comparison to ${jsonFile}`, jsonFile);
+  const progress = createProgress(io, rounds * sections.length * 2, opts['no-progress'] !== true);
+  const comparison = await compareBuilds({ sections, quick, rounds, runDeadlineMs, thisBin: thisBin(), otherDir, otherBin, progress });
+
+  const table = formatComparisonTable(comparison);
+  if (jsonTarget === '-') io.err(table);
+  else io.out(table);
+  const json = `${JSON.stringify(comparison, null, 2)}\n`;
+  if (jsonFile !== undefined) {
+    writeOrFail('bench', `the comparison to ${jsonFile}`, () => fs.writeFileSync(jsonFile, json));
+    io.err(`Comparison written to ${jsonFile}\n`);
+  }
+  if (jsonTarget === '-') io.out(json);
+  const verdict = comparisonVerdict(comparison);
+  for (const line of verdict.lines) io.err(`${line}\n`);
+  return verdict.exitCode;
+}
+
+/** A whole number from `min` to `max`, or a usage error naming the option. */
+function wholeNumber(opts: ParsedOptions, name: string, min: number, max: number): void {
+  const v = opts[name];
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new UsageError('bench', `--${name} takes a whole number from ${min} to ${max}, got '${String(v)}'`);
+  }
+}
+
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure irqfd against its alternatives, side by side in one run',
-  usage: 'tsvmm bench [--quick] [--json <file|->] [--report <dir>] [--only <sections>] [--strict]',
+  usage:
+    'tsvmm bench [--quick] [--json <file|->] [--report <dir>] [--only <sections>] [--strict]\n' +
+    '       tsvmm bench --against <dir> [--rounds <n>] [--quick] [--json <file|->] [--only <sections>]',
   details:
     'Every benchmark runs against its baseline alternately in the same run (the order rotates every round), and is reported as a ' +
     'median and p99 with run counts, and as a ratio to the baseline:\n' +
     '  delivery  signal → vector in the local APIC IRR on KVM: irqfd from Node vs a raw eventfd write from C;\n' +
     '            the user-space relay vs a C relay thread (KVM_SIGNAL_MSI); relay vs irqfd  (µs)\n' +
     '  routes    reprogramming 2048 live routes (and setting 2048 up from nothing): one batched commit vs one\n' +
-    '            commit per change  (ms)\n' +
+    '            commit per change  (ms); the setup per route vs its system calls made raw  (µs)\n' +
     '  msix      cost per guest MSI-X table access vs a bare DataView access  (ns); commits per enable\n' +
     'Targets (delivery: irqfd within 1.5× of a raw write from C, the relay within 2× of a C relay thread; routes: one ' +
     'batch at least 100× faster than one commit per change; msix: a table access within 20× of a bare DataView access, Enable in one commit) are printed with each ratio and ' +
@@ -119,8 +202,16 @@ export const benchCommand: Command = {
     `saying why, where /dev/kvm is unavailable. Every wait has a deadline (a delivery ${DELIVERY_DEADLINE_MS / 1000} s, the compiler ${COMPILE_DEADLINE_MS / 1000} s): one that ` +
     'passes is reported as FAILED with what was waited for, the section stops, the others still run, and the run exits 1. ' +
     'Progress goes to stderr.\n\n' +
+    '--against <dir> compares this build with the build of another checkout of this repository (built: <dir>/packages/cli/dist/bin.js). ' +
+    `For each of --rounds rounds (default ${DEFAULT_ROUNDS.quick} with --quick, ${DEFAULT_ROUNDS.full} otherwise) and each section, both builds run the section ` +
+    'in child processes, one after the other, the order swapped every round (ABBA), so that noise on the machine hits both alike. For each metric both ' +
+    "measured it prints this build's median, the other's and their ratio, and it names the metrics only one of them has. Each run has a deadline " +
+    `(${RUN_DEADLINE_MS.quick / 1000} s with --quick, ${RUN_DEADLINE_MS.full / 1000} s otherwise), after which it is killed with its process group; a run that fails ` +
+    'is reported with its round and counts for nothing, and the comparison exits 1. Flags the other build does not know are left out and said so.\n\n' +
     'JSON (--json): { "metrics": [ { "name", "unit", "value", "baseline", "ratio", "p99", "count", ' +
-    '"baselineName", "target", ... } ], "meta": {...} }. With --json -, stdout carries only the JSON and the table goes to stderr.',
+    '"baselineName", "target", ... } ], "meta": {...} }. With --json -, stdout carries only the JSON and the table goes to stderr. ' +
+    'With --against: { "schema": "tsvmm-bench-against/1", "metrics": [ { "name", "unit", "value", "baseline", "ratio", "count", "baselineCount", ' +
+    '"values", "baselineValues", ... } ], "onlyThis", "onlyOther", "unmeasured", "runs", "notes", "meta" }, where value is this build\'s and baseline the other\'s.',
   options: [
     { name: 'quick', type: 'boolean', description: 'few samples, for tests and a first look (seconds, not minutes)' },
     { name: 'json', type: 'string', valueName: 'file|-', description: 'write the metrics as JSON to a file (- for stdout)' },
@@ -128,10 +219,13 @@ export const benchCommand: Command = {
     { name: 'only', type: 'string', valueName: 'sections', description: 'comma-separated sections to run: delivery, routes, msix (default: all)' },
     { name: 'strict', type: 'boolean', description: 'exit 1 when a target is missed or a metric could not be measured here' },
     { name: 'no-progress', type: 'boolean', description: 'no progress display on stderr' },
+    { name: 'against', type: 'string', valueName: 'dir', description: 'compare with the build of another checkout, the two run in turn (see below)' },
+    { name: 'rounds', type: 'number', valueName: 'n', description: `rounds of --against (default ${DEFAULT_ROUNDS.quick} with --quick, ${DEFAULT_ROUNDS.full} otherwise)` },
     { name: 'help', short: 'h', type: 'boolean', description: 'show this help' },
   ],
   jsonErrors: (opts) => opts.json === '-',
-  async run(opts, { io, hooks }) {
+  async run(opts, ctx) {
+    const { io, hooks } = ctx;
     const sections = allSections();
     let chosen = sections;
     if (opts.only !== undefined) {
@@ -145,6 +239,9 @@ export const benchCommand: Command = {
       }
       chosen = sections.filter((s) => names.includes(s.id));
     }
+    wholeNumber(opts, 'rounds', 1, 100);
+    if (opts.against !== undefined) return runAgainst(opts, chosen.map((s) => s.id), ctx);
+    if (opts.rounds !== undefined) throw new UsageError('bench', '--rounds applies only to --against');
     const jsonTarget = typeof opts.json === 'string' ? opts.json : undefined;
     const jsonFile = jsonTarget !== undefined && jsonTarget !== '-' ? jsonTarget : undefined;
     const reportDir = typeof opts.report === 'string' ? opts.report : undefined;

@@ -4,8 +4,8 @@ export enum ExitCode {
   Ok = 0,
   /**
    * The command ran but a check failed: a demo observation was wrong (or its backend never settled),
-   * a bench measurement failed (a delivery not observed within its deadline), or `bench --strict`
-   * missed a target.
+   * a bench measurement failed (a delivery not observed within its deadline), `bench --strict`
+   * missed a target, or a run of `bench --against` failed.
    */
   Failed = 1,
   /** The command line was wrong. */
@@ -25,7 +25,7 @@ export enum ExitCode {
 export const EXIT_CODE_HELP = `Exit codes:
   0   success (demo: every observation was right)
   1   a check failed (a demo observation was wrong; a bench delivery or wait passed its
-      deadline; bench --strict: a target was missed)
+      deadline; bench --strict: a target was missed; bench --against: a run failed)
   2   usage error
   3   backend unavailable (e.g. /dev/kvm missing, not Windows)
   4   permission denied (e.g. /dev/kvm not accessible to this user)

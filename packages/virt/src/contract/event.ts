@@ -1,5 +1,6 @@
 import { invalidArgument } from '../errors';
 import { describeValue } from '../validate';
+import type { Disposable } from '../disposable';
 
 /**
  * A platform-neutral signalable object: what a device signals to raise an interrupt.

@@ -1,6 +1,7 @@
 import type { IrqFdCapabilities, IrqFdMediation } from './capabilities';
 import type { Event } from './event';
 import type { MsiMessage } from '../msi/codec';
+import type { Disposable } from '../disposable';
 import { invalidArgument } from '../errors';
 import { describeValue } from '../validate';
 

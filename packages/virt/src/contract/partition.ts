@@ -1,5 +1,6 @@
 import type { PartitionCapabilities } from './capabilities';
 import type { IrqFd } from './irqfd';
+import type { Disposable } from '../disposable';
 
 /**
  * A virtual machine on one hypervisor backend, as far as interrupts are concerned.

@@ -1,4 +1,5 @@
 import type { Event } from '../contract/event';
+import type { Disposable } from '../disposable';
 import type { RelayRouteTable } from './route-table';
 
 /**

@@ -4,15 +4,32 @@
  * the relay.
  */
 import { type LocalApicAccess, type Partition, VirtError } from '@tsvmm/virt';
-import { failure, libcSyscalls } from '@tsvmm/linux-sys';
-import { type KvmPartition, LEGACY_ROUTES, kvm } from '@tsvmm/virt-kvm';
+import type * as LinuxSys from '@tsvmm/linux-sys';
+import type * as VirtKvm from '@tsvmm/virt-kvm';
+import type { KvmPartition } from '@tsvmm/virt-kvm';
 import type { BackendDescriptor } from '../../backends/descriptor';
 import { settleFor } from '../../backends/settle';
+
+/**
+ * `@tsvmm/linux-sys` and `@tsvmm/virt-kvm`, loaded on first use: they are optional dependencies of
+ * the CLI (Linux x64 only), and this module is loaded by every command.
+ */
+export function kvmPackages(): { readonly sys: typeof LinuxSys; readonly virtKvm: typeof VirtKvm } {
+  try {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    return { sys: require('@tsvmm/linux-sys') as typeof LinuxSys, virtKvm: require('@tsvmm/virt-kvm') as typeof VirtKvm };
+    /* eslint-enable @typescript-eslint/no-require-imports */
+  } catch (e) {
+    throw new VirtError('UNAVAILABLE', { operation: 'tsvmm bench', detail: `the KVM packages could not be loaded: ${e instanceof Error ? e.message : String(e)}`, cause: e });
+  }
+}
 
 export type KvmBenchPartition = Partition & LocalApicAccess;
 
 export interface KvmBench extends Disposable {
   readonly partition: KvmBenchPartition;
+  /** The system calls the bench makes itself on this partition's fds. */
+  readonly sys: LinuxSys.Syscalls;
   readonly vmFd: number;
   vcpuFd(vcpu: number): number;
   /**
@@ -35,8 +52,15 @@ function isKvmPartition(p: Partition): p is KvmPartition {
  * of only that many MSI entries (beside the legacy ones), so that further routes with an MSI are
  * overflow routes, delivered by the engine's user-space path.
  */
-export function openKvmBench(backend: BackendDescriptor | undefined, mode: 'kernel' | 'relay', options: { readonly kernelGsis?: number } = {}): KvmBench {
+export function openKvmBench(
+  backend: BackendDescriptor | undefined,
+  mode: 'kernel' | 'relay',
+  options: { readonly kernelGsis?: number; readonly sys?: LinuxSys.Syscalls | undefined } = {},
+): KvmBench {
   if (!backend) throw new VirtError('UNAVAILABLE', { operation: 'tsvmm bench', detail: 'no kvm backend is registered' });
+  const { sys: linuxSys, virtKvm } = kvmPackages();
+  const { failure, libcSyscalls } = linuxSys;
+  const { LEGACY_ROUTES, kvm } = virtKvm;
   const limit = options.kernelGsis === undefined ? {} : { routingEntries: LEGACY_ROUTES.length + options.kernelGsis };
   // routingEntries is a KvmPartitionOptions key, beyond the generic open options.
   const partition = backend.open({ vcpus: 2, irqfd: mode, ...limit });
@@ -44,10 +68,11 @@ export function openKvmBench(backend: BackendDescriptor | undefined, mode: 'kern
     partition.dispose();
     throw new VirtError('INTERNAL', { operation: 'tsvmm bench', detail: 'the kvm backend did not open a KvmPartition' });
   }
-  const sys = libcSyscalls();
+  const sys = options.sys ?? libcSyscalls();
   const one = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
   const bench: KvmBench = {
     partition,
+    sys,
     vmFd: partition.vmFd,
     vcpuFd: (v) => partition.vcpuFd(v),
     irrPoller(vcpu, vector) {

@@ -19,7 +19,7 @@
  * backends (how to build a partition, how to read the kernel back) comes from an
  * {@link IrqFdFaultAdapter}.
  */
-import { type MsiMessage, encodeMsi, isVirtError } from '@tsvmm/virt';
+import { type Disposable, type MsiMessage, encodeMsi, isVirtError } from '@tsvmm/virt';
 import type { ApicBus } from '@tsvmm/virt/testing';
 import type { EngineRoute, IrqFdEngine } from '../../irqfd';
 import type { FaultInjector } from '../fault-injector';
