@@ -7,6 +7,8 @@ export type { Syscalls } from './syscalls';
 export { checkSyscalls } from './syscalls';
 export { LIBC_PROTOTYPES, libcSyscalls } from './libc';
 export { EventFd } from './eventfd';
+export { deviceAccessFacts, devicePermissionHint, groupNameOf, listedInGroup } from './device-permission';
+export type { DeviceAccessFacts } from './device-permission';
 export { parseOpenFilesLimit, processDescriptorBudget } from './fd-budget';
 export type { DescriptorBudget } from './fd-budget';
 export { parseEventFdId, sameEventFdByFdinfo } from './fd-identity';

@@ -2,7 +2,7 @@
  * Opening /dev/kvm and asking it what it can do.
  */
 import { VirtError } from '@tsvmm/virt';
-import { EACCES, ENOENT, EPERM, O_RDWR, type Syscalls, check, failure } from '@tsvmm/linux-sys';
+import { EACCES, ENOENT, EPERM, O_RDWR, type Syscalls, check, devicePermissionHint, failure } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 
@@ -17,7 +17,8 @@ export const KVM_DEVICE = '/dev/kvm';
  * @param operation - names the caller in errors, such as `KvmPartition.create`
  * @param path - the device node, default {@link KVM_DEVICE}
  * @throws VirtError UNAVAILABLE when the node is missing (ENOENT, ENODEV, ENXIO: no KVM on this
- *   host), PERMISSION on EACCES / EPERM (each with a hint saying what to do), SYSCALL for another
+ *   host), PERMISSION on EACCES / EPERM (each with a hint saying what to do on this host, read from
+ *   the node's owner, group and mode: `devicePermissionHint`), SYSCALL for another
  *   errno of `open` or KVM_GET_API_VERSION, UNSUPPORTED for another API version. The fd is closed
  *   again on every failure after `open`.
  */
@@ -27,7 +28,7 @@ export function openKvm(sys: Syscalls, operation: string, path = KVM_DEVICE): nu
     const errno = -fd;
     let hint: string | undefined;
     if (errno === ENOENT) hint = `${path} does not exist: this host has no KVM. Enable virtualization (VT-x/AMD-V, or nested virtualization in a VM) and load kvm_intel or kvm_amd.`;
-    else if (errno === EACCES || errno === EPERM) hint = `${path} is not readable and writable by this user: add the user to the kvm group (then log in again), or run as root.`;
+    else if (errno === EACCES || errno === EPERM) hint = devicePermissionHint(path);
     throw failure(fd, operation, `open(${path})`, hint === undefined ? {} : { hint });
   }
   try {

@@ -1,7 +1,7 @@
 /**
  * Opening /dev/mshv, with errors that say what the host is missing.
  */
-import { EACCES, ENODEV, ENOENT, ENXIO, EPERM, O_RDWR, type Syscalls, failure } from '@tsvmm/linux-sys';
+import { EACCES, ENODEV, ENOENT, ENXIO, EPERM, O_RDWR, type Syscalls, devicePermissionHint, failure } from '@tsvmm/linux-sys';
 import { MSHV_DEVICE } from './abi';
 
 /** Opens the device (close-on-exec). UNAVAILABLE when it is missing, PERMISSION when not accessible. */
@@ -18,7 +18,7 @@ export function openMshv(sys: Syscalls, operation: string, path = MSHV_DEVICE): 
       '(or, from Linux 6.19, a nested "L1VH" root on Azure). Use the KVM backend on other hosts.';
   } else if (errno === EACCES || errno === EPERM) {
     detail = `permission denied opening ${path}`;
-    hint = `${path} is mode 0600: run as root, or give this user read/write access to the device node.`;
+    hint = devicePermissionHint(path);
   }
   throw failure(fd, operation, `open(${path})`, hint === undefined ? { detail } : { detail, hint });
 }
