@@ -5,7 +5,9 @@ export { IOC_NONE, IOC_READ, IOC_WRITE, _IO, _IOR, _IOW, _IOWR, defineIoctl, ioc
 export type { IoctlDef } from './ioctl';
 export type { Syscalls } from './syscalls';
 export { checkSyscalls } from './syscalls';
-export { LIBC_PROTOTYPES, libcSyscalls } from './libc';
+export { LIBC_PROTOTYPES, kcmpStatus, libcSyscalls } from './libc';
+export { hostLimits, parseSeccompMode } from './host-limits';
+export type { HostLimits } from './host-limits';
 export { EventFd } from './eventfd';
 export { deviceAccessFacts, devicePermissionHint, groupNameOf, listedInGroup } from './device-permission';
 export type { DeviceAccessFacts } from './device-permission';

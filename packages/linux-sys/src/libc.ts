@@ -3,7 +3,7 @@
  * each thread gets its own binding).
  */
 import { EFD_CLOEXEC, EPOLL_CLOEXEC, F_DUPFD_CLOEXEC, KCMP_FILE, O_CLOEXEC, SYS_KCMP } from './constants';
-import { EBADF } from './errno';
+import { EBADF, ENOSYS } from './errno';
 import { type DescriptorBudget, processDescriptorBudget } from './fd-budget';
 import { sameEventFdByFdinfo } from './fd-identity';
 import type { IoctlDef } from './ioctl';
@@ -156,3 +156,22 @@ let shared: Syscalls | undefined;
 export function libcSyscalls(): Syscalls {
   return (shared ??= new LibcSyscalls());
 }
+
+/**
+ * Whether kcmp(2) works in this process: `available`, `denied` (EPERM or EACCES: a seccomp profile,
+ * or a ptrace-access rule) or `missing` (ENOSYS: a kernel without CONFIG_KCMP). Asked with two
+ * numbers of one eventfd, opened and closed here.
+ */
+export function kcmpStatus(): 'available' | 'denied' | 'missing' {
+  const c = bind();
+  const a = c.eventfd(0, EFD_CLOEXEC);
+  if (a < 0) return 'missing';
+  try {
+    const r = ret(c.syscall5(SYS_KCMP, process.pid, process.pid, KCMP_FILE, a, a));
+    if (r >= 0) return 'available';
+    return r === -ENOSYS ? 'missing' : 'denied';
+  } finally {
+    c.close(a);
+  }
+}
+

@@ -14,8 +14,10 @@ test('with kcmp denied by seccomp, 1000 events created and disposed leave no des
     timeout: 60_000,
   });
   expect({ status: child.status, signal: child.signal, stderr: child.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
-  const result = JSON.parse(child.stdout) as { rawKcmp: number; before: number; after: number; proven: number };
+  const result = JSON.parse(child.stdout) as { rawKcmp: number; before: number; after: number; proven: number; limits: { seccomp: string; kcmp: string; eventFdIdentity: string } };
   // The filter is in force: kcmp itself fails, as in such a container.
   expect(result.rawKcmp).toBe(-EPERM);
   expect({ proven: result.proven, leaked: result.after - result.before }).toEqual({ proven: 1000, leaked: 0 });
+  // And the process can tell why, as `tsvmm probe` does.
+  expect(result.limits).toMatchObject({ seccomp: 'filter', kcmp: 'denied', eventFdIdentity: 'fdinfo' });
 });

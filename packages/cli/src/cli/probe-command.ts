@@ -1,4 +1,5 @@
 import type { PartitionCapabilities } from '@tsvmm/virt';
+import type { HostLimits } from '@tsvmm/linux-sys';
 import { UsageError } from './errors';
 import { ExitCode } from './exit-codes';
 import type { Command } from './command';
@@ -18,12 +19,32 @@ function describeCapabilities(c: PartitionCapabilities): string {
   ].join(', ');
 }
 
+/** What this process's confinement costs the Linux backends, in one or two lines. */
+function describeLimits(l: HostLimits): string[] {
+  const d = l.descriptors;
+  const budget = d === undefined ? 'RLIMIT_NOFILE unknown' : `RLIMIT_NOFILE ${d.limit === Infinity ? 'unlimited' : d.limit} (${d.open} open)`;
+  const out = [`Limits: ${budget}: up to ${l.routesPerPartition} irqfd routes per partition, 2 descriptors each`];
+  const notes: string[] = [];
+  if (l.seccomp === 'filter') notes.push('a seccomp filter is installed');
+  if (l.kcmp !== 'available') {
+    notes.push(
+      l.eventFdIdentity === 'fdinfo'
+        ? `kcmp is ${l.kcmp}, so disposal tells its own descriptors from /proc/self/fdinfo`
+        : `kcmp is ${l.kcmp} and /proc/self/fdinfo cannot tell eventfds apart, so each disposed event leaves its handed-out duplicate open (raise RLIMIT_NOFILE, or allow kcmp)`,
+    );
+  }
+  if (notes.length > 0) out.push(`Confinement: ${notes.join('; ')}.`);
+  return out;
+}
+
 /**
  * The report as text. `only` is the backend asked for with --backend (the report then holds just
  * it) and `elsewhere` the other backends' probes, consulted only to name what is available instead.
  */
 export function formatProbe(report: ProbeReport, only?: string, elsewhere: () => readonly CodedBackendProbe[] = () => []): string {
-  const lines = [`Host: ${report.host.platform} ${report.host.arch}, kernel ${report.host.release}, Node ${report.host.node}`, ''];
+  const lines = [`Host: ${report.host.platform} ${report.host.arch}, kernel ${report.host.release}, Node ${report.host.node}`];
+  if (report.host.limits) lines.push(...describeLimits(report.host.limits));
+  lines.push('');
   const width = Math.max(...report.backends.map((b) => b.backend.length));
   for (const b of report.backends) {
     const pad = ' '.repeat(width + 2);

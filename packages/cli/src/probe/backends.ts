@@ -3,6 +3,7 @@
  * to load, or a probe that throws, is reported as unavailable with the reason, never as a crash.
  */
 import * as os from 'node:os';
+import type * as LinuxSys from '@tsvmm/linux-sys';
 import { type BackendDescriptor, type CodedBackendProbe } from '../backends/descriptor';
 import { BACKENDS, guardedProbe } from '../backends/registry';
 
@@ -16,6 +17,12 @@ export interface HostInfo {
   readonly release: string;
   /** The Node.js version (`process.version`). */
   readonly node: string;
+  /**
+   * On Linux x86-64 with `@tsvmm/linux-sys` installed: what this process's confinement costs the
+   * Linux backends (descriptor budget and routes per partition, seccomp, kcmp and how a disposed
+   * event proves its handed-out duplicate its own). Absent elsewhere.
+   */
+  readonly limits?: LinuxSys.HostLimits;
 }
 
 /** What `tsvmm probe --json` prints: the host, and each backend's probe. */
@@ -38,8 +45,22 @@ export interface ProbeReport {
 export function probeAll(backends: readonly BackendDescriptor[] = BACKENDS): ProbeReport {
   const probes = backends.map(guardedProbe);
   return {
-    host: { platform: process.platform, arch: process.arch, release: os.release(), node: process.version },
+    host: { platform: process.platform, arch: process.arch, release: os.release(), node: process.version, ...linuxLimits() },
     backends: probes,
     best: probes.find((b) => b.available)?.backend ?? null,
   };
 }
+
+/** The Linux limits, when the Linux layer is installed and supports this host; nothing otherwise, never an error. */
+function linuxLimits(): { limits?: LinuxSys.HostLimits } {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return {};
+  try {
+    // An optional dependency: not installed on other platforms, loaded only here.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const linux = require('@tsvmm/linux-sys') as typeof LinuxSys;
+    return { limits: linux.hostLimits() };
+  } catch {
+    return {};
+  }
+}
+

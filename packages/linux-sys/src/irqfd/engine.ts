@@ -389,7 +389,7 @@ export class IrqFdEngine implements IrqFd {
     // Routes an earlier failure left apart from their request, and retargets waiting for their
     // commit, unless this transaction touched them.
     for (const r of this.unsynced) if (r.txnGen !== taken.gen) dirty.push(r);
-    for (const r of this.coalescing) if (r.txnGen !== taken.gen && !this.unsynced.has(r)) dirty.push(r);
+    for (const r of this.coalescing) if (!r.disposed && r.txnGen !== taken.gen && !this.unsynced.has(r)) dirty.push(r);
     if (dirty.length === 0 && !this.table.pending) return;
     let deferred = false;
     try {
@@ -526,6 +526,7 @@ export class IrqFdEngine implements IrqFd {
     this.txn.forget(route);
     this.unsynced.delete(route);
     this.waiting.delete(route);
+    this.coalescing.delete(route);
     this.slots.release(route.slot);
     const commits = !this.txn.open && !this.isDisposed;
     // Earlier lingering irqfds first: this route's deassign was just tried twice.

@@ -18,3 +18,4 @@ export { ModelRelayPlatform } from './model-relay-platform';
 export type { ModelEventFdWatch, ModelRelayInjector, ModelRelayOptions } from './model-relay-platform';
 export { ModelFileTable, isEventFd } from './model-files';
 export type { ModelEventFd, ModelFileTableOptions } from './model-files';
+export { denySyscalls } from './seccomp';

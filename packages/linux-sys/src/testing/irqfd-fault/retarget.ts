@@ -7,7 +7,7 @@
  * where it injects inside the signal (a model).
  */
 import { EINVAL } from '../../errno';
-import { type IrqFdFaultAdapter, Rig, type Target, type Tracked, mask, setMsi, unmask } from './harness';
+import { type IrqFdFaultAdapter, Rig, type Target, type Tracked, dispose, mask, setMsi, unmask } from './harness';
 import { runner } from './runner';
 import { T } from './shapes';
 
@@ -117,6 +117,30 @@ export function irqFdRetargetTests(adapter: IrqFdFaultAdapter): void {
     expect({ commits: rig.irqfd.commitCount - before, waiting: rig.irqfd.coalescingCount, aAssigned: a!.route.assigned }).toEqual({ commits: 1, waiting: 0, aAssigned: true });
     await signalAndExpect(rig, a!, moved(0, 1), 'after the other change');
     rig.checkAll('after the other change');
+  });
+
+  it('a route disposed during the window, or whose event is, leaves it; the others and new routes keep their own messages', async () => {
+    const { expect } = runner();
+    using rig = new Rig(adapter, { retargetWindowMs: LONG_WINDOW_MS });
+    const [a, b, c] = live(rig, 3);
+    for (const [i, t] of [a!, b!, c!].entries()) retarget(t, moved(i, 1));
+    dispose(b!);
+    c!.route.event.dispose();
+    dispose(c!);
+    expect(rig.irqfd.coalescingCount).toBe(1);
+    // The others go on: a change now, and the window's commit, touch only live routes.
+    mask(a!);
+    unmask(a!);
+    await signalAndExpect(rig, a!, moved(0, 1), 'after the disposals');
+    const d = rig.add('D');
+    setMsi(d, moved(3, 0));
+    unmask(d);
+    await signalAndExpect(rig, d, moved(3, 0), 'a route made after the disposals');
+    rig.irqfd.flushRetargets();
+    expect(rig.irqfd.coalescingCount).toBe(0);
+    await signalAndExpect(rig, a!, moved(0, 1), 'after the commit');
+    rig.checkAll('after the commit');
+    rig.converge('after the commit');
   });
 
   it('a refused window commit leaves the retargets delivering from user space; the next one moves them', async () => {
