@@ -24,6 +24,8 @@
 import type { DescriptorBudget, IoctlDef, Syscalls } from '@tsvmm/linux-sys';
 import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
 import { ApicBus } from '@tsvmm/virt/testing';
+import { describeValue, invalidArgument } from '@tsvmm/virt';
+import { checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
 // errno values (x86_64, asm-generic/errno-base.h).
 const ENOENT = 2;
@@ -182,15 +184,31 @@ export class KvmKernelModel implements Syscalls {
   private readonly maxRoutes: number;
   private readonly caps: Readonly<Record<number, number>>;
 
+  /**
+   * A model with no VM yet. INVALID_ARGUMENT, naming the option, for an unknown option or a value
+   * out of range (each read once): a wrong model must fail here, not as a strange errno later.
+   */
   constructor(options: KvmModelOptions = {}) {
-    this.apicIds = Object.freeze([...(options.apicIds ?? [0, 1])]);
-    this.maxRoutes = options.maxRoutes ?? MAX_IRQ_ROUTES;
+    const op = 'new KvmKernelModel';
+    const o = checkOptions<KvmModelOptions>(op, 'options', options, ['apicIds', 'maxRoutes', 'capabilities', 'maxFds']);
+    const apicIds: unknown = o.apicIds;
+    const maxRoutes: unknown = o.maxRoutes;
+    const capabilities: unknown = o.capabilities;
+    const maxFds: unknown = o.maxFds;
+    if (apicIds !== undefined && (!Array.isArray(apicIds) || apicIds.length < 1 || apicIds.length > 255)) {
+      throw invalidArgument(op, `apicIds must be an array of 1 to 255 APIC IDs, got ${describeValue(apicIds)}`);
+    }
+    const ids = ((apicIds as unknown[] | undefined) ?? [0, 1]).map((id, i) => checkInteger(op, `apicIds[${i}]`, id, 0, 0xfe));
+    this.apicIds = Object.freeze(ids);
+    this.maxRoutes = maxRoutes === undefined ? MAX_IRQ_ROUTES : checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 16);
+    if (capabilities !== undefined) checkObject(op, 'capabilities', capabilities);
     this.table = new ModelFileTable<FdObject>({
-      ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
+      ...(maxFds === undefined ? {} : { maxFds: checkInteger(op, 'maxFds', maxFds, 0, 1 << 30) }),
       onRelease: (f) => this.release(f),
     });
     // IRQCHIP 0, NR_VCPUS 9, IRQ_ROUTING 25, IRQFD 32, MAX_VCPUS 66, SIGNAL_MSI 77, IRQFD_RESAMPLE 82, SPLIT_IRQCHIP 121, X2APIC_API 129.
-    this.caps = options.capabilities ?? { 0: 1, 9: this.apicIds.length, 25: this.maxRoutes, 32: 1, 66: this.apicIds.length, 77: 1, 82: 1, 121: 1, 129: 1 };
+    this.caps =
+      (capabilities as Readonly<Record<number, number>> | undefined) ?? { 0: 1, 9: this.apicIds.length, 25: this.maxRoutes, 32: 1, 66: this.apicIds.length, 77: 1, 82: 1, 121: 1, 129: 1 };
   }
 
   // ---- inspection, for tests ---------------------------------------------------------------

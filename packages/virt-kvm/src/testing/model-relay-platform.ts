@@ -6,9 +6,9 @@
  */
 import { type Syscalls, syscallSpecInjector } from '@tsvmm/linux-sys';
 import { type ModelRelayOptions, ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
-import type { RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
+import { type RelayPlatformFactory, type RelayRouteTable, describeValue, invalidArgument } from '@tsvmm/virt';
 import { kvmRelayInjector } from '../partition';
-import type { KvmKernelModel } from './kvm-model';
+import { KvmKernelModel } from './kvm-model';
 
 export { ModelRelayPlatform };
 
@@ -26,6 +26,7 @@ export function modelRelayPlatform(
   /** Every platform the factory made, oldest first (one per overflow relay started). */
   readonly platforms: ModelRelayPlatform[];
 } {
+  if (!(model instanceof KvmKernelModel)) throw invalidArgument('modelRelayPlatform', `model must be a KvmKernelModel, got ${describeValue(model)}`);
   const platforms: ModelRelayPlatform[] = [];
   const factory = (table: RelayRouteTable): ModelRelayPlatform => {
     const vmFd = modelVmFd(model);

@@ -2,7 +2,8 @@
  * The KVM model itself, against the reference facts (ioctl numbers and offsets written out here
  * as raw bytes, never through the backend's encoders).
  */
-import { KvmKernelModel } from '../../src/testing';
+import { KvmKernelModel, modelRelayPlatform } from '../../src/testing';
+import { thrownBy } from '@tsvmm/virt/testing';
 
 const O_RDWR = 2;
 const req = (name: string, request: number) => ({ name, request });
@@ -118,4 +119,13 @@ describe('the KVM model', () => {
     m.ioctl(vmFd, SET_GSI_ROUTING, table([]));
     expect(m.hazards).toEqual([expect.stringMatching(/route of GSI 50 was removed while eventfd/)]);
   });
+});
+
+test('the model refuses wrong options with INVALID_ARGUMENT naming them, and the relay factory a wrong model', () => {
+  const bad: unknown[] = [null, { apicIds: 'x' }, { apicIds: [] }, { apicIds: [0, -1] }, { maxRoutes: -1 }, { maxRoutes: Number.NaN }, { maxRoutes: '42' }, { maxRoutes: 41.5 }, { maxFds: -1 }, { typo: 1 }, { capabilities: 5 }];
+  for (const o of bad) {
+    const e = thrownBy(() => new KvmKernelModel(o as never));
+    expect({ o, code: (e as { code?: string }).code }).toEqual({ o, code: 'INVALID_ARGUMENT' });
+  }
+  for (const m of [{}, null, 'model']) expect((thrownBy(() => modelRelayPlatform(m as never)) as { code?: string }).code).toBe('INVALID_ARGUMENT');
 });
