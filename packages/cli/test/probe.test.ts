@@ -70,7 +70,7 @@ describe('tsvmm probe', () => {
     expect(kvm.reason).toMatch(/\/dev\/kvm|KVM|permission/i);
   });
 
-  itKvm('reports KVM as this host has it: kernel irqfd with 4096 routes where /dev/kvm works', async () => {
+  itKvm('reports KVM as this host has it: kernel irqfd and its route budget where /dev/kvm works', async () => {
     const io = memoryIo();
     await main(['probe', '--json'], io);
     const kvm = (JSON.parse(io.stdout) as ProbeReport).backends.find((b) => b.backend === 'kvm')!;
