@@ -11,8 +11,9 @@ import { userInfo } from 'node:os';
 export interface DeviceAccessFacts {
   /** The node's permission bits (`st_mode & 0o777`). */
   readonly mode: number;
-  /** The node's owner and group IDs. */
+  /** The node's owner's user ID. */
   readonly uid: number;
+  /** The node's group ID. */
   readonly gid: number;
   /** The node's group name, or undefined when `/etc/group` does not name it. */
   readonly groupName: string | undefined;
