@@ -55,7 +55,7 @@ function isKvmPartition(p: Partition): p is KvmPartition {
 export function openKvmBench(
   backend: BackendDescriptor | undefined,
   mode: 'kernel' | 'relay',
-  options: { readonly kernelGsis?: number; readonly sys?: LinuxSys.Syscalls | undefined } = {},
+  options: { readonly kernelGsis?: number; readonly sys?: LinuxSys.Syscalls | undefined; readonly retargetWindowMs?: number } = {},
 ): KvmBench {
   if (!backend) throw new VirtError('UNAVAILABLE', { operation: 'tsvmm bench', detail: 'no kvm backend is registered' });
   const { sys: linuxSys, virtKvm } = kvmPackages();
@@ -63,7 +63,8 @@ export function openKvmBench(
   const { LEGACY_ROUTES, kvm } = virtKvm;
   const limit = options.kernelGsis === undefined ? {} : { routingEntries: LEGACY_ROUTES.length + options.kernelGsis };
   // routingEntries is a KvmPartitionOptions key, beyond the generic open options.
-  const partition = backend.open({ vcpus: 2, irqfd: mode, ...limit });
+  const window = options.retargetWindowMs === undefined ? {} : { retargetWindowMs: options.retargetWindowMs };
+  const partition = backend.open({ vcpus: 2, irqfd: mode, ...limit, ...window });
   if (!isKvmPartition(partition)) {
     partition.dispose();
     throw new VirtError('INTERNAL', { operation: 'tsvmm bench', detail: 'the kvm backend did not open a KvmPartition' });
