@@ -136,35 +136,34 @@ function fileReader(fd: number): ReadAt {
   };
 }
 
-/** Opens `path` read-only and non-blocking, so a FIFO given by mistake cannot hold the open up (libuv adds O_CLOEXEC). */
-function openForReading(path: string): number {
-  return fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-}
-
-/** {@link elfInterpreter} of the file at `path`; undefined when it cannot be opened or read. */
-export function elfInterpreterOfFile(path: string): string | undefined {
+/**
+ * `read` on the file at `path`, opened read-only and non-blocking (a FIFO given by mistake cannot
+ * hang the open; libuv adds O_CLOEXEC) and closed after; undefined when it cannot be opened or `read` throws.
+ */
+function withFile<T>(path: string, read: (fd: number) => T): T | undefined {
   let fd: number;
   try {
-    fd = openForReading(path);
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch {
     return undefined;
   }
   try {
-    return elfInterpreter(fileReader(fd));
+    return read(fd);
+  } catch {
+    return undefined;
   } finally {
     fs.closeSync(fd);
   }
 }
 
+/** {@link elfInterpreter} of the file at `path`; undefined when it cannot be opened or read. */
+export function elfInterpreterOfFile(path: string): string | undefined {
+  return withFile(path, (fd) => elfInterpreter(fileReader(fd)));
+}
+
 /** {@link libcOfMaps} of the maps file at `path`, read in chunks up to a bound; undefined when unreadable. */
 function libcOfMapsFile(path: string): HostLibc | undefined {
-  let fd: number;
-  try {
-    fd = openForReading(path);
-  } catch {
-    return undefined;
-  }
-  try {
+  return withFile(path, (fd) => {
     const chunks: Buffer[] = [];
     let total = 0;
     while (total < MAX_MAPS_BYTES) {
@@ -176,11 +175,7 @@ function libcOfMapsFile(path: string): HostLibc | undefined {
       total += n;
     }
     return libcOfMaps(Buffer.concat(chunks).toString('latin1'));
-  } catch {
-    return undefined;
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 /** Where {@link detectHostLibc} looks. */

@@ -12,7 +12,7 @@ import { Stalled } from '../deadline';
 import { UsageError } from '../cli/errors';
 import { type ChildOutcome, runNodeChild } from './child-run';
 import type { Progress } from './progress';
-import type { BenchResult, Metric } from './result';
+import type { BenchResult, Metric, RunMeta } from './result';
 import { hostLine } from './run-bench';
 import { roundOrder, summarize } from './stats';
 
@@ -104,17 +104,7 @@ export interface BenchComparison {
   /** What limited the comparison (flags the other build lacks, a section a build never completed). */
   readonly notes: string[];
   /** About the comparison itself. */
-  readonly meta: {
-    /** Start time, ISO 8601 (UTC). */
-    readonly startedAt: string;
-    /** Wall-clock duration of the whole comparison, in ms. */
-    readonly durationMs: number;
-    /** Whether the runs were `--quick`. */
-    readonly quick: boolean;
-    /** As in a bench run's `meta.host`. */
-    readonly host: string;
-    /** The Node.js version running the comparison (`process.version`); both builds' runs use the same. */
-    readonly node: string;
+  readonly meta: RunMeta & {
     /** Rounds run (`--rounds`). */
     readonly rounds: number;
     /** The sections compared, in the order each round runs them. */

@@ -103,18 +103,21 @@ export interface BenchResult {
   /** One line per section on how it measured (vCPU, rounds, harness), for people. */
   readonly notes: string[];
   /** About the run itself. */
-  readonly meta: {
-    /** Start time, ISO 8601 (UTC). */
-    readonly startedAt: string;
-    /** Wall-clock duration of the whole run, in ms. */
-    readonly durationMs: number;
-    /** Whether `--quick` (fewer samples) was given. */
-    readonly quick: boolean;
-    /** Platform, architecture, kernel release, CPU count and model, in one line. */
-    readonly host: string;
-    /** The Node.js version (`process.version`). */
-    readonly node: string;
-  };
+  readonly meta: RunMeta;
+}
+
+/** When, where and how a bench run (or a comparison of two builds) was made. */
+export interface RunMeta {
+  /** Start time, ISO 8601 (UTC). */
+  readonly startedAt: string;
+  /** Wall-clock duration of the whole run, in ms. */
+  readonly durationMs: number;
+  /** Whether `--quick` (fewer samples) was given. */
+  readonly quick: boolean;
+  /** Platform, architecture, kernel release, CPU count and model, in one line. */
+  readonly host: string;
+  /** The Node.js version (`process.version`); in a comparison, both builds' runs use the same. */
+  readonly node: string;
 }
 
 export function withRatio(

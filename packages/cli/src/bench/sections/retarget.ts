@@ -8,10 +8,11 @@
  * After each storm every route is signalled once and must land, once, on its new message (checked
  * on up to 64 routes whose targets differ; a failure fails the metrics).
  */
-import type { IrqFd, IrqFdRoute, LocalApicAccess } from '@tsvmm/virt';
+import type { IrqFd, LocalApicAccess } from '@tsvmm/virt';
 import { failedMetric, skippedMetric, withRatio } from '../result';
 import { type BenchSection, MeasurementFailed, type SectionContext, type SectionOutput, emptyOutput } from '../section';
 import { openKvmBench } from './kvm-access';
+import { disposeAll, liveRoutes, message } from './routes';
 
 /** Long enough that a whole storm falls in one window; the storm then commits it itself. */
 export const STORM_WINDOW_MS = 1000;
@@ -26,36 +27,21 @@ interface Flushable {
   flushRetargets(): void;
 }
 
-/** Where route `i` points in `round`: the vCPUs alternate and, for the first 64 routes, every (i, round) has a vector of its own. */
-function target(i: number, round: number, apicIds: readonly number[]): { apic: number; vcpu: number; vector: number } {
-  const vcpu = (i + round) % apicIds.length;
-  return { apic: apicIds[vcpu]!, vcpu, vector: 0x30 + ((i * 2 + round) % 0xc0) };
-}
-
 /**
  * On `irqfd` (with `retargetWindowMs` set or not): N live routes, then the storm (each route masked,
- * given its round-1 target and unmasked, one call at a time), then the window's commit when
- * coalescing. Times and counts the storm; then checks delivery on up to 64 routes. Disposes the
- * routes. Throws {@link MeasurementFailed} when a signal lands anywhere but on its new target.
+ * given its second message and unmasked, one call at a time), then the window's commit when
+ * coalescing. Times and counts the storm; then checks delivery on up to 64 routes (whose second
+ * messages all differ). Disposes the routes. Throws {@link MeasurementFailed} when a signal lands
+ * anywhere but on its new target.
  */
 export async function retargetStorm(irqfd: IrqFd, apic: LocalApicAccess, n: number, apicIds: readonly number[], settle: () => Promise<void>): Promise<StormResult> {
-  const routes: IrqFdRoute[] = [];
+  const routes = liveRoutes(irqfd, n, apicIds);
   try {
-    irqfd.batch(() => {
-      for (let i = 0; i < n; i++) {
-        const r = irqfd.newIrqFdRoute();
-        routes.push(r);
-        const t = target(i, 0, apicIds);
-        r.setMsi(0xfee00000 + t.apic * 0x1000, t.vector);
-        r.unmask();
-      }
-    });
     const c0 = irqfd.commitCount;
     const t0 = process.hrtime.bigint();
     routes.forEach((r, i) => {
-      const t = target(i, 1, apicIds);
       r.mask();
-      r.setMsi(0xfee00000 + t.apic * 0x1000, t.vector);
+      r.setMsi(...message(i, 1, apicIds));
       r.unmask();
     });
     const flush = (irqfd as Partial<Flushable>).flushRetargets;
@@ -64,19 +50,20 @@ export async function retargetStorm(irqfd: IrqFd, apic: LocalApicAccess, n: numb
     const commits = irqfd.commitCount - c0;
     for (let v = 0; v < apicIds.length; v++) apic.clearIrr(v);
     for (let i = 0; i < Math.min(n, 64); i++) {
-      const t = target(i, 1, apicIds);
+      const [address, vector] = message(i, 1, apicIds);
+      const vcpu = apicIds.indexOf((address >>> 12) & 0xff);
       routes[i]!.event.signal();
       await settle();
       const seen = apicIds.map((_, v) => apic.readLocalApic(v).irr);
       for (let v = 0; v < apicIds.length; v++) apic.clearIrr(v);
-      const expected = apicIds.map((_, v) => (v === t.vcpu ? [t.vector] : []));
+      const expected = apicIds.map((_, v) => (v === vcpu ? [vector] : []));
       if (JSON.stringify(seen) !== JSON.stringify(expected)) {
-        throw new MeasurementFailed(`after the storm, route ${i}'s signal landed as ${JSON.stringify(seen)}, not on vCPU ${t.vcpu} vector 0x${t.vector.toString(16)}`);
+        throw new MeasurementFailed(`after the storm, route ${i}'s signal landed as ${JSON.stringify(seen)}, not on vCPU ${vcpu} vector 0x${vector.toString(16)}`);
       }
     }
     return { commits, ms };
   } finally {
-    irqfd.batch(() => routes.forEach((r) => r.dispose()));
+    disposeAll(irqfd, routes);
   }
 }
 

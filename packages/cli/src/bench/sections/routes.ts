@@ -56,17 +56,17 @@ function timed(irqfd: IrqFd, fn: () => void): Timed {
 }
 
 /** Message `variant` (0 or 1) of route i: the two variants differ in destination and vector. */
-function message(i: number, variant: number, apicIds: readonly number[]): [number, number] {
+export function message(i: number, variant: number, apicIds: readonly number[]): [number, number] {
   const apic = apicIds[(i + variant) % apicIds.length]!;
   return [0xfee00000 + apic * 0x1000, 0x20 + ((i + variant * 7) % 0xdf)];
 }
 
-function disposeAll(irqfd: IrqFd, routes: readonly IrqFdRoute[]): void {
+export function disposeAll(irqfd: IrqFd, routes: readonly IrqFdRoute[]): void {
   irqfd.batch(() => routes.forEach((r) => r.dispose()));
 }
 
 /** n live routes (programmed with variant 0, unmasked), made in one untimed batch. */
-function liveRoutes(irqfd: IrqFd, n: number, apicIds: readonly number[]): IrqFdRoute[] {
+export function liveRoutes(irqfd: IrqFd, n: number, apicIds: readonly number[]): IrqFdRoute[] {
   const routes: IrqFdRoute[] = [];
   try {
     irqfd.batch(() => {
