@@ -5,7 +5,7 @@ export type { OptionSpec, ParsedOptions } from './cli/args';
 export { type CliIo, memoryIo, processIo } from './cli/io';
 export { probeAll, type HostInfo, type ProbeReport } from './probe/backends';
 export { runDemo, type DemoPartition, type DemoResult, type Observation } from './demo/run-demo';
-export type { BenchResult, Distribution, Metric, ScalingPlot, ScalingSeries, Target } from './bench/result';
+export type { BenchResult, Distribution, Metric, RunMeta, ScalingPlot, ScalingSeries, Target } from './bench/result';
 export type { BenchComparison, Build, BuildInfo, ComparedMetric, ComparisonRun, UnmeasuredMetric } from './bench/against';
 export { BACKENDS } from './backends/registry';
 export type { BackendDescriptor, BackendOpenOptions, BackendProbeCode, CodedBackendProbe } from './backends/descriptor';
