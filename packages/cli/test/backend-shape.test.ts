@@ -1,6 +1,8 @@
 /**
- * Every backend folder has the shape docs/new-backend.md documents, and the CLI's registry lists
- * exactly the backend folders there are: adding a backend is a folder plus one registry line.
+ * Every backend folder has the shape docs/new-backend.md documents, and every place outside the
+ * folder that the guide names lists it (the CLI's registry and README, the root README's package
+ * table and layout, the API index, the interface page, the simulated installs of the pack test).
+ * Each check here is a step of the guide, so the guide and the tree cannot drift apart.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +19,13 @@ const IN_PROCESS = new Set(['virt-software']);
 
 const file = (dir: string, ...rel: string[]): string => path.join(PACKAGES, dir, ...rel);
 const read = (dir: string, ...rel: string[]): string => fs.readFileSync(file(dir, ...rel), 'utf8');
+const readRoot = (...rel: string[]): string => fs.readFileSync(path.join(ROOT, ...rel), 'utf8');
+/** Whether a file under the package's test folder (any depth) contains `text`. */
+const testsMention = (dir: string, text: string): boolean =>
+  (fs.readdirSync(file(dir, 'test'), { recursive: true }) as string[])
+    .filter((f) => /\.(ts|js)$/.test(f))
+    .some((f) => read(dir, 'test', f).includes(text));
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test('there are backend folders, and the registry lists exactly them', () => {
   expect(backendFolders).toEqual(expect.arrayContaining(['virt-kvm', 'virt-mshv', 'virt-software', 'virt-whp']));
@@ -64,7 +73,45 @@ describe.each(backendFolders)('packages/%s', (dir) => {
     expect(read(dir, 'test', 'conformance.test.ts')).toContain('defineIrqFdConformance');
   });
 
+  it('is listed everywhere outside its folder that the guide names', () => {
+    // The root README's package table and its layout tree, and the API reference's index page.
+    expect(readRoot('README.md')).toMatch(new RegExp(`^\\| \\[\`@tsvmm/${escape(dir)}\`\\]\\(packages/${escape(dir)}\\) \\|`, 'm'));
+    expect(readRoot('README.md')).toMatch(new RegExp(`^  ${escape(dir)}/ `, 'm'));
+    expect(readRoot('docs', 'api-index.md')).toMatch(new RegExp(`^\\| \`@tsvmm/${escape(dir)}\` \\|`, 'm'));
+    // TypeDoc takes every package with its own typedoc.json.
+    expect(fs.existsSync(file(dir, 'typedoc.json'))).toBe(true);
+    // The CLI's README names the descriptor; the pack test's simulated installs expect it.
+    expect(read('cli', 'README.md').replace(/\s+/g, ' ')).toContain(`\`${name}Backend\` from \`@tsvmm/${dir}\``);
+    expect(readRoot('scripts', 'pack-install-test.sh')).toContain(`['@tsvmm/${dir}', '${name}']`);
+  });
+
   if (IN_PROCESS.has(dir)) return;
+
+  it('writes down the interface it relies on', () => {
+    expect(fs.existsSync(path.join(ROOT, 'docs', 'interfaces', `${name}.md`))).toBe(true);
+  });
+
+  it('runs its test bodies on its model and on its device, and reports what only the device can show', () => {
+    const targets = read(dir, 'test', 'support', 'targets.ts');
+    expect(targets).toContain('export function describeOnTargets');
+    // The device half: `describeWithDevice` (Linux), or its own loud skip (`SKIPPED` with the reason).
+    expect(targets).toMatch(/describeWithDevice|SKIPPED/);
+    expect(read(dir, 'test', 'conformance.test.ts')).toContain('describeOnTargets(');
+    expect(read(dir, 'jest.config.js')).toContain("globalTeardown: '<rootDir>/test/support/device-only-report.ts'");
+    expect(fs.existsSync(file(dir, 'test', 'support', 'device-only.ts'))).toBe(true);
+  });
+
+  // A Linux backend on the shared irqfd engine also runs the engine's fault suite and can put its
+  // overflow relay on its model.
+  const onEngine = fs.existsSync(file(dir, 'src')) && (fs.readdirSync(file(dir, 'src'), { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts'))
+    .some((f) => /\bIrqFdEngine\b/.test(read(dir, 'src', f)));
+  if (onEngine) {
+    it('runs the irqfd fault suite on its targets and ships a model relay platform', () => {
+      expect(testsMention(dir, 'defineIrqFdFaultSuite(target.adapter')).toBe(true);
+      expect(read(dir, 'src', 'testing', 'index.ts')).toMatch(/\bmodelRelayPlatform\b/);
+    });
+  }
 
   it('keeps its ABI in one module and issues its calls from one module', () => {
     expect(read(dir, 'src', 'abi.ts')).toMatch(/defineLayout|defineTable|embedLayout/);
