@@ -44,6 +44,7 @@ for dir in packages/*/; do
   npx attw "$tarball" --format ascii || fail=1
   node scripts/check-readme-links.mjs "$dir" "$tarball" || fail=1
 done
+node scripts/check-changesets.mjs || fail=1
 echo "== the next release, rehearsed on a copy of the tree"
 bash scripts/release-rehearsal.sh || fail=1
 [ "$fail" = 0 ] || { echo "check:packages: FAILED" >&2; exit 1; }
