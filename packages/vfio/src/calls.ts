@@ -60,9 +60,22 @@ function infoWithCaps(sys: VfioSyscalls, fd: number, request: IoctlDef, first: U
   return buf;
 }
 
-/** The capabilities of an info buffer, walked through `next` from `capOffset`: `[id, version, offset]`, at most 64, each inside the buffer. */
-export function capabilityChain(buf: Uint8Array, capOffset: number): Array<{ id: number; version: number; offset: number }> {
-  const out: Array<{ id: number; version: number; offset: number }> = [];
+/** One capability of an info buffer's chain (`struct vfio_info_cap_header`). */
+export interface CapabilityRef {
+  /** Its id (what the capability is, per info kind: e.g. `VFIO_REGION_INFO_CAP_MSIX_MAPPABLE`). */
+  readonly id: number;
+  /** Its version. */
+  readonly version: number;
+  /** Where its header is, in bytes from the start of the info buffer. */
+  readonly offset: number;
+}
+
+/**
+ * The capabilities of an info buffer, walked through `next` from `capOffset`: at most 64, each
+ * header inside the buffer, none visited twice (a looping or truncated chain is cut, not followed).
+ */
+export function capabilityChain(buf: Uint8Array, capOffset: number): CapabilityRef[] {
+  const out: CapabilityRef[] = [];
   const v = view(buf);
   let at = capOffset;
   const seen = new Set<number>();
@@ -83,14 +96,22 @@ export const checkExtension = (sys: VfioSyscalls, containerFd: number, extension
 /** VFIO_SET_IOMMU on a container with at least one group attached: 0, or EINVAL / ENODEV / EPERM (vfio.md §8). */
 export const setIommu = (sys: VfioSyscalls, containerFd: number, type: number): number => sys.ioctl(containerFd, abi.VFIO_SET_IOMMU, type);
 
+/** A range of IO virtual addresses, both ends inclusive (`struct vfio_iova_range`). */
+export interface IovaRange {
+  /** The first usable IOVA. */
+  readonly start: bigint;
+  /** The last usable IOVA (inclusive). */
+  readonly end: bigint;
+}
+
 /** What VFIO_IOMMU_GET_INFO reports for a type1 container. */
 export interface IommuInfo {
   /** `VFIO_IOMMU_INFO_*` flags. */
   readonly flags: number;
   /** Supported page sizes as a bitmap (bytes); the lowest set bit is the MAP/UNMAP granule. 0 without {@link abi.VFIO_IOMMU_INFO_PGSIZES}. */
   readonly iovaPgsizes: bigint;
-  /** Usable IOVA ranges, `end` inclusive (the IOVA_RANGE capability), or undefined when the kernel gave none. */
-  readonly iovaRanges: ReadonlyArray<{ readonly start: bigint; readonly end: bigint }> | undefined;
+  /** Usable IOVA ranges (the IOVA_RANGE capability), or undefined when the kernel gave none. */
+  readonly iovaRanges: readonly IovaRange[] | undefined;
   /** DMA mappings the container may still make (the DMA_AVAIL capability), or undefined. */
   readonly dmaAvail: number | undefined;
 }
@@ -102,7 +123,7 @@ export function iommuGetInfo(sys: VfioSyscalls, containerFd: number): IommuInfo 
   if (typeof buf === 'number') return buf;
   const v = view(buf);
   const flags = u32(buf, L, 'flags');
-  let iovaRanges: Array<{ start: bigint; end: bigint }> | undefined;
+  let iovaRanges: IovaRange[] | undefined;
   let dmaAvail: number | undefined;
   if (flags & abi.VFIO_IOMMU_INFO_CAPS) {
     for (const cap of capabilityChain(buf, u32(buf, L, 'capOffset'))) {
@@ -198,6 +219,22 @@ export function deviceGetInfo(sys: VfioSyscalls, deviceFd: number): DeviceInfo |
   return { flags: u32(arg, L, 'flags'), numRegions: u32(arg, L, 'numRegions'), numIrqs: u32(arg, L, 'numIrqs') };
 }
 
+/** An mmap-able part of a region (`struct vfio_region_sparse_mmap_area`). */
+export interface SparseMmapArea {
+  /** Bytes from the start of the region. */
+  readonly offset: number;
+  /** Bytes. */
+  readonly size: number;
+}
+
+/** A device-specific region's type (`struct vfio_region_info_cap_type`). */
+export interface RegionType {
+  /** The type (bus-driver specific; bit 31 = PCI vendor type, with the vendor ID in bits 15:0). */
+  readonly type: number;
+  /** The subtype, per type. */
+  readonly subtype: number;
+}
+
 /** What VFIO_DEVICE_GET_REGION_INFO reports for one region, capabilities decoded. */
 export interface RegionInfo {
   /** The region index asked for (`VFIO_PCI_REGION`: BAR0-5 0-5, ROM 6, CONFIG 7, VGA 8). */
@@ -209,9 +246,9 @@ export interface RegionInfo {
   /** The region's offset in the device fd (opaque; pass to pread, pwrite and mmap). */
   readonly offset: number;
   /** The mmap-able areas when the SPARSE_MMAP capability is present (`offset`/`size` inside the region), else undefined. */
-  readonly sparseMmap: ReadonlyArray<{ readonly offset: number; readonly size: number }> | undefined;
+  readonly sparseMmap: readonly SparseMmapArea[] | undefined;
   /** The TYPE capability's type and subtype (device-specific regions), else undefined. */
-  readonly type: { readonly type: number; readonly subtype: number } | undefined;
+  readonly type: RegionType | undefined;
   /** True when the MSIX_MAPPABLE capability is present: the MSI-X table may be mmapped with the rest of its BAR. */
   readonly msixMappable: boolean;
 }
@@ -223,8 +260,8 @@ export function deviceGetRegionInfo(sys: VfioSyscalls, deviceFd: number, index: 
   if (typeof buf === 'number') return buf;
   const v = view(buf);
   const flags = u32(buf, L, 'flags');
-  let sparseMmap: Array<{ offset: number; size: number }> | undefined;
-  let type: { type: number; subtype: number } | undefined;
+  let sparseMmap: SparseMmapArea[] | undefined;
+  let type: RegionType | undefined;
   let msixMappable = false;
   if (flags & abi.VFIO_REGION_INFO_FLAG_CAPS) {
     for (const cap of capabilityChain(buf, u32(buf, L, 'capOffset'))) {
@@ -269,7 +306,19 @@ export type IrqAction = 'mask' | 'unmask' | 'trigger';
  * The data of a VFIO_DEVICE_SET_IRQS call: none (with a vector count), one boolean per vector, or
  * one eventfd per vector (-1 unbinds).
  */
-export type IrqSetData = { readonly none: number } | { readonly bools: readonly boolean[] } | { readonly eventfds: readonly number[] };
+export type IrqSetData =
+  | {
+      /** DATA_NONE: how many vectors from `start` the action applies to (0 with `trigger` disables the index). */
+      readonly none: number;
+    }
+  | {
+      /** DATA_BOOL: one flag per vector from `start` (`trigger`: signal it; `mask` / `unmask`: do it). */
+      readonly bools: readonly boolean[];
+    }
+  | {
+      /** DATA_EVENTFD: one eventfd per vector from `start`; -1 unbinds (`trigger`) or removes the unmask eventfd (`unmask`). */
+      readonly eventfds: readonly number[];
+    };
 
 const ACTION_FLAG: Readonly<Record<IrqAction, number>> = Object.freeze({
   mask: abi.VFIO_IRQ_SET_ACTION_MASK,

@@ -15,6 +15,8 @@ export interface VfioSyscalls extends Syscalls {
   pread(fd: number, buf: Uint8Array, length: number, offset: number): number;
   /** `pwrite(fd, buf, length, offset)`: bytes of `buf` (from its start) written, or -errno. */
   pwrite(fd: number, buf: Uint8Array, length: number, offset: number): number;
+  /** `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: a second, close-on-exec number for the same open file, or -errno. Optional. */
+  dup?(fd: number): number;
 }
 
 /** The members of `Syscalls` every implementation has (the others are optional there). */

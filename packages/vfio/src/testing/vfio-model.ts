@@ -511,6 +511,7 @@ export class VfioKernelModel implements VfioSyscalls {
     return this.table.close(fd);
   }
 
+  /** `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: the lowest free number for the same open file; EBADF for a closed number, EMFILE at the limit. */
   dup(fd: number): number {
     return this.table.dup(fd);
   }
