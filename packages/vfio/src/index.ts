@@ -3,3 +3,5 @@ export * as vfioCalls from './calls';
 export type { CapabilityRef, DeviceInfo, DmaMapping, Errno, IommuInfo, IovaRange, IrqAction, IrqInfo, IrqSetData, RegionInfo, RegionType, SparseMmapArea } from './calls';
 export { checkVfioSyscalls, vfioSyscalls } from './sys';
 export type { VfioSyscalls } from './sys';
+export { VfioDevice, readVfioSysfs } from './device';
+export type { VfioOpenOptions, VfioSysfsFacts } from './device';

@@ -18,6 +18,8 @@
  * an eventfd still bound to a device's interrupt when its last fd closes, and DMA still mapped when
  * a container loses its IOMMU or an iommufd is closed.
  */
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DescriptorBudget, IoctlDef } from '@tsvmm/linux-sys';
 import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
 import { describeValue, invalidArgument } from '@tsvmm/virt';
@@ -363,6 +365,34 @@ export class VfioKernelModel implements VfioSyscalls {
   }
 
   // ---- inspection and the device side -------------------------------------------------------
+  /**
+   * Writes a fake sysfs tree for the model's devices under `root` (an empty temporary directory),
+   * as the kernel lays it out: `bus/pci/devices/<address>/` with a `driver` link to
+   * `bus/pci/drivers/vfio-pci`, an `iommu_group` link to `kernel/iommu_groups/<n>` (whose
+   * `devices/` links back), and `vfio-dev/vfio<N>/` when the model has the cdev. `others` adds
+   * functions that are not the model's: bound to `driver` (none when undefined), in `group` (none:
+   * no IOMMU). Pass `root` as `sysfs` to `VfioDevice.open`.
+   */
+  writeSysfs(root: string, others: ReadonlyArray<{ readonly address: string; readonly group?: number; readonly driver?: string }> = []): void {
+    const fn = (address: string, group: number | undefined, driver: string | undefined, cdev: string | undefined): void => {
+      const dev = join(root, 'bus/pci/devices', address);
+      mkdirSync(dev, { recursive: true });
+      if (driver !== undefined) {
+        mkdirSync(join(root, 'bus/pci/drivers', driver), { recursive: true });
+        symlinkSync(join(root, 'bus/pci/drivers', driver), join(dev, 'driver'));
+      }
+      if (group !== undefined) {
+        const g = join(root, 'kernel/iommu_groups', String(group));
+        mkdirSync(join(g, 'devices'), { recursive: true });
+        symlinkSync(g, join(dev, 'iommu_group'));
+        symlinkSync(dev, join(g, 'devices', address));
+      }
+      if (cdev !== undefined) mkdirSync(join(dev, 'vfio-dev', cdev), { recursive: true });
+    };
+    [...this.devices.values()].forEach((d, i) => fn(d.address, d.group, 'vfio-pci', this.cdev ? `vfio${i}` : undefined));
+    for (const o of others) fn(o.address, o.group, o.driver, undefined);
+  }
+
 
   /** The device `address` (throws RangeError for an unknown one). */
   device(address = '0000:01:00.0'): ModelPciDevice {
