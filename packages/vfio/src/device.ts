@@ -31,6 +31,14 @@ export interface VfioOpenOptions {
   readonly devfs?: string;
 }
 
+/** A function of an IOMMU group, as sysfs lists it. */
+export interface GroupMember {
+  /** Its PCI name. */
+  readonly address: string;
+  /** The driver bound to it, or undefined when none is. */
+  readonly driver: string | undefined;
+}
+
 /** What sysfs says about a PCI function: read by {@link VfioDevice.open}, and on its own for diagnostics. */
 export interface VfioSysfsFacts {
   /** The PCI name. */
@@ -39,8 +47,8 @@ export interface VfioSysfsFacts {
   readonly driver: string | undefined;
   /** Its IOMMU group number, or undefined when it has none (no IOMMU). */
   readonly group: number | undefined;
-  /** The other functions of its IOMMU group, each with its driver (undefined: none bound). */
-  readonly groupDevices: ReadonlyArray<{ readonly address: string; readonly driver: string | undefined }>;
+  /** The other functions of its IOMMU group, each with its driver. */
+  readonly groupDevices: readonly GroupMember[];
   /** Its device cdev name (`vfio3`, from `vfio-dev/`), or undefined when the kernel has none for it. */
   readonly cdev: string | undefined;
 }
@@ -81,7 +89,7 @@ export function readVfioSysfs(address: string, sysfs = '/sys', operation = 'read
   }
   const groupLink = linkName(join(dev, 'iommu_group'));
   const group = groupLink !== undefined && /^\d+$/.test(groupLink) ? Number(groupLink) : undefined;
-  let groupDevices: Array<{ address: string; driver: string | undefined }> = [];
+  let groupDevices: GroupMember[] = [];
   if (group !== undefined) {
     try {
       groupDevices = readdirSync(join(sysfs, 'kernel/iommu_groups', String(group), 'devices'))
@@ -184,7 +192,7 @@ export class VfioDevice implements Disposable {
         hint: "Use path 'legacy', or a Linux 6.6 or later kernel built with CONFIG_VFIO_DEVICE_CDEV and CONFIG_IOMMUFD.",
       });
     }
-    return useCdev ? VfioDevice.openCdev(sys, op, devfs as string, facts) : VfioDevice.openLegacy(sys, op, devfs as string, facts);
+    return useCdev ? VfioDevice.openCdev(sys, op, devfs, facts) : VfioDevice.openLegacy(sys, op, devfs, facts);
   }
 
   private static openNode(sys: VfioSyscalls, op: string, node: string, what: string, facts: VfioSysfsFacts): number {

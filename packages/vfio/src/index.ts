@@ -4,4 +4,4 @@ export type { CapabilityRef, DeviceInfo, DmaMapping, Errno, IommuInfo, IovaRange
 export { checkVfioSyscalls, vfioSyscalls } from './sys';
 export type { VfioSyscalls } from './sys';
 export { VfioDevice, readVfioSysfs } from './device';
-export type { VfioOpenOptions, VfioSysfsFacts } from './device';
+export type { GroupMember, VfioOpenOptions, VfioSysfsFacts } from './device';
