@@ -215,3 +215,35 @@ describeOnTargets('device info and regions', (target) => {
     }
   });
 });
+
+describeOnTargets('closing in any order: the device fd holds its group, the group holds its container', (target) => {
+  it('with the group and container fds closed first, the device still works; the group opens again only after the device closes', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    env.sys.close(o.container);
+    env.sys.close(o.group);
+    const info = calls.deviceGetInfo(env.sys, o.device);
+    expect(typeof info === 'number' ? info : info.numIrqs).toBe(5);
+    expect(env.sys.open(`/dev/vfio/${env.group}`, 2)).toBe(-EBUSY);
+    env.sys.close(o.device);
+    const again = ok(env.sys.open(`/dev/vfio/${env.group}`, 2), 'reopen group');
+    // Released for good: the reopened group is in no container.
+    expect(calls.groupGetStatus(env.sys, again) & abi.VFIO_GROUP_FLAGS_CONTAINER_SET).toBe(0);
+    env.sys.close(again);
+    expect(env.model?.hazards ?? []).toEqual([]);
+  });
+});
+
+describe('the container outlives its fd while a group holds it [model: needs a mapping]', () => {
+  it('mappings stay until the last group leaves, and leaving with one mapped is a hazard', () => {
+    const m = new VfioKernelModel();
+    const o = openLegacy({ sys: m, model: m, address: '0000:01:00.0', group: 7 });
+    expect(calls.mapDma(m, o.container, { vaddr: 0x1000n, iova: 0n, size: 0x1000n })).toBe(0);
+    m.close(o.container);
+    expect(m.hazards).toEqual([]);
+    m.close(o.device);
+    expect(m.hazards).toEqual([]);
+    m.close(o.group);
+    expect(m.hazards).toEqual(['a container lost its last group with 1 DMA mapping(s) still mapped']);
+  });
+});

@@ -265,9 +265,13 @@ interface GroupState {
   readonly number: number;
   readonly viable: boolean;
   readonly devices: ModelPciDevice[];
-  /** Open as `/dev/vfio/<n>` (a second open is EBUSY). */
+  /** Open as `/dev/vfio/<n>` (a second open is EBUSY), until the file is released. */
   open: boolean;
   container: Container | undefined;
+  /** Device fds got through GROUP_GET_DEVICE_FD and not yet released: each holds the group file. */
+  openDevices: number;
+  /** The group fd's last number was closed while device fds still held the file: released with the last of them. */
+  releasePending: boolean;
 }
 
 interface GroupFile {
@@ -354,7 +358,7 @@ export class VfioKernelModel implements VfioSyscalls {
       const dev = new ModelPciDevice(spec);
       byName.set(dev.address, dev);
       let g = this.groups.get(dev.group);
-      if (!g) this.groups.set(dev.group, (g = { number: dev.group, viable: !bad.has(dev.group), devices: [], open: false, container: undefined }));
+      if (!g) this.groups.set(dev.group, (g = { number: dev.group, viable: !bad.has(dev.group), devices: [], open: false, container: undefined, openDevices: 0, releasePending: false }));
       g.devices.push(dev);
     });
     this.devices = byName;
@@ -563,11 +567,13 @@ export class VfioKernelModel implements VfioSyscalls {
     }
     switch (f.kind) {
       case 'container':
-        for (const g of [...f.groups]) this.detachGroup(g);
+        // Attached groups hold the container (a reference, not the file): it lives on with its
+        // IOMMU and mappings until the last group leaves (container.c).
         return;
       case 'group':
-        f.group.open = false;
-        if (f.group.container) this.detachGroup(f.group);
+        // Device fds hold the group file: its release waits for the last of them (group.c).
+        if (f.group.openDevices > 0) f.group.releasePending = true;
+        else this.releaseGroup(f.group);
         return;
       case 'device':
         this.releaseDevice(f);
@@ -578,6 +584,12 @@ export class VfioKernelModel implements VfioSyscalls {
         }
         return;
     }
+  }
+
+  private releaseGroup(g: GroupState): void {
+    g.open = false;
+    g.releasePending = false;
+    this.detachGroup(g);
   }
 
   private detachGroup(g: GroupState): void {
@@ -599,7 +611,16 @@ export class VfioKernelModel implements VfioSyscalls {
     if (f.via === 'cdev' && !f.bound) return;
     const d = f.device;
     d.opens--;
-    if (d.opens > 0) return;
+    if (d.opens === 0) this.lastDeviceClose(d);
+    if (f.via === 'group') {
+      const g = this.groups.get(d.group)!;
+      g.openDevices--;
+      if (g.openDevices === 0 && g.releasePending) this.releaseGroup(g);
+    }
+  }
+
+  /** The last fd of `d` closed: vfio-pci disables its interrupts and resets it (vfio_pci_core_disable). */
+  private lastDeviceClose(d: ModelPciDevice): void {
     const bound = [...d.irq.triggers.keys()];
     if (bound.length > 0) this.hazards.push(`device ${d.address} was closed with eventfds still bound to ${d.irq.mode} vector(s) ${bound.join(', ')}`);
     if (d.irq.unmaskFd) this.hazards.push(`device ${d.address} was closed with an INTx unmask eventfd still registered`);
@@ -834,7 +855,7 @@ export class VfioKernelModel implements VfioSyscalls {
       }
       case GROUP_UNSET_CONTAINER:
         if (!g.container) return -EINVAL;
-        if (g.devices.some((d) => this.openViaGroup(d))) return -EBUSY;
+        if (g.openDevices > 0) return -EBUSY;
         this.detachGroup(g);
         return 0;
       case GROUP_GET_DEVICE_FD: {
@@ -847,17 +868,15 @@ export class VfioKernelModel implements VfioSyscalls {
         const d = g.devices.find((x) => name === x.address || name.startsWith(`${x.address} `));
         if (!d) return -ENODEV;
         const fd = this.table.install({ kind: 'device', device: d, via: 'group', bound: undefined, ioas: undefined, released: false });
-        if (fd >= 0) this.openDevice(d);
+        if (fd >= 0) {
+          this.openDevice(d);
+          g.openDevices++;
+        }
         return fd;
       }
       default:
         return -ENOTTY;
     }
-  }
-
-  private openViaGroup(d: ModelPciDevice): boolean {
-    for (const [, f] of this.table.entries()) if (!isEventFd(f) && f.kind === 'device' && f.via === 'group' && f.device === d) return true;
-    return false;
   }
 
   // ---- device --------------------------------------------------------------------------------
