@@ -110,6 +110,22 @@ describe('the cdev + iommufd path [VFIO model only: this host has no /dev/vfio/d
     expect(model.hazards).toEqual([]);
   });
 
+  it('a bound device holds its iommufd: closed first, the iommufd is released (and its mappings judged) with the device', () => {
+    const env = modelEnv();
+    const { sys, model } = env;
+    const iommufd = ok(sys.open('/dev/iommu', 2), 'open /dev/iommu');
+    const ioas = ok(calls.ioasAlloc(sys, iommufd), 'IOAS_ALLOC');
+    const dev = ok(sys.open(model.cdevPath(), 2), 'open cdev');
+    ok(calls.bindIommufd(sys, dev, iommufd), 'BIND');
+    ok(calls.attachIommufdPt(sys, dev, ioas), 'ATTACH');
+    expect(calls.ioasMap(sys, iommufd, ioas, { vaddr: 0x1000n, iova: 0n, size: 0x1000n })).toBe(0);
+    sys.close(iommufd);
+    expect(model.hazards).toEqual([]);
+    expect(calls.deviceGetInfo(sys, dev)).toMatchObject({ numIrqs: 5 });
+    sys.close(dev);
+    expect(model.hazards).toEqual([`an iommufd was closed with 1 DMA mapping(s) still in IOAS ${ioas}`]);
+  });
+
   it('a kernel without cdev: /dev/iommu and the cdev node do not exist', () => {
     const env = modelEnv({ cdev: false });
     expect(env.sys.open('/dev/iommu', 2)).toBe(-ENOENT);

@@ -299,6 +299,10 @@ interface Iommufd {
   readonly kind: 'iommufd';
   readonly objects: Map<number, Ioas>;
   nextId: number;
+  /** Device cdevs bound to it: each holds the iommufd file. */
+  boundDevices: number;
+  /** Its last number was closed while devices were bound: released with the last unbind. */
+  releasePending: boolean;
 }
 
 type FdObject = Container | GroupFile | DeviceFile | Iommufd | ModelEventFd;
@@ -511,7 +515,7 @@ export class VfioKernelModel implements VfioSyscalls {
 
   open(path: string, _flags: number): number {
     if (path === '/dev/vfio/vfio') return this.table.install({ kind: 'container', groups: new Set(), iommu: undefined, mappings: [] });
-    if (path === '/dev/iommu') return this.cdev ? this.table.install({ kind: 'iommufd', objects: new Map(), nextId: 1 }) : -ENOENT;
+    if (path === '/dev/iommu') return this.cdev ? this.table.install({ kind: 'iommufd', objects: new Map(), nextId: 1, boundDevices: 0, releasePending: false }) : -ENOENT;
     const g = /^\/dev\/vfio\/(\d+)$/.exec(path);
     if (g) {
       const group = this.groups.get(Number(g[1]));
@@ -579,10 +583,17 @@ export class VfioKernelModel implements VfioSyscalls {
         this.releaseDevice(f);
         return;
       case 'iommufd':
-        for (const ioas of f.objects.values()) {
-          if (ioas.mappings.length > 0) this.hazards.push(`an iommufd was closed with ${ioas.mappings.length} DMA mapping(s) still in IOAS ${ioas.id}`);
-        }
+        // A bound device holds the iommufd file: its release waits for the last unbind.
+        if (f.boundDevices > 0) f.releasePending = true;
+        else this.releaseIommufd(f);
         return;
+    }
+  }
+
+  private releaseIommufd(f: Iommufd): void {
+    f.releasePending = false;
+    for (const ioas of f.objects.values()) {
+      if (ioas.mappings.length > 0) this.hazards.push(`an iommufd was closed with ${ioas.mappings.length} DMA mapping(s) still in IOAS ${ioas.id}`);
     }
   }
 
@@ -612,6 +623,12 @@ export class VfioKernelModel implements VfioSyscalls {
     const d = f.device;
     d.opens--;
     if (d.opens === 0) this.lastDeviceClose(d);
+    if (f.bound) {
+      // Closing the cdev unbinds it from its iommufd.
+      const i = f.bound;
+      i.boundDevices--;
+      if (i.boundDevices === 0 && i.releasePending) this.releaseIommufd(i);
+    }
     if (f.via === 'group') {
       const g = this.groups.get(d.group)!;
       g.openDevices--;
@@ -1315,6 +1332,7 @@ export class VfioKernelModel implements VfioSyscalls {
     const g = this.groups.get(f.device.group);
     if (g?.open) return -EBUSY;
     f.bound = o;
+    o.boundDevices++;
     this.openDevice(f.device);
     v.setUint32(12, o.nextId++, true);
     return 0;
