@@ -8,7 +8,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
 import { checkOptions } from '@tsvmm/virt/implement';
-import { EACCES, EBUSY, ENOENT, ENODEV, ENXIO, EPERM, O_RDWR, check, devicePermissionHint, failure } from '@tsvmm/linux-sys';
+import { EACCES, EBUSY, ENOENT, ENODEV, ENXIO, EPERM, O_RDWR, check, devicePermissionHint, errnoName, failure } from '@tsvmm/linux-sys';
 import * as abi from './abi';
 import * as calls from './calls';
 import { type VfioSyscalls, checkVfioSyscalls, vfioSyscalls } from './sys';
@@ -206,7 +206,7 @@ export class VfioDevice implements Disposable {
         detail: `${node} (${what}) does not exist`,
         hint: 'Load the VFIO driver (modprobe vfio-pci) and check the device is bound to it; a group node appears once every function of the group is bound to vfio-pci or to no driver.',
         errno,
-        errnoName: 'ENOENT',
+        errnoName: errnoName(errno),
       });
     }
     if (errno === EACCES || errno === EPERM) hint = devicePermissionHint(node);
