@@ -1,0 +1,428 @@
+/**
+ * The VFIO and iommufd calls tsvmm issues, one typed function each (numbers and layouts in
+ * `./abi`). Each goes through a {@link VfioSyscalls}, so a model can stand in for the kernel, and
+ * returns what the kernel answered: the result (decoded where the argument carries output), or a
+ * negative `-errno`. Callers turn failures into typed errors with `check` / `failure` of
+ * `@tsvmm/linux-sys`. Nothing here throws for a kernel failure.
+ *
+ * Source of every rule: `vfio.md` of the reference facts (UAPI `linux/vfio.h`, `linux/iommufd.h`,
+ * `drivers/vfio/*`).
+ */
+import { type StructLayout, encodeStruct, readField } from '@tsvmm/ffi';
+import * as abi from './abi';
+import type { IoctlDef } from '@tsvmm/linux-sys';
+import type { VfioSyscalls } from './sys';
+
+/** A negative `-errno` from the kernel (or the model). */
+export type Errno = number;
+
+/** True when `r` is a `-errno` answer rather than a decoded result. */
+export const failed = (r: unknown): r is Errno => typeof r === 'number' && r < 0;
+
+function pack<F extends string>(layout: StructLayout<F>, values: Partial<Record<F, number | bigint>>, size = layout.size): Uint8Array {
+  const b = new Uint8Array(size);
+  encodeStruct(layout, new DataView(b.buffer), 0, values);
+  return b;
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** A u64 field as a number; sizes and offsets of VFIO regions and mappings stay below 2^53 in practice, larger ones read as `Number.MAX_SAFE_INTEGER`. */
+function u64(v: DataView, at: number): number {
+  const x = v.getBigUint64(at, true);
+  return x > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(x);
+}
+
+const u32 = <F extends string>(b: Uint8Array, layout: StructLayout<F>, field: F): number => Number(readField(view(b), 0, layout.fields[field]));
+
+/** The most bytes an info buffer may grow to while following a capability chain (a bound on what the kernel may ask for). */
+const MAX_INFO_BYTES = 64 * 1024;
+
+/**
+ * Issues an info ioctl whose struct starts with `argsz` and whose capability chain may not fit: when
+ * the kernel raises `argsz` above the buffer, reallocates and repeats (vfio.md §4), at most twice
+ * more and never beyond {@link MAX_INFO_BYTES}. Returns the buffer holding the answer, or -errno.
+ */
+function infoWithCaps(sys: VfioSyscalls, fd: number, request: IoctlDef, first: Uint8Array): Uint8Array | Errno {
+  let buf = first;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = sys.ioctl(fd, request, buf);
+    if (r < 0) return r;
+    const need = view(buf).getUint32(0, true);
+    if (need <= buf.length || need > MAX_INFO_BYTES) return buf;
+    const bigger = new Uint8Array(need);
+    bigger.set(buf.subarray(0, first.length));
+    view(bigger).setUint32(0, need, true);
+    buf = bigger;
+  }
+  return buf;
+}
+
+/** One capability of an info buffer's chain (`struct vfio_info_cap_header`). */
+export interface CapabilityRef {
+  /** Its id (what the capability is, per info kind: e.g. `VFIO_REGION_INFO_CAP_MSIX_MAPPABLE`). */
+  readonly id: number;
+  /** Its version. */
+  readonly version: number;
+  /** Where its header is, in bytes from the start of the info buffer. */
+  readonly offset: number;
+}
+
+/**
+ * The capabilities of an info buffer, walked through `next` from `capOffset`: at most 64, each
+ * header inside the buffer, none visited twice (a looping or truncated chain is cut, not followed).
+ */
+export function capabilityChain(buf: Uint8Array, capOffset: number): CapabilityRef[] {
+  const out: CapabilityRef[] = [];
+  const v = view(buf);
+  let at = capOffset;
+  const seen = new Set<number>();
+  while (at !== 0 && at + abi.VFIO_INFO_CAP_HEADER.size <= buf.length && !seen.has(at) && out.length < 64) {
+    seen.add(at);
+    out.push({ id: v.getUint16(at, true), version: v.getUint16(at + 2, true), offset: at });
+    at = v.getUint32(at + 4, true);
+  }
+  return out;
+}
+
+// ---- container --------------------------------------------------------------------------------
+
+/** VFIO_GET_API_VERSION on /dev/vfio/vfio: {@link abi.VFIO_API_VERSION} (0) on every kernel. */
+export const getApiVersion = (sys: VfioSyscalls, containerFd: number): number => sys.ioctl(containerFd, abi.VFIO_GET_API_VERSION, 0);
+/** VFIO_CHECK_EXTENSION on a container: > 0 when the extension (`VFIO_EXTENSION`) is supported, 0 when not. */
+export const checkExtension = (sys: VfioSyscalls, containerFd: number, extension: number): number => sys.ioctl(containerFd, abi.VFIO_CHECK_EXTENSION, extension);
+/** VFIO_SET_IOMMU on a container with at least one group attached: 0, or EINVAL / ENODEV / EPERM (vfio.md §8). */
+export const setIommu = (sys: VfioSyscalls, containerFd: number, type: number): number => sys.ioctl(containerFd, abi.VFIO_SET_IOMMU, type);
+
+/** A range of IO virtual addresses, both ends inclusive (`struct vfio_iova_range`). */
+export interface IovaRange {
+  /** The first usable IOVA. */
+  readonly start: bigint;
+  /** The last usable IOVA (inclusive). */
+  readonly end: bigint;
+}
+
+/** What VFIO_IOMMU_GET_INFO reports for a type1 container. */
+export interface IommuInfo {
+  /** `VFIO_IOMMU_INFO_*` flags. */
+  readonly flags: number;
+  /** Supported page sizes as a bitmap (bytes); the lowest set bit is the MAP/UNMAP granule. 0 without {@link abi.VFIO_IOMMU_INFO_PGSIZES}. */
+  readonly iovaPgsizes: bigint;
+  /** Usable IOVA ranges (the IOVA_RANGE capability), or undefined when the kernel gave none. */
+  readonly iovaRanges: readonly IovaRange[] | undefined;
+  /** DMA mappings the container may still make (the DMA_AVAIL capability), or undefined. */
+  readonly dmaAvail: number | undefined;
+}
+
+/** VFIO_IOMMU_GET_INFO on a container with an IOMMU set, following the capability chain: the info, or -errno (EINVAL before SET_IOMMU). */
+export function iommuGetInfo(sys: VfioSyscalls, containerFd: number): IommuInfo | Errno {
+  const L = abi.VFIO_IOMMU_TYPE1_INFO;
+  const buf = infoWithCaps(sys, containerFd, abi.VFIO_IOMMU_GET_INFO, pack(L, { argsz: L.size }));
+  if (typeof buf === 'number') return buf;
+  const v = view(buf);
+  const flags = u32(buf, L, 'flags');
+  let iovaRanges: IovaRange[] | undefined;
+  let dmaAvail: number | undefined;
+  if (flags & abi.VFIO_IOMMU_INFO_CAPS) {
+    for (const cap of capabilityChain(buf, u32(buf, L, 'capOffset'))) {
+      if (cap.id === abi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE && cap.offset + 16 <= buf.length) {
+        const n = v.getUint32(cap.offset + 8, true);
+        iovaRanges = [];
+        for (let i = 0; i < n && cap.offset + 16 + (i + 1) * 16 <= buf.length; i++) {
+          const at = cap.offset + 16 + i * 16;
+          iovaRanges.push({ start: v.getBigUint64(at, true), end: v.getBigUint64(at + 8, true) });
+        }
+      } else if (cap.id === abi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL && cap.offset + 12 <= buf.length) {
+        dmaAvail = v.getUint32(cap.offset + 8, true);
+      }
+    }
+  }
+  return { flags, iovaPgsizes: flags & abi.VFIO_IOMMU_INFO_PGSIZES ? v.getBigUint64(8, true) : 0n, iovaRanges, dmaAvail };
+}
+
+/** A DMA mapping: process address, IO virtual address and size, all bytes. */
+export interface DmaMapping {
+  /** Process virtual address of the memory (the guest RAM's host mapping). */
+  readonly vaddr: bigint;
+  /** IO virtual address the device uses (the guest physical address). */
+  readonly iova: bigint;
+  /** Length in bytes: a multiple of the IOMMU granule, > 0. */
+  readonly size: bigint;
+}
+
+/** VFIO_IOMMU_MAP_DMA with READ | WRITE unless `flags` says otherwise: 0, or EINVAL / EEXIST / ENOSPC / ENOMEM (vfio.md §6). */
+export function mapDma(sys: VfioSyscalls, containerFd: number, m: DmaMapping, flags = abi.VFIO_DMA_MAP_FLAG_READ | abi.VFIO_DMA_MAP_FLAG_WRITE): number {
+  const L = abi.VFIO_IOMMU_TYPE1_DMA_MAP;
+  return sys.ioctl(containerFd, abi.VFIO_IOMMU_MAP_DMA, pack(L, { argsz: L.size, flags, vaddr: m.vaddr, iova: m.iova, size: m.size }));
+}
+
+/** VFIO_IOMMU_UNMAP_DMA: the bytes unmapped (0n when nothing was mapped there), or -errno (EINVAL when it would split a mapping). `flags` {@link abi.VFIO_DMA_UNMAP_FLAG_ALL} with iova = size = 0 unmaps everything. */
+export function unmapDma(sys: VfioSyscalls, containerFd: number, iova: bigint, size: bigint, flags = 0): bigint | Errno {
+  const L = abi.VFIO_IOMMU_TYPE1_DMA_UNMAP;
+  const arg = pack(L, { argsz: L.size, flags, iova, size });
+  const r = sys.ioctl(containerFd, abi.VFIO_IOMMU_UNMAP_DMA, arg);
+  return r < 0 ? r : view(arg).getBigUint64(16, true);
+}
+
+// ---- group ------------------------------------------------------------------------------------
+
+/** VFIO_GROUP_GET_STATUS: the flags (`VFIO_GROUP_FLAGS_VIABLE`, `VFIO_GROUP_FLAGS_CONTAINER_SET`), or -errno. */
+export function groupGetStatus(sys: VfioSyscalls, groupFd: number): number {
+  const L = abi.VFIO_GROUP_STATUS;
+  const arg = pack(L, { argsz: L.size });
+  const r = sys.ioctl(groupFd, abi.VFIO_GROUP_GET_STATUS, arg);
+  return r < 0 ? r : u32(arg, L, 'flags');
+}
+
+/** VFIO_GROUP_SET_CONTAINER with a pointer to the s32 container (or iommufd) fd: 0, or EINVAL / EBADF / EBADFD / EPERM. */
+export function groupSetContainer(sys: VfioSyscalls, groupFd: number, containerFd: number): number {
+  const arg = new Uint8Array(4);
+  view(arg).setInt32(0, containerFd, true);
+  return sys.ioctl(groupFd, abi.VFIO_GROUP_SET_CONTAINER, arg);
+}
+
+/** VFIO_GROUP_UNSET_CONTAINER: 0, or EINVAL when no container is set. */
+export const groupUnsetContainer = (sys: VfioSyscalls, groupFd: number): number => sys.ioctl(groupFd, abi.VFIO_GROUP_UNSET_CONTAINER);
+
+/**
+ * VFIO_GROUP_GET_DEVICE_FD with the NUL-terminated device name (`dddd:bb:dd.f`, options after one
+ * space such as `vf_token=<uuid>`): the new close-on-exec device fd, or -errno (EINVAL before
+ * SET_IOMMU, ENODEV for a name not in the group, EACCES for a wrong VF token).
+ */
+export function groupGetDeviceFd(sys: VfioSyscalls, groupFd: number, name: string): number {
+  const bytes = new TextEncoder().encode(name);
+  const arg = new Uint8Array(bytes.length + 1);
+  arg.set(bytes);
+  return sys.ioctl(groupFd, abi.VFIO_GROUP_GET_DEVICE_FD, arg);
+}
+
+// ---- device -----------------------------------------------------------------------------------
+
+/** What VFIO_DEVICE_GET_INFO reports. */
+export interface DeviceInfo {
+  /** `VFIO_DEVICE_FLAGS_*` (RESET 1, PCI 2, CAPS 0x80). */
+  readonly flags: number;
+  /** Region indexes + 1 (9 for a vfio-pci device without device-specific regions). */
+  readonly numRegions: number;
+  /** Interrupt indexes + 1 (5 for vfio-pci). */
+  readonly numIrqs: number;
+}
+
+/** VFIO_DEVICE_GET_INFO (20-byte argument: the installed header's; the kernel needs at least 16). */
+export function deviceGetInfo(sys: VfioSyscalls, deviceFd: number): DeviceInfo | Errno {
+  const L = abi.VFIO_DEVICE_INFO;
+  const arg = pack(L, { argsz: L.size });
+  const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_GET_INFO, arg);
+  if (r < 0) return r;
+  return { flags: u32(arg, L, 'flags'), numRegions: u32(arg, L, 'numRegions'), numIrqs: u32(arg, L, 'numIrqs') };
+}
+
+/** An mmap-able part of a region (`struct vfio_region_sparse_mmap_area`). */
+export interface SparseMmapArea {
+  /** Bytes from the start of the region. */
+  readonly offset: number;
+  /** Bytes. */
+  readonly size: number;
+}
+
+/** A device-specific region's type (`struct vfio_region_info_cap_type`). */
+export interface RegionType {
+  /** The type (bus-driver specific; bit 31 = PCI vendor type, with the vendor ID in bits 15:0). */
+  readonly type: number;
+  /** The subtype, per type. */
+  readonly subtype: number;
+}
+
+/** What VFIO_DEVICE_GET_REGION_INFO reports for one region, capabilities decoded. */
+export interface RegionInfo {
+  /** The region index asked for (`VFIO_PCI_REGION`: BAR0-5 0-5, ROM 6, CONFIG 7, VGA 8). */
+  readonly index: number;
+  /** `VFIO_REGION_INFO_FLAG_*`. */
+  readonly flags: number;
+  /** Bytes; 0 for an unimplemented BAR (also the upper half of a 64-bit BAR). */
+  readonly size: number;
+  /** The region's offset in the device fd (opaque; pass to pread, pwrite and mmap). */
+  readonly offset: number;
+  /** The mmap-able areas when the SPARSE_MMAP capability is present (`offset`/`size` inside the region), else undefined. */
+  readonly sparseMmap: readonly SparseMmapArea[] | undefined;
+  /** The TYPE capability's type and subtype (device-specific regions), else undefined. */
+  readonly type: RegionType | undefined;
+  /** True when the MSIX_MAPPABLE capability is present: the MSI-X table may be mmapped with the rest of its BAR. */
+  readonly msixMappable: boolean;
+}
+
+/** VFIO_DEVICE_GET_REGION_INFO for `index`, following the capability chain: the info, or -errno (EINVAL for an index out of range or no VGA). */
+export function deviceGetRegionInfo(sys: VfioSyscalls, deviceFd: number, index: number): RegionInfo | Errno {
+  const L = abi.VFIO_REGION_INFO;
+  const buf = infoWithCaps(sys, deviceFd, abi.VFIO_DEVICE_GET_REGION_INFO, pack(L, { argsz: L.size, index }));
+  if (typeof buf === 'number') return buf;
+  const v = view(buf);
+  const flags = u32(buf, L, 'flags');
+  let sparseMmap: SparseMmapArea[] | undefined;
+  let type: RegionType | undefined;
+  let msixMappable = false;
+  if (flags & abi.VFIO_REGION_INFO_FLAG_CAPS) {
+    for (const cap of capabilityChain(buf, u32(buf, L, 'capOffset'))) {
+      if (cap.id === abi.VFIO_REGION_INFO_CAP_SPARSE_MMAP_ID && cap.offset + 16 <= buf.length) {
+        const n = v.getUint32(cap.offset + 8, true);
+        sparseMmap = [];
+        for (let i = 0; i < n && cap.offset + 16 + (i + 1) * 16 <= buf.length; i++) {
+          const at = cap.offset + 16 + i * 16;
+          sparseMmap.push({ offset: u64(v, at), size: u64(v, at + 8) });
+        }
+      } else if (cap.id === abi.VFIO_REGION_INFO_CAP_TYPE && cap.offset + 16 <= buf.length) {
+        type = { type: v.getUint32(cap.offset + 8, true), subtype: v.getUint32(cap.offset + 12, true) };
+      } else if (cap.id === abi.VFIO_REGION_INFO_CAP_MSIX_MAPPABLE) {
+        msixMappable = true;
+      }
+    }
+  }
+  return { index: u32(buf, L, 'index'), flags, size: u64(v, 16), offset: u64(v, 24), sparseMmap, type, msixMappable };
+}
+
+/** What VFIO_DEVICE_GET_IRQ_INFO reports for one interrupt index. */
+export interface IrqInfo {
+  /** `VFIO_IRQ_INFO_*` (EVENTFD, MASKABLE, AUTOMASKED, NORESIZE). */
+  readonly flags: number;
+  /** Vectors of the index: INTx 1 or 0, MSI 2^MMC, MSI-X Table Size + 1. */
+  readonly count: number;
+}
+
+/** VFIO_DEVICE_GET_IRQ_INFO for `index` (`VFIO_PCI_IRQ`): the info, or -errno (EINVAL for index ≥ 5, ERR on conventional PCI). */
+export function deviceGetIrqInfo(sys: VfioSyscalls, deviceFd: number, index: number): IrqInfo | Errno {
+  const L = abi.VFIO_IRQ_INFO;
+  const arg = pack(L, { argsz: L.size, index });
+  const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_GET_IRQ_INFO, arg);
+  if (r < 0) return r;
+  return { flags: u32(arg, L, 'flags'), count: u32(arg, L, 'count') };
+}
+
+/** The action of a VFIO_DEVICE_SET_IRQS call. */
+export type IrqAction = 'mask' | 'unmask' | 'trigger';
+
+/**
+ * The data of a VFIO_DEVICE_SET_IRQS call: none (with a vector count), one boolean per vector, or
+ * one eventfd per vector (-1 unbinds).
+ */
+export type IrqSetData =
+  | {
+      /** DATA_NONE: how many vectors from `start` the action applies to (0 with `trigger` disables the index). */
+      readonly none: number;
+    }
+  | {
+      /** DATA_BOOL: one flag per vector from `start` (`trigger`: signal it; `mask` / `unmask`: do it). */
+      readonly bools: readonly boolean[];
+    }
+  | {
+      /** DATA_EVENTFD: one eventfd per vector from `start`; -1 unbinds (`trigger`) or removes the unmask eventfd (`unmask`). */
+      readonly eventfds: readonly number[];
+    };
+
+const ACTION_FLAG: Readonly<Record<IrqAction, number>> = Object.freeze({
+  mask: abi.VFIO_IRQ_SET_ACTION_MASK,
+  unmask: abi.VFIO_IRQ_SET_ACTION_UNMASK,
+  trigger: abi.VFIO_IRQ_SET_ACTION_TRIGGER,
+});
+
+/** The bytes of a `struct vfio_irq_set` with its data: `argsz` = 20 + data bytes. */
+export function encodeIrqSet(index: number, action: IrqAction, start: number, data: IrqSetData): Uint8Array {
+  const L = abi.VFIO_IRQ_SET;
+  let flags = ACTION_FLAG[action];
+  let count: number;
+  let bytes: number;
+  if ('none' in data) {
+    flags |= abi.VFIO_IRQ_SET_DATA_NONE;
+    count = data.none;
+    bytes = 0;
+  } else if ('bools' in data) {
+    flags |= abi.VFIO_IRQ_SET_DATA_BOOL;
+    count = data.bools.length;
+    bytes = count;
+  } else {
+    flags |= abi.VFIO_IRQ_SET_DATA_EVENTFD;
+    count = data.eventfds.length;
+    bytes = count * abi.VFIO_IRQ_SET_FD_BYTES;
+  }
+  const arg = pack(L, { argsz: L.size + bytes, flags, index, start, count }, L.size + bytes);
+  const v = view(arg);
+  if ('bools' in data) data.bools.forEach((b, i) => v.setUint8(L.size + i, b ? 1 : 0));
+  if ('eventfds' in data) data.eventfds.forEach((fd, i) => v.setInt32(L.size + i * 4, fd, true));
+  return arg;
+}
+
+/**
+ * VFIO_DEVICE_SET_IRQS: 0; a positive count when MSI/MSI-X got fewer host vectors than asked
+ * (nothing enabled: retry with at most that many); or -errno (EINVAL / ENOTTY / ENODEV / EBUSY,
+ * vfio.md §5). Disable an index with `('trigger', 0, { none: 0 })`.
+ */
+export const setIrqs = (sys: VfioSyscalls, deviceFd: number, index: number, action: IrqAction, start: number, data: IrqSetData): number =>
+  sys.ioctl(deviceFd, abi.VFIO_DEVICE_SET_IRQS, encodeIrqSet(index, action, start, data));
+
+/** VFIO_DEVICE_RESET: 0, or EINVAL (no reset method: VFIO_DEVICE_FLAGS_RESET clear), EAGAIN (device lock busy). */
+export const deviceReset = (sys: VfioSyscalls, deviceFd: number): number => sys.ioctl(deviceFd, abi.VFIO_DEVICE_RESET);
+
+/** pread of `buf.length` bytes at `offset` inside a region whose fd offset is `regionOffset`: bytes read, or -errno (EFAULT / EINVAL out of range, EIO with memory decode off). */
+export const regionRead = (sys: VfioSyscalls, deviceFd: number, regionOffset: number, offset: number, buf: Uint8Array): number =>
+  sys.pread(deviceFd, buf, buf.length, regionOffset + offset);
+
+/** pwrite of `buf` at `offset` inside a region whose fd offset is `regionOffset`: bytes written, or -errno. */
+export const regionWrite = (sys: VfioSyscalls, deviceFd: number, regionOffset: number, offset: number, buf: Uint8Array): number =>
+  sys.pwrite(deviceFd, buf, buf.length, regionOffset + offset);
+
+// ---- cdev + iommufd ---------------------------------------------------------------------------
+
+/** VFIO_DEVICE_BIND_IOMMUFD on a device cdev (16-byte form, flags 0): the device id in the iommufd, or -errno (EINVAL / EBUSY). */
+export function bindIommufd(sys: VfioSyscalls, deviceFd: number, iommufd: number): number {
+  const L = abi.VFIO_DEVICE_BIND_IOMMUFD_LAYOUT;
+  const arg = pack(L, { argsz: L.size, flags: 0, iommufd });
+  const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_BIND_IOMMUFD, arg);
+  return r < 0 ? r : u32(arg, L, 'outDevid');
+}
+
+/** VFIO_DEVICE_ATTACH_IOMMUFD_PT (12-byte form) with an IOAS id: the hardware page table id, or -errno. */
+export function attachIommufdPt(sys: VfioSyscalls, deviceFd: number, ptId: number): number {
+  const L = abi.VFIO_DEVICE_ATTACH_IOMMUFD_PT_LAYOUT;
+  const arg = pack(L, { argsz: L.size, flags: 0, ptId });
+  const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, arg);
+  return r < 0 ? r : u32(arg, L, 'ptId');
+}
+
+/** VFIO_DEVICE_DETACH_IOMMUFD_PT (8-byte form): 0 or -errno. */
+export function detachIommufdPt(sys: VfioSyscalls, deviceFd: number): number {
+  const L = abi.VFIO_DEVICE_DETACH_IOMMUFD_PT_LAYOUT;
+  return sys.ioctl(deviceFd, abi.VFIO_DEVICE_DETACH_IOMMUFD_PT, pack(L, { argsz: L.size, flags: 0 }));
+}
+
+/** IOMMU_IOAS_ALLOC on /dev/iommu: the new IOAS id, or -errno. */
+export function ioasAlloc(sys: VfioSyscalls, iommufd: number): number {
+  const L = abi.IOMMU_IOAS_ALLOC_LAYOUT;
+  const arg = pack(L, { size: L.size, flags: 0 });
+  const r = sys.ioctl(iommufd, abi.IOMMU_IOAS_ALLOC, arg);
+  return r < 0 ? r : u32(arg, L, 'outIoasId');
+}
+
+/** IOMMU_DESTROY of an iommufd object (an IOAS): 0 or -errno (EBUSY while a device is attached to it). */
+export function iommuDestroy(sys: VfioSyscalls, iommufd: number, id: number): number {
+  const L = abi.IOMMU_DESTROY_LAYOUT;
+  return sys.ioctl(iommufd, abi.IOMMU_DESTROY, pack(L, { size: L.size, id }));
+}
+
+/**
+ * IOMMU_IOAS_MAP at a fixed IOVA, READABLE | WRITEABLE: 0, or -errno (EINVAL for misalignment or a
+ * reserved range, EEXIST for an overlap; vfio.md §6).
+ */
+export function ioasMap(sys: VfioSyscalls, iommufd: number, ioasId: number, m: DmaMapping): number {
+  const L = abi.IOMMU_IOAS_MAP_LAYOUT;
+  const flags = abi.IOMMU_IOAS_MAP_FIXED_IOVA | abi.IOMMU_IOAS_MAP_READABLE | abi.IOMMU_IOAS_MAP_WRITEABLE;
+  return sys.ioctl(iommufd, abi.IOMMU_IOAS_MAP, pack(L, { size: L.size, flags, ioasId, userVa: m.vaddr, length: m.size, iova: m.iova }));
+}
+
+/** IOMMU_IOAS_UNMAP: the bytes unmapped, or -errno (ENOENT when the range does not cover whole mappings, or none). iova 0 and length 2^64 - 1 unmap everything. */
+export function ioasUnmap(sys: VfioSyscalls, iommufd: number, ioasId: number, iova: bigint, length: bigint): bigint | Errno {
+  const L = abi.IOMMU_IOAS_UNMAP_LAYOUT;
+  const arg = pack(L, { size: L.size, ioasId, iova, length });
+  const r = sys.ioctl(iommufd, abi.IOMMU_IOAS_UNMAP, arg);
+  return r < 0 ? r : view(arg).getBigUint64(16, true);
+}

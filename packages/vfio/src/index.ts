@@ -1,0 +1,7 @@
+export * as vfioAbi from './abi';
+export * as vfioCalls from './calls';
+export type { CapabilityRef, DeviceInfo, DmaMapping, Errno, IommuInfo, IovaRange, IrqAction, IrqInfo, IrqSetData, RegionInfo, RegionType, SparseMmapArea } from './calls';
+export { checkVfioSyscalls, vfioSyscalls } from './sys';
+export type { VfioSyscalls } from './sys';
+export { VfioDevice, readVfioSysfs } from './device';
+export type { GroupMember, VfioOpenOptions, VfioSysfsFacts } from './device';

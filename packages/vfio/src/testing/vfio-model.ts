@@ -1,0 +1,1431 @@
+/**
+ * A model of the Linux VFIO interface (vfio-pci, type1 IOMMU, cdev + iommufd) behind the
+ * {@link VfioSyscalls} seam, so code built on `@tsvmm/vfio` runs without a device.
+ *
+ * It is written from the reference facts (`vfio.md`: UAPI `include/uapi/linux/vfio.h` and
+ * `iommufd.h`, `drivers/vfio/{group,container,vfio_main,device_cdev,virqfd,vfio_iommu_type1}.c`,
+ * `drivers/vfio/pci/vfio_pci_{core,intrs,config,rdwr}.c`; `pci-msi-intx.md` for the capability
+ * layouts), never from the package's own definitions: ioctl numbers are the literal values of the
+ * reference table and every argument is decoded from raw bytes at the header's offsets. So a wrong
+ * number or offset in the package's ABI module fails a test instead of agreeing with itself.
+ *
+ * Descriptors and eventfds are the shared model table of `@tsvmm/linux-sys/testing`
+ * ({@link ModelFileTable}). The device side is driven by {@link VfioKernelModel.raiseMsix},
+ * {@link VfioKernelModel.raiseMsi} and {@link VfioKernelModel.assertIntx}: each signals exactly the
+ * eventfd vfio-pci would, or nothing when vfio-pci would deliver nothing.
+ *
+ * Hazards (things a correct VMM never leaves behind) are recorded in {@link VfioKernelModel.hazards}:
+ * an eventfd still bound to a device's interrupt when its last fd closes, and DMA still mapped when
+ * a container loses its IOMMU or an iommufd is closed.
+ */
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DescriptorBudget, IoctlDef } from '@tsvmm/linux-sys';
+import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
+import { describeValue, invalidArgument } from '@tsvmm/virt';
+import { checkInteger, checkOptions } from '@tsvmm/virt/implement';
+import type { VfioSyscalls } from '../sys';
+
+// errno values (x86_64, asm-generic/errno-base.h, errno.h).
+const EPERM = 1;
+const ENOENT = 2;
+const EIO = 5;
+const EBADF = 9;
+const EFAULT = 14;
+const EBUSY = 16;
+const EEXIST = 17;
+const ENODEV = 19;
+const EINVAL = 22;
+const ENOTTY = 25;
+const ENOSPC = 28;
+const ENOSYS = 38;
+const EBADFD = 77;
+const EOPNOTSUPP = 95;
+
+// ioctl numbers, literally from the reference table (vfio.md §1): _IO(';', nr) = 0x3B00 | nr.
+const GET_API_VERSION = 0x3b64;
+const CHECK_EXTENSION = 0x3b65;
+const SET_IOMMU = 0x3b66;
+const GROUP_GET_STATUS = 0x3b67;
+const GROUP_SET_CONTAINER = 0x3b68;
+const GROUP_UNSET_CONTAINER = 0x3b69;
+const GROUP_GET_DEVICE_FD = 0x3b6a;
+const DEVICE_GET_INFO = 0x3b6b;
+const DEVICE_GET_REGION_INFO = 0x3b6c;
+const DEVICE_GET_IRQ_INFO = 0x3b6d;
+const DEVICE_SET_IRQS = 0x3b6e;
+const DEVICE_RESET = 0x3b6f;
+const IOMMU_GET_INFO = 0x3b70;
+const IOMMU_MAP_DMA = 0x3b71;
+const IOMMU_UNMAP_DMA = 0x3b72;
+const DEVICE_BIND_IOMMUFD = 0x3b76;
+const DEVICE_ATTACH_IOMMUFD_PT = 0x3b77;
+const DEVICE_DETACH_IOMMUFD_PT = 0x3b78;
+const IOMMU_DESTROY = 0x3b80;
+const IOMMU_IOAS_ALLOC = 0x3b81;
+const IOMMU_IOAS_MAP = 0x3b85;
+const IOMMU_IOAS_UNMAP = 0x3b86;
+
+// vfio.md §1 constants.
+const TYPE1 = 1;
+const TYPE1V2 = 3;
+const IRQ_DATA_NONE = 1;
+const IRQ_DATA_BOOL = 2;
+const IRQ_DATA_EVENTFD = 4;
+const IRQ_ACTION_MASK = 8;
+const IRQ_ACTION_UNMASK = 0x10;
+const IRQ_ACTION_TRIGGER = 0x20;
+const INTX = 0;
+const MSI = 1;
+const MSIX = 2;
+const ERR = 3;
+const REQ = 4;
+const CONFIG_INDEX = 7;
+const ROM_INDEX = 6;
+/** VFIO_PCI_OFFSET_SHIFT: a region's offset in the device fd is `index << 40` (vfio_pci_core.h). */
+const OFFSET_SHIFT = 40n;
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+// The model device's config space (pci-msi-intx.md, PCI Local Bus 3.0 §6): a type 0 header, an MSI
+// capability at 0x40 (64-bit, no per-vector masking) and an MSI-X capability at 0x50.
+const CFG_SIZE = 256;
+const MSI_CAP = 0x40;
+const MSIX_CAP = 0x50;
+const CMD_IO = 1;
+const CMD_MEMORY = 2;
+const CMD_INTX_DISABLE = 0x400;
+const STATUS_INTERRUPT = 0x8;
+const STATUS_CAP_LIST = 0x10;
+
+/** A BAR of a model device. */
+export interface ModelBar {
+  /** BAR number 0-5 (a 64-bit BAR also takes the next number, which then reads as size 0). */
+  readonly index: number;
+  /** Bytes: a power of two, at least 16 (memory) or 4 (I/O). */
+  readonly size: number;
+  /** `mem32`, `mem64` or `io`. */
+  readonly kind: 'mem32' | 'mem64' | 'io';
+}
+
+/** One PCI function behind vfio-pci in the model. */
+export interface ModelDeviceSpec {
+  /** The PCI name `dddd:bb:dd.f` GROUP_GET_DEVICE_FD takes. */
+  readonly address: string;
+  /** The IOMMU group number (`/dev/vfio/<group>`). */
+  readonly group: number;
+  /** MSI-X Table Size + 1 (1-2048); the table is at offset 0 of `msixBar`, the PBA at `msixBarPbaOffset`. Default 8. */
+  readonly msixVectors?: number;
+  /** Vectors the MSI capability can ask for: 1, 2, 4, 8, 16 or 32 (Multiple Message Capable). Default 4. */
+  readonly msiVectors?: number;
+  /** Interrupt Pin: 0 (no INTx) to 4 (INTD). Default 1 (INTA). */
+  readonly intxPin?: number;
+  /** Whether vfio-pci can add MSI-X vectors while enabled (Linux ≥ 6.5 with dynamic MSI-X): no NORESIZE flag. Default false. */
+  readonly dynamicMsix?: boolean;
+  /** Host vectors the platform can still allocate for this device (SET_IRQS enable answers this count when asked for more). Default 2048. */
+  readonly hostVectors?: number;
+  /** Whether the reset tried at open works (VFIO_DEVICE_FLAGS_RESET). Default true. */
+  readonly resetWorks?: boolean;
+}
+
+/** How to build a {@link VfioKernelModel}; every field is optional. */
+export interface VfioModelOptions {
+  /** The functions bound to vfio-pci. Default: one at `0000:01:00.0` in group 7. */
+  readonly devices?: readonly ModelDeviceSpec[];
+  /** Group numbers that are not viable (another device of the group is bound to a host driver). Default none. */
+  readonly nonViableGroups?: readonly number[];
+  /** Whether the kernel has the device cdev and iommufd (Linux 6.6 with CONFIG_VFIO_DEVICE_CDEV): `/dev/vfio/devices/vfioN` and `/dev/iommu`. Default true. */
+  readonly cdev?: boolean;
+  /** Type1 DMA mappings a container may hold (`dma_entry_limit`). Default 65535. */
+  readonly dmaEntryLimit?: number;
+  /** Most open fds (EMFILE beyond). Default: what this process may still open under its real RLIMIT_NOFILE. */
+  readonly maxFds?: number;
+}
+
+/** A DMA mapping the model holds (type1 container or iommufd IOAS). */
+export interface ModelDmaMapping {
+  /** Process address. */
+  readonly vaddr: bigint;
+  /** IO virtual address. */
+  readonly iova: bigint;
+  /** Bytes. */
+  readonly size: bigint;
+}
+
+/** An interrupt index's state inside vfio-pci for one device. */
+export interface ModelIrqState {
+  /** The active mode: at most one of INTx, MSI, MSI-X (vfio_pci_intrs.c irq_type). */
+  mode: 'none' | 'intx' | 'msi' | 'msix';
+  /** Host vectors allocated for MSI / MSI-X (0 otherwise); dynamic MSI-X adds to them. */
+  allocated: Set<number>;
+  /** The trigger eventfd bound to each vector (MSI, MSI-X) or to INTx (vector 0). */
+  readonly triggers: Map<number, ModelEventFd>;
+  /** INTx: vfio masked the line (automask after an interrupt, or ACTION_MASK). */
+  intxMasked: boolean;
+  /** INTx: the eventfd whose signal unmasks (the virqfd of ACTION_UNMASK with DATA_EVENTFD). */
+  unmaskFd: ModelEventFd | undefined;
+  /** MSI: log2 of the vectors last enabled by SET_IRQS (what Multiple Message Capable reads as). */
+  msiQmax: number;
+}
+
+/** A model PCI function: its config space as the device holds it, its BARs and vfio-pci's state. */
+export class ModelPciDevice {
+  /** The PCI name. */
+  readonly address: string;
+  /** The IOMMU group number. */
+  readonly group: number;
+  /** MSI-X vectors (Table Size + 1). */
+  readonly msixVectors: number;
+  /** MSI vectors the capability can ask for. */
+  readonly msiVectors: number;
+  /** Interrupt Pin (0 = none). */
+  readonly intxPin: number;
+  /** Dynamic MSI-X (no NORESIZE). */
+  readonly dynamicMsix: boolean;
+  /** Host vectors available. */
+  readonly hostVectors: number;
+  /** Whether VFIO_DEVICE_RESET works. */
+  readonly resetWorks: boolean;
+  /** BARs: 0 mem32 16 KiB of registers, 2 mem64 16 KiB with the MSI-X table at 0 and the PBA at 0x2000, 4 io 32 bytes. */
+  readonly bars: readonly ModelBar[] = Object.freeze([
+    { index: 0, size: 0x4000, kind: 'mem32' },
+    { index: 2, size: 0x4000, kind: 'mem64' },
+    { index: 4, size: 0x20, kind: 'io' },
+  ]);
+  /** The BAR holding the MSI-X table (at offset 0) and PBA (at {@link msixPbaOffset}). */
+  readonly msixBar = 2;
+  /** The PBA's offset in {@link msixBar}. */
+  readonly msixPbaOffset = 0x2000;
+  /** The device's own config bytes (what it would answer to the host). */
+  readonly config = new Uint8Array(CFG_SIZE);
+  /** vfio-pci's virtual copy of the BAR registers, ROM BAR, Interrupt Line and MSI address/data. */
+  readonly vconfig = new Uint8Array(CFG_SIZE);
+  /** BAR contents, by BAR index. */
+  readonly barMemory = new Map<number, Uint8Array>();
+  /** vfio-pci's interrupt state. */
+  readonly irq: ModelIrqState = { mode: 'none', allocated: new Set(), triggers: new Map(), intxMasked: false, unmaskFd: undefined, msiQmax: 0 };
+  /** The device asserts its INTx line (level). */
+  intxAsserted = false;
+  /** Open device fds (legacy or cdev). */
+  opens = 0;
+  /** Resets done (at open, VFIO_DEVICE_RESET, last close). */
+  resets = 0;
+
+  constructor(spec: ModelDeviceSpec) {
+    this.address = spec.address;
+    this.group = spec.group;
+    this.msixVectors = spec.msixVectors ?? 8;
+    this.msiVectors = spec.msiVectors ?? 4;
+    this.intxPin = spec.intxPin ?? 1;
+    this.dynamicMsix = spec.dynamicMsix ?? false;
+    this.hostVectors = spec.hostVectors ?? 2048;
+    this.resetWorks = spec.resetWorks ?? true;
+    for (const b of this.bars) this.barMemory.set(b.index, new Uint8Array(b.size));
+    this.powerOn();
+  }
+
+  /** BAR `index` of the model, or undefined (unimplemented, or the upper half of a 64-bit BAR). */
+  bar(index: number): ModelBar | undefined {
+    return this.bars.find((b) => b.index === index);
+  }
+
+  /** Config space at power-on / after a function reset: Command 0, MSI and MSI-X off, BARs unprogrammed. */
+  powerOn(): void {
+    const c = new DataView(this.config.buffer);
+    this.config.fill(0);
+    c.setUint16(0x00, 0x1af4, true); // Vendor ID
+    c.setUint16(0x02, 0x10f0, true); // Device ID
+    c.setUint16(0x06, STATUS_CAP_LIST, true);
+    c.setUint8(0x08, 1); // Revision
+    c.setUint8(0x0b, 0x02); // Class: network controller
+    c.setUint8(0x34, MSI_CAP);
+    c.setUint8(0x3d, this.intxPin);
+    // MSI: ID 5, next MSI-X, Message Control: 64-bit (bit 7), Multiple Message Capable (bits 3:1).
+    c.setUint8(MSI_CAP, 0x05);
+    c.setUint8(MSI_CAP + 1, MSIX_CAP);
+    c.setUint16(MSI_CAP + 2, 0x80 | (Math.log2(this.msiVectors) << 1), true);
+    // MSI-X: ID 0x11, end of list, Table Size (N - 1), Table BIR 2 offset 0, PBA BIR 2 offset 0x2000.
+    c.setUint8(MSIX_CAP, 0x11);
+    c.setUint16(MSIX_CAP + 2, this.msixVectors - 1, true);
+    c.setUint32(MSIX_CAP + 4, this.msixBar, true);
+    c.setUint32(MSIX_CAP + 8, this.msixPbaOffset | this.msixBar, true);
+    this.vconfig.fill(0);
+    this.intxAsserted = false;
+  }
+}
+
+interface Container {
+  readonly kind: 'container';
+  readonly groups: Set<GroupState>;
+  iommu: number | undefined;
+  readonly mappings: ModelDmaMapping[];
+}
+
+/** An IOMMU group as the kernel holds it. */
+interface GroupState {
+  readonly number: number;
+  readonly viable: boolean;
+  readonly devices: ModelPciDevice[];
+  /** Open as `/dev/vfio/<n>` (a second open is EBUSY), until the file is released. */
+  open: boolean;
+  container: Container | undefined;
+  /** Device fds got through GROUP_GET_DEVICE_FD and not yet released: each holds the group file. */
+  openDevices: number;
+  /** The group fd's last number was closed while device fds still held the file: released with the last of them. */
+  releasePending: boolean;
+}
+
+interface GroupFile {
+  readonly kind: 'group';
+  readonly group: GroupState;
+}
+
+interface DeviceFile {
+  readonly kind: 'device';
+  readonly device: ModelPciDevice;
+  readonly via: 'group' | 'cdev';
+  /** Group-opened device fds are usable at once; a cdev only after BIND_IOMMUFD. */
+  bound: Iommufd | undefined;
+  ioas: Ioas | undefined;
+  released: boolean;
+}
+
+interface Ioas {
+  readonly id: number;
+  readonly mappings: ModelDmaMapping[];
+  readonly attached: Set<DeviceFile>;
+}
+
+interface Iommufd {
+  readonly kind: 'iommufd';
+  readonly objects: Map<number, Ioas>;
+  nextId: number;
+  /** Device cdevs bound to it: each holds the iommufd file. */
+  boundDevices: number;
+  /** Its last number was closed while devices were bound: released with the last unbind. */
+  releasePending: boolean;
+}
+
+type FdObject = Container | GroupFile | DeviceFile | Iommufd | ModelEventFd;
+
+/** What happened to a device-side interrupt: the eventfd signalled, or why nothing was. */
+export type RaiseOutcome = 'signalled' | 'not-enabled' | 'no-eventfd' | 'masked';
+
+/**
+ * The VFIO model: a {@link VfioSyscalls} that answers /dev/vfio/vfio, group, device, cdev and
+ * /dev/iommu calls as the kernel does (errnos included), decoding every argument from raw bytes.
+ * `poll` and epoll are not modelled (ENOSYS).
+ */
+export class VfioKernelModel implements VfioSyscalls {
+  /** Things a correct VMM never leaves behind; tests assert it stays empty. */
+  readonly hazards: string[] = [];
+  /** Every device, by PCI name. */
+  readonly devices: ReadonlyMap<string, ModelPciDevice>;
+  private readonly groups = new Map<number, GroupState>();
+  private readonly table: ModelFileTable<FdObject>;
+  private readonly cdev: boolean;
+  private readonly dmaEntryLimit: number;
+
+  /** INVALID_ARGUMENT, naming the option, for an unknown option or a value out of range. */
+  constructor(options: VfioModelOptions = {}) {
+    const op = 'new VfioKernelModel';
+    const o = checkOptions<VfioModelOptions>(op, 'options', options, ['devices', 'nonViableGroups', 'cdev', 'dmaEntryLimit', 'maxFds']);
+    const devices: unknown = o.devices ?? [{ address: '0000:01:00.0', group: 7 }];
+    const nonViable: unknown = o.nonViableGroups ?? [];
+    const cdev: unknown = o.cdev ?? true;
+    const dmaEntryLimit: unknown = o.dmaEntryLimit;
+    const maxFds: unknown = o.maxFds;
+    if (!Array.isArray(devices) || devices.length < 1) throw invalidArgument(op, `devices must be a non-empty array, got ${describeValue(devices)}`);
+    if (!Array.isArray(nonViable)) throw invalidArgument(op, `nonViableGroups must be an array of group numbers, got ${describeValue(nonViable)}`);
+    if (typeof cdev !== 'boolean') throw invalidArgument(op, `cdev must be a boolean, got ${describeValue(cdev)}`);
+    this.cdev = cdev;
+    this.dmaEntryLimit = dmaEntryLimit === undefined ? 65535 : checkInteger(op, 'dmaEntryLimit', dmaEntryLimit, 0, 1 << 30);
+    const bad = new Set((nonViable as unknown[]).map((g, i) => checkInteger(op, `nonViableGroups[${i}]`, g, 0, 1 << 30)));
+    const byName = new Map<string, ModelPciDevice>();
+    (devices as unknown[]).forEach((d, i) => {
+      const s = checkOptions<ModelDeviceSpec>(op, `devices[${i}]`, d, ['address', 'group', 'msixVectors', 'msiVectors', 'intxPin', 'dynamicMsix', 'hostVectors', 'resetWorks']);
+      if (typeof s.address !== 'string' || !/^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s.address) || byName.has(s.address)) {
+        throw invalidArgument(op, `devices[${i}].address must be a new PCI name dddd:bb:dd.f in lower case, got ${describeValue(s.address)}`);
+      }
+      const spec: ModelDeviceSpec = {
+        address: s.address,
+        group: checkInteger(op, `devices[${i}].group`, s.group, 0, 1 << 30),
+        msixVectors: s.msixVectors === undefined ? undefined : checkInteger(op, `devices[${i}].msixVectors`, s.msixVectors, 1, 2048),
+        msiVectors: s.msiVectors === undefined ? undefined : checkInteger(op, `devices[${i}].msiVectors`, s.msiVectors, 1, 32),
+        intxPin: s.intxPin === undefined ? undefined : checkInteger(op, `devices[${i}].intxPin`, s.intxPin, 0, 4),
+        dynamicMsix: s.dynamicMsix === undefined ? undefined : s.dynamicMsix === true,
+        hostVectors: s.hostVectors === undefined ? undefined : checkInteger(op, `devices[${i}].hostVectors`, s.hostVectors, 0, 1 << 20),
+        resetWorks: s.resetWorks === undefined ? undefined : s.resetWorks === true,
+      };
+      if (spec.msiVectors !== undefined && (spec.msiVectors & (spec.msiVectors - 1)) !== 0) {
+        throw invalidArgument(op, `devices[${i}].msiVectors must be 1, 2, 4, 8, 16 or 32, got ${spec.msiVectors}`);
+      }
+      const dev = new ModelPciDevice(spec);
+      byName.set(dev.address, dev);
+      let g = this.groups.get(dev.group);
+      if (!g) this.groups.set(dev.group, (g = { number: dev.group, viable: !bad.has(dev.group), devices: [], open: false, container: undefined, openDevices: 0, releasePending: false }));
+      g.devices.push(dev);
+    });
+    this.devices = byName;
+    this.table = new ModelFileTable<FdObject>({
+      ...(maxFds === undefined ? {} : { maxFds: checkInteger(op, 'maxFds', maxFds, 0, 1 << 30) }),
+      onRelease: (f) => this.release(f),
+    });
+  }
+
+  // ---- inspection and the device side -------------------------------------------------------
+  /**
+   * Writes a fake sysfs tree for the model's devices under `root` (an empty temporary directory),
+   * as the kernel lays it out: `bus/pci/devices/<address>/` with a `driver` link to
+   * `bus/pci/drivers/vfio-pci`, an `iommu_group` link to `kernel/iommu_groups/<n>` (whose
+   * `devices/` links back), and `vfio-dev/vfio<N>/` when the model has the cdev. `others` adds
+   * functions that are not the model's: bound to `driver` (none when undefined), in `group` (none:
+   * no IOMMU). Pass `root` as `sysfs` to `VfioDevice.open`.
+   */
+  writeSysfs(root: string, others: ReadonlyArray<{ readonly address: string; readonly group?: number; readonly driver?: string }> = []): void {
+    const fn = (address: string, group: number | undefined, driver: string | undefined, cdev: string | undefined): void => {
+      const dev = join(root, 'bus/pci/devices', address);
+      mkdirSync(dev, { recursive: true });
+      if (driver !== undefined) {
+        mkdirSync(join(root, 'bus/pci/drivers', driver), { recursive: true });
+        symlinkSync(join(root, 'bus/pci/drivers', driver), join(dev, 'driver'));
+      }
+      if (group !== undefined) {
+        const g = join(root, 'kernel/iommu_groups', String(group));
+        mkdirSync(join(g, 'devices'), { recursive: true });
+        symlinkSync(g, join(dev, 'iommu_group'));
+        symlinkSync(dev, join(g, 'devices', address));
+      }
+      if (cdev !== undefined) mkdirSync(join(dev, 'vfio-dev', cdev), { recursive: true });
+    };
+    [...this.devices.values()].forEach((d, i) => fn(d.address, d.group, 'vfio-pci', this.cdev ? `vfio${i}` : undefined));
+    for (const o of others) fn(o.address, o.group, o.driver, undefined);
+  }
+
+
+  /** The device `address` (throws RangeError for an unknown one). */
+  device(address = '0000:01:00.0'): ModelPciDevice {
+    const d = this.devices.get(address);
+    if (!d) throw new RangeError(`the model has no device ${address}`);
+    return d;
+  }
+
+  /** Open fd numbers now. */
+  get openFds(): number {
+    return this.table.size;
+  }
+
+  /** The eventfd's counter (undefined when `fd` is not an open eventfd). */
+  eventfdCount(fd: number): bigint | undefined {
+    return this.table.counter(fd);
+  }
+
+  /** The DMA mappings of the container or iommufd IOAS behind `fd` (`ioasId` for an iommufd), in IOVA order. */
+  mappings(fd: number, ioasId?: number): ModelDmaMapping[] {
+    const o = this.table.get(fd);
+    if (o && !isEventFd(o) && o.kind === 'container') return [...o.mappings].sort((a, b) => (a.iova < b.iova ? -1 : 1));
+    if (o && !isEventFd(o) && o.kind === 'iommufd' && ioasId !== undefined) return [...(o.objects.get(ioasId)?.mappings ?? [])].sort((a, b) => (a.iova < b.iova ? -1 : 1));
+    return [];
+  }
+
+  /** Whether the eventfd behind `fd` is vector `vector`'s trigger of `irq` on `address` now. */
+  isTrigger(fd: number, index: 'intx' | 'msi' | 'msix', vector: number, address?: string): boolean {
+    const d = this.device(address);
+    const e = this.table.eventFd(fd);
+    return e !== undefined && d.irq.mode === index && d.irq.triggers.get(vector) === e;
+  }
+
+  /**
+   * The device raises MSI-X vector `vector`: with MSI-X enabled and an eventfd bound to the vector,
+   * vfio-pci's handler signals it (eventfd_signal adds 1). Returns what happened.
+   */
+  raiseMsix(vector: number, address?: string): RaiseOutcome {
+    return this.raiseMessage(this.device(address), 'msix', vector);
+  }
+
+  /** The device raises MSI vector `vector` (of the block enabled), as {@link raiseMsix}. */
+  raiseMsi(vector: number, address?: string): RaiseOutcome {
+    return this.raiseMessage(this.device(address), 'msi', vector);
+  }
+
+  private raiseMessage(d: ModelPciDevice, mode: 'msi' | 'msix', vector: number): RaiseOutcome {
+    if (d.irq.mode !== mode || !d.irq.allocated.has(vector)) return 'not-enabled';
+    const e = d.irq.triggers.get(vector);
+    if (!e) return 'no-eventfd';
+    this.signal(e);
+    return 'signalled';
+  }
+
+  /**
+   * The device asserts INTx (level, stays asserted until {@link deassertIntx}). With INTx enabled
+   * and not masked, vfio-pci masks the line (automask) and signals the trigger; otherwise the
+   * interrupt only shows in Status bit 3, and an unmask delivers it.
+   */
+  assertIntx(address?: string): RaiseOutcome {
+    const d = this.device(address);
+    d.intxAsserted = true;
+    return this.intxInterrupt(d);
+  }
+
+  /** The device deasserts INTx (its interrupt condition was serviced). */
+  deassertIntx(address?: string): void {
+    this.device(address).intxAsserted = false;
+  }
+
+  private intxInterrupt(d: ModelPciDevice): RaiseOutcome {
+    if (d.irq.mode !== 'intx') return 'not-enabled';
+    if (d.irq.intxMasked || this.intxDisabledByGuest(d)) return 'masked';
+    d.irq.intxMasked = true;
+    const e = d.irq.triggers.get(0);
+    if (!e) return 'no-eventfd';
+    this.signal(e);
+    return 'signalled';
+  }
+
+  /** The guest's (virtual) Command INTx Disable masks INTx inside vfio-pci. */
+  private intxDisabledByGuest(d: ModelPciDevice): boolean {
+    return (new DataView(d.vconfig.buffer).getUint16(0x04, true) & CMD_INTX_DISABLE) !== 0;
+  }
+
+  /** vfio_pci_intx_unmask: an interrupt still pending is delivered again (stays masked), otherwise the line is unmasked. */
+  private intxUnmask(d: ModelPciDevice): void {
+    if (d.irq.mode !== 'intx' || !d.irq.intxMasked) return;
+    d.irq.intxMasked = false;
+    if (d.intxAsserted) this.intxInterrupt(d);
+  }
+
+  private signal(e: ModelEventFd): void {
+    // eventfd_signal adds 1 (a saturated counter stays: eventfd_signal never fails its caller).
+    if (e.count < 0xffff_ffff_ffff_fffen) e.count += 1n;
+    this.eventfdWritten(e);
+  }
+
+  /** After any write to `e`: a virqfd on it consumes the counter and unmasks its device's INTx (virqfd.c). */
+  private eventfdWritten(e: ModelEventFd): void {
+    for (const d of this.devices.values()) {
+      if (d.irq.unmaskFd === e && e.count > 0n) {
+        e.count = 0n;
+        this.intxUnmask(d);
+        return;
+      }
+    }
+    this.table.notifyReadable(e);
+  }
+
+  // ---- Syscalls ------------------------------------------------------------------------------
+
+  open(path: string, _flags: number): number {
+    if (path === '/dev/vfio/vfio') return this.table.install({ kind: 'container', groups: new Set(), iommu: undefined, mappings: [] });
+    if (path === '/dev/iommu') return this.cdev ? this.table.install({ kind: 'iommufd', objects: new Map(), nextId: 1, boundDevices: 0, releasePending: false }) : -ENOENT;
+    const g = /^\/dev\/vfio\/(\d+)$/.exec(path);
+    if (g) {
+      const group = this.groups.get(Number(g[1]));
+      if (!group) return -ENOENT;
+      if (group.open) return -EBUSY;
+      if (this.cdevBoundIn(group)) return -EBUSY;
+      const fd = this.table.install({ kind: 'group', group });
+      if (fd >= 0) group.open = true;
+      return fd;
+    }
+    const c = /^\/dev\/vfio\/devices\/vfio(\d+)$/.exec(path);
+    if (c && this.cdev) {
+      const device = [...this.devices.values()][Number(c[1])];
+      if (!device) return -ENOENT;
+      return this.table.install({ kind: 'device', device, via: 'cdev', bound: undefined, ioas: undefined, released: false });
+    }
+    return -ENOENT;
+  }
+
+  /** The cdev node of device `address`: `/dev/vfio/devices/vfio<N>`, N its position in `devices`. */
+  cdevPath(address = '0000:01:00.0'): string {
+    return `/dev/vfio/devices/vfio${[...this.devices.keys()].indexOf(this.device(address).address)}`;
+  }
+
+  private cdevBoundIn(group: GroupState): boolean {
+    for (const [, f] of this.table.entries()) if (!isEventFd(f) && f.kind === 'device' && f.via === 'cdev' && f.bound && group.devices.includes(f.device)) return true;
+    return false;
+  }
+
+  close(fd: number): number {
+    return this.table.close(fd);
+  }
+
+  /** `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: the lowest free number for the same open file; EBADF for a closed number, EMFILE at the limit. */
+  dup(fd: number): number {
+    return this.table.dup(fd);
+  }
+
+  sameFile(a: number, b: number): number {
+    return this.table.sameFile(a, b);
+  }
+
+  descriptorBudget(): DescriptorBudget {
+    return this.table.budget();
+  }
+
+  /** The last number of `f` closed: the kernel's release of that file. */
+  private release(f: FdObject): void {
+    if (isEventFd(f)) {
+      // A virqfd goes with its eventfd (EPOLLHUP); a trigger keeps the eventfd context alive.
+      for (const d of this.devices.values()) if (d.irq.unmaskFd === f) d.irq.unmaskFd = undefined;
+      return;
+    }
+    switch (f.kind) {
+      case 'container':
+        // Attached groups hold the container (a reference, not the file): it lives on with its
+        // IOMMU and mappings until the last group leaves (container.c).
+        return;
+      case 'group':
+        // Device fds hold the group file: its release waits for the last of them (group.c).
+        if (f.group.openDevices > 0) f.group.releasePending = true;
+        else this.releaseGroup(f.group);
+        return;
+      case 'device':
+        this.releaseDevice(f);
+        return;
+      case 'iommufd':
+        // A bound device holds the iommufd file: its release waits for the last unbind.
+        if (f.boundDevices > 0) f.releasePending = true;
+        else this.releaseIommufd(f);
+        return;
+    }
+  }
+
+  private releaseIommufd(f: Iommufd): void {
+    f.releasePending = false;
+    for (const ioas of f.objects.values()) {
+      if (ioas.mappings.length > 0) this.hazards.push(`an iommufd was closed with ${ioas.mappings.length} DMA mapping(s) still in IOAS ${ioas.id}`);
+    }
+  }
+
+  private releaseGroup(g: GroupState): void {
+    g.open = false;
+    g.releasePending = false;
+    this.detachGroup(g);
+  }
+
+  private detachGroup(g: GroupState): void {
+    const c = g.container;
+    if (!c) return;
+    c.groups.delete(g);
+    g.container = undefined;
+    if (c.groups.size === 0 && c.iommu !== undefined) {
+      if (c.mappings.length > 0) this.hazards.push(`a container lost its last group with ${c.mappings.length} DMA mapping(s) still mapped`);
+      c.mappings.length = 0;
+      c.iommu = undefined;
+    }
+  }
+
+  private releaseDevice(f: DeviceFile): void {
+    if (f.released) return;
+    f.released = true;
+    f.ioas?.attached.delete(f);
+    if (f.via === 'cdev' && !f.bound) return;
+    const d = f.device;
+    d.opens--;
+    if (d.opens === 0) this.lastDeviceClose(d);
+    if (f.bound) {
+      // Closing the cdev unbinds it from its iommufd.
+      const i = f.bound;
+      i.boundDevices--;
+      if (i.boundDevices === 0 && i.releasePending) this.releaseIommufd(i);
+    }
+    if (f.via === 'group') {
+      const g = this.groups.get(d.group)!;
+      g.openDevices--;
+      if (g.openDevices === 0 && g.releasePending) this.releaseGroup(g);
+    }
+  }
+
+  /** The last fd of `d` closed: vfio-pci disables its interrupts and resets it (vfio_pci_core_disable). */
+  private lastDeviceClose(d: ModelPciDevice): void {
+    const bound = [...d.irq.triggers.keys()];
+    if (bound.length > 0) this.hazards.push(`device ${d.address} was closed with eventfds still bound to ${d.irq.mode} vector(s) ${bound.join(', ')}`);
+    if (d.irq.unmaskFd) this.hazards.push(`device ${d.address} was closed with an INTx unmask eventfd still registered`);
+    this.disableIrqs(d);
+    this.resetDevice(d);
+  }
+
+  private openDevice(d: ModelPciDevice): void {
+    if (d.opens++ === 0) this.resetDevice(d);
+  }
+
+  private resetDevice(d: ModelPciDevice): void {
+    d.resets++;
+    d.powerOn();
+  }
+
+  private disableIrqs(d: ModelPciDevice): void {
+    d.irq.mode = 'none';
+    d.irq.allocated = new Set();
+    d.irq.triggers.clear();
+    d.irq.intxMasked = false;
+    d.irq.unmaskFd = undefined;
+  }
+
+  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+    const o = this.table.get(fd);
+    if (!o) return -EBADF;
+    if (isEventFd(o)) return -ENOTTY;
+    const req = request.request >>> 0;
+    switch (o.kind) {
+      case 'container':
+        return this.containerIoctl(o, req, arg);
+      case 'group':
+        return this.groupIoctl(o, req, arg);
+      case 'device':
+        return this.deviceIoctl(o, req, arg);
+      case 'iommufd':
+        return this.iommufdIoctl(o, req, arg);
+    }
+  }
+
+  read(fd: number, buf: Uint8Array, length: number): number {
+    return this.table.readEventFd(fd, buf, length);
+  }
+
+  write(fd: number, buf: Uint8Array, length: number): number {
+    const e = this.table.addToEventFd(fd, buf, length);
+    if (typeof e === 'number') return e;
+    this.eventfdWritten(e);
+    return 8;
+  }
+
+  eventfd(initval: number, _flags: number): number {
+    return this.table.createEventFd(initval);
+  }
+
+  poll(): number {
+    return -ENOSYS;
+  }
+
+  epollCreate(): number {
+    return -ENOSYS;
+  }
+
+  epollCtl(): number {
+    return -ENOSYS;
+  }
+
+  epollWait(): number {
+    return -ENOSYS;
+  }
+
+  pread(fd: number, buf: Uint8Array, length: number, offset: number): number {
+    return this.regionAccess(fd, buf, length, offset, false);
+  }
+
+  pwrite(fd: number, buf: Uint8Array, length: number, offset: number): number {
+    return this.regionAccess(fd, buf, length, offset, true);
+  }
+
+  // ---- container -----------------------------------------------------------------------------
+
+  private containerIoctl(c: Container, req: number, arg: number | Uint8Array | undefined): number {
+    switch (req) {
+      case GET_API_VERSION:
+        return 0;
+      case CHECK_EXTENSION: {
+        const ext = typeof arg === 'number' ? arg : -1;
+        // Type1, Type1v2, DMA_CC, UNMAP_ALL, UPDATE_VADDR: the type1 driver's answers on an x86 host with a coherent IOMMU.
+        return ext === 1 || ext === 3 || ext === 4 || ext === 9 || ext === 10 ? 1 : 0;
+      }
+      case SET_IOMMU: {
+        const type = typeof arg === 'number' ? arg : -1;
+        if (c.groups.size === 0 || c.iommu !== undefined) return -EINVAL;
+        if (type !== TYPE1 && type !== TYPE1V2) return -ENODEV;
+        c.iommu = type;
+        return 0;
+      }
+      case IOMMU_GET_INFO:
+        return c.iommu === undefined ? -EINVAL : this.iommuGetInfo(c, arg);
+      case IOMMU_MAP_DMA:
+        return c.iommu === undefined ? -EINVAL : this.mapDma(c, arg);
+      case IOMMU_UNMAP_DMA:
+        return c.iommu === undefined ? -EINVAL : this.unmapDma(c, arg);
+      default:
+        // Anything else goes to the IOMMU driver, which knows nothing of it (or there is none).
+        return c.iommu === undefined ? -EINVAL : -ENOTTY;
+    }
+  }
+
+  /** The usable IOVA space of the model host: below the x86 MSI window 0xFEE00000-0xFEEFFFFF, and above it to 2^48 - 1. */
+  private static readonly IOVA_RANGES: ReadonlyArray<readonly [bigint, bigint]> = [
+    [0n, 0xfedf_ffffn],
+    [0xfef0_0000n, 0xffff_ffff_ffffn],
+  ];
+  private static readonly PAGE = 4096n;
+
+  private iommuGetInfo(c: Container, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.length < 16) return -EFAULT;
+    const v = view(arg);
+    const argsz = v.getUint32(0, true);
+    if (argsz < 16) return -EINVAL;
+    const ranges = VfioKernelModel.IOVA_RANGES;
+    const capIova = 16 + 16 * ranges.length;
+    const capAvail = 12;
+    // Caps start at 24 (sizeof vfio_iommu_type1_info), 8-byte aligned: IOVA range, then DMA avail.
+    const availAt = 24 + capIova;
+    const need = availAt + capAvail;
+    let flags = 1; // PGSIZES
+    v.setUint32(4, flags, true);
+    v.setBigUint64(8, VfioKernelModel.PAGE | 0x20_0000n | 0x4000_0000n, true);
+    if (argsz >= 24) {
+      flags |= 2; // CAPS
+      v.setUint32(4, flags, true);
+      if (argsz < need || arg.length < need) {
+        v.setUint32(0, need, true);
+        v.setUint32(16, 0, true);
+      } else {
+        v.setUint32(16, 24, true);
+        v.setUint16(24, 1, true); // IOVA_RANGE
+        v.setUint16(26, 1, true);
+        v.setUint32(28, availAt, true);
+        v.setUint32(32, ranges.length, true);
+        v.setUint32(36, 0, true);
+        ranges.forEach(([s, e], i) => {
+          v.setBigUint64(40 + i * 16, s, true);
+          v.setBigUint64(48 + i * 16, e, true);
+        });
+        v.setUint16(availAt, 3, true); // DMA_AVAIL
+        v.setUint16(availAt + 2, 1, true);
+        v.setUint32(availAt + 4, 0, true);
+        v.setUint32(availAt + 8, this.dmaEntryLimit - c.mappings.length, true);
+      }
+    }
+    return 0;
+  }
+
+  private mapDma(c: Container, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.length < 32) return -EFAULT;
+    const v = view(arg);
+    if (v.getUint32(0, true) < 32) return -EINVAL;
+    const flags = v.getUint32(4, true);
+    const vaddr = v.getBigUint64(8, true);
+    const iova = v.getBigUint64(16, true);
+    const size = v.getBigUint64(24, true);
+    if (flags & ~7) return -EINVAL;
+    if (flags & 4) return -EINVAL; // VADDR updates of an existing mapping: not modelled, and tsvmm never asks
+    const prot = flags & 3;
+    const P = VfioKernelModel.PAGE;
+    if (prot === 0 || size === 0n || (size | iova | vaddr) % P !== 0n) return -EINVAL;
+    if (iova + size - 1n > U64_MAX || vaddr + size - 1n > U64_MAX) return -EINVAL;
+    const last = iova + size - 1n;
+    if (!VfioKernelModel.IOVA_RANGES.some(([s, e]) => iova >= s && last <= e)) return -EINVAL;
+    if (c.mappings.some((m) => iova <= m.iova + m.size - 1n && m.iova <= last)) return -EEXIST;
+    if (c.mappings.length >= this.dmaEntryLimit) return -ENOSPC;
+    c.mappings.push({ vaddr, iova, size });
+    return 0;
+  }
+
+  private unmapDma(c: Container, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.length < 24) return -EFAULT;
+    const v = view(arg);
+    if (v.getUint32(0, true) < 24) return -EINVAL;
+    const flags = v.getUint32(4, true);
+    const iova = v.getBigUint64(8, true);
+    const size = v.getBigUint64(16, true);
+    if (flags & ~2) return -EINVAL; // dirty bitmaps and VADDR: not modelled
+    let removed: ModelDmaMapping[];
+    if (flags & 2) {
+      if (iova !== 0n || size !== 0n) return -EINVAL;
+      removed = c.mappings.splice(0);
+    } else {
+      const P = VfioKernelModel.PAGE;
+      if (size === 0n || (iova | size) % P !== 0n || iova + size - 1n > U64_MAX) return -EINVAL;
+      const last = iova + size - 1n;
+      // v2: the range must not cut a mapping in two.
+      for (const m of c.mappings) {
+        const mLast = m.iova + m.size - 1n;
+        if (iova > m.iova && iova <= mLast) return -EINVAL;
+        if (last >= m.iova && last < mLast) return -EINVAL;
+      }
+      removed = c.mappings.filter((m) => m.iova >= iova && m.iova + m.size - 1n <= last);
+      for (const m of removed) c.mappings.splice(c.mappings.indexOf(m), 1);
+    }
+    v.setBigUint64(16, removed.reduce((n, m) => n + m.size, 0n), true);
+    return 0;
+  }
+
+  // ---- group ---------------------------------------------------------------------------------
+
+  private groupIoctl(f: GroupFile, req: number, arg: number | Uint8Array | undefined): number {
+    const g = f.group;
+    switch (req) {
+      case GROUP_GET_STATUS: {
+        if (!(arg instanceof Uint8Array) || arg.length < 8) return -EFAULT;
+        const v = view(arg);
+        if (v.getUint32(0, true) < 8) return -EINVAL;
+        v.setUint32(4, (g.viable ? 1 : 0) | (g.container ? 2 : 0), true);
+        return 0;
+      }
+      case GROUP_SET_CONTAINER: {
+        if (!(arg instanceof Uint8Array) || arg.length < 4) return -EFAULT;
+        const cfd = view(arg).getInt32(0, true);
+        if (g.container) return -EINVAL;
+        const c = cfd < 0 ? undefined : this.table.get(cfd);
+        if (!c) return -EBADF;
+        if (isEventFd(c) || c.kind !== 'container') return -EBADFD;
+        if (!g.viable) return -EPERM;
+        c.groups.add(g);
+        g.container = c;
+        return 0;
+      }
+      case GROUP_UNSET_CONTAINER:
+        if (!g.container) return -EINVAL;
+        if (g.openDevices > 0) return -EBUSY;
+        this.detachGroup(g);
+        return 0;
+      case GROUP_GET_DEVICE_FD: {
+        if (!(arg instanceof Uint8Array)) return -EFAULT;
+        if (!g.container || g.container.iommu === undefined) return -EINVAL;
+        const end = arg.indexOf(0);
+        if (end < 0) return -EFAULT;
+        const name = new TextDecoder().decode(arg.subarray(0, end));
+        // vfio_pci_core_match: the exact PCI name, then nothing or one space and options.
+        const d = g.devices.find((x) => name === x.address || name.startsWith(`${x.address} `));
+        if (!d) return -ENODEV;
+        const fd = this.table.install({ kind: 'device', device: d, via: 'group', bound: undefined, ioas: undefined, released: false });
+        if (fd >= 0) {
+          this.openDevice(d);
+          g.openDevices++;
+        }
+        return fd;
+      }
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  // ---- device --------------------------------------------------------------------------------
+
+  private usable(f: DeviceFile): boolean {
+    return f.via === 'group' || f.bound !== undefined;
+  }
+
+  private deviceIoctl(f: DeviceFile, req: number, arg: number | Uint8Array | undefined): number {
+    if (req === DEVICE_BIND_IOMMUFD) return this.bind(f, arg);
+    if (!this.usable(f)) return -EINVAL;
+    const d = f.device;
+    switch (req) {
+      case DEVICE_GET_INFO: {
+        if (!(arg instanceof Uint8Array) || arg.length < 16) return -EFAULT;
+        const v = view(arg);
+        if (v.getUint32(0, true) < 16) return -EINVAL;
+        v.setUint32(4, 2 | (d.resetWorks ? 1 : 0), true); // PCI, RESET
+        v.setUint32(8, 9, true); // VFIO_PCI_NUM_REGIONS
+        v.setUint32(12, 5, true); // VFIO_PCI_NUM_IRQS
+        if (arg.length >= 20 && v.getUint32(0, true) >= 20) v.setUint32(16, 0, true);
+        return 0;
+      }
+      case DEVICE_GET_REGION_INFO:
+        return this.regionInfo(d, arg);
+      case DEVICE_GET_IRQ_INFO: {
+        if (!(arg instanceof Uint8Array) || arg.length < 16) return -EFAULT;
+        const v = view(arg);
+        const index = v.getUint32(8, true);
+        if (v.getUint32(0, true) < 16 || index >= 5) return -EINVAL;
+        if (index === ERR) return -EINVAL; // conventional PCI: no AER
+        const count = this.irqCount(d, index);
+        let flags = 1; // EVENTFD
+        if (index === INTX) flags |= 2 | 4; // MASKABLE, AUTOMASKED
+        else if (index === MSI || index === REQ || (index === MSIX && !d.dynamicMsix)) flags |= 8; // NORESIZE
+        v.setUint32(4, flags, true);
+        v.setUint32(12, count, true);
+        return 0;
+      }
+      case DEVICE_SET_IRQS:
+        return this.setIrqs(d, arg);
+      case DEVICE_RESET:
+        if (!d.resetWorks) return -EINVAL;
+        this.resetConfigKeepingIrqs(d);
+        return 0;
+      case DEVICE_ATTACH_IOMMUFD_PT:
+        return this.attach(f, arg);
+      case DEVICE_DETACH_IOMMUFD_PT: {
+        if (f.via !== 'cdev') return -EINVAL;
+        if (!(arg instanceof Uint8Array) || arg.length < 8) return -EFAULT;
+        const v = view(arg);
+        if (v.getUint32(0, true) < 8 || v.getUint32(4, true) !== 0) return -EINVAL;
+        f.ioas?.attached.delete(f);
+        f.ioas = undefined;
+        return 0;
+      }
+      default:
+        return -ENOTTY;
+    }
+  }
+
+  /** VFIO_DEVICE_RESET: the function's state is gone; config space (host MSI/MSI-X set-up included) is saved and restored around it; vfio's bindings stay. */
+  private resetConfigKeepingIrqs(d: ModelPciDevice): void {
+    const saved = d.config.slice();
+    const vsaved = d.vconfig.slice();
+    d.resets++;
+    d.powerOn();
+    d.config.set(saved);
+    d.vconfig.set(vsaved);
+    for (const m of d.barMemory.values()) m.fill(0);
+  }
+
+  /** vfio_pci_get_irq_count. */
+  private irqCount(d: ModelPciDevice, index: number): number {
+    switch (index) {
+      case INTX:
+        return d.intxPin !== 0 ? 1 : 0;
+      case MSI:
+        return d.msiVectors;
+      case MSIX:
+        return d.msixVectors;
+      case REQ:
+        return 1;
+      default:
+        return 0;
+    }
+  }
+
+  private regionInfo(d: ModelPciDevice, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.length < 16) return -EFAULT;
+    const v = view(arg);
+    const argsz = v.getUint32(0, true);
+    const index = v.getUint32(8, true);
+    if (argsz < 32 || arg.length < 32) return -EINVAL;
+    let size = 0;
+    let flags = 0;
+    let caps = false;
+    if (index <= 5) {
+      const bar = d.bar(index);
+      size = bar?.size ?? 0;
+      if (bar) {
+        flags = 1 | 2; // READ, WRITE
+        if (bar.kind !== 'io' && bar.size >= 4096) flags |= 4; // MMAP
+        if (index === d.msixBar) caps = true; // MSIX_MAPPABLE
+      }
+    } else if (index === ROM_INDEX) {
+      size = 0; // no expansion ROM
+      flags = 0;
+    } else if (index === CONFIG_INDEX) {
+      size = CFG_SIZE;
+      flags = 1 | 2;
+    } else {
+      return -EINVAL; // VGA: not a VGA-class device; beyond: no device-specific regions
+    }
+    v.setBigUint64(16, BigInt(size), true);
+    v.setBigUint64(24, BigInt(index) << OFFSET_SHIFT, true);
+    v.setUint32(12, 0, true);
+    if (caps) {
+      flags |= 8; // CAPS
+      const need = 32 + 8;
+      if (argsz < need || arg.length < need) {
+        v.setUint32(0, need, true);
+      } else {
+        v.setUint32(12, 32, true);
+        v.setUint16(32, 3, true); // MSIX_MAPPABLE
+        v.setUint16(34, 1, true);
+        v.setUint32(36, 0, true);
+      }
+    }
+    v.setUint32(4, flags, true);
+    return 0;
+  }
+
+  // ---- SET_IRQS (vfio_main.c vfio_set_irqs_validate_and_prepare, vfio_pci_intrs.c) -----------
+
+  private setIrqs(d: ModelPciDevice, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.length < 20) return -EFAULT;
+    const v = view(arg);
+    const argsz = v.getUint32(0, true);
+    const flags = v.getUint32(4, true);
+    const index = v.getUint32(8, true);
+    const start = v.getUint32(12, true);
+    const count = v.getUint32(16, true);
+    if (argsz < 20 || index >= 5 || count >= 0xffff_ffff - start || (flags & ~0x3f) !== 0) return -EINVAL;
+    const n = this.irqCount(d, index);
+    if (start >= n || start + count > n) return -EINVAL;
+    let size: number;
+    switch (flags & 7) {
+      case IRQ_DATA_NONE:
+        size = 0;
+        break;
+      case IRQ_DATA_BOOL:
+        size = 1;
+        break;
+      case IRQ_DATA_EVENTFD:
+        size = 4;
+        break;
+      default:
+        return -EINVAL;
+    }
+    if (size > 0 && (argsz - 20 < count * size || arg.length < 20 + count * size)) return -EINVAL;
+    const data = arg.subarray(20, 20 + count * size);
+    const action = flags & 0x38;
+    const dataKind = flags & 7;
+    if (index === INTX) {
+      if (action === IRQ_ACTION_MASK) return this.intxMask(d, start, count, dataKind, data);
+      if (action === IRQ_ACTION_UNMASK) return this.intxUnmaskAction(d, start, count, dataKind, data);
+      if (action === IRQ_ACTION_TRIGGER) return this.intxTrigger(d, start, count, dataKind, data);
+      return -ENOTTY;
+    }
+    if (index === MSI || index === MSIX) {
+      if (action !== IRQ_ACTION_TRIGGER) return -ENOTTY;
+      return this.msiTrigger(d, index === MSIX ? 'msix' : 'msi', start, count, dataKind, data);
+    }
+    // REQ: a trigger eventfd for release requests; accepted and not modelled further.
+    return action === IRQ_ACTION_TRIGGER ? 0 : -ENOTTY;
+  }
+
+  private intxMask(d: ModelPciDevice, start: number, count: number, kind: number, data: Uint8Array): number {
+    if (d.irq.mode !== 'intx' || start !== 0 || count !== 1) return -EINVAL;
+    if (kind === IRQ_DATA_EVENTFD) return -ENOTTY;
+    if (kind === IRQ_DATA_NONE || data[0] !== 0) d.irq.intxMasked = true;
+    return 0;
+  }
+
+  private intxUnmaskAction(d: ModelPciDevice, start: number, count: number, kind: number, data: Uint8Array): number {
+    if (d.irq.mode !== 'intx' || start !== 0 || count !== 1) return -EINVAL;
+    if (kind === IRQ_DATA_EVENTFD) {
+      const fd = view(data).getInt32(0, true);
+      if (fd < 0) {
+        d.irq.unmaskFd = undefined;
+        return 0;
+      }
+      if (d.irq.unmaskFd) return -EBUSY;
+      const o = this.table.get(fd);
+      if (!o) return -EBADF;
+      if (!isEventFd(o)) return -EINVAL;
+      d.irq.unmaskFd = o;
+      // Already signalled at set-up: the virqfd consumes it and unmasks at once.
+      if (o.count > 0n) {
+        o.count = 0n;
+        this.intxUnmask(d);
+      }
+      return 0;
+    }
+    if (kind === IRQ_DATA_NONE || data[0] !== 0) this.intxUnmask(d);
+    return 0;
+  }
+
+  private intxTrigger(d: ModelPciDevice, start: number, count: number, kind: number, data: Uint8Array): number {
+    if (d.irq.mode === 'intx' && count === 0 && kind === IRQ_DATA_NONE) {
+      this.disableIrqs(d);
+      return 0;
+    }
+    if (!(d.irq.mode === 'intx' || d.irq.mode === 'none') || start !== 0 || count !== 1) return -EINVAL;
+    if (kind === IRQ_DATA_EVENTFD) {
+      const fd = view(data).getInt32(0, true);
+      let trigger: ModelEventFd | undefined;
+      if (fd >= 0) {
+        const o = this.table.get(fd);
+        if (!o) return -EBADF;
+        if (!isEventFd(o)) return -EINVAL;
+        trigger = o;
+      }
+      if (d.irq.mode === 'none') {
+        d.irq.mode = 'intx';
+        d.irq.intxMasked = false;
+      }
+      if (trigger) d.irq.triggers.set(0, trigger);
+      else d.irq.triggers.delete(0);
+      // A device already asserting is seen by the new handler.
+      if (d.intxAsserted) this.intxInterrupt(d);
+      return 0;
+    }
+    if (d.irq.mode !== 'intx') return -EINVAL;
+    // Loopback: DATA_NONE, or DATA_BOOL true, signals the trigger.
+    const e = d.irq.triggers.get(0);
+    if (e && (kind === IRQ_DATA_NONE || data[0] !== 0)) this.signal(e);
+    return 0;
+  }
+
+  private msiTrigger(d: ModelPciDevice, mode: 'msi' | 'msix', start: number, count: number, kind: number, data: Uint8Array): number {
+    const irq = d.irq;
+    if (irq.mode === mode && count === 0 && kind === IRQ_DATA_NONE) {
+      this.disableIrqs(d);
+      return 0;
+    }
+    if (!(irq.mode === mode || irq.mode === 'none')) return -EINVAL;
+    if (kind === IRQ_DATA_EVENTFD) {
+      const fds = Array.from({ length: count }, (_, i) => view(data).getInt32(i * 4, true));
+      if (irq.mode === mode) return this.setBlock(d, mode, start, fds);
+      const nvec = start + count;
+      if (nvec > d.hostVectors) return d.hostVectors; // fewer host vectors than asked: nothing enabled
+      irq.mode = mode;
+      irq.allocated = new Set(Array.from({ length: nvec }, (_, i) => i));
+      if (mode === 'msi') irq.msiQmax = Math.ceil(Math.log2(nvec));
+      const r = this.setBlock(d, mode, start, fds);
+      if (r !== 0) this.disableIrqs(d);
+      return r;
+    }
+    if (irq.mode !== mode) return -EINVAL;
+    for (let i = start; i < start + count; i++) {
+      const e = irq.triggers.get(i);
+      if (e && (kind === IRQ_DATA_NONE || data[i - start] !== 0)) this.signal(e);
+    }
+    return 0;
+  }
+
+  /** vfio_msi_set_block: each vector rebound in turn; an error unbinds every vector the call reached. */
+  private setBlock(d: ModelPciDevice, mode: 'msi' | 'msix', start: number, fds: number[]): number {
+    let r = 0;
+    let j = start;
+    for (let i = 0; i < fds.length && r === 0; i++, j++) r = this.setVector(d, mode, j, fds[i]!);
+    if (r !== 0) for (let i = start; i < j; i++) this.setVector(d, mode, i, -1);
+    return r;
+  }
+
+  /** vfio_msi_set_vector_signal: the old binding goes, then `fd` ≥ 0 binds (allocating a dynamic MSI-X vector if needed). */
+  private setVector(d: ModelPciDevice, mode: 'msi' | 'msix', vector: number, fd: number): number {
+    d.irq.triggers.delete(vector);
+    if (fd < 0) return 0;
+    if (!d.irq.allocated.has(vector)) {
+      if (mode !== 'msix' || !d.dynamicMsix) return -EINVAL;
+      if (d.irq.allocated.size >= d.hostVectors) return -EINVAL;
+    }
+    const o = this.table.get(fd);
+    if (!o) return -EBADF;
+    if (!isEventFd(o)) return -EINVAL;
+    d.irq.allocated.add(vector);
+    d.irq.triggers.set(vector, o);
+    return 0;
+  }
+
+  // ---- regions (vfio_pci_rdwr.c, vfio_pci_config.c) ------------------------------------------
+
+  private regionAccess(fd: number, buf: Uint8Array, length: number, offset: number, write: boolean): number {
+    const f = this.table.get(fd);
+    if (!f) return -EBADF;
+    if (isEventFd(f) || f.kind !== 'device') return -EINVAL;
+    if (!this.usable(f)) return -EINVAL;
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0 || length > buf.length) return -EFAULT;
+    const d = f.device;
+    const index = Number(BigInt(offset) >> OFFSET_SHIFT);
+    const pos = Number(BigInt(offset) & ((1n << OFFSET_SHIFT) - 1n));
+    if (index === CONFIG_INDEX) return this.configAccess(d, buf, length, pos, write);
+    if (index <= 5) return this.barAccess(d, index, buf, length, pos, write);
+    // ROM: the model device has none (size 0, nothing to read) and ROM writes are always EINVAL;
+    // VGA: not a VGA-class device; beyond: no device-specific regions.
+    return -EINVAL;
+  }
+
+  private barAccess(d: ModelPciDevice, index: number, buf: Uint8Array, length: number, pos: number, write: boolean): number {
+    const bar = d.bar(index);
+    if (!bar || pos + length > bar.size) return -EINVAL;
+    const cmd = new DataView(d.config.buffer).getUint16(4, true);
+    if (bar.kind !== 'io' && (cmd & CMD_MEMORY) === 0) return -EIO;
+    if (bar.kind === 'io' && (cmd & CMD_IO) === 0) return -EIO;
+    const mem = d.barMemory.get(index)!;
+    const tableEnd = d.msixVectors * 16;
+    for (let i = 0; i < length; i++) {
+      const at = pos + i;
+      const inTable = index === d.msixBar && at < tableEnd;
+      if (write) {
+        if (!inTable) mem[at] = buf[i]!;
+      } else {
+        buf[i] = inTable ? 0xff : mem[at]!;
+      }
+    }
+    return length;
+  }
+
+  /** Config space through vfio: virtualised fields per vfio_pci_config.c; any length, past the end EFAULT. */
+  private configAccess(d: ModelPciDevice, buf: Uint8Array, length: number, pos: number, write: boolean): number {
+    if (pos + length > CFG_SIZE) return -EFAULT;
+    for (let i = 0; i < length; i++) {
+      const at = pos + i;
+      if (write) this.configWriteByte(d, at, buf[i]!);
+      else buf[i] = this.configReadByte(d, at);
+    }
+    return length;
+  }
+
+  private configReadByte(d: ModelPciDevice, at: number): number {
+    const c = d.config;
+    const vc = d.vconfig;
+    if (at >= 0x10 && at < 0x28) {
+      // BARs: the virtual value masked to the size, with the type bits.
+      const bi = (at - 0x10) >> 2;
+      return this.barRegister(d, bi) >>> ((at & 3) * 8) & 0xff;
+    }
+    if (at >= 0x30 && at < 0x34) return 0; // no ROM
+    if (at === 0x3c) return vc[at]!; // Interrupt Line: virtual
+    if (at === 0x3d) return d.intxPin; // Interrupt Pin: virtual RO
+    if (at === 0x04 || at === 0x05) {
+      // Command: the device's bits, INTx Disable from the virtual copy.
+      const dev = c[at]!;
+      if (at === 0x05) return (dev & ~0x04) | (vc[0x05]! & 0x04);
+      return dev;
+    }
+    if (at === 0x06) return c[at]! | (d.intxAsserted ? STATUS_INTERRUPT : 0);
+    if (at >= MSI_CAP + 4 && at < MSI_CAP + 14) return vc[at]!; // MSI Address, Upper Address, Data: virtual
+    if (at === MSI_CAP + 2) {
+      // Message Control low byte: Multiple Message Capable reads msi_qmax; Enable and MME from the virtual copy.
+      return (vc[at]! & 0x71) | (d.irq.msiQmax << 1) | 0x80;
+    }
+    // MSI-X Enable / Function Mask: as the device has them, and the host sets Enable while vfio has MSI-X on.
+    if (at === MSIX_CAP + 3) return c[at]! | (d.irq.mode === 'msix' ? 0x80 : 0);
+    return c[at]!;
+  }
+
+  private barRegister(d: ModelPciDevice, bi: number): number {
+    const vreg = new DataView(d.vconfig.buffer).getUint32(0x10 + bi * 4, true);
+    const bar = d.bar(bi);
+    if (bar) {
+      if (bar.kind === 'io') return ((vreg & ~(bar.size - 1)) | 1) >>> 0;
+      return ((vreg & ~(bar.size - 1) & ~0xf) | (bar.kind === 'mem64' ? 0x4 : 0)) >>> 0;
+    }
+    // The upper half of a 64-bit BAR: fully writable (sizes below 4 GiB).
+    const lower = d.bar(bi - 1);
+    if (lower?.kind === 'mem64') return vreg >>> 0;
+    return 0;
+  }
+
+  private configWriteByte(d: ModelPciDevice, at: number, value: number): void {
+    const c = d.config;
+    const vc = d.vconfig;
+    if (at < 0x04 || (at >= 0x06 && at < 0x10) || at === 0x34 || at === 0x3d) return; // IDs, Status, class, header, cap pointer, pin: RO
+    if (at === 0x04) {
+      c[at] = value; // IO, Memory, Bus Master reach the device
+      return;
+    }
+    if (at === 0x05) {
+      vc[at] = value & 0x04; // INTx Disable: virtual
+      c[at] = value & ~0x04;
+      if ((value & 0x04) === 0 && d.irq.mode === 'intx' && d.intxAsserted && !d.irq.intxMasked) this.intxInterrupt(d);
+      return;
+    }
+    if (at >= 0x10 && at < 0x28) {
+      vc[at] = value;
+      return;
+    }
+    if (at >= 0x30 && at < 0x34) return; // no ROM
+    if (at === 0x3c) {
+      vc[at] = value;
+      return;
+    }
+    if (at >= MSI_CAP + 4 && at < MSI_CAP + 14) {
+      vc[at] = value;
+      return;
+    }
+    if (at === MSI_CAP + 2) {
+      // Enable sticks only when SET_IRQS enabled MSI; MME clamped to what was enabled.
+      const enable = value & 1 && d.irq.mode === 'msi' ? 1 : 0;
+      const mme = Math.min((value >> 4) & 7, d.irq.msiQmax);
+      vc[at] = enable | (mme << 4);
+      c[at] = (c[at]! & 0x8e) | enable | (mme << 4);
+      return;
+    }
+    if (at >= MSIX_CAP && at < MSIX_CAP + 12) return; // MSI-X: read-only pass-through
+    if (at >= MSI_CAP && at < MSI_CAP + 4) return;
+    c[at] = value; // bytes outside known capabilities pass through raw
+  }
+
+  // ---- cdev + iommufd ------------------------------------------------------------------------
+
+  private bind(f: DeviceFile, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.length < 16) return -EFAULT;
+    const v = view(arg);
+    if (v.getUint32(0, true) < 16 || v.getUint32(4, true) !== 0) return -EINVAL;
+    if (f.via !== 'cdev' || f.bound) return -EINVAL;
+    const ifd = v.getInt32(8, true);
+    if (ifd < 0) return -EINVAL;
+    const o = this.table.get(ifd);
+    if (!o) return -EBADF;
+    if (isEventFd(o) || o.kind !== 'iommufd') return -EINVAL;
+    const g = this.groups.get(f.device.group);
+    if (g?.open) return -EBUSY;
+    f.bound = o;
+    o.boundDevices++;
+    this.openDevice(f.device);
+    v.setUint32(12, o.nextId++, true);
+    return 0;
+  }
+
+  private attach(f: DeviceFile, arg: number | Uint8Array | undefined): number {
+    if (f.via !== 'cdev' || !f.bound) return -EINVAL;
+    if (!(arg instanceof Uint8Array) || arg.length < 12) return -EFAULT;
+    const v = view(arg);
+    if (v.getUint32(0, true) < 12 || v.getUint32(4, true) !== 0) return -EINVAL;
+    const ioas = f.bound.objects.get(v.getUint32(8, true));
+    if (!ioas) return -ENOENT;
+    f.ioas?.attached.delete(f);
+    f.ioas = ioas;
+    ioas.attached.add(f);
+    v.setUint32(8, f.bound.nextId++, true); // the hardware page table made for it
+    return 0;
+  }
+
+  private iommufdIoctl(f: Iommufd, req: number, arg: number | Uint8Array | undefined): number {
+    if (!(arg instanceof Uint8Array) || arg.length < 8) return -EFAULT;
+    const v = view(arg);
+    const size = v.getUint32(0, true);
+    switch (req) {
+      case IOMMU_IOAS_ALLOC: {
+        if (size < 12 || arg.length < 12) return -EINVAL;
+        if (v.getUint32(4, true) !== 0) return -EOPNOTSUPP;
+        const id = f.nextId++;
+        f.objects.set(id, { id, mappings: [], attached: new Set() });
+        v.setUint32(8, id, true);
+        return 0;
+      }
+      case IOMMU_DESTROY: {
+        const ioas = f.objects.get(v.getUint32(4, true));
+        if (!ioas) return -ENOENT;
+        if (ioas.attached.size > 0) return -EBUSY;
+        if (ioas.mappings.length > 0) this.hazards.push(`IOAS ${ioas.id} was destroyed with ${ioas.mappings.length} DMA mapping(s)`);
+        f.objects.delete(ioas.id);
+        return 0;
+      }
+      case IOMMU_IOAS_MAP: {
+        if (size < 40 || arg.length < 40) return -EINVAL;
+        const flags = v.getUint32(4, true);
+        if (flags & ~7 || v.getUint32(12, true) !== 0) return -EOPNOTSUPP;
+        const ioas = f.objects.get(v.getUint32(8, true));
+        if (!ioas) return -ENOENT;
+        const vaddr = v.getBigUint64(16, true);
+        const length = v.getBigUint64(24, true);
+        const P = VfioKernelModel.PAGE;
+        if (length === 0n || length % P !== 0n || vaddr % P !== 0n) return -EINVAL;
+        let iova: bigint;
+        if (flags & 1) {
+          iova = v.getBigUint64(32, true);
+          if (iova % P !== 0n) return -EINVAL;
+        } else {
+          iova = ioas.mappings.reduce((top, m) => (m.iova + m.size > top ? m.iova + m.size : top), 0x1_0000_0000n);
+        }
+        const last = iova + length - 1n;
+        if (last > U64_MAX || !VfioKernelModel.IOVA_RANGES.some(([s, e]) => iova >= s && last <= e)) return -EINVAL;
+        if (ioas.mappings.some((m) => iova <= m.iova + m.size - 1n && m.iova <= last)) return -EEXIST;
+        ioas.mappings.push({ vaddr, iova, size: length });
+        v.setBigUint64(32, iova, true);
+        return 0;
+      }
+      case IOMMU_IOAS_UNMAP: {
+        if (size < 24 || arg.length < 24) return -EINVAL;
+        const ioas = f.objects.get(v.getUint32(4, true));
+        if (!ioas) return -ENOENT;
+        const iova = v.getBigUint64(8, true);
+        const length = v.getBigUint64(16, true);
+        let removed: ModelDmaMapping[];
+        if (iova === 0n && length === U64_MAX) {
+          removed = ioas.mappings.splice(0);
+        } else {
+          if (length === 0n) return -EINVAL;
+          const last = iova + length - 1n;
+          for (const m of ioas.mappings) {
+            const mLast = m.iova + m.size - 1n;
+            if (m.iova <= last && iova <= mLast && (m.iova < iova || mLast > last)) return -ENOENT; // would cut a mapping
+          }
+          removed = ioas.mappings.filter((m) => m.iova >= iova && m.iova + m.size - 1n <= last);
+          if (removed.length === 0) return -ENOENT;
+          for (const m of removed) ioas.mappings.splice(ioas.mappings.indexOf(m), 1);
+        }
+        v.setBigUint64(16, removed.reduce((n, m) => n + m.size, 0n), true);
+        return 0;
+      }
+      default:
+        return -ENOTTY;
+    }
+  }
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}

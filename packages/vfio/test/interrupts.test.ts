@@ -1,0 +1,369 @@
+// GET_IRQ_INFO and SET_IRQS (vfio.md §5): validation errnos, MSI-X, MSI and INTx bindings, the
+// kernel loopback (DATA_NONE / DATA_BOOL + TRIGGER) on every target, and the device-side hooks of
+// the model, which signal exactly the eventfd vfio-pci's handler would.
+import { vfioAbi as abi, vfioCalls as calls } from '../src';
+import { VfioKernelModel } from '../src/testing';
+import { type VfioEnv, describeOnTargets, eventfd, ok, openLegacy, readConfig, take, writeConfig } from './support/targets';
+
+/** \`it\` on the model; on a real device the test shows as skipped (it needs the model's device side or state), never as passed. */
+const modelOnly = (target: { real: boolean }) => (target.real ? it.skip : it);
+
+const EBUSY = 16;
+const EINVAL = 22;
+const ENOTTY = 25;
+const { VFIO_PCI_INTX_IRQ_INDEX: INTX, VFIO_PCI_MSI_IRQ_INDEX: MSI, VFIO_PCI_MSIX_IRQ_INDEX: MSIX } = abi.VFIO_PCI_IRQ;
+
+function irqInfo(env: VfioEnv, device: number, index: number): calls.IrqInfo {
+  const r = calls.deviceGetIrqInfo(env.sys, device, index);
+  if (typeof r === 'number') throw new Error(`VFIO_DEVICE_GET_IRQ_INFO(${index}) failed with errno ${-r}`);
+  return r;
+}
+
+/** A raw vfio_irq_set, to send what the encoder never would. */
+function rawIrqSet(argsz: number, flags: number, index: number, start: number, count: number, dataBytes = 0): Uint8Array {
+  const b = new Uint8Array(20 + dataBytes);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, argsz, true);
+  v.setUint32(4, flags, true);
+  v.setUint32(8, index, true);
+  v.setUint32(12, start, true);
+  v.setUint32(16, count, true);
+  return b;
+}
+
+describeOnTargets('GET_IRQ_INFO', (target) => {
+  it('INTx maskable and automasked, MSI and MSI-X take eventfds, index 5 is EINVAL', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    try {
+      const intx = irqInfo(env, o.device, INTX);
+      if (intx.count > 0) expect(intx.flags).toBe(abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_MASKABLE | abi.VFIO_IRQ_INFO_AUTOMASKED);
+      const msi = irqInfo(env, o.device, MSI);
+      expect(msi.flags & (abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_NORESIZE)).toBe(abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_NORESIZE);
+      expect(irqInfo(env, o.device, MSIX).flags & abi.VFIO_IRQ_INFO_EVENTFD).toBe(abi.VFIO_IRQ_INFO_EVENTFD);
+      expect(calls.deviceGetIrqInfo(env.sys, o.device, 5)).toBe(-EINVAL);
+      if (env.model) {
+        expect(intx.count).toBe(1);
+        expect(msi.count).toBe(4);
+        expect(irqInfo(env, o.device, MSIX)).toEqual({ flags: abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_NORESIZE, count: 8 });
+      }
+    } finally {
+      o.close();
+    }
+  });
+});
+
+describeOnTargets('SET_IRQS validation (vfio_set_irqs_validate_and_prepare and the action dispatch)', (target) => {
+  it('each malformed call gets the kernel errno and changes nothing', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    const set = (arg: Uint8Array) => env.sys.ioctl(o.device, abi.VFIO_DEVICE_SET_IRQS, arg);
+    const T = abi.VFIO_IRQ_SET_ACTION_TRIGGER;
+    const NONE = abi.VFIO_IRQ_SET_DATA_NONE;
+    const EFD = abi.VFIO_IRQ_SET_DATA_EVENTFD;
+    const n = irqInfo(env, o.device, MSIX).count;
+    const e = eventfd(env);
+    try {
+      expect(set(rawIrqSet(19, NONE | T, MSIX, 0, 1))).toBe(-EINVAL); // argsz below 20
+      expect(set(rawIrqSet(20, NONE | T, 5, 0, 1))).toBe(-EINVAL); // index out of range
+      expect(set(rawIrqSet(20, NONE | T | 0x40, MSIX, 0, 1))).toBe(-EINVAL); // unknown flag
+      expect(set(rawIrqSet(20, NONE | abi.VFIO_IRQ_SET_DATA_BOOL | T, MSIX, 0, 1, 1))).toBe(-EINVAL); // two data kinds
+      expect(set(rawIrqSet(20, T, MSIX, 0, 1))).toBe(-EINVAL); // no data kind
+      expect(set(rawIrqSet(20, NONE | T, MSIX, n, 1))).toBe(-EINVAL); // start beyond the count
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', n - 1, { eventfds: [e, e] })).toBe(-EINVAL); // start + count beyond it
+      expect(set(rawIrqSet(20 + 4, EFD | T, MSIX, 0, 2, 8))).toBe(-EINVAL); // argsz too small for two fds
+      expect(set(rawIrqSet(20, NONE | T | abi.VFIO_IRQ_SET_ACTION_UNMASK, MSIX, 0, 1))).toBe(-ENOTTY); // two actions
+      expect(set(rawIrqSet(20, NONE | abi.VFIO_IRQ_SET_ACTION_MASK, MSIX, 0, 1))).toBe(-ENOTTY); // no MSI-X mask in vfio
+      expect(set(rawIrqSet(20, NONE | abi.VFIO_IRQ_SET_ACTION_UNMASK, MSI, 0, 1))).toBe(-ENOTTY);
+      // Loopback on an index that is not enabled.
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 1 })).toBe(-EINVAL);
+      // Nothing was enabled by any of them: MSI-X can still be enabled, and then INTx cannot.
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: [e] })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { eventfds: [e] })).toBe(-EINVAL);
+      expect(calls.setIrqs(env.sys, o.device, MSI, 'trigger', 0, { eventfds: [e] })).toBe(-EINVAL);
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
+    } finally {
+      env.sys.close(e);
+      o.close();
+    }
+    expect(env.model?.hazards ?? []).toEqual([]);
+  });
+});
+
+describeOnTargets('MSI-X through eventfds', (target) => {
+  it('enable with one eventfd per vector; the loopback signals each bound eventfd once; DATA_BOOL only the chosen; disable', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    const fds = [eventfd(env), eventfd(env), eventfd(env)];
+    try {
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: fds })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 3 })).toBe(0);
+      expect(fds.map((fd) => take(env, fd))).toEqual([1n, 1n, 1n]);
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { bools: [false, true, false] })).toBe(0);
+      expect(fds.map((fd) => take(env, fd))).toEqual([0n, 1n, 0n]);
+      // Rebind vector 1 to vector 0's eventfd's neighbour, unbind vector 2 (-1).
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 1, { eventfds: [fds[0]!, -1] })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 3 })).toBe(0);
+      expect(fds.map((fd) => take(env, fd))).toEqual([2n, 0n, 0n]);
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 1 })).toBe(-EINVAL);
+    } finally {
+      for (const fd of fds) env.sys.close(fd);
+      o.close();
+    }
+    expect(env.model?.hazards ?? []).toEqual([]);
+  });
+
+  it('with NORESIZE, binding a vector beyond the enabled block is EINVAL and unbinds every vector of that call', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    const info = irqInfo(env, o.device, MSIX);
+    const a = eventfd(env);
+    const b = eventfd(env);
+    try {
+      if (!(info.flags & abi.VFIO_IRQ_INFO_NORESIZE) || info.count < 3) return; // dynamic MSI-X, or too few vectors to show it
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: [a, -1] })).toBe(0); // two vectors allocated
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 1, { eventfds: [b, b] })).toBe(-EINVAL); // vector 2 was never allocated
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 2 })).toBe(0);
+      expect([take(env, a), take(env, b)]).toEqual([1n, 0n]); // vector 1's binding went with the failed call
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
+    } finally {
+      env.sys.close(a);
+      env.sys.close(b);
+      o.close();
+    }
+  });
+
+  modelOnly(target)('the device raising a vector signals exactly that vector\'s eventfd, nothing once unbound or disabled [model: device side]', () => {
+    const env = target.create();
+    if (!env.model) return; // a real device raises its vectors by itself, not on request
+    const m = env.model;
+    const o = openLegacy(env);
+    const fds = [eventfd(env), eventfd(env)];
+    try {
+      expect(m.raiseMsix(0)).toBe('not-enabled');
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: [fds[0]!, -1, fds[1]!] })).toBe(0);
+      expect(Array.from(readConfig(env, o.device, 0x53, 1))[0]! & 0x80).toBe(0x80); // the host enabled MSI-X in the device
+      expect(m.raiseMsix(2)).toBe('signalled');
+      expect(m.raiseMsix(1)).toBe('no-eventfd');
+      expect(m.raiseMsix(3)).toBe('not-enabled');
+      expect(fds.map((fd) => take(env, fd))).toEqual([0n, 1n]);
+      expect(m.isTrigger(fds[0]!, 'msix', 0)).toBe(true);
+      // Closing the number keeps the eventfd context vfio holds: the signal still lands (nobody reads it).
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
+      expect(m.raiseMsix(0)).toBe('not-enabled');
+      expect(fds.map((fd) => take(env, fd))).toEqual([0n, 0n]);
+    } finally {
+      for (const fd of fds) env.sys.close(fd);
+      o.close();
+    }
+    expect(m.hazards).toEqual([]);
+  });
+});
+
+describe('MSI-X on the model: dynamic vectors and the host-vector shortfall', () => {
+  it('without NORESIZE a vector beyond the block is allocated on demand', () => {
+    const m = new VfioKernelModel({ devices: [{ address: '0000:01:00.0', group: 7, dynamicMsix: true }] });
+    const env: VfioEnv = { sys: m, model: m, address: '0000:01:00.0', group: 7 };
+    const o = openLegacy(env);
+    const e = eventfd(env);
+    expect(irqInfo(env, o.device, MSIX).flags & abi.VFIO_IRQ_INFO_NORESIZE).toBe(0);
+    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [-1] })).toBe(0); // MSI-X on, no live vector
+    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 5, { eventfds: [e] })).toBe(0);
+    expect(m.raiseMsix(5)).toBe('signalled');
+    expect(take(env, e)).toBe(1n);
+    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
+    m.close(e);
+    o.close();
+    expect(m.hazards).toEqual([]);
+  });
+
+  it('fewer host vectors than asked: SET_IRQS returns that count and enables nothing', () => {
+    const m = new VfioKernelModel({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
+    const env: VfioEnv = { sys: m, model: m, address: '0000:01:00.0', group: 7 };
+    const o = openLegacy(env);
+    const e = eventfd(env);
+    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e, e, e, e] })).toBe(2);
+    expect(m.device().irq.mode).toBe('none');
+    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e, e] })).toBe(0);
+    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
+    m.close(e);
+    o.close();
+  });
+});
+
+describeOnTargets('plain MSI', (target) => {
+  it('a 4-vector block: each vector\'s eventfd is signalled on its own; Multiple Message Capable reads the enabled block', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    const info = irqInfo(env, o.device, MSI);
+    const n = Math.min(4, info.count);
+    const fds = Array.from({ length: n }, () => eventfd(env));
+    try {
+      expect(calls.setIrqs(env.sys, o.device, MSI, 'trigger', 0, { eventfds: fds })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, MSI, 'trigger', 0, { bools: fds.map((_, i) => i === n - 1) })).toBe(0);
+      expect(fds.map((fd) => take(env, fd))).toEqual(fds.map((_, i) => (i === n - 1 ? 1n : 0n)));
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: [fds[0]!] })).toBe(-EINVAL); // one mode at a time
+      if (env.model) {
+        const control = readConfig(env, o.device, 0x42, 1)[0]!;
+        expect((control >> 1) & 7).toBe(Math.log2(n));
+        expect(env.model.raiseMsi(1)).toBe('signalled');
+        expect(take(env, fds[1]!)).toBe(1n);
+        // The guest's Enable write sticks now that SET_IRQS enabled MSI.
+        writeConfig(env, o.device, 0x42, new Uint8Array([control | 1]));
+        expect(readConfig(env, o.device, 0x42, 1)[0]! & 1).toBe(1);
+      }
+      expect(calls.setIrqs(env.sys, o.device, MSI, 'trigger', 0, { none: 0 })).toBe(0);
+    } finally {
+      for (const fd of fds) env.sys.close(fd);
+      o.close();
+    }
+    expect(env.model?.hazards ?? []).toEqual([]);
+  });
+
+  modelOnly(target)('[model] an Enable written before SET_IRQS enabled MSI does not stick', () => {
+    const env = target.create();
+    if (!env.model) return; // a real device's answer is the same, but writing Enable on it may fire a stray MSI
+    const o = openLegacy(env);
+    try {
+      const control = readConfig(env, o.device, 0x42, 1)[0]!;
+      writeConfig(env, o.device, 0x42, new Uint8Array([control | 1]));
+      expect(readConfig(env, o.device, 0x42, 1)[0]! & 1).toBe(0);
+    } finally {
+      o.close();
+    }
+  });
+});
+
+describeOnTargets('INTx, level-triggered and automasked', (target) => {
+  it('enable, loopback, mask and unmask actions; a second unmask eventfd is EBUSY; INTx MASK with an eventfd is ENOTTY', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    if (irqInfo(env, o.device, INTX).count === 0) {
+      o.close();
+      return; // no INTx on this device (Interrupt Pin 0)
+    }
+    const trigger = eventfd(env);
+    const resample = eventfd(env);
+    const other = eventfd(env);
+    try {
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'mask', 0, { none: 1 })).toBe(-EINVAL); // INTx not enabled yet
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { eventfds: [trigger] })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { none: 1 })).toBe(0);
+      expect(take(env, trigger)).toBe(1n);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'mask', 0, { eventfds: [other] })).toBe(-ENOTTY);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'mask', 0, { none: 1 })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [resample] })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [other] })).toBe(-EBUSY);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [-1] })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [other] })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [-1] })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { none: 0 })).toBe(0);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { none: 0 })).toBe(-EINVAL); // nothing left to disable
+    } finally {
+      for (const fd of [trigger, resample, other]) env.sys.close(fd);
+      o.close();
+    }
+    expect(env.model?.hazards ?? []).toEqual([]);
+  });
+
+  modelOnly(target)('[model: device side] assert → masked and signalled once; the resample eventfd unmasks, re-signalling while still asserted', () => {
+    const env = target.create();
+    if (!env.model) return; // the device decides when it asserts INTx
+    const m = env.model;
+    const o = openLegacy(env);
+    const trigger = eventfd(env);
+    const resample = eventfd(env);
+    const one = new Uint8Array(8);
+    new DataView(one.buffer).setBigUint64(0, 1n, true);
+    try {
+      expect(calls.setIrqs(m, o.device, INTX, 'trigger', 0, { eventfds: [trigger] })).toBe(0);
+      expect(calls.setIrqs(m, o.device, INTX, 'unmask', 0, { eventfds: [resample] })).toBe(0);
+      expect(m.assertIntx()).toBe('signalled');
+      expect(readConfig(env, o.device, 6, 1)[0]! & 0x08).toBe(0x08); // Status: Interrupt Status
+      expect(m.assertIntx()).toBe('masked'); // automasked: nothing more until an unmask
+      expect(take(env, trigger)).toBe(1n);
+      // The guest's EOI: KVM signals the resample eventfd; the device still asserts, so vfio signals again.
+      expect(m.write(resample, one, 8)).toBe(8);
+      expect(m.eventfdCount(resample)).toBe(0n); // the virqfd consumed it
+      expect(take(env, trigger)).toBe(1n);
+      m.deassertIntx();
+      expect(m.write(resample, one, 8)).toBe(8);
+      expect(take(env, trigger)).toBe(0n);
+      expect(m.device().irq.intxMasked).toBe(false);
+      // Command INTx Disable (virtual) keeps vfio from delivering; clearing it delivers what is pending.
+      const cmd = readConfig(env, o.device, 5, 1)[0]!;
+      writeConfig(env, o.device, 5, new Uint8Array([cmd | 0x04]));
+      expect(m.assertIntx()).toBe('masked');
+      expect(take(env, trigger)).toBe(0n);
+      writeConfig(env, o.device, 5, new Uint8Array([cmd & ~0x04]));
+      expect(take(env, trigger)).toBe(1n);
+      m.deassertIntx();
+      expect(calls.setIrqs(m, o.device, INTX, 'unmask', 0, { eventfds: [-1] })).toBe(0);
+      expect(calls.setIrqs(m, o.device, INTX, 'trigger', 0, { none: 0 })).toBe(0);
+    } finally {
+      m.close(trigger);
+      m.close(resample);
+      o.close();
+    }
+    expect(m.hazards).toEqual([]);
+  });
+
+  modelOnly(target)('[model] an unmask eventfd already signalled at set-up unmasks at once', () => {
+    const env = target.create();
+    if (!env.model) return; // needs the automasked state the device side creates
+    const m = env.model;
+    const o = openLegacy(env);
+    const trigger = eventfd(env);
+    const resample = ok(m.eventfd(1, 0), 'eventfd(1)');
+    expect(calls.setIrqs(m, o.device, INTX, 'trigger', 0, { eventfds: [trigger] })).toBe(0);
+    expect(m.assertIntx()).toBe('signalled');
+    m.deassertIntx();
+    expect(m.device().irq.intxMasked).toBe(true);
+    expect(calls.setIrqs(m, o.device, INTX, 'unmask', 0, { eventfds: [resample] })).toBe(0);
+    expect(m.device().irq.intxMasked).toBe(false);
+    expect(m.eventfdCount(resample)).toBe(0n);
+    expect(calls.setIrqs(m, o.device, INTX, 'unmask', 0, { eventfds: [-1] })).toBe(0);
+    expect(calls.setIrqs(m, o.device, INTX, 'trigger', 0, { none: 0 })).toBe(0);
+    m.close(trigger);
+    m.close(resample);
+    o.close();
+    expect(m.hazards).toEqual([]);
+  });
+});
+
+describeOnTargets('VFIO_DEVICE_RESET', (target) => {
+  it('keeps vfio\'s interrupt bindings and the config space around the reset', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    const e = eventfd(env);
+    try {
+      const info = calls.deviceGetInfo(env.sys, o.device);
+      if (typeof info === 'number' || !(info.flags & abi.VFIO_DEVICE_FLAGS_RESET)) {
+        expect(calls.deviceReset(env.sys, o.device)).toBe(-EINVAL);
+        return;
+      }
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: [e] })).toBe(0);
+      const before = readConfig(env, o.device, 0, 64);
+      expect(calls.deviceReset(env.sys, o.device)).toBe(0);
+      expect(Array.from(readConfig(env, o.device, 0, 64))).toEqual(Array.from(before));
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 1 })).toBe(0);
+      expect(take(env, e)).toBe(1n);
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
+    } finally {
+      env.sys.close(e);
+      o.close();
+    }
+  });
+});
+
+describe('VFIO_DEVICE_RESET without a reset method [model]', () => {
+  it('is EINVAL, and VFIO_DEVICE_FLAGS_RESET is clear', () => {
+    const m = new VfioKernelModel({ devices: [{ address: '0000:01:00.0', group: 7, resetWorks: false }] });
+    const o = openLegacy({ sys: m, model: m, address: '0000:01:00.0', group: 7 });
+    const info = calls.deviceGetInfo(m, o.device);
+    expect(typeof info === 'number' ? info : info.flags & abi.VFIO_DEVICE_FLAGS_RESET).toBe(0);
+    expect(calls.deviceReset(m, o.device)).toBe(-EINVAL);
+    o.close();
+  });
+});

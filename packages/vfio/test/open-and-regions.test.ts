@@ -1,0 +1,249 @@
+// Container, group and device fds (vfio.md §3, §8) and region access (§4), through the calls module,
+// on every target.
+import { vfioAbi as abi, vfioCalls as calls } from '../src';
+import { VfioKernelModel } from '../src/testing';
+import { describeOnTargets, ok, openLegacy, readConfig, region, writeConfig } from './support/targets';
+
+const EPERM = 1;
+const EBUSY = 16;
+const EFAULT = 14;
+const ENODEV = 19;
+const EINVAL = 22;
+const CONFIG = abi.VFIO_PCI_REGION.VFIO_PCI_CONFIG_REGION_INDEX;
+
+describeOnTargets('container and group: the legacy open sequence and its errors', (target) => {
+  it('API version 0, type1v2 supported; SET_IOMMU needs a group; GET_DEVICE_FD needs SET_IOMMU', () => {
+    const env = target.create();
+    const { sys } = env;
+    const container = ok(sys.open('/dev/vfio/vfio', 2), 'open container');
+    const group = ok(sys.open(`/dev/vfio/${env.group}`, 2), 'open group');
+    try {
+      expect(calls.getApiVersion(sys, container)).toBe(0);
+      expect(calls.checkExtension(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU)).toBeGreaterThan(0);
+      expect(calls.setIommu(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU)).toBe(-EINVAL);
+      const before = calls.groupGetStatus(sys, group);
+      expect(before & abi.VFIO_GROUP_FLAGS_VIABLE).toBe(abi.VFIO_GROUP_FLAGS_VIABLE);
+      expect(before & abi.VFIO_GROUP_FLAGS_CONTAINER_SET).toBe(0);
+      expect(calls.groupGetDeviceFd(sys, group, env.address)).toBe(-EINVAL);
+      expect(calls.groupSetContainer(sys, group, container)).toBe(0);
+      expect(calls.groupSetContainer(sys, group, container)).toBe(-EINVAL);
+      expect(calls.groupGetStatus(sys, group) & abi.VFIO_GROUP_FLAGS_CONTAINER_SET).toBe(abi.VFIO_GROUP_FLAGS_CONTAINER_SET);
+      expect(calls.groupGetDeviceFd(sys, group, env.address)).toBe(-EINVAL);
+      expect(calls.setIommu(sys, container, 7)).toBeLessThan(0);
+      expect(calls.setIommu(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU)).toBe(0);
+      expect(calls.setIommu(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU)).toBe(-EINVAL);
+      expect(calls.groupGetDeviceFd(sys, group, '0000:ff:1f.7')).toBe(-ENODEV);
+      expect(calls.groupGetDeviceFd(sys, group, `${env.address}x`)).toBe(-ENODEV);
+      const device = calls.groupGetDeviceFd(sys, group, env.address);
+      expect(device).toBeGreaterThanOrEqual(0);
+      // A device fd is open: the group cannot leave its container.
+      expect(calls.groupUnsetContainer(sys, group)).toBe(-EBUSY);
+      sys.close(device);
+      expect(calls.groupUnsetContainer(sys, group)).toBe(0);
+      expect(calls.groupUnsetContainer(sys, group)).toBe(-EINVAL);
+    } finally {
+      sys.close(group);
+      sys.close(container);
+    }
+    expect(env.model?.hazards ?? []).toEqual([]);
+  });
+
+  it('a second open of a group is EBUSY until the first closes', () => {
+    const env = target.create();
+    const a = ok(env.sys.open(`/dev/vfio/${env.group}`, 2), 'open group');
+    expect(env.sys.open(`/dev/vfio/${env.group}`, 2)).toBe(-EBUSY);
+    env.sys.close(a);
+    const b = ok(env.sys.open(`/dev/vfio/${env.group}`, 2), 'reopen group');
+    env.sys.close(b);
+  });
+
+  it('GROUP_SET_CONTAINER refuses a non-container fd and a closed one', () => {
+    const env = target.create();
+    const group = ok(env.sys.open(`/dev/vfio/${env.group}`, 2), 'open group');
+    const efd = ok(env.sys.eventfd(0, 0), 'eventfd');
+    try {
+      expect(calls.groupSetContainer(env.sys, group, efd)).toBeLessThan(0);
+      expect(calls.groupSetContainer(env.sys, group, 1_000_000)).toBe(-9);
+      expect(calls.groupGetStatus(env.sys, group) & abi.VFIO_GROUP_FLAGS_CONTAINER_SET).toBe(0);
+    } finally {
+      env.sys.close(efd);
+      env.sys.close(group);
+    }
+  });
+});
+
+describe('a non-viable group [VFIO model: a real one needs a second device bound to a host driver]', () => {
+  it('reports no VIABLE flag, and SET_CONTAINER is EPERM', () => {
+    const m = new VfioKernelModel({ devices: [{ address: '0000:02:00.0', group: 3 }], nonViableGroups: [3] });
+    const c = m.open('/dev/vfio/vfio', 2);
+    const g = m.open('/dev/vfio/3', 2);
+    expect(calls.groupGetStatus(m, g) & abi.VFIO_GROUP_FLAGS_VIABLE).toBe(0);
+    expect(calls.groupSetContainer(m, g, c)).toBe(-EPERM);
+    expect(calls.groupGetStatus(m, g)).toBe(0);
+  });
+});
+
+describeOnTargets('device info and regions', (target) => {
+  it('DEVICE_GET_INFO: a vfio-pci device with 9 regions and 5 interrupt indexes', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    try {
+      const info = calls.deviceGetInfo(env.sys, o.device);
+      if (typeof info === 'number') throw new Error(`errno ${-info}`);
+      expect(info.flags & abi.VFIO_DEVICE_FLAGS_PCI).toBe(abi.VFIO_DEVICE_FLAGS_PCI);
+      expect(info.numRegions).toBeGreaterThanOrEqual(9);
+      expect(info.numIrqs).toBe(5);
+    } finally {
+      o.close();
+    }
+  });
+
+  it('config region: 256 or 4096 bytes, read/write, never mmap, at index << 40', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    try {
+      const cfg = region(env, o.device, CONFIG);
+      expect([256, 4096]).toContain(cfg.size);
+      expect(cfg.flags & 7).toBe(abi.VFIO_REGION_INFO_FLAG_READ | abi.VFIO_REGION_INFO_FLAG_WRITE);
+      expect(cfg.index).toBe(CONFIG);
+      if (!target.real) expect(cfg.offset).toBe(7 * 2 ** 40);
+      expect(calls.deviceGetRegionInfo(env.sys, o.device, 1000)).toBe(-EINVAL);
+    } finally {
+      o.close();
+    }
+  });
+
+  it('a region with capabilities: the first call raises argsz and the chain is followed', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    try {
+      // The raw exchange, with only the 32-byte struct: CAPS set, cap_offset 0, argsz = what is needed.
+      let seen = false;
+      for (let index = 0; index <= 5; index++) {
+        const raw = new Uint8Array(32);
+        const v = new DataView(raw.buffer);
+        v.setUint32(0, 32, true);
+        v.setUint32(8, index, true);
+        ok(env.sys.ioctl(o.device, abi.VFIO_DEVICE_GET_REGION_INFO, raw), 'GET_REGION_INFO');
+        if ((v.getUint32(4, true) & abi.VFIO_REGION_INFO_FLAG_CAPS) === 0) continue;
+        seen = true;
+        expect(v.getUint32(12, true)).toBe(0);
+        expect(v.getUint32(0, true)).toBeGreaterThan(32);
+        const full = region(env, o.device, index);
+        expect(full.msixMappable || full.sparseMmap !== undefined || full.type !== undefined).toBe(true);
+      }
+      if (!target.real) {
+        expect(seen).toBe(true);
+        expect(region(env, o.device, 2).msixMappable).toBe(true);
+        expect(region(env, o.device, 0).msixMappable).toBe(false);
+        expect(region(env, o.device, 3).size).toBe(0); // the upper half of 64-bit BAR 2
+      }
+    } finally {
+      o.close();
+    }
+  });
+
+  it('config reads at any offset and size agree with one another; past the end is EFAULT', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    try {
+      const cfg = region(env, o.device, CONFIG);
+      const whole = readConfig(env, o.device, 0, 64);
+      for (const [off, len] of [
+        [0, 1],
+        [1, 2],
+        [2, 4],
+        [3, 8],
+        [0x2c, 4],
+        [7, 13],
+      ] as const) {
+        expect(Array.from(readConfig(env, o.device, off, len))).toEqual(Array.from(whole.subarray(off, off + len)));
+      }
+      expect(calls.regionRead(env.sys, o.device, cfg.offset, cfg.size - 2, new Uint8Array(4))).toBe(-EFAULT);
+      expect(calls.regionRead(env.sys, o.device, cfg.offset, cfg.size, new Uint8Array(1))).toBe(-EFAULT);
+    } finally {
+      o.close();
+    }
+  });
+
+  it('Vendor ID is read-only; BAR sizing through the virtual BAR: all ones read back as the size mask', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    try {
+      const vendor = readConfig(env, o.device, 0, 2);
+      writeConfig(env, o.device, 0, new Uint8Array([0x12, 0x34]));
+      expect(Array.from(readConfig(env, o.device, 0, 2))).toEqual(Array.from(vendor));
+      const bar0 = region(env, o.device, 0);
+      if (bar0.size === 0) return; // a device without BAR 0: nothing to size
+      const original = readConfig(env, o.device, 0x10, 4);
+      writeConfig(env, o.device, 0x10, new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+      const sized = new DataView(readConfig(env, o.device, 0x10, 4).buffer).getUint32(0, true);
+      const typeBits = sized & 1 ? 0x3 : 0xf;
+      expect((~(sized & ~typeBits) + 1) >>> 0).toBe(bar0.size >>> 0);
+      writeConfig(env, o.device, 0x10, original);
+      if (env.model) {
+        // The device's own BAR register never changed: vfio keeps the guest's value in its virtual copy.
+        expect(Array.from(env.model.device(env.address).config.subarray(0x10, 0x14))).toEqual([0, 0, 0, 0]);
+      }
+    } finally {
+      o.close();
+    }
+  });
+
+  it('BAR access: EIO while Memory Space Enable is off; in range once on; past the end EINVAL; the MSI-X table reads 0xFF and drops writes', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    try {
+      const bar = [0, 1, 2, 3, 4, 5].map((i) => region(env, o.device, i)).find((r) => r.size >= 16 && r.flags & abi.VFIO_REGION_INFO_FLAG_MMAP);
+      if (!bar) throw new Error('the device has no memory BAR of 16 bytes or more');
+      const command = readConfig(env, o.device, 4, 2);
+      writeConfig(env, o.device, 4, new Uint8Array([command[0]! & ~2, command[1]!]));
+      expect(calls.regionRead(env.sys, o.device, bar.offset, 0, new Uint8Array(4))).toBe(-5);
+      writeConfig(env, o.device, 4, new Uint8Array([command[0]! | 2, command[1]!]));
+      expect(calls.regionRead(env.sys, o.device, bar.offset, 0, new Uint8Array(4))).toBe(4);
+      expect(calls.regionRead(env.sys, o.device, bar.offset, bar.size - 2, new Uint8Array(4))).toBe(-EINVAL);
+      if (env.model) {
+        const msixBar = region(env, o.device, env.model.device(env.address).msixBar);
+        expect(calls.regionWrite(env.sys, o.device, msixBar.offset, 0, new Uint8Array([1, 2, 3, 4]))).toBe(4);
+        const back = new Uint8Array(4);
+        calls.regionRead(env.sys, o.device, msixBar.offset, 0, back);
+        expect(Array.from(back)).toEqual([0xff, 0xff, 0xff, 0xff]);
+      }
+      writeConfig(env, o.device, 4, command);
+    } finally {
+      o.close();
+    }
+  });
+});
+
+describeOnTargets('closing in any order: the device fd holds its group, the group holds its container', (target) => {
+  it('with the group and container fds closed first, the device still works; the group opens again only after the device closes', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    env.sys.close(o.container);
+    env.sys.close(o.group);
+    const info = calls.deviceGetInfo(env.sys, o.device);
+    expect(typeof info === 'number' ? info : info.numIrqs).toBe(5);
+    expect(env.sys.open(`/dev/vfio/${env.group}`, 2)).toBe(-EBUSY);
+    env.sys.close(o.device);
+    const again = ok(env.sys.open(`/dev/vfio/${env.group}`, 2), 'reopen group');
+    // Released for good: the reopened group is in no container.
+    expect(calls.groupGetStatus(env.sys, again) & abi.VFIO_GROUP_FLAGS_CONTAINER_SET).toBe(0);
+    env.sys.close(again);
+    expect(env.model?.hazards ?? []).toEqual([]);
+  });
+});
+
+describe('the container outlives its fd while a group holds it [model: needs a mapping]', () => {
+  it('mappings stay until the last group leaves, and leaving with one mapped is a hazard', () => {
+    const m = new VfioKernelModel();
+    const o = openLegacy({ sys: m, model: m, address: '0000:01:00.0', group: 7 });
+    expect(calls.mapDma(m, o.container, { vaddr: 0x1000n, iova: 0n, size: 0x1000n })).toBe(0);
+    m.close(o.container);
+    expect(m.hazards).toEqual([]);
+    m.close(o.device);
+    expect(m.hazards).toEqual([]);
+    m.close(o.group);
+    expect(m.hazards).toEqual(['a container lost its last group with 1 DMA mapping(s) still mapped']);
+  });
+});

@@ -1,0 +1,23 @@
+// The README shows this example: its block must be byte-identical to the file
+// (scripts/check-readme-examples.mjs), and the file runs here in plain Node 20 in a child process,
+// as a user's file would, against the built package.
+import * as path from 'node:path';
+import { readmeTools } from '../../../scripts/readme-examples.cjs';
+
+const { node, readmeExamples } = readmeTools(path.resolve(__dirname, '..'));
+
+test('README blocks are byte-identical to the example files', () => {
+  expect(readmeExamples()).toEqual(['examples/model.js', 'examples/open.js']);
+});
+
+test('examples/model.js runs in plain Node and prints what the README says', () => {
+  expect(node(['examples/model.js'])).toBe(
+    ['group flags: 1', 'MSI-X vectors: 4', 'SET_IRQS: 0', 'device raises vector 0: signalled', 'eventfd counter: 1n', 'hazards: []', ''].join('\n'),
+  );
+});
+
+test('examples/open.js runs in plain Node and prints what the README says', () => {
+  expect(node(['examples/open.js'])).toBe(
+    ['opened 0000:01:00.0: group 7, legacy path, 5 interrupt indexes', 'UNAVAILABLE: 0000:02:00.0 is bound to e1000e, not vfio-pci', 'open fds: 0 hazards: []', ''].join('\n'),
+  );
+});

@@ -1,0 +1,158 @@
+/**
+ * The kernels every behaviour test runs on: the VFIO model always, and a real device bound to
+ * vfio-pci when `TSVMM_VFIO_DEVICE` names one (`0000:01:00.0`) and /dev/vfio exists. One test body
+ * per behaviour, run once per target by {@link describeOnTargets}; where an expectation needs the
+ * device side (raise a vector, assert INTx) or the model's own state, the body asks for
+ * `env.model` and says why a real device cannot show it.
+ */
+import { existsSync, readlinkSync } from 'node:fs';
+import { basename } from 'node:path';
+import { type VfioSyscalls, vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../../src';
+import { VfioKernelModel, type VfioModelOptions } from '../../src/testing';
+
+/** The environment variable naming a real device bound to vfio-pci. */
+export const DEVICE_ENV = 'TSVMM_VFIO_DEVICE';
+
+/** One fresh kernel to run a test body on. */
+export interface VfioEnv {
+  /** The system calls: a new model, or libc. */
+  readonly sys: VfioSyscalls;
+  /** The model, or undefined on a real device. */
+  readonly model: VfioKernelModel | undefined;
+  /** The device's PCI name. */
+  readonly address: string;
+  /** Its IOMMU group number. */
+  readonly group: number;
+}
+
+/** One kernel the behaviour tests run on. */
+export interface VfioTarget {
+  /** `VFIO model` or `real device <address>`: in every test title. */
+  readonly name: string;
+  /** True on the real device. */
+  readonly real: boolean;
+  /** A fresh environment (a new model with `options` on the model target; the options are ignored on a device). */
+  create(options?: VfioModelOptions): VfioEnv;
+}
+
+const MODEL: VfioTarget = {
+  name: 'VFIO model',
+  real: false,
+  create(options?: VfioModelOptions): VfioEnv {
+    const model = new VfioKernelModel(options);
+    const first = [...model.devices.values()][0]!;
+    return { sys: model, model, address: first.address, group: first.group };
+  },
+};
+
+/** Why the real-device half is not run here, or undefined when it is. */
+function deviceAbsence(): string | undefined {
+  const address = process.env[DEVICE_ENV];
+  if (!existsSync('/dev/vfio')) return '/dev/vfio does not exist on this host: no VFIO driver is loaded (modprobe vfio-pci) or the host has no IOMMU';
+  if (!address) return `${DEVICE_ENV} is not set: name a PCI function bound to vfio-pci (e.g. ${DEVICE_ENV}=0000:01:00.0) to run these tests on it`;
+  if (!existsSync(`/sys/bus/pci/devices/${address}/iommu_group`)) return `/sys/bus/pci/devices/${address}/iommu_group does not exist: ${address} is not a PCI function behind an IOMMU`;
+  return undefined;
+}
+
+function realTarget(address: string): VfioTarget {
+  const group = Number(basename(readlinkSync(`/sys/bus/pci/devices/${address}/iommu_group`)));
+  return {
+    name: `real device ${address}`,
+    real: true,
+    create: () => ({ sys: vfioSyscalls(), model: undefined, address, group }),
+  };
+}
+
+let skipReported = false;
+
+/**
+ * `describe(title)` once per target: the model always; the real device when {@link DEVICE_ENV}
+ * names one, else one loudly skipped test (and one `SKIPPED` line on stderr) saying why.
+ */
+export function describeOnTargets(title: string, body: (target: VfioTarget) => void): void {
+  describe(`${title} [VFIO model]`, () => body(MODEL));
+  const why = deviceAbsence();
+  if (why === undefined) {
+    const t = realTarget(process.env[DEVICE_ENV]!);
+    describe(`${title} [${t.name}]`, () => body(t));
+    return;
+  }
+  if (!skipReported) {
+    process.stderr.write(`SKIPPED the real-device half of the VFIO tests: ${why}\n`);
+    skipReported = true;
+  }
+  describe(`${title} [real device]`, () => it.skip(`needs a device bound to vfio-pci: ${why}`, () => undefined));
+}
+
+/** The legacy container/group/device fds of an opened device. */
+export interface Opened {
+  /** The container (/dev/vfio/vfio). */
+  readonly container: number;
+  /** The group (/dev/vfio/<n>). */
+  readonly group: number;
+  /** The device fd. */
+  readonly device: number;
+  /** Closes the three, device first. */
+  close(): void;
+}
+
+/** Returns `r`, failing with the errno when it is negative. */
+export function ok(r: number, what: string): number {
+  if (r < 0) throw new Error(`${what} failed with errno ${-r}`);
+  return r;
+}
+
+/** Opens `env`'s device through the container/group path with the type1v2 IOMMU (vfio.md §3). */
+export function openLegacy(env: VfioEnv): Opened {
+  const { sys } = env;
+  const container = ok(sys.open('/dev/vfio/vfio', 2), 'open(/dev/vfio/vfio)');
+  const group = ok(sys.open(`/dev/vfio/${env.group}`, 2), `open(/dev/vfio/${env.group})`);
+  ok(calls.groupSetContainer(sys, group, container), 'VFIO_GROUP_SET_CONTAINER');
+  ok(calls.setIommu(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU), 'VFIO_SET_IOMMU');
+  const device = ok(calls.groupGetDeviceFd(sys, group, env.address), 'VFIO_GROUP_GET_DEVICE_FD');
+  return {
+    container,
+    group,
+    device,
+    close() {
+      sys.close(device);
+      sys.close(group);
+      sys.close(container);
+    },
+  };
+}
+
+/** The region info of `index`, failing on an errno. */
+export function region(env: VfioEnv, device: number, index: number): calls.RegionInfo {
+  const r = calls.deviceGetRegionInfo(env.sys, device, index);
+  if (typeof r === 'number') throw new Error(`VFIO_DEVICE_GET_REGION_INFO(${index}) failed with errno ${-r}`);
+  return r;
+}
+
+/** Reads `length` bytes of config space at `offset`. */
+export function readConfig(env: VfioEnv, device: number, offset: number, length: number): Uint8Array {
+  const cfg = region(env, device, abi.VFIO_PCI_REGION.VFIO_PCI_CONFIG_REGION_INDEX);
+  const buf = new Uint8Array(length);
+  ok(calls.regionRead(env.sys, device, cfg.offset, offset, buf), `pread(config @${offset})`);
+  return buf;
+}
+
+/** Writes `bytes` to config space at `offset`. */
+export function writeConfig(env: VfioEnv, device: number, offset: number, bytes: Uint8Array): void {
+  const cfg = region(env, device, abi.VFIO_PCI_REGION.VFIO_PCI_CONFIG_REGION_INDEX);
+  ok(calls.regionWrite(env.sys, device, cfg.offset, offset, bytes), `pwrite(config @${offset})`);
+}
+
+/** A new eventfd of `env` (close-on-exec, non-blocking as the model's are). */
+export function eventfd(env: VfioEnv): number {
+  return ok(env.sys.eventfd(0, 0x800), 'eventfd');
+}
+
+/** Reads and clears an eventfd's counter: 0n when nothing was signalled (EAGAIN). */
+export function take(env: VfioEnv, fd: number): bigint {
+  const buf = new Uint8Array(8);
+  const r = env.sys.read(fd, buf, 8);
+  if (r === -11) return 0n;
+  ok(r, 'read(eventfd)');
+  return new DataView(buf.buffer).getBigUint64(0, true);
+}
