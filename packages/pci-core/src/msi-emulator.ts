@@ -263,6 +263,8 @@ export class MsiEmulator {
     const l = this.layout;
     const wasEnabled = this.enable;
     const wasLive = this.liveVectors;
+    const wasMask = this.mask;
+    const wasData = this.data;
     let touchedAddress = false;
     let touchedOther = false;
     for (let i = 0; i < size; i++) {
@@ -299,6 +301,10 @@ export class MsiEmulator {
       else this.commitStaged();
       return;
     }
+    const changed = this.staged || wasEnabled !== this.enable || wasLive !== this.liveVectors || wasMask !== this.mask || wasData !== this.data;
+    const addressChanged = this.addressLo !== this.liveLo || this.addressHi !== this.liveHi;
+    // Rewriting a register with its own value changes nothing (and must not re-report a refused message).
+    if (!changed && !addressChanged) return;
     this.apply(wasLive);
     if (this.onControl !== undefined && (wasEnabled !== this.enable || wasLive !== this.liveVectors)) {
       try {

@@ -17,7 +17,8 @@
  * The PRNG is seeded (TSVMM_FUZZ_SEED overrides) so a failure names a reproducible step; the
  * amount of work is fixed, not timed. TSVMM_LONG_PROPERTY=1 runs ten times as many steps.
  */
-import { DEFAULT_MSI_POLICY, VirtError, validateMsi } from '@tsvmm/virt';
+import type { VirtError} from '@tsvmm/virt';
+import { DEFAULT_MSI_POLICY, validateMsi } from '@tsvmm/virt';
 import { seededRandom } from '@tsvmm/virt/testing';
 import { MsiEmulator } from '../src';
 import { FakeRouteSet } from './support/fake-routes';
