@@ -108,7 +108,7 @@ export function createIrqFdMsixRoutes(irqfd: IrqFd, vectors: number): IrqFdMsixR
 /**
  * One irqfd route per vector of a plain MSI capability, for {@link MsiEmulator.setRoutes}: what
  * {@link createIrqFdMsixRoutes} makes, for `vectors` = 2^(Multiple Message Capable), i.e. 1, 2,
- * 4, 8, 16 or 32 (PCI Local Bus 3.0, section 6.8.1.3). `irqfdRoutes[v].event.fd` is what VFIO
+ * 4, 8, 16 or 32 (PCI Local Bus 3.0, section 6.8.1). `irqfdRoutes[v].event.fd` is what VFIO
  * (`VFIO_DEVICE_SET_IRQS`, MSI index, `start` = v) signals for vector v.
  *
  * @throws VirtError INVALID_ARGUMENT for another vector count or an `irqfd` without `newIrqFdRoute`;

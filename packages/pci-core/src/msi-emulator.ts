@@ -357,6 +357,8 @@ export class MsiEmulator {
     if (!this.routes.attached) return;
     this.commitStaged();
     this.routes.detach();
+    // What routes of vectors not granted had latched is nothing the function may send.
+    for (let v = this.liveVectors; v < this.vectors; v++) this.routes.pending[v] = 0;
     for (let v = 0; v < this.vectors; v++) this.sync(v);
   }
 
@@ -481,7 +483,7 @@ export class MsiEmulator {
     return this.enable && v < this.liveVectors && ((this.mask >>> v) & 1) === 0;
   }
 
-  /** Data with its low MME bits replaced by the vector number (PCI 3.0, section 6.8.3.4; QEMU `msi_prepare_message`). */
+  /** Data with its low MME bits replaced by the vector number (the function's rule for multiple messages; QEMU `msi_prepare_message`). */
   private vectorData(data: number, v: number): number {
     const n = this.liveVectors;
     return ((data & ~(n - 1)) | (v & (n - 1))) & 0xffff;

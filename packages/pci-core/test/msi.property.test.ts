@@ -11,7 +11,7 @@
  * CI runs 1,500 sequences; TSVMM_LONG_PROPERTY=1 runs 30,000.
  */
 import fc from 'fast-check';
-import { DEFAULT_MSI_POLICY, type MsiPolicy, encodeMsi } from '@tsvmm/virt';
+import { DEFAULT_MSI_POLICY, type MsiPolicy, encodeMsi, validateMsi } from '@tsvmm/virt';
 import { MsiEmulator } from '../src';
 import { FakeRouteSet } from './support/fake-routes';
 import { MsiModel } from './support/msi-model';
@@ -215,5 +215,97 @@ describe('MsiEmulator against the spec model', () => {
       { numRuns: 2_000 },
     );
     expect(seen.size).toBe(6 * 2 * 2);
+  });
+});
+
+describe('MsiEmulator under route and commit failures', () => {
+  type FailOp = Op | { k: 'fail'; method: 'setMsi' | 'clearMsi' | 'mask' | 'unmask' | 'consumePending' | 'signal' | 'batch'; times: number; vector: number };
+  const failArb = (s: Setup): fc.Arbitrary<FailOp> =>
+    fc.oneof(
+      { weight: 4, arbitrary: opArb(s) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          k: fc.constant('fail' as const),
+          method: fc.constantFrom('setMsi' as const, 'clearMsi' as const, 'mask' as const, 'unmask' as const, 'consumePending' as const, 'signal' as const, 'batch' as const),
+          times: fc.integer({ min: 1, max: 3 }),
+          vector: fc.integer({ min: 0, max: s.vectors - 1 }),
+        }),
+      },
+    );
+
+  it('nothing throws, no route is misused, and resync() brings every route to what the registers say', () => {
+    fc.assert(
+      fc.property(
+        setupArb.chain((s) => fc.tuple(fc.constant({ ...s, routed: true }), fc.array(failArb(s), { minLength: 1, maxLength: 50 }))),
+        ([s, ops]) => {
+          const policy = s.x2apic ? X2APIC : DEFAULT_MSI_POLICY;
+          const fake = new FakeRouteSet(s.vectors, policy);
+          const emu = new MsiEmulator({ vectors: s.vectors, address64: s.address64, perVectorMasking: s.perVectorMasking, ...(s.x2apic ? { policy } : {}), onError: () => undefined });
+          emu.setRoutes(fake.routes, { batch: fake.batch });
+          const dataAt = s.address64 ? 12 : 8;
+          for (const op of ops) {
+            switch (op.k) {
+              case 'fail':
+                fake.fail(op.method, op.times, op.method === 'batch' ? undefined : op.vector);
+                break;
+              case 'cw':
+                emu.configWrite(op.off, op.size, op.value);
+                break;
+              case 'cr':
+                emu.configRead(op.off, op.size);
+                break;
+              case 'control':
+                emu.configWrite(2, 2, (op.enable ? 1 : 0) | (op.mme << 4));
+                break;
+              case 'program':
+                emu.configWrite(4, 4, op.lo);
+                if (s.address64) emu.configWrite(8, 4, op.hi);
+                emu.configWrite(dataAt, 2, op.data);
+                break;
+              case 'mask':
+                emu.configWrite(dataAt + 4, 4, op.bits);
+                break;
+              case 'sig':
+                emu.signal(op.v);
+                break;
+              case 'dev':
+                fake.routes[op.v]!.deviceSignal();
+                break;
+              case 'reset':
+                emu.reset();
+                break;
+              case 'saveRestore':
+                emu.restore(emu.save());
+                break;
+              case 'routes':
+                emu.resync();
+                break;
+            }
+            if (fake.violations.length > 0) throw new Error(`route misuse: ${fake.violations.join('; ')}`);
+          }
+          fake.failures.clear();
+          emu.resync();
+          // The registers, read as the guest reads them, say what every route must be.
+          const word = (at: number) => emu.configRead(at, 4);
+          const control = emu.configRead(2, 2);
+          const granted = 2 ** ((control >> 4) & 7);
+          const mask = s.perVectorMasking ? word(dataAt + 4) : 0;
+          for (let v = 0; v < s.vectors; v++) {
+            const msg = { lo: word(4), hi: s.address64 ? word(8) : 0, data: (emu.configRead(dataAt, 2) & ~(granted - 1)) | (v % granted) };
+            let valid = true;
+            try {
+              validateMsi('test', { addressLo: msg.lo, addressHi: msg.hi, data: msg.data }, policy);
+            } catch {
+              valid = false;
+            }
+            const may = (control & 1) === 1 && v < granted && ((mask >>> v) & 1) === 0 && valid;
+            const r = fake.routes[v]!;
+            expect({ v, armed: r.armed, msi: may ? r.msi : undefined }).toEqual({ v, armed: may, msi: may ? msg : undefined });
+          }
+        },
+      ),
+      { numRuns: process.env.TSVMM_LONG_PROPERTY === '1' ? 10_000 : 400 },
+    );
   });
 });
