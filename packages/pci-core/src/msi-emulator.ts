@@ -294,6 +294,7 @@ export class MsiEmulator {
     }
     this.addressLo >>>= 0;
     this.addressHi >>>= 0;
+    this.mask >>>= 0;
     if (!touchedOther) {
       // Only read-only bytes: nothing changes. Only address bytes: half of a message rewrite (Linux
       // writes Address, Upper Address, then Data while the vector is live), so routes keep the old one.
