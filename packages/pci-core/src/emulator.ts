@@ -9,10 +9,11 @@
  * The VMM's buffers and values are normalised by `access-args.ts`; one that cannot be used is
  * reported through `onError` too, and the access does nothing.
  */
-import { DEFAULT_MSI_POLICY, type MsiPolicy, VirtError, invalidArgument } from '@tsvmm/virt';
+import { type MsiPolicy, VirtError, invalidArgument } from '@tsvmm/virt';
 import { checkOptions } from '@tsvmm/virt/implement';
 import { type Refusal, accessBytes, dwordValue, isRefusal, qwordHalves, refuseDword, refusePlace, refuseQword } from './access-args';
 import { MsixCapabilityRegisters, checkNextPointer } from './capability';
+import { checkDelivery } from './delivery-options';
 import { type MsixLayout, type MsixLayoutOptions, checkLayout } from './layout';
 import type { MsiInjector, MsixBatch, MsixErrorHandler, MsixRoute } from './route';
 import { type MsixState, checkState } from './state';
@@ -98,22 +99,12 @@ export class MsixEmulator {
     this.layout = checkLayout(op, options);
     this.vectors = this.layout.vectors;
     const nextPointer = checkNextPointer(op, options.nextPointer ?? 0);
-    if (options.requestMsi !== undefined && typeof options.requestMsi !== 'function') {
-      throw invalidArgument(op, 'requestMsi must be a function (addressLo, addressHi, data) => void');
-    }
-    if (options.onError !== undefined && typeof options.onError !== 'function') {
-      throw invalidArgument(op, 'onError must be a function (error, vector, operation) => void');
-    }
-    const policy = options.policy ?? DEFAULT_MSI_POLICY;
-    // A malformed policy would make every route-less message "invalid": interrupts held forever, silently.
-    if (typeof policy !== 'object' || policy === null || (policy.addressHi !== 'reject' && policy.addressHi !== 'x2apic-ids')) {
-      throw invalidArgument(op, "policy must be an MsiPolicy ({ addressHi: 'reject' | 'x2apic-ids', backend }), e.g. the partition's or DEFAULT_MSI_POLICY");
-    }
+    const { inject, policy, onError } = checkDelivery(op, options);
     this.cap = new MsixCapabilityRegisters(this.layout, nextPointer);
     this.routes = new MsixVectorRoutes(this.vectors, {
-      inject: options.requestMsi,
+      inject,
       policy,
-      onError: options.onError,
+      onError,
       resync: (v) => this.sync(v, true),
     });
     this.table = new MsixTable(this.layout, this.cap, {

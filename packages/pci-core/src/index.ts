@@ -21,3 +21,23 @@ export {
 export type { MsixLayout, MsixLayoutOptions, MsixPlacement } from './layout';
 export { IrqFdMsixRoute, createIrqFdMsixRoutes, joinAddress, partitionInjector } from './irqfd-adapter';
 export type { IrqFdMsixRoutes } from './irqfd-adapter';
+export { MsiEmulator } from './msi-emulator';
+export type { MsiControlHandler, MsiEmulatorOptions, MsiMessageView } from './msi-emulator';
+export type { MsiState } from './msi-state';
+export {
+  MSI_ADDRESS_HI,
+  MSI_ADDRESS_LO,
+  MSI_CAPABILITY_ID,
+  MSI_CONTROL_64BIT,
+  MSI_CONTROL_ENABLE,
+  MSI_CONTROL_MME,
+  MSI_CONTROL_MMC,
+  MSI_CONTROL_PER_VECTOR_MASKING,
+  MSI_MAX_VECTORS,
+  MSI_VECTOR_COUNTS,
+  checkMsiLayout,
+  msiCapabilitySize,
+} from './msi-layout';
+export type { MsiLayout, MsiLayoutOptions } from './msi-layout';
+export { createIrqFdMsiRoutes } from './irqfd-adapter';
+export type { IrqFdMsiRoutes } from './irqfd-adapter';

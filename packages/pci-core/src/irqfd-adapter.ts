@@ -7,6 +7,7 @@ import type { Disposable, IrqFd, IrqFdRoute, Partition } from '@tsvmm/virt';
 import { VirtError, checkInteger, describeValue, invalidArgument } from '@tsvmm/virt';
 import { checkMethods } from '@tsvmm/virt/implement';
 import type { MsiInjector, MsixBatch, MsixRoute } from './route';
+import { MSI_VECTOR_COUNTS } from './msi-layout';
 
 const TWO_32 = 0x1_0000_0000;
 /** Upper halves below this keep the 64-bit address a safe integer. */
@@ -95,10 +96,36 @@ export interface IrqFdMsixRoutes extends Disposable {
  * Creates `vectors` routes on `irqfd` in one batch (one commit where the backend has a routing
  * table). If any creation fails, the routes made so far are disposed and the typed error (e.g.
  * EXHAUSTED) propagates.
+ *
+ * @throws VirtError INVALID_ARGUMENT for `vectors` outside 1-2048 or an `irqfd` without `newIrqFdRoute`.
  */
 export function createIrqFdMsixRoutes(irqfd: IrqFd, vectors: number): IrqFdMsixRoutes {
   const op = 'createIrqFdMsixRoutes';
   checkInteger(op, 'vectors', vectors, 1, 2048);
+  return createRoutes(op, irqfd, vectors);
+}
+
+/**
+ * One irqfd route per vector of a plain MSI capability, for {@link MsiEmulator.setRoutes}: what
+ * {@link createIrqFdMsixRoutes} makes, for `vectors` = 2^(Multiple Message Capable), i.e. 1, 2,
+ * 4, 8, 16 or 32 (PCI Local Bus 3.0, section 6.8.1). `irqfdRoutes[v].event.fd` is what VFIO
+ * (`VFIO_DEVICE_SET_IRQS`, MSI index, `start` = v) signals for vector v.
+ *
+ * @throws VirtError INVALID_ARGUMENT for another vector count or an `irqfd` without `newIrqFdRoute`;
+ *   the backend's typed error (e.g. EXHAUSTED) if a route cannot be made (those made are disposed).
+ */
+export function createIrqFdMsiRoutes(irqfd: IrqFd, vectors: number): IrqFdMsiRoutes {
+  const op = 'createIrqFdMsiRoutes';
+  if (!MSI_VECTOR_COUNTS.includes(vectors)) {
+    throw invalidArgument(op, `vectors must be 1, 2, 4, 8, 16 or 32 (2^Multiple Message Capable), got ${describeValue(vectors)}`);
+  }
+  return createRoutes(op, irqfd, vectors);
+}
+
+/** One irqfd route per MSI vector, ready for {@link MsiEmulator.setRoutes}; the same shape as {@link IrqFdMsixRoutes}. */
+export type IrqFdMsiRoutes = IrqFdMsixRoutes;
+
+function createRoutes(op: string, irqfd: IrqFd, vectors: number): IrqFdMsixRoutes {
   if (typeof irqfd !== 'object' || irqfd === null || typeof irqfd.newIrqFdRoute !== 'function') {
     throw invalidArgument(op, 'irqfd must be the IrqFd of a partition (partition.irqfd())');
   }

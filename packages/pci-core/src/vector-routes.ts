@@ -126,6 +126,21 @@ export class MsixVectorRoutes {
   }
 
   /**
+   * Forgets every interrupt vector `v` holds: its pending bit, and what its route latched (the
+   * route is masked first, so asking it drains nothing that could deliver). Used when a vector
+   * stops or starts existing for the function (plain MSI's Multiple Message Enable); the caller
+   * drives the vector again afterwards.
+   */
+  dropLatch(v: number): void {
+    this.pending[v] = 0;
+    this.open[v] = 0;
+    const r = this.routes?.[v];
+    if (r === undefined) return;
+    if (this.rMasked[v] !== YES && this.call(v, 'MsixRoute.mask', () => r.mask())) this.rMasked[v] = YES;
+    if (this.rMasked[v] === YES) this.call(v, 'MsixRoute.consumePending', () => r.consumePending());
+  }
+
+  /**
    * The pending bit of `v` as the guest sees it. A vector that does not deliver may have a signal
    * latched in its route (a device signalled the event directly): `consumePending` moves it into
    * the emulator's bit, which then stays set until the vector delivers. A delivering vector's

@@ -9,7 +9,7 @@ const { node, readmeExamples } = readmeTools(PACKAGE);
 import { existsSync } from 'node:fs';
 
 test('README blocks are byte-identical to the example files', () => {
-  expect(readmeExamples()).toEqual(['examples/vmm.js']);
+  expect(readmeExamples()).toEqual(['examples/vmm.js', 'examples/msi.js']);
 });
 
 test("the root README's \"Use it in your VMM\" block is byte-identical to examples/vmm.js", () => {
@@ -18,4 +18,8 @@ test("the root README's \"Use it in your VMM\" block is byte-identical to exampl
 
 test('examples/vmm.js in plain Node delivers vector 0x41 to vCPU 1 (KVM where present, else software)', () => {
   expect(node(['examples/vmm.js'])).toBe(`${existsSync('/dev/kvm') ? 'kvm' : 'software'}: vCPU 1 IRR [65]\n`);
+});
+
+test('examples/msi.js in plain Node delivers vector 2 of a 4-message block to vCPU 1 and shows masked vector 3 pending', () => {
+  expect(node(['examples/msi.js'])).toBe(`${existsSync('/dev/kvm') ? 'kvm' : 'software'}: vCPU 1 IRR [66], Pending Bits 0x8\n`);
 });

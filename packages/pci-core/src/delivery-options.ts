@@ -1,0 +1,28 @@
+/**
+ * The delivery hooks both emulators take (`requestMsi`, `policy`, `onError`), checked once, in one
+ * place, so that the MSI-X and the plain MSI emulator refuse the same mistakes with the same words.
+ */
+import { DEFAULT_MSI_POLICY, type MsiPolicy, invalidArgument } from '@tsvmm/virt';
+import type { MsiInjector, MsixErrorHandler } from './route';
+
+export interface DeliveryOptions {
+  readonly requestMsi?: MsiInjector;
+  readonly policy?: MsiPolicy;
+  readonly onError?: MsixErrorHandler;
+}
+
+/** The checked hooks; INVALID_ARGUMENT for a non-function injector or handler, or a malformed policy. */
+export function checkDelivery(op: string, options: DeliveryOptions): { inject: MsiInjector | undefined; policy: MsiPolicy; onError: MsixErrorHandler | undefined } {
+  if (options.requestMsi !== undefined && typeof options.requestMsi !== 'function') {
+    throw invalidArgument(op, 'requestMsi must be a function (addressLo, addressHi, data) => void');
+  }
+  if (options.onError !== undefined && typeof options.onError !== 'function') {
+    throw invalidArgument(op, 'onError must be a function (error, vector, operation) => void');
+  }
+  const policy = options.policy ?? DEFAULT_MSI_POLICY;
+  // A malformed policy would make every route-less message "invalid": interrupts held forever, silently.
+  if (typeof policy !== 'object' || policy === null || (policy.addressHi !== 'reject' && policy.addressHi !== 'x2apic-ids')) {
+    throw invalidArgument(op, "policy must be an MsiPolicy ({ addressHi: 'reject' | 'x2apic-ids', backend }), e.g. the partition's or DEFAULT_MSI_POLICY");
+  }
+  return { inject: options.requestMsi, policy, onError: options.onError };
+}

@@ -1,0 +1,60 @@
+/** The snapshot format of {@link MsiEmulator.save} / `restore`, and its checks. */
+import { describeValue, invalidArgument } from '@tsvmm/virt';
+import type { MsiLayout } from './msi-layout';
+
+/** Plain JSON-able MSI state: what a VMM stores in a snapshot. */
+export interface MsiState {
+  /** Format version; `restore` accepts only 1. */
+  readonly version: 1;
+  /** Vectors requested (2^Multiple Message Capable) of the emulator it was saved from; `restore` requires the same. */
+  readonly vectors: number;
+  /** 64-bit Address Capable of the emulator it was saved from; `restore` requires the same. */
+  readonly address64: boolean;
+  /** Per-Vector Masking Capable of the emulator it was saved from; `restore` requires the same. */
+  readonly perVectorMasking: boolean;
+  /** Message Control bit 0, MSI Enable. */
+  readonly enable: boolean;
+  /** Message Control bits 6:4, Multiple Message Enable: log2 of the vectors granted, 0 to log2(`vectors`). */
+  readonly multipleMessageEnable: number;
+  /** Message Address, bits 1:0 zero. */
+  readonly addressLo: number;
+  /** Message Upper Address (0 in a 32-bit layout). */
+  readonly addressHi: number;
+  /** Message Data, 16 bits. */
+  readonly data: number;
+  /** Mask Bits (bit v = vector v masked); 0 without per-vector masking. */
+  readonly mask: number;
+  /** Vectors with an interrupt pending, ascending; each below 2^`multipleMessageEnable`. */
+  readonly pending: readonly number[];
+}
+
+const u32 = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
+
+/** Throws INVALID_ARGUMENT unless `state` is a version-1 snapshot of an emulator with this layout. */
+export function checkMsiState(operation: string, state: unknown, layout: MsiLayout): asserts state is MsiState {
+  const fail = (detail: string) => invalidArgument(operation, detail, 'Pass a value returned by save() of an emulator with the same layout; nothing was changed.');
+  if (typeof state !== 'object' || state === null) throw fail('the snapshot must be an object');
+  const s = state as Partial<Record<keyof MsiState, unknown>>;
+  if (s.version !== 1) throw fail(`unknown snapshot version ${describeValue(s.version)}`);
+  if (s.vectors !== layout.vectors || s.address64 !== layout.address64 || s.perVectorMasking !== layout.perVectorMasking) {
+    throw fail(
+      `the snapshot's layout (vectors ${describeValue(s.vectors)}, address64 ${describeValue(s.address64)}, perVectorMasking ${describeValue(s.perVectorMasking)}) ` +
+        `differs from this emulator's (${layout.vectors}, ${layout.address64}, ${layout.perVectorMasking})`,
+    );
+  }
+  if (typeof s.enable !== 'boolean') throw fail('enable must be a boolean');
+  const mme = s.multipleMessageEnable;
+  if (typeof mme !== 'number' || !Number.isInteger(mme) || mme < 0 || mme > layout.multipleMessageCapable) {
+    throw fail(`multipleMessageEnable must be an integer from 0 to ${layout.multipleMessageCapable}, got ${describeValue(mme)}`);
+  }
+  if (!u32(s.addressLo) || (s.addressLo & 3) !== 0) throw fail('addressLo must be an integer from 0 to 0xFFFFFFFC with bits 1:0 clear');
+  if (!u32(s.addressHi) || (!layout.address64 && s.addressHi !== 0)) throw fail(`addressHi must be ${layout.address64 ? 'an integer from 0 to 0xFFFFFFFF' : '0 (32-bit layout)'}`);
+  if (!u32(s.data) || s.data > 0xffff) throw fail('data must be an integer from 0 to 0xFFFF');
+  const implemented = layout.perVectorMasking ? (layout.vectors === 32 ? 0xffffffff : (1 << layout.vectors) - 1) : 0;
+  if (!u32(s.mask) || (s.mask & ~implemented) !== 0) throw fail(`mask must be an integer within 0x${implemented.toString(16)}`);
+  const pending = s.pending;
+  if (!Array.isArray(pending)) throw fail('pending must be an array of vector numbers');
+  for (const v of pending) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= 1 << mme) throw fail(`pending vector ${describeValue(v)} is not one of the ${1 << mme} granted`);
+  }
+}
