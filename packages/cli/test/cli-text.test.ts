@@ -3,7 +3,9 @@
  * columns when stdout is not a terminal), JSON never does; the version flags; each command's own exit
  * codes in its help; repeated options refused; the bench table's width, its counts and its p99 rule.
  */
-import { formatBenchTable } from '../src/cli/bench-command';
+import { comparisonVerdict, formatBenchTable, formatComparisonTable } from '../src/cli/bench-command';
+import { COMPARISON_SCHEMA, type BenchComparison } from '../src/bench/against';
+import { renderReport } from '../src/bench/report';
 import { COMMANDS, main } from '../src/cli/main';
 import { EXIT_CODES, ExitCode } from '../src/cli/exit-codes';
 import { memoryIo } from '../src/cli/io';
@@ -215,6 +217,38 @@ describe('the bench table', () => {
     expect(text).not.toMatch(/\b1 commits\b/);
     expect(text).toMatch(/1 metric not measured, its target not judged\./);
     expect(formatBenchTable(result([one, skipped('a.b'), skipped('a.c')]), 200)).toMatch(/2 metrics not measured, their targets not judged\./);
+  });
+
+  it('says 1 commit in the HTML report and in a comparison, 1 round and 1 run', () => {
+    const one = withRatio({ name: 'msix.enable_2048.commits', unit: 'commits', value: 1, baseline: 2048, baselineName: 'msix.enable_2048.per_change', description: 'd' });
+    const html = renderReport(result([one]));
+    expect(html).toContain('<td>1 commit</td>');
+    expect(html).toContain('2048 commits');
+    const c: BenchComparison = {
+      schema: COMPARISON_SCHEMA,
+      metrics: [{ name: one.name, unit: 'commits', value: 1, baseline: 1, ratio: 1, count: 1, baselineCount: 1, values: [1], baselineValues: [1], description: 'd' }],
+      onlyThis: [],
+      onlyOther: [],
+      unmeasured: [],
+      runs: [{ round: 1, section: 'msix', build: 'other', ok: false, exitCode: null, failed: 'killed' }],
+      notes: [],
+      meta: {
+        startedAt: '2026-01-01T00:00:00.000Z',
+        durationMs: 1,
+        quick: true,
+        host: 'test',
+        node: 'v20',
+        rounds: 1,
+        sections: ['msix'],
+        runDeadlineMs: 1000,
+        this: { bin: 'a' },
+        other: { bin: 'b', dir: '/tmp/b' },
+      },
+    };
+    const text = formatComparisonTable(c, 1000);
+    expect(text).toMatch(/^msix\.enable_2048\.commits\s+1 commit\s+1 commit\s/m);
+    expect(text).toContain('Compared 1 round of msix');
+    expect(comparisonVerdict(c).lines[0]).toMatch(/^tsvmm bench --against: 1 of 1 run failed /);
   });
 
   it('shows a p99 only from 100 samples up, and says so', () => {

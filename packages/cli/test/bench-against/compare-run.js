@@ -15,7 +15,7 @@ const { comparisonVerdict, formatComparisonTable } = require(path.join(dist, 'cl
 const [thisDir, otherDir, rounds, deadlineMs] = process.argv.slice(2);
 
 (async () => {
-  const io = memoryIo();
+  const io = memoryIo({ COLUMNS: '1000' });
   const comparison = await compareBuilds({
     sections: ['msix'],
     quick: true,
