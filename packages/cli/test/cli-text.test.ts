@@ -148,12 +148,13 @@ describe('exit codes in the help', () => {
 
 describe('repeated options', () => {
   it.each([
-    [['probe', '--json', '--json'], /--json was given 2 times; give it once/],
-    [['probe', '--backend', 'kvm', '--backend', 'software'], /--backend was given 2 times; give it once/],
-    [['demo', '--backend=kvm', '--backend', 'software'], /--backend was given 2 times; give it once/],
-    [['bench', '--json', 'a.json', '--json', '-'], /--json was given 2 times; give it once/],
-    [['bench', '--quick', '--only', 'msix', '--quick'], /--quick was given 2 times; give it once/],
-    [['probe', '-h', '--help'], /--help was given 2 times \(as -h, --help\); give it once/],
+    [['probe', '--json', '--json'], /--json was given twice; give it once/],
+    [['probe', '--backend', 'kvm', '--backend', 'software'], /--backend was given twice; give it once/],
+    [['demo', '--backend=kvm', '--backend', 'software'], /--backend was given twice; give it once/],
+    [['bench', '--json', 'a.json', '--json', '-'], /--json was given twice; give it once/],
+    [['bench', '--quick', '--only', 'msix', '--quick'], /--quick was given twice; give it once/],
+    [['probe', '-h', '--help'], /--help was given twice \(as -h, --help\); give it once/],
+    [['bench', '--strict', '--strict', '--strict'], /--strict was given 3 times; give it once/],
   ])('%j is a usage error (exit 2) naming the option, before anything runs', async (argv, message) => {
     const r = await run(argv, { COLUMNS: '1000' });
     expect(r.code).toBe(2);

@@ -45,7 +45,8 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
   for (const [name, spellings] of given) {
     if (spellings.length < 2) continue;
     const as = new Set(spellings).size > 1 ? ` (as ${spellings.join(', ')})` : '';
-    throw new UsageError(command, `--${name} was given ${spellings.length} times${as}; give it once`);
+    const times = spellings.length === 2 ? 'twice' : `${spellings.length} times`;
+    throw new UsageError(command, `--${name} was given ${times}${as}; give it once`);
   }
   const out: ParsedOptions = {};
   for (const spec of specs) {
