@@ -34,7 +34,7 @@ export function topLevelHelp(width: number): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(nameWidth)}  ${c.summary}`),
     '',
-    "Run 'tsvmm <command> --help' for a command's options; 'tsvmm --version' (or -v, -V) for the version.",
+    "Run 'tsvmm <command> --help' for a command's options, 'tsvmm --version' (also -v, -V) for the version.",
     '',
     formatExitCodes(EXIT_CODES),
     '',
