@@ -1,11 +1,12 @@
 export { main, COMMANDS } from './cli/main';
-export { ExitCode } from './cli/exit-codes';
+export { EXIT_CODES, ExitCode, type ExitCodeDoc } from './cli/exit-codes';
+export { ERROR_SCHEMA } from './cli/errors';
 export type { CliHooks, Command, CommandContext } from './cli/command';
 export type { OptionSpec, ParsedOptions } from './cli/args';
 export { type CliIo, memoryIo, processIo } from './cli/io';
-export { probeAll, type HostInfo, type ProbeReport } from './probe/backends';
-export { runDemo, type DemoPartition, type DemoResult, type Observation } from './demo/run-demo';
-export type { BenchResult, Distribution, Metric, RunMeta, ScalingPlot, ScalingSeries, Target } from './bench/result';
-export type { BenchComparison, Build, BuildInfo, ComparedMetric, ComparisonRun, UnmeasuredMetric } from './bench/against';
+export { PROBE_SCHEMA, probeAll, type HostInfo, type ProbeReport } from './probe/backends';
+export { DEMO_SCHEMA, runDemo, type DemoPartition, type DemoResult, type Observation } from './demo/run-demo';
+export { BENCH_SCHEMA, type BenchResult, type Distribution, type Metric, type RunMeta, type ScalingPlot, type ScalingSeries, type Target } from './bench/result';
+export { COMPARISON_SCHEMA, type BenchComparison, type Build, type BuildInfo, type ComparedMetric, type ComparisonRun, type UnmeasuredMetric } from './bench/against';
 export { BACKENDS } from './backends/registry';
 export type { BackendDescriptor, BackendOpenOptions, BackendProbeCode, CodedBackendProbe } from './backends/descriptor';

@@ -14,7 +14,7 @@ import { type comparisonVerdict, formatComparisonTable } from '../src/cli/bench-
 import { memoryIo } from '../src/cli/io';
 import { main } from '../src/cli/main';
 import { type FakeConfig, type FakeLogEntry, type FakeMetric, alive, fakeBin, fakeCheckout, readFakeLog } from './helpers/fake-checkout';
-import { BIN } from './helpers/run-cli';
+import { BIN, WIDE } from './helpers/run-cli';
 
 /** The hang bound of the test that runs a comparison in a child process: far beyond the deadline it gives. */
 const HANG_BOUND_MS = 60_000;
@@ -113,7 +113,7 @@ describe('compareBuilds', () => {
     expect(c.runs.every((r) => r.ok && r.exitCode === 0)).toBe(true);
     expect(c.meta).toMatchObject({ rounds: 3, sections: ['msix', 'routes'], quick: true, other: { dir: otherDir, version: 'tsvmm 0.0.0-fake' } });
 
-    const table = formatComparisonTable(c);
+    const table = formatComparisonTable(c, 1000);
     expect(table).toMatch(/^metric\s+this build\s+other build\s+this \/ other\s+runs$/m);
     expect(table).toMatch(/^msix\.table_write\s+20 ns\s+10 ns\s+2×\s+3 \/ 3$/m);
     expect(table).toMatch(/^msix\.table_read\s+4 ns\s+8 ns\s+0\.500×\s+3 \/ 3$/m);
@@ -164,7 +164,7 @@ describe('compareBuilds', () => {
     // Not "only in this build": the other build never said which metrics it has.
     expect(c.onlyThis).toEqual([]);
     expect(c.notes).toContain('msix: not compared: no run of the other build printed its figures (see the failed runs).');
-    const table = formatComparisonTable(c);
+    const table = formatComparisonTable(c, 1000);
     expect(table).toContain('Failed runs (their figures count for nothing):\n  round 1, msix, other build: exited with 3');
     expect(table).toContain('No metric was measured by both builds.');
   });
@@ -225,12 +225,12 @@ describe('compareBuilds', () => {
 
 describe('tsvmm bench --against (the command)', () => {
   it('is a usage error for a directory without a built CLI, saying to build it', async () => {
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     expect(await main(['bench', '--against', tmp], io)).toBe(2);
     expect(io.stderr).toBe(
       `tsvmm bench: --against ${tmp}: ${path.join(tmp, 'packages', 'cli', 'dist', 'bin.js')} is missing: build that checkout first (cd ${tmp} && npx -y pnpm@10 install && npx -y pnpm@10 build). Run 'tsvmm bench --help' for usage.\n`,
     );
-    const missing = memoryIo();
+    const missing = memoryIo(WIDE);
     expect(await main(['bench', '--against', path.join(tmp, 'nothing'), '--json', '-'], missing)).toBe(2);
     expect(JSON.parse(missing.stdout)).toMatchObject({ error: { code: 'USAGE', exitCode: 2 } });
   });
@@ -242,14 +242,14 @@ describe('tsvmm bench --against (the command)', () => {
     [['--against', '.', '--report', 'r'], "--report does not apply to --against, which compares two builds' figures"],
     [['--against', '.', '--strict'], "--strict does not apply to --against, which compares two builds' figures"],
   ])('bench %j is a usage error', async (args, message) => {
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     expect(await main(['bench', ...args], io)).toBe(2);
     expect(io.stderr).toContain(`tsvmm bench: ${message}.`);
   });
 
   it('compares this build with another, table on stderr and one JSON document on stdout with --json -', async () => {
     const { otherDir } = fakes({}, {});
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     const code = await main(['bench', '--against', otherDir, '--only', 'msix', '--quick', '--rounds', '2', '--json', '-', '--no-progress'], io);
     expect(code).toBe(0);
     const c = JSON.parse(io.stdout) as BenchComparison;

@@ -5,7 +5,7 @@ import type { BenchResult } from '../src/bench/result';
 import { memoryIo } from '../src/cli/io';
 import { main } from '../src/cli/main';
 import { chromiumMissing, launchChromium, renderedCharts } from './helpers/chromium';
-import { KVM_PROBLEM, itKvm, runBin, type CliRun } from './helpers/run-cli';
+import { KVM_PROBLEM, itKvm, runBin, type CliRun, WIDE } from './helpers/run-cli';
 
 const REQUIRED = [
   'delivery.irqfd',
@@ -36,7 +36,7 @@ describe('tsvmm bench --quick', () => {
 
   it('exits 0, prints the table on stdout and progress on stderr', () => {
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/^metric\s+median\s+p99\s+n\s+baseline/);
+    expect(run.stdout).toMatch(/^metric\s+median\s+p99\s+n\s+ratio\s+target\n/);
     expect(run.stdout).toMatch(/Targets: \d+ of \d+ met/);
     expect(run.stderr).toMatch(/\[1\/\d+\] delivery/);
     expect(run.stderr).toContain(`Metrics written to ${jsonFile}`);
@@ -146,7 +146,7 @@ describe('tsvmm bench --json -', () => {
 
 describe('tsvmm bench --strict', () => {
   it('exits 1 exactly when a target in the run was missed', async () => {
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     const code = await main(['bench', '--quick', '--only', 'msix', '--strict', '--json', '-'], io);
     const r = JSON.parse(io.stdout) as BenchResult;
     const missed = r.metrics.filter((m) => m.target && !m.target.met);
@@ -167,10 +167,10 @@ describe('tsvmm bench --strict', () => {
         },
       ],
     };
-    const strict = memoryIo();
+    const strict = memoryIo(WIDE);
     expect(await main(['bench', '--quick', '--only', 'delivery', '--strict', '--json', '-', '--no-progress'], strict, noKvm)).toBe(1);
     expect(strict.stderr).toMatch(/^tsvmm bench --strict: failed \(not measured here: delivery\.irqfd, /m);
-    const lax = memoryIo();
+    const lax = memoryIo(WIDE);
     expect(await main(['bench', '--quick', '--only', 'delivery', '--json', '-', '--no-progress'], lax, noKvm)).toBe(0);
   });
 });
@@ -181,7 +181,7 @@ describe('tsvmm bench errors', () => {
       [['--report', '/dev/null/report'], 'the report to /dev/null/report'],
       [['--json', '/dev/null/m.json'], 'the metrics to /dev/null/m.json'],
     ] as const) {
-      const io = memoryIo();
+      const io = memoryIo(WIDE);
       expect(await main(['bench', '--quick', '--only', 'msix', ...args], io)).toBe(73);
       expect(io.stdout).toBe('');
       expect(io.stderr).toBe(`tsvmm bench: cannot write ${what}: /dev/null is a file, not a directory (ENOTDIR). Choose a path in a writable directory.\n`);
@@ -190,13 +190,13 @@ describe('tsvmm bench errors', () => {
 
   it('a path that can never exist (/proc/x) fails at once with the system reason, before anything is measured', async () => {
     for (const dir of ['/proc/x', '/proc/x/y']) {
-      const io = memoryIo();
+      const io = memoryIo(WIDE);
       expect([dir, await main(['bench', '--quick', '--only', 'msix', '--json', '-', '--report', dir], io)]).toEqual([dir, 73]);
-      expect(JSON.parse(io.stdout)).toEqual({ error: expect.objectContaining({ code: 'OUTPUT', exitCode: 73 }) });
+      expect(JSON.parse(io.stdout)).toEqual({ schema: 'tsvmm-error/1', error: expect.objectContaining({ code: 'OUTPUT', exitCode: 73 }) });
       expect(io.stderr).not.toMatch(/^metric/m);
     }
     for (const file of ['/proc/x/m.json', '/proc/m.json']) {
-      const io = memoryIo();
+      const io = memoryIo(WIDE);
       expect([file, await main(['bench', '--quick', '--only', 'msix', '--json', file], io)]).toEqual([file, 73]);
       expect(io.stdout).toBe('');
       expect(io.stderr).toMatch(new RegExp(`^tsvmm bench: cannot write the metrics to ${file}: `));
@@ -204,13 +204,13 @@ describe('tsvmm bench errors', () => {
   }, 20_000);
 
   it('--json - with an unwritable --report still puts exactly one JSON document (the error) on stdout', async () => {
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     expect(await main(['bench', '--quick', '--only', 'msix', '--json', '-', '--report', '/dev/null/r'], io)).toBe(73);
-    expect(JSON.parse(io.stdout)).toEqual({ error: expect.objectContaining({ code: 'OUTPUT', exitCode: 73, message: expect.stringMatching(/cannot write the report/) }) });
+    expect(JSON.parse(io.stdout)).toEqual({ schema: 'tsvmm-error/1', error: expect.objectContaining({ code: 'OUTPUT', exitCode: 73, message: expect.stringMatching(/cannot write the report/) }) });
   });
 
   it('--json FILE with a bad option is a usage error with nothing on stdout', async () => {
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     expect(await main(['bench', '--json', 'out.json', '--bogus'], io)).toBe(2);
     expect(io.stdout).toBe('');
     expect(io.stderr).toMatch(/Unknown option '--bogus'/);

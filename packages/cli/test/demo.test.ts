@@ -7,7 +7,7 @@ import { memoryIo } from '../src/cli/io';
 import { demoHeader } from '../src/demo/header';
 import { SETTLE_DEADLINE_MS, type DemoResult } from '../src/demo/run-demo';
 import { openDemoPartition } from '../src/demo/select-backend';
-import { KVM_PROBLEM, itKvm, runBin } from './helpers/run-cli';
+import { KVM_PROBLEM, itKvm, runBin, WIDE } from './helpers/run-cli';
 
 function parse(stdout: string): DemoResult {
   return JSON.parse(stdout) as DemoResult;
@@ -76,7 +76,7 @@ describe('tsvmm demo', () => {
    * partition, every check in order, each at its indent), apart from the backend's own words.
    */
   const printsTheSameReportOn = (backend: string) => (): void => {
-    const run = runBin(['demo', '--backend', backend]);
+    const run = runBin(['demo', '--backend', backend], undefined, WIDE);
     expect(run.status).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`Backend: ${backend} (asked for with --backend ${backend})`);
@@ -92,7 +92,7 @@ describe('tsvmm demo', () => {
   itKvm('prints the same report on KVM, its Backend line at the margin', printsTheSameReportOn('kvm'));
 
   it('with --backend auto, names the backend it chose at the margin: KVM where it works, else the software fallback', () => {
-    const run = runBin(['demo']);
+    const run = runBin(['demo'], undefined, WIDE);
     expect(run.status).toBe(0);
     const lines = run.stdout.split('\n');
     const header = lines.slice(0, lines.findIndex((l) => l.startsWith('irqfd: ')));
@@ -159,9 +159,9 @@ describe('tsvmm demo', () => {
     });
 
     it('the whole text demo on a faked KVM host differs from the software run in the Backend line alone', async () => {
-      const onKvm = memoryIo();
+      const onKvm = memoryIo(WIDE);
       expect(await main(['demo'], onKvm, { backends: withKvm })).toBe(0);
-      const onSoftware = memoryIo();
+      const onSoftware = memoryIo(WIDE);
       expect(await main(['demo', '--backend', 'software'], onSoftware)).toBe(0);
       const [kvmFirst, ...kvmRest] = onKvm.stdout.split('\n');
       const [softwareFirst, ...softwareRest] = onSoftware.stdout.split('\n');
@@ -191,7 +191,7 @@ describe('tsvmm demo', () => {
     ]);
     // Nothing after the stall was checked: its readings would not mean anything.
     expect(r.observations.map((o) => o.what)).toEqual(['local APICs software-enabled', 'every signal raised so far delivered or latched']);
-    const text = memoryIo();
+    const text = memoryIo(WIDE);
     expect(await main(['demo'], text, { demoPartition: stuck })).toBe(1);
     expect(text.stdout).toContain(`  FAIL every signal raised so far delivered or latched: not settled after ${SETTLE_DEADLINE_MS} ms`);
     expect(text.stdout).toContain(`Stopped: the software backend did not settle within ${SETTLE_DEADLINE_MS} ms; the remaining checks were not made.`);
@@ -318,7 +318,7 @@ describe('tsvmm demo', () => {
   });
 
   it('rejects an unknown backend with a usage error (exit 2)', async () => {
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     expect(await main(['demo', '--backend', 'qemu'], io)).toBe(2);
     expect(io.stderr).toMatch(/--backend must be one of auto, kvm, kvm-relay, mshv, whp, software, got .qemu./);
     expect(io.stderr).not.toMatch(/\n\s+at /);

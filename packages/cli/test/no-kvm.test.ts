@@ -8,6 +8,7 @@ import type { BackendDescriptor, CodedBackendProbe } from '../src/backends/descr
 import { BACKENDS } from '../src/backends/registry';
 import { main } from '../src/cli/main';
 import { memoryIo } from '../src/cli/io';
+import { WIDE } from './helpers/run-cli';
 import type { BenchResult } from '../src/bench/result';
 import type { DemoResult } from '../src/demo/run-demo';
 import type { ProbeReport } from '../src/probe/backends';
@@ -56,7 +57,7 @@ describe('on a host without KVM', () => {
   });
 
   it('probe --backend kvm says kvm is not available and names what is, never "no backend"', async () => {
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     expect(await main(['probe', '--backend', 'kvm'], io, hostWhere(missing))).toBe(3);
     expect(io.stdout).not.toMatch(/No backend is available/);
     expect(io.stdout).not.toMatch(/The demo would use/);
@@ -68,7 +69,7 @@ describe('on a host without KVM', () => {
     const io = memoryIo();
     expect(await main(['probe', '--backend', 'kvm', '--json'], io, hostWhere(missing))).toBe(3);
     const r = JSON.parse(io.stdout) as Record<string, unknown>;
-    expect(Object.keys(r)).toEqual(['host', 'backends', 'best']);
+    expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best']);
     expect(r.best).toBeNull();
     expect(r.backends).toEqual([missing()]);
   });
@@ -77,7 +78,7 @@ describe('on a host without KVM', () => {
     const j = memoryIo();
     expect(await main(['probe', '--backend', 'software', '--json'], j, hostWhere(missing))).toBe(0);
     const r = JSON.parse(j.stdout) as Record<string, unknown>;
-    expect(Object.keys(r)).toEqual(['host', 'backends', 'best']);
+    expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best']);
     expect(r.best).toBe('software');
     const t = memoryIo();
     expect(await main(['probe', '--backend', 'software'], t, hostWhere(missing))).toBe(0);
@@ -95,7 +96,7 @@ describe('on a host without KVM', () => {
   });
 
   it('the text demo names the fallback on a short line, then each passed-over backend on wrapped, indented lines', async () => {
-    const io = memoryIo();
+    const io = memoryIo({ COLUMNS: '100' });
     expect(await main(['demo'], io, hostWhere(missing))).toBe(0);
     const lines = io.stdout.split('\n');
     const end = lines.findIndex((l) => l.startsWith('irqfd: '));
@@ -110,7 +111,7 @@ describe('on a host without KVM', () => {
   });
 
   it('the help describes the demo truthfully for every backend, not as a trip through the kernel', async () => {
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     expect(await main(['--help'], io)).toBe(0);
     const demo = io.stdout.split('\n').find((l) => /^\s+demo\s/.test(l))!;
     expect(demo).toContain("device signal → the backend's irqfd → guest local APIC");
@@ -118,12 +119,12 @@ describe('on a host without KVM', () => {
   });
 
   it('demo --backend kvm exits 3 with one line on stderr and a JSON error on stdout, no stack', async () => {
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     expect(await main(['demo', '--backend', 'kvm', '--json'], io, hostWhere(missing))).toBe(3);
     expect(io.stderr.trim().split('\n')).toHaveLength(1);
     expect(io.stderr).toMatch(/^tsvmm demo --backend kvm: open\(\/dev\/kvm\): No such file/);
     expect(io.stderr).toMatch(/Run 'tsvmm probe'/);
-    expect(JSON.parse(io.stdout)).toEqual({ error: expect.objectContaining({ code: 'UNAVAILABLE', exitCode: 3 }) });
+    expect(JSON.parse(io.stdout)).toEqual({ schema: 'tsvmm-error/1', error: expect.objectContaining({ code: 'UNAVAILABLE', exitCode: 3 }) });
   });
 
   it('demo --backend kvm exits 4 when only permission is missing', async () => {
@@ -134,7 +135,7 @@ describe('on a host without KVM', () => {
   });
 
   it('bench reports the KVM metrics as not measured, saying why, and still measures the rest', async () => {
-    const io = memoryIo();
+    const io = memoryIo(WIDE);
     expect(await main(['bench', '--quick', '--json', '-'], io, hostWhere(missing))).toBe(0);
     const r = JSON.parse(io.stdout) as BenchResult;
     const byName = new Map(r.metrics.map((m) => [m.name, m]));

@@ -34,7 +34,8 @@ describe('tsvmm probe', () => {
     const whp = r.backends.find((b) => b.backend === 'whp')!;
     if (process.platform !== 'win32') expect(whp).toMatchObject({ available: false, code: 'platform', reason: expect.stringMatching(/needs Windows on x64/) });
     expect(r.best).toBe(r.backends.find((b) => b.available)!.backend);
-    expect(Object.keys(r)).toEqual(['host', 'backends', 'best']);
+    expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best']);
+    expect(r.schema).toBe('tsvmm-probe/1');
   });
 
   it('keeps best in the JSON as null when no backend is available, filtered or not, and says so in text', async () => {
@@ -51,7 +52,7 @@ describe('tsvmm probe', () => {
       const io = memoryIo();
       await main(argv, io, { backends });
       const r = JSON.parse(io.stdout) as Record<string, unknown>;
-      expect(Object.keys(r)).toEqual(['host', 'backends', 'best']);
+      expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best']);
       expect(r.best).toBeNull();
     }
     const all = memoryIo();
@@ -123,6 +124,6 @@ describe('tsvmm command line', () => {
   it('reports a usage error as JSON on stdout in --json mode', async () => {
     const io = memoryIo();
     expect(await main(['probe', '--json', '--backend', 'qemu'], io)).toBe(2);
-    expect(JSON.parse(io.stdout)).toEqual({ error: expect.objectContaining({ code: 'USAGE', exitCode: 2 }) });
+    expect(JSON.parse(io.stdout)).toEqual({ schema: 'tsvmm-error/1', error: expect.objectContaining({ code: 'USAGE', exitCode: 2 }) });
   });
 });

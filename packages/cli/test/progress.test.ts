@@ -38,7 +38,20 @@ describe('bench progress', () => {
     expect(redrawn[redrawn.length - 1]).toBe('[1/3] 25% (round 1/4): delivery: irqfd…');
   });
 
-  it('is silent when disabled', () => {
+  it('wraps the lines that stay to the width of stderr, losing no word', () => {
+    const io = memoryIo({ COLUMNS: '40' });
+    const p = createProgress(io, 1);
+    const reason = 'delivery: skipped: KVM is not available: open(/dev/kvm) failed (ENOENT 2) [UNAVAILABLE]. Load the kvm module.';
+    p.step('delivery: irqfd / raw write / relay / C relay (signal → IRR, interleaved)');
+    p.note(reason);
+    p.done();
+    const lines = io.stderr.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(4);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(40);
+    expect(io.stderr.replace(/\s+/g, ' ').trim()).toBe(`[1/1] delivery: irqfd / raw write / relay / C relay (signal → IRR, interleaved) ${reason}`);
+  });
+
+    it('is silent when disabled', () => {
     const io = memoryIo();
     const p = createProgress(io, 1, false);
     p.step('x');

@@ -63,7 +63,7 @@ describe('backend registry', () => {
     expect(await main(['probe', '--backend', 'kvm'], b, { backends: coded })).toBe(4);
     const c = memoryIo();
     expect(await main(['demo', '--backend', 'kvm', '--json'], c, { backends: coded })).toBe(4);
-    expect(JSON.parse(c.stdout)).toEqual({ error: expect.objectContaining({ code: 'PERMISSION', exitCode: 4 }) });
+    expect(JSON.parse(c.stdout)).toEqual({ schema: 'tsvmm-error/1', error: expect.objectContaining({ code: 'PERMISSION', exitCode: 4 }) });
   });
 
   it('reports a package that fails to load, or lacks its descriptor, as unavailable with a code', () => {

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { renderReport, writeReport } from '../src/bench/report';
 import type { BenchResult } from '../src/bench/result';
-import { withRatio } from '../src/bench/result';
+import { BENCH_SCHEMA, withRatio } from '../src/bench/result';
 import { distribution } from '../src/bench/stats';
 import { chromiumMissing, launchChromium, renderedCharts } from './helpers/chromium';
 
@@ -14,13 +14,18 @@ function syntheticResult(): BenchResult {
     ...Array.from({ length: outliers }, () => base * 100),
   ];
   return {
+    schema: BENCH_SCHEMA,
     metrics: [
+      withRatio({ name: 'delivery.relay', unit: 'µs', value: 4, p99: 9, count: 200, baseline: 2, baselineName: 'delivery.irqfd', description: 'r' }),
+      withRatio({ name: 'msix.table_write', unit: 'ns', value: 90, p99: 99, count: 40, baseline: 3, baselineName: 'msix.baseline_dataview', description: 't', targetRatioMax: 20 }),
       withRatio({ name: 'delivery.irqfd', unit: 'µs', value: 2, p99: 3, count: 200, baseline: 1.5, baselineName: 'delivery.raw_write', description: 'x', targetRatioMax: 1.5 }),
       withRatio({ name: 'delivery.raw_write', unit: 'µs', value: 1.5, baseline: null, description: 'y</script><b>' }),
     ],
     distributions: [
       distribution('delivery.irqfd', 'µs', lat(2, 4)),
       distribution('delivery.raw_write', 'µs', lat(1.5)),
+      // A short run in another unit: its plot reaches the second nine only.
+      distribution('msix.table_write', 'ns', Array.from({ length: 200 }, (_, i) => 10 + i)),
     ],
     scaling: [
       {
@@ -51,8 +56,10 @@ describe('HTML report', () => {
     // A metric description cannot close the data script or inject markup.
     expect(html).not.toContain('y</script><b>');
     expect(html).toContain('y&lt;/script&gt;&lt;b&gt;');
-    // The p99 column carries its unit.
+    // The p99 column carries its unit, and is left empty where n is too small for a p99 to mean anything.
     expect(html).toContain('<td>3 µs</td>');
+    expect(html).toContain('<td>9 µs</td>');
+    expect(html).not.toContain('<td>99 ns</td>');
   });
 
   it('renders its plots in headless Chromium with no network request', async () => {
@@ -68,7 +75,7 @@ describe('HTML report', () => {
       const { charts, requests, errors } = await renderedCharts(browser, file, path.join(dir, 'screenshot.png'));
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
-      expect(charts.map((c) => c.id)).toEqual(['dist-0', 'scale-routes-ms', 'ratios']);
+      expect(charts.map((c) => c.id)).toEqual(['dist-0', 'dist-1', 'scale-routes-ms', 'ratios']);
       for (const c of charts) {
         expect(c.width).toBeGreaterThan(100);
         expect(c.height).toBeGreaterThan(100);
@@ -82,11 +89,40 @@ describe('HTML report', () => {
       // largest p99.9 (irqfd's) and counts what lies beyond it: the 4 outliers and the one ordinary sample
       // above irqfd's p99.9 rank (rank 4995 of 5000); the ratio plot explains its colours.
       const dist = charts.find((c) => c.id === 'dist-0')!;
-      expect(dist.labels).toEqual(expect.arrayContaining(['0', '90', '99', '99.9']));
+      // Its percentile axis shows the median and each nine the samples reach, and its title promises those only.
+      expect(dist.labels).toEqual(expect.arrayContaining(['0', '50', '90', '99', '99.9']));
+      expect(dist.labels.join(' ')).toContain('percentile axis in nines: 50, 90, 99, 99.9)');
+      const short = charts.find((c) => c.id === 'dist-1')!;
+      expect(short.labels).toEqual(expect.arrayContaining(['0', '50', '90', '99']));
+      expect(short.labels).not.toContain('99.9');
+      expect(short.labels.join(' ')).toContain('percentile axis in nines: 50, 90, 99)');
       expect(dist.labels.join(' ')).toMatch(/Samples beyond it: delivery\.irqfd: 5 \(max 200 µs\)/);
       expect(dist.labels.join(' ')).not.toMatch(/delivery\.raw_write: \d/);
       const ratios = charts.find((c) => c.id === 'ratios')!;
-      expect(ratios.labels.join(' ')).toMatch(/green = target met, red = target missed, blue = no target/);
+      expect(ratios.labels.join(' ')).toMatch(/green = target met, red = target missed, grey = no target/);
+      // Each colour means one thing across all the plots: a series name keeps one colour in every
+      // chart, and the ratio bars' verdict colours and the target mark are used for nothing else.
+      const result = syntheticResult();
+      const meanings: [string, string][] = [];
+      for (const c of charts.filter((x) => x.id !== 'ratios')) for (const s of c.series) meanings.push([s.colour, `series ${s.name.replace(/ \(n=\d+\)$/, '')}`]);
+      const withRatio = result.metrics.filter((m) => m.ratio !== null);
+      const [bars, mark] = [ratios.series.find((s) => s.name === 'ratio')!, ratios.series.find((s) => s.name === 'target')!];
+      bars.items.forEach((colour, k) => {
+        const t = withRatio[k]!.target;
+        meanings.push([colour, t ? (t.met ? 'target met' : 'target missed') : 'no target']);
+      });
+      for (const colour of mark.items) meanings.push([colour, 'the target ratio']);
+      expect(new Set(meanings.map(([, m]) => m))).toEqual(
+        new Set(['series delivery.irqfd', 'series delivery.raw_write', 'series msix.table_write', 'series batched', 'series per change', 'target met', 'target missed', 'no target', 'the target ratio']),
+      );
+      const by = (key: 0 | 1): Map<string, Set<string>> => {
+        const out = new Map<string, Set<string>>();
+        for (const pair of meanings) out.set(pair[key], (out.get(pair[key]) ?? new Set()).add(pair[1 - key]!));
+        return out;
+      };
+      for (const [colour, what] of by(0)) expect([colour, [...what]]).toEqual([colour, [expect.any(String)]]);
+      for (const [what, colours] of by(1)) expect([what, [...colours]]).toEqual([what, [expect.any(String)]]);
+      expect(meanings.every(([colour]) => colour !== '')).toBe(true);
       expect(fs.statSync(path.join(dir, 'screenshot.png')).size).toBeGreaterThan(10_000);
     } finally {
       await close();

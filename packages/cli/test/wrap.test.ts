@@ -1,4 +1,4 @@
-import { wrapText } from '../src/output/wrap';
+import { wrapBlock, wrapLine, wrapText } from '../src/output/wrap';
 
 describe('wrapText', () => {
   it('breaks at spaces within the width, indents every line, and keeps every word in order', () => {
@@ -23,5 +23,21 @@ describe('wrapText', () => {
     expect(lines.length).toBeGreaterThan(1);
     expect(lines[0]).toMatch(/^Backend: kvm /);
     for (const l of lines.slice(1)) expect(l).toMatch(/^ {2}\S/);
+  });
+});
+
+describe('wrapLine', () => {
+  it('hangs a term-and-text line under its text, and any other line `hang` columns in from its indent', () => {
+    const term = wrapLine('  delivery  signal → vector in the local APIC IRR on KVM: irqfd from Node vs a raw write', 40);
+    expect(term[0]).toMatch(/^ {2}delivery {2}signal/);
+    for (const l of term.slice(1)) expect(l).toMatch(/^ {12}\S/);
+    const plain = wrapLine('  irqfd: kernel: KVM_IRQFD: the kernel injects the routed MSI inside the eventfd write', 40, 2);
+    for (const l of plain.slice(1)) expect(l).toMatch(/^ {4}\S/);
+    for (const l of [...term, ...plain]) expect(l.length).toBeLessThanOrEqual(40);
+  });
+
+  it('leaves a line that fits exactly as it is, double spaces included, and an empty line empty', () => {
+    expect(wrapLine('  FAIL x: a  (expected b)', 40)).toEqual(['  FAIL x: a  (expected b)']);
+    expect(wrapBlock('a\n\nb\n', 10)).toBe('a\n\nb\n');
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Progress on stderr while the bench runs: one redrawn line on a terminal, plain lines otherwise
- * (CI logs), nothing when silenced.
+ * (CI logs), nothing when silenced. Lines that stay wrap to stderr's width; the redrawn one is cut.
  */
-import type { CliIo } from '../cli/io';
+import { type CliIo, errWidth } from '../cli/io';
+import { wrapBlock } from '../output/wrap';
 
 export interface Progress {
   /** A new step starts: `[3/9] delivery: irqfd vs raw write`. */
@@ -22,6 +23,8 @@ export function createProgress(io: CliIo, totalSteps: number, enabled = true): P
   let started = 0;
   const tty = io.errIsTTY;
   const width = Math.max(20, (io.errColumns ?? 80) - 1);
+  /** A line that stays, wrapped to stderr's width (its continuations 2 columns in). */
+  const line = (text: string): void => io.err(wrapBlock(`${text}\n`, errWidth(io), 2));
   /** The redrawn line, cut to the terminal's width (a wrapped line could not be erased). */
   const redraw = (text: string): void => {
     io.err(text.length > width ? `${text.slice(0, width - 1)}…` : text);
@@ -49,7 +52,7 @@ export function createProgress(io: CliIo, totalSteps: number, enabled = true): P
       if (tty) {
         redraw(`[${step}/${totalSteps}] ${label}`);
       } else {
-        io.err(`[${step}/${totalSteps}] ${label}\n`);
+        line(`[${step}/${totalSteps}] ${label}`);
       }
     },
     update(done, total, note) {
@@ -68,7 +71,7 @@ export function createProgress(io: CliIo, totalSteps: number, enabled = true): P
     },
     note(text) {
       clear();
-      io.err(`${text}\n`);
+      line(text);
     },
     done() {
       finish();

@@ -6,6 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchResult, Metric } from './result';
+import { P99_MIN_SAMPLES, showsP99 } from './stats';
+import { unitFor } from '../output/plural';
 
 /** The bundle shipped in `dist/assets/`; from the sources (tests), the devDependency's own copy. */
 export function echartsFile(): string {
@@ -44,9 +46,9 @@ function metricRow(m: Metric): string {
       ? `<b class="missed">FAILED: ${esc(m.failed)}</b>`
       : m.value === null
         ? `<i>not measured: ${esc(m.skipped ?? '')}</i>`
-        : `${fmt(m.value)} ${esc(m.unit)}`;
-  return `<tr><td><code>${esc(m.name)}</code></td><td>${value}</td><td>${m.p99 === undefined ? '' : `${fmt(m.p99)} ${esc(m.unit)}`}</td><td>${m.count ?? ''}</td><td>${
-    m.baselineName ? `<code>${esc(m.baselineName)}</code> ${fmt(m.baseline)} ${esc(m.unit)}` : ''
+        : `${fmt(m.value)} ${esc(unitFor(m.value, m.unit))}`;
+  return `<tr><td><code>${esc(m.name)}</code></td><td>${value}</td><td>${m.p99 === undefined || !showsP99(m.count) ? '' : `${fmt(m.p99)} ${esc(m.unit)}`}</td><td>${m.count ?? ''}</td><td>${
+    m.baselineName ? `<code>${esc(m.baselineName)}</code> ${fmt(m.baseline)} ${esc(m.baseline === null ? m.unit : unitFor(m.baseline, m.unit))}` : ''
   }</td><td>${ratioCell(m)}</td><td>${target}</td><td>${esc(m.description)}</td></tr>`;
 }
 
@@ -70,6 +72,22 @@ const CLIENT = String.raw`
   // As many decimals as the nines need: 90, 99, 99.9, 99.99 (and 93.3 for the top of a short run).
   function percentLabel(y) { return y <= 0 ? '0' : String(+(100 - 100 * Math.pow(10, -y)).toFixed(Math.max(0, Math.ceil(y - 1e-9) - 1))); }
   function fmtNum(v) { v = Number(v); return String(Math.abs(v) >= 100 ? Math.round(v) : +v.toPrecision(3)); }
+  // One colour per meaning across every plot: each series name (a metric, or a way of programming
+  // routes such as 'batched') keeps its colour in every chart it appears in, and the ratio bars'
+  // verdict colours (green, red, grey) and the black target mark are used for nothing else.
+  var STATUS = { met: '#2e7d32', missed: '#c62828', none: '#90a4ae', target: '#000000' };
+  var PALETTE = ['#1f77b4', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#393b79', '#e7ba52', '#a55194', '#6baed6', '#fdae6b'];
+  var colours = {};
+  var used = 0;
+  function colourOf(name) {
+    if (colours[name] === undefined) {
+      var i = used++;
+      // Past the palette: golden-angle hues, kept out of the greens and reds that mean met and missed.
+      var hue = (i * 137.508) % 200;
+      colours[name] = i < PALETTE.length ? PALETTE[i] : 'hsl(' + Math.round(hue < 60 ? 25 + hue / 2 : hue + 110) + ', 65%, ' + (35 + (i % 3) * 12) + '%)';
+    }
+    return colours[name];
+  }
   var byUnit = {};
   data.distributions.forEach(function (d) { (byUnit[d.unit] = byUnit[d.unit] || []).push(d); });
   Object.keys(byUnit).forEach(function (unit, i) {
@@ -82,22 +100,28 @@ const CLIENT = String.raw`
       return over.length ? d.name + ': ' + over.length + ' (max ' + fmtNum(over[over.length - 1]) + ' ' + unit + ')' : null;
     }).filter(Boolean);
     var top = Math.min(4, Math.max.apply(null, ds.map(function (d) { return nines(100, d.count); })));
+    // The marks of the percentile axis: 0 and the median, then every whole nine the samples reach.
+    var marks = [0, nines(50, 1)];
+    for (var n = 1; n <= top + 1e-9; n++) marks.push(n);
+    var shown = marks.slice(1).map(percentLabel).join(', ');
     chart('dist-' + i, {
-      title: { text: 'Latency distribution (' + unit + ', log scale; percentile axis in nines: 90, 99, 99.9, 99.99)', left: 'center', textStyle: { fontSize: 13 },
+      title: { text: 'Latency distribution (' + unit + ', log scale; percentile axis in nines: ' + shown + ')', left: 'center', textStyle: { fontSize: 13 },
         subtext: 'Time axis clipped at ' + fmtNum(clip) + ' ' + unit + ' (the largest p99.9). ' +
           (beyond.length ? 'Samples beyond it: ' + beyond.join('; ') + '.' : 'No sample lies beyond it.'), subtextStyle: { fontSize: 11 } },
       tooltip: { trigger: 'item', formatter: function (x) { return x.seriesName + '<br>p' + percentLabel(x.value[1]) + ': ' + fmtNum(x.value[0]) + ' ' + unit; } },
       legend: { top: 44 },
       grid: { top: 90, left: 70, right: 30, bottom: 50 },
       xAxis: { type: 'log', name: unit, nameLocation: 'middle', nameGap: 28, min: 'dataMin', max: clip, axisLabel: num },
-      yAxis: { type: 'value', name: 'percentile', min: 0, max: top, interval: 1, axisLabel: { formatter: percentLabel } },
+      yAxis: { type: 'value', name: 'percentile', min: 0, max: top,
+        axisLabel: { customValues: marks, formatter: percentLabel }, axisTick: { customValues: marks } },
       series: ds.map(function (d) {
         var pts = [];
         d.quantiles.forEach(function (v, k) {
           var y = nines(d.percentiles[k], d.count);
           if (v <= clip && y <= top) pts.push([Math.max(v, 1e-3), y]);
         });
-        return { name: d.name + ' (n=' + d.count + ')', type: 'line', showSymbol: false, step: 'end', data: pts };
+        var c = colourOf(d.name);
+        return { name: d.name + ' (n=' + d.count + ')', type: 'line', showSymbol: false, step: 'end', data: pts, itemStyle: { color: c }, lineStyle: { color: c } };
       })
     });
   });
@@ -109,13 +133,13 @@ const CLIENT = String.raw`
       grid: { top: 70, left: 70, right: 30, bottom: 50 },
       xAxis: { type: 'log', logBase: 2, interval: 1, name: p.xName, nameLocation: 'middle', nameGap: 28, min: 'dataMin', max: 'dataMax', axisLabel: num },
       yAxis: { type: p.logY ? 'log' : 'value', name: p.yName },
-      series: p.series.map(function (s) { return { name: s.name, type: 'line', data: s.points }; })
+      series: p.series.map(function (s) { var c = colourOf(s.name); return { name: s.name, type: 'line', data: s.points, itemStyle: { color: c }, lineStyle: { color: c } }; })
     });
   });
   var ratios = data.metrics.filter(function (m) { return m.ratio !== null; });
   chart('ratios', {
     title: { text: 'Each metric against its baseline (ratio = metric / baseline, log scale)', left: 'center', textStyle: { fontSize: 13 },
-      subtext: 'Bars: green = target met, red = target missed, blue = no target. Black mark: the target ratio. Below 1: faster (or fewer commits) than the baseline.',
+      subtext: 'Bars: green = target met, red = target missed, grey = no target. Black mark: the target ratio. Below 1: faster (or fewer commits) than the baseline.',
       subtextStyle: { fontSize: 11 } },
     tooltip: { trigger: 'axis' },
     grid: { top: 70, left: 220, right: 40, bottom: 40 },
@@ -123,8 +147,8 @@ const CLIENT = String.raw`
     yAxis: { type: 'category', data: ratios.map(function (m) { return m.name; }) },
     series: [
       { type: 'bar', name: 'ratio', data: ratios.map(function (m) {
-        return { value: m.ratio, itemStyle: { color: m.target ? (m.target.met ? '#2e7d32' : '#c62828') : '#5470c6' } }; }) },
-      { type: 'scatter', name: 'target', symbol: 'rect', symbolSize: [3, 18], itemStyle: { color: '#000' },
+        return { value: m.ratio, itemStyle: { color: m.target ? (m.target.met ? STATUS.met : STATUS.missed) : STATUS.none } }; }) },
+      { type: 'scatter', name: 'target', symbol: 'rect', symbolSize: [3, 18], itemStyle: { color: STATUS.target },
         data: ratios.map(function (m, k) { return m.target && m.target.ratioMax !== undefined ? [m.target.ratioMax, k] : null; }).filter(Boolean) }
     ]
   });
@@ -158,10 +182,11 @@ th { background: #f3f3f3; }
 <body>
 <h1>tsvmm bench</h1>
 <p>${esc(result.meta.startedAt)}, ${esc(result.meta.host)}, Node ${esc(result.meta.node)}, ${result.meta.quick ? '<b>--quick</b> (few samples)' : 'full run'}, ${(result.meta.durationMs / 1000).toFixed(1)} s.
-Each metric and its baseline were measured alternately in the same run. Values are medians; p99 is the 99th percentile (nearest rank) in the same unit; n is the sample count.</p>
+Each metric and its baseline were measured alternately in the same run. Values are medians; p99 is the 99th percentile (nearest rank) in the same unit, shown where n, the sample count, is at least ${P99_MIN_SAMPLES}.</p>
 <p class="legend">Ratio bars: <span class="swatch" style="background:#2e7d32"></span> target met,
-<span class="swatch" style="background:#c62828"></span> target missed, <span class="swatch" style="background:#5470c6"></span> no target;
-<span class="swatch" style="background:#000;width:3px"></span> the target ratio. Latency plots: percentile on a "nines" axis (90, 99, 99.9, 99.99 equally spaced), time clipped at the largest p99.9 with the samples beyond it counted.</p>
+<span class="swatch" style="background:#c62828"></span> target missed, <span class="swatch" style="background:#90a4ae"></span> no target;
+<span class="swatch" style="background:#000;width:3px"></span> the target ratio; these colours mean nothing else, and every other line keeps one colour in every plot it is in.
+Latency plots: percentile on a "nines" axis (50, then 90, 99, 99.9, 99.99 equally spaced, as far as the sample count reaches), time clipped at the largest p99.9 with the samples beyond it counted.</p>
 <table><thead><tr><th>metric</th><th>median</th><th>p99</th><th>n</th><th>baseline</th><th>ratio</th><th>target</th><th>what</th></tr></thead>
 <tbody>${result.metrics.map(metricRow).join('\n')}</tbody></table>
 ${result.notes.length ? `<ul>${result.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}

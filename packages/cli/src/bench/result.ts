@@ -26,7 +26,10 @@ export interface Metric {
   readonly ratio: number | null;
   /** The metric that served as baseline. */
   readonly baselineName?: string;
-  /** 99th percentile (nearest rank) of the samples, in `unit`. */
+  /**
+   * 99th percentile (nearest rank) of the samples, in `unit`. With fewer than 100 samples it is the
+   * largest or nearly so, so the table and the report show it only from `count` ≥ 100.
+   */
   readonly p99?: number;
   /** Number of samples behind `value`. */
   readonly count?: number;
@@ -89,8 +92,13 @@ export interface ScalingPlot {
   readonly series: readonly ScalingSeries[];
 }
 
-/** What one `tsvmm bench` run produces (`--json`): the metrics, and the data behind the report's plots. */
+/** The `schema` of a bench document; the number changes only when a field changes meaning or goes away. */
+export const BENCH_SCHEMA = 'tsvmm-bench/1';
+
+/** What one `tsvmm bench` run produces (`--json`): the metrics, and the data behind the report's plots (`schemas/bench.schema.json`). */
 export interface BenchResult {
+  /** `tsvmm-bench/1`: which document this is, and the version of its shape. */
+  readonly schema: typeof BENCH_SCHEMA;
   /**
    * Every figure, in section order; a figure that could not be measured here has `value` null and
    * `skipped` set, one whose measurement failed has `value` null and `failed` set.

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import type { BackendDescriptor } from '../backends/descriptor';
 import { BACKENDS, backendNamed, guardedProbe } from '../backends/registry';
 import type { Progress } from './progress';
-import type { BenchResult } from './result';
+import { BENCH_SCHEMA, type BenchResult } from './result';
 import type { BenchSection } from './section';
 
 /** Platform, architecture, kernel release, CPU count and model, in one line (`meta.host`). */
@@ -23,6 +23,7 @@ export async function runBench(
   const kvmUnavailable = kvm === undefined ? 'KVM is not available: no kvm backend is registered' : kvm.available ? undefined : `KVM is not available: ${kvm.reason}`;
   const started = Date.now();
   const result: BenchResult = {
+    schema: BENCH_SCHEMA,
     metrics: [],
     distributions: [],
     scaling: [],

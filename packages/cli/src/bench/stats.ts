@@ -9,6 +9,18 @@ export interface Summary {
   readonly max: number;
 }
 
+/**
+ * The fewest samples whose p99 the table and the report show. Below 100 the nearest-rank p99 is the
+ * largest sample (or the second largest), which says nothing about a tail: only from 100 samples
+ * up does at least one sample lie above it.
+ */
+export const P99_MIN_SAMPLES = 100;
+
+/** Whether a p99 over `count` samples is worth showing (`count` ≥ {@link P99_MIN_SAMPLES}). */
+export function showsP99(count: number | undefined): boolean {
+  return count !== undefined && count >= P99_MIN_SAMPLES;
+}
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   // Rounded to 12 digits first: 99.9% of 10000 is rank 9990, not the 9991 binary rounding would give.

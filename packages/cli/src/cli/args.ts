@@ -1,9 +1,11 @@
 /**
  * Command-line options through `node:util`'s `parseArgs` (strict: unknown options, missing values
- * and stray positional arguments are usage errors, never silently ignored), plus the one thing it
- * lacks: number-valued options, checked here.
+ * and stray positional arguments are usage errors, never silently ignored), plus what it lacks:
+ * number-valued options, and the refusal of an option given twice (`parseArgs` keeps the last one
+ * silently, so `--backend kvm --backend software` would run on software with no word said).
  */
 import { parseArgs as nodeParseArgs } from 'node:util';
+import { DEFAULT_TEXT_WIDTH, wrapText } from '../output/wrap';
 import { UsageError } from './errors';
 
 /** One command-line option of a {@link Command}. */
@@ -29,12 +31,22 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
   const options = Object.fromEntries(
     specs.map((s) => [s.name, { type: s.type === 'boolean' ? ('boolean' as const) : ('string' as const), ...(s.short ? { short: s.short } : {}) }]),
   );
-  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let parsed: ReturnType<typeof nodeParseArgs<{ args: string[]; options: typeof options; strict: true; allowPositionals: false; tokens: true }>>;
   try {
-    ({ values } = nodeParseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+    parsed = nodeParseArgs({ args: [...argv], options, strict: true, allowPositionals: false, tokens: true });
   } catch (e) {
     // Node's own sentence (first line: the rest suggests `--` tricks that do not apply here).
     throw new UsageError(command, (e instanceof Error ? e.message : String(e)).split('\n')[0]!.replace(/\.$/, ''));
+  }
+  const { values, tokens } = parsed;
+  // The spellings each option was given under, in order (`-h` and `--help` are one option).
+  const given = new Map<string, string[]>();
+  for (const t of tokens) if (t.kind === 'option') given.set(t.name, [...(given.get(t.name) ?? []), t.rawName]);
+  for (const [name, spellings] of given) {
+    if (spellings.length < 2) continue;
+    const as = new Set(spellings).size > 1 ? ` (as ${spellings.join(', ')})` : '';
+    const times = spellings.length === 2 ? 'twice' : `${spellings.length} times`;
+    throw new UsageError(command, `--${name} was given ${times}${as}; give it once`);
   }
   const out: ParsedOptions = {};
   for (const spec of specs) {
@@ -53,13 +65,18 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
   return out;
 }
 
-export function formatOptions(specs: readonly OptionSpec[]): string {
+/**
+ * The options of a `--help`, one per line, each description beside its flag and wrapped under
+ * itself to `width` columns.
+ */
+export function formatOptions(specs: readonly OptionSpec[], width = DEFAULT_TEXT_WIDTH): string {
   const rows = specs
     .filter((s) => !s.hidden)
     .map((s) => {
       const flag = `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.type === 'boolean' ? '' : ` <${s.valueName ?? s.type}>`}`;
       return [flag, s.description] as const;
     });
-  const width = Math.max(0, ...rows.map(([f]) => f.length));
-  return rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`).join('\n');
+  const flagWidth = Math.max(0, ...rows.map(([f]) => f.length));
+  const hang = ' '.repeat(flagWidth + 4);
+  return rows.flatMap(([f, d]) => wrapText(d, width, { first: `  ${f.padEnd(flagWidth)}  `, rest: hang })).join('\n');
 }

@@ -1,7 +1,7 @@
 import type { LocalApicAccess, Partition } from '@tsvmm/virt';
 import type { BackendDescriptor } from '../backends/descriptor';
 import type { OptionSpec, ParsedOptions } from './args';
-import type { ExitCode } from './exit-codes';
+import type { ExitCode, ExitCodeDoc } from './exit-codes';
 import type { CliIo } from './io';
 
 /**
@@ -36,8 +36,14 @@ export interface Command {
   readonly summary: string;
   /** The usage line of its `--help`, e.g. `tsvmm probe [--json] [--backend <name>]`. */
   readonly usage: string;
-  /** Paragraphs after the options in `--help`. */
+  /**
+   * Paragraphs after the options in `--help`, wrapped there to the terminal: lines are separate
+   * paragraphs; an indented line of a term, two spaces and its text hangs its continuations under
+   * the text.
+   */
   readonly details: string;
+  /** The exit codes it can end with, in the order its `--help` lists them, each with what it means for it. */
+  readonly exitCodes: readonly ExitCodeDoc[];
   /** The options it accepts; anything else is a usage error. */
   readonly options: readonly OptionSpec[];
   /** Whether a failure should be reported as JSON on stdout (the command was given --json). */

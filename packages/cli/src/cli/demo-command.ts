@@ -1,6 +1,8 @@
 import type { Command } from './command';
-import { ExitCode } from './exit-codes';
-import { type DemoPartition, runDemo } from '../demo/run-demo';
+import { ExitCode, exitCodeDoc } from './exit-codes';
+import { outWidth } from './io';
+import { wrapLine } from '../output/wrap';
+import { DEMO_SCHEMA, type DemoPartition, runDemo } from '../demo/run-demo';
 import { BACKENDS } from '../backends/registry';
 import { demoChoices, openDemoPartition } from '../demo/select-backend';
 
@@ -16,7 +18,18 @@ export const demoCommand: Command = {
     'as VFIO does, and the kernel injects; on the software model the relay delivers). It shows each vector landing ' +
     "on its vCPU and vector, read back from the local APIC; a masked vector's signal latching in the PBA and " +
     'being delivered once at unmask; and a retarget to the other vCPU.\n\n' +
-    'Exits 1 if any observation is wrong, 3 if the backend asked for with --backend is not available here.',
+    'Exits 1 if any observation is wrong, 3 if the backend asked for with --backend is not available here.\n\n' +
+    `JSON (--json): { "schema": "${DEMO_SCHEMA}", "backend", "why", "irqfd", "vcpus", "device", "enableCommits", "observations", "ok" }, ` +
+    'described by schemas/demo.schema.json in this package.',
+  exitCodes: [
+    { code: ExitCode.Ok, meaning: 'every observation was right' },
+    { code: ExitCode.Failed, meaning: 'an observation was wrong, or the backend did not settle within its deadline' },
+    exitCodeDoc(ExitCode.Usage),
+    { code: ExitCode.Unavailable, meaning: 'the backend asked for with --backend is not available here, or has no irqfd' },
+    { code: ExitCode.Permission, meaning: 'the backend asked for is present but this user may not open it (e.g. /dev/kvm)' },
+    exitCodeDoc(ExitCode.BackendError),
+    exitCodeDoc(ExitCode.Internal),
+  ],
   options: [
     { name: 'json', type: 'boolean', description: 'print one JSON object on stdout (every observation), nothing else' },
     {
@@ -35,7 +48,10 @@ export const demoCommand: Command = {
       ? { ...hooks.demoPartition(), why: 'injected through the internal test hook' }
       : openDemoPartition(choice, hooks.backends);
     try {
-      const result = await runDemo(dp, json ? undefined : (line) => io.out(`${line}\n`));
+      const width = outWidth(io);
+      // An observation's reading continues under its check, 2 columns in; the header comes wrapped.
+      const log = (line: string): void => io.out(`${wrapLine(line, width, 2).join('\n')}\n`);
+      const result = await runDemo(dp, json ? undefined : log, width);
       if (json) io.out(`${JSON.stringify(result, null, 2)}\n`);
       return result.ok ? ExitCode.Ok : ExitCode.Failed;
     } finally {

@@ -5,6 +5,9 @@
 import { isVirtError } from '@tsvmm/virt';
 import { ExitCode } from './exit-codes';
 
+/** The `schema` of the error document `--json` prints on stdout when a command fails. */
+export const ERROR_SCHEMA = 'tsvmm-error/1';
+
 /** A wrong command line: exit 2 with the message and a pointer to `--help`. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -22,13 +22,36 @@ export enum ExitCode {
   Internal = 70,
 }
 
-export const EXIT_CODE_HELP = `Exit codes:
-  0   success (demo: every observation was right)
-  1   a check failed (a demo observation was wrong; a bench delivery or wait passed its
-      deadline; bench --strict: a target was missed; bench --against: a run failed)
-  2   usage error
-  3   backend unavailable (e.g. /dev/kvm missing, not Windows)
-  4   permission denied (e.g. /dev/kvm not accessible to this user)
-  5   a hypervisor or system call failed
-  73  an output file cannot be created or written (bench --json FILE, --report DIR); checked before the run
-  70  internal error (a bug: please report it with the printed stack)`;
+/** One exit code as a `--help` lists it: the code, and what it means for that command. */
+export interface ExitCodeDoc {
+  /** The code. */
+  readonly code: ExitCode;
+  /** What it means, one sentence without its final period (wrapped to the terminal in `--help`). */
+  readonly meaning: string;
+}
+
+/** Every exit code of `tsvmm`, as `tsvmm --help` lists them; each command's `--help` lists its own. */
+export const EXIT_CODES: readonly ExitCodeDoc[] = [
+  { code: ExitCode.Ok, meaning: 'success (demo: every observation was right)' },
+  {
+    code: ExitCode.Failed,
+    meaning:
+      'a check failed (a demo observation was wrong; a bench delivery or wait passed its deadline; bench --strict: a target was missed; bench --against: a run failed)',
+  },
+  { code: ExitCode.Usage, meaning: 'usage error' },
+  { code: ExitCode.Unavailable, meaning: 'backend unavailable (e.g. /dev/kvm missing, not Windows)' },
+  { code: ExitCode.Permission, meaning: 'permission denied (e.g. /dev/kvm not accessible to this user)' },
+  { code: ExitCode.BackendError, meaning: 'a hypervisor or system call failed' },
+  { code: ExitCode.OutputError, meaning: 'an output file cannot be created or written (bench --json FILE, --report DIR); checked before the run' },
+  { code: ExitCode.Internal, meaning: 'internal error (a bug: please report it with the printed stack)' },
+];
+
+/** The entry of `code` in {@link EXIT_CODES}, for a command whose meaning of it is the general one. */
+export function exitCodeDoc(code: ExitCode): ExitCodeDoc {
+  return EXIT_CODES.find((e) => e.code === code)!;
+}
+
+/** An `Exit codes:` block: one code a line, its meaning beside it (a term-and-text layout that wraps under the text). */
+export function formatExitCodes(codes: readonly ExitCodeDoc[]): string {
+  return ['Exit codes:', ...codes.map((e) => `  ${String(e.code).padEnd(2)}  ${e.meaning}`)].join('\n');
+}

@@ -3,9 +3,10 @@
  */
 import { formatOptions, parseArgs } from './args';
 import type { CliHooks, Command } from './command';
-import { UsageError, reportError } from './errors';
-import { EXIT_CODE_HELP, ExitCode } from './exit-codes';
-import { type CliIo, processIo } from './io';
+import { ERROR_SCHEMA, UsageError, reportError } from './errors';
+import { EXIT_CODES, ExitCode, formatExitCodes } from './exit-codes';
+import { type CliIo, errWidth, outWidth, processIo } from './io';
+import { wrapBlock } from '../output/wrap';
 import { probeCommand } from './probe-command';
 import { demoCommand } from './demo-command';
 import { benchCommand } from './bench-command';
@@ -19,25 +20,54 @@ function version(): string {
   return (require('../../package.json') as { version: string }).version;
 }
 
-export function topLevelHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return [
+/** The spellings that print the version: `-v` and `-V` both, as most command-line tools accept. */
+export const VERSION_FLAGS: readonly string[] = ['--version', '-v', '-V'];
+
+/** `tsvmm --help`, wrapped to `width` columns: the commands, and every exit code. */
+export function topLevelHelp(width: number): string {
+  const nameWidth = Math.max(...COMMANDS.map((c) => c.name.length));
+  const text = [
     'tsvmm: irqfd for Node.js virtual machine monitors',
     '',
     'Usage: tsvmm <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(nameWidth)}  ${c.summary}`),
     '',
-    "Run 'tsvmm <command> --help' for a command's options; 'tsvmm --version' for the version.",
+    "Run 'tsvmm <command> --help' for a command's options, 'tsvmm --version' (also -v, -V) for the version.",
     '',
-    EXIT_CODE_HELP,
+    formatExitCodes(EXIT_CODES),
     '',
   ].join('\n');
+  return wrapBlock(text, width);
 }
 
-export function commandHelp(c: Command): string {
-  return [`tsvmm ${c.name}: ${c.summary}`, '', `Usage: ${c.usage}`, '', 'Options:', formatOptions(c.options), '', c.details, '', EXIT_CODE_HELP, ''].join('\n');
+/** A stand-in for the spaces inside `[...]`, so that a usage line breaks between option groups only. */
+const GLUE = '\uE000';
+
+/** One usage line wrapped to `width`, its continuations `hang` columns in, inside a `[...]` group only when it is too long for a line. */
+function wrapUsage(line: string, width: number, hang: number): string {
+  const glued = line.replace(/\[[^\]]*\]/g, (group) => (group.length <= width - hang ? group.replace(/ /g, GLUE) : group));
+  return wrapBlock(glued, width, hang).split(GLUE).join(' ');
+}
+
+/** `tsvmm <command> --help`, wrapped to `width` columns: its usage, options, details and its own exit codes. */
+export function commandHelp(c: Command, width: number): string {
+  const usage = c.usage.split('\n').map((l) => l.trim());
+  return [
+    wrapBlock(`tsvmm ${c.name}: ${c.summary}`, width, 2),
+    '',
+    wrapUsage(`Usage: ${usage[0]}`, width, 9),
+    ...usage.slice(1).map((l) => wrapUsage(`       ${l}`, width, 2)),
+    '',
+    'Options:',
+    formatOptions(c.options, width),
+    '',
+    wrapBlock(c.details, width),
+    '',
+    wrapBlock(formatExitCodes(c.exitCodes), width),
+    '',
+  ].join('\n');
 }
 
 /** Runs one command line; resolves to the exit code. Never throws. */
@@ -45,18 +75,18 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), hoo
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     if (name === 'help' && rest[0]) return main([rest[0], '--help'], io, hooks);
-    if (name === undefined) io.err(topLevelHelp());
-    else io.out(topLevelHelp());
+    if (name === undefined) io.err(topLevelHelp(errWidth(io)));
+    else io.out(topLevelHelp(outWidth(io)));
     return name === undefined ? ExitCode.Usage : ExitCode.Ok;
   }
-  if (name === '--version' || name === '-V') {
+  if (VERSION_FLAGS.includes(name)) {
     io.out(`tsvmm ${version()}\n`);
     return ExitCode.Ok;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
     const r = reportError(new UsageError('', `unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`));
-    io.err(`${r.message}\n`);
+    printError(io, r.message, r.exitCode);
     return r.exitCode;
   }
   // Until the options parse, guess whether the caller wants errors as JSON on stdout (bench: only `--json -`).
@@ -66,14 +96,24 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), hoo
     const opts = parseArgs(command.name, rest, command.options);
     json = command.jsonErrors(opts);
     if (opts.help === true) {
-      io.out(commandHelp(command));
+      io.out(commandHelp(command, outWidth(io)));
       return ExitCode.Ok;
     }
     return await command.run(opts, { io, hooks });
   } catch (e) {
     const r = reportError(e);
-    io.err(`${r.message}\n`);
-    if (json) io.out(`${JSON.stringify({ error: r.json }, null, 2)}\n`);
+    printError(io, r.message, r.exitCode);
+    if (json) io.out(`${JSON.stringify({ schema: ERROR_SCHEMA, error: r.json }, null, 2)}\n`);
     return r.exitCode;
   }
+}
+
+/** An error on stderr, wrapped to its width; an internal error's stack trace is left as it is, to be reported. */
+function printError(io: CliIo, message: string, exitCode: ExitCode): void {
+  if (exitCode !== ExitCode.Internal) {
+    io.err(wrapBlock(`${message}\n`, errWidth(io), 2));
+    return;
+  }
+  const [first = '', ...stack] = message.split('\n');
+  io.err(`${[wrapBlock(first, errWidth(io), 2), ...stack].join('\n')}\n`);
 }

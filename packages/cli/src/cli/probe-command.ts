@@ -1,11 +1,13 @@
 import type { PartitionCapabilities } from '@tsvmm/virt';
 import type { HostLimits } from '@tsvmm/linux-sys';
 import { UsageError } from './errors';
-import { ExitCode } from './exit-codes';
+import { ExitCode, exitCodeDoc } from './exit-codes';
+import { errText, outWidth } from './io';
+import { DEFAULT_TEXT_WIDTH, wrapText } from '../output/wrap';
 import type { Command } from './command';
 import { BACKENDS, guardedProbe } from '../backends/registry';
 import type { CodedBackendProbe } from '../backends/descriptor';
-import { type ProbeReport, probeAll } from '../probe/backends';
+import { PROBE_SCHEMA, type ProbeReport, probeAll } from '../probe/backends';
 
 function describeCapabilities(c: PartitionCapabilities): string {
   const irqfd =
@@ -38,24 +40,32 @@ function describeLimits(l: HostLimits): string[] {
 }
 
 /**
- * The report as text. `only` is the backend asked for with --backend (the report then holds just
- * it) and `elsewhere` the other backends' probes, consulted only to name what is available instead.
+ * The report as text, wrapped to `width` columns. `only` is the backend asked for with --backend
+ * (the report then holds just it) and `elsewhere` the other backends' probes, consulted only to
+ * name what is available instead.
  */
-export function formatProbe(report: ProbeReport, only?: string, elsewhere: () => readonly CodedBackendProbe[] = () => []): string {
-  const lines = [`Host: ${report.host.platform} ${report.host.arch}, kernel ${report.host.release}, Node ${report.host.node}`];
-  if (report.host.limits) lines.push(...describeLimits(report.host.limits));
+export function formatProbe(
+  report: ProbeReport,
+  only?: string,
+  elsewhere: () => readonly CodedBackendProbe[] = () => [],
+  width = DEFAULT_TEXT_WIDTH,
+): string {
+  // A sentence at the margin continues 2 columns in; one under a backend, under its own first word.
+  const para = (text: string, indent = ''): string[] => wrapText(text, width, { first: indent, rest: indent || '  ' });
+  const lines = para(`Host: ${report.host.platform} ${report.host.arch}, kernel ${report.host.release}, Node ${report.host.node}`);
+  if (report.host.limits) lines.push(...describeLimits(report.host.limits).flatMap((l) => para(l)));
   lines.push('');
-  const width = Math.max(...report.backends.map((b) => b.backend.length));
+  const nameWidth = Math.max(...report.backends.map((b) => b.backend.length));
   for (const b of report.backends) {
-    const pad = ' '.repeat(width + 2);
-    lines.push(`${b.backend.padEnd(width)}  ${b.available ? 'AVAILABLE' : `unavailable (${b.code})`}`);
+    const pad = ' '.repeat(nameWidth + 2);
+    lines.push(`${b.backend.padEnd(nameWidth)}  ${b.available ? 'AVAILABLE' : `unavailable (${b.code})`}`);
     if (b.capabilities) {
-      lines.push(`${pad}${describeCapabilities(b.capabilities)}`);
-      if (b.capabilities.irqfdReason) lines.push(`${pad}irqfd: ${b.capabilities.irqfdReason}`);
+      lines.push(...para(describeCapabilities(b.capabilities), pad));
+      if (b.capabilities.irqfdReason) lines.push(...para(`irqfd: ${b.capabilities.irqfdReason}`, pad));
     }
-    lines.push(`${pad}${b.reason}`, '');
+    lines.push(...para(b.reason, pad), '');
   }
-  lines.push(...verdict(report, only, elsewhere));
+  lines.push(...verdict(report, only, elsewhere).flatMap((l) => para(l)));
   return `${lines.join('\n')}\n`;
 }
 
@@ -85,7 +95,15 @@ export const probeCommand: Command = {
     'available or not and why, as a sentence and as a code (ok, platform, no-device, permission, unsupported, ' +
     'missing-export, load-failed, error), and its capabilities ' +
     '(kernel-mediated or emulated irqfd, route limit, resample, x2APIC).\n\n' +
-    'With --backend, exits 3 when that backend is unavailable (4 when only permissions are missing), for scripts.',
+    'With --backend, exits 3 when that backend is unavailable (4 when only permissions are missing), for scripts.\n\n' +
+    `JSON (--json): { "schema": "${PROBE_SCHEMA}", "host", "backends", "best" }, described by schemas/probe.schema.json in this package.`,
+  exitCodes: [
+    { code: ExitCode.Ok, meaning: 'the probe ran (with --backend: that backend is available)' },
+    exitCodeDoc(ExitCode.Usage),
+    { code: ExitCode.Unavailable, meaning: 'with --backend: that backend is not available here' },
+    { code: ExitCode.Permission, meaning: 'with --backend: that backend is present but this user may not open it' },
+    exitCodeDoc(ExitCode.Internal),
+  ],
   options: [
     { name: 'json', type: 'boolean', description: 'print one JSON object on stdout, nothing else' },
     { name: 'backend', type: 'string', valueName: 'name', description: `probe only this backend (${BACKENDS.map((b) => b.name).join(', ')}); exit 3 if it is unavailable` },
@@ -97,12 +115,12 @@ export const probeCommand: Command = {
     const only = onlyBackend(opts.backend, registry.map((b) => b.name));
     const report = probeAll(only ? registry.filter((b) => b.name === only) : registry);
     if (opts.json === true) io.out(`${JSON.stringify(report, null, 2)}\n`);
-    else io.out(formatProbe(report, only, () => registry.filter((b) => b.name !== only).map(guardedProbe)));
+    else io.out(formatProbe(report, only, () => registry.filter((b) => b.name !== only).map(guardedProbe), outWidth(io)));
     const chosen = report.backends[0];
     if (only && chosen && !chosen.available) {
       const permission = chosen.code === 'permission';
       // The report is already on stdout (one JSON document in --json mode); the verdict goes to stderr.
-      io.err(`tsvmm probe: ${only} is not available: ${chosen.reason}\n`);
+      errText(io, `tsvmm probe: ${only} is not available: ${chosen.reason}`);
       return Promise.resolve(permission ? ExitCode.Permission : ExitCode.Unavailable);
     }
     return Promise.resolve(ExitCode.Ok);

@@ -6,7 +6,7 @@
  */
 import { wrapText } from '../output/wrap';
 
-/** Text lines no wider than this where words allow: a long reason must not become one 600-column line. */
+/** The default width of the header: a long reason must not become one 600-column line. */
 export const TEXT_WIDTH = 100;
 
 /** Which backend the demo runs on and why: what the selection decided, as data. */
@@ -20,19 +20,19 @@ export interface DemoSelection {
 }
 
 /**
- * The header's lines, at most {@link TEXT_WIDTH} columns where words allow. The first starts at the
+ * The header's lines, at most `width` columns (default {@link TEXT_WIDTH}) where words allow. The first starts at the
  * margin with `Backend: <name>`: followed by `why` in parentheses, or, when backends were passed
  * over, by a short sentence and then each of them with its reason on lines indented by 4 (their
  * continuations by 6). A headline too long for one line continues on lines indented by 2.
  */
-export function demoHeader(selection: DemoSelection): string[] {
+export function demoHeader(selection: DemoSelection, width = TEXT_WIDTH): string[] {
   const passedOver = selection.passedOver ?? [];
   const headline =
     passedOver.length === 0
       ? `Backend: ${selection.backend} (${selection.why})`
       : `Backend: ${selection.backend}, the first usable backend in order of preference. Not usable here:`;
   return [
-    ...wrapText(headline, TEXT_WIDTH, { first: '', rest: '  ' }),
-    ...passedOver.flatMap((p) => wrapText(`${p.backend}: ${p.reason}`, TEXT_WIDTH, { first: '    ', rest: '      ' })),
+    ...wrapText(headline, width, { first: '', rest: '  ' }),
+    ...passedOver.flatMap((p) => wrapText(`${p.backend}: ${p.reason}`, width, { first: '    ', rest: '      ' })),
   ];
 }

@@ -7,7 +7,7 @@
 import type { LocalApicAccess, Partition } from '@tsvmm/virt';
 import { Stalled, withDeadline } from '../deadline';
 import { noIrqFd } from './errors';
-import { demoHeader } from './header';
+import { TEXT_WIDTH, demoHeader } from './header';
 import { openGuestMsix } from './msix-device';
 
 export const DEMO_VECTORS = 8;
@@ -55,8 +55,13 @@ export interface Observation {
   readonly ok: boolean;
 }
 
-/** What `tsvmm demo --json` prints: the setup it ran on, and every observation. */
+/** The `schema` of a demo document; the number changes only when a field changes meaning or goes away. */
+export const DEMO_SCHEMA = 'tsvmm-demo/1';
+
+/** What `tsvmm demo --json` prints: the setup it ran on, and every observation (`schemas/demo.schema.json`). */
 export interface DemoResult {
+  /** `tsvmm-demo/1`: which document this is, and the version of its shape. */
+  readonly schema: typeof DEMO_SCHEMA;
   /** The partition's backend name (`kvm`, `software`...). */
   readonly backend: string;
   /** Why this backend was chosen, for people. */
@@ -107,11 +112,11 @@ const hex = (v: number): string => `0x${v.toString(16)}`;
 const list = (vs: readonly number[]): string => `[${vs.map(hex).join(', ')}]`;
 
 /**
- * Runs the demo on `dp`; `log` receives each line as it happens (human mode). Disposes nothing it
- * did not create. A `settle()` that does not resolve within 2 s is a failed observation, and ends
+ * Runs the demo on `dp`; `log` receives each line as it happens (human mode), the header already
+ * wrapped to `width` columns, the other lines whole. Disposes nothing it did not create. A `settle()` that does not resolve within 2 s is a failed observation, and ends
  * the demo there (`ok` false, the observations so far); a `settle()` that rejects rejects this.
  */
-export async function runDemo(dp: DemoPartition, log: (line: string) => void = () => {}): Promise<DemoResult> {
+export async function runDemo(dp: DemoPartition, log: (line: string) => void = () => {}, width = TEXT_WIDTH): Promise<DemoResult> {
   const { partition } = dp;
   const irqfd = partition.irqfd();
   const vcpus = Array.from({ length: partition.vcpuCount }, (_, v) => {
@@ -150,7 +155,7 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
     }
   };
 
-  for (const line of demoHeader({ backend: partition.backend, why: dp.why, passedOver: dp.passedOver })) log(line);
+  for (const line of demoHeader({ backend: partition.backend, why: dp.why, passedOver: dp.passedOver }, width)) log(line);
   log(`irqfd: ${irqfd ? `${irqfd.capabilities.mediation}: ${irqfd.capabilities.mechanism}` : 'none'}`);
   log(`Partition: ${vcpus.length} vCPUs, APIC IDs ${vcpus.map((v) => v.apicId).join(' and ')} (read from the local APICs)`);
   if (!irqfd) throw noIrqFd(partition.backend);
@@ -226,6 +231,7 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
   log('');
   log(ok ? `All ${observations.length} observations are correct.` : `${failed} of ${observations.length} observations are WRONG.`);
   return {
+    schema: DEMO_SCHEMA,
     backend: partition.backend,
     why: dp.why,
     irqfd: `${irqfd.capabilities.mediation}: ${irqfd.capabilities.mechanism}`,

@@ -25,8 +25,13 @@ export interface HostInfo {
   readonly limits?: LinuxSys.HostLimits;
 }
 
-/** What `tsvmm probe --json` prints: the host, and each backend's probe. */
+/** The `schema` of a probe report; the number changes only when a field changes meaning or goes away. */
+export const PROBE_SCHEMA = 'tsvmm-probe/1';
+
+/** What `tsvmm probe --json` prints: the host, and each backend's probe (`schemas/probe.schema.json`). */
 export interface ProbeReport {
+  /** `tsvmm-probe/1`: which document this is, and the version of its shape. */
+  readonly schema: typeof PROBE_SCHEMA;
   /** The host probed. */
   readonly host: HostInfo;
   /** One probe per backend, in the registry's order of preference. */
@@ -45,6 +50,7 @@ export interface ProbeReport {
 export function probeAll(backends: readonly BackendDescriptor[] = BACKENDS): ProbeReport {
   const probes = backends.map(guardedProbe);
   return {
+    schema: PROBE_SCHEMA,
     host: { platform: process.platform, arch: process.arch, release: os.release(), node: process.version, ...linuxLimits() },
     backends: probes,
     best: probes.find((b) => b.available)?.backend ?? null,

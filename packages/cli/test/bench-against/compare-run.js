@@ -15,7 +15,7 @@ const { comparisonVerdict, formatComparisonTable } = require(path.join(dist, 'cl
 const [thisDir, otherDir, rounds, deadlineMs] = process.argv.slice(2);
 
 (async () => {
-  const io = memoryIo();
+  const io = memoryIo({ COLUMNS: '1000' });
   const comparison = await compareBuilds({
     sections: ['msix'],
     quick: true,
@@ -26,7 +26,7 @@ const [thisDir, otherDir, rounds, deadlineMs] = process.argv.slice(2);
     otherBin: checkoutBin(otherDir),
     progress: createProgress(io, 100, true),
   });
-  process.stdout.write(JSON.stringify({ comparison, table: formatComparisonTable(comparison), verdict: comparisonVerdict(comparison), stderr: io.stderr }));
+  process.stdout.write(JSON.stringify({ comparison, table: formatComparisonTable(comparison, 1000), verdict: comparisonVerdict(comparison), stderr: io.stderr }));
 })().catch((e) => {
   process.stderr.write(`${e.stack}\n`);
   process.exitCode = 70;

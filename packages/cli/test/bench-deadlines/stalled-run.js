@@ -39,9 +39,9 @@ async function softwareRig(_ctx, measure) {
 }
 
 (async () => {
-  const io = memoryIo();
+  const io = memoryIo({ COLUMNS: '1000' });
   const result = await runBench([deliverySection(softwareRig), msixSection], true, createProgress(io, 4, true));
-  process.stdout.write(JSON.stringify({ result, table: formatBenchTable(result), verdict: benchVerdict(result, false), stderr: io.stderr }));
+  process.stdout.write(JSON.stringify({ result, table: formatBenchTable(result, 1000), verdict: benchVerdict(result, false), stderr: io.stderr }));
 })().catch((e) => {
   process.stderr.write(`${e.stack}\n`);
   process.exitCode = 70;

@@ -53,6 +53,8 @@ export interface RenderedChart {
   readonly shapes: number;
   /** The chart's SVG text (titles, legends, axis labels). */
   readonly labels: string[];
+  /** Each series as echarts drew it: its name, its colour, and each data item's own colour. */
+  readonly series: { readonly name: string; readonly colour: string; readonly items: string[] }[];
 }
 
 /** Opens a report file and returns each chart container with its rendered SVG size and shape count. */
@@ -66,8 +68,24 @@ export async function renderedCharts(browser: BrowserContext, file: string, scre
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`file://${file}`);
   await page.waitForFunction(() => document.body.getAttribute('data-charts') !== null, undefined, { timeout: 20_000 });
-  const charts = await page.$$eval('.chart', (els) =>
-    els.map((el) => {
+  const charts = await page.$$eval('.chart', (els) => {
+    /** The colours echarts resolved for each series of the chart in `el` (its model's visuals: what it paints with). */
+    type Visual = { fill?: string; stroke?: string } | undefined;
+    interface SeriesData {
+      count(): number;
+      getVisual(key: 'style'): Visual;
+      getItemVisual(i: number, key: 'style'): Visual;
+    }
+    const echarts = (window as unknown as { echarts: { getInstanceByDom(el: Element): { getModel(): { getSeries(): { name: string; getData(): SeriesData }[] } } | undefined } })
+      .echarts;
+    const seriesColours = (el: Element): { name: string; colour: string; items: string[] }[] =>
+      (echarts.getInstanceByDom(el)?.getModel().getSeries() ?? []).map((sm) => {
+        const data = sm.getData();
+        const style = data.getVisual('style');
+        const items = Array.from({ length: data.count() }, (_, i) => String(data.getItemVisual(i, 'style')?.fill ?? ''));
+        return { name: sm.name, colour: String(style?.stroke ?? style?.fill ?? ''), items };
+      });
+    return els.map((el) => {
       const svg = el.querySelector('svg');
       const box = svg?.getBoundingClientRect();
       return {
@@ -76,9 +94,10 @@ export async function renderedCharts(browser: BrowserContext, file: string, scre
         height: box?.height ?? 0,
         shapes: svg ? svg.querySelectorAll('path, text').length : 0,
         labels: svg ? Array.from(svg.querySelectorAll('text'), (t) => t.textContent ?? '') : [],
+        series: seriesColours(el),
       };
-    }),
-  );
+    });
+  });
   if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   await page.close();
   return { charts, requests, errors };

@@ -10,10 +10,17 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-/** Runs the built `tsvmm` binary (what `pnpm demo` and `pnpm bench` run) in a child process. */
-export function runBin(args: readonly string[], timeoutMs = 240_000): CliRun {
+/** An environment whose text output is as wide as it likes: for tests about what is said, not how it wraps. */
+export const WIDE = { COLUMNS: '1000' } as const;
+
+/**
+ * Runs the built `tsvmm` binary (what `pnpm demo` and `pnpm bench` run) in a child process, with
+ * this process's environment and `env` over it (stdout is a pipe: text wraps to 80 columns unless
+ * `env` sets COLUMNS).
+ */
+export function runBin(args: readonly string[], timeoutMs = 240_000, env: Record<string, string> = {}): CliRun {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: build the cli first (pnpm build, or npx tsc -p tsconfig.build.json)`);
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, FORCE_COLOR: '0' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, FORCE_COLOR: '0', ...env } });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
