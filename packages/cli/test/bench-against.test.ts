@@ -269,7 +269,9 @@ describe('tsvmm bench --against (the command)', () => {
   it('kills a run that passes its deadline with its process group, reports it for its round, and still ends', () => {
     const { thisDir, otherDir, log } = fakes({}, { mode: 'hang' });
     // In a child process: without the deadline the comparison would never end, and only a child can be stopped.
-    const run = spawnSync(process.execPath, [COMPARE_RUN, thisDir, otherDir, '2', '500'], { encoding: 'utf8', timeout: HANG_BOUND_MS });
+    // The deadline is long enough for a fake run that ends at once to start and end on a loaded
+    // machine: only the hanging run may reach it.
+    const run = spawnSync(process.execPath, [COMPARE_RUN, thisDir, otherDir, '2', '3000'], { encoding: 'utf8', timeout: HANG_BOUND_MS });
     if (run.error) throw new Error(`a comparison with a run that hangs did not end within ${HANG_BOUND_MS} ms (${run.error.message}): it hangs`);
     if (run.status !== 0) throw new Error(`the comparison crashed (status ${run.status}): ${run.stderr}`);
     const { comparison: c, table, verdict, stderr } = JSON.parse(run.stdout) as {
@@ -278,7 +280,7 @@ describe('tsvmm bench --against (the command)', () => {
       verdict: ReturnType<typeof comparisonVerdict>;
       stderr: string;
     };
-    const waited = (round: number): string => `gave up after 500 ms waiting for the other build's msix section (round ${round}) to finish; it was killed with its process group`;
+    const waited = (round: number): string => `gave up after 3000 ms waiting for the other build's msix section (round ${round}) to finish; it was killed with its process group`;
     expect(c.runs.map((r) => [r.round, r.build, r.ok, r.failed])).toEqual([
       [1, 'this', true, undefined],
       [1, 'other', false, waited(1)],
