@@ -8,8 +8,8 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isVirtError } from '@tsvmm/virt';
-import { AioContext, type AioCalls, EAGAIN, EBADF, ENOSYS, EPERM, EventFd, ProcessEventFds, libcAioCalls, libcSyscalls } from '../src';
-import { FaultInjector, ModelFileTable } from '../src/testing';
+import { AioContext, type AioCalls, EAGAIN, EBADF, ENOSYS, EPERM, EventFd, libcAioCalls, libcSyscalls } from '../src';
+import { FaultInjector, ModelFileTable, ProcessEventFds } from '../src/testing';
 
 const CONTENT = Buffer.from(Array.from({ length: 3 * 4096 }, (_, i) => (i * 7 + 3) & 0xff));
 let dir: string;

@@ -12,8 +12,8 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AioContext, ProcessEventFds } from '@tsvmm/linux-sys';
-import { FaultInjector } from '@tsvmm/linux-sys/testing';
+import { AioContext } from '@tsvmm/linux-sys';
+import { FaultInjector, ProcessEventFds } from '@tsvmm/linux-sys/testing';
 import type { IrqFdRoute } from '@tsvmm/virt';
 import type { KvmPartition } from '../src';
 import { type KvmTarget, describeOnTargets, msiTo } from './support/targets';

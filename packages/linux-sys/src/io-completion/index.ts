@@ -3,4 +3,3 @@ export { libcAioCalls } from './calls';
 export type { AioCalls } from './calls';
 export { AioContext, AIO_MAX_CAPACITY, AIO_MAX_READ_BYTES, AIO_MAX_WAIT_MS } from './aio-context';
 export type { AioCompletion, AioContextOptions, AioReadRequest } from './aio-context';
-export { ProcessEventFds } from './process-eventfds';

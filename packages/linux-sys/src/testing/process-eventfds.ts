@@ -1,7 +1,7 @@
 /**
  * Real eventfds under a kernel model: for running a model of a kernel device (the KVM model of
  * `@tsvmm/virt-kvm/testing`, whose eventfds are counters in memory) with a producer that only the
- * real kernel can be, such as a Linux AIO completion ({@link AioContext}), which signals a real
+ * real kernel can be, such as a Linux AIO completion (`AioContext`), which signals a real
  * eventfd and nothing else.
  *
  * Every eventfd the model creates gets a real eventfd beside it ({@link ProcessEventFds.processFdOf}).
