@@ -15,7 +15,9 @@ export const demoCommand: Command = {
     'enable, unmask each); the device side signals the route events (on KVM and mshv it writes the route eventfds, ' +
     'as VFIO does, and the kernel injects; on the software model the relay delivers). It shows each vector landing ' +
     "on its vCPU and vector, read back from the local APIC; a masked vector's signal latching in the PBA and " +
-    'being delivered once at unmask; and a retarget to the other vCPU.\n\n' +
+    'being delivered once at unmask; and a retarget to the other vCPU. Then a file read completes into the guest: ' +
+    "a Linux AIO read whose completion eventfd is an irqfd route's event, so the kernel completing the read raises " +
+    'the interrupt with no write from user space (on real KVM where /dev/kvm works, else on the KVM model, saying which).\n\n' +
     'Exits 1 if any observation is wrong, 3 if the backend asked for with --backend is not available here.',
   options: [
     { name: 'json', type: 'boolean', description: 'print one JSON object on stdout (every observation), nothing else' },
@@ -35,7 +37,7 @@ export const demoCommand: Command = {
       ? { ...hooks.demoPartition(), why: 'injected through the internal test hook' }
       : openDemoPartition(choice, hooks.backends);
     try {
-      const result = await runDemo(dp, json ? undefined : (line) => io.out(`${line}\n`));
+      const result = await runDemo(dp, json ? undefined : (line) => io.out(`${line}\n`), hooks.fileReadHost ? { fileReadHost: hooks.fileReadHost } : {});
       if (json) io.out(`${JSON.stringify(result, null, 2)}\n`);
       return result.ok ? ExitCode.Ok : ExitCode.Failed;
     } finally {
