@@ -366,7 +366,7 @@ describe('tsvmm demo', () => {
     it('exits 1 when user space signals the route itself: the vector lands, and the write is caught', async () => {
       const strays: EventFd[] = [];
       const io = memoryIo();
-      const host = hostWith((h) => ({
+      const host = hostWith(() => ({
         completionFd: (r) => {
           r.event.signal();
           strays.push(new EventFd());

@@ -29,6 +29,7 @@ export interface FileReadHost extends Disposable {
 
 /** Why the scene cannot run here (no Linux system-call layer on this host). */
 export interface FileReadUnavailable {
+  /** Why, for people: one sentence. */
   readonly unavailable: string;
 }
 

@@ -95,7 +95,7 @@ export interface DemoResult {
    * the kernel signalling real eventfds beside the model's), or null when it could not run here
    * (or the demo stopped before it); `why` says why, for people.
    */
-  readonly fileRead: { readonly on: 'kvm' | 'model' | null; readonly why: string };
+  readonly fileRead: FileReadScene;
   /** Every check, in order. */
   readonly observations: readonly Observation[];
   /** True when every observation was right (the demo then exits 0). */
@@ -109,6 +109,14 @@ export interface DemoResult {
  * stopped ends with a failed check two seconds later instead of hanging.
  */
 export const SETTLE_DEADLINE_MS = 2000;
+
+/** Where the demo's file-read scene ran ({@link DemoResult.fileRead}). */
+export interface FileReadScene {
+  /** `kvm` (real /dev/kvm, kernel irqfd), `model` (the KVM model), or null when it did not run. */
+  readonly on: 'kvm' | 'model' | null;
+  /** Why, for people: one sentence (the reason real KVM was not usable, or why the scene did not run). */
+  readonly why: string;
+}
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
