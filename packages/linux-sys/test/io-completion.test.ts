@@ -178,6 +178,13 @@ describe('AioContext: bad arguments are refused before any system call', () => {
     expect(aioMappings()).toBe(before);
   });
 
+  it('the constructor, called from JavaScript past create(), is INVALID_ARGUMENT before io_setup', () => {
+    const calls = countingCalls();
+    const Ctor = AioContext as unknown as new (...a: unknown[]) => AioContext;
+    expect(() => new Ctor(Symbol('forged'), 1, 64, calls)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(calls.count.ioSetup).toBe(0);
+  });
+
   it('getEvents needs a bounded timeout', () => {
     const calls = countingCalls();
     using ctx = AioContext.create({ calls });

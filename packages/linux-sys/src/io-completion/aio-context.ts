@@ -12,7 +12,7 @@
  */
 import { readlinkSync, fstatSync } from 'node:fs';
 import { type EventFdEvent, VirtError, checkInteger, describeValue, disposedError, invalidArgument } from '@tsvmm/virt';
-import { checkOptions } from '@tsvmm/virt/implement';
+import { checkConstructToken, checkMethods, checkOptions } from '@tsvmm/virt/implement';
 import { readField, writeField } from '@tsvmm/ffi';
 import { EAGAIN, EINTR, ENOMEM, ENOSYS, EPERM, errnoError } from '../errno';
 import { IOCB, IOCB_CMD_PREAD, IOCB_FLAG_RESFD, IO_EVENT, TIMESPEC } from './abi';
@@ -70,6 +70,9 @@ const OP_SUBMIT = 'AioContext.submitRead';
 const OP_EVENTS = 'AioContext.getEvents';
 
 const ANON_EVENTFD = 'anon_inode:[eventfd]';
+
+/** Held by {@link AioContext.create} only: the constructor opens a kernel context and must not run unchecked. */
+const CONSTRUCT = Symbol('AioContext.create');
 
 /** io_setup's errnos, said for people: what is wrong with the host and what to do. */
 function setupError(errno: number, capacity: number): VirtError {
@@ -144,7 +147,8 @@ export class AioContext implements Disposable {
   private readonly timeoutAt: number;
   private readonly buffersAt: number;
 
-  private constructor(capacity: number, maxReadBytes: number, calls: AioCalls) {
+  private constructor(token: symbol, capacity: number, maxReadBytes: number, calls: AioCalls) {
+    checkConstructToken(token, CONSTRUCT, 'AioContext', 'AioContext.create()');
     this.capacity = capacity;
     this.maxReadBytes = maxReadBytes;
     this.calls = calls;
@@ -176,11 +180,8 @@ export class AioContext implements Disposable {
     const o = checkOptions<AioContextOptions>(OP_CREATE, 'options', options, ['capacity', 'maxReadBytes', 'calls']);
     const capacity = o.capacity === undefined ? 8 : checkInteger(OP_CREATE, 'capacity', o.capacity, 1, AIO_MAX_CAPACITY);
     const maxReadBytes = o.maxReadBytes === undefined ? 4096 : checkInteger(OP_CREATE, 'maxReadBytes', o.maxReadBytes, 1, AIO_MAX_READ_BYTES);
-    const calls = o.calls ?? libcAioCalls();
-    for (const m of ['ioSetup', 'ioDestroy', 'ioSubmit', 'ioGetevents'] as const) {
-      if (typeof (calls as unknown as Record<string, unknown>)[m] !== 'function') throw invalidArgument(OP_CREATE, `calls.${m} must be a function, got ${describeValue((calls as unknown as Record<string, unknown>)[m])}`);
-    }
-    return new AioContext(capacity, maxReadBytes, calls);
+    const calls = o.calls === undefined ? libcAioCalls() : checkMethods<AioCalls>(OP_CREATE, 'calls', o.calls, ['ioSetup', 'ioDestroy', 'ioSubmit', 'ioGetevents'], []);
+    return new AioContext(CONSTRUCT, capacity, maxReadBytes, calls);
   }
 
   /** Requests submitted and not yet reaped by {@link getEvents}. */
