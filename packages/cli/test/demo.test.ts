@@ -7,6 +7,8 @@ import { memoryIo } from '../src/cli/io';
 import { demoHeader } from '../src/demo/header';
 import { SETTLE_DEADLINE_MS, type DemoResult } from '../src/demo/run-demo';
 import { openDemoPartition } from '../src/demo/select-backend';
+import { type FileReadHost, openFileReadHost } from '../src/demo/file-read';
+import { EventFd } from '@tsvmm/linux-sys';
 import { KVM_PROBLEM, itKvm, runBin, WIDE } from './helpers/run-cli';
 
 function parse(stdout: string): DemoResult {
@@ -228,6 +230,8 @@ describe('tsvmm demo', () => {
     expect(io.stdout).toMatch(/1 of \d+ observations are WRONG\./);
   });
 
+  /** Checks of scene 4 (the file read), at the end of {@link CHECKS}. */
+  const FILE_READ_CHECKS = 4;
   /** What the demo checks, in order: removing or skipping any check fails this list. */
   const CHECKS = [
     'local APICs software-enabled',
@@ -240,6 +244,10 @@ describe('tsvmm demo', () => {
     'PBA bit 3 clear after delivery',
     'nothing delivered by the retarget itself',
     'vector 5 now → APIC 0 vector 0x60 (was APIC 1 0x45)',
+    'the read completes (512 bytes of a file)',
+    'completion → APIC 1 vector 0x70',
+    'user space wrote no eventfd',
+    'exactly once: nothing more arrives',
   ];
 
   it('makes every one of its checks, in order', async () => {
@@ -267,7 +275,8 @@ describe('tsvmm demo', () => {
       blamed.push(wrong[0]!.what);
     }
     // Each IRR check was caught by both of its reads (vCPU 0 and vCPU 1).
-    const irrChecks = CHECKS.filter((c) => !/PBA|software-enabled/.test(c));
+    // Scene 4 reads its own partition (real KVM or the KVM model), not the one injected here.
+    const irrChecks = CHECKS.slice(0, -FILE_READ_CHECKS).filter((c) => !/PBA|software-enabled/.test(c));
     expect(blamed).toEqual(irrChecks.flatMap((c) => [c, c]));
   });
 
@@ -315,6 +324,71 @@ describe('tsvmm demo', () => {
     expect(await main(['demo', '--json'], io, { demoPartition: denying })).toBe(1);
     const wrong = parse(io.stdout).observations.filter((o) => !o.ok);
     expect(wrong.map((o) => [o.what, o.observed])).toEqual([['guest reads the PBA: bit 3 set', 'PBA 0x0']]);
+  });
+
+  describe('scene 4: a file read completes into the guest', () => {
+    it('runs on real KVM where /dev/kvm works, else on the KVM model, and says which (text and JSON)', async () => {
+      const json = memoryIo();
+      expect(await main(['demo', '--backend', 'software', '--json'], json)).toBe(0);
+      const r = parse(json.stdout);
+      expect(r.fileRead.on).toBe(KVM_PROBLEM === undefined ? 'kvm' : 'model');
+      const scene = r.observations.filter((o) => o.section.startsWith('4.'));
+      expect(scene.map((o) => [o.what, o.observed])).toEqual([
+        ['the read completes (512 bytes of a file)', '512 bytes, as written'],
+        ['completion → APIC 1 vector 0x70', 'vCPU 0 IRR [], vCPU 1 IRR [0x70]'],
+        ['user space wrote no eventfd', '0 write(2) calls'],
+        ['exactly once: nothing more arrives', 'vCPU 0 IRR [], vCPU 1 IRR []'],
+      ]);
+      const text = memoryIo();
+      expect(await main(['demo', '--backend', 'software'], text)).toBe(0);
+      expect(text.stdout).toContain(KVM_PROBLEM === undefined ? '  on real KVM (/dev/kvm)' : '  on the KVM model (real KVM is not usable here)');
+    });
+
+    /** The scene's own host, with one part replaced: what a broken producer or wiring would look like. */
+    const hostWith = (change: (h: FileReadHost) => Partial<FileReadHost>) => (): FileReadHost => {
+      const h = openFileReadHost() as FileReadHost;
+      return { ...h, ...change(h) };
+    };
+
+    it('exits 1 when the completion eventfd is not the route\'s: nothing lands in IRR', async () => {
+      const strays: EventFd[] = [];
+      const io = memoryIo();
+      const host = hostWith(() => ({ completionFd: () => (strays.push(new EventFd()), strays.at(-1)!.fd) }));
+      try {
+        expect(await main(['demo', '--backend', 'software', '--json'], io, { fileReadHost: host })).toBe(1);
+      } finally {
+        for (const e of strays) e.dispose();
+      }
+      const wrong = parse(io.stdout).observations.filter((o) => !o.ok);
+      expect(wrong.map((o) => [o.what, o.observed])).toEqual([['completion → APIC 1 vector 0x70', 'vCPU 0 IRR [], vCPU 1 IRR []']]);
+    });
+
+    it('exits 1 when user space signals the route itself: the vector lands, and the write is caught', async () => {
+      const strays: EventFd[] = [];
+      const io = memoryIo();
+      const host = hostWith(() => ({
+        completionFd: (r) => {
+          r.event.signal();
+          strays.push(new EventFd());
+          return strays.at(-1)!.fd;
+        },
+      }));
+      try {
+        expect(await main(['demo', '--backend', 'software', '--json'], io, { fileReadHost: host })).toBe(1);
+      } finally {
+        for (const e of strays) e.dispose();
+      }
+      const wrong = parse(io.stdout).observations.filter((o) => !o.ok);
+      expect(wrong.map((o) => [o.what, o.observed])).toEqual([['user space wrote no eventfd', '1 write(2) call']]);
+    });
+
+    it('a host without the Linux packages: the scene says it did not run, and the rest of the demo stands', async () => {
+      const io = memoryIo();
+      expect(await main(['demo', '--backend', 'software', '--json'], io, { fileReadHost: () => ({ unavailable: 'the KVM packages could not be loaded' }) })).toBe(0);
+      const r = parse(io.stdout);
+      expect(r.fileRead).toEqual({ on: null, why: 'the KVM packages could not be loaded' });
+      expect(r.observations.filter((o) => o.section.startsWith('4.'))).toEqual([]);
+    });
   });
 
   it('rejects an unknown backend with a usage error (exit 2)', async () => {

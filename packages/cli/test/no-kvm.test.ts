@@ -139,16 +139,16 @@ describe('on a host without KVM', () => {
     expect(await main(['bench', '--quick', '--json', '-'], io, hostWhere(missing))).toBe(0);
     const r = JSON.parse(io.stdout) as BenchResult;
     const byName = new Map(r.metrics.map((m) => [m.name, m]));
-    for (const n of ['delivery.irqfd', 'delivery.raw_write', 'delivery.relay', 'delivery.relay_c', 'delivery.overflow', 'routes.program_2048.batched', 'routes.program_2048.per_change', 'routes.setup_2048.per_route', 'routes.setup_2048.syscalls_per_route', 'retarget.storm_64.commits', 'retarget.storm_64', 'retarget.storm_512.commits', 'retarget.storm_512']) {
+    for (const n of ['delivery.irqfd', 'delivery.raw_write', 'delivery.relay', 'delivery.relay_c', 'delivery.overflow', 'routes.program_2048.batched', 'routes.program_2048.per_change', 'routes.setup_2048.per_route', 'routes.setup_2048.syscalls_per_route', 'retarget.storm_64.commits', 'retarget.storm_64', 'retarget.storm_512.commits', 'retarget.storm_512', 'completion.aio_to_irr', 'completion.write_to_irr']) {
       expect(byName.get(n)).toMatchObject({ value: null, baseline: null, ratio: null, skipped: expect.stringMatching(/^KVM is not available: open\(\/dev\/kvm\)/) });
     }
     expect(byName.get('msix.table_write')!.value).toBeGreaterThan(0);
     expect(byName.get('msix.enable_2048.commits')).toMatchObject({ value: 1, baseline: 2048, description: expect.stringMatching(/counting routes that commit as KVM does \(KVM is not available/) });
     expect(io.stderr).toMatch(/delivery: skipped: KVM is not available/);
     // One line for every metric skipped for the same reason.
-    expect(io.stderr).toMatch(/^Not measured \(delivery\.irqfd, delivery\.raw_write, .*routes\.setup_2048\.per_change, routes\.setup_2048\.per_route, routes\.setup_2048\.syscalls_per_route, retarget\.storm_64\.commits, retarget\.storm_64, retarget\.storm_512\.commits, retarget\.storm_512\): KVM is not available: open\(\/dev\/kvm\)/m);
-    // The progress notes of the three KVM sections, that line, and the msix note saying where Enable was measured instead.
-    expect(io.stderr.match(/KVM is not available/g)).toHaveLength(5);
-    expect(io.stderr).toMatch(/^Targets: \d+ of \d+ met; 18 metrics not measured, their targets not judged\.$/m);
+    expect(io.stderr).toMatch(/^Not measured \(delivery\.irqfd, delivery\.raw_write, .*routes\.setup_2048\.per_change, routes\.setup_2048\.per_route, routes\.setup_2048\.syscalls_per_route, retarget\.storm_64\.commits, retarget\.storm_64, retarget\.storm_512\.commits, retarget\.storm_512, completion\.aio_to_irr, completion\.write_to_irr\): KVM is not available: open\(\/dev\/kvm\)/m);
+    // The progress notes of the four KVM sections, that line, and the msix note saying where Enable was measured instead.
+    expect(io.stderr.match(/KVM is not available/g)).toHaveLength(6);
+    expect(io.stderr).toMatch(/^Targets: \d+ of \d+ met; 20 metrics not measured, their targets not judged\.$/m);
   });
 });

@@ -24,3 +24,4 @@ export { EPOLL_EVENT, POLLFD } from './abi/linux';
 export * from './irqfd/index';
 export { checkLinuxHost, currentHost, libcFileName } from './platform';
 export type { LinuxHost } from './platform';
+export * from './io-completion/index';

@@ -8,9 +8,13 @@ const PACKAGE = path.resolve(__dirname, '..');
 const { node, readmeExamples } = readmeTools(PACKAGE);
 
 test('README blocks are byte-identical to the example files', () => {
-  expect(readmeExamples()).toEqual(['examples/eventfd.js', 'examples/eventfd.ts']);
+  expect(readmeExamples()).toEqual(['examples/eventfd.js', 'examples/eventfd.ts', 'examples/file-read-completion.js']);
 });
 
 test('examples/eventfd.js runs in plain Node and prints what it promises', () => {
   expect(node(['examples/eventfd.js'])).toBe(['consumed 2 signals, then 0', 'open failed: UNAVAILABLE ENOENT', 'injected: BUSY', ''].join('\n'));
+});
+
+test('examples/file-read-completion.js runs in plain Node: the read completes and the kernel signals its eventfd once', () => {
+  expect(node(['examples/file-read-completion.js'])).toBe(['read 1: 26 bytes, "hello from the page cache\\n"', 'completions signalled on the eventfd: 1', ''].join('\n'));
 });

@@ -1,5 +1,6 @@
 import type { LocalApicAccess, Partition } from '@tsvmm/virt';
 import type { BackendDescriptor } from '../backends/descriptor';
+import type { FileReadHost, FileReadUnavailable } from '../demo/file-read';
 import type { OptionSpec, ParsedOptions } from './args';
 import type { ExitCode, ExitCodeDoc } from './exit-codes';
 import type { CliIo } from './io';
@@ -18,6 +19,8 @@ export interface CliHooks {
     /** Resolves once every signal raised so far was delivered or latched. */
     settle: () => Promise<void>;
   };
+  /** Replaces the partition of the demo's file-read scene (real KVM, else the KVM model). */
+  readonly fileReadHost?: () => FileReadHost | FileReadUnavailable;
 }
 
 /** What a command runs with: where it writes, and the test seams. */

@@ -4,9 +4,13 @@
  * a device that signals route events (as VFIO does). Every delivery is read back from the local
  * APICs and compared with what the guest programmed; nothing is assumed.
  */
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LocalApicAccess, Partition } from '@tsvmm/virt';
 import { Stalled, withDeadline } from '../deadline';
 import { noIrqFd } from './errors';
+import { type FileReadHost, type FileReadUnavailable, openFileReadHost } from './file-read';
 import { TEXT_WIDTH, demoHeader } from './header';
 import { openGuestMsix } from './msix-device';
 
@@ -91,6 +95,12 @@ export interface DemoResult {
    * every entry written, Function Mask off, each vector unmasked), or null without a routing table.
    */
   readonly enableCommits: number | null;
+  /**
+   * Where the file-read scene ran: `kvm` (real /dev/kvm, kernel irqfd), `model` (the KVM model, with
+   * the kernel signalling real eventfds beside the model's), or null when it could not run here
+   * (or the demo stopped before it); `why` says why, for people.
+   */
+  readonly fileRead: FileReadScene;
   /** Every check, in order. */
   readonly observations: readonly Observation[];
   /** True when every observation was right (the demo then exits 0). */
@@ -105,6 +115,30 @@ export interface DemoResult {
  */
 export const SETTLE_DEADLINE_MS = 2000;
 
+/** Where the demo's file-read scene ran ({@link DemoResult.fileRead}). */
+export interface FileReadScene {
+  /** `kvm` (real /dev/kvm, kernel irqfd), `model` (the KVM model), or null when it did not run. */
+  readonly on: 'kvm' | 'model' | null;
+  /** Why, for people: one sentence (the reason real KVM was not usable, or why the scene did not run). */
+  readonly why: string;
+}
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  /** Columns the header is wrapped to (default 100); the other lines are printed whole. */
+  readonly width?: number;
+  /**
+   * Opens the partition of the file-read scene (scene 4): by default real KVM where a partition
+   * with kernel irqfd opens here, else the KVM model with real eventfds beside its own.
+   */
+  readonly fileReadHost?: () => FileReadHost | FileReadUnavailable;
+}
+
+/** Guest vector of the file-read scene's route. */
+export const FILE_READ_VECTOR = 0x70;
+/** Bytes the file-read scene reads. */
+export const FILE_READ_BYTES = 512;
+
 /** The backend stopped settling: the checks after it could not be made. */
 class DemoStalled extends Error {}
 
@@ -116,7 +150,8 @@ const list = (vs: readonly number[]): string => `[${vs.map(hex).join(', ')}]`;
  * wrapped to `width` columns, the other lines whole. Disposes nothing it did not create. A `settle()` that does not resolve within 2 s is a failed observation, and ends
  * the demo there (`ok` false, the observations so far); a `settle()` that rejects rejects this.
  */
-export async function runDemo(dp: DemoPartition, log: (line: string) => void = () => {}, width = TEXT_WIDTH): Promise<DemoResult> {
+export async function runDemo(dp: DemoPartition, log: (line: string) => void = () => {}, options: DemoOptions = {}): Promise<DemoResult> {
+  const width = options.width ?? TEXT_WIDTH;
   const { partition } = dp;
   const irqfd = partition.irqfd();
   const vcpus = Array.from({ length: partition.vcpuCount }, (_, v) => {
@@ -170,6 +205,7 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
   const apicOf = (vcpu: number): number => vcpus[vcpu]!.apicId;
 
   let enableCommits: number | null = null;
+  let fileRead: DemoResult['fileRead'] = { on: null, why: 'the demo stopped before the file-read scene' };
   const steps = async (): Promise<void> => {
     begin('Guest driver enables MSI-X as Linux does: Enable + Function Mask, entries written while masked, Function Mask off, unmask each');
     const commits0 = irqfd.commitCount;
@@ -217,6 +253,18 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
     dev.signal(r);
     await settle();
     observe(`vector ${r} now → APIC ${apicOf(to)} vector ${hex(newVector)} (was APIC ${apicOf(from)} ${hex(guestVector(r))})`, expectIrr(to, newVector), takeIrr());
+
+    begin("4. A file read completes into the guest: the kernel signals the read's completion eventfd, which is a route's event (Linux AIO), and the irqfd injects");
+    const opened = (options.fileReadHost ?? openFileReadHost)();
+    if ('unavailable' in opened) {
+      fileRead = { on: null, why: opened.unavailable };
+      log(`  not run here: ${opened.unavailable}`);
+      return;
+    }
+    using host = opened;
+    fileRead = { on: host.on, why: host.why };
+    log(host.on === 'kvm' ? '  on real KVM (/dev/kvm): KVM injects from the eventfd wakeup' : '  on the KVM model (real KVM is not usable here): the kernel signals a real eventfd, the model injects');
+    fileReadScene(host, observe);
   };
   try {
     await steps();
@@ -238,7 +286,50 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
     vcpus,
     device: { vectors: DEMO_VECTORS, table: dev.describeTable, pba: dev.describePba },
     enableCommits,
+    fileRead,
     observations,
     ok,
   };
+}
+
+/**
+ * Scene 4 on `host`: a route to the last vCPU at {@link FILE_READ_VECTOR}, a file of known bytes
+ * read with Linux AIO whose completion eventfd is the route's, and the checks: the read's bytes, the
+ * vector in IRR, no write(2) from user space, nothing more. Every wait is bounded ({@link SETTLE_DEADLINE_MS}).
+ */
+function fileReadScene(host: FileReadHost, observe: (what: string, expected: string, observed: string) => boolean): void {
+  const { partition } = host;
+  const vcpus = partition.vcpuCount;
+  const vcpu = vcpus - 1;
+  const apicId = partition.readLocalApic(vcpu).apicId;
+  const irr = (): string => {
+    const parts = Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`);
+    for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
+    return parts.join(', ');
+  };
+  const expected = (target: number | undefined): string => Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(v === target ? [FILE_READ_VECTOR] : [])}`).join(', ');
+  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-demo-'));
+  const content = Buffer.from(Array.from({ length: FILE_READ_BYTES }, (_, i) => (i * 13 + 5) & 0xff));
+  writeFileSync(join(dir, 'disk'), content);
+  const fd = openSync(join(dir, 'disk'), 'r');
+  try {
+    const route = partition.irqfd()!.newIrqFdRoute();
+    route.setMsi(0xfee00000 + apicId * 0x1000, FILE_READ_VECTOR);
+    route.unmask();
+    irr();
+    using aio = host.AioContext.create({ capacity: 1, maxReadBytes: FILE_READ_BYTES });
+    const writes0 = host.writes();
+    aio.submitRead({ fd, length: FILE_READ_BYTES, completion: host.completionFd(route) });
+    const [done] = aio.getEvents({ min: 1, timeoutMs: SETTLE_DEADLINE_MS });
+    const read = done === undefined ? `no completion within ${SETTLE_DEADLINE_MS} ms` : `${done.result} bytes, ${Buffer.from(done.data).equals(content) ? 'as written' : 'not as written'}`;
+    observe(`the read completes (${FILE_READ_BYTES} bytes of a file)`, `${FILE_READ_BYTES} bytes, as written`, read);
+    observe(`completion → APIC ${apicId} vector ${hex(FILE_READ_VECTOR)}`, expected(vcpu), irr());
+    const writes = host.writes() - writes0;
+    observe('user space wrote no eventfd', '0 write(2) calls', `${writes} write(2) call${writes === 1 ? '' : 's'}`);
+    observe('exactly once: nothing more arrives', expected(undefined), irr());
+    route.dispose();
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -19,3 +19,4 @@ export type { ModelEventFdWatch, ModelRelayInjector, ModelRelayOptions } from '.
 export { ModelFileTable, isEventFd } from './model-files';
 export type { ModelEventFd, ModelFileTableOptions } from './model-files';
 export { denySyscalls } from './seccomp';
+export { ProcessEventFds } from './process-eventfds';

@@ -1,4 +1,5 @@
 import type { BenchSection } from '../section';
+import { completionSection } from './completion';
 import { deliverySection } from './delivery';
 import { msixSection } from './msix';
 import { retargetSection } from './retarget';
@@ -6,5 +7,5 @@ import { routesSection } from './routes';
 
 /** Every benchmark of the project, in the order they run. */
 export function allSections(): BenchSection[] {
-  return [deliverySection(), routesSection, retargetSection, msixSection];
+  return [deliverySection(), routesSection, retargetSection, completionSection(), msixSection];
 }
