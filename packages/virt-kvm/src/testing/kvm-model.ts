@@ -237,8 +237,10 @@ export class VmObject {
   /**
    * kvm_set_msi_irq then kvm_irq_delivery_to_apic: decodes the MSI as KVM does (destination bits
    * 31:8 from `address_hi` only with 32-bit IDs) and delivers it to every vCPU whose local APIC
-   * matches in its own mode. Returns how many APICs accepted it (0 when none matched or all were
-   * disabled, as KVM's fast path reports).
+   * matches in its own mode. Returns how many APICs accepted it; -1 (what KVM_SIGNAL_MSI then
+   * returns, read as EPERM) when the kernel takes its slow path (a broadcast destination, or no
+   * usable APIC map) and nothing matched. The fast path (kvm_irq_delivery_to_apic_fast) reports 0
+   * for a destination no vCPU has.
    */
   deliverMsi(addressLo: number, addressHi: number, data: number): number {
     let destId = (addressLo >>> 12) & 0xff;
@@ -254,6 +256,7 @@ export class VmObject {
       if ((v.apicBase & APICBASE_EN) === 0) continue; // kvm_apic_present
       if (this.matchDest(v, destId, logical)) matched.push(v);
     }
+    if (matched.length === 0 && (this.broadcastDest(destId) || !this.physicalMapUsable())) return -1;
     const enabled = (v: VcpuObject): boolean => v.apic.softwareEnabled && (v.apicBase & APICBASE_EN) !== 0;
     let targets = matched;
     if (mode === 1) {
@@ -289,6 +292,31 @@ export class VmObject {
       }
     }
     return r;
+  }
+
+  /** kvm_apic_is_broadcast_dest for a message with no source APIC. */
+  private broadcastDest(destId: number): boolean {
+    if (!this.broadcastQuirkDisabled) return destId === 0xff;
+    if (destId === 0xffffffff) return true;
+    // 0xFF stays a broadcast unless every present APIC is in x2APIC mode (the map's logical mode is x2APIC).
+    const present = [...this.vcpus.values()].filter((v) => (v.apicBase & APICBASE_EN) !== 0);
+    return destId === 0xff && !(present.length > 0 && present.every(x2apicMode));
+  }
+
+  /**
+   * Whether kvm_recalculate_apic_map builds a map: without 32-bit IDs, two present APICs with one
+   * physical ID (the x2APIC ID in x2APIC mode, else the xAPIC ID) disable it.
+   */
+  private physicalMapUsable(): boolean {
+    if (this.x2apicFormat) return true;
+    const seen = new Set<number>();
+    for (const v of this.vcpus.values()) {
+      if ((v.apicBase & APICBASE_EN) === 0) continue;
+      const id = x2apicMode(v) ? v.id : v.xapicId;
+      if (seen.has(id)) return false;
+      seen.add(id);
+    }
+    return true;
   }
 
   /** kvm_apic_match_dest for an MSI (no source APIC, no shorthand), with kvm_apic_mda's broadcast quirk. */

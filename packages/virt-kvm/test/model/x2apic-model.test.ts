@@ -207,6 +207,13 @@ describe('the KVM model, x2APIC', () => {
     }
   });
 
+  it('the slow path: a broadcast no vCPU accepts is -1 (EPERM) from KVM_SIGNAL_MSI; the fast path reports 0 for an ID no vCPU has', () => {
+    const { m, vmFd } = vm([0, 1], 3); // both vCPUs still in xAPIC mode
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0xffffff00, 0x41))).toBe(-1);
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (7 << 12), 0, 0x41))).toBe(0);
+    expect(irr(m)).toEqual([[], []]);
+  });
+
   it('logical destinations: x2APIC cluster mode from the ID; lowest priority picks one enabled vCPU of the cluster by vector', () => {
     const { m, vmFd, vcpus } = vm([0, 0x3e8, 0x3e9], 3);
     for (const v of vcpus) expect(toX2apic(m, v)).toBe(1);
