@@ -135,7 +135,7 @@ const RELAY_MAX_ROUTES = 4096;
 /**
  * A KVM VM (`/dev/kvm`, `include/uapi/linux/kvm.h`) as far as interrupts are concerned: an
  * in-kernel irqchip, `vcpuCount` vCPUs whose local APICs are software-enabled (vCPU i has APIC ID
- * i), irqfd routes, one-shot MSIs with KVM_SIGNAL_MSI, and diagnostic local APIC reads with
+ * `apicIds[i]`; in x2APIC mode with 32-bit IDs when created with `x2apic`), irqfd routes, one-shot MSIs with KVM_SIGNAL_MSI, and diagnostic local APIC reads with
  * KVM_GET_LAPIC. Made by {@link KvmPartition.create}; owns every fd it opens and closes them in
  * {@link KvmPartition.dispose}.
  *
@@ -393,7 +393,8 @@ export class KvmPartition implements Partition, LocalApicAccess {
 
   /**
    * Injects one MSI now with KVM_SIGNAL_MSI. `address` is the 64-bit MSI address (a non-negative
-   * safe integer or a bigint; its upper 32 bits must be 0, since 32-bit x2APIC IDs are not enabled),
+   * safe integer or a bigint; its upper 32 bits must be 0 unless the partition is an x2APIC one, where
+   * they carry destination bits 31:8 and an extended destination ID in bits 11:5 is translated to them),
    * `data` the 32-bit MSI data. Returns true when delivered, false when the guest blocked it (for example
    * its APIC is software-disabled).
    *
@@ -412,8 +413,8 @@ export class KvmPartition implements Partition, LocalApicAccess {
   }
 
   /**
-   * vCPU `vcpu`'s local APIC, read with KVM_GET_LAPIC (the 1024-byte xAPIC register page): APIC ID
-   * (bits 31:24 of the register at 0x20), IRR and ISR vectors, and the SVR software-enable bit.
+   * vCPU `vcpu`'s local APIC, read with KVM_GET_LAPIC (the 1024-byte register page): APIC ID
+   * (bits 31:24 of the register at 0x20; the whole 32-bit register in an x2APIC partition), IRR and ISR vectors, and the SVR software-enable bit.
    * Injection through irqfd happens inside the eventfd write, so a read right after it sees the IRR bit.
    *
    * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT for a vCPU out of range; SYSCALL when the ioctl fails.

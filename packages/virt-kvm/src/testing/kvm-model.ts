@@ -160,8 +160,9 @@ export interface VcpuObject {
   apicBase: number;
   /** The xAPIC ID (APIC ID register bits 31:24 in xAPIC mode): the vCPU id truncated to 8 bits at reset. */
   xapicId: number;
-  /** xAPIC logical destination register (LDR) and destination format register (DFR), as last set. */
+  /** The xAPIC logical destination register (LDR, logical ID in bits 31:24), as last set with KVM_SET_LAPIC. */
   ldr: number;
+  /** The xAPIC destination format register (DFR: 0xF in bits 31:28 flat model, 0 cluster), as last set; reset 0xFFFFFFFF. */
   dfr: number;
   /** CPUID leaf 1 ECX bit 21 as last set with KVM_SET_CPUID2. */
   cpuidX2apic: boolean;
