@@ -3,7 +3,7 @@
  * each defined once. `test/c-abi-check.test.ts` of this package compiles a C program against the installed
  * `<linux/kvm.h>` and compares every value here with it.
  */
-import { type IoctlDef, _IO, _IOR, _IOW, defineIoctl } from '@tsvmm/linux-sys';
+import { type IoctlDef, _IO, _IOR, _IOW, _IOWR, defineIoctl } from '@tsvmm/linux-sys';
 import { defineLayout } from '@tsvmm/ffi';
 
 /** The ioctl type byte of every KVM ioctl (`KVMIO` in `include/uapi/linux/kvm.h`). */
@@ -73,6 +73,62 @@ export const KVM_MSI_LAYOUT = defineLayout('struct kvm_msi', 32, {
  */
 export const KVM_LAPIC_STATE = defineLayout('struct kvm_lapic_state', 1024, {});
 
+/**
+ * `struct kvm_enable_cap` (104 bytes), the KVM_ENABLE_CAP argument: `cap` u32 @0 (a {@link KVM_CAP}
+ * number), `flags` u32 @4 (must be 0 on x86, else EINVAL), `args` u64[4] @8, then 64 bytes of
+ * padding. For KVM_CAP_X2APIC_API, `args[0]` holds the `KVM_X2APIC_API_*` flags.
+ */
+export const KVM_ENABLE_CAP_LAYOUT = defineLayout('struct kvm_enable_cap', 104, {
+  cap: { offset: 0, type: 'u32' },
+  flags: { offset: 4, type: 'u32' },
+  arg0: { offset: 8, type: 'u64', c: 'args[0]' },
+  arg1: { offset: 16, type: 'u64', c: 'args[1]' },
+  arg2: { offset: 24, type: 'u64', c: 'args[2]' },
+  arg3: { offset: 32, type: 'u64', c: 'args[3]' },
+});
+
+/**
+ * `struct kvm_cpuid2` (8 bytes), the header of the KVM_SET_CPUID2 argument: `nent` u32 @0 (entries
+ * that follow, at most 256 = KVM_MAX_CPUID_ENTRIES, else E2BIG), `padding` u32 @4. `nent` entries
+ * of {@link KVM_CPUID_ENTRY2} (40 bytes each) follow it in the same buffer.
+ */
+export const KVM_CPUID2 = defineLayout('struct kvm_cpuid2', 8, {
+  nent: { offset: 0, type: 'u32' },
+  padding: { offset: 4, type: 'u32' },
+});
+
+/**
+ * `struct kvm_cpuid_entry2` (40 bytes, `asm/kvm.h`): `function` @0 (the CPUID leaf, EAX in),
+ * `index` @4 (ECX in), `flags` @8 (`KVM_CPUID_FLAG_*`), then the leaf's `eax` @12, `ebx` @16,
+ * `ecx` @20, `edx` @24, and 12 bytes of padding.
+ */
+export const KVM_CPUID_ENTRY2 = defineLayout('struct kvm_cpuid_entry2', 40, {
+  function: { offset: 0, type: 'u32' },
+  index: { offset: 4, type: 'u32' },
+  flags: { offset: 8, type: 'u32' },
+  eax: { offset: 12, type: 'u32' },
+  ebx: { offset: 16, type: 'u32' },
+  ecx: { offset: 20, type: 'u32' },
+  edx: { offset: 24, type: 'u32' },
+});
+
+/**
+ * `struct kvm_msrs` (8 bytes), the header of the KVM_GET_MSRS / KVM_SET_MSRS argument: `nmsrs` u32
+ * @0 (entries that follow; 256 or more is E2BIG), `pad` u32 @4. `nmsrs` entries of
+ * {@link KVM_MSR_ENTRY} (16 bytes each) follow it in the same buffer.
+ */
+export const KVM_MSRS = defineLayout('struct kvm_msrs', 8, {
+  nmsrs: { offset: 0, type: 'u32' },
+  pad: { offset: 4, type: 'u32' },
+});
+
+/** `struct kvm_msr_entry` (16 bytes, `asm/kvm.h`): `index` u32 @0 (the MSR number), `reserved` u32 @4, `data` u64 @8. */
+export const KVM_MSR_ENTRY = defineLayout('struct kvm_msr_entry', 16, {
+  index: { offset: 0, type: 'u32' },
+  reserved: { offset: 4, type: 'u32' },
+  data: { offset: 8, type: 'u64' },
+});
+
 /** `KVM_GET_API_VERSION` (0xAE00) on /dev/kvm: no argument; returns {@link KVM_API_VERSION}. */
 export const KVM_GET_API_VERSION: IoctlDef = defineIoctl('KVM_GET_API_VERSION', _IO(KVMIO, 0x00));
 /** `KVM_CREATE_VM` (0xAE01) on /dev/kvm: argument the machine type (0); returns the new VM fd. */
@@ -121,6 +177,30 @@ export const KVM_GET_LAPIC: IoctlDef = defineIoctl('KVM_GET_LAPIC', _IOR(KVMIO, 
  */
 export const KVM_SET_LAPIC: IoctlDef = defineIoctl('KVM_SET_LAPIC', _IOW(KVMIO, 0x8f, KVM_LAPIC_STATE.size));
 
+/**
+ * `KVM_ENABLE_CAP` (0x4068AEA3) on a VM fd, with a {@link KVM_ENABLE_CAP_LAYOUT}: turns on a
+ * capability. For KVM_CAP_X2APIC_API, EINVAL for flags the kernel does not report
+ * (KVM_CHECK_EXTENSION(KVM_CAP_X2APIC_API) returns the valid ones) or nonzero `flags`.
+ */
+export const KVM_ENABLE_CAP: IoctlDef = defineIoctl('KVM_ENABLE_CAP', _IOW(KVMIO, 0xa3, KVM_ENABLE_CAP_LAYOUT.size));
+/**
+ * `KVM_SET_CPUID2` (0x4008AE90) on a vCPU fd: the CPUID leaves the guest sees, a {@link KVM_CPUID2}
+ * header and its entries. E2BIG for more than 256 entries. KVM takes the x2APIC feature (leaf 1
+ * ECX bit 21) from here: without it, IA32_APIC_BASE refuses the x2APIC enable bit.
+ */
+export const KVM_SET_CPUID2: IoctlDef = defineIoctl('KVM_SET_CPUID2', _IOW(KVMIO, 0x90, KVM_CPUID2.size));
+/**
+ * `KVM_GET_MSRS` (0xC008AE88) on a vCPU fd: reads the MSRs named by a {@link KVM_MSRS} header and
+ * its entries into their `data`; returns how many were read (it stops at the first it cannot read).
+ */
+export const KVM_GET_MSRS: IoctlDef = defineIoctl('KVM_GET_MSRS', _IOWR(KVMIO, 0x88, KVM_MSRS.size));
+/**
+ * `KVM_SET_MSRS` (0x4008AE89) on a vCPU fd: writes the MSRs of a {@link KVM_MSRS} header and its
+ * entries, as the host (host-initiated); returns how many were written, stopping at the first the
+ * kernel refuses (so a count below `nmsrs` is a refusal, not an errno).
+ */
+export const KVM_SET_MSRS: IoctlDef = defineIoctl('KVM_SET_MSRS', _IOW(KVMIO, 0x89, KVM_MSRS.size));
+
 /** Every ioctl above, in one list: `test/c-abi-check.test.ts` compares each number with `<linux/kvm.h>`. */
 export const KVM_IOCTLS: readonly IoctlDef[] = [
   KVM_GET_API_VERSION,
@@ -133,10 +213,25 @@ export const KVM_IOCTLS: readonly IoctlDef[] = [
   KVM_SIGNAL_MSI,
   KVM_GET_LAPIC,
   KVM_SET_LAPIC,
+  KVM_ENABLE_CAP,
+  KVM_SET_CPUID2,
+  KVM_GET_MSRS,
+  KVM_SET_MSRS,
 ];
 
 /** Every struct layout above, in one list: the C check compares each size and offset with `<linux/kvm.h>`. */
-export const KVM_LAYOUTS = [KVM_IRQ_ROUTING, KVM_IRQ_ROUTING_ENTRY, KVM_IRQFD_LAYOUT, KVM_MSI_LAYOUT, KVM_LAPIC_STATE] as const;
+export const KVM_LAYOUTS = [
+  KVM_IRQ_ROUTING,
+  KVM_IRQ_ROUTING_ENTRY,
+  KVM_IRQFD_LAYOUT,
+  KVM_MSI_LAYOUT,
+  KVM_LAPIC_STATE,
+  KVM_ENABLE_CAP_LAYOUT,
+  KVM_CPUID2,
+  KVM_CPUID_ENTRY2,
+  KVM_MSRS,
+  KVM_MSR_ENTRY,
+] as const;
 
 /** KVM_CHECK_EXTENSION capability numbers (`KVM_CAP_*` in `include/uapi/linux/kvm.h`). */
 export const KVM_CAP = Object.freeze({
@@ -156,7 +251,15 @@ export const KVM_CAP = Object.freeze({
   KVM_CAP_IRQFD_RESAMPLE: 82,
   /** The split irqchip (local APICs in the kernel, PIC and IOAPIC in user space). */
   KVM_CAP_SPLIT_IRQCHIP: 121,
-  /** 32-bit x2APIC destination IDs in MSI `address_hi`, once enabled (this backend does not). */
+  /**
+   * The largest vCPU id plus one (vCPU ids, which are the initial APIC IDs, run from 0 to this
+   * minus 1; 4096 on current x86 kernels). If absent, assume KVM_CAP_MAX_VCPUS (API documentation).
+   */
+  KVM_CAP_MAX_VCPU_ID: 128,
+  /**
+   * 32-bit x2APIC destination IDs in MSI `address_hi` once enabled with KVM_ENABLE_CAP; reports the
+   * `KVM_X2APIC_API_*` flags this kernel accepts.
+   */
   KVM_CAP_X2APIC_API: 129,
   /** MSIs may carry a device ID (`devid` with flag KVM_MSI_VALID_DEVID); probed only, this backend never sets one. */
   KVM_CAP_MSI_DEVID: 131,
@@ -176,6 +279,30 @@ export const KVM_IRQCHIP_PIC_MASTER = 0;
 export const KVM_IRQCHIP_PIC_SLAVE = 1;
 /** `kvm_irq_routing_entry.u.irqchip.irqchip`: the IOAPIC (pins 0-23: GSIs 0-23). */
 export const KVM_IRQCHIP_IOAPIC = 2;
+/**
+ * KVM_CAP_X2APIC_API flag (`args[0]` of KVM_ENABLE_CAP): destination IDs are 32 bits, bits 31:8
+ * from MSI `address_hi` 31:8 (whose bits 7:0 must then be 0: EINVAL otherwise), and KVM_GET_LAPIC
+ * / KVM_SET_LAPIC carry an x2APIC vCPU's full 32-bit ID in the APIC ID register.
+ */
+export const KVM_X2APIC_API_USE_32BIT_IDS = 1;
+/**
+ * KVM_CAP_X2APIC_API flag: an MSI to destination 0xFF is no longer a broadcast to x2APIC vCPUs
+ * (without it KVM widens it to 0xFFFFFFFF, so APIC ID 255 could not be targeted alone).
+ */
+export const KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK = 2;
+/** `struct kvm_cpuid_entry2.flags`: the leaf depends on `index` (ECX in). */
+export const KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1;
+/** The IA32_APIC_BASE MSR (Intel SDM "Local APIC Status and Location"): base 0xFEE00000, bit 8 BSP, bit 10 x2APIC enable (EXTD), bit 11 APIC global enable (EN). */
+export const MSR_IA32_APICBASE = 0x1b;
+/** IA32_APIC_BASE bit 8: this is the bootstrap processor. */
+export const MSR_IA32_APICBASE_BSP = 0x100;
+/** IA32_APIC_BASE bit 10 (EXTD): x2APIC mode; needs {@link MSR_IA32_APICBASE_ENABLE} and the x2APIC CPUID bit. */
+export const MSR_IA32_APICBASE_EXTD = 0x400;
+/** IA32_APIC_BASE bit 11 (EN): the local APIC is enabled. */
+export const MSR_IA32_APICBASE_ENABLE = 0x800;
+/** CPUID leaf 1 ECX bit 21: the processor has an x2APIC (Intel SDM, CPUID "Feature Information"). */
+export const CPUID_1_ECX_X2APIC = 1 << 21;
+
 /** KVM_MAX_IRQ_ROUTES on current kernels; KVM_CHECK_EXTENSION(KVM_CAP_IRQ_ROUTING) reports it. */
 export const KVM_MAX_IRQ_ROUTES = 4096;
 
@@ -190,11 +317,16 @@ export const KVM_CONSTANTS: Readonly<Record<string, number>> = Object.freeze({
   KVM_IRQCHIP_PIC_MASTER,
   KVM_IRQCHIP_PIC_SLAVE,
   KVM_IRQCHIP_IOAPIC,
+  KVM_X2APIC_API_USE_32BIT_IDS,
+  KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
+  KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
 });
 
 /**
  * Byte offset of the APIC ID register in the KVM_GET_LAPIC page (architectural xAPIC layout,
- * Intel SDM "Local APIC Register Address Map"); in xAPIC mode the ID is in bits 31:24.
+ * Intel SDM "Local APIC Register Address Map"); in xAPIC mode the ID is in bits 31:24. For an
+ * x2APIC vCPU, KVM shows the 32-bit ID whole once KVM_X2APIC_API_USE_32BIT_IDS is enabled
+ * (`kvm_apic_state_fixup`; without it, shifted left by 24 as an xAPIC ID would be).
  */
 export const LAPIC_ID = 0x20;
 /** Byte offset of the spurious-interrupt vector register (SVR); bit 8 is {@link LAPIC_SVR_ENABLE}. */

@@ -26,3 +26,11 @@ export const signalMsi = (sys: Syscalls, vmFd: number, msi: Uint8Array): number 
 export const getLapic = (sys: Syscalls, vcpuFd: number, page: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_GET_LAPIC, page);
 /** KVM_SET_LAPIC from a 1024-byte `struct kvm_lapic_state`. */
 export const setLapic = (sys: Syscalls, vcpuFd: number, page: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_SET_LAPIC, page);
+/** KVM_ENABLE_CAP on a VM with a `struct kvm_enable_cap` (`cap`, `flags` 0, `args`). */
+export const enableCap = (sys: Syscalls, vmFd: number, arg: Uint8Array): number => sys.ioctl(vmFd, kvm.KVM_ENABLE_CAP, arg);
+/** KVM_SET_CPUID2 on a vCPU with a `struct kvm_cpuid2` header and its entries. */
+export const setCpuid2 = (sys: Syscalls, vcpuFd: number, table: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_SET_CPUID2, table);
+/** KVM_GET_MSRS on a vCPU: reads into the `struct kvm_msrs` entries' `data`; returns how many were read. */
+export const getMsrs = (sys: Syscalls, vcpuFd: number, msrs: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_GET_MSRS, msrs);
+/** KVM_SET_MSRS on a vCPU (host-initiated writes); returns how many were written, stopping at the first refused. */
+export const setMsrs = (sys: Syscalls, vcpuFd: number, msrs: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_SET_MSRS, msrs);

@@ -72,8 +72,15 @@ export interface KvmExtensions {
   readonly irqfdResample: boolean;
   /** KVM_CAP_SPLIT_IRQCHIP: local APICs in the kernel, PIC and IOAPIC in user space. */
   readonly splitIrqchip: boolean;
-  /** KVM_CAP_X2APIC_API: 32-bit x2APIC IDs in MSI `address_hi` can be enabled (this backend does not). */
+  /** KVM_CAP_X2APIC_API: 32-bit x2APIC IDs in MSI `address_hi` can be enabled (`x2apic: true` partitions do). */
   readonly x2apicApi: boolean;
+  /** What KVM_CAP_X2APIC_API reports: the `KVM_X2APIC_API_*` flags KVM_ENABLE_CAP accepts (0 when absent). */
+  readonly x2apicApiFlags: number;
+  /**
+   * KVM_CAP_MAX_VCPU_ID: vCPU ids (the initial APIC IDs) run from 0 to this minus 1; the
+   * KVM_CAP_MAX_VCPUS value when the kernel does not say (API documentation).
+   */
+  readonly maxVcpuId: number;
   /** KVM_CAP_MSI_DEVID: MSIs may carry a device ID. */
   readonly msiDevid: boolean;
   /** KVM_CAP_NR_VCPUS: the recommended most vCPUs per VM; 4 when the kernel does not say. */
@@ -91,6 +98,8 @@ export function probeExtensions(sys: Syscalls, fd: number): KvmExtensions {
   const has = (cap: number): number => checkExtension(sys, fd, cap);
   // KVM_CAP_NR_VCPUS is the recommended maximum, KVM_CAP_MAX_VCPUS the hard one; API docs: 4 if absent.
   const nrVcpus = has(c.KVM_CAP_NR_VCPUS) || 4;
+  const maxVcpus = has(c.KVM_CAP_MAX_VCPUS) || nrVcpus;
+  const x2apicApiFlags = has(c.KVM_CAP_X2APIC_API);
   return Object.freeze({
     irqchip: has(c.KVM_CAP_IRQCHIP) > 0,
     irqRouting: has(c.KVM_CAP_IRQ_ROUTING),
@@ -98,9 +107,11 @@ export function probeExtensions(sys: Syscalls, fd: number): KvmExtensions {
     signalMsi: has(c.KVM_CAP_SIGNAL_MSI) > 0,
     irqfdResample: has(c.KVM_CAP_IRQFD_RESAMPLE) > 0,
     splitIrqchip: has(c.KVM_CAP_SPLIT_IRQCHIP) > 0,
-    x2apicApi: has(c.KVM_CAP_X2APIC_API) > 0,
+    x2apicApi: x2apicApiFlags > 0,
+    x2apicApiFlags,
     msiDevid: has(c.KVM_CAP_MSI_DEVID) > 0,
     nrVcpus,
-    maxVcpus: has(c.KVM_CAP_MAX_VCPUS) || nrVcpus,
+    maxVcpus,
+    maxVcpuId: has(c.KVM_CAP_MAX_VCPU_ID) || maxVcpus,
   });
 }

@@ -9,6 +9,12 @@ import * as calls from './calls';
 const { LAPIC_ID, LAPIC_IRR, LAPIC_ISR, LAPIC_SVR, LAPIC_SVR_ENABLE, KVM_LAPIC_STATE } = kvm;
 
 export class LapicPage {
+  /**
+   * `x2apicIds`: the vCPU is in x2APIC mode with KVM_X2APIC_API_USE_32BIT_IDS enabled, so the APIC ID
+   * register holds the whole 32-bit ID (`kvm_apic_state_fixup`); otherwise the ID is in bits 31:24.
+   */
+  constructor(readonly x2apicIds = false) {}
+
   readonly bytes = new Uint8Array(KVM_LAPIC_STATE.size);
   readonly view = new DataView(this.bytes.buffer);
 
@@ -42,7 +48,7 @@ export class LapicPage {
 
   state(): LocalApicState {
     return Object.freeze({
-      apicId: this.reg(LAPIC_ID) >>> 24,
+      apicId: this.x2apicIds ? this.reg(LAPIC_ID) : this.reg(LAPIC_ID) >>> 24,
       irr: Object.freeze(this.vectors(LAPIC_IRR)),
       isr: Object.freeze(this.vectors(LAPIC_ISR)),
       softwareEnabled: (this.reg(LAPIC_SVR) & LAPIC_SVR_ENABLE) !== 0,

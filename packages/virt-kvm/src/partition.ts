@@ -13,6 +13,7 @@ import {
   RelayIrqFd,
   type RelayPlatformFactory,
   VirtError,
+  checkBoolean,
   checkInteger,
   describeValue,
   disposedError,
@@ -21,6 +22,7 @@ import {
   partitionCapabilities,
 } from '@tsvmm/virt';
 import { checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
+import { packStruct } from '@tsvmm/ffi';
 import { EpollRelayPlatform, type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
@@ -44,8 +46,28 @@ export type KvmIrqFdMode =
  * checked before anything is opened (INVALID_ARGUMENT otherwise).
  */
 export interface KvmPartitionOptions {
-  /** vCPUs to create: an integer from 1 to 255 and at most KVM_CAP_MAX_VCPUS; vCPU i gets APIC ID i. */
+  /**
+   * vCPUs to create: an integer from 1 to 255 (up to 65536 with `x2apic`), and at most
+   * KVM_CAP_MAX_VCPUS; vCPU i gets APIC ID `apicIds[i]` (default i).
+   */
   readonly vcpus: number;
+  /**
+   * The APIC ID of each vCPU, one per vCPU, distinct: each becomes the vCPU id of KVM_CREATE_VCPU,
+   * which KVM makes the APIC ID. Up to 0xFE, or with `x2apic` up to KVM_CAP_MAX_VCPU_ID minus 1
+   * (4095 on current kernels); beyond the host's limit is INVALID_ARGUMENT naming it. Default: 0 to
+   * `vcpus - 1`.
+   */
+  readonly apicIds?: readonly number[];
+  /**
+   * Create an x2APIC partition (default false): KVM_CAP_X2APIC_API is enabled with 32-bit IDs and
+   * the broadcast quirk disabled before the first vCPU, each vCPU gets the x2APIC CPUID bit
+   * (KVM_SET_CPUID2) and is switched to x2APIC mode by a host write of IA32_APIC_BASE
+   * (KVM_SET_MSRS), and its 32-bit APIC ID is read back from the local APIC. MSIs may then name
+   * APIC IDs above 255 through `address_hi` bits 31:8 or the extended destination ID (address bits
+   * 11:5, translated before the kernel sees it). UNSUPPORTED where the kernel lacks
+   * KVM_CAP_X2APIC_API or either flag.
+   */
+  readonly x2apic?: boolean;
   /** Which irqfd the partition gets (see {@link KvmIrqFdMode}). Default `auto`. */
   readonly irqfd?: KvmIrqFdMode;
   /** System calls (tests wrap them to inject failures). Default: libc. */
@@ -81,6 +103,8 @@ export interface KvmPartitionOptions {
 /** What `create` read from the caller's options, each exactly once. */
 interface Settings {
   readonly vcpus: number;
+  readonly apicIds: readonly number[];
+  readonly x2apic: boolean;
   readonly mode: KvmIrqFdMode;
   readonly sys: Syscalls;
   readonly device: string | undefined;
@@ -91,10 +115,19 @@ interface Settings {
 }
 
 /** Every key of {@link KvmPartitionOptions}: any other is refused (a misspelt option is not ignored). */
-const KVM_OPTION_KEYS = ['vcpus', 'irqfd', 'sys', 'device', 'routingEntries', 'maxRoutes', 'overflow', 'retargetWindowMs'] as const satisfies readonly (keyof KvmPartitionOptions)[];
+const KVM_OPTION_KEYS = ['vcpus', 'apicIds', 'x2apic', 'irqfd', 'sys', 'device', 'routingEntries', 'maxRoutes', 'overflow', 'retargetWindowMs'] as const satisfies readonly (keyof KvmPartitionOptions)[];
 
 /** Passed by {@link KvmPartition.create} to the constructor, which is not for callers: they get no token. */
 const CREATE: unique symbol = Symbol('KvmPartition.create');
+
+/** The KVM_CAP_X2APIC_API flags an x2APIC partition enables: 32-bit IDs, and 0xFF no longer a broadcast. */
+const X2APIC_API_FLAGS = kvm.KVM_X2APIC_API_USE_32BIT_IDS | kvm.KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK;
+/** Most vCPUs this backend asks for without x2APIC: 8-bit IDs 0-0xFE (0xFF is the broadcast ID). */
+const XAPIC_MAX_VCPUS = 255;
+/** The largest xAPIC destination: 0xFF is the broadcast ID. */
+const XAPIC_MAX_APIC_ID = 0xfe;
+/** The largest x2APIC destination: 0xFFFFFFFF is the broadcast ID. */
+const X2APIC_MAX_APIC_ID = 0xfffffffe;
 
 /** The relay's route limit: eventfds, not kernel routes, are what it spends. */
 const RELAY_MAX_ROUTES = 4096;
@@ -102,7 +135,7 @@ const RELAY_MAX_ROUTES = 4096;
 /**
  * A KVM VM (`/dev/kvm`, `include/uapi/linux/kvm.h`) as far as interrupts are concerned: an
  * in-kernel irqchip, `vcpuCount` vCPUs whose local APICs are software-enabled (vCPU i has APIC ID
- * i), irqfd routes, one-shot MSIs with KVM_SIGNAL_MSI, and diagnostic local APIC reads with
+ * `apicIds[i]`; in x2APIC mode with 32-bit IDs when created with `x2apic`), irqfd routes, one-shot MSIs with KVM_SIGNAL_MSI, and diagnostic local APIC reads with
  * KVM_GET_LAPIC. Made by {@link KvmPartition.create}; owns every fd it opens and closes them in
  * {@link KvmPartition.dispose}.
  *
@@ -114,25 +147,35 @@ const RELAY_MAX_ROUTES = 4096;
 export class KvmPartition implements Partition, LocalApicAccess {
   /** Always `kvm`. */
   readonly backend = 'kvm';
-  /** vCPUs created, 1 to 255; their APIC IDs are 0 .. vcpuCount-1. */
+  /** vCPUs created; vCPU i has APIC ID `apicIds[i]`. */
   readonly vcpuCount: number;
+  /** The APIC ID of each vCPU, in vCPU order (frozen): what an MSI's destination names. */
+  readonly apicIds: readonly number[];
+  /** True for an x2APIC partition (see {@link KvmPartitionOptions.x2apic}). */
+  readonly x2apic: boolean;
   /**
    * What this partition offers: `irqfd` is `kernel`, `emulated` (the relay) or `none` with the
    * reason in `irqfdReason`; `resample` is true only with kernel irqfd and KVM_CAP_IRQFD_RESAMPLE;
-   * `x2apic` is false (32-bit x2APIC IDs are not enabled); `maxVcpus` is KVM_CAP_MAX_VCPUS.
+   * `x2apic` says whether 32-bit x2APIC IDs are enabled; `maxApicId` is the largest APIC ID a
+   * destination reaches, derived from KVM_CAP_MAX_VCPU_ID (vCPU ids, hence APIC IDs, stay below it)
+   * and capped at 0xFE without x2APIC (0xFF broadcasts); `maxVcpus` is KVM_CAP_MAX_VCPUS.
    */
   readonly capabilities: PartitionCapabilities;
   /** What KVM_CHECK_EXTENSION reported. */
   readonly extensions: KvmExtensions;
-  /** MSI validation: `addressHi` is rejected (32-bit x2APIC IDs are not enabled). */
-  readonly msiPolicy: MsiPolicy = Object.freeze({ addressHi: 'reject', backend: 'KVM' });
+  /**
+   * MSI validation: without x2APIC, `addressHi` and the extended destination ID are rejected; with
+   * it, `addressHi` carries destination bits 31:8 and the extended destination ID is translated to
+   * it. A destination above `capabilities.maxApicId` is INVALID_MSI naming the limit.
+   */
+  readonly msiPolicy: MsiPolicy;
   private readonly sys: Syscalls;
   private readonly kvmFd: number;
   private readonly vm: number;
   private readonly vcpus: readonly number[];
   private readonly irqfdImpl: KvmIrqFd | RelayIrqFd | undefined;
   private readonly inject: RawInjector;
-  private readonly lapic = new LapicPage();
+  private readonly lapic: LapicPage;
   private isDisposed = false;
 
   private constructor(
@@ -152,7 +195,16 @@ export class KvmPartition implements Partition, LocalApicAccess {
     this.vm = vmFd;
     this.vcpus = Object.freeze(vcpuFds);
     this.vcpuCount = vcpuFds.length;
+    this.apicIds = Object.freeze([...settings.apicIds]);
+    this.x2apic = settings.x2apic;
+    this.lapic = new LapicPage(settings.x2apic);
     this.extensions = extensions;
+    const maxApicId = Math.min(extensions.maxVcpuId - 1, settings.x2apic ? X2APIC_MAX_APIC_ID : XAPIC_MAX_APIC_ID);
+    this.msiPolicy = Object.freeze(
+      settings.x2apic
+        ? { addressHi: 'x2apic-ids' as const, extendedDestinationId: 'translate' as const, maxApicId, backend: 'KVM' }
+        : { addressHi: 'reject' as const, maxApicId, backend: 'KVM' },
+    );
     this.inject = signalMsiInjector(sys, vmFd, 'KvmPartition.requestMsi');
     const kernelIrqfd = extensions.irqfd && extensions.irqRouting > 0;
     let reason = '';
@@ -187,7 +239,8 @@ export class KvmPartition implements Partition, LocalApicAccess {
       backend: 'kvm',
       irqfdReason: reason,
       resample: irq instanceof KvmIrqFd && extensions.irqfdResample,
-      x2apic: false,
+      x2apic: settings.x2apic,
+      maxApicId,
       maxVcpus: extensions.maxVcpus,
     });
   }
@@ -196,8 +249,10 @@ export class KvmPartition implements Partition, LocalApicAccess {
    * Opens /dev/kvm, creates the VM, the in-kernel irqchip and `vcpus` vCPUs with software-enabled
    * local APICs (so MSIs land in IRR). Everything opened is closed again if a step fails.
    *
-   * @throws VirtError INVALID_ARGUMENT for bad options (before anything is opened) or more vCPUs
-   *   than KVM_CAP_MAX_VCPUS; UNAVAILABLE / PERMISSION / UNSUPPORTED from opening the device (see
+   * @throws VirtError INVALID_ARGUMENT for bad options (before anything is opened), more vCPUs
+   *   than KVM_CAP_MAX_VCPUS or an APIC ID at or above KVM_CAP_MAX_VCPU_ID (before the VM is
+   *   created); UNSUPPORTED for `x2apic` without KVM_CAP_X2APIC_API and both its flags, or when KVM
+   *   refuses x2APIC mode for a vCPU, or reads back another APIC ID; UNAVAILABLE / PERMISSION / UNSUPPORTED from opening the device (see
    *   `openKvm`); UNSUPPORTED without KVM_CAP_IRQCHIP, or for `irqfd: 'kernel'` without KVM_CAP_IRQFD
    *   and KVM_CAP_IRQ_ROUTING; SYSCALL when an ioctl fails.
    */
@@ -207,6 +262,8 @@ export class KvmPartition implements Partition, LocalApicAccess {
     // Each option is read exactly once (a getter could answer differently the second time), then validated.
     const raw = {
       vcpus: options.vcpus as unknown,
+      apicIds: options.apicIds as unknown,
+      x2apic: options.x2apic as unknown,
       irqfd: options.irqfd as unknown,
       sys: options.sys,
       device: options.device as unknown,
@@ -219,7 +276,9 @@ export class KvmPartition implements Partition, LocalApicAccess {
     if (mode !== 'auto' && mode !== 'kernel' && mode !== 'relay') {
       throw invalidArgument(op, `irqfd must be 'auto', 'kernel' or 'relay', got ${describeValue(mode)}`);
     }
-    const vcpus = checkInteger(op, 'vcpus', raw.vcpus, 1, 255);
+    const x2apic = checkBoolean(op, 'x2apic', raw.x2apic, false);
+    const vcpus = checkInteger(op, 'vcpus', raw.vcpus, 1, x2apic ? 1 << 16 : XAPIC_MAX_VCPUS);
+    const apicIds = readApicIds(op, raw.apicIds, vcpus, x2apic);
     const routingEntries = raw.routingEntries === undefined ? undefined : checkInteger(op, 'routingEntries', raw.routingEntries, LEGACY_ROUTES.length + 1, 1 << 20);
     const maxRoutes = raw.maxRoutes === undefined ? undefined : checkInteger(op, 'maxRoutes', raw.maxRoutes, 1, 1 << 20);
     const retargetWindowMs = raw.retargetWindowMs === undefined ? undefined : checkInteger(op, 'retargetWindowMs', raw.retargetWindowMs, 0, 1000);
@@ -228,6 +287,8 @@ export class KvmPartition implements Partition, LocalApicAccess {
     const sys = raw.sys === undefined ? libcSyscalls() : checkSyscalls(op, 'sys', raw.sys);
     const settings: Settings = {
       vcpus,
+      apicIds,
+      x2apic,
       mode,
       sys,
       device: raw.device,
@@ -244,6 +305,20 @@ export class KvmPartition implements Partition, LocalApicAccess {
       if (vcpus > ext.maxVcpus) {
         throw invalidArgument(op, `vcpus must be at most ${ext.maxVcpus} on this host (KVM_CAP_MAX_VCPUS), got ${vcpus}`);
       }
+      const tooHigh = apicIds.findIndex((id) => id >= ext.maxVcpuId);
+      if (tooHigh >= 0) {
+        throw invalidArgument(
+          op,
+          `apicIds[${tooHigh}] is ${apicIds[tooHigh]}, but vCPU ids (the APIC IDs) must be below ${ext.maxVcpuId} on this host (KVM_CAP_MAX_VCPU_ID): the largest APIC ID is ${ext.maxVcpuId - 1}`,
+        );
+      }
+      if (x2apic && (ext.x2apicApiFlags & X2APIC_API_FLAGS) !== X2APIC_API_FLAGS) {
+        throw new VirtError('UNSUPPORTED', {
+          operation: op,
+          detail: `x2apic was asked for, but KVM_CAP_X2APIC_API reports flags ${ext.x2apicApiFlags} (32-bit IDs and the disabled broadcast quirk, ${X2APIC_API_FLAGS}, are needed)`,
+          hint: 'Use a kernel with KVM_CAP_X2APIC_API (Linux 4.8 and later), or create the partition without x2apic.',
+        });
+      }
       if (!ext.irqchip) {
         throw new VirtError('UNSUPPORTED', { operation: op, detail: 'KVM_CAP_IRQCHIP is missing', hint: 'tsvmm needs the in-kernel irqchip; use a kernel that has it.' });
       }
@@ -257,13 +332,23 @@ export class KvmPartition implements Partition, LocalApicAccess {
       const vmFd = check(calls.createVm(sys, kvmFd), op, 'ioctl(KVM_CREATE_VM)');
       opened.push(vmFd);
       check(calls.createIrqchip(sys, vmFd), op, 'ioctl(KVM_CREATE_IRQCHIP)');
+      // The ID format of every later MSI and LAPIC page is fixed here, before the first vCPU.
+      if (x2apic) check(calls.enableCap(sys, vmFd, packStruct(kvm.KVM_ENABLE_CAP_LAYOUT, { cap: kvm.KVM_CAP.KVM_CAP_X2APIC_API, flags: 0, arg0: BigInt(X2APIC_API_FLAGS), arg1: 0n, arg2: 0n, arg3: 0n })), op, 'ioctl(KVM_ENABLE_CAP, KVM_CAP_X2APIC_API)');
       const vcpuFds: number[] = [];
-      const page = new LapicPage();
-      for (let i = 0; i < vcpus; i++) {
-        const fd = check(calls.createVcpu(sys, vmFd, i), op, `ioctl(KVM_CREATE_VCPU, ${i})`);
+      const page = new LapicPage(x2apic);
+      for (const id of apicIds) {
+        const fd = check(calls.createVcpu(sys, vmFd, id), op, `ioctl(KVM_CREATE_VCPU, ${id})`);
         opened.push(fd);
         vcpuFds.push(fd);
+        if (x2apic) enterX2apicMode(sys, fd, id, op);
         page.read(sys, fd, op);
+        if (page.state().apicId !== id) {
+          throw new VirtError('UNSUPPORTED', {
+            operation: op,
+            detail: `vCPU id ${id} reads back APIC ID ${page.state().apicId} from KVM_GET_LAPIC`,
+            hint: 'The kernel did not make the vCPU id its APIC ID; create the partition without apicIds or x2apic.',
+          });
+        }
         page.softwareEnable();
         page.write(sys, fd, op);
       }
@@ -308,7 +393,8 @@ export class KvmPartition implements Partition, LocalApicAccess {
 
   /**
    * Injects one MSI now with KVM_SIGNAL_MSI. `address` is the 64-bit MSI address (a non-negative
-   * safe integer or a bigint; its upper 32 bits must be 0, since 32-bit x2APIC IDs are not enabled),
+   * safe integer or a bigint; its upper 32 bits must be 0 unless the partition is an x2APIC one, where
+   * they carry destination bits 31:8 and an extended destination ID in bits 11:5 is translated to them),
    * `data` the 32-bit MSI data. Returns true when delivered, false when the guest blocked it (for example
    * its APIC is software-disabled).
    *
@@ -327,8 +413,8 @@ export class KvmPartition implements Partition, LocalApicAccess {
   }
 
   /**
-   * vCPU `vcpu`'s local APIC, read with KVM_GET_LAPIC (the 1024-byte xAPIC register page): APIC ID
-   * (bits 31:24 of the register at 0x20), IRR and ISR vectors, and the SVR software-enable bit.
+   * vCPU `vcpu`'s local APIC, read with KVM_GET_LAPIC (the 1024-byte register page): APIC ID
+   * (bits 31:24 of the register at 0x20; the whole 32-bit register in an x2APIC partition), IRR and ISR vectors, and the SVR software-enable bit.
    * Injection through irqfd happens inside the eventfd write, so a read right after it sees the IRR bit.
    *
    * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT for a vCPU out of range; SYSCALL when the ioctl fails.
@@ -391,6 +477,51 @@ export class KvmPartition implements Partition, LocalApicAccess {
 
   private live(op: string): void {
     if (this.isDisposed) throw disposedError(op, 'the KVM partition');
+  }
+}
+
+/** `apicIds`, read once and checked: one per vCPU, distinct, each an APIC ID the mode can name (default 0 to vcpus - 1). */
+function readApicIds(op: string, raw: unknown, vcpus: number, x2apic: boolean): readonly number[] {
+  if (raw === undefined) return Object.freeze(Array.from({ length: vcpus }, (_, i) => i));
+  if (!Array.isArray(raw) || raw.length !== vcpus) throw invalidArgument(op, `apicIds must list one APIC ID per vCPU (${vcpus}), got ${describeValue(raw)}`);
+  const ids = [...(raw as unknown[])].map((id, i) => {
+    if (!x2apic && typeof id === 'number' && Number.isInteger(id) && id > XAPIC_MAX_APIC_ID) {
+      throw invalidArgument(op, `apicIds[${i}] is ${id}: APIC IDs above 0xFE need x2apic: true (8-bit xAPIC IDs stop at 0xFE, 0xFF is the broadcast ID)`);
+    }
+    return checkInteger(op, `apicIds[${i}]`, id, 0, x2apic ? X2APIC_MAX_APIC_ID : XAPIC_MAX_APIC_ID);
+  });
+  if (new Set(ids).size !== ids.length) throw invalidArgument(op, `apicIds must be distinct, got ${describeValue(raw)}`);
+  return Object.freeze(ids);
+}
+
+/**
+ * Switches vCPU `fd` to x2APIC mode as KVM requires (`kvm_apic_set_base`): the x2APIC CPUID bit
+ * first (leaf 1 ECX bit 21, KVM_SET_CPUID2; without it the EXTD bit of IA32_APIC_BASE is reserved),
+ * then a host-initiated IA32_APIC_BASE write (KVM_SET_MSRS) of its current value (KVM_GET_MSRS:
+ * base, BSP, EN) with EXTD set. KVM then makes the vCPU id its 32-bit x2APIC ID.
+ */
+function enterX2apicMode(sys: Syscalls, fd: number, id: number, op: string): void {
+  const E = kvm.KVM_CPUID_ENTRY2;
+  const cpuid = new Uint8Array(kvm.KVM_CPUID2.size + E.size);
+  cpuid.set(packStruct(kvm.KVM_CPUID2, { nent: 1, padding: 0 }), 0);
+  cpuid.set(packStruct(E, { function: 1, index: 0, flags: 0, eax: 0, ebx: 0, ecx: kvm.CPUID_1_ECX_X2APIC, edx: 0 }), kvm.KVM_CPUID2.size);
+  check(calls.setCpuid2(sys, fd, cpuid), op, `ioctl(KVM_SET_CPUID2) on vCPU ${id}`);
+  const msrs = new Uint8Array(kvm.KVM_MSRS.size + kvm.KVM_MSR_ENTRY.size);
+  const view = new DataView(msrs.buffer);
+  msrs.set(packStruct(kvm.KVM_MSRS, { nmsrs: 1, pad: 0 }), 0);
+  msrs.set(packStruct(kvm.KVM_MSR_ENTRY, { index: kvm.MSR_IA32_APICBASE, reserved: 0, data: 0n }), kvm.KVM_MSRS.size);
+  const dataAt = kvm.KVM_MSRS.size + kvm.KVM_MSR_ENTRY.fields.data.offset;
+  const read = check(calls.getMsrs(sys, fd, msrs), op, `ioctl(KVM_GET_MSRS, IA32_APIC_BASE) on vCPU ${id}`);
+  if (read !== 1) throw new VirtError('UNSUPPORTED', { operation: op, detail: `KVM_GET_MSRS read ${read} of 1 MSR (IA32_APIC_BASE) on vCPU ${id}`, hint: 'Create the partition without x2apic.' });
+  const base = view.getBigUint64(dataAt, true);
+  view.setBigUint64(dataAt, base | BigInt(kvm.MSR_IA32_APICBASE_EXTD | kvm.MSR_IA32_APICBASE_ENABLE), true);
+  const written = check(calls.setMsrs(sys, fd, msrs), op, `ioctl(KVM_SET_MSRS, IA32_APIC_BASE) on vCPU ${id}`);
+  if (written !== 1) {
+    throw new VirtError('UNSUPPORTED', {
+      operation: op,
+      detail: `KVM refused IA32_APIC_BASE 0x${(base | BigInt(kvm.MSR_IA32_APICBASE_EXTD | kvm.MSR_IA32_APICBASE_ENABLE)).toString(16)} (x2APIC mode) on vCPU ${id}`,
+      hint: 'The kernel does not accept x2APIC mode for this vCPU; create the partition without x2apic.',
+    });
   }
 }
 

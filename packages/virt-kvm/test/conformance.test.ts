@@ -18,9 +18,15 @@ import { type KvmTarget, describeOnTargets } from './support/targets';
 
 /** GSIs for MSI routes in the overflow run. */
 const KERNEL_ROUTES = 4;
+/**
+ * The x2APIC runs' vCPUs: two low IDs, 255 (the xAPIC broadcast ID, a destination of its own once
+ * the broadcast quirk is disabled), 256 (low byte 0, so a truncated destination lands on vCPU 0)
+ * and 1000 (bits 14:8 nonzero: the extended destination ID must carry them).
+ */
+const X2APIC_IDS = [0, 1, 255, 256, 1000];
 
 describeOnTargets('conformance', (target) => {
-  const kernelSubject = (options: { kernelGsis?: number; maxRoutes?: number }) => {
+  const kernelSubject = (options: { kernelGsis?: number; maxRoutes?: number; x2apic?: boolean; apicIds?: readonly number[]; vcpus?: number }) => {
     const models = target.real ? 0 : target.modelFdCount();
     const partition = target.create({ ...options, deferredRelay: true });
     const sys = target.sysOf(partition);
@@ -52,11 +58,27 @@ describeOnTargets('conformance', (target) => {
     // 64 routes keep the exhaustion case fast.
     create: () => kernelSubject({ kernelGsis: KERNEL_ROUTES, maxRoutes: 64 }),
   });
+  const x2apic = { x2apic: true, apicIds: X2APIC_IDS, vcpus: X2APIC_IDS.length };
+  defineIrqFdConformance({ name: `kvm (kernel irqfd) on the ${target.name}, x2APIC IDs ${X2APIC_IDS.join(', ')}`, supports: { overflow: false, x2apic: true }, create: () => kernelSubject(x2apic) });
+  defineIrqFdConformance({
+    name: `kvm (kernel irqfd) on the ${target.name}, x2APIC IDs ${X2APIC_IDS.join(', ')}, ${KERNEL_ROUTES} GSIs for MSI routes: overflow relayed`,
+    supports: { overflow: true, x2apic: true },
+    create: () => kernelSubject({ ...x2apic, kernelGsis: KERNEL_ROUTES, maxRoutes: 64 }),
+  });
   // The relay's epoll worker injects with KVM_SIGNAL_MSI on the VM's descriptor, which only a device has.
   if (target.real) relayConformance(target);
 });
 
 function relayConformance(target: KvmTarget): void {
+  defineIrqFdConformance({
+    name: `kvm (user-space relay: epoll worker + KVM_SIGNAL_MSI) on the ${target.name}, x2APIC IDs ${X2APIC_IDS.join(', ')}`,
+    supports: { x2apic: true },
+    create: () => {
+      const partition = target.create({ irqfd: 'relay', x2apic: true, apicIds: X2APIC_IDS, vcpus: X2APIC_IDS.length });
+      const relay = partition.irqfd() as RelayIrqFd;
+      return { partition, observer: apicObserver(partition), settle: () => relay.settle(), dispose: () => partition.dispose() };
+    },
+  });
   defineIrqFdConformance({
     name: `kvm (user-space relay: epoll worker + KVM_SIGNAL_MSI) on the ${target.name}, 2 vCPUs`,
     create: () => {

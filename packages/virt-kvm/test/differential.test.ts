@@ -10,14 +10,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { type IoctlDef, type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from '../src/abi';
 import { KvmKernelModel } from '../src/testing';
-import { type DifferentialKernel, runDifferential } from './support/differential';
+import { DIFFERENTIAL_VCPU_IDS, type DifferentialKernel, runDifferential } from './support/differential';
 import { describeKvm } from './kvm-env';
 
 const SEEDS = 200;
 const LENGTH = 60;
 
 function modelKernel(name = 'KVM model', wrap: (m: KvmKernelModel) => Syscalls = (m) => m): DifferentialKernel {
-  const model = new KvmKernelModel({ apicIds: [0, 1] });
+  const model = new KvmKernelModel({ apicIds: DIFFERENTIAL_VCPU_IDS });
   return {
     name,
     sys: wrap(model),
@@ -62,6 +62,37 @@ function drifted(model: KvmKernelModel): Syscalls {
   });
 }
 
+/** A model whose KVM_ENABLE_CAP never disables the broadcast quirk. */
+function broadcastQuirkKept(model: KvmKernelModel): Syscalls {
+  return new Proxy(model, {
+    get(target, key, receiver): unknown {
+      if (key !== 'ioctl') return Reflect.get(target, key, receiver) as unknown;
+      return (fd: number, request: IoctlDef, arg?: number | Uint8Array): number => {
+        const r = target.ioctl(fd, request, arg);
+        if (r === 0 && request.request === kvm.KVM_ENABLE_CAP.request) target.vm.broadcastQuirkDisabled = false;
+        return r;
+      };
+    },
+  });
+}
+
+/** A model that takes every KVM_SET_CPUID2 as giving the x2APIC bit. */
+function x2apicWithoutCpuid(model: KvmKernelModel): Syscalls {
+  return new Proxy(model, {
+    get(target, key, receiver): unknown {
+      if (key !== 'ioctl') return Reflect.get(target, key, receiver) as unknown;
+      return (fd: number, request: IoctlDef, arg?: number | Uint8Array): number => {
+        if (request.request === kvm.KVM_SET_CPUID2.request && arg instanceof Uint8Array) {
+          const copy = arg.slice();
+          new DataView(copy.buffer).setUint32(8 + 20, kvm.CPUID_1_ECX_X2APIC, true);
+          return target.ioctl(fd, request, copy);
+        }
+        return target.ioctl(fd, request, arg);
+      };
+    },
+  });
+}
+
 describe('differential: the comparison itself', () => {
   it('two KVM models agree on every seeded sequence', () => {
     for (let seed = 1; seed <= 50; seed++) expect(runDifferential(modelKernel(), modelKernel(), seed, LENGTH)).toBeUndefined();
@@ -71,6 +102,14 @@ describe('differential: the comparison itself', () => {
     let found;
     for (let seed = 1; seed <= 50 && found === undefined; seed++) found = runDifferential(modelKernel(), modelKernel('drifted model', drifted), seed, LENGTH);
     expect(found).toMatchObject({ what: expect.stringMatching(/^(counters|irr|result)$/), op: expect.stringMatching(/irqfd|write|read/) });
+  });
+
+  it('a model that keeps 0xFF a broadcast with the quirk disabled, or takes x2APIC mode without the CPUID bit, is caught', () => {
+    for (const drift of [broadcastQuirkKept, x2apicWithoutCpuid]) {
+      let found;
+      for (let seed = 1; seed <= 200 && found === undefined; seed++) found = runDifferential(modelKernel(), modelKernel('drifted model', drift), seed, LENGTH);
+      expect(found).toMatchObject({ what: expect.stringMatching(/^(irr|result|apic)$/) });
+    }
   });
 
   it("the real kernel's counters are read from fdinfo without consuming them, on a real eventfd", () => {

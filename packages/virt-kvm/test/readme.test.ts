@@ -12,7 +12,7 @@ const { node, readmeExamples } = readmeTools(PACKAGE);
 import { describeKvm } from './support/targets';
 
 test('README blocks are byte-identical to the example files', () => {
-  expect(readmeExamples()).toEqual(['examples/irqfd.js', 'examples/irqfd.ts', 'examples/model.js']);
+  expect(readmeExamples()).toEqual(['examples/irqfd.js', 'examples/irqfd.ts', 'examples/x2apic.js', 'examples/model.js']);
 });
 
 test('the checker refuses an example that needs a package no `npm install` of its README names', () => {
@@ -34,6 +34,20 @@ test('the checker refuses an example that needs a package no `npm install` of it
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('examples/x2apic.js runs in plain Node and prints what it promises', () => {
+  expect(node(['examples/x2apic.js'])).toBe(
+    [
+      'APIC IDs: 0 255 256 1000',
+      'maxApicId: 4095',
+      'vCPU 3 IRR: [ 65 ]',
+      'kept as: {"addressLo":4277043200,"addressHi":768,"data":66}',
+      'vCPU 3 IRR: [ 66 ]',
+      'INVALID_MSI destination APIC ID 4096 is above 4095, the largest APIC ID KVM can reach on this partition (maxApicId)',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('examples/model.js runs in plain Node and prints what it promises', () => {

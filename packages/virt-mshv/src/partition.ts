@@ -30,6 +30,12 @@ import { parseMshvMsi } from './msi-policy';
 import { type MshvIrqFd, type MshvIrqFdHandle, createMshvIrqFd } from './irqfd';
 
 /**
+ * The largest APIC ID a destination reaches: this backend creates xAPIC partitions only, whose
+ * 8-bit IDs stop at 0xFE (0xFF is the broadcast ID).
+ */
+const XAPIC_MAX_APIC_ID = 0xfe;
+
+/**
  * What {@link MshvPartition.create} takes. Only `vcpus` is required; every option is checked (each
  * read once) before anything is opened, INVALID_ARGUMENT otherwise.
  */
@@ -148,7 +154,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
     });
     const irq = this.irqfdHandle.irqfd;
     this.capabilities = Object.freeze({
-      ...partitionCapabilities(irq, { backend: 'mshv', irqfdReason: this.irqfdHandle.reason, resample: false, x2apic: false, maxVcpus: MSHV_MAX_VPS }),
+      ...partitionCapabilities(irq, { backend: 'mshv', irqfdReason: this.irqfdHandle.reason, resample: false, x2apic: false, maxApicId: XAPIC_MAX_APIC_ID, maxVcpus: MSHV_MAX_VPS }),
       resampleReason: RESAMPLE_REASON,
     });
   }

@@ -60,7 +60,7 @@ describeOnTargets('MshvPartition', (target) => {
 
     it('capabilities: resample false with the reason, no x2APIC, 256 VPs', () => {
       using p = target.create();
-      expect(p.capabilities).toMatchObject({ backend: 'mshv', resample: false, x2apic: false, maxVcpus: 256 });
+      expect(p.capabilities).toMatchObject({ backend: 'mshv', resample: false, x2apic: false, maxApicId: 0xfe, maxVcpus: 256 });
       expect(p.capabilities.resampleReason).toMatch(/Fix level-triggered check on uninitialized data/);
       expect(Object.isFrozen(p.capabilities)).toBe(true);
     });

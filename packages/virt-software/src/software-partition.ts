@@ -37,13 +37,23 @@ export interface SoftwarePartitionOptions {
   readonly apicIds?: readonly number[];
   /** Route limit of the irqfd (default 4096), small values help test exhaustion. */
   readonly maxRoutes?: number;
-  /** Accept 32-bit x2APIC destination IDs through the upper MSI address (default false). */
+  /**
+   * Accept 32-bit x2APIC destination IDs through the upper MSI address, and the paravirtual
+   * extended destination ID (address bits 11:5, translated as the hypervisor backends do), with
+   * `capabilities.maxApicId` 0xFFFFFFFE; default false (8-bit IDs, `maxApicId` 0xFE).
+   */
   readonly x2apic?: boolean;
 }
 
 /** Most vCPUs: 255 addressable xAPIC IDs (0-0xFE), or 256 with x2APIC IDs. */
 const MAX_VCPUS_XAPIC = 255;
 const MAX_VCPUS_X2APIC = 256;
+/**
+ * The largest APIC ID a physical destination names: 8-bit xAPIC IDs stop at 0xFE (0xFF
+ * broadcasts), 32-bit x2APIC IDs at 0xFFFFFFFE (0xFFFFFFFF broadcasts; Intel SDM, "x2APIC ID").
+ */
+const MAX_APIC_ID_XAPIC = 0xfe;
+const MAX_APIC_ID_X2APIC = 0xfffffffe;
 
 /** Passed by {@link SoftwarePartition.create} to the constructor, which is not for callers: they get no token. */
 const CREATE: unique symbol = Symbol('SoftwarePartition.create');
@@ -89,12 +99,17 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
     const vcpus = checkInteger(op, 'vcpus', rawVcpus, 1, maxVcpus);
     const given: unknown = rawApicIds === undefined ? Array.from({ length: vcpus }, (_, i) => i) : Array.isArray(rawApicIds) ? [...(rawApicIds as unknown[])] : rawApicIds;
     if (!Array.isArray(given) || given.length !== vcpus) throw invalidArgument(op, `apicIds must list one APIC ID per vCPU (${vcpus}), got ${describeValue(rawApicIds)}`);
-    const ids = (given as unknown[]).map((id, i) => checkInteger(op, `apicIds[${i}]`, id, 0, x2apic ? 0xfffffffe : 0xfe));
+    const maxApicId = x2apic ? MAX_APIC_ID_X2APIC : MAX_APIC_ID_XAPIC;
+    const ids = (given as unknown[]).map((id, i) => checkInteger(op, `apicIds[${i}]`, id, 0, maxApicId));
     if (new Set(ids).size !== ids.length) throw invalidArgument(op, 'apicIds must be distinct');
     const maxRoutes = checkInteger(op, 'maxRoutes', rawMaxRoutes === undefined ? 4096 : rawMaxRoutes, 1, 1 << 20);
     this.vcpuCount = vcpus;
     this.bus = new ApicBus({ apicIds: ids, x2apic });
-    this.policy = Object.freeze({ addressHi: x2apic ? 'x2apic-ids' : 'reject', backend: 'software' } as const);
+    // With x2APIC the model offers the guest the extended destination ID as well, translated like
+    // the hypervisor backends do; without it, both are refused (typed) before anything is delivered.
+    this.policy = Object.freeze(
+      x2apic ? ({ addressHi: 'x2apic-ids', extendedDestinationId: 'translate', maxApicId, backend: 'software' } as const) : ({ addressHi: 'reject', maxApicId, backend: 'software' } as const),
+    );
     const inject = (lo: number, hi: number, data: number): boolean => this.inject(lo, hi, data);
     this.relay = new RelayIrqFd({
       backend: 'software',
@@ -109,6 +124,7 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
       irqfdReason: 'in-process model: signals are delivered inside Event.signal()',
       resample: false,
       x2apic,
+      maxApicId,
       maxVcpus,
     });
   }

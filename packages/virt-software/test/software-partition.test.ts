@@ -66,6 +66,19 @@ test('x2APIC IDs above 255 are reachable through the upper address only when ena
   expect(() => send(q, { destinationId: 0x100, vector: 0x41 })).toThrow(expect.objectContaining({ code: 'INVALID_MSI' }));
 });
 
+test('capabilities report the largest reachable APIC ID; an extended destination ID is translated with x2APIC and refused without', () => {
+  using p = SoftwarePartition.create({ vcpus: 2, apicIds: [0, 0x3e8], x2apic: true });
+  expect(p.capabilities).toMatchObject({ x2apic: true, maxApicId: 0xfffffffe });
+  // APIC ID 0x3E8: low byte in bits 19:12, bits 14:8 (3) in address bits 11:5.
+  const ext = (0xfee00000 | (0xe8 << 12) | (3 << 5)) >>> 0;
+  expect(p.requestMsi(ext, 0x41)).toBe(true);
+  expect(p.readLocalApic(1).irr).toEqual([0x41]);
+  expect(p.readLocalApic(0).irr).toEqual([]);
+  using q = SoftwarePartition.create({ vcpus: 1 });
+  expect(q.capabilities).toMatchObject({ x2apic: false, maxApicId: 0xfe });
+  expect(() => q.requestMsi(ext, 0x41)).toThrow(expect.objectContaining({ code: 'INVALID_MSI', message: expect.stringMatching(/extended destination ID/) }));
+});
+
 test('options are validated before anything is created', () => {
   expect(() => SoftwarePartition.create({ vcpus: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   expect(() => SoftwarePartition.create({ vcpus: 2, apicIds: [1, 1] })).toThrow(/distinct/);
@@ -85,6 +98,7 @@ test('capabilities are frozen and honest; probe reports it available', () => {
     maxRoutes: 10,
     resample: false,
     x2apic: false,
+    maxApicId: 0xfe,
     maxVcpus: 255,
   });
   expect(Object.isFrozen(p.capabilities)).toBe(true);

@@ -34,6 +34,12 @@ import { Win32RelayPlatform } from './relay/win32-relay-platform';
 import { decodeLapicPage, withApicEnabled, withIrrCleared } from './lapic';
 import type { Win32Event } from './win32-event';
 
+/**
+ * The largest APIC ID a destination reaches: this backend creates xAPIC partitions only, whose
+ * 8-bit IDs stop at 0xFE (0xFF is the broadcast ID).
+ */
+const XAPIC_MAX_APIC_ID = 0xfe;
+
 /** This backend's own limits (WHP documents none for triggers): at most 64 vCPUs per partition. */
 export const WHP_MAX_VCPUS = 64;
 /** The default of {@link WhpPartitionOptions.maxRoutes}: 1024 irqfd routes, this backend's own bound. */
@@ -144,6 +150,7 @@ export class WhpPartition implements Partition, LocalApicAccess {
         : `${noTriggers}: a user-space relay injects with WHvRequestInterrupt`,
       resample: false,
       x2apic: false,
+      maxApicId: XAPIC_MAX_APIC_ID,
       maxVcpus: WHP_MAX_VCPUS,
     });
   }

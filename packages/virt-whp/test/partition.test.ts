@@ -124,7 +124,7 @@ describe('create', () => {
       WHvSetVirtualProcessorState: 3,
     });
     expect([0, 1, 2].map((v) => p.readLocalApic(v))).toEqual([0, 1, 2].map((v) => ({ apicId: v, irr: [], isr: [], softwareEnabled: true })));
-    expect(p.capabilities).toEqual({ backend: 'whp', irqfd: 'kernel', irqfdReason: '', maxRoutes: 1024, resample: false, x2apic: false, maxVcpus: 64 });
+    expect(p.capabilities).toEqual({ backend: 'whp', irqfd: 'kernel', irqfdReason: '', maxRoutes: 1024, resample: false, x2apic: false, maxApicId: 0xfe, maxVcpus: 64 });
     expect(Object.isFrozen(p.capabilities)).toBe(true);
     expect(p.exports).toEqual({ WHvCreateTrigger: true, WHvUpdateTriggerParameters: true, WHvDeleteTrigger: true });
     expect(p.irqfd()?.capabilities).toMatchObject({ mediation: 'kernel', stableEvent: false, routingTable: false });

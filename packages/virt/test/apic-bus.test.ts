@@ -1,5 +1,5 @@
 import { encodeMsi } from '../src';
-import { ApicBus } from '../src/testing';
+import { ApicBus, x2apicLogicalId } from '../src/testing';
 
 const irr = (bus: ApicBus) => bus.apics.map((a) => a.state().irr);
 
@@ -39,4 +39,23 @@ test('a software-disabled APIC blocks the message; coalescing is counted', () =>
   expect(bus.deliver(m.addressLo, m.addressHi, m.data)).toBe(false);
   expect(bus.byApicId(0)).toBe(bus.apics[0]);
   expect(bus.byApicId(9)).toBeUndefined();
+});
+
+test('x2APIC: 32-bit physical IDs, 0xFFFFFFFF broadcasts (0xFF does not), logical cluster mode', () => {
+  const bus = new ApicBus({ apicIds: [0, 0xff, 0x100, 0x3e8, 0x3e9], x2apic: true });
+  const to = (destinationId: number, vector: number, destinationMode: 'physical' | 'logical' = 'physical') => {
+    const m = encodeMsi({ destinationId, vector, destinationMode });
+    const r = bus.deliver(m.addressLo, m.addressHi, m.data);
+    const out = irr(bus);
+    bus.apics.forEach((a) => a.clearIrr());
+    return [r, out];
+  };
+  expect(to(0x3e8, 0x41)).toEqual([true, [[], [], [], [0x41], []]]);
+  expect(to(0xff, 0x42)).toEqual([true, [[], [0x42], [], [], []]]);
+  expect(to(0xffffffff, 0x43)).toEqual([true, [[0x43], [0x43], [0x43], [0x43], [0x43]]]);
+  // 0x3e8 and 0x3e9 share cluster 0x3e; members 8 and 9.
+  expect(x2apicLogicalId(0x3e8)).toBe(0x003e0100);
+  expect(to(0x003e0300, 0x44, 'logical')).toEqual([true, [[], [], [], [0x44], [0x44]]]);
+  expect(to(0x003f0300, 0x45, 'logical')).toEqual([false, [[], [], [], [], []]]);
+  expect(to(0x00100001, 0x46, 'logical')).toEqual([true, [[], [], [0x46], [], []]]);
 });

@@ -170,6 +170,12 @@ function overflowFactory(name: string, broken: OverflowBreakage, waiterThread = 
 const X2APIC_BACKEND: MinimalOptions = { apicIds: [0, 1, 0x1234], x2apic: true };
 const REPLACEMENT_CASE = 'event replacement: the listener gets each new event once; the old one no longer delivers; the new one does; a latched signal is delivered once';
 const X2APIC_CASE = 'x2apic: a route and requestMsi reach a vCPU whose APIC ID is above 255 through the upper address';
+const X2APIC = {
+  extended: 'x2apic: an extended destination ID (address bits 11:5) reaches the same vCPU as the upper address, on a route and by requestMsi',
+  retarget: 'x2apic: retargeting an unmasked route between a low and a high APIC ID loses nothing and lands each signal on its target',
+  broadcast: 'x2apic: 0xFFFFFFFF broadcasts to every vCPU, 0xFF names APIC ID 255 only, a logical cluster reaches its member',
+  limits: 'limits: a destination the partition cannot reach is INVALID_MSI naming the limit, before any change',
+};
 const MANIFEST_CASE = 'manifest: what the backend declares matches its live capabilities';
 const MEDIATION_CASE = 'route.mediation: every route reports the irqfd’s mediation for its whole life (no overflow)';
 const OVERFLOW = {
@@ -194,6 +200,7 @@ test('a healthy x2APIC backend passes the x2apic case', async () => {
   const results = await runIrqFdConformance(brokenFactory('x2apic', { backend: X2APIC_BACKEND, supports: { x2apic: true } }));
   expect(results.filter((r) => !r.passed && r.skipped === undefined)).toEqual([]);
   expect(results.find((r) => r.name === X2APIC_CASE)).toMatchObject({ passed: true });
+  for (const name of Object.values(X2APIC)) expect(results.find((r) => r.name === name)).toMatchObject({ passed: true });
 });
 
 test('a healthy overflow backend passes every case, each overflow case run (not skipped); with a waiter thread too', async () => {
@@ -264,6 +271,14 @@ const cases: Array<[string, Breakage, string]> = [
   ['declares a routing table it does not have', { supports: { routingTable: true } }, MANIFEST_CASE],
   ['declares x2APIC but its capabilities say no', { supports: { x2apic: true } }, MANIFEST_CASE],
   ['drops the upper address of x2APIC messages', { backend: { ...X2APIC_BACKEND, dropAddressHi: true }, supports: { x2apic: true } }, X2APIC_CASE],
+  ['truncates x2APIC destinations to 8 bits (so retargets to a high APIC ID land low)', { backend: { ...X2APIC_BACKEND, dropAddressHi: true }, supports: { x2apic: true } }, X2APIC.retarget],
+  [
+    'ignores the extended destination ID bits of a route (the hypervisor never sees them)',
+    { backend: X2APIC_BACKEND, supports: { x2apic: true }, route: { setMsi: (r, a, d) => r.setMsi(BigInt(a) & ~0xfe0n, d) } },
+    X2APIC.extended,
+  ],
+  ['takes 0xFF as a broadcast with 32-bit IDs', { backend: { ...X2APIC_BACKEND, apicIds: [0, 1, 0xff, 0x1234], broadcastQuirk: true }, supports: { x2apic: true } }, X2APIC.broadcast],
+  ['accepts destinations above its maxApicId', { backend: { ...X2APIC_BACKEND, noLimit: true }, supports: { x2apic: true } }, X2APIC.limits],
   [
     'mask loses the latched signal (unmask drains before arming)',
     { route: { unmask: (r) => (r.consumePending(), r.unmask()) } },

@@ -106,10 +106,14 @@ describe('settle and capabilities', () => {
 
   it('partitionCapabilities takes mediation and maxRoutes from the irqfd, in one place', () => {
     const r = relay();
-    const caps = partitionCapabilities(r, { backend: 'b', irqfdReason: 'why', resample: false, x2apic: true, maxVcpus: 4 });
-    expect(caps).toEqual({ backend: 'b', irqfd: 'emulated', irqfdReason: 'why', maxRoutes: 3, resample: false, x2apic: true, maxVcpus: 4 });
+    const caps = partitionCapabilities(r, { backend: 'b', irqfdReason: 'why', resample: false, x2apic: true, maxApicId: 0x3ff, maxVcpus: 4 });
+    expect(caps).toEqual({ backend: 'b', irqfd: 'emulated', irqfdReason: 'why', maxRoutes: 3, resample: false, x2apic: true, maxApicId: 0x3ff, maxVcpus: 4 });
     expect(Object.isFrozen(caps)).toBe(true);
-    expect(partitionCapabilities(undefined, { backend: 'b', irqfdReason: 'none here', resample: false, x2apic: false, maxVcpus: 1 })).toMatchObject({ irqfd: 'none', maxRoutes: 0 });
-    expect(() => partitionCapabilities(r, { backend: 'b', irqfdReason: '', resample: 'no', x2apic: false, maxVcpus: 1 } as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(partitionCapabilities(undefined, { backend: 'b', irqfdReason: 'none here', resample: false, x2apic: false, maxApicId: 0xfe, maxVcpus: 1 })).toMatchObject({ irqfd: 'none', maxRoutes: 0 });
+    expect(() => partitionCapabilities(r, { backend: 'b', irqfdReason: '', resample: 'no', x2apic: false, maxApicId: 0xfe, maxVcpus: 1 } as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    // Without x2APIC no destination above 0xFE exists (0xFF is the broadcast ID); with it, the all-ones ID is the broadcast.
+    expect(() => partitionCapabilities(r, { backend: 'b', irqfdReason: '', resample: false, x2apic: false, maxApicId: 0xff, maxVcpus: 1 })).toThrow(/maxApicId/);
+    expect(() => partitionCapabilities(r, { backend: 'b', irqfdReason: '', resample: false, x2apic: true, maxApicId: 0xffffffff, maxVcpus: 1 })).toThrow(/maxApicId/);
+    expect(() => partitionCapabilities(r, { backend: 'b', irqfdReason: '', resample: false, x2apic: true, maxVcpus: 1 } as never)).toThrow(/maxApicId/);
   });
 });

@@ -24,7 +24,7 @@ function recordingPartition(vcpus: number): { partition: Partition; landed: Arra
   const partition: Partition = {
     backend: 'example',
     vcpuCount: vcpus,
-    capabilities: Object.freeze({ backend: 'example', irqfd: 'emulated', irqfdReason: 'test', maxRoutes: 64, resample: false, x2apic: false, maxVcpus: vcpus }),
+    capabilities: Object.freeze({ backend: 'example', irqfd: 'emulated', irqfdReason: 'test', maxRoutes: 64, resample: false, x2apic: false, maxApicId: 0xfe, maxVcpus: vcpus }),
     disposed: false,
     irqfd: () => irqfd,
     requestMsi: () => false,

@@ -1,4 +1,4 @@
-import { VirtError, decodeMsi, describeMsi, encodeMsi, msiAddress, parseMsi, toMsiMessage, validateMsi } from '../src';
+import { type MsiPolicy, VirtError, decodeMsi, describeMsi, encodeMsi, msiAddress, parseMsi, toMsiMessage, translateExtendedDestinationId, validateMsi } from '../src';
 
 const op = 'test';
 
@@ -126,6 +126,49 @@ describe('validateMsi', () => {
     invalid(msg(0xfee00001, 0x41), /bits 1:0/);
     invalid(msg(0xfee00010, 0x41), /remappable/);
     invalid(msg(0xfee00020, 0x41), /extended destination/);
+  });
+
+  describe('extended destination ID (APIC ID bits 14:8 in address bits 11:5)', () => {
+    const x2: MsiPolicy = { addressHi: 'x2apic-ids', backend: 'kvm', extendedDestinationId: 'translate' };
+    test('translated to the upper address: the same destination in the encoding KVM reads', () => {
+      // APIC ID 0x3e8 (1000): low byte 0xe8 in bits 19:12, bits 14:8 (0x03) in bits 11:5.
+      const lo = (0xfee00000 | (0xe8 << 12) | (0x03 << 5)) >>> 0;
+      expect(translateExtendedDestinationId(msg(lo, 0x41))).toEqual(msg((0xfee00000 | (0xe8 << 12)) >>> 0, 0x41, 0x300));
+      expect(parseMsi(op, lo, 0x41, x2)).toEqual(msg((0xfee00000 | (0xe8 << 12)) >>> 0, 0x41, 0x300));
+      expect(validateMsi(op, msg(lo, 0x41), x2).destinationId).toBe(1000);
+      // The highest: 0x7FFF.
+      expect(validateMsi(op, msg((0xfee00000 | (0xff << 12) | (0x7f << 5)) >>> 0, 0x41), x2).destinationId).toBe(0x7fff);
+      // Nothing to translate: the message as it is.
+      expect(translateExtendedDestinationId(msg(0xfee01000, 0x41, 0x100))).toEqual(msg(0xfee01000, 0x41, 0x100));
+    });
+    test('refused, typed, where the partition does not offer it, and with an upper address too', () => {
+      invalid(msg(0xfee00020, 0x41), /does not offer extended destination IDs/, { addressHi: 'x2apic-ids', backend: 'kvm' });
+      invalid(msg(0xfee00020, 0x41, 0x100), /both the extended destination ID .* and the upper address/, x2);
+      expect(() => validateMsi(op, msg(0xfee00020, 0x41), { addressHi: 'reject', backend: 'kvm', extendedDestinationId: 'translate' })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/needs addressHi 'x2apic-ids'/) }),
+      );
+    });
+  });
+
+  describe('maxApicId: a destination the partition cannot reach names the limit', () => {
+    const lim: MsiPolicy = { addressHi: 'x2apic-ids', backend: 'KVM', maxApicId: 4095 };
+    test('physical destinations above it are refused; the broadcast ID is not a destination', () => {
+      expect(validateMsi(op, msg(0xfee00000 | (0xff << 12), 0x41, 0xf00), lim).destinationId).toBe(4095);
+      invalid(msg(0xfee00000, 0x41, 0x1000), /APIC ID 4096 is above 4095, the largest APIC ID KVM can reach on this partition \(maxApicId\)/, lim);
+      expect(() => parseMsi(op, 0x1000_fee00000, 0x41, lim)).toThrow(expect.objectContaining({ code: 'INVALID_MSI', message: expect.stringMatching(/4095/) }));
+      expect(validateMsi(op, msg(0xfee00000 | (0xff << 12), 0x41, 0xffffff00), lim).destinationId).toBe(0xffffffff);
+      invalid(msg(0xfee00000 | (2 << 12), 0x41), /APIC ID 2 is above 1/, { addressHi: 'reject', backend: 'x', maxApicId: 1 });
+      // Through the extended destination ID as well: 0x7FFF > 4095.
+      invalid(msg((0xfee00000 | (0xff << 12) | (0x7f << 5)) >>> 0, 0x41), /APIC ID 32767 is above 4095/, { ...lim, extendedDestinationId: 'translate' });
+    });
+    test('x2APIC logical clusters beyond it are refused; clusters within it pass', () => {
+      expect(validateMsi(op, msg(0xfee00004 | (0x01 << 12), 0x41, 0xff0000), lim).destinationMode).toBe('logical');
+      invalid(msg(0xfee00004 | (0x01 << 12), 0x41, 0x1000000), /logical cluster 256 holds APIC IDs from 4096/, lim);
+    });
+    test('a malformed limit is INVALID_ARGUMENT', () => {
+      expect(() => validateMsi(op, msg(0xfee00000, 0x41), { ...lim, maxApicId: 0xffffffff })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      expect(() => validateMsi(op, msg(0xfee00000, 0x41), { ...lim, maxApicId: 1.5 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    });
   });
 
   test('the upper address follows the backend policy', () => {

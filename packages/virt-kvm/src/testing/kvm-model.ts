@@ -15,6 +15,14 @@
  * drains it and injects through the committed table into an {@link ApicBus}, inside the write, as
  * KVM does.
  *
+ * x2APIC as the kernel does it (`arch/x86/kvm/x86.c` `kvm_vm_ioctl_enable_cap`, `kvm_apic_set_base`,
+ * `msr_io`; `arch/x86/kvm/lapic.c` `kvm_apic_state_fixup`, `kvm_apic_match_dest`, `kvm_apic_mda`;
+ * `arch/x86/kvm/irq_comm.c` `kvm_set_msi_irq`, `kvm_msi_route_invalid`): KVM_ENABLE_CAP of
+ * KVM_CAP_X2APIC_API (32-bit IDs from `address_hi` 31:8, whose bits 7:0 must then be 0; the
+ * broadcast quirk), KVM_SET_CPUID2 (the x2APIC CPUID bit), KVM_GET_MSRS / KVM_SET_MSRS of
+ * IA32_APIC_BASE (a vCPU enters x2APIC mode only with that CPUID bit), the APIC ID register of
+ * KVM_GET_LAPIC / KVM_SET_LAPIC in each mode, and the destination match of each vCPU in its mode.
+ *
  * Hazards, things that crashed or corrupted real hosts, are recorded in {@link hazards} (tests
  * assert it stays empty): an irqfd assigned on a GSI that the committed table does not route, and
  * a table commit that removes the route of a GSI while an irqfd is assigned on it.
@@ -23,7 +31,7 @@
  */
 import type { DescriptorBudget, IoctlDef, Syscalls } from '@tsvmm/linux-sys';
 import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
-import { ApicBus } from '@tsvmm/virt/testing';
+import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 import { describeValue, invalidArgument } from '@tsvmm/virt';
 import { checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
@@ -32,6 +40,7 @@ const ENOENT = 2;
 const EBADF = 9;
 const EFAULT = 14;
 const EBUSY = 16;
+const E2BIG = 7;
 const EEXIST = 17;
 const EINVAL = 22;
 const ENOTTY = 25;
@@ -48,6 +57,35 @@ const KVM_IRQFD = 0x4020ae76;
 const KVM_SIGNAL_MSI = 0x4020aea5;
 const KVM_GET_LAPIC = 0x8400ae8e;
 const KVM_SET_LAPIC = 0x4400ae8f;
+const KVM_ENABLE_CAP = 0x4068aea3;
+const KVM_SET_CPUID2 = 0x4008ae90;
+const KVM_GET_MSRS = 0xc008ae88;
+const KVM_SET_MSRS = 0x4008ae89;
+
+// KVM_CHECK_EXTENSION numbers the model reads itself (include/uapi/linux/kvm.h).
+const CAP_MAX_VCPUS = 66;
+const CAP_MAX_VCPU_ID = 128;
+const CAP_X2APIC_API = 129;
+/** KVM_X2APIC_API_USE_32BIT_IDS and KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK (include/uapi/linux/kvm.h). */
+const X2APIC_API_USE_32BIT_IDS = 1;
+const X2APIC_API_DISABLE_BROADCAST_QUIRK = 2;
+/** KVM_MAX_CPUID_ENTRIES (arch/x86/include/asm/kvm_host.h). */
+const MAX_CPUID_ENTRIES = 256;
+/** MAX_IO_MSRS (arch/x86/kvm/x86.c): KVM_GET_MSRS / KVM_SET_MSRS with this many or more is E2BIG. */
+const MAX_IO_MSRS = 256;
+/** IA32_APIC_BASE (Intel SDM): the MSR number, and bits 8 BSP, 10 EXTD (x2APIC), 11 EN. */
+const MSR_APICBASE = 0x1b;
+const APICBASE_BSP = 0x100;
+const APICBASE_EXTD = 0x400;
+const APICBASE_EN = 0x800;
+/** APIC_DEFAULT_PHYS_BASE. */
+const APIC_DEFAULT_PHYS_BASE = 0xfee00000;
+/** The guest's physical address width when CPUID leaf 0x80000008 is absent (cpuid_query_maxphyaddr): 36 bits. */
+const DEFAULT_MAXPHYADDR = 36;
+/** Register offsets in the LAPIC page: ID, LDR, DFR. */
+const APIC_ID = 0x20;
+const APIC_LDR = 0xd0;
+const APIC_DFR = 0xe0;
 
 /** KVM_MAX_IRQ_ROUTES on current kernels: the most entries and the GSI bound. */
 const MAX_IRQ_ROUTES = 4096;
@@ -83,7 +121,12 @@ export type ModelRoute =
 
 /** How to build a {@link KvmKernelModel}; every field is optional. */
 export interface KvmModelOptions {
-  /** APIC IDs of the vCPUs the bus knows, in vCPU-id order (vCPU i must be created with id i). Default [0, 1]. */
+  /**
+   * The vCPU ids tests will create (KVM makes each the vCPU's APIC ID), in vCPU order: the bus
+   * holds one local APIC per id, in this order. Creating a vCPU id not listed here throws (the
+   * model was set up wrong); the kernel's own checks (KVM_CAP_MAX_VCPU_ID, KVM_CAP_MAX_VCPUS, a
+   * repeated id) give its errnos. Default [0, 1].
+   */
   readonly apicIds?: readonly number[];
   /** What KVM_CHECK_EXTENSION(KVM_CAP_IRQ_ROUTING) reports, and the table limit it enforces. Default 4096. */
   readonly maxRoutes?: number;
@@ -109,8 +152,30 @@ export interface VcpuObject {
   readonly kind: 'vcpu';
   /** The VM it belongs to. */
   readonly vm: VmObject;
-  /** The vCPU id given to KVM_CREATE_VCPU: also its index in the VM's `ApicBus`. */
+  /** The vCPU id given to KVM_CREATE_VCPU: its x2APIC ID, and the APIC ID its bus model carries. */
   readonly id: number;
+  /** Its local APIC in the VM's bus. */
+  readonly apic: LocalApicModel;
+  /** IA32_APIC_BASE (a number: every bit KVM accepts lies below 2^36). */
+  apicBase: number;
+  /** The xAPIC ID (APIC ID register bits 31:24 in xAPIC mode): the vCPU id truncated to 8 bits at reset. */
+  xapicId: number;
+  /** The xAPIC logical destination register (LDR, logical ID in bits 31:24), as last set with KVM_SET_LAPIC. */
+  ldr: number;
+  /** The xAPIC destination format register (DFR: 0xF in bits 31:28 flat model, 0 cluster), as last set; reset 0xFFFFFFFF. */
+  dfr: number;
+  /** CPUID leaf 1 ECX bit 21 as last set with KVM_SET_CPUID2. */
+  cpuidX2apic: boolean;
+}
+
+/** Whether `v` is in x2APIC mode: IA32_APIC_BASE EN and EXTD both set. */
+function x2apicMode(v: VcpuObject): boolean {
+  return (v.apicBase & (APICBASE_EN | APICBASE_EXTD)) === (APICBASE_EN | APICBASE_EXTD);
+}
+
+/** kvm_apic_calc_x2apic_ldr: cluster id >> 4 in bits 31:16, bit id & 15 in bits 15:0. */
+function x2apicLdr(id: number): number {
+  return (((id >>> 4) << 16) | (1 << (id & 0xf))) >>> 0;
 }
 
 /** An irqfd assigned with KVM_IRQFD: signals on `eventfd` inject through the routes of `gsi`. */
@@ -137,6 +202,10 @@ export class VmObject {
   readonly vcpus = new Map<number, VcpuObject>();
   /** Injections per GSI through irqfds (including those at assign). */
   readonly injections = new Map<number, number>();
+  /** KVM_X2APIC_API_USE_32BIT_IDS enabled (`kvm->arch.x2apic_format`). */
+  x2apicFormat = false;
+  /** KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK enabled (`kvm->arch.x2apic_broadcast_quirk_disabled`). */
+  broadcastQuirkDisabled = false;
 
   constructor(
     /** The model this VM lives in. */
@@ -155,10 +224,122 @@ export class VmObject {
     this.injections.set(gsi, (this.injections.get(gsi) ?? 0) + 1);
     let any = false;
     for (const r of this.routesFor(gsi)) {
-      if (r.type === 'msi') this.bus.deliver(r.addressLo, r.addressHi, r.data);
+      if (r.type === 'msi') this.deliverMsi(r.addressLo, r.addressHi, r.data);
       any = true;
     }
     return any;
+  }
+
+  /** kvm_msi_route_invalid: with 32-bit IDs, `address_hi` bits 7:0 must be 0. */
+  msiInvalid(addressHi: number): boolean {
+    return this.x2apicFormat && (addressHi & 0xff) !== 0;
+  }
+
+  /**
+   * kvm_set_msi_irq then kvm_irq_delivery_to_apic: decodes the MSI as KVM does (destination bits
+   * 31:8 from `address_hi` only with 32-bit IDs) and delivers it to every vCPU whose local APIC
+   * matches in its own mode. Returns how many APICs accepted it; -1 (what KVM_SIGNAL_MSI then
+   * returns, read as EPERM) when the kernel takes its slow path (a broadcast destination, or no
+   * usable APIC map) and nothing matched. The fast path (kvm_irq_delivery_to_apic_fast) reports 0
+   * for a destination no vCPU has.
+   */
+  deliverMsi(addressLo: number, addressHi: number, data: number): number {
+    let destId = (addressLo >>> 12) & 0xff;
+    if (this.x2apicFormat) destId = (destId | (addressHi & 0xffffff00)) >>> 0;
+    const logical = (addressLo & 4) !== 0;
+    const vector = data & 0xff;
+    const level = (data & 0x8000) !== 0;
+    let mode = (data >>> 8) & 7;
+    // "phys broadcast and lowest prio": delivered as fixed.
+    if (!logical && destId === 0xff && mode === 1) mode = 0;
+    const matched: VcpuObject[] = [];
+    for (const v of this.vcpus.values()) {
+      if ((v.apicBase & APICBASE_EN) === 0) continue; // kvm_apic_present
+      if (this.matchDest(v, destId, logical)) matched.push(v);
+    }
+    if (matched.length === 0 && (this.broadcastDest(destId) || !this.physicalMapUsable())) return -1;
+    const enabled = (v: VcpuObject): boolean => v.apic.softwareEnabled && (v.apicBase & APICBASE_EN) !== 0;
+    let targets = matched;
+    if (mode === 1) {
+      // Lowest priority with vector hashing (the default): the (vector mod n)-th enabled match.
+      const candidates = matched.filter(enabled);
+      targets = candidates.length === 0 ? [] : [candidates[vector % candidates.length]!];
+    }
+    let r = 0;
+    for (const v of targets) {
+      switch (mode) {
+        case 0:
+        case 1:
+          if ((v.apicBase & APICBASE_EN) !== 0 && v.apic.acceptVector(vector, level)) r++;
+          break;
+        case 2:
+          v.apic.smi++;
+          r++;
+          break;
+        case 4:
+          v.apic.nmi++;
+          r++;
+          break;
+        case 5:
+          v.apic.init++;
+          r++;
+          break;
+        case 7:
+          v.apic.extint++;
+          r++;
+          break;
+        default:
+          break;
+      }
+    }
+    return r;
+  }
+
+  /** kvm_apic_is_broadcast_dest for a message with no source APIC. */
+  private broadcastDest(destId: number): boolean {
+    if (!this.broadcastQuirkDisabled) return destId === 0xff;
+    if (destId === 0xffffffff) return true;
+    // 0xFF stays a broadcast unless every present APIC is in x2APIC mode (the map's logical mode is x2APIC).
+    const present = [...this.vcpus.values()].filter((v) => (v.apicBase & APICBASE_EN) !== 0);
+    return destId === 0xff && !(present.length > 0 && present.every(x2apicMode));
+  }
+
+  /**
+   * Whether kvm_recalculate_apic_map builds a map: without 32-bit IDs, two present APICs with one
+   * physical ID (the x2APIC ID in x2APIC mode, else the xAPIC ID) disable it.
+   */
+  private physicalMapUsable(): boolean {
+    if (this.x2apicFormat) return true;
+    const seen = new Set<number>();
+    for (const v of this.vcpus.values()) {
+      if ((v.apicBase & APICBASE_EN) === 0) continue;
+      const id = x2apicMode(v) ? v.id : v.xapicId;
+      if (seen.has(id)) return false;
+      seen.add(id);
+    }
+    return true;
+  }
+
+  /** kvm_apic_match_dest for an MSI (no source APIC, no shorthand), with kvm_apic_mda's broadcast quirk. */
+  private matchDest(v: VcpuObject, destId: number, logical: boolean): boolean {
+    const x2 = x2apicMode(v);
+    const mda = !this.broadcastQuirkDisabled && destId === 0xff && x2 ? 0xffffffff : destId;
+    if (mda === (x2 ? 0xffffffff : 0xff)) return true; // kvm_apic_broadcast
+    if (!logical) {
+      // The hotplug rule: an ID an xAPIC cannot hold is matched against the x2APIC ID (the vCPU id).
+      if (x2 || mda > 0xff) return mda === v.id;
+      return mda === v.xapicId;
+    }
+    if (x2) {
+      const ldr = x2apicLdr(v.id);
+      return ldr >>> 16 === mda >>> 16 && (ldr & mda & 0xffff) !== 0;
+    }
+    const logicalId = v.ldr >>> 24;
+    const m = mda & 0xff;
+    // DFR: flat model (0xF in bits 31:28) compares bitmaps, cluster model (0x0) compares cluster then bitmap.
+    if ((v.dfr >>> 28) === 0xf) return (logicalId & m) !== 0;
+    if ((v.dfr >>> 28) === 0) return logicalId >>> 4 === m >>> 4 && (logicalId & m & 0xf) !== 0;
+    return false;
   }
 }
 
@@ -195,10 +376,11 @@ export class KvmKernelModel implements Syscalls {
     const maxRoutes: unknown = o.maxRoutes;
     const capabilities: unknown = o.capabilities;
     const maxFds: unknown = o.maxFds;
-    if (apicIds !== undefined && (!Array.isArray(apicIds) || apicIds.length < 1 || apicIds.length > 255)) {
-      throw invalidArgument(op, `apicIds must be an array of 1 to 255 APIC IDs, got ${describeValue(apicIds)}`);
+    if (apicIds !== undefined && (!Array.isArray(apicIds) || apicIds.length < 1 || apicIds.length > 1 << 16)) {
+      throw invalidArgument(op, `apicIds must be an array of 1 to 65536 vCPU ids, got ${describeValue(apicIds)}`);
     }
-    const ids = ((apicIds as unknown[] | undefined) ?? [0, 1]).map((id, i) => checkInteger(op, `apicIds[${i}]`, id, 0, 0xfe));
+    const ids = ((apicIds as unknown[] | undefined) ?? [0, 1]).map((id, i) => checkInteger(op, `apicIds[${i}]`, id, 0, 0xffffffff));
+    if (new Set(ids).size !== ids.length) throw invalidArgument(op, 'apicIds must be distinct (one local APIC per vCPU id)');
     this.apicIds = Object.freeze(ids);
     this.maxRoutes = maxRoutes === undefined ? MAX_IRQ_ROUTES : checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 16);
     if (capabilities !== undefined) checkObject(op, 'capabilities', capabilities);
@@ -206,9 +388,20 @@ export class KvmKernelModel implements Syscalls {
       ...(maxFds === undefined ? {} : { maxFds: checkInteger(op, 'maxFds', maxFds, 0, 1 << 30) }),
       onRelease: (f) => this.release(f),
     });
-    // IRQCHIP 0, NR_VCPUS 9, IRQ_ROUTING 25, IRQFD 32, MAX_VCPUS 66, SIGNAL_MSI 77, IRQFD_RESAMPLE 82, SPLIT_IRQCHIP 121, X2APIC_API 129.
-    this.caps =
-      (capabilities as Readonly<Record<number, number>> | undefined) ?? { 0: 1, 9: this.apicIds.length, 25: this.maxRoutes, 32: 1, 66: this.apicIds.length, 77: 1, 82: 1, 121: 1, 129: 1 };
+    // IRQCHIP 0, NR_VCPUS 9, IRQ_ROUTING 25, IRQFD 32, MAX_VCPUS 66, SIGNAL_MSI 77, IRQFD_RESAMPLE 82, SPLIT_IRQCHIP 121,
+    // MAX_VCPU_ID 128 (4096, KVM_MAX_VCPU_IDS of current x86 kernels), X2APIC_API 129 (the two flags of the UAPI header).
+    this.caps = (capabilities as Readonly<Record<number, number>> | undefined) ?? {
+      0: 1,
+      9: this.apicIds.length,
+      25: this.maxRoutes,
+      32: 1,
+      66: this.apicIds.length,
+      77: 1,
+      82: 1,
+      121: 1,
+      128: 4096,
+      129: X2APIC_API_USE_32BIT_IDS | X2APIC_API_DISABLE_BROADCAST_QUIRK,
+    };
   }
 
   // ---- inspection, for tests ---------------------------------------------------------------
@@ -415,16 +608,25 @@ export class KvmKernelModel implements Syscalls {
         vm.routes = defaultRoutes();
         return 0;
       case KVM_CREATE_VCPU: {
+        // kvm_vm_ioctl_create_vcpu: the id bound (KVM_MAX_VCPU_IDS), then the count (max_vcpus), then a repeated id.
         const id = typeof arg === 'number' ? arg : -1;
-        if (id < 0 || id >= vm.bus.apics.length || vm.vcpus.has(id)) return id >= 0 && vm.vcpus.has(id) ? -EEXIST : -EINVAL;
-        const vcpu: VcpuObject = { kind: 'vcpu', vm, id };
+        const maxVcpuId = this.caps[CAP_MAX_VCPU_ID] || this.caps[CAP_MAX_VCPUS] || 0;
+        if (id < 0 || id >= maxVcpuId) return -EINVAL;
+        if (vm.vcpus.size >= (this.caps[CAP_MAX_VCPUS] ?? 0)) return -EINVAL;
+        if (vm.vcpus.has(id)) return -EEXIST;
+        const apic = vm.bus.byApicId(id);
+        if (apic === undefined) throw new Error(`the KVM model has no local APIC for vCPU id ${id}: list it in the model's apicIds`);
+        // kvm_lapic_reset: IA32_APIC_BASE = default base | EN (| BSP for vCPU 0), xAPIC ID = the id's low byte, DFR flat.
+        const vcpu: VcpuObject = { kind: 'vcpu', vm, id, apic, apicBase: (APIC_DEFAULT_PHYS_BASE | APICBASE_EN | (id === 0 ? APICBASE_BSP : 0)) >>> 0, xapicId: id & 0xff, ldr: 0, dfr: 0xffffffff, cpuidX2apic: false };
         const fd = this.allocate(vcpu);
         if (fd >= 0) {
           vm.vcpus.set(id, vcpu);
-          vm.bus.apics[id]!.softwareEnabled = false; // KVM's reset state: SVR = 0xFF, APIC software-disabled
+          apic.softwareEnabled = false; // KVM's reset state: SVR = 0xFF, APIC software-disabled
         }
         return fd;
       }
+      case KVM_ENABLE_CAP:
+        return arg instanceof Uint8Array ? this.enableCap(vm, arg) : -EFAULT;
       case KVM_SET_GSI_ROUTING:
         return arg instanceof Uint8Array ? this.setGsiRouting(vm, arg) : -EFAULT;
       case KVM_IRQFD:
@@ -434,7 +636,8 @@ export class KvmKernelModel implements Syscalls {
         if (!vm.irqchip) return -EINVAL;
         const v = view(arg);
         if ((v.getUint32(12, true) & ~1) !== 0) return -EINVAL;
-        return vm.bus.deliver(v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true)) ? 1 : 0;
+        if (vm.msiInvalid(v.getUint32(4, true))) return -EINVAL; // kvm_set_msi: kvm_msi_route_invalid
+        return vm.deliverMsi(v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true));
       }
       default:
         return -ENOTTY;
@@ -442,35 +645,141 @@ export class KvmKernelModel implements Syscalls {
   }
 
   private vcpuIoctl(vcpu: VcpuObject, req: number, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.length < 1024) return req === KVM_GET_LAPIC || req === KVM_SET_LAPIC ? -EFAULT : -ENOTTY;
-    // Without an in-kernel local APIC, KVM_GET_LAPIC / KVM_SET_LAPIC are EINVAL (kvm_arch_vcpu_ioctl).
-    if (!vcpu.vm.irqchip) return req === KVM_GET_LAPIC || req === KVM_SET_LAPIC ? -EINVAL : -ENOTTY;
-    const apic = vcpu.vm.bus.apics[vcpu.id]!;
-    const v = view(arg);
     switch (req) {
-      case KVM_GET_LAPIC: {
-        arg.fill(0, 0, 1024);
-        v.setUint32(0x20, (apic.apicId << 24) >>> 0, true);
-        v.setUint32(0xf0, 0xff | (apic.softwareEnabled ? 0x100 : 0), true);
-        for (let w = 0; w < 8; w++) {
-          v.setUint32(0x100 + w * 16, apic.isr[w]!, true);
-          v.setUint32(0x180 + w * 16, apic.tmr[w]!, true);
-          v.setUint32(0x200 + w * 16, apic.irr[w]!, true);
-        }
-        return 0;
-      }
-      case KVM_SET_LAPIC: {
-        apic.softwareEnabled = (v.getUint32(0xf0, true) & 0x100) !== 0;
-        for (let w = 0; w < 8; w++) {
-          apic.isr[w] = v.getUint32(0x100 + w * 16, true);
-          apic.tmr[w] = v.getUint32(0x180 + w * 16, true);
-          apic.irr[w] = v.getUint32(0x200 + w * 16, true);
-        }
-        return 0;
-      }
+      case KVM_GET_LAPIC:
+      case KVM_SET_LAPIC:
+        if (!(arg instanceof Uint8Array) || arg.length < 1024) return -EFAULT;
+        // Without an in-kernel local APIC, KVM_GET_LAPIC / KVM_SET_LAPIC are EINVAL (kvm_arch_vcpu_ioctl).
+        if (!vcpu.vm.irqchip) return -EINVAL;
+        return req === KVM_GET_LAPIC ? this.getLapic(vcpu, arg) : this.setLapic(vcpu, arg);
+      case KVM_SET_CPUID2:
+        return arg instanceof Uint8Array ? this.setCpuid2(vcpu, arg) : -EFAULT;
+      case KVM_GET_MSRS:
+      case KVM_SET_MSRS:
+        return arg instanceof Uint8Array ? this.msrIo(vcpu, arg, req === KVM_SET_MSRS) : -EFAULT;
       default:
         return -ENOTTY;
     }
+  }
+
+  /** KVM_GET_LAPIC (kvm_apic_get_state, then kvm_apic_state_fixup with set = false). */
+  private getLapic(vcpu: VcpuObject, arg: Uint8Array): number {
+    const apic = vcpu.apic;
+    const v = view(arg);
+    arg.fill(0, 0, 1024);
+    let id: number;
+    if (x2apicMode(vcpu)) id = vcpu.vm.x2apicFormat ? vcpu.id : (vcpu.id << 24) >>> 0;
+    else id = (vcpu.xapicId << 24) >>> 0;
+    v.setUint32(APIC_ID, id, true);
+    v.setUint32(APIC_LDR, x2apicMode(vcpu) ? x2apicLdr(vcpu.id) : vcpu.ldr, true);
+    v.setUint32(APIC_DFR, vcpu.dfr, true);
+    v.setUint32(0xf0, 0xff | (apic.softwareEnabled ? 0x100 : 0), true);
+    for (let w = 0; w < 8; w++) {
+      v.setUint32(0x100 + w * 16, apic.isr[w]!, true);
+      v.setUint32(0x180 + w * 16, apic.tmr[w]!, true);
+      v.setUint32(0x200 + w * 16, apic.irr[w]!, true);
+    }
+    return 0;
+  }
+
+  /**
+   * KVM_SET_LAPIC (kvm_apic_set_state): in x2APIC mode with 32-bit IDs the ID register must hold
+   * the vCPU's x2APIC ID (EINVAL, nothing changed, otherwise); in xAPIC mode the page's ID, LDR
+   * and DFR are taken.
+   */
+  private setLapic(vcpu: VcpuObject, arg: Uint8Array): number {
+    const apic = vcpu.apic;
+    const v = view(arg);
+    if (x2apicMode(vcpu) && vcpu.vm.x2apicFormat && v.getUint32(APIC_ID, true) !== vcpu.id) return -EINVAL;
+    if (!x2apicMode(vcpu)) {
+      vcpu.xapicId = v.getUint32(APIC_ID, true) >>> 24;
+      vcpu.ldr = v.getUint32(APIC_LDR, true);
+      vcpu.dfr = v.getUint32(APIC_DFR, true);
+    }
+    apic.softwareEnabled = (v.getUint32(0xf0, true) & 0x100) !== 0;
+    for (let w = 0; w < 8; w++) {
+      apic.isr[w] = v.getUint32(0x100 + w * 16, true);
+      apic.tmr[w] = v.getUint32(0x180 + w * 16, true);
+      apic.irr[w] = v.getUint32(0x200 + w * 16, true);
+    }
+    return 0;
+  }
+
+  /** KVM_SET_CPUID2 (kvm_vcpu_ioctl_set_cpuid2): E2BIG above KVM_MAX_CPUID_ENTRIES; keeps what the model reads (leaf 1 ECX bit 21). */
+  private setCpuid2(vcpu: VcpuObject, arg: Uint8Array): number {
+    if (arg.length < 8) return -EFAULT;
+    const v = view(arg);
+    const nent = v.getUint32(0, true);
+    if (nent > MAX_CPUID_ENTRIES) return -E2BIG;
+    if (arg.length < 8 + nent * 40) return -EFAULT;
+    let x2apic = false;
+    for (let i = 0; i < nent; i++) {
+      const at = 8 + i * 40;
+      if (v.getUint32(at, true) === 1 && v.getUint32(at + 4, true) === 0) x2apic = (v.getUint32(at + 20, true) & (1 << 21)) !== 0;
+    }
+    vcpu.cpuidX2apic = x2apic;
+    return 0;
+  }
+
+  /**
+   * KVM_GET_MSRS / KVM_SET_MSRS (msr_io, __msr_io): E2BIG for MAX_IO_MSRS entries or more; then
+   * entry by entry, stopping at the first the kernel refuses; returns how many were done. The
+   * model knows IA32_APIC_BASE only: any other MSR stops the loop.
+   */
+  private msrIo(vcpu: VcpuObject, arg: Uint8Array, set: boolean): number {
+    if (arg.length < 8) return -EFAULT;
+    const v = view(arg);
+    const n = v.getUint32(0, true);
+    if (n >= MAX_IO_MSRS) return -E2BIG;
+    if (arg.length < 8 + n * 16) return -EFAULT;
+    let i = 0;
+    for (; i < n; i++) {
+      const at = 8 + i * 16;
+      if (v.getUint32(at, true) !== MSR_APICBASE) break;
+      if (!set) {
+        v.setBigUint64(at + 8, BigInt(vcpu.apicBase), true);
+        continue;
+      }
+      if (!this.setApicBase(vcpu, v.getBigUint64(at + 8, true))) break;
+    }
+    return i;
+  }
+
+  /**
+   * kvm_apic_set_base, host-initiated: refused (false) for reserved bits (above the guest's
+   * physical address width, bits 7:0 and 9, and EXTD without the x2APIC CPUID bit) or EXTD without
+   * EN; the mode transitions a guest may not make are allowed to the host. Entering x2APIC mode
+   * makes the vCPU id the APIC ID (kvm_apic_set_x2apic_id); leaving it to xAPIC makes its low byte
+   * the xAPIC ID.
+   */
+  private setApicBase(vcpu: VcpuObject, value: bigint): boolean {
+    if (value === BigInt(vcpu.apicBase)) return true;
+    let reserved = (((1n << 64n) - 1n) >> BigInt(DEFAULT_MAXPHYADDR)) << BigInt(DEFAULT_MAXPHYADDR);
+    reserved |= 0x2ffn;
+    if (!vcpu.cpuidX2apic) reserved |= BigInt(APICBASE_EXTD);
+    if ((value & reserved) !== 0n) return false;
+    const bits = Number(value);
+    if ((bits & APICBASE_EXTD) !== 0 && (bits & APICBASE_EN) === 0) return false; // LAPIC_MODE_INVALID
+    const was = vcpu.apicBase;
+    vcpu.apicBase = bits;
+    if (((was ^ bits) & APICBASE_EXTD) !== 0) {
+      if ((bits & APICBASE_EXTD) === 0 && (bits & APICBASE_EN) !== 0) vcpu.xapicId = vcpu.id & 0xff;
+    }
+    return true;
+  }
+
+  /** KVM_ENABLE_CAP on a VM (kvm_vm_ioctl_enable_cap): `flags` must be 0; only KVM_CAP_X2APIC_API is modelled. */
+  private enableCap(vm: VmObject, arg: Uint8Array): number {
+    if (arg.length < 104) return -EFAULT;
+    const v = view(arg);
+    const cap = v.getUint32(0, true);
+    if (v.getUint32(4, true) !== 0) return -EINVAL;
+    if (cap !== CAP_X2APIC_API) return -EINVAL;
+    const flags = v.getBigUint64(8, true);
+    if ((flags & ~BigInt(this.caps[CAP_X2APIC_API] ?? 0)) !== 0n) return -EINVAL;
+    if (flags & BigInt(X2APIC_API_USE_32BIT_IDS)) vm.x2apicFormat = true;
+    if (flags & BigInt(X2APIC_API_DISABLE_BROADCAST_QUIRK)) vm.broadcastQuirkDisabled = true;
+    return 0;
   }
 
   /** KVM_SET_GSI_ROUTING: the whole table, all or nothing (kvm_set_irq_routing). */
@@ -494,6 +803,7 @@ export class KvmKernelModel implements Syscalls {
       if (type === ROUTING_TYPE_MSI) {
         if ((eflags & ~1) !== 0) return -EINVAL; // only KVM_MSI_VALID_DEVID
         if (msiGsis.has(gsi)) return -EINVAL; // a second MSI entry for one GSI
+        if (vm.msiInvalid(v.getUint32(at + 20, true))) return -EINVAL; // kvm_set_routing_entry: kvm_msi_route_invalid
         msiGsis.add(gsi);
         routes.push({ gsi, type: 'msi', addressLo: v.getUint32(at + 16, true), addressHi: v.getUint32(at + 20, true), data: v.getUint32(at + 24, true) });
       } else if (type === ROUTING_TYPE_IRQCHIP) {

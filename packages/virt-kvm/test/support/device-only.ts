@@ -17,12 +17,16 @@ export const DEVICE_ONLY: ReadonlyArray<{ readonly check: string; readonly why: 
     why: 'KVM has no call to read them back, so a device checks them by delivery; the model is read back instead',
   },
   {
-    check: 'delivery by the user-space relay (irqfd: "relay", or no KVM_CAP_IRQFD), and its conformance run',
+    check: 'delivery by the user-space relay (irqfd: "relay", or no KVM_CAP_IRQFD), and its conformance run, for xAPIC and x2APIC partitions (APIC IDs above 255)',
     why: "its epoll worker thread injects with KVM_SIGNAL_MSI on the VM's own descriptor, which only a device has",
   },
   {
     check: 'that the model answers every raw call as the kernel does (the differential test: seeded sequences of eventfd, dup, close, write, read, routing-table, irqfd and KVM_SIGNAL_MSI calls, compared on results, open descriptors, eventfd counters and IRR)',
     why: 'it compares the model with a kernel; without one it only shows that it catches a deliberately drifted model',
+  },
+  {
+    check: "that KVM accepts the x2APIC setup (KVM_ENABLE_CAP of KVM_CAP_X2APIC_API, a one-leaf KVM_SET_CPUID2, the IA32_APIC_BASE write) and delivers to APIC IDs above 255 and 255 itself, read back from each vCPU's IRR",
+    why: 'the model follows kvm_vm_ioctl_enable_cap, kvm_apic_set_base, kvm_apic_state_fixup and kvm_apic_match_dest as read; only a kernel runs them',
   },
   {
     check: 'what each descriptor is (/proc/self/fd) and that every one is close-on-exec (/proc/self/fdinfo)',

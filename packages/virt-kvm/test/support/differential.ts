@@ -1,9 +1,13 @@
 /**
  * Runs one seeded random sequence of raw system calls (eventfds, dup, close, write, read, whole
- * routing tables, irqfd assign and deassign, KVM_SIGNAL_MSI) on two kernels behind `Syscalls`, the
- * same bytes to each, and compares everything both let user space observe after every call: the
- * result or errno, which descriptors are open, every eventfd's counter, and every vCPU's IRR. On a
- * host with /dev/kvm the two are the KVM model and the real kernel, so a model that drifts from the
+ * routing tables, irqfd assign and deassign, KVM_SIGNAL_MSI, and the x2APIC calls: KVM_ENABLE_CAP
+ * of KVM_CAP_X2APIC_API, KVM_SET_CPUID2 with and without the x2APIC bit, IA32_APIC_BASE writes with
+ * KVM_SET_MSRS; MSIs and routes with `address_hi`) on two kernels behind `Syscalls`, the same
+ * bytes to each, and compares everything both let user space observe after every call: the result
+ * or errno, which descriptors are open, every eventfd's counter, and every vCPU's IRR, APIC ID
+ * register (KVM_GET_LAPIC) and IA32_APIC_BASE (KVM_GET_MSRS). The VM has vCPUs at ids 0, 1 and
+ * 0x102 (an APIC ID that needs x2APIC; in xAPIC mode KVM gives it the xAPIC ID 2). On a host with
+ * /dev/kvm the two are the KVM model and the real kernel, so a model that drifts from the
  * kernel fails there.
  *
  * Descriptor numbers differ between the two (the real process holds other files), so a sequence
@@ -45,9 +49,34 @@ type Op =
   | { readonly kind: 'eventfd'; readonly init: number }
   | { readonly kind: 'dup' | 'close' | 'read'; readonly h: number }
   | { readonly kind: 'write'; readonly h: number; readonly value: bigint }
-  | { readonly kind: 'table'; readonly entries: ReadonlyArray<{ gsi: number; apic: number; vector: number }>; readonly keepLegacy: boolean }
+  | { readonly kind: 'table'; readonly entries: ReadonlyArray<{ gsi: number; apic: number; hi: number; vector: number }>; readonly keepLegacy: boolean }
   | { readonly kind: 'irqfd'; readonly h: number; readonly gsi: number; readonly deassign: boolean; readonly badFlags: boolean }
-  | { readonly kind: 'msi'; readonly apic: number; readonly vector: number };
+  | { readonly kind: 'msi'; readonly apic: number; readonly hi: number; readonly vector: number }
+  | { readonly kind: 'enableCap'; readonly flags: number; readonly capFlags: number }
+  | { readonly kind: 'cpuid'; readonly vcpu: number; readonly x2apic: boolean }
+  | { readonly kind: 'apicBase'; readonly vcpu: number; readonly value: bigint };
+
+/**
+ * The vCPU ids (their initial APIC IDs) of every sequence's VM: 0x102 needs x2APIC, and its xAPIC
+ * ID (the low byte, 2) is its own, so KVM's APIC map stays usable in every mode the sequences reach.
+ */
+export const DIFFERENTIAL_VCPU_IDS = [0, 1, 0x102];
+/** Destination low bytes: the vCPUs', 0xFF (broadcast, or APIC ID 255 without the quirk) and an ID no vCPU has. */
+const DEST_LOW = [0, 1, 2, 0xff, 7];
+/** `address_hi`: none, destination bits 8 and up (0x1xx), bits 7:0 set (EINVAL with 32-bit IDs), the x2APIC broadcast. */
+const DEST_HI = [0, 0, 0x100, 0x101, 0xffffff00];
+/**
+ * KVM_CAP_X2APIC_API flags: each of the header's two, both, none, and a bit no kernel defines (newer
+ * kernels add bits 2 and 3 for EOI broadcast suppression; the model reports the header's two, so
+ * those are left out rather than compared).
+ */
+const API_FLAGS = [3, 3, 1, 2, 0, 1 << 20];
+/**
+ * IA32_APIC_BASE values that keep the APIC enabled or are refused: x2APIC (EN|EXTD), back to
+ * xAPIC (EN), each with and without BSP; EXTD without EN (invalid), a reserved low bit, a bit above
+ * 36 physical address bits.
+ */
+const APIC_BASES = [0xfee00c00n, 0xfee00d00n, 0xfee00800n, 0xfee00900n, 0xfee00400n, 0xfee00c01n, 0x10_fee00c00n];
 
 
 const GSIS = [24, 25, 26, 27, 28, 29, 30, 31, 5000];
@@ -61,17 +90,20 @@ export function sequence(seed: number, length: number, handles = 6): Op[] {
   const ops: Op[] = [];
   for (let i = 0; i < length; i++) {
     const k = r();
-    if (k < 0.14) ops.push({ kind: 'eventfd', init: r() < 0.2 ? 1 : 0 });
-    else if (k < 0.2) ops.push({ kind: 'dup', h: h() });
-    else if (k < 0.26) ops.push({ kind: 'close', h: h() });
-    else if (k < 0.46) ops.push({ kind: 'write', h: h(), value: pick(VALUES) });
-    else if (k < 0.54) ops.push({ kind: 'read', h: h() });
-    else if (k < 0.66) {
+    if (k < 0.12) ops.push({ kind: 'eventfd', init: r() < 0.2 ? 1 : 0 });
+    else if (k < 0.17) ops.push({ kind: 'dup', h: h() });
+    else if (k < 0.22) ops.push({ kind: 'close', h: h() });
+    else if (k < 0.39) ops.push({ kind: 'write', h: h(), value: pick(VALUES) });
+    else if (k < 0.46) ops.push({ kind: 'read', h: h() });
+    else if (k < 0.57) {
       const n = Math.floor(r() * 5);
-      const entries = Array.from({ length: n }, () => ({ gsi: pick(GSIS), apic: Math.floor(r() * 2), vector: 0x30 + Math.floor(r() * 16) }));
+      const entries = Array.from({ length: n }, () => ({ gsi: pick(GSIS), apic: pick(DEST_LOW), hi: r() < 0.7 ? 0 : pick(DEST_HI), vector: 0x30 + Math.floor(r() * 16) }));
       ops.push({ kind: 'table', entries, keepLegacy: r() < 0.8 });
-    } else if (k < 0.92) ops.push({ kind: 'irqfd', h: h(), gsi: pick(GSIS), deassign: r() < 0.4, badFlags: r() < 0.05 });
-    else ops.push({ kind: 'msi', apic: Math.floor(r() * 2), vector: 0x30 + Math.floor(r() * 16) });
+    } else if (k < 0.8) ops.push({ kind: 'irqfd', h: h(), gsi: pick(GSIS), deassign: r() < 0.4, badFlags: r() < 0.05 });
+    else if (k < 0.89) ops.push({ kind: 'msi', apic: pick(DEST_LOW), hi: pick(DEST_HI), vector: 0x30 + Math.floor(r() * 16) });
+    else if (k < 0.92) ops.push({ kind: 'enableCap', flags: pick(API_FLAGS), capFlags: r() < 0.1 ? 1 : 0 });
+    else if (k < 0.96) ops.push({ kind: 'cpuid', vcpu: Math.floor(r() * DIFFERENTIAL_VCPU_IDS.length), x2apic: r() < 0.8 });
+    else ops.push({ kind: 'apicBase', vcpu: Math.floor(r() * DIFFERENTIAL_VCPU_IDS.length), value: pick(APIC_BASES) });
   }
   return ops;
 }
@@ -91,7 +123,7 @@ class Run {
     this.kvmFd = must(sys.open('/dev/kvm', 2), 'open /dev/kvm');
     this.vmFd = must(sys.ioctl(this.kvmFd, kvm.KVM_CREATE_VM, 0), 'KVM_CREATE_VM');
     must(sys.ioctl(this.vmFd, kvm.KVM_CREATE_IRQCHIP, 0), 'KVM_CREATE_IRQCHIP');
-    for (let id = 0; id < 2; id++) {
+    for (const id of DIFFERENTIAL_VCPU_IDS) {
       const fd = must(sys.ioctl(this.vmFd, kvm.KVM_CREATE_VCPU, id), 'KVM_CREATE_VCPU');
       this.vcpuFds.push(fd);
       must(sys.ioctl(fd, kvm.KVM_GET_LAPIC, this.page), 'KVM_GET_LAPIC');
@@ -105,6 +137,17 @@ class Run {
     // A handle never made, or closed, names a number no one holds: the kernels hand out numbers
     // from different bases, so a reused number would alias different handles on each side.
     return this.handles[h] === undefined || this.closed.has(h) ? 1_000_000 + h : this.handles[h];
+  }
+
+  /** Each vCPU's APIC ID register (KVM_GET_LAPIC) and IA32_APIC_BASE (KVM_GET_MSRS), as text. */
+  apicState(): string[] {
+    const msrs = packMsr(kvm.MSR_IA32_APICBASE, 0n);
+    return this.vcpuFds.map((fd) => {
+      must(this.kernel.sys.ioctl(fd, kvm.KVM_GET_LAPIC, this.page), 'KVM_GET_LAPIC');
+      const n = this.kernel.sys.ioctl(fd, kvm.KVM_GET_MSRS, msrs);
+      const base = new DataView(msrs.buffer).getBigUint64(kvm.KVM_MSRS.size + kvm.KVM_MSR_ENTRY.fields.data.offset, true);
+      return `id 0x${new DataView(this.page.buffer).getUint32(kvm.LAPIC_ID, true).toString(16)} read ${n} base 0x${base.toString(16)}`;
+    });
   }
 
   /** Each vCPU's IRR vectors, then cleared. */
@@ -140,6 +183,14 @@ function must(r: number, what: string): number {
   return r;
 }
 
+/** A `struct kvm_msrs` with one entry. */
+function packMsr(index: number, data: bigint): Uint8Array {
+  const b = new Uint8Array(kvm.KVM_MSRS.size + kvm.KVM_MSR_ENTRY.size);
+  b.set(packStruct(kvm.KVM_MSRS, { nmsrs: 1, pad: 0 }), 0);
+  b.set(packStruct(kvm.KVM_MSR_ENTRY, { index, reserved: 0, data }), kvm.KVM_MSRS.size);
+  return b;
+}
+
 function u64(value: bigint): Uint8Array {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, value, true);
@@ -157,8 +208,8 @@ function routingTable(op: Extract<Op, { kind: 'table' }>): Uint8Array {
     at += 48;
   }
   for (const e of op.entries) {
-    const addressLo = 0xfee0_0000 | (e.apic << 12);
-    buf.set(packStruct(kvm.KVM_IRQ_ROUTING_ENTRY, { gsi: e.gsi, type: kvm.KVM_IRQ_ROUTING_MSI, flags: 0, pad: 0, msiAddressLo: addressLo, msiAddressHi: 0, msiData: e.vector, msiDevid: 0 }), at);
+    const addressLo = (0xfee0_0000 | (e.apic << 12)) >>> 0;
+    buf.set(packStruct(kvm.KVM_IRQ_ROUTING_ENTRY, { gsi: e.gsi, type: kvm.KVM_IRQ_ROUTING_MSI, flags: 0, pad: 0, msiAddressLo: addressLo, msiAddressHi: e.hi, msiData: e.vector, msiDevid: 0 }), at);
     at += 48;
   }
   return buf;
@@ -194,16 +245,30 @@ function apply(run: Run, op: Op): number {
       return sys.ioctl(run.vmFd, kvm.KVM_IRQFD, packStruct(kvm.KVM_IRQFD_LAYOUT, { fd: run.fd(op.h), gsi: op.gsi, flags, resamplefd: 0 }));
     }
     case 'msi':
-      return sys.ioctl(run.vmFd, kvm.KVM_SIGNAL_MSI, packStruct(kvm.KVM_MSI_LAYOUT, { addressLo: 0xfee0_0000 | (op.apic << 12), addressHi: 0, data: op.vector, flags: 0, devid: 0 }));
+      return sys.ioctl(run.vmFd, kvm.KVM_SIGNAL_MSI, packStruct(kvm.KVM_MSI_LAYOUT, { addressLo: (0xfee0_0000 | (op.apic << 12)) >>> 0, addressHi: op.hi, data: op.vector, flags: 0, devid: 0 }));
+    case 'enableCap':
+      return sys.ioctl(
+        run.vmFd,
+        kvm.KVM_ENABLE_CAP,
+        packStruct(kvm.KVM_ENABLE_CAP_LAYOUT, { cap: kvm.KVM_CAP.KVM_CAP_X2APIC_API, flags: op.capFlags, arg0: BigInt(op.flags), arg1: 0n, arg2: 0n, arg3: 0n }),
+      );
+    case 'cpuid': {
+      const b = new Uint8Array(kvm.KVM_CPUID2.size + kvm.KVM_CPUID_ENTRY2.size);
+      b.set(packStruct(kvm.KVM_CPUID2, { nent: 1, padding: 0 }), 0);
+      b.set(packStruct(kvm.KVM_CPUID_ENTRY2, { function: 1, index: 0, flags: 0, eax: 0, ebx: 0, ecx: op.x2apic ? kvm.CPUID_1_ECX_X2APIC : 0, edx: 0 }), kvm.KVM_CPUID2.size);
+      return sys.ioctl(run.vcpuFds[op.vcpu]!, kvm.KVM_SET_CPUID2, b);
+    }
+    case 'apicBase':
+      return sys.ioctl(run.vcpuFds[op.vcpu]!, kvm.KVM_SET_MSRS, packMsr(kvm.MSR_IA32_APICBASE, op.value));
   }
 }
 
 /** What user space can observe on `run` now (IRR read and cleared). */
-function observe(run: Run): { open: boolean[]; counters: Array<string | undefined>; irr: number[][] } {
+function observe(run: Run): { open: boolean[]; counters: Array<string | undefined>; irr: number[][]; apic: string[] } {
   // Open as the kernel says, for the handles the sequence has not closed.
   const open = run.handles.map((fd, h) => !run.closed.has(h) && run.kernel.isOpen(fd));
   const counters = run.handles.map((fd, h) => (run.closed.has(h) ? undefined : run.kernel.counter(fd)?.toString()));
-  return { open, counters, irr: run.takeIrr() };
+  return { open, counters, irr: run.takeIrr(), apic: run.apicState() };
 }
 
 /** Bounded wait for what the real kernel does after a call returns (an assign's workqueue injection). */
@@ -234,7 +299,7 @@ export function runDifferential(a: DifferentialKernel, b: DifferentialKernel, se
       settleAfter(rb, op);
       const oa = observe(ra);
       const ob = observe(rb);
-      for (const key of ['open', 'counters', 'irr'] as const) {
+      for (const key of ['open', 'counters', 'irr', 'apic'] as const) {
         if (JSON.stringify(oa[key]) !== JSON.stringify(ob[key])) return { ...where, what: key, a: oa[key], b: ob[key] };
       }
     }

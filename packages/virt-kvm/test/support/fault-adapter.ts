@@ -64,7 +64,7 @@ export function kvmFaultAdapter(options: { real?: boolean } = {}): KvmFaultAdapt
     create(o: KvmKernelOptions): KvmFaultKernel {
       const { vcpus, kernelGsis, wrap, deferredRelay, processEvents, onModel, ...partitionOptions } = o;
       const routingEntries = kernelGsis === undefined ? partitionOptions.routingEntries : LEGACY_ROUTES.length + kernelGsis;
-      const model = real ? undefined : new KvmKernelModel({ apicIds: Array.from({ length: vcpus }, (_, i) => i), maxRoutes: kernelGsis === undefined ? KERNEL_ROUTING_ENTRIES : routingEntries! });
+      const model = real ? undefined : new KvmKernelModel({ apicIds: partitionOptions.apicIds ?? Array.from({ length: vcpus }, (_, i) => i), maxRoutes: kernelGsis === undefined ? KERNEL_ROUTING_ENTRIES : routingEntries! });
       if (model) onModel?.(model);
       const hybrid = model !== undefined && (processEvents === true || partitionOptions.irqfd === 'relay');
       const inner: Syscalls = model === undefined ? libcSyscalls() : hybrid ? new HybridSyscalls(model) : model;

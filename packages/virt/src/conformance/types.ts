@@ -13,7 +13,11 @@ export interface DeliveryObserver {
 
 /** One partition under test, made fresh for each case. */
 export interface ConformanceSubject {
-  /** A partition with at least 2 vCPUs, with distinct APIC IDs below 256, APICs enabled. */
+  /**
+   * A partition with at least 2 vCPUs with distinct APIC IDs, APICs enabled; vCPUs 0 and 1 have
+   * APIC IDs below 256. Where `x2apic` is declared, another vCPU has an APIC ID from 256 to 0x7FFF
+   * (the extended destination ID's reach).
+   */
   readonly partition: Partition;
   /** Where the suite looks for deliveries on the partition's vCPUs. */
   readonly observer: DeliveryObserver;
@@ -52,7 +56,7 @@ export interface ConformanceManifest {
   readonly mediation: 'kernel' | 'emulated';
   /** `partition.capabilities.resample`. */
   readonly resample: boolean;
-  /** `partition.capabilities.x2apic`; the subject then has a vCPU whose APIC ID is above 255. */
+  /** `partition.capabilities.x2apic`; the subject then has a vCPU whose APIC ID is from 256 to 0x7FFF. */
   readonly x2apic: boolean;
   /**
    * Routes beyond the kernel's limit (`irqfd().capabilities.maxKernelRoutes`, below `maxRoutes`)

@@ -19,6 +19,13 @@ export interface PartitionCapabilities {
   readonly resample: boolean;
   /** APIC IDs above 255 can be addressed (through the upper MSI address). */
   readonly x2apic: boolean;
+  /**
+   * The largest APIC ID an MSI's physical destination can reach on this partition (the all-ones
+   * broadcast ID aside); a larger one is INVALID_MSI naming this limit, before any system call.
+   * Each backend derives it from what its host reports (KVM: KVM_CAP_MAX_VCPU_ID, and whether
+   * 32-bit x2APIC IDs are enabled); at most 0xFE without `x2apic` (0xFF is the broadcast ID).
+   */
+  readonly maxApicId: number;
   /** Most vCPUs this host allows in one partition. */
   readonly maxVcpus: number;
 }

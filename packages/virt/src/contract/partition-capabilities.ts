@@ -12,6 +12,8 @@ export interface PartitionFacts {
   readonly resample: boolean;
   /** APIC IDs above 255 can be addressed. */
   readonly x2apic: boolean;
+  /** The largest APIC ID a physical destination can reach: 0 to 0xFE without `x2apic`, up to 0xFFFFFFFE with it. */
+  readonly maxApicId: number;
   /** Most vCPUs this host allows in one partition. */
   readonly maxVcpus: number;
 }
@@ -19,7 +21,8 @@ export interface PartitionFacts {
 /**
  * A partition's capabilities, frozen, with everything the irqfd decides (`irqfd`, `maxRoutes`)
  * taken from `irqfd.capabilities` (or `none` / 0 without one), so the two never disagree.
- * INVALID_ARGUMENT for malformed facts; each fact is read once.
+ * INVALID_ARGUMENT for malformed facts (among them a `maxApicId` above 0xFE without `x2apic`);
+ * each fact is read once.
  */
 export function partitionCapabilities(irqfd: Pick<IrqFd, 'capabilities'> | undefined, facts: PartitionFacts): PartitionCapabilities {
   const op = 'partitionCapabilities';
@@ -28,6 +31,7 @@ export function partitionCapabilities(irqfd: Pick<IrqFd, 'capabilities'> | undef
   const irqfdReason = checkString(op, 'irqfdReason', f.irqfdReason, true);
   const resample = checkBoolean(op, 'resample', f.resample);
   const x2apic = checkBoolean(op, 'x2apic', f.x2apic);
+  const maxApicId = checkInteger(op, 'maxApicId', f.maxApicId, 0, x2apic ? 0xfffffffe : 0xfe);
   const maxVcpus = checkInteger(op, 'maxVcpus', f.maxVcpus, 1, 0xffffffff);
   let caps: IrqFdCapabilities | undefined;
   if (irqfd !== undefined) caps = checkObject<{ capabilities: IrqFdCapabilities }>(op, 'irqfd', irqfd).capabilities;
@@ -38,6 +42,7 @@ export function partitionCapabilities(irqfd: Pick<IrqFd, 'capabilities'> | undef
     maxRoutes: caps?.maxRoutes ?? 0,
     resample,
     x2apic,
+    maxApicId,
     maxVcpus,
   });
 }

@@ -253,43 +253,97 @@ export interface MsiPolicy {
    * `'x2apic-ids'`: `addressHi` bits 31:8 carry destination-ID bits 31:8; bits 7:0 must be 0.
    */
   readonly addressHi: 'reject' | 'x2apic-ids';
+  /**
+   * The paravirtual extended destination ID (APIC ID bits 14:8 in address bits 11:5, which Linux
+   * guests use when the hypervisor advertises it; `msi-x86.md`). `'translate'` (only with
+   * `addressHi: 'x2apic-ids'`): {@link parseMsi} moves those bits to `addressHi` bits 14:8 before
+   * the hypervisor sees the message, as QEMU does for KVM (KVM itself never reads bits 11:5).
+   * `'reject'` (default): a message with bits 11:5 set is INVALID_MSI.
+   */
+  readonly extendedDestinationId?: 'translate' | 'reject';
+  /**
+   * The largest APIC ID a physical destination may name on this partition (the all-ones
+   * broadcast ID aside): a larger one is INVALID_MSI naming this limit. Default: no limit beyond
+   * the message format (0xFE with `addressHi: 'reject'`, since 0xFF is the broadcast ID).
+   */
+  readonly maxApicId?: number;
   /** Delivery modes the backend can express (WHP has no SMI or ExtINT). Default: all. */
   readonly deliveryModes?: readonly DeliveryMode[];
   /** A name for error messages, e.g. `KVM`. */
   readonly backend: string;
 }
 
+/** Address bits 11:5, the paravirtual extended destination ID (APIC ID bits 14:8). */
+const EXT_DEST_MASK = 0xfe0;
+
+/**
+ * The message as a hypervisor that takes 32-bit IDs from `addressHi` must receive it: extended
+ * destination-ID bits (address bits 11:5, APIC ID bits 14:8) moved to `addressHi` bits 14:8 and
+ * cleared below. A message without them, or one that already has an upper address (which then
+ * names the destination, the low bits being reserved), is returned as it is. Never throws for an
+ * {@link MsiMessage}; INVALID_ARGUMENT for anything else.
+ */
+export function translateExtendedDestinationId(msg: MsiMessage): MsiMessage {
+  const [lo, hi, data] = checkedWords('translateExtendedDestinationId', msg);
+  if ((lo & EXT_DEST_MASK) === 0 || hi !== 0) return { addressLo: lo, addressHi: hi, data };
+  return { addressLo: (lo & ~EXT_DEST_MASK) >>> 0, addressHi: ((lo & EXT_DEST_MASK) << 3) >>> 0, data };
+}
+
 /** The policy {@link validateMsi} and {@link parseMsi} use when given none: `addressHi` must be 0, every delivery mode accepted. */
 export const DEFAULT_MSI_POLICY: MsiPolicy = Object.freeze({ addressHi: 'reject', backend: 'x86' });
 
 /**
- * Validates a message against the x86 rules and the backend's policy; returns its fields.
- * Throws INVALID_MSI (with the message described) for anything a backend cannot deliver as meant.
+ * Validates a message against the x86 rules and the backend's policy; returns its fields, read
+ * from the message as the hypervisor receives it (with `extendedDestinationId: 'translate'`, the
+ * extended destination ID is part of `destinationId`, see {@link translateExtendedDestinationId}).
+ * Throws INVALID_MSI (with the message described) for anything a backend cannot deliver as meant,
+ * among them a destination above `policy.maxApicId` (the error names the limit).
  */
 export function validateMsi(operation: string, msg: MsiMessage, policy: MsiPolicy = DEFAULT_MSI_POLICY): MsiFields {
   operation = typeof operation === 'string' ? operation : 'validateMsi';
   const [lo, hi, data] = checkedWords(operation, msg);
   msg = { addressLo: lo, addressHi: hi, data };
   const pol = checkPolicy(operation, policy);
-  const f = decodeWords(lo, hi, data);
+  const raw = decodeWords(lo, hi, data);
   const fail = (detail: string, hint: string): VirtError =>
     new VirtError('INVALID_MSI', { operation, detail: `${detail}: ${describeMsi(msg)}`, hint: `${hint} Nothing was changed.` });
   if (lo < MSI_WINDOW_BASE || lo > MSI_WINDOW_LAST) {
     throw fail('the address is outside the interrupt window 0xFEE00000-0xFEEFFFFF, so it is not an MSI', 'Program an address in 0xFEExxxxx.');
   }
   if (lo & 3) throw fail('address bits 1:0 must be 0', 'Use a DWORD-aligned message address.');
-  if (f.remappable) throw fail('the remappable (interrupt-remapping) format is not supported', 'Use the compatibility format (address bit 4 = 0).');
-  if (f.extendedDestinationId !== 0) {
-    throw fail(
-      'address bits 11:5 (extended destination ID) are set, and no backend reads them',
-      'Move destination-ID bits above 7 into the upper address (32-bit x2APIC IDs), as QEMU does.',
-    );
+  if (raw.remappable) throw fail('the remappable (interrupt-remapping) format is not supported', 'Use the compatibility format (address bit 4 = 0).');
+  if (raw.extendedDestinationId !== 0) {
+    if (pol.extendedDestinationId !== 'translate') {
+      throw fail(
+        `address bits 11:5 (extended destination ID) are set, and ${pol.backend} does not offer extended destination IDs on this partition`,
+        'Target an APIC ID from 0 to 255, or create the partition with x2APIC so that it offers them.',
+      );
+    }
+    if (hi !== 0) {
+      throw fail('both the extended destination ID (address bits 11:5) and the upper address are set', 'Carry destination bits above 7 in one place: address bits 11:5 or the upper address.');
+    }
   }
   if (hi !== 0) {
     if (pol.addressHi === 'reject') {
       throw fail(`${pol.backend} requires the upper address to be 0 (APIC IDs above 255 are not addressable)`, 'Target an APIC ID from 0 to 255.');
     }
     if (hi & 0xff) throw fail('upper address bits 7:0 must be 0 with 32-bit x2APIC IDs', 'Put destination bits 31:8 in upper address bits 31:8.');
+  }
+  const f = raw.extendedDestinationId !== 0 ? decodeWords((lo & ~EXT_DEST_MASK) >>> 0, ((lo & EXT_DEST_MASK) << 3) >>> 0, data) : raw;
+  if (pol.maxApicId !== undefined && f.destinationId > pol.maxApicId && !isBroadcast(f.destinationId, pol)) {
+    if (f.destinationMode === 'physical') {
+      throw fail(
+        `destination APIC ID ${f.destinationId} is above ${pol.maxApicId}, the largest APIC ID ${pol.backend} can reach on this partition (maxApicId)`,
+        `Target an APIC ID from 0 to ${pol.maxApicId}.`,
+      );
+    }
+    // x2APIC logical destinations: cluster in bits 31:16, 16 APICs each (cluster c holds IDs 16c to 16c+15).
+    if (pol.addressHi === 'x2apic-ids' && (f.destinationId >>> 16) * 16 > pol.maxApicId) {
+      throw fail(
+        `logical cluster ${f.destinationId >>> 16} holds APIC IDs from ${(f.destinationId >>> 16) * 16}, above ${pol.maxApicId}, the largest ${pol.backend} can reach on this partition (maxApicId)`,
+        `Target a cluster from 0 to ${Math.floor(pol.maxApicId / 16)}.`,
+      );
+    }
   }
   if (data & DATA_RESERVED_MASK) throw fail('reserved data bits (31:16, 13:11) are set', 'Clear the reserved bits of the message data.');
   if (f.deliveryMode === undefined) throw fail(`delivery mode ${f.deliveryModeCode} is reserved`, 'Use fixed, lowest-priority, SMI, NMI, INIT or ExtINT.');
@@ -300,6 +354,11 @@ export function validateMsi(operation: string, msg: MsiMessage, policy: MsiPolic
     throw fail(`vector ${f.vector} is reserved for exceptions`, 'Use a vector from 16 to 255.');
   }
   return f;
+}
+
+/** The all-ones destination: 0xFF with 8-bit IDs, 0xFFFFFFFF with 32-bit x2APIC IDs. */
+function isBroadcast(dest: number, policy: MsiPolicy): boolean {
+  return dest === (policy.addressHi === 'x2apic-ids' ? 0xffffffff : 0xff);
 }
 
 /** A one-line human description, for error messages and logs. Never throws, whatever `msg` is. */
@@ -355,16 +414,49 @@ function isWord(v: unknown): v is number {
 }
 
 /** The policy, checked once (INVALID_ARGUMENT when it is not a policy object). */
-function checkPolicy(operation: string, policy: unknown): MsiPolicy {
+function checkPolicy(operation: string, policy: unknown, requireBackend = false): MsiPolicy {
   const p = checkObject<Partial<Record<keyof MsiPolicy, unknown>>>(operation, 'policy', policy);
+  const backend = p.backend;
+  if (requireBackend && (typeof backend !== 'string' || backend === '')) throw invalidArgument(operation, `policy.backend must be a non-empty string, got ${describeValue(backend)}`);
   const addressHi = p.addressHi;
   if (addressHi !== 'reject' && addressHi !== 'x2apic-ids') throw invalidArgument(operation, `policy.addressHi must be 'reject' or 'x2apic-ids', got ${describeValue(addressHi)}`);
   const modes = p.deliveryModes;
   if (modes !== undefined && !Array.isArray(modes)) throw invalidArgument(operation, `policy.deliveryModes must be an array, got ${describeValue(modes)}`);
-  return { addressHi, backend: typeof p.backend === 'string' ? p.backend : 'x86', deliveryModes: modes as DeliveryMode[] | undefined };
+  const ext = p.extendedDestinationId;
+  if (ext !== undefined && ext !== 'translate' && ext !== 'reject') {
+    throw invalidArgument(operation, `policy.extendedDestinationId must be 'translate' or 'reject', got ${describeValue(ext)}`);
+  }
+  if (ext === 'translate' && addressHi !== 'x2apic-ids') {
+    throw invalidArgument(operation, "policy.extendedDestinationId 'translate' needs addressHi 'x2apic-ids' (the translated bits go to the upper address)");
+  }
+  const maxApicId = p.maxApicId;
+  if (maxApicId !== undefined && (typeof maxApicId !== 'number' || !Number.isInteger(maxApicId) || maxApicId < 0 || maxApicId > 0xfffffffe)) {
+    throw invalidArgument(operation, `policy.maxApicId must be an integer from 0 to 0xFFFFFFFE, got ${describeValue(maxApicId)}`);
+  }
+  return {
+    addressHi,
+    backend: typeof backend === 'string' ? backend : 'x86',
+    deliveryModes: modes as DeliveryMode[] | undefined,
+    ...(ext === undefined ? {} : { extendedDestinationId: ext }),
+    ...(maxApicId === undefined ? {} : { maxApicId }),
+  };
 }
 
-/** `toMsiMessage` then `validateMsi`: the one check every `setMsi` / `requestMsi` runs first. */
+/**
+ * A policy checked and copied once (each field read once), frozen, for code that keeps one:
+ * INVALID_ARGUMENT, naming `operation`, for a malformed policy or one without a `backend` name.
+ */
+export function checkMsiPolicy(operation: string, policy: unknown): MsiPolicy {
+  const p = checkPolicy(operation, policy, true);
+  return Object.freeze({ ...p, ...(p.deliveryModes === undefined ? {} : { deliveryModes: Object.freeze([...p.deliveryModes]) }) });
+}
+
+/**
+ * `toMsiMessage` then `validateMsi`: the one check every `setMsi` / `requestMsi` runs first.
+ * Returns the message as the hypervisor must receive it: with `policy.extendedDestinationId`
+ * `'translate'`, an extended destination ID is moved to the upper address
+ * ({@link translateExtendedDestinationId}); the message means the same destination.
+ */
 export function parseMsi(operation: string, address: unknown, data: unknown, policy: MsiPolicy = DEFAULT_MSI_POLICY): MsiMessage {
   operation = typeof operation === 'string' ? operation : 'parseMsi';
   const msg = toMsiMessage(operation, address, data);
@@ -372,7 +464,7 @@ export function parseMsi(operation: string, address: unknown, data: unknown, pol
   // more. Anything else goes through validateMsi, which says what is wrong.
   if (deliverable(msg.addressLo, msg.addressHi, msg.data, policy)) return msg;
   validateMsi(operation, msg, policy);
-  return msg;
+  return (msg.addressLo & EXT_DEST_MASK) === 0 ? msg : translateExtendedDestinationId(msg);
 }
 
 /**
@@ -386,10 +478,20 @@ function deliverable(lo: number, hi: number, data: number, policy: MsiPolicy): b
   const modes: unknown = policy.deliveryModes;
   if (addressHiRule !== 'reject' && addressHiRule !== 'x2apic-ids') return false;
   if (modes !== undefined && !Array.isArray(modes)) return false;
+  const ext: unknown = policy.extendedDestinationId;
+  const maxApicId: unknown = policy.maxApicId;
+  if (ext !== undefined && ext !== 'reject' && !(ext === 'translate' && addressHiRule === 'x2apic-ids')) return false;
+  if (maxApicId !== undefined && (typeof maxApicId !== 'number' || !Number.isInteger(maxApicId) || maxApicId < 0 || maxApicId > 0xfffffffe)) return false;
   // Window 0xFEExxxxx, DWORD-aligned, compatibility format (bit 4 clear), no extended destination ID (11:5).
   if (lo < MSI_WINDOW_BASE || lo > MSI_WINDOW_LAST || (lo & 0xff3) !== 0) return false;
   if (hi !== 0 && (addressHiRule === 'reject' || (hi & 0xff) !== 0)) return false;
   if (data & DATA_RESERVED_MASK) return false;
+  if (typeof maxApicId === 'number') {
+    const dest = ((hi & 0xffffff00) | ((lo >>> 12) & 0xff)) >>> 0;
+    if (dest > maxApicId && dest !== (addressHiRule === 'x2apic-ids' ? 0xffffffff : 0xff)) {
+      if ((lo & 4) === 0 || (addressHiRule === 'x2apic-ids' && (dest >>> 16) * 16 > maxApicId)) return false;
+    }
+  }
   const mode = DELIVERY_MODE_BY_CODE[(data >>> 8) & 7];
   if (mode === undefined) return false;
   if (modes !== undefined && !(modes as readonly unknown[]).includes(mode)) return false;

@@ -10,10 +10,10 @@ import { SlotAllocator } from '../alloc/slot-allocator';
 import type { IrqFdCapabilities } from '../contract/capabilities';
 import type { Event } from '../contract/event';
 import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
-import { VirtError, disposedError, invalidArgument, isVirtError, routeEventDisposed } from '../errors';
+import { VirtError, disposedError, isVirtError, routeEventDisposed } from '../errors';
 import { onEventDisposing } from './event-disposal';
-import { checkFunction, checkInteger, checkNotThenable, checkObject, checkString, describeValue } from '../validate';
-import { type MsiMessage, type MsiPolicy, parseMsi } from '../msi/codec';
+import { checkFunction, checkInteger, checkNotThenable, checkObject, checkString } from '../validate';
+import { type MsiMessage, type MsiPolicy, checkMsiPolicy, parseMsi } from '../msi/codec';
 import type { RelayPlatform, RelayPlatformFactory } from './platform';
 import { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, type RawInjector, RelayRouteTable, isArmed } from './route-table';
 
@@ -355,17 +355,7 @@ function readRelayOptions(options: unknown): RelayIrqFdOptions {
   const backend = checkString(op, 'backend', o.backend);
   const maxRoutes = checkInteger(op, 'maxRoutes', o.maxRoutes, 1, MAX_SLOTS);
   // A copy, read once: validation on every setMsi uses these values, whatever the caller's object does later.
-  const given = checkObject<Partial<Record<keyof MsiPolicy, unknown>>>(op, 'policy', o.policy);
-  const addressHi = given.addressHi;
-  const policyBackend = given.backend;
-  const deliveryModes = given.deliveryModes;
-  if (addressHi !== 'reject' && addressHi !== 'x2apic-ids') throw invalidArgument(op, `policy.addressHi must be 'reject' or 'x2apic-ids', got ${describeValue(addressHi)}`);
-  if (deliveryModes !== undefined && !Array.isArray(deliveryModes)) throw invalidArgument(op, `policy.deliveryModes must be an array, got ${describeValue(deliveryModes)}`);
-  const policy: MsiPolicy = Object.freeze({
-    addressHi,
-    backend: checkString(op, 'policy.backend', policyBackend),
-    ...(deliveryModes === undefined ? {} : { deliveryModes: Object.freeze([...(deliveryModes as MsiPolicy['deliveryModes'] & unknown[])]) }),
-  });
+  const policy = checkMsiPolicy(op, o.policy);
   const inject = o.inject;
   checkFunction(op, 'inject', inject);
   const platform = o.platform;

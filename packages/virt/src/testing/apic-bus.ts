@@ -4,13 +4,16 @@
  * system-call or FFI seam, so every model delivers the same way.
  *
  * Decoding follows the Intel SDM ("Message Signalled Interrupts"; see the MSI codec): physical mode
- * picks the APIC whose ID matches (all-ones broadcasts); logical mode uses the flat model with
- * logical ID `1 << apicId` (the model has no guest to program LDR), so only APIC IDs 0-7 are
- * logically addressable; lowest priority picks the first matching APIC, deterministically.
+ * picks the APIC whose ID matches (all-ones broadcasts: 0xFF, or 0xFFFFFFFF with x2APIC). Logical
+ * mode in xAPIC uses the flat model with logical ID `1 << apicId` (the model has no guest to
+ * program LDR), so only APIC IDs 0-7 are logically addressable; in x2APIC it uses the cluster
+ * model, whose logical ID the hardware derives from the APIC ID (Intel SDM "Logical Destination
+ * Mode in x2APIC Mode": cluster `id >> 4` in bits 31:16, bit `id & 15` in bits 15:0). Lowest
+ * priority picks the first matching APIC, deterministically.
  */
 import { invalidArgument } from '../errors';
 import { decodeMsi } from '../msi/codec';
-import { checkBoolean, checkObject, describeValue } from '../validate';
+import { checkBoolean, checkInteger, checkObject, describeValue } from '../validate';
 import { LocalApicModel } from './local-apic-model';
 
 /** The vCPUs an {@link ApicBus} delivers to, and how wide its destination IDs are. */
@@ -55,6 +58,12 @@ export class ApicBus {
     if (f.destinationMode === 'physical') {
       const broadcast = f.destinationId === (this.x2apic ? 0xffffffff : 0xff);
       targets = this.apics.filter((a) => broadcast || a.apicId === f.destinationId);
+    } else if (this.x2apic) {
+      const mda = f.destinationId;
+      targets = this.apics.filter((a) => {
+        const ldr = logicalIdOf(a.apicId);
+        return mda === 0xffffffff || (ldr >>> 16 === mda >>> 16 && (ldr & mda & 0xffff) !== 0);
+      });
     } else {
       targets = this.apics.filter((a) => a.apicId < 8 && (f.destinationId & (1 << a.apicId)) !== 0);
     }
@@ -88,4 +97,17 @@ export class ApicBus {
     }
     return delivered;
   }
+}
+
+/**
+ * The logical ID an x2APIC derives from its APIC ID (Intel SDM, "Logical Destination Mode in
+ * x2APIC Mode"): cluster `apicId >> 4` in bits 31:16, bit `apicId & 15` set in bits 15:0.
+ * INVALID_ARGUMENT unless `apicId` is an integer from 0 to 0xFFFFFFFF.
+ */
+export function x2apicLogicalId(apicId: number): number {
+  return logicalIdOf(checkInteger('x2apicLogicalId', 'apicId', apicId, 0, 0xffffffff));
+}
+
+function logicalIdOf(apicId: number): number {
+  return (((apicId >>> 4) << 16) | (1 << (apicId & 0xf))) >>> 0;
 }

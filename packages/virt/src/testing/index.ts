@@ -2,7 +2,7 @@
  * Shared test models: the local APIC and the interrupt bus that every kernel or DLL model delivers
  * into, so a model of KVM, mshv or WHP and the software backend agree on where an MSI lands.
  */
-export { ApicBus } from './apic-bus';
+export { ApicBus, x2apicLogicalId } from './apic-bus';
 export type { ApicBusOptions } from './apic-bus';
 export { LocalApicModel } from './local-apic-model';
 export { thrownBy } from './thrown-by';

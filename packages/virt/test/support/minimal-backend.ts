@@ -24,17 +24,32 @@ export interface MinimalOptions {
   readonly maxRoutes?: number;
   /** Breaks x2APIC delivery: the upper address is dropped on the way to the bus. */
   readonly dropAddressHi?: boolean;
+  /** Breaks the x2APIC broadcast rule: 0xFF is taken as a broadcast with 32-bit IDs. */
+  readonly broadcastQuirk?: boolean;
+  /** Breaks limits: the policy names no maxApicId, so unreachable destinations are accepted. */
+  readonly noLimit?: boolean;
 }
 
 export function minimalPartition(options: MinimalOptions = {}): Partition & LocalApicAccess {
   const apicIds = options.apicIds ?? [0, 1];
   const x2apic = options.x2apic ?? false;
   const bus = new ApicBus({ apicIds, x2apic });
-  const policy: MsiPolicy = { addressHi: x2apic ? 'x2apic-ids' : 'reject', backend: 'minimal' };
+  const maxApicId = x2apic ? 0xffff : 0xfe;
+  const policy: MsiPolicy = {
+    addressHi: x2apic ? 'x2apic-ids' : 'reject',
+    backend: 'minimal',
+    ...(options.noLimit ? {} : { maxApicId }),
+    ...(x2apic ? { extendedDestinationId: 'translate' as const } : {}),
+  };
   let disposed = false;
-  const inject = (lo: number, hi: number, data: number): boolean => !disposed && bus.deliver(lo, options.dropAddressHi ? 0 : hi, data);
+  const inject = (lo: number, hi: number, data: number): boolean => {
+    if (disposed) return false;
+    if (options.dropAddressHi) hi = 0;
+    if (options.broadcastQuirk && ((lo >>> 12) & 0xff) === 0xff && hi === 0) hi = 0xffffff00;
+    return bus.deliver(lo, hi, data);
+  };
   const irqfd = new RelayIrqFd({ backend: 'minimal', maxRoutes: options.maxRoutes ?? 32, policy, inject, platform: (t) => new InProcessRelayPlatform(t, inject), reason: 'minimal test backend' });
-  const capabilities = partitionCapabilities(irqfd, { backend: 'minimal', irqfdReason: 'in-process relay', resample: false, x2apic, maxVcpus: apicIds.length });
+  const capabilities = partitionCapabilities(irqfd, { backend: 'minimal', irqfdReason: 'in-process relay', resample: false, x2apic, maxApicId, maxVcpus: apicIds.length });
   const dispose = (): void => {
     if (disposed) return;
     disposed = true;

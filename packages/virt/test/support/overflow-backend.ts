@@ -278,7 +278,7 @@ export function overflowPartition(options: OverflowOptions): Partition & LocalAp
     batch: (fn) => relay.batch(fn),
     settle: () => relay.settle(),
   };
-  const capabilities = partitionCapabilities(irqfd, { backend: 'overflow', irqfdReason: '', resample: false, x2apic: false, maxVcpus: 2 });
+  const capabilities = partitionCapabilities(irqfd, { backend: 'overflow', irqfdReason: '', resample: false, x2apic: false, maxApicId: 0xfe, maxVcpus: 2 });
   const dispose = (): void => {
     if (disposed) return;
     disposed = true;

@@ -1,0 +1,227 @@
+/**
+ * The KVM model's x2APIC behaviour, against the kernel's rules (`kvm_vm_ioctl_enable_cap`,
+ * `kvm_vm_ioctl_create_vcpu`, `kvm_apic_set_base`, `msr_io`, `kvm_apic_state_fixup`,
+ * `kvm_set_msi_irq`, `kvm_msi_route_invalid`, `kvm_apic_mda`): every argument written out here as
+ * raw bytes at the header's offsets, never through the backend's encoders.
+ */
+import { KvmKernelModel } from '../../src/testing';
+
+const O_RDWR = 2;
+const req = (name: string, request: number) => ({ name, request });
+const CREATE_VM = req('KVM_CREATE_VM', 0xae01);
+const CHECK_EXTENSION = req('KVM_CHECK_EXTENSION', 0xae03);
+const CREATE_IRQCHIP = req('KVM_CREATE_IRQCHIP', 0xae60);
+const CREATE_VCPU = req('KVM_CREATE_VCPU', 0xae41);
+const SET_GSI_ROUTING = req('KVM_SET_GSI_ROUTING', 0x4008ae6a);
+const SIGNAL_MSI = req('KVM_SIGNAL_MSI', 0x4020aea5);
+const GET_LAPIC = req('KVM_GET_LAPIC', 0x8400ae8e);
+const SET_LAPIC = req('KVM_SET_LAPIC', 0x4400ae8f);
+const ENABLE_CAP = req('KVM_ENABLE_CAP', 0x4068aea3);
+const SET_CPUID2 = req('KVM_SET_CPUID2', 0x4008ae90);
+const GET_MSRS = req('KVM_GET_MSRS', 0xc008ae88);
+const SET_MSRS = req('KVM_SET_MSRS', 0x4008ae89);
+const EINVAL = -22;
+const EEXIST = -17;
+const E2BIG = -7;
+
+function enableCap(cap: number, args0: bigint, flags = 0): Uint8Array {
+  const b = new Uint8Array(104);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, cap, true);
+  v.setUint32(4, flags, true);
+  v.setBigUint64(8, args0, true);
+  return b;
+}
+
+function cpuid(ecx: number, nent = 1): Uint8Array {
+  const b = new Uint8Array(8 + 40 * Math.max(nent, 1));
+  const v = new DataView(b.buffer);
+  v.setUint32(0, nent, true);
+  v.setUint32(8, 1, true); // function 1
+  v.setUint32(8 + 20, ecx, true);
+  return b;
+}
+
+function msrs(index: number, data: bigint, n = 1): Uint8Array {
+  const b = new Uint8Array(8 + 16 * Math.max(n, 1));
+  const v = new DataView(b.buffer);
+  v.setUint32(0, n, true);
+  v.setUint32(8, index, true);
+  v.setBigUint64(16, data, true);
+  return b;
+}
+
+function msi(addressLo: number, addressHi: number, data: number): Uint8Array {
+  const b = new Uint8Array(32);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, addressLo, true);
+  v.setUint32(4, addressHi, true);
+  v.setUint32(8, data, true);
+  return b;
+}
+
+function route(gsi: number, addressLo: number, addressHi: number, data: number): Uint8Array {
+  const b = new Uint8Array(8 + 48);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, 1, true);
+  v.setUint32(8, gsi, true);
+  v.setUint32(12, 2, true); // MSI
+  v.setUint32(24, addressLo, true);
+  v.setUint32(28, addressHi, true);
+  v.setUint32(32, data, true);
+  return b;
+}
+
+const page = new Uint8Array(1024);
+const pv = new DataView(page.buffer);
+
+function apicIdRegister(m: KvmKernelModel, vcpu: number): number {
+  expect(m.ioctl(vcpu, GET_LAPIC, page)).toBe(0);
+  return pv.getUint32(0x20, true);
+}
+
+/** A VM with an irqchip and the given vCPU ids, each APIC software-enabled; x2APIC API flags enabled first when given. */
+function vm(ids: number[], apiFlags?: number) {
+  const m = new KvmKernelModel({ apicIds: ids });
+  const kvmFd = m.open('/dev/kvm', O_RDWR);
+  const vmFd = m.ioctl(kvmFd, CREATE_VM, 0);
+  expect(m.ioctl(vmFd, CREATE_IRQCHIP, 0)).toBe(0);
+  if (apiFlags !== undefined) expect(m.ioctl(vmFd, ENABLE_CAP, enableCap(129, BigInt(apiFlags)))).toBe(0);
+  const vcpus = ids.map((id) => m.ioctl(vmFd, CREATE_VCPU, id));
+  for (const fd of vcpus) {
+    expect(fd).toBeGreaterThanOrEqual(0);
+    m.ioctl(fd, GET_LAPIC, page);
+    pv.setUint32(0xf0, 0x1ff, true);
+    expect(m.ioctl(fd, SET_LAPIC, page)).toBe(0);
+  }
+  return { m, kvmFd, vmFd, vcpus };
+}
+
+/** CPUID x2APIC bit, then IA32_APIC_BASE | EXTD, as the kernel requires; returns KVM_SET_MSRS's count. */
+function toX2apic(m: KvmKernelModel, vcpu: number): number {
+  expect(m.ioctl(vcpu, SET_CPUID2, cpuid(1 << 21))).toBe(0);
+  const b = msrs(0x1b, 0n);
+  expect(m.ioctl(vcpu, GET_MSRS, b)).toBe(1);
+  const base = new DataView(b.buffer).getBigUint64(16, true);
+  return m.ioctl(vcpu, SET_MSRS, msrs(0x1b, base | 0x400n));
+}
+
+const irr = (m: KvmKernelModel) => m.bus.apics.map((a) => {
+  const out = a.state().irr;
+  a.clearIrr();
+  return out;
+});
+
+describe('the KVM model, x2APIC', () => {
+  it('KVM_CHECK_EXTENSION reports KVM_CAP_MAX_VCPU_ID 4096 and the two KVM_CAP_X2APIC_API flags of the header', () => {
+    const m = new KvmKernelModel();
+    const kvmFd = m.open('/dev/kvm', O_RDWR);
+    expect(m.ioctl(kvmFd, CHECK_EXTENSION, 128)).toBe(4096);
+    expect(m.ioctl(kvmFd, CHECK_EXTENSION, 129)).toBe(3);
+  });
+
+  it('KVM_ENABLE_CAP: EINVAL for nonzero flags, for API flags the kernel does not report, and for a capability it does not model', () => {
+    const { m, vmFd } = vm([0]);
+    expect(m.ioctl(vmFd, ENABLE_CAP, enableCap(129, 1n, 1))).toBe(EINVAL);
+    expect(m.ioctl(vmFd, ENABLE_CAP, enableCap(129, 4n))).toBe(EINVAL);
+    expect(m.ioctl(vmFd, ENABLE_CAP, enableCap(9999, 0n))).toBe(EINVAL);
+    expect(m.vm.x2apicFormat).toBe(false);
+    expect(m.ioctl(vmFd, ENABLE_CAP, enableCap(129, 3n))).toBe(0);
+    expect([m.vm.x2apicFormat, m.vm.broadcastQuirkDisabled]).toEqual([true, true]);
+  });
+
+  it('KVM_CREATE_VCPU: EINVAL at or above KVM_CAP_MAX_VCPU_ID or beyond KVM_CAP_MAX_VCPUS vCPUs, EEXIST for a repeated id', () => {
+    const m = new KvmKernelModel({ apicIds: [0, 1000, 4095, 4096], capabilities: { 0: 1, 66: 3, 128: 4096, 129: 3 } });
+    const vmFd = m.ioctl(m.open('/dev/kvm', O_RDWR), CREATE_VM, 0);
+    expect(m.ioctl(vmFd, CREATE_VCPU, 4096)).toBe(EINVAL);
+    expect(m.ioctl(vmFd, CREATE_VCPU, 1000)).toBeGreaterThanOrEqual(0);
+    expect(m.ioctl(vmFd, CREATE_VCPU, 1000)).toBe(EEXIST);
+    expect(m.ioctl(vmFd, CREATE_VCPU, 0)).toBeGreaterThanOrEqual(0);
+    expect(m.ioctl(vmFd, CREATE_VCPU, 4095)).toBeGreaterThanOrEqual(0);
+    const full = new KvmKernelModel({ apicIds: [0, 1], capabilities: { 0: 1, 66: 1, 128: 4096 } });
+    const vm2 = full.ioctl(full.open('/dev/kvm', O_RDWR), CREATE_VM, 0);
+    expect(full.ioctl(vm2, CREATE_VCPU, 0)).toBeGreaterThanOrEqual(0);
+    expect(full.ioctl(vm2, CREATE_VCPU, 1)).toBe(EINVAL);
+  });
+
+  it('IA32_APIC_BASE: x2APIC mode needs the CPUID bit and EN; KVM_SET_MSRS reports how many MSRs it wrote, E2BIG at 256', () => {
+    const { m, vcpus } = vm([0, 300], 3);
+    const v = vcpus[1]!;
+    const b = msrs(0x1b, 0n);
+    expect(m.ioctl(v, GET_MSRS, b)).toBe(1);
+    // Reset: default base, EN; no BSP bit for a vCPU other than 0.
+    expect(new DataView(b.buffer).getBigUint64(16, true)).toBe(0xfee00800n);
+    expect(m.ioctl(v, SET_MSRS, msrs(0x1b, 0xfee00c00n))).toBe(0); // EXTD without the CPUID bit: reserved
+    expect(m.ioctl(v, SET_CPUID2, cpuid(1 << 21))).toBe(0);
+    expect(m.ioctl(v, SET_MSRS, msrs(0x1b, 0xfee00400n))).toBe(0); // EXTD without EN: invalid mode
+    expect(m.ioctl(v, SET_MSRS, msrs(0x1b, 0x10_fee00c00n))).toBe(0); // above 36 physical address bits
+    expect(m.ioctl(v, SET_MSRS, msrs(0x1b, 0xfee00c01n))).toBe(0); // reserved bits 7:0
+    expect(m.ioctl(v, SET_MSRS, msrs(0x1b, 0n, 256))).toBe(E2BIG);
+    expect(m.ioctl(v, SET_CPUID2, cpuid(0, 257))).toBe(E2BIG);
+    expect(apicIdRegister(m, v)).toBe((300 & 0xff) << 24); // still xAPIC: the id's low byte
+    expect(m.ioctl(v, SET_MSRS, msrs(0x1b, 0xfee00c00n))).toBe(1);
+    expect(apicIdRegister(m, v)).toBe(300);
+  });
+
+  it('KVM_GET_LAPIC / KVM_SET_LAPIC: the 32-bit ID whole with 32-bit IDs, shifted by 24 without; a different ID is EINVAL and changes nothing', () => {
+    const with32 = vm([0, 0x234], 3);
+    expect(toX2apic(with32.m, with32.vcpus[1]!)).toBe(1);
+    expect(apicIdRegister(with32.m, with32.vcpus[1]!)).toBe(0x234);
+    expect(pv.getUint32(0xd0, true)).toBe((0x23 << 16) | (1 << 4)); // LDR derived from the ID
+    pv.setUint32(0x200, 0x2, true);
+    pv.setUint32(0x20, 0x235, true);
+    expect(with32.m.ioctl(with32.vcpus[1]!, SET_LAPIC, page)).toBe(EINVAL);
+    expect(with32.m.bus.apics[1]!.state().irr).toEqual([]);
+    const legacy = vm([0, 0x12], undefined);
+    expect(toX2apic(legacy.m, legacy.vcpus[1]!)).toBe(1);
+    expect(apicIdRegister(legacy.m, legacy.vcpus[1]!)).toBe(0x12 << 24);
+  });
+
+  it('MSIs: address_hi counts only with 32-bit IDs, whose bits 7:0 must be 0 (EINVAL from routing and KVM_SIGNAL_MSI)', () => {
+    const { m, vmFd, vcpus } = vm([0, 256, 1000], 3);
+    for (const v of vcpus) expect(toX2apic(m, v)).toBe(1);
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xe8 << 12), 0x300, 0x41))).toBe(1);
+    expect(irr(m)).toEqual([[], [], [0x41]]);
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000, 0x100, 0x42))).toBe(1);
+    expect(irr(m)).toEqual([[], [0x42], []]);
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000, 0x101, 0x43))).toBe(EINVAL);
+    expect(m.ioctl(vmFd, SET_GSI_ROUTING, route(30, 0xfee00000, 0x1, 0x44))).toBe(EINVAL);
+    expect(m.ioctl(vmFd, SET_GSI_ROUTING, route(30, 0xfee00000, 0x100, 0x44))).toBe(0);
+    // Without 32-bit IDs address_hi is ignored: the low byte alone names the destination.
+    const old = vm([0, 1]);
+    expect(old.m.ioctl(old.vmFd, SIGNAL_MSI, msi(0xfee01000, 0x101, 0x45))).toBe(1);
+    expect(irr(old.m)).toEqual([[], [0x45]]);
+  });
+
+  it('broadcast: 0xFFFFFFFF reaches every x2APIC vCPU; 0xFF too unless the quirk is disabled, when it names APIC ID 255 alone', () => {
+    for (const [flags, ff] of [
+      [3, [[], [0x51], []]],
+      [1, [[0x51], [0x51], [0x51]]],
+    ] as const) {
+      const { m, vmFd, vcpus } = vm([0, 255, 1000], flags);
+      for (const v of vcpus) expect(toX2apic(m, v)).toBe(1);
+      expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0, 0x51))).toBe(ff.filter((x) => x.length > 0).length);
+      expect(irr(m)).toEqual(ff);
+      expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0xffffff00, 0x52))).toBe(3);
+      expect(irr(m)).toEqual([[0x52], [0x52], [0x52]]);
+    }
+  });
+
+  it('the slow path: a broadcast no vCPU accepts is -1 (EPERM) from KVM_SIGNAL_MSI; the fast path reports 0 for an ID no vCPU has', () => {
+    const { m, vmFd } = vm([0, 1], 3); // both vCPUs still in xAPIC mode
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0xffffff00, 0x41))).toBe(-1);
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (7 << 12), 0, 0x41))).toBe(0);
+    expect(irr(m)).toEqual([[], []]);
+  });
+
+  it('logical destinations: x2APIC cluster mode from the ID; lowest priority picks one enabled vCPU of the cluster by vector', () => {
+    const { m, vmFd, vcpus } = vm([0, 0x3e8, 0x3e9], 3);
+    for (const v of vcpus) expect(toX2apic(m, v)).toBe(1);
+    const cluster = 0x003e0300; // cluster 0x3e, members 8 and 9
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00004 | ((cluster & 0xff) << 12), cluster & 0xffffff00, 0x61))).toBe(2);
+    expect(irr(m)).toEqual([[], [0x61], [0x61]]);
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00004 | ((cluster & 0xff) << 12), cluster & 0xffffff00, 0x161))).toBe(1);
+    // Vector 0x61 (97) over two candidates: the (97 mod 2) = second, APIC ID 0x3E9.
+    expect(irr(m)).toEqual([[], [], [0x61]]);
+  });
+});
