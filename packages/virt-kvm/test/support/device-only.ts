@@ -29,6 +29,10 @@ export const DEVICE_ONLY: ReadonlyArray<{ readonly check: string; readonly why: 
     why: 'the model follows kvm_vm_ioctl_enable_cap, kvm_apic_set_base, kvm_apic_state_fixup and kvm_apic_match_dest as read; only a kernel runs them',
   },
   {
+    check: "that a Linux AIO read's completion eventfd, registered as a route's event, lands in IRR through KVM's own irqfd wakeup (no write(2) from user space, masked and retargeted routes included)",
+    why: "on the model, ProcessEventFds copies the real eventfd's count into the model's before each call; only a kernel's irqfd_wakeup runs from the completion itself",
+  },
+  {
     check: 'what each descriptor is (/proc/self/fd) and that every one is close-on-exec (/proc/self/fdinfo)',
     why: "model descriptors are not the process's and carry no flags",
   },
