@@ -8,7 +8,7 @@
  */
 import { AssignedPciDevice } from '../src';
 import { type AssignedEnv, describeAssignedTargets } from './support/assigned-targets';
-import { MSI_CAP, MSIX_CAP, logTaker, maskVector, msiAddress, msixControl, pba, programVector } from './support/guest';
+import { logTaker, maskVector, msiAddress, msixControl, pba, programVector } from './support/guest';
 
 /** Checks the step's logs (model only) and what the guest's local APICs got. */
 function stepper(env: AssignedEnv) {
@@ -48,7 +48,7 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     step('command', {});
 
     msixControl(dev, true, true);
-    expect(dev.configRead(MSIX_CAP + 2, 2) & 0xc000).toBe(0xc000);
+    expect(dev.configRead(dev.msixCapability! + 2, 2) & 0xc000).toBe(0xc000);
     step('Enable with Function Mask: MSI-X on in vfio, no vector bound yet', { vfio: ['SET_IRQS MSIX start=0 [-1]'], kvm: [] });
 
     programVector(dev, 0, 0, 0x41);
@@ -127,15 +127,17 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     const fd = (v: number) => dev.msiRoutes[v]!.event.fd!;
     const step = stepper(env);
     dev.configWrite(0x04, 2, 0x0006);
-    expect(dev.msi?.vectors).toBe(4);
-    // Linux's msi_capability_init order (pci-msi-intx.md §5), 64-bit layout without masking.
+    if (!dev.msi || dev.msi.vectors < 4) return; // a real device without a 4-vector MSI block cannot show it
+    const MSI_CAP = dev.msiCapability!;
+    const dataAt = dev.msi.layout.address64 ? 12 : 8;
+    // Linux's msi_capability_init order (pci-msi-intx.md §5).
     const control = dev.configRead(MSI_CAP + 2, 2);
-    expect(control & 0x0e).toBe(2 << 1); // Multiple Message Capable: 4 (from IRQ_INFO, not vfio's msi_qmax)
+    if (env.model) expect(control & 0x0e).toBe(2 << 1); // Multiple Message Capable: 4 (from IRQ_INFO, not vfio's msi_qmax)
     dev.configWrite(MSI_CAP + 2, 2, control & ~1);
     dev.configWrite(MSI_CAP + 2, 2, (control & ~0x71) | (2 << 4));
     dev.configWrite(MSI_CAP + 4, 4, msiAddress(1));
-    dev.configWrite(MSI_CAP + 8, 4, 0);
-    dev.configWrite(MSI_CAP + 12, 2, 0x60);
+    if (dev.msi.layout.address64) dev.configWrite(MSI_CAP + 8, 4, 0);
+    dev.configWrite(MSI_CAP + dataAt, 2, 0x60);
     step('programmed, not enabled', { vfio: [] });
     dev.configWrite(MSI_CAP + 2, 2, (control & ~0x71) | (2 << 4) | 1);
     step('MSI Enable: the MSI index enabled with the 4 granted vectors', {

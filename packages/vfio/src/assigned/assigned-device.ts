@@ -467,15 +467,15 @@ export class AssignedPciDevice implements Disposable {
       const part = buf.subarray(i, j);
       if (emulated) {
         if (write) {
-          msix!.write(bar, at, part);
-          const t = msix!.layout;
+          msix.write(bar, at, part);
+          const t = msix.layout;
           if (bar === t.tableBir) {
             const first = Math.max(0, Math.floor((at - t.tableOffset) / 16));
-            const last = Math.min(msix!.vectors - 1, Math.floor((at + part.length - 1 - t.tableOffset) / 16));
+            const last = Math.min(msix.vectors - 1, Math.floor((at + part.length - 1 - t.tableOffset) / 16));
             for (let v = first; v <= last; v++) this.msixBinding!.syncVector(v);
           }
         } else {
-          msix!.read(bar, at, part);
+          msix.read(bar, at, part);
         }
       } else if (at + part.length > info.size) {
         // Partly or wholly past the BAR: the in-range bytes go to the device, the rest are master aborts.

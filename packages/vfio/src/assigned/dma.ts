@@ -3,7 +3,8 @@
  * path) or `IOMMU_IOAS_MAP` at a fixed IOVA in the device's IOAS (cdev path), the IOVA being the
  * guest physical address (vfio.md §6). Unmapped in reverse order on dispose.
  */
-import { VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
+import type { VirtError} from '@tsvmm/virt';
+import { describeValue, invalidArgument } from '@tsvmm/virt';
 import { failure } from '@tsvmm/linux-sys';
 import * as calls from '../calls';
 import type { VfioDevice } from '../device';

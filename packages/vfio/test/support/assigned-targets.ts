@@ -144,10 +144,10 @@ export class EventfdBridge implements VfioSyscalls {
 
 /** A Syscalls that logs the KVM interrupt calls (`KVM_IRQFD assign gsi=N`, `KVM_SET_GSI_ROUTING n=K`) and forwards everything. */
 function recordingKvm(model: KvmKernelModel, log: string[]): Syscalls {
-  return new Proxy(model as unknown as Syscalls, {
+  return new Proxy(model, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
-      if (prop !== 'ioctl' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      if (prop !== 'ioctl' || typeof value !== 'function') return typeof value === 'function' ? ((value as (...a: unknown[]) => unknown).bind(target) as unknown) : value;
       return (fd: number, request: IoctlDef, arg?: number | Uint8Array) => {
         if (request.name === 'KVM_IRQFD' && arg instanceof Uint8Array) {
           const v = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
