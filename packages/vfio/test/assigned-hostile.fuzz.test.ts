@@ -26,7 +26,7 @@ const barArb = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 5 }) }
 // Bias config writes to the interesting places: Command, BARs, the MSI and MSI-X capabilities.
 const hotOffset = fc.oneof(offsetArb, fc.integer({ min: 0x04, max: 0x06 }), fc.integer({ min: 0x10, max: 0x33 }), fc.integer({ min: 0x40, max: 0x5c }));
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ k: fc.constant('cr' as const), offset: offsetArb, size: sizeArb }),
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('cr' as const), offset: hotOffset, size: sizeArb }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('cw' as const), offset: hotOffset, size: sizeArb, value: valueArb }) },
   fc.record({ k: fc.constant('br' as const), bar: barArb, offset: barOffsetArb, length: fc.integer({ min: 0, max: 24 }) }),
   { weight: 3, arbitrary: fc.record({ k: fc.constant('bw' as const), bar: barArb, offset: fc.oneof(barOffsetArb, fc.integer({ min: 0, max: 0x90 }), fc.integer({ min: 0x1ff8, max: 0x2010 })), bytes: fc.uint8Array({ maxLength: 24 }) }) },

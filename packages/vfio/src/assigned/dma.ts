@@ -56,14 +56,13 @@ export class DmaMappings {
 
   constructor(private readonly device: VfioDevice) {}
 
-  /** Maps each range in turn; on a failure unmaps those already made and throws the typed error. */
+  /** Maps each range in turn; on a failure throws the typed error, leaving those already made for {@link unmapAll}. */
   mapAll(op: string, list: readonly calls.DmaMapping[]): void {
     for (const m of list) {
       const d = this.device;
       const r = d.path === 'legacy' ? calls.mapDma(d.sys, d.iommuFd, m) : calls.ioasMap(d.sys, d.iommuFd, d.ioasId, m);
       if (r < 0) {
         const call = d.path === 'legacy' ? 'ioctl(VFIO_IOMMU_MAP_DMA)' : 'ioctl(IOMMU_IOAS_MAP)';
-        this.unmapAll();
         throw failure(r, op, call, {
           detail: `${call} of guest RAM at ${m.iova} (${m.size} bytes) failed`,
           hint: 'Keep the range inside the IOMMU\'s usable IOVA ranges, raise RLIMIT_MEMLOCK (the range is pinned), and do not map it twice.',
