@@ -2,7 +2,7 @@
  * The kernels the assigned-device bodies run on. One body per behaviour, run on:
  * - the model: the VFIO model (`VfioKernelModel`) for the device and the KVM model
  *   (`KvmKernelModel`) for the partition, joined as one process would join them: the eventfd a
- *   route hands out is what vfio-pci signals (see {@link EventfdBridge}); every VFIO and KVM call
+ *   route hands out is what vfio-pci signals (`VfioModelBridge`); every VFIO and KVM call
  *   is logged so bodies can assert the exact sequence;
  * - a real device bound to vfio-pci (`TSVMM_VFIO_DEVICE`) with a real /dev/kvm: device raises are
  *   then the kernel loopback (SET_IRQS DATA_BOOL + TRIGGER signals the bound eventfd), and call
@@ -12,135 +12,14 @@ import { existsSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
-import { type ModelEventFd, isEventFd } from '@tsvmm/linux-sys/testing';
 import type { LocalApicAccess, Partition } from '@tsvmm/virt';
 import { KvmPartition } from '@tsvmm/virt-kvm';
 import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
-import { VfioDevice, type VfioSyscalls, vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../../src';
-import { VfioKernelModel, type VfioModelOptions } from '../../src/testing';
+import { VfioDevice, vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../../src';
+import { VfioKernelModel, VfioModelBridge, type VfioModelOptions } from '../../src/testing';
 import { DEVICE_ENV } from './targets';
 
 type Vm = Partition & LocalApicAccess;
-
-/**
- * The one process both kernel models stand for: eventfds live in the KVM model's table (the
- * partition makes them); vfio-pci is the VFIO model. A SET_IRQS that names a KVM-table eventfd is
- * given a stand-in eventfd of the VFIO model for the same open file (one per file, whatever
- * number names it), and {@link pump} moves what vfio-pci signalled on a stand-in into the real
- * eventfd with an eventfd write, which is what the kernel's `eventfd_signal` on a shared file
- * amounts to. Bodies call pump after each device-side action.
- */
-export class EventfdBridge implements VfioSyscalls {
-  /** VFIO calls in order: `SET_IRQS MSIX start=0 [7,-1]`, `DEVICE_RESET`, `MAP_DMA`... (region access not included). */
-  readonly vfioLog: string[] = [];
-  private readonly standIns = new Map<ModelEventFd, { vfioFd: number; kvmFd: number }>();
-
-  constructor(
-    readonly vfio: VfioKernelModel,
-    readonly kvm: KvmKernelModel,
-  ) {}
-
-  private standIn(kvmFd: number): number {
-    const o = this.kvm.files.get(kvmFd);
-    if (!isEventFd(o)) return 0x3fff_ffff; // not an eventfd in this process: vfio answers EBADF
-    let s = this.standIns.get(o);
-    if (!s) {
-      s = { vfioFd: this.vfio.eventfd(0, 0), kvmFd };
-      this.standIns.set(o, s);
-    }
-    return s.vfioFd;
-  }
-
-  /** Moves every count vfio-pci added to a stand-in into the real eventfd. */
-  pump(): void {
-    const buf = new Uint8Array(8);
-    for (const [file, s] of this.standIns) {
-      if ((this.vfio.eventfdCount(s.vfioFd) ?? 0n) === 0n) continue;
-      this.vfio.read(s.vfioFd, buf, 8);
-      if (this.kvm.files.get(s.kvmFd) === file) this.kvm.write(s.kvmFd, buf, 8);
-    }
-  }
-
-  /** Whether vfio-pci's trigger of `index` vector `vector` is the eventfd `kvmFd` names. */
-  isTrigger(kvmFd: number, index: 'msi' | 'msix', vector: number): boolean {
-    const o = this.kvm.files.get(kvmFd);
-    const s = isEventFd(o) ? this.standIns.get(o) : undefined;
-    return s !== undefined && this.vfio.isTrigger(s.vfioFd, index, vector);
-  }
-
-  /** Closes the stand-ins. */
-  dispose(): void {
-    for (const s of this.standIns.values()) this.vfio.close(s.vfioFd);
-    this.standIns.clear();
-  }
-
-  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
-    let a = arg;
-    if (request.name === 'VFIO_DEVICE_SET_IRQS' && arg instanceof Uint8Array && arg.length >= 20) {
-      const v = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
-      const flags = v.getUint32(4, true);
-      const index = ['INTX', 'MSI', 'MSIX', 'ERR', 'REQ'][v.getUint32(8, true)] ?? String(v.getUint32(8, true));
-      const start = v.getUint32(12, true);
-      const count = v.getUint32(16, true);
-      if (flags & abi.VFIO_IRQ_SET_DATA_EVENTFD) {
-        const fds = Array.from({ length: count }, (_, i) => v.getInt32(20 + 4 * i, true));
-        this.vfioLog.push(`SET_IRQS ${index} start=${start} [${fds.join(',')}]`);
-        a = arg.slice();
-        const w = new DataView(a.buffer);
-        fds.forEach((f, i) => w.setInt32(20 + 4 * i, f < 0 ? f : this.standIn(f), true));
-      } else {
-        this.vfioLog.push(`SET_IRQS ${index} start=${start} ${flags & abi.VFIO_IRQ_SET_DATA_NONE ? `none count=${count}` : `bool count=${count}`}`);
-      }
-    } else if (!/GET_INFO|GET_REGION_INFO|GET_IRQ_INFO|GET_STATUS|GET_API_VERSION|CHECK_EXTENSION/.test(request.name)) {
-      this.vfioLog.push(request.name.replace(/^VFIO_/, ''));
-    }
-    const r = this.vfio.ioctl(fd, request, a);
-    return r;
-  }
-
-  open(path: string, flags: number): number {
-    return this.vfio.open(path, flags);
-  }
-  close(fd: number): number {
-    return this.vfio.close(fd);
-  }
-  read(fd: number, buf: Uint8Array, length: number): number {
-    return this.vfio.read(fd, buf, length);
-  }
-  write(fd: number, buf: Uint8Array, length: number): number {
-    return this.vfio.write(fd, buf, length);
-  }
-  eventfd(initval: number, flags: number): number {
-    return this.vfio.eventfd(initval, flags);
-  }
-  poll(): number {
-    return this.vfio.poll();
-  }
-  epollCreate(): number {
-    return this.vfio.epollCreate();
-  }
-  epollCtl(): number {
-    return this.vfio.epollCtl();
-  }
-  epollWait(): number {
-    return this.vfio.epollWait();
-  }
-  dup(fd: number): number {
-    return this.vfio.dup(fd);
-  }
-  sameFile(a: number, b: number): number {
-    return this.vfio.sameFile(a, b);
-  }
-  descriptorBudget(): ReturnType<VfioKernelModel['descriptorBudget']> {
-    return this.vfio.descriptorBudget();
-  }
-  pread(fd: number, buf: Uint8Array, length: number, offset: number): number {
-    return this.vfio.pread(fd, buf, length, offset);
-  }
-  pwrite(fd: number, buf: Uint8Array, length: number, offset: number): number {
-    return this.vfio.pwrite(fd, buf, length, offset);
-  }
-}
 
 /** A Syscalls that logs the KVM interrupt calls (`KVM_IRQFD assign gsi=N`, `KVM_SET_GSI_ROUTING n=K`) and forwards everything. */
 function recordingKvm(model: KvmKernelModel, log: string[]): Syscalls {
@@ -168,7 +47,7 @@ export interface AssignedEnv extends Disposable {
   /** The 2-vCPU partition (APIC IDs 0 and 1). */
   readonly vm: Vm;
   /** The models and the bridge, or undefined on real hardware. */
-  readonly model: { readonly vfio: VfioKernelModel; readonly kvm: KvmKernelModel; readonly bridge: EventfdBridge; readonly kvmLog: string[] } | undefined;
+  readonly model: { readonly vfio: VfioKernelModel; readonly kvm: KvmKernelModel; readonly bridge: VfioModelBridge; readonly kvmLog: string[] } | undefined;
   /** The device raises MSI-X vector `v` (model: its device side; real: the vfio loopback). */
   raiseMsix(v: number): void;
   /** The device raises MSI vector `v`. */
@@ -205,7 +84,7 @@ const MODEL: AssignedTarget = {
     const kvm = new KvmKernelModel({ apicIds: [0, 1] });
     const kvmLog: string[] = [];
     const vm = KvmPartition.create({ vcpus: 2, sys: recordingKvm(kvm, kvmLog), irqfd: 'kernel' });
-    const bridge = new EventfdBridge(vfio, kvm);
+    const bridge = new VfioModelBridge(vfio, kvm);
     const sysfs = mkdtempSync(join(tmpdir(), 'tsvmm-assigned-sysfs-'));
     const first = [...vfio.devices.values()][0]!;
     let device: VfioDevice;
@@ -221,14 +100,8 @@ const MODEL: AssignedTarget = {
       device,
       vm,
       model: { vfio, kvm, bridge, kvmLog },
-      raiseMsix(v) {
-        vfio.raiseMsix(v);
-        bridge.pump();
-      },
-      raiseMsi(v) {
-        vfio.raiseMsi(v);
-        bridge.pump();
-      },
+      raiseMsix: (v) => void bridge.raiseMsix(v),
+      raiseMsi: (v) => void bridge.raiseMsi(v),
       accepted: () => kvm.bus.apics.reduce((n, a) => n + a.accepted, 0),
       irr: () => irrOf(vm),
       ack() {
