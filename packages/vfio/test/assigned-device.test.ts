@@ -218,6 +218,24 @@ describeAssignedTargets('assigned device: MSI-X growth and event replacement', (
   });
 });
 
+describeAssignedTargets('assigned device: host vector shortage', (target) => {
+  modelOnly(target, 'the host vector limit is the model\'s hostVectors')('SET_IRQS answering fewer vectors than asked is reported as EXHAUSTED, and vfio and the device object agree afterwards', () => {
+    using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 1 }] });
+    const errors: Error[] = [];
+    using dev = make(env, errors);
+    dev.configWrite(0x04, 2, 0x0006);
+    msixControl(dev, true, false);
+    programVector(dev, 0, 0, 0x41);
+    expect(dev.boundMsixVectors).toEqual([0]);
+    programVector(dev, 1, 1, 0x42);
+    expect(errors.map((e) => isVirtError(e) && e.code)).toEqual(['EXHAUSTED']);
+    expect(dev.boundMsixVectors).toEqual([]);
+    expect(env.model!.vfio.device().irq.mode).toBe('none');
+    env.raiseMsix(0);
+    expect(env.irr()).toEqual([]);
+  });
+});
+
 describe('assigned device: DMA mapping, both VFIO paths (VFIO model + KVM model)', () => {
   const RAM = [
     { guestAddress: 0, hostAddress: 0x7f00_0000_0000n, size: 0x10_0000 },
