@@ -5,3 +5,5 @@ export { checkVfioSyscalls, vfioSyscalls } from './sys';
 export type { VfioSyscalls } from './sys';
 export { VfioDevice, readVfioSysfs } from './device';
 export type { GroupMember, VfioOpenOptions, VfioSysfsFacts } from './device';
+export { AssignedPciDevice } from './assigned';
+export type { AssignedBar, AssignedPciDeviceOptions, AssignedPciDeviceState, BarRange, GuestRamMapping } from './assigned';

@@ -7,7 +7,7 @@ import { readmeTools } from '../../../scripts/readme-examples.cjs';
 const { node, readmeExamples } = readmeTools(path.resolve(__dirname, '..'));
 
 test('README blocks are byte-identical to the example files', () => {
-  expect(readmeExamples()).toEqual(['examples/model.js', 'examples/open.js']);
+  expect(readmeExamples()).toEqual(['examples/model.js', 'examples/assign.js', 'examples/open.js']);
 });
 
 test('examples/model.js runs in plain Node and prints what the README says', () => {
@@ -19,5 +19,18 @@ test('examples/model.js runs in plain Node and prints what the README says', () 
 test('examples/open.js runs in plain Node and prints what the README says', () => {
   expect(node(['examples/open.js'])).toBe(
     ['opened 0000:01:00.0: group 7, legacy path, 5 interrupt indexes', 'UNAVAILABLE: 0000:02:00.0 is bound to e1000e, not vfio-pci', 'open fds: 0 hazards: []', ''].join('\n'),
+  );
+});
+
+test('examples/assign.js runs in plain Node and prints what the README says', () => {
+  expect(node(['examples/assign.js'])).toBe(
+    [
+      'MSI-X: 8 vectors, table in BAR 2; BAR 2 mappable: [ { offset: 4096, size: 4096 }, { offset: 12288, size: 4096 } ]',
+      'bound MSI-X vectors: [ 0 ]',
+      'device raises vector 0: signalled',
+      "vCPU 1 IRR: [ '0x45' ]",
+      'hazards: [] []',
+      '',
+    ].join('\n'),
   );
 });

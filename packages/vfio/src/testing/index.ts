@@ -4,3 +4,5 @@
  */
 export { ModelPciDevice, VfioKernelModel } from './vfio-model';
 export type { ModelBar, ModelDeviceSpec, ModelDmaMapping, ModelIrqState, RaiseOutcome, VfioModelOptions } from './vfio-model';
+export { VfioModelBridge } from './model-bridge';
+export type { EventfdModel } from './model-bridge';

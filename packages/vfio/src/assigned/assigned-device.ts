@@ -1,0 +1,624 @@
+/**
+ * A PCI function opened through VFIO, as a VMM plugs it into its bus: config space proxied to the
+ * device with the registers a VMM must own virtualised, BAR accesses split between the MSI-X
+ * emulator and the device, MSI-X and MSI delivered by irqfd, guest RAM mapped for DMA.
+ */
+import { type IrqFd, type IrqFdRoute, VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
+import { checkOptions } from '@tsvmm/virt/implement';
+import {
+  type IrqFdMsixRoutes,
+  MSIX_CAPABILITY_SIZE,
+  MsiEmulator,
+  type MsiState,
+  MsixEmulator,
+  type MsixState,
+  createIrqFdMsiRoutes,
+  createIrqFdMsixRoutes,
+} from '@tsvmm/pci-core';
+import { failure } from '@tsvmm/linux-sys';
+import * as abi from '../abi';
+import * as calls from '../calls';
+import { VfioDevice } from '../device';
+import { type AssignedBar, VirtualBars, barFromRegion } from './bars';
+import { DmaMappings, type GuestRamMapping, checkGuestRam } from './dma';
+import { VfioIrqIndex } from './irq-index';
+import { MsiBinding } from './msi-binding';
+import { MsixBinding } from './msix-binding';
+
+/** How {@link AssignedPciDevice.create} builds an assigned device. */
+export interface AssignedPciDeviceOptions {
+  /** The open device ({@link VfioDevice.open}); it stays the caller's: dispose it after the assigned device. */
+  readonly device: VfioDevice;
+  /** The partition's irqfd (`partition.irqfd()`): one route per MSI-X and per MSI vector is made on it. */
+  readonly irqfd: IrqFd;
+  /** Guest RAM the device may DMA to, mapped at creation and unmapped on dispose. Default none. */
+  readonly dma?: readonly GuestRamMapping[];
+  /**
+   * Called with every failure on a guest-driven path (a refused SET_IRQS, a failed pread/pwrite,
+   * a route failure): the guest's access completes with a defined result and nothing is thrown.
+   */
+  readonly onError?: (error: Error, operation: string) => void;
+}
+
+/**
+ * What {@link AssignedPciDevice.save} returns: the VMM-owned state of the function, plain JSON-able
+ * data. The device's own state (its registers, queues, memory) is the kernel's and is not in it.
+ */
+export interface AssignedPciDeviceState {
+  /** Format version, 1. */
+  readonly version: 1;
+  /** The six BAR registers as the guest wrote them. */
+  readonly bars: readonly number[];
+  /** The ROM BAR register as the guest wrote it. */
+  readonly rom: number;
+  /** Command (config 0x04) as the guest reads it: written back to the device on restore. */
+  readonly command: number;
+  /** The MSI-X capability, table and pending bits; undefined when the function has no MSI-X. */
+  readonly msix: MsixState | undefined;
+  /** The MSI capability and pending bits; undefined when the function has no MSI. */
+  readonly msi: MsiState | undefined;
+}
+
+const CMD = 0x04;
+const CMD_INTX_DISABLE_HI = 0x04; // bit 10 of Command, in its high byte
+const CAP_POINTER = 0x34;
+const CAP_ID_MSI = 0x05;
+const CAP_ID_MSIX = 0x11;
+const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
+
+/**
+ * A VFIO device assigned to a guest. Its config-space and BAR methods are the guest's path: they
+ * accept any offset and size, never throw, and report failures through `onError`.
+ *
+ * Virtualised in config space (everything else goes to the device through vfio-pci, which
+ * virtualises some more, vfio.md §4):
+ * - BARs (0x10-0x27) and the ROM BAR (0x30): the guest's values, read back masked to the size with
+ *   the type bits (so all-ones writes size them); the device keeps its host addresses.
+ * - Command's INTx Disable (bit 10): kept here and also forwarded (vfio-pci masks INTx for it).
+ * - The MSI-X capability ({@link MsixEmulator}) and the MSI capability ({@link MsiEmulator}):
+ *   the guest never reaches the device's; vfio-pci programs the device's own.
+ *
+ * MSI-X and MSI are delivered by irqfd: each vector's route event is the eventfd vfio-pci signals.
+ */
+export class AssignedPciDevice implements Disposable {
+  /** The MSI-X emulator (table and PBA in BARs, capability in config), or undefined without MSI-X. */
+  readonly msix: MsixEmulator | undefined;
+  /** The MSI emulator, or undefined without MSI. */
+  readonly msi: MsiEmulator | undefined;
+  /** Config-space offset of the MSI-X capability, or undefined. */
+  readonly msixCapability: number | undefined;
+  /** Config-space offset of the MSI capability, or undefined. */
+  readonly msiCapability: number | undefined;
+  /** The BARs by number: undefined for an unimplemented BAR or the upper half of a 64-bit one. */
+  readonly bars: readonly (AssignedBar | undefined)[];
+  /** Bytes of config space (256 for PCI, 4096 for PCI Express). */
+  readonly configSize: number;
+  /** The irqfd routes of the MSI-X vectors (`routes[v].event.fd` is what vfio signals), or empty. */
+  readonly msixRoutes: readonly IrqFdRoute[];
+  /** The irqfd routes of the MSI vectors, or empty. */
+  readonly msiRoutes: readonly IrqFdRoute[];
+
+  private readonly virtualBars: VirtualBars;
+  private intxDisable = false;
+  private readonly msixBinding: MsixBinding | undefined;
+  private readonly msiBinding: MsiBinding | undefined;
+  private readonly msixIndex: VfioIrqIndex;
+  private readonly msiIndex: VfioIrqIndex;
+  private disposed = false;
+  private errors = 0;
+  private lastErr: Error | undefined;
+
+  private constructor(
+    private readonly device: VfioDevice,
+    private readonly configOffset: number,
+    init: {
+      configSize: number;
+      bars: (AssignedBar | undefined)[];
+      romSize: number;
+      msixCap: number | undefined;
+      msiCap: number | undefined;
+      msixLayout: ConstructorParameters<typeof MsixEmulator>[0] | undefined;
+      msiLayout: { vectors: number; address64: boolean; perVectorMasking: boolean; nextPointer: number } | undefined;
+      dynamicMsix: boolean;
+      irqfd: IrqFd;
+    },
+    private readonly dma: DmaMappings,
+    private readonly onError: ((error: Error, operation: string) => void) | undefined,
+    private readonly ownedRoutes: IrqFdMsixRoutes[],
+  ) {
+    this.configSize = init.configSize;
+    this.bars = Object.freeze(init.bars);
+    this.virtualBars = new VirtualBars(init.bars, init.romSize);
+    this.msixCapability = init.msixCap;
+    this.msiCapability = init.msiCap;
+    this.msixIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSIX_IRQ_INDEX, 'MSI-X');
+    this.msiIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSI_IRQ_INDEX, 'MSI');
+    const report = (e: Error, op: string): void => this.report(e, op);
+    const routeError = (e: Error, _v: number, op: string): void => this.report(e, op);
+    let msixRoutes: IrqFdMsixRoutes | undefined;
+    let msiRoutes: IrqFdMsixRoutes | undefined;
+    if (init.msixLayout) {
+      msixRoutes = createIrqFdMsixRoutes(init.irqfd, init.msixLayout.vectors);
+      ownedRoutes.push(msixRoutes);
+      this.msix = new MsixEmulator({ ...init.msixLayout, onError: routeError });
+      this.msixBinding = new MsixBinding(this.msix, msixRoutes.irqfdRoutes, this.msixIndex, init.dynamicMsix, report);
+      this.msix.setRoutes(msixRoutes.routes, { batch: msixRoutes.batch });
+    }
+    if (init.msiLayout) {
+      msiRoutes = createIrqFdMsiRoutes(init.irqfd, init.msiLayout.vectors);
+      ownedRoutes.push(msiRoutes);
+      const binding = new MsiBinding(msiRoutes.irqfdRoutes, this.msiIndex, report);
+      this.msiBinding = binding;
+      this.msi = new MsiEmulator({ ...init.msiLayout, onError: routeError, onControl: (enabled, vectors) => binding.control(enabled, vectors) });
+      this.msi.setRoutes(msiRoutes.routes, { batch: msiRoutes.batch });
+    }
+    this.msixRoutes = msixRoutes?.irqfdRoutes ?? [];
+    this.msiRoutes = msiRoutes?.irqfdRoutes ?? [];
+  }
+
+  /**
+   * Assigns `options.device`: reads its regions, interrupts and capabilities through vfio, makes
+   * one irqfd route per MSI-X and MSI vector, and maps `options.dma` for DMA. Arguments are checked
+   * before anything is done; on a failure everything made so far is undone.
+   *
+   * @throws VirtError INVALID_ARGUMENT for bad options (an unknown option, a disposed device, an
+   *   irqfd without routes, a DMA range that is unaligned, empty or overlapping); EXHAUSTED when the
+   *   irqfd has too few routes; SYSCALL (or PERMISSION) when a vfio query or a DMA map fails.
+   */
+  static create(options: AssignedPciDeviceOptions): AssignedPciDevice {
+    const op = 'AssignedPciDevice.create';
+    const o = checkOptions<AssignedPciDeviceOptions>(op, 'options', options, ['device', 'irqfd', 'dma', 'onError']);
+    const device: unknown = o.device;
+    const irqfd: unknown = o.irqfd;
+    if (!(device instanceof VfioDevice)) throw invalidArgument(op, `device must be a VfioDevice (VfioDevice.open), got ${describeValue(device)}`);
+    if (device.isDisposed) throw invalidArgument(op, 'device is disposed');
+    if (typeof irqfd !== 'object' || irqfd === null || typeof (irqfd as IrqFd).newIrqFdRoute !== 'function' || typeof (irqfd as IrqFd).batch !== 'function') {
+      throw invalidArgument(op, `irqfd must be a partition's IrqFd (partition.irqfd()), got ${describeValue(irqfd)}`, 'Use a backend with irqfd; nothing was changed.');
+    }
+    if (o.onError !== undefined && typeof o.onError !== 'function') throw invalidArgument(op, 'onError must be a function (error, operation) => void');
+    const ram = checkGuestRam(op, o.dma);
+    const sys = device.sys;
+    const fd = device.deviceFd;
+    const region = (index: number): calls.RegionInfo => {
+      const r = calls.deviceGetRegionInfo(sys, fd, index);
+      if (typeof r === 'number') throw failure(r, op, `ioctl(VFIO_DEVICE_GET_REGION_INFO, ${index})`);
+      return r;
+    };
+    const irqInfo = (index: number): calls.IrqInfo => {
+      const r = calls.deviceGetIrqInfo(sys, fd, index);
+      if (typeof r === 'number') throw failure(r, op, `ioctl(VFIO_DEVICE_GET_IRQ_INFO, ${index})`);
+      return r;
+    };
+    const cfg = region(abi.VFIO_PCI_REGION.VFIO_PCI_CONFIG_REGION_INDEX);
+    const header = new Uint8Array(Math.min(cfg.size, 256));
+    const got = calls.regionRead(sys, fd, cfg.offset, 0, header);
+    if (got < 0) throw failure(got, op, 'pread(config space)');
+    const hv = new DataView(header.buffer);
+    // Capabilities: the list from 0x34, each pointer DWORD-aligned past the header; a loop guard
+    // against a device whose list cycles.
+    let msixCap: number | undefined;
+    let msiCap: number | undefined;
+    let at = header[CAP_POINTER]! & 0xfc;
+    for (let hops = 0; at >= 0x40 && at + 1 < header.length && hops < 48; hops++) {
+      if (header[at] === CAP_ID_MSIX && msixCap === undefined) msixCap = at;
+      if (header[at] === CAP_ID_MSI && msiCap === undefined) msiCap = at;
+      at = header[at + 1]! & 0xfc;
+    }
+    let msixLayout: ConstructorParameters<typeof MsixEmulator>[0] | undefined;
+    let dynamicMsix = false;
+    if (msixCap !== undefined && msixCap + MSIX_CAPABILITY_SIZE <= header.length) {
+      const table = hv.getUint32(msixCap + 4, true);
+      const pba = hv.getUint32(msixCap + 8, true);
+      const info = irqInfo(abi.VFIO_PCI_IRQ.VFIO_PCI_MSIX_IRQ_INDEX);
+      dynamicMsix = (info.flags & abi.VFIO_IRQ_INFO_NORESIZE) === 0;
+      msixLayout = {
+        vectors: (hv.getUint16(msixCap + 2, true) & 0x7ff) + 1,
+        table: { bir: table & 7, offset: table & ~7 },
+        pba: { bir: pba & 7, offset: pba & ~7 },
+        nextPointer: header[msixCap + 1]!,
+      };
+    }
+    let msiLayout: { vectors: number; address64: boolean; perVectorMasking: boolean; nextPointer: number } | undefined;
+    if (msiCap !== undefined) {
+      // Multiple Message Capable reads what vfio last enabled; IRQ_INFO has the device's count (vfio.md §4).
+      const info = irqInfo(abi.VFIO_PCI_IRQ.VFIO_PCI_MSI_IRQ_INDEX);
+      const control = hv.getUint16(msiCap + 2, true);
+      if (info.count > 0) msiLayout = { vectors: Math.min(32, info.count), address64: (control & 0x80) !== 0, perVectorMasking: (control & 0x100) !== 0, nextPointer: header[msiCap + 1]! };
+      else msiCap = undefined;
+    }
+    const rawBars: (calls.RegionInfo | undefined)[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = region(i);
+      rawBars.push(r.size > 0 ? r : undefined);
+    }
+    const bars: (AssignedBar | undefined)[] = rawBars.map((r, i) => {
+      if (!r) return undefined;
+      const layoutForCarve = msixLayout
+        ? { tableBir: msixLayout.table.bir, tableOffset: msixLayout.table.offset, tableSize: msixLayout.vectors * 16, pbaBir: msixLayout.pba.bir, pbaOffset: msixLayout.pba.offset, pbaSize: Math.ceil(msixLayout.vectors / 64) * 8 }
+        : undefined;
+      return barFromRegion(r, hv.getUint32(0x10 + i * 4, true) & 0xf, layoutForCarve);
+    });
+    const rom = region(abi.VFIO_PCI_REGION.VFIO_PCI_ROM_REGION_INDEX);
+    const dma = new DmaMappings(device);
+    const owned: IrqFdMsixRoutes[] = [];
+    try {
+      dma.mapAll(op, ram);
+      return new AssignedPciDevice(
+        device,
+        cfg.offset,
+        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd },
+        dma,
+        o.onError,
+        owned,
+      );
+    } catch (e) {
+      for (const r of owned) r.dispose();
+      dma.unmapAll();
+      throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- diagnostics
+
+  /** Failures reported through `onError` so far (the emulators' own included). */
+  get errorCount(): number {
+    return this.errors;
+  }
+
+  /** The most recent reported failure, or undefined. */
+  get lastError(): Error | undefined {
+    return this.lastErr;
+  }
+
+  /** True once {@link dispose} ran. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** The guest address BAR `index` is programmed at (64-bit BARs joined), or undefined when `index` is not a BAR. */
+  barAddress(index: number): number | undefined {
+    return Number.isInteger(index) && index >= 0 && index < 6 ? this.virtualBars.address(index) : undefined;
+  }
+
+  /** MSI-X vectors bound to their route's event in vfio-pci now (bound lazily, at the guest's first unmask). */
+  get boundMsixVectors(): readonly number[] {
+    return this.msixBinding?.boundVectors() ?? [];
+  }
+
+  private report(e: Error, op: string): void {
+    this.errors++;
+    this.lastErr = e;
+    try {
+      this.onError?.(e, op);
+    } catch {
+      // The handler's own failure must not reach the guest path.
+    }
+  }
+
+  // ---------------------------------------------------------------- config space
+
+  /**
+   * A guest config read of `size` bytes (1, 2 or 4) at `offset`, little endian. Any other size, an
+   * offset past config space or an access after dispose reads all ones (a master abort). Never throws.
+   */
+  configRead(offset: number, size: number): number {
+    if (!this.validConfig(offset, size)) return size === 1 || size === 2 || size === 4 ? ALL_ONES[size]! : 0xffffffff;
+    const whole = this.capFor(offset, size);
+    if (whole === 'msix') return this.msix!.configRead(offset - this.msixCapability!, size);
+    if (whole === 'msi') return this.msi!.configRead(offset - this.msiCapability!, size);
+    const bytes = new Uint8Array(size);
+    let i = 0;
+    while (i < size) {
+      const at = offset + i;
+      const kind = this.kindOf(at);
+      if (kind === 'device') {
+        let j = i + 1;
+        while (j < size && this.kindOf(offset + j) === 'device') j++;
+        const part = bytes.subarray(i, j);
+        const r = calls.regionRead(this.device.sys, this.device.deviceFd, this.configOffset, at, part);
+        if (r < 0) {
+          part.fill(0xff);
+          this.report(failure(r, 'AssignedPciDevice.configRead', `pread(config @0x${at.toString(16)})`), 'AssignedPciDevice.configRead');
+        }
+        for (let k = i; k < j; k++) if (offset + k === CMD + 1) bytes[k] = (bytes[k]! & ~CMD_INTX_DISABLE_HI) | (this.intxDisable ? CMD_INTX_DISABLE_HI : 0);
+        i = j;
+        continue;
+      }
+      bytes[i] = this.virtualByte(kind, at);
+      i++;
+    }
+    let v = 0;
+    for (let k = size - 1; k >= 0; k--) v = v * 256 + bytes[k]!;
+    return v;
+  }
+
+  /**
+   * A guest config write of the low `size` bytes (1, 2 or 4) of `value` at `offset`. Other sizes,
+   * offsets past config space, values that are not integers, and writes after dispose are dropped.
+   * Never throws.
+   */
+  configWrite(offset: number, size: number, value: number): void {
+    if (!this.validConfig(offset, size) || typeof value !== 'number' || !Number.isInteger(value)) return;
+    const v = value >>> 0;
+    const whole = this.capFor(offset, size);
+    if (whole === 'msix') {
+      this.msix!.configWrite(offset - this.msixCapability!, size, size === 4 ? v : v & ALL_ONES[size]!);
+      this.msixBinding!.syncAll();
+      return;
+    }
+    if (whole === 'msi') {
+      this.msi!.configWrite(offset - this.msiCapability!, size, size === 4 ? v : v & ALL_ONES[size]!);
+      return;
+    }
+    const bytes = new Uint8Array(size);
+    for (let k = 0; k < size; k++) bytes[k] = (v >>> (8 * k)) & 0xff;
+    let i = 0;
+    while (i < size) {
+      const at = offset + i;
+      const kind = this.kindOf(at);
+      if (kind === 'device') {
+        let j = i + 1;
+        while (j < size && this.kindOf(offset + j) === 'device') j++;
+        for (let k = i; k < j; k++) if (offset + k === CMD + 1) this.intxDisable = (bytes[k]! & CMD_INTX_DISABLE_HI) !== 0;
+        const r = calls.regionWrite(this.device.sys, this.device.deviceFd, this.configOffset, at, bytes.subarray(i, j));
+        if (r < 0) this.report(failure(r, 'AssignedPciDevice.configWrite', `pwrite(config @0x${at.toString(16)})`), 'AssignedPciDevice.configWrite');
+        i = j;
+        continue;
+      }
+      this.writeVirtualByte(kind, at, bytes[i]!);
+      i++;
+    }
+  }
+
+  private validConfig(offset: number, size: number): boolean {
+    return !this.disposed && Number.isInteger(offset) && (size === 1 || size === 2 || size === 4) && offset >= 0 && offset + size <= this.configSize;
+  }
+
+  private capFor(offset: number, size: number): 'msix' | 'msi' | undefined {
+    const x = this.msixCapability;
+    if (x !== undefined && offset >= x && offset + size <= x + MSIX_CAPABILITY_SIZE) return 'msix';
+    const m = this.msiCapability;
+    if (m !== undefined && offset >= m && offset + size <= m + this.msi!.size) return 'msi';
+    return undefined;
+  }
+
+  private kindOf(at: number): 'device' | 'bar' | 'rom' | 'msix' | 'msi' {
+    if (at >= 0x10 && at < 0x28) return 'bar';
+    if (at >= 0x30 && at < 0x34) return 'rom';
+    const x = this.msixCapability;
+    if (x !== undefined && at >= x && at < x + MSIX_CAPABILITY_SIZE) return 'msix';
+    const m = this.msiCapability;
+    if (m !== undefined && at >= m && at < m + this.msi!.size) return 'msi';
+    return 'device';
+  }
+
+  private virtualByte(kind: 'bar' | 'rom' | 'msix' | 'msi', at: number): number {
+    switch (kind) {
+      case 'bar':
+        return (this.virtualBars.read((at - 0x10) >> 2) >>> ((at & 3) * 8)) & 0xff;
+      case 'rom':
+        return (this.virtualBars.readRom() >>> ((at & 3) * 8)) & 0xff;
+      case 'msix':
+        return this.msix!.configRead(at - this.msixCapability!, 1);
+      case 'msi':
+        return this.msi!.configRead(at - this.msiCapability!, 1);
+    }
+  }
+
+  private writeVirtualByte(kind: 'bar' | 'rom' | 'msix' | 'msi', at: number, b: number): void {
+    const shift = (at & 3) * 8;
+    switch (kind) {
+      case 'bar': {
+        const i = (at - 0x10) >> 2;
+        const regs = this.virtualBars.regs;
+        regs[i] = (regs[i]! & ~(0xff << shift)) | (b << shift);
+        return;
+      }
+      case 'rom':
+        this.virtualBars.rom = ((this.virtualBars.rom & ~(0xff << shift)) | (b << shift)) >>> 0;
+        return;
+      case 'msix':
+        this.msix!.configWrite(at - this.msixCapability!, 1, b);
+        this.msixBinding!.syncAll();
+        return;
+      case 'msi':
+        this.msi!.configWrite(at - this.msiCapability!, 1, b);
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- BARs
+
+  /**
+   * A guest read of `out.length` bytes at `offset` of BAR `bar`, split at byte granularity: bytes
+   * of the MSI-X table and PBA come from the emulator, the rest from the device (pread on the
+   * region). Bytes outside any BAR, and device reads that fail (e.g. EIO while Memory Space is
+   * off), read 0xFF. Never throws.
+   */
+  barRead(bar: number, offset: number, out: Uint8Array): void {
+    if (!(out instanceof Uint8Array)) return this.report(invalidArgument('AssignedPciDevice.barRead', `out must be a Uint8Array, got ${describeValue(out)}`), 'AssignedPciDevice.barRead');
+    this.barAccess(bar, offset, out, false);
+  }
+
+  /**
+   * A guest write of `data` at `offset` of BAR `bar`, split as {@link barRead}: table and PBA
+   * bytes to the emulator (a vector the write unmasks is bound in vfio), the rest to the device
+   * (pwrite). Bytes outside any BAR are dropped. Never throws.
+   */
+  barWrite(bar: number, offset: number, data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) return this.report(invalidArgument('AssignedPciDevice.barWrite', `data must be a Uint8Array, got ${describeValue(data)}`), 'AssignedPciDevice.barWrite');
+    this.barAccess(bar, offset, data, true);
+  }
+
+  private barAccess(bar: number, offset: number, buf: Uint8Array, write: boolean): void {
+    const info = Number.isInteger(bar) && bar >= 0 && bar < 6 ? this.bars[bar] : undefined;
+    if (this.disposed || !info || !Number.isSafeInteger(offset) || offset < 0) {
+      if (!write) buf.fill(0xff);
+      return;
+    }
+    const n = buf.length;
+    const msix = this.msix;
+    let i = 0;
+    while (i < n) {
+      const at = offset + i;
+      const emulated = msix !== undefined && msix.region(bar, at) !== undefined;
+      let j = i + 1;
+      while (j < n && (msix !== undefined && msix.region(bar, offset + j) !== undefined) === emulated) j++;
+      const part = buf.subarray(i, j);
+      if (emulated) {
+        if (write) {
+          msix.write(bar, at, part);
+          const t = msix.layout;
+          if (bar === t.tableBir) {
+            const first = Math.max(0, Math.floor((at - t.tableOffset) / 16));
+            const last = Math.min(msix.vectors - 1, Math.floor((at + part.length - 1 - t.tableOffset) / 16));
+            for (let v = first; v <= last; v++) this.msixBinding!.syncVector(v);
+          }
+        } else {
+          msix.read(bar, at, part);
+        }
+      } else if (at + part.length > info.size) {
+        // Partly or wholly past the BAR: the in-range bytes go to the device, the rest are master aborts.
+        const inRange = Math.max(0, info.size - at);
+        if (inRange > 0) this.deviceBar(info, at, part.subarray(0, inRange), write);
+        if (!write) part.subarray(inRange).fill(0xff);
+      } else {
+        this.deviceBar(info, at, part, write);
+      }
+      i = j;
+    }
+  }
+
+  private deviceBar(info: AssignedBar, at: number, part: Uint8Array, write: boolean): void {
+    const sys = this.device.sys;
+    const fd = this.device.deviceFd;
+    const r = write ? calls.regionWrite(sys, fd, info.regionOffset, at, part) : calls.regionRead(sys, fd, info.regionOffset, at, part);
+    if (r < 0) {
+      if (!write) part.fill(0xff);
+      const op = write ? 'AssignedPciDevice.barWrite' : 'AssignedPciDevice.barRead';
+      this.report(failure(r, op, `${write ? 'pwrite' : 'pread'}(BAR ${info.index} @0x${at.toString(16)})`), op);
+    }
+  }
+
+  // ---------------------------------------------------------------- reset, save, restore
+
+  /**
+   * Function reset: vfio's MSI and MSI-X are disabled first (nothing more is signalled), Command's
+   * I/O, Memory and Bus Master bits are cleared in the device, `VFIO_DEVICE_RESET` runs, and the
+   * emulators and virtual registers return to power-on: every route masked without a message and
+   * its latched signals dropped, so nothing stale is delivered afterwards.
+   *
+   * @throws VirtError DISPOSED after dispose; UNSUPPORTED (nothing done) when the device has no
+   *   reset method (VFIO_DEVICE_FLAGS_RESET clear); SYSCALL when VFIO_DEVICE_RESET fails (e.g.
+   *   EAGAIN: the device lock is busy) — the VMM-side state is at power-on even then.
+   */
+  reset(): void {
+    const op = 'AssignedPciDevice.reset';
+    this.checkLive(op);
+    if ((this.device.info.flags & abi.VFIO_DEVICE_FLAGS_RESET) === 0) {
+      throw new VirtError('UNSUPPORTED', { operation: op, detail: 'the device has no function reset (VFIO_DEVICE_FLAGS_RESET is clear)', hint: 'Reset it through its bus or slot, or reassign it; nothing was changed.' });
+    }
+    this.msixBinding?.disable(op);
+    this.msiBinding?.disable(op);
+    const cmd = new Uint8Array(2);
+    const sys = this.device.sys;
+    const fd = this.device.deviceFd;
+    const rc = calls.regionRead(sys, fd, this.configOffset, CMD, cmd);
+    if (rc >= 0) {
+      cmd[0] = cmd[0]! & ~0x07;
+      calls.regionWrite(sys, fd, this.configOffset, CMD, cmd);
+    }
+    const r = calls.deviceReset(sys, fd);
+    this.msix?.reset();
+    this.msi?.reset();
+    this.virtualBars.reset();
+    this.intxDisable = false;
+    if (r < 0) throw failure(r, op, 'ioctl(VFIO_DEVICE_RESET)');
+  }
+
+  /**
+   * The VMM-owned state: virtual BAR and ROM registers, Command, the MSI-X table, control and
+   * pending bits, the MSI registers and pending bits (signals latched in routes folded in). Not in
+   * it: the device's internal state, its BAR contents and the config registers vfio-pci passes
+   * through (the kernel's and the device's; device migration is VFIO's migration feature, not this).
+   *
+   * @throws VirtError DISPOSED after dispose.
+   */
+  save(): AssignedPciDeviceState {
+    this.checkLive('AssignedPciDevice.save');
+    return {
+      version: 1,
+      bars: Array.from(this.virtualBars.regs),
+      rom: this.virtualBars.rom,
+      command: this.configRead(CMD, 2),
+      msix: this.msix?.save(),
+      msi: this.msi?.save(),
+    };
+  }
+
+  /**
+   * Restores a {@link save} snapshot onto this device (same function type): the registers and
+   * emulators are restored, Command is written to the device, and vfio's MSI or MSI-X is enabled
+   * again with the vectors the restored state uses. Pending interrupts are kept; masked vectors
+   * stay masked. Checked before any change.
+   *
+   * @throws VirtError INVALID_ARGUMENT for a snapshot that does not fit this device; DISPOSED after dispose.
+   */
+  restore(state: AssignedPciDeviceState): void {
+    const op = 'AssignedPciDevice.restore';
+    this.checkLive(op);
+    const s = state as unknown as Record<string, unknown>;
+    if (typeof s !== 'object' || s === null || s.version !== 1) throw invalidArgument(op, `state must be an AssignedPciDevice.save() snapshot (version 1), got ${describeValue(state)}`);
+    const u32 = (x: unknown): boolean => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
+    if (!Array.isArray(s.bars) || s.bars.length !== 6 || !s.bars.every(u32) || !u32(s.rom) || !u32(s.command) || (s.command as number) > 0xffff) {
+      throw invalidArgument(op, 'state.bars must be six 32-bit registers, state.rom a 32-bit register and state.command a 16-bit register');
+    }
+    if ((s.msix === undefined) !== (this.msix === undefined) || (s.msi === undefined) !== (this.msi === undefined)) {
+      throw invalidArgument(op, 'the snapshot is of a function with other capabilities (MSI-X / MSI)');
+    }
+    // The emulators check their own snapshots; try them on scratch copies first so a bad one changes nothing.
+    if (this.msix) new MsixEmulator({ vectors: this.msix.vectors, table: { bir: this.msix.layout.tableBir, offset: this.msix.layout.tableOffset }, pba: { bir: this.msix.layout.pbaBir, offset: this.msix.layout.pbaOffset } }).restore(s.msix as MsixState);
+    if (this.msi) new MsiEmulator({ vectors: this.msi.vectors, address64: this.msi.layout.address64, perVectorMasking: this.msi.layout.perVectorMasking }).restore(s.msi as MsiState);
+    this.msixBinding?.disable(op);
+    this.msiBinding?.disable(op);
+    (s.bars as number[]).forEach((b, i) => (this.virtualBars.regs[i] = b));
+    this.virtualBars.rom = s.rom as number;
+    this.configWrite(CMD, 2, s.command as number);
+    if (this.msix) {
+      this.msix.restore(s.msix as MsixState);
+      this.msixBinding!.syncAll();
+    }
+    if (this.msi) {
+      this.msi.restore(s.msi as MsiState);
+      this.msiBinding!.control(this.msi.enabled, this.msi.liveVectors);
+    }
+  }
+
+  private checkLive(op: string): void {
+    if (this.disposed) throw new VirtError('DISPOSED', { operation: op, detail: 'the assigned device is disposed', hint: 'Create a new AssignedPciDevice.' });
+  }
+
+  /**
+   * Unbinds every eventfd from vfio (MSI and MSI-X disabled), detaches and disposes the routes,
+   * and unmaps the DMA ranges. The {@link VfioDevice} stays open (its owner disposes it).
+   * Idempotent; never throws (failures go to `onError`).
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    const op = 'AssignedPciDevice.dispose';
+    this.msixBinding?.disable(op);
+    this.msiBinding?.disable(op);
+    this.msixBinding?.detach();
+    this.msiBinding?.detach();
+    this.disposed = true;
+    this.msix?.clearRoutes();
+    this.msi?.clearRoutes();
+    for (const r of this.ownedRoutes) r.dispose();
+    for (const e of this.dma.unmapAll()) this.report(e, op);
+  }
+
+  /** {@link dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

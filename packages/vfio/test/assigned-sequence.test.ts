@@ -1,0 +1,241 @@
+/**
+ * The guest-driver-like sequence on an assigned device (the model device: MSI-X with 8 vectors,
+ * table in BAR 2 at 0 and PBA at 0x2000; a 64-bit MSI capability with 4 vectors): every
+ * interrupt the device raises arrives exactly once at the right vCPU and vector, and the VFIO and
+ * KVM calls made are exactly the ones listed at each step (on the model, where they are logged).
+ * GSIs 24 and up are the KVM backend's, given in the order routes get a message; the routing
+ * table's 40 entries are KVM_CREATE_IRQCHIP's defaults.
+ */
+import { AssignedPciDevice } from '../src';
+import { type AssignedEnv, describeAssignedTargets } from './support/assigned-targets';
+import { logTaker, maskVector, msiAddress, msixControl, pba, programVector } from './support/guest';
+
+/** Checks the step's logs (model only) and what the guest's local APICs got. */
+function stepper(env: AssignedEnv) {
+  const L = logTaker(env);
+  let accepted = env.accepted() ?? 0;
+  return (what: string, expected: { vfio?: string[]; kvm?: string[]; irr?: string[]; delivered?: number }): void => {
+    const vfio = L.vfio();
+    const kvm = L.kvm();
+    if (vfio !== undefined) expect({ what, vfio }).toEqual({ what, vfio: expected.vfio ?? [] });
+    if (kvm !== undefined) expect({ what, kvm }).toEqual({ what, kvm: expected.kvm ?? [] });
+    expect({ what, irr: env.irr() }).toEqual({ what, irr: expected.irr ?? [] });
+    const now = env.accepted();
+    if (now !== undefined) {
+      expect({ what, delivered: now - accepted }).toEqual({ what, delivered: expected.delivered ?? 0 });
+      accepted = now;
+    }
+    env.ack();
+  };
+}
+
+describeAssignedTargets('assigned device: the guest driver sequence', (target) => {
+  it('MSI-X: enable with Function Mask, program, unmask, raise, mask, raise, PBA, unmask, retarget, grow, disable', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    const fd = (v: number) => dev.msixRoutes[v]!.event.fd!;
+    const gsis = new Map<number, number>();
+    /** The GSI of vector v's route (remembered: a deassigned irqfd has none in the model). */
+    const gsi = (v: number) => {
+      const g = env.model?.kvm.irqfdGsi(fd(v));
+      if (g !== undefined) gsis.set(v, g);
+      return gsis.get(v);
+    };
+    const step = stepper(env);
+    step('create', {});
+    dev.configWrite(0x04, 2, 0x0006); // Memory Space + Bus Master
+    step('command', {});
+
+    msixControl(dev, true, true);
+    expect(dev.configRead(dev.msixCapability! + 2, 2) & 0xc000).toBe(0xc000);
+    step('Enable with Function Mask: MSI-X on in vfio, no vector bound yet', { vfio: ['SET_IRQS MSIX start=0 [-1]'], kvm: [] });
+
+    programVector(dev, 0, 0, 0x41);
+    programVector(dev, 1, 1, 0x42);
+    step('program under Function Mask: nothing reaches vfio or KVM', { vfio: [], kvm: [] });
+
+    msixControl(dev, true, false);
+    step('Function Mask cleared: vectors 0 and 1 bound (beyond the 1-vector block: re-enabled, NORESIZE)', {
+      vfio: ['SET_IRQS MSIX start=0 none count=0', `SET_IRQS MSIX start=0 [${fd(0)},${fd(1)}]`],
+      kvm: ['KVM_SET_GSI_ROUTING n=42', `KVM_IRQFD assign gsi=${gsi(0)}`, `KVM_IRQFD assign gsi=${gsi(1)}`],
+    });
+    if (env.model) {
+      expect(env.model.bridge.isTrigger(fd(0), 'msix', 0)).toBe(true);
+      expect(env.model.bridge.isTrigger(fd(1), 'msix', 1)).toBe(true);
+    }
+
+    env.raiseMsix(0);
+    env.raiseMsix(1);
+    step('the device raises 0 and 1', { kvm: [], irr: ['0:65', '1:66'], delivered: 2 });
+
+    maskVector(dev, 0, true);
+    step('mask vector 0: the irqfd is detached, vfio untouched', { vfio: [], kvm: [`KVM_IRQFD deassign gsi=${gsi(0)}`] });
+    env.raiseMsix(0);
+    step('raise while masked: nothing delivered', { kvm: [] });
+    expect(pba(dev)).toBe(1);
+    step('PBA read shows it', {});
+    maskVector(dev, 0, false);
+    step('unmask: the pending interrupt is delivered once', { vfio: [], kvm: [`KVM_IRQFD assign gsi=${gsi(0)}`], irr: ['0:65'], delivered: 1 });
+    expect(pba(dev)).toBe(0);
+
+    programVector(dev, 1, 0, 0x51);
+    const route1 = env.model?.kvm.msiRoutes().get(gsi(1)!);
+    if (env.model) expect(route1).toEqual({ addressLo: msiAddress(0), addressHi: 0, data: 0x51 });
+    step('retarget vector 1 to vCPU 0 vector 0x51: the KVM route changes, vfio does not', {
+      vfio: [],
+      kvm: [`KVM_IRQFD deassign gsi=${gsi(1)}`, 'KVM_SET_GSI_ROUTING n=42', `KVM_IRQFD assign gsi=${gsi(1)}`],
+    });
+    env.raiseMsix(1);
+    step('raise 1 after the retarget', { irr: ['0:81'], delivered: 1 });
+
+    // Growth with NORESIZE: an interrupt latched in a masked vector's eventfd survives the re-enable.
+    maskVector(dev, 0, true);
+    env.raiseMsix(0);
+    step('vector 0 masked with an interrupt latched', { kvm: [`KVM_IRQFD deassign gsi=${gsi(0)}`] });
+    programVector(dev, 5, 1, 0x55);
+    step('first unmask of vector 5: disable and re-enable with every bound eventfd', {
+      vfio: ['SET_IRQS MSIX start=0 none count=0', `SET_IRQS MSIX start=0 [${fd(0)},${fd(1)},-1,-1,-1,${fd(5)}]`],
+      kvm: ['KVM_SET_GSI_ROUTING n=43', 'KVM_IRQFD assign gsi=26'],
+    });
+    maskVector(dev, 0, false);
+    step('unmask 0: the latched interrupt arrives once', { kvm: [`KVM_IRQFD assign gsi=${gsi(0)}`], irr: ['0:65'], delivered: 1 });
+    env.raiseMsix(5);
+    step('vector 5 delivers', { irr: ['1:85'], delivered: 1 });
+
+    msixControl(dev, false, false);
+    step('MSI-X disabled: vfio frees every vector; the irqfds go, the routing table shrinks to the 40 default entries', {
+      vfio: ['SET_IRQS MSIX start=0 none count=0'],
+      kvm: ['KVM_IRQFD deassign gsi=24', 'KVM_IRQFD deassign gsi=25', 'KVM_IRQFD deassign gsi=26', 'KVM_SET_GSI_ROUTING n=40'],
+    });
+    env.raiseMsix(0);
+    step('nothing is delivered after disable', {});
+    expect(dev.boundMsixVectors).toEqual([]);
+    expect(errors).toEqual([]);
+    if (env.model) {
+      dev.dispose();
+      env.model.bridge.pump();
+      expect(env.model.vfio.hazards).toEqual([]);
+      expect(env.model.kvm.hazards).toEqual([]);
+    }
+  });
+
+  it('plain MSI: a 4-message block, enabled in vfio with exactly the vectors granted', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    const fd = (v: number) => dev.msiRoutes[v]!.event.fd!;
+    const step = stepper(env);
+    dev.configWrite(0x04, 2, 0x0006);
+    if (!dev.msi || dev.msi.vectors < 4) return; // a real device without a 4-vector MSI block cannot show it
+    const MSI_CAP = dev.msiCapability!;
+    const dataAt = dev.msi.layout.address64 ? 12 : 8;
+    // Linux's msi_capability_init order (pci-msi-intx.md §5).
+    const control = dev.configRead(MSI_CAP + 2, 2);
+    if (env.model) expect(control & 0x0e).toBe(2 << 1); // Multiple Message Capable: 4 (from IRQ_INFO, not vfio's msi_qmax)
+    dev.configWrite(MSI_CAP + 2, 2, control & ~1);
+    dev.configWrite(MSI_CAP + 2, 2, (control & ~0x71) | (2 << 4));
+    dev.configWrite(MSI_CAP + 4, 4, msiAddress(1));
+    if (dev.msi.layout.address64) dev.configWrite(MSI_CAP + 8, 4, 0);
+    dev.configWrite(MSI_CAP + dataAt, 2, 0x60);
+    step('programmed, not enabled', { vfio: [] });
+    dev.configWrite(MSI_CAP + 2, 2, (control & ~0x71) | (2 << 4) | 1);
+    step('MSI Enable: the MSI index enabled with the 4 granted vectors', {
+      vfio: [`SET_IRQS MSI start=0 [${fd(0)},${fd(1)},${fd(2)},${fd(3)}]`],
+      kvm: ['KVM_SET_GSI_ROUTING n=44', 'KVM_IRQFD assign gsi=24', 'KVM_IRQFD assign gsi=25', 'KVM_IRQFD assign gsi=26', 'KVM_IRQFD assign gsi=27'],
+    });
+    for (let k = 0; k < 4; k++) env.raiseMsi(k);
+    step('each vector of the block raised once', { irr: ['1:96', '1:97', '1:98', '1:99'], delivered: 4 });
+    dev.configWrite(MSI_CAP + 2, 2, (control & ~0x71) | (1 << 4) | 1);
+    step('MME 4 -> 2 with Enable on: vfio cannot resize MSI, so disable and enable 2', {
+      vfio: ['SET_IRQS MSI start=0 none count=0', `SET_IRQS MSI start=0 [${fd(0)},${fd(1)}]`],
+      kvm: ['KVM_IRQFD deassign gsi=26', 'KVM_IRQFD deassign gsi=27', 'KVM_SET_GSI_ROUTING n=42'],
+    });
+    env.raiseMsi(1);
+    step('vector 1 of the 2-block', { irr: ['1:97'], delivered: 1 });
+    dev.configWrite(MSI_CAP + 2, 2, control & ~1);
+    step('MSI Enable cleared', { vfio: ['SET_IRQS MSI start=0 none count=0'], kvm: ['KVM_IRQFD deassign gsi=24', 'KVM_IRQFD deassign gsi=25', 'KVM_SET_GSI_ROUTING n=40'] });
+    expect(errors).toEqual([]);
+  });
+
+  it('function reset: MSI-X back to power-on, every route masked, nothing stale delivered', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    const step = stepper(env);
+    dev.configWrite(0x04, 2, 0x0006);
+    dev.configWrite(0x10, 4, 0xfebf0000);
+    msixControl(dev, true, false);
+    programVector(dev, 0, 0, 0x41);
+    maskVector(dev, 0, true);
+    env.raiseMsix(0);
+    expect(pba(dev)).toBe(1);
+    step('vector 0 bound, masked, one interrupt pending', {
+      vfio: ['SET_IRQS MSIX start=0 [-1]', `SET_IRQS MSIX start=0 [${dev.msixRoutes[0]!.event.fd}]`],
+      kvm: ['KVM_SET_GSI_ROUTING n=41', 'KVM_IRQFD assign gsi=24', 'KVM_IRQFD deassign gsi=24'],
+    });
+    const resetsBefore = env.model?.vfio.device().resets ?? 0;
+    dev.reset();
+    step('reset: vfio MSI-X disabled, then the device reset; the routes lose their messages', { vfio: ['SET_IRQS MSIX start=0 none count=0', 'DEVICE_RESET'], kvm: ['KVM_SET_GSI_ROUTING n=40'] });
+    if (env.model) expect(env.model.vfio.device().resets).toBe(resetsBefore + 1);
+    expect(dev.msix!.enabled).toBe(false);
+    expect(dev.configRead(0x10, 4)).toBe(0); // BAR back to unprogrammed
+    expect(dev.msixRoutes.every((r) => r.masked && r.msi === undefined)).toBe(true);
+    expect(dev.msiRoutes.every((r) => r.masked && r.msi === undefined)).toBe(true);
+    // The guest sets MSI-X up again: the pre-reset interrupt must not arrive.
+    dev.configWrite(0x04, 2, 0x0006);
+    msixControl(dev, true, false);
+    programVector(dev, 0, 0, 0x41);
+    expect(pba(dev)).toBe(0);
+    step('re-enabled after reset: nothing stale delivered', {
+      vfio: ['SET_IRQS MSIX start=0 [-1]', `SET_IRQS MSIX start=0 [${dev.msixRoutes[0]!.event.fd}]`],
+      kvm: ['KVM_SET_GSI_ROUTING n=41', 'KVM_IRQFD assign gsi=24'],
+    });
+    env.raiseMsix(0);
+    step('a new interrupt is delivered', { irr: ['0:65'], delivered: 1 });
+    expect(errors).toEqual([]);
+  });
+
+  it('save/restore onto a new device and partition keeps pending and masked interrupts', () => {
+    let state: ReturnType<AssignedPciDevice['save']>;
+    {
+      using env = target.create();
+      using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => { throw e; } });
+      dev.configWrite(0x04, 2, 0x0006);
+      dev.configWrite(0x18, 4, 0xfe000000);
+      msixControl(dev, true, false);
+      programVector(dev, 0, 0, 0x41);
+      programVector(dev, 1, 1, 0x42);
+      maskVector(dev, 1, true);
+      env.raiseMsix(1);
+      programVector(dev, 2, 1, 0x43, false); // programmed, never unmasked
+      state = JSON.parse(JSON.stringify(dev.save())) as typeof state;
+      expect(state.msix!.pending).toEqual([1]);
+    }
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    const fd = (v: number) => dev.msixRoutes[v]!.event.fd!;
+    const step = stepper(env);
+    dev.restore(state);
+    step('restore: MSI-X enabled in vfio with the vectors the guest had opened; routes of all three programmed vectors', {
+      vfio: [`SET_IRQS MSIX start=0 [${fd(0)}]`],
+      kvm: ['KVM_SET_GSI_ROUTING n=43', 'KVM_IRQFD assign gsi=24'],
+    });
+    expect(dev.configRead(0x18, 4)).toBe(0xfe000004);
+    expect(dev.configRead(0x04, 2) & 0x6).toBe(0x6);
+    expect(pba(dev)).toBe(0b10);
+    expect(dev.msix!.isMasked(1)).toBe(true);
+    env.raiseMsix(0);
+    step('vector 0 delivers', { irr: ['0:65'], delivered: 1 });
+    maskVector(dev, 1, false);
+    step('unmasking 1 binds it and delivers the saved pending interrupt once', {
+      vfio: ['SET_IRQS MSIX start=0 none count=0', `SET_IRQS MSIX start=0 [${fd(0)},${fd(1)}]`],
+      kvm: ['KVM_IRQFD assign gsi=25'],
+      irr: ['1:66'],
+      delivered: 1,
+    });
+    expect(pba(dev)).toBe(0);
+    expect(errors).toEqual([]);
+  });
+});

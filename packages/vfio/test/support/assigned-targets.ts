@@ -1,0 +1,174 @@
+/**
+ * The kernels the assigned-device bodies run on. One body per behaviour, run on:
+ * - the model: the VFIO model (`VfioKernelModel`) for the device and the KVM model
+ *   (`KvmKernelModel`) for the partition, joined as one process would join them: the eventfd a
+ *   route hands out is what vfio-pci signals (`VfioModelBridge`); every VFIO and KVM call
+ *   is logged so bodies can assert the exact sequence;
+ * - a real device bound to vfio-pci (`TSVMM_VFIO_DEVICE`) with a real /dev/kvm: device raises are
+ *   then the kernel loopback (SET_IRQS DATA_BOOL + TRIGGER signals the bound eventfd), and call
+ *   logs are absent. Skipped loudly where either is missing.
+ */
+import { existsSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
+import type { LocalApicAccess, Partition } from '@tsvmm/virt';
+import { KvmPartition } from '@tsvmm/virt-kvm';
+import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
+import { VfioDevice, vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../../src';
+import { VfioKernelModel, VfioModelBridge, type VfioModelOptions } from '../../src/testing';
+import { DEVICE_ENV } from './targets';
+
+type Vm = Partition & LocalApicAccess;
+
+/** A Syscalls that logs the KVM interrupt calls (`KVM_IRQFD assign gsi=N`, `KVM_SET_GSI_ROUTING n=K`) and forwards everything. */
+function recordingKvm(model: KvmKernelModel, log: string[]): Syscalls {
+  return new Proxy(model, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (prop !== 'ioctl' || typeof value !== 'function') return typeof value === 'function' ? ((value as (...a: unknown[]) => unknown).bind(target) as unknown) : value;
+      return (fd: number, request: IoctlDef, arg?: number | Uint8Array) => {
+        if (request.name === 'KVM_IRQFD' && arg instanceof Uint8Array) {
+          const v = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
+          log.push(`KVM_IRQFD ${v.getUint32(8, true) & 1 ? 'deassign' : 'assign'} gsi=${v.getUint32(4, true)}`);
+        } else if (request.name === 'KVM_SET_GSI_ROUTING' && arg instanceof Uint8Array) {
+          log.push(`KVM_SET_GSI_ROUTING n=${new DataView(arg.buffer, arg.byteOffset, arg.byteLength).getUint32(0, true)}`);
+        }
+        return model.ioctl(fd, request, arg);
+      };
+    },
+  });
+}
+
+/** One assigned device, its partition and the device side. */
+export interface AssignedEnv extends Disposable {
+  /** The open VFIO device. */
+  readonly device: VfioDevice;
+  /** The 2-vCPU partition (APIC IDs 0 and 1). */
+  readonly vm: Vm;
+  /** The models and the bridge, or undefined on real hardware. */
+  readonly model: { readonly vfio: VfioKernelModel; readonly kvm: KvmKernelModel; readonly bridge: VfioModelBridge; readonly kvmLog: string[] } | undefined;
+  /** The device raises MSI-X vector `v` (model: its device side; real: the vfio loopback). */
+  raiseMsix(v: number): void;
+  /** The device raises MSI vector `v`. */
+  raiseMsi(v: number): void;
+  /** Interrupts the local APICs accepted so far (model only; undefined on real KVM). */
+  accepted(): number | undefined;
+  /** The IRR bits set now, as `vcpu:vector`, sorted. */
+  irr(): string[];
+  /** Clears the IRRs (the guest took and EOI'd every interrupt). */
+  ack(): void;
+}
+
+/** One platform the bodies run on. */
+export interface AssignedTarget {
+  /** In every test title. */
+  readonly name: string;
+  /** True on real hardware. */
+  readonly real: boolean;
+  /** A fresh device and partition (model options ignored on real hardware). */
+  create(options?: VfioModelOptions): AssignedEnv;
+}
+
+function irrOf(vm: Vm): string[] {
+  const out: string[] = [];
+  for (let c = 0; c < vm.vcpuCount; c++) for (const vec of vm.readLocalApic(c).irr) out.push(`${c}:${vec}`);
+  return out.sort();
+}
+
+const MODEL: AssignedTarget = {
+  name: 'VFIO model + KVM model',
+  real: false,
+  create(options?: VfioModelOptions): AssignedEnv {
+    const vfio = new VfioKernelModel(options);
+    const kvm = new KvmKernelModel({ apicIds: [0, 1] });
+    const kvmLog: string[] = [];
+    const vm = KvmPartition.create({ vcpus: 2, sys: recordingKvm(kvm, kvmLog), irqfd: 'kernel' });
+    const bridge = new VfioModelBridge(vfio, kvm);
+    const sysfs = mkdtempSync(join(tmpdir(), 'tsvmm-assigned-sysfs-'));
+    const first = [...vfio.devices.values()][0]!;
+    let device: VfioDevice;
+    try {
+      vfio.writeSysfs(sysfs);
+      device = VfioDevice.open({ address: first.address, sys: bridge, sysfs });
+    } finally {
+      rmSync(sysfs, { recursive: true, force: true });
+    }
+    bridge.vfioLog.length = 0;
+    kvmLog.length = 0;
+    return {
+      device,
+      vm,
+      model: { vfio, kvm, bridge, kvmLog },
+      raiseMsix: (v) => void bridge.raiseMsix(v),
+      raiseMsi: (v) => void bridge.raiseMsi(v),
+      accepted: () => kvm.bus.apics.reduce((n, a) => n + a.accepted, 0),
+      irr: () => irrOf(vm),
+      ack() {
+        for (const a of kvm.bus.apics) a.irr.fill(0);
+      },
+      [Symbol.dispose]() {
+        device.dispose();
+        bridge.dispose();
+        vm.dispose();
+      },
+    };
+  },
+};
+
+function realAbsence(): string | undefined {
+  if (!existsSync('/dev/kvm')) return '/dev/kvm does not exist on this host';
+  if (!existsSync('/dev/vfio')) return '/dev/vfio does not exist on this host: no VFIO driver is loaded (modprobe vfio-pci) or the host has no IOMMU';
+  const address = process.env[DEVICE_ENV];
+  if (!address) return `${DEVICE_ENV} is not set: name a PCI function bound to vfio-pci (e.g. ${DEVICE_ENV}=0000:01:00.0)`;
+  if (!existsSync(`/sys/bus/pci/devices/${address}/iommu_group`)) return `${address} is not a PCI function behind an IOMMU`;
+  return undefined;
+}
+
+function realTarget(address: string): AssignedTarget {
+  return {
+    name: `real device ${address} + /dev/kvm (group ${basename(readlinkSync(`/sys/bus/pci/devices/${address}/iommu_group`))})`,
+    real: true,
+    create(): AssignedEnv {
+      const vm = KvmPartition.create({ vcpus: 2, irqfd: 'kernel' });
+      const device = VfioDevice.open({ address });
+      const loop = (index: number, v: number) => {
+        calls.setIrqs(vfioSyscalls(), device.deviceFd, index, 'trigger', v, { bools: [true] });
+      };
+      return {
+        device,
+        vm,
+        model: undefined,
+        raiseMsix: (v) => loop(abi.VFIO_PCI_IRQ.VFIO_PCI_MSIX_IRQ_INDEX, v),
+        raiseMsi: (v) => loop(abi.VFIO_PCI_IRQ.VFIO_PCI_MSI_IRQ_INDEX, v),
+        accepted: () => undefined,
+        irr: () => irrOf(vm),
+        ack() {
+          // Real KVM's IRR clears only when the guest runs; bodies read it before and after.
+        },
+        [Symbol.dispose]() {
+          device.dispose();
+          vm.dispose();
+        },
+      };
+    },
+  };
+}
+
+let reported = false;
+
+/** `describe(title)` on the model always, and on a real device + /dev/kvm where both exist (else one loud skip). */
+export function describeAssignedTargets(title: string, body: (target: AssignedTarget) => void): void {
+  describe(`${title} [${MODEL.name}]`, () => body(MODEL));
+  const why = realAbsence();
+  if (why === undefined) {
+    const t = realTarget(process.env[DEVICE_ENV]!);
+    describe(`${title} [${t.name}]`, () => body(t));
+    return;
+  }
+  if (!reported) {
+    process.stderr.write(`SKIPPED the real-device half of the assigned-device tests: ${why}\n`);
+    reported = true;
+  }
+  describe(`${title} [real device + /dev/kvm]`, () => it.skip(`needs a device bound to vfio-pci and /dev/kvm: ${why}`, () => undefined));
+}
