@@ -407,7 +407,12 @@ async function x2apicScene(
   const pending = (): Promise<void> => host.settle();
   for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
 
-  const route = partition.irqfd()!.newIrqFdRoute();
+  const irqfd = partition.irqfd();
+  if (irqfd === undefined) {
+    observe(`an irqfd on the scene's ${partition.backend} partition`, 'an irqfd', 'none');
+    return;
+  }
+  const route = irqfd.newIrqFdRoute();
   /** Programs the route (masked, as Linux rewrites an entry); a partition that refuses the message is a failed check, not a crash. */
   const program = (address: bigint, data: number): string | undefined => {
     route.mask();

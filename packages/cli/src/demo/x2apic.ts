@@ -18,9 +18,9 @@ import { settleFor } from '../backends/settle';
  */
 export const X2APIC_DEMO_APIC_IDS: readonly number[] = Object.freeze([0, 256]);
 
-/** A 2-vCPU x2APIC partition at {@link X2APIC_DEMO_APIC_IDS}, and where it runs. */
+/** A 2-vCPU x2APIC partition at APIC IDs 0 and 256, and where it runs. */
 export interface X2apicHost extends Disposable {
-  /** The partition: vCPU i at APIC ID `X2APIC_DEMO_APIC_IDS[i]`, with an irqfd. */
+  /** The partition: vCPU 0 at APIC ID 0 and vCPU 1 at APIC ID 256, with an irqfd. */
   readonly partition: Partition & LocalApicAccess;
   /** `kvm` (real /dev/kvm), `model` (the KVM model) or `software` (the software backend). */
   readonly on: 'kvm' | 'model' | 'software';
