@@ -539,6 +539,23 @@ describe('tsvmm demo', () => {
       ]);
     });
 
+    it('exits 1, without throwing, on a scene partition that has no irqfd', async () => {
+      const io = memoryIo();
+      const bare = (): X2apicHost => {
+        const h = openX2apicHost();
+        const partition = new Proxy(h.partition, {
+          get(target, prop) {
+            if (prop === 'irqfd') return () => undefined;
+            const v = Reflect.get(target, prop, target) as unknown;
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+          },
+        });
+        return { ...h, partition };
+      };
+      expect(await main(['demo', '--backend', 'software', '--json'], io, { x2apicHost: bare })).toBe(1);
+      expect(wrongOf(parse(io.stdout))).toEqual([["an irqfd on the scene's kvm partition", 'none']]);
+    });
+
     it("a scene partition that never settles is a failed check naming that partition's backend, and the demo stops", async () => {
       const io = memoryIo(WIDE);
       let disposed = false;
