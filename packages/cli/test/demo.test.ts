@@ -8,6 +8,8 @@ import { demoHeader } from '../src/demo/header';
 import { SETTLE_DEADLINE_MS, type DemoResult } from '../src/demo/run-demo';
 import { openDemoPartition } from '../src/demo/select-backend';
 import { type FileReadHost, openFileReadHost } from '../src/demo/file-read';
+import { type X2apicHost, openX2apicHost } from '../src/demo/x2apic';
+import type * as X2apicModule from '../src/demo/x2apic';
 import { EventFd } from '@tsvmm/linux-sys';
 import { KVM_PROBLEM, itKvm, runBin, WIDE } from './helpers/run-cli';
 
@@ -230,8 +232,16 @@ describe('tsvmm demo', () => {
     expect(io.stdout).toMatch(/1 of \d+ observations are WRONG\./);
   });
 
-  /** Checks of scene 4 (the file read), at the end of {@link CHECKS}. */
+  /** Checks of scene 4 (the file read), before {@link X2APIC_CHECKS} at the end of {@link CHECKS}. */
   const FILE_READ_CHECKS = 4;
+  /** Scene 5 (a vCPU at APIC ID 256), in order: the end of {@link CHECKS}. */
+  const X2APIC_CHECKS = [
+    "the vCPUs' local APICs read their APIC IDs",
+    'upper MSI address (addressHi 0x100) → APIC 256 vector 0x71',
+    'extended destination ID (address 0xfee00020) kept as the hypervisor reads it',
+    'extended destination ID → APIC 256 vector 0x72',
+    'exactly once: nothing more arrives',
+  ];
   /** What the demo checks, in order: removing or skipping any check fails this list. */
   const CHECKS = [
     'local APICs software-enabled',
@@ -248,6 +258,7 @@ describe('tsvmm demo', () => {
     'completion → APIC 1 vector 0x70',
     'user space wrote no eventfd',
     'exactly once: nothing more arrives',
+    ...X2APIC_CHECKS,
   ];
 
   it('makes every one of its checks, in order', async () => {
@@ -275,8 +286,8 @@ describe('tsvmm demo', () => {
       blamed.push(wrong[0]!.what);
     }
     // Each IRR check was caught by both of its reads (vCPU 0 and vCPU 1).
-    // Scene 4 reads its own partition (real KVM or the KVM model), not the one injected here.
-    const irrChecks = CHECKS.slice(0, -FILE_READ_CHECKS).filter((c) => !/PBA|software-enabled/.test(c));
+    // Scenes 4 and 5 read their own partitions (real KVM or the KVM model), not the one injected here.
+    const irrChecks = CHECKS.slice(0, -(FILE_READ_CHECKS + X2APIC_CHECKS.length)).filter((c) => !/PBA|software-enabled/.test(c));
     expect(blamed).toEqual(irrChecks.flatMap((c) => [c, c]));
   });
 
@@ -389,6 +400,182 @@ describe('tsvmm demo', () => {
       expect(r.fileRead).toEqual({ on: null, why: 'the KVM packages could not be loaded' });
       expect(r.observations.filter((o) => o.section.startsWith('4.'))).toEqual([]);
     });
+  });
+
+  describe('scene 5: a vCPU above APIC ID 255 (x2APIC)', () => {
+    const SCENE = '5.';
+    /** The scene's readings when every part works: (check, reading) in order. */
+    const READINGS = [
+      ["the vCPUs' local APICs read their APIC IDs", 'APIC IDs 0 and 256'],
+      ['upper MSI address (addressHi 0x100) → APIC 256 vector 0x71', 'vCPU 0 IRR [], vCPU 1 IRR [0x71]'],
+      ['extended destination ID (address 0xfee00020) kept as the hypervisor reads it', 'addressHi 0x100, addressLo 0xfee00000'],
+      ['extended destination ID → APIC 256 vector 0x72', 'vCPU 0 IRR [], vCPU 1 IRR [0x72]'],
+      ['exactly once: nothing more arrives', 'vCPU 0 IRR [], vCPU 1 IRR []'],
+    ];
+    const sceneOf = (r: DemoResult): string[][] => r.observations.filter((o) => o.section.startsWith(SCENE)).map((o) => [o.what, o.observed]);
+    const wrongOf = (r: DemoResult): string[][] => r.observations.filter((o) => !o.ok).map((o) => [o.what, o.observed]);
+
+    it('runs on real KVM where /dev/kvm works, else on the KVM model, and says which (text and JSON)', async () => {
+      const json = memoryIo();
+      expect(await main(['demo', '--backend', 'software', '--json'], json)).toBe(0);
+      const r = parse(json.stdout);
+      expect(r.x2apic.on).toBe(KVM_PROBLEM === undefined ? 'kvm' : 'model');
+      expect(r.x2apic.apicIds).toEqual([0, 256]);
+      if (KVM_PROBLEM !== undefined) expect(r.x2apic.why).toMatch(/^real KVM is not usable here \(.*\/dev\/kvm.*\); the KVM backend runs on the KVM model/);
+      expect(sceneOf(r)).toEqual(READINGS);
+      const text = memoryIo(WIDE);
+      expect(await main(['demo', '--backend', 'software'], text)).toBe(0);
+      const lines = text.stdout.split('\n');
+      const at = lines.findIndex((l) => l.startsWith(SCENE));
+      expect(lines[at]).toBe(
+        '5. A vCPU above APIC ID 255 (x2APIC): an irqfd route reaches APIC ID 256 by the upper MSI address, then by the extended destination ID a Linux guest writes',
+      );
+      expect(lines[at + 1]).toBe(
+        KVM_PROBLEM === undefined
+          ? '  on real KVM (/dev/kvm): x2APIC mode with 32-bit APIC IDs (KVM_CAP_X2APIC_API)'
+          : '  on the KVM model (real KVM is not usable here): the KVM backend in x2APIC mode, the model delivers as KVM does',
+      );
+      expect(lines.slice(at + 2, at + 2 + READINGS.length)).toEqual(READINGS.map(([what, seen]) => `  ok   ${what}: ${seen}`));
+    });
+
+    it('runs on the software backend in x2APIC mode where the KVM packages do not load, and says so', async () => {
+      let opened: X2apicHost | undefined;
+      jest.isolateModules(() => {
+        jest.doMock('../src/bench/sections/kvm-access', () => ({
+          kvmPackages: () => {
+            throw new Error('the KVM packages could not be loaded: not on this host');
+          },
+        }));
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const isolated = require('../src/demo/x2apic') as typeof X2apicModule;
+        opened = isolated.openX2apicHost();
+      });
+      const host = opened!;
+      expect(host.on).toBe('software');
+      expect(host.partition.backend).toBe('software');
+      const io = memoryIo();
+      expect(await main(['demo', '--backend', 'software', '--json'], io, { x2apicHost: () => host })).toBe(0);
+      const r = parse(io.stdout);
+      expect(r.x2apic).toEqual({
+        on: 'software',
+        why: 'the KVM packages do not load here (the KVM packages could not be loaded: not on this host); the software backend in x2APIC mode delivers',
+        apicIds: [0, 256],
+      });
+      expect(sceneOf(r)).toEqual(READINGS);
+      // The scene disposed the partition it was handed.
+      expect(host.partition.disposed).toBe(true);
+    });
+
+    /** The scene's own host, its routes' setMsi given `rewrite(address)` instead of the guest's address. */
+    const rewriting = (rewrite: (address: bigint) => bigint) => (): X2apicHost => {
+      const h = openX2apicHost();
+      const irqfd = h.partition.irqfd()!;
+      const routes = new Proxy(irqfd, {
+        get(target, prop) {
+          if (prop === 'newIrqFdRoute') {
+            return () => {
+              const route = target.newIrqFdRoute();
+              return new Proxy(route, {
+                get(r, p) {
+                  if (p === 'setMsi') return (address: number | bigint, data: number) => r.setMsi(rewrite(BigInt(address)), data);
+                  const v = Reflect.get(r, p, r) as unknown;
+                  return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(r) : v;
+                },
+              });
+            };
+          }
+          const v = Reflect.get(target, prop, target) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const partition = new Proxy(h.partition, {
+        get(target, prop) {
+          if (prop === 'irqfd') return () => routes;
+          const v = Reflect.get(target, prop, target) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      return { ...h, partition };
+    };
+    const LOW = 0xffffffffn;
+    /** Address bits 11:5, where a Linux guest writes the extended destination ID. */
+    const EXT_BITS = 0x7fn << 5n;
+
+    it('exits 1 when the upper half of the destination is lost: both messages land on APIC 0', async () => {
+      const io = memoryIo();
+      const lost = rewriting((a) => a & LOW & ~EXT_BITS);
+      expect(await main(['demo', '--backend', 'software', '--json'], io, { x2apicHost: lost })).toBe(1);
+      expect(wrongOf(parse(io.stdout))).toEqual([
+        ['upper MSI address (addressHi 0x100) → APIC 256 vector 0x71', 'vCPU 0 IRR [0x71], vCPU 1 IRR []'],
+        ['extended destination ID (address 0xfee00020) kept as the hypervisor reads it', 'addressHi 0x0, addressLo 0xfee00000'],
+        ['extended destination ID → APIC 256 vector 0x72', 'vCPU 0 IRR [0x72], vCPU 1 IRR []'],
+      ]);
+    });
+
+    it('exits 1 when only the extended destination ID is lost (bits 11:5 dropped, not moved to addressHi)', async () => {
+      const io = memoryIo();
+      const dropped = rewriting((a) => (a >> 32n === 0n ? a & ~EXT_BITS : a));
+      expect(await main(['demo', '--backend', 'software', '--json'], io, { x2apicHost: dropped })).toBe(1);
+      expect(wrongOf(parse(io.stdout))).toEqual([
+        ['extended destination ID (address 0xfee00020) kept as the hypervisor reads it', 'addressHi 0x0, addressLo 0xfee00000'],
+        ['extended destination ID → APIC 256 vector 0x72', 'vCPU 0 IRR [0x72], vCPU 1 IRR []'],
+      ]);
+    });
+
+    it('exits 1, without throwing, on a partition that cannot name APIC IDs above 255 (xAPIC mode)', async () => {
+      const io = memoryIo();
+      const xapic = (): X2apicHost => {
+        const partition = SoftwarePartition.create({ vcpus: 2 });
+        return { partition, on: 'software', why: 'an xAPIC partition', settle: () => Promise.resolve(), [Symbol.dispose]: () => partition.dispose() };
+      };
+      expect(await main(['demo', '--backend', 'software', '--json'], io, { x2apicHost: xapic })).toBe(1);
+      const r = parse(io.stdout);
+      expect(r.x2apic.apicIds).toEqual([0, 1]);
+      expect(wrongOf(r)).toEqual([
+        ["the vCPUs' local APICs read their APIC IDs", 'APIC IDs 0 and 1'],
+        ['upper MSI address (addressHi 0x100) → APIC 256 vector 0x71', 'refused by setMsi (INVALID_MSI)'],
+        ['extended destination ID (address 0xfee00020) kept as the hypervisor reads it', 'refused by setMsi (INVALID_MSI)'],
+        ['extended destination ID → APIC 256 vector 0x72', 'refused by setMsi (INVALID_MSI)'],
+      ]);
+    });
+
+    it('exits 1, without throwing, on a scene partition that has no irqfd', async () => {
+      const io = memoryIo();
+      const bare = (): X2apicHost => {
+        const h = openX2apicHost();
+        const partition = new Proxy(h.partition, {
+          get(target, prop) {
+            if (prop === 'irqfd') return () => undefined;
+            const v = Reflect.get(target, prop, target) as unknown;
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+          },
+        });
+        return { ...h, partition };
+      };
+      expect(await main(['demo', '--backend', 'software', '--json'], io, { x2apicHost: bare })).toBe(1);
+      expect(wrongOf(parse(io.stdout))).toEqual([["an irqfd on the scene's kvm partition", 'none']]);
+    });
+
+    it("a scene partition that never settles is a failed check naming that partition's backend, and the demo stops", async () => {
+      const io = memoryIo(WIDE);
+      let disposed = false;
+      const stuck = (): X2apicHost => {
+        const h = openX2apicHost();
+        return {
+          ...h,
+          settle: () => new Promise<void>(() => {}),
+          [Symbol.dispose]: () => {
+            disposed = true;
+            h[Symbol.dispose]();
+          },
+        };
+      };
+      expect(await main(['demo', '--backend', 'software'], io, { x2apicHost: stuck })).toBe(1);
+      expect(io.stdout).toContain(`  FAIL every signal raised so far delivered or latched: not settled after ${SETTLE_DEADLINE_MS} ms`);
+      expect(io.stdout).toContain(`Stopped: the kvm backend did not settle within ${SETTLE_DEADLINE_MS} ms; the remaining checks were not made.`);
+      expect(io.stdout).not.toContain('APIC 256 vector 0x71:');
+      expect(disposed).toBe(true);
+    }, 2 * SETTLE_DEADLINE_MS + 10_000);
   });
 
   it('rejects an unknown backend with a usage error (exit 2)', async () => {

@@ -4,7 +4,7 @@ import { main } from '../src/cli/main';
 import { memoryIo } from '../src/cli/io';
 import type { ProbeReport } from '../src/probe/backends';
 import type { BackendDescriptor } from '../src/backends/descriptor';
-import { KVM_PROBLEM, itKvm, runBin } from './helpers/run-cli';
+import { KVM_PROBLEM, WIDE, itKvm, runBin } from './helpers/run-cli';
 
 describe('tsvmm probe', () => {
   it('--json prints one JSON document with every backend, its availability, reason and capabilities', async () => {
@@ -24,13 +24,18 @@ describe('tsvmm probe', () => {
             maxRoutes: expect.any(Number),
             resample: expect.any(Boolean),
             x2apic: expect.any(Boolean),
+            maxApicId: expect.any(Number),
           }),
         );
+        // Without x2APIC an 8-bit destination stops at 0xFE (0xFF is the broadcast ID).
+        if (!b.capabilities!.x2apic) expect(b.capabilities!.maxApicId).toBeLessThanOrEqual(0xfe);
       }
     }
     const software = r.backends.find((b) => b.backend === 'software')!;
     expect(software.available).toBe(true);
     expect(software.capabilities!.irqfd).toBe('emulated');
+    // The software probe's partition is an xAPIC one: its destinations reach APIC IDs 0 to 0xFE.
+    expect(software.capabilities).toMatchObject({ x2apic: false, maxApicId: 0xfe });
     const whp = r.backends.find((b) => b.backend === 'whp')!;
     if (process.platform !== 'win32') expect(whp).toMatchObject({ available: false, code: 'platform', reason: expect.stringMatching(/needs Windows on x64/) });
     expect(r.best).toBe(r.backends.find((b) => b.available)!.backend);
@@ -77,6 +82,38 @@ describe('tsvmm probe', () => {
     const kvm = (JSON.parse(io.stdout) as ProbeReport).backends.find((b) => b.backend === 'kvm')!;
     expect(kvm.capabilities).toEqual(expect.objectContaining({ backend: 'kvm', irqfd: 'kernel', resample: true }));
     expect(kvm.capabilities!.maxRoutes).toBeGreaterThan(1000);
+  });
+
+  it("human output gives each backend's x2APIC mode and the largest APIC ID a destination reaches, as its JSON does", async () => {
+    const x2 = (name: string, x2apic: boolean, maxApicId: number): BackendDescriptor => ({
+      name,
+      relayMode: false,
+      probe: () => ({
+        backend: name,
+        available: true,
+        code: 'ok',
+        reason: `${name} is a test backend.`,
+        capabilities: { backend: name, irqfd: 'kernel', irqfdReason: '', maxRoutes: 64, resample: true, x2apic, maxApicId, maxVcpus: 8 },
+      }),
+      open: () => {
+        throw new Error('not openable');
+      },
+    });
+    const backends = [x2('wide', true, 4095), x2('narrow', false, 254)];
+    const text = memoryIo(WIDE);
+    expect(await main(['probe'], text, { backends })).toBe(0);
+    expect(text.stdout).toContain('  kernel-mediated irqfd, 64 routes, resample yes, x2APIC yes (APIC IDs up to 4095), up to 8 vCPUs\n');
+    expect(text.stdout).toContain('  kernel-mediated irqfd, 64 routes, resample yes, x2APIC no (APIC IDs up to 254), up to 8 vCPUs\n');
+    const json = memoryIo();
+    expect(await main(['probe', '--json'], json, { backends })).toBe(0);
+    expect((JSON.parse(json.stdout) as ProbeReport).backends.map((b) => [b.backend, b.capabilities!.x2apic, b.capabilities!.maxApicId])).toEqual([
+      ['wide', true, 4095],
+      ['narrow', false, 254],
+    ]);
+    // The real software backend, as this host probes it.
+    const real = memoryIo(WIDE);
+    expect(await main(['probe', '--backend', 'software'], real)).toBe(0);
+    expect(real.stdout).toMatch(/^ +emulated irqfd \(user-space relay\), \d+ routes, resample no, x2APIC no \(APIC IDs up to 254\), up to 255 vCPUs$/m);
   });
 
   it('human output names each backend and what the demo would use', async () => {

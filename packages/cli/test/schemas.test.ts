@@ -76,6 +76,15 @@ describe('the published JSON Schemas', () => {
     const badCode = clone(doc) as { backends: { code: string }[] };
     badCode.backends[0]!.code = 'maybe';
     expect(errorsOf('probe.schema.json', badCode)).not.toEqual([]);
+    // The software backend is always available, so the document holds capabilities to break.
+    const withCaps = (d: Record<string, unknown>): Record<string, unknown> =>
+      (d as { backends: { capabilities?: Record<string, unknown> }[] }).backends.find((b) => b.capabilities !== undefined)!.capabilities!;
+    const noMaxApicId = clone(doc);
+    delete withCaps(noMaxApicId).maxApicId;
+    expect(errorsOf('probe.schema.json', noMaxApicId)).not.toEqual([]);
+    const fractional = clone(doc);
+    withCaps(fractional).maxApicId = 254.5;
+    expect(errorsOf('probe.schema.json', fractional)).not.toEqual([]);
   });
 
   it('describe demo --json', async () => {
@@ -87,6 +96,15 @@ describe('the published JSON Schemas', () => {
     expect(errorsOf('demo.schema.json', extra)).not.toEqual([]);
     const wrongVersion = { ...clone(doc), schema: 'tsvmm-demo/2' };
     expect(errorsOf('demo.schema.json', wrongVersion)).not.toEqual([]);
+    const noX2apic = clone(doc);
+    delete noX2apic.x2apic;
+    expect(errorsOf('demo.schema.json', noX2apic)).not.toEqual([]);
+    const x2apicElsewhere = clone(doc) as { x2apic: { on: string } };
+    x2apicElsewhere.x2apic.on = 'qemu';
+    expect(errorsOf('demo.schema.json', x2apicElsewhere)).not.toEqual([]);
+    const x2apicNoIds = clone(doc) as { x2apic: Record<string, unknown> };
+    delete x2apicNoIds.x2apic.apicIds;
+    expect(errorsOf('demo.schema.json', x2apicNoIds)).not.toEqual([]);
   });
 
   it('describe bench --json', async () => {

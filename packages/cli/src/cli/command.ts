@@ -1,6 +1,7 @@
 import type { LocalApicAccess, Partition } from '@tsvmm/virt';
 import type { BackendDescriptor } from '../backends/descriptor';
 import type { FileReadHost, FileReadUnavailable } from '../demo/file-read';
+import type { X2apicHost } from '../demo/x2apic';
 import type { OptionSpec, ParsedOptions } from './args';
 import type { ExitCode, ExitCodeDoc } from './exit-codes';
 import type { CliIo } from './io';
@@ -21,6 +22,8 @@ export interface CliHooks {
   };
   /** Replaces the partition of the demo's file-read scene (real KVM, else the KVM model). */
   readonly fileReadHost?: () => FileReadHost | FileReadUnavailable;
+  /** Replaces the partition of the demo's x2APIC scene (real KVM, else the KVM model, else the software backend). */
+  readonly x2apicHost?: () => X2apicHost;
 }
 
 /** What a command runs with: where it writes, and the test seams. */

@@ -19,9 +19,12 @@ export const demoCommand: Command = {
     "on its vCPU and vector, read back from the local APIC; a masked vector's signal latching in the PBA and " +
     'being delivered once at unmask; and a retarget to the other vCPU. Then a file read completes into the guest: ' +
     "a Linux AIO read whose completion eventfd is an irqfd route's event, so the kernel completing the read raises " +
-    'the interrupt with no write from user space (on real KVM where /dev/kvm works, else on the KVM model, saying which).\n\n' +
+    'the interrupt with no write from user space (on real KVM where /dev/kvm works, else on the KVM model, saying which). ' +
+    'Last, a vCPU above APIC ID 255: a 2-vCPU x2APIC partition at APIC IDs 0 and 256, whose second vCPU an irqfd route reaches by ' +
+    'the upper MSI address, then by the extended destination ID a Linux guest writes (on real KVM where the host allows it, else on ' +
+    'the KVM model, saying which).\n\n' +
     'Exits 1 if any observation is wrong, 3 if the backend asked for with --backend is not available here.\n\n' +
-    `JSON (--json): { "schema": "${DEMO_SCHEMA}", "backend", "why", "irqfd", "vcpus", "device", "enableCommits", "observations", "fileRead", "ok" }, ` +
+    `JSON (--json): { "schema": "${DEMO_SCHEMA}", "backend", "why", "irqfd", "vcpus", "device", "enableCommits", "observations", "fileRead", "x2apic", "ok" }, ` +
     'described by schemas/demo.schema.json in this package.',
   exitCodes: [
     { code: ExitCode.Ok, meaning: 'every observation was right' },
@@ -53,7 +56,11 @@ export const demoCommand: Command = {
       const width = outWidth(io);
       // An observation's reading continues under its check, 2 columns in; the header comes wrapped.
       const log = (line: string): void => io.out(`${wrapLine(line, width, 2).join('\n')}\n`);
-      const result = await runDemo(dp, json ? undefined : log, hooks.fileReadHost ? { width, fileReadHost: hooks.fileReadHost } : { width });
+      const result = await runDemo(dp, json ? undefined : log, {
+        width,
+        ...(hooks.fileReadHost ? { fileReadHost: hooks.fileReadHost } : {}),
+        ...(hooks.x2apicHost ? { x2apicHost: hooks.x2apicHost } : {}),
+      });
       if (json) io.out(`${JSON.stringify(result, null, 2)}\n`);
       return result.ok ? ExitCode.Ok : ExitCode.Failed;
     } finally {

@@ -16,7 +16,7 @@ function describeCapabilities(c: PartitionCapabilities): string {
     irqfd,
     `${c.maxRoutes} routes`,
     `resample ${c.resample ? 'yes' : 'no'}`,
-    `x2APIC ${c.x2apic ? 'yes' : 'no'}`,
+    `x2APIC ${c.x2apic ? 'yes' : 'no'} (APIC IDs up to ${c.maxApicId})`,
     `up to ${c.maxVcpus} vCPUs`,
   ].join(', ');
 }
@@ -94,7 +94,7 @@ export const probeCommand: Command = {
     `Probes every backend (${BACKENDS.map((b) => b.name).join(', ')}) without changing anything on the host. For each backend: ` +
     'available or not and why, as a sentence and as a code (ok, platform, no-device, permission, unsupported, ' +
     'missing-export, load-failed, error), and its capabilities ' +
-    '(kernel-mediated or emulated irqfd, route limit, resample, x2APIC).\n\n' +
+    '(kernel-mediated or emulated irqfd, route limit, resample, x2APIC and the largest APIC ID a destination reaches).\n\n' +
     'With --backend, exits 3 when that backend is unavailable (4 when only permissions are missing), for scripts.\n\n' +
     `JSON (--json): { "schema": "${PROBE_SCHEMA}", "host", "backends", "best" }, described by schemas/probe.schema.json in this package.`,
   exitCodes: [

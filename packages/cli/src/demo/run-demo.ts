@@ -7,12 +7,13 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LocalApicAccess, Partition } from '@tsvmm/virt';
+import { type LocalApicAccess, type Partition, isVirtError } from '@tsvmm/virt';
 import { Stalled, withDeadline } from '../deadline';
 import { noIrqFd } from './errors';
 import { type FileReadHost, type FileReadUnavailable, openFileReadHost } from './file-read';
 import { TEXT_WIDTH, demoHeader } from './header';
 import { openGuestMsix } from './msix-device';
+import { X2APIC_DEMO_APIC_IDS, type X2apicHost, openX2apicHost } from './x2apic';
 
 export const DEMO_VECTORS = 8;
 export const DEMO_VCPUS = 2;
@@ -101,6 +102,12 @@ export interface DemoResult {
    * (or the demo stopped before it); `why` says why, for people.
    */
   readonly fileRead: FileReadScene;
+  /**
+   * Where the x2APIC scene ran (a route to the vCPU at APIC ID 256, by the upper MSI address and by
+   * the extended destination ID): `kvm` (real /dev/kvm), `model` (the KVM model) or `software`; null
+   * when the demo stopped before it. `why` says why, for people.
+   */
+  readonly x2apic: X2apicScene;
   /** Every check, in order. */
   readonly observations: readonly Observation[];
   /** True when every observation was right (the demo then exits 0). */
@@ -123,6 +130,16 @@ export interface FileReadScene {
   readonly why: string;
 }
 
+/** Where the demo's x2APIC scene ran ({@link DemoResult.x2apic}). */
+export interface X2apicScene {
+  /** `kvm` (real /dev/kvm), `model` (the KVM model), `software` (the software backend), or null when it did not run. */
+  readonly on: 'kvm' | 'model' | 'software' | null;
+  /** Why, for people: one sentence (the reason real KVM was not usable, or why the scene did not run). */
+  readonly why: string;
+  /** The APIC ID of each of the scene's vCPUs, read from its local APIC (`[0, 256]`); empty when the scene did not run. */
+  readonly apicIds: readonly number[];
+}
+
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
   /** Columns the header is wrapped to (default 100); the other lines are printed whole. */
@@ -132,15 +149,26 @@ export interface DemoOptions {
    * with kernel irqfd opens here, else the KVM model with real eventfds beside its own.
    */
   readonly fileReadHost?: () => FileReadHost | FileReadUnavailable;
+  /**
+   * Opens the partition of the x2APIC scene (scene 5): by default real KVM where an x2APIC
+   * partition at APIC IDs 0 and 256 opens here, else the KVM model, else the software backend.
+   */
+  readonly x2apicHost?: () => X2apicHost;
 }
 
 /** Guest vector of the file-read scene's route. */
 export const FILE_READ_VECTOR = 0x70;
 /** Bytes the file-read scene reads. */
 export const FILE_READ_BYTES = 512;
+/** Guest vectors of the x2APIC scene: by the upper MSI address, then by the extended destination ID. */
+export const X2APIC_VECTORS = Object.freeze({ addressHi: 0x71, extended: 0x72 });
 
 /** The backend stopped settling: the checks after it could not be made. */
-class DemoStalled extends Error {}
+class DemoStalled extends Error {
+  constructor(readonly backend: string) {
+    super(`the ${backend} backend did not settle`);
+  }
+}
 
 const hex = (v: number): string => `0x${v.toString(16)}`;
 const list = (vs: readonly number[]): string => `[${vs.map(hex).join(', ')}]`;
@@ -179,14 +207,14 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
   };
   const expectIrr = (target: number | undefined, vector: number): string =>
     vcpus.map(({ vcpu }) => `vCPU ${vcpu} IRR ${list(vcpu === target ? [vector] : [])}`).join(', ');
-  /** Waits for the backend to settle, or records that it did not and stops the demo. */
-  const settle = async (): Promise<void> => {
+  /** Waits for the backend (or a scene's own partition) to settle, or records that it did not and stops the demo. */
+  const settle = async (pending: () => Promise<void> = () => dp.settle(), backend = partition.backend): Promise<void> => {
     try {
-      await withDeadline(dp.settle(), SETTLE_DEADLINE_MS, 'every signal raised so far to be delivered or latched');
+      await withDeadline(pending(), SETTLE_DEADLINE_MS, 'every signal raised so far to be delivered or latched');
     } catch (e) {
       if (!(e instanceof Stalled)) throw e;
       observe('every signal raised so far delivered or latched', `settled within ${e.deadlineMs} ms`, `not settled after ${e.deadlineMs} ms`);
-      throw new DemoStalled();
+      throw new DemoStalled(backend);
     }
   };
 
@@ -206,6 +234,7 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
 
   let enableCommits: number | null = null;
   let fileRead: DemoResult['fileRead'] = { on: null, why: 'the demo stopped before the file-read scene' };
+  let x2apic: DemoResult['x2apic'] = { on: null, why: 'the demo stopped before the x2APIC scene', apicIds: [] };
   const steps = async (): Promise<void> => {
     begin('Guest driver enables MSI-X as Linux does: Enable + Function Mask, entries written while masked, Function Mask off, unmask each');
     const commits0 = irqfd.commitCount;
@@ -259,19 +288,25 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
     if ('unavailable' in opened) {
       fileRead = { on: null, why: opened.unavailable };
       log(`  not run here: ${opened.unavailable}`);
-      return;
+    } else {
+      using host = opened;
+      fileRead = { on: host.on, why: host.why };
+      log(host.on === 'kvm' ? '  on real KVM (/dev/kvm): KVM injects from the eventfd wakeup' : '  on the KVM model (real KVM is not usable here): the kernel signals a real eventfd, the model injects');
+      fileReadScene(host, observe);
     }
-    using host = opened;
-    fileRead = { on: host.on, why: host.why };
-    log(host.on === 'kvm' ? '  on real KVM (/dev/kvm): KVM injects from the eventfd wakeup' : '  on the KVM model (real KVM is not usable here): the kernel signals a real eventfd, the model injects');
-    fileReadScene(host, observe);
+
+    begin(`5. A vCPU above APIC ID 255 (x2APIC): an irqfd route reaches APIC ID ${X2APIC_DEMO_APIC_IDS[1]} by the upper MSI address, then by the extended destination ID a Linux guest writes`);
+    using xhost = (options.x2apicHost ?? openX2apicHost)();
+    x2apic = { on: xhost.on, why: xhost.why, apicIds: [] };
+    log(X2APIC_WHERE[xhost.on]);
+    await x2apicScene(xhost, observe, (pending) => settle(pending, xhost.partition.backend), (apicIds) => (x2apic = { ...x2apic, apicIds }));
   };
   try {
     await steps();
   } catch (e) {
     if (!(e instanceof DemoStalled)) throw e;
     log('');
-    log(`Stopped: the ${partition.backend} backend did not settle within ${SETTLE_DEADLINE_MS} ms; the remaining checks were not made.`);
+    log(`Stopped: the ${e.backend} backend did not settle within ${SETTLE_DEADLINE_MS} ms; the remaining checks were not made.`);
   }
 
   const ok = observations.every((o) => o.ok);
@@ -287,6 +322,7 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
     device: { vectors: DEMO_VECTORS, table: dev.describeTable, pba: dev.describePba },
     enableCommits,
     fileRead,
+    x2apic,
     observations,
     ok,
   };
@@ -331,5 +367,92 @@ function fileReadScene(host: FileReadHost, observe: (what: string, expected: str
   } finally {
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The line under scene 5's heading: where it runs. */
+const X2APIC_WHERE: Readonly<Record<X2apicHost['on'], string>> = {
+  kvm: '  on real KVM (/dev/kvm): x2APIC mode with 32-bit APIC IDs (KVM_CAP_X2APIC_API)',
+  model: '  on the KVM model (real KVM is not usable here): the KVM backend in x2APIC mode, the model delivers as KVM does',
+  software: '  on the software backend (the KVM packages do not load here): x2APIC mode, the model delivers',
+};
+
+/**
+ * Scene 5 on `host`: one route to the vCPU at APIC ID 256, first by its destination ID in the upper
+ * MSI address (`address_hi` bits 31:8 carry APIC ID bits 31:8, as KVM reads them with 32-bit x2APIC
+ * IDs), then rewritten (masked, as Linux does) with the extended destination ID a Linux guest writes
+ * when the hypervisor advertises it (APIC ID bits 14:8 in address bits 11:5, which the backend moves
+ * to `address_hi`; msi-x86.md). Both name APIC ID 0 in bits 19:12, so a lost upper half lands on vCPU 0.
+ */
+async function x2apicScene(
+  host: X2apicHost,
+  observe: (what: string, expected: string, observed: string) => boolean,
+  settle: (pending: () => Promise<void>) => Promise<void>,
+  sawApicIds: (ids: readonly number[]) => void,
+): Promise<void> {
+  const { partition } = host;
+  const vcpus = partition.vcpuCount;
+  const ids = Array.from({ length: vcpus }, (_, v) => partition.readLocalApic(v).apicId);
+  sawApicIds(ids);
+  observe('the vCPUs\' local APICs read their APIC IDs', `APIC IDs ${X2APIC_DEMO_APIC_IDS.join(' and ')}`, `APIC IDs ${ids.join(' and ')}`);
+  const high = X2APIC_DEMO_APIC_IDS[1]!;
+  const vcpu = X2APIC_DEMO_APIC_IDS.indexOf(high);
+  const irr = (): string => {
+    const parts = Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`);
+    for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
+    return parts.join(', ');
+  };
+  const expected = (target: number | undefined, vector: number): string =>
+    Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(v === target ? [vector] : [])}`).join(', ');
+  const pending = (): Promise<void> => host.settle();
+  for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
+
+  const irqfd = partition.irqfd();
+  if (irqfd === undefined) {
+    observe(`an irqfd on the scene's ${partition.backend} partition`, 'an irqfd', 'none');
+    return;
+  }
+  const route = irqfd.newIrqFdRoute();
+  /** Programs the route (masked, as Linux rewrites an entry); a partition that refuses the message is a failed check, not a crash. */
+  const program = (address: bigint, data: number): string | undefined => {
+    route.mask();
+    try {
+      route.setMsi(address, data);
+    } catch (e) {
+      if (!isVirtError(e)) throw e;
+      return `refused by setMsi (${e.code})`;
+    }
+    route.unmask();
+    return undefined;
+  };
+  /** Signals the route and reads where it landed, or says why it was not signalled. */
+  const deliver = async (refused: string | undefined): Promise<string> => {
+    if (refused !== undefined) return refused;
+    await settle(pending);
+    route.event.signal();
+    await settle(pending);
+    return irr();
+  };
+  try {
+    // Bits 19:12 hold APIC ID bits 7:0 (0 for 256); address_hi bits 31:8 hold APIC ID bits 31:8.
+    const lo = (0xfee00000 | ((high & 0xff) << 12)) >>> 0;
+    const hi = (high & ~0xff) >>> 0;
+    const byHi = program((BigInt(hi) << 32n) | BigInt(lo), X2APIC_VECTORS.addressHi);
+    observe(`upper MSI address (addressHi ${hex(hi)}) → APIC ${high} vector ${hex(X2APIC_VECTORS.addressHi)}`, expected(vcpu, X2APIC_VECTORS.addressHi), await deliver(byHi));
+
+    // The extended destination ID: APIC ID bits 14:8 in address bits 11:5, address_hi 0.
+    const ext = (0xfee00000 | ((high & 0xff) << 12) | (((high >>> 8) & 0x7f) << 5)) >>> 0;
+    const byExt = program(BigInt(ext), X2APIC_VECTORS.extended);
+    const kept = route.msi;
+    observe(
+      `extended destination ID (address ${hex(ext)}) kept as the hypervisor reads it`,
+      `addressHi ${hex(hi)}, addressLo ${hex(lo)}`,
+      byExt ?? (kept === undefined ? 'no MSI' : `addressHi ${hex(kept.addressHi)}, addressLo ${hex(kept.addressLo)}`),
+    );
+    observe(`extended destination ID → APIC ${high} vector ${hex(X2APIC_VECTORS.extended)}`, expected(vcpu, X2APIC_VECTORS.extended), await deliver(byExt));
+    await settle(pending);
+    observe('exactly once: nothing more arrives', expected(undefined, 0), irr());
+  } finally {
+    route.dispose();
   }
 }
