@@ -7,6 +7,7 @@
  * The header asserts `sizeof(WHV_INTERRUPT_CONTROL) == 16` and `sizeof(WHV_TRIGGER_PARAMETERS) == 32`.
  */
 import { defineLayout, embedLayout } from '@tsvmm/ffi';
+import type { MsiBitsSource } from '@tsvmm/virt/implement';
 
 /**
  * `WHV_INTERRUPT_CONTROL` (16 bytes): a 64-bit bitfield word (`Type` bits 0-7, `DestinationMode`
@@ -96,10 +97,10 @@ export const WHvX64LocalApicEmulationModeX2Apic = 2;
  * triggers alike; in an xAPIC partition the upper address is always 0, so only bits 7:0 are set.
  * As `{ from, shift, width, at }` sources for the shared MSI field encoder of `@tsvmm/virt`.
  */
-export const WHV_DESTINATION_FROM_MSI = Object.freeze([
-  Object.freeze({ from: 'addressLo' as const, shift: 12, width: 8, at: 0 }),
-  Object.freeze({ from: 'addressHi' as const, shift: 8, width: 24, at: 8 }),
-]);
+export const WHV_DESTINATION_FROM_MSI: readonly MsiBitsSource[] = Object.freeze([
+  Object.freeze({ from: 'addressLo', shift: 12, width: 8, at: 0 }),
+  Object.freeze({ from: 'addressHi', shift: 8, width: 24, at: 8 }),
+] as const);
 
 /** `WHV_CAPABILITY_CODE` HypervisorPresent: a 4-byte BOOL, nonzero when the hypervisor runs. */
 export const WHvCapabilityCodeHypervisorPresent = 0;
