@@ -54,6 +54,14 @@ describeOnTargets('MshvPartition with x2apic', (target) => {
     expect(thrown(() => route.setMsi(address, high.data)).code).toBe('INVALID_MSI');
     expect(thrown(() => p.requestMsi(ext.addressLo, ext.data)).code).toBe('INVALID_MSI');
     expect(thrown(() => route.setMsi(ext.addressLo, ext.data)).code).toBe('INVALID_MSI');
+    // Logical destinations name no VP, so only the upper-address rule refuses these (x2APIC cluster 1, member 0).
+    const cluster = encodeMsi({ destinationId: 0x10001, destinationMode: 'logical', vector: 0x42 });
+    const clusterAddress = BigInt(cluster.addressLo) | (BigInt(cluster.addressHi) << 32n);
+    const extLogical = (encodeMsi({ destinationId: 1, destinationMode: 'logical', vector: 0x43 }).addressLo | (1 << 5)) >>> 0;
+    for (const [a, d] of [[clusterAddress, cluster.data], [extLogical, 0x43]] as const) {
+      expect(thrown(() => p.requestMsi(a, d)).code).toBe('INVALID_MSI');
+      expect(thrown(() => route.setMsi(a, d)).code).toBe('INVALID_MSI');
+    }
     expect(route.msi).toBeUndefined();
     expect(sys.log.length).toBe(before);
     route.dispose();
