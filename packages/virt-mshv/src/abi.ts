@@ -178,9 +178,14 @@ export const MSHV_LAYOUTS = Object.freeze([
 
 // ---- constants ----
 
-/** `pt_flags` bit 0: the partition has local APICs (the only flag this package sets). */
+/** `pt_flags` bit 0: the partition has local APICs (always set by this package). */
 export const MSHV_PT_BIT_LAPIC = 1n << 0n;
-/** `pt_flags` bit 1: x2APIC mode (never set here: MSIs address APIC IDs 0-255 only). */
+/**
+ * `pt_flags` bit 1: the partition is x2APIC-capable (the kernel passes it to the hypervisor as
+ * HV_PARTITION_CREATION_FLAG_X2APIC_CAPABLE): its guest may switch the local APICs to x2APIC mode.
+ * It widens neither the VP index ({@link MSHV_MAX_VPS}) nor the routing entry's destination
+ * ({@link MSHV_ROUTE_MAX_APIC_ID}). Set by the `x2apic` partition option.
+ */
 export const MSHV_PT_BIT_X2APIC = 1n << 1n;
 /** `pt_flags` bit 2 (GPA_SUPER_PAGES), an option of guest-memory mapping; never set here. */
 export const MSHV_PT_BIT_GPA_SUPER_PAGES = 1n << 2n;
@@ -199,8 +204,19 @@ export const MSHV_IRQFD_FLAG_RESAMPLE = 1 << 1;
 
 /** Most entries in one MSHV_SET_MSI_ROUTING table, and the bound on every gsi (EINVAL at or above). */
 export const MSHV_MAX_MSI_ROUTES = 4096;
-/** VP indexes must be below this (EINVAL otherwise). */
+/**
+ * VP indexes must be below this (MSHV_CREATE_VP: EINVAL otherwise), with or without
+ * {@link MSHV_PT_BIT_X2APIC}. A VP's APIC ID is its index: MSHV_CREATE_VP takes nothing else.
+ */
 export const MSHV_MAX_VPS = 256;
+/**
+ * The largest APIC ID an MSHV_SET_MSI_ROUTING entry can name: the kernel takes the destination
+ * from address bits 19:12 only (`mshv_copy_girq_info`, 8 bits) and rejects the whole table when
+ * any `address_hi` is nonzero (`mshv_update_routing_table`, EINVAL), in xAPIC and x2APIC-capable
+ * partitions alike. This is mshv's one encoding of a destination in a routing entry: there is no
+ * 32-bit form.
+ */
+export const MSHV_ROUTE_MAX_APIC_ID = 0xff;
 
 /** `mshv_get_set_vp_state.type` for the local APIC. */
 export const MSHV_VP_STATE_LAPIC = 0;

@@ -20,7 +20,7 @@ import {
 } from '@tsvmm/virt';
 import { checkConstructToken, checkMethods, checkOptions } from '@tsvmm/virt/implement';
 import { type Syscalls, check, checkSyscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { MSHV_DEVICE, MSHV_MAX_MSI_ROUTES, MSHV_MAX_VPS, MSHV_PT_BIT_LAPIC, MSHV_PT_ISOLATION_NONE } from './abi';
+import { MSHV_DEVICE, MSHV_MAX_MSI_ROUTES, MSHV_MAX_VPS, MSHV_PT_BIT_LAPIC, MSHV_PT_BIT_X2APIC, MSHV_PT_ISOLATION_NONE, MSHV_ROUTE_MAX_APIC_ID } from './abi';
 import { type AssertInterruptInjector, assertInterruptInjector } from './assert-interrupt';
 import { createPartition, createVp, initializePartition } from './calls';
 import { openMshv } from './device';
@@ -30,10 +30,18 @@ import { parseMshvMsi } from './msi-policy';
 import { type MshvIrqFd, type MshvIrqFdHandle, createMshvIrqFd } from './irqfd';
 
 /**
- * The largest APIC ID a destination reaches: this backend creates xAPIC partitions only, whose
- * 8-bit IDs stop at 0xFE (0xFF is the broadcast ID).
+ * The largest APIC ID a destination reaches, in xAPIC and x2APIC-capable partitions alike: the
+ * highest VP index (APIC ID = VP index), the routing entry's 8-bit destination, and below 0xFF,
+ * which an xAPIC destination means as broadcast (what the hypervisor makes of 0xFF once a guest
+ * is in x2APIC mode is not documented, so it is never sent as an APIC ID).
  */
-const XAPIC_MAX_APIC_ID = 0xfe;
+const MSHV_MAX_APIC_ID = Math.min(MSHV_MAX_VPS - 1, MSHV_ROUTE_MAX_APIC_ID, 0xfe);
+
+/** Why `capabilities.x2apic` is false on every mshv partition, for people. */
+const X2APIC_REASON =
+  `mshv cannot address APIC IDs above ${MSHV_MAX_APIC_ID}: MSHV_CREATE_VP takes VP indexes below ${MSHV_MAX_VPS} and gives each VP the APIC ID of its index, ` +
+  'and MSHV_SET_MSI_ROUTING takes the destination from address bits 19:12 only and rejects any nonzero address_hi (EINVAL), ' +
+  'x2APIC-capable partition or not; the extended destination ID (address bits 11:5) is ignored by the kernel, so it is refused';
 
 /**
  * What {@link MshvPartition.create} takes. Only `vcpus` is required; every option is checked (each
@@ -42,6 +50,19 @@ const XAPIC_MAX_APIC_ID = 0xfe;
 export interface MshvPartitionOptions {
   /** VPs to create, an integer from 1 to 256 (MSHV_MAX_VPS); VP i gets APIC ID i. */
   readonly vcpus: number;
+  /**
+   * Create the partition x2APIC-capable (`pt_flags` MSHV_PT_BIT_X2APIC with LAPIC): its guest may
+   * switch the local APICs to x2APIC mode. Default false. It does not widen what MSIs can reach:
+   * APIC IDs stay the VP indexes 0-255 and routes carry 8-bit destinations (see
+   * `capabilities.x2apicReason`), so `capabilities.x2apic` stays false.
+   */
+  readonly x2apic?: boolean;
+  /**
+   * APIC ID of each VP, in VP order. mshv does not let the VMM choose them: VP i has APIC ID i
+   * (MSHV_CREATE_VP takes only the VP index, below 256), so the only accepted value is
+   * `[0, 1, ..., vcpus-1]`; anything else is INVALID_ARGUMENT naming that limit, before any system call.
+   */
+  readonly apicIds?: readonly number[];
   /** System calls (tests pass the kernel model, or wrap either in a FaultInjector). Default: libc. */
   readonly sys?: Syscalls;
   /**
@@ -78,6 +99,10 @@ export interface MshvPartitionOptions {
 export interface MshvCapabilities extends PartitionCapabilities {
   /** Why `resample` is false. */
   readonly resampleReason: string;
+  /** The partition was created x2APIC-capable (the `x2apic` option): its guest may use x2APIC mode. */
+  readonly x2apicCapable: boolean;
+  /** Why `x2apic` (APIC IDs above 255) is false on mshv, x2APIC-capable partition or not. */
+  readonly x2apicReason: string;
 }
 
 /** Routes one table can hold: GSIs 1-4095 (GSI 0 is never used; every GSI must be below 4096). */
@@ -90,6 +115,10 @@ const RESAMPLE_REASON =
 interface Injectors {
   readonly request: AssertInterruptInjector;
   readonly irqfd: AssertInterruptInjector;
+}
+
+interface ApicSettings {
+  readonly x2apicCapable: boolean;
 }
 
 interface IrqFdSettings {
@@ -110,7 +139,8 @@ const CREATE: unique symbol = Symbol('MshvPartition.create');
  * local APIC reads (MSHV_GET_VP_STATE). Made by {@link MshvPartition.create}; owns its fds and
  * pinned buffers and releases them in {@link MshvPartition.dispose}.
  *
- * Only APIC IDs 0-255 are addressable (the kernel rejects any nonzero upper MSI address), a
+ * Only APIC IDs 0-255 are addressable, x2APIC-capable partition (the `x2apic` option) or not (the
+ * kernel rejects any nonzero upper MSI address and VP indexes of 256 or more), a
  * physical destination must be an existing VP, and vector 0 is refused: see `parseMshvMsi`.
  */
 export class MshvPartition implements Partition, LocalApicAccess {
@@ -120,7 +150,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
   readonly vcpuCount: number;
   /**
    * What this partition offers: kernel irqfd (`irqfd: 'kernel'`, up to {@link MSHV_MAX_IRQFD_ROUTES}
-   * kernel routes, more through the overflow relay), no resample (see `resampleReason`), no x2APIC,
+   * kernel routes, more through the overflow relay), no resample (see `resampleReason`), no APIC ID above 255 (see `x2apicReason`),
    * `maxVcpus` 256.
    */
   readonly capabilities: MshvCapabilities;
@@ -133,7 +163,16 @@ export class MshvPartition implements Partition, LocalApicAccess {
   private readonly irqfdHandle: MshvIrqFdHandle;
   private isDisposed = false;
 
-  private constructor(token: typeof CREATE, sys: Syscalls, partitionFd: number, vpFds: number[], lapic: VpLapicPage, injectors: Injectors, irqfd: IrqFdSettings) {
+  private constructor(
+    token: typeof CREATE,
+    sys: Syscalls,
+    partitionFd: number,
+    vpFds: number[],
+    lapic: VpLapicPage,
+    injectors: Injectors,
+    irqfd: IrqFdSettings,
+    apic: ApicSettings,
+  ) {
     checkConstructToken(token, CREATE, 'MshvPartition', 'MshvPartition.create()');
     this.sys = sys;
     this.pt = partitionFd;
@@ -154,8 +193,10 @@ export class MshvPartition implements Partition, LocalApicAccess {
     });
     const irq = this.irqfdHandle.irqfd;
     this.capabilities = Object.freeze({
-      ...partitionCapabilities(irq, { backend: 'mshv', irqfdReason: this.irqfdHandle.reason, resample: false, x2apic: false, maxApicId: XAPIC_MAX_APIC_ID, maxVcpus: MSHV_MAX_VPS }),
+      ...partitionCapabilities(irq, { backend: 'mshv', irqfdReason: this.irqfdHandle.reason, resample: false, x2apic: MSHV_MAX_APIC_ID > 0xff, maxApicId: MSHV_MAX_APIC_ID, maxVcpus: MSHV_MAX_VPS }),
       resampleReason: RESAMPLE_REASON,
+      x2apicCapable: apic.x2apicCapable,
+      x2apicReason: X2APIC_REASON,
     });
   }
 
@@ -164,11 +205,16 @@ export class MshvPartition implements Partition, LocalApicAccess {
    * (each read once) before anything is opened; if a step fails, everything opened so far is
    * closed and freed, and the step's typed error is thrown: UNAVAILABLE when /dev/mshv is missing
    * (not a root partition), PERMISSION when it cannot be opened, SYSCALL otherwise.
+   *
+   * @throws VirtError INVALID_ARGUMENT before any system call for a malformed option, among them
+   *   `apicIds` other than `[0, 1, ..., vcpus-1]` (mshv gives VP i APIC ID i, VP indexes below 256).
    */
   static create(options: MshvPartitionOptions): MshvPartition {
     const op = 'MshvPartition.create';
-    checkOptions<MshvPartitionOptions>(op, 'options', options, ['vcpus', 'sys', 'memory', 'device', 'maxRoutes', 'maxKernelRoutes', 'overflow', 'retargetWindowMs']);
+    checkOptions<MshvPartitionOptions>(op, 'options', options, ['vcpus', 'x2apic', 'apicIds', 'sys', 'memory', 'device', 'maxRoutes', 'maxKernelRoutes', 'overflow', 'retargetWindowMs']);
     const vcpus = options.vcpus;
+    const x2apicOption = options.x2apic;
+    const apicIds = options.apicIds;
     const sysOption = options.sys;
     const memoryOption = options.memory;
     const device = options.device;
@@ -177,6 +223,9 @@ export class MshvPartition implements Partition, LocalApicAccess {
     const overflow = options.overflow;
     const retargetWindowMs = options.retargetWindowMs;
     checkInteger(op, 'vcpus', vcpus, 1, MSHV_MAX_VPS);
+    if (x2apicOption !== undefined && typeof x2apicOption !== 'boolean') throw invalidArgument(op, `x2apic must be a boolean, got ${describeValue(x2apicOption)}`);
+    const x2apicCapable = x2apicOption === true;
+    if (apicIds !== undefined) checkIdentityApicIds(op, apicIds, vcpus);
     if (retargetWindowMs !== undefined) checkInteger(op, 'retargetWindowMs', retargetWindowMs, 0, 1000);
     if (maxRoutes !== undefined) checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 20);
     if (maxKernelRoutes !== undefined) checkInteger(op, 'maxKernelRoutes', maxKernelRoutes, 1, MSHV_MAX_IRQFD_ROUTES);
@@ -198,7 +247,8 @@ export class MshvPartition implements Partition, LocalApicAccess {
       const dev = openMshv(sys, op, device ?? MSHV_DEVICE);
       let pt: number;
       try {
-        pt = check(createPartition(sys, dev, MSHV_PT_BIT_LAPIC, MSHV_PT_ISOLATION_NONE), op, 'ioctl(MSHV_CREATE_PARTITION, LAPIC)');
+        const flags = x2apicCapable ? MSHV_PT_BIT_LAPIC | MSHV_PT_BIT_X2APIC : MSHV_PT_BIT_LAPIC;
+        pt = check(createPartition(sys, dev, flags, MSHV_PT_ISOLATION_NONE), op, `ioctl(MSHV_CREATE_PARTITION, ${x2apicCapable ? 'LAPIC|X2APIC' : 'LAPIC'})`);
       } finally {
         sys.close(dev); // the partition fd is all that is needed from here on
       }
@@ -215,7 +265,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
       }
       injector = assertInterruptInjector(sys, memory, pt, 'MshvPartition.requestMsi');
       irqfdInjector = assertInterruptInjector(sys, memory, pt, 'IrqFdRoute: deliver a latched signal');
-      return new MshvPartition(CREATE, sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, maxKernelRoutes, overflow, retargetWindowMs });
+      return new MshvPartition(CREATE, sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, maxKernelRoutes, overflow, retargetWindowMs }, { x2apicCapable });
     } catch (e) {
       irqfdInjector?.free();
       injector?.free();
@@ -326,4 +376,18 @@ export class MshvPartition implements Partition, LocalApicAccess {
   private live(op: string): void {
     if (this.isDisposed) throw disposedError(op, 'the mshv partition');
   }
+}
+
+/**
+ * INVALID_ARGUMENT unless `apicIds` is `[0, 1, ..., vcpus-1]`: mshv gives VP i APIC ID i and takes
+ * VP indexes below {@link MSHV_MAX_VPS} only, so a VMM cannot choose an APIC ID.
+ */
+function checkIdentityApicIds(op: string, apicIds: unknown, vcpus: number): void {
+  const limit = `mshv gives VP i APIC ID i (MSHV_CREATE_VP takes only a VP index, below ${MSHV_MAX_VPS}), so apicIds can only be [0, 1, ..., vcpus-1]`;
+  if (!Array.isArray(apicIds)) throw invalidArgument(op, `apicIds must be an array of APIC IDs, got ${describeValue(apicIds)}`);
+  const ids = apicIds as readonly unknown[];
+  if (ids.length !== vcpus) throw invalidArgument(op, `apicIds has ${ids.length} entries for ${vcpus} VPs; ${limit}`);
+  ids.forEach((id, vp) => {
+    if (id !== vp) throw invalidArgument(op, `apicIds[${vp}] is ${describeValue(id)}, but VP ${vp} has APIC ID ${vp}: ${limit}`);
+  });
 }

@@ -19,7 +19,7 @@ import { describeOnTargets } from './support/targets';
 const KERNEL_ROUTES = 4;
 
 describeOnTargets('conformance', (target) => {
-  const subject = (options: { maxRoutes?: number; kernelGsis?: number }) => {
+  const subject = (options: { maxRoutes?: number; kernelGsis?: number; x2apic?: boolean }) => {
     const partition = target.create({ ...options, deferredRelay: true });
     const sys = target.sysOf(partition);
     const irqfd = partition.irqfd()!;
@@ -45,6 +45,8 @@ describeOnTargets('conformance', (target) => {
   // 4095 GSIs: more than the overflow cases fill; the run with 4 GSIs covers overflow.
   defineIrqFdConformance({ name: `mshv on the ${target.name}, 2 VPs`, supports: { overflow: false }, create: () => subject({}) });
   defineIrqFdConformance({ name: `mshv on the ${target.name}, 2 VPs, 64 routes`, supports: { overflow: false }, create: () => subject({ maxRoutes: 64 }) });
+  // x2APIC-capable, yet no APIC ID above 255 (x2apic false): the limits case holds it to 0xFE.
+  defineIrqFdConformance({ name: `mshv on the ${target.name}, 2 VPs, x2APIC-capable partition`, supports: { overflow: false }, create: () => subject({ x2apic: true }) });
   defineIrqFdConformance({
     name: `mshv on the ${target.name}, 2 VPs, 64 routes, ${KERNEL_ROUTES} GSIs: overflow relayed`,
     supports: { overflow: true },

@@ -11,6 +11,15 @@
  *   WHV_TRIGGER_PARAMETERS (32 bytes): TriggerType u32 @0, Reserved u32 @4, Interrupt @8.
  *   xAPIC page (InterruptControllerState2, 4096 bytes): ID @0x20 (bits 31:24), SVR @0xF0,
  *   ISR @0x100, TMR @0x180, IRR @0x200, 32 bits per 16-byte row.
+ *   LocalApicEmulationMode (0x1005): None 0, XApic 1, X2Apic 2; E_INVALIDARG for anything else.
+ *
+ * x2APIC (LocalApicEmulationMode X2Apic): Destination is the 32-bit APIC ID (0xFFFFFFFF
+ * broadcasts; logical destinations are x2APIC cluster IDs, cluster = ID >> 4 in bits 31:16, one
+ * bit per member ID & 15 in bits 15:0, Intel SDM "Logical Destination Mode in x2APIC Mode"), and
+ * VP i has APIC ID i. Not documented by WHP, and the model's assumptions until a Windows run
+ * shows otherwise: the page's ID register at 0x20 then holds the whole 32-bit ID (as the x2APIC
+ * ID register reads), and a VP is reached at its 32-bit ID without its guest first switching the
+ * APIC to x2APIC mode.
  *
  * Semantics modelled: partitions, properties before setup (E_INVALIDARG after), VPs, the
  * capability probe, WHvRequestInterrupt, triggers whose event the model creates (the caller owns
@@ -48,6 +57,7 @@ typedef uint64_t HANDLE;
 #define S_OK 0
 #define E_INVALIDARG ((HRESULT)0x80070057u)
 #define E_HANDLE ((HRESULT)0x80070006u)
+#define E_OUTOFMEMORY ((HRESULT)0x8007000Eu)
 #define WHV_E_UNKNOWN_CAPABILITY ((HRESULT)0x80370300u)
 #define WHV_E_INSUFFICIENT_BUFFER ((HRESULT)0x80370301u)
 #define WHV_E_UNKNOWN_PROPERTY ((HRESULT)0x80370302u)
@@ -63,7 +73,7 @@ typedef uint64_t HANDLE;
 #define MAX_EVENTS 65536
 #define MAX_TRIGGERS 65536
 #define MAX_PARTITIONS 4096
-#define MAX_VPS 64
+#define MAX_VPS 1024 /* the model's own bound on ProcessorCount (WHP documents none) */
 #define PAGE 4096
 
 #define EVENT_BASE 0x100ull
@@ -175,7 +185,25 @@ static int control_valid(const uint8_t *ic) {
   return 1;
 }
 
-/* Physical: the APIC whose ID matches, 0xFF broadcasts. Logical: flat model, bit n = APIC ID n. */
+/* The APIC ID of a VP, as the page's ID register holds it in this partition's mode. */
+static uint32_t apic_id(const struct partition *p, const uint8_t *page) {
+  return p->apic_mode == 2 ? rd32(page + 0x20) : rd32(page + 0x20) >> 24;
+}
+
+/* Whether destination `dest` (physical or logical) names the APIC whose ID is `id`. */
+static int destination_matches(const struct partition *p, uint32_t dest, int logical, uint32_t id) {
+  if (p->apic_mode == 2) {
+    if (dest == 0xffffffffu) return 1;
+    if (!logical) return dest == id;
+    return (dest >> 16) == (id >> 4) && (dest & 0xffff & (1u << (id & 0xf))) != 0;
+  }
+  return logical ? (id < 8 && (dest & (1u << id))) : (dest == 0xff || dest == id);
+}
+
+/*
+ * xAPIC: physical the APIC whose ID matches, 0xFF broadcasts; logical flat model, bit n = APIC ID n.
+ * x2APIC: 32-bit IDs, 0xFFFFFFFF broadcasts, logical by cluster (destination_matches).
+ */
 static void deliver(struct partition *p, const uint8_t *ic) {
   uint64_t w = rd64(ic);
   uint32_t type = w & 0xff, logical = (w >> 8) & 0xf, level = (w >> 12) & 0xf;
@@ -185,9 +213,7 @@ static void deliver(struct partition *p, const uint8_t *ic) {
   for (vp = 0; vp < p->proc_count && vp < MAX_VPS; vp++) {
     if (!p->vp_created[vp]) continue;
     uint8_t *page = p->pages[vp];
-    uint32_t id = rd32(page + 0x20) >> 24;
-    int match = logical ? (id < 8 && (dest & (1u << id))) : (dest == 0xff || dest == id);
-    if (!match) continue;
+    if (!destination_matches(p, dest, logical, apic_id(p, page))) continue;
     if ((type == 0 || type == 1) && (rd32(page + 0xf0) & 0x100)) {
       uint8_t *irr = page + 0x200 + 16 * (vector / 32);
       uint8_t *tmr = page + 0x180 + 16 * (vector / 32);
@@ -239,7 +265,6 @@ HRESULT WHvCreatePartition(HANDLE *out) {
   if (enter("WHvCreatePartition", &hr)) goto done;
   if (!out || n_partitions >= MAX_PARTITIONS) { hr = E_INVALIDARG; goto done; }
   struct partition *p = calloc(1, sizeof *p);
-  p->pages = calloc(MAX_VPS, PAGE);
   p->alive = 1;
   partitions[n_partitions] = p;
   *out = PARTITION_BASE + 16ull * (uint64_t)n_partitions++;
@@ -277,6 +302,8 @@ HRESULT WHvSetupPartition(HANDLE h) {
   struct partition *p = live_partition(h, NULL);
   if (!p) { hr = E_HANDLE; goto done; }
   if (p->setup || !p->count_set) { hr = WHV_E_INVALID_PARTITION_CONFIG; goto done; }
+  p->pages = calloc(p->proc_count, PAGE); /* one page per VP index, below ProcessorCount */
+  if (!p->pages) { hr = E_OUTOFMEMORY; goto done; }
   p->setup = 1;
 done:
   pthread_mutex_unlock(&mu);
@@ -321,7 +348,7 @@ HRESULT WHvCreateVirtualProcessor(HANDLE h, uint32_t vp, uint32_t flags) {
   if (p->vp_created[vp]) { hr = E_INVALIDARG; goto done; }
   p->vp_created[vp] = 1;
   memset(p->pages[vp], 0, PAGE);
-  wr32(p->pages[vp] + 0x20, vp << 24); /* APIC ID = VP index */
+  wr32(p->pages[vp] + 0x20, p->apic_mode == 2 ? vp : vp << 24); /* APIC ID = VP index */
   wr32(p->pages[vp] + 0x30, 0x50014);  /* version */
   wr32(p->pages[vp] + 0xf0, 0xff);     /* SVR after reset: software-disabled */
 done:

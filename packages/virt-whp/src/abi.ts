@@ -7,6 +7,7 @@
  * The header asserts `sizeof(WHV_INTERRUPT_CONTROL) == 16` and `sizeof(WHV_TRIGGER_PARAMETERS) == 32`.
  */
 import { defineLayout, embedLayout } from '@tsvmm/ffi';
+import type { MsiBitsSource } from '@tsvmm/virt/implement';
 
 /**
  * `WHV_INTERRUPT_CONTROL` (16 bytes): a 64-bit bitfield word (`Type` bits 0-7, `DestinationMode`
@@ -84,10 +85,22 @@ export const WHvPartitionPropertyCodeProcessorCount = 0x00001fff;
 export const WHvPartitionPropertyCodeLocalApicEmulationMode = 0x00001005;
 /** `WHV_X64_LOCAL_APIC_EMULATION_MODE` None: no local APIC emulation. */
 export const WHvX64LocalApicEmulationModeNone = 0;
-/** `WHV_X64_LOCAL_APIC_EMULATION_MODE` XApic: the mode this backend sets (8-bit APIC IDs). */
+/** `WHV_X64_LOCAL_APIC_EMULATION_MODE` XApic: the default mode of this backend (8-bit APIC IDs). */
 export const WHvX64LocalApicEmulationModeXApic = 1;
-/** `WHV_X64_LOCAL_APIC_EMULATION_MODE` X2Apic; not used here. */
+/** `WHV_X64_LOCAL_APIC_EMULATION_MODE` X2Apic: set by the `x2apic` partition option (32-bit APIC IDs). */
 export const WHvX64LocalApicEmulationModeX2Apic = 2;
+
+/**
+ * `WHV_INTERRUPT_CONTROL.Destination` (a UINT32) from an MSI: bits 7:0 from address bits 19:12,
+ * bits 31:8 from the upper address's bits 31:8 (the x2APIC destination ID, as KVM's `address_hi`
+ * carries it). WHP's one encoding of a destination, in WHvRequestInterrupt and in Interrupt
+ * triggers alike; in an xAPIC partition the upper address is always 0, so only bits 7:0 are set.
+ * As `{ from, shift, width, at }` sources for the shared MSI field encoder of `@tsvmm/virt`.
+ */
+export const WHV_DESTINATION_FROM_MSI: readonly MsiBitsSource[] = Object.freeze([
+  Object.freeze({ from: 'addressLo', shift: 12, width: 8, at: 0 }),
+  Object.freeze({ from: 'addressHi', shift: 8, width: 24, at: 8 }),
+] as const);
 
 /** `WHV_CAPABILITY_CODE` HypervisorPresent: a 4-byte BOOL, nonzero when the hypervisor runs. */
 export const WHvCapabilityCodeHypervisorPresent = 0;

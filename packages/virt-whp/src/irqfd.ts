@@ -21,6 +21,7 @@ import {
   type IrqFdCapabilities,
   type IrqFdRoute,
   type MsiMessage,
+  type MsiPolicy,
   VirtError,
   describeValue,
   disposedError,
@@ -32,7 +33,7 @@ import {
 } from '@tsvmm/virt';
 import { checkConstructToken, checkNotThenable } from '@tsvmm/virt/implement';
 import type { WhpCalls } from './calls';
-import { WHP_MSI_POLICY, interruptControl, triggerParameters } from './encode';
+import { interruptControl, triggerParameters } from './encode';
 import { Win32Event } from './win32-event';
 
 /** What a route needs from its partition. */
@@ -40,6 +41,8 @@ export interface TriggerHost {
   readonly calls: WhpCalls;
   /** The WHV_PARTITION_HANDLE. */
   readonly handle: bigint;
+  /** What setMsi accepts: `WHP_MSI_POLICY` in an xAPIC partition, `whpX2apicMsiPolicy` in an x2APIC one. */
+  readonly policy: MsiPolicy;
   /** A trigger whose deletion failed: deleted with the partition, its event closed after that. */
   orphan(trigger: bigint, event: Win32Event): void;
 }
@@ -225,7 +228,7 @@ export class WhpIrqFdRoute implements IrqFdRoute {
   setMsi(address: number | bigint, data: number): void {
     const op = 'IrqFdRoute.setMsi';
     this.live(op);
-    const msg = parseMsi(op, address, data, WHP_MSI_POLICY);
+    const msg = parseMsi(op, address, data, this.owner.host.policy);
     this.transition(op, msg, this.isMasked);
   }
 

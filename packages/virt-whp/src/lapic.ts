@@ -21,13 +21,16 @@ export function vectorsAt(page: Uint8Array, base: number): number[] {
 }
 
 /**
- * The diagnostic view of an InterruptControllerState2 page: APIC ID (bits 31:24 at 0x20), IRR and
- * ISR vectors ascending, and SVR bit 8 (software enable). `page` is the 4096-byte page
- * WHvGetVirtualProcessorState wrote; one shorter than 0x274 bytes throws a RangeError.
+ * The diagnostic view of an InterruptControllerState2 page: APIC ID (at 0x20: bits 31:24 in an
+ * xAPIC partition; with `x2apic`, the whole 32-bit x2APIC ID, as the x2APIC ID register holds it),
+ * IRR and ISR vectors ascending, and SVR bit 8 (software enable). `page` is the 4096-byte page
+ * WHvGetVirtualProcessorState wrote; one shorter than 0x274 bytes throws a RangeError. How WHP
+ * writes the ID register of an X2Apic-mode partition is not documented: only a Windows run shows it.
  */
-export function decodeLapicPage(page: Uint8Array): LocalApicState {
+export function decodeLapicPage(page: Uint8Array, x2apic = false): LocalApicState {
+  const id = u32(page, LAPIC_ID);
   return {
-    apicId: u32(page, LAPIC_ID) >>> 24,
+    apicId: x2apic ? id : id >>> 24,
     irr: vectorsAt(page, LAPIC_IRR),
     isr: vectorsAt(page, LAPIC_ISR),
     softwareEnabled: (u32(page, LAPIC_SVR) & LAPIC_SVR_ENABLE) !== 0,

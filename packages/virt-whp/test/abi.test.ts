@@ -6,7 +6,7 @@
  * C check compiled against a header that declares them as WinHvPlatformDefs.h does.
  */
 import { decodeStruct, generateCCheck, runCCheck } from '@tsvmm/ffi';
-import { abi, interruptControl, triggerParameters } from '../src';
+import { abi, interruptControl, triggerParameters, whpX2apicMsiPolicy } from '../src';
 import { WHP_MSI_POLICY } from '../src/encode';
 import { parseMsi } from '@tsvmm/virt';
 
@@ -40,6 +40,19 @@ test('a fixed, logical, edge MSI: DestinationMode and TriggerMode are distinct n
 test('an NMI to APIC 0xFE', () => {
   const m = parseMsi('t', 0xfeefe000, 0x0400, WHP_MSI_POLICY);
   expect(hex(interruptControl(m))).toBe('0400000000000000' + 'fe000000' + '00000000');
+});
+
+test('x2APIC: the 32-bit Destination takes address bits 19:12 as bits 7:0 and the upper address bits 31:8 above them, in the control and the trigger alike', () => {
+  const policy = whpX2apicMsiPolicy(0x7fffffff);
+  const m = parseMsi('t', 0x0001_2300_fee4_5000n, 0x0041, policy); // APIC ID 0x12345, fixed, physical, edge
+  expect(hex(interruptControl(m))).toBe('0000000000000000' + '45230100' + '41000000');
+  expect(hex(triggerParameters(m))).toBe('00000000' + '00000000' + '0000000000000000' + '45230100' + '41000000' + '0000000000000000');
+  // An extended destination ID (APIC ID bits 14:8 in address bits 11:5) lands in the same field.
+  const ext = parseMsi('t', 0xfee45000 + (0x23 << 5), 0x0041, policy);
+  expect(hex(interruptControl(ext))).toBe('0000000000000000' + '45230000' + '41000000');
+  // The x2APIC broadcast ID is all 32 bits.
+  const all = parseMsi('t', 0xffff_ff00_feef_f000n, 0x0041, policy);
+  expect(hex(interruptControl(all))).toBe('0000000000000000' + 'ffffffff' + '41000000');
 });
 
 test('WHV_TRIGGER_PARAMETERS: Interrupt type 0, Reserved 0, the control at byte 8, zero to byte 32', () => {

@@ -8,14 +8,28 @@
  * deleted, and no partition or trigger left alive.
  */
 import { apicObserver, defineIrqFdConformance } from '@tsvmm/virt/conformance';
-import { describeOnTargets } from './support/targets';
+import type { WhpPartition } from '../src';
+import { type WhpConfiguration, describeOnTargets } from './support/targets';
+
+/**
+ * The x2APIC runs' vCPUs: WHP gives VP i APIC ID i, so APIC ID 256 (low byte 0: a destination
+ * truncated to 8 bits lands on vCPU 0; bits 14:8 nonzero, carried by the extended destination ID)
+ * takes 257 VPs; 255 is then a destination of its own, not a broadcast.
+ */
+const X2APIC_VCPUS = 257;
 
 describeOnTargets('conformance', (target) => {
   for (const configuration of target.configurations) {
+    run(configuration, `whp on the ${target.name} (${configuration.name})`, () => configuration.create(), false);
+    run(configuration, `whp on the ${target.name} (${configuration.name}), x2APIC, ${X2APIC_VCPUS} VPs`, () => configuration.create(X2APIC_VCPUS, { x2apic: true }), true);
+  }
+
+  function run(configuration: WhpConfiguration, name: string, make: () => WhpPartition, x2apic: boolean): void {
     defineIrqFdConformance({
-      name: `whp on the ${target.name} (${configuration.name})`,
+      name,
+      supports: { x2apic },
       create() {
-        const partition = configuration.create();
+        const partition = make();
         return {
           partition,
           observer: apicObserver(partition),

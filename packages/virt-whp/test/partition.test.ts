@@ -106,7 +106,7 @@ describe('create', () => {
       new Proxy(o, { get: (t, k, r) => (typeof k === 'string' && reads.push(prefix + k), Reflect.get(t, k, r) as unknown) });
     const p = WhpPartition.create(counted({ vcpus: 2, maxRoutes: 8, library: counted({ ...full.library }, 'library.') }, ''));
     p.dispose();
-    expect(reads.sort()).toEqual(['inFlightWaitMs', 'library', 'library.kernel32', 'library.whp', 'maxRoutes', 'vcpus']);
+    expect(reads.sort()).toEqual(['apicIds', 'inFlightWaitMs', 'library', 'library.kernel32', 'library.whp', 'maxRoutes', 'vcpus', 'x2apic']);
     full.assertClean();
   });
 

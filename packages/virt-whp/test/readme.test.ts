@@ -9,7 +9,7 @@ const { node, readmeExamples } = readmeTools(PACKAGE);
 import { whpModel } from './model';
 
 test('README blocks are byte-identical to the example files', () => {
-  expect(readmeExamples()).toEqual(['examples/follow-event.js', 'examples/follow-event.ts']);
+  expect(readmeExamples()).toEqual(['examples/follow-event.js', 'examples/follow-event.ts', 'examples/x2apic.js']);
 });
 
 test.each(['no-update', 'full'] as const)(
@@ -19,6 +19,21 @@ test.each(['no-update', 'full'] as const)(
     expect(out).toBe(['vCPU 1 IRR: [ 65 ]', 'masked, IRR: []', 'unmasked, IRR: [ 65 ]', ''].join('\n'));
   },
 );
+
+test('examples/x2apic.js runs unchanged on the WHP model: APIC ID 256 reached by the upper address and by the extended destination ID, 257 refused naming the limit', () => {
+  const out = node(['-r', './test/support/on-whp-model.js', 'examples/x2apic.js'], { TSVMM_WHP_MODEL_LIBRARY: whpModel('full').path });
+  expect(out).toBe(
+    [
+      'vCPU 256 APIC ID: 256',
+      'maxApicId: 256',
+      'vCPU 256 IRR: [ 65 ]',
+      'kept as: {"addressLo":4276092928,"addressHi":256,"data":66}',
+      'vCPU 256 IRR: [ 66 ] vCPU 0 IRR: []',
+      'INVALID_MSI destination APIC ID 257 is above 256, the largest APIC ID WHP can reach on this partition (maxApicId)',
+      '',
+    ].join('\n'),
+  );
+});
 
 if (process.platform !== 'win32') {
   test('examples/follow-event.js in plain Node off Windows: fails with the typed UNSUPPORTED error and exit code 1', () => {

@@ -28,6 +28,26 @@ defineIrqFdConformance({
   },
 });
 
+defineIrqFdConformance({
+  name: 'whp model without trigger exports (user-space relay), x2APIC, 257 VPs',
+  supports: { x2apic: true },
+  create() {
+    const model = whpModel('no-triggers');
+    model.reset();
+    // APIC ID = VP index: APIC ID 256 takes 257 VPs.
+    const partition = WhpPartition.create({ vcpus: 257, x2apic: true, library: model.library });
+    return {
+      partition,
+      observer: apicObserver(partition),
+      settle: () => partition.settle(),
+      dispose: () => {
+        partition.dispose();
+        model.assertClean();
+      },
+    };
+  },
+});
+
 test('150 armed routes (three waits of 63): each delivers exactly its own vector, once', async () => {
   const model = whpModel('no-triggers');
   model.reset();

@@ -18,6 +18,10 @@ export const DEVICE_ONLY: ReadonlyArray<{ readonly check: string; readonly why: 
     why: 'the model writes the format as the reference describes it, so a misread reference would agree with itself',
   },
   {
+    check: 'an x2APIC-capable partition (MSHV_CREATE_PARTITION with LAPIC|X2APIC) accepted by the kernel and the hypervisor, its VPs keeping APIC ID = VP index',
+    why: 'the model accepts the flag as the upstream driver does (it passes it on as HV_PARTITION_CREATION_FLAG_X2APIC_CAPABLE) and changes nothing else; only a hypervisor says it creates such a partition and which APIC IDs its VPs get',
+  },
+  {
     check: 'that the committed routing table and the assigned irqfds are what the engine recorded',
     why: 'mshv has no call to read them back, so a device checks them by delivery; the model is read back instead',
   },

@@ -14,4 +14,9 @@ export const DEVICE_ONLY: ReadonlyArray<{ readonly check: string; readonly why: 
     check: "which of the undocumented trigger-event behaviours WHP has: whether a deleted trigger's event keeps a signal, and whether trigger events are manual- or auto-reset (reported by the run)",
     why: 'the documentation is silent; the model has a switch for each and every body runs under every setting, but only Windows says which setting is true',
   },
+  {
+    check:
+      'x2APIC partitions (LocalApicEmulationMode X2Apic, 257 VPs): delivery to APIC ID 256 through the 32-bit Destination of triggers and WHvRequestInterrupt, and the ID register of the InterruptControllerState2 page',
+    why: "WHP documents neither how that page holds an X2Apic partition's 32-bit ID nor whether a VP is reached at its 32-bit ID before its guest switches the local APIC to x2APIC mode; the model assumes the whole ID at 0x20 and delivery by 32-bit ID",
+  },
 ];

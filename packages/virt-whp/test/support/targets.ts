@@ -7,7 +7,7 @@
  * one configuration the host has. What only Windows can show is listed in {@link DEVICE_ONLY}, and
  * printed when the Windows half is skipped.
  */
-import { SYSTEM_LIBRARIES, type WhpLibraryPaths, WhpPartition, type WhpProbe, probe } from '../../src';
+import { SYSTEM_LIBRARIES, type WhpLibraryPaths, WhpPartition, type WhpPartitionOptions, type WhpProbe, probe } from '../../src';
 import { type ModelVariant, SWITCH_SETTINGS, type WhpModel, applySettings, whpModel } from '../model';
 import { TEST_IN_FLIGHT_WAIT_MS } from '../helpers';
 
@@ -17,6 +17,9 @@ const WINDOWS = 'real WHP (Windows x64)';
 
 /** One setting of the switches for what WHP does not document (see ../model). */
 export type SwitchSetting = (typeof SWITCH_SETTINGS)[number];
+
+/** The APIC options a test may add to a partition. */
+export type ApicOptions = Pick<WhpPartitionOptions, 'x2apic' | 'apicIds'>;
 
 /** One configuration of a target that every body runs under. */
 export interface WhpConfiguration {
@@ -28,8 +31,8 @@ export interface WhpConfiguration {
   readonly library: WhpLibraryPaths;
   /** Model: forgets every object, count and fault, and sets this configuration's switches. Nothing on Windows. */
   prepare(): void;
-  /** A partition with `vcpus` VPs (default 2), after {@link prepare}. */
-  create(vcpus?: number): WhpPartition;
+  /** A partition with `vcpus` VPs (default 2), after {@link prepare}; `apic` adds the x2APIC options. */
+  create(vcpus?: number, apic?: ApicOptions): WhpPartition;
   /** The model under this configuration. Only in `!target.real` branches: Windows has none. */
   model(): WhpModel;
 }
@@ -62,9 +65,9 @@ function modelConfiguration(variant: keyof typeof VARIANT_NAMES, settings: Switc
       m.reset();
       applySettings(m, settings);
     },
-    create(vcpus = 2) {
+    create(vcpus = 2, apic = {}) {
       this.prepare();
-      return WhpPartition.create({ vcpus, library: model().library, inFlightWaitMs: TEST_IN_FLIGHT_WAIT_MS });
+      return WhpPartition.create({ vcpus, ...apic, library: model().library, inFlightWaitMs: TEST_IN_FLIGHT_WAIT_MS });
     },
     model,
   };
@@ -88,7 +91,7 @@ function windowsTarget(): WhpTarget {
         settings: undefined,
         library: SYSTEM_LIBRARIES,
         prepare: () => undefined,
-        create: (vcpus = 2) => WhpPartition.create({ vcpus }),
+        create: (vcpus = 2, apic = {}) => WhpPartition.create({ vcpus, ...apic }),
         model() {
           throw new Error('Windows has no model: read the model only where !target.real');
         },
