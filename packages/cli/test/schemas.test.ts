@@ -14,7 +14,9 @@ import { ERROR_SCHEMA } from '../src/cli/errors';
 import { memoryIo } from '../src/cli/io';
 import { main } from '../src/cli/main';
 import { DEMO_SCHEMA } from '../src/demo/run-demo';
-import { PROBE_SCHEMA } from '../src/probe/backends';
+import { PROBE_SCHEMA, probeAll } from '../src/probe/backends';
+import { mshvBackend, probe as probeMshv } from '@tsvmm/virt-mshv';
+import { MshvKernelModel } from '@tsvmm/virt-mshv/testing';
 
 const ROOT = path.join(__dirname, '..');
 const SCHEMAS = path.join(ROOT, 'schemas');
@@ -82,6 +84,15 @@ describe('the published JSON Schemas', () => {
     const noMaxApicId = clone(doc);
     delete withCaps(noMaxApicId).maxApicId;
     expect(errorsOf('probe.schema.json', noMaxApicId)).not.toEqual([]);
+    // A backend's own capability fields are documented: the report of mshv's probe, run on its
+    // kernel model, validates as it is; an unknown field is refused.
+    const model = new MshvKernelModel();
+    const mshvOnModel = JSON.parse(JSON.stringify(probeAll([{ ...mshvBackend, probe: () => probeMshv({ sys: model, memory: model }) }]))) as Record<string, unknown>;
+    expect(withCaps(mshvOnModel)).toMatchObject({ backend: 'mshv', resampleReason: expect.any(String), x2apicReason: expect.any(String) });
+    expect(errorsOf('probe.schema.json', mshvOnModel)).toEqual([]);
+    const unknownCap = clone(doc);
+    withCaps(unknownCap).speed = 'fast';
+    expect(errorsOf('probe.schema.json', unknownCap)).not.toEqual([]);
     const fractional = clone(doc);
     withCaps(fractional).maxApicId = 254.5;
     expect(errorsOf('probe.schema.json', fractional)).not.toEqual([]);
