@@ -5,6 +5,7 @@ export type { CliHooks, Command, CommandContext } from './cli/command';
 export type { OptionSpec, ParsedOptions } from './cli/args';
 export { type CliIo, memoryIo, processIo } from './cli/io';
 export { PROBE_SCHEMA, probeAll, type HostInfo, type ProbeReport } from './probe/backends';
+export { VFIO_LIST_LIMIT, probeVfio, type VfioGroupReport, type VfioPciFunctionReport, type VfioProbeOptions, type VfioProblem, type VfioReport } from './probe/vfio';
 export { DEMO_SCHEMA, runDemo, type DemoOptions, type DemoPartition, type DemoResult, type FileReadScene, type Observation, type X2apicScene } from './demo/run-demo';
 export type { FileReadHost, FileReadUnavailable } from './demo/file-read';
 export type { X2apicHost } from './demo/x2apic';
