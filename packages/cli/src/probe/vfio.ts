@@ -12,12 +12,30 @@ import type * as LinuxSys from '@tsvmm/linux-sys';
 /** At most this many IOMMU groups and vfio-pci functions are listed; the rest are counted. */
 export const VFIO_LIST_LIMIT = 64;
 
+/** A function of an IOMMU group. */
+export interface VfioGroupMember {
+  /** Its PCI name, `dddd:bb:dd.f`. */
+  readonly address: string;
+  /** The driver bound to it, or null when none is. */
+  readonly driver: string | null;
+}
+
+/** `/dev/vfio/vfio`, the legacy VFIO container. */
+export interface VfioContainerReport {
+  /** Whether the node exists. */
+  readonly present: boolean;
+  /** VFIO_GET_API_VERSION (0 on every kernel with the stable API); null when the container could not be opened. */
+  readonly apiVersion: number | null;
+  /** VFIO_CHECK_EXTENSION(VFIO_TYPE1v2_IOMMU) > 0; null when the container could not be opened. */
+  readonly type1v2: boolean | null;
+}
+
 /** An IOMMU group, as `/sys/kernel/iommu_groups/<n>/devices` lists it. */
 export interface VfioGroupReport {
   /** The group number (`/dev/vfio/<n>`). */
   readonly group: number;
   /** Its functions (PCI names), each with its driver (null when none is bound). */
-  readonly devices: readonly { readonly address: string; readonly driver: string | null }[];
+  readonly devices: readonly VfioGroupMember[];
   /**
    * Whether VFIO could use the group: every function bound to vfio-pci (or a vfio-pci variant
    * driver), to pcieport (a bridge), or to no driver. A group VFIO cannot use is listed too.
@@ -54,7 +72,7 @@ export interface VfioReport {
   /** True when a function bound to vfio-pci is in a viable group whose node this user may open. */
   readonly ready: boolean;
   /** `/dev/vfio/vfio`: whether it exists, and when it opens, its API version (0) and whether it offers the type1v2 IOMMU. */
-  readonly container: { readonly present: boolean; readonly apiVersion: number | null; readonly type1v2: boolean | null };
+  readonly container: VfioContainerReport;
   /** The IOMMU groups (the first {@link VFIO_LIST_LIMIT}); none when the IOMMU is off. */
   readonly groups: readonly VfioGroupReport[];
   /** How many groups there are in all. */
