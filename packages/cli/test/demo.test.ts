@@ -234,13 +234,23 @@ describe('tsvmm demo', () => {
 
   /** Checks of scene 4 (the file read), before {@link X2APIC_CHECKS} at the end of {@link CHECKS}. */
   const FILE_READ_CHECKS = 4;
-  /** Scene 5 (a vCPU at APIC ID 256), in order: the end of {@link CHECKS}. */
+  /** Scene 5 (a vCPU at APIC ID 256), in order, before {@link PASSTHROUGH_CHECKS}. */
   const X2APIC_CHECKS = [
     "the vCPUs' local APICs read their APIC IDs",
     'upper MSI address (addressHi 0x100) → APIC 256 vector 0x71',
     'extended destination ID (address 0xfee00020) kept as the hypervisor reads it',
     'extended destination ID → APIC 256 vector 0x72',
     'exactly once: nothing more arrives',
+  ];
+  /** Scene 6 (a device assigned through VFIO), in order: the end of {@link CHECKS}. */
+  const PASSTHROUGH_CHECKS = [
+    'the assigned device has MSI-X',
+    "vector 0 unmasked: its route's eventfd bound in vfio-pci",
+    'nothing delivered while programming',
+    'the device raises vector 0',
+    'vector 0 → APIC 1 vector 0x45',
+    'exactly once: nothing more arrives',
+    'no guest-path errors',
   ];
   /** What the demo checks, in order: removing or skipping any check fails this list. */
   const CHECKS = [
@@ -259,6 +269,7 @@ describe('tsvmm demo', () => {
     'user space wrote no eventfd',
     'exactly once: nothing more arrives',
     ...X2APIC_CHECKS,
+    ...PASSTHROUGH_CHECKS,
   ];
 
   it('makes every one of its checks, in order', async () => {
@@ -286,8 +297,8 @@ describe('tsvmm demo', () => {
       blamed.push(wrong[0]!.what);
     }
     // Each IRR check was caught by both of its reads (vCPU 0 and vCPU 1).
-    // Scenes 4 and 5 read their own partitions (real KVM or the KVM model), not the one injected here.
-    const irrChecks = CHECKS.slice(0, -(FILE_READ_CHECKS + X2APIC_CHECKS.length)).filter((c) => !/PBA|software-enabled/.test(c));
+    // Scenes 4 to 6 read their own partitions (real KVM or the KVM model), not the one injected here.
+    const irrChecks = CHECKS.slice(0, -(FILE_READ_CHECKS + X2APIC_CHECKS.length + PASSTHROUGH_CHECKS.length)).filter((c) => !/PBA|software-enabled/.test(c));
     expect(blamed).toEqual(irrChecks.flatMap((c) => [c, c]));
   });
 

@@ -69,7 +69,7 @@ describe('on a host without KVM', () => {
     const io = memoryIo();
     expect(await main(['probe', '--backend', 'kvm', '--json'], io, hostWhere(missing))).toBe(3);
     const r = JSON.parse(io.stdout) as Record<string, unknown>;
-    expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best']);
+    expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best', 'vfio']);
     expect(r.best).toBeNull();
     expect(r.backends).toEqual([missing()]);
   });
@@ -78,7 +78,7 @@ describe('on a host without KVM', () => {
     const j = memoryIo();
     expect(await main(['probe', '--backend', 'software', '--json'], j, hostWhere(missing))).toBe(0);
     const r = JSON.parse(j.stdout) as Record<string, unknown>;
-    expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best']);
+    expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best', 'vfio']);
     expect(r.best).toBe('software');
     const t = memoryIo();
     expect(await main(['probe', '--backend', 'software'], t, hostWhere(missing))).toBe(0);

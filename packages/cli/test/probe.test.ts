@@ -39,7 +39,7 @@ describe('tsvmm probe', () => {
     const whp = r.backends.find((b) => b.backend === 'whp')!;
     if (process.platform !== 'win32') expect(whp).toMatchObject({ available: false, code: 'platform', reason: expect.stringMatching(/needs Windows on x64/) });
     expect(r.best).toBe(r.backends.find((b) => b.available)!.backend);
-    expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best']);
+    expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best', 'vfio']);
     expect(r.schema).toBe('tsvmm-probe/1');
   });
 
@@ -57,7 +57,7 @@ describe('tsvmm probe', () => {
       const io = memoryIo();
       await main(argv, io, { backends });
       const r = JSON.parse(io.stdout) as Record<string, unknown>;
-      expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best']);
+      expect(Object.keys(r)).toEqual(['schema', 'host', 'backends', 'best', 'vfio']);
       expect(r.best).toBeNull();
     }
     const all = memoryIo();

@@ -116,6 +116,15 @@ describe('the published JSON Schemas', () => {
     const x2apicNoIds = clone(doc) as { x2apic: Record<string, unknown> };
     delete x2apicNoIds.x2apic.apicIds;
     expect(errorsOf('demo.schema.json', x2apicNoIds)).not.toEqual([]);
+    const noPassthrough = clone(doc);
+    delete noPassthrough.passthrough;
+    expect(errorsOf('demo.schema.json', noPassthrough)).not.toEqual([]);
+    const passthroughElsewhere = clone(doc) as { passthrough: { on: string } };
+    passthroughElsewhere.passthrough.on = 'qemu';
+    expect(errorsOf('demo.schema.json', passthroughElsewhere)).not.toEqual([]);
+    const badAddress = clone(doc) as { passthrough: { device: string } };
+    badAddress.passthrough.device = '01:00.0';
+    expect(errorsOf('demo.schema.json', badAddress)).not.toEqual([]);
   });
 
   it('describe bench --json', async () => {

@@ -2,6 +2,8 @@ import type { LocalApicAccess, Partition } from '@tsvmm/virt';
 import type { BackendDescriptor } from '../backends/descriptor';
 import type { FileReadHost, FileReadUnavailable } from '../demo/file-read';
 import type { X2apicHost } from '../demo/x2apic';
+import type { PassthroughHost, PassthroughUnavailable } from '../demo/passthrough';
+import type { VfioProbeOptions } from '../probe/vfio';
 import type { OptionSpec, ParsedOptions } from './args';
 import type { ExitCode, ExitCodeDoc } from './exit-codes';
 import type { CliIo } from './io';
@@ -24,6 +26,10 @@ export interface CliHooks {
   readonly fileReadHost?: () => FileReadHost | FileReadUnavailable;
   /** Replaces the partition of the demo's x2APIC scene (real KVM, else the KVM model, else the software backend). */
   readonly x2apicHost?: () => X2apicHost;
+  /** Replaces the device and partition of the demo's passthrough scene (by default TSVMM_VFIO_DEVICE on /dev/kvm, else the VFIO and KVM models). */
+  readonly passthroughHost?: () => PassthroughHost | PassthroughUnavailable;
+  /** Where `tsvmm probe` looks for VFIO (sysfs and devfs roots, the system calls): a fake tree in tests. */
+  readonly vfioProbe?: VfioProbeOptions;
 }
 
 /** What a command runs with: where it writes, and the test seams. */

@@ -20,11 +20,14 @@ export const demoCommand: Command = {
     'being delivered once at unmask; and a retarget to the other vCPU. Then a file read completes into the guest: ' +
     "a Linux AIO read whose completion eventfd is an irqfd route's event, so the kernel completing the read raises " +
     'the interrupt with no write from user space (on real KVM where /dev/kvm works, else on the KVM model, saying which). ' +
-    'Last, a vCPU above APIC ID 255: a 2-vCPU x2APIC partition at APIC IDs 0 and 256, whose second vCPU an irqfd route reaches by ' +
+    'Then a vCPU above APIC ID 255: a 2-vCPU x2APIC partition at APIC IDs 0 and 256, whose second vCPU an irqfd route reaches by ' +
     'the upper MSI address, then by the extended destination ID a Linux guest writes (on real KVM where the host allows it, else on ' +
-    'the KVM model, saying which).\n\n' +
+    'the KVM model, saying which). Last, a passed-through PCI device: assigned through VFIO with AssignedPciDevice, MSI-X ' +
+    "programmed as a guest driver does, the device raising vector 0 into vfio-pci's eventfd, which is the irqfd route's, read back " +
+    'from IRR; on the device named by TSVMM_VFIO_DEVICE (bound to vfio-pci, on /dev/kvm), else on the VFIO kernel model and the ' +
+    'KVM model, saying which.\n\n' +
     'Exits 1 if any observation is wrong, 3 if the backend asked for with --backend is not available here.\n\n' +
-    `JSON (--json): { "schema": "${DEMO_SCHEMA}", "backend", "why", "irqfd", "vcpus", "device", "enableCommits", "observations", "fileRead", "x2apic", "ok" }, ` +
+    `JSON (--json): { "schema": "${DEMO_SCHEMA}", "backend", "why", "irqfd", "vcpus", "device", "enableCommits", "observations", "fileRead", "x2apic", "passthrough", "ok" }, ` +
     'described by schemas/demo.schema.json in this package.',
   exitCodes: [
     { code: ExitCode.Ok, meaning: 'every observation was right' },
@@ -60,6 +63,7 @@ export const demoCommand: Command = {
         width,
         ...(hooks.fileReadHost ? { fileReadHost: hooks.fileReadHost } : {}),
         ...(hooks.x2apicHost ? { x2apicHost: hooks.x2apicHost } : {}),
+        ...(hooks.passthroughHost ? { passthroughHost: hooks.passthroughHost } : {}),
       });
       if (json) io.out(`${JSON.stringify(result, null, 2)}\n`);
       return result.ok ? ExitCode.Ok : ExitCode.Failed;

@@ -8,6 +8,7 @@ import type { Command } from './command';
 import { BACKENDS, guardedProbe } from '../backends/registry';
 import type { CodedBackendProbe } from '../backends/descriptor';
 import { PROBE_SCHEMA, type ProbeReport, probeAll } from '../probe/backends';
+import type { VfioReport } from '../probe/vfio';
 
 function describeCapabilities(c: PartitionCapabilities): string {
   const irqfd =
@@ -65,8 +66,31 @@ export function formatProbe(
     }
     lines.push(...para(b.reason, pad), '');
   }
+  lines.push(...describeVfio(report.vfio).flatMap(([text, indent]) => para(text, indent)), '');
   lines.push(...verdict(report, only, elsewhere).flatMap((l) => para(l)));
   return `${lines.join('\n')}\n`;
+}
+
+/** The VFIO section: one line per fact, then each problem with what to do; `[text, indent]` pairs. */
+function describeVfio(v: VfioReport): [string, string][] {
+  const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
+  const container = !v.container.present
+    ? '/dev/vfio/vfio missing'
+    : v.container.apiVersion === null
+      ? '/dev/vfio/vfio present, not opened'
+      : `/dev/vfio/vfio API version ${v.container.apiVersion}, type1v2 IOMMU ${yesNo(v.container.type1v2 === true)}`;
+  const more = (shown: number, all: number): string => (all > shown ? ` (${all - shown} more not listed)` : '');
+  const out: [string, string][] = [[`VFIO: ${v.ready ? 'READY' : 'not ready'}`, ''], [container, '  ']];
+  const viable = v.groups.filter((g) => g.viable).length;
+  out.push([`IOMMU groups: ${v.groupCount}${v.groupCount > 0 ? ` (${viable} of those listed viable for VFIO)` : ''}${more(v.groups.length, v.groupCount)}`, '  ']);
+  for (const f of v.vfioPci) {
+    const group = f.group === null ? 'no IOMMU group' : `group ${f.group}${f.blockers.length > 0 ? ' (not viable)' : ''}${f.groupAccess === false ? ' (no access)' : ''}`;
+    out.push([`vfio-pci ${f.address}: ${group}${f.cdev === null ? '' : `, cdev ${f.cdev}`}`, '  ']);
+  }
+  out.push([`Functions bound to vfio-pci: ${v.vfioPciCount}${more(v.vfioPci.length, v.vfioPciCount)}`, '  ']);
+  out.push([`iommufd (/dev/iommu) ${yesNo(v.iommufd)}, device cdevs (/dev/vfio/devices) ${yesNo(v.cdevs)}, no-IOMMU mode ${v.noIommuMode === null ? 'unknown' : v.noIommuMode ? 'ON' : 'off'}`, '  ']);
+  for (const p of v.problems) out.push([`${p.what}: ${p.reason.replace(/\.$/, '')}.`, '  '], [p.hint, '    ']);
+  return out;
 }
 
 function verdict(report: ProbeReport, only: string | undefined, elsewhere: () => readonly CodedBackendProbe[]): string[] {
@@ -94,9 +118,11 @@ export const probeCommand: Command = {
     `Probes every backend (${BACKENDS.map((b) => b.name).join(', ')}) without changing anything on the host. For each backend: ` +
     'available or not and why, as a sentence and as a code (ok, platform, no-device, permission, unsupported, ' +
     'missing-export, load-failed, error), and its capabilities ' +
-    '(kernel-mediated or emulated irqfd, route limit, resample, x2APIC and the largest APIC ID a destination reaches).\n\n' +
+    '(kernel-mediated or emulated irqfd, route limit, resample, x2APIC and the largest APIC ID a destination reaches). ' +
+    'Then VFIO: /dev/vfio/vfio and its API version, the IOMMU groups, the functions bound to vfio-pci and whether ' +
+    'their groups are viable and open to this user, iommufd, device cdevs and the no-IOMMU mode; each thing missing with what to do.\n\n' +
     'With --backend, exits 3 when that backend is unavailable (4 when only permissions are missing), for scripts.\n\n' +
-    `JSON (--json): { "schema": "${PROBE_SCHEMA}", "host", "backends", "best" }, described by schemas/probe.schema.json in this package.`,
+    `JSON (--json): { "schema": "${PROBE_SCHEMA}", "host", "backends", "best", "vfio" }, described by schemas/probe.schema.json in this package.`,
   exitCodes: [
     { code: ExitCode.Ok, meaning: 'the probe ran (with --backend: that backend is available)' },
     exitCodeDoc(ExitCode.Usage),
@@ -113,7 +139,7 @@ export const probeCommand: Command = {
   run(opts, { io, hooks }) {
     const registry = hooks.backends ?? BACKENDS;
     const only = onlyBackend(opts.backend, registry.map((b) => b.name));
-    const report = probeAll(only ? registry.filter((b) => b.name === only) : registry);
+    const report = probeAll(only ? registry.filter((b) => b.name === only) : registry, hooks.vfioProbe);
     if (opts.json === true) io.out(`${JSON.stringify(report, null, 2)}\n`);
     else io.out(formatProbe(report, only, () => registry.filter((b) => b.name !== only).map(guardedProbe), outWidth(io)));
     const chosen = report.backends[0];

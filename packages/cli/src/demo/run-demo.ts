@@ -8,11 +8,13 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalApicAccess, type Partition, isVirtError } from '@tsvmm/virt';
+import type * as Vfio from '@tsvmm/vfio';
 import { Stalled, withDeadline } from '../deadline';
 import { noIrqFd } from './errors';
 import { type FileReadHost, type FileReadUnavailable, openFileReadHost } from './file-read';
 import { TEXT_WIDTH, demoHeader } from './header';
 import { openGuestMsix } from './msix-device';
+import { type PassthroughHost, type PassthroughUnavailable, VFIO_DEVICE_ENV, openPassthroughHost } from './passthrough';
 import { X2APIC_DEMO_APIC_IDS, type X2apicHost, openX2apicHost } from './x2apic';
 
 export const DEMO_VECTORS = 8;
@@ -108,6 +110,13 @@ export interface DemoResult {
    * when the demo stopped before it. `why` says why, for people.
    */
   readonly x2apic: X2apicScene;
+  /**
+   * Where the passthrough scene ran (a device assigned with `AssignedPciDevice`, MSI-X programmed
+   * as a guest driver does, a vector raised by the device and read back from IRR): `device` (the
+   * PCI function named by `TSVMM_VFIO_DEVICE`, on /dev/kvm), `model` (the VFIO and KVM models), or
+   * null when it could not run here (or the demo stopped before it). `why` says why, for people.
+   */
+  readonly passthrough: PassthroughScene;
   /** Every check, in order. */
   readonly observations: readonly Observation[];
   /** True when every observation was right (the demo then exits 0). */
@@ -140,6 +149,18 @@ export interface X2apicScene {
   readonly apicIds: readonly number[];
 }
 
+/** Where the demo's passthrough scene ran ({@link DemoResult.passthrough}). */
+export interface PassthroughScene {
+  /** `device` (a real function on /dev/kvm), `model` (the VFIO and KVM models), or null when it did not run. */
+  readonly on: 'device' | 'model' | null;
+  /** Why, for people: one sentence (the device named, or why the scene did not run). */
+  readonly why: string;
+  /** The assigned function's PCI name, or null when the scene did not run. */
+  readonly device: string | null;
+  /** MSI-X vectors bound to their route's eventfd in vfio-pci after the guest's driver unmasked vector 0. */
+  readonly boundVectors: readonly number[];
+}
+
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
   /** Columns the header is wrapped to (default 100); the other lines are printed whole. */
@@ -154,6 +175,11 @@ export interface DemoOptions {
    * partition at APIC IDs 0 and 256 opens here, else the KVM model, else the software backend.
    */
   readonly x2apicHost?: () => X2apicHost;
+  /**
+   * Opens the device and partition of the passthrough scene (scene 6): by default the function named
+   * by `TSVMM_VFIO_DEVICE` on /dev/kvm, else the VFIO kernel model's device on the KVM model.
+   */
+  readonly passthroughHost?: () => PassthroughHost | PassthroughUnavailable;
 }
 
 /** Guest vector of the file-read scene's route. */
@@ -162,6 +188,8 @@ export const FILE_READ_VECTOR = 0x70;
 export const FILE_READ_BYTES = 512;
 /** Guest vectors of the x2APIC scene: by the upper MSI address, then by the extended destination ID. */
 export const X2APIC_VECTORS = Object.freeze({ addressHi: 0x71, extended: 0x72 });
+/** Guest vector of the passthrough scene's MSI-X vector 0. */
+export const PASSTHROUGH_VECTOR = 0x45;
 
 /** The backend stopped settling: the checks after it could not be made. */
 class DemoStalled extends Error {
@@ -235,6 +263,7 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
   let enableCommits: number | null = null;
   let fileRead: DemoResult['fileRead'] = { on: null, why: 'the demo stopped before the file-read scene' };
   let x2apic: DemoResult['x2apic'] = { on: null, why: 'the demo stopped before the x2APIC scene', apicIds: [] };
+  let passthrough: DemoResult['passthrough'] = { on: null, why: 'the demo stopped before the passthrough scene', device: null, boundVectors: [] };
   const steps = async (): Promise<void> => {
     begin('Guest driver enables MSI-X as Linux does: Enable + Function Mask, entries written while masked, Function Mask off, unmask each');
     const commits0 = irqfd.commitCount;
@@ -300,6 +329,18 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
     x2apic = { on: xhost.on, why: xhost.why, apicIds: [] };
     log(X2APIC_WHERE[xhost.on]);
     await x2apicScene(xhost, observe, (pending) => settle(pending, xhost.partition.backend), (apicIds) => (x2apic = { ...x2apic, apicIds }));
+
+    begin('6. A passed-through PCI device (VFIO): assigned with AssignedPciDevice, MSI-X programmed by the guest driver, the device raises vector 0 into vfio-pci\'s eventfd, which is the irqfd route\'s');
+    const pt = (options.passthroughHost ?? openPassthroughHost)();
+    if ('unavailable' in pt) {
+      passthrough = { on: null, why: pt.unavailable, device: null, boundVectors: [] };
+      log(`  not run here: ${pt.unavailable}`);
+    } else {
+      using phost = pt;
+      passthrough = { on: phost.on, why: phost.why, device: phost.device.address, boundVectors: [] };
+      log(phost.on === 'device' ? `  on ${phost.device.address} (${VFIO_DEVICE_ENV}), assigned to a partition on /dev/kvm` : '  on the VFIO kernel model\'s device and the KVM model (no device named in TSVMM_VFIO_DEVICE)');
+      await passthroughScene(phost, observe, (pending) => settle(pending, phost.partition.backend), (bound) => (passthrough = { ...passthrough, boundVectors: bound }));
+    }
   };
   try {
     await steps();
@@ -323,6 +364,7 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
     enableCommits,
     fileRead,
     x2apic,
+    passthrough,
     observations,
     ok,
   };
@@ -368,6 +410,67 @@ function fileReadScene(host: FileReadHost, observe: (what: string, expected: str
     closeSync(fd);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Scene 6 on `host`: the device assigned to the host's partition with `AssignedPciDevice`; the
+ * guest's driver turns on Memory Space and Bus Master, enables MSI-X and writes vector 0's entry
+ * (APIC of vCPU 1, {@link PASSTHROUGH_VECTOR}) and unmasks it, which binds the route's eventfd in
+ * vfio-pci; the device raises vector 0 (the model device; a real one raises it when it has work),
+ * and vCPU 1's IRR is read back. Guest-path failures reported by the assigned device are failed checks.
+ */
+async function passthroughScene(
+  host: PassthroughHost,
+  observe: (what: string, expected: string, observed: string) => boolean,
+  settle: (pending: () => Promise<void>) => Promise<void>,
+  sawBound: (bound: readonly number[]) => void,
+): Promise<void> {
+  const { partition } = host;
+  const vcpus = partition.vcpuCount;
+  const vcpu = vcpus - 1;
+  const apicId = partition.readLocalApic(vcpu).apicId;
+  const irr = (): string => {
+    const parts = Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`);
+    for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
+    return parts.join(', ');
+  };
+  const expected = (target: number | undefined): string => Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(v === target ? [PASSTHROUGH_VECTOR] : [])}`).join(', ');
+  const irqfd = partition.irqfd();
+  if (irqfd === undefined) {
+    observe(`an irqfd on the scene's ${partition.backend} partition`, 'an irqfd', 'none');
+    return;
+  }
+  for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { AssignedPciDevice } = require('@tsvmm/vfio') as typeof Vfio;
+  const errors: string[] = [];
+  using assigned = AssignedPciDevice.create({ device: host.device, irqfd, onError: (e, op) => errors.push(`${op}: ${e.message}`) });
+  const { msix, msixCapability } = assigned;
+  observe('the assigned device has MSI-X', 'MSI-X', msix === undefined || msixCapability === undefined ? 'no MSI-X capability' : 'MSI-X');
+  if (msix === undefined || msixCapability === undefined) return;
+  const { tableBir, tableOffset } = msix.layout;
+  const dword = (v: number): Uint8Array => new Uint8Array(new Uint32Array([v]).buffer);
+  assigned.configWrite(0x04, 2, 0x0006); // Memory Space and Bus Master
+  assigned.configWrite(msixCapability + 2, 2, 0x8000); // MSI-X Enable
+  assigned.barWrite(tableBir, tableOffset + 0, dword(0xfee00000 + apicId * 0x1000));
+  assigned.barWrite(tableBir, tableOffset + 4, dword(0));
+  assigned.barWrite(tableBir, tableOffset + 8, dword(PASSTHROUGH_VECTOR));
+  assigned.barWrite(tableBir, tableOffset + 12, dword(0)); // unmask: the route's eventfd goes to VFIO_DEVICE_SET_IRQS
+  const bound = [...assigned.boundMsixVectors];
+  sawBound(bound);
+  observe('vector 0 unmasked: its route\'s eventfd bound in vfio-pci', 'bound MSI-X vectors [0]', `bound MSI-X vectors [${bound.join(', ')}]`);
+  await settle(() => host.settle());
+  observe('nothing delivered while programming', expected(undefined), irr());
+  if (host.raise === undefined) {
+    observe('no guest-path errors', 'none', errors.length === 0 ? 'none' : errors.join('; '));
+    return;
+  }
+  observe('the device raises vector 0', 'signalled', host.raise(0));
+  await settle(() => host.settle());
+  observe(`vector 0 → APIC ${apicId} vector ${hex(PASSTHROUGH_VECTOR)}`, expected(vcpu), irr());
+  await settle(() => host.settle());
+  observe('exactly once: nothing more arrives', expected(undefined), irr());
+  observe('no guest-path errors', 'none', errors.length === 0 ? 'none' : errors.join('; '));
 }
 
 /** The line under scene 5's heading: where it runs. */

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import type * as LinuxSys from '@tsvmm/linux-sys';
 import { type BackendDescriptor, type CodedBackendProbe } from '../backends/descriptor';
 import { BACKENDS, guardedProbe } from '../backends/registry';
+import { type VfioProbeOptions, type VfioReport, probeVfio } from './vfio';
 
 /** The host a {@link ProbeReport} was made on. */
 export interface HostInfo {
@@ -41,19 +42,23 @@ export interface ProbeReport {
    * the demo would use), or null when none is available. Always present, also in the JSON.
    */
   readonly best: string | null;
+  /** What this host offers for VFIO device assignment (`tsvmm probe`'s VFIO section). */
+  readonly vfio: VfioReport;
 }
 
 /**
- * Probes `backends` (default: every backend the CLI knows, {@link BACKENDS}) in order. Never throws:
+ * Probes `backends` (default: every backend the CLI knows, {@link BACKENDS}) in order, and VFIO
+ * ({@link probeVfio}, under the roots of `vfio`). Never throws:
  * a package that fails to load or a probe that throws is reported unavailable, with the reason.
  */
-export function probeAll(backends: readonly BackendDescriptor[] = BACKENDS): ProbeReport {
+export function probeAll(backends: readonly BackendDescriptor[] = BACKENDS, vfio: VfioProbeOptions = {}): ProbeReport {
   const probes = backends.map(guardedProbe);
   return {
     schema: PROBE_SCHEMA,
     host: { platform: process.platform, arch: process.arch, release: os.release(), node: process.version, ...linuxLimits() },
     backends: probes,
     best: probes.find((b) => b.available)?.backend ?? null,
+    vfio: probeVfio(vfio),
   };
 }
 

@@ -1,0 +1,130 @@
+/**
+ * The device and partition of the demo's passthrough scene. By default the VFIO kernel model's
+ * device (`@tsvmm/vfio/testing`) assigned to a 2-vCPU `KvmPartition` on the KVM model, the two
+ * joined by `VfioModelBridge` so that the eventfd vfio-pci signals is the route's own; with
+ * `TSVMM_VFIO_DEVICE=<dddd:bb:dd.f>`, that PCI function bound to vfio-pci, opened through
+ * `VfioDevice.open` and assigned to a partition on /dev/kvm.
+ */
+import type { LocalApicAccess, Partition } from '@tsvmm/virt';
+import type * as Vfio from '@tsvmm/vfio';
+import type * as VfioTesting from '@tsvmm/vfio/testing';
+import type * as VirtKvmTesting from '@tsvmm/virt-kvm/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kvmPackages } from '../bench/sections/kvm-access';
+import { settleFor } from '../backends/settle';
+
+/** The environment variable that names a real PCI function (bound to vfio-pci) for the scene. */
+export const VFIO_DEVICE_ENV = 'TSVMM_VFIO_DEVICE';
+
+/** The model device's PCI name and IOMMU group. */
+const MODEL_ADDRESS = '0000:01:00.0';
+const MODEL_GROUP = 7;
+
+/** An opened device and a 2-vCPU partition with an irqfd to assign it to. */
+export interface PassthroughHost extends Disposable {
+  /** The partition: 2 vCPUs with an irqfd whose route events are eventfds vfio-pci can signal. */
+  readonly partition: Partition & LocalApicAccess;
+  /** The device, open through VFIO; disposed with the host. */
+  readonly device: Vfio.VfioDevice;
+  /** `device` (a real function on /dev/kvm) or `model` (the VFIO and KVM models). */
+  readonly on: 'device' | 'model';
+  /** Why, for people: one sentence. */
+  readonly why: string;
+  /**
+   * Makes the device raise MSI-X vector `vector`: the model device's outcome (`signalled`, `masked`,
+   * ...). Undefined on a real device, which raises its vectors only when it has work to report.
+   */
+  readonly raise?: (vector: number) => string;
+  /** Resolves once every signal raised so far on the partition's routes was delivered or latched. */
+  settle(): Promise<void>;
+}
+
+/** Why the scene cannot run here. */
+export interface PassthroughUnavailable {
+  /** One sentence. */
+  readonly unavailable: string;
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/**
+ * The real function named by `env[TSVMM_VFIO_DEVICE]` on /dev/kvm, else the model device on the KVM
+ * model. Never throws: what cannot be opened is returned as the reason (every fd opened on the way
+ * is closed again).
+ */
+export function openPassthroughHost(env: NodeJS.ProcessEnv = process.env): PassthroughHost | PassthroughUnavailable {
+  let vfio: typeof Vfio;
+  let virtKvm: ReturnType<typeof kvmPackages>['virtKvm'];
+  try {
+    virtKvm = kvmPackages().virtKvm;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    vfio = require('@tsvmm/vfio') as typeof Vfio;
+  } catch (e) {
+    return { unavailable: `the VFIO and KVM packages do not load here (${message(e)})` };
+  }
+  const address = env[VFIO_DEVICE_ENV];
+  if (address !== undefined && address !== '') {
+    let device: Vfio.VfioDevice;
+    try {
+      device = vfio.VfioDevice.open({ address, path: 'auto' });
+    } catch (e) {
+      return { unavailable: `${VFIO_DEVICE_ENV}=${address} could not be opened: ${message(e)}` };
+    }
+    let partition: Partition & LocalApicAccess;
+    try {
+      partition = virtKvm.KvmPartition.create({ vcpus: 2 });
+    } catch (e) {
+      device.dispose();
+      return { unavailable: `${VFIO_DEVICE_ENV}=${address} opened, but real KVM is not usable here (${message(e)})` };
+    }
+    const settle = settleFor(partition);
+    return {
+      partition,
+      device,
+      on: 'device',
+      why: `${VFIO_DEVICE_ENV} names ${address}: opened through the ${device.path} path (IOMMU group ${device.group}) and assigned to a partition on /dev/kvm`,
+      settle,
+      [Symbol.dispose]: () => {
+        device.dispose();
+        partition.dispose();
+      },
+    };
+  }
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { VfioKernelModel, VfioModelBridge } = require('@tsvmm/vfio/testing') as typeof VfioTesting;
+  const { KvmKernelModel } = require('@tsvmm/virt-kvm/testing') as typeof VirtKvmTesting;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const model = new VfioKernelModel({ devices: [{ address: MODEL_ADDRESS, group: MODEL_GROUP }] });
+  const kvm = new KvmKernelModel({ apicIds: [0, 1] });
+  const sys = new VfioModelBridge(model, kvm);
+  const partition = virtKvm.KvmPartition.create({ vcpus: 2, sys: kvm, irqfd: 'kernel' });
+  const sysfs = mkdtempSync(join(tmpdir(), 'tsvmm-demo-sysfs-'));
+  let device: Vfio.VfioDevice;
+  try {
+    model.writeSysfs(sysfs);
+    device = vfio.VfioDevice.open({ address: MODEL_ADDRESS, sys, sysfs });
+  } catch (e) {
+    sys.dispose();
+    partition.dispose();
+    return { unavailable: `the model device could not be opened (${message(e)})` };
+  } finally {
+    rmSync(sysfs, { recursive: true, force: true });
+  }
+  const settle = settleFor(partition);
+  const why = `no device is named (${VFIO_DEVICE_ENV}): the VFIO kernel model's device, assigned to the KVM backend on the KVM model, their eventfds joined as in one kernel`;
+  return {
+    partition,
+    device,
+    on: 'model',
+    why,
+    raise: (vector) => sys.raiseMsix(vector, MODEL_ADDRESS),
+    settle,
+    [Symbol.dispose]: () => {
+      device.dispose();
+      sys.dispose();
+      partition.dispose();
+    },
+  };
+}
