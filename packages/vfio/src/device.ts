@@ -6,7 +6,7 @@
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
+import { type Disposable, VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
 import { checkOptions } from '@tsvmm/virt/implement';
 import { EACCES, EBUSY, ENOENT, ENODEV, ENXIO, EPERM, O_RDWR, check, devicePermissionHint, errnoName, failure } from '@tsvmm/linux-sys';
 import * as abi from './abi';

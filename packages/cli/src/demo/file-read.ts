@@ -5,7 +5,7 @@
  * `KvmPartition` on the KVM model (`@tsvmm/virt-kvm/testing`) whose eventfds each have a real
  * eventfd beside them (`ProcessEventFds`): the kernel signals the real one and the model injects.
  */
-import type { IrqFdRoute, LocalApicAccess, Partition } from '@tsvmm/virt';
+import type { Disposable, IrqFdRoute, LocalApicAccess, Partition } from '@tsvmm/virt';
 import type * as LinuxSys from '@tsvmm/linux-sys';
 import type * as LinuxSysTesting from '@tsvmm/linux-sys/testing';
 import type * as VirtKvmTesting from '@tsvmm/virt-kvm/testing';

@@ -5,7 +5,7 @@
  * `TSVMM_VFIO_DEVICE=<dddd:bb:dd.f>`, that PCI function bound to vfio-pci, opened through
  * `VfioDevice.open` and assigned to a partition on /dev/kvm.
  */
-import type { LocalApicAccess, Partition } from '@tsvmm/virt';
+import type { Disposable, LocalApicAccess, Partition } from '@tsvmm/virt';
 import type * as Vfio from '@tsvmm/vfio';
 import type * as VfioTesting from '@tsvmm/vfio/testing';
 import type * as VirtKvmTesting from '@tsvmm/virt-kvm/testing';
@@ -54,7 +54,7 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
  * model. Never throws: what cannot be opened is returned as the reason (every fd opened on the way
  * is closed again).
  */
-export function openPassthroughHost(env: NodeJS.ProcessEnv = process.env): PassthroughHost | PassthroughUnavailable {
+export function openPassthroughHost(env: Readonly<Record<string, string | undefined>> = process.env): PassthroughHost | PassthroughUnavailable {
   let vfio: typeof Vfio;
   let virtKvm: ReturnType<typeof kvmPackages>['virtKvm'];
   try {

@@ -6,7 +6,7 @@
  * (`@tsvmm/virt-kvm/testing`), which runs the same KVM backend code against a model of the kernel;
  * else, where the KVM packages do not load (not Linux x64), the software backend with `x2apic`.
  */
-import type { LocalApicAccess, Partition } from '@tsvmm/virt';
+import type { Disposable, LocalApicAccess, Partition } from '@tsvmm/virt';
 import { SoftwarePartition } from '@tsvmm/virt-software';
 import type * as VirtKvmTesting from '@tsvmm/virt-kvm/testing';
 import { kvmPackages } from '../bench/sections/kvm-access';

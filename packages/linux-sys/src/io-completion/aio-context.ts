@@ -11,7 +11,7 @@
  * the process's address space, so a forked child cannot use them and exec and exit destroy them).
  */
 import { readlinkSync, fstatSync } from 'node:fs';
-import { type EventFdEvent, VirtError, checkInteger, describeValue, disposedError, invalidArgument } from '@tsvmm/virt';
+import { type Disposable, type EventFdEvent, VirtError, checkInteger, describeValue, disposedError, invalidArgument } from '@tsvmm/virt';
 import { checkConstructToken, checkMethods, checkOptions } from '@tsvmm/virt/implement';
 import { readField, writeField } from '@tsvmm/ffi';
 import { EAGAIN, EINTR, ENOMEM, ENOSYS, EPERM, errnoError } from '../errno';

@@ -11,6 +11,7 @@
  * waits). That read-then-write is the model's stand-in for the kernel's own wakeup
  * (`eventfd_signal` → `irqfd_wakeup`): nothing in user space ever writes the real eventfd.
  */
+import type { Disposable } from '@tsvmm/virt';
 import { EFD_NONBLOCK } from '../constants';
 import { EAGAIN } from '../errno';
 import type { DescriptorBudget } from '../fd-budget';

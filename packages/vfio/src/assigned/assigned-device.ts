@@ -3,7 +3,7 @@
  * device with the registers a VMM must own virtualised, BAR accesses split between the MSI-X
  * emulator and the device, MSI-X and MSI delivered by irqfd, guest RAM mapped for DMA.
  */
-import { type IrqFd, type IrqFdRoute, VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
+import { type Disposable, type IrqFd, type IrqFdRoute, VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
 import { checkOptions } from '@tsvmm/virt/implement';
 import {
   type IrqFdMsixRoutes,
