@@ -23,12 +23,12 @@ import {
 } from '@tsvmm/virt';
 import { checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
-import { EpollRelayPlatform, type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
+import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, createLinuxIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions } from './device';
 import { LEGACY_ROUTES } from './gsi-routing';
-import { KvmIrqFd, kvmIrqFdBackend } from './irqfd';
+import { type KvmIrqFd, kvmIrqFdBackend } from './irqfd';
 import { LapicPage } from './lapic';
 import { signalMsiInjector } from './signal-msi';
 
@@ -211,14 +211,14 @@ export class KvmPartition implements Partition, LocalApicAccess {
     if (mode === 'relay') reason = 'the user-space relay was asked for (irqfd: "relay")';
     else if (!extensions.irqfd) reason = 'KVM_CAP_IRQFD is missing on this host';
     else if (extensions.irqRouting <= 0) reason = 'KVM_CAP_IRQ_ROUTING is missing on this host';
-    if (mode !== 'relay' && kernelIrqfd) {
-      const workerInjector = kvmRelayInjector(vmFd);
-      this.irqfdImpl = new KvmIrqFd({
-        backend: kvmIrqFdBackend({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject, workerInjector }),
+    const useKernelIrqfd = mode !== 'relay' && kernelIrqfd;
+    if (useKernelIrqfd) {
+      this.irqfdImpl = createLinuxIrqFd({
+        backend: kvmIrqFdBackend({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject, workerInjector: kvmRelayInjector(vmFd) }),
         sys,
         owner: 'the KVM partition',
         ...(settings.maxRoutes === undefined ? {} : { maxRoutes: settings.maxRoutes }),
-        overflow: settings.overflow ?? epollRelayPlatform({ sys, injector: workerInjector }),
+        ...(settings.overflow === undefined ? {} : { overflow: settings.overflow }),
         ...(settings.retargetWindowMs === undefined ? {} : { retargetWindowMs: settings.retargetWindowMs }),
       });
     } else if (extensions.signalMsi) {
@@ -238,7 +238,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
     this.capabilities = partitionCapabilities(irq, {
       backend: 'kvm',
       irqfdReason: reason,
-      resample: irq instanceof KvmIrqFd && extensions.irqfdResample,
+      resample: useKernelIrqfd && extensions.irqfdResample,
       x2apic: settings.x2apic,
       maxApicId,
       maxVcpus: extensions.maxVcpus,
@@ -468,11 +468,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
    * exited and Node released its resources. Dispose already stopped all use of the VM.
    */
   whenClosed(): Promise<void> {
-    const irq = this.irqfdImpl;
-    if (irq instanceof RelayIrqFd && irq.platform instanceof EpollRelayPlatform) return irq.platform.whenExited();
-    const overflow = irq instanceof KvmIrqFd ? irq.overflow.relayPlatform : undefined;
-    if (overflow instanceof EpollRelayPlatform) return overflow.whenExited();
-    return Promise.resolve();
+    return this.irqfdImpl?.whenClosed() ?? Promise.resolve();
   }
 
   private live(op: string): void {

@@ -306,6 +306,11 @@ export class IrqFdEngine implements IrqFd {
     this.waiting.clear();
   }
 
+  /** After {@link disposeAll}: resolves once the overflow relay's waiter thread (if it was started) has exited. */
+  whenClosed(): Promise<void> {
+    return this.overflow.whenClosed();
+  }
+
   private live(op: string): void {
     if (this.isDisposed) throw disposedError(op, this.owner);
   }

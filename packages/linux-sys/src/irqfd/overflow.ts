@@ -48,6 +48,11 @@ export class OverflowRelay {
     return this.platform;
   }
 
+  /** After dispose: resolves once the relay's waiter thread (if the relay started) has exited. */
+  whenClosed(): Promise<void> {
+    return this.platform?.whenClosed() ?? Promise.resolve();
+  }
+
   /** Signals the waiter delivered for `slot` so far (0 before the first overflow). */
   delivered(slot: number): number {
     return this.table?.delivered(slot) ?? 0;

@@ -291,7 +291,7 @@ export class EpollRelayPlatform implements RelayPlatform {
    * Resolves when the worker thread has fully exited and Node has released its own resources
    * (its event loop's fds). `dispose()` already stopped it from touching any route or fd.
    */
-  whenExited(): Promise<void> {
+  whenClosed(): Promise<void> {
     return this.exited;
   }
 

@@ -94,6 +94,7 @@ export class Win32RelayPlatform implements RelayPlatform {
   private readonly handles: BigInt64Array;
   private readonly controlEvent: bigint;
   private readonly worker: Worker;
+  private readonly exited: Promise<void>;
   private readonly closing: Array<{ handle: bigint; gen: number }> = [];
   private failure: VirtError | undefined;
   private isDisposed = false;
@@ -129,6 +130,7 @@ export class Win32RelayPlatform implements RelayPlatform {
       throw new VirtError('INTERNAL', { operation: 'WhpPartition.create', detail: `could not start the relay waiter thread (${String(e)})`, cause: e });
     }
     this.worker.unref();
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     live.add(this);
     if (!exitHookInstalled) {
       exitHookInstalled = true;
@@ -212,6 +214,11 @@ export class Win32RelayPlatform implements RelayPlatform {
     void this.worker.terminate();
     for (const c of this.closing.splice(0)) this.close(c.handle);
     this.close(this.controlEvent);
+  }
+
+  /** After {@link dispose}: resolves once the waiter thread has exited. */
+  whenClosed(): Promise<void> {
+    return this.exited;
   }
 
   [Symbol.dispose](): void {

@@ -150,6 +150,11 @@ export class RelayIrqFd implements IrqFd {
     this.platform.dispose();
   }
 
+  /** After {@link dispose}: resolves once the platform's waiter thread (if any) has exited. */
+  whenClosed(): Promise<void> {
+    return this.platform.whenClosed();
+  }
+
   /** Same as {@link dispose}. */
   [Symbol.dispose](): void {
     this.dispose();
