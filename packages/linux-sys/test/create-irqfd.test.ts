@@ -13,7 +13,7 @@ import { REC_ADDRESS_LO, REC_COUNT, REC_DATA, REC_WORDS, recordingInjectorSpec }
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 /** A kernel that accepts every routing table and irqfd, with one GSI for MSI routes. */
-function oneGsiBackend(shared: SharedArrayBuffer, mainInjections: MsiMessage[]): IrqFdBackend {
+function oneGsiBackend(shared: SharedArrayBuffer, mainInjections: MsiMessage[], irqfdCalls: string[] = []): IrqFdBackend {
   return {
     name: 'one-GSI test kernel',
     ioctlNames: { setRouting: 'TEST_SET_ROUTING', irqfd: 'TEST_IRQFD' },
@@ -32,7 +32,7 @@ function oneGsiBackend(shared: SharedArrayBuffer, mainInjections: MsiMessage[]):
       },
     },
     irqfdArg: { size: 16, encode: (view, fd, gsi) => (view.setUint32(0, fd, true), view.setUint32(4, gsi, true)) },
-    calls: { setRouting: () => 0, irqfd: () => 0 },
+    calls: { setRouting: () => 0, irqfd: (arg) => (irqfdCalls.push(`gsi ${new DataView(arg.buffer, arg.byteOffset).getUint32(4, true)}`), 0) },
     parseMsi: (operation, address, data) => parseMsi(operation, address, data),
     inject: (addressLo, addressHi, data) => (mainInjections.push({ addressLo, addressHi, data }), true),
     workerInjector: recordingInjectorSpec(shared),
@@ -59,8 +59,24 @@ test('a route beyond the GSIs is delivered by the default epoll worker with the 
     expect([Atomics.load(record, REC_COUNT), Atomics.load(record, REC_ADDRESS_LO) >>> 0, Atomics.load(record, REC_DATA)]).toEqual([1, 0xfee01000, 0x42]);
     expect(main).toEqual([]);
   } finally {
-    irqfd.disposeAll();
+    irqfd.dispose();
   }
   await irqfd.whenClosed();
+  expect(openFds()).toBe(before);
+});
+
+test("the engine's dispose closes each route's eventfd without a per-route irqfd call: the partition's fd goes next", () => {
+  const before = openFds();
+  const irqfdCalls: string[] = [];
+  const irqfd = createLinuxIrqFd({ backend: oneGsiBackend(new SharedArrayBuffer(REC_WORDS * 4), [], irqfdCalls), sys: libcSyscalls(), maxRoutes: 4 });
+  const route = irqfd.newIrqFdRoute();
+  route.setMsi(0xfee00000, 0x41);
+  route.unmask();
+  expect(irqfdCalls).toEqual(['gsi 1']);
+  irqfd.dispose();
+  irqfd[Symbol.dispose]();
+  expect({ calls: irqfdCalls, route: route.disposed, event: route.event.disposed, routes: irqfd.routeCount }).toEqual({ calls: ['gsi 1'], route: true, event: true, routes: 0 });
+  route.dispose();
+  expect(irqfdCalls).toEqual(['gsi 1']);
   expect(openFds()).toBe(before);
 });

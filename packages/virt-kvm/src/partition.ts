@@ -449,7 +449,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
     try {
       // The relay's worker uses the VM fd: it is stopped first. Closing each route's eventfd tears its irqfd down.
       if (this.irqfdImpl instanceof RelayIrqFd) this.irqfdImpl.dispose();
-      else this.irqfdImpl?.disposeAll();
+      else this.irqfdImpl?.dispose();
     } catch {
       // disposal never throws; the fds below are closed regardless
     }

@@ -189,7 +189,7 @@ describeOnTargets('overflow: more vectors than kernel routes', (target) => {
       b.event.signal();
       expect(target.takeIrr(p)).toEqual([[0, 0x71]]);
     } finally {
-      engine.disposeAll();
+      engine.dispose();
     }
   });
 });

@@ -137,7 +137,7 @@ export function createMshvIrqFd(options: MshvIrqFdOptions): MshvIrqFdHandle {
   return {
     irqfd,
     reason: '',
-    dispose: () => irqfd.disposeAll(),
+    dispose: () => irqfd.dispose(),
     whenClosed: () => irqfd.whenClosed(),
   };
 }

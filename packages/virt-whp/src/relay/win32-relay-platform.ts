@@ -22,7 +22,7 @@ const STOP_TIMEOUT_MS = 5000;
 const live = new Set<Win32RelayPlatform>();
 let exitHookInstalled = false;
 
-/** A relay route's event: `dispose()` retires it; the platform closes the handle when the waiter let go. */
+/** A relay route's event: `dispose()` hands it back; the platform closes the handle when the waiter let go. */
 export class RelayWin32Event implements Event {
   readonly kind = 'win32-event' as const;
   readonly fd = undefined;
@@ -57,7 +57,7 @@ export class RelayWin32Event implements Event {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
-    this.platform.retire(this.handle);
+    this.platform.forget(this.handle);
   }
 
   [Symbol.dispose](): void {
@@ -168,8 +168,8 @@ export class Win32RelayPlatform implements RelayPlatform {
     if (!this.isDisposed) this.changed();
   }
 
-  /** @internal Closes `handle` once the waiter no longer uses it. */
-  retire(handle: bigint): void {
+  /** @internal Forgets a disposed event's `handle`: closes it once the waiter no longer uses it. */
+  forget(handle: bigint): void {
     for (let s = 0; s < this.handles.length; s++) if (BigInt.asUintN(64, Atomics.load(this.handles, s)) === handle) Atomics.store(this.handles, s, 0n);
     if (this.isDisposed) {
       this.close(handle);
