@@ -426,6 +426,31 @@ export class KvmPartition implements Partition, LocalApicAccess {
   }
 
   /**
+   * A reader of one IRR bit, for polling loops: each call of the returned function reads vCPU
+   * `vcpu`'s register page with one KVM_GET_LAPIC into a page of its own (allocated here, once) and
+   * tests bit `vector` of the IRR (registers at 0x200, 0x210 ... 0x270, 32 vectors each: Intel SDM
+   * vol. 3, "Interrupt Request Register"). True while the vector is pending. {@link readLocalApic}
+   * decodes the whole page instead.
+   *
+   * @throws VirtError INVALID_ARGUMENT for a vCPU out of range or a vector outside 0-255, and
+   *   DISPOSED after dispose (both here, before anything is read); the returned function throws
+   *   DISPOSED once the partition is disposed and SYSCALL when the ioctl fails.
+   */
+  irrReader(vcpu: number, vector: number): () => boolean {
+    const op = 'KvmPartition.irrReader';
+    this.live(op);
+    const fd = this.vcpuFd(vcpu);
+    checkInteger(op, 'vector', vector, 0, 255);
+    const page = new LapicPage(this.x2apic);
+    const offset = kvm.LAPIC_IRR + (vector >>> 5) * 16;
+    const bit = 1 << (vector & 31);
+    return () => {
+      this.live(op);
+      return (page.read(this.sys, fd, op).reg(offset) & bit) !== 0;
+    };
+  }
+
+  /**
    * Clears every IRR bit of vCPU `vcpu` (KVM_GET_LAPIC, clear, KVM_SET_LAPIC), so the next read
    * shows only new deliveries. Diagnostic: call it when no delivery is under way.
    *
