@@ -13,7 +13,6 @@ import {
   RelayIrqFd,
   type RelayPlatformFactory,
   VirtError,
-  checkBoolean,
   checkInteger,
   describeValue,
   disposedError,
@@ -21,7 +20,7 @@ import {
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
-import { checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
+import { checkBoolean, checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
 import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, createLinuxIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';

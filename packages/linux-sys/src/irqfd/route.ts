@@ -17,12 +17,11 @@ import {
   type MsiMessage,
   type RawInjector,
   type VirtError,
-  checkFunction,
   disposedError,
   routeEventDisposed,
   sameMsi as sameMsiExport,
 } from '@tsvmm/virt';
-import { checkConstructToken } from '@tsvmm/virt/implement';
+import { checkConstructToken, checkFunction } from '@tsvmm/virt/implement';
 import { EBUSY } from '../errno';
 import { failure } from '../check';
 import type { EventFd } from '../eventfd';

@@ -13,14 +13,12 @@ import {
   type RelayPlatformFactory,
   RelayRouteTable,
   VirtError,
-  checkFunction,
   checkInteger,
-  checkObject,
   describeValue,
   disposedError,
   invalidArgument,
 } from '@tsvmm/virt';
-import { SLOT_LAYOUT } from '@tsvmm/virt/implement';
+import { SLOT_LAYOUT, checkFunction, checkObject } from '@tsvmm/virt/implement';
 import { EPOLL_EVENT } from '../abi/linux';
 import { check, failure } from '../check';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EFD_NONBLOCK } from '../constants';
