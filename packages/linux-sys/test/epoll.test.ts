@@ -40,7 +40,7 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
   afterEach(async () => {
     for (const p of made.splice(0)) {
       p.dispose();
-      await p.whenExited();
+      await p.whenClosed();
     }
   });
 
@@ -118,7 +118,7 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
     expect(openFds()).toBeGreaterThan(baseline);
     irqfd.dispose();
     irqfd.dispose();
-    await platform.whenExited();
+    await platform.whenClosed();
     expect(openFds()).toBe(baseline);
     await expect(irqfd.settle()).resolves.toBeUndefined();
   });

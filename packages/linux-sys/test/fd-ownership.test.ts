@@ -107,7 +107,7 @@ describe('relay routes (EpollRelayPlatform) never act on a number they no longer
   afterEach(async () => {
     for (const p of made.splice(0)) {
       p.dispose();
-      await p.whenExited();
+      await p.whenClosed();
     }
   });
 
@@ -209,7 +209,7 @@ describe('relay routes (EpollRelayPlatform) never act on a number they no longer
       await irqfd.settle();
       a.dispose();
       irqfd.dispose();
-      await platform.whenExited();
+      await platform.whenClosed();
       victim.check();
       // No read, write or close on the number, and it never joined the epoll set.
       const touched = f.callsSince(mark).filter((c) => c.fd === number && c.call !== 'kcmp');
@@ -226,7 +226,7 @@ describe('relay routes (EpollRelayPlatform) never act on a number they no longer
     const routes = Array.from({ length: 4 }, () => irqfd.newIrqFdRoute());
     for (const r of routes) closeSync(r.event.fd!);
     irqfd.dispose();
-    await platform.whenExited();
+    await platform.whenClosed();
     expect(readdirSync('/proc/self/fd').length).toBe(before);
   });
 });

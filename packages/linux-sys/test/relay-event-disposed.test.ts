@@ -65,6 +65,6 @@ test("disposing an armed relay route's event removes it from the epoll set first
   } finally {
     if (copy >= 0) sys.close(copy);
     irqfd.dispose();
-    await (irqfd.platform as EpollRelayPlatform).whenExited();
+    await irqfd.whenClosed();
   }
 });

@@ -16,7 +16,7 @@ describe('EpollRelayPlatform: a signal in flight goes to the message it was rais
   afterEach(async () => {
     for (const p of made.splice(0)) {
       p.dispose();
-      await p.whenExited();
+      await p.whenClosed();
     }
   });
 

@@ -49,7 +49,7 @@ async function deliverOnce(injector: InjectorSpec): Promise<[number, number]> {
   await irqfd.settle();
   const out: [number, number] = [irqfd.table.delivered(0), irqfd.table.failed(0)];
   irqfd.dispose();
-  await (irqfd.platform as EpollRelayPlatform).whenExited();
+  await irqfd.whenClosed();
   return out;
 }
 
@@ -269,7 +269,7 @@ describe('dispose is bounded', () => {
     p.dispose();
     expect(p.disposed).toBe(true);
     irqfd.dispose();
-    await p.whenExited();
+    await p.whenClosed();
     expect(await fdsBackTo(baseline)).toBe(baseline);
     closeSync(fd);
     rmSync(dir, { recursive: true });

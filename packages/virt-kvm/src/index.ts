@@ -1,7 +1,7 @@
 export { KvmPartition, kvmRelayInjector } from './partition';
 export type { KvmIrqFdMode, KvmPartitionOptions } from './partition';
-export { KvmIrqFd, kvmIrqFdBackend } from './irqfd';
-export type { KvmIrqFdBackendOptions, KvmIrqFdRoute } from './irqfd';
+export { kvmIrqFdBackend } from './irqfd';
+export type { KvmIrqFd, KvmIrqFdBackendOptions, KvmIrqFdRoute } from './irqfd';
 export { FIRST_MSI_GSI, LEGACY_ROUTES, kvmRoutingTableEncoding } from './gsi-routing';
 export type { LegacyRoute } from './gsi-routing';
 export { KVM_DEVICE, checkExtension, openKvm, probeExtensions } from './device';

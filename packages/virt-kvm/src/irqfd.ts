@@ -6,13 +6,7 @@
  * KVM's part of it, an `IrqFdBackend`.
  */
 import { type MsiPolicy, type RawInjector, parseMsi as parseMsiExport } from '@tsvmm/virt';
-import {
-  type EngineRoute,
-  type InjectorSpec,
-  type IrqFdBackend,
-  IrqFdEngine,
-  type Syscalls,
-} from '@tsvmm/linux-sys';
+import type { EngineRoute, InjectorSpec, IrqFdBackend, IrqFdEngine, Syscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { FIRST_MSI_GSI, kvmRoutingTableEncoding } from './gsi-routing';
@@ -71,8 +65,8 @@ export function kvmIrqFdBackend(o: KvmIrqFdBackendOptions): IrqFdBackend {
   });
 }
 
-/** The KVM irqfd: the shared engine on KVM. */
-export class KvmIrqFd extends IrqFdEngine {}
+/** The KVM irqfd: the shared engine (`IrqFdEngine` of `@tsvmm/linux-sys`) on {@link kvmIrqFdBackend}. */
+export type KvmIrqFd = IrqFdEngine;
 
 /** A KVM irqfd route (the engine's route). */
 export type KvmIrqFdRoute = EngineRoute;

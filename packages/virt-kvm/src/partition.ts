@@ -13,7 +13,6 @@ import {
   RelayIrqFd,
   type RelayPlatformFactory,
   VirtError,
-  checkBoolean,
   checkInteger,
   describeValue,
   disposedError,
@@ -21,14 +20,14 @@ import {
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
-import { checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
+import { checkBoolean, checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
-import { EpollRelayPlatform, type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
+import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, createLinuxIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions } from './device';
 import { LEGACY_ROUTES } from './gsi-routing';
-import { KvmIrqFd, kvmIrqFdBackend } from './irqfd';
+import { type KvmIrqFd, kvmIrqFdBackend } from './irqfd';
 import { LapicPage } from './lapic';
 import { signalMsiInjector } from './signal-msi';
 
@@ -211,14 +210,14 @@ export class KvmPartition implements Partition, LocalApicAccess {
     if (mode === 'relay') reason = 'the user-space relay was asked for (irqfd: "relay")';
     else if (!extensions.irqfd) reason = 'KVM_CAP_IRQFD is missing on this host';
     else if (extensions.irqRouting <= 0) reason = 'KVM_CAP_IRQ_ROUTING is missing on this host';
-    if (mode !== 'relay' && kernelIrqfd) {
-      const workerInjector = kvmRelayInjector(vmFd);
-      this.irqfdImpl = new KvmIrqFd({
-        backend: kvmIrqFdBackend({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject, workerInjector }),
+    const useKernelIrqfd = mode !== 'relay' && kernelIrqfd;
+    if (useKernelIrqfd) {
+      this.irqfdImpl = createLinuxIrqFd({
+        backend: kvmIrqFdBackend({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject, workerInjector: kvmRelayInjector(vmFd) }),
         sys,
         owner: 'the KVM partition',
         ...(settings.maxRoutes === undefined ? {} : { maxRoutes: settings.maxRoutes }),
-        overflow: settings.overflow ?? epollRelayPlatform({ sys, injector: workerInjector }),
+        ...(settings.overflow === undefined ? {} : { overflow: settings.overflow }),
         ...(settings.retargetWindowMs === undefined ? {} : { retargetWindowMs: settings.retargetWindowMs }),
       });
     } else if (extensions.signalMsi) {
@@ -238,7 +237,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
     this.capabilities = partitionCapabilities(irq, {
       backend: 'kvm',
       irqfdReason: reason,
-      resample: irq instanceof KvmIrqFd && extensions.irqfdResample,
+      resample: useKernelIrqfd && extensions.irqfdResample,
       x2apic: settings.x2apic,
       maxApicId,
       maxVcpus: extensions.maxVcpus,
@@ -426,6 +425,31 @@ export class KvmPartition implements Partition, LocalApicAccess {
   }
 
   /**
+   * A reader of one IRR bit, for polling loops: each call of the returned function reads vCPU
+   * `vcpu`'s register page with one KVM_GET_LAPIC into a page of its own (allocated here, once) and
+   * tests bit `vector` of the IRR (registers at 0x200, 0x210 ... 0x270, 32 vectors each: Intel SDM
+   * vol. 3, "Interrupt Request Register"). True while the vector is pending. {@link readLocalApic}
+   * decodes the whole page instead.
+   *
+   * @throws VirtError INVALID_ARGUMENT for a vCPU out of range or a vector outside 0-255, and
+   *   DISPOSED after dispose (both here, before anything is read); the returned function throws
+   *   DISPOSED once the partition is disposed and SYSCALL when the ioctl fails.
+   */
+  irrReader(vcpu: number, vector: number): () => boolean {
+    const op = 'KvmPartition.irrReader';
+    this.live(op);
+    const fd = this.vcpuFd(vcpu);
+    checkInteger(op, 'vector', vector, 0, 255);
+    const page = new LapicPage(this.x2apic);
+    const offset = kvm.LAPIC_IRR + (vector >>> 5) * 16;
+    const bit = 1 << (vector & 31);
+    return () => {
+      this.live(op);
+      return (page.read(this.sys, fd, op).reg(offset) & bit) !== 0;
+    };
+  }
+
+  /**
    * Clears every IRR bit of vCPU `vcpu` (KVM_GET_LAPIC, clear, KVM_SET_LAPIC), so the next read
    * shows only new deliveries. Diagnostic: call it when no delivery is under way.
    *
@@ -449,7 +473,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
     try {
       // The relay's worker uses the VM fd: it is stopped first. Closing each route's eventfd tears its irqfd down.
       if (this.irqfdImpl instanceof RelayIrqFd) this.irqfdImpl.dispose();
-      else this.irqfdImpl?.disposeAll();
+      else this.irqfdImpl?.dispose();
     } catch {
       // disposal never throws; the fds below are closed regardless
     }
@@ -468,11 +492,7 @@ export class KvmPartition implements Partition, LocalApicAccess {
    * exited and Node released its resources. Dispose already stopped all use of the VM.
    */
   whenClosed(): Promise<void> {
-    const irq = this.irqfdImpl;
-    if (irq instanceof RelayIrqFd && irq.platform instanceof EpollRelayPlatform) return irq.platform.whenExited();
-    const overflow = irq instanceof KvmIrqFd ? irq.overflow.relayPlatform : undefined;
-    if (overflow instanceof EpollRelayPlatform) return overflow.whenExited();
-    return Promise.resolve();
+    return this.irqfdImpl?.whenClosed() ?? Promise.resolve();
   }
 
   private live(op: string): void {

@@ -11,8 +11,8 @@
  * it goes to the message it was raised under, whatever changed before the waiter reached it.
  */
 import { type Event, type RawInjector, type RelayPlatform, type RelayRouteTable, encodeMsi } from '@tsvmm/virt';
-import type { EventFd } from '@tsvmm/linux-sys';
-import { KvmIrqFd, type KvmIrqFdRoute, type KvmPartition, kvmIrqFdBackend, kvmRelayInjector } from '../src';
+import { type EventFd, IrqFdEngine } from '@tsvmm/linux-sys';
+import { type KvmIrqFd, type KvmIrqFdRoute, type KvmPartition, kvmIrqFdBackend, kvmRelayInjector } from '../src';
 import { LEGACY_ROUTES } from '../src/gsi-routing';
 import { DESCRIPTORS_PER_ROUTE, type KvmTarget, byVcpuThenVector, describeOnTargets, msiTo } from './support/targets';
 
@@ -154,7 +154,7 @@ describeOnTargets('overflow: more vectors than kernel routes', (target) => {
     using p = target.create();
     const sys = target.sysOf(p);
     // An engine of its own on the partition's VM, built without an overflow relay, with one GSI.
-    const engine = new KvmIrqFd({
+    const engine = new IrqFdEngine({
       backend: kvmIrqFdBackend({
         sys,
         vmFd: p.vmFd,
@@ -189,7 +189,7 @@ describeOnTargets('overflow: more vectors than kernel routes', (target) => {
       b.event.signal();
       expect(target.takeIrr(p)).toEqual([[0, 0x71]]);
     } finally {
-      engine.disposeAll();
+      engine.dispose();
     }
   });
 });
@@ -220,6 +220,9 @@ class DeferredWaiter implements RelayPlatform {
   }
   dispose(): void {
     this.events.clear();
+  }
+  whenClosed(): Promise<void> {
+    return Promise.resolve();
   }
   [Symbol.dispose](): void {
     this.dispose();

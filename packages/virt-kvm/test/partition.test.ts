@@ -111,6 +111,29 @@ describeOnTargets('KvmPartition', (target) => {
     expect(p.readLocalApic(0)).toMatchObject({ irr: [], softwareEnabled: true, apicId: 0 });
   });
 
+  it('irrReader tests one IRR bit of one vCPU per call; bad arguments are refused before any read', () => {
+    const p = target.create();
+    // 0x51 is bit 17 of IRR word 2; 0x41 bit 1 of the same word.
+    const reader = p.irrReader(1, 0x51);
+    const others = [p.irrReader(0, 0x51), p.irrReader(1, 0x41), p.irrReader(1, 0x71), p.irrReader(1, 0xe1)];
+    expect(reader()).toBe(false);
+    p.requestMsi(msiTo(1, 0x51).address, 0x51);
+    expect([reader(), ...others.map((r) => r())]).toEqual([true, false, false, false, false]);
+    p.requestMsi(msiTo(1, 0xe1).address, 0xe1);
+    expect([reader(), ...others.map((r) => r())]).toEqual([true, false, false, false, true]);
+    p.clearIrr(1);
+    expect(reader()).toBe(false);
+    const sys = target.sysOf(p);
+    const mark = sys.mark();
+    for (const [vcpu, vector] of [[2, 0x41], [-1, 0x41], [0, 256], [0, -1], [0, 1.5], [0, '1']] as const) {
+      expect(() => p.irrReader(vcpu, vector as number)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    expect(sys.callsSince(mark)).toEqual([]);
+    p.dispose();
+    expect(() => reader()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+    expect(() => p.irrReader(0, 0x41)).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+  });
+
   it('rejects bad options', () => {
     const sys = new FaultInjector(target.newSyscalls());
     for (const vcpus of [0, -1, 1.5, 256, '2']) {

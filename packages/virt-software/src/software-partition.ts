@@ -15,7 +15,6 @@ import {
   type Partition,
   type PartitionCapabilities,
   RelayIrqFd,
-  checkBoolean,
   checkInteger,
   describeValue,
   disposedError,
@@ -23,7 +22,7 @@ import {
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
-import { checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
+import { checkBoolean, checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
 import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 
 /** What {@link SoftwarePartition.create} takes. Each option is read once; a bad one is INVALID_ARGUMENT. */

@@ -23,17 +23,13 @@ import {
   type MsiMessage,
   type MsiPolicy,
   VirtError,
-  describeValue,
   disposedError,
   exhaustedError,
-  invalidArgument,
-  parseMsi,
-  routeEventDisposed,
   sameMsi,
 } from '@tsvmm/virt';
-import { checkConstructToken, checkNotThenable } from '@tsvmm/virt/implement';
+import { IrqFdRouteBase, checkConstructToken, checkFunction, checkNotThenable } from '@tsvmm/virt/implement';
 import type { WhpCalls } from './calls';
-import { interruptControl, triggerParameters } from './encode';
+import { WHP_MSI_POLICY, interruptControl, triggerParameters } from './encode';
 import { Win32Event } from './win32-event';
 
 /** What a route needs from its partition. */
@@ -170,18 +166,11 @@ export class WhpIrqFd implements IrqFd {
  * retargeting replace the event: holders learn the new one through `onEventReplaced` before the
  * old handle is closed. A failing change leaves the route as it was.
  */
-export class WhpIrqFdRoute implements IrqFdRoute {
+export class WhpIrqFdRoute extends IrqFdRouteBase {
   /** Every route is a hypervisor trigger (there is no trigger limit below `maxRoutes`). */
   readonly mediation = 'kernel' as const;
   private current: Win32Event;
   private trigger: bigint | undefined;
-  private currentMsi: MsiMessage | undefined;
-  private isMasked = true;
-  private isDisposed = false;
-  /** A transition is under way (its listeners run inside it). */
-  private changing = false;
-  private disposeWhenDone = false;
-  private readonly listeners = new Set<(event: Event) => void>();
 
   /** @internal Made by {@link WhpIrqFd.newIrqFdRoute}. */
   constructor(
@@ -189,6 +178,9 @@ export class WhpIrqFdRoute implements IrqFdRoute {
     private readonly owner: WhpIrqFd,
     latch: Win32Event,
   ) {
+    // The token is checked after `super`: a route made without its irqfd gets the xAPIC policy here,
+    // then the typed error.
+    super((owner as WhpIrqFd | undefined)?.host?.policy ?? WHP_MSI_POLICY, true);
     checkConstructToken(token, WHP_IRQFD_TOKEN, 'WhpIrqFdRoute', 'WhpIrqFd.newIrqFdRoute()');
     this.current = latch;
   }
@@ -198,23 +190,9 @@ export class WhpIrqFdRoute implements IrqFdRoute {
     return this.current;
   }
 
-  get msi(): MsiMessage | undefined {
-    return this.currentMsi;
-  }
-
-  /** True while masked: the route has no trigger and signals latch in its own event. New routes start masked. */
-  get masked(): boolean {
-    return this.isMasked;
-  }
-
-  /** True once {@link WhpIrqFdRoute.dispose} has run. */
-  get disposed(): boolean {
-    return this.isDisposed;
-  }
-
   /** True while the route's live trigger holds a signal the hypervisor has not taken yet. */
   inFlight(): boolean {
-    if (this.trigger === undefined || this.isDisposed) return false;
+    if (this.trigger === undefined || this.disposed) return false;
     const { calls } = this.owner.host;
     try {
       if (!this.current.take()) return false;
@@ -225,31 +203,6 @@ export class WhpIrqFdRoute implements IrqFdRoute {
     }
   }
 
-  setMsi(address: number | bigint, data: number): void {
-    const op = 'IrqFdRoute.setMsi';
-    this.live(op);
-    const msg = parseMsi(op, address, data, this.owner.host.policy);
-    this.transition(op, msg, this.isMasked);
-  }
-
-  clearMsi(): void {
-    const op = 'IrqFdRoute.clearMsi';
-    this.live(op);
-    this.transition(op, undefined, this.isMasked);
-  }
-
-  mask(): void {
-    const op = 'IrqFdRoute.mask';
-    this.live(op);
-    this.transition(op, this.currentMsi, true);
-  }
-
-  unmask(): void {
-    const op = 'IrqFdRoute.unmask';
-    this.live(op);
-    this.transition(op, this.currentMsi, false);
-  }
-
   /** True once if a signal latched while not armed (read from the route's own latch event). */
   consumePending(): boolean {
     this.live('IrqFdRoute.consumePending');
@@ -257,26 +210,11 @@ export class WhpIrqFdRoute implements IrqFdRoute {
     return this.current.take();
   }
 
-  onEventReplaced(listener: (event: Event) => void): () => void {
-    const op = 'IrqFdRoute.onEventReplaced';
-    this.live(op);
-    checkFunction(op, 'listener', listener);
-    this.listeners.add(listener);
-    return () => void this.listeners.delete(listener);
-  }
-
   /**
-   * Deletes the trigger (if armed), then closes the event; a signal the hypervisor had not taken
-   * yet is injected once with WHvRequestInterrupt first. Never throws; idempotent.
+   * Disposal: deletes the trigger (if armed), then closes the event; a signal the hypervisor had
+   * not taken yet is injected once with WHvRequestInterrupt first. Never throws.
    */
-  dispose(): void {
-    if (this.isDisposed) return;
-    if (this.changing) {
-      // Called from an onEventReplaced listener: the change under way finishes first.
-      this.disposeWhenDone = true;
-      return;
-    }
-    this.isDisposed = true;
+  protected release(): void {
     const { calls, handle } = this.owner.host;
     const ev = this.current;
     if (this.trigger !== undefined) {
@@ -285,7 +223,7 @@ export class WhpIrqFdRoute implements IrqFdRoute {
       this.letHypervisorTake(ev);
       try {
         calls.deleteTrigger(handle, t);
-        this.carryOver(ev, this.currentMsi, undefined);
+        this.carryOver(ev, this.msi, undefined);
         ev.close();
       } catch {
         this.owner.host.orphan(t, ev);
@@ -294,38 +232,19 @@ export class WhpIrqFdRoute implements IrqFdRoute {
       ev.close();
     }
     ev.dispose();
-    this.listeners.clear();
     this.owner.forget(this);
   }
 
-  /** {@link WhpIrqFdRoute.dispose}, for `using`. */
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-
-  private live(op: string): void {
-    if (this.isDisposed) throw disposedError(op, 'the irqfd route');
+  protected override checkOwner(op: string): void {
     if (this.owner.disposed) throw disposedError(op, 'the whp partition');
-    if (this.current.disposed) throw routeEventDisposed(op);
   }
 
-  private transition(op: string, msi: MsiMessage | undefined, masked: boolean): void {
-    if (this.changing) {
-      throw invalidArgument(op, 'the route is being changed: an onEventReplaced listener cannot change it', 'Change the route after the call that replaced its event returns.');
-    }
+  protected transition(op: string, msi: MsiMessage | undefined, masked: boolean): void {
     const wasArmed = this.trigger !== undefined;
     const nowArmed = msi !== undefined && !masked;
-    this.changing = true;
-    try {
-      if (!wasArmed && nowArmed) this.arm(op, msi);
-      else if (wasArmed && !nowArmed) this.disarm();
-      else if (wasArmed && nowArmed && !sameMsi(this.currentMsi, msi)) this.retarget(msi);
-      this.currentMsi = msi;
-      this.isMasked = masked;
-    } finally {
-      this.changing = false;
-    }
-    if (this.disposeWhenDone) this.dispose();
+    if (!wasArmed && nowArmed) this.arm(op, msi);
+    else if (wasArmed && !nowArmed) this.disarm();
+    else if (wasArmed && nowArmed && !sameMsi(this.msi, msi)) this.retarget(msi);
   }
 
   /**
@@ -352,7 +271,7 @@ export class WhpIrqFdRoute implements IrqFdRoute {
       throw e instanceof VirtError ? e : new VirtError('INTERNAL', { operation: op, detail: String(e), cause: e });
     }
     this.trigger = created.trigger;
-    this.replace(fresh);
+    this.replaceEvent(fresh);
     try {
       if (latch.take()) calls.setEvent(fresh.handle);
     } catch {
@@ -380,8 +299,8 @@ export class WhpIrqFdRoute implements IrqFdRoute {
     const old = this.current;
     this.trigger = undefined;
     old.ownedByTrigger = false;
-    this.replace(latch);
-    this.carryOver(old, this.currentMsi, latch);
+    this.replaceEvent(latch);
+    this.carryOver(old, this.msi, latch);
     old.close();
   }
 
@@ -405,8 +324,8 @@ export class WhpIrqFdRoute implements IrqFdRoute {
     const old = this.current;
     old.ownedByTrigger = false;
     this.trigger = created.trigger;
-    this.replace(fresh);
-    this.carryOver(old, this.currentMsi, fresh);
+    this.replaceEvent(fresh);
+    this.carryOver(old, this.msi, fresh);
     old.close();
   }
 
@@ -460,19 +379,8 @@ export class WhpIrqFdRoute implements IrqFdRoute {
   }
 
   /** Makes `next` the route's event and tells every listener, before the caller closes the old one. */
-  private replace(next: Win32Event): void {
+  private replaceEvent(next: Win32Event): void {
     this.current = next;
-    for (const l of [...this.listeners]) {
-      try {
-        l(next);
-      } catch (e) {
-        // A listener's failure must not leave the route half-changed: the change is done; report it.
-        process.emitWarning(`an onEventReplaced listener threw: ${e instanceof Error ? e.message : String(e)}`, 'TsvmmWarning');
-      }
-    }
+    this.announce(next);
   }
-}
-
-function checkFunction(op: string, name: string, value: unknown): void {
-  if (typeof value !== 'function') throw invalidArgument(op, `${name} must be a function, got ${describeValue(value)}`);
 }

@@ -15,16 +15,14 @@ export { hasLocalApicAccess } from './contract/partition';
 export type { LocalApicAccess, LocalApicState, Partition } from './contract/partition';
 export type { BackendDescriptor, BackendOpenOptions, BackendProbe, BackendProbeCode } from './contract/probe';
 
-// Implementor API, kept on the root for existing imports: new code imports these from
-// `@tsvmm/virt/implement`.
-export { checkBoolean, checkFunction, checkInteger, checkObject, checkString, describeValue, hex } from './validate';
+// Implementor names still imported from the root by the backends; everything else of the
+// implementor API is on `@tsvmm/virt/implement` only.
+export { checkInteger, describeValue } from './validate';
 export { SlotAllocator } from './alloc/slot-allocator';
 export { partitionCapabilities } from './contract/partition-capabilities';
-export type { PartitionFacts } from './contract/partition-capabilities';
 export { RelayIrqFd } from './relay/relay-irqfd';
-export type { RelayIrqFdOptions } from './relay/relay-irqfd';
 export type { RelayPlatform, RelayPlatformFactory } from './relay/platform';
-export { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, RelayRouteTable, WORDS_PER_SLOT, isArmed } from './relay/route-table';
-export type { DeliverOutcome, RawInjector } from './relay/route-table';
+export { RelayRouteTable } from './relay/route-table';
+export type { RawInjector } from './relay/route-table';
 export { InProcessEvent, InProcessRelayPlatform } from './relay/in-process';
 export * from './lapic/register-page';

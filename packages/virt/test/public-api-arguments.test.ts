@@ -1,10 +1,11 @@
 /**
- * Every exported function and constructor of @tsvmm/virt (root, /conformance, /testing) validates
- * its arguments: wrong types give a typed VirtError, or a documented non-throwing result; never a
+ * Every exported function and constructor of @tsvmm/virt (root, /conformance, /testing, and the
+ * general-purpose validators of /implement) validates its arguments: wrong types give a typed VirtError, or a documented non-throwing result; never a
  * TypeError or any other untyped error.
  */
 import * as root from '../src';
 import * as conformance from '../src/conformance';
+import * as implement from '../src/implement';
 import * as testing from '../src/testing';
 import { InProcessRelayPlatform, RelayIrqFd, SlotAllocator, isVirtError } from '../src';
 
@@ -69,10 +70,16 @@ async function settledOutcome(call: () => unknown): Promise<'returned' | 'typed'
   return 'returned';
 }
 
+function pick(mod: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(names.map((n) => [n, mod[n]]));
+}
+
 const surfaces: Array<[string, Record<string, unknown>]> = [
   ['@tsvmm/virt', root],
   ['@tsvmm/virt/conformance', conformance],
   ['@tsvmm/virt/testing', testing],
+  // The general-purpose validators of /implement (its other exports are backend parts).
+  ['@tsvmm/virt/implement', pick(implement, ['checkBoolean', 'checkFunction', 'checkObject', 'checkString', 'hex', 'isArmed'])],
 ];
 
 const callables: Array<[string, string, (...a: unknown[]) => unknown]> = [];

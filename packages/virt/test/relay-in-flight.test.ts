@@ -37,6 +37,9 @@ class DeferredPlatform implements RelayPlatform {
     return Promise.resolve();
   }
   dispose(): void {}
+  whenClosed(): Promise<void> {
+    return Promise.resolve();
+  }
   [Symbol.dispose](): void {}
 }
 

@@ -10,6 +10,7 @@ interface Injected {
 function relay(opts: { maxRoutes?: number; failInject?: () => boolean } = {}) {
   const injected: Injected[] = [];
   const calls: string[] = [];
+  const closed = Promise.resolve();
   const inject: RawInjector = (lo, hi, data) => {
     if (opts.failInject?.()) throw new VirtError('SYSCALL', { operation: 'inject', detail: 'injected failure', errno: 5 });
     injected.push({ lo, hi, data });
@@ -30,12 +31,13 @@ function relay(opts: { maxRoutes?: number; failInject?: () => boolean } = {}) {
         unwatch: (slot, e) => (calls.push(`unwatch ${slot}`), inner.unwatch(slot, e)),
         settle: () => inner.settle(),
         dispose: () => calls.push('dispose'),
+        whenClosed: () => (calls.push('whenClosed'), closed),
         [Symbol.dispose]: () => undefined,
       };
       return p;
     },
   });
-  return { irqfd, injected, calls };
+  return { irqfd, injected, calls, closed };
 }
 
 const msi = (dest: number, vector: number) => encodeMsi({ destinationId: dest, vector });
@@ -65,6 +67,13 @@ test('the platform watches a route only while it is armed', () => {
   r.dispose();
   irqfd.dispose();
   expect(calls.at(-1)).toBe('dispose');
+});
+
+test("whenClosed waits for the platform's waiter: the platform's own promise", () => {
+  const { irqfd, calls, closed } = relay();
+  irqfd.dispose();
+  expect(irqfd.whenClosed()).toBe(closed);
+  expect(calls.at(-1)).toBe('whenClosed');
 });
 
 test('signals inject the current MSI; arming delivers a latched signal once', () => {

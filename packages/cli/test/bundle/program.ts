@@ -41,7 +41,7 @@ async function relayOnce(injector: InjectorSpec): Promise<[number, number]> {
   await signalled(irqfd, encodeMsi({ destinationId: 1, vector: 0x41 }));
   const out: [number, number] = [irqfd.table.delivered(0), irqfd.table.failed(0)];
   irqfd.dispose();
-  await (irqfd.platform as EpollRelayPlatform).whenExited();
+  await irqfd.whenClosed();
   return out;
 }
 

@@ -25,17 +25,8 @@
  * the start of every later transaction and disposal; once it succeeds, the descriptor is closed and
  * the GSI retired like any other. Disposing the partition closes it regardless (the VM goes with it).
  */
-import {
-  type IrqFd,
-  type IrqFdCapabilities,
-  type MsiMessage,
-  type RelayPlatformFactory,
-  SlotAllocator,
-  VirtError,
-  checkFunction,
-  disposedError,
-} from '@tsvmm/virt';
-import { checkNotThenable } from '@tsvmm/virt/implement';
+import { type IrqFd, type IrqFdCapabilities, type MsiMessage, type RelayPlatformFactory, SlotAllocator, VirtError, disposedError } from '@tsvmm/virt';
+import { checkFunction, checkNotThenable } from '@tsvmm/virt/implement';
 import { EMFILE, ENFILE } from '../errno';
 import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
@@ -244,7 +235,7 @@ export class IrqFdEngine implements IrqFd {
     }
   }
 
-  /** True once {@link disposeAll} ran. */
+  /** True once {@link dispose} ran. */
   get disposed(): boolean {
     return this.isDisposed;
   }
@@ -290,8 +281,11 @@ export class IrqFdEngine implements IrqFd {
     return this.overflow.settle();
   }
 
-  /** Partition teardown: closing every eventfd tears its irqfd down; the relay's waiter stops. Never throws. */
-  disposeAll(): void {
+  /**
+   * Partition teardown: disposes every route (closing its eventfd tears its irqfd down) and stops
+   * the relay's waiter. Idempotent; never throws.
+   */
+  dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
     this.clearRetargetTimer();
@@ -300,10 +294,20 @@ export class IrqFdEngine implements IrqFd {
     // The partition closes its VM fd next, which ends every irqfd the kernel still has.
     for (const fd of this.lingering.values()) this.sys.close(fd);
     this.lingering.clear();
-    for (const r of this.routes) r.markDisposed();
+    for (const r of this.routes) r.dispose();
     this.routes.clear();
     this.unsynced.clear();
     this.waiting.clear();
+  }
+
+  /** Same as {@link dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** After {@link dispose}: resolves once the overflow relay's waiter thread (if it was started) has exited. */
+  whenClosed(): Promise<void> {
+    return this.overflow.whenClosed();
   }
 
   private live(op: string): void {
@@ -474,7 +478,7 @@ export class IrqFdEngine implements IrqFd {
     for (const r of routes) {
       if (r.disposed) continue;
       r.releaseUnusedGsi();
-      if (r.settle(error)) this.unsynced.delete(r);
+      if (r.reconcile(error)) this.unsynced.delete(r);
       else this.unsynced.add(r);
       if (r.wantsGsi) this.waiting.add(r);
       else this.waiting.delete(r);
@@ -521,7 +525,7 @@ export class IrqFdEngine implements IrqFd {
     }
   }
 
-  private retire(route: EngineRoute, gsi: number | undefined, assignedFd: number | undefined): void {
+  private forget(route: EngineRoute, gsi: number | undefined, assignedFd: number | undefined): void {
     this.routes.delete(route);
     this.txn.forget(route);
     this.unsynced.delete(route);
@@ -587,7 +591,8 @@ export class IrqFdEngine implements IrqFd {
       desiredMsi: (gsi) => this.table.desiredMsi(gsi),
       allocateGsi: () => this.gsis.tryAllocate(),
       releaseGsi: (gsi) => this.gsis.release(gsi),
-      retire: (route, gsi, assignedFd) => this.retire(route, gsi, assignedFd),
+      forget: (route, gsi, assignedFd) => this.forget(route, gsi, assignedFd),
+      ownerDisposed: () => this.isDisposed,
     };
   }
 }

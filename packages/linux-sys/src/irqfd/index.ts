@@ -1,6 +1,8 @@
 export type { IrqFdBackend, IrqFdCalls, IrqFdEncoding, RoutingTableEncoding } from './backend';
 export { DEFAULT_MAX_ROUTES, DESCRIPTOR_RESERVE, IrqFdEngine, MAX_DERIVED_ROUTES, descriptorsPerRoute, routeBudget } from './engine';
 export type { IrqFdEngineOptions } from './engine';
+export { createLinuxIrqFd } from './create';
+export type { LinuxIrqFdOptions } from './create';
 export { EngineRoute } from './route';
 export type { RouteRequest } from './route';
 export { RoutingTable } from './routing-table';

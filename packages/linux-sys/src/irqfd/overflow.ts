@@ -9,8 +9,6 @@
  * starts and further signals stay in the eventfd for the kernel path to pick up.
  */
 import {
-  FLAG_HAS_MSI,
-  FLAG_MASKED,
   type Event,
   type MsiMessage,
   type RawInjector,
@@ -20,6 +18,7 @@ import {
   VirtError,
   disposedError,
 } from '@tsvmm/virt';
+import { FLAG_HAS_MSI, FLAG_MASKED } from '@tsvmm/virt/implement';
 
 /**
  * The overflow path of one {@link IrqFdEngine}, exposed as `overflow` for diagnostics: routes that
@@ -46,6 +45,11 @@ export class OverflowRelay {
   /** The relay's waiter platform, once started. */
   get relayPlatform(): RelayPlatform | undefined {
     return this.platform;
+  }
+
+  /** After dispose: resolves once the relay's waiter thread (if the relay started) has exited. */
+  whenClosed(): Promise<void> {
+    return this.platform?.whenClosed() ?? Promise.resolve();
   }
 
   /** Signals the waiter delivered for `slot` so far (0 before the first overflow). */

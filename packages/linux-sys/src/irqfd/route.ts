@@ -17,12 +17,11 @@ import {
   type MsiMessage,
   type RawInjector,
   type VirtError,
-  checkFunction,
   disposedError,
   routeEventDisposed,
   sameMsi as sameMsiExport,
 } from '@tsvmm/virt';
-import { checkConstructToken } from '@tsvmm/virt/implement';
+import { checkConstructToken, checkFunction } from '@tsvmm/virt/implement';
 import { EBUSY } from '../errno';
 import { failure } from '../check';
 import type { EventFd } from '../eventfd';
@@ -65,7 +64,9 @@ export interface RouteHost {
    * engine now owns that descriptor, keeps `gsi` routed as the kernel has it, and retries the
    * deassign at its later operations.
    */
-  retire(route: EngineRoute, gsi: number | undefined, assignedFd: number | undefined): void;
+  forget(route: EngineRoute, gsi: number | undefined, assignedFd: number | undefined): void;
+  /** True once the engine was disposed: a route disposed then only closes its eventfd. */
+  ownerDisposed(): boolean;
 }
 
 const BUSY_HINT =
@@ -245,6 +246,13 @@ export class EngineRoute implements IrqFdRoute {
     this.isDisposed = true;
     // Its event was disposed first: the route let go of everything then, and owns no descriptor.
     if (this.eventGone) return;
+    if (this.host.ownerDisposed()) {
+      // Partition teardown: closing the eventfd tears its irqfd down; the partition goes next.
+      this.assignedOn = undefined;
+      this.watchedMsi = undefined;
+      this.event.dispose();
+      return;
+    }
     if (this.release()) this.event.dispose();
     else this.event.disposeKeepingOwnFd();
   }
@@ -271,11 +279,11 @@ export class EngineRoute implements IrqFdRoute {
     if (on !== undefined) {
       const fd = this.event.ownFd();
       if (this.host.irqfd(fd, on, false) < 0 && this.host.irqfd(fd, on, false) < 0) {
-        this.host.retire(this, on, fd);
+        this.host.forget(this, on, fd);
         return false;
       }
     }
-    this.host.retire(this, gsi, undefined);
+    this.host.forget(this, gsi, undefined);
     return true;
   }
 
@@ -392,7 +400,7 @@ export class EngineRoute implements IrqFdRoute {
   }
 
   /** @internal After a transaction: clear the fault, or record `error` as the reason the kernel differs. */
-  settle(error: VirtError | undefined): boolean {
+  reconcile(error: VirtError | undefined): boolean {
     this.deliverHeld();
     if (this.matchesKernel()) {
       this.faultError = undefined;
@@ -434,14 +442,6 @@ export class EngineRoute implements IrqFdRoute {
     this.coalescing = true;
     if (this.requestedArmed) this.armOverflow(this.request.msi!);
     else this.disarmOverflow();
-  }
-
-  /** @internal Partition teardown: closing the eventfd tears its irqfd down; the partition goes next. */
-  markDisposed(): void {
-    this.isDisposed = true;
-    this.assignedOn = undefined;
-    this.watchedMsi = undefined;
-    this.event.dispose();
   }
 
   // ---- kernel steps -------------------------------------------------------------------------

@@ -13,14 +13,12 @@ import {
   type RelayPlatformFactory,
   RelayRouteTable,
   VirtError,
-  checkFunction,
   checkInteger,
-  checkObject,
   describeValue,
   disposedError,
   invalidArgument,
 } from '@tsvmm/virt';
-import { SLOT_LAYOUT } from '@tsvmm/virt/implement';
+import { SLOT_LAYOUT, checkFunction, checkObject } from '@tsvmm/virt/implement';
 import { EPOLL_EVENT } from '../abi/linux';
 import { check, failure } from '../check';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EFD_NONBLOCK } from '../constants';
@@ -291,7 +289,7 @@ export class EpollRelayPlatform implements RelayPlatform {
    * Resolves when the worker thread has fully exited and Node has released its own resources
    * (its event loop's fds). `dispose()` already stopped it from touching any route or fd.
    */
-  whenExited(): Promise<void> {
+  whenClosed(): Promise<void> {
     return this.exited;
   }
 

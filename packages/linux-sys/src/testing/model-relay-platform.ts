@@ -104,6 +104,11 @@ export class ModelRelayPlatform implements RelayPlatform {
     this.injector.free?.();
   }
 
+  /** Resolves at once: the model has no waiter thread. */
+  whenClosed(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Same as {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();

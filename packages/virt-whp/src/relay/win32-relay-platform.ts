@@ -22,7 +22,7 @@ const STOP_TIMEOUT_MS = 5000;
 const live = new Set<Win32RelayPlatform>();
 let exitHookInstalled = false;
 
-/** A relay route's event: `dispose()` retires it; the platform closes the handle when the waiter let go. */
+/** A relay route's event: `dispose()` hands it back; the platform closes the handle when the waiter let go. */
 export class RelayWin32Event implements Event {
   readonly kind = 'win32-event' as const;
   readonly fd = undefined;
@@ -57,7 +57,7 @@ export class RelayWin32Event implements Event {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
-    this.platform.retire(this.handle);
+    this.platform.forget(this.handle);
   }
 
   [Symbol.dispose](): void {
@@ -94,6 +94,7 @@ export class Win32RelayPlatform implements RelayPlatform {
   private readonly handles: BigInt64Array;
   private readonly controlEvent: bigint;
   private readonly worker: Worker;
+  private readonly exited: Promise<void>;
   private readonly closing: Array<{ handle: bigint; gen: number }> = [];
   private failure: VirtError | undefined;
   private isDisposed = false;
@@ -129,6 +130,7 @@ export class Win32RelayPlatform implements RelayPlatform {
       throw new VirtError('INTERNAL', { operation: 'WhpPartition.create', detail: `could not start the relay waiter thread (${String(e)})`, cause: e });
     }
     this.worker.unref();
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     live.add(this);
     if (!exitHookInstalled) {
       exitHookInstalled = true;
@@ -166,8 +168,8 @@ export class Win32RelayPlatform implements RelayPlatform {
     if (!this.isDisposed) this.changed();
   }
 
-  /** @internal Closes `handle` once the waiter no longer uses it. */
-  retire(handle: bigint): void {
+  /** @internal Forgets a disposed event's `handle`: closes it once the waiter no longer uses it. */
+  forget(handle: bigint): void {
     for (let s = 0; s < this.handles.length; s++) if (BigInt.asUintN(64, Atomics.load(this.handles, s)) === handle) Atomics.store(this.handles, s, 0n);
     if (this.isDisposed) {
       this.close(handle);
@@ -212,6 +214,11 @@ export class Win32RelayPlatform implements RelayPlatform {
     void this.worker.terminate();
     for (const c of this.closing.splice(0)) this.close(c.handle);
     this.close(this.controlEvent);
+  }
+
+  /** After {@link dispose}: resolves once the waiter thread has exited. */
+  whenClosed(): Promise<void> {
+    return this.exited;
   }
 
   [Symbol.dispose](): void {

@@ -103,6 +103,11 @@ export class InProcessRelayPlatform implements RelayPlatform {
   /** Nothing to release (no thread, no descriptor). Idempotent. */
   dispose(): void {}
 
+  /** Resolves at once: there is no thread to wait for. */
+  whenClosed(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** Same as {@link dispose}. */
   [Symbol.dispose](): void {
     this.dispose();

@@ -21,6 +21,11 @@ export interface RelayPlatform extends Disposable {
   settle(): Promise<void>;
   /** Stops waiting and releases the waiter (thread, descriptors). Idempotent; never throws. */
   dispose(): void;
+  /**
+   * After {@link dispose}: resolves once the waiter's thread (if the platform has one) has exited
+   * and its resources are released; at once for a platform without a thread. Never rejects.
+   */
+  whenClosed(): Promise<void>;
 }
 
 /**

@@ -10,10 +10,11 @@ import { SlotAllocator } from '../alloc/slot-allocator';
 import type { IrqFdCapabilities } from '../contract/capabilities';
 import type { Event } from '../contract/event';
 import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
-import { VirtError, disposedError, isVirtError, routeEventDisposed } from '../errors';
+import { VirtError, disposedError, isVirtError } from '../errors';
 import { onEventDisposing } from './event-disposal';
+import { IrqFdRouteBase } from './route-base';
 import { checkFunction, checkInteger, checkNotThenable, checkObject, checkString } from '../validate';
-import { type MsiMessage, type MsiPolicy, checkMsiPolicy, parseMsi } from '../msi/codec';
+import { type MsiMessage, type MsiPolicy, checkMsiPolicy, sameMsi } from '../msi/codec';
 import type { RelayPlatform, RelayPlatformFactory } from './platform';
 import { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, type RawInjector, RelayRouteTable, isArmed } from './route-table';
 
@@ -150,18 +151,20 @@ export class RelayIrqFd implements IrqFd {
     this.platform.dispose();
   }
 
+  /** After {@link dispose}: resolves once the platform's waiter thread (if any) has exited. */
+  whenClosed(): Promise<void> {
+    return this.platform.whenClosed();
+  }
+
   /** Same as {@link dispose}. */
   [Symbol.dispose](): void {
     this.dispose();
   }
 }
 
-class RelayRoute implements IrqFdRoute {
+class RelayRoute extends IrqFdRouteBase {
   /** Every relay route is delivered from user space, for its whole life. */
   readonly mediation = 'emulated' as const;
-  private currentMsi: MsiMessage | undefined;
-  private isMasked = true;
-  private isDisposed = false;
   /** The event was disposed while the route was live: the route let go of its slot then. */
   private eventGone = false;
 
@@ -170,51 +173,15 @@ class RelayRoute implements IrqFdRoute {
     readonly slot: number,
     readonly event: Event,
   ) {
+    super(owner.options.policy, false);
     // A VMM that disposes the event itself: stop watching it while its number is still its own.
     onEventDisposing(event, () => {
-      if (!this.isDisposed && !this.eventGone) {
+      if (!this.disposed && !this.eventGone) {
         this.eventGone = true;
-        this.release();
+        this.releaseSlot();
       }
       return false;
     });
-  }
-
-  get msi(): MsiMessage | undefined {
-    return this.currentMsi;
-  }
-
-  get masked(): boolean {
-    return this.isMasked;
-  }
-
-  get disposed(): boolean {
-    return this.isDisposed;
-  }
-
-  setMsi(address: number | bigint, data: number): void {
-    const op = 'IrqFdRoute.setMsi';
-    this.live(op);
-    const msg = parseMsi(op, address, data, this.owner.options.policy);
-    this.transition(op, msg, this.isMasked);
-  }
-
-  clearMsi(): void {
-    const op = 'IrqFdRoute.clearMsi';
-    this.live(op);
-    this.transition(op, undefined, this.isMasked);
-  }
-
-  mask(): void {
-    const op = 'IrqFdRoute.mask';
-    this.live(op);
-    this.transition(op, this.currentMsi, true);
-  }
-
-  unmask(): void {
-    const op = 'IrqFdRoute.unmask';
-    this.live(op);
-    this.transition(op, this.currentMsi, false);
   }
 
   consumePending(): boolean {
@@ -229,17 +196,9 @@ class RelayRoute implements IrqFdRoute {
     }
   }
 
-  onEventReplaced(listener: (event: Event) => void): () => void {
-    checkFunction('IrqFdRoute.onEventReplaced', 'listener', listener);
-    this.live('IrqFdRoute.onEventReplaced');
-    return () => undefined; // the relay never replaces its event
-  }
-
-  dispose(): void {
-    if (this.isDisposed) return;
-    this.isDisposed = true;
+  protected release(): void {
     if (this.eventGone) return;
-    this.release();
+    this.releaseSlot();
     this.event.dispose();
   }
 
@@ -247,7 +206,7 @@ class RelayRoute implements IrqFdRoute {
    * Stops the waiter watching the event and frees the slot; a signal raised while armed that the
    * waiter has not reached yet is delivered here. Never throws.
    */
-  private release(): void {
+  private releaseSlot(): void {
     const { table, platform } = this.owner;
     table.lock(this.slot);
     try {
@@ -255,7 +214,7 @@ class RelayRoute implements IrqFdRoute {
         platform.unwatch(this.slot, this.event);
         // A signal raised while armed that the waiter has not reached yet is still delivered
         // (as a kernel irqfd injects inside the signal itself), here, under the slot lock.
-        const msi = this.currentMsi;
+        const msi = this.msi;
         if (msi && this.event.consume() > 0) this.owner.options.inject(msi.addressLo, msi.addressHi, msi.data);
       }
     } catch {
@@ -265,15 +224,6 @@ class RelayRoute implements IrqFdRoute {
       table.unlock(this.slot);
     }
     this.owner.forget(this);
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-
-  private live(op: string): void {
-    if (this.isDisposed) throw disposedError(op, 'the irqfd route');
-    if (this.event.disposed) throw routeEventDisposed(op);
   }
 
   /**
@@ -290,7 +240,7 @@ class RelayRoute implements IrqFdRoute {
    * latched signal is delivered here. If that injection fails, the signal is latched again and the
    * route restored.
    */
-  private transition(op: string, msi: MsiMessage | undefined, masked: boolean): void {
+  protected transition(op: string, msi: MsiMessage | undefined, masked: boolean): void {
     const { table, platform, options } = this.owner;
     const slot = this.slot;
     const newFlags = (msi ? FLAG_HAS_MSI : 0) | (masked ? FLAG_MASKED : 0);
@@ -298,7 +248,7 @@ class RelayRoute implements IrqFdRoute {
     table.lock(slot);
     try {
       const oldFlags = table.flags(slot);
-      const old = this.currentMsi;
+      const old = this.msi;
       const wasArmed = isArmed(oldFlags);
       const nowArmed = isArmed(newFlags);
       const retarget = wasArmed && nowArmed && !sameMsi(old, msi);
@@ -329,8 +279,6 @@ class RelayRoute implements IrqFdRoute {
           throw e instanceof VirtError ? e : new VirtError('INTERNAL', { operation: op, detail: String(e), cause: e });
         }
       }
-      this.currentMsi = msi;
-      this.isMasked = masked;
     } finally {
       table.unlock(slot);
       if (relatch) {
@@ -342,10 +290,6 @@ class RelayRoute implements IrqFdRoute {
       }
     }
   }
-}
-
-function sameMsi(a: MsiMessage | undefined, b: MsiMessage | undefined): boolean {
-  return a === b || (a !== undefined && b !== undefined && a.addressLo === b.addressLo && a.addressHi === b.addressHi && a.data === b.data);
 }
 
 /** The options, validated and read once each (the constructor never reads `options` again). */

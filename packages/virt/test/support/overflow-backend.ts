@@ -129,6 +129,10 @@ class SplitPlatform implements RelayPlatform {
     this.relayed.clear();
   }
 
+  whenClosed(): Promise<void> {
+    return Promise.resolve();
+  }
+
   [Symbol.dispose](): void {
     this.dispose();
   }

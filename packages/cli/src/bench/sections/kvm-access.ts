@@ -33,8 +33,8 @@ export interface KvmBench extends Disposable {
   readonly vmFd: number;
   vcpuFd(vcpu: number): number;
   /**
-   * A poll of vCPU `vcpu`'s IRR bit for `vector`: one KVM_GET_LAPIC into a preallocated page and
-   * one bit test, the same work the C harness does per poll (readLocalApic decodes the whole page).
+   * A poll of vCPU `vcpu`'s IRR bit for `vector` (`KvmPartition.irrReader`): one KVM_GET_LAPIC into a
+   * preallocated page and one bit test, the same work the C harness does per poll.
    */
   irrPoller(vcpu: number, vector: number): () => boolean;
   /** Writes 1 to an eventfd this partition does not own (the C relay's). */
@@ -60,7 +60,7 @@ export function openKvmBench(
   if (!backend) throw new VirtError('UNAVAILABLE', { operation: 'tsvmm bench', detail: 'no kvm backend is registered' });
   const { sys: linuxSys, virtKvm } = kvmPackages();
   const { failure, libcSyscalls } = linuxSys;
-  const { LEGACY_ROUTES, kvm } = virtKvm;
+  const { LEGACY_ROUTES } = virtKvm;
   const limit = options.kernelGsis === undefined ? {} : { routingEntries: LEGACY_ROUTES.length + options.kernelGsis };
   // routingEntries is a KvmPartitionOptions key, beyond the generic open options.
   const window = options.retargetWindowMs === undefined ? {} : { retargetWindowMs: options.retargetWindowMs };
@@ -76,18 +76,7 @@ export function openKvmBench(
     sys,
     vmFd: partition.vmFd,
     vcpuFd: (v) => partition.vcpuFd(v),
-    irrPoller(vcpu, vector) {
-      const fd = partition.vcpuFd(vcpu);
-      const page = new Uint8Array(kvm.KVM_LAPIC_STATE.size);
-      const view = new DataView(page.buffer);
-      const offset = kvm.LAPIC_IRR + (vector >>> 5) * 16;
-      const bit = 1 << (vector & 31);
-      return () => {
-        const r = sys.ioctl(fd, kvm.KVM_GET_LAPIC, page);
-        if (r < 0) throw failure(r, 'bench: poll IRR', 'ioctl(KVM_GET_LAPIC)');
-        return (view.getUint32(offset, true) & bit) !== 0;
-      };
-    },
+    irrPoller: (vcpu, vector) => partition.irrReader(vcpu, vector),
     writeEventFd(fd) {
       const r = sys.write(fd, one, 8);
       if (r < 0) throw failure(r, 'bench: signal the C relay', `write(eventfd ${fd})`);
