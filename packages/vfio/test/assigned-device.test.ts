@@ -21,7 +21,13 @@ function make(env: AssignedEnv, errors: Error[] = []): AssignedPciDevice {
 }
 
 /** `it` for a body that needs the model device's layout or state: on real hardware a skip that says so, never a pass. */
-const modelOnly = (target: { real: boolean }, why: string) => (target.real ? (name: string) => it.skip(`${name} (model only: ${why})`, () => undefined) : it);
+const modelOnly = (target: { real: boolean }, why: string) =>
+  target.real
+    ? (name: string): void => {
+        process.stderr.write(`SKIPPED "${name}" on the real device: model only (${why})\n`);
+        it.skip(`${name} (model only: ${why})`, () => undefined);
+      }
+    : it;
 
 function thrownBy(fn: () => unknown): unknown {
   try {

@@ -228,13 +228,7 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
     log(title);
   };
   /** IRR of every vCPU, as "vCPU 0 IRR [..], vCPU 1 IRR [..]", then clears them. */
-  const takeIrr = (): string => {
-    const parts = vcpus.map(({ vcpu }) => `vCPU ${vcpu} IRR ${list(partition.readLocalApic(vcpu).irr)}`);
-    vcpus.forEach(({ vcpu }) => partition.clearIrr(vcpu));
-    return parts.join(', ');
-  };
-  const expectIrr = (target: number | undefined, vector: number): string =>
-    vcpus.map(({ vcpu }) => `vCPU ${vcpu} IRR ${list(vcpu === target ? [vector] : [])}`).join(', ');
+  const { take: takeIrr, expected: expectIrr } = irrLines(partition);
   /** Waits for the backend (or a scene's own partition) to settle, or records that it did not and stops the demo. */
   const settle = async (pending: () => Promise<void> = () => dp.settle(), backend = partition.backend): Promise<void> => {
     try {
@@ -371,6 +365,23 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
 }
 
 /**
+ * A partition's IRR as the demo prints it: `take()` reads every vCPU's IRR as
+ * "vCPU 0 IRR [..], vCPU 1 IRR [..]" and clears it; `expected(target, vector)` is that line with
+ * only `vector` set on vCPU `target` (none when `target` is undefined).
+ */
+function irrLines(partition: Partition & LocalApicAccess): { readonly take: () => string; readonly expected: (target: number | undefined, vector: number) => string } {
+  const vcpus = partition.vcpuCount;
+  return {
+    take: () => {
+      const parts = Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`);
+      for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
+      return parts.join(', ');
+    },
+    expected: (target, vector) => Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(v === target ? [vector] : [])}`).join(', '),
+  };
+}
+
+/**
  * Scene 4 on `host`: a route to the last vCPU at {@link FILE_READ_VECTOR}, a file of known bytes
  * read with Linux AIO whose completion eventfd is the route's, and the checks: the read's bytes, the
  * vector in IRR, no write(2) from user space, nothing more. Every wait is bounded ({@link SETTLE_DEADLINE_MS}).
@@ -380,12 +391,9 @@ function fileReadScene(host: FileReadHost, observe: (what: string, expected: str
   const vcpus = partition.vcpuCount;
   const vcpu = vcpus - 1;
   const apicId = partition.readLocalApic(vcpu).apicId;
-  const irr = (): string => {
-    const parts = Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`);
-    for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
-    return parts.join(', ');
-  };
-  const expected = (target: number | undefined): string => Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(v === target ? [FILE_READ_VECTOR] : [])}`).join(', ');
+  const lines = irrLines(partition);
+  const irr = lines.take;
+  const expected = (target: number | undefined): string => lines.expected(target, FILE_READ_VECTOR);
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-demo-'));
   const content = Buffer.from(Array.from({ length: FILE_READ_BYTES }, (_, i) => (i * 13 + 5) & 0xff));
   writeFileSync(join(dir, 'disk'), content);
@@ -429,12 +437,9 @@ async function passthroughScene(
   const vcpus = partition.vcpuCount;
   const vcpu = vcpus - 1;
   const apicId = partition.readLocalApic(vcpu).apicId;
-  const irr = (): string => {
-    const parts = Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`);
-    for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
-    return parts.join(', ');
-  };
-  const expected = (target: number | undefined): string => Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(v === target ? [PASSTHROUGH_VECTOR] : [])}`).join(', ');
+  const lines = irrLines(partition);
+  const irr = lines.take;
+  const expected = (target: number | undefined): string => lines.expected(target, PASSTHROUGH_VECTOR);
   const irqfd = partition.irqfd();
   if (irqfd === undefined) {
     observe(`an irqfd on the scene's ${partition.backend} partition`, 'an irqfd', 'none');
@@ -500,13 +505,7 @@ async function x2apicScene(
   observe('the vCPUs\' local APICs read their APIC IDs', `APIC IDs ${X2APIC_DEMO_APIC_IDS.join(' and ')}`, `APIC IDs ${ids.join(' and ')}`);
   const high = X2APIC_DEMO_APIC_IDS[1]!;
   const vcpu = X2APIC_DEMO_APIC_IDS.indexOf(high);
-  const irr = (): string => {
-    const parts = Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`);
-    for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
-    return parts.join(', ');
-  };
-  const expected = (target: number | undefined, vector: number): string =>
-    Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(v === target ? [vector] : [])}`).join(', ');
+  const { take: irr, expected } = irrLines(partition);
   const pending = (): Promise<void> => host.settle();
   for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
 
