@@ -322,7 +322,8 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
     expect(m.device().irq.intxMasked).toBe(true);
     expect(calls.setIrqs(m, o.device, INTX, 'unmask', 0, { eventfds: [resample] })).toBe(0);
     expect(m.device().irq.intxMasked).toBe(false);
-    expect(m.eventfdCount(resample)).toBe(0n);
+    // vfio_virqfd_enable runs the unmask on a counter already set but does not read it (virqfd.c).
+    expect(m.eventfdCount(resample)).toBe(1n);
     expect(calls.setIrqs(m, o.device, INTX, 'unmask', 0, { eventfds: [-1] })).toBe(0);
     expect(calls.setIrqs(m, o.device, INTX, 'trigger', 0, { none: 0 })).toBe(0);
     m.close(trigger);
