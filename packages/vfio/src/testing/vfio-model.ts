@@ -159,7 +159,7 @@ export interface ModelIrqState {
   allocated: Set<number>;
   /** The trigger eventfd bound to each vector (MSI, MSI-X) or to INTx (vector 0). */
   readonly triggers: Map<number, ModelEventFd>;
-  /** INTx: vfio masked the line (automask after an interrupt, or ACTION_MASK). */
+  /** INTx: vfio masked the line (automask after an interrupt, ACTION_MASK, or the guest setting INTx Disable). */
   intxMasked: boolean;
   /** INTx: the eventfd whose signal unmasks (the virqfd of ACTION_UNMASK with DATA_EVENTFD). */
   unmaskFd: ModelEventFd | undefined;
