@@ -6,4 +6,15 @@ export type { VfioSyscalls } from './sys';
 export { VfioDevice, readVfioSysfs } from './device';
 export type { GroupMember, VfioOpenOptions, VfioSysfsFacts } from './device';
 export { AssignedPciDevice } from './assigned';
-export type { AssignedBar, AssignedPciDeviceOptions, AssignedPciDeviceState, BarRange, GuestRamMapping } from './assigned';
+export type {
+  AssignedBar,
+  AssignedIntxIrqFdOptions,
+  AssignedIntxOptions,
+  AssignedIntxUserSpaceOptions,
+  AssignedPciDeviceOptions,
+  AssignedPciDeviceState,
+  BarRange,
+  GuestRamMapping,
+  LevelIrqFdRoute,
+  NewLevelIrqFdRoute,
+} from './assigned';

@@ -7,7 +7,7 @@ import { readmeTools } from '../../../scripts/readme-examples.cjs';
 const { node, readmeExamples } = readmeTools(path.resolve(__dirname, '..'));
 
 test('README blocks are byte-identical to the example files', () => {
-  expect(readmeExamples()).toEqual(['examples/model.js', 'examples/assign.js', 'examples/open.js']);
+  expect(readmeExamples()).toEqual(['examples/model.js', 'examples/assign.js', 'examples/intx.js', 'examples/open.js']);
 });
 
 test('examples/model.js runs in plain Node and prints what the README says', () => {
@@ -30,6 +30,22 @@ test('examples/assign.js runs in plain Node and prints what the README says', ()
       'device raises vector 0: signalled',
       "vCPU 1 IRR: [ '0x45' ]",
       'hazards: [] []',
+      '',
+    ].join('\n'),
+  );
+});
+
+test('examples/intx.js runs in plain Node and prints what the README says', () => {
+  expect(node(['examples/intx.js'])).toBe(
+    [
+      'Interrupt Pin 1 (INTA), INTx user-space',
+      'IOAPIC pin 10 <- 1',
+      'guest EOI while the device still asserts:',
+      'IOAPIC pin 10 <- 0',
+      'IOAPIC pin 10 <- 1',
+      'guest EOI after the driver cleared the cause:',
+      'IOAPIC pin 10 <- 0',
+      'hazards: []',
       '',
     ].join('\n'),
   );

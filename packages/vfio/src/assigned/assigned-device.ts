@@ -3,7 +3,7 @@
  * device with the registers a VMM must own virtualised, BAR accesses split between the MSI-X
  * emulator and the device, MSI-X and MSI delivered by irqfd, guest RAM mapped for DMA.
  */
-import { type Disposable, type IrqFd, type IrqFdRoute, VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
+import { type Disposable, type Event, type IrqFd, type IrqFdRoute, VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
 import { checkOptions } from '@tsvmm/virt/implement';
 import {
   type IrqFdMsixRoutes,
@@ -15,13 +15,15 @@ import {
   createIrqFdMsiRoutes,
   createIrqFdMsixRoutes,
 } from '@tsvmm/pci-core';
-import { failure } from '@tsvmm/linux-sys';
+import { EventFd, failure } from '@tsvmm/linux-sys';
 import * as abi from '../abi';
 import * as calls from '../calls';
 import { VfioDevice } from '../device';
 import { type AssignedBar, VirtualBars, barFromRegion } from './bars';
 import { DmaMappings, type GuestRamMapping, checkGuestRam } from './dma';
+import { IntxBinding, type IntxDelivery } from './intx-binding';
 import { VfioIrqIndex } from './irq-index';
+import type { LevelIrqFdRoute, NewLevelIrqFdRoute } from './level-route';
 import { MsiBinding } from './msi-binding';
 import { MsixBinding } from './msix-binding';
 
@@ -38,7 +40,44 @@ export interface AssignedPciDeviceOptions {
    * a route failure): the guest's access completes with a defined result and nothing is thrown.
    */
   readonly onError?: (error: Error, operation: string) => void;
+  /**
+   * How the function's INTx reaches the guest; used when the device has an Interrupt Pin and vfio
+   * reports one INTx interrupt (VFIO_DEVICE_GET_IRQ_INFO). Default `false`: INTx is not delivered.
+   */
+  readonly intx?: AssignedIntxOptions | false;
 }
+
+/**
+ * INTx through a level-triggered irqfd with resample: the hypervisor holds the GSI asserted until
+ * the guest's EOI and vfio unmasks on the resample event, with no user space on the path. Needs
+ * `partition.capabilities.resample` (KVM: the full in-kernel irqchip, KVM_CAP_IRQFD_RESAMPLE);
+ * where it is false the factory throws UNSUPPORTED and {@link AssignedPciDevice.create} rethrows
+ * it with nothing left behind: use {@link AssignedIntxUserSpaceOptions} there.
+ */
+export interface AssignedIntxIrqFdOptions {
+  /** Always `'irqfd'`. */
+  readonly mode: 'irqfd';
+  /** The interrupt-controller input of the function's pin (KVM: the IOAPIC pin's GSI, 0-23), as the guest's firmware tables route it. */
+  readonly gsi: number;
+  /** Makes the level route (`(gsi) => irqfd.newLevelRoute(gsi)`); called again each time INTx is re-enabled. */
+  readonly newLevelRoute: NewLevelIrqFdRoute;
+}
+
+/**
+ * INTx through user space, for a VMM with its own interrupt controller (KVM split irqchip, or a
+ * backend without resample): vfio signals {@link AssignedPciDevice.intxTrigger}; the VMM watches
+ * its fd and calls {@link AssignedPciDevice.pollIntx}, receives the line through `onLevel`, and
+ * calls {@link AssignedPciDevice.intxEoi} on the guest's EOI of the line's vector.
+ */
+export interface AssignedIntxUserSpaceOptions {
+  /** Always `'user-space'`. */
+  readonly mode: 'user-space';
+  /** Called with the line's new level at each change (drive your interrupt controller's input with it). Must not throw. */
+  readonly onLevel?: (level: boolean) => void;
+}
+
+/** How INTx reaches the guest: {@link AssignedIntxIrqFdOptions} or {@link AssignedIntxUserSpaceOptions}. */
+export type AssignedIntxOptions = AssignedIntxIrqFdOptions | AssignedIntxUserSpaceOptions;
 
 /**
  * What {@link AssignedPciDevice.save} returns: the VMM-owned state of the function, plain JSON-able
@@ -57,9 +96,19 @@ export interface AssignedPciDeviceState {
   readonly msix: MsixState | undefined;
   /** The MSI capability and pending bits; undefined when the function has no MSI. */
   readonly msi: MsiState | undefined;
+  /** Interrupt Line (config 0x3C) as the guest wrote it. */
+  readonly interruptLine: number;
+  /**
+   * An INTx interrupt raised and not yet EOI'd by the guest, on the user-space path. Always false
+   * on the irqfd path: the latch is in the partition's interrupt controller, saved with it, and a
+   * device still asserting is delivered again by the unmask done when INTx is enabled on restore.
+   */
+  readonly intxPending: boolean;
 }
 
 const CMD = 0x04;
+const INTERRUPT_LINE = 0x3c;
+const INTERRUPT_PIN = 0x3d;
 const CMD_INTX_DISABLE_HI = 0x04; // bit 10 of Command, in its high byte
 const CAP_POINTER = 0x34;
 const CAP_ID_MSI = 0x05;
@@ -75,10 +124,14 @@ const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
  * - BARs (0x10-0x27) and the ROM BAR (0x30): the guest's values, read back masked to the size with
  *   the type bits (so all-ones writes size them); the device keeps its host addresses.
  * - Command's INTx Disable (bit 10): kept here and also forwarded (vfio-pci masks INTx for it).
+ * - Interrupt Line (0x3C): kept here (firmware's scratch register; the device never uses it).
+ *   Interrupt Pin (0x3D) and Status's Interrupt Status (bit 3) are read from the device through vfio.
  * - The MSI-X capability ({@link MsixEmulator}) and the MSI capability ({@link MsiEmulator}):
  *   the guest never reaches the device's; vfio-pci programs the device's own.
  *
  * MSI-X and MSI are delivered by irqfd: each vector's route event is the eventfd vfio-pci signals.
+ * INTx (option `intx`) through a level irqfd with resample, or through user space; it is disabled
+ * in vfio while the guest has MSI or MSI-X enabled (vfio-pci runs one mode at a time).
  */
 export class AssignedPciDevice implements Disposable {
   /** The MSI-X emulator (table and PBA in BARs, capability in config), or undefined without MSI-X. */
@@ -97,9 +150,16 @@ export class AssignedPciDevice implements Disposable {
   readonly msixRoutes: readonly IrqFdRoute[];
   /** The irqfd routes of the MSI vectors, or empty. */
   readonly msiRoutes: readonly IrqFdRoute[];
+  /** Interrupt Pin as vfio reports it (0 none, 1-4 INTA-INTD; vfio answers 0 where INTx is unusable). */
+  readonly intxPin: number;
+  /** How INTx is delivered: `'irqfd'`, `'user-space'`, or `'none'` (not asked for, or the device has no INTx). */
+  readonly intxMode: 'irqfd' | 'user-space' | 'none';
 
   private readonly virtualBars: VirtualBars;
   private intxDisable = false;
+  private interruptLine: number;
+  private readonly initialInterruptLine: number;
+  private readonly intx: IntxBinding | undefined;
   private readonly msixBinding: MsixBinding | undefined;
   private readonly msiBinding: MsiBinding | undefined;
   private readonly msixIndex: VfioIrqIndex;
@@ -121,6 +181,9 @@ export class AssignedPciDevice implements Disposable {
       msiLayout: { vectors: number; address64: boolean; perVectorMasking: boolean; nextPointer: number } | undefined;
       dynamicMsix: boolean;
       irqfd: IrqFd;
+      intxPin: number;
+      interruptLine: number;
+      intx: AssignedIntxOptions | undefined;
     },
     private readonly dma: DmaMappings,
     private readonly onError: ((error: Error, operation: string) => void) | undefined,
@@ -134,6 +197,9 @@ export class AssignedPciDevice implements Disposable {
     this.msixIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSIX_IRQ_INDEX, 'MSI-X');
     this.msiIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSI_IRQ_INDEX, 'MSI');
     const report = (e: Error, op: string): void => this.report(e, op);
+    this.intxPin = init.intxPin;
+    this.interruptLine = this.initialInterruptLine = init.interruptLine;
+    this.intxMode = init.intx?.mode ?? 'none';
     const routeError = (e: Error, _v: number, op: string): void => this.report(e, op);
     let msixRoutes: IrqFdMsixRoutes | undefined;
     let msiRoutes: IrqFdMsixRoutes | undefined;
@@ -149,11 +215,26 @@ export class AssignedPciDevice implements Disposable {
       ownedRoutes.push(msiRoutes);
       const binding = new MsiBinding(msiRoutes.irqfdRoutes, this.msiIndex, report);
       this.msiBinding = binding;
-      this.msi = new MsiEmulator({ ...init.msiLayout, onError: routeError, onControl: (enabled, vectors) => binding.control(enabled, vectors) });
+      this.msi = new MsiEmulator({
+        ...init.msiLayout,
+        onError: routeError,
+        onControl: (enabled, vectors) => {
+          // One mode at a time in vfio-pci: INTx goes before MSI is enabled, and comes back after it is off.
+          if (enabled) this.intx?.disable('MSI Message Control write');
+          binding.control(enabled, vectors);
+          if (!enabled) this.resumeIntx('MSI Message Control write');
+        },
+      });
       this.msi.setRoutes(msiRoutes.routes, { batch: msiRoutes.batch });
     }
     this.msixRoutes = msixRoutes?.irqfdRoutes ?? [];
     this.msiRoutes = msiRoutes?.irqfdRoutes ?? [];
+    const x = init.intx;
+    let delivery: IntxDelivery | undefined;
+    if (x?.mode === 'irqfd') delivery = { kind: 'irqfd', gsi: x.gsi, newLevelRoute: x.newLevelRoute };
+    // The user-space trigger is this device's own eventfd, on the device's system calls.
+    else if (x?.mode === 'user-space') delivery = { kind: 'user-space', trigger: new EventFd(device.sys, 'AssignedPciDevice.create'), onLevel: x.onLevel };
+    this.intx = delivery ? new IntxBinding(device.sys, device.deviceFd, delivery, report) : undefined;
   }
 
   /**
@@ -161,13 +242,17 @@ export class AssignedPciDevice implements Disposable {
    * one irqfd route per MSI-X and MSI vector, and maps `options.dma` for DMA. Arguments are checked
    * before anything is done; on a failure everything made so far is undone.
    *
+   * With `intx` and a device that has INTx, INTx is enabled in vfio before this returns.
+   *
    * @throws VirtError INVALID_ARGUMENT for bad options (an unknown option, a disposed device, an
-   *   irqfd without routes, a DMA range that is unaligned, empty or overlapping); EXHAUSTED when the
-   *   irqfd has too few routes; SYSCALL (or PERMISSION) when a vfio query or a DMA map fails.
+   *   irqfd without routes, a DMA range that is unaligned, empty or overlapping, a malformed
+   *   `intx`); EXHAUSTED when the irqfd has too few routes; SYSCALL (or PERMISSION) when a vfio
+   *   query, a DMA map or an INTx SET_IRQS fails; whatever `intx.newLevelRoute` throws (UNSUPPORTED
+   *   without resample, BUSY for a GSI already routed, INVALID_ARGUMENT for a bad GSI).
    */
   static create(options: AssignedPciDeviceOptions): AssignedPciDevice {
     const op = 'AssignedPciDevice.create';
-    const o = checkOptions<AssignedPciDeviceOptions>(op, 'options', options, ['device', 'irqfd', 'dma', 'onError']);
+    const o = checkOptions<AssignedPciDeviceOptions>(op, 'options', options, ['device', 'irqfd', 'dma', 'onError', 'intx']);
     const device: unknown = o.device;
     const irqfd: unknown = o.irqfd;
     if (!(device instanceof VfioDevice)) throw invalidArgument(op, `device must be a VfioDevice (VfioDevice.open), got ${describeValue(device)}`);
@@ -176,6 +261,7 @@ export class AssignedPciDevice implements Disposable {
       throw invalidArgument(op, `irqfd must be a partition's IrqFd (partition.irqfd()), got ${describeValue(irqfd)}`, 'Use a backend with irqfd; nothing was changed.');
     }
     if (o.onError !== undefined && typeof o.onError !== 'function') throw invalidArgument(op, 'onError must be a function (error, operation) => void');
+    const intxOption = checkIntxOption(op, o.intx);
     const ram = checkGuestRam(op, o.dma);
     const sys = device.sys;
     const fd = device.deviceFd;
@@ -239,21 +325,33 @@ export class AssignedPciDevice implements Disposable {
       return barFromRegion(r, hv.getUint32(0x10 + i * 4, true) & 0xf, layoutForCarve);
     });
     const rom = region(abi.VFIO_PCI_REGION.VFIO_PCI_ROM_REGION_INDEX);
+    // INTx needs a pin (vfio virtualises it to 0 where INTx is unusable) and vfio's one INTx interrupt (vfio.md §4-5).
+    const intxPin = header[INTERRUPT_PIN]! <= 4 ? header[INTERRUPT_PIN]! : 0;
+    const intxUsable = intxOption !== false && intxPin !== 0 && irqInfo(abi.VFIO_PCI_IRQ.VFIO_PCI_INTX_IRQ_INDEX).count === 1;
     const dma = new DmaMappings(device);
     const owned: IrqFdMsixRoutes[] = [];
+    let assigned: AssignedPciDevice | undefined;
     try {
       dma.mapAll(op, ram);
-      return new AssignedPciDevice(
+      const intx = intxUsable ? intxOption : undefined;
+      assigned = new AssignedPciDevice(
         device,
         cfg.offset,
-        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd },
+        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx },
         dma,
         o.onError,
         owned,
       );
+      const e = assigned.intx?.enable(op);
+      if (e) throw e;
+      return assigned;
     } catch (e) {
-      for (const r of owned) r.dispose();
-      dma.unmapAll();
+      if (assigned) {
+        assigned.dispose();
+      } else {
+        for (const r of owned) r.dispose();
+        dma.unmapAll();
+      }
       throw e;
     }
   }
@@ -283,6 +381,63 @@ export class AssignedPciDevice implements Disposable {
   /** MSI-X vectors bound to their route's event in vfio-pci now (bound lazily, at the guest's first unmask). */
   get boundMsixVectors(): readonly number[] {
     return this.msixBinding?.boundVectors() ?? [];
+  }
+
+  /**
+   * The INTx line as the guest's interrupt controller sees it, on the user-space path (what
+   * `onLevel` last said); undefined on the irqfd path (the hypervisor holds it) or without INTx.
+   */
+  get intxLevel(): boolean | undefined {
+    return this.intx?.level;
+  }
+
+  /** The route INTx is delivered through now (irqfd path, while INTx is enabled in vfio), or undefined. */
+  get intxRoute(): LevelIrqFdRoute | undefined {
+    return this.intx?.route;
+  }
+
+  /**
+   * The user-space path's trigger: vfio-pci signals it when the device raises INTx. Watch
+   * `intxTrigger.fd` for readability (epoll) and call {@link pollIntx}. Undefined on other paths.
+   * Owned by this device; disposed with it.
+   */
+  get intxTrigger(): Event | undefined {
+    return this.intx?.delivery.kind === 'user-space' ? this.intx.delivery.trigger : undefined;
+  }
+
+  /**
+   * User-space path: takes the trigger's signals; a signal raises the line (`onLevel(true)`) until
+   * {@link intxEoi}. Returns the line. Call it when {@link intxTrigger} is readable (calling it at
+   * other times is harmless). False on other paths and after dispose. Never throws.
+   */
+  pollIntx(): boolean {
+    if (this.disposed || !this.intx) return false;
+    return this.intx.poll();
+  }
+
+  /**
+   * User-space path: the guest acknowledged the line's interrupt (the EOI of the vector your
+   * interrupt controller delivered for it, or an unmask of the pin with a request latched). The line
+   * falls, vfio unmasks INTx (VFIO_DEVICE_SET_IRQS DATA_NONE | ACTION_UNMASK) and, if the device
+   * still asserts, the line rises again at once. No-op on other paths and after dispose. Never throws.
+   */
+  intxEoi(): void {
+    if (this.disposed) return;
+    this.intx?.eoi('AssignedPciDevice.intxEoi');
+  }
+
+  /** INTx back on in vfio once neither MSI nor MSI-X is enabled. */
+  private resumeIntx(op: string): void {
+    if (!this.intx || this.disposed || this.msix?.enabled === true || this.msi?.enabled === true) return;
+    const e = this.intx.enable(op);
+    if (e) this.report(e, op);
+  }
+
+  /** After a write that may change MSI-X Enable or Function Mask: INTx off before MSI-X goes on, back on after it is off. */
+  private syncMsix(op: string): void {
+    if (this.msix!.enabled) this.intx?.disable(op);
+    this.msixBinding!.syncAll();
+    if (!this.msix!.enabled) this.resumeIntx(op);
   }
 
   private report(e: Error, op: string): void {
@@ -343,7 +498,7 @@ export class AssignedPciDevice implements Disposable {
     const whole = this.capFor(offset, size);
     if (whole === 'msix') {
       this.msix!.configWrite(offset - this.msixCapability!, size, size === 4 ? v : v & ALL_ONES[size]!);
-      this.msixBinding!.syncAll();
+      this.syncMsix('MSI-X Message Control write');
       return;
     }
     if (whole === 'msi') {
@@ -359,9 +514,17 @@ export class AssignedPciDevice implements Disposable {
       if (kind === 'device') {
         let j = i + 1;
         while (j < size && this.kindOf(offset + j) === 'device') j++;
-        for (let k = i; k < j; k++) if (offset + k === CMD + 1) this.intxDisable = (bytes[k]! & CMD_INTX_DISABLE_HI) !== 0;
+        let command = false;
+        for (let k = i; k < j; k++) {
+          if (offset + k === CMD + 1) {
+            this.intxDisable = (bytes[k]! & CMD_INTX_DISABLE_HI) !== 0;
+            command = true;
+          }
+        }
         const r = calls.regionWrite(this.device.sys, this.device.deviceFd, this.configOffset, at, bytes.subarray(i, j));
         if (r < 0) this.report(failure(r, 'AssignedPciDevice.configWrite', `pwrite(config @0x${at.toString(16)})`), 'AssignedPciDevice.configWrite');
+        // vfio masked or unmasked INTx for the write (and signals at once a device still asserting).
+        if (command) this.intx?.guestDisable(this.intxDisable);
         i = j;
         continue;
       }
@@ -382,9 +545,10 @@ export class AssignedPciDevice implements Disposable {
     return undefined;
   }
 
-  private kindOf(at: number): 'device' | 'bar' | 'rom' | 'msix' | 'msi' {
+  private kindOf(at: number): 'device' | 'bar' | 'rom' | 'line' | 'msix' | 'msi' {
     if (at >= 0x10 && at < 0x28) return 'bar';
     if (at >= 0x30 && at < 0x34) return 'rom';
+    if (at === INTERRUPT_LINE) return 'line';
     const x = this.msixCapability;
     if (x !== undefined && at >= x && at < x + MSIX_CAPABILITY_SIZE) return 'msix';
     const m = this.msiCapability;
@@ -392,8 +556,10 @@ export class AssignedPciDevice implements Disposable {
     return 'device';
   }
 
-  private virtualByte(kind: 'bar' | 'rom' | 'msix' | 'msi', at: number): number {
+  private virtualByte(kind: 'bar' | 'rom' | 'line' | 'msix' | 'msi', at: number): number {
     switch (kind) {
+      case 'line':
+        return this.interruptLine;
       case 'bar':
         return (this.virtualBars.read((at - 0x10) >> 2) >>> ((at & 3) * 8)) & 0xff;
       case 'rom':
@@ -405,9 +571,12 @@ export class AssignedPciDevice implements Disposable {
     }
   }
 
-  private writeVirtualByte(kind: 'bar' | 'rom' | 'msix' | 'msi', at: number, b: number): void {
+  private writeVirtualByte(kind: 'bar' | 'rom' | 'line' | 'msix' | 'msi', at: number, b: number): void {
     const shift = (at & 3) * 8;
     switch (kind) {
+      case 'line':
+        this.interruptLine = b;
+        return;
       case 'bar': {
         const i = (at - 0x10) >> 2;
         const regs = this.virtualBars.regs;
@@ -419,7 +588,7 @@ export class AssignedPciDevice implements Disposable {
         return;
       case 'msix':
         this.msix!.configWrite(at - this.msixCapability!, 1, b);
-        this.msixBinding!.syncAll();
+        this.syncMsix('MSI-X Message Control write');
         return;
       case 'msi':
         this.msi!.configWrite(at - this.msiCapability!, 1, b);
@@ -503,10 +672,12 @@ export class AssignedPciDevice implements Disposable {
   // ---------------------------------------------------------------- reset, save, restore
 
   /**
-   * Function reset: vfio's MSI and MSI-X are disabled first (nothing more is signalled), Command's
-   * I/O, Memory and Bus Master bits are cleared in the device, `VFIO_DEVICE_RESET` runs, and the
-   * emulators and virtual registers return to power-on: every route masked without a message and
-   * its latched signals dropped, so nothing stale is delivered afterwards.
+   * Function reset: vfio's MSI, MSI-X and INTx are disabled first (nothing more is signalled; the
+   * INTx line is deasserted), Command's I/O, Memory, Bus Master and INTx Disable bits are cleared
+   * in the device, `VFIO_DEVICE_RESET` runs, and the emulators and virtual registers return to
+   * power-on: every route masked without a message and its latched signals dropped, so nothing
+   * stale is delivered afterwards; Interrupt Line returns to its value at assignment. INTx is then
+   * enabled in vfio again as at assignment (QEMU vfio_pci_pre_reset / vfio_pci_post_reset).
    *
    * @throws VirtError DISPOSED after dispose; UNSUPPORTED (nothing done) when the device has no
    *   reset method (VFIO_DEVICE_FLAGS_RESET clear); SYSCALL when VFIO_DEVICE_RESET fails (e.g.
@@ -520,12 +691,15 @@ export class AssignedPciDevice implements Disposable {
     }
     this.msixBinding?.disable(op);
     this.msiBinding?.disable(op);
+    this.intx?.disable(op);
     const cmd = new Uint8Array(2);
     const sys = this.device.sys;
     const fd = this.device.deviceFd;
     const rc = calls.regionRead(sys, fd, this.configOffset, CMD, cmd);
     if (rc >= 0) {
       cmd[0] = cmd[0]! & ~0x07;
+      // vfio keeps its virtual INTx Disable across VFIO_DEVICE_RESET (config is saved and restored around it).
+      cmd[1] = cmd[1]! & ~CMD_INTX_DISABLE_HI;
       calls.regionWrite(sys, fd, this.configOffset, CMD, cmd);
     }
     const r = calls.deviceReset(sys, fd);
@@ -533,11 +707,15 @@ export class AssignedPciDevice implements Disposable {
     this.msi?.reset();
     this.virtualBars.reset();
     this.intxDisable = false;
+    this.interruptLine = this.initialInterruptLine;
+    this.intx?.guestDisable(false);
+    this.resumeIntx(op);
     if (r < 0) throw failure(r, op, 'ioctl(VFIO_DEVICE_RESET)');
   }
 
   /**
-   * The VMM-owned state: virtual BAR and ROM registers, Command, the MSI-X table, control and
+   * The VMM-owned state: virtual BAR and ROM registers, Command (INTx Disable included), Interrupt
+   * Line, an INTx interrupt pending on the user-space path, the MSI-X table, control and
    * pending bits, the MSI registers and pending bits (signals latched in routes folded in). Not in
    * it: the device's internal state, its BAR contents and the config registers vfio-pci passes
    * through (the kernel's and the device's; device migration is VFIO's migration feature, not this).
@@ -553,14 +731,16 @@ export class AssignedPciDevice implements Disposable {
       command: this.configRead(CMD, 2),
       msix: this.msix?.save(),
       msi: this.msi?.save(),
+      interruptLine: this.interruptLine,
+      intxPending: this.intx?.pending ?? false,
     };
   }
 
   /**
    * Restores a {@link save} snapshot onto this device (same function type): the registers and
    * emulators are restored, Command is written to the device, and vfio's MSI or MSI-X is enabled
-   * again with the vectors the restored state uses. Pending interrupts are kept; masked vectors
-   * stay masked. Checked before any change.
+   * again with the vectors the restored state uses, or INTx when neither is (a pending INTx is
+   * raised again). Pending interrupts are kept; masked vectors stay masked. Checked before any change.
    *
    * @throws VirtError INVALID_ARGUMENT for a snapshot that does not fit this device; DISPOSED after dispose.
    */
@@ -573,6 +753,9 @@ export class AssignedPciDevice implements Disposable {
     if (!Array.isArray(s.bars) || s.bars.length !== 6 || !s.bars.every(u32) || !u32(s.rom) || !u32(s.command) || (s.command as number) > 0xffff) {
       throw invalidArgument(op, 'state.bars must be six 32-bit registers, state.rom a 32-bit register and state.command a 16-bit register');
     }
+    if (!u32(s.interruptLine) || (s.interruptLine as number) > 0xff || typeof s.intxPending !== 'boolean') {
+      throw invalidArgument(op, `state.interruptLine must be a byte and state.intxPending a boolean, got ${describeValue(s.interruptLine)} and ${describeValue(s.intxPending)}`);
+    }
     if ((s.msix === undefined) !== (this.msix === undefined) || (s.msi === undefined) !== (this.msi === undefined)) {
       throw invalidArgument(op, 'the snapshot is of a function with other capabilities (MSI-X / MSI)');
     }
@@ -581,8 +764,10 @@ export class AssignedPciDevice implements Disposable {
     if (this.msi) new MsiEmulator({ vectors: this.msi.vectors, address64: this.msi.layout.address64, perVectorMasking: this.msi.layout.perVectorMasking }).restore(s.msi as MsiState);
     this.msixBinding?.disable(op);
     this.msiBinding?.disable(op);
+    this.intx?.disable(op);
     (s.bars as number[]).forEach((b, i) => (this.virtualBars.regs[i] = b));
     this.virtualBars.rom = s.rom as number;
+    this.interruptLine = s.interruptLine as number;
     this.configWrite(CMD, 2, s.command as number);
     if (this.msix) {
       this.msix.restore(s.msix as MsixState);
@@ -592,6 +777,8 @@ export class AssignedPciDevice implements Disposable {
       this.msi.restore(s.msi as MsiState);
       this.msiBinding!.control(this.msi.enabled, this.msi.liveVectors);
     }
+    this.resumeIntx(op);
+    this.intx?.restorePending(s.intxPending);
   }
 
   private checkLive(op: string): void {
@@ -599,8 +786,9 @@ export class AssignedPciDevice implements Disposable {
   }
 
   /**
-   * Unbinds every eventfd from vfio (MSI and MSI-X disabled), detaches and disposes the routes,
-   * and unmaps the DMA ranges. The {@link VfioDevice} stays open (its owner disposes it).
+   * Unbinds every eventfd from vfio (MSI, MSI-X and INTx disabled: no trigger or unmask eventfd
+   * stays registered), then disposes the routes (the INTx line is deasserted) and the user-space
+   * INTx trigger, and unmaps the DMA ranges. The {@link VfioDevice} stays open (its owner disposes it).
    * Idempotent; never throws (failures go to `onError`).
    */
   dispose(): void {
@@ -608,9 +796,11 @@ export class AssignedPciDevice implements Disposable {
     const op = 'AssignedPciDevice.dispose';
     this.msixBinding?.disable(op);
     this.msiBinding?.disable(op);
+    this.intx?.disable(op);
     this.msixBinding?.detach();
     this.msiBinding?.detach();
     this.disposed = true;
+    if (this.intx?.delivery.kind === 'user-space') this.intx.delivery.trigger.dispose();
     this.msix?.clearRoutes();
     this.msi?.clearRoutes();
     for (const r of this.ownedRoutes) r.dispose();
@@ -621,4 +811,23 @@ export class AssignedPciDevice implements Disposable {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/** Checks the `intx` option before anything is done; returns it, or false. */
+function checkIntxOption(op: string, value: unknown): AssignedIntxOptions | false {
+  if (value === undefined || value === false) return false;
+  if (typeof value !== 'object' || value === null) throw invalidArgument(op, `intx must be false, { mode: 'irqfd', gsi, newLevelRoute } or { mode: 'user-space', onLevel? }, got ${describeValue(value)}`);
+  const mode = (value as { mode?: unknown }).mode;
+  if (mode === 'irqfd') {
+    const v = checkOptions<AssignedIntxIrqFdOptions>(op, 'intx', value, ['mode', 'gsi', 'newLevelRoute']);
+    if (typeof v.gsi !== 'number' || !Number.isInteger(v.gsi) || v.gsi < 0 || v.gsi > 0xffffffff) throw invalidArgument(op, `intx.gsi must be an interrupt-controller input (a non-negative integer; KVM: an IOAPIC pin 0-23), got ${describeValue(v.gsi)}`);
+    if (typeof v.newLevelRoute !== 'function') throw invalidArgument(op, `intx.newLevelRoute must be a function (gsi) => LevelIrqFdRoute, got ${describeValue(v.newLevelRoute)}`);
+    return v;
+  }
+  if (mode === 'user-space') {
+    const v = checkOptions<AssignedIntxUserSpaceOptions>(op, 'intx', value, ['mode', 'onLevel']);
+    if (v.onLevel !== undefined && typeof v.onLevel !== 'function') throw invalidArgument(op, `intx.onLevel must be a function (level) => void, got ${describeValue(v.onLevel)}`);
+    return v;
+  }
+  throw invalidArgument(op, `intx.mode must be 'irqfd' or 'user-space', got ${describeValue(mode)}`);
 }

@@ -20,11 +20,15 @@ export interface EventfdModel {
   };
   /** write(2) on the model: adds the little-endian u64 in `buf` to an eventfd (KVM injects through its irqfd). */
   write(fd: number, buf: Uint8Array, length: number): number;
+  /** read(2) on the model: takes an eventfd's counter (EAGAIN at 0). */
+  read(fd: number, buf: Uint8Array, length: number): number;
 }
 
 const SET_IRQS = 0x3b6e;
 const DATA_NONE = 1;
 const DATA_EVENTFD = 4;
+const ACTION_MASK = 8;
+const ACTION_UNMASK = 0x10;
 
 /**
  * A {@link VfioSyscalls} (pass it as `sys` to `VfioDevice.open`) over a {@link VfioKernelModel},
@@ -33,8 +37,14 @@ const DATA_EVENTFD = 4;
  * an eventfd is given a stand-in eventfd of the VFIO model for the same open file (one per file,
  * whatever number names it), and {@link pump} moves what vfio-pci signalled on a stand-in into the
  * real eventfd with an eventfd write, which is what the kernel's `eventfd_signal` on the shared
- * file amounts to. {@link raiseMsix} and {@link raiseMsi} pump; after driving the VFIO model's
- * device side directly, call {@link pump}.
+ * file amounts to. An eventfd handed to INTx ACTION_UNMASK (the resample eventfd vfio-pci watches)
+ * is moved the other way: what the other model's side signals on it reaches vfio-pci's virqfd.
+ * {@link raiseMsix}, {@link raiseMsi} and {@link assertIntx} pump; after driving the VFIO model's
+ * device side directly, or signalling a resample eventfd, call {@link pump}.
+ *
+ * Eventfds made through the bridge itself (`eventfd`, `dup` of one) are the VFIO model's and pass
+ * through SET_IRQS unchanged; their numbers are chosen free in the other model's table too, so a
+ * number names one eventfd in the process the two models stand for.
  */
 export class VfioModelBridge implements VfioSyscalls {
   /**
@@ -43,7 +53,8 @@ export class VfioModelBridge implements VfioSyscalls {
    * count=0`, `DEVICE_RESET`, `IOMMU_MAP_DMA`... Info queries and region reads and writes are left out.
    */
   readonly vfioLog: string[] = [];
-  private readonly standIns = new Map<ModelEventFd, { vfioFd: number; kvmFd: number }>();
+  private readonly standIns = new Map<ModelEventFd, { vfioFd: number; kvmFd: number; toVfio: boolean }>();
+  private readonly native = new Set<number>();
 
   constructor(
     /** The VFIO model: devices, containers, groups, regions. */
@@ -66,29 +77,48 @@ export class VfioModelBridge implements VfioSyscalls {
     return r;
   }
 
-  private standIn(kvmFd: number): number {
+  /** The device asserts INTx (see `VfioKernelModel.assertIntx`), and the signal reaches the shared eventfd. */
+  assertIntx(address?: string): RaiseOutcome {
+    const r = this.vfio.assertIntx(address);
+    this.pump();
+    return r;
+  }
+
+  private standIn(kvmFd: number, toVfio: boolean): number {
+    if (this.native.has(kvmFd)) {
+      if (this.kvm.files.get(kvmFd) !== undefined) throw new Error(`VfioModelBridge: fd ${kvmFd} names a file in both models; the test process cannot tell which`);
+      return kvmFd;
+    }
     const o = this.kvm.files.get(kvmFd);
     if (!isEventFd(o)) return 0x3fff_ffff; // not an eventfd in this process: vfio answers EBADF
     let s = this.standIns.get(o);
     if (!s) {
-      s = { vfioFd: this.vfio.eventfd(0, 0), kvmFd };
+      s = { vfioFd: this.vfio.eventfd(0, 0), kvmFd, toVfio };
       this.standIns.set(o, s);
     }
+    if (toVfio) s.toVfio = true;
     return s.vfioFd;
   }
 
-  /** Moves every count vfio-pci added to a stand-in into the real eventfd. */
+  /**
+   * Moves what the other side signalled on a resample eventfd into vfio-pci's (its virqfd unmasks
+   * INTx), then every count vfio-pci added to a stand-in into the real eventfd.
+   */
   pump(): void {
     const buf = new Uint8Array(8);
     for (const [file, s] of this.standIns) {
-      if ((this.vfio.eventfdCount(s.vfioFd) ?? 0n) === 0n) continue;
+      if (!s.toVfio || this.kvm.files.get(s.kvmFd) !== file) continue;
+      if (this.kvm.read(s.kvmFd, buf, 8) === 8) this.vfio.write(s.vfioFd, buf, 8);
+    }
+    for (const [file, s] of this.standIns) {
+      if (s.toVfio || (this.vfio.eventfdCount(s.vfioFd) ?? 0n) === 0n) continue;
       this.vfio.read(s.vfioFd, buf, 8);
       if (this.kvm.files.get(s.kvmFd) === file) this.kvm.write(s.kvmFd, buf, 8);
     }
   }
 
   /** Whether vfio-pci's trigger of `index` vector `vector` (first device) is the eventfd `kvmFd` names in the other model. */
-  isTrigger(kvmFd: number, index: 'msi' | 'msix', vector: number): boolean {
+  isTrigger(kvmFd: number, index: 'intx' | 'msi' | 'msix', vector: number): boolean {
     const o = this.kvm.files.get(kvmFd);
     const s = isEventFd(o) ? this.standIns.get(o) : undefined;
     return s !== undefined && this.vfio.isTrigger(s.vfioFd, index, vector);
@@ -108,14 +138,16 @@ export class VfioModelBridge implements VfioSyscalls {
       const index = ['INTX', 'MSI', 'MSIX', 'ERR', 'REQ'][v.getUint32(8, true)] ?? String(v.getUint32(8, true));
       const start = v.getUint32(12, true);
       const count = v.getUint32(16, true);
+      // ACTION_TRIGGER is the common case and is left unnamed; MASK and UNMASK are named.
+      const action = flags & ACTION_MASK ? 'mask ' : flags & ACTION_UNMASK ? 'unmask ' : '';
       if (flags & DATA_EVENTFD) {
         const fds = Array.from({ length: count }, (_, i) => v.getInt32(20 + 4 * i, true));
-        this.vfioLog.push(`SET_IRQS ${index} start=${start} [${fds.join(',')}]`);
+        this.vfioLog.push(`SET_IRQS ${index} ${action}start=${start} [${fds.join(',')}]`);
         a = arg.slice();
         const w = new DataView(a.buffer);
-        fds.forEach((f, i) => w.setInt32(20 + 4 * i, f < 0 ? f : this.standIn(f), true));
+        fds.forEach((f, i) => w.setInt32(20 + 4 * i, f < 0 ? f : this.standIn(f, action === 'unmask '), true));
       } else {
-        this.vfioLog.push(`SET_IRQS ${index} start=${start} ${flags & DATA_NONE ? `none count=${count}` : `bool count=${count}`}`);
+        this.vfioLog.push(`SET_IRQS ${index} ${action}start=${start} ${flags & DATA_NONE ? `none count=${count}` : `bool count=${count}`}`);
       }
     } else if (!/GET_INFO|GET_REGION_INFO|GET_IRQ_INFO|GET_STATUS|GET_API_VERSION|CHECK_EXTENSION/.test(request.name)) {
       this.vfioLog.push(request.name.replace(/^VFIO_/, ''));
@@ -127,6 +159,7 @@ export class VfioModelBridge implements VfioSyscalls {
     return this.vfio.open(path, flags);
   }
   close(fd: number): number {
+    this.native.delete(fd);
     return this.vfio.close(fd);
   }
   read(fd: number, buf: Uint8Array, length: number): number {
@@ -136,7 +169,20 @@ export class VfioModelBridge implements VfioSyscalls {
     return this.vfio.write(fd, buf, length);
   }
   eventfd(initval: number, flags: number): number {
-    return this.vfio.eventfd(initval, flags);
+    return this.nativeNumber(() => this.vfio.eventfd(initval, flags));
+  }
+
+  /** A new VFIO-model number that is free in the other model's table as well. */
+  private nativeNumber(make: () => number): number {
+    const burnt: number[] = [];
+    let fd = make();
+    while (fd >= 0 && this.kvm.files.get(fd) !== undefined) {
+      burnt.push(fd);
+      fd = make();
+    }
+    for (const b of burnt) this.vfio.close(b);
+    if (fd >= 0) this.native.add(fd);
+    return fd;
   }
   poll(): number {
     return this.vfio.poll();
@@ -151,7 +197,7 @@ export class VfioModelBridge implements VfioSyscalls {
     return this.vfio.epollWait();
   }
   dup(fd: number): number {
-    return this.vfio.dup(fd);
+    return this.native.has(fd) ? this.nativeNumber(() => this.vfio.dup(fd)) : this.vfio.dup(fd);
   }
   sameFile(a: number, b: number): number {
     return this.vfio.sameFile(a, b);

@@ -159,7 +159,7 @@ export interface ModelIrqState {
   allocated: Set<number>;
   /** The trigger eventfd bound to each vector (MSI, MSI-X) or to INTx (vector 0). */
   readonly triggers: Map<number, ModelEventFd>;
-  /** INTx: vfio masked the line (automask after an interrupt, or ACTION_MASK). */
+  /** INTx: vfio masked the line (automask after an interrupt, ACTION_MASK, or the guest setting INTx Disable). */
   intxMasked: boolean;
   /** INTx: the eventfd whose signal unmasks (the virqfd of ACTION_UNMASK with DATA_EVENTFD). */
   unmaskFd: ModelEventFd | undefined;
@@ -471,26 +471,42 @@ export class VfioKernelModel implements VfioSyscalls {
     this.device(address).intxAsserted = false;
   }
 
+  /** vfio_intx_handler: an unmasked line is masked (automask) and the trigger signalled. */
   private intxInterrupt(d: ModelPciDevice): RaiseOutcome {
     if (d.irq.mode !== 'intx') return 'not-enabled';
     if (d.irq.intxMasked || this.intxDisabledByGuest(d)) return 'masked';
     d.irq.intxMasked = true;
+    return this.sendIntx(d);
+  }
+
+  /** vfio_send_intx_eventfd: signals the trigger, never while the guest's INTx Disable (virq_disabled) is set. */
+  private sendIntx(d: ModelPciDevice): RaiseOutcome {
+    if (d.irq.mode !== 'intx' || this.intxDisabledByGuest(d)) return 'masked';
     const e = d.irq.triggers.get(0);
     if (!e) return 'no-eventfd';
     this.signal(e);
     return 'signalled';
   }
 
-  /** The guest's (virtual) Command INTx Disable masks INTx inside vfio-pci. */
+  /** The guest's (virtual) Command INTx Disable: vfio-pci's `virq_disabled`. */
   private intxDisabledByGuest(d: ModelPciDevice): boolean {
     return (new DataView(d.vconfig.buffer).getUint16(0x04, true) & CMD_INTX_DISABLE) !== 0;
   }
 
-  /** vfio_pci_intx_unmask: an interrupt still pending is delivered again (stays masked), otherwise the line is unmasked. */
+  /** vfio_pci_intx_mask (ACTION_MASK, or the guest setting INTx Disable): the line is masked. */
+  private intxMask(d: ModelPciDevice): void {
+    if (d.irq.mode === 'intx') d.irq.intxMasked = true;
+  }
+
+  /**
+   * vfio_pci_intx_unmask (ACTION_UNMASK, the unmask virqfd, or the guest clearing INTx Disable):
+   * nothing while the guest's INTx Disable is set; a device still asserting is delivered again and
+   * the line stays masked; otherwise the line is unmasked.
+   */
   private intxUnmask(d: ModelPciDevice): void {
-    if (d.irq.mode !== 'intx' || !d.irq.intxMasked) return;
-    d.irq.intxMasked = false;
-    if (d.intxAsserted) this.intxInterrupt(d);
+    if (d.irq.mode !== 'intx' || !d.irq.intxMasked || this.intxDisabledByGuest(d)) return;
+    if (d.intxAsserted) this.sendIntx(d);
+    else d.irq.intxMasked = false;
   }
 
   private signal(e: ModelEventFd): void {
@@ -1059,7 +1075,7 @@ export class VfioKernelModel implements VfioSyscalls {
     const action = flags & 0x38;
     const dataKind = flags & 7;
     if (index === INTX) {
-      if (action === IRQ_ACTION_MASK) return this.intxMask(d, start, count, dataKind, data);
+      if (action === IRQ_ACTION_MASK) return this.intxMaskAction(d, start, count, dataKind, data);
       if (action === IRQ_ACTION_UNMASK) return this.intxUnmaskAction(d, start, count, dataKind, data);
       if (action === IRQ_ACTION_TRIGGER) return this.intxTrigger(d, start, count, dataKind, data);
       return -ENOTTY;
@@ -1072,10 +1088,10 @@ export class VfioKernelModel implements VfioSyscalls {
     return action === IRQ_ACTION_TRIGGER ? 0 : -ENOTTY;
   }
 
-  private intxMask(d: ModelPciDevice, start: number, count: number, kind: number, data: Uint8Array): number {
+  private intxMaskAction(d: ModelPciDevice, start: number, count: number, kind: number, data: Uint8Array): number {
     if (d.irq.mode !== 'intx' || start !== 0 || count !== 1) return -EINVAL;
     if (kind === IRQ_DATA_EVENTFD) return -ENOTTY;
-    if (kind === IRQ_DATA_NONE || data[0] !== 0) d.irq.intxMasked = true;
+    if (kind === IRQ_DATA_NONE || data[0] !== 0) this.intxMask(d);
     return 0;
   }
 
@@ -1092,11 +1108,9 @@ export class VfioKernelModel implements VfioSyscalls {
       if (!o) return -EBADF;
       if (!isEventFd(o)) return -EINVAL;
       d.irq.unmaskFd = o;
-      // Already signalled at set-up: the virqfd consumes it and unmasks at once.
-      if (o.count > 0n) {
-        o.count = 0n;
-        this.intxUnmask(d);
-      }
+      // Already signalled at set-up: vfio_virqfd_enable runs the unmask at once but leaves the
+      // counter (only the wakeup of a later signal reads it, virqfd.c).
+      if (o.count > 0n) this.intxUnmask(d);
       return 0;
     }
     if (kind === IRQ_DATA_NONE || data[0] !== 0) this.intxUnmask(d);
@@ -1119,8 +1133,9 @@ export class VfioKernelModel implements VfioSyscalls {
         trigger = o;
       }
       if (d.irq.mode === 'none') {
+        // vfio_intx_enable: the line starts masked exactly when the guest's INTx Disable is set.
         d.irq.mode = 'intx';
-        d.irq.intxMasked = false;
+        d.irq.intxMasked = this.intxDisabledByGuest(d);
       }
       if (trigger) d.irq.triggers.set(0, trigger);
       else d.irq.triggers.delete(0);
@@ -1129,9 +1144,8 @@ export class VfioKernelModel implements VfioSyscalls {
       return 0;
     }
     if (d.irq.mode !== 'intx') return -EINVAL;
-    // Loopback: DATA_NONE, or DATA_BOOL true, signals the trigger.
-    const e = d.irq.triggers.get(0);
-    if (e && (kind === IRQ_DATA_NONE || data[0] !== 0)) this.signal(e);
+    // Loopback: DATA_NONE, or DATA_BOOL true, signals the trigger (vfio_send_intx_eventfd).
+    if (kind === IRQ_DATA_NONE || data[0] !== 0) this.sendIntx(d);
     return 0;
   }
 
@@ -1286,9 +1300,13 @@ export class VfioKernelModel implements VfioSyscalls {
       return;
     }
     if (at === 0x05) {
-      vc[at] = value & 0x04; // INTx Disable: virtual
+      // INTx Disable: virtual. vfio_basic_config_write acts on a change only: set masks the line,
+      // clear unmasks it (a device still asserting is delivered again).
+      const was = vc[at]! & 0x04;
+      vc[at] = value & 0x04;
       c[at] = value & ~0x04;
-      if ((value & 0x04) === 0 && d.irq.mode === 'intx' && d.intxAsserted && !d.irq.intxMasked) this.intxInterrupt(d);
+      if (!was && value & 0x04) this.intxMask(d);
+      else if (was && !(value & 0x04)) this.intxUnmask(d);
       return;
     }
     if (at >= 0x10 && at < 0x28) {
