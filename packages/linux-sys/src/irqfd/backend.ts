@@ -38,7 +38,15 @@ export interface MsiEntryLayout {
   /** The message data (KVM: `u.msi.data`; mshv: `data`). */
   readonly data: number;
   /** A type field and the value that marks an MSI entry (KVM: `type` = KVM_IRQ_ROUTING_MSI), where the entry has one. */
-  readonly type?: { readonly offset: number; readonly value: number };
+  readonly type?: MsiEntryType;
+}
+
+/** The type field of a routing entry, as an MSI entry sets it. */
+export interface MsiEntryType {
+  /** Byte offset of the unsigned 32-bit field within an entry (KVM: `type` @4). */
+  readonly offset: number;
+  /** The value that marks an MSI entry (KVM: KVM_IRQ_ROUTING_MSI, 1). */
+  readonly value: number;
 }
 
 /** The routing-table ABI: one header followed by fixed-size entries, as one ioctl argument. */
