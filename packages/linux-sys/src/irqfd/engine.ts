@@ -148,7 +148,7 @@ export class IrqFdEngine implements IrqFd {
   private readonly lingering = new Map<number, number>();
   private readonly irqfdBytes: Uint8Array;
   private readonly irqfdView: DataView;
-  // The irqfd argument's offsets and ioctl, copied into fields for the hot path.
+  // The irqfd argument's offsets, copied into fields for the hot path.
   private readonly irqfdFdAt: number;
   private readonly irqfdGsiAt: number;
   private readonly irqfdFlagsAt: number;
