@@ -70,7 +70,7 @@ export interface RoutingTableLayout {
 export interface IrqFdArgLayout {
   /** Bytes of the argument. */
   readonly size: number;
-  /** Offset of the eventfd (unsigned 32-bit). */
+  /** Offset of the eventfd, 32-bit (KVM `__u32`, mshv `__s32`: a descriptor is never negative, so both take the same bytes). */
   readonly fd: number;
   /** Offset of the GSI (unsigned 32-bit). */
   readonly gsi: number;
