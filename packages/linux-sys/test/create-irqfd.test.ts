@@ -6,9 +6,12 @@
  */
 import { readdirSync } from 'node:fs';
 import type { MsiMessage } from '@tsvmm/virt';
-import { parseMsi } from '@tsvmm/virt/implement';
-import { type IrqFdBackend, createLinuxIrqFd, libcSyscalls } from '../src';
+import { parseMsiWords } from '@tsvmm/virt/implement';
+import { type IrqFdBackend, createLinuxIrqFd, defineIoctl, libcSyscalls } from '../src';
 import { REC_ADDRESS_LO, REC_COUNT, REC_DATA, REC_WORDS, recordingInjectorSpec } from '../src/testing';
+
+const SET_ROUTING = defineIoctl('TEST_SET_ROUTING', 0x1);
+const IRQFD = defineIoctl('TEST_IRQFD', 0x2);
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
@@ -16,24 +19,19 @@ const openFds = (): number => readdirSync('/proc/self/fd').length;
 function oneGsiBackend(shared: SharedArrayBuffer, mainInjections: MsiMessage[], irqfdCalls: string[] = []): IrqFdBackend {
   return {
     name: 'one-GSI test kernel',
-    ioctlNames: { setRouting: 'TEST_SET_ROUTING', irqfd: 'TEST_IRQFD' },
-    firstGsi: 1,
-    maxTableEntries: 1,
-    table: {
-      headerSize: 8,
-      entrySize: 16,
-      fixedEntryCount: 0,
-      encodeHeader: (view, entryCount) => view.setUint32(0, entryCount, true),
-      encodeFixedEntry: () => undefined,
-      encodeMsiEntry: (view, offset, gsi, msi) => {
-        view.setUint32(offset, gsi, true);
-        view.setUint32(offset + 4, msi.addressLo, true);
-        view.setUint32(offset + 12, msi.data, true);
+    sys: {
+      ioctl: (_fd, request, arg) => {
+        if (request === IRQFD && arg instanceof Uint8Array) irqfdCalls.push(`gsi ${new DataView(arg.buffer, arg.byteOffset).getUint32(4, true)}`);
+        return 0;
       },
     },
-    irqfdArg: { size: 16, encode: (view, fd, gsi) => (view.setUint32(0, fd, true), view.setUint32(4, gsi, true)) },
-    calls: { setRouting: () => 0, irqfd: (arg) => (irqfdCalls.push(`gsi ${new DataView(arg.buffer, arg.byteOffset).getUint32(4, true)}`), 0) },
-    parseMsi: (operation, address, data) => parseMsi(operation, address, data),
+    fd: 3,
+    ioctls: { setRouting: SET_ROUTING, irqfd: IRQFD },
+    firstGsi: 1,
+    maxTableEntries: 1,
+    table: { headerSize: 8, entrySize: 16, countOffset: 0, fixedEntries: new Uint8Array(0), msiEntry: { gsi: 0, addressLo: 4, addressHi: 8, data: 12 } },
+    irqfdArg: { size: 16, fd: 0, gsi: 4, flags: 8, deassignFlag: 1 },
+    parseMsi: (operation, addressLo, addressHi, data) => parseMsiWords(operation, addressLo, addressHi, data),
     inject: (addressLo, addressHi, data) => (mainInjections.push({ addressLo, addressHi, data }), true),
     workerInjector: recordingInjectorSpec(shared),
   };

@@ -105,12 +105,10 @@ export class MsixEmulator {
       inject,
       policy,
       onError,
-      resync: (v) => this.sync(v, true),
+      resync: (v) => this.table.drive(v, true),
     });
-    this.table = new MsixTable(this.layout, this.cap, {
-      sync: (v) => this.sync(v),
-      pendingBit: (v) => this.routes.pendingBit(v),
-    });
+    // The table reports each entry change to the route state machine directly, in one call.
+    this.table = new MsixTable(this.layout, this.cap, this.routes);
   }
 
   // ---------------------------------------------------------------- state getters (no side effects)
@@ -498,12 +496,8 @@ export class MsixEmulator {
   // ---------------------------------------------------------------- wiring
 
   /** Drives vector `v`'s route from the registers (a staged entry keeps its last complete address). */
-  private sync(v: number, preload = false): void {
-    const t = this.table;
-    const w = t.words;
-    const b = v * 4;
-    const staged = v === t.stagedVector;
-    this.routes.sync(v, t.unmasked(v), this.cap.enable, staged ? t.stagedLo : w[b]!, staged ? t.stagedHi : w[b + 1]!, w[b + 2]!, preload);
+  private sync(v: number): void {
+    this.table.drive(v, false);
   }
 
   /** Reports a refused access argument (INVALID_ARGUMENT, vector -1) and returns `result`. */

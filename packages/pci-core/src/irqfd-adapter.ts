@@ -5,7 +5,7 @@
  */
 import type { Disposable, IrqFd, IrqFdRoute, Partition } from '@tsvmm/virt';
 import { VirtError, checkInteger, describeValue, invalidArgument } from '@tsvmm/virt';
-import { checkMethods } from '@tsvmm/virt/implement';
+import { type MsiHalvesRoute, checkMethods, msiHalvesOf } from '@tsvmm/virt/implement';
 import type { MsiInjector, MsixBatch, MsixRoute } from './route';
 import { MSI_VECTOR_COUNTS } from './msi-layout';
 
@@ -26,6 +26,8 @@ export function joinAddress(addressLo: number, addressHi: number): number | bigi
 export class IrqFdMsixRoute implements MsixRoute {
   /** The adapted route; its typed errors (INVALID_MSI, DISPOSED...) pass through every method. */
   readonly route: IrqFdRoute;
+  /** The route's `setMsiHalves` when it has one (looked up once): the halves then go through as they are. */
+  private readonly halves: MsiHalvesRoute | undefined;
 
   /**
    * Wraps `route`; nothing is called on it until the emulator drives it. INVALID_ARGUMENT unless
@@ -38,20 +40,29 @@ export class IrqFdMsixRoute implements MsixRoute {
       new VirtError('INVALID_ARGUMENT', { operation: op, detail, hint: 'Pass an IrqFdRoute (irqfd.newIrqFdRoute()); nothing was changed.', cause });
     if (typeof route !== 'object' || route === null) throw wrong(`route must be an IrqFdRoute, got ${describeValue(route)}`);
     let missing: string | undefined;
+    let halves: MsiHalvesRoute | undefined;
     try {
       const r = route as unknown as Record<string, unknown>;
       missing = ['setMsi', 'clearMsi', 'mask', 'unmask', 'consumePending'].find((m) => typeof r[m] !== 'function');
       if (missing === undefined && !('event' in route)) missing = 'event';
+      halves = msiHalvesOf(route);
     } catch (e) {
       throw wrong('route could not be inspected (a property lookup threw)', e);
     }
     if (missing !== undefined) throw wrong(`route must be an IrqFdRoute; it has no ${missing}${missing === 'event' ? '' : '()'}`);
     this.route = route;
+    this.halves = halves;
   }
 
-  /** `route.setMsi` with the halves joined into one 64-bit address. */
+  /**
+   * The route's `setMsiHalves` (`MsiHalvesRoute` of `@tsvmm/virt/implement`: the engine routes of
+   * the Linux backends) with the halves as they are; otherwise `route.setMsi` with them joined into
+   * one 64-bit address.
+   */
   setMsi(addressLo: number, addressHi: number, data: number): void {
-    this.route.setMsi(joinAddress(addressLo, addressHi), data >>> 0);
+    const h = this.halves;
+    if (h !== undefined) h.setMsiHalves(addressLo >>> 0, addressHi >>> 0, data >>> 0);
+    else this.route.setMsi(joinAddress(addressLo, addressHi), data >>> 0);
   }
 
   /** `route.clearMsi()`. */

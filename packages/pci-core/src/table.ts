@@ -1,9 +1,10 @@
 /**
  * The MSI-X table and pending-bit array in their BARs (PCI Local Bus 3.0, section 6.8.2.6-6.8.2.10):
  * 16-byte entries (Message Address, Message Upper Address, Message Data, Vector Control) and one
- * pending bit per vector, accessed at any size, offset and alignment. Entry changes are handed to
- * the route state machine through `sync`; a half-written address of an unmasked vector is staged
- * until the entry is consistent.
+ * pending bit per vector, accessed at any size, offset and alignment. An entry change is reported
+ * to the route state machine in one call that carries everything it needs (the vector, whether it
+ * is unmasked, MSI-X Enable and the message as 32-bit halves), so nothing calls back up to ask what
+ * was written; a half-written address of an unmasked vector is staged until the entry is consistent.
  */
 import type { MsixCapabilityRegisters } from './capability';
 import type { MsixLayout } from './layout';
@@ -17,11 +18,15 @@ const T_HI = 2;
 const T_DATA = 4;
 const T_CTRL = 8;
 
-export interface MsixTableHooks {
-  /** The entry of vector `v` (or the function's control) changed: drive its route. */
-  readonly sync: (v: number) => void;
+/** Where the table reports entry changes and asks for pending bits: the route state machine (`MsixVectorRoutes`). */
+export interface MsixTableSink {
+  /**
+   * Vector `v` must be driven to these registers: `unmasked` (Enable, Function Mask clear and its
+   * Mask bit clear), `enabled` (MSI-X Enable) and the message `lo/hi/data` its route should carry.
+   */
+  sync(v: number, unmasked: boolean, enabled: boolean, lo: number, hi: number, data: number, preload: boolean): void;
   /** The pending bit of `v` as the guest sees it (may fold in what its route latched). */
-  readonly pendingBit: (v: number) => boolean;
+  pendingBit(v: number): boolean;
 }
 
 export class MsixTable {
@@ -34,8 +39,8 @@ export class MsixTable {
    * consistent again; see {@link writeEntry}.
    */
   stagedVector = -1;
-  stagedLo = 0;
-  stagedHi = 0;
+  private stagedLo = 0;
+  private stagedHi = 0;
   private stagedHalves = 0;
 
   // Placement, copied into fields for the hot path.
@@ -51,7 +56,7 @@ export class MsixTable {
   constructor(
     layout: MsixLayout,
     private readonly cap: MsixCapabilityRegisters,
-    private readonly hooks: MsixTableHooks,
+    private readonly sink: MsixTableSink,
   ) {
     this.vectors = layout.vectors;
     this.tBar = layout.tableBir;
@@ -81,7 +86,19 @@ export class MsixTable {
     const v = this.stagedVector;
     if (v < 0) return;
     this.stagedVector = -1;
-    this.hooks.sync(v);
+    this.drive(v, false);
+  }
+
+  /**
+   * Reports vector `v`'s registers to the sink (a staged entry keeps its last complete address);
+   * `preload` as for `MsixVectorRoutes.sync` (bulk transitions only).
+   */
+  drive(v: number, preload: boolean): void {
+    const w = this.words;
+    const b = v * 4;
+    const cap = this.cap;
+    const staged = v === this.stagedVector;
+    this.sink.sync(v, cap.functionOpen && (w[b + 3]! & 1) === 0, cap.enable, staged ? this.stagedLo : w[b]!, staged ? this.stagedHi : w[b + 1]!, w[b + 2]!, preload);
   }
 
   region(bar: number, offset: number): MsixRegion | undefined {
@@ -308,7 +325,8 @@ export class MsixTable {
     w[b + 2] = data;
     w[b + 3] = ctrl & 1;
     const unmaskedAfter = this.cap.functionOpen && (ctrl & 1) === 0;
-    if (unmaskedBefore !== unmaskedAfter || (unmaskedAfter && (changed || wasStaged))) this.hooks.sync(v);
+    // The whole change in one report: the route state machine needs nothing else from the table.
+    if (unmaskedBefore !== unmaskedAfter || (unmaskedAfter && (changed || wasStaged))) this.sink.sync(v, unmaskedAfter, this.cap.enable, newLo, newHi, w[b + 2]!, false);
   }
 
   /** One PBA byte: vectors 8*i .. 8*i+7 (bits beyond the last vector read 0). */
@@ -316,7 +334,7 @@ export class MsixTable {
     let byte = 0;
     const first = i * 8;
     const end = Math.min(first + 8, this.vectors);
-    for (let v = first; v < end; v++) if (this.hooks.pendingBit(v)) byte |= 1 << (v - first);
+    for (let v = first; v < end; v++) if (this.sink.pendingBit(v)) byte |= 1 << (v - first);
     return byte;
   }
 }

@@ -3,7 +3,7 @@
  * encoders of `struct kvm_irq_routing` (header) and `struct kvm_irq_routing_entry` (48 bytes).
  * The table logic itself (desired/committed, one commit per transaction) is the shared engine's.
  */
-import type { RoutingTableEncoding } from '@tsvmm/linux-sys';
+import type { RoutingTableLayout } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 
 const { KVM_IRQ_ROUTING, KVM_IRQ_ROUTING_ENTRY: E } = kvm;
@@ -36,27 +36,35 @@ export const LEGACY_ROUTES: readonly LegacyRoute[] = Object.freeze(
 /** The first GSI handed to irqfd routes: 0-23 are the legacy pins. */
 export const FIRST_MSI_GSI = 24;
 
-/** `struct kvm_irq_routing` + entries (`include/uapi/linux/kvm.h`). */
-export const kvmRoutingTableEncoding: RoutingTableEncoding = Object.freeze({
-  headerSize: KVM_IRQ_ROUTING.size,
-  entrySize: E.size,
-  fixedEntryCount: LEGACY_ROUTES.length,
-  encodeHeader(view: DataView, entryCount: number): void {
-    view.setUint32(KVM_IRQ_ROUTING.fields.nr.offset, entryCount, true);
-    view.setUint32(KVM_IRQ_ROUTING.fields.flags.offset, 0, true);
-  },
-  encodeFixedEntry(view: DataView, at: number, index: number): void {
-    const r = LEGACY_ROUTES[index]!;
+/** The {@link LEGACY_ROUTES} as `struct kvm_irq_routing_entry` bytes (type KVM_IRQ_ROUTING_IRQCHIP), in order. */
+function encodeLegacyRoutes(): Uint8Array {
+  const bytes = new Uint8Array(LEGACY_ROUTES.length * E.size);
+  const view = new DataView(bytes.buffer);
+  LEGACY_ROUTES.forEach((r, i) => {
+    const at = i * E.size;
     view.setUint32(at + F.gsi.offset, r.gsi, true);
     view.setUint32(at + F.type.offset, kvm.KVM_IRQ_ROUTING_IRQCHIP, true);
     view.setUint32(at + F.irqchip.offset, r.irqchip, true);
     view.setUint32(at + F.pin.offset, r.pin, true);
-  },
-  encodeMsiEntry(view: DataView, at: number, gsi: number, m: { addressLo: number; addressHi: number; data: number }): void {
-    view.setUint32(at + F.gsi.offset, gsi, true);
-    view.setUint32(at + F.type.offset, kvm.KVM_IRQ_ROUTING_MSI, true);
-    view.setUint32(at + F.msiAddressLo.offset, m.addressLo >>> 0, true);
-    view.setUint32(at + F.msiAddressHi.offset, m.addressHi >>> 0, true);
-    view.setUint32(at + F.msiData.offset, m.data >>> 0, true);
-  },
+  });
+  return bytes;
+}
+
+/**
+ * `struct kvm_irq_routing` + entries (`include/uapi/linux/kvm.h`) as the shared engine writes
+ * them: `nr` @0 of the 8-byte header, the {@link LEGACY_ROUTES} first, then 48-byte MSI entries
+ * (`gsi`, `type` = KVM_IRQ_ROUTING_MSI, `u.msi.address_lo/address_hi/data`; `flags` 0, so no devid).
+ */
+export const kvmRoutingTableEncoding: RoutingTableLayout = Object.freeze({
+  headerSize: KVM_IRQ_ROUTING.size,
+  entrySize: E.size,
+  countOffset: KVM_IRQ_ROUTING.fields.nr.offset,
+  fixedEntries: encodeLegacyRoutes(),
+  msiEntry: Object.freeze({
+    gsi: F.gsi.offset,
+    addressLo: F.msiAddressLo.offset,
+    addressHi: F.msiAddressHi.offset,
+    data: F.msiData.offset,
+    type: Object.freeze({ offset: F.type.offset, value: kvm.KVM_IRQ_ROUTING_MSI }),
+  }),
 });

@@ -5,15 +5,15 @@
  * relay) is the shared Linux engine, `IrqFdEngine` of `@tsvmm/linux-sys`; this module supplies
  * KVM's part of it, an `IrqFdBackend`.
  */
-import { type MsiPolicy, type RawInjector, parseMsi as parseMsiExport } from '@tsvmm/virt';
+import type { MsiPolicy, RawInjector } from '@tsvmm/virt';
+import { parseMsiWords as parseMsiWordsExport } from '@tsvmm/virt/implement';
 import type { EngineRoute, InjectorSpec, IrqFdBackend, IrqFdEngine, Syscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
-import * as calls from './calls';
 import { FIRST_MSI_GSI, kvmRoutingTableEncoding } from './gsi-routing';
 
 /** What {@link kvmIrqFdBackend} needs from its partition. */
 export interface KvmIrqFdBackendOptions {
-  /** The system calls the engine issues KVM_SET_GSI_ROUTING and KVM_IRQFD through. */
+  /** The system calls the engine issues KVM_SET_GSI_ROUTING and KVM_IRQFD through (their `ioctl`). */
   readonly sys: Syscalls;
   /** The VM fd (owned by the partition) every routing and irqfd ioctl goes to. */
   readonly vmFd: number;
@@ -28,7 +28,7 @@ export interface KvmIrqFdBackendOptions {
 }
 
 /** Bound once: the package entry's re-exports are getters, one extra call per guest table write. */
-const parseMsi = parseMsiExport;
+const parseMsiWords = parseMsiWordsExport;
 
 const IRQFD = kvm.KVM_IRQFD_LAYOUT.fields;
 
@@ -36,30 +36,27 @@ const IRQFD = kvm.KVM_IRQFD_LAYOUT.fields;
  * KVM's part of the shared irqfd engine (`IrqFdEngine` of `@tsvmm/linux-sys`): GSIs from
  * {@link FIRST_MSI_GSI}, the `struct kvm_irq_routing` table keeping {@link LEGACY_ROUTES}, the
  * `struct kvm_irqfd` argument (assign, or deassign with KVM_IRQFD_FLAG_DEASSIGN), the two ioctls on
- * `vmFd`, MSI parsing with `policy`, and the KVM_SIGNAL_MSI injectors the engine uses on the calling
+ * `vmFd` (as data: the engine issues them), MSI parsing with `policy`, and the KVM_SIGNAL_MSI injectors the engine uses on the calling
  * thread and in the overflow relay's worker. Never throws.
  */
 export function kvmIrqFdBackend(o: KvmIrqFdBackendOptions): IrqFdBackend {
   const { sys, vmFd, policy } = o;
   return Object.freeze({
     name: 'KVM',
-    ioctlNames: Object.freeze({ setRouting: 'KVM_SET_GSI_ROUTING', irqfd: 'KVM_IRQFD' }),
+    sys,
+    fd: vmFd,
+    ioctls: Object.freeze({ setRouting: kvm.KVM_SET_GSI_ROUTING, irqfd: kvm.KVM_IRQFD }),
     firstGsi: FIRST_MSI_GSI,
     maxTableEntries: o.maxEntries,
     table: kvmRoutingTableEncoding,
     irqfdArg: Object.freeze({
       size: kvm.KVM_IRQFD_LAYOUT.size,
-      encode(view: DataView, fd: number, gsi: number, assign: boolean): void {
-        view.setUint32(IRQFD.fd.offset, fd, true);
-        view.setUint32(IRQFD.gsi.offset, gsi, true);
-        view.setUint32(IRQFD.flags.offset, assign ? 0 : kvm.KVM_IRQFD_FLAG_DEASSIGN, true);
-      },
+      fd: IRQFD.fd.offset,
+      gsi: IRQFD.gsi.offset,
+      flags: IRQFD.flags.offset,
+      deassignFlag: kvm.KVM_IRQFD_FLAG_DEASSIGN,
     }),
-    calls: Object.freeze({
-      setRouting: (table: Uint8Array) => calls.setGsiRouting(sys, vmFd, table),
-      irqfd: (arg: Uint8Array) => calls.irqfd(sys, vmFd, arg),
-    }),
-    parseMsi: (operation: string, address: unknown, data: unknown) => parseMsi(operation, address, data, policy),
+    parseMsi: (operation: string, addressLo: number, addressHi: number, data: number) => parseMsiWords(operation, addressLo, addressHi, data, policy),
     inject: o.inject,
     workerInjector: o.workerInjector,
   });

@@ -10,17 +10,18 @@
  * assigned only on a GSI the committed table routes, and a route is removed only after its irqfd
  * is deassigned (a signal on an unrouted GSI injects vector 0 on APIC 0).
  */
-import type { MsiMessage, RawInjector, RelayPlatformFactory } from '@tsvmm/virt';
+import type { RawInjector, RelayPlatformFactory } from '@tsvmm/virt';
 import { type EngineRoute, type IrqFdBackend, type IrqFdEngine, type Syscalls, createLinuxIrqFd } from '@tsvmm/linux-sys';
 import {
+  MSHV_IRQFD,
   MSHV_IRQFD_FLAG_DEASSIGN,
   MSHV_MAX_MSI_ROUTES,
+  MSHV_SET_MSI_ROUTING,
   MSHV_USER_IRQFD_LAYOUT,
   MSHV_USER_IRQ_ENTRY_LAYOUT,
   MSHV_USER_IRQ_TABLE_LAYOUT,
 } from './abi';
-import { irqfd as irqfdCall, setMsiRouting } from './calls';
-import { parseMshvMsi } from './msi-policy';
+import { parseMshvMsiWords } from './msi-policy';
 import { mshvRelayInjector } from './relay-injector';
 
 /** The first GSI handed to routes. */
@@ -43,8 +44,8 @@ export interface MshvIrqFdBackendOptions {
 /**
  * mshv's part of the shared irqfd engine (`IrqFdBackend` of `@tsvmm/linux-sys`): GSIs from
  * {@link MSHV_FIRST_GSI}, no fixed entries, the `struct mshv_user_irq_table` table and the
- * `struct mshv_user_irqfd` argument, the two ioctls on `partitionFd`, MSI parsing with
- * `parseMshvMsi`, `inject` for latched signals, and the overflow worker's injector
+ * `struct mshv_user_irqfd` argument (`resamplefd` -1), the two ioctls on `partitionFd` (as data:
+ * the engine issues them), MSI parsing with `parseMshvMsiWords`, `inject` for latched signals, and the overflow worker's injector
  * (`mshvWorkerInjector`, loaded by module path). Never throws.
  */
 export function mshvIrqFdBackend(options: MshvIrqFdBackendOptions): IrqFdBackend {
@@ -52,43 +53,31 @@ export function mshvIrqFdBackend(options: MshvIrqFdBackendOptions): IrqFdBackend
   const H = MSHV_USER_IRQ_TABLE_LAYOUT.fields;
   const E = MSHV_USER_IRQ_ENTRY_LAYOUT.fields;
   const I = MSHV_USER_IRQFD_LAYOUT.fields;
+  const template = new Uint8Array(MSHV_USER_IRQFD_LAYOUT.size);
+  new DataView(template.buffer).setInt32(I.resamplefd.offset, -1, true);
   return Object.freeze({
     name: 'mshv',
-    ioctlNames: Object.freeze({ setRouting: 'MSHV_SET_MSI_ROUTING', irqfd: 'MSHV_IRQFD' }),
+    sys,
+    fd: partitionFd,
+    ioctls: Object.freeze({ setRouting: MSHV_SET_MSI_ROUTING, irqfd: MSHV_IRQFD }),
     firstGsi: MSHV_FIRST_GSI,
     maxTableEntries: Math.min(options.maxKernelRoutes ?? MSHV_MAX_MSI_ROUTES, MSHV_MAX_MSI_ROUTES - MSHV_FIRST_GSI),
     table: Object.freeze({
       headerSize: MSHV_USER_IRQ_TABLE_LAYOUT.size,
       entrySize: MSHV_USER_IRQ_ENTRY_LAYOUT.size,
-      fixedEntryCount: 0,
-      encodeHeader(view: DataView, entryCount: number): void {
-        view.setUint32(H.nr.offset, entryCount, true);
-        view.setUint32(H.rsvd.offset, 0, true);
-      },
-      encodeFixedEntry(): void {
-        throw new RangeError('mshv has no fixed routing entries');
-      },
-      encodeMsiEntry(view: DataView, offset: number, gsi: number, msi: MsiMessage): void {
-        view.setUint32(offset + E.gsi.offset, gsi, true);
-        view.setUint32(offset + E.addressLo.offset, msi.addressLo >>> 0, true);
-        view.setUint32(offset + E.addressHi.offset, msi.addressHi >>> 0, true);
-        view.setUint32(offset + E.data.offset, msi.data >>> 0, true);
-      },
+      countOffset: H.nr.offset,
+      fixedEntries: new Uint8Array(0),
+      msiEntry: Object.freeze({ gsi: E.gsi.offset, addressLo: E.addressLo.offset, addressHi: E.addressHi.offset, data: E.data.offset }),
     }),
     irqfdArg: Object.freeze({
       size: MSHV_USER_IRQFD_LAYOUT.size,
-      encode(view: DataView, fd: number, gsi: number, assign: boolean): void {
-        view.setInt32(I.fd.offset, fd, true);
-        view.setInt32(I.resamplefd.offset, -1, true);
-        view.setUint32(I.gsi.offset, gsi, true);
-        view.setUint32(I.flags.offset, assign ? 0 : MSHV_IRQFD_FLAG_DEASSIGN, true);
-      },
+      fd: I.fd.offset,
+      gsi: I.gsi.offset,
+      flags: I.flags.offset,
+      deassignFlag: MSHV_IRQFD_FLAG_DEASSIGN,
+      template,
     }),
-    calls: Object.freeze({
-      setRouting: (table: Uint8Array) => setMsiRouting(sys, partitionFd, table),
-      irqfd: (arg: Uint8Array) => irqfdCall(sys, partitionFd, arg),
-    }),
-    parseMsi: (operation: string, address: unknown, data: unknown) => parseMshvMsi(operation, address, data, vcpuCount),
+    parseMsi: (operation: string, addressLo: number, addressHi: number, data: number) => parseMshvMsiWords(operation, addressLo, addressHi, data, vcpuCount),
     inject,
     workerInjector: mshvRelayInjector(partitionFd),
   });

@@ -12,7 +12,8 @@
  *   ID (APIC ID = VP index) and dereferences the missing VP, a host kernel oops;
  * - vector 0, which is also what an unrouted GSI injects, so it never means anything else.
  */
-import { type MsiMessage, type MsiPolicy, VirtError, decodeMsi, describeMsi, toMsiMessage, validateMsi } from '@tsvmm/virt';
+import { type MsiFields, type MsiMessage, type MsiPolicy, VirtError, decodeMsi, describeMsi, toMsiMessage, validateMsi } from '@tsvmm/virt';
+import { parseMsiWords } from '@tsvmm/virt/implement';
 
 /**
  * The shared-codec policy for mshv: `addressHi` must be 0 (MSHV_SET_MSI_ROUTING rejects the whole
@@ -26,7 +27,21 @@ export const MSHV_MSI_POLICY: MsiPolicy = Object.freeze({ addressHi: 'reject', b
  */
 export function parseMshvMsi(operation: string, address: unknown, data: unknown, vcpuCount: number): MsiMessage {
   const msg = toMsiMessage(operation, address, data);
-  const f = validateMsi(operation, msg, MSHV_MSI_POLICY);
+  return checkMshvMsi(operation, msg, validateMsi(operation, msg, MSHV_MSI_POLICY), vcpuCount);
+}
+
+/**
+ * {@link parseMshvMsi} for a message held as its three 32-bit words (an MSI-X table entry): the
+ * address is never joined. INVALID_ARGUMENT unless each word is an integer from 0 to 0xFFFFFFFF;
+ * then the same checks and errors.
+ */
+export function parseMshvMsiWords(operation: string, addressLo: number, addressHi: number, data: number, vcpuCount: number): MsiMessage {
+  const msg = parseMsiWords(operation, addressLo, addressHi, data, MSHV_MSI_POLICY);
+  return checkMshvMsi(operation, msg, decodeMsi(msg), vcpuCount);
+}
+
+/** The checks that depend on the partition, on a message the shared rules accepted (`f`: its fields). */
+function checkMshvMsi(operation: string, msg: MsiMessage, f: MsiFields, vcpuCount: number): MsiMessage {
   const fail = (detail: string, hint: string): VirtError =>
     new VirtError('INVALID_MSI', { operation, detail: `${detail}: ${describeMsi(msg)}`, hint: `${hint} Nothing was changed.` });
   if (f.destinationMode === 'physical' && f.destinationId >= vcpuCount) {

@@ -25,15 +25,15 @@
  * the start of every later transaction and disposal; once it succeeds, the descriptor is closed and
  * the GSI retired like any other. Disposing the partition closes it regardless (the VM goes with it).
  */
-import { type IrqFd, type IrqFdCapabilities, type MsiMessage, type RelayPlatformFactory, SlotAllocator, VirtError, disposedError } from '@tsvmm/virt';
+import { type IrqFd, type IrqFdCapabilities, type RelayPlatformFactory, SlotAllocator, VirtError, disposedError } from '@tsvmm/virt';
 import { checkFunction, checkNotThenable } from '@tsvmm/virt/implement';
 import { EMFILE, ENFILE } from '../errno';
 import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
 import type { IrqFdBackend } from './backend';
 import { OverflowRelay } from './overflow';
-import { ENGINE_ROUTE_TOKEN, EngineRoute, type RouteHost } from './route';
-import { RoutingTable } from './routing-table';
+import { ENGINE_ROUTE_TOKEN, EngineRoute } from './route';
+import { RoutingTable, fixedEntryCount } from './routing-table';
 import { type TakenTransaction, Transaction } from './transaction';
 
 /** Routes one engine allows where the process's descriptor budget cannot be read (no procfs). */
@@ -74,7 +74,7 @@ export function routeBudget(sys: Syscalls, requested: number | undefined): numbe
 export interface IrqFdEngineOptions {
   /** The hypervisor's description: GSIs, table and irqfd layouts, ioctls, MSI policy, injectors. */
   readonly backend: IrqFdBackend;
-  /** System calls for the eventfds (the backend's ioctls go through `backend.calls`). */
+  /** System calls for the eventfds (the backend's ioctls go through `backend.sys`). */
   readonly sys: Syscalls;
   /**
    * Most routes at once. Default: derived from the process's descriptor budget ({@link routeBudget}:
@@ -126,12 +126,14 @@ export class IrqFdEngine implements IrqFd {
   readonly backend: IrqFdBackend;
   /** The overflow relay (diagnostics). */
   readonly overflow: OverflowRelay;
+  /** @internal The GSIs routes take at their first MSI (the routes allocate and release them). */
+  readonly gsis: SlotAllocator;
+  /** @internal The open transaction (routes mark themselves touched in it). */
+  readonly txn = new Transaction();
   private readonly sys: Syscalls;
   private readonly owner: string;
-  private readonly gsis: SlotAllocator;
   private readonly slots: SlotAllocator;
   private readonly routes = new Set<EngineRoute>();
-  private readonly txn = new Transaction();
   /** Routes the kernel left apart from their request: every transaction retries them. */
   private readonly unsynced = new Set<EngineRoute>();
   /** Routes with an MSI and no irqfd GSI of their own (relayed, or waiting): promoted when GSIs free up. */
@@ -146,7 +148,11 @@ export class IrqFdEngine implements IrqFd {
   private readonly lingering = new Map<number, number>();
   private readonly irqfdBytes: Uint8Array;
   private readonly irqfdView: DataView;
-  private readonly host: RouteHost;
+  // The irqfd argument's offsets, copied into fields for the hot path.
+  private readonly irqfdFdAt: number;
+  private readonly irqfdGsiAt: number;
+  private readonly irqfdFlagsAt: number;
+  private readonly deassignFlag: number;
   private isDisposed = false;
   /** Retargets waiting for the coalesced commit (see {@link IrqFdEngineOptions.retargetWindowMs}). */
   private readonly coalescing = new Set<EngineRoute>();
@@ -161,14 +167,19 @@ export class IrqFdEngine implements IrqFd {
     this.sys = options.sys;
     this.owner = options.owner ?? `the ${b.name} partition`;
     const maxRoutes = routeBudget(options.sys, options.maxRoutes);
-    const kernelRoutes = b.maxTableEntries - b.table.fixedEntryCount;
+    const kernelRoutes = b.maxTableEntries - fixedEntryCount(b);
     this.gsis = new SlotAllocator(b.firstGsi, kernelRoutes);
     this.slots = new SlotAllocator(0, maxRoutes);
     this.table = new RoutingTable(b);
     this.overflow = new OverflowRelay(maxRoutes, options.overflow);
-    this.irqfdBytes = new Uint8Array(b.irqfdArg.size);
+    const arg = b.irqfdArg;
+    this.irqfdBytes = new Uint8Array(arg.size);
+    if (arg.template !== undefined) this.irqfdBytes.set(arg.template);
     this.irqfdView = new DataView(this.irqfdBytes.buffer);
-    this.host = this.makeHost();
+    this.irqfdFdAt = arg.fd;
+    this.irqfdGsiAt = arg.gsi;
+    this.irqfdFlagsAt = arg.flags;
+    this.deassignFlag = arg.deassignFlag;
     this.retargetWindowMs = options.overflow === undefined ? 0 : (options.retargetWindowMs ?? 0);
     this.capabilities = Object.freeze({
       mediation: 'kernel' as const,
@@ -177,8 +188,8 @@ export class IrqFdEngine implements IrqFd {
       routingTable: true,
       stableEvent: true,
       mechanism:
-        `${b.ioctlNames.irqfd}: the kernel injects the routed MSI inside the eventfd write; the routing table is committed whole with ` +
-        `${b.ioctlNames.setRouting} (GSIs from ${b.firstGsi}, taken at a route's first MSI, at most ${kernelRoutes} at once)` +
+        `${b.ioctls.irqfd.name}: the kernel injects the routed MSI inside the eventfd write; the routing table is committed whole with ` +
+        `${b.ioctls.setRouting.name} (GSIs from ${b.firstGsi}, taken at a route's first MSI, at most ${kernelRoutes} at once)` +
         (options.overflow ? '; routes beyond that are delivered from user space until a GSI frees up' : '') +
         (this.retargetWindowMs > 0 ? `; retargets are committed together, at most ${this.retargetWindowMs} ms later, and delivered from user space meanwhile` : ''),
     });
@@ -260,7 +271,7 @@ export class IrqFdEngine implements IrqFd {
       this.slots.release(slot);
       throw this.descriptorsExhausted(op, e);
     }
-    const route = new EngineRoute(ENGINE_ROUTE_TOKEN, this.host, slot, event);
+    const route = new EngineRoute(ENGINE_ROUTE_TOKEN, this, slot, event);
     this.routes.add(route);
     if (this.txn.open) this.txn.created.add(route);
     return route;
@@ -373,7 +384,8 @@ export class IrqFdEngine implements IrqFd {
     });
   }
 
-  private transaction<T>(op: string, fn: () => T): T {
+  /** @internal Runs `fn` in the current transaction, or in a new one that commits when `fn` returns (a route call). */
+  transaction<T>(op: string, fn: () => T): T {
     this.txn.depth++;
     let result: T;
     try {
@@ -525,7 +537,13 @@ export class IrqFdEngine implements IrqFd {
     }
   }
 
-  private forget(route: EngineRoute, gsi: number | undefined, assignedFd: number | undefined): void {
+  /**
+   * @internal A route is being disposed: the engine takes over its GSI (freed once no committed
+   * table holds it). With `assignedFd`, the kernel refused to deassign the route's irqfd from `gsi`:
+   * the engine now owns that descriptor, keeps `gsi` routed as the kernel has it, and retries the
+   * deassign at its later operations.
+   */
+  forget(route: EngineRoute, gsi: number | undefined, assignedFd: number | undefined): void {
     this.routes.delete(route);
     this.txn.forget(route);
     this.unsynced.delete(route);
@@ -561,7 +579,7 @@ export class IrqFdEngine implements IrqFd {
   private retryLingering(): void {
     if (this.lingering.size === 0) return;
     for (const [gsi, fd] of this.lingering) {
-      if (this.irqfd(fd, gsi, false) < 0) continue;
+      if (this.irqfdIoctl(fd, gsi, false) < 0) continue;
       this.lingering.delete(gsi);
       this.sys.close(fd);
       this.table.set(gsi, undefined);
@@ -569,30 +587,16 @@ export class IrqFdEngine implements IrqFd {
     }
   }
 
-  private irqfd(fd: number, gsi: number, assign: boolean): number {
-    this.irqfdBytes.fill(0);
-    this.backend.irqfdArg.encode(this.irqfdView, fd, gsi, assign);
-    return this.backend.calls.irqfd(this.irqfdBytes);
-  }
-
-  private makeHost(): RouteHost {
+  /**
+   * @internal The irqfd ioctl binding (`assign`) or unbinding eventfd `fd` and `gsi`, written from
+   * the backend's layout and issued on its fd: what the kernel returned, `-errno` on failure.
+   */
+  irqfdIoctl(fd: number, gsi: number, assign: boolean): number {
+    const v = this.irqfdView;
+    v.setUint32(this.irqfdFdAt, fd, true);
+    v.setUint32(this.irqfdGsiAt, gsi, true);
+    v.setUint32(this.irqfdFlagsAt, assign ? 0 : this.deassignFlag, true);
     const b = this.backend;
-    return {
-      backendName: b.name,
-      irqfdIoctl: b.ioctlNames.irqfd,
-      overflow: this.overflow,
-      inject: b.inject,
-      parseMsi: (op, address, data) => b.parseMsi(op, address, data),
-      transaction: (op, fn) => this.transaction(op, fn),
-      touch: (route) => this.txn.touch(route),
-      irqfd: (fd, gsi, assign) => this.irqfd(fd, gsi, assign),
-      setEntry: (gsi, msi: MsiMessage | undefined) => this.table.set(gsi, msi),
-      kernelMsi: (gsi) => this.table.kernelMsi(gsi),
-      desiredMsi: (gsi) => this.table.desiredMsi(gsi),
-      allocateGsi: () => this.gsis.tryAllocate(),
-      releaseGsi: (gsi) => this.gsis.release(gsi),
-      forget: (route, gsi, assignedFd) => this.forget(route, gsi, assignedFd),
-      ownerDisposed: () => this.isDisposed,
-    };
+    return b.sys.ioctl(b.fd, b.ioctls.irqfd, this.irqfdBytes);
   }
 }

@@ -1,4 +1,4 @@
-export type { IrqFdBackend, IrqFdCalls, IrqFdEncoding, RoutingTableEncoding } from './backend';
+export type { IrqFdArgLayout, IrqFdBackend, IrqFdIoctls, MsiEntryLayout, MsiEntryType, RoutingTableLayout } from './backend';
 export { DEFAULT_MAX_ROUTES, DESCRIPTOR_RESERVE, IrqFdEngine, MAX_DERIVED_ROUTES, descriptorsPerRoute, routeBudget } from './engine';
 export type { IrqFdEngineOptions } from './engine';
 export { createLinuxIrqFd } from './create';

@@ -15,17 +15,20 @@ import {
   type IrqFdMediation,
   type IrqFdRoute,
   type MsiMessage,
-  type RawInjector,
+  type SlotAllocator,
   type VirtError,
   disposedError,
   routeEventDisposed,
   sameMsi as sameMsiExport,
 } from '@tsvmm/virt';
-import { checkConstructToken, checkFunction } from '@tsvmm/virt/implement';
+import { type MsiHalvesRoute, checkConstructToken, checkFunction, toMsiMessage as toMsiMessageExport } from '@tsvmm/virt/implement';
 import { EBUSY } from '../errno';
 import { failure } from '../check';
 import type { EventFd } from '../eventfd';
+import type { IrqFdBackend } from './backend';
 import type { OverflowRelay } from './overflow';
+import type { RoutingTable } from './routing-table';
+import type { Transaction } from './transaction';
 
 /** What the caller asked of a route. */
 export interface RouteRequest {
@@ -35,29 +38,28 @@ export interface RouteRequest {
   readonly masked: boolean;
 }
 
-/** The engine's services a route calls. */
+/**
+ * What a route needs of its engine (the engine itself, {@link IrqFdEngine}): the backend (MSI
+ * policy, injector, ioctl names), the routing table, the overflow relay, the GSIs and the open
+ * transaction as the objects they are, and three engine steps.
+ */
 export interface RouteHost {
-  readonly backendName: string;
-  readonly irqfdIoctl: string;
+  /** The backend: `parseMsi`, `inject`, the irqfd ioctl's name for errors. */
+  readonly backend: IrqFdBackend;
+  /** The routing table: the route publishes its entry (`set`) and reads the kernel's (`kernelMsi`) and the next commit's (`desiredMsi`). */
+  readonly table: RoutingTable;
+  /** The overflow relay, for a route that found no free GSI. */
   readonly overflow: OverflowRelay;
-  readonly inject: RawInjector;
-  parseMsi(operation: string, address: unknown, data: unknown): MsiMessage;
+  /** The GSIs: `tryAllocate` at a route's first MSI, `release` once neither table holds it and no irqfd uses it. */
+  readonly gsis: SlotAllocator;
+  /** The open transaction: a route `touch`es itself before it changes its request. */
+  readonly txn: Transaction;
+  /** True once the engine was disposed: a route disposed then only closes its eventfd. */
+  readonly disposed: boolean;
   /** Runs `fn` in the current transaction (or a new one that commits when `fn` returns). */
   transaction<T>(operation: string, fn: () => T): T;
-  /** The route is about to change its request in the current transaction. */
-  touch(route: EngineRoute): void;
   /** The irqfd ioctl for (`fd`, `gsi`): what the kernel returned, `-errno` on failure. */
-  irqfd(fd: number, gsi: number, assign: boolean): number;
-  /** Sets the desired routing entry of `gsi` (committed by the engine). */
-  setEntry(gsi: number, msi: MsiMessage | undefined): void;
-  /** The entry of `gsi` in the table the kernel last accepted. */
-  kernelMsi(gsi: number): MsiMessage | undefined;
-  /** The entry of `gsi` in the table the next commit pushes. */
-  desiredMsi(gsi: number): MsiMessage | undefined;
-  /** A free GSI, or undefined when every GSI is in use. */
-  allocateGsi(): number | undefined;
-  /** Gives back a GSI that neither table holds and no irqfd uses. */
-  releaseGsi(gsi: number): void;
+  irqfdIoctl(fd: number, gsi: number, assign: boolean): number;
   /**
    * The route is being disposed: the engine takes over its GSI (freed once no committed table
    * holds it). With `assignedFd`, the kernel refused to deassign the route's irqfd from `gsi`: the
@@ -65,8 +67,6 @@ export interface RouteHost {
    * deassign at its later operations.
    */
   forget(route: EngineRoute, gsi: number | undefined, assignedFd: number | undefined): void;
-  /** True once the engine was disposed: a route disposed then only closes its eventfd. */
-  ownerDisposed(): boolean;
 }
 
 const BUSY_HINT =
@@ -78,6 +78,7 @@ const BUSY_HINT =
  * hot path of every route change.
  */
 const sameMsi = sameMsiExport;
+const toMsiMessage = toMsiMessageExport;
 
 /** Passed by the engine to the route constructor, which is not for callers: the package does not export it. */
 export const ENGINE_ROUTE_TOKEN: unique symbol = Symbol('EngineRoute');
@@ -87,7 +88,7 @@ export const ENGINE_ROUTE_TOKEN: unique symbol = Symbol('EngineRoute');
  * `@tsvmm/virt` on one {@link EventFd}, owned for the route's life, assigned as a kernel irqfd on a
  * GSI of its own while it is armed (or watched by the overflow relay when no GSI is free).
  */
-export class EngineRoute implements IrqFdRoute {
+export class EngineRoute implements IrqFdRoute, MsiHalvesRoute {
   readonly event: EventFd;
   /** The route's slot in the overflow relay (fixed for its life). */
   readonly slot: number;
@@ -129,7 +130,7 @@ export class EngineRoute implements IrqFdRoute {
   get msi(): MsiMessage | undefined {
     if (this.faultError === undefined) return this.request.msi;
     if (this.watchedMsi !== undefined) return this.watchedMsi;
-    return this.gsiNumber === undefined ? undefined : this.host.kernelMsi(this.gsiNumber);
+    return this.gsiNumber === undefined ? undefined : this.host.table.kernelMsi(this.gsiNumber);
   }
 
   /**
@@ -178,10 +179,25 @@ export class EngineRoute implements IrqFdRoute {
   setMsi(address: number | bigint, data: number): void {
     const op = 'IrqFdRoute.setMsi';
     this.live(op);
-    const msi = this.host.parseMsi(op, address, data);
+    const m = toMsiMessage(op, address, data);
+    this.changeMsi(op, this.host.backend.parseMsi(op, m.addressLo, m.addressHi, m.data));
+  }
+
+  /**
+   * `setMsi` with the address as its 32-bit halves (an MSI-X table entry's words), never joined:
+   * the same checks, errors (operation `IrqFdRoute.setMsi`) and effect. See `MsiHalvesRoute` of
+   * `@tsvmm/virt/implement`.
+   */
+  setMsiHalves(addressLo: number, addressHi: number, data: number): void {
+    const op = 'IrqFdRoute.setMsi';
+    this.live(op);
+    this.changeMsi(op, this.host.backend.parseMsi(op, addressLo, addressHi, data));
+  }
+
+  private changeMsi(op: string, msi: MsiMessage): void {
     this.host.transaction(op, () => {
       if (sameMsi(this.request.msi, msi)) return;
-      this.host.touch(this);
+      this.host.txn.touch(this);
       this.request = { msi, masked: this.request.masked };
     });
   }
@@ -191,7 +207,7 @@ export class EngineRoute implements IrqFdRoute {
     this.live(op);
     this.host.transaction(op, () => {
       if (this.request.msi === undefined) return;
-      this.host.touch(this);
+      this.host.txn.touch(this);
       this.stopDelivery(op);
       this.request = { msi: undefined, masked: this.request.masked };
     });
@@ -202,7 +218,7 @@ export class EngineRoute implements IrqFdRoute {
     this.live(op);
     this.host.transaction(op, () => {
       if (this.request.masked) return;
-      this.host.touch(this);
+      this.host.txn.touch(this);
       this.stopDelivery(op);
       this.request = { msi: this.request.msi, masked: true };
     });
@@ -213,7 +229,7 @@ export class EngineRoute implements IrqFdRoute {
     this.live(op);
     this.host.transaction(op, () => {
       if (!this.request.masked) return;
-      this.host.touch(this);
+      this.host.txn.touch(this);
       this.request = { msi: this.request.msi, masked: false };
     });
   }
@@ -246,7 +262,7 @@ export class EngineRoute implements IrqFdRoute {
     this.isDisposed = true;
     // Its event was disposed first: the route let go of everything then, and owns no descriptor.
     if (this.eventGone) return;
-    if (this.host.ownerDisposed()) {
+    if (this.host.disposed) {
       // Partition teardown: closing the eventfd tears its irqfd down; the partition goes next.
       this.assignedOn = undefined;
       this.watchedMsi = undefined;
@@ -278,7 +294,7 @@ export class EngineRoute implements IrqFdRoute {
     this.assignedOn = undefined;
     if (on !== undefined) {
       const fd = this.event.ownFd();
-      if (this.host.irqfd(fd, on, false) < 0 && this.host.irqfd(fd, on, false) < 0) {
+      if (this.host.irqfdIoctl(fd, on, false) < 0 && this.host.irqfdIoctl(fd, on, false) < 0) {
         this.host.forget(this, on, fd);
         return false;
       }
@@ -329,10 +345,10 @@ export class EngineRoute implements IrqFdRoute {
    * that a route is never removed under an assigned irqfd.
    */
   plan(): void {
-    if (this.request.msi !== undefined && this.gsiNumber === undefined) this.gsiNumber = this.host.allocateGsi();
+    if (this.request.msi !== undefined && this.gsiNumber === undefined) this.gsiNumber = this.host.gsis.tryAllocate();
     if (this.gsiNumber === undefined) return;
-    const entry = this.request.msi ?? (this.assignedOn !== undefined ? this.host.kernelMsi(this.gsiNumber) : undefined);
-    this.host.setEntry(this.gsiNumber, entry);
+    const entry = this.request.msi ?? (this.assignedOn !== undefined ? this.host.table.kernelMsi(this.gsiNumber) : undefined);
+    this.host.table.set(this.gsiNumber, entry);
   }
 
   /**
@@ -346,7 +362,7 @@ export class EngineRoute implements IrqFdRoute {
     if (this.coalescing) {
       const gsi = this.gsiNumber;
       const msi = this.request.msi;
-      if (msi !== undefined && gsi !== undefined && !sameMsi(this.host.kernelMsi(gsi), msi)) {
+      if (msi !== undefined && gsi !== undefined && !sameMsi(this.host.table.kernelMsi(gsi), msi)) {
         // The commit with its new message has not happened (it failed): keep waiting as before.
         if (this.requestedArmed) this.armOverflow(msi);
         else this.disarmOverflow();
@@ -357,7 +373,7 @@ export class EngineRoute implements IrqFdRoute {
     const msi = this.request.msi;
     if (msi === undefined || this.request.masked) return;
     const gsi = this.gsiNumber;
-    if (gsi !== undefined && sameMsi(this.host.kernelMsi(gsi), msi)) {
+    if (gsi !== undefined && sameMsi(this.host.table.kernelMsi(gsi), msi)) {
       if (this.assignedOn === gsi) return;
       const relayed = this.watchedMsi !== undefined;
       if (relayed) this.disarmOverflow();
@@ -376,9 +392,9 @@ export class EngineRoute implements IrqFdRoute {
   releaseUnusedGsi(): void {
     const gsi = this.gsiNumber;
     if (gsi === undefined || this.request.msi !== undefined || this.assignedOn !== undefined) return;
-    if (this.host.kernelMsi(gsi) !== undefined || this.host.desiredMsi(gsi) !== undefined) return;
+    if (this.host.table.kernelMsi(gsi) !== undefined || this.host.table.desiredMsi(gsi) !== undefined) return;
     this.gsiNumber = undefined;
-    this.host.releaseGsi(gsi);
+    this.host.gsis.release(gsi);
   }
 
   /** @internal True when the kernel does what was asked (the route then reports the request). */
@@ -393,10 +409,10 @@ export class EngineRoute implements IrqFdRoute {
       // Relayed while holding a GSI: it was moving to its irqfd and the move failed. Not done yet,
       // so every transaction retries it (the promotion pass skips routes that hold a GSI).
       if (this.watchedMsi !== undefined) return sameMsi(this.watchedMsi, msi) && this.assignedOn === undefined && gsi === undefined;
-      return gsi !== undefined && this.assignedOn === gsi && sameMsi(this.host.kernelMsi(gsi), msi);
+      return gsi !== undefined && this.assignedOn === gsi && sameMsi(this.host.table.kernelMsi(gsi), msi);
     }
     if (this.assignedOn !== undefined || this.watchedMsi !== undefined) return false;
-    return gsi === undefined || sameMsi(this.host.kernelMsi(gsi), msi);
+    return gsi === undefined || sameMsi(this.host.table.kernelMsi(gsi), msi);
   }
 
   /** @internal After a transaction: clear the fault, or record `error` as the reason the kernel differs. */
@@ -428,7 +444,7 @@ export class EngineRoute implements IrqFdRoute {
     const msi = this.request.msi;
     const gsi = this.gsiNumber;
     if (msi === undefined || gsi === undefined) return false;
-    const committed = this.host.kernelMsi(gsi);
+    const committed = this.host.table.kernelMsi(gsi);
     return committed !== undefined && !sameMsi(committed, msi);
   }
 
@@ -458,9 +474,9 @@ export class EngineRoute implements IrqFdRoute {
 
   private deassign(op: string): void {
     const gsi = this.assignedOn!;
-    const r = this.host.irqfd(this.event.ownFd(), gsi, false);
+    const r = this.host.irqfdIoctl(this.event.ownFd(), gsi, false);
     if (r < 0) {
-      throw failure(r, op, `ioctl(${this.host.irqfdIoctl}, deassign eventfd ${this.event.fd} from GSI ${gsi})`, {
+      throw failure(r, op, `ioctl(${this.host.backend.ioctls.irqfd.name}, deassign eventfd ${this.event.fd} from GSI ${gsi})`, {
         outcome: 'The irqfd stays assigned and the route keeps delivering.',
       });
     }
@@ -478,20 +494,20 @@ export class EngineRoute implements IrqFdRoute {
   private armKernel(op: string, gsi: number, msi: MsiMessage): void {
     const latched = this.held + this.event.consume();
     this.held = 0;
-    const r = this.host.irqfd(this.event.ownFd(), gsi, true);
+    const r = this.host.irqfdIoctl(this.event.ownFd(), gsi, true);
     if (r < 0) {
       this.held = latched;
-      throw failure(r, op, `ioctl(${this.host.irqfdIoctl}, assign eventfd ${this.event.fd} to GSI ${gsi})`, -r === EBUSY ? { hint: BUSY_HINT } : {});
+      throw failure(r, op, `ioctl(${this.host.backend.ioctls.irqfd.name}, assign eventfd ${this.event.fd} to GSI ${gsi})`, -r === EBUSY ? { hint: BUSY_HINT } : {});
     }
     this.assignedOn = gsi;
     if (latched === 0) return;
     try {
-      this.host.inject(msi.addressLo, msi.addressHi, msi.data);
+      this.host.backend.inject(msi.addressLo, msi.addressHi, msi.data);
     } catch (e) {
       // Kept latched either way: writing it back into an eventfd the kernel still has assigned
       // would deliver it even if the route ends up masked; `settle` delivers it while armed.
       this.held = latched;
-      if (this.host.irqfd(this.event.ownFd(), gsi, false) >= 0) this.assignedOn = undefined;
+      if (this.host.irqfdIoctl(this.event.ownFd(), gsi, false) >= 0) this.assignedOn = undefined;
       throw e;
     }
   }
@@ -502,10 +518,10 @@ export class EngineRoute implements IrqFdRoute {
    */
   private deliverHeld(): void {
     if (this.held === 0 || this.assignedOn === undefined) return;
-    const m = this.host.kernelMsi(this.assignedOn);
+    const m = this.host.table.kernelMsi(this.assignedOn);
     if (m === undefined) return;
     try {
-      this.host.inject(m.addressLo, m.addressHi, m.data);
+      this.host.backend.inject(m.addressLo, m.addressHi, m.data);
       this.held = 0;
     } catch {
       // still held: reported by nothing while assigned, delivered at the next settle or arm
@@ -519,7 +535,7 @@ export class EngineRoute implements IrqFdRoute {
     this.host.overflow.arm(this.slot, this.event, msi, watched);
     this.watchedMsi = msi;
     if (watched) return;
-    this.held = this.host.overflow.deliverNow(this.slot, () => this.held + this.event.consume(), msi, this.host.inject);
+    this.held = this.host.overflow.deliverNow(this.slot, () => this.held + this.event.consume(), msi, this.host.backend.inject);
   }
 
   private armOverflowQuietly(msi: MsiMessage): void {
@@ -547,7 +563,7 @@ export class EngineRoute implements IrqFdRoute {
    */
   private flushOverflow(old: MsiMessage): void {
     try {
-      const undelivered = this.host.overflow.deliverNow(this.slot, () => this.event.consume(), old, this.host.inject);
+      const undelivered = this.host.overflow.deliverNow(this.slot, () => this.event.consume(), old, this.host.backend.inject);
       this.held += undelivered;
     } catch {
       // the eventfd could not be read: its signals stay there, latched

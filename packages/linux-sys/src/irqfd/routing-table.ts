@@ -3,7 +3,8 @@
  * `committed` (exactly what the kernel has: it changes only after the routing ioctl succeeded, and
  * the kernel keeps its old table when the ioctl fails, so the two never disagree). A commit pushes
  * the backend's fixed entries, then every desired MSI route, in one ioctl; it is skipped when
- * `desired` already equals `committed`.
+ * `desired` already equals `committed`. The table is written from the backend's layout (offsets)
+ * and the ioctl issued here, so a commit never calls into the backend's package.
  */
 import { type MsiMessage, sameMsi as sameMsiExport } from '@tsvmm/virt';
 import { check } from '../check';
@@ -32,13 +33,15 @@ export class RoutingTable {
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
   private readonly fixedBytes: number;
+  private readonly fixedCount: number;
 
   constructor(private readonly backend: IrqFdBackend) {
     const t = backend.table;
     this.bytes = new Uint8Array(t.headerSize + t.entrySize * backend.maxTableEntries);
     this.view = new DataView(this.bytes.buffer);
-    for (let i = 0; i < t.fixedEntryCount; i++) t.encodeFixedEntry(this.view, t.headerSize + i * t.entrySize, i);
-    this.fixedBytes = t.headerSize + t.fixedEntryCount * t.entrySize;
+    this.fixedCount = fixedEntryCount(backend);
+    this.bytes.set(t.fixedEntries, t.headerSize);
+    this.fixedBytes = t.headerSize + t.fixedEntries.length;
     // GSIs run from firstGsi to firstGsi + (maxTableEntries - fixed entries) - 1.
     const gsis = backend.firstGsi + backend.maxTableEntries;
     this.desired = new Array<MsiMessage | undefined>(gsis).fill(undefined);
@@ -104,20 +107,28 @@ export class RoutingTable {
    */
   commit(operation: string): void {
     if (this.differingGsis === 0) return;
-    const t = this.backend.table;
-    const n = t.fixedEntryCount + this.desiredCount;
+    const b = this.backend;
+    const t = b.table;
+    const e = t.msiEntry;
+    const type = e.type;
+    const n = this.fixedCount + this.desiredCount;
+    const view = this.view;
     this.bytes.fill(0, this.fixedBytes, t.headerSize + n * t.entrySize);
     let at = this.fixedBytes;
     const desired = this.desired;
     for (let gsi = 0; gsi < desired.length; gsi++) {
       const m = desired[gsi];
       if (m === undefined) continue;
-      t.encodeMsiEntry(this.view, at, gsi, m);
+      if (type !== undefined) view.setUint32(at + type.offset, type.value, true);
+      view.setUint32(at + e.gsi, gsi, true);
+      view.setUint32(at + e.addressLo, m.addressLo >>> 0, true);
+      view.setUint32(at + e.addressHi, m.addressHi >>> 0, true);
+      view.setUint32(at + e.data, m.data >>> 0, true);
       at += t.entrySize;
     }
-    t.encodeHeader(this.view, n);
+    view.setUint32(t.countOffset, n, true);
     const arg = this.bytes.subarray(0, t.headerSize + n * t.entrySize);
-    check(this.backend.calls.setRouting(arg), operation, `ioctl(${this.backend.ioctlNames.setRouting}, ${n} entries)`);
+    check(b.sys.ioctl(b.fd, b.ioctls.setRouting, arg), operation, `ioctl(${b.ioctls.setRouting.name}, ${n} entries)`);
     this.commits++;
     const differs = this.differs;
     for (let gsi = 0; gsi < differs.length; gsi++) {
@@ -127,4 +138,9 @@ export class RoutingTable {
     }
     this.differingGsis = 0;
   }
+}
+
+/** How many fixed entries every table of `backend` starts with. */
+export function fixedEntryCount(backend: IrqFdBackend): number {
+  return backend.table.fixedEntries.length / backend.table.entrySize;
 }

@@ -17,7 +17,9 @@ export { SLOT_LAYOUT, deliverSlot, lockSlot, unlockSlot } from '../relay/slot-op
 export type { SlotLayout } from '../relay/slot-ops';
 export { checkBoolean, checkConstructToken, checkFunction, checkInteger, checkMethods, checkNotThenable, checkObject, checkOptions, checkString, describeValue, hex } from '../validate';
 export { disposedError, exhaustedError, invalidArgument, routeEventDisposed } from '../errors';
-export { parseMsi, toMsiMessage, validateMsi } from '../msi/codec';
+export { parseMsi, parseMsiWords, toMsiMessage, validateMsi } from '../msi/codec';
+export { msiHalvesOf } from './msi-halves';
+export type { MsiHalvesRoute } from './msi-halves';
 export type { MsiPolicy } from '../msi/codec';
 export { partitionCapabilities } from '../contract/partition-capabilities';
 export type { PartitionFacts } from '../contract/partition-capabilities';

@@ -459,7 +459,35 @@ export function checkMsiPolicy(operation: string, policy: unknown): MsiPolicy {
  */
 export function parseMsi(operation: string, address: unknown, data: unknown, policy: MsiPolicy = DEFAULT_MSI_POLICY): MsiMessage {
   operation = typeof operation === 'string' ? operation : 'parseMsi';
-  const msg = toMsiMessage(operation, address, data);
+  return checkedMessage(operation, toMsiMessage(operation, address, data), policy);
+}
+
+/**
+ * {@link parseMsi} for a message already held as its three 32-bit words (an MSI-X table entry):
+ * the address is never joined into one number or bigint. `addressLo`, `addressHi` and `data` must
+ * each be an integer from 0 to 0xFFFFFFFF (INVALID_ARGUMENT naming the word otherwise); then the
+ * same rules, errors (INVALID_MSI) and translation as {@link parseMsi}. For a message that passes
+ * every rule the only allocation is the returned message.
+ */
+export function parseMsiWords(operation: string, addressLo: unknown, addressHi: unknown, data: unknown, policy: MsiPolicy = DEFAULT_MSI_POLICY): MsiMessage {
+  operation = typeof operation === 'string' ? operation : 'parseMsiWords';
+  // `v >>> 0 === v` holds exactly for the integers 0 to 0xFFFFFFFF: one test per word on the hot path.
+  if (!(typeof addressLo === 'number' && addressLo >>> 0 === addressLo && typeof addressHi === 'number' && addressHi >>> 0 === addressHi && typeof data === 'number' && data >>> 0 === data)) {
+    checkWord(operation, 'addressLo', addressLo);
+    checkWord(operation, 'addressHi', addressHi);
+    checkWord(operation, 'data', data);
+  }
+  return checkedMessage(operation, { addressLo: (addressLo as number) >>> 0, addressHi: (addressHi as number) >>> 0, data: (data as number) >>> 0 }, policy);
+}
+
+function checkWord(operation: string, name: MsiWord, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw invalidArgument(operation, `${name} must be a 32-bit unsigned integer, got ${describeValue(v)}`);
+  }
+}
+
+/** The message as the hypervisor must receive it under `policy`, or INVALID_MSI saying what is wrong. */
+function checkedMessage(operation: string, msg: MsiMessage, policy: MsiPolicy): MsiMessage {
   // The hot path of every guest table write: a message that passes every rule allocates nothing
   // more. Anything else goes through validateMsi, which says what is wrong.
   if (deliverable(msg.addressLo, msg.addressHi, msg.data, policy)) return msg;
