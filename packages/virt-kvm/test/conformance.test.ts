@@ -39,6 +39,8 @@ describeOnTargets('conformance', (target) => {
       // A device's epoll worker injects from its own thread: look at IRR only after settle().
       ...(target.real ? { waiterThread: true } : {}),
       failNextCommit: () => void sys.fail(kvm.KVM_SET_GSI_ROUTING, EIO),
+      // The guest's EOI: only the model can play it (no guest code runs on a device), so the level cases that need it run there.
+      ...(target.real ? {} : { eoi: (vcpu: number, vector: number) => target.modelOf(partition).eoi(partition.apicIds[vcpu]!, vector) }),
       dispose: () => {
         partition.dispose();
         // What the kernel flagged and what it still holds can be read back on the model only.

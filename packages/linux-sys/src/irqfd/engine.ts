@@ -26,7 +26,8 @@
  * the GSI retired like any other. Disposing the partition closes it regardless (the VM goes with it).
  */
 import { type IrqFd, type IrqFdCapabilities, type MsiMessage, type RelayPlatformFactory, SlotAllocator, VirtError, disposedError } from '@tsvmm/virt';
-import { checkFunction, checkNotThenable } from '@tsvmm/virt/implement';
+import { type LevelRouteProvider, checkFunction, checkLevelGsi, checkNotThenable, levelRoutesUnsupported } from '@tsvmm/virt/implement';
+import type { LevelIrqFdRoute } from '@tsvmm/virt';
 import { EMFILE, ENFILE } from '../errno';
 import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
@@ -91,6 +92,11 @@ export interface IrqFdEngineOptions {
   /** What disposing the engine's owner is called in DISPOSED errors, e.g. `the KVM partition`. */
   readonly owner?: string;
   /**
+   * Where `newLevelRoute` goes (KVM: resample irqfds on the IOAPIC's GSIs); disposed with the
+   * engine. Absent: `newLevelRoute` is UNSUPPORTED for this backend.
+   */
+  readonly levelRoutes?: LevelRouteProvider;
+  /**
    * Coalesce retargets (default 0: off). When a route call (not a `batch`) would commit the table
    * only because routes that already hold a GSI now ask for other messages (a guest moving vectors
    * between vCPUs: mask, rewrite, unmask, one vector at a time), the commit waits up to this many
@@ -148,6 +154,7 @@ export class IrqFdEngine implements IrqFd {
   private readonly irqfdView: DataView;
   private readonly host: RouteHost;
   private isDisposed = false;
+  private readonly levelRoutes: LevelRouteProvider | undefined;
   /** Retargets waiting for the coalesced commit (see {@link IrqFdEngineOptions.retargetWindowMs}). */
   private readonly coalescing = new Set<EngineRoute>();
   private readonly retargetWindowMs: number;
@@ -169,6 +176,7 @@ export class IrqFdEngine implements IrqFd {
     this.irqfdBytes = new Uint8Array(b.irqfdArg.size);
     this.irqfdView = new DataView(this.irqfdBytes.buffer);
     this.host = this.makeHost();
+    this.levelRoutes = options.levelRoutes;
     this.retargetWindowMs = options.overflow === undefined ? 0 : (options.retargetWindowMs ?? 0);
     this.capabilities = Object.freeze({
       mediation: 'kernel' as const,
@@ -282,12 +290,29 @@ export class IrqFdEngine implements IrqFd {
   }
 
   /**
-   * Partition teardown: disposes every route (closing its eventfd tears its irqfd down) and stops
-   * the relay's waiter. Idempotent; never throws.
+   * A level-triggered route on `gsi` from the `levelRoutes` option: INVALID_ARGUMENT for a GSI
+   * that is not an integer from 0 to 23 first; UNSUPPORTED without that option; then the
+   * provider's checks and errors (see `IrqFd.newLevelRoute` of `@tsvmm/virt`).
+   */
+  newLevelRoute(gsi: number): LevelIrqFdRoute {
+    const op = 'IrqFd.newLevelRoute';
+    checkLevelGsi(op, gsi);
+    if (this.levelRoutes === undefined) throw levelRoutesUnsupported(op, `the ${this.backend.name} irqfd has no level-triggered (resample) routes`);
+    return this.levelRoutes.newLevelRoute(gsi);
+  }
+
+  /**
+   * Partition teardown: disposes every level route and every route (closing its eventfd tears its
+   * irqfd down) and stops the relay's waiter. Idempotent; never throws.
    */
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    try {
+      this.levelRoutes?.dispose();
+    } catch {
+      // disposal never throws; the routes below are released regardless
+    }
     this.clearRetargetTimer();
     this.coalescing.clear();
     this.overflow.dispose();
