@@ -177,8 +177,10 @@ export class SoftwarePartition implements Partition, LocalApicAccess, IoApicAcce
     return this.inject(msg.addressLo, msg.addressHi, msg.data);
   }
 
+  /** vCPU `vcpu`'s APIC ID, IRR, ISR and TMR vectors and software enable. INVALID_ARGUMENT for a vCPU out of range; DISPOSED after dispose. */
   readLocalApic(vcpu: number): LocalApicState {
-    return this.apic('readLocalApic', vcpu).state();
+    const apic = this.apic('readLocalApic', vcpu);
+    return { ...apic.state(), tmr: apic.tmrVectors() };
   }
 
   /** Clears every IRR bit of `vcpu`. INVALID_ARGUMENT for a vCPU out of range; DISPOSED after dispose. */

@@ -56,9 +56,14 @@ export class LocalApicModel {
     return true;
   }
 
-  /** A snapshot, as `readLocalApic` returns it: APIC ID, IRR, ISR and TMR vectors ascending, software enable. */
+  /** A snapshot, as `readLocalApic` returns it: APIC ID, IRR and ISR vectors ascending, software enable. */
   state(): LocalApicState {
-    return { apicId: this.apicId, irr: bitsToVectors(this.irr), isr: bitsToVectors(this.isr), tmr: bitsToVectors(this.tmr), softwareEnabled: this.softwareEnabled };
+    return { apicId: this.apicId, irr: bitsToVectors(this.irr), isr: bitsToVectors(this.isr), softwareEnabled: this.softwareEnabled };
+  }
+
+  /** Vectors whose TMR bit is set (last accepted level-triggered), ascending. */
+  tmrVectors(): number[] {
+    return bitsToVectors(this.tmr);
   }
 
   /**
