@@ -164,23 +164,39 @@ export function hasIoApicAccess(p: Partition): p is Partition & IoApicAccess {
 
 /** Redirection-entry bits (82093AA datasheet; `struct kvm_ioapic_state` `redirtbl` fields in `asm/kvm.h`). */
 export const IOREDTBL = Object.freeze({
+  /** Bits 7:0: the vector. */
   VECTOR_MASK: 0xff,
+  /** Bits 10:8: the delivery mode (000 fixed, 001 lowest priority). */
   DELIVERY_MODE_SHIFT: 8,
+  /** Bit 11: logical destination mode. */
   DEST_MODE_LOGICAL: 1 << 11,
+  /** Bit 12: delivery status (read-only to the guest). */
   DELIVERY_STATUS: 1 << 12,
+  /** Bit 13: active-low input polarity. */
   POLARITY_LOW: 1 << 13,
+  /** Bit 14: remote IRR (read-only: a level interrupt accepted and not yet EOIed). */
   REMOTE_IRR: 1 << 14,
+  /** Bit 15: level-triggered. */
   TRIGGER_LEVEL: 1 << 15,
+  /** Bit 16: masked. */
   MASKED: 1 << 16,
   /** The destination is bits 63:56: bits 31:24 of the high word. */
   DEST_SHIFT_HI: 24,
 });
 
+/** A redirection-table register as two 32-bit words. */
+export interface RedirectionWords {
+  /** Bits 31:0: vector, delivery mode, destination mode, status, polarity, remote IRR, trigger, mask. */
+  readonly lo: number;
+  /** Bits 63:32: the destination in bits 31:24. */
+  readonly hi: number;
+}
+
 /**
  * `entry` as the two 32-bit words of a redirection-table register (low: bits 31:0, high: 63:32).
  * INVALID_ARGUMENT, naming the field, for a malformed entry.
  */
-export function encodeRedirection(operation: string, entry: IoApicRedirection): { lo: number; hi: number } {
+export function encodeRedirection(operation: string, entry: IoApicRedirection): RedirectionWords {
   if (typeof entry !== 'object' || entry === null) throw invalidArgument(operation, `entry must be an IoApicRedirection, got ${describeValue(entry)}`);
   const e = entry as Partial<Record<keyof IoApicRedirection, unknown>>;
   const vector = checkInteger(operation, 'entry.vector', e.vector, 16, 255);

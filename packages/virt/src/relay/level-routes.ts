@@ -10,7 +10,7 @@ import { checkFunction, checkString } from '../validate';
 
 /** What an irqfd delegates `newLevelRoute` to (an option of `RelayIrqFd` and of the Linux irqfd engine). */
 export interface LevelRouteProvider extends Disposable {
-  /** As {@link IrqFd.newLevelRoute}: every check and error of the contract. */
+  /** As `IrqFd.newLevelRoute`: every check and error of the contract. */
   newLevelRoute(gsi: number): LevelIrqFdRoute;
   /** Disposes every level route still alive (the partition is going away). Idempotent; never throws. */
   dispose(): void;
@@ -64,12 +64,14 @@ export class LevelRouteTable implements LevelRouteProvider {
     if (this.isDisposed) throw disposedError(op, this.owner);
     if (this.routes.has(pin)) throw levelGsiBusy(op, pin);
     let released = false;
-    let route: LevelIrqFdRoute | undefined;
-    route = this.make(pin, () => {
+    // The maker may release before it returns (a route disposed at once): the route is known only afterwards.
+    const made: { route?: LevelIrqFdRoute } = {};
+    const route = this.make(pin, () => {
       if (released) return;
       released = true;
-      if (route === undefined || this.routes.get(pin) === route) this.routes.delete(pin);
+      if (made.route === undefined || this.routes.get(pin) === made.route) this.routes.delete(pin);
     });
+    made.route = route;
     if (typeof route !== 'object' || route === null) {
       throw new VirtError('INTERNAL', { operation: op, detail: 'the backend made no level route' });
     }
