@@ -109,6 +109,19 @@ describeOnTargets('KVM level routes', (target) => {
     expect(sys.callsSince(mark)).toEqual([]);
   });
 
+  it("the user-space relay (irqfd: 'relay'): capabilities.resample is false and newLevelRoute is UNSUPPORTED naming the relay", () => {
+    const p = target.create({ irqfd: 'relay' });
+    try {
+      expect(p.capabilities.resample).toBe(false);
+      const e = thrownBy(() => newLevelRoute(p.irqfd()!, 3));
+      expect(e).toMatchObject({ code: 'UNSUPPORTED' });
+      expect((e as Error).message).toMatch(/user-space relay/);
+    } finally {
+      p.dispose();
+    }
+    return p.whenClosed();
+  });
+
   it('with kernel irqfd and KVM_CAP_IRQFD_RESAMPLE, capabilities.resample is true', () => {
     using p = target.create();
     expect(p.capabilities.resample).toBe(true);
