@@ -35,7 +35,12 @@ describeOnTargets('conformance', (target) => {
       partition,
       observer: apicObserver(partition),
       // Kernel routes inject inside the eventfd write and inside unmask; relayed ones once the relay has caught up.
-      settle: () => irqfd.settle(),
+      // A level route's signal is asserted by a kernel workqueue (irqfd_inject is scheduled work), after the
+      // write returns and outside settle(): on a device, leave it a bounded 20 ms, as the differential test does.
+      settle: async () => {
+        await irqfd.settle();
+        if (target.real) await new Promise((resolve) => setTimeout(resolve, 20));
+      },
       // A device's epoll worker injects from its own thread: look at IRR only after settle().
       ...(target.real ? { waiterThread: true } : {}),
       failNextCommit: () => void sys.fail(kvm.KVM_SET_GSI_ROUTING, EIO),

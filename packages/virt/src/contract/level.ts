@@ -28,6 +28,10 @@ export const IOAPIC_PINS = 24;
  *   also signal {@link resample} instead of delivering when the guest unmasks a level pin that
  *   latched a request while masked and has no remote IRR: treat a resample the same whatever caused it.
  * - {@link dispose} deassigns the line (deasserts it) and closes both events.
+ *
+ * Timing: on KVM the line is asserted by a kernel workqueue shortly after the signal returns
+ * (`irqfd_wakeup` schedules `irqfd_inject` for a non-MSI route), not inside the write as for an
+ * MSI route, and `irqfd.settle()` does not wait for it; the software backend asserts inside `signal()`.
  */
 export interface LevelIrqFdRoute extends Disposable {
   /** The interrupt-controller input this route drives: on KVM the GSI of an IOAPIC pin (0-23). */
