@@ -5,7 +5,9 @@ const { SoftwarePartition } = require('@tsvmm/virt-software');
 
 const partition = SoftwarePartition.create({ vcpus: 2 });
 try {
-  const line = newLevelRoute(partition.irqfd(), 10);
+  const irqfd = partition.irqfd();
+  if (!irqfd) throw new Error('the software backend always has an irqfd');
+  const line = newLevelRoute(irqfd, 10);
   // What the guest's IOAPIC driver writes: pin 10, level-triggered, vector 0x61, to APIC ID 1.
   partition.writeRedirection(10, { vector: 0x61, deliveryMode: 'fixed', destinationMode: 'physical', destination: 1, trigger: 'level', masked: false });
 
