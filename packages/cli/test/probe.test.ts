@@ -113,7 +113,7 @@ describe('tsvmm probe', () => {
     // The real software backend, as this host probes it.
     const real = memoryIo(WIDE);
     expect(await main(['probe', '--backend', 'software'], real)).toBe(0);
-    expect(real.stdout).toMatch(/^ +emulated irqfd \(user-space relay\), \d+ routes, resample no, x2APIC no \(APIC IDs up to 254\), up to 255 vCPUs$/m);
+    expect(real.stdout).toMatch(/^ +emulated irqfd \(user-space relay\), \d+ routes, resample yes, x2APIC no \(APIC IDs up to 254\), up to 255 vCPUs$/m);
   });
 
   it('human output names each backend and what the demo would use', async () => {

@@ -68,6 +68,55 @@ export const KVM_MSI_LAYOUT = defineLayout('struct kvm_msi', 32, {
 });
 
 /**
+ * `struct kvm_irqchip` (520 bytes), the KVM_GET_IRQCHIP / KVM_SET_IRQCHIP argument: `chip_id` u32 @0
+ * ({@link KVM_IRQCHIP_IOAPIC} for the IOAPIC), `pad` @4, then a 512-byte union @8 whose IOAPIC
+ * member is a {@link KVM_IOAPIC_STATE} (`include/uapi/linux/kvm.h`).
+ */
+export const KVM_IRQCHIP_LAYOUT = defineLayout('struct kvm_irqchip', 520, {
+  chipId: { offset: 0, type: 'u32', c: 'chip_id' },
+  pad: { offset: 4, type: 'u32' },
+  ioapicIrr: { offset: 8 + 16, type: 'u32', c: 'chip.ioapic.irr' },
+  ioapicRedirtbl0: { offset: 8 + 24, type: 'u64', c: 'chip.ioapic.redirtbl[0].bits' },
+});
+
+/**
+ * `struct kvm_ioapic_state` (216 bytes, x86 `asm/kvm.h`), at offset 8 of {@link KVM_IRQCHIP_LAYOUT}:
+ * `base_address` u64 @0, `ioregsel` @8, `id` @12, `irr` @16 (the pins' request bits), `pad` @20,
+ * then 24 redirection entries of 64 bits @24 (pin i at 24 + 8i). Entry bits (`redirtbl[i].fields`):
+ * vector 7:0, delivery_mode 10:8, dest_mode 11, delivery_status 12, polarity 13, remote_irr 14,
+ * trig_mode 15, mask 16, dest_id 63:56.
+ */
+export const KVM_IOAPIC_STATE = defineLayout(
+  'struct kvm_ioapic_state',
+  216,
+  {
+    baseAddress: { offset: 0, type: 'u64', c: 'base_address' },
+    ioregsel: { offset: 8, type: 'u32' },
+    id: { offset: 12, type: 'u32' },
+    irr: { offset: 16, type: 'u32' },
+    pad: { offset: 20, type: 'u32' },
+    redirtbl0: { offset: 24, type: 'u64', c: 'redirtbl[0].bits' },
+    redirtbl23: { offset: 24 + 23 * 8, type: 'u64', c: 'redirtbl[23].bits' },
+  },
+  {
+    vector: { field: 'redirtbl0', bit: 0, width: 8, c: 'redirtbl[0].fields.vector' },
+    deliveryMode: { field: 'redirtbl0', bit: 8, width: 3, c: 'redirtbl[0].fields.delivery_mode' },
+    destMode: { field: 'redirtbl0', bit: 11, width: 1, c: 'redirtbl[0].fields.dest_mode' },
+    deliveryStatus: { field: 'redirtbl0', bit: 12, width: 1, c: 'redirtbl[0].fields.delivery_status' },
+    polarity: { field: 'redirtbl0', bit: 13, width: 1, c: 'redirtbl[0].fields.polarity' },
+    remoteIrr: { field: 'redirtbl0', bit: 14, width: 1, c: 'redirtbl[0].fields.remote_irr' },
+    trigMode: { field: 'redirtbl0', bit: 15, width: 1, c: 'redirtbl[0].fields.trig_mode' },
+    mask: { field: 'redirtbl0', bit: 16, width: 1, c: 'redirtbl[0].fields.mask' },
+    destId: { field: 'redirtbl0', bit: 56, width: 8, c: 'redirtbl[0].fields.dest_id' },
+  },
+);
+
+/** Where `struct kvm_ioapic_state` starts inside `struct kvm_irqchip` (the `chip` union). */
+export const KVM_IRQCHIP_CHIP_OFFSET = 8;
+/** Bytes between two redirection entries of `struct kvm_ioapic_state`. */
+export const KVM_IOAPIC_REDIRTBL_STRIDE = 8;
+
+/**
  * `struct kvm_lapic_state` (1024 bytes): the raw APIC register page as the guest sees it; each 32-bit
  * register sits at its architectural offset (see {@link LAPIC_ID} and the other `LAPIC_*` offsets).
  */
@@ -201,6 +250,19 @@ export const KVM_GET_MSRS: IoctlDef = defineIoctl('KVM_GET_MSRS', _IOWR(KVMIO, 0
  */
 export const KVM_SET_MSRS: IoctlDef = defineIoctl('KVM_SET_MSRS', _IOW(KVMIO, 0x89, KVM_MSRS.size));
 
+/**
+ * `KVM_GET_IRQCHIP` (0xC208AE62) on a VM fd with a {@link KVM_IRQCHIP_LAYOUT} whose `chip_id` names
+ * the chip: fills in its state (chip 2: the IOAPIC, `kvm_get_ioapic`). ENXIO without an in-kernel
+ * irqchip (or with a split one), EINVAL for an unknown chip.
+ */
+export const KVM_GET_IRQCHIP: IoctlDef = defineIoctl('KVM_GET_IRQCHIP', _IOWR(KVMIO, 0x62, KVM_IRQCHIP_LAYOUT.size));
+/**
+ * `KVM_SET_IRQCHIP` (0x8208AE63: `_IOR` in the header, although it writes) with a
+ * {@link KVM_IRQCHIP_LAYOUT}: replaces the chip's state; for the IOAPIC (`kvm_set_ioapic`) the
+ * registers are taken as given and every pin whose `irr` bit is set is raised again.
+ */
+export const KVM_SET_IRQCHIP: IoctlDef = defineIoctl('KVM_SET_IRQCHIP', _IOR(KVMIO, 0x63, KVM_IRQCHIP_LAYOUT.size));
+
 /** Every ioctl above, in one list: `test/c-abi-check.test.ts` compares each number with `<linux/kvm.h>`. */
 export const KVM_IOCTLS: readonly IoctlDef[] = [
   KVM_GET_API_VERSION,
@@ -217,6 +279,8 @@ export const KVM_IOCTLS: readonly IoctlDef[] = [
   KVM_SET_CPUID2,
   KVM_GET_MSRS,
   KVM_SET_MSRS,
+  KVM_GET_IRQCHIP,
+  KVM_SET_IRQCHIP,
 ];
 
 /** Every struct layout above, in one list: the C check compares each size and offset with `<linux/kvm.h>`. */
@@ -231,6 +295,8 @@ export const KVM_LAYOUTS = [
   KVM_CPUID_ENTRY2,
   KVM_MSRS,
   KVM_MSR_ENTRY,
+  KVM_IRQCHIP_LAYOUT,
+  KVM_IOAPIC_STATE,
 ] as const;
 
 /** KVM_CHECK_EXTENSION capability numbers (`KVM_CAP_*` in `include/uapi/linux/kvm.h`). */
@@ -271,7 +337,7 @@ export const KVM_IRQ_ROUTING_IRQCHIP = 1;
 export const KVM_IRQ_ROUTING_MSI = 2;
 /** `kvm_irqfd.flags` bit 0: deassign the irqfd matching (eventfd, gsi); 0 even when none matched. */
 export const KVM_IRQFD_FLAG_DEASSIGN = 1;
-/** `kvm_irqfd.flags` bit 1: level-triggered irqfd with a resample eventfd (never set here). */
+/** `kvm_irqfd.flags` bit 1: level-triggered irqfd with a resample eventfd (`resamplefd`); needs the full in-kernel irqchip. */
 export const KVM_IRQFD_FLAG_RESAMPLE = 2;
 /** `kvm_irq_routing_entry.u.irqchip.irqchip`: the master PIC (pins 0-7: GSIs 0-7). */
 export const KVM_IRQCHIP_PIC_MASTER = 0;

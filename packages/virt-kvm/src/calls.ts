@@ -34,3 +34,7 @@ export const setCpuid2 = (sys: Syscalls, vcpuFd: number, table: Uint8Array): num
 export const getMsrs = (sys: Syscalls, vcpuFd: number, msrs: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_GET_MSRS, msrs);
 /** KVM_SET_MSRS on a vCPU (host-initiated writes); returns how many were written, stopping at the first refused. */
 export const setMsrs = (sys: Syscalls, vcpuFd: number, msrs: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_SET_MSRS, msrs);
+/** KVM_GET_IRQCHIP with a `struct kvm_irqchip` whose `chip_id` is set: fills in that chip's state. */
+export const getIrqchip = (sys: Syscalls, vmFd: number, chip: Uint8Array): number => sys.ioctl(vmFd, kvm.KVM_GET_IRQCHIP, chip);
+/** KVM_SET_IRQCHIP with a `struct kvm_irqchip`: replaces that chip's state. */
+export const setIrqchip = (sys: Syscalls, vmFd: number, chip: Uint8Array): number => sys.ioctl(vmFd, kvm.KVM_SET_IRQCHIP, chip);

@@ -6,7 +6,7 @@ import { type Syscalls, check } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 
-const { LAPIC_ID, LAPIC_IRR, LAPIC_ISR, LAPIC_SVR, LAPIC_SVR_ENABLE, KVM_LAPIC_STATE } = kvm;
+const { LAPIC_ID, LAPIC_IRR, LAPIC_ISR, LAPIC_SVR, LAPIC_SVR_ENABLE, LAPIC_TMR, KVM_LAPIC_STATE } = kvm;
 
 export class LapicPage {
   /**
@@ -51,6 +51,7 @@ export class LapicPage {
       apicId: this.x2apicIds ? this.reg(LAPIC_ID) : this.reg(LAPIC_ID) >>> 24,
       irr: Object.freeze(this.vectors(LAPIC_IRR)),
       isr: Object.freeze(this.vectors(LAPIC_ISR)),
+      tmr: Object.freeze(this.vectors(LAPIC_TMR)),
       softwareEnabled: (this.reg(LAPIC_SVR) & LAPIC_SVR_ENABLE) !== 0,
     });
   }

@@ -3,6 +3,10 @@
  * interrupts are concerned: irqfd routes, one-shot MSIs and a diagnostic view of each local APIC.
  */
 import {
+  IOAPIC_PINS,
+  type IoApicAccess,
+  type IoApicRedirection,
+  type IoApicState,
   type IrqFd,
   type LocalApicAccess,
   type LocalApicState,
@@ -20,7 +24,7 @@ import {
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
-import { checkBoolean, checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
+import { IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
 import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, createLinuxIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
@@ -29,6 +33,7 @@ import { type KvmExtensions, openKvm, probeExtensions } from './device';
 import { LEGACY_ROUTES } from './gsi-routing';
 import { type KvmIrqFd, kvmIrqFdBackend } from './irqfd';
 import { LapicPage } from './lapic';
+import { kvmLevelRoutes } from './level';
 import { signalMsiInjector } from './signal-msi';
 
 /** Which irqfd a partition gets. */
@@ -143,7 +148,7 @@ const RELAY_MAX_ROUTES = 4096;
  * KVM_CAP_IRQFD and KVM_CAP_IRQ_ROUTING, else the user-space relay (an epoll worker thread
  * injecting with KVM_SIGNAL_MSI); `capabilities.irqfd` says which.
  */
-export class KvmPartition implements Partition, LocalApicAccess {
+export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
   /** Always `kvm`. */
   readonly backend = 'kvm';
   /** vCPUs created; vCPU i has APIC ID `apicIds[i]`. */
@@ -212,10 +217,13 @@ export class KvmPartition implements Partition, LocalApicAccess {
     else if (extensions.irqRouting <= 0) reason = 'KVM_CAP_IRQ_ROUTING is missing on this host';
     const useKernelIrqfd = mode !== 'relay' && kernelIrqfd;
     if (useKernelIrqfd) {
+      // Resample irqfds need the full in-kernel irqchip (KVM_CREATE_IRQCHIP, which create() made) and KVM_CAP_IRQFD_RESAMPLE.
+      const levelRoutes = kvmLevelRoutes({ sys, vmFd, ...(extensions.irqfdResample ? {} : { unsupported: 'KVM_CAP_IRQFD_RESAMPLE is missing on this host' }) });
       this.irqfdImpl = createLinuxIrqFd({
         backend: kvmIrqFdBackend({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject, workerInjector: kvmRelayInjector(vmFd) }),
         sys,
         owner: 'the KVM partition',
+        levelRoutes,
         ...(settings.maxRoutes === undefined ? {} : { maxRoutes: settings.maxRoutes }),
         ...(settings.overflow === undefined ? {} : { overflow: settings.overflow }),
         ...(settings.retargetWindowMs === undefined ? {} : { retargetWindowMs: settings.retargetWindowMs }),
@@ -464,6 +472,54 @@ export class KvmPartition implements Partition, LocalApicAccess {
   }
 
   /**
+   * The in-kernel IOAPIC, read with KVM_GET_IRQCHIP (chip 2, `struct kvm_ioapic_state`): each pin's
+   * redirection entry, remote IRR, and whether its request bit is set (`irr`; `kvm_get_ioapic`
+   * hides edge requests already delivered).
+   *
+   * @throws VirtError DISPOSED after dispose; SYSCALL (with the errno) when the ioctl fails.
+   */
+  readIoApic(): IoApicState {
+    const op = 'KvmPartition.readIoApic';
+    this.live(op);
+    const chip = this.getIoApic(op);
+    const view = new DataView(chip.buffer);
+    const irr = view.getUint32(kvm.KVM_IRQCHIP_LAYOUT.fields.ioapicIrr.offset, true);
+    const pins = Array.from({ length: IOAPIC_PINS }, (_, pin) => {
+      const at = redirectionOffset(pin);
+      return decodeRedirection(view.getUint32(at, true), view.getUint32(at + 4, true), (irr & (1 << pin)) !== 0);
+    });
+    return Object.freeze({ pins: Object.freeze(pins) });
+  }
+
+  /**
+   * Programs IOAPIC pin `pin` (0-23) as a guest write of its redirection entry would, through
+   * KVM_GET_IRQCHIP then KVM_SET_IRQCHIP (chip 2): remote IRR and the delivery status are kept
+   * (remote IRR cleared for an edge entry, as `ioapic_write_indirect` does). KVM_SET_IRQCHIP
+   * raises every pin with a request again (`kvm_set_ioapic`), so unmasking a pin with a latched
+   * request delivers it (a guest's own write lets the resampler take it instead, on newer kernels).
+   * Diagnostic: call it when no guest runs.
+   *
+   * @throws VirtError INVALID_ARGUMENT for a bad pin or entry (before any system call); DISPOSED
+   *   after dispose; SYSCALL (with the errno) when an ioctl fails, the IOAPIC then unchanged or as
+   *   KVM_SET_IRQCHIP left it.
+   */
+  writeRedirection(pin: number, entry: IoApicRedirection): void {
+    const op = 'KvmPartition.writeRedirection';
+    const p = checkInteger(op, 'pin', pin, 0, IOAPIC_PINS - 1);
+    const { lo, hi } = encodeRedirection(op, entry);
+    this.live(op);
+    const chip = this.getIoApic(op);
+    const view = new DataView(chip.buffer);
+    const at = redirectionOffset(p);
+    const kept = view.getUint32(at, true) & (IOREDTBL.REMOTE_IRR | IOREDTBL.DELIVERY_STATUS);
+    let next = (lo | kept) >>> 0;
+    if (!(next & IOREDTBL.TRIGGER_LEVEL)) next = (next & ~IOREDTBL.REMOTE_IRR) >>> 0;
+    view.setUint32(at, next, true);
+    view.setUint32(at + 4, hi, true);
+    check(calls.setIrqchip(this.sys, this.vm, chip), op, 'ioctl(KVM_SET_IRQCHIP, IOAPIC)');
+  }
+
+  /**
    * Stops the relay's worker (if any), closes every route's eventfd (which tears its irqfd down),
    * then each vCPU fd, the VM fd and the /dev/kvm fd. Idempotent; never throws.
    */
@@ -498,6 +554,18 @@ export class KvmPartition implements Partition, LocalApicAccess {
   private live(op: string): void {
     if (this.isDisposed) throw disposedError(op, 'the KVM partition');
   }
+
+  /** KVM_GET_IRQCHIP of the IOAPIC into a fresh `struct kvm_irqchip`. */
+  private getIoApic(op: string): Uint8Array {
+    const chip = packStruct(kvm.KVM_IRQCHIP_LAYOUT, { chipId: kvm.KVM_IRQCHIP_IOAPIC, pad: 0 });
+    check(calls.getIrqchip(this.sys, this.vm, chip), op, 'ioctl(KVM_GET_IRQCHIP, IOAPIC)');
+    return chip;
+  }
+}
+
+/** Where pin `pin`'s redirection entry starts in a `struct kvm_irqchip` holding the IOAPIC. */
+function redirectionOffset(pin: number): number {
+  return kvm.KVM_IRQCHIP_CHIP_OFFSET + kvm.KVM_IOAPIC_STATE.fields.redirtbl0.offset + pin * kvm.KVM_IOAPIC_REDIRTBL_STRIDE;
 }
 
 /** `apicIds`, read once and checked: one per vCPU, distinct, each an APIC ID the mode can name (default 0 to vcpus - 1). */

@@ -35,10 +35,17 @@ describeOnTargets('conformance', (target) => {
       partition,
       observer: apicObserver(partition),
       // Kernel routes inject inside the eventfd write and inside unmask; relayed ones once the relay has caught up.
-      settle: () => irqfd.settle(),
+      // A level route's signal is asserted by a kernel workqueue (irqfd_inject is scheduled work), after the
+      // write returns and outside settle(): on a device, leave it a bounded 20 ms, as the differential test does.
+      settle: async () => {
+        await irqfd.settle();
+        if (target.real) await new Promise((resolve) => setTimeout(resolve, 20));
+      },
       // A device's epoll worker injects from its own thread: look at IRR only after settle().
       ...(target.real ? { waiterThread: true } : {}),
       failNextCommit: () => void sys.fail(kvm.KVM_SET_GSI_ROUTING, EIO),
+      // The guest's EOI: only the model can play it (no guest code runs on a device), so the level cases that need it run there.
+      ...(target.real ? {} : { eoi: (vcpu: number, vector: number) => target.modelOf(partition).eoi(partition.apicIds[vcpu]!, vector) }),
       dispose: () => {
         partition.dispose();
         // What the kernel flagged and what it still holds can be read back on the model only.

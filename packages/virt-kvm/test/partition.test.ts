@@ -19,7 +19,7 @@ describeOnTargets('KvmPartition', (target) => {
     expect(p.capabilities.maxVcpus).toBeGreaterThanOrEqual(2);
     for (const v of [0, 1]) {
       const s = p.readLocalApic(v);
-      expect(s).toEqual({ apicId: v, irr: [], isr: [], softwareEnabled: true });
+      expect(s).toEqual({ apicId: v, irr: [], isr: [], tmr: [], softwareEnabled: true });
     }
     if (target.real) {
       // What a descriptor is, the process's /proc/self/fd says; model numbers are not the process's.

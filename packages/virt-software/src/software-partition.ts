@@ -7,7 +7,14 @@
  */
 import {
   type BackendProbe,
+  type Event,
+  type GuestEoiAccess,
+  type IoApicAccess,
+  type IoApicRedirection,
+  type IoApicState,
+  InProcessEvent,
   InProcessRelayPlatform,
+  type LevelIrqFdRoute,
   type IrqFd,
   type LocalApicAccess,
   type LocalApicState,
@@ -22,8 +29,8 @@ import {
   parseMsi,
   partitionCapabilities,
 } from '@tsvmm/virt';
-import { checkBoolean, checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
-import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
+import { LevelRouteTable, checkBoolean, checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
+import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
 
 /** What {@link SoftwarePartition.create} takes. Each option is read once; a bad one is INVALID_ARGUMENT. */
 export interface SoftwarePartitionOptions {
@@ -54,6 +61,12 @@ const MAX_VCPUS_X2APIC = 256;
 const MAX_APIC_ID_XAPIC = 0xfe;
 const MAX_APIC_ID_X2APIC = 0xfffffffe;
 
+/**
+ * The source id a level route asserts its pin with: KVM's `KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID`, the
+ * one source every resample irqfd on a GSI shares (`virt/kvm/eventfd.c`).
+ */
+const RESAMPLE_SOURCE = 1;
+
 /** Passed by {@link SoftwarePartition.create} to the constructor, which is not for callers: they get no token. */
 const CREATE: unique symbol = Symbol('SoftwarePartition.create');
 
@@ -62,8 +75,13 @@ const CREATE: unique symbol = Symbol('SoftwarePartition.create');
  * `requestMsi` delivers through the bus by APIC ID, and `irqfd()` is the user-space relay on the
  * in-process platform, so a signal on an armed route is delivered inside `event.signal()`.
  * Passes the whole irqfd conformance suite.
+ *
+ * Level-triggered routes (`irqfd().newLevelRoute(gsi)`, `capabilities.resample` true) drive the
+ * pins of an IOAPIC model (the one `@tsvmm/virt/testing` shares with the KVM kernel model): a test
+ * programs a pin as the guest would ({@link SoftwarePartition.writeRedirection}), reads it back
+ * ({@link SoftwarePartition.readIoApic}), and plays the guest's EOI ({@link SoftwarePartition.eoi}).
  */
-export class SoftwarePartition implements Partition, LocalApicAccess {
+export class SoftwarePartition implements Partition, LocalApicAccess, IoApicAccess, GuestEoiAccess {
   /** Always `software`. */
   readonly backend = 'software';
   readonly vcpuCount: number;
@@ -71,6 +89,8 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
   private readonly bus: ApicBus;
   private readonly policy: MsiPolicy;
   private readonly relay: RelayIrqFd;
+  private readonly ioapic: IoApicModel;
+  private readonly levels: LevelRouteTable;
   private isDisposed = false;
 
   /**
@@ -110,7 +130,21 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
       x2apic ? ({ addressHi: 'x2apic-ids', extendedDestinationId: 'translate', maxApicId, backend: 'software' } as const) : ({ addressHi: 'reject', maxApicId, backend: 'software' } as const),
     );
     const inject = (lo: number, hi: number, data: number): boolean => this.inject(lo, hi, data);
+    const levelRoutes = new Map<number, SoftwareLevelRoute>();
+    this.ioapic = new IoApicModel(this.bus, {
+      acked: (pin) => levelRoutes.get(pin)?.acked(),
+      notifyResampler: (pin) => levelRoutes.get(pin)?.notify() ?? false,
+    });
+    this.levels = new LevelRouteTable('the software partition', (gsi, release) => {
+      const route = new SoftwareLevelRoute(gsi, this.ioapic, () => {
+        levelRoutes.delete(gsi);
+        release();
+      });
+      levelRoutes.set(gsi, route);
+      return route;
+    });
     this.relay = new RelayIrqFd({
+      levelRoutes: this.levels,
       backend: 'software',
       maxRoutes,
       policy: this.policy,
@@ -121,7 +155,7 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
     this.capabilities = partitionCapabilities(this.relay, {
       backend: 'software',
       irqfdReason: 'in-process model: signals are delivered inside Event.signal()',
-      resample: false,
+      resample: true,
       x2apic,
       maxApicId,
       maxVcpus,
@@ -143,8 +177,10 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
     return this.inject(msg.addressLo, msg.addressHi, msg.data);
   }
 
+  /** vCPU `vcpu`'s APIC ID, IRR, ISR and TMR vectors and software enable. INVALID_ARGUMENT for a vCPU out of range; DISPOSED after dispose. */
   readLocalApic(vcpu: number): LocalApicState {
-    return this.apic('readLocalApic', vcpu).state();
+    const apic = this.apic('readLocalApic', vcpu);
+    return { ...apic.state(), tmr: apic.tmrVectors() };
   }
 
   /** Clears every IRR bit of `vcpu`. INVALID_ARGUMENT for a vCPU out of range; DISPOSED after dispose. */
@@ -170,10 +206,46 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
     return this.apic('localApicModel', vcpu);
   }
 
+  /**
+   * The IOAPIC model's 24 pins: redirection entry, remote IRR, and whether the line is asserted.
+   * DISPOSED after dispose.
+   */
+  readIoApic(): IoApicState {
+    this.live('SoftwarePartition.readIoApic');
+    return this.ioapic.state();
+  }
+
+  /**
+   * Programs IOAPIC pin `pin` (0-23) as a guest write would (remote IRR kept; unmasking a level
+   * pin with a latched request signals its level route's resample event, as current kernels do).
+   * INVALID_ARGUMENT for a bad pin or entry, before anything changes; DISPOSED after dispose.
+   */
+  writeRedirection(pin: number, entry: IoApicRedirection): void {
+    this.live('SoftwarePartition.writeRedirection');
+    this.ioapic.writeRedirection(pin, entry);
+  }
+
+  /**
+   * The guest's EOI of `vector` on vCPU `vcpu`: the vector leaves IRR and ISR; when it was
+   * level-triggered, the IOAPIC pins delivering it are acknowledged (a level route on them
+   * deasserts and signals its resample event), their remote IRR is cleared, and a pin still
+   * asserted delivers again. False when the vector was neither requested nor in service there.
+   * INVALID_ARGUMENT for a vCPU or vector out of range; DISPOSED after dispose.
+   */
+  eoi(vcpu: number, vector: number): boolean {
+    const apic = this.apic('eoi', vcpu);
+    checkInteger('SoftwarePartition.eoi', 'vector', vector, 0, 255);
+    return this.ioapic.guestEoi(apic, vector);
+  }
+
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
     this.relay.dispose();
+  }
+
+  private live(op: string): void {
+    if (this.isDisposed) throw disposedError(op, 'the software partition');
   }
 
   /** Same as `dispose()`. */
@@ -191,6 +263,64 @@ export class SoftwarePartition implements Partition, LocalApicAccess {
   private inject(addressLo: number, addressHi: number, data: number): boolean {
     if (this.isDisposed) return false;
     return this.bus.deliver(addressLo, addressHi, data);
+  }
+}
+
+/**
+ * A level route of the software backend: its event asserts pin `gsi` of the IOAPIC model (under
+ * the resample source), the model's acknowledgement deasserts it and signals `resample`.
+ */
+class SoftwareLevelRoute implements LevelIrqFdRoute {
+  readonly event: Event;
+  readonly resample: Event;
+  private readonly trigger = new InProcessEvent();
+  private readonly resampleEvent = new InProcessEvent();
+  private isDisposed = false;
+
+  constructor(
+    readonly gsi: number,
+    private readonly ioapic: IoApicModel,
+    private readonly release: () => void,
+  ) {
+    this.event = this.trigger;
+    this.resample = this.resampleEvent;
+    // As a kernel irqfd: each signal is drained and asserts the line (irqfd_inject), inside signal().
+    this.trigger.onReady = () => {
+      this.trigger.consume();
+      if (!this.isDisposed) this.ioapic.setIrq(this.gsi, RESAMPLE_SOURCE, true);
+    };
+  }
+
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  /** `irqfd_resampler_ack`: deassert, then signal the resample event. */
+  acked(): void {
+    if (this.isDisposed) return;
+    this.ioapic.setIrq(this.gsi, RESAMPLE_SOURCE, false);
+    if (!this.resampleEvent.disposed) this.resampleEvent.signal();
+  }
+
+  /** `kvm_notify_irqfd_resampler`: signal the resample event, the line left as it is. */
+  notify(): boolean {
+    if (this.isDisposed) return false;
+    if (!this.resampleEvent.disposed) this.resampleEvent.signal();
+    return true;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    // irqfd_resampler_shutdown: the last resampler of a GSI leaving deasserts it.
+    this.ioapic.setIrq(this.gsi, RESAMPLE_SOURCE, false);
+    this.trigger.dispose();
+    this.resampleEvent.dispose();
+    this.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }
 

@@ -3,10 +3,10 @@ import { SoftwarePartition } from '../src';
 
 function subject(options: Parameters<typeof SoftwarePartition.create>[0]) {
   const partition = SoftwarePartition.create(options);
-  return { partition, observer: apicObserver(partition), settle: () => Promise.resolve(), dispose: () => partition.dispose() };
+  return { partition, observer: apicObserver(partition), settle: () => Promise.resolve(), eoi: (vcpu: number, vector: number) => partition.eoi(vcpu, vector), dispose: () => partition.dispose() };
 }
 
-const supports = { stableEvent: true, routingTable: false, mediation: 'emulated', resample: false, overflow: false } as const;
+const supports = { stableEvent: true, routingTable: false, mediation: 'emulated', resample: true, guestEoi: true, overflow: false } as const;
 
 defineIrqFdConformance({ name: 'software, APIC IDs 0 and 1', supports: { ...supports, x2apic: false }, create: () => subject({ vcpus: 2, maxRoutes: 64 }) });
 defineIrqFdConformance({ name: 'software, APIC IDs 3, 7, 12', supports: { ...supports, x2apic: false }, create: () => subject({ vcpus: 3, apicIds: [3, 7, 12], maxRoutes: 40 }) });

@@ -10,7 +10,7 @@ test('physical destination: only the APIC with that ID receives, in IRR', () => 
   using p = SoftwarePartition.create({ vcpus: 3, apicIds: [0, 5, 9] });
   expect(send(p, { destinationId: 5, vector: 0x41 })).toBe(true);
   expect(p.readLocalApic(0).irr).toEqual([]);
-  expect(p.readLocalApic(1)).toEqual({ apicId: 5, irr: [0x41], isr: [], softwareEnabled: true });
+  expect(p.readLocalApic(1)).toEqual({ apicId: 5, irr: [0x41], isr: [], tmr: [], softwareEnabled: true });
   expect(p.readLocalApic(2).irr).toEqual([]);
   expect(send(p, { destinationId: 7, vector: 0x41 })).toBe(false); // no such APIC
   p.clearIrr(1);
@@ -96,7 +96,7 @@ test('capabilities are frozen and honest; probe reports it available', () => {
     irqfd: 'emulated',
     irqfdReason: expect.any(String),
     maxRoutes: 10,
-    resample: false,
+    resample: true,
     x2apic: false,
     maxApicId: 0xfe,
     maxVcpus: 255,

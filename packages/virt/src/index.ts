@@ -11,6 +11,8 @@ export { isEventFd, isWin32Event, kindedEvent } from './contract/event';
 export type { IrqFdCapabilities, IrqFdMediation, PartitionCapabilities } from './contract/capabilities';
 export type { IrqFd, IrqFdRoute } from './contract/irqfd';
 export { settleIrqFd } from './contract/irqfd';
+export type { GuestEoiAccess, IoApicAccess, IoApicPinState, IoApicRedirection, IoApicState, LevelIrqFdRoute } from './contract/level';
+export { IOAPIC_PINS, hasIoApicAccess, newLevelRoute } from './contract/level';
 export { hasLocalApicAccess } from './contract/partition';
 export type { LocalApicAccess, LocalApicState, Partition } from './contract/partition';
 export type { BackendDescriptor, BackendOpenOptions, BackendProbe, BackendProbeCode } from './contract/probe';

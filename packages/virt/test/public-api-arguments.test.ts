@@ -29,6 +29,7 @@ const TOTAL = new Set([
   'hex',
   'sameMsi',
   'hasLocalApicAccess',
+  'hasIoApicAccess',
   'isArmed',
   'isEventFd',
   'isWin32Event',

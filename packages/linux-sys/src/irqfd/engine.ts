@@ -25,8 +25,8 @@
  * the start of every later transaction and disposal; once it succeeds, the descriptor is closed and
  * the GSI retired like any other. Disposing the partition closes it regardless (the VM goes with it).
  */
-import { type IrqFd, type IrqFdCapabilities, type RelayPlatformFactory, SlotAllocator, VirtError, disposedError } from '@tsvmm/virt';
-import { checkFunction, checkNotThenable } from '@tsvmm/virt/implement';
+import { type IrqFd, type IrqFdCapabilities, type LevelIrqFdRoute, type RelayPlatformFactory, SlotAllocator, VirtError, disposedError } from '@tsvmm/virt';
+import { type LevelRouteProvider, checkFunction, checkLevelGsi, checkNotThenable, levelRoutesUnsupported } from '@tsvmm/virt/implement';
 import { EMFILE, ENFILE } from '../errno';
 import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
@@ -91,6 +91,11 @@ export interface IrqFdEngineOptions {
   /** What disposing the engine's owner is called in DISPOSED errors, e.g. `the KVM partition`. */
   readonly owner?: string;
   /**
+   * Where `newLevelRoute` goes (KVM: resample irqfds on the IOAPIC's GSIs); disposed with the
+   * engine. Absent: `newLevelRoute` is UNSUPPORTED for this backend.
+   */
+  readonly levelRoutes?: LevelRouteProvider;
+  /**
    * Coalesce retargets (default 0: off). When a route call (not a `batch`) would commit the table
    * only because routes that already hold a GSI now ask for other messages (a guest moving vectors
    * between vCPUs: mask, rewrite, unmask, one vector at a time), the commit waits up to this many
@@ -154,6 +159,7 @@ export class IrqFdEngine implements IrqFd {
   private readonly irqfdFlagsAt: number;
   private readonly deassignFlag: number;
   private isDisposed = false;
+  private readonly levelRoutes: LevelRouteProvider | undefined;
   /** Retargets waiting for the coalesced commit (see {@link IrqFdEngineOptions.retargetWindowMs}). */
   private readonly coalescing = new Set<EngineRoute>();
   private readonly retargetWindowMs: number;
@@ -180,6 +186,7 @@ export class IrqFdEngine implements IrqFd {
     this.irqfdGsiAt = arg.gsi;
     this.irqfdFlagsAt = arg.flags;
     this.deassignFlag = arg.deassignFlag;
+    this.levelRoutes = options.levelRoutes;
     this.retargetWindowMs = options.overflow === undefined ? 0 : (options.retargetWindowMs ?? 0);
     this.capabilities = Object.freeze({
       mediation: 'kernel' as const,
@@ -293,12 +300,29 @@ export class IrqFdEngine implements IrqFd {
   }
 
   /**
-   * Partition teardown: disposes every route (closing its eventfd tears its irqfd down) and stops
-   * the relay's waiter. Idempotent; never throws.
+   * A level-triggered route on `gsi` from the `levelRoutes` option: INVALID_ARGUMENT for a GSI
+   * that is not an integer from 0 to 23 first; UNSUPPORTED without that option; then the
+   * provider's checks and errors (see `IrqFd.newLevelRoute` of `@tsvmm/virt`).
+   */
+  newLevelRoute(gsi: number): LevelIrqFdRoute {
+    const op = 'IrqFd.newLevelRoute';
+    checkLevelGsi(op, gsi);
+    if (this.levelRoutes === undefined) throw levelRoutesUnsupported(op, `the ${this.backend.name} irqfd has no level-triggered (resample) routes`);
+    return this.levelRoutes.newLevelRoute(gsi);
+  }
+
+  /**
+   * Partition teardown: disposes every level route and every route (closing its eventfd tears its
+   * irqfd down) and stops the relay's waiter. Idempotent; never throws.
    */
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
+    try {
+      this.levelRoutes?.dispose();
+    } catch {
+      // disposal never throws; the routes below are released regardless
+    }
     this.clearRetargetTimer();
     this.coalescing.clear();
     this.overflow.dispose();

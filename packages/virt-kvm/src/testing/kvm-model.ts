@@ -31,7 +31,7 @@
  */
 import type { DescriptorBudget, IoctlDef, Syscalls } from '@tsvmm/linux-sys';
 import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
-import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
+import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
 import { describeValue, invalidArgument } from '@tsvmm/virt';
 import { checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
@@ -44,6 +44,7 @@ const E2BIG = 7;
 const EEXIST = 17;
 const EINVAL = 22;
 const ENOTTY = 25;
+const ENXIO = 6;
 const ENOSYS = 38;
 
 // ioctl numbers, literally from the reference table (kvm.md §1).
@@ -61,6 +62,17 @@ const KVM_ENABLE_CAP = 0x4068aea3;
 const KVM_SET_CPUID2 = 0x4008ae90;
 const KVM_GET_MSRS = 0xc008ae88;
 const KVM_SET_MSRS = 0x4008ae89;
+const KVM_GET_IRQCHIP = 0xc208ae62;
+const KVM_SET_IRQCHIP = 0x8208ae63;
+/** `struct kvm_irqchip`: chip_id @0, pad @4, the chip union @8 (512 bytes); the IOAPIC is chip 2. */
+const IRQCHIP_SIZE = 520;
+const IRQCHIP_IOAPIC = 2;
+/** `struct kvm_ioapic_state` inside the union: irr @16, redirtbl[24] of u64 @24. */
+const IOAPIC_IRR = 8 + 16;
+const IOAPIC_REDIRTBL = 8 + 24;
+/** Source ids of `kvm_set_irq` (include/linux/kvm_host.h): user space, and every resample irqfd. */
+const USERSPACE_IRQ_SOURCE_ID = 0;
+const IRQFD_RESAMPLE_IRQ_SOURCE_ID = 1;
 
 // KVM_CHECK_EXTENSION numbers the model reads itself (include/uapi/linux/kvm.h).
 const CAP_MAX_VCPUS = 66;
@@ -186,6 +198,8 @@ export interface ModelIrqfd {
   readonly fd: number;
   /** The GSI it was assigned on (not checked against the table at assign, as in KVM). */
   readonly gsi: number;
+  /** The resample eventfd (KVM_IRQFD_FLAG_RESAMPLE): the irqfd is level-triggered, under the GSI's resampler. */
+  readonly resamplefd?: EventFdObject;
 }
 
 /** A VM made with KVM_CREATE_VM: its irqchip, routing table, irqfds, vCPUs and local APICs. */
@@ -206,13 +220,70 @@ export class VmObject {
   x2apicFormat = false;
   /** KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK enabled (`kvm->arch.x2apic_broadcast_quirk_disabled`). */
   broadcastQuirkDisabled = false;
+  /**
+   * The in-kernel IOAPIC (`arch/x86/kvm/ioapic.c`), the model `@tsvmm/virt/testing` shares with the
+   * software backend; acknowledgements reach the resample irqfds through the routing table.
+   */
+  readonly ioapic: IoApicModel;
 
   constructor(
     /** The model this VM lives in. */
     readonly model: KvmKernelModel,
     /** The VM's local APICs: where its MSIs land. */
     readonly bus: ApicBus,
-  ) {}
+  ) {
+    this.ioapic = new IoApicModel(bus, {
+      // kvm_notify_acked_irq -> irqfd_resampler_ack: deassert the resample source once, then signal every resamplefd of the GSI.
+      acked: (pin) => {
+        const gsi = this.gsiOfPin(pin);
+        const resamplers = gsi === undefined ? [] : this.resamplersOn(gsi);
+        if (resamplers.length === 0) return;
+        this.ioapic.setIrq(pin, IRQFD_RESAMPLE_IRQ_SOURCE_ID, false);
+        for (const q of resamplers) this.model.signalEventFd(q.resamplefd!);
+      },
+      // kvm_notify_irqfd_resampler: signal the resamplefds, leave the line as it is.
+      notifyResampler: (pin) => {
+        const gsi = this.gsiOfPin(pin);
+        const resamplers = gsi === undefined ? [] : this.resamplersOn(gsi);
+        for (const q of resamplers) this.model.signalEventFd(q.resamplefd!);
+        return resamplers.length > 0;
+      },
+    });
+  }
+
+  /** kvm_irq_map_chip_pin for the IOAPIC: the GSI the committed table routes to pin `pin`. */
+  gsiOfPin(pin: number): number | undefined {
+    return this.routes.find((r) => r.type === 'irqchip' && r.irqchip === IRQCHIP_IOAPIC && r.pin === pin)?.gsi;
+  }
+
+  /** The resample irqfds assigned on `gsi` (they share one resampler). */
+  resamplersOn(gsi: number): ModelIrqfd[] {
+    return this.irqfds.filter((q) => q.resamplefd !== undefined && q.gsi === gsi);
+  }
+
+  /**
+   * Removes irqfd `i` (deassign, or its eventfd released): irqfd_shutdown, whose
+   * irqfd_resampler_shutdown deasserts the GSI when the last resample irqfd of it leaves.
+   */
+  removeIrqfd(i: number): void {
+    const [q] = this.irqfds.splice(i, 1);
+    if (q?.resamplefd === undefined || this.resamplersOn(q.gsi).length > 0) return;
+    for (const r of this.routesFor(q.gsi)) if (r.type === 'irqchip' && r.irqchip === IRQCHIP_IOAPIC) this.ioapic.setIrq(r.pin, IRQFD_RESAMPLE_IRQ_SOURCE_ID, false);
+  }
+
+  /**
+   * An irqfd's signal (irqfd_wakeup / irqfd_inject): MSI routes inject at once; IOAPIC routes get
+   * a pulse (edge irqfd: set then clear, user-space source) or, for a resample irqfd, the line
+   * asserted under the resample source and left asserted. The PIC is not modelled.
+   */
+  injectIrqfd(q: ModelIrqfd): void {
+    if (q.resamplefd === undefined) {
+      this.injectGsi(q.gsi);
+      return;
+    }
+    this.injections.set(q.gsi, (this.injections.get(q.gsi) ?? 0) + 1);
+    for (const r of this.routesFor(q.gsi)) if (r.type === 'irqchip' && r.irqchip === IRQCHIP_IOAPIC) this.ioapic.setIrq(r.pin, IRQFD_RESAMPLE_IRQ_SOURCE_ID, true);
+  }
 
   /** The committed table's entries for `gsi` (several for a legacy GSI: IOAPIC and PIC; none when unrouted). */
   routesFor(gsi: number): ModelRoute[] {
@@ -225,6 +296,10 @@ export class VmObject {
     let any = false;
     for (const r of this.routesFor(gsi)) {
       if (r.type === 'msi') this.deliverMsi(r.addressLo, r.addressHi, r.data);
+      else if (r.irqchip === IRQCHIP_IOAPIC) {
+        this.ioapic.setIrq(r.pin, USERSPACE_IRQ_SOURCE_ID, true);
+        this.ioapic.setIrq(r.pin, USERSPACE_IRQ_SOURCE_ID, false);
+      }
       any = true;
     }
     return any;
@@ -496,7 +571,7 @@ export class KvmKernelModel implements Syscalls {
     // EPOLLHUP, under the irqfds lock); only the freeing is left to a workqueue.
     for (const vm of this.vms) {
       const i = vm.irqfds.findIndex((q) => q.eventfd === o);
-      if (i >= 0) vm.irqfds.splice(i, 1);
+      if (i >= 0) vm.removeIrqfd(i);
     }
   }
 
@@ -550,7 +625,7 @@ export class KvmKernelModel implements Syscalls {
       // an assigned irqfd then drains the counter and injects once (edge), inside the write
       // (irqfd_wakeup on EPOLLIN reads the counter and injects whatever it read).
       o.count = 0n;
-      irqfd.vm.injectGsi(irqfd.irqfd.gsi);
+      irqfd.vm.injectIrqfd(irqfd.irqfd);
     } else {
       this.table.notifyReadable(o);
     }
@@ -631,6 +706,9 @@ export class KvmKernelModel implements Syscalls {
         return arg instanceof Uint8Array ? this.setGsiRouting(vm, arg) : -EFAULT;
       case KVM_IRQFD:
         return arg instanceof Uint8Array ? this.irqfd(vm, arg) : -EFAULT;
+      case KVM_GET_IRQCHIP:
+      case KVM_SET_IRQCHIP:
+        return arg instanceof Uint8Array ? this.irqchipState(vm, arg, req === KVM_SET_IRQCHIP) : -EFAULT;
       case KVM_SIGNAL_MSI: {
         if (!(arg instanceof Uint8Array) || arg.length < 32) return -EFAULT;
         if (!vm.irqchip) return -EINVAL;
@@ -838,22 +916,87 @@ export class KvmKernelModel implements Syscalls {
     if (!o) return -EBADF;
     if (!isEventFd(o)) return -EINVAL;
     if (flags & IRQFD_FLAG_DEASSIGN) {
-      // Matches (eventfd, gsi); 0 even when nothing matched. Deassign drains without injecting.
+      // Matches (eventfd, gsi); 0 even when nothing matched. Deassign drains without injecting;
+      // the last resample irqfd of a GSI leaving deasserts it (irqfd_resampler_shutdown).
       const i = vm.irqfds.findIndex((q) => q.eventfd === o && q.gsi === gsi);
       if (i >= 0) {
-        vm.irqfds.splice(i, 1);
+        vm.removeIrqfd(i);
         o.count = 0n;
       }
       return 0;
     }
-    // Level-triggered resample is not modelled (tsvmm never asks for it): refused like an unknown flag.
-    if (flags & IRQFD_FLAG_RESAMPLE) return -EINVAL;
+    let resamplefd: EventFdObject | undefined;
+    if (flags & IRQFD_FLAG_RESAMPLE) {
+      // kvm_arch_irqfd_allowed: resample only with the full in-kernel irqchip (the model has no split irqchip);
+      // then eventfd_ctx_fdget(resamplefd): EBADF for a closed number, EINVAL for a file that is not an eventfd.
+      const rfd = v.getInt32(12, true);
+      const r = this.table.get(rfd);
+      if (!r) return -EBADF;
+      if (!isEventFd(r)) return -EINVAL;
+      resamplefd = r;
+    }
     if (this.irqfdOf(o)) return -EBUSY; // newer kernels: across all VMs
     if (!vm.routes.some((r) => r.gsi === gsi)) this.hazards.push(`eventfd ${fd} was assigned as an irqfd on GSI ${gsi}, which the committed table does not route`);
-    vm.irqfds.push({ eventfd: o, fd, gsi });
+    const q: ModelIrqfd = resamplefd === undefined ? { eventfd: o, fd, gsi } : { eventfd: o, fd, gsi, resamplefd };
+    vm.irqfds.push(q);
     // Assign injects a signal already pending, and leaves the counter readable (stale) until the next signal or the deassign.
-    if (o.count > 0n) vm.injectGsi(gsi);
+    if (o.count > 0n) vm.injectIrqfd(q);
     return 0;
+  }
+
+  /**
+   * KVM_GET_IRQCHIP / KVM_SET_IRQCHIP (kvm_vm_ioctl_get_irqchip, kvm_vm_ioctl_set_irqchip): ENXIO
+   * without the in-kernel irqchip, EINVAL for a chip id above 2; the IOAPIC (chip 2) as
+   * `kvm_get_ioapic` / `kvm_set_ioapic` read and write it. The PIC (chips 0 and 1) is not modelled.
+   */
+  private irqchipState(vm: VmObject, arg: Uint8Array, set: boolean): number {
+    if (arg.length < IRQCHIP_SIZE) return -EFAULT;
+    if (!vm.irqchip) return -ENXIO;
+    const v = view(arg);
+    const chip = v.getUint32(0, true);
+    if (chip > IRQCHIP_IOAPIC) return -EINVAL;
+    if (chip !== IRQCHIP_IOAPIC) throw new Error(`the KVM model has no PIC (KVM_${set ? 'SET' : 'GET'}_IRQCHIP of chip ${chip})`);
+    if (set) {
+      const lo: number[] = [];
+      const hi: number[] = [];
+      for (let p = 0; p < 24; p++) {
+        lo.push(v.getUint32(IOAPIC_REDIRTBL + p * 8, true));
+        hi.push(v.getUint32(IOAPIC_REDIRTBL + p * 8 + 4, true));
+      }
+      vm.ioapic.setState({ lo, hi, irr: v.getUint32(IOAPIC_IRR, true) & 0xffffff });
+      return 0;
+    }
+    const s = vm.ioapic.getState();
+    arg.fill(0, 8, IRQCHIP_SIZE);
+    v.setUint32(8, 0xfec00000, true); // IOAPIC_DEFAULT_BASE_ADDRESS
+    v.setUint32(IOAPIC_IRR, s.irr, true);
+    for (let p = 0; p < 24; p++) {
+      v.setUint32(IOAPIC_REDIRTBL + p * 8, s.lo[p]!, true);
+      v.setUint32(IOAPIC_REDIRTBL + p * 8 + 4, s.hi[p]!, true);
+    }
+    return 0;
+  }
+
+  /**
+   * Adds 1 to an eventfd's counter as `eventfd_signal` does from inside the kernel (a resamplefd):
+   * readable for its watchers.
+   */
+  signalEventFd(o: EventFdObject): void {
+    o.count += 1n;
+    this.table.notifyReadable(o);
+  }
+
+  /**
+   * The guest's EOI of `vector` on the vCPU with id `vcpuId` (no guest runs in the model): the
+   * local APIC takes and EOIs the vector, and a level-triggered one's EOI reaches the IOAPIC
+   * (`kvm_ioapic_update_eoi`): the pins delivering it are acknowledged (resample irqfds deassert
+   * and signal their resamplefds) and a pin still asserted delivers again. False when the vector
+   * was neither requested nor in service. Throws RangeError for a vCPU the VM does not have.
+   */
+  eoi(vcpuId: number, vector: number, vm = this.vm): boolean {
+    const vcpu = vm.vcpus.get(vcpuId);
+    if (!vcpu) throw new RangeError(`the VM has no vCPU ${vcpuId}`);
+    return vm.ioapic.guestEoi(vcpu.apic, vector);
   }
 
   private irqfdOf(o: EventFdObject): { vm: VmObject; irqfd: ModelIrqfd } | undefined {

@@ -33,6 +33,10 @@ export const DEVICE_ONLY: ReadonlyArray<{ readonly check: string; readonly why: 
     why: "on the model, ProcessEventFds copies the real eventfd's count into the model's before each call; only a kernel's irqfd_wakeup runs from the completion itself",
   },
   {
+    check: "the guest's EOI of a level-triggered vector: a resample irqfd's line deasserted, its resamplefd signalled, remote IRR cleared and a still-asserted pin delivered again (the conformance suite's EOI case), and a guest's own unmask of a pin with a latched request",
+    why: "no guest code runs on these machines' nested KVM (PVM delivers interrupts only to guests that speak its own protocol) and KVM has no ioctl that performs an EOI or a guest's IOAPIC write; the model plays both from arch/x86/kvm/ioapic.c and virt/kvm/eventfd.c as read",
+  },
+  {
     check: 'what each descriptor is (/proc/self/fd) and that every one is close-on-exec (/proc/self/fdinfo)',
     why: "model descriptors are not the process's and carry no flags",
   },

@@ -12,7 +12,11 @@
  *
  * Descriptor numbers differ between the two (the real process holds other files), so a sequence
  * names its descriptors by handle; calls that return a descriptor are compared by success only.
- * Level-triggered resample irqfds are not generated: the model refuses them (tsvmm never asks).
+ * Level-triggered routes are part of it: resample irqfds (KVM_IRQFD_FLAG_RESAMPLE, with a
+ * resamplefd that is an eventfd, a closed number or a vCPU descriptor) on the GSIs of IOAPIC pins
+ * 10 and 11, those pins programmed with KVM_SET_IRQCHIP (level or edge, masked or not), and the
+ * IOAPIC compared after every call (KVM_GET_IRQCHIP: both pins' redirection entries, remote IRR
+ * included, and request bits). The guest's EOI is not: no guest code runs on these machines.
  */
 import { packStruct } from '@tsvmm/ffi';
 import type { Syscalls } from '@tsvmm/linux-sys';
@@ -54,7 +58,12 @@ type Op =
   | { readonly kind: 'msi'; readonly apic: number; readonly hi: number; readonly vector: number }
   | { readonly kind: 'enableCap'; readonly flags: number; readonly capFlags: number }
   | { readonly kind: 'cpuid'; readonly vcpu: number; readonly x2apic: boolean }
-  | { readonly kind: 'apicBase'; readonly vcpu: number; readonly value: bigint };
+  | { readonly kind: 'apicBase'; readonly vcpu: number; readonly value: bigint }
+  | { readonly kind: 'levelIrqfd'; readonly h: number; readonly rh: number; readonly gsi: number; readonly deassign: boolean; readonly resamplefd: 'eventfd' | 'vcpu' }
+  | { readonly kind: 'ioapic'; readonly pin: number; readonly vector: number; readonly dest: number; readonly level: boolean; readonly masked: boolean };
+
+/** The IOAPIC pins (and GSIs, by the default routes) the level operations use. */
+const LEVEL_PINS = [10, 11];
 
 /**
  * The vCPU ids (their initial APIC IDs) of every sequence's VM: 0x102 needs x2APIC, and its xAPIC
@@ -85,6 +94,7 @@ const VALUES = [1n, 1n, 1n, 2n, 0n, 0xffff_ffff_ffff_ffffn, 0xffff_ffff_ffff_fff
 /** The seeded sequence of `length` operations over at most `handles` descriptors. */
 export function sequence(seed: number, length: number, handles = 6): Op[] {
   const r = seededRandom(seed);
+  const level = seededRandom((seed ^ 0x1e7e1) >>> 0);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const h = (): number => Math.floor(r() * handles);
   const ops: Op[] = [];
@@ -104,6 +114,10 @@ export function sequence(seed: number, length: number, handles = 6): Op[] {
     else if (k < 0.92) ops.push({ kind: 'enableCap', flags: pick(API_FLAGS), capFlags: r() < 0.1 ? 1 : 0 });
     else if (k < 0.96) ops.push({ kind: 'cpuid', vcpu: Math.floor(r() * DIFFERENTIAL_VCPU_IDS.length), x2apic: r() < 0.8 });
     else ops.push({ kind: 'apicBase', vcpu: Math.floor(r() * DIFFERENTIAL_VCPU_IDS.length), value: pick(APIC_BASES) });
+    // Level operations come from a stream of their own, so the other operations of a seed stay what they were.
+    const l = level();
+    if (l < 0.1) ops.push({ kind: 'levelIrqfd', h: Math.floor(level() * handles), rh: Math.floor(level() * handles), gsi: LEVEL_PINS[Math.floor(level() * 2)]!, deassign: level() < 0.3, resamplefd: level() < 0.1 ? 'vcpu' : 'eventfd' });
+    else if (l < 0.16) ops.push({ kind: 'ioapic', pin: LEVEL_PINS[Math.floor(level() * 2)]!, vector: 0x60 + Math.floor(level() * 4), dest: Math.floor(level() * 2), level: level() < 0.8, masked: level() < 0.3 });
   }
   return ops;
 }
@@ -115,6 +129,8 @@ class Run {
   readonly closed = new Set<number>();
   readonly vmFd: number;
   readonly vcpuFds: number[] = [];
+  /** A resample irqfd was assigned: the real kernel injects its signals from a workqueue. */
+  levelAssigned = false;
   private readonly kvmFd: number;
   private readonly page = new Uint8Array(1024);
 
@@ -148,6 +164,23 @@ class Run {
       const base = new DataView(msrs.buffer).getBigUint64(kvm.KVM_MSRS.size + kvm.KVM_MSR_ENTRY.fields.data.offset, true);
       return `id 0x${new DataView(this.page.buffer).getUint32(kvm.LAPIC_ID, true).toString(16)} read ${n} base 0x${base.toString(16)}`;
     });
+  }
+
+  /** The level pins' redirection entries (both halves) and request bits, from KVM_GET_IRQCHIP. */
+  ioapicState(): string[] {
+    const chip = this.irqchip();
+    const v = new DataView(chip.buffer);
+    const irr = v.getUint32(kvm.KVM_IRQCHIP_LAYOUT.fields.ioapicIrr.offset, true);
+    return LEVEL_PINS.map((pin) => {
+      const at = redirection(pin);
+      return `pin ${pin} lo 0x${v.getUint32(at, true).toString(16)} hi 0x${v.getUint32(at + 4, true).toString(16)} irr ${(irr >>> pin) & 1}`;
+    });
+  }
+
+  irqchip(): Uint8Array {
+    const chip = packStruct(kvm.KVM_IRQCHIP_LAYOUT, { chipId: kvm.KVM_IRQCHIP_IOAPIC, pad: 0 });
+    must(this.kernel.sys.ioctl(this.vmFd, kvm.KVM_GET_IRQCHIP, chip), 'KVM_GET_IRQCHIP');
+    return chip;
   }
 
   /** Each vCPU's IRR vectors, then cleared. */
@@ -195,6 +228,11 @@ function u64(value: bigint): Uint8Array {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, value, true);
   return b;
+}
+
+/** Where pin `pin`'s redirection entry sits in a `struct kvm_irqchip`. */
+function redirection(pin: number): number {
+  return kvm.KVM_IRQCHIP_CHIP_OFFSET + kvm.KVM_IOAPIC_STATE.fields.redirtbl0.offset + pin * kvm.KVM_IOAPIC_REDIRTBL_STRIDE;
 }
 
 function routingTable(op: Extract<Op, { kind: 'table' }>): Uint8Array {
@@ -260,20 +298,41 @@ function apply(run: Run, op: Op): number {
     }
     case 'apicBase':
       return sys.ioctl(run.vcpuFds[op.vcpu]!, kvm.KVM_SET_MSRS, packMsr(kvm.MSR_IA32_APICBASE, op.value));
+    case 'levelIrqfd': {
+      const flags = op.deassign ? kvm.KVM_IRQFD_FLAG_DEASSIGN : kvm.KVM_IRQFD_FLAG_RESAMPLE;
+      const resamplefd = op.resamplefd === 'vcpu' ? run.vcpuFds[0]! : run.fd(op.rh);
+      const r = sys.ioctl(run.vmFd, kvm.KVM_IRQFD, packStruct(kvm.KVM_IRQFD_LAYOUT, { fd: run.fd(op.h), gsi: op.gsi, flags, resamplefd }));
+      if (r === 0 && !op.deassign) run.levelAssigned = true;
+      return r;
+    }
+    case 'ioapic': {
+      // As a guest write would leave it: remote IRR and delivery status kept (KVM_SET_IRQCHIP takes the bits as given).
+      const chip = run.irqchip();
+      const v = new DataView(chip.buffer);
+      const at = redirection(op.pin);
+      const kept = v.getUint32(at, true) & ((1 << 14) | (1 << 12));
+      const lo = op.vector | (op.level ? 1 << 15 : 0) | (op.masked ? 1 << 16 : 0) | (op.level ? kept : kept & (1 << 12));
+      v.setUint32(at, lo >>> 0, true);
+      v.setUint32(at + 4, (DIFFERENTIAL_VCPU_IDS[op.dest]! << 24) >>> 0, true);
+      return sys.ioctl(run.vmFd, kvm.KVM_SET_IRQCHIP, chip);
+    }
   }
 }
 
 /** What user space can observe on `run` now (IRR read and cleared). */
-function observe(run: Run): { open: boolean[]; counters: Array<string | undefined>; irr: number[][]; apic: string[] } {
+function observe(run: Run): { open: boolean[]; counters: Array<string | undefined>; irr: number[][]; apic: string[]; ioapic: string[] } {
   // Open as the kernel says, for the handles the sequence has not closed.
   const open = run.handles.map((fd, h) => !run.closed.has(h) && run.kernel.isOpen(fd));
   const counters = run.handles.map((fd, h) => (run.closed.has(h) ? undefined : run.kernel.counter(fd)?.toString()));
-  return { open, counters, irr: run.takeIrr(), apic: run.apicState() };
+  return { open, counters, irr: run.takeIrr(), apic: run.apicState(), ioapic: run.ioapicState() };
 }
 
 /** Bounded wait for what the real kernel does after a call returns (an assign's workqueue injection). */
 function settleAfter(run: Run, op: Op): void {
-  if (!run.kernel.asynchronousAssignInjection || op.kind !== 'irqfd' || op.deassign) return;
+  if (!run.kernel.asynchronousAssignInjection) return;
+  // A resample irqfd injects from a workqueue (irqfd_inject), and closing its eventfd shuts it down from one too.
+  const levelWork = run.levelAssigned && (op.kind === 'write' || op.kind === 'close' || (op.kind === 'levelIrqfd' && !op.deassign));
+  if (!levelWork && (op.kind !== 'irqfd' || op.deassign)) return;
   // The workqueue item runs within microseconds on an idle machine; 20 ms leaves room for a busy one.
   Atomics.wait(SLEEP, 0, 0, 20);
 }
@@ -299,7 +358,7 @@ export function runDifferential(a: DifferentialKernel, b: DifferentialKernel, se
       settleAfter(rb, op);
       const oa = observe(ra);
       const ob = observe(rb);
-      for (const key of ['open', 'counters', 'irr', 'apic'] as const) {
+      for (const key of ['open', 'counters', 'irr', 'apic', 'ioapic'] as const) {
         if (JSON.stringify(oa[key]) !== JSON.stringify(ob[key])) return { ...where, what: key, a: oa[key], b: ob[key] };
       }
     }

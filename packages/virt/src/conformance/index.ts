@@ -6,7 +6,7 @@
  * import { defineIrqFdConformance } from '@tsvmm/virt/conformance';
  * defineIrqFdConformance({
  *   name: 'my-backend',
- *   supports: { stableEvent: true, routingTable: true, mediation: 'kernel', resample: false, x2apic: false, overflow: false },
+ *   supports: { stableEvent: true, routingTable: true, mediation: 'kernel', resample: false, guestEoi: false, x2apic: false, overflow: false },
  *   create: () => ({ partition, observer, settle, dispose }),
  * });
  * ```
@@ -26,8 +26,8 @@ export { ConformanceFailure, check, checkEqual, checkThrows } from './check';
 export { conformanceCases };
 export type { CaseContext, ConformanceCase } from './cases';
 
-const MANIFEST_KEYS: ReadonlyArray<keyof ConformanceManifest> = ['stableEvent', 'routingTable', 'mediation', 'resample', 'x2apic', 'overflow'];
-const ASSUMED: ConformanceManifest = Object.freeze({ stableEvent: true, routingTable: false, mediation: 'kernel', resample: false, x2apic: false, overflow: false });
+const MANIFEST_KEYS: ReadonlyArray<keyof ConformanceManifest> = ['stableEvent', 'routingTable', 'mediation', 'resample', 'guestEoi', 'x2apic', 'overflow'];
+const ASSUMED: ConformanceManifest = Object.freeze({ stableEvent: true, routingTable: false, mediation: 'kernel', resample: false, guestEoi: false, x2apic: false, overflow: false });
 
 /** A manifest with where each key came from. */
 export interface ResolvedManifest {
@@ -56,6 +56,7 @@ function fromCapabilities(subject: ConformanceSubject): Partial<ConformanceManif
   return {
     ...(irqfd ? { stableEvent: irqfd.capabilities.stableEvent, routingTable: irqfd.capabilities.routingTable, mediation: irqfd.capabilities.mediation } : {}),
     resample: caps.resample,
+    guestEoi: typeof subject.eoi === 'function',
     x2apic: caps.x2apic,
   };
 }

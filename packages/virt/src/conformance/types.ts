@@ -38,6 +38,14 @@ export interface ConformanceSubject {
    * true: the suite uses it to check that a failed batch rolls every route back.
    */
   failNextCommit?(): void;
+  /**
+   * The guest's EOI of `vector` on vCPU `vcpu` (the vector leaves IRR and ISR; a level-triggered
+   * one's EOI reaches the IOAPIC, which acknowledges the pin: a level route deasserts and signals
+   * its resample event). Only a model can offer it: no guest code runs for a hardware target.
+   * Returns false when the vector was neither requested nor in service. The level cases that need
+   * the guest's EOI run where it is offered (manifest `guestEoi`).
+   */
+  eoi?(vcpu: number, vector: number): boolean;
   /** Tears the subject down (disposes the partition). */
   dispose(): void;
 }
@@ -54,8 +62,10 @@ export interface ConformanceManifest {
   readonly routingTable: boolean;
   /** `irqfd().capabilities.mediation`. */
   readonly mediation: 'kernel' | 'emulated';
-  /** `partition.capabilities.resample`. */
+  /** `partition.capabilities.resample`: `newLevelRoute` works (the level-route cases run then; the partition must offer `IoApicAccess`). */
   readonly resample: boolean;
+  /** The subject offers `eoi` (a model): the level-route cases that need the guest's EOI run then. */
+  readonly guestEoi: boolean;
   /** `partition.capabilities.x2apic`; the subject then has a vCPU whose APIC ID is from 256 to 0x7FFF. */
   readonly x2apic: boolean;
   /**

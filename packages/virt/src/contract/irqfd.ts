@@ -1,5 +1,6 @@
 import type { IrqFdCapabilities, IrqFdMediation } from './capabilities';
 import type { Event } from './event';
+import type { LevelIrqFdRoute } from './level';
 import type { MsiMessage } from '../msi/codec';
 import type { Disposable } from '../disposable';
 import { invalidArgument } from '../errors';
@@ -23,6 +24,19 @@ export interface IrqFd {
    * `capabilities.maxRoutes` routes exist; DISPOSED after the partition is disposed.
    */
   newIrqFdRoute(): IrqFdRoute;
+  /**
+   * A level-triggered line (INTx) on the interrupt-controller input `gsi` (on KVM the GSI of IOAPIC
+   * pin `gsi`, 0-23), asserted by its event and resampled when the guest acknowledges it: see
+   * {@link LevelIrqFdRoute}. Optional, so that backends written before level routes still type-check;
+   * call it through the free function `newLevelRoute(irqfd, gsi)`, which throws UNSUPPORTED where it is missing.
+   *
+   * @throws VirtError INVALID_ARGUMENT for a `gsi` that is not an integer from 0 to 23, before any
+   *   side effect; UNSUPPORTED, with the reason, where `partition.capabilities.resample` is false;
+   *   BUSY for a second level route on one GSI from this irqfd (KVM would accept two resamplers on
+   *   one GSI, but a VMM gives each device's INTx line a pin of its own); DISPOSED after the
+   *   partition was disposed; the hypervisor's refusal as a typed error with its errno, nothing left open.
+   */
+  newLevelRoute?(gsi: number): LevelIrqFdRoute;
   /**
    * Runs `fn` as one transaction: every route change inside it costs at most one routing-table
    * commit, issued when the outermost batch returns (batches nest). Signals are never lost either way.

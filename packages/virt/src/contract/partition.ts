@@ -38,6 +38,11 @@ export interface LocalApicState {
   readonly irr: readonly number[];
   /** Vectors whose ISR bit is set, ascending. */
   readonly isr: readonly number[];
+  /**
+   * Vectors whose TMR bit is set (last accepted as level-triggered), ascending, where the backend
+   * reads it (KVM: the register page at 0x180; the software model).
+   */
+  readonly tmr?: readonly number[];
   /** Spurious-interrupt vector register bit 8. */
   readonly softwareEnabled: boolean;
 }

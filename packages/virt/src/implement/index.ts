@@ -25,3 +25,7 @@ export { partitionCapabilities } from '../contract/partition-capabilities';
 export type { PartitionFacts } from '../contract/partition-capabilities';
 export { checkMsiStructFields, encodeMsiFields, msiBits } from '../msi/msi-fields';
 export type { MsiBitsSource, MsiFieldValue, MsiStructField } from '../msi/msi-fields';
+export type { RedirectionWords } from '../contract/level';
+export { IOREDTBL, checkLevelGsi, decodeRedirection, encodeRedirection, levelGsiBusy, levelRoutesUnsupported } from '../contract/level';
+export { LevelRouteTable } from '../relay/level-routes';
+export type { LevelRouteMaker, LevelRouteProvider } from '../relay/level-routes';

@@ -10,6 +10,8 @@ import { SlotAllocator } from '../alloc/slot-allocator';
 import type { IrqFdCapabilities } from '../contract/capabilities';
 import type { Event } from '../contract/event';
 import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
+import { type LevelIrqFdRoute, checkLevelGsi, levelRoutesUnsupported } from '../contract/level';
+import type { LevelRouteProvider } from './level-routes';
 import { VirtError, disposedError, isVirtError } from '../errors';
 import { onEventDisposing } from './event-disposal';
 import { IrqFdRouteBase } from './route-base';
@@ -32,6 +34,11 @@ export interface RelayIrqFdOptions {
   readonly platform: RelayPlatformFactory;
   /** Says why the relay is used, e.g. `KVM_CAP_IRQFD is missing`. */
   readonly reason: string;
+  /**
+   * Where `newLevelRoute` goes (the software backend's IOAPIC model). Absent: the relay has no
+   * level-triggered input and `newLevelRoute` is UNSUPPORTED, naming `reason`.
+   */
+  readonly levelRoutes?: LevelRouteProvider;
 }
 
 /**
@@ -117,6 +124,21 @@ export class RelayIrqFd implements IrqFd {
   }
 
   /**
+   * A level-triggered route on IOAPIC input `gsi` (0-23), from the `levelRoutes` option. INVALID_ARGUMENT
+   * for a bad GSI first; UNSUPPORTED without that option (a relay injects MSIs with `requestMsi` and
+   * has no level-triggered input), naming why the relay is used; then the provider's own checks.
+   */
+  newLevelRoute(gsi: number): LevelIrqFdRoute {
+    const op = 'IrqFd.newLevelRoute';
+    checkLevelGsi(op, gsi);
+    const provider = this.options.levelRoutes;
+    if (provider === undefined) {
+      throw levelRoutesUnsupported(op, `the ${this.options.backend} irqfd is the user-space relay, which injects MSIs and has no level-triggered input (${this.options.reason || 'no reason given'})`);
+    }
+    return provider.newLevelRoute(gsi);
+  }
+
+  /**
    * Runs `fn` and returns its result: every change applies at once, there is nothing to commit.
    * INVALID_ARGUMENT when `fn` is not a function; DISPOSED after {@link dispose}.
    */
@@ -147,6 +169,7 @@ export class RelayIrqFd implements IrqFd {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.options.levelRoutes?.dispose();
     for (const r of [...this.routes]) r.dispose();
     this.platform.dispose();
   }
@@ -305,5 +328,19 @@ function readRelayOptions(options: unknown): RelayIrqFdOptions {
   const platform = o.platform;
   checkFunction(op, 'platform', platform);
   const reason = checkString(op, 'reason', o.reason, true);
-  return Object.freeze({ backend, maxRoutes, policy, inject: inject as RawInjector, platform: platform as RelayPlatformFactory, reason });
+  const levelRoutes = o.levelRoutes;
+  if (levelRoutes !== undefined) {
+    const l = checkObject<Partial<LevelRouteProvider>>(op, 'levelRoutes', levelRoutes);
+    checkFunction(op, 'levelRoutes.newLevelRoute', l.newLevelRoute);
+    checkFunction(op, 'levelRoutes.dispose', l.dispose);
+  }
+  return Object.freeze({
+    backend,
+    maxRoutes,
+    policy,
+    inject: inject as RawInjector,
+    platform: platform as RelayPlatformFactory,
+    reason,
+    ...(levelRoutes === undefined ? {} : { levelRoutes: levelRoutes as LevelRouteProvider }),
+  });
 }

@@ -7,3 +7,5 @@ export type { ApicBusOptions } from './apic-bus';
 export { LocalApicModel } from './local-apic-model';
 export { thrownBy } from './thrown-by';
 export { seededRandom } from './seeded-random';
+export { IoApicModel } from './ioapic-model';
+export type { IoApicModelHooks, IoApicRegisters } from './ioapic-model';

@@ -8,7 +8,8 @@ import { checkInteger } from '../validate';
 /**
  * One vCPU's local APIC as a test model: accepts vectored messages into IRR (recording level or
  * edge in TMR), refuses them while software-disabled, and counts NMI, SMI, INIT and ExtINT.
- * Nothing moves from IRR to ISR: there is no guest to acknowledge an interrupt.
+ * Nothing moves from IRR to ISR by itself: there is no guest; {@link eoi} stands for a guest that
+ * takes a vector and acknowledges it.
  */
 export class LocalApicModel {
   /** The APIC ID, 0 to 0xFFFFFFFF (above 0xFF only with x2APIC). */
@@ -58,6 +59,27 @@ export class LocalApicModel {
   /** A snapshot, as `readLocalApic` returns it: APIC ID, IRR and ISR vectors ascending, software enable. */
   state(): LocalApicState {
     return { apicId: this.apicId, irr: bitsToVectors(this.irr), isr: bitsToVectors(this.isr), softwareEnabled: this.softwareEnabled };
+  }
+
+  /** Vectors whose TMR bit is set (last accepted level-triggered), ascending. */
+  tmrVectors(): number[] {
+    return bitsToVectors(this.tmr);
+  }
+
+  /**
+   * A guest taking `vector` and writing EOI for it: its IRR and ISR bits are cleared. Returns the
+   * vector's trigger mode from TMR (`level` means the EOI is broadcast to the IOAPIC, as
+   * `kvm_ioapic_send_eoi` does), or undefined when the vector was neither requested nor in service
+   * (a spurious EOI changes nothing). INVALID_ARGUMENT for a vector outside 0-255.
+   */
+  eoi(vector: number): 'level' | 'edge' | undefined {
+    checkInteger('LocalApicModel.eoi', 'vector', vector, 0, 255);
+    const w = vector >>> 5;
+    const bit = 1 << (vector & 31);
+    if (!(this.irr[w]! & bit) && !(this.isr[w]! & bit)) return undefined;
+    this.irr[w] = (this.irr[w]! & ~bit) >>> 0;
+    this.isr[w] = (this.isr[w]! & ~bit) >>> 0;
+    return this.tmr[w]! & bit ? 'level' : 'edge';
   }
 
   /** Clears every IRR bit (TMR and the counters stay). */

@@ -5,10 +5,10 @@
  */
 import { batchCases } from './batch';
 import type { ConformanceCase } from './context';
-import { declaredOnlyCases } from './declared-only';
 import { deliveryCases } from './delivery';
 import { eventReplacementCases } from './event-replacement';
 import { inputsCases } from './inputs';
+import { levelCases } from './level';
 import { lifecycleCases } from './lifecycle';
 import { manifestCases } from './manifest';
 import { maskingCases } from './masking';
@@ -31,5 +31,5 @@ export const conformanceCases: readonly ConformanceCase[] = Object.freeze([
   ...eventReplacementCases,
   ...x2apicCases,
   ...overflowCases,
-  ...declaredOnlyCases,
+  ...levelCases,
 ]);

@@ -11,6 +11,7 @@ export const manifestCases: readonly ConformanceCase[] = [
         routingTable: irqfd.capabilities.routingTable,
         mediation: irqfd.capabilities.mediation,
         resample: subject.partition.capabilities.resample,
+        guestEoi: typeof subject.eoi === 'function',
         x2apic: subject.partition.capabilities.x2apic,
       };
       for (const key of Object.keys(live) as Array<keyof typeof live>) {
