@@ -5,21 +5,8 @@
  * raw bytes at the header's offsets, never through the backend's encoders.
  */
 import { KvmKernelModel } from '../../src/testing';
+import { CHECK_EXTENSION, CREATE_IRQCHIP, CREATE_VCPU, CREATE_VM, ENABLE_CAP, GET_LAPIC, GET_MSRS, O_RDWR, SET_CPUID2, SET_GSI_ROUTING, SET_LAPIC, SET_MSRS, SIGNAL_MSI } from '../support/kvm-raw';
 
-const O_RDWR = 2;
-const req = (name: string, request: number) => ({ name, request });
-const CREATE_VM = req('KVM_CREATE_VM', 0xae01);
-const CHECK_EXTENSION = req('KVM_CHECK_EXTENSION', 0xae03);
-const CREATE_IRQCHIP = req('KVM_CREATE_IRQCHIP', 0xae60);
-const CREATE_VCPU = req('KVM_CREATE_VCPU', 0xae41);
-const SET_GSI_ROUTING = req('KVM_SET_GSI_ROUTING', 0x4008ae6a);
-const SIGNAL_MSI = req('KVM_SIGNAL_MSI', 0x4020aea5);
-const GET_LAPIC = req('KVM_GET_LAPIC', 0x8400ae8e);
-const SET_LAPIC = req('KVM_SET_LAPIC', 0x4400ae8f);
-const ENABLE_CAP = req('KVM_ENABLE_CAP', 0x4068aea3);
-const SET_CPUID2 = req('KVM_SET_CPUID2', 0x4008ae90);
-const GET_MSRS = req('KVM_GET_MSRS', 0xc008ae88);
-const SET_MSRS = req('KVM_SET_MSRS', 0x4008ae89);
 const EINVAL = -22;
 const EEXIST = -17;
 const E2BIG = -7;
