@@ -7,6 +7,7 @@ import * as root from '../src';
 import * as conformance from '../src/conformance';
 import * as implement from '../src/implement';
 import * as testing from '../src/testing';
+import { settledOutcome } from '../src/testing';
 import { InProcessRelayPlatform, RelayIrqFd, SlotAllocator, isVirtError } from '../src';
 
 export const BAD: readonly unknown[] = [undefined, null, 42, 'x', {}, Number.NaN, -1, 2 ** 53, 10n, [], () => undefined];
@@ -52,17 +53,6 @@ function outcome(call: () => unknown): 'returned' | 'typed' {
   try {
     const result = call();
     if (result instanceof Promise) result.catch(() => undefined);
-  } catch (e) {
-    if (!isVirtError(e)) throw new Error(`untyped error: ${String(e)}`);
-    return 'typed';
-  }
-  return 'returned';
-}
-
-/** As {@link outcome}, awaiting a returned promise (async entries reject instead of throwing). */
-async function settledOutcome(call: () => unknown): Promise<'returned' | 'typed'> {
-  try {
-    await call();
   } catch (e) {
     if (!isVirtError(e)) throw new Error(`untyped error: ${String(e)}`);
     return 'typed';
