@@ -1,7 +1,7 @@
 /**
  * KVM's ioctl numbers and argument bytes as the model tests (../model) write them: by hand from
- * the UAPI header (include/uapi/linux/kvm.h, /work/shared/reference/kvm.md), never through the
- * backend's encoders, so the model cannot drift into agreeing with the backend.
+ * the UAPI header (include/uapi/linux/kvm.h), never through the backend's encoders, so the model
+ * cannot drift into agreeing with the backend.
  */
 import type { IoctlDef } from '@tsvmm/linux-sys';
 
