@@ -49,12 +49,39 @@ export function msiRoutingTable(gsi: number, addressLo: number, data: number): U
   return routingTable([{ gsi, type: 2, a: addressLo, c: data }]);
 }
 
+/** `size` zeroed bytes with little-endian u32 words at the given offsets (`[offset, value]`). */
+function words(size: number, ...at: Array<[number, number]>): Uint8Array {
+  const b = new Uint8Array(size);
+  const v = new DataView(b.buffer);
+  for (const [offset, value] of at) v.setUint32(offset, value, true);
+  return b;
+}
+
 /** `struct kvm_irqfd` (32 bytes): fd @0, gsi @4, flags @8 (DEASSIGN 1). */
 export function irqfdArg(fd: number, gsi: number, flags = 0): Uint8Array {
-  const b = new Uint8Array(32);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, fd, true);
-  v.setUint32(4, gsi, true);
-  v.setUint32(8, flags, true);
+  return words(32, [0, fd], [4, gsi], [8, flags]);
+}
+
+/** `struct kvm_msi` (32 bytes): address_lo @0, address_hi @4, data @8. */
+export function signalMsiArg(addressLo: number, addressHi: number, data: number): Uint8Array {
+  return words(32, [0, addressLo], [4, addressHi], [8, data]);
+}
+
+/** `struct kvm_enable_cap` (104 bytes): cap @0, flags @4, args[0] u64 @8. */
+export function enableCapArg(cap: number, args0: bigint, flags = 0): Uint8Array {
+  const b = words(104, [0, cap], [4, flags]);
+  new DataView(b.buffer).setBigUint64(8, args0, true);
+  return b;
+}
+
+/** `struct kvm_cpuid2` with `nent` 40-byte entries, the first for function 1 with `ecx` @20 of the entry. */
+export function cpuidArg(ecx: number, nent = 1): Uint8Array {
+  return words(8 + 40 * Math.max(nent, 1), [0, nent], [8, 1], [8 + 20, ecx]);
+}
+
+/** `struct kvm_msrs` with `n` 16-byte entries, the first: index @8, data u64 @16. */
+export function msrsArg(index: number, data: bigint, n = 1): Uint8Array {
+  const b = words(8 + 16 * Math.max(n, 1), [0, n], [8, index]);
+  new DataView(b.buffer).setBigUint64(16, data, true);
   return b;
 }
