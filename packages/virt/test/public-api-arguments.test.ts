@@ -16,10 +16,11 @@ export const BAD: readonly unknown[] = [undefined, null, 42, 'x', {}, Number.NaN
 const WRONG_FOR_ANY_PARAMETER: readonly unknown[] = BAD.filter((b) => b === null || typeof b === 'bigint' || (typeof b === 'number' && Number.isNaN(b)) || Array.isArray(b) || (typeof b === 'object' && b !== null && Object.keys(b).length === 0 && !Array.isArray(b)));
 
 /**
- * The suite's own assertions: their documented job is to throw a ConformanceFailure (not a
- * VirtError) when the checked condition fails; they are exercised by the suite's self-tests.
+ * Assertions: their documented job is to throw a ConformanceFailure or an Error (not a VirtError)
+ * when the checked condition fails, e.g. virtErrorThrownBy given a call that returns. The suite's
+ * are exercised by its self-tests, virtErrorThrownBy (wrong arguments included) by thrown-by.test.ts.
  */
-const ASSERTIONS = new Set(['check', 'checkEqual', 'checkThrows', 'ConformanceFailure']);
+const ASSERTIONS = new Set(['check', 'checkEqual', 'checkThrows', 'ConformanceFailure', 'virtErrorThrownBy']);
 
 /** Exports documented to accept anything and return a result (never throw). */
 const TOTAL = new Set([
