@@ -21,6 +21,6 @@ export type { ModelEventFd, ModelFileTableOptions } from './model-files';
 export { denySyscalls } from './seccomp';
 export { ProcessEventFds } from './process-eventfds';
 export { MODEL_FILES_GSI, MODEL_FILES_VECTOR, modelFileTests } from './model-files-suite';
-export type { ModelFilesWorld } from './model-files-suite';
+export type { ModelFilesSyscalls, ModelFilesWorld } from './model-files-suite';
 export { irqFdEventNumberTests, irqFdRouteCycleTests } from './route-suites';
-export type { LinuxIrqFdPartition, LinuxIrqFdTarget } from './route-suites';
+export type { LinuxIrqFdPartition, LinuxIrqFdTarget, ModelKernelState } from './route-suites';

@@ -11,10 +11,18 @@ import { EBADF, EBUSY } from '../errno';
 import type { Syscalls } from '../syscalls';
 import { runner } from './irqfd-fault/runner';
 
+/** The system calls {@link modelFileTests} makes on a model. */
+export interface ModelFilesSyscalls extends Pick<Syscalls, 'eventfd' | 'close' | 'write'> {
+  /** dup(2): the lowest free number for the open file `fd` names, or `-EBADF` (every model answers it). */
+  dup(fd: number): number;
+  /** 1 when `a` and `b` name the same open file, 0 when not, `-EBADF` when either is closed (every model answers it). */
+  sameFile(a: number, b: number): number;
+}
+
 /** One model, set up by its backend for the cases of {@link modelFileTests}. */
 export interface ModelFilesWorld {
-  /** The model's system calls (`sameFile` required: every model answers it). */
-  readonly sys: Pick<Syscalls, 'eventfd' | 'dup' | 'close' | 'write'> & { sameFile(a: number, b: number): number };
+  /** The model's system calls. */
+  readonly sys: ModelFilesSyscalls;
   /** How many numbers name the open file `fd` names (0 when it is closed). */
   fileRefs(fd: number): number;
   /** The counter of the eventfd `fd` names, without reading it; `undefined` when it is not one. */
@@ -57,14 +65,14 @@ export function modelFileTests(world: () => ModelFilesWorld): void {
     const e = w.sys.eventfd(0, 0);
     w.sys.eventfd(0, 0);
     expect(w.sys.close(first)).toBe(0); // the lowest free number is now below e
-    const d = w.sys.dup!(e);
+    const d = w.sys.dup(e);
     expect(d).toBe(first);
     expect(w.sys.sameFile(e, d)).toBe(1);
     expect(w.fileRefs(e)).toBe(2);
     // One counter: a write through one number is read through the other.
     expect(w.sys.write(d, ONE, 8)).toBe(8);
     expect(w.eventfdCount(e)).toBe(1n);
-    expect(w.sys.dup!(999)).toBe(-EBADF);
+    expect(w.sys.dup(999)).toBe(-EBADF);
     expect(w.sys.sameFile(e, 999)).toBe(-EBADF);
     expect(w.sys.sameFile(999, e)).toBe(-EBADF);
   });
@@ -79,7 +87,7 @@ export function modelFileTests(world: () => ModelFilesWorld): void {
     const { expect } = runner();
     const w = world();
     const e = w.sys.eventfd(0, 0);
-    const d = w.sys.dup!(e);
+    const d = w.sys.dup(e);
     expect(w.assignIrqfd(e, gsi)).toBe(0);
     expect(w.sys.close(e)).toBe(0);
     expect(w.sys.close(e)).toBe(-EBADF);
@@ -97,7 +105,7 @@ export function modelFileTests(world: () => ModelFilesWorld): void {
     const { expect } = runner();
     const w = world();
     const e = w.sys.eventfd(0, 0);
-    const d = w.sys.dup!(e);
+    const d = w.sys.dup(e);
     expect(w.assignIrqfd(e, gsi)).toBe(0);
     expect(w.assignIrqfd(d, gsi)).toBe(-EBUSY);
     expect(w.deassignIrqfd(d, gsi)).toBe(0);

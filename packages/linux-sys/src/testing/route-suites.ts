@@ -8,6 +8,16 @@ import type { IrqFdEngine } from '../irqfd';
 import type { Syscalls } from '../syscalls';
 import { runner } from './irqfd-fault/runner';
 
+/** What a kernel model holds for one partition, as {@link LinuxIrqFdPartition.kernelState} reads it. */
+export interface ModelKernelState {
+  /** MSI entries in the partition's committed routing table. */
+  readonly table: number;
+  /** Irqfds assigned in the partition. */
+  readonly irqfds: number;
+  /** Every hazard the model recorded (what would have crashed or corrupted a real host). */
+  readonly hazards: readonly unknown[];
+}
+
 /** One partition of a {@link LinuxIrqFdTarget}. */
 export interface LinuxIrqFdPartition extends Disposable {
   /** Disposes the partition (idempotent). */
@@ -27,7 +37,7 @@ export interface LinuxIrqFdPartition extends Disposable {
    * irqfds assigned) and every hazard the model recorded. Omitted on a device, which cannot be read
    * back (delivery checks it instead).
    */
-  kernelState?(): { readonly table: number; readonly irqfds: number; readonly hazards: readonly unknown[] };
+  kernelState?(): ModelKernelState;
 }
 
 /** What a backend supplies to run the route suites on one target. */
