@@ -22,5 +22,5 @@ export { denySyscalls } from './seccomp';
 export { ProcessEventFds } from './process-eventfds';
 export { MODEL_FILES_GSI, MODEL_FILES_VECTOR, modelFileTests } from './model-files-suite';
 export type { ModelFilesSyscalls, ModelFilesWorld } from './model-files-suite';
-export { irqFdEventNumberTests, irqFdRouteCycleTests } from './route-suites';
-export type { LinuxIrqFdPartition, LinuxIrqFdTarget, ModelKernelState } from './route-suites';
+export { irqFdEventNumberTests, irqFdRouteCycleTests, linuxIrqFdTarget } from './route-suites';
+export type { BackendReads, BackendTestTarget, LinuxIrqFdPartition, LinuxIrqFdTarget, ModelKernelState } from './route-suites';

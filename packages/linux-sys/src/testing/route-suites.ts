@@ -48,6 +48,63 @@ export interface LinuxIrqFdTarget {
   openFdCount(): number;
 }
 
+/**
+ * What a backend's test target offers (the targets `describeOnTargets` hands out in the KVM and
+ * mshv backends' tests): partitions, their system calls, IRR, descriptors, and its model.
+ */
+export interface BackendTestTarget<P extends { dispose(): void }, M> {
+  /** The real device rather than the kernel model. */
+  readonly real: boolean;
+  /** A partition with `vcpus` vCPUs. */
+  create(options: { vcpus: number }): P;
+  /** The system calls of `p`; `inner` is below the injected faults. */
+  sysOf(p: P): { readonly inner: Syscalls };
+  /** Every vCPU's pending vectors as `[vcpu, vector]`, cleared. */
+  takeIrr(p: P): Array<[number, number]>;
+  /** Descriptors open now (the process's, and on the model every number its kernels hold). */
+  openFdCount(): number;
+  /** The kernel model under `p` (called on the model only). */
+  modelOf(p: P): M;
+}
+
+/** How {@link linuxIrqFdTarget} reads a backend's partition and kernel model. */
+export interface BackendReads<P, M> {
+  /** The partition's irqfd engine. */
+  irqfd(p: P): IrqFdEngine;
+  /** The counter of the eventfd `fd` names in `model`, read without consuming it. */
+  eventfdCount(model: M, fd: number): bigint | undefined;
+  /** The GSI the eventfd `fd` names is assigned on in `p`'s VM or partition. */
+  irqfdGsi(model: M, p: P, fd: number): number | undefined;
+  /** What `model` holds for `p`. */
+  kernelState(model: M, p: P): ModelKernelState;
+}
+
+/**
+ * A backend's test target as the route suites take it: the model's read-backs only where
+ * `target.real` is false.
+ */
+export function linuxIrqFdTarget<P extends { dispose(): void }, M>(target: BackendTestTarget<P, M>, reads: BackendReads<P, M>): LinuxIrqFdTarget {
+  return {
+    openFdCount: () => target.openFdCount(),
+    create(vcpus) {
+      const p = target.create({ vcpus });
+      const model = target.real ? undefined : target.modelOf(p);
+      return {
+        irqfd: reads.irqfd(p),
+        sys: target.sysOf(p).inner,
+        takeIrr: () => target.takeIrr(p),
+        ...(model !== undefined && {
+          eventfdCount: (fd: number) => reads.eventfdCount(model, fd),
+          irqfdGsi: (fd: number) => reads.irqfdGsi(model, p, fd),
+          kernelState: () => reads.kernelState(model, p),
+        }),
+        dispose: () => p.dispose(),
+        [Symbol.dispose]: () => p.dispose(),
+      };
+    },
+  };
+}
+
 /** A fixed, physical, edge MSI to APIC ID 0, as `setMsi` takes it. */
 function msi(vector: number): [number, number] {
   const m = encodeMsi({ destinationId: 0, vector });

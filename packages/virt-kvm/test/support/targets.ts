@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice } from '@tsvmm/linux-sys/testing';
+import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice, linuxIrqFdTarget as linuxIrqFdTargetOf } from '@tsvmm/linux-sys/testing';
 import type { KvmIrqFd, KvmPartition } from '../../src';
 import { KvmKernelModel, type ModelRelayPlatform } from '../../src/testing';
 import { type KvmFaultAdapter, type KvmFaultKernel, type KvmKernelOptions, kvmFaultAdapter } from './fault-adapter';
@@ -146,23 +146,10 @@ export function byVcpuThenVector(a: [number, number], b: [number, number]): numb
 
 /** `target` as the shared route suites of @tsvmm/linux-sys/testing take it (the model's read-backs on the model only). */
 export function linuxIrqFdTarget(target: KvmTarget): LinuxIrqFdTarget {
-  return {
-    openFdCount: () => target.openFdCount(),
-    create(vcpus) {
-      const p = target.create({ vcpus });
-      const model = target.real ? undefined : target.modelOf(p);
-      return {
-        irqfd: p.irqfd() as KvmIrqFd,
-        sys: target.sysOf(p).inner,
-        takeIrr: () => target.takeIrr(p),
-        ...(model && {
-          eventfdCount: (fd: number) => model.eventfdCount(fd),
-          irqfdGsi: (fd: number) => model.irqfdGsi(fd),
-          kernelState: () => ({ table: model.msiRoutes().size, irqfds: model.vm.irqfds.length, hazards: model.hazards }),
-        }),
-        dispose: () => p.dispose(),
-        [Symbol.dispose]: () => p.dispose(),
-      };
-    },
-  };
+  return linuxIrqFdTargetOf(target, {
+    irqfd: (p) => p.irqfd() as KvmIrqFd,
+    eventfdCount: (model, fd) => model.eventfdCount(fd),
+    irqfdGsi: (model, _p, fd) => model.irqfdGsi(fd),
+    kernelState: (model) => ({ table: model.msiRoutes().size, irqfds: model.vm.irqfds.length, hazards: model.hazards }),
+  });
 }

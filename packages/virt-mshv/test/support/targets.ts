@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import type { DeliveryObserver } from '@tsvmm/virt/conformance';
-import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice } from '@tsvmm/linux-sys/testing';
+import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice, linuxIrqFdTarget as linuxIrqFdTargetOf } from '@tsvmm/linux-sys/testing';
 import { type MshvPartition, type MshvProbeOptions, abi } from '../../src';
 import { MshvKernelModel, type ModelRelayPlatform } from '../../src/testing';
 import { type MshvFaultAdapter, type MshvFaultKernel, type MshvKernelOptions, mshvFaultAdapter, takeDeliveries, takeVcpuDeliveries } from './fault-adapter';
@@ -150,24 +150,13 @@ export function msiTo(apicId: number, vector: number, extra: Partial<Parameters<
 
 /** `target` as the shared route suites of @tsvmm/linux-sys/testing take it (the model's read-backs on the model only). */
 export function linuxIrqFdTarget(target: MshvTarget): LinuxIrqFdTarget {
-  return {
-    openFdCount: () => target.openFdCount(),
-    create(vcpus) {
-      const p = target.create({ vcpus });
-      const model = target.real ? undefined : target.modelOf(p);
-      const kernel = model?.partitionOf(p.partitionFd);
-      return {
-        irqfd: p.irqfd()!,
-        sys: target.sysOf(p).inner,
-        takeIrr: () => target.takeIrr(p),
-        ...(model && {
-          eventfdCount: (fd: number) => model.eventfdCounter(fd),
-          irqfdGsi: (fd: number) => model.irqfdGsi(p.partitionFd, fd),
-          kernelState: () => ({ table: kernel!.routes.size, irqfds: kernel!.irqfds.length, hazards: model.hazards }),
-        }),
-        dispose: () => p.dispose(),
-        [Symbol.dispose]: () => p.dispose(),
-      };
+  return linuxIrqFdTargetOf(target, {
+    irqfd: (p) => p.irqfd()!,
+    eventfdCount: (model, fd) => model.eventfdCounter(fd),
+    irqfdGsi: (model, p, fd) => model.irqfdGsi(p.partitionFd, fd),
+    kernelState: (model, p) => {
+      const kernel = model.partitionOf(p.partitionFd)!;
+      return { table: kernel.routes.size, irqfds: kernel.irqfds.length, hazards: model.hazards };
     },
-  };
+  });
 }
