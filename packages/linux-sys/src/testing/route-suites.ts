@@ -48,17 +48,29 @@ export interface LinuxIrqFdTarget {
   openFdCount(): number;
 }
 
+/** A partition {@link BackendTestTarget} makes: anything the test can dispose. */
+export interface BackendPartition {
+  /** Disposes the partition (idempotent). */
+  dispose(): void;
+}
+
+/** The system calls {@link BackendTestTarget.sysOf} returns. */
+export interface InjectedSyscalls {
+  /** The system calls below the injected faults. */
+  readonly inner: Syscalls;
+}
+
 /**
  * What a backend's test target offers (the targets `describeOnTargets` hands out in the KVM and
  * mshv backends' tests): partitions, their system calls, IRR, descriptors, and its model.
  */
-export interface BackendTestTarget<P extends { dispose(): void }, M> {
+export interface BackendTestTarget<P extends BackendPartition, M> {
   /** The real device rather than the kernel model. */
   readonly real: boolean;
   /** A partition with `vcpus` vCPUs. */
   create(options: { vcpus: number }): P;
   /** The system calls of `p`; `inner` is below the injected faults. */
-  sysOf(p: P): { readonly inner: Syscalls };
+  sysOf(p: P): InjectedSyscalls;
   /** Every vCPU's pending vectors as `[vcpu, vector]`, cleared. */
   takeIrr(p: P): Array<[number, number]>;
   /** Descriptors open now (the process's, and on the model every number its kernels hold). */
@@ -83,7 +95,7 @@ export interface BackendReads<P, M> {
  * A backend's test target as the route suites take it: the model's read-backs only where
  * `target.real` is false.
  */
-export function linuxIrqFdTarget<P extends { dispose(): void }, M>(target: BackendTestTarget<P, M>, reads: BackendReads<P, M>): LinuxIrqFdTarget {
+export function linuxIrqFdTarget<P extends BackendPartition, M>(target: BackendTestTarget<P, M>, reads: BackendReads<P, M>): LinuxIrqFdTarget {
   return {
     openFdCount: () => target.openFdCount(),
     create(vcpus) {
