@@ -13,13 +13,13 @@ import { createProgress } from '../src/bench/progress';
 import { type comparisonVerdict, formatComparisonTable } from '../src/cli/bench-command';
 import { memoryIo } from '../src/cli/io';
 import { main } from '../src/cli/main';
-import { type FakeConfig, type FakeLogEntry, type FakeMetric, alive, fakeBin, fakeCheckout, readFakeLog } from './helpers/fake-checkout';
-import { BIN, WIDE } from './helpers/run-cli';
+import { type FakeConfig, type FakeLogEntry, type FakeMetric, alive, fakeBin, fakeCheckout, readFakeLog } from './support/fake-checkout';
+import { BIN, WIDE } from './support/run-cli';
 
 /** The hang bound of the test that runs a comparison in a child process: far beyond the deadline it gives. */
 const HANG_BOUND_MS = 60_000;
 
-const COMPARE_RUN = path.join(__dirname, 'bench-against', 'compare-run.js');
+const COMPARE_RUN = path.join(__dirname, 'support', 'bench-against-run.js');
 
 const MSIX: readonly FakeMetric[] = [
   { name: 'msix.table_write', unit: 'ns', values: [10, 30, 20] },

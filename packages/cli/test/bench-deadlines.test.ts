@@ -31,7 +31,7 @@ type Batch = DeliveryRig['paths'][SampledName];
 /** The hang bound of every test here: far beyond any deadline they exercise. */
 const HANG_BOUND_MS = 30_000;
 
-const STALLED_RUN = path.join(__dirname, 'bench-deadlines', 'stalled-run.js');
+const STALLED_RUN = path.join(__dirname, 'support', 'stalled-bench-run.js');
 
 const DELIVERY_METRICS = [...SAMPLED.slice(0, 5), 'delivery.relay_over_irqfd', 'delivery.overflow'];
 

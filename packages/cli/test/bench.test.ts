@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import type { BenchResult } from '../src/bench/result';
 import { memoryIo } from '../src/cli/io';
 import { main } from '../src/cli/main';
-import { chromiumMissing, launchChromium, renderedCharts } from './helpers/chromium';
-import { KVM_PROBLEM, itKvm, runBin, type CliRun, WIDE } from './helpers/run-cli';
+import { chromiumMissing, launchChromium, renderedCharts } from './support/chromium';
+import { KVM_PROBLEM, itKvm, runBin, type CliRun, WIDE } from './support/run-cli';
 
 const REQUIRED = [
   'delivery.irqfd',

@@ -1,5 +1,5 @@
 /**
- * tsvmm works inside a bundled application. `bundle/program.ts` (which uses @tsvmm/virt-kvm,
+ * tsvmm works inside a bundled application. `support/bundle-program.ts` (which uses @tsvmm/virt-kvm,
  * virt-mshv, virt-whp, virt-software, pci-core and linux-sys) is bundled by esbuild with
  * `--bundle --platform=node`, koffi kept external as its own packaging notes advise for a native
  * module, and run from a temporary folder outside the workspace that holds only the bundle and a
@@ -28,7 +28,7 @@ beforeAll(() => {
   expect(`${dir}${sep}`.startsWith(`${WORKSPACE}${sep}`)).toBe(false);
   app = join(dir, 'app.js');
   const out = buildSync({
-    entryPoints: [join(__dirname, 'bundle', 'program.ts')],
+    entryPoints: [join(__dirname, 'support', 'bundle-program.ts')],
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -8,7 +8,7 @@ import { memoryIo } from '../src/cli/io';
 import { main } from '../src/cli/main';
 import type { DemoResult } from '../src/demo/run-demo';
 import { type PassthroughHost, type PassthroughUnavailable, VFIO_DEVICE_ENV, openPassthroughHost } from '../src/demo/passthrough';
-import { KVM_PROBLEM } from './helpers/run-cli';
+import { KVM_PROBLEM } from './support/run-cli';
 
 const SECTION = /^6\. A passed-through PCI device/;
 

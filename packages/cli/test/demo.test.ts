@@ -11,7 +11,7 @@ import { type FileReadHost, openFileReadHost } from '../src/demo/file-read';
 import { type X2apicHost, openX2apicHost } from '../src/demo/x2apic';
 import type * as X2apicModule from '../src/demo/x2apic';
 import { EventFd } from '@tsvmm/linux-sys';
-import { KVM_PROBLEM, itKvm, runBin, WIDE } from './helpers/run-cli';
+import { KVM_PROBLEM, itKvm, runBin, WIDE } from './support/run-cli';
 
 function parse(stdout: string): DemoResult {
   return JSON.parse(stdout) as DemoResult;

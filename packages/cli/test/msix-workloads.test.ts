@@ -1,6 +1,6 @@
 import { KvmPartition } from '@tsvmm/virt-kvm';
 import { SoftwarePartition } from '@tsvmm/virt-software';
-import { itKvm } from './helpers/run-cli';
+import { itKvm } from './support/run-cli';
 import { benchMsixEnable, benchMsixTableAccess } from '../src/bench/msix-workloads';
 
 describe('MSI-X bench workloads', () => {

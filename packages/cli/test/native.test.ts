@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { NativeUnavailable, loadNativeBench } from '../src/bench/native';
 import { Stalled } from '../src/deadline';
-import { itKvm } from './helpers/run-cli';
+import { itKvm } from './support/run-cli';
 
 const ETIMEDOUT = 110;
 

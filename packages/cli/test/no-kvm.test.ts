@@ -8,7 +8,7 @@ import type { BackendDescriptor, CodedBackendProbe } from '../src/backends/descr
 import { BACKENDS } from '../src/backends/registry';
 import { main } from '../src/cli/main';
 import { memoryIo } from '../src/cli/io';
-import { WIDE } from './helpers/run-cli';
+import { WIDE } from './support/run-cli';
 import type { BenchResult } from '../src/bench/result';
 import type { DemoResult } from '../src/demo/run-demo';
 import type { ProbeReport } from '../src/probe/backends';

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const CHILD = join(__dirname, 'no-thread-wait', 'child.js');
+const CHILD = join(__dirname, 'support', 'no-thread-wait-child.js');
 const CLI_DIST = resolve(__dirname, '..', 'dist', 'index.js');
 const WHP_MODEL_SOURCE = resolve(__dirname, '..', '..', 'virt-whp', 'native', 'whp_model.c');
 /** How long a child may take: far beyond its second or so of work, far below jest's own timeout. */

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { BIN, WIDE, runBin } from './helpers/run-cli';
+import { BIN, WIDE, runBin } from './support/run-cli';
 
 test('probe reports RLIMIT_NOFILE and the routes per partition, in text and JSON', () => {
   const text = runBin(['probe'], undefined, WIDE);
@@ -22,7 +22,7 @@ test('probe reports RLIMIT_NOFILE and the routes per partition, in text and JSON
 });
 
 test('with kcmp denied by a seccomp filter, probe says so and how disposal copes', () => {
-  const preload = path.join(__dirname, 'probe-limits', 'deny-kcmp.js');
+  const preload = path.join(__dirname, 'support', 'deny-kcmp.js');
   const r = spawnSync(process.execPath, ['-r', preload, BIN, 'probe'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, FORCE_COLOR: '0', ...WIDE } });
   expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
   expect(r.stdout).toMatch(/^Confinement: a seccomp filter is installed; kcmp is denied, so disposal tells its own descriptors from \/proc\/self\/fdinfo\.$/m);

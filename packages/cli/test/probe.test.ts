@@ -4,7 +4,7 @@ import { main } from '../src/cli/main';
 import { memoryIo } from '../src/cli/io';
 import type { ProbeReport } from '../src/probe/backends';
 import type { BackendDescriptor } from '../src/backends/descriptor';
-import { KVM_PROBLEM, WIDE, itKvm, runBin } from './helpers/run-cli';
+import { KVM_PROBLEM, WIDE, itKvm, runBin } from './support/run-cli';
 
 describe('tsvmm probe', () => {
   it('--json prints one JSON document with every backend, its availability, reason and capabilities', async () => {

@@ -5,7 +5,7 @@ import { renderReport, writeReport } from '../src/bench/report';
 import type { BenchResult } from '../src/bench/result';
 import { BENCH_SCHEMA, withRatio } from '../src/bench/result';
 import { distribution } from '../src/bench/stats';
-import { chromiumMissing, launchChromium, renderedCharts } from './helpers/chromium';
+import { chromiumMissing, launchChromium, renderedCharts } from './support/chromium';
 
 function syntheticResult(): BenchResult {
   // 5000 samples each; a few far outliers (100× the median) in the irqfd series.

@@ -4,7 +4,7 @@
  * exits are dispatched with `msix.claims()`; the capability sits at config offset 0x70.
  */
 import type { Partition } from '@tsvmm/virt';
-import { type IrqFdMsixRoutes, MsixEmulator, createIrqFdMsixRoutes, partitionInjector } from '../src';
+import { type IrqFdMsixRoutes, MsixEmulator, createIrqFdMsixRoutes, partitionInjector } from '@tsvmm/pci-core';
 
 export const MSIX_CAP = 0x70;
 

@@ -1,16 +1,8 @@
 /** Unknown option keys of MsixEmulator, its placements and setRoutes are refused. */
-import { isVirtError } from '@tsvmm/virt';
+import { virtErrorThrownBy } from '@tsvmm/virt/testing';
 import { MsixEmulator } from '../src';
 
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
-    return (e as Error).message;
-  }
-  throw new Error('expected a throw');
-}
+const message = (fn: () => unknown): string => virtErrorThrownBy(fn, 'INVALID_ARGUMENT').message;
 
 const layout = { vectors: 4, table: { bir: 0, offset: 0x1000 }, pba: { bir: 0, offset: 0x2000 } };
 

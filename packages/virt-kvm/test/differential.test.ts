@@ -11,7 +11,7 @@ import { type IoctlDef, type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from '../src/abi';
 import { KvmKernelModel } from '../src/testing';
 import { DIFFERENTIAL_VCPU_IDS, type DifferentialKernel, runDifferential } from './support/differential';
-import { describeKvm } from './kvm-env';
+import { describeKvm } from './support/targets';
 
 const SEEDS = 200;
 const LENGTH = 60;

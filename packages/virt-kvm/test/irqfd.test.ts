@@ -3,14 +3,14 @@
  * order of KVM_SET_GSI_ROUTING and KVM_IRQFD, masking without loss, the tables pushed, the kernel's
  * limits, and what a user closing `route.event` or `route.event.fd` does.
  */
-import { type IrqFdRoute, RelayIrqFd, encodeMsi, isVirtError } from '@tsvmm/virt';
+import { type IrqFdRoute, RelayIrqFd, isVirtError } from '@tsvmm/virt';
 import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
-import { FaultInjector } from '@tsvmm/linux-sys/testing';
+import { FaultInjector, irqFdEventNumberTests } from '@tsvmm/linux-sys/testing';
 import { packStruct } from '@tsvmm/ffi';
 import * as kvm from '../src/abi';
 import type { KvmIrqFd, KvmPartition } from '../src';
 import type { ModelRoute } from '../src/testing';
-import { DESCRIPTORS_PER_ROUTE, type KvmTarget, byVcpuThenVector, describeOnTargets, msiTo } from './support/targets';
+import { DESCRIPTORS_PER_ROUTE, type KvmTarget, byVcpuThenVector, describeOnTargets, linuxIrqFdTarget, msiTo } from './support/targets';
 
 function program(r: IrqFdRoute, vcpu: number, vector: number): void {
   const m = msiTo(vcpu, vector);
@@ -313,52 +313,8 @@ describeOnTargets('KVM irqfd', (target) => {
     expect(irqfd.gsiCount).toBe(0);
   });
 
-  it("a user closes route.event.fd and another route takes the number: a's signal reaches a only; a masks, unmasks and disposes without touching b", () => {
-    const fds = target.openFdCount();
-    using p = target.create({ vcpus: 1 });
-    const inner: Syscalls = target.sysOf(p).inner;
-    const irqfd = p.irqfd() as KvmIrqFd;
-    const X = encodeMsi({ destinationId: 0, vector: 0x41 });
-    const Y = encodeMsi({ destinationId: 0, vector: 0x52 });
-    const a = irqfd.newIrqFdRoute();
-    a.setMsi(X.addressLo, X.data);
-    a.unmask();
-    expect(a.event.fd).not.toBe(a.event.ownFd());
-    expect(inner.sameFile!(a.event.fd, a.event.ownFd())).toBe(1);
-
-    const number = a.event.fd;
-    expect(inner.close(number)).toBe(0);
-    const b = irqfd.newIrqFdRoute();
-    expect(b.event.ownFd()).toBe(number); // the scenario: b's eventfd took the number a handed out
-    expect(inner.sameFile!(number, a.event.ownFd())).toBe(0);
-    b.setMsi(Y.addressLo, Y.data);
-
-    a.event.signal();
-    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
-    expect(b.consumePending()).toBe(false);
-
-    a.mask();
-    a.event.signal(); // latched in a while masked
-    expect(target.takeIrr(p)).toEqual([]);
-    expect(b.consumePending()).toBe(false);
-    a.unmask(); // the latched signal is delivered at unmask
-    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
-    a.event.signal();
-    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
-
-    a.dispose();
-    expect(inner.sameFile!(number, b.event.ownFd())).toBe(1); // b's eventfd is still open
-    expect(b.consumePending()).toBe(false);
-    b.unmask();
-    expect(b.fault).toBeUndefined();
-    b.event.signal();
-    expect(target.takeIrr(p)).toEqual([[0, 0x52]]);
-    // Which GSI b's eventfd is assigned on can be read back on the model only.
-    if (!target.real) expect(target.modelOf(p).irqfdGsi(b.event.ownFd())).toBe(b.gsi);
-    b.dispose();
-    p.dispose();
-    expect(target.openFdCount()).toBe(fds);
-  });
+  // One body for every Linux backend: @tsvmm/linux-sys/testing.
+  irqFdEventNumberTests(linuxIrqFdTarget(target));
 
   it('EINVAL: a table past the kernel limit is a typed error and the batch is rolled back', () => {
     // Pretend the limit is one entry higher than the kernel's, so the kernel itself refuses.

@@ -11,7 +11,7 @@ import { DESCRIPTOR_RESERVE, EMFILE, type Syscalls, descriptorsPerRoute, libcSys
 import { thrownBy } from '@tsvmm/virt/testing';
 import { KvmPartition, type KvmIrqFd } from '../src';
 import { KvmKernelModel } from '../src/testing';
-import { describeKvm } from './kvm-env';
+import { describeKvm } from './support/targets';
 
 interface BudgetTarget {
   readonly name: string;

@@ -5,9 +5,9 @@
  * does.
  */
 import { isVirtError } from '@tsvmm/virt';
-import type { Syscalls } from '@tsvmm/linux-sys';
 import type { MshvIrqFd } from '../src';
-import { describeOnTargets, msiTo } from './support/targets';
+import { describeOnTargets, linuxIrqFdTarget, msiTo } from './support/targets';
+import { irqFdEventNumberTests } from '@tsvmm/linux-sys/testing';
 
 const msi = (apic: number, vector: number): [number, number] => {
   const m = msiTo(apic, vector);
@@ -178,53 +178,6 @@ describeOnTargets('mshv irqfd', (target) => {
     if (!target.real) expect(target.modelOf(p).hazards).toEqual([]);
   });
 
-  it("a user closes route.event.fd and another route takes the number: a's signal reaches a only; a masks, unmasks and disposes without touching b", () => {
-    const fds = target.openFdCount();
-    using p = target.create({ vcpus: 1 });
-    const inner: Syscalls = target.sysOf(p).inner;
-    const irqfd = p.irqfd()!;
-    const a = irqfd.newIrqFdRoute();
-    a.setMsi(...msi(0, 0x41));
-    a.unmask();
-    expect(a.event.fd).not.toBe(a.event.ownFd());
-    expect(inner.sameFile!(a.event.fd, a.event.ownFd())).toBe(1);
-
-    const number = a.event.fd;
-    expect(inner.close(number)).toBe(0);
-    const b = irqfd.newIrqFdRoute();
-    expect(b.event.ownFd()).toBe(number); // the scenario: b's eventfd took the number a handed out
-    expect(inner.sameFile!(number, a.event.ownFd())).toBe(0);
-    b.setMsi(...msi(0, 0x52));
-
-    // The model reads b's counter without consuming it; consumePending reads it on every target.
-    const model = target.real ? undefined : target.modelOf(p);
-    a.event.signal();
-    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
-    if (model) expect(model.eventfdCounter(b.event.ownFd())).toBe(0n);
-    expect(b.consumePending()).toBe(false);
-
-    a.mask();
-    a.event.signal(); // latched in a while masked
-    expect(target.takeIrr(p)).toEqual([]);
-    if (model) expect(model.eventfdCounter(b.event.ownFd())).toBe(0n);
-    expect(b.consumePending()).toBe(false);
-    a.unmask(); // the latched signal is delivered at unmask
-    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
-    a.event.signal();
-    expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
-
-    a.dispose();
-    expect(inner.sameFile!(number, b.event.ownFd())).toBe(1); // b's eventfd is still open
-    if (model) expect(model.eventfdCounter(number)).toBe(0n);
-    expect(b.consumePending()).toBe(false);
-    b.unmask();
-    expect(b.fault).toBeUndefined();
-    b.event.signal();
-    expect(target.takeIrr(p)).toEqual([[0, 0x52]]);
-    // Which GSI b's eventfd is assigned on can be read back on the model only.
-    if (model) expect(model.irqfdGsi(p.partitionFd, b.event.ownFd())).toBe(b.gsi);
-    b.dispose();
-    p.dispose();
-    expect(target.openFdCount()).toBe(fds);
-  });
+  // One body for every Linux backend: @tsvmm/linux-sys/testing.
+  irqFdEventNumberTests(linuxIrqFdTarget(target));
 });

@@ -6,6 +6,7 @@
 import { EACCES, EAGAIN, EINVAL, EIO, ENOMEM } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { type VirtError, isVirtError } from '@tsvmm/virt';
+import { virtErrorThrownBy as thrown } from '@tsvmm/virt/testing';
 import { MshvKernelModel } from '../src/testing';
 import { ASSERT_INTERRUPT_ATTEMPTS, MshvHypercallError, MshvPartition, koffiMemory } from '../src';
 import { describeOnTargets, msiTo } from './support/targets';
@@ -14,16 +15,6 @@ function setup(vcpus = 2, model = new MshvKernelModel()): { model: MshvKernelMod
   const sys = new FaultInjector(model);
   const p = MshvPartition.create({ vcpus, sys, memory: model });
   return { model, sys, p };
-}
-
-function thrown(fn: () => unknown): VirtError {
-  try {
-    fn();
-  } catch (e) {
-    if (isVirtError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a VirtError');
 }
 
 const msi = (apicId: number, vector: number, extra: Parameters<typeof msiTo>[2] = {}): [number, number] => {

@@ -7,20 +7,11 @@
  * model only.
  */
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
-import { type VirtError, encodeMsi, isVirtError } from '@tsvmm/virt';
+import { encodeMsi } from '@tsvmm/virt';
+import { virtErrorThrownBy as thrown } from '@tsvmm/virt/testing';
 import { MshvKernelModel } from '../src/testing';
 import { MshvPartition, abi } from '../src';
 import { describeOnTargets } from './support/targets';
-
-function thrown(fn: () => unknown): VirtError {
-  try {
-    fn();
-  } catch (e) {
-    if (isVirtError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a VirtError');
-}
 
 describeOnTargets('MshvPartition with x2apic', (target) => {
   it('creates the partition with MSHV_PT_BIT_LAPIC|MSHV_PT_BIT_X2APIC; capabilities say x2APIC-capable, APIC IDs still 0-254, and why', () => {

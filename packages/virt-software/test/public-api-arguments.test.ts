@@ -2,21 +2,12 @@
  * Every exported function and constructor of @tsvmm/virt-software, and every method of a partition
  * and its irqfd, rejects wrong types with a typed VirtError (or a documented result); never a TypeError.
  */
-import { isVirtError } from '@tsvmm/virt';
+import { settledOutcome as outcome } from '@tsvmm/virt/testing';
 import * as pkg from '../src';
 import { SoftwarePartition } from '../src';
 
 const BAD: readonly unknown[] = [undefined, null, 42, 'x', {}, Number.NaN, -1, 2 ** 53, 10n, [], () => undefined];
 
-async function outcome(call: () => unknown): Promise<'returned' | 'typed'> {
-  try {
-    await call();
-  } catch (e) {
-    if (!isVirtError(e)) throw new Error(`untyped error: ${String(e)}`);
-    return 'typed';
-  }
-  return 'returned';
-}
 
 test.each(BAD.map((b) => [b]))('SoftwarePartition.create(%p) is INVALID_ARGUMENT', async (bad) => {
   expect(await outcome(() => SoftwarePartition.create(bad as never))).toBe('typed');

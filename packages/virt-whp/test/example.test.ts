@@ -1,5 +1,5 @@
 import { main } from '../examples/follow-event';
-import { whpModel } from './model';
+import { whpModel } from './support/native-model';
 
 test('the README example runs against the model and prints what it promises', async () => {
   const model = whpModel('no-update');

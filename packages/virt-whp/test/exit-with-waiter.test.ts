@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { whpModel } from './model';
+import { whpModel } from './support/native-model';
 
 test('exiting with a relay waiter in its wait and nothing disposed ends the process', () => {
   const model = whpModel('no-triggers');

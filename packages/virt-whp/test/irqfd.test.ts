@@ -6,8 +6,8 @@
 import { type Event, isVirtError } from '@tsvmm/virt';
 import type { IrqFdRoute } from '@tsvmm/virt';
 import { WhpPartition, abi } from '../src';
-import { SWITCH_SETTINGS, type WhpModel, applySettings, whpModel } from './model';
-import { fresh, msi, take, whpCallsSince } from './helpers';
+import { SWITCH_SETTINGS, type WhpModel, applySettings, whpModel } from './support/native-model';
+import { fresh, msi, take, whpCallsSince } from './support/whp-calls';
 
 const A = msi(0, 0x41);
 const B = msi(1, 0x52);

@@ -7,8 +7,8 @@
 import { isVirtError } from '@tsvmm/virt';
 import { thrownBy } from '@tsvmm/virt/testing';
 import { WhpIrqFd, WhpIrqFdRoute, WhpPartition, abi, checkWhpPlatform, probe, whpBackend, whpCalls } from '../src';
-import { whpModel } from './model';
-import { fresh, msi, take, whpCallsSince } from './helpers';
+import { whpModel } from './support/native-model';
+import { fresh, msi, take, whpCallsSince } from './support/whp-calls';
 
 const full = whpModel('full');
 

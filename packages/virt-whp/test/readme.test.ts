@@ -6,7 +6,7 @@ import { readmeTools } from '../../../scripts/readme-examples.cjs';
 
 const PACKAGE = path.resolve(__dirname, '..');
 const { node, readmeExamples } = readmeTools(PACKAGE);
-import { whpModel } from './model';
+import { whpModel } from './support/native-model';
 
 test('README blocks are byte-identical to the example files', () => {
   expect(readmeExamples()).toEqual(['examples/follow-event.js', 'examples/follow-event.ts', 'examples/x2apic.js']);

@@ -7,46 +7,30 @@ import { Script } from 'node:vm';
 import { apicObserver, defineIrqFdConformance } from '@tsvmm/virt/conformance';
 import { whpWaiterSource } from '../src/relay/waiter-worker';
 import { WhpPartition } from '../src';
-import { fresh, msi, take } from './helpers';
-import { whpModel } from './model';
+import { fresh, msi, take } from './support/whp-calls';
+import { whpModel } from './support/native-model';
 
-defineIrqFdConformance({
-  name: 'whp model without trigger exports (user-space relay)',
-  create() {
-    const model = whpModel('no-triggers');
-    model.reset();
-    const partition = WhpPartition.create({ vcpus: 2, library: model.library });
-    return {
-      partition,
-      observer: apicObserver(partition),
-      settle: () => partition.settle(),
-      dispose: () => {
-        partition.dispose();
-        model.assertClean();
-      },
-    };
-  },
-});
-
-defineIrqFdConformance({
-  name: 'whp model without trigger exports (user-space relay), x2APIC, 257 VPs',
-  supports: { x2apic: true },
-  create() {
-    const model = whpModel('no-triggers');
-    model.reset();
-    // APIC ID = VP index: APIC ID 256 takes 257 VPs.
-    const partition = WhpPartition.create({ vcpus: 257, x2apic: true, library: model.library });
-    return {
-      partition,
-      observer: apicObserver(partition),
-      settle: () => partition.settle(),
-      dispose: () => {
-        partition.dispose();
-        model.assertClean();
-      },
-    };
-  },
-});
+// xAPIC, and x2APIC with APIC ID = VP index: APIC ID 256 takes 257 VPs.
+for (const x2apic of [false, true]) {
+  defineIrqFdConformance({
+    name: `whp model without trigger exports (user-space relay)${x2apic ? ', x2APIC, 257 VPs' : ''}`,
+    ...(x2apic ? { supports: { x2apic: true } } : {}),
+    create() {
+      const model = whpModel('no-triggers');
+      model.reset();
+      const partition = WhpPartition.create(x2apic ? { vcpus: 257, x2apic: true, library: model.library } : { vcpus: 2, library: model.library });
+      return {
+        partition,
+        observer: apicObserver(partition),
+        settle: () => partition.settle(),
+        dispose: () => {
+          partition.dispose();
+          model.assertClean();
+        },
+      };
+    },
+  });
+}
 
 test('150 armed routes (three waits of 63): each delivers exactly its own vector, once', async () => {
   const model = whpModel('no-triggers');

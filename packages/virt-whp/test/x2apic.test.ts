@@ -4,21 +4,12 @@
  * WHP cannot honour beyond the identity, and the refusals that keep a message away from WHP. One
  * body per behaviour on every target and configuration.
  */
-import { type VirtError, encodeMsi, isVirtError } from '@tsvmm/virt';
+import { encodeMsi } from '@tsvmm/virt';
+import { virtErrorThrownBy as thrown } from '@tsvmm/virt/testing';
 import { WHP_MAX_VCPUS, WHP_MAX_X2APIC_VCPUS, WhpPartition } from '../src';
-import { whpCallsSince } from './helpers';
+import { whpCallsSince } from './support/whp-calls';
 import { describeOnTargets } from './support/targets';
-import { whpModel } from './model';
-
-function thrown(fn: () => unknown): VirtError {
-  try {
-    fn();
-  } catch (e) {
-    if (isVirtError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a VirtError');
-}
+import { whpModel } from './support/native-model';
 
 const address = (m: { addressLo: number; addressHi: number }): bigint => BigInt(m.addressLo) | (BigInt(m.addressHi) << 32n);
 

@@ -7,6 +7,7 @@ import type { Event, IrqFd, IrqFdRoute, Partition } from '../src';
 import { VirtError } from '../src';
 import { type ConformanceFactory, type ConformanceManifest, apicObserver, defineIrqFdConformance as defineIrqFdConformanceFor, runIrqFdConformance } from '../src/conformance';
 import { type MinimalOptions, type ReplacingBreakage, minimalPartition, replacingPartition } from './support/minimal-backend';
+import { ForwardingRoute } from './support/forwarding-route';
 import { type OverflowBreakage, overflowPartition } from './support/overflow-backend';
 
 type RouteHooks = Partial<{
@@ -29,68 +30,55 @@ interface Breakage {
   countCommitsPerChange?: boolean;
 }
 
-class BrokenRoute implements IrqFdRoute {
+class BrokenRoute extends ForwardingRoute {
   private gone = false;
   constructor(
-    readonly inner: IrqFdRoute,
+    inner: IrqFdRoute,
     private readonly hooks: RouteHooks,
     private readonly onChange: () => void,
-  ) {}
-  get event(): Event {
-    return this.inner.event;
+  ) {
+    super(inner);
   }
-  get msi() {
-    return this.inner.msi;
-  }
-  get masked() {
-    return this.inner.masked;
-  }
-  get mediation() {
+  override get mediation() {
     return (this.hooks.mediation ? this.hooks.mediation(this.inner) : this.inner.mediation) as IrqFdRoute['mediation'];
-  }
-  get disposed() {
-    return this.inner.disposed;
   }
   private pass(): boolean {
     return this.gone && this.hooks.afterDispose === true;
   }
-  setMsi(address: number | bigint, data: number): void {
+  override setMsi(address: number | bigint, data: number): void {
     if (this.pass()) return;
     this.onChange();
     if (this.hooks.setMsi) this.hooks.setMsi(this.inner, address, data);
     else this.inner.setMsi(address, data);
   }
-  clearMsi(): void {
+  override clearMsi(): void {
     if (this.pass()) return;
     this.onChange();
     this.inner.clearMsi();
   }
-  mask(): void {
+  override mask(): void {
     if (this.pass()) return;
     if (this.hooks.mask) this.hooks.mask(this.inner);
     else this.inner.mask();
   }
-  unmask(): void {
+  override unmask(): void {
     if (this.pass()) return;
     if (this.hooks.unmask) this.hooks.unmask(this.inner);
     else this.inner.unmask();
   }
-  consumePending(): boolean {
+  override consumePending(): boolean {
     if (this.pass()) return false;
     return this.hooks.consumePending ? this.hooks.consumePending(this.inner) : this.inner.consumePending();
   }
-  onEventReplaced(listener: (event: Event) => void): () => void {
+  override onEventReplaced(listener: (event: Event) => void): () => void {
     if (this.gone && this.hooks.subscribeAfterDispose) return () => undefined;
     return this.inner.onEventReplaced(listener);
   }
-  dispose(): void {
+  override dispose(): void {
     const already = this.gone;
     this.gone = true;
     if (this.hooks.dispose) this.hooks.dispose(this.inner, already);
     else this.inner.dispose();
-  }
-  [Symbol.dispose](): void {
-    this.dispose();
   }
 }
 

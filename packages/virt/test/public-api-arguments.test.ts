@@ -7,6 +7,7 @@ import * as root from '../src';
 import * as conformance from '../src/conformance';
 import * as implement from '../src/implement';
 import * as testing from '../src/testing';
+import { settledOutcome } from '../src/testing';
 import { InProcessRelayPlatform, RelayIrqFd, SlotAllocator, isVirtError } from '../src';
 
 export const BAD: readonly unknown[] = [undefined, null, 42, 'x', {}, Number.NaN, -1, 2 ** 53, 10n, [], () => undefined];
@@ -15,10 +16,11 @@ export const BAD: readonly unknown[] = [undefined, null, 42, 'x', {}, Number.NaN
 const WRONG_FOR_ANY_PARAMETER: readonly unknown[] = BAD.filter((b) => b === null || typeof b === 'bigint' || (typeof b === 'number' && Number.isNaN(b)) || Array.isArray(b) || (typeof b === 'object' && b !== null && Object.keys(b).length === 0 && !Array.isArray(b)));
 
 /**
- * The suite's own assertions: their documented job is to throw a ConformanceFailure (not a
- * VirtError) when the checked condition fails; they are exercised by the suite's self-tests.
+ * Assertions: their documented job is to throw a ConformanceFailure or an Error (not a VirtError)
+ * when the checked condition fails, e.g. virtErrorThrownBy given a call that returns. The suite's
+ * are exercised by its self-tests, virtErrorThrownBy (wrong arguments included) by thrown-by.test.ts.
  */
-const ASSERTIONS = new Set(['check', 'checkEqual', 'checkThrows', 'ConformanceFailure']);
+const ASSERTIONS = new Set(['check', 'checkEqual', 'checkThrows', 'ConformanceFailure', 'virtErrorThrownBy']);
 
 /** Exports documented to accept anything and return a result (never throw). */
 const TOTAL = new Set([
@@ -53,17 +55,6 @@ function outcome(call: () => unknown): 'returned' | 'typed' {
   try {
     const result = call();
     if (result instanceof Promise) result.catch(() => undefined);
-  } catch (e) {
-    if (!isVirtError(e)) throw new Error(`untyped error: ${String(e)}`);
-    return 'typed';
-  }
-  return 'returned';
-}
-
-/** As {@link outcome}, awaiting a returned promise (async entries reject instead of throwing). */
-async function settledOutcome(call: () => unknown): Promise<'returned' | 'typed'> {
-  try {
-    await call();
   } catch (e) {
     if (!isVirtError(e)) throw new Error(`untyped error: ${String(e)}`);
     return 'typed';

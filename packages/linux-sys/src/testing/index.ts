@@ -20,3 +20,7 @@ export { ModelFileTable, isEventFd } from './model-files';
 export type { ModelEventFd, ModelFileTableOptions } from './model-files';
 export { denySyscalls } from './seccomp';
 export { ProcessEventFds } from './process-eventfds';
+export { MODEL_FILES_GSI, MODEL_FILES_VECTOR, modelFileTests } from './model-files-suite';
+export type { ModelFilesSyscalls, ModelFilesWorld } from './model-files-suite';
+export { irqFdEventNumberTests, irqFdRouteCycleTests, linuxIrqFdTarget } from './route-suites';
+export type { BackendPartition, BackendReads, BackendTestTarget, InjectedSyscalls, LinuxIrqFdPartition, LinuxIrqFdTarget, ModelKernelState } from './route-suites';

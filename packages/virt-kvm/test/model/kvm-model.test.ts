@@ -4,42 +4,7 @@
  */
 import { KvmKernelModel, modelRelayPlatform } from '../../src/testing';
 import { thrownBy } from '@tsvmm/virt/testing';
-
-const O_RDWR = 2;
-const req = (name: string, request: number) => ({ name, request });
-const CREATE_VM = req('KVM_CREATE_VM', 0xae01);
-const CREATE_IRQCHIP = req('KVM_CREATE_IRQCHIP', 0xae60);
-const CREATE_VCPU = req('KVM_CREATE_VCPU', 0xae41);
-const SET_GSI_ROUTING = req('KVM_SET_GSI_ROUTING', 0x4008ae6a);
-const IRQFD = req('KVM_IRQFD', 0x4020ae76);
-const GET_LAPIC = req('KVM_GET_LAPIC', 0x8400ae8e);
-const SET_LAPIC = req('KVM_SET_LAPIC', 0x4400ae8f);
-
-function table(entries: Array<{ gsi: number; type: number; flags?: number; a: number; b?: number; c?: number }>, headerFlags = 0): Uint8Array {
-  const b = new Uint8Array(8 + 48 * entries.length);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, entries.length, true);
-  v.setUint32(4, headerFlags, true);
-  entries.forEach((e, i) => {
-    const at = 8 + 48 * i;
-    v.setUint32(at, e.gsi, true);
-    v.setUint32(at + 4, e.type, true);
-    v.setUint32(at + 8, e.flags ?? 0, true);
-    v.setUint32(at + 16, e.a, true);
-    v.setUint32(at + 20, e.b ?? 0, true);
-    v.setUint32(at + 24, e.c ?? 0, true);
-  });
-  return b;
-}
-
-function irqfd(fd: number, gsi: number, flags = 0): Uint8Array {
-  const b = new Uint8Array(32);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, fd, true);
-  v.setUint32(4, gsi, true);
-  v.setUint32(8, flags, true);
-  return b;
-}
+import { CREATE_IRQCHIP, CREATE_VCPU, CREATE_VM, GET_LAPIC, IRQFD, O_RDWR, SET_GSI_ROUTING, SET_LAPIC, irqfdArg as irqfd, routingTable as table } from '../support/kvm-raw';
 
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 

@@ -5,72 +5,33 @@
  * raw bytes at the header's offsets, never through the backend's encoders.
  */
 import { KvmKernelModel } from '../../src/testing';
+import {
+  CHECK_EXTENSION,
+  CREATE_IRQCHIP,
+  CREATE_VCPU,
+  CREATE_VM,
+  ENABLE_CAP,
+  GET_LAPIC,
+  GET_MSRS,
+  O_RDWR,
+  SET_CPUID2,
+  SET_GSI_ROUTING,
+  SET_LAPIC,
+  SET_MSRS,
+  SIGNAL_MSI,
+  cpuidArg as cpuid,
+  enableCapArg as enableCap,
+  msrsArg as msrs,
+  routingTable,
+  signalMsiArg as msi,
+} from '../support/kvm-raw';
 
-const O_RDWR = 2;
-const req = (name: string, request: number) => ({ name, request });
-const CREATE_VM = req('KVM_CREATE_VM', 0xae01);
-const CHECK_EXTENSION = req('KVM_CHECK_EXTENSION', 0xae03);
-const CREATE_IRQCHIP = req('KVM_CREATE_IRQCHIP', 0xae60);
-const CREATE_VCPU = req('KVM_CREATE_VCPU', 0xae41);
-const SET_GSI_ROUTING = req('KVM_SET_GSI_ROUTING', 0x4008ae6a);
-const SIGNAL_MSI = req('KVM_SIGNAL_MSI', 0x4020aea5);
-const GET_LAPIC = req('KVM_GET_LAPIC', 0x8400ae8e);
-const SET_LAPIC = req('KVM_SET_LAPIC', 0x4400ae8f);
-const ENABLE_CAP = req('KVM_ENABLE_CAP', 0x4068aea3);
-const SET_CPUID2 = req('KVM_SET_CPUID2', 0x4008ae90);
-const GET_MSRS = req('KVM_GET_MSRS', 0xc008ae88);
-const SET_MSRS = req('KVM_SET_MSRS', 0x4008ae89);
+/** A routing table with one MSI entry (type 2) whose address has its high half. */
+const route = (gsi: number, addressLo: number, addressHi: number, data: number): Uint8Array => routingTable([{ gsi, type: 2, a: addressLo, b: addressHi, c: data }]);
+
 const EINVAL = -22;
 const EEXIST = -17;
 const E2BIG = -7;
-
-function enableCap(cap: number, args0: bigint, flags = 0): Uint8Array {
-  const b = new Uint8Array(104);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, cap, true);
-  v.setUint32(4, flags, true);
-  v.setBigUint64(8, args0, true);
-  return b;
-}
-
-function cpuid(ecx: number, nent = 1): Uint8Array {
-  const b = new Uint8Array(8 + 40 * Math.max(nent, 1));
-  const v = new DataView(b.buffer);
-  v.setUint32(0, nent, true);
-  v.setUint32(8, 1, true); // function 1
-  v.setUint32(8 + 20, ecx, true);
-  return b;
-}
-
-function msrs(index: number, data: bigint, n = 1): Uint8Array {
-  const b = new Uint8Array(8 + 16 * Math.max(n, 1));
-  const v = new DataView(b.buffer);
-  v.setUint32(0, n, true);
-  v.setUint32(8, index, true);
-  v.setBigUint64(16, data, true);
-  return b;
-}
-
-function msi(addressLo: number, addressHi: number, data: number): Uint8Array {
-  const b = new Uint8Array(32);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, addressLo, true);
-  v.setUint32(4, addressHi, true);
-  v.setUint32(8, data, true);
-  return b;
-}
-
-function route(gsi: number, addressLo: number, addressHi: number, data: number): Uint8Array {
-  const b = new Uint8Array(8 + 48);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, 1, true);
-  v.setUint32(8, gsi, true);
-  v.setUint32(12, 2, true); // MSI
-  v.setUint32(24, addressLo, true);
-  v.setUint32(28, addressHi, true);
-  v.setUint32(32, data, true);
-  return b;
-}
 
 const page = new Uint8Array(1024);
 const pv = new DataView(page.buffer);

@@ -1,4 +1,4 @@
-// Preloaded (`node -r`) by test/example.test.ts to run an example written for /dev/kvm, unchanged,
+// Preloaded (`node -r`) by test/readme.test.ts to run an example written for /dev/kvm, unchanged,
 // on the KVM model: KvmPartition.create gets the model as its system calls and overflow relay.
 // At exit the model must show no hazard and no open fd, else the process fails.
 const { KvmPartition } = require('@tsvmm/virt-kvm');

@@ -7,8 +7,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { type FaultInjector, describeWithDevice } from '@tsvmm/linux-sys/testing';
-import type { KvmPartition } from '../../src';
+import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice, linuxIrqFdTarget as linuxIrqFdTargetOf } from '@tsvmm/linux-sys/testing';
+import type { KvmIrqFd, KvmPartition } from '../../src';
 import { KvmKernelModel, type ModelRelayPlatform } from '../../src/testing';
 import { type KvmFaultAdapter, type KvmFaultKernel, type KvmKernelOptions, kvmFaultAdapter } from './fault-adapter';
 
@@ -142,4 +142,14 @@ export function msiTo(apicId: number, vector: number): { address: number; data: 
 /** Orders `[vcpu, vector]` pairs. */
 export function byVcpuThenVector(a: [number, number], b: [number, number]): number {
   return a[0] - b[0] || a[1] - b[1];
+}
+
+/** `target` as the shared route suites of @tsvmm/linux-sys/testing take it (the model's read-backs on the model only). */
+export function linuxIrqFdTarget(target: KvmTarget): LinuxIrqFdTarget {
+  return linuxIrqFdTargetOf(target, {
+    irqfd: (p) => p.irqfd() as KvmIrqFd,
+    eventfdCount: (model, fd) => model.eventfdCount(fd),
+    irqfdGsi: (model, _p, fd) => model.irqfdGsi(fd),
+    kernelState: (model) => ({ table: model.msiRoutes().size, irqfds: model.vm.irqfds.length, hazards: model.hazards }),
+  });
 }

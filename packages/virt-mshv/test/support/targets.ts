@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import type { DeliveryObserver } from '@tsvmm/virt/conformance';
-import { type FaultInjector, describeWithDevice } from '@tsvmm/linux-sys/testing';
+import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice, linuxIrqFdTarget as linuxIrqFdTargetOf } from '@tsvmm/linux-sys/testing';
 import { type MshvPartition, type MshvProbeOptions, abi } from '../../src';
 import { MshvKernelModel, type ModelRelayPlatform } from '../../src/testing';
 import { type MshvFaultAdapter, type MshvFaultKernel, type MshvKernelOptions, mshvFaultAdapter, takeDeliveries, takeVcpuDeliveries } from './fault-adapter';
@@ -146,4 +146,17 @@ export function describeMshv(name: string, fn: () => void): void {
 export function msiTo(apicId: number, vector: number, extra: Partial<Parameters<typeof encodeMsi>[0]> = {}): { address: number; data: number; msi: MsiMessage } {
   const msi = encodeMsi({ destinationId: apicId, vector, ...extra });
   return { address: msi.addressLo, data: msi.data, msi };
+}
+
+/** `target` as the shared route suites of @tsvmm/linux-sys/testing take it (the model's read-backs on the model only). */
+export function linuxIrqFdTarget(target: MshvTarget): LinuxIrqFdTarget {
+  return linuxIrqFdTargetOf(target, {
+    irqfd: (p) => p.irqfd()!,
+    eventfdCount: (model, fd) => model.eventfdCounter(fd),
+    irqfdGsi: (model, p, fd) => model.irqfdGsi(p.partitionFd, fd),
+    kernelState: (model, p) => {
+      const kernel = model.partitionOf(p.partitionFd)!;
+      return { table: kernel.routes.size, irqfds: kernel.irqfds.length, hazards: model.hazards };
+    },
+  });
 }

@@ -1,5 +1,5 @@
-// Preloaded (`node -r`) by test/example.test.ts to run an example written for Windows, unchanged,
-// on the native WHP model named by TSVMM_WHP_MODEL_LIBRARY (built by test/model.ts):
+// Preloaded (`node -r`) by test/readme.test.ts to run an example written for Windows, unchanged,
+// on the native WHP model named by TSVMM_WHP_MODEL_LIBRARY (built by test/support/native-model.ts):
 // WhpPartition.create gets the model through its `library` test seam. At exit the model's handle
 // ledger must be clean (every handle closed once, after its trigger; nothing alive), else the
 // process fails.

@@ -8,8 +8,8 @@
  * printed when the Windows half is skipped.
  */
 import { SYSTEM_LIBRARIES, type WhpLibraryPaths, WhpPartition, type WhpPartitionOptions, type WhpProbe, probe } from '../../src';
-import { type ModelVariant, SWITCH_SETTINGS, type WhpModel, applySettings, whpModel } from '../model';
-import { TEST_IN_FLIGHT_WAIT_MS } from '../helpers';
+import { type ModelVariant, SWITCH_SETTINGS, type WhpModel, applySettings, whpModel } from './native-model';
+import { TEST_IN_FLIGHT_WAIT_MS } from './whp-calls';
 
 export { DEVICE_ONLY } from './device-only';
 

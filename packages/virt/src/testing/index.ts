@@ -5,7 +5,7 @@
 export { ApicBus, x2apicLogicalId } from './apic-bus';
 export type { ApicBusOptions } from './apic-bus';
 export { LocalApicModel } from './local-apic-model';
-export { thrownBy } from './thrown-by';
+export { settledOutcome, thrownBy, virtErrorThrownBy } from './thrown-by';
 export { seededRandom } from './seeded-random';
 export { IoApicModel } from './ioapic-model';
 export type { IoApicModelHooks, IoApicRegisters } from './ioapic-model';

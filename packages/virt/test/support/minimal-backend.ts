@@ -6,7 +6,6 @@ import {
   type Event,
   InProcessRelayPlatform,
   type IrqFd,
-  type IrqFdRoute,
   type LocalApicAccess,
   type MsiPolicy,
   type Partition,
@@ -17,6 +16,7 @@ import {
 } from '../../src';
 import { ApicBus } from '../../src/testing';
 import { busPartition } from './bus-partition';
+import { ForwardingRoute } from './forwarding-route';
 
 export interface MinimalOptions {
   readonly apicIds?: readonly number[];
@@ -74,59 +74,31 @@ export interface ReplacingBreakage {
  * in-place update does): the old route's latched signal is carried over, the old route disposed,
  * listeners told.
  */
-class ReplacingRoute implements IrqFdRoute {
-  private inner: IrqFdRoute;
+class ReplacingRoute extends ForwardingRoute {
   private readonly listeners = new Set<(e: Event) => void>();
   constructor(
     private readonly source: IrqFd,
     private readonly broken: ReplacingBreakage,
   ) {
-    this.inner = source.newIrqFdRoute();
+    super(source.newIrqFdRoute());
   }
-  get event(): Event {
-    return this.inner.event;
-  }
-  get msi() {
-    return this.inner.msi;
-  }
-  get masked() {
-    return this.inner.masked;
-  }
-  get mediation() {
-    return this.inner.mediation;
-  }
-  get disposed() {
-    return this.inner.disposed;
-  }
-  setMsi(address: number | bigint, data: number): void {
+  override setMsi(address: number | bigint, data: number): void {
     this.inner.setMsi(address, data);
     this.replace();
   }
-  clearMsi(): void {
-    this.inner.clearMsi();
-  }
-  mask(): void {
+  override mask(): void {
     this.inner.mask();
     this.replace();
   }
-  unmask(): void {
+  override unmask(): void {
     // Re-create first (masked), then unmask the new route: its latched signal is delivered once.
     this.replace();
     this.inner.unmask();
   }
-  consumePending(): boolean {
-    return this.inner.consumePending();
-  }
-  onEventReplaced(listener: (event: Event) => void): () => void {
+  override onEventReplaced(listener: (event: Event) => void): () => void {
     if (this.inner.disposed) throw disposedError('IrqFdRoute.onEventReplaced', 'the irqfd route');
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
-  }
-  dispose(): void {
-    this.inner.dispose();
-  }
-  [Symbol.dispose](): void {
-    this.dispose();
   }
   private replace(): void {
     if (this.inner.disposed) throw disposedError('IrqFdRoute', 'the irqfd route');

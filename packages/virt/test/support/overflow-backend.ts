@@ -25,6 +25,7 @@ import {
 } from '../../src';
 import { ApicBus } from '../../src/testing';
 import { busPartition } from './bus-partition';
+import { ForwardingRoute } from './forwarding-route';
 
 /** One overflow rule broken on purpose. */
 export interface OverflowBreakage {
@@ -184,56 +185,31 @@ class KernelRoutes {
   }
 }
 
-class OverflowRoute implements IrqFdRoute {
+class OverflowRoute extends ForwardingRoute {
   private holds: 'none' | 'kernel' | 'relayed' = 'none';
 
   constructor(
-    private readonly inner: IrqFdRoute,
+    inner: IrqFdRoute,
     private readonly kernel: KernelRoutes,
-  ) {}
+  ) {
+    super(inner);
+  }
 
-  get event(): Event {
-    return this.inner.event;
-  }
-  get msi() {
-    return this.inner.msi;
-  }
-  get masked() {
-    return this.inner.masked;
-  }
-  get disposed() {
-    return this.inner.disposed;
-  }
-  get mediation(): IrqFdMediation {
+  override get mediation(): IrqFdMediation {
     return this.holds === 'relayed' && !this.kernel.broken.reportsKernel ? 'emulated' : 'kernel';
   }
-  setMsi(address: number | bigint, data: number): void {
+  override setMsi(address: number | bigint, data: number): void {
     this.inner.setMsi(address, data);
     if (this.holds === 'none') this.holds = this.kernel.take(this, this.inner.msi!) ? 'kernel' : 'relayed';
   }
-  clearMsi(): void {
+  override clearMsi(): void {
     this.inner.clearMsi();
     this.release();
   }
-  mask(): void {
-    this.inner.mask();
-  }
-  unmask(): void {
-    this.inner.unmask();
-  }
-  consumePending(): boolean {
-    return this.inner.consumePending();
-  }
-  onEventReplaced(listener: (event: Event) => void): () => void {
-    return this.inner.onEventReplaced(listener);
-  }
-  dispose(): void {
+  override dispose(): void {
     if (this.inner.disposed) return;
     this.inner.dispose();
     this.release();
-  }
-  [Symbol.dispose](): void {
-    this.dispose();
   }
   moveToKernel(): void {
     this.holds = 'kernel';

@@ -1,6 +1,6 @@
 import { encodeMsi } from '@tsvmm/virt';
-import { WhpPartition } from '../src';
-import type { WhpModel } from './model';
+import { WhpPartition } from '../../src';
+import type { WhpModel } from './native-model';
 
 export const WHP_FUNCTIONS = [
   'WHvCreatePartition',

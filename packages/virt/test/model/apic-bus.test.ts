@@ -1,5 +1,5 @@
-import { encodeMsi } from '../src';
-import { ApicBus, x2apicLogicalId } from '../src/testing';
+import { encodeMsi } from '../../src';
+import { ApicBus, x2apicLogicalId } from '../../src/testing';
 
 const irr = (bus: ApicBus) => bus.apics.map((a) => a.state().irr);
 

@@ -6,10 +6,10 @@
  */
 import { encodeMsi, parseMsi } from '@tsvmm/virt';
 import { ApicBus } from '@tsvmm/virt/testing';
-import { WHP_MSI_POLICY, whpX2apicMsiPolicy } from '../src/encode';
-import { WhpPartition } from '../src';
-import { fresh, take } from './helpers';
-import { whpModel } from './model';
+import { WHP_MSI_POLICY, whpX2apicMsiPolicy } from '../../src/encode';
+import { WhpPartition } from '../../src';
+import { fresh, take } from '../support/whp-calls';
+import { whpModel } from '../support/native-model';
 
 test('the model and ApicBus agree on where every accepted message lands', () => {
   const model = whpModel('full');

@@ -5,7 +5,7 @@
  * settle().
  */
 import type { Event, RelayRouteTable } from '@tsvmm/virt';
-import { ModelRelayPlatform, type ModelEventFdWatch } from '../src/testing';
+import { ModelRelayPlatform, type ModelEventFdWatch } from '../../src/testing';
 
 function fixture(counter: bigint, deferred = false) {
   const deliveries: number[] = [];

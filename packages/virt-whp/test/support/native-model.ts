@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { WhpLibraryPaths } from '../src';
+import type { WhpLibraryPaths } from '../../src';
 
 interface Koffi {
   load(path: string): { func(prototype: string): unknown };
@@ -17,7 +17,7 @@ const koffi = require('koffi') as Koffi;
 
 export type ModelVariant = 'full' | 'no-update' | 'no-triggers';
 const DEFINES: Record<ModelVariant, string[]> = { full: [], 'no-update': ['-DWHP_MODEL_NO_UPDATE'], 'no-triggers': ['-DWHP_MODEL_NO_TRIGGERS'] };
-const SOURCE = path.resolve(__dirname, '..', 'native', 'whp_model.c');
+const SOURCE = path.resolve(__dirname, '..', '..', 'native', 'whp_model.c');
 
 export type ModelSwitch = 'manual_reset' | 'deleted_event_keeps_signal' | 'create_trigger_needs_setup' | 'hold_delivery' | 'hypervisor_present' | 'delivery_delay_ms';
 export type LedgerEntry = 'open_events' | 'close_errors' | 'order_violations' | 'bad_handle_uses' | 'live_partitions' | 'live_triggers' | 'deliveries';

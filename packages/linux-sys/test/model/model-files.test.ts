@@ -1,5 +1,5 @@
-import { EAGAIN, EBADF, EINVAL, EMFILE, processDescriptorBudget } from '../src';
-import { ModelFileTable, isEventFd } from '../src/testing';
+import { EAGAIN, EBADF, EINVAL, EMFILE, processDescriptorBudget } from '../../src';
+import { ModelFileTable, isEventFd } from '../../src/testing';
 
 const u64 = (n: bigint): Uint8Array => {
   const b = new Uint8Array(8);

@@ -3,51 +3,10 @@
  * with argument bytes written out by hand here, not by the package's encoders, so the model
  * cannot drift into agreeing with the backend.
  */
-import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOTTY, type IoctlDef } from '@tsvmm/linux-sys';
-import { MshvKernelModel } from '../src/testing';
+import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOTTY } from '@tsvmm/linux-sys';
+import { MshvKernelModel } from '../../src/testing';
+import { CREATE_PARTITION, CREATE_VP, GET_VP_STATE, INITIALIZE_PARTITION, IRQFD, ROOT_HVCALL, SET_MSI_ROUTING, SET_VP_STATE, createPartitionArg, irqfdArg, le, table, vpArg } from '../support/mshv-raw';
 
-const io = (name: string, request: number): IoctlDef => ({ name, request });
-const CREATE_PARTITION = io('MSHV_CREATE_PARTITION', 0x4010b800);
-const INITIALIZE_PARTITION = io('MSHV_INITIALIZE_PARTITION', 0xb800);
-const CREATE_VP = io('MSHV_CREATE_VP', 0x4004b801);
-const IRQFD = io('MSHV_IRQFD', 0x4010b803);
-const SET_MSI_ROUTING = io('MSHV_SET_MSI_ROUTING', 0x4008b805);
-const ROOT_HVCALL = io('MSHV_ROOT_HVCALL', 0xc020b807);
-const GET_VP_STATE = io('MSHV_GET_VP_STATE', 0xc010b801);
-const SET_VP_STATE = io('MSHV_SET_VP_STATE', 0xc010b802);
-
-function le(...words: Array<[number, 'u8' | 'u16' | 'u32' | 'i32' | 'u64', number | bigint]>): (size: number) => Uint8Array {
-  return (size) => {
-    const b = new Uint8Array(size);
-    const v = new DataView(b.buffer);
-    for (const [at, t, x] of words) {
-      if (t === 'u8') v.setUint8(at, Number(x));
-      else if (t === 'u16') v.setUint16(at, Number(x), true);
-      else if (t === 'u32') v.setUint32(at, Number(x), true);
-      else if (t === 'i32') v.setInt32(at, Number(x), true);
-      else v.setBigUint64(at, BigInt(x), true);
-    }
-    return b;
-  };
-}
-const createPartitionArg = (flags: bigint, isolation = 0n): Uint8Array => le([0, 'u64', flags], [8, 'u64', isolation])(16);
-const vpArg = (index: number): Uint8Array => le([0, 'u32', index])(4);
-const irqfdArg = (fd: number, gsi: number, flags = 0, resamplefd = -1): Uint8Array =>
-  le([0, 'i32', fd], [4, 'i32', resamplefd], [8, 'u32', gsi], [12, 'u32', flags])(16);
-function table(entries: Array<[gsi: number, lo: number, hi: number, data: number]>, opts: { nr?: number; rsvd?: number; cut?: number } = {}): Uint8Array {
-  const b = new Uint8Array(8 + 16 * entries.length - (opts.cut ?? 0));
-  const v = new DataView(b.buffer);
-  v.setUint32(0, opts.nr ?? entries.length, true);
-  v.setUint32(4, opts.rsvd ?? 0, true);
-  entries.forEach(([g, lo, hi, d], k) => {
-    if (8 + 16 * k + 16 > b.byteLength) return;
-    v.setUint32(8 + 16 * k, g, true);
-    v.setUint32(12 + 16 * k, lo, true);
-    v.setUint32(16 + 16 * k, hi, true);
-    v.setUint32(20 + 16 * k, d, true);
-  });
-  return b;
-}
 const ONE = le([0, 'u64', 1])(8);
 
 interface World {
