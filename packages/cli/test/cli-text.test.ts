@@ -42,6 +42,24 @@ describe('the text width', () => {
     expect(textWidth({ COLUMNS: 'wide' }, true, 132)).toBe(132);
   });
 
+  it('is never below 40 columns, from COLUMNS or from the terminal', () => {
+    expect(textWidth({ COLUMNS: '10' }, false, undefined)).toBe(40);
+    expect(textWidth({ COLUMNS: '39' }, true, 132)).toBe(40);
+    expect(textWidth({}, true, 12)).toBe(40);
+    expect(textWidth({ COLUMNS: '41' }, true, 12)).toBe(41);
+  });
+
+  it('COLUMNS=10 lays the demo, the help and errors out as 40 columns would, not a word a line', async () => {
+    for (const argv of [['demo', '--backend', 'software'], ['--help'], ['demo', '--backend', 'qemu']]) {
+      const tiny = await run(argv, { COLUMNS: '10' });
+      const forty = await run(argv, { COLUMNS: '40' });
+      expect(tiny.code).toBe(forty.code);
+      // Measured times may differ between the runs; the line breaks may not.
+      for (const stream of ['stdout', 'stderr'] as const) expect(tiny[stream].split('\n').length).toBe(forty[stream].split('\n').length);
+      expect(widest(tiny.stdout + tiny.stderr)).toBeLessThanOrEqual(40);
+    }
+  });
+
   it.each([
     ['tsvmm --help', ['--help']],
     ['tsvmm probe --help', ['probe', '--help']],
