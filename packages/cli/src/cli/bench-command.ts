@@ -290,6 +290,7 @@ export const benchCommand: Command = {
     exitCodeDoc(ExitCode.Usage),
     exitCodeDoc(ExitCode.BackendError),
     exitCodeDoc(ExitCode.OutputError),
+    exitCodeDoc(ExitCode.IoError),
     exitCodeDoc(ExitCode.Internal),
   ],
   options: [

@@ -36,6 +36,7 @@ export const demoCommand: Command = {
     { code: ExitCode.Unavailable, meaning: 'the backend asked for with --backend is not available here, or has no irqfd' },
     { code: ExitCode.Permission, meaning: 'the backend asked for is present but this user may not open it (e.g. /dev/kvm)' },
     exitCodeDoc(ExitCode.BackendError),
+    exitCodeDoc(ExitCode.IoError),
     exitCodeDoc(ExitCode.Internal),
   ],
   options: [
