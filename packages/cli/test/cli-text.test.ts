@@ -27,6 +27,8 @@ const longReasonHost: { backends: readonly BackendDescriptor[] } = {
   ),
 };
 
+const WIDE_ENV = { COLUMNS: '1000' };
+
 async function run(argv: string[], env: Record<string, string> = {}, hooks = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const io = memoryIo(env);
   const code = await main(argv, io, hooks);
@@ -161,6 +163,31 @@ describe('exit codes in the help', () => {
     expect(listedCodes((await run(['probe', '--help'])).stdout)).not.toEqual(expect.arrayContaining([ExitCode.Failed]));
     for (const name of ['probe', 'demo']) expect(listedCodes((await run([name, '--help'])).stdout)).not.toContain(ExitCode.OutputError);
     expect(listedCodes((await run(['bench', '--help'])).stdout)).toContain(ExitCode.OutputError);
+  });
+});
+
+describe('usage errors', () => {
+  it('tsvmm alone prints a short usage on stderr, nothing on stdout, and exits 2; --help prints the help on stdout, exit 0', async () => {
+    const bare = await run([], WIDE_ENV);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr).toBe("Usage: tsvmm <command> [options]\nCommands: probe, demo, bench\nRun 'tsvmm --help' for the commands and exit codes.\n");
+    const help = await run(['--help'], WIDE_ENV);
+    expect([help.code, help.stderr]).toEqual([0, '']);
+    expect(help.stdout).toContain('Exit codes:');
+  });
+
+  it.each([
+    [['--nope'], "tsvmm: unknown option '--nope' (the command comes first; commands: probe, demo, bench). Run 'tsvmm --help' for usage.\n"],
+    [['-q'], "tsvmm: unknown option '-q' (the command comes first; commands: probe, demo, bench). Run 'tsvmm --help' for usage.\n"],
+    [['nope'], "tsvmm: unknown command 'nope' (commands: probe, demo, bench). Run 'tsvmm --help' for usage.\n"],
+    [['demo', '--nope'], "tsvmm demo: unknown option '--nope'. Run 'tsvmm demo --help' for usage.\n"],
+    [['demo', '--backend'], "tsvmm demo: --backend needs a value. Run 'tsvmm demo --help' for usage.\n"],
+    [['probe', 'kvm'], "tsvmm probe: unexpected argument 'kvm' (this command takes options only). Run 'tsvmm probe --help' for usage.\n"],
+    [['probe', '--json=yes'], "tsvmm probe: --json takes no value. Run 'tsvmm probe --help' for usage.\n"],
+  ])('%j says so in the CLI\'s words, exit 2', async (argv, message) => {
+    const r = await run(argv, WIDE_ENV);
+    expect([r.code, r.stderr]).toEqual([2, message]);
   });
 });
 
