@@ -13,6 +13,9 @@ import { BENCH_SCHEMA, type BenchResult, type Metric, withRatio } from '../src/b
 import { textWidth } from '../src/output/wrap';
 import type { BackendDescriptor } from '../src/backends/descriptor';
 import { BACKENDS } from '../src/backends/registry';
+import { allSections } from '../src/bench/sections';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** Columns a line takes in a terminal (every character here is one column wide). */
 const columns = (line: string): number => [...line].length;
@@ -163,6 +166,23 @@ describe('exit codes in the help', () => {
     expect(listedCodes((await run(['probe', '--help'])).stdout)).not.toEqual(expect.arrayContaining([ExitCode.Failed]));
     for (const name of ['probe', 'demo']) expect(listedCodes((await run([name, '--help'])).stdout)).not.toContain(ExitCode.OutputError);
     expect(listedCodes((await run(['bench', '--help'])).stdout)).toContain(ExitCode.OutputError);
+  });
+});
+
+describe('the bench sections, listed where users read them', () => {
+  const ids = allSections().map((s) => s.id);
+
+  it('bench --help lists every section --only accepts, in the registry\'s order', async () => {
+    const help = words((await run(['bench', '--help'], WIDE_ENV)).stdout);
+    expect(help).toContain(`--only <sections> comma-separated sections to run: ${ids.join(', ')} (default: all)`);
+    for (const id of ids) expect((await run(['bench', '--only', id, '--help'], WIDE_ENV)).code).toBe(0);
+  });
+
+  it('the README lists the same sections, in the same order, and its synopsis names no partial list', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const line = /^Bench sections \(`--only`.*in this order\): (.*)\.$/m.exec(readme)?.[1];
+    expect(line?.split(', ').map((s) => s.replace(/`/g, ''))).toEqual(ids);
+    expect(readme).not.toMatch(/--only [a-z]+,[a-z]/);
   });
 });
 

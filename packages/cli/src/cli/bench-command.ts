@@ -297,7 +297,15 @@ export const benchCommand: Command = {
     { name: 'quick', type: 'boolean', description: 'few samples, for tests and a first look (seconds, not minutes)' },
     { name: 'json', type: 'string', valueName: 'file|-', description: 'write the metrics as JSON to a file (- for stdout)' },
     { name: 'report', type: 'string', valueName: 'dir', description: 'write a self-contained HTML report with plots to dir/index.html' },
-    { name: 'only', type: 'string', valueName: 'sections', description: 'comma-separated sections to run: delivery, routes, retarget, completion, msix (default: all)' },
+    {
+      name: 'only',
+      type: 'string',
+      valueName: 'sections',
+      // From the sections registry, so that a section added there is listed here.
+      description: `comma-separated sections to run: ${allSections()
+        .map((s) => s.id)
+        .join(', ')} (default: all)`,
+    },
     { name: 'strict', type: 'boolean', description: 'exit 1 when a target is missed or a metric could not be measured here' },
     { name: 'no-progress', type: 'boolean', description: 'no progress display on stderr' },
     { name: 'against', type: 'string', valueName: 'dir', description: 'compare with the build of another checkout, the two run in turn (see below)' },
