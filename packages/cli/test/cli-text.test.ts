@@ -3,7 +3,7 @@
  * columns when stdout is not a terminal), JSON never does; the version flags; each command's own exit
  * codes in its help; repeated options refused; the bench table's width, its counts and its p99 rule.
  */
-import { comparisonVerdict, formatBenchTable, formatComparisonTable } from '../src/cli/bench-command';
+import { comparisonVerdict, formatBenchTable, formatComparisonTable, ratioText } from '../src/cli/bench-command';
 import { COMPARISON_SCHEMA, type BenchComparison } from '../src/bench/against';
 import { renderReport } from '../src/bench/report';
 import { COMMANDS, main } from '../src/cli/main';
@@ -271,6 +271,32 @@ describe('the bench table', () => {
     scaling: [],
     notes: [],
     meta: { startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1000, quick: true, host: 'test', node: 'v20' },
+  });
+
+  it('states every ratio one way, slower or faster (commits: more or fewer) than the baseline, and says so in the legend', () => {
+    const m = (value: number, baseline: number, unit = 'ns', n: number | undefined = 100): Metric =>
+      withRatio({ name: `x.${value}`, unit, value, baseline, baselineName: 'x.base', description: 'd', ...(n === undefined ? {} : { count: n, baselineCount: n }) });
+    expect(ratioText(m(4.31, 1))).toBe('4.31× slower');
+    expect(ratioText(m(1, 150))).toBe('150× faster');
+    expect(ratioText(m(1, 2048, 'commits', undefined))).toBe('2048× fewer');
+    expect(ratioText(m(3, 1, 'commits', undefined))).toBe('3× more');
+    expect(ratioText(m(1.003, 1))).toBe('1.00× (same)');
+    expect(ratioText(m(1, 1))).toBe('1.00× (same)');
+    const text = formatBenchTable(result([m(4.31, 1), m(1, 150), m(1, 2048, 'commits', undefined)]), 100);
+    const cells = text.split('\n').flatMap((l) => /(≈?[\d.]+× (slower|faster|more|fewer))/.exec(l)?.[1] ?? []);
+    expect(cells).toEqual(['4.31× slower', '150× faster', '2048× fewer']);
+    expect(text).not.toMatch(/\d× {2}/);
+    expect(words(text)).toContain('in every row as N× slower or N× faster (commits: more or fewer)');
+  });
+
+  it('marks a ratio from fewer than 5 samples on a side as indicative (≈), its n beside it', () => {
+    const quick = withRatio({ name: 'msix.enable_2048', unit: 'ms', value: 18.7, baseline: 0.78, baselineName: 'msix.enable_2048.per_change', description: 'd', count: 1, baselineCount: 1 });
+    expect(ratioText(quick)).toBe('≈24.0× slower');
+    expect(ratioText({ ...quick, count: 5, baselineCount: 4 })).toBe('≈24.0× slower');
+    expect(ratioText({ ...quick, count: 5, baselineCount: 5 })).toBe('24.0× slower');
+    const row = formatBenchTable(result([quick]), 100).split('\n').find((l) => l.startsWith('msix.enable_2048 '))!;
+    expect(row).toMatch(/ 1 +≈24\.0× slower/);
+    expect(words(formatBenchTable(result([quick]), 100))).toContain('≈: indicative only, fewer than 5 samples on a side (see n)');
   });
 
   it('says 1 commit and 2 commits, 1 metric and 2 metrics', () => {

@@ -60,11 +60,27 @@ function fmt(n: number | null | undefined, unit = ''): string {
   return unit ? `${num(n)} ${unitFor(n, unit)}` : num(n);
 }
 
-/** The ratio for people: above 1 as it is (`1.40×`); below 1 as the speed-up it is (`150× faster`, `2048× fewer`). */
-function ratioText(m: Metric): string {
-  if (m.ratio === null) return '';
-  if (m.ratio >= 1 || m.ratio <= 0) return `${fmt(m.ratio)}×`;
-  return `${fmt(1 / m.ratio)}× ${m.unit === 'commits' ? 'fewer' : 'faster'}`;
+/**
+ * Below this many samples on either side, a ratio of medians is indicative only (a quick run measures
+ * some metrics once or a few times, and one sample of a millisecond-long operation swings with the
+ * host's load): marked `≈`, with n in its column.
+ */
+export const RATIO_MIN_SAMPLES = 5;
+
+/** The words a ratio above and below 1 is said with: `slower`/`faster` for times, `more`/`fewer` for counts of commits. */
+const directions = (m: Metric): readonly [string, string] => (m.unit === 'commits' ? ['more', 'fewer'] : ['slower', 'faster']);
+
+/**
+ * The ratio for people, one convention for every row: how many times slower (or more) or faster (or
+ * fewer) the median is than its baseline's, `3.87× slower`, `150× faster`, `2048× fewer`, `1.00× (same)`;
+ * prefixed `≈` when either side has fewer than {@link RATIO_MIN_SAMPLES} samples.
+ */
+export function ratioText(m: Metric): string {
+  if (m.ratio === null || m.ratio === undefined || !Number.isFinite(m.ratio) || m.ratio <= 0) return m.ratio === null || m.ratio === undefined ? '' : '—';
+  const [up, down] = directions(m);
+  const few = [m.count, m.baselineCount].some((n) => n !== undefined && n < RATIO_MIN_SAMPLES);
+  const text = Math.abs(m.ratio - 1) < 0.005 ? '1.00× (same)' : m.ratio > 1 ? `${fmt(m.ratio)}× ${up}` : `${fmt(1 / m.ratio)}× ${down}`;
+  return few ? `≈${text}` : text;
 }
 
 /** A limit as people write it: 1.5, 20, 100 (three significant digits, no trailing zeros). */
@@ -77,8 +93,8 @@ function targetText(m: Metric): string {
   const limit =
     t.ratioMax !== undefined
       ? t.ratioMax >= 1
-        ? `≤ ${limit3(t.ratioMax)}×`
-        : `≥ ${limit3(1 / t.ratioMax)}× ${m.unit === 'commits' ? 'fewer' : 'faster'}`
+        ? `≤ ${limit3(t.ratioMax)}× ${directions(m)[0]}`
+        : `≥ ${limit3(1 / t.ratioMax)}× ${directions(m)[1]}`
       : t.valueMax !== undefined
         ? `≤ ${fmt(t.valueMax, m.unit)}`
         : t.description;
@@ -136,7 +152,8 @@ export function formatBenchTable(result: BenchResult, width = DEFAULT_TEXT_WIDTH
     '',
     ...para(
       `median: of the samples; p99: the 99th percentile (nearest rank), shown where n ≥ ${P99_MIN_SAMPLES}; n: samples; ` +
-        "ratio: the median over its baseline's (the line under it). Targets are judged on the ratio, or on the figure itself.",
+        "ratio: the median against its baseline's (the line under it), in every row as N× slower or N× faster (commits: more or fewer); " +
+        `≈: indicative only, fewer than ${RATIO_MIN_SAMPLES} samples on a side (see n). Targets are judged on the ratio, or on the figure itself.`,
     ),
   );
   const skipped = result.metrics.filter((m) => m.skipped !== undefined);
