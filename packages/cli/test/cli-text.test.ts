@@ -3,7 +3,8 @@
  * columns when stdout is not a terminal), JSON never does; the version flags; each command's own exit
  * codes in its help; repeated options refused; the bench table's width, its counts and its p99 rule.
  */
-import { comparisonVerdict, formatBenchTable, formatComparisonTable, ratioText } from '../src/cli/bench-command';
+import { comparisonVerdict, formatBenchTable, formatComparisonTable } from '../src/cli/bench-command';
+import { ratioText } from '../src/bench/ratio-text';
 import { COMPARISON_SCHEMA, type BenchComparison } from '../src/bench/against';
 import { renderReport } from '../src/bench/report';
 import { COMMANDS, main } from '../src/cli/main';

@@ -11,6 +11,7 @@ import { writeReport } from '../bench/report';
 import { BENCH_SCHEMA, type BenchResult, type Metric } from '../bench/result';
 import { runBench } from '../bench/run-bench';
 import { allSections } from '../bench/sections';
+import { RATIO_MIN_SAMPLES, directions, ratioText } from '../bench/ratio-text';
 import { DELIVERY_DEADLINE_MS } from '../bench/sections/delivery';
 import { COMPILE_DEADLINE_MS } from '../bench/native';
 import { prepareOutputDirectory, prepareOutputFile, writeOrFail } from '../output/paths';
@@ -58,29 +59,6 @@ function num(n: number): string {
 function fmt(n: number | null | undefined, unit = ''): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—';
   return unit ? `${num(n)} ${unitFor(n, unit)}` : num(n);
-}
-
-/**
- * Below this many samples on either side, a ratio of medians is indicative only (a quick run measures
- * some metrics once or a few times, and one sample of a millisecond-long operation swings with the
- * host's load): marked `≈`, with n in its column.
- */
-export const RATIO_MIN_SAMPLES = 5;
-
-/** The words a ratio above and below 1 is said with: `slower`/`faster` for times, `more`/`fewer` for counts of commits. */
-const directions = (m: Metric): readonly [string, string] => (m.unit === 'commits' ? ['more', 'fewer'] : ['slower', 'faster']);
-
-/**
- * The ratio for people, one convention for every row: how many times slower (or more) or faster (or
- * fewer) the median is than its baseline's, `3.87× slower`, `150× faster`, `2048× fewer`, `1.00× (same)`;
- * prefixed `≈` when either side has fewer than {@link RATIO_MIN_SAMPLES} samples.
- */
-export function ratioText(m: Metric): string {
-  if (m.ratio === null || m.ratio === undefined || !Number.isFinite(m.ratio) || m.ratio <= 0) return m.ratio === null || m.ratio === undefined ? '' : '—';
-  const [up, down] = directions(m);
-  const few = [m.count, m.baselineCount].some((n) => n !== undefined && n < RATIO_MIN_SAMPLES);
-  const text = Math.abs(m.ratio - 1) < 0.005 ? '1.00× (same)' : m.ratio > 1 ? `${fmt(m.ratio)}× ${up}` : `${fmt(1 / m.ratio)}× ${down}`;
-  return few ? `≈${text}` : text;
 }
 
 /** A limit as people write it: 1.5, 20, 100 (three significant digits, no trailing zeros). */
