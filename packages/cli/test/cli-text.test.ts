@@ -177,6 +177,10 @@ describe('the bench sections, listed where users read them', () => {
     const help = words((await run(['bench', '--help'], WIDE_ENV)).stdout);
     expect(help).toContain(`--only <sections> comma-separated sections to run: ${ids.join(', ')} (default: all)`);
     for (const id of ids) expect((await run(['bench', '--only', id, '--help'], WIDE_ENV)).code).toBe(0);
+    // And its description of the sections names every one, each on its own term-and-text line.
+    const lines = (await run(['bench', '--help'], WIDE_ENV)).stdout.split('\n');
+    const described = lines.flatMap((l) => /^ {2}([a-z]+) {2,}\S/.exec(l)?.[1] ?? []).filter((t) => !t.startsWith('-'));
+    expect(described).toEqual(ids);
   });
 
   it('the README lists the same sections, in the same order, and its synopsis names no partial list', () => {
