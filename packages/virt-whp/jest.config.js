@@ -1,1 +1,5 @@
-module.exports = { ...require('../../jest.preset.js'), globalTeardown: '<rootDir>/test/support/device-only-report.ts' };
+module.exports = {
+  ...require('../../jest.preset.js'),
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};

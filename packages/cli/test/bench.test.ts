@@ -213,6 +213,6 @@ describe('tsvmm bench errors', () => {
     const io = memoryIo(WIDE);
     expect(await main(['bench', '--json', 'out.json', '--bogus'], io)).toBe(2);
     expect(io.stdout).toBe('');
-    expect(io.stderr).toMatch(/Unknown option '--bogus'/);
+    expect(io.stderr).toMatch(/unknown option '--bogus'/);
   });
 });

@@ -4,6 +4,7 @@
  * codes in its help; repeated options refused; the bench table's width, its counts and its p99 rule.
  */
 import { comparisonVerdict, formatBenchTable, formatComparisonTable } from '../src/cli/bench-command';
+import { ratioText } from '../src/bench/ratio-text';
 import { COMPARISON_SCHEMA, type BenchComparison } from '../src/bench/against';
 import { renderReport } from '../src/bench/report';
 import { COMMANDS, main } from '../src/cli/main';
@@ -13,6 +14,9 @@ import { BENCH_SCHEMA, type BenchResult, type Metric, withRatio } from '../src/b
 import { textWidth } from '../src/output/wrap';
 import type { BackendDescriptor } from '../src/backends/descriptor';
 import { BACKENDS } from '../src/backends/registry';
+import { allSections } from '../src/bench/sections';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** Columns a line takes in a terminal (every character here is one column wide). */
 const columns = (line: string): number => [...line].length;
@@ -27,6 +31,8 @@ const longReasonHost: { backends: readonly BackendDescriptor[] } = {
   ),
 };
 
+const WIDE_ENV = { COLUMNS: '1000' };
+
 async function run(argv: string[], env: Record<string, string> = {}, hooks = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const io = memoryIo(env);
   const code = await main(argv, io, hooks);
@@ -40,6 +46,24 @@ describe('the text width', () => {
     expect(textWidth({}, true, 132)).toBe(132);
     expect(textWidth({ COLUMNS: '60' }, true, 132)).toBe(60);
     expect(textWidth({ COLUMNS: 'wide' }, true, 132)).toBe(132);
+  });
+
+  it('is never below 40 columns, from COLUMNS or from the terminal', () => {
+    expect(textWidth({ COLUMNS: '10' }, false, undefined)).toBe(40);
+    expect(textWidth({ COLUMNS: '39' }, true, 132)).toBe(40);
+    expect(textWidth({}, true, 12)).toBe(40);
+    expect(textWidth({ COLUMNS: '41' }, true, 12)).toBe(41);
+  });
+
+  it('COLUMNS=10 lays the demo, the help and errors out as 40 columns would, not a word a line', async () => {
+    for (const argv of [['demo', '--backend', 'software'], ['--help'], ['demo', '--backend', 'qemu']]) {
+      const tiny = await run(argv, { COLUMNS: '10' });
+      const forty = await run(argv, { COLUMNS: '40' });
+      expect(tiny.code).toBe(forty.code);
+      // Measured times may differ between the runs; the line breaks may not.
+      for (const stream of ['stdout', 'stderr'] as const) expect(tiny[stream].split('\n').length).toBe(forty[stream].split('\n').length);
+      expect(widest(tiny.stdout + tiny.stderr)).toBeLessThanOrEqual(40);
+    }
   });
 
   it.each([
@@ -146,6 +170,52 @@ describe('exit codes in the help', () => {
   });
 });
 
+describe('the bench sections, listed where users read them', () => {
+  const ids = allSections().map((s) => s.id);
+
+  it('bench --help lists every section --only accepts, in the registry\'s order', async () => {
+    const help = words((await run(['bench', '--help'], WIDE_ENV)).stdout);
+    expect(help).toContain(`--only <sections> comma-separated sections to run: ${ids.join(', ')} (default: all)`);
+    for (const id of ids) expect((await run(['bench', '--only', id, '--help'], WIDE_ENV)).code).toBe(0);
+    // And its description of the sections names every one, each on its own term-and-text line.
+    const lines = (await run(['bench', '--help'], WIDE_ENV)).stdout.split('\n');
+    const described = lines.flatMap((l) => /^ {2}([a-z]+) {2,}\S/.exec(l)?.[1] ?? []).filter((t) => !t.startsWith('-'));
+    expect(described).toEqual(ids);
+  });
+
+  it('the README lists the same sections, in the same order, and its synopsis names no partial list', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const line = /^Bench sections \(`--only`.*in this order\): (.*)\.$/m.exec(readme)?.[1];
+    expect(line?.split(', ').map((s) => s.replace(/`/g, ''))).toEqual(ids);
+    expect(readme).not.toMatch(/--only [a-z]+,[a-z]/);
+  });
+});
+
+describe('usage errors', () => {
+  it('tsvmm alone prints a short usage on stderr, nothing on stdout, and exits 2; --help prints the help on stdout, exit 0', async () => {
+    const bare = await run([], WIDE_ENV);
+    expect(bare.code).toBe(2);
+    expect(bare.stdout).toBe('');
+    expect(bare.stderr).toBe("Usage: tsvmm <command> [options]\nCommands: probe, demo, bench\nRun 'tsvmm --help' for the commands and exit codes.\n");
+    const help = await run(['--help'], WIDE_ENV);
+    expect([help.code, help.stderr]).toEqual([0, '']);
+    expect(help.stdout).toContain('Exit codes:');
+  });
+
+  it.each([
+    [['--nope'], "tsvmm: unknown option '--nope' (the command comes first; commands: probe, demo, bench). Run 'tsvmm --help' for usage.\n"],
+    [['-q'], "tsvmm: unknown option '-q' (the command comes first; commands: probe, demo, bench). Run 'tsvmm --help' for usage.\n"],
+    [['nope'], "tsvmm: unknown command 'nope' (commands: probe, demo, bench). Run 'tsvmm --help' for usage.\n"],
+    [['demo', '--nope'], "tsvmm demo: unknown option '--nope'. Run 'tsvmm demo --help' for usage.\n"],
+    [['demo', '--backend'], "tsvmm demo: --backend needs a value. Run 'tsvmm demo --help' for usage.\n"],
+    [['probe', 'kvm'], "tsvmm probe: unexpected argument 'kvm' (this command takes options only). Run 'tsvmm probe --help' for usage.\n"],
+    [['probe', '--json=yes'], "tsvmm probe: --json takes no value. Run 'tsvmm probe --help' for usage.\n"],
+  ])('%j says so in the CLI\'s words, exit 2', async (argv, message) => {
+    const r = await run(argv, WIDE_ENV);
+    expect([r.code, r.stderr]).toEqual([2, message]);
+  });
+});
+
 describe('repeated options', () => {
   it.each([
     [['probe', '--json', '--json'], /--json was given twice; give it once/],
@@ -206,6 +276,32 @@ describe('the bench table', () => {
     scaling: [],
     notes: [],
     meta: { startedAt: '2026-01-01T00:00:00.000Z', durationMs: 1000, quick: true, host: 'test', node: 'v20' },
+  });
+
+  it('states every ratio one way, slower or faster (commits: more or fewer) than the baseline, and says so in the legend', () => {
+    const m = (value: number, baseline: number, unit = 'ns', n: number | undefined = 100): Metric =>
+      withRatio({ name: `x.${value}`, unit, value, baseline, baselineName: 'x.base', description: 'd', ...(n === undefined ? {} : { count: n, baselineCount: n }) });
+    expect(ratioText(m(4.31, 1))).toBe('4.31× slower');
+    expect(ratioText(m(1, 150))).toBe('150× faster');
+    expect(ratioText(m(1, 2048, 'commits', undefined))).toBe('2048× fewer');
+    expect(ratioText(m(3, 1, 'commits', undefined))).toBe('3× more');
+    expect(ratioText(m(1.003, 1))).toBe('1.00× (same)');
+    expect(ratioText(m(1, 1))).toBe('1.00× (same)');
+    const text = formatBenchTable(result([m(4.31, 1), m(1, 150), m(1, 2048, 'commits', undefined)]), 100);
+    const cells = text.split('\n').flatMap((l) => /(≈?[\d.]+× (slower|faster|more|fewer))/.exec(l)?.[1] ?? []);
+    expect(cells).toEqual(['4.31× slower', '150× faster', '2048× fewer']);
+    expect(text).not.toMatch(/\d× {2}/);
+    expect(words(text)).toContain('in every row as N× slower or N× faster (commits: more or fewer)');
+  });
+
+  it('marks a ratio from fewer than 5 samples on a side as indicative (≈), its n beside it', () => {
+    const quick = withRatio({ name: 'msix.enable_2048', unit: 'ms', value: 18.7, baseline: 0.78, baselineName: 'msix.enable_2048.per_change', description: 'd', count: 1, baselineCount: 1 });
+    expect(ratioText(quick)).toBe('≈24.0× slower');
+    expect(ratioText({ ...quick, count: 5, baselineCount: 4 })).toBe('≈24.0× slower');
+    expect(ratioText({ ...quick, count: 5, baselineCount: 5 })).toBe('24.0× slower');
+    const row = formatBenchTable(result([quick]), 100).split('\n').find((l) => l.startsWith('msix.enable_2048 '))!;
+    expect(row).toMatch(/ 1 +≈24\.0× slower/);
+    expect(words(formatBenchTable(result([quick]), 100))).toContain('≈: indicative only, fewer than 5 samples on a side (see n)');
   });
 
   it('says 1 commit and 2 commits, 1 metric and 2 metrics', () => {

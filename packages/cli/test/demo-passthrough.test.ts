@@ -100,8 +100,27 @@ describe('tsvmm demo: the passthrough scene', () => {
 
   it('a named device that cannot be opened is reported with the typed error', () => {
     const r = openPassthroughHost({ [VFIO_DEVICE_ENV]: '0000:7f:1f.7' });
-    expect(r).toEqual({ unavailable: expect.stringMatching(/^TSVMM_VFIO_DEVICE=0000:7f:1f\.7 could not be opened: VfioDevice\.open: there is no PCI function 0000:7f:1f\.7 .*\[UNAVAILABLE\]/) });
+    expect(r).toEqual({
+      unavailable: expect.stringMatching(/^TSVMM_VFIO_DEVICE=0000:7f:1f\.7 could not be opened: VfioDevice\.open: there is no PCI function 0000:7f:1f\.7 .*\[UNAVAILABLE\]/),
+      named: '0000:7f:1f.7',
+    });
     const bad = openPassthroughHost({ [VFIO_DEVICE_ENV]: '01:00.0' });
-    expect(bad).toEqual({ unavailable: expect.stringMatching(/could not be opened: .*address must be a PCI name .*\[INVALID_ARGUMENT\]/) });
+    expect(bad).toEqual({ unavailable: expect.stringMatching(/could not be opened: .*address must be a PCI name .*\[INVALID_ARGUMENT\]/), named: '01:00.0' });
+  });
+
+  it('a device the user named and the demo could not use: a SKIPPED line saying why, one line on stderr, exit 3 (text and JSON)', async () => {
+    const env = { [VFIO_DEVICE_ENV]: 'garbage', COLUMNS: '1000' };
+    const text = memoryIo(env);
+    expect(await main(['demo', '--backend', 'software'], text)).toBe(3);
+    expect(text.stdout).toMatch(/^ {2}SKIPPED: TSVMM_VFIO_DEVICE=garbage could not be opened: .*\[INVALID_ARGUMENT\]/m);
+    expect(text.stdout).not.toMatch(/not run here: TSVMM_VFIO_DEVICE/);
+    expect(text.stderr).toMatch(/^tsvmm demo: TSVMM_VFIO_DEVICE=garbage was not used: TSVMM_VFIO_DEVICE=garbage could not be opened: .*\n$/);
+    expect(text.stderr.trimEnd().split('\n')).toHaveLength(1);
+    const json = memoryIo(env);
+    expect(await main(['demo', '--backend', 'software', '--json'], json)).toBe(3);
+    const r = JSON.parse(json.stdout) as DemoResult;
+    expect([r.ok, r.passthrough.on, r.passthrough.why]).toEqual([true, null, expect.stringMatching(/^TSVMM_VFIO_DEVICE=garbage could not be opened/)]);
+    // Naming nothing (empty) is the model, exit 0.
+    expect(await main(['demo', '--backend', 'software'], memoryIo({ [VFIO_DEVICE_ENV]: '' }))).toBe(0);
   });
 });

@@ -14,6 +14,15 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 };
 
 describe('the published tsvmm package', () => {
+  it('has a README for users: the repository\'s test internals are in DEVELOPING.md, which is not published', () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    expect(readme).not.toMatch(/^## Tests$/m);
+    expect(readme).not.toMatch(/`test\/|\.test\.ts|FaultInjector|jest/);
+    expect(fs.readFileSync(path.join(root, 'DEVELOPING.md'), 'utf8')).toMatch(/^## Tests$/m);
+    expect(pkg.files).not.toContain('DEVELOPING.md');
+    expect(readme).toContain('https://github.com/tsvmm/tsvmm/blob/main/packages/cli/DEVELOPING.md');
+  });
+
   it('depends at run time only on the tsvmm packages, koffi, a small table formatter and a word wrapper', () => {
     const external = Object.keys(pkg.dependencies).filter((d) => !d.startsWith('@tsvmm/'));
     expect(external.sort()).toEqual(['cli-table3', 'koffi', 'wrap-ansi']);

@@ -51,7 +51,21 @@ describe('bench progress', () => {
     expect(io.stderr.replace(/\s+/g, ' ').trim()).toBe(`[1/1] delivery: irqfd / raw write / relay / C relay (signal → IRR, interleaved) ${reason}`);
   });
 
-    it('is silent when disabled', () => {
+  it('wraps the permanent line of a finished step to the terminal width, losing no word', () => {
+    const io = { ...memoryIo(), errIsTTY: true, errColumns: 60, stderr: '' };
+    io.err = (t: string) => void (io.stderr += t);
+    const p = createProgress(io, 9);
+    const label = 'msix.enable_2048: enable 2048 vectors, one commit each versus one batched commit';
+    p.step(label);
+    p.done();
+    const kept = io.stderr.split('\r\x1b[2K').pop()!;
+    const lines = kept.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(60);
+    expect(kept.replace(/\s+/g, ' ').trim()).toMatch(new RegExp(`^\\[1/9\\] ${label.replace(/[.]/g, '\\.')}: done in \\d+\\.\\d s$`));
+  });
+
+  it('is silent when disabled', () => {
     const io = memoryIo();
     const p = createProgress(io, 1, false);
     p.step('x');

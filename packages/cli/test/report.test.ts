@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { renderReport, writeReport } from '../src/bench/report';
-import type { BenchResult } from '../src/bench/result';
+import { percentLabel, percentileMarks, renderReport, writeReport } from '../src/bench/report';
+import type { BenchResult, Metric } from '../src/bench/result';
 import { BENCH_SCHEMA, withRatio } from '../src/bench/result';
 import { distribution } from '../src/bench/stats';
 import { chromiumMissing, launchChromium, renderedCharts } from './support/chromium';
@@ -45,7 +45,48 @@ function syntheticResult(): BenchResult {
   };
 }
 
+/** A run on a host without KVM: twenty metrics not measured for one long reason, and a short measured one. */
+function noKvmResult(): BenchResult {
+  const reason = `KVM is not available: open(/dev/kvm) failed (ENOENT 2) [UNAVAILABLE]. ${'A long explanation of what to do about it. '.repeat(8).trim()}`;
+  const skipped = (name: string): Metric => ({ name: `delivery.${name}`, unit: 'µs', value: null, baseline: null, ratio: null, description: 'what it measures', skipped: reason });
+  return {
+    schema: BENCH_SCHEMA,
+    metrics: [
+      ...Array.from({ length: 20 }, (_, i) => skipped(`metric_with_a_long_name_${i}`)),
+      withRatio({ name: 'msix.enable_2048', unit: 'ms', value: 18.7, count: 15, baseline: 0.78, baselineCount: 15, baselineName: 'msix.enable_2048.per_change_with_a_long_name', description: 'd'.repeat(200) }),
+    ],
+    distributions: [distribution('msix.table_write', 'ns', Array.from({ length: 15 }, (_, i) => 10 + i))],
+    scaling: [],
+    notes: [],
+    meta: { startedAt: '2026-01-01T00:00:00Z', durationMs: 1000, quick: true, host: 'test', node: process.version },
+  };
+}
+
+describe('the percentile axis', () => {
+  it.each([
+    [15, ['0', '50', '90', '93.3']],
+    [200, ['0', '50', '90', '99', '99.5']],
+    [1100, ['0', '50', '90', '99', '99.9']],
+    [5000, ['0', '50', '90', '99', '99.9', '99.98']],
+    [100000, ['0', '50', '90', '99', '99.9', '99.99']],
+  ])('of a run of %i samples is labelled up to its top', (count, labels) => {
+    const { top, marks } = percentileMarks(count);
+    expect(marks.map(percentLabel)).toEqual(labels);
+    // The curves end at the top: nothing above the last label but a sliver of under 8 % of the axis.
+    expect((top - marks[marks.length - 1]!) / top).toBeLessThan(0.08);
+  });
+});
+
 describe('HTML report', () => {
+  it('says a reason shared by the metrics not measured once, each row referring to it', () => {
+    const result = noKvmResult();
+    const reason = result.metrics[0]!.skipped!;
+    const visible = renderReport(result).split('<script type="application/json"')[0]!;
+    expect(visible.split(reason).length - 1).toBe(1);
+    expect(visible).toContain(`<li id="reason-1">${reason}</li>`);
+    expect(visible.match(/not measured: <a href="#reason-1">reason 1<\/a>/g)).toHaveLength(20);
+  });
+
   it('is one self-contained file: echarts and the data inlined, no external reference, markup escaped', () => {
     const html = renderReport(syntheticResult());
     expect(html).not.toMatch(/<script[^>]+src=/);
@@ -91,11 +132,12 @@ describe('HTML report', () => {
       const dist = charts.find((c) => c.id === 'dist-0')!;
       // Its percentile axis shows the median and each nine the samples reach, and its title promises those only.
       expect(dist.labels).toEqual(expect.arrayContaining(['0', '50', '90', '99', '99.9']));
-      expect(dist.labels.join(' ')).toContain('percentile axis in nines: 50, 90, 99, 99.9)');
+      expect(dist.labels.join(' ')).toContain('percentile axis in nines: 50, 90, 99, 99.9, 99.98)');
       const short = charts.find((c) => c.id === 'dist-1')!;
-      expect(short.labels).toEqual(expect.arrayContaining(['0', '50', '90', '99']));
+      // 200 samples reach 99.5: the top of the axis is labelled, no whole nine beyond it.
+      expect(short.labels).toEqual(expect.arrayContaining(['0', '50', '90', '99', '99.5']));
       expect(short.labels).not.toContain('99.9');
-      expect(short.labels.join(' ')).toContain('percentile axis in nines: 50, 90, 99)');
+      expect(short.labels.join(' ')).toContain('percentile axis in nines: 50, 90, 99, 99.5)');
       expect(dist.labels.join(' ')).toMatch(/Samples beyond it: delivery\.irqfd: 5 \(max 200 µs\)/);
       expect(dist.labels.join(' ')).not.toMatch(/delivery\.raw_write: \d/);
       const ratios = charts.find((c) => c.id === 'ratios')!;
@@ -124,6 +166,24 @@ describe('HTML report', () => {
       for (const [what, colours] of by(1)) expect([what, [...colours]]).toEqual([what, [expect.any(String)]]);
       expect(meanings.every(([colour]) => colour !== '')).toBe(true);
       expect(fs.statSync(path.join(dir, 'screenshot.png')).size).toBeGreaterThan(10_000);
+
+      // A short run without KVM at 1300 px: the page never scrolls sideways (the table scrolls in its
+      // box, if at all), the top of the 15-sample curve is labelled, the shared reason said once.
+      const shortRun = writeReport(path.join(dir, 'short'), noKvmResult());
+      const page = await browser.newPage();
+      await page.setViewportSize({ width: 1300, height: 900 });
+      await page.goto(`file://${shortRun}`);
+      await page.waitForFunction(() => document.body.getAttribute('data-charts') !== null, undefined, { timeout: 20_000 });
+      const layout = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        view: document.documentElement.clientWidth,
+        box: document.querySelector('.table-box')!.getBoundingClientRect().right,
+        labels: Array.from(document.querySelectorAll('#dist-0 svg text'), (t) => t.textContent ?? ''),
+      }));
+      await page.close();
+      expect(layout.page).toBeLessThanOrEqual(layout.view);
+      expect(layout.box).toBeLessThanOrEqual(layout.view);
+      expect(layout.labels).toEqual(expect.arrayContaining(['90', '93.3']));
     } finally {
       await close();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * What to do when opening a device node (`/dev/kvm`, `/dev/mshv`) is refused, said for this host:
  * read from the node's owner, group and mode (stat(2)), the group's name (`/etc/group`, group(5))
  * and the process's user and groups, not assumed (many hosts have no `kvm` group, and a node that
- * is `root:root 0600` cannot be opened by joining one).
+ * is `root:root 0600` cannot be opened by joining one, while `root:root 0660` can, by the root group).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -77,8 +77,26 @@ export function deviceAccessFacts(path: string): DeviceAccessFacts | undefined {
 }
 
 /**
+ * Whether the kernel's discretionary access check lets this process open the node read-write:
+ * root (CAP_DAC_OVERRIDE) always; else exactly one class of the mode applies, the owner's for the
+ * owner, the group's for a member of the node's group, the others' for everyone else (a class that
+ * denies is not overridden by a more generous one). Source: path_resolution(7), "Permission
+ * checking"; acl(5) for the classes.
+ */
+export function modeAllows(facts: DeviceAccessFacts): boolean {
+  const { mode, uid, gid, processUid, processGroups } = facts;
+  if (processUid === 0) return true;
+  const shift = processUid === uid ? 6 : processGroups.includes(gid) ? 3 : 0;
+  return ((mode >> shift) & 0o6) === 0o6;
+}
+
+/**
  * One or two sentences on why opening `path` read-write was refused (EACCES or EPERM) and what to
- * do on this host. `facts` defaults to {@link deviceAccessFacts} of `path`.
+ * do on this host. `facts` defaults to {@link deviceAccessFacts} of `path`. Every case follows the
+ * kernel's check ({@link modeAllows}): a mode that allows it points at a security module or a
+ * container; a group whose mode bits allow read-write is the one to join (the root group too, with
+ * what that costs); a mode no group may use needs a udev rule first. Joining a group takes effect
+ * at the next login.
  */
 export function devicePermissionHint(path: string, facts: DeviceAccessFacts | undefined = deviceAccessFacts(path)): string {
   if (facts === undefined) return `${path} could not be opened read-write by this user: run as a user with access to it, or as root.`;
@@ -87,18 +105,34 @@ export function devicePermissionHint(path: string, facts: DeviceAccessFacts | un
   const group = groupName ?? `group ${gid}`;
   const owner = `${uid === 0 ? 'root' : `user ${uid}`}:${groupName ?? gid} ${bits}`;
   const rw = (shift: number): boolean => ((mode >> shift) & 0o6) === 0o6;
-  if (processUid === 0 || (processUid === uid && rw(6)) || (processGroups.includes(gid) && rw(3)) || rw(0)) {
+  if (modeAllows(facts)) {
     // The mode allows it: something else refuses (an LSM such as SELinux or AppArmor, or a
     // container's device cgroup or seccomp profile).
     return `${path} is ${owner} and its mode allows this user, so something else refuses it: a security module (SELinux, AppArmor) or, in a container, the device is not allowed (pass it with --device ${path}).`;
   }
-  if (rw(3) && gid !== 0) {
+  // The group a udev rule would give the node: /dev/kvm -> kvm, /dev/vfio/12 -> vfio.
+  const name = path.replace(/^\/dev\//, '').split('/')[0]!;
+  const kernel = path.split('/').pop()!;
+  const rule =
+    `a udev rule KERNEL=="${kernel}", GROUP="${name}", MODE="0660" in /etc/udev/rules.d/65-${name}.rules (groupadd ${name} first if there is no such group), ` +
+    `then udevadm control --reload-rules and udevadm trigger, then add the user to ${name} (usermod -aG ${name} <user>) and log in again`;
+  if (processUid === uid) {
+    // The owner's class applies to the owner alone: its group and the others' bits do not count.
+    return `${path} is ${owner}: this user owns it, but the mode does not let its owner read and write it. As root, chmod u+rw ${path} (and ${rule} to keep it across reboots); or run as root.`;
+  }
+  if (processGroups.includes(gid)) {
+    // A member of the node's group is judged by the group's bits only, whatever the others' allow.
+    return `${path} is ${owner}: this user is in ${group}, whose bits in the mode do not allow read-write. Give the group read-write: ${rule}; or run as root.`;
+  }
+  if (rw(3)) {
     if (listed === true) return `${path} is ${owner}: this user is in ${group}, but not in this session; log in again (or run newgrp ${group}).`;
+    if (gid === 0) {
+      return (
+        `${path} is ${owner}: only root and members of the root group may open it. Joining the root group (usermod -aG root <user>, then log in again) ` +
+        `would work but opens every file the root group may write; better give the node its own group: ${rule}; or run as root.`
+      );
+    }
     return `${path} is ${owner}: add this user to ${group} (usermod -aG ${group} <user>), then log in again; or run as root.`;
   }
-  const name = path.replace(/^\/dev\//, '');
-  return (
-    `${path} is ${owner}: no group may open it, so joining a group does not help. Give it one: groupadd ${name}, a udev rule ` +
-    `KERNEL=="${name}", GROUP="${name}", MODE="0660" in /etc/udev/rules.d/65-${name}.rules, udevadm trigger, then add the user to ${name}; or run as root.`
-  );
+  return `${path} is ${owner}: no group may open it, so joining a group does not help until the mode changes. Give it a group: ${rule}; or run as root.`;
 }

@@ -9,7 +9,7 @@ export { LIBC_PROTOTYPES, kcmpStatus, libcSyscalls } from './libc';
 export { hostLimits, parseSeccompMode } from './host-limits';
 export type { HostLimits } from './host-limits';
 export { EventFd } from './eventfd';
-export { deviceAccessFacts, devicePermissionHint, groupNameOf, listedInGroup } from './device-permission';
+export { deviceAccessFacts, devicePermissionHint, groupNameOf, listedInGroup, modeAllows } from './device-permission';
 export type { DeviceAccessFacts } from './device-permission';
 export { parseOpenFilesLimit, processDescriptorBudget } from './fd-budget';
 export type { DescriptorBudget } from './fd-budget';

@@ -38,7 +38,7 @@ export function createProgress(io: CliIo, totalSteps: number, enabled = true): P
   const finish = (): void => {
     if (!tty || step === 0 || !open) return;
     clear();
-    io.err(`[${step}/${totalSteps}] ${label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    line(`[${step}/${totalSteps}] ${label}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   };
   if (!enabled) return { step() {}, update() {}, note() {}, done() {} };
   return {

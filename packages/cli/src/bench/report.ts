@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { BenchResult, Metric } from './result';
 import { P99_MIN_SAMPLES, showsP99 } from './stats';
+import { RATIO_MIN_SAMPLES } from './ratio-text';
 import { unitFor } from '../output/plural';
+import { ratioText } from './ratio-text';
 
 /** The bundle shipped in `dist/assets/`; from the sources (tests), the devDependency's own copy. */
 export function echartsFile(): string {
@@ -32,24 +34,57 @@ function fmt(n: number | null | undefined, digits = 3): string {
   return Number(n.toPrecision(digits)).toString();
 }
 
-/** Below 1 the figure people look for is the speed-up, as in the terminal table. */
+/** The ratio as the terminal table says it (one convention for every row), the raw metric / baseline under it. */
 function ratioCell(m: Metric): string {
   if (m.ratio === null) return '';
-  if (m.ratio >= 1 || m.ratio <= 0) return `${fmt(m.ratio)}×`;
-  return `${fmt(m.ratio)}×<br><small>(${fmt(1 / m.ratio)}× ${m.unit === 'commits' ? 'fewer' : 'faster'})</small>`;
+  return `${esc(ratioText(m))}<br><small>(${fmt(m.ratio)}× the baseline)</small>`;
 }
 
-function metricRow(m: Metric): string {
+/**
+ * One row of the table. A metric not measured refers to its reason by number (`reasons`: each
+ * distinct reason once, listed above the table): on a host without KVM twenty rows share one long
+ * sentence, which repeated in each row made the page thousands of pixels tall.
+ */
+function metricRow(m: Metric, reasons: readonly string[]): string {
   const target = m.target ? `${esc(m.target.description)}: <b class="${m.target.met ? 'met' : 'missed'}">${m.target.met ? 'met' : 'MISSED'}</b>` : '';
   const value =
     m.failed !== undefined
       ? `<b class="missed">FAILED: ${esc(m.failed)}</b>`
       : m.value === null
-        ? `<i>not measured: ${esc(m.skipped ?? '')}</i>`
+        ? `<i>not measured: <a href="#reason-${reasons.indexOf(m.skipped ?? '') + 1}">reason ${reasons.indexOf(m.skipped ?? '') + 1}</a></i>`
         : `${fmt(m.value)} ${esc(unitFor(m.value, m.unit))}`;
   return `<tr><td><code>${esc(m.name)}</code></td><td>${value}</td><td>${m.p99 === undefined || !showsP99(m.count) ? '' : `${fmt(m.p99)} ${esc(m.unit)}`}</td><td>${m.count ?? ''}</td><td>${
     m.baselineName ? `<code>${esc(m.baselineName)}</code> ${fmt(m.baseline)} ${esc(m.baseline === null ? m.unit : unitFor(m.baseline, m.unit))}` : ''
   }</td><td>${ratioCell(m)}</td><td>${target}</td><td>${esc(m.description)}</td></tr>`;
+}
+
+/**
+ * The percentile axis in "nines": y = -log10(1 - p/100), so 0, 90, 99, 99.9, 99.99 are equally
+ * spaced and the tail gets most of the height. The largest of `count` samples sits at its rank,
+ * log10(count) nines. Runs in Node (tests) and, as its source, in the report's page.
+ */
+export function nines(p: number, count: number): number {
+  return p >= 100 ? Math.log10(count) : -Math.log10(1 - p / 100);
+}
+
+/** A height on the nines axis as a percentile, with as many decimals as its nines need: 90, 99, 99.9, 93.3. */
+export function percentLabel(y: number): string {
+  return y <= 0 ? '0' : String(+(100 - 100 * Math.pow(10, -y)).toFixed(Math.max(0, Math.ceil(y - 1e-9) - 1)));
+}
+
+/**
+ * The axis of a latency plot whose largest series has `count` samples: its top (the largest
+ * sample's rank, at most 4 nines) and its marks: 0 and the median, every whole nine the samples
+ * reach, and the top itself when it lies 8 % of the axis or more above the last whole one, far
+ * enough for its label not to touch that one's (a short run of 15 samples tops out at 93.3, which
+ * would otherwise be an unlabelled band above 90).
+ */
+export function percentileMarks(count: number): { top: number; marks: number[] } {
+  const top = Math.min(4, nines(100, Math.max(2, count)));
+  const marks = [0, nines(50, 1)];
+  for (let n = 1; n <= top + 1e-9; n++) marks.push(n);
+  if ((top - marks[marks.length - 1]!) / top >= 0.08) marks.push(top);
+  return { top, marks };
 }
 
 /** Client-side: builds each chart from the inlined data. Runs in the browser. */
@@ -66,11 +101,10 @@ const CLIENT = String.raw`
     c.setOption(option);
     charts.push(c);
   }
-  // Percentile axis in "nines": y = -log10(1 - p/100), so 0, 90, 99, 99.9, 99.99 are equally spaced
-  // and the tail gets most of the height. The largest sample sits at its rank, log10(count) nines.
-  function nines(p, count) { return p >= 100 ? Math.log10(count) : -Math.log10(1 - p / 100); }
-  // As many decimals as the nines need: 90, 99, 99.9, 99.99 (and 93.3 for the top of a short run).
-  function percentLabel(y) { return y <= 0 ? '0' : String(+(100 - 100 * Math.pow(10, -y)).toFixed(Math.max(0, Math.ceil(y - 1e-9) - 1))); }
+  // The same functions as in Node (report.ts), their source inlined.
+  ${nines.toString()}
+  ${percentLabel.toString()}
+  ${percentileMarks.toString()}
   function fmtNum(v) { v = Number(v); return String(Math.abs(v) >= 100 ? Math.round(v) : +v.toPrecision(3)); }
   // One colour per meaning across every plot: each series name (a metric, or a way of programming
   // routes such as 'batched') keeps its colour in every chart it appears in, and the ratio bars'
@@ -99,10 +133,9 @@ const CLIENT = String.raw`
       var over = d.outliers.filter(function (v) { return v > clip; });
       return over.length ? d.name + ': ' + over.length + ' (max ' + fmtNum(over[over.length - 1]) + ' ' + unit + ')' : null;
     }).filter(Boolean);
-    var top = Math.min(4, Math.max.apply(null, ds.map(function (d) { return nines(100, d.count); })));
-    // The marks of the percentile axis: 0 and the median, then every whole nine the samples reach.
-    var marks = [0, nines(50, 1)];
-    for (var n = 1; n <= top + 1e-9; n++) marks.push(n);
+    var axis = percentileMarks(Math.max.apply(null, ds.map(function (d) { return d.count; })));
+    var top = axis.top;
+    var marks = axis.marks;
     var shown = marks.slice(1).map(percentLabel).join(', ');
     chart('dist-' + i, {
       title: { text: 'Latency distribution (' + unit + ', log scale; percentile axis in nines: ' + shown + ')', left: 'center', textStyle: { fontSize: 13 },
@@ -160,6 +193,10 @@ const CLIENT = String.raw`
 export function renderReport(result: BenchResult): string {
   const units = [...new Set(result.distributions.map((d) => d.unit))];
   const data = JSON.stringify(result).replace(/</g, '\\u003c');
+  const reasons = [...new Set(result.metrics.flatMap((m) => (m.value === null && m.failed === undefined && m.skipped !== undefined ? [m.skipped] : [])))];
+  const reasonList = reasons.length
+    ? `<p>Not measured here, for these reasons (each row says which):</p>\n<ol class="reasons">${reasons.map((r, i) => `<li id="reason-${i + 1}">${esc(r)}</li>`).join('')}</ol>`
+    : '';
   const chartDivs = [
     ...units.map((_, i) => `<div class="chart" id="dist-${i}"></div>`),
     ...result.scaling.map((p) => `<div class="chart" id="scale-${esc(p.id)}"></div>`),
@@ -169,9 +206,12 @@ export function renderReport(result: BenchResult): string {
 <html lang="en"><head><meta charset="utf-8"><title>tsvmm bench report</title>
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
-table { border-collapse: collapse; margin: 12px 0 24px; max-width: 1400px; }
-td:last-child { min-width: 260px; }
-td:nth-child(7) { min-width: 150px; }
+/* The table scrolls inside its box when the window is narrower than it, never the page. */
+.table-box { max-width: 100%; overflow-x: auto; margin: 12px 0 24px; }
+table { border-collapse: collapse; }
+td:last-child { min-width: 200px; }
+td:nth-child(7) { min-width: 120px; }
+td code { overflow-wrap: anywhere; }
 td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
 .met { color: #2e7d32; } .missed { color: #c62828; }
@@ -187,8 +227,9 @@ Each metric and its baseline were measured alternately in the same run. Values a
 <span class="swatch" style="background:#c62828"></span> target missed, <span class="swatch" style="background:#90a4ae"></span> no target;
 <span class="swatch" style="background:#000;width:3px"></span> the target ratio; these colours mean nothing else, and every other line keeps one colour in every plot it is in.
 Latency plots: percentile on a "nines" axis (50, then 90, 99, 99.9, 99.99 equally spaced, as far as the sample count reaches), time clipped at the largest p99.9 with the samples beyond it counted.</p>
-<table><thead><tr><th>metric</th><th>median</th><th>p99</th><th>n</th><th>baseline</th><th>ratio</th><th>target</th><th>what</th></tr></thead>
-<tbody>${result.metrics.map(metricRow).join('\n')}</tbody></table>
+${reasonList}
+<div class="table-box"><table><thead><tr><th>metric</th><th>median</th><th>p99</th><th>n</th><th>baseline</th><th>ratio (slower or faster than the baseline; ≈: fewer than ${RATIO_MIN_SAMPLES} samples on a side)</th><th>target</th><th>what</th></tr></thead>
+<tbody>${result.metrics.map((m) => metricRow(m, reasons)).join('\n')}</tbody></table></div>
 ${result.notes.length ? `<ul>${result.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
 ${chartDivs}
 <script type="application/json" id="tsvmm-data">${data}</script>

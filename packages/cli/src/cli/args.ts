@@ -35,8 +35,7 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
   try {
     parsed = nodeParseArgs({ args: [...argv], options, strict: true, allowPositionals: false, tokens: true });
   } catch (e) {
-    // Node's own sentence (first line: the rest suggests `--` tricks that do not apply here).
-    throw new UsageError(command, (e instanceof Error ? e.message : String(e)).split('\n')[0]!.replace(/\.$/, ''));
+    throw new UsageError(command, parseArgsProblem(e, argv));
   }
   const { values, tokens } = parsed;
   // The spellings each option was given under, in order (`-h` and `--help` are one option).
@@ -63,6 +62,31 @@ export function parseArgs(command: string, argv: readonly string[], specs: reado
     }
   }
   return out;
+}
+
+/**
+ * A `parseArgs` error of `node:util` said in the CLI's own words (`--json needs a value`, not
+ * `Option '--json <value>' argument missing`), from its `code` and the option its message quotes.
+ * An error this does not know keeps Node's first line, lower-cased like the CLI's messages.
+ */
+export function parseArgsProblem(e: unknown, argv: readonly string[]): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: unknown } | null)?.code;
+  const quoted = /'([^']*)'/.exec(message)?.[1];
+  const long = /--([A-Za-z0-9][\w-]*)/.exec(message)?.[1];
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted !== undefined) return `unknown option '${quoted}'`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted !== undefined) return `unexpected argument '${quoted}' (this command takes options only)`;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && long !== undefined) {
+    if (/argument missing/.test(message)) return `--${long} needs a value`;
+    if (/does not take an argument/.test(message)) return `--${long} takes no value`;
+    if (/ambiguous/.test(message)) {
+      const next = argv[argv.indexOf(quoted ?? '') + 1];
+      const got = argv.includes(quoted ?? '') && next !== undefined ? `, got the option '${next}'` : '';
+      return `--${long} needs a value${got} (a value that starts with '-' is written --${long}=<value>)`;
+    }
+  }
+  const first = message.split('\n')[0]!.replace(/\.$/, '');
+  return first.charAt(0).toLowerCase() + first.slice(1);
 }
 
 /**

@@ -11,6 +11,7 @@ import { writeReport } from '../bench/report';
 import { BENCH_SCHEMA, type BenchResult, type Metric } from '../bench/result';
 import { runBench } from '../bench/run-bench';
 import { allSections } from '../bench/sections';
+import { RATIO_MIN_SAMPLES, directions, ratioText } from '../bench/ratio-text';
 import { DELIVERY_DEADLINE_MS } from '../bench/sections/delivery';
 import { COMPILE_DEADLINE_MS } from '../bench/native';
 import { prepareOutputDirectory, prepareOutputFile, writeOrFail } from '../output/paths';
@@ -60,13 +61,6 @@ function fmt(n: number | null | undefined, unit = ''): string {
   return unit ? `${num(n)} ${unitFor(n, unit)}` : num(n);
 }
 
-/** The ratio for people: above 1 as it is (`1.40×`); below 1 as the speed-up it is (`150× faster`, `2048× fewer`). */
-function ratioText(m: Metric): string {
-  if (m.ratio === null) return '';
-  if (m.ratio >= 1 || m.ratio <= 0) return `${fmt(m.ratio)}×`;
-  return `${fmt(1 / m.ratio)}× ${m.unit === 'commits' ? 'fewer' : 'faster'}`;
-}
-
 /** A limit as people write it: 1.5, 20, 100 (three significant digits, no trailing zeros). */
 const limit3 = (n: number): string => String(Number(n.toPrecision(3)));
 
@@ -77,8 +71,8 @@ function targetText(m: Metric): string {
   const limit =
     t.ratioMax !== undefined
       ? t.ratioMax >= 1
-        ? `≤ ${limit3(t.ratioMax)}×`
-        : `≥ ${limit3(1 / t.ratioMax)}× ${m.unit === 'commits' ? 'fewer' : 'faster'}`
+        ? `≤ ${limit3(t.ratioMax)}× ${directions(m)[0]}`
+        : `≥ ${limit3(1 / t.ratioMax)}× ${directions(m)[1]}`
       : t.valueMax !== undefined
         ? `≤ ${fmt(t.valueMax, m.unit)}`
         : t.description;
@@ -136,7 +130,8 @@ export function formatBenchTable(result: BenchResult, width = DEFAULT_TEXT_WIDTH
     '',
     ...para(
       `median: of the samples; p99: the 99th percentile (nearest rank), shown where n ≥ ${P99_MIN_SAMPLES}; n: samples; ` +
-        "ratio: the median over its baseline's (the line under it). Targets are judged on the ratio, or on the figure itself.",
+        "ratio: the median against its baseline's (the line under it), in every row as N× slower or N× faster (commits: more or fewer); " +
+        `≈: indicative only, fewer than ${RATIO_MIN_SAMPLES} samples on a side (see n). Targets are judged on the ratio, or on the figure itself.`,
     ),
   );
   const skipped = result.metrics.filter((m) => m.skipped !== undefined);
@@ -248,6 +243,27 @@ function wholeNumber(opts: ParsedOptions, name: string, min: number, max: number
   }
 }
 
+/** What each section measures, for `bench --help`, by section id. */
+const SECTION_HELP: Readonly<Record<string, string>> = {
+  delivery:
+    'signal → vector in the local APIC IRR on KVM: irqfd from Node vs a raw eventfd write from C; the user-space relay vs a C relay thread (KVM_SIGNAL_MSI); relay vs irqfd (µs)',
+  routes: 'reprogramming 2048 live routes (and setting 2048 up from nothing): one batched commit vs one commit per change (ms); the setup per route vs its system calls made raw (µs)',
+  retarget:
+    'a guest moving N live vectors between vCPUs one at a time, on a partition with coalesced retargets vs one commit per retarget: commits, and the storm’s wall time (ms)',
+  completion: 'a Linux AIO file read whose completion eventfd is an irqfd route’s event, completing into IRR, vs the same route signalled from Node (µs)',
+  msix: 'cost per guest MSI-X table access vs a bare DataView access (ns); commits per enable',
+};
+
+/**
+ * The sections of `bench --help`, one a line in the registry's order (what `--only` accepts): a
+ * section without a sentence here is listed by its title, so none is ever left out.
+ */
+function sectionList(): string {
+  const sections = allSections();
+  const w = Math.max(...sections.map((s) => s.id.length));
+  return sections.map((s) => `  ${s.id.padEnd(w)}  ${SECTION_HELP[s.id] ?? s.title}\n`).join('');
+}
+
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure irqfd against its alternatives, side by side in one run',
@@ -258,11 +274,7 @@ export const benchCommand: Command = {
     'Every benchmark runs against its baseline alternately in the same run (the order rotates every round), and is reported as a ' +
     `median with its sample count, the p99 where there are at least ${P99_MIN_SAMPLES} samples (below that the nearest-rank p99 is about the largest sample), ` +
     'and as a ratio to the baseline:\n' +
-    '  delivery  signal → vector in the local APIC IRR on KVM: irqfd from Node vs a raw eventfd write from C; ' +
-    'the user-space relay vs a C relay thread (KVM_SIGNAL_MSI); relay vs irqfd (µs)\n' +
-    '  routes    reprogramming 2048 live routes (and setting 2048 up from nothing): one batched commit vs one ' +
-    'commit per change (ms); the setup per route vs its system calls made raw (µs)\n' +
-    '  msix      cost per guest MSI-X table access vs a bare DataView access (ns); commits per enable\n' +
+    sectionList() +
     'Targets (delivery: irqfd within 1.5× of a raw write from C, the relay within 2× of a C relay thread; routes: one ' +
     'batch at least 100× faster than one commit per change; msix: a table access within 20× of a bare DataView access, Enable in one commit) are printed with each ratio and ' +
     'whether they are met; --strict exits 1 when one is missed or could not be measured here.\n' +
@@ -290,13 +302,22 @@ export const benchCommand: Command = {
     exitCodeDoc(ExitCode.Usage),
     exitCodeDoc(ExitCode.BackendError),
     exitCodeDoc(ExitCode.OutputError),
+    exitCodeDoc(ExitCode.IoError),
     exitCodeDoc(ExitCode.Internal),
   ],
   options: [
     { name: 'quick', type: 'boolean', description: 'few samples, for tests and a first look (seconds, not minutes)' },
     { name: 'json', type: 'string', valueName: 'file|-', description: 'write the metrics as JSON to a file (- for stdout)' },
     { name: 'report', type: 'string', valueName: 'dir', description: 'write a self-contained HTML report with plots to dir/index.html' },
-    { name: 'only', type: 'string', valueName: 'sections', description: 'comma-separated sections to run: delivery, routes, retarget, completion, msix (default: all)' },
+    {
+      name: 'only',
+      type: 'string',
+      valueName: 'sections',
+      // From the sections registry, so that a section added there is listed here.
+      description: `comma-separated sections to run: ${allSections()
+        .map((s) => s.id)
+        .join(', ')} (default: all)`,
+    },
     { name: 'strict', type: 'boolean', description: 'exit 1 when a target is missed or a metric could not be measured here' },
     { name: 'no-progress', type: 'boolean', description: 'no progress display on stderr' },
     { name: 'against', type: 'string', valueName: 'dir', description: 'compare with the build of another checkout, the two run in turn (see below)' },

@@ -1,6 +1,7 @@
 import type { Command } from './command';
 import { ExitCode, exitCodeDoc } from './exit-codes';
-import { outWidth } from './io';
+import { errText, outWidth } from './io';
+import { VFIO_DEVICE_ENV, openPassthroughHost } from '../demo/passthrough';
 import { wrapLine } from '../output/wrap';
 import { DEMO_SCHEMA, type DemoPartition, runDemo } from '../demo/run-demo';
 import { BACKENDS } from '../backends/registry';
@@ -26,16 +27,20 @@ export const demoCommand: Command = {
     "programmed as a guest driver does, the device raising vector 0 into vfio-pci's eventfd, which is the irqfd route's, read back " +
     'from IRR; on the device named by TSVMM_VFIO_DEVICE (bound to vfio-pci, on /dev/kvm), else on the VFIO kernel model and the ' +
     'KVM model, saying which.\n\n' +
-    'Exits 1 if any observation is wrong, 3 if the backend asked for with --backend is not available here.\n\n' +
+    `Exits 1 if any observation is wrong, 3 if the backend asked for with --backend is not available here or the device named by ${VFIO_DEVICE_ENV} cannot be used.\n\n` +
     `JSON (--json): { "schema": "${DEMO_SCHEMA}", "backend", "why", "irqfd", "vcpus", "device", "enableCommits", "observations", "fileRead", "x2apic", "passthrough", "ok" }, ` +
     'described by schemas/demo.schema.json in this package.',
   exitCodes: [
     { code: ExitCode.Ok, meaning: 'every observation was right' },
     { code: ExitCode.Failed, meaning: 'an observation was wrong, or the backend did not settle within its deadline' },
     exitCodeDoc(ExitCode.Usage),
-    { code: ExitCode.Unavailable, meaning: 'the backend asked for with --backend is not available here, or has no irqfd' },
+    {
+      code: ExitCode.Unavailable,
+      meaning: `the backend asked for with --backend is not available here, or has no irqfd; or the device named by ${VFIO_DEVICE_ENV} cannot be used (the passthrough scene says why on its SKIPPED line)`,
+    },
     { code: ExitCode.Permission, meaning: 'the backend asked for is present but this user may not open it (e.g. /dev/kvm)' },
     exitCodeDoc(ExitCode.BackendError),
+    exitCodeDoc(ExitCode.IoError),
     exitCodeDoc(ExitCode.Internal),
   ],
   options: [
@@ -63,10 +68,17 @@ export const demoCommand: Command = {
         width,
         ...(hooks.fileReadHost ? { fileReadHost: hooks.fileReadHost } : {}),
         ...(hooks.x2apicHost ? { x2apicHost: hooks.x2apicHost } : {}),
-        ...(hooks.passthroughHost ? { passthroughHost: hooks.passthroughHost } : {}),
+        passthroughHost: hooks.passthroughHost ?? (() => openPassthroughHost(io.env)),
       });
       if (json) io.out(`${JSON.stringify(result, null, 2)}\n`);
-      return result.ok ? ExitCode.Ok : ExitCode.Failed;
+      if (!result.ok) return ExitCode.Failed;
+      // A device the user named and the demo did not use: the run did not do what was asked.
+      const named = io.env[VFIO_DEVICE_ENV];
+      if (named !== undefined && named !== '' && result.passthrough.on !== 'device') {
+        errText(io, `tsvmm demo: ${VFIO_DEVICE_ENV}=${named} was not used: ${result.passthrough.why}`);
+        return ExitCode.Unavailable;
+      }
+      return ExitCode.Ok;
     } finally {
       dp.partition.dispose();
     }

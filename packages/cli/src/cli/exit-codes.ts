@@ -18,6 +18,11 @@ export enum ExitCode {
   BackendError = 5,
   /** An output file (bench --json FILE, --report DIR) cannot be written: the path is the user's to fix. */
   OutputError = 73,
+  /**
+   * stdout could not be written (a full disk, `>/dev/full`, EIO): the output is incomplete. sysexits'
+   * EX_IOERR. A closed pipe (EPIPE) is not this: the output ends quietly.
+   */
+  IoError = 74,
   /** A bug in tsvmm: the message includes a stack trace to report. */
   Internal = 70,
 }
@@ -43,6 +48,7 @@ export const EXIT_CODES: readonly ExitCodeDoc[] = [
   { code: ExitCode.Permission, meaning: 'permission denied (e.g. /dev/kvm not accessible to this user)' },
   { code: ExitCode.BackendError, meaning: 'a hypervisor or system call failed' },
   { code: ExitCode.OutputError, meaning: 'an output file cannot be created or written (bench --json FILE, --report DIR); checked before the run' },
+  { code: ExitCode.IoError, meaning: 'stdout cannot be written (a full disk, >/dev/full): the output is incomplete; a closed pipe ends quietly instead' },
   { code: ExitCode.Internal, meaning: 'internal error (a bug: please report it with the printed stack)' },
 ];
 

@@ -42,6 +42,19 @@ export function topLevelHelp(width: number): string {
   return wrapBlock(text, width);
 }
 
+/**
+ * What `tsvmm` alone prints on stderr before exiting 2: the usage line, the commands, where the help
+ * is. A command line without a command is a usage error, as with git or ip; the full help is
+ * `tsvmm --help`, on stdout, exit 0.
+ */
+export function shortUsage(width: number): string {
+  return wrapBlock(
+    ['Usage: tsvmm <command> [options]', `Commands: ${COMMANDS.map((c) => c.name).join(', ')}`, "Run 'tsvmm --help' for the commands and exit codes.", ''].join('\n'),
+    width,
+    2,
+  );
+}
+
 /** A stand-in for the spaces inside `[...]`, so that a usage line breaks between option groups only. */
 const GLUE = '\uE000';
 
@@ -73,11 +86,14 @@ export function commandHelp(c: Command, width: number): string {
 /** Runs one command line; resolves to the exit code. Never throws. */
 export async function main(argv: readonly string[], io: CliIo = processIo(), hooks: CliHooks = {}): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined) {
+    io.err(shortUsage(errWidth(io)));
+    return ExitCode.Usage;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     if (name === 'help' && rest[0]) return main([rest[0], '--help'], io, hooks);
-    if (name === undefined) io.err(topLevelHelp(errWidth(io)));
-    else io.out(topLevelHelp(outWidth(io)));
-    return name === undefined ? ExitCode.Usage : ExitCode.Ok;
+    io.out(topLevelHelp(outWidth(io)));
+    return ExitCode.Ok;
   }
   if (VERSION_FLAGS.includes(name)) {
     io.out(`tsvmm ${version()}\n`);
@@ -85,7 +101,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), hoo
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    const r = reportError(new UsageError('', `unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`));
+    const commands = `commands: ${COMMANDS.map((c) => c.name).join(', ')}`;
+    // `tsvmm --nope`: an option where the command should be.
+    const problem = name.startsWith('-') && name !== '-' ? `unknown option '${name}' (the command comes first; ${commands})` : `unknown command '${name}' (${commands})`;
+    const r = reportError(new UsageError('', problem));
     printError(io, r.message, r.exitCode);
     return r.exitCode;
   }

@@ -128,6 +128,7 @@ export const probeCommand: Command = {
     exitCodeDoc(ExitCode.Usage),
     { code: ExitCode.Unavailable, meaning: 'with --backend: that backend is not available here' },
     { code: ExitCode.Permission, meaning: 'with --backend: that backend is present but this user may not open it' },
+    exitCodeDoc(ExitCode.IoError),
     exitCodeDoc(ExitCode.Internal),
   ],
   options: [

@@ -45,6 +45,8 @@ export interface PassthroughHost extends Disposable {
 export interface PassthroughUnavailable {
   /** One sentence. */
   readonly unavailable: string;
+  /** The address the user named in `TSVMM_VFIO_DEVICE`, when that device is what cannot be used. */
+  readonly named?: string;
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -62,7 +64,8 @@ export function openPassthroughHost(env: Readonly<Record<string, string | undefi
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     vfio = require('@tsvmm/vfio') as typeof Vfio;
   } catch (e) {
-    return { unavailable: `the VFIO and KVM packages do not load here (${message(e)})` };
+    const named = env[VFIO_DEVICE_ENV];
+    return { unavailable: `the VFIO and KVM packages do not load here (${message(e)})`, ...(named ? { named } : {}) };
   }
   const address = env[VFIO_DEVICE_ENV];
   if (address !== undefined && address !== '') {
@@ -70,14 +73,14 @@ export function openPassthroughHost(env: Readonly<Record<string, string | undefi
     try {
       device = vfio.VfioDevice.open({ address, path: 'auto' });
     } catch (e) {
-      return { unavailable: `${VFIO_DEVICE_ENV}=${address} could not be opened: ${message(e)}` };
+      return { unavailable: `${VFIO_DEVICE_ENV}=${address} could not be opened: ${message(e)}`, named: address };
     }
     let partition: Partition & LocalApicAccess;
     try {
       partition = virtKvm.KvmPartition.create({ vcpus: 2 });
     } catch (e) {
       device.dispose();
-      return { unavailable: `${VFIO_DEVICE_ENV}=${address} opened, but real KVM is not usable here (${message(e)})` };
+      return { unavailable: `${VFIO_DEVICE_ENV}=${address} opened, but real KVM is not usable here (${message(e)})`, named: address };
     }
     const settle = settleFor(partition);
     return {

@@ -328,7 +328,8 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
     const pt = (options.passthroughHost ?? openPassthroughHost)();
     if ('unavailable' in pt) {
       passthrough = { on: null, why: pt.unavailable, device: null, boundVectors: [] };
-      log(`  not run here: ${pt.unavailable}`);
+      // The device the user named is not used: said as a skip, and the command exits non-zero.
+      log(pt.named !== undefined ? `  SKIPPED: ${pt.unavailable}` : `  not run here: ${pt.unavailable}`);
     } else {
       using phost = pt;
       passthrough = { on: phost.on, why: phost.why, device: phost.device.address, boundVectors: [] };

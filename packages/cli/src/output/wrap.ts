@@ -27,14 +27,21 @@ export function wrapText(text: string, width: number, indents: Indents): string[
 export const DEFAULT_TEXT_WIDTH = 80;
 
 /**
+ * The narrowest width text is wrapped to: below it, sentences would break after every word or two
+ * and the term-and-text layouts would leave no room for the text. A narrower terminal folds the
+ * longer lines itself.
+ */
+export const MIN_TEXT_WIDTH = 40;
+
+/**
  * The columns human text may use on a stream: `COLUMNS` from the environment when it is a positive
  * whole number (the shell's convention, and how a user asks for another width), else the terminal's
- * width when the stream is one, else {@link DEFAULT_TEXT_WIDTH}.
+ * width when the stream is one, else {@link DEFAULT_TEXT_WIDTH}; never less than {@link MIN_TEXT_WIDTH}.
  */
 export function textWidth(env: Readonly<Record<string, string | undefined>>, isTTY: boolean, columns: number | undefined): number {
   const fromEnv = Number(env.COLUMNS);
-  if (env.COLUMNS !== undefined && Number.isInteger(fromEnv) && fromEnv > 0) return fromEnv;
-  if (isTTY && columns !== undefined && Number.isInteger(columns) && columns > 0) return columns;
+  if (env.COLUMNS !== undefined && Number.isInteger(fromEnv) && fromEnv > 0) return Math.max(MIN_TEXT_WIDTH, fromEnv);
+  if (isTTY && columns !== undefined && Number.isInteger(columns) && columns > 0) return Math.max(MIN_TEXT_WIDTH, columns);
   return DEFAULT_TEXT_WIDTH;
 }
 

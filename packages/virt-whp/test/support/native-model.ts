@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MODEL_RUN_DIR_ENV } from './global-setup';
 import type { WhpLibraryPaths } from '../../src';
 
 interface Koffi {
@@ -43,10 +44,20 @@ export interface WhpModel {
 let dir: string | undefined;
 const built = new Map<ModelVariant, WhpModel>();
 
+/**
+ * This process's build directory: inside the jest run's directory (test/support/global-setup.ts),
+ * which the global teardown removes, since a jest worker does not reliably run `exit` handlers.
+ * Outside jest (a script importing this file), in the temporary folder, removed on exit.
+ */
 function buildDir(): string {
   if (!dir) {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvmm-whp-model-'));
-    process.on('exit', () => fs.rmSync(dir!, { recursive: true, force: true }));
+    const run = process.env[MODEL_RUN_DIR_ENV];
+    if (run && fs.existsSync(run)) {
+      dir = fs.mkdtempSync(path.join(run, 'tsvmm-whp-model-'));
+    } else {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvmm-whp-model-'));
+      process.on('exit', () => fs.rmSync(dir!, { recursive: true, force: true }));
+    }
   }
   return dir;
 }
