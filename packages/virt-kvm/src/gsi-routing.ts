@@ -4,10 +4,10 @@
  * The table logic itself (desired/committed, one commit per transaction) is the shared engine's.
  */
 import type { RoutingTableEncoding } from '@tsvmm/linux-sys';
+import { encodeStruct } from '@tsvmm/ffi';
 import * as kvm from './abi';
 
-const { KVM_IRQ_ROUTING, KVM_IRQ_ROUTING_ENTRY: E } = kvm;
-const F = E.fields;
+const TABLE = kvm.KVM_IRQ_ROUTING_TABLE;
 
 /** One IRQCHIP route of the default table: GSI `gsi` reaches pin `pin` of irqchip `irqchip`. */
 export interface LegacyRoute {
@@ -36,27 +36,19 @@ export const LEGACY_ROUTES: readonly LegacyRoute[] = Object.freeze(
 /** The first GSI handed to irqfd routes: 0-23 are the legacy pins. */
 export const FIRST_MSI_GSI = 24;
 
-/** `struct kvm_irq_routing` + entries (`include/uapi/linux/kvm.h`). */
+/** `struct kvm_irq_routing` + entries (`include/uapi/linux/kvm.h`), as {@link kvm.KVM_IRQ_ROUTING_TABLE} lays them out. */
 export const kvmRoutingTableEncoding: RoutingTableEncoding = Object.freeze({
-  headerSize: KVM_IRQ_ROUTING.size,
-  entrySize: E.size,
+  headerSize: TABLE.entriesOffset,
+  entrySize: TABLE.entry.size,
   fixedEntryCount: LEGACY_ROUTES.length,
   encodeHeader(view: DataView, entryCount: number): void {
-    view.setUint32(KVM_IRQ_ROUTING.fields.nr.offset, entryCount, true);
-    view.setUint32(KVM_IRQ_ROUTING.fields.flags.offset, 0, true);
+    TABLE.encodeHeader(view, entryCount);
   },
   encodeFixedEntry(view: DataView, at: number, index: number): void {
     const r = LEGACY_ROUTES[index]!;
-    view.setUint32(at + F.gsi.offset, r.gsi, true);
-    view.setUint32(at + F.type.offset, kvm.KVM_IRQ_ROUTING_IRQCHIP, true);
-    view.setUint32(at + F.irqchip.offset, r.irqchip, true);
-    view.setUint32(at + F.pin.offset, r.pin, true);
+    encodeStruct(TABLE.entry, view, at, { gsi: r.gsi, type: kvm.KVM_IRQ_ROUTING_IRQCHIP, irqchip: r.irqchip, pin: r.pin });
   },
   encodeMsiEntry(view: DataView, at: number, gsi: number, m: { addressLo: number; addressHi: number; data: number }): void {
-    view.setUint32(at + F.gsi.offset, gsi, true);
-    view.setUint32(at + F.type.offset, kvm.KVM_IRQ_ROUTING_MSI, true);
-    view.setUint32(at + F.msiAddressLo.offset, m.addressLo >>> 0, true);
-    view.setUint32(at + F.msiAddressHi.offset, m.addressHi >>> 0, true);
-    view.setUint32(at + F.msiData.offset, m.data >>> 0, true);
+    encodeStruct(TABLE.entry, view, at, { gsi, type: kvm.KVM_IRQ_ROUTING_MSI, msiAddressLo: m.addressLo, msiAddressHi: m.addressHi, msiData: m.data });
   },
 });

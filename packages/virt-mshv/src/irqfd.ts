@@ -12,14 +12,8 @@
  */
 import type { MsiMessage, RawInjector, RelayPlatformFactory } from '@tsvmm/virt';
 import { type EngineRoute, type IrqFdBackend, type IrqFdEngine, type Syscalls, createLinuxIrqFd } from '@tsvmm/linux-sys';
-import {
-  MSHV_IRQFD_FLAG_DEASSIGN,
-  MSHV_MAX_MSI_ROUTES,
-  MSHV_USER_IRQFD_LAYOUT,
-  MSHV_USER_IRQ_ENTRY_LAYOUT,
-  MSHV_USER_IRQ_TABLE_LAYOUT,
-} from './abi';
-import { irqfd as irqfdCall, setMsiRouting } from './calls';
+import { MSHV_IRQFD_FLAG_DEASSIGN, MSHV_MAX_MSI_ROUTES, MSHV_USER_IRQFD_LAYOUT, MSHV_USER_IRQ_TABLE } from './abi';
+import { encodeIrqfd, encodeMsiRoute, irqfd as irqfdCall, setMsiRouting } from './calls';
 import { parseMshvMsi } from './msi-policy';
 import { mshvRelayInjector } from './relay-injector';
 
@@ -49,39 +43,29 @@ export interface MshvIrqFdBackendOptions {
  */
 export function mshvIrqFdBackend(options: MshvIrqFdBackendOptions): IrqFdBackend {
   const { sys, partitionFd, vcpuCount, inject } = options;
-  const H = MSHV_USER_IRQ_TABLE_LAYOUT.fields;
-  const E = MSHV_USER_IRQ_ENTRY_LAYOUT.fields;
-  const I = MSHV_USER_IRQFD_LAYOUT.fields;
   return Object.freeze({
     name: 'mshv',
     ioctlNames: Object.freeze({ setRouting: 'MSHV_SET_MSI_ROUTING', irqfd: 'MSHV_IRQFD' }),
     firstGsi: MSHV_FIRST_GSI,
     maxTableEntries: Math.min(options.maxKernelRoutes ?? MSHV_MAX_MSI_ROUTES, MSHV_MAX_MSI_ROUTES - MSHV_FIRST_GSI),
     table: Object.freeze({
-      headerSize: MSHV_USER_IRQ_TABLE_LAYOUT.size,
-      entrySize: MSHV_USER_IRQ_ENTRY_LAYOUT.size,
+      headerSize: MSHV_USER_IRQ_TABLE.entriesOffset,
+      entrySize: MSHV_USER_IRQ_TABLE.entry.size,
       fixedEntryCount: 0,
       encodeHeader(view: DataView, entryCount: number): void {
-        view.setUint32(H.nr.offset, entryCount, true);
-        view.setUint32(H.rsvd.offset, 0, true);
+        MSHV_USER_IRQ_TABLE.encodeHeader(view, entryCount);
       },
       encodeFixedEntry(): void {
         throw new RangeError('mshv has no fixed routing entries');
       },
       encodeMsiEntry(view: DataView, offset: number, gsi: number, msi: MsiMessage): void {
-        view.setUint32(offset + E.gsi.offset, gsi, true);
-        view.setUint32(offset + E.addressLo.offset, msi.addressLo >>> 0, true);
-        view.setUint32(offset + E.addressHi.offset, msi.addressHi >>> 0, true);
-        view.setUint32(offset + E.data.offset, msi.data >>> 0, true);
+        encodeMsiRoute(view, offset, { gsi, addressLo: msi.addressLo, addressHi: msi.addressHi, data: msi.data });
       },
     }),
     irqfdArg: Object.freeze({
       size: MSHV_USER_IRQFD_LAYOUT.size,
       encode(view: DataView, fd: number, gsi: number, assign: boolean): void {
-        view.setInt32(I.fd.offset, fd, true);
-        view.setInt32(I.resamplefd.offset, -1, true);
-        view.setUint32(I.gsi.offset, gsi, true);
-        view.setUint32(I.flags.offset, assign ? 0 : MSHV_IRQFD_FLAG_DEASSIGN, true);
+        encodeIrqfd({ fd, gsi, flags: assign ? 0 : MSHV_IRQFD_FLAG_DEASSIGN }, new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
       },
     }),
     calls: Object.freeze({
