@@ -43,7 +43,12 @@ export function defineIoctl(name: string, request: number): IoctlDef {
 }
 
 /** A struct layout or anything else with a byte size, such as `defineLayout`'s result; or the size itself. */
-export type IoctlArgSize = number | { readonly size: number };
+export type IoctlArgSize =
+  | number
+  | {
+      /** `sizeof` the argument struct, in bytes (below 2^14). */
+      readonly size: number;
+    };
 
 /**
  * The ioctls of one subsystem, made by {@link ioctlFamily}: each method returns a frozen

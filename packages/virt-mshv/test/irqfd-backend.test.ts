@@ -1,7 +1,8 @@
 /** mshv's part of the shared irqfd engine: its numbers, its encoders (hand-written vectors) and its MSI policy. */
 import { isVirtError } from '@tsvmm/virt';
 import { MshvKernelModel } from '../src/testing';
-import { MSHV_FIRST_GSI, MshvPartition, mshvIrqFdBackend } from '../src';
+import { MshvPartition } from '../src';
+import { MSHV_FIRST_GSI, mshvIrqFdBackend } from '../src/implement';
 
 function backend(vcpus = 2) {
   const model = new MshvKernelModel();

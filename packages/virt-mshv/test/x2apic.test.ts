@@ -9,7 +9,8 @@
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { type VirtError, encodeMsi, isVirtError } from '@tsvmm/virt';
 import { MshvKernelModel } from '../src/testing';
-import { MshvPartition, abi } from '../src';
+import { MshvPartition } from '../src';
+import { abi } from '../src/implement';
 import { describeOnTargets } from './support/targets';
 
 function thrown(fn: () => unknown): VirtError {

@@ -22,4 +22,8 @@ export type { MsiPolicy } from '../msi/codec';
 export { partitionCapabilities } from '../contract/partition-capabilities';
 export type { PartitionFacts } from '../contract/partition-capabilities';
 export { checkMsiStructFields, encodeMsiFields, msiBits } from '../msi/msi-fields';
+export { DELIVERY_MODE_CODES, MSI_BITS, MSI_WINDOW_BASE, MSI_WINDOW_LAST, checkMsiPolicy } from '../msi/codec';
+export { isEventFd, isWin32Event, kindedEvent } from '../contract/event';
+export { APIC_SOFTWARE_ENABLE, HV_LOCAL_APIC_PAGE, XAPIC_REGISTER_PAGE, apicVectors, clearApicIrr, readApicPage, softwareEnableApic } from '../lapic/register-page';
+export type { ApicPageFormat } from '../lapic/register-page';
 export type { MsiBitsSource, MsiFieldValue, MsiStructField } from '../msi/msi-fields';

@@ -2,19 +2,8 @@
  * A minimal backend built from the contract package alone: the relay on the in-process platform,
  * delivering into the shared APIC bus model. The suite's self-tests break it one rule at a time.
  */
-import {
-  type Event,
-  InProcessRelayPlatform,
-  type IrqFd,
-  type IrqFdRoute,
-  type LocalApicAccess,
-  type MsiPolicy,
-  type Partition,
-  RelayIrqFd,
-  disposedError,
-  exhaustedError,
-  partitionCapabilities,
-} from '../../src';
+import { type Event, type IrqFd, type IrqFdRoute, type LocalApicAccess, type MsiPolicy, type Partition, RelayIrqFd, disposedError, exhaustedError, partitionCapabilities } from '../../src';
+import { InProcessRelayPlatform } from '../../src/implement';
 import { ApicBus } from '../../src/testing';
 import { busPartition } from './bus-partition';
 

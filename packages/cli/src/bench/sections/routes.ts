@@ -151,9 +151,9 @@ function routedGsis(irqfd: IrqFd, n: number, apicIds: readonly number[]): { read
  * fails, as a VirtError.
  */
 export function rawRouteSyscalls(sys: LinuxSys.Syscalls, vmFd: number, gsis: readonly number[]): number {
-  const { sys: linuxSys, virtKvm } = kvmPackages();
+  const { sys: linuxSys, kvmParts } = kvmPackages();
   const { EFD_NONBLOCK, failure } = linuxSys;
-  const { KVM_IRQFD, KVM_IRQFD_LAYOUT, KVM_IRQFD_FLAG_DEASSIGN } = virtKvm.kvm;
+  const { KVM_IRQFD, KVM_IRQFD_LAYOUT, KVM_IRQFD_FLAG_DEASSIGN } = kvmParts.kvm;
   const dup = sys.dup?.bind(sys);
   if (dup === undefined) throw new MeasurementFailed('the system calls given cannot duplicate a descriptor (no dup), as a route does');
   const op = 'bench: raw route system calls';
