@@ -9,7 +9,7 @@
  * own size in their first u32 (`argsz` / `size`).
  */
 import { type IoctlDef, ioctlFamily } from '@tsvmm/linux-sys';
-import { defineLayout } from '@tsvmm/ffi';
+import { defineLayout, defineTable } from '@tsvmm/ffi';
 
 /** The ioctl type byte of every VFIO and iommufd ioctl (`VFIO_TYPE`, `';'`, and `IOMMUFD_TYPE`). */
 export const VFIO_TYPE = 0x3b;
@@ -88,6 +88,9 @@ export const VFIO_REGION_SPARSE_MMAP_AREA = defineLayout('struct vfio_region_spa
   size: { offset: 8, type: 'u64' },
 });
 
+/** The sparse mmap capability with its `nr_areas` {@link VFIO_REGION_SPARSE_MMAP_AREA} entries from byte 16. */
+export const VFIO_REGION_INFO_CAP_SPARSE_MMAP_TABLE = defineTable({ header: VFIO_REGION_INFO_CAP_SPARSE_MMAP, entry: VFIO_REGION_SPARSE_MMAP_AREA, countField: 'nrAreas' });
+
 /** `struct vfio_region_info_cap_type` (16 bytes): the header, `type` @8, `subtype` @12 (device-specific regions). */
 export const VFIO_REGION_INFO_CAP_TYPE_LAYOUT = defineLayout('struct vfio_region_info_cap_type', 16, {
   ...CAP_HEADER_FIELDS,
@@ -147,6 +150,9 @@ export const VFIO_IOVA_RANGE = defineLayout('struct vfio_iova_range', 16, {
   start: { offset: 0, type: 'u64' },
   end: { offset: 8, type: 'u64' },
 });
+
+/** The IOVA range capability with its `nr_iovas` {@link VFIO_IOVA_RANGE} entries from byte 16. */
+export const VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_TABLE = defineTable({ header: VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_LAYOUT, entry: VFIO_IOVA_RANGE, countField: 'nrIovas' });
 
 /** `struct vfio_iommu_type1_info_dma_avail` (12 bytes): the header, `avail` @8 (DMA mappings the container may still make). */
 export const VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL_LAYOUT = defineLayout('struct vfio_iommu_type1_info_dma_avail', 12, {
