@@ -6,19 +6,7 @@
  * VMM authors use it to unit-test device models without a hypervisor.
  */
 import { type BackendProbe, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities } from '@tsvmm/virt';
-import {
-  InProcessRelayPlatform,
-  RelayIrqFd,
-  checkBoolean,
-  checkConstructToken,
-  checkInteger,
-  checkOptions,
-  describeValue,
-  disposedError,
-  invalidArgument,
-  parseMsi,
-  partitionCapabilities,
-} from '@tsvmm/virt/implement';
+import { InProcessRelayPlatform, RelayIrqFd, checkBoolean, checkConstructToken, checkInteger, checkOptions, describeValue, disposedError, invalidArgument, parseMsi, partitionCapabilities } from '@tsvmm/virt/implement';
 import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 
 /** What {@link SoftwarePartition.create} takes. Each option is read once; a bad one is INVALID_ARGUMENT. */

@@ -5,17 +5,7 @@
  * are exported, or else the user-space relay (one waiter thread, WHvRequestInterrupt).
  */
 import { type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError } from '@tsvmm/virt';
-import {
-  RelayIrqFd,
-  checkConstructToken,
-  checkInteger,
-  checkOptions,
-  describeValue,
-  disposedError,
-  invalidArgument,
-  parseMsi,
-  partitionCapabilities,
-} from '@tsvmm/virt/implement';
+import { RelayIrqFd, checkConstructToken, checkInteger, checkOptions, describeValue, disposedError, invalidArgument, parseMsi, partitionCapabilities } from '@tsvmm/virt/implement';
 import {
   WHV_FEATURE_LOCAL_APIC_EMULATION,
   WHvCapabilityCodeFeatures,
