@@ -386,7 +386,7 @@ function irrLines(partition: Partition & LocalApicAccess): { readonly take: () =
  * read with Linux AIO whose completion eventfd is the route's, and the checks: the read's bytes, the
  * vector in IRR, no write(2) from user space, nothing more. Every wait is bounded ({@link SETTLE_DEADLINE_MS}).
  */
-function fileReadScene(host: FileReadHost, observe: (what: string, expected: string, observed: string) => boolean): void {
+function fileReadScene(host: FileReadHost, observe: Observe): void {
   const { partition } = host;
   const vcpus = partition.vcpuCount;
   const vcpu = vcpus - 1;
