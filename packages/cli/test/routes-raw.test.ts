@@ -8,7 +8,8 @@
 import { EINVAL, EMFILE } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { isVirtError } from '@tsvmm/virt';
-import { FIRST_MSI_GSI, KvmPartition } from '@tsvmm/virt-kvm';
+import { KvmPartition } from '@tsvmm/virt-kvm';
+import { FIRST_MSI_GSI } from '@tsvmm/virt-kvm/implement';
 import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
 import { createProgress } from '../src/bench/progress';
 import { perRouteMetrics, rawRouteSetup, rawRouteSyscalls, routesSection } from '../src/bench/sections/routes';

@@ -21,6 +21,12 @@ export interface TableLayout<H extends string, E extends string, HB extends stri
   readonly entriesOffset: number;
   /** Bytes for a table of `n` entries. */
   sizeFor(n: number): number;
+  /**
+   * Writes the header at byte 0 of `view`: `countField` = `count`, the other fields from `values`
+   * (zero when left out), padding zero. The entries are the caller's, at
+   * `entriesOffset + i * entry.size`. RangeError for a negative or fractional `count`.
+   */
+  encodeHeader(view: DataView, count: number, values?: FieldValues<H, HB>): void;
   /** A new buffer: the header (with `countField` = entries.length) and each entry, zero elsewhere. */
   pack(header: FieldValues<H, HB>, entries: readonly FieldValues<E, EB>[]): Uint8Array;
   /** Decodes a table; RangeError when the count in the header exceeds what `bytes` holds. */
@@ -54,17 +60,22 @@ export function defineTable<H extends string, E extends string, HB extends strin
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`entry count must be a non-negative integer, got ${n}`);
     return entriesOffset + n * entry.size;
   };
+  const encodeHeader = (view: DataView, count: number, values: FieldValues<H, HB> = {}): void => {
+    sizeFor(count);
+    encodeStruct(header, view, 0, values);
+    writeField(view, 0, header.fields[countField], count);
+  };
   return Object.freeze({
     header,
     entry,
     countField,
     entriesOffset,
     sizeFor,
+    encodeHeader,
     pack(h: FieldValues<H, HB>, entries: readonly FieldValues<E, EB>[]): Uint8Array {
       const bytes = new Uint8Array(sizeFor(entries.length));
       const view = new DataView(bytes.buffer);
-      encodeStruct(header, view, 0, h);
-      writeField(view, 0, header.fields[countField], entries.length);
+      encodeHeader(view, entries.length, h);
       entries.forEach((e, i) => encodeStruct(entry, view, entriesOffset + i * entry.size, e));
       return bytes;
     },

@@ -97,6 +97,16 @@ describe('header followed by N entries', () => {
     expect(TABLE.decode(bytes)).toEqual({ header: { nr: 2, flags: 7 }, entries: [{ gsi: 24, address: 0xfee00000n }, { gsi: 25, address: 0n }] });
   });
 
+  test('encodeHeader writes the count over any value given for it, the other fields as given, and refuses a bad count', () => {
+    const view = new DataView(new Uint8Array(8).fill(0xff).buffer);
+    TABLE.encodeHeader(view, 3, { nr: 9, flags: 5 });
+    expect(view.getUint32(0, true)).toBe(3);
+    expect(view.getUint32(4, true)).toBe(5);
+    TABLE.encodeHeader(view, 0);
+    expect(view.getUint32(4, true)).toBe(0);
+    expect(() => TABLE.encodeHeader(view, -1)).toThrow(RangeError);
+  });
+
   test('decode refuses a count the buffer cannot hold; entries can start past an aligned header', () => {
     const bytes = TABLE.pack({}, [{ gsi: 1 }]);
     new DataView(bytes.buffer).setUint32(0, 3, true);

@@ -41,3 +41,42 @@ export const _IOWR = (type: number, nr: number, size: number): number => ioc(IOC
 export function defineIoctl(name: string, request: number): IoctlDef {
   return Object.freeze({ name, request });
 }
+
+/** A struct layout or anything else with a byte size, such as `defineLayout`'s result; or the size itself. */
+export type IoctlArgSize =
+  | number
+  | {
+      /** `sizeof` the argument struct, in bytes (below 2^14). */
+      readonly size: number;
+    };
+
+/**
+ * The ioctls of one subsystem, made by {@link ioctlFamily}: each method returns a frozen
+ * {@link IoctlDef} named `name` whose request number has the family's type byte and command
+ * number `base + nr`, with the argument's size taken from `arg` (a layout or a byte count).
+ */
+export interface IoctlFamily {
+  /** `_IO(type, base + nr)`: no argument buffer. */
+  io(name: string, nr: number): IoctlDef;
+  /** `_IOR(type, base + nr, size)`: the kernel fills the argument. */
+  ior(name: string, nr: number, arg: IoctlArgSize): IoctlDef;
+  /** `_IOW(type, base + nr, size)`: the kernel reads the argument. */
+  iow(name: string, nr: number, arg: IoctlArgSize): IoctlDef;
+  /** `_IOWR(type, base + nr, size)`: the kernel reads the argument and writes it back. */
+  iowr(name: string, nr: number, arg: IoctlArgSize): IoctlDef;
+}
+
+/**
+ * The one way an ABI module spells its ioctls: `type` is the subsystem's magic byte (`KVMIO` 0xAE,
+ * `MSHV_IOCTL` 0xB8, `VFIO_TYPE` 0x3B), `base` the number its commands count from (`VFIO_BASE`
+ * 100, `IOMMUFD_CMD_BASE` 0x80; default 0). Throws RangeError as {@link ioc} does.
+ */
+export function ioctlFamily(type: number, base = 0): IoctlFamily {
+  const size = (arg: IoctlArgSize): number => (typeof arg === 'number' ? arg : arg.size);
+  return Object.freeze({
+    io: (name: string, nr: number) => defineIoctl(name, _IO(type, base + nr)),
+    ior: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOR(type, base + nr, size(arg))),
+    iow: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOW(type, base + nr, size(arg))),
+    iowr: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOWR(type, base + nr, size(arg))),
+  });
+}

@@ -2,6 +2,7 @@
  * The one binding of libc (koffi). Loaded lazily, once per thread (koffi works in worker threads;
  * each thread gets its own binding).
  */
+import { loadLibrary } from '@tsvmm/ffi';
 import { EFD_CLOEXEC, EPOLL_CLOEXEC, F_DUPFD_CLOEXEC, KCMP_FILE, O_CLOEXEC, SYS_KCMP } from './constants';
 import { EBADF, ENOSYS } from './errno';
 import { type DescriptorBudget, processDescriptorBudget } from './fd-budget';
@@ -60,9 +61,8 @@ export const LIBC_PROTOTYPES = Object.freeze({
   syscall5: 'long syscall(long nr, long a, long b, long c, long d, long e)',
 });
 
-/** The part of koffi used here (koffi's own types are ESM-only, this package is CommonJS). */
+/** The part of koffi used here besides loading (koffi's own types are ESM-only, this package is CommonJS). */
 interface Koffi {
-  load(path: string): { func(prototype: string): unknown };
   errno(): number;
 }
 
@@ -72,22 +72,7 @@ const koffi = require('koffi') as Koffi;
 let libc: Libc | undefined;
 
 function load(): Libc {
-  const lib = koffi.load(libcFileName());
-  return {
-    open: lib.func(LIBC_PROTOTYPES.open) as Libc['open'],
-    close: lib.func(LIBC_PROTOTYPES.close) as Libc['close'],
-    ioctlPtr: lib.func(LIBC_PROTOTYPES.ioctlPtr) as Libc['ioctlPtr'],
-    ioctlInt: lib.func(LIBC_PROTOTYPES.ioctlInt) as Libc['ioctlInt'],
-    read: lib.func(LIBC_PROTOTYPES.read) as Libc['read'],
-    write: lib.func(LIBC_PROTOTYPES.write) as Libc['write'],
-    eventfd: lib.func(LIBC_PROTOTYPES.eventfd) as Libc['eventfd'],
-    poll: lib.func(LIBC_PROTOTYPES.poll) as Libc['poll'],
-    epollCreate1: lib.func(LIBC_PROTOTYPES.epollCreate1) as Libc['epollCreate1'],
-    epollCtl: lib.func(LIBC_PROTOTYPES.epollCtl) as Libc['epollCtl'],
-    epollWait: lib.func(LIBC_PROTOTYPES.epollWait) as Libc['epollWait'],
-    fcntl: lib.func(LIBC_PROTOTYPES.fcntl) as Libc['fcntl'],
-    syscall5: lib.func(LIBC_PROTOTYPES.syscall5) as Libc['syscall5'],
-  };
+  return loadLibrary({ path: libcFileName(), required: LIBC_PROTOTYPES }).functions as unknown as Libc;
 }
 
 function bind(): Libc {

@@ -1,4 +1,4 @@
-import { _IO, _IOR, _IOW, _IOWR } from '../src';
+import { _IO, _IOR, _IOW, _IOWR, ioctlFamily } from '../src';
 import { decodeStruct, defineLayout, packStruct } from '@tsvmm/ffi';
 
 describe('ioctl encoders', () => {
@@ -8,6 +8,16 @@ describe('ioctl encoders', () => {
     expect(_IOR(0xae, 0x8e, 1024)).toBe(0x8400ae8e);
     expect(_IOWR(0xb8, 0x07, 32)).toBe(0xc020b807);
     expect(() => _IOW(0xae, 1, 1 << 14)).toThrow(RangeError);
+  });
+
+  it('a family adds its base to each number and takes the size from a layout or a byte count', () => {
+    const kvm = ioctlFamily(0xae);
+    expect(kvm.iow('KVM_IRQFD', 0x76, { size: 32 })).toEqual({ name: 'KVM_IRQFD', request: 0x4020ae76 });
+    expect(kvm.ior('KVM_GET_LAPIC', 0x8e, 1024).request).toBe(0x8400ae8e);
+    expect(ioctlFamily(0xb8).iowr('MSHV_ROOT_HVCALL', 0x07, 32).request).toBe(0xc020b807);
+    expect(ioctlFamily(0x3b, 100).io('VFIO_DEVICE_RESET', 11)).toEqual({ name: 'VFIO_DEVICE_RESET', request: 0x3b6f });
+    expect(Object.isFrozen(kvm.io('KVM_CREATE_VM', 1))).toBe(true);
+    expect(() => kvm.iow('KVM_X', 1, { size: 1 << 14 })).toThrow(RangeError);
   });
 });
 

@@ -8,8 +8,8 @@
  * iommufd ioctl is `_IO(';', nr)`: no size or direction bits, structs go by pointer and carry their
  * own size in their first u32 (`argsz` / `size`).
  */
-import { type IoctlDef, _IO, defineIoctl } from '@tsvmm/linux-sys';
-import { defineLayout } from '@tsvmm/ffi';
+import { type IoctlDef, ioctlFamily } from '@tsvmm/linux-sys';
+import { defineLayout, defineTable } from '@tsvmm/ffi';
 
 /** The ioctl type byte of every VFIO and iommufd ioctl (`VFIO_TYPE`, `';'`, and `IOMMUFD_TYPE`). */
 export const VFIO_TYPE = 0x3b;
@@ -65,14 +65,19 @@ export const VFIO_REGION_INFO = defineLayout('struct vfio_region_info', 32, {
   offset: { offset: 24, type: 'u64' },
 });
 
+/** The `header` member ({@link VFIO_INFO_CAP_HEADER}) that opens every capability struct below, at byte 0. */
+const CAP_HEADER_FIELDS = {
+  id: { offset: 0, type: 'u16', c: 'header.id' },
+  version: { offset: 2, type: 'u16', c: 'header.version' },
+  next: { offset: 4, type: 'u32', c: 'header.next' },
+} as const;
+
 /**
  * `struct vfio_region_info_cap_sparse_mmap` without its flexible array (16 bytes): the header, then
  * `nr_areas` @8 and `reserved` @12; `nr_areas` {@link VFIO_REGION_SPARSE_MMAP_AREA} entries follow @16.
  */
 export const VFIO_REGION_INFO_CAP_SPARSE_MMAP = defineLayout('struct vfio_region_info_cap_sparse_mmap', 16, {
-  id: { offset: 0, type: 'u16', c: 'header.id' },
-  version: { offset: 2, type: 'u16', c: 'header.version' },
-  next: { offset: 4, type: 'u32', c: 'header.next' },
+  ...CAP_HEADER_FIELDS,
   nrAreas: { offset: 8, type: 'u32', c: 'nr_areas' },
   reserved: { offset: 12, type: 'u32' },
 });
@@ -83,11 +88,12 @@ export const VFIO_REGION_SPARSE_MMAP_AREA = defineLayout('struct vfio_region_spa
   size: { offset: 8, type: 'u64' },
 });
 
+/** The sparse mmap capability with its `nr_areas` {@link VFIO_REGION_SPARSE_MMAP_AREA} entries from byte 16. */
+export const VFIO_REGION_INFO_CAP_SPARSE_MMAP_TABLE = defineTable({ header: VFIO_REGION_INFO_CAP_SPARSE_MMAP, entry: VFIO_REGION_SPARSE_MMAP_AREA, countField: 'nrAreas' });
+
 /** `struct vfio_region_info_cap_type` (16 bytes): the header, `type` @8, `subtype` @12 (device-specific regions). */
 export const VFIO_REGION_INFO_CAP_TYPE_LAYOUT = defineLayout('struct vfio_region_info_cap_type', 16, {
-  id: { offset: 0, type: 'u16', c: 'header.id' },
-  version: { offset: 2, type: 'u16', c: 'header.version' },
-  next: { offset: 4, type: 'u32', c: 'header.next' },
+  ...CAP_HEADER_FIELDS,
   type: { offset: 8, type: 'u32' },
   subtype: { offset: 12, type: 'u32' },
 });
@@ -134,9 +140,7 @@ export const VFIO_IOMMU_TYPE1_INFO = defineLayout('struct vfio_iommu_type1_info'
  * @8, `reserved` @12; `nr_iovas` {@link VFIO_IOVA_RANGE} entries follow @16.
  */
 export const VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_LAYOUT = defineLayout('struct vfio_iommu_type1_info_cap_iova_range', 16, {
-  id: { offset: 0, type: 'u16', c: 'header.id' },
-  version: { offset: 2, type: 'u16', c: 'header.version' },
-  next: { offset: 4, type: 'u32', c: 'header.next' },
+  ...CAP_HEADER_FIELDS,
   nrIovas: { offset: 8, type: 'u32', c: 'nr_iovas' },
   reserved: { offset: 12, type: 'u32' },
 });
@@ -147,11 +151,12 @@ export const VFIO_IOVA_RANGE = defineLayout('struct vfio_iova_range', 16, {
   end: { offset: 8, type: 'u64' },
 });
 
+/** The IOVA range capability with its `nr_iovas` {@link VFIO_IOVA_RANGE} entries from byte 16. */
+export const VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_TABLE = defineTable({ header: VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_LAYOUT, entry: VFIO_IOVA_RANGE, countField: 'nrIovas' });
+
 /** `struct vfio_iommu_type1_info_dma_avail` (12 bytes): the header, `avail` @8 (DMA mappings the container may still make). */
 export const VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL_LAYOUT = defineLayout('struct vfio_iommu_type1_info_dma_avail', 12, {
-  id: { offset: 0, type: 'u16', c: 'header.id' },
-  version: { offset: 2, type: 'u16', c: 'header.version' },
-  next: { offset: 4, type: 'u32', c: 'header.next' },
+  ...CAP_HEADER_FIELDS,
   avail: { offset: 8, type: 'u32' },
 });
 
@@ -291,38 +296,38 @@ export const IOMMUFD_LAYOUTS = [IOMMU_DESTROY_LAYOUT, IOMMU_IOAS_ALLOC_LAYOUT, I
 
 // ---- ioctls -----------------------------------------------------------------------------------
 
-const vfio = (name: string, nr: number): IoctlDef => defineIoctl(name, _IO(VFIO_TYPE, VFIO_BASE + nr));
+const vfio = ioctlFamily(VFIO_TYPE, VFIO_BASE);
 
 /** `VFIO_GET_API_VERSION` (0x3B64) on /dev/vfio/vfio: no argument; returns {@link VFIO_API_VERSION}. */
-export const VFIO_GET_API_VERSION = vfio('VFIO_GET_API_VERSION', 0);
+export const VFIO_GET_API_VERSION = vfio.io('VFIO_GET_API_VERSION', 0);
 /** `VFIO_CHECK_EXTENSION` (0x3B65) on a container: the extension number by value; > 0 = supported. */
-export const VFIO_CHECK_EXTENSION = vfio('VFIO_CHECK_EXTENSION', 1);
+export const VFIO_CHECK_EXTENSION = vfio.io('VFIO_CHECK_EXTENSION', 1);
 /** `VFIO_SET_IOMMU` (0x3B66) on a container, after a group is attached: the IOMMU type by value. EINVAL (no group, already set), ENODEV (type unsupported), EPERM (no interrupt remapping). */
-export const VFIO_SET_IOMMU = vfio('VFIO_SET_IOMMU', 2);
+export const VFIO_SET_IOMMU = vfio.io('VFIO_SET_IOMMU', 2);
 /** `VFIO_GROUP_GET_STATUS` (0x3B67) on a group, with a {@link VFIO_GROUP_STATUS}. */
-export const VFIO_GROUP_GET_STATUS = vfio('VFIO_GROUP_GET_STATUS', 3);
+export const VFIO_GROUP_GET_STATUS = vfio.io('VFIO_GROUP_GET_STATUS', 3);
 /** `VFIO_GROUP_SET_CONTAINER` (0x3B68) on a group: a pointer to the s32 container (or iommufd) fd. */
-export const VFIO_GROUP_SET_CONTAINER = vfio('VFIO_GROUP_SET_CONTAINER', 4);
+export const VFIO_GROUP_SET_CONTAINER = vfio.io('VFIO_GROUP_SET_CONTAINER', 4);
 /** `VFIO_GROUP_UNSET_CONTAINER` (0x3B69) on a group: no argument. */
-export const VFIO_GROUP_UNSET_CONTAINER = vfio('VFIO_GROUP_UNSET_CONTAINER', 5);
+export const VFIO_GROUP_UNSET_CONTAINER = vfio.io('VFIO_GROUP_UNSET_CONTAINER', 5);
 /** `VFIO_GROUP_GET_DEVICE_FD` (0x3B6A) on a group: a NUL-terminated device name (`dddd:bb:dd.f`); returns a close-on-exec device fd. */
-export const VFIO_GROUP_GET_DEVICE_FD = vfio('VFIO_GROUP_GET_DEVICE_FD', 6);
+export const VFIO_GROUP_GET_DEVICE_FD = vfio.io('VFIO_GROUP_GET_DEVICE_FD', 6);
 /** `VFIO_DEVICE_GET_INFO` (0x3B6B) on a device, with a {@link VFIO_DEVICE_INFO}. */
-export const VFIO_DEVICE_GET_INFO = vfio('VFIO_DEVICE_GET_INFO', 7);
+export const VFIO_DEVICE_GET_INFO = vfio.io('VFIO_DEVICE_GET_INFO', 7);
 /** `VFIO_DEVICE_GET_REGION_INFO` (0x3B6C) on a device, with a {@link VFIO_REGION_INFO} (and room for capabilities). */
-export const VFIO_DEVICE_GET_REGION_INFO = vfio('VFIO_DEVICE_GET_REGION_INFO', 8);
+export const VFIO_DEVICE_GET_REGION_INFO = vfio.io('VFIO_DEVICE_GET_REGION_INFO', 8);
 /** `VFIO_DEVICE_GET_IRQ_INFO` (0x3B6D) on a device, with a {@link VFIO_IRQ_INFO}. */
-export const VFIO_DEVICE_GET_IRQ_INFO = vfio('VFIO_DEVICE_GET_IRQ_INFO', 9);
+export const VFIO_DEVICE_GET_IRQ_INFO = vfio.io('VFIO_DEVICE_GET_IRQ_INFO', 9);
 /** `VFIO_DEVICE_SET_IRQS` (0x3B6E) on a device, with a {@link VFIO_IRQ_SET} and its data. May return a positive count (fewer MSI/MSI-X vectors than asked). */
-export const VFIO_DEVICE_SET_IRQS = vfio('VFIO_DEVICE_SET_IRQS', 10);
+export const VFIO_DEVICE_SET_IRQS = vfio.io('VFIO_DEVICE_SET_IRQS', 10);
 /** `VFIO_DEVICE_RESET` (0x3B6F) on a device: no argument. EINVAL without VFIO_DEVICE_FLAGS_RESET, EAGAIN when the device lock is busy. */
-export const VFIO_DEVICE_RESET = vfio('VFIO_DEVICE_RESET', 11);
+export const VFIO_DEVICE_RESET = vfio.io('VFIO_DEVICE_RESET', 11);
 /** `VFIO_IOMMU_GET_INFO` (0x3B70) on a container, with a {@link VFIO_IOMMU_TYPE1_INFO}. */
-export const VFIO_IOMMU_GET_INFO = vfio('VFIO_IOMMU_GET_INFO', 12);
+export const VFIO_IOMMU_GET_INFO = vfio.io('VFIO_IOMMU_GET_INFO', 12);
 /** `VFIO_IOMMU_MAP_DMA` (0x3B71) on a container, with a {@link VFIO_IOMMU_TYPE1_DMA_MAP}. */
-export const VFIO_IOMMU_MAP_DMA = vfio('VFIO_IOMMU_MAP_DMA', 13);
+export const VFIO_IOMMU_MAP_DMA = vfio.io('VFIO_IOMMU_MAP_DMA', 13);
 /** `VFIO_IOMMU_UNMAP_DMA` (0x3B72) on a container, with a {@link VFIO_IOMMU_TYPE1_DMA_UNMAP}. */
-export const VFIO_IOMMU_UNMAP_DMA = vfio('VFIO_IOMMU_UNMAP_DMA', 14);
+export const VFIO_IOMMU_UNMAP_DMA = vfio.io('VFIO_IOMMU_UNMAP_DMA', 14);
 
 /** Every ioctl of the installed 6.1 `<linux/vfio.h>` above: the C check compares each number. */
 export const VFIO_IOCTLS: readonly IoctlDef[] = [
@@ -344,29 +349,29 @@ export const VFIO_IOCTLS: readonly IoctlDef[] = [
 ];
 
 /** `VFIO_DEVICE_BIND_IOMMUFD` (0x3B76, Linux 6.6) on a device cdev, with a {@link VFIO_DEVICE_BIND_IOMMUFD_LAYOUT}. */
-export const VFIO_DEVICE_BIND_IOMMUFD = vfio('VFIO_DEVICE_BIND_IOMMUFD', 18);
+export const VFIO_DEVICE_BIND_IOMMUFD = vfio.io('VFIO_DEVICE_BIND_IOMMUFD', 18);
 /** `VFIO_DEVICE_ATTACH_IOMMUFD_PT` (0x3B77, Linux 6.6) on a bound cdev, with a {@link VFIO_DEVICE_ATTACH_IOMMUFD_PT_LAYOUT}. */
-export const VFIO_DEVICE_ATTACH_IOMMUFD_PT = vfio('VFIO_DEVICE_ATTACH_IOMMUFD_PT', 19);
+export const VFIO_DEVICE_ATTACH_IOMMUFD_PT = vfio.io('VFIO_DEVICE_ATTACH_IOMMUFD_PT', 19);
 /** `VFIO_DEVICE_DETACH_IOMMUFD_PT` (0x3B78, Linux 6.6) on a bound cdev, with a {@link VFIO_DEVICE_DETACH_IOMMUFD_PT_LAYOUT}. */
-export const VFIO_DEVICE_DETACH_IOMMUFD_PT = vfio('VFIO_DEVICE_DETACH_IOMMUFD_PT', 20);
+export const VFIO_DEVICE_DETACH_IOMMUFD_PT = vfio.io('VFIO_DEVICE_DETACH_IOMMUFD_PT', 20);
 
 /** The cdev ioctls (Linux 6.6): checked only against a header that has them. */
 export const VFIO_CDEV_IOCTLS: readonly IoctlDef[] = [VFIO_DEVICE_BIND_IOMMUFD, VFIO_DEVICE_ATTACH_IOMMUFD_PT, VFIO_DEVICE_DETACH_IOMMUFD_PT];
 
 /** The first iommufd command number (`IOMMUFD_CMD_BASE`, iommufd.h). */
 export const IOMMUFD_CMD_BASE = 0x80;
-const iommufd = (name: string, nr: number): IoctlDef => defineIoctl(name, _IO(VFIO_TYPE, IOMMUFD_CMD_BASE + nr));
+const iommufd = ioctlFamily(VFIO_TYPE, IOMMUFD_CMD_BASE);
 
 /** `IOMMU_DESTROY` (0x3B80) on /dev/iommu, with a {@link IOMMU_DESTROY_LAYOUT}. */
-export const IOMMU_DESTROY = iommufd('IOMMU_DESTROY', 0);
+export const IOMMU_DESTROY = iommufd.io('IOMMU_DESTROY', 0);
 /** `IOMMU_IOAS_ALLOC` (0x3B81) on /dev/iommu, with a {@link IOMMU_IOAS_ALLOC_LAYOUT}. */
-export const IOMMU_IOAS_ALLOC = iommufd('IOMMU_IOAS_ALLOC', 1);
+export const IOMMU_IOAS_ALLOC = iommufd.io('IOMMU_IOAS_ALLOC', 1);
 /** `IOMMU_IOAS_IOVA_RANGES` (0x3B84) on /dev/iommu, with a {@link IOMMU_IOAS_IOVA_RANGES_LAYOUT}. */
-export const IOMMU_IOAS_IOVA_RANGES = iommufd('IOMMU_IOAS_IOVA_RANGES', 4);
+export const IOMMU_IOAS_IOVA_RANGES = iommufd.io('IOMMU_IOAS_IOVA_RANGES', 4);
 /** `IOMMU_IOAS_MAP` (0x3B85) on /dev/iommu, with a {@link IOMMU_IOAS_MAP_LAYOUT}. */
-export const IOMMU_IOAS_MAP = iommufd('IOMMU_IOAS_MAP', 5);
+export const IOMMU_IOAS_MAP = iommufd.io('IOMMU_IOAS_MAP', 5);
 /** `IOMMU_IOAS_UNMAP` (0x3B86) on /dev/iommu, with a {@link IOMMU_IOAS_UNMAP_LAYOUT}. */
-export const IOMMU_IOAS_UNMAP = iommufd('IOMMU_IOAS_UNMAP', 6);
+export const IOMMU_IOAS_UNMAP = iommufd.io('IOMMU_IOAS_UNMAP', 6);
 
 /** The iommufd ioctls (`<linux/iommufd.h>`, Linux 6.2): checked only where that header is installed. */
 export const IOMMUFD_IOCTLS: readonly IoctlDef[] = [IOMMU_DESTROY, IOMMU_IOAS_ALLOC, IOMMU_IOAS_IOVA_RANGES, IOMMU_IOAS_MAP, IOMMU_IOAS_UNMAP];

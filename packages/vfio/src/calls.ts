@@ -8,7 +8,7 @@
  * Source of every rule: `vfio.md` of the reference facts (UAPI `linux/vfio.h`, `linux/iommufd.h`,
  * `drivers/vfio/*`).
  */
-import { type StructLayout, encodeStruct, readField } from '@tsvmm/ffi';
+import { type StructLayout, type TableLayout, decodeStruct, encodeStruct, readField } from '@tsvmm/ffi';
 import * as abi from './abi';
 import type { IoctlDef } from '@tsvmm/linux-sys';
 import type { VfioSyscalls } from './sys';
@@ -31,8 +31,33 @@ function view(b: Uint8Array): DataView {
 
 /** A u64 field as a number; sizes and offsets of VFIO regions and mappings stay below 2^53 in practice, larger ones read as `Number.MAX_SAFE_INTEGER`. */
 function u64(v: DataView, at: number): number {
-  const x = v.getBigUint64(at, true);
-  return x > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(x);
+  return safeNumber(v.getBigUint64(at, true));
+}
+
+/** A u64 as a number, at most 2^53 - 1 (a larger value is clamped, never rounded). */
+function safeNumber(x: number | bigint): number {
+  return BigInt(x) > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(x);
+}
+
+/** The capability struct `layout` at byte `at` of `buf`, or undefined when the buffer ends inside it. */
+function capStruct<F extends string>(buf: Uint8Array, at: number, layout: StructLayout<F>): Record<F, number | bigint> | undefined {
+  return at + layout.size <= buf.length ? decodeStruct(layout, view(buf), at) : undefined;
+}
+
+/**
+ * The entries of a capability with a trailing array, `table` at byte `at` of `buf`: as many of the
+ * count it states as the buffer holds (the kernel sizes the chain; a short buffer is not trusted).
+ * Undefined when the buffer ends inside the capability's header.
+ */
+function capEntries<H extends string, E extends string>(buf: Uint8Array, at: number, table: TableLayout<H, E>): Record<E, number | bigint>[] | undefined {
+  const head = capStruct(buf, at, table.header);
+  if (head === undefined) return undefined;
+  const n = Number(head[table.countField]);
+  const out: Record<E, number | bigint>[] = [];
+  for (let i = 0; i < n && at + table.entriesOffset + (i + 1) * table.entry.size <= buf.length; i++) {
+    out.push(decodeStruct(table.entry, view(buf), at + table.entriesOffset + i * table.entry.size));
+  }
+  return out;
 }
 
 const u32 = <F extends string>(b: Uint8Array, layout: StructLayout<F>, field: F): number => Number(readField(view(b), 0, layout.fields[field]));
@@ -81,8 +106,9 @@ export function capabilityChain(buf: Uint8Array, capOffset: number): CapabilityR
   const seen = new Set<number>();
   while (at !== 0 && at + abi.VFIO_INFO_CAP_HEADER.size <= buf.length && !seen.has(at) && out.length < 64) {
     seen.add(at);
-    out.push({ id: v.getUint16(at, true), version: v.getUint16(at + 2, true), offset: at });
-    at = v.getUint32(at + 4, true);
+    const head = decodeStruct(abi.VFIO_INFO_CAP_HEADER, v, at);
+    out.push({ id: Number(head.id), version: Number(head.version), offset: at });
+    at = Number(head.next);
   }
   return out;
 }
@@ -127,19 +153,16 @@ export function iommuGetInfo(sys: VfioSyscalls, containerFd: number): IommuInfo 
   let dmaAvail: number | undefined;
   if (flags & abi.VFIO_IOMMU_INFO_CAPS) {
     for (const cap of capabilityChain(buf, u32(buf, L, 'capOffset'))) {
-      if (cap.id === abi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE && cap.offset + 16 <= buf.length) {
-        const n = v.getUint32(cap.offset + 8, true);
-        iovaRanges = [];
-        for (let i = 0; i < n && cap.offset + 16 + (i + 1) * 16 <= buf.length; i++) {
-          const at = cap.offset + 16 + i * 16;
-          iovaRanges.push({ start: v.getBigUint64(at, true), end: v.getBigUint64(at + 8, true) });
-        }
-      } else if (cap.id === abi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL && cap.offset + 12 <= buf.length) {
-        dmaAvail = v.getUint32(cap.offset + 8, true);
+      if (cap.id === abi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
+        const ranges = capEntries(buf, cap.offset, abi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_TABLE);
+        if (ranges) iovaRanges = ranges.map((r) => ({ start: BigInt(r.start), end: BigInt(r.end) }));
+      } else if (cap.id === abi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+        const c = capStruct(buf, cap.offset, abi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL_LAYOUT);
+        if (c) dmaAvail = Number(c.avail);
       }
     }
   }
-  return { flags, iovaPgsizes: flags & abi.VFIO_IOMMU_INFO_PGSIZES ? v.getBigUint64(8, true) : 0n, iovaRanges, dmaAvail };
+  return { flags, iovaPgsizes: flags & abi.VFIO_IOMMU_INFO_PGSIZES ? v.getBigUint64(L.fields.iovaPgsizes.offset, true) : 0n, iovaRanges, dmaAvail };
 }
 
 /** A DMA mapping: process address, IO virtual address and size, all bytes. */
@@ -163,7 +186,7 @@ export function unmapDma(sys: VfioSyscalls, containerFd: number, iova: bigint, s
   const L = abi.VFIO_IOMMU_TYPE1_DMA_UNMAP;
   const arg = pack(L, { argsz: L.size, flags, iova, size });
   const r = sys.ioctl(containerFd, abi.VFIO_IOMMU_UNMAP_DMA, arg);
-  return r < 0 ? r : view(arg).getBigUint64(16, true);
+  return r < 0 ? r : BigInt(readField(view(arg), 0, L.fields.size));
 }
 
 // ---- group ------------------------------------------------------------------------------------
@@ -265,21 +288,18 @@ export function deviceGetRegionInfo(sys: VfioSyscalls, deviceFd: number, index: 
   let msixMappable = false;
   if (flags & abi.VFIO_REGION_INFO_FLAG_CAPS) {
     for (const cap of capabilityChain(buf, u32(buf, L, 'capOffset'))) {
-      if (cap.id === abi.VFIO_REGION_INFO_CAP_SPARSE_MMAP_ID && cap.offset + 16 <= buf.length) {
-        const n = v.getUint32(cap.offset + 8, true);
-        sparseMmap = [];
-        for (let i = 0; i < n && cap.offset + 16 + (i + 1) * 16 <= buf.length; i++) {
-          const at = cap.offset + 16 + i * 16;
-          sparseMmap.push({ offset: u64(v, at), size: u64(v, at + 8) });
-        }
-      } else if (cap.id === abi.VFIO_REGION_INFO_CAP_TYPE && cap.offset + 16 <= buf.length) {
-        type = { type: v.getUint32(cap.offset + 8, true), subtype: v.getUint32(cap.offset + 12, true) };
+      if (cap.id === abi.VFIO_REGION_INFO_CAP_SPARSE_MMAP_ID) {
+        const areas = capEntries(buf, cap.offset, abi.VFIO_REGION_INFO_CAP_SPARSE_MMAP_TABLE);
+        if (areas) sparseMmap = areas.map((a) => ({ offset: safeNumber(a.offset), size: safeNumber(a.size) }));
+      } else if (cap.id === abi.VFIO_REGION_INFO_CAP_TYPE) {
+        const c = capStruct(buf, cap.offset, abi.VFIO_REGION_INFO_CAP_TYPE_LAYOUT);
+        if (c) type = { type: Number(c.type), subtype: Number(c.subtype) };
       } else if (cap.id === abi.VFIO_REGION_INFO_CAP_MSIX_MAPPABLE) {
         msixMappable = true;
       }
     }
   }
-  return { index: u32(buf, L, 'index'), flags, size: u64(v, 16), offset: u64(v, 24), sparseMmap, type, msixMappable };
+  return { index: u32(buf, L, 'index'), flags, size: u64(v, L.fields.size.offset), offset: u64(v, L.fields.offset.offset), sparseMmap, type, msixMappable };
 }
 
 /** What VFIO_DEVICE_GET_IRQ_INFO reports for one interrupt index. */
@@ -424,5 +444,5 @@ export function ioasUnmap(sys: VfioSyscalls, iommufd: number, ioasId: number, io
   const L = abi.IOMMU_IOAS_UNMAP_LAYOUT;
   const arg = pack(L, { size: L.size, ioasId, iova, length });
   const r = sys.ioctl(iommufd, abi.IOMMU_IOAS_UNMAP, arg);
-  return r < 0 ? r : view(arg).getBigUint64(16, true);
+  return r < 0 ? r : BigInt(readField(view(arg), 0, L.fields.length));
 }

@@ -2,6 +2,7 @@
  * The system calls VFIO needs beyond `Syscalls` of `@tsvmm/linux-sys`: positioned reads and
  * writes, the only way to reach a region of a device fd (config space, BARs, ROM) without mmap.
  */
+import { loadLibrary } from '@tsvmm/ffi';
 import { type Syscalls, libcFileName, libcSyscalls } from '@tsvmm/linux-sys';
 import { checkMethods } from '@tsvmm/virt/implement';
 
@@ -47,11 +48,11 @@ let bound: PositionedIo | undefined;
 function bind(): PositionedIo {
   if (bound) return bound;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const koffi = require('koffi') as { load(path: string): { func(p: string): unknown }; errno(): number };
-  const lib = koffi.load(libcFileName());
+  const koffi = require('koffi') as { errno(): number };
+  const lib = loadLibrary({ path: libcFileName(), required: PROTOTYPES }).functions;
   bound = {
-    pread: lib.func(PROTOTYPES.pread) as PositionedIo['pread'],
-    pwrite: lib.func(PROTOTYPES.pwrite) as PositionedIo['pwrite'],
+    pread: lib.pread as PositionedIo['pread'],
+    pwrite: lib.pwrite as PositionedIo['pwrite'],
     errno: () => koffi.errno(),
   };
   return bound;

@@ -3,8 +3,8 @@
  * each defined once. `test/c-abi-check.test.ts` of this package compiles a C program against the installed
  * `<linux/kvm.h>` and compares every value here with it.
  */
-import { type IoctlDef, _IO, _IOR, _IOW, _IOWR, defineIoctl } from '@tsvmm/linux-sys';
-import { defineLayout } from '@tsvmm/ffi';
+import { type IoctlDef, ioctlFamily } from '@tsvmm/linux-sys';
+import { defineLayout, defineTable } from '@tsvmm/ffi';
 
 /** The ioctl type byte of every KVM ioctl (`KVMIO` in `include/uapi/linux/kvm.h`). */
 export const KVMIO = 0xae;
@@ -42,6 +42,13 @@ export const KVM_IRQ_ROUTING_ENTRY = defineLayout('struct kvm_irq_routing_entry'
   irqchip: { offset: 16, type: 'u32', c: 'u.irqchip.irqchip' },
   pin: { offset: 20, type: 'u32', c: 'u.irqchip.pin' },
 });
+
+/**
+ * The whole KVM_SET_GSI_ROUTING argument: a {@link KVM_IRQ_ROUTING} header whose `nr` counts the
+ * {@link KVM_IRQ_ROUTING_ENTRY} entries that follow it at byte 8 (`entries[]` is 8-byte aligned,
+ * so no gap), 8 + 48 × nr bytes in all.
+ */
+export const KVM_IRQ_ROUTING_TABLE = defineTable({ header: KVM_IRQ_ROUTING, entry: KVM_IRQ_ROUTING_ENTRY, countField: 'nr' });
 
 /**
  * `struct kvm_irqfd` (32 bytes), the KVM_IRQFD argument: `fd` u32 @0 (the eventfd), `gsi` @4,
@@ -178,77 +185,79 @@ export const KVM_MSR_ENTRY = defineLayout('struct kvm_msr_entry', 16, {
   data: { offset: 8, type: 'u64' },
 });
 
+const kvmio = ioctlFamily(KVMIO);
+
 /** `KVM_GET_API_VERSION` (0xAE00) on /dev/kvm: no argument; returns {@link KVM_API_VERSION}. */
-export const KVM_GET_API_VERSION: IoctlDef = defineIoctl('KVM_GET_API_VERSION', _IO(KVMIO, 0x00));
+export const KVM_GET_API_VERSION: IoctlDef = kvmio.io('KVM_GET_API_VERSION', 0x00);
 /** `KVM_CREATE_VM` (0xAE01) on /dev/kvm: argument the machine type (0); returns the new VM fd. */
-export const KVM_CREATE_VM: IoctlDef = defineIoctl('KVM_CREATE_VM', _IO(KVMIO, 0x01));
+export const KVM_CREATE_VM: IoctlDef = kvmio.io('KVM_CREATE_VM', 0x01);
 /**
  * `KVM_CHECK_EXTENSION` (0xAE03) on /dev/kvm or a VM fd: argument a {@link KVM_CAP} number;
  * returns 0 when absent, > 0 when present (some capabilities report a number, such as a limit).
  */
-export const KVM_CHECK_EXTENSION: IoctlDef = defineIoctl('KVM_CHECK_EXTENSION', _IO(KVMIO, 0x03));
+export const KVM_CHECK_EXTENSION: IoctlDef = kvmio.io('KVM_CHECK_EXTENSION', 0x03);
 /**
  * `KVM_CREATE_VCPU` (0xAE41) on a VM fd: argument the vCPU id (which becomes its APIC ID);
  * returns the new vCPU fd.
  */
-export const KVM_CREATE_VCPU: IoctlDef = defineIoctl('KVM_CREATE_VCPU', _IO(KVMIO, 0x41));
+export const KVM_CREATE_VCPU: IoctlDef = kvmio.io('KVM_CREATE_VCPU', 0x41);
 /**
  * `KVM_CREATE_IRQCHIP` (0xAE60) on a VM fd, before any vCPU: the in-kernel PIC, IOAPIC and local
  * APICs, with default IRQCHIP routes for GSIs 0-23 (see `LEGACY_ROUTES`).
  */
-export const KVM_CREATE_IRQCHIP: IoctlDef = defineIoctl('KVM_CREATE_IRQCHIP', _IO(KVMIO, 0x60));
+export const KVM_CREATE_IRQCHIP: IoctlDef = kvmio.io('KVM_CREATE_IRQCHIP', 0x60);
 /**
  * `KVM_SET_GSI_ROUTING` (0x4008AE6A) on a VM fd: replaces the whole routing table with a
  * {@link KVM_IRQ_ROUTING} header and its entries, all or nothing. The size in the number is the
  * 8-byte header only. EINVAL without an in-kernel irqchip, for more than KVM_MAX_IRQ_ROUTES
  * entries, a GSI at or above it, nonzero header flags or a second MSI entry for one GSI.
  */
-export const KVM_SET_GSI_ROUTING: IoctlDef = defineIoctl('KVM_SET_GSI_ROUTING', _IOW(KVMIO, 0x6a, KVM_IRQ_ROUTING.size));
+export const KVM_SET_GSI_ROUTING: IoctlDef = kvmio.iow('KVM_SET_GSI_ROUTING', 0x6a, KVM_IRQ_ROUTING);
 /**
  * `KVM_IRQFD` (0x4020AE76) on a VM fd, with a {@link KVM_IRQFD_LAYOUT}: assigns an eventfd to a
  * GSI, or deassigns it with {@link KVM_IRQFD_FLAG_DEASSIGN}. EBUSY for an eventfd already assigned,
  * EINVAL for unknown flags, a non-eventfd fd or no in-kernel irqchip; the GSI is not checked.
  */
-export const KVM_IRQFD: IoctlDef = defineIoctl('KVM_IRQFD', _IOW(KVMIO, 0x76, KVM_IRQFD_LAYOUT.size));
+export const KVM_IRQFD: IoctlDef = kvmio.iow('KVM_IRQFD', 0x76, KVM_IRQFD_LAYOUT);
 /**
  * `KVM_SIGNAL_MSI` (0x4020AEA5) on a VM fd, with a {@link KVM_MSI_LAYOUT}: injects one MSI.
  * Returns > 0 when delivered, 0 when the guest blocked it (for example a software-disabled APIC).
  */
-export const KVM_SIGNAL_MSI: IoctlDef = defineIoctl('KVM_SIGNAL_MSI', _IOW(KVMIO, 0xa5, KVM_MSI_LAYOUT.size));
+export const KVM_SIGNAL_MSI: IoctlDef = kvmio.iow('KVM_SIGNAL_MSI', 0xa5, KVM_MSI_LAYOUT);
 /**
  * `KVM_GET_LAPIC` (0x8400AE8E) on a vCPU fd: reads the local APIC into a 1024-byte
  * {@link KVM_LAPIC_STATE}. EINVAL without an in-kernel irqchip.
  */
-export const KVM_GET_LAPIC: IoctlDef = defineIoctl('KVM_GET_LAPIC', _IOR(KVMIO, 0x8e, KVM_LAPIC_STATE.size));
+export const KVM_GET_LAPIC: IoctlDef = kvmio.ior('KVM_GET_LAPIC', 0x8e, KVM_LAPIC_STATE);
 /**
  * `KVM_SET_LAPIC` (0x4400AE8F) on a vCPU fd: writes the local APIC from a 1024-byte
  * {@link KVM_LAPIC_STATE}.
  */
-export const KVM_SET_LAPIC: IoctlDef = defineIoctl('KVM_SET_LAPIC', _IOW(KVMIO, 0x8f, KVM_LAPIC_STATE.size));
+export const KVM_SET_LAPIC: IoctlDef = kvmio.iow('KVM_SET_LAPIC', 0x8f, KVM_LAPIC_STATE);
 
 /**
  * `KVM_ENABLE_CAP` (0x4068AEA3) on a VM fd, with a {@link KVM_ENABLE_CAP_LAYOUT}: turns on a
  * capability. For KVM_CAP_X2APIC_API, EINVAL for flags the kernel does not report
  * (KVM_CHECK_EXTENSION(KVM_CAP_X2APIC_API) returns the valid ones) or nonzero `flags`.
  */
-export const KVM_ENABLE_CAP: IoctlDef = defineIoctl('KVM_ENABLE_CAP', _IOW(KVMIO, 0xa3, KVM_ENABLE_CAP_LAYOUT.size));
+export const KVM_ENABLE_CAP: IoctlDef = kvmio.iow('KVM_ENABLE_CAP', 0xa3, KVM_ENABLE_CAP_LAYOUT);
 /**
  * `KVM_SET_CPUID2` (0x4008AE90) on a vCPU fd: the CPUID leaves the guest sees, a {@link KVM_CPUID2}
  * header and its entries. E2BIG for more than 256 entries. KVM takes the x2APIC feature (leaf 1
  * ECX bit 21) from here: without it, IA32_APIC_BASE refuses the x2APIC enable bit.
  */
-export const KVM_SET_CPUID2: IoctlDef = defineIoctl('KVM_SET_CPUID2', _IOW(KVMIO, 0x90, KVM_CPUID2.size));
+export const KVM_SET_CPUID2: IoctlDef = kvmio.iow('KVM_SET_CPUID2', 0x90, KVM_CPUID2);
 /**
  * `KVM_GET_MSRS` (0xC008AE88) on a vCPU fd: reads the MSRs named by a {@link KVM_MSRS} header and
  * its entries into their `data`; returns how many were read (it stops at the first it cannot read).
  */
-export const KVM_GET_MSRS: IoctlDef = defineIoctl('KVM_GET_MSRS', _IOWR(KVMIO, 0x88, KVM_MSRS.size));
+export const KVM_GET_MSRS: IoctlDef = kvmio.iowr('KVM_GET_MSRS', 0x88, KVM_MSRS);
 /**
  * `KVM_SET_MSRS` (0x4008AE89) on a vCPU fd: writes the MSRs of a {@link KVM_MSRS} header and its
  * entries, as the host (host-initiated); returns how many were written, stopping at the first the
  * kernel refuses (so a count below `nmsrs` is a refusal, not an errno).
  */
-export const KVM_SET_MSRS: IoctlDef = defineIoctl('KVM_SET_MSRS', _IOW(KVMIO, 0x89, KVM_MSRS.size));
+export const KVM_SET_MSRS: IoctlDef = kvmio.iow('KVM_SET_MSRS', 0x89, KVM_MSRS);
 
 /**
  * `KVM_GET_IRQCHIP` (0xC208AE62) on a VM fd with a {@link KVM_IRQCHIP_LAYOUT} whose `chip_id` names

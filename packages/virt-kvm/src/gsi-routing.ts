@@ -4,9 +4,11 @@
  * The table logic itself (desired/committed, one commit per transaction) is the shared engine's.
  */
 import type { RoutingTableLayout } from '@tsvmm/linux-sys';
+import { encodeStruct } from '@tsvmm/ffi';
 import * as kvm from './abi';
 
-const { KVM_IRQ_ROUTING, KVM_IRQ_ROUTING_ENTRY: E } = kvm;
+const TABLE = kvm.KVM_IRQ_ROUTING_TABLE;
+const E = TABLE.entry;
 const F = E.fields;
 
 /** One IRQCHIP route of the default table: GSI `gsi` reaches pin `pin` of irqchip `irqchip`. */
@@ -40,25 +42,19 @@ export const FIRST_MSI_GSI = 24;
 function encodeLegacyRoutes(): Uint8Array {
   const bytes = new Uint8Array(LEGACY_ROUTES.length * E.size);
   const view = new DataView(bytes.buffer);
-  LEGACY_ROUTES.forEach((r, i) => {
-    const at = i * E.size;
-    view.setUint32(at + F.gsi.offset, r.gsi, true);
-    view.setUint32(at + F.type.offset, kvm.KVM_IRQ_ROUTING_IRQCHIP, true);
-    view.setUint32(at + F.irqchip.offset, r.irqchip, true);
-    view.setUint32(at + F.pin.offset, r.pin, true);
-  });
+  LEGACY_ROUTES.forEach((r, i) => encodeStruct(E, view, i * E.size, { gsi: r.gsi, type: kvm.KVM_IRQ_ROUTING_IRQCHIP, irqchip: r.irqchip, pin: r.pin }));
   return bytes;
 }
 
 /**
  * `struct kvm_irq_routing` + entries (`include/uapi/linux/kvm.h`) as the shared engine writes
- * them: `nr` @0 of the 8-byte header, the {@link LEGACY_ROUTES} first, then 48-byte MSI entries
+ * them ({@link kvm.KVM_IRQ_ROUTING_TABLE}): `nr` @0 of the 8-byte header, the {@link LEGACY_ROUTES} first, then 48-byte MSI entries
  * (`gsi`, `type` = KVM_IRQ_ROUTING_MSI, `u.msi.address_lo/address_hi/data`; `flags` 0, so no devid).
  */
 export const kvmRoutingTableEncoding: RoutingTableLayout = Object.freeze({
-  headerSize: KVM_IRQ_ROUTING.size,
+  headerSize: TABLE.entriesOffset,
   entrySize: E.size,
-  countOffset: KVM_IRQ_ROUTING.fields.nr.offset,
+  countOffset: TABLE.header.fields[TABLE.countField].offset,
   fixedEntries: encodeLegacyRoutes(),
   msiEntry: Object.freeze({
     gsi: F.gsi.offset,

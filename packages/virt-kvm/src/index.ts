@@ -1,12 +1,10 @@
-export { KvmPartition, kvmRelayInjector } from './partition';
+/**
+ * `@tsvmm/virt-kvm`: the partition on Linux KVM, its backend descriptor and probe. The irqfd
+ * engine's KVM description, the raw ABI and calls, and the device helpers are on
+ * `@tsvmm/virt-kvm/implement`; the kernel model on `@tsvmm/virt-kvm/testing`.
+ */
+export { KvmPartition } from './partition';
 export type { KvmIrqFdMode, KvmPartitionOptions } from './partition';
-export { kvmIrqFdBackend } from './irqfd';
-export type { KvmIrqFd, KvmIrqFdBackendOptions, KvmIrqFdRoute } from './irqfd';
-export { FIRST_MSI_GSI, LEGACY_ROUTES, kvmRoutingTableEncoding } from './gsi-routing';
-export type { LegacyRoute } from './gsi-routing';
-export { KVM_DEVICE, checkExtension, openKvm, probeExtensions } from './device';
+export type { KvmIrqFd, KvmIrqFdRoute } from './irqfd';
 export type { KvmExtensions } from './device';
-export { signalMsiInjector } from './signal-msi';
-export * as kvm from './abi';
-export * as kvmCalls from './calls';
 export { kvmBackend, probe, type KvmBackendProbe, type KvmProbeCode } from './backend';

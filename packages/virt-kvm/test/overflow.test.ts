@@ -12,7 +12,8 @@
  */
 import { type Event, type RawInjector, type RelayPlatform, type RelayRouteTable, encodeMsi } from '@tsvmm/virt';
 import { type EventFd, IrqFdEngine } from '@tsvmm/linux-sys';
-import { type KvmIrqFd, type KvmIrqFdRoute, type KvmPartition, kvmIrqFdBackend, kvmRelayInjector } from '../src';
+import { type KvmIrqFd, type KvmIrqFdRoute, type KvmPartition } from '../src';
+import { kvmIrqFdBackend, kvmRelayInjector } from '../src/implement';
 import { LEGACY_ROUTES } from '../src/gsi-routing';
 import { DESCRIPTORS_PER_ROUTE, type KvmTarget, byVcpuThenVector, describeOnTargets, msiTo } from './support/targets';
 

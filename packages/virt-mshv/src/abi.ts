@@ -7,8 +7,8 @@
  * The older out-of-tree ABI (other ioctl numbers, a 48-byte create-partition struct with no
  * separate initialize) is deliberately not here.
  */
-import { type IoctlDef, _IO, _IOR, _IOW, _IOWR, defineIoctl } from '@tsvmm/linux-sys';
-import { defineLayout } from '@tsvmm/ffi';
+import { type IoctlDef, ioctlFamily } from '@tsvmm/linux-sys';
+import { defineLayout, defineTable } from '@tsvmm/ffi';
 
 /** The ioctl type byte of every MSHV ioctl (`MSHV_IOCTL`). */
 export const MSHV_IOCTL = 0xb8;
@@ -54,6 +54,12 @@ export const MSHV_USER_IRQ_ENTRY_LAYOUT = defineLayout('struct mshv_user_irq_ent
   data: { offset: 12, type: 'u32' },
 });
 
+/**
+ * The whole MSHV_SET_MSI_ROUTING argument: a {@link MSHV_USER_IRQ_TABLE_LAYOUT} header whose `nr`
+ * counts the {@link MSHV_USER_IRQ_ENTRY_LAYOUT} entries that follow it at byte 8, 8 + 16 × nr bytes.
+ */
+export const MSHV_USER_IRQ_TABLE = defineTable({ header: MSHV_USER_IRQ_TABLE_LAYOUT, entry: MSHV_USER_IRQ_ENTRY_LAYOUT, countField: 'nr' });
+
 /** `struct mshv_root_hvcall` (32 bytes): a hypercall passed through the kernel's allow-list. */
 export const MSHV_ROOT_HVCALL_LAYOUT = defineLayout('struct mshv_root_hvcall', 32, {
   code: { offset: 0, type: 'u16' },
@@ -96,30 +102,32 @@ export const HV_INPUT_ASSERT_VIRTUAL_INTERRUPT_LAYOUT = defineLayout('struct hv_
 
 // ---- ioctls ----
 
+const mshv = ioctlFamily(MSHV_IOCTL);
+
 /**
  * `MSHV_CREATE_PARTITION` (0x4010B800) on the /dev/mshv fd, with a
  * {@link MSHV_CREATE_PARTITION_LAYOUT}: returns the new partition fd. Older kernels reject unknown
  * `pt_flags` bits with EINVAL.
  */
-export const MSHV_CREATE_PARTITION: IoctlDef = defineIoctl('MSHV_CREATE_PARTITION', _IOW(MSHV_IOCTL, 0x00, MSHV_CREATE_PARTITION_LAYOUT.size));
+export const MSHV_CREATE_PARTITION: IoctlDef = mshv.iow('MSHV_CREATE_PARTITION', 0x00, MSHV_CREATE_PARTITION_LAYOUT);
 /** `MSHV_INITIALIZE_PARTITION` (0xB800) on a partition fd, after create and before MSHV_CREATE_VP; no argument; idempotent. */
-export const MSHV_INITIALIZE_PARTITION: IoctlDef = defineIoctl('MSHV_INITIALIZE_PARTITION', _IO(MSHV_IOCTL, 0x00));
+export const MSHV_INITIALIZE_PARTITION: IoctlDef = mshv.io('MSHV_INITIALIZE_PARTITION', 0x00);
 /**
  * `MSHV_CREATE_VP` (0x4004B801) on a partition fd, with a {@link MSHV_CREATE_VP_LAYOUT}: returns
  * the new VP fd; EINVAL for an index of {@link MSHV_MAX_VPS} or more, EEXIST when it is taken.
  */
-export const MSHV_CREATE_VP: IoctlDef = defineIoctl('MSHV_CREATE_VP', _IOW(MSHV_IOCTL, 0x01, MSHV_CREATE_VP_LAYOUT.size));
+export const MSHV_CREATE_VP: IoctlDef = mshv.iow('MSHV_CREATE_VP', 0x01, MSHV_CREATE_VP_LAYOUT);
 /** `MSHV_SET_GUEST_MEMORY` (0x4020B802) on a partition fd: `struct mshv_user_mem_region` is 32 bytes; not used by the irqfd path. */
-export const MSHV_SET_GUEST_MEMORY: IoctlDef = defineIoctl('MSHV_SET_GUEST_MEMORY', _IOW(MSHV_IOCTL, 0x02, 32));
+export const MSHV_SET_GUEST_MEMORY: IoctlDef = mshv.iow('MSHV_SET_GUEST_MEMORY', 0x02, 32);
 /**
  * `MSHV_IRQFD` (0x4010B803) on a partition fd, with a {@link MSHV_USER_IRQFD_LAYOUT}: assigns an
  * eventfd to a GSI, or deassigns it with {@link MSHV_IRQFD_FLAG_DEASSIGN}. EBUSY for an eventfd
  * already assigned in the partition, EINVAL for unknown flags or a non-eventfd, EBADF for a bad fd;
  * the GSI is not range-checked.
  */
-export const MSHV_IRQFD: IoctlDef = defineIoctl('MSHV_IRQFD', _IOW(MSHV_IOCTL, 0x03, MSHV_USER_IRQFD_LAYOUT.size));
+export const MSHV_IRQFD: IoctlDef = mshv.iow('MSHV_IRQFD', 0x03, MSHV_USER_IRQFD_LAYOUT);
 /** `MSHV_IOEVENTFD` (0x4020B804) on a partition fd: `struct mshv_user_ioeventfd` is 32 bytes; not used by the irqfd path. */
-export const MSHV_IOEVENTFD: IoctlDef = defineIoctl('MSHV_IOEVENTFD', _IOW(MSHV_IOCTL, 0x04, 32));
+export const MSHV_IOEVENTFD: IoctlDef = mshv.iow('MSHV_IOEVENTFD', 0x04, 32);
 /**
  * `MSHV_SET_MSI_ROUTING` (0x4008B805) on a partition fd: replaces the whole routing table (a
  * {@link MSHV_USER_IRQ_TABLE_LAYOUT} header and its entries), all or nothing; `nr` 0 clears it. The
@@ -127,27 +135,27 @@ export const MSHV_IOEVENTFD: IoctlDef = defineIoctl('MSHV_IOEVENTFD', _IOW(MSHV_
  * more than {@link MSHV_MAX_MSI_ROUTES} entries, nonzero `rsvd`, a GSI at or above 4096, a duplicate
  * GSI, or ANY nonzero `address_hi`; EFAULT for a buffer shorter than `nr` entries.
  */
-export const MSHV_SET_MSI_ROUTING: IoctlDef = defineIoctl('MSHV_SET_MSI_ROUTING', _IOW(MSHV_IOCTL, 0x05, MSHV_USER_IRQ_TABLE_LAYOUT.size));
+export const MSHV_SET_MSI_ROUTING: IoctlDef = mshv.iow('MSHV_SET_MSI_ROUTING', 0x05, MSHV_USER_IRQ_TABLE_LAYOUT);
 /**
  * `MSHV_ROOT_HVCALL` (0xC020B807) on a partition or VP fd, with a {@link MSHV_ROOT_HVCALL_LAYOUT}:
  * passes a hypercall on the kernel's allow-list to the hypervisor. EINVAL for a nonzero input
  * status, a null `in_ptr`, `in_sz` outside 8..4096, nonzero reserved fields or a code not on the
  * list; a hypervisor failure comes back as an errno with the status written into `status`.
  */
-export const MSHV_ROOT_HVCALL: IoctlDef = defineIoctl('MSHV_ROOT_HVCALL', _IOWR(MSHV_IOCTL, 0x07, MSHV_ROOT_HVCALL_LAYOUT.size));
+export const MSHV_ROOT_HVCALL: IoctlDef = mshv.iowr('MSHV_ROOT_HVCALL', 0x07, MSHV_ROOT_HVCALL_LAYOUT);
 /** `MSHV_RUN_VP` (0x8100B800) on a VP fd: runs the VP (`struct mshv_run_vp`, 256 bytes); not used by the irqfd path. */
-export const MSHV_RUN_VP: IoctlDef = defineIoctl('MSHV_RUN_VP', _IOR(MSHV_IOCTL, 0x00, 256));
+export const MSHV_RUN_VP: IoctlDef = mshv.ior('MSHV_RUN_VP', 0x00, 256);
 /**
  * `MSHV_GET_VP_STATE` (0xC010B801) on a VP fd, with a {@link MSHV_GET_SET_VP_STATE_LAYOUT}: reads
  * the state of {@link MSHV_VP_STATE_LAPIC} type into `buf_ptr` (4 KiB-aligned address and size,
  * else EINVAL) and writes the size used into `buf_sz`.
  */
-export const MSHV_GET_VP_STATE: IoctlDef = defineIoctl('MSHV_GET_VP_STATE', _IOWR(MSHV_IOCTL, 0x01, MSHV_GET_SET_VP_STATE_LAYOUT.size));
+export const MSHV_GET_VP_STATE: IoctlDef = mshv.iowr('MSHV_GET_VP_STATE', 0x01, MSHV_GET_SET_VP_STATE_LAYOUT);
 /**
  * `MSHV_SET_VP_STATE` (0xC010B802) on a VP fd, with a {@link MSHV_GET_SET_VP_STATE_LAYOUT}: writes
  * the state back from `buf_ptr`, with the same alignment rules as {@link MSHV_GET_VP_STATE}.
  */
-export const MSHV_SET_VP_STATE: IoctlDef = defineIoctl('MSHV_SET_VP_STATE', _IOWR(MSHV_IOCTL, 0x02, MSHV_GET_SET_VP_STATE_LAYOUT.size));
+export const MSHV_SET_VP_STATE: IoctlDef = mshv.iowr('MSHV_SET_VP_STATE', 0x02, MSHV_GET_SET_VP_STATE_LAYOUT);
 
 /** Every ioctl above, in one list: `test/abi.test.ts` checks each number against the header's literal values. */
 export const MSHV_IOCTLS: readonly IoctlDef[] = Object.freeze([

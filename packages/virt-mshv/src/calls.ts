@@ -22,8 +22,7 @@ import {
   MSHV_SET_MSI_ROUTING,
   MSHV_SET_VP_STATE,
   MSHV_USER_IRQFD_LAYOUT,
-  MSHV_USER_IRQ_ENTRY_LAYOUT,
-  MSHV_USER_IRQ_TABLE_LAYOUT,
+  MSHV_USER_IRQ_TABLE,
 } from './abi';
 
 // ---- encoders ----
@@ -52,12 +51,8 @@ export interface MshvIrqfdArgs {
 
 /** Encodes `struct mshv_user_irqfd` (16 bytes: fd, resamplefd, gsi, flags) into `out` (reused on the hot path). */
 export function encodeIrqfd(args: MshvIrqfdArgs, out: Uint8Array = new Uint8Array(MSHV_USER_IRQFD_LAYOUT.size)): Uint8Array {
-  const F = MSHV_USER_IRQFD_LAYOUT.fields;
   const v = new DataView(out.buffer, out.byteOffset, MSHV_USER_IRQFD_LAYOUT.size);
-  v.setInt32(F.fd.offset, args.fd | 0, true);
-  v.setInt32(F.resamplefd.offset, (args.resamplefd ?? -1) | 0, true);
-  v.setUint32(F.gsi.offset, args.gsi >>> 0, true);
-  v.setUint32(F.flags.offset, args.flags >>> 0, true);
+  encodeStruct(MSHV_USER_IRQFD_LAYOUT, v, 0, { fd: args.fd, resamplefd: args.resamplefd ?? -1, gsi: args.gsi, flags: args.flags });
   return out;
 }
 
@@ -75,7 +70,7 @@ export interface MshvMsiRoute {
 
 /** Bytes of a routing table with `n` entries: the 8-byte header and 16 bytes per entry. */
 export function msiRoutingTableSize(n: number): number {
-  return MSHV_USER_IRQ_TABLE_LAYOUT.size + n * MSHV_USER_IRQ_ENTRY_LAYOUT.size;
+  return MSHV_USER_IRQ_TABLE.sizeFor(n);
 }
 
 /**
@@ -84,22 +79,17 @@ export function msiRoutingTableSize(n: number): number {
  */
 export function encodeMsiRoutingTable(routes: Iterable<MshvMsiRoute>, out?: Uint8Array): Uint8Array {
   const list = [...routes];
-  const size = msiRoutingTableSize(list.length);
+  const size = MSHV_USER_IRQ_TABLE.sizeFor(list.length);
   const bytes = out !== undefined && out.byteLength >= size ? out.subarray(0, size) : new Uint8Array(size);
   const v = new DataView(bytes.buffer, bytes.byteOffset, size);
-  const H = MSHV_USER_IRQ_TABLE_LAYOUT.fields;
-  const E = MSHV_USER_IRQ_ENTRY_LAYOUT.fields;
-  v.setUint32(H.nr.offset, list.length, true);
-  v.setUint32(H.rsvd.offset, 0, true);
-  let at = MSHV_USER_IRQ_TABLE_LAYOUT.size;
-  for (const r of list) {
-    v.setUint32(at + E.gsi.offset, r.gsi >>> 0, true);
-    v.setUint32(at + E.addressLo.offset, r.addressLo >>> 0, true);
-    v.setUint32(at + E.addressHi.offset, r.addressHi >>> 0, true);
-    v.setUint32(at + E.data.offset, r.data >>> 0, true);
-    at += MSHV_USER_IRQ_ENTRY_LAYOUT.size;
-  }
+  MSHV_USER_IRQ_TABLE.encodeHeader(v, list.length);
+  list.forEach((r, i) => encodeMsiRoute(v, MSHV_USER_IRQ_TABLE.entriesOffset + i * MSHV_USER_IRQ_TABLE.entry.size, r));
   return bytes;
+}
+
+/** Writes one `struct mshv_user_irq_entry` at byte `at` of `view` (16 bytes, zero elsewhere). */
+export function encodeMsiRoute(view: DataView, at: number, r: MshvMsiRoute): void {
+  encodeStruct(MSHV_USER_IRQ_TABLE.entry, view, at, { gsi: r.gsi, addressLo: r.addressLo, addressHi: r.addressHi, data: r.data });
 }
 
 /** The fields of `struct mshv_root_hvcall` a caller sets (`status` and `rsvd` are 0 on input). */

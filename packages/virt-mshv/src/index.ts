@@ -1,18 +1,13 @@
+/**
+ * `@tsvmm/virt-mshv`: the partition on Linux `/dev/mshv`, its backend descriptor and probe. The
+ * irqfd engine's mshv description, the injectors, the raw ABI and calls are on
+ * `@tsvmm/virt-mshv/implement`; the driver model on `@tsvmm/virt-mshv/testing`.
+ */
 export { MshvPartition, MSHV_MAX_IRQFD_ROUTES } from './partition';
 export type { MshvCapabilities, MshvPartitionOptions } from './partition';
 export { MshvHypercallError } from './errors';
-export { openMshv } from './device';
-export type { MshvIrqFd } from './irqfd';
-export type { MshvIrqFdRoute } from './irqfd';
-export { MSHV_MSI_POLICY, parseMshvMsi } from './msi-policy';
-export { ASSERT_INTERRUPT_ATTEMPTS, assertInterruptInjector } from './assert-interrupt';
-export { mshvRelayInjector } from './relay-injector';
+export type { MshvIrqFd, MshvIrqFdRoute } from './irqfd';
 export type { AssertInterruptInjector } from './assert-interrupt';
-export { MSHV_FIRST_GSI, mshvIrqFdBackend } from './irqfd';
-export type { MshvIrqFdBackendOptions } from './irqfd';
-export { koffiMemory } from './memory';
 export type { PinnedBuffer, UserMemory } from './memory';
-export * as abi from './abi';
-export * from './calls';
 export { mshvBackend, probe } from './backend';
 export type { MshvBackendProbe, MshvProbeCode, MshvProbeOptions } from './backend';

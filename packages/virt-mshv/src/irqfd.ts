@@ -12,15 +12,7 @@
  */
 import type { RawInjector, RelayPlatformFactory } from '@tsvmm/virt';
 import { type EngineRoute, type IrqFdBackend, type IrqFdEngine, type Syscalls, createLinuxIrqFd } from '@tsvmm/linux-sys';
-import {
-  MSHV_IRQFD,
-  MSHV_IRQFD_FLAG_DEASSIGN,
-  MSHV_MAX_MSI_ROUTES,
-  MSHV_SET_MSI_ROUTING,
-  MSHV_USER_IRQFD_LAYOUT,
-  MSHV_USER_IRQ_ENTRY_LAYOUT,
-  MSHV_USER_IRQ_TABLE_LAYOUT,
-} from './abi';
+import { MSHV_IRQFD, MSHV_IRQFD_FLAG_DEASSIGN, MSHV_MAX_MSI_ROUTES, MSHV_SET_MSI_ROUTING, MSHV_USER_IRQFD_LAYOUT, MSHV_USER_IRQ_TABLE } from './abi';
 import { parseMshvMsiWords } from './msi-policy';
 import { mshvRelayInjector } from './relay-injector';
 
@@ -50,8 +42,8 @@ export interface MshvIrqFdBackendOptions {
  */
 export function mshvIrqFdBackend(options: MshvIrqFdBackendOptions): IrqFdBackend {
   const { sys, partitionFd, vcpuCount, inject } = options;
-  const H = MSHV_USER_IRQ_TABLE_LAYOUT.fields;
-  const E = MSHV_USER_IRQ_ENTRY_LAYOUT.fields;
+  const H = MSHV_USER_IRQ_TABLE.header.fields;
+  const E = MSHV_USER_IRQ_TABLE.entry.fields;
   const I = MSHV_USER_IRQFD_LAYOUT.fields;
   const template = new Uint8Array(MSHV_USER_IRQFD_LAYOUT.size);
   new DataView(template.buffer).setInt32(I.resamplefd.offset, -1, true);
@@ -63,9 +55,9 @@ export function mshvIrqFdBackend(options: MshvIrqFdBackendOptions): IrqFdBackend
     firstGsi: MSHV_FIRST_GSI,
     maxTableEntries: Math.min(options.maxKernelRoutes ?? MSHV_MAX_MSI_ROUTES, MSHV_MAX_MSI_ROUTES - MSHV_FIRST_GSI),
     table: Object.freeze({
-      headerSize: MSHV_USER_IRQ_TABLE_LAYOUT.size,
-      entrySize: MSHV_USER_IRQ_ENTRY_LAYOUT.size,
-      countOffset: H.nr.offset,
+      headerSize: MSHV_USER_IRQ_TABLE.entriesOffset,
+      entrySize: MSHV_USER_IRQ_TABLE.entry.size,
+      countOffset: H[MSHV_USER_IRQ_TABLE.countField].offset,
       fixedEntries: new Uint8Array(0),
       msiEntry: Object.freeze({ gsi: E.gsi.offset, addressLo: E.addressLo.offset, addressHi: E.addressHi.offset, data: E.data.offset }),
     }),

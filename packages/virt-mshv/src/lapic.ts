@@ -5,7 +5,8 @@
  * The kernel wants one 4 KiB page at a 4 KiB-aligned address (else EINVAL), so the buffer comes
  * from a {@link UserMemory} and is reused for every read and write.
  */
-import { HV_LOCAL_APIC_PAGE, type LocalApicState, clearApicIrr, readApicPage, softwareEnableApic } from '@tsvmm/virt';
+import type { LocalApicState } from '@tsvmm/virt';
+import { HV_LOCAL_APIC_PAGE, clearApicIrr, readApicPage, softwareEnableApic } from '@tsvmm/virt/implement';
 import { type Syscalls, check } from '@tsvmm/linux-sys';
 import { MSHV_VP_STATE_LAPIC, MSHV_VP_STATE_PAGE } from './abi';
 import { encodeVpState, getVpState, setVpState } from './calls';

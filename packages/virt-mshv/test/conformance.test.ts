@@ -12,7 +12,7 @@
  */
 import { defineIrqFdConformance } from '@tsvmm/virt/conformance';
 import { EIO } from '@tsvmm/linux-sys';
-import { abi } from '../src';
+import { abi } from '../src/implement';
 import { describeOnTargets } from './support/targets';
 
 /** GSIs in the overflow run. */

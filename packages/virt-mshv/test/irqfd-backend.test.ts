@@ -2,7 +2,8 @@
 import { isVirtError } from '@tsvmm/virt';
 import { type IrqFdBackend, IrqFdEngine, RoutingTable } from '@tsvmm/linux-sys';
 import { MshvKernelModel } from '../src/testing';
-import { MSHV_FIRST_GSI, MshvPartition, mshvIrqFdBackend } from '../src';
+import { MshvPartition } from '../src';
+import { MSHV_FIRST_GSI, mshvIrqFdBackend } from '../src/implement';
 
 function backend(vcpus = 2) {
   const model = new MshvKernelModel();

@@ -8,7 +8,8 @@ import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { type VirtError, isVirtError } from '@tsvmm/virt';
 import { virtErrorThrownBy as thrown } from '@tsvmm/virt/testing';
 import { MshvKernelModel } from '../src/testing';
-import { ASSERT_INTERRUPT_ATTEMPTS, MshvHypercallError, MshvPartition, koffiMemory } from '../src';
+import { MshvHypercallError, MshvPartition } from '../src';
+import { ASSERT_INTERRUPT_ATTEMPTS, koffiMemory } from '../src/implement';
 import { describeOnTargets, msiTo } from './support/targets';
 
 function setup(vcpus = 2, model = new MshvKernelModel()): { model: MshvKernelModel; sys: FaultInjector; p: MshvPartition } {

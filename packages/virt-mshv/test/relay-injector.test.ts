@@ -8,7 +8,8 @@ import { type IoctlInjectorSpec, checkInjectorSpec, syscallSpecInjector } from '
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { type DeliveryMode, type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import { encodeMsiFields } from '@tsvmm/virt/implement';
-import { MshvPartition, abi, encodeAssertVirtualInterrupt, mshvIrqFdBackend, mshvRelayInjector } from '../src';
+import { MshvPartition } from '../src';
+import { abi, encodeAssertVirtualInterrupt, mshvIrqFdBackend, mshvRelayInjector } from '../src/implement';
 import { msiToInterrupt } from '../src/msi-policy';
 import { MshvKernelModel, modelRelayPlatform } from '../src/testing';
 

@@ -10,7 +10,8 @@ import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { encodeMsi } from '@tsvmm/virt';
 import { virtErrorThrownBy as thrown } from '@tsvmm/virt/testing';
 import { MshvKernelModel } from '../src/testing';
-import { MshvPartition, abi } from '../src';
+import { MshvPartition } from '../src';
+import { abi } from '../src/implement';
 import { describeOnTargets } from './support/targets';
 
 describeOnTargets('MshvPartition with x2apic', (target) => {

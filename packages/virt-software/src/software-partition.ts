@@ -12,8 +12,6 @@ import {
   type IoApicAccess,
   type IoApicRedirection,
   type IoApicState,
-  InProcessEvent,
-  InProcessRelayPlatform,
   type LevelIrqFdRoute,
   type IrqFd,
   type LocalApicAccess,
@@ -21,15 +19,22 @@ import {
   type MsiPolicy,
   type Partition,
   type PartitionCapabilities,
+} from '@tsvmm/virt';
+import {
+  InProcessEvent,
+  InProcessRelayPlatform,
+  LevelRouteTable,
   RelayIrqFd,
+  checkBoolean,
+  checkConstructToken,
   checkInteger,
+  checkOptions,
   describeValue,
   disposedError,
   invalidArgument,
   parseMsi,
   partitionCapabilities,
-} from '@tsvmm/virt';
-import { LevelRouteTable, checkBoolean, checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
+} from '@tsvmm/virt/implement';
 import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
 
 /** What {@link SoftwarePartition.create} takes. Each option is read once; a bad one is INVALID_ARGUMENT. */

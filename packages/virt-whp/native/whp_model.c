@@ -152,6 +152,12 @@ static struct event *open_event(HANDLE h) {
   int i = event_index(h);
   return i >= 0 && events[i].open ? &events[i] : NULL;
 }
+/* Under mu: the open event `h` names, or NULL (a bad-handle use, as kernel32 would fail it). */
+static struct event *used_event(HANDLE h) {
+  struct event *e = open_event(h);
+  if (!e) bad_handle_uses++;
+  return e;
+}
 static struct partition *live_partition(HANDLE h, int *index) {
   if (h < PARTITION_BASE || (h - PARTITION_BASE) % 16 != 0) return NULL;
   uint64_t i = (h - PARTITION_BASE) / 16;
@@ -514,9 +520,8 @@ int32_t SetEvent(HANDLE h) {
   HRESULT hr;
   int32_t ok = 0;
   pthread_mutex_lock(&mu);
-  if (enter("SetEvent", &hr)) goto done;
-  struct event *e = open_event(h);
-  if (!e) { bad_handle_uses++; goto done; }
+  struct event *e = enter("SetEvent", &hr) ? NULL : used_event(h);
+  if (!e) goto done;
   ok = 1;
   if (e->swallow) goto done;
   e->signalled = 1;
@@ -531,9 +536,8 @@ int32_t ResetEvent(HANDLE h) {
   HRESULT hr;
   int32_t ok = 0;
   pthread_mutex_lock(&mu);
-  if (enter("ResetEvent", &hr)) goto done;
-  struct event *e = open_event(h);
-  if (!e) { bad_handle_uses++; goto done; }
+  struct event *e = enter("ResetEvent", &hr) ? NULL : used_event(h);
+  if (!e) goto done;
   e->signalled = 0;
   ok = 1;
 done:
@@ -552,8 +556,8 @@ static void deadline_after(struct timespec *ts, uint32_t ms) {
 static int take_any(uint32_t n, const HANDLE *handles) {
   uint32_t i;
   for (i = 0; i < n; i++) {
-    struct event *e = open_event(handles[i]);
-    if (!e) { bad_handle_uses++; return -2; }
+    struct event *e = used_event(handles[i]);
+    if (!e) return -2;
     if (e->signalled) {
       if (!e->manual) e->signalled = 0;
       return (int)i;

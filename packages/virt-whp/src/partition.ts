@@ -4,23 +4,8 @@
  * WHvRequestInterrupt, and irqfd on Interrupt triggers where WHvCreateTrigger and WHvDeleteTrigger
  * are exported, or else the user-space relay (one waiter thread, WHvRequestInterrupt).
  */
-import {
-  type IrqFd,
-  type LocalApicAccess,
-  type LocalApicState,
-  type MsiPolicy,
-  type Partition,
-  type PartitionCapabilities,
-  RelayIrqFd,
-  VirtError,
-  checkInteger,
-  describeValue,
-  disposedError,
-  invalidArgument,
-  parseMsi,
-  partitionCapabilities,
-} from '@tsvmm/virt';
-import { checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
+import { type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError } from '@tsvmm/virt';
+import { RelayIrqFd, checkConstructToken, checkInteger, checkOptions, describeValue, disposedError, invalidArgument, parseMsi, partitionCapabilities } from '@tsvmm/virt/implement';
 import {
   WHV_FEATURE_LOCAL_APIC_EMULATION,
   WHvCapabilityCodeFeatures,

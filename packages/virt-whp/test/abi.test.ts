@@ -6,7 +6,7 @@
  * C check compiled against a header that declares them as WinHvPlatformDefs.h does.
  */
 import { decodeStruct, generateCCheck, runCCheck } from '@tsvmm/ffi';
-import { abi, interruptControl, triggerParameters, whpX2apicMsiPolicy } from '../src';
+import { abi, interruptControl, triggerParameters, whpX2apicMsiPolicy } from '../src/implement';
 import { WHP_MSI_POLICY } from '../src/encode';
 import { parseMsi } from '@tsvmm/virt';
 

@@ -5,7 +5,8 @@
  */
 import { type Event, isVirtError } from '@tsvmm/virt';
 import type { IrqFdRoute } from '@tsvmm/virt';
-import { WhpPartition, abi } from '../src';
+import { WhpPartition } from '../src';
+import { abi } from '../src/implement';
 import { SWITCH_SETTINGS, type WhpModel, applySettings, whpModel } from './support/native-model';
 import { fresh, msi, take, whpCallsSince } from './support/whp-calls';
 

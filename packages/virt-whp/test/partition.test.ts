@@ -6,7 +6,8 @@
  */
 import { isVirtError } from '@tsvmm/virt';
 import { thrownBy } from '@tsvmm/virt/testing';
-import { WhpIrqFd, WhpIrqFdRoute, WhpPartition, abi, checkWhpPlatform, probe, whpBackend, whpCalls } from '../src';
+import { WhpIrqFd, WhpIrqFdRoute, WhpPartition, probe, whpBackend } from '../src';
+import { abi, checkWhpPlatform, whpCalls } from '../src/implement';
 import { whpModel } from './support/native-model';
 import { fresh, msi, take, whpCallsSince } from './support/whp-calls';
 

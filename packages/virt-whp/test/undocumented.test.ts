@@ -6,7 +6,8 @@
  * reports what WHP does.
  */
 import { parseMsi } from '@tsvmm/virt';
-import { type WhpLibraryPaths, abi, triggerParameters, whpCalls } from '../src';
+import { type WhpLibraryPaths } from '../src';
+import { abi, triggerParameters, whpCalls } from '../src/implement';
 import { WHP_MSI_POLICY } from '../src/encode';
 import { describeOnTargets } from './support/targets';
 

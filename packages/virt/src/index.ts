@@ -1,13 +1,14 @@
 /**
  * `@tsvmm/virt`: the hypervisor-neutral irqfd contract, the x86 MSI codec and typed errors.
- * Backend implementors: the allocator, the relay, validation helpers and error factories are on
- * `@tsvmm/virt/implement`; the ones re-exported here are kept for existing imports.
+ * Backend implementors: the allocator, the relay, the event-kind helpers, the APIC register page,
+ * validation helpers and error factories are on `@tsvmm/virt/implement`; the few re-exported here
+ * are still imported from the root by the other packages.
  */
 export * from './errors';
-export * from './msi/codec';
+export { decodeMsi, DEFAULT_MSI_POLICY, describeMsi, encodeMsi, msiAddress, parseMsi, sameMsi, toMsiMessage, translateExtendedDestinationId, validateMsi } from './msi/codec';
+export type { DeliveryMode, MsiBitRange, MsiEncodeInput, MsiFieldName, MsiFields, MsiMessage, MsiPolicy, MsiWord } from './msi/codec';
 export type { Disposable } from './disposable';
 export type { Event, EventBase, EventFdEvent, EventKind, InProcessEventShape, KindedEvent, Win32Event } from './contract/event';
-export { isEventFd, isWin32Event, kindedEvent } from './contract/event';
 export type { IrqFdCapabilities, IrqFdMediation, PartitionCapabilities } from './contract/capabilities';
 export type { IrqFd, IrqFdRoute } from './contract/irqfd';
 export { settleIrqFd } from './contract/irqfd';
@@ -26,5 +27,3 @@ export { RelayIrqFd } from './relay/relay-irqfd';
 export type { RelayPlatform, RelayPlatformFactory } from './relay/platform';
 export { RelayRouteTable } from './relay/route-table';
 export type { RawInjector } from './relay/route-table';
-export { InProcessEvent, InProcessRelayPlatform } from './relay/in-process';
-export * from './lapic/register-page';

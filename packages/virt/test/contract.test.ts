@@ -2,20 +2,8 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as Virt from '../src';
-import {
-  InProcessEvent,
-  InProcessRelayPlatform,
-  type IrqFd,
-  RelayIrqFd,
-  VIRT_ERROR_BRAND,
-  VirtError,
-  isEventFd,
-  isVirtError,
-  isWin32Event,
-  kindedEvent,
-  partitionCapabilities,
-  settleIrqFd,
-} from '../src';
+import { type IrqFd, RelayIrqFd, VIRT_ERROR_BRAND, VirtError, isVirtError, partitionCapabilities, settleIrqFd } from '../src';
+import { InProcessEvent, InProcessRelayPlatform, isEventFd, isWin32Event, kindedEvent } from '../src/implement';
 
 describe('error identity survives two installed copies of @tsvmm/virt', () => {
   let dir: string;

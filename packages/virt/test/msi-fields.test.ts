@@ -1,5 +1,6 @@
 /** An MSI written into a struct as data: the one encoder the relay threads run, and its checks. */
-import { MSI_BITS, type MsiFieldName, decodeMsi, encodeMsi, isVirtError } from '../src';
+import { type MsiFieldName, decodeMsi, encodeMsi, isVirtError } from '../src';
+import { MSI_BITS } from '../src/implement';
 import { checkMsiStructFields, encodeMsiFields, msiBits } from '../src/implement';
 
 function encode(size: number, fields: unknown, lo: number, hi: number, data: number): DataView {

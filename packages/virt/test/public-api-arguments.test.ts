@@ -8,7 +8,8 @@ import * as conformance from '../src/conformance';
 import * as implement from '../src/implement';
 import * as testing from '../src/testing';
 import { settledOutcome } from '../src/testing';
-import { InProcessRelayPlatform, RelayIrqFd, SlotAllocator, isVirtError } from '../src';
+import { RelayIrqFd, SlotAllocator, isVirtError } from '../src';
+import { InProcessRelayPlatform } from '../src/implement';
 
 export const BAD: readonly unknown[] = [undefined, null, 42, 'x', {}, Number.NaN, -1, 2 ** 53, 10n, [], () => undefined];
 

@@ -1,4 +1,4 @@
-import { APIC_SOFTWARE_ENABLE, HV_LOCAL_APIC_PAGE, XAPIC_REGISTER_PAGE, clearApicIrr, readApicPage, softwareEnableApic } from '../src';
+import { APIC_SOFTWARE_ENABLE, HV_LOCAL_APIC_PAGE, XAPIC_REGISTER_PAGE, clearApicIrr, readApicPage, softwareEnableApic } from '../src/implement';
 
 // Vectors 0x41 and 0xFE written by hand at each format's offsets (not through the reader).
 function xapicPage(): Uint8Array {

@@ -1,4 +1,5 @@
-import { InProcessEvent, InProcessRelayPlatform, RelayIrqFd, RelayRouteTable, VirtError, encodeMsi } from '../src';
+import { RelayIrqFd, RelayRouteTable, VirtError, encodeMsi } from '../src';
+import { InProcessEvent, InProcessRelayPlatform } from '../src/implement';
 import type { RawInjector, RelayPlatform } from '../src';
 
 interface Injected {

@@ -3,7 +3,8 @@
  * transitions and releases shows what the base decides on its own (liveness, parsing, no-op
  * detection, idempotent dispose, listeners and changes made from inside a change).
  */
-import { type Event, InProcessEvent, type MsiMessage, encodeMsi, isVirtError } from '../src';
+import { type Event, type MsiMessage, encodeMsi, isVirtError } from '../src';
+import { InProcessEvent } from '../src/implement';
 import { IrqFdRouteBase } from '../src/implement';
 
 class RecordingRoute extends IrqFdRouteBase {

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as util from 'node:util';
+import { type LoadedLibrary, LibraryLoadError, loadLibrary } from '@tsvmm/ffi';
 import { Stalled } from '../deadline';
 
 /** `ENOMEM (errno 12)`: the name from Node's own errno table. */
@@ -20,12 +21,16 @@ export function systemErrorName(errno: number): string {
   }
 }
 
-/** The part of koffi used here (koffi's own types are ESM-only; this package is CommonJS). */
-interface Koffi {
-  load(path: string): { func(prototype: string): unknown };
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const koffi = require('koffi') as Koffi;
+/** The C prototype of every export of the floors' library (`native/tsvmm_bench.c`). */
+const PROTOTYPES = Object.freeze({
+  version: 'int tsvmm_bench_abi_version(void)',
+  measure: 'int tsvmm_measure_signal_to_irr(int efd, int vcpufd, int vector, int iterations, _Out_ double *out)',
+  start: 'void *tsvmm_relay_start(int vmfd, uint32_t lo, uint32_t hi, uint32_t data, _Out_ int *err)',
+  relayEventFd: 'int tsvmm_relay_eventfd(void *r)',
+  relayError: 'int tsvmm_relay_error(void *r)',
+  relayInjected: 'double tsvmm_relay_injected(void *r)',
+  relayStop: 'void tsvmm_relay_stop(void *r)',
+});
 
 const SOURCE = path.resolve(__dirname, '..', '..', 'native', 'tsvmm_bench.c');
 const FLAGS = ['-O2', '-Wall', '-Wextra', '-shared', '-fPIC', '-pthread'];
@@ -176,27 +181,21 @@ export async function loadNativeBench(options: NativeBenchOptions = {}): Promise
   const library = await compile(options.cacheRoot ?? os.tmpdir(), options.compiler ?? process.env.CC ?? 'cc', options.compileDeadlineMs ?? COMPILE_DEADLINE_MS);
   const done = loaded.get(library);
   if (done) return done;
-  const lib = koffi.load(library);
-  const version = lib.func('int tsvmm_bench_abi_version(void)') as () => number;
+  let lib: LoadedLibrary<typeof PROTOTYPES, Record<never, string>>['functions'];
+  try {
+    lib = loadLibrary({ path: library, required: PROTOTYPES }).functions;
+  } catch (e) {
+    if (e instanceof LibraryLoadError) throw new NativeUnavailable(e.message);
+    throw e;
+  }
+  const version = lib.version as () => number;
   if (version() !== ABI_VERSION) throw new NativeUnavailable(`${library} has ABI ${version()}, expected ${ABI_VERSION}`);
-  const measure = lib.func('int tsvmm_measure_signal_to_irr(int efd, int vcpufd, int vector, int iterations, _Out_ double *out)') as (
-    efd: number,
-    vcpufd: number,
-    vector: number,
-    iterations: number,
-    out: Float64Array,
-  ) => number;
-  const start = lib.func('void *tsvmm_relay_start(int vmfd, uint32_t lo, uint32_t hi, uint32_t data, _Out_ int *err)') as (
-    vmfd: number,
-    lo: number,
-    hi: number,
-    data: number,
-    err: Int32Array,
-  ) => unknown;
-  const relayEventFd = lib.func('int tsvmm_relay_eventfd(void *r)') as (r: unknown) => number;
-  const relayError = lib.func('int tsvmm_relay_error(void *r)') as (r: unknown) => number;
-  const relayInjected = lib.func('double tsvmm_relay_injected(void *r)') as (r: unknown) => number;
-  const relayStop = lib.func('void tsvmm_relay_stop(void *r)') as (r: unknown) => void;
+  const measure = lib.measure as (efd: number, vcpufd: number, vector: number, iterations: number, out: Float64Array) => number;
+  const start = lib.start as (vmfd: number, lo: number, hi: number, data: number, err: Int32Array) => unknown;
+  const relayEventFd = lib.relayEventFd as (r: unknown) => number;
+  const relayError = lib.relayError as (r: unknown) => number;
+  const relayInjected = lib.relayInjected as (r: unknown) => number;
+  const relayStop = lib.relayStop as (r: unknown) => void;
 
   const bench: NativeBench = {
     library,

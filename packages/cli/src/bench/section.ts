@@ -1,7 +1,9 @@
 import type { Syscalls } from '@tsvmm/linux-sys';
 import type { BackendDescriptor } from '../backends/descriptor';
 import type { Progress } from './progress';
+import { Stalled } from '../deadline';
 import type { Distribution, Metric, ScalingPlot } from './result';
+import { failedMetric, skippedMetric } from './result';
 
 export interface SectionContext {
   readonly quick: boolean;
@@ -43,4 +45,42 @@ export function emptyOutput(): SectionOutput {
  */
 export class MeasurementFailed extends Error {
   override readonly name = 'MeasurementFailed';
+}
+
+/** Why a section cannot run here (no KVM, no C compiler, no AIO): its metrics are reported as skipped. */
+export interface Unavailable {
+  readonly unavailable: string;
+}
+
+/**
+ * A section's output from its measurement: what `measure` resolves to, unless it is
+ * {@link Unavailable} (every metric of `descriptions` reported as skipped with the reason), or it
+ * throws {@link Stalled} or {@link MeasurementFailed} (every metric failed with the message: the run
+ * exits 1, the sections after it still run). Each outcome is noted on the progress line under `id`.
+ * Metrics are in µs. Any other exception propagates.
+ */
+export async function sectionOutcome(
+  ctx: SectionContext,
+  id: string,
+  descriptions: Readonly<Record<string, string>>,
+  measure: () => Promise<SectionOutput | Unavailable>,
+): Promise<SectionOutput> {
+  const all = (metric: (name: string, description: string) => Metric): SectionOutput => ({
+    ...emptyOutput(),
+    metrics: Object.entries(descriptions).map(([name, description]) => metric(name, description)),
+  });
+  let result: SectionOutput | Unavailable;
+  try {
+    result = await measure();
+  } catch (e) {
+    if (!(e instanceof Stalled || e instanceof MeasurementFailed)) throw e;
+    ctx.progress.note(`${id}: FAILED: ${e.message}`);
+    return all((name, description) => failedMetric(name, 'µs', description, e.message));
+  }
+  if ('unavailable' in result) {
+    const reason = result.unavailable;
+    ctx.progress.note(`${id}: skipped: ${reason}`);
+    return all((name, description) => skippedMetric(name, 'µs', description, reason));
+  }
+  return result;
 }

@@ -220,18 +220,31 @@ async function runAgainst(opts: ParsedOptions, sections: readonly string[], { io
   const progress = createProgress(io, rounds * sections.length * 2, opts['no-progress'] !== true);
   const comparison = await compareBuilds({ sections, quick, rounds, runDeadlineMs, thisBin: thisBin(), otherDir, otherBin, progress });
 
-  const table = jsonTarget === '-' ? formatComparisonTable(comparison, errWidth(io)) : formatComparisonTable(comparison, outWidth(io));
-  if (jsonTarget === '-') io.err(table);
-  else io.out(table);
-  const json = `${JSON.stringify(comparison, null, 2)}\n`;
-  if (jsonFile !== undefined) {
-    writeOrFail('bench', `the comparison to ${jsonFile}`, () => fs.writeFileSync(jsonFile, json));
-    errText(io, `Comparison written to ${jsonFile}`);
-  }
+  showTable(io, jsonTarget, (width) => formatComparisonTable(comparison, width));
+  const json = writeJson(io, jsonFile, comparison, 'comparison', 'Comparison');
   if (jsonTarget === '-') io.out(json);
   const verdict = comparisonVerdict(comparison);
   for (const line of verdict.lines) errText(io, line);
   return verdict.exitCode;
+}
+
+/** Prints the table on stdout, or on stderr when the JSON goes to stdout (`--json -`), at that stream's width. */
+function showTable(io: CommandContext['io'], jsonTarget: string | undefined, format: (width: number) => string): void {
+  if (jsonTarget === '-') io.err(format(errWidth(io)));
+  else io.out(format(outWidth(io)));
+}
+
+/**
+ * The JSON document of `value`; written to `jsonFile` first when there is one (`what` names it in
+ * the error if the write fails, `label` in the confirmation on stderr).
+ */
+function writeJson(io: CommandContext['io'], jsonFile: string | undefined, value: unknown, what: string, label: string): string {
+  const json = `${JSON.stringify(value, null, 2)}\n`;
+  if (jsonFile !== undefined) {
+    writeOrFail('bench', `the ${what} to ${jsonFile}`, () => fs.writeFileSync(jsonFile, json));
+    errText(io, `${label} written to ${jsonFile}`);
+  }
+  return json;
 }
 
 /** A whole number from `min` to `max`, or a usage error naming the option. */
@@ -352,15 +365,9 @@ export const benchCommand: Command = {
     const progress = createProgress(io, chosen.reduce((n, s) => n + s.steps, 0), opts['no-progress'] !== true);
     const result = await runBench(chosen, quick, progress, hooks.backends);
 
-    const table = jsonTarget === '-' ? formatBenchTable(result, errWidth(io)) : formatBenchTable(result, outWidth(io));
-    if (jsonTarget === '-') io.err(table);
-    else io.out(table);
-    const json = `${JSON.stringify(result, null, 2)}\n`;
+    showTable(io, jsonTarget, (width) => formatBenchTable(result, width));
     // Files first: should one fail after all, stdout under `--json -` still holds a single JSON document (the error).
-    if (jsonFile !== undefined) {
-      writeOrFail('bench', `the metrics to ${jsonFile}`, () => fs.writeFileSync(jsonFile, json));
-      errText(io, `Metrics written to ${jsonFile}`);
-    }
+    const json = writeJson(io, jsonFile, result, 'metrics', 'Metrics');
     if (reportDir !== undefined) {
       const file = writeOrFail('bench', `the report to ${reportDir}`, () => writeReport(reportDir, result));
       errText(io, `Report written to ${file}`);

@@ -387,7 +387,7 @@ function irrLines(partition: Partition & LocalApicAccess): { readonly take: () =
  * read with Linux AIO whose completion eventfd is the route's, and the checks: the read's bytes, the
  * vector in IRR, no write(2) from user space, nothing more. Every wait is bounded ({@link SETTLE_DEADLINE_MS}).
  */
-function fileReadScene(host: FileReadHost, observe: (what: string, expected: string, observed: string) => boolean): void {
+function fileReadScene(host: FileReadHost, observe: Observe): void {
   const { partition } = host;
   const vcpus = partition.vcpuCount;
   const vcpu = vcpus - 1;
@@ -421,6 +421,11 @@ function fileReadScene(host: FileReadHost, observe: (what: string, expected: str
   }
 }
 
+/** Records one check of a scene (what, the expected and the observed text); true when they agree. */
+type Observe = (what: string, expected: string, observed: string) => boolean;
+/** Waits, bounded, for the deliveries `pending` starts to land (the backend's settle). */
+type Settle = (pending: () => Promise<void>) => Promise<void>;
+
 /**
  * Scene 6 on `host`: the device assigned to the host's partition with `AssignedPciDevice`; the
  * guest's driver turns on Memory Space and Bus Master, enables MSI-X and writes vector 0's entry
@@ -428,12 +433,7 @@ function fileReadScene(host: FileReadHost, observe: (what: string, expected: str
  * vfio-pci; the device raises vector 0 (the model device; a real one raises it when it has work),
  * and vCPU 1's IRR is read back. Guest-path failures reported by the assigned device are failed checks.
  */
-async function passthroughScene(
-  host: PassthroughHost,
-  observe: (what: string, expected: string, observed: string) => boolean,
-  settle: (pending: () => Promise<void>) => Promise<void>,
-  sawBound: (bound: readonly number[]) => void,
-): Promise<void> {
+async function passthroughScene(host: PassthroughHost, observe: Observe, settle: Settle, sawBound: (bound: readonly number[]) => void): Promise<void> {
   const { partition } = host;
   const vcpus = partition.vcpuCount;
   const vcpu = vcpus - 1;
@@ -493,12 +493,7 @@ const X2APIC_WHERE: Readonly<Record<X2apicHost['on'], string>> = {
  * when the hypervisor advertises it (APIC ID bits 14:8 in address bits 11:5, which the backend moves
  * to `address_hi`; msi-x86.md). Both name APIC ID 0 in bits 19:12, so a lost upper half lands on vCPU 0.
  */
-async function x2apicScene(
-  host: X2apicHost,
-  observe: (what: string, expected: string, observed: string) => boolean,
-  settle: (pending: () => Promise<void>) => Promise<void>,
-  sawApicIds: (ids: readonly number[]) => void,
-): Promise<void> {
+async function x2apicScene(host: X2apicHost, observe: Observe, settle: Settle, sawApicIds: (ids: readonly number[]) => void): Promise<void> {
   const { partition } = host;
   const vcpus = partition.vcpuCount;
   const ids = Array.from({ length: vcpus }, (_, v) => partition.readLocalApic(v).apicId);

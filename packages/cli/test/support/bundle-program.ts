@@ -9,9 +9,11 @@
 import { closeSync, openSync } from 'node:fs';
 import { type IrqFd, type MsiMessage, RelayIrqFd, encodeMsi } from '@tsvmm/virt';
 import { EpollRelayPlatform, type InjectorSpec, recordInjector } from '@tsvmm/linux-sys';
-import { KvmPartition, kvmRelayInjector } from '@tsvmm/virt-kvm';
+import { KvmPartition } from '@tsvmm/virt-kvm';
+import { kvmRelayInjector } from '@tsvmm/virt-kvm/implement';
 import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
-import { MshvPartition, mshvIrqFdBackend } from '@tsvmm/virt-mshv';
+import { MshvPartition } from '@tsvmm/virt-mshv';
+import { mshvIrqFdBackend } from '@tsvmm/virt-mshv/implement';
 import { MshvKernelModel, modelRelayPlatform as mshvModelRelay } from '@tsvmm/virt-mshv/testing';
 import { WhpPartition } from '@tsvmm/virt-whp';
 import { SoftwarePartition } from '@tsvmm/virt-software';

@@ -111,7 +111,8 @@ async function entryPoints() {
   step('a second EpollRelayPlatform');
 
   const msi = encodeMsi({ destinationId: 1, vector: 0x41 });
-  const { KvmPartition, LEGACY_ROUTES } = require('@tsvmm/virt-kvm');
+  const { KvmPartition } = require('@tsvmm/virt-kvm');
+  const { LEGACY_ROUTES } = require('@tsvmm/virt-kvm/implement');
   const { KvmKernelModel } = require('@tsvmm/virt-kvm/testing');
   const kvmRelay = KvmPartition.create({ vcpus: 2, irqfd: 'relay', sys: hybridSyscalls(new KvmKernelModel(), linux.libcSyscalls()) });
   check('KVM relay mode', kvmRelay.capabilities.irqfd, 'emulated');

@@ -5,6 +5,7 @@
  * made by number ({@link SYS_io_setup}...); every argument is an integer or the address of memory
  * from {@link allocatePinned}, which the garbage collector never moves.
  */
+import { loadLibrary } from '@tsvmm/ffi';
 import { libcFileName } from '../platform';
 import { SYS_io_destroy, SYS_io_getevents, SYS_io_setup, SYS_io_submit } from './abi';
 
@@ -26,7 +27,6 @@ export interface AioCalls {
 
 /** The part of koffi used here (koffi's own types are ESM-only, this package is CommonJS). */
 interface Koffi {
-  load(path: string): { func(prototype: string): unknown };
   errno(): number;
   alloc(type: string, length: number): unknown;
   address(pointer: unknown): bigint;
@@ -47,7 +47,7 @@ const koffi = require('koffi') as Koffi;
 
 let syscall: Syscall6 | undefined;
 function bind(): Syscall6 {
-  return (syscall ??= koffi.load(libcFileName()).func(SYSCALL_PROTOTYPE) as Syscall6);
+  return (syscall ??= loadLibrary({ path: libcFileName(), required: { syscall: SYSCALL_PROTOTYPE } }).functions.syscall as Syscall6);
 }
 
 /** The result, or -errno when the call returned a negative value. */

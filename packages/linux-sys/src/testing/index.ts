@@ -14,8 +14,8 @@ export function recordingInjectorSpec(shared: SharedArrayBuffer): RecordInjector
   return recordInjector(shared);
 }
 export * from './irqfd-fault/index';
-export { ModelRelayPlatform } from './model-relay-platform';
-export type { ModelEventFdWatch, ModelRelayInjector, ModelRelayOptions } from './model-relay-platform';
+export { ModelRelayPlatform, modelRelayPlatformFactory } from './model-relay-platform';
+export type { ModelEventFdWatch, ModelRelayInjector, ModelRelayOptions, ModelRelayPlatformFactory } from './model-relay-platform';
 export { ModelFileTable, isEventFd } from './model-files';
 export type { ModelEventFd, ModelFileTableOptions } from './model-files';
 export { denySyscalls } from './seccomp';

@@ -8,7 +8,7 @@
  * has not been scheduled yet: a signal on a relayed route stays in flight (in its eventfd) until
  * then, so tests see what a route change does to a signal the waiter has not reached.
  */
-import type { Event, RawInjector, RelayPlatform, RelayRouteTable } from '@tsvmm/virt';
+import type { Event, RawInjector, RelayPlatform, RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
 import type { EventFd } from '../eventfd';
 
 /** How a kernel model lets a test watch its eventfds (a `ModelFileTable` is one). */
@@ -113,4 +113,31 @@ export class ModelRelayPlatform implements RelayPlatform {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/** What {@link modelRelayPlatformFactory} returns: a platform factory that keeps what it made. */
+export type ModelRelayPlatformFactory = RelayPlatformFactory & {
+  /** Every platform the factory made, oldest first (one per overflow relay started). */
+  readonly platforms: ModelRelayPlatform[];
+};
+
+/**
+ * The `overflow` option of a Linux backend's partition on its kernel model: each relay the engine
+ * starts gets a {@link ModelRelayPlatform} named `name` on `eventfds`, delivering with the injector
+ * `injector()` builds at that moment (after the partition's fds exist). Errors thrown by `injector`
+ * (no VM or partition open) reach the engine as the relay's start failure.
+ */
+export function modelRelayPlatformFactory(
+  name: string,
+  eventfds: ModelEventFdWatch,
+  injector: () => ModelRelayInjector,
+  options: ModelRelayOptions = {},
+): ModelRelayPlatformFactory {
+  const platforms: ModelRelayPlatform[] = [];
+  const factory = (table: RelayRouteTable): ModelRelayPlatform => {
+    const p = new ModelRelayPlatform(name, table, eventfds, injector(), options);
+    platforms.push(p);
+    return p;
+  };
+  return Object.assign(factory, { platforms });
 }

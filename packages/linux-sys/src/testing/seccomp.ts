@@ -9,6 +9,7 @@
  * `include/uapi/linux/filter.h`, `include/uapi/linux/seccomp.h`). It does not check the
  * architecture field: x86-64 only, like the rest of this package.
  */
+import { loadLibrary } from '@tsvmm/ffi';
 import { VirtError } from '@tsvmm/virt';
 import { checkLinuxHost, libcFileName } from '../platform';
 
@@ -23,7 +24,6 @@ const JEQ_K = 0x15;
 const RET_K = 0x06;
 
 interface Koffi {
-  load(path: string): { func(prototype: string): unknown };
   struct(name: string, fields: Record<string, string>): unknown;
   errno(): number;
 }
@@ -37,10 +37,17 @@ export function denySyscalls(numbers: readonly number[], errno: number): void {
   checkLinuxHost('denySyscalls');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const koffi = require('koffi') as Koffi;
-  const libc = koffi.load(libcFileName());
-  const prctl = libc.func('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)') as (...a: number[]) => number;
+  // The struct type first: the second prototype names it.
   koffi.struct('tsvmm_sock_fprog', { len: 'uint16', filter: 'void *' });
-  const prctlFilter = libc.func('int prctl(int option, unsigned long mode, tsvmm_sock_fprog *prog, unsigned long a4, unsigned long a5)') as (
+  const libc = loadLibrary({
+    path: libcFileName(),
+    required: {
+      prctl: 'int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)',
+      prctlFilter: 'int prctl(int option, unsigned long mode, tsvmm_sock_fprog *prog, unsigned long a4, unsigned long a5)',
+    },
+  }).functions;
+  const prctl = libc.prctl as (...a: number[]) => number;
+  const prctlFilter = libc.prctlFilter as (
     o: number,
     m: number,
     p: { len: number; filter: Uint8Array },

@@ -5,8 +5,8 @@
  * the epoll worker does on a VM.
  */
 import { type Syscalls, syscallSpecInjector } from '@tsvmm/linux-sys';
-import { type ModelRelayOptions, ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
-import { type RelayPlatformFactory, type RelayRouteTable, describeValue, invalidArgument } from '@tsvmm/virt';
+import { type ModelRelayOptions, ModelRelayPlatform, type ModelRelayPlatformFactory, modelRelayPlatformFactory } from '@tsvmm/linux-sys/testing';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
 import { kvmRelayInjector } from '../partition';
 import { KvmKernelModel } from './kvm-model';
 
@@ -16,26 +16,12 @@ export { ModelRelayPlatform };
  * A platform factory for `KvmPartition.create({ overflow })` on the model: the waiter injects
  * with KVM_SIGNAL_MSI on the model's VM through `sys` (the model, or a FaultInjector around it).
  * With `options.deferred` the waiter runs only inside `settle()`, so signals on relayed routes stay
- * in flight until then.
+ * in flight until then. `platforms` lists every platform it made, oldest first.
  */
-export function modelRelayPlatform(
-  model: KvmKernelModel,
-  sys: Syscalls = model,
-  options: ModelRelayOptions = {},
-): RelayPlatformFactory & {
-  /** Every platform the factory made, oldest first (one per overflow relay started). */
-  readonly platforms: ModelRelayPlatform[];
-} {
+export function modelRelayPlatform(model: KvmKernelModel, sys: Syscalls = model, options: ModelRelayOptions = {}): ModelRelayPlatformFactory {
   if (!(model instanceof KvmKernelModel)) throw invalidArgument('modelRelayPlatform', `model must be a KvmKernelModel, got ${describeValue(model)}`);
-  const platforms: ModelRelayPlatform[] = [];
-  const factory = (table: RelayRouteTable): ModelRelayPlatform => {
-    const vmFd = modelVmFd(model);
-    // The worker's own injector spec and builder, with the model's system calls.
-    const p = new ModelRelayPlatform('KVM model waiter', table, model.files, syscallSpecInjector(kvmRelayInjector(vmFd), sys, NO_INPUT_MEMORY), options);
-    platforms.push(p);
-    return p;
-  };
-  return Object.assign(factory, { platforms });
+  // The worker's own injector spec and builder, with the model's system calls.
+  return modelRelayPlatformFactory('KVM model waiter', model.files, () => syscallSpecInjector(kvmRelayInjector(modelVmFd(model)), sys, NO_INPUT_MEMORY), options);
 }
 
 /** KVM_SIGNAL_MSI has no input buffer: nothing is ever allocated. */

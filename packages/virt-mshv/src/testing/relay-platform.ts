@@ -5,8 +5,7 @@
  * space, so the model decodes the bytes the worker would hand the kernel.
  */
 import { type Syscalls, syscallSpecInjector } from '@tsvmm/linux-sys';
-import { type ModelRelayOptions, ModelRelayPlatform } from '@tsvmm/linux-sys/testing';
-import type { RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
+import { type ModelRelayOptions, ModelRelayPlatform, type ModelRelayPlatformFactory, modelRelayPlatformFactory } from '@tsvmm/linux-sys/testing';
 import { mshvRelayInjector } from '../relay-injector';
 import type { MshvKernelModel } from './kernel-model';
 
@@ -16,24 +15,18 @@ export { ModelRelayPlatform };
  * A platform factory for `MshvPartition.create({ overflow })` on the model: the waiter injects on
  * the model's newest open partition, through `sys` (the model, or a FaultInjector around it).
  * With `options.deferred` the waiter runs only inside `settle()`, so signals on relayed routes stay
- * in flight until then.
+ * in flight until then. `platforms` lists every platform it made, oldest first.
  */
-export function modelRelayPlatform(
-  model: MshvKernelModel,
-  sys: Syscalls = model,
-  options: ModelRelayOptions = {},
-): RelayPlatformFactory & {
-  /** Every platform the factory made, oldest first (one per overflow relay started). */
-  readonly platforms: ModelRelayPlatform[];
-} {
-  const platforms: ModelRelayPlatform[] = [];
-  const factory = (table: RelayRouteTable): ModelRelayPlatform => {
-    const fd = model.newestPartitionFd();
-    if (fd === undefined) throw new Error('the model has no open partition');
-    // The worker's own injector spec and builder, with the model's system calls and address space.
-    const p = new ModelRelayPlatform('mshv model waiter', table, model.files, syscallSpecInjector(mshvRelayInjector(fd), sys, model), options);
-    platforms.push(p);
-    return p;
-  };
-  return Object.assign(factory, { platforms });
+export function modelRelayPlatform(model: MshvKernelModel, sys: Syscalls = model, options: ModelRelayOptions = {}): ModelRelayPlatformFactory {
+  return modelRelayPlatformFactory(
+    'mshv model waiter',
+    model.files,
+    () => {
+      const fd = model.newestPartitionFd();
+      if (fd === undefined) throw new Error('the model has no open partition');
+      // The worker's own injector spec and builder, with the model's system calls and address space.
+      return syscallSpecInjector(mshvRelayInjector(fd), sys, model);
+    },
+    options,
+  );
 }

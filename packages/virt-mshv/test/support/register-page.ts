@@ -8,7 +8,7 @@
  * mmap is not part of the Syscalls seam, so the page is mapped here, for one read, and unmapped at
  * once: a mapping kept past the partition's disposal would keep the VP's file alive.
  */
-import { abi } from '../../src';
+import { abi } from '../../src/implement';
 
 interface Koffi {
   load(path: string): { func(prototype: string): unknown };

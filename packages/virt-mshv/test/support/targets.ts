@@ -8,7 +8,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import type { DeliveryObserver } from '@tsvmm/virt/conformance';
 import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice, linuxIrqFdTarget as linuxIrqFdTargetOf } from '@tsvmm/linux-sys/testing';
-import { type MshvPartition, type MshvProbeOptions, abi } from '../../src';
+import { type MshvPartition, type MshvProbeOptions } from '../../src';
+import { abi } from '../../src/implement';
 import { MshvKernelModel, type ModelRelayPlatform } from '../../src/testing';
 import { type MshvFaultAdapter, type MshvFaultKernel, type MshvKernelOptions, mshvFaultAdapter, takeDeliveries, takeVcpuDeliveries } from './fault-adapter';
 

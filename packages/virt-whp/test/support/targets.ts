@@ -7,7 +7,8 @@
  * one configuration the host has. What only Windows can show is listed in {@link DEVICE_ONLY}, and
  * printed when the Windows half is skipped.
  */
-import { SYSTEM_LIBRARIES, type WhpLibraryPaths, WhpPartition, type WhpPartitionOptions, type WhpProbe, probe } from '../../src';
+import { type WhpLibraryPaths, WhpPartition, type WhpPartitionOptions, type WhpProbe, probe } from '../../src';
+import { SYSTEM_LIBRARIES } from '../../src/implement';
 import { type ModelVariant, SWITCH_SETTINGS, type WhpModel, applySettings, whpModel } from './native-model';
 import { TEST_IN_FLIGHT_WAIT_MS } from './whp-calls';
 

@@ -4,7 +4,6 @@
  */
 import {
   type Event,
-  InProcessRelayPlatform,
   type IrqFd,
   type LocalApicAccess,
   type MsiPolicy,
@@ -14,6 +13,7 @@ import {
   exhaustedError,
   partitionCapabilities,
 } from '../../src';
+import { InProcessRelayPlatform } from '../../src/implement';
 import { ApicBus } from '../../src/testing';
 import { busPartition } from './bus-partition';
 import { ForwardingRoute } from './forwarding-route';

@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import type * as LinuxSys from '@tsvmm/linux-sys';
 import { type IrqFdRoute, type LocalApicAccess, type Partition, isVirtError } from '@tsvmm/virt';
 import { Stalled, budget } from '../../deadline';
-import { type Metric, failedMetric, skippedMetric, withRatio } from '../result';
-import { type BenchSection, MeasurementFailed, type SectionContext, type SectionOutput, emptyOutput } from '../section';
+import { withRatio } from '../result';
+import { type BenchSection, MeasurementFailed, type SectionContext, type SectionOutput, type Unavailable, emptyOutput, sectionOutcome } from '../section';
+
 import { distribution, interleave, summarize } from '../stats';
 import { DELIVERY_DEADLINE_MS, type NodeProbe, VECTOR, nodeDeliveryBatch } from './delivery';
 import { kvmPackages, openKvmBench } from './kvm-access';
@@ -44,10 +45,6 @@ export interface CompletionRig {
   readonly where: string;
 }
 
-/** Why the section cannot run here: its metrics are reported as skipped. */
-export interface Unavailable {
-  readonly unavailable: string;
-}
 
 /** Opens a rig, hands it to `measure`, releases it after; or says why there is none here. */
 export type CompletionRigSource = (ctx: SectionContext, measure: (rig: CompletionRig) => SectionOutput) => Promise<SectionOutput | Unavailable>;
@@ -167,26 +164,14 @@ export function completionSection(source: CompletionRigSource = kvmCompletionRig
     steps: 1,
     async run(ctx: SectionContext): Promise<SectionOutput> {
       ctx.progress.step('completion: a file read completes into IRR (AIO eventfd → kernel irqfd) vs the same route written from Node');
-      const all = (metric: (name: (typeof NAMES)[number]) => Metric): SectionOutput => ({ ...emptyOutput(), metrics: NAMES.map(metric) });
-      let result: SectionOutput | Unavailable;
-      try {
+      return sectionOutcome(ctx, 'completion', DESCRIPTIONS, async () => {
         let measured: SectionOutput | Unavailable | undefined;
         const opened = await source(ctx, (rig) => {
           measured = measureCompletion(rig, ctx, roundsMs);
           return 'unavailable' in measured ? emptyOutput() : measured;
         });
-        result = 'unavailable' in opened ? opened : (measured ?? opened);
-      } catch (e) {
-        if (!(e instanceof Stalled || e instanceof MeasurementFailed)) throw e;
-        ctx.progress.note(`completion: FAILED: ${e.message}`);
-        return all((n) => failedMetric(n, 'µs', DESCRIPTIONS[n], e.message));
-      }
-      if ('unavailable' in result) {
-        const reason = result.unavailable;
-        ctx.progress.note(`completion: skipped: ${reason}`);
-        return all((n) => skippedMetric(n, 'µs', DESCRIPTIONS[n], reason));
-      }
-      return result;
+        return 'unavailable' in opened ? opened : (measured ?? opened);
+      });
     },
   };
 }

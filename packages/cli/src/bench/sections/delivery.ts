@@ -17,9 +17,10 @@ import type { IrqFdRoute } from '@tsvmm/virt';
 import { type Budget, Stalled, budget, withDeadline } from '../../deadline';
 import { HARNESS_DEADLINE_MS, type NativeBench, NativeUnavailable, loadNativeBench, systemErrorName } from '../native';
 import type { Metric } from '../result';
-import { failedMetric, skippedMetric, withRatio } from '../result';
-import type { BenchSection, SectionContext, SectionOutput } from '../section';
-import { MeasurementFailed, emptyOutput } from '../section';
+import { withRatio } from '../result';
+import type { BenchSection, SectionContext, SectionOutput, Unavailable } from '../section';
+import { MeasurementFailed, emptyOutput, sectionOutcome } from '../section';
+
 import { distribution, interleave, summarize } from '../stats';
 import { type KvmBench, openKvmBench } from './kvm-access';
 
@@ -94,10 +95,6 @@ export interface DeliveryRig {
   readonly harness: string;
 }
 
-/** Why the delivery section cannot run here (no KVM, no C compiler): its metrics are reported as skipped. */
-export interface Unavailable {
-  readonly unavailable: string;
-}
 
 /**
  * Opens a rig, hands it to `measure`, and releases it after (whatever `measure` does); or says why
@@ -302,22 +299,7 @@ export function deliverySection(source: DeliveryRigSource = kvmDeliveryRig, limi
     steps: 1,
     async run(ctx: SectionContext): Promise<SectionOutput> {
       ctx.progress.step('delivery: irqfd / raw write / relay / C relay / overflow (signal → IRR, interleaved)');
-      const names = Object.keys(DESCRIPTIONS);
-      const all = (metric: (name: string) => Metric): SectionOutput => ({ ...emptyOutput(), metrics: names.map(metric) });
-      let opened: SectionOutput | Unavailable;
-      try {
-        opened = await source(ctx, (rig) => measureDelivery(rig, ctx, limits));
-      } catch (e) {
-        if (!(e instanceof Stalled || e instanceof MeasurementFailed)) throw e;
-        ctx.progress.note(`delivery: FAILED: ${e.message}`);
-        return all((n) => failedMetric(n, 'µs', DESCRIPTIONS[n]!, e.message));
-      }
-      if ('unavailable' in opened) {
-        const reason = opened.unavailable;
-        ctx.progress.note(`delivery: skipped: ${reason}`);
-        return all((n) => skippedMetric(n, 'µs', DESCRIPTIONS[n]!, reason));
-      }
-      return opened;
+      return sectionOutcome(ctx, 'delivery', DESCRIPTIONS, () => source(ctx, (rig) => measureDelivery(rig, ctx, limits)));
     },
   };
 }

@@ -7,17 +7,23 @@ import { type LocalApicAccess, type Partition, VirtError } from '@tsvmm/virt';
 import type * as LinuxSys from '@tsvmm/linux-sys';
 import type * as VirtKvm from '@tsvmm/virt-kvm';
 import type { KvmPartition } from '@tsvmm/virt-kvm';
+import type * as VirtKvmImplement from '@tsvmm/virt-kvm/implement';
 import type { BackendDescriptor } from '../../backends/descriptor';
 import { settleFor } from '../../backends/settle';
 
 /**
- * `@tsvmm/linux-sys` and `@tsvmm/virt-kvm`, loaded on first use: they are optional dependencies of
- * the CLI (Linux x64 only), and this module is loaded by every command.
+ * `@tsvmm/linux-sys` and `@tsvmm/virt-kvm` (its root and `/implement`, for the legacy routes and the
+ * raw ABI), loaded on first use: they are optional dependencies of the CLI (Linux x64 only), and
+ * this module is loaded by every command.
  */
-export function kvmPackages(): { readonly sys: typeof LinuxSys; readonly virtKvm: typeof VirtKvm } {
+export function kvmPackages(): { readonly sys: typeof LinuxSys; readonly virtKvm: typeof VirtKvm; readonly kvmParts: typeof VirtKvmImplement } {
   try {
     /* eslint-disable @typescript-eslint/no-require-imports */
-    return { sys: require('@tsvmm/linux-sys') as typeof LinuxSys, virtKvm: require('@tsvmm/virt-kvm') as typeof VirtKvm };
+    return {
+      sys: require('@tsvmm/linux-sys') as typeof LinuxSys,
+      virtKvm: require('@tsvmm/virt-kvm') as typeof VirtKvm,
+      kvmParts: require('@tsvmm/virt-kvm/implement') as typeof VirtKvmImplement,
+    };
     /* eslint-enable @typescript-eslint/no-require-imports */
   } catch (e) {
     throw new VirtError('UNAVAILABLE', { operation: 'tsvmm bench', detail: `the KVM packages could not be loaded: ${e instanceof Error ? e.message : String(e)}`, cause: e });
@@ -58,9 +64,9 @@ export function openKvmBench(
   options: { readonly kernelGsis?: number; readonly sys?: LinuxSys.Syscalls | undefined; readonly retargetWindowMs?: number } = {},
 ): KvmBench {
   if (!backend) throw new VirtError('UNAVAILABLE', { operation: 'tsvmm bench', detail: 'no kvm backend is registered' });
-  const { sys: linuxSys, virtKvm } = kvmPackages();
+  const { sys: linuxSys, kvmParts } = kvmPackages();
   const { failure, libcSyscalls } = linuxSys;
-  const { LEGACY_ROUTES } = virtKvm;
+  const { LEGACY_ROUTES } = kvmParts;
   const limit = options.kernelGsis === undefined ? {} : { routingEntries: LEGACY_ROUTES.length + options.kernelGsis };
   // routingEntries is a KvmPartitionOptions key, beyond the generic open options.
   const window = options.retargetWindowMs === undefined ? {} : { retargetWindowMs: options.retargetWindowMs };

@@ -65,18 +65,24 @@ export function disposeAll(irqfd: IrqFd, routes: readonly IrqFdRoute[]): void {
   irqfd.batch(() => routes.forEach((r) => r.dispose()));
 }
 
+/**
+ * Adds `n` routes to `routes` (so that the caller can dispose of those made before a failure), each
+ * programmed with variant 0 and, with `unmask`, unmasked: the work of setting up `n` vectors.
+ */
+function addRoutes(irqfd: IrqFd, routes: IrqFdRoute[], n: number, apicIds: readonly number[], unmask: boolean): void {
+  for (let i = 0; i < n; i++) {
+    const r = irqfd.newIrqFdRoute();
+    routes.push(r);
+    r.setMsi(...message(i, 0, apicIds));
+    if (unmask) r.unmask();
+  }
+}
+
 /** n live routes (programmed with variant 0, unmasked), made in one untimed batch. */
 export function liveRoutes(irqfd: IrqFd, n: number, apicIds: readonly number[]): IrqFdRoute[] {
   const routes: IrqFdRoute[] = [];
   try {
-    irqfd.batch(() => {
-      for (let i = 0; i < n; i++) {
-        const r = irqfd.newIrqFdRoute();
-        routes.push(r);
-        r.setMsi(...message(i, 0, apicIds));
-        r.unmask();
-      }
-    });
+    irqfd.batch(() => addRoutes(irqfd, routes, n, apicIds, true));
   } catch (e) {
     disposeAll(irqfd, routes);
     throw e;
@@ -92,14 +98,7 @@ function reprogram(irqfd: IrqFd, routes: readonly IrqFdRoute[], variant: number,
 
 function setup(irqfd: IrqFd, n: number, batched: boolean, apicIds: readonly number[]): Timed {
   const routes: IrqFdRoute[] = [];
-  const body = (): void => {
-    for (let i = 0; i < n; i++) {
-      const r = irqfd.newIrqFdRoute();
-      routes.push(r);
-      r.setMsi(...message(i, 0, apicIds));
-      r.unmask();
-    }
-  };
+  const body = (): void => addRoutes(irqfd, routes, n, apicIds, true);
   try {
     return timed(irqfd, () => (batched ? irqfd.batch(body) : body()));
   } finally {
@@ -122,13 +121,7 @@ function gsiOf(route: IrqFdRoute): number | undefined {
 function routedGsis(irqfd: IrqFd, n: number, apicIds: readonly number[]): { readonly routes: IrqFdRoute[]; readonly gsis: number[] } {
   const routes: IrqFdRoute[] = [];
   try {
-    irqfd.batch(() => {
-      for (let i = 0; i < n; i++) {
-        const r = irqfd.newIrqFdRoute();
-        routes.push(r);
-        r.setMsi(...message(i, 0, apicIds));
-      }
-    });
+    irqfd.batch(() => addRoutes(irqfd, routes, n, apicIds, false));
     const gsis = routes.map((r, i) => {
       const gsi = gsiOf(r);
       if (gsi === undefined) throw new MeasurementFailed(`route ${i} of ${n} holds no GSI, so the raw system calls have no routed GSI to assign on`);
@@ -151,9 +144,9 @@ function routedGsis(irqfd: IrqFd, n: number, apicIds: readonly number[]): { read
  * fails, as a VirtError.
  */
 export function rawRouteSyscalls(sys: LinuxSys.Syscalls, vmFd: number, gsis: readonly number[]): number {
-  const { sys: linuxSys, virtKvm } = kvmPackages();
+  const { sys: linuxSys, kvmParts } = kvmPackages();
   const { EFD_NONBLOCK, failure } = linuxSys;
-  const { KVM_IRQFD, KVM_IRQFD_LAYOUT, KVM_IRQFD_FLAG_DEASSIGN } = virtKvm.kvm;
+  const { KVM_IRQFD, KVM_IRQFD_LAYOUT, KVM_IRQFD_FLAG_DEASSIGN } = kvmParts.kvm;
   const dup = sys.dup?.bind(sys);
   if (dup === undefined) throw new MeasurementFailed('the system calls given cannot duplicate a descriptor (no dup), as a route does');
   const op = 'bench: raw route system calls';
