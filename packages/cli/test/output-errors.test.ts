@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { ExitCode } from '../src/cli/exit-codes';
 import { onOutputError } from '../src/cli/output-errors';
-import { BIN } from './helpers/run-cli';
+import { BIN } from './support/run-cli';
 
 function effects(pending?: number) {
   const seen = { stderr: '', exits: [] as number[] };

@@ -264,13 +264,13 @@ export const KVM_SET_MSRS: IoctlDef = kvmio.iow('KVM_SET_MSRS', 0x89, KVM_MSRS);
  * the chip: fills in its state (chip 2: the IOAPIC, `kvm_get_ioapic`). ENXIO without an in-kernel
  * irqchip (or with a split one), EINVAL for an unknown chip.
  */
-export const KVM_GET_IRQCHIP: IoctlDef = defineIoctl('KVM_GET_IRQCHIP', _IOWR(KVMIO, 0x62, KVM_IRQCHIP_LAYOUT.size));
+export const KVM_GET_IRQCHIP: IoctlDef = kvmio.iowr('KVM_GET_IRQCHIP', 0x62, KVM_IRQCHIP_LAYOUT);
 /**
  * `KVM_SET_IRQCHIP` (0x8208AE63: `_IOR` in the header, although it writes) with a
  * {@link KVM_IRQCHIP_LAYOUT}: replaces the chip's state; for the IOAPIC (`kvm_set_ioapic`) the
  * registers are taken as given and every pin whose `irr` bit is set is raised again.
  */
-export const KVM_SET_IRQCHIP: IoctlDef = defineIoctl('KVM_SET_IRQCHIP', _IOR(KVMIO, 0x63, KVM_IRQCHIP_LAYOUT.size));
+export const KVM_SET_IRQCHIP: IoctlDef = kvmio.ior('KVM_SET_IRQCHIP', 0x63, KVM_IRQCHIP_LAYOUT);
 
 /** Every ioctl above, in one list: `test/c-abi-check.test.ts` compares each number with `<linux/kvm.h>`. */
 export const KVM_IOCTLS: readonly IoctlDef[] = [
