@@ -39,10 +39,12 @@ export interface PassthroughHost extends Disposable {
   readonly raise?: (vector: number) => string;
   /**
    * The device's INTx line and the guest's EOI, on the models only (a real device asserts INTx when
-   * it has work, and no guest code runs to EOI): `assert` returns the model device's outcome.
+   * it has work, and no guest code runs to EOI).
    */
   readonly intx?: {
+    /** The device asserts INTx and holds it: the model device's outcome (`signalled`, `masked`, ...). */
     assert(): string;
+    /** The device stops asserting INTx (its driver cleared the cause). */
     deassert(): void;
     /** The guest's EOI of `vector` on vCPU `vcpu` (the KVM model's), then the resample signal reaches vfio-pci. */
     eoi(vcpu: number, vector: number): void;
