@@ -58,6 +58,12 @@ describe('tsvmm demo: the passthrough scene', () => {
         expect(r.passthrough.device).toBe('0000:01:00.0');
         expect(r.passthrough.why).toMatch(/^no device is named \(TSVMM_VFIO_DEVICE\): the VFIO kernel model's device/);
         expect(checks.find((o) => o.what === 'vector 0 → APIC 1 vector 0x45')).toMatchObject({ observed: 'vCPU 0 IRR [], vCPU 1 IRR [0x45]', ok: true });
+        // INTx once, on the KVM model's level route: asserted, EOI'd while asserted (re-raised), then cleared and EOI'd.
+        expect(checks.slice(0, 3).map((o) => [o.what, o.observed])).toEqual([
+          ['INTx asserted → IOAPIC pin 10 (level) → APIC 1 vector 0x46', 'vCPU 0 IRR [], vCPU 1 IRR [0x46]'],
+          ['EOI while the device still asserts: resampled, vfio-pci unmasks, raised again', 'vCPU 0 IRR [], vCPU 1 IRR [0x46]'],
+          ['the driver clears the cause, then EOI: the line stays low', 'vCPU 0 IRR [], vCPU 1 IRR []'],
+        ]);
         expect(text).toContain("  on the VFIO kernel model's device and the KVM model (no device named in\n");
       } else {
         expect(r.passthrough.device).toBe(process.env[VFIO_DEVICE_ENV]);
@@ -76,6 +82,21 @@ describe('tsvmm demo: the passthrough scene', () => {
     expect(code).toBe(1);
     expect(sceneChecks(r).filter((o) => !o.ok)).toEqual([
       expect.objectContaining({ what: 'vector 0 → APIC 1 vector 0x45', expected: 'vCPU 0 IRR [], vCPU 1 IRR [0x45]', observed: 'vCPU 0 IRR [], vCPU 1 IRR []' }),
+    ]);
+  });
+
+  it('an INTx assertion that reaches no vCPU is a failed check, and so is the EOI that finds nothing to resample', async () => {
+    const lost = (): PassthroughHost | PassthroughUnavailable => {
+      const host = openPassthroughHost({});
+      if ('unavailable' in host || host.intx === undefined) return host;
+      // The device claims it asserted, but vfio-pci never sees the line.
+      return { ...host, intx: { ...host.intx, assert: () => 'signalled' } };
+    };
+    const { code, r } = await demo(lost);
+    expect(code).toBe(1);
+    expect(sceneChecks(r).filter((o) => !o.ok).map((o) => [o.what, o.observed])).toEqual([
+      ['INTx asserted → IOAPIC pin 10 (level) → APIC 1 vector 0x46', 'vCPU 0 IRR [], vCPU 1 IRR []'],
+      ['EOI while the device still asserts: resampled, vfio-pci unmasks, raised again', 'vCPU 0 IRR [], vCPU 1 IRR []'],
     ]);
   });
 

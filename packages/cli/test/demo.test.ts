@@ -244,6 +244,9 @@ describe('tsvmm demo', () => {
   ];
   /** Scene 6 (a device assigned through VFIO), in order: the end of {@link CHECKS}. */
   const PASSTHROUGH_CHECKS = [
+    'INTx asserted → IOAPIC pin 10 (level) → APIC 1 vector 0x46',
+    'EOI while the device still asserts: resampled, vfio-pci unmasks, raised again',
+    'the driver clears the cause, then EOI: the line stays low',
     'the assigned device has MSI-X',
     "vector 0 unmasked: its route's eventfd bound in vfio-pci",
     'nothing delivered while programming',

@@ -1,6 +1,8 @@
-// INTx through user space, for a VMM with its own interrupt controller (KVM split irqchip, or no
-// resample): vfio-pci signals the device's trigger eventfd; the VMM polls it, drives its IOAPIC
-// input through onLevel, and calls intxEoi() on the guest's EOI. On the model, as in the example above.
+// INTx through a level-triggered irqfd with resample: the partition's own level route on the
+// IOAPIC pin's GSI (newLevelRoute of @tsvmm/virt; KVM_IRQFD with KVM_IRQFD_FLAG_RESAMPLE). vfio-pci
+// signals the route's event; the IOAPIC delivers; the guest's EOI resamples and vfio-pci unmasks by
+// itself. Nothing in user space on the path. On the models; the guest's part is played through the
+// partition (its IOAPIC entry, its local APIC, and the model's EOI, since no guest code runs here).
 const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
@@ -20,23 +22,31 @@ rmSync(sysfs, { recursive: true, force: true });
 
 const irqfd = partition.irqfd();
 if (!irqfd) throw new Error('the partition has no irqfd');
-const assigned = AssignedPciDevice.create({
-  device,
-  irqfd,
-  // With resample (partition.capabilities.resample): { mode: 'irqfd', gsi: 10, newLevelRoute: (gsi) => irqfd.newLevelRoute(gsi) }.
-  intx: { mode: 'user-space', onLevel: (level) => console.log(`IOAPIC pin 10 <- ${level ? 1 : 0}`) },
-});
-console.log(`Interrupt Pin ${assigned.intxPin} (INTA), INTx ${assigned.intxMode}`);
+// Without resample (partition.capabilities.resample false) create() throws UNSUPPORTED: use { mode: 'user-space', onLevel }.
+console.log(`resample: ${partition.capabilities.resample}`);
+const assigned = AssignedPciDevice.create({ device, irqfd, intx: { mode: 'irqfd', gsi: 10 } });
+console.log(`Interrupt Pin ${assigned.intxPin} (INTA), INTx ${assigned.intxMode} on GSI ${assigned.intxRoute?.gsi}`);
 
-vfio.assertIntx(); // the device raises INTx: vfio masks it and signals the trigger
-assigned.pollIntx(); // the VMM's epoll saw intxTrigger.fd readable
-console.log('guest EOI while the device still asserts:');
-assigned.intxEoi();
+// The guest programs IOAPIC pin 10: level-triggered, vector 0x61 to APIC ID 0.
+partition.writeRedirection(10, { vector: 0x61, deliveryMode: 'fixed', destinationMode: 'physical', destination: 0, trigger: 'level', masked: false });
+const show = (when) => {
+  const pin = partition.readIoApic().pins[10];
+  console.log(`${when}: line ${pin.asserted ? 1 : 0}, remote IRR ${pin.remoteIrr ? 1 : 0}, vCPU 0 IRR [${partition.readLocalApic(0).irr.map((v) => `0x${v.toString(16)}`).join(' ')}]`);
+};
+const eoi = () => {
+  kvm.eoi(0, 0x61); // the guest's EOI of 0x61 (a model's part: GuestEoiAccess)
+  sys.pump(); // the resample signal reaches vfio-pci, which unmasks
+};
+
+sys.assertIntx(); // the device raises INTx: vfio masks it and signals the route's event
+show('device asserts');
+eoi();
+show('EOI, device still asserting');
 vfio.deassertIntx(); // the guest's driver cleared the cause
-console.log('guest EOI after the driver cleared the cause:');
-assigned.intxEoi();
+eoi();
+show('EOI after the driver cleared the cause');
 
-assigned.dispose(); // INTx disabled in vfio, the trigger closed
+assigned.dispose(); // INTx disabled in vfio, then the route deassigned (the line deasserted)
 device.dispose();
 sys.dispose();
 partition.dispose();

@@ -15,6 +15,4 @@ export type {
   AssignedPciDeviceState,
   BarRange,
   GuestRamMapping,
-  LevelIrqFdRoute,
-  NewLevelIrqFdRoute,
 } from './assigned';

@@ -37,6 +37,18 @@ export interface PassthroughHost extends Disposable {
    * ...). Undefined on a real device, which raises its vectors only when it has work to report.
    */
   readonly raise?: (vector: number) => string;
+  /**
+   * The device's INTx line and the guest's EOI, on the models only (a real device asserts INTx when
+   * it has work, and no guest code runs to EOI).
+   */
+  readonly intx?: {
+    /** The device asserts INTx and holds it: the model device's outcome (`signalled`, `masked`, ...). */
+    assert(): string;
+    /** The device stops asserting INTx (its driver cleared the cause). */
+    deassert(): void;
+    /** The guest's EOI of `vector` on vCPU `vcpu` (the KVM model's), then the resample signal reaches vfio-pci. */
+    eoi(vcpu: number, vector: number): void;
+  };
   /** Resolves once every signal raised so far on the partition's routes was delivered or latched. */
   settle(): Promise<void>;
 }
@@ -123,6 +135,14 @@ export function openPassthroughHost(env: Readonly<Record<string, string | undefi
     on: 'model',
     why,
     raise: (vector) => sys.raiseMsix(vector, MODEL_ADDRESS),
+    intx: {
+      assert: () => sys.assertIntx(MODEL_ADDRESS),
+      deassert: () => model.deassertIntx(MODEL_ADDRESS),
+      eoi: (vcpu, vector) => {
+        kvm.eoi(vcpu, vector);
+        sys.pump();
+      },
+    },
     settle,
     [Symbol.dispose]: () => {
       device.dispose();

@@ -7,7 +7,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalApicAccess, type Partition, isVirtError } from '@tsvmm/virt';
+import { type LocalApicAccess, type Partition, hasIoApicAccess, isVirtError } from '@tsvmm/virt';
 import type * as Vfio from '@tsvmm/vfio';
 import { Stalled, withDeadline } from '../deadline';
 import { noIrqFd } from './errors';
@@ -190,6 +190,8 @@ export const FILE_READ_BYTES = 512;
 export const X2APIC_VECTORS = Object.freeze({ addressHi: 0x71, extended: 0x72 });
 /** Guest vector of the passthrough scene's MSI-X vector 0. */
 export const PASSTHROUGH_VECTOR = 0x45;
+/** The passthrough scene's INTx: the IOAPIC pin (GSI) and the vector the guest programs for it. */
+export const PASSTHROUGH_INTX = Object.freeze({ gsi: 10, vector: 0x46 });
 
 /** The backend stopped settling: the checks after it could not be made. */
 class DemoStalled extends Error {
@@ -450,7 +452,28 @@ async function passthroughScene(host: PassthroughHost, observe: Observe, settle:
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { AssignedPciDevice } = require('@tsvmm/vfio') as typeof Vfio;
   const errors: string[] = [];
-  using assigned = AssignedPciDevice.create({ device: host.device, irqfd, onError: (e, op) => errors.push(`${op}: ${e.message}`) });
+  // INTx where the host can play the device's line and the guest's EOI; shown before MSI-X, which turns INTx off.
+  const intx = host.intx !== undefined && hasIoApicAccess(partition) ? { ...host.intx, ioapic: partition } : undefined;
+  using assigned = AssignedPciDevice.create({
+    device: host.device,
+    irqfd,
+    onError: (e, op) => errors.push(`${op}: ${e.message}`),
+    ...(intx ? { intx: { mode: 'irqfd' as const, gsi: PASSTHROUGH_INTX.gsi } } : {}),
+  });
+  if (intx) {
+    const { gsi, vector } = PASSTHROUGH_INTX;
+    intx.ioapic.writeRedirection(gsi, { vector, deliveryMode: 'fixed', destinationMode: 'physical', destination: apicId, trigger: 'level', masked: false });
+    // Read without clearing: the guest's EOI needs the vector still requested.
+    const peek = (): string => Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`).join(', ');
+    const want = (on: boolean): string => lines.expected(on ? vcpu : undefined, vector);
+    intx.assert();
+    observe(`INTx asserted → IOAPIC pin ${gsi} (level) → APIC ${apicId} vector ${hex(vector)}`, want(true), peek());
+    intx.eoi(vcpu, vector);
+    observe('EOI while the device still asserts: resampled, vfio-pci unmasks, raised again', want(true), peek());
+    intx.deassert();
+    intx.eoi(vcpu, vector);
+    observe('the driver clears the cause, then EOI: the line stays low', want(false), peek());
+  }
   const { msix, msixCapability } = assigned;
   observe('the assigned device has MSI-X', 'MSI-X', msix === undefined || msixCapability === undefined ? 'no MSI-X capability' : 'MSI-X');
   if (msix === undefined || msixCapability === undefined) return;

@@ -3,7 +3,7 @@
  * device with the registers a VMM must own virtualised, BAR accesses split between the MSI-X
  * emulator and the device, MSI-X and MSI delivered by irqfd, guest RAM mapped for DMA.
  */
-import { type Disposable, type Event, type IrqFd, type IrqFdRoute, VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
+import { type Disposable, type Event, IOAPIC_PINS, type IrqFd, type IrqFdRoute, type LevelIrqFdRoute, VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
 import { checkOptions } from '@tsvmm/virt/implement';
 import {
   type IrqFdMsixRoutes,
@@ -23,7 +23,6 @@ import { type AssignedBar, VirtualBars, barFromRegion } from './bars';
 import { DmaMappings, type GuestRamMapping, checkGuestRam } from './dma';
 import { IntxBinding, type IntxDelivery } from './intx-binding';
 import { VfioIrqIndex } from './irq-index';
-import type { LevelIrqFdRoute, NewLevelIrqFdRoute } from './level-route';
 import { MsiBinding } from './msi-binding';
 import { MsixBinding } from './msix-binding';
 
@@ -49,18 +48,18 @@ export interface AssignedPciDeviceOptions {
 
 /**
  * INTx through a level-triggered irqfd with resample: the hypervisor holds the GSI asserted until
- * the guest's EOI and vfio unmasks on the resample event, with no user space on the path. Needs
- * `partition.capabilities.resample` (KVM: the full in-kernel irqchip, KVM_CAP_IRQFD_RESAMPLE);
- * where it is false the factory throws UNSUPPORTED and {@link AssignedPciDevice.create} rethrows
- * it with nothing left behind: use {@link AssignedIntxUserSpaceOptions} there.
+ * the guest's EOI and vfio unmasks on the resample event, with no user space on the path. The
+ * route is made with `newLevelRoute(irqfd, gsi)` of `@tsvmm/virt` on the device's `irqfd`, each
+ * time INTx is enabled. A partition without level routes (`partition.capabilities.resample`
+ * false; KVM: no full in-kernel irqchip or no KVM_CAP_IRQFD_RESAMPLE) makes that throw
+ * UNSUPPORTED with the reason, and {@link AssignedPciDevice.create} rethrows it with nothing left
+ * behind: use {@link AssignedIntxUserSpaceOptions} there.
  */
 export interface AssignedIntxIrqFdOptions {
   /** Always `'irqfd'`. */
   readonly mode: 'irqfd';
-  /** The interrupt-controller input of the function's pin (KVM: the IOAPIC pin's GSI, 0-23), as the guest's firmware tables route it. */
+  /** The IOAPIC pin's GSI the function's pin is routed to (0-23), as the guest's firmware tables route it. */
   readonly gsi: number;
-  /** Makes the level route (`(gsi) => irqfd.newLevelRoute(gsi)`); called again each time INTx is re-enabled. */
-  readonly newLevelRoute: NewLevelIrqFdRoute;
 }
 
 /**
@@ -231,7 +230,7 @@ export class AssignedPciDevice implements Disposable {
     this.msiRoutes = msiRoutes?.irqfdRoutes ?? [];
     const x = init.intx;
     let delivery: IntxDelivery | undefined;
-    if (x?.mode === 'irqfd') delivery = { kind: 'irqfd', gsi: x.gsi, newLevelRoute: x.newLevelRoute };
+    if (x?.mode === 'irqfd') delivery = { kind: 'irqfd', gsi: x.gsi, irqfd: init.irqfd };
     // The user-space trigger is this device's own eventfd, on the device's system calls.
     else if (x?.mode === 'user-space') delivery = { kind: 'user-space', trigger: new EventFd(device.sys, 'AssignedPciDevice.create'), onLevel: x.onLevel };
     this.intx = delivery ? new IntxBinding(device.sys, device.deviceFd, delivery, report) : undefined;
@@ -247,8 +246,9 @@ export class AssignedPciDevice implements Disposable {
    * @throws VirtError INVALID_ARGUMENT for bad options (an unknown option, a disposed device, an
    *   irqfd without routes, a DMA range that is unaligned, empty or overlapping, a malformed
    *   `intx`); EXHAUSTED when the irqfd has too few routes; SYSCALL (or PERMISSION) when a vfio
-   *   query, a DMA map or an INTx SET_IRQS fails; whatever `intx.newLevelRoute` throws (UNSUPPORTED
-   *   without resample, BUSY for a GSI already routed, INVALID_ARGUMENT for a bad GSI).
+   *   query, a DMA map or an INTx SET_IRQS fails; whatever `newLevelRoute(irqfd, intx.gsi)` of
+   *   `@tsvmm/virt` throws (UNSUPPORTED, with the reason, where the partition has no level routes;
+   *   BUSY for a GSI that already has one; DISPOSED after the partition was disposed).
    */
   static create(options: AssignedPciDeviceOptions): AssignedPciDevice {
     const op = 'AssignedPciDevice.create';
@@ -816,12 +816,11 @@ export class AssignedPciDevice implements Disposable {
 /** Checks the `intx` option before anything is done; returns it, or false. */
 function checkIntxOption(op: string, value: unknown): AssignedIntxOptions | false {
   if (value === undefined || value === false) return false;
-  if (typeof value !== 'object' || value === null) throw invalidArgument(op, `intx must be false, { mode: 'irqfd', gsi, newLevelRoute } or { mode: 'user-space', onLevel? }, got ${describeValue(value)}`);
+  if (typeof value !== 'object' || value === null) throw invalidArgument(op, `intx must be false, { mode: 'irqfd', gsi } or { mode: 'user-space', onLevel? }, got ${describeValue(value)}`);
   const mode = (value as { mode?: unknown }).mode;
   if (mode === 'irqfd') {
-    const v = checkOptions<AssignedIntxIrqFdOptions>(op, 'intx', value, ['mode', 'gsi', 'newLevelRoute']);
-    if (typeof v.gsi !== 'number' || !Number.isInteger(v.gsi) || v.gsi < 0 || v.gsi > 0xffffffff) throw invalidArgument(op, `intx.gsi must be an interrupt-controller input (a non-negative integer; KVM: an IOAPIC pin 0-23), got ${describeValue(v.gsi)}`);
-    if (typeof v.newLevelRoute !== 'function') throw invalidArgument(op, `intx.newLevelRoute must be a function (gsi) => LevelIrqFdRoute, got ${describeValue(v.newLevelRoute)}`);
+    const v = checkOptions<AssignedIntxIrqFdOptions>(op, 'intx', value, ['mode', 'gsi']);
+    if (typeof v.gsi !== 'number' || !Number.isInteger(v.gsi) || v.gsi < 0 || v.gsi >= IOAPIC_PINS) throw invalidArgument(op, `intx.gsi must be an IOAPIC pin's GSI, an integer from 0 to ${IOAPIC_PINS - 1}, got ${describeValue(v.gsi)}`);
     return v;
   }
   if (mode === 'user-space') {

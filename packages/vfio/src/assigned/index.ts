@@ -5,11 +5,10 @@
  * - `bars.ts`: BAR kinds and sizes, the guest's virtual BAR/ROM registers, mmap-able ranges.
  * - `msix-binding.ts`, `msi-binding.ts`, `irq-index.ts`: MSI-X and MSI delivered by irqfd through
  *   `VFIO_DEVICE_SET_IRQS`.
- * - `intx-binding.ts`, `level-route.ts`: INTx through a level irqfd with resample, or user space.
+ * - `intx-binding.ts`: INTx through a level irqfd with resample, or user space.
  * - `dma.ts`: guest RAM mapped for DMA.
  */
 export { AssignedPciDevice } from './assigned-device';
 export type { AssignedIntxIrqFdOptions, AssignedIntxOptions, AssignedIntxUserSpaceOptions, AssignedPciDeviceOptions, AssignedPciDeviceState } from './assigned-device';
-export type { LevelIrqFdRoute, NewLevelIrqFdRoute } from './level-route';
 export type { AssignedBar, BarRange } from './bars';
 export type { GuestRamMapping } from './dma';

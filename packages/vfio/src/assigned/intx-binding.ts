@@ -20,17 +20,16 @@
  * so a device still asserting is seen again when INTx is enabled again (QEMU vfio_intx_disable and
  * vfio_msi_disable_common do the same).
  */
-import { type Event, VirtError } from '@tsvmm/virt';
+import { type Event, type IrqFd, type LevelIrqFdRoute, VirtError, newLevelRoute } from '@tsvmm/virt';
 import { failure } from '@tsvmm/linux-sys';
 import * as abi from '../abi';
 import * as calls from '../calls';
 import type { VfioSyscalls } from '../sys';
-import type { LevelIrqFdRoute, NewLevelIrqFdRoute } from './level-route';
 import type { FailureSink } from './msix-binding';
 
 /** How INTx reaches the guest. */
 export type IntxDelivery =
-  | { readonly kind: 'irqfd'; readonly gsi: number; readonly newLevelRoute: NewLevelIrqFdRoute }
+  | { readonly kind: 'irqfd'; readonly gsi: number; readonly irqfd: IrqFd }
   | { readonly kind: 'user-space'; readonly trigger: Event; readonly onLevel: ((level: boolean) => void) | undefined };
 
 const INTX = abi.VFIO_PCI_IRQ.VFIO_PCI_INTX_IRQ_INDEX;
@@ -85,9 +84,9 @@ export class IntxBinding {
     }
     let route: LevelIrqFdRoute;
     try {
-      route = d.newLevelRoute(d.gsi);
+      route = newLevelRoute(d.irqfd, d.gsi);
     } catch (e) {
-      return e instanceof VirtError ? e : new VirtError('INTERNAL', { operation, detail: `newLevelRoute(${d.gsi}) threw a non-VirtError: ${e instanceof Error ? e.message : String(e)}`, hint: 'A level route factory reports failures as VirtError.', cause: e });
+      return e instanceof VirtError ? e : new VirtError('INTERNAL', { operation, detail: `newLevelRoute(irqfd, ${d.gsi}) threw a non-VirtError: ${e instanceof Error ? e.message : String(e)}`, hint: 'The irqfd backend reports failures as VirtError.', cause: e });
     }
     const ev = route.event.fd;
     const rs = route.resample.fd;

@@ -12,15 +12,15 @@ import { existsSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
-import type { LocalApicAccess, Partition } from '@tsvmm/virt';
+import type { IoApicAccess, LocalApicAccess, Partition } from '@tsvmm/virt';
 import { KvmPartition } from '@tsvmm/virt-kvm';
 import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
 import { VfioDevice, vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../../src';
 import { VfioKernelModel, VfioModelBridge, type VfioModelOptions } from '../../src/testing';
-import { TestLevelRoutes } from './level-route';
+import { IntxGuest, type IntxGuestHooks } from './intx-guest';
 import { DEVICE_ENV } from './targets';
 
-type Vm = Partition & LocalApicAccess;
+type Vm = Partition & LocalApicAccess & IoApicAccess;
 
 /** A Syscalls that logs the KVM interrupt calls (`KVM_IRQFD assign gsi=N`, `KVM_SET_GSI_ROUTING n=K`) and forwards everything. */
 function recordingKvm(model: KvmKernelModel, log: string[]): Syscalls {
@@ -31,7 +31,8 @@ function recordingKvm(model: KvmKernelModel, log: string[]): Syscalls {
       return (fd: number, request: IoctlDef, arg?: number | Uint8Array) => {
         if (request.name === 'KVM_IRQFD' && arg instanceof Uint8Array) {
           const v = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
-          log.push(`KVM_IRQFD ${v.getUint32(8, true) & 1 ? 'deassign' : 'assign'} gsi=${v.getUint32(4, true)}`);
+          const flags = v.getUint32(8, true);
+          log.push(`KVM_IRQFD ${flags & 1 ? 'deassign' : 'assign'} gsi=${v.getUint32(4, true)}${flags & 2 ? ' resample' : ''}`);
         } else if (request.name === 'KVM_SET_GSI_ROUTING' && arg instanceof Uint8Array) {
           log.push(`KVM_SET_GSI_ROUTING n=${new DataView(arg.buffer, arg.byteOffset, arg.byteLength).getUint32(0, true)}`);
         }
@@ -60,10 +61,17 @@ export interface AssignedEnv extends Disposable {
   /** Clears the IRRs (the guest took and EOI'd every interrupt). */
   ack(): void;
   /**
-   * INTx: level routes on the process's eventfds and the device's INTx condition, or undefined
-   * where a test cannot drive them (then `intxAbsence` says why).
+   * INTx: the device's INTx condition, and the guest's end of a line (`guest(gsi)`: the partition's
+   * IOAPIC pin, the destination's local APIC, the EOI where a model can play it).
    */
-  readonly intx: { readonly routes: TestLevelRoutes; assert(): void; deassert(): void } | undefined;
+  readonly intx: {
+    /** The device asserts INTx (model: its condition, held until `deassert`; real: the vfio loopback, one signal of the trigger). */
+    assert(): void;
+    /** The device stops asserting (model only: on a real device only its driver's action does that). */
+    deassert(): void;
+    /** The guest's end of the line on IOAPIC pin `gsi`, programmed. */
+    guest(gsi: number): IntxGuest;
+  };
 }
 
 /** One platform the bodies run on. */
@@ -74,7 +82,7 @@ export interface AssignedTarget {
   readonly real: boolean;
   /** A fresh device and partition (model options ignored on real hardware). */
   create(options?: VfioModelOptions): AssignedEnv;
-  /** Why INTx cannot be driven on this target, or undefined when it can. */
+  /** Why the guest's EOI (and a device deassertion) cannot be played on this target, or undefined when they can. */
   readonly intxAbsence: string | undefined;
 }
 
@@ -105,10 +113,14 @@ const MODEL: AssignedTarget = {
     }
     bridge.vfioLog.length = 0;
     kvmLog.length = 0;
-    // The level routes' eventfds live in the KVM model's table, as a KVM partition's would.
-    const routes = new TestLevelRoutes(kvm, () => bridge.pump());
+    const hooks: IntxGuestHooks = {
+      eoi: { eoi: (vcpu, vector) => kvm.eoi(vcpu, vector) },
+      eoiAbsence: undefined,
+      accepted: (vcpu) => kvm.bus.apics.find((a) => a.apicId === vcpu)!.accepted,
+      pump: () => bridge.pump(),
+    };
     return {
-      intx: { routes, assert: () => void bridge.assertIntx(), deassert: () => vfio.deassertIntx() },
+      intx: { assert: () => void bridge.assertIntx(), deassert: () => vfio.deassertIntx(), guest: (gsi) => new IntxGuest(vm, hooks, gsi).program() },
       device,
       vm,
       model: { vfio, kvm, bridge, kvmLog },
@@ -137,19 +149,22 @@ function realAbsence(): string | undefined {
   return undefined;
 }
 
+const REAL_INTX_ABSENCE =
+  'no guest code runs on this KVM, so nothing EOIs the vector the IOAPIC delivered (GuestEoiAccess is a model\'s), and only the device ' +
+  'decides when it asserts or deasserts INTx (the vfio loopback signals the trigger once, without the automask)';
+
 function realTarget(address: string): AssignedTarget {
   return {
     name: `real device ${address} + /dev/kvm (group ${basename(readlinkSync(`/sys/bus/pci/devices/${address}/iommu_group`))})`,
     real: true,
-    intxAbsence:
-      'a level irqfd with resample comes from the partition (IrqFd.newLevelRoute of @tsvmm/virt), which this tree does not have yet, and ' +
-      'only the device decides when it asserts INTx (the vfio loopback signals the trigger without the automask these bodies check)',
+    intxAbsence: REAL_INTX_ABSENCE,
     create(): AssignedEnv {
       const vm = KvmPartition.create({ vcpus: 2, irqfd: 'kernel' });
       const device = VfioDevice.open({ address });
       const loop = (index: number, v: number) => {
         calls.setIrqs(vfioSyscalls(), device.deviceFd, index, 'trigger', v, { bools: [true] });
       };
+      const hooks: IntxGuestHooks = { eoi: undefined, eoiAbsence: REAL_INTX_ABSENCE, accepted: undefined, pump: () => undefined };
       return {
         device,
         vm,
@@ -157,7 +172,13 @@ function realTarget(address: string): AssignedTarget {
         raiseMsix: (v) => loop(abi.VFIO_PCI_IRQ.VFIO_PCI_MSIX_IRQ_INDEX, v),
         raiseMsi: (v) => loop(abi.VFIO_PCI_IRQ.VFIO_PCI_MSI_IRQ_INDEX, v),
         accepted: () => undefined,
-        intx: undefined,
+        intx: {
+          assert: () => loop(abi.VFIO_PCI_IRQ.VFIO_PCI_INTX_IRQ_INDEX, 0),
+          deassert: () => {
+            throw new Error(`a real device's INTx condition is its own: ${REAL_INTX_ABSENCE}`);
+          },
+          guest: (gsi) => new IntxGuest(vm, hooks, gsi).program(),
+        },
         irr: () => irrOf(vm),
         ack() {
           // Real KVM's IRR clears only when the guest runs; bodies read it before and after.
