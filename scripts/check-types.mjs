@@ -9,12 +9,14 @@
 //                      and an ES module importer) and bundler
 //   lib                ["ES2022"] and ["ES2022", "ESNext.Disposable"]
 //
-// The compiler is the workspace's own TypeScript (the root devDependency).
+// The compilers: the workspace's own TypeScript (the root devDependency), and the oldest TypeScript
+// the packages promise to support (MIN_TYPESCRIPT below, installed from the npm registry into the
+// scratch project; TSVMM_MIN_TYPESCRIPT overrides it, e.g. to see an older one fail).
 //
 // Usage: node scripts/check-types.mjs <directory of .tgz tarballs>
 // Prints one line per combination; on any error prints the compiler's output and exits 1.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -23,6 +25,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TSC = createRequire(path.join(ROOT, 'package.json')).resolve('typescript/lib/tsc.js');
 const TS_VERSION = createRequire(path.join(ROOT, 'package.json'))('typescript/package.json').version;
+// The oldest TypeScript the declarations support: 5.7 made the typed arrays generic
+// (`Uint32Array<ArrayBuffer>`), which the declarations emitted by the workspace's compiler name.
+const MIN_TYPESCRIPT = process.env.TSVMM_MIN_TYPESCRIPT || '5.7';
 
 const LIBS = {
   'ES2022': ['ES2022'],
@@ -79,6 +84,22 @@ const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-sc
   shell: process.platform === 'win32',
 });
 if (npm.status !== 0) fail(`npm install of the tarballs failed:\n${npm.stdout}${npm.stderr}`);
+// The oldest supported compiler, in a folder of its own so the program resolves the packages as before.
+const minDir = path.join(work, 'typescript-min');
+mkdirSync(minDir);
+writeFileSync(path.join(minDir, 'package.json'), `${JSON.stringify({ name: 'tsvmm-types-min', version: '1.0.0', private: true }, null, 2)}\n`);
+const minNpm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--no-package-lock', `typescript@~${MIN_TYPESCRIPT}`], {
+  cwd: minDir,
+  encoding: 'utf8',
+  shell: process.platform === 'win32',
+});
+if (minNpm.status !== 0) fail(`npm install of typescript@~${MIN_TYPESCRIPT} failed:\n${minNpm.stdout}${minNpm.stderr}`);
+const MIN_TSC = path.join(minDir, 'node_modules', 'typescript', 'lib', 'tsc.js');
+const MIN_VERSION = JSON.parse(readFileSync(path.join(minDir, 'node_modules', 'typescript', 'package.json'), 'utf8')).version;
+const COMPILERS = [
+  { version: TS_VERSION, tsc: TSC },
+  { version: MIN_VERSION, tsc: MIN_TSC },
+];
 
 // The program: one import per entry point, each used, so that every declaration file is loaded and
 // checked; then the Disposable shape, without and with `using`.
@@ -139,22 +160,24 @@ for (const [resolution, { options, importers }] of Object.entries(RESOLUTIONS)) 
       files,
     };
     writeFileSync(path.join(dir, 'tsconfig.json'), `${JSON.stringify(tsconfig, null, 2)}\n`);
-    const run = spawnSync(process.execPath, [TSC, '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir, encoding: 'utf8' });
-    const output = `${run.stdout}${run.stderr}`.trim();
-    const errors = (output.match(/error TS\d+/g) ?? []).length;
-    results.push({ resolution, lib: libName, ok: run.status === 0, errors, output, files });
+    for (const { version, tsc } of COMPILERS) {
+      const run = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir, encoding: 'utf8' });
+      const output = `${run.stdout}${run.stderr}`.trim();
+      const errors = (output.match(/error TS\d+/g) ?? []).length;
+      results.push({ typescript: version, resolution, lib: libName, ok: run.status === 0 && errors === 0, errors, output, files });
+    }
   }
 }
 
-console.log(`check-types: TypeScript ${TS_VERSION}, ${entries.length} entry points: ${entries.join(', ')}`);
+console.log(`check-types: TypeScript ${TS_VERSION} and ${MIN_VERSION} (the oldest supported), ${entries.length} entry points: ${entries.join(', ')}`);
 for (const r of results) {
-  const label = `${r.resolution.padEnd(8)} lib ${r.lib.padEnd(25)}`;
+  const label = `TypeScript ${r.typescript.padEnd(6)} ${r.resolution.padEnd(8)} lib ${r.lib.padEnd(25)}`;
   console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${label} ${r.ok ? '' : `${r.errors} error${r.errors === 1 ? '' : 's'}`}`.trimEnd());
 }
 const failed = results.filter((r) => !r.ok);
 for (const r of failed) {
-  console.error(`\n== ${r.resolution}, lib ${r.lib} (${r.files.join(', ')}):`);
+  console.error(`\n== TypeScript ${r.typescript}, ${r.resolution}, lib ${r.lib} (${r.files.join(', ')}):`);
   console.error(r.output.replaceAll(`${app}${path.sep}`, ''));
 }
 if (failed.length > 0) fail(`${failed.length} of ${results.length} combinations do not type-check (see above)`);
-console.log(`check-types: every entry point type-checks under ${Object.keys(RESOLUTIONS).join(', ')} x ${Object.keys(LIBS).length} libs`);
+console.log(`check-types: every entry point type-checks with TypeScript ${TS_VERSION} and ${MIN_VERSION}, under ${Object.keys(RESOLUTIONS).join(', ')} x ${Object.keys(LIBS).length} libs`);

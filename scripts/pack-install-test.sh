@@ -10,7 +10,8 @@
 # fast-check to load.
 #
 # Types: every package's root and public subpaths type-check from the tarballs under node10, node16
-# and bundler resolution, with and without the ESNext.Disposable lib (scripts/check-types.mjs).
+# and bundler resolution, with and without the ESNext.Disposable lib, with the repository's TypeScript and
+# with 5.7, the oldest supported (scripts/check-types.mjs).
 #
 # The CLI: installs `tsvmm` alone, its @tsvmm dependencies taken from the same tarballs (npm
 # overrides), as `npm i tsvmm` would. Fails if that takes more than 10 MB, if `tsvmm probe --json`
