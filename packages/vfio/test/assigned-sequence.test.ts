@@ -238,4 +238,23 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     expect(pba(dev)).toBe(0);
     expect(errors).toEqual([]);
   });
+
+  it('restore onto the same device under Function Mask keeps a live vector bound: a raise latches, the PBA shows it, clearing the mask delivers it once', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    dev.configWrite(0x04, 2, 0x0006);
+    msixControl(dev, true, false);
+    programVector(dev, 6, 0, 0x46);
+    expect(dev.boundMsixVectors).toEqual([6]);
+    msixControl(dev, true, true);
+    dev.restore(dev.save());
+    expect(dev.boundMsixVectors).toEqual([6]);
+    env.raiseMsix(6);
+    expect(env.irr()).toEqual([]);
+    expect(pba(dev)).toBe(1 << 6);
+    msixControl(dev, true, false);
+    expect(env.irr()).toEqual(['0:70']);
+    expect(errors).toEqual([]);
+  });
 });

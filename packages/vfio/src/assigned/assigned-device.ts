@@ -762,6 +762,7 @@ export class AssignedPciDevice implements Disposable {
     // The emulators check their own snapshots; try them on scratch copies first so a bad one changes nothing.
     if (this.msix) new MsixEmulator({ vectors: this.msix.vectors, table: { bir: this.msix.layout.tableBir, offset: this.msix.layout.tableOffset }, pba: { bir: this.msix.layout.pbaBir, offset: this.msix.layout.pbaOffset } }).restore(s.msix as MsixState);
     if (this.msi) new MsiEmulator({ vectors: this.msi.vectors, address64: this.msi.layout.address64, perVectorMasking: this.msi.layout.perVectorMasking }).restore(s.msi as MsiState);
+    const live = this.msixBinding?.boundVectors() ?? [];
     this.msixBinding?.disable(op);
     this.msiBinding?.disable(op);
     this.intx?.disable(op);
@@ -771,7 +772,7 @@ export class AssignedPciDevice implements Disposable {
     this.configWrite(CMD, 2, s.command as number);
     if (this.msix) {
       this.msix.restore(s.msix as MsixState);
-      this.msixBinding!.syncAll();
+      this.msixBinding!.syncRestored(live);
     }
     if (this.msi) {
       this.msi.restore(s.msi as MsiState);

@@ -79,6 +79,21 @@ export class MsixBinding {
     this.bindVectors(open, op);
   }
 
+  /**
+   * After a restore onto this device: {@link syncAll}, then `live` (the vectors bound before the
+   * restore) bound again while Enable is set, Function Mask or their own Mask bit notwithstanding.
+   * A vector the guest once let deliver stays live until MSI-X is disabled, as on the device: a
+   * raise while it is masked must latch in its route (the PBA shows it), not find no eventfd.
+   */
+  syncRestored(live: readonly number[]): void {
+    this.syncAll();
+    if (!this.emu.enabled || !this.irq.active) return;
+    this.bindVectors(
+      live.filter((v) => v < this.emu.vectors && this.bound[v] === 0),
+      'MSI-X restore',
+    );
+  }
+
   /** After a table write to vector `v`: bind it if it just opened. */
   syncVector(v: number): void {
     if (!this.irq.active || this.bound[v] === 1 || this.emu.isMasked(v)) return;
