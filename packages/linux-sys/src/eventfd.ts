@@ -11,7 +11,8 @@
  * or a {@link Syscalls} without `sameFile`), the number is left open rather than risk closing
  * someone else's file.
  */
-import { type EventFdEvent, disposedError } from '@tsvmm/virt';
+import { type EventFdEvent } from '@tsvmm/virt';
+import { disposedError } from '@tsvmm/virt/implement';
 import { EAGAIN, ENOSYS } from './errno';
 import { EFD_NONBLOCK } from './constants';
 import { check, failure } from './check';

@@ -1,5 +1,5 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { RelayIrqFd, RelayRouteTable } from '@tsvmm/virt';
+import { RelayIrqFd, RelayRouteTable } from '@tsvmm/virt/implement';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_EVENT, EpollRelayPlatform, EventFd, libcSyscalls } from '../src';
 import { encodeStruct } from '@tsvmm/ffi';
 import { FaultInjector, REC_COUNT, REC_DATA, REC_WORDS, recordingInjectorSpec } from '../src/testing';

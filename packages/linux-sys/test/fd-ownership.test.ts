@@ -4,7 +4,8 @@
  * number handed to them.
  */
 import { closeSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { RelayIrqFd, type IrqFdRoute } from '@tsvmm/virt';
+import { type IrqFdRoute } from '@tsvmm/virt';
+import { RelayIrqFd } from '@tsvmm/virt/implement';
 import { EFD_NONBLOCK, EPERM, EpollRelayPlatform, EventFd, libcSyscalls } from '../src';
 import { FaultInjector, REC_COUNT, REC_WORDS, recordingInjector, recordingInjectorSpec } from '../src/testing';
 

@@ -6,7 +6,8 @@
  * which finds the slot unwatched, reads nothing, and is woken again by level-triggered epoll.
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { RelayIrqFd, type EventFdEvent } from '@tsvmm/virt';
+import { type EventFdEvent } from '@tsvmm/virt';
+import { RelayIrqFd } from '@tsvmm/virt/implement';
 import { EpollRelayPlatform, libcSyscalls } from '../src';
 import { REC_WORDS, recordingInjectorSpec } from '../src/testing';
 

@@ -3,7 +3,8 @@
  * message it was armed with, even when the worker reaches it only after mask(), setMsi(),
  * clearMsi() or dispose(); consumePending() reports only signals raised while not armed.
  */
-import { type IrqFdRoute, RelayIrqFd } from '@tsvmm/virt';
+import { type IrqFdRoute } from '@tsvmm/virt';
+import { RelayIrqFd } from '@tsvmm/virt/implement';
 import { EpollRelayPlatform } from '../src';
 import { REC_COUNT, REC_DATA, REC_WORDS, recordingInjectorSpec } from '../src/testing';
 

@@ -7,11 +7,11 @@ import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { RelayIrqFd, RelayRouteTable, isVirtError } from '@tsvmm/virt';
+import { isVirtError } from '@tsvmm/virt';
+import { RelayIrqFd, RelayRouteTable, encodeMsiFields } from '@tsvmm/virt/implement';
 import { defineLayout } from '@tsvmm/ffi';
 import { EMFILE, ENOMEM, EpollRelayPlatform, type EpollRelayOptions, type InjectorSpec, _IOW, defineIoctl, ioctlInjector, libcFileName, libcSyscalls } from '../src';
 import { epollWorkerSource } from '../src/relay/epoll-worker';
-import { encodeMsiFields } from '@tsvmm/virt/implement';
 import { FaultInjector, REC_COUNT, REC_WORDS, recordingInjectorSpec } from '../src/testing';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;

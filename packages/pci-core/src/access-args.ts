@@ -8,7 +8,7 @@
  * `toString`), lengths and views are read through the built-in getters, and anything unexpected
  * (a detached buffer, a proxy) is caught and refused.
  */
-import { describeValue } from '@tsvmm/virt';
+import { describeValue } from '@tsvmm/virt/implement';
 
 const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype) as object;
 type Getter = (this: unknown) => unknown;

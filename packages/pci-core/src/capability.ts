@@ -3,7 +3,7 @@
  * ID, Next Pointer, Message Control (Table Size, Function Mask, Enable), Table Offset/BIR and PBA
  * Offset/BIR. Only Enable and Function Mask are writable.
  */
-import { invalidArgument } from '@tsvmm/virt';
+import { invalidArgument } from '@tsvmm/virt/implement';
 import { MSIX_CAPABILITY_ID, MSIX_CAPABILITY_SIZE, MSIX_CONTROL_ENABLE, MSIX_CONTROL_FUNCTION_MASK, type MsixLayout } from './layout';
 
 export function checkNextPointer(operation: string, value: unknown): number {

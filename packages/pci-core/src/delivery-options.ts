@@ -2,7 +2,8 @@
  * The delivery hooks both emulators take (`requestMsi`, `policy`, `onError`), checked once, in one
  * place, so that the MSI-X and the plain MSI emulator refuse the same mistakes with the same words.
  */
-import { DEFAULT_MSI_POLICY, type MsiPolicy, invalidArgument } from '@tsvmm/virt';
+import { DEFAULT_MSI_POLICY, type MsiPolicy } from '@tsvmm/virt';
+import { invalidArgument } from '@tsvmm/virt/implement';
 import type { MsiInjector, MsixErrorHandler } from './route';
 
 export interface DeliveryOptions {

@@ -9,8 +9,8 @@
  * The VMM's buffers and values are normalised by `access-args.ts`; one that cannot be used is
  * reported through `onError` too, and the access does nothing.
  */
-import { type MsiPolicy, VirtError, invalidArgument } from '@tsvmm/virt';
-import { checkOptions } from '@tsvmm/virt/implement';
+import { type MsiPolicy, VirtError } from '@tsvmm/virt';
+import { invalidArgument, checkOptions } from '@tsvmm/virt/implement';
 import { type Refusal, accessBytes, dwordValue, isRefusal, qwordHalves, refuseDword, refusePlace, refuseQword } from './access-args';
 import { MsixCapabilityRegisters, checkNextPointer } from './capability';
 import { checkDelivery } from './delivery-options';

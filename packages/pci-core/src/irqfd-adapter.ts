@@ -4,8 +4,8 @@
  * one commit; {@link partitionInjector} turns `Partition.requestMsi` into the emulator's injector.
  */
 import type { Disposable, IrqFd, IrqFdRoute, Partition } from '@tsvmm/virt';
-import { VirtError, checkInteger, describeValue, invalidArgument } from '@tsvmm/virt';
-import { type MsiHalvesRoute, checkMethods, msiHalvesOf } from '@tsvmm/virt/implement';
+import { VirtError } from '@tsvmm/virt';
+import { checkInteger, describeValue, invalidArgument, type MsiHalvesRoute, checkMethods, msiHalvesOf } from '@tsvmm/virt/implement';
 import type { MsiInjector, MsixBatch, MsixRoute } from './route';
 import { MSI_VECTOR_COUNTS } from './msi-layout';
 

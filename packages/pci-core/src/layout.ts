@@ -2,8 +2,7 @@
  * The MSI-X capability's fixed facts (PCI Local Bus / PCIe Base: MSI-X capability, table, PBA) and
  * the validated placement of the table and the pending-bit array in the device's BARs.
  */
-import { checkInteger, invalidArgument } from '@tsvmm/virt';
-import { checkOptions } from '@tsvmm/virt/implement';
+import { checkInteger, invalidArgument, checkOptions } from '@tsvmm/virt/implement';
 
 /** Capability ID of MSI-X in the config-space capability list (capability +0). */
 export const MSIX_CAPABILITY_ID = 0x11;

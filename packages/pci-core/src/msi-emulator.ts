@@ -6,8 +6,8 @@
  * size, offset and alignment has a defined result, and a route that fails is reported through
  * `onError` while the vector keeps its interrupts pending.
  */
-import { type MsiPolicy, describeValue, invalidArgument } from '@tsvmm/virt';
-import { checkOptions } from '@tsvmm/virt/implement';
+import { type MsiPolicy } from '@tsvmm/virt';
+import { describeValue, invalidArgument, checkOptions } from '@tsvmm/virt/implement';
 import { type Refusal, dwordValue, refuseDword, refusePlace } from './access-args';
 import { checkNextPointer } from './capability';
 import { checkDelivery } from './delivery-options';

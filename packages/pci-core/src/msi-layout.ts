@@ -4,7 +4,7 @@
  * `PCI_MSI_*`): its ID, the Message Control bits, and where each register lies in each of the
  * four layouts (32 or 64-bit address, with or without per-vector masking).
  */
-import { describeValue, invalidArgument } from '@tsvmm/virt';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
 
 /** Capability ID of MSI in the config-space capability list (capability +0; `PCI_CAP_ID_MSI`). */
 export const MSI_CAPABILITY_ID = 0x05;

@@ -1,5 +1,5 @@
 /** The snapshot format of {@link MsiEmulator.save} / `restore`, and its checks. */
-import { describeValue, invalidArgument } from '@tsvmm/virt';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
 import type { MsiLayout } from './msi-layout';
 
 /** Plain JSON-able MSI state: what a VMM stores in a snapshot. */

@@ -1,5 +1,5 @@
 /** The snapshot format of {@link MsixEmulator.save} / `restore`, and its checks. */
-import { invalidArgument } from '@tsvmm/virt';
+import { invalidArgument } from '@tsvmm/virt/implement';
 
 /** Plain JSON-able MSI-X state: what a VMM stores in a snapshot. */
 export interface MsixState {

@@ -4,7 +4,8 @@
  * (masked, its message), and the pending bits. Every transition is driven from here; the guest
  * path never throws, failures are reported and leave the vector not delivering, interrupts pending.
  */
-import { type MsiPolicy, VirtError, invalidArgument, validateMsi } from '@tsvmm/virt';
+import { type MsiPolicy, VirtError, validateMsi } from '@tsvmm/virt';
+import { invalidArgument } from '@tsvmm/virt/implement';
 import type { MsiInjector, MsixBatch, MsixErrorHandler, MsixRoute } from './route';
 
 /** Tracked route state: 0 no, 1 yes, 2 unknown (after a failed batch or a fresh `attach`). */

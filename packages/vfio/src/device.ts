@@ -6,8 +6,8 @@
  */
 import { readdirSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { type Disposable, VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
-import { checkOptions } from '@tsvmm/virt/implement';
+import { type Disposable, VirtError } from '@tsvmm/virt';
+import { describeValue, invalidArgument, checkOptions } from '@tsvmm/virt/implement';
 import { EACCES, EBUSY, ENOENT, ENODEV, ENXIO, EPERM, O_RDWR, check, devicePermissionHint, errnoName, failure } from '@tsvmm/linux-sys';
 import * as abi from './abi';
 import * as calls from './calls';

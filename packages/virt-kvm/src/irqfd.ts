@@ -5,7 +5,8 @@
  * relay) is the shared Linux engine, `IrqFdEngine` of `@tsvmm/linux-sys`; this module supplies
  * KVM's part of it, an `IrqFdBackend`.
  */
-import type { MsiPolicy, RawInjector } from '@tsvmm/virt';
+import type { MsiPolicy } from '@tsvmm/virt';
+import type { RawInjector } from '@tsvmm/virt/implement';
 import { parseMsiWords as parseMsiWordsExport } from '@tsvmm/virt/implement';
 import type { EngineRoute, InjectorSpec, IrqFdBackend, IrqFdEngine, Syscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';

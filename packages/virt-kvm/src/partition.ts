@@ -2,29 +2,8 @@
  * A KVM virtual machine with an in-kernel irqchip and software-enabled local APICs, as far as
  * interrupts are concerned: irqfd routes, one-shot MSIs and a diagnostic view of each local APIC.
  */
-import {
-  IOAPIC_PINS,
-  type IoApicAccess,
-  type IoApicRedirection,
-  type IoApicState,
-  type IrqFd,
-  type LocalApicAccess,
-  type LocalApicState,
-  type MsiPolicy,
-  type Partition,
-  type PartitionCapabilities,
-  type RawInjector,
-  RelayIrqFd,
-  type RelayPlatformFactory,
-  VirtError,
-  checkInteger,
-  describeValue,
-  disposedError,
-  invalidArgument,
-  parseMsi,
-  partitionCapabilities,
-} from '@tsvmm/virt';
-import { IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
+import { IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, parseMsi } from '@tsvmm/virt';
+import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, disposedError, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
 import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, createLinuxIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';

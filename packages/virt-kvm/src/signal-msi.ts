@@ -2,7 +2,7 @@
  * KVM_SIGNAL_MSI: inject one MSI from user space. Used by `requestMsi` and by the relay on the main
  * thread; the relay's worker thread gets the same call as data (`kvmRelayInjector`).
  */
-import type { RawInjector } from '@tsvmm/virt';
+import type { RawInjector } from '@tsvmm/virt/implement';
 import { type Syscalls, failure } from '@tsvmm/linux-sys';
 import { KVM_MSI_LAYOUT } from './abi';
 import * as calls from './calls';

@@ -11,7 +11,7 @@
  * suite moves or masks the route.
  */
 import { apicObserver, defineIrqFdConformance } from '@tsvmm/virt/conformance';
-import type { RelayIrqFd } from '@tsvmm/virt';
+import type { RelayIrqFd } from '@tsvmm/virt/implement';
 import { EIO } from '@tsvmm/linux-sys';
 import * as kvm from '../src/abi';
 import { type KvmTarget, describeOnTargets } from './support/targets';

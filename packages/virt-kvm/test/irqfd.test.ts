@@ -3,7 +3,8 @@
  * order of KVM_SET_GSI_ROUTING and KVM_IRQFD, masking without loss, the tables pushed, the kernel's
  * limits, and what a user closing `route.event` or `route.event.fd` does.
  */
-import { type IrqFdRoute, RelayIrqFd, isVirtError } from '@tsvmm/virt';
+import { type IrqFdRoute, isVirtError } from '@tsvmm/virt';
+import { RelayIrqFd } from '@tsvmm/virt/implement';
 import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
 import { FaultInjector, irqFdEventNumberTests } from '@tsvmm/linux-sys/testing';
 import { packStruct } from '@tsvmm/ffi';

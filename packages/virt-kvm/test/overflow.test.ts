@@ -10,7 +10,8 @@
  * Then a signal in flight on a relayed route, with a waiter that runs only when the test pumps it:
  * it goes to the message it was raised under, whatever changed before the waiter reached it.
  */
-import { type Event, type RawInjector, type RelayPlatform, type RelayRouteTable, encodeMsi } from '@tsvmm/virt';
+import { type Event, encodeMsi } from '@tsvmm/virt';
+import { type RawInjector, type RelayPlatform, type RelayRouteTable } from '@tsvmm/virt/implement';
 import { type EventFd, IrqFdEngine } from '@tsvmm/linux-sys';
 import { type KvmIrqFd, type KvmIrqFdRoute, type KvmPartition } from '../src';
 import { kvmIrqFdBackend, kvmRelayInjector } from '../src/implement';

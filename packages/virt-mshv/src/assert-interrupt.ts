@@ -8,8 +8,7 @@
  * lives in pinned memory (the kernel reads it through `in_ptr`) and the `mshv_root_hvcall`
  * argument is reused: nothing is allocated per call.
  */
-import { type RawInjector } from '@tsvmm/virt';
-import { encodeMsiFields, hex } from '@tsvmm/virt/implement';
+import { type RawInjector, encodeMsiFields, hex } from '@tsvmm/virt/implement';
 import { EAGAIN, type Syscalls, ioctlSpecInjector } from '@tsvmm/linux-sys';
 import { rootHvcall } from './calls';
 import { MshvHypercallError } from './errors';

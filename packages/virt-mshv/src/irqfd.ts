@@ -10,7 +10,7 @@
  * assigned only on a GSI the committed table routes, and a route is removed only after its irqfd
  * is deassigned (a signal on an unrouted GSI injects vector 0 on APIC 0).
  */
-import type { RawInjector, RelayPlatformFactory } from '@tsvmm/virt';
+import type { RawInjector, RelayPlatformFactory } from '@tsvmm/virt/implement';
 import { type EngineRoute, type IrqFdBackend, type IrqFdEngine, type Syscalls, createLinuxIrqFd } from '@tsvmm/linux-sys';
 import { MSHV_IRQFD, MSHV_IRQFD_FLAG_DEASSIGN, MSHV_MAX_MSI_ROUTES, MSHV_SET_MSI_ROUTING, MSHV_USER_IRQFD_LAYOUT, MSHV_USER_IRQ_TABLE } from './abi';
 import { parseMshvMsiWords } from './msi-policy';

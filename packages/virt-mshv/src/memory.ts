@@ -5,7 +5,7 @@
  * {@link UserMemory}: by default koffi's allocator (stable, never moved by the garbage collector),
  * and in tests the kernel model's own address space, so a wrong pointer is an EFAULT, not a crash.
  */
-import { invalidArgument } from '@tsvmm/virt';
+import { invalidArgument } from '@tsvmm/virt/implement';
 
 /** A buffer at a fixed address, `align`-aligned, owned by whoever allocated it. */
 export interface PinnedBuffer {

@@ -6,7 +6,8 @@
  * Order of creation (the kernel's): open /dev/mshv, MSHV_CREATE_PARTITION (16-byte form, LAPIC
  * flag), MSHV_INITIALIZE_PARTITION, then MSHV_CREATE_VP for each VP (APIC ID = VP index).
  */
-import type { LocalApicAccess, LocalApicState, Partition, PartitionCapabilities, RelayPlatformFactory } from '@tsvmm/virt';
+import type { LocalApicAccess, LocalApicState, Partition, PartitionCapabilities } from '@tsvmm/virt';
+import type { RelayPlatformFactory } from '@tsvmm/virt/implement';
 import { checkConstructToken, checkInteger, checkMethods, checkOptions, describeValue, disposedError, invalidArgument, partitionCapabilities } from '@tsvmm/virt/implement';
 import { type Syscalls, check, checkSyscalls, libcSyscalls } from '@tsvmm/linux-sys';
 import { MSHV_DEVICE, MSHV_MAX_MSI_ROUTES, MSHV_MAX_VPS, MSHV_PT_BIT_LAPIC, MSHV_PT_BIT_X2APIC, MSHV_PT_ISOLATION_NONE, MSHV_ROUTE_MAX_APIC_ID } from './abi';

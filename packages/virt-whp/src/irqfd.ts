@@ -15,19 +15,8 @@
  * is delivered), disarm 1 (WHvDeleteTrigger), retarget 1 (WHvUpdateTriggerParameters) or 2 (create
  * then delete). A transition that fails leaves the route, its event and the hypervisor as they were.
  */
-import {
-  type Event,
-  type IrqFd,
-  type IrqFdCapabilities,
-  type IrqFdRoute,
-  type MsiMessage,
-  type MsiPolicy,
-  VirtError,
-  disposedError,
-  exhaustedError,
-  sameMsi,
-} from '@tsvmm/virt';
-import { IrqFdRouteBase, checkConstructToken, checkFunction, checkNotThenable } from '@tsvmm/virt/implement';
+import { type Event, type IrqFd, type IrqFdCapabilities, type IrqFdRoute, type MsiMessage, type MsiPolicy, VirtError } from '@tsvmm/virt';
+import { disposedError, exhaustedError, sameMsi, IrqFdRouteBase, checkConstructToken, checkFunction, checkNotThenable } from '@tsvmm/virt/implement';
 import type { WhpCalls } from './calls';
 import { WHP_MSI_POLICY, interruptControl, triggerParameters } from './encode';
 import { Win32Event } from './win32-event';

@@ -4,7 +4,8 @@
  * only retires this object (every later `signal` throws DISPOSED and the route refuses further
  * calls), so a careless holder can never close a handle the hypervisor still watches.
  */
-import { type Event, disposedError } from '@tsvmm/virt';
+import { type Event } from '@tsvmm/virt';
+import { disposedError } from '@tsvmm/virt/implement';
 import type { WhpCalls } from './calls';
 
 /**

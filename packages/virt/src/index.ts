@@ -1,11 +1,16 @@
 /**
  * `@tsvmm/virt`: the hypervisor-neutral irqfd contract, the x86 MSI codec and typed errors.
- * Backend implementors: the allocator, the relay, the event-kind helpers, the APIC register page,
- * validation helpers and error factories are on `@tsvmm/virt/implement`; the few re-exported here
- * are still imported from the root by the other packages.
+ *
+ * What is exported here follows one rule: a VMM author writing a device model or wiring a backend
+ * into a VMM needs it — the contract's types, the MSI codec a device model encodes, checks and
+ * prints guest messages with, `VirtError` and its guards. Everything only a backend implementor
+ * needs (the allocator, the user-space relay and its parts, the event-kind helpers, the APIC
+ * register page, validation helpers, error factories, `sameMsi`) is on `@tsvmm/virt/implement`;
+ * test models are on `@tsvmm/virt/testing`.
  */
-export * from './errors';
-export { decodeMsi, DEFAULT_MSI_POLICY, describeMsi, encodeMsi, msiAddress, parseMsi, sameMsi, toMsiMessage, translateExtendedDestinationId, validateMsi } from './msi/codec';
+export { VirtError, isVirtError, isVirtErrorCode } from './errors';
+export type { VirtErrorCode, VirtErrorDetails } from './errors';
+export { decodeMsi, DEFAULT_MSI_POLICY, describeMsi, encodeMsi, msiAddress, parseMsi, toMsiMessage, translateExtendedDestinationId, validateMsi } from './msi/codec';
 export type { DeliveryMode, MsiBitRange, MsiEncodeInput, MsiFieldName, MsiFields, MsiMessage, MsiPolicy, MsiWord } from './msi/codec';
 export type { Disposable } from './disposable';
 export type { Event, EventBase, EventFdEvent, EventKind, InProcessEventShape, KindedEvent, Win32Event } from './contract/event';
@@ -18,12 +23,3 @@ export { hasLocalApicAccess } from './contract/partition';
 export type { LocalApicAccess, LocalApicState, Partition } from './contract/partition';
 export type { BackendDescriptor, BackendOpenOptions, BackendProbe, BackendProbeCode } from './contract/probe';
 
-// Implementor names still imported from the root by the backends; everything else of the
-// implementor API is on `@tsvmm/virt/implement` only.
-export { checkInteger, describeValue } from './validate';
-export { SlotAllocator } from './alloc/slot-allocator';
-export { partitionCapabilities } from './contract/partition-capabilities';
-export { RelayIrqFd } from './relay/relay-irqfd';
-export type { RelayPlatform, RelayPlatformFactory } from './relay/platform';
-export { RelayRouteTable } from './relay/route-table';
-export type { RawInjector } from './relay/route-table';

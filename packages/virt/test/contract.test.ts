@@ -2,8 +2,8 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as Virt from '../src';
-import { type IrqFd, RelayIrqFd, VIRT_ERROR_BRAND, VirtError, isVirtError, partitionCapabilities, settleIrqFd } from '../src';
-import { InProcessEvent, InProcessRelayPlatform, isEventFd, isWin32Event, kindedEvent } from '../src/implement';
+import { type IrqFd, VirtError, isVirtError, settleIrqFd } from '../src';
+import { RelayIrqFd, VIRT_ERROR_BRAND, partitionCapabilities, InProcessEvent, InProcessRelayPlatform, isEventFd, isWin32Event, kindedEvent } from '../src/implement';
 
 describe('error identity survives two installed copies of @tsvmm/virt', () => {
   let dir: string;
@@ -22,7 +22,7 @@ describe('error identity survives two installed copies of @tsvmm/virt', () => {
 
   it('the copy is a different class, yet its errors are recognised here and ours there', () => {
     expect(other.VirtError).not.toBe(VirtError);
-    const theirs = other.invalidArgument('op', 'bad');
+    const theirs = new other.VirtError('INVALID_ARGUMENT', { operation: 'op', detail: 'bad' });
     const ours = new VirtError('BUSY', { operation: 'op', detail: 'busy' });
     expect(isVirtError(theirs)).toBe(true);
     expect(isVirtError(theirs, 'INVALID_ARGUMENT')).toBe(true);

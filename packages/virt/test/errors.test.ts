@@ -1,4 +1,5 @@
-import { VirtError, disposedError, exhaustedError, invalidArgument, isVirtError } from '../src';
+import { VirtError, isVirtError } from '../src';
+import { disposedError, exhaustedError, invalidArgument } from '../src/implement';
 
 test('a VirtError carries code, operation, errno and a message that says what to do', () => {
   const e = new VirtError('BUSY', {

@@ -3,8 +3,8 @@
 // in-process platform), recording which message each signal injects.
 import * as tsExample from '../examples/wire-device';
 // The same module instance as the example's (the built package), so its isVirtError sees our errors.
-import { type Partition, RelayIrqFd, decodeMsi } from '@tsvmm/virt';
-import { InProcessRelayPlatform } from '@tsvmm/virt/implement';
+import { type Partition, decodeMsi } from '@tsvmm/virt';
+import { RelayIrqFd, InProcessRelayPlatform } from '@tsvmm/virt/implement';
 
 function recordingPartition(vcpus: number): { partition: Partition; landed: Array<[number, number]> } {
   const landed: Array<[number, number]> = [];

@@ -2,8 +2,8 @@
  * The level-route bookkeeping every backend shares (LevelRouteTable), the relay without a level
  * input, and the free function for an irqfd from a backend that predates level routes.
  */
-import { type LevelIrqFdRoute, RelayIrqFd, newLevelRoute } from '../src';
-import { InProcessEvent, InProcessRelayPlatform, LevelRouteTable } from '../src/implement';
+import { type LevelIrqFdRoute, newLevelRoute } from '../src';
+import { RelayIrqFd, InProcessEvent, InProcessRelayPlatform, LevelRouteTable } from '../src/implement';
 import { thrownBy } from '../src/testing';
 
 function fakeRoute(gsi: number, release: () => void): LevelIrqFdRoute {

@@ -2,7 +2,8 @@
  * parseMsi accepts a message on its allocation-free path only when validateMsi would: the two are
  * held together over messages built near every rule's edge, under every policy shape.
  */
-import { type MsiPolicy, parseMsi, sameMsi, validateMsi } from '../src';
+import { type MsiPolicy, parseMsi, validateMsi } from '../src';
+import { sameMsi } from '../src/implement';
 import { seededRandom } from '../src/testing';
 
 

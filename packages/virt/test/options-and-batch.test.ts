@@ -3,9 +3,8 @@
  * refused, a misspelt option is never silently ignored) and `checkNotThenable` (a synchronous
  * callback such as `batch`'s fn must not be async), and `batch` on the relay refusing an async fn.
  */
-import { RelayIrqFd, isVirtError } from '../src';
-import { InProcessRelayPlatform } from '../src/implement';
-import { checkNotThenable, checkOptions } from '../src/implement';
+import { isVirtError } from '../src';
+import { RelayIrqFd, InProcessRelayPlatform, checkNotThenable, checkOptions } from '../src/implement';
 import { thrownBy } from '../src/testing';
 
 describe('checkOptions', () => {

@@ -8,8 +8,8 @@ import * as conformance from '../src/conformance';
 import * as implement from '../src/implement';
 import * as testing from '../src/testing';
 import { settledOutcome } from '../src/testing';
-import { RelayIrqFd, SlotAllocator, isVirtError } from '../src';
-import { InProcessRelayPlatform } from '../src/implement';
+import { isVirtError } from '../src';
+import { RelayIrqFd, SlotAllocator, InProcessRelayPlatform } from '../src/implement';
 
 export const BAD: readonly unknown[] = [undefined, null, 42, 'x', {}, Number.NaN, -1, 2 ** 53, 10n, [], () => undefined];
 
@@ -95,6 +95,17 @@ const surfaces: Array<[string, Record<string, unknown>]> = [
       'softwareEnableApic',
       'checkMsiPolicy',
       'parseMsiWords',
+      'checkInteger',
+      'describeValue',
+      'invalidArgument',
+      'disposedError',
+      'routeEventDisposed',
+      'exhaustedError',
+      'sameMsi',
+      'SlotAllocator',
+      'partitionCapabilities',
+      'RelayIrqFd',
+      'RelayRouteTable',
     ]),
   ],
 ];

@@ -6,8 +6,8 @@
  * The deferred platform models a waiter thread that saw the event become ready but reaches the
  * delivery step only later (`pump()`), which is the window a real waiter thread has.
  */
-import { type IrqFdRoute, type RawInjector, type RelayPlatform, RelayIrqFd, type RelayRouteTable } from '../src';
-import { InProcessEvent, InProcessRelayPlatform } from '../src/implement';
+import { type IrqFdRoute } from '../src';
+import { type RawInjector, type RelayPlatform, RelayIrqFd, type RelayRouteTable, InProcessEvent, InProcessRelayPlatform } from '../src/implement';
 
 const A = { address: 0xfee00000, data: 0x41 };
 const B = { address: 0xfee01000, data: 0x42 };

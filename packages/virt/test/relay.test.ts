@@ -1,6 +1,6 @@
-import { RelayIrqFd, RelayRouteTable, VirtError, encodeMsi } from '../src';
-import { InProcessEvent, InProcessRelayPlatform } from '../src/implement';
-import type { RawInjector, RelayPlatform } from '../src';
+import { VirtError, encodeMsi } from '../src';
+import { RelayIrqFd, RelayRouteTable, InProcessEvent, InProcessRelayPlatform } from '../src/implement';
+import type { RawInjector, RelayPlatform } from '../src/implement';
 
 interface Injected {
   lo: number;

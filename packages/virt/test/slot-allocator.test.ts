@@ -1,4 +1,5 @@
-import { SlotAllocator, VirtError } from '../src';
+import { VirtError } from '../src';
+import { SlotAllocator } from '../src/implement';
 
 test('hands out the lowest free number, within the range', () => {
   const a = new SlotAllocator(24, 100);

@@ -1,5 +1,6 @@
 /** The testing helpers that read what a call throws: a test must fail on anything but the error it names. */
-import { disposedError, invalidArgument, isVirtError } from '../src';
+import { isVirtError } from '../src';
+import { disposedError, invalidArgument } from '../src/implement';
 import { settledOutcome, thrownBy, virtErrorThrownBy } from '../src/testing';
 
 describe('virtErrorThrownBy', () => {

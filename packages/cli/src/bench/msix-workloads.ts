@@ -3,7 +3,8 @@
  * caller computes median / p99 and ratios; every figure is measured in the same run as its
  * baseline, alternating sample by sample, so machine noise hits both alike.
  */
-import { type IrqFd, VirtError, checkInteger, invalidArgument } from '@tsvmm/virt';
+import { type IrqFd, VirtError } from '@tsvmm/virt';
+import { checkInteger, invalidArgument } from '@tsvmm/virt/implement';
 import { type MsixBatch, MsixEmulator, type MsixRoute, createIrqFdMsixRoutes } from '@tsvmm/pci-core';
 
 export interface MsixTableBenchOptions {

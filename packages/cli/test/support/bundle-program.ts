@@ -7,7 +7,8 @@
  * WHP model library (built from packages/virt-whp/native/whp_model.c without trigger exports).
  */
 import { closeSync, openSync } from 'node:fs';
-import { type IrqFd, type MsiMessage, RelayIrqFd, encodeMsi } from '@tsvmm/virt';
+import { type IrqFd, type MsiMessage, encodeMsi } from '@tsvmm/virt';
+import { RelayIrqFd } from '@tsvmm/virt/implement';
 import { EpollRelayPlatform, type InjectorSpec, recordInjector } from '@tsvmm/linux-sys';
 import { KvmPartition } from '@tsvmm/virt-kvm';
 import { kvmRelayInjector } from '@tsvmm/virt-kvm/implement';

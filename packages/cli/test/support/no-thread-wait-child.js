@@ -103,7 +103,8 @@ async function entryPoints() {
   new linux.EventFd().dispose();
   step('EventFd');
 
-  const { RelayRouteTable, encodeMsi } = require('@tsvmm/virt');
+  const { encodeMsi } = require('@tsvmm/virt');
+  const { RelayRouteTable } = require('@tsvmm/virt/implement');
   const record = () => ({ injector: linux.recordInjector(new SharedArrayBuffer(16)) });
   const first = new linux.EpollRelayPlatform(new RelayRouteTable(4), record());
   step('EpollRelayPlatform'); // its worker now waits in epoll_wait

@@ -11,8 +11,8 @@
  * the process's address space, so a forked child cannot use them and exec and exit destroy them).
  */
 import { readlinkSync, fstatSync } from 'node:fs';
-import { type Disposable, type EventFdEvent, VirtError, checkInteger, describeValue, disposedError, invalidArgument } from '@tsvmm/virt';
-import { checkConstructToken, checkMethods, checkOptions } from '@tsvmm/virt/implement';
+import { type Disposable, type EventFdEvent, VirtError } from '@tsvmm/virt';
+import { checkInteger, describeValue, disposedError, invalidArgument, checkConstructToken, checkMethods, checkOptions } from '@tsvmm/virt/implement';
 import { readField, writeField } from '@tsvmm/ffi';
 import { EAGAIN, EINTR, ENOMEM, ENOSYS, EPERM, errnoError } from '../errno';
 import { IOCB, IOCB_CMD_PREAD, IOCB_FLAG_RESFD, IO_EVENT, TIMESPEC } from './abi';

@@ -22,7 +22,8 @@
  * Every number here is in the backend's own words (from its abi module); the engine writes them
  * where the backend says and never interprets a table byte otherwise.
  */
-import type { MsiMessage, RawInjector } from '@tsvmm/virt';
+import type { MsiMessage } from '@tsvmm/virt';
+import type { RawInjector } from '@tsvmm/virt/implement';
 import type { IoctlDef } from '../ioctl';
 import type { InjectorSpec } from '../relay/protocol';
 import type { Syscalls } from '../syscalls';

@@ -3,7 +3,7 @@
  * with the overflow relay waiting in an epoll worker that injects with the backend's own worker
  * injector unless the partition's options name another platform. KVM and mshv both build theirs here.
  */
-import type { RelayPlatformFactory } from '@tsvmm/virt';
+import type { RelayPlatformFactory } from '@tsvmm/virt/implement';
 import { epollRelayPlatform } from '../relay/epoll-relay-platform';
 import { IrqFdEngine, type IrqFdEngineOptions } from './engine';
 

@@ -25,8 +25,8 @@
  * the start of every later transaction and disposal; once it succeeds, the descriptor is closed and
  * the GSI retired like any other. Disposing the partition closes it regardless (the VM goes with it).
  */
-import { type IrqFd, type IrqFdCapabilities, type LevelIrqFdRoute, type RelayPlatformFactory, SlotAllocator, VirtError, disposedError } from '@tsvmm/virt';
-import { type LevelRouteProvider, checkFunction, checkLevelGsi, checkNotThenable, levelRoutesUnsupported } from '@tsvmm/virt/implement';
+import { type IrqFd, type IrqFdCapabilities, type LevelIrqFdRoute, VirtError } from '@tsvmm/virt';
+import { type RelayPlatformFactory, SlotAllocator, disposedError, type LevelRouteProvider, checkFunction, checkLevelGsi, checkNotThenable, levelRoutesUnsupported } from '@tsvmm/virt/implement';
 import { EMFILE, ENFILE } from '../errno';
 import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';

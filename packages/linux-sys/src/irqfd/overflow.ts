@@ -8,17 +8,8 @@
  * flag under the slot lock before unwatching, so after `disarm` returns no injection for the slot
  * starts and further signals stay in the eventfd for the kernel path to pick up.
  */
-import {
-  type Event,
-  type MsiMessage,
-  type RawInjector,
-  type RelayPlatform,
-  type RelayPlatformFactory,
-  RelayRouteTable,
-  VirtError,
-  disposedError,
-} from '@tsvmm/virt';
-import { FLAG_HAS_MSI, FLAG_MASKED } from '@tsvmm/virt/implement';
+import { type Event, type MsiMessage, VirtError } from '@tsvmm/virt';
+import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, RelayRouteTable, disposedError, FLAG_HAS_MSI, FLAG_MASKED } from '@tsvmm/virt/implement';
 
 /**
  * The overflow path of one {@link IrqFdEngine}, exposed as `overflow` for diagnostics: routes that

@@ -10,18 +10,8 @@
  * does (`msi` from the committed table, `masked` unless its irqfd is assigned or the relay watches
  * it) and `fault` holds the error; the next transaction that succeeds converges it.
  */
-import {
-  type Event,
-  type IrqFdMediation,
-  type IrqFdRoute,
-  type MsiMessage,
-  type SlotAllocator,
-  type VirtError,
-  disposedError,
-  routeEventDisposed,
-  sameMsi as sameMsiExport,
-} from '@tsvmm/virt';
-import { type MsiHalvesRoute, checkConstructToken, checkFunction, toMsiMessage as toMsiMessageExport } from '@tsvmm/virt/implement';
+import { type Event, type IrqFdMediation, type IrqFdRoute, type MsiMessage, type VirtError } from '@tsvmm/virt';
+import { type SlotAllocator, disposedError, routeEventDisposed, sameMsi as sameMsiExport, type MsiHalvesRoute, checkConstructToken, checkFunction, toMsiMessage as toMsiMessageExport } from '@tsvmm/virt/implement';
 import { EBUSY } from '../errno';
 import { failure } from '../check';
 import type { EventFd } from '../eventfd';

@@ -6,7 +6,8 @@
  * `desired` already equals `committed`. The table is written from the backend's layout (offsets)
  * and the ioctl issued here, so a commit never calls into the backend's package.
  */
-import { type MsiMessage, sameMsi as sameMsiExport } from '@tsvmm/virt';
+import { type MsiMessage } from '@tsvmm/virt';
+import { sameMsi as sameMsiExport } from '@tsvmm/virt/implement';
 import { check } from '../check';
 import type { IrqFdBackend } from './backend';
 

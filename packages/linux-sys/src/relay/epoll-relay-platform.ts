@@ -7,18 +7,8 @@
  * another thread waits on them), so arming and disarming cost no message to the worker.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import {
-  type Event,
-  type RelayPlatform,
-  type RelayPlatformFactory,
-  RelayRouteTable,
-  VirtError,
-  checkInteger,
-  describeValue,
-  disposedError,
-  invalidArgument,
-} from '@tsvmm/virt';
-import { SLOT_LAYOUT, checkFunction, checkObject } from '@tsvmm/virt/implement';
+import { type Event, VirtError } from '@tsvmm/virt';
+import { type RelayPlatform, type RelayPlatformFactory, RelayRouteTable, checkInteger, describeValue, disposedError, invalidArgument, SLOT_LAYOUT, checkFunction, checkObject } from '@tsvmm/virt/implement';
 import { EPOLL_EVENT } from '../abi/linux';
 import { check, failure } from '../check';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EFD_NONBLOCK } from '../constants';

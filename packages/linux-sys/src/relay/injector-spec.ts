@@ -3,8 +3,8 @@
  * malformed one is a typed INVALID_ARGUMENT from the call that passed it), built from struct
  * layouts so the encoding has one definition.
  */
-import { type VirtError, checkInteger, describeValue, invalidArgument } from '@tsvmm/virt';
-import { type MsiFieldValue, checkMsiStructFields, checkObject, checkString } from '@tsvmm/virt/implement';
+import { type VirtError } from '@tsvmm/virt';
+import { checkInteger, describeValue, invalidArgument, type MsiFieldValue, checkMsiStructFields, checkObject, checkString } from '@tsvmm/virt/implement';
 import type { IoctlDef } from '../ioctl';
 import type { InjectorSpec, IoctlInjectorField, IoctlInjectorInput, IoctlInjectorSpec, RecordInjectorSpec } from './protocol';
 

@@ -4,7 +4,7 @@
  * relay waiters (with the model's system calls and address space), so a model test exercises the
  * same encoding the worker uses.
  */
-import type { RawInjector } from '@tsvmm/virt';
+import type { RawInjector } from '@tsvmm/virt/implement';
 import { encodeMsiFields } from '@tsvmm/virt/implement';
 import type { Syscalls } from '../syscalls';
 import type { IoctlInjectorSpec } from './protocol';

@@ -2,7 +2,7 @@
  * Injectors for testing relays without a hypervisor (on the main thread; the worker gets
  * `recordingInjectorSpec`, the same recording as data).
  */
-import type { RawInjector } from '@tsvmm/virt';
+import type { RawInjector } from '@tsvmm/virt/implement';
 
 /** Word index of a recording injector's shared Int32Array that counts injections. */
 export const REC_COUNT = 0;

@@ -8,7 +8,8 @@
  * has not been scheduled yet: a signal on a relayed route stays in flight (in its eventfd) until
  * then, so tests see what a route change does to a signal the waiter has not reached.
  */
-import type { Event, RawInjector, RelayPlatform, RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt';
+import type { Event } from '@tsvmm/virt';
+import type { RawInjector, RelayPlatform, RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt/implement';
 import type { EventFd } from '../eventfd';
 
 /** How a kernel model lets a test watch its eventfds (a `ModelFileTable` is one). */

@@ -4,7 +4,8 @@
  * on disposal, and frees the backend's injector once disposed. Deferred, it delivers only inside
  * settle().
  */
-import type { Event, RelayRouteTable } from '@tsvmm/virt';
+import type { Event } from '@tsvmm/virt';
+import type { RelayRouteTable } from '@tsvmm/virt/implement';
 import { ModelRelayPlatform, type ModelEventFdWatch } from '../../src/testing';
 
 function fixture(counter: bigint, deferred = false) {

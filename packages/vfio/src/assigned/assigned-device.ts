@@ -3,8 +3,8 @@
  * device with the registers a VMM must own virtualised, BAR accesses split between the MSI-X
  * emulator and the device, MSI-X and MSI delivered by irqfd, guest RAM mapped for DMA.
  */
-import { type Disposable, type Event, IOAPIC_PINS, type IrqFd, type IrqFdRoute, type LevelIrqFdRoute, VirtError, describeValue, invalidArgument } from '@tsvmm/virt';
-import { checkOptions } from '@tsvmm/virt/implement';
+import { type Disposable, type Event, IOAPIC_PINS, type IrqFd, type IrqFdRoute, type LevelIrqFdRoute, VirtError } from '@tsvmm/virt';
+import { describeValue, invalidArgument, checkOptions } from '@tsvmm/virt/implement';
 import {
   type IrqFdMsixRoutes,
   MSIX_CAPABILITY_SIZE,

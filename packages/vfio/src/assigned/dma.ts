@@ -4,7 +4,7 @@
  * guest physical address (vfio.md §6). Unmapped in reverse order on dispose.
  */
 import type { VirtError} from '@tsvmm/virt';
-import { describeValue, invalidArgument } from '@tsvmm/virt';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
 import { failure } from '@tsvmm/linux-sys';
 import * as calls from '../calls';
 import type { VfioDevice } from '../device';

@@ -22,8 +22,7 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DescriptorBudget, IoctlDef } from '@tsvmm/linux-sys';
 import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
-import { describeValue, invalidArgument } from '@tsvmm/virt';
-import { checkInteger, checkOptions } from '@tsvmm/virt/implement';
+import { describeValue, invalidArgument, checkInteger, checkOptions } from '@tsvmm/virt/implement';
 import type { VfioSyscalls } from '../sys';
 
 // errno values (x86_64, asm-generic/errno-base.h, errno.h).

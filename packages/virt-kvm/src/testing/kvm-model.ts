@@ -32,8 +32,7 @@
 import type { DescriptorBudget, IoctlDef, Syscalls } from '@tsvmm/linux-sys';
 import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
 import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
-import { describeValue, invalidArgument } from '@tsvmm/virt';
-import { checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
+import { describeValue, invalidArgument, checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
 // errno values (x86_64, asm-generic/errno-base.h).
 const ENOENT = 2;

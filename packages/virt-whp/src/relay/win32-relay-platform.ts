@@ -7,8 +7,8 @@
  * closed once the waiter has read a newer watched set (or has stopped).
  */
 import { Worker } from 'node:worker_threads';
-import { type Event, type RelayPlatform, type RelayRouteTable, VirtError, disposedError } from '@tsvmm/virt';
-import { SLOT_LAYOUT } from '@tsvmm/virt/implement';
+import { type Event, VirtError } from '@tsvmm/virt';
+import { type RelayPlatform, type RelayRouteTable, disposedError, SLOT_LAYOUT } from '@tsvmm/virt/implement';
 import { WAIT_OBJECT_0, WAIT_TIMEOUT, WHV_INTERRUPT_CONTROL } from '../abi';
 import { WAITER_PROTOTYPES, type WhpCalls, type WhpLibraryPaths } from '../calls';
 import { INTERRUPT_CONTROL_FIELDS } from '../encode';

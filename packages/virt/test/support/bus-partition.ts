@@ -2,7 +2,8 @@
  * The Partition half of a test backend that delivers into the shared APIC bus model: everything
  * but how its irqfd works, so each test backend states only that.
  */
-import { type IrqFd, type LocalApicAccess, type MsiPolicy, type Partition, type PartitionCapabilities, disposedError, parseMsi } from '../../src';
+import { type IrqFd, type LocalApicAccess, type MsiPolicy, type Partition, type PartitionCapabilities, parseMsi } from '../../src';
+import { disposedError } from '../../src/implement';
 import type { ApicBus } from '../../src/testing';
 
 export interface BusPartitionParts {

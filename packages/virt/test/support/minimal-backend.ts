@@ -2,18 +2,8 @@
  * A minimal backend built from the contract package alone: the relay on the in-process platform,
  * delivering into the shared APIC bus model. The suite's self-tests break it one rule at a time.
  */
-import {
-  type Event,
-  type IrqFd,
-  type LocalApicAccess,
-  type MsiPolicy,
-  type Partition,
-  RelayIrqFd,
-  disposedError,
-  exhaustedError,
-  partitionCapabilities,
-} from '../../src';
-import { InProcessRelayPlatform } from '../../src/implement';
+import { type Event, type IrqFd, type LocalApicAccess, type MsiPolicy, type Partition } from '../../src';
+import { RelayIrqFd, disposedError, exhaustedError, partitionCapabilities, InProcessRelayPlatform } from '../../src/implement';
 import { ApicBus } from '../../src/testing';
 import { busPartition } from './bus-partition';
 import { ForwardingRoute } from './forwarding-route';

@@ -7,8 +7,8 @@
  * this adds is the kernel/relayed split, per route. The suite's self-tests break it one rule at a
  * time.
  */
-import { type Event, type IrqFd, type IrqFdMediation, type IrqFdRoute, type LocalApicAccess, type MsiMessage, type MsiPolicy, type Partition, type RawInjector, type RelayPlatform, RelayIrqFd, type RelayRouteTable, partitionCapabilities } from '../../src';
-import { InProcessEvent } from '../../src/implement';
+import { type Event, type IrqFd, type IrqFdMediation, type IrqFdRoute, type LocalApicAccess, type MsiMessage, type MsiPolicy, type Partition } from '../../src';
+import { type RawInjector, type RelayPlatform, RelayIrqFd, type RelayRouteTable, partitionCapabilities, InProcessEvent } from '../../src/implement';
 import { ApicBus } from '../../src/testing';
 import { busPartition } from './bus-partition';
 import { ForwardingRoute } from './forwarding-route';
