@@ -5,6 +5,8 @@ import { memoryIo } from '../src/cli/io';
 import type { ProbeReport } from '../src/probe/backends';
 import type { BackendDescriptor } from '../src/backends/descriptor';
 import { KVM_PROBLEM, WIDE, itKvm, runBin } from './support/run-cli';
+import { kvmBackend, probe as probeKvm } from '@tsvmm/virt-kvm';
+import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
 
 describe('tsvmm probe', () => {
   it('--json prints one JSON document with every backend, its availability, reason and capabilities', async () => {
@@ -159,6 +161,16 @@ describe('tsvmm probe', () => {
     const real = memoryIo(WIDE);
     expect(await main(['probe', '--backend', 'software'], real)).toBe(0);
     expect(real.stdout).toMatch(/x2APIC no \(APIC IDs up to 254\).*\n(?:.*\n)*? +x2APIC: available with `x2apic: true` \(APIC IDs up to 4294967294\)\n/);
+  });
+
+  it('on the KVM model: KVM_CAP_MAX_VCPU_ID 4096 and both KVM_CAP_X2APIC_API flags make an x2APIC partition reach APIC ID 4095', async () => {
+    const backends = [{ ...kvmBackend, probe: () => probeKvm({ sys: new KvmKernelModel({ apicIds: [0] }) }) }];
+    const text = memoryIo(WIDE);
+    expect(await main(['probe'], text, { backends })).toBe(0);
+    expect(text.stdout).toMatch(/^kvm  AVAILABLE\n +kernel-mediated irqfd, \d+ routes, resample yes, x2APIC no \(APIC IDs up to 254\), up to 1 vCPUs\n +x2APIC: available with `x2apic: true` \(APIC IDs up to 4095\)\n/m);
+    const json = memoryIo();
+    expect(await main(['probe', '--json'], json, { backends })).toBe(0);
+    expect((JSON.parse(json.stdout) as ProbeReport).backends[0]!.x2apicPartition).toEqual({ available: true, maxApicId: 4095, reason: expect.stringMatching(/KVM_CAP_MAX_VCPU_ID 4096/) });
   });
 
   itKvm('reports what an x2APIC partition reaches on this KVM: the largest vCPU id KVM_CAP_MAX_VCPU_ID allows', async () => {
