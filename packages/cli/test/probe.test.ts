@@ -167,7 +167,7 @@ describe('tsvmm probe', () => {
     const backends = [{ ...kvmBackend, probe: () => probeKvm({ sys: new KvmKernelModel({ apicIds: [0] }) }) }];
     const text = memoryIo(WIDE);
     expect(await main(['probe'], text, { backends })).toBe(0);
-    expect(text.stdout).toMatch(/^kvm  AVAILABLE\n +kernel-mediated irqfd, \d+ routes, resample yes, x2APIC no \(APIC IDs up to 254\), up to 1 vCPUs\n +x2APIC: available with `x2apic: true` \(APIC IDs up to 4095\)\n/m);
+    expect(text.stdout).toMatch(/^kvm {2}AVAILABLE\n +kernel-mediated irqfd, \d+ routes, resample yes, x2APIC no \(APIC IDs up to 254\), up to 1 vCPUs\n +x2APIC: available with `x2apic: true` \(APIC IDs up to 4095\)\n/m);
     const json = memoryIo();
     expect(await main(['probe', '--json'], json, { backends })).toBe(0);
     expect((JSON.parse(json.stdout) as ProbeReport).backends[0]!.x2apicPartition).toEqual({ available: true, maxApicId: 4095, reason: expect.stringMatching(/KVM_CAP_MAX_VCPU_ID 4096/) });
