@@ -5,6 +5,8 @@ import { memoryIo } from '../src/cli/io';
 import type { ProbeReport } from '../src/probe/backends';
 import type { BackendDescriptor } from '../src/backends/descriptor';
 import { KVM_PROBLEM, WIDE, itKvm, runBin } from './support/run-cli';
+import { kvmBackend, probe as probeKvm } from '@tsvmm/virt-kvm';
+import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
 
 describe('tsvmm probe', () => {
   it('--json prints one JSON document with every backend, its availability, reason and capabilities', async () => {
@@ -114,6 +116,70 @@ describe('tsvmm probe', () => {
     const real = memoryIo(WIDE);
     expect(await main(['probe', '--backend', 'software'], real)).toBe(0);
     expect(real.stdout).toMatch(/^ +emulated irqfd \(user-space relay\), \d+ routes, resample yes, x2APIC no \(APIC IDs up to 254\), up to 255 vCPUs$/m);
+  });
+
+  it('gives what an x2APIC partition would reach beside the default partition, in text and JSON, or why not', async () => {
+    const backend = (name: string, x2apicPartition?: { available: boolean; maxApicId: number; reason: string }): BackendDescriptor => ({
+      name,
+      relayMode: false,
+      probe: () => ({
+        backend: name,
+        available: true,
+        code: 'ok',
+        reason: `${name} is a test backend.`,
+        capabilities: { backend: name, irqfd: 'kernel', irqfdReason: '', maxRoutes: 64, resample: true, x2apic: false, maxApicId: 254, maxVcpus: 8 },
+        ...(x2apicPartition ? { x2apicPartition } : {}),
+      }),
+      open: () => {
+        throw new Error('not openable');
+      },
+    });
+    const backends = [
+      backend('wide', { available: true, maxApicId: 4095, reason: 'x2apic: true reaches them.' }),
+      backend('narrow', { available: false, maxApicId: 254, reason: 'its routes carry 8-bit destinations.' }),
+      backend('older'),
+    ];
+    const text = memoryIo(WIDE);
+    expect(await main(['probe'], text, { backends })).toBe(0);
+    const block = (name: string): string[] => {
+      const lines = text.stdout.split('\n');
+      const start = lines.findIndex((l) => l.startsWith(`${name} `));
+      return lines.slice(start + 1, lines.indexOf('', start));
+    };
+    expect(block('wide')).toContain('        x2APIC: available with `x2apic: true` (APIC IDs up to 4095)');
+    expect(block('narrow')).toContain('        x2APIC: not available (APIC IDs up to 254): its routes carry 8-bit destinations.');
+    // A backend that does not say prints no such line: the default partition's line stands alone.
+    expect(block('older').filter((l) => l.includes('x2APIC:'))).toEqual([]);
+    const json = memoryIo();
+    expect(await main(['probe', '--json'], json, { backends })).toBe(0);
+    expect((JSON.parse(json.stdout) as ProbeReport).backends.map((b) => [b.backend, b.x2apicPartition])).toEqual([
+      ['wide', { available: true, maxApicId: 4095, reason: 'x2apic: true reaches them.' }],
+      ['narrow', { available: false, maxApicId: 254, reason: 'its routes carry 8-bit destinations.' }],
+      ['older', undefined],
+    ]);
+    // The real software backend: an xAPIC default partition, and an x2APIC one reaching every 32-bit ID.
+    const real = memoryIo(WIDE);
+    expect(await main(['probe', '--backend', 'software'], real)).toBe(0);
+    expect(real.stdout).toMatch(/x2APIC no \(APIC IDs up to 254\).*\n(?:.*\n)*? +x2APIC: available with `x2apic: true` \(APIC IDs up to 4294967294\)\n/);
+  });
+
+  it('on the KVM model: KVM_CAP_MAX_VCPU_ID 4096 and both KVM_CAP_X2APIC_API flags make an x2APIC partition reach APIC ID 4095', async () => {
+    const backends = [{ ...kvmBackend, probe: () => probeKvm({ sys: new KvmKernelModel({ apicIds: [0] }) }) }];
+    const text = memoryIo(WIDE);
+    expect(await main(['probe'], text, { backends })).toBe(0);
+    expect(text.stdout).toMatch(/^kvm {2}AVAILABLE\n +kernel-mediated irqfd, \d+ routes, resample yes, x2APIC no \(APIC IDs up to 254\), up to 1 vCPUs\n +x2APIC: available with `x2apic: true` \(APIC IDs up to 4095\)\n/m);
+    const json = memoryIo();
+    expect(await main(['probe', '--json'], json, { backends })).toBe(0);
+    expect((JSON.parse(json.stdout) as ProbeReport).backends[0]!.x2apicPartition).toEqual({ available: true, maxApicId: 4095, reason: expect.stringMatching(/KVM_CAP_MAX_VCPU_ID 4096/) });
+  });
+
+  itKvm('reports what an x2APIC partition reaches on this KVM: the largest vCPU id KVM_CAP_MAX_VCPU_ID allows', async () => {
+    const io = memoryIo();
+    await main(['probe', '--json'], io);
+    const kvm = (JSON.parse(io.stdout) as ProbeReport).backends.find((b) => b.backend === 'kvm')!;
+    expect(kvm.capabilities).toMatchObject({ x2apic: false });
+    expect(kvm.x2apicPartition).toEqual({ available: expect.any(Boolean), maxApicId: expect.any(Number), reason: expect.stringMatching(/KVM_CAP_/) });
+    if (kvm.x2apicPartition!.available) expect(kvm.x2apicPartition!.maxApicId).toBeGreaterThan(0xfe);
   });
 
   it('human output names each backend and what the demo would use', async () => {

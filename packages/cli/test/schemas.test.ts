@@ -96,6 +96,22 @@ describe('the published JSON Schemas', () => {
     const fractional = clone(doc);
     withCaps(fractional).maxApicId = 254.5;
     expect(errorsOf('probe.schema.json', fractional)).not.toEqual([]);
+    // What an x2APIC partition would reach: documented as the backends print it, and broken it is refused.
+    const x2 = (d: Record<string, unknown>): Record<string, unknown> =>
+      (d as { backends: { x2apicPartition?: Record<string, unknown> }[] }).backends.find((b) => b.x2apicPartition !== undefined)!.x2apicPartition!;
+    expect(x2(doc)).toMatchObject({ available: true, maxApicId: expect.any(Number) });
+    expect(x2(mshvOnModel)).toMatchObject({ available: false });
+    for (const breakIt of [
+      (x: Record<string, unknown>) => delete x.maxApicId,
+      (x: Record<string, unknown>) => (x.maxApicId = 2 ** 32 - 1),
+      (x: Record<string, unknown>) => (x.available = 'yes'),
+      (x: Record<string, unknown>) => (x.reason = ''),
+      (x: Record<string, unknown>) => (x.wider = true),
+    ]) {
+      const broken = clone(doc);
+      breakIt(x2(broken));
+      expect(errorsOf('probe.schema.json', broken)).not.toEqual([]);
+    }
   });
 
   it('describe demo --json', async () => {

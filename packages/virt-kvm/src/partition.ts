@@ -2,7 +2,7 @@
  * A KVM virtual machine with an in-kernel irqchip and software-enabled local APICs, as far as
  * interrupts are concerned: irqfd routes, one-shot MSIs and a diagnostic view of each local APIC.
  */
-import { IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, parseMsi } from '@tsvmm/virt';
+import { IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, type X2apicPartitionProbe, parseMsi } from '@tsvmm/virt';
 import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, disposedError, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
 import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, createLinuxIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
@@ -111,6 +111,39 @@ const XAPIC_MAX_VCPUS = 255;
 const XAPIC_MAX_APIC_ID = 0xfe;
 /** The largest x2APIC destination: 0xFFFFFFFF is the broadcast ID. */
 const X2APIC_MAX_APIC_ID = 0xfffffffe;
+/** Most vCPUs this backend asks for with x2APIC. */
+const X2APIC_MAX_VCPUS = 1 << 16;
+
+/**
+ * What an `x2apic: true` partition would reach on a host with `ext`, without creating one: it
+ * needs KVM_CAP_X2APIC_API with both flags {@link KvmPartition.create} enables, and its
+ * destinations stop at KVM_CAP_MAX_VCPU_ID minus 1 (vCPU ids are the APIC IDs). Unavailable,
+ * with the reason, when a flag is missing or KVM_CAP_MAX_VCPU_ID leaves no ID above 0xFE.
+ */
+export function x2apicPartitionOf(ext: KvmExtensions): X2apicPartitionProbe {
+  const xapicMax = Math.min(ext.maxVcpuId - 1, XAPIC_MAX_APIC_ID);
+  if ((ext.x2apicApiFlags & X2APIC_API_FLAGS) !== X2APIC_API_FLAGS) {
+    const has = ext.x2apicApi ? `reports flags ${ext.x2apicApiFlags} only` : 'is missing';
+    return {
+      available: false,
+      maxApicId: xapicMax,
+      reason: `x2apic: true needs KVM_CAP_X2APIC_API with 32-bit IDs and the disabled broadcast quirk (flags ${X2APIC_API_FLAGS}), but it ${has} (Linux 4.8 and later have it).`,
+    };
+  }
+  const maxApicId = Math.min(ext.maxVcpuId - 1, X2APIC_MAX_APIC_ID);
+  if (maxApicId <= XAPIC_MAX_APIC_ID) {
+    return {
+      available: false,
+      maxApicId: xapicMax,
+      reason: `KVM_CAP_MAX_VCPU_ID is ${ext.maxVcpuId}: vCPU ids (the APIC IDs) stay below it, so x2apic: true reaches no APIC ID above 0xFE.`,
+    };
+  }
+  return {
+    available: true,
+    maxApicId,
+    reason: `x2apic: true enables KVM_CAP_X2APIC_API with 32-bit IDs: APIC IDs up to ${maxApicId} (KVM_CAP_MAX_VCPU_ID ${ext.maxVcpuId}), at most ${Math.min(ext.maxVcpus, X2APIC_MAX_VCPUS)} vCPUs (KVM_CAP_MAX_VCPUS).`,
+  };
+}
 
 /** The relay's route limit: eventfds, not kernel routes, are what it spends. */
 const RELAY_MAX_ROUTES = 4096;
@@ -263,7 +296,7 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
       throw invalidArgument(op, `irqfd must be 'auto', 'kernel' or 'relay', got ${describeValue(mode)}`);
     }
     const x2apic = checkBoolean(op, 'x2apic', raw.x2apic, false);
-    const vcpus = checkInteger(op, 'vcpus', raw.vcpus, 1, x2apic ? 1 << 16 : XAPIC_MAX_VCPUS);
+    const vcpus = checkInteger(op, 'vcpus', raw.vcpus, 1, x2apic ? X2APIC_MAX_VCPUS : XAPIC_MAX_VCPUS);
     const apicIds = readApicIds(op, raw.apicIds, vcpus, x2apic);
     const routingEntries = raw.routingEntries === undefined ? undefined : checkInteger(op, 'routingEntries', raw.routingEntries, LEGACY_ROUTES.length + 1, 1 << 20);
     const maxRoutes = raw.maxRoutes === undefined ? undefined : checkInteger(op, 'maxRoutes', raw.maxRoutes, 1, 1 << 20);

@@ -4,7 +4,7 @@ import { isVirtError } from '@tsvmm/virt';
 import { EACCES, EPERM, O_CLOEXEC } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { KvmPartition, probe } from '../src';
-import type { KvmKernelModel } from '../src/testing';
+import { KvmKernelModel } from '../src/testing';
 import { describeOnTargets, msiTo } from './support/targets';
 
 describeOnTargets('KvmPartition', (target) => {
@@ -213,5 +213,51 @@ describeOnTargets('KvmPartition', (target) => {
     expect(p.reason).toMatch(/\/dev\/kvm works/);
     expect(p.capabilities).toMatchObject({ backend: 'kvm', irqfd: 'kernel' });
     expect(target.openFdCount()).toBe(baseline);
+  });
+
+  it('probe() says what an x2APIC partition would reach, and an x2apic partition opens at that APIC ID', () => {
+    const p = probe({ sys: target.newSyscalls() });
+    // The default partition is an xAPIC one; the x2APIC one is told apart.
+    expect(p.capabilities).toMatchObject({ x2apic: false, maxApicId: 0xfe });
+    const ext = (() => {
+      using one = target.create({ vcpus: 1 });
+      return one.extensions;
+    })();
+    const x2 = p.x2apicPartition!;
+    expect(x2).toEqual({ available: (ext.x2apicApiFlags & 3) === 3 && ext.maxVcpuId > 0xff, maxApicId: expect.any(Number), reason: expect.any(String) });
+    if (!target.real) expect(x2).toMatchObject({ available: true, maxApicId: 4095, reason: expect.stringMatching(/APIC IDs up to 4095 \(KVM_CAP_MAX_VCPU_ID 4096\)/) });
+    if (x2.available) {
+      expect(x2.maxApicId).toBe(ext.maxVcpuId - 1);
+      // What probe promises, create keeps: a vCPU at the largest APIC ID, read back from its local APIC.
+      using wide = target.create({ vcpus: 1, x2apic: true, apicIds: [x2.maxApicId] });
+      expect(wide.readLocalApic(0).apicId).toBe(x2.maxApicId);
+      expect(wide.capabilities.maxApicId).toBe(x2.maxApicId);
+    }
+  });
+});
+
+describe('probe() x2APIC partition on a KVM model without it', () => {
+  const full = { 0: 1, 9: 2, 25: 4096, 32: 1, 66: 2, 77: 1, 82: 1, 121: 1 };
+  const probeWith = (caps: Record<number, number>) => probe({ sys: new KvmKernelModel({ apicIds: [0, 1], capabilities: { ...full, ...caps } }) });
+
+  it('without KVM_CAP_X2APIC_API, or with one flag only: unavailable, naming what is missing, at the xAPIC limit', () => {
+    for (const [flags, says] of [
+      [0, /KVM_CAP_X2APIC_API .*is missing/],
+      [1, /reports flags 1 only/],
+    ] as const) {
+      const p = probeWith({ 128: 4096, 129: flags });
+      expect(p.available).toBe(true);
+      expect(p.x2apicPartition).toEqual({ available: false, maxApicId: 0xfe, reason: expect.stringMatching(says) });
+      // create agrees: an x2apic partition is UNSUPPORTED on this model.
+      expect(() => KvmPartition.create({ vcpus: 1, x2apic: true, sys: new KvmKernelModel({ apicIds: [0], capabilities: { ...full, 128: 4096, 129: flags } }) })).toThrow(
+        expect.objectContaining({ code: 'UNSUPPORTED' }),
+      );
+    }
+  });
+
+  it('with KVM_CAP_MAX_VCPU_ID 255 or less: unavailable, no APIC ID above 0xFE; just above: available up to 255', () => {
+    expect(probeWith({ 128: 200, 129: 3 }).x2apicPartition).toEqual({ available: false, maxApicId: 199, reason: expect.stringMatching(/KVM_CAP_MAX_VCPU_ID is 200/) });
+    expect(probeWith({ 128: 255, 129: 3 }).x2apicPartition).toMatchObject({ available: false, maxApicId: 0xfe });
+    expect(probeWith({ 128: 256, 129: 3 }).x2apicPartition).toMatchObject({ available: true, maxApicId: 255 });
   });
 });

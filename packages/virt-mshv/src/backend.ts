@@ -24,7 +24,8 @@ export type MshvProbeOptions = Omit<MshvPartitionOptions, 'vcpus'>;
 
 /**
  * Whether mshv works here, found by creating a 1-VP partition and disposing it (mshv has no
- * capability query). Never throws.
+ * capability query). `x2apicPartition` is never available: an `x2apic: true` partition reaches
+ * the same APIC IDs (`capabilities.x2apicReason` says why). Never throws.
  */
 export function probe(options: MshvProbeOptions = {}): MshvBackendProbe {
   if (process.platform !== 'linux' && options.sys === undefined) {
@@ -35,7 +36,9 @@ export function probe(options: MshvProbeOptions = {}): MshvBackendProbe {
     try {
       const c = p.capabilities;
       const how = c.irqfd === 'kernel' ? 'kernel irqfd (MSHV_IRQFD)' : `no irqfd (${c.irqfdReason})`;
-      return { backend: 'mshv', available: true, code: 'ok', reason: `${options.device ?? MSHV_DEVICE} works with ${how}.`, capabilities: c };
+      // No mshv partition reaches above its default one's limit, x2APIC-capable or not: the same limit and reason.
+      const x2apicPartition = { available: false, maxApicId: c.maxApicId, reason: `${c.x2apicReason}.` };
+      return { backend: 'mshv', available: true, code: 'ok', reason: `${options.device ?? MSHV_DEVICE} works with ${how}.`, capabilities: c, x2apicPartition };
     } finally {
       p.dispose();
     }

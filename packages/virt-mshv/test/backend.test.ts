@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { EACCES, EIO } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { MshvKernelModel } from '../src/testing';
-import { MshvPartition, mshvBackend, probe } from '../src';
+import { type MshvCapabilities, MshvPartition, mshvBackend, probe } from '../src';
 import { describeOnTargets } from './support/targets';
 
 describe('probe', () => {
@@ -36,6 +36,9 @@ describeOnTargets('probe', (target) => {
     const p = probe(options);
     expect(p).toMatchObject({ backend: 'mshv', available: true, code: 'ok' });
     expect(p.capabilities).toMatchObject({ backend: 'mshv', irqfd: 'kernel', resample: false, x2apic: false });
+    // An x2APIC-capable partition reaches no further on mshv: the same limit, and the reason why.
+    expect(p.x2apicPartition).toEqual({ available: false, maxApicId: p.capabilities!.maxApicId, reason: `${(p.capabilities as MshvCapabilities).x2apicReason}.` });
+    expect(p.x2apicPartition!.reason).toMatch(/MSHV_SET_MSI_ROUTING/);
     expect(target.openFdCount()).toBe(fds);
     // koffi's buffers are not counted: the model's memory is.
     if (!target.real) expect(target.modelBuffers()).toBe(buffers);

@@ -329,7 +329,10 @@ class SoftwareLevelRoute implements LevelIrqFdRoute {
   }
 }
 
-/** The software backend is always available. */
+/**
+ * The software backend is always available; `capabilities` describe a 1-vCPU xAPIC partition and
+ * `x2apicPartition` what `x2apic: true` reaches (any APIC ID up to 0xFFFFFFFE, on up to 256 vCPUs).
+ */
 export function probe(): BackendProbe {
   using partition = SoftwarePartition.create({ vcpus: 1 });
   return {
@@ -338,5 +341,10 @@ export function probe(): BackendProbe {
     code: 'ok',
     reason: 'Pure TypeScript model of the local APICs; always available, no hypervisor needed.',
     capabilities: partition.capabilities,
+    x2apicPartition: {
+      available: true,
+      maxApicId: MAX_APIC_ID_X2APIC,
+      reason: `x2apic: true gives 32-bit APIC IDs: any up to ${MAX_APIC_ID_X2APIC} (0xFFFFFFFE; 0xFFFFFFFF is the broadcast ID), on up to ${MAX_VCPUS_X2APIC} vCPUs.`,
+    },
   };
 }

@@ -107,6 +107,15 @@ test('capabilities are frozen and honest; probe reports it available', () => {
   expect(probe()).toMatchObject({ backend: 'software', available: true });
 });
 
+test('probe says what an x2APIC partition reaches, and such a partition delivers to that APIC ID', () => {
+  const p = probe();
+  expect(p.capabilities).toMatchObject({ x2apic: false, maxApicId: 0xfe });
+  expect(p.x2apicPartition).toEqual({ available: true, maxApicId: 0xfffffffe, reason: expect.stringMatching(/any up to 4294967294 .* on up to 256 vCPUs/) });
+  using wide = SoftwarePartition.create({ vcpus: 1, x2apic: true, apicIds: [p.x2apicPartition!.maxApicId] });
+  expect(wide.capabilities.maxApicId).toBe(p.x2apicPartition!.maxApicId);
+  expect(wide.readLocalApic(0).apicId).toBe(p.x2apicPartition!.maxApicId);
+});
+
 test('an irqfd route delivers inside signal(), synchronously', () => {
   using p = SoftwarePartition.create({ vcpus: 2 });
   const r = p.irqfd()!.newIrqFdRoute();

@@ -2,7 +2,7 @@
  * The registry entry of this backend: its name, a probe that never throws, and `open`.
  */
 import { type BackendDescriptor, type BackendProbe, type BackendProbeCode, isVirtError } from '@tsvmm/virt';
-import { WhpPartition, type WhpPartitionOptions, checkWhpPlatform } from './partition';
+import { WHP_MAX_X2APIC_VCPUS, WhpPartition, type WhpPartitionOptions, checkWhpPlatform } from './partition';
 
 /**
  * Why WHP is or is not usable: `ok`; `platform` (not Windows x64); `no-device` (no
@@ -27,7 +27,9 @@ export interface WhpBackend extends BackendDescriptor {
 }
 
 /**
- * Whether WHP works here, found by creating a 2-VP partition and disposing it. Never throws.
+ * Whether WHP works here, found by creating a 2-VP partition and disposing it. `x2apicPartition`:
+ * an `x2apic: true` partition (LocalApicEmulationMode X2Apic) reaches APIC ID
+ * {@link WHP_MAX_X2APIC_VCPUS} minus 1, the highest VP index. Never throws.
  * `options.library` is the test seam of {@link WhpPartitionOptions}.
  */
 export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpProbe {
@@ -44,7 +46,12 @@ export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpPr
     try {
       const c = p.capabilities;
       const how = c.irqfd === 'kernel' ? 'interrupt triggers' : `no irqfd (${c.irqfdReason})`;
-      return { backend: 'whp', available: true, code: 'ok', reason: `WinHvPlatform.dll works with ${how}.`, capabilities: c };
+      const x2apicPartition = {
+        available: true,
+        maxApicId: WHP_MAX_X2APIC_VCPUS - 1,
+        reason: `x2apic: true sets LocalApicEmulationMode X2Apic: VP i gets APIC ID i, so APIC IDs up to ${WHP_MAX_X2APIC_VCPUS - 1} with ${WHP_MAX_X2APIC_VCPUS} vCPUs.`,
+      };
+      return { backend: 'whp', available: true, code: 'ok', reason: `WinHvPlatform.dll works with ${how}.`, capabilities: c, x2apicPartition };
     } finally {
       p.dispose();
     }

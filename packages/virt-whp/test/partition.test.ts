@@ -79,7 +79,17 @@ describe('platform', () => {
 
   test('probe through the test seam: available with triggers; without triggers; hypervisor absent', () => {
     full.reset();
-    expect(probe({ library: full.library })).toMatchObject({ available: true, code: 'ok', capabilities: { irqfd: 'kernel' } });
+    const ok = probe({ library: full.library });
+    expect(ok).toMatchObject({ available: true, code: 'ok', capabilities: { irqfd: 'kernel', x2apic: false, maxApicId: 0xfe } });
+    expect(ok.x2apicPartition).toEqual({ available: true, maxApicId: 1023, reason: expect.stringMatching(/LocalApicEmulationMode X2Apic.*up to 1023 with 1024 vCPUs/) });
+    // What probe promises, create keeps: an x2apic partition with the most VPs reaches that APIC ID.
+    const widest = WhpPartition.create({ vcpus: 1024, x2apic: true, library: full.library });
+    try {
+      expect(widest.capabilities.maxApicId).toBe(ok.x2apicPartition!.maxApicId);
+    } finally {
+      widest.dispose();
+    }
+    full.reset();
     const none = whpModel('no-triggers');
     none.reset();
     expect(probe({ library: none.library })).toMatchObject({ available: true, capabilities: { irqfd: 'emulated' } });

@@ -21,5 +21,5 @@ export type { GuestEoiAccess, IoApicAccess, IoApicPinState, IoApicRedirection, I
 export { IOAPIC_PINS, hasIoApicAccess, newLevelRoute } from './contract/level';
 export { hasLocalApicAccess } from './contract/partition';
 export type { LocalApicAccess, LocalApicState, Partition } from './contract/partition';
-export type { BackendDescriptor, BackendOpenOptions, BackendProbe, BackendProbeCode } from './contract/probe';
+export type { BackendDescriptor, BackendOpenOptions, BackendProbe, BackendProbeCode, X2apicPartitionProbe } from './contract/probe';
 

@@ -1,4 +1,4 @@
-import type { PartitionCapabilities } from '@tsvmm/virt';
+import type { PartitionCapabilities, X2apicPartitionProbe } from '@tsvmm/virt';
 import type { HostLimits } from '@tsvmm/linux-sys';
 import { UsageError } from './errors';
 import { ExitCode, exitCodeDoc } from './exit-codes';
@@ -20,6 +20,11 @@ function describeCapabilities(c: PartitionCapabilities): string {
     `x2APIC ${c.x2apic ? 'yes' : 'no'} (APIC IDs up to ${c.maxApicId})`,
     `up to ${c.maxVcpus} vCPUs`,
   ].join(', ');
+}
+
+/** What an x2APIC partition would reach, beside the default partition's capabilities line. */
+function describeX2apicPartition(x: X2apicPartitionProbe): string {
+  return x.available ? `x2APIC: available with \`x2apic: true\` (APIC IDs up to ${x.maxApicId})` : `x2APIC: not available (APIC IDs up to ${x.maxApicId}): ${x.reason}`;
 }
 
 /** What this process's confinement costs the Linux backends, in one or two lines. */
@@ -64,6 +69,7 @@ export function formatProbe(
       lines.push(...para(describeCapabilities(b.capabilities), pad));
       if (b.capabilities.irqfdReason) lines.push(...para(`irqfd: ${b.capabilities.irqfdReason}`, pad));
     }
+    if (b.x2apicPartition) lines.push(...para(describeX2apicPartition(b.x2apicPartition), pad));
     lines.push(...para(b.reason, pad), '');
   }
   lines.push(...describeVfio(report.vfio).flatMap(([text, indent]) => para(text, indent)), '');
@@ -118,7 +124,8 @@ export const probeCommand: Command = {
     `Probes every backend (${BACKENDS.map((b) => b.name).join(', ')}) without changing anything on the host. For each backend: ` +
     'available or not and why, as a sentence and as a code (ok, platform, no-device, permission, unsupported, ' +
     'missing-export, load-failed, error), and its capabilities ' +
-    '(kernel-mediated or emulated irqfd, route limit, resample, x2APIC and the largest APIC ID a destination reaches). ' +
+    '(kernel-mediated or emulated irqfd, route limit, resample, x2APIC and the largest APIC ID a destination reaches) on its default ' +
+    'partition, then whether an x2APIC partition (the backend\'s `x2apic: true` option) is available and the largest APIC ID it reaches, or why not. ' +
     'Then VFIO: /dev/vfio/vfio and its API version, the IOMMU groups, the functions bound to vfio-pci and whether ' +
     'their groups are viable and open to this user, iommufd, device cdevs and the no-IOMMU mode; each thing missing with what to do.\n\n' +
     'With --backend, exits 3 when that backend is unavailable (4 when only permissions are missing), for scripts.\n\n' +

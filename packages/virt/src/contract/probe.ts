@@ -10,6 +10,24 @@ import type { Partition } from './partition';
  */
 export type BackendProbeCode = 'ok' | 'platform' | 'no-device' | 'permission' | 'unsupported' | 'missing-export' | 'load-failed' | 'error';
 
+/**
+ * What an x2APIC partition of a backend would reach on this host, beside the default partition
+ * that {@link BackendProbe.capabilities} describes (an xAPIC one on every backend, whose MSI
+ * destinations stop at APIC ID 0xFE).
+ */
+export interface X2apicPartitionProbe {
+  /** Whether the backend's `x2apic: true` option would create a partition here whose destinations reach APIC IDs above 0xFE. */
+  readonly available: boolean;
+  /**
+   * The largest APIC ID an MSI's physical destination would reach on such a partition (the
+   * broadcast ID aside); when not `available`, the largest the backend reaches at all (the
+   * default partition's `maxApicId`). An integer from 0 to 0xFFFFFFFE.
+   */
+  readonly maxApicId: number;
+  /** How to get it (the option and the host fact the limit comes from), or why it cannot be had; a sentence for people. */
+  readonly reason: string;
+}
+
 /** What a backend package reports about this host, without keeping a partition. */
 export interface BackendProbe {
   /** `kvm`, `mshv`, `whp`, `software`. */
@@ -25,6 +43,11 @@ export interface BackendProbe {
   readonly reason: string;
   /** What a partition here would offer, when available. */
   readonly capabilities?: PartitionCapabilities;
+  /**
+   * What an x2APIC partition would reach, when available and the backend says (backends written
+   * against an older contract leave it out): `capabilities` describes the default partition only.
+   */
+  readonly x2apicPartition?: X2apicPartitionProbe;
 }
 
 /** What a tool asks of `open`: a partition with `vcpus` vCPUs, optionally through the relay. */
