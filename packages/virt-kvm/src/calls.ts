@@ -16,9 +16,7 @@ export const createVm = (sys: Syscalls, kvmFd: number): number => sys.ioctl(kvmF
 export const createIrqchip = (sys: Syscalls, vmFd: number): number => sys.ioctl(vmFd, kvm.KVM_CREATE_IRQCHIP, 0);
 /** KVM_CREATE_VCPU: the new vCPU fd; `id` becomes its APIC ID. */
 export const createVcpu = (sys: Syscalls, vmFd: number, id: number): number => sys.ioctl(vmFd, kvm.KVM_CREATE_VCPU, id);
-/** KVM_SET_GSI_ROUTING: replaces the whole table (`struct kvm_irq_routing` + entries), all or nothing. */
-export const setGsiRouting = (sys: Syscalls, vmFd: number, table: Uint8Array): number => sys.ioctl(vmFd, kvm.KVM_SET_GSI_ROUTING, table);
-/** KVM_IRQFD with a `struct kvm_irqfd`: assigns or (flag DEASSIGN) deassigns one irqfd. */
+/** KVM_IRQFD with a `struct kvm_irqfd`: a level route's resample irqfd (MSI routes' irqfds are the shared engine's, as is KVM_SET_GSI_ROUTING). */
 export const irqfd = (sys: Syscalls, vmFd: number, arg: Uint8Array): number => sys.ioctl(vmFd, kvm.KVM_IRQFD, arg);
 /** KVM_SIGNAL_MSI with a `struct kvm_msi`: > 0 delivered, 0 blocked by the guest. */
 export const signalMsi = (sys: Syscalls, vmFd: number, msi: Uint8Array): number => sys.ioctl(vmFd, kvm.KVM_SIGNAL_MSI, msi);

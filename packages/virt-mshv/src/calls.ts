@@ -1,6 +1,8 @@
 /**
- * One typed function per MSHV ioctl, each going through the injectable {@link Syscalls}, and the
- * encoder of each argument struct (tested byte for byte against the UAPI header's layouts).
+ * One typed function per MSHV ioctl tsvmm issues outside the shared irqfd engine (which writes
+ * MSHV_SET_MSI_ROUTING and MSHV_IRQFD itself, from the layouts), each going through the injectable
+ * {@link Syscalls}, and the encoder of each argument struct (tested byte for byte against the UAPI
+ * header's layouts).
  *
  * The calls return what the system call returned (a new fd, 0, or -errno): callers decide which
  * typed error a failure becomes, because the same errno means different things per step.
@@ -16,13 +18,9 @@ import {
   MSHV_GET_SET_VP_STATE_LAYOUT,
   MSHV_GET_VP_STATE,
   MSHV_INITIALIZE_PARTITION,
-  MSHV_IRQFD,
   MSHV_ROOT_HVCALL,
   MSHV_ROOT_HVCALL_LAYOUT,
-  MSHV_SET_MSI_ROUTING,
   MSHV_SET_VP_STATE,
-  MSHV_USER_IRQFD_LAYOUT,
-  MSHV_USER_IRQ_TABLE,
 } from './abi';
 
 // ---- encoders ----
@@ -35,61 +33,6 @@ export function encodeCreatePartition(ptFlags: bigint, ptIsolation = 0n): Uint8A
 /** `struct mshv_create_vp` (4 bytes). */
 export function encodeCreateVp(vpIndex: number): Uint8Array {
   return packStruct(MSHV_CREATE_VP_LAYOUT, { vpIndex });
-}
-
-/** The fields of `struct mshv_user_irqfd`; `resamplefd` is -1 when unused. */
-export interface MshvIrqfdArgs {
-  /** The eventfd (`fd`, s32 @0). */
-  readonly fd: number;
-  /** The resample eventfd (`resamplefd`, s32 @4); default -1. Only meaningful with MSHV_IRQFD_FLAG_RESAMPLE. */
-  readonly resamplefd?: number;
-  /** The GSI (`gsi`, u32 @8). Routes exist only below 4096; the kernel does not range-check it at assign. */
-  readonly gsi: number;
-  /** MSHV_IRQFD_FLAG_DEASSIGN, MSHV_IRQFD_FLAG_RESAMPLE. */
-  readonly flags: number;
-}
-
-/** Encodes `struct mshv_user_irqfd` (16 bytes: fd, resamplefd, gsi, flags) into `out` (reused on the hot path). */
-export function encodeIrqfd(args: MshvIrqfdArgs, out: Uint8Array = new Uint8Array(MSHV_USER_IRQFD_LAYOUT.size)): Uint8Array {
-  const v = new DataView(out.buffer, out.byteOffset, MSHV_USER_IRQFD_LAYOUT.size);
-  encodeStruct(MSHV_USER_IRQFD_LAYOUT, v, 0, { fd: args.fd, resamplefd: args.resamplefd ?? -1, gsi: args.gsi, flags: args.flags });
-  return out;
-}
-
-/** One MSI route of `MSHV_SET_MSI_ROUTING`. */
-export interface MshvMsiRoute {
-  /** The GSI (`gsi` @0), below 4096 and unique in the table. */
-  readonly gsi: number;
-  /** MSI address bits 31:0 (`address_lo` @4): APIC ID in bits 19:12, logical destination mode bit 2. */
-  readonly addressLo: number;
-  /** MSI address bits 63:32 (`address_hi` @8): must be 0, or the kernel rejects the whole table. */
-  readonly addressHi: number;
-  /** MSI data (`data` @12): vector bits 7:0, delivery mode 10:8, level-triggered bit 15. */
-  readonly data: number;
-}
-
-/** Bytes of a routing table with `n` entries: the 8-byte header and 16 bytes per entry. */
-export function msiRoutingTableSize(n: number): number {
-  return MSHV_USER_IRQ_TABLE.sizeFor(n);
-}
-
-/**
- * Encodes `struct mshv_user_irq_table` with its entries (`rsvd` 0). Writes into `out` when it is
- * large enough (reused between commits), else into a new buffer; returns exactly the table's bytes.
- */
-export function encodeMsiRoutingTable(routes: Iterable<MshvMsiRoute>, out?: Uint8Array): Uint8Array {
-  const list = [...routes];
-  const size = MSHV_USER_IRQ_TABLE.sizeFor(list.length);
-  const bytes = out !== undefined && out.byteLength >= size ? out.subarray(0, size) : new Uint8Array(size);
-  const v = new DataView(bytes.buffer, bytes.byteOffset, size);
-  MSHV_USER_IRQ_TABLE.encodeHeader(v, list.length);
-  list.forEach((r, i) => encodeMsiRoute(v, MSHV_USER_IRQ_TABLE.entriesOffset + i * MSHV_USER_IRQ_TABLE.entry.size, r));
-  return bytes;
-}
-
-/** Writes one `struct mshv_user_irq_entry` at byte `at` of `view` (16 bytes, zero elsewhere). */
-export function encodeMsiRoute(view: DataView, at: number, r: MshvMsiRoute): void {
-  encodeStruct(MSHV_USER_IRQ_TABLE.entry, view, at, { gsi: r.gsi, addressLo: r.addressLo, addressHi: r.addressHi, data: r.data });
 }
 
 /** The fields of `struct mshv_root_hvcall` a caller sets (`status` and `rsvd` are 0 on input). */
@@ -163,16 +106,6 @@ export function initializePartition(sys: Syscalls, partitionFd: number): number 
 /** MSHV_CREATE_VP: the VP fd, or -errno (EINVAL for an index >= 256, EEXIST when taken). */
 export function createVp(sys: Syscalls, partitionFd: number, vpIndex: number): number {
   return sys.ioctl(partitionFd, MSHV_CREATE_VP, encodeCreateVp(vpIndex));
-}
-
-/** MSHV_IRQFD with an encoded `struct mshv_user_irqfd` (see {@link encodeIrqfd}): 0 or -errno. */
-export function irqfd(sys: Syscalls, partitionFd: number, encoded: Uint8Array): number {
-  return sys.ioctl(partitionFd, MSHV_IRQFD, encoded);
-}
-
-/** MSHV_SET_MSI_ROUTING with an encoded table (see {@link encodeMsiRoutingTable}): 0 or -errno. */
-export function setMsiRouting(sys: Syscalls, partitionFd: number, table: Uint8Array): number {
-  return sys.ioctl(partitionFd, MSHV_SET_MSI_ROUTING, table);
 }
 
 /** What MSHV_ROOT_HVCALL returned: the ioctl result and the hypervisor status the kernel wrote back. */

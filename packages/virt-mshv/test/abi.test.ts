@@ -3,16 +3,14 @@
  * size and encoder output is compared with literal values from the UAPI header's definitions
  * (include/uapi/linux/mshv.h), written out by hand here, never computed by the package's encoders.
  */
+import { packStruct } from '@tsvmm/ffi';
 import * as abi from '../src/abi';
 import {
   encodeAssertVirtualInterrupt,
   encodeCreatePartition,
   encodeCreateVp,
-  encodeIrqfd,
-  encodeMsiRoutingTable,
   encodeRootHvcall,
   encodeVpState,
-  msiRoutingTableSize,
 } from '../src/calls';
 
 const bytes = (u: Uint8Array): number[] => Array.from(u);
@@ -62,16 +60,16 @@ test('mshv_create_vp: vp_index u32 @0', () => {
 });
 
 test('mshv_user_irqfd: fd @0, resamplefd @4, gsi @8, flags @12, no padding', () => {
-  expect(bytes(encodeIrqfd({ fd: 7, gsi: 0x123, flags: abi.MSHV_IRQFD_FLAG_DEASSIGN }))).toEqual([
+  expect(bytes(packStruct(abi.MSHV_USER_IRQFD_LAYOUT, { fd: 7, resamplefd: -1, gsi: 0x123, flags: abi.MSHV_IRQFD_FLAG_DEASSIGN }))).toEqual([
     7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x23, 0x01, 0, 0, 1, 0, 0, 0,
   ]);
-  expect(bytes(encodeIrqfd({ fd: 0x0a0b, resamplefd: 9, gsi: 4095, flags: abi.MSHV_IRQFD_FLAG_RESAMPLE }))).toEqual([
+  expect(bytes(packStruct(abi.MSHV_USER_IRQFD_LAYOUT, { fd: 0x0a0b, resamplefd: 9, gsi: 4095, flags: abi.MSHV_IRQFD_FLAG_RESAMPLE }))).toEqual([
     0x0b, 0x0a, 0, 0, 9, 0, 0, 0, 0xff, 0x0f, 0, 0, 2, 0, 0, 0,
   ]);
 });
 
 test('mshv_user_irq_table: nr @0, rsvd @4 = 0, then 16-byte entries (gsi, address_lo, address_hi, data)', () => {
-  const t = encodeMsiRoutingTable([
+  const t = abi.MSHV_USER_IRQ_TABLE.pack({}, [
     { gsi: 1, addressLo: 0xfee01000, addressHi: 0, data: 0x41 },
     { gsi: 0x0203, addressLo: 0xfee0200c, addressHi: 0, data: 0x80f1 },
   ]);
@@ -80,15 +78,8 @@ test('mshv_user_irq_table: nr @0, rsvd @4 = 0, then 16-byte entries (gsi, addres
     1, 0, 0, 0, 0x00, 0x10, 0xe0, 0xfe, 0, 0, 0, 0, 0x41, 0, 0, 0,
     3, 2, 0, 0, 0x0c, 0x20, 0xe0, 0xfe, 0, 0, 0, 0, 0xf1, 0x80, 0, 0,
   ]);
-  expect(bytes(encodeMsiRoutingTable([]))).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
-  expect(msiRoutingTableSize(3)).toBe(8 + 48);
-});
-
-test('the routing table encoder reuses a large enough buffer and clears a stale rsvd', () => {
-  const scratch = new Uint8Array(64).fill(0xaa);
-  const t = encodeMsiRoutingTable([{ gsi: 5, addressLo: 0xfee00000, addressHi: 0, data: 0x30 }], scratch);
-  expect(t.buffer).toBe(scratch.buffer);
-  expect(bytes(t)).toEqual([1, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0xe0, 0xfe, 0, 0, 0, 0, 0x30, 0, 0, 0]);
+  expect(bytes(abi.MSHV_USER_IRQ_TABLE.pack({}, []))).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+  expect(abi.MSHV_USER_IRQ_TABLE.sizeFor(3)).toBe(8 + 48);
 });
 
 test('mshv_root_hvcall: code u16 @0, reps @2, in_sz @4, out_sz @6, status @8 = 0, rsvd @10, in_ptr u64 @16, out_ptr u64 @24', () => {

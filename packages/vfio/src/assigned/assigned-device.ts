@@ -4,7 +4,7 @@
  * emulator and the device, MSI-X and MSI delivered by irqfd, guest RAM mapped for DMA.
  */
 import { type Disposable, type Event, IOAPIC_PINS, type IrqFd, type IrqFdRoute, type LevelIrqFdRoute, VirtError } from '@tsvmm/virt';
-import { describeValue, invalidArgument, checkOptions } from '@tsvmm/virt/implement';
+import { checkInteger, checkOptions, describeValue, invalidArgument } from '@tsvmm/virt/implement';
 import {
   type IrqFdMsixRoutes,
   MSIX_CAPABILITY_SIZE,
@@ -821,7 +821,7 @@ function checkIntxOption(op: string, value: unknown): AssignedIntxOptions | fals
   const mode = (value as { mode?: unknown }).mode;
   if (mode === 'irqfd') {
     const v = checkOptions<AssignedIntxIrqFdOptions>(op, 'intx', value, ['mode', 'gsi']);
-    if (typeof v.gsi !== 'number' || !Number.isInteger(v.gsi) || v.gsi < 0 || v.gsi >= IOAPIC_PINS) throw invalidArgument(op, `intx.gsi must be an IOAPIC pin's GSI, an integer from 0 to ${IOAPIC_PINS - 1}, got ${describeValue(v.gsi)}`);
+    checkInteger(op, 'intx.gsi', v.gsi, 0, IOAPIC_PINS - 1);
     return v;
   }
   if (mode === 'user-space') {
