@@ -112,6 +112,11 @@ const CMD_INTX_DISABLE_HI = 0x04; // bit 10 of Command, in its high byte
 const CAP_POINTER = 0x34;
 const CAP_ID_MSI = 0x05;
 const CAP_ID_MSIX = 0x11;
+const CAP_ID_EXP = 0x10; // PCI Express (pci_regs.h PCI_CAP_ID_EXP)
+const EXP_DEVCAP = 0x04; // Device Capabilities (PCI_EXP_DEVCAP)
+const EXP_DEVCTL = 0x08; // Device Control (PCI_EXP_DEVCTL)
+const DEVCAP_FLR = 0x1000_0000; // Function Level Reset Capability, bit 28 (PCI_EXP_DEVCAP_FLR)
+const DEVCTL_FLR_HI = 0x80; // Initiate Function Level Reset, bit 15 (PCI_EXP_DEVCTL_BCR_FLR), in the high byte
 const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
 
 /**
@@ -127,6 +132,9 @@ const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
  *   Interrupt Pin (0x3D) and Status's Interrupt Status (bit 3) are read from the device through vfio.
  * - The MSI-X capability ({@link MsixEmulator}) and the MSI capability ({@link MsiEmulator}):
  *   the guest never reaches the device's; vfio-pci programs the device's own.
+ * - PCI Express Device Control's Initiate Function Level Reset (bit 15): always reads 0; a write
+ *   of 1 is a guest-initiated function reset ({@link AssignedPciDevice.functionLevelReset}); the
+ *   other Device Control bits reach the device.
  *
  * MSI-X and MSI are delivered by irqfd: each vector's route event is the eventfd vfio-pci signals.
  * INTx (option `intx`) through a level irqfd with resample, or through user space; it is disabled
@@ -153,8 +161,20 @@ export class AssignedPciDevice implements Disposable {
   readonly intxPin: number;
   /** How INTx is delivered: `'irqfd'`, `'user-space'`, or `'none'` (not asked for, or the device has no INTx). */
   readonly intxMode: 'irqfd' | 'user-space' | 'none';
+  /** Config-space offset of the PCI Express capability (ID 10h), or undefined on a conventional PCI function. */
+  readonly pcieCapability: number | undefined;
+  /**
+   * Whether a guest write of 1 to Initiate Function Level Reset (PCI Express capability + 8, Device
+   * Control bit 15) resets the function: the device advertises Function Level Reset Capability
+   * (Device Capabilities, capability + 4, bit 28; PCIe Base Specification, "Device Capabilities
+   * Register" and "Device Control Register") and vfio has a reset for it (VFIO_DEVICE_FLAGS_RESET,
+   * vfio.md §7). When false the bit is still virtualised (reads 0) and a write of 1 is ignored.
+   */
+  readonly functionLevelReset: boolean;
 
   private readonly virtualBars: VirtualBars;
+  /** Config offset of Device Control's high byte (Initiate Function Level Reset is its bit 7), or -1 without PCI Express. */
+  private readonly flrByte: number;
   private intxDisable = false;
   private interruptLine: number;
   private readonly initialInterruptLine: number;
@@ -183,6 +203,8 @@ export class AssignedPciDevice implements Disposable {
       intxPin: number;
       interruptLine: number;
       intx: AssignedIntxOptions | undefined;
+      pcieCap: number | undefined;
+      flrCapable: boolean;
     },
     private readonly dma: DmaMappings,
     private readonly onError: ((error: Error, operation: string) => void) | undefined,
@@ -193,6 +215,9 @@ export class AssignedPciDevice implements Disposable {
     this.virtualBars = new VirtualBars(init.bars, init.romSize);
     this.msixCapability = init.msixCap;
     this.msiCapability = init.msiCap;
+    this.pcieCapability = init.pcieCap;
+    this.flrByte = init.pcieCap === undefined ? -1 : init.pcieCap + EXP_DEVCTL + 1;
+    this.functionLevelReset = init.flrCapable && (device.info.flags & abi.VFIO_DEVICE_FLAGS_RESET) !== 0;
     this.msixIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSIX_IRQ_INDEX, 'MSI-X');
     this.msiIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSI_IRQ_INDEX, 'MSI');
     const report = (e: Error, op: string): void => this.report(e, op);
@@ -284,12 +309,17 @@ export class AssignedPciDevice implements Disposable {
     // against a device whose list cycles.
     let msixCap: number | undefined;
     let msiCap: number | undefined;
+    let pcieCap: number | undefined;
     let at = header[CAP_POINTER]! & 0xfc;
     for (let hops = 0; at >= 0x40 && at + 1 < header.length && hops < 48; hops++) {
       if (header[at] === CAP_ID_MSIX && msixCap === undefined) msixCap = at;
       if (header[at] === CAP_ID_MSI && msiCap === undefined) msiCap = at;
+      if (header[at] === CAP_ID_EXP && pcieCap === undefined) pcieCap = at;
       at = header[at + 1]! & 0xfc;
     }
+    // Device Control must lie inside the header read (the capability starts at 0xFC at most).
+    if (pcieCap !== undefined && pcieCap + EXP_DEVCTL + 2 > header.length) pcieCap = undefined;
+    const flrCapable = pcieCap !== undefined && (hv.getUint32(pcieCap + EXP_DEVCAP, true) & DEVCAP_FLR) !== 0;
     let msixLayout: ConstructorParameters<typeof MsixEmulator>[0] | undefined;
     let dynamicMsix = false;
     if (msixCap !== undefined && msixCap + MSIX_CAPABILITY_SIZE <= header.length) {
@@ -337,7 +367,7 @@ export class AssignedPciDevice implements Disposable {
       assigned = new AssignedPciDevice(
         device,
         cfg.offset,
-        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx },
+        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx, pcieCap, flrCapable },
         dma,
         o.onError,
         owned,
@@ -475,7 +505,10 @@ export class AssignedPciDevice implements Disposable {
           part.fill(0xff);
           this.report(failure(r, 'AssignedPciDevice.configRead', `pread(config @0x${at.toString(16)})`), 'AssignedPciDevice.configRead');
         }
-        for (let k = i; k < j; k++) if (offset + k === CMD + 1) bytes[k] = (bytes[k]! & ~CMD_INTX_DISABLE_HI) | (this.intxDisable ? CMD_INTX_DISABLE_HI : 0);
+        for (let k = i; k < j; k++) {
+          if (offset + k === CMD + 1) bytes[k] = (bytes[k]! & ~CMD_INTX_DISABLE_HI) | (this.intxDisable ? CMD_INTX_DISABLE_HI : 0);
+          else if (offset + k === this.flrByte) bytes[k] = bytes[k]! & ~DEVCTL_FLR_HI;
+        }
         i = j;
         continue;
       }
@@ -507,6 +540,7 @@ export class AssignedPciDevice implements Disposable {
     }
     const bytes = new Uint8Array(size);
     for (let k = 0; k < size; k++) bytes[k] = (v >>> (8 * k)) & 0xff;
+    let flr = false;
     let i = 0;
     while (i < size) {
       const at = offset + i;
@@ -519,6 +553,11 @@ export class AssignedPciDevice implements Disposable {
           if (offset + k === CMD + 1) {
             this.intxDisable = (bytes[k]! & CMD_INTX_DISABLE_HI) !== 0;
             command = true;
+          } else if (offset + k === this.flrByte && (bytes[k]! & DEVCTL_FLR_HI) !== 0) {
+            // Never forwarded: vfio-pci would reset the function itself (vfio_exp_config_write,
+            // vfio.md §4) under emulators that still hold the pre-reset interrupt state.
+            bytes[k] = bytes[k]! & ~DEVCTL_FLR_HI;
+            flr = true;
           }
         }
         const r = calls.regionWrite(this.device.sys, this.device.deviceFd, this.configOffset, at, bytes.subarray(i, j));
@@ -531,6 +570,7 @@ export class AssignedPciDevice implements Disposable {
       this.writeVirtualByte(kind, at, bytes[i]!);
       i++;
     }
+    if (flr) this.guestFunctionLevelReset();
   }
 
   private validConfig(offset: number, size: number): boolean {
@@ -677,7 +717,9 @@ export class AssignedPciDevice implements Disposable {
    * in the device, `VFIO_DEVICE_RESET` runs, and the emulators and virtual registers return to
    * power-on: every route masked without a message and its latched signals dropped, so nothing
    * stale is delivered afterwards; Interrupt Line returns to its value at assignment. INTx is then
-   * enabled in vfio again as at assignment (QEMU vfio_pci_pre_reset / vfio_pci_post_reset).
+   * enabled in vfio again as at assignment (QEMU vfio_pci_pre_reset / vfio_pci_post_reset). A
+   * guest's write of 1 to Initiate Function Level Reset runs the same reset where
+   * {@link functionLevelReset} is true.
    *
    * @throws VirtError DISPOSED after dispose; UNSUPPORTED (nothing done) when the device has no
    *   reset method (VFIO_DEVICE_FLAGS_RESET clear); SYSCALL when VFIO_DEVICE_RESET fails (e.g.
@@ -689,6 +731,26 @@ export class AssignedPciDevice implements Disposable {
     if ((this.device.info.flags & abi.VFIO_DEVICE_FLAGS_RESET) === 0) {
       throw new VirtError('UNSUPPORTED', { operation: op, detail: 'the device has no function reset (VFIO_DEVICE_FLAGS_RESET is clear)', hint: 'Reset it through its bus or slot, or reassign it; nothing was changed.' });
     }
+    const e = this.functionReset(op);
+    if (e) throw e;
+  }
+
+  /**
+   * The guest wrote 1 to Initiate Function Level Reset. PCIe Base Specification, "Device Control
+   * Register": a write of 1b initiates Function Level Reset, the bit always reads 0b; it is
+   * meaningful only when Device Capabilities has Function Level Reset Capability. With it (and
+   * VFIO_DEVICE_FLAGS_RESET) this is {@link reset}; a failure (VFIO_DEVICE_RESET's EAGAIN) goes to
+   * `onError`, since the guest's write cannot be thrown at. Without it nothing is done.
+   */
+  private guestFunctionLevelReset(): void {
+    if (!this.functionLevelReset) return;
+    const op = 'AssignedPciDevice.configWrite (Initiate Function Level Reset)';
+    const e = this.functionReset(op);
+    if (e) this.report(e, op);
+  }
+
+  /** The function reset behind {@link reset} and a guest's FLR; returns VFIO_DEVICE_RESET's failure (the VMM side is at power-on even then). */
+  private functionReset(op: string): VirtError | undefined {
     this.msixBinding?.disable(op);
     this.msiBinding?.disable(op);
     this.intx?.disable(op);
@@ -710,7 +772,7 @@ export class AssignedPciDevice implements Disposable {
     this.interruptLine = this.initialInterruptLine;
     this.intx?.guestDisable(false);
     this.resumeIntx(op);
-    if (r < 0) throw failure(r, op, 'ioctl(VFIO_DEVICE_RESET)');
+    return r < 0 ? failure(r, op, 'ioctl(VFIO_DEVICE_RESET)') : undefined;
   }
 
   /**
