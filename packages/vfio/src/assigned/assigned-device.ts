@@ -83,8 +83,11 @@ export type AssignedIntxOptions = AssignedIntxIrqFdOptions | AssignedIntxUserSpa
  * data. The device's own state (its registers, queues, memory) is the kernel's and is not in it.
  */
 export interface AssignedPciDeviceState {
-  /** Format version, 1. */
-  readonly version: 1;
+  /**
+   * Format version, 2. {@link AssignedPciDevice.restore} also reads version 1 (the same fields
+   * without `msixLive`).
+   */
+  readonly version: 2;
   /** The six BAR registers as the guest wrote them. */
   readonly bars: readonly number[];
   /** The ROM BAR register as the guest wrote it. */
@@ -93,6 +96,13 @@ export interface AssignedPciDeviceState {
   readonly command: number;
   /** The MSI-X capability, table and pending bits; undefined when the function has no MSI-X. */
   readonly msix: MsixState | undefined;
+  /**
+   * The MSI-X vectors live at save, ascending: bound to their route's event in vfio because the
+   * guest let them deliver since MSI-X was enabled, masked or not now. Restore binds them again, so
+   * a raise on a vector masked at save reaches its route (and the PBA) on any device the snapshot
+   * is restored onto. Empty without MSI-X or while it is disabled.
+   */
+  readonly msixLive: readonly number[];
   /** The MSI capability and pending bits; undefined when the function has no MSI. */
   readonly msi: MsiState | undefined;
   /** Interrupt Line (config 0x3C) as the guest wrote it. */
@@ -787,11 +797,12 @@ export class AssignedPciDevice implements Disposable {
   save(): AssignedPciDeviceState {
     this.checkLive('AssignedPciDevice.save');
     return {
-      version: 1,
+      version: 2,
       bars: Array.from(this.virtualBars.regs),
       rom: this.virtualBars.rom,
       command: this.configRead(CMD, 2),
       msix: this.msix?.save(),
+      msixLive: this.msixBinding?.boundVectors() ?? [],
       msi: this.msi?.save(),
       interruptLine: this.interruptLine,
       intxPending: this.intx?.pending ?? false,
@@ -799,18 +810,25 @@ export class AssignedPciDevice implements Disposable {
   }
 
   /**
-   * Restores a {@link save} snapshot onto this device (same function type): the registers and
-   * emulators are restored, Command is written to the device, and vfio's MSI or MSI-X is enabled
-   * again with the vectors the restored state uses, or INTx when neither is (a pending INTx is
-   * raised again). Pending interrupts are kept; masked vectors stay masked. Checked before any change.
+   * Restores a {@link save} snapshot onto this device or another one of the same function type (a
+   * migration target): the registers and emulators are restored, Command is written to the
+   * device, and vfio's MSI or MSI-X is enabled again, or INTx when neither is (a pending INTx is
+   * raised again). MSI-X is enabled with the snapshot's live vectors (`msixLive`) and those the
+   * restored state lets deliver, in one `VFIO_DEVICE_SET_IRQS`; MSI with the vectors granted.
+   * Pending interrupts are kept; masked vectors stay masked. A version-1 snapshot has no live set:
+   * the vectors bound on this device before the restore stay bound, as version 1 did. Checked
+   * before any change.
    *
-   * @throws VirtError INVALID_ARGUMENT for a snapshot that does not fit this device; DISPOSED after dispose.
+   * @throws VirtError INVALID_ARGUMENT for a snapshot that does not fit this device (an unknown
+   *   version, malformed registers, other capabilities, an emulator snapshot of another layout, a
+   *   `msixLive` that is not an ascending list of this function's vectors, or live vectors with
+   *   MSI-X disabled); DISPOSED after dispose.
    */
   restore(state: AssignedPciDeviceState): void {
     const op = 'AssignedPciDevice.restore';
     this.checkLive(op);
     const s = state as unknown as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || s.version !== 1) throw invalidArgument(op, `state must be an AssignedPciDevice.save() snapshot (version 1), got ${describeValue(state)}`);
+    if (typeof s !== 'object' || s === null || (s.version !== 1 && s.version !== 2)) throw invalidArgument(op, `state must be an AssignedPciDevice.save() snapshot (version 1 or 2), got ${describeValue(state)}`);
     const u32 = (x: unknown): boolean => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
     if (!Array.isArray(s.bars) || s.bars.length !== 6 || !s.bars.every(u32) || !u32(s.rom) || !u32(s.command) || (s.command as number) > 0xffff) {
       throw invalidArgument(op, 'state.bars must be six 32-bit registers, state.rom a 32-bit register and state.command a 16-bit register');
@@ -824,7 +842,7 @@ export class AssignedPciDevice implements Disposable {
     // The emulators check their own snapshots; try them on scratch copies first so a bad one changes nothing.
     if (this.msix) new MsixEmulator({ vectors: this.msix.vectors, table: { bir: this.msix.layout.tableBir, offset: this.msix.layout.tableOffset }, pba: { bir: this.msix.layout.pbaBir, offset: this.msix.layout.pbaOffset } }).restore(s.msix as MsixState);
     if (this.msi) new MsiEmulator({ vectors: this.msi.vectors, address64: this.msi.layout.address64, perVectorMasking: this.msi.layout.perVectorMasking }).restore(s.msi as MsiState);
-    const live = this.msixBinding?.boundVectors() ?? [];
+    const live = s.version === 2 ? checkLiveVectors(op, s.msixLive, this.msix?.vectors ?? 0, (s.msix as MsixState | undefined)?.enable === true) : (this.msixBinding?.boundVectors() ?? []);
     this.msixBinding?.disable(op);
     this.msiBinding?.disable(op);
     this.intx?.disable(op);
@@ -874,6 +892,14 @@ export class AssignedPciDevice implements Disposable {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/** A snapshot's `msixLive`: ascending vectors below `vectors`, and none unless MSI-X is enabled. */
+function checkLiveVectors(op: string, value: unknown, vectors: number, enabled: boolean): number[] {
+  const ok = Array.isArray(value) && value.every((v, i) => Number.isInteger(v) && v >= 0 && v < vectors && (i === 0 || v > (value[i - 1] as number)));
+  if (!ok) throw invalidArgument(op, `state.msixLive must be an ascending list of MSI-X vectors below ${vectors}, got ${describeValue(value)}`);
+  if (!enabled && value.length > 0) throw invalidArgument(op, `state.msixLive lists vectors ${value.join(', ')} but the snapshot's MSI-X is disabled (no vector is live then)`);
+  return value as number[];
 }
 
 /** Checks the `intx` option before anything is done; returns it, or false. */
