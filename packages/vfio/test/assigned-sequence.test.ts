@@ -348,4 +348,37 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     step('each vector of the block delivered once', { irr: ['1:96', '1:97', '1:98', '1:99'], delivered: 4 });
     expect(errors).toEqual([]);
   });
+
+  it('plain MSI restored onto the same device follows the emulator\'s onControl: the block unchanged stays bound, a different one is re-enabled', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    if (!dev.msi || dev.msi.vectors < 4) return; // a real device without a 4-vector MSI block cannot show it
+    const cap = dev.msiCapability!;
+    const fd = (v: number) => dev.msiRoutes[v]!.event.fd!;
+    dev.configWrite(0x04, 2, 0x0006);
+    dev.configWrite(cap + 4, 4, msiAddress(1));
+    if (dev.msi.layout.address64) dev.configWrite(cap + 8, 4, 0);
+    dev.configWrite(cap + (dev.msi.layout.address64 ? 12 : 8), 2, 0x60);
+    dev.configWrite(cap + 2, 2, (2 << 4) | 1);
+    const four = dev.save();
+    const step = stepper(env);
+    step('MSI enabled with 4 vectors', { vfio: [`SET_IRQS MSI start=0 [${fd(0)},${fd(1)},${fd(2)},${fd(3)}]`], kvm: ['KVM_SET_GSI_ROUTING n=44', 'KVM_IRQFD assign gsi=24', 'KVM_IRQFD assign gsi=25', 'KVM_IRQFD assign gsi=26', 'KVM_IRQFD assign gsi=27'] });
+    dev.restore(four);
+    // The emulator's restore drops what the routes had latched (each irqfd deassigned and assigned again); vfio is not called.
+    step('restore of the same block: vfio untouched', {
+      vfio: [],
+      kvm: [0, 1, 2, 3].map((k) => `KVM_IRQFD deassign gsi=${24 + k}`).concat([0, 1, 2, 3].map((k) => `KVM_IRQFD assign gsi=${24 + k}`)),
+    });
+    dev.configWrite(cap + 2, 2, (1 << 4) | 1);
+    step('the guest shrinks the block to 2', { vfio: ['SET_IRQS MSI start=0 none count=0', `SET_IRQS MSI start=0 [${fd(0)},${fd(1)}]`], kvm: ['KVM_IRQFD deassign gsi=26', 'KVM_IRQFD deassign gsi=27', 'KVM_SET_GSI_ROUTING n=42'] });
+    dev.restore(four);
+    step('restore of the 4-block: disabled and enabled with 4', {
+      vfio: ['SET_IRQS MSI start=0 none count=0', `SET_IRQS MSI start=0 [${fd(0)},${fd(1)},${fd(2)},${fd(3)}]`],
+      kvm: ['KVM_IRQFD deassign gsi=24', 'KVM_IRQFD deassign gsi=25', 'KVM_SET_GSI_ROUTING n=44', 'KVM_IRQFD assign gsi=24', 'KVM_IRQFD assign gsi=25', 'KVM_IRQFD assign gsi=26', 'KVM_IRQFD assign gsi=27'],
+    });
+    for (let k = 0; k < 4; k++) env.raiseMsi(k);
+    step('each vector delivered once', { irr: ['1:96', '1:97', '1:98', '1:99'], delivered: 4 });
+    expect(errors).toEqual([]);
+  });
 });

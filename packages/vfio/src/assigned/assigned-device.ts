@@ -194,6 +194,8 @@ export class AssignedPciDevice implements Disposable {
   private readonly msixIndex: VfioIrqIndex;
   private readonly msiIndex: VfioIrqIndex;
   private disposed = false;
+  /** Inside restore(): INTx comes back once, at its end, not from the emulators' transitions. */
+  private restoring = false;
   private errors = 0;
   private lastErr: Error | undefined;
 
@@ -468,7 +470,7 @@ export class AssignedPciDevice implements Disposable {
 
   /** INTx back on in vfio once neither MSI nor MSI-X is enabled. */
   private resumeIntx(op: string): void {
-    if (!this.intx || this.disposed || this.msix?.enabled === true || this.msi?.enabled === true) return;
+    if (!this.intx || this.disposed || this.restoring || this.msix?.enabled === true || this.msi?.enabled === true) return;
     const e = this.intx.enable(op);
     if (e) this.report(e, op);
   }
@@ -843,20 +845,24 @@ export class AssignedPciDevice implements Disposable {
     if (this.msix) new MsixEmulator({ vectors: this.msix.vectors, table: { bir: this.msix.layout.tableBir, offset: this.msix.layout.tableOffset }, pba: { bir: this.msix.layout.pbaBir, offset: this.msix.layout.pbaOffset } }).restore(s.msix as MsixState);
     if (this.msi) new MsiEmulator({ vectors: this.msi.vectors, address64: this.msi.layout.address64, perVectorMasking: this.msi.layout.perVectorMasking }).restore(s.msi as MsiState);
     const live = s.version === 2 ? checkLiveVectors(op, s.msixLive, this.msix?.vectors ?? 0, (s.msix as MsixState | undefined)?.enable === true) : (this.msixBinding?.boundVectors() ?? []);
+    // vfio-pci runs one mode at a time: MSI-X and INTx off first; MSI follows its emulator through
+    // onControl (called by MsiEmulator.restore only when Enable or the vectors granted change, so
+    // an MSI block already enabled as the snapshot has it stays bound), then MSI-X, then INTx.
     this.msixBinding?.disable(op);
-    this.msiBinding?.disable(op);
     this.intx?.disable(op);
-    (s.bars as number[]).forEach((b, i) => (this.virtualBars.regs[i] = b));
-    this.virtualBars.rom = s.rom as number;
-    this.interruptLine = s.interruptLine as number;
-    this.configWrite(CMD, 2, s.command as number);
-    if (this.msix) {
-      this.msix.restore(s.msix as MsixState);
-      this.msixBinding!.syncRestored(live);
-    }
-    if (this.msi) {
-      this.msi.restore(s.msi as MsiState);
-      this.msiBinding!.control(this.msi.enabled, this.msi.liveVectors);
+    this.restoring = true;
+    try {
+      (s.bars as number[]).forEach((b, i) => (this.virtualBars.regs[i] = b));
+      this.virtualBars.rom = s.rom as number;
+      this.interruptLine = s.interruptLine as number;
+      this.configWrite(CMD, 2, s.command as number);
+      this.msi?.restore(s.msi as MsiState);
+      if (this.msix) {
+        this.msix.restore(s.msix as MsixState);
+        this.msixBinding!.syncRestored(live);
+      }
+    } finally {
+      this.restoring = false;
     }
     this.resumeIntx(op);
     this.intx?.restorePending(s.intxPending);
