@@ -145,7 +145,13 @@ export interface ModelDeviceSpec {
    * 4096 bytes of config space; `flr` sets Device Capabilities bit 28 (Function Level Reset
    * Capability, default true). Default false: a conventional PCI function (256 bytes, no ERR IRQ).
    */
-  readonly pcie?: false | { readonly flr?: boolean };
+  readonly pcie?: false | ModelPcieSpec;
+}
+
+/** The PCI Express part of a {@link ModelDeviceSpec}. */
+export interface ModelPcieSpec {
+  /** Device Capabilities bit 28, Function Level Reset Capability. Default true. */
+  readonly flr?: boolean;
 }
 
 /** How to build a {@link VfioKernelModel}; every field is optional. */
@@ -1540,7 +1546,7 @@ function view(b: Uint8Array): DataView {
 /** The `pcie` option of a model device: false, undefined, or `{ flr?: boolean }`. */
 function checkPcieSpec(op: string, name: string, value: unknown): ModelDeviceSpec['pcie'] {
   if (value === undefined || value === false) return value;
-  const o = checkOptions<{ flr?: boolean }>(op, name, value, ['flr']);
+  const o = checkOptions<ModelPcieSpec>(op, name, value, ['flr']);
   if (o.flr !== undefined && typeof o.flr !== 'boolean') throw invalidArgument(op, `${name}.flr must be a boolean, got ${describeValue(o.flr)}`);
   return { flr: o.flr ?? true };
 }
