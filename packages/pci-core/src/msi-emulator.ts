@@ -28,9 +28,11 @@ import type { MsiInjector, MsixErrorHandler, MsixRoute } from './route';
 import { MsixVectorRoutes } from './vector-routes';
 
 /**
- * Called after the guest changed MSI Enable or Multiple Message Enable (the change is in effect):
- * `enabled` is MSI Enable, `vectors` the vectors granted, 2^MME. A VFIO wiring re-issues
- * `VFIO_DEVICE_SET_IRQS` (MSI index, `count` = `vectors`) from here. What it throws goes to `onError`.
+ * Called after MSI Enable or Multiple Message Enable changed (the change is in effect): by a guest
+ * write, by {@link MsiEmulator.reset}, or by {@link MsiEmulator.restore} of a snapshot whose values
+ * differ from the emulator's. `enabled` is MSI Enable, `vectors` the vectors granted, 2^MME. A
+ * VFIO wiring re-issues `VFIO_DEVICE_SET_IRQS` (MSI index, `count` = `vectors`) from here. What it
+ * throws goes to `onError`.
  */
 export type MsiControlHandler = (enabled: boolean, vectors: number) => void;
 
@@ -51,7 +53,7 @@ export interface MsiEmulatorOptions extends MsiLayoutOptions {
   readonly policy?: MsiPolicy;
   /** Called with every route or injection failure. The emulator never throws into the guest path. */
   readonly onError?: MsixErrorHandler;
-  /** Called after each change of MSI Enable or Multiple Message Enable; see {@link MsiControlHandler}. */
+  /** Called after each change of MSI Enable or Multiple Message Enable (guest write, reset, restore); see {@link MsiControlHandler}. */
   readonly onControl?: MsiControlHandler;
 }
 
@@ -426,11 +428,15 @@ export class MsiEmulator {
   /**
    * Restores a {@link save} snapshot taken from an emulator with the same layout. Signals latched
    * in the routes are dropped (the snapshot's pending bits replace them) and every route is driven
-   * to the restored state, in one batch; `onControl` is not called (the caller restores its own
-   * side). INVALID_ARGUMENT, before any change, for a snapshot that does not fit.
+   * to the restored state, in one batch. When the restored MSI Enable or vectors granted differ
+   * from the emulator's before the call, `onControl` is then called with the restored values, as
+   * for a guest write, so the owner's side (a VFIO MSI block) follows; when they are the same it is
+   * not. INVALID_ARGUMENT, before any change, for a snapshot that does not fit.
    */
   restore(state: MsiState): void {
     checkMsiState('MsiEmulator.restore', state, this.layout);
+    const wasEnabled = this.enable;
+    const wasLive = this.liveVectors;
     this.enable = state.enable;
     this.mme = state.multipleMessageEnable;
     this.addressLo = this.liveLo = state.addressLo;
@@ -442,6 +448,13 @@ export class MsiEmulator {
     pending.fill(0);
     for (const v of state.pending) pending[v] = 1;
     this.routes.dropLatches();
+    if (this.onControl !== undefined && (wasEnabled !== this.enable || wasLive !== this.liveVectors)) {
+      try {
+        this.onControl(this.enable, this.liveVectors);
+      } catch (e) {
+        this.routes.report(e, -1, 'onControl');
+      }
+    }
   }
 
   // ---------------------------------------------------------------- wiring

@@ -121,6 +121,41 @@ describe('routes', () => {
     expect(errors.filter((e) => e.operation !== 'onControl').every((e) => e.error.code === 'INVALID_MSI')).toBe(true); // data 0: vector 0 is not deliverable
   });
 
+  it('restore tells onControl when the restored Enable or vectors granted differ from the emulator\'s, with the restored values, and stays silent when they match', () => {
+    const seen: string[] = [];
+    const { emu, errors } = make({ onControl: (enabled, n) => void seen.push(`${enabled}/${n}/${emu.enabled}/${emu.liveVectors}`) });
+    const donor = new MsiEmulator({ vectors: 4, address64: true, perVectorMasking: true });
+    const off = donor.save();
+    donor.configWrite(2, 2, 1 | (2 << 4));
+    const on4 = donor.save();
+    donor.configWrite(2, 2, 1 | (1 << 4));
+    const on2 = donor.save();
+    donor.configWrite(2, 2, 1 << 4);
+    const off2 = donor.save();
+    emu.restore(off); // power-on to disabled/1: no change
+    emu.restore(on4); // disabled/1 -> enabled/4
+    emu.restore(on4); // same
+    emu.restore(on2); // enabled/4 -> enabled/2
+    emu.restore(off2); // enabled/2 -> disabled/2
+    emu.restore(off); // disabled/2 -> disabled/1
+    expect(seen).toEqual(['true/4/true/4', 'true/2/true/2', 'false/2/false/2', 'false/1/false/1']);
+    expect(errors.filter((e) => e.operation === 'onControl')).toEqual([]);
+  });
+
+  it('what onControl throws during restore goes to onError; the restore itself completes', () => {
+    const { emu, errors } = make({
+      onControl: () => {
+        throw new Error('device refused');
+      },
+    });
+    const donor = new MsiEmulator({ vectors: 4, address64: true, perVectorMasking: true });
+    donor.configWrite(2, 2, 1 | (2 << 4));
+    expect(() => emu.restore(donor.save())).not.toThrow();
+    expect(emu.enabled).toBe(true);
+    expect(emu.liveVectors).toBe(4);
+    expect(errors.filter((e) => e.operation === 'onControl').map((e) => [e.error.code, e.vector])).toEqual([['INTERNAL', -1]]);
+  });
+
   it('rewriting a register with its own value changes nothing and reports nothing again', () => {
     const { emu, fake, errors } = make();
     emu.configWrite(2, 2, 1); // Enable with an all-zero message: vector 0 cannot deliver (reported)

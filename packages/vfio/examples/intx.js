@@ -2,7 +2,7 @@
 // IOAPIC pin's GSI (newLevelRoute of @tsvmm/virt; KVM_IRQFD with KVM_IRQFD_FLAG_RESAMPLE). vfio-pci
 // signals the route's event; the IOAPIC delivers; the guest's EOI resamples and vfio-pci unmasks by
 // itself. Nothing in user space on the path. On the models; the guest's part is played through the
-// partition (its IOAPIC entry, its local APIC, and the model's EOI, since no guest code runs here).
+// partition (its IOAPIC entry, its local APIC, and its guestEoi(), which the KVM model offers since no guest code runs here).
 const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
@@ -33,8 +33,10 @@ const show = (when) => {
   const pin = partition.readIoApic().pins[10];
   console.log(`${when}: line ${pin.asserted ? 1 : 0}, remote IRR ${pin.remoteIrr ? 1 : 0}, vCPU 0 IRR [${partition.readLocalApic(0).irr.map((v) => `0x${v.toString(16)}`).join(' ')}]`);
 };
+const guest = partition.guestEoi(); // GuestEoiAccess: offered on the KVM model only (no guest code runs here)
+if (!guest) throw new Error('this partition cannot play the guest\'s EOI');
 const eoi = () => {
-  kvm.eoi(0, 0x61); // the guest's EOI of 0x61 (a model's part: GuestEoiAccess)
+  guest.eoi(0, 0x61); // the guest's EOI of 0x61 on vCPU 0
   sys.pump(); // the resample signal reaches vfio-pci, which unmasks
 };
 

@@ -314,7 +314,7 @@ describeAssignedTargets('assigned device: typed errors, nothing changed', (targe
       expect(L.vfio()).toEqual([]);
       expect(dev.save()).toEqual(before);
     }
-    for (const s of [null, {}, { ...before, version: 2 }, { ...before, bars: [1] }, { ...before, msix: undefined }, { ...before, msix: { ...before.msix!, vectors: 3 } }, { ...before, msi: { bogus: 1 } }]) {
+    for (const s of [null, {}, { ...before, version: 3 }, { ...before, msixLive: undefined }, { ...before, msixLive: [8] }, { ...before, msixLive: [0, 0] }, { ...before, msixLive: ['0'] }, { ...before, msix: { ...before.msix!, enable: false } }, { ...before, bars: [1] }, { ...before, msix: undefined }, { ...before, msix: { ...before.msix!, vectors: 3 } }, { ...before, msi: { bogus: 1 } }]) {
       expect(isVirtError(thrownBy(() => dev.restore(s as never)), 'INVALID_ARGUMENT')).toBe(true);
     }
     expect(L.vfio() ?? []).toEqual([]);

@@ -23,8 +23,9 @@ type Op =
   | { k: 'raise'; v: number; msi: boolean };
 
 const barArb = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: fc.constantFrom(-1, 6, 1.5, Number.NaN) });
-// Bias config writes to the interesting places: Command, BARs, the MSI and MSI-X capabilities.
-const hotOffset = fc.oneof(offsetArb, fc.integer({ min: 0x04, max: 0x06 }), fc.integer({ min: 0x10, max: 0x33 }), fc.integer({ min: 0x40, max: 0x5c }));
+// Bias config writes to the interesting places: Command, BARs, the MSI, MSI-X and PCI Express capabilities.
+const hotOffset = fc.oneof(offsetArb, fc.integer({ min: 0x04, max: 0x06 }), fc.integer({ min: 0x10, max: 0x33 }), fc.integer({ min: 0x40, max: 0x5c }), fc.integer({ min: 0x60, max: 0x6c }));
+const pcieArb = fc.constantFrom(false as const, { flr: true }, { flr: false });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('cr' as const), offset: hotOffset, size: sizeArb }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('cw' as const), offset: hotOffset, size: sizeArb, value: valueArb }) },
@@ -36,8 +37,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 describeAssignedTargets('assigned device: hostile guest accesses', (target) => {
   (target.real ? it.skip : it)('never throw, and leave vfio and KVM consistent (model only: a real device could be wedged)', () => {
     fc.assert(
-      fc.property(fc.boolean(), fc.array(opArb, { maxLength: 80 }), (dynamicMsix, ops) => {
-        using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, dynamicMsix }] });
+      fc.property(fc.boolean(), pcieArb, fc.array(opArb, { maxLength: 80 }), (dynamicMsix, pcie, ops) => {
+        using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, dynamicMsix, pcie }] });
         const dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: () => undefined });
         for (const op of ops) {
           switch (op.k) {
@@ -68,6 +69,7 @@ describeAssignedTargets('assigned device: hostile guest accesses', (target) => {
         dev.dispose();
         expect(env.vm.irqfd()!.routeCount).toBe(0);
         expect(m.vfio.device().irq.mode).toBe('none');
+        expect(m.vfio.device().kernelFlrs).toBe(0); // Initiate FLR never reaches vfio-pci
         expect(m.vfio.hazards).toEqual([]);
         expect(m.kvm.hazards).toEqual([]);
       }),

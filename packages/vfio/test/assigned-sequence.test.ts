@@ -218,8 +218,9 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     const fd = (v: number) => dev.msixRoutes[v]!.event.fd!;
     const step = stepper(env);
     dev.restore(state);
-    step('restore: MSI-X enabled in vfio with the vectors the guest had opened; routes of all three programmed vectors', {
-      vfio: [`SET_IRQS MSIX start=0 [${fd(0)}]`],
+    expect(state.msixLive).toEqual([0, 1]);
+    step('restore: MSI-X enabled in vfio with the live vectors (1 is masked but was live); routes of all three programmed vectors', {
+      vfio: [`SET_IRQS MSIX start=0 [${fd(0)},${fd(1)}]`],
       kvm: ['KVM_SET_GSI_ROUTING n=43', 'KVM_IRQFD assign gsi=24'],
     });
     expect(dev.configRead(0x18, 4)).toBe(0xfe000004);
@@ -229,8 +230,8 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     env.raiseMsix(0);
     step('vector 0 delivers', { irr: ['0:65'], delivered: 1 });
     maskVector(dev, 1, false);
-    step('unmasking 1 binds it and delivers the saved pending interrupt once', {
-      vfio: ['SET_IRQS MSIX start=0 none count=0', `SET_IRQS MSIX start=0 [${fd(0)},${fd(1)}]`],
+    step('unmasking 1 (bound already) delivers the saved pending interrupt once', {
+      vfio: [],
       kvm: ['KVM_IRQFD assign gsi=25'],
       irr: ['1:66'],
       delivered: 1,
@@ -255,6 +256,129 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     expect(pba(dev)).toBe(1 << 6);
     msixControl(dev, true, false);
     expect(env.irr()).toEqual(['0:70']);
+    expect(errors).toEqual([]);
+  });
+
+  it('a snapshot restored onto another device keeps the live vector set: a raise on a vector masked at save latches in the PBA and is delivered once on unmask', () => {
+    let state: ReturnType<AssignedPciDevice['save']>;
+    {
+      using a = target.create();
+      using dev = AssignedPciDevice.create({ device: a.device, irqfd: a.vm.irqfd()!, onError: (e) => { throw e; } });
+      dev.configWrite(0x04, 2, 0x0006);
+      msixControl(dev, true, false);
+      programVector(dev, 0, 0, 0x41);
+      programVector(dev, 3, 1, 0x43);
+      maskVector(dev, 3, true); // live (bound), masked at save, nothing pending
+      state = JSON.parse(JSON.stringify(dev.save())) as typeof state;
+    }
+    expect(state.version).toBe(2);
+    expect(state.msixLive).toEqual([0, 3]);
+    expect(state.msix!.pending).toEqual([]);
+    using b = target.create();
+    const errors: Error[] = [];
+    using dev = AssignedPciDevice.create({ device: b.device, irqfd: b.vm.irqfd()!, onError: (e) => errors.push(e) });
+    const fd = (v: number) => dev.msixRoutes[v]!.event.fd!;
+    const step = stepper(b);
+    dev.restore(state);
+    step('restore on device B: MSI-X enabled with vectors 0 and 3 bound in one call', { vfio: [`SET_IRQS MSIX start=0 [${fd(0)},-1,-1,${fd(3)}]`], kvm: ['KVM_SET_GSI_ROUTING n=42', 'KVM_IRQFD assign gsi=24'] });
+    expect(dev.boundMsixVectors).toEqual([0, 3]);
+    if (b.model) expect(b.model.bridge.isTrigger(fd(3), 'msix', 3)).toBe(true);
+    b.raiseMsix(3);
+    step('B raises 3, masked: nothing delivered', {});
+    expect(pba(dev)).toBe(1 << 3);
+    maskVector(dev, 3, false);
+    step('unmask 3: delivered exactly once, vfio untouched', { vfio: [], kvm: ['KVM_IRQFD assign gsi=25'], irr: ['1:67'], delivered: 1 });
+    expect(pba(dev)).toBe(0);
+    b.raiseMsix(3);
+    step('and again after', { irr: ['1:67'], delivered: 1 });
+    expect(errors).toEqual([]);
+  });
+
+  it('a version-1 snapshot (no live set) is still restored: only the vectors it lets deliver are bound', () => {
+    let state: ReturnType<AssignedPciDevice['save']>;
+    {
+      using a = target.create();
+      using dev = AssignedPciDevice.create({ device: a.device, irqfd: a.vm.irqfd()!, onError: (e) => { throw e; } });
+      dev.configWrite(0x04, 2, 0x0006);
+      msixControl(dev, true, false);
+      programVector(dev, 0, 0, 0x41);
+      programVector(dev, 3, 1, 0x43);
+      maskVector(dev, 3, true);
+      state = dev.save();
+    }
+    const { msixLive: _live, ...rest } = state;
+    const v1 = { ...rest, version: 1 } as unknown as typeof state;
+    using b = target.create();
+    const errors: Error[] = [];
+    using dev = AssignedPciDevice.create({ device: b.device, irqfd: b.vm.irqfd()!, onError: (e) => errors.push(e) });
+    dev.restore(v1);
+    expect(dev.boundMsixVectors).toEqual([0]);
+    expect(dev.msix!.isMasked(3)).toBe(true);
+    expect(dev.save().msixLive).toEqual([0]);
+    expect(errors).toEqual([]);
+  });
+
+  it('plain MSI restored onto another device: the granted block is enabled, every vector delivers', () => {
+    let state: ReturnType<AssignedPciDevice['save']>;
+    let cap = 0;
+    {
+      using a = target.create();
+      using dev = AssignedPciDevice.create({ device: a.device, irqfd: a.vm.irqfd()!, onError: (e) => { throw e; } });
+      if (!dev.msi || dev.msi.vectors < 4) return; // a real device without a 4-vector MSI block cannot show it
+      cap = dev.msiCapability!;
+      dev.configWrite(0x04, 2, 0x0006);
+      dev.configWrite(cap + 4, 4, msiAddress(1));
+      if (dev.msi.layout.address64) dev.configWrite(cap + 8, 4, 0);
+      dev.configWrite(cap + (dev.msi.layout.address64 ? 12 : 8), 2, 0x60);
+      dev.configWrite(cap + 2, 2, (2 << 4) | 1);
+      state = JSON.parse(JSON.stringify(dev.save())) as typeof state;
+    }
+    using b = target.create();
+    const errors: Error[] = [];
+    using dev = AssignedPciDevice.create({ device: b.device, irqfd: b.vm.irqfd()!, onError: (e) => errors.push(e) });
+    const fd = (v: number) => dev.msiRoutes[v]!.event.fd!;
+    const step = stepper(b);
+    dev.restore(state);
+    step('restore on device B: the MSI index enabled with the 4 granted vectors', {
+      vfio: [`SET_IRQS MSI start=0 [${fd(0)},${fd(1)},${fd(2)},${fd(3)}]`],
+      kvm: ['KVM_SET_GSI_ROUTING n=44', 'KVM_IRQFD assign gsi=24', 'KVM_IRQFD assign gsi=25', 'KVM_IRQFD assign gsi=26', 'KVM_IRQFD assign gsi=27'],
+    });
+    expect(dev.configRead(cap + 2, 2) & 0x71).toBe((2 << 4) | 1);
+    for (let k = 0; k < 4; k++) b.raiseMsi(k);
+    step('each vector of the block delivered once', { irr: ['1:96', '1:97', '1:98', '1:99'], delivered: 4 });
+    expect(errors).toEqual([]);
+  });
+
+  it('plain MSI restored onto the same device follows the emulator\'s onControl: the block unchanged stays bound, a different one is re-enabled', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    if (!dev.msi || dev.msi.vectors < 4) return; // a real device without a 4-vector MSI block cannot show it
+    const cap = dev.msiCapability!;
+    const fd = (v: number) => dev.msiRoutes[v]!.event.fd!;
+    dev.configWrite(0x04, 2, 0x0006);
+    dev.configWrite(cap + 4, 4, msiAddress(1));
+    if (dev.msi.layout.address64) dev.configWrite(cap + 8, 4, 0);
+    dev.configWrite(cap + (dev.msi.layout.address64 ? 12 : 8), 2, 0x60);
+    dev.configWrite(cap + 2, 2, (2 << 4) | 1);
+    const four = dev.save();
+    const step = stepper(env);
+    step('MSI enabled with 4 vectors', { vfio: [`SET_IRQS MSI start=0 [${fd(0)},${fd(1)},${fd(2)},${fd(3)}]`], kvm: ['KVM_SET_GSI_ROUTING n=44', 'KVM_IRQFD assign gsi=24', 'KVM_IRQFD assign gsi=25', 'KVM_IRQFD assign gsi=26', 'KVM_IRQFD assign gsi=27'] });
+    dev.restore(four);
+    // The emulator's restore drops what the routes had latched (each irqfd deassigned and assigned again); vfio is not called.
+    step('restore of the same block: vfio untouched', {
+      vfio: [],
+      kvm: [0, 1, 2, 3].map((k) => `KVM_IRQFD deassign gsi=${24 + k}`).concat([0, 1, 2, 3].map((k) => `KVM_IRQFD assign gsi=${24 + k}`)),
+    });
+    dev.configWrite(cap + 2, 2, (1 << 4) | 1);
+    step('the guest shrinks the block to 2', { vfio: ['SET_IRQS MSI start=0 none count=0', `SET_IRQS MSI start=0 [${fd(0)},${fd(1)}]`], kvm: ['KVM_IRQFD deassign gsi=26', 'KVM_IRQFD deassign gsi=27', 'KVM_SET_GSI_ROUTING n=42'] });
+    dev.restore(four);
+    step('restore of the 4-block: disabled and enabled with 4', {
+      vfio: ['SET_IRQS MSI start=0 none count=0', `SET_IRQS MSI start=0 [${fd(0)},${fd(1)},${fd(2)},${fd(3)}]`],
+      kvm: ['KVM_IRQFD deassign gsi=24', 'KVM_IRQFD deassign gsi=25', 'KVM_SET_GSI_ROUTING n=44', 'KVM_IRQFD assign gsi=24', 'KVM_IRQFD assign gsi=25', 'KVM_IRQFD assign gsi=26', 'KVM_IRQFD assign gsi=27'],
+    });
+    for (let k = 0; k < 4; k++) env.raiseMsi(k);
+    step('each vector delivered once', { irr: ['1:96', '1:97', '1:98', '1:99'], delivered: 4 });
     expect(errors).toEqual([]);
   });
 });

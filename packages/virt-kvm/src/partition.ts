@@ -2,7 +2,7 @@
  * A KVM virtual machine with an in-kernel irqchip and software-enabled local APICs, as far as
  * interrupts are concerned: irqfd routes, one-shot MSIs and a diagnostic view of each local APIC.
  */
-import { IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, type X2apicPartitionProbe, parseMsi } from '@tsvmm/virt';
+import { type GuestEoiAccess, IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, type X2apicPartitionProbe, parseMsi } from '@tsvmm/virt';
 import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, disposedError, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
 import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, createLinuxIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
@@ -192,6 +192,7 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
   private readonly irqfdImpl: KvmIrqFd | RelayIrqFd | undefined;
   private readonly inject: RawInjector;
   private readonly lapic: LapicPage;
+  private readonly eoiAccess: GuestEoiAccess | undefined;
   private isDisposed = false;
 
   private constructor(
@@ -213,6 +214,7 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
     this.vcpuCount = vcpuFds.length;
     this.apicIds = Object.freeze([...settings.apicIds]);
     this.x2apic = settings.x2apic;
+    this.eoiAccess = hasModelGuestEoi(sys) ? this.modelEoiAccess(sys) : undefined;
     this.lapic = new LapicPage(settings.x2apic);
     this.extensions = extensions;
     const maxApicId = Math.min(extensions.maxVcpuId - 1, settings.x2apic ? X2APIC_MAX_APIC_ID : XAPIC_MAX_APIC_ID);
@@ -408,6 +410,35 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
    */
   irqfd(): IrqFd | undefined {
     return this.irqfdImpl;
+  }
+
+  /**
+   * The guest's end-of-interrupt ({@link GuestEoiAccess} of `@tsvmm/virt`), the same object on
+   * every call, where the partition runs on a kernel model that can play it: `KvmKernelModel` of
+   * `@tsvmm/virt-kvm/testing` passed as `sys` (itself or a Proxy of it, which forwards its
+   * `modelGuestEoi`). Undefined on a real kernel: KVM has no entry point for an EOI without guest
+   * code (only the guest's own write of its local APIC's EOI register, or the x2APIC EOI MSR, does
+   * it), so level-route tests that need one run on the model. Its `eoi(vcpu, vector)` takes the
+   * vCPU index (0 to vcpuCount-1) and the vector (0-255): the local APIC EOIs the vector and, for a
+   * level-triggered one, the IOAPIC pins delivering it are acknowledged (a level route deasserts and
+   * signals its resample event), as arch/x86/kvm/ioapic.c kvm_ioapic_update_eoi does. It returns
+   * false when the vector was neither requested nor in service, and throws INVALID_ARGUMENT for a
+   * bad vCPU or vector and DISPOSED after dispose.
+   */
+  guestEoi(): GuestEoiAccess | undefined {
+    return this.eoiAccess;
+  }
+
+  private modelEoiAccess(model: ModelGuestEoi): GuestEoiAccess {
+    return Object.freeze({
+      eoi: (vcpu: number, vector: number): boolean => {
+        const op = 'KvmPartition.guestEoi().eoi';
+        const i = checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1);
+        const v = checkInteger(op, 'vector', vector, 0, 255);
+        this.live(op);
+        return model.modelGuestEoi(this.vm, this.apicIds[i]!, v);
+      },
+    });
   }
 
   /**
@@ -632,4 +663,13 @@ function enterX2apicMode(sys: Syscalls, fd: number, id: number, op: string): voi
  */
 export function kvmRelayInjector(vmFd: number): IoctlInjectorSpec {
   return ioctlInjector({ fd: vmFd, ioctl: kvm.KVM_SIGNAL_MSI, layout: kvm.KVM_MSI_LAYOUT, fields: { addressLo: 'addressLo', addressHi: 'addressHi', data: 'data' } });
+}
+
+/** The guest-EOI entry point of a kernel model (`KvmKernelModel.modelGuestEoi`); the real system calls have none. */
+interface ModelGuestEoi {
+  modelGuestEoi(vmFd: number, vcpuId: number, vector: number): boolean;
+}
+
+function hasModelGuestEoi(sys: Syscalls): sys is Syscalls & ModelGuestEoi {
+  return typeof (sys as Partial<ModelGuestEoi>).modelGuestEoi === 'function';
 }

@@ -83,8 +83,11 @@ export type AssignedIntxOptions = AssignedIntxIrqFdOptions | AssignedIntxUserSpa
  * data. The device's own state (its registers, queues, memory) is the kernel's and is not in it.
  */
 export interface AssignedPciDeviceState {
-  /** Format version, 1. */
-  readonly version: 1;
+  /**
+   * Format version, 2. {@link AssignedPciDevice.restore} also reads version 1 (the same fields
+   * without `msixLive`).
+   */
+  readonly version: 2;
   /** The six BAR registers as the guest wrote them. */
   readonly bars: readonly number[];
   /** The ROM BAR register as the guest wrote it. */
@@ -93,6 +96,13 @@ export interface AssignedPciDeviceState {
   readonly command: number;
   /** The MSI-X capability, table and pending bits; undefined when the function has no MSI-X. */
   readonly msix: MsixState | undefined;
+  /**
+   * The MSI-X vectors live at save, ascending: bound to their route's event in vfio because the
+   * guest let them deliver since MSI-X was enabled, masked or not now. Restore binds them again, so
+   * a raise on a vector masked at save reaches its route (and the PBA) on any device the snapshot
+   * is restored onto. Empty without MSI-X or while it is disabled.
+   */
+  readonly msixLive: readonly number[];
   /** The MSI capability and pending bits; undefined when the function has no MSI. */
   readonly msi: MsiState | undefined;
   /** Interrupt Line (config 0x3C) as the guest wrote it. */
@@ -112,6 +122,11 @@ const CMD_INTX_DISABLE_HI = 0x04; // bit 10 of Command, in its high byte
 const CAP_POINTER = 0x34;
 const CAP_ID_MSI = 0x05;
 const CAP_ID_MSIX = 0x11;
+const CAP_ID_EXP = 0x10; // PCI Express (pci_regs.h PCI_CAP_ID_EXP)
+const EXP_DEVCAP = 0x04; // Device Capabilities (PCI_EXP_DEVCAP)
+const EXP_DEVCTL = 0x08; // Device Control (PCI_EXP_DEVCTL)
+const DEVCAP_FLR = 0x1000_0000; // Function Level Reset Capability, bit 28 (PCI_EXP_DEVCAP_FLR)
+const DEVCTL_FLR_HI = 0x80; // Initiate Function Level Reset, bit 15 (PCI_EXP_DEVCTL_BCR_FLR), in the high byte
 const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
 
 /**
@@ -127,6 +142,9 @@ const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
  *   Interrupt Pin (0x3D) and Status's Interrupt Status (bit 3) are read from the device through vfio.
  * - The MSI-X capability ({@link MsixEmulator}) and the MSI capability ({@link MsiEmulator}):
  *   the guest never reaches the device's; vfio-pci programs the device's own.
+ * - PCI Express Device Control's Initiate Function Level Reset (bit 15): always reads 0; a write
+ *   of 1 is a guest-initiated function reset ({@link AssignedPciDevice.functionLevelReset}); the
+ *   other Device Control bits reach the device.
  *
  * MSI-X and MSI are delivered by irqfd: each vector's route event is the eventfd vfio-pci signals.
  * INTx (option `intx`) through a level irqfd with resample, or through user space; it is disabled
@@ -153,8 +171,20 @@ export class AssignedPciDevice implements Disposable {
   readonly intxPin: number;
   /** How INTx is delivered: `'irqfd'`, `'user-space'`, or `'none'` (not asked for, or the device has no INTx). */
   readonly intxMode: 'irqfd' | 'user-space' | 'none';
+  /** Config-space offset of the PCI Express capability (ID 10h), or undefined on a conventional PCI function. */
+  readonly pcieCapability: number | undefined;
+  /**
+   * Whether a guest write of 1 to Initiate Function Level Reset (PCI Express capability + 8, Device
+   * Control bit 15) resets the function: the device advertises Function Level Reset Capability
+   * (Device Capabilities, capability + 4, bit 28; PCIe Base Specification, "Device Capabilities
+   * Register" and "Device Control Register") and vfio has a reset for it (VFIO_DEVICE_FLAGS_RESET,
+   * vfio.md §7). When false the bit is still virtualised (reads 0) and a write of 1 is ignored.
+   */
+  readonly functionLevelReset: boolean;
 
   private readonly virtualBars: VirtualBars;
+  /** Config offset of Device Control's high byte (Initiate Function Level Reset is its bit 7), or -1 without PCI Express. */
+  private readonly flrByte: number;
   private intxDisable = false;
   private interruptLine: number;
   private readonly initialInterruptLine: number;
@@ -164,6 +194,8 @@ export class AssignedPciDevice implements Disposable {
   private readonly msixIndex: VfioIrqIndex;
   private readonly msiIndex: VfioIrqIndex;
   private disposed = false;
+  /** Inside restore(): INTx comes back once, at its end, not from the emulators' transitions. */
+  private restoring = false;
   private errors = 0;
   private lastErr: Error | undefined;
 
@@ -183,6 +215,8 @@ export class AssignedPciDevice implements Disposable {
       intxPin: number;
       interruptLine: number;
       intx: AssignedIntxOptions | undefined;
+      pcieCap: number | undefined;
+      flrCapable: boolean;
     },
     private readonly dma: DmaMappings,
     private readonly onError: ((error: Error, operation: string) => void) | undefined,
@@ -193,6 +227,9 @@ export class AssignedPciDevice implements Disposable {
     this.virtualBars = new VirtualBars(init.bars, init.romSize);
     this.msixCapability = init.msixCap;
     this.msiCapability = init.msiCap;
+    this.pcieCapability = init.pcieCap;
+    this.flrByte = init.pcieCap === undefined ? -1 : init.pcieCap + EXP_DEVCTL + 1;
+    this.functionLevelReset = init.flrCapable && (device.info.flags & abi.VFIO_DEVICE_FLAGS_RESET) !== 0;
     this.msixIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSIX_IRQ_INDEX, 'MSI-X');
     this.msiIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSI_IRQ_INDEX, 'MSI');
     const report = (e: Error, op: string): void => this.report(e, op);
@@ -284,12 +321,17 @@ export class AssignedPciDevice implements Disposable {
     // against a device whose list cycles.
     let msixCap: number | undefined;
     let msiCap: number | undefined;
+    let pcieCap: number | undefined;
     let at = header[CAP_POINTER]! & 0xfc;
     for (let hops = 0; at >= 0x40 && at + 1 < header.length && hops < 48; hops++) {
       if (header[at] === CAP_ID_MSIX && msixCap === undefined) msixCap = at;
       if (header[at] === CAP_ID_MSI && msiCap === undefined) msiCap = at;
+      if (header[at] === CAP_ID_EXP && pcieCap === undefined) pcieCap = at;
       at = header[at + 1]! & 0xfc;
     }
+    // Device Control must lie inside the header read (the capability starts at 0xFC at most).
+    if (pcieCap !== undefined && pcieCap + EXP_DEVCTL + 2 > header.length) pcieCap = undefined;
+    const flrCapable = pcieCap !== undefined && (hv.getUint32(pcieCap + EXP_DEVCAP, true) & DEVCAP_FLR) !== 0;
     let msixLayout: ConstructorParameters<typeof MsixEmulator>[0] | undefined;
     let dynamicMsix = false;
     if (msixCap !== undefined && msixCap + MSIX_CAPABILITY_SIZE <= header.length) {
@@ -337,7 +379,7 @@ export class AssignedPciDevice implements Disposable {
       assigned = new AssignedPciDevice(
         device,
         cfg.offset,
-        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx },
+        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx, pcieCap, flrCapable },
         dma,
         o.onError,
         owned,
@@ -428,7 +470,7 @@ export class AssignedPciDevice implements Disposable {
 
   /** INTx back on in vfio once neither MSI nor MSI-X is enabled. */
   private resumeIntx(op: string): void {
-    if (!this.intx || this.disposed || this.msix?.enabled === true || this.msi?.enabled === true) return;
+    if (!this.intx || this.disposed || this.restoring || this.msix?.enabled === true || this.msi?.enabled === true) return;
     const e = this.intx.enable(op);
     if (e) this.report(e, op);
   }
@@ -475,7 +517,10 @@ export class AssignedPciDevice implements Disposable {
           part.fill(0xff);
           this.report(failure(r, 'AssignedPciDevice.configRead', `pread(config @0x${at.toString(16)})`), 'AssignedPciDevice.configRead');
         }
-        for (let k = i; k < j; k++) if (offset + k === CMD + 1) bytes[k] = (bytes[k]! & ~CMD_INTX_DISABLE_HI) | (this.intxDisable ? CMD_INTX_DISABLE_HI : 0);
+        for (let k = i; k < j; k++) {
+          if (offset + k === CMD + 1) bytes[k] = (bytes[k]! & ~CMD_INTX_DISABLE_HI) | (this.intxDisable ? CMD_INTX_DISABLE_HI : 0);
+          else if (offset + k === this.flrByte) bytes[k] = bytes[k]! & ~DEVCTL_FLR_HI;
+        }
         i = j;
         continue;
       }
@@ -507,6 +552,7 @@ export class AssignedPciDevice implements Disposable {
     }
     const bytes = new Uint8Array(size);
     for (let k = 0; k < size; k++) bytes[k] = (v >>> (8 * k)) & 0xff;
+    let flr = false;
     let i = 0;
     while (i < size) {
       const at = offset + i;
@@ -519,6 +565,11 @@ export class AssignedPciDevice implements Disposable {
           if (offset + k === CMD + 1) {
             this.intxDisable = (bytes[k]! & CMD_INTX_DISABLE_HI) !== 0;
             command = true;
+          } else if (offset + k === this.flrByte && (bytes[k]! & DEVCTL_FLR_HI) !== 0) {
+            // Never forwarded: vfio-pci would reset the function itself (vfio_exp_config_write,
+            // vfio.md §4) under emulators that still hold the pre-reset interrupt state.
+            bytes[k] = bytes[k]! & ~DEVCTL_FLR_HI;
+            flr = true;
           }
         }
         const r = calls.regionWrite(this.device.sys, this.device.deviceFd, this.configOffset, at, bytes.subarray(i, j));
@@ -531,6 +582,7 @@ export class AssignedPciDevice implements Disposable {
       this.writeVirtualByte(kind, at, bytes[i]!);
       i++;
     }
+    if (flr) this.guestFunctionLevelReset();
   }
 
   private validConfig(offset: number, size: number): boolean {
@@ -677,7 +729,9 @@ export class AssignedPciDevice implements Disposable {
    * in the device, `VFIO_DEVICE_RESET` runs, and the emulators and virtual registers return to
    * power-on: every route masked without a message and its latched signals dropped, so nothing
    * stale is delivered afterwards; Interrupt Line returns to its value at assignment. INTx is then
-   * enabled in vfio again as at assignment (QEMU vfio_pci_pre_reset / vfio_pci_post_reset).
+   * enabled in vfio again as at assignment (QEMU vfio_pci_pre_reset / vfio_pci_post_reset). A
+   * guest's write of 1 to Initiate Function Level Reset runs the same reset where
+   * {@link functionLevelReset} is true.
    *
    * @throws VirtError DISPOSED after dispose; UNSUPPORTED (nothing done) when the device has no
    *   reset method (VFIO_DEVICE_FLAGS_RESET clear); SYSCALL when VFIO_DEVICE_RESET fails (e.g.
@@ -689,6 +743,26 @@ export class AssignedPciDevice implements Disposable {
     if ((this.device.info.flags & abi.VFIO_DEVICE_FLAGS_RESET) === 0) {
       throw new VirtError('UNSUPPORTED', { operation: op, detail: 'the device has no function reset (VFIO_DEVICE_FLAGS_RESET is clear)', hint: 'Reset it through its bus or slot, or reassign it; nothing was changed.' });
     }
+    const e = this.functionReset(op);
+    if (e) throw e;
+  }
+
+  /**
+   * The guest wrote 1 to Initiate Function Level Reset. PCIe Base Specification, "Device Control
+   * Register": a write of 1b initiates Function Level Reset, the bit always reads 0b; it is
+   * meaningful only when Device Capabilities has Function Level Reset Capability. With it (and
+   * VFIO_DEVICE_FLAGS_RESET) this is {@link reset}; a failure (VFIO_DEVICE_RESET's EAGAIN) goes to
+   * `onError`, since the guest's write cannot be thrown at. Without it nothing is done.
+   */
+  private guestFunctionLevelReset(): void {
+    if (!this.functionLevelReset) return;
+    const op = 'AssignedPciDevice.configWrite (Initiate Function Level Reset)';
+    const e = this.functionReset(op);
+    if (e) this.report(e, op);
+  }
+
+  /** The function reset behind {@link reset} and a guest's FLR; returns VFIO_DEVICE_RESET's failure (the VMM side is at power-on even then). */
+  private functionReset(op: string): VirtError | undefined {
     this.msixBinding?.disable(op);
     this.msiBinding?.disable(op);
     this.intx?.disable(op);
@@ -710,7 +784,7 @@ export class AssignedPciDevice implements Disposable {
     this.interruptLine = this.initialInterruptLine;
     this.intx?.guestDisable(false);
     this.resumeIntx(op);
-    if (r < 0) throw failure(r, op, 'ioctl(VFIO_DEVICE_RESET)');
+    return r < 0 ? failure(r, op, 'ioctl(VFIO_DEVICE_RESET)') : undefined;
   }
 
   /**
@@ -725,11 +799,12 @@ export class AssignedPciDevice implements Disposable {
   save(): AssignedPciDeviceState {
     this.checkLive('AssignedPciDevice.save');
     return {
-      version: 1,
+      version: 2,
       bars: Array.from(this.virtualBars.regs),
       rom: this.virtualBars.rom,
       command: this.configRead(CMD, 2),
       msix: this.msix?.save(),
+      msixLive: this.msixBinding?.boundVectors() ?? [],
       msi: this.msi?.save(),
       interruptLine: this.interruptLine,
       intxPending: this.intx?.pending ?? false,
@@ -737,18 +812,25 @@ export class AssignedPciDevice implements Disposable {
   }
 
   /**
-   * Restores a {@link save} snapshot onto this device (same function type): the registers and
-   * emulators are restored, Command is written to the device, and vfio's MSI or MSI-X is enabled
-   * again with the vectors the restored state uses, or INTx when neither is (a pending INTx is
-   * raised again). Pending interrupts are kept; masked vectors stay masked. Checked before any change.
+   * Restores a {@link save} snapshot onto this device or another one of the same function type (a
+   * migration target): the registers and emulators are restored, Command is written to the
+   * device, and vfio's MSI or MSI-X is enabled again, or INTx when neither is (a pending INTx is
+   * raised again). MSI-X is enabled with the snapshot's live vectors (`msixLive`) and those the
+   * restored state lets deliver, in one `VFIO_DEVICE_SET_IRQS`; MSI with the vectors granted.
+   * Pending interrupts are kept; masked vectors stay masked. A version-1 snapshot has no live set:
+   * the vectors bound on this device before the restore stay bound, as version 1 did. Checked
+   * before any change.
    *
-   * @throws VirtError INVALID_ARGUMENT for a snapshot that does not fit this device; DISPOSED after dispose.
+   * @throws VirtError INVALID_ARGUMENT for a snapshot that does not fit this device (an unknown
+   *   version, malformed registers, other capabilities, an emulator snapshot of another layout, a
+   *   `msixLive` that is not an ascending list of this function's vectors, or live vectors with
+   *   MSI-X disabled); DISPOSED after dispose.
    */
   restore(state: AssignedPciDeviceState): void {
     const op = 'AssignedPciDevice.restore';
     this.checkLive(op);
     const s = state as unknown as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || s.version !== 1) throw invalidArgument(op, `state must be an AssignedPciDevice.save() snapshot (version 1), got ${describeValue(state)}`);
+    if (typeof s !== 'object' || s === null || (s.version !== 1 && s.version !== 2)) throw invalidArgument(op, `state must be an AssignedPciDevice.save() snapshot (version 1 or 2), got ${describeValue(state)}`);
     const u32 = (x: unknown): boolean => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
     if (!Array.isArray(s.bars) || s.bars.length !== 6 || !s.bars.every(u32) || !u32(s.rom) || !u32(s.command) || (s.command as number) > 0xffff) {
       throw invalidArgument(op, 'state.bars must be six 32-bit registers, state.rom a 32-bit register and state.command a 16-bit register');
@@ -762,21 +844,25 @@ export class AssignedPciDevice implements Disposable {
     // The emulators check their own snapshots; try them on scratch copies first so a bad one changes nothing.
     if (this.msix) new MsixEmulator({ vectors: this.msix.vectors, table: { bir: this.msix.layout.tableBir, offset: this.msix.layout.tableOffset }, pba: { bir: this.msix.layout.pbaBir, offset: this.msix.layout.pbaOffset } }).restore(s.msix as MsixState);
     if (this.msi) new MsiEmulator({ vectors: this.msi.vectors, address64: this.msi.layout.address64, perVectorMasking: this.msi.layout.perVectorMasking }).restore(s.msi as MsiState);
-    const live = this.msixBinding?.boundVectors() ?? [];
+    const live = s.version === 2 ? checkLiveVectors(op, s.msixLive, this.msix?.vectors ?? 0, (s.msix as MsixState | undefined)?.enable === true) : (this.msixBinding?.boundVectors() ?? []);
+    // vfio-pci runs one mode at a time: MSI-X and INTx off first; MSI follows its emulator through
+    // onControl (called by MsiEmulator.restore only when Enable or the vectors granted change, so
+    // an MSI block already enabled as the snapshot has it stays bound), then MSI-X, then INTx.
     this.msixBinding?.disable(op);
-    this.msiBinding?.disable(op);
     this.intx?.disable(op);
-    (s.bars as number[]).forEach((b, i) => (this.virtualBars.regs[i] = b));
-    this.virtualBars.rom = s.rom as number;
-    this.interruptLine = s.interruptLine as number;
-    this.configWrite(CMD, 2, s.command as number);
-    if (this.msix) {
-      this.msix.restore(s.msix as MsixState);
-      this.msixBinding!.syncRestored(live);
-    }
-    if (this.msi) {
-      this.msi.restore(s.msi as MsiState);
-      this.msiBinding!.control(this.msi.enabled, this.msi.liveVectors);
+    this.restoring = true;
+    try {
+      (s.bars as number[]).forEach((b, i) => (this.virtualBars.regs[i] = b));
+      this.virtualBars.rom = s.rom as number;
+      this.interruptLine = s.interruptLine as number;
+      this.configWrite(CMD, 2, s.command as number);
+      this.msi?.restore(s.msi as MsiState);
+      if (this.msix) {
+        this.msix.restore(s.msix as MsixState);
+        this.msixBinding!.syncRestored(live);
+      }
+    } finally {
+      this.restoring = false;
     }
     this.resumeIntx(op);
     this.intx?.restorePending(s.intxPending);
@@ -812,6 +898,14 @@ export class AssignedPciDevice implements Disposable {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/** A snapshot's `msixLive`: ascending vectors below `vectors`, and none unless MSI-X is enabled. */
+function checkLiveVectors(op: string, value: unknown, vectors: number, enabled: boolean): number[] {
+  const ok = Array.isArray(value) && value.every((v, i) => Number.isInteger(v) && v >= 0 && v < vectors && (i === 0 || v > (value[i - 1] as number)));
+  if (!ok) throw invalidArgument(op, `state.msixLive must be an ascending list of MSI-X vectors below ${vectors}, got ${describeValue(value)}`);
+  if (!enabled && value.length > 0) throw invalidArgument(op, `state.msixLive lists vectors ${value.join(', ')} but the snapshot's MSI-X is disabled (no vector is live then)`);
+  return value as number[];
 }
 
 /** Checks the `intx` option before anything is done; returns it, or false. */

@@ -80,18 +80,26 @@ export class MsixBinding {
   }
 
   /**
-   * After a restore onto this device: {@link syncAll}, then `live` (the vectors bound before the
-   * restore) bound again while Enable is set, Function Mask or their own Mask bit notwithstanding.
-   * A vector the guest once let deliver stays live until MSI-X is disabled, as on the device: a
-   * raise while it is masked must latch in its route (the PBA shows it), not find no eventfd.
+   * After a restore: the vectors the restored state lets deliver, and `live` (the snapshot's live
+   * vectors) whatever Function Mask or their own Mask bit say, bound while Enable is set. A vector
+   * the guest once let deliver stays live until MSI-X is disabled, as on the device: a raise while
+   * it is masked must latch in its route (the PBA shows it), not find no eventfd. With the index
+   * disabled (the restore path disables it first) that is one enable with every such eventfd.
    */
   syncRestored(live: readonly number[]): void {
-    this.syncAll();
-    if (!this.emu.enabled || !this.irq.active) return;
-    this.bindVectors(
-      live.filter((v) => v < this.emu.vectors && this.bound[v] === 0),
-      'MSI-X restore',
-    );
+    const op = 'MSI-X restore';
+    if (!this.emu.enabled || this.irq.active) {
+      this.syncAll();
+      if (this.emu.enabled && this.irq.active) this.bindVectors(live.filter((v) => v < this.emu.vectors && this.bound[v] === 0), op);
+      return;
+    }
+    const want = new Set(live.filter((v) => v < this.emu.vectors));
+    for (let v = 0; v < this.emu.vectors; v++) if (!this.emu.isMasked(v)) want.add(v);
+    const top = want.size === 0 ? 0 : Math.max(...want) + 1;
+    const fds = top === 0 ? [-1] : Array.from({ length: top }, (_, v) => (want.has(v) ? this.fd(v) : -1));
+    const e = this.irq.enable(fds, op);
+    if (e) return this.report(e, op);
+    for (const v of want) this.bound[v] = 1;
   }
 
   /** After a table write to vector `v`: bind it if it just opened. */

@@ -29,6 +29,7 @@ import type { VfioSyscalls } from '../sys';
 const EPERM = 1;
 const ENOENT = 2;
 const EIO = 5;
+const EAGAIN = 11;
 const EBADF = 9;
 const EFAULT = 14;
 const EBUSY = 16;
@@ -86,10 +87,25 @@ const OFFSET_SHIFT = 40n;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 // The model device's config space (pci-msi-intx.md, PCI Local Bus 3.0 §6): a type 0 header, an MSI
-// capability at 0x40 (64-bit, no per-vector masking) and an MSI-X capability at 0x50.
+// capability at 0x40 (64-bit, no per-vector masking), an MSI-X capability at 0x50 and, on a PCI
+// Express device, a PCI Express capability at 0x60 (config space then 4096 bytes, vfio.md §4).
 const CFG_SIZE = 256;
+const PCIE_CFG_SIZE = 4096;
 const MSI_CAP = 0x40;
 const MSIX_CAP = 0x50;
+const PCIE_CAP = 0x60;
+/** PCI Express capability v2 of an endpoint: 0x3C bytes (QEMU PCI_EXP_VER2_SIZEOF). */
+const PCIE_CAP_SIZE = 0x3c;
+// PCI Express capability registers (pci_regs.h: PCI_EXP_DEVCAP 0x04, PCI_EXP_DEVCTL 0x08, PCI_EXP_DEVCTL2 0x28).
+const PCIE_DEVCAP = 0x04;
+const PCIE_DEVCTL = 0x08;
+const PCIE_DEVCTL2 = 0x28;
+/** Device Capabilities bit 28, Function Level Reset Capability (PCI_EXP_DEVCAP_FLR). */
+const DEVCAP_FLR = 0x1000_0000;
+/** Device Control bit 15, Initiate Function Level Reset, in the register's high byte (PCI_EXP_DEVCTL_BCR_FLR 0x8000). */
+const DEVCTL_FLR_HI = 0x80;
+/** Device Control bit 9, Phantom Functions Enable: not writable through vfio-pci (PCI_EXP_DEVCTL_PHANTOM 0x0200). */
+const DEVCTL_PHANTOM_HI = 0x02;
 const CMD_IO = 1;
 const CMD_MEMORY = 2;
 const CMD_INTX_DISABLE = 0x400;
@@ -124,6 +140,18 @@ export interface ModelDeviceSpec {
   readonly hostVectors?: number;
   /** Whether the reset tried at open works (VFIO_DEVICE_FLAGS_RESET). Default true. */
   readonly resetWorks?: boolean;
+  /**
+   * A PCI Express function: a PCI Express capability (ID 10h, version 2, endpoint) at 0x60 and
+   * 4096 bytes of config space; `flr` sets Device Capabilities bit 28 (Function Level Reset
+   * Capability, default true). Default false: a conventional PCI function (256 bytes, no ERR IRQ).
+   */
+  readonly pcie?: false | ModelPcieSpec;
+}
+
+/** The PCI Express part of a {@link ModelDeviceSpec}. */
+export interface ModelPcieSpec {
+  /** Device Capabilities bit 28, Function Level Reset Capability. Default true. */
+  readonly flr?: boolean;
 }
 
 /** How to build a {@link VfioKernelModel}; every field is optional. */
@@ -184,6 +212,21 @@ export class ModelPciDevice {
   readonly hostVectors: number;
   /** Whether VFIO_DEVICE_RESET works. */
   readonly resetWorks: boolean;
+  /** Whether the function is PCI Express (a PCI Express capability at {@link pcieCapability}). */
+  readonly pcie: boolean;
+  /** Whether Device Capabilities advertises Function Level Reset (PCI Express functions only). */
+  readonly flr: boolean;
+  /** Config-space offset of the PCI Express capability, or undefined on a conventional function. */
+  readonly pcieCapability: number | undefined;
+  /** Bytes of config space: 256, or 4096 for PCI Express. */
+  readonly configSize: number;
+  /**
+   * The device lock is held elsewhere (another reset, a sysfs access): VFIO_DEVICE_RESET answers
+   * EAGAIN and changes nothing (vfio_pci_ioctl_reset, vfio.md §7). Tests set it.
+   */
+  resetBusy = false;
+  /** Function resets vfio-pci ran itself for a guest's Initiate Function Level Reset write (vfio_exp_config_write). */
+  kernelFlrs = 0;
   /** BARs: 0 mem32 16 KiB of registers, 2 mem64 16 KiB with the MSI-X table at 0 and the PBA at 0x2000, 4 io 32 bytes. */
   readonly bars: readonly ModelBar[] = Object.freeze([
     { index: 0, size: 0x4000, kind: 'mem32' },
@@ -195,9 +238,9 @@ export class ModelPciDevice {
   /** The PBA's offset in {@link msixBar}. */
   readonly msixPbaOffset = 0x2000;
   /** The device's own config bytes (what it would answer to the host). */
-  readonly config = new Uint8Array(CFG_SIZE);
+  readonly config: Uint8Array;
   /** vfio-pci's virtual copy of the BAR registers, ROM BAR, Interrupt Line and MSI address/data. */
-  readonly vconfig = new Uint8Array(CFG_SIZE);
+  readonly vconfig: Uint8Array;
   /** BAR contents, by BAR index. */
   readonly barMemory = new Map<number, Uint8Array>();
   /** vfio-pci's interrupt state. */
@@ -218,6 +261,12 @@ export class ModelPciDevice {
     this.dynamicMsix = spec.dynamicMsix ?? false;
     this.hostVectors = spec.hostVectors ?? 2048;
     this.resetWorks = spec.resetWorks ?? true;
+    this.pcie = spec.pcie !== undefined && spec.pcie !== false;
+    this.flr = this.pcie && (spec.pcie as { flr?: boolean }).flr !== false;
+    this.pcieCapability = this.pcie ? PCIE_CAP : undefined;
+    this.configSize = this.pcie ? PCIE_CFG_SIZE : CFG_SIZE;
+    this.config = new Uint8Array(this.configSize);
+    this.vconfig = new Uint8Array(this.configSize);
     for (const b of this.bars) this.barMemory.set(b.index, new Uint8Array(b.size));
     this.powerOn();
   }
@@ -242,11 +291,24 @@ export class ModelPciDevice {
     c.setUint8(MSI_CAP, 0x05);
     c.setUint8(MSI_CAP + 1, MSIX_CAP);
     c.setUint16(MSI_CAP + 2, 0x80 | (Math.log2(this.msiVectors) << 1), true);
-    // MSI-X: ID 0x11, end of list, Table Size (N - 1), Table BIR 2 offset 0, PBA BIR 2 offset 0x2000.
+    // MSI-X: ID 0x11, next the PCI Express capability or end of list, Table Size (N - 1), Table BIR 2
+    // offset 0, PBA BIR 2 offset 0x2000.
     c.setUint8(MSIX_CAP, 0x11);
+    c.setUint8(MSIX_CAP + 1, this.pcie ? PCIE_CAP : 0);
     c.setUint16(MSIX_CAP + 2, this.msixVectors - 1, true);
     c.setUint32(MSIX_CAP + 4, this.msixBar, true);
     c.setUint32(MSIX_CAP + 8, this.msixPbaOffset | this.msixBar, true);
+    if (this.pcie) {
+      // PCI Express capability (PCIe Base Specification, "PCI Express Capability Structure"): ID 10h,
+      // end of list; PCI Express Capabilities: version 2, Device/Port Type 0 (endpoint); Device
+      // Capabilities: Function Level Reset Capability (bit 28) as configured; Device Control at its
+      // default 2810h (Enable Relaxed Ordering, Enable No Snoop, Max_Read_Request_Size 512 bytes).
+      c.setUint8(PCIE_CAP, 0x10);
+      c.setUint8(PCIE_CAP + 1, 0);
+      c.setUint16(PCIE_CAP + 2, 0x0002, true);
+      c.setUint32(PCIE_CAP + PCIE_DEVCAP, this.flr ? DEVCAP_FLR : 0, true);
+      c.setUint16(PCIE_CAP + PCIE_DEVCTL, 0x2810, true);
+    }
     this.vconfig.fill(0);
     this.intxAsserted = false;
   }
@@ -341,7 +403,7 @@ export class VfioKernelModel implements VfioSyscalls {
     const bad = new Set((nonViable as unknown[]).map((g, i) => checkInteger(op, `nonViableGroups[${i}]`, g, 0, 1 << 30)));
     const byName = new Map<string, ModelPciDevice>();
     (devices as unknown[]).forEach((d, i) => {
-      const s = checkOptions<ModelDeviceSpec>(op, `devices[${i}]`, d, ['address', 'group', 'msixVectors', 'msiVectors', 'intxPin', 'dynamicMsix', 'hostVectors', 'resetWorks']);
+      const s = checkOptions<ModelDeviceSpec>(op, `devices[${i}]`, d, ['address', 'group', 'msixVectors', 'msiVectors', 'intxPin', 'dynamicMsix', 'hostVectors', 'resetWorks', 'pcie']);
       if (typeof s.address !== 'string' || !/^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s.address) || byName.has(s.address)) {
         throw invalidArgument(op, `devices[${i}].address must be a new PCI name dddd:bb:dd.f in lower case, got ${describeValue(s.address)}`);
       }
@@ -354,6 +416,7 @@ export class VfioKernelModel implements VfioSyscalls {
         dynamicMsix: s.dynamicMsix === undefined ? undefined : s.dynamicMsix === true,
         hostVectors: s.hostVectors === undefined ? undefined : checkInteger(op, `devices[${i}].hostVectors`, s.hostVectors, 0, 1 << 20),
         resetWorks: s.resetWorks === undefined ? undefined : s.resetWorks === true,
+        pcie: checkPcieSpec(op, `devices[${i}].pcie`, s.pcie),
       };
       if (spec.msiVectors !== undefined && (spec.msiVectors & (spec.msiVectors - 1)) !== 0) {
         throw invalidArgument(op, `devices[${i}].msiVectors must be 1, 2, 4, 8, 16 or 32, got ${spec.msiVectors}`);
@@ -939,11 +1002,11 @@ export class VfioKernelModel implements VfioSyscalls {
         const v = view(arg);
         const index = v.getUint32(8, true);
         if (v.getUint32(0, true) < 16 || index >= 5) return -EINVAL;
-        if (index === ERR) return -EINVAL; // conventional PCI: no AER
+        if (index === ERR && !d.pcie) return -EINVAL; // conventional PCI: no AER
         const count = this.irqCount(d, index);
         let flags = 1; // EVENTFD
         if (index === INTX) flags |= 2 | 4; // MASKABLE, AUTOMASKED
-        else if (index === MSI || index === REQ || (index === MSIX && !d.dynamicMsix)) flags |= 8; // NORESIZE
+        else if (index === MSI || index === REQ || index === ERR || (index === MSIX && !d.dynamicMsix)) flags |= 8; // NORESIZE
         v.setUint32(4, flags, true);
         v.setUint32(12, count, true);
         return 0;
@@ -952,6 +1015,7 @@ export class VfioKernelModel implements VfioSyscalls {
         return this.setIrqs(d, arg);
       case DEVICE_RESET:
         if (!d.resetWorks) return -EINVAL;
+        if (d.resetBusy) return -EAGAIN;
         this.resetConfigKeepingIrqs(d);
         return 0;
       case DEVICE_ATTACH_IOMMUFD_PT:
@@ -992,6 +1056,8 @@ export class VfioKernelModel implements VfioSyscalls {
         return d.msixVectors;
       case REQ:
         return 1;
+      case ERR:
+        return d.pcie ? 1 : 0;
       default:
         return 0;
     }
@@ -1018,7 +1084,7 @@ export class VfioKernelModel implements VfioSyscalls {
       size = 0; // no expansion ROM
       flags = 0;
     } else if (index === CONFIG_INDEX) {
-      size = CFG_SIZE;
+      size = d.configSize;
       flags = 1 | 2;
     } else {
       return -EINVAL; // VGA: not a VGA-class device; beyond: no device-specific regions
@@ -1240,7 +1306,7 @@ export class VfioKernelModel implements VfioSyscalls {
 
   /** Config space through vfio: virtualised fields per vfio_pci_config.c; any length, past the end EFAULT. */
   private configAccess(d: ModelPciDevice, buf: Uint8Array, length: number, pos: number, write: boolean): number {
-    if (pos + length > CFG_SIZE) return -EFAULT;
+    if (pos + length > d.configSize) return -EFAULT;
     for (let i = 0; i < length; i++) {
       const at = pos + i;
       if (write) this.configWriteByte(d, at, buf[i]!);
@@ -1274,6 +1340,8 @@ export class VfioKernelModel implements VfioSyscalls {
     }
     // MSI-X Enable / Function Mask: as the device has them, and the host sets Enable while vfio has MSI-X on.
     if (at === MSIX_CAP + 3) return c[at]! | (d.irq.mode === 'msix' ? 0x80 : 0);
+    // Initiate Function Level Reset: virtual, cleared after every write (reads 0, as the spec requires).
+    if (d.pcie && at === PCIE_CAP + PCIE_DEVCTL + 1) return c[at]! & ~DEVCTL_FLR_HI;
     return c[at]!;
   }
 
@@ -1331,7 +1399,35 @@ export class VfioKernelModel implements VfioSyscalls {
     }
     if (at >= MSIX_CAP && at < MSIX_CAP + 12) return; // MSI-X: read-only pass-through
     if (at >= MSI_CAP && at < MSI_CAP + 4) return;
+    if (d.pcie && at >= PCIE_CAP && at < PCIE_CAP + PCIE_CAP_SIZE) {
+      this.pcieWriteByte(d, at - PCIE_CAP, value);
+      return;
+    }
     c[at] = value; // bytes outside known capabilities pass through raw
+  }
+
+  /**
+   * A byte of the PCI Express capability (init_pci_cap_exp_perm, vfio_exp_config_write): Device
+   * Control is writable except Phantom Functions Enable, Device Control 2 is writable, the rest is
+   * read-only. Initiate Function Level Reset (Device Control bit 15) is virtual: written 1 on a
+   * function whose Device Capabilities has Function Level Reset Capability, vfio-pci resets the
+   * function itself (pci_try_reset_function: config saved and restored, interrupt bindings kept,
+   * the device's state gone), and the bit reads 0 again. Max_Payload_Size and
+   * Max_Read_Request_Size virtualisation is not modelled (they reach the model device).
+   */
+  private pcieWriteByte(d: ModelPciDevice, off: number, value: number): void {
+    const c = d.config;
+    const at = PCIE_CAP + off;
+    if (off === PCIE_DEVCTL || off === PCIE_DEVCTL2 || off === PCIE_DEVCTL2 + 1) {
+      c[at] = value;
+      return;
+    }
+    if (off !== PCIE_DEVCTL + 1) return;
+    c[at] = (value & ~(DEVCTL_FLR_HI | DEVCTL_PHANTOM_HI)) | (c[at]! & DEVCTL_PHANTOM_HI);
+    if ((value & DEVCTL_FLR_HI) !== 0 && (new DataView(c.buffer).getUint32(PCIE_CAP + PCIE_DEVCAP, true) & DEVCAP_FLR) !== 0) {
+      d.kernelFlrs++;
+      this.resetConfigKeepingIrqs(d);
+    }
   }
 
   // ---- cdev + iommufd ------------------------------------------------------------------------
@@ -1445,4 +1541,12 @@ export class VfioKernelModel implements VfioSyscalls {
 
 function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** The `pcie` option of a model device: false, undefined, or `{ flr?: boolean }`. */
+function checkPcieSpec(op: string, name: string, value: unknown): ModelDeviceSpec['pcie'] {
+  if (value === undefined || value === false) return value;
+  const o = checkOptions<ModelPcieSpec>(op, name, value, ['flr']);
+  if (o.flr !== undefined && typeof o.flr !== 'boolean') throw invalidArgument(op, `${name}.flr must be a boolean, got ${describeValue(o.flr)}`);
+  return { flr: o.flr ?? true };
 }

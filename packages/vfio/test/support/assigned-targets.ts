@@ -113,8 +113,11 @@ const MODEL: AssignedTarget = {
     }
     bridge.vfioLog.length = 0;
     kvmLog.length = 0;
+    // The guest's EOI through the partition: KvmPartition offers GuestEoiAccess on the KVM model.
+    const eoi = vm.guestEoi();
+    if (!eoi) throw new Error('KvmPartition on the KVM model offers no guestEoi()');
     const hooks: IntxGuestHooks = {
-      eoi: { eoi: (vcpu, vector) => kvm.eoi(vcpu, vector) },
+      eoi,
       eoiAbsence: undefined,
       accepted: (vcpu) => kvm.bus.apics.find((a) => a.apicId === vcpu)!.accepted,
       pump: () => bridge.pump(),
@@ -150,7 +153,7 @@ function realAbsence(): string | undefined {
 }
 
 const REAL_INTX_ABSENCE =
-  'no guest code runs on this KVM, so nothing EOIs the vector the IOAPIC delivered (GuestEoiAccess is a model\'s), and only the device ' +
+  'no guest code runs on this KVM, so nothing EOIs the vector the IOAPIC delivered (KvmPartition.guestEoi() is undefined on a real kernel), and only the device ' +
   'decides when it asserts or deasserts INTx (the vfio loopback signals the trigger once, without the automask)';
 
 function realTarget(address: string): AssignedTarget {
@@ -164,7 +167,8 @@ function realTarget(address: string): AssignedTarget {
       const loop = (index: number, v: number) => {
         calls.setIrqs(vfioSyscalls(), device.deviceFd, index, 'trigger', v, { bools: [true] });
       };
-      const hooks: IntxGuestHooks = { eoi: undefined, eoiAbsence: REAL_INTX_ABSENCE, accepted: undefined, pump: () => undefined };
+      const eoi = vm.guestEoi();
+      const hooks: IntxGuestHooks = { eoi, eoiAbsence: eoi ? undefined : REAL_INTX_ABSENCE, accepted: undefined, pump: () => undefined };
       return {
         device,
         vm,

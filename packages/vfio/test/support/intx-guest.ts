@@ -2,8 +2,9 @@
  * The guest's end of one INTx line, played through the partition as a guest's kernel would play
  * it: the IOAPIC pin's redirection entry is programmed (level, unmasked, a vector, one
  * destination), an interrupt is seen in the destination vCPU's local APIC (IRR, with TMR for a
- * level vector), and the guest's EOI of the vector goes through `GuestEoiAccess.eoi`, which only a
- * model can perform (no guest code runs on a real KVM here: `eoiAbsence` then says so).
+ * level vector), and the guest's EOI of the vector goes through the partition's `GuestEoiAccess`
+ * (`KvmPartition.guestEoi()`), which only a partition on the KVM model offers (no guest code runs
+ * on a real KVM here: `eoiAbsence` then says so).
  */
 import type { GuestEoiAccess, IoApicAccess, IoApicPinState, LocalApicAccess, Partition } from '@tsvmm/virt';
 
@@ -12,7 +13,7 @@ export type GuestVm = Partition & LocalApicAccess & IoApicAccess;
 
 /** What the target knows how to do beyond the partition's own calls. */
 export interface IntxGuestHooks {
-  /** The guest's EOI (model only), or undefined where no guest code can run. */
+  /** The partition's guest EOI (`KvmPartition.guestEoi()`: on the model only), or undefined where no guest code can run. */
   readonly eoi: GuestEoiAccess | undefined;
   /** Why there is no EOI here, for the loud skip; undefined where `eoi` is given. */
   readonly eoiAbsence: string | undefined;

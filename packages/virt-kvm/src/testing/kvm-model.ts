@@ -998,6 +998,18 @@ export class KvmKernelModel implements Syscalls {
     return vm.ioapic.guestEoi(vcpu.apic, vector);
   }
 
+  /**
+   * The entry point `KvmPartition.guestEoi()` finds on its `sys` (a real kernel has none): the
+   * guest's EOI of `vector` on the vCPU with id `vcpuId` of the VM open as `vmFd`, as {@link eoi}.
+   * The partition checks its arguments first; here a number that is not an open VM, or a vCPU id
+   * the VM does not have, throws RangeError.
+   */
+  modelGuestEoi(vmFd: number, vcpuId: number, vector: number): boolean {
+    const vm = this.table.get(vmFd);
+    if (!(vm instanceof VmObject)) throw new RangeError(`fd ${vmFd} is not an open VM of the model`);
+    return this.eoi(vcpuId, vector, vm);
+  }
+
   private irqfdOf(o: EventFdObject): { vm: VmObject; irqfd: ModelIrqfd } | undefined {
     for (const vm of this.vms) {
       const irqfd = vm.irqfds.find((q) => q.eventfd === o);
