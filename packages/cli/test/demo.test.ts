@@ -375,36 +375,35 @@ describe('tsvmm demo', () => {
       return { ...h, ...change(h) };
     };
 
-    it('exits 1 when the completion eventfd is not the route\'s: nothing lands in IRR', async () => {
-      const strays: EventFd[] = [];
-      const io = memoryIo();
-      const host = hostWith(() => ({ completionFd: () => (strays.push(new EventFd()), strays.at(-1)!.fd) }));
-      try {
-        expect(await main(['demo', '--backend', 'software', '--json'], io, { fileReadHost: host })).toBe(1);
-      } finally {
-        for (const e of strays) e.dispose();
-      }
-      const wrong = parse(io.stdout).observations.filter((o) => !o.ok);
-      expect(wrong.map((o) => [o.what, o.observed])).toEqual([['completion → APIC 1 vector 0x70', 'vCPU 0 IRR [], vCPU 1 IRR []']]);
-    });
+    /** A completion eventfd of the test's own, not the route's (disposed after the run). */
+    const strayFd = (strays: EventFd[]): number => (strays.push(new EventFd()), strays.at(-1)!.fd);
 
-    it('exits 1 when user space signals the route itself: the vector lands, and the write is caught', async () => {
+    it.each<[string, (strays: EventFd[]) => (h: FileReadHost) => Partial<FileReadHost>, Array<[string, string]>]>([
+      [
+        "the completion eventfd is not the route's: nothing lands in IRR",
+        (strays) => () => ({ completionFd: () => strayFd(strays) }),
+        [['completion → APIC 1 vector 0x70', 'vCPU 0 IRR [], vCPU 1 IRR []']],
+      ],
+      [
+        'user space signals the route itself: the vector lands, and the write is caught',
+        (strays) => () => ({
+          completionFd: (r) => {
+            r.event.signal();
+            return strayFd(strays);
+          },
+        }),
+        [['user space wrote no eventfd', '1 write(2) call']],
+      ],
+    ])('exits 1 when %s', async (_name, change, failed) => {
       const strays: EventFd[] = [];
       const io = memoryIo();
-      const host = hostWith(() => ({
-        completionFd: (r) => {
-          r.event.signal();
-          strays.push(new EventFd());
-          return strays.at(-1)!.fd;
-        },
-      }));
       try {
-        expect(await main(['demo', '--backend', 'software', '--json'], io, { fileReadHost: host })).toBe(1);
+        expect(await main(['demo', '--backend', 'software', '--json'], io, { fileReadHost: hostWith(change(strays)) })).toBe(1);
       } finally {
         for (const e of strays) e.dispose();
       }
       const wrong = parse(io.stdout).observations.filter((o) => !o.ok);
-      expect(wrong.map((o) => [o.what, o.observed])).toEqual([['user space wrote no eventfd', '1 write(2) call']]);
+      expect(wrong.map((o) => [o.what, o.observed])).toEqual(failed);
     });
 
     it('a host without the Linux packages: the scene says it did not run, and the rest of the demo stands', async () => {
