@@ -1,0 +1,18 @@
+import { InProcessRelayPlatform, RelayIrqFd, type RelayIrqFdOptions } from '../../src/implement';
+
+/**
+ * A user-space relay irqfd for tests of the contract itself: backend `test`, 4 routes, a nonzero
+ * upper address rejected, every injection accepted and dropped, on the in-process platform;
+ * `options` replace any of these.
+ */
+export function inProcessRelay(options: Partial<RelayIrqFdOptions> = {}): RelayIrqFd {
+  return new RelayIrqFd({
+    backend: 'test',
+    maxRoutes: 4,
+    policy: { addressHi: 'reject', backend: 'test' },
+    inject: () => true,
+    reason: 'test',
+    platform: (t) => new InProcessRelayPlatform(t, () => true),
+    ...options,
+  });
+}
