@@ -1,5 +1,6 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import type { Syscalls } from '../syscalls';
+import { describeWithDevice } from './describe-with-device';
 import type { FaultInjector } from './fault-injector';
 
 /**
@@ -78,5 +79,43 @@ export function targetKernels<P extends object, M, K extends TargetKernel<P, M>>
     models,
     modelFdCount,
     openFdCount: () => readdirSync('/proc/self/fd').length + modelFdCount(),
+  };
+}
+
+/** A backend's real device as its test targets use it, and the name each target gives the tests it runs. */
+export interface TargetDevice {
+  /** The device node, e.g. `/dev/kvm`. */
+  readonly path: string;
+  /** The environment variable that decides what a host without the device does ({@link describeWithDevice}). */
+  readonly allowMissingEnv: string;
+  /** True: a missing device is skipped unless the variable is `0`; false (the default): it fails unless the variable is `1`. */
+  readonly skipByDefault?: boolean;
+  /** The model target's name in test titles, e.g. `KVM model`. */
+  readonly modelName: string;
+  /** The device target's name in test titles, e.g. `real /dev/kvm`. */
+  readonly deviceName: string;
+}
+
+/** The two targets of a backend's behaviour tests, the model and the real device: one test body, run on each. */
+export interface ModelAndDevice<T> {
+  /** The model target, and the device target where the device node exists. */
+  targets(): T[];
+  /** `describe(name)` once per target, the target's name in the title; the device's half through {@link describeDevice}. */
+  describeOnTargets(name: string, body: (target: T) => void): void;
+  /** `describe` where the device node exists; otherwise a loud skip or a loud failure, as {@link TargetDevice.skipByDefault} says. */
+  describeDevice(name: string, fn: () => void): void;
+}
+
+/** The model and device targets of a backend whose target `make(real)` builds ({@link ModelAndDevice}). */
+export function modelAndDevice<T>(device: TargetDevice, make: (real: boolean) => T): ModelAndDevice<T> {
+  const { describe } = globalThis as unknown as { describe: (name: string, fn: () => void) => void };
+  const describeDevice = (name: string, fn: () => void): void => describeWithDevice(device.path, device.allowMissingEnv, name, fn, { skipByDefault: device.skipByDefault === true });
+  return {
+    targets: () => (existsSync(device.path) ? [make(false), make(true)] : [make(false)]),
+    describeOnTargets(name, body) {
+      describe(`${name} (${device.modelName})`, () => body(make(false)));
+      describeDevice(`${name} (${device.deviceName})`, () => body(make(true)));
+    },
+    describeDevice,
   };
 }

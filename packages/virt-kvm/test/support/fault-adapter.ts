@@ -9,15 +9,7 @@
  * ./targets builds every partition with.
  */
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import {
-  FaultInjector,
-  type IrqFdFaultAdapter,
-  type IrqFdFaultKernel,
-  type IrrSnapshot,
-  type ModelKernelOptions,
-  type TargetKernel,
-  takeApicBusIrr,
-} from '@tsvmm/linux-sys/testing';
+import { FaultInjector, type IrqFdFaultAdapter, type IrqFdFaultKernel, type IrrSnapshot, type ModelKernelOptions, type TargetKernel, takeApicBusIrr } from '@tsvmm/linux-sys/testing';
 import { KvmPartition, type KvmIrqFd, type KvmPartitionOptions } from '../../src';
 // The fixed legacy entries (PIC and IOAPIC pins) every KVM routing table starts with count against `routingEntries`.
 import { LEGACY_ROUTES } from '../../src/gsi-routing';

@@ -4,18 +4,15 @@
  * expectation can be made on one target only, the body branches on `target.real`; what only a
  * device can show is listed in {@link DEVICE_ONLY}, and printed when the device is skipped.
  */
-import { existsSync } from 'node:fs';
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice, linuxIrqFdTarget as linuxIrqFdTargetOf, targetKernels } from '@tsvmm/linux-sys/testing';
+import { type FaultInjector, type LinuxIrqFdTarget, linuxIrqFdTarget as linuxIrqFdTargetOf, modelAndDevice, targetKernels } from '@tsvmm/linux-sys/testing';
 import type { KvmIrqFd, KvmPartition } from '../../src';
 import { KvmKernelModel, type ModelRelayPlatform } from '../../src/testing';
 import { type KvmFaultAdapter, type KvmFaultKernel, type KvmKernelOptions, kvmFaultAdapter } from './fault-adapter';
 
 const KVM_DEVICE = '/dev/kvm';
 const ALLOW_NO_KVM = 'TSVMM_ALLOW_NO_KVM';
-
-export const HAVE_KVM = existsSync(KVM_DEVICE);
 
 /**
  * Descriptors one irqfd route holds while it lives: its private eventfd and the duplicate handed
@@ -91,9 +88,11 @@ function makeTarget(real: boolean): KvmTarget {
   };
 }
 
+const KVM_TARGETS = modelAndDevice({ path: KVM_DEVICE, allowMissingEnv: ALLOW_NO_KVM, modelName: 'KVM model', deviceName: 'real /dev/kvm' }, makeTarget);
+
 /** The model target, and the real-device target where /dev/kvm exists. */
 export function kvmTargets(): KvmTarget[] {
-  return HAVE_KVM ? [makeTarget(false), makeTarget(true)] : [makeTarget(false)];
+  return KVM_TARGETS.targets();
 }
 
 /**
@@ -102,15 +101,13 @@ export function kvmTargets(): KvmTarget[] {
  * which skips it with one `SKIPPED` line (and the {@link DEVICE_ONLY} list, once per run).
  */
 export function describeOnTargets(name: string, body: (target: KvmTarget) => void): void {
-  describe(`${name} (KVM model)`, () => body(makeTarget(false)));
-  describeKvm(`${name} (real /dev/kvm)`, () => body(makeTarget(true)));
+  KVM_TARGETS.describeOnTargets(name, body);
 }
 
 /** `describe` when /dev/kvm exists; otherwise a loud failure or (TSVMM_ALLOW_NO_KVM=1) a loud skip. */
 export function describeKvm(name: string, fn: () => void): void {
-  describeWithDevice(KVM_DEVICE, ALLOW_NO_KVM, name, fn);
+  KVM_TARGETS.describeDevice(name, fn);
 }
-
 
 /** A fixed, physical, edge MSI to APIC ID `apicId`. */
 export function msiTo(apicId: number, vector: number): { address: number; data: number; msi: MsiMessage } {

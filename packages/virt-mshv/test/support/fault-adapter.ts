@@ -9,15 +9,7 @@
  * ./targets builds every partition with.
  */
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import {
-  FaultInjector,
-  type IrqFdFaultAdapter,
-  type IrqFdFaultKernel,
-  type IrrSnapshot,
-  type ModelKernelOptions,
-  type TargetKernel,
-  takeApicBusIrr,
-} from '@tsvmm/linux-sys/testing';
+import { FaultInjector, type IrqFdFaultAdapter, type IrqFdFaultKernel, type IrrSnapshot, type ModelKernelOptions, type TargetKernel, takeApicBusIrr } from '@tsvmm/linux-sys/testing';
 import type { MsiMessage } from '@tsvmm/virt';
 import { type MshvIrqFd, MshvPartition, type MshvPartitionOptions } from '../../src';
 import { MshvKernelModel, type ModelRelayPlatform, modelRelayPlatform } from '../../src/testing';

@@ -4,10 +4,9 @@
  * expectation can be made on one target only, the body branches on `target.real`; what only a
  * device can show is listed in {@link DEVICE_ONLY}, and printed when the device is skipped.
  */
-import { existsSync } from 'node:fs';
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import type { DeliveryObserver } from '@tsvmm/virt/conformance';
-import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice, linuxIrqFdTarget as linuxIrqFdTargetOf, targetKernels } from '@tsvmm/linux-sys/testing';
+import { type FaultInjector, type LinuxIrqFdTarget, linuxIrqFdTarget as linuxIrqFdTargetOf, modelAndDevice, targetKernels } from '@tsvmm/linux-sys/testing';
 import { type MshvPartition, type MshvProbeOptions } from '../../src';
 import { abi } from '../../src/implement';
 import { MshvKernelModel, type ModelRelayPlatform } from '../../src/testing';
@@ -15,8 +14,6 @@ import { type MshvFaultAdapter, type MshvFaultKernel, type MshvKernelOptions, ms
 
 /** Set to 0 on a host that must be a root partition: a missing /dev/mshv then fails the run. */
 const ALLOW_NO_MSHV = 'TSVMM_ALLOW_NO_MSHV';
-
-export const HAVE_MSHV = existsSync(abi.MSHV_DEVICE);
 
 export { DEVICE_ONLY } from './device-only';
 
@@ -102,9 +99,11 @@ function makeTarget(real: boolean): MshvTarget {
   };
 }
 
+const MSHV_TARGETS = modelAndDevice({ path: abi.MSHV_DEVICE, allowMissingEnv: ALLOW_NO_MSHV, skipByDefault: true, modelName: 'mshv model', deviceName: 'real /dev/mshv' }, makeTarget);
+
 /** The model target, and the real-device target where /dev/mshv exists. */
 export function mshvTargets(): MshvTarget[] {
-  return HAVE_MSHV ? [makeTarget(false), makeTarget(true)] : [makeTarget(false)];
+  return MSHV_TARGETS.targets();
 }
 
 /**
@@ -114,13 +113,12 @@ export function mshvTargets(): MshvTarget[] {
  * {@link DEVICE_ONLY} list, once per run); TSVMM_ALLOW_NO_MSHV=0 makes that a failure.
  */
 export function describeOnTargets(name: string, body: (target: MshvTarget) => void): void {
-  describe(`${name} (mshv model)`, () => body(makeTarget(false)));
-  describeMshv(`${name} (real /dev/mshv)`, () => body(makeTarget(true)));
+  MSHV_TARGETS.describeOnTargets(name, body);
 }
 
 /** `describe` when /dev/mshv exists; otherwise a loud skip, or (TSVMM_ALLOW_NO_MSHV=0) a loud failure. */
 export function describeMshv(name: string, fn: () => void): void {
-  describeWithDevice(abi.MSHV_DEVICE, ALLOW_NO_MSHV, name, fn, { skipByDefault: true });
+  MSHV_TARGETS.describeDevice(name, fn);
 }
 
 /** An MSI to APIC ID `apicId` (fixed, physical, edge unless `extra` says otherwise): its address, data, and the message. */
