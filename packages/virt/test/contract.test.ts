@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type * as Virt from '../src';
 import { type IrqFd, VirtError, isVirtError, settleIrqFd } from '../src';
 import { VIRT_ERROR_BRAND, partitionCapabilities, InProcessEvent, isEventFd, isWin32Event, kindedEvent } from '../src/implement';
-import { inProcessRelay } from './support/in-process-relay';
+import { testRelay } from './support/test-relay';
 
 describe('error identity survives two installed copies of @tsvmm/virt', () => {
   let dir: string;
@@ -72,7 +72,7 @@ describe('events typed by kind', () => {
 });
 
 describe('settle and capabilities', () => {
-  const relay = () => inProcessRelay({ maxRoutes: 3 });
+  const relay = () => testRelay({ maxRoutes: 3 });
   it('settleIrqFd uses settle() where present and resolves for an irqfd without it', async () => {
     const r = relay();
     let called = 0;

@@ -4,7 +4,7 @@
  */
 import { type LevelIrqFdRoute, newLevelRoute } from '../src';
 import { type RelayIrqFd, InProcessEvent, LevelRouteTable } from '../src/implement';
-import { inProcessRelay } from './support/in-process-relay';
+import { testRelay } from './support/test-relay';
 import { thrownBy } from '../src/testing';
 
 function fakeRoute(gsi: number, release: () => void): LevelIrqFdRoute {
@@ -28,7 +28,7 @@ function fakeRoute(gsi: number, release: () => void): LevelIrqFdRoute {
 }
 
 function relay(levelRoutes?: LevelRouteTable): RelayIrqFd {
-  return inProcessRelay({ reason: 'the test host has no kernel irqfd', ...(levelRoutes === undefined ? {} : { levelRoutes }) });
+  return testRelay({ reason: 'the test host has no kernel irqfd', ...(levelRoutes === undefined ? {} : { levelRoutes }) });
 }
 
 test('the relay without a level input: UNSUPPORTED naming why the relay is used, after the GSI check', () => {

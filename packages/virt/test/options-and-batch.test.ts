@@ -5,7 +5,7 @@
  */
 import { isVirtError } from '../src';
 import { checkNotThenable, checkOptions } from '../src/implement';
-import { inProcessRelay } from './support/in-process-relay';
+import { testRelay } from './support/test-relay';
 import { thrownBy } from '../src/testing';
 
 describe('checkOptions', () => {
@@ -53,7 +53,7 @@ describe('checkNotThenable', () => {
 
 describe('RelayIrqFd.batch with an async callback', () => {
   it('applies what ran before the first await, then throws INVALID_ARGUMENT', async () => {
-    const irqfd = inProcessRelay();
+    const irqfd = testRelay();
     const r = irqfd.newIrqFdRoute();
     let resumed = false;
     const e = thrownBy(() =>

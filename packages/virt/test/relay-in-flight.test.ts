@@ -7,7 +7,8 @@
  * delivery step only later (`pump()`), which is the window a real waiter thread has.
  */
 import { type IrqFdRoute } from '../src';
-import { type RawInjector, type RelayPlatform, RelayIrqFd, type RelayRouteTable, InProcessEvent, InProcessRelayPlatform } from '../src/implement';
+import { type RawInjector, type RelayPlatform, type RelayRouteTable, InProcessEvent, InProcessRelayPlatform } from '../src/implement';
+import { testRelay } from './support/test-relay';
 
 const A = { address: 0xfee00000, data: 0x41 };
 const B = { address: 0xfee01000, data: 0x42 };
@@ -50,12 +51,8 @@ function relay(kind: Kind) {
   const got: number[] = [];
   const inject: RawInjector = (_lo, _hi, data) => (got.push(data), true);
   let deferred: DeferredPlatform | undefined;
-  const irqfd = new RelayIrqFd({
-    backend: 'test',
-    maxRoutes: 4,
-    policy: { addressHi: 'reject', backend: 'test' },
+  const irqfd = testRelay({
     inject,
-    reason: 'test',
     platform: (table) => (kind === 'in-process' ? new InProcessRelayPlatform(table, inject) : (deferred = new DeferredPlatform(table, inject))),
   });
   const take = (): number[] => got.splice(0);
@@ -147,14 +144,7 @@ test('a failed injection while flushing at mask leaves the route armed and the s
     got.push(data);
     return true;
   };
-  const irqfd = new RelayIrqFd({
-    backend: 'test',
-    maxRoutes: 4,
-    policy: { addressHi: 'reject', backend: 'test' },
-    inject,
-    reason: 'test',
-    platform: (table) => (deferred = new DeferredPlatform(table, inject)),
-  });
+  const irqfd = testRelay({ inject, platform: (table) => (deferred = new DeferredPlatform(table, inject)) });
   const r = irqfd.newIrqFdRoute();
   r.setMsi(A.address, A.data);
   r.unmask();
