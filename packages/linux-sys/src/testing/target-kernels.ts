@@ -8,6 +8,7 @@ import type { FaultInjector } from './fault-injector';
  * backend's own partition options; everything but `vcpus` is optional.
  */
 export interface ModelKernelOptions<M> {
+  /** vCPUs of the partition. */
   readonly vcpus: number;
   /** GSIs the engine may use for MSI routes; routes beyond them go through the overflow relay. The adapter says how it applies them. */
   readonly kernelGsis?: number;
@@ -21,6 +22,7 @@ export interface ModelKernelOptions<M> {
 
 /** What a backend's test target remembers of each partition it made: the partition, and its model unless it is on the device. */
 export interface TargetKernel<P, M> {
+  /** The partition the target made. */
   readonly partition: P;
   /** The model under the partition; undefined on the real device. */
   readonly model: M | undefined;
