@@ -71,44 +71,41 @@ describe('tsvmm demo: the passthrough scene', () => {
     });
   }
 
-  it('a device raise that reaches no vCPU is a failed check, and the demo exits 1', async () => {
-    const lost = (): PassthroughHost | PassthroughUnavailable => {
-      const host = openPassthroughHost({});
-      if ('unavailable' in host) return host;
+  type Check = ReturnType<typeof sceneChecks>[number];
+  // The scene's own host with one part broken (what a broken device or wiring looks like), and the
+  // failed checks it must show, each read as the row says.
+  it.each<[string, (host: PassthroughHost) => PassthroughHost, (o: Check) => unknown, unknown[]]>([
+    [
+      'a device raise that reaches no vCPU is a failed check, and the demo exits 1',
       // The device claims it signalled, but nothing is written to the route's eventfd.
-      return { ...host, raise: () => 'signalled' };
-    };
-    const { code, r } = await demo(lost);
-    expect(code).toBe(1);
-    expect(sceneChecks(r).filter((o) => !o.ok)).toEqual([
-      expect.objectContaining({ what: 'vector 0 → APIC 1 vector 0x45', expected: 'vCPU 0 IRR [], vCPU 1 IRR [0x45]', observed: 'vCPU 0 IRR [], vCPU 1 IRR []' }),
-    ]);
-  });
-
-  it('an INTx assertion that reaches no vCPU is a failed check, and so is the EOI that finds nothing to resample', async () => {
-    const lost = (): PassthroughHost | PassthroughUnavailable => {
-      const host = openPassthroughHost({});
-      if ('unavailable' in host || host.intx === undefined) return host;
+      (host) => ({ ...host, raise: () => 'signalled' }),
+      (o) => [o.what, o.expected, o.observed],
+      [['vector 0 → APIC 1 vector 0x45', 'vCPU 0 IRR [], vCPU 1 IRR [0x45]', 'vCPU 0 IRR [], vCPU 1 IRR []']],
+    ],
+    [
+      'an INTx assertion that reaches no vCPU is a failed check, and so is the EOI that finds nothing to resample',
       // The device claims it asserted, but vfio-pci never sees the line.
-      return { ...host, intx: { ...host.intx, assert: () => 'signalled' } };
-    };
-    const { code, r } = await demo(lost);
-    expect(code).toBe(1);
-    expect(sceneChecks(r).filter((o) => !o.ok).map((o) => [o.what, o.observed])).toEqual([
-      ['INTx asserted → IOAPIC pin 10 (level) → APIC 1 vector 0x46', 'vCPU 0 IRR [], vCPU 1 IRR []'],
-      ['EOI while the device still asserts: resampled, vfio-pci unmasks, raised again', 'vCPU 0 IRR [], vCPU 1 IRR []'],
-    ]);
-  });
-
-  it('a device whose vector is not delivered (the model reports it masked) is a failed check', async () => {
-    const masked = (): PassthroughHost | PassthroughUnavailable => {
+      (host) => (host.intx === undefined ? host : { ...host, intx: { ...host.intx, assert: () => 'signalled' } }),
+      (o) => [o.what, o.observed],
+      [
+        ['INTx asserted → IOAPIC pin 10 (level) → APIC 1 vector 0x46', 'vCPU 0 IRR [], vCPU 1 IRR []'],
+        ['EOI while the device still asserts: resampled, vfio-pci unmasks, raised again', 'vCPU 0 IRR [], vCPU 1 IRR []'],
+      ],
+    ],
+    [
+      'a device whose vector is not delivered (the model reports it masked) is a failed check',
+      (host) => ({ ...host, raise: () => 'masked' }),
+      (o) => o.what,
+      ['the device raises vector 0', 'vector 0 → APIC 1 vector 0x45'],
+    ],
+  ])('%s', async (_title, breakIt, read, failed) => {
+    const broken = (): PassthroughHost | PassthroughUnavailable => {
       const host = openPassthroughHost({});
-      if ('unavailable' in host) return host;
-      return { ...host, raise: () => 'masked' };
+      return 'unavailable' in host ? host : breakIt(host);
     };
-    const { code, r } = await demo(masked);
+    const { code, r } = await demo(broken);
     expect(code).toBe(1);
-    expect(sceneChecks(r).filter((o) => !o.ok).map((o) => o.what)).toEqual(['the device raises vector 0', 'vector 0 → APIC 1 vector 0x45']);
+    expect(sceneChecks(r).filter((o) => !o.ok).map(read)).toEqual(failed);
   });
 
   it('where it cannot run, says why, records on: null, and the other scenes still pass', async () => {

@@ -1,5 +1,5 @@
 import { SoftwarePartition } from '@tsvmm/virt-software';
-import type { LocalApicAccess, LocalApicState, Partition } from '@tsvmm/virt';
+import type { IrqFdRoute, LocalApicAccess, LocalApicState, Partition } from '@tsvmm/virt';
 import type { BackendDescriptor } from '../src/backends/descriptor';
 import { BACKENDS } from '../src/backends/registry';
 import { main } from '../src/cli/main';
@@ -17,17 +17,34 @@ function parse(stdout: string): DemoResult {
   return JSON.parse(stdout) as DemoResult;
 }
 
+/** `target` with the members in `over` replaced; every other method bound to `target`, so that it runs on the real object. */
+function overridden<T extends object>(target: T, over: { [K in keyof T]?: T[K] }): T {
+  return new Proxy(target, {
+    get(t, prop) {
+      if (Object.prototype.hasOwnProperty.call(over, prop)) return over[prop as keyof T];
+      const v = Reflect.get(t, prop, t) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+}
+
+/** `partition`, whose irqfd makes each route with the members `over(route)` gives replaced. */
+function withRoutes<P extends Partition>(partition: P, over: (route: IrqFdRoute) => { [K in keyof IrqFdRoute]?: IrqFdRoute[K] }): P {
+  const irqfd = partition.irqfd()!;
+  const routes = overridden(irqfd, {
+    newIrqFdRoute: () => {
+      const route = irqfd.newIrqFdRoute();
+      return overridden(route, over(route));
+    },
+  });
+  return overridden<Partition>(partition, { irqfd: () => routes }) as P;
+}
+
 /** A software partition whose local-APIC reads are tampered with by `fault`. */
 function faulty(fault: (vcpu: number, s: LocalApicState) => LocalApicState): () => { partition: Partition & LocalApicAccess; settle: () => Promise<void> } {
   return () => {
     const real = SoftwarePartition.create({ vcpus: 2 });
-    const partition = new Proxy(real, {
-      get(target, prop, receiver) {
-        if (prop === 'readLocalApic') return (vcpu: number) => fault(vcpu, target.readLocalApic(vcpu));
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    const partition = overridden(real, { readLocalApic: (vcpu: number) => fault(vcpu, real.readLocalApic(vcpu)) });
     return { partition, settle: () => Promise.resolve() };
   };
 }
@@ -121,14 +138,7 @@ describe('tsvmm demo', () => {
       relayMode: true,
       probe: () => ({ backend: 'kvm', available: true, code: 'ok', reason: kvmReason }),
       open: ({ vcpus }) => {
-        const real = SoftwarePartition.create({ vcpus });
-        return new Proxy(real, {
-          get(target, prop) {
-            if (prop === 'backend') return 'kvm';
-            const v = Reflect.get(target, prop, target) as unknown;
-            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-          },
-        });
+        return overridden<Partition & LocalApicAccess>(SoftwarePartition.create({ vcpus }), { backend: 'kvm' });
       },
     };
     const withKvm = BACKENDS.map((b) => (b.name === 'kvm' ? fakeKvm : b));
@@ -317,33 +327,7 @@ describe('tsvmm demo', () => {
     // still delivered once at unmask, so only the guest's PBA read is wrong.
     const io = memoryIo();
     const denying = (): { partition: Partition & LocalApicAccess; settle: () => Promise<void> } => {
-      const real = SoftwarePartition.create({ vcpus: 2 });
-      const irqfd = real.irqfd()!;
-      const lyingIrqFd = new Proxy(irqfd, {
-        get(target, prop) {
-          if (prop === 'newIrqFdRoute') {
-            return () => {
-              const route = target.newIrqFdRoute();
-              return new Proxy(route, {
-                get(r, p) {
-                  if (p === 'consumePending') return () => false;
-                  const v = Reflect.get(r, p, r) as unknown;
-                  return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(r) : v;
-                },
-              });
-            };
-          }
-          const v = Reflect.get(target, prop, target) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
-      });
-      const partition = new Proxy(real, {
-        get(target, prop) {
-          if (prop === 'irqfd') return () => lyingIrqFd;
-          const v = Reflect.get(target, prop, target) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
-      });
+      const partition = withRoutes(SoftwarePartition.create({ vcpus: 2 }), () => ({ consumePending: () => false }));
       return { partition, settle: () => Promise.resolve() };
     };
     expect(await main(['demo', '--json'], io, { demoPartition: denying })).toBe(1);
@@ -375,36 +359,35 @@ describe('tsvmm demo', () => {
       return { ...h, ...change(h) };
     };
 
-    it('exits 1 when the completion eventfd is not the route\'s: nothing lands in IRR', async () => {
-      const strays: EventFd[] = [];
-      const io = memoryIo();
-      const host = hostWith(() => ({ completionFd: () => (strays.push(new EventFd()), strays.at(-1)!.fd) }));
-      try {
-        expect(await main(['demo', '--backend', 'software', '--json'], io, { fileReadHost: host })).toBe(1);
-      } finally {
-        for (const e of strays) e.dispose();
-      }
-      const wrong = parse(io.stdout).observations.filter((o) => !o.ok);
-      expect(wrong.map((o) => [o.what, o.observed])).toEqual([['completion → APIC 1 vector 0x70', 'vCPU 0 IRR [], vCPU 1 IRR []']]);
-    });
+    /** A completion eventfd of the test's own, not the route's (disposed after the run). */
+    const strayFd = (strays: EventFd[]): number => (strays.push(new EventFd()), strays.at(-1)!.fd);
 
-    it('exits 1 when user space signals the route itself: the vector lands, and the write is caught', async () => {
+    it.each<[string, (strays: EventFd[]) => (h: FileReadHost) => Partial<FileReadHost>, Array<[string, string]>]>([
+      [
+        "the completion eventfd is not the route's: nothing lands in IRR",
+        (strays) => () => ({ completionFd: () => strayFd(strays) }),
+        [['completion → APIC 1 vector 0x70', 'vCPU 0 IRR [], vCPU 1 IRR []']],
+      ],
+      [
+        'user space signals the route itself: the vector lands, and the write is caught',
+        (strays) => () => ({
+          completionFd: (r) => {
+            r.event.signal();
+            return strayFd(strays);
+          },
+        }),
+        [['user space wrote no eventfd', '1 write(2) call']],
+      ],
+    ])('exits 1 when %s', async (_name, change, failed) => {
       const strays: EventFd[] = [];
       const io = memoryIo();
-      const host = hostWith(() => ({
-        completionFd: (r) => {
-          r.event.signal();
-          strays.push(new EventFd());
-          return strays.at(-1)!.fd;
-        },
-      }));
       try {
-        expect(await main(['demo', '--backend', 'software', '--json'], io, { fileReadHost: host })).toBe(1);
+        expect(await main(['demo', '--backend', 'software', '--json'], io, { fileReadHost: hostWith(change(strays)) })).toBe(1);
       } finally {
         for (const e of strays) e.dispose();
       }
       const wrong = parse(io.stdout).observations.filter((o) => !o.ok);
-      expect(wrong.map((o) => [o.what, o.observed])).toEqual([['user space wrote no eventfd', '1 write(2) call']]);
+      expect(wrong.map((o) => [o.what, o.observed])).toEqual(failed);
     });
 
     it('a host without the Linux packages: the scene says it did not run, and the rest of the demo stands', async () => {
@@ -483,32 +466,7 @@ describe('tsvmm demo', () => {
     /** The scene's own host, its routes' setMsi given `rewrite(address)` instead of the guest's address. */
     const rewriting = (rewrite: (address: bigint) => bigint) => (): X2apicHost => {
       const h = openX2apicHost();
-      const irqfd = h.partition.irqfd()!;
-      const routes = new Proxy(irqfd, {
-        get(target, prop) {
-          if (prop === 'newIrqFdRoute') {
-            return () => {
-              const route = target.newIrqFdRoute();
-              return new Proxy(route, {
-                get(r, p) {
-                  if (p === 'setMsi') return (address: number | bigint, data: number) => r.setMsi(rewrite(BigInt(address)), data);
-                  const v = Reflect.get(r, p, r) as unknown;
-                  return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(r) : v;
-                },
-              });
-            };
-          }
-          const v = Reflect.get(target, prop, target) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
-      });
-      const partition = new Proxy(h.partition, {
-        get(target, prop) {
-          if (prop === 'irqfd') return () => routes;
-          const v = Reflect.get(target, prop, target) as unknown;
-          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-        },
-      });
+      const partition = withRoutes(h.partition, (r) => ({ setMsi: (address: number | bigint, data: number) => r.setMsi(rewrite(BigInt(address)), data) }));
       return { ...h, partition };
     };
     const LOW = 0xffffffffn;
@@ -557,14 +515,7 @@ describe('tsvmm demo', () => {
       const io = memoryIo();
       const bare = (): X2apicHost => {
         const h = openX2apicHost();
-        const partition = new Proxy(h.partition, {
-          get(target, prop) {
-            if (prop === 'irqfd') return () => undefined;
-            const v = Reflect.get(target, prop, target) as unknown;
-            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-          },
-        });
-        return { ...h, partition };
+        return { ...h, partition: overridden(h.partition, { irqfd: () => undefined }) };
       };
       expect(await main(['demo', '--backend', 'software', '--json'], io, { x2apicHost: bare })).toBe(1);
       expect(wrongOf(parse(io.stdout))).toEqual([["an irqfd on the scene's kvm partition", 'none']]);

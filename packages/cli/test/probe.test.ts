@@ -8,6 +8,32 @@ import { KVM_PROBLEM, WIDE, itKvm, runBin } from './support/run-cli';
 import { kvmBackend, probe as probeKvm } from '@tsvmm/virt-kvm';
 import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
 
+/** What a backend's probe reports, but its name. */
+type TestProbe = Omit<ReturnType<BackendDescriptor['probe']>, 'backend'>;
+
+/** A backend of the test's own: it probes as `report` says, under `name`, and cannot be opened. */
+function testBackend(name: string, report: TestProbe): BackendDescriptor {
+  return {
+    name,
+    relayMode: false,
+    probe: () => ({ backend: name, ...report }),
+    open: () => {
+      throw new Error('not openable');
+    },
+  };
+}
+
+/** An available test backend: kernel irqfd, 64 routes, resample, up to 8 vCPUs, the default partition's x2APIC mode as `apic` says; `extra` added to its report. */
+function availableBackend(name: string, apic: { x2apic: boolean; maxApicId: number }, extra: Partial<TestProbe> = {}): BackendDescriptor {
+  return testBackend(name, {
+    available: true,
+    code: 'ok',
+    reason: `${name} is a test backend.`,
+    capabilities: { backend: name, irqfd: 'kernel', irqfdReason: '', maxRoutes: 64, resample: true, ...apic, maxVcpus: 8 },
+    ...extra,
+  });
+}
+
 describe('tsvmm probe', () => {
   it('--json prints one JSON document with every backend, its availability, reason and capabilities', async () => {
     const io = memoryIo();
@@ -46,14 +72,7 @@ describe('tsvmm probe', () => {
   });
 
   it('keeps best in the JSON as null when no backend is available, filtered or not, and says so in text', async () => {
-    const gone = (name: string): BackendDescriptor => ({
-      name,
-      relayMode: false,
-      probe: () => ({ backend: name, available: false, code: 'no-device', reason: `${name} has no device on this test host.` }),
-      open: () => {
-        throw new Error('not openable');
-      },
-    });
+    const gone = (name: string): BackendDescriptor => testBackend(name, { available: false, code: 'no-device', reason: `${name} has no device on this test host.` });
     const backends = [gone('alpha'), gone('beta')];
     for (const argv of [['probe', '--json'], ['probe', '--json', '--backend', 'beta']]) {
       const io = memoryIo();
@@ -87,20 +106,7 @@ describe('tsvmm probe', () => {
   });
 
   it("human output gives each backend's x2APIC mode and the largest APIC ID a destination reaches, as its JSON does", async () => {
-    const x2 = (name: string, x2apic: boolean, maxApicId: number): BackendDescriptor => ({
-      name,
-      relayMode: false,
-      probe: () => ({
-        backend: name,
-        available: true,
-        code: 'ok',
-        reason: `${name} is a test backend.`,
-        capabilities: { backend: name, irqfd: 'kernel', irqfdReason: '', maxRoutes: 64, resample: true, x2apic, maxApicId, maxVcpus: 8 },
-      }),
-      open: () => {
-        throw new Error('not openable');
-      },
-    });
+    const x2 = (name: string, x2apic: boolean, maxApicId: number): BackendDescriptor => availableBackend(name, { x2apic, maxApicId });
     const backends = [x2('wide', true, 4095), x2('narrow', false, 254)];
     const text = memoryIo(WIDE);
     expect(await main(['probe'], text, { backends })).toBe(0);
@@ -119,21 +125,8 @@ describe('tsvmm probe', () => {
   });
 
   it('gives what an x2APIC partition would reach beside the default partition, in text and JSON, or why not', async () => {
-    const backend = (name: string, x2apicPartition?: { available: boolean; maxApicId: number; reason: string }): BackendDescriptor => ({
-      name,
-      relayMode: false,
-      probe: () => ({
-        backend: name,
-        available: true,
-        code: 'ok',
-        reason: `${name} is a test backend.`,
-        capabilities: { backend: name, irqfd: 'kernel', irqfdReason: '', maxRoutes: 64, resample: true, x2apic: false, maxApicId: 254, maxVcpus: 8 },
-        ...(x2apicPartition ? { x2apicPartition } : {}),
-      }),
-      open: () => {
-        throw new Error('not openable');
-      },
-    });
+    const backend = (name: string, x2apicPartition?: { available: boolean; maxApicId: number; reason: string }): BackendDescriptor =>
+      availableBackend(name, { x2apic: false, maxApicId: 254 }, x2apicPartition ? { x2apicPartition } : {});
     const backends = [
       backend('wide', { available: true, maxApicId: 4095, reason: 'x2apic: true reaches them.' }),
       backend('narrow', { available: false, maxApicId: 254, reason: 'its routes carry 8-bit destinations.' }),

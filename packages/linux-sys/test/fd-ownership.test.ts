@@ -131,15 +131,21 @@ describe('relay routes (EpollRelayPlatform) never act on a number they no longer
     return { irqfd, worker, main, f, platform: platform! };
   }
 
+  /** Route `a`, armed with MSI_A vector 0xA7, whose handed-out number (`number`) the user has closed. */
+  async function armedThenClosed(irqfd: RelayIrqFd): Promise<{ a: IrqFdRoute; number: number }> {
+    await irqfd.settle();
+    const a = irqfd.newIrqFdRoute();
+    a.setMsi(MSI_A, 0xa7);
+    a.unmask();
+    const number = a.event.fd!;
+    closeSync(number);
+    return { a, number };
+  }
+
   it('the reported scenario: closing a.event.fd, b takes the number; a.mask/unmask/dispose leave b alone', async () => {
     const { irqfd, worker, main, platform } = makeRelay();
     try {
-      await irqfd.settle();
-      const a = irqfd.newIrqFdRoute();
-      a.setMsi(MSI_A, 0xa7);
-      a.unmask();
-      const number = a.event.fd!;
-      closeSync(number);
+      const { a, number } = await armedThenClosed(irqfd);
       const b = irqfd.newIrqFdRoute(); // b's own eventfd takes the freed number
       expect([b.event.fd, (b.event as EventFd).ownFd()]).toContain(number);
       b.setMsi(MSI_B, 0xc9);
@@ -166,11 +172,7 @@ describe('relay routes (EpollRelayPlatform) never act on a number they no longer
   it('closing event.fd does not stop the route: it keeps delivering, and signal() never writes to the reused number', async () => {
     const { irqfd, worker } = makeRelay();
     try {
-      await irqfd.settle();
-      const a = irqfd.newIrqFdRoute();
-      a.setMsi(MSI_A, 0xa7);
-      a.unmask();
-      closeSync(a.event.fd!);
+      const { a } = await armedThenClosed(irqfd);
       const victim = victimAt(a.event.fd!, 3);
       a.event.signal();
       await irqfd.settle();
@@ -198,12 +200,7 @@ describe('relay routes (EpollRelayPlatform) never act on a number they no longer
   it.each(methods)('route.%s after the handed-out number is reused never touches the new file', async (_name, call) => {
     const { irqfd, f, platform } = makeRelay();
     try {
-      await irqfd.settle();
-      const a = irqfd.newIrqFdRoute();
-      a.setMsi(MSI_A, 0xa7);
-      a.unmask();
-      const number = a.event.fd!;
-      closeSync(number);
+      const { a, number } = await armedThenClosed(irqfd);
       const victim = victimAt(number, 7);
       const mark = f.mark();
       call(a);

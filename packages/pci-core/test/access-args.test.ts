@@ -289,17 +289,14 @@ describe('every accepted form behaves exactly like the Uint8Array and number for
 });
 
 describe('user callbacks that throw reach onError as a VirtError', () => {
-  it.each([
-    ['a TypeError', new TypeError("Cannot read properties of undefined (reading 'x')")],
-    ['a string', 'broken'],
-  ])('requestMsi throwing %s: INTERNAL with the original as cause', (_name, thrown) => {
+  /** An emulator of `vectors` vectors whose requestMsi throws `thrown`, vector 0 programmed and MSI-X enabled; every onError call in `seen`. */
+  function throwingRequestMsi(thrown: unknown, vectors: number) {
     const seen: { error: Error; vector: number; operation: string }[] = [];
     const emu = new MsixEmulator({
-      vectors: 4,
+      vectors,
       table: { bir: 0, offset: TABLE },
       pba: { bir: 0, offset: PBA },
       requestMsi: () => {
-        // eslint-disable-next-line @typescript-eslint/only-throw-error -- a callback throwing a non-Error is the case under test
         throw thrown;
       },
       onError: (error, vector, operation) => seen.push({ error, vector, operation }),
@@ -308,6 +305,14 @@ describe('user callbacks that throw reach onError as a VirtError', () => {
     emu.write64Halves(0, TABLE, m.lo, m.hi);
     emu.write64Halves(0, TABLE + 8, m.data, 0);
     emu.configWrite(3, 1, 0x80);
+    return { emu, seen };
+  }
+
+  it.each([
+    ['a TypeError', new TypeError("Cannot read properties of undefined (reading 'x')")],
+    ['a string', 'broken'],
+  ])('requestMsi throwing %s: INTERNAL with the original as cause', (_name, thrown) => {
+    const { emu, seen } = throwingRequestMsi(thrown, 4);
     expect(emu.signal(0)).toBe(false);
     expect(seen).toHaveLength(1);
     const { error, vector, operation } = seen[0]!;
@@ -320,22 +325,10 @@ describe('user callbacks that throw reach onError as a VirtError', () => {
 
   it('a VirtError from requestMsi passes through as it is', () => {
     const thrown = new VirtError('DISPOSED', { operation: 'Partition.requestMsi', detail: 'gone' });
-    const seen: Error[] = [];
-    const emu = new MsixEmulator({
-      vectors: 1,
-      table: { bir: 0, offset: TABLE },
-      pba: { bir: 0, offset: PBA },
-      requestMsi: () => {
-        throw thrown;
-      },
-      onError: (error) => seen.push(error),
-    });
-    const m = msg(0, 0x30);
-    emu.write64Halves(0, TABLE, m.lo, m.hi);
-    emu.write64Halves(0, TABLE + 8, m.data, 0);
-    emu.configWrite(3, 1, 0x80);
+    const { emu, seen } = throwingRequestMsi(thrown, 1);
     emu.signal(0);
-    expect(seen).toEqual([thrown]);
+    expect(seen.map((e) => e.error)).toEqual([thrown]);
+    expect(seen[0]!.error).toBe(thrown);
   });
 });
 

@@ -27,26 +27,29 @@ function loggingRoute(withHalves: boolean): { route: IrqFdRoute; log: unknown[][
 }
 
 describe('IrqFdMsixRoute.setMsi', () => {
-  it('hands a route with setMsiHalves the halves as they are, even an upper half that would need a bigint joined', () => {
-    const { route, log } = loggingRoute(true);
+  it.each<[string, boolean, unknown[][]]>([
+    [
+      'hands a route with setMsiHalves the halves as they are, even an upper half that would need a bigint joined',
+      true,
+      [
+        ['setMsiHalves', 0xfee01000, 0xffffff00, 0x40],
+        ['setMsiHalves', 0xfee02000, 0, 0x41],
+      ],
+    ],
+    [
+      'joins the halves for a route without it (the contract setMsi)',
+      false,
+      [
+        ['setMsi', 0xffffff00_fee01000n, 0x40],
+        ['setMsi', 0xfee02000, 0x41],
+      ],
+    ],
+  ])('%s', (_title, withHalves, calls) => {
+    const { route, log } = loggingRoute(withHalves);
     const a = new IrqFdMsixRoute(route);
     a.setMsi(0xfee01000, 0xffffff00, 0x40);
     a.setMsi(0xfee02000, 0, 0x41);
-    expect(log).toEqual([
-      ['setMsiHalves', 0xfee01000, 0xffffff00, 0x40],
-      ['setMsiHalves', 0xfee02000, 0, 0x41],
-    ]);
-  });
-
-  it('joins the halves for a route without it (the contract setMsi)', () => {
-    const { route, log } = loggingRoute(false);
-    const a = new IrqFdMsixRoute(route);
-    a.setMsi(0xfee01000, 0xffffff00, 0x40);
-    a.setMsi(0xfee02000, 0, 0x41);
-    expect(log).toEqual([
-      ['setMsi', 0xffffff00_fee01000n, 0x40],
-      ['setMsi', 0xfee02000, 0x41],
-    ]);
+    expect(log).toEqual(calls);
   });
 });
 

@@ -45,69 +45,59 @@ function realKernel(): DifferentialKernel {
   };
 }
 
-/** A model whose deassign leaves one signal behind in the eventfd: a drift the comparison must see. */
-function drifted(model: KvmKernelModel): Syscalls {
+/** `model` with its ioctl replaced by `ioctl(fd, request, arg, model)`: the other calls are the model's own. */
+function withIoctl(model: KvmKernelModel, ioctl: (fd: number, request: IoctlDef, arg: number | Uint8Array | undefined, model: KvmKernelModel) => number): Syscalls {
   return new Proxy(model, {
     get(target, key, receiver): unknown {
       if (key !== 'ioctl') return Reflect.get(target, key, receiver) as unknown;
-      return (fd: number, request: IoctlDef, arg?: number | Uint8Array): number => {
-        const r = target.ioctl(fd, request, arg);
-        if (r === 0 && request.request === kvm.KVM_IRQFD.request && arg instanceof Uint8Array) {
-          const v = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
-          if (v.getUint32(8, true) & kvm.KVM_IRQFD_FLAG_DEASSIGN) target.write(v.getInt32(0, true), new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]), 8);
-        }
-        return r;
-      };
+      return (fd: number, request: IoctlDef, arg?: number | Uint8Array): number => ioctl(fd, request, arg, target);
     },
+  });
+}
+
+/** A model whose deassign leaves one signal behind in the eventfd: a drift the comparison must see. */
+function drifted(model: KvmKernelModel): Syscalls {
+  return withIoctl(model, (fd, request, arg, target) => {
+    const r = target.ioctl(fd, request, arg);
+    if (r === 0 && request.request === kvm.KVM_IRQFD.request && arg instanceof Uint8Array) {
+      const v = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
+      if (v.getUint32(8, true) & kvm.KVM_IRQFD_FLAG_DEASSIGN) target.write(v.getInt32(0, true), new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]), 8);
+    }
+    return r;
   });
 }
 
 /** A model whose KVM_ENABLE_CAP never disables the broadcast quirk. */
 function broadcastQuirkKept(model: KvmKernelModel): Syscalls {
-  return new Proxy(model, {
-    get(target, key, receiver): unknown {
-      if (key !== 'ioctl') return Reflect.get(target, key, receiver) as unknown;
-      return (fd: number, request: IoctlDef, arg?: number | Uint8Array): number => {
-        const r = target.ioctl(fd, request, arg);
-        if (r === 0 && request.request === kvm.KVM_ENABLE_CAP.request) target.vm.broadcastQuirkDisabled = false;
-        return r;
-      };
-    },
+  return withIoctl(model, (fd, request, arg, target) => {
+    const r = target.ioctl(fd, request, arg);
+    if (r === 0 && request.request === kvm.KVM_ENABLE_CAP.request) target.vm.broadcastQuirkDisabled = false;
+    return r;
   });
 }
 
 /** A model that takes every KVM_SET_CPUID2 as giving the x2APIC bit. */
 function x2apicWithoutCpuid(model: KvmKernelModel): Syscalls {
-  return new Proxy(model, {
-    get(target, key, receiver): unknown {
-      if (key !== 'ioctl') return Reflect.get(target, key, receiver) as unknown;
-      return (fd: number, request: IoctlDef, arg?: number | Uint8Array): number => {
-        if (request.request === kvm.KVM_SET_CPUID2.request && arg instanceof Uint8Array) {
-          const copy = arg.slice();
-          new DataView(copy.buffer).setUint32(8 + 20, kvm.CPUID_1_ECX_X2APIC, true);
-          return target.ioctl(fd, request, copy);
-        }
-        return target.ioctl(fd, request, arg);
-      };
-    },
+  return withIoctl(model, (fd, request, arg, target) => {
+    if (request.request === kvm.KVM_SET_CPUID2.request && arg instanceof Uint8Array) {
+      const copy = arg.slice();
+      new DataView(copy.buffer).setUint32(8 + 20, kvm.CPUID_1_ECX_X2APIC, true);
+      return target.ioctl(fd, request, copy);
+    }
+    return target.ioctl(fd, request, arg);
   });
 }
 
 /** A model that takes a resample irqfd as an edge one (KVM_IRQFD_FLAG_RESAMPLE dropped): the line is pulsed, never left asserted. */
 function resampleIgnored(model: KvmKernelModel): Syscalls {
-  return new Proxy(model, {
-    get(target, key, receiver): unknown {
-      if (key !== 'ioctl') return Reflect.get(target, key, receiver) as unknown;
-      return (fd: number, request: IoctlDef, arg?: number | Uint8Array): number => {
-        if (request.request === kvm.KVM_IRQFD.request && arg instanceof Uint8Array) {
-          const copy = arg.slice();
-          const v = new DataView(copy.buffer);
-          v.setUint32(8, v.getUint32(8, true) & ~kvm.KVM_IRQFD_FLAG_RESAMPLE, true);
-          return target.ioctl(fd, request, copy);
-        }
-        return target.ioctl(fd, request, arg);
-      };
-    },
+  return withIoctl(model, (fd, request, arg, target) => {
+    if (request.request === kvm.KVM_IRQFD.request && arg instanceof Uint8Array) {
+      const copy = arg.slice();
+      const v = new DataView(copy.buffer);
+      v.setUint32(8, v.getUint32(8, true) & ~kvm.KVM_IRQFD_FLAG_RESAMPLE, true);
+      return target.ioctl(fd, request, copy);
+    }
+    return target.ioctl(fd, request, arg);
   });
 }
 

@@ -4,7 +4,7 @@
  * KVM_GET_LAPIC: by kernel irqfd, by the overflow relay, by the user-space relay (a device only),
  * and by an extended destination ID. One body, run on the KVM model and on /dev/kvm where it exists.
  */
-import { type MsiMessage, encodeMsi, isVirtError } from '@tsvmm/virt';
+import { type IrqFdRoute, type MsiMessage, encodeMsi, isVirtError } from '@tsvmm/virt';
 import type { KvmPartition } from '../src';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { type KvmTarget, describeOnTargets } from './support/targets';
@@ -29,7 +29,26 @@ const address = (m: MsiMessage): bigint => BigInt(m.addressLo) | (BigInt(m.addre
 /** vCPU i's vector. */
 const vectorOf = (i: number): number => 0x40 + i;
 
+/** One armed route per vCPU: route i to vCPU i's APIC ID, vector {@link vectorOf}(i), by its 64-bit address. */
+function armedPerVcpu(p: KvmPartition): IrqFdRoute[] {
+  const irqfd = p.irqfd()!;
+  return p.apicIds.map((id, i) => {
+    const m = encodeMsi({ destinationId: id, vector: vectorOf(i) });
+    const r = irqfd.newIrqFdRoute();
+    r.setMsi(address(m), m.data);
+    r.unmask();
+    return r;
+  });
+}
+
 describeOnTargets('x2APIC destinations above 255', (target) => {
+  /** Signals every route of {@link armedPerVcpu} at once: each vCPU's IRR holds its own vector, and only that. */
+  async function expectEachOnItsVcpu(p: KvmPartition, routes: readonly IrqFdRoute[]): Promise<void> {
+    for (const r of routes) r.event.signal();
+    await p.irqfd()!.settle();
+    expect(target.takeIrr(p).sort((a, b) => a[0] - b[0])).toEqual(p.apicIds.map((_, i) => [i, vectorOf(i)]));
+  }
+
   it('creates vCPUs at the chosen APIC IDs in x2APIC mode, reads each 32-bit ID back, and reports the largest reachable ID', () => {
     using p = x2apicPartition(target);
     const ids = allowedIds(target);
@@ -54,11 +73,7 @@ describeOnTargets('x2APIC destinations above 255', (target) => {
     using p = x2apicPartition(target);
     const irqfd = p.irqfd()!;
     expect(irqfd.capabilities.mediation).toBe('kernel');
-    p.apicIds.forEach((id, i) => {
-      const m = encodeMsi({ destinationId: id, vector: vectorOf(i) });
-      const r = irqfd.newIrqFdRoute();
-      r.setMsi(address(m), m.data);
-      r.unmask();
+    armedPerVcpu(p).forEach((r, i) => {
       r.event.signal();
       expect(target.takeIrr(p)).toEqual([[i, vectorOf(i)]]);
     });
@@ -66,18 +81,9 @@ describeOnTargets('x2APIC destinations above 255', (target) => {
 
   it('overflow: routes beyond the kernel GSIs are relayed from user space to the same vCPUs', async () => {
     using p = x2apicPartition(target, { kernelGsis: 1, maxRoutes: 16 });
-    const irqfd = p.irqfd()!;
-    const routes = p.apicIds.map((id, i) => {
-      const m = encodeMsi({ destinationId: id, vector: vectorOf(i) });
-      const r = irqfd.newIrqFdRoute();
-      r.setMsi(address(m), m.data);
-      r.unmask();
-      return r;
-    });
+    const routes = armedPerVcpu(p);
     expect(routes.map((r) => r.mediation)).toEqual(routes.map((_, i) => (i === 0 ? 'kernel' : 'emulated')));
-    for (const r of routes) r.event.signal();
-    await irqfd.settle();
-    expect(target.takeIrr(p).sort((a, b) => a[0] - b[0])).toEqual(p.apicIds.map((_, i) => [i, vectorOf(i)]));
+    await expectEachOnItsVcpu(p, routes);
   });
 
   // The relay's epoll worker injects with KVM_SIGNAL_MSI on the VM's own descriptor, which only a device has (DEVICE_ONLY).
@@ -86,16 +92,7 @@ describeOnTargets('x2APIC destinations above 255', (target) => {
     using p = x2apicPartition(target, { irqfd: 'relay' });
     const irqfd = p.irqfd()!;
     expect(irqfd.capabilities.mediation).toBe('emulated');
-    const routes = p.apicIds.map((id, i) => {
-      const m = encodeMsi({ destinationId: id, vector: vectorOf(i) });
-      const r = irqfd.newIrqFdRoute();
-      r.setMsi(address(m), m.data);
-      r.unmask();
-      return r;
-    });
-    for (const r of routes) r.event.signal();
-    await irqfd.settle();
-    expect(target.takeIrr(p).sort((a, b) => a[0] - b[0])).toEqual(p.apicIds.map((_, i) => [i, vectorOf(i)]));
+    await expectEachOnItsVcpu(p, armedPerVcpu(p));
   });
 
   it('an extended destination ID (address bits 11:5) reaches the same vCPU, on a route and by requestMsi', () => {

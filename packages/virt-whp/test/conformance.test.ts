@@ -7,8 +7,9 @@
  * case the handle ledger must be clean: every event closed exactly once, after its trigger was
  * deleted, and no partition or trigger left alive.
  */
-import { apicObserver, defineIrqFdConformance } from '@tsvmm/virt/conformance';
+import { defineIrqFdConformance } from '@tsvmm/virt/conformance';
 import type { WhpPartition } from '../src';
+import { conformancePartition } from './support/conformance-partition';
 import { type WhpConfiguration, describeOnTargets } from './support/targets';
 
 /**
@@ -28,19 +29,11 @@ describeOnTargets('conformance', (target) => {
     defineIrqFdConformance({
       name,
       supports: { x2apic },
-      create() {
-        const partition = make();
-        return {
-          partition,
-          observer: apicObserver(partition),
-          settle: () => partition.settle(),
-          dispose: () => {
-            partition.dispose();
-            // The handle ledger is the model's: Windows keeps no count a test can read.
-            if (!target.real) configuration.model().assertClean();
-          },
-        };
-      },
+      create: () =>
+        conformancePartition(make(), () => {
+          // The handle ledger is the model's: Windows keeps no count a test can read.
+          if (!target.real) configuration.model().assertClean();
+        }),
     });
   }
 });

@@ -37,42 +37,42 @@ describe('WHP calls per operation (counted on the model)', () => {
   const full = whpModel('full');
   const noUpdate = whpModel('no-update');
 
-  test(
-    'setMsi on a live trigger: 1 call (WHvUpdateTriggerParameters) with the export; the event stays',
-    withPartition(full, async (p) => {
+  // With WHvUpdateTriggerParameters the trigger is changed in place; without it, replaced.
+  test.each<[string, WhpModel, Record<string, number>, (r: IrqFdRoute, before: Event, replaced: Event[]) => void]>([
+    [
+      '1 call (WHvUpdateTriggerParameters) with the export; the event stays',
+      full,
+      { WHvUpdateTriggerParameters: 1 },
+      (r, before, replaced) => {
+        expect(r.event).toBe(before);
+        expect(replaced).toEqual([]);
+      },
+    ],
+    [
+      '2 calls (create, then delete) without the export; the new event is announced',
+      noUpdate,
+      { WHvCreateTrigger: 1, WHvDeleteTrigger: 1 },
+      (r, before, replaced) => {
+        expect(replaced).toEqual([r.event]);
+        expect(r.event).not.toBe(before);
+        expect(before.disposed).toBe(true);
+        expect(noUpdate.eventState(before.handle!)).toBe(-1); // closed
+      },
+    ],
+  ])('setMsi on a live trigger: %s', (_title, model, calls, checkEvent) =>
+    withPartition(model, async (p) => {
       const r = armed(p);
       const before = r.event;
       const replaced: Event[] = [];
       r.onEventReplaced((e) => replaced.push(e));
-      const since = whpCallsSince(full);
+      const since = whpCallsSince(model);
       r.setMsi(B.address, B.data);
-      expect(since()).toEqual({ WHvUpdateTriggerParameters: 1 });
-      expect(r.event).toBe(before);
-      expect(replaced).toEqual([]);
+      expect(since()).toEqual(calls);
+      checkEvent(r, before, replaced);
       r.event.signal();
       await p.settle();
       expect([take(p, 0), take(p, 1)]).toEqual([[], [0x52]]);
-    }),
-  );
-
-  test(
-    'setMsi on a live trigger: 2 calls (create, then delete) without the export; the new event is announced',
-    withPartition(noUpdate, async (p) => {
-      const r = armed(p);
-      const before = r.event;
-      const replaced: Event[] = [];
-      r.onEventReplaced((e) => replaced.push(e));
-      const since = whpCallsSince(noUpdate);
-      r.setMsi(B.address, B.data);
-      expect(since()).toEqual({ WHvCreateTrigger: 1, WHvDeleteTrigger: 1 });
-      expect(replaced).toEqual([r.event]);
-      expect(r.event).not.toBe(before);
-      expect(before.disposed).toBe(true);
-      expect(noUpdate.eventState(before.handle!)).toBe(-1); // closed
-      r.event.signal();
-      await p.settle();
-      expect([take(p, 0), take(p, 1)]).toEqual([[], [0x52]]);
-    }),
+    })(),
   );
 
   for (const model of [full, noUpdate]) {

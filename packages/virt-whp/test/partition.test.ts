@@ -13,6 +13,16 @@ import { fresh, msi, take, whpCallsSince } from './support/whp-calls';
 
 const full = whpModel('full');
 
+/** A fresh 'full' model holding one partition, made with the calls straight: one processor, set up. */
+function setUpPartition(): { c: ReturnType<typeof whpCalls>; h: ReturnType<ReturnType<typeof whpCalls>['createPartition']> } {
+  full.reset();
+  const c = whpCalls(full.library);
+  const h = c.createPartition();
+  c.setPartitionPropertyU32(h, abi.WHvPartitionPropertyCodeProcessorCount, 1);
+  c.setupPartition(h);
+  return { c, h };
+}
+
 const thrown = thrownBy;
 
 describe('new WhpPartition()', () => {
@@ -217,11 +227,7 @@ describe('HRESULTs for bad parameters and bad handles (the calls, straight)', ()
   });
 
   test('a deleted partition deletes its triggers but closes none of their events', () => {
-    full.reset();
-    const c = whpCalls(full.library);
-    const h = c.createPartition();
-    c.setPartitionPropertyU32(h, abi.WHvPartitionPropertyCodeProcessorCount, 1);
-    c.setupPartition(h);
+    const { c, h } = setUpPartition();
     const t = c.createTrigger(h, new Uint8Array(32).fill(0).map((_, i) => (i === 20 ? 0x41 : 0)));
     c.deletePartition(h);
     expect(full.ledger('live_triggers')).toBe(0);
@@ -250,11 +256,7 @@ describe('the handle ledger fails a test on any handle closed twice, never, or b
   });
 
   test('closed while its trigger is alive, and a partition never deleted', () => {
-    full.reset();
-    const c = whpCalls(full.library);
-    const h = c.createPartition();
-    c.setPartitionPropertyU32(h, abi.WHvPartitionPropertyCodeProcessorCount, 1);
-    c.setupPartition(h);
+    const { c, h } = setUpPartition();
     const params = new Uint8Array(32);
     params[20] = 0x41;
     const t = c.createTrigger(h, params);

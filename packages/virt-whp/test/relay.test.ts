@@ -4,11 +4,12 @@
  * past the 64-handle limit of one wait.
  */
 import { Script } from 'node:vm';
-import { apicObserver, defineIrqFdConformance } from '@tsvmm/virt/conformance';
+import { defineIrqFdConformance } from '@tsvmm/virt/conformance';
 import { whpWaiterSource } from '../src/relay/waiter-worker';
 import { WhpPartition } from '../src';
 import { fresh, msi, take } from './support/whp-calls';
 import { whpModel } from './support/native-model';
+import { conformancePartition } from './support/conformance-partition';
 
 // xAPIC, and x2APIC with APIC ID = VP index: APIC ID 256 takes 257 VPs.
 for (const x2apic of [false, true]) {
@@ -19,15 +20,7 @@ for (const x2apic of [false, true]) {
       const model = whpModel('no-triggers');
       model.reset();
       const partition = WhpPartition.create(x2apic ? { vcpus: 257, x2apic: true, library: model.library } : { vcpus: 2, library: model.library });
-      return {
-        partition,
-        observer: apicObserver(partition),
-        settle: () => partition.settle(),
-        dispose: () => {
-          partition.dispose();
-          model.assertClean();
-        },
-      };
+      return conformancePartition(partition, () => model.assertClean());
     },
   });
 }

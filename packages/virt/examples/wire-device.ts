@@ -18,6 +18,8 @@ export function wireDevice(partition: Partition, vectors: number): IrqFdRoute[] 
     }),
   );
 }
+// Hand routes[i].event.fd to VFIO (VFIO_DEVICE_SET_IRQS) or vhost (VHOST_SET_VRING_CALL),
+// or call routes[i].event.signal() from an emulated device.
 
 /** The guest masked vector `i`, signalled it, and now reads its pending bit. */
 export function pendingBit(route: IrqFdRoute): boolean {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as Virt from '../src';
 import { type IrqFd, VirtError, isVirtError, settleIrqFd } from '../src';
-import { RelayIrqFd, VIRT_ERROR_BRAND, partitionCapabilities, InProcessEvent, InProcessRelayPlatform, isEventFd, isWin32Event, kindedEvent } from '../src/implement';
+import { VIRT_ERROR_BRAND, partitionCapabilities, InProcessEvent, isEventFd, isWin32Event, kindedEvent } from '../src/implement';
+import { testRelay } from './support/test-relay';
 
 describe('error identity survives two installed copies of @tsvmm/virt', () => {
   let dir: string;
@@ -71,16 +72,7 @@ describe('events typed by kind', () => {
 });
 
 describe('settle and capabilities', () => {
-  function relay() {
-    return new RelayIrqFd({
-      backend: 'test',
-      maxRoutes: 3,
-      policy: { addressHi: 'reject', backend: 'test' },
-      inject: () => true,
-      reason: 'test',
-      platform: (t) => new InProcessRelayPlatform(t, () => true),
-    });
-  }
+  const relay = () => testRelay({ maxRoutes: 3 });
   it('settleIrqFd uses settle() where present and resolves for an irqfd without it', async () => {
     const r = relay();
     let called = 0;

@@ -3,7 +3,8 @@
  * input, and the free function for an irqfd from a backend that predates level routes.
  */
 import { type LevelIrqFdRoute, newLevelRoute } from '../src';
-import { RelayIrqFd, InProcessEvent, InProcessRelayPlatform, LevelRouteTable } from '../src/implement';
+import { type RelayIrqFd, InProcessEvent, LevelRouteTable } from '../src/implement';
+import { testRelay } from './support/test-relay';
 import { thrownBy } from '../src/testing';
 
 function fakeRoute(gsi: number, release: () => void): LevelIrqFdRoute {
@@ -27,15 +28,7 @@ function fakeRoute(gsi: number, release: () => void): LevelIrqFdRoute {
 }
 
 function relay(levelRoutes?: LevelRouteTable): RelayIrqFd {
-  return new RelayIrqFd({
-    backend: 'test',
-    maxRoutes: 4,
-    policy: { addressHi: 'reject', backend: 'test' },
-    inject: () => true,
-    reason: 'the test host has no kernel irqfd',
-    platform: (t) => new InProcessRelayPlatform(t, () => true),
-    ...(levelRoutes === undefined ? {} : { levelRoutes }),
-  });
+  return testRelay({ reason: 'the test host has no kernel irqfd', ...(levelRoutes === undefined ? {} : { levelRoutes }) });
 }
 
 test('the relay without a level input: UNSUPPORTED naming why the relay is used, after the GSI check', () => {

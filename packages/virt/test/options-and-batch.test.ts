@@ -4,7 +4,8 @@
  * callback such as `batch`'s fn must not be async), and `batch` on the relay refusing an async fn.
  */
 import { isVirtError } from '../src';
-import { RelayIrqFd, InProcessRelayPlatform, checkNotThenable, checkOptions } from '../src/implement';
+import { checkNotThenable, checkOptions } from '../src/implement';
+import { testRelay } from './support/test-relay';
 import { thrownBy } from '../src/testing';
 
 describe('checkOptions', () => {
@@ -52,7 +53,7 @@ describe('checkNotThenable', () => {
 
 describe('RelayIrqFd.batch with an async callback', () => {
   it('applies what ran before the first await, then throws INVALID_ARGUMENT', async () => {
-    const irqfd = new RelayIrqFd({ backend: 'test', maxRoutes: 4, policy: { addressHi: 'reject', backend: 'test' }, inject: () => true, platform: (t) => new InProcessRelayPlatform(t, () => true), reason: 'test' });
+    const irqfd = testRelay();
     const r = irqfd.newIrqFdRoute();
     let resumed = false;
     const e = thrownBy(() =>

@@ -10,6 +10,7 @@ import * as testing from '../src/testing';
 import { settledOutcome } from '../src/testing';
 import { isVirtError } from '../src';
 import { RelayIrqFd, SlotAllocator, InProcessRelayPlatform } from '../src/implement';
+import { testRelay } from './support/test-relay';
 
 export const BAD: readonly unknown[] = [undefined, null, 42, 'x', {}, Number.NaN, -1, 2 ** 53, 10n, [], () => undefined];
 
@@ -147,16 +148,7 @@ test('defineIrqFdConformance with a wrong factory is a typed error, before regis
 });
 
 describe('methods of live objects', () => {
-  function relay() {
-    return new RelayIrqFd({
-      backend: 'test',
-      maxRoutes: 4,
-      policy: { addressHi: 'reject', backend: 'test' },
-      inject: () => true,
-      reason: 'test',
-      platform: (t) => new InProcessRelayPlatform(t, () => true),
-    });
-  }
+  const relay = () => testRelay();
 
   it.each(BAD.filter((b) => typeof b !== 'function').map((b) => [b]))('IrqFd.batch(%p) is INVALID_ARGUMENT with no side effect', (bad) => {
     const irqfd = relay();

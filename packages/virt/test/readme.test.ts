@@ -11,6 +11,10 @@ test('README blocks are byte-identical to the example files', () => {
   expect(readmeExamples()).toEqual(['examples/wire-device.js', 'examples/wire-device.ts']);
 });
 
+test('examples/wire-device.js is the one scripts/examples-js.mjs makes from examples/wire-device.ts (the .ts without its types)', () => {
+  expect(node([path.join(PACKAGE, '../../scripts/examples-js.mjs'), '--check'])).toBe('');
+});
+
 test('examples/wire-device.js loads in plain Node and exports what the README shows (test/example.test.ts drives it)', () => {
   expect(node(['-p', "Object.keys(require('./examples/wire-device.js')).join(' ')"])).toBe('wireDevice pendingBit\n');
 });

@@ -7,7 +7,8 @@
  * delivery step only later (`pump()`), which is the window a real waiter thread has.
  */
 import { type IrqFdRoute } from '../src';
-import { type RawInjector, type RelayPlatform, RelayIrqFd, type RelayRouteTable, InProcessEvent, InProcessRelayPlatform } from '../src/implement';
+import { type RawInjector, type RelayPlatform, type RelayRouteTable, InProcessEvent, InProcessRelayPlatform } from '../src/implement';
+import { testRelay } from './support/test-relay';
 
 const A = { address: 0xfee00000, data: 0x41 };
 const B = { address: 0xfee01000, data: 0x42 };
@@ -50,12 +51,8 @@ function relay(kind: Kind) {
   const got: number[] = [];
   const inject: RawInjector = (_lo, _hi, data) => (got.push(data), true);
   let deferred: DeferredPlatform | undefined;
-  const irqfd = new RelayIrqFd({
-    backend: 'test',
-    maxRoutes: 4,
-    policy: { addressHi: 'reject', backend: 'test' },
+  const irqfd = testRelay({
     inject,
-    reason: 'test',
     platform: (table) => (kind === 'in-process' ? new InProcessRelayPlatform(table, inject) : (deferred = new DeferredPlatform(table, inject))),
   });
   const take = (): number[] => got.splice(0);
@@ -70,16 +67,21 @@ function relay(kind: Kind) {
 }
 
 describe.each<Kind>(['in-process', 'deferred waiter'])('relay on the %s platform', (kind) => {
-  it('signal then mask: delivered to the armed message, not reported pending (many rounds)', () => {
+  // Cut the route while a signal is in flight: the signal goes to the message armed when it was
+  // raised, is not left pending, and re-arming delivers nothing more.
+  it.each<[string, (r: IrqFdRoute) => void, (r: IrqFdRoute) => void]>([
+    ['mask: delivered to the armed message, not reported pending', (r) => r.mask(), (r) => r.unmask()],
+    ['clearMsi: delivered to the old message; nothing pending; setMsi delivers nothing more', (r) => r.clearMsi(), (r) => r.setMsi(A.address, A.data)],
+  ])('signal then %s (many rounds)', (_name, cut, rearm) => {
     const { take, pump, armed } = relay(kind);
     const r = armed();
     for (let i = 0; i < 200; i++) {
       r.event.signal();
-      r.mask();
+      cut(r);
       pump();
       expect(take()).toEqual([A.data]);
       expect(r.consumePending()).toBe(false);
-      r.unmask();
+      rearm(r);
       pump();
       expect(take()).toEqual([]);
     }
@@ -104,20 +106,6 @@ describe.each<Kind>(['in-process', 'deferred waiter'])('relay on the %s platform
     }
   });
 
-  it('signal then clearMsi: delivered to the old message; nothing pending; setMsi delivers nothing more', () => {
-    const { take, pump, armed } = relay(kind);
-    const r = armed();
-    for (let i = 0; i < 200; i++) {
-      r.event.signal();
-      r.clearMsi();
-      pump();
-      expect(take()).toEqual([A.data]);
-      expect(r.consumePending()).toBe(false);
-      r.setMsi(A.address, A.data);
-      pump();
-      expect(take()).toEqual([]);
-    }
-  });
 
   it('signal then dispose: delivered once to the message of the disposed route', () => {
     const { take, pump, armed, irqfd } = relay(kind);
@@ -156,14 +144,7 @@ test('a failed injection while flushing at mask leaves the route armed and the s
     got.push(data);
     return true;
   };
-  const irqfd = new RelayIrqFd({
-    backend: 'test',
-    maxRoutes: 4,
-    policy: { addressHi: 'reject', backend: 'test' },
-    inject,
-    reason: 'test',
-    platform: (table) => (deferred = new DeferredPlatform(table, inject)),
-  });
+  const irqfd = testRelay({ inject, platform: (table) => (deferred = new DeferredPlatform(table, inject)) });
   const r = irqfd.newIrqFdRoute();
   r.setMsi(A.address, A.data);
   r.unmask();

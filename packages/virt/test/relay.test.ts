@@ -1,6 +1,7 @@
 import { VirtError, encodeMsi } from '../src';
-import { RelayIrqFd, RelayRouteTable, InProcessEvent, InProcessRelayPlatform } from '../src/implement';
+import { RelayRouteTable, InProcessEvent, InProcessRelayPlatform } from '../src/implement';
 import type { RawInjector, RelayPlatform } from '../src/implement';
+import { testRelay } from './support/test-relay';
 
 interface Injected {
   lo: number;
@@ -17,10 +18,8 @@ function relay(opts: { maxRoutes?: number; failInject?: () => boolean } = {}) {
     injected.push({ lo, hi, data });
     return true;
   };
-  const irqfd = new RelayIrqFd({
-    backend: 'test',
+  const irqfd = testRelay({
     maxRoutes: opts.maxRoutes ?? 8,
-    policy: { addressHi: 'reject', backend: 'test' },
     inject,
     reason: 'unit test',
     platform: (table) => {

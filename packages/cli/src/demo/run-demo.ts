@@ -385,18 +385,27 @@ function irrLines(partition: Partition & LocalApicAccess): { readonly take: () =
 }
 
 /**
+ * The target of a scene that aims one vector at the partition's last vCPU: that vCPU, its APIC ID,
+ * `irr()` (every vCPU's IRR as the demo prints it, then cleared) and `expected(target)` (that line
+ * with only `vector` set on vCPU `target`; none when undefined), and the {@link irrLines} they come from.
+ */
+function lastVcpuTarget(
+  partition: Partition & LocalApicAccess,
+  vector: number,
+): { vcpu: number; apicId: number; lines: ReturnType<typeof irrLines>; irr: () => string; expected: (target: number | undefined) => string } {
+  const vcpu = partition.vcpuCount - 1;
+  const lines = irrLines(partition);
+  return { vcpu, apicId: partition.readLocalApic(vcpu).apicId, lines, irr: lines.take, expected: (target) => lines.expected(target, vector) };
+}
+
+/**
  * Scene 4 on `host`: a route to the last vCPU at {@link FILE_READ_VECTOR}, a file of known bytes
  * read with Linux AIO whose completion eventfd is the route's, and the checks: the read's bytes, the
  * vector in IRR, no write(2) from user space, nothing more. Every wait is bounded ({@link SETTLE_DEADLINE_MS}).
  */
 function fileReadScene(host: FileReadHost, observe: Observe): void {
   const { partition } = host;
-  const vcpus = partition.vcpuCount;
-  const vcpu = vcpus - 1;
-  const apicId = partition.readLocalApic(vcpu).apicId;
-  const lines = irrLines(partition);
-  const irr = lines.take;
-  const expected = (target: number | undefined): string => lines.expected(target, FILE_READ_VECTOR);
+  const { vcpu, apicId, irr, expected } = lastVcpuTarget(partition, FILE_READ_VECTOR);
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-demo-'));
   const content = Buffer.from(Array.from({ length: FILE_READ_BYTES }, (_, i) => (i * 13 + 5) & 0xff));
   writeFileSync(join(dir, 'disk'), content);
@@ -438,11 +447,7 @@ type Settle = (pending: () => Promise<void>) => Promise<void>;
 async function passthroughScene(host: PassthroughHost, observe: Observe, settle: Settle, sawBound: (bound: readonly number[]) => void): Promise<void> {
   const { partition } = host;
   const vcpus = partition.vcpuCount;
-  const vcpu = vcpus - 1;
-  const apicId = partition.readLocalApic(vcpu).apicId;
-  const lines = irrLines(partition);
-  const irr = lines.take;
-  const expected = (target: number | undefined): string => lines.expected(target, PASSTHROUGH_VECTOR);
+  const { vcpu, apicId, lines, irr, expected } = lastVcpuTarget(partition, PASSTHROUGH_VECTOR);
   const irqfd = partition.irqfd();
   if (irqfd === undefined) {
     observe(`an irqfd on the scene's ${partition.backend} partition`, 'an irqfd', 'none');

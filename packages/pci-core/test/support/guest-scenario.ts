@@ -4,8 +4,8 @@
  * event (the kernel path, as VFIO would) or through the emulator (the user-space path), and every
  * interrupt must land in the IRR of the vCPU the message names, at the vector it names.
  */
-import { type LocalApicAccess, type Partition, encodeMsi } from '@tsvmm/virt';
-import { MsixEmulator, createIrqFdMsixRoutes, partitionInjector } from '../../src';
+import { type IrqFd, type LocalApicAccess, type Partition, encodeMsi } from '@tsvmm/virt';
+import { type IrqFdMsixRoutes, MsixEmulator, createIrqFdMsixRoutes, partitionInjector } from '../../src';
 
 export interface ScenarioBackend {
   readonly partition: Partition & LocalApicAccess;
@@ -14,9 +14,10 @@ export interface ScenarioBackend {
 }
 
 const VECTORS = 8;
-const T_BAR = 0;
-const T_OFF = 0x1000;
-const P_OFF = 0x1800;
+/** Where the scenarios' MSI-X table and PBA sit (BAR, byte offset). */
+export const T_BAR = 0;
+export const T_OFF = 0x1000;
+export const P_OFF = 0x1800;
 const vectorOf = (v: number) => 0x40 + v;
 
 /** Waits (by polling the APIC, never by a fixed sleep) until `vcpu`'s IRR holds `vector`. */
@@ -37,22 +38,37 @@ function clearAll(b: ScenarioBackend): void {
   for (let c = 0; c < b.partition.vcpuCount; c++) b.partition.clearIrr(c);
 }
 
-export async function runGuestScenario(b: ScenarioBackend): Promise<void> {
+/** The scenarios' partition: its irqfd (which it must have) and each vCPU's APIC ID. */
+export function scenarioPartition(b: ScenarioBackend): { irqfd: IrqFd; apicIds: number[] } {
   const { partition } = b;
   const irqfd = partition.irqfd();
   if (irqfd === undefined) throw new Error(`${partition.backend} has no irqfd`);
-  const apicIds = Array.from({ length: partition.vcpuCount }, (_, c) => partition.readLocalApic(c).apicId);
-  const vcpuOf = (v: number) => v % partition.vcpuCount;
-  using routes = createIrqFdMsixRoutes(irqfd, VECTORS);
+  return { irqfd, apicIds: Array.from({ length: partition.vcpuCount }, (_, c) => partition.readLocalApic(c).apicId) };
+}
+
+/**
+ * The scenarios' device: an MSI-X emulator of `routes.routes.length` vectors, table at BAR 0 +
+ * 0x1000 and PBA at BAR 0 + 0x1800, driving `routes`; every error it reports lands in `errors`.
+ */
+export function scenarioEmulator(b: ScenarioBackend, routes: IrqFdMsixRoutes): { emu: MsixEmulator; errors: Error[] } {
   const errors: Error[] = [];
   const emu = new MsixEmulator({
-    vectors: VECTORS,
+    vectors: routes.routes.length,
     table: { bir: T_BAR, offset: T_OFF },
     pba: { bir: T_BAR, offset: P_OFF },
-    requestMsi: partitionInjector(partition),
+    requestMsi: partitionInjector(b.partition),
     onError: (e) => errors.push(e),
   });
   emu.setRoutes(routes.routes, { batch: routes.batch });
+  return { emu, errors };
+}
+
+export async function runGuestScenario(b: ScenarioBackend): Promise<void> {
+  const { partition } = b;
+  const { irqfd, apicIds } = scenarioPartition(b);
+  const vcpuOf = (v: number) => v % partition.vcpuCount;
+  using routes = createIrqFdMsixRoutes(irqfd, VECTORS);
+  const { emu, errors } = scenarioEmulator(b, routes);
   clearAll(b);
 
   // The guest driver: program every entry while masked, then Enable, then unmask each.

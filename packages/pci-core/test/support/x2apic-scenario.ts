@@ -6,12 +6,9 @@
  * while unmasked must lose no signal.
  */
 import { type MsiMessage, decodeMsi, encodeMsi } from '@tsvmm/virt';
-import { MsixEmulator, createIrqFdMsixRoutes, partitionInjector } from '../../src';
-import type { ScenarioBackend } from './guest-scenario';
+import { createIrqFdMsixRoutes } from '../../src';
+import { P_OFF, type ScenarioBackend, T_BAR, T_OFF, scenarioEmulator, scenarioPartition } from './guest-scenario';
 
-const T_BAR = 0;
-const T_OFF = 0x1000;
-const P_OFF = 0x1800;
 const VECTORS = 3;
 
 /** The address low word a Linux guest writes for `apicId` with the extended destination ID (bits 14:8 in address bits 11:5). */
@@ -38,25 +35,14 @@ async function take(b: ScenarioBackend): Promise<Array<[number, number]>> {
 }
 
 export async function runX2apicScenario(b: ScenarioBackend): Promise<void> {
-  const { partition } = b;
-  const irqfd = partition.irqfd();
-  if (irqfd === undefined) throw new Error(`${partition.backend} has no irqfd`);
-  const apicIds = Array.from({ length: partition.vcpuCount }, (_, c) => partition.readLocalApic(c).apicId);
+  const { irqfd, apicIds } = scenarioPartition(b);
   const high = apicIds.findIndex((id) => id > 0xff && id <= 0x7fff);
   const low = apicIds.findIndex((id) => id <= 0xff);
   expect([high >= 0, low >= 0]).toEqual([true, true]);
   const highId = apicIds[high]!;
   const lowId = apicIds[low]!;
   using routes = createIrqFdMsixRoutes(irqfd, VECTORS);
-  const errors: Error[] = [];
-  const emu = new MsixEmulator({
-    vectors: VECTORS,
-    table: { bir: T_BAR, offset: T_OFF },
-    pba: { bir: T_BAR, offset: P_OFF },
-    requestMsi: partitionInjector(partition),
-    onError: (e) => errors.push(e),
-  });
-  emu.setRoutes(routes.routes, { batch: routes.batch });
+  const { emu, errors } = scenarioEmulator(b, routes);
   const entry = (v: number, lo: number, hi: number, data: number) => {
     emu.write32(T_BAR, T_OFF + v * 16, lo);
     emu.write32(T_BAR, T_OFF + v * 16 + 4, hi);

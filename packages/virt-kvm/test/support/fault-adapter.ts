@@ -9,7 +9,7 @@
  * ./targets builds every partition with.
  */
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { FaultInjector, type IrqFdFaultAdapter, type IrqFdFaultKernel, type IrrSnapshot, takeApicBusIrr } from '@tsvmm/linux-sys/testing';
+import { FaultInjector, type IrqFdFaultAdapter, type IrqFdFaultKernel, type IrrSnapshot, type ModelKernelOptions, type TargetKernel, takeApicBusIrr } from '@tsvmm/linux-sys/testing';
 import { KvmPartition, type KvmIrqFd, type KvmPartitionOptions } from '../../src';
 // The fixed legacy entries (PIC and IOAPIC pins) every KVM routing table starts with count against `routingEntries`.
 import { LEGACY_ROUTES } from '../../src/gsi-routing';
@@ -19,32 +19,22 @@ import { HybridSyscalls } from './hybrid-syscalls';
 /** KVM_MAX_IRQ_ROUTES of current kernels: what the model's table holds unless a test asks for fewer GSIs. */
 const KERNEL_ROUTING_ENTRIES = 4096;
 
-/** How to build one partition; everything but `vcpus` is optional. */
-export interface KvmKernelOptions extends Omit<Partial<KvmPartitionOptions>, 'sys'> {
-  readonly vcpus: number;
+/** How to build one partition: the partition's own options and the shared model options; everything but `vcpus` is optional. */
+export interface KvmKernelOptions extends Omit<Partial<KvmPartitionOptions>, 'sys' | 'vcpus'>, ModelKernelOptions<KvmKernelModel> {
   /**
    * GSIs for MSI routes. The engine gets `routingEntries` = 40 legacy entries + this; the model's
    * kernel holds that many too (KVM_CAP_IRQ_ROUTING reports it), a device keeps its own limit.
    */
   readonly kernelGsis?: number;
-  /** Builds the FaultInjector around the kernel's calls (libc, or the model): a test's own subclass. Default a plain one. */
-  readonly wrap?: (inner: Syscalls) => FaultInjector;
-  /** Model: the overflow relay's waiter runs only inside `settle()`, so relayed signals are really in flight until then. */
-  readonly deferredRelay?: boolean;
   /**
    * Model: eventfds and epoll are the process's own (HybridSyscalls), for the user-space relay,
    * which needs real epoll. Implied by `irqfd: 'relay'`. Kernel irqfds cannot be assigned then.
    */
   readonly processEvents?: boolean;
-  /** Model: told of the model as soon as it exists, so that a creation that fails can still be checked for what it left open. */
-  readonly onModel?: (model: KvmKernelModel) => void;
 }
 
 /** A partition on the KVM model (or the real device), with the model and the relay's platform for tests that look closer. */
-export interface KvmFaultKernel extends IrqFdFaultKernel {
-  /** The model under the partition; undefined on the device. */
-  readonly model: KvmKernelModel | undefined;
-  readonly partition: KvmPartition;
+export interface KvmFaultKernel extends IrqFdFaultKernel, TargetKernel<KvmPartition, KvmKernelModel> {
   /** The overflow relay's platform on the model, once the engine has created it. */
   readonly platform: ModelRelayPlatform | undefined;
 }

@@ -4,18 +4,15 @@
  * expectation can be made on one target only, the body branches on `target.real`; what only a
  * device can show is listed in {@link DEVICE_ONLY}, and printed when the device is skipped.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice, linuxIrqFdTarget as linuxIrqFdTargetOf } from '@tsvmm/linux-sys/testing';
+import { type FaultInjector, type LinuxIrqFdTarget, linuxIrqFdTarget as linuxIrqFdTargetOf, modelAndDevice, targetKernels } from '@tsvmm/linux-sys/testing';
 import type { KvmIrqFd, KvmPartition } from '../../src';
 import { KvmKernelModel, type ModelRelayPlatform } from '../../src/testing';
 import { type KvmFaultAdapter, type KvmFaultKernel, type KvmKernelOptions, kvmFaultAdapter } from './fault-adapter';
 
 const KVM_DEVICE = '/dev/kvm';
 const ALLOW_NO_KVM = 'TSVMM_ALLOW_NO_KVM';
-
-export const HAVE_KVM = existsSync(KVM_DEVICE);
 
 /**
  * Descriptors one irqfd route holds while it lives: its private eventfd and the duplicate handed
@@ -55,36 +52,17 @@ export interface KvmTarget {
   newSyscalls(): Syscalls;
 }
 
-function processFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
 function makeTarget(real: boolean): KvmTarget {
   const adapter = kvmFaultAdapter({ real });
-  const kernels = new WeakMap<KvmPartition, KvmFaultKernel>();
-  // Every model made, so that open descriptors are counted as /proc/self/fd counts the process's.
-  const models: KvmKernelModel[] = [];
-  const kernelOf = (p: KvmPartition): KvmFaultKernel => {
-    const k = kernels.get(p);
-    if (k === undefined) throw new Error('the partition was not made by this target');
-    return k;
-  };
+  const book = targetKernels<KvmPartition, KvmKernelModel, KvmFaultKernel>((m) => m.openFds);
   return {
     name: adapter.name,
     real,
     adapter,
-    create(options = {}) {
-      const k = adapter.create({ vcpus: 2, ...options, onModel: (m) => models.push(m) });
-      kernels.set(k.partition, k);
-      return k.partition;
-    },
-    sysOf: (p) => kernelOf(p).sys,
-    modelOf(p) {
-      const m = kernelOf(p).model;
-      if (m === undefined) throw new Error('a device has no model: read the model only where !target.real');
-      return m;
-    },
-    relayOf: (p) => kernelOf(p).platform,
+    create: (options = {}) => book.add(adapter.create({ vcpus: 2, ...options, onModel: (m) => book.track(m) })),
+    sysOf: (p) => book.kernelOf(p).sys,
+    modelOf: book.modelOf,
+    relayOf: (p) => book.kernelOf(p).platform,
     takeIrr(p) {
       const out: Array<[number, number]> = [];
       for (let v = 0; v < p.vcpuCount; v++) {
@@ -92,29 +70,29 @@ function makeTarget(real: boolean): KvmTarget {
         p.clearIrr(v);
       }
       // IRR is one bit per vector: only the model's APICs can tell a second injection onto a pending one.
-      const model = kernelOf(p).model;
+      const model = book.kernelOf(p).model;
       model?.bus.apics.forEach((apic, vcpu) => {
         if (apic.coalesced !== 0) throw new Error(`vCPU ${vcpu}: ${apic.coalesced} interrupt(s) injected while the same vector was still pending (delivered twice)`);
       });
       return out;
     },
-    openFdCount: () => processFdCount() + models.reduce((n, m) => n + m.openFds, 0),
+    openFdCount: book.openFdCount,
     modelFdCount() {
       if (real) throw new Error('a device has no model: count model descriptors only where !target.real');
-      return models.reduce((n, m) => n + m.openFds, 0);
+      return book.modelFdCount();
     },
     newSyscalls() {
       if (real) return libcSyscalls();
-      const m = new KvmKernelModel({ apicIds: [0, 1] });
-      models.push(m);
-      return m;
+      return book.track(new KvmKernelModel({ apicIds: [0, 1] }));
     },
   };
 }
 
+const KVM_TARGETS = modelAndDevice({ path: KVM_DEVICE, allowMissingEnv: ALLOW_NO_KVM, modelName: 'KVM model', deviceName: 'real /dev/kvm' }, makeTarget);
+
 /** The model target, and the real-device target where /dev/kvm exists. */
 export function kvmTargets(): KvmTarget[] {
-  return HAVE_KVM ? [makeTarget(false), makeTarget(true)] : [makeTarget(false)];
+  return KVM_TARGETS.targets();
 }
 
 /**
@@ -123,15 +101,13 @@ export function kvmTargets(): KvmTarget[] {
  * which skips it with one `SKIPPED` line (and the {@link DEVICE_ONLY} list, once per run).
  */
 export function describeOnTargets(name: string, body: (target: KvmTarget) => void): void {
-  describe(`${name} (KVM model)`, () => body(makeTarget(false)));
-  describeKvm(`${name} (real /dev/kvm)`, () => body(makeTarget(true)));
+  KVM_TARGETS.describeOnTargets(name, body);
 }
 
 /** `describe` when /dev/kvm exists; otherwise a loud failure or (TSVMM_ALLOW_NO_KVM=1) a loud skip. */
 export function describeKvm(name: string, fn: () => void): void {
-  describeWithDevice(KVM_DEVICE, ALLOW_NO_KVM, name, fn);
+  KVM_TARGETS.describeDevice(name, fn);
 }
-
 
 /** A fixed, physical, edge MSI to APIC ID `apicId`. */
 export function msiTo(apicId: number, vector: number): { address: number; data: number; msi: MsiMessage } {

@@ -9,30 +9,20 @@
  * ./targets builds every partition with.
  */
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { FaultInjector, type IrqFdFaultAdapter, type IrqFdFaultKernel, type IrrSnapshot, takeApicBusIrr } from '@tsvmm/linux-sys/testing';
+import { FaultInjector, type IrqFdFaultAdapter, type IrqFdFaultKernel, type IrrSnapshot, type ModelKernelOptions, type TargetKernel, takeApicBusIrr } from '@tsvmm/linux-sys/testing';
 import type { MsiMessage } from '@tsvmm/virt';
 import { type MshvIrqFd, MshvPartition, type MshvPartitionOptions } from '../../src';
 import { MshvKernelModel, type ModelRelayPlatform, modelRelayPlatform } from '../../src/testing';
 import { takeQueuedVectors } from './register-page';
 
-/** How to build one partition; everything but `vcpus` is optional. */
-export interface MshvKernelOptions extends Omit<Partial<MshvPartitionOptions>, 'sys' | 'memory' | 'overflow' | 'maxKernelRoutes'> {
-  readonly vcpus: number;
+/** How to build one partition: the partition's own options and the shared model options; everything but `vcpus` is optional. */
+export interface MshvKernelOptions extends Omit<Partial<MshvPartitionOptions>, 'sys' | 'vcpus' | 'memory' | 'overflow' | 'maxKernelRoutes'>, ModelKernelOptions<MshvKernelModel> {
   /** GSIs the engine may use (`maxKernelRoutes`); routes beyond them go through the overflow relay. */
   readonly kernelGsis?: number;
-  /** Builds the FaultInjector around the kernel's calls (libc, or the model): a test's own fault plan. Default a plain one. */
-  readonly wrap?: (inner: Syscalls) => FaultInjector;
-  /** Model: the overflow relay's waiter runs only inside `settle()`, so relayed signals are really in flight until then. */
-  readonly deferredRelay?: boolean;
-  /** Model: told of the model as soon as it exists, so that a creation that fails can still be checked for what it left open. */
-  readonly onModel?: (model: MshvKernelModel) => void;
 }
 
 /** A partition on the mshv model (or the real device), with what tests that look closer need. */
-export interface MshvFaultKernel extends IrqFdFaultKernel {
-  /** The model under the partition; undefined on the device. */
-  readonly model: MshvKernelModel | undefined;
-  readonly partition: MshvPartition;
+export interface MshvFaultKernel extends IrqFdFaultKernel, TargetKernel<MshvPartition, MshvKernelModel> {
   /**
    * Model: the overflow relay's own system calls. They are kept out of `sys` because on a device
    * the relay's worker thread makes its hypercalls itself, so they never reach the test's log.

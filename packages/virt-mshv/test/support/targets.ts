@@ -4,10 +4,9 @@
  * expectation can be made on one target only, the body branches on `target.real`; what only a
  * device can show is listed in {@link DEVICE_ONLY}, and printed when the device is skipped.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import type { DeliveryObserver } from '@tsvmm/virt/conformance';
-import { type FaultInjector, type LinuxIrqFdTarget, describeWithDevice, linuxIrqFdTarget as linuxIrqFdTargetOf } from '@tsvmm/linux-sys/testing';
+import { type FaultInjector, type LinuxIrqFdTarget, linuxIrqFdTarget as linuxIrqFdTargetOf, modelAndDevice, targetKernels } from '@tsvmm/linux-sys/testing';
 import { type MshvPartition, type MshvProbeOptions } from '../../src';
 import { abi } from '../../src/implement';
 import { MshvKernelModel, type ModelRelayPlatform } from '../../src/testing';
@@ -15,8 +14,6 @@ import { type MshvFaultAdapter, type MshvFaultKernel, type MshvKernelOptions, ms
 
 /** Set to 0 on a host that must be a root partition: a missing /dev/mshv then fails the run. */
 const ALLOW_NO_MSHV = 'TSVMM_ALLOW_NO_MSHV';
-
-export const HAVE_MSHV = existsSync(abi.MSHV_DEVICE);
 
 export { DEVICE_ONLY } from './device-only';
 
@@ -53,25 +50,10 @@ export interface MshvTarget {
   probeOptions(): MshvProbeOptions;
 }
 
-function processFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
-}
-
 function makeTarget(real: boolean): MshvTarget {
   const adapter = mshvFaultAdapter({ real });
-  const kernels = new WeakMap<MshvPartition, MshvFaultKernel>();
-  // Every model made, so that open descriptors are counted as /proc/self/fd counts the process's.
-  const models: MshvKernelModel[] = [];
-  const kernelOf = (p: MshvPartition): MshvFaultKernel => {
-    const k = kernels.get(p);
-    if (k === undefined) throw new Error('the partition was not made by this target');
-    return k;
-  };
-  const modelOf = (p: MshvPartition): MshvKernelModel => {
-    const m = kernelOf(p).model;
-    if (m === undefined) throw new Error('a device has no model: read the model only where !target.real');
-    return m;
-  };
+  const book = targetKernels<MshvPartition, MshvKernelModel, MshvFaultKernel>((m) => m.openFds());
+  const { kernelOf } = book;
   // IRR is one bit per vector: only the model's APICs can tell a second injection onto a pending one.
   const takeIrr = (p: MshvPartition): Array<[number, number]> => {
     const out = takeDeliveries(p, real);
@@ -86,13 +68,9 @@ function makeTarget(real: boolean): MshvTarget {
     name: adapter.name,
     real,
     adapter,
-    create(options = {}) {
-      const k = adapter.create({ vcpus: 2, ...options, onModel: (m) => models.push(m) });
-      kernels.set(k.partition, k);
-      return k.partition;
-    },
+    create: (options = {}) => book.add(adapter.create({ vcpus: 2, ...options, onModel: (m) => book.track(m) })),
     sysOf: (p) => kernelOf(p).sys,
-    modelOf,
+    modelOf: book.modelOf,
     relaySysOf(p) {
       const s = kernelOf(p).relaySys;
       if (s === undefined) throw new Error("a device's relay makes its calls on its worker thread: read them only where !target.real");
@@ -108,23 +86,24 @@ function makeTarget(real: boolean): MshvTarget {
       // As the suite's own apicObserver: its cases may signal twice before looking, so no double-injection check here.
       take: (vcpu) => takeVcpuDeliveries(p, vcpu, real),
     }),
-    openFdCount: () => processFdCount() + models.reduce((n, m) => n + m.openFds(), 0),
+    openFdCount: book.openFdCount,
     modelBuffers() {
       if (real) throw new Error('koffi memory is not counted: count buffers only where !target.real');
-      return models.reduce((n, m) => n + m.allocatedBuffers, 0);
+      return book.models.reduce((n, m) => n + m.allocatedBuffers, 0);
     },
     probeOptions() {
       if (real) return {};
-      const m = new MshvKernelModel();
-      models.push(m);
+      const m = book.track(new MshvKernelModel());
       return { sys: m, memory: m };
     },
   };
 }
 
+const MSHV_TARGETS = modelAndDevice({ path: abi.MSHV_DEVICE, allowMissingEnv: ALLOW_NO_MSHV, skipByDefault: true, modelName: 'mshv model', deviceName: 'real /dev/mshv' }, makeTarget);
+
 /** The model target, and the real-device target where /dev/mshv exists. */
 export function mshvTargets(): MshvTarget[] {
-  return HAVE_MSHV ? [makeTarget(false), makeTarget(true)] : [makeTarget(false)];
+  return MSHV_TARGETS.targets();
 }
 
 /**
@@ -134,13 +113,12 @@ export function mshvTargets(): MshvTarget[] {
  * {@link DEVICE_ONLY} list, once per run); TSVMM_ALLOW_NO_MSHV=0 makes that a failure.
  */
 export function describeOnTargets(name: string, body: (target: MshvTarget) => void): void {
-  describe(`${name} (mshv model)`, () => body(makeTarget(false)));
-  describeMshv(`${name} (real /dev/mshv)`, () => body(makeTarget(true)));
+  MSHV_TARGETS.describeOnTargets(name, body);
 }
 
 /** `describe` when /dev/mshv exists; otherwise a loud skip, or (TSVMM_ALLOW_NO_MSHV=0) a loud failure. */
 export function describeMshv(name: string, fn: () => void): void {
-  describeWithDevice(abi.MSHV_DEVICE, ALLOW_NO_MSHV, name, fn, { skipByDefault: true });
+  MSHV_TARGETS.describeDevice(name, fn);
 }
 
 /** An MSI to APIC ID `apicId` (fixed, physical, edge unless `extra` says otherwise): its address, data, and the message. */

@@ -1,0 +1,123 @@
+import { existsSync, readdirSync } from 'node:fs';
+import type { Syscalls } from '../syscalls';
+import { describeWithDevice } from './describe-with-device';
+import type { FaultInjector } from './fault-injector';
+
+/**
+ * How a backend's test adapter builds one partition on its model (or its real device), beside the
+ * backend's own partition options; everything but `vcpus` is optional.
+ */
+export interface ModelKernelOptions<M> {
+  /** vCPUs of the partition. */
+  readonly vcpus: number;
+  /** GSIs the engine may use for MSI routes; routes beyond them go through the overflow relay. The adapter says how it applies them. */
+  readonly kernelGsis?: number;
+  /** Builds the FaultInjector around the kernel's calls (libc, or the model): a test's own fault plan. Default a plain one. */
+  readonly wrap?: (inner: Syscalls) => FaultInjector;
+  /** Model: the overflow relay's waiter runs only inside `settle()`, so relayed signals are really in flight until then. */
+  readonly deferredRelay?: boolean;
+  /** Model: told of the model as soon as it exists, so that a creation that fails can still be checked for what it left open. */
+  readonly onModel?: (model: M) => void;
+}
+
+/** What a backend's test target remembers of each partition it made: the partition, and its model unless it is on the device. */
+export interface TargetKernel<P, M> {
+  /** The partition the target made. */
+  readonly partition: P;
+  /** The model under the partition; undefined on the real device. */
+  readonly model: M | undefined;
+}
+
+/**
+ * The bookkeeping a backend's behaviour-test target keeps (a KVM or mshv target, model or device):
+ * the kernel behind every partition it made, and every model it made, so that the descriptors its
+ * models hold are counted as `/proc/self/fd` counts the process's.
+ */
+export interface TargetKernels<P extends object, M, K extends TargetKernel<P, M>> {
+  /** Remembers `kernel` under its partition and returns the partition. */
+  add(kernel: K): P;
+  /** The kernel behind `p`. Throws an `Error` if this target did not make `p`. */
+  kernelOf(p: P): K;
+  /** The model under `p`. Throws an `Error` on a device (read a model only where `!target.real`). */
+  modelOf(p: P): M;
+  /** Counts `model` among this target's models (for a model made outside {@link add}, e.g. by an `onModel` callback); returns it. */
+  track(model: M): M;
+  /** Every model this target made, oldest first. */
+  readonly models: readonly M[];
+  /** Descriptor numbers held by every model this target made. */
+  modelFdCount(): number;
+  /** Descriptors open now: the process's (`/proc/self/fd`, proc(5)) plus {@link modelFdCount}. */
+  openFdCount(): number;
+}
+
+/**
+ * The bookkeeping of one test target ({@link TargetKernels}); `modelFds(m)` is the number of
+ * descriptors model `m` holds open.
+ */
+export function targetKernels<P extends object, M, K extends TargetKernel<P, M>>(modelFds: (model: M) => number): TargetKernels<P, M, K> {
+  const kernels = new WeakMap<P, K>();
+  const models: M[] = [];
+  const kernelOf = (p: P): K => {
+    const k = kernels.get(p);
+    if (k === undefined) throw new Error('the partition was not made by this target');
+    return k;
+  };
+  const modelFdCount = (): number => models.reduce((n, m) => n + modelFds(m), 0);
+  return {
+    add(kernel) {
+      kernels.set(kernel.partition, kernel);
+      return kernel.partition;
+    },
+    kernelOf,
+    modelOf(p) {
+      const m = kernelOf(p).model;
+      if (m === undefined) throw new Error('a device has no model: read the model only where !target.real');
+      return m;
+    },
+    track(model) {
+      models.push(model);
+      return model;
+    },
+    models,
+    modelFdCount,
+    openFdCount: () => readdirSync('/proc/self/fd').length + modelFdCount(),
+  };
+}
+
+/** A backend's real device as its test targets use it, and the name each target gives the tests it runs. */
+export interface TargetDevice {
+  /** The device node, e.g. `/dev/kvm`. */
+  readonly path: string;
+  /** The environment variable that decides what a host without the device does ({@link describeWithDevice}). */
+  readonly allowMissingEnv: string;
+  /** True: a missing device is skipped unless the variable is `0`; false (the default): it fails unless the variable is `1`. */
+  readonly skipByDefault?: boolean;
+  /** The model target's name in test titles, e.g. `KVM model`. */
+  readonly modelName: string;
+  /** The device target's name in test titles, e.g. `real /dev/kvm`. */
+  readonly deviceName: string;
+}
+
+/** The two targets of a backend's behaviour tests, the model and the real device: one test body, run on each. */
+export interface ModelAndDevice<T> {
+  /** The model target, and the device target where the device node exists. */
+  targets(): T[];
+  /** `describe(name)` once per target, the target's name in the title; the device's half through {@link describeDevice}. */
+  describeOnTargets(name: string, body: (target: T) => void): void;
+  /** `describe` where the device node exists; otherwise a loud skip or a loud failure, as {@link TargetDevice.skipByDefault} says. */
+  describeDevice(name: string, fn: () => void): void;
+}
+
+/** The model and device targets of a backend whose target `make(real)` builds ({@link ModelAndDevice}). */
+export function modelAndDevice<T>(device: TargetDevice, make: (real: boolean) => T): ModelAndDevice<T> {
+  const { describe } = globalThis as unknown as { describe: (name: string, fn: () => void) => void };
+  const describeDevice = (name: string, fn: () => void): void => describeWithDevice(device.path, device.allowMissingEnv, name, fn, { skipByDefault: device.skipByDefault === true });
+  return {
+    targets: () => (existsSync(device.path) ? [make(false), make(true)] : [make(false)]),
+    describeOnTargets(name, body) {
+      describe(`${name} (${device.modelName})`, () => body(make(false)));
+      describeDevice(`${name} (${device.deviceName})`, () => body(make(true)));
+    },
+    describeDevice,
+  };
+}
