@@ -404,6 +404,14 @@ export const KVM_CONSTANTS: Readonly<Record<string, number>> = Object.freeze({
  * (`kvm_apic_state_fixup`; without it, shifted left by 24 as an xAPIC ID would be).
  */
 export const LAPIC_ID = 0x20;
+/**
+ * Byte offset of the logical destination register (LDR): the xAPIC logical ID in bits 31:24; in
+ * x2APIC mode KVM derives it from the x2APIC ID (cluster in 31:16, one bit in 15:0,
+ * `kvm_apic_calc_x2apic_ldr`) and leaves it when the vCPU returns to xAPIC mode.
+ */
+export const LAPIC_LDR = 0xd0;
+/** Byte offset of the destination format register (DFR): 0xFFFFFFFF flat model, 0x0FFFFFFF cluster model (xAPIC only). */
+export const LAPIC_DFR = 0xe0;
 /** Byte offset of the spurious-interrupt vector register (SVR); bit 8 is {@link LAPIC_SVR_ENABLE}. */
 export const LAPIC_SVR = 0xf0;
 /** SVR bit 8 (a mask, not an offset): APIC software enable. KVM's reset state has it clear (SVR 0xFF). */

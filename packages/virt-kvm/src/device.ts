@@ -27,7 +27,12 @@ export function openKvm(sys: Syscalls, operation: string, path = KVM_DEVICE): nu
   if (fd < 0) {
     const errno = -fd;
     let hint: string | undefined;
-    if (errno === ENOENT) hint = `${path} does not exist: this host has no KVM. Enable virtualization (VT-x/AMD-V, or nested virtualization in a VM) and load kvm_intel or kvm_amd.`;
+    // kvm_pvm (PVM, pagetable-based virtualization) provides /dev/kvm inside a guest that has no VT-x/AMD-V; a kernel
+    // that itself runs as a PVM guest can host no KVM at all (PVM does not nest).
+    if (errno === ENOENT)
+      hint =
+        `${path} does not exist: this host has no KVM. Enable virtualization (VT-x/AMD-V, or nested virtualization in a VM) and load kvm_intel or kvm_amd; ` +
+        'in a VM without hardware virtualization, load kvm_pvm (PVM). If `dmesg` reports that this kernel is itself running as a PVM guest (kvm-pvm), KVM cannot run here: use the host that runs it.';
     else if (errno === EACCES || errno === EPERM) hint = devicePermissionHint(path);
     throw failure(fd, operation, `open(${path})`, hint === undefined ? {} : { hint });
   }

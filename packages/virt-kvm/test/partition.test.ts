@@ -177,7 +177,7 @@ describeOnTargets('KvmPartition', (target) => {
       e = err;
     }
     expect(isVirtError(e, 'UNAVAILABLE')).toBe(true);
-    expect((e as Error).message).toMatch(/ENOENT.*kvm_intel or kvm_amd/);
+    expect((e as Error).message).toMatch(/ENOENT.*kvm_intel or kvm_amd.*kvm_pvm.*itself running as a PVM guest/);
     for (const errno of [EACCES, EPERM]) {
       const sys = new FaultInjector(target.newSyscalls()).fail('open', errno);
       // The hint is read from the node itself (owner, group, mode; see devicePermissionHint), so it names it.

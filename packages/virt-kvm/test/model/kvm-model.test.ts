@@ -60,7 +60,10 @@ describe('the KVM model', () => {
     expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30, 1))).toBe(0); // deassign of nothing
     expect(m.write(e, ONE, 8)).toBe(8); // latched
     expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30))).toBe(0);
-    expect(m.bus.apics[0]!.state().irr).toEqual([0x41]); // injected at assign
+    // The pending signal is injected by the irqfd's work item, after KVM_IRQFD returns.
+    expect({ irr: m.bus.apics[0]!.state().irr, work: m.pendingWork }).toEqual({ irr: [], work: 1 });
+    expect(m.flushWork()).toBe(1);
+    expect(m.bus.apics[0]!.state().irr).toEqual([0x41]); // injected
     expect(m.eventfdCount(e)).toBe(1n); // still readable (stale)
     expect(m.ioctl(vmFd, IRQFD, irqfd(e, 31))).toBe(-16);
     m.bus.apics[0]!.clearIrr();
