@@ -37,7 +37,7 @@
 import type { DescriptorBudget, IoctlDef, Syscalls } from '@tsvmm/linux-sys';
 import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
 import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
-import { describeValue, invalidArgument, checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
+import { describeValue, invalidArgument, checkBoolean, checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
 // errno values (x86_64, asm-generic/errno-base.h).
 const ENOENT = 2;
@@ -64,6 +64,7 @@ const KVM_GET_LAPIC = 0x8400ae8e;
 const KVM_SET_LAPIC = 0x4400ae8f;
 const KVM_ENABLE_CAP = 0x4068aea3;
 const KVM_SET_CPUID2 = 0x4008ae90;
+const KVM_GET_SUPPORTED_CPUID = 0xc008ae05;
 const KVM_GET_MSRS = 0xc008ae88;
 const KVM_SET_MSRS = 0x4008ae89;
 const KVM_GET_IRQCHIP = 0xc208ae62;
@@ -87,6 +88,8 @@ const X2APIC_API_USE_32BIT_IDS = 1;
 const X2APIC_API_DISABLE_BROADCAST_QUIRK = 2;
 /** KVM_MAX_CPUID_ENTRIES (arch/x86/include/asm/kvm_host.h). */
 const MAX_CPUID_ENTRIES = 256;
+/** CPUID leaf 1 ECX bit 21: x2APIC (Intel SDM, CPUID "Feature Information"). */
+const CPUID_1_ECX_X2APIC = 1 << 21;
 /** MAX_IO_MSRS (arch/x86/kvm/x86.c): KVM_GET_MSRS / KVM_SET_MSRS with this many or more is E2BIG. */
 const MAX_IO_MSRS = 256;
 /** IA32_APIC_BASE (Intel SDM): the MSR number, and bits 8 BSP, 10 EXTD (x2APIC), 11 EN. */
@@ -156,6 +159,12 @@ export interface KvmModelOptions {
    * RLIMIT_NOFILE when the model is made (1 << 20 where procfs cannot tell, or no limit is set).
    */
   readonly maxFds?: number;
+  /**
+   * Whether KVM offers x2APIC: KVM_GET_SUPPORTED_CPUID sets leaf 1 ECX bit 21, and a vCPU whose
+   * KVM_SET_CPUID2 has the bit may enter x2APIC mode (`kvm_apic_set_base` reserves the enable bit
+   * unless both have it). False stands for a KVM module loaded with x2APIC turned off. Default true.
+   */
+  readonly x2apic?: boolean;
 }
 
 interface KvmDevice {
@@ -608,6 +617,8 @@ export class KvmKernelModel implements Syscalls {
   private readonly table: ModelFileTable<FdObject>;
   private readonly maxRoutes: number;
   private readonly caps: Readonly<Record<number, number>>;
+  /** KVM offers x2APIC ({@link KvmModelOptions.x2apic}). */
+  private readonly x2apicOffered: boolean;
   /** The queued irqfd injections (irqfd_inject work items), in queuing order, with their VM. */
   private readonly work = new Map<ModelIrqfd, VmObject>();
   private workTimer: ReturnType<typeof setImmediate> | undefined;
@@ -618,7 +629,8 @@ export class KvmKernelModel implements Syscalls {
    */
   constructor(options: KvmModelOptions = {}) {
     const op = 'new KvmKernelModel';
-    const o = checkOptions<KvmModelOptions>(op, 'options', options, ['apicIds', 'maxRoutes', 'capabilities', 'maxFds']);
+    const o = checkOptions<KvmModelOptions>(op, 'options', options, ['apicIds', 'maxRoutes', 'capabilities', 'maxFds', 'x2apic']);
+    this.x2apicOffered = checkBoolean(op, 'x2apic', o.x2apic, true);
     const apicIds: unknown = o.apicIds;
     const maxRoutes: unknown = o.maxRoutes;
     const capabilities: unknown = o.capabilities;
@@ -835,6 +847,8 @@ export class KvmKernelModel implements Syscalls {
         return 12;
       case KVM_CHECK_EXTENSION:
         return typeof arg === 'number' ? (this.caps[arg] ?? 0) : -EINVAL;
+      case KVM_GET_SUPPORTED_CPUID:
+        return arg instanceof Uint8Array ? this.supportedCpuid(arg) : -EFAULT;
       case KVM_CREATE_VM: {
         if ((typeof arg === 'number' ? arg : 0) !== 0) return -EINVAL;
         const vm = new VmObject(this, new ApicBus({ apicIds: this.apicIds }));
@@ -960,6 +974,33 @@ export class KvmKernelModel implements Syscalls {
     return 0;
   }
 
+  /**
+   * KVM_GET_SUPPORTED_CPUID (kvm_dev_ioctl_get_cpuid): E2BIG for `nent` below 1 or below the
+   * entries the model has (leaf 0 with the highest basic leaf, 1; leaf 1 with ECX bit 21 when
+   * x2APIC is offered), a `nent` above KVM_MAX_CPUID_ENTRIES taken as that many; then the entries
+   * and `nent` set to their number.
+   */
+  private supportedCpuid(arg: Uint8Array): number {
+    if (arg.length < 8) return -EFAULT;
+    const v = view(arg);
+    const nent = Math.min(v.getUint32(0, true), MAX_CPUID_ENTRIES);
+    const entries = [
+      { fn: 0, eax: 1, ecx: 0 },
+      { fn: 1, eax: 0, ecx: this.x2apicOffered ? CPUID_1_ECX_X2APIC : 0 },
+    ];
+    if (nent < entries.length) return -E2BIG;
+    if (arg.length < 8 + entries.length * 40) return -EFAULT;
+    v.setUint32(0, entries.length, true);
+    entries.forEach((e, i) => {
+      const at = 8 + i * 40;
+      arg.fill(0, at, at + 40);
+      v.setUint32(at, e.fn, true);
+      v.setUint32(at + 12, e.eax, true);
+      v.setUint32(at + 20, e.ecx, true);
+    });
+    return 0;
+  }
+
   /** KVM_SET_CPUID2 (kvm_vcpu_ioctl_set_cpuid2): E2BIG above KVM_MAX_CPUID_ENTRIES; keeps what the model reads (leaf 1 ECX bit 21). */
   private setCpuid2(vcpu: VcpuObject, arg: Uint8Array): number {
     if (arg.length < 8) return -EFAULT;
@@ -972,7 +1013,8 @@ export class KvmKernelModel implements Syscalls {
       const at = 8 + i * 40;
       if (v.getUint32(at, true) === 1 && v.getUint32(at + 4, true) === 0) x2apic = (v.getUint32(at + 20, true) & (1 << 21)) !== 0;
     }
-    vcpu.cpuidX2apic = x2apic;
+    // guest_cpu_cap_has(X86_FEATURE_X2APIC): the guest's bit, limited to what KVM offers.
+    vcpu.cpuidX2apic = x2apic && this.x2apicOffered;
     return 0;
   }
 

@@ -13,6 +13,7 @@ import {
   ENABLE_CAP,
   GET_LAPIC,
   GET_MSRS,
+  GET_SUPPORTED_CPUID,
   IRQFD,
   O_RDWR,
   SET_CPUID2,
@@ -240,5 +241,23 @@ describe('the KVM model, x2APIC', () => {
     expect({ irr: irr(m), work: m.pendingWork, count: m.eventfdCount(b) }).toEqual({ irr: [[], []], work: 1, count: 0n });
     expect(m.flushWork()).toBe(1);
     expect(irr(m)).toEqual([[0x41], [0x41]]);
+  });
+
+  it('KVM_GET_SUPPORTED_CPUID on /dev/kvm: leaf 1 ECX bit 21 as configured, E2BIG when nent is too small; without it, x2APIC mode is refused even with the guest bit', () => {
+    for (const offered of [true, false]) {
+      const m = new KvmKernelModel({ apicIds: [0], x2apic: offered });
+      const kvmFd = m.open('/dev/kvm', O_RDWR);
+      const table = cpuid(0, 8);
+      expect(m.ioctl(kvmFd, GET_SUPPORTED_CPUID, table)).toBe(0);
+      const v = new DataView(table.buffer);
+      const nent = v.getUint32(0, true);
+      const leaf1 = Array.from({ length: nent }, (_, i) => 8 + i * 40).find((at) => v.getUint32(at, true) === 1)!;
+      expect((v.getUint32(leaf1 + 20, true) >>> 21) & 1).toBe(offered ? 1 : 0);
+      expect(m.ioctl(kvmFd, GET_SUPPORTED_CPUID, cpuid(0, 1))).toBe(E2BIG);
+      const vmFd = m.ioctl(kvmFd, CREATE_VM, 0);
+      expect(m.ioctl(vmFd, CREATE_IRQCHIP, 0)).toBe(0);
+      const vcpu = m.ioctl(vmFd, CREATE_VCPU, 0);
+      expect(toX2apic(m, vcpu)).toBe(offered ? 1 : 0);
+    }
   });
 });
