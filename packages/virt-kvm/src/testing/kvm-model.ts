@@ -414,7 +414,7 @@ export class VmObject {
       }
       // kvm_recalculate_logical_map: software-enabled APICs with a nonzero LDR only, all in one mode.
       if (map.logicalMode === 'disabled' || !v.apic.softwareEnabled || v.ldr === 0) continue;
-      const mode: LogicalMode = x2 ? 'x2apic' : v.dfr === APIC_DFR_FLAT ? 'flat' : 'cluster';
+      const mode: ApicLogicalMode = x2 ? 'x2apic' : v.dfr === APIC_DFR_FLAT ? 'flat' : 'cluster';
       if (map.logicalMode === 'sw-disabled') map.logicalMode = mode;
       else if (map.logicalMode !== mode) {
         map.logicalMode = 'disabled';
@@ -548,8 +548,11 @@ interface MsiIrq {
   readonly mode: number;
 }
 
-/** `enum kvm_apic_logical_mode`. */
-type LogicalMode = 'sw-disabled' | 'x2apic' | 'flat' | 'cluster' | 'disabled';
+/**
+ * `enum kvm_apic_logical_mode` (arch/x86/include/asm/kvm_host.h): no software-enabled APIC with a
+ * nonzero LDR yet, all x2APIC, all xAPIC flat, all xAPIC cluster, or mixed / aliased (no logical map).
+ */
+export type ApicLogicalMode = 'sw-disabled' | 'x2apic' | 'flat' | 'cluster' | 'disabled';
 
 /** `struct kvm_apic_map`: physical IDs to APICs, and the logical map of the one mode all software-enabled APICs share. */
 export interface ApicMap {
@@ -558,7 +561,7 @@ export interface ApicMap {
   /** `phys_map`. */
   readonly phys: Map<number, VcpuObject>;
   /** `logical_mode`. */
-  logicalMode: LogicalMode;
+  logicalMode: ApicLogicalMode;
   /** `xapic_flat_map[8]`. */
   readonly flat: Array<VcpuObject | undefined>;
   /** `xapic_cluster_map[16][4]`. */
