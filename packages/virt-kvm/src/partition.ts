@@ -447,8 +447,10 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
    * that is not a broadcast, an APIC map KVM could build). Everything else KVM injects from the
    * irqfd's work item after the write has returned (`irqfd_inject`, scheduled by `schedule_work`):
    * a level route's line (`newLevelRoute`), a broadcast MSI (0xFF, or 0xFFFFFFFF without the
-   * broadcast quirk), a destination the fast path declines, and a signal already pending when a
-   * route is unmasked. No call lets user space wait for that work, so `settle()` cannot: read the
+   * broadcast quirk), a destination the fast path declines, and a signal that races an unmask
+   * (the assign's "already signalled?" check; a signal latched before the unmask is injected with
+   * KVM_SIGNAL_MSI before `unmask` returns). No call lets user space wait for that work, so
+   * `settle()` cannot: read the
    * result (IRR with `readLocalApic`, the pin with `readIoApic`) by polling it with a deadline. The
    * delay is the kernel's workqueue latency, microseconds on an idle host (`virt/kvm/eventfd.c`).
    */
