@@ -803,7 +803,8 @@ export class KvmKernelModel implements Syscalls {
    * write(2) of 8 bytes to an eventfd: adds the little-endian u64 to its counter (EINVAL for
    * 0xFFFFFFFFFFFFFFFF or fewer than 8 bytes, EAGAIN when it would overflow). When the eventfd is
    * assigned as an irqfd, the counter is drained and the GSI injected once through the committed
-   * table, inside the write, as KVM does (a write of 0 too: the wakeup does not look at the value);
+   * table, inside the write or from the irqfd's work item as KVM does ({@link VmObject.wakeIrqfd}; a
+   * write of 0 too: the wakeup does not look at the value);
    * otherwise a watcher is told when the counter is non-zero. Returns 8 or -errno.
    */
   write(fd: number, buf: Uint8Array, length: number): number {
