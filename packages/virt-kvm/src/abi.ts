@@ -248,6 +248,17 @@ export const KVM_ENABLE_CAP: IoctlDef = kvmio.iow('KVM_ENABLE_CAP', 0xa3, KVM_EN
  */
 export const KVM_SET_CPUID2: IoctlDef = kvmio.iow('KVM_SET_CPUID2', 0x90, KVM_CPUID2);
 /**
+ * `KVM_GET_SUPPORTED_CPUID` (0xC008AE05, `_IOWR(KVMIO, 0x05, struct kvm_cpuid2)`) on /dev/kvm:
+ * fills a {@link KVM_CPUID2} header's entries with the CPUID leaves KVM can offer a guest and sets
+ * `nent` to how many it wrote; E2BIG when `nent` is smaller than that (a `nent` above
+ * {@link KVM_MAX_CPUID_ENTRIES} is taken as that many). Leaf 1 ECX bit 21 says whether KVM offers
+ * x2APIC: `kvm_apic_set_base` treats the x2APIC enable bit as reserved unless the guest's CPUID has
+ * it and KVM offers it (`Documentation/virt/kvm/api.rst`, `arch/x86/kvm/cpuid.c`).
+ */
+export const KVM_GET_SUPPORTED_CPUID: IoctlDef = kvmio.iowr('KVM_GET_SUPPORTED_CPUID', 0x05, KVM_CPUID2);
+/** KVM_MAX_CPUID_ENTRIES (`arch/x86/include/asm/kvm_host.h`, not in the UAPI header): the most entries of one CPUID table. */
+export const KVM_MAX_CPUID_ENTRIES = 256;
+/**
  * `KVM_GET_MSRS` (0xC008AE88) on a vCPU fd: reads the MSRs named by a {@link KVM_MSRS} header and
  * its entries into their `data`; returns how many were read (it stops at the first it cannot read).
  */
@@ -286,6 +297,7 @@ export const KVM_IOCTLS: readonly IoctlDef[] = [
   KVM_SET_LAPIC,
   KVM_ENABLE_CAP,
   KVM_SET_CPUID2,
+  KVM_GET_SUPPORTED_CPUID,
   KVM_GET_MSRS,
   KVM_SET_MSRS,
   KVM_GET_IRQCHIP,
@@ -404,6 +416,14 @@ export const KVM_CONSTANTS: Readonly<Record<string, number>> = Object.freeze({
  * (`kvm_apic_state_fixup`; without it, shifted left by 24 as an xAPIC ID would be).
  */
 export const LAPIC_ID = 0x20;
+/**
+ * Byte offset of the logical destination register (LDR): the xAPIC logical ID in bits 31:24; in
+ * x2APIC mode KVM derives it from the x2APIC ID (cluster in 31:16, one bit in 15:0,
+ * `kvm_apic_calc_x2apic_ldr`) and leaves it when the vCPU returns to xAPIC mode.
+ */
+export const LAPIC_LDR = 0xd0;
+/** Byte offset of the destination format register (DFR): 0xFFFFFFFF flat model, 0x0FFFFFFF cluster model (xAPIC only). */
+export const LAPIC_DFR = 0xe0;
 /** Byte offset of the spurious-interrupt vector register (SVR); bit 8 is {@link LAPIC_SVR_ENABLE}. */
 export const LAPIC_SVR = 0xf0;
 /** SVR bit 8 (a mask, not an offset): APIC software enable. KVM's reset state has it clear (SVR 0xFF). */

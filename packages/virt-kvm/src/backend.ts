@@ -5,7 +5,7 @@
  */
 import { type BackendDescriptor, type BackendProbe, type BackendProbeCode, isVirtError } from '@tsvmm/virt';
 import { KVM_DEVICE } from './device';
-import { KvmPartition, type KvmPartitionOptions, x2apicPartitionOf } from './partition';
+import { KvmPartition, type KvmPartitionOptions } from './partition';
 
 /**
  * Why KVM is or is not usable: `ok`; `platform` (not Linux); `no-device` (no `/dev/kvm`, or the
@@ -30,7 +30,8 @@ function codeOf(e: unknown): KvmProbeCode {
 /**
  * Whether KVM works here and what a partition would offer, found by creating a 1-vCPU partition
  * and disposing it; `x2apicPartition` says what an `x2apic: true` partition would reach, from the
- * same KVM_CHECK_EXTENSION answers (KVM_CAP_X2APIC_API, KVM_CAP_MAX_VCPU_ID), without creating one. `options.sys` and `options.device` as for {@link KvmPartition.create} (tests
+ * same KVM_CHECK_EXTENSION answers (KVM_CAP_X2APIC_API, KVM_CAP_MAX_VCPU_ID) and
+ * KVM_GET_SUPPORTED_CPUID (the x2APIC CPUID bit), without creating one. `options.sys` and `options.device` as for {@link KvmPartition.create} (tests
  * inject failures through them). Never throws.
  */
 export function probe(options: Pick<KvmPartitionOptions, 'sys' | 'device'> = {}): KvmBackendProbe {
@@ -41,7 +42,7 @@ export function probe(options: Pick<KvmPartitionOptions, 'sys' | 'device'> = {})
     using p = KvmPartition.create({ ...options, vcpus: 1 });
     const c = p.capabilities;
     const how = c.irqfd === 'kernel' ? 'kernel irqfd' : c.irqfd === 'emulated' ? `the user-space relay (${c.irqfdReason})` : 'no irqfd';
-    return { backend: 'kvm', available: true, code: 'ok', reason: `${options.device ?? KVM_DEVICE} works (API version 12) with ${how}.`, capabilities: c, x2apicPartition: x2apicPartitionOf(p.extensions) };
+    return { backend: 'kvm', available: true, code: 'ok', reason: `${options.device ?? KVM_DEVICE} works (API version 12) with ${how}.`, capabilities: c, x2apicPartition: p.x2apicPartitionProbe() };
   } catch (e) {
     return { backend: 'kvm', available: false, code: codeOf(e), reason: isVirtError(e) ? e.message : `unexpected failure: ${String(e)}` };
   }

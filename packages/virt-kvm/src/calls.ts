@@ -28,6 +28,8 @@ export const setLapic = (sys: Syscalls, vcpuFd: number, page: Uint8Array): numbe
 export const enableCap = (sys: Syscalls, vmFd: number, arg: Uint8Array): number => sys.ioctl(vmFd, kvm.KVM_ENABLE_CAP, arg);
 /** KVM_SET_CPUID2 on a vCPU with a `struct kvm_cpuid2` header and its entries. */
 export const setCpuid2 = (sys: Syscalls, vcpuFd: number, table: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_SET_CPUID2, table);
+/** KVM_GET_SUPPORTED_CPUID on /dev/kvm into a `struct kvm_cpuid2` header with room for `nent` entries; 0, or -E2BIG when `nent` is too small. */
+export const getSupportedCpuid = (sys: Syscalls, kvmFd: number, table: Uint8Array): number => sys.ioctl(kvmFd, kvm.KVM_GET_SUPPORTED_CPUID, table);
 /** KVM_GET_MSRS on a vCPU: reads into the `struct kvm_msrs` entries' `data`; returns how many were read. */
 export const getMsrs = (sys: Syscalls, vcpuFd: number, msrs: Uint8Array): number => sys.ioctl(vcpuFd, kvm.KVM_GET_MSRS, msrs);
 /** KVM_SET_MSRS on a vCPU (host-initiated writes); returns how many were written, stopping at the first refused. */

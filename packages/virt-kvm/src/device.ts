@@ -2,6 +2,7 @@
  * Opening /dev/kvm and asking it what it can do.
  */
 import { VirtError } from '@tsvmm/virt';
+import { decodeStruct, packStruct } from '@tsvmm/ffi';
 import { EACCES, ENOENT, EPERM, O_RDWR, type Syscalls, check, devicePermissionHint, failure } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
@@ -27,7 +28,12 @@ export function openKvm(sys: Syscalls, operation: string, path = KVM_DEVICE): nu
   if (fd < 0) {
     const errno = -fd;
     let hint: string | undefined;
-    if (errno === ENOENT) hint = `${path} does not exist: this host has no KVM. Enable virtualization (VT-x/AMD-V, or nested virtualization in a VM) and load kvm_intel or kvm_amd.`;
+    // kvm_pvm (PVM, pagetable-based virtualization) provides /dev/kvm inside a guest that has no VT-x/AMD-V; a kernel
+    // that itself runs as a PVM guest can host no KVM at all (PVM does not nest).
+    if (errno === ENOENT)
+      hint =
+        `${path} does not exist: this host has no KVM. Enable virtualization (VT-x/AMD-V, or nested virtualization in a VM) and load kvm_intel or kvm_amd; ` +
+        'in a VM without hardware virtualization, load kvm_pvm (PVM). If `dmesg` reports that this kernel is itself running as a PVM guest (kvm-pvm), KVM cannot run here: use the host that runs it.';
     else if (errno === EACCES || errno === EPERM) hint = devicePermissionHint(path);
     throw failure(fd, operation, `open(${path})`, hint === undefined ? {} : { hint });
   }
@@ -114,4 +120,23 @@ export function probeExtensions(sys: Syscalls, fd: number): KvmExtensions {
     maxVcpus,
     maxVcpuId: has(c.KVM_CAP_MAX_VCPU_ID) || maxVcpus,
   });
+}
+
+/**
+ * Whether KVM_GET_SUPPORTED_CPUID on /dev/kvm (`kvmFd`) sets leaf 1 ECX bit 21 (x2APIC), asked with
+ * room for KVM_MAX_CPUID_ENTRIES entries; the call's `-errno` when it fails (E2BIG cannot happen
+ * with that room on current kernels). Never throws.
+ */
+export function supportedCpuidX2apic(sys: Syscalls, kvmFd: number): boolean | number {
+  const table = new Uint8Array(kvm.KVM_CPUID2.size + kvm.KVM_MAX_CPUID_ENTRIES * kvm.KVM_CPUID_ENTRY2.size);
+  table.set(packStruct(kvm.KVM_CPUID2, { nent: kvm.KVM_MAX_CPUID_ENTRIES, padding: 0 }), 0);
+  const r = calls.getSupportedCpuid(sys, kvmFd, table);
+  if (r < 0) return r;
+  const view = new DataView(table.buffer);
+  const nent = Math.min(Number(decodeStruct(kvm.KVM_CPUID2, view).nent), kvm.KVM_MAX_CPUID_ENTRIES);
+  for (let i = 0; i < nent; i++) {
+    const e = decodeStruct(kvm.KVM_CPUID_ENTRY2, view, kvm.KVM_CPUID2.size + i * kvm.KVM_CPUID_ENTRY2.size);
+    if (e.function === 1 && e.index === 0) return (Number(e.ecx) & kvm.CPUID_1_ECX_X2APIC) !== 0;
+  }
+  return false;
 }

@@ -5,10 +5,10 @@
 import { type GuestEoiAccess, IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, type X2apicPartitionProbe, parseMsi } from '@tsvmm/virt';
 import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, disposedError, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
-import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, createLinuxIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
+import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, errnoName, createLinuxIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
-import { type KvmExtensions, openKvm, probeExtensions } from './device';
+import { type KvmExtensions, openKvm, probeExtensions, supportedCpuidX2apic } from './device';
 import { LEGACY_ROUTES } from './gsi-routing';
 import { type KvmIrqFd, kvmIrqFdBackend } from './irqfd';
 import { LapicPage } from './lapic';
@@ -114,13 +114,20 @@ const X2APIC_MAX_APIC_ID = 0xfffffffe;
 /** Most vCPUs this backend asks for with x2APIC. */
 const X2APIC_MAX_VCPUS = 1 << 16;
 
+/** Why an x2APIC partition cannot be made where KVM does not offer the x2APIC CPUID bit. */
+const X2APIC_CPUID_MISSING =
+  'KVM does not offer x2APIC to guests (KVM_GET_SUPPORTED_CPUID leaf 1 ECX bit 21 is clear), so no vCPU can enter x2APIC mode (a KVM module loaded with x2APIC turned off answers so).';
+
 /**
  * What an `x2apic: true` partition would reach on a host with `ext`, without creating one: it
- * needs KVM_CAP_X2APIC_API with both flags {@link KvmPartition.create} enables, and its
+ * needs KVM_CAP_X2APIC_API with both flags {@link KvmPartition.create} enables, the x2APIC CPUID
+ * bit offered by KVM_GET_SUPPORTED_CPUID (`cpuidX2apic`: what `supportedCpuidX2apic` answered,
+ * true, false, or the call's `-errno`), and its
  * destinations stop at KVM_CAP_MAX_VCPU_ID minus 1 (vCPU ids are the APIC IDs). Unavailable,
- * with the reason, when a flag is missing or KVM_CAP_MAX_VCPU_ID leaves no ID above 0xFE.
+ * with the reason, when a flag or the CPUID bit is missing or KVM_CAP_MAX_VCPU_ID leaves no ID
+ * above 0xFE.
  */
-export function x2apicPartitionOf(ext: KvmExtensions): X2apicPartitionProbe {
+export function x2apicPartitionOf(ext: KvmExtensions, cpuidX2apic: boolean | number): X2apicPartitionProbe {
   const xapicMax = Math.min(ext.maxVcpuId - 1, XAPIC_MAX_APIC_ID);
   if ((ext.x2apicApiFlags & X2APIC_API_FLAGS) !== X2APIC_API_FLAGS) {
     const has = ext.x2apicApi ? `reports flags ${ext.x2apicApiFlags} only` : 'is missing';
@@ -130,6 +137,10 @@ export function x2apicPartitionOf(ext: KvmExtensions): X2apicPartitionProbe {
       reason: `x2apic: true needs KVM_CAP_X2APIC_API with 32-bit IDs and the disabled broadcast quirk (flags ${X2APIC_API_FLAGS}), but it ${has} (Linux 4.8 and later have it).`,
     };
   }
+  if (typeof cpuidX2apic === 'number') {
+    return { available: false, maxApicId: xapicMax, reason: `KVM_GET_SUPPORTED_CPUID failed with ${errnoName(-cpuidX2apic)}: whether KVM offers x2APIC to guests is unknown.` };
+  }
+  if (!cpuidX2apic) return { available: false, maxApicId: xapicMax, reason: X2APIC_CPUID_MISSING };
   const maxApicId = Math.min(ext.maxVcpuId - 1, X2APIC_MAX_APIC_ID);
   if (maxApicId <= XAPIC_MAX_APIC_ID) {
     return {
@@ -272,7 +283,8 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
    *
    * @throws VirtError INVALID_ARGUMENT for bad options (before anything is opened), more vCPUs
    *   than KVM_CAP_MAX_VCPUS or an APIC ID at or above KVM_CAP_MAX_VCPU_ID (before the VM is
-   *   created); UNSUPPORTED for `x2apic` without KVM_CAP_X2APIC_API and both its flags, or when KVM
+   *   created); UNSUPPORTED for `x2apic` without KVM_CAP_X2APIC_API and both its flags or without
+   *   the x2APIC CPUID bit in KVM_GET_SUPPORTED_CPUID (both before the VM is created), or when KVM
    *   refuses x2APIC mode for a vCPU, or reads back another APIC ID; UNAVAILABLE / PERMISSION / UNSUPPORTED from opening the device (see
    *   `openKvm`); UNSUPPORTED without KVM_CAP_IRQCHIP, or for `irqfd: 'kernel'` without KVM_CAP_IRQFD
    *   and KVM_CAP_IRQ_ROUTING; SYSCALL when an ioctl fails.
@@ -340,6 +352,16 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
           hint: 'Use a kernel with KVM_CAP_X2APIC_API (Linux 4.8 and later), or create the partition without x2apic.',
         });
       }
+      // kvm_apic_set_base takes the x2APIC enable bit as reserved unless KVM offers x2APIC: refuse before any VM exists.
+      const cpuidX2apic = x2apic ? supportedCpuidX2apic(sys, kvmFd) : undefined;
+      if (typeof cpuidX2apic === 'number') check(cpuidX2apic, op, 'ioctl(KVM_GET_SUPPORTED_CPUID)');
+      if (cpuidX2apic === false) {
+        throw new VirtError('UNSUPPORTED', {
+          operation: op,
+          detail: `x2apic was asked for, but ${X2APIC_CPUID_MISSING}`,
+          hint: 'Load the KVM module with x2APIC turned on (check its module parameters, e.g. kvm_pvm\'s no_x2apic), or create the partition without x2apic.',
+        });
+      }
       if (!ext.irqchip) {
         throw new VirtError('UNSUPPORTED', { operation: op, detail: 'KVM_CAP_IRQCHIP is missing', hint: 'tsvmm needs the in-kernel irqchip; use a kernel that has it.' });
       }
@@ -404,9 +426,35 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
   }
 
   /**
+   * What an `x2apic: true` partition would reach on this host (see `probe()`): the capabilities
+   * this partition was created with, and KVM_GET_SUPPORTED_CPUID asked now on its /dev/kvm
+   * descriptor (a failure of that call makes it unavailable, with the errno in the reason).
+   *
+   * @throws VirtError DISPOSED after dispose.
+   */
+  x2apicPartitionProbe(): X2apicPartitionProbe {
+    this.live('KvmPartition.x2apicPartitionProbe');
+    return x2apicPartitionOf(this.extensions, supportedCpuidX2apic(this.sys, this.kvmFd));
+  }
+
+  /**
    * The partition's irqfd, the same object on every call: a {@link KvmIrqFd} (kernel irqfd), a
    * `RelayIrqFd` (user-space relay), or undefined when the host has neither KVM_CAP_IRQFD with
    * KVM_CAP_IRQ_ROUTING nor KVM_CAP_SIGNAL_MSI.
+   *
+   * What `settle()` guarantees on KVM: for the relay, that the epoll worker has delivered every
+   * signal raised before the call. For kernel irqfd it resolves at once, and that is complete only
+   * for signals KVM injects inside the eventfd write: an MSI route the kernel's fast path takes
+   * (`irqfd_wakeup` calling `kvm_arch_set_irq_inatomic`: a GSI with one MSI route, a destination
+   * that is not a broadcast, an APIC map KVM could build). Everything else KVM injects from the
+   * irqfd's work item after the write has returned (`irqfd_inject`, scheduled by `schedule_work`):
+   * a level route's line (`newLevelRoute`), a broadcast MSI (0xFF, or 0xFFFFFFFF without the
+   * broadcast quirk), a destination the fast path declines, and a signal that races an unmask
+   * (the assign's "already signalled?" check; a signal latched before the unmask is injected with
+   * KVM_SIGNAL_MSI before `unmask` returns). No call lets user space wait for that work, so
+   * `settle()` cannot: read the
+   * result (IRR with `readLocalApic`, the pin with `readIoApic`) by polling it with a deadline. The
+   * delay is the kernel's workqueue latency, microseconds on an idle host (`virt/kvm/eventfd.c`).
    */
   irqfd(): IrqFd | undefined {
     return this.irqfdImpl;

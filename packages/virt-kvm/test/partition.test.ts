@@ -1,7 +1,7 @@
 /** KvmPartition: what create makes, one-shot MSIs, local APIC reads, options, disposal and probe. */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { isVirtError } from '@tsvmm/virt';
-import { EACCES, EPERM, O_CLOEXEC } from '@tsvmm/linux-sys';
+import { EACCES, ENOMEM, EPERM, O_CLOEXEC } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { KvmPartition, probe } from '../src';
 import { KvmKernelModel } from '../src/testing';
@@ -177,7 +177,7 @@ describeOnTargets('KvmPartition', (target) => {
       e = err;
     }
     expect(isVirtError(e, 'UNAVAILABLE')).toBe(true);
-    expect((e as Error).message).toMatch(/ENOENT.*kvm_intel or kvm_amd/);
+    expect((e as Error).message).toMatch(/ENOENT.*kvm_intel or kvm_amd.*kvm_pvm.*itself running as a PVM guest/);
     for (const errno of [EACCES, EPERM]) {
       const sys = new FaultInjector(target.newSyscalls()).fail('open', errno);
       // The hint is read from the node itself (owner, group, mode; see devicePermissionHint), so it names it.
@@ -253,6 +253,35 @@ describe('probe() x2APIC partition on a KVM model without it', () => {
         expect.objectContaining({ code: 'UNSUPPORTED' }),
       );
     }
+  });
+
+  it('where KVM does not offer the x2APIC CPUID bit (KVM_GET_SUPPORTED_CPUID leaf 1 ECX bit 21): unavailable, and create refuses before any VM exists', () => {
+    for (const x2apic of [false, true]) {
+      const p = probe({ sys: new KvmKernelModel({ apicIds: [0, 1], x2apic }) });
+      expect(p.available).toBe(true);
+      if (x2apic) expect(p.x2apicPartition).toMatchObject({ available: true });
+      else expect(p.x2apicPartition).toEqual({ available: false, maxApicId: 0xfe, reason: expect.stringMatching(/KVM_GET_SUPPORTED_CPUID leaf 1 ECX bit 21 is clear/) });
+      const model = new KvmKernelModel({ apicIds: [0, 0x100], x2apic });
+      if (x2apic) {
+        KvmPartition.create({ vcpus: 2, apicIds: [0, 0x100], x2apic: true, sys: model }).dispose();
+        continue;
+      }
+      expect(() => KvmPartition.create({ vcpus: 2, apicIds: [0, 0x100], x2apic: true, sys: model })).toThrow(
+        expect.objectContaining({ code: 'UNSUPPORTED', message: expect.stringMatching(/x2apic was asked for, but KVM does not offer x2APIC/) }),
+      );
+      expect({ vms: model.vms.length, open: model.openFds }).toEqual({ vms: 0, open: 0 });
+    }
+  });
+
+  it('a failing KVM_GET_SUPPORTED_CPUID: create({ x2apic }) is a typed error with its errno before any VM exists; probe() names it as the reason', () => {
+    const model = new KvmKernelModel({ apicIds: [0, 0x100] });
+    const sys = new FaultInjector(model).fail('KVM_GET_SUPPORTED_CPUID', ENOMEM);
+    expect(() => KvmPartition.create({ vcpus: 2, apicIds: [0, 0x100], x2apic: true, sys })).toThrow(
+      expect.objectContaining({ code: 'SYSCALL', errnoName: 'ENOMEM', message: expect.stringMatching(/KVM_GET_SUPPORTED_CPUID/) }),
+    );
+    expect({ vms: model.vms.length, open: model.openFds }).toEqual({ vms: 0, open: 0 });
+    const p = probe({ sys: new FaultInjector(new KvmKernelModel({ apicIds: [0, 1] })).fail('KVM_GET_SUPPORTED_CPUID', ENOMEM) });
+    expect(p.x2apicPartition).toEqual({ available: false, maxApicId: 0xfe, reason: expect.stringMatching(/KVM_GET_SUPPORTED_CPUID failed with ENOMEM/) });
   });
 
   it('with KVM_CAP_MAX_VCPU_ID 255 or less: unavailable, no APIC ID above 0xFE; just above: available up to 255', () => {

@@ -135,12 +135,19 @@ export function openPassthroughHost(env: Readonly<Record<string, string | undefi
     on: 'model',
     why,
     raise: (vector) => sys.raiseMsix(vector, MODEL_ADDRESS),
+    // KVM asserts a resample irqfd's line from a work item after the eventfd write (irqfd_inject):
+    // the model host lets that work run before the scene looks, as time passing does on a kernel.
     intx: {
-      assert: () => sys.assertIntx(MODEL_ADDRESS),
+      assert: () => {
+        const r = sys.assertIntx(MODEL_ADDRESS);
+        kvm.flushWork();
+        return r;
+      },
       deassert: () => model.deassertIntx(MODEL_ADDRESS),
       eoi: (vcpu, vector) => {
         kvm.eoi(vcpu, vector);
         sys.pump();
+        kvm.flushWork();
       },
     },
     settle,

@@ -12,8 +12,13 @@
  * ({@link ModelFileTable}): POSIX numbers (`dup` adds one for the same file, `close` removes one,
  * the file with its irqfd is released only with its last number), the process's real
  * RLIMIT_NOFILE, non-blocking 64-bit eventfd counters. A write to an eventfd assigned as an irqfd
- * drains it and injects through the committed table into an {@link ApicBus}, inside the write, as
- * KVM does.
+ * drains it and injects through the committed table into an {@link ApicBus} as KVM does
+ * (`virt/kvm/eventfd.c` `irqfd_wakeup`, `irqfd_update`, `irqfd_inject`; `arch/x86/kvm/irq.c`
+ * `kvm_arch_set_irq_inatomic`): inside the write only for a GSI whose one route is an MSI that the
+ * APIC map's fast path takes; otherwise (IOAPIC pins, resample irqfds, broadcasts, GSIs with no
+ * route) from the irqfd's work item after the write returns ({@link KvmKernelModel.flushWork}).
+ * MSIs are delivered as `arch/x86/kvm/lapic.c` does: the APIC map (`kvm_recalculate_apic_map`)
+ * and `kvm_apic_map_get_dest_lapic` first, the match-every-vCPU loop where that declines.
  *
  * x2APIC as the kernel does it (`arch/x86/kvm/x86.c` `kvm_vm_ioctl_enable_cap`, `kvm_apic_set_base`,
  * `msr_io`; `arch/x86/kvm/lapic.c` `kvm_apic_state_fixup`, `kvm_apic_match_dest`, `kvm_apic_mda`;
@@ -32,7 +37,7 @@
 import type { DescriptorBudget, IoctlDef, Syscalls } from '@tsvmm/linux-sys';
 import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
 import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
-import { describeValue, invalidArgument, checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
+import { describeValue, invalidArgument, checkBoolean, checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
 // errno values (x86_64, asm-generic/errno-base.h).
 const ENOENT = 2;
@@ -59,6 +64,7 @@ const KVM_GET_LAPIC = 0x8400ae8e;
 const KVM_SET_LAPIC = 0x4400ae8f;
 const KVM_ENABLE_CAP = 0x4068aea3;
 const KVM_SET_CPUID2 = 0x4008ae90;
+const KVM_GET_SUPPORTED_CPUID = 0xc008ae05;
 const KVM_GET_MSRS = 0xc008ae88;
 const KVM_SET_MSRS = 0x4008ae89;
 const KVM_GET_IRQCHIP = 0xc208ae62;
@@ -82,6 +88,8 @@ const X2APIC_API_USE_32BIT_IDS = 1;
 const X2APIC_API_DISABLE_BROADCAST_QUIRK = 2;
 /** KVM_MAX_CPUID_ENTRIES (arch/x86/include/asm/kvm_host.h). */
 const MAX_CPUID_ENTRIES = 256;
+/** CPUID leaf 1 ECX bit 21: x2APIC (Intel SDM, CPUID "Feature Information"). */
+const CPUID_1_ECX_X2APIC = 1 << 21;
 /** MAX_IO_MSRS (arch/x86/kvm/x86.c): KVM_GET_MSRS / KVM_SET_MSRS with this many or more is E2BIG. */
 const MAX_IO_MSRS = 256;
 /** IA32_APIC_BASE (Intel SDM): the MSR number, and bits 8 BSP, 10 EXTD (x2APIC), 11 EN. */
@@ -97,6 +105,9 @@ const DEFAULT_MAXPHYADDR = 36;
 const APIC_ID = 0x20;
 const APIC_LDR = 0xd0;
 const APIC_DFR = 0xe0;
+/** DFR values (arch/x86/include/asm/apicdef.h): flat model, cluster model. */
+const APIC_DFR_FLAT = 0xffffffff;
+const APIC_DFR_CLUSTER = 0x0fffffff;
 
 /** KVM_MAX_IRQ_ROUTES on current kernels: the most entries and the GSI bound. */
 const MAX_IRQ_ROUTES = 4096;
@@ -148,6 +159,12 @@ export interface KvmModelOptions {
    * RLIMIT_NOFILE when the model is made (1 << 20 where procfs cannot tell, or no limit is set).
    */
   readonly maxFds?: number;
+  /**
+   * Whether KVM offers x2APIC: KVM_GET_SUPPORTED_CPUID sets leaf 1 ECX bit 21, and a vCPU whose
+   * KVM_SET_CPUID2 has the bit may enter x2APIC mode (`kvm_apic_set_base` reserves the enable bit
+   * unless both have it). False stands for a KVM module loaded with x2APIC turned off. Default true.
+   */
+  readonly x2apic?: boolean;
 }
 
 interface KvmDevice {
@@ -171,7 +188,11 @@ export interface VcpuObject {
   apicBase: number;
   /** The xAPIC ID (APIC ID register bits 31:24 in xAPIC mode): the vCPU id truncated to 8 bits at reset. */
   xapicId: number;
-  /** The xAPIC logical destination register (LDR, logical ID in bits 31:24), as last set with KVM_SET_LAPIC. */
+  /**
+   * The logical destination register (LDR): in xAPIC mode as last set with KVM_SET_LAPIC (logical
+   * ID in bits 31:24), in x2APIC mode derived from the x2APIC ID (kvm_apic_calc_x2apic_ldr). A
+   * return to xAPIC mode leaves it as it was (__kvm_apic_set_base sets only the ID).
+   */
   ldr: number;
   /** The xAPIC destination format register (DFR: 0xF in bits 31:28 flat model, 0 cluster), as last set; reset 0xFFFFFFFF. */
   dfr: number;
@@ -250,9 +271,17 @@ export class VmObject {
     });
   }
 
-  /** kvm_irq_map_chip_pin for the IOAPIC: the GSI the committed table routes to pin `pin`. */
+  /**
+   * kvm_irq_map_chip_pin for the IOAPIC: the GSI the committed table routes to pin `pin`. Where
+   * several entries name the pin, the last one wins: setup_routing_entry fills `chip[irqchip][pin]`
+   * entry by entry, in table order.
+   */
   gsiOfPin(pin: number): number | undefined {
-    return this.routes.find((r) => r.type === 'irqchip' && r.irqchip === IRQCHIP_IOAPIC && r.pin === pin)?.gsi;
+    for (let i = this.routes.length - 1; i >= 0; i--) {
+      const r = this.routes[i]!;
+      if (r.type === 'irqchip' && r.irqchip === IRQCHIP_IOAPIC && r.pin === pin) return r.gsi;
+    }
+    return undefined;
   }
 
   /** The resample irqfds assigned on `gsi` (they share one resampler). */
@@ -271,9 +300,29 @@ export class VmObject {
   }
 
   /**
-   * An irqfd's signal (irqfd_wakeup / irqfd_inject): MSI routes inject at once; IOAPIC routes get
-   * a pulse (edge irqfd: set then clear, user-space source) or, for a resample irqfd, the line
-   * asserted under the resample source and left asserted. The PIC is not modelled.
+   * An irqfd's signal, inside the eventfd write (irqfd_wakeup): when the GSI has exactly one route
+   * and it is an MSI (irqfd_update keeps only such an entry), kvm_arch_set_irq_inatomic tries the
+   * fast path; anything else (an IOAPIC route, a resample irqfd's line, a GSI with no route or
+   * several, an MSI the fast path declines: a broadcast, or no APIC map) is left to the irqfd's
+   * work item (schedule_work), which runs after the write returns: {@link KvmKernelModel.flushWork}.
+   */
+  wakeIrqfd(q: ModelIrqfd): void {
+    const routes = this.routesFor(q.gsi);
+    const only = routes.length === 1 ? routes[0]! : undefined;
+    if (only?.type === 'msi') {
+      if (this.msiInvalid(only.addressHi)) return; // kvm_arch_set_irq_inatomic: -EINVAL, nothing scheduled
+      if (this.deliverMsiInAtomic(only.addressLo, only.addressHi, only.data) !== undefined) {
+        this.injections.set(q.gsi, (this.injections.get(q.gsi) ?? 0) + 1);
+        return;
+      }
+    }
+    this.model.scheduleInject(this, q);
+  }
+
+  /**
+   * The irqfd's work item (irqfd_inject): kvm_set_irq on its GSI, through every route the table has
+   * for it then. An edge irqfd pulses (set then clear, user-space source); a resample irqfd asserts
+   * under the resample source and leaves the line asserted. The PIC is not modelled.
    */
   injectIrqfd(q: ModelIrqfd): void {
     if (q.resamplefd === undefined) {
@@ -281,7 +330,11 @@ export class VmObject {
       return;
     }
     this.injections.set(q.gsi, (this.injections.get(q.gsi) ?? 0) + 1);
-    for (const r of this.routesFor(q.gsi)) if (r.type === 'irqchip' && r.irqchip === IRQCHIP_IOAPIC) this.ioapic.setIrq(r.pin, IRQFD_RESAMPLE_IRQ_SOURCE_ID, true);
+    for (const r of this.routesFor(q.gsi)) {
+      if (r.type === 'msi') {
+        if (!this.msiInvalid(r.addressHi)) this.deliverMsi(r.addressLo, r.addressHi, r.data);
+      } else if (r.irqchip === IRQCHIP_IOAPIC) this.ioapic.setIrq(r.pin, IRQFD_RESAMPLE_IRQ_SOURCE_ID, true);
+    }
   }
 
   /** The committed table's entries for `gsi` (several for a legacy GSI: IOAPIC and PIC; none when unrouted). */
@@ -294,8 +347,9 @@ export class VmObject {
     this.injections.set(gsi, (this.injections.get(gsi) ?? 0) + 1);
     let any = false;
     for (const r of this.routesFor(gsi)) {
-      if (r.type === 'msi') this.deliverMsi(r.addressLo, r.addressHi, r.data);
-      else if (r.irqchip === IRQCHIP_IOAPIC) {
+      if (r.type === 'msi') {
+        if (!this.msiInvalid(r.addressHi)) this.deliverMsi(r.addressLo, r.addressHi, r.data); // kvm_set_msi: kvm_msi_route_invalid
+      } else if (r.irqchip === IRQCHIP_IOAPIC) {
         this.ioapic.setIrq(r.pin, USERSPACE_IRQ_SOURCE_ID, true);
         this.ioapic.setIrq(r.pin, USERSPACE_IRQ_SOURCE_ID, false);
       }
@@ -310,88 +364,153 @@ export class VmObject {
   }
 
   /**
-   * kvm_set_msi_irq then kvm_irq_delivery_to_apic: decodes the MSI as KVM does (destination bits
-   * 31:8 from `address_hi` only with 32-bit IDs) and delivers it to every vCPU whose local APIC
-   * matches in its own mode. Returns how many APICs accepted it; -1 (what KVM_SIGNAL_MSI then
-   * returns, read as EPERM) when the kernel takes its slow path (a broadcast destination, or no
-   * usable APIC map) and nothing matched. The fast path (kvm_irq_delivery_to_apic_fast) reports 0
-   * for a destination no vCPU has.
+   * kvm_set_msi_irq then kvm_irq_delivery_to_apic (KVM_SIGNAL_MSI, and an irqfd's injection from
+   * the workqueue): the fast path over the APIC map first, the match-every-vCPU loop only where the
+   * fast path declines. Returns how many APICs accepted it; -1 (what KVM_SIGNAL_MSI then returns,
+   * read as EPERM) when the loop ran and nothing matched.
    */
   deliverMsi(addressLo: number, addressHi: number, data: number): number {
-    let destId = (addressLo >>> 12) & 0xff;
-    if (this.x2apicFormat) destId = (destId | (addressHi & 0xffffff00)) >>> 0;
-    const logical = (addressLo & 4) !== 0;
-    const vector = data & 0xff;
-    const level = (data & 0x8000) !== 0;
-    let mode = (data >>> 8) & 7;
-    // "phys broadcast and lowest prio": delivered as fixed.
-    if (!logical && destId === 0xff && mode === 1) mode = 0;
-    const matched: VcpuObject[] = [];
-    for (const v of this.vcpus.values()) {
-      if ((v.apicBase & APICBASE_EN) === 0) continue; // kvm_apic_present
-      if (this.matchDest(v, destId, logical)) matched.push(v);
+    const irq = this.msiIrq(addressLo, addressHi, data);
+    const fast = this.deliverFast(irq);
+    return fast ?? this.deliverSlow(irq);
+  }
+
+  /**
+   * kvm_arch_set_irq_inatomic for an MSI route: the fast path alone, as irqfd_wakeup tries it inside
+   * the eventfd write. `undefined` when the fast path declines (the kernel's -EWOULDBLOCK: the
+   * injection is left to the irqfd's work item).
+   */
+  deliverMsiInAtomic(addressLo: number, addressHi: number, data: number): number | undefined {
+    return this.deliverFast(this.msiIrq(addressLo, addressHi, data));
+  }
+
+  /** kvm_set_msi_irq (arch/x86/kvm/irq.c): destination bits 31:8 from `address_hi` only with 32-bit IDs. */
+  private msiIrq(addressLo: number, addressHi: number, data: number): MsiIrq {
+    let dest = (addressLo >>> 12) & 0xff;
+    if (this.x2apicFormat) dest = (dest | (addressHi & 0xffffff00)) >>> 0;
+    return { dest, logical: (addressLo & 4) !== 0, redirHint: (addressLo & 8) !== 0, vector: data & 0xff, level: (data & 0x8000) !== 0, mode: (data >>> 8) & 7 };
+  }
+
+  /**
+   * kvm_recalculate_apic_map, computed from the registers whenever asked (the kernel recomputes it
+   * on every change of an input: APIC base, ID, LDR, DFR, software enable). `undefined` where the
+   * kernel has no map: without 32-bit IDs, two present APICs with one physical ID.
+   */
+  apicMap(): ApicMap | undefined {
+    const present = [...this.vcpus.values()].filter((v) => (v.apicBase & APICBASE_EN) !== 0);
+    let maxApicId = 255;
+    for (const v of present) maxApicId = Math.max(maxApicId, v.id);
+    const map: ApicMap = { maxApicId, phys: new Map(), logicalMode: 'sw-disabled', flat: [], cluster: Array.from({ length: 16 }, () => []) };
+    for (const v of present) {
+      // kvm_recalculate_phys_map
+      const x2 = x2apicMode(v);
+      if (this.x2apicFormat) {
+        if (x2 || v.id > 0xff) map.phys.set(v.id, v);
+        if (!x2 && !map.phys.has(v.xapicId)) map.phys.set(v.xapicId, v);
+      } else {
+        const physicalId = x2 ? v.id : v.xapicId;
+        if (map.phys.has(physicalId)) return undefined;
+        map.phys.set(physicalId, v);
+      }
+      // kvm_recalculate_logical_map: software-enabled APICs with a nonzero LDR only, all in one mode.
+      if (map.logicalMode === 'disabled' || !v.apic.softwareEnabled || v.ldr === 0) continue;
+      const mode: ApicLogicalMode = x2 ? 'x2apic' : v.dfr === APIC_DFR_FLAT ? 'flat' : 'cluster';
+      if (map.logicalMode === 'sw-disabled') map.logicalMode = mode;
+      else if (map.logicalMode !== mode) {
+        map.logicalMode = 'disabled';
+        continue;
+      }
+      if (x2) continue; // x2APIC logical destinations are read back from the physical map
+      const { cluster, mask } = logicalDest(map, v.ldr >>> 24)!;
+      if (mask === 0) continue;
+      const slot = 31 - Math.clz32(mask & -mask);
+      if ((mask & (mask - 1)) !== 0 || cluster[slot] !== undefined) map.logicalMode = 'disabled';
+      else cluster[slot] = v;
     }
-    if (matched.length === 0 && (this.broadcastDest(destId) || !this.physicalMapUsable())) return -1;
-    const enabled = (v: VcpuObject): boolean => v.apic.softwareEnabled && (v.apicBase & APICBASE_EN) !== 0;
-    let targets = matched;
-    if (mode === 1) {
-      // Lowest priority with vector hashing (the default): the (vector mod n)-th enabled match.
-      const candidates = matched.filter(enabled);
-      targets = candidates.length === 0 ? [] : [candidates[vector % candidates.length]!];
+    return map;
+  }
+
+  /** kvm_apic_is_broadcast_dest for a message with no source APIC. */
+  private broadcastDest(dest: number, map: ApicMap): boolean {
+    if (this.broadcastQuirkDisabled) return (dest === 0xff && map.logicalMode !== 'x2apic') || dest === 0xffffffff;
+    return dest === 0xff;
+  }
+
+  /**
+   * __kvm_irq_delivery_to_apic_fast with kvm_apic_map_get_dest_lapic: the number of APICs that
+   * accepted, or `undefined` where the kernel declines (no map, a broadcast destination, logical
+   * destinations with the logical map disabled).
+   */
+  private deliverFast(irq: MsiIrq): number | undefined {
+    const map = this.apicMap();
+    if (map === undefined || this.broadcastDest(irq.dest, map)) return undefined;
+    if (!irq.logical) {
+      if (irq.dest > map.maxApicId) return 0;
+      const v = map.phys.get(irq.dest);
+      return v === undefined ? 0 : this.acceptIrq(v, irq);
+    }
+    const dest = logicalDest(map, irq.dest);
+    if (dest === undefined) return undefined;
+    const { cluster } = dest;
+    let { mask } = dest;
+    if (irq.mode === 1 || irq.redirHint) {
+      // Lowest priority with vector hashing (the default): the (vector mod n)-th destination bit.
+      if (mask === 0) return 0;
+      let nth = irq.vector % popcount(mask);
+      let bit = 0;
+      for (; bit < 16; bit++) if ((mask >>> bit) & 1 && nth-- === 0) break;
+      if (cluster[bit] === undefined) return 0;
+      mask = 1 << bit;
     }
     let r = 0;
-    for (const v of targets) {
-      switch (mode) {
-        case 0:
-        case 1:
-          if ((v.apicBase & APICBASE_EN) !== 0 && v.apic.acceptVector(vector, level)) r++;
-          break;
-        case 2:
-          v.apic.smi++;
-          r++;
-          break;
-        case 4:
-          v.apic.nmi++;
-          r++;
-          break;
-        case 5:
-          v.apic.init++;
-          r++;
-          break;
-        case 7:
-          v.apic.extint++;
-          r++;
-          break;
-        default:
-          break;
-      }
+    for (let bit = 0; bit < 16; bit++) {
+      const v = cluster[bit];
+      if ((mask >>> bit) & 1 && v !== undefined) r += this.acceptIrq(v, irq);
     }
     return r;
   }
 
-  /** kvm_apic_is_broadcast_dest for a message with no source APIC. */
-  private broadcastDest(destId: number): boolean {
-    if (!this.broadcastQuirkDisabled) return destId === 0xff;
-    if (destId === 0xffffffff) return true;
-    // 0xFF stays a broadcast unless every present APIC is in x2APIC mode (the map's logical mode is x2APIC).
-    const present = [...this.vcpus.values()].filter((v) => (v.apicBase & APICBASE_EN) !== 0);
-    return destId === 0xff && !(present.length > 0 && present.every(x2apicMode));
+  /** The rest of __kvm_irq_delivery_to_apic: every present vCPU matched in its own mode, in vCPU order. */
+  private deliverSlow(irq: MsiIrq): number {
+    let mode = irq.mode;
+    if (!irq.logical && irq.dest === 0xff && (mode === 1 || irq.redirHint)) mode = 0; // "phys broadcast and lowest prio"
+    const lowest = mode === 1 || irq.redirHint;
+    let r = -1;
+    const candidates: VcpuObject[] = [];
+    for (const v of this.vcpus.values()) {
+      if ((v.apicBase & APICBASE_EN) === 0) continue; // kvm_apic_present
+      if (!this.matchDest(v, irq.dest, irq.logical)) continue;
+      if (!lowest) r = Math.max(r, 0) + this.acceptIrq(v, { ...irq, mode });
+      else if (v.apic.softwareEnabled) candidates.push(v);
+    }
+    if (candidates.length > 0) r = this.acceptIrq(candidates[irq.vector % candidates.length]!, { ...irq, mode });
+    return r;
   }
 
-  /**
-   * Whether kvm_recalculate_apic_map builds a map: without 32-bit IDs, two present APICs with one
-   * physical ID (the x2APIC ID in x2APIC mode, else the xAPIC ID) disable it.
-   */
-  private physicalMapUsable(): boolean {
-    if (this.x2apicFormat) return true;
-    const seen = new Set<number>();
-    for (const v of this.vcpus.values()) {
-      if ((v.apicBase & APICBASE_EN) === 0) continue;
-      const id = x2apicMode(v) ? v.id : v.xapicId;
-      if (seen.has(id)) return false;
-      seen.add(id);
+  /** __apic_accept_irq: 1 when the APIC took it, 0 when it was discarded (fixed and lowest priority need an enabled APIC). */
+  private acceptIrq(v: VcpuObject, irq: MsiIrq): number {
+    switch (irq.mode) {
+      case 0:
+      case 1:
+        return (v.apicBase & APICBASE_EN) !== 0 && v.apic.acceptVector(irq.vector, irq.level) ? 1 : 0;
+      case 2:
+        v.apic.smi++;
+        return 1;
+      case 3: // remote read: a paravirtual kick
+      case 6: // start-up
+        return 1;
+      case 4:
+        v.apic.nmi++;
+        return 1;
+      case 5:
+        v.apic.init++;
+        return 1;
+      case 7:
+        // ExtINT reaches a local APIC only through LINT0 (kvm_apic_accept_pic_intr): a message is not accepted.
+        return 0;
+      default:
+        return 0;
     }
-    return true;
   }
 
   /** kvm_apic_match_dest for an MSI (no source APIC, no shorthand), with kvm_apic_mda's broadcast quirk. */
@@ -404,17 +523,80 @@ export class VmObject {
       if (x2 || mda > 0xff) return mda === v.id;
       return mda === v.xapicId;
     }
-    if (x2) {
-      const ldr = x2apicLdr(v.id);
-      return ldr >>> 16 === mda >>> 16 && (ldr & mda & 0xffff) !== 0;
-    }
+    if (x2) return v.ldr >>> 16 === mda >>> 16 && (v.ldr & mda & 0xffff) !== 0;
     const logicalId = v.ldr >>> 24;
     const m = mda & 0xff;
-    // DFR: flat model (0xF in bits 31:28) compares bitmaps, cluster model (0x0) compares cluster then bitmap.
-    if ((v.dfr >>> 28) === 0xf) return (logicalId & m) !== 0;
-    if ((v.dfr >>> 28) === 0) return logicalId >>> 4 === m >>> 4 && (logicalId & m & 0xf) !== 0;
+    if (v.dfr === APIC_DFR_FLAT) return (logicalId & m) !== 0;
+    if (v.dfr === APIC_DFR_CLUSTER) return logicalId >>> 4 === m >>> 4 && (logicalId & m & 0xf) !== 0;
     return false;
   }
+}
+
+/** An MSI as kvm_set_msi_irq decodes it into `struct kvm_lapic_irq`. */
+interface MsiIrq {
+  /** Destination ID (32 bits with 32-bit IDs, else 8). */
+  readonly dest: number;
+  /** Address bit 2: logical destination mode. */
+  readonly logical: boolean;
+  /** Address bit 3: redirection hint (makes the delivery lowest-priority). */
+  readonly redirHint: boolean;
+  /** Data bits 7:0. */
+  readonly vector: number;
+  /** Data bit 15: level-triggered. */
+  readonly level: boolean;
+  /** Data bits 10:8: delivery mode. */
+  readonly mode: number;
+}
+
+/**
+ * `enum kvm_apic_logical_mode` (arch/x86/include/asm/kvm_host.h): no software-enabled APIC with a
+ * nonzero LDR yet, all x2APIC, all xAPIC flat, all xAPIC cluster, or mixed / aliased (no logical map).
+ */
+export type ApicLogicalMode = 'sw-disabled' | 'x2apic' | 'flat' | 'cluster' | 'disabled';
+
+/** `struct kvm_apic_map`: physical IDs to APICs, and the logical map of the one mode all software-enabled APICs share. */
+export interface ApicMap {
+  /** The highest x2APIC ID of a present APIC, at least 255. */
+  readonly maxApicId: number;
+  /** `phys_map`. */
+  readonly phys: Map<number, VcpuObject>;
+  /** `logical_mode`. */
+  logicalMode: ApicLogicalMode;
+  /** `xapic_flat_map[8]`. */
+  readonly flat: Array<VcpuObject | undefined>;
+  /** `xapic_cluster_map[16][4]`. */
+  readonly cluster: Array<Array<VcpuObject | undefined>>;
+}
+
+/**
+ * kvm_apic_map_get_logical_dest: the cluster of APICs a logical destination names and the bits of
+ * it that count; `undefined` when the logical map is disabled. x2APIC clusters are slices of the
+ * physical map, 16 IDs per cluster.
+ */
+function logicalDest(map: ApicMap, dest: number): { cluster: ReadonlyArray<VcpuObject | undefined> & Array<VcpuObject | undefined>; mask: number } | undefined {
+  switch (map.logicalMode) {
+    case 'sw-disabled':
+      return { cluster: map.flat, mask: 0 };
+    case 'x2apic': {
+      const offset = (dest >>> 16) * 16;
+      if (offset > map.maxApicId) return { cluster: [], mask: 0 };
+      const size = Math.min(map.maxApicId - offset + 1, 16);
+      const cluster = Array.from({ length: size }, (_, i) => map.phys.get(offset + i));
+      return { cluster, mask: dest & (0xffff >>> (16 - size)) };
+    }
+    case 'flat':
+      return { cluster: map.flat, mask: dest & 0xff };
+    case 'cluster':
+      return { cluster: map.cluster[(dest >>> 4) & 0xf]!, mask: dest & 0xf };
+    case 'disabled':
+      return undefined;
+  }
+}
+
+function popcount(x: number): number {
+  let n = 0;
+  for (let y = x >>> 0; y !== 0; y &= y - 1) n++;
+  return n;
 }
 
 type FdObject = KvmDevice | VmObject | VcpuObject | EventFdObject;
@@ -438,6 +620,11 @@ export class KvmKernelModel implements Syscalls {
   private readonly table: ModelFileTable<FdObject>;
   private readonly maxRoutes: number;
   private readonly caps: Readonly<Record<number, number>>;
+  /** KVM offers x2APIC ({@link KvmModelOptions.x2apic}). */
+  private readonly x2apicOffered: boolean;
+  /** The queued irqfd injections (irqfd_inject work items), in queuing order, with their VM. */
+  private readonly work = new Map<ModelIrqfd, VmObject>();
+  private workTimer: ReturnType<typeof setImmediate> | undefined;
 
   /**
    * A model with no VM yet. INVALID_ARGUMENT, naming the option, for an unknown option or a value
@@ -445,7 +632,8 @@ export class KvmKernelModel implements Syscalls {
    */
   constructor(options: KvmModelOptions = {}) {
     const op = 'new KvmKernelModel';
-    const o = checkOptions<KvmModelOptions>(op, 'options', options, ['apicIds', 'maxRoutes', 'capabilities', 'maxFds']);
+    const o = checkOptions<KvmModelOptions>(op, 'options', options, ['apicIds', 'maxRoutes', 'capabilities', 'maxFds', 'x2apic']);
+    this.x2apicOffered = checkBoolean(op, 'x2apic', o.x2apic, true);
     const apicIds: unknown = o.apicIds;
     const maxRoutes: unknown = o.maxRoutes;
     const capabilities: unknown = o.capabilities;
@@ -570,7 +758,10 @@ export class KvmKernelModel implements Syscalls {
     // EPOLLHUP, under the irqfds lock); only the freeing is left to a workqueue.
     for (const vm of this.vms) {
       const i = vm.irqfds.findIndex((q) => q.eventfd === o);
-      if (i >= 0) vm.removeIrqfd(i);
+      if (i < 0) continue;
+      // irqfd_shutdown flushes the irqfd's queued injection (flush_work) before the resampler leaves.
+      this.runInject(vm.irqfds[i]!);
+      vm.removeIrqfd(i);
     }
   }
 
@@ -612,7 +803,8 @@ export class KvmKernelModel implements Syscalls {
    * write(2) of 8 bytes to an eventfd: adds the little-endian u64 to its counter (EINVAL for
    * 0xFFFFFFFFFFFFFFFF or fewer than 8 bytes, EAGAIN when it would overflow). When the eventfd is
    * assigned as an irqfd, the counter is drained and the GSI injected once through the committed
-   * table, inside the write, as KVM does (a write of 0 too: the wakeup does not look at the value);
+   * table, inside the write or from the irqfd's work item as KVM does ({@link VmObject.wakeIrqfd}; a
+   * write of 0 too: the wakeup does not look at the value);
    * otherwise a watcher is told when the counter is non-zero. Returns 8 or -errno.
    */
   write(fd: number, buf: Uint8Array, length: number): number {
@@ -621,10 +813,10 @@ export class KvmKernelModel implements Syscalls {
     const irqfd = this.irqfdOf(o);
     if (irqfd) {
       // Every successful write wakes the eventfd's waiters, even one adding 0 (eventfd_write), and
-      // an assigned irqfd then drains the counter and injects once (edge), inside the write
-      // (irqfd_wakeup on EPOLLIN reads the counter and injects whatever it read).
+      // an assigned irqfd then drains the counter (irqfd_wakeup on EPOLLIN) and injects, inside the
+      // write or from its work item.
       o.count = 0n;
-      irqfd.vm.injectIrqfd(irqfd.irqfd);
+      irqfd.vm.wakeIrqfd(irqfd.irqfd);
     } else {
       this.table.notifyReadable(o);
     }
@@ -659,6 +851,8 @@ export class KvmKernelModel implements Syscalls {
         return 12;
       case KVM_CHECK_EXTENSION:
         return typeof arg === 'number' ? (this.caps[arg] ?? 0) : -EINVAL;
+      case KVM_GET_SUPPORTED_CPUID:
+        return arg instanceof Uint8Array ? this.supportedCpuid(arg) : -EFAULT;
       case KVM_CREATE_VM: {
         if ((typeof arg === 'number' ? arg : 0) !== 0) return -EINVAL;
         const vm = new VmObject(this, new ApicBus({ apicIds: this.apicIds }));
@@ -748,7 +942,7 @@ export class KvmKernelModel implements Syscalls {
     if (x2apicMode(vcpu)) id = vcpu.vm.x2apicFormat ? vcpu.id : (vcpu.id << 24) >>> 0;
     else id = (vcpu.xapicId << 24) >>> 0;
     v.setUint32(APIC_ID, id, true);
-    v.setUint32(APIC_LDR, x2apicMode(vcpu) ? x2apicLdr(vcpu.id) : vcpu.ldr, true);
+    v.setUint32(APIC_LDR, vcpu.ldr, true);
     v.setUint32(APIC_DFR, vcpu.dfr, true);
     v.setUint32(0xf0, 0xff | (apic.softwareEnabled ? 0x100 : 0), true);
     for (let w = 0; w < 8; w++) {
@@ -771,14 +965,43 @@ export class KvmKernelModel implements Syscalls {
     if (!x2apicMode(vcpu)) {
       vcpu.xapicId = v.getUint32(APIC_ID, true) >>> 24;
       vcpu.ldr = v.getUint32(APIC_LDR, true);
-      vcpu.dfr = v.getUint32(APIC_DFR, true);
+    } else {
+      vcpu.ldr = x2apicLdr(vcpu.id); // kvm_apic_state_fixup: in x2APIC mode the LDR follows the ID
     }
+    vcpu.dfr = v.getUint32(APIC_DFR, true);
     apic.softwareEnabled = (v.getUint32(0xf0, true) & 0x100) !== 0;
     for (let w = 0; w < 8; w++) {
       apic.isr[w] = v.getUint32(0x100 + w * 16, true);
       apic.tmr[w] = v.getUint32(0x180 + w * 16, true);
       apic.irr[w] = v.getUint32(0x200 + w * 16, true);
     }
+    return 0;
+  }
+
+  /**
+   * KVM_GET_SUPPORTED_CPUID (kvm_dev_ioctl_get_cpuid): E2BIG for `nent` below 1 or below the
+   * entries the model has (leaf 0 with the highest basic leaf, 1; leaf 1 with ECX bit 21 when
+   * x2APIC is offered), a `nent` above KVM_MAX_CPUID_ENTRIES taken as that many; then the entries
+   * and `nent` set to their number.
+   */
+  private supportedCpuid(arg: Uint8Array): number {
+    if (arg.length < 8) return -EFAULT;
+    const v = view(arg);
+    const nent = Math.min(v.getUint32(0, true), MAX_CPUID_ENTRIES);
+    const entries = [
+      { fn: 0, eax: 1, ecx: 0 },
+      { fn: 1, eax: 0, ecx: this.x2apicOffered ? CPUID_1_ECX_X2APIC : 0 },
+    ];
+    if (nent < entries.length) return -E2BIG;
+    if (arg.length < 8 + entries.length * 40) return -EFAULT;
+    v.setUint32(0, entries.length, true);
+    entries.forEach((e, i) => {
+      const at = 8 + i * 40;
+      arg.fill(0, at, at + 40);
+      v.setUint32(at, e.fn, true);
+      v.setUint32(at + 12, e.eax, true);
+      v.setUint32(at + 20, e.ecx, true);
+    });
     return 0;
   }
 
@@ -794,7 +1017,8 @@ export class KvmKernelModel implements Syscalls {
       const at = 8 + i * 40;
       if (v.getUint32(at, true) === 1 && v.getUint32(at + 4, true) === 0) x2apic = (v.getUint32(at + 20, true) & (1 << 21)) !== 0;
     }
-    vcpu.cpuidX2apic = x2apic;
+    // guest_cpu_cap_has(X86_FEATURE_X2APIC): the guest's bit, limited to what KVM offers.
+    vcpu.cpuidX2apic = x2apic && this.x2apicOffered;
     return 0;
   }
 
@@ -825,9 +1049,10 @@ export class KvmKernelModel implements Syscalls {
   /**
    * kvm_apic_set_base, host-initiated: refused (false) for reserved bits (above the guest's
    * physical address width, bits 7:0 and 9, and EXTD without the x2APIC CPUID bit) or EXTD without
-   * EN; the mode transitions a guest may not make are allowed to the host. Entering x2APIC mode
-   * makes the vCPU id the APIC ID (kvm_apic_set_x2apic_id); leaving it to xAPIC makes its low byte
-   * the xAPIC ID.
+   * EN; the mode transitions a guest may not make are allowed to the host (__kvm_apic_set_base).
+   * Enabling the APIC makes the id's low byte the xAPIC ID; entering x2APIC mode makes the vCPU id
+   * the APIC ID and derives the LDR from it (kvm_apic_set_x2apic_id); leaving it to xAPIC sets the
+   * xAPIC ID again and leaves the LDR as it was.
    */
   private setApicBase(vcpu: VcpuObject, value: bigint): boolean {
     if (value === BigInt(vcpu.apicBase)) return true;
@@ -839,8 +1064,10 @@ export class KvmKernelModel implements Syscalls {
     if ((bits & APICBASE_EXTD) !== 0 && (bits & APICBASE_EN) === 0) return false; // LAPIC_MODE_INVALID
     const was = vcpu.apicBase;
     vcpu.apicBase = bits;
+    if ((was ^ bits) & APICBASE_EN && bits & APICBASE_EN) vcpu.xapicId = vcpu.id & 0xff;
     if (((was ^ bits) & APICBASE_EXTD) !== 0) {
-      if ((bits & APICBASE_EXTD) === 0 && (bits & APICBASE_EN) !== 0) vcpu.xapicId = vcpu.id & 0xff;
+      if ((bits & APICBASE_EXTD) !== 0) vcpu.ldr = x2apicLdr(vcpu.id);
+      else if ((bits & APICBASE_EN) !== 0) vcpu.xapicId = vcpu.id & 0xff;
     }
     return true;
   }
@@ -870,7 +1097,6 @@ export class KvmKernelModel implements Syscalls {
     if (flags !== 0) return -EINVAL;
     if (arg.length < 8 + nr * 48) return -EFAULT;
     const routes: ModelRoute[] = [];
-    const msiGsis = new Set<number>();
     for (let i = 0; i < nr; i++) {
       const at = 8 + i * 48;
       const gsi = v.getUint32(at, true);
@@ -879,15 +1105,17 @@ export class KvmKernelModel implements Syscalls {
       if (gsi >= this.maxRoutes) return -EINVAL;
       if (type === ROUTING_TYPE_MSI) {
         if ((eflags & ~1) !== 0) return -EINVAL; // only KVM_MSI_VALID_DEVID
-        if (msiGsis.has(gsi)) return -EINVAL; // a second MSI entry for one GSI
+        // setup_routing_entry: a GSI with an MSI entry has no other entry.
+        if (routes.some((r) => r.gsi === gsi)) return -EINVAL;
         if (vm.msiInvalid(v.getUint32(at + 20, true))) return -EINVAL; // kvm_set_routing_entry: kvm_msi_route_invalid
-        msiGsis.add(gsi);
         routes.push({ gsi, type: 'msi', addressLo: v.getUint32(at + 16, true), addressHi: v.getUint32(at + 20, true), data: v.getUint32(at + 24, true) });
       } else if (type === ROUTING_TYPE_IRQCHIP) {
         if (eflags !== 0) return -EINVAL;
         const irqchip = v.getUint32(at + 16, true);
         const pin = v.getUint32(at + 20, true);
         if (irqchip > 2 || pin >= (irqchip === 2 ? 24 : 8)) return -EINVAL;
+        // setup_routing_entry: one entry per irqchip for a GSI, and none beside an MSI entry.
+        if (routes.some((r) => r.gsi === gsi && (r.type !== 'irqchip' || r.irqchip === irqchip))) return -EINVAL;
         routes.push({ gsi, type: 'irqchip', irqchip, pin });
       } else {
         return -EINVAL;
@@ -910,15 +1138,18 @@ export class KvmKernelModel implements Syscalls {
     const gsi = v.getUint32(4, true);
     const flags = v.getUint32(8, true);
     if ((flags & ~(IRQFD_FLAG_DEASSIGN | IRQFD_FLAG_RESAMPLE)) !== 0) return -EINVAL;
-    if (!vm.irqchip) return -EINVAL;
+    // kvm_irqfd: a deassign goes straight to kvm_irqfd_deassign; only an assign needs the irqchip (kvm_arch_irqfd_allowed).
+    if ((flags & IRQFD_FLAG_DEASSIGN) === 0 && !vm.irqchip) return -EINVAL;
     const o = this.table.get(fd);
     if (!o) return -EBADF;
     if (!isEventFd(o)) return -EINVAL;
     if (flags & IRQFD_FLAG_DEASSIGN) {
       // Matches (eventfd, gsi); 0 even when nothing matched. Deassign drains without injecting;
       // the last resample irqfd of a GSI leaving deasserts it (irqfd_resampler_shutdown).
+      // kvm_irqfd_deassign waits for irqfd_shutdown, which flushes a queued injection first.
       const i = vm.irqfds.findIndex((q) => q.eventfd === o && q.gsi === gsi);
       if (i >= 0) {
+        this.runInject(vm.irqfds[i]!);
         vm.removeIrqfd(i);
         o.count = 0n;
       }
@@ -938,8 +1169,9 @@ export class KvmKernelModel implements Syscalls {
     if (!vm.routes.some((r) => r.gsi === gsi)) this.hazards.push(`eventfd ${fd} was assigned as an irqfd on GSI ${gsi}, which the committed table does not route`);
     const q: ModelIrqfd = resamplefd === undefined ? { eventfd: o, fd, gsi } : { eventfd: o, fd, gsi, resamplefd };
     vm.irqfds.push(q);
-    // Assign injects a signal already pending, and leaves the counter readable (stale) until the next signal or the deassign.
-    if (o.count > 0n) vm.injectIrqfd(q);
+    // A signal already pending at assign is injected from the irqfd's work item (schedule_work), and
+    // the counter stays readable (stale) until the next signal or the deassign.
+    if (o.count > 0n) this.scheduleInject(vm, q);
     return 0;
   }
 
@@ -974,6 +1206,47 @@ export class KvmKernelModel implements Syscalls {
       v.setUint32(IOAPIC_REDIRTBL + p * 8 + 4, s.hi[p]!, true);
     }
     return 0;
+  }
+
+  /**
+   * schedule_work(&irqfd->inject): queues the irqfd's injection; queuing it again before it ran
+   * changes nothing (one work item per irqfd). The queue runs on the event loop's next turn
+   * (`setImmediate`), as the kernel's workqueue runs after the write returns, or at once with
+   * {@link flushWork}.
+   */
+  scheduleInject(vm: VmObject, q: ModelIrqfd): void {
+    if (this.work.has(q)) return;
+    this.work.set(q, vm);
+    if (this.workTimer === undefined) this.workTimer = setImmediate(() => this.flushWork());
+  }
+
+  /** Injections queued and not run yet (each irqfd's work item counts once). */
+  get pendingWork(): number {
+    return this.work.size;
+  }
+
+  /**
+   * Runs every queued injection now, oldest first (what the kernel's workqueue does shortly after
+   * the write; `flush_workqueue`). Returns how many ran. Tests that must not wait for the event loop
+   * call it; an injection queued while it runs runs too.
+   */
+  flushWork(): number {
+    if (this.workTimer !== undefined) clearImmediate(this.workTimer);
+    this.workTimer = undefined;
+    let n = 0;
+    for (let next = this.work.keys().next(); !next.done; next = this.work.keys().next()) {
+      this.runInject(next.value);
+      n++;
+    }
+    return n;
+  }
+
+  /** flush_work(&irqfd->inject): runs the irqfd's queued injection, if any. */
+  private runInject(q: ModelIrqfd): void {
+    const vm = this.work.get(q);
+    if (vm === undefined) return;
+    this.work.delete(q);
+    vm.injectIrqfd(q);
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import { KvmKernelModel, modelRelayPlatform } from '../../src/testing';
 import { thrownBy } from '@tsvmm/virt/testing';
-import { CREATE_IRQCHIP, CREATE_VCPU, CREATE_VM, GET_LAPIC, IRQFD, O_RDWR, SET_GSI_ROUTING, SET_LAPIC, irqfdArg as irqfd, routingTable as table } from '../support/kvm-raw';
+import { CREATE_IRQCHIP, CREATE_VCPU, CREATE_VM, GET_LAPIC, IRQFD, O_RDWR, SET_GSI_ROUTING, SET_IRQCHIP, SET_LAPIC, ioapicArg, irqfdArg as irqfd, resampleIrqfdArg, routingTable as table } from '../support/kvm-raw';
 
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
@@ -60,7 +60,10 @@ describe('the KVM model', () => {
     expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30, 1))).toBe(0); // deassign of nothing
     expect(m.write(e, ONE, 8)).toBe(8); // latched
     expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30))).toBe(0);
-    expect(m.bus.apics[0]!.state().irr).toEqual([0x41]); // injected at assign
+    // The pending signal is injected by the irqfd's work item, after KVM_IRQFD returns.
+    expect({ irr: m.bus.apics[0]!.state().irr, work: m.pendingWork }).toEqual({ irr: [], work: 1 });
+    expect(m.flushWork()).toBe(1);
+    expect(m.bus.apics[0]!.state().irr).toEqual([0x41]); // injected
     expect(m.eventfdCount(e)).toBe(1n); // still readable (stale)
     expect(m.ioctl(vmFd, IRQFD, irqfd(e, 31))).toBe(-16);
     m.bus.apics[0]!.clearIrr();
@@ -84,6 +87,51 @@ describe('the KVM model', () => {
     m.ioctl(vmFd, SET_GSI_ROUTING, table([]));
     expect(m.hazards).toEqual([expect.stringMatching(/route of GSI 50 was removed while eventfd/)]);
   });
+
+  it('KVM_IRQFD deassign needs no irqchip (kvm_irqfd goes straight to kvm_irqfd_deassign): 0, or the fd errors; assign without one is EINVAL', () => {
+    const m = new KvmKernelModel({ apicIds: [0] });
+    const vmFd = m.ioctl(m.open('/dev/kvm', O_RDWR), CREATE_VM, 0);
+    const e = m.eventfd(0, 0);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30, 1))).toBe(0);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(999, 30, 1))).toBe(-9);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30))).toBe(-22);
+  });
+
+  it('SET_GSI_ROUTING: a GSI with an MSI entry has no other entry, and one entry per irqchip (setup_routing_entry), EINVAL otherwise', () => {
+    const { m, vmFd } = vm();
+    for (const bad of [
+      [{ gsi: 30, type: 2, a: 0xfee00000 }, { gsi: 30, type: 1, a: 2, b: 5 }],
+      [{ gsi: 30, type: 1, a: 2, b: 5 }, { gsi: 30, type: 2, a: 0xfee00000 }],
+      [{ gsi: 30, type: 1, a: 2, b: 5 }, { gsi: 30, type: 1, a: 2, b: 6 }],
+    ]) expect(m.ioctl(vmFd, SET_GSI_ROUTING, table(bad))).toBe(-22);
+    expect(m.ioctl(vmFd, SET_GSI_ROUTING, table([{ gsi: 30, type: 1, a: 2, b: 5 }, { gsi: 30, type: 1, a: 0, b: 5 }]))).toBe(0);
+  });
+
+  it("an edge irqfd on an IOAPIC pin and a resample irqfd inject from the irqfd's work item; the guest's EOI finds the GSI of the pin's last routing entry", () => {
+    const { m, vmFd } = vm();
+    // Two GSIs routed to IOAPIC pin 5: kvm_irq_map_chip_pin answers the later one (31).
+    expect(m.ioctl(vmFd, SET_GSI_ROUTING, table([{ gsi: 30, type: 1, a: 2, b: 5 }, { gsi: 31, type: 1, a: 2, b: 5 }, { gsi: 32, type: 1, a: 2, b: 6 }]))).toBe(0);
+    expect(m.ioctl(vmFd, SET_IRQCHIP, ioapicArg(5, 0x8061n))).toBe(0); // level, vector 0x61, APIC 0, unmasked
+    const level = m.eventfd(0, 0);
+    const resample = m.eventfd(0, 0);
+    expect(m.ioctl(vmFd, IRQFD, resampleIrqfdArg(level, 31, resample))).toBe(0);
+    expect(m.write(level, ONE, 8)).toBe(8);
+    expect({ irr: m.bus.apics[0]!.state().irr, work: m.pendingWork }).toEqual({ irr: [], work: 1 });
+    m.flushWork();
+    expect(m.bus.apics[0]!.state().irr).toEqual([0x61]);
+    expect(m.eoi(0, 0x61)).toBe(true);
+    expect(m.eventfdCount(resample)).toBe(1n); // the resampler of GSI 31 was acknowledged
+    // An edge irqfd on pin 6's GSI: queued too, pulsed when the work runs.
+    expect(m.ioctl(vmFd, SET_IRQCHIP, ioapicArg(6, 0x42n))).toBe(0);
+    const edge = m.eventfd(0, 0);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(edge, 32))).toBe(0);
+    m.bus.apics[0]!.clearIrr();
+    expect(m.write(edge, ONE, 8)).toBe(8);
+    expect({ irr: m.bus.apics[0]!.state().irr, work: m.pendingWork }).toEqual({ irr: [], work: 1 });
+    m.flushWork();
+    expect(m.bus.apics[0]!.state().irr).toEqual([0x42]);
+  });
+
 });
 
 test('the model refuses wrong options with INVALID_ARGUMENT naming them, and the relay factory a wrong model', () => {

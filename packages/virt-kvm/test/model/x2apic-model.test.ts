@@ -13,6 +13,8 @@ import {
   ENABLE_CAP,
   GET_LAPIC,
   GET_MSRS,
+  GET_SUPPORTED_CPUID,
+  IRQFD,
   O_RDWR,
   SET_CPUID2,
   SET_GSI_ROUTING,
@@ -21,6 +23,7 @@ import {
   SIGNAL_MSI,
   cpuidArg as cpuid,
   enableCapArg as enableCap,
+  irqfdArg as irqfd,
   msrsArg as msrs,
   routingTable,
   signalMsiArg as msi,
@@ -154,17 +157,17 @@ describe('the KVM model, x2APIC', () => {
     expect(irr(old.m)).toEqual([[], [0x45]]);
   });
 
-  it('broadcast: 0xFFFFFFFF reaches every x2APIC vCPU; 0xFF too unless the quirk is disabled, when it names APIC ID 255 alone', () => {
-    for (const [flags, ff] of [
-      [3, [[], [0x51], []]],
-      [1, [[0x51], [0x51], [0x51]]],
+  it('broadcast: 0xFF reaches every x2APIC vCPU with the quirk, names APIC ID 255 alone without it; 0xFFFFFFFF is a broadcast only without the quirk (with it, a physical ID above max_apic_id: dropped)', () => {
+    for (const [flags, ff, all] of [
+      [3, [[], [0x51], []], [[0x52], [0x52], [0x52]]],
+      [1, [[0x51], [0x51], [0x51]], [[], [], []]],
     ] as const) {
       const { m, vmFd, vcpus } = vm([0, 255, 1000], flags);
       for (const v of vcpus) expect(toX2apic(m, v)).toBe(1);
       expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0, 0x51))).toBe(ff.filter((x) => x.length > 0).length);
       expect(irr(m)).toEqual(ff);
-      expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0xffffff00, 0x52))).toBe(3);
-      expect(irr(m)).toEqual([[0x52], [0x52], [0x52]]);
+      expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0xffffff00, 0x52))).toBe(all.filter((x) => x.length > 0).length);
+      expect(irr(m)).toEqual(all);
     }
   });
 
@@ -184,5 +187,77 @@ describe('the KVM model, x2APIC', () => {
     expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00004 | ((cluster & 0xff) << 12), cluster & 0xffffff00, 0x161))).toBe(1);
     // Vector 0x61 (97) over two candidates: the (97 mod 2) = second, APIC ID 0x3E9.
     expect(irr(m)).toEqual([[], [], [0x61]]);
+  });
+
+  it('the APIC map decides before the per-vCPU match: vCPUs 0, 1 (xAPIC, LDR 0) and 0x102 (x2APIC); 0xFF without the quirk is APIC ID 255 (none), not a broadcast', () => {
+    // kvm_recalculate_logical_map counts only software-enabled APICs with a nonzero LDR: the x2APIC one alone, so logical_mode is x2APIC.
+    const { m, vmFd, vcpus } = vm([0, 1, 0x102], 2);
+    expect(toX2apic(m, vcpus[2]!)).toBe(1);
+    expect(m.vm.apicMap()?.logicalMode).toBe('x2apic');
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0, 0x40))).toBe(0);
+    expect(irr(m)).toEqual([[], [], []]);
+    // An xAPIC vCPU with a nonzero LDR makes the logical modes mixed: the map is disabled and 0xFF is a broadcast again.
+    m.ioctl(vcpus[0]!, GET_LAPIC, page);
+    pv.setUint32(0xd0, 1 << 24, true);
+    expect(m.ioctl(vcpus[0]!, SET_LAPIC, page)).toBe(0);
+    expect(m.vm.apicMap()?.logicalMode).toBe('disabled');
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0, 0x40))).toBe(2);
+    expect(irr(m)).toEqual([[0x40], [0x40], []]);
+  });
+
+  it('32-bit IDs with the quirk kept: 0xFFFFFFFF is a physical ID above max_apic_id, dropped (0) even with a vCPU in x2APIC mode', () => {
+    const { m, vmFd, vcpus } = vm([0, 1, 0x102], 1);
+    expect(toX2apic(m, vcpus[2]!)).toBe(1);
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0xffffff00, 0x40))).toBe(0);
+    expect(irr(m)).toEqual([[], [], []]);
+  });
+
+  it('a vCPU back in xAPIC mode keeps the x2APIC LDR (only the ID is reset), which then counts in the logical map', () => {
+    const { m, vmFd, vcpus } = vm([0, 1, 0x102], 2);
+    expect(toX2apic(m, vcpus[1]!)).toBe(1);
+    expect(toX2apic(m, vcpus[2]!)).toBe(1);
+    expect(m.ioctl(vcpus[2]!, SET_MSRS, msrs(0x1b, 0xfee00800n))).toBe(1);
+    expect(apicIdRegister(m, vcpus[2]!)).toBe(0x02 << 24);
+    expect(pv.getUint32(0xd0, true)).toBe((0x10 << 16) | (1 << 2)); // kvm_apic_calc_x2apic_ldr(0x102), left in place
+    // vCPU 1 counts as x2APIC, vCPU 0x102 (nonzero LDR, flat DFR) as xAPIC flat: mixed, so no logical map, and 0xFF is a broadcast.
+    expect(m.vm.apicMap()?.logicalMode).toBe('disabled');
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0, 0x40))).toBe(2);
+    expect(irr(m)).toEqual([[0x40], [], [0x40]]);
+  });
+
+  it('an irqfd on a broadcast MSI route injects from its work item, after the write returns; a unicast one inside the write', () => {
+    const { m, vmFd, vcpus } = vm([0, 1], 3);
+    for (const v of vcpus) expect(toX2apic(m, v)).toBe(1);
+    expect(m.ioctl(vmFd, SET_GSI_ROUTING, routingTable([{ gsi: 30, type: 2, a: 0xfee00000 | (0xff << 12), b: 0xffffff00, c: 0x41 }, { gsi: 31, type: 2, a: 0xfee01000, c: 0x42 }]))).toBe(0);
+    const b = m.eventfd(0, 0);
+    const u = m.eventfd(0, 0);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(b, 30))).toBe(0);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(u, 31))).toBe(0);
+    const one = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
+    expect(m.write(u, one, 8)).toBe(8);
+    expect(irr(m)).toEqual([[], [0x42]]);
+    expect(m.write(b, one, 8)).toBe(8);
+    expect(m.write(b, one, 8)).toBe(8); // queued once: schedule_work of a queued item does nothing
+    expect({ irr: irr(m), work: m.pendingWork, count: m.eventfdCount(b) }).toEqual({ irr: [[], []], work: 1, count: 0n });
+    expect(m.flushWork()).toBe(1);
+    expect(irr(m)).toEqual([[0x41], [0x41]]);
+  });
+
+  it('KVM_GET_SUPPORTED_CPUID on /dev/kvm: leaf 1 ECX bit 21 as configured, E2BIG when nent is too small; without it, x2APIC mode is refused even with the guest bit', () => {
+    for (const offered of [true, false]) {
+      const m = new KvmKernelModel({ apicIds: [0], x2apic: offered });
+      const kvmFd = m.open('/dev/kvm', O_RDWR);
+      const table = cpuid(0, 8);
+      expect(m.ioctl(kvmFd, GET_SUPPORTED_CPUID, table)).toBe(0);
+      const v = new DataView(table.buffer);
+      const nent = v.getUint32(0, true);
+      const leaf1 = Array.from({ length: nent }, (_, i) => 8 + i * 40).find((at) => v.getUint32(at, true) === 1)!;
+      expect((v.getUint32(leaf1 + 20, true) >>> 21) & 1).toBe(offered ? 1 : 0);
+      expect(m.ioctl(kvmFd, GET_SUPPORTED_CPUID, cpuid(0, 1))).toBe(E2BIG);
+      const vmFd = m.ioctl(kvmFd, CREATE_VM, 0);
+      expect(m.ioctl(vmFd, CREATE_IRQCHIP, 0)).toBe(0);
+      const vcpu = m.ioctl(vmFd, CREATE_VCPU, 0);
+      expect(toX2apic(m, vcpu)).toBe(offered ? 1 : 0);
+    }
   });
 });

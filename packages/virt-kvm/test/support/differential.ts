@@ -17,6 +17,15 @@
  * 10 and 11, those pins programmed with KVM_SET_IRQCHIP (level or edge, masked or not), and the
  * IOAPIC compared after every call (KVM_GET_IRQCHIP: both pins' redirection entries, remote IRR
  * included, and request bits). The guest's EOI is not: no guest code runs on these machines.
+ * KVM_SET_LAPIC of the logical destination (LDR, DFR) and logical-mode MSIs bring the APIC map's
+ * logical modes (none, flat, cluster, x2APIC, mixed) into play.
+ *
+ * The kernel injects some signals after the call returns: from the irqfd's work item
+ * (`irqfd_inject`) for every irqfd whose GSI is not one MSI the fast path takes (resample irqfds,
+ * broadcasts, IOAPIC pins) and for a signal pending at assign. So after each call a kernel that
+ * can finish that work ({@link DifferentialKernel.flush}: the model) is observed first, and the
+ * other one is polled, without consuming anything, until it shows the same or a deadline passes;
+ * then what differs is the divergence. No fixed sleep.
  */
 import { packStruct } from '@tsvmm/ffi';
 import type { Syscalls } from '@tsvmm/linux-sys';
@@ -33,11 +42,14 @@ export interface DifferentialKernel {
   /** Whether `fd` is open. */
   isOpen(fd: number): boolean;
   /**
-   * The real kernel injects a signal already pending at assign from a workqueue, after KVM_IRQFD
-   * returns: before reading IRR after an assign, wait (bounded) until this says nothing is queued.
+   * Runs the injections the kernel left to work items, now (the model's `flushWork`). Absent for
+   * the real kernel, whose workqueue user space cannot run: it is polled instead.
    */
-  readonly asynchronousAssignInjection: boolean;
+  flush?(): void;
 }
+
+/** How long a kernel without {@link DifferentialKernel.flush} is polled for the other's observation after a call. */
+export const SETTLE_DEADLINE_MS = 1000;
 
 /** What differed, at which step of which sequence. */
 export interface Divergence {
@@ -55,7 +67,8 @@ type Op =
   | { readonly kind: 'write'; readonly h: number; readonly value: bigint }
   | { readonly kind: 'table'; readonly entries: ReadonlyArray<{ gsi: number; apic: number; hi: number; vector: number }>; readonly keepLegacy: boolean }
   | { readonly kind: 'irqfd'; readonly h: number; readonly gsi: number; readonly deassign: boolean; readonly badFlags: boolean }
-  | { readonly kind: 'msi'; readonly apic: number; readonly hi: number; readonly vector: number }
+  | { readonly kind: 'msi'; readonly apic: number; readonly hi: number; readonly vector: number; readonly logical: boolean }
+  | { readonly kind: 'ldr'; readonly vcpu: number; readonly ldr: number; readonly dfr: number }
   | { readonly kind: 'enableCap'; readonly flags: number; readonly capFlags: number }
   | { readonly kind: 'cpuid'; readonly vcpu: number; readonly x2apic: boolean }
   | { readonly kind: 'apicBase'; readonly vcpu: number; readonly value: bigint }
@@ -70,16 +83,19 @@ const LEVEL_PINS = [10, 11];
  * ID (the low byte, 2) is its own, so KVM's APIC map stays usable in every mode the sequences reach.
  */
 export const DIFFERENTIAL_VCPU_IDS = [0, 1, 0x102];
+/** Logical destinations: flat bitmaps or cluster 0/1 with member bits, and 0xFF. */
+const LOGICAL_DESTS = [0x01, 0x02, 0x03, 0x11, 0x12, 0xff];
 /** Destination low bytes: the vCPUs', 0xFF (broadcast, or APIC ID 255 without the quirk) and an ID no vCPU has. */
 const DEST_LOW = [0, 1, 2, 0xff, 7];
-/** `address_hi`: none, destination bits 8 and up (0x1xx), bits 7:0 set (EINVAL with 32-bit IDs), the x2APIC broadcast. */
-const DEST_HI = [0, 0, 0x100, 0x101, 0xffffff00];
+/** `address_hi`: none, destination bits 8 and up (0x1xx), bits 7:0 set (EINVAL with 32-bit IDs), the x2APIC broadcast (twice as often). */
+const DEST_HI = [0, 0x100, 0x101, 0xffffff00, 0xffffff00];
 /**
- * KVM_CAP_X2APIC_API flags: each of the header's two, both, none, and a bit no kernel defines (newer
+ * KVM_CAP_X2APIC_API flags: each of the header's two (32-bit IDs alone twice as often: the quirk, once
+ * disabled, stays disabled), both, none, and a bit no kernel defines (newer
  * kernels add bits 2 and 3 for EOI broadcast suppression; the model reports the header's two, so
  * those are left out rather than compared).
  */
-const API_FLAGS = [3, 3, 1, 2, 0, 1 << 20];
+const API_FLAGS = [3, 3, 1, 1, 2, 0, 1 << 20];
 /**
  * IA32_APIC_BASE values that keep the APIC enabled or are refused: x2APIC (EN|EXTD), back to
  * xAPIC (EN), each with and without BSP; EXTD without EN (invalid), a reserved low bit, a bit above
@@ -89,12 +105,17 @@ const APIC_BASES = [0xfee00c00n, 0xfee00d00n, 0xfee00800n, 0xfee00900n, 0xfee004
 
 
 const GSIS = [24, 25, 26, 27, 28, 29, 30, 31, 5000];
+/** LDR values (xAPIC logical ID in bits 31:24): none (uncounted by the APIC map), single bits, two bits (an aliasing ID). */
+const LDRS = [0, 1 << 24, 2 << 24, 0x12 << 24, 0x03 << 24];
+/** DFR: flat, cluster. */
+const DFRS = [0xffffffff, 0x0fffffff];
 const VALUES = [1n, 1n, 1n, 2n, 0n, 0xffff_ffff_ffff_ffffn, 0xffff_ffff_ffff_fff0n];
 
 /** The seeded sequence of `length` operations over at most `handles` descriptors. */
 export function sequence(seed: number, length: number, handles = 6): Op[] {
   const r = seededRandom(seed);
   const level = seededRandom((seed ^ 0x1e7e1) >>> 0);
+  const logical = seededRandom((seed ^ 0x10c1c) >>> 0);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const h = (): number => Math.floor(r() * handles);
   const ops: Op[] = [];
@@ -110,12 +131,20 @@ export function sequence(seed: number, length: number, handles = 6): Op[] {
       const entries = Array.from({ length: n }, () => ({ gsi: pick(GSIS), apic: pick(DEST_LOW), hi: r() < 0.7 ? 0 : pick(DEST_HI), vector: 0x30 + Math.floor(r() * 16) }));
       ops.push({ kind: 'table', entries, keepLegacy: r() < 0.8 });
     } else if (k < 0.8) ops.push({ kind: 'irqfd', h: h(), gsi: pick(GSIS), deassign: r() < 0.4, badFlags: r() < 0.05 });
-    else if (k < 0.89) ops.push({ kind: 'msi', apic: pick(DEST_LOW), hi: pick(DEST_HI), vector: 0x30 + Math.floor(r() * 16) });
+    else if (k < 0.89) ops.push({ kind: 'msi', apic: pick(DEST_LOW), hi: pick(DEST_HI), vector: 0x30 + Math.floor(r() * 16), logical: false });
     else if (k < 0.92) ops.push({ kind: 'enableCap', flags: pick(API_FLAGS), capFlags: r() < 0.1 ? 1 : 0 });
     else if (k < 0.96) ops.push({ kind: 'cpuid', vcpu: Math.floor(r() * DIFFERENTIAL_VCPU_IDS.length), x2apic: r() < 0.8 });
     else ops.push({ kind: 'apicBase', vcpu: Math.floor(r() * DIFFERENTIAL_VCPU_IDS.length), value: pick(APIC_BASES) });
     // Level operations come from a stream of their own, so the other operations of a seed stay what they were.
     const l = level();
+    // So do the APIC-mode ones: a vCPU switched to x2APIC mode as the backend does it (CPUID bit, then
+    // IA32_APIC_BASE), KVM_SET_LAPIC of LDR and DFR, and MSIs in logical mode.
+    const g = logical();
+    if (g < 0.04) {
+      const vcpu = Math.floor(logical() * DIFFERENTIAL_VCPU_IDS.length);
+      ops.push({ kind: 'cpuid', vcpu, x2apic: true }, { kind: 'apicBase', vcpu, value: 0xfee00c00n });
+    } else if (g < 0.07) ops.push({ kind: 'ldr', vcpu: Math.floor(logical() * DIFFERENTIAL_VCPU_IDS.length), ldr: LDRS[Math.floor(logical() * LDRS.length)]!, dfr: DFRS[Math.floor(logical() * DFRS.length)]! });
+    else if (g < 0.12) ops.push({ kind: 'msi', apic: LOGICAL_DESTS[Math.floor(logical() * LOGICAL_DESTS.length)]!, hi: 0, vector: 0x50 + Math.floor(logical() * 8), logical: true });
     if (l < 0.1) ops.push({ kind: 'levelIrqfd', h: Math.floor(level() * handles), rh: Math.floor(level() * handles), gsi: LEVEL_PINS[Math.floor(level() * 2)]!, deassign: level() < 0.3, resamplefd: level() < 0.1 ? 'vcpu' : 'eventfd' });
     else if (l < 0.16) ops.push({ kind: 'ioapic', pin: LEVEL_PINS[Math.floor(level() * 2)]!, vector: 0x60 + Math.floor(level() * 4), dest: Math.floor(level() * 2), level: level() < 0.8, masked: level() < 0.3 });
   }
@@ -129,8 +158,6 @@ class Run {
   readonly closed = new Set<number>();
   readonly vmFd: number;
   readonly vcpuFds: number[] = [];
-  /** A resample irqfd was assigned: the real kernel injects its signals from a workqueue. */
-  levelAssigned = false;
   private readonly kvmFd: number;
   private readonly page = new Uint8Array(1024);
 
@@ -181,6 +208,20 @@ class Run {
     const chip = packStruct(kvm.KVM_IRQCHIP_LAYOUT, { chipId: kvm.KVM_IRQCHIP_IOAPIC, pad: 0 });
     must(this.kernel.sys.ioctl(this.vmFd, kvm.KVM_GET_IRQCHIP, chip), 'KVM_GET_IRQCHIP');
     return chip;
+  }
+
+  /** Each vCPU's IRR vectors, left as they are. */
+  peekIrr(): number[][] {
+    return this.vcpuFds.map((fd) => {
+      must(this.kernel.sys.ioctl(fd, kvm.KVM_GET_LAPIC, this.page), 'KVM_GET_LAPIC');
+      const v = new DataView(this.page.buffer);
+      const irr: number[] = [];
+      for (let w = 0; w < 8; w++) {
+        const word = v.getUint32(kvm.LAPIC_IRR + w * 16, true);
+        for (let b = 0; b < 32; b++) if ((word >>> b) & 1) irr.push(w * 32 + b);
+      }
+      return irr;
+    });
   }
 
   /** Each vCPU's IRR vectors, then cleared. */
@@ -283,7 +324,16 @@ function apply(run: Run, op: Op): number {
       return sys.ioctl(run.vmFd, kvm.KVM_IRQFD, packStruct(kvm.KVM_IRQFD_LAYOUT, { fd: run.fd(op.h), gsi: op.gsi, flags, resamplefd: 0 }));
     }
     case 'msi':
-      return sys.ioctl(run.vmFd, kvm.KVM_SIGNAL_MSI, packStruct(kvm.KVM_MSI_LAYOUT, { addressLo: (0xfee0_0000 | (op.apic << 12)) >>> 0, addressHi: op.hi, data: op.vector, flags: 0, devid: 0 }));
+      return sys.ioctl(run.vmFd, kvm.KVM_SIGNAL_MSI, packStruct(kvm.KVM_MSI_LAYOUT, { addressLo: (0xfee0_0000 | (op.apic << 12) | (op.logical ? 4 : 0)) >>> 0, addressHi: op.hi, data: op.vector, flags: 0, devid: 0 }));
+    case 'ldr': {
+      const fd = run.vcpuFds[op.vcpu]!;
+      const page = new Uint8Array(1024);
+      must(sys.ioctl(fd, kvm.KVM_GET_LAPIC, page), 'KVM_GET_LAPIC');
+      const v = new DataView(page.buffer);
+      v.setUint32(kvm.LAPIC_LDR, op.ldr >>> 0, true);
+      v.setUint32(kvm.LAPIC_DFR, op.dfr >>> 0, true);
+      return sys.ioctl(fd, kvm.KVM_SET_LAPIC, page);
+    }
     case 'enableCap':
       return sys.ioctl(
         run.vmFd,
@@ -302,7 +352,6 @@ function apply(run: Run, op: Op): number {
       const flags = op.deassign ? kvm.KVM_IRQFD_FLAG_DEASSIGN : kvm.KVM_IRQFD_FLAG_RESAMPLE;
       const resamplefd = op.resamplefd === 'vcpu' ? run.vcpuFds[0]! : run.fd(op.rh);
       const r = sys.ioctl(run.vmFd, kvm.KVM_IRQFD, packStruct(kvm.KVM_IRQFD_LAYOUT, { fd: run.fd(op.h), gsi: op.gsi, flags, resamplefd }));
-      if (r === 0 && !op.deassign) run.levelAssigned = true;
       return r;
     }
     case 'ioapic': {
@@ -319,31 +368,56 @@ function apply(run: Run, op: Op): number {
   }
 }
 
-/** What user space can observe on `run` now (IRR read and cleared). */
-function observe(run: Run): { open: boolean[]; counters: Array<string | undefined>; irr: number[][]; apic: string[]; ioapic: string[] } {
+/** What user space can observe on a kernel. */
+interface Observation {
+  readonly open: boolean[];
+  readonly counters: Array<string | undefined>;
+  readonly irr: number[][];
+  readonly apic: string[];
+  readonly ioapic: string[];
+}
+
+const KEYS = ['open', 'counters', 'irr', 'apic', 'ioapic'] as const;
+
+/** What user space can observe on `run` now, consuming nothing (IRR is read, not cleared). */
+function observe(run: Run): Observation {
   // Open as the kernel says, for the handles the sequence has not closed.
   const open = run.handles.map((fd, h) => !run.closed.has(h) && run.kernel.isOpen(fd));
   const counters = run.handles.map((fd, h) => (run.closed.has(h) ? undefined : run.kernel.counter(fd)?.toString()));
-  return { open, counters, irr: run.takeIrr(), apic: run.apicState(), ioapic: run.ioapicState() };
+  return { open, counters, irr: run.peekIrr(), apic: run.apicState(), ioapic: run.ioapicState() };
 }
 
-/** Bounded wait for what the real kernel does after a call returns (an assign's workqueue injection). */
-function settleAfter(run: Run, op: Op): void {
-  if (!run.kernel.asynchronousAssignInjection) return;
-  // A resample irqfd injects from a workqueue (irqfd_inject), and closing its eventfd shuts it down from one too.
-  const levelWork = run.levelAssigned && (op.kind === 'write' || op.kind === 'close' || (op.kind === 'levelIrqfd' && !op.deassign));
-  if (!levelWork && (op.kind !== 'irqfd' || op.deassign)) return;
-  // The workqueue item runs within microseconds on an idle machine; 20 ms leaves room for a busy one.
-  Atomics.wait(SLEEP, 0, 0, 20);
+function differing(a: Observation, b: Observation): (typeof KEYS)[number] | undefined {
+  return KEYS.find((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
 }
 
-const SLEEP = new Int32Array(new SharedArrayBuffer(4));
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Observes `settled` (its queued work run first), then `polled` until it shows the same or
+ * {@link SETTLE_DEADLINE_MS} passed (1 ms pauses between looks); returns both last observations.
+ */
+function observeBoth(settled: Run, polled: Run): [Observation, Observation] {
+  settled.kernel.flush?.();
+  const want = observe(settled);
+  polled.kernel.flush?.();
+  let got = observe(polled);
+  if (polled.kernel.flush === undefined) {
+    const deadline = Date.now() + SETTLE_DEADLINE_MS;
+    while (differing(want, got) !== undefined && Date.now() < deadline) {
+      Atomics.wait(PAUSE, 0, 0, 1);
+      got = observe(polled);
+    }
+  }
+  return [want, got];
+}
 
 /**
  * Runs `seed`'s sequence of `length` operations on both kernels; returns the first divergence, or
  * undefined when they agreed on everything observable at every step.
  */
 export function runDifferential(a: DifferentialKernel, b: DifferentialKernel, seed: number, length: number): Divergence | undefined {
+  if (a.flush === undefined && b.flush === undefined) throw new Error('runDifferential needs a kernel whose queued work it can run (a model) on one side');
   const ops = sequence(seed, length);
   const ra = new Run(a);
   const rb = new Run(b);
@@ -354,13 +428,12 @@ export function runDifferential(a: DifferentialKernel, b: DifferentialKernel, se
       const resB = apply(rb, op);
       const where = { seed, step, op: JSON.stringify(op, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v)) };
       if (resA !== resB) return { ...where, what: 'result', a: resA, b: resB };
-      settleAfter(ra, op);
-      settleAfter(rb, op);
-      const oa = observe(ra);
-      const ob = observe(rb);
-      for (const key of ['open', 'counters', 'irr', 'apic', 'ioapic'] as const) {
-        if (JSON.stringify(oa[key]) !== JSON.stringify(ob[key])) return { ...where, what: key, a: oa[key], b: ob[key] };
-      }
+      // The kernel that can run its queued injections sets what the other is polled for.
+      const [oa, ob] = b.flush === undefined ? observeBoth(ra, rb) : (([x, y]) => [y, x] as const)(observeBoth(rb, ra));
+      const key = differing(oa, ob);
+      if (key !== undefined) return { ...where, what: key, a: oa[key], b: ob[key] };
+      ra.takeIrr();
+      rb.takeIrr();
     }
     return undefined;
   } finally {

@@ -21,6 +21,8 @@ export const ENABLE_CAP = req('KVM_ENABLE_CAP', 0x4068aea3);
 export const SET_CPUID2 = req('KVM_SET_CPUID2', 0x4008ae90);
 export const GET_MSRS = req('KVM_GET_MSRS', 0xc008ae88);
 export const SET_MSRS = req('KVM_SET_MSRS', 0x4008ae89);
+export const SET_IRQCHIP = req('KVM_SET_IRQCHIP', 0x8208ae63);
+export const GET_SUPPORTED_CPUID = req('KVM_GET_SUPPORTED_CPUID', 0xc008ae05);
 
 /**
  * `struct kvm_irq_routing`: nr @0, flags @4, then 48-byte entries: gsi @0, type @4 (1 irqchip,
@@ -84,4 +86,17 @@ export function msrsArg(index: number, data: bigint, n = 1): Uint8Array {
   const b = words(8 + 16 * Math.max(n, 1), [0, n], [8, index]);
   new DataView(b.buffer).setBigUint64(16, data, true);
   return b;
+}
+
+/** `struct kvm_irqchip` (520 bytes) for the IOAPIC (chip 2 @0): redirection entry of `pin` (u64 @8 + 24 + pin * 8), every other pin masked. */
+export function ioapicArg(pin: number, entry: bigint): Uint8Array {
+  const b = words(520, [0, 2]);
+  const v = new DataView(b.buffer);
+  for (let p = 0; p < 24; p++) v.setBigUint64(8 + 24 + p * 8, p === pin ? entry : 1n << 16n, true);
+  return b;
+}
+
+/** `struct kvm_irqfd` with KVM_IRQFD_FLAG_RESAMPLE (2) and `resamplefd` @12. */
+export function resampleIrqfdArg(fd: number, gsi: number, resamplefd: number): Uint8Array {
+  return words(32, [0, fd], [4, gsi], [8, 2], [12, resamplefd]);
 }

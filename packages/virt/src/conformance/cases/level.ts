@@ -44,6 +44,40 @@ function drained(e: Event): number {
   return e.consume();
 }
 
+/**
+ * How long a level case waits for what a signal or an unmask should lead to. A kernel may assert
+ * the line after the signal returns (KVM's resample irqfd asserts from a workqueue item,
+ * `irqfd_inject`), and `settle()` cannot wait for that: the case polls for the expected
+ * observation instead, and on timeout compares what it saw last, which names the difference.
+ */
+const DEADLINE_MS = 1000;
+
+/**
+ * Polls `observe` after the subject's `settle()` until `done` holds or {@link DEADLINE_MS} passed;
+ * returns the last observation (the caller checks it, so a timeout fails with the difference).
+ */
+async function until<T>(ctx: CaseContext, observe: () => T, done: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    await ctx.subject.settle();
+    const v = observe();
+    if (done(v) || Date.now() >= deadline) return v;
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/**
+ * Makes sure every signal raised so far on the level routes has been injected, for checks that
+ * something did NOT happen: a signal raised now on `other` (pin {@link OTHER_GSI}, programmed
+ * masked) is injected after the earlier ones (one work queue, in order), so once its pin reads
+ * asserted the earlier signals have had their effect.
+ */
+async function fence(ctx: CaseContext, p: Partition & IoApicAccess, other: LevelIrqFdRoute): Promise<void> {
+  other.event.signal();
+  const asserted = await until(ctx, () => p.readIoApic().pins[OTHER_GSI]!.asserted, Boolean);
+  checkEqual(asserted, true, `the fence signal on pin ${OTHER_GSI} asserted it`);
+}
+
 export const levelCases: readonly ConformanceCase[] = [
   {
     name: 'level: newLevelRoute checks the GSI first, then is UNSUPPORTED with a reason where resample is false (or BUSY / DISPOSED where it is true)',
@@ -82,11 +116,12 @@ export const levelCases: readonly ConformanceCase[] = [
     async run(ctx) {
       const p = levelPartition(ctx);
       using r = newLevelRoute(ctx.irqfd, GSI);
+      using other = newLevelRoute(ctx.irqfd, OTHER_GSI);
       program(ctx, p, 1, false);
+      program(ctx, p, 1, true, OTHER_GSI);
       checkEqual(requested(p).some(Boolean), false, 'nothing requested before the signal');
       r.event.signal();
-      await ctx.subject.settle();
-      const got = requested(p);
+      const got = await until(ctx, () => requested(p), (g) => g[1] === true);
       checkEqual(got, got.map((_, v) => v === 1), `vector 0x${VECTOR.toString(16)} requested on vCPU 1 only`);
       const tmr = p.readLocalApic(1).tmr;
       if (tmr !== undefined) check(tmr.includes(VECTOR), `TMR must mark vector 0x${VECTOR.toString(16)} level-triggered on vCPU 1, got ${JSON.stringify(tmr)}`);
@@ -95,7 +130,7 @@ export const levelCases: readonly ConformanceCase[] = [
       p.clearIrr(1);
       r.event.signal();
       r.event.signal();
-      await ctx.subject.settle();
+      await fence(ctx, p, other);
       checkEqual(requested(p)[1], false, 'signals while the line is asserted and not EOIed deliver nothing more');
       checkEqual(drained(r.resample), 0, 'no resample before the EOI');
     },
@@ -110,16 +145,14 @@ export const levelCases: readonly ConformanceCase[] = [
       program(ctx, p, 1, false);
       r.event.signal();
       r.event.signal();
-      await ctx.subject.settle();
-      checkEqual(requested(p)[1], true, 'delivered before the EOI');
+      checkEqual((await until(ctx, () => requested(p), (g) => g[1] === true))[1], true, 'delivered before the EOI');
       checkEqual(eoi(1, VECTOR), true, "the guest's EOI of the delivered vector");
       checkEqual(drained(r.resample), 1, 'resample signalled once by the EOI');
       const pin = p.readIoApic().pins[GSI]!;
       checkEqual([pin.asserted, pin.remoteIrr], [false, false], 'after the EOI: line deasserted, remote IRR clear');
       checkEqual(requested(p)[1], false, 'nothing redelivered after the EOI: the coalesced signals did not re-assert the line');
       r.event.signal();
-      await ctx.subject.settle();
-      checkEqual(requested(p)[1], true, 'a signal after the EOI delivers again');
+      checkEqual((await until(ctx, () => requested(p), (g) => g[1] === true))[1], true, 'a signal after the EOI delivers again');
       checkEqual(eoi(0, VECTOR), false, 'an EOI on a vCPU that never got the vector changes nothing');
       checkEqual(drained(r.resample), 0, 'no resample without an EOI of the pin');
     },
@@ -132,20 +165,24 @@ export const levelCases: readonly ConformanceCase[] = [
       using r = newLevelRoute(ctx.irqfd, GSI);
       program(ctx, p, 1, true);
       r.event.signal();
-      await ctx.subject.settle();
+      checkEqual(await until(ctx, () => p.readIoApic().pins[GSI]!.asserted, Boolean), true, 'the request latched on the masked pin');
       checkEqual(requested(p)[1], false, 'nothing delivered while the pin is masked');
-      checkEqual(p.readIoApic().pins[GSI]!.asserted, true, 'the request latched on the masked pin');
       program(ctx, p, 1, false);
-      await ctx.subject.settle();
-      const delivered = requested(p)[1];
-      const resampled = drained(r.resample);
+      let resampled = 0;
+      const delivered = await until(
+        ctx,
+        () => {
+          resampled += drained(r.resample);
+          return requested(p)[1];
+        },
+        (d) => d || resampled > 0,
+      );
       // arch/x86/kvm/ioapic.c: a guest unmask of a level pin with a latched request lets the
       // resampler take it (kvm_notify_irqfd_resampler); KVM_SET_IRQCHIP re-injects instead.
       check((delivered && resampled === 0) || (!delivered && resampled === 1), `unmask must either deliver (got ${delivered}) or signal resample once (got ${resampled}), exactly one of them`);
       if (!delivered) {
         r.event.signal();
-        await ctx.subject.settle();
-        checkEqual(requested(p)[1], true, 'after the resample, the device re-asserting delivers');
+        checkEqual((await until(ctx, () => requested(p), (g) => g[1] === true))[1], true, 'after the resample, the device re-asserting delivers');
       }
       checkEqual(requested(p)[0], false, 'never on vCPU 0');
     },
@@ -158,8 +195,7 @@ export const levelCases: readonly ConformanceCase[] = [
       const r: LevelIrqFdRoute = newLevelRoute(ctx.irqfd, GSI);
       program(ctx, p, 1, true);
       r.event.signal();
-      await ctx.subject.settle();
-      checkEqual(p.readIoApic().pins[GSI]!.asserted, true, 'asserted before dispose');
+      checkEqual(await until(ctx, () => p.readIoApic().pins[GSI]!.asserted, Boolean), true, 'asserted before dispose');
       r.dispose();
       checkEqual(p.readIoApic().pins[GSI]!.asserted, false, 'dispose deasserts the line');
       checkEqual([r.disposed, r.event.disposed, r.resample.disposed], [true, true, true], 'route, trigger and resample event disposed');
