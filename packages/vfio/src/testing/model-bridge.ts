@@ -22,6 +22,12 @@ export interface EventfdModel {
   write(fd: number, buf: Uint8Array, length: number): number;
   /** read(2) on the model: takes an eventfd's counter (EAGAIN at 0). */
   read(fd: number, buf: Uint8Array, length: number): number;
+  /**
+   * Runs the injections the kernel leaves to a work item (a resample irqfd's line, a broadcast MSI:
+   * `KvmKernelModel.flushWork`), where the model defers them; the bridge's pump is the time in
+   * which a real kernel's workqueue runs.
+   */
+  flushWork?(): number;
 }
 
 const SET_IRQS = 0x3b6e;
@@ -102,7 +108,9 @@ export class VfioModelBridge implements VfioSyscalls {
 
   /**
    * Moves what the other side signalled on a resample eventfd into vfio-pci's (its virqfd unmasks
-   * INTx), then every count vfio-pci added to a stand-in into the real eventfd.
+   * INTx), then every count vfio-pci added to a stand-in into the real eventfd, then lets the other
+   * model's deferred injections run (the kernel's irqfd work items, which a real kernel runs on
+   * another CPU shortly after the write).
    */
   pump(): void {
     const buf = new Uint8Array(8);
@@ -115,6 +123,7 @@ export class VfioModelBridge implements VfioSyscalls {
       this.vfio.read(s.vfioFd, buf, 8);
       if (this.kvm.files.get(s.kvmFd) === file) this.kvm.write(s.kvmFd, buf, 8);
     }
+    this.kvm.flushWork?.();
   }
 
   /** Whether vfio-pci's trigger of `index` vector `vector` (first device) is the eventfd `kvmFd` names in the other model. */
