@@ -107,7 +107,7 @@ function resampleIgnored(model: KvmKernelModel): Syscalls {
  * injections run at the `after`-th KVM_GET_LAPIC following each other call (never for Infinity).
  */
 function lateKernel(after: number): DifferentialKernel {
-  const model = new KvmKernelModel({ apicIds: DIFFERENTIAL_VCPU_IDS });
+  const model = new KvmKernelModel({ apicIds: DIFFERENTIAL_VCPU_IDS, workRunsWhilePolled: false });
   let reads = 0;
   const sys = new Proxy(model, {
     get(target, key, receiver): unknown {

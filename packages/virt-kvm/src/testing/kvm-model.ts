@@ -165,6 +165,13 @@ export interface KvmModelOptions {
    * unless both have it). False stands for a KVM module loaded with x2APIC turned off. Default true.
    */
   readonly x2apic?: boolean;
+  /**
+   * Whether a deferred injection (a resample irqfd's line, a broadcast MSI) runs by the second
+   * KVM_GET_LAPIC / KVM_GET_IRQCHIP after it was queued, as a real kernel's workqueue runs on another
+   * CPU while user space polls (default true). False: it runs only on the event loop's next turn or at
+   * {@link KvmKernelModel.flushWork}, for tests that play a kernel whose work is late.
+   */
+  readonly workRunsWhilePolled?: boolean;
 }
 
 interface KvmDevice {
@@ -627,6 +634,7 @@ export class KvmKernelModel implements Syscalls {
   private workTimer: ReturnType<typeof setImmediate> | undefined;
   /** An observation (KVM_GET_LAPIC, KVM_GET_IRQCHIP) has answered since the queue last became non-empty. */
   private workObserved = false;
+  private readonly workRunsWhilePolled: boolean;
 
   /**
    * A model with no VM yet. INVALID_ARGUMENT, naming the option, for an unknown option or a value
@@ -634,8 +642,9 @@ export class KvmKernelModel implements Syscalls {
    */
   constructor(options: KvmModelOptions = {}) {
     const op = 'new KvmKernelModel';
-    const o = checkOptions<KvmModelOptions>(op, 'options', options, ['apicIds', 'maxRoutes', 'capabilities', 'maxFds', 'x2apic']);
+    const o = checkOptions<KvmModelOptions>(op, 'options', options, ['apicIds', 'maxRoutes', 'capabilities', 'maxFds', 'x2apic', 'workRunsWhilePolled']);
     this.x2apicOffered = checkBoolean(op, 'x2apic', o.x2apic, true);
+    this.workRunsWhilePolled = checkBoolean(op, 'workRunsWhilePolled', o.workRunsWhilePolled, true);
     const apicIds: unknown = o.apicIds;
     const maxRoutes: unknown = o.maxRoutes;
     const capabilities: unknown = o.capabilities;
@@ -1232,7 +1241,7 @@ export class KvmKernelModel implements Syscalls {
    * bounded poll passes on both, in a synchronous loop as well.
    */
   private observeWork(): void {
-    if (this.work.size === 0) return;
+    if (this.work.size === 0 || !this.workRunsWhilePolled) return;
     if (this.workObserved) this.flushWork();
     else this.workObserved = true;
   }

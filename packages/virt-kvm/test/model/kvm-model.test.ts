@@ -8,8 +8,8 @@ import { CREATE_IRQCHIP, CREATE_VCPU, CREATE_VM, GET_LAPIC, IRQFD, O_RDWR, SET_G
 
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 
-function vm(): { m: KvmKernelModel; vmFd: number; vcpu: number } {
-  const m = new KvmKernelModel({ apicIds: [0, 1] });
+function vm(options: { workRunsWhilePolled?: boolean } = {}): { m: KvmKernelModel; vmFd: number; vcpu: number } {
+  const m = new KvmKernelModel({ apicIds: [0, 1], ...options });
   const kvmFd = m.open('/dev/kvm', O_RDWR);
   const vmFd = m.ioctl(kvmFd, CREATE_VM, 0);
   expect(m.ioctl(vmFd, SET_GSI_ROUTING, table([]))).toBe(-22); // no irqchip yet
@@ -23,6 +23,24 @@ function vm(): { m: KvmKernelModel; vmFd: number; vcpu: number } {
 }
 
 describe('the KVM model', () => {
+  it.each([true, false])('a deferred injection, workRunsWhilePolled %s: the first KVM_GET_LAPIC after the write still sees the state before it, the second sees it run (or only flushWork runs it)', (polled) => {
+    const { m, vmFd, vcpu } = vm({ workRunsWhilePolled: polled });
+    // 0xFF with the broadcast quirk on (a new VM's default) is a broadcast: the fast path declines and the work item injects.
+    expect(m.ioctl(vmFd, SET_GSI_ROUTING, table([{ gsi: 30, type: 2, a: 0xfee00000 | (0xff << 12), c: 0x41 }]))).toBe(0);
+    const e = m.eventfd(0, 0);
+    expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30))).toBe(0);
+    const irr = (): number => {
+      const page = new Uint8Array(1024);
+      expect(m.ioctl(vcpu, GET_LAPIC, page)).toBe(0);
+      return new DataView(page.buffer).getUint32(0x200 + 0x20, true); // IRR bits 95:64 (vector 0x41 is bit 1)
+    };
+    expect(m.write(e, ONE, 8)).toBe(8);
+    expect({ irr: irr(), work: m.pendingWork }).toEqual({ irr: 0, work: 1 });
+    expect({ irr: irr(), work: m.pendingWork }).toEqual(polled ? { irr: 2, work: 0 } : { irr: 0, work: 1 });
+    m.flushWork();
+    expect(irr()).toBe(2);
+  });
+
   it('CREATE_IRQCHIP installs the 40 default legacy routes', () => {
     const { m } = vm();
     expect(m.vm.routes.length).toBe(40);
