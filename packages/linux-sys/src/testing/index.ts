@@ -18,6 +18,7 @@ export { ModelRelayPlatform, modelRelayPlatformFactory } from './model-relay-pla
 export type { ModelEventFdWatch, ModelRelayInjector, ModelRelayOptions, ModelRelayPlatformFactory } from './model-relay-platform';
 export { ModelFileTable, isEventFd } from './model-files';
 export type { ModelEventFd, ModelFileTableOptions } from './model-files';
+export { ModelKernel } from './model-kernel';
 export { denySyscalls } from './seccomp';
 export { ProcessEventFds } from './process-eventfds';
 export { MODEL_FILES_GSI, MODEL_FILES_VECTOR, modelFileTests } from './model-files-suite';

@@ -184,17 +184,17 @@ export class VfioModelBridge implements VfioSyscalls {
     if (fd >= 0) this.native.add(fd);
     return fd;
   }
-  poll(): number {
-    return this.vfio.poll();
+  poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
+    return this.vfio.poll(fds, nfds, timeoutMs);
   }
   epollCreate(): number {
     return this.vfio.epollCreate();
   }
-  epollCtl(): number {
-    return this.vfio.epollCtl();
+  epollCtl(epfd: number, op: number, fd: number, event: Uint8Array | null): number {
+    return this.vfio.epollCtl(epfd, op, fd, event);
   }
-  epollWait(): number {
-    return this.vfio.epollWait();
+  epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
+    return this.vfio.epollWait(epfd, events, maxEvents, timeoutMs);
   }
   dup(fd: number): number {
     return this.native.has(fd) ? this.nativeNumber(() => this.vfio.dup(fd)) : this.vfio.dup(fd);
