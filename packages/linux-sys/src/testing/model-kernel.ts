@@ -18,7 +18,12 @@ import { type ModelEventFd, ModelFileTable } from './model-files';
  * `ModelRelayPlatform` instead.
  */
 export abstract class ModelKernel<F extends object> implements Syscalls {
-  /** The process's descriptors and eventfds: each model's own files plus the eventfds. */
+  /**
+   * The process's descriptors and eventfds: each model's own files plus the eventfds. For the
+   * model's own code; tests read the same table through {@link files}.
+   *
+   * @hidden
+   */
   protected readonly table: ModelFileTable<F>;
 
   /**

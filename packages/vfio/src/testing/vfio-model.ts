@@ -555,7 +555,11 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     return false;
   }
 
-  /** The last number of `f` closed: the kernel's release of that file. */
+  /**
+   * The last number of `f` closed: the kernel's release of that file.
+   *
+   * @hidden
+   */
   protected override release(f: FdObject): void {
     if (isEventFd(f)) {
       // A virqfd goes with its eventfd (EPOLLHUP); a trigger keeps the eventfd context alive.

@@ -534,7 +534,11 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
     return this.allocate({ kind: 'kvm' });
   }
 
-  /** The last number of `o` was closed: the open file is released. */
+  /**
+   * The last number of `o` was closed: the open file is released.
+   *
+   * @hidden
+   */
   protected override release(o: FdObject): void {
     if (!isEventFd(o)) return;
     // Releasing the eventfd deactivates its irqfd at once (virt/kvm/eventfd.c, irqfd_wakeup on

@@ -304,6 +304,8 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   /**
    * The last number of `f` was closed: the open file is released. An eventfd's irqfds are torn
    * down; a partition fd's release tears every irqfd of the partition down.
+   *
+   * @hidden
    */
   protected override release(f: FileObject): void {
     switch (f.kind) {
