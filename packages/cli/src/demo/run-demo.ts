@@ -367,39 +367,21 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
   };
 }
 
-/** A partition's IRR as the demo prints it (see {@link irrLines}). */
-interface IrrLines {
-  /** Every vCPU's IRR as "vCPU 0 IRR [..], vCPU 1 IRR [..]", left as it is. */
-  readonly peek: () => string;
-  /** The same line, then every vCPU's IRR cleared. */
-  readonly take: () => string;
-  /** The line with only `vector` set on vCPU `target` (none when `target` is undefined). */
-  readonly expected: (target: number | undefined, vector: number) => string;
-}
-
-/** The IRR lines of every vCPU of `partition`. */
-function irrLines(partition: Partition & LocalApicAccess): IrrLines {
+/**
+ * A partition's IRR as the demo prints it: `take()` reads every vCPU's IRR as
+ * "vCPU 0 IRR [..], vCPU 1 IRR [..]" and clears it; `expected(target, vector)` is that line with
+ * only `vector` set on vCPU `target` (none when `target` is undefined).
+ */
+function irrLines(partition: Partition & LocalApicAccess): { readonly take: () => string; readonly expected: (target: number | undefined, vector: number) => string } {
   const vcpus = partition.vcpuCount;
-  const peek = (): string => Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`).join(', ');
   return {
-    peek,
     take: () => {
-      const line = peek();
+      const parts = Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`);
       for (let v = 0; v < vcpus; v++) partition.clearIrr(v);
-      return line;
+      return parts.join(', ');
     },
     expected: (target, vector) => Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(v === target ? [vector] : [])}`).join(', '),
   };
-}
-
-/**
- * What a scene aimed at the last vCPU with `vector` checks against: that vCPU, its APIC ID (read
- * now), the partition's IRR lines, and `expected(target)`, the line with only `vector` on `target`.
- */
-function lastVcpuTarget(partition: Partition & LocalApicAccess, vector: number): { readonly vcpu: number; readonly apicId: number; readonly lines: IrrLines; readonly expected: (target: number | undefined) => string } {
-  const vcpu = partition.vcpuCount - 1;
-  const lines = irrLines(partition);
-  return { vcpu, apicId: partition.readLocalApic(vcpu).apicId, lines, expected: (target) => lines.expected(target, vector) };
 }
 
 /**
@@ -409,8 +391,12 @@ function lastVcpuTarget(partition: Partition & LocalApicAccess, vector: number):
  */
 function fileReadScene(host: FileReadHost, observe: Observe): void {
   const { partition } = host;
-  const { vcpu, apicId, lines, expected } = lastVcpuTarget(partition, FILE_READ_VECTOR);
+  const vcpus = partition.vcpuCount;
+  const vcpu = vcpus - 1;
+  const apicId = partition.readLocalApic(vcpu).apicId;
+  const lines = irrLines(partition);
   const irr = lines.take;
+  const expected = (target: number | undefined): string => lines.expected(target, FILE_READ_VECTOR);
   const dir = mkdtempSync(join(tmpdir(), 'tsvmm-demo-'));
   const content = Buffer.from(Array.from({ length: FILE_READ_BYTES }, (_, i) => (i * 13 + 5) & 0xff));
   writeFileSync(join(dir, 'disk'), content);
@@ -452,8 +438,11 @@ type Settle = (pending: () => Promise<void>) => Promise<void>;
 async function passthroughScene(host: PassthroughHost, observe: Observe, settle: Settle, sawBound: (bound: readonly number[]) => void): Promise<void> {
   const { partition } = host;
   const vcpus = partition.vcpuCount;
-  const { vcpu, apicId, lines, expected } = lastVcpuTarget(partition, PASSTHROUGH_VECTOR);
+  const vcpu = vcpus - 1;
+  const apicId = partition.readLocalApic(vcpu).apicId;
+  const lines = irrLines(partition);
   const irr = lines.take;
+  const expected = (target: number | undefined): string => lines.expected(target, PASSTHROUGH_VECTOR);
   const irqfd = partition.irqfd();
   if (irqfd === undefined) {
     observe(`an irqfd on the scene's ${partition.backend} partition`, 'an irqfd', 'none');
@@ -475,7 +464,7 @@ async function passthroughScene(host: PassthroughHost, observe: Observe, settle:
     const { gsi, vector } = PASSTHROUGH_INTX;
     intx.ioapic.writeRedirection(gsi, { vector, deliveryMode: 'fixed', destinationMode: 'physical', destination: apicId, trigger: 'level', masked: false });
     // Read without clearing: the guest's EOI needs the vector still requested.
-    const peek = lines.peek;
+    const peek = (): string => Array.from({ length: vcpus }, (_, v) => `vCPU ${v} IRR ${list(partition.readLocalApic(v).irr)}`).join(', ');
     const want = (on: boolean): string => lines.expected(on ? vcpu : undefined, vector);
     intx.assert();
     observe(`INTx asserted → IOAPIC pin ${gsi} (level) → APIC ${apicId} vector ${hex(vector)}`, want(true), peek());
