@@ -51,7 +51,7 @@ function encodeLegacyRoutes(): Uint8Array {
  * them ({@link kvm.KVM_IRQ_ROUTING_TABLE}): `nr` @0 of the 8-byte header, the {@link LEGACY_ROUTES} first, then 48-byte MSI entries
  * (`gsi`, `type` = KVM_IRQ_ROUTING_MSI, `u.msi.address_lo/address_hi/data`; `flags` 0, so no devid).
  */
-export const kvmRoutingTableEncoding: RoutingTableLayout = Object.freeze({
+export const kvmRoutingTableLayout: RoutingTableLayout = Object.freeze({
   headerSize: TABLE.entriesOffset,
   entrySize: E.size,
   countOffset: TABLE.header.fields[TABLE.countField].offset,

@@ -10,7 +10,7 @@ import type { RawInjector } from '@tsvmm/virt/implement';
 import { parseMsiWords as parseMsiWordsExport } from '@tsvmm/virt/implement';
 import type { EngineRoute, InjectorSpec, IrqFdBackend, IrqFdEngine, Syscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
-import { FIRST_MSI_GSI, kvmRoutingTableEncoding } from './gsi-routing';
+import { FIRST_MSI_GSI, kvmRoutingTableLayout } from './gsi-routing';
 
 /** What {@link kvmIrqFdBackend} needs from its partition. */
 export interface KvmIrqFdBackendOptions {
@@ -49,7 +49,7 @@ export function kvmIrqFdBackend(o: KvmIrqFdBackendOptions): IrqFdBackend {
     ioctls: Object.freeze({ setRouting: kvm.KVM_SET_GSI_ROUTING, irqfd: kvm.KVM_IRQFD }),
     firstGsi: FIRST_MSI_GSI,
     maxTableEntries: o.maxEntries,
-    table: kvmRoutingTableEncoding,
+    table: kvmRoutingTableLayout,
     irqfdArg: Object.freeze({
       size: kvm.KVM_IRQFD_LAYOUT.size,
       fd: IRQFD.fd.offset,

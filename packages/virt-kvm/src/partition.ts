@@ -5,7 +5,7 @@
 import { type GuestEoiAccess, IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, type X2apicPartitionProbe, parseMsi } from '@tsvmm/virt';
 import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, disposedError, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
-import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, errnoName, createLinuxIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
+import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions, supportedCpuidX2apic } from './device';
@@ -244,15 +244,8 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
     if (useKernelIrqfd) {
       // Resample irqfds need the full in-kernel irqchip (KVM_CREATE_IRQCHIP, which create() made) and KVM_CAP_IRQFD_RESAMPLE.
       const levelRoutes = kvmLevelRoutes({ sys, vmFd, ...(extensions.irqfdResample ? {} : { unsupported: 'KVM_CAP_IRQFD_RESAMPLE is missing on this host' }) });
-      this.irqfdImpl = createLinuxIrqFd({
-        backend: kvmIrqFdBackend({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject, workerInjector: kvmRelayInjector(vmFd) }),
-        sys,
-        owner: 'the KVM partition',
-        levelRoutes,
-        ...(settings.maxRoutes === undefined ? {} : { maxRoutes: settings.maxRoutes }),
-        ...(settings.overflow === undefined ? {} : { overflow: settings.overflow }),
-        ...(settings.retargetWindowMs === undefined ? {} : { retargetWindowMs: settings.retargetWindowMs }),
-      });
+      const backend = kvmIrqFdBackend({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject, workerInjector: kvmRelayInjector(vmFd) });
+      this.irqfdImpl = createPartitionIrqFd(backend, sys, 'the KVM partition', settings, levelRoutes);
     } else if (extensions.signalMsi) {
       this.irqfdImpl = new RelayIrqFd({
         backend: 'kvm',

@@ -10,8 +10,8 @@
  * assigned only on a GSI the committed table routes, and a route is removed only after its irqfd
  * is deassigned (a signal on an unrouted GSI injects vector 0 on APIC 0).
  */
-import type { RawInjector, RelayPlatformFactory } from '@tsvmm/virt/implement';
-import { type EngineRoute, type IrqFdBackend, type IrqFdEngine, type Syscalls, createLinuxIrqFd } from '@tsvmm/linux-sys';
+import type { RawInjector } from '@tsvmm/virt/implement';
+import { type EngineRoute, type IrqFdBackend, type IrqFdEngine, type Syscalls } from '@tsvmm/linux-sys';
 import { MSHV_IRQFD, MSHV_IRQFD_FLAG_DEASSIGN, MSHV_MAX_MSI_ROUTES, MSHV_SET_MSI_ROUTING, MSHV_USER_IRQFD_LAYOUT, MSHV_USER_IRQ_TABLE } from './abi';
 import { parseMshvMsiWords } from './msi-policy';
 import { mshvRelayInjector } from './relay-injector';
@@ -80,45 +80,3 @@ export type MshvIrqFd = IrqFdEngine;
 
 /** An mshv irqfd route (the engine's route). */
 export type MshvIrqFdRoute = EngineRoute;
-
-export interface MshvIrqFdHandle {
-  readonly irqfd: MshvIrqFd | undefined;
-  /** Why irqfd is missing or not kernel-mediated (empty when kernel-mediated). */
-  readonly reason: string;
-  dispose(): void;
-  /** Resolves once the overflow relay's worker (if it was started) has exited. */
-  whenClosed(): Promise<void>;
-}
-
-export interface MshvIrqFdOptions {
-  readonly sys: Syscalls;
-  readonly partitionFd: number;
-  readonly vcpuCount: number;
-  /** HvCallAssertVirtualInterrupt on this partition, on the calling thread. */
-  readonly inject: RawInjector;
-  /** Most routes at once (default: the engine's). */
-  readonly maxRoutes?: number;
-  /** GSIs to use (default 4095: GSIs 1-4095). */
-  readonly maxKernelRoutes?: number;
-  /** The overflow relay's platform. Default: the epoll worker injecting by hypercall. */
-  readonly overflow?: RelayPlatformFactory;
-  /** Coalesce retargets for this many milliseconds (default 0: off); see the engine's `retargetWindowMs`. */
-  readonly retargetWindowMs?: number;
-}
-
-export function createMshvIrqFd(options: MshvIrqFdOptions): MshvIrqFdHandle {
-  const irqfd = createLinuxIrqFd({
-    backend: mshvIrqFdBackend(options),
-    sys: options.sys,
-    owner: 'the mshv partition',
-    ...(options.overflow === undefined ? {} : { overflow: options.overflow }),
-    ...(options.maxRoutes === undefined ? {} : { maxRoutes: options.maxRoutes }),
-    ...(options.retargetWindowMs === undefined ? {} : { retargetWindowMs: options.retargetWindowMs }),
-  });
-  return {
-    irqfd,
-    reason: '',
-    dispose: () => irqfd.dispose(),
-    whenClosed: () => irqfd.whenClosed(),
-  };
-}

@@ -9,7 +9,7 @@
 import type { LocalApicAccess, LocalApicState, Partition, PartitionCapabilities } from '@tsvmm/virt';
 import type { RelayPlatformFactory } from '@tsvmm/virt/implement';
 import { checkConstructToken, checkInteger, checkMethods, checkOptions, describeValue, disposedError, invalidArgument, partitionCapabilities } from '@tsvmm/virt/implement';
-import { type Syscalls, check, checkSyscalls, libcSyscalls } from '@tsvmm/linux-sys';
+import { type PartitionIrqFdSettings, type Syscalls, check, checkSyscalls, createPartitionIrqFd, libcSyscalls } from '@tsvmm/linux-sys';
 import { MSHV_DEVICE, MSHV_MAX_MSI_ROUTES, MSHV_MAX_VPS, MSHV_PT_BIT_LAPIC, MSHV_PT_BIT_X2APIC, MSHV_PT_ISOLATION_NONE, MSHV_ROUTE_MAX_APIC_ID } from './abi';
 import { type AssertInterruptInjector, assertInterruptInjector } from './assert-interrupt';
 import { createPartition, createVp, initializePartition } from './calls';
@@ -17,7 +17,7 @@ import { openMshv } from './device';
 import { VpLapicPage } from './lapic';
 import { type UserMemory, koffiMemory } from './memory';
 import { parseMshvMsi } from './msi-policy';
-import { type MshvIrqFd, type MshvIrqFdHandle, createMshvIrqFd } from './irqfd';
+import { type MshvIrqFd, mshvIrqFdBackend } from './irqfd';
 
 /**
  * The largest APIC ID a destination reaches, in xAPIC and x2APIC-capable partitions alike: the
@@ -111,11 +111,8 @@ interface ApicSettings {
   readonly x2apicCapable: boolean;
 }
 
-interface IrqFdSettings {
-  readonly maxRoutes: number | undefined;
+interface IrqFdSettings extends PartitionIrqFdSettings {
   readonly maxKernelRoutes: number | undefined;
-  readonly overflow: RelayPlatformFactory | undefined;
-  readonly retargetWindowMs: number | undefined;
 }
 
 /** Passed by {@link MshvPartition.create} to the constructor, which is not for callers: they get no token. */
@@ -150,7 +147,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
   private readonly lapic: VpLapicPage;
   private readonly injector: AssertInterruptInjector;
   private readonly irqfdInjector: AssertInterruptInjector;
-  private readonly irqfdHandle: MshvIrqFdHandle;
+  private readonly irqfdImpl: MshvIrqFd;
   private isDisposed = false;
 
   private constructor(
@@ -171,19 +168,11 @@ export class MshvPartition implements Partition, LocalApicAccess {
     this.lapic = lapic;
     this.injector = injectors.request;
     this.irqfdInjector = injectors.irqfd;
-    this.irqfdHandle = createMshvIrqFd({
-      sys,
-      partitionFd,
-      vcpuCount: this.vcpuCount,
-      inject: injectors.irqfd.inject,
-      ...(irqfd.maxRoutes === undefined ? {} : { maxRoutes: irqfd.maxRoutes }),
-      ...(irqfd.maxKernelRoutes === undefined ? {} : { maxKernelRoutes: irqfd.maxKernelRoutes }),
-      ...(irqfd.overflow === undefined ? {} : { overflow: irqfd.overflow }),
-      ...(irqfd.retargetWindowMs === undefined ? {} : { retargetWindowMs: irqfd.retargetWindowMs }),
-    });
-    const irq = this.irqfdHandle.irqfd;
+    const backend = mshvIrqFdBackend({ sys, partitionFd, vcpuCount: this.vcpuCount, inject: injectors.irqfd.inject, maxKernelRoutes: irqfd.maxKernelRoutes });
+    this.irqfdImpl = createPartitionIrqFd(backend, sys, 'the mshv partition', irqfd);
+    const irq = this.irqfdImpl;
     this.capabilities = Object.freeze({
-      ...partitionCapabilities(irq, { backend: 'mshv', irqfdReason: this.irqfdHandle.reason, resample: false, x2apic: MSHV_MAX_APIC_ID > 0xff, maxApicId: MSHV_MAX_APIC_ID, maxVcpus: MSHV_MAX_VPS }),
+      ...partitionCapabilities(irq, { backend: 'mshv', irqfdReason: '', resample: false, x2apic: MSHV_MAX_APIC_ID > 0xff, maxApicId: MSHV_MAX_APIC_ID, maxVcpus: MSHV_MAX_VPS }),
       resampleReason: RESAMPLE_REASON,
       x2apicCapable: apic.x2apicCapable,
       x2apicReason: X2APIC_REASON,
@@ -289,7 +278,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
 
   /** The irqfd (MSHV_IRQFD + MSHV_SET_MSI_ROUTING through the shared engine); the same object every call. */
   irqfd(): MshvIrqFd | undefined {
-    return this.irqfdHandle.irqfd;
+    return this.irqfdImpl;
   }
 
   /**
@@ -339,7 +328,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
     if (this.isDisposed) return;
     this.isDisposed = true;
     try {
-      this.irqfdHandle.dispose();
+      this.irqfdImpl.dispose();
     } catch {
       // disposal never throws; the fds below are closed regardless
     }
@@ -355,7 +344,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
    * exited. Dispose already stopped all use of the partition.
    */
   whenClosed(): Promise<void> {
-    return this.irqfdHandle.whenClosed();
+    return this.irqfdImpl.whenClosed();
   }
 
   /** {@link MshvPartition.dispose}, for `using`. */

@@ -69,5 +69,8 @@ describe('fd exhaustion at each descriptor-making step (mshv model)', () => {
     a.unmask();
     a.event.signal();
     expect(p.readLocalApic(1).irr).toEqual([0x41]);
+    // The partition's maxRoutes reached the engine: two routes are the budget, a third is EXHAUSTED.
+    expect(irqfd.capabilities.maxRoutes).toBe(2);
+    expect(thrownBy(() => irqfd.newIrqFdRoute())).toMatchObject({ code: 'EXHAUSTED' });
   });
 });

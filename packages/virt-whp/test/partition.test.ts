@@ -264,6 +264,28 @@ describe('the handle ledger fails a test on any handle closed twice, never, or b
     expect(() => full.assertClean()).toThrow(/"order_violations":1.*"live_partitions":1,"live_triggers":1/);
     full.reset();
   });
+
+  test('used after close: each SetEvent, ResetEvent or wait on a closed handle counts once', () => {
+    full.reset();
+    const c = whpCalls(full.library);
+    const open = c.createEvent(false);
+    const closed = c.createEvent(false);
+    c.closeHandle(closed);
+    c.setEvent(open);
+    expect(full.ledger('bad_handle_uses')).toBe(0);
+    expect(() => c.setEvent(closed)).toThrow(expect.objectContaining({ code: 'SYSCALL', operation: 'SetEvent' }));
+    expect(full.ledger('bad_handle_uses')).toBe(1);
+    expect(() => c.resetEvent(closed)).toThrow(expect.objectContaining({ code: 'SYSCALL', operation: 'ResetEvent' }));
+    expect(full.ledger('bad_handle_uses')).toBe(2);
+    // The open handle comes first and is signalled: the wait takes it and never looks at the closed one.
+    expect(c.waitAny([open, closed], 0)).toBe(0);
+    expect(full.ledger('bad_handle_uses')).toBe(2);
+    expect(() => c.waitAny([open, closed], 0)).toThrow(expect.objectContaining({ code: 'SYSCALL', operation: 'WaitForMultipleObjects' }));
+    expect(full.ledger('bad_handle_uses')).toBe(3);
+    c.closeHandle(open);
+    expect(() => full.assertClean()).toThrow(/"bad_handle_uses":3/);
+    full.reset();
+  });
 });
 
 describe('a WHP without trigger exports (Windows before 10 20H2)', () => {

@@ -3,8 +3,10 @@
  * with the overflow relay waiting in an epoll worker that injects with the backend's own worker
  * injector unless the partition's options name another platform. KVM and mshv both build theirs here.
  */
-import type { RelayPlatformFactory } from '@tsvmm/virt/implement';
+import type { LevelRouteProvider, RelayPlatformFactory } from '@tsvmm/virt/implement';
 import { epollRelayPlatform } from '../relay/epoll-relay-platform';
+import type { Syscalls } from '../syscalls';
+import type { IrqFdBackend } from './backend';
 import { IrqFdEngine, type IrqFdEngineOptions } from './engine';
 
 /** What {@link createLinuxIrqFd} takes: the engine's options, with the overflow platform defaulted. */
@@ -25,4 +27,36 @@ export interface LinuxIrqFdOptions extends Omit<IrqFdEngineOptions, 'overflow'> 
 export function createLinuxIrqFd(options: LinuxIrqFdOptions): IrqFdEngine {
   const { sys, backend } = options;
   return new IrqFdEngine({ ...options, overflow: options.overflow ?? epollRelayPlatform({ sys, injector: backend.workerInjector }) });
+}
+
+/**
+ * The irqfd options a Linux partition's `create` reads from its caller (each once, already
+ * checked) and hands on unchanged; undefined where the caller gave none (the engine's default).
+ */
+export interface PartitionIrqFdSettings {
+  /** Most routes at once (the engine's `maxRoutes`; default: derived from the descriptor budget). */
+  readonly maxRoutes: number | undefined;
+  /** The overflow relay's platform (default: the epoll worker with the backend's worker injector). */
+  readonly overflow: RelayPlatformFactory | undefined;
+  /** Coalesce retargets for this many milliseconds (the engine's `retargetWindowMs`; default 0: off). */
+  readonly retargetWindowMs: number | undefined;
+}
+
+/**
+ * A partition's kernel irqfd, as KVM and mshv both set it up: {@link createLinuxIrqFd} on
+ * `backend`, its eventfds made with `sys` (the calls the partition was made with), named `owner`
+ * in DISPOSED errors, with the caller's `settings` and, where the backend has
+ * level-triggered routes (KVM's resample irqfds), `levelRoutes`. Throws what
+ * {@link createLinuxIrqFd} throws.
+ */
+export function createPartitionIrqFd(backend: IrqFdBackend, sys: Syscalls, owner: string, settings: PartitionIrqFdSettings, levelRoutes?: LevelRouteProvider): IrqFdEngine {
+  return createLinuxIrqFd({
+    backend,
+    sys,
+    owner,
+    maxRoutes: settings.maxRoutes,
+    overflow: settings.overflow,
+    retargetWindowMs: settings.retargetWindowMs,
+    levelRoutes,
+  });
 }

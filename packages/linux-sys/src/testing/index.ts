@@ -18,7 +18,9 @@ export { ModelRelayPlatform, modelRelayPlatformFactory } from './model-relay-pla
 export type { ModelEventFdWatch, ModelRelayInjector, ModelRelayOptions, ModelRelayPlatformFactory } from './model-relay-platform';
 export { ModelFileTable, isEventFd } from './model-files';
 export type { ModelEventFd, ModelFileTableOptions } from './model-files';
+export { ModelKernel } from './model-kernel';
 export { denySyscalls } from './seccomp';
+export { ForwardingSyscalls } from './forwarding-syscalls';
 export { ProcessEventFds } from './process-eventfds';
 export { MODEL_FILES_GSI, MODEL_FILES_VECTOR, modelFileTests } from './model-files-suite';
 export type { ModelFilesSyscalls, ModelFilesWorld } from './model-files-suite';

@@ -14,10 +14,10 @@
 import type { Disposable } from '@tsvmm/virt';
 import { EFD_NONBLOCK } from '../constants';
 import { EAGAIN } from '../errno';
-import type { DescriptorBudget } from '../fd-budget';
 import type { IoctlDef } from '../ioctl';
 import { libcSyscalls } from '../libc';
 import type { Syscalls } from '../syscalls';
+import { ForwardingSyscalls } from './forwarding-syscalls';
 
 interface Pair {
   /** The real eventfd (close-on-exec, non-blocking), owned here. */
@@ -34,7 +34,7 @@ interface Pair {
  * Ownership: the real eventfds are this object's: each is closed with the last model number of its
  * eventfd, and {@link dispose} closes any left. Numbers returned are the model's.
  */
-export class ProcessEventFds implements Syscalls, Disposable {
+export class ProcessEventFds extends ForwardingSyscalls implements Syscalls, Disposable {
   private readonly pairs = new Map<number, Pair>();
   private readonly counter = new Uint8Array(8);
   private isDisposed = false;
@@ -46,7 +46,9 @@ export class ProcessEventFds implements Syscalls, Disposable {
   constructor(
     readonly model: Syscalls,
     private readonly real: Syscalls = libcSyscalls(),
-  ) {}
+  ) {
+    super(model);
+  }
 
   /** The real eventfd paired with the model's eventfd `fd` (any of its numbers), or undefined. */
   processFdOf(fd: number): number | undefined {
@@ -77,7 +79,7 @@ export class ProcessEventFds implements Syscalls, Disposable {
     return moved;
   }
 
-  eventfd(initval: number, flags: number): number {
+  override eventfd(initval: number, flags: number): number {
     const fd = this.model.eventfd(initval, flags);
     if (fd < 0) return fd;
     const real = this.real.eventfd(0, EFD_NONBLOCK);
@@ -89,7 +91,7 @@ export class ProcessEventFds implements Syscalls, Disposable {
     return fd;
   }
 
-  dup(fd: number): number {
+  override dup(fd: number): number {
     if (typeof this.model.dup !== 'function') return -38; // ENOSYS: the model cannot duplicate
     this.pump();
     const r = this.model.dup(fd);
@@ -101,7 +103,7 @@ export class ProcessEventFds implements Syscalls, Disposable {
     return r;
   }
 
-  close(fd: number): number {
+  override close(fd: number): number {
     this.pump();
     const r = this.model.close(fd);
     const pair = this.pairs.get(fd);
@@ -113,40 +115,26 @@ export class ProcessEventFds implements Syscalls, Disposable {
     return r;
   }
 
-  open(path: string, flags: number): number {
-    return this.model.open(path, flags);
-  }
-  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+  // The calls that can observe a real kernel's signal take it in first; the others forward as they are.
+  override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
     this.pump();
-    return this.model.ioctl(fd, request, arg);
+    return super.ioctl(fd, request, arg);
   }
-  read(fd: number, buf: Uint8Array, length: number): number {
+  override read(fd: number, buf: Uint8Array, length: number): number {
     this.pump();
-    return this.model.read(fd, buf, length);
+    return super.read(fd, buf, length);
   }
-  write(fd: number, buf: Uint8Array, length: number): number {
+  override write(fd: number, buf: Uint8Array, length: number): number {
     this.pump();
-    return this.model.write(fd, buf, length);
+    return super.write(fd, buf, length);
   }
-  poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
+  override poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
     this.pump();
-    return this.model.poll(fds, nfds, timeoutMs);
+    return super.poll(fds, nfds, timeoutMs);
   }
-  epollCreate(): number {
-    return this.model.epollCreate();
-  }
-  epollCtl(epfd: number, op: number, fd: number, event: Uint8Array | null): number {
-    return this.model.epollCtl(epfd, op, fd, event);
-  }
-  epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
+  override epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
     this.pump();
-    return this.model.epollWait(epfd, events, maxEvents, timeoutMs);
-  }
-  sameFile(a: number, b: number): number {
-    return typeof this.model.sameFile === 'function' ? this.model.sameFile(a, b) : -38;
-  }
-  descriptorBudget(): DescriptorBudget | undefined {
-    return this.model.descriptorBudget?.();
+    return super.epollWait(epfd, events, maxEvents, timeoutMs);
   }
 
   /** Closes every real eventfd still open (their model eventfds stay the model's). Idempotent. */

@@ -3,8 +3,8 @@
  * of a partition on the KVM model hands out an eventfd of the KVM model's table, and vfio-pci must
  * signal exactly that eventfd.
  */
-import type { DescriptorBudget, IoctlDef } from '@tsvmm/linux-sys';
-import { type ModelEventFd, isEventFd } from '@tsvmm/linux-sys/testing';
+import type { IoctlDef } from '@tsvmm/linux-sys';
+import { ForwardingSyscalls, type ModelEventFd, isEventFd } from '@tsvmm/linux-sys/testing';
 import type { VfioSyscalls } from '../sys';
 import type { RaiseOutcome, VfioKernelModel } from './vfio-model';
 
@@ -52,7 +52,7 @@ const ACTION_UNMASK = 0x10;
  * through SET_IRQS unchanged; their numbers are chosen free in the other model's table too, so a
  * number names one eventfd in the process the two models stand for.
  */
-export class VfioModelBridge implements VfioSyscalls {
+export class VfioModelBridge extends ForwardingSyscalls<VfioKernelModel> implements VfioSyscalls {
   /**
    * The VFIO calls made through the bridge, in order, for tests that assert the sequence:
    * `SET_IRQS MSIX start=0 [7,-1]` (eventfds by the caller's numbers), `SET_IRQS MSIX start=0 none
@@ -67,7 +67,9 @@ export class VfioModelBridge implements VfioSyscalls {
     readonly vfio: VfioKernelModel,
     /** The model whose eventfds the VMM hands to SET_IRQS (the KVM model). */
     readonly kvm: EventfdModel,
-  ) {}
+  ) {
+    super(vfio);
+  }
 
   /** The device raises MSI-X vector `vector` (see `VfioKernelModel.raiseMsix`), and the signal reaches the shared eventfd. */
   raiseMsix(vector: number, address?: string): RaiseOutcome {
@@ -139,7 +141,7 @@ export class VfioModelBridge implements VfioSyscalls {
     this.standIns.clear();
   }
 
-  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+  override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
     let a = arg;
     if (request.request >>> 0 === SET_IRQS && arg instanceof Uint8Array && arg.length >= 20) {
       const v = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
@@ -164,20 +166,11 @@ export class VfioModelBridge implements VfioSyscalls {
     return this.vfio.ioctl(fd, request, a);
   }
 
-  open(path: string, flags: number): number {
-    return this.vfio.open(path, flags);
-  }
-  close(fd: number): number {
+  override close(fd: number): number {
     this.native.delete(fd);
     return this.vfio.close(fd);
   }
-  read(fd: number, buf: Uint8Array, length: number): number {
-    return this.vfio.read(fd, buf, length);
-  }
-  write(fd: number, buf: Uint8Array, length: number): number {
-    return this.vfio.write(fd, buf, length);
-  }
-  eventfd(initval: number, flags: number): number {
+  override eventfd(initval: number, flags: number): number {
     return this.nativeNumber(() => this.vfio.eventfd(initval, flags));
   }
 
@@ -193,26 +186,8 @@ export class VfioModelBridge implements VfioSyscalls {
     if (fd >= 0) this.native.add(fd);
     return fd;
   }
-  poll(): number {
-    return this.vfio.poll();
-  }
-  epollCreate(): number {
-    return this.vfio.epollCreate();
-  }
-  epollCtl(): number {
-    return this.vfio.epollCtl();
-  }
-  epollWait(): number {
-    return this.vfio.epollWait();
-  }
-  dup(fd: number): number {
+  override dup(fd: number): number {
     return this.native.has(fd) ? this.nativeNumber(() => this.vfio.dup(fd)) : this.vfio.dup(fd);
-  }
-  sameFile(a: number, b: number): number {
-    return this.vfio.sameFile(a, b);
-  }
-  descriptorBudget(): DescriptorBudget {
-    return this.vfio.descriptorBudget();
   }
   pread(fd: number, buf: Uint8Array, length: number, offset: number): number {
     return this.vfio.pread(fd, buf, length, offset);

@@ -20,8 +20,8 @@
  */
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DescriptorBudget, IoctlDef } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
+import type { IoctlDef } from '@tsvmm/linux-sys';
+import { type ModelEventFd, ModelKernel, isEventFd } from '@tsvmm/linux-sys/testing';
 import { describeValue, invalidArgument, checkInteger, checkOptions } from '@tsvmm/virt/implement';
 import type { VfioSyscalls } from '../sys';
 
@@ -38,7 +38,6 @@ const ENODEV = 19;
 const EINVAL = 22;
 const ENOTTY = 25;
 const ENOSPC = 28;
-const ENOSYS = 38;
 const EBADFD = 77;
 const EOPNOTSUPP = 95;
 
@@ -376,13 +375,12 @@ export type RaiseOutcome = 'signalled' | 'not-enabled' | 'no-eventfd' | 'masked'
  * /dev/iommu calls as the kernel does (errnos included), decoding every argument from raw bytes.
  * `poll` and epoll are not modelled (ENOSYS).
  */
-export class VfioKernelModel implements VfioSyscalls {
+export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscalls {
   /** Things a correct VMM never leaves behind; tests assert it stays empty. */
   readonly hazards: string[] = [];
   /** Every device, by PCI name. */
   readonly devices: ReadonlyMap<string, ModelPciDevice>;
   private readonly groups = new Map<number, GroupState>();
-  private readonly table: ModelFileTable<FdObject>;
   private readonly cdev: boolean;
   private readonly dmaEntryLimit: number;
 
@@ -395,6 +393,7 @@ export class VfioKernelModel implements VfioSyscalls {
     const cdev: unknown = o.cdev ?? true;
     const dmaEntryLimit: unknown = o.dmaEntryLimit;
     const maxFds: unknown = o.maxFds;
+    super(maxFds === undefined ? undefined : checkInteger(op, 'maxFds', maxFds, 0, 1 << 30));
     if (!Array.isArray(devices) || devices.length < 1) throw invalidArgument(op, `devices must be a non-empty array, got ${describeValue(devices)}`);
     if (!Array.isArray(nonViable)) throw invalidArgument(op, `nonViableGroups must be an array of group numbers, got ${describeValue(nonViable)}`);
     if (typeof cdev !== 'boolean') throw invalidArgument(op, `cdev must be a boolean, got ${describeValue(cdev)}`);
@@ -428,10 +427,6 @@ export class VfioKernelModel implements VfioSyscalls {
       g.devices.push(dev);
     });
     this.devices = byName;
-    this.table = new ModelFileTable<FdObject>({
-      ...(maxFds === undefined ? {} : { maxFds: checkInteger(op, 'maxFds', maxFds, 0, 1 << 30) }),
-      onRelease: (f) => this.release(f),
-    });
   }
 
   // ---- inspection and the device side -------------------------------------------------------
@@ -574,11 +569,11 @@ export class VfioKernelModel implements VfioSyscalls {
   private signal(e: ModelEventFd): void {
     // eventfd_signal adds 1 (a saturated counter stays: eventfd_signal never fails its caller).
     if (e.count < 0xffff_ffff_ffff_fffen) e.count += 1n;
-    this.eventfdWritten(e);
+    this.eventFdWritten(e);
   }
 
   /** After any write to `e`: a virqfd on it consumes the counter and unmasks its device's INTx (virqfd.c). */
-  private eventfdWritten(e: ModelEventFd): void {
+  protected override eventFdWritten(e: ModelEventFd): void {
     for (const d of this.devices.values()) {
       if (d.irq.unmaskFd === e && e.count > 0n) {
         e.count = 0n;
@@ -586,12 +581,12 @@ export class VfioKernelModel implements VfioSyscalls {
         return;
       }
     }
-    this.table.notifyReadable(e);
+    super.eventFdWritten(e);
   }
 
   // ---- Syscalls ------------------------------------------------------------------------------
 
-  open(path: string, _flags: number): number {
+  override open(path: string, _flags: number): number {
     if (path === '/dev/vfio/vfio') return this.table.install({ kind: 'container', groups: new Set(), iommu: undefined, mappings: [] });
     if (path === '/dev/iommu') return this.cdev ? this.table.install({ kind: 'iommufd', objects: new Map(), nextId: 1, boundDevices: 0, releasePending: false }) : -ENOENT;
     const g = /^\/dev\/vfio\/(\d+)$/.exec(path);
@@ -623,25 +618,12 @@ export class VfioKernelModel implements VfioSyscalls {
     return false;
   }
 
-  close(fd: number): number {
-    return this.table.close(fd);
-  }
-
-  /** `fcntl(fd, F_DUPFD_CLOEXEC, 0)`: the lowest free number for the same open file; EBADF for a closed number, EMFILE at the limit. */
-  dup(fd: number): number {
-    return this.table.dup(fd);
-  }
-
-  sameFile(a: number, b: number): number {
-    return this.table.sameFile(a, b);
-  }
-
-  descriptorBudget(): DescriptorBudget {
-    return this.table.budget();
-  }
-
-  /** The last number of `f` closed: the kernel's release of that file. */
-  private release(f: FdObject): void {
+  /**
+   * The last number of `f` closed: the kernel's release of that file.
+   *
+   * @hidden
+   */
+  protected override release(f: FdObject): void {
     if (isEventFd(f)) {
       // A virqfd goes with its eventfd (EPOLLHUP); a trigger keeps the eventfd context alive.
       for (const d of this.devices.values()) if (d.irq.unmaskFd === f) d.irq.unmaskFd = undefined;
@@ -740,7 +722,7 @@ export class VfioKernelModel implements VfioSyscalls {
     d.irq.unmaskFd = undefined;
   }
 
-  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+  override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
     const o = this.table.get(fd);
     if (!o) return -EBADF;
     if (isEventFd(o)) return -ENOTTY;
@@ -755,37 +737,6 @@ export class VfioKernelModel implements VfioSyscalls {
       case 'iommufd':
         return this.iommufdIoctl(o, req, arg);
     }
-  }
-
-  read(fd: number, buf: Uint8Array, length: number): number {
-    return this.table.readEventFd(fd, buf, length);
-  }
-
-  write(fd: number, buf: Uint8Array, length: number): number {
-    const e = this.table.addToEventFd(fd, buf, length);
-    if (typeof e === 'number') return e;
-    this.eventfdWritten(e);
-    return 8;
-  }
-
-  eventfd(initval: number, _flags: number): number {
-    return this.table.createEventFd(initval);
-  }
-
-  poll(): number {
-    return -ENOSYS;
-  }
-
-  epollCreate(): number {
-    return -ENOSYS;
-  }
-
-  epollCtl(): number {
-    return -ENOSYS;
-  }
-
-  epollWait(): number {
-    return -ENOSYS;
   }
 
   pread(fd: number, buf: Uint8Array, length: number, offset: number): number {

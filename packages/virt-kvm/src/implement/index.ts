@@ -6,7 +6,7 @@
 export { kvmRelayInjector } from '../partition';
 export { kvmIrqFdBackend } from '../irqfd';
 export type { KvmIrqFdBackendOptions } from '../irqfd';
-export { FIRST_MSI_GSI, LEGACY_ROUTES, kvmRoutingTableEncoding } from '../gsi-routing';
+export { FIRST_MSI_GSI, LEGACY_ROUTES, kvmRoutingTableLayout } from '../gsi-routing';
 export type { LegacyRoute } from '../gsi-routing';
 export { KVM_DEVICE, checkExtension, openKvm, probeExtensions } from '../device';
 export { signalMsiInjector } from '../signal-msi';

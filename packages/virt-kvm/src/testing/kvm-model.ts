@@ -34,8 +34,8 @@
  *
  * Wrap it with `FaultInjector` from `@tsvmm/linux-sys/testing` to fail chosen calls.
  */
-import type { DescriptorBudget, IoctlDef, Syscalls } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
+import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
+import { type ModelEventFd, ModelKernel, isEventFd } from '@tsvmm/linux-sys/testing';
 import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
 import { describeValue, invalidArgument, checkBoolean, checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
@@ -49,7 +49,6 @@ const EEXIST = 17;
 const EINVAL = 22;
 const ENOTTY = 25;
 const ENXIO = 6;
-const ENOSYS = 38;
 
 // ioctl numbers, literally from the reference table (kvm.md §1).
 const KVM_GET_API_VERSION = 0xae00;
@@ -614,17 +613,12 @@ type FdObject = KvmDevice | VmObject | VcpuObject | EventFdObject;
  * `include/uapi/linux/kvm.h`. Pass it as `sys` to `KvmPartition.create`. `poll` and epoll are not
  * modelled (ENOSYS): the overflow relay runs on {@link modelRelayPlatform} instead.
  */
-export class KvmKernelModel implements Syscalls {
+export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
   private readonly apicIds: readonly number[];
   /** Things that crash or corrupt real hosts; a correct backend never causes one. */
   readonly hazards: string[] = [];
   /** Every VM created, in order (closed ones stay); {@link KvmKernelModel.vm} is the last. */
   readonly vms: VmObject[] = [];
-  /** The process's descriptors and eventfds, shared vocabulary with the other kernel models. */
-  get files(): ModelFileTable<object> {
-    return this.table;
-  }
-  private readonly table: ModelFileTable<FdObject>;
   private readonly maxRoutes: number;
   private readonly caps: Readonly<Record<number, number>>;
   /** KVM offers x2APIC ({@link KvmModelOptions.x2apic}). */
@@ -643,8 +637,8 @@ export class KvmKernelModel implements Syscalls {
   constructor(options: KvmModelOptions = {}) {
     const op = 'new KvmKernelModel';
     const o = checkOptions<KvmModelOptions>(op, 'options', options, ['apicIds', 'maxRoutes', 'capabilities', 'maxFds', 'x2apic', 'workRunsWhilePolled']);
-    this.x2apicOffered = checkBoolean(op, 'x2apic', o.x2apic, true);
-    this.workRunsWhilePolled = checkBoolean(op, 'workRunsWhilePolled', o.workRunsWhilePolled, true);
+    const x2apicOffered = checkBoolean(op, 'x2apic', o.x2apic, true);
+    const workRunsWhilePolled = checkBoolean(op, 'workRunsWhilePolled', o.workRunsWhilePolled, true);
     const apicIds: unknown = o.apicIds;
     const maxRoutes: unknown = o.maxRoutes;
     const capabilities: unknown = o.capabilities;
@@ -654,13 +648,13 @@ export class KvmKernelModel implements Syscalls {
     }
     const ids = ((apicIds as unknown[] | undefined) ?? [0, 1]).map((id, i) => checkInteger(op, `apicIds[${i}]`, id, 0, 0xffffffff));
     if (new Set(ids).size !== ids.length) throw invalidArgument(op, 'apicIds must be distinct (one local APIC per vCPU id)');
-    this.apicIds = Object.freeze(ids);
-    this.maxRoutes = maxRoutes === undefined ? MAX_IRQ_ROUTES : checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 16);
+    const routeLimit = maxRoutes === undefined ? MAX_IRQ_ROUTES : checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 16);
     if (capabilities !== undefined) checkObject(op, 'capabilities', capabilities);
-    this.table = new ModelFileTable<FdObject>({
-      ...(maxFds === undefined ? {} : { maxFds: checkInteger(op, 'maxFds', maxFds, 0, 1 << 30) }),
-      onRelease: (f) => this.release(f),
-    });
+    super(maxFds === undefined ? undefined : checkInteger(op, 'maxFds', maxFds, 0, 1 << 30));
+    this.x2apicOffered = x2apicOffered;
+    this.workRunsWhilePolled = workRunsWhilePolled;
+    this.apicIds = Object.freeze(ids);
+    this.maxRoutes = routeLimit;
     // IRQCHIP 0, NR_VCPUS 9, IRQ_ROUTING 25, IRQFD 32, MAX_VCPUS 66, SIGNAL_MSI 77, IRQFD_RESAMPLE 82, SPLIT_IRQCHIP 121,
     // MAX_VCPU_ID 128 (4096, KVM_MAX_VCPU_IDS of current x86 kernels), X2APIC_API 129 (the two flags of the UAPI header).
     this.caps = (capabilities as Readonly<Record<number, number>> | undefined) ?? {
@@ -729,41 +723,24 @@ export class KvmKernelModel implements Syscalls {
     return o === undefined ? undefined : vm.irqfds.find((i) => i.eventfd === o)?.gsi;
   }
 
-  /** How many numbers refer to the open file behind `fd` (0 when `fd` is closed). */
-  fileRefs(fd: number): number {
-    return this.table.fileRefs(fd);
-  }
-
   /** The eventfd's counter (undefined when `fd` is not an open eventfd). */
   eventfdCount(fd: number): bigint | undefined {
     return this.table.counter(fd);
   }
 
-  /**
-   * Calls `ready` whenever a write leaves the (unassigned) eventfd `fd` readable: the relay model's
-   * waiter. Returns what stops it. Throws RangeError when `fd` is not an open eventfd.
-   */
-  watchEventFd(fd: number, ready: () => void): () => void {
-    return this.table.watchEventFd(fd, ready);
-  }
-
   // ---- Syscalls ------------------------------------------------------------------------------
 
-  open(path: string, _flags: number): number {
+  override open(path: string, _flags: number): number {
     if (path !== '/dev/kvm') return -ENOENT;
     return this.allocate({ kind: 'kvm' });
   }
 
   /**
-   * close(2) removes one number. The open file lives on while another number (a dup) still refers
-   * to it; only the last close releases it.
+   * The last number of `o` was closed: the open file is released.
+   *
+   * @hidden
    */
-  close(fd: number): number {
-    return this.table.close(fd);
-  }
-
-  /** The last number of `o` was closed: the open file is released. */
-  private release(o: FdObject): void {
+  protected override release(o: FdObject): void {
     if (!isEventFd(o)) return;
     // Releasing the eventfd deactivates its irqfd at once (virt/kvm/eventfd.c, irqfd_wakeup on
     // EPOLLHUP, under the irqfds lock); only the freeing is left to a workqueue.
@@ -776,21 +753,7 @@ export class KvmKernelModel implements Syscalls {
     }
   }
 
-  /**
-   * `fcntl(fd, F_DUPFD_CLOEXEC, 0)` (POSIX dup): the lowest free number, referring to the same open
-   * file (the same eventfd counter, the same irqfd bindings). EBADF for a closed number, EMFILE at
-   * the limit.
-   */
-  dup(fd: number): number {
-    return this.table.dup(fd);
-  }
-
-  /** `kcmp(pid, pid, KCMP_FILE, a, b)` as a yes/no: 1 when both numbers name one open file, 0 when not, -EBADF when either is closed. */
-  sameFile(a: number, b: number): number {
-    return this.table.sameFile(a, b);
-  }
-
-  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+  override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
     const o = this.table.get(fd);
     if (!o) return -EBADF;
     const req = request.request >>> 0;
@@ -806,21 +769,13 @@ export class KvmKernelModel implements Syscalls {
     }
   }
 
-  read(fd: number, buf: Uint8Array, length: number): number {
-    return this.table.readEventFd(fd, buf, length);
-  }
-
   /**
-   * write(2) of 8 bytes to an eventfd: adds the little-endian u64 to its counter (EINVAL for
-   * 0xFFFFFFFFFFFFFFFF or fewer than 8 bytes, EAGAIN when it would overflow). When the eventfd is
-   * assigned as an irqfd, the counter is drained and the GSI injected once through the committed
-   * table, inside the write or from the irqfd's work item as KVM does ({@link VmObject.wakeIrqfd}; a
-   * write of 0 too: the wakeup does not look at the value);
-   * otherwise a watcher is told when the counter is non-zero. Returns 8 or -errno.
+   * After a write to an eventfd: when it is assigned as an irqfd, the counter is drained and the
+   * GSI injected once through the committed table, inside the write or from the irqfd's work item
+   * as KVM does ({@link VmObject.wakeIrqfd}; a write of 0 too: the wakeup does not look at the
+   * value); otherwise a watcher is told when the counter is non-zero.
    */
-  write(fd: number, buf: Uint8Array, length: number): number {
-    const o = this.table.addToEventFd(fd, buf, length);
-    if (typeof o === 'number') return o;
+  protected override eventFdWritten(o: EventFdObject): void {
     const irqfd = this.irqfdOf(o);
     if (irqfd) {
       // Every successful write wakes the eventfd's waiters, even one adding 0 (eventfd_write), and
@@ -829,29 +784,8 @@ export class KvmKernelModel implements Syscalls {
       o.count = 0n;
       irqfd.vm.wakeIrqfd(irqfd.irqfd);
     } else {
-      this.table.notifyReadable(o);
+      super.eventFdWritten(o);
     }
-    return 8;
-  }
-
-  eventfd(initval: number, _flags: number): number {
-    return this.table.createEventFd(initval);
-  }
-
-  poll(): number {
-    return -ENOSYS;
-  }
-
-  epollCreate(): number {
-    return -ENOSYS;
-  }
-
-  epollCtl(): number {
-    return -ENOSYS;
-  }
-
-  epollWait(): number {
-    return -ENOSYS;
   }
 
   // ---- ioctls ------------------------------------------------------------------------------
@@ -1316,11 +1250,6 @@ export class KvmKernelModel implements Syscalls {
       if (irqfd) return { vm, irqfd };
     }
     return undefined;
-  }
-
-  /** The model's own budget: {@link KvmModelOptions.maxFds} and the numbers it has open. */
-  descriptorBudget(): DescriptorBudget {
-    return this.table.budget();
   }
 
   private allocate(o: FdObject): number {

@@ -24,8 +24,8 @@
  * Compose fault injection with `new FaultInjector(model)` from `@tsvmm/linux-sys/testing`.
  */
 import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
-import { type DescriptorBudget, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ENOTTY, type IoctlDef, type Syscalls } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelFileTable, isEventFd } from '@tsvmm/linux-sys/testing';
+import { EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ENOTTY, type IoctlDef, type Syscalls } from '@tsvmm/linux-sys';
+import { type ModelEventFd, ModelKernel, isEventFd } from '@tsvmm/linux-sys/testing';
 import type { PinnedBuffer, UserMemory } from '../memory';
 
 // ---- the ABI in the model's own words (include/uapi/linux/mshv.h, Linux 6.15+) ----
@@ -206,32 +206,19 @@ const NEXT_ADDRESS_BASE = 0x7f00_0000_0000n;
  * /dev/mshv, partition, VP and eventfd calls as the driver does, errnos included. Pass it as both
  * `sys` and `memory` to `MshvPartition.create`; `hazards` must stay empty.
  */
-export class MshvKernelModel implements Syscalls, UserMemory {
+export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls, UserMemory {
   /** Hazards seen so far; tests assert this stays empty. */
   readonly hazards: MshvHazard[] = [];
   /** Every partition created, in order (disposed ones stay, with `refs` 0). */
   readonly partitions: ModelPartition[] = [];
-  /** The process's descriptors and eventfds, shared vocabulary with the other kernel models. */
-  get files(): ModelFileTable<object> {
-    return this.table;
-  }
-  private readonly table: ModelFileTable<FileObject>;
   private readonly regions: Region[] = [];
   private nextAddress = NEXT_ADDRESS_BASE;
   private readonly options: MshvKernelModelOptions;
   private readonly hvcallFaults: Array<{ errno: number; status: number }> = [];
 
   constructor(options: MshvKernelModelOptions = {}) {
+    super(options.maxFds);
     this.options = options;
-    this.table = new ModelFileTable<FileObject>({
-      ...(options.maxFds === undefined ? {} : { maxFds: options.maxFds }),
-      onRelease: (f) => this.release(f),
-    });
-  }
-
-  /** The model's own budget: {@link MshvKernelModelOptions.maxFds} and the numbers it has open. */
-  descriptorBudget(): DescriptorBudget {
-    return this.table.budget();
   }
 
   // ---- inspection ----
@@ -261,11 +248,6 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     return this.partitionOf(partitionFd)?.irqfds.find((i) => i.eventfd === f)?.gsi;
   }
 
-  /** How many numbers refer to the open file behind `fd` (0 when `fd` is closed). */
-  fileRefs(fd: number): number {
-    return this.table.fileRefs(fd);
-  }
-
   /** The counter of an eventfd (what a read would return), or undefined when `fd` is not one. */
   eventfdCounter(fd: number): bigint | undefined {
     return this.table.counter(fd);
@@ -277,14 +259,6 @@ export class MshvKernelModel implements Syscalls, UserMemory {
    */
   failNextHypercall(errno: number, status = 0, times = 1): void {
     for (let i = 0; i < times; i++) this.hvcallFaults.push({ errno, status });
-  }
-
-  /**
-   * Calls `onReady` after every write that leaves eventfd `fd` readable, as epoll would report it
-   * (for a user-space relay run against the model). Returns the function that stops watching.
-   */
-  watchEventFd(fd: number, onReady: () => void): () => void {
-    return this.table.watchEventFd(fd, onReady);
   }
 
   // ---- UserMemory: the model's address space ----
@@ -319,7 +293,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
 
   // ---- Syscalls ----
 
-  open(path: string, _flags: number): number {
+  override open(path: string, _flags: number): number {
     if (path !== '/dev/mshv') return -ENOENT;
     const device = this.options.device ?? 'present';
     if (device === 'missing') return -ENOENT;
@@ -328,16 +302,12 @@ export class MshvKernelModel implements Syscalls, UserMemory {
   }
 
   /**
-   * close(2): removes one number. Only the last number of an open file releases it: an eventfd's
-   * irqfds are torn down, a partition fd's release tears every irqfd of the partition down.
-   * Returns 0, or -EBADF for a closed number.
+   * The last number of `f` was closed: the open file is released. An eventfd's irqfds are torn
+   * down; a partition fd's release tears every irqfd of the partition down.
+   *
+   * @hidden
    */
-  close(fd: number): number {
-    return this.table.close(fd);
-  }
-
-  /** The last number of `f` was closed: the open file is released. */
-  private release(f: FileObject): void {
+  protected override release(f: FileObject): void {
     switch (f.kind) {
       case 'eventfd':
         // The eventfd's irqfds are deactivated at once (EPOLLHUP); only their freeing is deferred.
@@ -356,20 +326,7 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     }
   }
 
-  /**
-   * `fcntl(fd, F_DUPFD_CLOEXEC, 0)` (POSIX dup): the lowest free number, referring to the same open
-   * file. EBADF for a closed number.
-   */
-  dup(fd: number): number {
-    return this.table.dup(fd);
-  }
-
-  /** `kcmp(pid, pid, KCMP_FILE, a, b)` as a yes/no: 1 when both numbers name one open file, 0 when not, -EBADF when either is closed. */
-  sameFile(a: number, b: number): number {
-    return this.table.sameFile(a, b);
-  }
-
-  ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+  override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
     const f = this.table.get(fd);
     if (f === undefined) return -EBADF;
     const req = request.request >>> 0;
@@ -385,32 +342,21 @@ export class MshvKernelModel implements Syscalls, UserMemory {
     }
   }
 
-  read(fd: number, buf: Uint8Array, length: number): number {
-    return this.table.readEventFd(fd, buf, length);
-  }
-
   /**
-   * write(2) of 8 bytes to an eventfd: adds the little-endian u64 to its counter (the shared
-   * table's rules). Each irqfd bound to the eventfd drains it and injects through its GSI's route
-   * (a write of 0 too: the wakeup does not look at the value),
-   * inside the write; an unrouted GSI does what the kernel does (vector 0 on APIC 0 below the
-   * highest route, else nothing) and is recorded as a hazard. Returns 8 or -errno.
+   * After a write to an eventfd: each irqfd bound to it drains it and injects through its GSI's
+   * route (a write of 0 too: the wakeup does not look at the value), inside the write; an unrouted
+   * GSI does what the kernel does (vector 0 on APIC 0 below the highest route, else nothing) and is
+   * recorded as a hazard.
    */
-  write(fd: number, buf: Uint8Array, length: number): number {
-    const f = this.table.addToEventFd(fd, buf, length);
-    if (typeof f === 'number') return f;
+  protected override eventFdWritten(f: EventFdObject): void {
     // Every successful write wakes the eventfd's waiters, even one adding 0 (eventfd_write); an
     // assigned irqfd's wakeup reads the counter and injects whatever it read (mshv_irqfd_wakeup).
     this.wake(f);
-    this.table.notifyReadable(f);
-    return 8;
+    super.eventFdWritten(f);
   }
 
-  eventfd(initval: number, _flags: number): number {
-    return this.table.createEventFd(initval);
-  }
-
-  poll(fds: Uint8Array, nfds: number, _timeoutMs: number): number {
+  /** poll(2) over eventfds: POLLIN for a readable one, POLLNVAL for a closed number. Never waits. */
+  override poll(fds: Uint8Array, nfds: number, _timeoutMs: number): number {
     const v = new DataView(fds.buffer, fds.byteOffset, fds.byteLength);
     let ready = 0;
     for (let i = 0; i < nfds; i++) {
@@ -424,17 +370,6 @@ export class MshvKernelModel implements Syscalls, UserMemory {
       if (revents) ready++;
     }
     return ready;
-  }
-
-  /** epoll is not modelled: the user-space relay cannot run against this model. */
-  epollCreate(): number {
-    return -ENOSYS;
-  }
-  epollCtl(_epfd: number, _op: number, _fd: number, _event: Uint8Array | null): number {
-    return -ENOSYS;
-  }
-  epollWait(_epfd: number, _events: Uint8Array, _maxEvents: number, _timeoutMs: number): number {
-    return -ENOSYS;
   }
 
   // ---- the driver ----

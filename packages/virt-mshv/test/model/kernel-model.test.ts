@@ -272,6 +272,24 @@ describe('eventfds', () => {
     expect(new DataView(b.buffer).getBigUint64(0, true)).toBe(0xffff_ffff_ffff_fffen);
     expect(m.read(999, b, 8)).toBe(-EBADF);
   });
+
+  it('poll: POLLIN on a readable eventfd only, POLLNVAL on a closed number, the count of ready entries returned', () => {
+    const m = new MshvKernelModel();
+    const full = m.eventfd(1, 0);
+    const empty = m.eventfd(0, 0);
+    const closed = m.eventfd(0, 0);
+    m.close(closed);
+    const fds = new Uint8Array(3 * 8);
+    const v = new DataView(fds.buffer);
+    [full, empty, closed].forEach((fd, i) => {
+      v.setInt32(i * 8, fd, true);
+      v.setInt16(i * 8 + 4, 1, true); // events = POLLIN
+      v.setInt16(i * 8 + 6, -1, true); // revents is written, whatever it held
+    });
+    expect(m.poll(fds, 3, 0)).toBe(2);
+    expect([0, 1, 2].map((i) => v.getInt16(i * 8 + 6, true))).toEqual([1, 0, 0x20]);
+    expect(m.eventfdCounter(full)).toBe(1n); // poll never consumes
+  });
 });
 
 describe('MSHV_ROOT_HVCALL (HvCallAssertVirtualInterrupt)', () => {
