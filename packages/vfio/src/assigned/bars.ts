@@ -4,6 +4,7 @@
  * virtual BAR registers with their sizing behaviour, and the mmap-able parts of each BAR with
  * the MSI-X table and PBA pages carved out.
  */
+import type { MsixLayout } from '@tsvmm/pci-core';
 import * as abi from '../abi';
 import type { RegionInfo } from '../calls';
 
@@ -40,15 +41,8 @@ export interface AssignedBar {
   readonly mappable: readonly BarRange[];
 }
 
-/** Where the MSI-X table and PBA lie (the fields of pci-core's `MsixLayout` the carve-out needs). */
-export interface MsixPlacementBytes {
-  readonly tableBir: number;
-  readonly tableOffset: number;
-  readonly tableSize: number;
-  readonly pbaBir: number;
-  readonly pbaOffset: number;
-  readonly pbaSize: number;
-}
+/** Where the MSI-X table and PBA lie: the fields of pci-core's `MsixLayout` the carve-out needs. */
+export type MsixPlacementBytes = Pick<MsixLayout, 'tableBir' | 'tableOffset' | 'tableSize' | 'pbaBir' | 'pbaOffset' | 'pbaSize'>;
 
 /** An {@link AssignedBar} from its region info and the type bits of its BAR register. */
 export function barFromRegion(info: RegionInfo, typeBits: number, msix: MsixPlacementBytes | undefined): AssignedBar {

@@ -212,34 +212,26 @@ class Run {
 
   /** Each vCPU's IRR vectors, left as they are. */
   peekIrr(): number[][] {
-    return this.vcpuFds.map((fd) => {
-      must(this.kernel.sys.ioctl(fd, kvm.KVM_GET_LAPIC, this.page), 'KVM_GET_LAPIC');
-      const v = new DataView(this.page.buffer);
-      const irr: number[] = [];
-      for (let w = 0; w < 8; w++) {
-        const word = v.getUint32(kvm.LAPIC_IRR + w * 16, true);
-        for (let b = 0; b < 32; b++) if ((word >>> b) & 1) irr.push(w * 32 + b);
-      }
-      return irr;
-    });
+    return this.vcpuFds.map((fd) => this.readIrr(fd, false));
   }
 
   /** Each vCPU's IRR vectors, then cleared. */
   takeIrr(): number[][] {
-    const out: number[][] = [];
-    for (const fd of this.vcpuFds) {
-      must(this.kernel.sys.ioctl(fd, kvm.KVM_GET_LAPIC, this.page), 'KVM_GET_LAPIC');
-      const v = new DataView(this.page.buffer);
-      const irr: number[] = [];
-      for (let w = 0; w < 8; w++) {
-        const word = v.getUint32(kvm.LAPIC_IRR + w * 16, true);
-        for (let b = 0; b < 32; b++) if ((word >>> b) & 1) irr.push(w * 32 + b);
-        v.setUint32(kvm.LAPIC_IRR + w * 16, 0, true);
-      }
-      must(this.kernel.sys.ioctl(fd, kvm.KVM_SET_LAPIC, this.page), 'KVM_SET_LAPIC');
-      out.push(irr);
+    return this.vcpuFds.map((fd) => this.readIrr(fd, true));
+  }
+
+  /** One vCPU's IRR vectors from KVM_GET_LAPIC; with `clear`, written back with IRR empty (KVM_SET_LAPIC). */
+  private readIrr(fd: number, clear: boolean): number[] {
+    must(this.kernel.sys.ioctl(fd, kvm.KVM_GET_LAPIC, this.page), 'KVM_GET_LAPIC');
+    const v = new DataView(this.page.buffer);
+    const irr: number[] = [];
+    for (let w = 0; w < 8; w++) {
+      const word = v.getUint32(kvm.LAPIC_IRR + w * 16, true);
+      for (let b = 0; b < 32; b++) if ((word >>> b) & 1) irr.push(w * 32 + b);
+      if (clear) v.setUint32(kvm.LAPIC_IRR + w * 16, 0, true);
     }
-    return out;
+    if (clear) must(this.kernel.sys.ioctl(fd, kvm.KVM_SET_LAPIC, this.page), 'KVM_SET_LAPIC');
+    return irr;
   }
 
   dispose(): void {
