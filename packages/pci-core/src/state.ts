@@ -18,8 +18,8 @@ export interface MsixState {
 }
 
 /**
- * A value as a restore error shows it: numbers in decimal and hex, arrays and plain objects as
- * their JSON (cut at 80 characters), anything else as `describeValue` of `@tsvmm/virt` says.
+ * A value as a restore error shows it: numbers in decimal and hex, booleans as themselves, arrays and
+ * plain objects as their JSON (cut at 80 characters), anything else as `describeValue` of `@tsvmm/virt` says.
  */
 export function showSnapshotValue(value: unknown): string {
   if (Array.isArray(value) || (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)) {
@@ -31,6 +31,7 @@ export function showSnapshotValue(value: unknown): string {
     }
     if (text !== undefined) return text.length > 80 ? `${text.slice(0, 80)}…` : text;
   }
+  if (typeof value === 'boolean') return String(value);
   return describeValue(value);
 }
 

@@ -245,6 +245,7 @@ describe('typed errors, before any change', () => {
       [{ ...good, pending: '0' }, 'state.pending must be an array of vector numbers, got "0"'],
       [{ ...good, multipleMessageEnable: 5 }, 'state.multipleMessageEnable must be an integer from 0 to 2, got 5 (0x5)'],
       [[], 'state must be a save() snapshot (an object), got []'],
+      [{ ...good, address64: false }, 'state.address64 false'],
     ];
     for (const [bad, words] of cases) {
       let thrown: unknown;

@@ -1070,7 +1070,7 @@ function checkLiveVectors(op: string, value: unknown, vectors: number, enabled: 
 
 /**
  * A value as a restore error shows it: arrays and plain objects as their JSON (cut at 80
- * characters), anything else as `describeValue` of `@tsvmm/virt` says (numbers in decimal and hex).
+ * characters), booleans as themselves, anything else as `describeValue` of `@tsvmm/virt` says (numbers in decimal and hex).
  */
 function showValue(value: unknown): string {
   if (Array.isArray(value) || (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)) {
@@ -1082,6 +1082,7 @@ function showValue(value: unknown): string {
     }
     if (text !== undefined) return text.length > 80 ? `${text.slice(0, 80)}…` : text;
   }
+  if (typeof value === 'boolean') return String(value);
   return describeValue(value);
 }
 
