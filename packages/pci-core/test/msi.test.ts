@@ -230,6 +230,38 @@ describe('typed errors, before any change', () => {
     expect(image(emu)).toEqual(img);
   });
 
+  it('restore names the field and shows the bad value; pending must be ascending and distinct', () => {
+    const { emu, fake } = make({ vectors: 4 });
+    emu.configWrite(4, 4, 0xfee0_0000);
+    emu.configWrite(2, 2, 0x21); // MME 2: four vectors granted, enabled
+    const good = emu.save();
+    const img = image(emu);
+    const calls = fake.calls.length;
+    const cases: [unknown, string][] = [
+      [{ ...good, version: 2 }, 'state.version is 2 (0x2)'],
+      [{ ...good, pending: [0, 0] }, 'state.pending[1] is 0 after 0'],
+      [{ ...good, pending: [1, 0] }, 'state.pending[1] is 0 after 1'],
+      [{ ...good, pending: [0, 1, 2, 9] }, 'state.pending[3] is 9 (0x9)'],
+      [{ ...good, pending: '0' }, 'state.pending must be an array of vector numbers, got "0"'],
+      [{ ...good, multipleMessageEnable: 5 }, 'state.multipleMessageEnable must be an integer from 0 to 2, got 5 (0x5)'],
+      [[], 'state must be a save() snapshot (an object), got []'],
+      [{ ...good, address64: false }, 'state.address64 false'],
+    ];
+    for (const [bad, words] of cases) {
+      let thrown: unknown;
+      try {
+        emu.restore(bad as never);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(VirtError);
+      expect((thrown as VirtError).operation).toBe('MsiEmulator.restore');
+      expect((thrown as VirtError).message).toContain(words);
+    }
+    expect(fake.calls.length).toBe(calls);
+    expect(image(emu)).toEqual(img);
+  });
+
   it('setRoutes refuses a wrong length or a route given twice before detaching anything', () => {
     const { emu, fake } = make();
     const calls = fake.calls.length;

@@ -81,4 +81,30 @@ describe('save and restore', () => {
     expect(r.emu.save()).toEqual(before);
     expect(r.emu.read32(T_BAR, r.at(0, 12))).toBe(0);
   });
+  it('restore names the field and shows the bad value; pending must be ascending and distinct, as save writes it', () => {
+    const r = programmed();
+    const s = r.emu.save();
+    const before = r.emu.save();
+    const cases: [unknown, string][] = [
+      [{ ...s, version: 3 }, 'state.version is 3 (0x3)'],
+      [{ ...s, pending: [3, 1] }, 'state.pending[1] is 1 after 3'],
+      [{ ...s, pending: [1, 1] }, 'state.pending[1] is 1 after 1'],
+      [{ ...s, pending: [0, 1, 2, 7] }, 'state.pending[3] is 7 (0x7), not one of the 4 vectors'],
+      [{ ...s, table: s.table.slice(1) }, 'state.table must be an array of 16 numbers (4 per vector), got ['],
+      [{ ...s, table: [...s.table.slice(0, 5), -1, ...s.table.slice(6)] }, 'state.table[5] is -1'],
+      [{ ...s, enable: 'true' }, 'state.enable must be a boolean, got "true"'],
+    ];
+    for (const [bad, words] of cases) {
+      let thrown: unknown;
+      try {
+        r.emu.restore(bad as MsixState);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(isVirtError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+      expect((thrown as Error).message).toContain(words);
+      expect((thrown as { operation: string }).operation).toBe('MsixEmulator.restore');
+    }
+    expect(r.emu.save()).toEqual(before);
+  });
 });

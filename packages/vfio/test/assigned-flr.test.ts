@@ -146,6 +146,10 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
     const [e, op] = errors[0]!;
     expect(e).toBeInstanceOf(VirtError);
     expect({ code: (e as VirtError).code, errno: (e as VirtError).errno, op }).toEqual({ code: 'SYSCALL', errno: 11, op: 'AssignedPciDevice.configWrite (Initiate Function Level Reset)' });
+    // Nobody retries a guest's write: the error says where things stand and names reset(), not "try again".
+    expect((e as VirtError).hint).not.toMatch(/try again/i);
+    expect((e as VirtError).hint).toContain('reset()');
+    expect((e as VirtError).detail).toContain('at power-on; the device itself keeps its state');
     // vfio has no interrupt enabled and the emulators are at power-on: nothing stale can arrive.
     expect(m.vfio.device().irq.mode).toBe('none');
     expect(dev.msix!.enabled).toBe(false);

@@ -28,7 +28,11 @@ import { MsixBinding } from './msix-binding';
 
 /** How {@link AssignedPciDevice.create} builds an assigned device. */
 export interface AssignedPciDeviceOptions {
-  /** The open device ({@link VfioDevice.open}); it stays the caller's: dispose it after the assigned device. */
+  /**
+   * The open device ({@link VfioDevice.open}); it stays the caller's: dispose it after the assigned
+   * device. One AssignedPciDevice owns it at a time (its interrupts in vfio are one configuration);
+   * the claim ends with {@link AssignedPciDevice.dispose}.
+   */
   readonly device: VfioDevice;
   /** The partition's irqfd (`partition.irqfd()`): one route per MSI-X and per MSI vector is made on it. */
   readonly irqfd: IrqFd;
@@ -130,6 +134,13 @@ const DEVCTL_FLR_HI = 0x80; // Initiate Function Level Reset, bit 15 (PCI_EXP_DE
 const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
 
 /**
+ * The VfioDevices an AssignedPciDevice owns now. vfio-pci has one interrupt configuration per
+ * device fd: a second owner's SET_IRQS (or its dispose, which disables every index) would undo the
+ * first's bindings behind its back, so a device is assigned once at a time.
+ */
+const claimed = new WeakSet<VfioDevice>();
+
+/**
  * A VFIO device assigned to a guest. Its config-space and BAR methods are the guest's path: they
  * accept any offset and size, never throw, and report failures through `onError`.
  *
@@ -194,6 +205,12 @@ export class AssignedPciDevice implements Disposable {
   private readonly msixIndex: VfioIrqIndex;
   private readonly msiIndex: VfioIrqIndex;
   private disposed = false;
+  /** VFIO_DEVICE_GET_IRQ_INFO's count for the MSI-X index (0 without MSI-X): the host vectors vfio can enable. */
+  private readonly msixIrqCount: number;
+  /** VFIO_DEVICE_GET_IRQ_INFO's count for the MSI index (0 without MSI). */
+  private readonly msiIrqCount: number;
+  /** Inside restore(): failures of the kernel calls, thrown at its end instead of reported. */
+  private captured: VirtError[] | undefined;
   /** Inside restore(): INTx comes back once, at its end, not from the emulators' transitions. */
   private restoring = false;
   private errors = 0;
@@ -217,6 +234,8 @@ export class AssignedPciDevice implements Disposable {
       intx: AssignedIntxOptions | undefined;
       pcieCap: number | undefined;
       flrCapable: boolean;
+      msixIrqCount: number;
+      msiIrqCount: number;
     },
     private readonly dma: DmaMappings,
     private readonly onError: ((error: Error, operation: string) => void) | undefined,
@@ -230,6 +249,8 @@ export class AssignedPciDevice implements Disposable {
     this.pcieCapability = init.pcieCap;
     this.flrByte = init.pcieCap === undefined ? -1 : init.pcieCap + EXP_DEVCTL + 1;
     this.functionLevelReset = init.flrCapable && (device.info.flags & abi.VFIO_DEVICE_FLAGS_RESET) !== 0;
+    this.msixIrqCount = init.msixIrqCount;
+    this.msiIrqCount = init.msiIrqCount;
     this.msixIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSIX_IRQ_INDEX, 'MSI-X');
     this.msiIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSI_IRQ_INDEX, 'MSI');
     const report = (e: Error, op: string): void => this.report(e, op);
@@ -285,7 +306,9 @@ export class AssignedPciDevice implements Disposable {
    *   `intx`); EXHAUSTED when the irqfd has too few routes; SYSCALL (or PERMISSION) when a vfio
    *   query, a DMA map or an INTx SET_IRQS fails; whatever `newLevelRoute(irqfd, intx.gsi)` of
    *   `@tsvmm/virt` throws (UNSUPPORTED, with the reason, where the partition has no level routes;
-   *   BUSY for a GSI that already has one; DISPOSED after the partition was disposed).
+   *   BUSY for a GSI that already has one; DISPOSED after the partition was disposed); BUSY, with
+   *   nothing done, when another AssignedPciDevice owns `options.device` (one owner at a time: a
+   *   second would rebind and, on its dispose, disable the first's interrupts in vfio).
    */
   static create(options: AssignedPciDeviceOptions): AssignedPciDevice {
     const op = 'AssignedPciDevice.create';
@@ -294,6 +317,13 @@ export class AssignedPciDevice implements Disposable {
     const irqfd: unknown = o.irqfd;
     if (!(device instanceof VfioDevice)) throw invalidArgument(op, `device must be a VfioDevice (VfioDevice.open), got ${describeValue(device)}`);
     if (device.isDisposed) throw invalidArgument(op, 'device is disposed');
+    if (claimed.has(device)) {
+      throw new VirtError('BUSY', {
+        operation: op,
+        detail: `${device.address} is already assigned: an AssignedPciDevice owns this VfioDevice's interrupts`,
+        hint: 'Use the existing AssignedPciDevice, or dispose it first; nothing was changed.',
+      });
+    }
     if (typeof irqfd !== 'object' || irqfd === null || typeof (irqfd as IrqFd).newIrqFdRoute !== 'function' || typeof (irqfd as IrqFd).batch !== 'function') {
       throw invalidArgument(op, `irqfd must be a partition's IrqFd (partition.irqfd()), got ${describeValue(irqfd)}`, 'Use a backend with irqfd; nothing was changed.');
     }
@@ -334,11 +364,14 @@ export class AssignedPciDevice implements Disposable {
     const flrCapable = pcieCap !== undefined && (hv.getUint32(pcieCap + EXP_DEVCAP, true) & DEVCAP_FLR) !== 0;
     let msixLayout: ConstructorParameters<typeof MsixEmulator>[0] | undefined;
     let dynamicMsix = false;
+    let msixIrqCount = 0;
+    let msiIrqCount = 0;
     if (msixCap !== undefined && msixCap + MSIX_CAPABILITY_SIZE <= header.length) {
       const table = hv.getUint32(msixCap + 4, true);
       const pba = hv.getUint32(msixCap + 8, true);
       const info = irqInfo(abi.VFIO_PCI_IRQ.VFIO_PCI_MSIX_IRQ_INDEX);
       dynamicMsix = (info.flags & abi.VFIO_IRQ_INFO_NORESIZE) === 0;
+      msixIrqCount = info.count;
       msixLayout = {
         vectors: (hv.getUint16(msixCap + 2, true) & 0x7ff) + 1,
         table: { bir: table & 7, offset: table & ~7 },
@@ -351,6 +384,7 @@ export class AssignedPciDevice implements Disposable {
       // Multiple Message Capable reads what vfio last enabled; IRQ_INFO has the device's count (vfio.md §4).
       const info = irqInfo(abi.VFIO_PCI_IRQ.VFIO_PCI_MSI_IRQ_INDEX);
       const control = hv.getUint16(msiCap + 2, true);
+      msiIrqCount = info.count;
       if (info.count > 0) msiLayout = { vectors: Math.min(32, info.count), address64: (control & 0x80) !== 0, perVectorMasking: (control & 0x100) !== 0, nextPointer: header[msiCap + 1]! };
       else msiCap = undefined;
     }
@@ -373,13 +407,14 @@ export class AssignedPciDevice implements Disposable {
     const dma = new DmaMappings(device);
     const owned: IrqFdMsixRoutes[] = [];
     let assigned: AssignedPciDevice | undefined;
+    claimed.add(device);
     try {
       dma.mapAll(op, ram);
       const intx = intxUsable ? intxOption : undefined;
       assigned = new AssignedPciDevice(
         device,
         cfg.offset,
-        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx, pcieCap, flrCapable },
+        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx, pcieCap, flrCapable, msixIrqCount, msiIrqCount },
         dma,
         o.onError,
         owned,
@@ -393,6 +428,7 @@ export class AssignedPciDevice implements Disposable {
       } else {
         for (const r of owned) r.dispose();
         dma.unmapAll();
+        claimed.delete(device);
       }
       throw e;
     }
@@ -453,7 +489,7 @@ export class AssignedPciDevice implements Disposable {
    * other times is harmless). False on other paths and after dispose. Never throws.
    */
   pollIntx(): boolean {
-    if (this.disposed || !this.intx) return false;
+    if (this.disposed || this.device.isDisposed || !this.intx) return false;
     return this.intx.poll();
   }
 
@@ -464,7 +500,7 @@ export class AssignedPciDevice implements Disposable {
    * still asserts, the line rises again at once. No-op on other paths and after dispose. Never throws.
    */
   intxEoi(): void {
-    if (this.disposed) return;
+    if (this.disposed || this.device.isDisposed) return;
     this.intx?.eoi('AssignedPciDevice.intxEoi');
   }
 
@@ -483,6 +519,10 @@ export class AssignedPciDevice implements Disposable {
   }
 
   private report(e: Error, op: string): void {
+    if (this.captured && e instanceof VirtError) {
+      this.captured.push(e);
+      return;
+    }
     this.errors++;
     this.lastErr = e;
     try {
@@ -496,7 +536,8 @@ export class AssignedPciDevice implements Disposable {
 
   /**
    * A guest config read of `size` bytes (1, 2 or 4) at `offset`, little endian. Any other size, an
-   * offset past config space or an access after dispose reads all ones (a master abort). Never throws.
+   * offset past config space or an access after dispose (or after the {@link VfioDevice} was
+   * disposed) reads all ones (a master abort). Never throws.
    */
   configRead(offset: number, size: number): number {
     if (!this.validConfig(offset, size)) return size === 1 || size === 2 || size === 4 ? ALL_ONES[size]! : 0xffffffff;
@@ -534,7 +575,8 @@ export class AssignedPciDevice implements Disposable {
 
   /**
    * A guest config write of the low `size` bytes (1, 2 or 4) of `value` at `offset`. Other sizes,
-   * offsets past config space, values that are not integers, and writes after dispose are dropped.
+   * offsets past config space, values that are not integers, and writes after dispose (or after the
+   * {@link VfioDevice} was disposed) are dropped.
    * Never throws.
    */
   configWrite(offset: number, size: number, value: number): void {
@@ -586,7 +628,7 @@ export class AssignedPciDevice implements Disposable {
   }
 
   private validConfig(offset: number, size: number): boolean {
-    return !this.disposed && Number.isInteger(offset) && (size === 1 || size === 2 || size === 4) && offset >= 0 && offset + size <= this.configSize;
+    return !this.disposed && !this.device.isDisposed && Number.isInteger(offset) && (size === 1 || size === 2 || size === 4) && offset >= 0 && offset + size <= this.configSize;
   }
 
   private capFor(offset: number, size: number): 'msix' | 'msi' | undefined {
@@ -673,7 +715,7 @@ export class AssignedPciDevice implements Disposable {
 
   private barAccess(bar: number, offset: number, buf: Uint8Array, write: boolean): void {
     const info = Number.isInteger(bar) && bar >= 0 && bar < 6 ? this.bars[bar] : undefined;
-    if (this.disposed || !info || !Number.isSafeInteger(offset) || offset < 0) {
+    if (this.disposed || this.device.isDisposed || !info || !Number.isSafeInteger(offset) || offset < 0) {
       if (!write) buf.fill(0xff);
       return;
     }
@@ -733,7 +775,7 @@ export class AssignedPciDevice implements Disposable {
    * guest's write of 1 to Initiate Function Level Reset runs the same reset where
    * {@link functionLevelReset} is true.
    *
-   * @throws VirtError DISPOSED after dispose; UNSUPPORTED (nothing done) when the device has no
+   * @throws VirtError DISPOSED after dispose or once the {@link VfioDevice} is disposed; UNSUPPORTED (nothing done) when the device has no
    *   reset method (VFIO_DEVICE_FLAGS_RESET clear); SYSCALL when VFIO_DEVICE_RESET fails (e.g.
    *   EAGAIN: the device lock is busy) — the VMM-side state is at power-on even then.
    */
@@ -752,13 +794,27 @@ export class AssignedPciDevice implements Disposable {
    * Register": a write of 1b initiates Function Level Reset, the bit always reads 0b; it is
    * meaningful only when Device Capabilities has Function Level Reset Capability. With it (and
    * VFIO_DEVICE_FLAGS_RESET) this is {@link reset}; a failure (VFIO_DEVICE_RESET's EAGAIN) goes to
-   * `onError`, since the guest's write cannot be thrown at. Without it nothing is done.
+   * `onError`, since the guest's write cannot be thrown at: the VMM side is at power-on, the device
+   * is not reset, and its hint says to call {@link reset}. Without it nothing is done.
    */
   private guestFunctionLevelReset(): void {
     if (!this.functionLevelReset) return;
     const op = 'AssignedPciDevice.configWrite (Initiate Function Level Reset)';
     const e = this.functionReset(op);
-    if (e) this.report(e, op);
+    if (!e) return;
+    // Nobody retries a guest's write: say where things stand and what the VMM can do instead.
+    const busy = e.errnoName === 'EAGAIN';
+    this.report(
+      new VirtError(e.code, {
+        operation: op,
+        detail: `the guest's Function Level Reset did not reset the device: ${e.detail}${busy ? ' (EAGAIN: the device lock was busy)' : ''}. The emulators, the virtual registers and vfio's interrupts are at power-on; the device itself keeps its state`,
+        hint: "The guest will not repeat the write: call the AssignedPciDevice's reset() to reset the device (it throws if that fails too), or reset the guest.",
+        errno: e.errno,
+        errnoName: e.errnoName,
+        cause: e,
+      }),
+      op,
+    );
   }
 
   /** The function reset behind {@link reset} and a guest's FLR; returns VFIO_DEVICE_RESET's failure (the VMM side is at power-on even then). */
@@ -793,16 +849,19 @@ export class AssignedPciDevice implements Disposable {
    * pending bits, the MSI registers and pending bits (signals latched in routes folded in). Not in
    * it: the device's internal state, its BAR contents and the config registers vfio-pci passes
    * through (the kernel's and the device's; device migration is VFIO's migration feature, not this).
+   * Command is read from the device, so a failed read is an error, never a recorded all-ones value.
    *
-   * @throws VirtError DISPOSED after dispose.
+   * @throws VirtError DISPOSED after {@link dispose} or once the {@link VfioDevice} is disposed;
+   *   SYSCALL (with the errno) when the pread of Command through vfio fails.
    */
   save(): AssignedPciDeviceState {
-    this.checkLive('AssignedPciDevice.save');
+    const op = 'AssignedPciDevice.save';
+    this.checkLive(op);
     return {
       version: 2,
       bars: Array.from(this.virtualBars.regs),
       rom: this.virtualBars.rom,
-      command: this.configRead(CMD, 2),
+      command: this.readCommand(op),
       msix: this.msix?.save(),
       msixLive: this.msixBinding?.boundVectors() ?? [],
       msi: this.msi?.save(),
@@ -818,72 +877,171 @@ export class AssignedPciDevice implements Disposable {
    * raised again). MSI-X is enabled with the snapshot's live vectors (`msixLive`) and those the
    * restored state lets deliver, in one `VFIO_DEVICE_SET_IRQS`; MSI with the vectors granted.
    * Pending interrupts are kept; masked vectors stay masked. A version-1 snapshot has no live set:
-   * the vectors bound on this device before the restore stay bound, as version 1 did. Checked
-   * before any change.
+   * the vectors bound on this device before the restore stay bound, as version 1 did.
    *
-   * @throws VirtError INVALID_ARGUMENT for a snapshot that does not fit this device (an unknown
-   *   version, malformed registers, other capabilities, an emulator snapshot of another layout, a
-   *   `msixLive` that is not an ascending list of this function's vectors, or live vectors with
-   *   MSI-X disabled); DISPOSED after dispose.
+   * Everything that can be known beforehand is checked before any change: the snapshot's shape,
+   * and the MSI-X vectors it needs bound (its live vectors and those it lets deliver) and the MSI
+   * vectors it grants against the device's interrupt counts (VFIO_DEVICE_GET_IRQ_INFO, read at
+   * {@link create}). What only the kernel can say (the host's free vectors, a failing call) is
+   * known during the restore: it completes, then throws. The state it leaves then: the registers
+   * and emulators hold the snapshot (the guest reads what it saved); vfio has bound only what it
+   * accepted, and {@link boundMsixVectors} lists exactly those; a guest unmask of an MSI-X vector
+   * left unbound, or its next MSI-X Enable, asks vfio again (MSI: its next MSI Enable or Multiple
+   * Message Enable write).
+   *
+   * @throws VirtError, each naming `AssignedPciDevice.restore`:
+   *   - INVALID_ARGUMENT, nothing changed: a snapshot that does not fit this device (an unknown
+   *     `version`, malformed registers, other capabilities, an emulator snapshot of another layout
+   *     or with a bad field, named as `state.msix.pending[3]`, a `msixLive` that is not an
+   *     ascending list of this function's vectors, or live vectors with MSI-X disabled);
+   *   - EXHAUSTED, nothing changed: the snapshot needs more MSI-X or MSI vectors than the device's
+   *     VFIO_DEVICE_GET_IRQ_INFO count (the detail names both);
+   *   - DISPOSED, nothing changed: after {@link dispose}, or once the {@link VfioDevice} is disposed;
+   *   - after the restore was carried out as far as the kernel allowed (state as above): EXHAUSTED
+   *     when VFIO_DEVICE_SET_IRQS allocated fewer host vectors than asked, SYSCALL (with the errno)
+   *     when a VFIO_DEVICE_SET_IRQS, the Command write or a route update failed, PERMISSION where
+   *     the kernel refused it so. The error's `cause` is the first failure; the detail lists all.
    */
   restore(state: AssignedPciDeviceState): void {
     const op = 'AssignedPciDevice.restore';
     this.checkLive(op);
     const s = state as unknown as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || (s.version !== 1 && s.version !== 2)) throw invalidArgument(op, `state must be an AssignedPciDevice.save() snapshot (version 1 or 2), got ${describeValue(state)}`);
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw invalidArgument(op, `state must be an AssignedPciDevice.save() snapshot (an object), got ${showValue(state)}`);
+    if (s.version !== 1 && s.version !== 2) throw invalidArgument(op, `state.version is ${showValue(s.version)}; this version reads snapshots of version 1 or 2`);
     const u32 = (x: unknown): boolean => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
-    if (!Array.isArray(s.bars) || s.bars.length !== 6 || !s.bars.every(u32) || !u32(s.rom) || !u32(s.command) || (s.command as number) > 0xffff) {
-      throw invalidArgument(op, 'state.bars must be six 32-bit registers, state.rom a 32-bit register and state.command a 16-bit register');
-    }
-    if (!u32(s.interruptLine) || (s.interruptLine as number) > 0xff || typeof s.intxPending !== 'boolean') {
-      throw invalidArgument(op, `state.interruptLine must be a byte and state.intxPending a boolean, got ${describeValue(s.interruptLine)} and ${describeValue(s.intxPending)}`);
-    }
+    if (!Array.isArray(s.bars) || s.bars.length !== 6) throw invalidArgument(op, `state.bars must be an array of the six BAR registers, got ${showValue(s.bars)}`);
+    const badBar = s.bars.findIndex((x) => !u32(x));
+    if (badBar >= 0) throw invalidArgument(op, `state.bars[${badBar}] is ${showValue(s.bars[badBar])}, not a 32-bit register`);
+    if (!u32(s.rom)) throw invalidArgument(op, `state.rom must be a 32-bit register, got ${showValue(s.rom)}`);
+    if (!u32(s.command) || (s.command as number) > 0xffff) throw invalidArgument(op, `state.command must be a 16-bit register, got ${showValue(s.command)}`);
+    if (!u32(s.interruptLine) || (s.interruptLine as number) > 0xff) throw invalidArgument(op, `state.interruptLine must be a byte, got ${showValue(s.interruptLine)}`);
+    if (typeof s.intxPending !== 'boolean') throw invalidArgument(op, `state.intxPending must be a boolean, got ${showValue(s.intxPending)}`);
     if ((s.msix === undefined) !== (this.msix === undefined) || (s.msi === undefined) !== (this.msi === undefined)) {
-      throw invalidArgument(op, 'the snapshot is of a function with other capabilities (MSI-X / MSI)');
+      const has = (x: unknown) => (x === undefined ? 'none' : 'one');
+      throw invalidArgument(op, `the snapshot is of a function with other capabilities: state.msix ${has(s.msix)} and state.msi ${has(s.msi)}, this function MSI-X ${has(this.msix)} and MSI ${has(this.msi)}`);
     }
     // The emulators check their own snapshots; try them on scratch copies first so a bad one changes nothing.
-    if (this.msix) new MsixEmulator({ vectors: this.msix.vectors, table: { bir: this.msix.layout.tableBir, offset: this.msix.layout.tableOffset }, pba: { bir: this.msix.layout.pbaBir, offset: this.msix.layout.pbaOffset } }).restore(s.msix as MsixState);
-    if (this.msi) new MsiEmulator({ vectors: this.msi.vectors, address64: this.msi.layout.address64, perVectorMasking: this.msi.layout.perVectorMasking }).restore(s.msi as MsiState);
-    const live = s.version === 2 ? checkLiveVectors(op, s.msixLive, this.msix?.vectors ?? 0, (s.msix as MsixState | undefined)?.enable === true) : (this.msixBinding?.boundVectors() ?? []);
+    const scratch = (field: string, run: () => void): void => {
+      try {
+        run();
+      } catch (e) {
+        throw e instanceof VirtError ? new VirtError(e.code, { operation: op, detail: e.detail.replace(/\bstate\b/g, field), hint: e.hint, cause: e }) : e;
+      }
+    };
+    const msix = this.msix;
+    const msixState = s.msix as MsixState | undefined;
+    if (msix) {
+      scratch('state.msix', () =>
+        new MsixEmulator({ vectors: msix.vectors, table: { bir: msix.layout.tableBir, offset: msix.layout.tableOffset }, pba: { bir: msix.layout.pbaBir, offset: msix.layout.pbaOffset } }).restore(msixState!),
+      );
+    }
+    const msi = this.msi;
+    const msiState = s.msi as MsiState | undefined;
+    if (msi) scratch('state.msi', () => new MsiEmulator({ vectors: msi.vectors, address64: msi.layout.address64, perVectorMasking: msi.layout.perVectorMasking }).restore(msiState!));
+    const live = s.version === 2 ? checkLiveVectors(op, s.msixLive, this.msix?.vectors ?? 0, msixState?.enable === true) : (this.msixBinding?.boundVectors() ?? []);
+    if (msixState?.enable) {
+      // The vectors syncRestored binds: the live ones and those the restored state lets deliver.
+      let top = live.length > 0 ? live[live.length - 1]! + 1 : 0;
+      if (!msixState.functionMask) for (let v = msixState.vectors - 1; v >= top; v--) if ((msixState.table[v * 4 + 3]! & 1) === 0) top = v + 1;
+      if (top > this.msixIrqCount) {
+        throw new VirtError('EXHAUSTED', {
+          operation: op,
+          detail: `the snapshot needs MSI-X vectors 0-${top - 1} bound (${top}), the device has ${this.msixIrqCount} (VFIO_DEVICE_GET_IRQ_INFO); nothing was changed`,
+          hint: 'Restore it onto a device of the same function type (the same MSI-X vector count).',
+        });
+      }
+    }
+    if (msiState?.enable && 1 << msiState.multipleMessageEnable > this.msiIrqCount) {
+      throw new VirtError('EXHAUSTED', {
+        operation: op,
+        detail: `the snapshot grants ${1 << msiState.multipleMessageEnable} MSI vectors, the device has ${this.msiIrqCount} (VFIO_DEVICE_GET_IRQ_INFO); nothing was changed`,
+        hint: 'Restore it onto a device of the same function type (the same MSI vector count).',
+      });
+    }
     // vfio-pci runs one mode at a time: MSI-X and INTx off first; MSI follows its emulator through
     // onControl (called by MsiEmulator.restore only when Enable or the vectors granted change, so
     // an MSI block already enabled as the snapshot has it stays bound), then MSI-X, then INTx.
-    this.msixBinding?.disable(op);
-    this.intx?.disable(op);
+    const failures: VirtError[] = [];
+    this.captured = failures;
     this.restoring = true;
     try {
+      this.msixBinding?.disable(op);
+      this.intx?.disable(op);
       (s.bars as number[]).forEach((b, i) => (this.virtualBars.regs[i] = b));
       this.virtualBars.rom = s.rom as number;
       this.interruptLine = s.interruptLine as number;
       this.configWrite(CMD, 2, s.command as number);
-      this.msi?.restore(s.msi as MsiState);
+      this.msi?.restore(msiState!);
       if (this.msix) {
-        this.msix.restore(s.msix as MsixState);
+        this.msix.restore(msixState!);
         this.msixBinding!.syncRestored(live);
       }
     } finally {
       this.restoring = false;
     }
-    this.resumeIntx(op);
-    this.intx?.restorePending(s.intxPending);
+    try {
+      this.resumeIntx(op);
+      this.intx?.restorePending(s.intxPending);
+    } finally {
+      this.captured = undefined;
+    }
+    const first = failures[0];
+    if (first) {
+      throw new VirtError(first.code, {
+        operation: op,
+        detail:
+          `the snapshot is restored but the kernel refused part of it: ${failures.map((e) => `${e.operation}: ${e.detail}${e.errnoName ? ` (${e.errnoName})` : ''}`).join('; ')}. ` +
+          `Bound in vfio now: MSI-X vectors [${this.boundMsixVectors.join(', ')}]`,
+        hint: 'The guest sees the snapshot; vectors vfio refused stay unbound and are asked for again at the guest\'s next unmask or MSI-X Enable. Free host vectors or retry restore().',
+        errno: first.errno,
+        errnoName: first.errnoName,
+        cause: first,
+      });
+    }
+  }
+
+  /** Command as the guest reads it (INTx Disable kept here), from the device; throws typed on a failed read. */
+  private readCommand(op: string): number {
+    const cmd = new Uint8Array(2);
+    const r = calls.regionRead(this.device.sys, this.device.deviceFd, this.configOffset, CMD, cmd);
+    if (r < 0) throw failure(r, op, 'pread(config @0x4, Command)');
+    if (r < 2) throw new VirtError('SYSCALL', { operation: op, detail: `pread(config @0x4, Command) read ${r} of 2 bytes`, hint: 'The device did not answer a config read: check that it is still present (lspci) and bound to vfio-pci.' });
+    return cmd[0]! | ((cmd[1]! & ~CMD_INTX_DISABLE_HI) << 8) | (this.intxDisable ? CMD_INTX_DISABLE_HI << 8 : 0);
   }
 
   private checkLive(op: string): void {
     if (this.disposed) throw new VirtError('DISPOSED', { operation: op, detail: 'the assigned device is disposed', hint: 'Create a new AssignedPciDevice.' });
+    if (this.device.isDisposed) {
+      throw new VirtError('DISPOSED', {
+        operation: op,
+        detail: `the VfioDevice ${this.device.address} under this assigned device is disposed (its fds are closed)`,
+        hint: 'Dispose the AssignedPciDevice before its VfioDevice; open the device again and create a new AssignedPciDevice to go on.',
+      });
+    }
   }
 
   /**
    * Unbinds every eventfd from vfio (MSI, MSI-X and INTx disabled: no trigger or unmask eventfd
    * stays registered), then disposes the routes (the INTx line is deasserted) and the user-space
-   * INTx trigger, and unmaps the DMA ranges. The {@link VfioDevice} stays open (its owner disposes it).
-   * Idempotent; never throws (failures go to `onError`).
+   * INTx trigger, and unmaps the DMA ranges. The {@link VfioDevice} stays open (its owner disposes it)
+   * and may be assigned again. When the VfioDevice was disposed first, no call is made on its
+   * closed fds (closing them released the interrupts and the mappings). Idempotent; never throws
+   * (failures go to `onError`).
    */
   dispose(): void {
     if (this.disposed) return;
     const op = 'AssignedPciDevice.dispose';
+    // A VfioDevice disposed first closed its fds: vfio released the interrupts and the IOMMU
+    // dropped the mappings with them, and a call on those fd numbers could reach another file.
+    const kernel = !this.device.isDisposed;
+    if (!kernel) {
+      this.msixIndex.forget();
+      this.msiIndex.forget();
+      this.dma.forget();
+    }
     this.msixBinding?.disable(op);
     this.msiBinding?.disable(op);
-    this.intx?.disable(op);
+    this.intx?.disable(op, kernel);
     this.msixBinding?.detach();
     this.msiBinding?.detach();
     this.disposed = true;
@@ -892,6 +1050,7 @@ export class AssignedPciDevice implements Disposable {
     this.msi?.clearRoutes();
     for (const r of this.ownedRoutes) r.dispose();
     for (const e of this.dma.unmapAll()) this.report(e, op);
+    claimed.delete(this.device);
   }
 
   /** {@link dispose}, for `using`. */
@@ -902,10 +1061,29 @@ export class AssignedPciDevice implements Disposable {
 
 /** A snapshot's `msixLive`: ascending vectors below `vectors`, and none unless MSI-X is enabled. */
 function checkLiveVectors(op: string, value: unknown, vectors: number, enabled: boolean): number[] {
-  const ok = Array.isArray(value) && value.every((v, i) => Number.isInteger(v) && v >= 0 && v < vectors && (i === 0 || v > (value[i - 1] as number)));
-  if (!ok) throw invalidArgument(op, `state.msixLive must be an ascending list of MSI-X vectors below ${vectors}, got ${describeValue(value)}`);
+  if (!Array.isArray(value)) throw invalidArgument(op, `state.msixLive must be an ascending list of MSI-X vectors below ${vectors}, got ${showValue(value)}`);
+  const bad = value.findIndex((v, i) => !Number.isInteger(v) || (v as number) < 0 || (v as number) >= vectors || (i > 0 && (v as number) <= (value[i - 1] as number)));
+  if (bad >= 0) throw invalidArgument(op, `state.msixLive must be an ascending list of distinct MSI-X vectors below ${vectors}: state.msixLive[${bad}] is ${showValue(value[bad])} in ${showValue(value)}`);
   if (!enabled && value.length > 0) throw invalidArgument(op, `state.msixLive lists vectors ${value.join(', ')} but the snapshot's MSI-X is disabled (no vector is live then)`);
   return value as number[];
+}
+
+/**
+ * A value as a restore error shows it: arrays and plain objects as their JSON (cut at 80
+ * characters), booleans as themselves, anything else as `describeValue` of `@tsvmm/virt` says (numbers in decimal and hex).
+ */
+function showValue(value: unknown): string {
+  if (Array.isArray(value) || (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)) {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value);
+    } catch {
+      text = undefined;
+    }
+    if (text !== undefined) return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  }
+  if (typeof value === 'boolean') return String(value);
+  return describeValue(value);
 }
 
 /** Checks the `intx` option before anything is done; returns it, or false. */

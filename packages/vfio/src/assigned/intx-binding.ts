@@ -111,11 +111,16 @@ export class IntxBinding {
     return undefined;
   }
 
-  /** Disables INTx in vfio (count 0: trigger and unmask eventfd unregistered), then disposes the route: the line is deasserted. */
-  disable(operation: string): void {
+  /**
+   * Disables INTx in vfio (count 0: trigger and unmask eventfd unregistered), then disposes the
+   * route: the line is deasserted. `kernel` false: the device fd is closed already (closing it
+   * released every interrupt in vfio), so only this side is undone and no call is made on a stale
+   * fd number.
+   */
+  disable(operation: string, kernel = true): void {
     if (!this.active) return;
     this.active = false;
-    const e = this.set('trigger', { none: 0 }, operation, 'disable');
+    const e = kernel ? this.set('trigger', { none: 0 }, operation, 'disable') : undefined;
     if (e) this.report(e, operation);
     this.route?.dispose();
     this.route = undefined;

@@ -56,8 +56,7 @@ export class MsixBinding {
   }
 
   /** After a change of Enable or Function Mask: enable, disable, or bind the vectors now open. */
-  syncAll(): void {
-    const op = 'MSI-X Message Control write';
+  syncAll(op = 'MSI-X Message Control write'): void {
     if (!this.emu.enabled) {
       if (this.irq.active) {
         this.bound.fill(0);
@@ -102,9 +101,14 @@ export class MsixBinding {
     for (const v of want) this.bound[v] = 1;
   }
 
-  /** After a table write to vector `v`: bind it if it just opened. */
+  /**
+   * After a table write to vector `v`: bind it if it just opened. With MSI-X enabled in the
+   * emulator but not in vfio (an enable vfio refused, e.g. too few host vectors), the unmask asks
+   * vfio again for every open vector.
+   */
   syncVector(v: number): void {
-    if (!this.irq.active || this.bound[v] === 1 || this.emu.isMasked(v)) return;
+    if (this.bound[v] === 1 || !this.emu.enabled || this.emu.isMasked(v)) return;
+    if (!this.irq.active) return this.syncAll('MSI-X table write');
     this.bindVectors([v], 'MSI-X table write');
   }
 

@@ -1,0 +1,212 @@
+/**
+ * One owner per VfioDevice, a disposed VfioDevice under an assigned device, and restore that
+ * either is carried out or says what it could not do: checked before any change where the counts
+ * are known, thrown after the kernel refused part of it, with the device object and vfio in
+ * agreement and the refused vectors asked for again at the guest's next unmask.
+ */
+import { VirtError, isVirtError } from '@tsvmm/virt';
+import { AssignedPciDevice, type AssignedPciDeviceState } from '../src';
+import { type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
+import { logTaker, maskVector, msixControl, programVector } from './support/guest';
+
+function make(env: AssignedEnv, errors: Error[] = []): AssignedPciDevice {
+  return AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+}
+
+function thrownBy(fn: () => unknown): VirtError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof VirtError) return e;
+    throw new Error(`expected a VirtError, got ${String(e)}`);
+  }
+  throw new Error('expected a throw');
+}
+
+/** `it` for a body that needs the model's knobs: on real hardware a loud skip, never a pass. */
+const modelOnly = (target: AssignedTarget, why: string) =>
+  target.real
+    ? (name: string): void => {
+        process.stderr.write(`SKIPPED "${name}" on the real device: model only (${why})\n`);
+        it.skip(`${name} (model only: ${why})`, () => undefined);
+      }
+    : it;
+
+/** MSI-X enabled with vector 0 (APIC 1) and vector 5 (APIC 0) unmasked: a snapshot needing vectors 0-5. */
+function snapshotWithVectors0And5(target: AssignedTarget): AssignedPciDeviceState {
+  using env = target.create();
+  using dev = make(env);
+  dev.configWrite(0x04, 2, 0x0006);
+  msixControl(dev, true, false);
+  programVector(dev, 0, 1, 0x45);
+  programVector(dev, 5, 0, 0x50);
+  expect(dev.boundMsixVectors).toEqual([0, 5]);
+  return JSON.parse(JSON.stringify(dev.save())) as AssignedPciDeviceState;
+}
+
+describeAssignedTargets('assigned device: one owner per VfioDevice', (target) => {
+  it('a second create on the same VfioDevice is BUSY and changes nothing; after dispose the device can be assigned again', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    const first = make(env, errors);
+    first.configWrite(0x04, 2, 0x0006);
+    msixControl(first, true, false);
+    programVector(first, 0, 1, 0x45);
+    const L = logTaker(env);
+    L.vfio();
+    const routes = env.vm.irqfd()!.routeCount;
+    const e = thrownBy(() => make(env));
+    expect(e.code).toBe('BUSY');
+    expect(e.operation).toBe('AssignedPciDevice.create');
+    expect(e.detail).toContain('already assigned');
+    expect(L.vfio() ?? []).toEqual([]);
+    expect(env.vm.irqfd()!.routeCount).toBe(routes);
+    // The first still delivers.
+    expect(first.boundMsixVectors).toEqual([0]);
+    env.raiseMsix(0);
+    expect(env.irr()).toEqual(['1:69']);
+    env.ack();
+    expect(errors).toEqual([]);
+    first.dispose();
+    using second = make(env, errors);
+    second.configWrite(0x04, 2, 0x0006);
+    msixControl(second, true, false);
+    programVector(second, 0, 0, 0x46);
+    env.raiseMsix(0);
+    expect(env.irr()).toEqual(['0:70']);
+    expect(errors).toEqual([]);
+  });
+
+  it('a create that fails releases its claim', () => {
+    using env = target.create();
+    // A DMA range over the x86 MSI window is refused by the IOMMU after the claim was taken.
+    const bad = () => AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, dma: [{ guestAddress: 0xfee0_0000, hostAddress: 0x7f20_0000_0000n, size: 0x1000 }] });
+    expect(isVirtError(thrownBy(bad), 'SYSCALL')).toBe(true);
+    using dev = make(env);
+    expect(dev.isDisposed).toBe(false);
+  });
+});
+
+describeAssignedTargets('assigned device: its VfioDevice disposed under it', (target) => {
+  it('VMM calls are DISPOSED (never SYSCALL EBADF), guest accesses are master aborts, dispose makes no call on the closed fds', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    const dev = make(env, errors);
+    dev.configWrite(0x04, 2, 0x0006);
+    msixControl(dev, true, false);
+    programVector(dev, 0, 1, 0x45);
+    const snap = dev.save();
+    expect(snap.command).toBe(0x0006);
+    const L = logTaker(env);
+    L.vfio();
+    env.device.dispose();
+    L.vfio();
+    for (const [name, call] of [
+      ['save', () => dev.save()],
+      ['restore', () => dev.restore(snap)],
+      ['reset', () => dev.reset()],
+    ] as const) {
+      const e = thrownBy(call);
+      expect({ name, code: e.code, operation: e.operation }).toEqual({ name, code: 'DISPOSED', operation: `AssignedPciDevice.${name}` });
+      expect(e.detail).toContain('VfioDevice');
+    }
+    expect(dev.configRead(0x04, 2)).toBe(0xffff);
+    dev.configWrite(0x04, 2, 0);
+    const out = new Uint8Array(4);
+    dev.barRead(0, 0, out);
+    expect(Array.from(out)).toEqual([0xff, 0xff, 0xff, 0xff]);
+    expect(dev.pollIntx()).toBe(false);
+    dev.dispose();
+    expect(L.vfio() ?? []).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(env.vm.irqfd()!.routeCount).toBe(0);
+  });
+
+  modelOnly(target, 'a failing config read is the model\'s')('save reads Command through a path that throws typed: a failed pread is SYSCALL with the errno, never a recorded all-ones', () => {
+    using env = target.create();
+    using dev = make(env);
+    dev.configWrite(0x04, 2, 0x0006);
+    const bridge = env.model!.bridge as unknown as { pread: (fd: number, buf: Uint8Array, offset: number | bigint) => number };
+    const original = bridge.pread.bind(bridge);
+    bridge.pread = () => -5; // EIO
+    try {
+      const e = thrownBy(() => dev.save());
+      expect({ code: e.code, errno: e.errno, operation: e.operation }).toEqual({ code: 'SYSCALL', errno: 5, operation: 'AssignedPciDevice.save' });
+    } finally {
+      bridge.pread = original;
+    }
+    expect(dev.save().command).toBe(0x0006);
+  });
+});
+
+describeAssignedTargets('assigned device: restore that cannot be carried out', (target) => {
+  modelOnly(target, "the IRQ_INFO count is set on the model's device")('more MSI-X vectors than VFIO_DEVICE_GET_IRQ_INFO counts: EXHAUSTED naming both counts, nothing changed', () => {
+    const snap = snapshotWithVectors0And5(target);
+    using env = target.create();
+    // vfio reporting 4 MSI-X interrupts for a table of 8, as read at create.
+    (env.model!.vfio.device() as { msixVectors: number }).msixVectors = 4;
+    using dev = make(env);
+    const before = dev.save();
+    const L = logTaker(env);
+    L.vfio();
+    const e = thrownBy(() => dev.restore(snap));
+    expect({ code: e.code, operation: e.operation }).toEqual({ code: 'EXHAUSTED', operation: 'AssignedPciDevice.restore' });
+    expect(e.detail).toContain('MSI-X vectors 0-5 bound (6), the device has 4');
+    expect(L.vfio()).toEqual([]);
+    expect(dev.save()).toEqual(before);
+  });
+
+  modelOnly(target, "the host's vector limit is the model's hostVectors")('the host has too few vectors: restore throws EXHAUSTED with the emulator and vfio in agreement, and the guest\'s next unmask asks again', () => {
+    const snap = snapshotWithVectors0And5(target);
+    using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
+    const errors: Error[] = [];
+    using dev = make(env, errors);
+    const e = thrownBy(() => dev.restore(snap));
+    expect({ code: e.code, operation: e.operation }).toEqual({ code: 'EXHAUSTED', operation: 'AssignedPciDevice.restore' });
+    expect(e.detail).toContain('Bound in vfio now: MSI-X vectors []');
+    expect(errors).toEqual([]); // thrown, not (also) reported
+    // The guest sees the snapshot; vfio has nothing bound and the device object says so.
+    expect(dev.msix!.enabled).toBe(true);
+    expect(dev.boundMsixVectors).toEqual([]);
+    expect(env.model!.vfio.device().irq.mode).toBe('none');
+    // The host frees vectors; the guest masks and unmasks vector 0: vfio is asked again.
+    (env.model!.vfio.device() as { hostVectors: number }).hostVectors = 2048;
+    maskVector(dev, 0, true);
+    maskVector(dev, 0, false);
+    expect(errors).toEqual([]);
+    expect(dev.boundMsixVectors).toEqual([0, 5]);
+    env.raiseMsix(0);
+    env.raiseMsix(5);
+    expect(env.irr()).toEqual(['0:80', '1:69']);
+  });
+
+  it('restore errors name AssignedPciDevice.restore and the field, and show the value', () => {
+    using env = target.create();
+    using dev = make(env);
+    dev.configWrite(0x04, 2, 0x0006);
+    msixControl(dev, true, false);
+    programVector(dev, 0, 1, 0x45);
+    const good = dev.save();
+    const L = logTaker(env);
+    L.vfio();
+    const cases: [unknown, string][] = [
+      [{ ...good, version: 3 }, 'state.version is 3 (0x3)'],
+      [{ ...good, version: '2' }, 'state.version is "2"'],
+      [{ ...good, msix: { ...good.msix!, pending: [0, 1, 2, 99] } }, 'state.msix.pending[3] is 99 (0x63)'],
+      [{ ...good, msix: { ...good.msix!, pending: [2, 1] } }, 'state.msix.pending[1] is 1 after 2'],
+      [{ ...good, msix: { ...good.msix!, version: 7 } }, 'state.msix.version is 7 (0x7)'],
+      [{ ...good, bars: [0, 0, -1, 0, 0, 0] }, 'state.bars[2] is -1'],
+      [{ ...good, bars: [0] }, 'state.bars must be an array of the six BAR registers, got [0]'],
+      [{ ...good, msixLive: [2, 0] }, 'state.msixLive[1] is 0 (0x0) in [2,0]'],
+      [{ ...good, msi: { ...good.msi!, pending: [0, 0] } }, 'state.msi.pending[1] is 0 after 0'],
+      [[], 'got []'],
+    ];
+    for (const [bad, words] of cases) {
+      const e = thrownBy(() => dev.restore(bad as AssignedPciDeviceState));
+      expect({ code: e.code, operation: e.operation }).toEqual({ code: 'INVALID_ARGUMENT', operation: 'AssignedPciDevice.restore' });
+      expect(e.message).toContain(words);
+    }
+    expect(L.vfio() ?? []).toEqual([]);
+    expect(dev.save()).toEqual(good);
+  });
+});
