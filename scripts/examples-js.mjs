@@ -3,10 +3,10 @@
 // the .ts is the source, and its .js (what a user runs with plain Node 20, CommonJS) is made from
 // it here, keeping its text, comments and layout. Each `import { a, type T } from 'm'` becomes
 // `const { a } = require('m')`; each exported function loses `export` and its type annotations,
-// which move into its JSDoc as `@param {import('m').T} name`; `module.exports` names the exported
-// functions. Any other TypeScript syntax (a `using` declaration, `as`, `!`, a typed variable, a
-// type declaration) is refused: such an example is not "the .ts without types" and keeps a
-// hand-written twin.
+// which move into its JSDoc as `@param {import('m').T} name` and `@returns {import('m').T}`;
+// `module.exports` names the exported functions. Any other TypeScript syntax (a `using`
+// declaration, `as`, `!`, a typed variable, a type declaration) is refused: such an example is not
+// "the .ts without types" and keeps a hand-written twin.
 //
 // Usage: node scripts/examples-js.mjs [--check]
 //   Writes every twin listed in TWINS; with --check, writes nothing and exits 1 (saying which file
@@ -77,7 +77,10 @@ export function toJavaScript(source, file) {
         params.push(`@param {${jsdocType(p.type)}} ${p.name.text}`);
         edits.push([p.name.end, p.type.end, '']);
       }
-      if (st.type !== undefined) edits.push([st.parameters.end, st.body.getStart(sf), ') ']);
+      if (st.type !== undefined) {
+        params.push(`@returns {${jsdocType(st.type)}}`);
+        edits.push([st.parameters.end, st.body.getStart(sf), ') ']);
+      }
       assertPlain(st.body);
       const docs = ts.getJSDocCommentsAndTags(st).filter(ts.isJSDoc);
       if (docs.length !== 1 || docs[0].tags !== undefined) refuse(st, 'an exported function without exactly one tag-free JSDoc comment');

@@ -210,6 +210,10 @@ describe('usage errors', () => {
     [['demo', '--backend'], "tsvmm demo: --backend needs a value. Run 'tsvmm demo --help' for usage.\n"],
     [['probe', 'kvm'], "tsvmm probe: unexpected argument 'kvm' (this command takes options only). Run 'tsvmm probe --help' for usage.\n"],
     [['probe', '--json=yes'], "tsvmm probe: --json takes no value. Run 'tsvmm probe --help' for usage.\n"],
+    [['--help', '--bogus'], "tsvmm: unknown option '--bogus'. Run 'tsvmm --help' for usage.\n"],
+    [['-v', '--nope'], "tsvmm: unknown option '--nope'. Run 'tsvmm --help' for usage.\n"],
+    [['-V', '-x'], "tsvmm: unknown option '-x'. Run 'tsvmm --help' for usage.\n"],
+    [['--help', 'probe'], "tsvmm: unexpected argument 'probe' (the command comes first: 'tsvmm probe --help'). Run 'tsvmm --help' for usage.\n"],
   ])('%j says so in the CLI\'s words, exit 2', async (argv, message) => {
     const r = await run(argv, WIDE_ENV);
     expect([r.code, r.stderr]).toEqual([2, message]);
@@ -230,6 +234,22 @@ describe('repeated options', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/Run 'tsvmm \w+ --help' for usage\.\n$/);
+  });
+
+  it.each([
+    [['-h', '--help'], /^tsvmm: --help was given twice \(as -h, --help\); give it once/],
+    [['--version', '--version'], /^tsvmm: --version was given twice; give it once/],
+    [['-v', '-V'], /^tsvmm: --version was given twice; give it once/],
+  ])('%j without a command is a usage error (exit 2) too, with nothing on stdout', async (argv, message) => {
+    const r = await run(argv, { COLUMNS: '1000' });
+    expect([r.code, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('--help with --version prints the help, exit 0', async () => {
+    const r = await run(['--help', '--version'], WIDE_ENV);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain('Exit codes:');
   });
 });
 

@@ -126,18 +126,32 @@ describe('tsvmm demo: the passthrough scene', () => {
     expect(bad).toEqual({ unavailable: expect.stringMatching(/could not be opened: .*address must be a PCI name .*\[INVALID_ARGUMENT\]/), named: '01:00.0' });
   });
 
+  it.each(['bogus', '01:00.0', '0000:01:00.0 ', '0000:01:00.8', '0000:01:20.0', '0000:0A:00.0'])('a malformed %j is a usage error naming the variable and the form, exit 2, before anything runs (text and JSON)', async (value) => {
+    const env = { [VFIO_DEVICE_ENV]: value, COLUMNS: '1000' };
+    let opened = 0;
+    const hooks = { passthroughHost: () => (opened++, { unavailable: 'not reached' }) };
+    const text = memoryIo(env);
+    expect(await main(['demo', '--backend', 'software'], text, hooks)).toBe(2);
+    expect(text.stdout).toBe('');
+    expect(text.stderr).toBe(`tsvmm demo: TSVMM_VFIO_DEVICE must name a PCI function as dddd:bb:dd.f in lower-case hex (e.g. 0000:01:00.0), got '${value}'. Run 'tsvmm demo --help' for usage.\n`);
+    const json = memoryIo(env);
+    expect(await main(['demo', '--backend', 'software', '--json'], json, hooks)).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ schema: 'tsvmm-error/1', error: { code: 'USAGE' } });
+    expect(opened).toBe(0);
+  });
+
   it('a device the user named and the demo could not use: a SKIPPED line saying why, one line on stderr, exit 3 (text and JSON)', async () => {
-    const env = { [VFIO_DEVICE_ENV]: 'garbage', COLUMNS: '1000' };
+    const env = { [VFIO_DEVICE_ENV]: '0000:7f:1f.7', COLUMNS: '1000' };
     const text = memoryIo(env);
     expect(await main(['demo', '--backend', 'software'], text)).toBe(3);
-    expect(text.stdout).toMatch(/^ {2}SKIPPED: TSVMM_VFIO_DEVICE=garbage could not be opened: .*\[INVALID_ARGUMENT\]/m);
+    expect(text.stdout).toMatch(/^ {2}SKIPPED: TSVMM_VFIO_DEVICE=0000:7f:1f\.7 could not be opened: .*\[UNAVAILABLE\]/m);
     expect(text.stdout).not.toMatch(/not run here: TSVMM_VFIO_DEVICE/);
-    expect(text.stderr).toMatch(/^tsvmm demo: TSVMM_VFIO_DEVICE=garbage was not used: TSVMM_VFIO_DEVICE=garbage could not be opened: .*\n$/);
+    expect(text.stderr).toMatch(/^tsvmm demo: TSVMM_VFIO_DEVICE=0000:7f:1f\.7 was not used: TSVMM_VFIO_DEVICE=0000:7f:1f\.7 could not be opened: .*\n$/);
     expect(text.stderr.trimEnd().split('\n')).toHaveLength(1);
     const json = memoryIo(env);
     expect(await main(['demo', '--backend', 'software', '--json'], json)).toBe(3);
     const r = JSON.parse(json.stdout) as DemoResult;
-    expect([r.ok, r.passthrough.on, r.passthrough.why]).toEqual([true, null, expect.stringMatching(/^TSVMM_VFIO_DEVICE=garbage could not be opened/)]);
+    expect([r.ok, r.passthrough.on, r.passthrough.why]).toEqual([true, null, expect.stringMatching(/^TSVMM_VFIO_DEVICE=0000:7f:1f\.7 could not be opened/)]);
     // Naming nothing (empty) is the model, exit 0.
     expect(await main(['demo', '--backend', 'software'], memoryIo({ [VFIO_DEVICE_ENV]: '' }))).toBe(0);
   });

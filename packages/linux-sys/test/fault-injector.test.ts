@@ -3,7 +3,7 @@ import { EBUSY, EINVAL, EventFd, defineIoctl } from '../src';
 
 /** Any ioctl does: on fd -1 the kernel answers EBADF. */
 const FIONREAD = defineIoctl('FIONREAD', 0x541b);
-import { FaultInjector } from '../src/testing';
+import { FaultInjector, ForwardingSyscalls } from '../src/testing';
 import { main } from '../examples/eventfd';
 
 describe('FaultInjector', () => {
@@ -39,6 +39,35 @@ describe('FaultInjector', () => {
     const fd = sys.eventfd(0, 0);
     expect(sys.close(fd)).toBe(-EINVAL);
     expect(existsSync(`/proc/self/fd/${fd}`)).toBe(false);
+  });
+
+  it("forwards the members of its inner calls that it lacks (a model's entry points), bound to the inner object, neither logged nor failed; its own members win", () => {
+    class Model extends ForwardingSyscalls {
+      readonly hazards: string[] = ['one'];
+      eois = 0;
+      modelGuestEoi(vmFd: number, vcpuId: number, vector: number): boolean {
+        this.eois++;
+        return vmFd === 3 && vcpuId === 1 && vector === 0x61;
+      }
+      // A name the injector has too: the injector's own is what a caller gets.
+      mark(): number {
+        return -1;
+      }
+    }
+    const model = new Model(new FaultInjector());
+    const sys = new FaultInjector(model).fail(() => true, EINVAL, { times: 100 });
+    const seen = sys as unknown as Model;
+    expect('modelGuestEoi' in sys).toBe(true);
+    expect('noSuchMember' in sys).toBe(false);
+    const eoi = seen.modelGuestEoi;
+    expect(eoi(3, 1, 0x61)).toBe(true); // detached: bound to the model, not to the injector
+    expect(model.eois).toBe(1);
+    expect(seen.hazards).toBe(model.hazards);
+    expect(sys.mark()).toBe(0);
+    expect(sys.log).toEqual([]);
+    // The injector's own calls still log and fail as before.
+    expect(sys.ioctl(-1, FIONREAD, 0)).toBe(-EINVAL);
+    expect(sys.log.map((r) => r.label)).toEqual(['FIONREAD']);
   });
 
   it('the README example runs', () => {

@@ -456,8 +456,8 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
   /**
    * The guest's end-of-interrupt ({@link GuestEoiAccess} of `@tsvmm/virt`), the same object on
    * every call, where the partition runs on a kernel model that can play it: `KvmKernelModel` of
-   * `@tsvmm/virt-kvm/testing` passed as `sys` (itself or a Proxy of it, which forwards its
-   * `modelGuestEoi`). Undefined on a real kernel: KVM has no entry point for an EOI without guest
+   * `@tsvmm/virt-kvm/testing` passed as `sys` (itself, a Proxy of it, or a `FaultInjector` of
+   * `@tsvmm/linux-sys/testing` over it: each forwards its `modelGuestEoi`). Undefined on a real kernel: KVM has no entry point for an EOI without guest
    * code (only the guest's own write of its local APIC's EOI register, or the x2APIC EOI MSR, does
    * it), so level-route tests that need one run on the model. Its `eoi(vcpu, vector)` takes the
    * vCPU index (0 to vcpuCount-1) and the vector (0-255): the local APIC EOIs the vector and, for a
@@ -506,7 +506,11 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
   /**
    * vCPU `vcpu`'s local APIC, read with KVM_GET_LAPIC (the 1024-byte register page): APIC ID
    * (bits 31:24 of the register at 0x20; the whole 32-bit register in an x2APIC partition), IRR and ISR vectors, and the SVR software-enable bit.
-   * Injection through irqfd happens inside the eventfd write, so a read right after it sees the IRR bit.
+   * A unicast MSI route the kernel's fast path takes is injected inside the eventfd write, so a read
+   * right after the signal sees its IRR bit. A deferred injection (a level route's line, a broadcast
+   * MSI, a destination the fast path declines: see {@link irqfd}) runs from the irqfd's work item
+   * after the write returns, so one read can miss it: poll with a bound, as {@link irrReader} allows
+   * (`virt/kvm/eventfd.c` `irqfd_wakeup`, `irqfd_inject`).
    *
    * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT for a vCPU out of range; SYSCALL when the ioctl fails.
    */

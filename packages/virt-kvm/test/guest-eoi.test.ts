@@ -7,7 +7,7 @@
  */
 import { type IoApicPinState, type IoApicRedirection, isVirtError, newLevelRoute } from '@tsvmm/virt';
 import { thrownBy } from '@tsvmm/virt/testing';
-import { FaultInjector } from '@tsvmm/linux-sys/testing';
+import { FaultInjector, ForwardingSyscalls } from '@tsvmm/linux-sys/testing';
 import { KvmPartition } from '../src';
 import { KvmKernelModel } from '../src/testing';
 import { describeOnTargets } from './support/targets';
@@ -66,11 +66,23 @@ describeOnTargets('KvmPartition.guestEoi', (target) => {
     expect(isVirtError(thrownBy(() => access.eoi(1, 0x61)), 'DISPOSED')).toBe(true);
   });
 
-  (target.real ? it.skip : it)('found through a Proxy of the model; hidden by a wrapper that does not forward it, a FaultInjector (model only: a real kernel offers no EOI access)', () => {
+  (target.real ? it.skip : it)('found through a Proxy of the model and through a FaultInjector of it, which forwards the model-only members it does not intercept; hidden by a wrapper that forwards system calls only (model only: a real kernel offers no EOI access)', () => {
     const model = new KvmKernelModel();
     using viaProxy = KvmPartition.create({ vcpus: 2, sys: new Proxy(model, {}), irqfd: 'kernel' });
     expect(viaProxy.guestEoi()).toBeDefined();
-    using wrapped = KvmPartition.create({ vcpus: 2, sys: new FaultInjector(new KvmKernelModel()), irqfd: 'kernel' });
-    expect(wrapped.guestEoi()).toBeUndefined();
+    using callsOnly = KvmPartition.create({ vcpus: 2, sys: new ForwardingSyscalls(new KvmKernelModel()), irqfd: 'kernel' });
+    expect(callsOnly.guestEoi()).toBeUndefined();
+    // Through a FaultInjector the EOI reaches the model: the level route is acknowledged.
+    const injector = new FaultInjector(new KvmKernelModel());
+    using p = KvmPartition.create({ vcpus: 2, sys: injector, irqfd: 'kernel' });
+    const access = p.guestEoi()!;
+    expect(access).toBeDefined();
+    using route = newLevelRoute(p.irqfd()!, GSI);
+    p.writeRedirection(GSI, { ...ENTRY, destination: 1 });
+    route.event.signal();
+    expect(pollPin(p, (pin) => pin.remoteIrr)).toMatchObject({ asserted: true, remoteIrr: true });
+    expect(access.eoi(1, 0x61)).toBe(true);
+    expect(p.readIoApic().pins[GSI]).toMatchObject({ asserted: false, remoteIrr: false });
+    expect(route.resample.consume()).toBe(1);
   });
 });

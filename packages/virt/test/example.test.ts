@@ -68,3 +68,30 @@ test.each([
     partition.dispose();
   }
 });
+
+test.each([
+  ['examples/wire-device.js', jsExample],
+  ['examples/wire-device.ts', tsExample],
+])('%s: wireDevice is all or nothing: a vector count it cannot give is refused before any route, and a route that fails midway leaves no route alive', (_file, { wireDevice }) => {
+  const { partition, landed } = recordingPartition(2);
+  const irqfd = partition.irqfd()!;
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  try {
+    for (const bad of [-1, 193, 1.5, Number.NaN]) {
+      expect(() => wireDevice(partition, bad)).toThrow(RangeError);
+      expect(irqfd.routeCount).toBe(0);
+    }
+    expect(log).not.toHaveBeenCalled();
+    // 100 vectors on an irqfd of 64 routes: the 65th route fails; the 64 made are disposed.
+    expect(() => wireDevice(partition, 100)).toThrow(expect.objectContaining({ code: expect.any(String) }));
+    expect(irqfd.routeCount).toBe(0);
+    // Every route is usable again: the 64 come back whole.
+    const routes = wireDevice(partition, 64);
+    expect(irqfd.routeCount).toBe(64);
+    routes[63]!.event.signal();
+    expect(landed).toEqual([[1, 0x40 + 63]]);
+  } finally {
+    log.mockRestore();
+    partition.dispose();
+  }
+});

@@ -15,6 +15,12 @@ test('examples/wire-device.js is the one scripts/examples-js.mjs makes from exam
   expect(node([path.join(PACKAGE, '../../scripts/examples-js.mjs'), '--check'])).toBe('');
 });
 
+test("examples/wire-device.js keeps each function's types as JSDoc, its return type as @returns", () => {
+  const js = node(['-p', "require('fs').readFileSync('./examples/wire-device.js', 'utf8')"]);
+  expect(js).toContain("@param {import('@tsvmm/virt').Partition} partition\n * @param {number} vectors\n * @returns {import('@tsvmm/virt').IrqFdRoute[]}\n */\nfunction wireDevice(");
+  expect(js).toContain("@param {import('@tsvmm/virt').IrqFdRoute} route\n * @returns {boolean}\n */\nfunction pendingBit(");
+});
+
 test('examples/wire-device.js loads in plain Node and exports what the README shows (test/example.test.ts drives it)', () => {
   expect(node(['-p', "Object.keys(require('./examples/wire-device.js')).join(' ')"])).toBe('wireDevice pendingBit\n');
 });

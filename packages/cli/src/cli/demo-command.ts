@@ -1,7 +1,8 @@
 import type { Command } from './command';
 import { ExitCode, exitCodeDoc } from './exit-codes';
 import { errText, outWidth } from './io';
-import { VFIO_DEVICE_ENV, openPassthroughHost } from '../demo/passthrough';
+import { UsageError } from './errors';
+import { VFIO_DEVICE_ENV, malformedVfioDevice, openPassthroughHost } from '../demo/passthrough';
 import { wrapLine } from '../output/wrap';
 import { DEMO_SCHEMA, type DemoPartition, runDemo } from '../demo/run-demo';
 import { BACKENDS } from '../backends/registry';
@@ -27,7 +28,8 @@ export const demoCommand: Command = {
     "programmed as a guest driver does, the device raising vector 0 into vfio-pci's eventfd, which is the irqfd route's, read back " +
     'from IRR; on the device named by TSVMM_VFIO_DEVICE (bound to vfio-pci, on /dev/kvm), else on the VFIO kernel model and the ' +
     'KVM model, saying which.\n\n' +
-    `Exits 1 if any observation is wrong, 3 if the backend asked for with --backend is not available here or the device named by ${VFIO_DEVICE_ENV} cannot be used.\n\n` +
+    `Exits 1 if any observation is wrong, 2 if ${VFIO_DEVICE_ENV} is set to something that is not a PCI function's name (dddd:bb:dd.f, e.g. 0000:01:00.0), ` +
+    `3 if the backend asked for with --backend is not available here or the device named by ${VFIO_DEVICE_ENV} cannot be used.\n\n` +
     `JSON (--json): { "schema": "${DEMO_SCHEMA}", "backend", "why", "irqfd", "vcpus", "device", "enableCommits", "observations", "fileRead", "x2apic", "passthrough", "ok" }, ` +
     'described by schemas/demo.schema.json in this package.',
   exitCodes: [
@@ -57,6 +59,8 @@ export const demoCommand: Command = {
   async run(opts, { io, hooks }) {
     const choice = String(opts.backend ?? 'auto');
     const json = opts.json === true;
+    const malformed = malformedVfioDevice(io.env);
+    if (malformed !== undefined) throw new UsageError('demo', malformed);
     const dp: DemoPartition = hooks.demoPartition
       ? { ...hooks.demoPartition(), why: 'injected through the internal test hook' }
       : openDemoPartition(choice, hooks.backends);

@@ -1,7 +1,7 @@
 /**
  * `tsvmm <command> [options]`: dispatch, help, and the one place errors become exit codes.
  */
-import { formatOptions, parseArgs } from './args';
+import { type OptionSpec, formatOptions, parseArgs } from './args';
 import type { CliHooks, Command } from './command';
 import { ERROR_SCHEMA, UsageError, reportError } from './errors';
 import { EXIT_CODES, ExitCode, formatExitCodes } from './exit-codes';
@@ -22,6 +22,15 @@ function version(): string {
 
 /** The spellings that print the version: `-v` and `-V` both, as most command-line tools accept. */
 export const VERSION_FLAGS: readonly string[] = ['--version', '-v', '-V'];
+
+/**
+ * The options `tsvmm` takes without a command: `--help` (`-h`) and `--version` (`-v`; `-V` is read
+ * as `-v`, so `-v -V` is the option given twice). `--help` with `--version` prints the help.
+ */
+const TOP_LEVEL_OPTIONS: readonly OptionSpec[] = [
+  { name: 'help', type: 'boolean', short: 'h', description: 'the commands and every exit code' },
+  { name: 'version', type: 'boolean', short: 'v', description: 'the version' },
+];
 
 /** `tsvmm --help`, wrapped to `width` columns: the commands, and every exit code. */
 export function topLevelHelp(width: number): string {
@@ -90,13 +99,26 @@ export async function main(argv: readonly string[], io: CliIo = processIo(), hoo
     io.err(shortUsage(errWidth(io)));
     return ExitCode.Usage;
   }
-  if (name === '--help' || name === '-h' || name === 'help') {
-    if (name === 'help' && rest[0]) return main([rest[0], '--help'], io, hooks);
+  if (name === 'help') {
+    if (rest[0]) return main([rest[0], '--help'], io, hooks);
     io.out(topLevelHelp(outWidth(io)));
     return ExitCode.Ok;
   }
-  if (VERSION_FLAGS.includes(name)) {
-    io.out(`tsvmm ${version()}\n`);
+  if (name === '--help' || name === '-h' || VERSION_FLAGS.includes(name)) {
+    // The whole line goes through the parser the commands use, so `tsvmm -h --help` and
+    // `tsvmm --help --bogus` are usage errors here as `tsvmm demo -h --help` is.
+    let opts: ReturnType<typeof parseArgs>;
+    try {
+      opts = parseArgs('', argv.map((a) => (a === '-V' ? '-v' : a)), TOP_LEVEL_OPTIONS);
+    } catch (e) {
+      const stray = argv.find((a) => !a.startsWith('-'));
+      const problem = stray !== undefined ? `unexpected argument '${stray}' (the command comes first: 'tsvmm ${stray} --help')` : undefined;
+      const r = reportError(problem !== undefined ? new UsageError('', problem) : e);
+      printError(io, r.message, r.exitCode);
+      return r.exitCode;
+    }
+    if (opts.help === true) io.out(topLevelHelp(outWidth(io)));
+    else io.out(`tsvmm ${version()}\n`);
     return ExitCode.Ok;
   }
   const command = COMMANDS.find((c) => c.name === name);

@@ -17,14 +17,19 @@ function describeCapabilities(c: PartitionCapabilities): string {
     irqfd,
     `${c.maxRoutes} routes`,
     `resample ${c.resample ? 'yes' : 'no'}`,
-    `x2APIC ${c.x2apic ? 'yes' : 'no'} (APIC IDs up to ${c.maxApicId})`,
     `up to ${c.maxVcpus} vCPUs`,
   ].join(', ');
 }
 
-/** What an x2APIC partition would reach, beside the default partition's capabilities line. */
-function describeX2apicPartition(x: X2apicPartitionProbe): string {
-  return x.available ? `x2APIC: available with \`x2apic: true\` (APIC IDs up to ${x.maxApicId})` : `x2APIC: not available (APIC IDs up to ${x.maxApicId}): ${x.reason}`;
+/**
+ * One sentence on x2APIC: the default partition's mode and the largest APIC ID it reaches, then,
+ * where the backend says (`x2apicPartition`) and the default is xAPIC, what a partition made with
+ * `x2apic: true` reaches or why it cannot be made.
+ */
+export function describeX2apic(c: PartitionCapabilities, x: X2apicPartitionProbe | undefined): string {
+  const base = `x2APIC: ${c.x2apic ? 'yes' : 'no'} in the default partition (APIC IDs up to ${c.maxApicId})`;
+  if (c.x2apic || x === undefined) return base;
+  return x.available ? `${base}; with \`x2apic: true\`, APIC IDs up to ${x.maxApicId}` : `${base}, nor with \`x2apic: true\`: ${x.reason}`;
 }
 
 /** What this process's confinement costs the Linux backends, in one or two lines. */
@@ -67,9 +72,9 @@ export function formatProbe(
     lines.push(`${b.backend.padEnd(nameWidth)}  ${b.available ? 'AVAILABLE' : `unavailable (${b.code})`}`);
     if (b.capabilities) {
       lines.push(...para(describeCapabilities(b.capabilities), pad));
+      lines.push(...para(describeX2apic(b.capabilities, b.x2apicPartition), pad));
       if (b.capabilities.irqfdReason) lines.push(...para(`irqfd: ${b.capabilities.irqfdReason}`, pad));
     }
-    if (b.x2apicPartition) lines.push(...para(describeX2apicPartition(b.x2apicPartition), pad));
     lines.push(...para(b.reason, pad), '');
   }
   lines.push(...describeVfio(report.vfio).flatMap(([text, indent]) => para(text, indent)), '');

@@ -18,6 +18,22 @@ import { settleFor } from '../backends/settle';
 /** The environment variable that names a real PCI function (bound to vfio-pci) for the scene. */
 export const VFIO_DEVICE_ENV = 'TSVMM_VFIO_DEVICE';
 
+/**
+ * The form `TSVMM_VFIO_DEVICE` must have: a PCI function's name as sysfs spells it, dddd:bb:dd.f in
+ * lower-case hex (device 00-1f, function 0-7), what `VfioDevice.open` of `@tsvmm/vfio` accepts.
+ */
+export const PCI_FUNCTION_NAME = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/;
+
+/**
+ * Why `env[TSVMM_VFIO_DEVICE]` is malformed, or undefined when it is unset, empty or a PCI function
+ * name: a malformed value is the caller's mistake, said before anything is opened.
+ */
+export function malformedVfioDevice(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const value = env[VFIO_DEVICE_ENV];
+  if (value === undefined || value === '' || PCI_FUNCTION_NAME.test(value)) return undefined;
+  return `${VFIO_DEVICE_ENV} must name a PCI function as dddd:bb:dd.f in lower-case hex (e.g. 0000:01:00.0), got '${value}'`;
+}
+
 /** The model device's PCI name and IOMMU group. */
 const MODEL_ADDRESS = '0000:01:00.0';
 const MODEL_GROUP = 7;

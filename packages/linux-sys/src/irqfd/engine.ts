@@ -195,7 +195,7 @@ export class IrqFdEngine implements IrqFd {
       routingTable: true,
       stableEvent: true,
       mechanism:
-        `${b.ioctls.irqfd.name}: the kernel injects the routed MSI inside the eventfd write; the routing table is committed whole with ` +
+        `${b.ioctls.irqfd.name}: the kernel injects the routed MSI on the eventfd write (inside the write for a unicast MSI its fast path takes; a broadcast or a destination the fast path declines from the irqfd's work item just after, so poll to observe it); the routing table is committed whole with ` +
         `${b.ioctls.setRouting.name} (GSIs from ${b.firstGsi}, taken at a route's first MSI, at most ${kernelRoutes} at once)` +
         (options.overflow ? '; routes beyond that are delivered from user space until a GSI frees up' : '') +
         (this.retargetWindowMs > 0 ? `; retargets are committed together, at most ${this.retargetWindowMs} ms later, and delivered from user space meanwhile` : ''),

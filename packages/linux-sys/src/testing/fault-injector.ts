@@ -43,6 +43,14 @@ interface Fault {
  * with a chosen errno instead of making them (except close, which is always made: close(2)
  * releases the fd even when it fails). Faults from {@link fail} and {@link failStep} are returned
  * as `-errno`, like the real calls.
+ *
+ * Members of `inner` that are not system calls (a kernel model's entry points such as
+ * `KvmKernelModel.modelGuestEoi`, `flushWork`, `hazards`) are read through the injector from
+ * `inner`, methods bound to it, so a backend that looks for them on its `sys` finds them as it
+ * would on the model itself (`KvmPartition.guestEoi()` works over a FaultInjector of the KVM model).
+ * They are neither logged nor failed: they stand for what a guest or a device does, not for a
+ * call the VMM makes. TypeScript does not see them on the injector's type; reach them on the
+ * model, or through the backend that finds them.
  */
 export class FaultInjector implements Syscalls {
   /** The system calls that really run (default: libc). */
@@ -55,6 +63,18 @@ export class FaultInjector implements Syscalls {
 
   constructor(inner: Syscalls = libcSyscalls()) {
     this.inner = inner;
+    // A Proxy of this very object, so that the injector's own members (its calls, log, faults)
+    // are untouched and only names it lacks fall through to `inner`.
+    return new Proxy(this, {
+      get(target, key, receiver) {
+        if (key in target) return Reflect.get(target, key, receiver);
+        const value: unknown = Reflect.get(inner, key);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(inner) : value;
+      },
+      has(target, key) {
+        return key in target || key in inner;
+      },
+    });
   }
 
   /** Fails the `nth` (1-based, default 1) next call that matches with `errno`, `times` times (default 1). */

@@ -6,7 +6,8 @@
 import type { IoctlDef } from '@tsvmm/linux-sys';
 import { ForwardingSyscalls, type ModelEventFd, isEventFd } from '@tsvmm/linux-sys/testing';
 import type { VfioSyscalls } from '../sys';
-import type { RaiseOutcome, VfioKernelModel } from './vfio-model';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
+import { type RaiseOutcome, VfioKernelModel } from './vfio-model';
 
 /**
  * The part of another kernel model (`KvmKernelModel` of `@tsvmm/virt-kvm/testing`) the bridge
@@ -62,13 +63,18 @@ export class VfioModelBridge extends ForwardingSyscalls<VfioKernelModel> impleme
   private readonly standIns = new Map<ModelEventFd, { vfioFd: number; kvmFd: number; toVfio: boolean }>();
   private readonly native = new Set<number>();
 
+  /**
+   * @throws VirtError INVALID_ARGUMENT (`@tsvmm/virt`) when `vfio` is not a {@link VfioKernelModel}
+   *   or `kvm` lacks what {@link EventfdModel} names (`files.get`, `write`, `read`, and `flushWork`
+   *   a function where present), before anything is kept.
+   */
   constructor(
     /** The VFIO model: devices, containers, groups, regions. */
     readonly vfio: VfioKernelModel,
     /** The model whose eventfds the VMM hands to SET_IRQS (the KVM model). */
     readonly kvm: EventfdModel,
   ) {
-    super(vfio);
+    super(checkBridgeArguments(vfio, kvm));
   }
 
   /** The device raises MSI-X vector `vector` (see `VfioKernelModel.raiseMsix`), and the signal reaches the shared eventfd. */
@@ -197,3 +203,21 @@ export class VfioModelBridge extends ForwardingSyscalls<VfioKernelModel> impleme
   }
 }
 
+/** `vfio`, once both of the bridge's models are what it needs: a bridge over anything else would fail on its first call, far from the cause. */
+function checkBridgeArguments(vfio: unknown, kvm: unknown): VfioKernelModel {
+  const op = 'new VfioModelBridge';
+  if (!(vfio instanceof VfioKernelModel)) throw invalidArgument(op, `vfio must be a VfioKernelModel, got ${describeValue(vfio)}`);
+  const k = kvm as Partial<Record<keyof EventfdModel, unknown>> | null;
+  const files = typeof k === 'object' && k !== null ? (k.files as { get?: unknown } | null | undefined) : undefined;
+  const usable =
+    typeof k === 'object' &&
+    k !== null &&
+    typeof files === 'object' &&
+    files !== null &&
+    typeof files.get === 'function' &&
+    typeof k.write === 'function' &&
+    typeof k.read === 'function' &&
+    (k.flushWork === undefined || typeof k.flushWork === 'function');
+  if (!usable) throw invalidArgument(op, `kvm must be a kernel model with files.get, write and read (a KvmKernelModel of @tsvmm/virt-kvm/testing), got ${describeValue(kvm)}`);
+  return vfio;
+}

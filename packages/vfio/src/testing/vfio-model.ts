@@ -459,10 +459,14 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   }
 
 
-  /** The device `address` (throws RangeError for an unknown one). */
-  device(address = '0000:01:00.0'): ModelPciDevice {
-    const d = this.devices.get(address);
-    if (!d) throw new RangeError(`the model has no device ${address}`);
+  /**
+   * The device `address`.
+   *
+   * @throws VirtError INVALID_ARGUMENT (`@tsvmm/virt`) for an address the model has no device at.
+   */
+  device(address = '0000:01:00.0', operation = 'VfioKernelModel.device'): ModelPciDevice {
+    const d = typeof address === 'string' ? this.devices.get(address) : undefined;
+    if (!d) throw invalidArgument(operation, `the model has no device ${describeValue(address)} (its devices: ${[...this.devices.keys()].join(', ')})`);
     return d;
   }
 
@@ -494,14 +498,26 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   /**
    * The device raises MSI-X vector `vector`: with MSI-X enabled and an eventfd bound to the vector,
    * vfio-pci's handler signals it (eventfd_signal adds 1). Returns what happened.
+   *
+   * @throws VirtError INVALID_ARGUMENT (`@tsvmm/virt`) for a device the model does not have, or a
+   *   vector that is not an integer below the device's MSI-X Table Size + 1, before anything is signalled.
    */
   raiseMsix(vector: number, address?: string): RaiseOutcome {
-    return this.raiseMessage(this.device(address), 'msix', vector);
+    const op = 'VfioKernelModel.raiseMsix';
+    const d = this.device(address, op);
+    return this.raiseMessage(d, 'msix', checkInteger(op, 'vector', vector, 0, d.msixVectors - 1));
   }
 
-  /** The device raises MSI vector `vector` (of the block enabled), as {@link raiseMsix}. */
+  /**
+   * The device raises MSI vector `vector` (of the block enabled), as {@link raiseMsix}.
+   *
+   * @throws VirtError INVALID_ARGUMENT for a device the model does not have, or a vector that is not
+   *   an integer below the vectors its MSI capability can ask for.
+   */
   raiseMsi(vector: number, address?: string): RaiseOutcome {
-    return this.raiseMessage(this.device(address), 'msi', vector);
+    const op = 'VfioKernelModel.raiseMsi';
+    const d = this.device(address, op);
+    return this.raiseMessage(d, 'msi', checkInteger(op, 'vector', vector, 0, d.msiVectors - 1));
   }
 
   private raiseMessage(d: ModelPciDevice, mode: 'msi' | 'msix', vector: number): RaiseOutcome {
@@ -516,16 +532,18 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
    * The device asserts INTx (level, stays asserted until {@link deassertIntx}). With INTx enabled
    * and not masked, vfio-pci masks the line (automask) and signals the trigger; otherwise the
    * interrupt only shows in Status bit 3, and an unmask delivers it.
+   *
+   * @throws VirtError INVALID_ARGUMENT for a device the model does not have.
    */
   assertIntx(address?: string): RaiseOutcome {
-    const d = this.device(address);
+    const d = this.device(address, 'VfioKernelModel.assertIntx');
     d.intxAsserted = true;
     return this.intxInterrupt(d);
   }
 
   /** The device deasserts INTx (its interrupt condition was serviced). */
   deassertIntx(address?: string): void {
-    this.device(address).intxAsserted = false;
+    this.device(address, 'VfioKernelModel.deassertIntx').intxAsserted = false;
   }
 
   /** vfio_intx_handler: an unmasked line is masked (automask) and the trigger signalled. */

@@ -1224,11 +1224,16 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * local APIC takes and EOIs the vector, and a level-triggered one's EOI reaches the IOAPIC
    * (`kvm_ioapic_update_eoi`): the pins delivering it are acknowledged (resample irqfds deassert
    * and signal their resamplefds) and a pin still asserted delivers again. False when the vector
-   * was neither requested nor in service. Throws RangeError for a vCPU the VM does not have.
+   * was neither requested nor in service.
+   *
+   * @throws VirtError INVALID_ARGUMENT (`@tsvmm/virt`) for a vCPU id the VM does not have or a
+   *   vector outside 0-255, before anything changes.
    */
   eoi(vcpuId: number, vector: number, vm = this.vm): boolean {
+    const op = 'KvmKernelModel.eoi';
     const vcpu = vm.vcpus.get(vcpuId);
-    if (!vcpu) throw new RangeError(`the VM has no vCPU ${vcpuId}`);
+    if (!vcpu) throw invalidArgument(op, `the VM has no vCPU ${describeValue(vcpuId)} (its vCPU ids: ${[...vm.vcpus.keys()].join(', ') || 'none'})`);
+    checkInteger(op, 'vector', vector, 0, 255);
     return vm.ioapic.guestEoi(vcpu.apic, vector);
   }
 
@@ -1236,11 +1241,11 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * The entry point `KvmPartition.guestEoi()` finds on its `sys` (a real kernel has none): the
    * guest's EOI of `vector` on the vCPU with id `vcpuId` of the VM open as `vmFd`, as {@link eoi}.
    * The partition checks its arguments first; here a number that is not an open VM, or a vCPU id
-   * the VM does not have, throws RangeError.
+   * the VM does not have, throws VirtError INVALID_ARGUMENT.
    */
   modelGuestEoi(vmFd: number, vcpuId: number, vector: number): boolean {
     const vm = this.table.get(vmFd);
-    if (!(vm instanceof VmObject)) throw new RangeError(`fd ${vmFd} is not an open VM of the model`);
+    if (!(vm instanceof VmObject)) throw invalidArgument('KvmKernelModel.modelGuestEoi', `fd ${describeValue(vmFd)} is not an open VM of the model`);
     return this.eoi(vcpuId, vector, vm);
   }
 

@@ -160,3 +160,31 @@ test('the model refuses wrong options with INVALID_ARGUMENT naming them, and the
   }
   for (const m of [{}, null, 'model']) expect((thrownBy(() => modelRelayPlatform(m as never)) as { code?: string }).code).toBe('INVALID_ARGUMENT');
 });
+
+test("the guest-EOI helpers refuse a vCPU the VM lacks, a vector outside 0-255 and a non-VM fd with INVALID_ARGUMENT, and EOI nothing", () => {
+  const { m, vmFd, vcpu } = vm();
+  expect(m.ioctl(vmFd, SET_GSI_ROUTING, table([{ gsi: 30, type: 1, a: 2, b: 5 }]))).toBe(0);
+  expect(m.ioctl(vmFd, SET_IRQCHIP, ioapicArg(5, 0x8061n))).toBe(0); // level, vector 0x61, APIC 0, unmasked
+  const level = m.eventfd(0, 0);
+  const resample = m.eventfd(0, 0);
+  expect(m.ioctl(vmFd, IRQFD, resampleIrqfdArg(level, 30, resample))).toBe(0);
+  expect(m.write(level, ONE, 8)).toBe(8);
+  m.flushWork();
+  expect(m.bus.apics[0]!.state().irr).toEqual([0x61]);
+  const refused: [() => unknown, string][] = [
+    [() => m.eoi(7, 0x61), 'KvmKernelModel.eoi'],
+    [() => m.eoi('0' as never, 0x61), 'KvmKernelModel.eoi'],
+    [() => m.eoi(0, 256), 'KvmKernelModel.eoi'],
+    [() => m.eoi(0, 97.5), 'KvmKernelModel.eoi'],
+    [() => m.modelGuestEoi(vcpu, 0, 0x61), 'KvmKernelModel.modelGuestEoi'],
+    [() => m.modelGuestEoi(vmFd, 7, 0x61), 'KvmKernelModel.eoi'],
+  ];
+  for (const [call, operation] of refused) {
+    const e = thrownBy(call) as { code?: string; operation?: string };
+    expect({ code: e.code, operation: e.operation }).toEqual({ code: 'INVALID_ARGUMENT', operation });
+  }
+  // Nothing was acknowledged: the vector is still requested and the resample eventfd unsignalled.
+  expect({ irr: m.bus.apics[0]!.state().irr, resample: m.eventfdCount(resample) }).toEqual({ irr: [0x61], resample: 0n });
+  expect(m.eoi(0, 0x61)).toBe(true);
+  expect(m.eventfdCount(resample)).toBe(1n);
+});
