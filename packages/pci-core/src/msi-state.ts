@@ -1,6 +1,6 @@
 /** The snapshot format of {@link MsiEmulator.save} / `restore`, and its checks. */
-import { invalidArgument } from '@tsvmm/virt/implement';
-import { pendingFault, showSnapshotValue } from './state';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
+import { pendingFault } from './state';
 import type { MsiLayout } from './msi-layout';
 
 /** Plain JSON-able MSI state: what a VMM stores in a snapshot. */
@@ -34,25 +34,25 @@ const u32 = (x: unknown): x is number => typeof x === 'number' && Number.isInteg
 /** Throws INVALID_ARGUMENT unless `state` is a version-1 snapshot of an emulator with this layout. */
 export function checkMsiState(operation: string, state: unknown, layout: MsiLayout): asserts state is MsiState {
   const fail = (detail: string) => invalidArgument(operation, detail, 'Pass a value returned by save() of an emulator with the same layout; nothing was changed.');
-  if (typeof state !== 'object' || state === null || Array.isArray(state)) throw fail(`state must be a save() snapshot (an object), got ${showSnapshotValue(state)}`);
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) throw fail(`state must be a save() snapshot (an object), got ${describeValue(state)}`);
   const s = state as Partial<Record<keyof MsiState, unknown>>;
-  if (s.version !== 1) throw fail(`state.version is ${showSnapshotValue(s.version)}; this emulator reads version 1`);
+  if (s.version !== 1) throw fail(`state.version is ${describeValue(s.version)}; this emulator reads version 1`);
   if (s.vectors !== layout.vectors || s.address64 !== layout.address64 || s.perVectorMasking !== layout.perVectorMasking) {
     throw fail(
-      `the snapshot's layout (state.vectors ${showSnapshotValue(s.vectors)}, state.address64 ${showSnapshotValue(s.address64)}, state.perVectorMasking ${showSnapshotValue(s.perVectorMasking)}) ` +
+      `the snapshot's layout (state.vectors ${describeValue(s.vectors)}, state.address64 ${describeValue(s.address64)}, state.perVectorMasking ${describeValue(s.perVectorMasking)}) ` +
         `differs from this emulator's (${layout.vectors}, ${layout.address64}, ${layout.perVectorMasking})`,
     );
   }
-  if (typeof s.enable !== 'boolean') throw fail(`state.enable must be a boolean, got ${showSnapshotValue(s.enable)}`);
+  if (typeof s.enable !== 'boolean') throw fail(`state.enable must be a boolean, got ${describeValue(s.enable)}`);
   const mme = s.multipleMessageEnable;
   if (typeof mme !== 'number' || !Number.isInteger(mme) || mme < 0 || mme > layout.multipleMessageCapable) {
-    throw fail(`state.multipleMessageEnable must be an integer from 0 to ${layout.multipleMessageCapable}, got ${showSnapshotValue(mme)}`);
+    throw fail(`state.multipleMessageEnable must be an integer from 0 to ${layout.multipleMessageCapable}, got ${describeValue(mme)}`);
   }
-  if (!u32(s.addressLo) || (s.addressLo & 3) !== 0) throw fail(`state.addressLo must be an integer from 0 to 0xFFFFFFFC with bits 1:0 clear, got ${showSnapshotValue(s.addressLo)}`);
-  if (!u32(s.addressHi) || (!layout.address64 && s.addressHi !== 0)) throw fail(`state.addressHi must be ${layout.address64 ? 'an integer from 0 to 0xFFFFFFFF' : '0 (32-bit layout)'}, got ${showSnapshotValue(s.addressHi)}`);
-  if (!u32(s.data) || s.data > 0xffff) throw fail(`state.data must be an integer from 0 to 0xFFFF, got ${showSnapshotValue(s.data)}`);
+  if (!u32(s.addressLo) || (s.addressLo & 3) !== 0) throw fail(`state.addressLo must be an integer from 0 to 0xFFFFFFFC with bits 1:0 clear, got ${describeValue(s.addressLo)}`);
+  if (!u32(s.addressHi) || (!layout.address64 && s.addressHi !== 0)) throw fail(`state.addressHi must be ${layout.address64 ? 'an integer from 0 to 0xFFFFFFFF' : '0 (32-bit layout)'}, got ${describeValue(s.addressHi)}`);
+  if (!u32(s.data) || s.data > 0xffff) throw fail(`state.data must be an integer from 0 to 0xFFFF, got ${describeValue(s.data)}`);
   const implemented = layout.perVectorMasking ? (layout.vectors === 32 ? 0xffffffff : (1 << layout.vectors) - 1) : 0;
-  if (!u32(s.mask) || (s.mask & ~implemented) !== 0) throw fail(`state.mask must be an integer within 0x${implemented.toString(16)}, got ${showSnapshotValue(s.mask)}`);
+  if (!u32(s.mask) || (s.mask & ~implemented) !== 0) throw fail(`state.mask must be an integer within 0x${implemented.toString(16)}, got ${describeValue(s.mask)}`);
   const fault = pendingFault(s.pending, 1 << mme, 'vectors granted (2^multipleMessageEnable)');
   if (fault) throw fail(fault);
 }

@@ -18,32 +18,14 @@ export interface MsixState {
 }
 
 /**
- * A value as a restore error shows it: numbers in decimal and hex, booleans as themselves, arrays and
- * plain objects as their JSON (cut at 80 characters), anything else as `describeValue` of `@tsvmm/virt` says.
- */
-export function showSnapshotValue(value: unknown): string {
-  if (Array.isArray(value) || (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)) {
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(value);
-    } catch {
-      text = undefined;
-    }
-    if (text !== undefined) return text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  }
-  if (typeof value === 'boolean') return String(value);
-  return describeValue(value);
-}
-
-/**
  * `pending`: an array of vector numbers below `limit`, ascending and distinct (as save() writes
  * it). Returns the detail of the first fault, naming the element (`state.pending[3]`), or undefined.
  */
 export function pendingFault(pending: unknown, limit: number, what: string): string | undefined {
-  if (!Array.isArray(pending)) return `state.pending must be an array of vector numbers, got ${showSnapshotValue(pending)}`;
+  if (!Array.isArray(pending)) return `state.pending must be an array of vector numbers, got ${describeValue(pending)}`;
   for (let i = 0; i < pending.length; i++) {
     const v: unknown = pending[i];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= limit) return `state.pending[${i}] is ${showSnapshotValue(v)}, not one of the ${limit} ${what}`;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= limit) return `state.pending[${i}] is ${describeValue(v)}, not one of the ${limit} ${what}`;
     if (i > 0 && v <= (pending[i - 1] as number)) return `state.pending must be ascending and distinct: state.pending[${i}] is ${v} after ${String(pending[i - 1])}`;
   }
   return undefined;
@@ -52,17 +34,17 @@ export function pendingFault(pending: unknown, limit: number, what: string): str
 /** Throws INVALID_ARGUMENT unless `state` is a version-1 snapshot of an emulator with `vectors` vectors. */
 export function checkState(operation: string, state: unknown, vectors: number): asserts state is MsixState {
   const fail = (detail: string) => invalidArgument(operation, detail, 'Pass a value returned by save() of an emulator with the same vector count; nothing was changed.');
-  if (typeof state !== 'object' || state === null || Array.isArray(state)) throw fail(`state must be a save() snapshot (an object), got ${showSnapshotValue(state)}`);
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) throw fail(`state must be a save() snapshot (an object), got ${describeValue(state)}`);
   const s = state as Partial<Record<keyof MsixState, unknown>>;
-  if (s.version !== 1) throw fail(`state.version is ${showSnapshotValue(s.version)}; this emulator reads version 1`);
-  if (s.vectors !== vectors) throw fail(`state.vectors is ${showSnapshotValue(s.vectors)}, this emulator has ${vectors} vectors`);
-  if (typeof s.enable !== 'boolean') throw fail(`state.enable must be a boolean, got ${showSnapshotValue(s.enable)}`);
-  if (typeof s.functionMask !== 'boolean') throw fail(`state.functionMask must be a boolean, got ${showSnapshotValue(s.functionMask)}`);
+  if (s.version !== 1) throw fail(`state.version is ${describeValue(s.version)}; this emulator reads version 1`);
+  if (s.vectors !== vectors) throw fail(`state.vectors is ${describeValue(s.vectors)}, this emulator has ${vectors} vectors`);
+  if (typeof s.enable !== 'boolean') throw fail(`state.enable must be a boolean, got ${describeValue(s.enable)}`);
+  if (typeof s.functionMask !== 'boolean') throw fail(`state.functionMask must be a boolean, got ${describeValue(s.functionMask)}`);
   const table = s.table;
-  if (!Array.isArray(table) || table.length !== vectors * 4) throw fail(`state.table must be an array of ${vectors * 4} numbers (4 per vector), got ${showSnapshotValue(table)}`);
+  if (!Array.isArray(table) || table.length !== vectors * 4) throw fail(`state.table must be an array of ${vectors * 4} numbers (4 per vector), got ${describeValue(table)}`);
   for (let i = 0; i < table.length; i++) {
     const x: unknown = table[i];
-    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 0xffffffff) throw fail(`state.table[${i}] is ${showSnapshotValue(x)}, not an integer from 0 to 0xFFFFFFFF`);
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 0xffffffff) throw fail(`state.table[${i}] is ${describeValue(x)}, not an integer from 0 to 0xFFFFFFFF`);
   }
   const fault = pendingFault(s.pending, vectors, 'vectors');
   if (fault) throw fail(fault);

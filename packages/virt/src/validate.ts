@@ -115,9 +115,20 @@ export function checkBoolean(operation: string, name: string, value: unknown, fa
   return value;
 }
 
-/** A short, safe rendering of any value for error messages. */
+/**
+ * A short, safe rendering of any value for error messages: a non-negative integer in decimal and hex
+ * (`42 (0x2a)`), other numbers as JavaScript prints them, bigints with `n`, strings quoted (cut at 40
+ * characters), booleans as themselves, arrays and plain objects as their JSON (cut at 80 characters),
+ * other objects by their class (`an object ([object Map])`). Never throws.
+ */
 export function describeValue(value: unknown): string {
+  if (typeof value === 'object' && value !== null) {
+    const json = plainJson(value);
+    if (json !== undefined) return json.length > 80 ? `${json.slice(0, 80)}…` : json;
+  }
   switch (typeof value) {
+    case 'boolean':
+      return String(value);
     case 'number':
       return Number.isInteger(value) && value >= 0 ? `${value} (0x${value.toString(16)})` : String(value);
     case 'bigint':
@@ -134,6 +145,16 @@ export function describeValue(value: unknown): string {
       return 'a symbol';
     default:
       return `a ${typeof value}`;
+  }
+}
+
+/** The JSON of an array or a plain object, or undefined for any other object or one JSON cannot show (a bigint inside, a cycle, a throwing getter or Proxy). */
+function plainJson(value: object): string | undefined {
+  try {
+    if (!Array.isArray(value) && Object.getPrototypeOf(value) !== Object.prototype) return undefined;
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
   }
 }
 

@@ -906,16 +906,16 @@ export class AssignedPciDevice implements Disposable {
     const op = 'AssignedPciDevice.restore';
     this.checkLive(op);
     const s = state as unknown as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw invalidArgument(op, `state must be an AssignedPciDevice.save() snapshot (an object), got ${showValue(state)}`);
-    if (s.version !== 1 && s.version !== 2) throw invalidArgument(op, `state.version is ${showValue(s.version)}; this version reads snapshots of version 1 or 2`);
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) throw invalidArgument(op, `state must be an AssignedPciDevice.save() snapshot (an object), got ${describeValue(state)}`);
+    if (s.version !== 1 && s.version !== 2) throw invalidArgument(op, `state.version is ${describeValue(s.version)}; this version reads snapshots of version 1 or 2`);
     const u32 = (x: unknown): boolean => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
-    if (!Array.isArray(s.bars) || s.bars.length !== 6) throw invalidArgument(op, `state.bars must be an array of the six BAR registers, got ${showValue(s.bars)}`);
+    if (!Array.isArray(s.bars) || s.bars.length !== 6) throw invalidArgument(op, `state.bars must be an array of the six BAR registers, got ${describeValue(s.bars)}`);
     const badBar = s.bars.findIndex((x) => !u32(x));
-    if (badBar >= 0) throw invalidArgument(op, `state.bars[${badBar}] is ${showValue(s.bars[badBar])}, not a 32-bit register`);
-    if (!u32(s.rom)) throw invalidArgument(op, `state.rom must be a 32-bit register, got ${showValue(s.rom)}`);
-    if (!u32(s.command) || (s.command as number) > 0xffff) throw invalidArgument(op, `state.command must be a 16-bit register, got ${showValue(s.command)}`);
-    if (!u32(s.interruptLine) || (s.interruptLine as number) > 0xff) throw invalidArgument(op, `state.interruptLine must be a byte, got ${showValue(s.interruptLine)}`);
-    if (typeof s.intxPending !== 'boolean') throw invalidArgument(op, `state.intxPending must be a boolean, got ${showValue(s.intxPending)}`);
+    if (badBar >= 0) throw invalidArgument(op, `state.bars[${badBar}] is ${describeValue(s.bars[badBar])}, not a 32-bit register`);
+    if (!u32(s.rom)) throw invalidArgument(op, `state.rom must be a 32-bit register, got ${describeValue(s.rom)}`);
+    if (!u32(s.command) || (s.command as number) > 0xffff) throw invalidArgument(op, `state.command must be a 16-bit register, got ${describeValue(s.command)}`);
+    if (!u32(s.interruptLine) || (s.interruptLine as number) > 0xff) throw invalidArgument(op, `state.interruptLine must be a byte, got ${describeValue(s.interruptLine)}`);
+    if (typeof s.intxPending !== 'boolean') throw invalidArgument(op, `state.intxPending must be a boolean, got ${describeValue(s.intxPending)}`);
     if ((s.msix === undefined) !== (this.msix === undefined) || (s.msi === undefined) !== (this.msi === undefined)) {
       const has = (x: unknown) => (x === undefined ? 'none' : 'one');
       throw invalidArgument(op, `the snapshot is of a function with other capabilities: state.msix ${has(s.msix)} and state.msi ${has(s.msi)}, this function MSI-X ${has(this.msix)} and MSI ${has(this.msi)}`);
@@ -1061,29 +1061,11 @@ export class AssignedPciDevice implements Disposable {
 
 /** A snapshot's `msixLive`: ascending vectors below `vectors`, and none unless MSI-X is enabled. */
 function checkLiveVectors(op: string, value: unknown, vectors: number, enabled: boolean): number[] {
-  if (!Array.isArray(value)) throw invalidArgument(op, `state.msixLive must be an ascending list of MSI-X vectors below ${vectors}, got ${showValue(value)}`);
+  if (!Array.isArray(value)) throw invalidArgument(op, `state.msixLive must be an ascending list of MSI-X vectors below ${vectors}, got ${describeValue(value)}`);
   const bad = value.findIndex((v, i) => !Number.isInteger(v) || (v as number) < 0 || (v as number) >= vectors || (i > 0 && (v as number) <= (value[i - 1] as number)));
-  if (bad >= 0) throw invalidArgument(op, `state.msixLive must be an ascending list of distinct MSI-X vectors below ${vectors}: state.msixLive[${bad}] is ${showValue(value[bad])} in ${showValue(value)}`);
+  if (bad >= 0) throw invalidArgument(op, `state.msixLive must be an ascending list of distinct MSI-X vectors below ${vectors}: state.msixLive[${bad}] is ${describeValue(value[bad])} in ${describeValue(value)}`);
   if (!enabled && value.length > 0) throw invalidArgument(op, `state.msixLive lists vectors ${value.join(', ')} but the snapshot's MSI-X is disabled (no vector is live then)`);
   return value as number[];
-}
-
-/**
- * A value as a restore error shows it: arrays and plain objects as their JSON (cut at 80
- * characters), booleans as themselves, anything else as `describeValue` of `@tsvmm/virt` says (numbers in decimal and hex).
- */
-function showValue(value: unknown): string {
-  if (Array.isArray(value) || (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)) {
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(value);
-    } catch {
-      text = undefined;
-    }
-    if (text !== undefined) return text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  }
-  if (typeof value === 'boolean') return String(value);
-  return describeValue(value);
 }
 
 /** Checks the `intx` option before anything is done; returns it, or false. */
