@@ -12,24 +12,13 @@
 import { VirtError } from '@tsvmm/virt';
 import { AssignedPciDevice } from '../src';
 import { type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
-import { logTaker, maskVector, msixControl, pba, programVector } from './support/guest';
+import { driverState, logTaker, maskVector, msixControl, pba, programVector } from './support/guest';
 
 const DEVCTL = 0x08;
 const FLR = 0x8000;
 
 function pcieEnv(target: AssignedTarget, flr: boolean, extra: { resetWorks?: boolean } = {}): AssignedEnv {
   return target.create({ devices: [{ address: '0000:01:00.0', group: 7, pcie: { flr }, ...extra }] });
-}
-
-/** MSI-X on with vector 0 bound, masked and one interrupt pending; BAR 0 programmed. */
-function driverState(env: AssignedEnv, dev: AssignedPciDevice): void {
-  dev.configWrite(0x04, 2, 0x0006);
-  dev.configWrite(0x10, 4, 0xfebf0000);
-  msixControl(dev, true, false);
-  programVector(dev, 0, 0, 0x41);
-  maskVector(dev, 0, true);
-  env.raiseMsix(0);
-  expect(pba(dev)).toBe(1);
 }
 
 /** What Linux's pcie_flr writes: Device Control read, bit 15 set, written back as 16 bits. */

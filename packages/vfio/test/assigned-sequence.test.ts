@@ -7,8 +7,8 @@
  * table's 40 entries are KVM_CREATE_IRQCHIP's defaults.
  */
 import { AssignedPciDevice } from '../src';
-import { type AssignedEnv, describeAssignedTargets } from './support/assigned-targets';
-import { logTaker, maskVector, msiAddress, msixControl, pba, programVector } from './support/guest';
+import { type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
+import { driverState, logTaker, maskVector, msiAddress, msixControl, pba, programVector } from './support/guest';
 
 /** Checks the step's logs (model only) and what the guest's local APICs got. */
 function stepper(env: AssignedEnv) {
@@ -27,6 +27,21 @@ function stepper(env: AssignedEnv) {
     }
     env.ack();
   };
+}
+
+/**
+ * A snapshot (through JSON, as a migration carries it) of a device whose MSI-X vectors 0 and 3 are
+ * live, 3 masked at save with nothing pending; the device it was taken on is gone after.
+ */
+function savedWithVector3LiveMasked(target: AssignedTarget): ReturnType<AssignedPciDevice['save']> {
+  using a = target.create();
+  using dev = AssignedPciDevice.create({ device: a.device, irqfd: a.vm.irqfd()!, onError: (e) => { throw e; } });
+  dev.configWrite(0x04, 2, 0x0006);
+  msixControl(dev, true, false);
+  programVector(dev, 0, 0, 0x41);
+  programVector(dev, 3, 1, 0x43);
+  maskVector(dev, 3, true);
+  return JSON.parse(JSON.stringify(dev.save())) as ReturnType<AssignedPciDevice['save']>;
 }
 
 describeAssignedTargets('assigned device: the guest driver sequence', (target) => {
@@ -163,13 +178,7 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     const errors: Error[] = [];
     using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
     const step = stepper(env);
-    dev.configWrite(0x04, 2, 0x0006);
-    dev.configWrite(0x10, 4, 0xfebf0000);
-    msixControl(dev, true, false);
-    programVector(dev, 0, 0, 0x41);
-    maskVector(dev, 0, true);
-    env.raiseMsix(0);
-    expect(pba(dev)).toBe(1);
+    driverState(env, dev);
     step('vector 0 bound, masked, one interrupt pending', {
       vfio: ['SET_IRQS MSIX start=0 [-1]', `SET_IRQS MSIX start=0 [${dev.msixRoutes[0]!.event.fd}]`],
       kvm: ['KVM_SET_GSI_ROUTING n=41', 'KVM_IRQFD assign gsi=24', 'KVM_IRQFD deassign gsi=24'],
@@ -260,17 +269,7 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
   });
 
   it('a snapshot restored onto another device keeps the live vector set: a raise on a vector masked at save latches in the PBA and is delivered once on unmask', () => {
-    let state: ReturnType<AssignedPciDevice['save']>;
-    {
-      using a = target.create();
-      using dev = AssignedPciDevice.create({ device: a.device, irqfd: a.vm.irqfd()!, onError: (e) => { throw e; } });
-      dev.configWrite(0x04, 2, 0x0006);
-      msixControl(dev, true, false);
-      programVector(dev, 0, 0, 0x41);
-      programVector(dev, 3, 1, 0x43);
-      maskVector(dev, 3, true); // live (bound), masked at save, nothing pending
-      state = JSON.parse(JSON.stringify(dev.save())) as typeof state;
-    }
+    const state = savedWithVector3LiveMasked(target);
     expect(state.version).toBe(2);
     expect(state.msixLive).toEqual([0, 3]);
     expect(state.msix!.pending).toEqual([]);
@@ -295,17 +294,7 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
   });
 
   it('a version-1 snapshot (no live set) is still restored: only the vectors it lets deliver are bound', () => {
-    let state: ReturnType<AssignedPciDevice['save']>;
-    {
-      using a = target.create();
-      using dev = AssignedPciDevice.create({ device: a.device, irqfd: a.vm.irqfd()!, onError: (e) => { throw e; } });
-      dev.configWrite(0x04, 2, 0x0006);
-      msixControl(dev, true, false);
-      programVector(dev, 0, 0, 0x41);
-      programVector(dev, 3, 1, 0x43);
-      maskVector(dev, 3, true);
-      state = dev.save();
-    }
+    const state = savedWithVector3LiveMasked(target);
     const { msixLive: _live, ...rest } = state;
     const v1 = { ...rest, version: 1 } as unknown as typeof state;
     using b = target.create();

@@ -68,3 +68,14 @@ export function logTaker(env: AssignedEnv): { vfio(): string[] | undefined; kvm(
     kvm: () => (env.model ? env.model.kvmLog.splice(0) : undefined),
   };
 }
+
+/** MSI-X on with vector 0 bound, masked and one interrupt pending; BAR 0 programmed. */
+export function driverState(env: AssignedEnv, dev: AssignedPciDevice): void {
+  dev.configWrite(0x04, 2, 0x0006);
+  dev.configWrite(0x10, 4, 0xfebf0000);
+  msixControl(dev, true, false);
+  programVector(dev, 0, 0, 0x41);
+  maskVector(dev, 0, true);
+  env.raiseMsix(0);
+  expect(pba(dev)).toBe(1);
+}
