@@ -5,7 +5,7 @@ import type { BenchResult } from '../src/bench/result';
 import { memoryIo } from '../src/cli/io';
 import { main } from '../src/cli/main';
 import { chromiumMissing, launchChromium, renderedCharts } from './support/chromium';
-import { KVM_PROBLEM, itKvm, runBin, type CliRun, WIDE } from './support/run-cli';
+import { KVM_PROBLEM, itKvm, runBin, type CliRun, WIDE, NO_KVM } from './support/run-cli';
 
 const REQUIRED = [
   'delivery.irqfd',
@@ -156,22 +156,11 @@ describe('tsvmm bench --strict', () => {
   });
 
   it('exits 1 when a target could not be measured here, naming the metrics; 0 without --strict', async () => {
-    const noKvm = {
-      backends: [
-        {
-          name: 'kvm',
-          probe: () => ({ backend: 'kvm', available: false, code: 'no-device' as const, reason: 'no /dev/kvm on the test host.' }),
-          open: () => {
-            throw new Error('not opened without KVM');
-          },
-        },
-      ],
-    };
     const strict = memoryIo(WIDE);
-    expect(await main(['bench', '--quick', '--only', 'delivery', '--strict', '--json', '-', '--no-progress'], strict, noKvm)).toBe(1);
+    expect(await main(['bench', '--quick', '--only', 'delivery', '--strict', '--json', '-', '--no-progress'], strict, NO_KVM)).toBe(1);
     expect(strict.stderr).toMatch(/^tsvmm bench --strict: failed \(not measured here: delivery\.irqfd, /m);
     const lax = memoryIo(WIDE);
-    expect(await main(['bench', '--quick', '--only', 'delivery', '--json', '-', '--no-progress'], lax, noKvm)).toBe(0);
+    expect(await main(['bench', '--quick', '--only', 'delivery', '--json', '-', '--no-progress'], lax, NO_KVM)).toBe(0);
   });
 });
 

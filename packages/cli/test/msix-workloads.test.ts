@@ -1,6 +1,6 @@
 import { KvmPartition } from '@tsvmm/virt-kvm';
 import { SoftwarePartition } from '@tsvmm/virt-software';
-import { itKvm } from './support/run-cli';
+import { itKvm, NO_KVM } from './support/run-cli';
 import { type MsixEnableBenchResult, benchMsixEnable, benchMsixTableAccess } from '../src/bench/msix-workloads';
 import { COUNTING_ROUTES_TIME, ENABLE_ROUNDS, measureEnableRounds } from '../src/bench/sections/msix';
 import { main } from '../src/cli/main';
@@ -58,18 +58,7 @@ describe('the MSI-X Enable rounds of the bench', () => {
 
   it('say on counting routes (no KVM) that the Enable time is the emulator\'s own work only', async () => {
     const io = memoryIo({ COLUMNS: '1000' });
-    const noKvm = {
-      backends: [
-        {
-          name: 'kvm',
-          probe: () => ({ backend: 'kvm', available: false, code: 'no-device' as const, reason: 'no /dev/kvm on the test host.' }),
-          open: () => {
-            throw new Error('not opened without KVM');
-          },
-        },
-      ],
-    };
-    expect(await main(['bench', '--quick', '--only', 'msix', '--no-progress', '--json', '-'], io, noKvm)).toBe(0);
+    expect(await main(['bench', '--quick', '--only', 'msix', '--no-progress', '--json', '-'], io, NO_KVM)).toBe(0);
     const r = JSON.parse(io.stdout) as BenchResult;
     const enable = r.metrics.find((m) => m.name === 'msix.enable_2048')!;
     expect(enable.count).toBe(ENABLE_ROUNDS.quick);

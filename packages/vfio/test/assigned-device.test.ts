@@ -9,33 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Event, IrqFd, IrqFdRoute } from '@tsvmm/virt';
 import { isVirtError } from '@tsvmm/virt';
+import { thrownBy } from '@tsvmm/virt/testing';
 import { KvmPartition } from '@tsvmm/virt-kvm';
 import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
 import { AssignedPciDevice, VfioDevice } from '../src';
 import { VfioKernelModel } from '../src/testing';
 import { type AssignedEnv, describeAssignedTargets } from './support/assigned-targets';
+import { modelOnly } from './support/model-only';
 import { MSIX_CAP, TABLE_BAR, logTaker, maskVector, mmioRead32, mmioWrite32, msixControl, programVector } from './support/guest';
 
 function make(env: AssignedEnv, errors: Error[] = []): AssignedPciDevice {
   return AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
-}
-
-/** `it` for a body that needs the model device's layout or state: on real hardware a skip that says so, never a pass. */
-const modelOnly = (target: { real: boolean }, why: string) =>
-  target.real
-    ? (name: string): void => {
-        process.stderr.write(`SKIPPED "${name}" on the real device: model only (${why})\n`);
-        it.skip(`${name} (model only: ${why})`, () => undefined);
-      }
-    : it;
-
-function thrownBy(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
 }
 
 describeAssignedTargets('assigned device: config space', (target) => {

@@ -4,33 +4,16 @@
  * are known, thrown after the kernel refused part of it, with the device object and vfio in
  * agreement and the refused vectors asked for again at the guest's next unmask.
  */
-import { VirtError, isVirtError } from '@tsvmm/virt';
+import { isVirtError } from '@tsvmm/virt';
+import { virtErrorThrownBy } from '@tsvmm/virt/testing';
 import { AssignedPciDevice, type AssignedPciDeviceState } from '../src';
 import { type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
 import { logTaker, maskVector, msixControl, programVector } from './support/guest';
+import { modelOnly } from './support/model-only';
 
 function make(env: AssignedEnv, errors: Error[] = []): AssignedPciDevice {
   return AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
 }
-
-function thrownBy(fn: () => unknown): VirtError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof VirtError) return e;
-    throw new Error(`expected a VirtError, got ${String(e)}`);
-  }
-  throw new Error('expected a throw');
-}
-
-/** `it` for a body that needs the model's knobs: on real hardware a loud skip, never a pass. */
-const modelOnly = (target: AssignedTarget, why: string) =>
-  target.real
-    ? (name: string): void => {
-        process.stderr.write(`SKIPPED "${name}" on the real device: model only (${why})\n`);
-        it.skip(`${name} (model only: ${why})`, () => undefined);
-      }
-    : it;
 
 /** MSI-X enabled with vector 0 (APIC 1) and vector 5 (APIC 0) unmasked: a snapshot needing vectors 0-5. */
 function snapshotWithVectors0And5(target: AssignedTarget): AssignedPciDeviceState {
@@ -55,7 +38,7 @@ describeAssignedTargets('assigned device: one owner per VfioDevice', (target) =>
     const L = logTaker(env);
     L.vfio();
     const routes = env.vm.irqfd()!.routeCount;
-    const e = thrownBy(() => make(env));
+    const e = virtErrorThrownBy(() => make(env));
     expect(e.code).toBe('BUSY');
     expect(e.operation).toBe('AssignedPciDevice.create');
     expect(e.detail).toContain('already assigned');
@@ -81,7 +64,7 @@ describeAssignedTargets('assigned device: one owner per VfioDevice', (target) =>
     using env = target.create();
     // A DMA range over the x86 MSI window is refused by the IOMMU after the claim was taken.
     const bad = () => AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, dma: [{ guestAddress: 0xfee0_0000, hostAddress: 0x7f20_0000_0000n, size: 0x1000 }] });
-    expect(isVirtError(thrownBy(bad), 'SYSCALL')).toBe(true);
+    expect(isVirtError(virtErrorThrownBy(bad), 'SYSCALL')).toBe(true);
     using dev = make(env);
     expect(dev.isDisposed).toBe(false);
   });
@@ -106,7 +89,7 @@ describeAssignedTargets('assigned device: its VfioDevice disposed under it', (ta
       ['restore', () => dev.restore(snap)],
       ['reset', () => dev.reset()],
     ] as const) {
-      const e = thrownBy(call);
+      const e = virtErrorThrownBy(call);
       expect({ name, code: e.code, operation: e.operation }).toEqual({ name, code: 'DISPOSED', operation: `AssignedPciDevice.${name}` });
       expect(e.detail).toContain('VfioDevice');
     }
@@ -130,7 +113,7 @@ describeAssignedTargets('assigned device: its VfioDevice disposed under it', (ta
     const original = bridge.pread.bind(bridge);
     bridge.pread = () => -5; // EIO
     try {
-      const e = thrownBy(() => dev.save());
+      const e = virtErrorThrownBy(() => dev.save());
       expect({ code: e.code, errno: e.errno, operation: e.operation }).toEqual({ code: 'SYSCALL', errno: 5, operation: 'AssignedPciDevice.save' });
     } finally {
       bridge.pread = original;
@@ -149,7 +132,7 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
     const before = dev.save();
     const L = logTaker(env);
     L.vfio();
-    const e = thrownBy(() => dev.restore(snap));
+    const e = virtErrorThrownBy(() => dev.restore(snap));
     expect({ code: e.code, operation: e.operation }).toEqual({ code: 'EXHAUSTED', operation: 'AssignedPciDevice.restore' });
     expect(e.detail).toContain('MSI-X vectors 0-5 bound (6), the device has 4');
     expect(L.vfio()).toEqual([]);
@@ -161,7 +144,7 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
     using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
     const errors: Error[] = [];
     using dev = make(env, errors);
-    const e = thrownBy(() => dev.restore(snap));
+    const e = virtErrorThrownBy(() => dev.restore(snap));
     expect({ code: e.code, operation: e.operation }).toEqual({ code: 'EXHAUSTED', operation: 'AssignedPciDevice.restore' });
     expect(e.detail).toContain('Bound in vfio now: MSI-X vectors []');
     expect(errors).toEqual([]); // thrown, not (also) reported
@@ -202,7 +185,7 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
       [[], 'got []'],
     ];
     for (const [bad, words] of cases) {
-      const e = thrownBy(() => dev.restore(bad as AssignedPciDeviceState));
+      const e = virtErrorThrownBy(() => dev.restore(bad as AssignedPciDeviceState));
       expect({ code: e.code, operation: e.operation }).toEqual({ code: 'INVALID_ARGUMENT', operation: 'AssignedPciDevice.restore' });
       expect(e.message).toContain(words);
     }

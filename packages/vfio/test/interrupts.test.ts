@@ -6,10 +6,11 @@ import { newLevelRoute } from '@tsvmm/virt';
 import { vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../src';
 import { VfioKernelModel } from '../src/testing';
 import { describeAssignedTargets } from './support/assigned-targets';
+import { modelOnly } from './support/model-only';
 import { type VfioEnv, describeOnTargets, eventfd, ok, openLegacy, readConfig, take, writeConfig } from './support/targets';
 
 /** \`it\` on the model; on a real device the test shows as skipped (it needs the model's device side or state), never as passed. */
-const modelOnly = (target: { real: boolean }) => (target.real ? it.skip : it);
+const DEVICE_SIDE = 'the device side is played by the model (raising a vector, asserting INTx, an Enable that does not stick); real hardware raises only when it decides to';
 
 /** The IOAPIC pin's GSI of the level-route body. */
 const GSI = 9;
@@ -139,7 +140,7 @@ describeOnTargets('MSI-X through eventfds', (target) => {
     }
   });
 
-  modelOnly(target)('the device raising a vector signals exactly that vector\'s eventfd, nothing once unbound or disabled [model: device side]', () => {
+  modelOnly(target, DEVICE_SIDE)('the device raising a vector signals exactly that vector\'s eventfd, nothing once unbound or disabled [model: device side]', () => {
     const env = target.create();
     if (!env.model) return; // a real device raises its vectors by itself, not on request
     const m = env.model;
@@ -226,7 +227,7 @@ describeOnTargets('plain MSI', (target) => {
     expect(env.model?.hazards ?? []).toEqual([]);
   });
 
-  modelOnly(target)('[model] an Enable written before SET_IRQS enabled MSI does not stick', () => {
+  modelOnly(target, DEVICE_SIDE)('[model] an Enable written before SET_IRQS enabled MSI does not stick', () => {
     const env = target.create();
     if (!env.model) return; // a real device's answer is the same, but writing Enable on it may fire a stray MSI
     const o = openLegacy(env);
@@ -272,7 +273,7 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
     expect(env.model?.hazards ?? []).toEqual([]);
   });
 
-  modelOnly(target)('[model: device side] assert → masked and signalled once; the resample eventfd unmasks, re-signalling while still asserted', () => {
+  modelOnly(target, DEVICE_SIDE)('[model: device side] assert → masked and signalled once; the resample eventfd unmasks, re-signalling while still asserted', () => {
     const env = target.create();
     if (!env.model) return; // the device decides when it asserts INTx
     const m = env.model;
@@ -314,7 +315,7 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
     expect(m.hazards).toEqual([]);
   });
 
-  modelOnly(target)('[model] INTx Disable set and cleared unmasks an automasked line once the device stopped asserting; nothing is signalled while it is set', () => {
+  modelOnly(target, DEVICE_SIDE)('[model] INTx Disable set and cleared unmasks an automasked line once the device stopped asserting; nothing is signalled while it is set', () => {
     const env = target.create();
     if (!env.model) return; // the device decides when it asserts INTx
     const m = env.model;
@@ -343,7 +344,7 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
     expect(m.hazards).toEqual([]);
   });
 
-  modelOnly(target)('[model] an unmask eventfd already signalled at set-up unmasks at once', () => {
+  modelOnly(target, DEVICE_SIDE)('[model] an unmask eventfd already signalled at set-up unmasks at once', () => {
     const env = target.create();
     if (!env.model) return; // needs the automasked state the device side creates
     const m = env.model;

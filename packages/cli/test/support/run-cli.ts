@@ -51,3 +51,16 @@ export function itKvm(name: string, fn: jest.ProvidesCallback, timeoutMs?: numbe
     });
   }
 }
+
+/** `main`'s options for a host without KVM: one `kvm` backend that probes as missing and is never opened. */
+export const NO_KVM = {
+  backends: [
+    {
+      name: 'kvm',
+      probe: () => ({ backend: 'kvm', available: false, code: 'no-device' as const, reason: 'no /dev/kvm on the test host.' }),
+      open: (): never => {
+        throw new Error('not opened without KVM');
+      },
+    },
+  ],
+};
