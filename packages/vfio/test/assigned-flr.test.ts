@@ -11,8 +11,8 @@
  */
 import { VirtError } from '@tsvmm/virt';
 import { AssignedPciDevice } from '../src';
-import { type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
-import { driverState, logTaker, maskVector, msixControl, pba, programVector } from './support/guest';
+import { assign, type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
+import { driverState, logTaker, maskVector, msixDriverUp, pba } from './support/guest';
 
 const DEVCTL = 0x08;
 const FLR = 0x8000;
@@ -32,7 +32,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
     it(`${flr ? 'with' : 'without'} FLR on the model device: Initiate FLR reads 0; a write of 1 is ${flr ? 'the function reset' : 'ignored'} (the device ${flr ? 'advertises' : 'does not advertise'} FLR)`, () => {
       using env = pcieEnv(target, flr);
       const errors: Error[] = [];
-      using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+      using dev = assign(env, errors);
       if (dev.pcieCapability === undefined) throw new Error('the device has no PCI Express capability: Initiate Function Level Reset does not exist on it');
       const L = logTaker(env);
       if (env.model) expect(dev.functionLevelReset).toBe(flr);
@@ -59,9 +59,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
         expect(dev.msixRoutes.every((r) => r.masked && r.msi === undefined)).toBe(true);
         if (env.model) expect(env.model.vfio.device().irq.mode).toBe('none');
         // The guest sets MSI-X up again: the interrupt pending before the reset never arrives.
-        dev.configWrite(0x04, 2, 0x0006);
-        msixControl(dev, true, false);
-        programVector(dev, 0, 0, 0x41);
+        msixDriverUp(dev, 0, 0, 0x41);
         expect(pba(dev)).toBe(0);
         expect(env.irr()).toEqual([]);
         env.raiseMsix(0);
@@ -84,7 +82,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
   it('INTx on the irqfd path: disabled in vfio before VFIO_DEVICE_RESET and enabled again after it, as reset() does', () => {
     using env = pcieEnv(target, true);
     const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e), intx: { mode: 'irqfd', gsi: 10 } });
+    using dev = assign(env, errors, { intx: { mode: 'irqfd', gsi: 10 } });
     if (!dev.functionLevelReset || dev.intxMode !== 'irqfd') throw new Error('the device advertises no FLR or has no INTx: the body cannot show this');
     const L = logTaker(env);
     L.vfio(); // INTx enabled at create
@@ -105,7 +103,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
   it('no VFIO_DEVICE_FLAGS_RESET: the write is ignored even with FLR advertised', () => {
     using env = pcieEnv(target, true, { resetWorks: false });
     const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    using dev = assign(env, errors);
     if (env.model) expect(dev.functionLevelReset).toBe(false);
     if (dev.functionLevelReset) throw new Error('the device has a function reset: the body cannot show its absence');
     const L = logTaker(env);
@@ -155,7 +153,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
     for (const flr of [true, false]) {
       using env = pcieEnv(target, flr);
       const errors: Error[] = [];
-      using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+      using dev = assign(env, errors);
       const m = env.model!;
       const cap = dev.pcieCapability!;
       const flrByte = cap + DEVCTL + 1;
