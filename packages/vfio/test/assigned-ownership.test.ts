@@ -151,6 +151,55 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
     expect(env.irr()).toEqual(['0:80', '1:69']);
   });
 
+  modelOnly(target, "the host's vector limit is the model's hostVectors")('MSI with too few host vectors, at the guest\'s MSI Enable and at restore: refused, then asked for again at the guest\'s next write to the MSI capability (no Enable change needed)', () => {
+    using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
+    const errors: Error[] = [];
+    using dev = assign(env, errors);
+    const vfio = env.model!.vfio.device() as { hostVectors: number; irq: { mode: string } };
+    const cap = dev.msiCapability!;
+    // The guest programs vector block 0-3 at APIC 1, vector 0x60 (64-bit layout: Data at +0xC), then Enable with MME = 2.
+    dev.configWrite(0x04, 2, 0x0006);
+    dev.configWrite(cap + 4, 4, 0xfee01000);
+    dev.configWrite(cap + 8, 4, 0);
+    dev.configWrite(cap + 0xc, 2, 0x60);
+    const L = logTaker(env);
+    L.vfio();
+    dev.configWrite(cap + 2, 2, 0x0021);
+    expect(errors.map((e) => isVirtError(e) && e.code)).toEqual(['EXHAUSTED']);
+    expect(vfio.irq.mode).not.toBe('msi');
+    const snap = dev.save();
+    // Still short: a write that changes nothing asks again, and is refused again.
+    dev.configWrite(cap + 0xc, 2, 0x60);
+    expect(errors.map((e) => isVirtError(e) && e.code)).toEqual(['EXHAUSTED', 'EXHAUSTED']);
+    const enable = `SET_IRQS MSI start=0 [${dev.msiRoutes.slice(0, 4).map((r) => r.event.fd).join(',')}]`;
+    expect(L.vfio()).toEqual([enable, enable]);
+    // The host frees vectors; the guest rewrites Message Data: vfio enables the block, vector 3 is delivered.
+    vfio.hostVectors = 2048;
+    dev.configWrite(cap + 0xc, 2, 0x60);
+    expect(vfio.irq.mode).toBe('msi');
+    expect(errors).toHaveLength(2);
+    env.raiseMsi(3);
+    expect(env.irr()).toEqual(['1:99']);
+    env.ack();
+
+    // Restore onto a device that is short: EXHAUSTED thrown; the guest's next write asks again.
+    using env2 = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
+    const errors2: Error[] = [];
+    using dev2 = assign(env2, errors2);
+    const vfio2 = env2.model!.vfio.device() as { hostVectors: number; irq: { mode: string } };
+    const e = virtErrorThrownBy(() => dev2.restore(snap));
+    expect({ code: e.code, operation: e.operation }).toEqual({ code: 'EXHAUSTED', operation: 'AssignedPciDevice.restore' });
+    expect(dev2.msi!.enabled).toBe(true);
+    expect(vfio2.irq.mode).not.toBe('msi');
+    // A second restore of the same snapshot (Enable and the vectors granted unchanged) asks vfio again too.
+    vfio2.hostVectors = 2048;
+    dev2.restore(snap);
+    expect(vfio2.irq.mode).toBe('msi');
+    env2.raiseMsi(2);
+    expect(env2.irr()).toEqual(['1:98']);
+    expect(errors2).toEqual([]);
+  });
+
   it('restore errors name AssignedPciDevice.restore and the field, and show the value', () => {
     using env = target.create();
     using dev = assign(env);
@@ -169,6 +218,8 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
       [{ ...good, msixLive: [2, 0] }, 'state.msixLive[1] is 0 (0x0) in [2,0]'],
       [{ ...good, msi: { ...good.msi!, pending: [0, 0] } }, 'state.msi.pending[1] is 0 after 0'],
       [[], 'got []'],
+      [{ ...good, guestMemory: 1 }, "state (version 2) has unknown key 'guestMemory'"],
+      [{ ...good, version: 1 }, "state (version 1) has unknown key 'msixLive'"],
     ];
     for (const [bad, words] of cases) {
       const e = virtErrorThrownBy(() => dev.restore(bad as AssignedPciDeviceState));

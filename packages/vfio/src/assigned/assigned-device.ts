@@ -131,7 +131,18 @@ const EXP_DEVCAP = 0x04; // Device Capabilities (PCI_EXP_DEVCAP)
 const EXP_DEVCTL = 0x08; // Device Control (PCI_EXP_DEVCTL)
 const DEVCAP_FLR = 0x1000_0000; // Function Level Reset Capability, bit 28 (PCI_EXP_DEVCAP_FLR)
 const DEVCTL_FLR_HI = 0x80; // Initiate Function Level Reset, bit 15 (PCI_EXP_DEVCTL_BCR_FLR), in the high byte
+const CAP_ID_AF = 0x13; // Advanced Features (PCI_CAP_ID_AF), 6 bytes (PCI_CAP_AF_SIZEOF)
+const AF_CAP = 0x03; // AF Capabilities (PCI_AF_CAP): bit 0 TP, bit 1 FLR
+const AF_CAP_TP_FLR = 0x03; // PCI_AF_CAP_TP | PCI_AF_CAP_FLR: vfio_af_config_write resets only with both
+const AF_CTRL = 0x04; // AF Control (PCI_AF_CTRL): bit 0 Initiate FLR (PCI_AF_CTRL_FLR)
+const AF_CTRL_FLR = 0x01;
+const AF_SIZE = 6;
+/** The fields of a version-1 snapshot; version 2 adds `msixLive`. */
+const SNAPSHOT_V1_FIELDS: readonly (keyof AssignedPciDeviceState)[] = ['version', 'bars', 'rom', 'command', 'msix', 'msi', 'interruptLine', 'intxPending'];
 const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
+
+/** Config bytes kept here rather than in the device: BAR and ROM registers, Interrupt Line, the parts of a capability an emulator owns. */
+type VirtualKind = 'bar' | 'rom' | 'line' | 'msix' | 'msi';
 
 /**
  * The VfioDevices an AssignedPciDevice owns now. vfio-pci has one interrupt configuration per
@@ -153,9 +164,10 @@ const claimed = new WeakSet<VfioDevice>();
  *   Interrupt Pin (0x3D) and Status's Interrupt Status (bit 3) are read from the device through vfio.
  * - The MSI-X capability ({@link MsixEmulator}) and the MSI capability ({@link MsiEmulator}):
  *   the guest never reaches the device's; vfio-pci programs the device's own.
- * - PCI Express Device Control's Initiate Function Level Reset (bit 15): always reads 0; a write
+ * - Initiate Function Level Reset, in PCI Express Device Control (bit 15) and in the Advanced
+ *   Features capability's AF Control (bit 0) of a conventional function: always reads 0; a write
  *   of 1 is a guest-initiated function reset ({@link AssignedPciDevice.functionLevelReset}); the
- *   other Device Control bits reach the device.
+ *   other bits of those registers reach the device.
  *
  * MSI-X and MSI are delivered by irqfd: each vector's route event is the eventfd vfio-pci signals.
  * INTx (option `intx`) through a level irqfd with resample, or through user space; it is disabled
@@ -185,17 +197,31 @@ export class AssignedPciDevice implements Disposable {
   /** Config-space offset of the PCI Express capability (ID 10h), or undefined on a conventional PCI function. */
   readonly pcieCapability: number | undefined;
   /**
-   * Whether a guest write of 1 to Initiate Function Level Reset (PCI Express capability + 8, Device
-   * Control bit 15) resets the function: the device advertises Function Level Reset Capability
-   * (Device Capabilities, capability + 4, bit 28; PCIe Base Specification, "Device Capabilities
-   * Register" and "Device Control Register") and vfio has a reset for it (VFIO_DEVICE_FLAGS_RESET,
-   * vfio.md §7). When false the bit is still virtualised (reads 0) and a write of 1 is ignored.
+   * Config-space offset of the Advanced Features capability (ID 13h, 6 bytes: AF Capabilities at +3,
+   * AF Control at +4; PCI Advanced Features ECN, pci_regs.h `PCI_AF_*`), which gives a
+   * conventional PCI function a Function Level Reset; undefined when the function has none.
+   */
+  readonly advancedFeaturesCapability: number | undefined;
+  /**
+   * Whether a guest write of 1 to an Initiate Function Level Reset bit resets the function. Two
+   * registers carry one: PCI Express Device Control (capability + 8, bit 15), meaningful when Device
+   * Capabilities (+4) bit 28 advertises Function Level Reset Capability (PCIe Base Specification,
+   * "Device Capabilities Register", "Device Control Register"); and AF Control (Advanced Features
+   * capability + 4, bit 0), meaningful when AF Capabilities (+3) has both TP (bit 0) and FLR (bit 1),
+   * the condition vfio-pci's own handler tests (`vfio_af_config_write`). vfio must also have a reset
+   * for the device (VFIO_DEVICE_FLAGS_RESET, vfio.md §7). When false the bits are still
+   * virtualised (they read 0) and a write of 1 is ignored.
    */
   readonly functionLevelReset: boolean;
 
   private readonly virtualBars: VirtualBars;
-  /** Config offset of Device Control's high byte (Initiate Function Level Reset is its bit 7), or -1 without PCI Express. */
-  private readonly flrByte: number;
+  /**
+   * The bytes holding an Initiate Function Level Reset bit: Device Control's high byte (bit 7) and
+   * AF Control (bit 0), where the capability is there. The bit is never forwarded: vfio-pci would
+   * reset the function itself (vfio_exp_config_write, vfio_af_config_write; vfio.md §4) under
+   * emulators that still hold the pre-reset interrupt state.
+   */
+  private readonly flrBits: readonly { readonly at: number; readonly bit: number }[];
   private intxDisable = false;
   private interruptLine: number;
   private readonly initialInterruptLine: number;
@@ -233,6 +259,7 @@ export class AssignedPciDevice implements Disposable {
       interruptLine: number;
       intx: AssignedIntxOptions | undefined;
       pcieCap: number | undefined;
+      afCap: number | undefined;
       flrCapable: boolean;
       msixIrqCount: number;
       msiIrqCount: number;
@@ -247,7 +274,11 @@ export class AssignedPciDevice implements Disposable {
     this.msixCapability = init.msixCap;
     this.msiCapability = init.msiCap;
     this.pcieCapability = init.pcieCap;
-    this.flrByte = init.pcieCap === undefined ? -1 : init.pcieCap + EXP_DEVCTL + 1;
+    this.advancedFeaturesCapability = init.afCap;
+    const flrBits: { at: number; bit: number }[] = [];
+    if (init.pcieCap !== undefined) flrBits.push({ at: init.pcieCap + EXP_DEVCTL + 1, bit: DEVCTL_FLR_HI });
+    if (init.afCap !== undefined) flrBits.push({ at: init.afCap + AF_CTRL, bit: AF_CTRL_FLR });
+    this.flrBits = flrBits;
     this.functionLevelReset = init.flrCapable && (device.info.flags & abi.VFIO_DEVICE_FLAGS_RESET) !== 0;
     this.msixIrqCount = init.msixIrqCount;
     this.msiIrqCount = init.msiIrqCount;
@@ -352,16 +383,21 @@ export class AssignedPciDevice implements Disposable {
     let msixCap: number | undefined;
     let msiCap: number | undefined;
     let pcieCap: number | undefined;
+    let afCap: number | undefined;
     let at = header[CAP_POINTER]! & 0xfc;
     for (let hops = 0; at >= 0x40 && at + 1 < header.length && hops < 48; hops++) {
       if (header[at] === CAP_ID_MSIX && msixCap === undefined) msixCap = at;
       if (header[at] === CAP_ID_MSI && msiCap === undefined) msiCap = at;
       if (header[at] === CAP_ID_EXP && pcieCap === undefined) pcieCap = at;
+      if (header[at] === CAP_ID_AF && afCap === undefined) afCap = at;
       at = header[at + 1]! & 0xfc;
     }
     // Device Control must lie inside the header read (the capability starts at 0xFC at most).
     if (pcieCap !== undefined && pcieCap + EXP_DEVCTL + 2 > header.length) pcieCap = undefined;
-    const flrCapable = pcieCap !== undefined && (hv.getUint32(pcieCap + EXP_DEVCAP, true) & DEVCAP_FLR) !== 0;
+    if (afCap !== undefined && afCap + AF_SIZE > header.length) afCap = undefined;
+    const flrCapable =
+      (pcieCap !== undefined && (hv.getUint32(pcieCap + EXP_DEVCAP, true) & DEVCAP_FLR) !== 0) ||
+      (afCap !== undefined && (header[afCap + AF_CAP]! & AF_CAP_TP_FLR) === AF_CAP_TP_FLR);
     let msixLayout: ConstructorParameters<typeof MsixEmulator>[0] | undefined;
     let dynamicMsix = false;
     let msixIrqCount = 0;
@@ -414,7 +450,7 @@ export class AssignedPciDevice implements Disposable {
       assigned = new AssignedPciDevice(
         device,
         cfg.offset,
-        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx, pcieCap, flrCapable, msixIrqCount, msiIrqCount },
+        { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx, pcieCap, afCap, flrCapable, msixIrqCount, msiIrqCount },
         dma,
         o.onError,
         owned,
@@ -545,13 +581,11 @@ export class AssignedPciDevice implements Disposable {
     if (whole === 'msix') return this.msix!.configRead(offset - this.msixCapability!, size);
     if (whole === 'msi') return this.msi!.configRead(offset - this.msiCapability!, size);
     const bytes = new Uint8Array(size);
-    let i = 0;
-    while (i < size) {
-      const at = offset + i;
-      const kind = this.kindOf(at);
-      if (kind === 'device') {
-        let j = i + 1;
-        while (j < size && this.kindOf(offset + j) === 'device') j++;
+    this.walk(
+      offset,
+      size,
+      (i, j) => {
+        const at = offset + i;
         const part = bytes.subarray(i, j);
         const r = calls.regionRead(this.device.sys, this.device.deviceFd, this.configOffset, at, part);
         if (r < 0) {
@@ -560,14 +594,12 @@ export class AssignedPciDevice implements Disposable {
         }
         for (let k = i; k < j; k++) {
           if (offset + k === CMD + 1) bytes[k] = (bytes[k]! & ~CMD_INTX_DISABLE_HI) | (this.intxDisable ? CMD_INTX_DISABLE_HI : 0);
-          else if (offset + k === this.flrByte) bytes[k] = bytes[k]! & ~DEVCTL_FLR_HI;
+          const flr = this.flrBitAt(offset + k);
+          if (flr) bytes[k] = bytes[k]! & ~flr;
         }
-        i = j;
-        continue;
-      }
-      bytes[i] = this.virtualByte(kind, at);
-      i++;
-    }
+      },
+      (i, kind) => (bytes[i] = this.virtualByte(kind, offset + i)),
+    );
     let v = 0;
     for (let k = size - 1; k >= 0; k--) v = v * 256 + bytes[k]!;
     return v;
@@ -589,28 +621,28 @@ export class AssignedPciDevice implements Disposable {
       return;
     }
     if (whole === 'msi') {
+      const controls = this.msiBinding!.controls;
       this.msi!.configWrite(offset - this.msiCapability!, size, size === 4 ? v : v & ALL_ONES[size]!);
+      this.msiBinding!.retry(controls, this.msi!.enabled, this.msi!.liveVectors, 'MSI capability write (vfio enable asked again)');
       return;
     }
     const bytes = new Uint8Array(size);
     for (let k = 0; k < size; k++) bytes[k] = (v >>> (8 * k)) & 0xff;
     let flr = false;
-    let i = 0;
-    while (i < size) {
-      const at = offset + i;
-      const kind = this.kindOf(at);
-      if (kind === 'device') {
-        let j = i + 1;
-        while (j < size && this.kindOf(offset + j) === 'device') j++;
+    this.walk(
+      offset,
+      size,
+      (i, j) => {
+        const at = offset + i;
         let command = false;
         for (let k = i; k < j; k++) {
           if (offset + k === CMD + 1) {
             this.intxDisable = (bytes[k]! & CMD_INTX_DISABLE_HI) !== 0;
             command = true;
-          } else if (offset + k === this.flrByte && (bytes[k]! & DEVCTL_FLR_HI) !== 0) {
-            // Never forwarded: vfio-pci would reset the function itself (vfio_exp_config_write,
-            // vfio.md §4) under emulators that still hold the pre-reset interrupt state.
-            bytes[k] = bytes[k]! & ~DEVCTL_FLR_HI;
+          }
+          const bit = this.flrBitAt(offset + k);
+          if (bit && (bytes[k]! & bit) !== 0) {
+            bytes[k] = bytes[k]! & ~bit;
             flr = true;
           }
         }
@@ -618,13 +650,36 @@ export class AssignedPciDevice implements Disposable {
         if (r < 0) this.report(failure(r, 'AssignedPciDevice.configWrite', `pwrite(config @0x${at.toString(16)})`), 'AssignedPciDevice.configWrite');
         // vfio masked or unmasked INTx for the write (and signals at once a device still asserting).
         if (command) this.intx?.guestDisable(this.intxDisable);
-        i = j;
+      },
+      (i, kind) => this.writeVirtualByte(kind, offset + i, bytes[i]!),
+    );
+    if (flr) this.guestFunctionLevelReset();
+  }
+
+  /**
+   * Walks an access in order: each run of bytes vfio-pci serves goes to `device(i, j)` (bytes i to
+   * j - 1 of the access) as one pread/pwrite, each byte kept here to `virtual(i, kind)`.
+   */
+  private walk(offset: number, size: number, device: (i: number, j: number) => void, virtual: (i: number, kind: VirtualKind) => void): void {
+    let i = 0;
+    while (i < size) {
+      const kind = this.kindOf(offset + i);
+      if (kind !== 'device') {
+        virtual(i, kind);
+        i++;
         continue;
       }
-      this.writeVirtualByte(kind, at, bytes[i]!);
-      i++;
+      let j = i + 1;
+      while (j < size && this.kindOf(offset + j) === 'device') j++;
+      device(i, j);
+      i = j;
     }
-    if (flr) this.guestFunctionLevelReset();
+  }
+
+  /** The Initiate Function Level Reset bit in the config byte at `at`, or 0. */
+  private flrBitAt(at: number): number {
+    for (const f of this.flrBits) if (f.at === at) return f.bit;
+    return 0;
   }
 
   private validConfig(offset: number, size: number): boolean {
@@ -639,7 +694,7 @@ export class AssignedPciDevice implements Disposable {
     return undefined;
   }
 
-  private kindOf(at: number): 'device' | 'bar' | 'rom' | 'line' | 'msix' | 'msi' {
+  private kindOf(at: number): 'device' | VirtualKind {
     if (at >= 0x10 && at < 0x28) return 'bar';
     if (at >= 0x30 && at < 0x34) return 'rom';
     if (at === INTERRUPT_LINE) return 'line';
@@ -650,7 +705,7 @@ export class AssignedPciDevice implements Disposable {
     return 'device';
   }
 
-  private virtualByte(kind: 'bar' | 'rom' | 'line' | 'msix' | 'msi', at: number): number {
+  private virtualByte(kind: VirtualKind, at: number): number {
     switch (kind) {
       case 'line':
         return this.interruptLine;
@@ -792,7 +847,8 @@ export class AssignedPciDevice implements Disposable {
   /**
    * The guest wrote 1 to Initiate Function Level Reset. PCIe Base Specification, "Device Control
    * Register": a write of 1b initiates Function Level Reset, the bit always reads 0b; it is
-   * meaningful only when Device Capabilities has Function Level Reset Capability. With it (and
+   * meaningful only when Device Capabilities has Function Level Reset Capability (AF Control's
+   * bit likewise, with AF Capabilities' TP and FLR). With it (and
    * VFIO_DEVICE_FLAGS_RESET) this is {@link reset}; a failure (VFIO_DEVICE_RESET's EAGAIN) goes to
    * `onError`, since the guest's write cannot be thrown at: the VMM side is at power-on, the device
    * is not reset, and its hint says to call {@link reset}. Without it nothing is done.
@@ -886,12 +942,12 @@ export class AssignedPciDevice implements Disposable {
    * known during the restore: it completes, then throws. The state it leaves then: the registers
    * and emulators hold the snapshot (the guest reads what it saved); vfio has bound only what it
    * accepted, and {@link boundMsixVectors} lists exactly those; a guest unmask of an MSI-X vector
-   * left unbound, or its next MSI-X Enable, asks vfio again (MSI: its next MSI Enable or Multiple
-   * Message Enable write).
+   * left unbound, or its next MSI-X Enable, asks vfio again (MSI: its next write to the MSI
+   * capability).
    *
    * @throws VirtError, each naming `AssignedPciDevice.restore`:
    *   - INVALID_ARGUMENT, nothing changed: a snapshot that does not fit this device (an unknown
-   *     `version`, malformed registers, other capabilities, an emulator snapshot of another layout
+   *     `version`, a field that version does not have, malformed registers, other capabilities, an emulator snapshot of another layout
    *     or with a bad field, named as `state.msix.pending[3]`, a `msixLive` that is not an
    *     ascending list of this function's vectors, or live vectors with MSI-X disabled);
    *   - EXHAUSTED, nothing changed: the snapshot needs more MSI-X or MSI vectors than the device's
@@ -908,6 +964,8 @@ export class AssignedPciDevice implements Disposable {
     const s = state as unknown as Record<string, unknown>;
     if (typeof s !== 'object' || s === null || Array.isArray(s)) throw invalidArgument(op, `state must be an AssignedPciDevice.save() snapshot (an object), got ${describeValue(state)}`);
     if (s.version !== 1 && s.version !== 2) throw invalidArgument(op, `state.version is ${describeValue(s.version)}; this version reads snapshots of version 1 or 2`);
+    // A field this version does not know would be dropped without a word: refuse it instead.
+    checkOptions<AssignedPciDeviceState>(op, `state (version ${s.version})`, s, s.version === 1 ? SNAPSHOT_V1_FIELDS : [...SNAPSHOT_V1_FIELDS, 'msixLive']);
     const u32 = (x: unknown): boolean => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
     if (!Array.isArray(s.bars) || s.bars.length !== 6) throw invalidArgument(op, `state.bars must be an array of the six BAR registers, got ${describeValue(s.bars)}`);
     const badBar = s.bars.findIndex((x) => !u32(x));
@@ -971,7 +1029,11 @@ export class AssignedPciDevice implements Disposable {
       this.virtualBars.rom = s.rom as number;
       this.interruptLine = s.interruptLine as number;
       this.configWrite(CMD, 2, s.command as number);
-      this.msi?.restore(msiState!);
+      if (this.msi) {
+        const controls = this.msiBinding!.controls;
+        this.msi.restore(msiState!);
+        this.msiBinding!.retry(controls, this.msi.enabled, this.msi.liveVectors, op);
+      }
       if (this.msix) {
         this.msix.restore(msixState!);
         this.msixBinding!.syncRestored(live);

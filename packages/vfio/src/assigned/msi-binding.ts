@@ -3,7 +3,9 @@
  * Enable (MsiEmulator's `onControl`), the MSI index is enabled with exactly the vectors granted,
  * vector k's eventfd being its irqfd route's event. vfio-pci cannot resize an MSI block
  * (VFIO_IRQ_INFO_NORESIZE is always set for MSI, vfio.md §5), so a new count is a disable and an
- * enable. Per-vector masking stays in the routes, as for MSI-X.
+ * enable. Per-vector masking stays in the routes, as for MSI-X. An enable vfio refused (host
+ * vectors short, a failing call) is asked for again at the guest's next write to the capability,
+ * as an MSI-X vector left unbound is at its next unmask: no write of the guest is ever lost.
  */
 import type { IrqFdRoute } from '@tsvmm/virt';
 import type { VfioIrqIndex } from './irq-index';
@@ -29,9 +31,12 @@ export class MsiBinding {
     });
   }
 
+  /** Calls of {@link control} so far: a capability write that made none can retry a refused enable. */
+  controls = 0;
+
   /** `MsiEmulator`'s onControl: `vectors` = 2^MME granted, `enabled` = MSI Enable. */
-  control(enabled: boolean, vectors: number): void {
-    const op = 'MSI Message Control write';
+  control(enabled: boolean, vectors: number, op = 'MSI Message Control write'): void {
+    this.controls++;
     if (this.irq.active && (!enabled || this.irq.allocated !== vectors)) {
       const e = this.irq.disable(op);
       if (e) this.report(e, op);
@@ -42,6 +47,15 @@ export class MsiBinding {
       op,
     );
     if (e) this.report(e, op);
+  }
+
+  /**
+   * After a guest write to the capability (or a restore) that changed neither Enable nor the
+   * vectors granted: enables vfio's block if the emulator has MSI enabled and vfio does not (an
+   * earlier enable was refused). `controlsBefore` is {@link controls} before the write.
+   */
+  retry(controlsBefore: number, enabled: boolean, vectors: number, op: string): void {
+    if (this.controls === controlsBefore && enabled && !this.irq.active) this.control(true, vectors, op);
   }
 
   /** Unbinds everything in vfio (reset, restore, dispose). */

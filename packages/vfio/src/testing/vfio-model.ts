@@ -73,8 +73,9 @@ const OFFSET_SHIFT = 40n;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 // The model device's config space (pci-msi-intx.md, PCI Local Bus 3.0 §6): a type 0 header, an MSI
-// capability at 0x40 (64-bit, no per-vector masking), an MSI-X capability at 0x50 and, on a PCI
-// Express device, a PCI Express capability at 0x60 (config space then 4096 bytes, vfio.md §4).
+// capability at 0x40 (64-bit, no per-vector masking), an MSI-X capability at 0x50, on a PCI
+// Express device a PCI Express capability at 0x60 (config space then 4096 bytes, vfio.md §4) and,
+// where asked for, an Advanced Features capability at 0xA0.
 const CFG_SIZE = 256;
 const PCIE_CFG_SIZE = 4096;
 const MSI_CAP = 0x40;
@@ -92,6 +93,14 @@ const DEVCAP_FLR = 0x1000_0000;
 const DEVCTL_FLR_HI = 0x80;
 /** Device Control bit 9, Phantom Functions Enable: not writable through vfio-pci (PCI_EXP_DEVCTL_PHANTOM 0x0200). */
 const DEVCTL_PHANTOM_HI = 0x02;
+// Advanced Features capability (pci_regs.h PCI_CAP_ID_AF 0x13, 6 bytes): Length +2 (reads 6), AF
+// Capabilities +3 (TP bit 0, FLR bit 1), AF Control +4 (Initiate FLR bit 0), AF Status +5.
+const AF_CAP = 0xa0;
+const AF_SIZE = 6;
+const AF_CAP_TP = 0x01;
+const AF_CAP_FLR = 0x02;
+const AF_CTRL = 0x04;
+const AF_CTRL_FLR = 0x01;
 const CMD_IO = 1;
 const CMD_MEMORY = 2;
 const CMD_INTX_DISABLE = 0x400;
@@ -132,6 +141,19 @@ export interface ModelDeviceSpec {
    * Capability, default true). Default false: a conventional PCI function (256 bytes, no ERR IRQ).
    */
   readonly pcie?: false | ModelPcieSpec;
+  /**
+   * An Advanced Features capability (ID 13h) at 0xA0, as a conventional PCI function has for FLR:
+   * AF Capabilities with TP and FLR as configured (each default true). Default false: none.
+   */
+  readonly advancedFeatures?: false | ModelAdvancedFeaturesSpec;
+}
+
+/** The Advanced Features part of a {@link ModelDeviceSpec}. */
+export interface ModelAdvancedFeaturesSpec {
+  /** AF Capabilities bit 1, FLR. Default true. */
+  readonly flr?: boolean;
+  /** AF Capabilities bit 0, TP (Transactions Pending); vfio-pci resets on AF FLR only with it. Default true. */
+  readonly tp?: boolean;
 }
 
 /** The PCI Express part of a {@link ModelDeviceSpec}. */
@@ -204,6 +226,8 @@ export class ModelPciDevice {
   readonly flr: boolean;
   /** Config-space offset of the PCI Express capability, or undefined on a conventional function. */
   readonly pcieCapability: number | undefined;
+  /** AF Capabilities (TP bit 0, FLR bit 1) of the Advanced Features capability, or undefined without one. */
+  readonly advancedFeatures: number | undefined;
   /** Bytes of config space: 256, or 4096 for PCI Express. */
   readonly configSize: number;
   /**
@@ -211,7 +235,7 @@ export class ModelPciDevice {
    * EAGAIN and changes nothing (vfio_pci_ioctl_reset, vfio.md §7). Tests set it.
    */
   resetBusy = false;
-  /** Function resets vfio-pci ran itself for a guest's Initiate Function Level Reset write (vfio_exp_config_write). */
+  /** Function resets vfio-pci ran itself for a guest's Initiate Function Level Reset write (vfio_exp_config_write, vfio_af_config_write). */
   kernelFlrs = 0;
   /** BARs: 0 mem32 16 KiB of registers, 2 mem64 16 KiB with the MSI-X table at 0 and the PBA at 0x2000, 4 io 32 bytes. */
   readonly bars: readonly ModelBar[] = Object.freeze([
@@ -250,6 +274,8 @@ export class ModelPciDevice {
     this.pcie = spec.pcie !== undefined && spec.pcie !== false;
     this.flr = this.pcie && (spec.pcie as { flr?: boolean }).flr !== false;
     this.pcieCapability = this.pcie ? PCIE_CAP : undefined;
+    const af = spec.advancedFeatures;
+    this.advancedFeatures = af ? (af.tp !== false ? AF_CAP_TP : 0) | (af.flr !== false ? AF_CAP_FLR : 0) : undefined;
     this.configSize = this.pcie ? PCIE_CFG_SIZE : CFG_SIZE;
     this.config = new Uint8Array(this.configSize);
     this.vconfig = new Uint8Array(this.configSize);
@@ -280,7 +306,8 @@ export class ModelPciDevice {
     // MSI-X: ID 0x11, next the PCI Express capability or end of list, Table Size (N - 1), Table BIR 2
     // offset 0, PBA BIR 2 offset 0x2000.
     c.setUint8(MSIX_CAP, 0x11);
-    c.setUint8(MSIX_CAP + 1, this.pcie ? PCIE_CAP : 0);
+    const afNext = this.advancedFeatures === undefined ? 0 : AF_CAP;
+    c.setUint8(MSIX_CAP + 1, this.pcie ? PCIE_CAP : afNext);
     c.setUint16(MSIX_CAP + 2, this.msixVectors - 1, true);
     c.setUint32(MSIX_CAP + 4, this.msixBar, true);
     c.setUint32(MSIX_CAP + 8, this.msixPbaOffset | this.msixBar, true);
@@ -290,10 +317,16 @@ export class ModelPciDevice {
       // Capabilities: Function Level Reset Capability (bit 28) as configured; Device Control at its
       // default 2810h (Enable Relaxed Ordering, Enable No Snoop, Max_Read_Request_Size 512 bytes).
       c.setUint8(PCIE_CAP, 0x10);
-      c.setUint8(PCIE_CAP + 1, 0);
+      c.setUint8(PCIE_CAP + 1, afNext);
       c.setUint16(PCIE_CAP + 2, 0x0002, true);
       c.setUint32(PCIE_CAP + PCIE_DEVCAP, this.flr ? DEVCAP_FLR : 0, true);
       c.setUint16(PCIE_CAP + PCIE_DEVCTL, 0x2810, true);
+    }
+    if (this.advancedFeatures !== undefined) {
+      c.setUint8(AF_CAP, 0x13);
+      c.setUint8(AF_CAP + 1, 0);
+      c.setUint8(AF_CAP + 2, AF_SIZE);
+      c.setUint8(AF_CAP + 3, this.advancedFeatures);
     }
     this.vconfig.fill(0);
     this.intxAsserted = false;
@@ -389,7 +422,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const bad = new Set((nonViable as unknown[]).map((g, i) => checkInteger(op, `nonViableGroups[${i}]`, g, 0, 1 << 30)));
     const byName = new Map<string, ModelPciDevice>();
     (devices as unknown[]).forEach((d, i) => {
-      const s = checkOptions<ModelDeviceSpec>(op, `devices[${i}]`, d, ['address', 'group', 'msixVectors', 'msiVectors', 'intxPin', 'dynamicMsix', 'hostVectors', 'resetWorks', 'pcie']);
+      const s = checkOptions<ModelDeviceSpec>(op, `devices[${i}]`, d, ['address', 'group', 'msixVectors', 'msiVectors', 'intxPin', 'dynamicMsix', 'hostVectors', 'resetWorks', 'pcie', 'advancedFeatures']);
       if (typeof s.address !== 'string' || !/^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s.address) || byName.has(s.address)) {
         throw invalidArgument(op, `devices[${i}].address must be a new PCI name dddd:bb:dd.f in lower case, got ${describeValue(s.address)}`);
       }
@@ -403,6 +436,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         hostVectors: s.hostVectors === undefined ? undefined : checkInteger(op, `devices[${i}].hostVectors`, s.hostVectors, 0, 1 << 20),
         resetWorks: s.resetWorks === undefined ? undefined : s.resetWorks === true,
         pcie: checkPcieSpec(op, `devices[${i}].pcie`, s.pcie),
+        advancedFeatures: checkAdvancedFeaturesSpec(op, `devices[${i}].advancedFeatures`, s.advancedFeatures),
       };
       if (spec.msiVectors !== undefined && (spec.msiVectors & (spec.msiVectors - 1)) !== 0) {
         throw invalidArgument(op, `devices[${i}].msiVectors must be 1, 2, 4, 8, 16 or 32, got ${spec.msiVectors}`);
@@ -1295,6 +1329,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (at === MSIX_CAP + 3) return c[at]! | (d.irq.mode === 'msix' ? 0x80 : 0);
     // Initiate Function Level Reset: virtual, cleared after every write (reads 0, as the spec requires).
     if (d.pcie && at === PCIE_CAP + PCIE_DEVCTL + 1) return c[at]! & ~DEVCTL_FLR_HI;
+    if (d.advancedFeatures !== undefined && at === AF_CAP + AF_CTRL) return c[at]! & ~AF_CTRL_FLR;
     return c[at]!;
   }
 
@@ -1354,6 +1389,16 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (at >= MSI_CAP && at < MSI_CAP + 4) return;
     if (d.pcie && at >= PCIE_CAP && at < PCIE_CAP + PCIE_CAP_SIZE) {
       this.pcieWriteByte(d, at - PCIE_CAP, value);
+      return;
+    }
+    if (d.advancedFeatures !== undefined && at >= AF_CAP && at < AF_CAP + AF_SIZE) {
+      // init_pci_cap_af_perm: only AF Control's FLR bit is writable, and it is virtual
+      // (vfio_af_config_write): with TP and FLR in AF Capabilities vfio-pci resets the function itself.
+      const both = AF_CAP_TP | AF_CAP_FLR;
+      if (at === AF_CAP + AF_CTRL && (value & AF_CTRL_FLR) !== 0 && (d.advancedFeatures & both) === both) {
+        d.kernelFlrs++;
+        this.resetConfigKeepingIrqs(d);
+      }
       return;
     }
     c[at] = value; // bytes outside known capabilities pass through raw
@@ -1513,4 +1558,12 @@ function checkPcieSpec(op: string, name: string, value: unknown): ModelDeviceSpe
   const o = checkOptions<ModelPcieSpec>(op, name, value, ['flr']);
   if (o.flr !== undefined && typeof o.flr !== 'boolean') throw invalidArgument(op, `${name}.flr must be a boolean, got ${describeValue(o.flr)}`);
   return { flr: o.flr ?? true };
+}
+
+/** The `advancedFeatures` option of a model device: false, undefined, or `{ flr?: boolean, tp?: boolean }`. */
+function checkAdvancedFeaturesSpec(op: string, name: string, value: unknown): ModelDeviceSpec['advancedFeatures'] {
+  if (value === undefined || value === false) return value;
+  const o = checkOptions<ModelAdvancedFeaturesSpec>(op, name, value, ['flr', 'tp']);
+  for (const k of ['flr', 'tp'] as const) if (o[k] !== undefined && typeof o[k] !== 'boolean') throw invalidArgument(op, `${name}.${k} must be a boolean, got ${describeValue(o[k])}`);
+  return { flr: o.flr ?? true, tp: o.tp ?? true };
 }
