@@ -134,8 +134,7 @@ describeOnTargets('MSI-X through eventfds', (target) => {
   });
 
   modelOnly(target, DEVICE_SIDE)('the device raising a vector signals exactly that vector\'s eventfd, nothing once unbound or disabled [model: device side]', () => {
-    const env = target.create();
-    if (!env.model) return; // a real device raises its vectors by itself, not on request
+    const env = modelEnv(); // model only: a real device raises its vectors by itself, not on request
     const m = env.model;
     const o = openLegacy(env);
     const fds = [eventfd(env), eventfd(env)];
@@ -221,8 +220,7 @@ describeOnTargets('plain MSI', (target) => {
   });
 
   modelOnly(target, DEVICE_SIDE)('[model] an Enable written before SET_IRQS enabled MSI does not stick', () => {
-    const env = target.create();
-    if (!env.model) return; // a real device's answer is the same, but writing Enable on it may fire a stray MSI
+    const env = modelEnv(); // model only: a real device's answer is the same, but writing Enable on it may fire a stray MSI
     using o = openLegacy(env);
     const control = readConfig(env, o.device, 0x42, 1)[0]!;
     writeConfig(env, o.device, 0x42, new Uint8Array([control | 1]));
@@ -263,8 +261,7 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
   });
 
   modelOnly(target, DEVICE_SIDE)('[model: device side] assert → masked and signalled once; the resample eventfd unmasks, re-signalling while still asserted', () => {
-    const env = target.create();
-    if (!env.model) return; // the device decides when it asserts INTx
+    const env = modelEnv(); // model only: the device decides when it asserts INTx
     const m = env.model;
     const o = openLegacy(env);
     const trigger = eventfd(env);
@@ -305,8 +302,7 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
   });
 
   modelOnly(target, DEVICE_SIDE)('[model] INTx Disable set and cleared unmasks an automasked line once the device stopped asserting; nothing is signalled while it is set', () => {
-    const env = target.create();
-    if (!env.model) return; // the device decides when it asserts INTx
+    const env = modelEnv(); // model only: the device decides when it asserts INTx
     const m = env.model;
     const o = openLegacy(env);
     const trigger = eventfd(env);
@@ -334,8 +330,7 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
   });
 
   modelOnly(target, DEVICE_SIDE)('[model] an unmask eventfd already signalled at set-up unmasks at once', () => {
-    const env = target.create();
-    if (!env.model) return; // needs the automasked state the device side creates
+    const env = modelEnv(); // model only: needs the automasked state the device side creates
     const m = env.model;
     const o = openLegacy(env);
     const trigger = eventfd(env);
