@@ -16,4 +16,23 @@ function readmeTools(packageDir) {
   return { node, readmeExamples };
 }
 
-module.exports = { CHECKER, readmeTools };
+/**
+ * Registers (with jest's `test`) the README tests every package has: its README shows exactly the
+ * example files `shows`, in order and byte for byte; each of `prints` runs in plain Node and
+ * prints exactly its `lines`, each ending in a newline. Returns readmeTools(packageDir) for the
+ * package's other README tests.
+ */
+function readmeTests(packageDir, { shows, prints = [] }) {
+  const tools = readmeTools(packageDir);
+  test('README blocks are byte-identical to the example files', () => {
+    expect(tools.readmeExamples()).toEqual(shows);
+  });
+  for (const { example, does = 'prints what it promises', lines } of prints) {
+    test(`${example} runs in plain Node and ${does}`, () => {
+      expect(tools.node([example])).toBe([...lines, ''].join('\n'));
+    });
+  }
+  return tools;
+}
+
+module.exports = { CHECKER, readmeTests, readmeTools };

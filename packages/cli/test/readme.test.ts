@@ -2,15 +2,10 @@
 // (scripts/check-readme-examples.mjs), and each JavaScript file runs here in plain Node 20 in a
 // child process, as a user's file would, against the built packages.
 import * as path from 'node:path';
-import { readmeTools } from '../../../scripts/readme-examples.cjs';
-
-const PACKAGE = path.resolve(__dirname, '..');
-const { node, readmeExamples } = readmeTools(PACKAGE);
+import { readmeTests } from '../../../scripts/readme-examples.cjs';
 import { example } from '../examples/programmatic';
 
-test('README blocks are byte-identical to the example files', () => {
-  expect(readmeExamples()).toEqual(['examples/programmatic.js', 'examples/programmatic.ts']);
-});
+const { node } = readmeTests(path.resolve(__dirname, '..'), { shows: ['examples/programmatic.js', 'examples/programmatic.ts'] });
 
 test('examples/programmatic.js runs in plain Node: probe, probe --json in-process, the demo on the software backend', () => {
   expect(node(['examples/programmatic.js'])).toMatch(

@@ -14,18 +14,14 @@ import { KvmPartition } from '@tsvmm/virt-kvm';
 import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
 import { AssignedPciDevice, VfioDevice } from '../src';
 import { VfioKernelModel } from '../src/testing';
-import { type AssignedEnv, describeAssignedTargets } from './support/assigned-targets';
+import { assign, describeAssignedTargets } from './support/assigned-targets';
 import { modelOnly } from './support/model-only';
-import { MSIX_CAP, TABLE_BAR, logTaker, maskVector, mmioRead32, mmioWrite32, msixControl, programVector } from './support/guest';
-
-function make(env: AssignedEnv, errors: Error[] = []): AssignedPciDevice {
-  return AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
-}
+import { MSIX_CAP, TABLE_BAR, logTaker, maskVector, mmioRead32, mmioWrite32, msixControl, msixDriverUp, programVector } from './support/guest';
 
 describeAssignedTargets('assigned device: config space', (target) => {
   modelOnly(target, "the sizes are the model device's")('BARs size as the spec says, keep the guest address, and never reach the device', () => {
     using env = target.create();
-    using dev = make(env);
+    using dev = assign(env);
     if (!env.model) throw new Error('model only');
     const bar = (i: number) => dev.configRead(0x10 + 4 * i, 4);
     for (let i = 0; i < 6; i++) dev.configWrite(0x10 + 4 * i, 4, 0xffffffff);
@@ -51,7 +47,7 @@ describeAssignedTargets('assigned device: config space', (target) => {
 
   it('Command: INTx Disable is kept here and forwarded; other bits reach the device', () => {
     using env = target.create();
-    using dev = make(env);
+    using dev = assign(env);
     dev.configWrite(0x04, 2, 0x0406);
     expect(dev.configRead(0x04, 2) & 0x0406).toBe(0x0406);
     if (env.model) {
@@ -64,7 +60,7 @@ describeAssignedTargets('assigned device: config space', (target) => {
 
   it('the MSI-X and MSI capabilities are the emulators; other bytes pass through, an access straddling both is split', () => {
     using env = target.create();
-    using dev = make(env);
+    using dev = assign(env);
     expect(dev.msixCapability).toBe(env.model ? MSIX_CAP : dev.msixCapability);
     const x = dev.msixCapability!;
     expect(dev.configRead(x, 1)).toBe(0x11);
@@ -88,7 +84,7 @@ describeAssignedTargets('assigned device: BARs', (target) => {
   modelOnly(target, "the layout is the model device's")('accesses split at byte granularity between the MSI-X table and the device', () => {
     using env = target.create();
     const errors: Error[] = [];
-    using dev = make(env, errors);
+    using dev = assign(env, errors);
     if (!env.model) throw new Error('model only');
     dev.configWrite(0x04, 2, 0x0002);
     const mem = env.model.vfio.device().barMemory.get(TABLE_BAR)!;
@@ -118,7 +114,7 @@ describeAssignedTargets('assigned device: BARs', (target) => {
 
   it('mappable ranges leave out the MSI-X table and PBA pages', () => {
     using env = target.create();
-    using dev = make(env);
+    using dev = assign(env);
     for (const b of dev.bars) {
       if (!b) continue;
       for (const r of b.mappable) {
@@ -136,11 +132,9 @@ describeAssignedTargets('assigned device: BARs', (target) => {
 describeAssignedTargets('assigned device: MSI-X growth and event replacement', (target) => {
   it('dynamic MSI-X (no NORESIZE): a vector past the block is bound in place, no disable', () => {
     using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, dynamicMsix: true }] });
-    using dev = make(env);
+    using dev = assign(env);
     const L = logTaker(env);
-    dev.configWrite(0x04, 2, 0x0006);
-    msixControl(dev, true, false);
-    programVector(dev, 0, 0, 0x41);
+    msixDriverUp(dev, 0, 0, 0x41);
     programVector(dev, 5, 1, 0x45);
     const fd = (v: number) => dev.msixRoutes[v]!.event.fd;
     const vfio = L.vfio();
@@ -185,9 +179,7 @@ describeAssignedTargets('assigned device: MSI-X growth and event replacement', (
       },
     };
     using dev = AssignedPciDevice.create({ device: env.device, irqfd });
-    dev.configWrite(0x04, 2, 0x0006);
-    msixControl(dev, true, false);
-    programVector(dev, 0, 0, 0x41);
+    msixDriverUp(dev, 0, 0, 0x41);
     bridge.vfioLog.length = 0;
     const replace = (v: number): number => {
       const fd = kvm.eventfd(0, 0x80800);
@@ -212,10 +204,8 @@ describeAssignedTargets('assigned device: host vector shortage', (target) => {
   modelOnly(target, 'the host vector limit is the model\'s hostVectors')('SET_IRQS answering fewer vectors than asked is reported as EXHAUSTED, and vfio and the device object agree afterwards', () => {
     using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 1 }] });
     const errors: Error[] = [];
-    using dev = make(env, errors);
-    dev.configWrite(0x04, 2, 0x0006);
-    msixControl(dev, true, false);
-    programVector(dev, 0, 0, 0x41);
+    using dev = assign(env, errors);
+    msixDriverUp(dev, 0, 0, 0x41);
     expect(dev.boundMsixVectors).toEqual([0]);
     programVector(dev, 1, 1, 0x42);
     expect(errors.map((e) => isVirtError(e) && e.code)).toEqual(['EXHAUSTED']);
@@ -286,10 +276,8 @@ describeAssignedTargets('assigned device: typed errors, nothing changed', (targe
 
   it('reset without a reset method is UNSUPPORTED and changes nothing; a bad snapshot is INVALID_ARGUMENT', () => {
     using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, resetWorks: false }] });
-    using dev = make(env);
-    dev.configWrite(0x04, 2, 0x0006);
-    msixControl(dev, true, false);
-    programVector(dev, 0, 0, 0x41);
+    using dev = assign(env);
+    msixDriverUp(dev, 0, 0, 0x41);
     const before = dev.save();
     const L = logTaker(env);
     L.vfio();
@@ -307,7 +295,7 @@ describeAssignedTargets('assigned device: typed errors, nothing changed', (targe
 
   it('after dispose: guest accesses are master aborts, VMM calls are DISPOSED, everything is unbound', () => {
     using env = target.create();
-    const dev = make(env);
+    const dev = assign(env);
     msixControl(dev, true, false);
     programVector(dev, 0, 0, 0x41);
     maskVector(dev, 0, true);

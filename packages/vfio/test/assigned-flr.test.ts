@@ -17,8 +17,8 @@
 import { VirtError } from '@tsvmm/virt';
 import type { ModelDeviceSpec } from '../src/testing';
 import { AssignedPciDevice } from '../src';
-import { type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
-import { driverState, logTaker, maskVector, msixControl, pba, programVector } from './support/guest';
+import { assign, type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
+import { driverState, logTaker, maskVector, msixDriverUp, pba } from './support/guest';
 import { modelOnly } from './support/model-only';
 
 /** A register with an Initiate Function Level Reset bit, and how Linux's driver sets it. */
@@ -78,7 +78,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
       it(`${reg.name}, ${flr ? 'with' : 'without'} FLR on the model device: Initiate FLR reads 0; a write of 1 is ${flr ? 'the function reset' : 'ignored'} (the device ${flr ? 'advertises' : 'does not advertise'} FLR)`, () => {
         using env = flrEnv(target, reg, flr);
         const errors: Error[] = [];
-        using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+        using dev = assign(env, errors);
         const cap = capabilityOf(reg, dev);
         const L = logTaker(env);
         if (env.model) expect(dev.functionLevelReset).toBe(flr);
@@ -104,9 +104,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
           expect(dev.msixRoutes.every((r) => r.masked && r.msi === undefined)).toBe(true);
           if (env.model) expect(env.model.vfio.device().irq.mode).toBe('none');
           // The guest sets MSI-X up again: the interrupt pending before the reset never arrives.
-          dev.configWrite(0x04, 2, 0x0006);
-          msixControl(dev, true, false);
-          programVector(dev, 0, 0, 0x41);
+          msixDriverUp(dev, 0, 0, 0x41);
           expect(pba(dev)).toBe(0);
           expect(env.irr()).toEqual([]);
           env.raiseMsix(0);
@@ -129,7 +127,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
     it(`${reg.name}: INTx on the irqfd path: disabled in vfio before VFIO_DEVICE_RESET and enabled again after it, as reset() does`, () => {
       using env = flrEnv(target, reg, true);
       const errors: Error[] = [];
-      using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e), intx: { mode: 'irqfd', gsi: 10 } });
+      using dev = assign(env, errors, { intx: { mode: 'irqfd', gsi: 10 } });
       if (!dev.functionLevelReset || dev.intxMode !== 'irqfd') throw new Error('the device advertises no FLR or has no INTx: the body cannot show this');
       const L = logTaker(env);
       L.vfio(); // INTx enabled at create
@@ -150,7 +148,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
     it(`${reg.name}: no VFIO_DEVICE_FLAGS_RESET: the write is ignored even with FLR advertised`, () => {
       using env = flrEnv(target, reg, true, { resetWorks: false });
       const errors: Error[] = [];
-      using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+      using dev = assign(env, errors);
       if (env.model) expect(dev.functionLevelReset).toBe(false);
       if (dev.functionLevelReset) throw new Error('the device has a function reset: the body cannot show its absence');
       const L = logTaker(env);
@@ -200,7 +198,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
       for (const flr of [true, false]) {
         using env = flrEnv(target, reg, flr);
         const errors: Error[] = [];
-        using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+        using dev = assign(env, errors);
         const m = env.model!;
         const cap = capabilityOf(reg, dev);
         const flrByte = cap + reg.byte;
@@ -234,7 +232,7 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
   modelOnly(target, 'the model device is built without TP')('Advanced Features with FLR but without TP: vfio-pci would not reset on it (vfio_af_config_write tests both bits), and neither does the assigned device; the bit still reads 0', () => {
     using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, advancedFeatures: { flr: true, tp: false } }] });
     const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    using dev = assign(env, errors);
     const m = env.model!;
     expect(dev.advancedFeaturesCapability).toBeDefined();
     expect(dev.functionLevelReset).toBe(false);

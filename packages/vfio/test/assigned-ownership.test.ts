@@ -7,21 +7,15 @@
 import { isVirtError } from '@tsvmm/virt';
 import { virtErrorThrownBy } from '@tsvmm/virt/testing';
 import { AssignedPciDevice, type AssignedPciDeviceState } from '../src';
-import { type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
-import { logTaker, maskVector, msixControl, programVector } from './support/guest';
+import { assign, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
+import { logTaker, maskVector, msixDriverUp, programVector } from './support/guest';
 import { modelOnly } from './support/model-only';
-
-function make(env: AssignedEnv, errors: Error[] = []): AssignedPciDevice {
-  return AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
-}
 
 /** MSI-X enabled with vector 0 (APIC 1) and vector 5 (APIC 0) unmasked: a snapshot needing vectors 0-5. */
 function snapshotWithVectors0And5(target: AssignedTarget): AssignedPciDeviceState {
   using env = target.create();
-  using dev = make(env);
-  dev.configWrite(0x04, 2, 0x0006);
-  msixControl(dev, true, false);
-  programVector(dev, 0, 1, 0x45);
+  using dev = assign(env);
+  msixDriverUp(dev, 0, 1, 0x45);
   programVector(dev, 5, 0, 0x50);
   expect(dev.boundMsixVectors).toEqual([0, 5]);
   return JSON.parse(JSON.stringify(dev.save())) as AssignedPciDeviceState;
@@ -31,14 +25,12 @@ describeAssignedTargets('assigned device: one owner per VfioDevice', (target) =>
   it('a second create on the same VfioDevice is BUSY and changes nothing; after dispose the device can be assigned again', () => {
     using env = target.create();
     const errors: Error[] = [];
-    const first = make(env, errors);
-    first.configWrite(0x04, 2, 0x0006);
-    msixControl(first, true, false);
-    programVector(first, 0, 1, 0x45);
+    const first = assign(env, errors);
+    msixDriverUp(first, 0, 1, 0x45);
     const L = logTaker(env);
     L.vfio();
     const routes = env.vm.irqfd()!.routeCount;
-    const e = virtErrorThrownBy(() => make(env));
+    const e = virtErrorThrownBy(() => assign(env));
     expect(e.code).toBe('BUSY');
     expect(e.operation).toBe('AssignedPciDevice.create');
     expect(e.detail).toContain('already assigned');
@@ -51,10 +43,8 @@ describeAssignedTargets('assigned device: one owner per VfioDevice', (target) =>
     env.ack();
     expect(errors).toEqual([]);
     first.dispose();
-    using second = make(env, errors);
-    second.configWrite(0x04, 2, 0x0006);
-    msixControl(second, true, false);
-    programVector(second, 0, 0, 0x46);
+    using second = assign(env, errors);
+    msixDriverUp(second, 0, 0, 0x46);
     env.raiseMsix(0);
     expect(env.irr()).toEqual(['0:70']);
     expect(errors).toEqual([]);
@@ -65,7 +55,7 @@ describeAssignedTargets('assigned device: one owner per VfioDevice', (target) =>
     // A DMA range over the x86 MSI window is refused by the IOMMU after the claim was taken.
     const bad = () => AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, dma: [{ guestAddress: 0xfee0_0000, hostAddress: 0x7f20_0000_0000n, size: 0x1000 }] });
     expect(isVirtError(virtErrorThrownBy(bad), 'SYSCALL')).toBe(true);
-    using dev = make(env);
+    using dev = assign(env);
     expect(dev.isDisposed).toBe(false);
   });
 });
@@ -74,10 +64,8 @@ describeAssignedTargets('assigned device: its VfioDevice disposed under it', (ta
   it('VMM calls are DISPOSED (never SYSCALL EBADF), guest accesses are master aborts, dispose makes no call on the closed fds', () => {
     using env = target.create();
     const errors: Error[] = [];
-    const dev = make(env, errors);
-    dev.configWrite(0x04, 2, 0x0006);
-    msixControl(dev, true, false);
-    programVector(dev, 0, 1, 0x45);
+    const dev = assign(env, errors);
+    msixDriverUp(dev, 0, 1, 0x45);
     const snap = dev.save();
     expect(snap.command).toBe(0x0006);
     const L = logTaker(env);
@@ -107,7 +95,7 @@ describeAssignedTargets('assigned device: its VfioDevice disposed under it', (ta
 
   modelOnly(target, 'a failing config read is the model\'s')('save reads Command through a path that throws typed: a failed pread is SYSCALL with the errno, never a recorded all-ones', () => {
     using env = target.create();
-    using dev = make(env);
+    using dev = assign(env);
     dev.configWrite(0x04, 2, 0x0006);
     const bridge = env.model!.bridge as unknown as { pread: (fd: number, buf: Uint8Array, offset: number | bigint) => number };
     const original = bridge.pread.bind(bridge);
@@ -128,7 +116,7 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
     using env = target.create();
     // vfio reporting 4 MSI-X interrupts for a table of 8, as read at create.
     (env.model!.vfio.device() as { msixVectors: number }).msixVectors = 4;
-    using dev = make(env);
+    using dev = assign(env);
     const before = dev.save();
     const L = logTaker(env);
     L.vfio();
@@ -143,7 +131,7 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
     const snap = snapshotWithVectors0And5(target);
     using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
     const errors: Error[] = [];
-    using dev = make(env, errors);
+    using dev = assign(env, errors);
     const e = virtErrorThrownBy(() => dev.restore(snap));
     expect({ code: e.code, operation: e.operation }).toEqual({ code: 'EXHAUSTED', operation: 'AssignedPciDevice.restore' });
     expect(e.detail).toContain('Bound in vfio now: MSI-X vectors []');
@@ -166,7 +154,7 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
   modelOnly(target, "the host's vector limit is the model's hostVectors")('MSI with too few host vectors, at the guest\'s MSI Enable and at restore: refused, then asked for again at the guest\'s next write to the MSI capability (no Enable change needed)', () => {
     using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
     const errors: Error[] = [];
-    using dev = make(env, errors);
+    using dev = assign(env, errors);
     const vfio = env.model!.vfio.device() as { hostVectors: number; irq: { mode: string } };
     const cap = dev.msiCapability!;
     // The guest programs vector block 0-3 at APIC 1, vector 0x60 (64-bit layout: Data at +0xC), then Enable with MME = 2.
@@ -197,7 +185,7 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
     // Restore onto a device that is short: EXHAUSTED thrown; the guest's next write asks again.
     using env2 = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
     const errors2: Error[] = [];
-    using dev2 = make(env2, errors2);
+    using dev2 = assign(env2, errors2);
     const vfio2 = env2.model!.vfio.device() as { hostVectors: number; irq: { mode: string } };
     const e = virtErrorThrownBy(() => dev2.restore(snap));
     expect({ code: e.code, operation: e.operation }).toEqual({ code: 'EXHAUSTED', operation: 'AssignedPciDevice.restore' });
@@ -214,10 +202,8 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
 
   it('restore errors name AssignedPciDevice.restore and the field, and show the value', () => {
     using env = target.create();
-    using dev = make(env);
-    dev.configWrite(0x04, 2, 0x0006);
-    msixControl(dev, true, false);
-    programVector(dev, 0, 1, 0x45);
+    using dev = assign(env);
+    msixDriverUp(dev, 0, 1, 0x45);
     const good = dev.save();
     const L = logTaker(env);
     L.vfio();

@@ -27,8 +27,8 @@
  */
 import fc from 'fast-check';
 import { AssignedPciDevice } from '../src';
-import { describeAssignedTargets } from './support/assigned-targets';
-import { maskVector, msiAddress, msixControl, pba, programVector } from './support/guest';
+import { assign, describeAssignedTargets } from './support/assigned-targets';
+import { deliveryCheck, maskVector, msiAddress, msixControl, pba, programVector } from './support/guest';
 
 const N = 8;
 
@@ -57,7 +57,7 @@ describeAssignedTargets('assigned device: random guest/device interleavings lose
       fc.property(fc.boolean(), fc.array(opArb, { minLength: 1, maxLength: 40 }), (dynamicMsix, ops) => {
         using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, dynamicMsix }] });
         const errors: Error[] = [];
-        using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+        using dev = assign(env, errors);
         dev.configWrite(0x04, 2, 0x0006);
         const msg = Array.from({ length: N }, (_, i) => ({ apic: 0, vec: 0x40 + i }));
         const masked = Array<boolean>(N).fill(true);
@@ -67,7 +67,7 @@ describeAssignedTargets('assigned device: random guest/device interleavings lose
         let fm = false;
         for (let i = 0; i < N; i++) programVector(dev, i, 0, 0x40 + i, false);
         env.ack();
-        let accepted = env.accepted() ?? 0;
+        const delivered = deliveryCheck(env);
         const open = (i: number) => enabled && !fm && !masked[i];
         for (const op of ops) {
           const expected: string[] = [];
@@ -112,13 +112,7 @@ describeAssignedTargets('assigned device: random guest/device interleavings lose
               pending[i] = false;
             }
           }
-          expect({ op, irr: env.irr() }).toEqual({ op, irr: [...new Set(expected)].sort() });
-          const now = env.accepted();
-          if (now !== undefined) {
-            expect({ op, delivered: now - accepted }).toEqual({ op, delivered: expected.length });
-            accepted = now;
-          }
-          env.ack();
+          delivered(op, [...new Set(expected)].sort(), expected.length);
         }
         expect(errors).toEqual([]);
         if (env.model) {
@@ -148,7 +142,7 @@ describeAssignedTargets('assigned device: random plain MSI sequences lose and du
       fc.property(fc.array(msiOpArb, { minLength: 1, maxLength: 40 }), (ops) => {
         using env = target.create();
         const errors: Error[] = [];
-        using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+        using dev = assign(env, errors);
         if (!dev.msi || dev.msi.vectors < 4) return; // a real device without a 4-vector MSI block
         const cap = dev.msiCapability!;
         const dataAt = dev.msi.layout.address64 ? 12 : 8;
@@ -163,7 +157,7 @@ describeAssignedTargets('assigned device: random plain MSI sequences lose and du
           dev.configWrite(cap + dataAt, 2, base);
         };
         writeMessage();
-        let accepted = env.accepted() ?? 0;
+        const delivered = deliveryCheck(env);
         for (const op of ops) {
           const expected: string[] = [];
           switch (op.k) {
@@ -184,13 +178,7 @@ describeAssignedTargets('assigned device: random plain MSI sequences lose and du
               break;
             }
           }
-          expect({ op, irr: env.irr() }).toEqual({ op, irr: expected });
-          const now = env.accepted();
-          if (now !== undefined) {
-            expect({ op, delivered: now - accepted }).toEqual({ op, delivered: expected.length });
-            accepted = now;
-          }
-          env.ack();
+          delivered(op, expected, expected.length);
         }
         expect(errors).toEqual([]);
         if (env.model) {

@@ -6,26 +6,20 @@
  * GSIs 24 and up are the KVM backend's, given in the order routes get a message; the routing
  * table's 40 entries are KVM_CREATE_IRQCHIP's defaults.
  */
-import { AssignedPciDevice } from '../src';
-import { type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
-import { driverState, logTaker, maskVector, msiAddress, msixControl, pba, programVector } from './support/guest';
+import { AssignedPciDevice, type AssignedPciDeviceState } from '../src';
+import { assign, type AssignedEnv, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
+import { deliveryCheck, driverState, logTaker, maskVector, msiAddress, msixControl, msixDriverUp, pba, programVector } from './support/guest';
 
 /** Checks the step's logs (model only) and what the guest's local APICs got. */
 function stepper(env: AssignedEnv) {
   const L = logTaker(env);
-  let accepted = env.accepted() ?? 0;
+  const delivered = deliveryCheck(env);
   return (what: string, expected: { vfio?: string[]; kvm?: string[]; irr?: string[]; delivered?: number }): void => {
     const vfio = L.vfio();
     const kvm = L.kvm();
     if (vfio !== undefined) expect({ what, vfio }).toEqual({ what, vfio: expected.vfio ?? [] });
     if (kvm !== undefined) expect({ what, kvm }).toEqual({ what, kvm: expected.kvm ?? [] });
-    expect({ what, irr: env.irr() }).toEqual({ what, irr: expected.irr ?? [] });
-    const now = env.accepted();
-    if (now !== undefined) {
-      expect({ what, delivered: now - accepted }).toEqual({ what, delivered: expected.delivered ?? 0 });
-      accepted = now;
-    }
-    env.ack();
+    delivered(what, expected.irr ?? [], expected.delivered ?? 0);
   };
 }
 
@@ -36,19 +30,46 @@ function stepper(env: AssignedEnv) {
 function savedWithVector3LiveMasked(target: AssignedTarget): ReturnType<AssignedPciDevice['save']> {
   using a = target.create();
   using dev = AssignedPciDevice.create({ device: a.device, irqfd: a.vm.irqfd()!, onError: (e) => { throw e; } });
-  dev.configWrite(0x04, 2, 0x0006);
-  msixControl(dev, true, false);
-  programVector(dev, 0, 0, 0x41);
+  msixDriverUp(dev, 0, 0, 0x41);
   programVector(dev, 3, 1, 0x43);
   maskVector(dev, 3, true);
   return JSON.parse(JSON.stringify(dev.save())) as ReturnType<AssignedPciDevice['save']>;
+}
+
+/**
+ * `state` restored onto a fresh device of `target` (not the one it was saved on, as after a
+ * migration), its errors collected; the step checks start just before the restore, so the first
+ * step sees the restore's calls. Disposing it (or a failed restore) disposes the device, then the
+ * environment.
+ */
+function restoredOnFresh(target: AssignedTarget, state: AssignedPciDeviceState): Disposable & { env: AssignedEnv; dev: AssignedPciDevice; errors: Error[]; step: ReturnType<typeof stepper> } {
+  const env = target.create();
+  try {
+    const errors: Error[] = [];
+    const dev = assign(env, errors);
+    try {
+      const step = stepper(env);
+      dev.restore(state);
+      const dispose = (): void => {
+        dev.dispose();
+        env[Symbol.dispose]();
+      };
+      return { env, dev, errors, step, [Symbol.dispose]: dispose };
+    } catch (e) {
+      dev.dispose();
+      throw e;
+    }
+  } catch (e) {
+    env[Symbol.dispose]();
+    throw e;
+  }
 }
 
 describeAssignedTargets('assigned device: the guest driver sequence', (target) => {
   it('MSI-X: enable with Function Mask, program, unmask, raise, mask, raise, PBA, unmask, retarget, grow, disable', () => {
     using env = target.create();
     const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    using dev = assign(env, errors);
     const fd = (v: number) => dev.msixRoutes[v]!.event.fd!;
     const gsis = new Map<number, number>();
     /** The GSI of vector v's route (remembered: a deassigned irqfd has none in the model). */
@@ -138,7 +159,7 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
   it('plain MSI: a 4-message block, enabled in vfio with exactly the vectors granted', () => {
     using env = target.create();
     const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    using dev = assign(env, errors);
     const fd = (v: number) => dev.msiRoutes[v]!.event.fd!;
     const step = stepper(env);
     dev.configWrite(0x04, 2, 0x0006);
@@ -176,7 +197,7 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
   it('function reset: MSI-X back to power-on, every route masked, nothing stale delivered', () => {
     using env = target.create();
     const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    using dev = assign(env, errors);
     const step = stepper(env);
     driverState(env, dev);
     step('vector 0 bound, masked, one interrupt pending', {
@@ -192,9 +213,7 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     expect(dev.msixRoutes.every((r) => r.masked && r.msi === undefined)).toBe(true);
     expect(dev.msiRoutes.every((r) => r.masked && r.msi === undefined)).toBe(true);
     // The guest sets MSI-X up again: the pre-reset interrupt must not arrive.
-    dev.configWrite(0x04, 2, 0x0006);
-    msixControl(dev, true, false);
-    programVector(dev, 0, 0, 0x41);
+    msixDriverUp(dev, 0, 0, 0x41);
     expect(pba(dev)).toBe(0);
     step('re-enabled after reset: nothing stale delivered', {
       vfio: ['SET_IRQS MSIX start=0 [-1]', `SET_IRQS MSIX start=0 [${dev.msixRoutes[0]!.event.fd}]`],
@@ -221,12 +240,9 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
       state = JSON.parse(JSON.stringify(dev.save())) as typeof state;
       expect(state.msix!.pending).toEqual([1]);
     }
-    using env = target.create();
-    const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    using restored = restoredOnFresh(target, state);
+    const { env, dev, errors, step } = restored;
     const fd = (v: number) => dev.msixRoutes[v]!.event.fd!;
-    const step = stepper(env);
-    dev.restore(state);
     expect(state.msixLive).toEqual([0, 1]);
     step('restore: MSI-X enabled in vfio with the live vectors (1 is masked but was live); routes of all three programmed vectors', {
       vfio: [`SET_IRQS MSIX start=0 [${fd(0)},${fd(1)}]`],
@@ -252,10 +268,8 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
   it('restore onto the same device under Function Mask keeps a live vector bound: a raise latches, the PBA shows it, clearing the mask delivers it once', () => {
     using env = target.create();
     const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
-    dev.configWrite(0x04, 2, 0x0006);
-    msixControl(dev, true, false);
-    programVector(dev, 6, 0, 0x46);
+    using dev = assign(env, errors);
+    msixDriverUp(dev, 6, 0, 0x46);
     expect(dev.boundMsixVectors).toEqual([6]);
     msixControl(dev, true, true);
     dev.restore(dev.save());
@@ -273,12 +287,9 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     expect(state.version).toBe(2);
     expect(state.msixLive).toEqual([0, 3]);
     expect(state.msix!.pending).toEqual([]);
-    using b = target.create();
-    const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: b.device, irqfd: b.vm.irqfd()!, onError: (e) => errors.push(e) });
+    using restored = restoredOnFresh(target, state);
+    const { env: b, dev, errors, step } = restored;
     const fd = (v: number) => dev.msixRoutes[v]!.event.fd!;
-    const step = stepper(b);
-    dev.restore(state);
     step('restore on device B: MSI-X enabled with vectors 0 and 3 bound in one call', { vfio: [`SET_IRQS MSIX start=0 [${fd(0)},-1,-1,${fd(3)}]`], kvm: ['KVM_SET_GSI_ROUTING n=42', 'KVM_IRQFD assign gsi=24'] });
     expect(dev.boundMsixVectors).toEqual([0, 3]);
     if (b.model) expect(b.model.bridge.isTrigger(fd(3), 'msix', 3)).toBe(true);
@@ -299,7 +310,7 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     const v1 = { ...rest, version: 1 } as unknown as typeof state;
     using b = target.create();
     const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: b.device, irqfd: b.vm.irqfd()!, onError: (e) => errors.push(e) });
+    using dev = assign(b, errors);
     dev.restore(v1);
     expect(dev.boundMsixVectors).toEqual([0]);
     expect(dev.msix!.isMasked(3)).toBe(true);
@@ -322,12 +333,9 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
       dev.configWrite(cap + 2, 2, (2 << 4) | 1);
       state = JSON.parse(JSON.stringify(dev.save())) as typeof state;
     }
-    using b = target.create();
-    const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: b.device, irqfd: b.vm.irqfd()!, onError: (e) => errors.push(e) });
+    using restored = restoredOnFresh(target, state);
+    const { env: b, dev, errors, step } = restored;
     const fd = (v: number) => dev.msiRoutes[v]!.event.fd!;
-    const step = stepper(b);
-    dev.restore(state);
     step('restore on device B: the MSI index enabled with the 4 granted vectors', {
       vfio: [`SET_IRQS MSI start=0 [${fd(0)},${fd(1)},${fd(2)},${fd(3)}]`],
       kvm: ['KVM_SET_GSI_ROUTING n=44', 'KVM_IRQFD assign gsi=24', 'KVM_IRQFD assign gsi=25', 'KVM_IRQFD assign gsi=26', 'KVM_IRQFD assign gsi=27'],
@@ -341,7 +349,7 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
   it('plain MSI restored onto the same device follows the emulator\'s onControl: the block unchanged stays bound, a different one is re-enabled', () => {
     using env = target.create();
     const errors: Error[] = [];
-    using dev = AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e) });
+    using dev = assign(env, errors);
     if (!dev.msi || dev.msi.vectors < 4) return; // a real device without a 4-vector MSI block cannot show it
     const cap = dev.msiCapability!;
     const fd = (v: number) => dev.msiRoutes[v]!.event.fd!;

@@ -3,22 +3,12 @@
 // from mmap), which this package does not allocate yet: those tests run on the model only, and say
 // so in their titles.
 import { isVirtError } from '@tsvmm/virt';
+import { EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC } from '@tsvmm/linux-sys';
 import { checkVfioSyscalls, vfioAbi as abi, vfioCalls as calls } from '../src';
 import { VfioKernelModel } from '../src/testing';
-import { type VfioEnv, eventfd, ok, openLegacy } from './support/targets';
+import { eventfd, modelEnv, ok, openLegacy } from './support/targets';
 
-const ENOENT = 2;
-const EBUSY = 16;
-const EEXIST = 17;
-const EINVAL = 22;
-const ENOSPC = 28;
 const MiB = 0x10_0000n;
-
-function modelEnv(options?: ConstructorParameters<typeof VfioKernelModel>[0]): VfioEnv & { model: VfioKernelModel } {
-  const model = new VfioKernelModel(options);
-  const first = [...model.devices.values()][0]!;
-  return { sys: model, model, address: first.address, group: first.group };
-}
 
 describe('type1 DMA mapping [VFIO model only: a real mapping needs pinned guest RAM]', () => {
   it('IOMMU_GET_INFO: page sizes and the IOVA ranges (the x86 MSI window cut out), through the capability chain', () => {

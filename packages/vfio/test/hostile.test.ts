@@ -2,15 +2,16 @@
 // -errno and never throws; the decoders in the calls module never throw on any kernel answer.
 import fc from 'fast-check';
 import { vfioAbi as abi, vfioCalls as calls } from '../src';
-import { VfioKernelModel } from '../src/testing';
-import { openLegacy } from './support/targets';
+import type { VfioKernelModel } from '../src/testing';
+import { modelEnv, openLegacy } from './support/targets';
 
 const REGION = (index: number) => index * 2 ** 40;
 
 describe('hostile region accesses on the model', () => {
   it('any region, offset and length: pread/pwrite return the length or -errno, never throw; the IDs and the MSI-X table stay intact', () => {
-    const m = new VfioKernelModel();
-    const o = openLegacy({ sys: m, model: m, address: '0000:01:00.0', group: 7 });
+    const env = modelEnv();
+    const m = env.model;
+    const o = openLegacy(env);
     const idBefore = m.device().config.slice(0, 4);
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 0x5000 }), fc.integer({ min: 0, max: 64 }), fc.boolean(), fc.uint8Array({ minLength: 64, maxLength: 64 }), (index, offset, length, write, bytes) => {
@@ -30,8 +31,9 @@ describe('hostile region accesses on the model', () => {
   });
 
   it('malformed ioctl arguments (short buffers, integers, nothing) on every fd kind get -errno, never a throw', () => {
-    const m = new VfioKernelModel();
-    const o = openLegacy({ sys: m, model: m, address: '0000:01:00.0', group: 7 });
+    const env = modelEnv();
+    const m = env.model;
+    const o = openLegacy(env);
     const iommufd = m.open('/dev/iommu', 2);
     const efd = m.eventfd(0, 0);
     const fds = [o.container, o.group, o.device, iommufd, efd, 999];

@@ -3,20 +3,17 @@
 // the model, which signal exactly the eventfd vfio-pci's handler would; and INTx bound by hand to the
 // KVM model partition's level route, with the guest played through its IOAPIC and local APIC.
 import { newLevelRoute } from '@tsvmm/virt';
+import { EBUSY, EINVAL, ENOTTY } from '@tsvmm/linux-sys';
 import { vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../src';
-import { VfioKernelModel } from '../src/testing';
 import { describeAssignedTargets } from './support/assigned-targets';
 import { modelOnly } from './support/model-only';
-import { type VfioEnv, describeOnTargets, eventfd, ok, openLegacy, readConfig, take, writeConfig } from './support/targets';
+import { describeOnTargets, eventfd, modelEnv, ok, openLegacy, readConfig, take, type VfioEnv, writeConfig } from './support/targets';
 
 /** \`it\` on the model; on a real device the test shows as skipped (it needs the model's device side or state), never as passed. */
 const DEVICE_SIDE = 'the device side is played by the model (raising a vector, asserting INTx, an Enable that does not stick); real hardware raises only when it decides to';
 
 /** The IOAPIC pin's GSI of the level-route body. */
 const GSI = 9;
-const EBUSY = 16;
-const EINVAL = 22;
-const ENOTTY = 25;
 const { VFIO_PCI_INTX_IRQ_INDEX: INTX, VFIO_PCI_MSI_IRQ_INDEX: MSI, VFIO_PCI_MSIX_IRQ_INDEX: MSIX } = abi.VFIO_PCI_IRQ;
 
 function irqInfo(env: VfioEnv, device: number, index: number): calls.IrqInfo {
@@ -40,21 +37,17 @@ function rawIrqSet(argsz: number, flags: number, index: number, start: number, c
 describeOnTargets('GET_IRQ_INFO', (target) => {
   it('INTx maskable and automasked, MSI and MSI-X take eventfds, index 5 is EINVAL', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    try {
-      const intx = irqInfo(env, o.device, INTX);
-      if (intx.count > 0) expect(intx.flags).toBe(abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_MASKABLE | abi.VFIO_IRQ_INFO_AUTOMASKED);
-      const msi = irqInfo(env, o.device, MSI);
-      expect(msi.flags & (abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_NORESIZE)).toBe(abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_NORESIZE);
-      expect(irqInfo(env, o.device, MSIX).flags & abi.VFIO_IRQ_INFO_EVENTFD).toBe(abi.VFIO_IRQ_INFO_EVENTFD);
-      expect(calls.deviceGetIrqInfo(env.sys, o.device, 5)).toBe(-EINVAL);
-      if (env.model) {
-        expect(intx.count).toBe(1);
-        expect(msi.count).toBe(4);
-        expect(irqInfo(env, o.device, MSIX)).toEqual({ flags: abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_NORESIZE, count: 8 });
-      }
-    } finally {
-      o.close();
+    using o = openLegacy(env);
+    const intx = irqInfo(env, o.device, INTX);
+    if (intx.count > 0) expect(intx.flags).toBe(abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_MASKABLE | abi.VFIO_IRQ_INFO_AUTOMASKED);
+    const msi = irqInfo(env, o.device, MSI);
+    expect(msi.flags & (abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_NORESIZE)).toBe(abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_NORESIZE);
+    expect(irqInfo(env, o.device, MSIX).flags & abi.VFIO_IRQ_INFO_EVENTFD).toBe(abi.VFIO_IRQ_INFO_EVENTFD);
+    expect(calls.deviceGetIrqInfo(env.sys, o.device, 5)).toBe(-EINVAL);
+    if (env.model) {
+      expect(intx.count).toBe(1);
+      expect(msi.count).toBe(4);
+      expect(irqInfo(env, o.device, MSIX)).toEqual({ flags: abi.VFIO_IRQ_INFO_EVENTFD | abi.VFIO_IRQ_INFO_NORESIZE, count: 8 });
     }
   });
 });
@@ -141,8 +134,7 @@ describeOnTargets('MSI-X through eventfds', (target) => {
   });
 
   modelOnly(target, DEVICE_SIDE)('the device raising a vector signals exactly that vector\'s eventfd, nothing once unbound or disabled [model: device side]', () => {
-    const env = target.create();
-    if (!env.model) return; // a real device raises its vectors by itself, not on request
+    const env = modelEnv(); // model only: a real device raises its vectors by itself, not on request
     const m = env.model;
     const o = openLegacy(env);
     const fds = [eventfd(env), eventfd(env)];
@@ -169,8 +161,8 @@ describeOnTargets('MSI-X through eventfds', (target) => {
 
 describe('MSI-X on the model: dynamic vectors and the host-vector shortfall', () => {
   it('without NORESIZE a vector beyond the block is allocated on demand', () => {
-    const m = new VfioKernelModel({ devices: [{ address: '0000:01:00.0', group: 7, dynamicMsix: true }] });
-    const env: VfioEnv = { sys: m, model: m, address: '0000:01:00.0', group: 7 };
+    const env = modelEnv({ devices: [{ address: '0000:01:00.0', group: 7, dynamicMsix: true }] });
+    const m = env.model;
     const o = openLegacy(env);
     const e = eventfd(env);
     expect(irqInfo(env, o.device, MSIX).flags & abi.VFIO_IRQ_INFO_NORESIZE).toBe(0);
@@ -185,8 +177,8 @@ describe('MSI-X on the model: dynamic vectors and the host-vector shortfall', ()
   });
 
   it('fewer host vectors than asked: SET_IRQS returns that count and enables nothing', () => {
-    const m = new VfioKernelModel({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
-    const env: VfioEnv = { sys: m, model: m, address: '0000:01:00.0', group: 7 };
+    const env = modelEnv({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
+    const m = env.model;
     const o = openLegacy(env);
     const e = eventfd(env);
     expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e, e, e, e] })).toBe(2);
@@ -228,16 +220,11 @@ describeOnTargets('plain MSI', (target) => {
   });
 
   modelOnly(target, DEVICE_SIDE)('[model] an Enable written before SET_IRQS enabled MSI does not stick', () => {
-    const env = target.create();
-    if (!env.model) return; // a real device's answer is the same, but writing Enable on it may fire a stray MSI
-    const o = openLegacy(env);
-    try {
-      const control = readConfig(env, o.device, 0x42, 1)[0]!;
-      writeConfig(env, o.device, 0x42, new Uint8Array([control | 1]));
-      expect(readConfig(env, o.device, 0x42, 1)[0]! & 1).toBe(0);
-    } finally {
-      o.close();
-    }
+    const env = modelEnv(); // model only: a real device's answer is the same, but writing Enable on it may fire a stray MSI
+    using o = openLegacy(env);
+    const control = readConfig(env, o.device, 0x42, 1)[0]!;
+    writeConfig(env, o.device, 0x42, new Uint8Array([control | 1]));
+    expect(readConfig(env, o.device, 0x42, 1)[0]! & 1).toBe(0);
   });
 });
 
@@ -274,8 +261,7 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
   });
 
   modelOnly(target, DEVICE_SIDE)('[model: device side] assert → masked and signalled once; the resample eventfd unmasks, re-signalling while still asserted', () => {
-    const env = target.create();
-    if (!env.model) return; // the device decides when it asserts INTx
+    const env = modelEnv(); // model only: the device decides when it asserts INTx
     const m = env.model;
     const o = openLegacy(env);
     const trigger = eventfd(env);
@@ -316,8 +302,7 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
   });
 
   modelOnly(target, DEVICE_SIDE)('[model] INTx Disable set and cleared unmasks an automasked line once the device stopped asserting; nothing is signalled while it is set', () => {
-    const env = target.create();
-    if (!env.model) return; // the device decides when it asserts INTx
+    const env = modelEnv(); // model only: the device decides when it asserts INTx
     const m = env.model;
     const o = openLegacy(env);
     const trigger = eventfd(env);
@@ -345,8 +330,7 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
   });
 
   modelOnly(target, DEVICE_SIDE)('[model] an unmask eventfd already signalled at set-up unmasks at once', () => {
-    const env = target.create();
-    if (!env.model) return; // needs the automasked state the device side creates
+    const env = modelEnv(); // model only: needs the automasked state the device side creates
     const m = env.model;
     const o = openLegacy(env);
     const trigger = eventfd(env);
@@ -395,8 +379,9 @@ describeOnTargets('VFIO_DEVICE_RESET', (target) => {
 
 describe('VFIO_DEVICE_RESET without a reset method [model]', () => {
   it('is EINVAL, and VFIO_DEVICE_FLAGS_RESET is clear', () => {
-    const m = new VfioKernelModel({ devices: [{ address: '0000:01:00.0', group: 7, resetWorks: false }] });
-    const o = openLegacy({ sys: m, model: m, address: '0000:01:00.0', group: 7 });
+    const env = modelEnv({ devices: [{ address: '0000:01:00.0', group: 7, resetWorks: false }] });
+    const m = env.model;
+    const o = openLegacy(env);
     const info = calls.deviceGetInfo(m, o.device);
     expect(typeof info === 'number' ? info : info.flags & abi.VFIO_DEVICE_FLAGS_RESET).toBe(0);
     expect(calls.deviceReset(m, o.device)).toBe(-EINVAL);

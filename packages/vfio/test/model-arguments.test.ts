@@ -5,7 +5,7 @@ import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
 import { thrownBy } from '@tsvmm/virt/testing';
 import { vfioAbi as abi, vfioCalls as calls } from '../src';
 import { VfioKernelModel, VfioModelBridge } from '../src/testing';
-import { type VfioEnv, eventfd, openLegacy, take } from './support/targets';
+import { eventfd, modelEnv, openLegacy, take } from './support/targets';
 
 const { VFIO_PCI_MSIX_IRQ_INDEX: MSIX } = abi.VFIO_PCI_IRQ;
 
@@ -16,8 +16,8 @@ const refusal = (fn: () => unknown): { code?: string; operation?: string } => {
 
 describe('the VFIO model: raiseMsix, raiseMsi and assertIntx', () => {
   it('refuse a device the model lacks and a vector the device lacks with INVALID_ARGUMENT, signalling nothing', () => {
-    const m = new VfioKernelModel({ devices: [{ address: '0000:01:00.0', group: 7, msixVectors: 8, msiVectors: 4 }] });
-    const env: VfioEnv = { sys: m, model: m, address: '0000:01:00.0', group: 7 };
+    const env = modelEnv({ devices: [{ address: '0000:01:00.0', group: 7, msixVectors: 8, msiVectors: 4 }] });
+    const m = env.model;
     const o = openLegacy(env);
     const e = eventfd(env);
     expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e] })).toBe(0);

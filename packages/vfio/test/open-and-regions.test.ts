@@ -1,14 +1,10 @@
 // Container, group and device fds (vfio.md §3, §8) and region access (§4), through the calls module,
 // on every target.
+import { EBUSY, EFAULT, EINVAL, ENODEV, EPERM } from '@tsvmm/linux-sys';
 import { vfioAbi as abi, vfioCalls as calls } from '../src';
 import { VfioKernelModel } from '../src/testing';
-import { describeOnTargets, ok, openLegacy, readConfig, region, writeConfig } from './support/targets';
+import { describeOnTargets, modelEnv, ok, openLegacy, readConfig, region, writeConfig } from './support/targets';
 
-const EPERM = 1;
-const EBUSY = 16;
-const EFAULT = 14;
-const ENODEV = 19;
-const EINVAL = 22;
 const CONFIG = abi.VFIO_PCI_REGION.VFIO_PCI_CONFIG_REGION_INDEX;
 
 describeOnTargets('container and group: the legacy open sequence and its errors', (target) => {
@@ -86,133 +82,127 @@ describe('a non-viable group [VFIO model: a real one needs a second device bound
 describeOnTargets('device info and regions', (target) => {
   it('DEVICE_GET_INFO: a vfio-pci device with 9 regions and 5 interrupt indexes', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    try {
-      const info = calls.deviceGetInfo(env.sys, o.device);
-      if (typeof info === 'number') throw new Error(`errno ${-info}`);
-      expect(info.flags & abi.VFIO_DEVICE_FLAGS_PCI).toBe(abi.VFIO_DEVICE_FLAGS_PCI);
-      expect(info.numRegions).toBeGreaterThanOrEqual(9);
-      expect(info.numIrqs).toBe(5);
-    } finally {
-      o.close();
-    }
+    using o = openLegacy(env);
+    const info = calls.deviceGetInfo(env.sys, o.device);
+    if (typeof info === 'number') throw new Error(`errno ${-info}`);
+    expect(info.flags & abi.VFIO_DEVICE_FLAGS_PCI).toBe(abi.VFIO_DEVICE_FLAGS_PCI);
+    expect(info.numRegions).toBeGreaterThanOrEqual(9);
+    expect(info.numIrqs).toBe(5);
   });
 
   it('config region: 256 or 4096 bytes, read/write, never mmap, at index << 40', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    try {
-      const cfg = region(env, o.device, CONFIG);
-      expect([256, 4096]).toContain(cfg.size);
-      expect(cfg.flags & 7).toBe(abi.VFIO_REGION_INFO_FLAG_READ | abi.VFIO_REGION_INFO_FLAG_WRITE);
-      expect(cfg.index).toBe(CONFIG);
-      if (!target.real) expect(cfg.offset).toBe(7 * 2 ** 40);
-      expect(calls.deviceGetRegionInfo(env.sys, o.device, 1000)).toBe(-EINVAL);
-    } finally {
-      o.close();
-    }
+    using o = openLegacy(env);
+    const cfg = region(env, o.device, CONFIG);
+    expect([256, 4096]).toContain(cfg.size);
+    expect(cfg.flags & 7).toBe(abi.VFIO_REGION_INFO_FLAG_READ | abi.VFIO_REGION_INFO_FLAG_WRITE);
+    expect(cfg.index).toBe(CONFIG);
+    if (!target.real) expect(cfg.offset).toBe(7 * 2 ** 40);
+    expect(calls.deviceGetRegionInfo(env.sys, o.device, 1000)).toBe(-EINVAL);
   });
 
   it('a region with capabilities: the first call raises argsz and the chain is followed', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    try {
-      // The raw exchange, with only the 32-byte struct: CAPS set, cap_offset 0, argsz = what is needed.
-      let seen = false;
-      for (let index = 0; index <= 5; index++) {
-        const raw = new Uint8Array(32);
-        const v = new DataView(raw.buffer);
-        v.setUint32(0, 32, true);
-        v.setUint32(8, index, true);
-        ok(env.sys.ioctl(o.device, abi.VFIO_DEVICE_GET_REGION_INFO, raw), 'GET_REGION_INFO');
-        if ((v.getUint32(4, true) & abi.VFIO_REGION_INFO_FLAG_CAPS) === 0) continue;
-        seen = true;
-        expect(v.getUint32(12, true)).toBe(0);
-        expect(v.getUint32(0, true)).toBeGreaterThan(32);
-        const full = region(env, o.device, index);
-        expect(full.msixMappable || full.sparseMmap !== undefined || full.type !== undefined).toBe(true);
-      }
-      if (!target.real) {
-        expect(seen).toBe(true);
-        expect(region(env, o.device, 2).msixMappable).toBe(true);
-        expect(region(env, o.device, 0).msixMappable).toBe(false);
-        expect(region(env, o.device, 3).size).toBe(0); // the upper half of 64-bit BAR 2
-      }
-    } finally {
-      o.close();
+    using o = openLegacy(env);
+    // The raw exchange, with only the 32-byte struct: CAPS set, cap_offset 0, argsz = what is needed.
+    let seen = false;
+    for (let index = 0; index <= 5; index++) {
+      const raw = new Uint8Array(32);
+      const v = new DataView(raw.buffer);
+      v.setUint32(0, 32, true);
+      v.setUint32(8, index, true);
+      ok(env.sys.ioctl(o.device, abi.VFIO_DEVICE_GET_REGION_INFO, raw), 'GET_REGION_INFO');
+      if ((v.getUint32(4, true) & abi.VFIO_REGION_INFO_FLAG_CAPS) === 0) continue;
+      seen = true;
+      expect(v.getUint32(12, true)).toBe(0);
+      expect(v.getUint32(0, true)).toBeGreaterThan(32);
+      const full = region(env, o.device, index);
+      expect(full.msixMappable || full.sparseMmap !== undefined || full.type !== undefined).toBe(true);
+    }
+    if (!target.real) {
+      expect(seen).toBe(true);
+      expect(region(env, o.device, 2).msixMappable).toBe(true);
+      expect(region(env, o.device, 0).msixMappable).toBe(false);
+      expect(region(env, o.device, 3).size).toBe(0); // the upper half of 64-bit BAR 2
     }
   });
 
   it('config reads at any offset and size agree with one another; past the end is EFAULT', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    try {
-      const cfg = region(env, o.device, CONFIG);
-      const whole = readConfig(env, o.device, 0, 64);
-      for (const [off, len] of [
-        [0, 1],
-        [1, 2],
-        [2, 4],
-        [3, 8],
-        [0x2c, 4],
-        [7, 13],
-      ] as const) {
-        expect(Array.from(readConfig(env, o.device, off, len))).toEqual(Array.from(whole.subarray(off, off + len)));
-      }
-      expect(calls.regionRead(env.sys, o.device, cfg.offset, cfg.size - 2, new Uint8Array(4))).toBe(-EFAULT);
-      expect(calls.regionRead(env.sys, o.device, cfg.offset, cfg.size, new Uint8Array(1))).toBe(-EFAULT);
-    } finally {
-      o.close();
+    using o = openLegacy(env);
+    const cfg = region(env, o.device, CONFIG);
+    const whole = readConfig(env, o.device, 0, 64);
+    for (const [off, len] of [
+      [0, 1],
+      [1, 2],
+      [2, 4],
+      [3, 8],
+      [0x2c, 4],
+      [7, 13],
+    ] as const) {
+      expect(Array.from(readConfig(env, o.device, off, len))).toEqual(Array.from(whole.subarray(off, off + len)));
     }
+    expect(calls.regionRead(env.sys, o.device, cfg.offset, cfg.size - 2, new Uint8Array(4))).toBe(-EFAULT);
+    expect(calls.regionRead(env.sys, o.device, cfg.offset, cfg.size, new Uint8Array(1))).toBe(-EFAULT);
   });
 
   it('Vendor ID is read-only; BAR sizing through the virtual BAR: all ones read back as the size mask', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    try {
-      const vendor = readConfig(env, o.device, 0, 2);
-      writeConfig(env, o.device, 0, new Uint8Array([0x12, 0x34]));
-      expect(Array.from(readConfig(env, o.device, 0, 2))).toEqual(Array.from(vendor));
-      const bar0 = region(env, o.device, 0);
-      if (bar0.size === 0) return; // a device without BAR 0: nothing to size
-      const original = readConfig(env, o.device, 0x10, 4);
-      writeConfig(env, o.device, 0x10, new Uint8Array([0xff, 0xff, 0xff, 0xff]));
-      const sized = new DataView(readConfig(env, o.device, 0x10, 4).buffer).getUint32(0, true);
-      const typeBits = sized & 1 ? 0x3 : 0xf;
-      expect((~(sized & ~typeBits) + 1) >>> 0).toBe(bar0.size >>> 0);
-      writeConfig(env, o.device, 0x10, original);
-      if (env.model) {
-        // The device's own BAR register never changed: vfio keeps the guest's value in its virtual copy.
-        expect(Array.from(env.model.device(env.address).config.subarray(0x10, 0x14))).toEqual([0, 0, 0, 0]);
-      }
-    } finally {
-      o.close();
+    using o = openLegacy(env);
+    const vendor = readConfig(env, o.device, 0, 2);
+    writeConfig(env, o.device, 0, new Uint8Array([0x12, 0x34]));
+    expect(Array.from(readConfig(env, o.device, 0, 2))).toEqual(Array.from(vendor));
+    const bar0 = region(env, o.device, 0);
+    if (bar0.size === 0) return; // a device without BAR 0: nothing to size
+    const original = readConfig(env, o.device, 0x10, 4);
+    writeConfig(env, o.device, 0x10, new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+    const sized = new DataView(readConfig(env, o.device, 0x10, 4).buffer).getUint32(0, true);
+    const typeBits = sized & 1 ? 0x3 : 0xf;
+    expect((~(sized & ~typeBits) + 1) >>> 0).toBe(bar0.size >>> 0);
+    writeConfig(env, o.device, 0x10, original);
+    if (env.model) {
+      // The device's own BAR register never changed: vfio keeps the guest's value in its virtual copy.
+      expect(Array.from(env.model.device(env.address).config.subarray(0x10, 0x14))).toEqual([0, 0, 0, 0]);
     }
   });
 
   it('BAR access: EIO while Memory Space Enable is off; in range once on; past the end EINVAL; the MSI-X table reads 0xFF and drops writes', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    try {
-      const bar = [0, 1, 2, 3, 4, 5].map((i) => region(env, o.device, i)).find((r) => r.size >= 16 && r.flags & abi.VFIO_REGION_INFO_FLAG_MMAP);
-      if (!bar) throw new Error('the device has no memory BAR of 16 bytes or more');
-      const command = readConfig(env, o.device, 4, 2);
-      writeConfig(env, o.device, 4, new Uint8Array([command[0]! & ~2, command[1]!]));
-      expect(calls.regionRead(env.sys, o.device, bar.offset, 0, new Uint8Array(4))).toBe(-5);
-      writeConfig(env, o.device, 4, new Uint8Array([command[0]! | 2, command[1]!]));
-      expect(calls.regionRead(env.sys, o.device, bar.offset, 0, new Uint8Array(4))).toBe(4);
-      expect(calls.regionRead(env.sys, o.device, bar.offset, bar.size - 2, new Uint8Array(4))).toBe(-EINVAL);
-      if (env.model) {
-        const msixBar = region(env, o.device, env.model.device(env.address).msixBar);
-        expect(calls.regionWrite(env.sys, o.device, msixBar.offset, 0, new Uint8Array([1, 2, 3, 4]))).toBe(4);
-        const back = new Uint8Array(4);
-        calls.regionRead(env.sys, o.device, msixBar.offset, 0, back);
-        expect(Array.from(back)).toEqual([0xff, 0xff, 0xff, 0xff]);
-      }
-      writeConfig(env, o.device, 4, command);
-    } finally {
-      o.close();
+    using o = openLegacy(env);
+    const bar = [0, 1, 2, 3, 4, 5].map((i) => region(env, o.device, i)).find((r) => r.size >= 16 && r.flags & abi.VFIO_REGION_INFO_FLAG_MMAP);
+    if (!bar) throw new Error('the device has no memory BAR of 16 bytes or more');
+    const command = readConfig(env, o.device, 4, 2);
+    writeConfig(env, o.device, 4, new Uint8Array([command[0]! & ~2, command[1]!]));
+    expect(calls.regionRead(env.sys, o.device, bar.offset, 0, new Uint8Array(4))).toBe(-5);
+    writeConfig(env, o.device, 4, new Uint8Array([command[0]! | 2, command[1]!]));
+    expect(calls.regionRead(env.sys, o.device, bar.offset, 0, new Uint8Array(4))).toBe(4);
+    expect(calls.regionRead(env.sys, o.device, bar.offset, bar.size - 2, new Uint8Array(4))).toBe(-EINVAL);
+    if (env.model) {
+      const msixBar = region(env, o.device, env.model.device(env.address).msixBar);
+      expect(calls.regionWrite(env.sys, o.device, msixBar.offset, 0, new Uint8Array([1, 2, 3, 4]))).toBe(4);
+      const back = new Uint8Array(4);
+      calls.regionRead(env.sys, o.device, msixBar.offset, 0, back);
+      expect(Array.from(back)).toEqual([0xff, 0xff, 0xff, 0xff]);
     }
+    writeConfig(env, o.device, 4, command);
+  });
+});
+
+describeOnTargets('argsz below a struct ioctl\'s minsz is EINVAL (vfio_main.c, vfio_iommu_type1.c: `if (argsz < minsz) return -EINVAL`)', (target) => {
+  it.each([
+    ['VFIO_GROUP_GET_STATUS', 'group', 8],
+    ['VFIO_DEVICE_GET_INFO', 'device', 16],
+    ['VFIO_IOMMU_GET_INFO', 'container', 16],
+    ['VFIO_IOMMU_MAP_DMA', 'container', 32],
+    ['VFIO_IOMMU_UNMAP_DMA', 'container', 24],
+  ] as const)('%s on the %s fd: argsz one below its minsz of %i bytes', (name, fd, minsz) => {
+    const env = target.create();
+    using o = openLegacy(env);
+    const raw = new Uint8Array(minsz);
+    new DataView(raw.buffer).setUint32(0, minsz - 1, true);
+    expect(env.sys.ioctl(o[fd], abi[name], raw)).toBe(-EINVAL);
+    // A buffer shorter than minsz: the model's copy_from_user faults; a real kernel would read past it, so only the model is asked.
+    if (env.model) expect(env.sys.ioctl(o[fd], abi[name], new Uint8Array(minsz - 1))).toBe(-EFAULT);
   });
 });
 
@@ -232,12 +222,24 @@ describeOnTargets('closing in any order: the device fd holds its group, the grou
     env.sys.close(again);
     expect(env.model?.hazards ?? []).toEqual([]);
   });
+
+  it('`using` an opened device closes its three fds at the end of the block (every body here relies on it): the group opens again', () => {
+    const env = target.create();
+    {
+      using o = openLegacy(env);
+      expect(env.sys.open(`/dev/vfio/${env.group}`, 2)).toBe(-EBUSY);
+      expect(o.device).toBeGreaterThanOrEqual(0);
+    }
+    env.sys.close(ok(env.sys.open(`/dev/vfio/${env.group}`, 2), 'reopen group'));
+    expect(env.model?.hazards ?? []).toEqual([]);
+  });
 });
 
 describe('the container outlives its fd while a group holds it [model: needs a mapping]', () => {
   it('mappings stay until the last group leaves, and leaving with one mapped is a hazard', () => {
-    const m = new VfioKernelModel();
-    const o = openLegacy({ sys: m, model: m, address: '0000:01:00.0', group: 7 });
+    const env = modelEnv();
+    const m = env.model;
+    const o = openLegacy(env);
     expect(calls.mapDma(m, o.container, { vaddr: 0x1000n, iova: 0n, size: 0x1000n })).toBe(0);
     m.close(o.container);
     expect(m.hazards).toEqual([]);

@@ -5,14 +5,28 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { CHECKER, readmeTools } from '../../../scripts/readme-examples.cjs';
-
-const PACKAGE = path.resolve(__dirname, '..');
-const { node, readmeExamples } = readmeTools(PACKAGE);
+import { CHECKER, readmeTests } from '../../../scripts/readme-examples.cjs';
 import { describeKvm } from './support/targets';
 
-test('README blocks are byte-identical to the example files', () => {
-  expect(readmeExamples()).toEqual(['examples/irqfd.js', 'examples/irqfd.ts', 'examples/x2apic.js', 'examples/model.js']);
+const { node } = readmeTests(path.resolve(__dirname, '..'), {
+  shows: ['examples/irqfd.js', 'examples/irqfd.ts', 'examples/x2apic.js', 'examples/model.js'],
+  prints: [
+    {
+      example: 'examples/x2apic.js',
+      lines: [
+        'APIC IDs: 0 255 256 1000',
+        'maxApicId: 4095',
+        'vCPU 3 IRR: [ 65 ]',
+        'kept as: {"addressLo":4277043200,"addressHi":768,"data":66}',
+        'vCPU 3 IRR: [ 66 ]',
+        'INVALID_MSI destination APIC ID 4096 is above 4095, the largest APIC ID KVM can reach on this partition (maxApicId)',
+      ],
+    },
+    {
+      example: 'examples/model.js',
+      lines: ['unmask failed: EBUSY; masked: true', 'vCPU 1 IRR: [ 65 ]', 'mediation: kernel kernel emulated', 'vCPU 0 IRR: [ 80, 81, 82 ]', 'hazards: []'],
+    },
+  ],
 });
 
 test('the checker refuses an example that needs a package no `npm install` of its README names', () => {
@@ -34,26 +48,6 @@ test('the checker refuses an example that needs a package no `npm install` of it
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-});
-
-test('examples/x2apic.js runs in plain Node and prints what it promises', () => {
-  expect(node(['examples/x2apic.js'])).toBe(
-    [
-      'APIC IDs: 0 255 256 1000',
-      'maxApicId: 4095',
-      'vCPU 3 IRR: [ 65 ]',
-      'kept as: {"addressLo":4277043200,"addressHi":768,"data":66}',
-      'vCPU 3 IRR: [ 66 ]',
-      'INVALID_MSI destination APIC ID 4096 is above 4095, the largest APIC ID KVM can reach on this partition (maxApicId)',
-      '',
-    ].join('\n'),
-  );
-});
-
-test('examples/model.js runs in plain Node and prints what it promises', () => {
-  expect(node(['examples/model.js'])).toBe(
-    ['unmask failed: EBUSY; masked: true', 'vCPU 1 IRR: [ 65 ]', 'mediation: kernel kernel emulated', 'vCPU 0 IRR: [ 80, 81, 82 ]', 'hazards: []', ''].join('\n'),
-  );
 });
 
 const IRQFD_OUTPUT = /^irqfd: .+\nvCPU 1 IRR: \[ 65 \]\nmasked, IRR: \[\]\nunmasked, IRR: \[ 65 \]\n64 routes programmed with 1 commit\n$/;

@@ -2,14 +2,10 @@
 // (scripts/check-readme-examples.mjs), and each JavaScript file runs here in plain Node 20 in a
 // child process, as a user's file would, against the built packages.
 import * as path from 'node:path';
-import { readmeTools } from '../../../scripts/readme-examples.cjs';
+import { readmeTests } from '../../../scripts/readme-examples.cjs';
 
 const PACKAGE = path.resolve(__dirname, '..');
-const { node, readmeExamples } = readmeTools(PACKAGE);
-
-test('README blocks are byte-identical to the example files', () => {
-  expect(readmeExamples()).toEqual(['examples/wire-device.js', 'examples/wire-device.ts']);
-});
+const { node } = readmeTests(PACKAGE, { shows: ['examples/wire-device.js', 'examples/wire-device.ts'] });
 
 test('examples/wire-device.js is the one scripts/examples-js.mjs makes from examples/wire-device.ts (the .ts without its types)', () => {
   expect(node([path.join(PACKAGE, '../../scripts/examples-js.mjs'), '--check'])).toBe('');

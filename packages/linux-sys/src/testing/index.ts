@@ -28,3 +28,4 @@ export { irqFdEventNumberTests, irqFdRouteCycleTests, linuxIrqFdTarget } from '.
 export { modelAndDevice, targetKernels } from './target-kernels';
 export type { ModelAndDevice, ModelKernelOptions, TargetDevice, TargetKernel, TargetKernels } from './target-kernels';
 export type { BackendPartition, BackendReads, BackendTestTarget, InjectedSyscalls, LinuxIrqFdPartition, LinuxIrqFdTarget, ModelKernelState } from './route-suites';
+export { ioctlStruct } from './ioctl-struct';

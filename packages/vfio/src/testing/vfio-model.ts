@@ -20,26 +20,13 @@
  */
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IoctlDef } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelKernel, isEventFd } from '@tsvmm/linux-sys/testing';
+import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOENT, ENOSPC, ENOTTY, EOPNOTSUPP, EPERM, type IoctlDef } from '@tsvmm/linux-sys';
+import { type ModelEventFd, ModelKernel, ioctlStruct, isEventFd } from '@tsvmm/linux-sys/testing';
 import { describeValue, invalidArgument, checkInteger, checkOptions } from '@tsvmm/virt/implement';
 import type { VfioSyscalls } from '../sys';
 
-// errno values (x86_64, asm-generic/errno-base.h, errno.h).
-const EPERM = 1;
-const ENOENT = 2;
-const EIO = 5;
-const EAGAIN = 11;
-const EBADF = 9;
-const EFAULT = 14;
-const EBUSY = 16;
-const EEXIST = 17;
-const ENODEV = 19;
-const EINVAL = 22;
-const ENOTTY = 25;
-const ENOSPC = 28;
+// Not among linux-sys's errno names: EBADFD (x86_64 asm-generic/errno.h), what vfio answers for an fd of the wrong kind.
 const EBADFD = 77;
-const EOPNOTSUPP = 95;
 
 // ioctl numbers, literally from the reference table (vfio.md §1): _IO(';', nr) = 0x3B00 | nr.
 const GET_API_VERSION = 0x3b64;
@@ -837,8 +824,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   private static readonly PAGE = 4096n;
 
   private iommuGetInfo(c: Container, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.length < 16) return -EFAULT;
-    const v = view(arg);
+    const v = ioctlStruct(arg, 16);
+    if (typeof v === 'number') return v;
     const argsz = v.getUint32(0, true);
     if (argsz < 16) return -EINVAL;
     const ranges = VfioKernelModel.IOVA_RANGES;
@@ -853,7 +840,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (argsz >= 24) {
       flags |= 2; // CAPS
       v.setUint32(4, flags, true);
-      if (argsz < need || arg.length < need) {
+      if (argsz < need || v.byteLength < need) {
         v.setUint32(0, need, true);
         v.setUint32(16, 0, true);
       } else {
@@ -877,9 +864,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   }
 
   private mapDma(c: Container, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.length < 32) return -EFAULT;
-    const v = view(arg);
-    if (v.getUint32(0, true) < 32) return -EINVAL;
+    const v = sizedStruct(arg, 32);
+    if (typeof v === 'number') return v;
     const flags = v.getUint32(4, true);
     const vaddr = v.getBigUint64(8, true);
     const iova = v.getBigUint64(16, true);
@@ -899,9 +885,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   }
 
   private unmapDma(c: Container, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.length < 24) return -EFAULT;
-    const v = view(arg);
-    if (v.getUint32(0, true) < 24) return -EINVAL;
+    const v = sizedStruct(arg, 24);
+    if (typeof v === 'number') return v;
     const flags = v.getUint32(4, true);
     const iova = v.getBigUint64(8, true);
     const size = v.getBigUint64(16, true);
@@ -933,15 +918,15 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const g = f.group;
     switch (req) {
       case GROUP_GET_STATUS: {
-        if (!(arg instanceof Uint8Array) || arg.length < 8) return -EFAULT;
-        const v = view(arg);
-        if (v.getUint32(0, true) < 8) return -EINVAL;
+        const v = sizedStruct(arg, 8);
+        if (typeof v === 'number') return v;
         v.setUint32(4, (g.viable ? 1 : 0) | (g.container ? 2 : 0), true);
         return 0;
       }
       case GROUP_SET_CONTAINER: {
-        if (!(arg instanceof Uint8Array) || arg.length < 4) return -EFAULT;
-        const cfd = view(arg).getInt32(0, true);
+        const v = ioctlStruct(arg, 4);
+        if (typeof v === 'number') return v;
+        const cfd = v.getInt32(0, true);
         if (g.container) return -EINVAL;
         const c = cfd < 0 ? undefined : this.table.get(cfd);
         if (!c) return -EBADF;
@@ -989,20 +974,19 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const d = f.device;
     switch (req) {
       case DEVICE_GET_INFO: {
-        if (!(arg instanceof Uint8Array) || arg.length < 16) return -EFAULT;
-        const v = view(arg);
-        if (v.getUint32(0, true) < 16) return -EINVAL;
+        const v = sizedStruct(arg, 16);
+        if (typeof v === 'number') return v;
         v.setUint32(4, 2 | (d.resetWorks ? 1 : 0), true); // PCI, RESET
         v.setUint32(8, 9, true); // VFIO_PCI_NUM_REGIONS
         v.setUint32(12, 5, true); // VFIO_PCI_NUM_IRQS
-        if (arg.length >= 20 && v.getUint32(0, true) >= 20) v.setUint32(16, 0, true);
+        if (v.byteLength >= 20 && v.getUint32(0, true) >= 20) v.setUint32(16, 0, true);
         return 0;
       }
       case DEVICE_GET_REGION_INFO:
         return this.regionInfo(d, arg);
       case DEVICE_GET_IRQ_INFO: {
-        if (!(arg instanceof Uint8Array) || arg.length < 16) return -EFAULT;
-        const v = view(arg);
+        const v = ioctlStruct(arg, 16);
+        if (typeof v === 'number') return v;
         const index = v.getUint32(8, true);
         if (v.getUint32(0, true) < 16 || index >= 5) return -EINVAL;
         if (index === ERR && !d.pcie) return -EINVAL; // conventional PCI: no AER
@@ -1025,9 +1009,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return this.attach(f, arg);
       case DEVICE_DETACH_IOMMUFD_PT: {
         if (f.via !== 'cdev') return -EINVAL;
-        if (!(arg instanceof Uint8Array) || arg.length < 8) return -EFAULT;
-        const v = view(arg);
-        if (v.getUint32(0, true) < 8 || v.getUint32(4, true) !== 0) return -EINVAL;
+        const v = sizedStruct(arg, 8);
+        if (typeof v === 'number') return v;
+        if (v.getUint32(4, true) !== 0) return -EINVAL;
         f.ioas?.attached.delete(f);
         f.ioas = undefined;
         return 0;
@@ -1067,11 +1051,11 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   }
 
   private regionInfo(d: ModelPciDevice, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.length < 16) return -EFAULT;
-    const v = view(arg);
+    const v = ioctlStruct(arg, 16);
+    if (typeof v === 'number') return v;
     const argsz = v.getUint32(0, true);
     const index = v.getUint32(8, true);
-    if (argsz < 32 || arg.length < 32) return -EINVAL;
+    if (argsz < 32 || v.byteLength < 32) return -EINVAL;
     let size = 0;
     let flags = 0;
     let caps = false;
@@ -1098,7 +1082,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (caps) {
       flags |= 8; // CAPS
       const need = 32 + 8;
-      if (argsz < need || arg.length < need) {
+      if (argsz < need || v.byteLength < need) {
         v.setUint32(0, need, true);
       } else {
         v.setUint32(12, 32, true);
@@ -1114,8 +1098,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   // ---- SET_IRQS (vfio_main.c vfio_set_irqs_validate_and_prepare, vfio_pci_intrs.c) -----------
 
   private setIrqs(d: ModelPciDevice, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.length < 20) return -EFAULT;
-    const v = view(arg);
+    const v = ioctlStruct(arg, 20);
+    if (typeof v === 'number') return v;
     const argsz = v.getUint32(0, true);
     const flags = v.getUint32(4, true);
     const index = v.getUint32(8, true);
@@ -1138,8 +1122,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       default:
         return -EINVAL;
     }
-    if (size > 0 && (argsz - 20 < count * size || arg.length < 20 + count * size)) return -EINVAL;
-    const data = arg.subarray(20, 20 + count * size);
+    if (size > 0 && (argsz - 20 < count * size || v.byteLength < 20 + count * size)) return -EINVAL;
+    const data = new Uint8Array(v.buffer, v.byteOffset + 20, count * size);
     const action = flags & 0x38;
     const dataKind = flags & 7;
     if (index === INTX) {
@@ -1447,9 +1431,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   // ---- cdev + iommufd ------------------------------------------------------------------------
 
   private bind(f: DeviceFile, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.length < 16) return -EFAULT;
-    const v = view(arg);
-    if (v.getUint32(0, true) < 16 || v.getUint32(4, true) !== 0) return -EINVAL;
+    const v = sizedStruct(arg, 16);
+    if (typeof v === 'number') return v;
+    if (v.getUint32(4, true) !== 0) return -EINVAL;
     if (f.via !== 'cdev' || f.bound) return -EINVAL;
     const ifd = v.getInt32(8, true);
     if (ifd < 0) return -EINVAL;
@@ -1467,9 +1451,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
 
   private attach(f: DeviceFile, arg: number | Uint8Array | undefined): number {
     if (f.via !== 'cdev' || !f.bound) return -EINVAL;
-    if (!(arg instanceof Uint8Array) || arg.length < 12) return -EFAULT;
-    const v = view(arg);
-    if (v.getUint32(0, true) < 12 || v.getUint32(4, true) !== 0) return -EINVAL;
+    const v = sizedStruct(arg, 12);
+    if (typeof v === 'number') return v;
+    if (v.getUint32(4, true) !== 0) return -EINVAL;
     const ioas = f.bound.objects.get(v.getUint32(8, true));
     if (!ioas) return -ENOENT;
     f.ioas?.attached.delete(f);
@@ -1480,12 +1464,12 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   }
 
   private iommufdIoctl(f: Iommufd, req: number, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.length < 8) return -EFAULT;
-    const v = view(arg);
+    const v = ioctlStruct(arg, 8);
+    if (typeof v === 'number') return v;
     const size = v.getUint32(0, true);
     switch (req) {
       case IOMMU_IOAS_ALLOC: {
-        if (size < 12 || arg.length < 12) return -EINVAL;
+        if (size < 12 || v.byteLength < 12) return -EINVAL;
         if (v.getUint32(4, true) !== 0) return -EOPNOTSUPP;
         const id = f.nextId++;
         f.objects.set(id, { id, mappings: [], attached: new Set() });
@@ -1501,7 +1485,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return 0;
       }
       case IOMMU_IOAS_MAP: {
-        if (size < 40 || arg.length < 40) return -EINVAL;
+        if (size < 40 || v.byteLength < 40) return -EINVAL;
         const flags = v.getUint32(4, true);
         if (flags & ~7 || v.getUint32(12, true) !== 0) return -EOPNOTSUPP;
         const ioas = f.objects.get(v.getUint32(8, true));
@@ -1525,7 +1509,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return 0;
       }
       case IOMMU_IOAS_UNMAP: {
-        if (size < 24 || arg.length < 24) return -EINVAL;
+        if (size < 24 || v.byteLength < 24) return -EINVAL;
         const ioas = f.objects.get(v.getUint32(4, true));
         if (!ioas) return -ENOENT;
         const iova = v.getBigUint64(8, true);
@@ -1555,6 +1539,17 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
 
 function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * A VFIO or iommufd struct, its own size first (`argsz`, `size`): -EFAULT as {@link ioctlStruct}
+ * says, then -EINVAL when that size is below `minsz` (vfio_main.c and vfio_pci_core.c:
+ * `if (info.argsz < minsz) return -EINVAL`; iommufd's copy_struct_from_user the same).
+ */
+function sizedStruct(arg: number | Uint8Array | undefined, minsz: number): DataView | number {
+  const v = ioctlStruct(arg, minsz);
+  if (typeof v === 'number' || v.getUint32(0, true) >= minsz) return v;
+  return -EINVAL;
 }
 
 /** The `pcie` option of a model device: false, undefined, or `{ flr?: boolean }`. */

@@ -15,10 +15,10 @@ import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
 import type { IoApicAccess, LocalApicAccess, Partition } from '@tsvmm/virt';
 import { KvmPartition } from '@tsvmm/virt-kvm';
 import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
-import { VfioDevice, vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../../src';
+import { AssignedPciDevice, type AssignedPciDeviceOptions, VfioDevice, vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../../src';
 import { VfioKernelModel, VfioModelBridge, type VfioModelOptions } from '../../src/testing';
 import { IntxGuest, type IntxGuestHooks } from './intx-guest';
-import { DEVICE_ENV } from './targets';
+import { DEVICE_ENV, describeModelAndDevice, deviceAbsence } from './targets';
 
 type Vm = Partition & LocalApicAccess & IoApicAccess;
 
@@ -86,6 +86,14 @@ export interface AssignedTarget {
   readonly intxAbsence: string | undefined;
 }
 
+/**
+ * `env`'s device assigned to its partition, every error it reports to the VMM pushed onto `errors`
+ * (bodies end by expecting it empty); `options` adds to or overrides those.
+ */
+export function assign(env: AssignedEnv, errors: unknown[] = [], options: Partial<AssignedPciDeviceOptions> = {}): AssignedPciDevice {
+  return AssignedPciDevice.create({ device: env.device, irqfd: env.vm.irqfd()!, onError: (e) => errors.push(e), ...options });
+}
+
 function irrOf(vm: Vm): string[] {
   const out: string[] = [];
   for (let c = 0; c < vm.vcpuCount; c++) for (const vec of vm.readLocalApic(c).irr) out.push(`${c}:${vec}`);
@@ -143,15 +151,6 @@ const MODEL: AssignedTarget = {
   },
 };
 
-function realAbsence(): string | undefined {
-  if (!existsSync('/dev/kvm')) return '/dev/kvm does not exist on this host';
-  if (!existsSync('/dev/vfio')) return '/dev/vfio does not exist on this host: no VFIO driver is loaded (modprobe vfio-pci) or the host has no IOMMU';
-  const address = process.env[DEVICE_ENV];
-  if (!address) return `${DEVICE_ENV} is not set: name a PCI function bound to vfio-pci (e.g. ${DEVICE_ENV}=0000:01:00.0)`;
-  if (!existsSync(`/sys/bus/pci/devices/${address}/iommu_group`)) return `${address} is not a PCI function behind an IOMMU`;
-  return undefined;
-}
-
 const REAL_INTX_ABSENCE =
   'no guest code runs on this KVM, so nothing EOIs the vector the IOAPIC delivered (KvmPartition.guestEoi() is undefined on a real kernel), and only the device ' +
   'decides when it asserts or deasserts INTx (the vfio loopback signals the trigger once, without the automask)';
@@ -196,20 +195,14 @@ function realTarget(address: string): AssignedTarget {
   };
 }
 
-let reported = false;
-
 /** `describe(title)` on the model always, and on a real device + /dev/kvm where both exist (else one loud skip). */
 export function describeAssignedTargets(title: string, body: (target: AssignedTarget) => void): void {
-  describe(`${title} [${MODEL.name}]`, () => body(MODEL));
-  const why = realAbsence();
-  if (why === undefined) {
-    const t = realTarget(process.env[DEVICE_ENV]!);
-    describe(`${title} [${t.name}]`, () => body(t));
-    return;
-  }
-  if (!reported) {
-    process.stderr.write(`SKIPPED the real-device half of the assigned-device tests: ${why}\n`);
-    reported = true;
-  }
-  describe(`${title} [real device + /dev/kvm]`, () => it.skip(`needs a device bound to vfio-pci and /dev/kvm: ${why}`, () => undefined));
+  const device = {
+    absence: existsSync('/dev/kvm') ? deviceAbsence() : '/dev/kvm does not exist on this host',
+    target: () => realTarget(process.env[DEVICE_ENV]!),
+    suite: 'assigned-device tests',
+    label: 'real device + /dev/kvm',
+    needs: 'a device bound to vfio-pci and /dev/kvm',
+  };
+  describeModelAndDevice(title, MODEL, device, body);
 }

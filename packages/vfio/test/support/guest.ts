@@ -50,6 +50,16 @@ export function programVector(dev: AssignedPciDevice, v: number, apic: number, v
   if (unmask) mmioWrite32(dev, bar, at + 12, 0);
 }
 
+/**
+ * What a driver does before its first MSI-X interrupt: Memory Space and Bus Master on, MSI-X
+ * enabled, then entry `v` programmed to `apic`/`vector` and unmasked.
+ */
+export function msixDriverUp(dev: AssignedPciDevice, v: number, apic: number, vector: number): void {
+  dev.configWrite(0x04, 2, 0x0006);
+  msixControl(dev, true, false);
+  programVector(dev, v, apic, vector);
+}
+
 /** Vector Control of entry `v`: 1 masks, 0 unmasks. */
 export function maskVector(dev: AssignedPciDevice, v: number, masked: boolean): void {
   const { tableBir: bar, tableOffset } = dev.msix!.layout;
@@ -66,6 +76,25 @@ export function logTaker(env: AssignedEnv): { vfio(): string[] | undefined; kvm(
   return {
     vfio: () => (env.model ? env.model.bridge.vfioLog.splice(0) : undefined),
     kvm: () => (env.model ? env.model.kvmLog.splice(0) : undefined),
+  };
+}
+
+/**
+ * The delivery check of a step: the local APICs hold exactly `irr` (`vcpu:vector`, sorted) and,
+ * where the target counts what they accepted (the model), exactly `count` interrupts arrived since
+ * the last check, none lost and none duplicated; then the guest takes them all. `step` names the
+ * step in a failure. The count starts when the check is made.
+ */
+export function deliveryCheck(env: AssignedEnv): (step: unknown, irr: string[], count: number) => void {
+  let accepted = env.accepted() ?? 0;
+  return (step, irr, count) => {
+    expect({ step, irr: env.irr() }).toEqual({ step, irr });
+    const now = env.accepted();
+    if (now !== undefined) {
+      expect({ step, delivered: now - accepted }).toEqual({ step, delivered: count });
+      accepted = now;
+    }
+    env.ack();
   };
 }
 

@@ -35,18 +35,17 @@ export interface VfioTarget {
   create(options?: VfioModelOptions): VfioEnv;
 }
 
-const MODEL: VfioTarget = {
-  name: 'VFIO model',
-  real: false,
-  create(options?: VfioModelOptions): VfioEnv {
-    const model = new VfioKernelModel(options);
-    const first = [...model.devices.values()][0]!;
-    return { sys: model, model, address: first.address, group: first.group };
-  },
-};
+/** A new VFIO model made with `options`, and its first device: the model target's environment, for model-only bodies. */
+export function modelEnv(options?: VfioModelOptions): VfioEnv & { readonly model: VfioKernelModel } {
+  const model = new VfioKernelModel(options);
+  const first = [...model.devices.values()][0]!;
+  return { sys: model, model, address: first.address, group: first.group };
+}
 
-/** Why the real-device half is not run here, or undefined when it is. */
-function deviceAbsence(): string | undefined {
+const MODEL: VfioTarget = { name: 'VFIO model', real: false, create: modelEnv };
+
+/** Why the real-device half is not run here (no VFIO, no device named, or not one behind an IOMMU), or undefined when it is. */
+export function deviceAbsence(): string | undefined {
   const address = process.env[DEVICE_ENV];
   if (!existsSync('/dev/vfio')) return '/dev/vfio does not exist on this host: no VFIO driver is loaded (modprobe vfio-pci) or the host has no IOMMU';
   if (!address) return `${DEVICE_ENV} is not set: name a PCI function bound to vfio-pci (e.g. ${DEVICE_ENV}=0000:01:00.0) to run these tests on it`;
@@ -63,29 +62,51 @@ function realTarget(address: string): VfioTarget {
   };
 }
 
-let skipReported = false;
+const reported = new Set<string>();
+
+/** The real-device half of a suite's targets. */
+export interface DeviceHalf<T> {
+  /** Why it cannot run here, or undefined when it can. */
+  readonly absence: string | undefined;
+  /** Makes the device target (called only when it can run). */
+  target(): T;
+  /** The suite in its one `SKIPPED` stderr line, e.g. `VFIO tests`. */
+  readonly suite: string;
+  /** The title suffix of its skipped half, e.g. `real device`. */
+  readonly label: string;
+  /** What the skipped test says it needs, e.g. `a device bound to vfio-pci`. */
+  readonly needs: string;
+}
+
+/**
+ * `describe(title)` on `model` always, and on the device target where it can run; else one
+ * loudly skipped test saying why, and one `SKIPPED` line on stderr per suite.
+ */
+export function describeModelAndDevice<T extends { readonly name: string }>(title: string, model: T, device: DeviceHalf<T>, body: (target: T) => void): void {
+  describe(`${title} [${model.name}]`, () => body(model));
+  if (device.absence === undefined) {
+    const t = device.target();
+    describe(`${title} [${t.name}]`, () => body(t));
+    return;
+  }
+  if (!reported.has(device.suite)) {
+    process.stderr.write(`SKIPPED the real-device half of the ${device.suite}: ${device.absence}\n`);
+    reported.add(device.suite);
+  }
+  describe(`${title} [${device.label}]`, () => it.skip(`needs ${device.needs}: ${device.absence}`, () => undefined));
+}
 
 /**
  * `describe(title)` once per target: the model always; the real device when {@link DEVICE_ENV}
  * names one, else one loudly skipped test (and one `SKIPPED` line on stderr) saying why.
  */
 export function describeOnTargets(title: string, body: (target: VfioTarget) => void): void {
-  describe(`${title} [VFIO model]`, () => body(MODEL));
-  const why = deviceAbsence();
-  if (why === undefined) {
-    const t = realTarget(process.env[DEVICE_ENV]!);
-    describe(`${title} [${t.name}]`, () => body(t));
-    return;
-  }
-  if (!skipReported) {
-    process.stderr.write(`SKIPPED the real-device half of the VFIO tests: ${why}\n`);
-    skipReported = true;
-  }
-  describe(`${title} [real device]`, () => it.skip(`needs a device bound to vfio-pci: ${why}`, () => undefined));
+  const device = { absence: deviceAbsence(), target: () => realTarget(process.env[DEVICE_ENV]!), suite: 'VFIO tests', label: 'real device', needs: 'a device bound to vfio-pci' };
+  describeModelAndDevice(title, MODEL, device, body);
 }
 
-/** The legacy container/group/device fds of an opened device. */
-export interface Opened {
+/** The legacy container/group/device fds of an opened device; `using` closes them at the end of the block. */
+export interface Opened extends Disposable {
   /** The container (/dev/vfio/vfio). */
   readonly container: number;
   /** The group (/dev/vfio/<n>). */
@@ -110,15 +131,17 @@ export function openLegacy(env: VfioEnv): Opened {
   ok(calls.groupSetContainer(sys, group, container), 'VFIO_GROUP_SET_CONTAINER');
   ok(calls.setIommu(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU), 'VFIO_SET_IOMMU');
   const device = ok(calls.groupGetDeviceFd(sys, group, env.address), 'VFIO_GROUP_GET_DEVICE_FD');
+  const close = (): void => {
+    sys.close(device);
+    sys.close(group);
+    sys.close(container);
+  };
   return {
     container,
     group,
     device,
-    close() {
-      sys.close(device);
-      sys.close(group);
-      sys.close(container);
-    },
+    close,
+    [Symbol.dispose]: close,
   };
 }
 
