@@ -18,4 +18,4 @@ export type { CCheck, CCheckSpec, NamedRequest, RunCCheckOptions } from './c-che
 export { LibraryLoadError, loadLibrary } from './library';
 export type { KoffiLibraryLike, KoffiLike, LoadLibraryOptions, LoadedLibrary, Prototypes } from './library';
 export { defineStruct } from './struct';
-export type { MemberDef, MemberNames, MemberSpec, StructOptions } from './struct';
+export type { IndexBelow, MemberDef, MemberNames, MemberSpec, StructOptions } from './struct';

@@ -41,19 +41,24 @@ function cName(name: string): string {
   return /^[a-z]/.test(name) ? name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase() : name;
 }
 
-/** 0 | 1 | ... | N - 1 for a literal `N`; `number` when `N` is not a literal. */
-type Below<N extends number, A extends number[] = []> = number extends N ? number : A['length'] extends N ? A[number] : Below<N, [...A, A['length']]>;
+/** The indexes of an `N`-element array, 0 | 1 | ... | N - 1, for a literal `N`; `number` when `N` is not a literal. */
+export type IndexBelow<N extends number, A extends number[] = []> = number extends N ? number : A['length'] extends N ? A[number] : IndexBelow<N, [...A, A['length']]>;
 
 /** The field names {@link defineStruct} makes of members `M`: each name, and `${name}${i}` for each element of an array member. */
 export type MemberNames<M> = {
-  [K in keyof M & string]: M[K] extends { readonly count: infer N extends number } ? `${K}${Below<N>}` : K;
+  [K in keyof M & string]: M[K] extends {
+    /** The element count of an array member. */
+    readonly count: infer N extends number;
+  }
+    ? `${K}${IndexBelow<N>}`
+    : K;
 }[keyof M & string];
 
 /** What {@link defineStruct} takes besides the members. */
 export interface StructOptions<F extends string, B extends string> {
   /**
    * `sizeof` the C type, when the header makes it larger than its members need (trailing padding
-   * such as `__u8 pad[16]`); default: the end of the last member rounded up to the widest member.
+   * such as `__u8 pad[16]`); default: the end of the furthest member rounded up to the widest one.
    */
   readonly size?: number;
   /**
@@ -79,7 +84,18 @@ export function defineStruct<const M extends Record<string, MemberDef>, B extend
   cType: string,
   members: M,
   options: StructOptions<NoInfer<MemberNames<M>>, B> = {},
-): StructLayout<MemberNames<M>, B> {
+  // Spelled out rather than as MemberNames<M>, so that a declaration file names the fields themselves.
+): StructLayout<
+  {
+    [K in keyof M & string]: M[K] extends {
+      /** The element count of an array member. */
+      readonly count: infer N extends number;
+    }
+      ? `${K}${IndexBelow<N>}`
+      : K;
+  }[keyof M & string],
+  B
+> {
   const fields: Record<string, FieldDef> = {};
   let next = 0; // where the next member goes: the end of the one before it
   let end = 0; // the furthest any member reaches (an explicitly placed one may reach further)
