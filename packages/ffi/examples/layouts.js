@@ -3,21 +3,11 @@
 // are reported, not fatal.
 const { decodeStruct, defineStruct, embedLayout, loadLibrary, packStruct } = require('@tsvmm/ffi');
 
-// `struct kvm_msi` is 32 bytes (12 of them trailing padding): the size says so, the offsets follow.
-const KVM_MSI = defineStruct(
-  'struct kvm_msi',
-  {
-    addressLo: 'u32',
-    addressHi: 'u32',
-    data: 'u32',
-    flags: 'u32',
-    devid: 'u32',
-  },
-  { size: 32 },
-);
-console.log(KVM_MSI.fields.data.offset, KVM_MSI.fields.addressHi.c); // 8 address_hi: the C member the check compiles against
-const bytes = packStruct(KVM_MSI, { addressLo: 0xfee01000, data: 0x41 }); // 32 bytes, padding zero
-console.log(bytes.length, decodeStruct(KVM_MSI, new DataView(bytes.buffer))); // 32 { addressLo: 4276097024, addressHi: 0, data: 65, flags: 0, devid: 0 }
+// `struct kvm_userspace_memory_region`: two u32, then three u64 at 8, 16 and 24; 32 bytes.
+const REGION = defineStruct('struct kvm_userspace_memory_region', { slot: 'u32', flags: 'u32', guestPhysAddr: 'u64', memorySize: 'u64', userspaceAddr: 'u64' });
+console.log(REGION.size, REGION.fields.memorySize.offset, REGION.fields.guestPhysAddr.c); // 32 16 guest_phys_addr: the C member the check compiles against
+const bytes = packStruct(REGION, { slot: 1, guestPhysAddr: 0x100000n, memorySize: 0x200000n }); // the members not given are zero
+console.log(bytes[10], decodeStruct(REGION, new DataView(bytes.buffer)).memorySize); // 16 2097152n: guestPhysAddr 0x100000 at byte 8, little-endian
 
 // C bitfields inside a word, and a struct embedded in another at an explicit offset:
 const CONTROL = defineStruct(

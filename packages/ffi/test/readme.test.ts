@@ -13,6 +13,6 @@ test('README blocks are byte-identical to the example files', () => {
 
 test('examples/layouts.js runs in plain Node and prints what it promises', () => {
   expect(node(['examples/layouts.js'])).toBe(
-    ['8 address_hi', '32 { addressLo: 4276097024, addressHi: 0, data: 65, flags: 0, devid: 0 }', '1 65', "[ 'gone' ] true", ''].join('\n'),
+    ['32 16 guest_phys_addr', '16 2097152n', '1 65', "[ 'gone' ] true", ''].join('\n'),
   );
 });
