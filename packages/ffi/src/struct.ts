@@ -29,7 +29,9 @@ export interface MemberSpec {
   readonly offset?: number;
   /**
    * An array member (`__u64 args[4]`): `count` fields named `${name}0` to `${name}${count - 1}`,
-   * with C designators `${c}[0]` to `${c}[${count - 1}]`, one element width apart.
+   * with C designators `${c}[0]` to `${c}[${count - 1}]`, one element width apart. The field names
+   * are typed one by one for a literal count below 1000 (TypeScript's recursion bound); a longer
+   * array is better left to `size`, as its elements are not fields anyone encodes by name.
    */
   readonly count?: number;
   /** The word has no C member of its own, only bitfields (see {@link FieldDef.bitfieldsOnly}). */
