@@ -119,7 +119,7 @@ describe.each(backendFolders)('packages/%s', (dir) => {
   }
 
   it('keeps its ABI in one module and issues its calls from one module', () => {
-    expect(read(dir, 'src', 'abi.ts')).toMatch(/defineLayout|defineTable|embedLayout/);
+    expect(read(dir, 'src', 'abi.ts')).toMatch(/defineStruct|defineLayout|defineTable|embedLayout/);
     expect(fs.existsSync(file(dir, 'src', 'calls.ts'))).toBe(true);
   });
 

@@ -17,3 +17,5 @@ export { generateCCheck, runCCheck } from './c-check';
 export type { CCheck, CCheckSpec, NamedRequest, RunCCheckOptions } from './c-check';
 export { LibraryLoadError, loadLibrary } from './library';
 export type { KoffiLibraryLike, KoffiLike, LoadLibraryOptions, LoadedLibrary, Prototypes } from './library';
+export { defineStruct } from './struct';
+export type { IndexBelow, MemberDef, MemberNames, MemberSpec, StructOptions } from './struct';

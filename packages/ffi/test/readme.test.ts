@@ -6,5 +6,5 @@ import { readmeTests } from '../../../scripts/readme-examples.cjs';
 
 readmeTests(path.resolve(__dirname, '..'), {
   shows: ['examples/layouts.js'],
-  prints: [{ example: 'examples/layouts.js', lines: ['32 { address_lo: 4276097024, address_hi: 0, data: 65 }', '1 65', "[ 'gone' ] true"] }],
+  prints: [{ example: 'examples/layouts.js', lines: ['32 16 guest_phys_addr', '16 2097152n', '1 65', "[ 'gone' ] true"] }],
 });

@@ -9,7 +9,7 @@
  * own size in their first u32 (`argsz` / `size`).
  */
 import { type IoctlDef, ioctlFamily } from '@tsvmm/linux-sys';
-import { defineLayout, defineTable } from '@tsvmm/ffi';
+import { defineStruct, defineTable } from '@tsvmm/ffi';
 
 /** The ioctl type byte of every VFIO and iommufd ioctl (`VFIO_TYPE`, `';'`, and `IOMMUFD_TYPE`). */
 export const VFIO_TYPE = 0x3b;
@@ -21,20 +21,26 @@ export const VFIO_API_VERSION = 0;
 // ---- layouts ----------------------------------------------------------------------------------
 
 /**
+ * The two u32 members that open every VFIO ioctl struct, `argsz` @0 (the bytes the caller passes;
+ * for info with capabilities, out: the bytes the whole chain needs) and `flags` @4: vfio.h embeds
+ * "the structure length (argsz) and flags" in each so that a struct can grow.
+ */
+const ARGSZ_FLAGS = { argsz: 'u32', flags: 'u32' } as const;
+
+/**
  * `struct vfio_info_cap_header` (8 bytes), the head of every capability in an info buffer: `id` u16
  * @0, `version` u16 @2, `next` u32 @4 = offset of the next capability from the start of the info
  * buffer (0 ends the chain).
  */
-export const VFIO_INFO_CAP_HEADER = defineLayout('struct vfio_info_cap_header', 8, {
-  id: { offset: 0, type: 'u16' },
-  version: { offset: 2, type: 'u16' },
-  next: { offset: 4, type: 'u32' },
+export const VFIO_INFO_CAP_HEADER = defineStruct('struct vfio_info_cap_header', {
+  id: 'u16',
+  version: 'u16',
+  next: 'u32',
 });
 
 /** `struct vfio_group_status` (8 bytes), the VFIO_GROUP_GET_STATUS argument: `argsz` @0, `flags` @4 (out: {@link VFIO_GROUP_FLAGS_VIABLE}, {@link VFIO_GROUP_FLAGS_CONTAINER_SET}). */
-export const VFIO_GROUP_STATUS = defineLayout('struct vfio_group_status', 8, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
+export const VFIO_GROUP_STATUS = defineStruct('struct vfio_group_status', {
+  ...ARGSZ_FLAGS,
 });
 
 /**
@@ -42,12 +48,11 @@ export const VFIO_GROUP_STATUS = defineLayout('struct vfio_group_status', 8, {
  * (`VFIO_DEVICE_FLAGS_*`), `num_regions` @8, `num_irqs` @12, `cap_offset` @16. Linux 6.6 appended
  * a `pad` u32 (24 bytes); the kernel accepts any `argsz` of at least 16.
  */
-export const VFIO_DEVICE_INFO = defineLayout('struct vfio_device_info', 20, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  numRegions: { offset: 8, type: 'u32', c: 'num_regions' },
-  numIrqs: { offset: 12, type: 'u32', c: 'num_irqs' },
-  capOffset: { offset: 16, type: 'u32', c: 'cap_offset' },
+export const VFIO_DEVICE_INFO = defineStruct('struct vfio_device_info', {
+  ...ARGSZ_FLAGS,
+  numRegions: 'u32',
+  numIrqs: 'u32',
+  capOffset: 'u32',
 });
 
 /**
@@ -56,57 +61,55 @@ export const VFIO_DEVICE_INFO = defineLayout('struct vfio_device_info', 20, {
  * `cap_offset` @12 (0 when the chain did not fit), `size` u64 @16 (bytes), `offset` u64 @24 (the
  * region's opaque offset in the device fd, for pread, pwrite and mmap).
  */
-export const VFIO_REGION_INFO = defineLayout('struct vfio_region_info', 32, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  index: { offset: 8, type: 'u32' },
-  capOffset: { offset: 12, type: 'u32', c: 'cap_offset' },
-  size: { offset: 16, type: 'u64' },
-  offset: { offset: 24, type: 'u64' },
+export const VFIO_REGION_INFO = defineStruct('struct vfio_region_info', {
+  ...ARGSZ_FLAGS,
+  index: 'u32',
+  capOffset: 'u32',
+  size: 'u64',
+  offset: 'u64',
 });
 
 /** The `header` member ({@link VFIO_INFO_CAP_HEADER}) that opens every capability struct below, at byte 0. */
 const CAP_HEADER_FIELDS = {
-  id: { offset: 0, type: 'u16', c: 'header.id' },
-  version: { offset: 2, type: 'u16', c: 'header.version' },
-  next: { offset: 4, type: 'u32', c: 'header.next' },
+  id: { type: 'u16', c: 'header.id' },
+  version: { type: 'u16', c: 'header.version' },
+  next: { type: 'u32', c: 'header.next' },
 } as const;
 
 /**
  * `struct vfio_region_info_cap_sparse_mmap` without its flexible array (16 bytes): the header, then
  * `nr_areas` @8 and `reserved` @12; `nr_areas` {@link VFIO_REGION_SPARSE_MMAP_AREA} entries follow @16.
  */
-export const VFIO_REGION_INFO_CAP_SPARSE_MMAP = defineLayout('struct vfio_region_info_cap_sparse_mmap', 16, {
+export const VFIO_REGION_INFO_CAP_SPARSE_MMAP = defineStruct('struct vfio_region_info_cap_sparse_mmap', {
   ...CAP_HEADER_FIELDS,
-  nrAreas: { offset: 8, type: 'u32', c: 'nr_areas' },
-  reserved: { offset: 12, type: 'u32' },
+  nrAreas: 'u32',
+  reserved: 'u32',
 });
 
 /** `struct vfio_region_sparse_mmap_area` (16 bytes): `offset` u64 @0 inside the region, `size` u64 @8, both bytes. */
-export const VFIO_REGION_SPARSE_MMAP_AREA = defineLayout('struct vfio_region_sparse_mmap_area', 16, {
-  offset: { offset: 0, type: 'u64' },
-  size: { offset: 8, type: 'u64' },
+export const VFIO_REGION_SPARSE_MMAP_AREA = defineStruct('struct vfio_region_sparse_mmap_area', {
+  offset: 'u64',
+  size: 'u64',
 });
 
 /** The sparse mmap capability with its `nr_areas` {@link VFIO_REGION_SPARSE_MMAP_AREA} entries from byte 16. */
 export const VFIO_REGION_INFO_CAP_SPARSE_MMAP_TABLE = defineTable({ header: VFIO_REGION_INFO_CAP_SPARSE_MMAP, entry: VFIO_REGION_SPARSE_MMAP_AREA, countField: 'nrAreas' });
 
 /** `struct vfio_region_info_cap_type` (16 bytes): the header, `type` @8, `subtype` @12 (device-specific regions). */
-export const VFIO_REGION_INFO_CAP_TYPE_LAYOUT = defineLayout('struct vfio_region_info_cap_type', 16, {
+export const VFIO_REGION_INFO_CAP_TYPE_LAYOUT = defineStruct('struct vfio_region_info_cap_type', {
   ...CAP_HEADER_FIELDS,
-  type: { offset: 8, type: 'u32' },
-  subtype: { offset: 12, type: 'u32' },
+  type: 'u32',
+  subtype: 'u32',
 });
 
 /**
  * `struct vfio_irq_info` (16 bytes), the VFIO_DEVICE_GET_IRQ_INFO argument: `argsz` @0, `flags` @4
  * (out: `VFIO_IRQ_INFO_*`), `index` @8 (in: a `VFIO_PCI_*_IRQ_INDEX`), `count` @12 (out: vectors).
  */
-export const VFIO_IRQ_INFO = defineLayout('struct vfio_irq_info', 16, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  index: { offset: 8, type: 'u32' },
-  count: { offset: 12, type: 'u32' },
+export const VFIO_IRQ_INFO = defineStruct('struct vfio_irq_info', {
+  ...ARGSZ_FLAGS,
+  index: 'u32',
+  count: 'u32',
 });
 
 /**
@@ -115,12 +118,11 @@ export const VFIO_IRQ_INFO = defineLayout('struct vfio_irq_info', 16, {
  * `VFIO_IRQ_SET_ACTION_*`), `index` @8, `start` @12, `count` @16; data @20 is nothing (DATA_NONE),
  * `count` u8 (DATA_BOOL) or `count` s32 fds (DATA_EVENTFD, -1 = unbind).
  */
-export const VFIO_IRQ_SET = defineLayout('struct vfio_irq_set', 20, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  index: { offset: 8, type: 'u32' },
-  start: { offset: 12, type: 'u32' },
-  count: { offset: 16, type: 'u32' },
+export const VFIO_IRQ_SET = defineStruct('struct vfio_irq_set', {
+  ...ARGSZ_FLAGS,
+  index: 'u32',
+  start: 'u32',
+  count: 'u32',
 });
 
 /**
@@ -128,36 +130,35 @@ export const VFIO_IRQ_SET = defineLayout('struct vfio_irq_set', 20, {
  * 16; 24 for capabilities), `flags` @4, `iova_pgsizes` u64 @8 (bitmap of page sizes: the lowest set
  * bit is the MAP/UNMAP granule), `cap_offset` @16, then 4 bytes of padding.
  */
-export const VFIO_IOMMU_TYPE1_INFO = defineLayout('struct vfio_iommu_type1_info', 24, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  iovaPgsizes: { offset: 8, type: 'u64', c: 'iova_pgsizes' },
-  capOffset: { offset: 16, type: 'u32', c: 'cap_offset' },
+export const VFIO_IOMMU_TYPE1_INFO = defineStruct('struct vfio_iommu_type1_info', {
+  ...ARGSZ_FLAGS,
+  iovaPgsizes: 'u64',
+  capOffset: 'u32',
 });
 
 /**
  * `struct vfio_iommu_type1_info_cap_iova_range` without its array (16 bytes): the header, `nr_iovas`
  * @8, `reserved` @12; `nr_iovas` {@link VFIO_IOVA_RANGE} entries follow @16.
  */
-export const VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_LAYOUT = defineLayout('struct vfio_iommu_type1_info_cap_iova_range', 16, {
+export const VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_LAYOUT = defineStruct('struct vfio_iommu_type1_info_cap_iova_range', {
   ...CAP_HEADER_FIELDS,
-  nrIovas: { offset: 8, type: 'u32', c: 'nr_iovas' },
-  reserved: { offset: 12, type: 'u32' },
+  nrIovas: 'u32',
+  reserved: 'u32',
 });
 
 /** `struct vfio_iova_range` (16 bytes): `start` u64 @0, `end` u64 @8, inclusive. */
-export const VFIO_IOVA_RANGE = defineLayout('struct vfio_iova_range', 16, {
-  start: { offset: 0, type: 'u64' },
-  end: { offset: 8, type: 'u64' },
+export const VFIO_IOVA_RANGE = defineStruct('struct vfio_iova_range', {
+  start: 'u64',
+  end: 'u64',
 });
 
 /** The IOVA range capability with its `nr_iovas` {@link VFIO_IOVA_RANGE} entries from byte 16. */
 export const VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_TABLE = defineTable({ header: VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_LAYOUT, entry: VFIO_IOVA_RANGE, countField: 'nrIovas' });
 
 /** `struct vfio_iommu_type1_info_dma_avail` (12 bytes): the header, `avail` @8 (DMA mappings the container may still make). */
-export const VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL_LAYOUT = defineLayout('struct vfio_iommu_type1_info_dma_avail', 12, {
+export const VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL_LAYOUT = defineStruct('struct vfio_iommu_type1_info_dma_avail', {
   ...CAP_HEADER_FIELDS,
-  avail: { offset: 8, type: 'u32' },
+  avail: 'u32',
 });
 
 /**
@@ -165,23 +166,21 @@ export const VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL_LAYOUT = defineLayout('struct vfio_
  * `flags` @4 ({@link VFIO_DMA_MAP_FLAG_READ} | {@link VFIO_DMA_MAP_FLAG_WRITE}), `vaddr` u64 @8
  * (process address), `iova` u64 @16, `size` u64 @24 (bytes, a granule multiple).
  */
-export const VFIO_IOMMU_TYPE1_DMA_MAP = defineLayout('struct vfio_iommu_type1_dma_map', 32, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  vaddr: { offset: 8, type: 'u64' },
-  iova: { offset: 16, type: 'u64' },
-  size: { offset: 24, type: 'u64' },
+export const VFIO_IOMMU_TYPE1_DMA_MAP = defineStruct('struct vfio_iommu_type1_dma_map', {
+  ...ARGSZ_FLAGS,
+  vaddr: 'u64',
+  iova: 'u64',
+  size: 'u64',
 });
 
 /**
  * `struct vfio_iommu_type1_dma_unmap` without its data (24 bytes), the VFIO_IOMMU_UNMAP_DMA
  * argument: `argsz` @0, `flags` @4, `iova` u64 @8, `size` u64 @16 (in: bytes; out: bytes unmapped).
  */
-export const VFIO_IOMMU_TYPE1_DMA_UNMAP = defineLayout('struct vfio_iommu_type1_dma_unmap', 24, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  iova: { offset: 8, type: 'u64' },
-  size: { offset: 16, type: 'u64' },
+export const VFIO_IOMMU_TYPE1_DMA_UNMAP = defineStruct('struct vfio_iommu_type1_dma_unmap', {
+  ...ARGSZ_FLAGS,
+  iova: 'u64',
+  size: 'u64',
 });
 
 /** Every layout of the installed 6.1 `<linux/vfio.h>`, in one list: the C check compares each size, offset and width. */
@@ -210,40 +209,37 @@ export const VFIO_LAYOUTS = [
  * `argsz` @0, `flags` @4 (0), `iommufd` s32 @8, `out_devid` @12 (out). ≈6.17 appended
  * `token_uuid_ptr` u64 @16, used only with flag 1; the 16-byte form keeps working.
  */
-export const VFIO_DEVICE_BIND_IOMMUFD_LAYOUT = defineLayout('struct vfio_device_bind_iommufd', 16, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  iommufd: { offset: 8, type: 'i32' },
-  outDevid: { offset: 12, type: 'u32', c: 'out_devid' },
+export const VFIO_DEVICE_BIND_IOMMUFD_LAYOUT = defineStruct('struct vfio_device_bind_iommufd', {
+  ...ARGSZ_FLAGS,
+  iommufd: 'i32',
+  outDevid: 'u32',
 });
 
 /**
  * `struct vfio_device_attach_iommufd_pt`, 6.6 form (12 bytes): `argsz` @0, `flags` @4 (0), `pt_id`
  * @8 (in: an IOAS id; out: the hardware page table id). ≈6.15 appended `pasid` @12 (flag 1).
  */
-export const VFIO_DEVICE_ATTACH_IOMMUFD_PT_LAYOUT = defineLayout('struct vfio_device_attach_iommufd_pt', 12, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  ptId: { offset: 8, type: 'u32', c: 'pt_id' },
+export const VFIO_DEVICE_ATTACH_IOMMUFD_PT_LAYOUT = defineStruct('struct vfio_device_attach_iommufd_pt', {
+  ...ARGSZ_FLAGS,
+  ptId: 'u32',
 });
 
 /** `struct vfio_device_detach_iommufd_pt`, 6.6 form (8 bytes): `argsz` @0, `flags` @4 (0). */
-export const VFIO_DEVICE_DETACH_IOMMUFD_PT_LAYOUT = defineLayout('struct vfio_device_detach_iommufd_pt', 8, {
-  argsz: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
+export const VFIO_DEVICE_DETACH_IOMMUFD_PT_LAYOUT = defineStruct('struct vfio_device_detach_iommufd_pt', {
+  ...ARGSZ_FLAGS,
 });
 
 /** `struct iommu_destroy` (8 bytes), the IOMMU_DESTROY argument: `size` @0, `id` @4 (an IOAS or other iommufd object). */
-export const IOMMU_DESTROY_LAYOUT = defineLayout('struct iommu_destroy', 8, {
-  size: { offset: 0, type: 'u32' },
-  id: { offset: 4, type: 'u32' },
+export const IOMMU_DESTROY_LAYOUT = defineStruct('struct iommu_destroy', {
+  size: 'u32',
+  id: 'u32',
 });
 
 /** `struct iommu_ioas_alloc` (12 bytes): `size` @0, `flags` @4 (0), `out_ioas_id` @8 (out). */
-export const IOMMU_IOAS_ALLOC_LAYOUT = defineLayout('struct iommu_ioas_alloc', 12, {
-  size: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  outIoasId: { offset: 8, type: 'u32', c: 'out_ioas_id' },
+export const IOMMU_IOAS_ALLOC_LAYOUT = defineStruct('struct iommu_ioas_alloc', {
+  size: 'u32',
+  flags: 'u32',
+  outIoasId: 'u32',
 });
 
 /**
@@ -251,22 +247,22 @@ export const IOMMU_IOAS_ALLOC_LAYOUT = defineLayout('struct iommu_ioas_alloc', 1
  * `__reserved` @12 (0), `user_va` u64 @16, `length` u64 @24 (bytes), `iova` u64 @32 (in with
  * {@link IOMMU_IOAS_MAP_FIXED_IOVA}, else out).
  */
-export const IOMMU_IOAS_MAP_LAYOUT = defineLayout('struct iommu_ioas_map', 40, {
-  size: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  ioasId: { offset: 8, type: 'u32', c: 'ioas_id' },
-  reserved: { offset: 12, type: 'u32', c: '__reserved' },
-  userVa: { offset: 16, type: 'u64', c: 'user_va' },
-  length: { offset: 24, type: 'u64' },
-  iova: { offset: 32, type: 'u64' },
+export const IOMMU_IOAS_MAP_LAYOUT = defineStruct('struct iommu_ioas_map', {
+  size: 'u32',
+  flags: 'u32',
+  ioasId: 'u32',
+  reserved: { type: 'u32', c: '__reserved' },
+  userVa: 'u64',
+  length: 'u64',
+  iova: 'u64',
 });
 
 /** `struct iommu_ioas_unmap` (24 bytes): `size` @0, `ioas_id` @4, `iova` u64 @8, `length` u64 @16 (in/out: bytes unmapped). */
-export const IOMMU_IOAS_UNMAP_LAYOUT = defineLayout('struct iommu_ioas_unmap', 24, {
-  size: { offset: 0, type: 'u32' },
-  ioasId: { offset: 4, type: 'u32', c: 'ioas_id' },
-  iova: { offset: 8, type: 'u64' },
-  length: { offset: 16, type: 'u64' },
+export const IOMMU_IOAS_UNMAP_LAYOUT = defineStruct('struct iommu_ioas_unmap', {
+  size: 'u32',
+  ioasId: 'u32',
+  iova: 'u64',
+  length: 'u64',
 });
 
 /**
@@ -274,19 +270,19 @@ export const IOMMU_IOAS_UNMAP_LAYOUT = defineLayout('struct iommu_ioas_unmap', 2
  * the buffer holds; out: entries there are, EMSGSIZE when more), `__reserved` @12, `allowed_iovas`
  * u64 @16 (a user pointer to {@link IOMMU_IOVA_RANGE} entries), `out_iova_alignment` u64 @24.
  */
-export const IOMMU_IOAS_IOVA_RANGES_LAYOUT = defineLayout('struct iommu_ioas_iova_ranges', 32, {
-  size: { offset: 0, type: 'u32' },
-  ioasId: { offset: 4, type: 'u32', c: 'ioas_id' },
-  numIovas: { offset: 8, type: 'u32', c: 'num_iovas' },
-  reserved: { offset: 12, type: 'u32', c: '__reserved' },
-  allowedIovas: { offset: 16, type: 'u64', c: 'allowed_iovas' },
-  outIovaAlignment: { offset: 24, type: 'u64', c: 'out_iova_alignment' },
+export const IOMMU_IOAS_IOVA_RANGES_LAYOUT = defineStruct('struct iommu_ioas_iova_ranges', {
+  size: 'u32',
+  ioasId: 'u32',
+  numIovas: 'u32',
+  reserved: { type: 'u32', c: '__reserved' },
+  allowedIovas: 'u64',
+  outIovaAlignment: 'u64',
 });
 
 /** `struct iommu_iova_range` (16 bytes): `start` u64 @0, `last` u64 @8, inclusive. */
-export const IOMMU_IOVA_RANGE = defineLayout('struct iommu_iova_range', 16, {
-  start: { offset: 0, type: 'u64' },
-  last: { offset: 8, type: 'u64' },
+export const IOMMU_IOVA_RANGE = defineStruct('struct iommu_iova_range', {
+  start: 'u64',
+  last: 'u64',
 });
 
 /** The cdev layouts, in `<linux/vfio.h>` from Linux 6.6: checked only against a header that has them. */

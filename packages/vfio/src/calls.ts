@@ -113,6 +113,29 @@ export function capabilityChain(buf: Uint8Array, capOffset: number): CapabilityR
   return out;
 }
 
+/** An info struct as the kernel answered it, its `flags`, and the capabilities of its chain. */
+interface InfoAnswer {
+  /** The buffer the answer is in (grown when the chain needed more room). */
+  readonly buf: Uint8Array;
+  /** The struct's `flags`. */
+  readonly flags: number;
+  /** The chain's capabilities; none when `flags` lacks the info kind's CAPS flag. */
+  readonly caps: readonly CapabilityRef[];
+}
+
+/**
+ * The info protocol VFIO_IOMMU_GET_INFO and VFIO_DEVICE_GET_REGION_INFO share (vfio.md §4): the
+ * struct `first` (`layout`, `argsz` set) through {@link infoWithCaps}, then, when its `flags` has
+ * `capsFlag`, the chain at its `cap_offset` (the kernel sets that flag only with a chain). -errno
+ * when the ioctl fails.
+ */
+function readInfo(sys: VfioSyscalls, fd: number, request: IoctlDef, layout: StructLayout<'argsz' | 'flags' | 'capOffset'>, first: Uint8Array, capsFlag: number): InfoAnswer | Errno {
+  const buf = infoWithCaps(sys, fd, request, first);
+  if (typeof buf === 'number') return buf;
+  const flags = u32(buf, layout, 'flags');
+  return { buf, flags, caps: flags & capsFlag ? capabilityChain(buf, u32(buf, layout, 'capOffset')) : [] };
+}
+
 // ---- container --------------------------------------------------------------------------------
 
 /** VFIO_GET_API_VERSION on /dev/vfio/vfio: {@link abi.VFIO_API_VERSION} (0) on every kernel. */
@@ -145,24 +168,21 @@ export interface IommuInfo {
 /** VFIO_IOMMU_GET_INFO on a container with an IOMMU set, following the capability chain: the info, or -errno (EINVAL before SET_IOMMU). */
 export function iommuGetInfo(sys: VfioSyscalls, containerFd: number): IommuInfo | Errno {
   const L = abi.VFIO_IOMMU_TYPE1_INFO;
-  const buf = infoWithCaps(sys, containerFd, abi.VFIO_IOMMU_GET_INFO, pack(L, { argsz: L.size }));
-  if (typeof buf === 'number') return buf;
-  const v = view(buf);
-  const flags = u32(buf, L, 'flags');
+  const info = readInfo(sys, containerFd, abi.VFIO_IOMMU_GET_INFO, L, pack(L, { argsz: L.size }), abi.VFIO_IOMMU_INFO_CAPS);
+  if (typeof info === 'number') return info;
+  const { buf, flags } = info;
   let iovaRanges: IovaRange[] | undefined;
   let dmaAvail: number | undefined;
-  if (flags & abi.VFIO_IOMMU_INFO_CAPS) {
-    for (const cap of capabilityChain(buf, u32(buf, L, 'capOffset'))) {
-      if (cap.id === abi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
-        const ranges = capEntries(buf, cap.offset, abi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_TABLE);
-        if (ranges) iovaRanges = ranges.map((r) => ({ start: BigInt(r.start), end: BigInt(r.end) }));
-      } else if (cap.id === abi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
-        const c = capStruct(buf, cap.offset, abi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL_LAYOUT);
-        if (c) dmaAvail = Number(c.avail);
-      }
+  for (const cap of info.caps) {
+    if (cap.id === abi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE) {
+      const ranges = capEntries(buf, cap.offset, abi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE_TABLE);
+      if (ranges) iovaRanges = ranges.map((r) => ({ start: BigInt(r.start), end: BigInt(r.end) }));
+    } else if (cap.id === abi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+      const c = capStruct(buf, cap.offset, abi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL_LAYOUT);
+      if (c) dmaAvail = Number(c.avail);
     }
   }
-  return { flags, iovaPgsizes: flags & abi.VFIO_IOMMU_INFO_PGSIZES ? v.getBigUint64(L.fields.iovaPgsizes.offset, true) : 0n, iovaRanges, dmaAvail };
+  return { flags, iovaPgsizes: flags & abi.VFIO_IOMMU_INFO_PGSIZES ? view(buf).getBigUint64(L.fields.iovaPgsizes.offset, true) : 0n, iovaRanges, dmaAvail };
 }
 
 /** A DMA mapping: process address, IO virtual address and size, all bytes. */
@@ -279,26 +299,24 @@ export interface RegionInfo {
 /** VFIO_DEVICE_GET_REGION_INFO for `index`, following the capability chain: the info, or -errno (EINVAL for an index out of range or no VGA). */
 export function deviceGetRegionInfo(sys: VfioSyscalls, deviceFd: number, index: number): RegionInfo | Errno {
   const L = abi.VFIO_REGION_INFO;
-  const buf = infoWithCaps(sys, deviceFd, abi.VFIO_DEVICE_GET_REGION_INFO, pack(L, { argsz: L.size, index }));
-  if (typeof buf === 'number') return buf;
-  const v = view(buf);
-  const flags = u32(buf, L, 'flags');
+  const info = readInfo(sys, deviceFd, abi.VFIO_DEVICE_GET_REGION_INFO, L, pack(L, { argsz: L.size, index }), abi.VFIO_REGION_INFO_FLAG_CAPS);
+  if (typeof info === 'number') return info;
+  const { buf, flags } = info;
   let sparseMmap: SparseMmapArea[] | undefined;
   let type: RegionType | undefined;
   let msixMappable = false;
-  if (flags & abi.VFIO_REGION_INFO_FLAG_CAPS) {
-    for (const cap of capabilityChain(buf, u32(buf, L, 'capOffset'))) {
-      if (cap.id === abi.VFIO_REGION_INFO_CAP_SPARSE_MMAP_ID) {
-        const areas = capEntries(buf, cap.offset, abi.VFIO_REGION_INFO_CAP_SPARSE_MMAP_TABLE);
-        if (areas) sparseMmap = areas.map((a) => ({ offset: safeNumber(a.offset), size: safeNumber(a.size) }));
-      } else if (cap.id === abi.VFIO_REGION_INFO_CAP_TYPE) {
-        const c = capStruct(buf, cap.offset, abi.VFIO_REGION_INFO_CAP_TYPE_LAYOUT);
-        if (c) type = { type: Number(c.type), subtype: Number(c.subtype) };
-      } else if (cap.id === abi.VFIO_REGION_INFO_CAP_MSIX_MAPPABLE) {
-        msixMappable = true;
-      }
+  for (const cap of info.caps) {
+    if (cap.id === abi.VFIO_REGION_INFO_CAP_SPARSE_MMAP_ID) {
+      const areas = capEntries(buf, cap.offset, abi.VFIO_REGION_INFO_CAP_SPARSE_MMAP_TABLE);
+      if (areas) sparseMmap = areas.map((a) => ({ offset: safeNumber(a.offset), size: safeNumber(a.size) }));
+    } else if (cap.id === abi.VFIO_REGION_INFO_CAP_TYPE) {
+      const c = capStruct(buf, cap.offset, abi.VFIO_REGION_INFO_CAP_TYPE_LAYOUT);
+      if (c) type = { type: Number(c.type), subtype: Number(c.subtype) };
+    } else if (cap.id === abi.VFIO_REGION_INFO_CAP_MSIX_MAPPABLE) {
+      msixMappable = true;
     }
   }
+  const v = view(buf);
   return { index: u32(buf, L, 'index'), flags, size: u64(v, L.fields.size.offset), offset: u64(v, L.fields.offset.offset), sparseMmap, type, msixMappable };
 }
 

@@ -4,7 +4,7 @@
  * `<linux/kvm.h>` and compares every value here with it.
  */
 import { type IoctlDef, ioctlFamily } from '@tsvmm/linux-sys';
-import { defineLayout, defineTable } from '@tsvmm/ffi';
+import { defineStruct, defineTable } from '@tsvmm/ffi';
 
 /** The ioctl type byte of every KVM ioctl (`KVMIO` in `include/uapi/linux/kvm.h`). */
 export const KVMIO = 0xae;
@@ -19,9 +19,9 @@ export const KVM_API_VERSION = 12;
  * (entries that follow, at most KVM_MAX_IRQ_ROUTES), `flags` u32 @4 (must be 0, else EINVAL).
  * `nr` entries of {@link KVM_IRQ_ROUTING_ENTRY} (48 bytes each) follow it in the same buffer.
  */
-export const KVM_IRQ_ROUTING = defineLayout('struct kvm_irq_routing', 8, {
-  nr: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
+export const KVM_IRQ_ROUTING = defineStruct('struct kvm_irq_routing', {
+  nr: 'u32',
+  flags: 'u32',
 });
 
 /**
@@ -30,18 +30,22 @@ export const KVM_IRQ_ROUTING = defineLayout('struct kvm_irq_routing', 8, {
  * `pad` @12, then a 32-byte union @16. MSI member: `address_lo` @16, `address_hi` @20, `data` @24,
  * `devid` @28. IRQCHIP member: `irqchip` @16 (KVM_IRQCHIP_*), `pin` @20.
  */
-export const KVM_IRQ_ROUTING_ENTRY = defineLayout('struct kvm_irq_routing_entry', 48, {
-  gsi: { offset: 0, type: 'u32' },
-  type: { offset: 4, type: 'u32' },
-  flags: { offset: 8, type: 'u32' },
-  pad: { offset: 12, type: 'u32' },
-  msiAddressLo: { offset: 16, type: 'u32', c: 'u.msi.address_lo' },
-  msiAddressHi: { offset: 20, type: 'u32', c: 'u.msi.address_hi' },
-  msiData: { offset: 24, type: 'u32', c: 'u.msi.data' },
-  msiDevid: { offset: 28, type: 'u32', c: 'u.msi.devid' },
-  irqchip: { offset: 16, type: 'u32', c: 'u.irqchip.irqchip' },
-  pin: { offset: 20, type: 'u32', c: 'u.irqchip.pin' },
-});
+export const KVM_IRQ_ROUTING_ENTRY = defineStruct(
+  'struct kvm_irq_routing_entry',
+  {
+    gsi: 'u32',
+    type: 'u32',
+    flags: 'u32',
+    pad: 'u32',
+    msiAddressLo: { type: 'u32', c: 'u.msi.address_lo' },
+    msiAddressHi: { type: 'u32', c: 'u.msi.address_hi' },
+    msiData: { type: 'u32', c: 'u.msi.data' },
+    msiDevid: { type: 'u32', c: 'u.msi.devid' },
+    irqchip: { type: 'u32', offset: 16, c: 'u.irqchip.irqchip' },
+    pin: { type: 'u32', c: 'u.irqchip.pin' },
+  },
+  { size: 48 },
+);
 
 /**
  * The whole KVM_SET_GSI_ROUTING argument: a {@link KVM_IRQ_ROUTING} header whose `nr` counts the
@@ -55,36 +59,48 @@ export const KVM_IRQ_ROUTING_TABLE = defineTable({ header: KVM_IRQ_ROUTING, entr
  * `flags` @8 ({@link KVM_IRQFD_FLAG_DEASSIGN}, {@link KVM_IRQFD_FLAG_RESAMPLE}), `resamplefd` @12,
  * then 16 bytes of zero padding. The field order differs from mshv's `struct mshv_user_irqfd`.
  */
-export const KVM_IRQFD_LAYOUT = defineLayout('struct kvm_irqfd', 32, {
-  fd: { offset: 0, type: 'u32' },
-  gsi: { offset: 4, type: 'u32' },
-  flags: { offset: 8, type: 'u32' },
-  resamplefd: { offset: 12, type: 'u32' },
-});
+export const KVM_IRQFD_LAYOUT = defineStruct(
+  'struct kvm_irqfd',
+  {
+    fd: 'u32',
+    gsi: 'u32',
+    flags: 'u32',
+    resamplefd: 'u32',
+  },
+  { size: 32 },
+);
 
 /**
  * `struct kvm_msi` (32 bytes), the KVM_SIGNAL_MSI argument: `address_lo` @0, `address_hi` @4,
  * `data` @8, `flags` @12 (KVM_MSI_VALID_DEVID = 1; 0 here), `devid` @16, then 12 bytes of padding.
  */
-export const KVM_MSI_LAYOUT = defineLayout('struct kvm_msi', 32, {
-  addressLo: { offset: 0, type: 'u32', c: 'address_lo' },
-  addressHi: { offset: 4, type: 'u32', c: 'address_hi' },
-  data: { offset: 8, type: 'u32' },
-  flags: { offset: 12, type: 'u32' },
-  devid: { offset: 16, type: 'u32' },
-});
+export const KVM_MSI_LAYOUT = defineStruct(
+  'struct kvm_msi',
+  {
+    addressLo: 'u32',
+    addressHi: 'u32',
+    data: 'u32',
+    flags: 'u32',
+    devid: 'u32',
+  },
+  { size: 32 },
+);
 
 /**
  * `struct kvm_irqchip` (520 bytes), the KVM_GET_IRQCHIP / KVM_SET_IRQCHIP argument: `chip_id` u32 @0
  * ({@link KVM_IRQCHIP_IOAPIC} for the IOAPIC), `pad` @4, then a 512-byte union @8 whose IOAPIC
  * member is a {@link KVM_IOAPIC_STATE} (`include/uapi/linux/kvm.h`).
  */
-export const KVM_IRQCHIP_LAYOUT = defineLayout('struct kvm_irqchip', 520, {
-  chipId: { offset: 0, type: 'u32', c: 'chip_id' },
-  pad: { offset: 4, type: 'u32' },
-  ioapicIrr: { offset: 8 + 16, type: 'u32', c: 'chip.ioapic.irr' },
-  ioapicRedirtbl0: { offset: 8 + 24, type: 'u64', c: 'chip.ioapic.redirtbl[0].bits' },
-});
+export const KVM_IRQCHIP_LAYOUT = defineStruct(
+  'struct kvm_irqchip',
+  {
+    chipId: 'u32',
+    pad: 'u32',
+    ioapicIrr: { type: 'u32', offset: 8 + 16, c: 'chip.ioapic.irr' },
+    ioapicRedirtbl0: { type: 'u64', c: 'chip.ioapic.redirtbl[0].bits' },
+  },
+  { size: 520 },
+);
 
 /**
  * `struct kvm_ioapic_state` (216 bytes, x86 `asm/kvm.h`), at offset 8 of {@link KVM_IRQCHIP_LAYOUT}:
@@ -93,19 +109,20 @@ export const KVM_IRQCHIP_LAYOUT = defineLayout('struct kvm_irqchip', 520, {
  * vector 7:0, delivery_mode 10:8, dest_mode 11, delivery_status 12, polarity 13, remote_irr 14,
  * trig_mode 15, mask 16, dest_id 63:56.
  */
-export const KVM_IOAPIC_STATE = defineLayout(
+export const KVM_IOAPIC_STATE = defineStruct(
   'struct kvm_ioapic_state',
-  216,
   {
-    baseAddress: { offset: 0, type: 'u64', c: 'base_address' },
-    ioregsel: { offset: 8, type: 'u32' },
-    id: { offset: 12, type: 'u32' },
-    irr: { offset: 16, type: 'u32' },
-    pad: { offset: 20, type: 'u32' },
-    redirtbl0: { offset: 24, type: 'u64', c: 'redirtbl[0].bits' },
-    redirtbl23: { offset: 24 + 23 * 8, type: 'u64', c: 'redirtbl[23].bits' },
+    baseAddress: 'u64',
+    ioregsel: 'u32',
+    id: 'u32',
+    irr: 'u32',
+    pad: 'u32',
+    redirtbl0: { type: 'u64', c: 'redirtbl[0].bits' },
+    redirtbl23: { type: 'u64', offset: 24 + 23 * 8, c: 'redirtbl[23].bits' },
   },
   {
+    size: 216,
+    bits: {
     vector: { field: 'redirtbl0', bit: 0, width: 8, c: 'redirtbl[0].fields.vector' },
     deliveryMode: { field: 'redirtbl0', bit: 8, width: 3, c: 'redirtbl[0].fields.delivery_mode' },
     destMode: { field: 'redirtbl0', bit: 11, width: 1, c: 'redirtbl[0].fields.dest_mode' },
@@ -115,6 +132,7 @@ export const KVM_IOAPIC_STATE = defineLayout(
     trigMode: { field: 'redirtbl0', bit: 15, width: 1, c: 'redirtbl[0].fields.trig_mode' },
     mask: { field: 'redirtbl0', bit: 16, width: 1, c: 'redirtbl[0].fields.mask' },
     destId: { field: 'redirtbl0', bit: 56, width: 8, c: 'redirtbl[0].fields.dest_id' },
+    },
   },
 );
 
@@ -127,30 +145,31 @@ export const KVM_IOAPIC_REDIRTBL_STRIDE = 8;
  * `struct kvm_lapic_state` (1024 bytes): the raw APIC register page as the guest sees it; each 32-bit
  * register sits at its architectural offset (see {@link LAPIC_ID} and the other `LAPIC_*` offsets).
  */
-export const KVM_LAPIC_STATE = defineLayout('struct kvm_lapic_state', 1024, {});
+export const KVM_LAPIC_STATE = defineStruct('struct kvm_lapic_state', {}, { size: 1024 });
 
 /**
  * `struct kvm_enable_cap` (104 bytes), the KVM_ENABLE_CAP argument: `cap` u32 @0 (a {@link KVM_CAP}
  * number), `flags` u32 @4 (must be 0 on x86, else EINVAL), `args` u64[4] @8, then 64 bytes of
  * padding. For KVM_CAP_X2APIC_API, `args[0]` holds the `KVM_X2APIC_API_*` flags.
  */
-export const KVM_ENABLE_CAP_LAYOUT = defineLayout('struct kvm_enable_cap', 104, {
-  cap: { offset: 0, type: 'u32' },
-  flags: { offset: 4, type: 'u32' },
-  arg0: { offset: 8, type: 'u64', c: 'args[0]' },
-  arg1: { offset: 16, type: 'u64', c: 'args[1]' },
-  arg2: { offset: 24, type: 'u64', c: 'args[2]' },
-  arg3: { offset: 32, type: 'u64', c: 'args[3]' },
-});
+export const KVM_ENABLE_CAP_LAYOUT = defineStruct(
+  'struct kvm_enable_cap',
+  {
+    cap: 'u32',
+    flags: 'u32',
+    arg: { type: 'u64', count: 4, c: 'args' },
+  },
+  { size: 104 },
+);
 
 /**
  * `struct kvm_cpuid2` (8 bytes), the header of the KVM_SET_CPUID2 argument: `nent` u32 @0 (entries
  * that follow, at most 256 = KVM_MAX_CPUID_ENTRIES, else E2BIG), `padding` u32 @4. `nent` entries
  * of {@link KVM_CPUID_ENTRY2} (40 bytes each) follow it in the same buffer.
  */
-export const KVM_CPUID2 = defineLayout('struct kvm_cpuid2', 8, {
-  nent: { offset: 0, type: 'u32' },
-  padding: { offset: 4, type: 'u32' },
+export const KVM_CPUID2 = defineStruct('struct kvm_cpuid2', {
+  nent: 'u32',
+  padding: 'u32',
 });
 
 /**
@@ -158,31 +177,35 @@ export const KVM_CPUID2 = defineLayout('struct kvm_cpuid2', 8, {
  * `index` @4 (ECX in), `flags` @8 (`KVM_CPUID_FLAG_*`), then the leaf's `eax` @12, `ebx` @16,
  * `ecx` @20, `edx` @24, and 12 bytes of padding.
  */
-export const KVM_CPUID_ENTRY2 = defineLayout('struct kvm_cpuid_entry2', 40, {
-  function: { offset: 0, type: 'u32' },
-  index: { offset: 4, type: 'u32' },
-  flags: { offset: 8, type: 'u32' },
-  eax: { offset: 12, type: 'u32' },
-  ebx: { offset: 16, type: 'u32' },
-  ecx: { offset: 20, type: 'u32' },
-  edx: { offset: 24, type: 'u32' },
-});
+export const KVM_CPUID_ENTRY2 = defineStruct(
+  'struct kvm_cpuid_entry2',
+  {
+    function: 'u32',
+    index: 'u32',
+    flags: 'u32',
+    eax: 'u32',
+    ebx: 'u32',
+    ecx: 'u32',
+    edx: 'u32',
+  },
+  { size: 40 },
+);
 
 /**
  * `struct kvm_msrs` (8 bytes), the header of the KVM_GET_MSRS / KVM_SET_MSRS argument: `nmsrs` u32
  * @0 (entries that follow; 256 or more is E2BIG), `pad` u32 @4. `nmsrs` entries of
  * {@link KVM_MSR_ENTRY} (16 bytes each) follow it in the same buffer.
  */
-export const KVM_MSRS = defineLayout('struct kvm_msrs', 8, {
-  nmsrs: { offset: 0, type: 'u32' },
-  pad: { offset: 4, type: 'u32' },
+export const KVM_MSRS = defineStruct('struct kvm_msrs', {
+  nmsrs: 'u32',
+  pad: 'u32',
 });
 
 /** `struct kvm_msr_entry` (16 bytes, `asm/kvm.h`): `index` u32 @0 (the MSR number), `reserved` u32 @4, `data` u64 @8. */
-export const KVM_MSR_ENTRY = defineLayout('struct kvm_msr_entry', 16, {
-  index: { offset: 0, type: 'u32' },
-  reserved: { offset: 4, type: 'u32' },
-  data: { offset: 8, type: 'u64' },
+export const KVM_MSR_ENTRY = defineStruct('struct kvm_msr_entry', {
+  index: 'u32',
+  reserved: 'u32',
+  data: 'u64',
 });
 
 const kvmio = ioctlFamily(KVMIO);

@@ -8,7 +8,7 @@
  * separate initialize) is deliberately not here.
  */
 import { type IoctlDef, ioctlFamily } from '@tsvmm/linux-sys';
-import { defineLayout, defineTable } from '@tsvmm/ffi';
+import { defineStruct, defineTable } from '@tsvmm/ffi';
 
 /** The ioctl type byte of every MSHV ioctl (`MSHV_IOCTL`). */
 export const MSHV_IOCTL = 0xb8;
@@ -19,39 +19,39 @@ export const MSHV_DEVICE = '/dev/mshv';
 // ---- struct layouts ----
 
 /** `struct mshv_create_partition` (16 bytes): `pt_flags` (MSHV_PT_BIT_*), `pt_isolation` (0 = none). */
-export const MSHV_CREATE_PARTITION_LAYOUT = defineLayout('struct mshv_create_partition', 16, {
-  ptFlags: { offset: 0, type: 'u64', c: 'pt_flags' },
-  ptIsolation: { offset: 8, type: 'u64', c: 'pt_isolation' },
+export const MSHV_CREATE_PARTITION_LAYOUT = defineStruct('struct mshv_create_partition', {
+  ptFlags: 'u64',
+  ptIsolation: 'u64',
 });
 
 /** `struct mshv_create_vp` (4 bytes): the VP index, below {@link MSHV_MAX_VPS}. */
-export const MSHV_CREATE_VP_LAYOUT = defineLayout('struct mshv_create_vp', 4, {
-  vpIndex: { offset: 0, type: 'u32', c: 'vp_index' },
+export const MSHV_CREATE_VP_LAYOUT = defineStruct('struct mshv_create_vp', {
+  vpIndex: 'u32',
 });
 
 /**
  * `struct mshv_user_irqfd` (16 bytes). The field order differs from `struct kvm_irqfd` (fd, gsi,
  * flags, resamplefd) and there is no padding.
  */
-export const MSHV_USER_IRQFD_LAYOUT = defineLayout('struct mshv_user_irqfd', 16, {
-  fd: { offset: 0, type: 'i32' },
-  resamplefd: { offset: 4, type: 'i32' },
-  gsi: { offset: 8, type: 'u32' },
-  flags: { offset: 12, type: 'u32' },
+export const MSHV_USER_IRQFD_LAYOUT = defineStruct('struct mshv_user_irqfd', {
+  fd: 'i32',
+  resamplefd: 'i32',
+  gsi: 'u32',
+  flags: 'u32',
 });
 
 /** `struct mshv_user_irq_table` header (8 bytes); `nr` entries of {@link MSHV_USER_IRQ_ENTRY_LAYOUT} follow. */
-export const MSHV_USER_IRQ_TABLE_LAYOUT = defineLayout('struct mshv_user_irq_table', 8, {
-  nr: { offset: 0, type: 'u32' },
-  rsvd: { offset: 4, type: 'u32' },
+export const MSHV_USER_IRQ_TABLE_LAYOUT = defineStruct('struct mshv_user_irq_table', {
+  nr: 'u32',
+  rsvd: 'u32',
 });
 
 /** `struct mshv_user_irq_entry` (16 bytes): one MSI route. */
-export const MSHV_USER_IRQ_ENTRY_LAYOUT = defineLayout('struct mshv_user_irq_entry', 16, {
-  gsi: { offset: 0, type: 'u32' },
-  addressLo: { offset: 4, type: 'u32', c: 'address_lo' },
-  addressHi: { offset: 8, type: 'u32', c: 'address_hi' },
-  data: { offset: 12, type: 'u32' },
+export const MSHV_USER_IRQ_ENTRY_LAYOUT = defineStruct('struct mshv_user_irq_entry', {
+  gsi: 'u32',
+  addressLo: 'u32',
+  addressHi: 'u32',
+  data: 'u32',
 });
 
 /**
@@ -61,43 +61,39 @@ export const MSHV_USER_IRQ_ENTRY_LAYOUT = defineLayout('struct mshv_user_irq_ent
 export const MSHV_USER_IRQ_TABLE = defineTable({ header: MSHV_USER_IRQ_TABLE_LAYOUT, entry: MSHV_USER_IRQ_ENTRY_LAYOUT, countField: 'nr' });
 
 /** `struct mshv_root_hvcall` (32 bytes): a hypercall passed through the kernel's allow-list. */
-export const MSHV_ROOT_HVCALL_LAYOUT = defineLayout('struct mshv_root_hvcall', 32, {
-  code: { offset: 0, type: 'u16' },
-  reps: { offset: 2, type: 'u16' },
-  inSz: { offset: 4, type: 'u16', c: 'in_sz' },
-  outSz: { offset: 6, type: 'u16', c: 'out_sz' },
+export const MSHV_ROOT_HVCALL_LAYOUT = defineStruct('struct mshv_root_hvcall', {
+  code: 'u16',
+  reps: 'u16',
+  inSz: 'u16',
+  outSz: 'u16',
   /** 0 on input; the hypervisor status on output. */
-  status: { offset: 8, type: 'u16' },
-  rsvd0: { offset: 10, type: 'u16', c: 'rsvd[0]' },
-  rsvd1: { offset: 12, type: 'u16', c: 'rsvd[1]' },
-  rsvd2: { offset: 14, type: 'u16', c: 'rsvd[2]' },
-  inPtr: { offset: 16, type: 'u64', c: 'in_ptr' },
-  outPtr: { offset: 24, type: 'u64', c: 'out_ptr' },
+  status: 'u16',
+  rsvd: { type: 'u16', count: 3 },
+  inPtr: 'u64',
+  outPtr: 'u64',
 });
 
 /** `struct mshv_get_set_vp_state` (16 bytes). */
-export const MSHV_GET_SET_VP_STATE_LAYOUT = defineLayout('struct mshv_get_set_vp_state', 16, {
-  type: { offset: 0, type: 'u8' },
-  rsvd0: { offset: 1, type: 'u8', c: 'rsvd[0]' },
-  rsvd1: { offset: 2, type: 'u8', c: 'rsvd[1]' },
-  rsvd2: { offset: 3, type: 'u8', c: 'rsvd[2]' },
-  bufSz: { offset: 4, type: 'u32', c: 'buf_sz' },
-  bufPtr: { offset: 8, type: 'u64', c: 'buf_ptr' },
+export const MSHV_GET_SET_VP_STATE_LAYOUT = defineStruct('struct mshv_get_set_vp_state', {
+  type: 'u8',
+  rsvd: { type: 'u8', count: 3 },
+  bufSz: 'u32',
+  bufPtr: 'u64',
 });
 
 /**
  * The input of HVCALL_ASSERT_VIRTUAL_INTERRUPT (32 bytes; Hyper-V TLFS, "HvCallAssertVirtualInterrupt").
  * The kernel fills `partition_id`.
  */
-export const HV_INPUT_ASSERT_VIRTUAL_INTERRUPT_LAYOUT = defineLayout('struct hv_input_assert_virtual_interrupt', 32, {
-  partitionId: { offset: 0, type: 'u64', c: 'partition_id' },
+export const HV_INPUT_ASSERT_VIRTUAL_INTERRUPT_LAYOUT = defineStruct('struct hv_input_assert_virtual_interrupt', {
+  partitionId: 'u64',
   /** Interrupt type in bits 31:0, level-triggered bit 32, logical destination mode bit 33. */
-  control: { offset: 8, type: 'u64' },
-  destination: { offset: 16, type: 'u64', c: 'dest_addr' },
-  vector: { offset: 24, type: 'u32' },
-  targetVtl: { offset: 28, type: 'u8', c: 'target_vtl' },
-  rsvd0: { offset: 29, type: 'u8', c: 'rsvd_z0' },
-  rsvd1: { offset: 30, type: 'u16', c: 'rsvd_z1' },
+  control: 'u64',
+  destination: { type: 'u64', c: 'dest_addr' },
+  vector: 'u32',
+  targetVtl: 'u8',
+  rsvd0: { type: 'u8', c: 'rsvd_z0' },
+  rsvd1: { type: 'u16', c: 'rsvd_z1' },
 });
 
 // ---- ioctls ----

@@ -6,7 +6,7 @@
  * WHvDeleteTrigger, WHvGetCapability, WHvSetPartitionProperty and WHvGetVirtualProcessorState.
  * The header asserts `sizeof(WHV_INTERRUPT_CONTROL) == 16` and `sizeof(WHV_TRIGGER_PARAMETERS) == 32`.
  */
-import { defineLayout, embedLayout } from '@tsvmm/ffi';
+import { defineStruct, embedLayout } from '@tsvmm/ffi';
 import type { MsiBitsSource } from '@tsvmm/virt/implement';
 
 /**
@@ -14,19 +14,20 @@ import type { MsiBitsSource } from '@tsvmm/virt/implement';
  * 8-11, `TriggerMode` 12-15, `TargetVtl` 16-23, the rest reserved 0; older headers call the
  * `TargetVtl` bits reserved, so it stays 0), then `Destination` u32 @8 and `Vector` u32 @12.
  */
-export const WHV_INTERRUPT_CONTROL = defineLayout(
+export const WHV_INTERRUPT_CONTROL = defineStruct(
   'WHV_INTERRUPT_CONTROL',
-  16,
   {
-    Control: { offset: 0, type: 'u64', bitfieldsOnly: true },
-    Destination: { offset: 8, type: 'u32' },
-    Vector: { offset: 12, type: 'u32' },
+    Control: { type: 'u64', bitfieldsOnly: true },
+    Destination: 'u32',
+    Vector: 'u32',
   },
   {
-    Type: { field: 'Control', bit: 0, width: 8 },
-    DestinationMode: { field: 'Control', bit: 8, width: 4 },
-    TriggerMode: { field: 'Control', bit: 12, width: 4 },
-    TargetVtl: { field: 'Control', bit: 16, width: 8 },
+    bits: {
+      Type: { field: 'Control', bit: 0, width: 8 },
+      DestinationMode: { field: 'Control', bit: 8, width: 4 },
+      TriggerMode: { field: 'Control', bit: 12, width: 4 },
+      TargetVtl: { field: 'Control', bit: 16, width: 8 },
+    },
   },
 );
 
@@ -37,12 +38,7 @@ const interrupt = embedLayout('Interrupt', WHV_INTERRUPT_CONTROL, 8);
  * 24-byte anonymous union @8 whose `Interrupt` member (the one an emulated device uses) is a
  * {@link WHV_INTERRUPT_CONTROL}. The SynicEvent and DeviceInterrupt members are not used here.
  */
-export const WHV_TRIGGER_PARAMETERS = defineLayout(
-  'WHV_TRIGGER_PARAMETERS',
-  32,
-  { TriggerType: { offset: 0, type: 'u32' }, Reserved: { offset: 4, type: 'u32' }, ...interrupt.fields },
-  interrupt.bits,
-);
+export const WHV_TRIGGER_PARAMETERS = defineStruct('WHV_TRIGGER_PARAMETERS', { TriggerType: 'u32', Reserved: 'u32', ...interrupt.fields }, { size: 32, bits: interrupt.bits });
 
 /** `WHV_TRIGGER_TYPE` Interrupt: signalling the event injects a `WHV_INTERRUPT_CONTROL` (x64 only; the only type used here). */
 export const WHvTriggerTypeInterrupt = 0;

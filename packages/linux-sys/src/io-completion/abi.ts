@@ -4,44 +4,52 @@
  * `sys/syscall.h` by the C layout check (test/c-abi-check.test.ts). x86-64 only, as the rest of
  * this package (see `checkLinuxHost`).
  */
-import { defineLayout } from '@tsvmm/ffi';
+import { defineStruct } from '@tsvmm/ffi';
 
 /**
  * `struct iocb` (`include/uapi/linux/aio_abi.h`): 64 bytes. On little-endian hosts `aio_key`
  * precedes `aio_rw_flags`. With {@link IOCB_FLAG_RESFD} in `aio_flags`, the kernel adds 1 to the
  * eventfd `aio_resfd` when the request completes (`fs/aio.c`, `aio_complete` → `eventfd_signal`).
  */
-export const IOCB = defineLayout('struct iocb', 64, {
-  data: { offset: 0, type: 'u64', c: 'aio_data' },
-  key: { offset: 8, type: 'u32', c: 'aio_key' },
-  rwFlags: { offset: 12, type: 'i32', c: 'aio_rw_flags' },
-  opcode: { offset: 16, type: 'u16', c: 'aio_lio_opcode' },
-  reqprio: { offset: 18, type: 'u16', c: 'aio_reqprio' },
-  fildes: { offset: 20, type: 'u32', c: 'aio_fildes' },
-  buf: { offset: 24, type: 'u64', c: 'aio_buf' },
-  nbytes: { offset: 32, type: 'u64', c: 'aio_nbytes' },
-  offset: { offset: 40, type: 'u64', c: 'aio_offset' },
-  reserved2: { offset: 48, type: 'u64', c: 'aio_reserved2' },
-  flags: { offset: 56, type: 'u32', c: 'aio_flags' },
-  resfd: { offset: 60, type: 'u32', c: 'aio_resfd' },
-});
+export const IOCB = defineStruct(
+  'struct iocb',
+  {
+    data: 'u64',
+    key: 'u32',
+    rwFlags: 'i32',
+    opcode: { type: 'u16', c: 'aio_lio_opcode' },
+    reqprio: 'u16',
+    fildes: 'u32',
+    buf: 'u64',
+    nbytes: 'u64',
+    offset: 'u64',
+    reserved2: 'u64',
+    flags: 'u32',
+    resfd: 'u32',
+  },
+  { cPrefix: 'aio_' },
+);
 
 /**
  * `struct io_event` (`include/uapi/linux/aio_abi.h`): 32 bytes. `res` is the request's result
  * (bytes transferred, or -errno), a signed 64-bit value read here as its two's complement.
  */
-export const IO_EVENT = defineLayout('struct io_event', 32, {
-  data: { offset: 0, type: 'u64' },
-  obj: { offset: 8, type: 'u64' },
-  res: { offset: 16, type: 'u64' },
-  res2: { offset: 24, type: 'u64' },
+export const IO_EVENT = defineStruct('struct io_event', {
+  data: 'u64',
+  obj: 'u64',
+  res: 'u64',
+  res2: 'u64',
 });
 
 /** `struct timespec` on x86-64 (`time.h`): 16 bytes, seconds then nanoseconds; io_getevents' timeout. */
-export const TIMESPEC = defineLayout('struct timespec', 16, {
-  sec: { offset: 0, type: 'u64', c: 'tv_sec' },
-  nsec: { offset: 8, type: 'u64', c: 'tv_nsec' },
-});
+export const TIMESPEC = defineStruct(
+  'struct timespec',
+  {
+    sec: 'u64',
+    nsec: 'u64',
+  },
+  { cPrefix: 'tv_' },
+);
 
 /** `aio_lio_opcode` of a positioned read, pread(2)-like (`include/uapi/linux/aio_abi.h`). */
 export const IOCB_CMD_PREAD = 0;

@@ -1,0 +1,2 @@
+export { describeCCheck, misdeclared, requestNumbers } from './c-check-suite';
+export type { CCheckSuiteOptions, Misdeclared } from './c-check-suite';
