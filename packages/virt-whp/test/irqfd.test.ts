@@ -5,6 +5,7 @@
  */
 import { type Event, isVirtError } from '@tsvmm/virt';
 import type { IrqFdRoute } from '@tsvmm/virt';
+import { thrownBy } from '@tsvmm/virt/testing';
 import { WhpPartition } from '../src';
 import { abi } from '../src/implement';
 import { SWITCH_SETTINGS, type WhpModel, applySettings, whpModel } from './support/native-model';
@@ -111,16 +112,10 @@ describe('WHP calls per operation (counted on the model)', () => {
         [(1n << 32n) | BigInt(A.address), 0x41, 'upper address'],
       ];
       for (const [address, data, what] of bad) {
-        let err: unknown;
-        try {
-          r.setMsi(address, data);
-        } catch (e) {
-          err = e;
-        }
-        expect([what, isVirtError(err, 'INVALID_MSI')]).toEqual([what, true]);
+        expect([what, isVirtError(thrownBy(() => r.setMsi(address, data)), 'INVALID_MSI')]).toEqual([what, true]);
         expect(() => p.requestMsi(address, data)).toThrow(expect.objectContaining({ code: 'INVALID_MSI' }));
       }
-      expect((() => { try { r.setMsi(A.address, 0x0241); } catch (e) { return (e as Error).message; } return ''; })()).toMatch(/WHP cannot deliver smi/);
+      expect((thrownBy(() => r.setMsi(A.address, 0x0241)) as Error).message).toMatch(/WHP cannot deliver smi/);
       expect(since()).toEqual({});
       expect(r.msi).toEqual({ addressLo: A.address, addressHi: 0, data: A.data });
     }),
