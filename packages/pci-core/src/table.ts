@@ -52,6 +52,8 @@ export class MsixTable {
   private readonly pSize: number;
   private readonly vectors: number;
   private readonly scratch = new Uint8Array(8);
+  /** `scratch` as little-endian words: an access that is not one aligned table DWORD goes through its bytes. */
+  private readonly scratchWords = new DataView(this.scratch.buffer);
 
   constructor(
     layout: MsixLayout,
@@ -134,7 +136,7 @@ export class MsixTable {
     const s = this.scratch;
     s.fill(0, 0, 4);
     this.readInto(bar, offset, 4, s);
-    return (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)) >>> 0;
+    return this.scratchWords.getUint32(0, true);
   }
 
   write32(bar: number, offset: number, value: number): void {
@@ -167,21 +169,15 @@ export class MsixTable {
         }
       }
     }
-    const s = this.scratch;
-    s[0] = value;
-    s[1] = value >>> 8;
-    s[2] = value >>> 16;
-    s[3] = value >>> 24;
-    this.writeFrom(bar, offset, 4, s);
+    this.scratchWords.setUint32(0, value, true);
+    this.writeFrom(bar, offset, 4, this.scratch);
   }
 
   read64(bar: number, offset: number): bigint {
     const s = this.scratch;
     s.fill(0);
     this.readInto(bar, offset, 8, s);
-    const lo = (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)) >>> 0;
-    const hi = (s[4]! | (s[5]! << 8) | (s[6]! << 16) | (s[7]! << 24)) >>> 0;
-    return (BigInt(hi) << 32n) | BigInt(lo);
+    return this.scratchWords.getBigUint64(0, true);
   }
 
   write64Halves(bar: number, offset: number, lo: number, hi: number): void {
@@ -197,16 +193,9 @@ export class MsixTable {
         return;
       }
     }
-    const s = this.scratch;
-    s[0] = lo;
-    s[1] = lo >>> 8;
-    s[2] = lo >>> 16;
-    s[3] = lo >>> 24;
-    s[4] = hi;
-    s[5] = hi >>> 8;
-    s[6] = hi >>> 16;
-    s[7] = hi >>> 24;
-    this.writeFrom(bar, offset, 8, s);
+    this.scratchWords.setUint32(0, lo, true);
+    this.scratchWords.setUint32(4, hi, true);
+    this.writeFrom(bar, offset, 8, this.scratch);
   }
 
   readInto(bar: number, offset: number, len: number, out: Uint8Array): boolean {
