@@ -21,6 +21,14 @@ function armed(p: WhpPartition, m = A): IrqFdRoute {
   return r;
 }
 
+/** An armed route masked again with one signal latched in its event: what a failed unmask must leave as it was. */
+function latchedWhileMasked(p: WhpPartition): IrqFdRoute {
+  const r = armed(p);
+  r.mask();
+  r.event.signal();
+  return r;
+}
+
 function withPartition(model: WhpModel, fn: (p: WhpPartition) => Promise<void> | void, inFlightWaitMs?: number): () => Promise<void> {
   return async () => {
     model.reset();
@@ -307,9 +315,7 @@ describe('failures leave the route, its event and the hypervisor as they were', 
   test(
     'unmask: WHvCreateTrigger fails → typed error, still masked, same event, signal still latched',
     withPartition(full, async (p) => {
-      const r = armed(p);
-      r.mask();
-      r.event.signal();
+      const r = latchedWhileMasked(p);
       const ev = r.event;
       const replaced = jest.fn();
       r.onEventReplaced(replaced);
@@ -327,9 +333,7 @@ describe('failures leave the route, its event and the hypervisor as they were', 
   test(
     'unmask: WHvRequestInterrupt of the latched signal fails → the new trigger is deleted and the signal stays latched',
     withPartition(full, async (p) => {
-      const r = armed(p);
-      r.mask();
-      r.event.signal();
+      const r = latchedWhileMasked(p);
       const ev = r.event;
       full.fail('WHvRequestInterrupt', 1, 0xc035000e);
       expect(() => r.unmask()).toThrow(expect.objectContaining({ code: 'HRESULT', hresult: 0xc035000e }));

@@ -3,19 +3,13 @@ import type { MsiStructField, SlotLayout } from '@tsvmm/virt/implement';
 import type { WhpLibraryPaths } from '../calls';
 
 /**
- * Int32 word indexes of the control buffer: one record, handed to the waiter as it is, so both
- * threads read the same indexes.
+ * Int32 word indexes of the control buffer, one record handed to the waiter as it is (as the route
+ * table's `SLOT_LAYOUT`), so both threads read the same indexes: `gen` is bumped by the main thread
+ * on every change of the watched set, `ackGen` is the generation the waiter last read (it no longer
+ * uses older handles), `settleReq`/`settleAck` count settle requests and answers, `stop` asks the
+ * waiter to end and `exited` says it has.
  */
-export const CONTROL_WORD = Object.freeze({
-  /** Bumped by the main thread on every change of the watched set. */
-  gen: 0,
-  /** The generation the waiter last read (it no longer uses older handles). */
-  ackGen: 1,
-  settleReq: 2,
-  settleAck: 3,
-  stop: 4,
-  exited: 5,
-});
+export const CONTROL_WORD = Object.freeze({ gen: 0, ackGen: 1, settleReq: 2, settleAck: 3, stop: 4, exited: 5 });
 /** Int32 words the control buffer holds (room past {@link CONTROL_WORD}'s last index). */
 export const CONTROL_WORDS = 8;
 
