@@ -4,7 +4,9 @@
 //   <!-- example: examples/irqfd.js -->
 //
 // on the line right before a fenced code block; the block must be byte-identical to that file
-// (path relative to the README), and its fence language must match the file (js or ts). Every
+// (path relative to the README; for a JavaScript twin made from a TypeScript example, to what
+// scripts/examples-js.mjs makes, since the twin is a build output), and its fence language must
+// match the file (js or ts). Every
 // `js` block must be such an example, and a JavaScript example must run on Node 20 as is (no
 // `using` declarations, which Node 20 cannot parse). The package tests run the example files.
 // Every package an example imports or requires must be named by an `npm install` command in the
@@ -19,6 +21,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generatedTwin } from './examples-js.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MARKER = /^<!--\s*example:\s*(\S+)\s*-->\s*$/;
@@ -119,8 +122,10 @@ export function checkReadme(readme) {
     if (!expected) return void errors.push(`${where}: ${m[1]} is neither JavaScript nor TypeScript`);
     const lang = JS_FENCES.has(block.lang) ? 'js' : block.lang;
     if (lang !== expected) errors.push(`${where}: the block is marked \`${block.lang || '(none)'}\` but ${m[1]} is ${expected}`);
-    if (!existsSync(file)) return void errors.push(`${where}: ${m[1]} does not exist`);
-    const content = readFileSync(file, 'utf8');
+    // A generated twin is compared with what its .ts makes: it exists only once the package is built.
+    const made = generatedTwin(file);
+    if (made === undefined && !existsSync(file)) return void errors.push(`${where}: ${m[1]} does not exist`);
+    const content = made ?? readFileSync(file, 'utf8');
     const diff = firstDifference(block.content, content);
     if (diff && !content.endsWith('\n') && block.content === `${content}\n`) {
       errors.push(`${where}: ${m[1]} does not end with a newline (the block does)`);

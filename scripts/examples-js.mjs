@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Writes the plain-JavaScript twin of a README's TypeScript example, so that the two cannot drift:
 // the .ts is the source, and its .js (what a user runs with plain Node 20, CommonJS) is made from
-// it here, keeping its text, comments and layout. Each `import { a, type T } from 'm'` becomes
+// it here, keeping its text, comments and layout. A twin is a build output, not a tracked file:
+// the package's build writes it (for its tests and for a user of a clone), and
+// check-readme-examples.mjs compares the README's block with what the .ts makes (generatedTwin),
+// so the README shows the exact file without a build. Each `import { a, type T } from 'm'` becomes
 // `const { a } = require('m')`; each exported function loses `export` and its type annotations,
 // which move into its JSDoc as `@param {import('m').T} name` and `@returns {import('m').T}`;
 // `module.exports` names the exported functions. Any other TypeScript syntax (a `using`
@@ -10,7 +13,7 @@
 //
 // Usage: node scripts/examples-js.mjs [--check]
 //   Writes every twin listed in TWINS; with --check, writes nothing and exits 1 (saying which file
-//   and where) if a committed twin differs from what its .ts makes.
+//   and where) if a written twin differs from what its .ts makes now (a stale build).
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +23,13 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The TypeScript examples whose .js twin is made from them (paths from the repository root). */
 export const TWINS = ['packages/virt/examples/wire-device.ts'];
+
+/** The text made for `jsFile` (an absolute path) when it is the twin of an example in TWINS, else undefined. */
+export function generatedTwin(jsFile) {
+  if (!jsFile.endsWith('.js')) return undefined;
+  const rel = path.relative(ROOT, jsFile.replace(/\.js$/, '.ts')).split(path.sep).join('/');
+  return TWINS.includes(rel) ? toJavaScript(readFileSync(path.join(ROOT, rel), 'utf8'), rel) : undefined;
+}
 
 /** The .js text for the TypeScript example `source` (named `file` in errors). */
 export function toJavaScript(source, file) {

@@ -1,3 +1,4 @@
+import { thrownBy } from '@tsvmm/virt/testing';
 import { formatOptions, parseArgs, type OptionSpec } from '../src/cli/args';
 import { UsageError } from '../src/cli/errors';
 
@@ -33,12 +34,7 @@ describe('parseArgs', () => {
     [['--quick=yes'], '--quick takes no value'],
   ])('rejects %j in the CLI\'s own words, not parseArgs\'', (argv, message) => {
     expect(() => parseArgs('bench', argv, specs)).toThrow(UsageError);
-    let said = '';
-    try {
-      parseArgs('bench', argv, specs);
-    } catch (e) {
-      said = (e as Error).message;
-    }
+    const said = (thrownBy(() => parseArgs('bench', argv, specs)) as Error).message;
     expect(said).toBe(message);
     // Node's phrasings, capitalised, with "Option '...' argument ...", never reach the user.
     expect(said).not.toMatch(/^[A-Z]|Option '|argument missing|ambiguous/);

@@ -8,6 +8,7 @@
 import { EINVAL, EMFILE } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { isVirtError } from '@tsvmm/virt';
+import { thrownBy } from '@tsvmm/virt/testing';
 import { KvmPartition } from '@tsvmm/virt-kvm';
 import { FIRST_MSI_GSI } from '@tsvmm/virt-kvm/implement';
 import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
@@ -71,12 +72,7 @@ describe('the raw system calls of a route', () => {
     try {
       const before = model.openFds;
       sys.fail(call, errno, { nth });
-      let thrown: unknown;
-      try {
-        rawRouteSetup(partition.irqfd()!, sys, partition.vmFd, ROUTES, [0, 1]);
-      } catch (e) {
-        thrown = e;
-      }
+      const thrown = thrownBy(() => rawRouteSetup(partition.irqfd()!, sys, partition.vmFd, ROUTES, [0, 1]));
       expect(isVirtError(thrown)).toBe(true);
       expect((thrown as Error).message).toMatch(message);
       expectClean(model, before);

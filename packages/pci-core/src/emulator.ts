@@ -11,7 +11,7 @@
  */
 import { type MsiPolicy, VirtError } from '@tsvmm/virt';
 import { invalidArgument, checkOptions } from '@tsvmm/virt/implement';
-import { type Refusal, accessBytes, dwordValue, isRefusal, qwordHalves, refuseDword, refusePlace, refuseQword } from './access-args';
+import { type AccessBytes, type Refusal, accessBytes, dwordValue, isRefusal, qwordHalves, refuseDword, refusePlace, refuseQword } from './access-args';
 import { MsixCapabilityRegisters, checkNextPointer } from './capability';
 import { checkDelivery } from './delivery-options';
 import { type MsixLayout, type MsixLayoutOptions, checkLayout } from './layout';
@@ -278,10 +278,8 @@ export class MsixEmulator {
    */
   read(bar: number, offset: number, out: MsixAccessBuffer): boolean {
     const op = 'MsixEmulator.read';
-    const place = refusePlace(bar, offset);
-    if (place !== undefined) return this.refused(op, place, false);
-    const bytes = accessBytes('out', out, true);
-    if (isRefusal(bytes)) return this.refused(op, bytes, false);
+    const bytes = this.accessBuffer(op, bar, offset, 'out', out, true);
+    if (bytes === undefined) return false;
     if (bytes instanceof Uint8Array) return this.table.readInto(bar, offset, bytes.length, bytes);
     return this.readIntoArray(op, bar, offset, bytes);
   }
@@ -294,13 +292,21 @@ export class MsixEmulator {
    * something other than bytes 0-255, is refused (reported, nothing written, false).
    */
   write(bar: number, offset: number, data: MsixAccessBuffer): boolean {
-    const op = 'MsixEmulator.write';
-    const place = refusePlace(bar, offset);
-    if (place !== undefined) return this.refused(op, place, false);
-    const bytes = accessBytes('data', data, false);
-    if (isRefusal(bytes)) return this.refused(op, bytes, false);
+    const bytes = this.accessBuffer('MsixEmulator.write', bar, offset, 'data', data, false);
+    if (bytes === undefined) return false;
     const b = bytes as Uint8Array;
     return this.table.writeFrom(bar, offset, b.length, b);
+  }
+
+  /**
+   * The checked place and buffer of `read` (`writable`) or `write`, or undefined when one is
+   * refused (reported to `onError`; the access then does nothing).
+   */
+  private accessBuffer(op: string, bar: number, offset: number, name: 'out' | 'data', buffer: MsixAccessBuffer, writable: boolean): AccessBytes | undefined {
+    const place = refusePlace(bar, offset);
+    if (place !== undefined) return this.refused(op, place, undefined);
+    const bytes = accessBytes(name, buffer, writable);
+    return isRefusal(bytes) ? this.refused(op, bytes, undefined) : bytes;
   }
 
   /**

@@ -52,6 +52,8 @@ export class MsixTable {
   private readonly pSize: number;
   private readonly vectors: number;
   private readonly scratch = new Uint8Array(8);
+  /** `scratch` as little-endian words: an access that is not one aligned table DWORD goes through its bytes. */
+  private readonly scratchWords = new DataView(this.scratch.buffer);
 
   constructor(
     layout: MsixLayout,
@@ -134,79 +136,75 @@ export class MsixTable {
     const s = this.scratch;
     s.fill(0, 0, 4);
     this.readInto(bar, offset, 4, s);
-    return (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)) >>> 0;
+    return this.scratchWords.getUint32(0, true);
+  }
+
+  /**
+   * Where a write of one aligned piece of the table starts (the fast path of write32 and
+   * write64Halves): its byte offset in the table when it lies in the table's BAR at an offset with
+   * none of `alignMask`'s bits set (3: a DWORD, 7: a QWORD), else -1. A half-written address staged
+   * for another vector is committed first: an access elsewhere ends the staging (README, "Access
+   * rules"), while a write to the staged entry itself may complete it.
+   */
+  private alignedEntryWrite(bar: number, offset: number, alignMask: number): number {
+    if (bar !== this.tBar) return -1;
+    const rel = offset - this.tOff;
+    if (!((rel >>> 0) === rel && rel < this.tSize && (rel & alignMask) === 0)) return -1;
+    if (this.stagedVector >= 0 && this.stagedVector !== rel >>> 4) this.commitStaged();
+    return rel;
   }
 
   write32(bar: number, offset: number, value: number): void {
-    if (bar === this.tBar) {
-      const rel = offset - this.tOff;
-      if ((rel >>> 0) === rel && rel < this.tSize && (rel & 3) === 0) {
-        const v = rel >>> 4;
-        if (this.stagedVector >= 0 && this.stagedVector !== v) this.commitStaged();
-        const w = this.words;
-        const b = v * 4;
-        const field = (rel >>> 2) & 3;
-        // The common case, programming a masked vector: the route is not involved.
-        if (field !== 3 && (!this.cap.functionOpen || (w[b + 3]! & 1) === 1)) {
-          w[b + field] = field === 0 ? value & ~3 : value;
+    const rel = this.alignedEntryWrite(bar, offset, 3);
+    if (rel >= 0) {
+      const v = rel >>> 4;
+      const w = this.words;
+      const b = v * 4;
+      const field = (rel >>> 2) & 3;
+      // The common case, programming a masked vector: the route is not involved.
+      if (field !== 3 && (!this.cap.functionOpen || (w[b + 3]! & 1) === 1)) {
+        w[b + field] = field === 0 ? value & ~3 : value;
+        return;
+      }
+      switch (field) {
+        case 0:
+          this.writeEntry(v, value, w[b + 1]!, w[b + 2]!, w[b + 3]!, T_LO);
           return;
-        }
-        switch (field) {
-          case 0:
-            this.writeEntry(v, value, w[b + 1]!, w[b + 2]!, w[b + 3]!, T_LO);
-            return;
-          case 1:
-            this.writeEntry(v, w[b]!, value, w[b + 2]!, w[b + 3]!, T_HI);
-            return;
-          case 2:
-            this.writeEntry(v, w[b]!, w[b + 1]!, value, w[b + 3]!, T_DATA);
-            return;
-          default:
-            this.writeEntry(v, w[b]!, w[b + 1]!, w[b + 2]!, value, T_CTRL);
-            return;
-        }
+        case 1:
+          this.writeEntry(v, w[b]!, value, w[b + 2]!, w[b + 3]!, T_HI);
+          return;
+        case 2:
+          this.writeEntry(v, w[b]!, w[b + 1]!, value, w[b + 3]!, T_DATA);
+          return;
+        default:
+          this.writeEntry(v, w[b]!, w[b + 1]!, w[b + 2]!, value, T_CTRL);
+          return;
       }
     }
-    const s = this.scratch;
-    s[0] = value;
-    s[1] = value >>> 8;
-    s[2] = value >>> 16;
-    s[3] = value >>> 24;
-    this.writeFrom(bar, offset, 4, s);
+    this.scratchWords.setUint32(0, value, true);
+    this.writeFrom(bar, offset, 4, this.scratch);
   }
 
   read64(bar: number, offset: number): bigint {
     const s = this.scratch;
     s.fill(0);
     this.readInto(bar, offset, 8, s);
-    const lo = (s[0]! | (s[1]! << 8) | (s[2]! << 16) | (s[3]! << 24)) >>> 0;
-    const hi = (s[4]! | (s[5]! << 8) | (s[6]! << 16) | (s[7]! << 24)) >>> 0;
-    return (BigInt(hi) << 32n) | BigInt(lo);
+    return this.scratchWords.getBigUint64(0, true);
   }
 
   write64Halves(bar: number, offset: number, lo: number, hi: number): void {
-    if (bar === this.tBar) {
-      const rel = offset - this.tOff;
-      if ((rel >>> 0) === rel && rel < this.tSize && (rel & 7) === 0) {
-        const v = rel >>> 4;
-        if (this.stagedVector >= 0 && this.stagedVector !== v) this.commitStaged();
-        const w = this.words;
-        const b = v * 4;
-        if (rel & 8) this.writeEntry(v, w[b]!, w[b + 1]!, lo, hi, T_DATA | T_CTRL);
-        else this.writeEntry(v, lo, hi, w[b + 2]!, w[b + 3]!, T_LO | T_HI);
-        return;
-      }
+    const rel = this.alignedEntryWrite(bar, offset, 7);
+    if (rel >= 0) {
+      const v = rel >>> 4;
+      const w = this.words;
+      const b = v * 4;
+      if (rel & 8) this.writeEntry(v, w[b]!, w[b + 1]!, lo, hi, T_DATA | T_CTRL);
+      else this.writeEntry(v, lo, hi, w[b + 2]!, w[b + 3]!, T_LO | T_HI);
+      return;
     }
-    const s = this.scratch;
-    s[0] = lo;
-    s[1] = lo >>> 8;
-    s[2] = lo >>> 16;
-    s[3] = lo >>> 24;
-    s[4] = hi;
-    s[5] = hi >>> 8;
-    s[6] = hi >>> 16;
-    s[7] = hi >>> 24;
-    this.writeFrom(bar, offset, 8, s);
+    this.scratchWords.setUint32(0, lo, true);
+    this.scratchWords.setUint32(4, hi, true);
+    this.writeFrom(bar, offset, 8, this.scratch);
   }
 
   readInto(bar: number, offset: number, len: number, out: Uint8Array): boolean {

@@ -1,4 +1,5 @@
 import { type IrqFdRoute, VirtError, isVirtError } from '@tsvmm/virt';
+import { thrownBy } from '@tsvmm/virt/testing';
 import { IrqFdMsixRoute, MsixEmulator } from '../src';
 import { type Rig, msg, rig } from './support/setup';
 
@@ -346,12 +347,7 @@ describe('new IrqFdMsixRoute', () => {
     ['setMsi not a function', { ...methods, setMsi: 1 }],
     ['a proxy whose lookups throw', new Proxy({}, { get: trap, has: trap })],
   ])('throws INVALID_ARGUMENT for %s', (_name, route) => {
-    let thrown: unknown;
-    try {
-      new IrqFdMsixRoute(route as unknown as IrqFdRoute);
-    } catch (e) {
-      thrown = e;
-    }
+    const thrown = thrownBy(() => new IrqFdMsixRoute(route as unknown as IrqFdRoute));
     expect(isVirtError(thrown, 'INVALID_ARGUMENT')).toBe(true);
     expect((thrown as VirtError).operation).toBe('new IrqFdMsixRoute');
   });

@@ -1,5 +1,4 @@
 import {
-  type Event,
   type IrqFd,
   type IrqFdRoute,
   type MsiMessage,
@@ -8,32 +7,13 @@ import {
   isVirtError,
   parseMsi,
 } from '@tsvmm/virt';
+import { InProcessEvent } from '@tsvmm/virt/implement';
+import { thrownBy } from '@tsvmm/virt/testing';
 import { IrqFdMsixRoute, createIrqFdMsixRoutes, joinAddress, partitionInjector } from '../src';
 
-class StubEvent implements Event {
-  readonly kind = 'in-process' as const;
-  readonly fd = undefined;
-  readonly handle = undefined;
-  disposed = false;
-  count = 0;
-  signal(): void {
-    this.count++;
-  }
-  consume(): number {
-    const n = this.count;
-    this.count = 0;
-    return n;
-  }
-  dispose(): void {
-    this.disposed = true;
-  }
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-}
-
 class StubRoute implements IrqFdRoute {
-  event = new StubEvent();
+  // A counter event: a signal the adapter forwards shows in consume().
+  event = new InProcessEvent();
   msi: MsiMessage | undefined;
   masked = true;
   readonly mediation = 'kernel' as const;
@@ -110,7 +90,7 @@ describe('IrqFdRoute adapter', () => {
     a.signal();
     a.signal();
     expect(s.log).toEqual([['setMsi', 0x100_fee01000, 0x40], ['clearMsi'], ['mask'], ['unmask'], ['consumePending']]);
-    expect(s.event.count).toBe(2);
+    expect(s.event.consume()).toBe(2);
     expect(() => a.setMsi(0x1000, 0, 0x40)).toThrow(VirtError);
   });
 
@@ -128,26 +108,15 @@ describe('IrqFdRoute adapter', () => {
 
   it('on exhaustion disposes what it made and throws the typed error', () => {
     const irqfd = stubIrqFd(5);
-    let err: unknown;
-    try {
-      createIrqFdMsixRoutes(irqfd, 8);
-    } catch (e) {
-      err = e;
-    }
-    expect(isVirtError(err, 'EXHAUSTED')).toBe(true);
+    expect(isVirtError(thrownBy(() => createIrqFdMsixRoutes(irqfd, 8)), 'EXHAUSTED')).toBe(true);
     expect(irqfd.made.every((r) => r.disposed)).toBe(true);
     expect(() => createIrqFdMsixRoutes(irqfd, 0)).toThrow(/vectors/);
     expect(() => createIrqFdMsixRoutes({} as IrqFd, 1)).toThrow(/irqfd/);
   });
 
   it.each([null, undefined, 42, 'vm', {}, { requestMsi: 1 }, [], () => undefined])('partitionInjector(%p) is INVALID_ARGUMENT, not a function that fails later', (bad) => {
-    let err: unknown;
     let made: unknown;
-    try {
-      made = partitionInjector(bad as unknown as Partition);
-    } catch (e) {
-      err = e;
-    }
+    const err = thrownBy(() => (made = partitionInjector(bad as unknown as Partition)));
     expect(made).toBe(undefined);
     expect(isVirtError(err, 'INVALID_ARGUMENT')).toBe(true);
     expect((err as Error).message).toContain('partition must');

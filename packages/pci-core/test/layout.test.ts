@@ -1,16 +1,11 @@
 import { isVirtError } from '@tsvmm/virt';
+import { thrownBy } from '@tsvmm/virt/testing';
 import { MsixEmulator, checkLayout, pbaSizeFor, tableSizeFor } from '../src';
 
 const ok = { vectors: 8, table: { bir: 0, offset: 0 }, pba: { bir: 0, offset: 0x800 } };
 
 function invalid(fn: () => unknown): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(isVirtError(err, 'INVALID_ARGUMENT')).toBe(true);
+  expect(isVirtError(thrownBy(fn), 'INVALID_ARGUMENT')).toBe(true);
 }
 
 describe('layout', () => {

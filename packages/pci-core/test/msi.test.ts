@@ -4,6 +4,7 @@
  * include/uapi/linux/pci_regs.h (PCI_MSI_*), written out here as numbers on purpose.
  */
 import { VirtError } from '@tsvmm/virt';
+import { thrownBy } from '@tsvmm/virt/testing';
 import { SoftwarePartition } from '@tsvmm/virt-software';
 import { MsiEmulator, type MsiEmulatorOptions, checkMsiLayout, createIrqFdMsiRoutes, msiCapabilitySize } from '../src';
 import { FakeRouteSet } from './support/fake-routes';
@@ -195,12 +196,7 @@ describe('typed errors, before any change', () => {
     [{ vectors: 4, address64: true, perVectorMasking: true, policy: {} }, 'policy'],
     [{ vectors: 4, address64: true, perVectorMasking: true, tableSize: 4 }, 'tableSize'],
   ])('new MsiEmulator(%j) is INVALID_ARGUMENT naming the field', (options, words) => {
-    let thrown: unknown;
-    try {
-      new MsiEmulator(options as unknown as MsiEmulatorOptions);
-    } catch (e) {
-      thrown = e;
-    }
+    const thrown = thrownBy(() => new MsiEmulator(options as unknown as MsiEmulatorOptions));
     expect(thrown).toBeInstanceOf(VirtError);
     expect((thrown as VirtError).code).toBe('INVALID_ARGUMENT');
     expect((thrown as VirtError).message).toContain(words);
@@ -248,12 +244,7 @@ describe('typed errors, before any change', () => {
       [{ ...good, address64: false }, 'state.address64 false'],
     ];
     for (const [bad, words] of cases) {
-      let thrown: unknown;
-      try {
-        emu.restore(bad as never);
-      } catch (e) {
-        thrown = e;
-      }
+      const thrown = thrownBy(() => emu.restore(bad as never));
       expect(thrown).toBeInstanceOf(VirtError);
       expect((thrown as VirtError).operation).toBe('MsiEmulator.restore');
       expect((thrown as VirtError).message).toContain(words);

@@ -1,4 +1,5 @@
 import { isVirtError } from '@tsvmm/virt';
+import { thrownBy } from '@tsvmm/virt/testing';
 import { type MsixState } from '../src';
 import { P_BAR, P_OFF, T_BAR, msg, rig } from './support/setup';
 
@@ -70,13 +71,7 @@ describe('save and restore', () => {
       { ...good, enable: 'yes' },
     ];
     for (const s of bad) {
-      let err: unknown;
-      try {
-        r.emu.restore(s as MsixState);
-      } catch (e) {
-        err = e;
-      }
-      expect(isVirtError(err, 'INVALID_ARGUMENT')).toBe(true);
+      expect(isVirtError(thrownBy(() => r.emu.restore(s as MsixState)), 'INVALID_ARGUMENT')).toBe(true);
     }
     expect(r.emu.save()).toEqual(before);
     expect(r.emu.read32(T_BAR, r.at(0, 12))).toBe(0);
@@ -95,12 +90,7 @@ describe('save and restore', () => {
       [{ ...s, enable: 'true' }, 'state.enable must be a boolean, got "true"'],
     ];
     for (const [bad, words] of cases) {
-      let thrown: unknown;
-      try {
-        r.emu.restore(bad as MsixState);
-      } catch (e) {
-        thrown = e;
-      }
+      const thrown = thrownBy(() => r.emu.restore(bad as MsixState));
       expect(isVirtError(thrown, 'INVALID_ARGUMENT')).toBe(true);
       expect((thrown as Error).message).toContain(words);
       expect((thrown as { operation: string }).operation).toBe('MsixEmulator.restore');

@@ -5,6 +5,7 @@
  */
 import { type Event, isVirtError } from '@tsvmm/virt';
 import type { IrqFdRoute } from '@tsvmm/virt';
+import { thrownBy } from '@tsvmm/virt/testing';
 import { WhpPartition } from '../src';
 import { abi } from '../src/implement';
 import { SWITCH_SETTINGS, type WhpModel, applySettings, whpModel } from './support/native-model';
@@ -17,6 +18,14 @@ function armed(p: WhpPartition, m = A): IrqFdRoute {
   const r = p.irqfd().newIrqFdRoute();
   r.setMsi(m.address, m.data);
   r.unmask();
+  return r;
+}
+
+/** An armed route masked again with one signal latched in its event: what a failed unmask must leave as it was. */
+function latchedWhileMasked(p: WhpPartition): IrqFdRoute {
+  const r = armed(p);
+  r.mask();
+  r.event.signal();
   return r;
 }
 
@@ -111,16 +120,10 @@ describe('WHP calls per operation (counted on the model)', () => {
         [(1n << 32n) | BigInt(A.address), 0x41, 'upper address'],
       ];
       for (const [address, data, what] of bad) {
-        let err: unknown;
-        try {
-          r.setMsi(address, data);
-        } catch (e) {
-          err = e;
-        }
-        expect([what, isVirtError(err, 'INVALID_MSI')]).toEqual([what, true]);
+        expect([what, isVirtError(thrownBy(() => r.setMsi(address, data)), 'INVALID_MSI')]).toEqual([what, true]);
         expect(() => p.requestMsi(address, data)).toThrow(expect.objectContaining({ code: 'INVALID_MSI' }));
       }
-      expect((() => { try { r.setMsi(A.address, 0x0241); } catch (e) { return (e as Error).message; } return ''; })()).toMatch(/WHP cannot deliver smi/);
+      expect((thrownBy(() => r.setMsi(A.address, 0x0241)) as Error).message).toMatch(/WHP cannot deliver smi/);
       expect(since()).toEqual({});
       expect(r.msi).toEqual({ addressLo: A.address, addressHi: 0, data: A.data });
     }),
@@ -312,9 +315,7 @@ describe('failures leave the route, its event and the hypervisor as they were', 
   test(
     'unmask: WHvCreateTrigger fails → typed error, still masked, same event, signal still latched',
     withPartition(full, async (p) => {
-      const r = armed(p);
-      r.mask();
-      r.event.signal();
+      const r = latchedWhileMasked(p);
       const ev = r.event;
       const replaced = jest.fn();
       r.onEventReplaced(replaced);
@@ -332,9 +333,7 @@ describe('failures leave the route, its event and the hypervisor as they were', 
   test(
     'unmask: WHvRequestInterrupt of the latched signal fails → the new trigger is deleted and the signal stays latched',
     withPartition(full, async (p) => {
-      const r = armed(p);
-      r.mask();
-      r.event.signal();
+      const r = latchedWhileMasked(p);
       const ev = r.event;
       full.fail('WHvRequestInterrupt', 1, 0xc035000e);
       expect(() => r.unmask()).toThrow(expect.objectContaining({ code: 'HRESULT', hresult: 0xc035000e }));

@@ -1,4 +1,5 @@
 import { type MsiPolicy, VirtError, decodeMsi, describeMsi, encodeMsi, msiAddress, parseMsi, toMsiMessage, translateExtendedDestinationId, validateMsi } from '../src';
+import { thrownBy } from '../src/testing';
 
 const op = 'test';
 
@@ -88,12 +89,7 @@ describe('toMsiMessage', () => {
 describe('validateMsi', () => {
   const msg = (addressLo: number, data: number, addressHi = 0) => ({ addressLo, addressHi, data });
   const invalid = (m: ReturnType<typeof msg>, pattern: RegExp, policy?: Parameters<typeof validateMsi>[2]) => {
-    let err: unknown;
-    try {
-      validateMsi(op, m, policy);
-    } catch (e) {
-      err = e;
-    }
+    const err = thrownBy(() => validateMsi(op, m, policy));
     expect(err).toBeInstanceOf(VirtError);
     expect((err as VirtError).code).toBe('INVALID_MSI');
     expect((err as VirtError).message).toMatch(pattern);

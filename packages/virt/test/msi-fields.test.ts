@@ -2,6 +2,7 @@
 import { type MsiFieldName, decodeMsi, encodeMsi, isVirtError } from '../src';
 import { MSI_BITS } from '../src/implement';
 import { checkMsiStructFields, encodeMsiFields, msiBits } from '../src/implement';
+import { thrownBy } from '../src/testing';
 
 function encode(size: number, fields: unknown, lo: number, hi: number, data: number): DataView {
   const view = new DataView(new ArrayBuffer(size));
@@ -93,12 +94,6 @@ describe('checkMsiStructFields', () => {
     ['no bits', [{ offset: 0, type: 'u32', value: { bits: [] } }]],
     ['no fields', []],
   ])('%s is INVALID_ARGUMENT', (_name, fields) => {
-    let err: unknown;
-    try {
-      checkMsiStructFields('test', 'fields', fields, 8);
-    } catch (e) {
-      err = e;
-    }
-    expect(isVirtError(err, 'INVALID_ARGUMENT')).toBe(true);
+    expect(isVirtError(thrownBy(() => checkMsiStructFields('test', 'fields', fields, 8)), 'INVALID_ARGUMENT')).toBe(true);
   });
 });

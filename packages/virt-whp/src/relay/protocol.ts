@@ -2,14 +2,16 @@
 import type { MsiStructField, SlotLayout } from '@tsvmm/virt/implement';
 import type { WhpLibraryPaths } from '../calls';
 
-/** Int32 words of the control buffer. */
-export const CTL_GEN = 0; // bumped by the main thread on every change of the watched set
-export const CTL_ACK_GEN = 1; // the generation the waiter last read (it no longer uses older handles)
-export const CTL_SETTLE_REQ = 2;
-export const CTL_SETTLE_ACK = 3;
-export const CTL_STOP = 4;
-export const CTL_EXITED = 5;
-export const CTL_WORDS = 8;
+/**
+ * Int32 word indexes of the control buffer, one record handed to the waiter as it is (as the route
+ * table's `SLOT_LAYOUT`), so both threads read the same indexes: `gen` is bumped by the main thread
+ * on every change of the watched set, `ackGen` is the generation the waiter last read (it no longer
+ * uses older handles), `settleReq`/`settleAck` count settle requests and answers, `stop` asks the
+ * waiter to end and `exited` says it has.
+ */
+export const CONTROL_WORD = Object.freeze({ gen: 0, ackGen: 1, settleReq: 2, settleAck: 3, stop: 4, exited: 5 });
+/** Int32 words the control buffer holds (room past {@link CONTROL_WORD}'s last index). */
+export const CONTROL_WORDS = 8;
 
 /** Handles of one wait: the control event plus at most 63 route events (MAXIMUM_WAIT_OBJECTS 64). */
 export const ROUTES_PER_WAIT = 63;
@@ -26,8 +28,8 @@ export interface WaiterData {
   /** BigInt64 per slot: the watched event's HANDLE, or 0. */
   readonly handles: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
-  /** Word indexes of `control` (the CTL_* constants). */
-  readonly ctl: { readonly gen: number; readonly ackGen: number; readonly settleReq: number; readonly settleAck: number; readonly stop: number; readonly exited: number };
+  /** Word indexes of `control` ({@link CONTROL_WORD}). */
+  readonly ctl: typeof CONTROL_WORD;
   /** The auto-reset event that wakes the waiter. */
   readonly controlEvent: bigint;
   /** How long one wait lasts when the routes need more than one wait (ms). */

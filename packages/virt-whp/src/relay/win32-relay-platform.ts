@@ -12,7 +12,7 @@ import { type RelayPlatform, type RelayRouteTable, disposedError, SLOT_LAYOUT } 
 import { WAIT_OBJECT_0, WAIT_TIMEOUT, WHV_INTERRUPT_CONTROL } from '../abi';
 import { WAITER_PROTOTYPES, type WhpCalls, type WhpLibraryPaths } from '../calls';
 import { INTERRUPT_CONTROL_FIELDS } from '../encode';
-import { CTL_ACK_GEN, CTL_EXITED, CTL_GEN, CTL_SETTLE_ACK, CTL_SETTLE_REQ, CTL_STOP, CTL_WORDS, ROUTES_PER_WAIT, type WaiterData } from './protocol';
+import { CONTROL_WORD, CONTROL_WORDS, ROUTES_PER_WAIT, type WaiterData } from './protocol';
 import { whpWaiterSource } from './waiter-worker';
 
 const SETTLE_TIMEOUT_MS = 5000;
@@ -90,7 +90,7 @@ function resolveKoffi(): string {
 export class Win32RelayPlatform implements RelayPlatform {
   readonly name = 'one WaitForMultipleObjects waiter thread, 63 routes per wait';
   readonly calls: WhpCalls;
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   private readonly handles: BigInt64Array;
   private readonly controlEvent: bigint;
   private readonly worker: Worker;
@@ -112,7 +112,7 @@ export class Win32RelayPlatform implements RelayPlatform {
       layout: SLOT_LAYOUT,
       handles: this.handles.buffer as SharedArrayBuffer,
       control: this.ctl.buffer,
-      ctl: { gen: CTL_GEN, ackGen: CTL_ACK_GEN, settleReq: CTL_SETTLE_REQ, settleAck: CTL_SETTLE_ACK, stop: CTL_STOP, exited: CTL_EXITED },
+      ctl: CONTROL_WORD,
       controlEvent: this.controlEvent,
       pollMs: options.pollMs ?? 1,
       routesPerWait: ROUTES_PER_WAIT,
@@ -181,13 +181,13 @@ export class Win32RelayPlatform implements RelayPlatform {
 
   async settle(): Promise<void> {
     if (this.isDisposed) return;
-    const req = Atomics.add(this.ctl, CTL_SETTLE_REQ, 1) + 1;
+    const req = Atomics.add(this.ctl, CONTROL_WORD.settleReq, 1) + 1;
     this.calls.setEvent(this.controlEvent);
     const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-    while (Atomics.load(this.ctl, CTL_SETTLE_ACK) < req) {
+    while (Atomics.load(this.ctl, CONTROL_WORD.settleAck) < req) {
       const failure = this.failed();
       if (failure) throw failure;
-      if (Atomics.load(this.ctl, CTL_EXITED) !== 0) {
+      if (Atomics.load(this.ctl, CONTROL_WORD.exited) !== 0) {
         await new Promise((resolve) => setTimeout(resolve, 20)); // let the worker's error arrive: it says why
         throw this.failed() ?? new VirtError('INTERNAL', { operation: 'IrqFd.settle', detail: 'the relay waiter thread has exited', hint: 'Dispose the partition and create a new one.' });
       }
@@ -204,12 +204,12 @@ export class Win32RelayPlatform implements RelayPlatform {
     if (this.isDisposed) return;
     this.isDisposed = true;
     live.delete(this);
-    Atomics.store(this.ctl, CTL_STOP, 1);
+    Atomics.store(this.ctl, CONTROL_WORD.stop, 1);
     try {
       this.calls.setEvent(this.controlEvent);
-      Atomics.wait(this.ctl, CTL_EXITED, 0, STOP_TIMEOUT_MS);
+      Atomics.wait(this.ctl, CONTROL_WORD.exited, 0, STOP_TIMEOUT_MS);
     } catch {
-      // The waiter is told through CTL_STOP as well; closing below ends any wait it is in.
+      // The waiter is told through CONTROL_WORD.stop as well; closing below ends any wait it is in.
     }
     void this.worker.terminate();
     for (const c of this.closing.splice(0)) this.close(c.handle);
@@ -232,7 +232,7 @@ export class Win32RelayPlatform implements RelayPlatform {
 
   /** Publishes a new watched set and wakes the waiter; returns its generation. */
   private changed(): number {
-    const gen = Atomics.add(this.ctl, CTL_GEN, 1) + 1;
+    const gen = Atomics.add(this.ctl, CONTROL_WORD.gen, 1) + 1;
     try {
       this.calls.setEvent(this.controlEvent);
     } catch {
@@ -242,7 +242,7 @@ export class Win32RelayPlatform implements RelayPlatform {
   }
 
   private flush(): void {
-    const ack = Atomics.load(this.ctl, CTL_ACK_GEN);
+    const ack = Atomics.load(this.ctl, CONTROL_WORD.ackGen);
     for (let i = this.closing.length - 1; i >= 0; i--) {
       if (this.closing[i]!.gen <= ack) this.close(this.closing.splice(i, 1)[0]!.handle);
     }

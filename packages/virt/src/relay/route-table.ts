@@ -8,17 +8,16 @@
 import { invalidArgument } from '../errors';
 import { checkInteger, describeValue } from '../validate';
 
-import { SLOT_LAYOUT, deliverSlot, lockSlot, unlockSlot } from './slot-ops';
+import { SLOT_LAYOUT, type SlotLayout, deliverSlot, lockSlot, unlockSlot } from './slot-ops';
 
-const W_LOCK = SLOT_LAYOUT.lock;
-const W_FLAGS = SLOT_LAYOUT.flags;
-const W_ADDR_LO = SLOT_LAYOUT.addressLo;
-const W_ADDR_HI = SLOT_LAYOUT.addressHi;
-const W_DATA = SLOT_LAYOUT.data;
-const W_DELIVERED = SLOT_LAYOUT.delivered;
-const W_FAILED = SLOT_LAYOUT.failed;
 /** Int32 words per slot of the table ({@link SLOT_LAYOUT}`.words`): a slot is `WORDS_PER_SLOT * 4` bytes. */
 export const WORDS_PER_SLOT = SLOT_LAYOUT.words;
+
+/** Index in the table's Int32 view of word `field` ({@link SLOT_LAYOUT}) of slot `slot`. */
+function wordOf(slot: number, field: Exclude<keyof SlotLayout, 'words' | 'armed'>): number {
+  return slot * WORDS_PER_SLOT + SLOT_LAYOUT[field];
+}
+
 /** Most slots one table holds. */
 export const MAX_SLOTS = 1 << 20;
 
@@ -69,30 +68,29 @@ export class RelayRouteTable {
     if (!(typeof slot === 'number' && slot >>> 0 === slot && slot < this.slots)) {
       throw invalidArgument('RelayRouteTable.lock', `slot must be an integer from 0 to ${this.slots - 1}, got ${describeValue(slot)}`);
     }
-    lockSlot(this.view, slot * WORDS_PER_SLOT + W_LOCK);
+    lockSlot(this.view, wordOf(slot, 'lock'));
   }
 
   /** Releases the slot's lock and wakes one thread sleeping on it. Call only while holding the lock. */
   unlock(slot: number): void {
-    unlockSlot(this.view, slot * WORDS_PER_SLOT + W_LOCK);
+    unlockSlot(this.view, wordOf(slot, 'lock'));
   }
 
   /** Read under the lock. */
   flags(slot: number): number {
-    return this.view[slot * WORDS_PER_SLOT + W_FLAGS]!;
+    return this.view[wordOf(slot, 'flags')]!;
   }
 
   /** Write under the lock. */
   setFlags(slot: number, flags: number): void {
-    this.view[slot * WORDS_PER_SLOT + W_FLAGS] = flags;
+    this.view[wordOf(slot, 'flags')] = flags;
   }
 
   /** Write under the lock. */
   setMsi(slot: number, addressLo: number, addressHi: number, data: number): void {
-    const b = slot * WORDS_PER_SLOT;
-    this.view[b + W_ADDR_LO] = addressLo | 0;
-    this.view[b + W_ADDR_HI] = addressHi | 0;
-    this.view[b + W_DATA] = data | 0;
+    this.view[wordOf(slot, 'addressLo')] = addressLo | 0;
+    this.view[wordOf(slot, 'addressHi')] = addressHi | 0;
+    this.view[wordOf(slot, 'data')] = data | 0;
   }
 
   /** Clears a slot for reuse. Under the lock. */
@@ -103,12 +101,12 @@ export class RelayRouteTable {
 
   /** Signals delivered through this slot (by either thread). */
   delivered(slot: number): number {
-    return Atomics.load(this.view, slot * WORDS_PER_SLOT + W_DELIVERED);
+    return Atomics.load(this.view, wordOf(slot, 'delivered'));
   }
 
   /** Injections that threw in the waiter (the signal is then re-latched or lost; see `deliver`). */
   failed(slot: number): number {
-    return Atomics.load(this.view, slot * WORDS_PER_SLOT + W_FAILED);
+    return Atomics.load(this.view, wordOf(slot, 'failed'));
   }
 
   /**

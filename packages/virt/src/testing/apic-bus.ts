@@ -76,19 +76,11 @@ export class ApicBus {
           delivered = apic.acceptVector(f.vector, f.triggerMode === 'level') || delivered;
           break;
         case 'nmi':
-          apic.nmi++;
-          delivered = true;
-          break;
         case 'smi':
-          apic.smi++;
-          delivered = true;
-          break;
         case 'init':
-          apic.init++;
-          delivered = true;
-          break;
         case 'extint':
-          apic.extint++;
+          // A message without a vector is counted in the model's field named after its mode.
+          apic[f.deliveryMode]++;
           delivered = true;
           break;
         default:

@@ -41,6 +41,18 @@ test('a software-disabled APIC blocks the message; coalescing is counted', () =>
   expect(bus.byApicId(9)).toBeUndefined();
 });
 
+test.each(['nmi', 'smi', 'init', 'extint'] as const)('an %s message is delivered and counted on its own field only, with nothing in IRR', (mode) => {
+  const bus = new ApicBus({ apicIds: [0, 1] });
+  const m = encodeMsi({ destinationId: 1, vector: 0, deliveryMode: mode });
+  expect(bus.deliver(m.addressLo, m.addressHi, m.data)).toBe(true);
+  const counts = (a: ApicBus['apics'][number]) => ({ nmi: a.nmi, smi: a.smi, init: a.init, extint: a.extint, accepted: a.accepted });
+  expect(bus.apics.map(counts)).toEqual([
+    { nmi: 0, smi: 0, init: 0, extint: 0, accepted: 0 },
+    { nmi: 0, smi: 0, init: 0, extint: 0, accepted: 0, [mode]: 1 },
+  ]);
+  expect(irr(bus)).toEqual([[], []]);
+});
+
 test('x2APIC: 32-bit physical IDs, 0xFFFFFFFF broadcasts (0xFF does not), logical cluster mode', () => {
   const bus = new ApicBus({ apicIds: [0, 0xff, 0x100, 0x3e8, 0x3e9], x2apic: true });
   const to = (destinationId: number, vector: number, destinationMode: 'physical' | 'logical' = 'physical') => {

@@ -11,6 +11,7 @@
  *   unrecorded, then in alternating order round by round, so neither pays for a cold start.
  */
 import type { IrqFd } from '@tsvmm/virt';
+import { type BatchPoints, batchPlot } from '../batch-plot';
 import { benchMsixEnable, benchMsixTableAccess, type MsixEnableBenchResult } from '../msix-workloads';
 import type { Metric } from '../result';
 import { withRatio } from '../result';
@@ -152,7 +153,7 @@ export const msixSection: BenchSection = {
 
     ctx.progress.step('msix: Enable cost against vector count');
     const sizes = ctx.quick ? [8, 128, 512] : [1, 8, 64, 256, 1024];
-    const series = { ms: [[], []] as [number, number][][], commits: [[], []] as [number, number][][] };
+    const series: { ms: BatchPoints; commits: BatchPoints } = { ms: [[], []], commits: [[], []] };
     sizes.forEach((n, k) => {
       // Alternating which variant runs first, size by size, as the rounds above do.
       roundOrder(k, 2).forEach((i) => {
@@ -162,33 +163,13 @@ export const msixSection: BenchSection = {
       });
       ctx.progress.update(k + 1, sizes.length, `${n} vectors`);
     });
-    series.ms[0]!.push([VECTORS, eb.median]);
-    series.ms[1]!.push([VECTORS, ep.median]);
-    series.commits[0]!.push([VECTORS, commitsB]);
-    series.commits[1]!.push([VECTORS, commitsP]);
+    series.ms[0].push([VECTORS, eb.median]);
+    series.ms[1].push([VECTORS, ep.median]);
+    series.commits[0].push([VECTORS, commitsB]);
+    series.commits[1].push([VECTORS, commitsP]);
     out.scaling.push(
-      {
-        id: 'msix-enable',
-        title: `MSI-X Enable with N programmed vectors: time (ms), on ${onKvm ? 'KVM' : 'counting routes'}`,
-        xName: 'vectors',
-        yName: 'ms',
-        logY: true,
-        series: [
-          { name: 'batched', points: series.ms[0]! },
-          { name: 'one commit per change', points: series.ms[1]! },
-        ],
-      },
-      {
-        id: 'msix-enable-commits',
-        title: 'MSI-X Enable with N programmed vectors: routing commits',
-        xName: 'vectors',
-        yName: 'commits',
-        logY: true,
-        series: [
-          { name: 'batched', points: series.commits[0]! },
-          { name: 'one commit per change', points: series.commits[1]! },
-        ],
-      },
+      batchPlot('msix-enable', `MSI-X Enable with N programmed vectors: time (ms), on ${onKvm ? 'KVM' : 'counting routes'}`, 'ms', series.ms),
+      batchPlot('msix-enable-commits', 'MSI-X Enable with N programmed vectors: routing commits', 'commits', series.commits),
     );
     if (!onKvm) out.notes.push(`msix: Enable measured on ${where}; its time is ${COUNTING_ROUTES_TIME}`);
     return Promise.resolve(out);

@@ -15,7 +15,8 @@
  */
 import type * as LinuxSys from '@tsvmm/linux-sys';
 import { type IrqFd, type IrqFdRoute, isVirtError } from '@tsvmm/virt';
-import type { Metric, ScalingSeries } from '../result';
+import { type BatchPoints, batchPlot } from '../batch-plot';
+import type { Metric } from '../result';
 import { failedMetric, skippedMetric, withRatio } from '../result';
 import type { BenchSection, SectionContext, SectionOutput } from '../section';
 import { MeasurementFailed, emptyOutput } from '../section';
@@ -342,30 +343,29 @@ export const routesSection: BenchSection = {
     // 3. Cost against vector count (reprogramming), for the plot.
     ctx.progress.step('routes: cost against vector count');
     const sizes = ctx.quick ? [16, 128, 512] : [1, 8, 64, 256, 1024];
-    const ms: Record<string, [number, number][]> = { batched: [], 'one commit per change': [] };
-    const cm: Record<string, [number, number][]> = { batched: [], 'one commit per change': [] };
+    const ms: BatchPoints = [[], []];
+    const cm: BatchPoints = [[], []];
     sizes.forEach((n, k) => {
       const live = liveRoutes(irqfd, n, apicIds);
       try {
         const bs = Array.from({ length: 5 }, () => reprogram(irqfd, live, (variant ^= 1), true, apicIds));
         const pc = reprogram(irqfd, live, (variant ^= 1), false, apicIds);
-        ms.batched!.push([n, summarize(bs.map((x) => x.ms)).median]);
-        ms['one commit per change']!.push([n, pc.ms]);
-        cm.batched!.push([n, bs[0]!.commits]);
-        cm['one commit per change']!.push([n, pc.commits]);
+        ms[0].push([n, summarize(bs.map((x) => x.ms)).median]);
+        ms[1].push([n, pc.ms]);
+        cm[0].push([n, bs[0]!.commits]);
+        cm[1].push([n, pc.commits]);
       } finally {
         disposeAll(irqfd, live);
       }
       ctx.progress.update(k + 1, sizes.length, `${n} vectors`);
     });
-    ms.batched!.push([N, b.median]);
-    ms['one commit per change']!.push([N, p.median]);
-    cm.batched!.push([N, commits.batched]);
-    cm['one commit per change']!.push([N, commits.perChange]);
-    const series = (r: Record<string, [number, number][]>): ScalingSeries[] => Object.entries(r).map(([name, points]) => ({ name, points }));
+    ms[0].push([N, b.median]);
+    ms[1].push([N, p.median]);
+    cm[0].push([N, commits.batched]);
+    cm[1].push([N, commits.perChange]);
     out.scaling.push(
-      { id: 'routes-ms', title: 'KVM: time to reprogram N live routes (ms)', xName: 'vectors', yName: 'ms', logY: true, series: series(ms) },
-      { id: 'routes-commits', title: 'KVM: routing-table commits to reprogram N routes', xName: 'vectors', yName: 'commits', logY: true, series: series(cm) },
+      batchPlot('routes-ms', 'KVM: time to reprogram N live routes (ms)', 'ms', ms),
+      batchPlot('routes-commits', 'KVM: routing-table commits to reprogram N routes', 'commits', cm),
     );
     out.notes.push(
       `routes: program = setMsi on ${N} routes that already exist with their irqfds assigned (the routing-table work); setup = the same from nothing, where ${N} eventfds and KVM_IRQFD assigns are part of the cost in both columns; per_route = the batched setup per route against eventfd + fcntl(F_DUPFD_CLOEXEC) + KVM_IRQFD made raw on the same VM, in the same rounds.`,
