@@ -31,12 +31,27 @@ export function pendingFault(pending: unknown, limit: number, what: string): str
   return undefined;
 }
 
+/**
+ * The fields of `state` that a snapshot of its version does not have, as the detail of a refusal
+ * (`state has unknown key 'x'; a version-1 snapshot has ...`), or undefined: a field this version
+ * does not read would otherwise be dropped without a word.
+ */
+export function unknownFieldFault(state: object, fields: readonly string[]): string | undefined {
+  const unknown = Object.keys(state).filter((k) => !fields.includes(k));
+  if (unknown.length === 0) return undefined;
+  return `state has unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((k) => `'${k}'`).join(', ')}; a version-1 snapshot has ${fields.join(', ')}`;
+}
+
+const MSIX_STATE_FIELDS: readonly (keyof MsixState)[] = ['version', 'vectors', 'enable', 'functionMask', 'table', 'pending'];
+
 /** Throws INVALID_ARGUMENT unless `state` is a version-1 snapshot of an emulator with `vectors` vectors. */
 export function checkState(operation: string, state: unknown, vectors: number): asserts state is MsixState {
   const fail = (detail: string) => invalidArgument(operation, detail, 'Pass a value returned by save() of an emulator with the same vector count; nothing was changed.');
   if (typeof state !== 'object' || state === null || Array.isArray(state)) throw fail(`state must be a save() snapshot (an object), got ${describeValue(state)}`);
   const s = state as Partial<Record<keyof MsixState, unknown>>;
   if (s.version !== 1) throw fail(`state.version is ${describeValue(s.version)}; this emulator reads version 1`);
+  const extra = unknownFieldFault(s, MSIX_STATE_FIELDS);
+  if (extra) throw fail(extra);
   if (s.vectors !== vectors) throw fail(`state.vectors is ${describeValue(s.vectors)}, this emulator has ${vectors} vectors`);
   if (typeof s.enable !== 'boolean') throw fail(`state.enable must be a boolean, got ${describeValue(s.enable)}`);
   if (typeof s.functionMask !== 'boolean') throw fail(`state.functionMask must be a boolean, got ${describeValue(s.functionMask)}`);

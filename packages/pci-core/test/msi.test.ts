@@ -242,6 +242,7 @@ describe('typed errors, before any change', () => {
       [{ ...good, multipleMessageEnable: 5 }, 'state.multipleMessageEnable must be an integer from 0 to 2, got 5 (0x5)'],
       [[], 'state must be a save() snapshot (an object), got []'],
       [{ ...good, address64: false }, 'state.address64 false'],
+      [{ ...good, maskBits: 0, extra: 1 }, "state has unknown keys 'maskBits', 'extra'"],
     ];
     for (const [bad, words] of cases) {
       const thrown = thrownBy(() => emu.restore(bad as never));

@@ -88,6 +88,7 @@ describe('save and restore', () => {
       [{ ...s, table: s.table.slice(1) }, 'state.table must be an array of 16 numbers (4 per vector), got ['],
       [{ ...s, table: [...s.table.slice(0, 5), -1, ...s.table.slice(6)] }, 'state.table[5] is -1'],
       [{ ...s, enable: 'true' }, 'state.enable must be a boolean, got "true"'],
+      [{ ...s, pba: [0] }, "state has unknown key 'pba'; a version-1 snapshot has version, vectors, enable, functionMask, table, pending"],
     ];
     for (const [bad, words] of cases) {
       const thrown = thrownBy(() => r.emu.restore(bad as MsixState));

@@ -246,4 +246,31 @@ describeAssignedTargets('assigned device: guest-initiated Function Level Reset',
     expect(dev.msix!.enabled).toBe(true);
     expect(errors).toEqual([]);
   });
+
+  modelOnly(target, 'the model device carries both capabilities')('a function with both registers: each resets only on its own capability (Device Capabilities bit 28; AF Capabilities TP and FLR), as vfio-pci decides per register', () => {
+    const cases = [
+      { pcie: { flr: false }, advancedFeatures: { flr: true, tp: true }, resets: { 'PCI Express Device Control': 0, 'Advanced Features AF Control': 1 } },
+      { pcie: { flr: true }, advancedFeatures: { flr: true, tp: false }, resets: { 'PCI Express Device Control': 1, 'Advanced Features AF Control': 0 } },
+    ] as const;
+    for (const c of cases) {
+      for (const reg of FLR_REGISTERS) {
+        using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, pcie: c.pcie, advancedFeatures: c.advancedFeatures }] });
+        const errors: Error[] = [];
+        using dev = assign(env, errors);
+        const m = env.model!;
+        expect(dev.functionLevelReset).toBe(true);
+        const cap = capabilityOf(reg, dev);
+        const resets = m.vfio.device().resets;
+        reg.initiate(dev, cap);
+        expect({ c, register: reg.name, resets: m.vfio.device().resets - resets, kernelFlrs: m.vfio.device().kernelFlrs, bit: dev.configRead(cap + reg.byte, 1) & reg.bit }).toEqual({
+          c,
+          register: reg.name,
+          resets: c.resets[reg.name as keyof typeof c.resets],
+          kernelFlrs: 0,
+          bit: 0,
+        });
+        expect(errors).toEqual([]);
+      }
+    }
+  });
 });

@@ -200,6 +200,32 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
     expect(errors2).toEqual([]);
   });
 
+  modelOnly(target, "the host's vector limit is the model's hostVectors")('a write that only partly reaches the MSI capability asks vfio again too (any size, any alignment)', () => {
+    const writes: [string, (cap: number) => [number, number, number]][] = [
+      ['a DWORD from Message Data past the capability', (cap) => [cap + 0xc, 4, 0x60]],
+      ['a WORD from the byte before the capability', (cap) => [cap - 1, 2, 0x0500]],
+      ['a byte of Message Data', (cap) => [cap + 0xd, 1, 0]],
+    ];
+    for (const [what, at] of writes) {
+      using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
+      const errors: Error[] = [];
+      using dev = assign(env, errors);
+      const vfio = env.model!.vfio.device() as { hostVectors: number; irq: { mode: string } };
+      const cap = dev.msiCapability!;
+      dev.configWrite(0x04, 2, 0x0006);
+      dev.configWrite(cap + 4, 4, 0xfee01000);
+      dev.configWrite(cap + 0xc, 2, 0x60);
+      dev.configWrite(cap + 2, 2, 0x0021);
+      expect({ what, errors: errors.map((e) => isVirtError(e) && e.code) }).toEqual({ what, errors: ['EXHAUSTED'] });
+      vfio.hostVectors = 2048;
+      const [offset, size, value] = at(cap);
+      dev.configWrite(offset, size, value);
+      expect({ what, mode: vfio.irq.mode }).toEqual({ what, mode: 'msi' });
+      env.raiseMsi(1);
+      expect({ what, irr: env.irr() }).toEqual({ what, irr: ['1:97'] });
+    }
+  });
+
   it('restore errors name AssignedPciDevice.restore and the field, and show the value', () => {
     using env = target.create();
     using dev = assign(env);
@@ -220,6 +246,8 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
       [[], 'got []'],
       [{ ...good, guestMemory: 1 }, "state (version 2) has unknown key 'guestMemory'"],
       [{ ...good, version: 1 }, "state (version 1) has unknown key 'msixLive'"],
+      [{ ...good, msix: { ...good.msix!, extra: 1 } }, "state.msix has unknown key 'extra'"],
+      [{ ...good, msi: { ...good.msi!, extra: 1 } }, "state.msi has unknown key 'extra'"],
     ];
     for (const [bad, words] of cases) {
       const e = virtErrorThrownBy(() => dev.restore(bad as AssignedPciDeviceState));

@@ -209,19 +209,22 @@ export class AssignedPciDevice implements Disposable {
    * "Device Capabilities Register", "Device Control Register"); and AF Control (Advanced Features
    * capability + 4, bit 0), meaningful when AF Capabilities (+3) has both TP (bit 0) and FLR (bit 1),
    * the condition vfio-pci's own handler tests (`vfio_af_config_write`). vfio must also have a reset
-   * for the device (VFIO_DEVICE_FLAGS_RESET, vfio.md §7). When false the bits are still
-   * virtualised (they read 0) and a write of 1 is ignored.
+   * for the device (VFIO_DEVICE_FLAGS_RESET, vfio.md §7). True when at least one register is
+   * meaningful; each register resets only on its own capability's condition (a function with both
+   * capabilities may advertise FLR in one only). A bit that is not meaningful is still virtualised
+   * (it reads 0) and a write of 1 to it is ignored.
    */
   readonly functionLevelReset: boolean;
 
   private readonly virtualBars: VirtualBars;
   /**
    * The bytes holding an Initiate Function Level Reset bit: Device Control's high byte (bit 7) and
-   * AF Control (bit 0), where the capability is there. The bit is never forwarded: vfio-pci would
-   * reset the function itself (vfio_exp_config_write, vfio_af_config_write; vfio.md §4) under
+   * AF Control (bit 0), where the capability is there, and whether a write of 1 to that bit resets
+   * (its own capability advertises FLR and vfio has a reset). The bit is never forwarded: vfio-pci
+   * would reset the function itself (vfio_exp_config_write, vfio_af_config_write; vfio.md §4) under
    * emulators that still hold the pre-reset interrupt state.
    */
-  private readonly flrBits: readonly { readonly at: number; readonly bit: number }[];
+  private readonly flrBits: readonly { readonly at: number; readonly bit: number; readonly resets: boolean }[];
   private intxDisable = false;
   private interruptLine: number;
   private readonly initialInterruptLine: number;
@@ -260,7 +263,8 @@ export class AssignedPciDevice implements Disposable {
       intx: AssignedIntxOptions | undefined;
       pcieCap: number | undefined;
       afCap: number | undefined;
-      flrCapable: boolean;
+      /** Device Capabilities advertises FLR (PCI Express), AF Capabilities has TP and FLR (Advanced Features). */
+      flrCapable: { pcie: boolean; af: boolean };
       msixIrqCount: number;
       msiIrqCount: number;
     },
@@ -275,11 +279,12 @@ export class AssignedPciDevice implements Disposable {
     this.msiCapability = init.msiCap;
     this.pcieCapability = init.pcieCap;
     this.advancedFeaturesCapability = init.afCap;
-    const flrBits: { at: number; bit: number }[] = [];
-    if (init.pcieCap !== undefined) flrBits.push({ at: init.pcieCap + EXP_DEVCTL + 1, bit: DEVCTL_FLR_HI });
-    if (init.afCap !== undefined) flrBits.push({ at: init.afCap + AF_CTRL, bit: AF_CTRL_FLR });
+    const hasReset = (device.info.flags & abi.VFIO_DEVICE_FLAGS_RESET) !== 0;
+    const flrBits: { at: number; bit: number; resets: boolean }[] = [];
+    if (init.pcieCap !== undefined) flrBits.push({ at: init.pcieCap + EXP_DEVCTL + 1, bit: DEVCTL_FLR_HI, resets: hasReset && init.flrCapable.pcie });
+    if (init.afCap !== undefined) flrBits.push({ at: init.afCap + AF_CTRL, bit: AF_CTRL_FLR, resets: hasReset && init.flrCapable.af });
     this.flrBits = flrBits;
-    this.functionLevelReset = init.flrCapable && (device.info.flags & abi.VFIO_DEVICE_FLAGS_RESET) !== 0;
+    this.functionLevelReset = flrBits.some((f) => f.resets);
     this.msixIrqCount = init.msixIrqCount;
     this.msiIrqCount = init.msiIrqCount;
     this.msixIndex = new VfioIrqIndex(device.sys, device.deviceFd, abi.VFIO_PCI_IRQ.VFIO_PCI_MSIX_IRQ_INDEX, 'MSI-X');
@@ -395,9 +400,10 @@ export class AssignedPciDevice implements Disposable {
     // Device Control must lie inside the header read (the capability starts at 0xFC at most).
     if (pcieCap !== undefined && pcieCap + EXP_DEVCTL + 2 > header.length) pcieCap = undefined;
     if (afCap !== undefined && afCap + AF_SIZE > header.length) afCap = undefined;
-    const flrCapable =
-      (pcieCap !== undefined && (hv.getUint32(pcieCap + EXP_DEVCAP, true) & DEVCAP_FLR) !== 0) ||
-      (afCap !== undefined && (header[afCap + AF_CAP]! & AF_CAP_TP_FLR) === AF_CAP_TP_FLR);
+    const flrCapable = {
+      pcie: pcieCap !== undefined && (hv.getUint32(pcieCap + EXP_DEVCAP, true) & DEVCAP_FLR) !== 0,
+      af: afCap !== undefined && (header[afCap + AF_CAP]! & AF_CAP_TP_FLR) === AF_CAP_TP_FLR,
+    };
     let msixLayout: ConstructorParameters<typeof MsixEmulator>[0] | undefined;
     let dynamicMsix = false;
     let msixIrqCount = 0;
@@ -594,8 +600,8 @@ export class AssignedPciDevice implements Disposable {
         }
         for (let k = i; k < j; k++) {
           if (offset + k === CMD + 1) bytes[k] = (bytes[k]! & ~CMD_INTX_DISABLE_HI) | (this.intxDisable ? CMD_INTX_DISABLE_HI : 0);
-          const flr = this.flrBitAt(offset + k);
-          if (flr) bytes[k] = bytes[k]! & ~flr;
+          const flr = this.flrAt(offset + k);
+          if (flr) bytes[k] = bytes[k]! & ~flr.bit;
         }
       },
       (i, kind) => (bytes[i] = this.virtualByte(kind, offset + i)),
@@ -620,10 +626,12 @@ export class AssignedPciDevice implements Disposable {
       this.syncMsix('MSI-X Message Control write');
       return;
     }
+    // Any write reaching into the MSI capability (wholly inside it or not) asks vfio again for a refused enable.
+    const m = this.msiCapability;
+    const msiControls = m !== undefined && offset < m + this.msi!.size && offset + size > m ? this.msiBinding!.controls : undefined;
     if (whole === 'msi') {
-      const controls = this.msiBinding!.controls;
       this.msi!.configWrite(offset - this.msiCapability!, size, size === 4 ? v : v & ALL_ONES[size]!);
-      this.msiBinding!.retry(controls, this.msi!.enabled, this.msi!.liveVectors, 'MSI capability write (vfio enable asked again)');
+      this.retryMsi(msiControls!);
       return;
     }
     const bytes = new Uint8Array(size);
@@ -640,10 +648,10 @@ export class AssignedPciDevice implements Disposable {
             this.intxDisable = (bytes[k]! & CMD_INTX_DISABLE_HI) !== 0;
             command = true;
           }
-          const bit = this.flrBitAt(offset + k);
-          if (bit && (bytes[k]! & bit) !== 0) {
-            bytes[k] = bytes[k]! & ~bit;
-            flr = true;
+          const f = this.flrAt(offset + k);
+          if (f && (bytes[k]! & f.bit) !== 0) {
+            bytes[k] = bytes[k]! & ~f.bit;
+            if (f.resets) flr = true;
           }
         }
         const r = calls.regionWrite(this.device.sys, this.device.deviceFd, this.configOffset, at, bytes.subarray(i, j));
@@ -653,7 +661,13 @@ export class AssignedPciDevice implements Disposable {
       },
       (i, kind) => this.writeVirtualByte(kind, offset + i, bytes[i]!),
     );
+    if (msiControls !== undefined) this.retryMsi(msiControls);
     if (flr) this.guestFunctionLevelReset();
+  }
+
+  /** After a guest write that reached the MSI capability: vfio's refused MSI enable is asked for again (MsiBinding.retry). */
+  private retryMsi(controlsBefore: number): void {
+    this.msiBinding!.retry(controlsBefore, this.msi!.enabled, this.msi!.liveVectors, 'MSI capability write (vfio enable asked again)');
   }
 
   /**
@@ -676,10 +690,9 @@ export class AssignedPciDevice implements Disposable {
     }
   }
 
-  /** The Initiate Function Level Reset bit in the config byte at `at`, or 0. */
-  private flrBitAt(at: number): number {
-    for (const f of this.flrBits) if (f.at === at) return f.bit;
-    return 0;
+  /** The Initiate Function Level Reset bit in the config byte at `at`, if that byte holds one. */
+  private flrAt(at: number): (typeof this.flrBits)[number] | undefined {
+    return this.flrBits.find((f) => f.at === at);
   }
 
   private validConfig(offset: number, size: number): boolean {
