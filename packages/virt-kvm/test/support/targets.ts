@@ -6,10 +6,10 @@
  */
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { type FaultInjector, type LinuxIrqFdTarget, linuxIrqFdTarget as linuxIrqFdTargetOf, modelAndDevice, targetKernels } from '@tsvmm/linux-sys/testing';
+import { type FaultInjector, type LinuxIrqFdTarget, assertNoCoalesced, coalescedOn, linuxIrqFdTarget as linuxIrqFdTargetOf, modelAndDevice, targetKernels } from '@tsvmm/linux-sys/testing';
 import type { KvmIrqFd, KvmPartition } from '../../src';
 import { KvmKernelModel, type ModelRelayPlatform } from '../../src/testing';
-import { type KvmFaultAdapter, type KvmFaultKernel, type KvmKernelOptions, kvmFaultAdapter } from './fault-adapter';
+import { type KvmFaultAdapter, type KvmFaultKernel, type KvmKernelOptions, kvmFaultAdapter, takeDeliveries } from './fault-adapter';
 
 const KVM_DEVICE = '/dev/kvm';
 const ALLOW_NO_KVM = 'TSVMM_ALLOW_NO_KVM';
@@ -62,18 +62,11 @@ function makeTarget(real: boolean): KvmTarget {
     create: (options = {}) => book.add(adapter.create({ vcpus: 2, ...options, onModel: (m) => book.track(m) })),
     sysOf: (p) => book.kernelOf(p).sys,
     modelOf: book.modelOf,
-    relayOf: (p) => book.kernelOf(p).platform,
+    relayOf: (p) => book.kernelOf(p).relayPlatforms[0],
     takeIrr(p) {
-      const out: Array<[number, number]> = [];
-      for (let v = 0; v < p.vcpuCount; v++) {
-        for (const vec of p.readLocalApic(v).irr) out.push([v, vec]);
-        p.clearIrr(v);
-      }
-      // IRR is one bit per vector: only the model's APICs can tell a second injection onto a pending one.
+      const out = takeDeliveries(p);
       const model = book.kernelOf(p).model;
-      model?.bus.apics.forEach((apic, vcpu) => {
-        if (apic.coalesced !== 0) throw new Error(`vCPU ${vcpu}: ${apic.coalesced} interrupt(s) injected while the same vector was still pending (delivered twice)`);
-      });
+      if (model !== undefined) assertNoCoalesced(coalescedOn(model.bus));
       return out;
     },
     openFdCount: book.openFdCount,
