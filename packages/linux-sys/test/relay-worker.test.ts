@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { isVirtError } from '@tsvmm/virt';
-import { RelayIrqFd, RelayRouteTable, encodeMsiFields } from '@tsvmm/virt/implement';
+import { type RelayIrqFd, RelayRouteTable, encodeMsiFields } from '@tsvmm/virt/implement';
 import { defineLayout } from '@tsvmm/ffi';
 import { EMFILE, ENOMEM, EpollRelayPlatform, type EpollRelayOptions, type InjectorSpec, _IOW, defineIoctl, ioctlInjector, libcFileName, libcSyscalls } from '../src';
 import { epollWorkerSource } from '../src/relay/epoll-worker';
 import { FaultInjector, REC_COUNT, REC_WORDS, recordingInjectorSpec } from '../src/testing';
+import { epollRelay } from './support/epoll-relay';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 /** Node releases a terminated worker's own fds asynchronously: wait until the count is back. */
@@ -23,16 +24,7 @@ async function fdsBackTo(baseline: number): Promise<number> {
 const record = (): InjectorSpec => recordingInjectorSpec(new SharedArrayBuffer(REC_WORDS * 4));
 
 /** A relay irqfd whose waiter is the epoll worker made with `options`. */
-function workerIrqFd(options: EpollRelayOptions, maxRoutes = 2): RelayIrqFd {
-  return new RelayIrqFd({
-    backend: 'test',
-    maxRoutes,
-    policy: { addressHi: 'reject', backend: 'test' },
-    inject: () => true,
-    reason: 'test',
-    platform: (t) => new EpollRelayPlatform(t, options),
-  });
-}
+const workerIrqFd = (options: EpollRelayOptions, maxRoutes = 2): RelayIrqFd => epollRelay(options, maxRoutes).irqfd;
 
 /** A new route armed with APIC 0 vector 0x41, signalled once. */
 function armAndSignal(irqfd: RelayIrqFd): void {
