@@ -25,6 +25,6 @@ export { ProcessEventFds } from './process-eventfds';
 export { MODEL_FILES_GSI, MODEL_FILES_VECTOR, modelFileTests } from './model-files-suite';
 export type { ModelFilesSyscalls, ModelFilesWorld } from './model-files-suite';
 export { irqFdEventNumberTests, irqFdRouteCycleTests, linuxIrqFdTarget } from './route-suites';
-export { modelAndDevice, targetKernels } from './target-kernels';
-export type { ModelAndDevice, ModelKernelOptions, TargetDevice, TargetKernel, TargetKernels } from './target-kernels';
+export { linuxTestTarget, modelAndDevice, modelOnly, targetKernels } from './target-kernels';
+export type { LinuxTestTarget, LinuxTestTargetParts, ModelAndDevice, ModelKernelOptions, TargetCreateOptions, TargetDevice, TargetKernel, TargetKernels } from './target-kernels';
 export type { BackendPartition, BackendReads, BackendTestTarget, InjectedSyscalls, LinuxIrqFdPartition, LinuxIrqFdTarget, ModelKernelState } from './route-suites';
