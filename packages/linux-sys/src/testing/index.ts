@@ -26,5 +26,5 @@ export { MODEL_FILES_GSI, MODEL_FILES_VECTOR, modelFileTests } from './model-fil
 export type { ModelFilesSyscalls, ModelFilesWorld } from './model-files-suite';
 export { irqFdEventNumberTests, irqFdRouteCycleTests, linuxIrqFdTarget } from './route-suites';
 export { linuxTestTarget, modelAndDevice, modelOnly, targetKernels } from './target-kernels';
-export type { LinuxTestTarget, LinuxTestTargetParts, ModelAndDevice, ModelKernelOptions, TargetCreateOptions, TargetDevice, TargetKernel, TargetKernels } from './target-kernels';
+export type { BuiltTestTarget, InjectedTargetKernel, LinuxTestTarget, LinuxTestTargetParts, ModelAndDevice, ModelKernelOptions, TargetCreateOptions, TargetDevice, TargetKernel, TargetKernels } from './target-kernels';
 export type { BackendPartition, BackendReads, BackendTestTarget, InjectedSyscalls, LinuxIrqFdPartition, LinuxIrqFdTarget, ModelKernelState } from './route-suites';

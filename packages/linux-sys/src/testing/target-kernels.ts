@@ -130,7 +130,10 @@ export function modelAndDevice<T>(device: TargetDevice, make: (real: boolean) =>
 }
 
 /** The options a backend target's `create` takes: its adapter's, without `onModel`, `vcpus` defaulting to 2. */
-export type TargetCreateOptions<O> = Omit<O, 'vcpus' | 'onModel'> & { readonly vcpus?: number };
+export type TargetCreateOptions<O> = Omit<O, 'vcpus' | 'onModel'> & {
+  /** vCPUs of the partition; default 2. */
+  readonly vcpus?: number;
+};
 
 /** One kernel a backend's behaviour tests run on (its model, or its real device): what every backend's target offers. */
 export interface LinuxTestTarget<P, M, O> {
@@ -150,10 +153,29 @@ export interface LinuxTestTarget<P, M, O> {
   openFdCount(): number;
 }
 
+/** A {@link TargetKernel} whose system calls go through a {@link FaultInjector}. */
+export interface InjectedTargetKernel<P, M> extends TargetKernel<P, M> {
+  /** The partition's system calls, with faults injected. */
+  readonly sys: FaultInjector;
+}
+
+/** What {@link linuxTestTarget} returns. */
+export interface BuiltTestTarget<P extends object, M, K extends TargetKernel<P, M>, O> {
+  /** The target. */
+  readonly target: LinuxTestTarget<P, M, O>;
+  /** The record of every partition and model the target made, for the backend's own members. */
+  readonly book: TargetKernels<P, M, K>;
+}
+
 /** What {@link linuxTestTarget} builds a target from. */
 export interface LinuxTestTargetParts<P, M, K, O> {
   /** The backend's fault adapter: its name and how it builds one kernel. */
-  readonly adapter: { readonly name: string; create(options: O): K };
+  readonly adapter: {
+    /** The kernel's name in test titles. */
+    readonly name: string;
+    /** Builds one partition on the kernel. */
+    create(options: O): K;
+  };
   /** Whether this is the real device's target. */
   readonly real: boolean;
   /** Descriptors model `m` holds open. */
@@ -169,9 +191,7 @@ export interface LinuxTestTargetParts<P, M, K, O> {
  * partition from `parts.adapter`, every model counted ({@link targetKernels}), and `takeIrr`
  * failing where the model saw a vector injected while still pending.
  */
-export function linuxTestTarget<P extends object, M, K extends TargetKernel<P, M> & { readonly sys: FaultInjector }, O extends ModelKernelOptions<M>>(
-  parts: LinuxTestTargetParts<P, M, K, O>,
-): { readonly target: LinuxTestTarget<P, M, O>; readonly book: TargetKernels<P, M, K> } {
+export function linuxTestTarget<P extends object, M, K extends InjectedTargetKernel<P, M>, O extends ModelKernelOptions<M>>(parts: LinuxTestTargetParts<P, M, K, O>): BuiltTestTarget<P, M, K, O> {
   const { adapter, real } = parts;
   const book = targetKernels<P, M, K>((m) => parts.modelFds(m));
   const target: LinuxTestTarget<P, M, O> = {
