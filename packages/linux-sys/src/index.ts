@@ -25,3 +25,4 @@ export * from './irqfd/index';
 export { checkLinuxHost, currentHost, libcFileName } from './platform';
 export type { LinuxHost } from './platform';
 export * from './io-completion/index';
+export { LinuxPartitionBase } from './partition-base';

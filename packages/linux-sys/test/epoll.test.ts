@@ -1,8 +1,9 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { RelayIrqFd, RelayRouteTable } from '@tsvmm/virt/implement';
+import { RelayRouteTable } from '@tsvmm/virt/implement';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_EVENT, EpollRelayPlatform, EventFd, libcSyscalls } from '../src';
 import { encodeStruct } from '@tsvmm/ffi';
-import { FaultInjector, REC_COUNT, REC_DATA, REC_WORDS, recordingInjectorSpec } from '../src/testing';
+import { FaultInjector, REC_COUNT, REC_DATA, recordingInjectorSpec } from '../src/testing';
+import { relaysStoppedAfterEach } from './support/epoll-relay';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 const threads = (): string[] => readdirSync('/proc/self/task');
@@ -36,32 +37,12 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
   const MSI = 0xfee00000;
 
   // Node releases a worker's own fds after it exits: wait for that, so fd counts start clean.
-  const made: EpollRelayPlatform[] = [];
-  afterEach(async () => {
-    for (const p of made.splice(0)) {
-      p.dispose();
-      await p.whenClosed();
-    }
-  });
+  const relays = relaysStoppedAfterEach();
 
   function makeRelay(sys = libcSyscalls(), maxRoutes = 64) {
-    const rec = new SharedArrayBuffer(REC_WORDS * 4);
-    const worker = new Int32Array(rec);
     const main = { count: 0 };
-    let platform: EpollRelayPlatform | undefined;
-    const irqfd = new RelayIrqFd({
-      backend: 'test',
-      maxRoutes,
-      policy: { addressHi: 'reject', backend: 'test' },
-      inject: () => {
-        main.count++;
-        return true;
-      },
-      platform: (table) => (platform = new EpollRelayPlatform(table, { injector: recordingInjectorSpec(rec), sys })),
-      reason: 'test',
-    });
-    made.push(platform!);
-    return { irqfd, worker, main, platform: platform! };
+    const relay = relays.recording(maxRoutes, () => (main.count++, true), sys);
+    return { ...relay, main };
   }
 
   it('delivers signals of armed routes in the worker, latches while masked, and settles', async () => {
@@ -212,7 +193,7 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
   it('rejects events of another kind', () => {
     const table = new RelayRouteTable(4);
     const p = new EpollRelayPlatform(table, { injector: recordingInjectorSpec(new SharedArrayBuffer(16)) });
-    made.push(p);
+    relays.track(p);
     try {
       expect(() => p.watch(0, { kind: 'in-process', fd: undefined } as never)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
     } finally {

@@ -5,9 +5,10 @@
  */
 import { closeSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { type IrqFdRoute } from '@tsvmm/virt';
-import { RelayIrqFd } from '@tsvmm/virt/implement';
-import { EFD_NONBLOCK, EPERM, EpollRelayPlatform, EventFd, libcSyscalls } from '../src';
-import { FaultInjector, REC_COUNT, REC_WORDS, recordingInjector, recordingInjectorSpec } from '../src/testing';
+import type { RelayIrqFd } from '@tsvmm/virt/implement';
+import { EFD_NONBLOCK, EPERM, EventFd, libcSyscalls } from '../src';
+import { FaultInjector, REC_COUNT, REC_WORDS, recordingInjector } from '../src/testing';
+import { relaysStoppedAfterEach } from './support/epoll-relay';
 
 const sys = libcSyscalls();
 const isOpen = (fd: number): boolean => {
@@ -104,31 +105,14 @@ describe('EventFd: the number handed out is a duplicate the event never depends 
 describe('relay routes (EpollRelayPlatform) never act on a number they no longer own', () => {
   const MSI_A = 0xfee05000;
   const MSI_B = 0xfee07000;
-  const made: EpollRelayPlatform[] = [];
-  afterEach(async () => {
-    for (const p of made.splice(0)) {
-      p.dispose();
-      await p.whenClosed();
-    }
-  });
+  const relays = relaysStoppedAfterEach();
 
   /** A relay whose main-thread and worker injectors both record (address, data). */
   function makeRelay(f = new FaultInjector()) {
-    const rec = new SharedArrayBuffer(REC_WORDS * 4);
-    const worker = new Int32Array(rec);
     const main: Array<[number, number]> = [];
     const count = recordingInjector(new SharedArrayBuffer(REC_WORDS * 4));
-    let platform: EpollRelayPlatform | undefined;
-    const irqfd = new RelayIrqFd({
-      backend: 'test',
-      maxRoutes: 16,
-      policy: { addressHi: 'reject', backend: 'test' },
-      inject: (lo, hi, data) => (main.push([lo, data]), count(lo, hi, data)),
-      platform: (table) => (platform = new EpollRelayPlatform(table, { injector: recordingInjectorSpec(rec), sys: f })),
-      reason: 'test',
-    });
-    made.push(platform!);
-    return { irqfd, worker, main, f, platform: platform! };
+    const relay = relays.recording(16, (lo, hi, data) => (main.push([lo, data]), count(lo, hi, data)), f);
+    return { ...relay, main, f };
   }
 
   /** Route `a`, armed with MSI_A vector 0xA7, whose handed-out number (`number`) the user has closed. */

@@ -7,9 +7,9 @@
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { type EventFdEvent } from '@tsvmm/virt';
-import { RelayIrqFd } from '@tsvmm/virt/implement';
-import { EpollRelayPlatform, libcSyscalls } from '../src';
+import { libcSyscalls } from '../src';
 import { REC_WORDS, recordingInjectorSpec } from '../src/testing';
+import { epollRelay } from './support/epoll-relay';
 
 /** The targets registered in the epoll instance that also watches `controlFd` (the platform's). */
 function epollTargets(controlFd: number): number[] {
@@ -29,14 +29,7 @@ function epollTargets(controlFd: number): number[] {
 
 test("disposing an armed relay route's event removes it from the epoll set first; a copy's signals reach nobody", async () => {
   const shared = new SharedArrayBuffer(REC_WORDS * 4);
-  const irqfd = new RelayIrqFd({
-    backend: 'test',
-    maxRoutes: 4,
-    policy: { addressHi: 'reject', backend: 'test' },
-    inject: () => true,
-    reason: 'test',
-    platform: (t) => new EpollRelayPlatform(t, { injector: recordingInjectorSpec(shared) }),
-  });
+  const { irqfd, platform } = epollRelay({ injector: recordingInjectorSpec(shared) }, 4);
   const sys = libcSyscalls();
   let copy = -1;
   try {
@@ -46,7 +39,6 @@ test("disposing an armed relay route's event removes it from the epoll set first
       r.setMsi(0xfee00000, 0x41);
       r.unmask();
     }
-    const platform = irqfd.platform as EpollRelayPlatform;
     const own = (route.event as unknown as { ownFd(): number }).ownFd();
     const otherOwn = (other.event as unknown as { ownFd(): number }).ownFd();
     expect(epollTargets(platform.controlEventFd)).toEqual([own, otherOwn].sort((a, b) => a - b));

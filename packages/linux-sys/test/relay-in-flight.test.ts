@@ -4,37 +4,20 @@
  * clearMsi() or dispose(); consumePending() reports only signals raised while not armed.
  */
 import { type IrqFdRoute } from '@tsvmm/virt';
-import { RelayIrqFd } from '@tsvmm/virt/implement';
-import { EpollRelayPlatform } from '../src';
-import { REC_COUNT, REC_DATA, REC_WORDS, recordingInjectorSpec } from '../src/testing';
+import type { RelayIrqFd } from '@tsvmm/virt/implement';
+import { REC_COUNT, REC_DATA } from '../src/testing';
+import { relaysStoppedAfterEach } from './support/epoll-relay';
 
 const A = { address: 0xfee00000, data: 0x41 };
 const B = { address: 0xfee01000, data: 0x42 };
 const ROUNDS = 150;
 
 describe('EpollRelayPlatform: a signal in flight goes to the message it was raised under', () => {
-  const made: EpollRelayPlatform[] = [];
-  afterEach(async () => {
-    for (const p of made.splice(0)) {
-      p.dispose();
-      await p.whenClosed();
-    }
-  });
+  const relays = relaysStoppedAfterEach();
 
   function makeRelay() {
-    const rec = new SharedArrayBuffer(REC_WORDS * 4);
-    const worker = new Int32Array(rec);
     const main: number[] = []; // data of each main-thread injection
-    let platform: EpollRelayPlatform | undefined;
-    const irqfd = new RelayIrqFd({
-      backend: 'test',
-      maxRoutes: 8,
-      policy: { addressHi: 'reject', backend: 'test' },
-      inject: (_lo, _hi, data) => (main.push(data), true),
-      platform: (table) => (platform = new EpollRelayPlatform(table, { injector: recordingInjectorSpec(rec), sys: undefined })),
-      reason: 'test',
-    });
-    made.push(platform!);
+    const { irqfd, worker } = relays.recording(8, (_lo, _hi, data) => (main.push(data), true));
     let seenWorker = 0;
     let seenMain = 0;
     /** The data of every injection since the last call (the worker keeps only its last message). */

@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { isVirtError } from '@tsvmm/virt';
-import { RelayIrqFd, RelayRouteTable, encodeMsiFields } from '@tsvmm/virt/implement';
+import { type RelayIrqFd, RelayRouteTable, encodeMsiFields } from '@tsvmm/virt/implement';
 import { defineLayout } from '@tsvmm/ffi';
 import { EMFILE, ENOMEM, EpollRelayPlatform, type EpollRelayOptions, type InjectorSpec, _IOW, defineIoctl, ioctlInjector, libcFileName, libcSyscalls } from '../src';
 import { epollWorkerSource } from '../src/relay/epoll-worker';
 import { FaultInjector, REC_COUNT, REC_WORDS, recordingInjectorSpec } from '../src/testing';
+import { epollRelay } from './support/epoll-relay';
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 /** Node releases a terminated worker's own fds asynchronously: wait until the count is back. */
@@ -21,18 +22,11 @@ async function fdsBackTo(baseline: number): Promise<number> {
   return openFds();
 }
 const record = (): InjectorSpec => recordingInjectorSpec(new SharedArrayBuffer(REC_WORDS * 4));
+/** What creating a worker platform over 4 slots, its injector recording, with `options` throws. */
+const platformError = (options: Omit<EpollRelayOptions, 'injector'>): unknown => caught(() => new EpollRelayPlatform(new RelayRouteTable(4), { injector: record(), ...options }));
 
 /** A relay irqfd whose waiter is the epoll worker made with `options`. */
-function workerIrqFd(options: EpollRelayOptions, maxRoutes = 2): RelayIrqFd {
-  return new RelayIrqFd({
-    backend: 'test',
-    maxRoutes,
-    policy: { addressHi: 'reject', backend: 'test' },
-    inject: () => true,
-    reason: 'test',
-    platform: (t) => new EpollRelayPlatform(t, options),
-  });
-}
+const workerIrqFd = (options: EpollRelayOptions, maxRoutes = 2): RelayIrqFd => epollRelay(options, maxRoutes).irqfd;
 
 /** A new route armed with APIC 0 vector 0x41, signalled once. */
 function armAndSignal(irqfd: RelayIrqFd): void {
@@ -174,7 +168,7 @@ describe('creation failures are typed, from the constructor, with nothing left o
   ])('%s failing with errno %d', async (call, errno) => {
     const baseline = openFds();
     const f = new FaultInjector().fail(call, errno);
-    const e = caught(() => new EpollRelayPlatform(new RelayRouteTable(4), { injector: record(), sys: f }));
+    const e = platformError({ sys: f });
     expect(isVirtError(e, 'SYSCALL')).toBe(true);
     expect((e as { errno?: number }).errno).toBe(errno);
     expect(openFds()).toBe(baseline);
@@ -183,15 +177,11 @@ describe('creation failures are typed, from the constructor, with nothing left o
 
   it('a worker that cannot be created (EMFILE) is a typed SYSCALL error', async () => {
     const baseline = openFds();
-    const e = caught(
-      () =>
-        new EpollRelayPlatform(new RelayRouteTable(4), {
-          injector: record(),
-          startWorker: () => {
-            throw Object.assign(new Error('Worker initialization failure: EMFILE'), { code: 'ERR_WORKER_INIT_FAILED' });
-          },
-        }),
-    );
+    const e = platformError({
+      startWorker: () => {
+        throw Object.assign(new Error('Worker initialization failure: EMFILE'), { code: 'ERR_WORKER_INIT_FAILED' });
+      },
+    });
     expect(isVirtError(e, 'SYSCALL')).toBe(true);
     expect((e as { errnoName?: string }).errnoName).toBe('EMFILE');
     expect(openFds()).toBe(baseline);
@@ -199,13 +189,9 @@ describe('creation failures are typed, from the constructor, with nothing left o
 
   it('a worker that fails to start (it cannot load koffi) is a typed error with the reason', async () => {
     const baseline = openFds();
-    const e = caught(
-      () =>
-        new EpollRelayPlatform(new RelayRouteTable(4), {
-          injector: record(),
-          startWorker: (source, options) => new Worker(source, { ...options, workerData: { ...(options.workerData as object), koffiPath: '/nonexistent/koffi.js' } }),
-        }),
-    );
+    const e = platformError({
+      startWorker: (source, options) => new Worker(source, { ...options, workerData: { ...(options.workerData as object), koffiPath: '/nonexistent/koffi.js' } }),
+    });
     expect(isVirtError(e, 'UNAVAILABLE')).toBe(true);
     expect((e as Error).message).toMatch(/could not start.*Cannot find module/);
     expect(await fdsBackTo(baseline)).toBe(baseline);
@@ -214,15 +200,11 @@ describe('creation failures are typed, from the constructor, with nothing left o
   it('a worker that never starts: a typed error after startTimeoutMs, and it never touches the closed numbers if it starts late', async () => {
     const baseline = openFds();
     let late: Worker | undefined;
-    const e = caught(
-      () =>
-        new EpollRelayPlatform(new RelayRouteTable(4), {
-          injector: record(),
-          startTimeoutMs: 200,
-          // Starts the real program only after the main thread has given up and closed its fds.
-          startWorker: (source, options) => (late = new Worker(`setTimeout(() => { ${source} }, 600)`, options)),
-        }),
-    );
+    const e = platformError({
+      startTimeoutMs: 200,
+      // Starts the real program only after the main thread has given up and closed its fds.
+      startWorker: (source, options) => (late = new Worker(`setTimeout(() => { ${source} }, 600)`, options)),
+    });
     expect(isVirtError(e, 'UNAVAILABLE')).toBe(true);
     expect((e as Error).message).toMatch(/did not start within 200 ms/);
     // The numbers it was given are free again: take them, signalled, and check nobody touched them.

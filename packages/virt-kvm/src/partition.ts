@@ -3,9 +3,9 @@
  * interrupts are concerned: irqfd routes, one-shot MSIs and a diagnostic view of each local APIC.
  */
 import { type GuestEoiAccess, IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, type X2apicPartitionProbe, parseMsi } from '@tsvmm/virt';
-import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, disposedError, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
+import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
-import { type IoctlInjectorSpec, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
+import { type IoctlInjectorSpec, LinuxPartitionBase, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions, supportedCpuidX2apic } from './device';
@@ -171,7 +171,7 @@ const RELAY_MAX_ROUTES = 4096;
  * KVM_CAP_IRQFD and KVM_CAP_IRQ_ROUTING, else the user-space relay (an epoll worker thread
  * injecting with KVM_SIGNAL_MSI); `capabilities.irqfd` says which.
  */
-export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
+export class KvmPartition extends LinuxPartitionBase implements Partition, LocalApicAccess, IoApicAccess {
   /** Always `kvm`. */
   readonly backend = 'kvm';
   /** vCPUs created; vCPU i has APIC ID `apicIds[i]`. */
@@ -196,15 +196,12 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
    * it. A destination above `capabilities.maxApicId` is INVALID_MSI naming the limit.
    */
   readonly msiPolicy: MsiPolicy;
-  private readonly sys: Syscalls;
   private readonly kvmFd: number;
   private readonly vm: number;
-  private readonly vcpus: readonly number[];
   private readonly irqfdImpl: KvmIrqFd | RelayIrqFd | undefined;
   private readonly inject: RawInjector;
   private readonly lapic: LapicPage;
   private readonly eoiAccess: GuestEoiAccess | undefined;
-  private isDisposed = false;
 
   private constructor(
     token: typeof CREATE,
@@ -217,11 +214,10 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
     routingEntries: number,
   ) {
     checkConstructToken(token, CREATE, 'KvmPartition', 'KvmPartition.create()');
+    super(sys, vcpuFds, 'the KVM partition');
     const mode = settings.mode;
-    this.sys = sys;
     this.kvmFd = kvmFd;
     this.vm = vmFd;
-    this.vcpus = Object.freeze(vcpuFds);
     this.vcpuCount = vcpuFds.length;
     this.apicIds = Object.freeze([...settings.apicIds]);
     this.x2apic = settings.x2apic;
@@ -396,11 +392,6 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
     }
   }
 
-  /** True once {@link KvmPartition.dispose} has run. */
-  get disposed(): boolean {
-    return this.isDisposed;
-  }
-
   /** The VM fd (for benchmarks and raw KVM calls; owned by the partition: do not close it). */
   get vmFd(): number {
     this.live('KvmPartition.vmFd');
@@ -413,9 +404,7 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
    * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT unless `vcpu` is an integer from 0 to vcpuCount-1.
    */
   vcpuFd(vcpu: number): number {
-    const op = 'KvmPartition.vcpuFd';
-    this.live(op);
-    return this.vcpus[checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1)]!;
+    return this.vcpuFdFor('KvmPartition.vcpuFd', vcpu);
   }
 
   /**
@@ -607,28 +596,15 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
     check(calls.setIrqchip(this.sys, this.vm, chip), op, 'ioctl(KVM_SET_IRQCHIP, IOAPIC)');
   }
 
-  /**
-   * Stops the relay's worker (if any), closes every route's eventfd (which tears its irqfd down),
-   * then each vCPU fd, the VM fd and the /dev/kvm fd. Idempotent; never throws.
-   */
-  dispose(): void {
-    if (this.isDisposed) return;
-    this.isDisposed = true;
-    try {
-      // The relay's worker uses the VM fd: it is stopped first. Closing each route's eventfd tears its irqfd down.
-      if (this.irqfdImpl instanceof RelayIrqFd) this.irqfdImpl.dispose();
-      else this.irqfdImpl?.dispose();
-    } catch {
-      // disposal never throws; the fds below are closed regardless
-    }
-    for (const fd of this.vcpus) this.sys.close(fd);
-    this.sys.close(this.vm);
-    this.sys.close(this.kvmFd);
+  /** Stops the relay's worker (if any), which uses the VM fd; closing each route's eventfd tears its irqfd down. */
+  protected disposeIrqFd(): void {
+    this.irqfdImpl?.dispose();
   }
 
-  /** {@link KvmPartition.dispose}, for `using`. */
-  [Symbol.dispose](): void {
-    this.dispose();
+  /** After the vCPU fds: the VM fd, then the /dev/kvm fd. */
+  protected releaseOwned(): void {
+    this.sys.close(this.vm);
+    this.sys.close(this.kvmFd);
   }
 
   /**
@@ -637,10 +613,6 @@ export class KvmPartition implements Partition, LocalApicAccess, IoApicAccess {
    */
   whenClosed(): Promise<void> {
     return this.irqfdImpl?.whenClosed() ?? Promise.resolve();
-  }
-
-  private live(op: string): void {
-    if (this.isDisposed) throw disposedError(op, 'the KVM partition');
   }
 
   /** KVM_GET_IRQCHIP of the IOAPIC into a fresh `struct kvm_irqchip`. */

@@ -195,7 +195,9 @@ describeOnTargets('KvmPartition', (target) => {
     r.setMsi(msiTo(0, 0x41).address, 0x41);
     r.unmask();
     p.dispose();
+    const calls = target.sysOf(p).log.length;
     p[Symbol.dispose]();
+    expect(target.sysOf(p).log.length).toBe(calls); // the second dispose closes nothing again
     expect(target.openFdCount()).toBe(baseline);
     expect(p.disposed).toBe(true);
     expect(r.disposed).toBe(true);

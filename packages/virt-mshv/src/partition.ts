@@ -8,8 +8,8 @@
  */
 import type { LocalApicAccess, LocalApicState, Partition, PartitionCapabilities } from '@tsvmm/virt';
 import type { RelayPlatformFactory } from '@tsvmm/virt/implement';
-import { checkConstructToken, checkInteger, checkMethods, checkOptions, describeValue, disposedError, invalidArgument, partitionCapabilities } from '@tsvmm/virt/implement';
-import { type PartitionIrqFdSettings, type Syscalls, check, checkSyscalls, createPartitionIrqFd, libcSyscalls } from '@tsvmm/linux-sys';
+import { checkConstructToken, checkInteger, checkMethods, checkOptions, describeValue, invalidArgument, partitionCapabilities } from '@tsvmm/virt/implement';
+import { LinuxPartitionBase, type PartitionIrqFdSettings, type Syscalls, check, checkSyscalls, createPartitionIrqFd, libcSyscalls } from '@tsvmm/linux-sys';
 import { MSHV_DEVICE, MSHV_MAX_MSI_ROUTES, MSHV_MAX_VPS, MSHV_PT_BIT_LAPIC, MSHV_PT_BIT_X2APIC, MSHV_PT_ISOLATION_NONE, MSHV_ROUTE_MAX_APIC_ID } from './abi';
 import { type AssertInterruptInjector, assertInterruptInjector } from './assert-interrupt';
 import { createPartition, createVp, initializePartition } from './calls';
@@ -130,7 +130,7 @@ const CREATE: unique symbol = Symbol('MshvPartition.create');
  * kernel rejects any nonzero upper MSI address and VP indexes of 256 or more), a
  * physical destination must be an existing VP, and vector 0 is refused: see `parseMshvMsi`.
  */
-export class MshvPartition implements Partition, LocalApicAccess {
+export class MshvPartition extends LinuxPartitionBase implements Partition, LocalApicAccess {
   /** Always `mshv`. */
   readonly backend = 'mshv';
   /** VPs created, 1 to 256; their APIC IDs are 0 .. vcpuCount-1. */
@@ -141,14 +141,11 @@ export class MshvPartition implements Partition, LocalApicAccess {
    * `maxVcpus` 256.
    */
   readonly capabilities: MshvCapabilities;
-  private readonly sys: Syscalls;
   private readonly pt: number;
-  private readonly vps: readonly number[];
   private readonly lapic: VpLapicPage;
   private readonly injector: AssertInterruptInjector;
   private readonly irqfdInjector: AssertInterruptInjector;
   private readonly irqfdImpl: MshvIrqFd;
-  private isDisposed = false;
 
   private constructor(
     token: typeof CREATE,
@@ -161,9 +158,8 @@ export class MshvPartition implements Partition, LocalApicAccess {
     apic: ApicSettings,
   ) {
     checkConstructToken(token, CREATE, 'MshvPartition', 'MshvPartition.create()');
-    this.sys = sys;
+    super(sys, vpFds, 'the mshv partition');
     this.pt = partitionFd;
-    this.vps = Object.freeze(vpFds);
     this.vcpuCount = vpFds.length;
     this.lapic = lapic;
     this.injector = injectors.request;
@@ -254,11 +250,6 @@ export class MshvPartition implements Partition, LocalApicAccess {
     }
   }
 
-  /** True once {@link MshvPartition.dispose} has run. */
-  get disposed(): boolean {
-    return this.isDisposed;
-  }
-
   /** The partition fd (owned by the partition: do not close it). */
   get partitionFd(): number {
     this.live('MshvPartition.partitionFd');
@@ -271,9 +262,7 @@ export class MshvPartition implements Partition, LocalApicAccess {
    * @throws VirtError DISPOSED after dispose; INVALID_ARGUMENT unless `vcpu` is an integer from 0 to vcpuCount-1.
    */
   vpFd(vcpu: number): number {
-    const op = 'MshvPartition.vpFd';
-    this.live(op);
-    return this.vps[checkInteger(op, 'vcpu', vcpu, 0, this.vcpuCount - 1)]!;
+    return this.vcpuFdFor('MshvPartition.vpFd', vcpu);
   }
 
   /** The irqfd (MSHV_IRQFD + MSHV_SET_MSI_ROUTING through the shared engine); the same object every call. */
@@ -323,16 +312,13 @@ export class MshvPartition implements Partition, LocalApicAccess {
     this.lapic.write(this.sys, fd, op);
   }
 
-  /** Closes every route's eventfd, each VP fd and the partition fd, once; frees the pinned buffers. Never throws. */
-  dispose(): void {
-    if (this.isDisposed) return;
-    this.isDisposed = true;
-    try {
-      this.irqfdImpl.dispose();
-    } catch {
-      // disposal never throws; the fds below are closed regardless
-    }
-    for (const fd of this.vps) this.sys.close(fd);
+  /** Closes every route's eventfd (and stops the overflow relay's worker, if one was started). */
+  protected disposeIrqFd(): void {
+    this.irqfdImpl.dispose();
+  }
+
+  /** After the VP fds: the partition fd, then the pinned buffers (hypercall inputs, VP state page). */
+  protected releaseOwned(): void {
     this.sys.close(this.pt);
     this.injector.free();
     this.irqfdInjector.free();
@@ -345,15 +331,6 @@ export class MshvPartition implements Partition, LocalApicAccess {
    */
   whenClosed(): Promise<void> {
     return this.irqfdImpl.whenClosed();
-  }
-
-  /** {@link MshvPartition.dispose}, for `using`. */
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-
-  private live(op: string): void {
-    if (this.isDisposed) throw disposedError(op, 'the mshv partition');
   }
 }
 

@@ -57,6 +57,14 @@ const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
 export function modelFileTests(world: () => ModelFilesWorld): void {
   const { it } = runner();
   const gsi = MODEL_FILES_GSI;
+  /** A new world with an eventfd open as `e` and as its dup `d`, assigned as an irqfd on `gsi` through `e`. */
+  const assignedThroughOneOfTwo = (): { w: ModelFilesWorld; e: number; d: number } => {
+    const w = world();
+    const e = w.sys.eventfd(0, 0);
+    const d = w.sys.dup(e);
+    runner().expect(w.assignIrqfd(e, gsi)).toBe(0);
+    return { w, e, d };
+  };
 
   it('dup is the lowest free number for the same open file; EBADF for a closed one', () => {
     const { expect } = runner();
@@ -85,10 +93,7 @@ export function modelFileTests(world: () => ModelFilesWorld): void {
 
   it('closing one of two numbers keeps the file and its irqfd; closing the last tears the irqfd down', () => {
     const { expect } = runner();
-    const w = world();
-    const e = w.sys.eventfd(0, 0);
-    const d = w.sys.dup(e);
-    expect(w.assignIrqfd(e, gsi)).toBe(0);
+    const { w, e, d } = assignedThroughOneOfTwo();
     expect(w.sys.close(e)).toBe(0);
     expect(w.sys.close(e)).toBe(-EBADF);
     // The file lives on through d: still assigned, a signal through d injects.
@@ -103,10 +108,7 @@ export function modelFileTests(world: () => ModelFilesWorld): void {
 
   it('irqfd identifies the eventfd by its open file: assigning a dup of an assigned eventfd is EBUSY, deassign through the dup works', () => {
     const { expect } = runner();
-    const w = world();
-    const e = w.sys.eventfd(0, 0);
-    const d = w.sys.dup(e);
-    expect(w.assignIrqfd(e, gsi)).toBe(0);
+    const { w, e, d } = assignedThroughOneOfTwo();
     expect(w.assignIrqfd(d, gsi)).toBe(-EBUSY);
     expect(w.deassignIrqfd(d, gsi)).toBe(0);
     expect(w.irqfdGsi(e)).toBe(undefined);

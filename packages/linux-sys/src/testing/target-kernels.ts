@@ -1,7 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
+import type { ApicBus } from '@tsvmm/virt/testing';
 import type { Syscalls } from '../syscalls';
 import { describeWithDevice } from './describe-with-device';
 import type { FaultInjector } from './fault-injector';
+import { assertNoCoalesced, coalescedOn } from './irqfd-fault/harness';
 
 /**
  * How a backend's test adapter builds one partition on its model (or its real device), beside the
@@ -69,11 +71,7 @@ export function targetKernels<P extends object, M, K extends TargetKernel<P, M>>
       return kernel.partition;
     },
     kernelOf,
-    modelOf(p) {
-      const m = kernelOf(p).model;
-      if (m === undefined) throw new Error('a device has no model: read the model only where !target.real');
-      return m;
-    },
+    modelOf: (p) => modelOnly(kernelOf(p).model, 'a device has no model'),
     track(model) {
       models.push(model);
       return model;
@@ -82,6 +80,15 @@ export function targetKernels<P extends object, M, K extends TargetKernel<P, M>>
     modelFdCount,
     openFdCount: () => readdirSync('/proc/self/fd').length + modelFdCount(),
   };
+}
+
+/**
+ * `value`, which exists only on a backend's kernel model: an `Error` where it is undefined (on the
+ * real device), saying `why` and that a test reads it only in `!target.real` branches.
+ */
+export function modelOnly<T>(value: T | undefined, why: string): T {
+  if (value === undefined) throw new Error(`${why}: read it only where !target.real`);
+  return value;
 }
 
 /** A backend's real device as its test targets use it, and the name each target gives the tests it runs. */
@@ -120,4 +127,88 @@ export function modelAndDevice<T>(device: TargetDevice, make: (real: boolean) =>
     },
     describeDevice,
   };
+}
+
+/** The options a backend target's `create` takes: its adapter's, without `onModel`, `vcpus` defaulting to 2. */
+export type TargetCreateOptions<O> = Omit<O, 'vcpus' | 'onModel'> & {
+  /** vCPUs of the partition; default 2. */
+  readonly vcpus?: number;
+};
+
+/** One kernel a backend's behaviour tests run on (its model, or its real device): what every backend's target offers. */
+export interface LinuxTestTarget<P, M, O> {
+  /** The kernel's name in every test title, e.g. `KVM model` or `real /dev/kvm`. */
+  readonly name: string;
+  /** True on the real device: then the kernel's own state cannot be read back. */
+  readonly real: boolean;
+  /** A partition (2 vCPUs unless asked), its system calls recorded by a FaultInjector ({@link sysOf}). */
+  create(options?: TargetCreateOptions<O>): P;
+  /** The FaultInjector under `p`, over the model or over libc: the labels it logs are the same on both. */
+  sysOf(p: P): FaultInjector;
+  /** The model under `p`. Only in `!target.real` branches: a device has none. */
+  modelOf(p: P): M;
+  /** Every vCPU's pending vectors, cleared: `[[vcpu, vector], ...]`. On the model, also fails if any vector was injected twice. */
+  takeIrr(p: P): Array<[number, number]>;
+  /** Descriptors open now: the process's (/proc/self/fd), and on the model also every number its kernels hold. */
+  openFdCount(): number;
+}
+
+/** A {@link TargetKernel} whose system calls go through a {@link FaultInjector}. */
+export interface InjectedTargetKernel<P, M> extends TargetKernel<P, M> {
+  /** The partition's system calls, with faults injected. */
+  readonly sys: FaultInjector;
+}
+
+/** What {@link linuxTestTarget} returns. */
+export interface BuiltTestTarget<P extends object, M, K extends TargetKernel<P, M>, O> {
+  /** The target. */
+  readonly target: LinuxTestTarget<P, M, O>;
+  /** The record of every partition and model the target made, for the backend's own members. */
+  readonly book: TargetKernels<P, M, K>;
+}
+
+/** What {@link linuxTestTarget} builds a target from. */
+export interface LinuxTestTargetParts<P, M, K, O> {
+  /** The backend's fault adapter: its name and how it builds one kernel. */
+  readonly adapter: {
+    /** The kernel's name in test titles. */
+    readonly name: string;
+    /** Builds one partition on the kernel. */
+    create(options: O): K;
+  };
+  /** Whether this is the real device's target. */
+  readonly real: boolean;
+  /** Descriptors model `m` holds open. */
+  modelFds(model: M): number;
+  /** `p`'s pending vectors as `[vcpu, vector]`, read through the partition and cleared. */
+  deliveries(p: P): Array<[number, number]>;
+  /** The local APICs of `p` in `model`, where a second injection onto a pending vector is counted. */
+  bus(model: M, p: P): ApicBus | undefined;
+}
+
+/**
+ * A backend's target ({@link LinuxTestTarget}) and the book of the kernels it made: every
+ * partition from `parts.adapter`, every model counted ({@link targetKernels}), and `takeIrr`
+ * failing where the model saw a vector injected while still pending.
+ */
+export function linuxTestTarget<P extends object, M, K extends InjectedTargetKernel<P, M>, O extends ModelKernelOptions<M>>(parts: LinuxTestTargetParts<P, M, K, O>): BuiltTestTarget<P, M, K, O> {
+  const { adapter, real } = parts;
+  const book = targetKernels<P, M, K>((m) => parts.modelFds(m));
+  const target: LinuxTestTarget<P, M, O> = {
+    name: adapter.name,
+    real,
+    // The spread keeps every option the adapter takes; TypeScript cannot follow Omit through a generic spread.
+    create: (options = {} as TargetCreateOptions<O>) => book.add(adapter.create({ vcpus: 2, ...options, onModel: (m: M) => book.track(m) } as unknown as O)),
+    sysOf: (p) => book.kernelOf(p).sys,
+    modelOf: (p) => book.modelOf(p),
+    takeIrr(p) {
+      const out = parts.deliveries(p);
+      const model = book.kernelOf(p).model;
+      const bus = model === undefined ? undefined : parts.bus(model, p);
+      if (bus !== undefined) assertNoCoalesced(coalescedOn(bus));
+      return out;
+    },
+    openFdCount: () => book.openFdCount(),
+  };
+  return { target, book };
 }

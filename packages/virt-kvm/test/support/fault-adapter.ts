@@ -9,7 +9,7 @@
  * ./targets builds every partition with.
  */
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { FaultInjector, type IrqFdFaultAdapter, type IrqFdFaultKernel, type IrrSnapshot, type ModelKernelOptions, type TargetKernel, takeApicBusIrr } from '@tsvmm/linux-sys/testing';
+import { FaultInjector, type IrqFdFaultAdapter, type LinuxFaultKernel, type ModelKernelOptions, irqFdFaultKernel } from '@tsvmm/linux-sys/testing';
 import { KvmPartition, type KvmIrqFd, type KvmPartitionOptions } from '../../src';
 // The fixed legacy entries (PIC and IOAPIC pins) every KVM routing table starts with count against `routingEntries`.
 import { LEGACY_ROUTES } from '../../src/gsi-routing';
@@ -34,14 +34,21 @@ export interface KvmKernelOptions extends Omit<Partial<KvmPartitionOptions>, 'sy
 }
 
 /** A partition on the KVM model (or the real device), with the model and the relay's platform for tests that look closer. */
-export interface KvmFaultKernel extends IrqFdFaultKernel, TargetKernel<KvmPartition, KvmKernelModel> {
-  /** The overflow relay's platform on the model, once the engine has created it. */
-  readonly platform: ModelRelayPlatform | undefined;
-}
+export type KvmFaultKernel = LinuxFaultKernel<KvmPartition, KvmKernelModel, KvmIrqFd, ModelRelayPlatform>;
 
 /** The adapter, and a `create` that takes every partition option ({@link KvmKernelOptions}). */
 export interface KvmFaultAdapter extends IrqFdFaultAdapter<KvmFaultKernel> {
   create(options: KvmKernelOptions): KvmFaultKernel;
+}
+
+/** Every vCPU's IRR, read with KVM_GET_LAPIC and cleared with KVM_SET_LAPIC: `[[vcpu, vector], ...]`. */
+export function takeDeliveries(p: KvmPartition): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let v = 0; v < p.vcpuCount; v++) {
+    for (const vec of p.readLocalApic(v).irr) out.push([v, vec]);
+    p.clearIrr(v);
+  }
+  return out;
 }
 
 export function kvmFaultAdapter(options: { real?: boolean } = {}): KvmFaultAdapter {
@@ -70,42 +77,23 @@ export function kvmFaultAdapter(options: { real?: boolean } = {}): KvmFaultAdapt
         sys,
         ...(routingEntries === undefined ? {} : { routingEntries }),
       });
-      const irqfd = partition.irqfd() as KvmIrqFd;
-      return {
+      return irqFdFaultKernel({
         sys,
-        irqfd,
-        real,
-        model,
+        irqfd: partition.irqfd() as KvmIrqFd,
         partition,
-        get platform() {
-          return relay?.platforms[0];
-        },
-        get relayWatched() {
-          return relay?.platforms[0]?.watchedCount ?? 0;
-        },
-        kernelTable: () => (model === undefined ? irqfd.table.kernelRoutes() : model.msiRoutes()),
-        assignedGsi: (route) => (model === undefined ? (route.assigned ? route.gsi : undefined) : model.irqfdGsi(route.event.ownFd())),
-        hazards: () => model?.hazards ?? [],
-        takeIrr(): IrrSnapshot {
-          if (model !== undefined) return takeApicBusIrr(model.bus);
-          // Faults armed by the test stay armed: a refused deassign's retry must still be refused
-          // after IRR was read (the reads are KVM_GET_LAPIC and KVM_SET_LAPIC, which no test fails).
-          const irr: Array<[number, number]> = [];
-          for (let v = 0; v < partition.vcpuCount; v++) {
-            for (const vec of partition.readLocalApic(v).irr) irr.push([v, vec]);
-            partition.clearIrr(v);
-          }
-          return { irr, coalesced: [] };
-        },
-        openEventFds: () => model?.openEventFds,
-        ...(model === undefined
-          ? {}
-          : {
-              irqfdGsiOf: (fd: number) => model.irqfdGsi(fd),
-              assignedIrqfds: () => model.vm.irqfds.map((i) => i.gsi),
-            }),
-        [Symbol.dispose]: () => partition.dispose(),
-      };
+        model,
+        relayPlatforms: relay?.platforms ?? [],
+        modelReads: (m) => ({
+          kernelTable: () => m.msiRoutes(),
+          irqfdGsi: (fd) => m.irqfdGsi(fd),
+          assignedIrqfds: () => m.vm.irqfds.map((i) => i.gsi),
+          bus: () => m.bus,
+          hazards: () => m.hazards,
+          openEventFds: () => m.openEventFds,
+        }),
+        // KVM_GET_LAPIC and KVM_SET_LAPIC, which no test fails.
+        deviceIrr: () => takeDeliveries(partition),
+      });
     },
   };
 }

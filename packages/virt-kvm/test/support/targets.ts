@@ -6,10 +6,10 @@
  */
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { type FaultInjector, type LinuxIrqFdTarget, linuxIrqFdTarget as linuxIrqFdTargetOf, modelAndDevice, targetKernels } from '@tsvmm/linux-sys/testing';
+import { type LinuxIrqFdTarget, type LinuxTestTarget, type TargetCreateOptions, linuxIrqFdTarget as linuxIrqFdTargetOf, linuxTestTarget, modelAndDevice, modelOnly } from '@tsvmm/linux-sys/testing';
 import type { KvmIrqFd, KvmPartition } from '../../src';
 import { KvmKernelModel, type ModelRelayPlatform } from '../../src/testing';
-import { type KvmFaultAdapter, type KvmFaultKernel, type KvmKernelOptions, kvmFaultAdapter } from './fault-adapter';
+import { type KvmFaultAdapter, type KvmFaultKernel, type KvmKernelOptions, kvmFaultAdapter, takeDeliveries } from './fault-adapter';
 
 const KVM_DEVICE = '/dev/kvm';
 const ALLOW_NO_KVM = 'TSVMM_ALLOW_NO_KVM';
@@ -24,28 +24,14 @@ export const DESCRIPTORS_PER_ROUTE = 2;
 export { DEVICE_ONLY } from './device-only';
 
 /** Options of {@link KvmTarget.create}: those of {@link KvmKernelOptions}, `vcpus` defaulting to 2. */
-export type TargetOptions = Omit<KvmKernelOptions, 'vcpus' | 'onModel'> & { readonly vcpus?: number };
+export type TargetOptions = TargetCreateOptions<KvmKernelOptions>;
 
-/** One kernel the behaviour tests run on. */
-export interface KvmTarget {
-  /** `KVM model` or `real /dev/kvm`: in every test title. */
-  readonly name: string;
-  /** True on the real device: then the kernel's own state cannot be read back. */
-  readonly real: boolean;
+/** One kernel the behaviour tests run on: `KVM model` or `real /dev/kvm`; `create` makes irqfd `kernel` partitions unless asked. */
+export interface KvmTarget extends LinuxTestTarget<KvmPartition, KvmKernelModel, KvmKernelOptions> {
   /** The double-fault suite's adapter for this kernel. */
   readonly adapter: KvmFaultAdapter;
-  /** A partition (irqfd `kernel` unless asked), its system calls recorded by a FaultInjector ({@link sysOf}). */
-  create(options?: TargetOptions): KvmPartition;
-  /** The FaultInjector under `p`, over the model or over libc: the labels it logs are the same on both. */
-  sysOf(p: KvmPartition): FaultInjector;
-  /** The model under `p`. Only in `!target.real` branches: a device has none. */
-  modelOf(p: KvmPartition): KvmKernelModel;
   /** The model's overflow relay platform under `p`, once started (model only). */
   relayOf(p: KvmPartition): ModelRelayPlatform | undefined;
-  /** IRR of every vCPU, read with KVM_GET_LAPIC and cleared: `[[vcpu, vector], ...]`. On the model, also fails if any vector was injected twice. */
-  takeIrr(p: KvmPartition): Array<[number, number]>;
-  /** Descriptors open now: the process's (/proc/self/fd), and on the model also every number its kernels hold. */
-  openFdCount(): number;
   /** Numbers open in every model this target made. Only in `!target.real` branches. */
   modelFdCount(): number;
   /** Fresh system calls of this kernel (libc, or a new model with APIC IDs 0 and 1), for code that opens its own partition. */
@@ -54,33 +40,19 @@ export interface KvmTarget {
 
 function makeTarget(real: boolean): KvmTarget {
   const adapter = kvmFaultAdapter({ real });
-  const book = targetKernels<KvmPartition, KvmKernelModel, KvmFaultKernel>((m) => m.openFds);
-  return {
-    name: adapter.name,
-    real,
+  const { target, book } = linuxTestTarget<KvmPartition, KvmKernelModel, KvmFaultKernel, KvmKernelOptions>({
     adapter,
-    create: (options = {}) => book.add(adapter.create({ vcpus: 2, ...options, onModel: (m) => book.track(m) })),
-    sysOf: (p) => book.kernelOf(p).sys,
-    modelOf: book.modelOf,
-    relayOf: (p) => book.kernelOf(p).platform,
-    takeIrr(p) {
-      const out: Array<[number, number]> = [];
-      for (let v = 0; v < p.vcpuCount; v++) {
-        for (const vec of p.readLocalApic(v).irr) out.push([v, vec]);
-        p.clearIrr(v);
-      }
-      // IRR is one bit per vector: only the model's APICs can tell a second injection onto a pending one.
-      const model = book.kernelOf(p).model;
-      model?.bus.apics.forEach((apic, vcpu) => {
-        if (apic.coalesced !== 0) throw new Error(`vCPU ${vcpu}: ${apic.coalesced} interrupt(s) injected while the same vector was still pending (delivered twice)`);
-      });
-      return out;
-    },
-    openFdCount: book.openFdCount,
-    modelFdCount() {
-      if (real) throw new Error('a device has no model: count model descriptors only where !target.real');
-      return book.modelFdCount();
-    },
+    real,
+    modelFds: (m) => m.openFds,
+    // IRR read with KVM_GET_LAPIC and cleared with KVM_SET_LAPIC.
+    deliveries: takeDeliveries,
+    bus: (m) => m.bus,
+  });
+  return {
+    ...target,
+    adapter,
+    relayOf: (p) => book.kernelOf(p).relayPlatforms[0],
+    modelFdCount: () => modelOnly(real ? undefined : book.modelFdCount(), 'a device has no model to count descriptors in'),
     newSyscalls() {
       if (real) return libcSyscalls();
       return book.track(new KvmKernelModel({ apicIds: [0, 1] }));

@@ -9,7 +9,7 @@
  * ./targets builds every partition with.
  */
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
-import { FaultInjector, type IrqFdFaultAdapter, type IrqFdFaultKernel, type IrrSnapshot, type ModelKernelOptions, type TargetKernel, takeApicBusIrr } from '@tsvmm/linux-sys/testing';
+import { FaultInjector, type IrqFdFaultAdapter, type LinuxFaultKernel, type ModelKernelOptions, irqFdFaultKernel } from '@tsvmm/linux-sys/testing';
 import type { MsiMessage } from '@tsvmm/virt';
 import { type MshvIrqFd, MshvPartition, type MshvPartitionOptions } from '../../src';
 import { MshvKernelModel, type ModelRelayPlatform, modelRelayPlatform } from '../../src/testing';
@@ -22,14 +22,12 @@ export interface MshvKernelOptions extends Omit<Partial<MshvPartitionOptions>, '
 }
 
 /** A partition on the mshv model (or the real device), with what tests that look closer need. */
-export interface MshvFaultKernel extends IrqFdFaultKernel, TargetKernel<MshvPartition, MshvKernelModel> {
+export interface MshvFaultKernel extends LinuxFaultKernel<MshvPartition, MshvKernelModel, MshvIrqFd, ModelRelayPlatform> {
   /**
    * Model: the overflow relay's own system calls. They are kept out of `sys` because on a device
    * the relay's worker thread makes its hypercalls itself, so they never reach the test's log.
    */
   readonly relaySys: FaultInjector | undefined;
-  /** Every overflow relay platform the model's factory made, oldest first (none on a device). */
-  readonly relayPlatforms: readonly ModelRelayPlatform[];
 }
 
 /** The adapter, and a `create` that takes every partition option ({@link MshvKernelOptions}). */
@@ -79,43 +77,32 @@ export function mshvFaultAdapter(options: { real?: boolean } = {}): MshvFaultAda
         ...(model === undefined ? {} : { memory: model, overflow: relay }),
         ...(kernelGsis === undefined ? {} : { maxKernelRoutes: kernelGsis }),
       });
-      const irqfd = partition.irqfd() as MshvIrqFd;
-      const kernel = () => model!.partitionOf(partition.partitionFd)!;
-      return {
+      const kernel = irqFdFaultKernel({
         sys,
-        irqfd,
-        real,
-        model,
+        irqfd: partition.irqfd() as MshvIrqFd,
         partition,
-        relaySys,
+        model,
         relayPlatforms: relay?.platforms ?? [],
-        get relayWatched() {
-          return relay?.platforms[0]?.watchedCount ?? 0;
+        modelReads: (m) => {
+          const inPartition = () => m.partitionOf(partition.partitionFd)!;
+          return {
+            kernelTable() {
+              const out = new Map<number, MsiMessage>();
+              for (const [gsi, e] of inPartition().routes) out.set(gsi, { addressLo: e.addressLo, addressHi: e.addressHi, data: e.data });
+              return out;
+            },
+            irqfdGsi: (fd) => m.irqfdGsi(partition.partitionFd, fd),
+            assignedIrqfds: () => inPartition().irqfds.map((i) => i.gsi),
+            bus: () => inPartition().bus,
+            hazards: () => m.hazards,
+            openEventFds: () => m.openFds('eventfd'),
+            residue: () => ({ hazards: m.hazards, fds: m.openFds(), buffers: m.allocatedBuffers }),
+          };
         },
-        kernelTable() {
-          if (model === undefined) return irqfd.table.kernelRoutes();
-          const out = new Map<number, MsiMessage>();
-          for (const [gsi, e] of kernel().routes) out.set(gsi, { addressLo: e.addressLo, addressHi: e.addressHi, data: e.data });
-          return out;
-        },
-        assignedGsi: (route) => (model === undefined ? (route.assigned ? route.gsi : undefined) : model.irqfdGsi(partition.partitionFd, route.event.ownFd())),
-        hazards: () => model?.hazards ?? [],
-        takeIrr(): IrrSnapshot {
-          if (model !== undefined) return takeApicBusIrr(kernel().bus);
-          // Faults stay armed, as on the model: a check between a refused call and its retry must not
-          // disarm the retry's fault. A LAPIC read matches none the suite arms then.
-          return { irr: takeDeliveries(partition, true), coalesced: [] };
-        },
-        openEventFds: () => model?.openFds('eventfd'),
-        ...(model === undefined
-          ? {}
-          : {
-              irqfdGsiOf: (fd: number) => model.irqfdGsi(partition.partitionFd, fd),
-              assignedIrqfds: () => kernel().irqfds.map((i) => i.gsi),
-              residue: () => ({ hazards: model.hazards, fds: model.openFds(), buffers: model.allocatedBuffers }),
-            }),
-        [Symbol.dispose]: () => partition.dispose(),
-      };
+        // A LAPIC read (MSHV_GET_VP_STATE) matches none of the faults the suite arms.
+        deviceIrr: () => takeDeliveries(partition, true),
+      });
+      return Object.assign(kernel, { relaySys });
     },
   };
 }

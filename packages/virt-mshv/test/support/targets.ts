@@ -6,7 +6,7 @@
  */
 import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import type { DeliveryObserver } from '@tsvmm/virt/conformance';
-import { type FaultInjector, type LinuxIrqFdTarget, linuxIrqFdTarget as linuxIrqFdTargetOf, modelAndDevice, targetKernels } from '@tsvmm/linux-sys/testing';
+import { type FaultInjector, type LinuxIrqFdTarget, type LinuxTestTarget, type TargetCreateOptions, linuxIrqFdTarget as linuxIrqFdTargetOf, linuxTestTarget, modelAndDevice, modelOnly } from '@tsvmm/linux-sys/testing';
 import { type MshvPartition, type MshvProbeOptions } from '../../src';
 import { abi } from '../../src/implement';
 import { MshvKernelModel, type ModelRelayPlatform } from '../../src/testing';
@@ -18,32 +18,18 @@ const ALLOW_NO_MSHV = 'TSVMM_ALLOW_NO_MSHV';
 export { DEVICE_ONLY } from './device-only';
 
 /** Options of {@link MshvTarget.create}: those of {@link MshvKernelOptions}, `vcpus` defaulting to 2. */
-export type TargetOptions = Omit<MshvKernelOptions, 'vcpus' | 'onModel'> & { readonly vcpus?: number };
+export type TargetOptions = TargetCreateOptions<MshvKernelOptions>;
 
-/** One kernel the behaviour tests run on. */
-export interface MshvTarget {
-  /** `mshv model` or `real /dev/mshv`: in every test title. */
-  readonly name: string;
-  /** True on the real device: then the kernel's own state cannot be read back. */
-  readonly real: boolean;
+/** One kernel the behaviour tests run on: `mshv model` or `real /dev/mshv`. */
+export interface MshvTarget extends LinuxTestTarget<MshvPartition, MshvKernelModel, MshvKernelOptions> {
   /** The double-fault suite's adapter for this kernel. */
   readonly adapter: MshvFaultAdapter;
-  /** A partition, its system calls recorded by a FaultInjector ({@link sysOf}). */
-  create(options?: TargetOptions): MshvPartition;
-  /** The FaultInjector under `p`, over the model or over libc: the labels it logs are the same on both. */
-  sysOf(p: MshvPartition): FaultInjector;
-  /** The model under `p`. Only in `!target.real` branches: a device has none. */
-  modelOf(p: MshvPartition): MshvKernelModel;
   /** The system calls of the model's overflow relay under `p` (model only: a device's relay is its worker thread's). */
   relaySysOf(p: MshvPartition): FaultInjector;
   /** Every overflow relay platform the model under `p` made, oldest first (model only). */
   relaysOf(p: MshvPartition): readonly ModelRelayPlatform[];
-  /** Pending vectors of every vCPU, cleared: `[[vcpu, vector], ...]`. On the model, also fails if any vector was injected twice. */
-  takeIrr(p: MshvPartition): Array<[number, number]>;
   /** Where the conformance suite looks for deliveries on `p`. */
   observer(p: MshvPartition): DeliveryObserver;
-  /** Descriptors open now: the process's (/proc/self/fd), and on the model also every number its kernels hold. */
-  openFdCount(): number;
   /** Buffers allocated in every model this target made. Only in `!target.real` branches: koffi memory is not counted. */
   modelBuffers(): number;
   /** What `probe()` takes on this kernel: nothing on the device (its defaults), a new model otherwise. */
@@ -52,45 +38,26 @@ export interface MshvTarget {
 
 function makeTarget(real: boolean): MshvTarget {
   const adapter = mshvFaultAdapter({ real });
-  const book = targetKernels<MshvPartition, MshvKernelModel, MshvFaultKernel>((m) => m.openFds());
-  const { kernelOf } = book;
-  // IRR is one bit per vector: only the model's APICs can tell a second injection onto a pending one.
-  const takeIrr = (p: MshvPartition): Array<[number, number]> => {
-    const out = takeDeliveries(p, real);
-    kernelOf(p)
-      .model?.partitionOf(p.partitionFd)
-      ?.bus.apics.forEach((apic, vcpu) => {
-        if (apic.coalesced !== 0) throw new Error(`vCPU ${vcpu}: ${apic.coalesced} interrupt(s) injected while the same vector was still pending (delivered twice)`);
-      });
-    return out;
-  };
-  return {
-    name: adapter.name,
-    real,
+  const { target, book } = linuxTestTarget<MshvPartition, MshvKernelModel, MshvFaultKernel, MshvKernelOptions>({
     adapter,
-    create: (options = {}) => book.add(adapter.create({ vcpus: 2, ...options, onModel: (m) => book.track(m) })),
-    sysOf: (p) => kernelOf(p).sys,
-    modelOf: book.modelOf,
-    relaySysOf(p) {
-      const s = kernelOf(p).relaySys;
-      if (s === undefined) throw new Error("a device's relay makes its calls on its worker thread: read them only where !target.real");
-      return s;
-    },
-    relaysOf(p) {
-      if (real) throw new Error("a device's relay is its worker thread: count the model's platforms only where !target.real");
-      return kernelOf(p).relayPlatforms;
-    },
-    takeIrr,
+    real,
+    modelFds: (m) => m.openFds(),
+    // IRR read with MSHV_GET_VP_STATE, and on a device the register page's queue too.
+    deliveries: (p) => takeDeliveries(p, real),
+    bus: (m, p) => m.partitionOf(p.partitionFd)?.bus,
+  });
+  const { kernelOf } = book;
+  return {
+    ...target,
+    adapter,
+    relaySysOf: (p) => modelOnly(kernelOf(p).relaySys, "a device's relay makes its calls on its worker thread"),
+    relaysOf: (p) => modelOnly(real ? undefined : kernelOf(p).relayPlatforms, "a device's relay is its worker thread, not the model's platforms"),
     observer: (p) => ({
       apicId: (vcpu) => p.readLocalApic(vcpu).apicId,
       // As the suite's own apicObserver: its cases may signal twice before looking, so no double-injection check here.
       take: (vcpu) => takeVcpuDeliveries(p, vcpu, real),
     }),
-    openFdCount: book.openFdCount,
-    modelBuffers() {
-      if (real) throw new Error('koffi memory is not counted: count buffers only where !target.real');
-      return book.models.reduce((n, m) => n + m.allocatedBuffers, 0);
-    },
+    modelBuffers: () => modelOnly(real ? undefined : book.models.reduce((n, m) => n + m.allocatedBuffers, 0), 'koffi memory is not counted'),
     probeOptions() {
       if (real) return {};
       const m = book.track(new MshvKernelModel());

@@ -130,13 +130,29 @@ export interface IrqFdFaultAdapter<K extends IrqFdFaultKernel = IrqFdFaultKernel
 /** Reads every vCPU's IRR on an {@link ApicBus} and clears it. */
 export function takeApicBusIrr(bus: ApicBus): IrrSnapshot {
   const irr: Array<[number, number]> = [];
-  const coalesced: Array<[number, number]> = [];
+  const coalesced = coalescedOn(bus);
   bus.apics.forEach((apic, vcpu) => {
     for (let w = 0; w < 8; w++) for (let b = 0; b < 32; b++) if ((apic.irr[w]! >>> b) & 1) irr.push([vcpu, w * 32 + b]);
-    if (apic.coalesced !== 0) coalesced.push([vcpu, apic.coalesced]);
     apic.clearIrr();
   });
   return { irr, coalesced };
+}
+
+/**
+ * `[vcpu, count]` for every local APIC of `bus` that was sent a vector while the same vector was
+ * still pending in its IRR. IRR is one bit per vector, so only a model's APICs can count this.
+ */
+export function coalescedOn(bus: ApicBus): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  bus.apics.forEach((apic, vcpu) => {
+    if (apic.coalesced !== 0) out.push([vcpu, apic.coalesced]);
+  });
+  return out;
+}
+
+/** Throws an `Error` naming the first vCPU of `coalesced` (as {@link coalescedOn} returns it): an interrupt was delivered twice. */
+export function assertNoCoalesced(coalesced: ReadonlyArray<readonly [number, number]>): void {
+  for (const [vcpu, n] of coalesced) throw new Error(`vCPU ${vcpu}: ${n} interrupt(s) injected while the same vector was still pending (delivered twice)`);
 }
 
 /** The x86 MSI for `t`: physical destination APIC ID `t.vcpu`, fixed delivery, edge-triggered, vector `t.vector`. */
@@ -185,7 +201,7 @@ export class Rig<K extends IrqFdFaultKernel = IrqFdFaultKernel> implements Dispo
   /** IRR of every vCPU, cleared: `[[vcpu, vector], ...]`; also checks nothing was injected twice. */
   takeIrr(): Array<[number, number]> {
     const { irr, coalesced } = this.kernel.takeIrr();
-    for (const [vcpu, n] of coalesced) throw new Error(`vCPU ${vcpu}: ${n} interrupt(s) injected while the same vector was still pending (delivered twice)`);
+    assertNoCoalesced(coalesced);
     return irr;
   }
 

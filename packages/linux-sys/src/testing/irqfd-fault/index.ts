@@ -1,4 +1,6 @@
-export { Rig, batch, clearMsi, dispose, mask, msiFor, setMsi, step, takeApicBusIrr, targetOf, unmask } from './harness';
+export { Rig, assertNoCoalesced, batch, clearMsi, coalescedOn, dispose, mask, msiFor, setMsi, step, takeApicBusIrr, targetOf, unmask } from './harness';
+export { irqFdFaultKernel } from './kernel';
+export type { FaultKernelParts, LinuxFaultKernel, ModelPartitionReads, RelayPlatformCount } from './kernel';
 export type { IrqFdFaultAdapter, IrqFdFaultKernel, IrrSnapshot, Spec, Target, Tracked } from './harness';
 export { ERRNOS, T, countCalls, failPair, shapes } from './shapes';
 export type { Shape } from './shapes';

@@ -210,6 +210,19 @@ export function irqFdRandomSequenceTests(adapter: IrqFdFaultAdapter): void {
 }
 
 /**
+ * Runs `body` as one batch on `rig` with two faults armed, `[call, errno]` each, failing the
+ * second call of its ioctl that it sees (the first fault stops looking once it fires), then
+ * disarms them and checks that both fired, in that order.
+ */
+function batchUnderDoubleFault(rig: Rig, faults: ReadonlyArray<readonly [string, number]>, body: () => void): void {
+  const { expect } = runner();
+  for (const [call, errno] of faults) rig.sys.fail(call, errno, { nth: 2 });
+  batch(rig, body);
+  rig.sys.clearFaults();
+  expect(rig.sys.log.filter((r) => r.injected).map((r) => [r.label, r.result])).toEqual(faults.map(([call, errno]) => [call, -errno]));
+}
+
+/**
  * Two tests (call inside a `describe`): the kernel refuses an operation, then refuses its
  * rollback. The route must keep its GSI routed while its irqfd is assigned, report what the kernel
  * does, lose no signal, and converge at the next success.
@@ -226,19 +239,19 @@ export function irqFdDoubleFaultRegressionTests(adapter: IrqFdFaultAdapter): voi
     const a = rig.add('A');
     const b = rig.add('B');
     // The batch: commit, assign A, assign B (fails), rollback: deassign A (fails).
-    // Each fault counts the calls it sees; the first one stops looking once it fires.
-    rig.sys.fail(adapter.irqfdCall, EBUSY, { nth: 2 }).fail(adapter.irqfdCall, EINVAL, { nth: 2 });
-    batch(rig, () => {
-      setMsi(a, X);
-      unmask(a);
-      setMsi(b, Y);
-      unmask(b);
-    });
-    rig.sys.clearFaults();
-    expect(rig.sys.log.filter((r) => r.injected).map((r) => [r.label, r.result])).toEqual([
-      [adapter.irqfdCall, -EBUSY],
-      [adapter.irqfdCall, -EINVAL],
-    ]);
+    batchUnderDoubleFault(
+      rig,
+      [
+        [adapter.irqfdCall, EBUSY],
+        [adapter.irqfdCall, EINVAL],
+      ],
+      () => {
+        setMsi(a, X);
+        unmask(a);
+        setMsi(b, Y);
+        unmask(b);
+      },
+    );
     // The kernel kept A's irqfd assigned, so it kept A's route, and A says so.
     expect(rig.kernel.assignedGsi(a.route)).toBe(first);
     expect(rig.kernel.kernelTable().has(first)).toBe(true);
@@ -261,17 +274,18 @@ export function irqFdDoubleFaultRegressionTests(adapter: IrqFdFaultAdapter): voi
     setMsi(a, X);
     unmask(a);
     rig.checkAll('A armed');
-    rig.sys.fail(adapter.irqfdCall, EBUSY, { nth: 2 }).fail(adapter.routingCall, ENOMEM, { nth: 2 });
-    batch(rig, () => {
-      clearMsi(a);
-      setMsi(b, Y);
-      unmask(b);
-    });
-    rig.sys.clearFaults();
-    expect(rig.sys.log.filter((r) => r.injected).map((r) => [r.label, r.result])).toEqual([
-      [adapter.irqfdCall, -EBUSY],
-      [adapter.routingCall, -ENOMEM],
-    ]);
+    batchUnderDoubleFault(
+      rig,
+      [
+        [adapter.irqfdCall, EBUSY],
+        [adapter.routingCall, ENOMEM],
+      ],
+      () => {
+        clearMsi(a);
+        setMsi(b, Y);
+        unmask(b);
+      },
+    );
     // The kernel has no route for A's MSI: A's irqfd is not assigned, A reports it, and latches.
     expect(rig.kernel.assignedGsi(a.route)).toBe(undefined);
     expect({ fault: a.route.fault !== undefined }).toEqual({ fault: true });
