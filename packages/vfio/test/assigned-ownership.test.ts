@@ -7,7 +7,7 @@
 import { isVirtError } from '@tsvmm/virt';
 import { virtErrorThrownBy } from '@tsvmm/virt/testing';
 import { AssignedPciDevice, type AssignedPciDeviceState } from '../src';
-import { assign, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
+import { type AssignedEnv, assign, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
 import { logTaker, maskVector, msixDriverUp, programVector } from './support/guest';
 import { modelOnly } from './support/model-only';
 
@@ -151,13 +151,16 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
     expect(env.irr()).toEqual(['0:80', '1:69']);
   });
 
-  modelOnly(target, "the host's vector limit is the model's hostVectors")('MSI with too few host vectors, at the guest\'s MSI Enable and at restore: refused, then asked for again at the guest\'s next write to the MSI capability (no Enable change needed)', () => {
-    using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
+  /**
+   * A device whose host has 2 vectors, and a guest that programs the MSI block 0-3 at APIC 1, vector
+   * 0x60 (64-bit layout: Data at +0xC), then sets Enable with MME = 2: vfio refuses the enable.
+   */
+  function msiEnableRefused(): { env: AssignedEnv; dev: AssignedPciDevice; errors: Error[]; vfio: { hostVectors: number; irq: { mode: string } }; cap: number; L: ReturnType<typeof logTaker> } {
+    const env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
     const errors: Error[] = [];
-    using dev = assign(env, errors);
+    const dev = assign(env, errors);
     const vfio = env.model!.vfio.device() as { hostVectors: number; irq: { mode: string } };
     const cap = dev.msiCapability!;
-    // The guest programs vector block 0-3 at APIC 1, vector 0x60 (64-bit layout: Data at +0xC), then Enable with MME = 2.
     dev.configWrite(0x04, 2, 0x0006);
     dev.configWrite(cap + 4, 4, 0xfee01000);
     dev.configWrite(cap + 8, 4, 0);
@@ -167,6 +170,13 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
     dev.configWrite(cap + 2, 2, 0x0021);
     expect(errors.map((e) => isVirtError(e) && e.code)).toEqual(['EXHAUSTED']);
     expect(vfio.irq.mode).not.toBe('msi');
+    return { env, dev, errors, vfio, cap, L };
+  }
+
+  modelOnly(target, "the host's vector limit is the model's hostVectors")('MSI with too few host vectors, at the guest\'s MSI Enable and at restore: refused, then asked for again at the guest\'s next write to the MSI capability (no Enable change needed)', () => {
+    const { env, dev, errors, vfio, cap, L } = msiEnableRefused();
+    using _env = env;
+    using _dev = dev;
     const snap = dev.save();
     // Still short: a write that changes nothing asks again, and is refused again.
     dev.configWrite(cap + 0xc, 2, 0x60);
@@ -207,16 +217,9 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
       ['a byte of Message Data', (cap) => [cap + 0xd, 1, 0]],
     ];
     for (const [what, at] of writes) {
-      using env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
-      const errors: Error[] = [];
-      using dev = assign(env, errors);
-      const vfio = env.model!.vfio.device() as { hostVectors: number; irq: { mode: string } };
-      const cap = dev.msiCapability!;
-      dev.configWrite(0x04, 2, 0x0006);
-      dev.configWrite(cap + 4, 4, 0xfee01000);
-      dev.configWrite(cap + 0xc, 2, 0x60);
-      dev.configWrite(cap + 2, 2, 0x0021);
-      expect({ what, errors: errors.map((e) => isVirtError(e) && e.code) }).toEqual({ what, errors: ['EXHAUSTED'] });
+      const { env, dev, vfio, cap } = msiEnableRefused();
+      using _env = env;
+      using _dev = dev;
       vfio.hostVectors = 2048;
       const [offset, size, value] = at(cap);
       dev.configWrite(offset, size, value);
