@@ -35,7 +35,7 @@
  * Wrap it with `FaultInjector` from `@tsvmm/linux-sys/testing` to fail chosen calls.
  */
 import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelKernel, isEventFd } from '@tsvmm/linux-sys/testing';
+import { type ModelEventFd, ModelKernel, ioctlStruct, isEventFd } from '@tsvmm/linux-sys/testing';
 import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
 import { describeValue, invalidArgument, checkBoolean, checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
@@ -849,9 +849,9 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
         if (req === KVM_GET_IRQCHIP) this.observeWork();
         return arg instanceof Uint8Array ? this.irqchipState(vm, arg, req === KVM_SET_IRQCHIP) : -EFAULT;
       case KVM_SIGNAL_MSI: {
-        if (!(arg instanceof Uint8Array) || arg.length < 32) return -EFAULT;
+        const v = ioctlStruct(arg, 32);
+        if (typeof v === 'number') return v;
         if (!vm.irqchip) return -EINVAL;
-        const v = view(arg);
         if ((v.getUint32(12, true) & ~1) !== 0) return -EINVAL;
         if (vm.msiInvalid(v.getUint32(4, true))) return -EINVAL; // kvm_set_msi: kvm_msi_route_invalid
         return vm.deliverMsi(v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true));

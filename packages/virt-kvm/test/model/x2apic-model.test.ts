@@ -33,6 +33,7 @@ import {
 const route = (gsi: number, addressLo: number, addressHi: number, data: number): Uint8Array => routingTable([{ gsi, type: 2, a: addressLo, b: addressHi, c: data }]);
 
 const EINVAL = -22;
+const EFAULT = -14;
 const EEXIST = -17;
 const E2BIG = -7;
 
@@ -169,6 +170,14 @@ describe('the KVM model, x2APIC', () => {
       expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000 | (0xff << 12), 0xffffff00, 0x52))).toBe(all.filter((x) => x.length > 0).length);
       expect(irr(m)).toEqual(all);
     }
+  });
+
+  it('a KVM_SIGNAL_MSI or KVM_GET_LAPIC argument shorter than its struct is EFAULT (copy_from_user of the whole struct), nothing delivered', () => {
+    const { m, vmFd, vcpus } = vm([0, 1], 3);
+    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000, 0, 0x41).subarray(0, 31))).toBe(EFAULT);
+    expect(m.ioctl(vmFd, SIGNAL_MSI, 0)).toBe(EFAULT);
+    expect(m.ioctl(vcpus[0]!, GET_LAPIC, new Uint8Array(1023))).toBe(EFAULT);
+    expect(irr(m)).toEqual([[], []]);
   });
 
   it('the slow path: a broadcast no vCPU accepts is -1 (EPERM) from KVM_SIGNAL_MSI; the fast path reports 0 for an ID no vCPU has', () => {

@@ -25,7 +25,7 @@
  */
 import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 import { EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ENOTTY, type IoctlDef, type Syscalls } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelKernel, isEventFd } from '@tsvmm/linux-sys/testing';
+import { type ModelEventFd, ModelKernel, ioctlStruct, isEventFd } from '@tsvmm/linux-sys/testing';
 import type { PinnedBuffer, UserMemory } from '../memory';
 
 // ---- the ABI in the model's own words (include/uapi/linux/mshv.h, Linux 6.15+) ----
@@ -384,8 +384,8 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private createPartition(arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.byteLength < 16) return -EFAULT;
-    const v = dv(arg);
+    const v = ioctlStruct(arg, 16);
+    if (typeof v === 'number') return v;
     const flags = v.getBigUint64(0, true);
     const isolation = v.getBigUint64(8, true);
     if ((flags & ~PT_FLAGS_KNOWN) !== 0n) return -EINVAL;
@@ -431,8 +431,9 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private createVp(p: ModelPartition, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.byteLength < 4) return -EFAULT;
-    const index = dv(arg).getUint32(0, true);
+    const v = ioctlStruct(arg, 4);
+    if (typeof v === 'number') return v;
+    const index = v.getUint32(0, true);
     if (index >= MAX_VPS) return -EINVAL;
     if (p.vps.has(index)) return -EEXIST;
     const vp: ModelVp = { index, page: new Uint8Array(LAPIC.size), spurious: SPURIOUS_RESET };
@@ -450,8 +451,8 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private irqfd(p: ModelPartition, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.byteLength < 16) return -EFAULT;
-    const v = dv(arg);
+    const v = ioctlStruct(arg, 16);
+    if (typeof v === 'number') return v;
     const fd = v.getInt32(0, true);
     const resamplefd = v.getInt32(4, true);
     const gsi = v.getUint32(8, true);
@@ -521,12 +522,12 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private setMsiRouting(p: ModelPartition, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.byteLength < 8) return -EFAULT;
-    const v = dv(arg);
+    const v = ioctlStruct(arg, 8);
+    if (typeof v === 'number') return v;
     const nr = v.getUint32(0, true);
     const rsvd = v.getUint32(4, true);
     if (nr > MAX_ROUTES || rsvd !== 0) return -EINVAL;
-    if (arg.byteLength < 8 + 16 * nr) return -EFAULT;
+    if (v.byteLength < 8 + 16 * nr) return -EFAULT;
     const next = new Map<number, ModelRoute>();
     for (let k = 0; k < nr; k++) {
       const at = 8 + 16 * k;
@@ -549,8 +550,8 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private rootHvcall(p: ModelPartition, arg: number | Uint8Array | undefined): number {
-    if (!(arg instanceof Uint8Array) || arg.byteLength < 32) return -EFAULT;
-    const v = dv(arg);
+    const v = ioctlStruct(arg, 32);
+    if (typeof v === 'number') return v;
     const code = v.getUint16(0, true);
     const reps = v.getUint16(2, true);
     const inSz = v.getUint16(4, true);
@@ -597,8 +598,8 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private vpState(p: ModelPartition, vp: ModelVp, arg: number | Uint8Array | undefined, dir: 'get' | 'set'): number {
-    if (!(arg instanceof Uint8Array) || arg.byteLength < 16) return -EFAULT;
-    const v = dv(arg);
+    const v = ioctlStruct(arg, 16);
+    if (typeof v === 'number') return v;
     const type = v.getUint8(0);
     const rsvd = v.getUint8(1) | v.getUint8(2) | v.getUint8(3);
     const bufSz = v.getUint32(4, true);
