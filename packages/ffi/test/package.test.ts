@@ -1,12 +1,12 @@
 // Each subpath the package exports must resolve to its declarations under every module resolution
 // a consumer may use: node10 ignores `exports` and reads subpaths from `typesVersions` only.
-import { mkdtempSync, realpathSync, rmSync, symlinkSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as ts from 'typescript';
 
 const root = path.resolve(__dirname, '..');
-const pkg = require('../package.json') as { name: string; exports: Record<string, { types?: string } | string> };
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; exports: Record<string, { types?: string } | string> };
 const subpaths = Object.entries(pkg.exports).filter((e): e is [string, { types: string }] => typeof e[1] === 'object' && e[1].types !== undefined);
 
 describe('every exported subpath resolves to its declarations', () => {
