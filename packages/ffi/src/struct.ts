@@ -24,11 +24,12 @@ export interface MemberSpec {
    */
   readonly c?: string;
   /**
-   * Byte offset from the start of the struct, for a member the C rules cannot place from the members
-   * before it: a union member other than the first of the union's first alternative (the union's
-   * offset plus the member's own), or the member after a union whose size has tail padding. A
-   * packed struct (`__attribute__((packed))`) is not what this serves: its size need not be a
-   * multiple of its widest member, which {@link defineStruct} refuses; use {@link defineLayout}.
+   * Byte offset from the start of the struct, for a member the rules of {@link defineStruct} do not
+   * place from the members before it: the first member of each union alternative but the first
+   * (the union's offset plus the member's own), a member of an embedded struct ({@link embedLayout}'s
+   * fields carry one), or a member after a union whose alignment or tail padding its members do not
+   * show. Not for a packed struct (`__attribute__((packed))`): its size need not be a multiple of
+   * its widest member, which {@link defineStruct} refuses; declare one with {@link defineLayout}.
    */
   readonly offset?: number;
   /**
