@@ -37,12 +37,46 @@ export interface CCheck {
   readonly expected: readonly string[];
 }
 
+/** Refuses a spec a plain JavaScript caller got wrong, naming the field, before any line is generated. */
+function checkSpec(spec: unknown): asserts spec is CCheckSpec {
+  const refuse = (what: string): never => {
+    throw new RangeError(`C check spec: ${what}`);
+  };
+  if (typeof spec !== 'object' || spec === null) refuse(`${String(spec)} is not a spec ({ headers, layouts, ioctls, constants? })`);
+  const s = spec as Record<string, unknown>;
+  const isString = (v: unknown): boolean => typeof v === 'string' && v !== '';
+  if (!Array.isArray(s.headers) || !s.headers.every(isString)) refuse('headers must be an array of header names (e.g. ["linux/kvm.h"])');
+  const layouts = s.layouts;
+  if (!Array.isArray(layouts)) refuse('layouts must be an array of layouts (from defineStruct or defineLayout)');
+  (layouts as unknown[]).forEach((l, i) => {
+    const layout = l as Partial<StructLayout<string, string>> | null;
+    if (typeof layout !== 'object' || layout === null || !isString(layout.cType) || !Number.isInteger(layout.size) || typeof layout.fields !== 'object' || typeof layout.bits !== 'object') {
+      refuse(`layouts[${i}] is not a layout (from defineStruct or defineLayout)`);
+    }
+  });
+  const ioctls = s.ioctls;
+  if (!Array.isArray(ioctls)) refuse('ioctls must be an array of { name, request } (empty for none)');
+  (ioctls as unknown[]).forEach((io, i) => {
+    const r = io as Partial<NamedRequest> | null;
+    if (typeof r !== 'object' || r === null || !isString(r.name) || !Number.isInteger(r.request)) refuse(`ioctls[${i}] is not a { name, request }`);
+  });
+  if (s.constants !== undefined) {
+    if (typeof s.constants !== 'object' || s.constants === null) refuse('constants must be an object of numbers by C macro name');
+    for (const [name, v] of Object.entries(s.constants as object)) {
+      if (!Number.isInteger(v)) refuse(`constants.${name} is ${String(v)}, not an integer`);
+    }
+  }
+}
+
 /**
  * Generates the C program for `spec` and the lines it must print: `sizeof <type> <n>`,
  * `offsetof <type> <member> <n>`, `width <type> <member> <n>` (bytes), `bits <type> <member> <hex mask>`,
  * `ioctl <macro> <n>` and `const <macro> <n>`. Pure: compiles nothing ({@link runCCheck} does).
+ * Throws RangeError, naming the field, for a malformed spec (`headers`, `layouts` or `ioctls` not
+ * an array, an entry of the wrong shape, a constant that is not an integer).
  */
 export function generateCCheck(spec: CCheckSpec): CCheck {
+  checkSpec(spec);
   const body: string[] = [];
   const expected: string[] = [];
   for (const l of spec.layouts) {

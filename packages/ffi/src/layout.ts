@@ -64,14 +64,26 @@ export interface StructLayout<F extends string = string, B extends string = neve
  */
 export type FieldValues<F extends string, B extends string = never> = Partial<Record<F | B, number | bigint>>;
 
+/**
+ * Refuses, with a RangeError naming `where`, a `type` that is not a {@link FieldType}: a plain
+ * JavaScript caller (or a cast) can pass any string, and an unknown width would make every offset
+ * after it NaN.
+ */
+export function checkFieldType(where: string, type: unknown): asserts type is FieldType {
+  if (typeof type !== 'string' || !Object.hasOwn(WIDTH, type)) {
+    throw new RangeError(`${where}: type ${JSON.stringify(type)} is not one of ${Object.keys(WIDTH).join(', ')}`);
+  }
+}
+
 /** The width in bytes of a field of C type `type` (1 for `u8` up to 8 for `u64`). */
 export function fieldWidth(type: FieldType): number {
   return WIDTH[type];
 }
 
 /**
- * Defines a layout. Throws RangeError for a field that does not fit `size`, a bitfield outside its
- * word, or two bitfields that overlap.
+ * Defines a layout. Throws RangeError for a field that is not an object, a `type` that is not a
+ * {@link FieldType}, a field that does not fit `size`, a bitfield outside its word, or two
+ * bitfields that overlap.
  */
 export function defineLayout<F extends string, B extends string = never>(
   cType: string,
@@ -81,7 +93,10 @@ export function defineLayout<F extends string, B extends string = never>(
 ): StructLayout<F, B> {
   const out = {} as Record<F, Required<FieldDef>>;
   for (const name of Object.keys(fields) as F[]) {
-    const f = fields[name];
+    const given: unknown = fields[name];
+    if (typeof given !== 'object' || given === null) throw new RangeError(`${cType}.${name}: ${String(given)} is not a field ({ offset, type })`);
+    const f = given as FieldDef;
+    checkFieldType(`${cType}.${name}`, f.type);
     if (!Number.isInteger(f.offset) || f.offset < 0 || f.offset + WIDTH[f.type] > size) {
       throw new RangeError(`${cType}.${name}: offset ${f.offset} + ${WIDTH[f.type]} exceeds the size ${size}`);
     }

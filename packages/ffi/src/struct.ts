@@ -2,49 +2,75 @@
  * C struct layouts declared as the header declares them: the members in order with their C types,
  * the offsets and the size derived by the x86_64 C rules, so an offset is never restated by hand.
  */
-import { type BitfieldDef, type FieldDef, type FieldType, type StructLayout, defineLayout, fieldWidth } from './layout';
+import { type BitfieldDef, type FieldDef, type FieldType, type StructLayout, checkFieldType, defineLayout, fieldWidth } from './layout';
 
 /**
  * One member of {@link defineStruct}: its C type alone (`'u32'`), or the type with what the header
- * makes unusual. Every member's offset is the C one: the end of the member before it, rounded up to
- * its own width (natural alignment), unless `offset` places it.
+ * makes unusual. A member without `offset` is placed by the C rules (see {@link defineStruct}).
  */
 export type MemberDef = FieldType | MemberSpec;
 
-/** A member of {@link defineStruct} with more than its type. */
+/** A member of {@link defineStruct} with more than its type. Any other key is refused (RangeError). */
 export interface MemberSpec {
   /** The C type of the member, or of each element of an array member. */
   readonly type: FieldType;
   /**
    * The C member designator (`u.msi.address_lo`). Default: the member's name in snake_case when it
-   * starts with a lowercase letter (`numIrqs` is `num_irqs`, `redirtbl0` stays), else the name itself
-   * (`TriggerType`, as the Windows headers spell members).
+   * starts with a lowercase letter, else the name itself (`TriggerType`, as the Windows headers
+   * spell members). The snake_case rule: an underscore before an uppercase letter that follows a
+   * lowercase letter or a digit, and before the last uppercase letter of a run when a lowercase
+   * letter follows it; then all lowercase (`numIrqs` is `num_irqs`, `ioctlHTTPRequest` is
+   * `ioctl_http_request`, `redirtbl0` stays). A header spelled otherwise is given by `c`.
    */
   readonly c?: string;
   /**
-   * Byte offset, for a member the sequential rule does not place: a union member (the union's
-   * offset plus the member's own), a member of an embedded struct ({@link embedLayout}'s fields
-   * carry one), a packed struct. The members after it continue from its end.
+   * Byte offset from the start of the struct, for a member the rules of {@link defineStruct} do not
+   * place from the members before it: the first member of each union alternative but the first
+   * (the union's offset plus the member's own), a member of an embedded struct ({@link embedLayout}'s
+   * fields carry one), or a member after a union whose alignment or tail padding its members do not
+   * show. Not for a packed struct (`__attribute__((packed))`): its size need not be a multiple of
+   * its widest member, which {@link defineStruct} refuses; declare one with {@link defineLayout}.
    */
   readonly offset?: number;
   /**
    * An array member (`__u64 args[4]`): `count` fields named `${name}0` to `${name}${count - 1}`,
-   * with C designators `${c}[0]` to `${c}[${count - 1}]`, one element width apart. The field names
-   * are typed one by one for a literal count below 1000 (TypeScript's recursion bound); a longer
-   * array is better left to `size`, as its elements are not fields anyone encodes by name.
+   * with C designators `${c}[0]` to `${c}[${count - 1}]`, one element width apart. For a literal
+   * count up to 999 each element name is typed one by one; from 1000 on (TypeScript's recursion
+   * bound, TS2589) the names are typed as `${name}${number}`.
    */
   readonly count?: number;
   /** The word has no C member of its own, only bitfields (see {@link FieldDef.bitfieldsOnly}). */
   readonly bitfieldsOnly?: boolean;
 }
 
+const MEMBER_KEYS: ReadonlySet<string> = new Set(['type', 'c', 'offset', 'count', 'bitfieldsOnly']);
+
 /** The C member a field name stands for: TypeScript spells it in camelCase, the Linux headers in snake_case. */
 function cName(name: string): string {
-  return /^[a-z]/.test(name) ? name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase() : name;
+  if (!/^[a-z]/.test(name)) return name;
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase();
 }
 
-/** The indexes of an `N`-element array, 0 | 1 | ... | N - 1, for a literal `N`; `number` when `N` is not a literal. */
-export type IndexBelow<N extends number, A extends number[] = []> = number extends N ? number : A['length'] extends N ? A[number] : IndexBelow<N, [...A, A['length']]>;
+/** The aggregate a designator's member lives in (`u.msi.` for `u.msi.data`); empty for a top-level member. */
+function aggregateOf(c: string): string {
+  return c.slice(0, c.lastIndexOf('.') + 1);
+}
+
+/**
+ * The indexes of an `N`-element array, 0 | 1 | ... | N - 1, for a literal `N` up to 999; `number`
+ * when `N` is not a literal or is 1000 or more (TypeScript stops a type recursion at 1000 levels,
+ * error TS2589, so a longer array's element names are typed as `${name}${number}`).
+ */
+export type IndexBelow<N extends number, A extends number[] = []> = number extends N
+  ? number
+  : A['length'] extends N
+    ? A[number]
+    : A['length'] extends 999
+      ? number
+      : IndexBelow<N, [...A, A['length']]>;
 
 /** The field names {@link defineStruct} makes of members `M`: each name, and `${name}${i}` for each element of an array member. */
 export type MemberNames<M> = {
@@ -76,11 +102,24 @@ export interface StructOptions<F extends string, B extends string> {
  * A {@link StructLayout} from the members of `cType` in header order: `{ argsz: 'u32', flags:
  * 'u32', size: 'u64' }` places `argsz` @0, `flags` @4, `size` @8 and is 16 bytes. Offsets follow
  * the x86_64 C rules (System V psABI, "Aggregates and Unions"): each member aligned to its width,
- * the struct aligned to its widest member and its size a multiple of that. The result is the one
- * {@link defineLayout} gives for the same offsets; {@link generateCCheck} checks each of them against
- * the real header. Throws RangeError for a negative or fractional `offset` or `count`, or a `size`
- * smaller than the members need or not a multiple of the struct's alignment, and as
- * {@link defineLayout} does for bitfields.
+ * the struct aligned to its widest member and its size a multiple of that.
+ *
+ * A member without `offset` is placed at its width's next multiple after:
+ * - the end of the member before it, when that member sits inside an aggregate (its designator has
+ *   a dot, `u.msi.address_lo`) and this member's designator is in the same aggregate or deeper
+ *   (`u.msi.address_hi`): the next member of one union alternative;
+ * - otherwise the furthest end any member before it reaches: in C a member after a union starts
+ *   after the union's largest member (`{ h: 'u32', a: { type: 'u64', offset: 8 }, b: { type: 'u32',
+ *   offset: 8 }, after: 'u32' }` puts `after` @16, not @12).
+ * A union's own alignment or tail padding beyond its members is not known here: give `offset`
+ * where it matters; {@link generateCCheck} checks every offset against the real header.
+ *
+ * The result is the one {@link defineLayout} gives for the same offsets. Throws RangeError for a
+ * member that is neither a type nor a {@link MemberSpec}, an unknown key in a member spec, a type
+ * that is not a {@link FieldType}, a negative or fractional `offset` or `count`, two members that
+ * make the same field name (`a: { type: 'u32', count: 2 }` and `a0`), a `size` smaller than the
+ * members need or not a multiple of the struct's alignment, and as {@link defineLayout} does for
+ * bitfields.
  */
 export function defineStruct<const M extends Record<string, MemberDef>, B extends string = never>(
   cType: string,
@@ -99,24 +138,40 @@ export function defineStruct<const M extends Record<string, MemberDef>, B extend
   B
 > {
   const fields: Record<string, FieldDef> = {};
-  let next = 0; // where the next member goes: the end of the one before it
-  let end = 0; // the furthest any member reaches (an explicitly placed one may reach further)
+  const madeBy = new Map<string, string>(); // field name -> the member that made it
+  let previous: { end: number; c: string } | undefined; // the member before this one
+  let end = 0; // the furthest any member reaches
   let align = 1;
-  for (const [name, def] of Object.entries(members)) {
-    const m: MemberSpec = typeof def === 'string' ? { type: def } : def;
-    const width = fieldWidth(m.type);
-    const offset = m.offset ?? Math.ceil(next / width) * width;
-    if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`${cType}.${name}: offset ${offset} is not a byte offset`);
-    const c = m.c ?? `${options.cPrefix ?? ''}${cName(name)}`;
-    const bitfieldsOnly = m.bitfieldsOnly ?? false;
-    if (m.count === undefined) {
-      fields[name] = { offset, type: m.type, c, bitfieldsOnly };
-    } else {
-      if (!Number.isInteger(m.count) || m.count < 1) throw new RangeError(`${cType}.${name}: array count ${m.count} is not a positive integer`);
-      for (let i = 0; i < m.count; i++) fields[`${name}${i}`] = { offset: offset + i * width, type: m.type, c: `${c}[${i}]`, bitfieldsOnly };
+  for (const [name, def] of Object.entries(members) as [string, unknown][]) {
+    const where = `${cType}.${name}`;
+    if (typeof def !== 'string' && (typeof def !== 'object' || def === null || Array.isArray(def))) {
+      throw new RangeError(`${where}: ${String(def)} is not a member (a type such as 'u32', or { type, c?, offset?, count?, bitfieldsOnly? })`);
     }
-    next = offset + width * (m.count ?? 1);
-    end = Math.max(end, next);
+    const m = (typeof def === 'string' ? { type: def } : def) as MemberSpec;
+    const unknown = Object.keys(m).filter((k) => !MEMBER_KEYS.has(k));
+    if (unknown.length > 0) throw new RangeError(`${where}: unknown key ${unknown.join(', ')}; a member takes ${[...MEMBER_KEYS].join(', ')}`);
+    checkFieldType(where, m.type);
+    const width = fieldWidth(m.type);
+    const c = m.c ?? `${options.cPrefix ?? ''}${cName(name)}`;
+    const prevAggregate = previous === undefined ? '' : aggregateOf(previous.c);
+    const after = previous !== undefined && prevAggregate !== '' && c.startsWith(prevAggregate) ? previous.end : end;
+    const offset = m.offset ?? Math.ceil(after / width) * width;
+    if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`${where}: offset ${offset} is not a byte offset`);
+    const bitfieldsOnly = m.bitfieldsOnly ?? false;
+    const place = (field: string, def: FieldDef): void => {
+      const other = madeBy.get(field);
+      if (other !== undefined) throw new RangeError(`${where}: field ${field} is made by both ${other} and ${name}; rename one`);
+      madeBy.set(field, name);
+      fields[field] = def;
+    };
+    if (m.count === undefined) {
+      place(name, { offset, type: m.type, c, bitfieldsOnly });
+    } else {
+      if (!Number.isInteger(m.count) || m.count < 1) throw new RangeError(`${where}: array count ${m.count} is not a positive integer`);
+      for (let i = 0; i < m.count; i++) place(`${name}${i}`, { offset: offset + i * width, type: m.type, c: `${c}[${i}]`, bitfieldsOnly });
+    }
+    previous = { end: offset + width * (m.count ?? 1), c };
+    end = Math.max(end, previous.end);
     align = Math.max(align, width);
   }
   const natural = Math.ceil(end / align) * align;

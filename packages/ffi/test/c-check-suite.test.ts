@@ -65,6 +65,36 @@ test('a suite whose headers this host lacks is one skipped test that says why, a
   expect(written).toEqual([['SKIPPED "new header": the installed header predates it\n']]);
 });
 
+/** Declares a suite with stand-in runner globals and returns its tests, to run them here. */
+function declared(title: string, spec: unknown, options = {}): { name: string; fn: () => void }[] {
+  const g = globalThis as unknown as Record<string, unknown>;
+  const saved = { describe: g.describe, it: g.it };
+  const tests: { name: string; fn: () => void }[] = [];
+  try {
+    g.describe = (_name: string, fn: () => void) => fn();
+    g.it = Object.assign((name: string, fn: () => void) => tests.push({ name, fn }), { skip: (name: string) => tests.push({ name: `skip ${name}`, fn: () => undefined }) });
+    describeCCheck(title, spec as typeof SPEC, options);
+  } finally {
+    Object.assign(g, saved);
+  }
+  return tests;
+}
+
+test('a malformed spec is refused when the suite is declared, naming the field', () => {
+  expect(() => declared('bad', { headers: [], ioctls: [] })).toThrow(new RangeError('C check spec: layouts must be an array of layouts (from defineStruct or defineLayout)'));
+  expect(() => declared('bad', { headers: 'suite.h', layouts: [], ioctls: [] })).toThrow(/C check spec: headers must be an array/);
+  expect(() => declared('bad', { headers: [], layouts: [{}], ioctls: [] })).toThrow(/C check spec: layouts\[0\] is not a layout/);
+  expect(() => declared('bad', { headers: [], layouts: [], ioctls: [{ name: 'X' }] })).toThrow(/C check spec: ioctls\[0\] is not a \{ name, request \}/);
+  expect(() => declared('bad', { headers: [], layouts: [], ioctls: [], constants: { K: '7' } })).toThrow(/C check spec: constants\.K is 7, not an integer/);
+  expect(() => declared('bad', { headers: [], ioctls: [] }, { unavailable: 'old headers' })).toThrow(/layouts must be an array/);
+});
+
+test('a header this host lacks fails both tests (only `unavailable` skips)', () => {
+  const tests = declared('missing header', { ...SPEC, headers: ['tsvmm-no-such-header.h'] });
+  expect(tests.map((t) => t.name)).toHaveLength(2);
+  for (const t of tests) expect(t.fn).toThrow(/tsvmm-no-such-header\.h/);
+});
+
 test('requestNumbers: each ioctl number by its name', () => {
   expect(requestNumbers([{ name: 'A', request: 1 }, { name: 'B', request: 0xc008ae05 }])).toEqual({ A: 1, B: 0xc008ae05 });
 });

@@ -24,3 +24,9 @@ test('the C check prints size, offsets and widths, with the C member designator'
     expect.arrayContaining(['sizeof struct s 16', 'offsetof struct s u.d 8', 'width struct s u.d 8', 'width struct s c 4', 'ioctl REQ 7']),
   );
 });
+
+test('refuses a type that is not a FieldType and a field that is not an object, naming the field', () => {
+  const bad = (fields: unknown) => () => defineLayout('struct t', 8, fields as Record<string, { offset: number; type: 'u32' }>);
+  expect(bad({ x: { offset: 0, type: 'u24' } })).toThrow(new RangeError('struct t.x: type "u24" is not one of u8, u16, u32, i32, u64'));
+  expect(bad({ x: null })).toThrow(new RangeError('struct t.x: null is not a field ({ offset, type })'));
+});

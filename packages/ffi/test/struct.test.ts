@@ -61,6 +61,37 @@ describe('defineStruct derives the offsets by the C rules', () => {
     expect(decodeStruct(L, new DataView(bytes.buffer))).toEqual({ cap: 129, flags: 0, arg0: 0n, arg1: 0n, arg2: 0n, arg3: 0x0102n });
   });
 
+  it('a member after a union starts after its largest member, as C places it', () => {
+    // struct u { uint32_t h; union { uint64_t ua; uint32_t ub; }; uint32_t after; }: after @16.
+    const L = defineStruct('struct u', { h: 'u32', ua: { type: 'u64', offset: 8 }, ub: { type: 'u32', offset: 8 }, after: 'u32' });
+    expect(Object.values(L.fields).map((f) => f.offset)).toEqual([0, 8, 8, 16]);
+    expect(L.size).toBe(24);
+    const check = generateCCheck({ headers: ['u.h'], layouts: [L], ioctls: [] });
+    const header = '#include <stdint.h>\nstruct u { uint32_t h; union { uint64_t ua; uint32_t ub; }; uint32_t after; };\n';
+    expect(runCCheck(check, { localHeaders: { 'u.h': header } })).toEqual(check.expected);
+  });
+
+  it('the first member of a union, and a top-level member after a union of structs, start after the furthest member', () => {
+    const L = defineStruct('struct entry', {
+      gsi: 'u32',
+      type: 'u32',
+      addressLo: { type: 'u32', c: 'u.msi.address_lo' },
+      addressHi: { type: 'u32', c: 'u.msi.address_hi' },
+      data: { type: 'u32', c: 'u.msi.data' },
+      irqchip: { type: 'u32', offset: 8, c: 'u.irqchip.irqchip' },
+      pin: { type: 'u32', c: 'u.irqchip.pin' },
+      tail: 'u32',
+    });
+    expect(Object.values(L.fields).map((f) => f.offset)).toEqual([0, 4, 8, 12, 16, 8, 12, 20]);
+    const header = `#include <stdint.h>
+struct entry { uint32_t gsi; uint32_t type;
+  union { struct { uint32_t address_lo, address_hi, data; } msi; struct { uint32_t irqchip, pin; } irqchip; } u;
+  uint32_t tail; };
+`;
+    const check = generateCCheck({ headers: ['entry.h'], layouts: [L], ioctls: [] });
+    expect(runCCheck(check, { localHeaders: { 'entry.h': header } })).toEqual(check.expected);
+  });
+
   it('an explicitly placed member (a union member) and the members after it continue from its end', () => {
     const L = defineStruct('struct entry', {
       gsi: 'u32',
@@ -90,6 +121,41 @@ describe('defineStruct derives the offsets by the C rules', () => {
     expect(() => defineStruct('struct s', { a: { type: 'u32', offset: 1.5 } })).toThrow(RangeError);
     expect(() => defineStruct('struct s', { a: { type: 'u32', count: 0 } })).toThrow(/count/);
     expect(() => defineStruct('struct s', { a: 'u32' }, { bits: { x: { field: 'a', bit: 30, width: 4 } } })).toThrow(/fit/);
+  });
+
+  it('refuses two members that make the same field name, naming both', () => {
+    expect(() => defineStruct('struct x', { a: { type: 'u32', count: 2 }, a0: 'u64' })).toThrow(new RangeError('struct x.a0: field a0 is made by both a and a0; rename one'));
+    expect(() => defineStruct('struct x', { a: { type: 'u8', count: 11 }, a1: { type: 'u8', count: 1 } })).toThrow(
+      new RangeError('struct x.a1: field a10 is made by both a and a1; rename one'),
+    );
+    expect(() => defineStruct('struct x', { a0: 'u64', a: { type: 'u32', count: 2 } })).toThrow(/field a0 is made by both a0 and a/);
+  });
+
+  it('refuses a member that is not a type or a spec, an unknown type and an unknown key, naming the member', () => {
+    const bad = (members: unknown) => () => defineStruct('struct w', members as Record<string, 'u32'>);
+    expect(bad({ a: 'u24' })).toThrow(new RangeError('struct w.a: type "u24" is not one of u8, u16, u32, i32, u64'));
+    expect(bad({ a: { type: 'u24', offset: 0 } })).toThrow(new RangeError('struct w.a: type "u24" is not one of u8, u16, u32, i32, u64'));
+    expect(bad({ a: 'u32', b: null })).toThrow(RangeError);
+    expect(bad({ a: 'u32', b: null })).toThrow(/struct w\.b: null is not a member/);
+    expect(bad({ a: 7 })).toThrow(/struct w\.a: 7 is not a member/);
+    expect(bad({ a: { type: 'u32', cout: 4 } })).toThrow(new RangeError('struct w.a: unknown key cout; a member takes type, c, offset, count, bitfieldsOnly'));
+  });
+
+  it('a packed layout is refused: its size is not a multiple of its widest member', () => {
+    expect(() => defineStruct('struct p', { a: 'u8', b: { type: 'u32', offset: 1 } }, { size: 5 })).toThrow(/multiple of 4/);
+  });
+
+  it('the snake_case default breaks words at acronyms too', () => {
+    const L = defineStruct('struct n', { ioctlHTTPRequest: 'u32', numIrqs: 'u32', msiXTable: 'u32', redirtbl0: 'u32', address64Bit: 'u32', TriggerType: 'u32' });
+    expect(Object.values(L.fields).map((f) => f.c)).toEqual(['ioctl_http_request', 'num_irqs', 'msi_x_table', 'redirtbl0', 'address64_bit', 'TriggerType']);
+  });
+
+  it('a count of 1000 or more still typechecks, its element names typed as name + number', () => {
+    const L = defineStruct('struct big', { a: 'u32', r: { type: 'u8', count: 1500 } });
+    expect(packStruct(L, { r1499: 7 })[4 + 1499]).toBe(7);
+    // @ts-expect-error `q` is not a member, however long the array.
+    packStruct(L, { q: 1 });
+    expect(L.size).toBe(1504);
   });
 
   it('the C member is the name in snake_case (with the header\'s prefix), unless given', () => {

@@ -83,18 +83,23 @@ export function misdeclared(spec: CCheckSpec): Misdeclared {
  * A `describe` named `title` with two tests: the program {@link generateCCheck} writes for `spec`,
  * compiled against the installed headers ({@link runCCheck}), prints exactly what the definitions
  * say, with a line for every field, bitfield, ioctl and constant; and with every value declared
- * wrong ({@link misdeclared}) the same program disagrees on every line but the pinned ones. Throws
- * inside the tests, never when declared, so a missing `cc` fails the tests saying what to install.
+ * wrong ({@link misdeclared}) the same program disagrees on every line but the pinned ones.
+ *
+ * A malformed `spec` throws RangeError when the suite is declared, naming the field
+ * ({@link generateCCheck}). What needs the compiler fails inside the tests: a missing `cc` (the
+ * message says what to install) and a header this host lacks (the compiler's error), both tests
+ * failing. Only `options.unavailable` turns the suite into one skipped test; the caller decides
+ * when the host's headers cannot check `spec`.
  * Uses the test runner's globals (jest, or any runner with `describe`, `it`, `it.skip`, `expect`).
  */
 export function describeCCheck(title: string, spec: CCheckSpec, options: CCheckSuiteOptions = {}): void {
   const { describe, it } = runner();
+  const check = generateCCheck(spec);
   if (options.unavailable !== undefined) {
     process.stderr.write(`SKIPPED "${title}": ${options.unavailable}\n`);
     describe(title, () => it.skip(`needs the headers: ${options.unavailable}`, () => undefined));
     return;
   }
-  const check = generateCCheck(spec);
   let printed: string[] | undefined;
   const compiled = (): string[] => (printed ??= runCCheck(check, options));
   describe(title, () => {
