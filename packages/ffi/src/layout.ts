@@ -80,10 +80,22 @@ export function fieldWidth(type: FieldType): number {
   return WIDTH[type];
 }
 
+const FIELD_KEYS: ReadonlySet<string> = new Set(['offset', 'type', 'c', 'bitfieldsOnly']);
+const BIT_KEYS: ReadonlySet<string> = new Set(['field', 'bit', 'width', 'c']);
+/** A C type name as the generated check program spells it (`struct kvm_irqfd`, `WHV_TRIGGER_PARAMETERS`): nothing else reaches the C source. */
+const C_TYPE = /^(?:(?:struct|union) )?[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Refuses a name that would not be an own property of a plain object (`__proto__` sets the prototype instead). */
+function checkName(where: string, name: string): void {
+  if (name === '__proto__') throw new RangeError(`${where}: the name __proto__ cannot be a field or bitfield name`);
+}
+
 /**
- * Defines a layout. Throws RangeError for a field that is not an object, a `type` that is not a
- * {@link FieldType}, a field that does not fit `size`, a bitfield outside its word, or two
- * bitfields that overlap.
+ * Defines a layout. Throws RangeError for a `cType` that is not a C type name (`struct x`, `union
+ * x` or an identifier), a field that is not an object or has a key other than `offset`, `type`,
+ * `c` and `bitfieldsOnly`, a `type` that is not a {@link FieldType}, a field that does not fit
+ * `size`, a bitfield with another key than `field`, `bit`, `width` and `c`, named like a field, or
+ * outside its word, two bitfields that overlap, or a name `__proto__`.
  */
 export function defineLayout<F extends string, B extends string = never>(
   cType: string,
@@ -91,10 +103,14 @@ export function defineLayout<F extends string, B extends string = never>(
   fields: Record<F, FieldDef>,
   bits?: Record<B, BitfieldDef<NoInfer<F>>>,
 ): StructLayout<F, B> {
+  if (typeof cType !== 'string' || !C_TYPE.test(cType)) throw new RangeError(`${JSON.stringify(cType)} is not a C type name (struct x, union x, or an identifier)`);
   const out = {} as Record<F, Required<FieldDef>>;
   for (const name of Object.keys(fields) as F[]) {
+    checkName(`${cType}.${name}`, name);
     const given: unknown = fields[name];
     if (typeof given !== 'object' || given === null) throw new RangeError(`${cType}.${name}: ${String(given)} is not a field ({ offset, type })`);
+    const unknown = Object.keys(given).filter((k) => !FIELD_KEYS.has(k));
+    if (unknown.length > 0) throw new RangeError(`${cType}.${name}: unknown key ${unknown.join(', ')}; a field takes ${[...FIELD_KEYS].join(', ')}`);
     const f = given as FieldDef;
     checkFieldType(`${cType}.${name}`, f.type);
     if (!Number.isInteger(f.offset) || f.offset < 0 || f.offset + WIDTH[f.type] > size) {
@@ -105,7 +121,12 @@ export function defineLayout<F extends string, B extends string = never>(
   const outBits = {} as Record<B, Required<BitfieldDef<F>>>;
   const used = new Map<string, bigint>();
   for (const name of Object.keys(bits ?? {}) as B[]) {
+    checkName(`${cType}.${name}`, name);
     const b = (bits as Record<B, BitfieldDef<F>>)[name];
+    if (typeof b !== 'object' || b === null) throw new RangeError(`${cType}.${name}: ${String(b)} is not a bitfield ({ field, bit, width })`);
+    const unknown = Object.keys(b).filter((k) => !BIT_KEYS.has(k));
+    if (unknown.length > 0) throw new RangeError(`${cType}.${name}: unknown key ${unknown.join(', ')}; a bitfield takes ${[...BIT_KEYS].join(', ')}`);
+    if (Object.hasOwn(out, name)) throw new RangeError(`${cType}.${name}: a bitfield named like a field; rename one (encoding would write both)`);
     const word = out[b.field];
     if (word === undefined) throw new RangeError(`${cType}.${name}: bitfield of unknown field ${String(b.field)}`);
     if (!Number.isInteger(b.bit) || !Number.isInteger(b.width) || b.bit < 0 || b.width < 1 || b.bit + b.width > WIDTH[word.type] * 8) {

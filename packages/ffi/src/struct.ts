@@ -26,7 +26,8 @@ export interface MemberSpec {
   /**
    * Byte offset from the start of the struct, for a member the rules of {@link defineStruct} do not
    * place from the members before it: the first member of each union alternative but the first
-   * (the union's offset plus the member's own), a member of an embedded struct ({@link embedLayout}'s
+   * (the union's offset plus the member's own), a member that follows a shorter alternative of an
+   * anonymous union (refused without one), a member of an embedded struct ({@link embedLayout}'s
    * fields carry one), or a member after a union whose alignment or tail padding its members do not
    * show. Not for a packed struct (`__attribute__((packed))`): its size need not be a multiple of
    * its widest member, which {@link defineStruct} refuses; declare one with {@link defineLayout}.
@@ -44,6 +45,7 @@ export interface MemberSpec {
 }
 
 const MEMBER_KEYS: ReadonlySet<string> = new Set(['type', 'c', 'offset', 'count', 'bitfieldsOnly']);
+const STRUCT_OPTION_KEYS: ReadonlySet<string> = new Set(['size', 'bits', 'cPrefix']);
 
 /** The C member a field name stands for: TypeScript spells it in camelCase, the Linux headers in snake_case. */
 function cName(name: string): string {
@@ -109,15 +111,20 @@ export interface StructOptions<F extends string, B extends string> {
  *   a dot, `u.msi.address_lo`) and this member's designator is in the same aggregate or deeper
  *   (`u.msi.address_hi`): the next member of one union alternative;
  * - otherwise the furthest end any member before it reaches: in C a member after a union starts
- *   after the union's largest member (`{ h: 'u32', a: { type: 'u64', offset: 8 }, b: { type: 'u32',
- *   offset: 8 }, after: 'u32' }` puts `after` @16, not @12).
+ *   after the union's largest member (`{ h: 'u32', a: { type: 'u64', offset: 8, c: 'u.a' }, b: {
+ *   type: 'u32', offset: 8, c: 'u.b' }, after: 'u32' }` puts `after` @16, not @12).
+ * Where the member before it has no aggregate in its designator and ends short of that furthest
+ * end (a shorter alternative of an anonymous union), C could go on inside that alternative (an
+ * anonymous struct) or after the union: the member needs an `offset`, else RangeError.
  * A union's own alignment or tail padding beyond its members is not known here: give `offset`
  * where it matters; {@link generateCCheck} checks every offset against the real header.
  *
  * The result is the one {@link defineLayout} gives for the same offsets. Throws RangeError for a
  * member that is neither a type nor a {@link MemberSpec}, an unknown key in a member spec, a type
  * that is not a {@link FieldType}, a negative or fractional `offset` or `count`, two members that
- * make the same field name (`a: { type: 'u32', count: 2 }` and `a0`), a `size` smaller than the
+ * make the same field name (`a: { type: 'u32', count: 2 }` and `a0`), an unknown option, a member
+ * named `__proto__`, a member placed after an
+ * anonymous union's shorter alternative without an `offset` (above), a `size` smaller than the
  * members need or not a multiple of the struct's alignment, and as {@link defineLayout} does for
  * bitfields.
  */
@@ -142,8 +149,11 @@ export function defineStruct<const M extends Record<string, MemberDef>, B extend
   let previous: { end: number; c: string } | undefined; // the member before this one
   let end = 0; // the furthest any member reaches
   let align = 1;
+  const unknownOptions = Object.keys(options).filter((k) => !STRUCT_OPTION_KEYS.has(k));
+  if (unknownOptions.length > 0) throw new RangeError(`${cType}: unknown option ${unknownOptions.join(', ')}; defineStruct takes ${[...STRUCT_OPTION_KEYS].join(', ')}`);
   for (const [name, def] of Object.entries(members) as [string, unknown][]) {
     const where = `${cType}.${name}`;
+    if (name === '__proto__') throw new RangeError(`${where}: the name __proto__ cannot be a member name`);
     if (typeof def !== 'string' && (typeof def !== 'object' || def === null || Array.isArray(def))) {
       throw new RangeError(`${where}: ${String(def)} is not a member (a type such as 'u32', or { type, c?, offset?, count?, bitfieldsOnly? })`);
     }
@@ -155,6 +165,14 @@ export function defineStruct<const M extends Record<string, MemberDef>, B extend
     const c = m.c ?? `${options.cPrefix ?? ''}${cName(name)}`;
     const prevAggregate = previous === undefined ? '' : aggregateOf(previous.c);
     const after = previous !== undefined && prevAggregate !== '' && c.startsWith(prevAggregate) ? previous.end : end;
+    if (m.offset === undefined && previous !== undefined && previous.end < end && prevAggregate === '') {
+      // Anonymous members: after a shorter union alternative, C goes on inside that alternative
+      // (an anonymous struct) or after the whole union; nothing here says which.
+      throw new RangeError(
+        `${where}: the member before it (${previous.c}) ends at ${previous.end}, inside a union reaching ${end}: ` +
+          `give ${name} an offset (the next member of that union alternative, or after the union), or name the alternative in the designators (c: 'u.s.x')`,
+      );
+    }
     const offset = m.offset ?? Math.ceil(after / width) * width;
     if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`${where}: offset ${offset} is not a byte offset`);
     const bitfieldsOnly = m.bitfieldsOnly ?? false;

@@ -1,4 +1,4 @@
-import { decodeStruct, defineLayout, generateCCheck, packStruct } from '../src';
+import { decodeStruct, defineLayout, defineStruct, generateCCheck, packStruct } from '../src';
 
 const S = defineLayout('struct s', 16, {
   a: { offset: 0, type: 'u8' },
@@ -29,4 +29,24 @@ test('refuses a type that is not a FieldType and a field that is not an object, 
   const bad = (fields: unknown) => () => defineLayout('struct t', 8, fields as Record<string, { offset: number; type: 'u32' }>);
   expect(bad({ x: { offset: 0, type: 'u24' } })).toThrow(new RangeError('struct t.x: type "u24" is not one of u8, u16, u32, i32, u64'));
   expect(bad({ x: null })).toThrow(new RangeError('struct t.x: null is not a field ({ offset, type })'));
+});
+
+test('refuses, by name, what a typo or a hostile name would otherwise turn into a silently wrong layout or C source', () => {
+  const u32 = { offset: 0, type: 'u32' } as const;
+  const widhtTypo: unknown = { lo: { field: 'a', bit: 0, widht: 4 } };
+  const cases: [() => unknown, RegExp][] = [
+    [() => defineLayout('struct x', 8, { a: { ...u32, cout: 4 } as never }), /struct x\.a: unknown key cout; a field takes offset, type, c, bitfieldsOnly/],
+    [() => defineLayout('struct x', 8, { a: { ...u32, bitfieldOnly: true } as never }), /struct x\.a: unknown key bitfieldOnly/],
+    [() => defineLayout('struct x', 8, { a: u32, b: { offset: 4, type: 'u32' } }, { b: { field: 'a', bit: 0, width: 4 } }), /struct x\.b: a bitfield named like a field/],
+    [() => defineLayout('struct x', 8, { a: u32 }, widhtTypo as never), /struct x\.lo: unknown key widht; a bitfield takes field, bit, width, c/],
+    [() => defineLayout('struct x', 8, JSON.parse('{"__proto__": {"offset": 0, "type": "u32"}}') as never), /struct x\.__proto__: the name __proto__ cannot be/],
+    [() => defineLayout('struct x"); system("id', 8, { a: u32 }), /is not a C type name/],
+    [() => defineStruct('struct x', { a: 'u32', b: 'u32' }, { bits: { b: { field: 'a', bit: 0, width: 4 } } }), /struct x\.b: a bitfield named like a field/],
+    [() => defineStruct('struct x', JSON.parse('{"__proto__": "u32", "b": "u32"}') as Record<string, 'u32'>), /struct x\.__proto__: the name __proto__ cannot be a member name/],
+    [() => defineStruct('struct x', { a: 'u32' }, { sise: 16 } as never), /struct x: unknown option sise; defineStruct takes size, bits, cPrefix/],
+  ];
+  for (const [make, message] of cases) expect(make).toThrow(message);
+  // What stays valid: C type names with and without a tag, a bitfield beside its word.
+  expect(defineLayout('WHV_X', 8, { a: u32 }, { lo: { field: 'a', bit: 0, width: 4 } }).bits.lo.width).toBe(4);
+  expect(defineLayout('union y', 4, { a: u32 }).cType).toBe('union y');
 });

@@ -61,14 +61,30 @@ describe('defineStruct derives the offsets by the C rules', () => {
     expect(decodeStruct(L, new DataView(bytes.buffer))).toEqual({ cap: 129, flags: 0, arg0: 0n, arg1: 0n, arg2: 0n, arg3: 0x0102n });
   });
 
-  it('a member after a union starts after its largest member, as C places it', () => {
+  it('after a shorter alternative of an anonymous union, C may go on inside it or after the union: an offset is required, and either placement checks against C', () => {
     // struct u { uint32_t h; union { uint64_t ua; uint32_t ub; }; uint32_t after; }: after @16.
-    const L = defineStruct('struct u', { h: 'u32', ua: { type: 'u64', offset: 8 }, ub: { type: 'u32', offset: 8 }, after: 'u32' });
-    expect(Object.values(L.fields).map((f) => f.offset)).toEqual([0, 8, 8, 16]);
-    expect(L.size).toBe(24);
-    const check = generateCCheck({ headers: ['u.h'], layouts: [L], ioctls: [] });
-    const header = '#include <stdint.h>\nstruct u { uint32_t h; union { uint64_t ua; uint32_t ub; }; uint32_t after; };\n';
+    expect(() => defineStruct('struct u', { h: 'u32', ua: { type: 'u64', offset: 8 }, ub: { type: 'u32', offset: 8 }, after: 'u32' })).toThrow(
+      /struct u\.after: the member before it \(ub\) ends at 12, inside a union reaching 16: give after an offset/,
+    );
+    const U = defineStruct('struct u', { h: 'u32', ua: { type: 'u64', offset: 8 }, ub: { type: 'u32', offset: 8 }, after: { type: 'u32', offset: 16 } });
+    expect(Object.values(U.fields).map((f) => f.offset)).toEqual([0, 8, 8, 16]);
+    expect(U.size).toBe(24);
+    // struct x { uint32_t h; union { uint64_t a; struct { uint32_t b; uint32_t c2; }; }; uint32_t after; }: c2 @12 (inside the alternative), after @16.
+    expect(() => defineStruct('struct x', { h: 'u32', a: { type: 'u64', offset: 8 }, b: { type: 'u32', offset: 8 }, c2: 'u32', after: 'u32' })).toThrow(/struct x\.c2: .* give c2 an offset/);
+    const X = defineStruct('struct x', { h: 'u32', a: { type: 'u64', offset: 8 }, b: { type: 'u32', offset: 8 }, c2: { type: 'u32', offset: 12 }, after: 'u32' });
+    expect(Object.values(X.fields).map((f) => f.offset)).toEqual([0, 8, 8, 12, 16]);
+    const check = generateCCheck({ headers: ['u.h'], layouts: [U, X], ioctls: [] });
+    const header =
+      '#include <stdint.h>\nstruct u { uint32_t h; union { uint64_t ua; uint32_t ub; }; uint32_t after; };\n' +
+      'struct x { uint32_t h; union { uint64_t a; struct { uint32_t b; uint32_t c2; }; }; uint32_t after; };\n';
     expect(runCCheck(check, { localHeaders: { 'u.h': header } })).toEqual(check.expected);
+  });
+
+  it('named alternatives need no offset after the union: the designators say where each member lives', () => {
+    const L = defineStruct('struct n', { h: 'u32', ua: { type: 'u64', offset: 8, c: 'u.ua' }, ub: { type: 'u32', offset: 8, c: 'u.ub' }, after: 'u32' });
+    expect(Object.values(L.fields).map((f) => f.offset)).toEqual([0, 8, 8, 16]);
+    const check = generateCCheck({ headers: ['n.h'], layouts: [L], ioctls: [] });
+    expect(runCCheck(check, { localHeaders: { 'n.h': '#include <stdint.h>\nstruct n { uint32_t h; union { uint64_t ua; uint32_t ub; } u; uint32_t after; };\n' } })).toEqual(check.expected);
   });
 
   it('the first member of a union, and a top-level member after a union of structs, start after the furthest member', () => {
