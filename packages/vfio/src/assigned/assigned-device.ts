@@ -864,10 +864,10 @@ export class AssignedPciDevice implements Disposable {
    * bit likewise, with AF Capabilities' TP and FLR). With it (and
    * VFIO_DEVICE_FLAGS_RESET) this is {@link reset}; a failure (VFIO_DEVICE_RESET's EAGAIN) goes to
    * `onError`, since the guest's write cannot be thrown at: the VMM side is at power-on, the device
-   * is not reset, and its hint says to call {@link reset}. Without it nothing is done.
+   * is not reset, and its hint says to call {@link reset}. configWrite calls it only for a register
+   * that resets (its `flrBits` entry); any other write of the bit is dropped there.
    */
   private guestFunctionLevelReset(): void {
-    if (!this.functionLevelReset) return;
     const op = 'AssignedPciDevice.configWrite (Initiate Function Level Reset)';
     const e = this.functionReset(op);
     if (!e) return;
