@@ -376,8 +376,9 @@ describe('MSHV_ROOT_HVCALL (HvCallAssertVirtualInterrupt)', () => {
     const [r, arg] = call(w, input(0n, 1, 0x41, 1));
     expect(r).toBe(-EINVAL);
     expect(new DataView(arg.buffer).getUint16(8, true)).toBe(5); // HV_STATUS_INVALID_PARAMETER
-    w.m.failNextHypercall(EAGAIN);
-    expect(call(w, input(0n, 1, 0x41))[0]).toBe(-EAGAIN);
+    w.m.failNextHypercall(EAGAIN, 0x0b);
+    const [again, againArg] = call(w, input(0n, 1, 0x41));
+    expect([again, new DataView(againArg.buffer).getUint16(8, true)]).toEqual([-EAGAIN, 0x0b]); // HV_STATUS_INSUFFICIENT_MEMORY
     expect(call(w, input(0n, 1, 0x41))[0]).toBe(0);
   });
 
