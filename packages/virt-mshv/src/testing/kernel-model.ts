@@ -95,6 +95,15 @@ export interface MshvKernelModelOptions {
    */
   readonly resampleAlwaysEinval?: boolean;
   /**
+   * Newer kernels' MSHV_ROOT_HVCALL (`mshv_ioctl_passthru_hvcall` with its deposit loop) deposits a
+   * page and calls the hypervisor again itself when it is short of memory, so EAGAIN never comes
+   * back, and copies the output page to `out_ptr` only after a success. Default false: older
+   * kernels, which return EAGAIN (status HV_STATUS_INSUFFICIENT_MEMORY) and copy the output
+   * whatever the result, so an unmapped `out_ptr` is EFAULT even for a refused hypercall. Only the
+   * output copy changes here: `failNextHypercall` still returns what it is given.
+   */
+  readonly hypercallRetriedInKernel?: boolean;
+  /**
    * Most open fds (EMFILE beyond). Default: what this process may still open under its real
    * RLIMIT_NOFILE when the model is made.
    */
@@ -260,10 +269,10 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
 
   /**
    * The next MSHV_ROOT_HVCALL fails: with `errno` and, when `status` is nonzero, that hypervisor
-   * status written back. A hypervisor short of memory is EAGAIN with status 0x0B
-   * (HV_STATUS_INSUFFICIENT_MEMORY) once the kernel deposited a page, or the deposit's own errno
-   * with that status when the deposit failed (`mshv_ioctl_passthru_hvcall` writes the hypervisor
-   * status back after every hypercall).
+   * status written back (`mshv_ioctl_passthru_hvcall` writes it back after every hypercall). A
+   * hypervisor short of memory is, on older kernels, EAGAIN with status 0x0B
+   * (HV_STATUS_INSUFFICIENT_MEMORY) once the kernel deposited a page; on every kernel, the
+   * deposit's own errno with that status when the deposit failed.
    */
   failNextHypercall(errno: number, status = 0, times = 1): void {
     for (let i = 0; i < times; i++) this.hvcallFaults.push({ errno, status });
@@ -592,9 +601,11 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
     if (!HVCALL_ALLOWED.has(code)) return -EINVAL;
     const input = this.user(inPtr, inSz);
     if (input === undefined) return -EFAULT;
-    // After the hypercall the kernel copies the output page to out_ptr whatever the result: an
-    // unmapped out_ptr turns any result into EFAULT (the status is written back all the same).
-    const outFault = (r: number): number => (outPtr !== 0n && this.user(outPtr, outSz) === undefined ? -EFAULT : r);
+    // After the hypercall the kernel copies the output page to out_ptr (older kernels whatever the
+    // result, newer ones after a success only): an unmapped out_ptr is then EFAULT, with the
+    // status written back all the same.
+    const copiesOutput = (r: number): boolean => r === 0 || !(this.options.hypercallRetriedInKernel ?? false);
+    const outFault = (r: number): number => (outPtr !== 0n && copiesOutput(r) && this.user(outPtr, outSz) === undefined ? -EFAULT : r);
     const fault = this.hvcallFaults.shift();
     if (fault !== undefined) {
       v.setUint16(8, fault.status, true);
@@ -627,7 +638,7 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
     const data = (vector | (type << 8) | (level ? 0x8000 : 0)) >>> 0;
     p.injections++;
     p.bus.deliver(addressLo, 0, data);
-    return 0;
+    return outFault(0);
   }
 
   private vpState(p: ModelPartition, vp: ModelVp, arg: number | Uint8Array | undefined, dir: 'get' | 'set'): number {

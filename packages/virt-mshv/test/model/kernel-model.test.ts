@@ -382,6 +382,18 @@ describe('MSHV_ROOT_HVCALL (HvCallAssertVirtualInterrupt)', () => {
     expect(call(w, input(0n, 1, 0x41))[0]).toBe(0);
   });
 
+  it('an unmapped out_ptr: EFAULT whatever the hypervisor answered on older kernels, only after a success on kernels that retry in the kernel', () => {
+    for (const hypercallRetriedInKernel of [false, true]) {
+      const w = world(2, new MshvKernelModel({ hypercallRetriedInKernel }));
+      const buf = w.m.allocate(32, 8);
+      buf.bytes.set(input(0n, 1, 0x41));
+      // This model's hypervisor refuses HvCallAssertVirtualInterrupt with an output buffer (status 5).
+      const arg = le([0, 'u16', 0x94], [4, 'u16', 32], [6, 'u16', 8], [16, 'u64', buf.address], [24, 'u64', 0x1000n])(32);
+      const r = w.m.ioctl(w.pt, ROOT_HVCALL, arg);
+      expect([hypercallRetriedInKernel, r, new DataView(arg.buffer).getUint16(8, true)]).toEqual([hypercallRetriedInKernel, hypercallRetriedInKernel ? -EINVAL : -EFAULT, 5]);
+    }
+  });
+
   it('a physical destination without a VP is flagged', () => {
     const w = world();
     call(w, input(0n, 7, 0x41));
