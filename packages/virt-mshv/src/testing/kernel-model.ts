@@ -8,7 +8,8 @@
  * and a wrong model cannot agree. It returns the kernel's errnos, behaves like the kernel with
  * eventfds (a signal on an assigned irqfd drains the counter and injects; a count pending at
  * assign is injected but stays readable until the next signal or the deassign; deassign drains
- * without injecting; releasing an eventfd tears its irqfd down), and delivers into an
+ * without injecting; releasing an eventfd tears its irqfd down; an eventfd assigned in several
+ * partitions wakes only its oldest irqfd), and delivers into an
  * {@link ApicBus} per partition. Where the real kernel would inject garbage or crash the host, it
  * does what the kernel does and also records a {@link MshvHazard}: tests assert `hazards` is empty.
  *
