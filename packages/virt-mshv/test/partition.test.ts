@@ -229,19 +229,19 @@ describe('MshvPartition.create (mshv model)', () => {
 describe('requestMsi when the hypervisor refuses (mshv model)', () => {
   it(`retries EAGAIN up to ${ASSERT_INTERRUPT_ATTEMPTS} times, then fails with the errno`, () => {
     const { model, sys, p } = setup();
-    model.failNextHypercall(EAGAIN, 0, ASSERT_INTERRUPT_ATTEMPTS - 1);
+    model.failNextHypercall(EAGAIN, 0x0b, ASSERT_INTERRUPT_ATTEMPTS - 1);
     let mark = sys.mark();
     expect(p.requestMsi(...msi(1, 0x41))).toBe(true);
     expect(sys.callsSince(mark).filter((r) => r.label === 'MSHV_ROOT_HVCALL')).toHaveLength(ASSERT_INTERRUPT_ATTEMPTS);
     expect(p.readLocalApic(1).irr).toEqual([0x41]);
-    model.failNextHypercall(EAGAIN, 0, ASSERT_INTERRUPT_ATTEMPTS);
+    model.failNextHypercall(EAGAIN, 0x0b, ASSERT_INTERRUPT_ATTEMPTS);
     mark = sys.mark();
     const e = thrown(() => p.requestMsi(...msi(1, 0x42)));
     expect(e).toBeInstanceOf(MshvHypercallError);
     expect(e.errno).toBe(EAGAIN);
     expect(sys.callsSince(mark)).toHaveLength(ASSERT_INTERRUPT_ATTEMPTS);
     expect(p.readLocalApic(1).irr).toEqual([0x41]);
-    model.failNextHypercall(EAGAIN, 0, 0);
+    model.failNextHypercall(EAGAIN, 0x0b, 0);
     p.dispose();
   });
 

@@ -8,7 +8,8 @@
  * and a wrong model cannot agree. It returns the kernel's errnos, behaves like the kernel with
  * eventfds (a signal on an assigned irqfd drains the counter and injects; a count pending at
  * assign is injected but stays readable until the next signal or the deassign; deassign drains
- * without injecting; releasing an eventfd tears its irqfd down), and delivers into an
+ * without injecting; releasing an eventfd tears its irqfd down; an eventfd assigned in several
+ * partitions wakes only its oldest irqfd), and delivers into an
  * {@link ApicBus} per partition. Where the real kernel would inject garbage or crash the host, it
  * does what the kernel does and also records a {@link MshvHazard}: tests assert `hazards` is empty.
  *
@@ -94,6 +95,15 @@ export interface MshvKernelModelOptions {
    * level-triggered.
    */
   readonly resampleAlwaysEinval?: boolean;
+  /**
+   * Newer kernels' MSHV_ROOT_HVCALL (`mshv_ioctl_passthru_hvcall` with its deposit loop) deposits a
+   * page and calls the hypervisor again itself when it is short of memory, so EAGAIN never comes
+   * back, and copies the output page to `out_ptr` only after a success. Default false: older
+   * kernels, which return EAGAIN (status HV_STATUS_INSUFFICIENT_MEMORY) and copy the output
+   * whatever the result, so an unmapped `out_ptr` is EFAULT even for a refused hypercall. Only the
+   * output copy changes here: `failNextHypercall` still returns what it is given.
+   */
+  readonly hypercallRetriedInKernel?: boolean;
   /**
    * Most open fds (EMFILE beyond). Default: what this process may still open under its real
    * RLIMIT_NOFILE when the model is made.
@@ -215,6 +225,11 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   private nextAddress = NEXT_ADDRESS_BASE;
   private readonly options: MshvKernelModelOptions;
   private readonly hvcallFaults: Array<{ errno: number; status: number }> = [];
+  /**
+   * Each eventfd's irqfds, in every partition, oldest first: its wait queue's priority waiters
+   * (`mshv_irqfd_queue_proc` queues each as an exclusive priority waiter, behind the older ones).
+   */
+  private readonly waiters = new Map<EventFdObject, Array<{ readonly partition: ModelPartition; readonly irqfd: ModelIrqfd }>>();
 
   constructor(options: MshvKernelModelOptions = {}) {
     super(options.maxFds);
@@ -255,7 +270,10 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
 
   /**
    * The next MSHV_ROOT_HVCALL fails: with `errno` and, when `status` is nonzero, that hypervisor
-   * status written back (EAGAIN with status 0 is what older kernels return after depositing memory).
+   * status written back (`mshv_ioctl_passthru_hvcall` writes it back after every hypercall). A
+   * hypervisor short of memory is, on older kernels, EAGAIN with status 0x0B
+   * (HV_STATUS_INSUFFICIENT_MEMORY) once the kernel deposited a page; on every kernel, the
+   * deposit's own errno with that status when the deposit failed.
    */
   failNextHypercall(errno: number, status = 0, times = 1): void {
     for (let i = 0; i < times; i++) this.hvcallFaults.push({ errno, status });
@@ -466,20 +484,28 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
       this.removeIrqfds(p, (i) => i.eventfd === f && i.gsi === gsi);
       return 0;
     }
+    // mshv_irqfd_assign: the resamplefd is looked up first; kernels before the fix then test the
+    // level-triggered bit of a still-zeroed interrupt (always EINVAL) before the EBUSY check,
+    // fixed kernels test the route's bit after it.
     const resample = (flags & IRQFD_RESAMPLE) !== 0;
     if (resample) {
-      if (this.options.resampleAlwaysEinval ?? true) return -EINVAL;
       const r = this.table.get(resamplefd);
       if (r === undefined) return -EBADF;
       if (r.kind !== 'eventfd') return -EINVAL;
+      if (this.options.resampleAlwaysEinval ?? true) return -EINVAL;
+    }
+    if (p.irqfds.some((i) => i.eventfd === f)) return -EBUSY;
+    if (resample) {
       const route = p.routes.get(gsi);
       if (route === undefined || (route.data & 0x8000) === 0) return -EINVAL;
     }
-    if (p.irqfds.some((i) => i.eventfd === f)) return -EBUSY;
     if (gsi === 0) this.hazard('irqfd-on-gsi-0', `eventfd ${fd} assigned on GSI 0 of partition ${p.id}`);
     if (!p.routes.has(gsi)) this.hazard('irqfd-without-route', `eventfd ${fd} assigned on GSI ${gsi} of partition ${p.id}, which has no route`);
     const irqfd: ModelIrqfd = { eventfd: f, fd, gsi, resample };
     p.irqfds.push(irqfd);
+    const queue = this.waiters.get(f) ?? [];
+    queue.push({ partition: p, irqfd });
+    this.waiters.set(f, queue);
     // A count pending at assign is injected (through the slow path) but the counter is left as it is.
     if (f.count > 0n) this.inject(p, gsi);
     return 0;
@@ -491,20 +517,30 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
       if (!match(i)) continue;
       p.irqfds.splice(k, 1);
       i.eventfd.count = 0n; // eventfd_ctx_remove_wait_queue drains the counter
+      const queue = this.waiters.get(i.eventfd) ?? [];
+      const at = queue.findIndex((w) => w.irqfd === i);
+      if (at >= 0) queue.splice(at, 1);
+      if (queue.length === 0) this.waiters.delete(i.eventfd);
     }
   }
 
+  /**
+   * A write woke the eventfd: only its oldest irqfd runs. The eventfd wakes one exclusive waiter
+   * (`wake_up_locked_poll`, nr_exclusive 1) and `mshv_irqfd_wakeup` returns 1 for EPOLLIN, so an
+   * eventfd also assigned in a younger partition injects there only once the older irqfd is gone.
+   */
   private wake(f: EventFdObject): void {
-    for (const p of this.partitions) {
-      for (const i of [...p.irqfds]) {
-        if (i.eventfd !== f) continue;
-        f.count = 0n; // drained on every signal
-        this.inject(p, i.gsi);
-      }
-    }
+    const first = this.waiters.get(f)?.[0];
+    if (first === undefined) return;
+    f.count = 0n; // eventfd_ctx_do_read: drained on every signal
+    this.inject(first.partition, first.irqfd.gsi);
   }
 
-  /** The slow path: the routing table is an array whose holes are zero entries. */
+  /**
+   * The slow path (`mshv_assert_irq_slow`). The routing table is an array whose holes are zero
+   * entries; `mshv_ret_girq_entry` gives a GSI beyond it (or any GSI while there is no table) an
+   * entry naming that GSI, which is dropped unless the GSI is 0.
+   */
   private inject(p: ModelPartition, gsi: number): void {
     const route = p.routes.get(gsi);
     if (route !== undefined) {
@@ -512,8 +548,9 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
       p.bus.deliver(route.addressLo, route.addressHi, route.data);
       return;
     }
-    if (gsi <= p.highestGsi()) {
-      this.hazard('unrouted-signal-injects-vector-0', `signal on GSI ${gsi} of partition ${p.id} (no route, below GSI ${p.highestGsi()}): vector 0 injected on APIC 0`);
+    if (gsi <= p.highestGsi() || gsi === 0) {
+      const where = p.routes.size === 0 ? 'no routing table' : `no route, below GSI ${p.highestGsi()}`;
+      this.hazard('unrouted-signal-injects-vector-0', `signal on GSI ${gsi} of partition ${p.id} (${where}): vector 0 injected on APIC 0`);
       p.injections++;
       p.bus.deliver(0, 0, 0);
       return;
@@ -559,17 +596,25 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
     const status = v.getUint16(8, true);
     const rsvd = v.getUint16(10, true) | v.getUint16(12, true) | v.getUint16(14, true);
     const inPtr = v.getBigUint64(16, true);
-    if (status !== 0 || rsvd !== 0 || inPtr === 0n || inSz < 8 || inSz > PAGE || !HVCALL_ALLOWED.has(code)) return -EINVAL;
+    const outPtr = v.getBigUint64(24, true);
+    if (status !== 0 || rsvd !== 0 || inPtr === 0n || inSz < 8 || inSz > PAGE) return -EINVAL;
+    if (outPtr !== 0n && (outSz === 0 || outSz > PAGE)) return -EINVAL;
+    if (!HVCALL_ALLOWED.has(code)) return -EINVAL;
     const input = this.user(inPtr, inSz);
     if (input === undefined) return -EFAULT;
+    // After the hypercall the kernel copies the output page to out_ptr (older kernels whatever the
+    // result, newer ones after a success only): an unmapped out_ptr is then EFAULT, with the
+    // status written back all the same.
+    const copiesOutput = (r: number): boolean => r === 0 || !(this.options.hypercallRetriedInKernel ?? false);
+    const outFault = (r: number): number => (outPtr !== 0n && copiesOutput(r) && this.user(outPtr, outSz) === undefined ? -EFAULT : r);
     const fault = this.hvcallFaults.shift();
     if (fault !== undefined) {
       v.setUint16(8, fault.status, true);
-      return -fault.errno;
+      return outFault(-fault.errno);
     }
     const hvFail = (): number => {
       v.setUint16(8, HV_STATUS_INVALID_PARAMETER, true);
-      return -EINVAL;
+      return outFault(-EINVAL);
     };
     // HvCallAssertVirtualInterrupt: a simple call (no reps, no output) with a 32-byte input.
     if (reps !== 0 || outSz !== 0 || inSz < 32) return hvFail();
@@ -594,7 +639,7 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
     const data = (vector | (type << 8) | (level ? 0x8000 : 0)) >>> 0;
     p.injections++;
     p.bus.deliver(addressLo, 0, data);
-    return 0;
+    return outFault(0);
   }
 
   private vpState(p: ModelPartition, vp: ModelVp, arg: number | Uint8Array | undefined, dir: 'get' | 'set'): number {
@@ -604,10 +649,15 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
     const rsvd = v.getUint8(1) | v.getUint8(2) | v.getUint8(3);
     const bufSz = v.getUint32(4, true);
     const bufPtr = v.getBigUint64(8, true);
-    if (type !== 0 || rsvd !== 0) return -EINVAL; // only the LAPIC state is modelled
-    if (bufSz === 0 || bufPtr === 0n || bufSz % PAGE !== 0 || bufPtr % BigInt(PAGE) !== 0n || bufSz < PAGE) return -EINVAL;
-    const buf = this.user(bufPtr, PAGE);
-    if (buf === undefined) return -EFAULT;
+    // mshv_vp_ioctl_get_set_state: a null buf_ptr is page aligned, so it passes these checks and
+    // faults when its pages are pinned. Types 1-4 (XSAVE, SIMP, SIEFP, synthetic timers) are valid
+    // in the kernel but not modelled: EINVAL here.
+    if (type !== 0 || rsvd !== 0 || bufSz === 0 || bufSz % PAGE !== 0 || bufPtr % BigInt(PAGE) !== 0n) return -EINVAL;
+    // The size of the LAPIC state goes into buf_sz before the buffer is touched, on GET and SET alike.
+    v.setUint32(4, PAGE, true);
+    // Every page of buf_sz is pinned (mshv_vp_ioctl_get_set_state_pfn): all must be mapped.
+    if (this.user(bufPtr, bufSz) === undefined) return -EFAULT;
+    const buf = this.user(bufPtr, PAGE)!;
     const apic = p.apic(vp.index)!;
     if (dir === 'get') {
       buf.fill(0);
@@ -620,7 +670,6 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
         b.setUint32(LAPIC.tmr + 4 * w, apic.tmr[w]!, true);
         b.setUint32(LAPIC.irr + 4 * w, apic.irr[w]!, true);
       }
-      v.setUint32(4, PAGE, true);
       return 0;
     }
     vp.page.set(buf.subarray(0, LAPIC.size));

@@ -238,6 +238,21 @@ describe('MSHV_IRQFD', () => {
     ]);
   });
 
+  it('hazard: with no routing table at all, a signal on GSI 0 injects vector 0 on APIC 0 (a GSI past the table reads as itself, and only GSI 0 is not dropped)', () => {
+    const w = world();
+    const { m, pt } = w;
+    const zero = m.eventfd(0, 0);
+    const other = m.eventfd(0, 0);
+    m.ioctl(pt, IRQFD, irqfdArg(zero, 0));
+    m.ioctl(pt, IRQFD, irqfdArg(other, 3));
+    m.write(other, ONE, 8);
+    expect(m.partitionOf(pt)!.injections).toBe(0);
+    m.write(zero, ONE, 8);
+    expect(irr(w, 0)).toEqual([0]);
+    expect(m.partitionOf(pt)!.injections).toBe(1);
+    expect(m.hazards.map((h) => h.kind)).toEqual(['irqfd-on-gsi-0', 'irqfd-without-route', 'irqfd-without-route', 'unrouted-signal-dropped', 'unrouted-signal-injects-vector-0']);
+  });
+
   it('hazard: removing a route while its irqfd is assigned', () => {
     const { m, pt, efd } = routed();
     m.ioctl(pt, IRQFD, irqfdArg(efd, 1));
@@ -255,6 +270,20 @@ describe('MSHV_IRQFD', () => {
     const r = w.m.eventfd(0, 0);
     expect(w.m.ioctl(w.pt, IRQFD, irqfdArg(e, 1, 2, r))).toBe(-EINVAL); // edge route
     expect(w.m.ioctl(w.pt, IRQFD, irqfdArg(e, 2, 2, r))).toBe(0);
+  });
+
+  it('RESAMPLE: the resamplefd is looked up first on every kernel; fixed kernels check EBUSY before the trigger mode, older ones after', () => {
+    for (const resampleAlwaysEinval of [true, false]) {
+      const w = world(2, new MshvKernelModel({ resampleAlwaysEinval }));
+      const { m, pt, vps } = w;
+      m.ioctl(pt, SET_MSI_ROUTING, table([[1, 0xfee00000, 0, 0x41], [2, 0xfee00000, 0, 0x8041]]));
+      const e = m.eventfd(0, 0);
+      const r = m.eventfd(0, 0);
+      expect([resampleAlwaysEinval, m.ioctl(pt, IRQFD, irqfdArg(e, 2, 2, 999))]).toEqual([resampleAlwaysEinval, -EBADF]);
+      expect([resampleAlwaysEinval, m.ioctl(pt, IRQFD, irqfdArg(e, 2, 2, vps[0]))]).toEqual([resampleAlwaysEinval, -EINVAL]);
+      expect(m.ioctl(pt, IRQFD, irqfdArg(e, 1))).toBe(0);
+      expect([resampleAlwaysEinval, m.ioctl(pt, IRQFD, irqfdArg(e, 1, 2, r))]).toEqual([resampleAlwaysEinval, resampleAlwaysEinval ? -EINVAL : -EBUSY]);
+    }
   });
 });
 
@@ -347,9 +376,22 @@ describe('MSHV_ROOT_HVCALL (HvCallAssertVirtualInterrupt)', () => {
     const [r, arg] = call(w, input(0n, 1, 0x41, 1));
     expect(r).toBe(-EINVAL);
     expect(new DataView(arg.buffer).getUint16(8, true)).toBe(5); // HV_STATUS_INVALID_PARAMETER
-    w.m.failNextHypercall(EAGAIN);
-    expect(call(w, input(0n, 1, 0x41))[0]).toBe(-EAGAIN);
+    w.m.failNextHypercall(EAGAIN, 0x0b);
+    const [again, againArg] = call(w, input(0n, 1, 0x41));
+    expect([again, new DataView(againArg.buffer).getUint16(8, true)]).toEqual([-EAGAIN, 0x0b]); // HV_STATUS_INSUFFICIENT_MEMORY
     expect(call(w, input(0n, 1, 0x41))[0]).toBe(0);
+  });
+
+  it('an unmapped out_ptr: EFAULT whatever the hypervisor answered on older kernels, only after a success on kernels that retry in the kernel', () => {
+    for (const hypercallRetriedInKernel of [false, true]) {
+      const w = world(2, new MshvKernelModel({ hypercallRetriedInKernel }));
+      const buf = w.m.allocate(32, 8);
+      buf.bytes.set(input(0n, 1, 0x41));
+      // This model's hypervisor refuses HvCallAssertVirtualInterrupt with an output buffer (status 5).
+      const arg = le([0, 'u16', 0x94], [4, 'u16', 32], [6, 'u16', 8], [16, 'u64', buf.address], [24, 'u64', 0x1000n])(32);
+      const r = w.m.ioctl(w.pt, ROOT_HVCALL, arg);
+      expect([hypercallRetriedInKernel, r, new DataView(arg.buffer).getUint16(8, true)]).toEqual([hypercallRetriedInKernel, hypercallRetriedInKernel ? -EINVAL : -EFAULT, 5]);
+    }
   });
 
   it('a physical destination without a VP is flagged', () => {
@@ -362,18 +404,22 @@ describe('MSHV_ROOT_HVCALL (HvCallAssertVirtualInterrupt)', () => {
 describe('MSHV_GET_VP_STATE / MSHV_SET_VP_STATE (LAPIC)', () => {
   const stateArg = (type: number, size: number, ptr: bigint, rsvd = 0): Uint8Array => le([0, 'u8', type], [1, 'u8', rsvd], [4, 'u32', size], [8, 'u64', ptr])(16);
 
-  it('EINVAL unless buf_sz >= 4096 and buf_sz and buf_ptr are nonzero and 4 KiB aligned; EFAULT for an unmapped buffer', () => {
+  it('EINVAL unless buf_sz is nonzero and buf_sz and buf_ptr are 4 KiB aligned; EFAULT unless every page of buf_sz is mapped (a null buf_ptr too)', () => {
     const w = world();
     const page = w.m.allocate(8192, 4096);
+    const one = w.m.allocate(4096, 4096);
     const vp = w.vps[0]!;
     expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(0, 0, page.address))).toBe(-EINVAL);
-    expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(0, 4096, 0n))).toBe(-EINVAL);
     expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(0, 2048, page.address))).toBe(-EINVAL);
     expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(0, 4100, page.address))).toBe(-EINVAL);
     expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(0, 4096, page.address + 16n))).toBe(-EINVAL);
-    expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(1, 4096, page.address))).toBe(-EINVAL);
+    expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(5, 4096, page.address))).toBe(-EINVAL); // MSHV_VP_STATE_COUNT
     expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(0, 4096, page.address, 1))).toBe(-EINVAL);
+    expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(0, 4096, 0n))).toBe(-EFAULT);
     expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(0, 4096, 0x1000n))).toBe(-EFAULT);
+    expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(0, 8192, one.address))).toBe(-EFAULT); // the second page is not mapped
+    expect(w.m.ioctl(vp, SET_VP_STATE, stateArg(0, 8192, one.address))).toBe(-EFAULT);
+    expect(w.m.ioctl(vp, GET_VP_STATE, stateArg(0, 8192, page.address))).toBe(0);
     expect(w.m.ioctl(w.pt, GET_VP_STATE, stateArg(0, 4096, page.address))).toBe(-ENOTTY);
   });
 
