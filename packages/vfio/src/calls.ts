@@ -401,11 +401,16 @@ export const setIrqs = (sys: VfioSyscalls, deviceFd: number, index: number, acti
 /** VFIO_DEVICE_RESET: 0, or EINVAL (no reset method: VFIO_DEVICE_FLAGS_RESET clear), EAGAIN (device lock busy). */
 export const deviceReset = (sys: VfioSyscalls, deviceFd: number): number => sys.ioctl(deviceFd, abi.VFIO_DEVICE_RESET);
 
-/** pread of `buf.length` bytes at `offset` inside a region whose fd offset is `regionOffset`: bytes read, or -errno (EFAULT / EINVAL out of range, EIO with memory decode off). */
+/**
+ * pread of `buf.length` bytes at `offset` inside a region whose fd offset is `regionOffset`: bytes
+ * read (fewer than asked when a BAR access runs past the BAR's end; 0 for an empty `buf`), or
+ * -errno: EFAULT past the end of config space, EINVAL from a BAR's end on, EIO on a memory BAR's
+ * bytes outside the MSI-X table while Memory Space is off (vfio_pci_core_read, vfio_pci_bar_rw).
+ */
 export const regionRead = (sys: VfioSyscalls, deviceFd: number, regionOffset: number, offset: number, buf: Uint8Array): number =>
   sys.pread(deviceFd, buf, buf.length, regionOffset + offset);
 
-/** pwrite of `buf` at `offset` inside a region whose fd offset is `regionOffset`: bytes written, or -errno. */
+/** pwrite of `buf` at `offset` inside a region whose fd offset is `regionOffset`: bytes written (cut short as {@link regionRead}), or -errno as there. */
 export const regionWrite = (sys: VfioSyscalls, deviceFd: number, regionOffset: number, offset: number, buf: Uint8Array): number =>
   sys.pwrite(deviceFd, buf, buf.length, regionOffset + offset);
 

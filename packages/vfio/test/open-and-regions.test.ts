@@ -3,7 +3,7 @@
 import { EBUSY, EFAULT, EINVAL, ENODEV, EPERM } from '@tsvmm/linux-sys';
 import { vfioAbi as abi, vfioCalls as calls } from '../src';
 import { VfioKernelModel } from '../src/testing';
-import { describeOnTargets, modelEnv, ok, openLegacy, readConfig, region, writeConfig } from './support/targets';
+import { type VfioEnv, describeOnTargets, modelEnv, ok, openLegacy, readConfig, region, writeConfig } from './support/targets';
 
 const CONFIG = abi.VFIO_PCI_REGION.VFIO_PCI_CONFIG_REGION_INDEX;
 
@@ -166,7 +166,7 @@ describeOnTargets('device info and regions', (target) => {
     }
   });
 
-  it('BAR access: EIO while Memory Space Enable is off; in range once on; past the end EINVAL; the MSI-X table reads 0xFF and drops writes', () => {
+  it('BAR access: EIO while Memory Space Enable is off; in range once on; cut short at the end, EINVAL from it; the MSI-X table reads 0xFF and drops writes', () => {
     const env = target.create();
     using o = openLegacy(env);
     const bar = [0, 1, 2, 3, 4, 5].map((i) => region(env, o.device, i)).find((r) => r.size >= 16 && r.flags & abi.VFIO_REGION_INFO_FLAG_MMAP);
@@ -176,7 +176,9 @@ describeOnTargets('device info and regions', (target) => {
     expect(calls.regionRead(env.sys, o.device, bar.offset, 0, new Uint8Array(4))).toBe(-5);
     writeConfig(env, o.device, 4, new Uint8Array([command[0]! | 2, command[1]!]));
     expect(calls.regionRead(env.sys, o.device, bar.offset, 0, new Uint8Array(4))).toBe(4);
-    expect(calls.regionRead(env.sys, o.device, bar.offset, bar.size - 2, new Uint8Array(4))).toBe(-EINVAL);
+    // vfio_pci_bar_rw: `if (pos >= end) return -EINVAL; count = min(count, end - pos)`.
+    expect(calls.regionRead(env.sys, o.device, bar.offset, bar.size - 2, new Uint8Array(4))).toBe(2);
+    expect(calls.regionRead(env.sys, o.device, bar.offset, bar.size, new Uint8Array(1))).toBe(-EINVAL);
     if (env.model) {
       const msixBar = region(env, o.device, env.model.device(env.address).msixBar);
       expect(calls.regionWrite(env.sys, o.device, msixBar.offset, 0, new Uint8Array([1, 2, 3, 4]))).toBe(4);
@@ -185,6 +187,110 @@ describeOnTargets('device info and regions', (target) => {
       expect(Array.from(back)).toEqual([0xff, 0xff, 0xff, 0xff]);
     }
     writeConfig(env, o.device, 4, command);
+  });
+});
+
+/** The MSI-X capability's table: its BAR, offset and bytes (pci_regs.h PCI_MSIX_FLAGS +2, PCI_MSIX_TABLE +4), or undefined without one. */
+function msixTable(env: VfioEnv, device: number): { bar: number; offset: number; bytes: number } | undefined {
+  let at = readConfig(env, device, 0x34, 1)[0]! & 0xfc;
+  for (let n = 0; at !== 0 && n < 48; n++) {
+    const head = readConfig(env, device, at, 12);
+    const v = new DataView(head.buffer);
+    if (head[0] === 0x11) return { bar: v.getUint32(4, true) & 7, offset: v.getUint32(4, true) & ~7, bytes: ((v.getUint16(2, true) & 0x7ff) + 1) * 16 };
+    at = head[1]! & 0xfc;
+  }
+  return undefined;
+}
+
+/** The first BAR whose register says I/O space (bit 0) and that vfio reports with a size, or undefined. */
+function ioBar(env: VfioEnv, device: number): calls.RegionInfo | undefined {
+  for (let i = 0; i < 6; i++) {
+    const reg = readConfig(env, device, 0x10 + 4 * i, 4)[0]!;
+    const r = region(env, device, i);
+    if ((reg & 1) === 1 && r.size > 0) return r;
+  }
+  return undefined;
+}
+
+describeOnTargets('region reads and writes as vfio_pci_rdwr.c and vfio_pci_core.c serve them', (target) => {
+  it('a zero-byte pread or pwrite is 0 before any region check: past the end of config space, with Memory Space off, on a region index with nothing behind it', () => {
+    const env = target.create();
+    using o = openLegacy(env);
+    const cfg = region(env, o.device, CONFIG);
+    const none = new Uint8Array(0);
+    // vfio_pci_core_read / vfio_pci_core_write: `if (!count) return 0;`
+    expect(calls.regionRead(env.sys, o.device, cfg.offset, cfg.size + 64, none)).toBe(0);
+    expect(calls.regionWrite(env.sys, o.device, cfg.offset, cfg.size + 64, none)).toBe(0);
+    expect(calls.regionRead(env.sys, o.device, 200 * 2 ** 40, 0, none)).toBe(0);
+    const command = readConfig(env, o.device, 4, 2);
+    writeConfig(env, o.device, 4, new Uint8Array([command[0]! & ~3, command[1]!]));
+    const bar = [0, 1, 2, 3, 4, 5].map((i) => region(env, o.device, i)).find((r) => r.size > 0);
+    if (!bar) throw new Error('the device has no BAR');
+    expect(calls.regionRead(env.sys, o.device, bar.offset, 0, none)).toBe(0);
+    expect(calls.regionWrite(env.sys, o.device, bar.offset, bar.size, none)).toBe(0);
+    writeConfig(env, o.device, 4, command);
+  });
+
+  it('an I/O BAR is served with I/O Space off: only a memory BAR tests the Command register', () => {
+    const env = target.create();
+    using o = openLegacy(env);
+    const io = ioBar(env, o.device);
+    if (!io) {
+      // The model device has one (BAR 4); a real device may not, and then there is nothing to show.
+      expect(target.real).toBe(true);
+      return;
+    }
+    const command = readConfig(env, o.device, 4, 2);
+    writeConfig(env, o.device, 4, new Uint8Array([command[0]! & ~3, command[1]!]));
+    // vfio_pci_bar_rw passes `res->flags & IORESOURCE_MEM` as test_mem: false for an I/O BAR.
+    expect(calls.regionRead(env.sys, o.device, io.offset, 0, new Uint8Array(4))).toBe(4);
+    writeConfig(env, o.device, 4, command);
+  });
+
+  it('with Memory Space off the MSI-X table still reads 0xFF and drops writes; an access reaching past the table is EIO', () => {
+    const env = target.create();
+    using o = openLegacy(env);
+    const t = msixTable(env, o.device);
+    if (!t) {
+      expect(target.real).toBe(true); // the model device has an MSI-X table
+      return;
+    }
+    const bar = region(env, o.device, t.bar);
+    const command = readConfig(env, o.device, 4, 2);
+    writeConfig(env, o.device, 4, new Uint8Array([command[0]! & ~2, command[1]!]));
+    // vfio_pci_core_do_io_rw fills the excluded range without calling the ioread/iowrite that test Memory Space.
+    const back = new Uint8Array(8);
+    expect(calls.regionRead(env.sys, o.device, bar.offset, t.offset, back)).toBe(8);
+    expect(Array.from(back)).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    expect(calls.regionWrite(env.sys, o.device, bar.offset, t.offset, new Uint8Array([1, 2, 3, 4]))).toBe(4);
+    if (t.offset + t.bytes < bar.size) expect(calls.regionRead(env.sys, o.device, bar.offset, t.offset + t.bytes - 4, new Uint8Array(8))).toBe(-5);
+    else expect(target.real).toBe(true); // the model's table is followed by device registers
+    writeConfig(env, o.device, 4, command);
+  });
+});
+
+describeOnTargets('config header write permissions (vfio_pci_config.c init_pci_cap_basic_perm)', (target) => {
+  it('Cache Line Size reaches the device and reads back; Subsystem IDs, reserved bytes, Min_Gnt and Max_Lat drop writes', () => {
+    const env = target.create();
+    using o = openLegacy(env);
+    const cls = readConfig(env, o.device, 0x0c, 1)[0]!;
+    writeConfig(env, o.device, 0x0c, new Uint8Array([0x10]));
+    expect(readConfig(env, o.device, 0x0c, 1)[0]).toBe(0x10);
+    writeConfig(env, o.device, 0x0c, new Uint8Array([cls]));
+    for (const [at, len] of [
+      [0x2c, 4],
+      [0x35, 3],
+      [0x3e, 2],
+    ] as const) {
+      const before = readConfig(env, o.device, at, len);
+      writeConfig(env, o.device, at, before.map((b) => b ^ 0xff));
+      expect(Array.from(readConfig(env, o.device, at, len))).toEqual(Array.from(before));
+    }
+    if (env.model) {
+      // Nothing of them reached the device either.
+      expect(Array.from(env.model.device(env.address).config.subarray(0x2c, 0x30))).toEqual([0, 0, 0, 0]);
+      expect(env.model.device(env.address).config[0x0c]).toBe(cls);
+    }
   });
 });
 

@@ -101,7 +101,6 @@ const AF_CAP_TP = 0x01;
 const AF_CAP_FLR = 0x02;
 const AF_CTRL = 0x04;
 const AF_CTRL_FLR = 0x01;
-const CMD_IO = 1;
 const CMD_MEMORY = 2;
 const CMD_INTX_DISABLE = 0x400;
 const STATUS_INTERRUPT = 0x8;
@@ -1261,6 +1260,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (isEventFd(f) || f.kind !== 'device') return -EINVAL;
     if (!this.usable(f)) return -EINVAL;
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0 || length > buf.length) return -EFAULT;
+    // vfio_pci_core_read / vfio_pci_core_write answer a zero-byte access before looking at the region.
+    if (length === 0) return 0;
     const d = f.device;
     const index = Number(BigInt(offset) >> OFFSET_SHIFT);
     const pos = Number(BigInt(offset) & ((1n << OFFSET_SHIFT) - 1n));
@@ -1271,24 +1272,31 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     return -EINVAL;
   }
 
+  /**
+   * vfio_pci_bar_rw: an unimplemented BAR, or a start at or past the end, is EINVAL; an access
+   * running past the end is cut there (a short count). vfio_pci_core_do_io_rw tests Memory Space
+   * Enable only on a memory BAR (`test_mem` is the resource's IORESOURCE_MEM: an I/O BAR is served
+   * with I/O Space off) and only for bytes outside the MSI-X table, whose reads fill 0xFF and whose
+   * writes are dropped without touching the device.
+   */
   private barAccess(d: ModelPciDevice, index: number, buf: Uint8Array, length: number, pos: number, write: boolean): number {
     const bar = d.bar(index);
-    if (!bar || pos + length > bar.size) return -EINVAL;
+    if (!bar || pos >= bar.size) return -EINVAL;
+    const count = Math.min(length, bar.size - pos);
+    const tableEnd = index === d.msixBar ? d.msixVectors * 16 : 0;
     const cmd = new DataView(d.config.buffer).getUint16(4, true);
-    if (bar.kind !== 'io' && (cmd & CMD_MEMORY) === 0) return -EIO;
-    if (bar.kind === 'io' && (cmd & CMD_IO) === 0) return -EIO;
+    if (bar.kind !== 'io' && (cmd & CMD_MEMORY) === 0 && pos + count > tableEnd) return -EIO;
     const mem = d.barMemory.get(index)!;
-    const tableEnd = d.msixVectors * 16;
-    for (let i = 0; i < length; i++) {
+    for (let i = 0; i < count; i++) {
       const at = pos + i;
-      const inTable = index === d.msixBar && at < tableEnd;
+      const inTable = at < tableEnd;
       if (write) {
         if (!inTable) mem[at] = buf[i]!;
       } else {
         buf[i] = inTable ? 0xff : mem[at]!;
       }
     }
-    return length;
+    return count;
   }
 
   /** Config space through vfio: virtualised fields per vfio_pci_config.c; any length, past the end EFAULT. */
@@ -1349,7 +1357,15 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   private configWriteByte(d: ModelPciDevice, at: number, value: number): void {
     const c = d.config;
     const vc = d.vconfig;
-    if (at < 0x04 || (at >= 0x06 && at < 0x10) || at === 0x34 || at === 0x3d) return; // IDs, Status, class, header, cap pointer, pin: RO
+    // init_pci_cap_basic_perm: Cache Line Size, Latency Timer and BIST reach the device ("no harm to
+    // write"); every other header byte without write permission (IDs, Status, Revision and Class,
+    // Header Type, CardBus CIS, Subsystem IDs, the capability pointer, reserved bytes, Interrupt
+    // Pin, Min_Gnt, Max_Lat) drops the write.
+    if (at === 0x0c || at === 0x0d || at === 0x0f) {
+      c[at] = value;
+      return;
+    }
+    if (at < 0x04 || (at >= 0x06 && at < 0x10) || (at >= 0x28 && at < 0x30) || (at >= 0x34 && at < 0x40 && at !== 0x3c)) return;
     if (at === 0x04) {
       c[at] = value; // IO, Memory, Bus Master reach the device
       return;
