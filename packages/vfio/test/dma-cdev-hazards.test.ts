@@ -25,7 +25,7 @@ describe('type1 DMA mapping [VFIO model only: a real mapping needs pinned guest 
     o.close();
   });
 
-  it('map, overlap EEXIST, misalignment EINVAL, a split unmap EINVAL, unmap returns the bytes, UNMAP_ALL empties it', () => {
+  it('map, overlap EEXIST (checked before the IOVA ranges), misalignment EINVAL, a split unmap EINVAL, unmap returns the bytes, UNMAP_ALL empties it', () => {
     const env = modelEnv();
     const o = openLegacy(env);
     const m = (iova: bigint, size: bigint) => calls.mapDma(env.sys, o.container, { vaddr: 0x7f00_0000_0000n + iova, iova, size });
@@ -35,6 +35,11 @@ describe('type1 DMA mapping [VFIO model only: a real mapping needs pinned guest 
     expect(m(8n * MiB + 0x800n, 0x1000n)).toBe(-EINVAL);
     expect(m(8n * MiB, 0n)).toBe(-EINVAL);
     expect(m(0xfee0_0000n, 0x1000n)).toBe(-EINVAL); // the MSI window is not usable IOVA
+    // vfio_dma_do_map looks for an overlap before it checks the IOVA ranges: a range crossing the
+    // MSI window and overlapping a mapping is EEXIST.
+    expect(m(0xfed0_0000n, MiB)).toBe(0); // the last MiB below the window
+    expect(m(0xfed0_0000n, 2n * MiB)).toBe(-EEXIST);
+    expect(calls.unmapDma(env.sys, o.container, 0xfed0_0000n, MiB)).toBe(MiB);
     expect(calls.mapDma(env.sys, o.container, { vaddr: 0x1000n, iova: 16n * MiB, size: 0x1000n }, 0)).toBe(-EINVAL); // no READ/WRITE
     expect(env.model.mappings(o.container).map((x) => [x.iova, x.size])).toEqual([
       [0n, 2n * MiB],
@@ -50,7 +55,7 @@ describe('type1 DMA mapping [VFIO model only: a real mapping needs pinned guest 
     expect(env.model.hazards).toEqual([]);
   });
 
-  it('the entry limit gives ENOSPC; MAP_DMA before SET_IOMMU is EINVAL', () => {
+  it('the entry limit gives ENOSPC, checked before the IOVA ranges; MAP_DMA before SET_IOMMU is EINVAL', () => {
     const env = modelEnv({ dmaEntryLimit: 1 });
     const c = ok(env.sys.open('/dev/vfio/vfio', 2), 'open');
     expect(calls.mapDma(env.sys, c, { vaddr: 0x1000n, iova: 0n, size: 0x1000n })).toBe(-EINVAL);
@@ -58,6 +63,8 @@ describe('type1 DMA mapping [VFIO model only: a real mapping needs pinned guest 
     const o = openLegacy(env);
     expect(calls.mapDma(env.sys, o.container, { vaddr: 0x1000n, iova: 0n, size: 0x1000n })).toBe(0);
     expect(calls.mapDma(env.sys, o.container, { vaddr: 0x2000n, iova: 0x1000n, size: 0x1000n })).toBe(-ENOSPC);
+    // vfio_dma_do_map checks the entry limit before the IOVA ranges: ENOSPC even inside the MSI window.
+    expect(calls.mapDma(env.sys, o.container, { vaddr: 0x2000n, iova: 0xfee0_0000n, size: 0x1000n })).toBe(-ENOSPC);
     expect(calls.unmapDma(env.sys, o.container, 0n, 0n, abi.VFIO_DMA_UNMAP_FLAG_ALL)).toBe(0x1000n);
     o.close();
   });

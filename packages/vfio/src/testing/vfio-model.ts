@@ -876,9 +876,10 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (prot === 0 || size === 0n || (size | iova | vaddr) % P !== 0n) return -EINVAL;
     if (iova + size - 1n > U64_MAX || vaddr + size - 1n > U64_MAX) return -EINVAL;
     const last = iova + size - 1n;
-    if (!VfioKernelModel.IOVA_RANGES.some(([s, e]) => iova >= s && last <= e)) return -EINVAL;
+    // vfio_dma_do_map's order: an overlap (EEXIST), then no entry left (ENOSPC), then outside every usable IOVA range (EINVAL).
     if (c.mappings.some((m) => iova <= m.iova + m.size - 1n && m.iova <= last)) return -EEXIST;
     if (c.mappings.length >= this.dmaEntryLimit) return -ENOSPC;
+    if (!VfioKernelModel.IOVA_RANGES.some(([s, e]) => iova >= s && last <= e)) return -EINVAL;
     c.mappings.push({ vaddr, iova, size });
     return 0;
   }
@@ -1121,7 +1122,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       default:
         return -EINVAL;
     }
-    if (size > 0 && (argsz - 20 < count * size || v.byteLength < 20 + count * size)) return -EINVAL;
+    if (size > 0 && argsz - 20 < count * size) return -EINVAL;
+    // vfio_pci_ioctl_set_irqs copies the data with memdup_user after the checks: a buffer shorter than argsz says faults.
+    if (v.byteLength < 20 + count * size) return -EFAULT;
     const data = new Uint8Array(v.buffer, v.byteOffset + 20, count * size);
     const action = flags & 0x38;
     const dataKind = flags & 7;
