@@ -92,6 +92,60 @@ describeOnTargets('SET_IRQS validation (vfio_set_irqs_validate_and_prepare and t
   });
 });
 
+describeOnTargets('REQ through its one eventfd (vfio_pci_set_req_trigger, vfio_pci_set_ctx_trigger_single)', (target) => {
+  it('the loopback needs an eventfd bound (EINVAL without), DATA_BOOL and DATA_EVENTFD need count 1, DATA_NONE with count 0 and fd -1 unbind', () => {
+    const env = target.create();
+    const o = openLegacy(env);
+    const REQ = abi.VFIO_PCI_IRQ.VFIO_PCI_REQ_IRQ_INDEX;
+    const set = (data: calls.IrqSetData, action: 'trigger' | 'mask' = 'trigger') => calls.setIrqs(env.sys, o.device, REQ, action, 0, data);
+    const e = eventfd(env);
+    try {
+      expect(irqInfo(env, o.device, REQ).count).toBe(1);
+      expect(set({ none: 1 })).toBe(-EINVAL); // nothing bound: DATA_NONE falls through
+      expect(set({ none: 0 })).toBe(-EINVAL);
+      expect(set({ bools: [] })).toBe(-EINVAL);
+      expect(set({ eventfds: [] })).toBe(-EINVAL);
+      expect(set({ bools: [true] })).toBe(0); // nothing bound, nothing signalled
+      expect(set({ eventfds: [e] })).toBe(0);
+      expect(set({ none: 1 })).toBe(0);
+      expect(set({ bools: [true] })).toBe(0);
+      expect(set({ bools: [false] })).toBe(0);
+      expect(take(env, e)).toBe(2n);
+      expect(set({ none: 0 })).toBe(0); // unbinds
+      expect(set({ none: 1 })).toBe(-EINVAL);
+      expect(set({ eventfds: [e] })).toBe(0);
+      expect(set({ eventfds: [-2] })).toBe(0); // neither -1 nor an fd: nothing changes
+      expect(set({ none: 1 })).toBe(0);
+      expect(take(env, e)).toBe(1n);
+      expect(set({ eventfds: [-1] })).toBe(0); // unbinds
+      expect(set({ none: 1 })).toBe(-EINVAL);
+      expect(set({ none: 1 }, 'mask')).toBe(-ENOTTY);
+      expect(take(env, e)).toBe(0n);
+    } finally {
+      env.sys.close(e);
+      o.close();
+    }
+    expect(env.model?.hazards ?? []).toEqual([]);
+  });
+
+  it('the last close of the device drops the REQ eventfd (vfio_pci_core_close_device): after reopening, the loopback is EINVAL', () => {
+    const env = target.create();
+    const REQ = abi.VFIO_PCI_IRQ.VFIO_PCI_REQ_IRQ_INDEX;
+    const e = eventfd(env);
+    try {
+      {
+        using o = openLegacy(env);
+        expect(calls.setIrqs(env.sys, o.device, REQ, 'trigger', 0, { eventfds: [e] })).toBe(0);
+      }
+      using o = openLegacy(env);
+      expect(calls.setIrqs(env.sys, o.device, REQ, 'trigger', 0, { none: 1 })).toBe(-EINVAL);
+      expect(take(env, e)).toBe(0n);
+    } finally {
+      env.sys.close(e);
+    }
+  });
+});
+
 describeOnTargets('MSI-X through eventfds', (target) => {
   it('enable with one eventfd per vector; the loopback signals each bound eventfd once; DATA_BOOL only the chosen; disable', () => {
     const env = target.create();

@@ -199,6 +199,10 @@ export interface ModelIrqState {
   unmaskFd: ModelEventFd | undefined;
   /** MSI: log2 of the vectors last enabled by SET_IRQS (what Multiple Message Capable reads as). */
   msiQmax: number;
+  /** ERR: the eventfd vfio-pci signals on an AER error (`err_trigger`), kept until replaced, unbound or the last close. */
+  errTrigger: ModelEventFd | undefined;
+  /** REQ: the eventfd vfio-pci signals when the host asks for the device back (`req_trigger`), as {@link errTrigger}. */
+  reqTrigger: ModelEventFd | undefined;
 }
 
 /** A model PCI function: its config space as the device holds it, its BARs and vfio-pci's state. */
@@ -253,7 +257,7 @@ export class ModelPciDevice {
   /** BAR contents, by BAR index. */
   readonly barMemory = new Map<number, Uint8Array>();
   /** vfio-pci's interrupt state. */
-  readonly irq: ModelIrqState = { mode: 'none', allocated: new Set(), triggers: new Map(), intxMasked: false, unmaskFd: undefined, msiQmax: 0 };
+  readonly irq: ModelIrqState = { mode: 'none', allocated: new Set(), triggers: new Map(), intxMasked: false, unmaskFd: undefined, msiQmax: 0, errTrigger: undefined, reqTrigger: undefined };
   /** The device asserts its INTx line (level). */
   intxAsserted = false;
   /** Open device fds (legacy or cdev). */
@@ -740,6 +744,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (bound.length > 0) this.hazards.push(`device ${d.address} was closed with eventfds still bound to ${d.irq.mode} vector(s) ${bound.join(', ')}`);
     if (d.irq.unmaskFd) this.hazards.push(`device ${d.address} was closed with an INTx unmask eventfd still registered`);
     this.disableIrqs(d);
+    // vfio_pci_core_close_device drops the ERR and REQ eventfds too.
+    d.irq.errTrigger = undefined;
+    d.irq.reqTrigger = undefined;
     this.resetDevice(d);
   }
 
@@ -1138,8 +1145,38 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       if (action !== IRQ_ACTION_TRIGGER) return -ENOTTY;
       return this.msiTrigger(d, index === MSIX ? 'msix' : 'msi', start, count, dataKind, data);
     }
-    // REQ: a trigger eventfd for release requests; accepted and not modelled further.
-    return action === IRQ_ACTION_TRIGGER ? 0 : -ENOTTY;
+    if (action !== IRQ_ACTION_TRIGGER) return -ENOTTY;
+    return this.singleTrigger(d, index === ERR ? 'errTrigger' : 'reqTrigger', count, dataKind, data);
+  }
+
+  /**
+   * ERR and REQ (vfio_pci_set_err_trigger, vfio_pci_set_req_trigger → vfio_pci_set_ctx_trigger_single;
+   * the validation above already held start to 0 and count to at most 1): DATA_NONE signals the bound
+   * eventfd (count 1) or unbinds it (count 0), and with none bound falls through to EINVAL; DATA_BOOL
+   * and DATA_EVENTFD need count 1; fd -1 unbinds, other negative fds change nothing.
+   */
+  private singleTrigger(d: ModelPciDevice, which: 'errTrigger' | 'reqTrigger', count: number, kind: number, data: Uint8Array): number {
+    const bound = d.irq[which];
+    if (kind === IRQ_DATA_NONE) {
+      if (!bound) return -EINVAL;
+      if (count > 0) this.signal(bound);
+      else d.irq[which] = undefined;
+      return 0;
+    }
+    if (count === 0) return -EINVAL;
+    if (kind === IRQ_DATA_BOOL) {
+      if (data[0] !== 0 && bound) this.signal(bound);
+      return 0;
+    }
+    const fd = view(data).getInt32(0, true);
+    if (fd === -1) d.irq[which] = undefined;
+    else if (fd >= 0) {
+      const o = this.table.get(fd);
+      if (!o) return -EBADF;
+      if (!isEventFd(o)) return -EINVAL;
+      d.irq[which] = o;
+    }
+    return 0;
   }
 
   private intxMaskAction(d: ModelPciDevice, start: number, count: number, kind: number, data: Uint8Array): number {
