@@ -276,6 +276,26 @@ describeOnTargets('plain MSI', (target) => {
     expect(env.model?.hazards ?? []).toEqual([]);
   });
 
+  it('Message Control\'s low byte is vfio\'s virtual copy (vfio_msi_config_read/write): 64-bit Address Capable starts as the device has it and reads back as written', () => {
+    const env = target.create();
+    using o = openLegacy(env);
+    let cap = readConfig(env, o.device, 0x34, 1)[0]! & 0xfc;
+    for (let n = 0; cap !== 0 && n < 48 && readConfig(env, o.device, cap, 1)[0] !== 0x05; n++) cap = readConfig(env, o.device, cap + 1, 1)[0]! & 0xfc;
+    if (cap === 0) {
+      expect(target.real).toBe(true); // the model device has an MSI capability
+      return;
+    }
+    const control = readConfig(env, o.device, cap + 2, 1)[0]!;
+    if (env.model) expect(control & 0x80).toBe(0x80); // the model device's MSI is 64-bit
+    // Bit 7 flipped, Enable and MME 0 (nothing for vfio to change), the capable bits as read.
+    const flipped = (control ^ 0x80) & ~0x71;
+    writeConfig(env, o.device, cap + 2, new Uint8Array([flipped]));
+    expect(readConfig(env, o.device, cap + 2, 1)[0]).toBe(flipped);
+    writeConfig(env, o.device, cap + 2, new Uint8Array([control & ~0x71]));
+    expect(readConfig(env, o.device, cap + 2, 1)[0]).toBe(control & ~0x71);
+    if (env.model) expect(env.model.device(env.address).config[cap + 2]! & 0x80).toBe(0x80); // the device's own bit never changed
+  });
+
   modelOnly(target, DEVICE_SIDE)('[model] an Enable written before SET_IRQS enabled MSI does not stick', () => {
     const env = modelEnv(); // model only: a real device's answer is the same, but writing Enable on it may fire a stray MSI
     using o = openLegacy(env);

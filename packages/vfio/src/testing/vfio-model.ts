@@ -332,6 +332,8 @@ export class ModelPciDevice {
       c.setUint8(AF_CAP + 3, this.advancedFeatures);
     }
     this.vconfig.fill(0);
+    // vfio_config_init fills vfio's copy of each capability from the device at open: MSI Message Control's low byte is virtual.
+    this.vconfig[MSI_CAP + 2] = this.config[MSI_CAP + 2]!;
     this.intxAsserted = false;
   }
 }
@@ -1370,8 +1372,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (at === 0x06) return c[at]! | (d.intxAsserted ? STATUS_INTERRUPT : 0);
     if (at >= MSI_CAP + 4 && at < MSI_CAP + 14) return vc[at]!; // MSI Address, Upper Address, Data: virtual
     if (at === MSI_CAP + 2) {
-      // Message Control low byte: Multiple Message Capable reads msi_qmax; Enable and MME from the virtual copy.
-      return (vc[at]! & 0x71) | (d.irq.msiQmax << 1) | 0x80;
+      // Message Control low byte (vfio_msi_config_read): the virtual copy, Multiple Message Capable replaced by msi_qmax.
+      return (vc[at]! & ~0x0e) | (d.irq.msiQmax << 1);
     }
     // MSI-X Enable / Function Mask: as the device has them, and the host sets Enable while vfio has MSI-X on.
     if (at === MSIX_CAP + 3) return c[at]! | (d.irq.mode === 'msix' ? 0x80 : 0);
@@ -1434,11 +1436,14 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       return;
     }
     if (at === MSI_CAP + 2) {
-      // Enable sticks only when SET_IRQS enabled MSI; MME clamped to what was enabled.
-      const enable = value & 1 && d.irq.mode === 'msi' ? 1 : 0;
-      const mme = Math.min((value >> 4) & 7, d.irq.msiQmax);
-      vc[at] = enable | (mme << 4);
-      c[at] = (c[at]! & 0x8e) | enable | (mme << 4);
+      // vfio_msi_config_write: the whole low byte is virtual and writable (init_pci_cap_msi_perm), so
+      // even 64-bit Address Capable reads back as written; Enable sticks only when SET_IRQS enabled
+      // MSI, MME is clamped to msi_qmax, and the result also goes to the device (whose read-only bits keep).
+      let flags = value;
+      if (d.irq.mode !== 'msi') flags &= ~1;
+      if (((flags >> 4) & 7) > d.irq.msiQmax) flags = (flags & ~0x70) | (d.irq.msiQmax << 4);
+      vc[at] = flags;
+      c[at] = (c[at]! & 0x8e) | (flags & 0x71);
       return;
     }
     if (at >= MSIX_CAP && at < MSIX_CAP + 12) return; // MSI-X: read-only pass-through
