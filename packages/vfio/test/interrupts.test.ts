@@ -3,7 +3,7 @@
 // the model, which signal exactly the eventfd vfio-pci's handler would; and INTx bound by hand to the
 // KVM model partition's level route, with the guest played through its IOAPIC and local APIC.
 import { newLevelRoute } from '@tsvmm/virt';
-import { EBUSY, EFAULT, EINVAL, ENOTTY } from '@tsvmm/linux-sys';
+import { EBADF, EBUSY, EFAULT, EINVAL, ENOSPC, ENOTTY } from '@tsvmm/linux-sys';
 import { vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../src';
 import { describeAssignedTargets } from './support/assigned-targets';
 import { modelOnly } from './support/model-only';
@@ -227,10 +227,27 @@ describe('MSI-X on the model: dynamic vectors and the host-vector shortfall', ()
     expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 5, { eventfds: [e] })).toBe(0);
     expect(m.raiseMsix(5)).toBe('signalled');
     expect(take(env, e)).toBe(1n);
+    // vfio_msi_set_vector_signal allocates the vector before it looks the eventfd up: a bad fd
+    // fails the call and leaves the vector allocated, with nothing bound, until MSI-X is disabled.
+    expect(m.raiseMsix(6)).toBe('not-enabled');
+    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 6, { eventfds: [999] })).toBe(-EBADF);
+    expect(m.raiseMsix(6)).toBe('no-eventfd');
     expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
+    expect(m.raiseMsix(6)).toBe('not-enabled');
     m.close(e);
     o.close();
     expect(m.hazards).toEqual([]);
+  });
+
+  it('no host vector at all: SET_IRQS answers an errno (ENOSPC), never 0, and enables nothing', () => {
+    const env = modelEnv({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 0 }] });
+    const m = env.model;
+    using o = openLegacy(env);
+    const e = eventfd(env);
+    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e] })).toBe(-ENOSPC);
+    expect(calls.setIrqs(m, o.device, MSI, 'trigger', 0, { eventfds: [e] })).toBe(-ENOSPC);
+    expect(m.device().irq.mode).toBe('none');
+    m.close(e);
   });
 
   it('fewer host vectors than asked: SET_IRQS returns that count and enables nothing', () => {

@@ -294,6 +294,33 @@ describeOnTargets('config header write permissions (vfio_pci_config.c init_pci_c
   });
 });
 
+/** Config offset of the first capability with ID `id` (a bounded walk of the list), or undefined. */
+function capability(env: VfioEnv, device: number, id: number): number | undefined {
+  let at = readConfig(env, device, 0x34, 1)[0]! & 0xfc;
+  for (let n = 0; at !== 0 && n < 48; n++) {
+    const head = readConfig(env, device, at, 2);
+    if (head[0] === id) return at;
+    at = head[1]! & 0xfc;
+  }
+  return undefined;
+}
+
+describeOnTargets('PCI Express capability write permissions (vfio_pci_config.c init_pci_cap_exp_perm)', (target) => {
+  it('Device Control 2: ARI Forwarding Enable keeps its value whatever is written', () => {
+    const env = target.create({ devices: [{ address: '0000:01:00.0', group: 7, pcie: {} }] });
+    using o = openLegacy(env);
+    const exp = capability(env, o.device, 0x10);
+    if (exp === undefined) {
+      expect(target.real).toBe(true); // the model device here is PCI Express
+      return;
+    }
+    const before = readConfig(env, o.device, exp + 0x28, 1)[0]!;
+    writeConfig(env, o.device, exp + 0x28, new Uint8Array([before ^ 0x20]));
+    expect(readConfig(env, o.device, exp + 0x28, 1)[0]).toBe(before);
+    writeConfig(env, o.device, exp + 0x28, new Uint8Array([before]));
+  });
+});
+
 describeOnTargets('argsz below a struct ioctl\'s minsz is EINVAL (vfio_main.c, vfio_iommu_type1.c: `if (argsz < minsz) return -EINVAL`)', (target) => {
   it.each([
     ['VFIO_GROUP_GET_STATUS', 'group', 8],

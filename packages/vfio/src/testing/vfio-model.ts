@@ -91,6 +91,8 @@ const PCIE_DEVCTL2 = 0x28;
 const DEVCAP_FLR = 0x1000_0000;
 /** Device Control bit 15, Initiate Function Level Reset, in the register's high byte (PCI_EXP_DEVCTL_BCR_FLR 0x8000). */
 const DEVCTL_FLR_HI = 0x80;
+/** Device Control 2 bit 5, ARI Forwarding Enable: not writable through vfio-pci (PCI_EXP_DEVCTL2_ARI 0x0020). */
+const DEVCTL2_ARI = 0x20;
 /** Device Control bit 9, Phantom Functions Enable: not writable through vfio-pci (PCI_EXP_DEVCTL_PHANTOM 0x0200). */
 const DEVCTL_PHANTOM_HI = 0x02;
 // Advanced Features capability (pci_regs.h PCI_CAP_ID_AF 0x13, 6 bytes): Length +2 (reads 6), AF
@@ -130,7 +132,7 @@ export interface ModelDeviceSpec {
   readonly intxPin?: number;
   /** Whether vfio-pci can add MSI-X vectors while enabled (Linux ≥ 6.5 with dynamic MSI-X): no NORESIZE flag. Default false. */
   readonly dynamicMsix?: boolean;
-  /** Host vectors the platform can still allocate for this device (SET_IRQS enable answers this count when asked for more). Default 2048. */
+  /** Host vectors the platform can still allocate for this device (SET_IRQS enable answers this count when asked for more, ENOSPC when it is 0). Default 2048. */
   readonly hostVectors?: number;
   /** Whether the reset tried at open works (VFIO_DEVICE_FLAGS_RESET). Default true. */
   readonly resetWorks?: boolean;
@@ -1253,7 +1255,10 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       const fds = Array.from({ length: count }, (_, i) => view(data).getInt32(i * 4, true));
       if (irq.mode === mode) return this.setBlock(d, mode, start, fds);
       const nvec = start + count;
-      if (nvec > d.hostVectors) return d.hostVectors; // fewer host vectors than asked: nothing enabled
+      // vfio_msi_enable: fewer host vectors than asked frees them and answers pci_alloc_irq_vectors's
+      // result, the count it could get; with none at all that result is an errno, never 0 (the x86
+      // vector allocator's -ENOSPC).
+      if (nvec > d.hostVectors) return d.hostVectors > 0 ? d.hostVectors : -ENOSPC;
       irq.mode = mode;
       irq.allocated = new Set(Array.from({ length: nvec }, (_, i) => i));
       if (mode === 'msi') irq.msiQmax = Math.ceil(Math.log2(nvec));
@@ -1285,11 +1290,13 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (!d.irq.allocated.has(vector)) {
       if (mode !== 'msix' || !d.dynamicMsix) return -EINVAL;
       if (d.irq.allocated.size >= d.hostVectors) return -EINVAL;
+      // vfio_msi_alloc_irq runs before the eventfd is looked up, and the vector stays allocated
+      // even when that fails ("will be freed at MSI-X disable").
+      d.irq.allocated.add(vector);
     }
     const o = this.table.get(fd);
     if (!o) return -EBADF;
     if (!isEventFd(o)) return -EINVAL;
-    d.irq.allocated.add(vector);
     d.irq.triggers.set(vector, o);
     return 0;
   }
@@ -1467,7 +1474,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
 
   /**
    * A byte of the PCI Express capability (init_pci_cap_exp_perm, vfio_exp_config_write): Device
-   * Control is writable except Phantom Functions Enable, Device Control 2 is writable, the rest is
+   * Control is writable except Phantom Functions Enable, Device Control 2 except ARI Forwarding Enable, the rest is
    * read-only. Initiate Function Level Reset (Device Control bit 15) is virtual: written 1 on a
    * function whose Device Capabilities has Function Level Reset Capability, vfio-pci resets the
    * function itself (pci_try_reset_function: config saved and restored, interrupt bindings kept,
@@ -1477,8 +1484,13 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   private pcieWriteByte(d: ModelPciDevice, off: number, value: number): void {
     const c = d.config;
     const at = PCIE_CAP + off;
-    if (off === PCIE_DEVCTL || off === PCIE_DEVCTL2 || off === PCIE_DEVCTL2 + 1) {
+    if (off === PCIE_DEVCTL || off === PCIE_DEVCTL2 + 1) {
       c[at] = value;
+      return;
+    }
+    if (off === PCIE_DEVCTL2) {
+      // ARI Forwarding Enable is set at probe time and not writable (init_pci_cap_exp_perm: ~PCI_EXP_DEVCTL2_ARI).
+      c[at] = (value & ~DEVCTL2_ARI) | (c[at]! & DEVCTL2_ARI);
       return;
     }
     if (off !== PCIE_DEVCTL + 1) return;
