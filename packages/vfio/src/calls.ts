@@ -231,8 +231,10 @@ export const groupUnsetContainer = (sys: VfioSyscalls, groupFd: number): number 
 
 /**
  * VFIO_GROUP_GET_DEVICE_FD with the NUL-terminated device name (`dddd:bb:dd.f`, options after one
- * space such as `vf_token=<uuid>`): the new close-on-exec device fd, or -errno (EINVAL before
- * SET_IOMMU, ENODEV for a name not in the group, EACCES for a wrong VF token).
+ * space such as `vf_token=<uuid>`): the new close-on-exec device fd, or -errno: ENODEV for a name
+ * not in the group (checked first), EINVAL for an unknown option, a VF token on a function that is
+ * neither an SR-IOV PF nor a VF, or before SET_IOMMU, EACCES for a missing or wrong VF token
+ * (vfio_group_ioctl_get_device_fd, vfio_pci_core_match).
  */
 export function groupGetDeviceFd(sys: VfioSyscalls, groupFd: number, name: string): number {
   const bytes = new TextEncoder().encode(name);

@@ -6,9 +6,51 @@ import { isVirtError } from '@tsvmm/virt';
 import { EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC } from '@tsvmm/linux-sys';
 import { checkVfioSyscalls, vfioAbi as abi, vfioCalls as calls } from '../src';
 import { VfioKernelModel } from '../src/testing';
-import { eventfd, modelEnv, ok, openLegacy } from './support/targets';
+import { describeOnTargets, eventfd, modelEnv, ok, openLegacy } from './support/targets';
 
 const MiB = 0x10_0000n;
+/** VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION (vfio.h), a capability the package does not decode. */
+const CAP_MIGRATION = 2;
+
+describeOnTargets('type1 container answers that need no mapping', (target) => {
+  it('IOMMU_GET_INFO with argsz 16 or 20: CAPS set and argsz raised to the whole chain; the chain is MIGRATION, DMA_AVAIL, IOVA_RANGE (vfio_iommu_type1_get_info)', () => {
+    const env = target.create();
+    using o = openLegacy(env);
+    let need = 0;
+    for (const argsz of [16, 20]) {
+      const raw = new Uint8Array(24);
+      new DataView(raw.buffer).setUint32(0, argsz, true);
+      expect(env.sys.ioctl(o.container, abi.VFIO_IOMMU_GET_INFO, raw)).toBe(0);
+      const v = new DataView(raw.buffer);
+      expect(v.getUint32(4, true) & (abi.VFIO_IOMMU_INFO_PGSIZES | abi.VFIO_IOMMU_INFO_CAPS)).toBe(abi.VFIO_IOMMU_INFO_PGSIZES | abi.VFIO_IOMMU_INFO_CAPS);
+      need = v.getUint32(0, true);
+      expect(need).toBeGreaterThan(24);
+    }
+    if (env.model) expect(need).toBe(24 + 32 + 16 + 16 + 2 * 16);
+    const full = new Uint8Array(need);
+    const v = new DataView(full.buffer);
+    v.setUint32(0, need, true);
+    expect(env.sys.ioctl(o.container, abi.VFIO_IOMMU_GET_INFO, full)).toBe(0);
+    const chain: Array<[number, number]> = [];
+    for (let at = v.getUint32(16, true), n = 0; at !== 0 && at + 8 <= need && n < 8; at = v.getUint32(at + 4, true), n++) chain.push([v.getUint16(at, true), at]);
+    expect(chain.map(([id]) => id)).toEqual([CAP_MIGRATION, abi.VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, abi.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE]);
+    // The migration capability: the smallest page size (the lowest bit of iova_pgsizes) and DIRTY_BITMAP_SIZE_MAX (2^28 bytes).
+    const pgsizes = v.getBigUint64(8, true);
+    expect(v.getBigUint64(chain[0]![1] + 16, true)).toBe(pgsizes & -pgsizes);
+    expect(v.getBigUint64(chain[0]![1] + 24, true)).toBe(0x1000_0000n);
+  });
+
+  it('DMA_CC is 0 until SET_IOMMU (type1 answers 0 without its iommu_data); 1 after on the model\'s coherent IOMMU', () => {
+    const env = target.create();
+    const c = ok(env.sys.open('/dev/vfio/vfio', 2), 'open');
+    expect(calls.checkExtension(env.sys, c, abi.VFIO_EXTENSION.VFIO_DMA_CC_IOMMU)).toBe(0);
+    env.sys.close(c);
+    using o = openLegacy(env);
+    // A real host answers whether its IOMMU enforces coherency; the model's does.
+    if (env.model) expect(calls.checkExtension(env.sys, o.container, abi.VFIO_EXTENSION.VFIO_DMA_CC_IOMMU)).toBe(1);
+    else expect(calls.checkExtension(env.sys, o.container, abi.VFIO_EXTENSION.VFIO_DMA_CC_IOMMU)).toBeGreaterThanOrEqual(0);
+  });
+});
 
 describe('type1 DMA mapping [VFIO model only: a real mapping needs pinned guest RAM]', () => {
   it('IOMMU_GET_INFO: page sizes and the IOVA ranges (the x86 MSI window cut out), through the capability chain', () => {
@@ -52,6 +94,24 @@ describe('type1 DMA mapping [VFIO model only: a real mapping needs pinned guest 
     expect(calls.unmapDma(env.sys, o.container, 0n, 0n, abi.VFIO_DMA_UNMAP_FLAG_ALL)).toBe(MiB);
     expect(env.model.mappings(o.container)).toEqual([]);
     o.close();
+    expect(env.model.hazards).toEqual([]);
+  });
+
+  it('the type1 (v1) IOMMU unmaps as v1 does: an unmap from inside a mapping is 0 bytes, one from its start takes it whole', () => {
+    const env = modelEnv();
+    const container = ok(env.sys.open('/dev/vfio/vfio', 2), 'open container');
+    const group = ok(env.sys.open(`/dev/vfio/${env.group}`, 2), 'open group');
+    ok(calls.groupSetContainer(env.sys, group, container), 'SET_CONTAINER');
+    ok(calls.setIommu(env.sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1_IOMMU), 'SET_IOMMU(TYPE1)');
+    const m = (iova: bigint, size: bigint) => calls.mapDma(env.sys, container, { vaddr: 0x7f00_0000_0000n + iova, iova, size });
+    expect(m(0n, 2n * MiB)).toBe(0);
+    expect(m(4n * MiB, MiB)).toBe(0);
+    expect(calls.unmapDma(env.sys, container, MiB, 4n * MiB)).toBe(0n); // starts inside [0, 2 MiB): the walk stops there
+    expect(calls.unmapDma(env.sys, container, 4n * MiB, 0x1000n)).toBe(MiB); // v2 would refuse to split it
+    expect(env.model.mappings(container).map((x) => [x.iova, x.size])).toEqual([[0n, 2n * MiB]]);
+    expect(calls.unmapDma(env.sys, container, 0n, 0n, abi.VFIO_DMA_UNMAP_FLAG_ALL)).toBe(2n * MiB);
+    env.sys.close(group);
+    env.sys.close(container);
     expect(env.model.hazards).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 // Container, group and device fds (vfio.md §3, §8) and region access (§4), through the calls module,
 // on every target.
-import { EBUSY, EFAULT, EINVAL, ENODEV, EPERM } from '@tsvmm/linux-sys';
+import { EBADF, EBUSY, EFAULT, EINVAL, ENODEV, EPERM } from '@tsvmm/linux-sys';
 import { vfioAbi as abi, vfioCalls as calls } from '../src';
 import { VfioKernelModel } from '../src/testing';
 import { type VfioEnv, describeOnTargets, modelEnv, ok, openLegacy, readConfig, region, writeConfig } from './support/targets';
@@ -21,8 +21,12 @@ describeOnTargets('container and group: the legacy open sequence and its errors'
       expect(before & abi.VFIO_GROUP_FLAGS_VIABLE).toBe(abi.VFIO_GROUP_FLAGS_VIABLE);
       expect(before & abi.VFIO_GROUP_FLAGS_CONTAINER_SET).toBe(0);
       expect(calls.groupGetDeviceFd(sys, group, env.address)).toBe(-EINVAL);
+      // The name is matched before the container is looked at (vfio_group_ioctl_get_device_fd).
+      expect(calls.groupGetDeviceFd(sys, group, '0000:ff:1f.7')).toBe(-ENODEV);
       expect(calls.groupSetContainer(sys, group, container)).toBe(0);
       expect(calls.groupSetContainer(sys, group, container)).toBe(-EINVAL);
+      // fdget comes before the group's own state (vfio_group_ioctl_set_container).
+      expect(calls.groupSetContainer(sys, group, 999)).toBe(-EBADF);
       expect(calls.groupGetStatus(sys, group) & abi.VFIO_GROUP_FLAGS_CONTAINER_SET).toBe(abi.VFIO_GROUP_FLAGS_CONTAINER_SET);
       expect(calls.groupGetDeviceFd(sys, group, env.address)).toBe(-EINVAL);
       expect(calls.setIommu(sys, container, 7)).toBeLessThan(0);
@@ -30,6 +34,14 @@ describeOnTargets('container and group: the legacy open sequence and its errors'
       expect(calls.setIommu(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU)).toBe(-EINVAL);
       expect(calls.groupGetDeviceFd(sys, group, '0000:ff:1f.7')).toBe(-ENODEV);
       expect(calls.groupGetDeviceFd(sys, group, `${env.address}x`)).toBe(-ENODEV);
+      // vfio_pci_core_match: spaces after the name are skipped; an unknown option is EINVAL.
+      expect(calls.groupGetDeviceFd(sys, group, `${env.address} unknown=1`)).toBe(-EINVAL);
+      if (env.model) {
+        // A VF token on a function that is neither an SR-IOV PF nor a VF (every model device; a real
+        // PF would take it as its new token, so the device half does not send one).
+        expect(calls.groupGetDeviceFd(sys, group, `${env.address} vf_token=bd8d9d2b-5a5f-4f5a-a211-f591514ba1f3`)).toBe(-EINVAL);
+      }
+      sys.close(ok(calls.groupGetDeviceFd(sys, group, `${env.address}   `), 'GET_DEVICE_FD with trailing spaces'));
       const device = calls.groupGetDeviceFd(sys, group, env.address);
       expect(device).toBeGreaterThanOrEqual(0);
       // A device fd is open: the group cannot leave its container.

@@ -804,8 +804,11 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return 0;
       case CHECK_EXTENSION: {
         const ext = typeof arg === 'number' ? arg : -1;
-        // Type1, Type1v2, DMA_CC, UNMAP_ALL, UPDATE_VADDR: the type1 driver's answers on an x86 host with a coherent IOMMU.
-        return ext === 1 || ext === 3 || ext === 4 || ext === 9 || ext === 10 ? 1 : 0;
+        // Type1, Type1v2, UNMAP_ALL, UPDATE_VADDR: the type1 driver's answers. DMA_CC is asked of the
+        // driver's own state: before SET_IOMMU vfio_container_ioctl_check_extension polls the
+        // drivers with no iommu_data and type1 answers 0; after it, 1 on an x86 host with a coherent IOMMU.
+        if (ext === 4) return c.iommu === undefined ? 0 : 1;
+        return ext === 1 || ext === 3 || ext === 9 || ext === 10 ? 1 : 0;
       }
       case SET_IOMMU: {
         const type = typeof arg === 'number' ? arg : -1;
@@ -833,43 +836,52 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   ];
   private static readonly PAGE = 4096n;
 
+  /**
+   * vfio_iommu_type1_get_info: PGSIZES and the page sizes, and always the capability chain the
+   * driver builds, in its order: MIGRATION (32 bytes: flags, the smallest page size, the largest
+   * dirty bitmap DIRTY_BITMAP_SIZE_MAX = 2^28 bytes), DMA_AVAIL (12, padded to 16), IOVA_RANGE. CAPS is
+   * set whatever argsz is; a too-small argsz is raised to the size needed, `cap_offset` (written
+   * from argsz 20 on) 0.
+   */
   private iommuGetInfo(c: Container, arg: number | Uint8Array | undefined): number {
     const v = ioctlStruct(arg, 16);
     if (typeof v === 'number') return v;
     const argsz = v.getUint32(0, true);
     if (argsz < 16) return -EINVAL;
     const ranges = VfioKernelModel.IOVA_RANGES;
-    const capIova = 16 + 16 * ranges.length;
-    const capAvail = 12;
-    // Caps start at 24 (sizeof vfio_iommu_type1_info), 8-byte aligned: IOVA range, then DMA avail.
-    const availAt = 24 + capIova;
-    const need = availAt + capAvail;
-    let flags = 1; // PGSIZES
-    v.setUint32(4, flags, true);
+    const migrationAt = 24;
+    const availAt = migrationAt + 32;
+    const iovaAt = availAt + 16;
+    const need = iovaAt + 16 + 16 * ranges.length;
+    v.setUint32(4, 1 | 2, true); // PGSIZES, CAPS
     v.setBigUint64(8, VfioKernelModel.PAGE | 0x20_0000n | 0x4000_0000n, true);
-    if (argsz >= 24) {
-      flags |= 2; // CAPS
-      v.setUint32(4, flags, true);
-      if (argsz < need || v.byteLength < need) {
-        v.setUint32(0, need, true);
-        v.setUint32(16, 0, true);
-      } else {
-        v.setUint32(16, 24, true);
-        v.setUint16(24, 1, true); // IOVA_RANGE
-        v.setUint16(26, 1, true);
-        v.setUint32(28, availAt, true);
-        v.setUint32(32, ranges.length, true);
-        v.setUint32(36, 0, true);
-        ranges.forEach(([s, e], i) => {
-          v.setBigUint64(40 + i * 16, s, true);
-          v.setBigUint64(48 + i * 16, e, true);
-        });
-        v.setUint16(availAt, 3, true); // DMA_AVAIL
-        v.setUint16(availAt + 2, 1, true);
-        v.setUint32(availAt + 4, 0, true);
-        v.setUint32(availAt + 8, this.dmaEntryLimit - c.mappings.length, true);
-      }
+    if (argsz < need || v.byteLength < need) {
+      v.setUint32(0, need, true);
+      if (argsz >= 20) v.setUint32(16, 0, true);
+      return 0;
     }
+    v.setUint32(16, migrationAt, true);
+    v.setUint16(migrationAt, 2, true); // MIGRATION
+    v.setUint16(migrationAt + 2, 1, true);
+    v.setUint32(migrationAt + 4, availAt, true);
+    v.setUint32(migrationAt + 8, 0, true);
+    v.setUint32(migrationAt + 12, 0, true);
+    v.setBigUint64(migrationAt + 16, VfioKernelModel.PAGE, true);
+    v.setBigUint64(migrationAt + 24, 0x1000_0000n, true);
+    v.setUint16(availAt, 3, true); // DMA_AVAIL
+    v.setUint16(availAt + 2, 1, true);
+    v.setUint32(availAt + 4, iovaAt, true);
+    v.setUint32(availAt + 8, this.dmaEntryLimit - c.mappings.length, true);
+    v.setUint32(availAt + 12, 0, true);
+    v.setUint16(iovaAt, 1, true); // IOVA_RANGE
+    v.setUint16(iovaAt + 2, 1, true);
+    v.setUint32(iovaAt + 4, 0, true);
+    v.setUint32(iovaAt + 8, ranges.length, true);
+    v.setUint32(iovaAt + 12, 0, true);
+    ranges.forEach(([s, e], i) => {
+      v.setBigUint64(iovaAt + 16 + i * 16, s, true);
+      v.setBigUint64(iovaAt + 24 + i * 16, e, true);
+    });
     return 0;
   }
 
@@ -910,13 +922,21 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       const P = VfioKernelModel.PAGE;
       if (size === 0n || (iova | size) % P !== 0n || iova + size - 1n > U64_MAX) return -EINVAL;
       const last = iova + size - 1n;
-      // v2: the range must not cut a mapping in two.
-      for (const m of c.mappings) {
-        const mLast = m.iova + m.size - 1n;
-        if (iova > m.iova && iova <= mLast) return -EINVAL;
-        if (last >= m.iova && last < mLast) return -EINVAL;
+      if (c.iommu === TYPE1) {
+        // vfio_dma_do_unmap without v2: no bisection check. Walking from the first mapping the range
+        // reaches, a mapping that starts below the range stops the walk (success, 0 bytes); every
+        // mapping that starts inside it goes whole, even past the range's end.
+        const reached = c.mappings.filter((m) => m.iova <= last && m.iova + m.size - 1n >= iova).sort((a, b) => (a.iova < b.iova ? -1 : 1));
+        removed = reached.length > 0 && reached[0]!.iova < iova ? [] : reached;
+      } else {
+        // v2: the range must not cut a mapping in two.
+        for (const m of c.mappings) {
+          const mLast = m.iova + m.size - 1n;
+          if (iova > m.iova && iova <= mLast) return -EINVAL;
+          if (last >= m.iova && last < mLast) return -EINVAL;
+        }
+        removed = c.mappings.filter((m) => m.iova >= iova && m.iova + m.size - 1n <= last);
       }
-      removed = c.mappings.filter((m) => m.iova >= iova && m.iova + m.size - 1n <= last);
       for (const m of removed) c.mappings.splice(c.mappings.indexOf(m), 1);
     }
     v.setBigUint64(16, removed.reduce((n, m) => n + m.size, 0n), true);
@@ -938,9 +958,10 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         const v = ioctlStruct(arg, 4);
         if (typeof v === 'number') return v;
         const cfd = v.getInt32(0, true);
-        if (g.container) return -EINVAL;
+        // vfio_group_ioctl_set_container: fdget (EBADF) before the group's own state (EINVAL).
         const c = cfd < 0 ? undefined : this.table.get(cfd);
         if (!c) return -EBADF;
+        if (g.container) return -EINVAL;
         if (isEventFd(c) || c.kind !== 'container') return -EBADFD;
         if (!g.viable) return -EPERM;
         c.groups.add(g);
@@ -954,13 +975,18 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return 0;
       case GROUP_GET_DEVICE_FD: {
         if (!(arg instanceof Uint8Array)) return -EFAULT;
-        if (!g.container || g.container.iommu === undefined) return -EINVAL;
         const end = arg.indexOf(0);
         if (end < 0) return -EFAULT;
         const name = new TextDecoder().decode(arg.subarray(0, end));
-        // vfio_pci_core_match: the exact PCI name, then nothing or one space and options.
+        // vfio_device_get_from_name matches the name before the container is looked at
+        // (vfio_pci_core_match): the exact PCI name, then nothing or a space and options. Spaces are
+        // skipped; the one option, `vf_token=<uuid>`, is refused with EINVAL on a function that is
+        // neither an SR-IOV PF nor a VF (as every model function is), and so is any other option.
         const d = g.devices.find((x) => name === x.address || name.startsWith(`${x.address} `));
         if (!d) return -ENODEV;
+        if (!/^ *$/.test(name.slice(d.address.length))) return -EINVAL;
+        // vfio_df_group_open → vfio_group_use_container: no container, or no IOMMU set in it.
+        if (!g.container || g.container.iommu === undefined) return -EINVAL;
         const fd = this.table.install({ kind: 'device', device: d, via: 'group', bound: undefined, ioas: undefined, released: false });
         if (fd >= 0) {
           this.openDevice(d);
