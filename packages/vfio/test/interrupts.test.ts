@@ -342,6 +342,9 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
       expect(calls.setIrqs(env.sys, o.device, INTX, 'mask', 0, { none: 1 })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [resample] })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [other] })).toBe(-EBUSY);
+      // vfio_virqfd_enable looks the fd up before it finds the one already registered.
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [999] })).toBe(-EBADF);
+      expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [o.container] })).toBe(-EINVAL);
       expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [-1] })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [other] })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [-1] })).toBe(0);

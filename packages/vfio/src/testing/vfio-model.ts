@@ -1016,7 +1016,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         v.setUint32(4, 2 | (d.resetWorks ? 1 : 0), true); // PCI, RESET
         v.setUint32(8, 9, true); // VFIO_PCI_NUM_REGIONS
         v.setUint32(12, 5, true); // VFIO_PCI_NUM_IRQS
+        // vfio_pci_ioctl_get_info copies back min(argsz, sizeof(info)) bytes of a zeroed struct: cap_offset, and pad (Linux 6.6), read 0.
         if (v.byteLength >= 20 && v.getUint32(0, true) >= 20) v.setUint32(16, 0, true);
+        if (v.byteLength >= 24 && v.getUint32(0, true) >= 24) v.setUint32(20, 0, true);
         return 0;
       }
       case DEVICE_GET_REGION_INFO:
@@ -1224,10 +1226,11 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         d.irq.unmaskFd = undefined;
         return 0;
       }
-      if (d.irq.unmaskFd) return -EBUSY;
+      // vfio_virqfd_enable: fdget (EBADF) and eventfd_ctx_fileget (EINVAL) before the one-virqfd check (EBUSY).
       const o = this.table.get(fd);
       if (!o) return -EBADF;
       if (!isEventFd(o)) return -EINVAL;
+      if (d.irq.unmaskFd) return -EBUSY;
       d.irq.unmaskFd = o;
       // Already signalled at set-up: vfio_virqfd_enable runs the unmask at once but leaves the
       // counter (only the wakeup of a later signal reads it, virqfd.c).
