@@ -12,6 +12,9 @@ import { describeOnTargets, eventfd, modelEnv, ok, openLegacy, readConfig, take,
 /** \`it\` on the model; on a real device the test shows as skipped (it needs the model's device side or state), never as passed. */
 const DEVICE_SIDE = 'the device side is played by the model (raising a vector, asserting INTx, an Enable that does not stick); real hardware raises only when it decides to';
 
+/** ERANGE (x86_64 asm-generic/errno-base.h), not among linux-sys's errno names. */
+const ERANGE = 34;
+
 /** The IOAPIC pin's GSI of the level-route body. */
 const GSI = 9;
 const { VFIO_PCI_INTX_IRQ_INDEX: INTX, VFIO_PCI_MSI_IRQ_INDEX: MSI, VFIO_PCI_MSIX_IRQ_INDEX: MSIX } = abi.VFIO_PCI_IRQ;
@@ -79,6 +82,9 @@ describeOnTargets('SET_IRQS validation (vfio_set_irqs_validate_and_prepare and t
       expect(set(rawIrqSet(20, NONE | abi.VFIO_IRQ_SET_ACTION_UNMASK, MSI, 0, 1))).toBe(-ENOTTY);
       // Loopback on an index that is not enabled.
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 1 })).toBe(-EINVAL);
+      // Enabling with no vector at all: vfio_msi_enable(0) gets pci_alloc_irq_vectors's ERANGE.
+      expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: [] })).toBe(-ERANGE);
+      expect(calls.setIrqs(env.sys, o.device, MSI, 'trigger', 0, { eventfds: [] })).toBe(-ERANGE);
       // Nothing was enabled by any of them: MSI-X can still be enabled, and then INTx cannot.
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: [e] })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { eventfds: [e] })).toBe(-EINVAL);

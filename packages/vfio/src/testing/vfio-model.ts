@@ -27,6 +27,8 @@ import type { VfioSyscalls } from '../sys';
 
 // Not among linux-sys's errno names: EBADFD (x86_64 asm-generic/errno.h), what vfio answers for an fd of the wrong kind.
 const EBADFD = 77;
+// Nor ERANGE (34): pci_alloc_irq_vectors's answer to a range of no vectors.
+const ERANGE = 34;
 
 // ioctl numbers, literally from the reference table (vfio.md §1): _IO(';', nr) = 0x3B00 | nr.
 const GET_API_VERSION = 0x3b64;
@@ -1284,6 +1286,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       const fds = Array.from({ length: count }, (_, i) => view(data).getInt32(i * 4, true));
       if (irq.mode === mode) return this.setBlock(d, mode, start, fds);
       const nvec = start + count;
+      // vfio_msi_enable(start + count): no vectors at all is pci_alloc_irq_vectors(pdev, 1, 0)'s
+      // ERANGE (__pci_enable_msix_range, __pci_enable_msi_range: max below min), and nothing is enabled.
+      if (nvec === 0) return -ERANGE;
       // vfio_msi_enable: fewer host vectors than asked frees them and answers pci_alloc_irq_vectors's
       // result, the count it could get; with none at all that result is an errno, never 0 (the x86
       // vector allocator's -ENOSPC).
