@@ -118,6 +118,8 @@ export interface ModelBar {
   readonly size: number;
   /** `mem32`, `mem64` or `io`. */
   readonly kind: 'mem32' | 'mem64' | 'io';
+  /** The address the host's enumeration gave it: the device's own BAR register, and the start of vfio's virtual copy at open. */
+  readonly hostAddress: number;
 }
 
 /** One PCI function behind vfio-pci in the model. */
@@ -244,11 +246,11 @@ export class ModelPciDevice {
   resetBusy = false;
   /** Function resets vfio-pci ran itself for a guest's Initiate Function Level Reset write (vfio_exp_config_write, vfio_af_config_write). */
   kernelFlrs = 0;
-  /** BARs: 0 mem32 16 KiB of registers, 2 mem64 16 KiB with the MSI-X table at 0 and the PBA at 0x2000, 4 io 32 bytes. */
+  /** BARs: 0 mem32 16 KiB of registers, 2 mem64 16 KiB with the MSI-X table at 0 and the PBA at 0x2000, 4 io 32 bytes; host addresses 0xFE000000, 0xFE004000, I/O 0xE000. */
   readonly bars: readonly ModelBar[] = Object.freeze([
-    { index: 0, size: 0x4000, kind: 'mem32' },
-    { index: 2, size: 0x4000, kind: 'mem64' },
-    { index: 4, size: 0x20, kind: 'io' },
+    { index: 0, size: 0x4000, kind: 'mem32', hostAddress: 0xfe00_0000 },
+    { index: 2, size: 0x4000, kind: 'mem64', hostAddress: 0xfe00_4000 },
+    { index: 4, size: 0x20, kind: 'io', hostAddress: 0xe000 },
   ]);
   /** The BAR holding the MSI-X table (at offset 0) and PBA (at {@link msixPbaOffset}). */
   readonly msixBar = 2;
@@ -295,7 +297,7 @@ export class ModelPciDevice {
     return this.bars.find((b) => b.index === index);
   }
 
-  /** Config space at power-on / after a function reset: Command 0, MSI and MSI-X off, BARs unprogrammed. */
+  /** Config space at power-on / after a function reset and the host's restore: Command 0, MSI and MSI-X off, the BARs at their host addresses. */
   powerOn(): void {
     const c = new DataView(this.config.buffer);
     this.config.fill(0);
@@ -306,6 +308,8 @@ export class ModelPciDevice {
     c.setUint8(0x0b, 0x02); // Class: network controller
     c.setUint8(0x34, MSI_CAP);
     c.setUint8(0x3d, this.intxPin);
+    // The BAR registers as the host's enumeration programmed them (restored after a reset by pci_restore_state).
+    for (const b of this.bars) c.setUint32(0x10 + 4 * b.index, b.hostAddress | (b.kind === 'io' ? 1 : b.kind === 'mem64' ? 4 : 0), true);
     // MSI: ID 5, next MSI-X, Message Control: 64-bit (bit 7), Multiple Message Capable (bits 3:1).
     c.setUint8(MSI_CAP, 0x05);
     c.setUint8(MSI_CAP + 1, MSIX_CAP);
@@ -336,7 +340,9 @@ export class ModelPciDevice {
       c.setUint8(AF_CAP + 3, this.advancedFeatures);
     }
     this.vconfig.fill(0);
-    // vfio_config_init fills vfio's copy of each capability from the device at open: MSI Message Control's low byte is virtual.
+    // vfio_config_init fills vfio's copy of the header and of each capability from the device at
+    // open: the BAR registers (host addresses) and MSI Message Control's low byte are virtual.
+    this.vconfig.set(this.config.subarray(0x10, 0x28), 0x10);
     this.vconfig[MSI_CAP + 2] = this.config[MSI_CAP + 2]!;
     this.intxAsserted = false;
   }
