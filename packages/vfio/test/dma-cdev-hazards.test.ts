@@ -115,6 +115,29 @@ describe('type1 DMA mapping [VFIO model only: a real mapping needs pinned guest 
     expect(env.model.hazards).toEqual([]);
   });
 
+  it('UPDATE_VADDR: UNMAP_DMA with VADDR keeps the mappings with their process address invalid; MAP_DMA with VADDR gives exactly such a mapping a new one', () => {
+    const env = modelEnv();
+    using o = openLegacy(env);
+    const c = o.container;
+    const MAP_VADDR = 4; // VFIO_DMA_MAP_FLAG_VADDR
+    const UNMAP_VADDR = 4; // VFIO_DMA_UNMAP_FLAG_VADDR
+    const at = (x: bigint) => ({ vaddr: 0x7f00_0000_0000n + x, iova: x, size: 2n * MiB });
+    expect(calls.checkExtension(env.sys, c, abi.VFIO_EXTENSION.VFIO_UPDATE_VADDR)).toBe(1);
+    expect(calls.mapDma(env.sys, c, at(0n))).toBe(0);
+    expect(calls.mapDma(env.sys, c, at(0n), MAP_VADDR | abi.VFIO_DMA_MAP_FLAG_READ)).toBe(-EINVAL); // VADDR takes no protection
+    expect(calls.mapDma(env.sys, c, at(8n * MiB), MAP_VADDR)).toBe(-ENOENT); // nothing mapped there
+    expect(calls.mapDma(env.sys, c, at(0n), MAP_VADDR)).toBe(-EINVAL); // its address is still valid
+    expect(calls.unmapDma(env.sys, c, 0n, 2n * MiB, UNMAP_VADDR)).toBe(2n * MiB);
+    expect(env.model.mappings(c).length).toBe(1); // still mapped
+    expect(calls.unmapDma(env.sys, c, 0n, 2n * MiB, UNMAP_VADDR)).toBe(-EINVAL); // already invalid
+    expect(calls.mapDma(env.sys, c, { ...at(0n), size: MiB }, MAP_VADDR)).toBe(-EINVAL); // not the whole mapping
+    expect(calls.mapDma(env.sys, c, { ...at(0n), vaddr: 0x7e00_0000_0000n }, MAP_VADDR)).toBe(0);
+    expect(env.model.mappings(c).map((m) => m.vaddr)).toEqual([0x7e00_0000_0000n]);
+    expect(calls.unmapDma(env.sys, c, 0n, 0n, abi.VFIO_DMA_UNMAP_FLAG_ALL | UNMAP_VADDR)).toBe(2n * MiB);
+    expect(calls.unmapDma(env.sys, c, 0n, 0n, abi.VFIO_DMA_UNMAP_FLAG_ALL)).toBe(2n * MiB); // an invalidated mapping unmaps as any other
+    expect(env.model.mappings(c)).toEqual([]);
+  });
+
   it('the entry limit gives ENOSPC, checked before the IOVA ranges; MAP_DMA before SET_IOMMU is EINVAL', () => {
     const env = modelEnv({ dmaEntryLimit: 1 });
     const c = ok(env.sys.open('/dev/vfio/vfio', 2), 'open');

@@ -353,6 +353,8 @@ interface Container {
   readonly groups: Set<GroupState>;
   iommu: number | undefined;
   readonly mappings: ModelDmaMapping[];
+  /** Mappings whose process address UNMAP_DMA with VADDR invalidated, until MAP_DMA with VADDR gives a new one. */
+  readonly vaddrInvalid: Set<ModelDmaMapping>;
 }
 
 /** An IOMMU group as the kernel holds it. */
@@ -641,7 +643,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   // ---- Syscalls ------------------------------------------------------------------------------
 
   override open(path: string, _flags: number): number {
-    if (path === '/dev/vfio/vfio') return this.table.install({ kind: 'container', groups: new Set(), iommu: undefined, mappings: [] });
+    if (path === '/dev/vfio/vfio') return this.table.install({ kind: 'container', groups: new Set(), iommu: undefined, mappings: [], vaddrInvalid: new Set() });
     if (path === '/dev/iommu') return this.cdev ? this.table.install({ kind: 'iommufd', objects: new Map(), nextId: 1, boundDevices: 0, releasePending: false }) : -ENOENT;
     const g = /^\/dev\/vfio\/(\d+)$/.exec(path);
     if (g) {
@@ -725,6 +727,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (c.groups.size === 0 && c.iommu !== undefined) {
       if (c.mappings.length > 0) this.hazards.push(`a container lost its last group with ${c.mappings.length} DMA mapping(s) still mapped`);
       c.mappings.length = 0;
+      c.vaddrInvalid.clear();
       c.iommu = undefined;
     }
   }
@@ -901,14 +904,26 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const iova = v.getBigUint64(16, true);
     const size = v.getBigUint64(24, true);
     if (flags & ~7) return -EINVAL;
-    if (flags & 4) return -EINVAL; // VADDR updates of an existing mapping: not modelled, and tsvmm never asks
     const prot = flags & 3;
+    const setVaddr = (flags & 4) !== 0;
+    // vfio_dma_do_map: a new mapping takes READ and/or WRITE; VADDR (a new process address for a
+    // mapping UNMAP_DMA invalidated, the UPDATE_VADDR extension) takes neither.
+    if ((prot !== 0) === setVaddr) return -EINVAL;
     const P = VfioKernelModel.PAGE;
-    if (prot === 0 || size === 0n || (size | iova | vaddr) % P !== 0n) return -EINVAL;
+    if (size === 0n || (size | iova | vaddr) % P !== 0n) return -EINVAL;
     if (iova + size - 1n > U64_MAX || vaddr + size - 1n > U64_MAX) return -EINVAL;
     const last = iova + size - 1n;
+    const hit = c.mappings.find((m) => iova <= m.iova + m.size - 1n && m.iova <= last);
+    if (setVaddr) {
+      // Nothing there: ENOENT; a mapping that is not invalidated, or not exactly this range: EINVAL.
+      if (!hit) return -ENOENT;
+      if (!c.vaddrInvalid.has(hit) || hit.iova !== iova || hit.size !== size) return -EINVAL;
+      c.mappings[c.mappings.indexOf(hit)] = { vaddr, iova, size };
+      c.vaddrInvalid.delete(hit);
+      return 0;
+    }
     // vfio_dma_do_map's order: an overlap (EEXIST), then no entry left (ENOSPC), then outside every usable IOVA range (EINVAL).
-    if (c.mappings.some((m) => iova <= m.iova + m.size - 1n && m.iova <= last)) return -EEXIST;
+    if (hit) return -EEXIST;
     if (c.mappings.length >= this.dmaEntryLimit) return -ENOSPC;
     if (!VfioKernelModel.IOVA_RANGES.some(([s, e]) => iova >= s && last <= e)) return -EINVAL;
     c.mappings.push({ vaddr, iova, size });
@@ -921,11 +936,12 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const flags = v.getUint32(4, true);
     const iova = v.getBigUint64(8, true);
     const size = v.getBigUint64(16, true);
-    if (flags & ~2) return -EINVAL; // dirty bitmaps and VADDR: not modelled
+    // GET_DIRTY_BITMAP: dirty tracking is never started here, which vfio_dma_do_unmap refuses (EINVAL).
+    if (flags & ~6) return -EINVAL;
     let removed: ModelDmaMapping[];
     if (flags & 2) {
       if (iova !== 0n || size !== 0n) return -EINVAL;
-      removed = c.mappings.splice(0);
+      removed = [...c.mappings];
     } else {
       const P = VfioKernelModel.PAGE;
       if (size === 0n || (iova | size) % P !== 0n || iova + size - 1n > U64_MAX) return -EINVAL;
@@ -945,7 +961,17 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         }
         removed = c.mappings.filter((m) => m.iova >= iova && m.iova + m.size - 1n <= last);
       }
-      for (const m of removed) c.mappings.splice(c.mappings.indexOf(m), 1);
+    }
+    if (flags & 4) {
+      // VADDR: the mappings stay, with their process address invalid until MAP_DMA with VADDR; one
+      // already invalid undoes the call (EINVAL, nothing changed).
+      if (removed.some((m) => c.vaddrInvalid.has(m))) return -EINVAL;
+      for (const m of removed) c.vaddrInvalid.add(m);
+    } else {
+      for (const m of removed) {
+        c.mappings.splice(c.mappings.indexOf(m), 1);
+        c.vaddrInvalid.delete(m);
+      }
     }
     v.setBigUint64(16, removed.reduce((n, m) => n + m.size, 0n), true);
     return 0;
