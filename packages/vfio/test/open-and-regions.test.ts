@@ -1,6 +1,6 @@
 // Container, group and device fds (vfio.md §3, §8) and region access (§4), through the calls module,
 // on every target.
-import { EBADF, EBUSY, EFAULT, EINVAL, ENODEV, EPERM } from '@tsvmm/linux-sys';
+import { EBADF, EBUSY, EFAULT, EINVAL, ENODEV, ENOTTY, EPERM } from '@tsvmm/linux-sys';
 import { vfioAbi as abi, vfioCalls as calls } from '../src';
 import { VfioKernelModel } from '../src/testing';
 import { type VfioEnv, describeOnTargets, modelEnv, ok, openLegacy, readConfig, region, writeConfig } from './support/targets';
@@ -44,6 +44,9 @@ describeOnTargets('container and group: the legacy open sequence and its errors'
       sys.close(ok(calls.groupGetDeviceFd(sys, group, `${env.address}   `), 'GET_DEVICE_FD with trailing spaces'));
       const device = calls.groupGetDeviceFd(sys, group, env.address);
       expect(device).toBeGreaterThanOrEqual(0);
+      // The cdev-only ioctls reach vfio-pci's own ioctl on a group-opened fd, which knows neither (vfio_device_fops_unl_ioctl).
+      expect(calls.attachIommufdPt(sys, device, 1)).toBe(-ENOTTY);
+      expect(calls.detachIommufdPt(sys, device)).toBe(-ENOTTY);
       // A device fd is open: the group cannot leave its container.
       expect(calls.groupUnsetContainer(sys, group)).toBe(-EBUSY);
       sys.close(device);

@@ -1079,9 +1079,12 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         this.resetConfigKeepingIrqs(d);
         return 0;
       case DEVICE_ATTACH_IOMMUFD_PT:
+        // vfio_device_fops_unl_ioctl answers ATTACH and DETACH only on a cdev; on a group-opened fd
+        // they reach vfio_pci_core_ioctl, which knows neither.
+        if (f.via !== 'cdev') return -ENOTTY;
         return this.attach(f, arg);
       case DEVICE_DETACH_IOMMUFD_PT: {
-        if (f.via !== 'cdev') return -EINVAL;
+        if (f.via !== 'cdev') return -ENOTTY;
         const v = sizedStruct(arg, 8);
         if (typeof v === 'number') return v;
         if (v.getUint32(4, true) !== 0) return -EINVAL;
