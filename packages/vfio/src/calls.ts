@@ -418,7 +418,7 @@ export const regionWrite = (sys: VfioSyscalls, deviceFd: number, regionOffset: n
 
 // ---- cdev + iommufd ---------------------------------------------------------------------------
 
-/** VFIO_DEVICE_BIND_IOMMUFD on a device cdev (16-byte form, flags 0): the device id in the iommufd, or -errno (EINVAL / EBUSY). */
+/** VFIO_DEVICE_BIND_IOMMUFD on a device cdev (16-byte form, flags 0): the device id in the iommufd, or -errno (EINVAL; EBUSY while the group node is open; EBADF / EBADFD for an fd that is not an iommufd). */
 export function bindIommufd(sys: VfioSyscalls, deviceFd: number, iommufd: number): number {
   const L = abi.VFIO_DEVICE_BIND_IOMMUFD_LAYOUT;
   const arg = pack(L, { argsz: L.size, flags: 0, iommufd });

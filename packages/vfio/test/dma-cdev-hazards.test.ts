@@ -3,12 +3,14 @@
 // from mmap), which this package does not allocate yet: those tests run on the model only, and say
 // so in their titles.
 import { isVirtError } from '@tsvmm/virt';
-import { EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC } from '@tsvmm/linux-sys';
+import { EBADF, EBUSY, EEXIST, EINVAL, ENOENT, ENOSPC } from '@tsvmm/linux-sys';
 import { checkVfioSyscalls, vfioAbi as abi, vfioCalls as calls } from '../src';
 import { VfioKernelModel } from '../src/testing';
 import { describeOnTargets, eventfd, modelEnv, ok, openLegacy } from './support/targets';
 
 const MiB = 0x10_0000n;
+/** EBADFD (x86_64 asm-generic/errno.h), not among linux-sys's errno names. */
+const EBADFD = 77;
 /** VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION (vfio.h), a capability the package does not decode. */
 const CAP_MIGRATION = 2;
 
@@ -164,6 +166,13 @@ describe('the cdev + iommufd path [VFIO model only: this host has no /dev/vfio/d
     expect(sys.pread(dev, new Uint8Array(4), 4, 7 * 2 ** 40)).toBe(-EINVAL);
     const ioas = ok(calls.ioasAlloc(sys, iommufd), 'IOMMU_IOAS_ALLOC');
     expect(calls.bindIommufd(sys, dev, -1)).toBe(-EINVAL);
+    // iommufd_ctx_from_fd: a closed fd is EBADF, another kind of file EBADFD.
+    expect(calls.bindIommufd(sys, dev, 999)).toBe(-EBADF);
+    expect(calls.bindIommufd(sys, dev, dev)).toBe(-EBADFD);
+    // The open group node is looked at first (vfio_device_block_group).
+    const open = ok(sys.open(`/dev/vfio/${env.group}`, 2), 'open group');
+    expect(calls.bindIommufd(sys, dev, 999)).toBe(-EBUSY);
+    sys.close(open);
     const devid = ok(calls.bindIommufd(sys, dev, iommufd), 'BIND_IOMMUFD');
     expect(devid).toBeGreaterThan(0);
     expect(calls.bindIommufd(sys, dev, iommufd)).toBe(-EINVAL); // already bound

@@ -1575,15 +1575,17 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   private bind(f: DeviceFile, arg: number | Uint8Array | undefined): number {
     const v = sizedStruct(arg, 16);
     if (typeof v === 'number') return v;
-    if (v.getUint32(4, true) !== 0) return -EINVAL;
-    if (f.via !== 'cdev' || f.bound) return -EINVAL;
+    // vfio_df_ioctl_bind_iommufd's order: flags or a negative fd (EINVAL), a group-opened device fd
+    // (EINVAL), the group node open (vfio_device_block_group: EBUSY), already bound (EINVAL), then
+    // the iommufd itself (iommufd_ctx_from_fd: EBADF, EBADFD for another kind of file).
     const ifd = v.getInt32(8, true);
-    if (ifd < 0) return -EINVAL;
+    if (v.getUint32(4, true) !== 0 || ifd < 0) return -EINVAL;
+    if (f.via !== 'cdev') return -EINVAL;
+    if (this.groups.get(f.device.group)?.open) return -EBUSY;
+    if (f.bound) return -EINVAL;
     const o = this.table.get(ifd);
     if (!o) return -EBADF;
-    if (isEventFd(o) || o.kind !== 'iommufd') return -EINVAL;
-    const g = this.groups.get(f.device.group);
-    if (g?.open) return -EBUSY;
+    if (isEventFd(o) || o.kind !== 'iommufd') return -EBADFD;
     f.bound = o;
     o.boundDevices++;
     this.openDevice(f.device);
