@@ -231,8 +231,10 @@ export const groupUnsetContainer = (sys: VfioSyscalls, groupFd: number): number 
 
 /**
  * VFIO_GROUP_GET_DEVICE_FD with the NUL-terminated device name (`dddd:bb:dd.f`, options after one
- * space such as `vf_token=<uuid>`): the new close-on-exec device fd, or -errno (EINVAL before
- * SET_IOMMU, ENODEV for a name not in the group, EACCES for a wrong VF token).
+ * space such as `vf_token=<uuid>`): the new close-on-exec device fd, or -errno: ENODEV for a name
+ * not in the group (checked first), EINVAL for an unknown option, a VF token on a function that is
+ * neither an SR-IOV PF nor a VF, or before SET_IOMMU, EACCES for a missing or wrong VF token
+ * (vfio_group_ioctl_get_device_fd, vfio_pci_core_match).
  */
 export function groupGetDeviceFd(sys: VfioSyscalls, groupFd: number, name: string): number {
   const bytes = new TextEncoder().encode(name);
@@ -401,17 +403,22 @@ export const setIrqs = (sys: VfioSyscalls, deviceFd: number, index: number, acti
 /** VFIO_DEVICE_RESET: 0, or EINVAL (no reset method: VFIO_DEVICE_FLAGS_RESET clear), EAGAIN (device lock busy). */
 export const deviceReset = (sys: VfioSyscalls, deviceFd: number): number => sys.ioctl(deviceFd, abi.VFIO_DEVICE_RESET);
 
-/** pread of `buf.length` bytes at `offset` inside a region whose fd offset is `regionOffset`: bytes read, or -errno (EFAULT / EINVAL out of range, EIO with memory decode off). */
+/**
+ * pread of `buf.length` bytes at `offset` inside a region whose fd offset is `regionOffset`: bytes
+ * read (fewer than asked when a BAR access runs past the BAR's end; 0 for an empty `buf`), or
+ * -errno: EFAULT past the end of config space, EINVAL from a BAR's end on, EIO on a memory BAR's
+ * bytes outside the MSI-X table while Memory Space is off (vfio_pci_core_read, vfio_pci_bar_rw).
+ */
 export const regionRead = (sys: VfioSyscalls, deviceFd: number, regionOffset: number, offset: number, buf: Uint8Array): number =>
   sys.pread(deviceFd, buf, buf.length, regionOffset + offset);
 
-/** pwrite of `buf` at `offset` inside a region whose fd offset is `regionOffset`: bytes written, or -errno. */
+/** pwrite of `buf` at `offset` inside a region whose fd offset is `regionOffset`: bytes written (cut short as {@link regionRead}), or -errno as there. */
 export const regionWrite = (sys: VfioSyscalls, deviceFd: number, regionOffset: number, offset: number, buf: Uint8Array): number =>
   sys.pwrite(deviceFd, buf, buf.length, regionOffset + offset);
 
 // ---- cdev + iommufd ---------------------------------------------------------------------------
 
-/** VFIO_DEVICE_BIND_IOMMUFD on a device cdev (16-byte form, flags 0): the device id in the iommufd, or -errno (EINVAL / EBUSY). */
+/** VFIO_DEVICE_BIND_IOMMUFD on a device cdev (16-byte form, flags 0): the device id in the iommufd, or -errno (EINVAL; EBUSY while the group node is open; EBADF / EBADFD for an fd that is not an iommufd). */
 export function bindIommufd(sys: VfioSyscalls, deviceFd: number, iommufd: number): number {
   const L = abi.VFIO_DEVICE_BIND_IOMMUFD_LAYOUT;
   const arg = pack(L, { argsz: L.size, flags: 0, iommufd });

@@ -23,6 +23,7 @@ describeAssignedTargets('assigned device: config space', (target) => {
     using env = target.create();
     using dev = assign(env);
     if (!env.model) throw new Error('model only');
+    const vfioBars = Array.from(env.model.vfio.device().vconfig.subarray(0x10, 0x28));
     const bar = (i: number) => dev.configRead(0x10 + 4 * i, 4);
     for (let i = 0; i < 6; i++) dev.configWrite(0x10 + 4 * i, 4, 0xffffffff);
     expect([0, 1, 2, 3, 4, 5].map(bar)).toEqual([0xffffc000, 0, 0xffffc004, 0xffffffff, 0xffffffe1, 0]);
@@ -33,8 +34,9 @@ describeAssignedTargets('assigned device: config space', (target) => {
     expect(dev.barAddress(0)).toBe(0xfebf0000);
     expect(dev.barAddress(2)).toBe(0x1_0000_4000);
     expect(dev.barAddress(1)).toBeUndefined();
-    // The device's own (vfio-virtual) BAR registers were never written.
-    expect(Array.from(env.model.vfio.device().vconfig.subarray(0x10, 0x28)).every((b) => b === 0)).toBe(true);
+    // vfio's virtual BAR registers (the host's addresses since the open) were never written.
+    expect(Array.from(env.model.vfio.device().vconfig.subarray(0x10, 0x28))).toEqual(vfioBars);
+    expect(new DataView(env.model.vfio.device().vconfig.buffer).getUint32(0x10, true)).toBe(env.model.vfio.device().bar(0)!.hostAddress);
     expect(dev.bars.map((b) => b && { index: b.index, kind: b.kind, size: b.size })).toEqual([
       { index: 0, kind: 'mem32', size: 0x4000 },
       undefined,

@@ -16,7 +16,10 @@ describe('hostile region accesses on the model', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 0x5000 }), fc.integer({ min: 0, max: 64 }), fc.boolean(), fc.uint8Array({ minLength: 64, maxLength: 64 }), (index, offset, length, write, bytes) => {
         const r = write ? m.pwrite(o.device, bytes, length, REGION(index) + offset) : m.pread(o.device, bytes, length, REGION(index) + offset);
-        expect(r === length || (r < 0 && [-5, -14, -22].includes(r))).toBe(true);
+        // A BAR access running past the BAR's end is cut there (vfio_pci_bar_rw): a short count.
+        const bar = index <= 5 ? m.device().bar(index) : undefined;
+        const full = bar && offset < bar.size ? Math.min(length, bar.size - offset) : length;
+        expect(r === full || (r < 0 && [-5, -14, -22].includes(r))).toBe(true);
       }),
       { numRuns: 3000 },
     );

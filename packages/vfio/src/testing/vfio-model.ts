@@ -27,6 +27,8 @@ import type { VfioSyscalls } from '../sys';
 
 // Not among linux-sys's errno names: EBADFD (x86_64 asm-generic/errno.h), what vfio answers for an fd of the wrong kind.
 const EBADFD = 77;
+// Nor ERANGE (34): pci_alloc_irq_vectors's answer to a range of no vectors.
+const ERANGE = 34;
 
 // ioctl numbers, literally from the reference table (vfio.md §1): _IO(';', nr) = 0x3B00 | nr.
 const GET_API_VERSION = 0x3b64;
@@ -91,6 +93,8 @@ const PCIE_DEVCTL2 = 0x28;
 const DEVCAP_FLR = 0x1000_0000;
 /** Device Control bit 15, Initiate Function Level Reset, in the register's high byte (PCI_EXP_DEVCTL_BCR_FLR 0x8000). */
 const DEVCTL_FLR_HI = 0x80;
+/** Device Control 2 bit 5, ARI Forwarding Enable: not writable through vfio-pci (PCI_EXP_DEVCTL2_ARI 0x0020). */
+const DEVCTL2_ARI = 0x20;
 /** Device Control bit 9, Phantom Functions Enable: not writable through vfio-pci (PCI_EXP_DEVCTL_PHANTOM 0x0200). */
 const DEVCTL_PHANTOM_HI = 0x02;
 // Advanced Features capability (pci_regs.h PCI_CAP_ID_AF 0x13, 6 bytes): Length +2 (reads 6), AF
@@ -101,7 +105,6 @@ const AF_CAP_TP = 0x01;
 const AF_CAP_FLR = 0x02;
 const AF_CTRL = 0x04;
 const AF_CTRL_FLR = 0x01;
-const CMD_IO = 1;
 const CMD_MEMORY = 2;
 const CMD_INTX_DISABLE = 0x400;
 const STATUS_INTERRUPT = 0x8;
@@ -115,6 +118,8 @@ export interface ModelBar {
   readonly size: number;
   /** `mem32`, `mem64` or `io`. */
   readonly kind: 'mem32' | 'mem64' | 'io';
+  /** The address the host's enumeration gave it: the device's own BAR register, and the start of vfio's virtual copy at open. */
+  readonly hostAddress: number;
 }
 
 /** One PCI function behind vfio-pci in the model. */
@@ -131,7 +136,7 @@ export interface ModelDeviceSpec {
   readonly intxPin?: number;
   /** Whether vfio-pci can add MSI-X vectors while enabled (Linux ≥ 6.5 with dynamic MSI-X): no NORESIZE flag. Default false. */
   readonly dynamicMsix?: boolean;
-  /** Host vectors the platform can still allocate for this device (SET_IRQS enable answers this count when asked for more). Default 2048. */
+  /** Host vectors the platform can still allocate for this device (SET_IRQS enable answers this count when asked for more, ENOSPC when it is 0). Default 2048. */
   readonly hostVectors?: number;
   /** Whether the reset tried at open works (VFIO_DEVICE_FLAGS_RESET). Default true. */
   readonly resetWorks?: boolean;
@@ -200,6 +205,10 @@ export interface ModelIrqState {
   unmaskFd: ModelEventFd | undefined;
   /** MSI: log2 of the vectors last enabled by SET_IRQS (what Multiple Message Capable reads as). */
   msiQmax: number;
+  /** ERR: the eventfd vfio-pci signals on an AER error (`err_trigger`), kept until replaced, unbound or the last close. */
+  errTrigger: ModelEventFd | undefined;
+  /** REQ: the eventfd vfio-pci signals when the host asks for the device back (`req_trigger`), as {@link errTrigger}. */
+  reqTrigger: ModelEventFd | undefined;
 }
 
 /** A model PCI function: its config space as the device holds it, its BARs and vfio-pci's state. */
@@ -237,11 +246,11 @@ export class ModelPciDevice {
   resetBusy = false;
   /** Function resets vfio-pci ran itself for a guest's Initiate Function Level Reset write (vfio_exp_config_write, vfio_af_config_write). */
   kernelFlrs = 0;
-  /** BARs: 0 mem32 16 KiB of registers, 2 mem64 16 KiB with the MSI-X table at 0 and the PBA at 0x2000, 4 io 32 bytes. */
+  /** BARs: 0 mem32 16 KiB of registers, 2 mem64 16 KiB with the MSI-X table at 0 and the PBA at 0x2000, 4 io 32 bytes; host addresses 0xFE000000, 0xFE004000, I/O 0xE000. */
   readonly bars: readonly ModelBar[] = Object.freeze([
-    { index: 0, size: 0x4000, kind: 'mem32' },
-    { index: 2, size: 0x4000, kind: 'mem64' },
-    { index: 4, size: 0x20, kind: 'io' },
+    { index: 0, size: 0x4000, kind: 'mem32', hostAddress: 0xfe00_0000 },
+    { index: 2, size: 0x4000, kind: 'mem64', hostAddress: 0xfe00_4000 },
+    { index: 4, size: 0x20, kind: 'io', hostAddress: 0xe000 },
   ]);
   /** The BAR holding the MSI-X table (at offset 0) and PBA (at {@link msixPbaOffset}). */
   readonly msixBar = 2;
@@ -254,7 +263,7 @@ export class ModelPciDevice {
   /** BAR contents, by BAR index. */
   readonly barMemory = new Map<number, Uint8Array>();
   /** vfio-pci's interrupt state. */
-  readonly irq: ModelIrqState = { mode: 'none', allocated: new Set(), triggers: new Map(), intxMasked: false, unmaskFd: undefined, msiQmax: 0 };
+  readonly irq: ModelIrqState = { mode: 'none', allocated: new Set(), triggers: new Map(), intxMasked: false, unmaskFd: undefined, msiQmax: 0, errTrigger: undefined, reqTrigger: undefined };
   /** The device asserts its INTx line (level). */
   intxAsserted = false;
   /** Open device fds (legacy or cdev). */
@@ -288,7 +297,7 @@ export class ModelPciDevice {
     return this.bars.find((b) => b.index === index);
   }
 
-  /** Config space at power-on / after a function reset: Command 0, MSI and MSI-X off, BARs unprogrammed. */
+  /** Config space at power-on / after a function reset and the host's restore: Command 0, MSI and MSI-X off, the BARs at their host addresses. */
   powerOn(): void {
     const c = new DataView(this.config.buffer);
     this.config.fill(0);
@@ -299,6 +308,8 @@ export class ModelPciDevice {
     c.setUint8(0x0b, 0x02); // Class: network controller
     c.setUint8(0x34, MSI_CAP);
     c.setUint8(0x3d, this.intxPin);
+    // The BAR registers as the host's enumeration programmed them (restored after a reset by pci_restore_state).
+    for (const b of this.bars) c.setUint32(0x10 + 4 * b.index, b.hostAddress | (b.kind === 'io' ? 1 : b.kind === 'mem64' ? 4 : 0), true);
     // MSI: ID 5, next MSI-X, Message Control: 64-bit (bit 7), Multiple Message Capable (bits 3:1).
     c.setUint8(MSI_CAP, 0x05);
     c.setUint8(MSI_CAP + 1, MSIX_CAP);
@@ -329,6 +340,10 @@ export class ModelPciDevice {
       c.setUint8(AF_CAP + 3, this.advancedFeatures);
     }
     this.vconfig.fill(0);
+    // vfio_config_init fills vfio's copy of the header and of each capability from the device at
+    // open: the BAR registers (host addresses) and MSI Message Control's low byte are virtual.
+    this.vconfig.set(this.config.subarray(0x10, 0x28), 0x10);
+    this.vconfig[MSI_CAP + 2] = this.config[MSI_CAP + 2]!;
     this.intxAsserted = false;
   }
 }
@@ -338,6 +353,8 @@ interface Container {
   readonly groups: Set<GroupState>;
   iommu: number | undefined;
   readonly mappings: ModelDmaMapping[];
+  /** Mappings whose process address UNMAP_DMA with VADDR invalidated, until MAP_DMA with VADDR gives a new one. */
+  readonly vaddrInvalid: Set<ModelDmaMapping>;
 }
 
 /** An IOMMU group as the kernel holds it. */
@@ -626,7 +643,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   // ---- Syscalls ------------------------------------------------------------------------------
 
   override open(path: string, _flags: number): number {
-    if (path === '/dev/vfio/vfio') return this.table.install({ kind: 'container', groups: new Set(), iommu: undefined, mappings: [] });
+    if (path === '/dev/vfio/vfio') return this.table.install({ kind: 'container', groups: new Set(), iommu: undefined, mappings: [], vaddrInvalid: new Set() });
     if (path === '/dev/iommu') return this.cdev ? this.table.install({ kind: 'iommufd', objects: new Map(), nextId: 1, boundDevices: 0, releasePending: false }) : -ENOENT;
     const g = /^\/dev\/vfio\/(\d+)$/.exec(path);
     if (g) {
@@ -710,6 +727,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (c.groups.size === 0 && c.iommu !== undefined) {
       if (c.mappings.length > 0) this.hazards.push(`a container lost its last group with ${c.mappings.length} DMA mapping(s) still mapped`);
       c.mappings.length = 0;
+      c.vaddrInvalid.clear();
       c.iommu = undefined;
     }
   }
@@ -741,6 +759,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (bound.length > 0) this.hazards.push(`device ${d.address} was closed with eventfds still bound to ${d.irq.mode} vector(s) ${bound.join(', ')}`);
     if (d.irq.unmaskFd) this.hazards.push(`device ${d.address} was closed with an INTx unmask eventfd still registered`);
     this.disableIrqs(d);
+    // vfio_pci_core_close_device drops the ERR and REQ eventfds too.
+    d.irq.errTrigger = undefined;
+    d.irq.reqTrigger = undefined;
     this.resetDevice(d);
   }
 
@@ -794,8 +815,11 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return 0;
       case CHECK_EXTENSION: {
         const ext = typeof arg === 'number' ? arg : -1;
-        // Type1, Type1v2, DMA_CC, UNMAP_ALL, UPDATE_VADDR: the type1 driver's answers on an x86 host with a coherent IOMMU.
-        return ext === 1 || ext === 3 || ext === 4 || ext === 9 || ext === 10 ? 1 : 0;
+        // Type1, Type1v2, UNMAP_ALL, UPDATE_VADDR: the type1 driver's answers. DMA_CC is asked of the
+        // driver's own state: before SET_IOMMU vfio_container_ioctl_check_extension polls the
+        // drivers with no iommu_data and type1 answers 0; after it, 1 on an x86 host with a coherent IOMMU.
+        if (ext === 4) return c.iommu === undefined ? 0 : 1;
+        return ext === 1 || ext === 3 || ext === 9 || ext === 10 ? 1 : 0;
       }
       case SET_IOMMU: {
         const type = typeof arg === 'number' ? arg : -1;
@@ -823,43 +847,52 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   ];
   private static readonly PAGE = 4096n;
 
+  /**
+   * vfio_iommu_type1_get_info: PGSIZES and the page sizes, and always the capability chain the
+   * driver builds, in its order: MIGRATION (32 bytes: flags, the smallest page size, the largest
+   * dirty bitmap DIRTY_BITMAP_SIZE_MAX = 2^28 bytes), DMA_AVAIL (12, padded to 16), IOVA_RANGE. CAPS is
+   * set whatever argsz is; a too-small argsz is raised to the size needed, `cap_offset` (written
+   * from argsz 20 on) 0.
+   */
   private iommuGetInfo(c: Container, arg: number | Uint8Array | undefined): number {
     const v = ioctlStruct(arg, 16);
     if (typeof v === 'number') return v;
     const argsz = v.getUint32(0, true);
     if (argsz < 16) return -EINVAL;
     const ranges = VfioKernelModel.IOVA_RANGES;
-    const capIova = 16 + 16 * ranges.length;
-    const capAvail = 12;
-    // Caps start at 24 (sizeof vfio_iommu_type1_info), 8-byte aligned: IOVA range, then DMA avail.
-    const availAt = 24 + capIova;
-    const need = availAt + capAvail;
-    let flags = 1; // PGSIZES
-    v.setUint32(4, flags, true);
+    const migrationAt = 24;
+    const availAt = migrationAt + 32;
+    const iovaAt = availAt + 16;
+    const need = iovaAt + 16 + 16 * ranges.length;
+    v.setUint32(4, 1 | 2, true); // PGSIZES, CAPS
     v.setBigUint64(8, VfioKernelModel.PAGE | 0x20_0000n | 0x4000_0000n, true);
-    if (argsz >= 24) {
-      flags |= 2; // CAPS
-      v.setUint32(4, flags, true);
-      if (argsz < need || v.byteLength < need) {
-        v.setUint32(0, need, true);
-        v.setUint32(16, 0, true);
-      } else {
-        v.setUint32(16, 24, true);
-        v.setUint16(24, 1, true); // IOVA_RANGE
-        v.setUint16(26, 1, true);
-        v.setUint32(28, availAt, true);
-        v.setUint32(32, ranges.length, true);
-        v.setUint32(36, 0, true);
-        ranges.forEach(([s, e], i) => {
-          v.setBigUint64(40 + i * 16, s, true);
-          v.setBigUint64(48 + i * 16, e, true);
-        });
-        v.setUint16(availAt, 3, true); // DMA_AVAIL
-        v.setUint16(availAt + 2, 1, true);
-        v.setUint32(availAt + 4, 0, true);
-        v.setUint32(availAt + 8, this.dmaEntryLimit - c.mappings.length, true);
-      }
+    if (argsz < need || v.byteLength < need) {
+      v.setUint32(0, need, true);
+      if (argsz >= 20) v.setUint32(16, 0, true);
+      return 0;
     }
+    v.setUint32(16, migrationAt, true);
+    v.setUint16(migrationAt, 2, true); // MIGRATION
+    v.setUint16(migrationAt + 2, 1, true);
+    v.setUint32(migrationAt + 4, availAt, true);
+    v.setUint32(migrationAt + 8, 0, true);
+    v.setUint32(migrationAt + 12, 0, true);
+    v.setBigUint64(migrationAt + 16, VfioKernelModel.PAGE, true);
+    v.setBigUint64(migrationAt + 24, 0x1000_0000n, true);
+    v.setUint16(availAt, 3, true); // DMA_AVAIL
+    v.setUint16(availAt + 2, 1, true);
+    v.setUint32(availAt + 4, iovaAt, true);
+    v.setUint32(availAt + 8, this.dmaEntryLimit - c.mappings.length, true);
+    v.setUint32(availAt + 12, 0, true);
+    v.setUint16(iovaAt, 1, true); // IOVA_RANGE
+    v.setUint16(iovaAt + 2, 1, true);
+    v.setUint32(iovaAt + 4, 0, true);
+    v.setUint32(iovaAt + 8, ranges.length, true);
+    v.setUint32(iovaAt + 12, 0, true);
+    ranges.forEach(([s, e], i) => {
+      v.setBigUint64(iovaAt + 16 + i * 16, s, true);
+      v.setBigUint64(iovaAt + 24 + i * 16, e, true);
+    });
     return 0;
   }
 
@@ -871,15 +904,28 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const iova = v.getBigUint64(16, true);
     const size = v.getBigUint64(24, true);
     if (flags & ~7) return -EINVAL;
-    if (flags & 4) return -EINVAL; // VADDR updates of an existing mapping: not modelled, and tsvmm never asks
     const prot = flags & 3;
+    const setVaddr = (flags & 4) !== 0;
+    // vfio_dma_do_map: a new mapping takes READ and/or WRITE; VADDR (a new process address for a
+    // mapping UNMAP_DMA invalidated, the UPDATE_VADDR extension) takes neither.
+    if ((prot !== 0) === setVaddr) return -EINVAL;
     const P = VfioKernelModel.PAGE;
-    if (prot === 0 || size === 0n || (size | iova | vaddr) % P !== 0n) return -EINVAL;
+    if (size === 0n || (size | iova | vaddr) % P !== 0n) return -EINVAL;
     if (iova + size - 1n > U64_MAX || vaddr + size - 1n > U64_MAX) return -EINVAL;
     const last = iova + size - 1n;
-    if (!VfioKernelModel.IOVA_RANGES.some(([s, e]) => iova >= s && last <= e)) return -EINVAL;
-    if (c.mappings.some((m) => iova <= m.iova + m.size - 1n && m.iova <= last)) return -EEXIST;
+    const hit = c.mappings.find((m) => iova <= m.iova + m.size - 1n && m.iova <= last);
+    if (setVaddr) {
+      // Nothing there: ENOENT; a mapping that is not invalidated, or not exactly this range: EINVAL.
+      if (!hit) return -ENOENT;
+      if (!c.vaddrInvalid.has(hit) || hit.iova !== iova || hit.size !== size) return -EINVAL;
+      c.mappings[c.mappings.indexOf(hit)] = { vaddr, iova, size };
+      c.vaddrInvalid.delete(hit);
+      return 0;
+    }
+    // vfio_dma_do_map's order: an overlap (EEXIST), then no entry left (ENOSPC), then outside every usable IOVA range (EINVAL).
+    if (hit) return -EEXIST;
     if (c.mappings.length >= this.dmaEntryLimit) return -ENOSPC;
+    if (!VfioKernelModel.IOVA_RANGES.some(([s, e]) => iova >= s && last <= e)) return -EINVAL;
     c.mappings.push({ vaddr, iova, size });
     return 0;
   }
@@ -890,23 +936,42 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const flags = v.getUint32(4, true);
     const iova = v.getBigUint64(8, true);
     const size = v.getBigUint64(16, true);
-    if (flags & ~2) return -EINVAL; // dirty bitmaps and VADDR: not modelled
+    // GET_DIRTY_BITMAP: dirty tracking is never started here, which vfio_dma_do_unmap refuses (EINVAL).
+    if (flags & ~6) return -EINVAL;
     let removed: ModelDmaMapping[];
     if (flags & 2) {
       if (iova !== 0n || size !== 0n) return -EINVAL;
-      removed = c.mappings.splice(0);
+      removed = [...c.mappings];
     } else {
       const P = VfioKernelModel.PAGE;
       if (size === 0n || (iova | size) % P !== 0n || iova + size - 1n > U64_MAX) return -EINVAL;
       const last = iova + size - 1n;
-      // v2: the range must not cut a mapping in two.
-      for (const m of c.mappings) {
-        const mLast = m.iova + m.size - 1n;
-        if (iova > m.iova && iova <= mLast) return -EINVAL;
-        if (last >= m.iova && last < mLast) return -EINVAL;
+      if (c.iommu === TYPE1) {
+        // vfio_dma_do_unmap without v2: no bisection check. Walking from the first mapping the range
+        // reaches, a mapping that starts below the range stops the walk (success, 0 bytes); every
+        // mapping that starts inside it goes whole, even past the range's end.
+        const reached = c.mappings.filter((m) => m.iova <= last && m.iova + m.size - 1n >= iova).sort((a, b) => (a.iova < b.iova ? -1 : 1));
+        removed = reached.length > 0 && reached[0]!.iova < iova ? [] : reached;
+      } else {
+        // v2: the range must not cut a mapping in two.
+        for (const m of c.mappings) {
+          const mLast = m.iova + m.size - 1n;
+          if (iova > m.iova && iova <= mLast) return -EINVAL;
+          if (last >= m.iova && last < mLast) return -EINVAL;
+        }
+        removed = c.mappings.filter((m) => m.iova >= iova && m.iova + m.size - 1n <= last);
       }
-      removed = c.mappings.filter((m) => m.iova >= iova && m.iova + m.size - 1n <= last);
-      for (const m of removed) c.mappings.splice(c.mappings.indexOf(m), 1);
+    }
+    if (flags & 4) {
+      // VADDR: the mappings stay, with their process address invalid until MAP_DMA with VADDR; one
+      // already invalid undoes the call (EINVAL, nothing changed).
+      if (removed.some((m) => c.vaddrInvalid.has(m))) return -EINVAL;
+      for (const m of removed) c.vaddrInvalid.add(m);
+    } else {
+      for (const m of removed) {
+        c.mappings.splice(c.mappings.indexOf(m), 1);
+        c.vaddrInvalid.delete(m);
+      }
     }
     v.setBigUint64(16, removed.reduce((n, m) => n + m.size, 0n), true);
     return 0;
@@ -927,9 +992,10 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         const v = ioctlStruct(arg, 4);
         if (typeof v === 'number') return v;
         const cfd = v.getInt32(0, true);
-        if (g.container) return -EINVAL;
+        // vfio_group_ioctl_set_container: fdget (EBADF) before the group's own state (EINVAL).
         const c = cfd < 0 ? undefined : this.table.get(cfd);
         if (!c) return -EBADF;
+        if (g.container) return -EINVAL;
         if (isEventFd(c) || c.kind !== 'container') return -EBADFD;
         if (!g.viable) return -EPERM;
         c.groups.add(g);
@@ -943,13 +1009,18 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return 0;
       case GROUP_GET_DEVICE_FD: {
         if (!(arg instanceof Uint8Array)) return -EFAULT;
-        if (!g.container || g.container.iommu === undefined) return -EINVAL;
         const end = arg.indexOf(0);
         if (end < 0) return -EFAULT;
         const name = new TextDecoder().decode(arg.subarray(0, end));
-        // vfio_pci_core_match: the exact PCI name, then nothing or one space and options.
+        // vfio_device_get_from_name matches the name before the container is looked at
+        // (vfio_pci_core_match): the exact PCI name, then nothing or a space and options. Spaces are
+        // skipped; the one option, `vf_token=<uuid>`, is refused with EINVAL on a function that is
+        // neither an SR-IOV PF nor a VF (as every model function is), and so is any other option.
         const d = g.devices.find((x) => name === x.address || name.startsWith(`${x.address} `));
         if (!d) return -ENODEV;
+        if (!/^ *$/.test(name.slice(d.address.length))) return -EINVAL;
+        // vfio_df_group_open → vfio_group_use_container: no container, or no IOMMU set in it.
+        if (!g.container || g.container.iommu === undefined) return -EINVAL;
         const fd = this.table.install({ kind: 'device', device: d, via: 'group', bound: undefined, ioas: undefined, released: false });
         if (fd >= 0) {
           this.openDevice(d);
@@ -979,7 +1050,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         v.setUint32(4, 2 | (d.resetWorks ? 1 : 0), true); // PCI, RESET
         v.setUint32(8, 9, true); // VFIO_PCI_NUM_REGIONS
         v.setUint32(12, 5, true); // VFIO_PCI_NUM_IRQS
+        // vfio_pci_ioctl_get_info copies back min(argsz, sizeof(info)) bytes of a zeroed struct: cap_offset, and pad (Linux 6.6), read 0.
         if (v.byteLength >= 20 && v.getUint32(0, true) >= 20) v.setUint32(16, 0, true);
+        if (v.byteLength >= 24 && v.getUint32(0, true) >= 24) v.setUint32(20, 0, true);
         return 0;
       }
       case DEVICE_GET_REGION_INFO:
@@ -1006,9 +1079,12 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         this.resetConfigKeepingIrqs(d);
         return 0;
       case DEVICE_ATTACH_IOMMUFD_PT:
+        // vfio_device_fops_unl_ioctl answers ATTACH and DETACH only on a cdev; on a group-opened fd
+        // they reach vfio_pci_core_ioctl, which knows neither.
+        if (f.via !== 'cdev') return -ENOTTY;
         return this.attach(f, arg);
       case DEVICE_DETACH_IOMMUFD_PT: {
-        if (f.via !== 'cdev') return -EINVAL;
+        if (f.via !== 'cdev') return -ENOTTY;
         const v = sizedStruct(arg, 8);
         if (typeof v === 'number') return v;
         if (v.getUint32(4, true) !== 0) return -EINVAL;
@@ -1122,7 +1198,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       default:
         return -EINVAL;
     }
-    if (size > 0 && (argsz - 20 < count * size || v.byteLength < 20 + count * size)) return -EINVAL;
+    if (size > 0 && argsz - 20 < count * size) return -EINVAL;
+    // vfio_pci_ioctl_set_irqs copies the data with memdup_user after the checks: a buffer shorter than argsz says faults.
+    if (v.byteLength < 20 + count * size) return -EFAULT;
     const data = new Uint8Array(v.buffer, v.byteOffset + 20, count * size);
     const action = flags & 0x38;
     const dataKind = flags & 7;
@@ -1136,8 +1214,38 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       if (action !== IRQ_ACTION_TRIGGER) return -ENOTTY;
       return this.msiTrigger(d, index === MSIX ? 'msix' : 'msi', start, count, dataKind, data);
     }
-    // REQ: a trigger eventfd for release requests; accepted and not modelled further.
-    return action === IRQ_ACTION_TRIGGER ? 0 : -ENOTTY;
+    if (action !== IRQ_ACTION_TRIGGER) return -ENOTTY;
+    return this.singleTrigger(d, index === ERR ? 'errTrigger' : 'reqTrigger', count, dataKind, data);
+  }
+
+  /**
+   * ERR and REQ (vfio_pci_set_err_trigger, vfio_pci_set_req_trigger → vfio_pci_set_ctx_trigger_single;
+   * the validation above already held start to 0 and count to at most 1): DATA_NONE signals the bound
+   * eventfd (count 1) or unbinds it (count 0), and with none bound falls through to EINVAL; DATA_BOOL
+   * and DATA_EVENTFD need count 1; fd -1 unbinds, other negative fds change nothing.
+   */
+  private singleTrigger(d: ModelPciDevice, which: 'errTrigger' | 'reqTrigger', count: number, kind: number, data: Uint8Array): number {
+    const bound = d.irq[which];
+    if (kind === IRQ_DATA_NONE) {
+      if (!bound) return -EINVAL;
+      if (count > 0) this.signal(bound);
+      else d.irq[which] = undefined;
+      return 0;
+    }
+    if (count === 0) return -EINVAL;
+    if (kind === IRQ_DATA_BOOL) {
+      if (data[0] !== 0 && bound) this.signal(bound);
+      return 0;
+    }
+    const fd = view(data).getInt32(0, true);
+    if (fd === -1) d.irq[which] = undefined;
+    else if (fd >= 0) {
+      const o = this.table.get(fd);
+      if (!o) return -EBADF;
+      if (!isEventFd(o)) return -EINVAL;
+      d.irq[which] = o;
+    }
+    return 0;
   }
 
   private intxMaskAction(d: ModelPciDevice, start: number, count: number, kind: number, data: Uint8Array): number {
@@ -1155,10 +1263,11 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         d.irq.unmaskFd = undefined;
         return 0;
       }
-      if (d.irq.unmaskFd) return -EBUSY;
+      // vfio_virqfd_enable: fdget (EBADF) and eventfd_ctx_fileget (EINVAL) before the one-virqfd check (EBUSY).
       const o = this.table.get(fd);
       if (!o) return -EBADF;
       if (!isEventFd(o)) return -EINVAL;
+      if (d.irq.unmaskFd) return -EBUSY;
       d.irq.unmaskFd = o;
       // Already signalled at set-up: vfio_virqfd_enable runs the unmask at once but leaves the
       // counter (only the wakeup of a later signal reads it, virqfd.c).
@@ -1212,7 +1321,13 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       const fds = Array.from({ length: count }, (_, i) => view(data).getInt32(i * 4, true));
       if (irq.mode === mode) return this.setBlock(d, mode, start, fds);
       const nvec = start + count;
-      if (nvec > d.hostVectors) return d.hostVectors; // fewer host vectors than asked: nothing enabled
+      // vfio_msi_enable(start + count): no vectors at all is pci_alloc_irq_vectors(pdev, 1, 0)'s
+      // ERANGE (__pci_enable_msix_range, __pci_enable_msi_range: max below min), and nothing is enabled.
+      if (nvec === 0) return -ERANGE;
+      // vfio_msi_enable: fewer host vectors than asked frees them and answers pci_alloc_irq_vectors's
+      // result, the count it could get; with none at all that result is an errno, never 0 (the x86
+      // vector allocator's -ENOSPC).
+      if (nvec > d.hostVectors) return d.hostVectors > 0 ? d.hostVectors : -ENOSPC;
       irq.mode = mode;
       irq.allocated = new Set(Array.from({ length: nvec }, (_, i) => i));
       if (mode === 'msi') irq.msiQmax = Math.ceil(Math.log2(nvec));
@@ -1244,11 +1359,13 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (!d.irq.allocated.has(vector)) {
       if (mode !== 'msix' || !d.dynamicMsix) return -EINVAL;
       if (d.irq.allocated.size >= d.hostVectors) return -EINVAL;
+      // vfio_msi_alloc_irq runs before the eventfd is looked up, and the vector stays allocated
+      // even when that fails ("will be freed at MSI-X disable").
+      d.irq.allocated.add(vector);
     }
     const o = this.table.get(fd);
     if (!o) return -EBADF;
     if (!isEventFd(o)) return -EINVAL;
-    d.irq.allocated.add(vector);
     d.irq.triggers.set(vector, o);
     return 0;
   }
@@ -1261,6 +1378,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (isEventFd(f) || f.kind !== 'device') return -EINVAL;
     if (!this.usable(f)) return -EINVAL;
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0 || length > buf.length) return -EFAULT;
+    // vfio_pci_core_read / vfio_pci_core_write answer a zero-byte access before looking at the region.
+    if (length === 0) return 0;
     const d = f.device;
     const index = Number(BigInt(offset) >> OFFSET_SHIFT);
     const pos = Number(BigInt(offset) & ((1n << OFFSET_SHIFT) - 1n));
@@ -1271,24 +1390,31 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     return -EINVAL;
   }
 
+  /**
+   * vfio_pci_bar_rw: an unimplemented BAR, or a start at or past the end, is EINVAL; an access
+   * running past the end is cut there (a short count). vfio_pci_core_do_io_rw tests Memory Space
+   * Enable only on a memory BAR (`test_mem` is the resource's IORESOURCE_MEM: an I/O BAR is served
+   * with I/O Space off) and only for bytes outside the MSI-X table, whose reads fill 0xFF and whose
+   * writes are dropped without touching the device.
+   */
   private barAccess(d: ModelPciDevice, index: number, buf: Uint8Array, length: number, pos: number, write: boolean): number {
     const bar = d.bar(index);
-    if (!bar || pos + length > bar.size) return -EINVAL;
+    if (!bar || pos >= bar.size) return -EINVAL;
+    const count = Math.min(length, bar.size - pos);
+    const tableEnd = index === d.msixBar ? d.msixVectors * 16 : 0;
     const cmd = new DataView(d.config.buffer).getUint16(4, true);
-    if (bar.kind !== 'io' && (cmd & CMD_MEMORY) === 0) return -EIO;
-    if (bar.kind === 'io' && (cmd & CMD_IO) === 0) return -EIO;
+    if (bar.kind !== 'io' && (cmd & CMD_MEMORY) === 0 && pos + count > tableEnd) return -EIO;
     const mem = d.barMemory.get(index)!;
-    const tableEnd = d.msixVectors * 16;
-    for (let i = 0; i < length; i++) {
+    for (let i = 0; i < count; i++) {
       const at = pos + i;
-      const inTable = index === d.msixBar && at < tableEnd;
+      const inTable = at < tableEnd;
       if (write) {
         if (!inTable) mem[at] = buf[i]!;
       } else {
         buf[i] = inTable ? 0xff : mem[at]!;
       }
     }
-    return length;
+    return count;
   }
 
   /** Config space through vfio: virtualised fields per vfio_pci_config.c; any length, past the end EFAULT. */
@@ -1322,8 +1448,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     if (at === 0x06) return c[at]! | (d.intxAsserted ? STATUS_INTERRUPT : 0);
     if (at >= MSI_CAP + 4 && at < MSI_CAP + 14) return vc[at]!; // MSI Address, Upper Address, Data: virtual
     if (at === MSI_CAP + 2) {
-      // Message Control low byte: Multiple Message Capable reads msi_qmax; Enable and MME from the virtual copy.
-      return (vc[at]! & 0x71) | (d.irq.msiQmax << 1) | 0x80;
+      // Message Control low byte (vfio_msi_config_read): the virtual copy, Multiple Message Capable replaced by msi_qmax.
+      return (vc[at]! & ~0x0e) | (d.irq.msiQmax << 1);
     }
     // MSI-X Enable / Function Mask: as the device has them, and the host sets Enable while vfio has MSI-X on.
     if (at === MSIX_CAP + 3) return c[at]! | (d.irq.mode === 'msix' ? 0x80 : 0);
@@ -1349,7 +1475,15 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   private configWriteByte(d: ModelPciDevice, at: number, value: number): void {
     const c = d.config;
     const vc = d.vconfig;
-    if (at < 0x04 || (at >= 0x06 && at < 0x10) || at === 0x34 || at === 0x3d) return; // IDs, Status, class, header, cap pointer, pin: RO
+    // init_pci_cap_basic_perm: Cache Line Size, Latency Timer and BIST reach the device ("no harm to
+    // write"); every other header byte without write permission (IDs, Status, Revision and Class,
+    // Header Type, CardBus CIS, Subsystem IDs, the capability pointer, reserved bytes, Interrupt
+    // Pin, Min_Gnt, Max_Lat) drops the write.
+    if (at === 0x0c || at === 0x0d || at === 0x0f) {
+      c[at] = value;
+      return;
+    }
+    if (at < 0x04 || (at >= 0x06 && at < 0x10) || (at >= 0x28 && at < 0x30) || (at >= 0x34 && at < 0x40 && at !== 0x3c)) return;
     if (at === 0x04) {
       c[at] = value; // IO, Memory, Bus Master reach the device
       return;
@@ -1378,11 +1512,14 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       return;
     }
     if (at === MSI_CAP + 2) {
-      // Enable sticks only when SET_IRQS enabled MSI; MME clamped to what was enabled.
-      const enable = value & 1 && d.irq.mode === 'msi' ? 1 : 0;
-      const mme = Math.min((value >> 4) & 7, d.irq.msiQmax);
-      vc[at] = enable | (mme << 4);
-      c[at] = (c[at]! & 0x8e) | enable | (mme << 4);
+      // vfio_msi_config_write: the whole low byte is virtual and writable (init_pci_cap_msi_perm), so
+      // even 64-bit Address Capable reads back as written; Enable sticks only when SET_IRQS enabled
+      // MSI, MME is clamped to msi_qmax, and the result also goes to the device (whose read-only bits keep).
+      let flags = value;
+      if (d.irq.mode !== 'msi') flags &= ~1;
+      if (((flags >> 4) & 7) > d.irq.msiQmax) flags = (flags & ~0x70) | (d.irq.msiQmax << 4);
+      vc[at] = flags;
+      c[at] = (c[at]! & 0x8e) | (flags & 0x71);
       return;
     }
     if (at >= MSIX_CAP && at < MSIX_CAP + 12) return; // MSI-X: read-only pass-through
@@ -1406,7 +1543,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
 
   /**
    * A byte of the PCI Express capability (init_pci_cap_exp_perm, vfio_exp_config_write): Device
-   * Control is writable except Phantom Functions Enable, Device Control 2 is writable, the rest is
+   * Control is writable except Phantom Functions Enable, Device Control 2 except ARI Forwarding Enable, the rest is
    * read-only. Initiate Function Level Reset (Device Control bit 15) is virtual: written 1 on a
    * function whose Device Capabilities has Function Level Reset Capability, vfio-pci resets the
    * function itself (pci_try_reset_function: config saved and restored, interrupt bindings kept,
@@ -1416,8 +1553,13 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   private pcieWriteByte(d: ModelPciDevice, off: number, value: number): void {
     const c = d.config;
     const at = PCIE_CAP + off;
-    if (off === PCIE_DEVCTL || off === PCIE_DEVCTL2 || off === PCIE_DEVCTL2 + 1) {
+    if (off === PCIE_DEVCTL || off === PCIE_DEVCTL2 + 1) {
       c[at] = value;
+      return;
+    }
+    if (off === PCIE_DEVCTL2) {
+      // ARI Forwarding Enable is set at probe time and not writable (init_pci_cap_exp_perm: ~PCI_EXP_DEVCTL2_ARI).
+      c[at] = (value & ~DEVCTL2_ARI) | (c[at]! & DEVCTL2_ARI);
       return;
     }
     if (off !== PCIE_DEVCTL + 1) return;
@@ -1433,15 +1575,17 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   private bind(f: DeviceFile, arg: number | Uint8Array | undefined): number {
     const v = sizedStruct(arg, 16);
     if (typeof v === 'number') return v;
-    if (v.getUint32(4, true) !== 0) return -EINVAL;
-    if (f.via !== 'cdev' || f.bound) return -EINVAL;
+    // vfio_df_ioctl_bind_iommufd's order: flags or a negative fd (EINVAL), a group-opened device fd
+    // (EINVAL), the group node open (vfio_device_block_group: EBUSY), already bound (EINVAL), then
+    // the iommufd itself (iommufd_ctx_from_fd: EBADF, EBADFD for another kind of file).
     const ifd = v.getInt32(8, true);
-    if (ifd < 0) return -EINVAL;
+    if (v.getUint32(4, true) !== 0 || ifd < 0) return -EINVAL;
+    if (f.via !== 'cdev') return -EINVAL;
+    if (this.groups.get(f.device.group)?.open) return -EBUSY;
+    if (f.bound) return -EINVAL;
     const o = this.table.get(ifd);
     if (!o) return -EBADF;
-    if (isEventFd(o) || o.kind !== 'iommufd') return -EINVAL;
-    const g = this.groups.get(f.device.group);
-    if (g?.open) return -EBUSY;
+    if (isEventFd(o) || o.kind !== 'iommufd') return -EBADFD;
     f.bound = o;
     o.boundDevices++;
     this.openDevice(f.device);
