@@ -11,7 +11,7 @@ import { STORM_WINDOW_MS, retargetStorm } from '../src/bench/sections/retarget';
 
 function partition(windowMs: number): KvmPartition {
   const model = new KvmKernelModel({ apicIds: [0, 1] });
-  return KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'kernel', overflow: modelRelayPlatform(model), ...(windowMs > 0 ? { retargetWindowMs: windowMs } : {}) });
+  return KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'kernel', relayPlatform: modelRelayPlatform(model), ...(windowMs > 0 ? { retargetWindowMs: windowMs } : {}) });
 }
 
 test.each([64, 512])('a storm of %i retargets: one commit coalesced, one per retarget without; every checked signal on its new target', async (n) => {

@@ -7,7 +7,7 @@ const { KvmKernelModel, modelRelayPlatform } = require('@tsvmm/virt-kvm/testing'
 
 const model = new KvmKernelModel({ apicIds: [0, 1], maxRoutes: 40 + 2 }); // 2 GSIs beyond the 40 legacy routes
 const sys = new FaultInjector(model);
-const vm = KvmPartition.create({ vcpus: 2, sys, overflow: modelRelayPlatform(model) });
+const vm = KvmPartition.create({ vcpus: 2, sys, relayPlatform: modelRelayPlatform(model) });
 try {
   const irqfd = vm.irqfd();
   if (irqfd?.capabilities.mediation !== 'kernel') throw new Error('expected the kernel irqfd'); // its routes have `mediation` and `gsi`

@@ -70,10 +70,13 @@ export interface KvmPartitionOptions {
    */
   readonly maxRoutes?: number;
   /**
-   * The overflow relay's platform, for routes that find every GSI in use. Default: an epoll worker
-   * thread injecting with KVM_SIGNAL_MSI, started at the first such route. Tests pass a model's.
+   * The user-space relay's platform: where every route of a relay-mode irqfd (`irqfd: 'relay'`, or
+   * a host without kernel irqfd) is waited on and injected, and, with kernel irqfd, the overflow
+   * relay's, for routes that find every GSI in use. Default: an epoll worker thread injecting with
+   * KVM_SIGNAL_MSI (for the overflow, started at the first such route). Tests pass a model's
+   * (`modelRelayPlatform` of `@tsvmm/virt-kvm/testing`).
    */
-  readonly overflow?: RelayPlatformFactory;
+  readonly relayPlatform?: RelayPlatformFactory;
   /**
    * Coalesce retargets: when a guest moves vectors between vCPUs one at a time (mask, rewrite,
    * unmask), each retarget's routing commit waits up to this many milliseconds (0 to 1000), the
@@ -93,12 +96,12 @@ interface Settings {
   readonly device: string | undefined;
   readonly routingEntries: number | undefined;
   readonly maxRoutes: number | undefined;
-  readonly overflow: RelayPlatformFactory | undefined;
+  readonly relayPlatform: RelayPlatformFactory | undefined;
   readonly retargetWindowMs: number | undefined;
 }
 
 /** Every key of {@link KvmPartitionOptions}: any other is refused (a misspelt option is not ignored). */
-const KVM_OPTION_KEYS = ['vcpus', 'apicIds', 'x2apic', 'irqfd', 'sys', 'device', 'routingEntries', 'maxRoutes', 'overflow', 'retargetWindowMs'] as const satisfies readonly (keyof KvmPartitionOptions)[];
+const KVM_OPTION_KEYS = ['vcpus', 'apicIds', 'x2apic', 'irqfd', 'sys', 'device', 'routingEntries', 'maxRoutes', 'relayPlatform', 'retargetWindowMs'] as const satisfies readonly (keyof KvmPartitionOptions)[];
 
 /** Passed by {@link KvmPartition.create} to the constructor, which is not for callers: they get no token. */
 const CREATE: unique symbol = Symbol('KvmPartition.create');
@@ -248,7 +251,7 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
         maxRoutes: RELAY_MAX_ROUTES,
         policy: this.msiPolicy,
         inject: this.inject,
-        platform: epollRelayPlatform({ sys, injector: kvmRelayInjector(vmFd) }),
+        platform: settings.relayPlatform ?? epollRelayPlatform({ sys, injector: kvmRelayInjector(vmFd) }),
         reason,
       });
     } else {
@@ -291,7 +294,7 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
       device: options.device as unknown,
       routingEntries: options.routingEntries as unknown,
       maxRoutes: options.maxRoutes as unknown,
-      overflow: options.overflow as unknown,
+      relayPlatform: options.relayPlatform as unknown,
       retargetWindowMs: options.retargetWindowMs as unknown,
     };
     const mode = raw.irqfd ?? 'auto';
@@ -305,7 +308,7 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
     const maxRoutes = raw.maxRoutes === undefined ? undefined : checkInteger(op, 'maxRoutes', raw.maxRoutes, 1, 1 << 20);
     const retargetWindowMs = raw.retargetWindowMs === undefined ? undefined : checkInteger(op, 'retargetWindowMs', raw.retargetWindowMs, 0, 1000);
     if (raw.device !== undefined && typeof raw.device !== 'string') throw invalidArgument(op, `device must be a path string, got ${typeof raw.device}`);
-    if (raw.overflow !== undefined && typeof raw.overflow !== 'function') throw invalidArgument(op, 'overflow must be a relay platform factory (a function)');
+    if (raw.relayPlatform !== undefined && typeof raw.relayPlatform !== 'function') throw invalidArgument(op, `relayPlatform must be a relay platform factory (a function), got ${describeValue(raw.relayPlatform)}`);
     const sys = raw.sys === undefined ? libcSyscalls() : checkSyscalls(op, 'sys', raw.sys);
     const settings: Settings = {
       vcpus,
@@ -316,7 +319,7 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
       device: raw.device,
       routingEntries,
       maxRoutes,
-      overflow: raw.overflow as RelayPlatformFactory | undefined,
+      relayPlatform: raw.relayPlatform as RelayPlatformFactory | undefined,
       retargetWindowMs,
     };
     const opened: number[] = [];
@@ -506,7 +509,7 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
   readLocalApic(vcpu: number): LocalApicState {
     const op = 'KvmPartition.readLocalApic';
     this.live(op);
-    return this.lapic.read(this.sys, this.vcpuFd(vcpu), op).state();
+    return this.lapic.read(this.sys, this.vcpuFdFor(op, vcpu), op).state();
   }
 
   /**
@@ -523,7 +526,7 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
   irrReader(vcpu: number, vector: number): () => boolean {
     const op = 'KvmPartition.irrReader';
     this.live(op);
-    const fd = this.vcpuFd(vcpu);
+    const fd = this.vcpuFdFor(op, vcpu);
     checkInteger(op, 'vector', vector, 0, 255);
     const page = new LapicPage(this.x2apic);
     const offset = kvm.LAPIC_IRR + (vector >>> 5) * 16;
@@ -543,7 +546,7 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
   clearIrr(vcpu: number): void {
     const op = 'KvmPartition.clearIrr';
     this.live(op);
-    const fd = this.vcpuFd(vcpu);
+    const fd = this.vcpuFdFor(op, vcpu);
     this.lapic.read(this.sys, fd, op).clearIrr();
     this.lapic.write(this.sys, fd, op);
   }

@@ -34,4 +34,25 @@ describeOnTargets('irqfd arguments', (target) => {
     expect([route.msi, route.masked]).toEqual([undefined, true]);
     expect(typeof route.onEventReplaced(() => undefined)).toBe('function');
   });
+
+  it('a vCPU out of range is INVALID_ARGUMENT naming the method called, before any system call', () => {
+    using vm = target.create();
+    const mark = target.sysOf(vm).mark();
+    const calls: Array<[string, () => unknown]> = [
+      ['KvmPartition.readLocalApic', () => vm.readLocalApic(2)],
+      ['KvmPartition.clearIrr', () => vm.clearIrr(-1)],
+      ['KvmPartition.irrReader', () => vm.irrReader(2, 0x41)],
+      ['KvmPartition.vcpuFd', () => vm.vcpuFd(1.5)],
+    ];
+    for (const [operation, call] of calls) {
+      let e: unknown;
+      try {
+        call();
+      } catch (err) {
+        e = err;
+      }
+      expect(isVirtError(e) && { code: e.code, operation: e.operation }).toEqual({ code: 'INVALID_ARGUMENT', operation });
+    }
+    expect(target.sysOf(vm).callsSince(mark)).toEqual([]);
+  });
 });

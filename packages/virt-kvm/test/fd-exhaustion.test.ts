@@ -125,9 +125,10 @@ describeOnTargets('KvmPartition.create, kernel irqfd: EMFILE or ENOMEM at each s
 });
 
 describeOnTargets('KvmPartition.create, relay mode: EMFILE or ENOMEM at each system call (a real epoll and worker)', (target) => {
+  // On the model too the relay's default platform runs: a real epoll set and worker on the process's own eventfds.
   it('throws a typed error naming the call, keeps the errno, leaves nothing open; dispose does not block', async () => {
     const baseline = target.openFdCount();
-    const probe = target.create({ irqfd: 'relay' });
+    const probe = target.create({ irqfd: 'relay', processEvents: true });
     const log = target.sysOf(probe).log.filter((r) => r.call !== 'close');
     probe.dispose();
     await probe.whenClosed();
@@ -139,7 +140,7 @@ describeOnTargets('KvmPartition.create, relay mode: EMFILE or ENOMEM at each sys
       for (const errno of errnosFor(r)) {
         const models = target.real ? 0 : target.modelFdCount();
         const what = `step ${step + 1} (${r.label}) failing with ${errno}`;
-        const e = thrownBy(() => target.create({ irqfd: 'relay', wrap: (inner) => new FaultInjector(inner).failStep(step, errno) }).dispose());
+        const e = thrownBy(() => target.create({ irqfd: 'relay', processEvents: true, wrap: (inner) => new FaultInjector(inner).failStep(step, errno) }).dispose());
         expectTyped(what, e, errno, r.label);
         // The model's own numbers are released at once; the process's may lag (a worker letting go).
         if (!target.real) expect({ what, model: target.modelFdCount() }).toEqual({ what, model: models });
@@ -150,7 +151,7 @@ describeOnTargets('KvmPartition.create, relay mode: EMFILE or ENOMEM at each sys
     expect(attempts).toBeGreaterThan(8);
     // Nothing failing: a relay-mode partition works on the main thread, and dispose stops the worker at once.
     const models = target.real ? 0 : target.modelFdCount();
-    const p = target.create({ irqfd: 'relay' });
+    const p = target.create({ irqfd: 'relay', processEvents: true });
     expect(p.capabilities.irqfd).toBe('emulated');
     expect(p.requestMsi(B.addressLo, B.data)).toBe(true);
     expect(target.takeIrr(p)).toEqual([[1, 0x52]]);
@@ -204,7 +205,7 @@ describeOnTargets('the overflow relay, started by the first route that finds no 
         processEvents: true,
         routingEntries: LEGACY_ROUTES.length + 1,
         wrap: (inner) => (sys = new FaultInjector(inner)),
-        overflow: (table) => epollRelayPlatform({ sys, injector: recordingInjectorSpec(shared) })(table),
+        relayPlatform: (table) => epollRelayPlatform({ sys, injector: recordingInjectorSpec(shared) })(table),
       });
       const irqfd = p.irqfd() as KvmIrqFd;
       const a = irqfd.newIrqFdRoute();

@@ -8,8 +8,9 @@ describeOnTargets('no leaks', (target) => {
   it('100 partitions created and disposed leave open fds at baseline', async () => {
     const fds = target.openFdCount();
     for (let i = 0; i < 100; i++) {
-      // The model serves the relay's eventfds and epoll from the process (a relay needs real epoll).
-      const p = target.create({ irqfd: i % 10 === 0 ? 'relay' : 'auto' });
+      // Every tenth a relay with the default platform: on the model too a real epoll worker, on the
+      // process's own eventfds; every tenth another a relay on the target's platform (the model's waiter).
+      const p = target.create(i % 10 === 0 ? { irqfd: 'relay', processEvents: true } : { irqfd: i % 10 === 5 ? 'relay' : 'auto' });
       const r = p.irqfd()!.newIrqFdRoute();
       r.setMsi(0xfee00000, 0x41);
       r.unmask();

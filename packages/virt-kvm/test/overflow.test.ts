@@ -239,7 +239,7 @@ describeOnTargets('overflow route: a signal in flight goes to the message it was
     let waiter: DeferredWaiter | undefined;
     const inject: RawInjector = (lo, _hi, d) => vm.requestMsi(lo, d);
     // 40 legacy entries + 1: one GSI for MSI routes, so the second route with an MSI overflows.
-    const vm = target.create({ routingEntries: LEGACY_ROUTES.length + 1, overflow: (t) => (waiter = new DeferredWaiter(t, inject)) });
+    const vm = target.create({ routingEntries: LEGACY_ROUTES.length + 1, relayPlatform: (t) => (waiter = new DeferredWaiter(t, inject)) });
     const irqfd = vm.irqfd()!;
     const kernelRoute = irqfd.newIrqFdRoute();
     kernelRoute.setMsi(0xfee00000, 0x40);

@@ -140,6 +140,7 @@ describeOnTargets('KvmPartition', (target) => {
       expect(() => KvmPartition.create({ vcpus: vcpus as number, sys })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     }
     expect(() => KvmPartition.create({ vcpus: 2, irqfd: 'fast' as never, sys })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => KvmPartition.create({ vcpus: 2, relayPlatform: 'epoll' as never, sys })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('relayPlatform') }));
     expect(() => KvmPartition.create(null as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     expect(sys.log).toEqual([]);
   });

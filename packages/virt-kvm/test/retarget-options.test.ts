@@ -20,9 +20,9 @@ test('a bad retargetWindowMs is INVALID_ARGUMENT naming it, before any system ca
 
 test('the mechanism says when retargets are coalesced, and for how long; off by default', () => {
   const model = new KvmKernelModel();
-  using off = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'kernel', overflow: modelRelayPlatform(model) });
+  using off = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'kernel', relayPlatform: modelRelayPlatform(model) });
   expect(off.irqfd()!.capabilities.mechanism).not.toMatch(/retarget/);
   const model2 = new KvmKernelModel();
-  using on = KvmPartition.create({ vcpus: 2, sys: model2, irqfd: 'kernel', overflow: modelRelayPlatform(model2), retargetWindowMs: 5 });
+  using on = KvmPartition.create({ vcpus: 2, sys: model2, irqfd: 'kernel', relayPlatform: modelRelayPlatform(model2), retargetWindowMs: 5 });
   expect(on.irqfd()!.capabilities.mechanism).toMatch(/retargets are committed together, at most 5 ms later/);
 });

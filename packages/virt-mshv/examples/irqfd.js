@@ -4,9 +4,9 @@ const { encodeMsi } = require('@tsvmm/virt');
 const { MshvPartition } = require('@tsvmm/virt-mshv');
 const { MshvKernelModel, modelRelayPlatform } = require('@tsvmm/virt-mshv/testing');
 
-const model = new MshvKernelModel();                  // omit sys, memory and overflow to use the real /dev/mshv
+const model = new MshvKernelModel();                  // omit sys, memory and relayPlatform to use the real /dev/mshv
 // overflow: routes beyond the kernel's 4095 GSIs are delivered from user space; on the model, by hypercall
-const vm = MshvPartition.create({ vcpus: 2, sys: model, memory: model, overflow: modelRelayPlatform(model) });
+const vm = MshvPartition.create({ vcpus: 2, sys: model, memory: model, relayPlatform: modelRelayPlatform(model) });
 try {
   const irqfd = vm.irqfd();
   if (!irqfd) throw new Error(`no irqfd: ${vm.capabilities.irqfdReason}`);

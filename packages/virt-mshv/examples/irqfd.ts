@@ -10,7 +10,7 @@ import { MshvKernelModel, modelRelayPlatform } from '@tsvmm/virt-mshv/testing';
 export function main(options: { device?: boolean } = {}): MshvKernelModel | undefined {
   // The model stands behind the system-call seam: same ioctls, same bytes, same errnos.
   const model = options.device ? undefined : new MshvKernelModel();
-  const seam: Partial<MshvPartitionOptions> = model ? { sys: model, memory: model, overflow: modelRelayPlatform(model) } : {};
+  const seam: Partial<MshvPartitionOptions> = model ? { sys: model, memory: model, relayPlatform: modelRelayPlatform(model) } : {};
   using vm = MshvPartition.create({ vcpus: 2, ...seam });
   const irqfd = vm.irqfd()!;
   console.log(`irqfd: ${irqfd.capabilities.mechanism}`);

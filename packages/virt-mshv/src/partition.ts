@@ -73,10 +73,11 @@ export interface MshvPartitionOptions {
    */
   readonly maxKernelRoutes?: number;
   /**
-   * The overflow relay's platform, for routes that find all 4095 GSIs in use. Default: one epoll
-   * worker thread injecting by hypercall. Tests against the kernel model pass `modelRelayPlatform`.
+   * The user-space relay's platform, here the overflow relay's, for routes that find all 4095 GSIs
+   * in use. Default: one epoll worker thread injecting by hypercall. Tests against the kernel model
+   * pass `modelRelayPlatform`.
    */
-  readonly overflow?: RelayPlatformFactory;
+  readonly relayPlatform?: RelayPlatformFactory;
   /**
    * Coalesce retargets (0 to 1000 ms; default 0: off): as for KVM, a retarget's routing commit
    * (MSHV_SET_MSI_ROUTING) waits up to this long while the vector is delivered from user space
@@ -186,7 +187,7 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
    */
   static create(options: MshvPartitionOptions): MshvPartition {
     const op = 'MshvPartition.create';
-    checkOptions<MshvPartitionOptions>(op, 'options', options, ['vcpus', 'x2apic', 'apicIds', 'sys', 'memory', 'device', 'maxRoutes', 'maxKernelRoutes', 'overflow', 'retargetWindowMs']);
+    checkOptions<MshvPartitionOptions>(op, 'options', options, ['vcpus', 'x2apic', 'apicIds', 'sys', 'memory', 'device', 'maxRoutes', 'maxKernelRoutes', 'relayPlatform', 'retargetWindowMs']);
     const vcpus = options.vcpus;
     const x2apicOption = options.x2apic;
     const apicIds = options.apicIds;
@@ -195,7 +196,7 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
     const device = options.device;
     const maxRoutes = options.maxRoutes;
     const maxKernelRoutes = options.maxKernelRoutes;
-    const overflow = options.overflow;
+    const relayPlatform = options.relayPlatform;
     const retargetWindowMs = options.retargetWindowMs;
     checkInteger(op, 'vcpus', vcpus, 1, MSHV_MAX_VPS);
     if (x2apicOption !== undefined && typeof x2apicOption !== 'boolean') throw invalidArgument(op, `x2apic must be a boolean, got ${describeValue(x2apicOption)}`);
@@ -204,8 +205,8 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
     if (retargetWindowMs !== undefined) checkInteger(op, 'retargetWindowMs', retargetWindowMs, 0, 1000);
     if (maxRoutes !== undefined) checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 20);
     if (maxKernelRoutes !== undefined) checkInteger(op, 'maxKernelRoutes', maxKernelRoutes, 1, MSHV_MAX_IRQFD_ROUTES);
-    if (overflow !== undefined && typeof overflow !== 'function') {
-      throw invalidArgument(op, `overflow must be a relay platform factory (a function), got ${describeValue(overflow)}`);
+    if (relayPlatform !== undefined && typeof relayPlatform !== 'function') {
+      throw invalidArgument(op, `relayPlatform must be a relay platform factory (a function), got ${describeValue(relayPlatform)}`);
     }
     const sysChecked = sysOption === undefined ? undefined : checkSyscalls(op, 'sys', sysOption);
     const memoryChecked = memoryOption === undefined ? undefined : checkMethods<UserMemory>(op, 'memory', memoryOption, ['allocate', 'free']);
@@ -240,7 +241,7 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
       }
       injector = assertInterruptInjector(sys, memory, pt, 'MshvPartition.requestMsi');
       irqfdInjector = assertInterruptInjector(sys, memory, pt, 'IrqFdRoute: deliver a latched signal');
-      return new MshvPartition(CREATE, sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, maxKernelRoutes, overflow, retargetWindowMs }, { x2apicCapable });
+      return new MshvPartition(CREATE, sys, pt, vpFds, lapic, { request: injector, irqfd: irqfdInjector }, { maxRoutes, maxKernelRoutes, relayPlatform, retargetWindowMs }, { x2apicCapable });
     } catch (e) {
       irqfdInjector?.free();
       injector?.free();
@@ -295,7 +296,7 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
   readLocalApic(vcpu: number): LocalApicState {
     const op = 'MshvPartition.readLocalApic';
     this.live(op);
-    return this.lapic.read(this.sys, this.vpFd(vcpu), op).state();
+    return this.lapic.read(this.sys, this.vcpuFdFor(op, vcpu), op).state();
   }
 
   /**
@@ -307,7 +308,7 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
   clearIrr(vcpu: number): void {
     const op = 'MshvPartition.clearIrr';
     this.live(op);
-    const fd = this.vpFd(vcpu);
+    const fd = this.vcpuFdFor(op, vcpu);
     this.lapic.read(this.sys, fd, op).clearIrr();
     this.lapic.write(this.sys, fd, op);
   }

@@ -43,7 +43,7 @@ describe('fd exhaustion at each descriptor-making step (mshv model)', () => {
   it('newIrqFdRoute: EMFILE and ENOMEM at eventfd and dup; no descriptor or slot is left behind', () => {
     const model = new MshvKernelModel();
     const sys = new FaultInjector(model);
-    using p = MshvPartition.create({ vcpus: 2, sys, memory: model, maxRoutes: 2, overflow: modelRelayPlatform(model) });
+    using p = MshvPartition.create({ vcpus: 2, sys, memory: model, maxRoutes: 2, relayPlatform: modelRelayPlatform(model) });
     const irqfd = p.irqfd()!;
     const mark = sys.mark();
     irqfd.newIrqFdRoute().dispose();

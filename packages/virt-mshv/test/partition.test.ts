@@ -206,7 +206,7 @@ describe('MshvPartition.create (mshv model)', () => {
       { vcpus: 1, sys, memory: model, device: '' },
       { vcpus: 1, sys, memory: model, maxRoutes: 0 },
       { vcpus: 1, sys, memory: model, maxKernelRoutes: 4096 },
-      { vcpus: 1, sys, memory: model, overflow: 'epoll' },
+      { vcpus: 1, sys, memory: model, relayPlatform: 'epoll' },
     ];
     for (const o of bad) expect(thrown(() => MshvPartition.create(o as never)).code).toBe('INVALID_ARGUMENT');
     expect(sys.log).toEqual([]);
@@ -221,7 +221,7 @@ describe('MshvPartition.create (mshv model)', () => {
       { get: (t, k, r): unknown => (reads.set(k, (reads.get(k) ?? 0) + 1), Reflect.get(t, k, r) as unknown) },
     );
     MshvPartition.create(options).dispose();
-    expect(Object.fromEntries(reads)).toEqual({ vcpus: 1, x2apic: 1, apicIds: 1, sys: 1, memory: 1, device: 1, maxRoutes: 1, maxKernelRoutes: 1, overflow: 1, retargetWindowMs: 1 });
+    expect(Object.fromEntries(reads)).toEqual({ vcpus: 1, x2apic: 1, apicIds: 1, sys: 1, memory: 1, device: 1, maxRoutes: 1, maxKernelRoutes: 1, relayPlatform: 1, retargetWindowMs: 1 });
   });
 });
 
@@ -272,7 +272,12 @@ describe('local APIC access (mshv model)', () => {
     expect(p.readLocalApic(1)).toEqual({ apicId: 1, irr: [0x41, 0xfe], isr: [0x20], softwareEnabled: true });
     p.clearIrr(1);
     expect(p.readLocalApic(1)).toEqual({ apicId: 1, irr: [], isr: [0x20], softwareEnabled: true });
-    expect(thrown(() => p.readLocalApic(2)).code).toBe('INVALID_ARGUMENT');
+    // A VP out of range is refused naming the method called.
+    expect([thrown(() => p.readLocalApic(2)), thrown(() => p.clearIrr(-1)), thrown(() => p.vpFd(2))].map((e) => [e.code, e.operation])).toEqual([
+      ['INVALID_ARGUMENT', 'MshvPartition.readLocalApic'],
+      ['INVALID_ARGUMENT', 'MshvPartition.clearIrr'],
+      ['INVALID_ARGUMENT', 'MshvPartition.vpFd'],
+    ]);
     p.dispose();
   });
 });

@@ -112,7 +112,7 @@ describe('mshvRelayInjector', () => {
     const model = new MshvKernelModel();
     const sys = new FaultInjector(model);
     const relay = modelRelayPlatform(model, sys);
-    const p = MshvPartition.create({ vcpus: 2, sys, memory: model, overflow: relay, maxKernelRoutes: 1 });
+    const p = MshvPartition.create({ vcpus: 2, sys, memory: model, relayPlatform: relay, maxKernelRoutes: 1 });
     const irqfd = p.irqfd()!;
     const kernelRoute = irqfd.newIrqFdRoute();
     kernelRoute.setMsi(0xfee00000, 0x30);

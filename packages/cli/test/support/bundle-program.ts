@@ -67,7 +67,7 @@ async function everywhere(): Promise<void> {
   // mshv overflow routes on the kernel model: the spec the worker gets, run through the model.
   {
     const model = new MshvKernelModel();
-    const p = MshvPartition.create({ vcpus: 2, sys: model, memory: model, overflow: mshvModelRelay(model), maxKernelRoutes: 1 });
+    const p = MshvPartition.create({ vcpus: 2, sys: model, memory: model, relayPlatform: mshvModelRelay(model), maxKernelRoutes: 1 });
     const irqfd = p.irqfd()!;
     await signalled(irqfd, encodeMsi({ destinationId: 0, vector: 0x30 }));
     await signalled(irqfd, encodeMsi({ destinationId: 1, vector: 0x77, triggerMode: 'level' }));

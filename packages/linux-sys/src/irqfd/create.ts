@@ -36,8 +36,8 @@ export function createLinuxIrqFd(options: LinuxIrqFdOptions): IrqFdEngine {
 export interface PartitionIrqFdSettings {
   /** Most routes at once (the engine's `maxRoutes`; default: derived from the descriptor budget). */
   readonly maxRoutes: number | undefined;
-  /** The overflow relay's platform (default: the epoll worker with the backend's worker injector). */
-  readonly overflow: RelayPlatformFactory | undefined;
+  /** The user-space relay's platform, here the overflow relay's (default: the epoll worker with the backend's worker injector). */
+  readonly relayPlatform: RelayPlatformFactory | undefined;
   /** Coalesce retargets for this many milliseconds (the engine's `retargetWindowMs`; default 0: off). */
   readonly retargetWindowMs: number | undefined;
 }
@@ -55,7 +55,7 @@ export function createPartitionIrqFd(backend: IrqFdBackend, sys: Syscalls, owner
     sys,
     owner,
     maxRoutes: settings.maxRoutes,
-    overflow: settings.overflow,
+    overflow: settings.relayPlatform,
     retargetWindowMs: settings.retargetWindowMs,
     levelRoutes,
   });

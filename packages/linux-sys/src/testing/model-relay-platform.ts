@@ -1,16 +1,17 @@
 /**
- * The overflow relay's platform on a kernel model: instead of an epoll worker thread, the model
- * calls the waiter inside the eventfd write that makes a watched eventfd readable, and the waiter
- * injects through the model's system calls with the backend's injector, as the epoll worker does
- * on a real host.
+ * The user-space relay's platform on a kernel model (the overflow relay, and a relay-mode irqfd):
+ * instead of an epoll worker thread, the model calls the waiter inside the eventfd write that makes
+ * a watched eventfd readable, and the waiter injects through the model's system calls with the
+ * backend's injector, as the epoll worker does on a real host.
  *
  * Deferred (`{ deferred: true }`), the waiter runs only inside `settle()`, as a worker thread that
  * has not been scheduled yet: a signal on a relayed route stays in flight (in its eventfd) until
  * then, so tests see what a route change does to a signal the waiter has not reached.
  */
 import type { Event } from '@tsvmm/virt';
-import type { RawInjector, RelayPlatform, RelayPlatformFactory, RelayRouteTable } from '@tsvmm/virt/implement';
-import type { EventFd } from '../eventfd';
+import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, type RelayRouteTable, disposedError } from '@tsvmm/virt/implement';
+import { EventFd } from '../eventfd';
+import type { Syscalls } from '../syscalls';
 
 /** How a kernel model lets a test watch its eventfds (a `ModelFileTable` is one). */
 export interface ModelEventFdWatch {
@@ -32,13 +33,19 @@ export interface ModelRelayInjector {
 export interface ModelRelayOptions {
   /** Deliver only inside `settle()` (default false: inside the eventfd write). */
   readonly deferred?: boolean;
+  /**
+   * The system calls a relay-mode irqfd's routes make their eventfds with ({@link ModelRelayPlatform.createEvent}),
+   * as the epoll relay makes them with the partition's: the model, or a FaultInjector around it.
+   * Without it the platform serves an engine's overflow path only, where routes bring their own eventfds.
+   */
+  readonly events?: Syscalls;
 }
 
 /**
  * A `RelayPlatform` for kernel models: no thread, no epoll. A watched eventfd's waiter runs inside
  * the write that makes it readable (or at once when it is readable when watched), as a real epoll
- * worker would shortly after. For an engine's overflow path only: routes bring their own eventfds,
- * so {@link createEvent} throws.
+ * worker would shortly after. Routes' eventfds are made on `options.events` (a relay-mode irqfd);
+ * without it, for an engine's overflow path only, where routes bring their own.
  */
 export class ModelRelayPlatform implements RelayPlatform {
   /** Deliveries the waiter made (delivered or blocked), for tests. */
@@ -47,6 +54,8 @@ export class ModelRelayPlatform implements RelayPlatform {
   /** Deferred: the wakeup of each watched slot and its eventfd, run by `settle()`. */
   private readonly parked = new Map<number, { readonly fd: number; readonly ready: () => void }>();
   private readonly deferred: boolean;
+  private readonly events: Syscalls | undefined;
+  private isDisposed = false;
 
   constructor(
     /** Names the waiter in messages, e.g. `KVM model waiter`. */
@@ -57,14 +66,24 @@ export class ModelRelayPlatform implements RelayPlatform {
     options: ModelRelayOptions = {},
   ) {
     this.deferred = options.deferred === true;
+    this.events = options.events;
   }
 
-  /** Always throws: the overflow relay watches each route's own eventfd. */
+  /**
+   * A new `EventFd` on `options.events`, as the epoll relay makes one on the partition's
+   * system calls: DISPOSED after dispose, the typed error of eventfd(2) or its dup when they fail.
+   * Without `options.events` it throws: the overflow relay watches each route's own eventfd.
+   */
   createEvent(): Event {
-    throw new Error('the overflow relay uses the route’s own eventfd');
+    if (this.events === undefined) throw new Error('the overflow relay uses the route’s own eventfd');
+    if (this.isDisposed) throw disposedError('RelayPlatform.createEvent', this.name);
+    return new EventFd(this.events, 'IrqFd.newIrqFdRoute');
   }
 
+  /** As the epoll relay's: DISPOSED for a disposed platform or event (its number may be another file's now). */
   watch(slot: number, event: Event): void {
+    if (this.isDisposed) throw disposedError('RelayPlatform.watch', this.name);
+    if (event.disposed) throw disposedError('RelayPlatform.watch', "the route's eventfd");
     const e = event as EventFd;
     const fd = e.ownFd();
     const ready = (): void => {
@@ -77,9 +96,16 @@ export class ModelRelayPlatform implements RelayPlatform {
       this.stops.set(slot, () => void this.parked.delete(slot));
       return;
     }
-    this.stops.set(slot, this.eventfds.watchEventFd(fd, ready));
-    // epoll is level-triggered: an eventfd already readable when added wakes the waiter at once.
-    if ((this.eventfds.counter(fd) ?? 0n) > 0n) ready();
+    const stop = this.eventfds.watchEventFd(fd, ready);
+    this.stops.set(slot, stop);
+    // epoll is level-triggered: an eventfd already readable when added wakes the waiter. It runs once
+    // the caller returns, as a worker would: the caller may hold the slot's lock (a relay route arms
+    // under it, and delivers a latched signal itself), which the waiter's delivery takes.
+    if ((this.eventfds.counter(fd) ?? 0n) > 0n) {
+      queueMicrotask(() => {
+        if (this.stops.get(slot) === stop) ready();
+      });
+    }
   }
 
   unwatch(slot: number): void {
@@ -98,8 +124,10 @@ export class ModelRelayPlatform implements RelayPlatform {
     return Promise.resolve();
   }
 
-  /** Stops every watch and frees the injector. */
+  /** Stops every watch and frees the injector. Idempotent. */
   dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
     for (const stop of this.stops.values()) stop();
     this.stops.clear();
     this.injector.free?.();
@@ -123,7 +151,7 @@ export type ModelRelayPlatformFactory = RelayPlatformFactory & {
 };
 
 /**
- * The `overflow` option of a Linux backend's partition on its kernel model: each relay the engine
+ * The `relayPlatform` option of a Linux backend's partition on its kernel model: each relay the partition
  * starts gets a {@link ModelRelayPlatform} named `name` on `eventfds`, delivering with the injector
  * `injector()` builds at that moment (after the partition's fds exist). Errors thrown by `injector`
  * (no VM or partition open) reach the engine as the relay's start failure.

@@ -17,8 +17,8 @@ export const DEVICE_ONLY: ReadonlyArray<{ readonly check: string; readonly why: 
     why: 'KVM has no call to read them back, so a device checks them by delivery; the model is read back instead',
   },
   {
-    check: 'delivery by the user-space relay (irqfd: "relay", or no KVM_CAP_IRQFD), and its conformance run, for xAPIC and x2APIC partitions (APIC IDs above 255)',
-    why: "its epoll worker thread injects with KVM_SIGNAL_MSI on the VM's own descriptor, which only a device has",
+    check: 'the user-space relay (irqfd: "relay", or no KVM_CAP_IRQFD) waiting in its own epoll worker thread and injecting from there, in its conformance run for xAPIC and x2APIC partitions (APIC IDs above 255)',
+    why: "the model's relay platform runs the worker's own KVM_SIGNAL_MSI injector on the model's VM from the main thread: a worker thread's ioctl reaches only a real VM descriptor",
   },
   {
     check: 'that the model answers every raw call as the kernel does (the differential test: seeded sequences of eventfd, dup, close, write, read, routing-table, irqfd and KVM_SIGNAL_MSI calls, compared on results, open descriptors, eventfd counters and IRR)',

@@ -27,8 +27,9 @@ export interface KvmKernelOptions extends Omit<Partial<KvmPartitionOptions>, 'sy
    */
   readonly kernelGsis?: number;
   /**
-   * Model: eventfds and epoll are the process's own (HybridSyscalls), for the user-space relay,
-   * which needs real epoll. Implied by `irqfd: 'relay'`. Kernel irqfds cannot be assigned then.
+   * Model: eventfds and epoll are the process's own (HybridSyscalls), for producers that need a real
+   * eventfd (a Linux AIO completion). Kernel irqfds cannot be assigned then. A relay-mode partition
+   * (`irqfd: 'relay'`) does not need it: its routes' eventfds are the model's, waited on by the model's relay platform.
    */
   readonly processEvents?: boolean;
 }
@@ -63,15 +64,16 @@ export function kvmFaultAdapter(options: { real?: boolean } = {}): KvmFaultAdapt
       const routingEntries = kernelGsis === undefined ? partitionOptions.routingEntries : LEGACY_ROUTES.length + kernelGsis;
       const model = real ? undefined : new KvmKernelModel({ apicIds: partitionOptions.apicIds ?? Array.from({ length: vcpus }, (_, i) => i), maxRoutes: kernelGsis === undefined ? KERNEL_ROUTING_ENTRIES : routingEntries! });
       if (model) onModel?.(model);
-      const hybrid = model !== undefined && (processEvents === true || partitionOptions.irqfd === 'relay');
+      const hybrid = model !== undefined && processEvents === true;
       const inner: Syscalls = model === undefined ? libcSyscalls() : hybrid ? new HybridSyscalls(model) : model;
       const sys = wrap ? wrap(inner) : new FaultInjector(inner);
       // The waiter injects on the model directly, not through `sys`: on a device the relay's worker
-      // thread makes its KVM_SIGNAL_MSI calls itself, so they are never in the test's call log.
-      const relay = model === undefined ? undefined : modelRelayPlatform(model, model, deferredRelay ? { deferred: true } : {});
+      // thread makes its KVM_SIGNAL_MSI calls itself, so they are never in the test's call log. A
+      // relay-mode irqfd's routes make their eventfds through `sys`, as they do on a device.
+      const relay = model === undefined ? undefined : modelRelayPlatform(model, model, { events: sys, ...(deferredRelay ? { deferred: true } : {}) });
       const partition = KvmPartition.create({
         irqfd: 'kernel',
-        ...(relay === undefined || hybrid ? {} : { overflow: relay }),
+        ...(relay === undefined || hybrid ? {} : { relayPlatform: relay }),
         ...partitionOptions,
         vcpus,
         sys,

@@ -10,7 +10,7 @@ const models = [];
 KvmPartition.create = function createOnModel(options) {
   const model = new KvmKernelModel({ apicIds: Array.from({ length: options.vcpus }, (_, i) => i) });
   models.push(model);
-  return create.call(this, { ...options, sys: model, overflow: modelRelayPlatform(model) });
+  return create.call(this, { ...options, sys: model, relayPlatform: modelRelayPlatform(model) });
 };
 process.on('exit', () => {
   for (const m of models) {

@@ -12,7 +12,7 @@ import type { MshvKernelModel } from './kernel-model';
 export { ModelRelayPlatform };
 
 /**
- * A platform factory for `MshvPartition.create({ overflow })` on the model: the waiter injects on
+ * A platform factory for `MshvPartition.create({ relayPlatform })` on the model: the waiter injects on
  * the model's newest open partition, through `sys` (the model, or a FaultInjector around it).
  * With `options.deferred` the waiter runs only inside `settle()`, so signals on relayed routes stay
  * in flight until then. `platforms` lists every platform it made, oldest first.

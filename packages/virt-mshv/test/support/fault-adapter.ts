@@ -16,7 +16,7 @@ import { MshvKernelModel, type ModelRelayPlatform, modelRelayPlatform } from '..
 import { takeQueuedVectors } from './register-page';
 
 /** How to build one partition: the partition's own options and the shared model options; everything but `vcpus` is optional. */
-export interface MshvKernelOptions extends Omit<Partial<MshvPartitionOptions>, 'sys' | 'vcpus' | 'memory' | 'overflow' | 'maxKernelRoutes'>, ModelKernelOptions<MshvKernelModel> {
+export interface MshvKernelOptions extends Omit<Partial<MshvPartitionOptions>, 'sys' | 'vcpus' | 'memory' | 'relayPlatform' | 'maxKernelRoutes'>, ModelKernelOptions<MshvKernelModel> {
   /** GSIs the engine may use (`maxKernelRoutes`); routes beyond them go through the overflow relay. */
   readonly kernelGsis?: number;
 }
@@ -74,7 +74,7 @@ export function mshvFaultAdapter(options: { real?: boolean } = {}): MshvFaultAda
         ...partitionOptions,
         vcpus,
         sys,
-        ...(model === undefined ? {} : { memory: model, overflow: relay }),
+        ...(model === undefined ? {} : { memory: model, relayPlatform: relay }),
         ...(kernelGsis === undefined ? {} : { maxKernelRoutes: kernelGsis }),
       });
       const kernel = irqFdFaultKernel({
