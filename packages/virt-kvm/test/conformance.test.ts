@@ -14,6 +14,7 @@ import { apicObserver, defineIrqFdConformance } from '@tsvmm/virt/conformance';
 import type { RelayIrqFd } from '@tsvmm/virt/implement';
 import { EIO } from '@tsvmm/linux-sys';
 import * as kvm from '../src/abi';
+import type { KvmPartition } from '../src';
 import { type KvmTarget, describeOnTargets } from './support/targets';
 
 /** GSIs for MSI routes in the overflow run. */
@@ -24,6 +25,21 @@ const KERNEL_ROUTES = 4;
  * and 1000 (bits 14:8 nonzero: the extended destination ID must carry them).
  */
 const X2APIC_IDS = [0, 1, 255, 256, 1000];
+
+/**
+ * A subject's dispose: disposes `partition`, then (on the model only: what the kernel flagged and what
+ * it still holds cannot be read back from a device) fails on any hazard or on descriptors left open
+ * beyond the `models` the target's models held before the subject was made.
+ */
+function disposeChecked(target: KvmTarget, partition: KvmPartition, models: number): () => void {
+  return () => {
+    partition.dispose();
+    if (target.real) return;
+    const hazards = target.modelOf(partition).hazards;
+    if (hazards.length > 0) throw new Error(`the KVM model saw hazards: ${JSON.stringify(hazards)}`);
+    if (target.modelFdCount() !== models) throw new Error(`${target.modelFdCount() - models} fds left open`);
+  };
+}
 
 describeOnTargets('conformance', (target) => {
   const kernelSubject = (options: { kernelGsis?: number; maxRoutes?: number; x2apic?: boolean; apicIds?: readonly number[]; vcpus?: number }) => {
@@ -44,14 +60,7 @@ describeOnTargets('conformance', (target) => {
       failNextCommit: () => void sys.fail(kvm.KVM_SET_GSI_ROUTING, EIO),
       // The guest's EOI: only the model can play it (no guest code runs on a device), so the level cases that need it run there.
       ...(target.real ? {} : { eoi: (vcpu: number, vector: number) => target.modelOf(partition).eoi(partition.apicIds[vcpu]!, vector) }),
-      dispose: () => {
-        partition.dispose();
-        // What the kernel flagged and what it still holds can be read back on the model only.
-        if (target.real) return;
-        const hazards = target.modelOf(partition).hazards;
-        if (hazards.length > 0) throw new Error(`the KVM model saw hazards: ${JSON.stringify(hazards)}`);
-        if (target.modelFdCount() !== models) throw new Error(`${target.modelFdCount() - models} fds left open`);
-      },
+      dispose: disposeChecked(target, partition, models),
     };
   };
   // The kernel's own GSIs, more than the overflow cases fill; the run below covers overflow. Route
@@ -88,13 +97,7 @@ function relayConformance(target: KvmTarget): void {
       observer: apicObserver(partition),
       settle: () => relay.settle(),
       ...(target.real ? { waiterThread: true } : {}),
-      dispose: () => {
-        partition.dispose();
-        if (target.real) return;
-        const hazards = target.modelOf(partition).hazards;
-        if (hazards.length > 0) throw new Error(`the KVM model saw hazards: ${JSON.stringify(hazards)}`);
-        if (target.modelFdCount() !== models) throw new Error(`${target.modelFdCount() - models} fds left open`);
-      },
+      dispose: disposeChecked(target, partition, models),
     };
   };
   defineIrqFdConformance({
