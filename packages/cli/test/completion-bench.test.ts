@@ -5,6 +5,9 @@
  * signalling real eventfds beside the model's); no figure is asserted, only what was measured and
  * that every wait is bounded.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { EventFd } from '@tsvmm/linux-sys';
 import { VirtError } from '@tsvmm/virt';
 import { memoryIo } from '../src/cli/io';
@@ -101,5 +104,25 @@ describe('bench: completion section', () => {
     }));
     const noAio = await completionSection(refused).run(context());
     expect(noAio.metrics.map((m) => m.skipped)).toEqual([expect.stringMatching(/^Linux AIO is not available: .*ENOSYS/), expect.stringMatching(/^Linux AIO is not available/)]);
+  });
+
+  it('skips both metrics, naming TMPDIR and the errno, where the file it reads cannot be made in the temp directory', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvmm-test-'));
+    const notADirectory = path.join(dir, 'a-file');
+    fs.writeFileSync(notADirectory, '');
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = notADirectory;
+    try {
+      const out = await completionSection(hostRig()).run(context());
+      const why = `the file it reads cannot be made: cannot create a temporary directory in ${notADirectory} (TMPDIR): ENOTDIR: not a directory; set TMPDIR to a writable directory`;
+      expect(out.metrics.map((m) => [m.name, m.value, m.skipped])).toEqual([
+        ['completion.aio_to_irr', null, why],
+        ['completion.write_to_irr', null, why],
+      ]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { SoftwarePartition } from '@tsvmm/virt-software';
 import type { IrqFdRoute, LocalApicAccess, LocalApicState, Partition } from '@tsvmm/virt';
 import type { BackendDescriptor } from '../src/backends/descriptor';
@@ -574,6 +577,35 @@ describe('tsvmm demo', () => {
       expect(io.stdout).not.toContain('APIC 256 vector 0x71:');
       expect(disposed).toBe(true);
     }, 2 * SETTLE_DEADLINE_MS + 10_000);
+  });
+
+  describe('an unusable temp directory (TMPDIR): the scenes that need a file say they did not run, and why; the rest stands', () => {
+    const notADirectory = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsvmm-test-')), 'a-file');
+    fs.writeFileSync(notADirectory, '');
+    afterAll(() => fs.rmSync(path.dirname(notADirectory), { recursive: true, force: true }));
+    it.each([
+      ['missing', '/nonexistent-tsvmm-tmp', 'ENOENT: no such file or directory'],
+      ['a file', notADirectory, 'ENOTDIR: not a directory'],
+    ])('TMPDIR %s: exit 0, no stack, scenes 4 and 6 not run naming TMPDIR and the errno (text and --json)', (_name, tmp, errno) => {
+      const env = { ...WIDE, TMPDIR: tmp };
+      const reason = `cannot create a temporary directory in ${tmp} (TMPDIR): ${errno}; set TMPDIR to a writable directory`;
+      const json = runBin(['demo', '--backend', 'software', '--json'], undefined, env);
+      expect([json.status, json.stderr]).toEqual([0, '']);
+      const r = parse(json.stdout);
+      expect(r.ok).toBe(true);
+      expect(r.fileRead).toEqual({ on: null, why: `the file it reads cannot be made: ${reason}` });
+      expect(r.passthrough).toEqual({ on: null, why: `the model device's sysfs tree cannot be written: ${reason}`, device: null, boundVectors: [] });
+      expect(r.observations.filter((o) => /^[46]\./.test(o.section))).toEqual([]);
+      // Scene 5, after scene 4, still runs, and every check it makes is right.
+      expect(r.observations.filter((o) => o.section.startsWith('5.')).map((o) => o.ok)).toEqual(X2APIC_CHECKS.map(() => true));
+
+      const text = runBin(['demo', '--backend', 'software'], undefined, env);
+      expect([text.status, text.stderr]).toEqual([0, '']);
+      expect(text.stdout).not.toMatch(/internal error|\n\s+at /);
+      expect(text.stdout).toContain(`  not run here: the file it reads cannot be made: ${reason}\n`);
+      expect(text.stdout).toContain(`  not run here: the model device's sysfs tree cannot be written: ${reason}\n`);
+      expect(text.stdout.trimEnd().split('\n').at(-1)).toBe(`All ${r.observations.length} observations are correct.`);
+    });
   });
 
   it('rejects an unknown backend with a usage error (exit 2)', async () => {

@@ -55,6 +55,19 @@ describe('C floors (native/tsvmm_bench.c)', () => {
     }
   });
 
+  it('a cache root that cannot hold a directory (a file) is NativeUnavailable naming it and the errno, not a crash', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvmm-test-'));
+    const notADirectory = path.join(dir, 'a-file');
+    fs.writeFileSync(notADirectory, '');
+    try {
+      const load = loadNativeBench({ cacheRoot: notADirectory });
+      await expect(load).rejects.toThrow(NativeUnavailable);
+      await expect(load).rejects.toThrow(`cannot create the cache directory for the C floors in ${notADirectory}: ENOTDIR: not a directory`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('load only from a private cache directory: never one another user could have planted a library in', async () => {
     const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'tsvmm-cache-'));
     try {

@@ -240,3 +240,24 @@ describe('tsvmm command line', () => {
     expect(JSON.parse(io.stdout)).toEqual({ schema: 'tsvmm-error/1', error: expect.objectContaining({ code: 'USAGE', exitCode: 2 }) });
   });
 });
+
+describe("the README's `tsvmm probe` sample", () => {
+  /** The paragraph of `text` that starts with `head` (up to the next blank line). */
+  const paragraph = (text: string, head: RegExp): string | undefined => text.split('\n\n').find((p) => head.test(p));
+  const README = fs.readFileSync(path.resolve(__dirname, '..', 'README.md'), 'utf8');
+  const sample = /```\n\$ tsvmm probe\n([\s\S]*?)```/.exec(README)?.[1] ?? '';
+
+  it('shows the software backend (the same on every host) exactly as `tsvmm probe` prints it at 80 columns', () => {
+    const run = runBin(['probe'], undefined, { COLUMNS: '80' });
+    expect(run.status).toBe(0);
+    const printed = paragraph(run.stdout, /^software {2}AVAILABLE/);
+    expect(printed).toBeDefined();
+    expect(paragraph(sample, /^software {2}AVAILABLE/)).toBe(printed);
+  });
+
+  it('has every section `tsvmm probe` prints, in its order (Host, Limits, each backend, VFIO, the demo\'s choice)', () => {
+    const run = runBin(['probe'], undefined, { COLUMNS: '80' });
+    const heads = (text: string): string[] => text.split('\n').filter((l) => /^\S/.test(l)).map((l) => /^(\S+:?)/.exec(l)![1]!);
+    expect(heads(sample)).toEqual(heads(run.stdout));
+  });
+});

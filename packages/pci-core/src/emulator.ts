@@ -194,7 +194,9 @@ export class MsixEmulator {
 
   /**
    * True when any byte of `[offset, offset + length)` in BAR `bar` belongs to the table or the PBA,
-   * i.e. exactly when `read`/`write` of that access would return true.
+   * i.e. exactly when `read`/`write` of that access would return true. Any arguments are taken, as
+   * the guest chooses them: an `offset` that is not a safe integer, or a `length` that is not a
+   * number above 0 (a string, a bigint, a symbol, NaN), claims nothing (false). Never throws.
    */
   claims(bar: number, offset: number, length: number): boolean {
     return this.table.claims(bar, offset, length);

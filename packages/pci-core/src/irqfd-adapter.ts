@@ -8,18 +8,43 @@ import { VirtError } from '@tsvmm/virt';
 import { checkInteger, describeValue, invalidArgument, type MsiHalvesRoute, checkMethods, msiHalvesOf } from '@tsvmm/virt/implement';
 import type { MsiInjector, MsixBatch, MsixRoute } from './route';
 import { MSI_VECTOR_COUNTS } from './msi-layout';
+import { describeArgument, dwordValue } from './access-args';
 
 const TWO_32 = 0x1_0000_0000;
 /** Upper halves below this keep the 64-bit address a safe integer. */
 const SAFE_HI = 0x20_0000;
 
-/** The 64-bit address as `IrqFdRoute.setMsi` / `requestMsi` take it; a bigint only when it needs 54+ bits. */
-export function joinAddress(addressLo: number, addressHi: number): number | bigint {
-  const lo = addressLo >>> 0;
-  const hi = addressHi >>> 0;
+/** `lo` and `hi` (each 0-0xFFFFFFFF, already checked) as one 64-bit address: a bigint only when it needs 54+ bits. */
+function joinHalves(lo: number, hi: number): number | bigint {
   if (hi === 0) return lo;
   if (hi < SAFE_HI) return hi * TWO_32 + lo;
   return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** INVALID_ARGUMENT for a DWORD argument `name` of `operation` that {@link dwordValue} refused. */
+function notDword(operation: string, name: string, value: unknown): VirtError {
+  return invalidArgument(
+    operation,
+    `${name} must be a DWORD: an integer from 0 to 0xFFFFFFFF (or a negative int32, the same 32 bits), as a number or a bigint, got ${describeArgument(value)}`,
+  );
+}
+
+/**
+ * The 64-bit address as `IrqFdRoute.setMsi` / `requestMsi` take it, from the two DWORDs of an MSI
+ * or MSI-X table entry (Message Address, Message Upper Address): a number, or a bigint only when it
+ * needs 54 bits or more. Each half is an integer 0 to 0xFFFFFFFF, or a negative int32 taken as the
+ * same 32 bits in two's complement (as JavaScript's bit operators give them: `-1` is 0xFFFFFFFF),
+ * as a number or a bigint (the rule of `write32` and `configWrite`).
+ *
+ * @throws VirtError INVALID_ARGUMENT, naming `addressLo` or `addressHi`, for anything else (a
+ * string, NaN, 1.5, 2^32, a bigint out of range, a symbol...): nothing is coerced.
+ */
+export function joinAddress(addressLo: number, addressHi: number): number | bigint {
+  const lo = dwordValue(addressLo);
+  if (lo < 0) throw notDword('joinAddress', 'addressLo', addressLo);
+  const hi = dwordValue(addressHi);
+  if (hi < 0) throw notDword('joinAddress', 'addressHi', addressHi);
+  return joinHalves(lo, hi);
 }
 
 /** An `IrqFdRoute` seen as an {@link MsixRoute}. The emulator drives it; the caller keeps owning it. */
@@ -57,12 +82,22 @@ export class IrqFdMsixRoute implements MsixRoute {
   /**
    * The route's `setMsiHalves` (`MsiHalvesRoute` of `@tsvmm/virt/implement`: the engine routes of
    * the Linux backends) with the halves as they are; otherwise `route.setMsi` with them joined into
-   * one 64-bit address.
+   * one 64-bit address ({@link joinAddress}). Each argument is a DWORD as {@link joinAddress} takes it.
+   *
+   * @throws VirtError INVALID_ARGUMENT, naming the argument, before the route is called, for an
+   * argument that is not a DWORD; the route's own errors (INVALID_MSI, DISPOSED...) pass through.
    */
   setMsi(addressLo: number, addressHi: number, data: number): void {
+    const op = 'IrqFdMsixRoute.setMsi';
+    const lo = dwordValue(addressLo);
+    if (lo < 0) throw notDword(op, 'addressLo', addressLo);
+    const hi = dwordValue(addressHi);
+    if (hi < 0) throw notDword(op, 'addressHi', addressHi);
+    const d = dwordValue(data);
+    if (d < 0) throw notDword(op, 'data', data);
     const h = this.halves;
-    if (h !== undefined) h.setMsiHalves(addressLo >>> 0, addressHi >>> 0, data >>> 0);
-    else this.route.setMsi(joinAddress(addressLo, addressHi), data >>> 0);
+    if (h !== undefined) h.setMsiHalves(lo, hi, d);
+    else this.route.setMsi(joinHalves(lo, hi), d);
   }
 
   /** `route.clearMsi()`. */
@@ -167,13 +202,22 @@ function createRoutes(op: string, irqfd: IrqFd, vectors: number): IrqFdMsixRoute
 }
 
 /**
- * `Partition.requestMsi` as the emulator's injector, for vectors without a route.
+ * `Partition.requestMsi` as the emulator's injector, for vectors without a route. The injector
+ * takes three DWORDs as {@link joinAddress} does (address low, address high, data), and throws
+ * INVALID_ARGUMENT, naming the argument and before `requestMsi` is called, for one that is not.
  *
  * @throws VirtError INVALID_ARGUMENT unless `partition` is an object with a `requestMsi` function.
  */
 export function partitionInjector(partition: Partition): MsiInjector {
-  checkMethods<Partition>('partitionInjector', 'partition', partition, ['requestMsi']);
+  const op = 'partitionInjector';
+  checkMethods<Partition>(op, 'partition', partition, ['requestMsi']);
   return (addressLo, addressHi, data) => {
-    partition.requestMsi(joinAddress(addressLo, addressHi), data >>> 0);
+    const lo = dwordValue(addressLo);
+    if (lo < 0) throw notDword(op, 'addressLo', addressLo);
+    const hi = dwordValue(addressHi);
+    if (hi < 0) throw notDword(op, 'addressHi', addressHi);
+    const d = dwordValue(data);
+    if (d < 0) throw notDword(op, 'data', data);
+    partition.requestMsi(joinHalves(lo, hi), d);
   };
 }

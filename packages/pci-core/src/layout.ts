@@ -65,14 +65,25 @@ export interface MsixLayout {
   readonly pbaSize: number;
 }
 
-/** Bytes of the vector table for `vectors` vectors: 16 per entry. No range check. */
+/**
+ * Bytes of the vector table for `vectors` vectors: 16 per entry (PCIe Base, MSI-X Table Structure).
+ *
+ * @throws VirtError INVALID_ARGUMENT, naming `vectors`, unless it is an integer from 1 to
+ * {@link MSIX_MAX_VECTORS} (2048: Table Size is an 11-bit field holding vectors - 1); nothing is coerced.
+ */
 export function tableSizeFor(vectors: number): number {
-  return vectors * MSIX_ENTRY_SIZE;
+  return checkInteger('tableSizeFor', 'vectors', vectors, 1, MSIX_MAX_VECTORS) * MSIX_ENTRY_SIZE;
 }
 
-/** Bytes of the pending-bit array for `vectors` vectors: one bit each, in whole QWORDs (`ceil(vectors / 64) * 8`). No range check. */
+/**
+ * Bytes of the pending-bit array for `vectors` vectors: one bit each, in whole QWORDs
+ * (`ceil(vectors / 64) * 8`; PCIe Base, MSI-X PBA Structure).
+ *
+ * @throws VirtError INVALID_ARGUMENT, naming `vectors`, unless it is an integer from 1 to
+ * {@link MSIX_MAX_VECTORS}; nothing is coerced.
+ */
 export function pbaSizeFor(vectors: number): number {
-  return Math.ceil(vectors / 64) * 8;
+  return Math.ceil(checkInteger('pbaSizeFor', 'vectors', vectors, 1, MSIX_MAX_VECTORS) / 64) * 8;
 }
 
 /**

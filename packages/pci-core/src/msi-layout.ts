@@ -55,9 +55,16 @@ export interface MsiLayout extends MsiLayoutOptions {
 
 /**
  * Bytes of the MSI capability structure for a layout: 10, +4 with a 64-bit address, +10 with
- * per-vector masking (Linux vfio-pci `vfio_msi_cap_len`, QEMU `msi_cap_sizeof`). No argument check.
+ * per-vector masking (Linux vfio-pci `vfio_msi_cap_len`, QEMU `msi_cap_sizeof`).
+ *
+ * @throws VirtError INVALID_ARGUMENT, naming the argument, unless both are booleans (nothing is
+ * coerced: `"false"` or `0` is refused, not read as a flag).
  */
 export function msiCapabilitySize(address64: boolean, perVectorMasking: boolean): number {
+  if (typeof address64 !== 'boolean') throw invalidArgument('msiCapabilitySize', `address64 (64-bit Address Capable) must be a boolean, got ${describeValue(address64)}`);
+  if (typeof perVectorMasking !== 'boolean') {
+    throw invalidArgument('msiCapabilitySize', `perVectorMasking (Per-Vector Masking Capable) must be a boolean, got ${describeValue(perVectorMasking)}`);
+  }
   return 0x0a + (address64 ? 4 : 0) + (perVectorMasking ? 10 : 0);
 }
 

@@ -117,7 +117,7 @@ export class MsixTable {
   }
 
   claims(bar: number, offset: number, length: number): boolean {
-    if (!(length > 0) || !Number.isSafeInteger(offset)) return false;
+    if (typeof length !== 'number' || !(length > 0) || !Number.isSafeInteger(offset)) return false;
     const end = offset + length;
     return (
       (bar === this.tBar && offset < this.tOff + this.tSize && end > this.tOff) ||

@@ -6,11 +6,11 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as util from 'node:util';
 import { type LoadedLibrary, LibraryLoadError, loadLibrary } from '@tsvmm/ffi';
 import { Stalled } from '../deadline';
+import { describeTempDir, errnoText, tempRoot } from '../output/temp';
 
 /** `ENOMEM (errno 12)`: the name from Node's own errno table. */
 export function systemErrorName(errno: number): string {
@@ -84,7 +84,7 @@ function privateDir(root: string, name: string): string {
     fs.mkdirSync(dir, { mode: 0o700 });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'EEXIST') throw new NativeUnavailable(`cannot create the cache directory ${dir} for the C floors (${code ?? String(e)})`);
+    if (code !== 'EEXIST') throw new NativeUnavailable(`cannot create the cache directory for the C floors in ${describeTempDir(root)}: ${errnoText(e)}`);
   }
   const st = fs.lstatSync(dir);
   if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
@@ -178,7 +178,7 @@ export interface NativeBenchOptions {
  */
 export async function loadNativeBench(options: NativeBenchOptions = {}): Promise<NativeBench> {
   if (process.platform !== 'linux') throw new NativeUnavailable(`the C floors are Linux-only (this host runs ${process.platform})`);
-  const library = await compile(options.cacheRoot ?? os.tmpdir(), options.compiler ?? process.env.CC ?? 'cc', options.compileDeadlineMs ?? COMPILE_DEADLINE_MS);
+  const library = await compile(options.cacheRoot ?? tempRoot().dir, options.compiler ?? process.env.CC ?? 'cc', options.compileDeadlineMs ?? COMPILE_DEADLINE_MS);
   const done = loaded.get(library);
   if (done) return done;
   let lib: LoadedLibrary<typeof PROTOTYPES, Record<never, string>>['functions'];

@@ -9,11 +9,10 @@ import type { Disposable, LocalApicAccess, Partition } from '@tsvmm/virt';
 import type * as Vfio from '@tsvmm/vfio';
 import type * as VfioTesting from '@tsvmm/vfio/testing';
 import type * as VirtKvmTesting from '@tsvmm/virt-kvm/testing';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { kvmPackages } from '../bench/sections/kvm-access';
 import { settleFor } from '../backends/settle';
+import { TempUnavailable, makeTempDirectory } from '../output/temp';
 
 /** The environment variable that names a real PCI function (bound to vfio-pci) for the scene. */
 export const VFIO_DEVICE_ENV = 'TSVMM_VFIO_DEVICE';
@@ -123,6 +122,14 @@ export function openPassthroughHost(env: Readonly<Record<string, string | undefi
       },
     };
   }
+  // The model device's sysfs tree is written to a temporary directory first: without it nothing is opened.
+  let sysfs: string;
+  try {
+    sysfs = makeTempDirectory('tsvmm-demo-sysfs-');
+  } catch (e) {
+    if (!(e instanceof TempUnavailable)) throw e;
+    return { unavailable: `the model device's sysfs tree cannot be written: ${e.message}` };
+  }
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { VfioKernelModel, VfioModelBridge } = require('@tsvmm/vfio/testing') as typeof VfioTesting;
   const { KvmKernelModel } = require('@tsvmm/virt-kvm/testing') as typeof VirtKvmTesting;
@@ -130,8 +137,14 @@ export function openPassthroughHost(env: Readonly<Record<string, string | undefi
   const model = new VfioKernelModel({ devices: [{ address: MODEL_ADDRESS, group: MODEL_GROUP }] });
   const kvm = new KvmKernelModel({ apicIds: [0, 1] });
   const sys = new VfioModelBridge(model, kvm);
-  const partition = virtKvm.KvmPartition.create({ vcpus: 2, sys: kvm, irqfd: 'kernel' });
-  const sysfs = mkdtempSync(join(tmpdir(), 'tsvmm-demo-sysfs-'));
+  let partition: Partition & LocalApicAccess;
+  try {
+    partition = virtKvm.KvmPartition.create({ vcpus: 2, sys: kvm, irqfd: 'kernel' });
+  } catch (e) {
+    sys.dispose();
+    rmSync(sysfs, { recursive: true, force: true });
+    throw e;
+  }
   let device: Vfio.VfioDevice;
   try {
     model.writeSysfs(sysfs);

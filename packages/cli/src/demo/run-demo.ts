@@ -4,12 +4,10 @@
  * a device that signals route events (as VFIO does). Every delivery is read back from the local
  * APICs and compared with what the guest programmed; nothing is assumed.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type LocalApicAccess, type Partition, hasIoApicAccess, isVirtError } from '@tsvmm/virt';
 import type * as Vfio from '@tsvmm/vfio';
 import { Stalled, withDeadline } from '../deadline';
+import { type TempFile, TempUnavailable, makeTempFile } from '../output/temp';
 import { noIrqFd } from './errors';
 import { type FileReadHost, type FileReadUnavailable, openFileReadHost } from './file-read';
 import { TEXT_WIDTH, demoHeader } from './header';
@@ -186,6 +184,8 @@ export interface DemoOptions {
 export const FILE_READ_VECTOR = 0x70;
 /** Bytes the file-read scene reads. */
 export const FILE_READ_BYTES = 512;
+/** The bytes of the file scene 4 reads: known, so the read's data can be checked. */
+const FILE_READ_CONTENT = Uint8Array.from({ length: FILE_READ_BYTES }, (_, i) => (i * 13 + 5) & 0xff);
 /** Guest vectors of the x2APIC scene: by the upper MSI address, then by the extended destination ID. */
 export const X2APIC_VECTORS = Object.freeze({ addressHi: 0x71, extended: 0x72 });
 /** Guest vector of the passthrough scene's MSI-X vector 0. */
@@ -310,14 +310,25 @@ export async function runDemo(dp: DemoPartition, log: (line: string) => void = (
 
     begin("4. A file read completes into the guest: the kernel signals the read's completion eventfd, which is a route's event (Linux AIO), and the irqfd injects");
     const opened = (options.fileReadHost ?? openFileReadHost)();
-    if ('unavailable' in opened) {
-      fileRead = { on: null, why: opened.unavailable };
-      log(`  not run here: ${opened.unavailable}`);
+    // The file the kernel reads: the scene cannot run without it, and the rest of the demo can.
+    const disk = 'unavailable' in opened ? opened : (() => {
+      try {
+        return makeTempFile('tsvmm-demo-', 'disk', FILE_READ_CONTENT);
+      } catch (e) {
+        if (!(e instanceof TempUnavailable)) throw e;
+        opened[Symbol.dispose]();
+        return { unavailable: `the file it reads cannot be made: ${e.message}` };
+      }
+    })();
+    if ('unavailable' in disk) {
+      fileRead = { on: null, why: disk.unavailable };
+      log(`  not run here: ${disk.unavailable}`);
     } else {
-      using host = opened;
+      using host = opened as FileReadHost;
+      using file = disk;
       fileRead = { on: host.on, why: host.why };
       log(host.on === 'kvm' ? '  on real KVM (/dev/kvm): KVM injects from the eventfd wakeup' : '  on the KVM model (real KVM is not usable here): the kernel signals a real eventfd, the model injects');
-      fileReadScene(host, observe);
+      fileReadScene(host, file, observe);
     }
 
     begin(`5. A vCPU above APIC ID 255 (x2APIC): an irqfd route reaches APIC ID ${X2APIC_DEMO_APIC_IDS[1]} by the upper MSI address, then by the extended destination ID a Linux guest writes`);
@@ -399,37 +410,29 @@ function lastVcpuTarget(
 }
 
 /**
- * Scene 4 on `host`: a route to the last vCPU at {@link FILE_READ_VECTOR}, a file of known bytes
- * read with Linux AIO whose completion eventfd is the route's, and the checks: the read's bytes, the
- * vector in IRR, no write(2) from user space, nothing more. Every wait is bounded ({@link SETTLE_DEADLINE_MS}).
+ * Scene 4 on `host`: a route to the last vCPU at {@link FILE_READ_VECTOR}, `file` (holding
+ * {@link FILE_READ_CONTENT}) read with Linux AIO whose completion eventfd is the route's, and the
+ * checks: the read's bytes, the vector in IRR, no write(2) from user space, nothing more. Every
+ * wait is bounded ({@link SETTLE_DEADLINE_MS}).
  */
-function fileReadScene(host: FileReadHost, observe: Observe): void {
+function fileReadScene(host: FileReadHost, file: TempFile, observe: Observe): void {
   const { partition } = host;
   const { vcpu, apicId, irr, expected } = lastVcpuTarget(partition, FILE_READ_VECTOR);
-  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-demo-'));
-  const content = Buffer.from(Array.from({ length: FILE_READ_BYTES }, (_, i) => (i * 13 + 5) & 0xff));
-  writeFileSync(join(dir, 'disk'), content);
-  const fd = openSync(join(dir, 'disk'), 'r');
-  try {
-    const route = partition.irqfd()!.newIrqFdRoute();
-    route.setMsi(0xfee00000 + apicId * 0x1000, FILE_READ_VECTOR);
-    route.unmask();
-    irr();
-    using aio = host.AioContext.create({ capacity: 1, maxReadBytes: FILE_READ_BYTES });
-    const writes0 = host.writes();
-    aio.submitRead({ fd, length: FILE_READ_BYTES, completion: host.completionFd(route) });
-    const [done] = aio.getEvents({ min: 1, timeoutMs: SETTLE_DEADLINE_MS });
-    const read = done === undefined ? `no completion within ${SETTLE_DEADLINE_MS} ms` : `${done.result} bytes, ${Buffer.from(done.data).equals(content) ? 'as written' : 'not as written'}`;
-    observe(`the read completes (${FILE_READ_BYTES} bytes of a file)`, `${FILE_READ_BYTES} bytes, as written`, read);
-    observe(`completion → APIC ${apicId} vector ${hex(FILE_READ_VECTOR)}`, expected(vcpu), irr());
-    const writes = host.writes() - writes0;
-    observe('user space wrote no eventfd', '0 write(2) calls', `${writes} write(2) call${writes === 1 ? '' : 's'}`);
-    observe('exactly once: nothing more arrives', expected(undefined), irr());
-    route.dispose();
-  } finally {
-    closeSync(fd);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const route = partition.irqfd()!.newIrqFdRoute();
+  route.setMsi(0xfee00000 + apicId * 0x1000, FILE_READ_VECTOR);
+  route.unmask();
+  irr();
+  using aio = host.AioContext.create({ capacity: 1, maxReadBytes: FILE_READ_BYTES });
+  const writes0 = host.writes();
+  aio.submitRead({ fd: file.fd, length: FILE_READ_BYTES, completion: host.completionFd(route) });
+  const [done] = aio.getEvents({ min: 1, timeoutMs: SETTLE_DEADLINE_MS });
+  const read = done === undefined ? `no completion within ${SETTLE_DEADLINE_MS} ms` : `${done.result} bytes, ${Buffer.from(done.data).equals(FILE_READ_CONTENT) ? 'as written' : 'not as written'}`;
+  observe(`the read completes (${FILE_READ_BYTES} bytes of a file)`, `${FILE_READ_BYTES} bytes, as written`, read);
+  observe(`completion → APIC ${apicId} vector ${hex(FILE_READ_VECTOR)}`, expected(vcpu), irr());
+  const writes = host.writes() - writes0;
+  observe('user space wrote no eventfd', '0 write(2) calls', `${writes} write(2) call${writes === 1 ? '' : 's'}`);
+  observe('exactly once: nothing more arrives', expected(undefined), irr());
+  route.dispose();
 }
 
 /** Records one check of a scene (what, the expected and the observed text); true when they agree. */

@@ -8,12 +8,10 @@
  *   polled the same way: the baseline, measured in the same rounds (interleaved).
  * The ratio is the cost of having the kernel complete a read on the way, against a bare signal.
  */
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type * as LinuxSys from '@tsvmm/linux-sys';
 import { type IrqFdRoute, type LocalApicAccess, type Partition, isVirtError } from '@tsvmm/virt';
 import { Stalled, budget } from '../../deadline';
+import { type TempFile, TempUnavailable, makeTempFile } from '../../output/temp';
 import { withRatio } from '../result';
 import { type BenchSection, MeasurementFailed, type SectionContext, type SectionOutput, type Unavailable, emptyOutput, sectionOutcome } from '../section';
 
@@ -72,13 +70,19 @@ export const COMPLETION_ROUNDS_MS = { quick: 20_000, full: 60_000 };
  * interleaved. Each sample's wait is bounded ({@link DELIVERY_DEADLINE_MS}), each read is reaped
  * (and its bytes checked) before the next sample, outside the timed region, and the rounds as a whole
  * have a budget. Throws {@link Stalled} or {@link MeasurementFailed}; AIO refused by the host
- * (UNSUPPORTED, PERMISSION) is returned as {@link Unavailable}.
+ * (UNSUPPORTED, PERMISSION), and a file that cannot be made in the temp directory (TMPDIR), are
+ * returned as {@link Unavailable}.
  */
 export function measureCompletion(rig: CompletionRig, ctx: Pick<SectionContext, 'quick' | 'progress'>, roundsMs = COMPLETION_ROUNDS_MS): SectionOutput | Unavailable {
-  const dir = mkdtempSync(join(tmpdir(), 'tsvmm-bench-aio-'));
   const content = Buffer.from(Array.from({ length: READ_BYTES }, (_, i) => (i * 29 + 1) & 0xff));
-  writeFileSync(join(dir, 'data'), content);
-  const fd = openSync(join(dir, 'data'), 'r');
+  let file: TempFile;
+  try {
+    file = makeTempFile('tsvmm-bench-aio-', 'data', content);
+  } catch (e) {
+    if (e instanceof TempUnavailable) return { unavailable: `the file it reads cannot be made: ${e.message}` };
+    throw e;
+  }
+  const { fd } = file;
   try {
     let aio: LinuxSys.AioContext;
     try {
@@ -93,8 +97,7 @@ export function measureCompletion(rig: CompletionRig, ctx: Pick<SectionContext, 
       aio.dispose();
     }
   } finally {
-    closeSync(fd);
-    rmSync(dir, { recursive: true, force: true });
+    file[Symbol.dispose]();
   }
 
   function measureWith(aio: LinuxSys.AioContext): SectionOutput {
