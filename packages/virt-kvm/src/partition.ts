@@ -5,7 +5,7 @@
 import { type GuestEoiAccess, IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, type X2apicPartitionProbe, parseMsi } from '@tsvmm/virt';
 import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
-import { type IoctlInjectorSpec, LinuxPartitionBase, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls } from '@tsvmm/linux-sys';
+import { type IoctlInjectorSpec, LinuxPartitionBase, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls, routeBudget } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions, supportedCpuidX2apic } from './device';
@@ -66,7 +66,8 @@ export interface KvmPartitionOptions {
    * Most irqfd routes at once (1 to 2^20). Each holds two file descriptors (its eventfd and the
    * duplicate handed out as `event.fd`) and a GSI only while it has an MSI. Default: what the
    * process's RLIMIT_NOFILE still allows when the partition is created (see `routeBudget` in
-   * `@tsvmm/linux-sys`); reaching it, or running out of descriptors first, is EXHAUSTED.
+   * `@tsvmm/linux-sys`), at most 4096 for the user-space relay (`irqfd: 'relay'`); reaching it is
+   * EXHAUSTED, and so is running out of descriptors first with kernel irqfd.
    */
   readonly maxRoutes?: number;
   /**
@@ -159,7 +160,7 @@ export function x2apicPartitionOf(ext: KvmExtensions, cpuidX2apic: boolean | num
   };
 }
 
-/** The relay's route limit: eventfds, not kernel routes, are what it spends. */
+/** The relay's default route limit (below the descriptor budget): eventfds, not kernel routes, are what it spends. */
 const RELAY_MAX_ROUTES = 4096;
 
 /**
@@ -248,7 +249,7 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
     } else if (extensions.signalMsi) {
       this.irqfdImpl = new RelayIrqFd({
         backend: 'kvm',
-        maxRoutes: RELAY_MAX_ROUTES,
+        maxRoutes: settings.maxRoutes ?? Math.min(RELAY_MAX_ROUTES, routeBudget(sys, undefined)),
         policy: this.msiPolicy,
         inject: this.inject,
         platform: settings.relayPlatform ?? epollRelayPlatform({ sys, injector: kvmRelayInjector(vmFd) }),

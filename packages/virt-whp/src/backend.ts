@@ -33,7 +33,9 @@ export interface WhpBackend extends BackendDescriptor {
  * `options.library` is the test seam of {@link WhpPartitionOptions}.
  */
 export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpProbe {
-  if (options.library === undefined) {
+  // It never throws: `null` (or any non-object) is read as no options, as the Linux backends' probes read it.
+  const library = typeof options === 'object' && options !== null ? options.library : undefined;
+  if (library === undefined) {
     try {
       checkWhpPlatform('probe');
     } catch (e) {
@@ -42,7 +44,7 @@ export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpPr
     }
   }
   try {
-    const p = WhpPartition.create({ vcpus: 2, library: options.library });
+    const p = WhpPartition.create({ vcpus: 2, library });
     try {
       const c = p.capabilities;
       const how = c.irqfd === 'kernel' ? 'interrupt triggers' : `no irqfd (${c.irqfdReason})`;

@@ -85,6 +85,8 @@ describe('platform', () => {
     if (process.platform === 'win32' && process.arch === 'x64') return;
     expect(p).toMatchObject({ backend: 'whp', available: false, code: 'platform' });
     expect(p.reason).toContain('WHP needs Windows on x64');
+    // It never throws, whatever it is given: null and non-objects are no options.
+    for (const wrong of [null, 5, 'x']) expect(probe(wrong as never)).toMatchObject({ backend: 'whp', available: false, code: 'platform' });
   });
 
   test('probe through the test seam: available with triggers; without triggers; hypervisor absent', () => {

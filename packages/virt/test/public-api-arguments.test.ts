@@ -226,3 +226,33 @@ test('RelayIrqFd reads each option exactly once (a getter that changes its answe
   expect(irqfd.options.backend).toBe('test');
   irqfd.dispose();
 });
+
+test('createRelayPlatform: a VirtError from the factory propagates, any other throw is INTERNAL, a result that is not a RelayPlatform INVALID_ARGUMENT', () => {
+  const table = new implement.RelayRouteTable(2);
+  const good = implement.createRelayPlatform('test', (t) => new InProcessRelayPlatform(t, () => true), table);
+  expect(good).toBeInstanceOf(InProcessRelayPlatform);
+  const typed = new root.VirtError('EXHAUSTED', { operation: 'factory', detail: 'no threads' });
+  const outcomes = [
+    () => {
+      throw typed;
+    },
+    () => {
+      throw new Error('boom');
+    },
+    () => undefined,
+    () => ({ name: 'half', createEvent: () => undefined }),
+  ].map((factory) => {
+    try {
+      implement.createRelayPlatform('test', factory as never, table);
+      return 'returned';
+    } catch (e) {
+      return isVirtError(e) ? [e === typed ? 'the same error' : e.code, e.operation] : String(e);
+    }
+  });
+  expect(outcomes).toEqual([
+    ['the same error', 'factory'],
+    ['INTERNAL', 'test'],
+    ['INVALID_ARGUMENT', 'test'],
+    ['INVALID_ARGUMENT', 'test'],
+  ]);
+});

@@ -9,7 +9,7 @@
  * starts and further signals stay in the eventfd for the kernel path to pick up.
  */
 import { type Event, type MsiMessage, VirtError } from '@tsvmm/virt';
-import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, RelayRouteTable, disposedError, FLAG_HAS_MSI, FLAG_MASKED } from '@tsvmm/virt/implement';
+import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, RelayRouteTable, createRelayPlatform, disposedError, FLAG_HAS_MSI, FLAG_MASKED } from '@tsvmm/virt/implement';
 
 /**
  * The overflow path of one {@link IrqFdEngine}, exposed as `overflow` for diagnostics: routes that
@@ -131,7 +131,7 @@ export class OverflowRelay {
     }
     const table = this.table ?? new RelayRouteTable(this.slots);
     this.table = table;
-    this.platform = this.factory(table);
+    this.platform = createRelayPlatform('IrqFdRoute (start the overflow relay)', this.factory, table);
     return table;
   }
 }

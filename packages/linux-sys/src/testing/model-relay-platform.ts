@@ -9,6 +9,7 @@
  * then, so tests see what a route change does to a signal the waiter has not reached.
  */
 import type { Event } from '@tsvmm/virt';
+import { VirtError } from '@tsvmm/virt';
 import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, type RelayRouteTable, disposedError } from '@tsvmm/virt/implement';
 import { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
@@ -72,10 +73,16 @@ export class ModelRelayPlatform implements RelayPlatform {
   /**
    * A new `EventFd` on `options.events`, as the epoll relay makes one on the partition's
    * system calls: DISPOSED after dispose, the typed error of eventfd(2) or its dup when they fail.
-   * Without `options.events` it throws: the overflow relay watches each route's own eventfd.
+   * Without `options.events` it throws UNSUPPORTED: the overflow relay watches each route's own eventfd.
    */
   createEvent(): Event {
-    if (this.events === undefined) throw new Error('the overflow relay uses the route’s own eventfd');
+    if (this.events === undefined) {
+      throw new VirtError('UNSUPPORTED', {
+        operation: 'RelayPlatform.createEvent',
+        detail: `${this.name} was made without \`events\`: it waits on the eventfds an engine's overflow routes bring, and makes none`,
+        hint: 'For a relay-mode irqfd (irqfd: "relay"), make the platform with the events option (the system calls its routes make their eventfds with).',
+      });
+    }
     if (this.isDisposed) throw disposedError('RelayPlatform.createEvent', this.name);
     return new EventFd(this.events, 'IrqFd.newIrqFdRoute');
   }

@@ -25,7 +25,7 @@ export { ModelRelayPlatform };
 export function modelRelayPlatform(model: KvmKernelModel, sys: Syscalls = model, options: ModelRelayOptions = {}): ModelRelayPlatformFactory {
   if (!(model instanceof KvmKernelModel)) throw invalidArgument('modelRelayPlatform', `model must be a KvmKernelModel, got ${describeValue(model)}`);
   // The worker's own injector spec and builder, with the model's system calls.
-  return modelRelayPlatformFactory('KVM model waiter', model.files, () => syscallSpecInjector(kvmRelayInjector(modelVmFd(model)), sys, NO_INPUT_MEMORY), { events: sys, ...options });
+  return modelRelayPlatformFactory('KVM model waiter', model.files, () => syscallSpecInjector(kvmRelayInjector(modelVmFd(model)), sys, NO_INPUT_MEMORY), { ...options, events: options.events ?? sys });
 }
 
 /** KVM_SIGNAL_MSI has no input buffer: nothing is ever allocated. */

@@ -8,6 +8,7 @@ export { RelayIrqFd } from '../relay/relay-irqfd';
 export { IrqFdRouteBase } from '../relay/route-base';
 export type { RelayIrqFdOptions } from '../relay/relay-irqfd';
 export type { RelayPlatform, RelayPlatformFactory } from '../relay/platform';
+export { createRelayPlatform } from '../relay/platform';
 export { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, RelayRouteTable, WORDS_PER_SLOT, isArmed } from '../relay/route-table';
 export type { DeliverOutcome, RawInjector } from '../relay/route-table';
 export { InProcessEvent, InProcessRelayPlatform } from '../relay/in-process';

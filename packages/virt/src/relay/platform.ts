@@ -1,5 +1,7 @@
 import type { Event } from '../contract/event';
 import type { Disposable } from '../disposable';
+import { VirtError, isVirtError } from '../errors';
+import { describeValue } from '../validate';
 import type { RelayRouteTable } from './route-table';
 
 /**
@@ -34,3 +36,38 @@ export interface RelayPlatform extends Disposable {
  * INTERNAL.
  */
 export type RelayPlatformFactory = (table: RelayRouteTable) => RelayPlatform;
+
+/** The methods a {@link RelayPlatform} has; a factory's result lacking one is refused. */
+const PLATFORM_METHODS = ['createEvent', 'watch', 'unwatch', 'settle', 'dispose', 'whenClosed'] as const;
+
+/**
+ * Calls `factory(table)` for `operation` (the relay-mode irqfd's creation, or the first route an
+ * engine's overflow relay takes) and checks what it returns. A VirtError the factory throws
+ * propagates as it is (the epoll and Win32 platforms throw SYSCALL, EXHAUSTED and the like);
+ * anything else it throws is INTERNAL, naming the factory, with the error as `cause`. A result that
+ * is not a RelayPlatform (an object with every method of one) is INVALID_ARGUMENT: the factory, often a
+ * caller's own (`relayPlatform` of the Linux backends), must return one.
+ */
+export function createRelayPlatform(operation: string, factory: RelayPlatformFactory, table: RelayRouteTable): RelayPlatform {
+  let platform: unknown;
+  try {
+    platform = factory(table);
+  } catch (e) {
+    if (isVirtError(e)) throw e;
+    throw new VirtError('INTERNAL', {
+      operation,
+      detail: `the relay platform factory threw (${String(e)})`,
+      hint: 'A factory passed as relayPlatform must return a RelayPlatform or throw a VirtError; fix it. With the default platform, report this.',
+      cause: e,
+    });
+  }
+  const missing = typeof platform === 'object' && platform !== null ? PLATFORM_METHODS.filter((m) => typeof (platform as Record<string, unknown>)[m] !== 'function') : [...PLATFORM_METHODS];
+  if (missing.length > 0) {
+    throw new VirtError('INVALID_ARGUMENT', {
+      operation,
+      detail: `the relay platform factory returned ${describeValue(platform)}, not a RelayPlatform (missing ${missing.join(', ')})`,
+      hint: 'A relay platform factory (relayPlatform) is a function of the route table returning a RelayPlatform, e.g. modelRelayPlatform(model) of a backend’s testing subpath.',
+    });
+  }
+  return platform as RelayPlatform;
+}

@@ -12,12 +12,12 @@ import type { Event } from '../contract/event';
 import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
 import { type LevelIrqFdRoute, checkLevelGsi, levelRoutesUnsupported } from '../contract/level';
 import type { LevelRouteProvider } from './level-routes';
-import { VirtError, disposedError, isVirtError } from '../errors';
+import { VirtError, disposedError } from '../errors';
 import { onEventDisposing } from './event-disposal';
 import { IrqFdRouteBase } from './route-base';
 import { checkFunction, checkInteger, checkNotThenable, checkObject, checkString } from '../validate';
 import { type MsiMessage, type MsiPolicy, checkMsiPolicy, sameMsi } from '../msi/codec';
-import type { RelayPlatform, RelayPlatformFactory } from './platform';
+import { type RelayPlatform, type RelayPlatformFactory, createRelayPlatform } from './platform';
 import { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, type RawInjector, RelayRouteTable, isArmed } from './route-table';
 
 /** What {@link RelayIrqFd} is built from. Each option is read once and validated (INVALID_ARGUMENT). */
@@ -62,23 +62,15 @@ export class RelayIrqFd implements IrqFd {
 
   /**
    * Validates every option (each read once; INVALID_ARGUMENT before anything is created), then
-   * creates the route table and the platform. A platform factory that throws a non-VirtError is
-   * reported as INTERNAL.
+   * creates the route table and the platform ({@link createRelayPlatform}: a non-VirtError thrown by
+   * the factory is INTERNAL, a result that is not a RelayPlatform INVALID_ARGUMENT).
    */
   constructor(options: RelayIrqFdOptions) {
     this.options = readRelayOptions(options);
     const { maxRoutes, platform, reason } = this.options;
     this.slots = new SlotAllocator(0, maxRoutes);
     this.table = new RelayRouteTable(maxRoutes);
-    try {
-      this.platform = platform(this.table);
-    } catch (e) {
-      if (isVirtError(e)) throw e;
-      throw new VirtError('INTERNAL', { operation: 'RelayIrqFd.create', detail: `the relay platform could not be created (${String(e)})`, cause: e });
-    }
-    if (typeof this.platform !== 'object' || this.platform === null || typeof this.platform.createEvent !== 'function') {
-      throw new VirtError('INTERNAL', { operation: 'RelayIrqFd.create', detail: 'the platform factory did not return a RelayPlatform' });
-    }
+    this.platform = createRelayPlatform('RelayIrqFd.create', platform, this.table);
     this.capabilities = Object.freeze({
       mediation: 'emulated' as const,
       maxRoutes,

@@ -1,0 +1,95 @@
+/**
+ * The `relayPlatform` option and the relay's limits: a relay-mode partition honours `maxRoutes` (and
+ * derives its default from the descriptor budget); a platform factory that throws or returns
+ * something else is a typed error, at creation in relay mode and at the first overflow route with
+ * kernel irqfd, leaving the route as it was and nothing open. One body on the KVM model and on the
+ * real /dev/kvm where it exists.
+ */
+import { type IrqFdRoute, encodeMsi, isVirtError } from '@tsvmm/virt';
+import { DESCRIPTOR_RESERVE } from '@tsvmm/linux-sys';
+import { thrownBy } from '@tsvmm/virt/testing';
+import type { RelayPlatformFactory } from '@tsvmm/virt/implement';
+import { KvmPartition } from '../src';
+import { KvmKernelModel, modelRelayPlatform } from '../src/testing';
+import { LEGACY_ROUTES } from '../src/gsi-routing';
+import { describeOnTargets } from './support/targets';
+
+const A = encodeMsi({ destinationId: 1, vector: 0x41 });
+
+/** Factories a caller could pass by mistake, and the code each must give. */
+const BROKEN: Array<[string, RelayPlatformFactory, string]> = [
+  ['throws a plain Error', () => {
+    throw new Error('boom');
+  }, 'INTERNAL'],
+  ['returns undefined', () => undefined as never, 'INVALID_ARGUMENT'],
+  ['returns an object without the platform methods', () => ({ name: 'half' }) as never, 'INVALID_ARGUMENT'],
+];
+
+describeOnTargets('relayPlatform and the relay limits', (target) => {
+  it("irqfd: 'relay' honours maxRoutes: that many routes, one more is EXHAUSTED, nothing half-built", () => {
+    using p = target.create({ irqfd: 'relay', maxRoutes: 2 });
+    const irqfd = p.irqfd()!;
+    expect([irqfd.capabilities.mediation, irqfd.capabilities.maxRoutes, p.capabilities.maxRoutes]).toEqual(['emulated', 2, 2]);
+    const routes: IrqFdRoute[] = [irqfd.newIrqFdRoute(), irqfd.newIrqFdRoute()];
+    const open = target.openFdCount();
+    const e = thrownBy(() => irqfd.newIrqFdRoute());
+    expect(isVirtError(e) && e.code).toBe('EXHAUSTED');
+    expect(target.openFdCount()).toBe(open);
+    routes[0]!.dispose();
+    irqfd.newIrqFdRoute().dispose();
+  });
+
+  for (const [what, factory, code] of BROKEN) {
+    it(`a relay platform factory that ${what} is ${code} at creation in relay mode, with nothing left open`, () => {
+      const open = target.openFdCount();
+      const e = thrownBy(() => target.create({ irqfd: 'relay', relayPlatform: factory }));
+      expect(isVirtError(e) && [e.code, e.operation]).toEqual([code, 'RelayIrqFd.create']);
+      expect(target.openFdCount()).toBe(open);
+    });
+
+    it(`a relay platform factory that ${what} is ${code} at the first overflow route; the route keeps its MSI, masked, and moves to a GSI once one frees`, () => {
+      const open = target.openFdCount();
+      {
+        using p = target.create({ routingEntries: LEGACY_ROUTES.length + 1, relayPlatform: factory });
+        const irqfd = p.irqfd()!;
+        const first = irqfd.newIrqFdRoute();
+        first.setMsi(A.addressLo, A.data);
+        const r = irqfd.newIrqFdRoute();
+        r.setMsi(A.addressLo, A.data);
+        const e = thrownBy(() => r.unmask());
+        expect(isVirtError(e) && e.code).toBe(code);
+        expect([r.masked, r.msi?.data]).toEqual([true, A.data]);
+        first.dispose(); // its GSI frees: the route no longer needs the relay
+        r.unmask();
+        expect(r.mediation).toBe('kernel');
+        r.event.signal();
+        expect(target.takeIrr(p)).toEqual([[1, 0x41]]);
+      }
+      // No relay started, so no worker to wait for: every descriptor is closed by dispose.
+      expect(target.openFdCount()).toBe(open);
+    });
+  }
+});
+
+describe('relay-mode route budget (KVM model: a descriptor limit of its own)', () => {
+  it('the default maxRoutes of a relay-mode partition is what the descriptor budget allows, at two per route', () => {
+    const model = new KvmKernelModel({ apicIds: [0, 1], maxFds: 200 });
+    using p = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'relay', relayPlatform: modelRelayPlatform(model) });
+    const budget = model.descriptorBudget();
+    const max = p.irqfd()!.capabilities.maxRoutes;
+    // Derived at creation: the partition's own descriptors were open then, as they are now.
+    expect(max).toBe(Math.floor((budget.limit - budget.open - DESCRIPTOR_RESERVE) / 2));
+    const routes = Array.from({ length: max }, () => p.irqfd()!.newIrqFdRoute());
+    expect(routes).toHaveLength(max);
+  });
+
+  it('modelRelayPlatform with events: undefined still makes the routes eventfds on the model', () => {
+    const model = new KvmKernelModel({ apicIds: [0, 1] });
+    using p = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'relay', relayPlatform: modelRelayPlatform(model, model, { events: undefined }) });
+    const r = p.irqfd()!.newIrqFdRoute();
+    r.setMsi(A.addressLo, A.data);
+    r.unmask();
+    r.event.signal();
+    expect(p.readLocalApic(1).irr).toEqual([0x41]);
+  });
+});
