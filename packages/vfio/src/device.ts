@@ -11,6 +11,7 @@ import { describeValue, invalidArgument, checkOptions } from '@tsvmm/virt/implem
 import { EACCES, EBUSY, ENOENT, ENODEV, ENXIO, EPERM, O_RDWR, check, devicePermissionHint, errnoName, failure } from '@tsvmm/linux-sys';
 import * as abi from './abi';
 import * as calls from './calls';
+import { releaseOwner } from './ownership';
 import { type VfioSyscalls, checkVfioSyscalls, vfioSyscalls } from './sys';
 
 /** How {@link VfioDevice.open} opens a device. */
@@ -293,10 +294,16 @@ export class VfioDevice implements Disposable {
 
   /**
    * Closes the device fd, then the group and container (legacy) or the iommufd (cdev). Closing the
-   * last device fd makes vfio-pci disable the device's interrupts and reset it. Idempotent; never throws.
+   * last device fd makes vfio-pci disable the device's interrupts and reset it. An
+   * `AssignedPciDevice` still assigned on this device is disposed first, while the fds are open:
+   * its eventfds are unbound (`VFIO_DEVICE_SET_IRQS` disables), its routes disposed and its DMA
+   * unmapped, so nothing is left bound or mapped when the fds close, and its own later `dispose()`
+   * does nothing. Idempotent; never throws (the owner's failures go to its `onError`).
    */
   dispose(): void {
     if (this.disposed) return;
+    // The owner's SET_IRQS and unmap calls need these fds open: release it before closing them.
+    releaseOwner(this);
     this.disposed = true;
     this.sys.close(this.deviceFd);
     if (this.groupFd >= 0) this.sys.close(this.groupFd);
