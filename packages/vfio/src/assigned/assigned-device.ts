@@ -4,7 +4,7 @@
  * emulator and the device, MSI-X and MSI delivered by irqfd, guest RAM mapped for DMA.
  */
 import { type Disposable, type Event, IOAPIC_PINS, type IrqFd, type IrqFdRoute, type LevelIrqFdRoute, VirtError } from '@tsvmm/virt';
-import { checkInteger, checkOptions, describeValue, invalidArgument } from '@tsvmm/virt/implement';
+import { checkConstructToken, checkInteger, checkOptions, describeValue, invalidArgument } from '@tsvmm/virt/implement';
 import {
   type IrqFdMsixRoutes,
   MSIX_CAPABILITY_SIZE,
@@ -143,6 +143,9 @@ const AF_SIZE = 6;
 const SNAPSHOT_V1_FIELDS: readonly (keyof AssignedPciDeviceState)[] = ['version', 'bars', 'rom', 'command', 'msix', 'msi', 'interruptLine', 'intxPending'];
 const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
 
+/** Held by {@link AssignedPciDevice.create} alone: the constructor is internal (it takes what create read and checked). */
+const CONSTRUCT = Symbol('AssignedPciDevice.create');
+
 /** Config bytes kept here rather than in the device: BAR and ROM registers, Interrupt Line, the parts of a capability an emulator owns. */
 type VirtualKind = 'bar' | 'rom' | 'line' | 'msix' | 'msi';
 
@@ -241,6 +244,7 @@ export class AssignedPciDevice implements Disposable {
   private lastErr: Error | undefined;
 
   private constructor(
+    token: symbol,
     private readonly device: VfioDevice,
     private readonly configOffset: number,
     init: {
@@ -267,6 +271,7 @@ export class AssignedPciDevice implements Disposable {
     private readonly onError: ((error: Error, operation: string) => void) | undefined,
     private readonly ownedRoutes: IrqFdMsixRoutes[],
   ) {
+    checkConstructToken(token, CONSTRUCT, 'AssignedPciDevice', 'AssignedPciDevice.create()');
     this.configSize = init.configSize;
     this.bars = Object.freeze(init.bars);
     this.virtualBars = new VirtualBars(init.bars, init.romSize);
@@ -454,6 +459,7 @@ export class AssignedPciDevice implements Disposable {
       dma.mapAll(op, ram);
       const intx = intxUsable ? intxOption : undefined;
       assigned = new AssignedPciDevice(
+        CONSTRUCT,
         device,
         cfg.offset,
         { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx, pcieCap, afCap, flrCapable, msixIrqCount, msiIrqCount },

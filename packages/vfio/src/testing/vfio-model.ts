@@ -271,7 +271,9 @@ export class ModelPciDevice {
   /** Resets done (at open, VFIO_DEVICE_RESET, last close). */
   resets = 0;
 
+  /** @throws VirtError INVALID_ARGUMENT (`@tsvmm/virt`) for a spec that is not a {@link ModelDeviceSpec}, naming the field, before anything is made. */
   constructor(spec: ModelDeviceSpec) {
+    checkDeviceSpec('new ModelPciDevice', 'spec', spec);
     this.address = spec.address;
     this.group = spec.group;
     this.msixVectors = spec.msixVectors ?? 8;
@@ -439,25 +441,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const bad = new Set((nonViable as unknown[]).map((g, i) => checkInteger(op, `nonViableGroups[${i}]`, g, 0, 1 << 30)));
     const byName = new Map<string, ModelPciDevice>();
     (devices as unknown[]).forEach((d, i) => {
-      const s = checkOptions<ModelDeviceSpec>(op, `devices[${i}]`, d, ['address', 'group', 'msixVectors', 'msiVectors', 'intxPin', 'dynamicMsix', 'hostVectors', 'resetWorks', 'pcie', 'advancedFeatures']);
-      if (typeof s.address !== 'string' || !/^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s.address) || byName.has(s.address)) {
-        throw invalidArgument(op, `devices[${i}].address must be a new PCI name dddd:bb:dd.f in lower case, got ${describeValue(s.address)}`);
-      }
-      const spec: ModelDeviceSpec = {
-        address: s.address,
-        group: checkInteger(op, `devices[${i}].group`, s.group, 0, 1 << 30),
-        msixVectors: s.msixVectors === undefined ? undefined : checkInteger(op, `devices[${i}].msixVectors`, s.msixVectors, 1, 2048),
-        msiVectors: s.msiVectors === undefined ? undefined : checkInteger(op, `devices[${i}].msiVectors`, s.msiVectors, 1, 32),
-        intxPin: s.intxPin === undefined ? undefined : checkInteger(op, `devices[${i}].intxPin`, s.intxPin, 0, 4),
-        dynamicMsix: s.dynamicMsix === undefined ? undefined : s.dynamicMsix === true,
-        hostVectors: s.hostVectors === undefined ? undefined : checkInteger(op, `devices[${i}].hostVectors`, s.hostVectors, 0, 1 << 20),
-        resetWorks: s.resetWorks === undefined ? undefined : s.resetWorks === true,
-        pcie: checkPcieSpec(op, `devices[${i}].pcie`, s.pcie),
-        advancedFeatures: checkAdvancedFeaturesSpec(op, `devices[${i}].advancedFeatures`, s.advancedFeatures),
-      };
-      if (spec.msiVectors !== undefined && (spec.msiVectors & (spec.msiVectors - 1)) !== 0) {
-        throw invalidArgument(op, `devices[${i}].msiVectors must be 1, 2, 4, 8, 16 or 32, got ${spec.msiVectors}`);
-      }
+      const spec = checkDeviceSpec(op, `devices[${i}]`, d);
+      if (byName.has(spec.address)) throw invalidArgument(op, `devices[${i}].address must be a new PCI name dddd:bb:dd.f in lower case, got ${describeValue(spec.address)}`);
       const dev = new ModelPciDevice(spec);
       byName.set(dev.address, dev);
       let g = this.groups.get(dev.group);
@@ -1694,6 +1679,31 @@ function sizedStruct(arg: number | Uint8Array | undefined, minsz: number): DataV
   const v = ioctlStruct(arg, minsz);
   if (typeof v === 'number' || v.getUint32(0, true) >= minsz) return v;
   return -EINVAL;
+}
+
+
+/** A device spec checked field by field (INVALID_ARGUMENT naming `name.field`), with its defaults left undefined. */
+function checkDeviceSpec(op: string, name: string, d: unknown): ModelDeviceSpec {
+  const s = checkOptions<ModelDeviceSpec>(op, name, d, ['address', 'group', 'msixVectors', 'msiVectors', 'intxPin', 'dynamicMsix', 'hostVectors', 'resetWorks', 'pcie', 'advancedFeatures']);
+  if (typeof s.address !== 'string' || !/^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s.address)) {
+    throw invalidArgument(op, `${name}.address must be a PCI name dddd:bb:dd.f in lower case, got ${describeValue(s.address)}`);
+  }
+  const spec: ModelDeviceSpec = {
+    address: s.address,
+    group: checkInteger(op, `${name}.group`, s.group, 0, 1 << 30),
+    msixVectors: s.msixVectors === undefined ? undefined : checkInteger(op, `${name}.msixVectors`, s.msixVectors, 1, 2048),
+    msiVectors: s.msiVectors === undefined ? undefined : checkInteger(op, `${name}.msiVectors`, s.msiVectors, 1, 32),
+    intxPin: s.intxPin === undefined ? undefined : checkInteger(op, `${name}.intxPin`, s.intxPin, 0, 4),
+    dynamicMsix: s.dynamicMsix === undefined ? undefined : s.dynamicMsix === true,
+    hostVectors: s.hostVectors === undefined ? undefined : checkInteger(op, `${name}.hostVectors`, s.hostVectors, 0, 1 << 20),
+    resetWorks: s.resetWorks === undefined ? undefined : s.resetWorks === true,
+    pcie: checkPcieSpec(op, `${name}.pcie`, s.pcie),
+    advancedFeatures: checkAdvancedFeaturesSpec(op, `${name}.advancedFeatures`, s.advancedFeatures),
+  };
+  if (spec.msiVectors !== undefined && (spec.msiVectors & (spec.msiVectors - 1)) !== 0) {
+    throw invalidArgument(op, `${name}.msiVectors must be 1, 2, 4, 8, 16 or 32, got ${spec.msiVectors}`);
+  }
+  return spec;
 }
 
 /** The `pcie` option of a model device: false, undefined, or `{ flr?: boolean }`. */
