@@ -1,7 +1,11 @@
 // Every call of vfioCalls, and every export a user can call, refuses arguments of the wrong type
 // with a typed INVALID_ARGUMENT naming the argument, before any system call: never a TypeError
 // from inside, never a call made with garbage.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isVirtError } from '@tsvmm/virt';
+import { KvmKernelModel } from '@tsvmm/virt-kvm/testing';
 import { virtErrorThrownBy } from '@tsvmm/virt/testing';
 import * as vfio from '../src';
 import * as vfioTesting from '../src/testing';
@@ -194,5 +198,37 @@ describe('every export of @tsvmm/vfio and @tsvmm/vfio/testing', () => {
     }
     expect(untyped).toEqual([]);
     expect(tried).toBeGreaterThan(800);
+  });
+});
+
+describe('the VFIO model and the bridge: their own methods with wrong types', () => {
+  it('writeSysfs, open and ioctl refuse wrong types with INVALID_ARGUMENT naming the argument; a filesystem refusal is a typed SYSCALL', () => {
+    const model = new vfioTesting.VfioKernelModel();
+    const bridge = new vfioTesting.VfioModelBridge(model, new KvmKernelModel());
+    const cases: [() => unknown, string, string][] = [
+      [() => model.writeSysfs(undefined as never), 'VfioKernelModel.writeSysfs', 'root'],
+      [() => model.writeSysfs(Symbol('s') as never), 'VfioKernelModel.writeSysfs', 'root'],
+      [() => model.writeSysfs('/tmp/x', 'x' as never), 'VfioKernelModel.writeSysfs', 'others'],
+      [() => model.writeSysfs('/tmp/x', [{ address: 5 }] as never), 'VfioKernelModel.writeSysfs', 'others[0].address'],
+      [() => model.writeSysfs('/tmp/x', [{ address: '0000:02:00.0', group: -1 }]), 'VfioKernelModel.writeSysfs', 'others[0].group'],
+      [() => model.writeSysfs('/tmp/x', [{ address: '0000:02:00.0', driver: '../x' }]), 'VfioKernelModel.writeSysfs', 'others[0].driver'],
+      [() => model.open(Symbol('s') as never, 2), 'VfioKernelModel.open', 'path'],
+      [() => model.ioctl(3, undefined as never), 'VfioKernelModel.ioctl', 'request'],
+      [() => model.ioctl(3, { name: 'X' } as never), 'VfioKernelModel.ioctl', 'request'],
+      [() => bridge.ioctl(3, null as never), 'VfioModelBridge.ioctl', 'request'],
+    ];
+    for (const [fn, operation, arg] of cases) {
+      const e = virtErrorThrownBy(fn);
+      expect({ arg, code: e.code, operation: e.operation, names: e.detail.startsWith(arg) }).toEqual({ arg, code: 'INVALID_ARGUMENT', operation, names: true });
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'tsvmm-sysfs-twice-'));
+    try {
+      model.writeSysfs(dir);
+      const e = virtErrorThrownBy(() => model.writeSysfs(dir));
+      expect({ code: e.code, operation: e.operation, errnoName: e.errnoName }).toEqual({ code: 'SYSCALL', operation: 'VfioKernelModel.writeSysfs', errnoName: 'EEXIST' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(model.openFds).toBe(0);
   });
 });
