@@ -3,7 +3,10 @@
  * `./abi`). Each goes through a {@link VfioSyscalls}, so a model can stand in for the kernel, and
  * returns what the kernel answered: the result (decoded where the argument carries output), or a
  * negative `-errno`. Callers turn failures into typed errors with `check` / `failure` of
- * `@tsvmm/linux-sys`. Nothing here throws for a kernel failure.
+ * `@tsvmm/linux-sys`. Nothing here throws for a kernel failure; an argument of the wrong type (a
+ * `sys` without the method the call needs, an fd that is not a 32-bit integer, a field out of its
+ * C type's range, malformed interrupt data or mapping) throws a VirtError INVALID_ARGUMENT (of
+ * `@tsvmm/virt`) naming the argument, before any system call.
  *
  * Source of every rule: `vfio.md` of the reference facts (UAPI `linux/vfio.h`, `linux/iommufd.h`,
  * `drivers/vfio/*`).
@@ -12,6 +15,7 @@ import { type StructLayout, type TableLayout, decodeStruct, encodeStruct, readFi
 import * as abi from './abi';
 import type { IoctlDef } from '@tsvmm/linux-sys';
 import type { VfioSyscalls } from './sys';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
 
 /** A negative `-errno` from the kernel (or the model). */
 export type Errno = number;
@@ -85,6 +89,60 @@ function infoWithCaps(sys: VfioSyscalls, fd: number, request: IoctlDef, first: U
   return buf;
 }
 
+// ---- argument checks ------------------------------------------------------------------------
+// Each call checks its arguments before the system call: a caller's wrong type is INVALID_ARGUMENT
+// naming the argument, never a TypeError from inside. The checks allocate nothing unless they throw
+// (setIrqs, regionRead and regionWrite are on the guest's path).
+
+/** `sys` has `method` as a function (ioctl, or pread / pwrite for region access). */
+function checkSys(op: string, sys: unknown, method: 'ioctl' | 'pread' | 'pwrite'): void {
+  if (typeof sys !== 'object' || sys === null || typeof (sys as Record<string, unknown>)[method] !== 'function') {
+    throw invalidArgument(op, `sys must be a VfioSyscalls (vfioSyscalls(), or a model) with the function ${method}, got ${describeValue(sys)}`);
+  }
+}
+
+/** A file descriptor number: any s32 (a negative one is the kernel's to refuse, as it does). */
+function checkFd(op: string, name: string, fd: unknown): void {
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < -0x8000_0000 || fd > 0x7fff_ffff) throw invalidArgument(op, `${name} must be a file descriptor (a 32-bit integer), got ${describeValue(fd)}`);
+}
+
+/** A u32 field of a struct. */
+function checkU32(op: string, name: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw invalidArgument(op, `${name} must be an unsigned 32-bit integer, got ${describeValue(v)}`);
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** A u64 field: a bigint in range, or a non-negative safe integer. */
+function checkU64(op: string, name: string, v: unknown): void {
+  if (typeof v === 'bigint' ? v < 0n || v > U64_MAX : typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw invalidArgument(op, `${name} must be an unsigned 64-bit integer (bigint, or a non-negative safe integer), got ${describeValue(v)}`);
+  }
+}
+
+/** A byte offset into a region or fd: a non-negative safe integer. */
+function checkOffset(op: string, name: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalidArgument(op, `${name} must be a non-negative safe integer (bytes), got ${describeValue(v)}`);
+}
+
+function checkBytes(op: string, name: string, v: unknown): void {
+  if (!(v instanceof Uint8Array)) throw invalidArgument(op, `${name} must be a Uint8Array, got ${describeValue(v)}`);
+}
+
+function checkMapping(op: string, m: unknown): void {
+  if (typeof m !== 'object' || m === null) throw invalidArgument(op, `m must be a DmaMapping { vaddr, iova, size }, got ${describeValue(m)}`);
+  const r = m as Record<string, unknown>;
+  checkU64(op, 'm.vaddr', r.vaddr);
+  checkU64(op, 'm.iova', r.iova);
+  checkU64(op, 'm.size', r.size);
+}
+
+/** The common head of a call issued on `fd`: `sys` and the fd. */
+function checkCall(op: string, sys: unknown, fdName: string, fd: unknown): void {
+  checkSys(op, sys, 'ioctl');
+  checkFd(op, fdName, fd);
+}
+
 /** One capability of an info buffer's chain (`struct vfio_info_cap_header`). */
 export interface CapabilityRef {
   /** Its id (what the capability is, per info kind: e.g. `VFIO_REGION_INFO_CAP_MSIX_MAPPABLE`). */
@@ -100,6 +158,8 @@ export interface CapabilityRef {
  * header inside the buffer, none visited twice (a looping or truncated chain is cut, not followed).
  */
 export function capabilityChain(buf: Uint8Array, capOffset: number): CapabilityRef[] {
+  checkBytes('vfioCalls.capabilityChain', 'buf', buf);
+  checkU32('vfioCalls.capabilityChain', 'capOffset', capOffset);
   const out: CapabilityRef[] = [];
   const v = view(buf);
   let at = capOffset;
@@ -139,11 +199,22 @@ function readInfo(sys: VfioSyscalls, fd: number, request: IoctlDef, layout: Stru
 // ---- container --------------------------------------------------------------------------------
 
 /** VFIO_GET_API_VERSION on /dev/vfio/vfio: {@link abi.VFIO_API_VERSION} (0) on every kernel. */
-export const getApiVersion = (sys: VfioSyscalls, containerFd: number): number => sys.ioctl(containerFd, abi.VFIO_GET_API_VERSION, 0);
+export function getApiVersion(sys: VfioSyscalls, containerFd: number): number {
+  checkCall('vfioCalls.getApiVersion', sys, 'containerFd', containerFd);
+  return sys.ioctl(containerFd, abi.VFIO_GET_API_VERSION, 0);
+}
 /** VFIO_CHECK_EXTENSION on a container: > 0 when the extension (`VFIO_EXTENSION`) is supported, 0 when not. */
-export const checkExtension = (sys: VfioSyscalls, containerFd: number, extension: number): number => sys.ioctl(containerFd, abi.VFIO_CHECK_EXTENSION, extension);
+export function checkExtension(sys: VfioSyscalls, containerFd: number, extension: number): number {
+  checkCall('vfioCalls.checkExtension', sys, 'containerFd', containerFd);
+  checkU32('vfioCalls.checkExtension', 'extension', extension);
+  return sys.ioctl(containerFd, abi.VFIO_CHECK_EXTENSION, extension);
+}
 /** VFIO_SET_IOMMU on a container with at least one group attached: 0, or EINVAL / ENODEV / EPERM (vfio.md §8). */
-export const setIommu = (sys: VfioSyscalls, containerFd: number, type: number): number => sys.ioctl(containerFd, abi.VFIO_SET_IOMMU, type);
+export function setIommu(sys: VfioSyscalls, containerFd: number, type: number): number {
+  checkCall('vfioCalls.setIommu', sys, 'containerFd', containerFd);
+  checkU32('vfioCalls.setIommu', 'type', type);
+  return sys.ioctl(containerFd, abi.VFIO_SET_IOMMU, type);
+}
 
 /** A range of IO virtual addresses, both ends inclusive (`struct vfio_iova_range`). */
 export interface IovaRange {
@@ -167,6 +238,7 @@ export interface IommuInfo {
 
 /** VFIO_IOMMU_GET_INFO on a container with an IOMMU set, following the capability chain: the info, or -errno (EINVAL before SET_IOMMU). */
 export function iommuGetInfo(sys: VfioSyscalls, containerFd: number): IommuInfo | Errno {
+  checkCall('vfioCalls.iommuGetInfo', sys, 'containerFd', containerFd);
   const L = abi.VFIO_IOMMU_TYPE1_INFO;
   const info = readInfo(sys, containerFd, abi.VFIO_IOMMU_GET_INFO, L, pack(L, { argsz: L.size }), abi.VFIO_IOMMU_INFO_CAPS);
   if (typeof info === 'number') return info;
@@ -197,12 +269,21 @@ export interface DmaMapping {
 
 /** VFIO_IOMMU_MAP_DMA with READ | WRITE unless `flags` says otherwise: 0, or EINVAL / EEXIST / ENOSPC / ENOMEM (vfio.md §6). */
 export function mapDma(sys: VfioSyscalls, containerFd: number, m: DmaMapping, flags = abi.VFIO_DMA_MAP_FLAG_READ | abi.VFIO_DMA_MAP_FLAG_WRITE): number {
+  const op = 'vfioCalls.mapDma';
+  checkCall(op, sys, 'containerFd', containerFd);
+  checkMapping(op, m);
+  checkU32(op, 'flags', flags);
   const L = abi.VFIO_IOMMU_TYPE1_DMA_MAP;
   return sys.ioctl(containerFd, abi.VFIO_IOMMU_MAP_DMA, pack(L, { argsz: L.size, flags, vaddr: m.vaddr, iova: m.iova, size: m.size }));
 }
 
 /** VFIO_IOMMU_UNMAP_DMA: the bytes unmapped (0n when nothing was mapped there), or -errno (EINVAL when it would split a mapping). `flags` {@link abi.VFIO_DMA_UNMAP_FLAG_ALL} with iova = size = 0 unmaps everything. */
 export function unmapDma(sys: VfioSyscalls, containerFd: number, iova: bigint, size: bigint, flags = 0): bigint | Errno {
+  const op = 'vfioCalls.unmapDma';
+  checkCall(op, sys, 'containerFd', containerFd);
+  checkU64(op, 'iova', iova);
+  checkU64(op, 'size', size);
+  checkU32(op, 'flags', flags);
   const L = abi.VFIO_IOMMU_TYPE1_DMA_UNMAP;
   const arg = pack(L, { argsz: L.size, flags, iova, size });
   const r = sys.ioctl(containerFd, abi.VFIO_IOMMU_UNMAP_DMA, arg);
@@ -213,6 +294,7 @@ export function unmapDma(sys: VfioSyscalls, containerFd: number, iova: bigint, s
 
 /** VFIO_GROUP_GET_STATUS: the flags (`VFIO_GROUP_FLAGS_VIABLE`, `VFIO_GROUP_FLAGS_CONTAINER_SET`), or -errno. */
 export function groupGetStatus(sys: VfioSyscalls, groupFd: number): number {
+  checkCall('vfioCalls.groupGetStatus', sys, 'groupFd', groupFd);
   const L = abi.VFIO_GROUP_STATUS;
   const arg = pack(L, { argsz: L.size });
   const r = sys.ioctl(groupFd, abi.VFIO_GROUP_GET_STATUS, arg);
@@ -221,13 +303,18 @@ export function groupGetStatus(sys: VfioSyscalls, groupFd: number): number {
 
 /** VFIO_GROUP_SET_CONTAINER with a pointer to the s32 container (or iommufd) fd: 0, or EINVAL / EBADF / EBADFD / EPERM. */
 export function groupSetContainer(sys: VfioSyscalls, groupFd: number, containerFd: number): number {
+  checkCall('vfioCalls.groupSetContainer', sys, 'groupFd', groupFd);
+  checkFd('vfioCalls.groupSetContainer', 'containerFd', containerFd);
   const arg = new Uint8Array(4);
   view(arg).setInt32(0, containerFd, true);
   return sys.ioctl(groupFd, abi.VFIO_GROUP_SET_CONTAINER, arg);
 }
 
 /** VFIO_GROUP_UNSET_CONTAINER: 0, or EINVAL when no container is set. */
-export const groupUnsetContainer = (sys: VfioSyscalls, groupFd: number): number => sys.ioctl(groupFd, abi.VFIO_GROUP_UNSET_CONTAINER);
+export function groupUnsetContainer(sys: VfioSyscalls, groupFd: number): number {
+  checkCall('vfioCalls.groupUnsetContainer', sys, 'groupFd', groupFd);
+  return sys.ioctl(groupFd, abi.VFIO_GROUP_UNSET_CONTAINER);
+}
 
 /**
  * VFIO_GROUP_GET_DEVICE_FD with the NUL-terminated device name (`dddd:bb:dd.f`, options after one
@@ -237,6 +324,8 @@ export const groupUnsetContainer = (sys: VfioSyscalls, groupFd: number): number 
  * (vfio_group_ioctl_get_device_fd, vfio_pci_core_match).
  */
 export function groupGetDeviceFd(sys: VfioSyscalls, groupFd: number, name: string): number {
+  checkCall('vfioCalls.groupGetDeviceFd', sys, 'groupFd', groupFd);
+  if (typeof name !== 'string') throw invalidArgument('vfioCalls.groupGetDeviceFd', `name must be the device's PCI name (a string such as "0000:01:00.0"), got ${describeValue(name)}`);
   const bytes = new TextEncoder().encode(name);
   const arg = new Uint8Array(bytes.length + 1);
   arg.set(bytes);
@@ -257,6 +346,7 @@ export interface DeviceInfo {
 
 /** VFIO_DEVICE_GET_INFO (20-byte argument: the installed header's; the kernel needs at least 16). */
 export function deviceGetInfo(sys: VfioSyscalls, deviceFd: number): DeviceInfo | Errno {
+  checkCall('vfioCalls.deviceGetInfo', sys, 'deviceFd', deviceFd);
   const L = abi.VFIO_DEVICE_INFO;
   const arg = pack(L, { argsz: L.size });
   const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_GET_INFO, arg);
@@ -300,6 +390,8 @@ export interface RegionInfo {
 
 /** VFIO_DEVICE_GET_REGION_INFO for `index`, following the capability chain: the info, or -errno (EINVAL for an index out of range or no VGA). */
 export function deviceGetRegionInfo(sys: VfioSyscalls, deviceFd: number, index: number): RegionInfo | Errno {
+  checkCall('vfioCalls.deviceGetRegionInfo', sys, 'deviceFd', deviceFd);
+  checkU32('vfioCalls.deviceGetRegionInfo', 'index', index);
   const L = abi.VFIO_REGION_INFO;
   const info = readInfo(sys, deviceFd, abi.VFIO_DEVICE_GET_REGION_INFO, L, pack(L, { argsz: L.size, index }), abi.VFIO_REGION_INFO_FLAG_CAPS);
   if (typeof info === 'number') return info;
@@ -332,6 +424,8 @@ export interface IrqInfo {
 
 /** VFIO_DEVICE_GET_IRQ_INFO for `index` (`VFIO_PCI_IRQ`): the info, or -errno (EINVAL for index ≥ 5, ERR on conventional PCI). */
 export function deviceGetIrqInfo(sys: VfioSyscalls, deviceFd: number, index: number): IrqInfo | Errno {
+  checkCall('vfioCalls.deviceGetIrqInfo', sys, 'deviceFd', deviceFd);
+  checkU32('vfioCalls.deviceGetIrqInfo', 'index', index);
   const L = abi.VFIO_IRQ_INFO;
   const arg = pack(L, { argsz: L.size, index });
   const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_GET_IRQ_INFO, arg);
@@ -368,6 +462,35 @@ const ACTION_FLAG: Readonly<Record<IrqAction, number>> = Object.freeze({
 
 /** The bytes of a `struct vfio_irq_set` with its data: `argsz` = 20 + data bytes. */
 export function encodeIrqSet(index: number, action: IrqAction, start: number, data: IrqSetData): Uint8Array {
+  checkIrqSet('vfioCalls.encodeIrqSet', index, action, start, data);
+  return irqSetBytes(index, action, start, data);
+}
+
+/** INVALID_ARGUMENT unless the arguments make a `struct vfio_irq_set`: u32 index and start, a known action, one kind of data of the right types. */
+function checkIrqSet(op: string, index: unknown, action: unknown, start: unknown, data: unknown): void {
+  checkU32(op, 'index', index);
+  if (action !== 'mask' && action !== 'unmask' && action !== 'trigger') throw invalidArgument(op, `action must be 'mask', 'unmask' or 'trigger', got ${describeValue(action)}`);
+  checkU32(op, 'start', start);
+  const d = data as Record<string, unknown> | null;
+  if (typeof d !== 'object' || d === null) throw invalidArgument(op, `data must be { none: count }, { bools: [...] } or { eventfds: [...] }, got ${describeValue(data)}`);
+  const kinds = ('none' in d ? 1 : 0) + ('bools' in d ? 1 : 0) + ('eventfds' in d ? 1 : 0);
+  if (kinds !== 1) throw invalidArgument(op, `data must have exactly one of none, bools or eventfds, got ${describeValue(data)}`);
+  if ('none' in d) return checkU32(op, 'data.none', d.none);
+  const list = 'bools' in d ? d.bools : d.eventfds;
+  const name = 'bools' in d ? 'data.bools' : 'data.eventfds';
+  if (!Array.isArray(list)) throw invalidArgument(op, `${name} must be an array, got ${describeValue(list)}`);
+  // At most what a u32 argsz can carry.
+  if (list.length > 0x3fff_fff0) throw invalidArgument(op, `${name} has ${list.length} entries, more than a VFIO_DEVICE_SET_IRQS can carry`);
+  for (let i = 0; i < list.length; i++) {
+    const x: unknown = list[i];
+    if ('bools' in d ? typeof x !== 'boolean' : typeof x !== 'number' || !Number.isInteger(x) || x < -0x8000_0000 || x > 0x7fff_ffff) {
+      throw invalidArgument(op, `${name}[${i}] must be ${'bools' in d ? 'a boolean' : 'an eventfd (a 32-bit integer; -1 unbinds)'}, got ${describeValue(x)}`);
+    }
+  }
+}
+
+/** The bytes of a checked `struct vfio_irq_set`. */
+function irqSetBytes(index: number, action: IrqAction, start: number, data: IrqSetData): Uint8Array {
   const L = abi.VFIO_IRQ_SET;
   let flags = ACTION_FLAG[action];
   let count: number;
@@ -397,11 +520,18 @@ export function encodeIrqSet(index: number, action: IrqAction, start: number, da
  * (nothing enabled: retry with at most that many); or -errno (EINVAL / ENOTTY / ENODEV / EBUSY,
  * vfio.md §5). Disable an index with `('trigger', 0, { none: 0 })`.
  */
-export const setIrqs = (sys: VfioSyscalls, deviceFd: number, index: number, action: IrqAction, start: number, data: IrqSetData): number =>
-  sys.ioctl(deviceFd, abi.VFIO_DEVICE_SET_IRQS, encodeIrqSet(index, action, start, data));
+export function setIrqs(sys: VfioSyscalls, deviceFd: number, index: number, action: IrqAction, start: number, data: IrqSetData): number {
+  const op = 'vfioCalls.setIrqs';
+  checkCall(op, sys, 'deviceFd', deviceFd);
+  checkIrqSet(op, index, action, start, data);
+  return sys.ioctl(deviceFd, abi.VFIO_DEVICE_SET_IRQS, irqSetBytes(index, action, start, data));
+}
 
 /** VFIO_DEVICE_RESET: 0, or EINVAL (no reset method: VFIO_DEVICE_FLAGS_RESET clear), EAGAIN (device lock busy). */
-export const deviceReset = (sys: VfioSyscalls, deviceFd: number): number => sys.ioctl(deviceFd, abi.VFIO_DEVICE_RESET);
+export function deviceReset(sys: VfioSyscalls, deviceFd: number): number {
+  checkCall('vfioCalls.deviceReset', sys, 'deviceFd', deviceFd);
+  return sys.ioctl(deviceFd, abi.VFIO_DEVICE_RESET);
+}
 
 /**
  * pread of `buf.length` bytes at `offset` inside a region whose fd offset is `regionOffset`: bytes
@@ -409,17 +539,32 @@ export const deviceReset = (sys: VfioSyscalls, deviceFd: number): number => sys.
  * -errno: EFAULT past the end of config space, EINVAL from a BAR's end on, EIO on a memory BAR's
  * bytes outside the MSI-X table while Memory Space is off (vfio_pci_core_read, vfio_pci_bar_rw).
  */
-export const regionRead = (sys: VfioSyscalls, deviceFd: number, regionOffset: number, offset: number, buf: Uint8Array): number =>
-  sys.pread(deviceFd, buf, buf.length, regionOffset + offset);
+export function regionRead(sys: VfioSyscalls, deviceFd: number, regionOffset: number, offset: number, buf: Uint8Array): number {
+  checkRegionAccess('vfioCalls.regionRead', sys, 'pread', deviceFd, regionOffset, offset, buf);
+  return sys.pread(deviceFd, buf, buf.length, regionOffset + offset);
+}
+
+function checkRegionAccess(op: string, sys: unknown, method: 'pread' | 'pwrite', deviceFd: unknown, regionOffset: unknown, offset: unknown, buf: unknown): void {
+  checkSys(op, sys, method);
+  checkFd(op, 'deviceFd', deviceFd);
+  checkOffset(op, 'regionOffset', regionOffset);
+  checkOffset(op, 'offset', offset);
+  checkBytes(op, 'buf', buf);
+  if ((regionOffset as number) + (offset as number) > Number.MAX_SAFE_INTEGER) throw invalidArgument(op, `regionOffset + offset must stay below 2^53, got ${describeValue(regionOffset)} + ${describeValue(offset)}`);
+}
 
 /** pwrite of `buf` at `offset` inside a region whose fd offset is `regionOffset`: bytes written (cut short as {@link regionRead}), or -errno as there. */
-export const regionWrite = (sys: VfioSyscalls, deviceFd: number, regionOffset: number, offset: number, buf: Uint8Array): number =>
-  sys.pwrite(deviceFd, buf, buf.length, regionOffset + offset);
+export function regionWrite(sys: VfioSyscalls, deviceFd: number, regionOffset: number, offset: number, buf: Uint8Array): number {
+  checkRegionAccess('vfioCalls.regionWrite', sys, 'pwrite', deviceFd, regionOffset, offset, buf);
+  return sys.pwrite(deviceFd, buf, buf.length, regionOffset + offset);
+}
 
 // ---- cdev + iommufd ---------------------------------------------------------------------------
 
 /** VFIO_DEVICE_BIND_IOMMUFD on a device cdev (16-byte form, flags 0): the device id in the iommufd, or -errno (EINVAL; EBUSY while the group node is open; EBADF / EBADFD for an fd that is not an iommufd). */
 export function bindIommufd(sys: VfioSyscalls, deviceFd: number, iommufd: number): number {
+  checkCall('vfioCalls.bindIommufd', sys, 'deviceFd', deviceFd);
+  checkFd('vfioCalls.bindIommufd', 'iommufd', iommufd);
   const L = abi.VFIO_DEVICE_BIND_IOMMUFD_LAYOUT;
   const arg = pack(L, { argsz: L.size, flags: 0, iommufd });
   const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_BIND_IOMMUFD, arg);
@@ -428,6 +573,8 @@ export function bindIommufd(sys: VfioSyscalls, deviceFd: number, iommufd: number
 
 /** VFIO_DEVICE_ATTACH_IOMMUFD_PT (12-byte form) with an IOAS id: the hardware page table id, or -errno. */
 export function attachIommufdPt(sys: VfioSyscalls, deviceFd: number, ptId: number): number {
+  checkCall('vfioCalls.attachIommufdPt', sys, 'deviceFd', deviceFd);
+  checkU32('vfioCalls.attachIommufdPt', 'ptId', ptId);
   const L = abi.VFIO_DEVICE_ATTACH_IOMMUFD_PT_LAYOUT;
   const arg = pack(L, { argsz: L.size, flags: 0, ptId });
   const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, arg);
@@ -436,12 +583,14 @@ export function attachIommufdPt(sys: VfioSyscalls, deviceFd: number, ptId: numbe
 
 /** VFIO_DEVICE_DETACH_IOMMUFD_PT (8-byte form): 0 or -errno. */
 export function detachIommufdPt(sys: VfioSyscalls, deviceFd: number): number {
+  checkCall('vfioCalls.detachIommufdPt', sys, 'deviceFd', deviceFd);
   const L = abi.VFIO_DEVICE_DETACH_IOMMUFD_PT_LAYOUT;
   return sys.ioctl(deviceFd, abi.VFIO_DEVICE_DETACH_IOMMUFD_PT, pack(L, { argsz: L.size, flags: 0 }));
 }
 
 /** IOMMU_IOAS_ALLOC on /dev/iommu: the new IOAS id, or -errno. */
 export function ioasAlloc(sys: VfioSyscalls, iommufd: number): number {
+  checkCall('vfioCalls.ioasAlloc', sys, 'iommufd', iommufd);
   const L = abi.IOMMU_IOAS_ALLOC_LAYOUT;
   const arg = pack(L, { size: L.size, flags: 0 });
   const r = sys.ioctl(iommufd, abi.IOMMU_IOAS_ALLOC, arg);
@@ -450,6 +599,8 @@ export function ioasAlloc(sys: VfioSyscalls, iommufd: number): number {
 
 /** IOMMU_DESTROY of an iommufd object (an IOAS): 0 or -errno (EBUSY while a device is attached to it). */
 export function iommuDestroy(sys: VfioSyscalls, iommufd: number, id: number): number {
+  checkCall('vfioCalls.iommuDestroy', sys, 'iommufd', iommufd);
+  checkU32('vfioCalls.iommuDestroy', 'id', id);
   const L = abi.IOMMU_DESTROY_LAYOUT;
   return sys.ioctl(iommufd, abi.IOMMU_DESTROY, pack(L, { size: L.size, id }));
 }
@@ -459,6 +610,9 @@ export function iommuDestroy(sys: VfioSyscalls, iommufd: number, id: number): nu
  * reserved range, EEXIST for an overlap; vfio.md §6).
  */
 export function ioasMap(sys: VfioSyscalls, iommufd: number, ioasId: number, m: DmaMapping): number {
+  checkCall('vfioCalls.ioasMap', sys, 'iommufd', iommufd);
+  checkU32('vfioCalls.ioasMap', 'ioasId', ioasId);
+  checkMapping('vfioCalls.ioasMap', m);
   const L = abi.IOMMU_IOAS_MAP_LAYOUT;
   const flags = abi.IOMMU_IOAS_MAP_FIXED_IOVA | abi.IOMMU_IOAS_MAP_READABLE | abi.IOMMU_IOAS_MAP_WRITEABLE;
   return sys.ioctl(iommufd, abi.IOMMU_IOAS_MAP, pack(L, { size: L.size, flags, ioasId, userVa: m.vaddr, length: m.size, iova: m.iova }));
@@ -466,6 +620,11 @@ export function ioasMap(sys: VfioSyscalls, iommufd: number, ioasId: number, m: D
 
 /** IOMMU_IOAS_UNMAP: the bytes unmapped, or -errno (ENOENT when the range does not cover whole mappings, or none). iova 0 and length 2^64 - 1 unmap everything. */
 export function ioasUnmap(sys: VfioSyscalls, iommufd: number, ioasId: number, iova: bigint, length: bigint): bigint | Errno {
+  const op = 'vfioCalls.ioasUnmap';
+  checkCall(op, sys, 'iommufd', iommufd);
+  checkU32(op, 'ioasId', ioasId);
+  checkU64(op, 'iova', iova);
+  checkU64(op, 'length', length);
   const L = abi.IOMMU_IOAS_UNMAP_LAYOUT;
   const arg = pack(L, { size: L.size, ioasId, iova, length });
   const r = sys.ioctl(iommufd, abi.IOMMU_IOAS_UNMAP, arg);

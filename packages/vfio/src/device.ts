@@ -7,10 +7,11 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { type Disposable, VirtError } from '@tsvmm/virt';
-import { describeValue, invalidArgument, checkOptions } from '@tsvmm/virt/implement';
+import { describeValue, invalidArgument, checkConstructToken, checkOptions } from '@tsvmm/virt/implement';
 import { EACCES, EBUSY, ENOENT, ENODEV, ENXIO, EPERM, O_RDWR, check, devicePermissionHint, errnoName, failure } from '@tsvmm/linux-sys';
 import * as abi from './abi';
 import * as calls from './calls';
+import { releaseOwner } from './ownership';
 import { type VfioSyscalls, checkVfioSyscalls, vfioSyscalls } from './sys';
 
 /** How {@link VfioDevice.open} opens a device. */
@@ -120,6 +121,9 @@ function bindHint(address: string, driver: string | undefined): string {
   return `Bind it to vfio-pci (as root): modprobe vfio-pci; ${unbind}echo vfio-pci > /sys/bus/pci/devices/${address}/driver_override; echo ${address} > /sys/bus/pci/drivers_probe.`;
 }
 
+/** Held by {@link VfioDevice.open} alone: the constructor is internal (it takes fds already open). */
+const CONSTRUCT = Symbol('VfioDevice.open');
+
 /**
  * A PCI function opened through VFIO. Owns its fds (the device fd, and the group and container, or
  * the iommufd); {@link VfioDevice.dispose} closes them, device first. Each is close-on-exec.
@@ -128,6 +132,7 @@ export class VfioDevice implements Disposable {
   private disposed = false;
 
   private constructor(
+    token: symbol,
     /** The system calls every call on this device goes through. */
     readonly sys: VfioSyscalls,
     /** The PCI name. */
@@ -146,7 +151,9 @@ export class VfioDevice implements Disposable {
     readonly ioasId: number,
     /** VFIO_DEVICE_GET_INFO: flags, regions and interrupt indexes. */
     readonly info: calls.DeviceInfo,
-  ) {}
+  ) {
+    checkConstructToken(token, CONSTRUCT, 'VfioDevice', 'VfioDevice.open()');
+  }
 
   /**
    * Opens the PCI function `address`, bound to vfio-pci, through the legacy or the cdev path
@@ -192,98 +199,8 @@ export class VfioDevice implements Disposable {
         hint: "Use path 'legacy', or a Linux 6.6 or later kernel built with CONFIG_VFIO_DEVICE_CDEV and CONFIG_IOMMUFD.",
       });
     }
-    return useCdev ? VfioDevice.openCdev(sys, op, devfs, facts) : VfioDevice.openLegacy(sys, op, devfs, facts);
-  }
-
-  private static openNode(sys: VfioSyscalls, op: string, node: string, what: string, facts: VfioSysfsFacts): number {
-    const fd = sys.open(node, O_RDWR);
-    if (fd >= 0) return fd;
-    const errno = -fd;
-    let hint: string | undefined;
-    if (errno === ENOENT || errno === ENODEV || errno === ENXIO) {
-      throw new VirtError('UNAVAILABLE', {
-        operation: op,
-        detail: `${node} (${what}) does not exist`,
-        hint: 'Load the VFIO driver (modprobe vfio-pci) and check the device is bound to it; a group node appears once every function of the group is bound to vfio-pci or to no driver.',
-        errno,
-        errnoName: errnoName(errno),
-      });
-    }
-    if (errno === EACCES || errno === EPERM) hint = devicePermissionHint(node);
-    if (errno === EBUSY) hint = `Another process has ${node} open, or ${facts.address} is in use through ${facts.cdev === undefined ? 'the other VFIO path' : `/dev/vfio/devices/${facts.cdev}`}: close it there first.`;
-    throw failure(fd, op, `open(${node})`, hint === undefined ? {} : { hint });
-  }
-
-  private static deviceInfo(sys: VfioSyscalls, op: string, fd: number): calls.DeviceInfo {
-    const info = calls.deviceGetInfo(sys, fd);
-    if (typeof info === 'number') throw failure(info, op, 'ioctl(VFIO_DEVICE_GET_INFO)');
-    return Object.freeze(info);
-  }
-
-  private static openLegacy(sys: VfioSyscalls, op: string, devfs: string, facts: VfioSysfsFacts): VfioDevice {
-    const group = facts.group!;
-    const opened: number[] = [];
-    try {
-      const container = VfioDevice.openNode(sys, op, join(devfs, 'vfio/vfio'), 'the VFIO container', facts);
-      opened.push(container);
-      const version = check(calls.getApiVersion(sys, container), op, 'ioctl(VFIO_GET_API_VERSION)');
-      if (version !== abi.VFIO_API_VERSION) {
-        throw new VirtError('UNSUPPORTED', { operation: op, detail: `the VFIO container reports API version ${version}, not ${abi.VFIO_API_VERSION}`, hint: 'Use a Linux kernel with the stable VFIO API.' });
-      }
-      if (calls.checkExtension(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU) <= 0) {
-        throw new VirtError('UNSUPPORTED', {
-          operation: op,
-          detail: 'the VFIO container has no type1v2 IOMMU',
-          hint: 'Load vfio_iommu_type1 (modprobe vfio_iommu_type1), with the IOMMU enabled.',
-        });
-      }
-      const groupFd = VfioDevice.openNode(sys, op, join(devfs, 'vfio', String(group)), `IOMMU group ${group}`, facts);
-      opened.push(groupFd);
-      const status = check(calls.groupGetStatus(sys, groupFd), op, 'ioctl(VFIO_GROUP_GET_STATUS)');
-      if ((status & abi.VFIO_GROUP_FLAGS_VIABLE) === 0) {
-        const held = facts.groupDevices.filter((d) => d.driver !== undefined && !isVfioPci(d.driver));
-        throw new VirtError('UNAVAILABLE', {
-          operation: op,
-          detail: `IOMMU group ${group} of ${facts.address} is not viable: ${held.length > 0 ? held.map((d) => `${d.address} is bound to ${d.driver}`).join(', ') : 'a function of the group is bound to a host driver'}`,
-          hint: 'Bind every function of the group to vfio-pci, or unbind it from its driver (a PCI bridge of the group may stay with pcieport); the group is isolated only as a whole.',
-        });
-      }
-      check(calls.groupSetContainer(sys, groupFd, container), op, 'ioctl(VFIO_GROUP_SET_CONTAINER)');
-      const r = calls.setIommu(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU);
-      if (r === -EPERM) {
-        throw failure(r, op, 'ioctl(VFIO_SET_IOMMU)', {
-          hint: 'The IOMMU has no interrupt remapping: enable it in the firmware, or (accepting that the device can forge MSIs) load vfio_iommu_type1 with allow_unsafe_interrupts=1.',
-        });
-      }
-      check(r, op, 'ioctl(VFIO_SET_IOMMU)');
-      const device = check(calls.groupGetDeviceFd(sys, groupFd, facts.address), op, 'ioctl(VFIO_GROUP_GET_DEVICE_FD)');
-      opened.push(device);
-      const info = VfioDevice.deviceInfo(sys, op, device);
-      return new VfioDevice(sys, facts.address, group, 'legacy', device, container, groupFd, 0, info);
-    } catch (e) {
-      for (const fd of opened.reverse()) sys.close(fd);
-      throw e;
-    }
-  }
-
-  private static openCdev(sys: VfioSyscalls, op: string, devfs: string, facts: VfioSysfsFacts): VfioDevice {
-    const opened: number[] = [];
-    try {
-      const iommufd = VfioDevice.openNode(sys, op, join(devfs, 'iommu'), 'iommufd', facts);
-      opened.push(iommufd);
-      const ioas = check(calls.ioasAlloc(sys, iommufd), op, 'ioctl(IOMMU_IOAS_ALLOC)');
-      const device = VfioDevice.openNode(sys, op, join(devfs, 'vfio/devices', facts.cdev!), `the device cdev of ${facts.address}`, facts);
-      opened.push(device);
-      const bound = calls.bindIommufd(sys, device, iommufd);
-      if (bound === -EBUSY) throw failure(bound, op, 'ioctl(VFIO_DEVICE_BIND_IOMMUFD)', { hint: `IOMMU group ${facts.group} is open through /dev/vfio/${facts.group}: close it there first (a group is used through one path at a time).` });
-      check(bound, op, 'ioctl(VFIO_DEVICE_BIND_IOMMUFD)');
-      check(calls.attachIommufdPt(sys, device, ioas), op, 'ioctl(VFIO_DEVICE_ATTACH_IOMMUFD_PT)');
-      const info = VfioDevice.deviceInfo(sys, op, device);
-      return new VfioDevice(sys, facts.address, facts.group!, 'cdev', device, iommufd, -1, ioas, info);
-    } catch (e) {
-      for (const fd of opened.reverse()) sys.close(fd);
-      throw e;
-    }
+    const f = useCdev ? openCdev(sys, op, devfs, facts) : openLegacy(sys, op, devfs, facts);
+    return new VfioDevice(CONSTRUCT, sys, facts.address, facts.group, f.path, f.deviceFd, f.iommuFd, f.groupFd, f.ioasId, f.info);
   }
 
   /** True once {@link dispose} ran. */
@@ -293,10 +210,16 @@ export class VfioDevice implements Disposable {
 
   /**
    * Closes the device fd, then the group and container (legacy) or the iommufd (cdev). Closing the
-   * last device fd makes vfio-pci disable the device's interrupts and reset it. Idempotent; never throws.
+   * last device fd makes vfio-pci disable the device's interrupts and reset it. An
+   * `AssignedPciDevice` still assigned on this device is disposed first, while the fds are open:
+   * its eventfds are unbound (`VFIO_DEVICE_SET_IRQS` disables), its routes disposed and its DMA
+   * unmapped, so nothing is left bound or mapped when the fds close, and its own later `dispose()`
+   * does nothing. Idempotent; never throws (the owner's failures go to its `onError`).
    */
   dispose(): void {
     if (this.disposed) return;
+    // The owner's SET_IRQS and unmap calls need these fds open: release it before closing them.
+    releaseOwner(this);
     this.disposed = true;
     this.sys.close(this.deviceFd);
     if (this.groupFd >= 0) this.sys.close(this.groupFd);
@@ -306,5 +229,106 @@ export class VfioDevice implements Disposable {
   /** {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
+  }
+}
+
+/** What the legacy or the cdev path opened, for the VfioDevice that owns it. */
+interface OpenedFds {
+  readonly path: 'legacy' | 'cdev';
+  readonly deviceFd: number;
+  readonly iommuFd: number;
+  readonly groupFd: number;
+  readonly ioasId: number;
+  readonly info: calls.DeviceInfo;
+}
+
+function openNode(sys: VfioSyscalls, op: string, node: string, what: string, facts: VfioSysfsFacts): number {
+  const fd = sys.open(node, O_RDWR);
+  if (fd >= 0) return fd;
+  const errno = -fd;
+  let hint: string | undefined;
+  if (errno === ENOENT || errno === ENODEV || errno === ENXIO) {
+    throw new VirtError('UNAVAILABLE', {
+      operation: op,
+      detail: `${node} (${what}) does not exist`,
+      hint: 'Load the VFIO driver (modprobe vfio-pci) and check the device is bound to it; a group node appears once every function of the group is bound to vfio-pci or to no driver.',
+      errno,
+      errnoName: errnoName(errno),
+    });
+  }
+  if (errno === EACCES || errno === EPERM) hint = devicePermissionHint(node);
+  if (errno === EBUSY) hint = `Another process has ${node} open, or ${facts.address} is in use through ${facts.cdev === undefined ? 'the other VFIO path' : `/dev/vfio/devices/${facts.cdev}`}: close it there first.`;
+  throw failure(fd, op, `open(${node})`, hint === undefined ? {} : { hint });
+}
+
+function deviceInfo(sys: VfioSyscalls, op: string, fd: number): calls.DeviceInfo {
+  const info = calls.deviceGetInfo(sys, fd);
+  if (typeof info === 'number') throw failure(info, op, 'ioctl(VFIO_DEVICE_GET_INFO)');
+  return Object.freeze(info);
+}
+
+function openLegacy(sys: VfioSyscalls, op: string, devfs: string, facts: VfioSysfsFacts): OpenedFds {
+  const group = facts.group!;
+  const opened: number[] = [];
+  try {
+    const container = openNode(sys, op, join(devfs, 'vfio/vfio'), 'the VFIO container', facts);
+    opened.push(container);
+    const version = check(calls.getApiVersion(sys, container), op, 'ioctl(VFIO_GET_API_VERSION)');
+    if (version !== abi.VFIO_API_VERSION) {
+      throw new VirtError('UNSUPPORTED', { operation: op, detail: `the VFIO container reports API version ${version}, not ${abi.VFIO_API_VERSION}`, hint: 'Use a Linux kernel with the stable VFIO API.' });
+    }
+    if (calls.checkExtension(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU) <= 0) {
+      throw new VirtError('UNSUPPORTED', {
+        operation: op,
+        detail: 'the VFIO container has no type1v2 IOMMU',
+        hint: 'Load vfio_iommu_type1 (modprobe vfio_iommu_type1), with the IOMMU enabled.',
+      });
+    }
+    const groupFd = openNode(sys, op, join(devfs, 'vfio', String(group)), `IOMMU group ${group}`, facts);
+    opened.push(groupFd);
+    const status = check(calls.groupGetStatus(sys, groupFd), op, 'ioctl(VFIO_GROUP_GET_STATUS)');
+    if ((status & abi.VFIO_GROUP_FLAGS_VIABLE) === 0) {
+      const held = facts.groupDevices.filter((d) => d.driver !== undefined && !isVfioPci(d.driver));
+      throw new VirtError('UNAVAILABLE', {
+        operation: op,
+        detail: `IOMMU group ${group} of ${facts.address} is not viable: ${held.length > 0 ? held.map((d) => `${d.address} is bound to ${d.driver}`).join(', ') : 'a function of the group is bound to a host driver'}`,
+        hint: 'Bind every function of the group to vfio-pci, or unbind it from its driver (a PCI bridge of the group may stay with pcieport); the group is isolated only as a whole.',
+      });
+    }
+    check(calls.groupSetContainer(sys, groupFd, container), op, 'ioctl(VFIO_GROUP_SET_CONTAINER)');
+    const r = calls.setIommu(sys, container, abi.VFIO_EXTENSION.VFIO_TYPE1v2_IOMMU);
+    if (r === -EPERM) {
+      throw failure(r, op, 'ioctl(VFIO_SET_IOMMU)', {
+        hint: 'The IOMMU has no interrupt remapping: enable it in the firmware, or (accepting that the device can forge MSIs) load vfio_iommu_type1 with allow_unsafe_interrupts=1.',
+      });
+    }
+    check(r, op, 'ioctl(VFIO_SET_IOMMU)');
+    const device = check(calls.groupGetDeviceFd(sys, groupFd, facts.address), op, 'ioctl(VFIO_GROUP_GET_DEVICE_FD)');
+    opened.push(device);
+    const info = deviceInfo(sys, op, device);
+    return { path: 'legacy', deviceFd: device, iommuFd: container, groupFd, ioasId: 0, info };
+  } catch (e) {
+    for (const fd of opened.reverse()) sys.close(fd);
+    throw e;
+  }
+}
+
+function openCdev(sys: VfioSyscalls, op: string, devfs: string, facts: VfioSysfsFacts): OpenedFds {
+  const opened: number[] = [];
+  try {
+    const iommufd = openNode(sys, op, join(devfs, 'iommu'), 'iommufd', facts);
+    opened.push(iommufd);
+    const ioas = check(calls.ioasAlloc(sys, iommufd), op, 'ioctl(IOMMU_IOAS_ALLOC)');
+    const device = openNode(sys, op, join(devfs, 'vfio/devices', facts.cdev!), `the device cdev of ${facts.address}`, facts);
+    opened.push(device);
+    const bound = calls.bindIommufd(sys, device, iommufd);
+    if (bound === -EBUSY) throw failure(bound, op, 'ioctl(VFIO_DEVICE_BIND_IOMMUFD)', { hint: `IOMMU group ${facts.group} is open through /dev/vfio/${facts.group}: close it there first (a group is used through one path at a time).` });
+    check(bound, op, 'ioctl(VFIO_DEVICE_BIND_IOMMUFD)');
+    check(calls.attachIommufdPt(sys, device, ioas), op, 'ioctl(VFIO_DEVICE_ATTACH_IOMMUFD_PT)');
+    const info = deviceInfo(sys, op, device);
+    return { path: 'cdev', deviceFd: device, iommuFd: iommufd, groupFd: -1, ioasId: ioas, info };
+  } catch (e) {
+    for (const fd of opened.reverse()) sys.close(fd);
+    throw e;
   }
 }

@@ -4,7 +4,7 @@
  */
 import { loadLibrary } from '@tsvmm/ffi';
 import { type Syscalls, libcFileName, libcSyscalls } from '@tsvmm/linux-sys';
-import { checkMethods } from '@tsvmm/virt/implement';
+import { checkMethods, describeValue, invalidArgument } from '@tsvmm/virt/implement';
 
 /**
  * `Syscalls` plus pread/pwrite. Every method returns the kernel's result or `-errno`. Offsets are
@@ -25,9 +25,12 @@ const REQUIRED_CALLS = ['open', 'close', 'ioctl', 'read', 'write', 'eventfd', 'p
 
 /**
  * Throws INVALID_ARGUMENT unless `value` is a {@link VfioSyscalls} (every `Syscalls` method and
- * `pread`, `pwrite` as functions); returns it.
+ * `pread`, `pwrite` as functions); returns it. `operation` and `name` (strings) label the error;
+ * anything else there is itself INVALID_ARGUMENT.
  */
 export function checkVfioSyscalls(operation: string, name: string, value: unknown): VfioSyscalls {
+  if (typeof operation !== 'string') throw invalidArgument('checkVfioSyscalls', `operation must be the name of the operation checking (a string), got ${describeValue(operation)}`);
+  if (typeof name !== 'string') throw invalidArgument('checkVfioSyscalls', `name must be the argument's name (a string), got ${describeValue(name)}`);
   return checkMethods<VfioSyscalls>(operation, name, value, [...REQUIRED_CALLS, 'pread', 'pwrite'], ['dup', 'sameFile', 'descriptorBudget']);
 }
 

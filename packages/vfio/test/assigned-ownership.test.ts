@@ -4,11 +4,12 @@
  * are known, thrown after the kernel refused part of it, with the device object and vfio in
  * agreement and the refused vectors asked for again at the guest's next unmask.
  */
+import { readdirSync } from 'node:fs';
 import { isVirtError } from '@tsvmm/virt';
 import { virtErrorThrownBy } from '@tsvmm/virt/testing';
 import { AssignedPciDevice, type AssignedPciDeviceState } from '../src';
 import { type AssignedEnv, assign, type AssignedTarget, describeAssignedTargets } from './support/assigned-targets';
-import { logTaker, maskVector, msixDriverUp, programVector } from './support/guest';
+import { logTaker, maskVector, msixControl, msixDriverUp, programVector } from './support/guest';
 import { modelOnly } from './support/model-only';
 
 /** MSI-X enabled with vector 0 (APIC 1) and vector 5 (APIC 0) unmasked: a snapshot needing vectors 0-5. */
@@ -60,8 +61,62 @@ describeAssignedTargets('assigned device: one owner per VfioDevice', (target) =>
   });
 });
 
+/** Open fds: the models' tables on the model, this process's /proc/self/fd on a real device. */
+function openFds(env: AssignedEnv): { vfio: number; kvm: number } | { process: number } {
+  const m = env.model;
+  return m ? { vfio: m.vfio.openFds, kvm: m.kvm.openFds } : { process: readdirSync('/proc/self/fd').length };
+}
+
+/** The hazards both models recorded (empty on a real device, which keeps none). */
+function hazards(env: AssignedEnv): string[] {
+  return env.model ? [...env.model.vfio.hazards, ...env.model.kvm.hazards] : [];
+}
+
+const GUEST_RAM = [{ guestAddress: 0, hostAddress: 0x7f30_0000_0000n, size: 0x10_0000 }];
+
 describeAssignedTargets('assigned device: its VfioDevice disposed under it', (target) => {
-  it('VMM calls are DISPOSED (never SYSCALL EBADF), guest accesses are master aborts, dispose makes no call on the closed fds', () => {
+  const orders = ['assigned, then device', 'device, then assigned', 'device only', 'device twice, then assigned twice'] as const;
+  for (const order of orders) {
+    for (const dma of [false, true]) {
+      it(`every dispose order releases each eventfd binding and mapping once: ${order}, ${dma ? 'with' : 'without'} DMA`, () => {
+        const env = target.create();
+        const before = openFds(env);
+        const errors: Error[] = [];
+        const dev = assign(env, errors, { intx: { mode: 'irqfd', gsi: 10 }, ...(dma ? { dma: GUEST_RAM } : {}) });
+        msixDriverUp(dev, 0, 1, 0x45);
+        expect(dev.boundMsixVectors).toEqual([0]);
+        if (env.model && dma) expect(env.model.vfio.mappings(env.device.iommuFd)).toHaveLength(1);
+        const L = logTaker(env);
+        L.vfio();
+        L.kvm();
+        if (order === 'assigned, then device') {
+          dev.dispose();
+          env.device.dispose();
+        } else {
+          env.device.dispose();
+          // The assigned device was disposed first, while the fds were open: MSI-X disabled, then the DMA unmapped.
+          expect(L.vfio()).toEqual(env.model ? ['SET_IRQS MSIX start=0 none count=0', ...(dma ? ['IOMMU_UNMAP_DMA'] : [])] : undefined);
+          expect(dev.isDisposed).toBe(true);
+          expect(env.vm.irqfd()!.routeCount).toBe(0);
+          L.kvm();
+          if (order === 'device twice, then assigned twice') env.device.dispose();
+          if (order !== 'device only') dev.dispose();
+          if (order === 'device twice, then assigned twice') dev.dispose();
+          // Nothing more reaches the kernel: no call on the closed fds.
+          expect(L.vfio() ?? []).toEqual([]);
+          expect(L.kvm() ?? []).toEqual([]);
+        }
+        expect(hazards(env)).toEqual([]);
+        env.model?.bridge.dispose();
+        expect(openFds(env)).toEqual(env.model ? { vfio: 0, kvm: (before as { kvm: number }).kvm } : { process: (before as { process: number }).process - (env.device.path === 'legacy' ? 3 : 2) });
+        env.vm.dispose();
+        expect(errors).toEqual([]);
+        expect(hazards(env)).toEqual([]);
+      });
+    }
+  }
+
+  it('VMM calls are DISPOSED (never SYSCALL EBADF), guest accesses are master aborts, and the assigned device\'s own dispose makes no call', () => {
     using env = target.create();
     const errors: Error[] = [];
     const dev = assign(env, errors);
@@ -259,5 +314,100 @@ describeAssignedTargets('assigned device: restore that cannot be carried out', (
     }
     expect(L.vfio() ?? []).toEqual([]);
     expect(dev.save()).toEqual(good);
+  });
+});
+
+describeAssignedTargets('assigned device: restore of a message the guest left invalid', (target) => {
+  it('MSI-X: a vector unmasked with no message programmed is reported to onError as on the guest path; restore(save()) succeeds and the vector delivers once the guest programs it', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = assign(env, errors);
+    dev.configWrite(0x04, 2, 0x0006);
+    msixControl(dev, true, false);
+    maskVector(dev, 0, false); // unmasked at address 0: not an MSI
+    expect(errors.map((e) => isVirtError(e) && e.code)).toEqual(['INVALID_MSI']);
+    const snap = dev.save();
+    dev.restore(snap);
+    // The same report as the guest path's, from the restore; nothing thrown.
+    expect(errors.map((e) => isVirtError(e) && e.code)).toEqual(['INVALID_MSI', 'INVALID_MSI']);
+    expect(dev.save()).toEqual(snap);
+    expect(dev.boundMsixVectors).toEqual([0]);
+    // The guest programs vector 0: it delivers.
+    programVector(dev, 0, 1, 0x45);
+    env.raiseMsix(0);
+    expect(env.irr()).toEqual(['1:69']);
+    expect(errors).toHaveLength(2);
+  });
+
+  it('MSI: Enable with no message programmed is reported to onError as on the guest path; restore(save()) succeeds and the vector delivers once the guest programs it', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = assign(env, errors);
+    const cap = dev.msiCapability!;
+    dev.configWrite(0x04, 2, 0x0006);
+    dev.configWrite(cap + 2, 2, 0x0001);
+    expect(errors.map((e) => isVirtError(e) && e.code)).toEqual(['INVALID_MSI']);
+    const snap = dev.save();
+    dev.restore(snap);
+    expect(errors.map((e) => isVirtError(e) && e.code)).toEqual(['INVALID_MSI', 'INVALID_MSI']);
+    expect(dev.save()).toEqual(snap);
+    if (env.model) expect(env.model.vfio.device().irq.mode).toBe('msi');
+    dev.configWrite(cap + 4, 4, 0xfee01000);
+    dev.configWrite(cap + (dev.msi!.layout.address64 ? 0xc : 0x8), 2, 0x60);
+    env.raiseMsi(0);
+    expect(env.irr()).toEqual(['1:96']);
+    expect(errors).toHaveLength(2);
+  });
+
+  modelOnly(target, 'the failing VFIO_DEVICE_SET_IRQS is injected into the model')('a kernel refusal in the same restore is still thrown, naming only the kernel\'s failure; the guest\'s invalid message goes to onError', () => {
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = assign(env, errors);
+    dev.configWrite(0x04, 2, 0x0006);
+    msixControl(dev, true, false);
+    maskVector(dev, 0, false);
+    programVector(dev, 1, 1, 0x46);
+    errors.length = 0;
+    const snap = dev.save();
+    const bridge = env.model!.bridge as unknown as { ioctl: (fd: number, request: { name: string }, arg?: number | Uint8Array) => number };
+    const original = bridge.ioctl.bind(bridge);
+    // EIO for every MSI-X enable: the kernel refuses what the restore asks of it.
+    bridge.ioctl = (fd, request, arg) => (request.name === 'VFIO_DEVICE_SET_IRQS' && arg instanceof Uint8Array && arg[8] === 2 && arg[16] !== 0 ? -5 : original(fd, request, arg));
+    let e;
+    try {
+      e = virtErrorThrownBy(() => dev.restore(snap));
+    } finally {
+      bridge.ioctl = original;
+    }
+    expect({ code: e.code, errno: e.errno, operation: e.operation }).toEqual({ code: 'SYSCALL', errno: 5, operation: 'AssignedPciDevice.restore' });
+    expect(e.detail).toContain('the kernel refused part of it: MSI-X restore: ioctl(VFIO_DEVICE_SET_IRQS, MSI-X enable)');
+    expect(e.detail).not.toContain('IrqFdRoute');
+    expect(errors.map((x) => isVirtError(x) && x.code)).toEqual(['INVALID_MSI']);
+    expect(dev.boundMsixVectors).toEqual([]);
+  });
+
+  modelOnly(target, 'the failing KVM_SET_GSI_ROUTING is injected into the KVM model')('a route update the hypervisor refuses (an errno) during a restore onto another device is thrown, not reported', () => {
+    let snap: AssignedPciDeviceState;
+    {
+      using env = target.create();
+      using dev = assign(env);
+      msixDriverUp(dev, 0, 1, 0x45);
+      snap = dev.save();
+    }
+    using env = target.create();
+    const errors: Error[] = [];
+    using dev = assign(env, errors);
+    const kvm = env.model!.kvm as unknown as { ioctl: (fd: number, request: { name: string }, arg?: number | Uint8Array) => number };
+    const original = kvm.ioctl.bind(kvm);
+    kvm.ioctl = (fd, request, arg) => (request.name === 'KVM_SET_GSI_ROUTING' ? -12 : original(fd, request, arg));
+    let e;
+    try {
+      e = virtErrorThrownBy(() => dev.restore(snap));
+    } finally {
+      kvm.ioctl = original;
+    }
+    expect({ errno: e.errno, operation: e.operation }).toEqual({ errno: 12, operation: 'AssignedPciDevice.restore' });
+    expect(e.detail).toContain('the kernel refused part of it');
+    expect(errors).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
  * emulator and the device, MSI-X and MSI delivered by irqfd, guest RAM mapped for DMA.
  */
 import { type Disposable, type Event, IOAPIC_PINS, type IrqFd, type IrqFdRoute, type LevelIrqFdRoute, VirtError } from '@tsvmm/virt';
-import { checkInteger, checkOptions, describeValue, invalidArgument } from '@tsvmm/virt/implement';
+import { checkConstructToken, checkInteger, checkOptions, describeValue, invalidArgument } from '@tsvmm/virt/implement';
 import {
   type IrqFdMsixRoutes,
   MSIX_CAPABILITY_SIZE,
@@ -19,6 +19,7 @@ import { EventFd, failure } from '@tsvmm/linux-sys';
 import * as abi from '../abi';
 import * as calls from '../calls';
 import { VfioDevice } from '../device';
+import { claimDevice, isClaimed, releaseClaim } from '../ownership';
 import { type AssignedBar, VirtualBars, barFromRegion } from './bars';
 import { DmaMappings, type GuestRamMapping, checkGuestRam } from './dma';
 import { IntxBinding, type IntxDelivery } from './intx-binding';
@@ -29,9 +30,10 @@ import { MsixBinding } from './msix-binding';
 /** How {@link AssignedPciDevice.create} builds an assigned device. */
 export interface AssignedPciDeviceOptions {
   /**
-   * The open device ({@link VfioDevice.open}); it stays the caller's: dispose it after the assigned
-   * device. One AssignedPciDevice owns it at a time (its interrupts in vfio are one configuration);
-   * the claim ends with {@link AssignedPciDevice.dispose}.
+   * The open device ({@link VfioDevice.open}); it stays the caller's. One AssignedPciDevice owns
+   * its interrupts and DMA at a time (its interrupts in vfio are one configuration); the claim ends
+   * with {@link AssignedPciDevice.dispose}, which {@link VfioDevice.dispose} runs first when the
+   * device is disposed while still assigned.
    */
   readonly device: VfioDevice;
   /** The partition's irqfd (`partition.irqfd()`): one route per MSI-X and per MSI vector is made on it. */
@@ -141,15 +143,11 @@ const AF_SIZE = 6;
 const SNAPSHOT_V1_FIELDS: readonly (keyof AssignedPciDeviceState)[] = ['version', 'bars', 'rom', 'command', 'msix', 'msi', 'interruptLine', 'intxPending'];
 const ALL_ONES = [0, 0xff, 0xffff, 0xffffff, 0xffffffff];
 
+/** Held by {@link AssignedPciDevice.create} alone: the constructor is internal (it takes what create read and checked). */
+const CONSTRUCT = Symbol('AssignedPciDevice.create');
+
 /** Config bytes kept here rather than in the device: BAR and ROM registers, Interrupt Line, the parts of a capability an emulator owns. */
 type VirtualKind = 'bar' | 'rom' | 'line' | 'msix' | 'msi';
-
-/**
- * The VfioDevices an AssignedPciDevice owns now. vfio-pci has one interrupt configuration per
- * device fd: a second owner's SET_IRQS (or its dispose, which disables every index) would undo the
- * first's bindings behind its back, so a device is assigned once at a time.
- */
-const claimed = new WeakSet<VfioDevice>();
 
 /**
  * A VFIO device assigned to a guest. Its config-space and BAR methods are the guest's path: they
@@ -246,6 +244,7 @@ export class AssignedPciDevice implements Disposable {
   private lastErr: Error | undefined;
 
   private constructor(
+    token: symbol,
     private readonly device: VfioDevice,
     private readonly configOffset: number,
     init: {
@@ -272,6 +271,7 @@ export class AssignedPciDevice implements Disposable {
     private readonly onError: ((error: Error, operation: string) => void) | undefined,
     private readonly ownedRoutes: IrqFdMsixRoutes[],
   ) {
+    checkConstructToken(token, CONSTRUCT, 'AssignedPciDevice', 'AssignedPciDevice.create()');
     this.configSize = init.configSize;
     this.bars = Object.freeze(init.bars);
     this.virtualBars = new VirtualBars(init.bars, init.romSize);
@@ -293,7 +293,9 @@ export class AssignedPciDevice implements Disposable {
     this.intxPin = init.intxPin;
     this.interruptLine = this.initialInterruptLine = init.interruptLine;
     this.intxMode = init.intx?.mode ?? 'none';
-    const routeError = (e: Error, _v: number, op: string): void => this.report(e, op);
+    // A route refusing the guest's message (INVALID_MSI: no errno, no HRESULT) is the guest's doing,
+    // reported as on any guest path even inside restore(); only the kernel's refusals are thrown there.
+    const routeError = (e: Error, _v: number, op: string): void => this.report(e, op, !isKernelRefusal(e));
     let msixRoutes: IrqFdMsixRoutes | undefined;
     let msiRoutes: IrqFdMsixRoutes | undefined;
     if (init.msixLayout) {
@@ -353,7 +355,9 @@ export class AssignedPciDevice implements Disposable {
     const irqfd: unknown = o.irqfd;
     if (!(device instanceof VfioDevice)) throw invalidArgument(op, `device must be a VfioDevice (VfioDevice.open), got ${describeValue(device)}`);
     if (device.isDisposed) throw invalidArgument(op, 'device is disposed');
-    if (claimed.has(device)) {
+    // vfio-pci has one interrupt configuration per device fd: a second owner's SET_IRQS (or its
+    // dispose, which disables every index) would undo the first's bindings behind its back.
+    if (isClaimed(device)) {
       throw new VirtError('BUSY', {
         operation: op,
         detail: `${device.address} is already assigned: an AssignedPciDevice owns this VfioDevice's interrupts`,
@@ -449,11 +453,13 @@ export class AssignedPciDevice implements Disposable {
     const dma = new DmaMappings(device);
     const owned: IrqFdMsixRoutes[] = [];
     let assigned: AssignedPciDevice | undefined;
-    claimed.add(device);
+    // Disposing the VfioDevice first disposes this assigned device while its fds are still open.
+    claimDevice(device, () => assigned?.dispose());
     try {
       dma.mapAll(op, ram);
       const intx = intxUsable ? intxOption : undefined;
       assigned = new AssignedPciDevice(
+        CONSTRUCT,
         device,
         cfg.offset,
         { configSize: cfg.size, bars, romSize: rom.size, msixCap, msiCap, msixLayout, msiLayout, dynamicMsix, irqfd: irqfd as IrqFd, intxPin, interruptLine: header[INTERRUPT_LINE]!, intx, pcieCap, afCap, flrCapable, msixIrqCount, msiIrqCount },
@@ -470,7 +476,7 @@ export class AssignedPciDevice implements Disposable {
       } else {
         for (const r of owned) r.dispose();
         dma.unmapAll();
-        claimed.delete(device);
+        releaseClaim(device);
       }
       throw e;
     }
@@ -560,8 +566,9 @@ export class AssignedPciDevice implements Disposable {
     if (!this.msix!.enabled) this.resumeIntx(op);
   }
 
-  private report(e: Error, op: string): void {
-    if (this.captured && e instanceof VirtError) {
+  /** Reports to `onError`; inside restore() a kernel failure is kept for the throw at its end instead, unless `guest` (the guest's own doing). */
+  private report(e: Error, op: string, guest = false): void {
+    if (this.captured && !guest && e instanceof VirtError) {
       this.captured.push(e);
       return;
     }
@@ -956,7 +963,10 @@ export class AssignedPciDevice implements Disposable {
    * and emulators hold the snapshot (the guest reads what it saved); vfio has bound only what it
    * accepted, and {@link boundMsixVectors} lists exactly those; a guest unmask of an MSI-X vector
    * left unbound, or its next MSI-X Enable, asks vfio again (MSI: its next write to the MSI
-   * capability).
+   * capability). A message the guest left invalid (a vector it lets deliver, or an MSI Enable, with
+   * no valid address programmed) is not a kernel refusal: the route refuses it (INVALID_MSI) and it
+   * goes to `onError`, as on the guest path; that vector delivers nothing until the guest programs
+   * it, and the restore does not throw for it.
    *
    * @throws VirtError, each naming `AssignedPciDevice.restore`:
    *   - INVALID_ARGUMENT, nothing changed: a snapshot that does not fit this device (an unknown
@@ -968,8 +978,8 @@ export class AssignedPciDevice implements Disposable {
    *   - DISPOSED, nothing changed: after {@link dispose}, or once the {@link VfioDevice} is disposed;
    *   - after the restore was carried out as far as the kernel allowed (state as above): EXHAUSTED
    *     when VFIO_DEVICE_SET_IRQS allocated fewer host vectors than asked, SYSCALL (with the errno)
-   *     when a VFIO_DEVICE_SET_IRQS, the Command write or a route update failed, PERMISSION where
-   *     the kernel refused it so. The error's `cause` is the first failure; the detail lists all.
+   *     when a VFIO_DEVICE_SET_IRQS, the Command write or a route update failed in the kernel (an
+   *     errno or HRESULT), PERMISSION where the kernel refused it so. The error's `cause` is the first failure; the detail lists all.
    */
   restore(state: AssignedPciDeviceState): void {
     const op = 'AssignedPciDevice.restore';
@@ -1085,38 +1095,31 @@ export class AssignedPciDevice implements Disposable {
   }
 
   private checkLive(op: string): void {
-    if (this.disposed) throw new VirtError('DISPOSED', { operation: op, detail: 'the assigned device is disposed', hint: 'Create a new AssignedPciDevice.' });
     if (this.device.isDisposed) {
       throw new VirtError('DISPOSED', {
         operation: op,
-        detail: `the VfioDevice ${this.device.address} under this assigned device is disposed (its fds are closed)`,
-        hint: 'Dispose the AssignedPciDevice before its VfioDevice; open the device again and create a new AssignedPciDevice to go on.',
+        detail: `the VfioDevice ${this.device.address} under this assigned device is disposed (its fds are closed), which disposed the assigned device first`,
+        hint: 'Open the device again and create a new AssignedPciDevice to go on.',
       });
     }
+    if (this.disposed) throw new VirtError('DISPOSED', { operation: op, detail: 'the assigned device is disposed', hint: 'Create a new AssignedPciDevice.' });
   }
 
   /**
    * Unbinds every eventfd from vfio (MSI, MSI-X and INTx disabled: no trigger or unmask eventfd
    * stays registered), then disposes the routes (the INTx line is deasserted) and the user-space
    * INTx trigger, and unmaps the DMA ranges. The {@link VfioDevice} stays open (its owner disposes it)
-   * and may be assigned again. When the VfioDevice was disposed first, no call is made on its
-   * closed fds (closing them released the interrupts and the mappings). Idempotent; never throws
+   * and may be assigned again. {@link VfioDevice.dispose} on a device still assigned runs this
+   * first, while its fds are open; a later call here then does nothing. Idempotent; never throws
    * (failures go to `onError`).
    */
   dispose(): void {
     if (this.disposed) return;
     const op = 'AssignedPciDevice.dispose';
-    // A VfioDevice disposed first closed its fds: vfio released the interrupts and the IOMMU
-    // dropped the mappings with them, and a call on those fd numbers could reach another file.
-    const kernel = !this.device.isDisposed;
-    if (!kernel) {
-      this.msixIndex.forget();
-      this.msiIndex.forget();
-      this.dma.forget();
-    }
+    // The device's fds are open here: VfioDevice.dispose runs this before it closes them.
     this.msixBinding?.disable(op);
     this.msiBinding?.disable(op);
-    this.intx?.disable(op, kernel);
+    this.intx?.disable(op);
     this.msixBinding?.detach();
     this.msiBinding?.detach();
     this.disposed = true;
@@ -1125,13 +1128,18 @@ export class AssignedPciDevice implements Disposable {
     this.msi?.clearRoutes();
     for (const r of this.ownedRoutes) r.dispose();
     for (const e of this.dma.unmapAll()) this.report(e, op);
-    claimed.delete(this.device);
+    releaseClaim(this.device);
   }
 
   /** {@link dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+/** True for a failure the kernel (or Windows) answered, as opposed to a message a route refused to program. */
+function isKernelRefusal(e: Error): boolean {
+  return e instanceof VirtError && (e.errno !== undefined || e.hresult !== undefined);
 }
 
 /** A snapshot's `msixLive`: ascending vectors below `vectors`, and none unless MSI-X is enabled. */

@@ -77,11 +77,6 @@ export class DmaMappings {
     return this.done;
   }
 
-  /** The container or iommufd was closed (the kernel dropped every mapping with it): forget them without a call. */
-  forget(): void {
-    this.done.length = 0;
-  }
-
   /** Unmaps every range made, newest first; returns the failures (the kernel drops them with the container or iommufd anyway). */
   unmapAll(): VirtError[] {
     const errors: VirtError[] = [];

@@ -113,14 +113,12 @@ export class IntxBinding {
 
   /**
    * Disables INTx in vfio (count 0: trigger and unmask eventfd unregistered), then disposes the
-   * route: the line is deasserted. `kernel` false: the device fd is closed already (closing it
-   * released every interrupt in vfio), so only this side is undone and no call is made on a stale
-   * fd number.
+   * route: the line is deasserted.
    */
-  disable(operation: string, kernel = true): void {
+  disable(operation: string): void {
     if (!this.active) return;
     this.active = false;
-    const e = kernel ? this.set('trigger', { none: 0 }, operation, 'disable') : undefined;
+    const e = this.set('trigger', { none: 0 }, operation, 'disable');
     if (e) this.report(e, operation);
     this.route?.dispose();
     this.route = undefined;

@@ -50,12 +50,6 @@ export class VfioIrqIndex {
     return undefined;
   }
 
-  /** The device fd was closed (vfio released the index with it): forget the binding without a call. */
-  forget(): void {
-    this.active = false;
-    this.allocated = 0;
-  }
-
   /** Disables the index: every host vector freed, every eventfd unbound. */
   disable(operation: string): VirtError | undefined {
     if (!this.active) return undefined;

@@ -7,7 +7,7 @@ import type { IoctlDef } from '@tsvmm/linux-sys';
 import { ForwardingSyscalls, type ModelEventFd, isEventFd } from '@tsvmm/linux-sys/testing';
 import type { VfioSyscalls } from '../sys';
 import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
-import { type RaiseOutcome, VfioKernelModel } from './vfio-model';
+import { type RaiseOutcome, VfioKernelModel, checkIoctlDef } from './vfio-model';
 
 /**
  * The part of another kernel model (`KvmKernelModel` of `@tsvmm/virt-kvm/testing`) the bridge
@@ -147,7 +147,9 @@ export class VfioModelBridge extends ForwardingSyscalls<VfioKernelModel> impleme
     this.standIns.clear();
   }
 
+  /** @throws VirtError INVALID_ARGUMENT (`@tsvmm/virt`) when `request` is not an ioctl definition (`IoctlDef` of `@tsvmm/linux-sys`). */
   override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+    checkIoctlDef('VfioModelBridge.ioctl', request);
     let a = arg;
     if (request.request >>> 0 === SET_IRQS && arg instanceof Uint8Array && arg.length >= 20) {
       const v = new DataView(arg.buffer, arg.byteOffset, arg.byteLength);

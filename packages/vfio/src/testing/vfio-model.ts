@@ -22,6 +22,7 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOENT, ENOSPC, ENOTTY, EOPNOTSUPP, EPERM, type IoctlDef } from '@tsvmm/linux-sys';
 import { type ModelEventFd, ModelKernel, ioctlStruct, isEventFd } from '@tsvmm/linux-sys/testing';
+import { VirtError } from '@tsvmm/virt';
 import { describeValue, invalidArgument, checkInteger, checkOptions } from '@tsvmm/virt/implement';
 import type { VfioSyscalls } from '../sys';
 
@@ -271,7 +272,9 @@ export class ModelPciDevice {
   /** Resets done (at open, VFIO_DEVICE_RESET, last close). */
   resets = 0;
 
+  /** @throws VirtError INVALID_ARGUMENT (`@tsvmm/virt`) for a spec that is not a {@link ModelDeviceSpec}, naming the field, before anything is made. */
   constructor(spec: ModelDeviceSpec) {
+    checkDeviceSpec('new ModelPciDevice', 'spec', spec);
     this.address = spec.address;
     this.group = spec.group;
     this.msixVectors = spec.msixVectors ?? 8;
@@ -439,25 +442,8 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const bad = new Set((nonViable as unknown[]).map((g, i) => checkInteger(op, `nonViableGroups[${i}]`, g, 0, 1 << 30)));
     const byName = new Map<string, ModelPciDevice>();
     (devices as unknown[]).forEach((d, i) => {
-      const s = checkOptions<ModelDeviceSpec>(op, `devices[${i}]`, d, ['address', 'group', 'msixVectors', 'msiVectors', 'intxPin', 'dynamicMsix', 'hostVectors', 'resetWorks', 'pcie', 'advancedFeatures']);
-      if (typeof s.address !== 'string' || !/^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s.address) || byName.has(s.address)) {
-        throw invalidArgument(op, `devices[${i}].address must be a new PCI name dddd:bb:dd.f in lower case, got ${describeValue(s.address)}`);
-      }
-      const spec: ModelDeviceSpec = {
-        address: s.address,
-        group: checkInteger(op, `devices[${i}].group`, s.group, 0, 1 << 30),
-        msixVectors: s.msixVectors === undefined ? undefined : checkInteger(op, `devices[${i}].msixVectors`, s.msixVectors, 1, 2048),
-        msiVectors: s.msiVectors === undefined ? undefined : checkInteger(op, `devices[${i}].msiVectors`, s.msiVectors, 1, 32),
-        intxPin: s.intxPin === undefined ? undefined : checkInteger(op, `devices[${i}].intxPin`, s.intxPin, 0, 4),
-        dynamicMsix: s.dynamicMsix === undefined ? undefined : s.dynamicMsix === true,
-        hostVectors: s.hostVectors === undefined ? undefined : checkInteger(op, `devices[${i}].hostVectors`, s.hostVectors, 0, 1 << 20),
-        resetWorks: s.resetWorks === undefined ? undefined : s.resetWorks === true,
-        pcie: checkPcieSpec(op, `devices[${i}].pcie`, s.pcie),
-        advancedFeatures: checkAdvancedFeaturesSpec(op, `devices[${i}].advancedFeatures`, s.advancedFeatures),
-      };
-      if (spec.msiVectors !== undefined && (spec.msiVectors & (spec.msiVectors - 1)) !== 0) {
-        throw invalidArgument(op, `devices[${i}].msiVectors must be 1, 2, 4, 8, 16 or 32, got ${spec.msiVectors}`);
-      }
+      const spec = checkDeviceSpec(op, `devices[${i}]`, d);
+      if (byName.has(spec.address)) throw invalidArgument(op, `devices[${i}].address must be a new PCI name dddd:bb:dd.f in lower case, got ${describeValue(spec.address)}`);
       const dev = new ModelPciDevice(spec);
       byName.set(dev.address, dev);
       let g = this.groups.get(dev.group);
@@ -477,6 +463,31 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
    * no IOMMU). Pass `root` as `sysfs` to `VfioDevice.open`.
    */
   writeSysfs(root: string, others: ReadonlyArray<{ readonly address: string; readonly group?: number; readonly driver?: string }> = []): void {
+    const op = 'VfioKernelModel.writeSysfs';
+    if (typeof root !== 'string' || root === '') throw invalidArgument(op, `root must be a directory path (a new, empty directory), got ${describeValue(root)}`);
+    if (!Array.isArray(others)) throw invalidArgument(op, `others must be an array of { address, group?, driver? }, got ${describeValue(others)}`);
+    others.forEach((o: unknown, i) => {
+      const x = checkOptions<{ address: string; group?: number; driver?: string }>(op, `others[${i}]`, o, ['address', 'group', 'driver']);
+      if (typeof x.address !== 'string' || !/^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(x.address)) throw invalidArgument(op, `others[${i}].address must be a PCI name dddd:bb:dd.f in lower case, got ${describeValue(x.address)}`);
+      if (x.group !== undefined) checkInteger(op, `others[${i}].group`, x.group, 0, 1 << 30);
+      if (x.driver !== undefined && (typeof x.driver !== 'string' || !/^[\w-]+$/.test(x.driver))) throw invalidArgument(op, `others[${i}].driver must be a driver name, got ${describeValue(x.driver)}`);
+    });
+    try {
+      this.writeSysfsTree(root, others);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new VirtError('SYSCALL', {
+        operation: op,
+        detail: `writing the sysfs tree under ${root} failed: ${err.message}`,
+        hint: 'Pass a new, empty directory (mkdtemp) that this process can write.',
+        errnoName: err.code,
+        errno: typeof err.errno === 'number' ? -err.errno : undefined,
+        cause: e,
+      });
+    }
+  }
+
+  private writeSysfsTree(root: string, others: ReadonlyArray<{ readonly address: string; readonly group?: number; readonly driver?: string }>): void {
     const fn = (address: string, group: number | undefined, driver: string | undefined, cdev: string | undefined): void => {
       const dev = join(root, 'bus/pci/devices', address);
       mkdirSync(dev, { recursive: true });
@@ -642,7 +653,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
 
   // ---- Syscalls ------------------------------------------------------------------------------
 
+  /** @throws VirtError INVALID_ARGUMENT (`@tsvmm/virt`) when `path` is not a string (the kernel takes a C string). */
   override open(path: string, _flags: number): number {
+    if (typeof path !== 'string') throw invalidArgument('VfioKernelModel.open', `path must be a string, got ${describeValue(path)}`);
     if (path === '/dev/vfio/vfio') return this.table.install({ kind: 'container', groups: new Set(), iommu: undefined, mappings: [], vaddrInvalid: new Set() });
     if (path === '/dev/iommu') return this.cdev ? this.table.install({ kind: 'iommufd', objects: new Map(), nextId: 1, boundDevices: 0, releasePending: false }) : -ENOENT;
     const g = /^\/dev\/vfio\/(\d+)$/.exec(path);
@@ -782,7 +795,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     d.irq.unmaskFd = undefined;
   }
 
+  /** @throws VirtError INVALID_ARGUMENT (`@tsvmm/virt`) when `request` is not an ioctl definition (`IoctlDef` of `@tsvmm/linux-sys`). */
   override ioctl(fd: number, request: IoctlDef, arg?: number | Uint8Array): number {
+    checkIoctlDef('VfioKernelModel.ioctl', request);
     const o = this.table.get(fd);
     if (!o) return -EBADF;
     if (isEventFd(o)) return -ENOTTY;
@@ -1694,6 +1709,39 @@ function sizedStruct(arg: number | Uint8Array | undefined, minsz: number): DataV
   const v = ioctlStruct(arg, minsz);
   if (typeof v === 'number' || v.getUint32(0, true) >= minsz) return v;
   return -EINVAL;
+}
+
+
+/** INVALID_ARGUMENT unless `request` is an ioctl definition: a name and a numeric request. */
+export function checkIoctlDef(op: string, request: unknown): void {
+  const r = request as { request?: unknown; name?: unknown } | null;
+  if (typeof r !== 'object' || r === null || typeof r.request !== 'number' || typeof r.name !== 'string') {
+    throw invalidArgument(op, `request must be an ioctl definition { name, request } (vfioAbi's, or IoctlDef of @tsvmm/linux-sys), got ${describeValue(request)}`);
+  }
+}
+
+/** A device spec checked field by field (INVALID_ARGUMENT naming `name.field`), with its defaults left undefined. */
+function checkDeviceSpec(op: string, name: string, d: unknown): ModelDeviceSpec {
+  const s = checkOptions<ModelDeviceSpec>(op, name, d, ['address', 'group', 'msixVectors', 'msiVectors', 'intxPin', 'dynamicMsix', 'hostVectors', 'resetWorks', 'pcie', 'advancedFeatures']);
+  if (typeof s.address !== 'string' || !/^[0-9a-f]{4}:[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/.test(s.address)) {
+    throw invalidArgument(op, `${name}.address must be a PCI name dddd:bb:dd.f in lower case, got ${describeValue(s.address)}`);
+  }
+  const spec: ModelDeviceSpec = {
+    address: s.address,
+    group: checkInteger(op, `${name}.group`, s.group, 0, 1 << 30),
+    msixVectors: s.msixVectors === undefined ? undefined : checkInteger(op, `${name}.msixVectors`, s.msixVectors, 1, 2048),
+    msiVectors: s.msiVectors === undefined ? undefined : checkInteger(op, `${name}.msiVectors`, s.msiVectors, 1, 32),
+    intxPin: s.intxPin === undefined ? undefined : checkInteger(op, `${name}.intxPin`, s.intxPin, 0, 4),
+    dynamicMsix: s.dynamicMsix === undefined ? undefined : s.dynamicMsix === true,
+    hostVectors: s.hostVectors === undefined ? undefined : checkInteger(op, `${name}.hostVectors`, s.hostVectors, 0, 1 << 20),
+    resetWorks: s.resetWorks === undefined ? undefined : s.resetWorks === true,
+    pcie: checkPcieSpec(op, `${name}.pcie`, s.pcie),
+    advancedFeatures: checkAdvancedFeaturesSpec(op, `${name}.advancedFeatures`, s.advancedFeatures),
+  };
+  if (spec.msiVectors !== undefined && (spec.msiVectors & (spec.msiVectors - 1)) !== 0) {
+    throw invalidArgument(op, `${name}.msiVectors must be 1, 2, 4, 8, 16 or 32, got ${spec.msiVectors}`);
+  }
+  return spec;
 }
 
 /** The `pcie` option of a model device: false, undefined, or `{ flr?: boolean }`. */
