@@ -29,6 +29,13 @@ function notDword(operation: string, name: string, value: unknown): VirtError {
   );
 }
 
+/** INVALID_ARGUMENT for `operation`, naming the first of the message's three DWORDs that is not one ({@link dwordValue}); allocates nothing otherwise. */
+function checkMessageDwords(operation: string, addressLo: unknown, addressHi: unknown, data: unknown): void {
+  if (dwordValue(addressLo) < 0) throw notDword(operation, 'addressLo', addressLo);
+  if (dwordValue(addressHi) < 0) throw notDword(operation, 'addressHi', addressHi);
+  if (dwordValue(data) < 0) throw notDword(operation, 'data', data);
+}
+
 /**
  * The 64-bit address as `IrqFdRoute.setMsi` / `requestMsi` take it, from the two DWORDs of an MSI
  * or MSI-X table entry (Message Address, Message Upper Address): a number, or a bigint only when it
@@ -88,13 +95,10 @@ export class IrqFdMsixRoute implements MsixRoute {
    * argument that is not a DWORD; the route's own errors (INVALID_MSI, DISPOSED...) pass through.
    */
   setMsi(addressLo: number, addressHi: number, data: number): void {
-    const op = 'IrqFdMsixRoute.setMsi';
+    checkMessageDwords('IrqFdMsixRoute.setMsi', addressLo, addressHi, data);
     const lo = dwordValue(addressLo);
-    if (lo < 0) throw notDword(op, 'addressLo', addressLo);
     const hi = dwordValue(addressHi);
-    if (hi < 0) throw notDword(op, 'addressHi', addressHi);
     const d = dwordValue(data);
-    if (d < 0) throw notDword(op, 'data', data);
     const h = this.halves;
     if (h !== undefined) h.setMsiHalves(lo, hi, d);
     else this.route.setMsi(joinHalves(lo, hi), d);
@@ -212,12 +216,7 @@ export function partitionInjector(partition: Partition): MsiInjector {
   const op = 'partitionInjector';
   checkMethods<Partition>(op, 'partition', partition, ['requestMsi']);
   return (addressLo, addressHi, data) => {
-    const lo = dwordValue(addressLo);
-    if (lo < 0) throw notDword(op, 'addressLo', addressLo);
-    const hi = dwordValue(addressHi);
-    if (hi < 0) throw notDword(op, 'addressHi', addressHi);
-    const d = dwordValue(data);
-    if (d < 0) throw notDword(op, 'data', data);
-    partition.requestMsi(joinHalves(lo, hi), d);
+    checkMessageDwords(op, addressLo, addressHi, data);
+    partition.requestMsi(joinHalves(dwordValue(addressLo), dwordValue(addressHi)), dwordValue(data));
   };
 }

@@ -1,51 +1,7 @@
-import {
-  type IrqFd,
-  type IrqFdRoute,
-  type MsiMessage,
-  type Partition,
-  VirtError,
-  isVirtError,
-  parseMsi,
-} from '@tsvmm/virt';
-import { InProcessEvent } from '@tsvmm/virt/implement';
+import { type IrqFd, type Partition, VirtError, isVirtError } from '@tsvmm/virt';
 import { thrownBy } from '@tsvmm/virt/testing';
 import { IrqFdMsixRoute, createIrqFdMsixRoutes, joinAddress, partitionInjector } from '../src';
-
-class StubRoute implements IrqFdRoute {
-  // A counter event: a signal the adapter forwards shows in consume().
-  event = new InProcessEvent();
-  msi: MsiMessage | undefined;
-  masked = true;
-  readonly mediation = 'kernel' as const;
-  disposed = false;
-  log: unknown[][] = [];
-  setMsi(address: number | bigint, data: number): void {
-    this.log.push(['setMsi', address, data]);
-    this.msi = parseMsi('stub', address, data, { addressHi: 'x2apic-ids', backend: 'stub' });
-  }
-  clearMsi(): void {
-    this.log.push(['clearMsi']);
-  }
-  mask(): void {
-    this.log.push(['mask']);
-  }
-  unmask(): void {
-    this.log.push(['unmask']);
-  }
-  consumePending(): boolean {
-    this.log.push(['consumePending']);
-    return true;
-  }
-  onEventReplaced(): () => void {
-    return () => undefined;
-  }
-  dispose(): void {
-    this.disposed = true;
-  }
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-}
+import { StubRoute } from './support/stub-route';
 
 function stubIrqFd(limit: number): IrqFd & { made: StubRoute[]; batches: number } {
   const made: StubRoute[] = [];

@@ -4,11 +4,11 @@
  * never a raw TypeError and never a number made up from a coerced argument; and the emulators'
  * guest-facing methods take anything without throwing.
  */
-import { type IrqFdRoute, type MsiMessage, type Partition, type VirtError, isVirtError, parseMsi } from '@tsvmm/virt';
-import { InProcessEvent } from '@tsvmm/virt/implement';
+import { type Partition, type VirtError, isVirtError } from '@tsvmm/virt';
 import { thrownBy } from '@tsvmm/virt/testing';
 import * as pciCore from '../src';
 import { IrqFdMsixRoute, MsiEmulator, MsixEmulator, joinAddress, msiCapabilitySize, partitionInjector, pbaSizeFor, tableSizeFor } from '../src';
+import { StubRoute } from './support/stub-route';
 
 /** What a caller can pass by mistake: every type, and numbers that are not integers or out of every range. */
 const HOSTILE: readonly unknown[] = [undefined, null, 'x', '8', true, -1, NaN, Infinity, 1.5, 2 ** 53, 10n, -1n, 2n ** 64n, Symbol('s'), {}, [], () => 1];
@@ -99,34 +99,6 @@ describe('joinAddress', () => {
     expect(joinAddress(0x8000_0000 | 0, 0)).toBe(0x8000_0000);
   });
 });
-
-class StubRoute implements IrqFdRoute {
-  event = new InProcessEvent();
-  msi: MsiMessage | undefined;
-  masked = true;
-  disposed = false;
-  readonly mediation = 'kernel' as const;
-  log: unknown[][] = [];
-  setMsi(address: number | bigint, data: number): void {
-    this.log.push(['setMsi', address, data]);
-    this.msi = parseMsi('stub', address, data, { addressHi: 'x2apic-ids', backend: 'stub' });
-  }
-  clearMsi(): void {}
-  mask(): void {}
-  unmask(): void {}
-  consumePending(): boolean {
-    return false;
-  }
-  onEventReplaced(): () => void {
-    return () => undefined;
-  }
-  dispose(): void {
-    this.disposed = true;
-  }
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-}
 
 describe('the adapters refuse a wrong DWORD before calling the route or the partition', () => {
   it.each([0, 1, 2])('IrqFdMsixRoute.setMsi, argument %i', (at) => {

@@ -247,6 +247,20 @@ function ioBar(env: VfioEnv, device: number): calls.RegionInfo | undefined {
   return undefined;
 }
 
+/**
+ * Runs `body` with the Command register's `bits` cleared (1: I/O Space, 2: Memory Space), then
+ * writes Command back as it was, even when `body` fails, so a real device is left as found.
+ */
+function withCommandCleared(env: VfioEnv, device: number, bits: number, body: () => void): void {
+  const command = readConfig(env, device, 4, 2);
+  writeConfig(env, device, 4, new Uint8Array([command[0]! & ~bits, command[1]!]));
+  try {
+    body();
+  } finally {
+    writeConfig(env, device, 4, command);
+  }
+}
+
 describeOnTargets('region reads and writes as vfio_pci_rdwr.c and vfio_pci_core.c serve them', (target) => {
   it('a zero-byte pread or pwrite is 0 before any region check: past the end of config space, with Memory Space off, on a region index with nothing behind it', () => {
     const env = target.create();
@@ -257,13 +271,12 @@ describeOnTargets('region reads and writes as vfio_pci_rdwr.c and vfio_pci_core.
     expect(calls.regionRead(env.sys, o.device, cfg.offset, cfg.size + 64, none)).toBe(0);
     expect(calls.regionWrite(env.sys, o.device, cfg.offset, cfg.size + 64, none)).toBe(0);
     expect(calls.regionRead(env.sys, o.device, 200 * 2 ** 40, 0, none)).toBe(0);
-    const command = readConfig(env, o.device, 4, 2);
-    writeConfig(env, o.device, 4, new Uint8Array([command[0]! & ~3, command[1]!]));
-    const bar = [0, 1, 2, 3, 4, 5].map((i) => region(env, o.device, i)).find((r) => r.size > 0);
-    if (!bar) throw new Error('the device has no BAR');
-    expect(calls.regionRead(env.sys, o.device, bar.offset, 0, none)).toBe(0);
-    expect(calls.regionWrite(env.sys, o.device, bar.offset, bar.size, none)).toBe(0);
-    writeConfig(env, o.device, 4, command);
+    withCommandCleared(env, o.device, 3, () => {
+      const bar = [0, 1, 2, 3, 4, 5].map((i) => region(env, o.device, i)).find((r) => r.size > 0);
+      if (!bar) throw new Error('the device has no BAR');
+      expect(calls.regionRead(env.sys, o.device, bar.offset, 0, none)).toBe(0);
+      expect(calls.regionWrite(env.sys, o.device, bar.offset, bar.size, none)).toBe(0);
+    });
   });
 
   it('an I/O BAR is served with I/O Space off: only a memory BAR tests the Command register', () => {
@@ -275,11 +288,10 @@ describeOnTargets('region reads and writes as vfio_pci_rdwr.c and vfio_pci_core.
       expect(target.real).toBe(true);
       return;
     }
-    const command = readConfig(env, o.device, 4, 2);
-    writeConfig(env, o.device, 4, new Uint8Array([command[0]! & ~3, command[1]!]));
-    // vfio_pci_bar_rw passes `res->flags & IORESOURCE_MEM` as test_mem: false for an I/O BAR.
-    expect(calls.regionRead(env.sys, o.device, io.offset, 0, new Uint8Array(4))).toBe(4);
-    writeConfig(env, o.device, 4, command);
+    withCommandCleared(env, o.device, 3, () => {
+      // vfio_pci_bar_rw passes `res->flags & IORESOURCE_MEM` as test_mem: false for an I/O BAR.
+      expect(calls.regionRead(env.sys, o.device, io.offset, 0, new Uint8Array(4))).toBe(4);
+    });
   });
 
   it('with Memory Space off the MSI-X table still reads 0xFF and drops writes; an access reaching past the table is EIO', () => {
@@ -291,16 +303,15 @@ describeOnTargets('region reads and writes as vfio_pci_rdwr.c and vfio_pci_core.
       return;
     }
     const bar = region(env, o.device, t.bar);
-    const command = readConfig(env, o.device, 4, 2);
-    writeConfig(env, o.device, 4, new Uint8Array([command[0]! & ~2, command[1]!]));
-    // vfio_pci_core_do_io_rw fills the excluded range without calling the ioread/iowrite that test Memory Space.
-    const back = new Uint8Array(8);
-    expect(calls.regionRead(env.sys, o.device, bar.offset, t.offset, back)).toBe(8);
-    expect(Array.from(back)).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
-    expect(calls.regionWrite(env.sys, o.device, bar.offset, t.offset, new Uint8Array([1, 2, 3, 4]))).toBe(4);
-    if (t.offset + t.bytes < bar.size) expect(calls.regionRead(env.sys, o.device, bar.offset, t.offset + t.bytes - 4, new Uint8Array(8))).toBe(-5);
-    else expect(target.real).toBe(true); // the model's table is followed by device registers
-    writeConfig(env, o.device, 4, command);
+    withCommandCleared(env, o.device, 2, () => {
+      // vfio_pci_core_do_io_rw fills the excluded range without calling the ioread/iowrite that test Memory Space.
+      const back = new Uint8Array(8);
+      expect(calls.regionRead(env.sys, o.device, bar.offset, t.offset, back)).toBe(8);
+      expect(Array.from(back)).toEqual([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+      expect(calls.regionWrite(env.sys, o.device, bar.offset, t.offset, new Uint8Array([1, 2, 3, 4]))).toBe(4);
+      if (t.offset + t.bytes < bar.size) expect(calls.regionRead(env.sys, o.device, bar.offset, t.offset + t.bytes - 4, new Uint8Array(8))).toBe(-5);
+      else expect(target.real).toBe(true); // the model's table is followed by device registers
+    });
   });
 });
 
