@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { RelayRouteTable } from '@tsvmm/virt/implement';
-import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_EVENT, EpollRelayPlatform, EventFd, libcSyscalls } from '../src';
+import { EMFILE, ENFILE, ENODEV, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_EVENT, EpollRelayPlatform, EventFd, libcSyscalls } from '../src';
+import { isVirtError } from '@tsvmm/virt';
 import { encodeStruct } from '@tsvmm/ffi';
 import { FaultInjector, REC_COUNT, REC_DATA, recordingInjectorSpec } from '../src/testing';
 import { relaysStoppedAfterEach } from './support/epoll-relay';
@@ -187,6 +188,34 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
       expect(irqfd.routeCount).toBe(1);
     } finally {
       irqfd.dispose();
+    }
+  });
+
+  it.each([
+    ['EMFILE', EMFILE, 'EXHAUSTED'],
+    ['ENFILE', ENFILE, 'EXHAUSTED'],
+    ['ENODEV', ENODEV, 'SYSCALL'],
+  ])("a route's eventfd or its duplicate failing with %s is %s, with nothing left open", (name, errno, code) => {
+    const sys = new FaultInjector(libcSyscalls());
+    const table = new RelayRouteTable(4);
+    const p = new EpollRelayPlatform(table, { sys, injector: recordingInjectorSpec(new SharedArrayBuffer(16)) });
+    relays.track(p);
+    try {
+      for (const step of [0, 1]) {
+        const before = openFds();
+        sys.failStep(step, errno);
+        let e: unknown;
+        try {
+          p.createEvent().dispose();
+        } catch (err) {
+          e = err;
+        }
+        sys.clearFaults();
+        expect({ step, error: isVirtError(e) && [e.code, e.errnoName, e.operation] }).toEqual({ step, error: [code, name, 'IrqFd.newIrqFdRoute'] });
+        expect(openFds()).toBe(before);
+      }
+    } finally {
+      p.dispose();
     }
   });
 

@@ -83,6 +83,29 @@ describe('relay-mode route budget (KVM model: a descriptor limit of its own)', (
     expect(routes).toHaveLength(max);
   });
 
+  it('descriptors running out before maxRoutes is EXHAUSTED naming RLIMIT_NOFILE, with nothing left open, as with kernel irqfd', () => {
+    const model = new KvmKernelModel({ apicIds: [0, 1], maxFds: 40 });
+    using p = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'relay', relayPlatform: modelRelayPlatform(model), maxRoutes: 100 });
+    const irqfd = p.irqfd()!;
+    const routes: IrqFdRoute[] = [];
+    let e: unknown;
+    for (let i = 0; i < 100 && e === undefined; i++) {
+      try {
+        routes.push(irqfd.newIrqFdRoute());
+      } catch (err) {
+        e = err;
+      }
+    }
+    expect(isVirtError(e) && [e.code, e.errnoName, e.operation]).toEqual(['EXHAUSTED', 'EMFILE', 'IrqFd.newIrqFdRoute']);
+    expect(isVirtError(e) && e.hint).toContain('RLIMIT_NOFILE');
+    expect(model.descriptorBudget().open).toBeLessThanOrEqual(40);
+    const open = model.descriptorBudget().open;
+    routes.pop()!.dispose();
+    expect(model.descriptorBudget().open).toBe(open - 2);
+    routes.push(irqfd.newIrqFdRoute()); // the freed descriptors make one route again
+    expect(model.descriptorBudget().open).toBe(open);
+  });
+
   it('modelRelayPlatform with events: undefined still makes the routes eventfds on the model', () => {
     const model = new KvmKernelModel({ apicIds: [0, 1] });
     using p = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'relay', relayPlatform: modelRelayPlatform(model, model, { events: undefined }) });

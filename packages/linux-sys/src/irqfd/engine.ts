@@ -27,11 +27,13 @@
  */
 import { type IrqFd, type IrqFdCapabilities, type LevelIrqFdRoute, VirtError } from '@tsvmm/virt';
 import { type RelayPlatformFactory, SlotAllocator, disposedError, type LevelRouteProvider, checkFunction, checkLevelGsi, checkNotThenable, levelRoutesUnsupported } from '@tsvmm/virt/implement';
-import { EMFILE, ENFILE } from '../errno';
-import { EventFd } from '../eventfd';
+import type { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
 import type { IrqFdBackend } from './backend';
 import { OverflowRelay } from './overflow';
+import { descriptorsPerRoute, routeEventFd } from './route-eventfd';
+
+export { descriptorsPerRoute };
 import { ENGINE_ROUTE_TOKEN, EngineRoute } from './route';
 import { RoutingTable, fixedEntryCount } from './routing-table';
 import { type TakenTransaction, Transaction } from './transaction';
@@ -48,13 +50,6 @@ export const MAX_DERIVED_ROUTES = 1 << 16;
  */
 export const DESCRIPTOR_RESERVE = 64;
 
-/**
- * Descriptors one route holds: its eventfd, and the close-on-exec duplicate handed out as
- * `event.fd` (see {@link EventFd}) where `sys` can duplicate.
- */
-export function descriptorsPerRoute(sys: Syscalls): number {
-  return typeof sys.dup === 'function' ? 2 : 1;
-}
 
 /**
  * The route budget an engine promises: `requested` when given, otherwise what the descriptors
@@ -273,10 +268,10 @@ export class IrqFdEngine implements IrqFd {
     }
     let event: EventFd;
     try {
-      event = new EventFd(this.sys, op);
+      event = routeEventFd(this.sys, op, { inUse: this.slots.size, capacity: this.slots.capacity });
     } catch (e) {
       this.slots.release(slot);
-      throw this.descriptorsExhausted(op, e);
+      throw e;
     }
     const route = new EngineRoute(ENGINE_ROUTE_TOKEN, this, slot, event);
     this.routes.add(route);
@@ -381,31 +376,6 @@ export class IrqFdEngine implements IrqFd {
     if (this.retargetTimer === undefined) return;
     clearTimeout(this.retargetTimer);
     this.retargetTimer = undefined;
-  }
-
-  /**
-   * A route's descriptors ran out before its budget (EMFILE: RLIMIT_NOFILE; ENFILE: the system's
-   * table): EXHAUSTED naming both budgets and what to raise. Any other error is returned as it is.
-   */
-  private descriptorsExhausted(op: string, error: unknown): unknown {
-    if (!(error instanceof VirtError) || (error.errno !== EMFILE && error.errno !== ENFILE)) return error;
-    const per = descriptorsPerRoute(this.sys);
-    const budget = this.sys.descriptorBudget?.();
-    const limit = budget === undefined ? 'RLIMIT_NOFILE' : `RLIMIT_NOFILE (${budget.limit === Infinity ? 'unlimited' : budget.limit}, ${budget.open} open)`;
-    return new VirtError('EXHAUSTED', {
-      operation: op,
-      detail:
-        error.errno === EMFILE
-          ? `${error.detail}: this process has no file descriptor left for a route's ${per} (${limit}) with ${this.slots.size} of its ${this.slots.capacity} routes in use`
-          : `${error.detail}: the system's file table is full (ENFILE) with ${this.slots.size} of this partition's ${this.slots.capacity} routes in use`,
-      hint:
-        error.errno === EMFILE
-          ? `Each route holds ${per} descriptors, and the limit is shared with everything else the process opens: raise RLIMIT_NOFILE (ulimit -n, prlimit, LimitNOFILE= in a systemd unit), close descriptors held elsewhere, or dispose unused routes. Nothing was left open.`
-          : 'Raise fs.file-max (sysctl) or close files elsewhere on the host. Nothing was left open.',
-      errno: error.errno,
-      ...(error.errnoName === undefined ? {} : { errnoName: error.errnoName }),
-      cause: error,
-    });
   }
 
   /** @internal Runs `fn` in the current transaction, or in a new one that commits when `fn` returns (a route call). */

@@ -1,5 +1,7 @@
 export type { IrqFdArgLayout, IrqFdBackend, IrqFdIoctls, MsiEntryLayout, MsiEntryType, RoutingTableLayout } from './backend';
 export { DEFAULT_MAX_ROUTES, DESCRIPTOR_RESERVE, IrqFdEngine, MAX_DERIVED_ROUTES, descriptorsPerRoute, routeBudget } from './engine';
+export { routeEventFd } from './route-eventfd';
+export type { RouteCount } from './route-eventfd';
 export type { IrqFdEngineOptions } from './engine';
 export { createLinuxIrqFd, createPartitionIrqFd } from './create';
 export type { LinuxIrqFdOptions, PartitionIrqFdSettings } from './create';

@@ -14,6 +14,7 @@ import { check, failure } from '../check';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EFD_NONBLOCK } from '../constants';
 import { EINTR, errnoByName, errnoError } from '../errno';
 import { EventFd } from '../eventfd';
+import { routeEventFd } from '../irqfd/route-eventfd';
 import { LIBC_PROTOTYPES, libcSyscalls } from '../libc';
 import { libcFileName } from '../platform';
 import type { Syscalls } from '../syscalls';
@@ -235,12 +236,13 @@ export class EpollRelayPlatform implements RelayPlatform {
   }
 
   /**
-   * A new {@link EventFd} on the options' system calls. DISPOSED after dispose; the typed error of
-   * eventfd(2) or its dup when they fail (EMFILE at the file-descriptor limit).
+   * A new {@link EventFd} on the options' system calls. DISPOSED after dispose; EXHAUSTED when the
+   * process or the system has no descriptor left (EMFILE, ENFILE); otherwise the typed error of
+   * eventfd(2) or its dup.
    */
   createEvent(): Event {
     if (this.isDisposed) throw disposedError('RelayPlatform.createEvent', 'the epoll relay');
-    return new EventFd(this.sys, 'IrqFd.newIrqFdRoute');
+    return routeEventFd(this.sys, 'IrqFd.newIrqFdRoute');
   }
 
   /**

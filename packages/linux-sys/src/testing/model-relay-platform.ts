@@ -11,7 +11,8 @@
 import type { Event } from '@tsvmm/virt';
 import { VirtError } from '@tsvmm/virt';
 import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, type RelayRouteTable, disposedError } from '@tsvmm/virt/implement';
-import { EventFd } from '../eventfd';
+import type { EventFd } from '../eventfd';
+import { routeEventFd } from '../irqfd/route-eventfd';
 import type { Syscalls } from '../syscalls';
 
 /** How a kernel model lets a test watch its eventfds (a `ModelFileTable` is one). */
@@ -72,7 +73,8 @@ export class ModelRelayPlatform implements RelayPlatform {
 
   /**
    * A new `EventFd` on `options.events`, as the epoll relay makes one on the partition's
-   * system calls: DISPOSED after dispose, the typed error of eventfd(2) or its dup when they fail.
+   * system calls: DISPOSED after dispose, EXHAUSTED when descriptors run out (EMFILE, ENFILE),
+   * otherwise the typed error of eventfd(2) or its dup.
    * Without `options.events` it throws UNSUPPORTED: the overflow relay watches each route's own eventfd.
    */
   createEvent(): Event {
@@ -84,7 +86,7 @@ export class ModelRelayPlatform implements RelayPlatform {
       });
     }
     if (this.isDisposed) throw disposedError('RelayPlatform.createEvent', this.name);
-    return new EventFd(this.events, 'IrqFd.newIrqFdRoute');
+    return routeEventFd(this.events, 'IrqFd.newIrqFdRoute');
   }
 
   /** As the epoll relay's: DISPOSED for a disposed platform or event (its number may be another file's now). */
