@@ -411,3 +411,75 @@ describeAssignedTargets('assigned device: restore of a message the guest left in
     expect(errors).toEqual([]);
   });
 });
+
+describeAssignedTargets('assigned device: disposed from inside onError while a guest access or a restore is under way', (target) => {
+  const dword = (v: number): Uint8Array => new Uint8Array(new Uint32Array([v]).buffer);
+
+  for (const what of ['the AssignedPciDevice', 'its VfioDevice'] as const) {
+    it(`a guest write whose failure makes onError dispose ${what} issues nothing more: no SET_IRQS after the dispose, no second report, vfio's MSI-X off`, () => {
+      using env = target.create();
+      const errors: string[] = [];
+      const L = logTaker(env);
+      const dev: AssignedPciDevice = AssignedPciDevice.create({
+        device: env.device,
+        irqfd: env.vm.irqfd()!,
+        onError: (e) => {
+          errors.push(isVirtError(e) ? e.code : String(e));
+          if (errors.length === 1) (what === 'its VfioDevice' ? env.device : dev).dispose();
+        },
+      });
+      const { tableBir, tableOffset } = dev.msix!.layout;
+      dev.configWrite(0x04, 2, 0x0006);
+      dev.configWrite(dev.msixCapability! + 2, 2, 0x8000); // MSI-X Enable, no Function Mask
+      L.vfio();
+      // Vector 0 unmasked with no message: the route refuses it (INVALID_MSI), and onError disposes.
+      dev.barWrite(tableBir, tableOffset + 12, dword(0));
+      expect(errors).toEqual(['INVALID_MSI']);
+      expect(dev.isDisposed).toBe(true);
+      if (env.model) {
+        const log = L.vfio()!;
+        // Whatever the dispose itself did, nothing after it: its last SET_IRQS is the MSI-X disable (if any).
+        const setIrqs = log.filter((l) => l.includes('SET_IRQS'));
+        expect(setIrqs.filter((l) => !/none|count=0/.test(l))).toEqual([]);
+        expect(env.model.vfio.device().irq.mode).toBe('none');
+        expect(env.model.vfio.hazards).toEqual([]);
+      }
+      // Guest accesses after it read all ones and change nothing.
+      const out = new Uint8Array(4);
+      dev.barRead(tableBir, tableOffset, out);
+      expect(Array.from(out)).toEqual([0xff, 0xff, 0xff, 0xff]);
+    });
+  }
+
+  it('a restore during which onError disposes the device throws DISPOSED, and issues nothing after the dispose', () => {
+    using env = target.create();
+    const state = (() => {
+      using first = assign(env);
+      msixDriverUp(first, 0, 1, 0x45);
+      // Vector 1 unmasked with no message: its restore reports INVALID_MSI to onError.
+      first.barWrite(first.msix!.layout.tableBir, first.msix!.layout.tableOffset + 16 + 12, dword(0));
+      return JSON.parse(JSON.stringify(first.save())) as AssignedPciDeviceState;
+    })();
+    const errors: string[] = [];
+    const L = logTaker(env);
+    const dev: AssignedPciDevice = AssignedPciDevice.create({
+      device: env.device,
+      irqfd: env.vm.irqfd()!,
+      onError: (e) => {
+        errors.push(isVirtError(e) ? e.code : String(e));
+        if (errors.length === 1) dev.dispose();
+      },
+    });
+    L.vfio();
+    const e = virtErrorThrownBy(() => dev.restore(state));
+    expect([e.code, e.operation]).toEqual(['DISPOSED', 'AssignedPciDevice.restore']);
+    expect(errors).toEqual(['INVALID_MSI']);
+    if (env.model) {
+      expect(env.model.vfio.device().irq.mode).toBe('none');
+      expect(env.model.vfio.hazards).toEqual([]);
+      const log = L.vfio()!;
+      const afterDisable = log.slice(log.map((l) => l.includes('SET_IRQS') && /none|count=0/.test(l)).lastIndexOf(true) + 1);
+      expect(afterDisable.filter((l) => l.includes('SET_IRQS'))).toEqual([]);
+    }
+  });
+});

@@ -66,8 +66,8 @@ export interface KvmPartitionOptions {
    * Most irqfd routes at once (1 to 2^20). Each holds two file descriptors (its eventfd and the
    * duplicate handed out as `event.fd`) and a GSI only while it has an MSI. Default: what the
    * process's RLIMIT_NOFILE still allows when the partition is created (see `routeBudget` in
-   * `@tsvmm/linux-sys`), at most 4096 for the user-space relay (`irqfd: 'relay'`); reaching it is
-   * EXHAUSTED, and so is running out of descriptors first with kernel irqfd.
+   * `@tsvmm/linux-sys`), at most 4096 for the user-space relay (`irqfd: 'relay'`); reaching it, or
+   * running out of descriptors first, is EXHAUSTED.
    */
   readonly maxRoutes?: number;
   /**

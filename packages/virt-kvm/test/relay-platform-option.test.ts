@@ -106,6 +106,24 @@ describe('relay-mode route budget (KVM model: a descriptor limit of its own)', (
     expect(model.descriptorBudget().open).toBe(open);
   });
 
+  it.each([
+    ['has a VM of its own', true],
+    ['has no VM', false],
+  ])("a relay platform made for another model (which %s) is INVALID_ARGUMENT at the first overflow route, the route left as it was", (_what, otherHasVm) => {
+    const model = new KvmKernelModel({ apicIds: [0, 1], maxRoutes: LEGACY_ROUTES.length + 1 });
+    const other = new KvmKernelModel({ apicIds: [0, 1] });
+    using otherVm = otherHasVm ? KvmPartition.create({ vcpus: 2, sys: other }) : undefined;
+    using p = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'kernel', routingEntries: LEGACY_ROUTES.length + 1, relayPlatform: modelRelayPlatform(other) });
+    const irqfd = p.irqfd()!;
+    irqfd.newIrqFdRoute().setMsi(A.addressLo, A.data);
+    const r = irqfd.newIrqFdRoute();
+    r.setMsi(A.addressLo, A.data);
+    const e = thrownBy(() => r.unmask());
+    expect(isVirtError(e) && e.code).toBe('INVALID_ARGUMENT');
+    expect([r.masked, r.msi?.data, otherVm === undefined || otherVm.vcpuCount === 2]).toEqual([true, A.data, true]);
+    expect(model.hazards).toEqual([]);
+  });
+
   it('modelRelayPlatform with events: undefined still makes the routes eventfds on the model', () => {
     const model = new KvmKernelModel({ apicIds: [0, 1] });
     using p = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'relay', relayPlatform: modelRelayPlatform(model, model, { events: undefined }) });

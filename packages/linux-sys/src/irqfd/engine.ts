@@ -268,7 +268,8 @@ export class IrqFdEngine implements IrqFd {
     }
     let event: EventFd;
     try {
-      event = routeEventFd(this.sys, op, { inUse: this.slots.size, capacity: this.slots.capacity });
+      // The slot just taken is this route's, not yet one in use.
+      event = routeEventFd(this.sys, op, { inUse: this.slots.size - 1, capacity: this.slots.capacity });
     } catch (e) {
       this.slots.release(slot);
       throw e;

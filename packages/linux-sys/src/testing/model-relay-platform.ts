@@ -10,7 +10,7 @@
  */
 import type { Event } from '@tsvmm/virt';
 import { VirtError } from '@tsvmm/virt';
-import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, type RelayRouteTable, disposedError } from '@tsvmm/virt/implement';
+import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, type RelayRouteTable, disposedError, invalidArgument } from '@tsvmm/virt/implement';
 import type { EventFd } from '../eventfd';
 import { routeEventFd } from '../irqfd/route-eventfd';
 import type { Syscalls } from '../syscalls';
@@ -95,6 +95,10 @@ export class ModelRelayPlatform implements RelayPlatform {
     if (event.disposed) throw disposedError('RelayPlatform.watch', "the route's eventfd");
     const e = event as EventFd;
     const fd = e.ownFd();
+    if (this.eventfds.counter(fd) === undefined) {
+      // A route's eventfd that is not this model's: the platform was made for another model.
+      throw invalidArgument('RelayPlatform.watch', `eventfd ${fd} is not an eventfd of ${this.name}'s model: make the relay platform for the model the partition runs on`);
+    }
     const ready = (): void => {
       const outcome = this.table.deliver(slot, () => e.consume(), this.injector.inject);
       if (outcome === 'delivered' || outcome === 'blocked') this.deliveries++;

@@ -232,6 +232,8 @@ export class AssignedPciDevice implements Disposable {
   private readonly msixIndex: VfioIrqIndex;
   private readonly msiIndex: VfioIrqIndex;
   private disposed = false;
+  /** Set at the end of {@link dispose}: nothing more reaches `onError`. */
+  private silenced = false;
   /** VFIO_DEVICE_GET_IRQ_INFO's count for the MSI-X index (0 without MSI-X): the host vectors vfio can enable. */
   private readonly msixIrqCount: number;
   /** VFIO_DEVICE_GET_IRQ_INFO's count for the MSI index (0 without MSI). */
@@ -568,6 +570,8 @@ export class AssignedPciDevice implements Disposable {
 
   /** Reports to `onError`; inside restore() a kernel failure is kept for the throw at its end instead, unless `guest` (the guest's own doing). */
   private report(e: Error, op: string, guest = false): void {
+    // After dispose: what an access still under way runs into (disposed routes) is nobody's concern.
+    if (this.silenced) return;
     if (this.captured && !guest && e instanceof VirtError) {
       this.captured.push(e);
       return;
@@ -600,6 +604,8 @@ export class AssignedPciDevice implements Disposable {
       (i, j) => {
         const at = offset + i;
         const part = bytes.subarray(i, j);
+        // Disposed by an onError of an earlier byte of this access: the device fd may be someone else's.
+        if (this.disposed) return void part.fill(0xff);
         const r = calls.regionRead(this.device.sys, this.device.deviceFd, this.configOffset, at, part);
         if (r < 0) {
           part.fill(0xff);
@@ -661,6 +667,7 @@ export class AssignedPciDevice implements Disposable {
             if (f.resets) flr = true;
           }
         }
+        if (this.disposed) return; // by an onError of an earlier byte of this access
         const r = calls.regionWrite(this.device.sys, this.device.deviceFd, this.configOffset, at, bytes.subarray(i, j));
         if (r < 0) this.report(failure(r, 'AssignedPciDevice.configWrite', `pwrite(config @0x${at.toString(16)})`), 'AssignedPciDevice.configWrite');
         // vfio masked or unmasked INTx for the write (and signals at once a device still asserting).
@@ -828,6 +835,11 @@ export class AssignedPciDevice implements Disposable {
   }
 
   private deviceBar(info: AssignedBar, at: number, part: Uint8Array, write: boolean): void {
+    // Disposed by an onError of an earlier part of this access: the device fd may be someone else's.
+    if (this.disposed) {
+      if (!write) part.fill(0xff);
+      return;
+    }
     const sys = this.device.sys;
     const fd = this.device.deviceFd;
     const r = write ? calls.regionWrite(sys, fd, info.regionOffset, at, part) : calls.regionRead(sys, fd, info.regionOffset, at, part);
@@ -898,6 +910,8 @@ export class AssignedPciDevice implements Disposable {
     this.msixBinding?.disable(op);
     this.msiBinding?.disable(op);
     this.intx?.disable(op);
+    // An onError of those disables disposed this device: its device fd may be someone else's now.
+    if (this.disposed) return new VirtError('DISPOSED', { operation: op, detail: 'the assigned device was disposed during the reset (from onError)', hint: 'Create a new AssignedPciDevice.' });
     const cmd = new Uint8Array(2);
     const sys = this.device.sys;
     const fd = this.device.deviceFd;
@@ -1070,6 +1084,8 @@ export class AssignedPciDevice implements Disposable {
     } finally {
       this.captured = undefined;
     }
+    // onError disposed this device during the restore: what followed was not done.
+    if (this.disposed) throw new VirtError('DISPOSED', { operation: op, detail: 'the assigned device was disposed during the restore (from onError)', hint: 'Create a new AssignedPciDevice to restore into.' });
     const first = failures[0];
     if (first) {
       throw new VirtError(first.code, {
@@ -1122,6 +1138,11 @@ export class AssignedPciDevice implements Disposable {
     this.intx?.disable(op);
     this.msixBinding?.detach();
     this.msiBinding?.detach();
+    // A guest access or restore that called onError, which disposed us, is still under way: it must
+    // not issue SET_IRQS with closed (or reused) numbers, nor touch the device fd, once we return.
+    this.msixIndex.close();
+    this.msiIndex.close();
+    this.intx?.close();
     this.disposed = true;
     if (this.intx?.delivery.kind === 'user-space') this.intx.delivery.trigger.dispose();
     this.msix?.clearRoutes();
@@ -1129,6 +1150,7 @@ export class AssignedPciDevice implements Disposable {
     for (const r of this.ownedRoutes) r.dispose();
     for (const e of this.dma.unmapAll()) this.report(e, op);
     releaseClaim(this.device);
+    this.silenced = true;
   }
 
   /** {@link dispose}, for `using`. */

@@ -64,7 +64,17 @@ export class IntxBinding {
     return this.delivery.kind === 'user-space' && this.latched;
   }
 
+  /** Set by {@link close}. */
+  private closed = false;
+
+  /** No SET_IRQS from now on (the owner is disposed): every later call is a no-op. */
+  close(): void {
+    this.closed = true;
+  }
+
   private set(action: calls.IrqAction, data: calls.IrqSetData, operation: string, what: string): VirtError | undefined {
+    // Closed: the owner was disposed; its device fd and eventfd numbers may be someone else's now.
+    if (this.closed) return undefined;
     const r = calls.setIrqs(this.sys, this.deviceFd, INTX, action, 0, data);
     return r < 0 ? failure(r, operation, `ioctl(VFIO_DEVICE_SET_IRQS, INTx ${what})`) : undefined;
   }

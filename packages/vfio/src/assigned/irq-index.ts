@@ -14,6 +14,8 @@ export class VfioIrqIndex {
   active = false;
   /** Host vectors allocated by the last enable (vfio allocates `start + count`). */
   allocated = 0;
+  /** Set by {@link close}: the owner is disposed, and its device fd may be closed or someone else's. */
+  private closed = false;
 
   constructor(
     private readonly sys: VfioSyscalls,
@@ -28,6 +30,7 @@ export class VfioIrqIndex {
    * positive count when the host has fewer vectors than asked: nothing is enabled then (vfio.md §5).
    */
   enable(fds: readonly number[], operation: string): VirtError | undefined {
+    if (this.closed) return undefined;
     const r = calls.setIrqs(this.sys, this.deviceFd, this.index, 'trigger', 0, { eventfds: fds });
     if (r > 0) {
       return new VirtError('EXHAUSTED', {
@@ -44,6 +47,7 @@ export class VfioIrqIndex {
 
   /** Rebinds vector `vector` to `fd` (-1 unbinds); with dynamic MSI-X a vector past the block is allocated. */
   bind(vector: number, fd: number, operation: string): VirtError | undefined {
+    if (this.closed) return undefined;
     const r = calls.setIrqs(this.sys, this.deviceFd, this.index, 'trigger', vector, { eventfds: [fd] });
     if (r < 0) return failure(r, operation, `ioctl(VFIO_DEVICE_SET_IRQS, ${this.name} vector ${vector})`);
     if (vector >= this.allocated) this.allocated = vector + 1;
@@ -52,11 +56,22 @@ export class VfioIrqIndex {
 
   /** Disables the index: every host vector freed, every eventfd unbound. */
   disable(operation: string): VirtError | undefined {
-    if (!this.active) return undefined;
+    if (!this.active || this.closed) return undefined;
     const r = calls.setIrqs(this.sys, this.deviceFd, this.index, 'trigger', 0, { none: 0 });
     // Whatever the answer, vfio's disable path does not leave the index half-enabled.
     this.active = false;
     this.allocated = 0;
     return r < 0 ? failure(r, operation, `ioctl(VFIO_DEVICE_SET_IRQS, ${this.name} disable)`) : undefined;
+  }
+
+  /**
+   * No call from now on: the owner was disposed (perhaps from inside a callback of a guest access
+   * still under way), and a SET_IRQS naming its eventfds or its device fd could reach numbers that
+   * now belong to someone else. Every later call is a no-op.
+   */
+  close(): void {
+    this.closed = true;
+    this.active = false;
+    this.allocated = 0;
   }
 }

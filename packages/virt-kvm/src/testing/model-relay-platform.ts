@@ -37,7 +37,14 @@ const NO_INPUT_MEMORY = {
 };
 
 function modelVmFd(model: KvmKernelModel): number {
-  const fd = model.fdOf(model.vm);
-  if (fd === undefined) throw new Error('the model VM is closed');
+  let fd: number | undefined;
+  try {
+    fd = model.fdOf(model.vm);
+  } catch {
+    fd = undefined; // `vm` throws while the model has made none
+  }
+  if (fd === undefined) {
+    throw invalidArgument('modelRelayPlatform', "the model has no open VM: the relay platform must be made for the model the partition runs on (modelRelayPlatform(model) with the partition's own sys)");
+  }
   return fd;
 }

@@ -7,6 +7,7 @@
 import { type Syscalls, syscallSpecInjector } from '@tsvmm/linux-sys';
 import { type ModelRelayOptions, ModelRelayPlatform, type ModelRelayPlatformFactory, modelRelayPlatformFactory } from '@tsvmm/linux-sys/testing';
 import { mshvRelayInjector } from '../relay-injector';
+import { invalidArgument } from '@tsvmm/virt/implement';
 import type { MshvKernelModel } from './kernel-model';
 
 export { ModelRelayPlatform };
@@ -23,7 +24,9 @@ export function modelRelayPlatform(model: MshvKernelModel, sys: Syscalls = model
     model.files,
     () => {
       const fd = model.newestPartitionFd();
-      if (fd === undefined) throw new Error('the model has no open partition');
+      if (fd === undefined) {
+        throw invalidArgument('modelRelayPlatform', "the model has no open partition: the relay platform must be made for the model the partition runs on (modelRelayPlatform(model) with the partition's own sys)");
+      }
       // The worker's own injector spec and builder, with the model's system calls and address space.
       return syscallSpecInjector(mshvRelayInjector(fd), sys, model);
     },
