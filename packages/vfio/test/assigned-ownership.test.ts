@@ -415,19 +415,25 @@ describeAssignedTargets('assigned device: restore of a message the guest left in
 describeAssignedTargets('assigned device: disposed from inside onError while a guest access or a restore is under way', (target) => {
   const dword = (v: number): Uint8Array => new Uint8Array(new Uint32Array([v]).buffer);
 
+  /** An assigned device whose onError records each code and, at the first report, disposes what `victim` names. */
+  function disposedByOnError(env: AssignedEnv, victim: 'assigned' | 'device'): { dev: AssignedPciDevice; errors: string[] } {
+    const errors: string[] = [];
+    const dev: AssignedPciDevice = AssignedPciDevice.create({
+      device: env.device,
+      irqfd: env.vm.irqfd()!,
+      onError: (e) => {
+        errors.push(isVirtError(e) ? e.code : String(e));
+        if (errors.length === 1) (victim === 'device' ? env.device : dev).dispose();
+      },
+    });
+    return { dev, errors };
+  }
+
   for (const what of ['the AssignedPciDevice', 'its VfioDevice'] as const) {
     it(`a guest write whose failure makes onError dispose ${what} issues nothing more: no SET_IRQS after the dispose, no second report, vfio's MSI-X off`, () => {
       using env = target.create();
-      const errors: string[] = [];
       const L = logTaker(env);
-      const dev: AssignedPciDevice = AssignedPciDevice.create({
-        device: env.device,
-        irqfd: env.vm.irqfd()!,
-        onError: (e) => {
-          errors.push(isVirtError(e) ? e.code : String(e));
-          if (errors.length === 1) (what === 'its VfioDevice' ? env.device : dev).dispose();
-        },
-      });
+      const { dev, errors } = disposedByOnError(env, what === 'its VfioDevice' ? 'device' : 'assigned');
       const { tableBir, tableOffset } = dev.msix!.layout;
       dev.configWrite(0x04, 2, 0x0006);
       dev.configWrite(dev.msixCapability! + 2, 2, 0x8000); // MSI-X Enable, no Function Mask
@@ -460,16 +466,8 @@ describeAssignedTargets('assigned device: disposed from inside onError while a g
       first.barWrite(first.msix!.layout.tableBir, first.msix!.layout.tableOffset + 16 + 12, dword(0));
       return JSON.parse(JSON.stringify(first.save())) as AssignedPciDeviceState;
     })();
-    const errors: string[] = [];
     const L = logTaker(env);
-    const dev: AssignedPciDevice = AssignedPciDevice.create({
-      device: env.device,
-      irqfd: env.vm.irqfd()!,
-      onError: (e) => {
-        errors.push(isVirtError(e) ? e.code : String(e));
-        if (errors.length === 1) dev.dispose();
-      },
-    });
+    const { dev, errors } = disposedByOnError(env, 'assigned');
     L.vfio();
     const e = virtErrorThrownBy(() => dev.restore(state));
     expect([e.code, e.operation]).toEqual(['DISPOSED', 'AssignedPciDevice.restore']);
