@@ -15,7 +15,7 @@ import { type StructLayout, type TableLayout, decodeStruct, encodeStruct, readFi
 import * as abi from './abi';
 import type { IoctlDef } from '@tsvmm/linux-sys';
 import type { VfioSyscalls } from './sys';
-import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
+import { checkInteger, describeValue, invalidArgument } from '@tsvmm/virt/implement';
 
 /** A negative `-errno` from the kernel (or the model). */
 export type Errno = number;
@@ -103,12 +103,12 @@ function checkSys(op: string, sys: unknown, method: 'ioctl' | 'pread' | 'pwrite'
 
 /** A file descriptor number: any s32 (a negative one is the kernel's to refuse, as it does). */
 function checkFd(op: string, name: string, fd: unknown): void {
-  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < -0x8000_0000 || fd > 0x7fff_ffff) throw invalidArgument(op, `${name} must be a file descriptor (a 32-bit integer), got ${describeValue(fd)}`);
+  checkInteger(op, `${name} (a file descriptor)`, fd, -0x8000_0000, 0x7fff_ffff);
 }
 
 /** A u32 field of a struct. */
 function checkU32(op: string, name: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) throw invalidArgument(op, `${name} must be an unsigned 32-bit integer, got ${describeValue(v)}`);
+  checkInteger(op, name, v, 0, 0xffff_ffff);
 }
 
 const U64_MAX = (1n << 64n) - 1n;
@@ -122,7 +122,7 @@ function checkU64(op: string, name: string, v: unknown): void {
 
 /** A byte offset into a region or fd: a non-negative safe integer. */
 function checkOffset(op: string, name: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw invalidArgument(op, `${name} must be a non-negative safe integer (bytes), got ${describeValue(v)}`);
+  checkInteger(op, `${name} (bytes)`, v, 0, Number.MAX_SAFE_INTEGER);
 }
 
 function checkBytes(op: string, name: string, v: unknown): void {

@@ -95,7 +95,8 @@ export class ModelRelayPlatform implements RelayPlatform {
     if (event.disposed) throw disposedError('RelayPlatform.watch', "the route's eventfd");
     const e = event as EventFd;
     const fd = e.ownFd();
-    if (this.eventfds.counter(fd) === undefined) {
+    const count = this.eventfds.counter(fd);
+    if (count === undefined) {
       // A route's eventfd that is not this model's: the platform was made for another model.
       throw invalidArgument('RelayPlatform.watch', `eventfd ${fd} is not an eventfd of ${this.name}'s model: make the relay platform for the model the partition runs on`);
     }
@@ -114,7 +115,7 @@ export class ModelRelayPlatform implements RelayPlatform {
     // epoll is level-triggered: an eventfd already readable when added wakes the waiter. It runs once
     // the caller returns, as a worker would: the caller may hold the slot's lock (a relay route arms
     // under it, and delivers a latched signal itself), which the waiter's delivery takes.
-    if ((this.eventfds.counter(fd) ?? 0n) > 0n) {
+    if (count > 0n) {
       queueMicrotask(() => {
         if (this.stops.get(slot) === stop) ready();
       });
