@@ -20,12 +20,17 @@ const IN_PROCESS = new Set(['virt-software']);
 const file = (dir: string, ...rel: string[]): string => path.join(PACKAGES, dir, ...rel);
 const read = (dir: string, ...rel: string[]): string => fs.readFileSync(file(dir, ...rel), 'utf8');
 const readRoot = (...rel: string[]): string => fs.readFileSync(path.join(ROOT, ...rel), 'utf8');
-/** Whether a file under the package's test folder (any depth) contains `text`. */
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A source file's text without its comments, so that a step named only in a comment does not count. */
+const code = (dir: string, ...rel: string[]): string => read(dir, ...rel).replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+/** Whether the code (not a comment) of a file under the package's test folder (any depth) contains `text`. */
 const testsMention = (dir: string, text: string): boolean =>
   (fs.readdirSync(file(dir, 'test'), { recursive: true }) as string[])
     .filter((f) => /\.(ts|js)$/.test(f))
-    .some((f) => read(dir, 'test', f).includes(text));
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    .some((f) => code(dir, 'test', f).includes(text));
+/** The package's `src` files (any depth) as paths relative to `src`. */
+const sources = (dir: string): string[] =>
+  fs.existsSync(file(dir, 'src')) ? (fs.readdirSync(file(dir, 'src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')) : [];
 
 test('there are backend folders, and the registry lists exactly them', () => {
   expect(backendFolders).toEqual(expect.arrayContaining(['virt-kvm', 'virt-mshv', 'virt-software', 'virt-whp']));
@@ -69,8 +74,31 @@ describe.each(backendFolders)('packages/%s', (dir) => {
     expect(p.code).toMatch(/^(ok|platform|no-device|permission|unsupported|missing-export|load-failed|error)$/);
   });
 
-  it('runs the conformance suite', () => {
-    expect(read(dir, 'test', 'conformance.test.ts')).toContain('defineIrqFdConformance');
+  it('is set up as the guide says: version, build settings, jest, dependencies (step 2)', () => {
+    expect(pkg.version).toBe('0.0.0');
+    const build = JSON.parse(read(dir, 'tsconfig.build.json')) as { compilerOptions: Record<string, unknown> };
+    expect(build.compilerOptions).toEqual(expect.objectContaining({ sourceMap: false, stripInternal: true }));
+    expect(fs.existsSync(file(dir, 'tsconfig.json'))).toBe(true);
+    expect(fs.existsSync(file(dir, 'jest.config.js'))).toBe(true);
+    expect(Object.keys(pkg.dependencies as Record<string, string>)).toContain('@tsvmm/virt');
+  });
+
+  it('runs the conformance suite (step 7)', () => {
+    expect(code(dir, 'test', 'conformance.test.ts')).toMatch(/\bdefineIrqFdConformance\(/);
+  });
+
+  it('shows a runnable JavaScript example in its README, checked byte for byte and run by a test (step 10)', () => {
+    const marked = [...read(dir, 'README.md').matchAll(/^<!-- example: (examples\/[\w.-]+) -->$/gm)].map((m) => m[1]!);
+    expect(marked.filter((f) => f.endsWith('.js')).length).toBeGreaterThan(0);
+    for (const f of marked) expect(fs.existsSync(file(dir, ...f.split('/')))).toBe(true);
+    expect(code(dir, 'test', 'readme.test.ts')).toMatch(/\breadmeTests\(/);
+  });
+
+  it('describes itself in its one first-release changeset (step 11)', () => {
+    const entry = path.join(ROOT, '.changeset', `${dir}-first-release.md`);
+    expect(fs.existsSync(entry)).toBe(true);
+    const names = [...fs.readFileSync(entry, 'utf8').split(/^---$/m)[1]!.matchAll(/^"([^"]+)":/gm)].map((m) => m[1]);
+    expect(names).toEqual([`@tsvmm/${dir}`]);
   });
 
   it('is listed everywhere outside its folder that the guide names', () => {
@@ -106,14 +134,36 @@ describe.each(backendFolders)('packages/%s', (dir) => {
     expect(fs.existsSync(file(dir, 'test', 'support', 'device-only.ts'))).toBe(true);
   });
 
-  // A Linux backend on the shared irqfd engine also runs the engine's fault suite and can put its
-  // overflow relay on its model.
-  const onEngine = fs.existsSync(file(dir, 'src')) && (fs.readdirSync(file(dir, 'src'), { recursive: true }) as string[])
-    .filter((f) => f.endsWith('.ts'))
-    .some((f) => /\bIrqFdEngine\b/.test(read(dir, 'src', f)));
+  it('tests its ABI encoders and its model on their own (steps 3 and 6)', () => {
+    // The byte-for-byte encoder vectors (and the C check where the header exists) have a test file of their own.
+    expect(fs.readdirSync(file(dir, 'test')).filter((f) => /abi[\w-]*\.test\.ts$/.test(f)).length).toBeGreaterThan(0);
+    // The model's own tests, which hold it to the interface page rather than to the backend.
+    const modelTests = fs.existsSync(file(dir, 'test', 'model')) ? fs.readdirSync(file(dir, 'test', 'model')).filter((f) => f.endsWith('.test.ts')) : [];
+    expect(modelTests.length).toBeGreaterThan(0);
+    // A kernel model on the shared file table also runs the shared file-table suite and fails calls on demand.
+    if (sources(dir).some((f) => f.startsWith('testing') && /\bModelFileTable\b/.test(read(dir, 'src', f)))) {
+      expect(testsMention(dir, 'modelFileTests(')).toBe(true);
+      expect(testsMention(dir, 'FaultInjector')).toBe(true);
+    }
+  });
+
+  // A Linux backend whose irqfd is the shared engine (any source naming the engine, its backend
+  // interface or its constructors) runs the engine's suites on its targets and can put its overflow
+  // relay on its model.
+  const onEngine = sources(dir).some((f) => /\b(createPartitionIrqFd|createLinuxIrqFd|IrqFdEngine|IrqFdBackend)\b/.test(code(dir, 'src', f)));
   if (onEngine) {
-    it('runs the irqfd fault suite on its targets and ships a model relay platform', () => {
+    it('describes its IrqFdBackend in src/irqfd.ts, builds its irqfd with createPartitionIrqFd, and its partition closes with it (step 5)', () => {
+      expect(code(dir, 'src', 'irqfd.ts')).toMatch(/\bIrqFdBackend\b/);
+      expect(sources(dir).some((f) => /\bcreatePartitionIrqFd\(/.test(code(dir, 'src', f)))).toBe(true);
+      expect(Object.keys(pkg.dependencies as Record<string, string>)).toEqual(expect.arrayContaining(['@tsvmm/linux-sys', '@tsvmm/ffi']));
+      expect(code(dir, 'src', 'partition.ts')).toMatch(/\bwhenClosed\(\): Promise<void> \{\s*return this\.\w+\??\.whenClosed\(\)/);
+    });
+
+    it('runs the irqfd fault suite and the engine route suites on its targets, with an overflow run, and ships a model relay platform (step 7)', () => {
       expect(testsMention(dir, 'defineIrqFdFaultSuite(target.adapter')).toBe(true);
+      expect(fs.existsSync(file(dir, 'test', 'support', 'fault-adapter.ts'))).toBe(true);
+      for (const suite of ['irqFdEventNumberTests(', 'irqFdRouteCycleTests(', 'linuxIrqFdTarget(']) expect([suite, testsMention(dir, suite)]).toEqual([suite, true]);
+      expect(code(dir, 'test', 'conformance.test.ts')).toMatch(/\boverflow: true\b/);
       expect(read(dir, 'src', 'testing', 'index.ts')).toMatch(/\bmodelRelayPlatform\b/);
     });
   }

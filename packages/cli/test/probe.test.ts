@@ -257,11 +257,14 @@ describe('tsvmm command line', () => {
   });
 });
 
-describe("the README's `tsvmm probe` sample", () => {
+/** The documents that show `tsvmm probe`'s output as a sample, relative to this package. */
+const PROBE_SAMPLES = ['README.md', '../../docs/troubleshooting.md'];
+
+describe.each(PROBE_SAMPLES)("the `tsvmm probe` sample in %s", (doc) => {
   /** The paragraph of `text` that starts with `head` (up to the next blank line). */
   const paragraph = (text: string, head: RegExp): string | undefined => text.split('\n\n').find((p) => head.test(p));
-  const README = fs.readFileSync(path.resolve(__dirname, '..', 'README.md'), 'utf8');
-  const sample = /```\n\$ tsvmm probe\n([\s\S]*?)```/.exec(README)?.[1] ?? '';
+  const text = fs.readFileSync(path.resolve(__dirname, '..', doc), 'utf8');
+  const sample = /```\n\$ tsvmm probe\n([\s\S]*?)```/.exec(text)?.[1] ?? '';
 
   it('shows the software backend (the same on every host) exactly as `tsvmm probe` prints it at 80 columns', () => {
     const run = runBin(['probe'], undefined, { COLUMNS: '80' });
