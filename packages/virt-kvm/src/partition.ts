@@ -5,7 +5,7 @@
 import { type GuestEoiAccess, IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, type X2apicPartitionProbe, parseMsi } from '@tsvmm/virt';
 import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
-import { type IoctlInjectorSpec, LinuxPartitionBase, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls, routeBudget } from '@tsvmm/linux-sys';
+import { ENOSYS, type IoctlInjectorSpec, LinuxPartitionBase, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls, routeBudget } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions, supportedCpuidX2apic } from './device';
@@ -235,24 +235,26 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
         : { addressHi: 'reject' as const, maxApicId, backend: 'KVM' },
     );
     this.inject = signalMsiInjector(sys, vmFd, 'KvmPartition.requestMsi');
-    const kernelIrqfd = extensions.irqfd && extensions.irqRouting > 0;
+    const noKernelRouting = kernelRoutingMissing(extensions, routingEntries);
+    const kernelIrqfd = extensions.irqfd && noKernelRouting === undefined;
     let reason = '';
     if (mode === 'relay') reason = 'the user-space relay was asked for (irqfd: "relay")';
     else if (!extensions.irqfd) reason = 'KVM_CAP_IRQFD is missing on this host';
-    else if (extensions.irqRouting <= 0) reason = 'KVM_CAP_IRQ_ROUTING is missing on this host';
+    else if (noKernelRouting !== undefined) reason = `${noKernelRouting} on this host`;
     const useKernelIrqfd = mode !== 'relay' && kernelIrqfd;
     if (useKernelIrqfd) {
       // Resample irqfds need the full in-kernel irqchip (KVM_CREATE_IRQCHIP, which create() made) and KVM_CAP_IRQFD_RESAMPLE.
       const levelRoutes = kvmLevelRoutes({ sys, vmFd, ...(extensions.irqfdResample ? {} : { unsupported: 'KVM_CAP_IRQFD_RESAMPLE is missing on this host' }) });
       const backend = kvmIrqFdBackend({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject, workerInjector: kvmRelayInjector(vmFd) });
-      this.irqfdImpl = createPartitionIrqFd(backend, sys, 'the KVM partition', settings, levelRoutes);
+      const overflowOnModel = settings.relayPlatform === undefined && hasModelGuestEoi(sys) ? { relayPlatform: epollOnModel(sys, vmFd) } : {};
+      this.irqfdImpl = createPartitionIrqFd(backend, sys, 'the KVM partition', { ...settings, ...overflowOnModel }, levelRoutes);
     } else if (extensions.signalMsi) {
       this.irqfdImpl = new RelayIrqFd({
         backend: 'kvm',
         maxRoutes: settings.maxRoutes ?? Math.min(RELAY_MAX_ROUTES, routeBudget(sys, undefined)),
         policy: this.msiPolicy,
         inject: this.inject,
-        platform: settings.relayPlatform ?? epollRelayPlatform({ sys, injector: kvmRelayInjector(vmFd) }),
+        platform: settings.relayPlatform ?? (hasModelGuestEoi(sys) ? epollOnModel(sys, vmFd) : epollRelayPlatform({ sys, injector: kvmRelayInjector(vmFd) })),
         reason,
       });
     } else {
@@ -358,10 +360,12 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
       if (!ext.irqchip) {
         throw new VirtError('UNSUPPORTED', { operation: op, detail: 'KVM_CAP_IRQCHIP is missing', hint: 'tsvmm needs the in-kernel irqchip; use a kernel that has it.' });
       }
-      if (mode === 'kernel' && !(ext.irqfd && ext.irqRouting > 0)) {
+      const entries = Math.min(routingEntries ?? (ext.irqRouting || kvm.KVM_MAX_IRQ_ROUTES), 1 << 20);
+      const noKernelRouting = kernelRoutingMissing(ext, entries);
+      if (mode === 'kernel' && (!ext.irqfd || noKernelRouting !== undefined)) {
         throw new VirtError('UNSUPPORTED', {
           operation: op,
-          detail: `kernel irqfd was asked for, but ${ext.irqfd ? 'KVM_CAP_IRQ_ROUTING' : 'KVM_CAP_IRQFD'} is missing`,
+          detail: `kernel irqfd was asked for, but ${ext.irqfd ? noKernelRouting : 'KVM_CAP_IRQFD is missing'}`,
           hint: "Use irqfd: 'auto' to fall back to the user-space relay.",
         });
       }
@@ -388,7 +392,6 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
         page.softwareEnable();
         page.write(sys, fd, op);
       }
-      const entries = Math.min(routingEntries ?? (ext.irqRouting || kvm.KVM_MAX_IRQ_ROUTES), 1 << 20);
       return new KvmPartition(CREATE, sys, kvmFd, vmFd, vcpuFds, ext, settings, entries);
     } catch (e) {
       for (const fd of opened.reverse()) sys.close(fd);
@@ -693,4 +696,43 @@ interface ModelGuestEoi {
 
 function hasModelGuestEoi(sys: Syscalls): sys is Syscalls & ModelGuestEoi {
   return typeof (sys as Partial<ModelGuestEoi>).modelGuestEoi === 'function';
+}
+
+/**
+ * Why kernel irqfd has no GSI for an MSI with a routing table of `entries` entries, or undefined
+ * when it has one. Every pushed table keeps the {@link LEGACY_ROUTES} (40 entries for GSIs 0-23, as
+ * kvm_setup_default_irq_routing installs them: a table without them drops the legacy pins), so a kernel whose
+ * KVM_CAP_IRQ_ROUTING is at most that leaves nothing for MSI routes: the partition treats it as
+ * KVM_CAP_IRQ_ROUTING missing (the relay with irqfd 'auto', UNSUPPORTED with 'kernel').
+ */
+function kernelRoutingMissing(ext: KvmExtensions, entries: number): string | undefined {
+  if (ext.irqRouting <= 0) return 'KVM_CAP_IRQ_ROUTING is missing';
+  if (entries <= LEGACY_ROUTES.length) {
+    return `KVM_CAP_IRQ_ROUTING reports a routing table of ${entries} entries, and the ${LEGACY_ROUTES.length} legacy IOAPIC/PIC routes every table keeps leave no GSI for an MSI`;
+  }
+  return undefined;
+}
+
+/**
+ * The default relay platform (the epoll worker) on the KVM model, whose system calls have no epoll
+ * (ENOSYS): the same factory, its ENOSYS carrying a hint that says which platform to pass instead.
+ * A real /dev/kvm never takes this path.
+ */
+function epollOnModel(sys: Syscalls, vmFd: number): RelayPlatformFactory {
+  const factory = epollRelayPlatform({ sys, injector: kvmRelayInjector(vmFd) });
+  return (table) => {
+    try {
+      return factory(table);
+    } catch (e) {
+      if (!(e instanceof VirtError) || e.errno !== ENOSYS) throw e;
+      throw new VirtError(e.code, {
+        operation: e.operation,
+        detail: `${e.detail} on the KVM model, which has no epoll for the relay's worker thread`,
+        hint: 'Pass relayPlatform: modelRelayPlatform(model) (from @tsvmm/virt-kvm/testing) to KvmPartition.create: it delivers relay routes on the model without a thread.',
+        errno: e.errno,
+        ...(e.errnoName === undefined ? {} : { errnoName: e.errnoName }),
+        cause: e,
+      });
+    }
+  };
 }
