@@ -5,7 +5,7 @@
 import { type GuestEoiAccess, IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, type X2apicPartitionProbe, parseMsi } from '@tsvmm/virt';
 import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
-import { ENOSYS, type IoctlInjectorSpec, LinuxPartitionBase, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls, routeBudget } from '@tsvmm/linux-sys';
+import { type IoctlInjectorSpec, LinuxPartitionBase, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, defaultRelayPlatform, ioctlInjector, libcSyscalls, routeBudget } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions, supportedCpuidX2apic } from './device';
@@ -246,15 +246,14 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
       // Resample irqfds need the full in-kernel irqchip (KVM_CREATE_IRQCHIP, which create() made) and KVM_CAP_IRQFD_RESAMPLE.
       const levelRoutes = kvmLevelRoutes({ sys, vmFd, ...(extensions.irqfdResample ? {} : { unsupported: 'KVM_CAP_IRQFD_RESAMPLE is missing on this host' }) });
       const backend = kvmIrqFdBackend({ sys, vmFd, maxEntries: routingEntries, policy: this.msiPolicy, inject: this.inject, workerInjector: kvmRelayInjector(vmFd) });
-      const overflowOnModel = settings.relayPlatform === undefined && hasModelGuestEoi(sys) ? { relayPlatform: epollOnModel(sys, vmFd) } : {};
-      this.irqfdImpl = createPartitionIrqFd(backend, sys, 'the KVM partition', { ...settings, ...overflowOnModel }, levelRoutes);
+      this.irqfdImpl = createPartitionIrqFd(backend, sys, 'the KVM partition', settings, levelRoutes);
     } else if (extensions.signalMsi) {
       this.irqfdImpl = new RelayIrqFd({
         backend: 'kvm',
         maxRoutes: settings.maxRoutes ?? Math.min(RELAY_MAX_ROUTES, routeBudget(sys, undefined)),
         policy: this.msiPolicy,
         inject: this.inject,
-        platform: settings.relayPlatform ?? (hasModelGuestEoi(sys) ? epollOnModel(sys, vmFd) : epollRelayPlatform({ sys, injector: kvmRelayInjector(vmFd) })),
+        platform: settings.relayPlatform ?? defaultRelayPlatform(sys, kvmRelayInjector(vmFd)),
         reason,
       });
     } else {
@@ -713,26 +712,3 @@ function kernelRoutingMissing(ext: KvmExtensions, entries: number): string | und
   return undefined;
 }
 
-/**
- * The default relay platform (the epoll worker) on the KVM model, whose system calls have no epoll
- * (ENOSYS): the same factory, its ENOSYS carrying a hint that says which platform to pass instead.
- * A real /dev/kvm never takes this path.
- */
-function epollOnModel(sys: Syscalls, vmFd: number): RelayPlatformFactory {
-  const factory = epollRelayPlatform({ sys, injector: kvmRelayInjector(vmFd) });
-  return (table) => {
-    try {
-      return factory(table);
-    } catch (e) {
-      if (!(e instanceof VirtError) || e.errno !== ENOSYS) throw e;
-      throw new VirtError(e.code, {
-        operation: e.operation,
-        detail: `${e.detail} on the KVM model, which has no epoll for the relay's worker thread`,
-        hint: 'Pass relayPlatform: modelRelayPlatform(model) (from @tsvmm/virt-kvm/testing) to KvmPartition.create: it delivers relay routes on the model without a thread.',
-        errno: e.errno,
-        ...(e.errnoName === undefined ? {} : { errnoName: e.errnoName }),
-        cause: e,
-      });
-    }
-  };
-}

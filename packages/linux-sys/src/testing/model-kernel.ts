@@ -153,6 +153,15 @@ export abstract class ModelKernel<F extends object> implements Syscalls {
     return -ENOSYS;
   }
 
+  /**
+   * What to pass as `relayPlatform` on this model, which has no epoll for the default relay's worker
+   * thread: the hint of the ENOSYS error a partition's relay gets without one (see
+   * `defaultRelayPlatform`). A model of a backend names that backend's own model relay platform.
+   */
+  relayPlatformAdvice(): string {
+    return "Pass the model's relay platform as relayPlatform (modelRelayPlatform(model) of the backend's testing subpath): it delivers relay routes on the model without a thread.";
+  }
+
   /** How many numbers refer to the open file behind `fd` (0 when `fd` is closed). */
   fileRefs(fd: number): number {
     checkFd('ModelKernel.fileRefs', 'fd', fd);
