@@ -172,8 +172,9 @@ const RELAY_MAX_ROUTES = 4096;
  *
  * The irqfd is kernel-mediated (KVM_IRQFD with a batched KVM_SET_GSI_ROUTING table; masking
  * deassigns the irqfd, so signals latch in the eventfd and nothing is lost) where the kernel has
- * KVM_CAP_IRQFD and KVM_CAP_IRQ_ROUTING, else the user-space relay (an epoll worker thread
- * injecting with KVM_SIGNAL_MSI); `capabilities.irqfd` says which.
+ * KVM_CAP_IRQFD and KVM_CAP_IRQ_ROUTING (with a routing table larger than the 40 legacy routes it
+ * keeps), else the user-space relay (an epoll worker thread injecting with KVM_SIGNAL_MSI);
+ * `capabilities.irqfd` says which, and `capabilities.irqfdReason` why not kernel.
  */
 export class KvmPartition extends LinuxPartitionBase implements Partition, LocalApicAccess, IoApicAccess {
   /** Always `kvm`. */
