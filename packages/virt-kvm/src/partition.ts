@@ -5,7 +5,7 @@
 import { type GuestEoiAccess, IOAPIC_PINS, type IoApicAccess, type IoApicRedirection, type IoApicState, type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError, type X2apicPartitionProbe, parseMsi } from '@tsvmm/virt';
 import { type RawInjector, RelayIrqFd, type RelayPlatformFactory, checkInteger, describeValue, invalidArgument, partitionCapabilities, IOREDTBL, checkBoolean, checkConstructToken, checkOptions, decodeRedirection, encodeRedirection } from '@tsvmm/virt/implement';
 import { packStruct } from '@tsvmm/ffi';
-import { type IoctlInjectorSpec, LinuxPartitionBase, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, epollRelayPlatform, ioctlInjector, libcSyscalls, routeBudget } from '@tsvmm/linux-sys';
+import { type IoctlInjectorSpec, LinuxPartitionBase, type Syscalls, check, checkSyscalls, errnoName, createPartitionIrqFd, defaultRelayPlatform, ioctlInjector, libcSyscalls, routeBudget } from '@tsvmm/linux-sys';
 import * as kvm from './abi';
 import * as calls from './calls';
 import { type KvmExtensions, openKvm, probeExtensions, supportedCpuidX2apic } from './device';
@@ -172,8 +172,9 @@ const RELAY_MAX_ROUTES = 4096;
  *
  * The irqfd is kernel-mediated (KVM_IRQFD with a batched KVM_SET_GSI_ROUTING table; masking
  * deassigns the irqfd, so signals latch in the eventfd and nothing is lost) where the kernel has
- * KVM_CAP_IRQFD and KVM_CAP_IRQ_ROUTING, else the user-space relay (an epoll worker thread
- * injecting with KVM_SIGNAL_MSI); `capabilities.irqfd` says which.
+ * KVM_CAP_IRQFD and KVM_CAP_IRQ_ROUTING (with a routing table larger than the 40 legacy routes it
+ * keeps), else the user-space relay (an epoll worker thread injecting with KVM_SIGNAL_MSI);
+ * `capabilities.irqfd` says which, and `capabilities.irqfdReason` why not kernel.
  */
 export class KvmPartition extends LinuxPartitionBase implements Partition, LocalApicAccess, IoApicAccess {
   /** Always `kvm`. */
@@ -235,11 +236,12 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
         : { addressHi: 'reject' as const, maxApicId, backend: 'KVM' },
     );
     this.inject = signalMsiInjector(sys, vmFd, 'KvmPartition.requestMsi');
-    const kernelIrqfd = extensions.irqfd && extensions.irqRouting > 0;
+    const noKernelRouting = kernelRoutingMissing(extensions, routingEntries);
+    const kernelIrqfd = extensions.irqfd && noKernelRouting === undefined;
     let reason = '';
     if (mode === 'relay') reason = 'the user-space relay was asked for (irqfd: "relay")';
     else if (!extensions.irqfd) reason = 'KVM_CAP_IRQFD is missing on this host';
-    else if (extensions.irqRouting <= 0) reason = 'KVM_CAP_IRQ_ROUTING is missing on this host';
+    else if (noKernelRouting !== undefined) reason = `${noKernelRouting} on this host`;
     const useKernelIrqfd = mode !== 'relay' && kernelIrqfd;
     if (useKernelIrqfd) {
       // Resample irqfds need the full in-kernel irqchip (KVM_CREATE_IRQCHIP, which create() made) and KVM_CAP_IRQFD_RESAMPLE.
@@ -252,7 +254,7 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
         maxRoutes: settings.maxRoutes ?? Math.min(RELAY_MAX_ROUTES, routeBudget(sys, undefined)),
         policy: this.msiPolicy,
         inject: this.inject,
-        platform: settings.relayPlatform ?? epollRelayPlatform({ sys, injector: kvmRelayInjector(vmFd) }),
+        platform: settings.relayPlatform ?? defaultRelayPlatform(sys, kvmRelayInjector(vmFd)),
         reason,
       });
     } else {
@@ -358,10 +360,12 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
       if (!ext.irqchip) {
         throw new VirtError('UNSUPPORTED', { operation: op, detail: 'KVM_CAP_IRQCHIP is missing', hint: 'tsvmm needs the in-kernel irqchip; use a kernel that has it.' });
       }
-      if (mode === 'kernel' && !(ext.irqfd && ext.irqRouting > 0)) {
+      const entries = Math.min(routingEntries ?? (ext.irqRouting || kvm.KVM_MAX_IRQ_ROUTES), 1 << 20);
+      const noKernelRouting = kernelRoutingMissing(ext, entries);
+      if (mode === 'kernel' && (!ext.irqfd || noKernelRouting !== undefined)) {
         throw new VirtError('UNSUPPORTED', {
           operation: op,
-          detail: `kernel irqfd was asked for, but ${ext.irqfd ? 'KVM_CAP_IRQ_ROUTING' : 'KVM_CAP_IRQFD'} is missing`,
+          detail: `kernel irqfd was asked for, but ${ext.irqfd ? noKernelRouting : 'KVM_CAP_IRQFD is missing'}`,
           hint: "Use irqfd: 'auto' to fall back to the user-space relay.",
         });
       }
@@ -388,7 +392,6 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
         page.softwareEnable();
         page.write(sys, fd, op);
       }
-      const entries = Math.min(routingEntries ?? (ext.irqRouting || kvm.KVM_MAX_IRQ_ROUTES), 1 << 20);
       return new KvmPartition(CREATE, sys, kvmFd, vmFd, vcpuFds, ext, settings, entries);
     } catch (e) {
       for (const fd of opened.reverse()) sys.close(fd);
@@ -694,3 +697,19 @@ interface ModelGuestEoi {
 function hasModelGuestEoi(sys: Syscalls): sys is Syscalls & ModelGuestEoi {
   return typeof (sys as Partial<ModelGuestEoi>).modelGuestEoi === 'function';
 }
+
+/**
+ * Why kernel irqfd has no GSI for an MSI with a routing table of `entries` entries, or undefined
+ * when it has one. Every pushed table keeps the {@link LEGACY_ROUTES} (40 entries for GSIs 0-23, as
+ * kvm_setup_default_irq_routing installs them: a table without them drops the legacy pins), so a kernel whose
+ * KVM_CAP_IRQ_ROUTING is at most that leaves nothing for MSI routes: the partition treats it as
+ * KVM_CAP_IRQ_ROUTING missing (the relay with irqfd 'auto', UNSUPPORTED with 'kernel').
+ */
+function kernelRoutingMissing(ext: KvmExtensions, entries: number): string | undefined {
+  if (ext.irqRouting <= 0) return 'KVM_CAP_IRQ_ROUTING is missing';
+  if (entries <= LEGACY_ROUTES.length) {
+    return `KVM_CAP_IRQ_ROUTING reports a routing table of ${entries} entries, and the ${LEGACY_ROUTES.length} legacy IOAPIC/PIC routes every table keeps leave no GSI for an MSI`;
+  }
+  return undefined;
+}
+

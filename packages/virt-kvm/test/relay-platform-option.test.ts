@@ -23,6 +23,19 @@ const BROKEN: Array<[string, RelayPlatformFactory, string]> = [
   }, 'INTERNAL'],
   ['returns undefined', () => undefined as never, 'INVALID_ARGUMENT'],
   ['returns an object without the platform methods', () => ({ name: 'half' }) as never, 'INVALID_ARGUMENT'],
+  [
+    'returns a Proxy whose every getter throws',
+    () =>
+      new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('getter broke');
+          },
+        },
+      ) as never,
+    'INVALID_ARGUMENT',
+  ],
 ];
 
 describeOnTargets('relayPlatform and the relay limits', (target) => {

@@ -2,6 +2,7 @@
  * The registry entry of this backend: its name, a probe that never throws, and `open`.
  */
 import { type BackendDescriptor, type BackendProbe, type BackendProbeCode, isVirtError } from '@tsvmm/virt';
+import { describeValue } from '@tsvmm/virt/implement';
 import { WHP_MAX_X2APIC_VCPUS, WhpPartition, type WhpPartitionOptions, checkWhpPlatform } from './partition';
 
 /**
@@ -29,12 +30,19 @@ export interface WhpBackend extends BackendDescriptor {
 /**
  * Whether WHP works here, found by creating a 2-VP partition and disposing it. `x2apicPartition`:
  * an `x2apic: true` partition (LocalApicEmulationMode X2Apic) reaches APIC ID
- * {@link WHP_MAX_X2APIC_VCPUS} minus 1, the highest VP index. Never throws.
- * `options.library` is the test seam of {@link WhpPartitionOptions}.
+ * {@link WHP_MAX_X2APIC_VCPUS} minus 1, the highest VP index. Never throws: `options.library` (the
+ * test seam of {@link WhpPartitionOptions}) whose getter throws, or a library that throws anything,
+ * gives `code: 'error'` with the reason.
  */
 export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpProbe {
   // It never throws: `null` (or any non-object) is read as no options, as the Linux backends' probes read it.
-  const library = typeof options === 'object' && options !== null ? options.library : undefined;
+  let library: WhpPartitionOptions['library'];
+  try {
+    library = typeof options === 'object' && options !== null ? options.library : undefined;
+  } catch (e) {
+    // A getter (or Proxy) that throws: the probe's answer is still a result, with the reason.
+    return { backend: 'whp', available: false, code: 'error', reason: `options.library could not be read: ${safeText(e)}` };
+  }
   if (library === undefined) {
     try {
       checkWhpPlatform('probe');
@@ -58,7 +66,7 @@ export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpPr
       p.dispose();
     }
   } catch (e) {
-    const reason = isVirtError(e) ? e.message : `unexpected failure: ${String(e)}`;
+    const reason = isVirtError(e) ? e.message : `unexpected failure: ${safeText(e)}`;
     return { backend: 'whp', available: false, code: isVirtError(e, 'UNAVAILABLE') ? 'no-device' : 'error', reason };
   }
 }
@@ -69,3 +77,12 @@ export const whpBackend: WhpBackend = Object.freeze({
   probe: () => probe(),
   open: (options: WhpPartitionOptions) => WhpPartition.create(options),
 });
+
+/** A thrown value as text for a probe's reason; never throws (a value whose toString throws is described instead). */
+function safeText(e: unknown): string {
+  try {
+    return String(e);
+  } catch {
+    return describeValue(e);
+  }
+}

@@ -3,8 +3,11 @@
  * with the overflow relay waiting in an epoll worker that injects with the backend's own worker
  * injector unless the partition's options name another platform. KVM and mshv both build theirs here.
  */
+import { VirtError } from '@tsvmm/virt';
 import type { LevelRouteProvider, RelayPlatformFactory } from '@tsvmm/virt/implement';
+import { ENOSYS } from '../errno';
 import { epollRelayPlatform } from '../relay/epoll-relay-platform';
+import type { InjectorSpec } from '../relay/protocol';
 import type { Syscalls } from '../syscalls';
 import type { IrqFdBackend } from './backend';
 import { IrqFdEngine, type IrqFdEngineOptions } from './engine';
@@ -26,7 +29,35 @@ export interface LinuxIrqFdOptions extends Omit<IrqFdEngineOptions, 'overflow'> 
  */
 export function createLinuxIrqFd(options: LinuxIrqFdOptions): IrqFdEngine {
   const { sys, backend } = options;
-  return new IrqFdEngine({ ...options, overflow: options.overflow ?? epollRelayPlatform({ sys, injector: backend.workerInjector }) });
+  return new IrqFdEngine({ ...options, overflow: options.overflow ?? defaultRelayPlatform(sys, backend.workerInjector) });
+}
+
+/**
+ * The relay platform a Linux partition uses unless its options name another: the epoll worker
+ * thread on `sys`, injecting with `injector` (see `epollRelayPlatform`; its errors are the
+ * platform's). Where `sys` is a kernel model (it has `relayPlatformAdvice()`, as `ModelKernel` of
+ * `@tsvmm/linux-sys/testing` does), which has no epoll, the ENOSYS error's hint is the model's
+ * advice: which relay platform to pass instead. On real system calls this is `epollRelayPlatform`.
+ */
+export function defaultRelayPlatform(sys: Syscalls, injector: InjectorSpec): RelayPlatformFactory {
+  const factory = epollRelayPlatform({ sys, injector });
+  const advice = (sys as { relayPlatformAdvice?: unknown }).relayPlatformAdvice;
+  if (typeof advice !== 'function') return factory;
+  return (table) => {
+    try {
+      return factory(table);
+    } catch (e) {
+      if (!(e instanceof VirtError) || e.errno !== ENOSYS) throw e;
+      throw new VirtError(e.code, {
+        operation: e.operation,
+        detail: `${e.detail}: the kernel model has no epoll for the relay's worker thread`,
+        hint: String((advice as () => unknown).call(sys)),
+        errno: e.errno,
+        ...(e.errnoName === undefined ? {} : { errnoName: e.errnoName }),
+        cause: e,
+      });
+    }
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ export { DEFAULT_MAX_ROUTES, DESCRIPTOR_RESERVE, IrqFdEngine, MAX_DERIVED_ROUTES
 export { routeEventFd } from './route-eventfd';
 export type { RouteCount } from './route-eventfd';
 export type { IrqFdEngineOptions } from './engine';
-export { createLinuxIrqFd, createPartitionIrqFd } from './create';
+export { createLinuxIrqFd, createPartitionIrqFd, defaultRelayPlatform } from './create';
 export type { LinuxIrqFdOptions, PartitionIrqFdSettings } from './create';
 export { EngineRoute } from './route';
 export type { RouteRequest } from './route';

@@ -9,7 +9,7 @@
  * starts and further signals stay in the eventfd for the kernel path to pick up.
  */
 import { type Event, type MsiMessage, VirtError } from '@tsvmm/virt';
-import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, RelayRouteTable, createRelayPlatform, disposedError, FLAG_HAS_MSI, FLAG_MASKED } from '@tsvmm/virt/implement';
+import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, RelayRouteTable, callRelayPlatform, createRelayPlatform, disposedError, settleRelayPlatform, FLAG_HAS_MSI, FLAG_MASKED } from '@tsvmm/virt/implement';
 
 /**
  * The overflow path of one {@link IrqFdEngine}, exposed as `overflow` for diagnostics: routes that
@@ -57,7 +57,7 @@ export class OverflowRelay {
     table.unlock(slot);
     if (alreadyWatched) return;
     try {
-      this.platform!.watch(slot, event);
+      callRelayPlatform('IrqFdRoute (arm the overflow relay)', this.platform!, 'watch', slot, event);
     } catch (e) {
       this.clear(slot);
       throw e;
@@ -68,7 +68,7 @@ export class OverflowRelay {
   disarm(slot: number, event: Event): void {
     if (!this.table) return;
     this.clear(slot);
-    this.platform!.unwatch(slot, event);
+    callRelayPlatform('IrqFdRoute (disarm the overflow relay)', this.platform!, 'unwatch', slot, event);
   }
 
   /**
@@ -98,7 +98,7 @@ export class OverflowRelay {
    * first overflow); rejects as the platform's `settle` does when its waiter failed.
    */
   settle(): Promise<void> {
-    return this.platform?.settle() ?? Promise.resolve();
+    return this.platform === undefined ? Promise.resolve() : settleRelayPlatform('IrqFd.settle', this.platform);
   }
 
   /** Disposes the relay platform, if one was started (its waiter stops). Idempotent; never throws. */

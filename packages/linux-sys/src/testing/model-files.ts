@@ -14,6 +14,7 @@
  * (EAGAIN at 0), a write adds the little-endian u64 written (EINVAL for 0xFFFFFFFFFFFFFFFF or fewer
  * than 8 bytes, EAGAIN when the sum would pass 0xFFFFFFFFFFFFFFFE).
  */
+import { checkFunction } from '@tsvmm/virt/implement';
 import { EAGAIN, EBADF, EINVAL, EMFILE } from '../errno';
 import { type DescriptorBudget, processDescriptorBudget } from '../fd-budget';
 
@@ -188,9 +189,11 @@ export class ModelFileTable<F extends object> {
 
   /**
    * Calls `ready` whenever a write leaves eventfd `fd` readable and no irqfd drained it (what epoll
-   * would report to a waiter). Returns what stops it. Throws RangeError when `fd` is not an open eventfd.
+   * would report to a waiter). Returns what stops it. INVALID_ARGUMENT when `ready` is not a
+   * function; RangeError when `fd` is not an open eventfd.
    */
   watchEventFd(fd: number, ready: () => void): () => void {
+    checkFunction('ModelFileTable.watchEventFd', 'ready', ready);
     const f = this.eventFd(fd);
     if (f === undefined) throw new RangeError(`fd ${fd} is not an eventfd of the model`);
     this.watchers.set(f, ready);

@@ -4,6 +4,7 @@
  * implements only `open`, its device ioctls, and what its kernel does when a file is released or
  * an eventfd is written.
  */
+import { checkFunction, checkInteger, describeValue, invalidArgument } from '@tsvmm/virt/implement';
 import { ENOSYS } from '../errno';
 import type { DescriptorBudget } from '../fd-budget';
 import type { IoctlDef } from '../ioctl';
@@ -16,6 +17,12 @@ import { type ModelEventFd, ModelFileTable } from './model-files';
  * `close` and the eventfd counters follow {@link ModelFileTable}. `poll` and epoll are not
  * modelled (ENOSYS) unless a model overrides them: a user-space relay runs against a model through
  * `ModelRelayPlatform` instead.
+ *
+ * Arguments of the wrong type for the C call (a descriptor that is not an integer in the range of
+ * `int`, a count or length that is negative or not an integer, a buffer that is not a Uint8Array, a
+ * callback that is not a function) are INVALID_ARGUMENT, thrown before anything changes: a real
+ * system call could not even be made with them. A descriptor number of the right type that names
+ * nothing is what the kernel says, -EBADF, not a throw.
  */
 export abstract class ModelKernel<F extends object> implements Syscalls {
   /**
@@ -70,6 +77,7 @@ export abstract class ModelKernel<F extends object> implements Syscalls {
    * refers to it; only the last close releases it. 0, or -EBADF for a closed number.
    */
   close(fd: number): number {
+    checkFd('ModelKernel.close', 'fd', fd);
     return this.table.close(fd);
   }
 
@@ -78,11 +86,14 @@ export abstract class ModelKernel<F extends object> implements Syscalls {
    * file (the same eventfd counter, the same bindings). -EBADF for a closed number, -EMFILE at the limit.
    */
   dup(fd: number): number {
+    checkFd('ModelKernel.dup', 'fd', fd);
     return this.table.dup(fd);
   }
 
   /** `kcmp(pid, pid, KCMP_FILE, a, b)` as a yes/no: 1 when both numbers name one open file, 0 when not, -EBADF when either is closed. */
   sameFile(a: number, b: number): number {
+    checkFd('ModelKernel.sameFile', 'a', a);
+    checkFd('ModelKernel.sameFile', 'b', b);
     return this.table.sameFile(a, b);
   }
 
@@ -93,6 +104,7 @@ export abstract class ModelKernel<F extends object> implements Syscalls {
 
   /** read(2) of an eventfd: 8 and the counter (which resets), -EAGAIN at 0, -EINVAL for a short buffer or another file, -EBADF. */
   read(fd: number, buf: Uint8Array, length: number): number {
+    checkIo('ModelKernel.read', fd, buf, length);
     return this.table.readEventFd(fd, buf, length);
   }
 
@@ -103,14 +115,21 @@ export abstract class ModelKernel<F extends object> implements Syscalls {
    * wakes the eventfd's waiters, eventfd_write). Returns 8 or -errno.
    */
   write(fd: number, buf: Uint8Array, length: number): number {
+    checkIo('ModelKernel.write', fd, buf, length);
     const e = this.table.addToEventFd(fd, buf, length);
     if (typeof e === 'number') return e;
     this.eventFdWritten(e);
     return 8;
   }
 
-  /** eventfd(2) with `initval` (the model's eventfds are always non-blocking): a new number, or -EMFILE. */
-  eventfd(initval: number, _flags: number): number {
+  /**
+   * eventfd(2) with `initval` (the model's eventfds are always non-blocking): a new number, or
+   * -EMFILE. INVALID_ARGUMENT unless `initval` is an integer from 0 to 0xFFFFFFFF (an `unsigned int`)
+   * and `flags` an integer in the range of `int`.
+   */
+  eventfd(initval: number, flags: number): number {
+    checkInteger('ModelKernel.eventfd', 'initval', initval, 0, 0xffff_ffff);
+    checkInteger('ModelKernel.eventfd', 'flags', flags, INT_MIN, INT_MAX);
     return this.table.createEventFd(initval);
   }
 
@@ -134,17 +153,46 @@ export abstract class ModelKernel<F extends object> implements Syscalls {
     return -ENOSYS;
   }
 
+  /**
+   * What to pass as `relayPlatform` on this model, which has no epoll for the default relay's worker
+   * thread: the hint of the ENOSYS error a partition's relay gets without one (see
+   * `defaultRelayPlatform`). A model of a backend names that backend's own model relay platform.
+   */
+  relayPlatformAdvice(): string {
+    return "Pass the model's relay platform as relayPlatform (modelRelayPlatform(model) of the backend's testing subpath): it delivers relay routes on the model without a thread.";
+  }
+
   /** How many numbers refer to the open file behind `fd` (0 when `fd` is closed). */
   fileRefs(fd: number): number {
+    checkFd('ModelKernel.fileRefs', 'fd', fd);
     return this.table.fileRefs(fd);
   }
 
   /**
    * Calls `ready` after every write that leaves eventfd `fd` readable and that nothing the kernel
    * bound to it drained (what epoll would report to a waiter: a user-space relay's). Returns what
-   * stops it. Throws RangeError when `fd` is not an open eventfd.
+   * stops it. INVALID_ARGUMENT when `fd` is not an integer or `ready` not a function (nothing is
+   * watched then); RangeError when `fd` is not an open eventfd.
    */
   watchEventFd(fd: number, ready: () => void): () => void {
+    checkFd('ModelKernel.watchEventFd', 'fd', fd);
+    checkFunction('ModelKernel.watchEventFd', 'ready', ready);
     return this.table.watchEventFd(fd, ready);
   }
+}
+
+/** The range of C `int`, a descriptor's type. */
+const INT_MIN = -(2 ** 31);
+const INT_MAX = 2 ** 31 - 1;
+
+/** INVALID_ARGUMENT unless `fd` is an integer a C `int` holds (any such number, open or not, is the kernel's to answer). */
+function checkFd(operation: string, name: string, fd: unknown): void {
+  checkInteger(operation, name, fd, INT_MIN, INT_MAX);
+}
+
+/** The arguments of read(2) and write(2): a descriptor, a Uint8Array, and a `size_t` length. */
+function checkIo(operation: string, fd: unknown, buf: unknown, length: unknown): void {
+  checkFd(operation, 'fd', fd);
+  if (!(buf instanceof Uint8Array)) throw invalidArgument(operation, `buf must be a Uint8Array, got ${describeValue(buf)}`);
+  checkInteger(operation, 'length', length, 0, Number.MAX_SAFE_INTEGER);
 }

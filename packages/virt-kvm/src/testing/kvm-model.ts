@@ -673,6 +673,11 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
 
   // ---- inspection, for tests ---------------------------------------------------------------
 
+  /** The hint of the relay's ENOSYS on this model (no epoll): pass `modelRelayPlatform(model)`. */
+  override relayPlatformAdvice(): string {
+    return 'Pass relayPlatform: modelRelayPlatform(model) (from @tsvmm/virt-kvm/testing): it delivers relay routes on the model without a thread.';
+  }
+
   /** Open fd numbers now (a dup counts as one more). */
   get openFds(): number {
     return this.table.size;

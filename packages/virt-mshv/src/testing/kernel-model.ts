@@ -238,6 +238,11 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
 
   // ---- inspection ----
 
+  /** The hint of the relay's ENOSYS on this model (no epoll): pass `modelRelayPlatform(model)`. */
+  override relayPlatformAdvice(): string {
+    return 'Pass relayPlatform: modelRelayPlatform(model) (from @tsvmm/virt-mshv/testing): it delivers relay routes on the model without a thread.';
+  }
+
   /** Open fd numbers of any kind, or of one kind (a file and its dup count as two). */
   openFds(kind?: FileObject['kind']): number {
     return this.table.count((f) => kind === undefined || f.kind === kind);

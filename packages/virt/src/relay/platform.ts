@@ -44,9 +44,16 @@ const PLATFORM_METHODS = ['createEvent', 'watch', 'unwatch', 'settle', 'dispose'
  * Calls `factory(table)` for `operation` (the relay-mode irqfd's creation, or the first route an
  * engine's overflow relay takes) and checks what it returns. A VirtError the factory throws
  * propagates as it is (the epoll and Win32 platforms throw SYSCALL, EXHAUSTED and the like);
- * anything else it throws is INTERNAL, naming the factory, with the error as `cause`. A result that
- * is not a RelayPlatform (an object with every method of one) is INVALID_ARGUMENT: the factory, often a
- * caller's own (`relayPlatform` of the Linux backends), must return one.
+ * anything else it throws is INTERNAL, naming the factory, with the error as `cause`.
+ *
+ * A result that is not a RelayPlatform (an object with every method of one) is INVALID_ARGUMENT:
+ * the factory, often a caller's own (`relayPlatform` of the Linux backends), must return one. That
+ * includes an object (or Proxy) whose property getter throws while its methods and `name` are read:
+ * the caller's factory returned something unusable, so it is the caller's argument that is wrong;
+ * the getter's error is the `cause`. A refused result with a callable `dispose` is disposed before
+ * the error is thrown (it may hold a thread or descriptors the caller can no longer reach); if that
+ * `dispose` throws, its error is named in the INVALID_ARGUMENT's detail and otherwise dropped: the
+ * refusal is what the caller must fix, and `dispose` is documented never to throw.
  */
 export function createRelayPlatform(operation: string, factory: RelayPlatformFactory, table: RelayRouteTable): RelayPlatform {
   let platform: unknown;
@@ -56,18 +63,105 @@ export function createRelayPlatform(operation: string, factory: RelayPlatformFac
     if (isVirtError(e)) throw e;
     throw new VirtError('INTERNAL', {
       operation,
-      detail: `the relay platform factory threw (${String(e)})`,
+      detail: `the relay platform factory threw (${errorText(e)})`,
       hint: 'A factory passed as relayPlatform must return a RelayPlatform or throw a VirtError; fix it. With the default platform, report this.',
       cause: e,
     });
   }
-  const missing = typeof platform === 'object' && platform !== null ? PLATFORM_METHODS.filter((m) => typeof (platform as Record<string, unknown>)[m] !== 'function') : [...PLATFORM_METHODS];
-  if (missing.length > 0) {
-    throw new VirtError('INVALID_ARGUMENT', {
-      operation,
-      detail: `the relay platform factory returned ${describeValue(platform)}, not a RelayPlatform (missing ${missing.join(', ')})`,
-      hint: 'A relay platform factory (relayPlatform) is a function of the route table returning a RelayPlatform, e.g. modelRelayPlatform(model) of a backend’s testing subpath.',
-    });
+  if (typeof platform !== 'object' || platform === null) {
+    throw refused(operation, `the relay platform factory returned ${describeValue(platform)}, not a RelayPlatform (missing ${PLATFORM_METHODS.join(', ')})`);
   }
-  return platform as RelayPlatform;
+  const obj = platform as Record<string, unknown>;
+  const missing: string[] = [];
+  let dispose: unknown;
+  let getterError: { readonly member: string; readonly error: unknown } | undefined;
+  // Each member read once, each read guarded: a Proxy or getter can throw from any of them.
+  for (const member of [...PLATFORM_METHODS, 'name'] as const) {
+    let value: unknown;
+    try {
+      value = obj[member];
+    } catch (e) {
+      getterError ??= { member, error: e };
+      if (member !== 'name') missing.push(member);
+      continue;
+    }
+    if (member === 'dispose') dispose = value;
+    if (member !== 'name' && typeof value !== 'function') missing.push(member);
+  }
+  if (missing.length === 0 && getterError === undefined) return platform as RelayPlatform;
+  let disposeNote = '';
+  if (typeof dispose === 'function') {
+    try {
+      (dispose as () => unknown).call(platform);
+    } catch (e) {
+      disposeNote = `; disposing it threw too (${errorText(e)})`;
+    }
+  }
+  const what =
+    getterError === undefined
+      ? `not a RelayPlatform (missing ${missing.join(', ')})`
+      : `an object whose ${getterError.member} could not be read (its getter threw ${errorText(getterError.error)})${missing.length > 0 ? `, not a RelayPlatform (missing ${missing.join(', ')})` : ''}`;
+  throw refused(operation, `the relay platform factory returned ${what}${disposeNote}`, getterError?.error);
+}
+
+function refused(operation: string, detail: string, cause?: unknown): VirtError {
+  return new VirtError('INVALID_ARGUMENT', {
+    operation,
+    detail,
+    hint: 'A relay platform factory (relayPlatform) is a function of the route table returning a RelayPlatform, e.g. modelRelayPlatform(model) of a backend’s testing subpath.',
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** The platform methods a relay calls while routes change; each goes through {@link callRelayPlatform}. */
+export type RelayPlatformCall = 'createEvent' | 'watch' | 'unwatch';
+
+/**
+ * `platform[method](...args)` for `operation` (e.g. `IrqFdRoute.unmask`): a VirtError it throws
+ * propagates as it is; anything else is INTERNAL naming the platform's method, with the error as
+ * `cause`. The platform is often the caller's own (`relayPlatform`), so a plain Error from it must
+ * not reach the VMM untyped. The caller restores its state as for any failed platform call.
+ */
+export function callRelayPlatform<M extends RelayPlatformCall>(operation: string, platform: RelayPlatform, method: M, ...args: Parameters<RelayPlatform[M]>): ReturnType<RelayPlatform[M]> {
+  try {
+    return (platform[method] as (...a: unknown[]) => ReturnType<RelayPlatform[M]>).apply(platform, args);
+  } catch (e) {
+    throw platformMethodError(operation, method, e);
+  }
+}
+
+/**
+ * `platform.settle()` for `operation`: a VirtError it throws or rejects with is passed on as it is;
+ * anything else (thrown or a rejection) becomes a rejection with INTERNAL naming `settle`, the
+ * error as `cause`. Never throws synchronously.
+ */
+export function settleRelayPlatform(operation: string, platform: RelayPlatform): Promise<void> {
+  let settled: Promise<void>;
+  try {
+    settled = Promise.resolve(platform.settle());
+  } catch (e) {
+    return Promise.reject(platformMethodError(operation, 'settle', e));
+  }
+  return settled.then(undefined, (e: unknown) => {
+    throw platformMethodError(operation, 'settle', e);
+  });
+}
+
+function platformMethodError(operation: string, method: string, e: unknown): VirtError {
+  if (isVirtError(e)) return e;
+  return new VirtError('INTERNAL', {
+    operation,
+    detail: `the relay platform's ${method} threw (${errorText(e)})`,
+    hint: 'A RelayPlatform (relayPlatform) throws only VirtErrors; fix the platform. With the default platform, report this.',
+    cause: e,
+  });
+}
+
+/** An error's message (or the value) for a detail string; never throws. */
+function errorText(e: unknown): string {
+  try {
+    return e instanceof Error ? String(e) : describeValue(e);
+  } catch {
+    return describeValue(e);
+  }
 }

@@ -17,7 +17,7 @@ import { onEventDisposing } from './event-disposal';
 import { IrqFdRouteBase } from './route-base';
 import { checkFunction, checkInteger, checkNotThenable, checkObject, checkString } from '../validate';
 import { type MsiMessage, type MsiPolicy, checkMsiPolicy, sameMsi } from '../msi/codec';
-import { type RelayPlatform, type RelayPlatformFactory, createRelayPlatform } from './platform';
+import { type RelayPlatform, type RelayPlatformFactory, callRelayPlatform, createRelayPlatform, settleRelayPlatform } from './platform';
 import { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, type RawInjector, RelayRouteTable, isArmed } from './route-table';
 
 /** What {@link RelayIrqFd} is built from. Each option is read once and validated (INVALID_ARGUMENT). */
@@ -92,8 +92,9 @@ export class RelayIrqFd implements IrqFd {
 
   /**
    * A new route: masked, with no MSI, owning a new event from the platform. EXHAUSTED when
-   * `maxRoutes` routes exist; DISPOSED after {@link dispose}; a platform error propagates (the
-   * slot is released).
+   * `maxRoutes` routes exist; DISPOSED after {@link dispose}; a VirtError from the platform's
+   * `createEvent` propagates, anything else it throws is INTERNAL naming it (the slot is released
+   * either way).
    */
   newIrqFdRoute(): IrqFdRoute {
     const op = 'IrqFd.newIrqFdRoute';
@@ -101,7 +102,7 @@ export class RelayIrqFd implements IrqFd {
     const slot = this.slots.allocate(op, 'irqfd routes');
     let event: Event;
     try {
-      event = this.platform.createEvent();
+      event = callRelayPlatform(op, this.platform, 'createEvent');
     } catch (e) {
       this.slots.release(slot);
       throw e;
@@ -143,9 +144,12 @@ export class RelayIrqFd implements IrqFd {
     return result;
   }
 
-  /** Resolves once every signal raised before the call has been delivered or latched. */
+  /**
+   * Resolves once every signal raised before the call has been delivered or latched. Rejects as the
+   * platform's `settle` does; a rejection (or throw) that is not a VirtError becomes INTERNAL naming it.
+   */
   settle(): Promise<void> {
-    return this.platform.settle();
+    return settleRelayPlatform('IrqFd.settle', this.platform);
   }
 
   /** @internal */
@@ -275,8 +279,8 @@ class RelayRoute extends IrqFdRouteBase {
           throw e instanceof VirtError ? e : new VirtError('INTERNAL', { operation: op, detail: String(e), cause: e });
         }
       }
-      if (wasArmed && !nowArmed) platform.unwatch(slot, this.event);
-      if (!wasArmed && nowArmed) platform.watch(slot, this.event);
+      if (wasArmed && !nowArmed) callRelayPlatform(op, platform, 'unwatch', slot, this.event);
+      if (!wasArmed && nowArmed) callRelayPlatform(op, platform, 'watch', slot, this.event);
       if (msi) table.setMsi(slot, msi.addressLo, msi.addressHi, msi.data);
       table.setFlags(slot, newFlags);
       if (!wasArmed && nowArmed && msi && this.event.consume() > 0) {
