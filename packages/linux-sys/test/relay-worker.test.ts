@@ -240,8 +240,7 @@ describe('dispose is bounded', () => {
     const stuck = (source: string): string => source.replace(encodeMsiFields.toString(), '(() => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000); })');
     expect(stuck(epollWorkerSource())).not.toBe(epollWorkerSource());
     const baseline = openFds();
-    const irqfd = workerIrqFd({ injector, stopTimeoutMs: 100, startWorker: (source, options) => new Worker(stuck(source), options) });
-    const p = irqfd.platform as EpollRelayPlatform;
+    const { irqfd, platform: p } = epollRelay({ injector, stopTimeoutMs: 100, startWorker: (source, options) => new Worker(stuck(source), options) }, 2);
     armAndSignal(irqfd);
     // Wait until the worker is inside the injection (it holds slot 0's lock).
     const view = new Int32Array(irqfd.table.buffer);

@@ -1,5 +1,5 @@
 import { VirtError, encodeMsi } from '../src';
-import { RelayRouteTable, InProcessEvent, InProcessRelayPlatform } from '../src/implement';
+import { FLAG_HAS_MSI, RelayRouteTable, InProcessEvent, InProcessRelayPlatform } from '../src/implement';
 import type { RawInjector, RelayPlatform } from '../src/implement';
 import { testRelay } from './support/test-relay';
 
@@ -166,4 +166,33 @@ test('an in-process event counts signals and refuses use after dispose', () => {
   e.dispose();
   expect(e.disposed).toBe(true);
   expect(() => e.signal()).toThrow(expect.objectContaining({ code: 'DISPOSED' }));
+});
+
+test('a disposed in-process platform stops delivering, as a waiter that exits does, and refuses new events and watches', () => {
+  const table = new RelayRouteTable(4);
+  const injected: number[] = [];
+  const platform = new InProcessRelayPlatform(table, (_lo, _hi, data) => (injected.push(data), true));
+  const watched = platform.createEvent();
+  const m = msi(0, 0x51);
+  table.lock(0);
+  table.setMsi(0, m.addressLo, m.addressHi, m.data);
+  table.setFlags(0, FLAG_HAS_MSI); // an MSI and not masked: armed
+  table.unlock(0);
+  platform.watch(0, watched);
+  watched.signal();
+  expect(injected).toEqual([0x51]);
+  platform.dispose();
+  platform.dispose();
+  watched.signal();
+  expect(injected).toEqual([0x51]);
+  expect(watched.consume()).toBe(1); // latched in its event, not lost
+  expect(() => platform.createEvent()).toThrow(expect.objectContaining({ code: 'DISPOSED', operation: 'RelayPlatform.createEvent' }));
+  expect(() => platform.watch(0, watched)).toThrow(expect.objectContaining({ code: 'DISPOSED', operation: 'RelayPlatform.watch' }));
+});
+
+test('an in-process platform refuses to watch a disposed event', () => {
+  const platform = new InProcessRelayPlatform(new RelayRouteTable(1), () => true);
+  const e = platform.createEvent();
+  e.dispose();
+  expect(() => platform.watch(0, e)).toThrow(expect.objectContaining({ code: 'DISPOSED', operation: 'RelayPlatform.watch' }));
 });

@@ -14,7 +14,7 @@
  * (EAGAIN at 0), a write adds the little-endian u64 written (EINVAL for 0xFFFFFFFFFFFFFFFF or fewer
  * than 8 bytes, EAGAIN when the sum would pass 0xFFFFFFFFFFFFFFFE).
  */
-import { checkFunction } from '@tsvmm/virt/implement';
+import { checkFunction, invalidArgument } from '@tsvmm/virt/implement';
 import { EAGAIN, EBADF, EINVAL, EMFILE } from '../errno';
 import { type DescriptorBudget, processDescriptorBudget } from '../fd-budget';
 
@@ -190,12 +190,13 @@ export class ModelFileTable<F extends object> {
   /**
    * Calls `ready` whenever a write leaves eventfd `fd` readable and no irqfd drained it (what epoll
    * would report to a waiter). Returns what stops it. INVALID_ARGUMENT when `ready` is not a
-   * function; RangeError when `fd` is not an open eventfd.
+   * function or `fd` is not an open eventfd of this model (a test's mistake, not a system call's
+   * error: nothing is watched).
    */
   watchEventFd(fd: number, ready: () => void): () => void {
     checkFunction('ModelFileTable.watchEventFd', 'ready', ready);
     const f = this.eventFd(fd);
-    if (f === undefined) throw new RangeError(`fd ${fd} is not an eventfd of the model`);
+    if (f === undefined) throw invalidArgument('ModelFileTable.watchEventFd', `fd ${String(fd)} is not an open eventfd of the model`);
     this.watchers.set(f, ready);
     return () => {
       if (this.watchers.get(f) === ready) this.watchers.delete(f);

@@ -172,7 +172,7 @@ export abstract class ModelKernel<F extends object> implements Syscalls {
    * Calls `ready` after every write that leaves eventfd `fd` readable and that nothing the kernel
    * bound to it drained (what epoll would report to a waiter: a user-space relay's). Returns what
    * stops it. INVALID_ARGUMENT when `fd` is not an integer or `ready` not a function (nothing is
-   * watched then); RangeError when `fd` is not an open eventfd.
+   * watched then), or `fd` is not an open eventfd of the model.
    */
   watchEventFd(fd: number, ready: () => void): () => void {
     checkFd('ModelKernel.watchEventFd', 'fd', fd);

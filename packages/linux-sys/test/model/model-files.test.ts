@@ -1,3 +1,4 @@
+import { virtErrorThrownBy } from '@tsvmm/virt/testing';
 import { EAGAIN, EBADF, EINVAL, EMFILE, processDescriptorBudget } from '../../src';
 import { ModelFileTable, isEventFd } from '../../src/testing';
 
@@ -65,5 +66,5 @@ test('a watcher is told when a write leaves the eventfd readable, stops when ask
   stop();
   files.notifyReadable(e);
   expect(woken).toBe(1);
-  expect(() => files.watchEventFd(99, () => undefined)).toThrow(RangeError);
+  expect(virtErrorThrownBy(() => files.watchEventFd(99, () => undefined))).toMatchObject({ code: 'INVALID_ARGUMENT', operation: 'ModelFileTable.watchEventFd' });
 });

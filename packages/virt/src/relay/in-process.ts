@@ -66,6 +66,9 @@ export class InProcessRelayPlatform implements RelayPlatform {
 
   private readonly table: RelayRouteTable;
   private readonly inject: RawInjector;
+  /** Events watched now, so that dispose stops their deliveries as a waiter's exit would. */
+  private readonly watched = new Set<InProcessEvent>();
+  private isDisposed = false;
 
   /** INVALID_ARGUMENT unless `table` is a {@link RelayRouteTable} and `inject` a function. */
   constructor(table: RelayRouteTable, inject: RawInjector) {
@@ -75,24 +78,31 @@ export class InProcessRelayPlatform implements RelayPlatform {
     this.inject = inject;
   }
 
-  /** A new {@link InProcessEvent}. */
+  /** A new {@link InProcessEvent}. DISPOSED after {@link dispose}. */
   createEvent(): Event {
+    if (this.isDisposed) throw disposedError('RelayPlatform.createEvent', 'the in-process relay platform');
     return new InProcessEvent();
   }
 
   /**
    * From now on, each signal of `event` delivers `slot` through the table. INVALID_ARGUMENT when
-   * `event` is not an {@link InProcessEvent}.
+   * `event` is not an {@link InProcessEvent}; DISPOSED after {@link dispose} (or for a disposed event).
    */
   watch(slot: number, event: Event): void {
     if (!(event instanceof InProcessEvent)) throw invalidArgument('InProcessRelayPlatform.watch', `event must be an InProcessEvent, got ${describeValue(event)}`);
+    if (this.isDisposed) throw disposedError('RelayPlatform.watch', 'the in-process relay platform');
+    if (event.disposed) throw disposedError('RelayPlatform.watch', 'the event');
     const e = event;
     e.onReady = () => void this.table.deliver(slot, () => e.consume(), this.inject);
+    this.watched.add(e);
   }
 
   /** Signals of `event` only count from now on; nothing is delivered. Never throws. */
   unwatch(_slot: number, event: Event): void {
-    if (event instanceof InProcessEvent) event.onReady = undefined;
+    if (event instanceof InProcessEvent) {
+      event.onReady = undefined;
+      this.watched.delete(event);
+    }
   }
 
   /** Resolves at once: every signal was handled inside its `signal()` call. */
@@ -100,8 +110,16 @@ export class InProcessRelayPlatform implements RelayPlatform {
     return Promise.resolve();
   }
 
-  /** Nothing to release (no thread, no descriptor). Idempotent. */
-  dispose(): void {}
+  /**
+   * Stops every delivery, as a waiter that exits does: signals of watched events only count from
+   * now on (they stay latched in their events). Idempotent.
+   */
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    for (const e of this.watched) e.onReady = undefined;
+    this.watched.clear();
+  }
 
   /** Resolves at once: there is no thread to wait for. */
   whenClosed(): Promise<void> {

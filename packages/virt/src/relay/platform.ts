@@ -33,7 +33,9 @@ export interface RelayPlatform extends Disposable {
 /**
  * How {@link RelayIrqFd} gets its platform: called once, from its constructor, with the route
  * table the platform delivers through. A `VirtError` it throws propagates; any other error becomes
- * INTERNAL.
+ * INTERNAL. The platform it returns belongs to the irqfd (or the engine's overflow relay) from then
+ * on, which disposes it last: do not dispose it yourself (its waiter would stop under live routes,
+ * and its later calls, a new route's event or an unmask, are DISPOSED).
  */
 export type RelayPlatformFactory = (table: RelayRouteTable) => RelayPlatform;
 

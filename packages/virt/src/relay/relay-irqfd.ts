@@ -52,7 +52,11 @@ export class RelayIrqFd implements IrqFd {
   readonly capabilities: IrqFdCapabilities;
   /** The shared route table (one slot per route), which the platform delivers through. */
   readonly table: RelayRouteTable;
-  /** The platform that waits for signals (e.g. to await its worker's exit after dispose). */
+  /**
+   * The platform that waits for signals, owned by this irqfd (disposed by {@link dispose}; await its
+   * waiter's exit with {@link whenClosed}).
+   * @internal
+   */
   readonly platform: RelayPlatform;
   /** The options, validated and frozen (read once at construction). */
   readonly options: RelayIrqFdOptions;
