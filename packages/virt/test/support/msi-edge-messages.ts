@@ -51,6 +51,20 @@ export function edgeMessages(seed: number): () => EdgeMessage {
   };
 }
 
+/**
+ * Draws `count` messages from {@link edgeMessages}(`seed`) and hands each to `accepts`, which
+ * holds two parsers together on it (throwing, with {@link describeEdgeMessage}, where they differ)
+ * and says whether the message was accepted. Then expects both sides of the rules to have been
+ * drawn: more than 1,000 messages accepted and more than 1,000 refused.
+ */
+export function overEdgeMessages(seed: number, count: number, accepts: (m: EdgeMessage) => boolean): void {
+  const next = edgeMessages(seed);
+  let accepted = 0;
+  for (let i = 0; i < count; i++) if (accepts(next())) accepted++;
+  expect(accepted).toBeGreaterThan(1_000);
+  expect(accepted).toBeLessThan(count - 1_000);
+}
+
 /** How a message is shown when two parsers disagree on it. */
 export function describeEdgeMessage(m: EdgeMessage): string {
   return `lo ${m.lo.toString(16)} hi ${m.hi.toString(16)} data ${m.data.toString(16)} policy ${JSON.stringify(m.policy)}`;
