@@ -10,8 +10,8 @@
  * reported through `onError` too, and the access does nothing.
  */
 import { type MsiPolicy, VirtError } from '@tsvmm/virt';
-import { invalidArgument, checkOptions } from '@tsvmm/virt/implement';
-import { type AccessBytes, type Refusal, accessBytes, dwordValue, isRefusal, qwordHalves, refuseDword, refusePlace, refuseQword } from './access-args';
+import { checkOptions } from '@tsvmm/virt/implement';
+import { type AccessBytes, accessBytes, dwordValue, isRefusal, qwordHalves, refuseDword, refusePlace, refuseQword } from './access-args';
 import { MsixCapabilityRegisters, checkNextPointer } from './capability';
 import { checkDelivery } from './delivery-options';
 import { type MsixLayout, type MsixLayoutOptions, checkLayout } from './layout';
@@ -148,7 +148,7 @@ export class MsixEmulator {
 
   /** The entry as the guest programmed it. INVALID_ARGUMENT for a vector out of range. */
   entry(vector: number): MsixEntry {
-    this.checkVector('MsixEmulator.entry', vector);
+    this.routes.checkVector('MsixEmulator.entry', vector);
     const b = vector * 4;
     const w = this.table.words;
     return { addressLo: w[b]!, addressHi: w[b + 1]!, data: w[b + 2]!, masked: (w[b + 3]! & 1) === 1 };
@@ -159,7 +159,7 @@ export class MsixEmulator {
    * Mask bit set (independent of whether its message is valid). INVALID_ARGUMENT for a vector out of range.
    */
   isMasked(vector: number): boolean {
-    this.checkVector('MsixEmulator.isMasked', vector);
+    this.routes.checkVector('MsixEmulator.isMasked', vector);
     return !this.table.unmasked(vector);
   }
 
@@ -168,7 +168,7 @@ export class MsixEmulator {
    * present). INVALID_ARGUMENT for a vector out of range.
    */
   isDelivering(vector: number): boolean {
-    this.checkVector('MsixEmulator.isDelivering', vector);
+    this.routes.checkVector('MsixEmulator.isDelivering', vector);
     return this.routes.open[vector] === 1;
   }
 
@@ -177,7 +177,7 @@ export class MsixEmulator {
    * route-latched signals in). INVALID_ARGUMENT for a vector out of range.
    */
   isPendingHeld(vector: number): boolean {
-    this.checkVector('MsixEmulator.isPendingHeld', vector);
+    this.routes.checkVector('MsixEmulator.isPendingHeld', vector);
     return this.routes.pending[vector] === 1;
   }
 
@@ -216,7 +216,7 @@ export class MsixEmulator {
    */
   read32(bar: number, offset: number): number {
     const place = refusePlace(bar, offset);
-    if (place !== undefined) return this.refused('MsixEmulator.read32', place, 0);
+    if (place !== undefined) return this.routes.refuse('MsixEmulator.read32', place, 0);
     return this.table.read32(bar, offset);
   }
 
@@ -227,9 +227,9 @@ export class MsixEmulator {
   write32(bar: number, offset: number, value: MsixAccessValue): void {
     const op = 'MsixEmulator.write32';
     const place = refusePlace(bar, offset);
-    if (place !== undefined) return this.refused(op, place, undefined);
+    if (place !== undefined) return this.routes.refuse(op, place, undefined);
     const v = dwordValue(value);
-    if (v < 0) return this.refused(op, refuseDword('value', value), undefined);
+    if (v < 0) return this.routes.refuse(op, refuseDword('value', value), undefined);
     this.table.write32(bar, offset, v);
   }
 
@@ -239,7 +239,7 @@ export class MsixEmulator {
    */
   read64(bar: number, offset: number): bigint {
     const place = refusePlace(bar, offset);
-    if (place !== undefined) return this.refused('MsixEmulator.read64', place, 0n);
+    if (place !== undefined) return this.routes.refuse('MsixEmulator.read64', place, 0n);
     return this.table.read64(bar, offset);
   }
 
@@ -250,9 +250,9 @@ export class MsixEmulator {
   write64(bar: number, offset: number, value: MsixAccessValue): void {
     const op = 'MsixEmulator.write64';
     const place = refusePlace(bar, offset);
-    if (place !== undefined) return this.refused(op, place, undefined);
+    if (place !== undefined) return this.routes.refuse(op, place, undefined);
     const h = this.halves;
-    if (!qwordHalves(value, h)) return this.refused(op, refuseQword('value', value), undefined);
+    if (!qwordHalves(value, h)) return this.routes.refuse(op, refuseQword('value', value), undefined);
     this.table.write64Halves(bar, offset, h[0]!, h[1]!);
   }
 
@@ -264,11 +264,11 @@ export class MsixEmulator {
   write64Halves(bar: number, offset: number, lo: MsixAccessValue, hi: MsixAccessValue): void {
     const op = 'MsixEmulator.write64Halves';
     const place = refusePlace(bar, offset);
-    if (place !== undefined) return this.refused(op, place, undefined);
+    if (place !== undefined) return this.routes.refuse(op, place, undefined);
     const l = dwordValue(lo);
-    if (l < 0) return this.refused(op, refuseDword('lo', lo), undefined);
+    if (l < 0) return this.routes.refuse(op, refuseDword('lo', lo), undefined);
     const h = dwordValue(hi);
-    if (h < 0) return this.refused(op, refuseDword('hi', hi), undefined);
+    if (h < 0) return this.routes.refuse(op, refuseDword('hi', hi), undefined);
     this.table.write64Halves(bar, offset, l, h);
   }
 
@@ -306,9 +306,9 @@ export class MsixEmulator {
    */
   private accessBuffer(op: string, bar: number, offset: number, name: 'out' | 'data', buffer: MsixAccessBuffer, writable: boolean): AccessBytes | undefined {
     const place = refusePlace(bar, offset);
-    if (place !== undefined) return this.refused(op, place, undefined);
+    if (place !== undefined) return this.routes.refuse(op, place, undefined);
     const bytes = accessBytes(name, buffer, writable);
-    return isRefusal(bytes) ? this.refused(op, bytes, undefined) : bytes;
+    return isRefusal(bytes) ? this.routes.refuse(op, bytes, undefined) : bytes;
   }
 
   /**
@@ -353,7 +353,7 @@ export class MsixEmulator {
    */
   configRead(offset: number, size: number): number {
     const place = refusePlace(offset, size, 'offset', 'size');
-    if (place !== undefined) return this.refused('MsixEmulator.configRead', place, 0);
+    if (place !== undefined) return this.routes.refuse('MsixEmulator.configRead', place, 0);
     this.table.commitStaged();
     return this.cap.read(offset, size);
   }
@@ -368,9 +368,9 @@ export class MsixEmulator {
   configWrite(offset: number, size: number, value: MsixAccessValue): void {
     const op = 'MsixEmulator.configWrite';
     const place = refusePlace(offset, size, 'offset', 'size');
-    if (place !== undefined) return this.refused(op, place, undefined);
+    if (place !== undefined) return this.routes.refuse(op, place, undefined);
     const v = dwordValue(value);
-    if (v < 0) return this.refused(op, refuseDword('value', value), undefined);
+    if (v < 0) return this.routes.refuse(op, refuseDword('value', value), undefined);
     this.table.commitStaged();
     const control = this.cap.controlWrite(offset, size, v);
     if (control !== undefined) this.setControl(control[0], control[1]);
@@ -506,17 +506,5 @@ export class MsixEmulator {
   /** Drives vector `v`'s route from the registers (a staged entry keeps its last complete address). */
   private sync(v: number): void {
     this.table.drive(v, false);
-  }
-
-  /** Reports a refused access argument (INVALID_ARGUMENT, vector -1) and returns `result`. */
-  private refused<T>(operation: string, refusal: Refusal, result: T): T {
-    this.routes.report(invalidArgument(operation, refusal.refused, 'Fix the argument; the access did nothing.'), -1, operation);
-    return result;
-  }
-
-  private checkVector(operation: string, vector: number): void {
-    if (!(Number.isInteger(vector) && vector >= 0 && vector < this.vectors)) {
-      throw invalidArgument(operation, `vector must be an integer from 0 to ${this.vectors - 1}, got ${String(vector)}`);
-    }
   }
 }

@@ -7,8 +7,8 @@
  * `onError` while the vector keeps its interrupts pending.
  */
 import { type MsiPolicy } from '@tsvmm/virt';
-import { describeValue, invalidArgument, checkOptions } from '@tsvmm/virt/implement';
-import { type Refusal, dwordValue, refuseDword, refusePlace } from './access-args';
+import { invalidArgument, checkOptions } from '@tsvmm/virt/implement';
+import { dwordValue, refuseDword, refusePlace } from './access-args';
 import { checkNextPointer } from './capability';
 import { checkDelivery } from './delivery-options';
 import type { MsixAccessValue, MsixRouteOptions } from './emulator';
@@ -190,7 +190,7 @@ export class MsiEmulator {
    * 0 to `vectors` - 1.
    */
   message(vector: number): MsiMessageView {
-    this.checkVector('MsiEmulator.message', vector);
+    this.routes.checkVector('MsiEmulator.message', vector);
     return { addressLo: this.addressLo, addressHi: this.addressHi, data: this.vectorData(this.data, vector) };
   }
 
@@ -199,7 +199,7 @@ export class MsiEmulator {
    * `liveVectors`), or its Mask bit set. INVALID_ARGUMENT for a vector out of range.
    */
   isMasked(vector: number): boolean {
-    this.checkVector('MsiEmulator.isMasked', vector);
+    this.routes.checkVector('MsiEmulator.isMasked', vector);
     return !this.unmasked(vector);
   }
 
@@ -208,7 +208,7 @@ export class MsiEmulator {
    * present). INVALID_ARGUMENT for a vector out of range.
    */
   isDelivering(vector: number): boolean {
-    this.checkVector('MsiEmulator.isDelivering', vector);
+    this.routes.checkVector('MsiEmulator.isDelivering', vector);
     return this.routes.open[vector] === 1;
   }
 
@@ -217,7 +217,7 @@ export class MsiEmulator {
    * also folds route-latched signals in). INVALID_ARGUMENT for a vector out of range.
    */
   isPendingHeld(vector: number): boolean {
-    this.checkVector('MsiEmulator.isPendingHeld', vector);
+    this.routes.checkVector('MsiEmulator.isPendingHeld', vector);
     return this.routes.pending[vector] === 1;
   }
 
@@ -231,7 +231,7 @@ export class MsiEmulator {
    */
   configRead(offset: number, size: number): number {
     const place = refusePlace(offset, size, 'offset', 'size');
-    if (place !== undefined) return this.refused('MsiEmulator.configRead', place, 0);
+    if (place !== undefined) return this.routes.refuse('MsiEmulator.configRead', place, 0);
     this.commitStaged();
     if (!(size >= 1 && size <= 4) || !Number.isInteger(size) || !Number.isInteger(offset)) return 0;
     const p = this.layout.pendingOffset;
@@ -255,9 +255,9 @@ export class MsiEmulator {
   configWrite(offset: number, size: number, value: MsixAccessValue): void {
     const op = 'MsiEmulator.configWrite';
     const place = refusePlace(offset, size, 'offset', 'size');
-    if (place !== undefined) return this.refused(op, place, undefined);
+    if (place !== undefined) return this.routes.refuse(op, place, undefined);
     const v = dwordValue(value);
-    if (v < 0) return this.refused(op, refuseDword('value', value), undefined);
+    if (v < 0) return this.routes.refuse(op, refuseDword('value', value), undefined);
     if (!(size >= 1 && size <= 4) || !Number.isInteger(size) || !Number.isInteger(offset)) {
       this.commitStaged();
       return;
@@ -542,18 +542,6 @@ export class MsiEmulator {
       at = i - l.pendingOffset;
     }
     return (dword >>> (8 * at)) & 0xff;
-  }
-
-  /** Reports a refused access argument (INVALID_ARGUMENT, vector -1) and returns `result`. */
-  private refused<T>(operation: string, refusal: Refusal, result: T): T {
-    this.routes.report(invalidArgument(operation, refusal.refused, 'Fix the argument; the access did nothing.'), -1, operation);
-    return result;
-  }
-
-  private checkVector(operation: string, vector: number): void {
-    if (!(Number.isInteger(vector) && vector >= 0 && vector < this.vectors)) {
-      throw invalidArgument(operation, `vector must be an integer from 0 to ${this.vectors - 1}, got ${describeValue(vector)}`);
-    }
   }
 }
 

@@ -1,6 +1,6 @@
 /** The snapshot format of {@link MsiEmulator.save} / `restore`, and its checks. */
 import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
-import { pendingFault, unknownFieldFault } from './state';
+import { pendingFault, snapshotFault } from './state';
 import type { MsiLayout } from './msi-layout';
 
 /** Plain JSON-able MSI state: what a VMM stores in a snapshot. */
@@ -36,11 +36,9 @@ const u32 = (x: unknown): x is number => typeof x === 'number' && Number.isInteg
 /** Throws INVALID_ARGUMENT unless `state` is a version-1 snapshot of an emulator with this layout. */
 export function checkMsiState(operation: string, state: unknown, layout: MsiLayout): asserts state is MsiState {
   const fail = (detail: string) => invalidArgument(operation, detail, 'Pass a value returned by save() of an emulator with the same layout; nothing was changed.');
-  if (typeof state !== 'object' || state === null || Array.isArray(state)) throw fail(`state must be a save() snapshot (an object), got ${describeValue(state)}`);
+  const header = snapshotFault(state, MSI_STATE_FIELDS);
+  if (header) throw fail(header);
   const s = state as Partial<Record<keyof MsiState, unknown>>;
-  if (s.version !== 1) throw fail(`state.version is ${describeValue(s.version)}; this emulator reads version 1`);
-  const extra = unknownFieldFault(s, MSI_STATE_FIELDS);
-  if (extra) throw fail(extra);
   if (s.vectors !== layout.vectors || s.address64 !== layout.address64 || s.perVectorMasking !== layout.perVectorMasking) {
     throw fail(
       `the snapshot's layout (state.vectors ${describeValue(s.vectors)}, state.address64 ${describeValue(s.address64)}, state.perVectorMasking ${describeValue(s.perVectorMasking)}) ` +

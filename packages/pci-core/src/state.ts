@@ -32,11 +32,15 @@ export function pendingFault(pending: unknown, limit: number, what: string): str
 }
 
 /**
- * The fields of `state` that a snapshot of its version does not have, as the detail of a refusal
- * (`state has unknown key 'x'; a version-1 snapshot has ...`), or undefined: a field this version
- * does not read would otherwise be dropped without a word.
+ * What both emulators' snapshots share: an object of format version 1 with no field outside
+ * `fields` (a field this version does not read would otherwise be dropped without a word). Returns
+ * the detail of the first fault (`state has unknown key 'x'; a version-1 snapshot has ...`), or
+ * undefined.
  */
-export function unknownFieldFault(state: object, fields: readonly string[]): string | undefined {
+export function snapshotFault(state: unknown, fields: readonly string[]): string | undefined {
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return `state must be a save() snapshot (an object), got ${describeValue(state)}`;
+  const version = (state as { version?: unknown }).version;
+  if (version !== 1) return `state.version is ${describeValue(version)}; this emulator reads version 1`;
   const unknown = Object.keys(state).filter((k) => !fields.includes(k));
   if (unknown.length === 0) return undefined;
   return `state has unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((k) => `'${k}'`).join(', ')}; a version-1 snapshot has ${fields.join(', ')}`;
@@ -47,11 +51,9 @@ const MSIX_STATE_FIELDS: readonly (keyof MsixState)[] = ['version', 'vectors', '
 /** Throws INVALID_ARGUMENT unless `state` is a version-1 snapshot of an emulator with `vectors` vectors. */
 export function checkState(operation: string, state: unknown, vectors: number): asserts state is MsixState {
   const fail = (detail: string) => invalidArgument(operation, detail, 'Pass a value returned by save() of an emulator with the same vector count; nothing was changed.');
-  if (typeof state !== 'object' || state === null || Array.isArray(state)) throw fail(`state must be a save() snapshot (an object), got ${describeValue(state)}`);
+  const header = snapshotFault(state, MSIX_STATE_FIELDS);
+  if (header) throw fail(header);
   const s = state as Partial<Record<keyof MsixState, unknown>>;
-  if (s.version !== 1) throw fail(`state.version is ${describeValue(s.version)}; this emulator reads version 1`);
-  const extra = unknownFieldFault(s, MSIX_STATE_FIELDS);
-  if (extra) throw fail(extra);
   if (s.vectors !== vectors) throw fail(`state.vectors is ${describeValue(s.vectors)}, this emulator has ${vectors} vectors`);
   if (typeof s.enable !== 'boolean') throw fail(`state.enable must be a boolean, got ${describeValue(s.enable)}`);
   if (typeof s.functionMask !== 'boolean') throw fail(`state.functionMask must be a boolean, got ${describeValue(s.functionMask)}`);

@@ -5,7 +5,8 @@
  * path never throws, failures are reported and leave the vector not delivering, interrupts pending.
  */
 import { type MsiPolicy, VirtError, validateMsi } from '@tsvmm/virt';
-import { invalidArgument } from '@tsvmm/virt/implement';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
+import type { Refusal } from './access-args';
 import type { MsiInjector, MsixBatch, MsixErrorHandler, MsixRoute } from './route';
 
 /** Tracked route state: 0 no, 1 yes, 2 unknown (after a failed batch or a fresh `attach`). */
@@ -314,6 +315,19 @@ export class MsixVectorRoutes {
       this.report(e, v, operation);
       return false;
     }
+  }
+
+  /** INVALID_ARGUMENT unless `vector` is an integer from 0 to vectors - 1: the first check of each emulator's per-vector query. */
+  checkVector(op: string, vector: number): void {
+    if (!(Number.isInteger(vector) && vector >= 0 && vector < this.vectors)) {
+      throw invalidArgument(op, `vector must be an integer from 0 to ${this.vectors - 1}, got ${describeValue(vector)}`);
+    }
+  }
+
+  /** Reports a refused guest-access argument (INVALID_ARGUMENT, vector -1) and returns `result`: an access is never thrown into the VMM. */
+  refuse<T>(op: string, refusal: Refusal, result: T): T {
+    this.report(invalidArgument(op, refusal.refused, 'Fix the argument; the access did nothing.'), -1, op);
+    return result;
   }
 
   /**

@@ -1,16 +1,21 @@
 import { main } from '../examples/irqfd';
 import { describeKvm } from './support/targets';
 
+/** What `run` prints with console.log, a line per call: strings as they are, anything else as JSON. */
+function printedBy(run: () => void): string[] {
+  const lines: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')));
+  try {
+    run();
+  } finally {
+    log.mockRestore();
+  }
+  return lines;
+}
+
 describeKvm('the README example', () => {
   it('runs and prints what it promises', () => {
-    const lines: string[] = [];
-    const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')));
-    try {
-      main();
-    } finally {
-      log.mockRestore();
-    }
-    expect(lines).toEqual([
+    expect(printedBy(main)).toEqual([
       expect.stringMatching(/^irqfd: KVM_IRQFD/),
       'vCPU 1 IRR: ["0x41"]',
       'masked, IRR: []',
@@ -23,16 +28,12 @@ describeKvm('the README example', () => {
 describe('the model example (no /dev/kvm needed)', () => {
   // examples/model.js is the one source (the README shows it): required here as a user would run it.
   it('runs and prints what it promises', () => {
-    const lines: string[] = [];
-    const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')));
-    try {
+    const lines = printedBy(() =>
       jest.isolateModules(() => {
         // eslint-disable-next-line @typescript-eslint/no-require-imports -- runs the example's top level now
         require('../examples/model.js');
-      });
-    } finally {
-      log.mockRestore();
-    }
+      }),
+    );
     expect(lines).toEqual(['unmask failed: EBUSY; masked: true', 'vCPU 1 IRR: [65]', 'mediation: kernel kernel emulated', 'vCPU 0 IRR: [80,81,82]', 'hazards: []']);
   });
 });

@@ -432,10 +432,14 @@ HRESULT WHvSetVirtualProcessorState(HANDLE h, uint32_t vp, uint32_t type, const 
 }
 
 #ifndef WHP_MODEL_NO_TRIGGERS
-static struct trigger *live_trigger(HANDLE h, int partition) {
+/* Under mu: the live trigger `h` of the live partition `partition`, or NULL (either handle stale or
+ * foreign: both are E_HANDLE to WHvUpdateTriggerParameters and WHvDeleteTrigger). */
+static struct trigger *live_trigger(HANDLE partition, HANDLE h) {
+  int index;
+  if (!live_partition(partition, &index)) return NULL;
   if (h < TRIGGER_BASE || (h - TRIGGER_BASE) % 16 != 0) return NULL;
   uint64_t i = (h - TRIGGER_BASE) / 16;
-  if (i >= (uint64_t)n_triggers || !triggers[i].alive || triggers[i].partition != partition) return NULL;
+  if (i >= (uint64_t)n_triggers || !triggers[i].alive || triggers[i].partition != index) return NULL;
   return &triggers[i];
 }
 static int trigger_params_valid(const uint8_t *params) {
@@ -470,11 +474,9 @@ done:
 #ifndef WHP_MODEL_NO_UPDATE
 HRESULT WHvUpdateTriggerParameters(HANDLE h, const void *params, HANDLE trigger) {
   HRESULT hr = S_OK;
-  int index;
   pthread_mutex_lock(&mu);
   if (enter("WHvUpdateTriggerParameters", &hr)) goto done;
-  if (!live_partition(h, &index)) { hr = E_HANDLE; goto done; }
-  struct trigger *t = live_trigger(trigger, index);
+  struct trigger *t = live_trigger(h, trigger);
   if (!t) { hr = E_HANDLE; goto done; }
   if (!trigger_params_valid(params)) { hr = E_INVALIDARG; goto done; } /* includes a type change */
   memcpy(t->control, (const uint8_t *)params + 8, 16); /* atomic with respect to delivery: under mu */
@@ -486,11 +488,9 @@ done:
 
 HRESULT WHvDeleteTrigger(HANDLE h, HANDLE trigger) {
   HRESULT hr = S_OK;
-  int index;
   pthread_mutex_lock(&mu);
   if (enter("WHvDeleteTrigger", &hr)) goto done;
-  if (!live_partition(h, &index)) { hr = E_HANDLE; goto done; }
-  struct trigger *t = live_trigger(trigger, index);
+  struct trigger *t = live_trigger(h, trigger);
   if (!t) { hr = E_HANDLE; goto done; }
   retire_trigger(t);
 done:

@@ -237,6 +237,27 @@ describe('HRESULTs for bad parameters and bad handles (the calls, straight)', ()
     c.closeHandle(t.event);
     full.assertClean();
   });
+
+  test('a trigger is reached only through its own live partition: another partition, or a deleted one, is E_HANDLE to update and delete, and the trigger lives on', () => {
+    const { c, h } = setUpPartition();
+    const params = new Uint8Array(32).map((_, i) => (i === 20 ? 0x41 : 0));
+    const t = c.createTrigger(h, params);
+    const other = c.createPartition();
+    const gone = c.createPartition();
+    c.deletePartition(gone);
+    for (const wrong of [other, gone]) {
+      expect(thrown(() => c.updateTriggerParameters(wrong, params, t.trigger))).toMatchObject({ hresult: abi.E_HANDLE });
+      expect(thrown(() => c.deleteTrigger(wrong, t.trigger))).toMatchObject({ hresult: abi.E_HANDLE });
+    }
+    expect(full.ledger('live_triggers')).toBe(1);
+    c.updateTriggerParameters(h, params, t.trigger);
+    c.deleteTrigger(h, t.trigger);
+    expect(full.ledger('live_triggers')).toBe(0);
+    c.closeHandle(t.event);
+    c.deletePartition(other);
+    c.deletePartition(h);
+    full.assertClean();
+  });
 });
 
 describe('the handle ledger fails a test on any handle closed twice, never, or before its trigger', () => {

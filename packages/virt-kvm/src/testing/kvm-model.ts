@@ -802,7 +802,7 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
       case KVM_CHECK_EXTENSION:
         return typeof arg === 'number' ? (this.caps[arg] ?? 0) : -EINVAL;
       case KVM_GET_SUPPORTED_CPUID:
-        return arg instanceof Uint8Array ? this.supportedCpuid(arg) : -EFAULT;
+        return this.supportedCpuid(arg);
       case KVM_CREATE_VM: {
         if ((typeof arg === 'number' ? arg : 0) !== 0) return -EINVAL;
         const vm = new VmObject(this, new ApicBus({ apicIds: this.apicIds }));
@@ -844,15 +844,15 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
         return fd;
       }
       case KVM_ENABLE_CAP:
-        return arg instanceof Uint8Array ? this.enableCap(vm, arg) : -EFAULT;
+        return this.enableCap(vm, arg);
       case KVM_SET_GSI_ROUTING:
-        return arg instanceof Uint8Array ? this.setGsiRouting(vm, arg) : -EFAULT;
+        return this.setGsiRouting(vm, arg);
       case KVM_IRQFD:
-        return arg instanceof Uint8Array ? this.irqfd(vm, arg) : -EFAULT;
+        return this.irqfd(vm, arg);
       case KVM_GET_IRQCHIP:
       case KVM_SET_IRQCHIP:
         if (req === KVM_GET_IRQCHIP) this.observeWork();
-        return arg instanceof Uint8Array ? this.irqchipState(vm, arg, req === KVM_SET_IRQCHIP) : -EFAULT;
+        return this.irqchipState(vm, arg, req === KVM_SET_IRQCHIP);
       case KVM_SIGNAL_MSI: {
         const v = ioctlStruct(arg, 32);
         if (typeof v === 'number') return v;
@@ -869,27 +869,28 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
   private vcpuIoctl(vcpu: VcpuObject, req: number, arg: number | Uint8Array | undefined): number {
     switch (req) {
       case KVM_GET_LAPIC:
-      case KVM_SET_LAPIC:
-        if (!(arg instanceof Uint8Array) || arg.length < 1024) return -EFAULT;
+      case KVM_SET_LAPIC: {
+        const page = ioctlStruct(arg, 1024);
+        if (typeof page === 'number') return page;
         // Without an in-kernel local APIC, KVM_GET_LAPIC / KVM_SET_LAPIC are EINVAL (kvm_arch_vcpu_ioctl).
         if (!vcpu.vm.irqchip) return -EINVAL;
         if (req === KVM_GET_LAPIC) this.observeWork();
-        return req === KVM_GET_LAPIC ? this.getLapic(vcpu, arg) : this.setLapic(vcpu, arg);
+        return req === KVM_GET_LAPIC ? this.getLapic(vcpu, page) : this.setLapic(vcpu, page);
+      }
       case KVM_SET_CPUID2:
-        return arg instanceof Uint8Array ? this.setCpuid2(vcpu, arg) : -EFAULT;
+        return this.setCpuid2(vcpu, arg);
       case KVM_GET_MSRS:
       case KVM_SET_MSRS:
-        return arg instanceof Uint8Array ? this.msrIo(vcpu, arg, req === KVM_SET_MSRS) : -EFAULT;
+        return this.msrIo(vcpu, arg, req === KVM_SET_MSRS);
       default:
         return -ENOTTY;
     }
   }
 
   /** KVM_GET_LAPIC (kvm_apic_get_state, then kvm_apic_state_fixup with set = false). */
-  private getLapic(vcpu: VcpuObject, arg: Uint8Array): number {
+  private getLapic(vcpu: VcpuObject, v: DataView): number {
     const apic = vcpu.apic;
-    const v = view(arg);
-    arg.fill(0, 0, 1024);
+    bytes(v).fill(0, 0, 1024);
     let id: number;
     if (x2apicMode(vcpu)) id = vcpu.vm.x2apicFormat ? vcpu.id : (vcpu.id << 24) >>> 0;
     else id = (vcpu.xapicId << 24) >>> 0;
@@ -910,9 +911,8 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * the vCPU's x2APIC ID (EINVAL, nothing changed, otherwise); in xAPIC mode the page's ID, LDR
    * and DFR are taken.
    */
-  private setLapic(vcpu: VcpuObject, arg: Uint8Array): number {
+  private setLapic(vcpu: VcpuObject, v: DataView): number {
     const apic = vcpu.apic;
-    const v = view(arg);
     if (x2apicMode(vcpu) && vcpu.vm.x2apicFormat && v.getUint32(APIC_ID, true) !== vcpu.id) return -EINVAL;
     if (!x2apicMode(vcpu)) {
       vcpu.xapicId = v.getUint32(APIC_ID, true) >>> 24;
@@ -936,20 +936,20 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * x2APIC is offered), a `nent` above KVM_MAX_CPUID_ENTRIES taken as that many; then the entries
    * and `nent` set to their number.
    */
-  private supportedCpuid(arg: Uint8Array): number {
-    if (arg.length < 8) return -EFAULT;
-    const v = view(arg);
+  private supportedCpuid(arg: number | Uint8Array | undefined): number {
+    const v = ioctlStruct(arg, 8);
+    if (typeof v === 'number') return v;
     const nent = Math.min(v.getUint32(0, true), MAX_CPUID_ENTRIES);
     const entries = [
       { fn: 0, eax: 1, ecx: 0 },
       { fn: 1, eax: 0, ecx: this.x2apicOffered ? CPUID_1_ECX_X2APIC : 0 },
     ];
     if (nent < entries.length) return -E2BIG;
-    if (arg.length < 8 + entries.length * 40) return -EFAULT;
+    if (v.byteLength < 8 + entries.length * 40) return -EFAULT;
     v.setUint32(0, entries.length, true);
     entries.forEach((e, i) => {
       const at = 8 + i * 40;
-      arg.fill(0, at, at + 40);
+      bytes(v).fill(0, at, at + 40);
       v.setUint32(at, e.fn, true);
       v.setUint32(at + 12, e.eax, true);
       v.setUint32(at + 20, e.ecx, true);
@@ -958,12 +958,12 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
   }
 
   /** KVM_SET_CPUID2 (kvm_vcpu_ioctl_set_cpuid2): E2BIG above KVM_MAX_CPUID_ENTRIES; keeps what the model reads (leaf 1 ECX bit 21). */
-  private setCpuid2(vcpu: VcpuObject, arg: Uint8Array): number {
-    if (arg.length < 8) return -EFAULT;
-    const v = view(arg);
+  private setCpuid2(vcpu: VcpuObject, arg: number | Uint8Array | undefined): number {
+    const v = ioctlStruct(arg, 8);
+    if (typeof v === 'number') return v;
     const nent = v.getUint32(0, true);
     if (nent > MAX_CPUID_ENTRIES) return -E2BIG;
-    if (arg.length < 8 + nent * 40) return -EFAULT;
+    if (v.byteLength < 8 + nent * 40) return -EFAULT;
     let x2apic = false;
     for (let i = 0; i < nent; i++) {
       const at = 8 + i * 40;
@@ -979,12 +979,12 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * entry by entry, stopping at the first the kernel refuses; returns how many were done. The
    * model knows IA32_APIC_BASE only: any other MSR stops the loop.
    */
-  private msrIo(vcpu: VcpuObject, arg: Uint8Array, set: boolean): number {
-    if (arg.length < 8) return -EFAULT;
-    const v = view(arg);
+  private msrIo(vcpu: VcpuObject, arg: number | Uint8Array | undefined, set: boolean): number {
+    const v = ioctlStruct(arg, 8);
+    if (typeof v === 'number') return v;
     const n = v.getUint32(0, true);
     if (n >= MAX_IO_MSRS) return -E2BIG;
-    if (arg.length < 8 + n * 16) return -EFAULT;
+    if (v.byteLength < 8 + n * 16) return -EFAULT;
     let i = 0;
     for (; i < n; i++) {
       const at = 8 + i * 16;
@@ -1025,9 +1025,9 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
   }
 
   /** KVM_ENABLE_CAP on a VM (kvm_vm_ioctl_enable_cap): `flags` must be 0; only KVM_CAP_X2APIC_API is modelled. */
-  private enableCap(vm: VmObject, arg: Uint8Array): number {
-    if (arg.length < 104) return -EFAULT;
-    const v = view(arg);
+  private enableCap(vm: VmObject, arg: number | Uint8Array | undefined): number {
+    const v = ioctlStruct(arg, 104);
+    if (typeof v === 'number') return v;
     const cap = v.getUint32(0, true);
     if (v.getUint32(4, true) !== 0) return -EINVAL;
     if (cap !== CAP_X2APIC_API) return -EINVAL;
@@ -1039,15 +1039,15 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
   }
 
   /** KVM_SET_GSI_ROUTING: the whole table, all or nothing (kvm_set_irq_routing). */
-  private setGsiRouting(vm: VmObject, arg: Uint8Array): number {
-    if (arg.length < 8) return -EFAULT;
-    const v = view(arg);
+  private setGsiRouting(vm: VmObject, arg: number | Uint8Array | undefined): number {
+    const v = ioctlStruct(arg, 8);
+    if (typeof v === 'number') return v;
     const nr = v.getUint32(0, true);
     const flags = v.getUint32(4, true);
     if (!vm.irqchip) return -EINVAL;
     if (nr > this.maxRoutes) return -EINVAL;
     if (flags !== 0) return -EINVAL;
-    if (arg.length < 8 + nr * 48) return -EFAULT;
+    if (v.byteLength < 8 + nr * 48) return -EFAULT;
     const routes: ModelRoute[] = [];
     for (let i = 0; i < nr; i++) {
       const at = 8 + i * 48;
@@ -1083,9 +1083,9 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
   }
 
   /** KVM_IRQFD (kvm_irqfd, kvm_irqfd_assign, kvm_irqfd_deassign). */
-  private irqfd(vm: VmObject, arg: Uint8Array): number {
-    if (arg.length < 32) return -EFAULT;
-    const v = view(arg);
+  private irqfd(vm: VmObject, arg: number | Uint8Array | undefined): number {
+    const v = ioctlStruct(arg, 32);
+    if (typeof v === 'number') return v;
     const fd = v.getInt32(0, true);
     const gsi = v.getUint32(4, true);
     const flags = v.getUint32(8, true);
@@ -1132,10 +1132,10 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * without the in-kernel irqchip, EINVAL for a chip id above 2; the IOAPIC (chip 2) as
    * `kvm_get_ioapic` / `kvm_set_ioapic` read and write it. The PIC (chips 0 and 1) is not modelled.
    */
-  private irqchipState(vm: VmObject, arg: Uint8Array, set: boolean): number {
-    if (arg.length < IRQCHIP_SIZE) return -EFAULT;
+  private irqchipState(vm: VmObject, arg: number | Uint8Array | undefined, set: boolean): number {
+    const v = ioctlStruct(arg, IRQCHIP_SIZE);
+    if (typeof v === 'number') return v;
     if (!vm.irqchip) return -ENXIO;
-    const v = view(arg);
     const chip = v.getUint32(0, true);
     if (chip > IRQCHIP_IOAPIC) return -EINVAL;
     if (chip !== IRQCHIP_IOAPIC) throw new Error(`the KVM model has no PIC (KVM_${set ? 'SET' : 'GET'}_IRQCHIP of chip ${chip})`);
@@ -1150,7 +1150,7 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
       return 0;
     }
     const s = vm.ioapic.getState();
-    arg.fill(0, 8, IRQCHIP_SIZE);
+    bytes(v).fill(0, 8, IRQCHIP_SIZE);
     v.setUint32(8, 0xfec00000, true); // IOAPIC_DEFAULT_BASE_ADDRESS
     v.setUint32(IOAPIC_IRR, s.irr, true);
     for (let p = 0; p < 24; p++) {
@@ -1267,8 +1267,9 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
   }
 }
 
-function view(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+/** The caller's bytes under a view from `ioctlStruct`, for what the kernel zeroes before it copies a struct out. */
+function bytes(v: DataView): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
 /**

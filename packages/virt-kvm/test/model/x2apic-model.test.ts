@@ -4,6 +4,7 @@
  * `kvm_set_msi_irq`, `kvm_msi_route_invalid`, `kvm_apic_mda`): every argument written out here as
  * raw bytes at the header's offsets, never through the backend's encoders.
  */
+import type { IoctlDef } from '@tsvmm/linux-sys';
 import { KvmKernelModel } from '../../src/testing';
 import {
   CHECK_EXTENSION,
@@ -18,11 +19,13 @@ import {
   O_RDWR,
   SET_CPUID2,
   SET_GSI_ROUTING,
+  SET_IRQCHIP,
   SET_LAPIC,
   SET_MSRS,
   SIGNAL_MSI,
   cpuidArg as cpuid,
   enableCapArg as enableCap,
+  ioapicArg,
   irqfdArg as irqfd,
   msrsArg as msrs,
   routingTable,
@@ -172,11 +175,29 @@ describe('the KVM model, x2APIC', () => {
     }
   });
 
-  it('a KVM_SIGNAL_MSI or KVM_GET_LAPIC argument shorter than its struct is EFAULT (copy_from_user of the whole struct), nothing delivered', () => {
-    const { m, vmFd, vcpus } = vm([0, 1], 3);
-    expect(m.ioctl(vmFd, SIGNAL_MSI, msi(0xfee00000, 0, 0x41).subarray(0, 31))).toBe(EFAULT);
-    expect(m.ioctl(vmFd, SIGNAL_MSI, 0)).toBe(EFAULT);
-    expect(m.ioctl(vcpus[0]!, GET_LAPIC, new Uint8Array(1023))).toBe(EFAULT);
+  // Each struct a model ioctl reads, built whole: cut one byte short, or empty, it is EFAULT, as is an integer in place of the pointer.
+  const STRUCT_ARGS: Array<[string, 'kvm' | 'vm' | 'vcpu', IoctlDef, () => Uint8Array]> = [
+    ['KVM_SIGNAL_MSI', 'vm', SIGNAL_MSI, () => msi(0xfee00000, 0, 0x41)],
+    ['KVM_GET_LAPIC', 'vcpu', GET_LAPIC, () => new Uint8Array(1024)],
+    ['KVM_SET_LAPIC', 'vcpu', SET_LAPIC, () => new Uint8Array(1024)],
+    ['KVM_IRQFD', 'vm', IRQFD, () => irqfd(0, 1)],
+    ['KVM_SET_GSI_ROUTING (its entries)', 'vm', SET_GSI_ROUTING, () => route(1, 0xfee00000, 0, 0x41)],
+    ['KVM_SET_GSI_ROUTING (its header)', 'vm', SET_GSI_ROUTING, () => new Uint8Array(8)],
+    ['KVM_ENABLE_CAP', 'vm', ENABLE_CAP, () => enableCap(129, 3n)],
+    ['KVM_SET_IRQCHIP', 'vm', SET_IRQCHIP, () => ioapicArg(0, 1n << 16n)],
+    ['KVM_SET_CPUID2', 'vcpu', SET_CPUID2, () => cpuid(0)],
+    ['KVM_GET_MSRS', 'vcpu', GET_MSRS, () => msrs(0x1b, 0n)],
+    ['KVM_SET_MSRS', 'vcpu', SET_MSRS, () => msrs(0x1b, 0n)],
+    ['KVM_GET_SUPPORTED_CPUID', 'kvm', GET_SUPPORTED_CPUID, () => cpuid(0, 2)],
+  ];
+
+  it.each(STRUCT_ARGS)('a %s argument shorter than its struct, or not a pointer, is EFAULT (copy_from_user of the whole struct), nothing delivered', (_name, on, request, whole) => {
+    const { m, kvmFd, vmFd, vcpus } = vm([0, 1], 3);
+    const fd = on === 'kvm' ? kvmFd : on === 'vm' ? vmFd : vcpus[0]!;
+    const arg = whole();
+    expect(m.ioctl(fd, request, arg.subarray(0, arg.length - 1))).toBe(EFAULT);
+    expect(m.ioctl(fd, request, new Uint8Array(0))).toBe(EFAULT);
+    expect(m.ioctl(fd, request, 0)).toBe(EFAULT);
     expect(irr(m)).toEqual([[], []]);
   });
 
