@@ -56,7 +56,7 @@ function caught(fn: () => unknown): unknown {
   throw new Error('expected a throw');
 }
 
-// Written here from kvm.md (§1, §2), not taken from the KVM backend: struct kvm_msi and its ioctl.
+// Written here from docs/interfaces/kvm.md ("ioctls", "Layouts"), not taken from the KVM backend: struct kvm_msi and its ioctl.
 const KVM_MSI = defineLayout('struct kvm_msi', 32, {
   addressLo: { offset: 0, type: 'u32' },
   addressHi: { offset: 4, type: 'u32' },
@@ -69,12 +69,12 @@ const kvm = { KVM_MSI_LAYOUT: KVM_MSI, KVM_SIGNAL_MSI: defineIoctl('KVM_SIGNAL_M
 describe('the injector is data', () => {
   it('ioctlInjector for KVM_SIGNAL_MSI: request and struct kvm_msi bytes as the kernel header lays them out', () => {
     const spec = ioctlInjector({ fd: 7, ioctl: kvm.KVM_SIGNAL_MSI, layout: kvm.KVM_MSI_LAYOUT, fields: { addressLo: 'addressLo', addressHi: 'addressHi', data: 'data' } });
-    // kvm.md §1: KVM_SIGNAL_MSI = 0x4020AEA5 on the VM fd, a 32-byte struct kvm_msi.
+    // docs/interfaces/kvm.md, "ioctls": KVM_SIGNAL_MSI = 0x4020AEA5 on the VM fd, a 32-byte struct kvm_msi.
     expect(spec).toMatchObject({ kind: 'ioctl', fd: 7, request: 0x4020aea5, size: 32, delivered: 'positive' });
     const bytes = new Uint8Array(spec.size);
     encodeMsiFields(new DataView(bytes.buffer), spec.fields, 0xfee01000, 0x00000100, 0x4041);
     const v = new DataView(bytes.buffer);
-    // kvm.md §2: address_lo @0, address_hi @4, data @8, flags @12, devid @16, 12 bytes of padding.
+    // docs/interfaces/kvm.md, "Layouts": address_lo @0, address_hi @4, data @8, flags @12, devid @16, 12 bytes of padding.
     expect([v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true)]).toEqual([0xfee01000, 0x100, 0x4041]);
     expect([...bytes.subarray(12)]).toEqual(new Array(20).fill(0));
   });

@@ -8,7 +8,7 @@
  * C type's range, malformed interrupt data or mapping) throws a VirtError INVALID_ARGUMENT (of
  * `@tsvmm/virt`) naming the argument, before any system call.
  *
- * Source of every rule: `vfio.md` of the reference facts (UAPI `linux/vfio.h`, `linux/iommufd.h`,
+ * Source of every rule: docs/interfaces/vfio.md (UAPI `linux/vfio.h`, `linux/iommufd.h`,
  * `drivers/vfio/*`).
  */
 import { type StructLayout, type TableLayout, decodeStruct, encodeStruct, readField } from '@tsvmm/ffi';
@@ -71,7 +71,7 @@ const MAX_INFO_BYTES = 64 * 1024;
 
 /**
  * Issues an info ioctl whose struct starts with `argsz` and whose capability chain may not fit: when
- * the kernel raises `argsz` above the buffer, reallocates and repeats (vfio.md §4), at most twice
+ * the kernel raises `argsz` above the buffer, reallocates and repeats (docs/interfaces/vfio.md, "Regions"), at most twice
  * more and never beyond {@link MAX_INFO_BYTES}. Returns the buffer holding the answer, or -errno.
  */
 function infoWithCaps(sys: VfioSyscalls, fd: number, request: IoctlDef, first: Uint8Array): Uint8Array | Errno {
@@ -184,7 +184,7 @@ interface InfoAnswer {
 }
 
 /**
- * The info protocol VFIO_IOMMU_GET_INFO and VFIO_DEVICE_GET_REGION_INFO share (vfio.md §4): the
+ * The info protocol VFIO_IOMMU_GET_INFO and VFIO_DEVICE_GET_REGION_INFO share (docs/interfaces/vfio.md, "Regions"): the
  * struct `first` (`layout`, `argsz` set) through {@link infoWithCaps}, then, when its `flags` has
  * `capsFlag`, the chain at its `cap_offset` (the kernel sets that flag only with a chain). -errno
  * when the ioctl fails.
@@ -209,7 +209,7 @@ export function checkExtension(sys: VfioSyscalls, containerFd: number, extension
   checkU32('vfioCalls.checkExtension', 'extension', extension);
   return sys.ioctl(containerFd, abi.VFIO_CHECK_EXTENSION, extension);
 }
-/** VFIO_SET_IOMMU on a container with at least one group attached: 0, or EINVAL / ENODEV / EPERM (vfio.md §8). */
+/** VFIO_SET_IOMMU on a container with at least one group attached: 0, or EINVAL / ENODEV / EPERM (docs/interfaces/vfio.md, "Opening a device"). */
 export function setIommu(sys: VfioSyscalls, containerFd: number, type: number): number {
   checkCall('vfioCalls.setIommu', sys, 'containerFd', containerFd);
   checkU32('vfioCalls.setIommu', 'type', type);
@@ -267,7 +267,7 @@ export interface DmaMapping {
   readonly size: bigint;
 }
 
-/** VFIO_IOMMU_MAP_DMA with READ | WRITE unless `flags` says otherwise: 0, or EINVAL / EEXIST / ENOSPC / ENOMEM (vfio.md §6). */
+/** VFIO_IOMMU_MAP_DMA with READ | WRITE unless `flags` says otherwise: 0, or EINVAL / EEXIST / ENOSPC / ENOMEM (docs/interfaces/vfio.md, "DMA mapping"). */
 export function mapDma(sys: VfioSyscalls, containerFd: number, m: DmaMapping, flags = abi.VFIO_DMA_MAP_FLAG_READ | abi.VFIO_DMA_MAP_FLAG_WRITE): number {
   const op = 'vfioCalls.mapDma';
   checkCall(op, sys, 'containerFd', containerFd);
@@ -518,7 +518,7 @@ function irqSetBytes(index: number, action: IrqAction, start: number, data: IrqS
 /**
  * VFIO_DEVICE_SET_IRQS: 0; a positive count when MSI/MSI-X got fewer host vectors than asked
  * (nothing enabled: retry with at most that many); or -errno (EINVAL / ENOTTY / ENODEV / EBUSY,
- * vfio.md §5). Disable an index with `('trigger', 0, { none: 0 })`.
+ * docs/interfaces/vfio.md, "Interrupts"). Disable an index with `('trigger', 0, { none: 0 })`.
  */
 export function setIrqs(sys: VfioSyscalls, deviceFd: number, index: number, action: IrqAction, start: number, data: IrqSetData): number {
   const op = 'vfioCalls.setIrqs';
@@ -607,7 +607,7 @@ export function iommuDestroy(sys: VfioSyscalls, iommufd: number, id: number): nu
 
 /**
  * IOMMU_IOAS_MAP at a fixed IOVA, READABLE | WRITEABLE: 0, or -errno (EINVAL for misalignment or a
- * reserved range, EEXIST for an overlap; vfio.md §6).
+ * reserved range, EEXIST for an overlap; docs/interfaces/vfio.md, "DMA mapping").
  */
 export function ioasMap(sys: VfioSyscalls, iommufd: number, ioasId: number, m: DmaMapping): number {
   checkCall('vfioCalls.ioasMap', sys, 'iommufd', iommufd);

@@ -1,7 +1,7 @@
 /**
  * Opening a PCI function bound to vfio-pci by its PCI address: sysfs says which IOMMU group it is
  * in, which driver holds it and whether the kernel has its device cdev; then the legacy
- * container/group path (type1v2 IOMMU) or the cdev + iommufd path opens it (vfio.md §3). Every
+ * container/group path (type1v2 IOMMU) or the cdev + iommufd path opens it (docs/interfaces/vfio.md, "Opening a device"). Every
  * refusal is a typed error that says what to do.
  */
 import { readdirSync, readlinkSync } from 'node:fs';

@@ -9,7 +9,7 @@
  *   Capabilities (+3) has TP and FLR (the condition of vfio-pci's vfio_af_config_write).
  * Where the register is meaningful and vfio has a reset, the assigned device runs the same function
  * reset as `reset()`; otherwise the write is ignored. The bit is never forwarded (vfio-pci would
- * reset the function itself, vfio.md §4) and always reads 0.
+ * reset the function itself, docs/interfaces/vfio.md, "Regions") and always reads 0.
  *
  * On the model the device is built with and without FLR; on a real device the PCI Express bodies
  * check what that device advertises (the Advanced Features ones are model only).

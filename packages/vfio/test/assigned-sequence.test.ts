@@ -166,7 +166,7 @@ describeAssignedTargets('assigned device: the guest driver sequence', (target) =
     if (!dev.msi || dev.msi.vectors < 4) return; // a real device without a 4-vector MSI block cannot show it
     const MSI_CAP = dev.msiCapability!;
     const dataAt = dev.msi.layout.address64 ? 12 : 8;
-    // Linux's msi_capability_init order (pci-msi-intx.md §5).
+    // Linux's msi_capability_init order (docs/interfaces/pci-msi.md, "Masking and pending").
     const control = dev.configRead(MSI_CAP + 2, 2);
     if (env.model) expect(control & 0x0e).toBe(2 << 1); // Multiple Message Capable: 4 (from IRQ_INFO, not vfio's msi_qmax)
     dev.configWrite(MSI_CAP + 2, 2, control & ~1);

@@ -14,7 +14,7 @@ describeCCheck(
   { atLeast: 120 },
 );
 
-test('the numbers in the reference table (vfio.md §1)', () => {
+test('the numbers in the interface page\'s table (docs/interfaces/vfio.md, ioctls)', () => {
   expect(requestNumbers([...abi.VFIO_IOCTLS, ...abi.VFIO_CDEV_IOCTLS, ...abi.IOMMUFD_IOCTLS])).toMatchObject({
     VFIO_GET_API_VERSION: 0x3b64,
     VFIO_GROUP_GET_DEVICE_FD: 0x3b6a,
@@ -51,7 +51,7 @@ describeCCheck(
   },
 );
 
-describe('the cdev and iommufd sizes the reference gives (vfio.md §2), where no header can check them', () => {
+describe('the cdev and iommufd sizes the interface page gives (docs/interfaces/vfio.md, Layouts), where no header can check them', () => {
   it('sizes and the offsets of every field', () => {
     const shape = (l: { size: number; fields: Record<string, { offset: number }> }) => [l.size, Object.values(l.fields).map((f) => f.offset)];
     expect(shape(abi.VFIO_DEVICE_BIND_IOMMUFD_LAYOUT)).toEqual([16, [0, 4, 8, 12]]);

@@ -1,4 +1,4 @@
-// Type1 DMA mapping (vfio.md §6), the cdev + iommufd path (§3), the model's hazards and its option
+// Type1 DMA mapping (docs/interfaces/vfio.md, "DMA mapping"), the cdev + iommufd path ("Opening a device"), the model's hazards and its option
 // checks. DMA on a real device needs the process address of memory the kernel can pin (guest RAM
 // from mmap), which this package does not allocate yet: those tests run on the model only, and say
 // so in their titles.
@@ -299,7 +299,7 @@ describe('model options and the VfioSyscalls check', () => {
   });
 });
 
-describe('encodeIrqSet: the bytes the reference gives (vfio.md §2)', () => {
+describe('encodeIrqSet: the bytes the interface page gives (docs/interfaces/vfio.md, Layouts)', () => {
   it('DATA_EVENTFD: argsz 20 + 4n, flags DATA_EVENTFD | ACTION_TRIGGER, s32 fds at 20', () => {
     const b = calls.encodeIrqSet(2, 'trigger', 3, { eventfds: [10, -1] });
     const v = new DataView(b.buffer);

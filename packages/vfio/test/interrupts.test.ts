@@ -1,4 +1,4 @@
-// GET_IRQ_INFO and SET_IRQS (vfio.md §5): validation errnos, MSI-X, MSI and INTx bindings, the
+// GET_IRQ_INFO and SET_IRQS (docs/interfaces/vfio.md, "Interrupts"): validation errnos, MSI-X, MSI and INTx bindings, the
 // kernel loopback (DATA_NONE / DATA_BOOL + TRIGGER) on every target, and the device-side hooks of
 // the model, which signal exactly the eventfd vfio-pci's handler would; and INTx bound by hand to the
 // KVM model partition's level route, with the guest played through its IOAPIC and local APIC.

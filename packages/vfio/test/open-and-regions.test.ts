@@ -1,4 +1,4 @@
-// Container, group and device fds (vfio.md §3, §8) and region access (§4), through the calls module,
+// Container, group and device fds (docs/interfaces/vfio.md, "Opening a device") and region access ("Regions"), through the calls module,
 // on every target.
 import { EBADF, EBUSY, EFAULT, EINVAL, ENODEV, ENOTTY, EPERM } from '@tsvmm/linux-sys';
 import { vfioAbi as abi, vfioCalls as calls } from '../src';

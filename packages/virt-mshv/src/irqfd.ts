@@ -38,7 +38,7 @@ export interface MshvIrqFdBackendOptions {
  * {@link MSHV_FIRST_GSI}, no fixed entries, the `struct mshv_user_irq_table` table and the
  * `struct mshv_user_irqfd` argument (`resamplefd` -1), the two ioctls on `partitionFd` (as data:
  * the engine issues them), MSI parsing with `parseMshvMsiWords`, `inject` for latched signals, and the overflow worker's injector
- * (`mshvWorkerInjector`, loaded by module path). Never throws.
+ * (`mshvRelayInjector(partitionFd)`: the hypercall ioctl as data, which the worker issues itself). Never throws.
  */
 export function mshvIrqFdBackend(options: MshvIrqFdBackendOptions): IrqFdBackend {
   const { sys, partitionFd, vcpuCount, inject } = options;

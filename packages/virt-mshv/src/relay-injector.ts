@@ -7,7 +7,7 @@
  * control word takes the MSI's delivery mode as the interrupt type (the same numbers), its trigger
  * mode as the level bit and its destination mode as the logical bit; the destination takes the
  * MSI's APIC ID (address bits 19:12: mshv rejects a nonzero upper address), the vector data bits
- * 7:0 (mshv.md §5; MSI decode as in §3). EAGAIN (older kernels, after depositing memory into the
+ * 7:0 (docs/interfaces/mshv.md, "Injecting from user space"; MSI decode as in "Routing"). EAGAIN (older kernels, after depositing memory into the
  * hypervisor) is tried again, {@link ASSERT_INTERRUPT_ATTEMPTS} calls in all.
  */
 import { EAGAIN, type IoctlInjectorSpec, ioctlInjector } from '@tsvmm/linux-sys';

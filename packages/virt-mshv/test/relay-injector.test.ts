@@ -49,14 +49,14 @@ function deliveredThrough(spec: IoctlInjectorSpec): { model: MshvKernelModel; ou
 describe('mshvRelayInjector', () => {
   it('is MSHV_ROOT_HVCALL with struct mshv_root_hvcall (code 0x0094, in_sz 32, status 0) pointing at the 32-byte input, retrying EAGAIN', () => {
     const spec = mshvRelayInjector(9);
-    // mshv.md §1 and §2: MSHV_ROOT_HVCALL = 0xC020B807, a 32-byte argument with in_ptr @16.
+    // docs/interfaces/mshv.md, "ioctls" and "Layouts": MSHV_ROOT_HVCALL = 0xC020B807, a 32-byte argument with in_ptr @16.
     expect(spec).toMatchObject({ kind: 'ioctl', fd: 9, request: 0xc020b807, name: 'MSHV_ROOT_HVCALL', size: 32, delivered: 'non-negative' });
     expect(spec.input).toMatchObject({ size: 32, align: 8, pointer: 16 });
     expect(spec.retry).toEqual({ errno: 11, attempts: 8 });
     const arg = new Uint8Array(32);
     encodeMsiFields(new DataView(arg.buffer), spec.fields, 0xfee01000, 0, 0x41);
     const v = new DataView(arg.buffer);
-    // code @0, reps @2, in_sz @4, out_sz @6, status @8 (mshv.md §2, §5).
+    // code @0, reps @2, in_sz @4, out_sz @6, status @8 (docs/interfaces/mshv.md, "Layouts", "Injecting from user space").
     expect([v.getUint16(0, true), v.getUint16(2, true), v.getUint16(4, true), v.getUint16(6, true), v.getUint16(8, true)]).toEqual([0x94, 0, 32, 0, 0]);
   });
 

@@ -522,7 +522,7 @@ const X2APIC_WHERE: Readonly<Record<X2apicHost['on'], string>> = {
  * MSI address (`address_hi` bits 31:8 carry APIC ID bits 31:8, as KVM reads them with 32-bit x2APIC
  * IDs), then rewritten (masked, as Linux does) with the extended destination ID a Linux guest writes
  * when the hypervisor advertises it (APIC ID bits 14:8 in address bits 11:5, which the backend moves
- * to `address_hi`; msi-x86.md). Both name APIC ID 0 in bits 19:12, so a lost upper half lands on vCPU 0.
+ * to `address_hi`; docs/interfaces/msi-x86.md). Both name APIC ID 0 in bits 19:12, so a lost upper half lands on vCPU 0.
  */
 async function x2apicScene(host: X2apicHost, observe: Observe, settle: Settle, sawApicIds: (ids: readonly number[]) => void): Promise<void> {
   const { partition } = host;

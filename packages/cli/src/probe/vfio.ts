@@ -2,7 +2,7 @@
  * What this host offers for VFIO device assignment, read from sysfs and devfs without changing
  * anything: the container and its API version, the IOMMU groups, the PCI functions bound to
  * vfio-pci (read with `readVfioSysfs` of `@tsvmm/vfio`), iommufd and the device cdevs, and the
- * no-IOMMU mode. Never throws; every listing is bounded. Facts from docs/interfaces (vfio.md §3).
+ * no-IOMMU mode. Never throws; every listing is bounded. Facts from docs/interfaces/vfio.md, "Opening a device".
  */
 import { accessSync, constants as fsConstants, existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';

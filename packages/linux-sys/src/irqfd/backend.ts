@@ -128,6 +128,6 @@ export interface IrqFdBackend {
    * false when the guest blocked it; throws a typed VirtError when the kernel refuses.
    */
   readonly inject: RawInjector;
-  /** The same injection, built inside the overflow path's worker thread (a module path and arguments). */
+  /** The same injection, done by the overflow path's worker thread (described as data: the ioctl and where the MSI goes in its argument). */
   readonly workerInjector: InjectorSpec;
 }

@@ -23,8 +23,8 @@ export interface LinuxIrqFdOptions extends Omit<IrqFdEngineOptions, 'overflow'> 
 
 /**
  * A partition's irqfd on a Linux hypervisor: an {@link IrqFdEngine} on `options.backend` whose
- * routes beyond the kernel's GSIs are delivered by the overflow relay. The worker's module path is
- * resolved when the first overflow starts it, not before. Throws what the engine's constructor
+ * routes beyond the kernel's GSIs are delivered by the overflow relay. Its worker thread starts
+ * (from source text, with koffi's resolved path) at the first overflow, not before. Throws what the engine's constructor
  * throws (INVALID_ARGUMENT for a bad `maxRoutes`).
  */
 export function createLinuxIrqFd(options: LinuxIrqFdOptions): IrqFdEngine {

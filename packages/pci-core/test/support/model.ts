@@ -1,5 +1,5 @@
 /**
- * A small executable model of MSI-X, written from the MSI-X reference (pci-msix.md) and the
+ * A small executable model of MSI-X, written from the MSI-X interface page (docs/interfaces/pci-msix.md) and the
  * access rules the README documents, not from the emulator: plain objects, byte-at-a-time
  * accesses, and one rule per spec sentence. The property test runs the same operations on both and
  * compares everything the guest and the device can observe.

@@ -154,7 +154,7 @@ type VirtualKind = 'bar' | 'rom' | 'line' | 'msix' | 'msi';
  * accept any offset and size, never throw, and report failures through `onError`.
  *
  * Virtualised in config space (everything else goes to the device through vfio-pci, which
- * virtualises some more, vfio.md §4):
+ * virtualises some more, docs/interfaces/vfio.md, "Regions"):
  * - BARs (0x10-0x27) and the ROM BAR (0x30): the guest's values, read back masked to the size with
  *   the type bits (so all-ones writes size them); the device keeps its host addresses.
  * - Command's INTx Disable (bit 10): kept here and also forwarded (vfio-pci masks INTx for it).
@@ -207,7 +207,7 @@ export class AssignedPciDevice implements Disposable {
    * "Device Capabilities Register", "Device Control Register"); and AF Control (Advanced Features
    * capability + 4, bit 0), meaningful when AF Capabilities (+3) has both TP (bit 0) and FLR (bit 1),
    * the condition vfio-pci's own handler tests (`vfio_af_config_write`). vfio must also have a reset
-   * for the device (VFIO_DEVICE_FLAGS_RESET, vfio.md §7). True when at least one register is
+   * for the device (VFIO_DEVICE_FLAGS_RESET, docs/interfaces/vfio.md, "Reset"). True when at least one register is
    * meaningful; each register resets only on its own capability's condition (a function with both
    * capabilities may advertise FLR in one only). A bit that is not meaningful is still virtualised
    * (it reads 0) and a write of 1 to it is ignored.
@@ -219,7 +219,7 @@ export class AssignedPciDevice implements Disposable {
    * The bytes holding an Initiate Function Level Reset bit: Device Control's high byte (bit 7) and
    * AF Control (bit 0), where the capability is there, and whether a write of 1 to that bit resets
    * (its own capability advertises FLR and vfio has a reset). The bit is never forwarded: vfio-pci
-   * would reset the function itself (vfio_exp_config_write, vfio_af_config_write; vfio.md §4) under
+   * would reset the function itself (vfio_exp_config_write, vfio_af_config_write; docs/interfaces/vfio.md, "Regions") under
    * emulators that still hold the pre-reset interrupt state.
    */
   private readonly flrBits: readonly { readonly at: number; readonly bit: number; readonly resets: boolean }[];
@@ -429,7 +429,7 @@ export class AssignedPciDevice implements Disposable {
     }
     let msiLayout: { vectors: number; address64: boolean; perVectorMasking: boolean; nextPointer: number } | undefined;
     if (msiCap !== undefined) {
-      // Multiple Message Capable reads what vfio last enabled; IRQ_INFO has the device's count (vfio.md §4).
+      // Multiple Message Capable reads what vfio last enabled; IRQ_INFO has the device's count (docs/interfaces/vfio.md, "Regions").
       const info = irqInfo(abi.VFIO_PCI_IRQ.VFIO_PCI_MSI_IRQ_INDEX);
       const control = hv.getUint16(msiCap + 2, true);
       msiIrqCount = info.count;
@@ -449,7 +449,7 @@ export class AssignedPciDevice implements Disposable {
       return barFromRegion(r, hv.getUint32(0x10 + i * 4, true) & 0xf, layoutForCarve);
     });
     const rom = region(abi.VFIO_PCI_REGION.VFIO_PCI_ROM_REGION_INDEX);
-    // INTx needs a pin (vfio virtualises it to 0 where INTx is unusable) and vfio's one INTx interrupt (vfio.md §4-5).
+    // INTx needs a pin (vfio virtualises it to 0 where INTx is unusable) and vfio's one INTx interrupt (docs/interfaces/vfio.md, "Regions" and "Interrupts").
     const intxPin = header[INTERRUPT_PIN]! <= 4 ? header[INTERRUPT_PIN]! : 0;
     const intxUsable = intxOption !== false && intxPin !== 0 && irqInfo(abi.VFIO_PCI_IRQ.VFIO_PCI_INTX_IRQ_INDEX).count === 1;
     const dma = new DmaMappings(device);

@@ -1,7 +1,7 @@
 /**
  * Guest RAM mapped for the device's DMA: `VFIO_IOMMU_MAP_DMA` on the type1v2 container (legacy
  * path) or `IOMMU_IOAS_MAP` at a fixed IOVA in the device's IOAS (cdev path), the IOVA being the
- * guest physical address (vfio.md §6). Unmapped in reverse order on dispose.
+ * guest physical address (docs/interfaces/vfio.md, "DMA mapping"). Unmapped in reverse order on dispose.
  */
 import type { VirtError} from '@tsvmm/virt';
 import { describeValue, invalidArgument } from '@tsvmm/virt/implement';

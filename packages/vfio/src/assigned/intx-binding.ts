@@ -1,5 +1,5 @@
 /**
- * INTx of a vfio-pci function, on one of two paths (vfio.md §5, pci-msi-intx.md §6-7):
+ * INTx of a vfio-pci function, on one of two paths (docs/interfaces/vfio.md, "Interrupts"; docs/interfaces/pci-msi.md, "INTx"):
  *
  * - Level irqfd with resample: the route's event is vfio's INTx trigger and its resample event is
  *   vfio's unmask eventfd. vfio masks the line at each interrupt (AUTOMASKED) and signals the

@@ -27,7 +27,7 @@ export class VfioIrqIndex {
 
   /**
    * Enables the index with `fds` for vectors 0.. (-1: allocated, no eventfd). vfio answers a
-   * positive count when the host has fewer vectors than asked: nothing is enabled then (vfio.md §5).
+   * positive count when the host has fewer vectors than asked: nothing is enabled then (docs/interfaces/vfio.md, "Interrupts").
    */
   enable(fds: readonly number[], operation: string): VirtError | undefined {
     if (this.closed) return undefined;

@@ -2,7 +2,7 @@
  * Plain MSI on vfio-pci through irqfd: when the guest changes MSI Enable or Multiple Message
  * Enable (MsiEmulator's `onControl`), the MSI index is enabled with exactly the vectors granted,
  * vector k's eventfd being its irqfd route's event. vfio-pci cannot resize an MSI block
- * (VFIO_IRQ_INFO_NORESIZE is always set for MSI, vfio.md §5), so a new count is a disable and an
+ * (VFIO_IRQ_INFO_NORESIZE is always set for MSI, docs/interfaces/vfio.md, "Interrupts"), so a new count is a disable and an
  * enable. Per-vector masking stays in the routes, as for MSI-X. An enable vfio refused (host
  * vectors short, a failing call) is asked for again at the guest's next write to the capability,
  * as an MSI-X vector left unbound is at its next unmask: no write of the guest is ever lost.

@@ -1,7 +1,7 @@
 /**
  * MSI-X on vfio-pci through irqfd: vector v's eventfd is its irqfd route's event, handed to
  * `VFIO_DEVICE_SET_IRQS`, so the host handler signals it and the hypervisor injects with no user
- * space on the path (vfio.md §5).
+ * space on the path (docs/interfaces/vfio.md, "Interrupts").
  *
  * - Lazy: a vector is bound the first time the guest lets it deliver (Enable set, Function Mask
  *   clear, its own Mask bit clear), as QEMU's vfio_msix_vector_use does. MSI-X Enable with no such

@@ -2,11 +2,11 @@
  * A model of the Linux VFIO interface (vfio-pci, type1 IOMMU, cdev + iommufd) behind the
  * {@link VfioSyscalls} seam, so code built on `@tsvmm/vfio` runs without a device.
  *
- * It is written from the reference facts (`vfio.md`: UAPI `include/uapi/linux/vfio.h` and
+ * It is written from the interface page (docs/interfaces/vfio.md: UAPI `include/uapi/linux/vfio.h` and
  * `iommufd.h`, `drivers/vfio/{group,container,vfio_main,device_cdev,virqfd,vfio_iommu_type1}.c`,
- * `drivers/vfio/pci/vfio_pci_{core,intrs,config,rdwr}.c`; `pci-msi-intx.md` for the capability
+ * `drivers/vfio/pci/vfio_pci_{core,intrs,config,rdwr}.c`; docs/interfaces/pci-msi.md for the capability
  * layouts), never from the package's own definitions: ioctl numbers are the literal values of the
- * reference table and every argument is decoded from raw bytes at the header's offsets. So a wrong
+ * page's table and every argument is decoded from raw bytes at the header's offsets. So a wrong
  * number or offset in the package's ABI module fails a test instead of agreeing with itself.
  *
  * Descriptors and eventfds are the shared model table of `@tsvmm/linux-sys/testing`
@@ -31,7 +31,7 @@ const EBADFD = 77;
 // Nor ERANGE (34): pci_alloc_irq_vectors's answer to a range of no vectors.
 const ERANGE = 34;
 
-// ioctl numbers, literally from the reference table (vfio.md §1): _IO(';', nr) = 0x3B00 | nr.
+// ioctl numbers, literally from the interface page's table (docs/interfaces/vfio.md, "ioctls"): _IO(';', nr) = 0x3B00 | nr.
 const GET_API_VERSION = 0x3b64;
 const CHECK_EXTENSION = 0x3b65;
 const SET_IOMMU = 0x3b66;
@@ -55,7 +55,7 @@ const IOMMU_IOAS_ALLOC = 0x3b81;
 const IOMMU_IOAS_MAP = 0x3b85;
 const IOMMU_IOAS_UNMAP = 0x3b86;
 
-// vfio.md §1 constants.
+// Constants of docs/interfaces/vfio.md, "ioctls".
 const TYPE1 = 1;
 const TYPE1V2 = 3;
 const IRQ_DATA_NONE = 1;
@@ -75,9 +75,9 @@ const ROM_INDEX = 6;
 const OFFSET_SHIFT = 40n;
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
-// The model device's config space (pci-msi-intx.md, PCI Local Bus 3.0 §6): a type 0 header, an MSI
+// The model device's config space (docs/interfaces/pci-msi.md, PCI Local Bus 3.0 §6): a type 0 header, an MSI
 // capability at 0x40 (64-bit, no per-vector masking), an MSI-X capability at 0x50, on a PCI
-// Express device a PCI Express capability at 0x60 (config space then 4096 bytes, vfio.md §4) and,
+// Express device a PCI Express capability at 0x60 (config space then 4096 bytes, docs/interfaces/vfio.md, "Regions") and,
 // where asked for, an Advanced Features capability at 0xA0.
 const CFG_SIZE = 256;
 const PCIE_CFG_SIZE = 4096;
@@ -129,7 +129,7 @@ export interface ModelDeviceSpec {
   readonly address: string;
   /** The IOMMU group number (`/dev/vfio/<group>`). */
   readonly group: number;
-  /** MSI-X Table Size + 1 (1-2048); the table is at offset 0 of `msixBar`, the PBA at `msixBarPbaOffset`. Default 8. */
+  /** MSI-X Table Size + 1 (1-2048); the table is at offset 0 of `msixBar`, the PBA at {@link ModelPciDevice.msixPbaOffset}. Default 8. */
   readonly msixVectors?: number;
   /** Vectors the MSI capability can ask for: 1, 2, 4, 8, 16 or 32 (Multiple Message Capable). Default 4. */
   readonly msiVectors?: number;
@@ -242,7 +242,7 @@ export class ModelPciDevice {
   readonly configSize: number;
   /**
    * The device lock is held elsewhere (another reset, a sysfs access): VFIO_DEVICE_RESET answers
-   * EAGAIN and changes nothing (vfio_pci_ioctl_reset, vfio.md §7). Tests set it.
+   * EAGAIN and changes nothing (vfio_pci_ioctl_reset, docs/interfaces/vfio.md, "Reset"). Tests set it.
    */
   resetBusy = false;
   /** Function resets vfio-pci ran itself for a guest's Initiate Function Level Reset write (vfio_exp_config_write, vfio_af_config_write). */

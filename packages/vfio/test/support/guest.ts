@@ -1,6 +1,6 @@
 /**
  * What a guest driver does to an assigned function, as config and BAR accesses of the sizes Linux
- * uses (drivers/pci/msi/msi.c, pci-msix.md, pci-msi-intx.md §5), plus log helpers for bodies that
+ * uses (drivers/pci/msi/msi.c, docs/interfaces/pci-msix.md, docs/interfaces/pci-msi.md), plus log helpers for bodies that
  * assert the exact VFIO and KVM call sequence.
  */
 import type { AssignedPciDevice } from '../../src';
@@ -13,7 +13,7 @@ export const MSI_CAP = 0x40;
 /** The model device's MSI-X table BAR. */
 export const TABLE_BAR = 2;
 
-/** An x86 MSI address for APIC ID `apic` (physical destination, msi-x86.md). */
+/** An x86 MSI address for APIC ID `apic` (physical destination, docs/interfaces/msi-x86.md). */
 export const msiAddress = (apic: number): number => (0xfee00000 | (apic << 12)) >>> 0;
 
 function u32(v: number): Uint8Array {

@@ -123,7 +123,7 @@ export function ok(r: number, what: string): number {
   return r;
 }
 
-/** Opens `env`'s device through the container/group path with the type1v2 IOMMU (vfio.md §3). */
+/** Opens `env`'s device through the container/group path with the type1v2 IOMMU (docs/interfaces/vfio.md, "Opening a device"). */
 export function openLegacy(env: VfioEnv): Opened {
   const { sys } = env;
   const container = ok(sys.open('/dev/vfio/vfio', 2), 'open(/dev/vfio/vfio)');

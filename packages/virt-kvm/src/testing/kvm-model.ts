@@ -2,7 +2,7 @@
  * A model of the Linux KVM interface as far as tsvmm uses it, behind the {@link Syscalls} seam:
  * /dev/kvm, VMs, vCPUs with their local APIC page, the GSI routing table, irqfds and eventfds.
  *
- * It is written from the reference facts (the UAPI header `include/uapi/linux/kvm.h`,
+ * It is written from docs/interfaces/kvm.md and its sources (the UAPI header `include/uapi/linux/kvm.h`,
  * `Documentation/virt/kvm/api.rst`, `virt/kvm/eventfd.c`, `virt/kvm/irqchip.c`), never from the
  * backend's own definitions: ioctl numbers are the literal values of the header, and every
  * argument is decoded from raw bytes at the header's offsets. So a wrong number or offset in the
@@ -50,7 +50,7 @@ const EINVAL = 22;
 const ENOTTY = 25;
 const ENXIO = 6;
 
-// ioctl numbers, literally from the reference table (kvm.md §1).
+// ioctl numbers, literally from the interface page's table (docs/interfaces/kvm.md, "ioctls").
 const KVM_GET_API_VERSION = 0xae00;
 const KVM_CREATE_VM = 0xae01;
 const KVM_CHECK_EXTENSION = 0xae03;

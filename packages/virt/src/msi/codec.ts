@@ -255,7 +255,7 @@ export interface MsiPolicy {
   readonly addressHi: 'reject' | 'x2apic-ids';
   /**
    * The paravirtual extended destination ID (APIC ID bits 14:8 in address bits 11:5, which Linux
-   * guests use when the hypervisor advertises it; `msi-x86.md`). `'translate'` (only with
+   * guests use when the hypervisor advertises it; docs/interfaces/msi-x86.md). `'translate'` (only with
    * `addressHi: 'x2apic-ids'`): {@link parseMsi} moves those bits to `addressHi` bits 14:8 before
    * the hypervisor sees the message, as QEMU does for KVM (KVM itself never reads bits 11:5).
    * `'reject'` (default): a message with bits 11:5 set is INVALID_MSI.
