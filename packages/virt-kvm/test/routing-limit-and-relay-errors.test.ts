@@ -1,7 +1,8 @@
 /**
  * Typed errors at the edges of KVM's routing table and relay: a kernel whose KVM_CAP_IRQ_ROUTING
- * leaves no GSI after the 40 legacy routes is treated as one without KVM_CAP_IRQ_ROUTING; the relay
- * on the KVM model without a relay platform says which platform to pass; a relay platform whose
+ * leaves no GSI after the 40 legacy routes is treated as one without KVM_CAP_IRQ_ROUTING; relay mode
+ * on the KVM model without a relay platform says which platform to pass (the overflow relay's case is
+ * in the shared suite run by relay-platform-option.test.ts); a relay platform whose
  * method throws a plain Error is INTERNAL naming the method, in relay mode and in the overflow relay.
  *
  * All model-only: a real /dev/kvm reports the kernel's own limit (4096), has epoll, and its default
@@ -65,18 +66,6 @@ describe("irqfd: 'relay' on the KVM model without relayPlatform (a real /dev/kvm
     expect(isVirtError(e) && [e.code, e.errnoName]).toEqual(['SYSCALL', 'ENOSYS']);
     expect(isVirtError(e) && e.hint).toContain('relayPlatform: modelRelayPlatform(model)');
     expect(model.openFds).toBe(0);
-  });
-
-  it('the same at the first overflow route with kernel irqfd; the route keeps its MSI, masked', () => {
-    const model = new KvmKernelModel({ apicIds: [0, 1], maxRoutes: LEGACY_ROUTES.length + 1 });
-    using p = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'kernel' });
-    const [first, second] = [p.irqfd()!.newIrqFdRoute(), p.irqfd()!.newIrqFdRoute()];
-    first.setMsi(A.addressLo, A.data);
-    second.setMsi(A.addressLo, A.data);
-    const e = thrownBy(() => second.unmask());
-    expect(isVirtError(e) && [e.code, e.errnoName]).toEqual(['SYSCALL', 'ENOSYS']);
-    expect(isVirtError(e) && e.hint).toContain('relayPlatform: modelRelayPlatform(model)');
-    expect([second.masked, second.msi?.data]).toEqual([true, A.data]);
   });
 });
 
