@@ -4,10 +4,11 @@ import { OptionReads, thrownBy } from '../src/testing';
 describe('OptionReads', () => {
   it('counts every read, of present and absent keys, each object under its prefix', () => {
     const reads = new OptionReads();
-    const options = reads.watch({ vcpus: 2, library: reads.watch({ whp: 'a.dll' }, { prefix: 'library.' }) as { whp: string; kernel32?: string } } as { vcpus: number; x2apic?: boolean; library: { whp: string; kernel32?: string } });
+    const library: { whp: string; kernel32?: string } = reads.watch({ whp: 'a.dll' }, { prefix: 'library.' });
+    const options: { vcpus: number; x2apic?: boolean; library: typeof library } = reads.watch({ vcpus: 2, library });
     expect([options.vcpus, options.x2apic, options.vcpus]).toEqual([2, undefined, 2]);
-    const { library } = options;
-    expect([library.whp, library.kernel32]).toEqual(['a.dll', undefined]);
+    const nested = options.library;
+    expect([nested.whp, nested.kernel32]).toEqual(['a.dll', undefined]);
     expect(reads.counts).toEqual({ vcpus: 2, x2apic: 1, library: 1, 'library.whp': 1, 'library.kernel32': 1 });
   });
 

@@ -31,7 +31,7 @@ export class OptionReads {
       get: (target, key, receiver): unknown => {
         const name = prefix + String(key);
         const n = (this.counts[name] = (this.counts[name] ?? 0) + 1);
-        return n > 1 && Object.hasOwn(later, key) ? later[key] : (Reflect.get(target, key, receiver) as unknown);
+        return n > 1 && Object.hasOwn(later, key) ? later[key] : Reflect.get(target, key, receiver);
       },
     });
   }

@@ -2,7 +2,7 @@ import { isVirtError } from '../../src';
 import { LocalApicModel, thrownBy } from '../../src/testing';
 
 /** Every field of `apic` but its APIC ID: what copyStateFrom must carry over, whatever fields the class grows. */
-function stateOf(apic: LocalApicModel): Omit<LocalApicModel, 'apicId'> {
+function stateOf(apic: LocalApicModel): Record<string, unknown> {
   const { apicId: _apicId, ...rest } = apic;
   return rest;
 }
