@@ -35,4 +35,32 @@ function readmeTests(packageDir, { shows, prints = [] }) {
   return tools;
 }
 
-module.exports = { CHECKER, readmeTests, readmeTools };
+/**
+ * The lines `run` prints with console.log while it runs, one per call: strings as they are, anything
+ * else as JSON, joined by spaces. For an example run in the test's own process (its TypeScript
+ * version, or a JavaScript one required as a user would), where there is no stdout to read. When
+ * `run` returns a promise, so does printedBy, console.log put back once it settles.
+ */
+function printedBy(run) {
+  const lines = [];
+  const log = console.log;
+  console.log = (...args) => void lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' '));
+  let result;
+  try {
+    result = run();
+  } catch (e) {
+    console.log = log;
+    throw e;
+  }
+  if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+    return Promise.resolve(result)
+      .finally(() => {
+        console.log = log;
+      })
+      .then(() => lines);
+  }
+  console.log = log;
+  return lines;
+}
+
+module.exports = { CHECKER, printedBy, readmeTests, readmeTools };

@@ -17,6 +17,13 @@ export interface ExamplePrints {
  * for the package's other README tests.
  */
 export declare function readmeTests(packageDir: string, expected: { shows: string[]; prints?: ExamplePrints[] }): ReadmeTools;
+/**
+ * The lines `run` prints with console.log while it runs, one per call (strings as they are, anything
+ * else as JSON, joined by spaces): for an example run in the test's own process. A `run` that
+ * returns a promise gives a promise of the lines, console.log put back once it settles.
+ */
+export declare function printedBy(run: () => Promise<unknown>): Promise<string[]>;
+export declare function printedBy(run: () => unknown): string[];
 /** What {@link readmeTools} returns. */
 export interface ReadmeTools {
   /** Runs `node` with `args` in the package's folder (env added to this process's); its stdout. */

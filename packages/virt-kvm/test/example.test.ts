@@ -1,17 +1,6 @@
+import { printedBy } from '../../../scripts/readme-examples.cjs';
 import { main } from '../examples/irqfd';
 import { describeKvm } from './support/targets';
-
-/** What `run` prints with console.log, a line per call: strings as they are, anything else as JSON. */
-function printedBy(run: () => void): string[] {
-  const lines: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')));
-  try {
-    run();
-  } finally {
-    log.mockRestore();
-  }
-  return lines;
-}
 
 describeKvm('the README example', () => {
   it('runs and prints what it promises', () => {

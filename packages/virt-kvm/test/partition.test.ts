@@ -1,6 +1,7 @@
 /** KvmPartition: what create makes, one-shot MSIs, local APIC reads, options, disposal and probe. */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { isVirtError } from '@tsvmm/virt';
+import { OptionReads } from '@tsvmm/virt/testing';
 import { EACCES, ENOMEM, EPERM, O_CLOEXEC } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { KvmPartition, probe } from '../src';
@@ -147,25 +148,10 @@ describeOnTargets('KvmPartition', (target) => {
 
   it('reads each option exactly once: a getter answering differently the second time changes nothing', () => {
     const sys = target.newSyscalls();
-    const reads: Record<string, number> = {};
-    let n = 0;
-    const options = {
-      get vcpus() {
-        reads.vcpus = (reads.vcpus ?? 0) + 1;
-        return n++ ? 256 : 2;
-      },
-      get sys() {
-        reads.sys = (reads.sys ?? 0) + 1;
-        return sys;
-      },
-      get irqfd() {
-        reads.irqfd = (reads.irqfd ?? 0) + 1;
-        return 'kernel' as const;
-      },
-    };
-    using p = KvmPartition.create(options);
+    const reads = new OptionReads();
+    using p = KvmPartition.create(reads.watch({ vcpus: 2, sys, irqfd: 'kernel' as const }, { later: { vcpus: 256 } }));
     expect(p.vcpuCount).toBe(2);
-    expect(reads).toEqual({ vcpus: 1, sys: 1, irqfd: 1 });
+    expect(reads.counts).toEqual({ vcpus: 1, sys: 1, irqfd: 1, apicIds: 1, device: 1, maxRoutes: 1, relayPlatform: 1, retargetWindowMs: 1, routingEntries: 1, x2apic: 1 });
     // How many vCPUs the kernel made can be read back on the model only.
     if (!target.real) expect((sys as KvmKernelModel).vm.vcpus.size).toBe(2);
   });

@@ -1,42 +1,30 @@
 /**
  * The `relayPlatform` option and the relay's limits: a relay-mode partition honours `maxRoutes` (and
  * derives its default from the descriptor budget); a platform factory that throws or returns
- * something else is a typed error, at creation in relay mode and at the first overflow route with
- * kernel irqfd, leaving the route as it was and nothing open. One body on the KVM model and on the
- * real /dev/kvm where it exists.
+ * something else is a typed error, at creation in relay mode and (the shared suite of
+ * @tsvmm/linux-sys/testing) at the first overflow route with kernel irqfd, leaving the route as it
+ * was and nothing open. One body on the KVM model and on the real /dev/kvm where it exists.
  */
 import { type IrqFdRoute, encodeMsi, isVirtError } from '@tsvmm/virt';
 import { DESCRIPTOR_RESERVE } from '@tsvmm/linux-sys';
 import { thrownBy } from '@tsvmm/virt/testing';
-import type { RelayPlatformFactory } from '@tsvmm/virt/implement';
+import { REFUSED_RELAY_PLATFORMS, type RefusedRelayPlatform, overflowRelayPlatformTests } from '@tsvmm/linux-sys/testing';
 import { KvmPartition } from '../src';
 import { KvmKernelModel, modelRelayPlatform } from '../src/testing';
 import { LEGACY_ROUTES } from '../src/gsi-routing';
-import { describeOnTargets } from './support/targets';
+import { describeOnTargets, linuxIrqFdTarget } from './support/targets';
 
 const A = encodeMsi({ destinationId: 1, vector: 0x41 });
 
-/** Factories a caller could pass by mistake, and the code each must give. */
-const BROKEN: Array<[string, RelayPlatformFactory, string]> = [
-  ['throws a plain Error', () => {
-    throw new Error('boom');
-  }, 'INTERNAL'],
-  ['returns undefined', () => undefined as never, 'INVALID_ARGUMENT'],
-  ['returns an object without the platform methods', () => ({ name: 'half' }) as never, 'INVALID_ARGUMENT'],
-  [
-    'returns a Proxy whose every getter throws',
-    () =>
-      new Proxy(
-        {},
-        {
-          get() {
-            throw new Error('getter broke');
-          },
-        },
-      ) as never,
-    'INVALID_ARGUMENT',
-  ],
-];
+/** The partition's default platform on the KVM model, which has no epoll: its ENOSYS says which platform to pass. */
+const MODEL_DEFAULT: RefusedRelayPlatform = {
+  what: "is the partition's default on the KVM model (no epoll)",
+  factory: undefined,
+  code: 'SYSCALL',
+  errnoName: 'ENOSYS',
+  hint: 'relayPlatform: modelRelayPlatform(model) (from @tsvmm/virt-kvm/testing)',
+  modelOnly: true,
+};
 
 describeOnTargets('relayPlatform and the relay limits', (target) => {
   it("irqfd: 'relay' honours maxRoutes: that many routes, one more is EXHAUSTED, nothing half-built", () => {
@@ -52,36 +40,16 @@ describeOnTargets('relayPlatform and the relay limits', (target) => {
     irqfd.newIrqFdRoute().dispose();
   });
 
-  for (const [what, factory, code] of BROKEN) {
+  for (const { what, factory, code } of REFUSED_RELAY_PLATFORMS) {
     it(`a relay platform factory that ${what} is ${code} at creation in relay mode, with nothing left open`, () => {
       const open = target.openFdCount();
       const e = thrownBy(() => target.create({ irqfd: 'relay', relayPlatform: factory }));
       expect(isVirtError(e) && [e.code, e.operation]).toEqual([code, 'RelayIrqFd.create']);
       expect(target.openFdCount()).toBe(open);
     });
-
-    it(`a relay platform factory that ${what} is ${code} at the first overflow route; the route keeps its MSI, masked, and moves to a GSI once one frees`, () => {
-      const open = target.openFdCount();
-      {
-        using p = target.create({ routingEntries: LEGACY_ROUTES.length + 1, relayPlatform: factory });
-        const irqfd = p.irqfd()!;
-        const first = irqfd.newIrqFdRoute();
-        first.setMsi(A.addressLo, A.data);
-        const r = irqfd.newIrqFdRoute();
-        r.setMsi(A.addressLo, A.data);
-        const e = thrownBy(() => r.unmask());
-        expect(isVirtError(e) && e.code).toBe(code);
-        expect([r.masked, r.msi?.data]).toEqual([true, A.data]);
-        first.dispose(); // its GSI frees: the route no longer needs the relay
-        r.unmask();
-        expect(r.mediation).toBe('kernel');
-        r.event.signal();
-        expect(target.takeIrr(p)).toEqual([[1, 0x41]]);
-      }
-      // No relay started, so no worker to wait for: every descriptor is closed by dispose.
-      expect(target.openFdCount()).toBe(open);
-    });
   }
+
+  overflowRelayPlatformTests(linuxIrqFdTarget(target), [...REFUSED_RELAY_PLATFORMS, MODEL_DEFAULT]);
 });
 
 describe('relay-mode route budget (KVM model: a descriptor limit of its own)', () => {

@@ -1,7 +1,8 @@
 /**
  * Typed errors at the edges of KVM's routing table and relay: a kernel whose KVM_CAP_IRQ_ROUTING
- * leaves no GSI after the 40 legacy routes is treated as one without KVM_CAP_IRQ_ROUTING; the relay
- * on the KVM model without a relay platform says which platform to pass; a relay platform whose
+ * leaves no GSI after the 40 legacy routes is treated as one without KVM_CAP_IRQ_ROUTING; relay mode
+ * on the KVM model without a relay platform says which platform to pass (the overflow relay's case is
+ * in the shared suite run by relay-platform-option.test.ts); a relay platform whose
  * method throws a plain Error is INTERNAL naming the method, in relay mode and in the overflow relay.
  *
  * All model-only: a real /dev/kvm reports the kernel's own limit (4096), has epoll, and its default
@@ -66,18 +67,6 @@ describe("irqfd: 'relay' on the KVM model without relayPlatform (a real /dev/kvm
     expect(isVirtError(e) && e.hint).toContain('relayPlatform: modelRelayPlatform(model)');
     expect(model.openFds).toBe(0);
   });
-
-  it('the same at the first overflow route with kernel irqfd; the route keeps its MSI, masked', () => {
-    const model = new KvmKernelModel({ apicIds: [0, 1], maxRoutes: LEGACY_ROUTES.length + 1 });
-    using p = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'kernel' });
-    const [first, second] = [p.irqfd()!.newIrqFdRoute(), p.irqfd()!.newIrqFdRoute()];
-    first.setMsi(A.addressLo, A.data);
-    second.setMsi(A.addressLo, A.data);
-    const e = thrownBy(() => second.unmask());
-    expect(isVirtError(e) && [e.code, e.errnoName]).toEqual(['SYSCALL', 'ENOSYS']);
-    expect(isVirtError(e) && e.hint).toContain('relayPlatform: modelRelayPlatform(model)');
-    expect([second.masked, second.msi?.data]).toEqual([true, A.data]);
-  });
 });
 
 type Method = 'createEvent' | 'watch' | 'unwatch' | 'settle';
@@ -115,73 +104,65 @@ function expectInternal(e: unknown, method: Method, cause: Error): void {
   expect(root).toBe(cause);
 }
 
-describe('a relay platform method throwing a plain Error (KVM model: the platform is the caller\'s own, and a device\'s epoll worker throws only VirtErrors)', () => {
-  it("irqfd: 'relay', watch: INTERNAL naming it; the route stays masked with its MSI, and unmasks once the platform works", async () => {
-    const broken = { on: false, error: new Error('watch broke') };
-    const model = new KvmKernelModel({ apicIds: [0, 1] });
-    using p = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'relay', relayPlatform: breaking(modelRelayPlatform(model), 'watch', broken) });
-    const r = p.irqfd()!.newIrqFdRoute();
-    r.setMsi(A.addressLo, A.data);
-    broken.on = true;
-    expectInternal(
-      thrownBy(() => r.unmask()),
-      'watch',
-      broken.error,
-    );
-    expect([r.masked, r.msi?.data]).toEqual([true, A.data]);
-    broken.on = false;
-    r.unmask();
-    r.event.signal();
-    await p.irqfd()!.settle();
-    expect(takeDeliveries(p)).toEqual([[1, 0x41]]);
-  });
+/** The two ways a KVM route reaches the relay platform: every route of irqfd 'relay', and a route past the kernel's last GSI. */
+const RELAY_MODES = [
+  { mode: "irqfd: 'relay'", irqfd: 'relay', maxRoutes: undefined },
+  { mode: "the overflow relay (irqfd: 'kernel', one GSI)", irqfd: 'kernel', maxRoutes: LEGACY_ROUTES.length + 1 },
+] as const;
 
-  for (const failing of ['watch', 'unwatch', 'settle'] as const) {
-    it(`the overflow relay's ${failing}: INTERNAL naming it, the route as after a refused call`, async () => {
-      const broken = { on: false, error: new Error(`${failing} broke`) };
-      const entries = LEGACY_ROUTES.length + 1;
-      const relayOn = (m: KvmKernelModel): RelayPlatformFactory => breaking(modelRelayPlatform(m), failing, broken);
-      const model = new KvmKernelModel({ apicIds: [0, 1], maxRoutes: entries });
-      using p = KvmPartition.create({ vcpus: 2, sys: model, irqfd: 'kernel', relayPlatform: relayOn(model) });
-      const irqfd = p.irqfd()!;
-      const first: IrqFdRoute = irqfd.newIrqFdRoute();
-      first.setMsi(A.addressLo, A.data);
-      const r = irqfd.newIrqFdRoute();
-      r.setMsi(A.addressLo, A.data);
-      if (failing === 'watch') {
+/** A masked route with its MSI on `mode`'s relay, whose platform's `failing` method throws `broken.error` while `broken.on`. */
+function routeOnBrokenRelay({ irqfd, maxRoutes }: (typeof RELAY_MODES)[number], failing: Method) {
+  const broken = { on: false, error: new Error(`${failing} broke`) };
+  const model = new KvmKernelModel({ apicIds: [0, 1], ...(maxRoutes === undefined ? {} : { maxRoutes }) });
+  const p = KvmPartition.create({ vcpus: 2, sys: model, irqfd, relayPlatform: breaking(modelRelayPlatform(model), failing, broken) });
+  // With kernel irqfd this route takes the only GSI, so the next one is the relay's.
+  if (irqfd === 'kernel') p.irqfd()!.newIrqFdRoute().setMsi(A.addressLo, A.data);
+  const r: IrqFdRoute = p.irqfd()!.newIrqFdRoute();
+  r.setMsi(A.addressLo, A.data);
+  return { p, r, broken };
+}
+
+describe('a relay platform method throwing a plain Error (KVM model: the platform is the caller\'s own, and a device\'s epoll worker throws only VirtErrors)', () => {
+  for (const relay of RELAY_MODES) {
+    // watch refuses an unmask and unwatch a mask: either way the route still reports what it had.
+    for (const { method, call } of [
+      { method: 'watch', call: 'unmask' },
+      { method: 'unwatch', call: 'mask' },
+    ] as const) {
+      it(`${relay.mode}, ${method}: INTERNAL naming it; the route keeps its MSI and mask state, and the ${call} succeeds on the relay once the platform works`, async () => {
+        const setup = routeOnBrokenRelay(relay, method);
+        using p = setup.p;
+        const { r, broken } = setup;
+        const masked = call === 'unmask';
+        if (!masked) r.unmask();
         broken.on = true;
         expectInternal(
-          thrownBy(() => r.unmask()),
-          'watch',
+          thrownBy(() => r[call]()),
+          method,
           broken.error,
         );
-        expect([r.masked, r.msi?.data]).toEqual([true, A.data]);
+        expect([r.masked, r.msi?.data]).toEqual([masked, A.data]);
         broken.on = false;
-        r.unmask();
-        expect(r.mediation).toBe('emulated');
-        return;
-      }
+        r[call]();
+        expect([r.masked, r.mediation]).toEqual([!masked, 'emulated']);
+        r.event.signal();
+        await p.irqfd()!.settle();
+        expect(takeDeliveries(p)).toEqual(masked ? [[1, 0x41]] : []);
+      });
+    }
+
+    it(`${relay.mode}, settle: INTERNAL naming it, as a rejection`, async () => {
+      const setup = routeOnBrokenRelay(relay, 'settle');
+      using p = setup.p;
+      const { r, broken } = setup;
       r.unmask();
       expect(r.mediation).toBe('emulated');
       broken.on = true;
-      if (failing === 'settle') {
-        const e: unknown = await irqfd.settle().then(
-          () => 'resolved',
-          (x: unknown) => x,
-        );
-        expectInternal(e, 'settle', broken.error);
-        return;
-      }
-      expectInternal(
-        thrownBy(() => r.mask()),
-        'unwatch',
-        broken.error,
+      const e: unknown = await p.irqfd()!.settle().then(
+        () => 'resolved',
+        (x: unknown) => x,
       );
-      // Refused: the route still reports what it had; masking again once the platform works succeeds.
-      expect([r.masked, r.msi?.data]).toEqual([false, A.data]);
-      broken.on = false;
-      r.mask();
-      expect(r.masked).toBe(true);
+      expectInternal(e, 'settle', broken.error);
     });
   }
 });

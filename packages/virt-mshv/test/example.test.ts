@@ -1,14 +1,9 @@
+import { printedBy } from '../../../scripts/readme-examples.cjs';
 import { main } from '../examples/irqfd';
 
 test('the README example runs on the kernel model and prints what it promises', () => {
-  const lines: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')));
-  let model: ReturnType<typeof main>;
-  try {
-    model = main();
-  } finally {
-    log.mockRestore();
-  }
+  let model: ReturnType<typeof main> | undefined;
+  const lines = printedBy(() => (model = main()));
   expect(lines).toEqual([
     expect.stringMatching(/^irqfd: MSHV_IRQFD/),
     'VP 1 IRR: ["0x41"]',

@@ -6,7 +6,7 @@
 import { EACCES, EAGAIN, EINVAL, EIO, ENOMEM } from '@tsvmm/linux-sys';
 import { FaultInjector } from '@tsvmm/linux-sys/testing';
 import { type VirtError, isVirtError } from '@tsvmm/virt';
-import { virtErrorThrownBy as thrown } from '@tsvmm/virt/testing';
+import { OptionReads, virtErrorThrownBy as thrown } from '@tsvmm/virt/testing';
 import { MshvKernelModel } from '../src/testing';
 import { MshvHypercallError, MshvPartition } from '../src';
 import { ASSERT_INTERRUPT_ATTEMPTS, koffiMemory } from '../src/implement';
@@ -215,13 +215,9 @@ describe('MshvPartition.create (mshv model)', () => {
 
   it('reads each option exactly once', () => {
     const model = new MshvKernelModel();
-    const reads = new Map<string | symbol, number>();
-    const options = new Proxy(
-      { vcpus: 2, sys: model, memory: model, device: '/dev/mshv' },
-      { get: (t, k, r): unknown => (reads.set(k, (reads.get(k) ?? 0) + 1), Reflect.get(t, k, r) as unknown) },
-    );
-    MshvPartition.create(options).dispose();
-    expect(Object.fromEntries(reads)).toEqual({ vcpus: 1, x2apic: 1, apicIds: 1, sys: 1, memory: 1, device: 1, maxRoutes: 1, maxKernelRoutes: 1, relayPlatform: 1, retargetWindowMs: 1 });
+    const reads = new OptionReads();
+    MshvPartition.create(reads.watch({ vcpus: 2, sys: model, memory: model, device: '/dev/mshv' })).dispose();
+    expect(reads.counts).toEqual({ vcpus: 1, x2apic: 1, apicIds: 1, sys: 1, memory: 1, device: 1, maxRoutes: 1, maxKernelRoutes: 1, relayPlatform: 1, retargetWindowMs: 1 });
   });
 });
 

@@ -1,4 +1,5 @@
 import { encodeMsi, isVirtError } from '@tsvmm/virt';
+import { OptionReads } from '@tsvmm/virt/testing';
 import { SoftwarePartition, probe } from '../src';
 
 const send = (p: SoftwarePartition, fields: Parameters<typeof encodeMsi>[0]) => {
@@ -145,29 +146,10 @@ test('the documented vCPU range is what capabilities say: 255 with xAPIC IDs, 25
 });
 
 test('each option is read exactly once (a getter that changes its answer cannot pass validation and then differ)', () => {
-  const reads: Record<string, number> = {};
-  let n = 0;
-  const options = {
-    get vcpus() {
-      reads.vcpus = (reads.vcpus ?? 0) + 1;
-      return n++ ? 200 : 2;
-    },
-    get maxRoutes() {
-      reads.maxRoutes = (reads.maxRoutes ?? 0) + 1;
-      return 8;
-    },
-    get x2apic() {
-      reads.x2apic = (reads.x2apic ?? 0) + 1;
-      return false;
-    },
-    get apicIds() {
-      reads.apicIds = (reads.apicIds ?? 0) + 1;
-      return undefined;
-    },
-  };
-  using p = SoftwarePartition.create(options);
+  const reads = new OptionReads();
+  using p = SoftwarePartition.create(reads.watch({ vcpus: 2, maxRoutes: 8, x2apic: false, apicIds: undefined }, { later: { vcpus: 200 } }));
   expect(p.vcpuCount).toBe(2);
-  expect(reads).toEqual({ vcpus: 1, maxRoutes: 1, x2apic: 1, apicIds: 1 });
+  expect(reads.counts).toEqual({ vcpus: 1, maxRoutes: 1, x2apic: 1, apicIds: 1 });
 });
 
 test('new SoftwarePartition() is INVALID_ARGUMENT naming SoftwarePartition.create(), even with valid options', () => {

@@ -5,7 +5,7 @@
  * handle ledger itself.
  */
 import { isVirtError } from '@tsvmm/virt';
-import { thrownBy } from '@tsvmm/virt/testing';
+import { OptionReads, thrownBy } from '@tsvmm/virt/testing';
 import { WhpIrqFd, WhpIrqFdRoute, WhpPartition, probe, whpBackend } from '../src';
 import { abi, checkWhpPlatform, whpCalls } from '../src/implement';
 import { whpModel } from './support/native-model';
@@ -124,12 +124,10 @@ describe('platform', () => {
 describe('create', () => {
   test('reads each option exactly once', () => {
     full.reset();
-    const reads: string[] = [];
-    const counted = <T extends object>(o: T, prefix: string): T =>
-      new Proxy(o, { get: (t, k, r) => (typeof k === 'string' && reads.push(prefix + k), Reflect.get(t, k, r) as unknown) });
-    const p = WhpPartition.create(counted({ vcpus: 2, maxRoutes: 8, library: counted({ ...full.library }, 'library.') }, ''));
+    const reads = new OptionReads();
+    const p = WhpPartition.create(reads.watch({ vcpus: 2, maxRoutes: 8, library: reads.watch({ ...full.library }, { prefix: 'library.' }) }));
     p.dispose();
-    expect(reads.sort()).toEqual(['apicIds', 'inFlightWaitMs', 'library', 'library.kernel32', 'library.whp', 'maxRoutes', 'vcpus', 'x2apic']);
+    expect(reads.counts).toEqual({ apicIds: 1, inFlightWaitMs: 1, library: 1, 'library.kernel32': 1, 'library.whp': 1, maxRoutes: 1, vcpus: 1, x2apic: 1 });
     full.assertClean();
   });
 

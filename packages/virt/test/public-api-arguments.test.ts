@@ -7,7 +7,7 @@ import * as root from '../src';
 import * as conformance from '../src/conformance';
 import * as implement from '../src/implement';
 import * as testing from '../src/testing';
-import { settledOutcome } from '../src/testing';
+import { OptionReads, settledOutcome } from '../src/testing';
 import { isVirtError } from '../src';
 import { RelayIrqFd, SlotAllocator, InProcessRelayPlatform } from '../src/implement';
 import { testRelay } from './support/test-relay';
@@ -47,6 +47,7 @@ const TOTAL = new Set([
   'exhaustedError',
   // Takes no arguments.
   'InProcessEvent',
+  'OptionReads',
   'apicObserver', // returns an observer; its methods check the access object when called
   'conformanceCases',
 ]);
@@ -201,27 +202,13 @@ describe('methods of live objects', () => {
 });
 
 test('RelayIrqFd reads each option exactly once (a getter that changes its answer cannot pass validation and then differ)', () => {
-  const reads: Record<string, number> = {};
-  const values: Record<string, unknown[]> = {
-    backend: ['test', 42],
-    maxRoutes: [4, 1 << 30],
-    policy: [{ addressHi: 'reject', backend: 'test' }, null],
-    inject: [() => true, 'x'],
-    platform: [(t: never) => new InProcessRelayPlatform(t, () => true), undefined],
-    reason: ['why', {}],
-  };
-  const options = {};
-  for (const [key, answers] of Object.entries(values)) {
-    Object.defineProperty(options, key, {
-      enumerable: true,
-      get() {
-        const n = (reads[key] = (reads[key] ?? 0) + 1);
-        return answers[Math.min(n - 1, answers.length - 1)];
-      },
-    });
-  }
+  const reads = new OptionReads();
+  const options = reads.watch(
+    { backend: 'test', maxRoutes: 4, policy: { addressHi: 'reject', backend: 'test' }, inject: () => true, platform: (t: never) => new InProcessRelayPlatform(t, () => true), reason: 'why' },
+    { later: { backend: 42, maxRoutes: 1 << 30, policy: null, inject: 'x', platform: undefined, reason: {} } },
+  );
   const irqfd = new RelayIrqFd(options as never);
-  expect(reads).toEqual({ backend: 1, maxRoutes: 1, policy: 1, inject: 1, platform: 1, reason: 1 });
+  expect(reads.counts).toEqual({ backend: 1, maxRoutes: 1, policy: 1, inject: 1, platform: 1, reason: 1, levelRoutes: 1 });
   expect(irqfd.capabilities.maxRoutes).toBe(4);
   expect(irqfd.options.backend).toBe('test');
   irqfd.dispose();

@@ -27,5 +27,7 @@ export type { ModelFilesSyscalls, ModelFilesWorld } from './model-files-suite';
 export { irqFdEventNumberTests, irqFdRouteCycleTests, linuxIrqFdTarget } from './route-suites';
 export { linuxTestTarget, modelAndDevice, modelOnly, targetKernels } from './target-kernels';
 export type { BuiltTestTarget, InjectedTargetKernel, LinuxTestTarget, LinuxTestTargetParts, ModelAndDevice, ModelKernelOptions, TargetCreateOptions, TargetDevice, TargetKernel, TargetKernels } from './target-kernels';
-export type { BackendPartition, BackendReads, BackendTestTarget, InjectedSyscalls, LinuxIrqFdPartition, LinuxIrqFdTarget, ModelKernelState } from './route-suites';
+export type { BackendPartition, BackendReads, BackendTestTarget, InjectedSyscalls, LinuxIrqFdPartition, LinuxIrqFdTarget, ModelKernelState, OverflowOptions } from './route-suites';
+export { REFUSED_RELAY_PLATFORMS, overflowRelayPlatformTests } from './overflow-relay-suite';
+export type { RefusedRelayPlatform } from './overflow-relay-suite';
 export { ioctlStruct } from './ioctl-struct';

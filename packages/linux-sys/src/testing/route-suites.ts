@@ -4,6 +4,7 @@
  * supplies partitions and what it can read back; what only a model can read is optional.
  */
 import { type Disposable, encodeMsi } from '@tsvmm/virt';
+import type { RelayPlatformFactory } from '@tsvmm/virt/implement';
 import type { IrqFdEngine } from '../irqfd';
 import type { Syscalls } from '../syscalls';
 import { runner } from './irqfd-fault/runner';
@@ -40,10 +41,27 @@ export interface LinuxIrqFdPartition extends Disposable {
   kernelState?(): ModelKernelState;
 }
 
+/** How many GSIs a partition's engine may use for MSI routes, and the relay its other routes overflow to. */
+export interface OverflowOptions {
+  /** GSIs for MSI routes; the routes beyond them go through the overflow relay. */
+  readonly kernelGsis: number;
+  /**
+   * The overflow relay's platform. Left out: the target's own (a model's relay platform, a device's
+   * default). Given as `undefined`: no `relayPlatform` option, the partition's default (on a model,
+   * which has no epoll, an ENOSYS at the first overflow route).
+   */
+  readonly relayPlatform?: RelayPlatformFactory | undefined;
+}
+
 /** What a backend supplies to run the route suites on one target. */
 export interface LinuxIrqFdTarget {
-  /** A new partition with `vcpus` vCPUs (APIC IDs 0 up, software-enabled); the test disposes it. */
-  create(vcpus: number): LinuxIrqFdPartition;
+  /** The real device rather than a kernel model. */
+  readonly real: boolean;
+  /**
+   * A new partition with `vcpus` vCPUs (APIC IDs 0 up, software-enabled); the test disposes it.
+   * With `overflow`, its engine has that many GSIs for MSI routes and that relay for the rest.
+   */
+  create(vcpus: number, overflow?: OverflowOptions): LinuxIrqFdPartition;
   /** Descriptors open now: the process's, and on a model also every number its kernels hold. */
   openFdCount(): number;
 }
@@ -67,8 +85,8 @@ export interface InjectedSyscalls {
 export interface BackendTestTarget<P extends BackendPartition, M> {
   /** The real device rather than the kernel model. */
   readonly real: boolean;
-  /** A partition with `vcpus` vCPUs. */
-  create(options: { vcpus: number }): P;
+  /** A partition with `vcpus` vCPUs, and with {@link OverflowOptions} where given. */
+  create(options: { vcpus: number } & Partial<OverflowOptions>): P;
   /** The system calls of `p`; `inner` is below the injected faults. */
   sysOf(p: P): InjectedSyscalls;
   /** Every vCPU's pending vectors as `[vcpu, vector]`, cleared. */
@@ -97,9 +115,10 @@ export interface BackendReads<P, M> {
  */
 export function linuxIrqFdTarget<P extends BackendPartition, M>(target: BackendTestTarget<P, M>, reads: BackendReads<P, M>): LinuxIrqFdTarget {
   return {
+    real: target.real,
     openFdCount: () => target.openFdCount(),
-    create(vcpus) {
-      const p = target.create({ vcpus });
+    create(vcpus, overflow) {
+      const p = target.create({ vcpus, ...overflow });
       const model = target.real ? undefined : target.modelOf(p);
       return {
         irqfd: reads.irqfd(p),

@@ -466,7 +466,7 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
     p.bus = new ApicBus({ apicIds: [...p.vps.keys()] });
     for (const apic of p.bus.apics) {
       const was = old.byApicId(apic.apicId);
-      if (was) copyApic(was, apic);
+      if (was) apic.copyStateFrom(was);
       else apic.softwareEnabled = false; // reset state: spurious 0xFF, APIC software-disabled
     }
     p.refs++;
@@ -692,17 +692,4 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
 
 function dv(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-function copyApic(from: LocalApicModel, to: LocalApicModel): void {
-  to.irr.set(from.irr);
-  to.isr.set(from.isr);
-  to.tmr.set(from.tmr);
-  to.softwareEnabled = from.softwareEnabled;
-  to.accepted = from.accepted;
-  to.coalesced = from.coalesced;
-  to.nmi = from.nmi;
-  to.smi = from.smi;
-  to.init = from.init;
-  to.extint = from.extint;
 }

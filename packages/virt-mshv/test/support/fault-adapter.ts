@@ -16,9 +16,15 @@ import { MshvKernelModel, type ModelRelayPlatform, modelRelayPlatform } from '..
 import { takeQueuedVectors } from './register-page';
 
 /** How to build one partition: the partition's own options and the shared model options; everything but `vcpus` is optional. */
-export interface MshvKernelOptions extends Omit<Partial<MshvPartitionOptions>, 'sys' | 'vcpus' | 'memory' | 'relayPlatform' | 'maxKernelRoutes'>, ModelKernelOptions<MshvKernelModel> {
+export interface MshvKernelOptions extends Omit<Partial<MshvPartitionOptions>, 'sys' | 'vcpus' | 'memory' | 'maxKernelRoutes'>, ModelKernelOptions<MshvKernelModel> {
   /** GSIs the engine may use (`maxKernelRoutes`); routes beyond them go through the overflow relay. */
   readonly kernelGsis?: number;
+  /**
+   * The overflow relay's platform. Left out: on the model, the model's relay platform (its calls in
+   * `relaySys`); on a device, the default. Given, even as `undefined` (the partition's default: on
+   * the model, which has no epoll, ENOSYS), it is passed as it is.
+   */
+  readonly relayPlatform?: MshvPartitionOptions['relayPlatform'];
 }
 
 /** A partition on the mshv model (or the real device), with what tests that look closer need. */
@@ -71,10 +77,11 @@ export function mshvFaultAdapter(options: { real?: boolean } = {}): MshvFaultAda
       const relay = model === undefined ? undefined : modelRelayPlatform(model, relaySys, deferredRelay ? { deferred: true } : {});
       // A device takes the defaults: libc, koffi memory, and the epoll worker for overflow.
       const partition = MshvPartition.create({
+        ...(model === undefined ? {} : { memory: model, relayPlatform: relay }),
+        // A test's own relayPlatform, even undefined, replaces the model's.
         ...partitionOptions,
         vcpus,
         sys,
-        ...(model === undefined ? {} : { memory: model, relayPlatform: relay }),
         ...(kernelGsis === undefined ? {} : { maxKernelRoutes: kernelGsis }),
       });
       const kernel = irqFdFaultKernel({

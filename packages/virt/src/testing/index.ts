@@ -9,3 +9,5 @@ export { settledOutcome, thrownBy, virtErrorThrownBy } from './thrown-by';
 export { seededRandom } from './seeded-random';
 export { IoApicModel } from './ioapic-model';
 export type { IoApicModelHooks, IoApicRegisters } from './ioapic-model';
+export { OptionReads } from './option-reads';
+export type { WatchedOptions } from './option-reads';

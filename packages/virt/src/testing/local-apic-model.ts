@@ -3,7 +3,8 @@
  * TMR as 256-bit sets, the software-enable bit, and counters for the non-vectored modes.
  */
 import type { LocalApicState } from '../contract/partition';
-import { checkInteger } from '../validate';
+import { invalidArgument } from '../errors';
+import { checkInteger, describeValue } from '../validate';
 
 /**
  * One vCPU's local APIC as a test model: accepts vectored messages into IRR (recording level or
@@ -85,6 +86,26 @@ export class LocalApicModel {
   /** Clears every IRR bit (TMR and the counters stay). */
   clearIrr(): void {
     this.irr.fill(0);
+  }
+
+  /**
+   * Takes `from`'s state: IRR, ISR and TMR, the software-enable bit and every counter; the APIC ID
+   * stays this APIC's own. For a model that rebuilds its APICs (a new vCPU, a new bus) without
+   * losing what the existing ones hold. Copies, never shares: the two APICs change independently
+   * afterwards. INVALID_ARGUMENT when `from` is not a LocalApicModel.
+   */
+  copyStateFrom(from: LocalApicModel): void {
+    if (!(from instanceof LocalApicModel)) throw invalidArgument('LocalApicModel.copyStateFrom', `from must be a LocalApicModel, got ${describeValue(from)}`);
+    this.irr.set(from.irr);
+    this.isr.set(from.isr);
+    this.tmr.set(from.tmr);
+    this.softwareEnabled = from.softwareEnabled;
+    this.accepted = from.accepted;
+    this.coalesced = from.coalesced;
+    this.nmi = from.nmi;
+    this.smi = from.smi;
+    this.init = from.init;
+    this.extint = from.extint;
   }
 }
 

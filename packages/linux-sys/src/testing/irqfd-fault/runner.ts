@@ -4,6 +4,7 @@ export interface Matchers {
   toBe(expected: unknown): void;
   toBeGreaterThan(expected: number): void;
   toMatchObject(expected: object): void;
+  toContain(expected: unknown): void;
 }
 
 export interface RunnerGlobals {
