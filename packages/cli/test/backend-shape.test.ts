@@ -162,7 +162,7 @@ describe.each(backendFolders)('packages/%s', (dir) => {
     it('runs the irqfd fault suite and the engine route suites on its targets, with an overflow run, and ships a model relay platform (step 7)', () => {
       expect(testsMention(dir, 'defineIrqFdFaultSuite(target.adapter')).toBe(true);
       expect(fs.existsSync(file(dir, 'test', 'support', 'fault-adapter.ts'))).toBe(true);
-      for (const suite of ['irqFdEventNumberTests(', 'irqFdRouteCycleTests(', 'linuxIrqFdTarget(']) expect([suite, testsMention(dir, suite)]).toEqual([suite, true]);
+      for (const suite of ['irqFdEventNumberTests(', 'irqFdRouteCycleTests(', 'overflowRelayPlatformTests(', 'linuxIrqFdTarget(']) expect([suite, testsMention(dir, suite)]).toEqual([suite, true]);
       expect(code(dir, 'test', 'conformance.test.ts')).toMatch(/\boverflow: true\b/);
       expect(read(dir, 'src', 'testing', 'index.ts')).toMatch(/\bmodelRelayPlatform\b/);
     });
