@@ -119,9 +119,19 @@ export function checkBoolean(operation: string, name: string, value: unknown, fa
  * A short, safe rendering of any value for error messages: a non-negative integer in decimal and hex
  * (`42 (0x2a)`), other numbers as JavaScript prints them, bigints with `n`, strings quoted (cut at 40
  * characters), booleans as themselves, arrays and plain objects as their JSON (cut at 80 characters),
- * other objects by their class (`an object ([object Map])`). Never throws.
+ * other objects by their class (`an object ([object Map])`); an object that cannot be inspected
+ * (a Proxy whose traps throw, a revoked Proxy) as `an object that cannot be inspected (…)`. Never throws.
  */
 export function describeValue(value: unknown): string {
+  try {
+    return describeInspectable(value);
+  } catch {
+    // A Proxy whose traps throw (or a revoked one): Object.prototype.toString reads Symbol.toStringTag through it.
+    return `${typeof value === 'function' ? 'a function' : 'an object'} that cannot be inspected (a Proxy whose traps throw?)`;
+  }
+}
+
+function describeInspectable(value: unknown): string {
   if (typeof value === 'object' && value !== null) {
     const json = plainJson(value);
     if (json !== undefined) return json.length > 80 ? `${json.slice(0, 80)}…` : json;
@@ -156,6 +166,24 @@ function plainJson(value: object): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A caught value as text for an error's detail: an Error (by prototype) as `String(e)`
+ * (`Error: message`), anything else, or an Error whose `toString` or prototype chain throws (a
+ * Proxy), as {@link describeValue}. Never throws. Every place that puts a caught value into a
+ * message goes through here: the thrown value may come from a caller's callback, and is hostile.
+ */
+export function describeError(e: unknown): string {
+  try {
+    if (e instanceof Error) {
+      const text = String(e);
+      return typeof text === 'string' ? text : describeValue(e);
+    }
+  } catch {
+    // its prototype chain or toString threw
+  }
+  return describeValue(e);
 }
 
 /** `0x0000002a` for 42: the value as an unsigned 32-bit hex number. Never throws (non-numbers show as `describeValue`). */
