@@ -6,7 +6,8 @@
  */
 import { VirtError, isVirtError, isVirtErrorCode } from '../src';
 import { InProcessRelayPlatform, type RelayIrqFd, RelayRouteTable, callRelayPlatform, checkInteger, createRelayPlatform, describeError, describeValue, settleRelayPlatform, type RelayPlatform } from '../src/implement';
-import { thrownBy } from '../src/testing';
+import { settledOutcome, thrownBy } from '../src/testing';
+import { ConformanceFailure, checkThrows } from '../src/conformance';
 import { testRelay } from './support/test-relay';
 
 /** A Proxy every trap of which throws (get, has, getPrototypeOf, ownKeys, ...); typed as an Error, as what is thrown. */
@@ -223,6 +224,32 @@ describe('RelayIrqFd.dispose and whenClosed never throw or reject, whatever the 
     expect([r.disposed, irqfd.routeCount, platformDisposals, levelDisposals]).toEqual([true, 0, 1, 1]);
   });
 
+  it("an event whose dispose throws: route.dispose() and irqfd.dispose() return, and the route's slot is free again", () => {
+    let eventDisposals = 0;
+    const irqfd = testRelay({
+      maxRoutes: 1,
+      platform: (t) => {
+        const p = new InProcessRelayPlatform(t, () => true);
+        const create = p.createEvent.bind(p);
+        p.createEvent = () => {
+          const e = create();
+          e.dispose = () => {
+            eventDisposals++;
+            throw hostile();
+          };
+          return e;
+        };
+        return p;
+      },
+    });
+    const r = irqfd.newIrqFdRoute();
+    expect(outcome(() => r.dispose())).toBe('returned');
+    expect([r.disposed, irqfd.routeCount, eventDisposals]).toEqual([true, 0, 1]);
+    const again = irqfd.newIrqFdRoute();
+    expect(outcome(() => irqfd.dispose())).toBe('returned');
+    expect([again.disposed, eventDisposals]).toEqual([true, 2]);
+  });
+
   it.each([
     ['throws', () => {
       throw new Error('whenClosed threw');
@@ -312,5 +339,32 @@ describe('after irqfd.dispose() alone, its errors name the irqfd (DISPOSED)', ()
     irqfd.dispose();
     const e = thrownBy(() => call(irqfd));
     expect(isVirtError(e) && [e.code, e.operation, e.detail]).toEqual(['DISPOSED', operation, 'the test irqfd was already disposed']);
+  });
+});
+
+describe('the testing and conformance helpers describe a hostile thrown value instead of throwing its trap error', () => {
+  it('settledOutcome: its untyped-error Error describes the Proxy', async () => {
+    const failure = await settledOutcome(() => Promise.reject(hostile())).then(
+      () => 'resolved',
+      (e: unknown) => (e instanceof Error ? e.message : 'not an Error'),
+    );
+    expect(failure).toMatch(/^untyped error: an object that cannot be inspected/);
+  });
+
+  it('checkThrows: a ConformanceFailure that describes the Proxy thrown or returned', () => {
+    const thrown = thrownBy(() =>
+      checkThrows(
+        () => {
+          throw hostile();
+        },
+        'INVALID_ARGUMENT',
+        'call',
+      ),
+    );
+    expect(thrown).toBeInstanceOf(ConformanceFailure);
+    expect((thrown as Error).message).toMatch(/^call: expected VirtError INVALID_ARGUMENT, got an object that cannot be inspected/);
+    const returned = thrownBy(() => checkThrows(() => hostile(), 'INVALID_ARGUMENT', 'call'));
+    expect(returned).toBeInstanceOf(ConformanceFailure);
+    expect((returned as Error).message).toMatch(/but the call returned an object that cannot be inspected/);
   });
 });
