@@ -1,4 +1,4 @@
-import { invalidArgument } from './errors';
+import { invalidArgument, isVirtError } from './errors';
 
 /** Throws INVALID_ARGUMENT unless `value` is an integer in [min, max] (`min`, `max` must be numbers). */
 export function checkInteger(operation: string, name: string, value: unknown, min: number, max: number): number {
@@ -38,7 +38,8 @@ export function checkConstructToken(token: unknown, expected: symbol, className:
  * Throws INVALID_ARGUMENT unless `value` is a non-null object whose members `required` are all
  * functions, and whose members `optional` are functions or absent; returns it. For injected
  * interfaces (a system-call table, a DLL binding): a wrong one fails here, at the call that was
- * given it, not later with a TypeError from inside. The error names every member that is wrong.
+ * given it, not later with a TypeError from inside. The error names every member that is wrong
+ * (a member whose getter or Proxy trap throws is wrong, named with what it threw).
  */
 export function checkMethods<T extends object>(operation: string, name: string, value: unknown, required: readonly string[], optional: readonly string[] = []): T {
   const needs = `${required.join(', ')}${optional.length > 0 ? `, and optionally ${optional.join(', ')}` : ''}`;
@@ -46,13 +47,23 @@ export function checkMethods<T extends object>(operation: string, name: string, 
   const obj = value as Record<string, unknown>;
   // Each member is read once (a getter could answer differently the second time).
   const wrong: string[] = [];
+  // A getter or Proxy trap that throws makes that member wrong (named with what it threw), never an untyped throw.
+  const read = (m: string): { readonly value?: unknown; readonly threw?: string } => {
+    try {
+      return { value: obj[m] };
+    } catch (e) {
+      return { threw: describeError(e) };
+    }
+  };
   for (const m of required) {
-    const v = obj[m];
-    if (typeof v !== 'function') wrong.push(`${m} (${describeValue(v)})`);
+    const v = read(m);
+    if (v.threw !== undefined) wrong.push(`${m} (reading it threw ${v.threw})`);
+    else if (typeof v.value !== 'function') wrong.push(`${m} (${describeValue(v.value)})`);
   }
   for (const m of optional) {
-    const v = obj[m];
-    if (v !== undefined && typeof v !== 'function') wrong.push(`${m} (${describeValue(v)})`);
+    const v = read(m);
+    if (v.threw !== undefined) wrong.push(`${m} (reading it threw ${v.threw})`);
+    else if (v.value !== undefined && typeof v.value !== 'function') wrong.push(`${m} (${describeValue(v.value)})`);
   }
   if (wrong.length > 0) {
     const list = wrong.join(', ');
@@ -66,11 +77,20 @@ export function checkMethods<T extends object>(operation: string, name: string, 
  * are all in `known`; returns it. Every public options object goes through here: a misspelt option
  * (`irqdf: 'relay'`) would otherwise be ignored, and its default silently used instead. The error
  * names the unknown key(s) and the known ones. Reads no property (getters and proxies' `get` are
- * not triggered: only the keys are listed).
+ * not triggered: only the keys are listed); a value whose keys cannot be listed (a Proxy whose
+ * `ownKeys` trap throws, a revoked Proxy) is INVALID_ARGUMENT too.
  */
 export function checkOptions<T extends object>(operation: string, name: string, value: unknown, known: readonly (keyof T & string)[]): T {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(operation, `${name} must be an object, got ${describeValue(value)}`);
-  const unknown = Object.keys(value).filter((k) => !(known as readonly string[]).includes(k));
+  let keys: string[];
+  try {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(operation, `${name} must be an object, got ${describeValue(value)}`);
+    keys = Object.keys(value);
+  } catch (e) {
+    if (isVirtError(e)) throw e;
+    // A Proxy whose ownKeys (or, revoked, isArray) trap throws.
+    throw invalidArgument(operation, `${name} must be an object whose keys can be listed; listing them threw ${describeError(e)}`);
+  }
+  const unknown = keys.filter((k) => !(known as readonly string[]).includes(k));
   if (unknown.length > 0) {
     const list = unknown.map((k) => `'${k}'`).join(', ');
     throw invalidArgument(operation, `${name} has unknown ${unknown.length === 1 ? 'key' : 'keys'} ${list}; the known ones are ${known.join(', ')}`);
@@ -83,10 +103,17 @@ export function checkOptions<T extends object>(operation: string, name: string, 
  * callback was async, and whatever it awaits runs after its caller has finished with it. The
  * thenable is marked handled (its rejection would otherwise surface as an unhandled rejection the
  * caller cannot catch: they never receive it); the work after its first `await` still runs, outside.
+ * A result whose `then` cannot be read (a Proxy whose `get` trap throws) is not a thenable.
  */
 export function checkNotThenable(operation: string, name: string, result: unknown): void {
   if ((typeof result !== 'object' && typeof result !== 'function') || result === null) return;
-  const then: unknown = (result as { then?: unknown }).then;
+  let then: unknown;
+  try {
+    then = (result as { then?: unknown }).then;
+  } catch {
+    // `then` cannot be read (a Proxy whose get trap throws): not a thenable anything could await
+    return;
+  }
   if (typeof then !== 'function') return;
   try {
     (then as (ok: () => void, fail: () => void) => unknown).call(result, () => undefined, () => undefined);

@@ -5,7 +5,7 @@
  * with a VirtError, and nothing is leaked (slots, platforms, events).
  */
 import { VirtError, isVirtError, isVirtErrorCode } from '../src';
-import { InProcessRelayPlatform, type RelayIrqFd, RelayRouteTable, callRelayPlatform, checkInteger, createRelayPlatform, describeError, describeValue, settleRelayPlatform, type RelayPlatform } from '../src/implement';
+import { InProcessRelayPlatform, type RelayIrqFd, RelayRouteTable, callRelayPlatform, checkInteger, checkMethods, checkNotThenable, checkOptions, createRelayPlatform, describeError, describeValue, settleRelayPlatform, type RelayPlatform } from '../src/implement';
 import { settledOutcome, thrownBy } from '../src/testing';
 import { ConformanceFailure, checkThrows } from '../src/conformance';
 import { testRelay } from './support/test-relay';
@@ -366,5 +366,28 @@ describe('the testing and conformance helpers describe a hostile thrown value in
     const returned = thrownBy(() => checkThrows(() => hostile(), 'INVALID_ARGUMENT', 'call'));
     expect(returned).toBeInstanceOf(ConformanceFailure);
     expect((returned as Error).message).toMatch(/but the call returned an object that cannot be inspected/);
+  });
+});
+
+describe('the option and interface checks refuse a hostile value with INVALID_ARGUMENT', () => {
+  it('checkMethods: a member whose getter throws is named as wrong, with what it threw', () => {
+    const e = thrownBy(() => checkMethods('op', 'sys', hostile(), ['ioctl'], ['close']));
+    expect(isVirtError(e) && [e.code, e.detail]).toEqual(['INVALID_ARGUMENT', expect.stringMatching(/^sys must have the functions ioctl \(reading it threw Error: trap\), close \(reading it threw Error: trap\)/) as unknown]);
+  });
+
+  it.each([
+    ['a Proxy whose ownKeys trap throws', hostile()],
+    ['a revoked Proxy', revoked()],
+  ])('checkOptions: %s', (_label, value) => {
+    const e = thrownBy(() => checkOptions('op', 'options', value, []));
+    expect(isVirtError(e) && [e.code, e.operation]).toEqual(['INVALID_ARGUMENT', 'op']);
+  });
+
+  it('checkNotThenable and batch: a result whose then cannot be read is not a thenable, and is returned', () => {
+    const value = hostile();
+    expect(outcome(() => checkNotThenable('op', 'fn', value))).toBe('returned');
+    const irqfd = testRelay();
+    expect(irqfd.batch(() => value)).toBe(value);
+    irqfd.dispose();
   });
 });
