@@ -63,7 +63,7 @@ const CODES: ReadonlySet<string> = new Set<VirtErrorCode>([
   'INTERNAL',
 ]);
 
-/** True when `code` is one of the {@link VirtErrorCode}s. */
+/** True when `code` is one of the {@link VirtErrorCode}s. Never throws (it reads no property). */
 export function isVirtErrorCode(code: unknown): code is VirtErrorCode {
   return typeof code === 'string' && CODES.has(code);
 }
@@ -72,6 +72,14 @@ export function isVirtErrorCode(code: unknown): code is VirtErrorCode {
 function safeDetails(details: unknown, note = ''): VirtErrorDetails {
   if (typeof details !== 'object' || details === null) return { operation: 'unknown operation', detail: `an error with malformed details (${typeof details})${note}` };
   const d = details as Partial<Record<keyof VirtErrorDetails, unknown>>;
+  // A getter or Proxy trap can throw from any member: a member that cannot be read counts as absent.
+  const read = (k: keyof VirtErrorDetails): unknown => {
+    try {
+      return d[k];
+    } catch {
+      return undefined;
+    }
+  };
   const str = (v: unknown): string | undefined => {
     if (v === undefined) return undefined;
     if (typeof v === 'string') return v;
@@ -80,13 +88,13 @@ function safeDetails(details: unknown, note = ''): VirtErrorDetails {
   };
   const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
   return {
-    operation: str(d.operation) ?? 'unknown operation',
-    detail: `${str(d.detail) ?? 'no detail given'}${note}`,
-    hint: str(d.hint),
-    errno: num(d.errno),
-    errnoName: str(d.errnoName),
-    hresult: num(d.hresult),
-    cause: d.cause,
+    operation: str(read('operation')) ?? 'unknown operation',
+    detail: `${str(read('detail')) ?? 'no detail given'}${note}`,
+    hint: str(read('hint')),
+    errno: num(read('errno')),
+    errnoName: str(read('errnoName')),
+    hresult: num(read('hresult')),
+    cause: read('cause'),
   };
 }
 
@@ -97,8 +105,14 @@ function safeDetails(details: unknown, note = ''): VirtErrorDetails {
  */
 export const VIRT_ERROR_BRAND: unique symbol = Symbol.for('tsvmm.VirtError') as never;
 
+/** Reads the brand, guarded: a Proxy whose `get` trap throws (a hostile thrown value) is not a VirtError. */
 function branded(e: unknown): e is VirtError {
-  return (typeof e === 'object' || typeof e === 'function') && e !== null && (e as { [VIRT_ERROR_BRAND]?: unknown })[VIRT_ERROR_BRAND] === true;
+  if ((typeof e !== 'object' && typeof e !== 'function') || e === null) return false;
+  try {
+    return (e as { [VIRT_ERROR_BRAND]?: unknown })[VIRT_ERROR_BRAND] === true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -167,10 +181,17 @@ function formatMessage(code: VirtErrorCode, d: VirtErrorDetails): string {
 
 /**
  * True when `e` is a {@link VirtError} (from this or any other installed copy of this package: the
- * check is the {@link VIRT_ERROR_BRAND}), optionally with the given code. Never throws.
+ * check is the {@link VIRT_ERROR_BRAND}), optionally with the given code. Never throws: a value whose
+ * brand or code cannot be read (a Proxy whose traps throw) is not a VirtError.
  */
 export function isVirtError(e: unknown, code?: VirtErrorCode): e is VirtError {
-  return branded(e) && (code === undefined || e.code === code);
+  if (!branded(e)) return false;
+  if (code === undefined) return true;
+  try {
+    return e.code === code;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { invalidArgument } from './errors';
+import { invalidArgument, isVirtError } from './errors';
 
 /** Throws INVALID_ARGUMENT unless `value` is an integer in [min, max] (`min`, `max` must be numbers). */
 export function checkInteger(operation: string, name: string, value: unknown, min: number, max: number): number {
@@ -38,7 +38,8 @@ export function checkConstructToken(token: unknown, expected: symbol, className:
  * Throws INVALID_ARGUMENT unless `value` is a non-null object whose members `required` are all
  * functions, and whose members `optional` are functions or absent; returns it. For injected
  * interfaces (a system-call table, a DLL binding): a wrong one fails here, at the call that was
- * given it, not later with a TypeError from inside. The error names every member that is wrong.
+ * given it, not later with a TypeError from inside. The error names every member that is wrong
+ * (a member whose getter or Proxy trap throws is wrong, named with what it threw).
  */
 export function checkMethods<T extends object>(operation: string, name: string, value: unknown, required: readonly string[], optional: readonly string[] = []): T {
   const needs = `${required.join(', ')}${optional.length > 0 ? `, and optionally ${optional.join(', ')}` : ''}`;
@@ -46,13 +47,23 @@ export function checkMethods<T extends object>(operation: string, name: string, 
   const obj = value as Record<string, unknown>;
   // Each member is read once (a getter could answer differently the second time).
   const wrong: string[] = [];
+  // A getter or Proxy trap that throws makes that member wrong (named with what it threw), never an untyped throw.
+  const read = (m: string): { readonly value?: unknown; readonly threw?: string } => {
+    try {
+      return { value: obj[m] };
+    } catch (e) {
+      return { threw: describeError(e) };
+    }
+  };
   for (const m of required) {
-    const v = obj[m];
-    if (typeof v !== 'function') wrong.push(`${m} (${describeValue(v)})`);
+    const v = read(m);
+    if (v.threw !== undefined) wrong.push(`${m} (reading it threw ${v.threw})`);
+    else if (typeof v.value !== 'function') wrong.push(`${m} (${describeValue(v.value)})`);
   }
   for (const m of optional) {
-    const v = obj[m];
-    if (v !== undefined && typeof v !== 'function') wrong.push(`${m} (${describeValue(v)})`);
+    const v = read(m);
+    if (v.threw !== undefined) wrong.push(`${m} (reading it threw ${v.threw})`);
+    else if (v.value !== undefined && typeof v.value !== 'function') wrong.push(`${m} (${describeValue(v.value)})`);
   }
   if (wrong.length > 0) {
     const list = wrong.join(', ');
@@ -66,11 +77,20 @@ export function checkMethods<T extends object>(operation: string, name: string, 
  * are all in `known`; returns it. Every public options object goes through here: a misspelt option
  * (`irqdf: 'relay'`) would otherwise be ignored, and its default silently used instead. The error
  * names the unknown key(s) and the known ones. Reads no property (getters and proxies' `get` are
- * not triggered: only the keys are listed).
+ * not triggered: only the keys are listed); a value whose keys cannot be listed (a Proxy whose
+ * `ownKeys` trap throws, a revoked Proxy) is INVALID_ARGUMENT too.
  */
 export function checkOptions<T extends object>(operation: string, name: string, value: unknown, known: readonly (keyof T & string)[]): T {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(operation, `${name} must be an object, got ${describeValue(value)}`);
-  const unknown = Object.keys(value).filter((k) => !(known as readonly string[]).includes(k));
+  let keys: string[];
+  try {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidArgument(operation, `${name} must be an object, got ${describeValue(value)}`);
+    keys = Object.keys(value);
+  } catch (e) {
+    if (isVirtError(e)) throw e;
+    // A Proxy whose ownKeys (or, revoked, isArray) trap throws.
+    throw invalidArgument(operation, `${name} must be an object whose keys can be listed; listing them threw ${describeError(e)}`);
+  }
+  const unknown = keys.filter((k) => !(known as readonly string[]).includes(k));
   if (unknown.length > 0) {
     const list = unknown.map((k) => `'${k}'`).join(', ');
     throw invalidArgument(operation, `${name} has unknown ${unknown.length === 1 ? 'key' : 'keys'} ${list}; the known ones are ${known.join(', ')}`);
@@ -83,10 +103,17 @@ export function checkOptions<T extends object>(operation: string, name: string, 
  * callback was async, and whatever it awaits runs after its caller has finished with it. The
  * thenable is marked handled (its rejection would otherwise surface as an unhandled rejection the
  * caller cannot catch: they never receive it); the work after its first `await` still runs, outside.
+ * A result whose `then` cannot be read (a Proxy whose `get` trap throws) is not a thenable.
  */
 export function checkNotThenable(operation: string, name: string, result: unknown): void {
   if ((typeof result !== 'object' && typeof result !== 'function') || result === null) return;
-  const then: unknown = (result as { then?: unknown }).then;
+  let then: unknown;
+  try {
+    then = (result as { then?: unknown }).then;
+  } catch {
+    // `then` cannot be read (a Proxy whose get trap throws): not a thenable anything could await
+    return;
+  }
   if (typeof then !== 'function') return;
   try {
     (then as (ok: () => void, fail: () => void) => unknown).call(result, () => undefined, () => undefined);
@@ -119,9 +146,19 @@ export function checkBoolean(operation: string, name: string, value: unknown, fa
  * A short, safe rendering of any value for error messages: a non-negative integer in decimal and hex
  * (`42 (0x2a)`), other numbers as JavaScript prints them, bigints with `n`, strings quoted (cut at 40
  * characters), booleans as themselves, arrays and plain objects as their JSON (cut at 80 characters),
- * other objects by their class (`an object ([object Map])`). Never throws.
+ * other objects by their class (`an object ([object Map])`); an object that cannot be inspected
+ * (a Proxy whose traps throw, a revoked Proxy) as `an object that cannot be inspected (…)`. Never throws.
  */
 export function describeValue(value: unknown): string {
+  try {
+    return describeInspectable(value);
+  } catch {
+    // A Proxy whose traps throw (or a revoked one): Object.prototype.toString reads Symbol.toStringTag through it.
+    return `${typeof value === 'function' ? 'a function' : 'an object'} that cannot be inspected (a Proxy whose traps throw?)`;
+  }
+}
+
+function describeInspectable(value: unknown): string {
   if (typeof value === 'object' && value !== null) {
     const json = plainJson(value);
     if (json !== undefined) return json.length > 80 ? `${json.slice(0, 80)}…` : json;
@@ -156,6 +193,24 @@ function plainJson(value: object): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A caught value as text for an error's detail: an Error (by prototype) as `String(e)`
+ * (`Error: message`), anything else, or an Error whose `toString` or prototype chain throws (a
+ * Proxy), as {@link describeValue}. Never throws. Every place that puts a caught value into a
+ * message goes through here: the thrown value may come from a caller's callback, and is hostile.
+ */
+export function describeError(e: unknown): string {
+  try {
+    if (e instanceof Error) {
+      const text = String(e);
+      return typeof text === 'string' ? text : describeValue(e);
+    }
+  } catch {
+    // its prototype chain or toString threw
+  }
+  return describeValue(e);
 }
 
 /** `0x0000002a` for 42: the value as an unsigned 32-bit hex number. Never throws (non-numbers show as `describeValue`). */

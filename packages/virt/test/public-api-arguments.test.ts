@@ -217,7 +217,8 @@ test('RelayIrqFd reads each option exactly once (a getter that changes its answe
 test('createRelayPlatform: a VirtError from the factory propagates, any other throw is INTERNAL, a result that is not a RelayPlatform INVALID_ARGUMENT', () => {
   const table = new implement.RelayRouteTable(2);
   const good = implement.createRelayPlatform('test', (t) => new InProcessRelayPlatform(t, () => true), table);
-  expect(good).toBeInstanceOf(InProcessRelayPlatform);
+  expect(good.platform).toBeInstanceOf(InProcessRelayPlatform);
+  expect(good.name).toBe(good.platform.name);
   const typed = new root.VirtError('EXHAUSTED', { operation: 'factory', detail: 'no threads' });
   const outcomes = [
     () => {

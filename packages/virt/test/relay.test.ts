@@ -69,11 +69,25 @@ test('the platform watches a route only while it is armed', () => {
   expect(calls.at(-1)).toBe('dispose');
 });
 
-test("whenClosed waits for the platform's waiter: the platform's own promise", () => {
-  const { irqfd, calls, closed } = relay();
+test("whenClosed waits for the platform's waiter: it settles only after the platform's promise", async () => {
+  let release: () => void = () => undefined;
+  const waiter = new Promise<void>((resolve) => (release = resolve));
+  const irqfd = testRelay({
+    platform: (t) => {
+      const p = new InProcessRelayPlatform(t, () => true);
+      p.whenClosed = () => waiter;
+      return p;
+    },
+  });
   irqfd.dispose();
-  expect(irqfd.whenClosed()).toBe(closed);
-  expect(calls.at(-1)).toBe('whenClosed');
+  const order: string[] = [];
+  const closed = irqfd.whenClosed().then(() => order.push('irqfd closed'));
+  // Several turns of the microtask queue: the irqfd's promise must still wait for the platform's.
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  order.push('platform closes');
+  release();
+  await closed;
+  expect(order).toEqual(['platform closes', 'irqfd closed']);
 });
 
 test('signals inject the current MSI; arming delivers a latched signal once', () => {

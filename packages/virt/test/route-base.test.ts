@@ -128,3 +128,25 @@ test('inside a change, another change is INVALID_ARGUMENT and dispose waits unti
   expect(inner).toBe('INVALID_ARGUMENT');
   expect({ transitions: r.transitions.length, releases: r.releases, disposed: r.disposed }).toEqual({ transitions: 1, releases: 1, disposed: true });
 });
+
+test('a listener that throws a hostile Proxy is reported as a warning that describes it; the replacement still happens', () => {
+  const r = new RecordingRoute();
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.message);
+  const emit = jest.spyOn(process, 'emitWarning').mockImplementation((w: string | Error) => onWarning(typeof w === 'string' ? new Error(w) : w));
+  try {
+    const trap = (): never => {
+      throw new Error('trap');
+    };
+    const hostile = new Proxy({}, { get: trap, getPrototypeOf: trap }) as Error;
+    r.onEventReplaced(() => {
+      throw hostile;
+    });
+    const next = new InProcessEvent();
+    expect(codeOf(() => r.replaceWith(next))).toBe('no error');
+    expect(r.event).toBe(next);
+    expect(warnings).toEqual([expect.stringMatching(/^an onEventReplaced listener threw: an object that cannot be inspected/) as unknown]);
+  } finally {
+    emit.mockRestore();
+  }
+});

@@ -9,7 +9,7 @@
  * starts and further signals stay in the eventfd for the kernel path to pick up.
  */
 import { type Event, type MsiMessage, VirtError } from '@tsvmm/virt';
-import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, RelayRouteTable, callRelayPlatform, createRelayPlatform, disposedError, settleRelayPlatform, FLAG_HAS_MSI, FLAG_MASKED } from '@tsvmm/virt/implement';
+import { type RawInjector, type RelayPlatform, type RelayPlatformFactory, RelayRouteTable, callRelayPlatform, createRelayPlatform, disposeRelayPlatform, disposedError, settleRelayPlatform, whenRelayPlatformClosed, FLAG_HAS_MSI, FLAG_MASKED } from '@tsvmm/virt/implement';
 
 /**
  * The overflow path of one {@link IrqFdEngine}, exposed as `overflow` for diagnostics: routes that
@@ -38,9 +38,12 @@ export class OverflowRelay {
     return this.platform;
   }
 
-  /** After dispose: resolves once the relay's waiter thread (if the relay started) has exited. */
+  /**
+   * After dispose: resolves once the relay's waiter thread (if the relay started) has exited. Never
+   * rejects: a platform whose `whenClosed` throws or rejects counts as closed.
+   */
   whenClosed(): Promise<void> {
-    return this.platform?.whenClosed() ?? Promise.resolve();
+    return this.platform === undefined ? Promise.resolve() : whenRelayPlatformClosed(this.platform);
   }
 
   /** Signals the waiter delivered for `slot` so far (0 before the first overflow). */
@@ -105,11 +108,7 @@ export class OverflowRelay {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
-    try {
-      this.platform?.dispose();
-    } catch {
-      // disposal never throws
-    }
+    if (this.platform !== undefined) disposeRelayPlatform(this.platform);
   }
 
   private clear(slot: number): void {
@@ -131,7 +130,7 @@ export class OverflowRelay {
     }
     const table = this.table ?? new RelayRouteTable(this.slots);
     this.table = table;
-    this.platform = createRelayPlatform('IrqFdRoute (start the overflow relay)', this.factory, table);
+    this.platform = createRelayPlatform('IrqFdRoute (start the overflow relay)', this.factory, table).platform;
     return table;
   }
 }

@@ -3,6 +3,7 @@
  * so it throws plain errors with a clear message instead of using a runner's `expect`.
  */
 import { VirtError, type VirtErrorCode } from '../errors';
+import { describeError, describeValue } from '../validate';
 
 /** A check of the suite that did not hold; the message says what was expected and what was seen. */
 export class ConformanceFailure extends Error {
@@ -31,12 +32,12 @@ export function checkThrows(fn: () => unknown, code: VirtErrorCode, what: string
   try {
     result = fn();
   } catch (e) {
-    if (!(e instanceof VirtError)) throw new ConformanceFailure(`${what}: expected VirtError ${code}, got ${String(e)}`);
+    if (!(e instanceof VirtError)) throw new ConformanceFailure(`${what}: expected VirtError ${code}, got ${describeError(e)}`);
     if (e.code !== code) throw new ConformanceFailure(`${what}: expected VirtError ${code}, got ${e.code}: ${e.message}`);
     if (!e.operation || !e.message) throw new ConformanceFailure(`${what}: the VirtError has no operation or message`);
     return e;
   }
-  throw new ConformanceFailure(`${what}: expected VirtError ${code}, but the call returned ${String(result)}`);
+  throw new ConformanceFailure(`${what}: expected VirtError ${code}, but the call returned ${describeValue(result)}`);
 }
 
 function bigintSafe(_k: string, v: unknown): unknown {

@@ -1,7 +1,7 @@
 import type { Event } from '../contract/event';
 import type { Disposable } from '../disposable';
 import { VirtError, isVirtError } from '../errors';
-import { describeValue } from '../validate';
+import { describeError, describeValue } from '../validate';
 import type { RelayRouteTable } from './route-table';
 
 /**
@@ -39,6 +39,17 @@ export interface RelayPlatform extends Disposable {
  */
 export type RelayPlatformFactory = (table: RelayRouteTable) => RelayPlatform;
 
+/**
+ * A platform {@link createRelayPlatform} accepted, with its `name` as read (once) while it was
+ * checked: the name a relay shows, whatever a getter on the platform would answer later.
+ */
+export interface AcceptedRelayPlatform {
+  /** The platform, owned from now on by the relay that asked for it. */
+  readonly platform: RelayPlatform;
+  /** `platform.name` as read once while the platform was checked (a string). */
+  readonly name: string;
+}
+
 /** The methods a {@link RelayPlatform} has; a factory's result lacking one is refused. */
 const PLATFORM_METHODS = ['createEvent', 'watch', 'unwatch', 'settle', 'dispose', 'whenClosed'] as const;
 
@@ -48,7 +59,9 @@ const PLATFORM_METHODS = ['createEvent', 'watch', 'unwatch', 'settle', 'dispose'
  * propagates as it is (the epoll and Win32 platforms throw SYSCALL, EXHAUSTED and the like);
  * anything else it throws is INTERNAL, naming the factory, with the error as `cause`.
  *
- * A result that is not a RelayPlatform (an object with every method of one) is INVALID_ARGUMENT:
+ * Returns the platform with its `name`, read once (see {@link AcceptedRelayPlatform}).
+ *
+ * A result that is not a RelayPlatform (an object with every method of one and a string `name`) is INVALID_ARGUMENT:
  * the factory, often a caller's own (`relayPlatform` of the Linux backends), must return one. That
  * includes an object (or Proxy) whose property getter throws while its methods and `name` are read:
  * the caller's factory returned something unusable, so it is the caller's argument that is wrong;
@@ -57,7 +70,7 @@ const PLATFORM_METHODS = ['createEvent', 'watch', 'unwatch', 'settle', 'dispose'
  * `dispose` throws, its error is named in the INVALID_ARGUMENT's detail and otherwise dropped: the
  * refusal is what the caller must fix, and `dispose` is documented never to throw.
  */
-export function createRelayPlatform(operation: string, factory: RelayPlatformFactory, table: RelayRouteTable): RelayPlatform {
+export function createRelayPlatform(operation: string, factory: RelayPlatformFactory, table: RelayRouteTable): AcceptedRelayPlatform {
   let platform: unknown;
   try {
     platform = factory(table);
@@ -65,7 +78,7 @@ export function createRelayPlatform(operation: string, factory: RelayPlatformFac
     if (isVirtError(e)) throw e;
     throw new VirtError('INTERNAL', {
       operation,
-      detail: `the relay platform factory threw (${errorText(e)})`,
+      detail: `the relay platform factory threw (${describeError(e)})`,
       hint: 'A factory passed as relayPlatform must return a RelayPlatform or throw a VirtError; fix it. With the default platform, report this.',
       cause: e,
     });
@@ -76,6 +89,8 @@ export function createRelayPlatform(operation: string, factory: RelayPlatformFac
   const obj = platform as Record<string, unknown>;
   const missing: string[] = [];
   let dispose: unknown;
+  let name: unknown;
+  let nameRead = false;
   let getterError: { readonly member: string; readonly error: unknown } | undefined;
   // Each member read once, each read guarded: a Proxy or getter can throw from any of them.
   for (const member of [...PLATFORM_METHODS, 'name'] as const) {
@@ -88,22 +103,45 @@ export function createRelayPlatform(operation: string, factory: RelayPlatformFac
       continue;
     }
     if (member === 'dispose') dispose = value;
-    if (member !== 'name' && typeof value !== 'function') missing.push(member);
+    if (member === 'name') {
+      name = value;
+      nameRead = true;
+    } else if (typeof value !== 'function') missing.push(member);
   }
-  if (missing.length === 0 && getterError === undefined) return platform as RelayPlatform;
+  const badName = nameRead && typeof name !== 'string';
+  if (missing.length === 0 && getterError === undefined && !badName) return Object.freeze({ platform: platform as RelayPlatform, name: name as string });
   let disposeNote = '';
   if (typeof dispose === 'function') {
     try {
       (dispose as () => unknown).call(platform);
     } catch (e) {
-      disposeNote = `; disposing it threw too (${errorText(e)})`;
+      disposeNote = `; disposing it threw too (${describeError(e)})`;
     }
   }
+  const wrong = [...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []), ...(badName ? [`its name is ${describeValue(name)}, not a string`] : [])].join('; ');
   const what =
     getterError === undefined
-      ? `not a RelayPlatform (missing ${missing.join(', ')})`
-      : `an object whose ${getterError.member} could not be read (its getter threw ${errorText(getterError.error)})${missing.length > 0 ? `, not a RelayPlatform (missing ${missing.join(', ')})` : ''}`;
+      ? `${describeReturned(platform)}, not a RelayPlatform (${wrong})`
+      : `an object whose ${getterError.member} could not be read (its getter threw ${describeError(getterError.error)})${wrong.length > 0 ? `, not a RelayPlatform (${wrong})` : ''}`;
   throw refused(operation, `the relay platform factory returned ${what}${disposeNote}`, getterError?.error);
+}
+
+/**
+ * What a factory returned, for the refusal: a plain object by its own keys (its JSON would hide its
+ * methods: `{ dispose() {} }` shows as `{}`), anything else as {@link describeValue}. Never throws.
+ */
+function describeReturned(value: object): string {
+  try {
+    if (Object.getPrototypeOf(value) === Object.prototype) {
+      const keys = Object.keys(value);
+      if (keys.length === 0) return 'an empty object';
+      const shown = keys.slice(0, 8).join(', ');
+      return `an object with the keys ${shown}${keys.length > 8 ? ', …' : ''}`;
+    }
+  } catch {
+    // a Proxy whose getPrototypeOf or ownKeys trap throws
+  }
+  return describeValue(value);
 }
 
 function refused(operation: string, detail: string, cause?: unknown): VirtError {
@@ -153,17 +191,40 @@ function platformMethodError(operation: string, method: string, e: unknown): Vir
   if (isVirtError(e)) return e;
   return new VirtError('INTERNAL', {
     operation,
-    detail: `the relay platform's ${method} threw (${errorText(e)})`,
+    detail: `the relay platform's ${method} threw (${describeError(e)})`,
     hint: 'A RelayPlatform (relayPlatform) throws only VirtErrors; fix the platform. With the default platform, report this.',
     cause: e,
   });
 }
 
-/** An error's message (or the value) for a detail string; never throws. */
-function errorText(e: unknown): string {
+/**
+ * `platform.dispose()`, guarded: a platform's `dispose` is documented never to throw, and a relay's
+ * own `dispose` promises the same, so whatever a broken platform throws is dropped here. The one
+ * way every relay disposes its platform.
+ */
+export function disposeRelayPlatform(platform: RelayPlatform): void {
   try {
-    return e instanceof Error ? String(e) : describeValue(e);
+    platform.dispose();
   } catch {
-    return describeValue(e);
+    // disposal never throws; the platform's waiter is stopped as far as the platform could
   }
+}
+
+/**
+ * `platform.whenClosed()`, guarded: resolves when the platform's promise settles, either way, and at
+ * once when `whenClosed` throws or returns something other than a promise. Never rejects (a relay's
+ * `whenClosed` promises that; nothing is left for the caller to do about a waiter that failed to close).
+ */
+export function whenRelayPlatformClosed(platform: RelayPlatform): Promise<void> {
+  let closed: unknown;
+  try {
+    closed = platform.whenClosed();
+  } catch {
+    return Promise.resolve();
+  }
+  // Promise.resolve reads `then` of a thenable inside the promise machinery: a throwing getter rejects, caught below.
+  return Promise.resolve(closed).then(
+    () => undefined,
+    () => undefined,
+  );
 }

@@ -12,12 +12,12 @@ import type { Event } from '../contract/event';
 import type { IrqFd, IrqFdRoute } from '../contract/irqfd';
 import { type LevelIrqFdRoute, checkLevelGsi, levelRoutesUnsupported } from '../contract/level';
 import type { LevelRouteProvider } from './level-routes';
-import { VirtError, disposedError } from '../errors';
+import { VirtError, disposedError, isVirtError } from '../errors';
 import { onEventDisposing } from './event-disposal';
 import { IrqFdRouteBase } from './route-base';
-import { checkFunction, checkInteger, checkNotThenable, checkObject, checkString } from '../validate';
+import { checkFunction, checkInteger, checkNotThenable, checkObject, checkString, describeError, describeValue } from '../validate';
 import { type MsiMessage, type MsiPolicy, checkMsiPolicy, sameMsi } from '../msi/codec';
-import { type RelayPlatform, type RelayPlatformFactory, callRelayPlatform, createRelayPlatform, settleRelayPlatform } from './platform';
+import { type RelayPlatform, type RelayPlatformFactory, callRelayPlatform, createRelayPlatform, disposeRelayPlatform, settleRelayPlatform, whenRelayPlatformClosed } from './platform';
 import { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, type RawInjector, RelayRouteTable, isArmed } from './route-table';
 
 /** What {@link RelayIrqFd} is built from. Each option is read once and validated (INVALID_ARGUMENT). */
@@ -67,20 +67,23 @@ export class RelayIrqFd implements IrqFd {
   /**
    * Validates every option (each read once; INVALID_ARGUMENT before anything is created), then
    * creates the route table and the platform ({@link createRelayPlatform}: a non-VirtError thrown by
-   * the factory is INTERNAL, a result that is not a RelayPlatform INVALID_ARGUMENT).
+   * the factory is INTERNAL, a result that is not a RelayPlatform, or whose `name` is not a string,
+   * INVALID_ARGUMENT). The platform's `name` is read once, there.
    */
   constructor(options: RelayIrqFdOptions) {
     this.options = readRelayOptions(options);
     const { maxRoutes, platform, reason } = this.options;
     this.slots = new SlotAllocator(0, maxRoutes);
     this.table = new RelayRouteTable(maxRoutes);
-    this.platform = createRelayPlatform('RelayIrqFd.create', platform, this.table);
+    // The name as read (once, and checked to be a string) while the platform was accepted.
+    const accepted = createRelayPlatform('RelayIrqFd.create', platform, this.table);
+    this.platform = accepted.platform;
     this.capabilities = Object.freeze({
       mediation: 'emulated' as const,
       maxRoutes,
       routingTable: false,
       stableEvent: true,
-      mechanism: `user-space relay (${String(this.platform.name)}) injecting with requestMsi: ${reason}`,
+      mechanism: `user-space relay (${accepted.name}) injecting with requestMsi: ${reason}`,
     });
   }
 
@@ -97,27 +100,31 @@ export class RelayIrqFd implements IrqFd {
   /**
    * A new route: masked, with no MSI, owning a new event from the platform. EXHAUSTED when
    * `maxRoutes` routes exist; DISPOSED after {@link dispose}; a VirtError from the platform's
-   * `createEvent` propagates, anything else it throws is INTERNAL naming it (the slot is released
-   * either way).
+   * `createEvent` propagates, anything else it throws is INTERNAL naming it. What `createEvent`
+   * returns must be an {@link Event} (an object whose `signal`, `consume` and `dispose` are
+   * functions: the methods the relay calls); anything else is INTERNAL naming `createEvent` (the
+   * platform broke its contract; the caller's arguments were fine), and such a value with a callable
+   * `dispose` is disposed (a throw from it is dropped). The slot is released in every failure.
    */
   newIrqFdRoute(): IrqFdRoute {
     const op = 'IrqFd.newIrqFdRoute';
-    if (this.disposed) throw disposedError(op, `the ${this.options.backend} partition`);
+    if (this.disposed) throw disposedError(op, this.ownerText());
     const slot = this.slots.allocate(op, 'irqfd routes');
-    let event: Event;
+    let event: Event | undefined;
     try {
-      event = callRelayPlatform(op, this.platform, 'createEvent');
+      event = checkRelayEvent(op, callRelayPlatform(op, this.platform, 'createEvent'));
+      this.table.lock(slot);
+      this.table.reset(slot);
+      this.table.setFlags(slot, FLAG_MASKED);
+      this.table.unlock(slot);
+      const route = new RelayRoute(this, slot, event);
+      this.routes.add(route);
+      return route;
     } catch (e) {
       this.slots.release(slot);
-      throw e;
+      if (event !== undefined) disposeQuietly(event);
+      throw isVirtError(e) ? e : new VirtError('INTERNAL', { operation: op, detail: `the new route's event could not be set up (${describeError(e)})`, cause: e });
     }
-    this.table.lock(slot);
-    this.table.reset(slot);
-    this.table.setFlags(slot, FLAG_MASKED);
-    this.table.unlock(slot);
-    const route = new RelayRoute(this, slot, event);
-    this.routes.add(route);
-    return route;
   }
 
   /**
@@ -132,6 +139,7 @@ export class RelayIrqFd implements IrqFd {
     if (provider === undefined) {
       throw levelRoutesUnsupported(op, `the ${this.options.backend} irqfd is the user-space relay, which injects MSIs and has no level-triggered input (${this.options.reason || 'no reason given'})`);
     }
+    if (this.disposed) throw disposedError(op, this.ownerText());
     return provider.newLevelRoute(gsi);
   }
 
@@ -141,7 +149,7 @@ export class RelayIrqFd implements IrqFd {
    */
   batch<T>(fn: () => T): T {
     checkFunction('IrqFd.batch', 'fn', fn);
-    if (this.disposed) throw disposedError('IrqFd.batch', `the ${this.options.backend} partition`);
+    if (this.disposed) throw disposedError('IrqFd.batch', this.ownerText());
     // No routing table: every change is already as cheap as it gets.
     const result = fn();
     checkNotThenable('IrqFd.batch', 'fn', result);
@@ -163,20 +171,30 @@ export class RelayIrqFd implements IrqFd {
   }
 
   /**
-   * Disposes every route (a signal in flight on an armed route is delivered first), then the
-   * platform. Idempotent; never throws.
+   * Disposes the level routes, every route (a signal in flight on an armed route is delivered
+   * first), then the platform. Idempotent; never throws: what a broken level-route provider or
+   * platform throws from its `dispose` is dropped (both are documented never to throw), and the
+   * rest is disposed regardless.
    */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.options.levelRoutes?.dispose();
-    for (const r of [...this.routes]) r.dispose();
-    this.platform.dispose();
+    if (this.options.levelRoutes !== undefined) disposeQuietly(this.options.levelRoutes);
+    for (const r of [...this.routes]) disposeQuietly(r);
+    disposeRelayPlatform(this.platform);
   }
 
-  /** After {@link dispose}: resolves once the platform's waiter thread (if any) has exited. */
+  /**
+   * After {@link dispose}: resolves once the platform's waiter thread (if any) has exited. Never
+   * rejects: a platform whose `whenClosed` throws or rejects counts as closed.
+   */
   whenClosed(): Promise<void> {
-    return this.platform.whenClosed();
+    return whenRelayPlatformClosed(this.platform);
+  }
+
+  /** Who DISPOSED errors of this irqfd name: the irqfd itself (its partition disposes it too). */
+  private ownerText(): string {
+    return `the ${this.options.backend} irqfd`;
   }
 
   /** Same as {@link dispose}. */
@@ -222,7 +240,7 @@ class RelayRoute extends IrqFdRouteBase {
   protected release(): void {
     if (this.eventGone) return;
     this.releaseSlot();
-    this.event.dispose();
+    disposeQuietly(this.event);
   }
 
   /**
@@ -280,7 +298,7 @@ class RelayRoute extends IrqFdRouteBase {
           options.inject(old.addressLo, old.addressHi, old.data);
         } catch (e) {
           relatch = true; // still armed with `old`: the waiter delivers it to `old` again
-          throw e instanceof VirtError ? e : new VirtError('INTERNAL', { operation: op, detail: String(e), cause: e });
+          throw isVirtError(e) ? e : new VirtError('INTERNAL', { operation: op, detail: `the injection threw (${describeError(e)})`, cause: e });
         }
       }
       if (wasArmed && !nowArmed) callRelayPlatform(op, platform, 'unwatch', slot, this.event);
@@ -299,7 +317,7 @@ class RelayRoute extends IrqFdRouteBase {
           table.setFlags(slot, oldFlags);
           if (old) table.setMsi(slot, old.addressLo, old.addressHi, old.data);
           this.event.signal(); // re-latch (not watched now): the interrupt is not lost
-          throw e instanceof VirtError ? e : new VirtError('INTERNAL', { operation: op, detail: String(e), cause: e });
+          throw isVirtError(e) ? e : new VirtError('INTERNAL', { operation: op, detail: `the injection threw (${describeError(e)})`, cause: e });
         }
       }
     } finally {
@@ -312,6 +330,52 @@ class RelayRoute extends IrqFdRouteBase {
         }
       }
     }
+  }
+}
+
+/** The methods of an {@link Event} the relay calls; what a platform's `createEvent` returns must have them. */
+const EVENT_METHODS = ['signal', 'consume', 'dispose'] as const;
+
+/**
+ * `value` (what the platform's `createEvent` returned) if it is an Event, else INTERNAL naming
+ * `createEvent` and what it returned; its members are read guarded (a Proxy's trap can throw), and
+ * a refused value with a callable `dispose` is disposed (quietly) before the error is thrown.
+ */
+function checkRelayEvent(op: string, value: unknown): Event {
+  if ((typeof value === 'object' || typeof value === 'function') && value !== null) {
+    const missing: string[] = [];
+    let dispose: unknown;
+    for (const m of EVENT_METHODS) {
+      let v: unknown;
+      try {
+        v = (value as Record<string, unknown>)[m];
+      } catch {
+        v = undefined;
+      }
+      if (m === 'dispose') dispose = v;
+      if (typeof v !== 'function') missing.push(m);
+    }
+    if (missing.length === 0) return value as Event;
+    if (typeof dispose === 'function') disposeQuietly({ dispose: () => void (dispose as () => unknown).call(value) });
+    throw badEvent(op, `${describeValue(value)} (missing ${missing.join(', ')})`);
+  }
+  throw badEvent(op, describeValue(value));
+}
+
+function badEvent(op: string, what: string): VirtError {
+  return new VirtError('INTERNAL', {
+    operation: op,
+    detail: `the relay platform's createEvent returned ${what}, not an Event`,
+    hint: 'A RelayPlatform (relayPlatform) returns an Event (signal, consume, dispose) from createEvent; fix the platform. With the default platform, report this. Nothing was changed.',
+  });
+}
+
+/** `d.dispose()`, dropping what it throws: for disposal paths documented never to throw. */
+function disposeQuietly(d: { dispose(): void }): void {
+  try {
+    d.dispose();
+  } catch {
+    // disposal never throws; the rest is still released
   }
 }
 

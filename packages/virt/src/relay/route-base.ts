@@ -3,7 +3,7 @@ import type { IrqFdMediation } from '../contract/capabilities';
 import type { IrqFdRoute } from '../contract/irqfd';
 import { disposedError, invalidArgument, routeEventDisposed } from '../errors';
 import { type MsiMessage, type MsiPolicy, parseMsi, sameMsi } from '../msi/codec';
-import { checkFunction } from '../validate';
+import { checkFunction, describeError } from '../validate';
 
 /**
  * The public half of an {@link IrqFdRoute} whose changes apply at once, with no routing table to
@@ -140,7 +140,7 @@ export abstract class IrqFdRouteBase implements IrqFdRoute {
       try {
         l(next);
       } catch (e) {
-        process.emitWarning(`an onEventReplaced listener threw: ${e instanceof Error ? e.message : String(e)}`, 'TsvmmWarning');
+        process.emitWarning(`an onEventReplaced listener threw: ${describeError(e)}`, 'TsvmmWarning');
       }
     }
   }

@@ -1,5 +1,5 @@
 import { type VirtError, type VirtErrorCode, isVirtError } from '../errors';
-import { checkFunction } from '../validate';
+import { checkFunction, describeError } from '../validate';
 
 /**
  * What `fn` throws, or `undefined` when it returns: for tests that check the fields of a thrown
@@ -49,7 +49,7 @@ export async function settledOutcome(call: () => unknown): Promise<'returned' | 
   try {
     await call();
   } catch (e) {
-    if (!isVirtError(e)) throw new Error(`untyped error: ${String(e)}`);
+    if (!isVirtError(e)) throw new Error(`untyped error: ${describeError(e)}`);
     return 'typed';
   }
   return 'returned';
