@@ -60,7 +60,8 @@ export interface MshvPartitionOptions {
    * Where buffers whose address the kernel is given come from (hypercall input, VP state page).
    * Default: process memory through koffi. Tests pass the kernel model, as both `sys` and
    * `memory`: a `sys` that is also a UserMemory (has `allocate` and `free`) without `memory` is
-   * INVALID_ARGUMENT.
+   * INVALID_ARGUMENT once the device has opened (a missing device is still UNAVAILABLE), before
+   * any buffer is handed to the kernel.
    */
   readonly memory?: UserMemory;
   /** The device node. Default `/dev/mshv`. */
@@ -191,7 +192,7 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
   static create(options: MshvPartitionOptions): MshvPartition {
     const op = 'MshvPartition.create';
     // A getter or Proxy that throws (anything, even a value that throws when converted to text) is INVALID_ARGUMENT.
-    const { vcpus, x2apicCapable, device, maxRoutes, maxKernelRoutes, relayPlatform, retargetWindowMs, sysChecked, memoryChecked } = readOptionsOnce(op, () => {
+    const { vcpus, x2apicCapable, device, maxRoutes, maxKernelRoutes, relayPlatform, retargetWindowMs, sysChecked, memoryChecked, modelWithoutMemory } = readOptionsOnce(op, () => {
       checkOptions<MshvPartitionOptions>(op, 'options', options, ['vcpus', 'x2apic', 'apicIds', 'sys', 'memory', 'device', 'maxRoutes', 'maxKernelRoutes', 'relayPlatform', 'retargetWindowMs']);
       const vcpus = options.vcpus;
       const x2apicOption = options.x2apic;
@@ -215,19 +216,13 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
       }
       const sysChecked = sysOption === undefined ? undefined : checkSyscalls(op, 'sys', sysOption);
       const memoryChecked = memoryOption === undefined ? undefined : checkMethods<UserMemory>(op, 'memory', memoryOption, ['allocate', 'free']);
-      if (sysChecked !== undefined && memoryOption === undefined && isUserMemory(sysChecked)) {
-        // The kernel model also holds the memory its ioctls read (the VP state page): with the default
-        // process memory, the model's first read of a buffer would fail as EFAULT, blamed on tsvmm.
-        throw invalidArgument(
-          op,
-          'sys is a kernel model that also provides the memory the kernel reads (it has allocate and free), but memory is not given',
-          'Pass the same model as memory: MshvPartition.create({ sys: model, memory: model, ... }); nothing was changed.',
-        );
-      }
+      // The kernel model also holds the memory its ioctls read (the VP state page): with the default
+      // process memory, the model's first read of a buffer would fail as EFAULT, blamed on tsvmm.
+      const modelWithoutMemory = sysChecked !== undefined && memoryOption === undefined && isUserMemory(sysChecked);
       if (device !== undefined && (typeof device !== 'string' || device.length === 0)) {
         throw invalidArgument(op, `device must be a non-empty path, got ${describeValue(device)}`);
       }
-      return { vcpus, x2apicCapable, device, maxRoutes, maxKernelRoutes, relayPlatform, retargetWindowMs, sysChecked, memoryChecked };
+      return { vcpus, x2apicCapable, device, maxRoutes, maxKernelRoutes, relayPlatform, retargetWindowMs, sysChecked, memoryChecked, modelWithoutMemory };
     });
     const sys = sysChecked ?? libcSyscalls();
     const memory = memoryChecked ?? koffiMemory();
@@ -237,6 +232,16 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
     let irqfdInjector: AssertInterruptInjector | undefined;
     try {
       const dev = openMshv(sys, op, device ?? MSHV_DEVICE);
+      if (modelWithoutMemory) {
+        // After the open, so that a model playing a host without /dev/mshv still answers UNAVAILABLE;
+        // before any call that hands the kernel a buffer.
+        sys.close(dev);
+        throw invalidArgument(
+          op,
+          'sys is a kernel model that also provides the memory the kernel reads (it has allocate and free), but memory is not given',
+          'Pass the same model as memory: MshvPartition.create({ sys: model, memory: model, ... }); nothing is left open.',
+        );
+      }
       let pt: number;
       try {
         const flags = x2apicCapable ? MSHV_PT_BIT_LAPIC | MSHV_PT_BIT_X2APIC : MSHV_PT_BIT_LAPIC;

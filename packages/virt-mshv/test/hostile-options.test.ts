@@ -74,7 +74,7 @@ describe('MshvPartition.create reads hostile options into a typed error', () => 
 });
 
 describe('MshvPartition.create with the kernel model as sys but no memory', () => {
-  it('is INVALID_ARGUMENT saying to pass memory: model, before any system call', () => {
+  it('is INVALID_ARGUMENT saying to pass memory: model, before any partition is made, nothing left open', () => {
     const model = new MshvKernelModel();
     let thrown: unknown;
     try {
@@ -86,6 +86,18 @@ describe('MshvPartition.create with the kernel model as sys but no memory', () =
     expect((thrown as Error).message).toContain('memory: model');
     expect(model.openFds()).toBe(0);
     expect(model.partitions).toHaveLength(0);
+  });
+
+  it('a model playing a host without /dev/mshv is still UNAVAILABLE without memory (the device is opened first)', () => {
+    const model = new MshvKernelModel({ device: 'missing' });
+    let thrown: unknown;
+    try {
+      MshvPartition.create({ vcpus: 1, sys: model });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(isVirtError(thrown, 'UNAVAILABLE')).toBe(true);
+    expect(probe({ sys: model })).toMatchObject({ available: false, code: 'no-device' });
   });
 
   it('with memory: model it opens (the check does not refuse the documented pairing)', () => {
