@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import ts from 'typescript';
 import { BACKENDS } from '../src/backends/registry';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -21,13 +22,61 @@ const file = (dir: string, ...rel: string[]): string => path.join(PACKAGES, dir,
 const read = (dir: string, ...rel: string[]): string => fs.readFileSync(file(dir, ...rel), 'utf8');
 const readRoot = (...rel: string[]): string => fs.readFileSync(path.join(ROOT, ...rel), 'utf8');
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** A source file's text without its comments, so that a step named only in a comment does not count. */
-const code = (dir: string, ...rel: string[]): string => read(dir, ...rel).replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+/**
+ * A source file's code: the file as the TypeScript printer writes it without comments, each string
+ * and template text then emptied (`""`), so that a step named only in a comment or a string does not count.
+ */
+const code = (dir: string, ...rel: string[]): string => {
+  const name = rel.join('/');
+  const printed = ts.createPrinter({ removeComments: true }).printFile(ts.createSourceFile(name, read(dir, ...rel), ts.ScriptTarget.Latest, true));
+  const sf = ts.createSourceFile(name, printed, ts.ScriptTarget.Latest, true);
+  const literals = nodes(sf)
+    .filter((n) => ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n) || ts.isTemplateHead(n) || ts.isTemplateMiddle(n) || ts.isTemplateTail(n))
+    .sort((a, b) => b.getStart(sf) - a.getStart(sf));
+  let text = printed;
+  for (const n of literals) text = `${text.slice(0, n.getStart(sf))}""${text.slice(n.end)}`;
+  return text;
+};
 /** Whether the code (not a comment) of a file under the package's test folder (any depth) contains `text`. */
 const testsMention = (dir: string, text: string): boolean =>
   (fs.readdirSync(file(dir, 'test'), { recursive: true }) as string[])
     .filter((f) => /\.(ts|js)$/.test(f))
     .some((f) => code(dir, 'test', f).includes(text));
+/** A TypeScript file parsed (code, not comments or strings, is what the checks below look at). */
+const parse = (dir: string, ...rel: string[]): ts.SourceFile => ts.createSourceFile(rel.join('/'), read(dir, ...rel), ts.ScriptTarget.Latest, true);
+/** Every node under `root` (depth first). */
+const nodes = (root: ts.Node): ts.Node[] => {
+  const all: ts.Node[] = [];
+  const visit = (n: ts.Node): void => {
+    all.push(n);
+    n.forEachChild(visit);
+  };
+  visit(root);
+  return all;
+};
+/** The name of a property, call or declaration as written (`a.b.create` gives `create`), or undefined. */
+const nameOf = (n: ts.Node | undefined): string | undefined =>
+  n === undefined ? undefined : ts.isIdentifier(n) ? n.text : ts.isPropertyAccessExpression(n) ? n.name.text : undefined;
+/** The initializer of `key` in an object literal (`{ key: value }`), or undefined. */
+const property = (o: ts.Node | undefined, key: string): ts.Expression | undefined => {
+  if (o === undefined || !ts.isObjectLiteralExpression(o)) return undefined;
+  for (const p of o.properties) if (ts.isPropertyAssignment(p) && nameOf(p.name) === key) return p.initializer;
+  return undefined;
+};
+/** Whether an object literal somewhere under `root` (spreads included) sets `key: true`. */
+const setsTrue = (root: ts.Node, key: string): boolean => nodes(root).some((n) => ts.isObjectLiteralExpression(n) && property(n, key)?.kind === ts.SyntaxKind.TrueKeyword);
+/** The calls under `root` of a function or method named `callee`. */
+const callsOf = (root: ts.Node, callee: string): ts.CallExpression[] => nodes(root).filter((n): n is ts.CallExpression => ts.isCallExpression(n) && nameOf(n.expression) === callee);
+/** Whether a module exports `name` (an export list, or an exported function, class or const), in code. */
+const exportsName = (sf: ts.SourceFile, name: string): boolean =>
+  sf.statements.some((st) => {
+    if (ts.isExportDeclaration(st)) return st.exportClause !== undefined && ts.isNamedExports(st.exportClause) && st.exportClause.elements.some((e) => e.name.text === name);
+    const exported = ts.canHaveModifiers(st) && (ts.getModifiers(st) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+    if (!exported) return false;
+    if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st)) && st.name?.text === name) return true;
+    return ts.isVariableStatement(st) && st.declarationList.declarations.some((d) => nameOf(d.name) === name);
+  });
+
 /** The package's `src` files (any depth) as paths relative to `src`. */
 const sources = (dir: string): string[] =>
   fs.existsSync(file(dir, 'src')) ? (fs.readdirSync(file(dir, 'src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')) : [];
@@ -81,6 +130,8 @@ describe.each(backendFolders)('packages/%s', (dir) => {
     expect(fs.existsSync(file(dir, 'tsconfig.json'))).toBe(true);
     expect(fs.existsSync(file(dir, 'jest.config.js'))).toBe(true);
     expect(Object.keys(pkg.dependencies as Record<string, string>)).toContain('@tsvmm/virt');
+    // Layouts come from @tsvmm/ffi: every backend that talks to a kernel or a DLL depends on it.
+    if (!IN_PROCESS.has(dir)) expect(Object.keys(pkg.dependencies as Record<string, string>)).toContain('@tsvmm/ffi');
   });
 
   it('runs the conformance suite (step 7)', () => {
@@ -92,6 +143,12 @@ describe.each(backendFolders)('packages/%s', (dir) => {
     expect(marked.filter((f) => f.endsWith('.js')).length).toBeGreaterThan(0);
     for (const f of marked) expect(fs.existsSync(file(dir, ...f.split('/')))).toBe(true);
     expect(code(dir, 'test', 'readme.test.ts')).toMatch(/\breadmeTests\(/);
+    // The JavaScript examples are type-checked: a tsconfig.examples.json that takes them, run by the package's typecheck.
+    const examples = ts.readConfigFile(file(dir, 'tsconfig.examples.json'), ts.sys.readFile);
+    expect(examples.error).toBeUndefined();
+    expect((examples.config as { include?: unknown }).include).toEqual(expect.arrayContaining(['examples/**/*.js']));
+    expect((examples.config as { compilerOptions?: Record<string, unknown> }).compilerOptions).toEqual(expect.objectContaining({ allowJs: true, checkJs: true }));
+    expect((pkg.scripts as Record<string, string>).typecheck).toMatch(/\btsc -p tsconfig\.examples\.json\b/);
   });
 
   it('describes itself in its one first-release changeset (step 11)', () => {
@@ -135,8 +192,9 @@ describe.each(backendFolders)('packages/%s', (dir) => {
   });
 
   it('tests its ABI encoders and its model on their own (steps 3 and 6)', () => {
-    // The byte-for-byte encoder vectors (and the C check where the header exists) have a test file of their own.
-    expect(fs.readdirSync(file(dir, 'test')).filter((f) => /abi[\w-]*\.test\.ts$/.test(f)).length).toBeGreaterThan(0);
+    // The byte-for-byte encoder vectors (and the C check where the header exists) have a test file of their own
+    // (`abi*.test.ts` or `c-abi-check.test.ts`; a driver test such as `driver-abi.test.ts` is not one).
+    expect(fs.readdirSync(file(dir, 'test')).filter((f) => /^(c-)?abi\b[\w-]*\.test\.ts$/.test(f)).length).toBeGreaterThan(0);
     // The model's own tests, which hold it to the interface page rather than to the backend.
     const modelTests = fs.existsSync(file(dir, 'test', 'model')) ? fs.readdirSync(file(dir, 'test', 'model')).filter((f) => f.endsWith('.test.ts')) : [];
     expect(modelTests.length).toBeGreaterThan(0);
@@ -163,8 +221,32 @@ describe.each(backendFolders)('packages/%s', (dir) => {
       expect(testsMention(dir, 'defineIrqFdFaultSuite(target.adapter')).toBe(true);
       expect(fs.existsSync(file(dir, 'test', 'support', 'fault-adapter.ts'))).toBe(true);
       for (const suite of ['irqFdEventNumberTests(', 'irqFdRouteCycleTests(', 'overflowRelayPlatformTests(', 'linuxIrqFdTarget(']) expect([suite, testsMention(dir, suite)]).toEqual([suite, true]);
-      expect(code(dir, 'test', 'conformance.test.ts')).toMatch(/\boverflow: true\b/);
-      expect(read(dir, 'src', 'testing', 'index.ts')).toMatch(/\bmodelRelayPlatform\b/);
+      expect(exportsName(parse(dir, 'src', 'testing', 'index.ts'), 'modelRelayPlatform')).toBe(true);
+    });
+
+    it('adds a conformance run with overflow: true whose subject defers the waiter on a model and waits on a thread on a device (step 7)', () => {
+      const sf = parse(dir, 'test', 'conformance.test.ts');
+      // defineIrqFdConformance({ ..., supports: { overflow: true, ... }, create: () => subject(...) }), in code.
+      const overflowRuns = callsOf(sf, 'defineIrqFdConformance').filter((c) => property(property(c.arguments[0], 'supports'), 'overflow')?.kind === ts.SyntaxKind.TrueKeyword);
+      expect(overflowRuns.length).toBeGreaterThan(0);
+      // The function each run's create calls, declared in the file (`const subject = (...) => { ... }`).
+      const declared = new Map<string, ts.Node>();
+      for (const n of nodes(sf)) if (ts.isVariableDeclaration(n) && n.initializer !== undefined && nameOf(n.name) !== undefined) declared.set(nameOf(n.name)!, n.initializer);
+      for (const run of overflowRuns) {
+        const create = property(run.arguments[0], 'create');
+        expect(create).toBeDefined();
+        const subjects = nodes(create!)
+          .filter((n): n is ts.CallExpression => ts.isCallExpression(n))
+          .map((c) => declared.get(nameOf(c.expression) ?? ''))
+          .filter((d): d is ts.Node => d !== undefined);
+        expect(subjects.length).toBeGreaterThan(0);
+        for (const subject of subjects) {
+          // On a model the relay's waiter is deferred to settle() (the target's create({ deferredRelay: true })) ...
+          expect(callsOf(subject, 'create').some((c) => c.arguments.some((a) => property(a, 'deferredRelay')?.kind === ts.SyntaxKind.TrueKeyword))).toBe(true);
+          // ... and on a device the suite is told the waiter is a thread.
+          expect(setsTrue(subject, 'waiterThread')).toBe(true);
+        }
+      }
     });
   }
 

@@ -14,16 +14,18 @@ export interface DeliveryOptions {
 
 /** The checked hooks; INVALID_ARGUMENT for a non-function injector or handler, or a malformed policy. */
 export function checkDelivery(op: string, options: DeliveryOptions): { inject: MsiInjector | undefined; policy: MsiPolicy; onError: MsixErrorHandler | undefined } {
-  if (options.requestMsi !== undefined && typeof options.requestMsi !== 'function') {
+  // Each hook is read once: a getter answering a function to the check and something else later would slip past it.
+  const { requestMsi: inject, onError, policy: policyOption } = options;
+  if (inject !== undefined && typeof inject !== 'function') {
     throw invalidArgument(op, 'requestMsi must be a function (addressLo, addressHi, data) => void');
   }
-  if (options.onError !== undefined && typeof options.onError !== 'function') {
+  if (onError !== undefined && typeof onError !== 'function') {
     throw invalidArgument(op, 'onError must be a function (error, vector, operation) => void');
   }
-  const policy = options.policy ?? DEFAULT_MSI_POLICY;
+  const policy = policyOption ?? DEFAULT_MSI_POLICY;
   // A malformed policy would make every route-less message "invalid": interrupts held forever, silently.
   if (typeof policy !== 'object' || policy === null || (policy.addressHi !== 'reject' && policy.addressHi !== 'x2apic-ids')) {
     throw invalidArgument(op, "policy must be an MsiPolicy ({ addressHi: 'reject' | 'x2apic-ids', backend }), e.g. the partition's or DEFAULT_MSI_POLICY");
   }
-  return { inject: options.requestMsi, policy, onError: options.onError };
+  return { inject, policy, onError };
 }

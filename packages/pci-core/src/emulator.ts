@@ -16,7 +16,7 @@ import { MsixCapabilityRegisters, checkNextPointer } from './capability';
 import { checkDelivery } from './delivery-options';
 import { type MsixLayout, type MsixLayoutOptions, checkLayout } from './layout';
 import type { MsiInjector, MsixBatch, MsixErrorHandler, MsixRoute } from './route';
-import { type MsixState, checkState } from './state';
+import { type MsixState, readState } from './state';
 import { MsixTable, type MsixRegion } from './table';
 import { MsixVectorRoutes } from './vector-routes';
 
@@ -483,11 +483,13 @@ export class MsixEmulator {
   /**
    * Restores a {@link save} snapshot taken from an emulator with the same vector count. Signals
    * latched in the routes are dropped (the snapshot's pending bits replace them) and every route is
-   * driven to the restored state, in one batch. INVALID_ARGUMENT, before any change, for a
-   * snapshot that does not fit.
+   * driven to the restored state, in one batch. The snapshot is copied first, each field read once
+   * from an own data property; the copy is checked and applied. INVALID_ARGUMENT, before any
+   * change, for a snapshot that does not fit, or with an accessor or a field inherited from its prototype.
    */
-  restore(state: MsixState): void {
-    checkState('MsixEmulator.restore', state, this.vectors);
+  restore(snapshot: MsixState): void {
+    // Applied from the checked copy: `snapshot` itself is not read again.
+    const state = readState('MsixEmulator.restore', snapshot, this.vectors);
     this.table.stagedVector = -1;
     const w = this.table.words;
     for (let i = 0; i < w.length; i++) {

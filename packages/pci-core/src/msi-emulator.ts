@@ -23,7 +23,7 @@ import {
   type MsiLayoutOptions,
   checkMsiLayout,
 } from './msi-layout';
-import { type MsiState, checkMsiState } from './msi-state';
+import { type MsiState, readMsiState } from './msi-state';
 import type { MsiInjector, MsixErrorHandler, MsixRoute } from './route';
 import { MsixVectorRoutes } from './vector-routes';
 
@@ -131,10 +131,11 @@ export class MsiEmulator {
     this.size = this.layout.size;
     this.next = checkNextPointer(op, options.nextPointer ?? 0);
     const { inject, policy, onError } = checkDelivery(op, options);
-    if (options.onControl !== undefined && typeof options.onControl !== 'function') {
+    const onControl = options.onControl; // read once: the checked value is the one kept
+    if (onControl !== undefined && typeof onControl !== 'function') {
       throw invalidArgument(op, 'onControl must be a function (enabled, vectors) => void');
     }
-    this.onControl = options.onControl;
+    this.onControl = onControl;
     this.implementedMask = !this.layout.perVectorMasking ? 0 : this.vectors === 32 ? ALL_ONES : (1 << this.vectors) - 1;
     this.routes = new MsixVectorRoutes(this.vectors, { inject, policy, onError, resync: (v) => this.sync(v) });
   }
@@ -431,10 +432,13 @@ export class MsiEmulator {
    * to the restored state, in one batch. When the restored MSI Enable or vectors granted differ
    * from the emulator's before the call, `onControl` is then called with the restored values, as
    * for a guest write, so the owner's side (a VFIO MSI block) follows; when they are the same it is
-   * not. INVALID_ARGUMENT, before any change, for a snapshot that does not fit.
+   * not. The snapshot is copied first, each field read once from an own data property; the copy
+   * is checked and applied. INVALID_ARGUMENT, before any change, for a snapshot that does not fit,
+   * or with an accessor or a field inherited from its prototype.
    */
-  restore(state: MsiState): void {
-    checkMsiState('MsiEmulator.restore', state, this.layout);
+  restore(snapshot: MsiState): void {
+    // Applied from the checked copy: `snapshot` itself is not read again.
+    const state = readMsiState('MsiEmulator.restore', snapshot, this.layout);
     const wasEnabled = this.enable;
     const wasLive = this.liveVectors;
     this.enable = state.enable;

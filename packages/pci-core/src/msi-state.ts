@@ -1,6 +1,7 @@
 /** The snapshot format of {@link MsiEmulator.save} / `restore`, and its checks. */
-import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
-import { pendingFault, snapshotFault } from './state';
+import { invalidArgument } from '@tsvmm/virt/implement';
+import { safeDescription as describeValue } from './own-data';
+import { pendingFault, readSnapshot } from './state';
 import type { MsiLayout } from './msi-layout';
 
 /** Plain JSON-able MSI state: what a VMM stores in a snapshot. */
@@ -33,12 +34,16 @@ const MSI_STATE_FIELDS: readonly (keyof MsiState)[] = ['version', 'vectors', 'ad
 
 const u32 = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 0xffffffff;
 
-/** Throws INVALID_ARGUMENT unless `state` is a version-1 snapshot of an emulator with this layout. */
-export function checkMsiState(operation: string, state: unknown, layout: MsiLayout): asserts state is MsiState {
+/**
+ * `state` copied once (each field read once, own data properties only) and checked: the copy, to
+ * apply instead of `state`. Throws INVALID_ARGUMENT unless it is a version-1 snapshot of an
+ * emulator with this layout.
+ */
+export function readMsiState(operation: string, state: unknown, layout: MsiLayout): MsiState {
   const fail = (detail: string) => invalidArgument(operation, detail, 'Pass a value returned by save() of an emulator with the same layout; nothing was changed.');
-  const header = snapshotFault(state, MSI_STATE_FIELDS);
-  if (header) throw fail(header);
-  const s = state as Partial<Record<keyof MsiState, unknown>>;
+  const read = readSnapshot(state, MSI_STATE_FIELDS);
+  if ('fault' in read) throw fail(read.fault);
+  const s = read.copy as Partial<Record<keyof MsiState, unknown>>;
   if (s.vectors !== layout.vectors || s.address64 !== layout.address64 || s.perVectorMasking !== layout.perVectorMasking) {
     throw fail(
       `the snapshot's layout (state.vectors ${describeValue(s.vectors)}, state.address64 ${describeValue(s.address64)}, state.perVectorMasking ${describeValue(s.perVectorMasking)}) ` +
@@ -57,4 +62,17 @@ export function checkMsiState(operation: string, state: unknown, layout: MsiLayo
   if (!u32(s.mask) || (s.mask & ~implemented) !== 0) throw fail(`state.mask must be an integer within 0x${implemented.toString(16)}, got ${describeValue(s.mask)}`);
   const fault = pendingFault(s.pending, 1 << mme, 'vectors granted (2^multipleMessageEnable)');
   if (fault) throw fail(fault);
+  return {
+    version: 1,
+    vectors: layout.vectors,
+    address64: layout.address64,
+    perVectorMasking: layout.perVectorMasking,
+    enable: s.enable,
+    multipleMessageEnable: mme,
+    addressLo: s.addressLo,
+    addressHi: s.addressHi,
+    data: s.data,
+    mask: s.mask,
+    pending: s.pending as number[],
+  };
 }

@@ -1,5 +1,6 @@
 /** The snapshot format of {@link MsixEmulator.save} / `restore`, and its checks. */
-import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
+import { invalidArgument } from '@tsvmm/virt/implement';
+import { copyOwnData, safeDescription as describeValue } from './own-data';
 
 /** Plain JSON-able MSI-X state: what a VMM stores in a snapshot. */
 export interface MsixState {
@@ -32,28 +33,30 @@ export function pendingFault(pending: unknown, limit: number, what: string): str
 }
 
 /**
- * What both emulators' snapshots share: an object of format version 1 with no field outside
- * `fields` (a field this version does not read would otherwise be dropped without a word). Returns
- * the detail of the first fault (`state has unknown key 'x'; a version-1 snapshot has ...`), or
- * undefined.
+ * What both emulators' snapshots share: an object of own data properties (copied once, see
+ * ./own-data) with no field outside `fields` (a field this version does not read would otherwise
+ * be dropped without a word), of format version 1. Returns the copy, or the detail of the first fault.
  */
-export function snapshotFault(state: unknown, fields: readonly string[]): string | undefined {
-  if (typeof state !== 'object' || state === null || Array.isArray(state)) return `state must be a save() snapshot (an object), got ${describeValue(state)}`;
-  const version = (state as { version?: unknown }).version;
-  if (version !== 1) return `state.version is ${describeValue(version)}; this emulator reads version 1`;
-  const unknown = Object.keys(state).filter((k) => !fields.includes(k));
-  if (unknown.length === 0) return undefined;
-  return `state has unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map((k) => `'${k}'`).join(', ')}; a version-1 snapshot has ${fields.join(', ')}`;
+export function readSnapshot(state: unknown, fields: readonly string[]): { readonly copy: Record<string, unknown> } | { readonly fault: string } {
+  const read = copyOwnData(state, fields);
+  if ('fault' in read) return read;
+  const version = read.copy['version'];
+  if (version !== 1) return { fault: `state.version is ${describeValue(version)}; this emulator reads version 1` };
+  return read;
 }
 
 const MSIX_STATE_FIELDS: readonly (keyof MsixState)[] = ['version', 'vectors', 'enable', 'functionMask', 'table', 'pending'];
 
-/** Throws INVALID_ARGUMENT unless `state` is a version-1 snapshot of an emulator with `vectors` vectors. */
-export function checkState(operation: string, state: unknown, vectors: number): asserts state is MsixState {
+/**
+ * `state` copied once (each field read once, own data properties only) and checked: the copy, to
+ * apply instead of `state`. Throws INVALID_ARGUMENT unless it is a version-1 snapshot of an
+ * emulator with `vectors` vectors.
+ */
+export function readState(operation: string, state: unknown, vectors: number): MsixState {
   const fail = (detail: string) => invalidArgument(operation, detail, 'Pass a value returned by save() of an emulator with the same vector count; nothing was changed.');
-  const header = snapshotFault(state, MSIX_STATE_FIELDS);
-  if (header) throw fail(header);
-  const s = state as Partial<Record<keyof MsixState, unknown>>;
+  const read = readSnapshot(state, MSIX_STATE_FIELDS);
+  if ('fault' in read) throw fail(read.fault);
+  const s = read.copy as Partial<Record<keyof MsixState, unknown>>;
   if (s.vectors !== vectors) throw fail(`state.vectors is ${describeValue(s.vectors)}, this emulator has ${vectors} vectors`);
   if (typeof s.enable !== 'boolean') throw fail(`state.enable must be a boolean, got ${describeValue(s.enable)}`);
   if (typeof s.functionMask !== 'boolean') throw fail(`state.functionMask must be a boolean, got ${describeValue(s.functionMask)}`);
@@ -65,4 +68,5 @@ export function checkState(operation: string, state: unknown, vectors: number): 
   }
   const fault = pendingFault(s.pending, vectors, 'vectors');
   if (fault) throw fail(fault);
+  return { version: 1, vectors, enable: s.enable, functionMask: s.functionMask, table: table as number[], pending: s.pending as number[] };
 }

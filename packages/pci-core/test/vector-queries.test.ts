@@ -33,6 +33,21 @@ describe.each(CASES)('%s', (operation, make, query) => {
     expect(e).toMatchObject({ operation, detail: expect.stringMatching(new RegExp(`^vector must be an integer from 0 to ${VECTORS - 1}, got `)) });
   });
 
+  it('refuses a vector that is a Proxy whose every trap throws: still INVALID_ARGUMENT, nothing thrown from the Proxy', () => {
+    const trapsThrow = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('get trap');
+        },
+        getPrototypeOf() {
+          throw new Error('getPrototypeOf trap');
+        },
+      },
+    );
+    expect(isVirtError(thrownBy(() => ask(trapsThrow)), 'INVALID_ARGUMENT')).toBe(true);
+  });
+
   it('answers for the first and the last vector', () => {
     expect(ask(0)).toBeDefined();
     expect(ask(VECTORS - 1)).toBeDefined();

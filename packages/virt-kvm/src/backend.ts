@@ -3,8 +3,9 @@
  * the sentence, and `open`. Tools that list backends (the `tsvmm` CLI) iterate such descriptors
  * instead of knowing each package.
  */
-import { type BackendDescriptor, type BackendProbe, type BackendProbeCode, isVirtError } from '@tsvmm/virt';
+import type { BackendDescriptor, BackendProbe, BackendProbeCode } from '@tsvmm/virt';
 import { KVM_DEVICE } from './device';
+import { thrownText, thrownVirtError } from './hostile';
 import { KvmPartition, type KvmPartitionOptions } from './partition';
 
 /**
@@ -19,12 +20,12 @@ export interface KvmBackendProbe extends BackendProbe {
   readonly code: KvmProbeCode;
 }
 
-function codeOf(e: unknown): KvmProbeCode {
-  if (!isVirtError(e)) return 'error';
-  if (e.code === 'UNAVAILABLE') return 'no-device';
-  if (e.code === 'PERMISSION') return 'permission';
-  if (e.code === 'UNSUPPORTED') return 'unsupported';
-  return 'error';
+/** The probe's answer to anything thrown; never throws (see ./hostile). */
+function failed(e: unknown): KvmBackendProbe {
+  const known = thrownVirtError(e);
+  if (known === undefined) return { backend: 'kvm', available: false, code: 'error', reason: `unexpected failure: ${thrownText(e)}` };
+  const code: KvmProbeCode = known.code === 'UNAVAILABLE' ? 'no-device' : known.code === 'PERMISSION' ? 'permission' : known.code === 'UNSUPPORTED' ? 'unsupported' : 'error';
+  return { backend: 'kvm', available: false, code, reason: known.message };
 }
 
 /**
@@ -32,19 +33,22 @@ function codeOf(e: unknown): KvmProbeCode {
  * and disposing it; `x2apicPartition` says what an `x2apic: true` partition would reach, from the
  * same KVM_CHECK_EXTENSION answers (KVM_CAP_X2APIC_API, KVM_CAP_MAX_VCPU_ID) and
  * KVM_GET_SUPPORTED_CPUID (the x2APIC CPUID bit), without creating one. `options.sys` and `options.device` as for {@link KvmPartition.create} (tests
- * inject failures through them). Never throws.
+ * inject failures through them). Never throws: options whose getters throw, or a `sys` that throws
+ * anything (even a value that throws when converted to text), give `code: 'error'` with the reason.
  */
 export function probe(options: Pick<KvmPartitionOptions, 'sys' | 'device'> = {}): KvmBackendProbe {
   if (process.platform !== 'linux') {
     return { backend: 'kvm', available: false, code: 'platform', reason: `KVM needs Linux; this is ${process.platform}.` };
   }
   try {
-    using p = KvmPartition.create({ ...options, vcpus: 1 });
+    // Each option is read once: the partition and the reason see the same device.
+    const copy = { ...options };
+    using p = KvmPartition.create({ ...copy, vcpus: 1 });
     const c = p.capabilities;
     const how = c.irqfd === 'kernel' ? 'kernel irqfd' : c.irqfd === 'emulated' ? `the user-space relay (${c.irqfdReason})` : 'no irqfd';
-    return { backend: 'kvm', available: true, code: 'ok', reason: `${options.device ?? KVM_DEVICE} works (API version 12) with ${how}.`, capabilities: c, x2apicPartition: p.x2apicPartitionProbe() };
+    return { backend: 'kvm', available: true, code: 'ok', reason: `${copy.device ?? KVM_DEVICE} works (API version 12) with ${how}.`, capabilities: c, x2apicPartition: p.x2apicPartitionProbe() };
   } catch (e) {
-    return { backend: 'kvm', available: false, code: codeOf(e), reason: isVirtError(e) ? e.message : `unexpected failure: ${String(e)}` };
+    return failed(e);
   }
 }
 

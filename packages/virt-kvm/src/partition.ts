@@ -14,6 +14,7 @@ import { type KvmIrqFd, kvmIrqFdBackend } from './irqfd';
 import { LapicPage } from './lapic';
 import { kvmLevelRoutes } from './level';
 import { signalMsiInjector } from './signal-msi';
+import { readOptionsOnce } from './hostile';
 
 /** Which irqfd a partition gets. */
 export type KvmIrqFdMode =
@@ -286,45 +287,51 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
    */
   static create(options: KvmPartitionOptions): KvmPartition {
     const op = 'KvmPartition.create';
-    checkOptions<KvmPartitionOptions>(op, 'options', options, KVM_OPTION_KEYS);
-    // Each option is read exactly once (a getter could answer differently the second time), then validated.
-    const raw = {
-      vcpus: options.vcpus as unknown,
-      apicIds: options.apicIds as unknown,
-      x2apic: options.x2apic as unknown,
-      irqfd: options.irqfd as unknown,
-      sys: options.sys,
-      device: options.device as unknown,
-      routingEntries: options.routingEntries as unknown,
-      maxRoutes: options.maxRoutes as unknown,
-      relayPlatform: options.relayPlatform as unknown,
-      retargetWindowMs: options.retargetWindowMs as unknown,
-    };
-    const mode = raw.irqfd ?? 'auto';
-    if (mode !== 'auto' && mode !== 'kernel' && mode !== 'relay') {
-      throw invalidArgument(op, `irqfd must be 'auto', 'kernel' or 'relay', got ${describeValue(mode)}`);
-    }
-    const x2apic = checkBoolean(op, 'x2apic', raw.x2apic, false);
-    const vcpus = checkInteger(op, 'vcpus', raw.vcpus, 1, x2apic ? X2APIC_MAX_VCPUS : XAPIC_MAX_VCPUS);
-    const apicIds = readApicIds(op, raw.apicIds, vcpus, x2apic);
-    const routingEntries = raw.routingEntries === undefined ? undefined : checkInteger(op, 'routingEntries', raw.routingEntries, LEGACY_ROUTES.length + 1, 1 << 20);
-    const maxRoutes = raw.maxRoutes === undefined ? undefined : checkInteger(op, 'maxRoutes', raw.maxRoutes, 1, 1 << 20);
-    const retargetWindowMs = raw.retargetWindowMs === undefined ? undefined : checkInteger(op, 'retargetWindowMs', raw.retargetWindowMs, 0, 1000);
-    if (raw.device !== undefined && typeof raw.device !== 'string') throw invalidArgument(op, `device must be a path string, got ${typeof raw.device}`);
-    if (raw.relayPlatform !== undefined && typeof raw.relayPlatform !== 'function') throw invalidArgument(op, `relayPlatform must be a relay platform factory (a function), got ${describeValue(raw.relayPlatform)}`);
-    const sys = raw.sys === undefined ? libcSyscalls() : checkSyscalls(op, 'sys', raw.sys);
-    const settings: Settings = {
-      vcpus,
-      apicIds,
-      x2apic,
-      mode,
-      sys,
-      device: raw.device,
-      routingEntries,
-      maxRoutes,
-      relayPlatform: raw.relayPlatform as RelayPlatformFactory | undefined,
-      retargetWindowMs,
-    };
+    // A getter or Proxy that throws (anything, even a value that throws when converted to text) is INVALID_ARGUMENT.
+    const read = readOptionsOnce(op, (): Omit<Settings, 'sys'> & { readonly sys: Syscalls | undefined } => {
+      checkOptions<KvmPartitionOptions>(op, 'options', options, KVM_OPTION_KEYS);
+      // Each option is read exactly once (a getter could answer differently the second time), then validated.
+      const raw = {
+        vcpus: options.vcpus as unknown,
+        apicIds: options.apicIds as unknown,
+        x2apic: options.x2apic as unknown,
+        irqfd: options.irqfd as unknown,
+        sys: options.sys,
+        device: options.device as unknown,
+        routingEntries: options.routingEntries as unknown,
+        maxRoutes: options.maxRoutes as unknown,
+        relayPlatform: options.relayPlatform as unknown,
+        retargetWindowMs: options.retargetWindowMs as unknown,
+      };
+      const mode = raw.irqfd ?? 'auto';
+      if (mode !== 'auto' && mode !== 'kernel' && mode !== 'relay') {
+        throw invalidArgument(op, `irqfd must be 'auto', 'kernel' or 'relay', got ${describeValue(mode)}`);
+      }
+      const x2apic = checkBoolean(op, 'x2apic', raw.x2apic, false);
+      const vcpus = checkInteger(op, 'vcpus', raw.vcpus, 1, x2apic ? X2APIC_MAX_VCPUS : XAPIC_MAX_VCPUS);
+      const apicIds = readApicIds(op, raw.apicIds, vcpus, x2apic);
+      const routingEntries = raw.routingEntries === undefined ? undefined : checkInteger(op, 'routingEntries', raw.routingEntries, LEGACY_ROUTES.length + 1, 1 << 20);
+      const maxRoutes = raw.maxRoutes === undefined ? undefined : checkInteger(op, 'maxRoutes', raw.maxRoutes, 1, 1 << 20);
+      const retargetWindowMs = raw.retargetWindowMs === undefined ? undefined : checkInteger(op, 'retargetWindowMs', raw.retargetWindowMs, 0, 1000);
+      if (raw.device !== undefined && typeof raw.device !== 'string') throw invalidArgument(op, `device must be a path string, got ${typeof raw.device}`);
+      if (raw.relayPlatform !== undefined && typeof raw.relayPlatform !== 'function') throw invalidArgument(op, `relayPlatform must be a relay platform factory (a function), got ${describeValue(raw.relayPlatform)}`);
+      const sys = raw.sys === undefined ? undefined : checkSyscalls(op, 'sys', raw.sys);
+      return {
+        vcpus,
+        apicIds,
+        x2apic,
+        mode,
+        sys,
+        device: raw.device,
+        routingEntries,
+        maxRoutes,
+        relayPlatform: raw.relayPlatform as RelayPlatformFactory | undefined,
+        retargetWindowMs,
+      };
+    });
+    // The real syscalls are loaded after the options are read: a failure loading them is not the caller's options.
+    const settings: Settings = { ...read, sys: read.sys ?? libcSyscalls() };
+    const { vcpus, apicIds, x2apic, mode, sys, routingEntries } = settings;
     const opened: number[] = [];
     try {
       const kvmFd = openKvm(sys, op, settings.device);

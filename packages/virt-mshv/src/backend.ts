@@ -2,8 +2,9 @@
  * The mshv backend as a registry entry: its name, a probe that says whether it works on this host
  * (and why not), and how to open a partition.
  */
-import { type BackendDescriptor, type BackendProbe, type BackendProbeCode, isVirtError } from '@tsvmm/virt';
+import type { BackendDescriptor, BackendProbe, BackendProbeCode } from '@tsvmm/virt';
 import { MSHV_DEVICE } from './abi';
+import { thrownText, thrownVirtError } from './hostile';
 import { MshvPartition, type MshvPartitionOptions } from './partition';
 
 /**
@@ -25,27 +26,32 @@ export type MshvProbeOptions = Omit<MshvPartitionOptions, 'vcpus'>;
 /**
  * Whether mshv works here, found by creating a 1-VP partition and disposing it (mshv has no
  * capability query). `x2apicPartition` is never available: an `x2apic: true` partition reaches
- * the same APIC IDs (`capabilities.x2apicReason` says why). Never throws.
+ * the same APIC IDs (`capabilities.x2apicReason` says why). Never throws: options whose getters
+ * throw, or a `sys` that throws anything (even a value that throws when converted to text), give
+ * `code: 'error'` with the reason.
  */
 export function probe(options: MshvProbeOptions = {}): MshvBackendProbe {
-  if (process.platform !== 'linux' && options.sys === undefined) {
-    return { backend: 'mshv', available: false, code: 'platform', reason: `mshv needs Linux running as the Microsoft Hypervisor's root partition; this is ${process.platform}.` };
-  }
   try {
-    const p = MshvPartition.create({ ...options, vcpus: 1 });
+    // Each option is read once: the platform check, the partition and the reason see the same values.
+    const copy = { ...options };
+    if (process.platform !== 'linux' && copy.sys === undefined) {
+      return { backend: 'mshv', available: false, code: 'platform', reason: `mshv needs Linux running as the Microsoft Hypervisor's root partition; this is ${process.platform}.` };
+    }
+    const p = MshvPartition.create({ ...copy, vcpus: 1 });
     try {
       const c = p.capabilities;
       const how = c.irqfd === 'kernel' ? 'kernel irqfd (MSHV_IRQFD)' : `no irqfd (${c.irqfdReason})`;
       // No mshv partition reaches above its default one's limit, x2APIC-capable or not: the same limit and reason.
       const x2apicPartition = { available: false, maxApicId: c.maxApicId, reason: `${c.x2apicReason}.` };
-      return { backend: 'mshv', available: true, code: 'ok', reason: `${options.device ?? MSHV_DEVICE} works with ${how}.`, capabilities: c, x2apicPartition };
+      return { backend: 'mshv', available: true, code: 'ok', reason: `${copy.device ?? MSHV_DEVICE} works with ${how}.`, capabilities: c, x2apicPartition };
     } finally {
       p.dispose();
     }
   } catch (e) {
-    if (!isVirtError(e)) return { backend: 'mshv', available: false, code: 'error', reason: `unexpected failure: ${String(e)}` };
-    const code: MshvProbeCode = e.code === 'UNAVAILABLE' ? 'no-device' : e.code === 'PERMISSION' ? 'permission' : 'error';
-    return { backend: 'mshv', available: false, code, reason: e.message };
+    const known = thrownVirtError(e);
+    if (known === undefined) return { backend: 'mshv', available: false, code: 'error', reason: `unexpected failure: ${thrownText(e)}` };
+    const code: MshvProbeCode = known.code === 'UNAVAILABLE' ? 'no-device' : known.code === 'PERMISSION' ? 'permission' : 'error';
+    return { backend: 'mshv', available: false, code, reason: known.message };
   }
 }
 

@@ -17,6 +17,7 @@ import { openMshv } from './device';
 import { VpLapicPage } from './lapic';
 import { type UserMemory, koffiMemory } from './memory';
 import { parseMshvMsi } from './msi-policy';
+import { readOptionsOnce } from './hostile';
 import { type MshvIrqFd, mshvIrqFdBackend } from './irqfd';
 
 /**
@@ -57,7 +58,10 @@ export interface MshvPartitionOptions {
   readonly sys?: Syscalls;
   /**
    * Where buffers whose address the kernel is given come from (hypercall input, VP state page).
-   * Default: process memory through koffi. Tests pass the kernel model.
+   * Default: process memory through koffi. Tests pass the kernel model, as both `sys` and
+   * `memory`: a `sys` that is also a UserMemory (has `allocate` and `free`) without `memory` is
+   * INVALID_ARGUMENT once the device has opened (a missing device is still UNAVAILABLE), before
+   * any buffer is handed to the kernel.
    */
   readonly memory?: UserMemory;
   /** The device node. Default `/dev/mshv`. */
@@ -187,32 +191,39 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
    */
   static create(options: MshvPartitionOptions): MshvPartition {
     const op = 'MshvPartition.create';
-    checkOptions<MshvPartitionOptions>(op, 'options', options, ['vcpus', 'x2apic', 'apicIds', 'sys', 'memory', 'device', 'maxRoutes', 'maxKernelRoutes', 'relayPlatform', 'retargetWindowMs']);
-    const vcpus = options.vcpus;
-    const x2apicOption = options.x2apic;
-    const apicIds = options.apicIds;
-    const sysOption = options.sys;
-    const memoryOption = options.memory;
-    const device = options.device;
-    const maxRoutes = options.maxRoutes;
-    const maxKernelRoutes = options.maxKernelRoutes;
-    const relayPlatform = options.relayPlatform;
-    const retargetWindowMs = options.retargetWindowMs;
-    checkInteger(op, 'vcpus', vcpus, 1, MSHV_MAX_VPS);
-    if (x2apicOption !== undefined && typeof x2apicOption !== 'boolean') throw invalidArgument(op, `x2apic must be a boolean, got ${describeValue(x2apicOption)}`);
-    const x2apicCapable = x2apicOption === true;
-    if (apicIds !== undefined) checkIdentityApicIds(op, apicIds, vcpus);
-    if (retargetWindowMs !== undefined) checkInteger(op, 'retargetWindowMs', retargetWindowMs, 0, 1000);
-    if (maxRoutes !== undefined) checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 20);
-    if (maxKernelRoutes !== undefined) checkInteger(op, 'maxKernelRoutes', maxKernelRoutes, 1, MSHV_MAX_IRQFD_ROUTES);
-    if (relayPlatform !== undefined && typeof relayPlatform !== 'function') {
-      throw invalidArgument(op, `relayPlatform must be a relay platform factory (a function), got ${describeValue(relayPlatform)}`);
-    }
-    const sysChecked = sysOption === undefined ? undefined : checkSyscalls(op, 'sys', sysOption);
-    const memoryChecked = memoryOption === undefined ? undefined : checkMethods<UserMemory>(op, 'memory', memoryOption, ['allocate', 'free']);
-    if (device !== undefined && (typeof device !== 'string' || device.length === 0)) {
-      throw invalidArgument(op, `device must be a non-empty path, got ${describeValue(device)}`);
-    }
+    // A getter or Proxy that throws (anything, even a value that throws when converted to text) is INVALID_ARGUMENT.
+    const { vcpus, x2apicCapable, device, maxRoutes, maxKernelRoutes, relayPlatform, retargetWindowMs, sysChecked, memoryChecked, modelWithoutMemory } = readOptionsOnce(op, () => {
+      checkOptions<MshvPartitionOptions>(op, 'options', options, ['vcpus', 'x2apic', 'apicIds', 'sys', 'memory', 'device', 'maxRoutes', 'maxKernelRoutes', 'relayPlatform', 'retargetWindowMs']);
+      const vcpus = options.vcpus;
+      const x2apicOption = options.x2apic;
+      const apicIds = options.apicIds;
+      const sysOption = options.sys;
+      const memoryOption = options.memory;
+      const device = options.device;
+      const maxRoutes = options.maxRoutes;
+      const maxKernelRoutes = options.maxKernelRoutes;
+      const relayPlatform = options.relayPlatform;
+      const retargetWindowMs = options.retargetWindowMs;
+      checkInteger(op, 'vcpus', vcpus, 1, MSHV_MAX_VPS);
+      if (x2apicOption !== undefined && typeof x2apicOption !== 'boolean') throw invalidArgument(op, `x2apic must be a boolean, got ${describeValue(x2apicOption)}`);
+      const x2apicCapable = x2apicOption === true;
+      if (apicIds !== undefined) checkIdentityApicIds(op, apicIds, vcpus);
+      if (retargetWindowMs !== undefined) checkInteger(op, 'retargetWindowMs', retargetWindowMs, 0, 1000);
+      if (maxRoutes !== undefined) checkInteger(op, 'maxRoutes', maxRoutes, 1, 1 << 20);
+      if (maxKernelRoutes !== undefined) checkInteger(op, 'maxKernelRoutes', maxKernelRoutes, 1, MSHV_MAX_IRQFD_ROUTES);
+      if (relayPlatform !== undefined && typeof relayPlatform !== 'function') {
+        throw invalidArgument(op, `relayPlatform must be a relay platform factory (a function), got ${describeValue(relayPlatform)}`);
+      }
+      const sysChecked = sysOption === undefined ? undefined : checkSyscalls(op, 'sys', sysOption);
+      const memoryChecked = memoryOption === undefined ? undefined : checkMethods<UserMemory>(op, 'memory', memoryOption, ['allocate', 'free']);
+      // The kernel model also holds the memory its ioctls read (the VP state page): with the default
+      // process memory, the model's first read of a buffer would fail as EFAULT, blamed on tsvmm.
+      const modelWithoutMemory = sysChecked !== undefined && memoryOption === undefined && isUserMemory(sysChecked);
+      if (device !== undefined && (typeof device !== 'string' || device.length === 0)) {
+        throw invalidArgument(op, `device must be a non-empty path, got ${describeValue(device)}`);
+      }
+      return { vcpus, x2apicCapable, device, maxRoutes, maxKernelRoutes, relayPlatform, retargetWindowMs, sysChecked, memoryChecked, modelWithoutMemory };
+    });
     const sys = sysChecked ?? libcSyscalls();
     const memory = memoryChecked ?? koffiMemory();
     const opened: number[] = [];
@@ -221,6 +232,16 @@ export class MshvPartition extends LinuxPartitionBase implements Partition, Loca
     let irqfdInjector: AssertInterruptInjector | undefined;
     try {
       const dev = openMshv(sys, op, device ?? MSHV_DEVICE);
+      if (modelWithoutMemory) {
+        // After the open, so that a model playing a host without /dev/mshv still answers UNAVAILABLE;
+        // before any call that hands the kernel a buffer.
+        sys.close(dev);
+        throw invalidArgument(
+          op,
+          'sys is a kernel model that also provides the memory the kernel reads (it has allocate and free), but memory is not given',
+          'Pass the same model as memory: MshvPartition.create({ sys: model, memory: model, ... }); nothing is left open.',
+        );
+      }
       let pt: number;
       try {
         const flags = x2apicCapable ? MSHV_PT_BIT_LAPIC | MSHV_PT_BIT_X2APIC : MSHV_PT_BIT_LAPIC;
@@ -347,4 +368,10 @@ function checkIdentityApicIds(op: string, apicIds: unknown, vcpus: number): void
   ids.forEach((id, vp) => {
     if (id !== vp) throw invalidArgument(op, `apicIds[${vp}] is ${describeValue(id)}, but VP ${vp} has APIC ID ${vp}: ${limit}`);
   });
+}
+
+/** Whether `sys` is also a {@link UserMemory} (the kernel model is both). */
+function isUserMemory(sys: Syscalls): boolean {
+  const candidate = sys as Syscalls & Partial<Record<keyof UserMemory, unknown>>;
+  return typeof candidate.allocate === 'function' && typeof candidate.free === 'function';
 }

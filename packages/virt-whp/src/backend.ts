@@ -1,8 +1,8 @@
 /**
  * The registry entry of this backend: its name, a probe that never throws, and `open`.
  */
-import { type BackendDescriptor, type BackendProbe, type BackendProbeCode, isVirtError } from '@tsvmm/virt';
-import { describeValue } from '@tsvmm/virt/implement';
+import type { BackendDescriptor, BackendProbe, BackendProbeCode } from '@tsvmm/virt';
+import { thrownText, thrownVirtError } from './hostile';
 import { WHP_MAX_X2APIC_VCPUS, WhpPartition, type WhpPartitionOptions, checkWhpPlatform } from './partition';
 
 /**
@@ -41,14 +41,14 @@ export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpPr
     library = typeof options === 'object' && options !== null ? options.library : undefined;
   } catch (e) {
     // A getter (or Proxy) that throws: the probe's answer is still a result, with the reason.
-    return { backend: 'whp', available: false, code: 'error', reason: `options.library could not be read: ${safeText(e)}` };
+    return { backend: 'whp', available: false, code: 'error', reason: `options.library could not be read: ${thrownText(e)}` };
   }
   if (library === undefined) {
     try {
       checkWhpPlatform('probe');
     } catch (e) {
       const reason = `WHP needs Windows on x64; this is ${process.platform} on ${process.arch}.`;
-      return { backend: 'whp', available: false, code: 'platform', reason: isVirtError(e) ? reason : String(e) };
+      return { backend: 'whp', available: false, code: 'platform', reason: thrownVirtError(e) !== undefined ? reason : thrownText(e) };
     }
   }
   try {
@@ -66,8 +66,9 @@ export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpPr
       p.dispose();
     }
   } catch (e) {
-    const reason = isVirtError(e) ? e.message : `unexpected failure: ${safeText(e)}`;
-    return { backend: 'whp', available: false, code: isVirtError(e, 'UNAVAILABLE') ? 'no-device' : 'error', reason };
+    const known = thrownVirtError(e);
+    if (known === undefined) return { backend: 'whp', available: false, code: 'error', reason: `unexpected failure: ${thrownText(e)}` };
+    return { backend: 'whp', available: false, code: known.code === 'UNAVAILABLE' ? 'no-device' : 'error', reason: known.message };
   }
 }
 
@@ -77,12 +78,3 @@ export const whpBackend: WhpBackend = Object.freeze({
   probe: () => probe(),
   open: (options: WhpPartitionOptions) => WhpPartition.create(options),
 });
-
-/** A thrown value as text for a probe's reason; never throws (a value whose toString throws is described instead). */
-function safeText(e: unknown): string {
-  try {
-    return String(e);
-  } catch {
-    return describeValue(e);
-  }
-}

@@ -20,6 +20,7 @@ import { WHP_MSI_POLICY, interruptControl, whpX2apicMsiPolicy } from './encode';
 import { WHP_IRQFD_TOKEN, WhpIrqFd } from './irqfd';
 import { Win32RelayPlatform } from './relay/win32-relay-platform';
 import { decodeLapicPage, withApicEnabled, withIrrCleared } from './lapic';
+import { readOptionsOnce } from './hostile';
 import type { Win32Event } from './win32-event';
 
 /**
@@ -181,28 +182,32 @@ export class WhpPartition implements Partition, LocalApicAccess {
    */
   static create(options: WhpPartitionOptions): WhpPartition {
     const op = 'WhpPartition.create';
-    checkOptions<WhpPartitionOptions>(op, 'options', options, ['vcpus', 'x2apic', 'apicIds', 'maxRoutes', 'library', 'inFlightWaitMs']);
-    const { vcpus, x2apic: x2apicOption, apicIds, maxRoutes: maxRoutesOption, library, inFlightWaitMs: waitOption } = options;
-    if (x2apicOption !== undefined && typeof x2apicOption !== 'boolean') throw invalidArgument(op, `x2apic must be a boolean, got ${describeValue(x2apicOption)}`);
-    const x2apic = x2apicOption === true;
-    if (!x2apic && typeof vcpus === 'number' && Number.isInteger(vcpus) && vcpus > WHP_MAX_VCPUS && vcpus <= WHP_MAX_X2APIC_VCPUS) {
-      throw invalidArgument(op, `vcpus ${vcpus} needs x2apic: an xAPIC partition has at most ${WHP_MAX_VCPUS} vCPUs here (8-bit APIC IDs); with x2apic: true, up to ${WHP_MAX_X2APIC_VCPUS}`);
-    }
-    checkInteger(op, 'vcpus', vcpus, 1, x2apic ? WHP_MAX_X2APIC_VCPUS : WHP_MAX_VCPUS);
-    if (apicIds !== undefined) checkIdentityApicIds(op, apicIds, vcpus);
-    const maxRoutes = maxRoutesOption === undefined ? WHP_DEFAULT_MAX_ROUTES : checkInteger(op, 'maxRoutes', maxRoutesOption, 1, 65536);
-    const inFlightWaitMs = waitOption === undefined ? WHP_DEFAULT_IN_FLIGHT_WAIT_MS : checkInteger(op, 'inFlightWaitMs', waitOption, 0, 10_000);
-    let paths = SYSTEM_LIBRARIES;
-    if (library !== undefined) {
-      checkOptions<WhpLibraryPaths>(op, 'library', library, ['whp', 'kernel32']);
-      const { whp, kernel32 } = library;
-      if (typeof whp !== 'string' || whp === '' || typeof kernel32 !== 'string' || kernel32 === '') {
-        throw invalidArgument(op, 'library.whp and library.kernel32 must be non-empty paths');
+    // A getter or Proxy that throws (anything, even a value that throws when converted to text) is INVALID_ARGUMENT.
+    const { vcpus, x2apic, maxRoutes, inFlightWaitMs, libraryPaths } = readOptionsOnce(op, () => {
+      checkOptions<WhpPartitionOptions>(op, 'options', options, ['vcpus', 'x2apic', 'apicIds', 'maxRoutes', 'library', 'inFlightWaitMs']);
+      const { vcpus, x2apic: x2apicOption, apicIds, maxRoutes: maxRoutesOption, library, inFlightWaitMs: waitOption } = options;
+      if (x2apicOption !== undefined && typeof x2apicOption !== 'boolean') throw invalidArgument(op, `x2apic must be a boolean, got ${describeValue(x2apicOption)}`);
+      const x2apic = x2apicOption === true;
+      if (!x2apic && typeof vcpus === 'number' && Number.isInteger(vcpus) && vcpus > WHP_MAX_VCPUS && vcpus <= WHP_MAX_X2APIC_VCPUS) {
+        throw invalidArgument(op, `vcpus ${vcpus} needs x2apic: an xAPIC partition has at most ${WHP_MAX_VCPUS} vCPUs here (8-bit APIC IDs); with x2apic: true, up to ${WHP_MAX_X2APIC_VCPUS}`);
       }
-      paths = { whp, kernel32 };
-    } else {
-      checkWhpPlatform(op);
-    }
+      checkInteger(op, 'vcpus', vcpus, 1, x2apic ? WHP_MAX_X2APIC_VCPUS : WHP_MAX_VCPUS);
+      if (apicIds !== undefined) checkIdentityApicIds(op, apicIds, vcpus);
+      const maxRoutes = maxRoutesOption === undefined ? WHP_DEFAULT_MAX_ROUTES : checkInteger(op, 'maxRoutes', maxRoutesOption, 1, 65536);
+      const inFlightWaitMs = waitOption === undefined ? WHP_DEFAULT_IN_FLIGHT_WAIT_MS : checkInteger(op, 'inFlightWaitMs', waitOption, 0, 10_000);
+      let libraryPaths: WhpLibraryPaths | undefined;
+      if (library !== undefined) {
+        checkOptions<WhpLibraryPaths>(op, 'library', library, ['whp', 'kernel32']);
+        const { whp, kernel32 } = library;
+        if (typeof whp !== 'string' || whp === '' || typeof kernel32 !== 'string' || kernel32 === '') {
+          throw invalidArgument(op, 'library.whp and library.kernel32 must be non-empty paths');
+        }
+        libraryPaths = { whp, kernel32 };
+      }
+      return { vcpus, x2apic, maxRoutes, inFlightWaitMs, libraryPaths };
+    });
+    if (libraryPaths === undefined) checkWhpPlatform(op);
+    const paths = libraryPaths ?? SYSTEM_LIBRARIES;
     const calls = whpCalls(paths);
     const present = new DataView(calls.getCapability(WHvCapabilityCodeHypervisorPresent, 4).buffer).getUint32(0, true);
     if (present === 0) {
