@@ -1,6 +1,5 @@
 /** The snapshot format of {@link MsiEmulator.save} / `restore`, and its checks. */
-import { invalidArgument } from '@tsvmm/virt/implement';
-import { safeDescription as describeValue } from './own-data';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
 import { pendingFault, readSnapshot } from './state';
 import type { MsiLayout } from './msi-layout';
 

@@ -16,15 +16,6 @@ function copyArray(value: unknown): unknown {
   return copy;
 }
 
-/** A value as text for an error; never throws (the value may be a Proxy whose traps throw). */
-export function safeDescription(value: unknown): string {
-  try {
-    return describeValue(value);
-  } catch {
-    return `a ${typeof value} that throws when inspected`;
-  }
-}
-
 /**
  * The fields of `state` as a null-prototype record, each read once from an own data property
  * (arrays copied element by element). Returns the copy, or the detail of the first fault: not an
@@ -33,7 +24,7 @@ export function safeDescription(value: unknown): string {
  */
 export function copyOwnData(state: unknown, fields: readonly string[]): { readonly copy: Record<string, unknown> } | { readonly fault: string } {
   try {
-    if (typeof state !== 'object' || state === null || Array.isArray(state)) return { fault: `state must be a save() snapshot (an object), got ${safeDescription(state)}` };
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) return { fault: `state must be a save() snapshot (an object), got ${describeValue(state)}` };
     const copy: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
     const unknown: string[] = [];
     for (const key of Reflect.ownKeys(state)) {
@@ -54,6 +45,6 @@ export function copyOwnData(state: unknown, fields: readonly string[]): { readon
     }
     return { copy };
   } catch (e) {
-    return { fault: `state could not be read: reading it threw ${safeDescription(e)}` };
+    return { fault: `state could not be read: reading it threw ${describeValue(e)}` };
   }
 }

@@ -1,6 +1,6 @@
 /** The snapshot format of {@link MsixEmulator.save} / `restore`, and its checks. */
-import { invalidArgument } from '@tsvmm/virt/implement';
-import { copyOwnData, safeDescription as describeValue } from './own-data';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
+import { copyOwnData } from './own-data';
 
 /** Plain JSON-able MSI-X state: what a VMM stores in a snapshot. */
 export interface MsixState {

@@ -5,8 +5,7 @@
  * path never throws, failures are reported and leave the vector not delivering, interrupts pending.
  */
 import { type MsiPolicy, VirtError, validateMsi } from '@tsvmm/virt';
-import { invalidArgument } from '@tsvmm/virt/implement';
-import { safeDescription } from './own-data';
+import { describeValue, invalidArgument } from '@tsvmm/virt/implement';
 import type { Refusal } from './access-args';
 import type { MsiInjector, MsixBatch, MsixErrorHandler, MsixRoute } from './route';
 
@@ -321,7 +320,7 @@ export class MsixVectorRoutes {
   /** INVALID_ARGUMENT unless `vector` is an integer from 0 to vectors - 1: the first check of each emulator's per-vector query. */
   checkVector(op: string, vector: number): void {
     if (!(Number.isInteger(vector) && vector >= 0 && vector < this.vectors)) {
-      throw invalidArgument(op, `vector must be an integer from 0 to ${this.vectors - 1}, got ${safeDescription(vector)}`);
+      throw invalidArgument(op, `vector must be an integer from 0 to ${this.vectors - 1}, got ${describeValue(vector)}`);
     }
   }
 

@@ -5,7 +5,7 @@
  */
 import type { BackendDescriptor, BackendProbe, BackendProbeCode } from '@tsvmm/virt';
 import { KVM_DEVICE } from './device';
-import { thrownText, thrownVirtError } from './hostile';
+import { describeError, thrownVirtError } from '@tsvmm/virt/implement';
 import { KvmPartition, type KvmPartitionOptions } from './partition';
 
 /**
@@ -23,7 +23,7 @@ export interface KvmBackendProbe extends BackendProbe {
 /** The probe's answer to anything thrown; never throws (see ./hostile). */
 function failed(e: unknown): KvmBackendProbe {
   const known = thrownVirtError(e);
-  if (known === undefined) return { backend: 'kvm', available: false, code: 'error', reason: `unexpected failure: ${thrownText(e)}` };
+  if (known === undefined) return { backend: 'kvm', available: false, code: 'error', reason: `unexpected failure: ${describeError(e)}` };
   const code: KvmProbeCode = known.code === 'UNAVAILABLE' ? 'no-device' : known.code === 'PERMISSION' ? 'permission' : known.code === 'UNSUPPORTED' ? 'unsupported' : 'error';
   return { backend: 'kvm', available: false, code, reason: known.message };
 }

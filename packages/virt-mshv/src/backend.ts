@@ -4,7 +4,7 @@
  */
 import type { BackendDescriptor, BackendProbe, BackendProbeCode } from '@tsvmm/virt';
 import { MSHV_DEVICE } from './abi';
-import { thrownText, thrownVirtError } from './hostile';
+import { describeError, thrownVirtError } from '@tsvmm/virt/implement';
 import { MshvPartition, type MshvPartitionOptions } from './partition';
 
 /**
@@ -49,7 +49,7 @@ export function probe(options: MshvProbeOptions = {}): MshvBackendProbe {
     }
   } catch (e) {
     const known = thrownVirtError(e);
-    if (known === undefined) return { backend: 'mshv', available: false, code: 'error', reason: `unexpected failure: ${thrownText(e)}` };
+    if (known === undefined) return { backend: 'mshv', available: false, code: 'error', reason: `unexpected failure: ${describeError(e)}` };
     const code: MshvProbeCode = known.code === 'UNAVAILABLE' ? 'no-device' : known.code === 'PERMISSION' ? 'permission' : 'error';
     return { backend: 'mshv', available: false, code, reason: known.message };
   }

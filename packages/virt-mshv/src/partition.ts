@@ -8,7 +8,7 @@
  */
 import type { LocalApicAccess, LocalApicState, Partition, PartitionCapabilities } from '@tsvmm/virt';
 import type { RelayPlatformFactory } from '@tsvmm/virt/implement';
-import { checkConstructToken, checkInteger, checkMethods, checkOptions, describeValue, invalidArgument, partitionCapabilities } from '@tsvmm/virt/implement';
+import { checkConstructToken, checkInteger, checkMethods, checkOptions, describeValue, invalidArgument, partitionCapabilities, readOptionsOnce } from '@tsvmm/virt/implement';
 import { LinuxPartitionBase, type PartitionIrqFdSettings, type Syscalls, check, checkSyscalls, createPartitionIrqFd, libcSyscalls } from '@tsvmm/linux-sys';
 import { MSHV_DEVICE, MSHV_MAX_MSI_ROUTES, MSHV_MAX_VPS, MSHV_PT_BIT_LAPIC, MSHV_PT_BIT_X2APIC, MSHV_PT_ISOLATION_NONE, MSHV_ROUTE_MAX_APIC_ID } from './abi';
 import { type AssertInterruptInjector, assertInterruptInjector } from './assert-interrupt';
@@ -17,7 +17,6 @@ import { openMshv } from './device';
 import { VpLapicPage } from './lapic';
 import { type UserMemory, koffiMemory } from './memory';
 import { parseMshvMsi } from './msi-policy';
-import { readOptionsOnce } from './hostile';
 import { type MshvIrqFd, mshvIrqFdBackend } from './irqfd';
 
 /**

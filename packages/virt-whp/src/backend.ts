@@ -2,7 +2,7 @@
  * The registry entry of this backend: its name, a probe that never throws, and `open`.
  */
 import type { BackendDescriptor, BackendProbe, BackendProbeCode } from '@tsvmm/virt';
-import { thrownText, thrownVirtError } from './hostile';
+import { describeError, thrownVirtError } from '@tsvmm/virt/implement';
 import { WHP_MAX_X2APIC_VCPUS, WhpPartition, type WhpPartitionOptions, checkWhpPlatform } from './partition';
 
 /**
@@ -41,14 +41,14 @@ export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpPr
     library = typeof options === 'object' && options !== null ? options.library : undefined;
   } catch (e) {
     // A getter (or Proxy) that throws: the probe's answer is still a result, with the reason.
-    return { backend: 'whp', available: false, code: 'error', reason: `options.library could not be read: ${thrownText(e)}` };
+    return { backend: 'whp', available: false, code: 'error', reason: `options.library could not be read: ${describeError(e)}` };
   }
   if (library === undefined) {
     try {
       checkWhpPlatform('probe');
     } catch (e) {
       const reason = `WHP needs Windows on x64; this is ${process.platform} on ${process.arch}.`;
-      return { backend: 'whp', available: false, code: 'platform', reason: thrownVirtError(e) !== undefined ? reason : thrownText(e) };
+      return { backend: 'whp', available: false, code: 'platform', reason: thrownVirtError(e) !== undefined ? reason : describeError(e) };
     }
   }
   try {
@@ -67,7 +67,7 @@ export function probe(options: Pick<WhpPartitionOptions, 'library'> = {}): WhpPr
     }
   } catch (e) {
     const known = thrownVirtError(e);
-    if (known === undefined) return { backend: 'whp', available: false, code: 'error', reason: `unexpected failure: ${thrownText(e)}` };
+    if (known === undefined) return { backend: 'whp', available: false, code: 'error', reason: `unexpected failure: ${describeError(e)}` };
     return { backend: 'whp', available: false, code: known.code === 'UNAVAILABLE' ? 'no-device' : 'error', reason: known.message };
   }
 }

@@ -5,7 +5,7 @@
  * are exported, or else the user-space relay (one waiter thread, WHvRequestInterrupt).
  */
 import { type IrqFd, type LocalApicAccess, type LocalApicState, type MsiPolicy, type Partition, type PartitionCapabilities, VirtError } from '@tsvmm/virt';
-import { RelayIrqFd, checkConstructToken, checkInteger, checkOptions, describeValue, disposedError, invalidArgument, parseMsi, partitionCapabilities } from '@tsvmm/virt/implement';
+import { RelayIrqFd, checkConstructToken, checkInteger, checkOptions, describeValue, disposedError, invalidArgument, parseMsi, partitionCapabilities, readOptionsOnce } from '@tsvmm/virt/implement';
 import {
   WHV_FEATURE_LOCAL_APIC_EMULATION,
   WHvCapabilityCodeFeatures,
@@ -20,7 +20,6 @@ import { WHP_MSI_POLICY, interruptControl, whpX2apicMsiPolicy } from './encode';
 import { WHP_IRQFD_TOKEN, WhpIrqFd } from './irqfd';
 import { Win32RelayPlatform } from './relay/win32-relay-platform';
 import { decodeLapicPage, withApicEnabled, withIrrCleared } from './lapic';
-import { readOptionsOnce } from './hostile';
 import type { Win32Event } from './win32-event';
 
 /**

@@ -5,7 +5,7 @@
  * with a VirtError, and nothing is leaked (slots, platforms, events).
  */
 import { VirtError, isVirtError, isVirtErrorCode } from '../src';
-import { InProcessRelayPlatform, type RelayIrqFd, RelayRouteTable, callRelayPlatform, checkInteger, checkMethods, checkNotThenable, checkOptions, createRelayPlatform, describeError, describeValue, settleRelayPlatform, type RelayPlatform } from '../src/implement';
+import { InProcessRelayPlatform, type RelayIrqFd, RelayRouteTable, callRelayPlatform, checkInteger, checkMethods, checkNotThenable, checkOptions, createRelayPlatform, describeError, describeValue, readOptionsOnce, settleRelayPlatform, thrownVirtError, type RelayPlatform } from '../src/implement';
 import { settledOutcome, thrownBy } from '../src/testing';
 import { ConformanceFailure, checkThrows } from '../src/conformance';
 import { testRelay } from './support/test-relay';
@@ -389,5 +389,29 @@ describe('the option and interface checks refuse a hostile value with INVALID_AR
     const irqfd = testRelay();
     expect(irqfd.batch(() => value)).toBe(value);
     irqfd.dispose();
+  });
+});
+
+describe('reading a backend\'s options and what its probe caught', () => {
+  const typed = new VirtError('UNAVAILABLE', { operation: 'X.create', detail: 'no device' });
+
+  it('thrownVirtError gives a VirtError with its code and message, and undefined for anything else, never throwing', () => {
+    expect(thrownVirtError(typed)).toEqual({ error: typed, code: 'UNAVAILABLE', message: typed.message });
+    for (const e of [hostile(), revoked(), new Error('plain'), 'text', undefined, { code: 'UNAVAILABLE', message: 'fake' }]) expect(thrownVirtError(e)).toBeUndefined();
+  });
+
+  it('readOptionsOnce returns what the reader returns, passes a VirtError through, and types anything else as INVALID_ARGUMENT naming it', () => {
+    expect(readOptionsOnce('X.create', () => 42)).toBe(42);
+    expect(thrownBy(() => readOptionsOnce('X.create', () => {
+      throw typed;
+    }))).toBe(typed);
+    const unprintable = Object.assign(new Error('x'), { toString: () => { throw new Error('no text'); } });
+    for (const thrown of [hostile(), new Error('getter broke'), unprintable]) {
+      const e = thrownBy(() => readOptionsOnce('X.create', () => {
+        throw thrown;
+      }));
+      expect(isVirtError(e) && [e.code, e.operation]).toEqual(['INVALID_ARGUMENT', 'X.create']);
+      expect(isVirtError(e) && e.detail).toMatch(/^options could not be read: reading them threw /);
+    }
   });
 });
