@@ -172,6 +172,10 @@ describe.each(backendFolders)('packages/%s', (dir) => {
 
   if (IN_PROCESS.has(dir)) return;
 
+  it('holds its probe and create to hostile options (step 8)', () => {
+    expect(testsMention(dir, 'defineHostileOptionsConformance(')).toBe(true);
+  });
+
   it('writes down the interface it relies on', () => {
     expect(fs.existsSync(path.join(ROOT, 'docs', 'interfaces', `${name}.md`))).toBe(true);
   });

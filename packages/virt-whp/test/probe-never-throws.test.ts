@@ -2,15 +2,8 @@
  * `probe` returns a result with the reason whatever its options do: a `library` getter (or Proxy)
  * that throws, or a library that throws a value whose toString throws too, is `code: 'error'`, never a throw.
  */
-import { isVirtError } from '@tsvmm/virt';
+import { defineHostileOptionsConformance, raise, trapsThrow, unprintable } from '@tsvmm/virt/conformance';
 import { WhpPartition, probe } from '../src';
-
-/** An Error whose toString throws: String() of it throws. */
-const unprintable = Object.assign(new Error('unprintable'), {
-  toString(): string {
-    throw new Error('no text');
-  },
-});
 
 describe('probe never throws, whatever its options do', () => {
   it("a library getter that throws: code 'error', the reason naming options.library", () => {
@@ -29,7 +22,7 @@ describe('probe never throws, whatever its options do', () => {
       {},
       {
         get() {
-          throw unprintable;
+          throw unprintable();
         },
       },
     );
@@ -41,7 +34,7 @@ describe('probe never throws, whatever its options do', () => {
       {},
       {
         get() {
-          throw unprintable;
+          throw unprintable();
         },
       },
     );
@@ -49,49 +42,14 @@ describe('probe never throws, whatever its options do', () => {
   });
 });
 
-/** A Proxy whose every trap throws: String(), isVirtError() and describeValue() of it all throw. */
-const trapsThrow = new Proxy(
-  {},
-  {
-    get(_t, key) {
-      throw new Error(`get trap ${String(key)}`);
-    },
-    getPrototypeOf() {
-      throw new Error('getPrototypeOf trap');
-    },
-    ownKeys() {
-      throw new Error('ownKeys trap');
-    },
-  },
-);
-
-/** Throws `value`, whatever it is (the point of these tests is values that are not Errors). */
-const raise = (value: unknown): never => {
-  throw value;
-};
-
-const HOSTILE: ReadonlyArray<readonly [string, () => object]> = [
-  ['a library getter that throws a trap-throwing Proxy', () => ({ vcpus: 2, get library(): never { return raise(trapsThrow); } })],
-  ['a library.whp getter that throws a trap-throwing Proxy', () => ({ vcpus: 2, library: { get whp(): never { return raise(trapsThrow); }, kernel32: 'k' } })],
-  ['a library that is a trap-throwing Proxy', () => ({ vcpus: 2, library: trapsThrow })],
-  ['options that are a trap-throwing Proxy', () => trapsThrow],
-];
-
-describe('values that throw when looked at', () => {
-  it.each(HOSTILE)("probe: %s gives code 'error' with a reason", (_label, make) => {
-    const p = probe(make());
-    expect(p).toMatchObject({ backend: 'whp', available: false, code: 'error' });
-    expect(typeof p.reason).toBe('string');
-  });
-
-  it.each(HOSTILE)('WhpPartition.create: %s is INVALID_ARGUMENT', (_label, make) => {
-    let thrown: unknown;
-    try {
-      WhpPartition.create(make() as never);
-    } catch (e) {
-      thrown = e;
-    }
-    expect(isVirtError(thrown, 'INVALID_ARGUMENT')).toBe(true);
-    expect((thrown as Error).message).toContain('WhpPartition.create');
-  });
+defineHostileOptionsConformance({
+  backend: 'whp',
+  probe: (options) => probe(options as never),
+  create: (options) => WhpPartition.create(options as never),
+  createOperation: 'WhpPartition.create',
+  cases: [
+    ['a library getter that throws a trap-throwing Proxy', () => ({ vcpus: 2, get library(): never { return raise(trapsThrow()); } })],
+    ['a library.whp getter that throws a trap-throwing Proxy', () => ({ vcpus: 2, library: { get whp(): never { return raise(trapsThrow()); }, kernel32: 'k' } })],
+    ['a library that is a trap-throwing Proxy', () => ({ vcpus: 2, library: trapsThrow() })],
+  ],
 });

@@ -7,8 +7,18 @@
 import { type VirtError, type VirtErrorCode, invalidArgument, isVirtError, isVirtErrorCode } from './errors';
 import { describeError } from './validate';
 
+/** A thrown VirtError as {@link thrownVirtError} read it. */
+export interface ThrownVirtError {
+  /** The error itself. */
+  readonly error: VirtError;
+  /** Its code, read once. */
+  readonly code: VirtErrorCode;
+  /** Its message, read once. */
+  readonly message: string;
+}
+
 /** A thrown VirtError with its code and message, each read once; undefined for anything else (or for a value that throws when looked at). Never throws. */
-export function thrownVirtError(e: unknown): { readonly error: VirtError; readonly code: VirtErrorCode; readonly message: string } | undefined {
+export function thrownVirtError(e: unknown): ThrownVirtError | undefined {
   try {
     if (!isVirtError(e)) return undefined;
     const code: unknown = e.code;

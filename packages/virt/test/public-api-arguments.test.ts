@@ -20,9 +20,11 @@ const WRONG_FOR_ANY_PARAMETER: readonly unknown[] = BAD.filter((b) => b === null
 /**
  * Assertions: their documented job is to throw a ConformanceFailure or an Error (not a VirtError)
  * when the checked condition fails, e.g. virtErrorThrownBy given a call that returns. The suite's
- * are exercised by its self-tests, virtErrorThrownBy (wrong arguments included) by thrown-by.test.ts.
+ * are exercised by its self-tests, virtErrorThrownBy (wrong arguments included) by thrown-by.test.ts;
+ * `raise` throws whatever it is given, and `trapsThrow` makes a value that throws when touched (awaited
+ * included), by design (hostile-options.test.ts).
  */
-const ASSERTIONS = new Set(['check', 'checkEqual', 'checkThrows', 'ConformanceFailure', 'virtErrorThrownBy']);
+const ASSERTIONS = new Set(['check', 'checkEqual', 'checkThrows', 'ConformanceFailure', 'virtErrorThrownBy', 'raise', 'trapsThrow']);
 
 /** Exports documented to accept anything and return a result (never throw). */
 const TOTAL = new Set([
@@ -50,6 +52,9 @@ const TOTAL = new Set([
   'OptionReads',
   'apicObserver', // returns an observer; its methods check the access object when called
   'conformanceCases',
+  // The hostile values of the options suite: made from nothing, or wrapping whatever they are given.
+  'unprintable',
+  'callsThrow',
 ]);
 
 const isClass = (f: unknown): boolean => typeof f === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(f));
@@ -117,7 +122,7 @@ for (const [surface, mod] of surfaces) {
   for (const [name, value] of Object.entries(mod)) {
     if (typeof value !== 'function') continue;
     if (surface !== '@tsvmm/virt' && name in root) continue;
-    if (name === 'defineIrqFdConformance') continue; // registers tests: checked below on its own
+    if (name === 'defineIrqFdConformance' || name === 'defineHostileOptionsConformance') continue; // registers tests: checked below on its own
     if (ASSERTIONS.has(name)) continue;
     const f = value as (...a: unknown[]) => unknown;
     callables.push([surface, name, isClass(value) ? (...a): unknown => Reflect.construct(f, a) as unknown : f]);
@@ -243,4 +248,13 @@ test('createRelayPlatform: a VirtError from the factory propagates, any other th
     ['INVALID_ARGUMENT', 'test'],
     ['INVALID_ARGUMENT', 'test'],
   ]);
+});
+
+test('defineHostileOptionsConformance with a wrong subject is a typed error, before registering anything', () => {
+  const registered: string[] = [];
+  const api = { describe: (n: string) => registered.push(n), it: (n: string) => registered.push(n) };
+  const good = { backend: 'x', probe: () => undefined, create: () => undefined, createOperation: 'X.create', cases: [] };
+  const wrong = [...BAD, { ...good, backend: 1 }, { ...good, probe: 'p' }, { ...good, create: undefined }, { ...good, cases: [['only a label']] }, { ...good, probeOnlyCases: {} }];
+  for (const bad of wrong) expect(outcome(() => conformance.defineHostileOptionsConformance(bad as never, api as never))).toBe('typed');
+  expect(registered).toEqual([]);
 });

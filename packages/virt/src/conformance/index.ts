@@ -25,6 +25,8 @@ export { apicObserver } from './observer';
 export { ConformanceFailure, check, checkEqual, checkThrows } from './check';
 export { conformanceCases };
 export type { CaseContext, ConformanceCase } from './cases';
+export { callsThrow, defineHostileOptionsConformance, raise, trapsThrow, unprintable } from './hostile-options';
+export type { HostileOptionsCase, HostileOptionsPartition, HostileOptionsSubject } from './hostile-options';
 
 const MANIFEST_KEYS: ReadonlyArray<keyof ConformanceManifest> = ['stableEvent', 'routingTable', 'mediation', 'resample', 'guestEoi', 'x2apic', 'overflow'];
 const ASSUMED: ConformanceManifest = Object.freeze({ stableEvent: true, routingTable: false, mediation: 'kernel', resample: false, guestEoi: false, x2apic: false, overflow: false });

@@ -19,6 +19,7 @@ export type { SlotLayout } from '../relay/slot-ops';
 export { checkBoolean, checkConstructToken, checkFunction, checkInteger, checkMethods, checkNotThenable, checkObject, checkOptions, checkString, describeError, describeValue, hex } from '../validate';
 export { VIRT_ERROR_BRAND, disposedError, exhaustedError, invalidArgument, routeEventDisposed } from '../errors';
 export { readOptionsOnce, thrownVirtError } from '../thrown';
+export type { ThrownVirtError } from '../thrown';
 export { parseMsi, parseMsiWords, sameMsi, toMsiMessage, validateMsi } from '../msi/codec';
 export { msiHalvesOf } from './msi-halves';
 export type { MsiHalvesRoute } from './msi-halves';
