@@ -1,10 +1,11 @@
 /**
  * probe() never throws and create() throws only typed errors, whatever the options do: the shared
- * hostile-options suite with mshv's seams (`sys`, `memory`, `device`); and the kernel model given as
+ * hostile-options suite with the Linux backends' seams (`sys`, `device`); and the kernel model given as
  * `sys` without `memory`, a test-setup mistake, is a typed error that says what to pass.
  */
-import { isVirtError } from '@tsvmm/virt';
-import { callsThrow, defineHostileOptionsConformance, raise, trapsThrow, unprintable } from '@tsvmm/virt/conformance';
+import { callsThrow, defineHostileOptionsConformance, trapsThrow, unprintable } from '@tsvmm/virt/conformance';
+import { LINUX_SEAM_CASES } from '@tsvmm/linux-sys/testing';
+import { virtErrorThrownBy } from '@tsvmm/virt/testing';
 import { MshvKernelModel } from '../src/testing';
 import { MshvPartition, probe } from '../src';
 
@@ -13,11 +14,7 @@ defineHostileOptionsConformance({
   probe: (options) => probe(options as never),
   create: (options) => MshvPartition.create(options as never),
   createOperation: 'MshvPartition.create',
-  cases: [
-    ['a sys getter that throws a trap-throwing Proxy', () => ({ vcpus: 1, get sys(): never { return raise(trapsThrow()); } })],
-    ['a sys that is a trap-throwing Proxy', () => ({ vcpus: 1, sys: trapsThrow() })],
-    ['a device getter that throws an unprintable Error', () => ({ vcpus: 1, get device(): never { return raise(unprintable()); } })],
-  ],
+  cases: LINUX_SEAM_CASES,
   probeOnlyCases: [
     ['a sys whose calls throw a trap-throwing Proxy', () => ({ sys: callsThrow(trapsThrow()), memory: new MshvKernelModel() })],
     ['a sys whose calls throw an unprintable Error', () => ({ sys: callsThrow(unprintable()), memory: new MshvKernelModel() })],
@@ -32,27 +29,14 @@ test('a model still probes ok (the copy of the options is what create sees)', ()
 describe('MshvPartition.create with the kernel model as sys but no memory', () => {
   it('is INVALID_ARGUMENT saying to pass memory: model, before any partition is made, nothing left open', () => {
     const model = new MshvKernelModel();
-    let thrown: unknown;
-    try {
-      MshvPartition.create({ vcpus: 2, sys: model });
-    } catch (e) {
-      thrown = e;
-    }
-    expect(isVirtError(thrown, 'INVALID_ARGUMENT')).toBe(true);
-    expect((thrown as Error).message).toContain('memory: model');
+    expect(virtErrorThrownBy(() => MshvPartition.create({ vcpus: 2, sys: model }), 'INVALID_ARGUMENT').message).toContain('memory: model');
     expect(model.openFds()).toBe(0);
     expect(model.partitions).toHaveLength(0);
   });
 
   it('a model playing a host without /dev/mshv is still UNAVAILABLE without memory (the device is opened first)', () => {
     const model = new MshvKernelModel({ device: 'missing' });
-    let thrown: unknown;
-    try {
-      MshvPartition.create({ vcpus: 1, sys: model });
-    } catch (e) {
-      thrown = e;
-    }
-    expect(isVirtError(thrown, 'UNAVAILABLE')).toBe(true);
+    virtErrorThrownBy(() => MshvPartition.create({ vcpus: 1, sys: model }), 'UNAVAILABLE');
     expect(probe({ sys: model })).toMatchObject({ available: false, code: 'no-device' });
   });
 

@@ -30,4 +30,5 @@ export type { BuiltTestTarget, InjectedTargetKernel, LinuxTestTarget, LinuxTestT
 export type { BackendPartition, BackendReads, BackendTestTarget, InjectedSyscalls, LinuxIrqFdPartition, LinuxIrqFdTarget, ModelKernelState, OverflowOptions } from './route-suites';
 export { REFUSED_RELAY_PLATFORMS, overflowRelayPlatformTests } from './overflow-relay-suite';
 export type { RefusedRelayPlatform } from './overflow-relay-suite';
+export { LINUX_SEAM_CASES } from './hostile-seams';
 export { ioctlStruct } from './ioctl-struct';
