@@ -5,6 +5,8 @@
  * One body per emulator kind (MSI and MSI-X).
  */
 import { isVirtError } from '@tsvmm/virt';
+import { raise } from '@tsvmm/virt/conformance';
+import { thrownBy } from '@tsvmm/virt/testing';
 import { MsiEmulator, MsixEmulator } from '../src';
 
 interface Kind {
@@ -43,20 +45,6 @@ const KINDS: readonly Kind[] = [
   },
 ];
 
-/** Throws `value`, whatever it is (a thrown Proxy is the point). */
-const raise = (value: unknown): never => {
-  throw value;
-};
-
-function thrown(f: () => void): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
-
 describe.each(KINDS)('$name.restore reads the snapshot once', (kind) => {
   it.each(kind.flips)('a %s getter valid on its first read and %p on its second is not applied', (field, second) => {
     const emu = kind.make();
@@ -65,7 +53,7 @@ describe.each(KINDS)('$name.restore reads the snapshot once', (kind) => {
     let reads = 0;
     const s = { ...good };
     Object.defineProperty(s, field, { enumerable: true, get: () => (reads++ === 0 ? good[field] : second) });
-    const e = thrown(() => emu.restore(s as never));
+    const e = thrownBy(() => emu.restore(s as never));
     // Accessors are refused outright: nothing is read twice, nothing changes.
     expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
     expect((e as Error).message).toContain(field);
@@ -98,7 +86,7 @@ describe.each(KINDS)('$name.restore reads the snapshot once', (kind) => {
     const emu = kind.make();
     const before = emu.save();
     const inherited = Object.create(kind.programmed(before as Record<string, unknown>)) as object;
-    const e = thrown(() => emu.restore(inherited as never));
+    const e = thrownBy(() => emu.restore(inherited as never));
     expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
     expect((e as Error).message).toMatch(/inherit/);
     expect(emu.save()).toEqual(before);
@@ -107,7 +95,7 @@ describe.each(KINDS)('$name.restore reads the snapshot once', (kind) => {
   it('a non-enumerable extra own key is an unknown key', () => {
     const emu = kind.make();
     const s = Object.defineProperty({ ...emu.save() }, 'zzz', { value: 1, enumerable: false });
-    const e = thrown(() => emu.restore(s as never));
+    const e = thrownBy(() => emu.restore(s as never));
     expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
     expect((e as Error).message).toContain("'zzz'");
   });
@@ -123,7 +111,7 @@ describe.each(KINDS)('$name.restore reads the snapshot once', (kind) => {
         },
       },
     );
-    const e = thrown(() => emu.restore(hostile as never));
+    const e = thrownBy(() => emu.restore(hostile as never));
     expect(isVirtError(e, 'INVALID_ARGUMENT')).toBe(true);
     expect(emu.save()).toEqual(before);
   });
