@@ -20,7 +20,7 @@ export interface KvmBackendProbe extends BackendProbe {
   readonly code: KvmProbeCode;
 }
 
-/** The probe's answer to anything thrown; never throws (see ./hostile). */
+/** The probe's answer to anything thrown (a VirtError by its code, anything else as error); never throws. */
 function failed(e: unknown): KvmBackendProbe {
   const known = thrownVirtError(e);
   if (known === undefined) return { backend: 'kvm', available: false, code: 'error', reason: `unexpected failure: ${describeError(e)}` };
