@@ -7,6 +7,7 @@ import type { Disposable } from '../disposable';
 import { type LevelIrqFdRoute, checkLevelGsi, levelGsiBusy, levelRoutesUnsupported } from '../contract/level';
 import { VirtError, disposedError } from '../errors';
 import { checkFunction, checkString } from '../validate';
+import { disposeQuietly } from './checked-members';
 
 /** What an irqfd delegates `newLevelRoute` to (an option of `RelayIrqFd` and of the Linux irqfd engine). */
 export interface LevelRouteProvider extends Disposable {
@@ -82,13 +83,8 @@ export class LevelRouteTable implements LevelRouteProvider {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
-    for (const r of [...this.routes.values()]) {
-      try {
-        r.dispose();
-      } catch {
-        // disposal never throws; the next route is released regardless
-      }
-    }
+    // Disposal never throws; each route is released whatever the one before it did.
+    for (const r of [...this.routes.values()]) disposeQuietly(r);
     this.routes.clear();
   }
 

@@ -2,6 +2,7 @@ import type { Event } from '../contract/event';
 import type { Disposable } from '../disposable';
 import { VirtError, isVirtError } from '../errors';
 import { describeError, describeValue } from '../validate';
+import { disposeQuietly, disposeRefused, notCallable, readMembersOnce } from './checked-members';
 import type { RelayRouteTable } from './route-table';
 
 /**
@@ -86,38 +87,13 @@ export function createRelayPlatform(operation: string, factory: RelayPlatformFac
   if (typeof platform !== 'object' || platform === null) {
     throw refused(operation, `the relay platform factory returned ${describeValue(platform)}, not a RelayPlatform (missing ${PLATFORM_METHODS.join(', ')})`);
   }
-  const obj = platform as Record<string, unknown>;
-  const missing: string[] = [];
-  let dispose: unknown;
-  let name: unknown;
-  let nameRead = false;
-  let getterError: { readonly member: string; readonly error: unknown } | undefined;
-  // Each member read once, each read guarded: a Proxy or getter can throw from any of them.
-  for (const member of [...PLATFORM_METHODS, 'name'] as const) {
-    let value: unknown;
-    try {
-      value = obj[member];
-    } catch (e) {
-      getterError ??= { member, error: e };
-      if (member !== 'name') missing.push(member);
-      continue;
-    }
-    if (member === 'dispose') dispose = value;
-    if (member === 'name') {
-      name = value;
-      nameRead = true;
-    } else if (typeof value !== 'function') missing.push(member);
-  }
-  const badName = nameRead && typeof name !== 'string';
+  const read = readMembersOnce(platform, [...PLATFORM_METHODS, 'name'] as const);
+  const missing: string[] = notCallable(read, PLATFORM_METHODS);
+  const name = read.values.name;
+  const badName = !read.threw.has('name') && typeof name !== 'string';
+  const [getterError] = [...read.threw].map(([member, error]) => ({ member, error }));
   if (missing.length === 0 && getterError === undefined && !badName) return Object.freeze({ platform: platform as RelayPlatform, name: name as string });
-  let disposeNote = '';
-  if (typeof dispose === 'function') {
-    try {
-      (dispose as () => unknown).call(platform);
-    } catch (e) {
-      disposeNote = `; disposing it threw too (${describeError(e)})`;
-    }
-  }
+  const disposeNote = disposeRefused(platform, read.values.dispose);
   const wrong = [...(missing.length > 0 ? [`missing ${missing.join(', ')}`] : []), ...(badName ? [`its name is ${describeValue(name)}, not a string`] : [])].join('; ');
   const what =
     getterError === undefined
@@ -203,11 +179,7 @@ function platformMethodError(operation: string, method: string, e: unknown): Vir
  * way every relay disposes its platform.
  */
 export function disposeRelayPlatform(platform: RelayPlatform): void {
-  try {
-    platform.dispose();
-  } catch {
-    // disposal never throws; the platform's waiter is stopped as far as the platform could
-  }
+  disposeQuietly(platform);
 }
 
 /**

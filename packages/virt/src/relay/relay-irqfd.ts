@@ -19,6 +19,7 @@ import { checkFunction, checkInteger, checkNotThenable, checkObject, checkString
 import { type MsiMessage, type MsiPolicy, checkMsiPolicy, sameMsi } from '../msi/codec';
 import { type RelayPlatform, type RelayPlatformFactory, callRelayPlatform, createRelayPlatform, disposeRelayPlatform, settleRelayPlatform, whenRelayPlatformClosed } from './platform';
 import { FLAG_HAS_MSI, FLAG_MASKED, MAX_SLOTS, type RawInjector, RelayRouteTable, isArmed } from './route-table';
+import { disposeQuietly, disposeRefused, notCallable, readMembersOnce } from './checked-members';
 
 /** What {@link RelayIrqFd} is built from. Each option is read once and validated (INVALID_ARGUMENT). */
 export interface RelayIrqFdOptions {
@@ -343,20 +344,10 @@ const EVENT_METHODS = ['signal', 'consume', 'dispose'] as const;
  */
 function checkRelayEvent(op: string, value: unknown): Event {
   if ((typeof value === 'object' || typeof value === 'function') && value !== null) {
-    const missing: string[] = [];
-    let dispose: unknown;
-    for (const m of EVENT_METHODS) {
-      let v: unknown;
-      try {
-        v = (value as Record<string, unknown>)[m];
-      } catch {
-        v = undefined;
-      }
-      if (m === 'dispose') dispose = v;
-      if (typeof v !== 'function') missing.push(m);
-    }
+    const read = readMembersOnce(value, EVENT_METHODS);
+    const missing = notCallable(read, EVENT_METHODS);
     if (missing.length === 0) return value as Event;
-    if (typeof dispose === 'function') disposeQuietly({ dispose: () => void (dispose as () => unknown).call(value) });
+    disposeRefused(value, read.values.dispose);
     throw badEvent(op, `${describeValue(value)} (missing ${missing.join(', ')})`);
   }
   throw badEvent(op, describeValue(value));
@@ -368,15 +359,6 @@ function badEvent(op: string, what: string): VirtError {
     detail: `the relay platform's createEvent returned ${what}, not an Event`,
     hint: 'A RelayPlatform (relayPlatform) returns an Event (signal, consume, dispose) from createEvent; fix the platform. With the default platform, report this. Nothing was changed.',
   });
-}
-
-/** `d.dispose()`, dropping what it throws: for disposal paths documented never to throw. */
-function disposeQuietly(d: { dispose(): void }): void {
-  try {
-    d.dispose();
-  } catch {
-    // disposal never throws; the rest is still released
-  }
 }
 
 /** The options, validated and read once each (the constructor never reads `options` again). */
