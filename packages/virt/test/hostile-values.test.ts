@@ -152,6 +152,7 @@ describe("RelayIrqFd: a createEvent result that is not an Event is INTERNAL nami
     ['an empty object', () => ({})],
     ['a hostile Proxy', () => hostile()],
     ['an object with only dispose', () => ({ dispose: () => void halfDisposed++ })],
+    ['an object with only dispose, its other members not functions', () => ({ signal: true, consume: 1, dispose: () => void halfDisposed++ })],
     [
       'an object whose dispose throws',
       () => ({

@@ -18,6 +18,24 @@ describe('createRelayPlatform refuses a result that is not a RelayPlatform', () 
     expect(disposed).toBe(1);
   });
 
+  it('members that are there but not functions are missing, named in the detail', () => {
+    let disposed = 0;
+    const e = thrownBy(() =>
+      createRelayPlatform(
+        'test',
+        (t) => {
+          const p = new InProcessRelayPlatform(t, () => true);
+          p.dispose = () => void disposed++;
+          return Object.assign(p, { watch: 42, settle: 'later' }) as never;
+        },
+        new RelayRouteTable(2),
+      ),
+    );
+    expect(isVirtError(e) && [e.code, e.operation]).toEqual(['INVALID_ARGUMENT', 'test']);
+    expect(isVirtError(e) && e.detail).toMatch(/ \(missing watch, settle\)$/);
+    expect(disposed).toBe(1);
+  });
+
   it('a refused result whose dispose throws is still INVALID_ARGUMENT, the dispose error named in the detail', () => {
     const e = thrownBy(() =>
       createRelayPlatform(
