@@ -26,7 +26,7 @@ describe('createRelayPlatform refuses a result that is not a RelayPlatform', () 
         (t) => {
           const p = new InProcessRelayPlatform(t, () => true);
           p.dispose = () => void disposed++;
-          return Object.assign(p, { watch: 42, settle: 'later' }) as never;
+          return Object.assign(p, { watch: 42, settle: 'later' });
         },
         new RelayRouteTable(2),
       ),
