@@ -5,7 +5,7 @@
  * with a VirtError, and nothing is leaked (slots, platforms, events).
  */
 import { VirtError, isVirtError, isVirtErrorCode } from '../src';
-import { InProcessRelayPlatform, type RelayIrqFd, RelayRouteTable, callRelayPlatform, checkInteger, checkMethods, checkNotThenable, checkOptions, createRelayPlatform, describeError, describeValue, readOptionsOnce, settleRelayPlatform, thrownVirtError, type RelayPlatform } from '../src/implement';
+import { InProcessRelayPlatform, VIRT_ERROR_BRAND, type RelayIrqFd, RelayRouteTable, callRelayPlatform, checkInteger, checkMethods, checkNotThenable, checkOptions, createRelayPlatform, describeError, describeValue, readOptionsOnce, settleRelayPlatform, thrownVirtError, type RelayPlatform } from '../src/implement';
 import { settledOutcome, thrownBy } from '../src/testing';
 import { ConformanceFailure, checkThrows } from '../src/conformance';
 import { testRelay } from './support/test-relay';
@@ -367,6 +367,26 @@ describe('the testing and conformance helpers describe a hostile thrown value in
     const returned = thrownBy(() => checkThrows(() => hostile(), 'INVALID_ARGUMENT', 'call'));
     expect(returned).toBeInstanceOf(ConformanceFailure);
     expect((returned as Error).message).toMatch(/but the call returned an object that cannot be inspected/);
+  });
+
+  it('checkThrows: an error carrying the VirtError brand whose members throw is a ConformanceFailure, not the getter error', () => {
+    const fake = Object.defineProperty(Object.create(VirtError.prototype) as Error, VIRT_ERROR_BRAND, { value: true });
+    Object.defineProperty(fake, 'code', {
+      get: () => {
+        throw new Error('code getter');
+      },
+    });
+    const thrown = thrownBy(() =>
+      checkThrows(
+        () => {
+          throw fake;
+        },
+        'INVALID_ARGUMENT',
+        'call',
+      ),
+    );
+    expect(thrown).toBeInstanceOf(ConformanceFailure);
+    expect((thrown as Error).message).toMatch(/^call: expected VirtError INVALID_ARGUMENT, got an error branded as one whose members cannot be read \(Error: code getter\)/);
   });
 });
 

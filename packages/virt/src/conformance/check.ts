@@ -2,7 +2,7 @@
  * The suite's own assertions: it must run under any test runner (and inside its own self-tests),
  * so it throws plain errors with a clear message instead of using a runner's `expect`.
  */
-import { VirtError, type VirtErrorCode } from '../errors';
+import { type VirtError, type VirtErrorCode, isVirtError } from '../errors';
 import { describeError, describeValue } from '../validate';
 
 /** A check of the suite that did not hold; the message says what was expected and what was seen. */
@@ -32,12 +32,26 @@ export function checkThrows(fn: () => unknown, code: VirtErrorCode, what: string
   try {
     result = fn();
   } catch (e) {
-    if (!(e instanceof VirtError)) throw new ConformanceFailure(`${what}: expected VirtError ${code}, got ${describeError(e)}`);
-    if (e.code !== code) throw new ConformanceFailure(`${what}: expected VirtError ${code}, got ${e.code}: ${e.message}`);
-    if (!e.operation || !e.message) throw new ConformanceFailure(`${what}: the VirtError has no operation or message`);
+    if (!isVirtError(e)) throw new ConformanceFailure(`${what}: expected VirtError ${code}, got ${describeError(e)}`);
+    // The brand is a registered symbol: a backend's fake error can carry it with members whose getters throw.
+    let seen: { readonly code: unknown; readonly operation: unknown; readonly message: unknown };
+    try {
+      seen = { code: e.code, operation: e.operation, message: e.message };
+    } catch (r) {
+      throw new ConformanceFailure(`${what}: expected VirtError ${code}, got an error branded as one whose members cannot be read (${describeError(r)})`);
+    }
+    if (seen.code !== code) throw new ConformanceFailure(`${what}: expected VirtError ${code}, got ${asText(seen.code)}: ${asText(seen.message)}`);
+    if (typeof seen.operation !== 'string' || seen.operation === '' || typeof seen.message !== 'string' || seen.message === '') {
+      throw new ConformanceFailure(`${what}: the VirtError has no operation or message`);
+    }
     return e;
   }
   throw new ConformanceFailure(`${what}: expected VirtError ${code}, but the call returned ${describeValue(result)}`);
+}
+
+/** A string as it is, anything else described (never throws). */
+function asText(v: unknown): string {
+  return typeof v === 'string' ? v : describeValue(v);
 }
 
 function bigintSafe(_k: string, v: unknown): unknown {
