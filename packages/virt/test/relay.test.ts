@@ -210,3 +210,29 @@ test('an in-process platform refuses to watch a disposed event', () => {
   e.dispose();
   expect(() => platform.watch(0, e)).toThrow(expect.objectContaining({ code: 'DISPOSED', operation: 'RelayPlatform.watch' }));
 });
+
+test('an event watched by a second in-process platform keeps delivering there when the first unwatches it or is disposed', () => {
+  const armed = (t: RelayRouteTable, data: number): RelayRouteTable => {
+    const m = msi(0, data);
+    t.lock(0);
+    t.setMsi(0, m.addressLo, m.addressHi, m.data);
+    t.setFlags(0, FLAG_HAS_MSI);
+    t.unlock(0);
+    return t;
+  };
+  for (const leave of ['unwatch', 'dispose'] as const) {
+    const injected: number[] = [];
+    const first = new InProcessRelayPlatform(armed(new RelayRouteTable(1), 0x51), (_lo, _hi, data) => (injected.push(data), true));
+    const second = new InProcessRelayPlatform(armed(new RelayRouteTable(1), 0x52), (_lo, _hi, data) => (injected.push(data), true));
+    const e = first.createEvent();
+    first.watch(0, e);
+    second.watch(0, e);
+    if (leave === 'unwatch') first.unwatch(0, e);
+    else first.dispose();
+    e.signal();
+    expect([leave, injected]).toEqual([leave, [0x52]]);
+    second.unwatch(0, e);
+    e.signal();
+    expect([leave, injected, e.consume()]).toEqual([leave, [0x52], 1]);
+  }
+});

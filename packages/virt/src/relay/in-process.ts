@@ -66,8 +66,11 @@ export class InProcessRelayPlatform implements RelayPlatform {
 
   private readonly table: RelayRouteTable;
   private readonly inject: RawInjector;
-  /** Events watched now, so that dispose stops their deliveries as a waiter's exit would. */
-  private readonly watched = new Set<InProcessEvent>();
+  /**
+   * Events watched now, each with the delivery this platform set on it, so that dispose stops them
+   * as a waiter's exit would, and clears only its own: another platform may watch the same event.
+   */
+  private readonly watched = new Map<InProcessEvent, () => void>();
   private isDisposed = false;
 
   /** INVALID_ARGUMENT unless `table` is a {@link RelayRouteTable} and `inject` a function. */
@@ -93,16 +96,14 @@ export class InProcessRelayPlatform implements RelayPlatform {
     if (this.isDisposed) throw disposedError('RelayPlatform.watch', 'the in-process relay platform');
     if (event.disposed) throw disposedError('RelayPlatform.watch', 'the event');
     const e = event;
-    e.onReady = () => void this.table.deliver(slot, () => e.consume(), this.inject);
-    this.watched.add(e);
+    const deliver = (): void => void this.table.deliver(slot, () => e.consume(), this.inject);
+    e.onReady = deliver;
+    this.watched.set(e, deliver);
   }
 
-  /** Signals of `event` only count from now on; nothing is delivered. Never throws. */
+  /** Signals of `event` only count from now on; nothing is delivered through this platform. Never throws. */
   unwatch(_slot: number, event: Event): void {
-    if (event instanceof InProcessEvent) {
-      event.onReady = undefined;
-      this.watched.delete(event);
-    }
+    if (event instanceof InProcessEvent) this.stop(event);
   }
 
   /** Resolves at once: every signal was handled inside its `signal()` call. */
@@ -117,8 +118,13 @@ export class InProcessRelayPlatform implements RelayPlatform {
   dispose(): void {
     if (this.isDisposed) return;
     this.isDisposed = true;
-    for (const e of this.watched) e.onReady = undefined;
-    this.watched.clear();
+    for (const e of [...this.watched.keys()]) this.stop(e);
+  }
+
+  /** Drops this platform's delivery from `e` (a delivery another platform set since stays). */
+  private stop(e: InProcessEvent): void {
+    if (e.onReady === this.watched.get(e)) e.onReady = undefined;
+    this.watched.delete(e);
   }
 
   /** Resolves at once: there is no thread to wait for. */
