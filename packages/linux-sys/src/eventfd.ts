@@ -17,7 +17,7 @@ import { EAGAIN, ENOSYS } from './errno';
 import { EFD_NONBLOCK } from './constants';
 import { check, failure } from './check';
 import { libcSyscalls } from './libc';
-import type { Syscalls } from './syscalls';
+import { type Syscalls, checkSyscalls } from './syscalls';
 
 /** The 64-bit little-endian 1 that every signal writes; the kernel only reads it. */
 const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
@@ -37,6 +37,9 @@ const COUNTER_VIEW = new DataView(COUNTER.buffer);
  * copy, and a reused number is never touched. {@link dispose} closes `fd` too only while kcmp(2)
  * proves it still names the same open file.
  */
+/** The `sys` objects {@link EventFd} has checked already. */
+const CHECKED_SYSCALLS = new WeakSet<Syscalls>();
+
 export class EventFd implements EventFdEvent {
   /** Always `'eventfd'`: {@link fd} is set and {@link handle} is not. */
   readonly kind = 'eventfd' as const;
@@ -57,6 +60,9 @@ export class EventFd implements EventFdEvent {
    * other failures of either step become typed errors, with nothing left open.
    */
   constructor(sys: Syscalls = libcSyscalls(), operation = 'EventFd.create') {
+    // Checked before any call (a wrong `sys` is the caller's argument, not a failed system call),
+    // once per object: routes create their events through one `sys`, thousands at a time.
+    if (!CHECKED_SYSCALLS.has(sys)) CHECKED_SYSCALLS.add(checkSyscalls(typeof operation === 'string' ? operation : 'EventFd.create', 'sys', sys));
     this.sys = sys;
     this.own = check(sys.eventfd(0, EFD_NONBLOCK), operation, 'eventfd()');
     let fd = this.own;
