@@ -1,7 +1,17 @@
 import { isVirtError } from '@tsvmm/virt';
-import { PBA, TABLE, msg, rig } from './support/setup';
+import { PBA, type Rig, TABLE, msg, rig } from './support/setup';
 
 const X2APIC = { addressHi: 'x2apic-ids' as const, backend: 'test' };
+
+/** MSI-X enabled with vector 0 programmed (0x40) and unmasked, vector 1 programmed (0x41) and masked. */
+function enabledWithVector0Unmasked(vectors: number): Rig {
+  const r = rig({ vectors });
+  r.program(0, 0, 0x40);
+  r.unmask(0);
+  r.program(1, 0, 0x41);
+  r.control(true, false);
+  return r;
+}
 
 describe('routes kept in step with the guest', () => {
   it('Linux order (program masked, enable, unmask each) programs all routes in one commit at Enable; unmasks cost none', () => {
@@ -90,11 +100,7 @@ describe('routes kept in step with the guest', () => {
   });
 
   it('Enable off masks every route and removes its message; Enable on again re-arms', () => {
-    const r = rig({ vectors: 3 });
-    r.program(0, 0, 0x40);
-    r.unmask(0);
-    r.program(1, 0, 0x41);
-    r.control(true, false);
+    const r = enabledWithVector0Unmasked(3);
     r.control(false, false);
     expect(r.fake.routes.every((x) => x.masked && x.msi === undefined)).toBe(true);
     r.fake.routes[0]!.deviceSignal();
@@ -229,11 +235,7 @@ describe('routes kept in step with the guest', () => {
   });
 
   it('reset masks and clears every route and drops latched signals', () => {
-    const r = rig({ vectors: 2 });
-    r.program(0, 0, 0x40);
-    r.unmask(0);
-    r.program(1, 0, 0x41);
-    r.control(true, false);
+    const r = enabledWithVector0Unmasked(2);
     r.fake.routes[1]!.deviceSignal();
     r.emu.signal(1);
     r.emu.reset();
