@@ -47,29 +47,23 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
   }
 
   it('delivers signals of armed routes in the worker, latches while masked, and settles', async () => {
-    const { irqfd, worker, main } = makeRelay();
+    const { irqfd, worker, main, signalled } = makeRelay();
     try {
       const a = irqfd.newIrqFdRoute();
       const b = irqfd.newIrqFdRoute();
       a.setMsi(MSI, 0x41);
       b.setMsi(MSI, 0x42);
       a.unmask();
-      a.event.signal();
-      await irqfd.settle();
-      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+      expect(await signalled(a)).toBe(1);
       expect(Atomics.load(worker, REC_DATA)).toBe(0x41);
       expect(main.count).toBe(0);
       // b is masked: its signal latches, nothing is injected, consumePending reports it once.
-      b.event.signal();
-      await irqfd.settle();
-      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+      expect(await signalled(b)).toBe(1);
       expect(b.consumePending()).toBe(true);
       expect(b.consumePending()).toBe(false);
       // mask -> signal -> unmask: the latched signal is delivered once, by unmask on this thread.
       a.mask();
-      a.event.signal();
-      await irqfd.settle();
-      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+      expect(await signalled(a)).toBe(1);
       a.unmask();
       await irqfd.settle();
       expect(main.count).toBe(1);
@@ -107,24 +101,20 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
 
   it('a failing epoll_ctl while arming leaves the route unarmed with a typed error', async () => {
     const sys = new FaultInjector();
-    const { irqfd, worker, main } = makeRelay(sys);
+    const { irqfd, worker, main, signalled } = makeRelay(sys);
     try {
       const r = irqfd.newIrqFdRoute();
       r.setMsi(MSI, 0x41);
       sys.fail('epoll_ctl', 28 /* ENOSPC */);
       expect(() => r.unmask()).toThrow(expect.objectContaining({ code: 'SYSCALL', errnoName: 'ENOSPC' }));
       expect(r.masked).toBe(true);
-      r.event.signal();
-      await irqfd.settle();
-      expect(Atomics.load(worker, REC_COUNT)).toBe(0);
+      expect(await signalled(r)).toBe(0);
       expect(main.count).toBe(0);
       r.unmask();
       await irqfd.settle();
       expect(main.count).toBe(1); // the latched signal, delivered once at unmask
       expect(Atomics.load(worker, REC_COUNT)).toBe(0);
-      r.event.signal();
-      await irqfd.settle();
-      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+      expect(await signalled(r)).toBe(1);
     } finally {
       irqfd.dispose();
     }
@@ -166,7 +156,7 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
   });
 
   it("a route whose eventfd its user closed: calls throw DISPOSED, dispose is safe, and a route reusing the fd number keeps delivering", async () => {
-    const { irqfd, worker } = makeRelay();
+    const { irqfd, worker, signalled } = makeRelay();
     try {
       await irqfd.settle(); // the worker is up: it opens no more fds that could take the number
       const a = irqfd.newIrqFdRoute();
@@ -181,9 +171,7 @@ describe('EpollRelayPlatform (one worker thread, injecting in the worker)', () =
       b.setMsi(MSI, 0x42);
       b.unmask();
       expect(() => a.dispose()).not.toThrow();
-      b.event.signal();
-      await irqfd.settle();
-      expect(Atomics.load(worker, REC_COUNT)).toBe(1);
+      expect(await signalled(b)).toBe(1);
       expect(Atomics.load(worker, REC_DATA)).toBe(0x42);
       expect(irqfd.routeCount).toBe(1);
     } finally {

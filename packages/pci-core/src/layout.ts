@@ -1,32 +1,33 @@
 /**
- * The MSI-X capability's fixed facts (PCI Local Bus / PCIe Base: MSI-X capability, table, PBA) and
- * the validated placement of the table and the pending-bit array in the device's BARs.
+ * The MSI-X capability's fixed facts (PCI Local Bus / PCIe Base: MSI-X capability, table, PBA;
+ * values as in Linux `include/uapi/linux/pci_regs.h` `PCI_MSIX_*`) and the validated placement
+ * of the table and the pending-bit array in the device's BARs.
  */
 import { checkInteger, invalidArgument, checkOptions } from '@tsvmm/virt/implement';
 
-/** Capability ID of MSI-X in the config-space capability list (capability +0). */
+/** Capability ID of MSI-X in the config-space capability list (capability +0; `PCI_CAP_ID_MSIX`). */
 export const MSIX_CAPABILITY_ID = 0x11;
-/** Bytes of the capability structure in config space. */
+/** Bytes of the capability structure in config space (`PCI_CAP_MSIX_SIZEOF`). */
 export const MSIX_CAPABILITY_SIZE = 12;
-/** Most vectors one function can have: Table Size is an 11-bit field holding vectors - 1. */
+/** Most vectors one function can have: Table Size is an 11-bit field holding vectors - 1 (`PCI_MSIX_FLAGS_QSIZE` + 1). */
 export const MSIX_MAX_VECTORS = 2048;
-/** Bytes per table entry: address low, address high, data, vector control. */
+/** Bytes per table entry: address low, address high, data, vector control (`PCI_MSIX_ENTRY_SIZE`). */
 export const MSIX_ENTRY_SIZE = 16;
 
-/** Message Control (capability +2) bit 15: MSI-X Enable. */
+/** Message Control (capability +2) bit 15: MSI-X Enable (`PCI_MSIX_FLAGS_ENABLE`). */
 export const MSIX_CONTROL_ENABLE = 0x8000;
-/** Message Control (capability +2) bit 14: Function Mask, which masks every vector without touching their Mask bits. */
+/** Message Control (capability +2) bit 14: Function Mask, which masks every vector without touching their Mask bits (`PCI_MSIX_FLAGS_MASKALL`). */
 export const MSIX_CONTROL_FUNCTION_MASK = 0x4000;
-/** Vector Control bit 0: the vector's Mask bit (set at reset). */
+/** Vector Control bit 0: the vector's Mask bit, set at reset (`PCI_MSIX_ENTRY_CTRL_MASKBIT`). */
 export const MSIX_VECTOR_MASKED = 1;
 
-/** Byte offset of Message Address (bits 31:0, DWORD aligned) in a table entry. */
+/** Byte offset of Message Address (bits 31:0, DWORD aligned) in a table entry (`PCI_MSIX_ENTRY_LOWER_ADDR`). */
 export const MSIX_ENTRY_ADDRESS_LO = 0;
-/** Byte offset of Message Upper Address (bits 63:32) in a table entry. */
+/** Byte offset of Message Upper Address (bits 63:32) in a table entry (`PCI_MSIX_ENTRY_UPPER_ADDR`). */
 export const MSIX_ENTRY_ADDRESS_HI = 4;
-/** Byte offset of Message Data in a table entry. */
+/** Byte offset of Message Data in a table entry (`PCI_MSIX_ENTRY_DATA`). */
 export const MSIX_ENTRY_DATA = 8;
-/** Byte offset of Vector Control (bit 0: Mask) in a table entry. */
+/** Byte offset of Vector Control (bit 0: Mask) in a table entry (`PCI_MSIX_ENTRY_VECTOR_CTRL`). */
 export const MSIX_ENTRY_VECTOR_CONTROL = 12;
 
 /** Where a structure lives: a BAR index (BIR 0-5) and a QWORD-aligned offset into it. */

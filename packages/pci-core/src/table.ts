@@ -43,30 +43,15 @@ export class MsixTable {
   private stagedHi = 0;
   private stagedHalves = 0;
 
-  // Placement, copied into fields for the hot path.
-  private readonly tBar: number;
-  private readonly tOff: number;
-  private readonly tSize: number;
-  private readonly pBar: number;
-  private readonly pOff: number;
-  private readonly pSize: number;
-  private readonly vectors: number;
   private readonly scratch = new Uint8Array(8);
   /** `scratch` as little-endian words: an access that is not one aligned table DWORD goes through its bytes. */
   private readonly scratchWords = new DataView(this.scratch.buffer);
 
   constructor(
-    layout: MsixLayout,
+    private readonly layout: MsixLayout,
     private readonly cap: MsixCapabilityRegisters,
     private readonly sink: MsixTableSink,
   ) {
-    this.vectors = layout.vectors;
-    this.tBar = layout.tableBir;
-    this.tOff = layout.tableOffset;
-    this.tSize = layout.tableSize;
-    this.pBar = layout.pbaBir;
-    this.pOff = layout.pbaOffset;
-    this.pSize = layout.pbaSize;
     this.words = new Uint32Array(layout.vectors * 4);
     this.reset();
   }
@@ -75,7 +60,7 @@ export class MsixTable {
   reset(): void {
     this.stagedVector = -1;
     this.words.fill(0);
-    for (let v = 0; v < this.vectors; v++) this.words[v * 4 + 3] = 1;
+    for (let v = 0; v < this.layout.vectors; v++) this.words[v * 4 + 3] = 1;
   }
 
   /** Whether vector `v` may send: the function is open and its Mask bit is clear. */
@@ -105,13 +90,13 @@ export class MsixTable {
 
   region(bar: number, offset: number): MsixRegion | undefined {
     if (!Number.isSafeInteger(offset)) return undefined;
-    if (bar === this.tBar) {
-      const rel = offset - this.tOff;
-      if (rel >= 0 && rel < this.tSize) return 'table';
+    if (bar === this.layout.tableBir) {
+      const rel = offset - this.layout.tableOffset;
+      if (rel >= 0 && rel < this.layout.tableSize) return 'table';
     }
-    if (bar === this.pBar) {
-      const rel = offset - this.pOff;
-      if (rel >= 0 && rel < this.pSize) return 'pba';
+    if (bar === this.layout.pbaBir) {
+      const rel = offset - this.layout.pbaOffset;
+      if (rel >= 0 && rel < this.layout.pbaSize) return 'pba';
     }
     return undefined;
   }
@@ -120,15 +105,15 @@ export class MsixTable {
     if (typeof length !== 'number' || !(length > 0) || !Number.isSafeInteger(offset)) return false;
     const end = offset + length;
     return (
-      (bar === this.tBar && offset < this.tOff + this.tSize && end > this.tOff) ||
-      (bar === this.pBar && offset < this.pOff + this.pSize && end > this.pOff)
+      (bar === this.layout.tableBir && offset < this.layout.tableOffset + this.layout.tableSize && end > this.layout.tableOffset) ||
+      (bar === this.layout.pbaBir && offset < this.layout.pbaOffset + this.layout.pbaSize && end > this.layout.pbaOffset)
     );
   }
 
   read32(bar: number, offset: number): number {
-    if (bar === this.tBar) {
-      const rel = offset - this.tOff;
-      if ((rel >>> 0) === rel && rel < this.tSize && (rel & 3) === 0) {
+    if (bar === this.layout.tableBir) {
+      const rel = offset - this.layout.tableOffset;
+      if ((rel >>> 0) === rel && rel < this.layout.tableSize && (rel & 3) === 0) {
         if (this.stagedVector >= 0) this.commitStaged();
         return this.words[rel >>> 2]!;
       }
@@ -147,9 +132,9 @@ export class MsixTable {
    * rules"), while a write to the staged entry itself may complete it.
    */
   private alignedEntryWrite(bar: number, offset: number, alignMask: number): number {
-    if (bar !== this.tBar) return -1;
-    const rel = offset - this.tOff;
-    if (!((rel >>> 0) === rel && rel < this.tSize && (rel & alignMask) === 0)) return -1;
+    if (bar !== this.layout.tableBir) return -1;
+    const rel = offset - this.layout.tableOffset;
+    if (!((rel >>> 0) === rel && rel < this.layout.tableSize && (rel & alignMask) === 0)) return -1;
     if (this.stagedVector >= 0 && this.stagedVector !== rel >>> 4) this.commitStaged();
     return rel;
   }
@@ -210,42 +195,42 @@ export class MsixTable {
   readInto(bar: number, offset: number, len: number, out: Uint8Array): boolean {
     if (!this.claims(bar, offset, len)) return false;
     if (this.stagedVector >= 0) this.commitStaged();
-    if (bar === this.tBar) {
-      const from = Math.max(offset, this.tOff);
-      const to = Math.min(offset + len, this.tOff + this.tSize);
+    if (bar === this.layout.tableBir) {
+      const from = Math.max(offset, this.layout.tableOffset);
+      const to = Math.min(offset + len, this.layout.tableOffset + this.layout.tableSize);
       const w = this.words;
       for (let a = from; a < to; a++) {
-        const rel = a - this.tOff;
+        const rel = a - this.layout.tableOffset;
         out[a - offset] = w[rel >>> 2]! >>> ((rel & 3) * 8);
       }
     }
-    if (bar === this.pBar) {
-      const from = Math.max(offset, this.pOff);
-      const to = Math.min(offset + len, this.pOff + this.pSize);
-      for (let a = from; a < to; a++) out[a - offset] = this.pbaByte(a - this.pOff);
+    if (bar === this.layout.pbaBir) {
+      const from = Math.max(offset, this.layout.pbaOffset);
+      const to = Math.min(offset + len, this.layout.pbaOffset + this.layout.pbaSize);
+      for (let a = from; a < to; a++) out[a - offset] = this.pbaByte(a - this.layout.pbaOffset);
     }
     return true;
   }
 
   writeFrom(bar: number, offset: number, len: number, data: Uint8Array): boolean {
     if (!this.claims(bar, offset, len)) return false;
-    if (bar !== this.tBar) {
+    if (bar !== this.layout.tableBir) {
       if (this.stagedVector >= 0) this.commitStaged();
       return true; // PBA only: read-only, the write is dropped
     }
-    const from = Math.max(offset, this.tOff);
-    const to = Math.min(offset + len, this.tOff + this.tSize);
-    const touchesPba = bar === this.pBar && offset < this.pOff + this.pSize && offset + len > this.pOff;
+    const from = Math.max(offset, this.layout.tableOffset);
+    const to = Math.min(offset + len, this.layout.tableOffset + this.layout.tableSize);
+    const touchesPba = bar === this.layout.pbaBir && offset < this.layout.pbaOffset + this.layout.pbaSize && offset + len > this.layout.pbaOffset;
     if (from >= to) {
       if (this.stagedVector >= 0) this.commitStaged();
       return true;
     }
-    const first = (from - this.tOff) >>> 4;
-    const last = (to - 1 - this.tOff) >>> 4;
+    const first = (from - this.layout.tableOffset) >>> 4;
+    const last = (to - 1 - this.layout.tableOffset) >>> 4;
     if (this.stagedVector >= 0 && (touchesPba || first !== last || first !== this.stagedVector)) this.commitStaged();
     const w = this.words;
     for (let v = first; v <= last; v++) {
-      const base = this.tOff + v * 16;
+      const base = this.layout.tableOffset + v * 16;
       const b = v * 4;
       let lo = w[b]!;
       let hi = w[b + 1]!;
@@ -331,7 +316,7 @@ export class MsixTable {
   private pbaByte(i: number): number {
     let byte = 0;
     const first = i * 8;
-    const end = Math.min(first + 8, this.vectors);
+    const end = Math.min(first + 8, this.layout.vectors);
     for (let v = first; v < end; v++) if (this.sink.pendingBit(v)) byte |= 1 << (v - first);
     return byte;
   }

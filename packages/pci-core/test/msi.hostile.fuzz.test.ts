@@ -54,39 +54,29 @@ function fuzz(vectors: number, address64: boolean, masking: boolean, routed: boo
   });
   if (routed) emu.setRoutes(fake.routes, { batch: fake.batch });
   const image = () => Array.from({ length: 0x20 }, (_, i) => emu.configRead(i, 1));
-  const offset = (): unknown => {
-    switch (int(8)) {
-      case 0:
-        return pick(WEIRD_NUMBERS);
-      case 1:
-        return pick(NOT_NUMBERS);
-      case 2:
-        return f.size + int(64);
-      case 3:
-        return -1 - int(4);
-      default:
-        return int(f.size + 2);
-    }
+  /**
+   * Draws `int(n)`: 0 gives a weird number, 1 something that is not a number, 2 and up the caller's
+   * `choices` in order, and whatever is left `otherwise`.
+   */
+  const hostile = (n: number, choices: readonly (() => unknown)[], otherwise: () => unknown): unknown => {
+    const k = int(n);
+    if (k === 0) return pick(WEIRD_NUMBERS);
+    if (k === 1) return pick(NOT_NUMBERS);
+    return k - 2 < choices.length ? choices[k - 2]!() : otherwise();
   };
+  const offset = (): unknown => hostile(8, [() => f.size + int(64), () => -1 - int(4)], () => int(f.size + 2));
   const size = (): unknown => (int(6) === 0 ? pick([0, 5, 8, -1, 1.5, NaN, Infinity, ...NOT_NUMBERS]) : 1 + int(4));
-  const value = (): unknown => {
-    switch (int(10)) {
-      case 0:
-        return pick(WEIRD_NUMBERS);
-      case 1:
-        return pick(NOT_NUMBERS);
-      case 2:
-        return pick([0n, 0xffffffffn, 0x1_0000_0000n, -1n, BigInt(int(2 ** 32))]);
-      case 3:
-        return (0x80 << 24) | int(0x100); // a negative int32: the same 32 bits
-      case 4:
-        return (0xfee00000 | (int(4) << 12)) >>> 0;
-      case 5:
-        return int(0x80) | 1; // Enable with some MME
-      default:
-        return Math.floor(rnd() * 2 ** 32);
-    }
-  };
+  const value = (): unknown =>
+    hostile(
+      10,
+      [
+        () => pick([0n, 0xffffffffn, 0x1_0000_0000n, -1n, BigInt(int(2 ** 32))]),
+        () => (0x80 << 24) | int(0x100), // a negative int32: the same 32 bits
+        () => (0xfee00000 | (int(4) << 12)) >>> 0,
+        () => int(0x80) | 1, // Enable with some MME
+      ],
+      () => Math.floor(rnd() * 2 ** 32),
+    );
   const isDword = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= -0x8000_0000 && v <= 0xffffffff) || (typeof v === 'bigint' && v >= 0n && v <= 0xffffffffn);
 
   let expectedRefusals = 0;

@@ -1,7 +1,17 @@
 import { isVirtError } from '@tsvmm/virt';
-import { P_BAR, P_OFF, T_BAR, msg, rig } from './support/setup';
+import { PBA, type Rig, TABLE, msg, rig } from './support/setup';
 
 const X2APIC = { addressHi: 'x2apic-ids' as const, backend: 'test' };
+
+/** MSI-X enabled with vector 0 programmed (0x40) and unmasked, vector 1 programmed (0x41) and masked. */
+function enabledWithVector0Unmasked(vectors: number): Rig {
+  const r = rig({ vectors });
+  r.program(0, 0, 0x40);
+  r.unmask(0);
+  r.program(1, 0, 0x41);
+  r.control(true, false);
+  return r;
+}
 
 describe('routes kept in step with the guest', () => {
   it('Linux order (program masked, enable, unmask each) programs all routes in one commit at Enable; unmasks cost none', () => {
@@ -46,7 +56,7 @@ describe('routes kept in step with the guest', () => {
     r.program(1, 0, 0x30);
     r.control(true, false);
     r.unmask(1);
-    r.emu.write32(T_BAR, r.at(1, 8), 0x31);
+    r.emu.write32(TABLE.bir, r.at(1, 8), 0x31);
     expect(r.fake.routes[1]!.msi).toEqual({ lo: msg(0, 0x31).lo, hi: 0, data: 0x31 });
     r.fake.routes[1]!.deviceSignal();
     expect(r.fake.take()).toEqual([{ via: 'route', vector: 1, ...msg(0, 0x31) }]);
@@ -73,12 +83,12 @@ describe('routes kept in step with the guest', () => {
     r.control(true, false);
     r.control(true, true);
     expect(r.fake.routes.every((x) => x.masked && x.msi !== undefined)).toBe(true);
-    for (let v = 0; v < 3; v++) expect(r.emu.read32(T_BAR, r.at(v, 12))).toBe(0);
+    for (let v = 0; v < 3; v++) expect(r.emu.read32(TABLE.bir, r.at(v, 12))).toBe(0);
     expect(r.emu.isMasked(0)).toBe(true);
     r.fake.routes[0]!.deviceSignal();
     r.emu.signal(2);
     expect(r.fake.take()).toEqual([]);
-    expect(r.emu.read32(P_BAR, P_OFF)).toBe(0b101);
+    expect(r.emu.read32(PBA.bir, PBA.offset)).toBe(0b101);
     const batches = r.fake.batches;
     r.control(true, false);
     expect(r.fake.batches - batches).toBe(1);
@@ -86,15 +96,11 @@ describe('routes kept in step with the guest', () => {
       { via: 'route', vector: 0, ...msg(0, 0x60) },
       { via: 'route', vector: 2, ...msg(0, 0x62) },
     ]);
-    expect(r.emu.read32(P_BAR, P_OFF)).toBe(0);
+    expect(r.emu.read32(PBA.bir, PBA.offset)).toBe(0);
   });
 
   it('Enable off masks every route and removes its message; Enable on again re-arms', () => {
-    const r = rig({ vectors: 3 });
-    r.program(0, 0, 0x40);
-    r.unmask(0);
-    r.program(1, 0, 0x41);
-    r.control(true, false);
+    const r = enabledWithVector0Unmasked(3);
     r.control(false, false);
     expect(r.fake.routes.every((x) => x.masked && x.msi === undefined)).toBe(true);
     r.fake.routes[0]!.deviceSignal();
@@ -111,7 +117,7 @@ describe('routes kept in step with the guest', () => {
     r.unmask(3);
     r.control(true, false);
     r.fake.calls.length = 0;
-    r.emu.read64(P_BAR, P_OFF);
+    r.emu.read64(PBA.bir, PBA.offset);
     expect(r.fake.calls.map((c) => [c.method, c.vector])).toEqual([
       ['consumePending', 0],
       ['consumePending', 2],
@@ -160,7 +166,7 @@ describe('routes kept in step with the guest', () => {
     r.control(true, false);
     r.unmask(0);
     r.fake.calls.length = 0;
-    r.emu.write64Halves(T_BAR, r.at(0, 0), 0xfee02000, 0x100);
+    r.emu.write64Halves(TABLE.bir, r.at(0, 0), 0xfee02000, 0x100);
     expect(r.fake.calls.map((c) => [c.method, ...c.args])).toEqual([['setMsi', 0xfee02000, 0x100, 0x40]]);
   });
 
@@ -174,11 +180,11 @@ describe('routes kept in step with the guest', () => {
     r.unmask(0);
     r.fake.calls.length = 0;
     const values: Record<number, number> = { 0: 0xfee05000, 4: 0x300 };
-    r.emu.write32(T_BAR, r.at(0, order[0]), values[order[0]!]!);
+    r.emu.write32(TABLE.bir, r.at(0, order[0]), values[order[0]!]!);
     expect(r.fake.calls).toEqual([]);
     r.fake.routes[0]!.deviceSignal(); // a kernel-path interrupt between the writes goes to the old, complete message
     expect(r.fake.take()).toEqual([{ via: 'route', vector: 0, ...msg(1, 0x40) }]);
-    r.emu.write32(T_BAR, r.at(0, order[1]), values[order[1]!]!);
+    r.emu.write32(TABLE.bir, r.at(0, order[1]), values[order[1]!]!);
     expect(r.fake.calls.map((c) => [c.method, ...c.args])).toEqual([['setMsi', 0xfee05000, 0x300, 0x40]]);
   });
 
@@ -187,23 +193,23 @@ describe('routes kept in step with the guest', () => {
     r.program(0, 1, 0x40);
     r.control(true, false);
     r.unmask(0);
-    r.emu.write32(T_BAR, r.at(0, 0), msg(0, 0).lo);
+    r.emu.write32(TABLE.bir, r.at(0, 0), msg(0, 0).lo);
     expect(r.fake.routes[0]!.msi!.lo).toBe(msg(1, 0).lo);
-    r.emu.read32(T_BAR, r.at(1, 0));
+    r.emu.read32(TABLE.bir, r.at(1, 0));
     expect(r.fake.routes[0]!.msi!.lo).toBe(msg(0, 0).lo);
-    r.emu.write32(T_BAR, r.at(0, 0), msg(1, 0).lo);
+    r.emu.write32(TABLE.bir, r.at(0, 0), msg(1, 0).lo);
     r.emu.signal(0);
     expect(r.fake.take()).toEqual([{ via: 'route', vector: 0, ...msg(1, 0x40) }]);
     // And the data write of the usual lo, hi, data sequence completes the entry too.
-    r.emu.write32(T_BAR, r.at(0, 0), msg(0, 0).lo);
-    r.emu.write32(T_BAR, r.at(0, 8), 0x41);
+    r.emu.write32(TABLE.bir, r.at(0, 0), msg(0, 0).lo);
+    r.emu.write32(TABLE.bir, r.at(0, 8), 0x41);
     expect(r.fake.routes[0]!.msi).toEqual({ lo: msg(0, 0).lo, hi: 0, data: 0x41 });
   });
 
   it('an invalid message keeps the vector from delivering: reported, pending, delivered once fixed', () => {
     const r = rig({ vectors: 1 });
-    r.emu.write32(T_BAR, r.at(0, 0), 0x1000); // not in the interrupt window
-    r.emu.write32(T_BAR, r.at(0, 8), 0x40);
+    r.emu.write32(TABLE.bir, r.at(0, 0), 0x1000); // not in the interrupt window
+    r.emu.write32(TABLE.bir, r.at(0, 8), 0x40);
     r.control(true, false);
     r.unmask(0);
     expect(r.errors.map((e) => isVirtError(e.error, 'INVALID_MSI'))).toEqual([true]);
@@ -211,16 +217,16 @@ describe('routes kept in step with the guest', () => {
     expect(r.fake.routes[0]!.armed).toBe(false);
     expect(r.emu.signal(0)).toBe(false);
     expect(r.readPba(0)).toBe(true);
-    r.emu.write32(T_BAR, r.at(0, 0), msg(0, 0).lo);
-    r.emu.write32(T_BAR, r.at(0, 8), 0x40);
+    r.emu.write32(TABLE.bir, r.at(0, 0), msg(0, 0).lo);
+    r.emu.write32(TABLE.bir, r.at(0, 8), 0x40);
     expect(r.fake.take()).toEqual([{ via: 'route', vector: 0, ...msg(0, 0x40) }]);
     expect(r.readPba(0)).toBe(false);
   });
 
   it('a masked vector with a message the route refuses is not an error until the guest unmasks it', () => {
     const r = rig({ vectors: 2 });
-    r.emu.write32(T_BAR, r.at(0, 0), 0xfee00000);
-    r.emu.write32(T_BAR, r.at(0, 8), 0x3); // vector 3: refused by the route
+    r.emu.write32(TABLE.bir, r.at(0, 0), 0xfee00000);
+    r.emu.write32(TABLE.bir, r.at(0, 8), 0x3); // vector 3: refused by the route
     r.control(true, false);
     expect(r.errors).toEqual([]);
     expect(r.fake.routes[0]!.msi).toBeUndefined();
@@ -229,16 +235,12 @@ describe('routes kept in step with the guest', () => {
   });
 
   it('reset masks and clears every route and drops latched signals', () => {
-    const r = rig({ vectors: 2 });
-    r.program(0, 0, 0x40);
-    r.unmask(0);
-    r.program(1, 0, 0x41);
-    r.control(true, false);
+    const r = enabledWithVector0Unmasked(2);
     r.fake.routes[1]!.deviceSignal();
     r.emu.signal(1);
     r.emu.reset();
     expect(r.fake.routes.every((x) => x.masked && x.msi === undefined && !x.latched)).toBe(true);
-    expect(r.emu.read64(P_BAR, P_OFF)).toBe(0n);
+    expect(r.emu.read64(PBA.bir, PBA.offset)).toBe(0n);
     expect(r.emu.enabled).toBe(false);
     expect(r.emu.entry(0)).toEqual({ addressLo: 0, addressHi: 0, data: 0, masked: true });
     r.program(1, 0, 0x41);
@@ -317,8 +319,8 @@ describe('user-space signal path', () => {
 
   it('a route-less vector with an invalid message or without requestMsi keeps its interrupt pending', () => {
     const r = rig({ vectors: 2, routes: false });
-    r.emu.write32(T_BAR, r.at(0, 0), 0xfee00000);
-    r.emu.write32(T_BAR, r.at(0, 8), 0x5); // vector 5 is reserved for exceptions
+    r.emu.write32(TABLE.bir, r.at(0, 0), 0xfee00000);
+    r.emu.write32(TABLE.bir, r.at(0, 8), 0x5); // vector 5 is reserved for exceptions
     r.unmask(0);
     r.control(true, false);
     expect(r.emu.signal(0)).toBe(false);
@@ -336,7 +338,7 @@ describe('user-space signal path', () => {
     const r = rig({ vectors: 2 });
     r.control(true, false);
     for (const v of [-1, 2, 2048, 0.5, NaN, Infinity]) expect(r.emu.signal(v)).toBe(false);
-    expect(r.emu.read64(P_BAR, P_OFF)).toBe(0n);
+    expect(r.emu.read64(PBA.bir, PBA.offset)).toBe(0n);
     expect(r.fake.calls.filter((c) => c.method === 'signal')).toEqual([]);
   });
 });
@@ -368,7 +370,7 @@ describe('failures never reach the guest', () => {
       r.control(true, false);
       r.emu.signal(0);
       r.emu.signal(1);
-      r.emu.read64(P_BAR, P_OFF);
+      r.emu.read64(PBA.bir, PBA.offset);
       r.mask(0);
       r.unmask(1);
       r.control(false, false);
@@ -409,7 +411,7 @@ describe('failures never reach the guest', () => {
     }
     for (let v = 0; v < 3; v++) expect(r.emu.isDelivering(v)).toBe(false);
     r.fake.calls.length = 0;
-    r.emu.read64(P_BAR, P_OFF); // unknown routes are not asked
+    r.emu.read64(PBA.bir, PBA.offset); // unknown routes are not asked
     expect(r.fake.calls).toEqual([]);
     r.emu.signal(1); // held as pending, not lost
     r.emu.resync();

@@ -1,7 +1,7 @@
 import { isVirtError } from '@tsvmm/virt';
 import { thrownBy } from '@tsvmm/virt/testing';
 import { type MsixState } from '../src';
-import { P_BAR, P_OFF, T_BAR, msg, rig } from './support/setup';
+import { PBA, TABLE, msg, rig } from './support/setup';
 
 describe('save and restore', () => {
   function programmed() {
@@ -37,7 +37,7 @@ describe('save and restore', () => {
     b.emu.restore(s);
     expect(b.fake.batches - batches).toBe(1);
     expect(b.fake.take()).toEqual([]);
-    expect(b.emu.read64(P_BAR, P_OFF)).toBe(0b1010n);
+    expect(b.emu.read64(PBA.bir, PBA.offset)).toBe(0b1010n);
     expect(b.fake.routes.map((x) => x.armed)).toEqual([true, false, true, false]);
     for (let v = 0; v < 4; v++) expect(b.emu.entry(v)).toEqual(a.emu.entry(v));
     b.unmask(1);
@@ -74,7 +74,7 @@ describe('save and restore', () => {
       expect(isVirtError(thrownBy(() => r.emu.restore(s as MsixState)), 'INVALID_ARGUMENT')).toBe(true);
     }
     expect(r.emu.save()).toEqual(before);
-    expect(r.emu.read32(T_BAR, r.at(0, 12))).toBe(0);
+    expect(r.emu.read32(TABLE.bir, r.at(0, 12))).toBe(0);
   });
   it('restore names the field and shows the bad value; pending must be ascending and distinct, as save writes it', () => {
     const r = programmed();

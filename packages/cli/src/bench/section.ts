@@ -84,3 +84,25 @@ export async function sectionOutcome(
   }
   return result;
 }
+
+/**
+ * A section of one progress step whose metrics (`descriptions`, in µs) are measured together: it
+ * announces `step`, then reports the {@link sectionOutcome} of `measure` under `id`.
+ */
+export function oneStepSection(
+  id: string,
+  title: string,
+  step: string,
+  descriptions: Readonly<Record<string, string>>,
+  measure: (ctx: SectionContext) => Promise<SectionOutput | Unavailable>,
+): BenchSection {
+  return {
+    id,
+    title,
+    steps: 1,
+    async run(ctx: SectionContext): Promise<SectionOutput> {
+      ctx.progress.step(step);
+      return sectionOutcome(ctx, id, descriptions, () => measure(ctx));
+    },
+  };
+}

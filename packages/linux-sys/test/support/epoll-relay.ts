@@ -2,10 +2,11 @@
  * Relay irqfds on a real epoll worker thread, as the relay tests build them: a test policy (no
  * upper address), and the worker's injections recorded in shared memory where a test asks.
  */
+import type { IrqFdRoute } from '@tsvmm/virt';
 import type { RawInjector } from '@tsvmm/virt/implement';
 import { RelayIrqFd } from '@tsvmm/virt/implement';
 import { EpollRelayPlatform, type EpollRelayOptions, type Syscalls } from '../../src';
-import { REC_WORDS, recordingInjectorSpec } from '../../src/testing';
+import { REC_COUNT, REC_WORDS, recordingInjectorSpec } from '../../src/testing';
 
 /** A relay irqfd and the platform its constructor made. */
 export interface EpollRelay {
@@ -34,6 +35,8 @@ export function epollRelay(options: EpollRelayOptions, maxRoutes: number, inject
 /** An {@link EpollRelay} whose worker records each injection: `worker` is the record (REC_COUNT, REC_DATA...). */
 export interface RecordingRelay extends EpollRelay {
   readonly worker: Int32Array;
+  /** Signals `route`'s current event, settles the relay, and resolves to the worker's injections so far (REC_COUNT). */
+  signalled(route: IrqFdRoute): Promise<number>;
 }
 
 /** What {@link relaysStoppedAfterEach} hands a test file. */
@@ -63,7 +66,16 @@ export function relaysStoppedAfterEach(): StoppedAfterEach {
       const rec = new SharedArrayBuffer(REC_WORDS * 4);
       const relay = epollRelay({ injector: recordingInjectorSpec(rec), sys }, maxRoutes, inject);
       track(relay.platform);
-      return { ...relay, worker: new Int32Array(rec) };
+      const worker = new Int32Array(rec);
+      return {
+        ...relay,
+        worker,
+        async signalled(route) {
+          route.event.signal();
+          await relay.irqfd.settle();
+          return Atomics.load(worker, REC_COUNT);
+        },
+      };
     },
   };
 }

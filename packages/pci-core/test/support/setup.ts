@@ -1,11 +1,11 @@
 import { DEFAULT_MSI_POLICY, type MsiPolicy, encodeMsi } from '@tsvmm/virt';
-import { MsixEmulator, type MsixEmulatorOptions } from '../../src';
+import { MsixEmulator, type MsixEmulatorOptions, type MsixPlacement } from '../../src';
 import { FakeRouteSet } from './fake-routes';
 
-export const T_BAR = 0;
-export const T_OFF = 0x2000;
-export const P_BAR = 0;
-export const P_OFF = 0x10000;
+/** Where {@link rig} puts the vector table unless told otherwise. */
+export const TABLE: MsixPlacement = Object.freeze({ bir: 0, offset: 0x2000 });
+/** Where {@link rig} puts the PBA unless told otherwise: the table's BAR, far past the table. */
+export const PBA: MsixPlacement = Object.freeze({ bir: 0, offset: 0x10000 });
 
 export interface Rig {
   readonly emu: MsixEmulator;
@@ -34,8 +34,8 @@ export function rig(o: RigOptions = {}): Rig {
   const errors: Rig['errors'] = [];
   const withRoute = typeof o.routes === 'function' ? o.routes : () => o.routes !== false;
   const fake = new FakeRouteSet(vectors, o.routePolicy ?? o.policy ?? DEFAULT_MSI_POLICY, withRoute);
-  const table = o.table ?? { bir: T_BAR, offset: T_OFF };
-  const pba = o.pba ?? { bir: P_BAR, offset: P_OFF };
+  const table = o.table ?? TABLE;
+  const pba = o.pba ?? PBA;
   const emu = new MsixEmulator({
     vectors,
     table,

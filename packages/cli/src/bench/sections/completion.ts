@@ -13,7 +13,7 @@ import { type IrqFdRoute, type LocalApicAccess, type Partition, isVirtError } fr
 import { Stalled, budget } from '../../deadline';
 import { type TempFile, TempUnavailable, makeTempFile } from '../../output/temp';
 import { withRatio } from '../result';
-import { type BenchSection, MeasurementFailed, type SectionContext, type SectionOutput, type Unavailable, emptyOutput, sectionOutcome } from '../section';
+import { type BenchSection, MeasurementFailed, type SectionContext, type SectionOutput, type Unavailable, emptyOutput, oneStepSection } from '../section';
 
 import { distribution, interleave, summarize } from '../stats';
 import { DELIVERY_DEADLINE_MS, type NodeProbe, VECTOR, nodeDeliveryBatch } from './delivery';
@@ -161,20 +161,18 @@ export function measureCompletion(rig: CompletionRig, ctx: Pick<SectionContext, 
  * reports both metrics as failed with the reason (the run exits 1); no KVM or no AIO, as skipped.
  */
 export function completionSection(source: CompletionRigSource = kvmCompletionRig, roundsMs = COMPLETION_ROUNDS_MS): BenchSection {
-  return {
-    id: 'completion',
-    title: 'file-read completion → IRR on KVM',
-    steps: 1,
-    async run(ctx: SectionContext): Promise<SectionOutput> {
-      ctx.progress.step('completion: a file read completes into IRR (AIO eventfd → kernel irqfd) vs the same route written from Node');
-      return sectionOutcome(ctx, 'completion', DESCRIPTIONS, async () => {
-        let measured: SectionOutput | Unavailable | undefined;
-        const opened = await source(ctx, (rig) => {
-          measured = measureCompletion(rig, ctx, roundsMs);
-          return 'unavailable' in measured ? emptyOutput() : measured;
-        });
-        return 'unavailable' in opened ? opened : (measured ?? opened);
+  return oneStepSection(
+    'completion',
+    'file-read completion → IRR on KVM',
+    'completion: a file read completes into IRR (AIO eventfd → kernel irqfd) vs the same route written from Node',
+    DESCRIPTIONS,
+    async (ctx) => {
+      let measured: SectionOutput | Unavailable | undefined;
+      const opened = await source(ctx, (rig) => {
+        measured = measureCompletion(rig, ctx, roundsMs);
+        return 'unavailable' in measured ? emptyOutput() : measured;
       });
+      return 'unavailable' in opened ? opened : (measured ?? opened);
     },
-  };
+  );
 }

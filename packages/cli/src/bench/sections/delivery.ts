@@ -19,7 +19,7 @@ import { HARNESS_DEADLINE_MS, type NativeBench, NativeUnavailable, loadNativeBen
 import type { Metric } from '../result';
 import { withRatio } from '../result';
 import type { BenchSection, SectionContext, SectionOutput, Unavailable } from '../section';
-import { MeasurementFailed, emptyOutput, sectionOutcome } from '../section';
+import { MeasurementFailed, emptyOutput, oneStepSection } from '../section';
 
 import { distribution, interleave, summarize } from '../stats';
 import { type KvmBench, openKvmBench } from './kvm-access';
@@ -293,13 +293,11 @@ export async function measureDelivery(
  * and the sections after it still run.
  */
 export function deliverySection(source: DeliveryRigSource = kvmDeliveryRig, limits: DeliveryLimits = DELIVERY_LIMITS): BenchSection {
-  return {
-    id: 'delivery',
-    title: 'delivery latency on KVM',
-    steps: 1,
-    async run(ctx: SectionContext): Promise<SectionOutput> {
-      ctx.progress.step('delivery: irqfd / raw write / relay / C relay / overflow (signal → IRR, interleaved)');
-      return sectionOutcome(ctx, 'delivery', DESCRIPTIONS, () => source(ctx, (rig) => measureDelivery(rig, ctx, limits)));
-    },
-  };
+  return oneStepSection(
+    'delivery',
+    'delivery latency on KVM',
+    'delivery: irqfd / raw write / relay / C relay / overflow (signal → IRR, interleaved)',
+    DESCRIPTIONS,
+    (ctx) => source(ctx, (rig) => measureDelivery(rig, ctx, limits)),
+  );
 }
