@@ -1,3 +1,4 @@
+import { isVirtError } from '@tsvmm/virt';
 import { hostLimits, parseSeccompMode, routeBudget, libcSyscalls } from '../src';
 
 test('the seccomp mode is read from the Seccomp row of /proc/<pid>/status', () => {
@@ -14,4 +15,28 @@ test('this process: its limits and the routes a partition would promise under th
   expect(Math.abs(l.routesPerPartition - routeBudget(libcSyscalls(), undefined))).toBeLessThanOrEqual(1);
   expect(['kcmp', 'fdinfo', 'none']).toContain(l.eventFdIdentity);
   if (l.kcmp === 'available') expect(l.eventFdIdentity).toBe('kcmp');
+});
+
+describe('routeBudget refuses what is not a budget with INVALID_ARGUMENT', () => {
+  it.each([
+    ['requested 0', libcSyscalls(), 0],
+    ['requested 2.5', libcSyscalls(), 2.5],
+    ['requested above 2^20', libcSyscalls(), 2 ** 20 + 1],
+    ['requested a string', libcSyscalls(), '8'],
+    ['sys null', null, undefined],
+    ['sys a number', 5, undefined],
+  ])('%s', (_label, sys, requested) => {
+    let err: unknown;
+    try {
+      routeBudget(sys as never, requested as never);
+    } catch (e) {
+      err = e;
+    }
+    expect(isVirtError(err) && [err.code, err.operation]).toEqual(['INVALID_ARGUMENT', 'routeBudget']);
+  });
+
+  it('a requested budget is returned as it is', () => {
+    expect(routeBudget(libcSyscalls(), 1)).toBe(1);
+    expect(routeBudget(libcSyscalls(), 2 ** 20)).toBe(2 ** 20);
+  });
 });

@@ -26,7 +26,7 @@
  * the GSI retired like any other. Disposing the partition closes it regardless (the VM goes with it).
  */
 import { type IrqFd, type IrqFdCapabilities, type LevelIrqFdRoute, VirtError } from '@tsvmm/virt';
-import { type RelayPlatformFactory, SlotAllocator, disposedError, type LevelRouteProvider, checkFunction, checkLevelGsi, checkNotThenable, levelRoutesUnsupported } from '@tsvmm/virt/implement';
+import { type RelayPlatformFactory, SlotAllocator, disposedError, type LevelRouteProvider, checkFunction, checkInteger, checkLevelGsi, describeValue, invalidArgument, checkNotThenable, levelRoutesUnsupported } from '@tsvmm/virt/implement';
 import type { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
 import type { IrqFdBackend } from './backend';
@@ -51,13 +51,18 @@ export const MAX_DERIVED_ROUTES = 1 << 16;
 export const DESCRIPTOR_RESERVE = 64;
 
 
+/** The most routes a caller may ask one engine for (a partition's `maxRoutes`). */
+const MAX_REQUESTED_ROUTES = 1 << 20;
+
 /**
  * The route budget an engine promises: `requested` when given, otherwise what the descriptors
  * RLIMIT_NOFILE still allows (less {@link DESCRIPTOR_RESERVE}) can hold, at most
  * {@link MAX_DERIVED_ROUTES} and at least 1; {@link DEFAULT_MAX_ROUTES} where the budget is unknown.
+ * INVALID_ARGUMENT for a `requested` that is not an integer from 1 to 2^20, or a `sys` that is not an object.
  */
 export function routeBudget(sys: Syscalls, requested: number | undefined): number {
-  if (requested !== undefined) return requested;
+  if (requested !== undefined) return checkInteger('routeBudget', 'requested', requested, 1, MAX_REQUESTED_ROUTES);
+  if (typeof sys !== 'object' || sys === null) throw invalidArgument('routeBudget', `sys must be the Syscalls the routes' descriptors come from, got ${describeValue(sys)}`);
   const budget = sys.descriptorBudget?.();
   if (budget === undefined) return DEFAULT_MAX_ROUTES;
   if (budget.limit === Infinity) return MAX_DERIVED_ROUTES;
