@@ -105,6 +105,8 @@ function fuzz(vectors: number, address64: boolean, masking: boolean, routed: boo
         const r = emu.configRead(o as number, s as number);
         if (!(Number.isInteger(r) && r >= 0 && r <= 0xffffffff)) throw new Error(`${desc} returned ${r}`);
         if (refused && r !== 0) throw new Error(`${desc} refused but returned ${r}`);
+        const outside = typeof o === 'number' && typeof s === 'number' && (o + s <= 0 || o >= f.size);
+        if (outside && r !== 0) throw new Error(`${desc} is outside the capability but returned ${r}`);
         changesNothing = true;
       } else if (kind === 8) {
         const v = pick([-1, vectors, 32, 64, NaN, 0.5, 2 ** 53, int(vectors)]);
