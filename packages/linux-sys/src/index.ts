@@ -1,7 +1,7 @@
 export * from './errno';
 export * from './constants';
 export { check, failure } from './check';
-export { IOC_NONE, IOC_READ, IOC_WRITE, _IO, _IOR, _IOW, _IOWR, defineIoctl, ioc, ioctlFamily } from './ioctl';
+export { IOC_NONE, IOC_READ, IOC_WRITE, _IO, _IOR, _IOW, _IOWR, defineIoctl, ioc, ioctlCall, ioctlCallWithoutArg, ioctlFamily } from './ioctl';
 export type { IoctlArgSize, IoctlDef, IoctlFamily } from './ioctl';
 export type { Syscalls } from './syscalls';
 export { checkSyscalls } from './syscalls';

@@ -1,7 +1,9 @@
 /**
  * ioctl request numbers, encoded as Linux does on x86_64 (`asm-generic/ioctl.h`):
- * `dir << 30 | size << 16 | type << 8 | nr`.
+ * `dir << 30 | size << 16 | type << 8 | nr`; and the typed call of one ioctl through {@link Syscalls}.
  */
+import type { Syscalls } from './syscalls';
+
 /** Direction bits (31:30) of an ioctl with no argument buffer (`_IOC_NONE`). */
 export const IOC_NONE = 0;
 /** Direction bit: user space writes the argument, the kernel reads it (`_IOC_WRITE`). */
@@ -79,4 +81,24 @@ export function ioctlFamily(type: number, base = 0): IoctlFamily {
     iow: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOW(type, base + nr, size(arg))),
     iowr: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOWR(type, base + nr, size(arg))),
   });
+}
+
+/**
+ * The typed call of one ioctl, as a calls module spells it: `(sys, fd, arg)` issues `request` on
+ * `fd` through `sys` and returns what the system call returned (its result, or `-errno`; a kernel
+ * failure is never thrown). `A` is the argument: `number` for a value passed by value (a vCPU id,
+ * a capability number), `Uint8Array` for the bytes of the struct the kernel reads or fills, laid
+ * out by the request's layout. For an ioctl without an argument, {@link ioctlCallWithoutArg}.
+ */
+export function ioctlCall<A extends number | Uint8Array>(request: IoctlDef): (sys: Syscalls, fd: number, arg: A) => number {
+  return (sys, fd, arg) => sys.ioctl(fd, request, arg);
+}
+
+/**
+ * The typed call of an ioctl that takes no argument (`_IO`, such as `KVM_CREATE_IRQCHIP`):
+ * `(sys, fd)` issues `request` with 0 as its argument (what the kernel reads, when it reads one at
+ * all: `KVM_CREATE_VM` takes it as machine type 0) and returns the result or `-errno`.
+ */
+export function ioctlCallWithoutArg(request: IoctlDef): (sys: Syscalls, fd: number) => number {
+  return (sys, fd) => sys.ioctl(fd, request, 0);
 }

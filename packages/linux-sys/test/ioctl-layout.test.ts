@@ -1,4 +1,4 @@
-import { _IO, _IOR, _IOW, _IOWR, ioctlFamily } from '../src';
+import { type Syscalls, _IO, _IOR, _IOW, _IOWR, ioctlCall, ioctlCallWithoutArg, ioctlFamily } from '../src';
 import { decodeStruct, defineLayout, packStruct } from '@tsvmm/ffi';
 
 describe('ioctl encoders', () => {
@@ -18,6 +18,43 @@ describe('ioctl encoders', () => {
     expect(ioctlFamily(0x3b, 100).io('VFIO_DEVICE_RESET', 11)).toEqual({ name: 'VFIO_DEVICE_RESET', request: 0x3b6f });
     expect(Object.isFrozen(kvm.io('KVM_CREATE_VM', 1))).toBe(true);
     expect(() => kvm.iow('KVM_X', 1, { size: 1 << 14 })).toThrow(RangeError);
+  });
+});
+
+describe('typed ioctl calls', () => {
+  /** A `sys` whose ioctl records each call and answers with the next of `answers`. */
+  const recording = (answers: number[]): { sys: Syscalls; seen: unknown[][] } => {
+    const seen: unknown[][] = [];
+    const sys = { ioctl: (...args: unknown[]) => (seen.push(args), answers.shift()!) } as unknown as Syscalls;
+    return { sys, seen };
+  };
+  const KVM_IRQFD = ioctlFamily(0xae).iow('KVM_IRQFD', 0x76, 32);
+  const KVM_CREATE_IRQCHIP = ioctlFamily(0xae).io('KVM_CREATE_IRQCHIP', 0x60);
+
+  it.each([
+    { what: 'a struct', arg: new Uint8Array(32) },
+    { what: 'a value', arg: 7 },
+  ])('ioctlCall issues its request on the fd with $what and returns what the kernel answered, -errno included', ({ arg }) => {
+    const { sys, seen } = recording([5, -16]);
+    const call = ioctlCall<number | Uint8Array>(KVM_IRQFD);
+    expect(call(sys, 9, arg)).toBe(5);
+    expect(call(sys, 9, arg)).toBe(-16);
+    expect(seen).toEqual([
+      [9, KVM_IRQFD, arg],
+      [9, KVM_IRQFD, arg],
+    ]);
+    expect(seen[0]![2]).toBe(arg);
+  });
+
+  it('ioctlCallWithoutArg issues its request with 0 and returns what the kernel answered', () => {
+    const { sys, seen } = recording([0, -22]);
+    const call = ioctlCallWithoutArg(KVM_CREATE_IRQCHIP);
+    expect(call(sys, 4)).toBe(0);
+    expect(call(sys, 4)).toBe(-22);
+    expect(seen).toEqual([
+      [4, KVM_CREATE_IRQCHIP, 0],
+      [4, KVM_CREATE_IRQCHIP, 0],
+    ]);
   });
 });
 

@@ -9,7 +9,7 @@
  * own size in their first u32 (`argsz` / `size`).
  */
 import { type IoctlDef, ioctlFamily } from '@tsvmm/linux-sys';
-import { defineStruct, defineTable } from '@tsvmm/ffi';
+import { defineStruct, defineTable, embedLayout } from '@tsvmm/ffi';
 
 /** The ioctl type byte of every VFIO and iommufd ioctl (`VFIO_TYPE`, `';'`, and `IOMMUFD_TYPE`). */
 export const VFIO_TYPE = 0x3b;
@@ -69,12 +69,11 @@ export const VFIO_REGION_INFO = defineStruct('struct vfio_region_info', {
   offset: 'u64',
 });
 
-/** The `header` member ({@link VFIO_INFO_CAP_HEADER}) that opens every capability struct below, at byte 0. */
-const CAP_HEADER_FIELDS = {
-  id: { type: 'u16', c: 'header.id' },
-  version: { type: 'u16', c: 'header.version' },
-  next: { type: 'u32', c: 'header.next' },
-} as const;
+/**
+ * The `header` member ({@link VFIO_INFO_CAP_HEADER}) that opens every capability struct below, at
+ * byte 0: its fields `header.id`, `header.version` and `header.next`, taken from that layout.
+ */
+const CAP_HEADER_FIELDS = embedLayout('header', VFIO_INFO_CAP_HEADER, 0).fields;
 
 /**
  * `struct vfio_region_info_cap_sparse_mmap` without its flexible array (16 bytes): the header, then

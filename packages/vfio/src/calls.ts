@@ -23,14 +23,31 @@ export type Errno = number;
 /** True when `r` is a `-errno` answer rather than a decoded result. */
 export const failed = (r: unknown): r is Errno => typeof r === 'number' && r < 0;
 
-function pack<F extends string>(layout: StructLayout<F>, values: Partial<Record<F, number | bigint>>, size = layout.size): Uint8Array {
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * `layout` encoded from `values` in a zeroed buffer of `size` bytes (default: the struct's), its
+ * first u32 set to `size`: every VFIO and iommufd argument struct carries its own length there
+ * (`argsz` in vfio.h, `size` in iommufd.h), so that a struct can grow.
+ */
+function sized<F extends string>(layout: StructLayout<F>, values: Partial<Record<F, number | bigint>>, size = layout.size): Uint8Array {
   const b = new Uint8Array(size);
-  encodeStruct(layout, new DataView(b.buffer), 0, values);
+  encodeStruct(layout, view(b), 0, values);
+  view(b).setUint32(0, size, true);
   return b;
 }
 
-function view(b: Uint8Array): DataView {
-  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+/**
+ * Issues `request` on `fd` with the {@link sized} struct `layout` made from `values`: -errno, or
+ * every field of the struct as the kernel left it (u64 fields as bigint), for the calls whose
+ * answer is written back into their argument.
+ */
+function exchange<F extends string>(sys: VfioSyscalls, fd: number, request: IoctlDef, layout: StructLayout<F>, values: Partial<Record<F, number | bigint>>): Record<F, number | bigint> | Errno {
+  const arg = sized(layout, values);
+  const r = sys.ioctl(fd, request, arg);
+  return r < 0 ? r : decodeStruct(layout, view(arg));
 }
 
 /** A u64 field as a number; sizes and offsets of VFIO regions and mappings stay below 2^53 in practice, larger ones read as `Number.MAX_SAFE_INTEGER`. */
@@ -240,7 +257,7 @@ export interface IommuInfo {
 export function iommuGetInfo(sys: VfioSyscalls, containerFd: number): IommuInfo | Errno {
   checkCall('vfioCalls.iommuGetInfo', sys, 'containerFd', containerFd);
   const L = abi.VFIO_IOMMU_TYPE1_INFO;
-  const info = readInfo(sys, containerFd, abi.VFIO_IOMMU_GET_INFO, L, pack(L, { argsz: L.size }), abi.VFIO_IOMMU_INFO_CAPS);
+  const info = readInfo(sys, containerFd, abi.VFIO_IOMMU_GET_INFO, L, sized(L, {}), abi.VFIO_IOMMU_INFO_CAPS);
   if (typeof info === 'number') return info;
   const { buf, flags } = info;
   let iovaRanges: IovaRange[] | undefined;
@@ -273,8 +290,7 @@ export function mapDma(sys: VfioSyscalls, containerFd: number, m: DmaMapping, fl
   checkCall(op, sys, 'containerFd', containerFd);
   checkMapping(op, m);
   checkU32(op, 'flags', flags);
-  const L = abi.VFIO_IOMMU_TYPE1_DMA_MAP;
-  return sys.ioctl(containerFd, abi.VFIO_IOMMU_MAP_DMA, pack(L, { argsz: L.size, flags, vaddr: m.vaddr, iova: m.iova, size: m.size }));
+  return sys.ioctl(containerFd, abi.VFIO_IOMMU_MAP_DMA, sized(abi.VFIO_IOMMU_TYPE1_DMA_MAP, { flags, vaddr: m.vaddr, iova: m.iova, size: m.size }));
 }
 
 /** VFIO_IOMMU_UNMAP_DMA: the bytes unmapped (0n when nothing was mapped there), or -errno (EINVAL when it would split a mapping). `flags` {@link abi.VFIO_DMA_UNMAP_FLAG_ALL} with iova = size = 0 unmaps everything. */
@@ -284,10 +300,8 @@ export function unmapDma(sys: VfioSyscalls, containerFd: number, iova: bigint, s
   checkU64(op, 'iova', iova);
   checkU64(op, 'size', size);
   checkU32(op, 'flags', flags);
-  const L = abi.VFIO_IOMMU_TYPE1_DMA_UNMAP;
-  const arg = pack(L, { argsz: L.size, flags, iova, size });
-  const r = sys.ioctl(containerFd, abi.VFIO_IOMMU_UNMAP_DMA, arg);
-  return r < 0 ? r : BigInt(readField(view(arg), 0, L.fields.size));
+  const answer = exchange(sys, containerFd, abi.VFIO_IOMMU_UNMAP_DMA, abi.VFIO_IOMMU_TYPE1_DMA_UNMAP, { flags, iova, size });
+  return failed(answer) ? answer : BigInt(answer.size);
 }
 
 // ---- group ------------------------------------------------------------------------------------
@@ -295,10 +309,8 @@ export function unmapDma(sys: VfioSyscalls, containerFd: number, iova: bigint, s
 /** VFIO_GROUP_GET_STATUS: the flags (`VFIO_GROUP_FLAGS_VIABLE`, `VFIO_GROUP_FLAGS_CONTAINER_SET`), or -errno. */
 export function groupGetStatus(sys: VfioSyscalls, groupFd: number): number {
   checkCall('vfioCalls.groupGetStatus', sys, 'groupFd', groupFd);
-  const L = abi.VFIO_GROUP_STATUS;
-  const arg = pack(L, { argsz: L.size });
-  const r = sys.ioctl(groupFd, abi.VFIO_GROUP_GET_STATUS, arg);
-  return r < 0 ? r : u32(arg, L, 'flags');
+  const answer = exchange(sys, groupFd, abi.VFIO_GROUP_GET_STATUS, abi.VFIO_GROUP_STATUS, {});
+  return failed(answer) ? answer : Number(answer.flags);
 }
 
 /** VFIO_GROUP_SET_CONTAINER with a pointer to the s32 container (or iommufd) fd: 0, or EINVAL / EBADF / EBADFD / EPERM. */
@@ -347,11 +359,9 @@ export interface DeviceInfo {
 /** VFIO_DEVICE_GET_INFO (20-byte argument: the installed header's; the kernel needs at least 16). */
 export function deviceGetInfo(sys: VfioSyscalls, deviceFd: number): DeviceInfo | Errno {
   checkCall('vfioCalls.deviceGetInfo', sys, 'deviceFd', deviceFd);
-  const L = abi.VFIO_DEVICE_INFO;
-  const arg = pack(L, { argsz: L.size });
-  const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_GET_INFO, arg);
-  if (r < 0) return r;
-  return { flags: u32(arg, L, 'flags'), numRegions: u32(arg, L, 'numRegions'), numIrqs: u32(arg, L, 'numIrqs') };
+  const answer = exchange(sys, deviceFd, abi.VFIO_DEVICE_GET_INFO, abi.VFIO_DEVICE_INFO, {});
+  if (failed(answer)) return answer;
+  return { flags: Number(answer.flags), numRegions: Number(answer.numRegions), numIrqs: Number(answer.numIrqs) };
 }
 
 /** An mmap-able part of a region (`struct vfio_region_sparse_mmap_area`). */
@@ -393,7 +403,7 @@ export function deviceGetRegionInfo(sys: VfioSyscalls, deviceFd: number, index: 
   checkCall('vfioCalls.deviceGetRegionInfo', sys, 'deviceFd', deviceFd);
   checkU32('vfioCalls.deviceGetRegionInfo', 'index', index);
   const L = abi.VFIO_REGION_INFO;
-  const info = readInfo(sys, deviceFd, abi.VFIO_DEVICE_GET_REGION_INFO, L, pack(L, { argsz: L.size, index }), abi.VFIO_REGION_INFO_FLAG_CAPS);
+  const info = readInfo(sys, deviceFd, abi.VFIO_DEVICE_GET_REGION_INFO, L, sized(L, { index }), abi.VFIO_REGION_INFO_FLAG_CAPS);
   if (typeof info === 'number') return info;
   const { buf, flags } = info;
   let sparseMmap: SparseMmapArea[] | undefined;
@@ -426,11 +436,9 @@ export interface IrqInfo {
 export function deviceGetIrqInfo(sys: VfioSyscalls, deviceFd: number, index: number): IrqInfo | Errno {
   checkCall('vfioCalls.deviceGetIrqInfo', sys, 'deviceFd', deviceFd);
   checkU32('vfioCalls.deviceGetIrqInfo', 'index', index);
-  const L = abi.VFIO_IRQ_INFO;
-  const arg = pack(L, { argsz: L.size, index });
-  const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_GET_IRQ_INFO, arg);
-  if (r < 0) return r;
-  return { flags: u32(arg, L, 'flags'), count: u32(arg, L, 'count') };
+  const answer = exchange(sys, deviceFd, abi.VFIO_DEVICE_GET_IRQ_INFO, abi.VFIO_IRQ_INFO, { index });
+  if (failed(answer)) return answer;
+  return { flags: Number(answer.flags), count: Number(answer.count) };
 }
 
 /** The action of a VFIO_DEVICE_SET_IRQS call. */
@@ -508,7 +516,7 @@ function irqSetBytes(index: number, action: IrqAction, start: number, data: IrqS
     count = data.eventfds.length;
     bytes = count * abi.VFIO_IRQ_SET_FD_BYTES;
   }
-  const arg = pack(L, { argsz: L.size + bytes, flags, index, start, count }, L.size + bytes);
+  const arg = sized(L, { flags, index, start, count }, L.size + bytes);
   const v = view(arg);
   if ('bools' in data) data.bools.forEach((b, i) => v.setUint8(L.size + i, b ? 1 : 0));
   if ('eventfds' in data) data.eventfds.forEach((fd, i) => v.setInt32(L.size + i * 4, fd, true));
@@ -565,44 +573,36 @@ export function regionWrite(sys: VfioSyscalls, deviceFd: number, regionOffset: n
 export function bindIommufd(sys: VfioSyscalls, deviceFd: number, iommufd: number): number {
   checkCall('vfioCalls.bindIommufd', sys, 'deviceFd', deviceFd);
   checkFd('vfioCalls.bindIommufd', 'iommufd', iommufd);
-  const L = abi.VFIO_DEVICE_BIND_IOMMUFD_LAYOUT;
-  const arg = pack(L, { argsz: L.size, flags: 0, iommufd });
-  const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_BIND_IOMMUFD, arg);
-  return r < 0 ? r : u32(arg, L, 'outDevid');
+  const answer = exchange(sys, deviceFd, abi.VFIO_DEVICE_BIND_IOMMUFD, abi.VFIO_DEVICE_BIND_IOMMUFD_LAYOUT, { flags: 0, iommufd });
+  return failed(answer) ? answer : Number(answer.outDevid);
 }
 
 /** VFIO_DEVICE_ATTACH_IOMMUFD_PT (12-byte form) with an IOAS id: the hardware page table id, or -errno. */
 export function attachIommufdPt(sys: VfioSyscalls, deviceFd: number, ptId: number): number {
   checkCall('vfioCalls.attachIommufdPt', sys, 'deviceFd', deviceFd);
   checkU32('vfioCalls.attachIommufdPt', 'ptId', ptId);
-  const L = abi.VFIO_DEVICE_ATTACH_IOMMUFD_PT_LAYOUT;
-  const arg = pack(L, { argsz: L.size, flags: 0, ptId });
-  const r = sys.ioctl(deviceFd, abi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, arg);
-  return r < 0 ? r : u32(arg, L, 'ptId');
+  const answer = exchange(sys, deviceFd, abi.VFIO_DEVICE_ATTACH_IOMMUFD_PT, abi.VFIO_DEVICE_ATTACH_IOMMUFD_PT_LAYOUT, { flags: 0, ptId });
+  return failed(answer) ? answer : Number(answer.ptId);
 }
 
 /** VFIO_DEVICE_DETACH_IOMMUFD_PT (8-byte form): 0 or -errno. */
 export function detachIommufdPt(sys: VfioSyscalls, deviceFd: number): number {
   checkCall('vfioCalls.detachIommufdPt', sys, 'deviceFd', deviceFd);
-  const L = abi.VFIO_DEVICE_DETACH_IOMMUFD_PT_LAYOUT;
-  return sys.ioctl(deviceFd, abi.VFIO_DEVICE_DETACH_IOMMUFD_PT, pack(L, { argsz: L.size, flags: 0 }));
+  return sys.ioctl(deviceFd, abi.VFIO_DEVICE_DETACH_IOMMUFD_PT, sized(abi.VFIO_DEVICE_DETACH_IOMMUFD_PT_LAYOUT, { flags: 0 }));
 }
 
 /** IOMMU_IOAS_ALLOC on /dev/iommu: the new IOAS id, or -errno. */
 export function ioasAlloc(sys: VfioSyscalls, iommufd: number): number {
   checkCall('vfioCalls.ioasAlloc', sys, 'iommufd', iommufd);
-  const L = abi.IOMMU_IOAS_ALLOC_LAYOUT;
-  const arg = pack(L, { size: L.size, flags: 0 });
-  const r = sys.ioctl(iommufd, abi.IOMMU_IOAS_ALLOC, arg);
-  return r < 0 ? r : u32(arg, L, 'outIoasId');
+  const answer = exchange(sys, iommufd, abi.IOMMU_IOAS_ALLOC, abi.IOMMU_IOAS_ALLOC_LAYOUT, { flags: 0 });
+  return failed(answer) ? answer : Number(answer.outIoasId);
 }
 
 /** IOMMU_DESTROY of an iommufd object (an IOAS): 0 or -errno (EBUSY while a device is attached to it). */
 export function iommuDestroy(sys: VfioSyscalls, iommufd: number, id: number): number {
   checkCall('vfioCalls.iommuDestroy', sys, 'iommufd', iommufd);
   checkU32('vfioCalls.iommuDestroy', 'id', id);
-  const L = abi.IOMMU_DESTROY_LAYOUT;
-  return sys.ioctl(iommufd, abi.IOMMU_DESTROY, pack(L, { size: L.size, id }));
+  return sys.ioctl(iommufd, abi.IOMMU_DESTROY, sized(abi.IOMMU_DESTROY_LAYOUT, { id }));
 }
 
 /**
@@ -613,9 +613,8 @@ export function ioasMap(sys: VfioSyscalls, iommufd: number, ioasId: number, m: D
   checkCall('vfioCalls.ioasMap', sys, 'iommufd', iommufd);
   checkU32('vfioCalls.ioasMap', 'ioasId', ioasId);
   checkMapping('vfioCalls.ioasMap', m);
-  const L = abi.IOMMU_IOAS_MAP_LAYOUT;
   const flags = abi.IOMMU_IOAS_MAP_FIXED_IOVA | abi.IOMMU_IOAS_MAP_READABLE | abi.IOMMU_IOAS_MAP_WRITEABLE;
-  return sys.ioctl(iommufd, abi.IOMMU_IOAS_MAP, pack(L, { size: L.size, flags, ioasId, userVa: m.vaddr, length: m.size, iova: m.iova }));
+  return sys.ioctl(iommufd, abi.IOMMU_IOAS_MAP, sized(abi.IOMMU_IOAS_MAP_LAYOUT, { flags, ioasId, userVa: m.vaddr, length: m.size, iova: m.iova }));
 }
 
 /** IOMMU_IOAS_UNMAP: the bytes unmapped, or -errno (ENOENT when the range does not cover whole mappings, or none). iova 0 and length 2^64 - 1 unmap everything. */
@@ -625,8 +624,6 @@ export function ioasUnmap(sys: VfioSyscalls, iommufd: number, ioasId: number, io
   checkU32(op, 'ioasId', ioasId);
   checkU64(op, 'iova', iova);
   checkU64(op, 'length', length);
-  const L = abi.IOMMU_IOAS_UNMAP_LAYOUT;
-  const arg = pack(L, { size: L.size, ioasId, iova, length });
-  const r = sys.ioctl(iommufd, abi.IOMMU_IOAS_UNMAP, arg);
-  return r < 0 ? r : BigInt(readField(view(arg), 0, L.fields.length));
+  const answer = exchange(sys, iommufd, abi.IOMMU_IOAS_UNMAP, abi.IOMMU_IOAS_UNMAP_LAYOUT, { ioasId, iova, length });
+  return failed(answer) ? answer : BigInt(answer.length);
 }

@@ -4,7 +4,7 @@
  * `<linux/kvm.h>` and compares every value here with it.
  */
 import { type IoctlDef, ioctlFamily } from '@tsvmm/linux-sys';
-import { defineStruct, defineTable } from '@tsvmm/ffi';
+import { defineStruct, defineTable, embedLayout } from '@tsvmm/ffi';
 
 /** The ioctl type byte of every KVM ioctl (`KVMIO` in `include/uapi/linux/kvm.h`). */
 export const KVMIO = 0xae;
@@ -87,23 +87,7 @@ export const KVM_MSI_LAYOUT = defineStruct(
 );
 
 /**
- * `struct kvm_irqchip` (520 bytes), the KVM_GET_IRQCHIP / KVM_SET_IRQCHIP argument: `chip_id` u32 @0
- * ({@link KVM_IRQCHIP_IOAPIC} for the IOAPIC), `pad` @4, then a 512-byte union @8 whose IOAPIC
- * member is a {@link KVM_IOAPIC_STATE} (`include/uapi/linux/kvm.h`).
- */
-export const KVM_IRQCHIP_LAYOUT = defineStruct(
-  'struct kvm_irqchip',
-  {
-    chipId: 'u32',
-    pad: 'u32',
-    ioapicIrr: { type: 'u32', offset: 8 + 16, c: 'chip.ioapic.irr' },
-    ioapicRedirtbl0: { type: 'u64', c: 'chip.ioapic.redirtbl[0].bits' },
-  },
-  { size: 520 },
-);
-
-/**
- * `struct kvm_ioapic_state` (216 bytes, x86 `asm/kvm.h`), at offset 8 of {@link KVM_IRQCHIP_LAYOUT}:
+ * `struct kvm_ioapic_state` (216 bytes, x86 `asm/kvm.h`), at offset 8 of `struct kvm_irqchip`:
  * `base_address` u64 @0, `ioregsel` @8, `id` @12, `irr` @16 (the pins' request bits), `pad` @20,
  * then 24 redirection entries of 64 bits @24 (pin i at 24 + 8i). Entry bits (`redirtbl[i].fields`):
  * vector 7:0, delivery_mode 10:8, dest_mode 11, delivery_status 12, polarity 13, remote_irr 14,
@@ -140,6 +124,25 @@ export const KVM_IOAPIC_STATE = defineStruct(
 export const KVM_IRQCHIP_CHIP_OFFSET = 8;
 /** Bytes between two redirection entries of `struct kvm_ioapic_state`. */
 export const KVM_IOAPIC_REDIRTBL_STRIDE = 8;
+
+/** {@link KVM_IOAPIC_STATE} as the `chip.ioapic` member of `struct kvm_irqchip`, at {@link KVM_IRQCHIP_CHIP_OFFSET}. */
+const IOAPIC_IN_CHIP = embedLayout('chip.ioapic', KVM_IOAPIC_STATE, KVM_IRQCHIP_CHIP_OFFSET);
+
+/**
+ * `struct kvm_irqchip` (520 bytes), the KVM_GET_IRQCHIP / KVM_SET_IRQCHIP argument: `chip_id` u32 @0
+ * ({@link KVM_IRQCHIP_IOAPIC} for the IOAPIC), `pad` @4, then a 512-byte union @8 whose IOAPIC
+ * member is a {@link KVM_IOAPIC_STATE} (`include/uapi/linux/kvm.h`): its fields and bitfields are
+ * here under `chip.ioapic.` (`chip.ioapic.irr` @24, `chip.ioapic.redirtbl0` @32).
+ */
+export const KVM_IRQCHIP_LAYOUT = defineStruct(
+  'struct kvm_irqchip',
+  {
+    chipId: 'u32',
+    pad: 'u32',
+    ...IOAPIC_IN_CHIP.fields,
+  },
+  { size: 520, bits: IOAPIC_IN_CHIP.bits },
+);
 
 /**
  * `struct kvm_lapic_state` (1024 bytes): the raw APIC register page as the guest sees it; each 32-bit

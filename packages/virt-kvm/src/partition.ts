@@ -573,7 +573,7 @@ export class KvmPartition extends LinuxPartitionBase implements Partition, Local
     this.live(op);
     const chip = this.getIoApic(op);
     const view = new DataView(chip.buffer);
-    const irr = view.getUint32(kvm.KVM_IRQCHIP_LAYOUT.fields.ioapicIrr.offset, true);
+    const irr = view.getUint32(kvm.KVM_IRQCHIP_LAYOUT.fields['chip.ioapic.irr'].offset, true);
     const pins = Array.from({ length: IOAPIC_PINS }, (_, pin) => {
       const at = redirectionOffset(pin);
       return decodeRedirection(view.getUint32(at, true), view.getUint32(at + 4, true), (irr & (1 << pin)) !== 0);

@@ -8,7 +8,7 @@
  * typed error a failure becomes, because the same errno means different things per step.
  */
 import { type FieldValues, encodeStruct, packStruct } from '@tsvmm/ffi';
-import type { Syscalls } from '@tsvmm/linux-sys';
+import { type Syscalls, ioctlCall, ioctlCallWithoutArg } from '@tsvmm/linux-sys';
 import {
   HV_INPUT_ASSERT_VIRTUAL_INTERRUPT_LAYOUT,
   MSHV_CREATE_PARTITION,
@@ -98,10 +98,8 @@ export function createPartition(sys: Syscalls, mshvFd: number, ptFlags: bigint, 
   return sys.ioctl(mshvFd, MSHV_CREATE_PARTITION, encodeCreatePartition(ptFlags, ptIsolation));
 }
 
-/** MSHV_INITIALIZE_PARTITION: 0 or -errno. */
-export function initializePartition(sys: Syscalls, partitionFd: number): number {
-  return sys.ioctl(partitionFd, MSHV_INITIALIZE_PARTITION, 0);
-}
+/** MSHV_INITIALIZE_PARTITION on a partition fd: 0 or -errno. */
+export const initializePartition = ioctlCallWithoutArg(MSHV_INITIALIZE_PARTITION);
 
 /** MSHV_CREATE_VP: the VP fd, or -errno (EINVAL for an index >= 256, EEXIST when taken). */
 export function createVp(sys: Syscalls, partitionFd: number, vpIndex: number): number {
@@ -123,12 +121,8 @@ export function rootHvcall(sys: Syscalls, fd: number, arg: Uint8Array): HvcallRe
   return { result, status };
 }
 
-/** MSHV_GET_VP_STATE on a VP fd: 0 or -errno; the kernel writes the state at `buf_ptr` and the size into `buf_sz`. */
-export function getVpState(sys: Syscalls, vpFd: number, arg: Uint8Array): number {
-  return sys.ioctl(vpFd, MSHV_GET_VP_STATE, arg);
-}
+/** MSHV_GET_VP_STATE on a VP fd with an encoded `struct mshv_get_set_vp_state`: 0 or -errno; the kernel writes the state at `buf_ptr` and the size into `buf_sz`. */
+export const getVpState = ioctlCall<Uint8Array>(MSHV_GET_VP_STATE);
 
-/** MSHV_SET_VP_STATE on a VP fd: 0 or -errno. */
-export function setVpState(sys: Syscalls, vpFd: number, arg: Uint8Array): number {
-  return sys.ioctl(vpFd, MSHV_SET_VP_STATE, arg);
-}
+/** MSHV_SET_VP_STATE on a VP fd with an encoded `struct mshv_get_set_vp_state`: 0 or -errno. */
+export const setVpState = ioctlCall<Uint8Array>(MSHV_SET_VP_STATE);

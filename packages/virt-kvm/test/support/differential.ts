@@ -197,7 +197,7 @@ class Run {
   ioapicState(): string[] {
     const chip = this.irqchip();
     const v = new DataView(chip.buffer);
-    const irr = v.getUint32(kvm.KVM_IRQCHIP_LAYOUT.fields.ioapicIrr.offset, true);
+    const irr = v.getUint32(kvm.KVM_IRQCHIP_LAYOUT.fields['chip.ioapic.irr'].offset, true);
     return LEVEL_PINS.map((pin) => {
       const at = redirection(pin);
       return `pin ${pin} lo 0x${v.getUint32(at, true).toString(16)} hi 0x${v.getUint32(at + 4, true).toString(16)} irr ${(irr >>> pin) & 1}`;
