@@ -23,11 +23,22 @@ export interface IoctlDef {
  * The request number `dir << 30 | size << 16 | type << 8 | nr` (the C `_IOC` macro), as an unsigned
  * 32-bit number. `dir` is {@link IOC_NONE}, {@link IOC_WRITE}, {@link IOC_READ} or both; `type` the
  * subsystem's magic byte (`KVMIO` = 0xAE); `nr` the command number (8 bits); `size` the argument's
- * size in bytes. Throws RangeError when `size` does not fit its 14 bits.
+ * size in bytes. Throws RangeError when a field is not an integer or does not fit its bits (`dir`
+ * 2, `size` 14, `type` and `nr` 8): a wrong definition fails when its module loads, not as a wrong
+ * request number at the first call.
  */
 export function ioc(dir: number, type: number, nr: number, size: number): number {
-  if (size < 0 || size >= 1 << 14) throw new RangeError(`ioctl argument size ${size} does not fit in 14 bits`);
+  field('direction', dir, 2);
+  field('type', type, 8);
+  field('number', nr, 8);
+  field('argument size', size, 14);
   return ((dir << 30) | (size << 16) | (type << 8) | nr) >>> 0;
+}
+
+function field(what: string, value: unknown, bits: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= 2 ** bits) {
+    throw new RangeError(`ioctl ${what} ${typeof value === 'number' ? value : typeof value} does not fit in ${bits} bits`);
+  }
 }
 
 /** `_IO(type, nr)`: an ioctl without an argument buffer (e.g. `KVM_CREATE_VM` = `_IO(0xAE, 1)`). */
@@ -39,8 +50,14 @@ export const _IOW = (type: number, nr: number, size: number): number => ioc(IOC_
 /** `_IOWR(type, nr, size)`: the kernel reads the `size`-byte argument and writes it back. */
 export const _IOWR = (type: number, nr: number, size: number): number => ioc(IOC_READ | IOC_WRITE, type, nr, size);
 
-/** A frozen {@link IoctlDef}: `name` is the C macro, `request` its number (from {@link _IOW} and friends). */
+/**
+ * A frozen {@link IoctlDef}: `name` is the C macro, `request` its number (from {@link _IOW} and
+ * friends). Throws TypeError for an empty or non-string name, RangeError for a request that is not
+ * an unsigned 32-bit integer.
+ */
 export function defineIoctl(name: string, request: number): IoctlDef {
+  if (typeof name !== 'string' || name === '') throw new TypeError(`an ioctl's name must be its C macro, got ${typeof name === 'string' ? 'an empty string' : typeof name}`);
+  if (typeof request !== 'number' || !Number.isInteger(request) || request < 0 || request > 0xffffffff) throw new RangeError(`ioctl ${name}: the request number ${typeof request === 'number' ? request : typeof request} is not an unsigned 32-bit integer`);
   return Object.freeze({ name, request });
 }
 

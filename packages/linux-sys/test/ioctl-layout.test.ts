@@ -1,4 +1,4 @@
-import { type Syscalls, _IO, _IOR, _IOW, _IOWR, ioctlCall, ioctlCallWithoutArg, ioctlFamily } from '../src';
+import { type Syscalls, _IO, _IOR, _IOW, _IOWR, defineIoctl, ioctlCall, ioctlCallWithoutArg, ioctlFamily } from '../src';
 import { decodeStruct, defineLayout, packStruct } from '@tsvmm/ffi';
 
 describe('ioctl encoders', () => {
@@ -18,6 +18,23 @@ describe('ioctl encoders', () => {
     expect(ioctlFamily(0x3b, 100).io('VFIO_DEVICE_RESET', 11)).toEqual({ name: 'VFIO_DEVICE_RESET', request: 0x3b6f });
     expect(Object.isFrozen(kvm.io('KVM_CREATE_VM', 1))).toBe(true);
     expect(() => kvm.iow('KVM_X', 1, { size: 1 << 14 })).toThrow(RangeError);
+  });
+
+  it.each([
+    ['a negative size', () => _IOW(0xae, 1, -5)],
+    ['a size that is a string', () => _IOW(0xae, 1, 'x' as never)],
+    ['a fractional size', () => _IOR(0xae, 1, 2.5)],
+    ['a type above 8 bits', () => _IO(0x1ae, 1)],
+    ['a number above 8 bits', () => _IO(0xae, 256)],
+    ['a number past 255 through a family base', () => ioctlFamily(0x3b, 100).io('VFIO_X', 156)],
+    ['a request that is not an unsigned 32-bit integer', () => defineIoctl('KVM_X', -1)],
+  ])('%s is a RangeError, not a wrong request number', (_label, define) => {
+    expect(define).toThrow(RangeError);
+  });
+
+  it('an ioctl without a name is a TypeError', () => {
+    expect(() => defineIoctl(5 as never, 3)).toThrow(TypeError);
+    expect(() => defineIoctl('', 3)).toThrow(TypeError);
   });
 });
 
