@@ -244,7 +244,10 @@ export function encodeStruct<F extends string, B extends string = never>(
   const vals = values as Partial<Record<string, number | bigint>>;
   for (const name of Object.keys(layout.fields) as F[]) {
     const v = vals[name];
-    if (v !== undefined) writeField(view, base, layout.fields[name], v);
+    if (v === undefined) continue;
+    const field = layout.fields[name];
+    if (!fits(field.type, v)) throw new RangeError(`${layout.cType}: ${String(v)} does not fit ${name} (${field.type})`);
+    writeField(view, base, field, v);
   }
   for (const name of Object.keys(layout.bits) as B[]) {
     const v = vals[name];
@@ -253,6 +256,34 @@ export function encodeStruct<F extends string, B extends string = never>(
     const word = layout.fields[b.field];
     writeField(view, base, word, encodeBits(BigInt(readField(view, base, word)), b, v));
   }
+}
+
+/** Each type's accepted range: its unsigned values, and the signed ones of the same width (so `1 << 31` fills a u32). */
+const FIELD_RANGE: Readonly<Record<FieldType, readonly [bigint, bigint]>> = {
+  u8: [-(1n << 7n), (1n << 8n) - 1n],
+  u16: [-(1n << 15n), (1n << 16n) - 1n],
+  u32: [-(1n << 31n), (1n << 32n) - 1n],
+  i32: [-(1n << 31n), (1n << 32n) - 1n],
+  u64: [-(1n << 63n), (1n << 64n) - 1n],
+};
+
+/** {@link FIELD_RANGE} as numbers, exact; u64's upper bound is 2^64 itself, exclusive (2^64 - 1 has no double). */
+const NUMBER_RANGE: Readonly<Record<FieldType, readonly [number, number]>> = {
+  u8: [-(2 ** 7), 2 ** 8 - 1],
+  u16: [-(2 ** 15), 2 ** 16 - 1],
+  u32: [-(2 ** 31), 2 ** 32 - 1],
+  i32: [-(2 ** 31), 2 ** 32 - 1],
+  u64: [-(2 ** 63), 2 ** 64],
+};
+
+/** Whether `v` is an integer (number or bigint) within `type`'s range: nothing is silently truncated. */
+function fits(type: FieldType, v: unknown): boolean {
+  if (typeof v === 'number') {
+    const [lo, hi] = NUMBER_RANGE[type];
+    return Number.isInteger(v) && v >= lo && (type === 'u64' ? v < hi : v <= hi);
+  }
+  if (typeof v === 'bigint') return v >= FIELD_RANGE[type][0] && v <= FIELD_RANGE[type][1];
+  return false;
 }
 
 /** A new zeroed buffer holding one encoded struct. */

@@ -68,6 +68,25 @@ export class LibraryLoadError extends Error {
   }
 }
 
+const LOAD_OPTION_KEYS = new Set(['path', 'required', 'optional', 'koffi']);
+
+/** A malformed definition fails when the backend's module loads, naming what is wrong. */
+function checkLoadOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`loadLibrary: options must be { path, required, optional? }, got ${options === null ? 'null' : typeof options}`);
+  const o = options as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !LOAD_OPTION_KEYS.has(k));
+  if (unknown.length > 0) throw new TypeError(`loadLibrary: unknown option ${unknown.join(', ')} (known: ${[...LOAD_OPTION_KEYS].join(', ')})`);
+  if (typeof o.path !== 'string' || o.path === '') throw new TypeError('loadLibrary: path must be the library\'s file name or path, a non-empty string');
+  for (const key of ['required', 'optional'] as const) {
+    const table = o[key];
+    if (table === undefined && key === 'optional') continue;
+    if (typeof table !== 'object' || table === null) throw new TypeError(`loadLibrary: ${key} must be an object of export names to C prototypes`);
+    for (const [name, prototype] of Object.entries(table)) {
+      if (typeof prototype !== 'string') throw new TypeError(`loadLibrary: ${key}.${name} must be a C prototype string`);
+    }
+  }
+}
+
 function defaultKoffi(): KoffiLike {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('koffi') as KoffiLike;
@@ -76,10 +95,13 @@ function defaultKoffi(): KoffiLike {
 /**
  * Loads `options.path` and resolves its exports. Throws {@link LibraryLoadError} when the library
  * cannot be loaded or any required export is missing (naming all of them); never for an optional one.
+ * Throws TypeError, before loading anything, for options that are not `{ path, required, optional?,
+ * koffi? }` with a string path and objects of prototype strings.
  */
 export function loadLibrary<R extends Prototypes, O extends Prototypes = Record<never, string>>(
   options: LoadLibraryOptions<R, O>,
 ): LoadedLibrary<R, O> {
+  checkLoadOptions(options);
   const koffi = options.koffi ?? defaultKoffi();
   let lib: KoffiLibraryLike;
   try {

@@ -50,3 +50,30 @@ test('refuses, by name, what a typo or a hostile name would otherwise turn into 
   expect(defineLayout('WHV_X', 8, { a: u32 }, { lo: { field: 'a', bit: 0, width: 4 } }).bits.lo.width).toBe(4);
   expect(defineLayout('union y', 4, { a: u32 }).cType).toBe('union y');
 });
+
+describe('a member value that does not fit its type is a RangeError naming the member, never truncated', () => {
+  const W = defineLayout('struct w', 24, {
+    a: { offset: 0, type: 'u32' },
+    b: { offset: 8, type: 'u64' },
+    c: { offset: 16, type: 'u16' },
+  });
+  it.each([
+    ['a u32 above 32 bits', { a: 2 ** 33 }, /struct w: 8589934592 does not fit a \(u32\)/],
+    ['a fractional u32', { a: 1.5 }, /does not fit a \(u32\)/],
+    ['a u32 below -2^31', { a: -(2 ** 31) - 1 }, /does not fit a \(u32\)/],
+    ['a string', { a: '7' as never }, /does not fit a \(u32\)/],
+    ['NaN', { a: NaN }, /does not fit a \(u32\)/],
+    ['a u64 above 64 bits', { b: 2n ** 65n }, /does not fit b \(u64\)/],
+    ['a u64 of 2^64 as a number', { b: 2 ** 64 }, /does not fit b \(u64\)/],
+    ['a u16 above 16 bits', { c: 0x10000 }, /does not fit c \(u16\)/],
+  ])('%s', (_label, values, message) => {
+    expect(() => packStruct(W, values)).toThrow(RangeError);
+    expect(() => packStruct(W, values)).toThrow(message);
+  });
+
+  it('every bound that fits is encoded: the unsigned maximum and the signed minimum of each width', () => {
+    expect(decodeStruct(W, new DataView(packStruct(W, { a: 0xffffffff, b: 2n ** 64n - 1n, c: 0xffff }).buffer))).toEqual({ a: 0xffffffff, b: 2n ** 64n - 1n, c: 0xffff });
+    expect(decodeStruct(W, new DataView(packStruct(W, { a: 1 << 31, b: -1n, c: -1 }).buffer))).toEqual({ a: 0x80000000, b: 2n ** 64n - 1n, c: 0xffff });
+    expect(decodeStruct(W, new DataView(packStruct(W, { b: 2 ** 53 }).buffer)).b).toBe(2n ** 53n);
+  });
+});

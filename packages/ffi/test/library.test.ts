@@ -54,6 +54,22 @@ test('a missing required export fails the load, naming every missing one', () =>
   expect((err as Error).message).toContain('create, del');
 });
 
+test.each([
+  ['no options', undefined],
+  ['no path', { required: REQUIRED }],
+  ['an empty path', { path: '', required: REQUIRED }],
+  ['no required table', { path: 'x.dll' }],
+  ['a prototype that is not a string', { path: 'x.dll', required: { WHvCreatePartition: 5 } }],
+  ['an optional table that is not an object', { path: 'x.dll', required: REQUIRED, optional: 'WHvGone' }],
+  ['an unknown option', { path: 'x.dll', required: REQUIRED, requried: REQUIRED }],
+])('malformed options (%s) are a TypeError before anything is loaded', (_label, options) => {
+  let loads = 0;
+  const koffi = fakeKoffi(['WHvCreatePartition', 'WHvDeletePartition']);
+  const counting = { ...koffi, load: (path: string) => (loads++, koffi.load(path)) };
+  expect(() => loadLibrary((options === undefined ? undefined : { ...options, koffi: counting }) as never)).toThrow(TypeError);
+  expect(loads).toBe(0);
+});
+
 test('a library that cannot be loaded is a LibraryLoadError with the cause', () => {
   expect(() => loadLibrary({ path: 'nope.dll', required: REQUIRED, koffi: fakeKoffi([], true) })).toThrow(/cannot load nope.dll: not found/);
 });
