@@ -32,4 +32,4 @@ export { REFUSED_RELAY_PLATFORMS, overflowRelayPlatformTests } from './overflow-
 export type { RefusedRelayPlatform } from './overflow-relay-suite';
 export { LINUX_SEAM_CASES } from './hostile-seams';
 export { ioctlStruct, modelStruct } from './ioctl-struct';
-export type { ModelField, ModelFieldType, ModelFieldValues, ModelStruct } from './ioctl-struct';
+export type { ModelField, ModelFieldType, ModelFieldValues, ModelStruct, ModelStructArg } from './ioctl-struct';

@@ -28,12 +28,18 @@ export type ModelField = readonly [offset: number, type: ModelFieldType];
 /** The values a {@link ModelStruct} reads: a bigint for each `u64` field, a number for the others. */
 export type ModelFieldValues<T extends Record<string, ModelField>> = { readonly [K in keyof T]: T[K][1] extends 'u64' ? bigint : number };
 
+/** What {@link ModelStruct.read} returns for a struct it could copy in: each field, and the bytes. */
+export type ModelStructArg<T extends Record<string, ModelField>> = ModelFieldValues<T> & {
+  /** A little-endian view over exactly the caller's bytes (the struct and what follows it), where the model writes what copy_to_user would. */
+  readonly view: DataView;
+};
+
 /** A struct an ioctl passes by pointer, as a kernel model reads it (see {@link modelStruct}). */
 export interface ModelStruct<T extends Record<string, ModelField>> {
   /** The bytes the kernel copies in first (the struct's fixed part). */
   readonly size: number;
   /** The fields of the struct `arg` points to, and `view` over `arg`'s bytes, or `-EFAULT` as {@link ioctlStruct} answers. Never throws. */
-  read(arg: number | Uint8Array | undefined): (ModelFieldValues<T> & { readonly view: DataView }) | number;
+  read(arg: number | Uint8Array | undefined): ModelStructArg<T> | number;
 }
 
 const READ: Record<ModelFieldType, (v: DataView, at: number) => number | bigint> = {
@@ -68,7 +74,7 @@ export function modelStruct<const T extends Record<string, ModelField>>(size: nu
       if (typeof view === 'number') return view;
       const out: Record<string, number | bigint | DataView> = { view };
       for (const [name, [offset, type]] of entries) out[name] = READ[type](view, offset);
-      return out as ModelFieldValues<T> & { readonly view: DataView };
+      return out as ModelStructArg<T>;
     },
   };
 }

@@ -21,7 +21,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOENT, ENOSPC, ENOTTY, EOPNOTSUPP, EPERM, type IoctlDef } from '@tsvmm/linux-sys';
-import { type ModelEventFd, type ModelField, ModelKernel, type ModelStruct, ioctlStruct, isEventFd, modelStruct } from '@tsvmm/linux-sys/testing';
+import { type ModelEventFd, type ModelField, ModelKernel, type ModelStruct, type ModelStructArg, ioctlStruct, isEventFd, modelStruct } from '@tsvmm/linux-sys/testing';
 import { VirtError } from '@tsvmm/virt';
 import { describeValue, invalidArgument, checkInteger, checkOptions } from '@tsvmm/virt/implement';
 import type { VfioSyscalls } from '../sys';
@@ -1721,7 +1721,7 @@ function sizedStruct(arg: number | Uint8Array | undefined, minsz: number): DataV
 }
 
 /** {@link sizedStruct}'s rule on a struct of {@link ARG}, whose size is its `minsz`: its fields, or -EFAULT, or -EINVAL. */
-function sized<T extends Record<string, ModelField>>(s: ModelStruct<T>, arg: number | Uint8Array | undefined): ReturnType<ModelStruct<T>['read']> {
+function sized<T extends Record<string, ModelField>>(s: ModelStruct<T>, arg: number | Uint8Array | undefined): ModelStructArg<T> | number {
   const a = s.read(arg);
   if (typeof a === 'number' || a.view.getUint32(0, true) >= s.size) return a;
   return -EINVAL;
