@@ -50,15 +50,42 @@ function irqfdWith(irqfd: IrqFd, make: (inner: (gsi: number) => LevelIrqFdRoute,
   });
 }
 
-function irqfdDevice(env: AssignedEnv, onError?: (e: Error) => void): { dev: AssignedPciDevice; intx: Intx; g: IntxGuest; route: () => LevelIrqFdRoute } {
-  const intx = env.intx;
-  const dev = AssignedPciDevice.create({
-    device: env.device,
-    irqfd: env.vm.irqfd()!,
-    intx: { mode: 'irqfd', gsi: GSI },
-    ...(onError ? { onError } : {}),
-  });
-  return { dev, intx, g: intx.guest(GSI), route: () => dev.intxRoute! };
+/** A target's env with its device assigned on the level irqfd INTx path; disposing it disposes the device, then the env. */
+interface IrqfdWorld extends Disposable {
+  readonly env: AssignedEnv;
+  readonly dev: AssignedPciDevice;
+  readonly intx: Intx;
+  /** The guest's view of the GSI's IOAPIC pin. */
+  readonly g: IntxGuest;
+  /** The device's level route now. */
+  route(): LevelIrqFdRoute;
+}
+
+function irqfdWorld(target: AssignedTarget, onError?: (e: Error) => void): IrqfdWorld {
+  const env = target.create();
+  try {
+    const intx = env.intx;
+    const dev = AssignedPciDevice.create({
+      device: env.device,
+      irqfd: env.vm.irqfd()!,
+      intx: { mode: 'irqfd', gsi: GSI },
+      ...(onError ? { onError } : {}),
+    });
+    return {
+      env,
+      dev,
+      intx,
+      g: intx.guest(GSI),
+      route: () => dev.intxRoute!,
+      [Symbol.dispose]() {
+        dev.dispose();
+        env[Symbol.dispose]();
+      },
+    };
+  } catch (e) {
+    env[Symbol.dispose]();
+    throw e;
+  }
 }
 
 const enableLog = (r: LevelIrqFdRoute): string[] => [
@@ -72,9 +99,8 @@ describeAssignedTargets('assigned device INTx through a level irqfd with resampl
   const itI = itIntx(target);
 
   it('is enabled at create as QEMU does with KVM: a resample irqfd on the GSI, then TRIGGER, MASK, UNMASK with the resample eventfd, UNMASK; the first assertion reaches the vCPU as a level interrupt', () => {
-    using env = target.create();
-    const { dev, intx, g, route } = irqfdDevice(env);
-    using _ = dev;
+    using w = irqfdWorld(target);
+    const { env, dev, intx, g, route } = w;
     const r = route();
     expect(dev.intxPin).toBe(1);
     expect(dev.intxMode).toBe('irqfd');
@@ -97,9 +123,8 @@ describeAssignedTargets('assigned device INTx through a level irqfd with resampl
   });
 
   itI('the guest driver sequence: one interrupt per assertion, nothing more before the EOI, re-raised at the EOI while the device still asserts', () => {
-    using env = target.create();
-    const { dev, intx, g } = irqfdDevice(env);
-    using _ = dev;
+    using w = irqfdWorld(target);
+    const { env, dev, intx, g } = w;
     const L = logTaker(env);
     L.vfio();
     dev.configWrite(0x3c, 1, GSI); // the guest's firmware writes the routing into Interrupt Line
@@ -138,9 +163,8 @@ describeAssignedTargets('assigned device INTx through a level irqfd with resampl
   });
 
   itI('Command INTx Disable while asserted drops the line at the EOI and keeps it low; clearing it re-raises', () => {
-    using env = target.create();
-    const { dev, intx, g } = irqfdDevice(env);
-    using _ = dev;
+    using w = irqfdWorld(target);
+    const { dev, intx, g } = w;
     intx.assert();
     expect(g.line).toBe(true);
     dev.configWrite(0x04, 2, INTX_DISABLE | 0x06);
@@ -167,9 +191,8 @@ describeAssignedTargets('assigned device INTx through a level irqfd with resampl
   });
 
   itI('MSI Enable disables INTx in vfio first (the line drops); MSI off brings INTx back, and a device still asserting is delivered', () => {
-    using env = target.create();
-    const { dev, intx, g, route } = irqfdDevice(env);
-    using _ = dev;
+    using w = irqfdWorld(target);
+    const { env, dev, intx, g, route } = w;
     const first = route();
     intx.assert();
     expect(g.line).toBe(true);
@@ -216,9 +239,8 @@ describeAssignedTargets('assigned device INTx through a level irqfd with resampl
   });
 
   itI('reset: INTx off, INTx Disable cleared in vfio, VFIO_DEVICE_RESET, INTx on again with a fresh route; Interrupt Line back to its value at assignment', () => {
-    using env = target.create();
-    const { dev, intx, g, route } = irqfdDevice(env);
-    using _ = dev;
+    using w = irqfdWorld(target);
+    const { env, dev, intx, g, route } = w;
     const before = route();
     dev.configWrite(0x3c, 1, 0x0b);
     intx.assert();
@@ -243,9 +265,8 @@ describeAssignedTargets('assigned device INTx through a level irqfd with resampl
   });
 
   itI('save/restore keeps Interrupt Line and INTx Disable; restore re-enables INTx, and a device still asserting is delivered on the new route', () => {
-    using env = target.create();
-    const { dev, intx, g, route } = irqfdDevice(env);
-    using _ = dev;
+    using w = irqfdWorld(target);
+    const { dev, intx, g, route } = w;
     dev.configWrite(0x3c, 1, 0x0a);
     dev.configWrite(0x04, 2, INTX_DISABLE);
     const state: AssignedPciDeviceState = dev.save();
@@ -383,10 +404,9 @@ describeAssignedTargets('assigned device INTx through a level irqfd with resampl
   });
 
   itI('hostile accesses to 0x04-0x07 and 0x3C-0x3F at every size and offset are harmless', () => {
-    using env = target.create();
     const errors: Error[] = [];
-    const { dev, intx, g } = irqfdDevice(env, (e) => errors.push(e));
-    using _ = dev;
+    using w = irqfdWorld(target, (e) => errors.push(e));
+    const { dev, intx, g } = w;
     const values = [0, 0xffffffff, 0x04000400, 0x5a5a5a5a, 0xa5a5a5a5, 0x00000404];
     for (const base of [0x04, 0x3c]) {
       for (let at = base - 3; at < base + 4; at++) {

@@ -7,7 +7,7 @@ import { EBADF, EBUSY, EFAULT, EINVAL, ENOSPC, ENOTTY } from '@tsvmm/linux-sys';
 import { vfioAbi as abi, vfioCalls as calls, vfioSyscalls } from '../src';
 import { describeAssignedTargets } from './support/assigned-targets';
 import { modelOnly } from './support/model-only';
-import { describeOnTargets, eventfd, modelEnv, ok, openLegacy, readConfig, take, type VfioEnv, writeConfig } from './support/targets';
+import { describeOnTargets, eventfd, modelEnv, ok, type Opened, openLegacy, readConfig, take, type VfioEnv, writeConfig } from './support/targets';
 
 /** \`it\` on the model; on a real device the test shows as skipped (it needs the model's device side or state), never as passed. */
 const DEVICE_SIDE = 'the device side is played by the model (raising a vector, asserting INTx, an Enable that does not stick); real hardware raises only when it decides to';
@@ -37,6 +37,27 @@ function rawIrqSet(argsz: number, flags: number, index: number, start: number, c
   return b;
 }
 
+/**
+ * Runs `body` on the device opened the legacy way, `newEventfd()` making each eventfd it needs. Afterwards,
+ * returned early or not, the eventfds and the device are closed; then the model, if any, must have
+ * seen no hazard (on a real device there is none to read).
+ */
+function onDevice(env: VfioEnv, body: (o: Opened, newEventfd: () => number) => void): void {
+  const o = openLegacy(env);
+  const made: number[] = [];
+  try {
+    body(o, () => {
+      const e = eventfd(env);
+      made.push(e);
+      return e;
+    });
+  } finally {
+    for (const e of made) env.sys.close(e);
+    o.close();
+  }
+  expect(env.model?.hazards ?? []).toEqual([]);
+}
+
 describeOnTargets('GET_IRQ_INFO', (target) => {
   it('INTx maskable and automasked, MSI and MSI-X take eventfds, index 5 is EINVAL', () => {
     const env = target.create();
@@ -58,14 +79,13 @@ describeOnTargets('GET_IRQ_INFO', (target) => {
 describeOnTargets('SET_IRQS validation (vfio_set_irqs_validate_and_prepare and the action dispatch)', (target) => {
   it('each malformed call gets the kernel errno and changes nothing', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    const set = (arg: Uint8Array) => env.sys.ioctl(o.device, abi.VFIO_DEVICE_SET_IRQS, arg);
-    const T = abi.VFIO_IRQ_SET_ACTION_TRIGGER;
-    const NONE = abi.VFIO_IRQ_SET_DATA_NONE;
-    const EFD = abi.VFIO_IRQ_SET_DATA_EVENTFD;
-    const n = irqInfo(env, o.device, MSIX).count;
-    const e = eventfd(env);
-    try {
+    onDevice(env, (o, newEventfd) => {
+      const set = (arg: Uint8Array) => env.sys.ioctl(o.device, abi.VFIO_DEVICE_SET_IRQS, arg);
+      const T = abi.VFIO_IRQ_SET_ACTION_TRIGGER;
+      const NONE = abi.VFIO_IRQ_SET_DATA_NONE;
+      const EFD = abi.VFIO_IRQ_SET_DATA_EVENTFD;
+      const n = irqInfo(env, o.device, MSIX).count;
+      const e = newEventfd();
       expect(set(rawIrqSet(19, NONE | T, MSIX, 0, 1))).toBe(-EINVAL); // argsz below 20
       expect(set(rawIrqSet(20, NONE | T, 5, 0, 1))).toBe(-EINVAL); // index out of range
       expect(set(rawIrqSet(20, NONE | T | 0x40, MSIX, 0, 1))).toBe(-EINVAL); // unknown flag
@@ -90,22 +110,17 @@ describeOnTargets('SET_IRQS validation (vfio_set_irqs_validate_and_prepare and t
       expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { eventfds: [e] })).toBe(-EINVAL);
       expect(calls.setIrqs(env.sys, o.device, MSI, 'trigger', 0, { eventfds: [e] })).toBe(-EINVAL);
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
-    } finally {
-      env.sys.close(e);
-      o.close();
-    }
-    expect(env.model?.hazards ?? []).toEqual([]);
+    });
   });
 });
 
 describeOnTargets('REQ through its one eventfd (vfio_pci_set_req_trigger, vfio_pci_set_ctx_trigger_single)', (target) => {
   it('the loopback needs an eventfd bound (EINVAL without), DATA_BOOL and DATA_EVENTFD need count 1, DATA_NONE with count 0 and fd -1 unbind', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    const REQ = abi.VFIO_PCI_IRQ.VFIO_PCI_REQ_IRQ_INDEX;
-    const set = (data: calls.IrqSetData, action: 'trigger' | 'mask' = 'trigger') => calls.setIrqs(env.sys, o.device, REQ, action, 0, data);
-    const e = eventfd(env);
-    try {
+    onDevice(env, (o, newEventfd) => {
+      const REQ = abi.VFIO_PCI_IRQ.VFIO_PCI_REQ_IRQ_INDEX;
+      const set = (data: calls.IrqSetData, action: 'trigger' | 'mask' = 'trigger') => calls.setIrqs(env.sys, o.device, REQ, action, 0, data);
+      const e = newEventfd();
       expect(irqInfo(env, o.device, REQ).count).toBe(1);
       expect(set({ none: 1 })).toBe(-EINVAL); // nothing bound: DATA_NONE falls through
       expect(set({ none: 0 })).toBe(-EINVAL);
@@ -127,11 +142,7 @@ describeOnTargets('REQ through its one eventfd (vfio_pci_set_req_trigger, vfio_p
       expect(set({ none: 1 })).toBe(-EINVAL);
       expect(set({ none: 1 }, 'mask')).toBe(-ENOTTY);
       expect(take(env, e)).toBe(0n);
-    } finally {
-      env.sys.close(e);
-      o.close();
-    }
-    expect(env.model?.hazards ?? []).toEqual([]);
+    });
   });
 
   it('the last close of the device drops the REQ eventfd (vfio_pci_core_close_device): after reopening, the loopback is EINVAL', () => {
@@ -155,9 +166,8 @@ describeOnTargets('REQ through its one eventfd (vfio_pci_set_req_trigger, vfio_p
 describeOnTargets('MSI-X through eventfds', (target) => {
   it('enable with one eventfd per vector; the loopback signals each bound eventfd once; DATA_BOOL only the chosen; disable', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    const fds = [eventfd(env), eventfd(env), eventfd(env)];
-    try {
+    onDevice(env, (o, newEventfd) => {
+      const fds = [newEventfd(), newEventfd(), newEventfd()];
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: fds })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 3 })).toBe(0);
       expect(fds.map((fd) => take(env, fd))).toEqual([1n, 1n, 1n]);
@@ -169,39 +179,29 @@ describeOnTargets('MSI-X through eventfds', (target) => {
       expect(fds.map((fd) => take(env, fd))).toEqual([2n, 0n, 0n]);
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 1 })).toBe(-EINVAL);
-    } finally {
-      for (const fd of fds) env.sys.close(fd);
-      o.close();
-    }
-    expect(env.model?.hazards ?? []).toEqual([]);
+    });
   });
 
   it('with NORESIZE, binding a vector beyond the enabled block is EINVAL and unbinds every vector of that call', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    const info = irqInfo(env, o.device, MSIX);
-    const a = eventfd(env);
-    const b = eventfd(env);
-    try {
+    onDevice(env, (o, newEventfd) => {
+      const info = irqInfo(env, o.device, MSIX);
+      const a = newEventfd();
+      const b = newEventfd();
       if (!(info.flags & abi.VFIO_IRQ_INFO_NORESIZE) || info.count < 3) return; // dynamic MSI-X, or too few vectors to show it
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: [a, -1] })).toBe(0); // two vectors allocated
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 1, { eventfds: [b, b] })).toBe(-EINVAL); // vector 2 was never allocated
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 2 })).toBe(0);
       expect([take(env, a), take(env, b)]).toEqual([1n, 0n]); // vector 1's binding went with the failed call
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
-    } finally {
-      env.sys.close(a);
-      env.sys.close(b);
-      o.close();
-    }
+    });
   });
 
   modelOnly(target, DEVICE_SIDE)('the device raising a vector signals exactly that vector\'s eventfd, nothing once unbound or disabled [model: device side]', () => {
     const env = modelEnv(); // model only: a real device raises its vectors by itself, not on request
     const m = env.model;
-    const o = openLegacy(env);
-    const fds = [eventfd(env), eventfd(env)];
-    try {
+    onDevice(env, (o, newEventfd) => {
+      const fds = [newEventfd(), newEventfd()];
       expect(m.raiseMsix(0)).toBe('not-enabled');
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { eventfds: [fds[0]!, -1, fds[1]!] })).toBe(0);
       expect(Array.from(readConfig(env, o.device, 0x53, 1))[0]! & 0x80).toBe(0x80); // the host enabled MSI-X in the device
@@ -214,11 +214,7 @@ describeOnTargets('MSI-X through eventfds', (target) => {
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
       expect(m.raiseMsix(0)).toBe('not-enabled');
       expect(fds.map((fd) => take(env, fd))).toEqual([0n, 0n]);
-    } finally {
-      for (const fd of fds) env.sys.close(fd);
-      o.close();
-    }
-    expect(m.hazards).toEqual([]);
+    });
   });
 });
 
@@ -226,58 +222,54 @@ describe('MSI-X on the model: dynamic vectors and the host-vector shortfall', ()
   it('without NORESIZE a vector beyond the block is allocated on demand', () => {
     const env = modelEnv({ devices: [{ address: '0000:01:00.0', group: 7, dynamicMsix: true }] });
     const m = env.model;
-    const o = openLegacy(env);
-    const e = eventfd(env);
-    expect(irqInfo(env, o.device, MSIX).flags & abi.VFIO_IRQ_INFO_NORESIZE).toBe(0);
-    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [-1] })).toBe(0); // MSI-X on, no live vector
-    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 5, { eventfds: [e] })).toBe(0);
-    expect(m.raiseMsix(5)).toBe('signalled');
-    expect(take(env, e)).toBe(1n);
-    // vfio_msi_set_vector_signal allocates the vector before it looks the eventfd up: a bad fd
-    // fails the call and leaves the vector allocated, with nothing bound, until MSI-X is disabled.
-    expect(m.raiseMsix(6)).toBe('not-enabled');
-    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 6, { eventfds: [999] })).toBe(-EBADF);
-    expect(m.raiseMsix(6)).toBe('no-eventfd');
-    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
-    expect(m.raiseMsix(6)).toBe('not-enabled');
-    m.close(e);
-    o.close();
-    expect(m.hazards).toEqual([]);
+    onDevice(env, (o, newEventfd) => {
+      const e = newEventfd();
+      expect(irqInfo(env, o.device, MSIX).flags & abi.VFIO_IRQ_INFO_NORESIZE).toBe(0);
+      expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [-1] })).toBe(0); // MSI-X on, no live vector
+      expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 5, { eventfds: [e] })).toBe(0);
+      expect(m.raiseMsix(5)).toBe('signalled');
+      expect(take(env, e)).toBe(1n);
+      // vfio_msi_set_vector_signal allocates the vector before it looks the eventfd up: a bad fd
+      // fails the call and leaves the vector allocated, with nothing bound, until MSI-X is disabled.
+      expect(m.raiseMsix(6)).toBe('not-enabled');
+      expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 6, { eventfds: [999] })).toBe(-EBADF);
+      expect(m.raiseMsix(6)).toBe('no-eventfd');
+      expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
+      expect(m.raiseMsix(6)).toBe('not-enabled');
+    });
   });
 
   it('no host vector at all: SET_IRQS answers an errno (ENOSPC), never 0, and enables nothing', () => {
     const env = modelEnv({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 0 }] });
     const m = env.model;
-    using o = openLegacy(env);
-    const e = eventfd(env);
-    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e] })).toBe(-ENOSPC);
-    expect(calls.setIrqs(m, o.device, MSI, 'trigger', 0, { eventfds: [e] })).toBe(-ENOSPC);
-    expect(m.device().irq.mode).toBe('none');
-    m.close(e);
+    onDevice(env, (o, newEventfd) => {
+      const e = newEventfd();
+      expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e] })).toBe(-ENOSPC);
+      expect(calls.setIrqs(m, o.device, MSI, 'trigger', 0, { eventfds: [e] })).toBe(-ENOSPC);
+      expect(m.device().irq.mode).toBe('none');
+    });
   });
 
   it('fewer host vectors than asked: SET_IRQS returns that count and enables nothing', () => {
     const env = modelEnv({ devices: [{ address: '0000:01:00.0', group: 7, hostVectors: 2 }] });
     const m = env.model;
-    const o = openLegacy(env);
-    const e = eventfd(env);
-    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e, e, e, e] })).toBe(2);
-    expect(m.device().irq.mode).toBe('none');
-    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e, e] })).toBe(0);
-    expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
-    m.close(e);
-    o.close();
+    onDevice(env, (o, newEventfd) => {
+      const e = newEventfd();
+      expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e, e, e, e] })).toBe(2);
+      expect(m.device().irq.mode).toBe('none');
+      expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { eventfds: [e, e] })).toBe(0);
+      expect(calls.setIrqs(m, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
+    });
   });
 });
 
 describeOnTargets('plain MSI', (target) => {
   it('a 4-vector block: each vector\'s eventfd is signalled on its own; Multiple Message Capable reads the enabled block', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    const info = irqInfo(env, o.device, MSI);
-    const n = Math.min(4, info.count);
-    const fds = Array.from({ length: n }, () => eventfd(env));
-    try {
+    onDevice(env, (o, newEventfd) => {
+      const info = irqInfo(env, o.device, MSI);
+      const n = Math.min(4, info.count);
+      const fds = Array.from({ length: n }, () => newEventfd());
       expect(calls.setIrqs(env.sys, o.device, MSI, 'trigger', 0, { eventfds: fds })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, MSI, 'trigger', 0, { bools: fds.map((_, i) => i === n - 1) })).toBe(0);
       expect(fds.map((fd) => take(env, fd))).toEqual(fds.map((_, i) => (i === n - 1 ? 1n : 0n)));
@@ -292,11 +284,7 @@ describeOnTargets('plain MSI', (target) => {
         expect(readConfig(env, o.device, 0x42, 1)[0]! & 1).toBe(1);
       }
       expect(calls.setIrqs(env.sys, o.device, MSI, 'trigger', 0, { none: 0 })).toBe(0);
-    } finally {
-      for (const fd of fds) env.sys.close(fd);
-      o.close();
-    }
-    expect(env.model?.hazards ?? []).toEqual([]);
+    });
   });
 
   it('Message Control\'s low byte is vfio\'s virtual copy (vfio_msi_config_read/write): 64-bit Address Capable starts as the device has it and reads back as written', () => {
@@ -331,15 +319,11 @@ describeOnTargets('plain MSI', (target) => {
 describeOnTargets('INTx, level-triggered and automasked', (target) => {
   it('enable, loopback, mask and unmask actions; a second unmask eventfd is EBUSY; INTx MASK with an eventfd is ENOTTY', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    if (irqInfo(env, o.device, INTX).count === 0) {
-      o.close();
-      return; // no INTx on this device (Interrupt Pin 0)
-    }
-    const trigger = eventfd(env);
-    const resample = eventfd(env);
-    const other = eventfd(env);
-    try {
+    onDevice(env, (o, newEventfd) => {
+      if (irqInfo(env, o.device, INTX).count === 0) return; // no INTx on this device (Interrupt Pin 0)
+      const trigger = newEventfd();
+      const resample = newEventfd();
+      const other = newEventfd();
       expect(calls.setIrqs(env.sys, o.device, INTX, 'mask', 0, { none: 1 })).toBe(-EINVAL); // INTx not enabled yet
       expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { eventfds: [trigger] })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { none: 1 })).toBe(0);
@@ -356,22 +340,17 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
       expect(calls.setIrqs(env.sys, o.device, INTX, 'unmask', 0, { eventfds: [-1] })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { none: 0 })).toBe(0);
       expect(calls.setIrqs(env.sys, o.device, INTX, 'trigger', 0, { none: 0 })).toBe(-EINVAL); // nothing left to disable
-    } finally {
-      for (const fd of [trigger, resample, other]) env.sys.close(fd);
-      o.close();
-    }
-    expect(env.model?.hazards ?? []).toEqual([]);
+    });
   });
 
   modelOnly(target, DEVICE_SIDE)('[model: device side] assert → masked and signalled once; the resample eventfd unmasks, re-signalling while still asserted', () => {
     const env = modelEnv(); // model only: the device decides when it asserts INTx
     const m = env.model;
-    const o = openLegacy(env);
-    const trigger = eventfd(env);
-    const resample = eventfd(env);
     const one = new Uint8Array(8);
     new DataView(one.buffer).setBigUint64(0, 1n, true);
-    try {
+    onDevice(env, (o, newEventfd) => {
+      const trigger = newEventfd();
+      const resample = newEventfd();
       expect(calls.setIrqs(m, o.device, INTX, 'trigger', 0, { eventfds: [trigger] })).toBe(0);
       expect(calls.setIrqs(m, o.device, INTX, 'unmask', 0, { eventfds: [resample] })).toBe(0);
       expect(m.assertIntx()).toBe('signalled');
@@ -396,20 +375,14 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
       m.deassertIntx();
       expect(calls.setIrqs(m, o.device, INTX, 'unmask', 0, { eventfds: [-1] })).toBe(0);
       expect(calls.setIrqs(m, o.device, INTX, 'trigger', 0, { none: 0 })).toBe(0);
-    } finally {
-      m.close(trigger);
-      m.close(resample);
-      o.close();
-    }
-    expect(m.hazards).toEqual([]);
+    });
   });
 
   modelOnly(target, DEVICE_SIDE)('[model] INTx Disable set and cleared unmasks an automasked line once the device stopped asserting; nothing is signalled while it is set', () => {
     const env = modelEnv(); // model only: the device decides when it asserts INTx
     const m = env.model;
-    const o = openLegacy(env);
-    const trigger = eventfd(env);
-    try {
+    onDevice(env, (o, newEventfd) => {
+      const trigger = newEventfd();
       expect(calls.setIrqs(m, o.device, INTX, 'trigger', 0, { eventfds: [trigger] })).toBe(0);
       expect(m.assertIntx()).toBe('signalled');
       expect(take(env, trigger)).toBe(1n);
@@ -425,11 +398,7 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
       expect(m.assertIntx()).toBe('signalled');
       expect(take(env, trigger)).toBe(1n);
       expect(calls.setIrqs(m, o.device, INTX, 'trigger', 0, { none: 0 })).toBe(0);
-    } finally {
-      m.close(trigger);
-      o.close();
-    }
-    expect(m.hazards).toEqual([]);
+    });
   });
 
   modelOnly(target, DEVICE_SIDE)('[model] an unmask eventfd already signalled at set-up unmasks at once', () => {
@@ -458,9 +427,8 @@ describeOnTargets('INTx, level-triggered and automasked', (target) => {
 describeOnTargets('VFIO_DEVICE_RESET', (target) => {
   it('keeps vfio\'s interrupt bindings and the config space around the reset', () => {
     const env = target.create();
-    const o = openLegacy(env);
-    const e = eventfd(env);
-    try {
+    onDevice(env, (o, newEventfd) => {
+      const e = newEventfd();
       const info = calls.deviceGetInfo(env.sys, o.device);
       if (typeof info === 'number' || !(info.flags & abi.VFIO_DEVICE_FLAGS_RESET)) {
         expect(calls.deviceReset(env.sys, o.device)).toBe(-EINVAL);
@@ -473,10 +441,7 @@ describeOnTargets('VFIO_DEVICE_RESET', (target) => {
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 1 })).toBe(0);
       expect(take(env, e)).toBe(1n);
       expect(calls.setIrqs(env.sys, o.device, MSIX, 'trigger', 0, { none: 0 })).toBe(0);
-    } finally {
-      env.sys.close(e);
-      o.close();
-    }
+    });
   });
 });
 

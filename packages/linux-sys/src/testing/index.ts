@@ -31,4 +31,5 @@ export type { BackendPartition, BackendReads, BackendTestTarget, InjectedSyscall
 export { REFUSED_RELAY_PLATFORMS, overflowRelayPlatformTests } from './overflow-relay-suite';
 export type { RefusedRelayPlatform } from './overflow-relay-suite';
 export { LINUX_SEAM_CASES } from './hostile-seams';
-export { ioctlStruct } from './ioctl-struct';
+export { ioctlStruct, modelStruct } from './ioctl-struct';
+export type { ModelField, ModelFieldType, ModelFieldValues, ModelStruct, ModelStructArg } from './ioctl-struct';

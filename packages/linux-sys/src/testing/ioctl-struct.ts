@@ -18,3 +18,63 @@ export function ioctlStruct(arg: number | Uint8Array | undefined, size: number):
   if (!(arg instanceof Uint8Array) || arg.byteLength < size) return -EFAULT;
   return new DataView(arg.buffer, arg.byteOffset, arg.byteLength);
 }
+
+/** The C type of one field of a {@link modelStruct}: little-endian integers; a `u64` reads as a bigint. */
+export type ModelFieldType = 'u8' | 'u16' | 'u32' | 'i32' | 'u64';
+
+/** One field of a {@link modelStruct}: its byte offset in the struct and its C type, as the header declares them. */
+export type ModelField = readonly [offset: number, type: ModelFieldType];
+
+/** The values a {@link ModelStruct} reads: a bigint for each `u64` field, a number for the others. */
+export type ModelFieldValues<T extends Record<string, ModelField>> = { readonly [K in keyof T]: T[K][1] extends 'u64' ? bigint : number };
+
+/** What {@link ModelStruct.read} returns for a struct it could copy in: each field, and the bytes. */
+export type ModelStructArg<T extends Record<string, ModelField>> = ModelFieldValues<T> & {
+  /** A little-endian view over exactly the caller's bytes (the struct and what follows it), where the model writes what copy_to_user would. */
+  readonly view: DataView;
+};
+
+/** A struct an ioctl passes by pointer, as a kernel model reads it (see {@link modelStruct}). */
+export interface ModelStruct<T extends Record<string, ModelField>> {
+  /** The bytes the kernel copies in first (the struct's fixed part). */
+  readonly size: number;
+  /** The fields of the struct `arg` points to, and `view` over `arg`'s bytes, or `-EFAULT` as {@link ioctlStruct} answers. Never throws. */
+  read(arg: number | Uint8Array | undefined): ModelStructArg<T> | number;
+}
+
+const READ: Record<ModelFieldType, (v: DataView, at: number) => number | bigint> = {
+  u8: (v, at) => v.getUint8(at),
+  u16: (v, at) => v.getUint16(at, true),
+  u32: (v, at) => v.getUint32(at, true),
+  i32: (v, at) => v.getInt32(at, true),
+  u64: (v, at) => v.getBigUint64(at, true),
+};
+const WIDTH: Record<ModelFieldType, number> = { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8 };
+
+/**
+ * A struct of `size` bytes with `fields` at the offsets a model writes out from the UAPI header
+ * (never from the package's own layouts, so a wrong layout and a wrong model cannot agree): one
+ * table per struct, read after the copy_from_user rule of {@link ioctlStruct}.
+ *
+ * @param size - The bytes the kernel copies in first.
+ * @param fields - Each field's `[offset, type]`; every field lies inside `size`.
+ * @returns The struct's reader.
+ * @throws RangeError when a field lies outside `size` or is named `view` (the reader's own key).
+ */
+export function modelStruct<const T extends Record<string, ModelField>>(size: number, fields: T): ModelStruct<T> {
+  const entries = Object.entries(fields);
+  for (const [name, [offset, type]] of entries) {
+    if (name === 'view') throw new RangeError('a model struct field cannot be named view');
+    if (!Number.isInteger(offset) || offset < 0 || offset + WIDTH[type] > size) throw new RangeError(`field ${name} (${type} at ${offset}) lies outside the ${size}-byte struct`);
+  }
+  return {
+    size,
+    read(arg) {
+      const view = ioctlStruct(arg, size);
+      if (typeof view === 'number') return view;
+      const out: Record<string, number | bigint | DataView> = { view };
+      for (const [name, [offset, type]] of entries) out[name] = READ[type](view, offset);
+      return out as ModelStructArg<T>;
+    },
+  };
+}

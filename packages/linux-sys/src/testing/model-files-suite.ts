@@ -7,9 +7,12 @@
  * second assign through a dup is EBUSY and a deassign through a dup works. One body for every
  * model built on {@link ModelFileTable}; each backend supplies how to reach its own irqfd ioctl.
  */
+import type { ApicBus } from '@tsvmm/virt/testing';
 import { EBADF, EBUSY } from '../errno';
 import type { Syscalls } from '../syscalls';
+import { takeApicBusIrr } from './irqfd-fault/harness';
 import { runner } from './irqfd-fault/runner';
+import { isEventFd, type ModelFileTable } from './model-files';
 
 /** The system calls {@link modelFileTests} makes on a model. */
 export interface ModelFilesSyscalls extends Pick<Syscalls, 'eventfd' | 'close' | 'write'> {
@@ -17,28 +20,24 @@ export interface ModelFilesSyscalls extends Pick<Syscalls, 'eventfd' | 'close' |
   dup(fd: number): number;
   /** 1 when `a` and `b` name the same open file, 0 when not, `-EBADF` when either is closed (every model answers it). */
   sameFile(a: number, b: number): number;
+  /** How many numbers name the open file `fd` names (0 when it is closed), as every `ModelKernel` counts them. */
+  fileRefs(fd: number): number;
+  /** The model's descriptor table (every `ModelKernel`'s `files`): eventfd counters and open eventfds are read there. */
+  readonly files: Pick<ModelFileTable<object>, 'counter' | 'count'>;
 }
 
 /** One model, set up by its backend for the cases of {@link modelFileTests}. */
 export interface ModelFilesWorld {
-  /** The model's system calls. */
+  /** The model's system calls and its descriptor table. */
   readonly sys: ModelFilesSyscalls;
-  /** How many numbers name the open file `fd` names (0 when it is closed). */
-  fileRefs(fd: number): number;
-  /** The counter of the eventfd `fd` names, without reading it; `undefined` when it is not one. */
-  eventfdCount(fd: number): bigint | undefined;
-  /** The model's irqfd ioctl assigning `fd` on `gsi`: 0 or `-errno`. */
-  assignIrqfd(fd: number, gsi: number): number;
-  /** The same ioctl with the DEASSIGN flag: 0 or `-errno`. */
-  deassignIrqfd(fd: number, gsi: number): number;
+  /** The model's irqfd ioctl assigning `fd` on `gsi`, or with `deassign` deassigning it (the DEASSIGN flag): 0 or `-errno`. */
+  irqfd(fd: number, gsi: number, deassign: boolean): number;
   /** The GSI the open file `fd` names is assigned on as an irqfd, or `undefined`. */
   irqfdGsi(fd: number): number | undefined;
   /** Irqfds the model holds in this VM or partition. */
   irqfdCount(): number;
-  /** Eventfds open in the model. */
-  openEventFds(): number;
-  /** Vectors pending in vCPU 0's IRR, ascending, then cleared. */
-  takeIrr(): number[];
+  /** The local APICs of this VM or partition; vCPU 0 is at APIC ID 0. */
+  bus(): ApicBus;
 }
 
 /** The GSI {@link modelFileTests} assigns irqfds on. */
@@ -62,7 +61,7 @@ export function modelFileTests(world: () => ModelFilesWorld): void {
     const w = world();
     const e = w.sys.eventfd(0, 0);
     const d = w.sys.dup(e);
-    runner().expect(w.assignIrqfd(e, gsi)).toBe(0);
+    runner().expect(w.irqfd(e, gsi, false)).toBe(0);
     return { w, e, d };
   };
 
@@ -76,10 +75,10 @@ export function modelFileTests(world: () => ModelFilesWorld): void {
     const d = w.sys.dup(e);
     expect(d).toBe(first);
     expect(w.sys.sameFile(e, d)).toBe(1);
-    expect(w.fileRefs(e)).toBe(2);
+    expect(w.sys.fileRefs(e)).toBe(2);
     // One counter: a write through one number is read through the other.
     expect(w.sys.write(d, ONE, 8)).toBe(8);
-    expect(w.eventfdCount(e)).toBe(1n);
+    expect(w.sys.files.counter(e)).toBe(1n);
     expect(w.sys.dup(999)).toBe(-EBADF);
     expect(w.sys.sameFile(e, 999)).toBe(-EBADF);
     expect(w.sys.sameFile(999, e)).toBe(-EBADF);
@@ -99,21 +98,21 @@ export function modelFileTests(world: () => ModelFilesWorld): void {
     // The file lives on through d: still assigned, a signal through d injects.
     expect(w.irqfdGsi(d)).toBe(gsi);
     expect(w.sys.write(d, ONE, 8)).toBe(8);
-    expect(w.takeIrr()).toEqual([MODEL_FILES_VECTOR]);
+    expect(takeApicBusIrr(w.bus()).irr).toEqual([[0, MODEL_FILES_VECTOR]]);
     expect(w.irqfdCount()).toBe(1);
     expect(w.sys.close(d)).toBe(0);
     expect(w.irqfdCount()).toBe(0);
-    expect(w.openEventFds()).toBe(0);
+    expect(w.sys.files.count(isEventFd)).toBe(0);
   });
 
   it('irqfd identifies the eventfd by its open file: assigning a dup of an assigned eventfd is EBUSY, deassign through the dup works', () => {
     const { expect } = runner();
     const { w, e, d } = assignedThroughOneOfTwo();
-    expect(w.assignIrqfd(d, gsi)).toBe(-EBUSY);
-    expect(w.deassignIrqfd(d, gsi)).toBe(0);
+    expect(w.irqfd(d, gsi, false)).toBe(-EBUSY);
+    expect(w.irqfd(d, gsi, true)).toBe(0);
     expect(w.irqfdGsi(e)).toBe(undefined);
     expect(w.sys.write(e, ONE, 8)).toBe(8);
-    expect(w.takeIrr()).toEqual([]);
-    expect(w.eventfdCount(d)).toBe(1n);
+    expect(takeApicBusIrr(w.bus()).irr).toEqual([]);
+    expect(w.sys.files.counter(d)).toBe(1n);
   });
 }

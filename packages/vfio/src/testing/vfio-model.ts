@@ -21,7 +21,7 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOENT, ENOSPC, ENOTTY, EOPNOTSUPP, EPERM, type IoctlDef } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelKernel, ioctlStruct, isEventFd } from '@tsvmm/linux-sys/testing';
+import { type ModelEventFd, type ModelField, ModelKernel, type ModelStruct, type ModelStructArg, ioctlStruct, isEventFd, modelStruct } from '@tsvmm/linux-sys/testing';
 import { VirtError } from '@tsvmm/virt';
 import { describeValue, invalidArgument, checkInteger, checkOptions } from '@tsvmm/virt/implement';
 import type { VfioSyscalls } from '../sys';
@@ -110,6 +110,26 @@ const CMD_MEMORY = 2;
 const CMD_INTX_DISABLE = 0x400;
 const STATUS_INTERRUPT = 0x8;
 const STATUS_CAP_LIST = 0x10;
+
+/** The structs the ioctls pass, field by field: `[byte offset, C type]` as `vfio.h` and `iommufd.h` declare them; each size is the kernel's `minsz`. */
+const ARG = {
+  /** `struct vfio_iommu_type1_dma_map`. */
+  mapDma: modelStruct(32, { argsz: [0, 'u32'], flags: [4, 'u32'], vaddr: [8, 'u64'], iova: [16, 'u64'], size: [24, 'u64'] }),
+  /** `struct vfio_iommu_type1_dma_unmap` (no bitmap: dirty tracking is never started). */
+  unmapDma: modelStruct(24, { argsz: [0, 'u32'], flags: [4, 'u32'], iova: [8, 'u64'], size: [16, 'u64'] }),
+  /** The `int` fd of VFIO_GROUP_SET_CONTAINER. */
+  containerFd: modelStruct(4, { fd: [0, 'i32'] }),
+  /** `struct vfio_region_info` up to `index` (minsz 16). */
+  regionInfo: modelStruct(16, { argsz: [0, 'u32'], flags: [4, 'u32'], index: [8, 'u32'] }),
+  /** `struct vfio_irq_info`. */
+  irqInfo: modelStruct(16, { argsz: [0, 'u32'], flags: [4, 'u32'], index: [8, 'u32'], count: [12, 'u32'] }),
+  /** `struct vfio_irq_set` header; the data follows at byte 20. */
+  irqSet: modelStruct(20, { argsz: [0, 'u32'], flags: [4, 'u32'], index: [8, 'u32'], start: [12, 'u32'], count: [16, 'u32'] }),
+  /** `struct vfio_device_bind_iommufd`. */
+  bindIommufd: modelStruct(16, { argsz: [0, 'u32'], flags: [4, 'u32'], iommufd: [8, 'i32'], outDevid: [12, 'u32'] }),
+  /** `struct vfio_device_attach_iommufd_pt`. */
+  attachPt: modelStruct(12, { argsz: [0, 'u32'], flags: [4, 'u32'], ptId: [8, 'u32'] }),
+} as const;
 
 /** A BAR of a model device. */
 export interface ModelBar {
@@ -506,7 +526,6 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     [...this.devices.values()].forEach((d, i) => fn(d.address, d.group, 'vfio-pci', this.cdev ? `vfio${i}` : undefined));
     for (const o of others) fn(o.address, o.group, o.driver, undefined);
   }
-
 
   /**
    * The device `address`.
@@ -912,12 +931,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   }
 
   private mapDma(c: Container, arg: number | Uint8Array | undefined): number {
-    const v = sizedStruct(arg, 32);
-    if (typeof v === 'number') return v;
-    const flags = v.getUint32(4, true);
-    const vaddr = v.getBigUint64(8, true);
-    const iova = v.getBigUint64(16, true);
-    const size = v.getBigUint64(24, true);
+    const a = sized(ARG.mapDma, arg);
+    if (typeof a === 'number') return a;
+    const { flags, vaddr, iova, size } = a;
     if (flags & ~7) return -EINVAL;
     const prot = flags & 3;
     const setVaddr = (flags & 4) !== 0;
@@ -946,11 +962,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   }
 
   private unmapDma(c: Container, arg: number | Uint8Array | undefined): number {
-    const v = sizedStruct(arg, 24);
-    if (typeof v === 'number') return v;
-    const flags = v.getUint32(4, true);
-    const iova = v.getBigUint64(8, true);
-    const size = v.getBigUint64(16, true);
+    const a = sized(ARG.unmapDma, arg);
+    if (typeof a === 'number') return a;
+    const { flags, iova, size } = a;
     // GET_DIRTY_BITMAP: dirty tracking is never started here, which vfio_dma_do_unmap refuses (EINVAL).
     if (flags & ~6) return -EINVAL;
     let removed: ModelDmaMapping[];
@@ -988,7 +1002,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         c.vaddrInvalid.delete(m);
       }
     }
-    v.setBigUint64(16, removed.reduce((n, m) => n + m.size, 0n), true);
+    a.view.setBigUint64(16, removed.reduce((n, m) => n + m.size, 0n), true);
     return 0;
   }
 
@@ -1004,9 +1018,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return 0;
       }
       case GROUP_SET_CONTAINER: {
-        const v = ioctlStruct(arg, 4);
-        if (typeof v === 'number') return v;
-        const cfd = v.getInt32(0, true);
+        const a = ARG.containerFd.read(arg);
+        if (typeof a === 'number') return a;
+        const cfd = a.fd;
         // vfio_group_ioctl_set_container: fdget (EBADF) before the group's own state (EINVAL).
         const c = cfd < 0 ? undefined : this.table.get(cfd);
         if (!c) return -EBADF;
@@ -1073,10 +1087,10 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
       case DEVICE_GET_REGION_INFO:
         return this.regionInfo(d, arg);
       case DEVICE_GET_IRQ_INFO: {
-        const v = ioctlStruct(arg, 16);
-        if (typeof v === 'number') return v;
-        const index = v.getUint32(8, true);
-        if (v.getUint32(0, true) < 16 || index >= 5) return -EINVAL;
+        const a = ARG.irqInfo.read(arg);
+        if (typeof a === 'number') return a;
+        const { index, view: v } = a;
+        if (a.argsz < ARG.irqInfo.size || index >= 5) return -EINVAL;
         if (index === ERR && !d.pcie) return -EINVAL; // conventional PCI: no AER
         const count = this.irqCount(d, index);
         let flags = 1; // EVENTFD
@@ -1142,10 +1156,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   }
 
   private regionInfo(d: ModelPciDevice, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 16);
-    if (typeof v === 'number') return v;
-    const argsz = v.getUint32(0, true);
-    const index = v.getUint32(8, true);
+    const a = ARG.regionInfo.read(arg);
+    if (typeof a === 'number') return a;
+    const { argsz, index, view: v } = a;
     if (argsz < 32 || v.byteLength < 32) return -EINVAL;
     let size = 0;
     let flags = 0;
@@ -1189,14 +1202,10 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   // ---- SET_IRQS (vfio_main.c vfio_set_irqs_validate_and_prepare, vfio_pci_intrs.c) -----------
 
   private setIrqs(d: ModelPciDevice, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 20);
-    if (typeof v === 'number') return v;
-    const argsz = v.getUint32(0, true);
-    const flags = v.getUint32(4, true);
-    const index = v.getUint32(8, true);
-    const start = v.getUint32(12, true);
-    const count = v.getUint32(16, true);
-    if (argsz < 20 || index >= 5 || count >= 0xffff_ffff - start || (flags & ~0x3f) !== 0) return -EINVAL;
+    const a = ARG.irqSet.read(arg);
+    if (typeof a === 'number') return a;
+    const { argsz, flags, index, start, count, view: v } = a;
+    if (argsz < ARG.irqSet.size || index >= 5 || count >= 0xffff_ffff - start || (flags & ~0x3f) !== 0) return -EINVAL;
     const n = this.irqCount(d, index);
     if (start >= n || start + count > n) return -EINVAL;
     let size: number;
@@ -1588,13 +1597,13 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   // ---- cdev + iommufd ------------------------------------------------------------------------
 
   private bind(f: DeviceFile, arg: number | Uint8Array | undefined): number {
-    const v = sizedStruct(arg, 16);
-    if (typeof v === 'number') return v;
+    const a = sized(ARG.bindIommufd, arg);
+    if (typeof a === 'number') return a;
     // vfio_df_ioctl_bind_iommufd's order: flags or a negative fd (EINVAL), a group-opened device fd
     // (EINVAL), the group node open (vfio_device_block_group: EBUSY), already bound (EINVAL), then
     // the iommufd itself (iommufd_ctx_from_fd: EBADF, EBADFD for another kind of file).
-    const ifd = v.getInt32(8, true);
-    if (v.getUint32(4, true) !== 0 || ifd < 0) return -EINVAL;
+    const ifd = a.iommufd;
+    if (a.flags !== 0 || ifd < 0) return -EINVAL;
     if (f.via !== 'cdev') return -EINVAL;
     if (this.groups.get(f.device.group)?.open) return -EBUSY;
     if (f.bound) return -EINVAL;
@@ -1604,21 +1613,21 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     f.bound = o;
     o.boundDevices++;
     this.openDevice(f.device);
-    v.setUint32(12, o.nextId++, true);
+    a.view.setUint32(12, o.nextId++, true);
     return 0;
   }
 
   private attach(f: DeviceFile, arg: number | Uint8Array | undefined): number {
     if (f.via !== 'cdev' || !f.bound) return -EINVAL;
-    const v = sizedStruct(arg, 12);
-    if (typeof v === 'number') return v;
-    if (v.getUint32(4, true) !== 0) return -EINVAL;
-    const ioas = f.bound.objects.get(v.getUint32(8, true));
+    const a = sized(ARG.attachPt, arg);
+    if (typeof a === 'number') return a;
+    if (a.flags !== 0) return -EINVAL;
+    const ioas = f.bound.objects.get(a.ptId);
     if (!ioas) return -ENOENT;
     f.ioas?.attached.delete(f);
     f.ioas = ioas;
     ioas.attached.add(f);
-    v.setUint32(8, f.bound.nextId++, true); // the hardware page table made for it
+    a.view.setUint32(8, f.bound.nextId++, true); // the hardware page table made for it
     return 0;
   }
 
@@ -1711,6 +1720,12 @@ function sizedStruct(arg: number | Uint8Array | undefined, minsz: number): DataV
   return -EINVAL;
 }
 
+/** {@link sizedStruct}'s rule on a struct of {@link ARG}, whose size is its `minsz`: its fields, or -EFAULT, or -EINVAL. */
+function sized<T extends Record<string, ModelField>>(s: ModelStruct<T>, arg: number | Uint8Array | undefined): ModelStructArg<T> | number {
+  const a = s.read(arg);
+  if (typeof a === 'number' || a.view.getUint32(0, true) >= s.size) return a;
+  return -EINVAL;
+}
 
 /** INVALID_ARGUMENT unless `request` is an ioctl definition: a name and a numeric request. */
 export function checkIoctlDef(op: string, request: unknown): void {

@@ -35,7 +35,7 @@
  * Wrap it with `FaultInjector` from `@tsvmm/linux-sys/testing` to fail chosen calls.
  */
 import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelKernel, ioctlStruct, isEventFd } from '@tsvmm/linux-sys/testing';
+import { type ModelEventFd, ModelKernel, ioctlStruct, isEventFd, modelStruct } from '@tsvmm/linux-sys/testing';
 import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
 import { describeValue, invalidArgument, checkBoolean, checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
@@ -114,6 +114,24 @@ const ROUTING_TYPE_IRQCHIP = 1;
 const ROUTING_TYPE_MSI = 2;
 const IRQFD_FLAG_DEASSIGN = 1;
 const IRQFD_FLAG_RESAMPLE = 2;
+
+/** The structs the ioctls pass, field by field: `[byte offset, C type]` as `include/uapi/linux/kvm.h` declares them. */
+const ARG = {
+  /** `struct kvm_msi` (KVM_SIGNAL_MSI). */
+  msi: modelStruct(32, { addressLo: [0, 'u32'], addressHi: [4, 'u32'], data: [8, 'u32'], flags: [12, 'u32'] }),
+  /** `struct kvm_cpuid2` header; `nent` 40-byte `struct kvm_cpuid_entry2` follow at byte 8. */
+  cpuid2: modelStruct(8, { nent: [0, 'u32'] }),
+  /** `struct kvm_msrs` header; `nmsrs` 16-byte `struct kvm_msr_entry` follow at byte 8. */
+  msrs: modelStruct(8, { nmsrs: [0, 'u32'] }),
+  /** `struct kvm_enable_cap`. */
+  enableCap: modelStruct(104, { cap: [0, 'u32'], flags: [4, 'u32'], args0: [8, 'u64'] }),
+  /** `struct kvm_irq_routing` header; `nr` 48-byte `struct kvm_irq_routing_entry` follow at byte 8. */
+  irqRouting: modelStruct(8, { nr: [0, 'u32'], flags: [4, 'u32'] }),
+  /** `struct kvm_irqfd`. */
+  irqfd: modelStruct(32, { fd: [0, 'i32'], gsi: [4, 'u32'], flags: [8, 'u32'], resamplefd: [12, 'i32'] }),
+  /** `struct kvm_irqchip`: `chip_id`, then the chip's state at byte 8. */
+  irqchip: modelStruct(IRQCHIP_SIZE, { chipId: [0, 'u32'] }),
+} as const;
 
 /** One entry of the routing table as the kernel holds it, decoded from `struct kvm_irq_routing_entry`. */
 export type ModelRoute =
@@ -854,12 +872,12 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
         if (req === KVM_GET_IRQCHIP) this.observeWork();
         return this.irqchipState(vm, arg, req === KVM_SET_IRQCHIP);
       case KVM_SIGNAL_MSI: {
-        const v = ioctlStruct(arg, 32);
-        if (typeof v === 'number') return v;
+        const m = ARG.msi.read(arg);
+        if (typeof m === 'number') return m;
         if (!vm.irqchip) return -EINVAL;
-        if ((v.getUint32(12, true) & ~1) !== 0) return -EINVAL;
-        if (vm.msiInvalid(v.getUint32(4, true))) return -EINVAL; // kvm_set_msi: kvm_msi_route_invalid
-        return vm.deliverMsi(v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true));
+        if ((m.flags & ~1) !== 0) return -EINVAL;
+        if (vm.msiInvalid(m.addressHi)) return -EINVAL; // kvm_set_msi: kvm_msi_route_invalid
+        return vm.deliverMsi(m.addressLo, m.addressHi, m.data);
       }
       default:
         return -ENOTTY;
@@ -937,9 +955,10 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * and `nent` set to their number.
    */
   private supportedCpuid(arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 8);
-    if (typeof v === 'number') return v;
-    const nent = Math.min(v.getUint32(0, true), MAX_CPUID_ENTRIES);
+    const a = ARG.cpuid2.read(arg);
+    if (typeof a === 'number') return a;
+    const v = a.view;
+    const nent = Math.min(a.nent, MAX_CPUID_ENTRIES);
     const entries = [
       { fn: 0, eax: 1, ecx: 0 },
       { fn: 1, eax: 0, ecx: this.x2apicOffered ? CPUID_1_ECX_X2APIC : 0 },
@@ -959,9 +978,9 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
 
   /** KVM_SET_CPUID2 (kvm_vcpu_ioctl_set_cpuid2): E2BIG above KVM_MAX_CPUID_ENTRIES; keeps what the model reads (leaf 1 ECX bit 21). */
   private setCpuid2(vcpu: VcpuObject, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 8);
-    if (typeof v === 'number') return v;
-    const nent = v.getUint32(0, true);
+    const a = ARG.cpuid2.read(arg);
+    if (typeof a === 'number') return a;
+    const { nent, view: v } = a;
     if (nent > MAX_CPUID_ENTRIES) return -E2BIG;
     if (v.byteLength < 8 + nent * 40) return -EFAULT;
     let x2apic = false;
@@ -980,9 +999,9 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * model knows IA32_APIC_BASE only: any other MSR stops the loop.
    */
   private msrIo(vcpu: VcpuObject, arg: number | Uint8Array | undefined, set: boolean): number {
-    const v = ioctlStruct(arg, 8);
-    if (typeof v === 'number') return v;
-    const n = v.getUint32(0, true);
+    const a = ARG.msrs.read(arg);
+    if (typeof a === 'number') return a;
+    const { nmsrs: n, view: v } = a;
     if (n >= MAX_IO_MSRS) return -E2BIG;
     if (v.byteLength < 8 + n * 16) return -EFAULT;
     let i = 0;
@@ -1026,12 +1045,11 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
 
   /** KVM_ENABLE_CAP on a VM (kvm_vm_ioctl_enable_cap): `flags` must be 0; only KVM_CAP_X2APIC_API is modelled. */
   private enableCap(vm: VmObject, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 104);
-    if (typeof v === 'number') return v;
-    const cap = v.getUint32(0, true);
-    if (v.getUint32(4, true) !== 0) return -EINVAL;
-    if (cap !== CAP_X2APIC_API) return -EINVAL;
-    const flags = v.getBigUint64(8, true);
+    const a = ARG.enableCap.read(arg);
+    if (typeof a === 'number') return a;
+    if (a.flags !== 0) return -EINVAL;
+    if (a.cap !== CAP_X2APIC_API) return -EINVAL;
+    const flags = a.args0;
     if ((flags & ~BigInt(this.caps[CAP_X2APIC_API] ?? 0)) !== 0n) return -EINVAL;
     if (flags & BigInt(X2APIC_API_USE_32BIT_IDS)) vm.x2apicFormat = true;
     if (flags & BigInt(X2APIC_API_DISABLE_BROADCAST_QUIRK)) vm.broadcastQuirkDisabled = true;
@@ -1040,10 +1058,9 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
 
   /** KVM_SET_GSI_ROUTING: the whole table, all or nothing (kvm_set_irq_routing). */
   private setGsiRouting(vm: VmObject, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 8);
-    if (typeof v === 'number') return v;
-    const nr = v.getUint32(0, true);
-    const flags = v.getUint32(4, true);
+    const a = ARG.irqRouting.read(arg);
+    if (typeof a === 'number') return a;
+    const { nr, flags, view: v } = a;
     if (!vm.irqchip) return -EINVAL;
     if (nr > this.maxRoutes) return -EINVAL;
     if (flags !== 0) return -EINVAL;
@@ -1084,11 +1101,9 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
 
   /** KVM_IRQFD (kvm_irqfd, kvm_irqfd_assign, kvm_irqfd_deassign). */
   private irqfd(vm: VmObject, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 32);
-    if (typeof v === 'number') return v;
-    const fd = v.getInt32(0, true);
-    const gsi = v.getUint32(4, true);
-    const flags = v.getUint32(8, true);
+    const a = ARG.irqfd.read(arg);
+    if (typeof a === 'number') return a;
+    const { fd, gsi, flags } = a;
     if ((flags & ~(IRQFD_FLAG_DEASSIGN | IRQFD_FLAG_RESAMPLE)) !== 0) return -EINVAL;
     // kvm_irqfd: a deassign goes straight to kvm_irqfd_deassign; only an assign needs the irqchip (kvm_arch_irqfd_allowed).
     if ((flags & IRQFD_FLAG_DEASSIGN) === 0 && !vm.irqchip) return -EINVAL;
@@ -1111,8 +1126,7 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
     if (flags & IRQFD_FLAG_RESAMPLE) {
       // kvm_arch_irqfd_allowed: resample only with the full in-kernel irqchip (the model has no split irqchip);
       // then eventfd_ctx_fdget(resamplefd): EBADF for a closed number, EINVAL for a file that is not an eventfd.
-      const rfd = v.getInt32(12, true);
-      const r = this.table.get(rfd);
+      const r = this.table.get(a.resamplefd);
       if (!r) return -EBADF;
       if (!isEventFd(r)) return -EINVAL;
       resamplefd = r;
@@ -1133,10 +1147,10 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * `kvm_get_ioapic` / `kvm_set_ioapic` read and write it. The PIC (chips 0 and 1) is not modelled.
    */
   private irqchipState(vm: VmObject, arg: number | Uint8Array | undefined, set: boolean): number {
-    const v = ioctlStruct(arg, IRQCHIP_SIZE);
-    if (typeof v === 'number') return v;
+    const a = ARG.irqchip.read(arg);
+    if (typeof a === 'number') return a;
     if (!vm.irqchip) return -ENXIO;
-    const chip = v.getUint32(0, true);
+    const { chipId: chip, view: v } = a;
     if (chip > IRQCHIP_IOAPIC) return -EINVAL;
     if (chip !== IRQCHIP_IOAPIC) throw new Error(`the KVM model has no PIC (KVM_${set ? 'SET' : 'GET'}_IRQCHIP of chip ${chip})`);
     if (set) {

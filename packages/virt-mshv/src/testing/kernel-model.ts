@@ -26,7 +26,7 @@
  */
 import { ApicBus, type LocalApicModel } from '@tsvmm/virt/testing';
 import { EBADF, EBUSY, EEXIST, EFAULT, EINVAL, ENOENT, ENOSYS, ENOTTY, type IoctlDef, type Syscalls } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelKernel, ioctlStruct, isEventFd } from '@tsvmm/linux-sys/testing';
+import { type ModelEventFd, ModelKernel, isEventFd, modelStruct } from '@tsvmm/linux-sys/testing';
 import type { PinnedBuffer, UserMemory } from '../memory';
 
 // ---- the ABI in the model's own words (include/uapi/linux/mshv.h, Linux 6.15+) ----
@@ -57,6 +57,24 @@ const PAGE = 4096;
 const LAPIC = { apicId: 0, spurious: 16, isr: 20, tmr: 52, irr: 84, size: 176 } as const;
 const SPURIOUS_ENABLE = 0x100;
 const SPURIOUS_RESET = 0xff;
+/** The structs the ioctls pass, field by field: `[byte offset, C type]` as the header declares them. */
+const ARG = {
+  /** `struct mshv_create_partition`. */
+  createPartition: modelStruct(16, { ptFlags: [0, 'u64'], ptIsolation: [8, 'u64'] }),
+  /** `struct mshv_create_vp`. */
+  createVp: modelStruct(4, { vpIndex: [0, 'u32'] }),
+  /** `struct mshv_user_irqfd`. */
+  irqfd: modelStruct(16, { fd: [0, 'i32'], resamplefd: [4, 'i32'], gsi: [8, 'u32'], flags: [12, 'u32'] }),
+  /** `struct mshv_user_irq_table` header; `nr` 16-byte `struct mshv_user_irq_entry` follow at byte 8. */
+  irqTable: modelStruct(8, { nr: [0, 'u32'], rsvd: [4, 'u32'] }),
+  /** `struct mshv_root_hvcall`. */
+  rootHvcall: modelStruct(32, {
+    code: [0, 'u16'], reps: [2, 'u16'], inSz: [4, 'u16'], outSz: [6, 'u16'], status: [8, 'u16'],
+    rsvd0: [10, 'u16'], rsvd1: [12, 'u16'], rsvd2: [14, 'u16'], inPtr: [16, 'u64'], outPtr: [24, 'u64'],
+  }),
+  /** `struct mshv_get_set_vp_state`. */
+  vpState: modelStruct(16, { type: [0, 'u8'], rsvd0: [1, 'u8'], rsvd1: [2, 'u8'], rsvd2: [3, 'u8'], bufSz: [4, 'u32'], bufPtr: [8, 'u64'] }),
+} as const;
 
 /** Something the real kernel would do wrong (inject garbage, oops) if a backend did it. */
 export interface MshvHazard {
@@ -407,10 +425,9 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private createPartition(arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 16);
-    if (typeof v === 'number') return v;
-    const flags = v.getBigUint64(0, true);
-    const isolation = v.getBigUint64(8, true);
+    const a = ARG.createPartition.read(arg);
+    if (typeof a === 'number') return a;
+    const { ptFlags: flags, ptIsolation: isolation } = a;
     if ((flags & ~PT_FLAGS_KNOWN) !== 0n) return -EINVAL;
     if (isolation !== 0n) return -EINVAL; // the model knows only "no isolation"
     const p = new ModelPartition(this.partitions.length + 1, flags);
@@ -454,9 +471,9 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private createVp(p: ModelPartition, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 4);
-    if (typeof v === 'number') return v;
-    const index = v.getUint32(0, true);
+    const a = ARG.createVp.read(arg);
+    if (typeof a === 'number') return a;
+    const index = a.vpIndex;
     if (index >= MAX_VPS) return -EINVAL;
     if (p.vps.has(index)) return -EEXIST;
     const vp: ModelVp = { index, page: new Uint8Array(LAPIC.size), spurious: SPURIOUS_RESET };
@@ -474,12 +491,9 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private irqfd(p: ModelPartition, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 16);
-    if (typeof v === 'number') return v;
-    const fd = v.getInt32(0, true);
-    const resamplefd = v.getInt32(4, true);
-    const gsi = v.getUint32(8, true);
-    const flags = v.getUint32(12, true);
+    const a = ARG.irqfd.read(arg);
+    if (typeof a === 'number') return a;
+    const { fd, resamplefd, gsi, flags } = a;
     if (flags & ~(IRQFD_DEASSIGN | IRQFD_RESAMPLE)) return -EINVAL;
     const f = this.table.get(fd);
     if (f === undefined) return -EBADF;
@@ -564,10 +578,9 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private setMsiRouting(p: ModelPartition, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 8);
-    if (typeof v === 'number') return v;
-    const nr = v.getUint32(0, true);
-    const rsvd = v.getUint32(4, true);
+    const a = ARG.irqTable.read(arg);
+    if (typeof a === 'number') return a;
+    const { nr, rsvd, view: v } = a;
     if (nr > MAX_ROUTES || rsvd !== 0) return -EINVAL;
     if (v.byteLength < 8 + 16 * nr) return -EFAULT;
     const next = new Map<number, ModelRoute>();
@@ -592,16 +605,10 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private rootHvcall(p: ModelPartition, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 32);
-    if (typeof v === 'number') return v;
-    const code = v.getUint16(0, true);
-    const reps = v.getUint16(2, true);
-    const inSz = v.getUint16(4, true);
-    const outSz = v.getUint16(6, true);
-    const status = v.getUint16(8, true);
-    const rsvd = v.getUint16(10, true) | v.getUint16(12, true) | v.getUint16(14, true);
-    const inPtr = v.getBigUint64(16, true);
-    const outPtr = v.getBigUint64(24, true);
+    const a = ARG.rootHvcall.read(arg);
+    if (typeof a === 'number') return a;
+    const { code, reps, inSz, outSz, status, inPtr, outPtr, view: v } = a;
+    const rsvd = a.rsvd0 | a.rsvd1 | a.rsvd2;
     if (status !== 0 || rsvd !== 0 || inPtr === 0n || inSz < 8 || inSz > PAGE) return -EINVAL;
     if (outPtr !== 0n && (outSz === 0 || outSz > PAGE)) return -EINVAL;
     if (!HVCALL_ALLOWED.has(code)) return -EINVAL;
@@ -648,12 +655,10 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
   }
 
   private vpState(p: ModelPartition, vp: ModelVp, arg: number | Uint8Array | undefined, dir: 'get' | 'set'): number {
-    const v = ioctlStruct(arg, 16);
-    if (typeof v === 'number') return v;
-    const type = v.getUint8(0);
-    const rsvd = v.getUint8(1) | v.getUint8(2) | v.getUint8(3);
-    const bufSz = v.getUint32(4, true);
-    const bufPtr = v.getBigUint64(8, true);
+    const a = ARG.vpState.read(arg);
+    if (typeof a === 'number') return a;
+    const { type, bufSz, bufPtr, view: v } = a;
+    const rsvd = a.rsvd0 | a.rsvd1 | a.rsvd2;
     // mshv_vp_ioctl_get_set_state: a null buf_ptr is page aligned, so it passes these checks and
     // faults when its pages are pinned. Types 1-4 (XSAVE, SIMP, SIEFP, synthetic timers) are valid
     // in the kernel but not modelled: EINVAL here.

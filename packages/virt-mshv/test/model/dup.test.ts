@@ -8,15 +8,6 @@ import { MODEL_FILES_GSI, MODEL_FILES_VECTOR, modelFileTests } from '@tsvmm/linu
 import { MshvKernelModel } from '../../src/testing';
 import { CREATE_PARTITION, CREATE_VP, INITIALIZE_PARTITION, IRQFD, SET_MSI_ROUTING, createPartitionArg, irqfdArg, table, vpArg } from '../support/mshv-raw';
 
-/** VP 0's pending vectors in the partition behind `pt`, cleared. */
-function takeIrr(m: MshvKernelModel, pt: number): number[] {
-  const apic = m.partitionOf(pt)!.bus.apics[0]!;
-  const out: number[] = [];
-  for (let w = 0; w < 8; w++) for (let b = 0; b < 32; b++) if ((apic.irr[w]! >>> b) & 1) out.push(w * 32 + b);
-  apic.clearIrr();
-  return out;
-}
-
 /** A partition with one VP (APIC software-enabled) and GSI 40 routed, reached through its fd only. */
 function world(): { m: MshvKernelModel; pt: number } {
   const m = new MshvKernelModel();
@@ -35,14 +26,10 @@ describe('mshv model: dup, close and sameFile', () => {
     const { m, pt } = world();
     return {
       sys: m,
-      fileRefs: (fd) => m.fileRefs(fd),
-      eventfdCount: (fd) => m.eventfdCounter(fd),
-      assignIrqfd: (fd, gsi) => m.ioctl(pt, IRQFD, irqfdArg(fd, gsi)),
-      deassignIrqfd: (fd, gsi) => m.ioctl(pt, IRQFD, irqfdArg(fd, gsi, 1)),
+      irqfd: (fd, gsi, deassign) => m.ioctl(pt, IRQFD, irqfdArg(fd, gsi, deassign ? 1 : 0)),
       irqfdGsi: (fd) => m.irqfdGsi(pt, fd),
       irqfdCount: () => m.partitionOf(pt)!.irqfds.length,
-      openEventFds: () => m.openFds('eventfd'),
-      takeIrr: () => takeIrr(m, pt),
+      bus: () => m.partitionOf(pt)!.bus,
     };
   });
 
