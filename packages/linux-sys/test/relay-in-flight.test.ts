@@ -14,6 +14,11 @@ const ROUNDS = 150;
 
 describe('EpollRelayPlatform: a signal in flight goes to the message it was raised under', () => {
   const relays = relaysStoppedAfterEach();
+  // Each test's irqfd, disposed after it whatever it asserted (its routes' eventfds with it).
+  const irqfds: RelayIrqFd[] = [];
+  afterEach(() => {
+    for (const irqfd of irqfds.splice(0)) irqfd.dispose();
+  });
 
   function makeRelay() {
     const main: number[] = []; // data of each main-thread injection
@@ -29,6 +34,7 @@ describe('EpollRelayPlatform: a signal in flight goes to the message it was rais
       seenMain = main.length;
       return [...fromWorker, ...fromMain];
     };
+    irqfds.push(irqfd);
     return { irqfd, take };
   }
 
@@ -41,79 +47,63 @@ describe('EpollRelayPlatform: a signal in flight goes to the message it was rais
 
   it('the reported sequence: signal, mask → delivered to A (not pending); unmask, signal, setMsi(B) → lands on A', async () => {
     const { irqfd, take } = makeRelay();
-    try {
-      const r = armedOn(irqfd, A);
+    const r = armedOn(irqfd, A);
+    await irqfd.settle();
+    for (let i = 0; i < ROUNDS; i++) {
+      r.event.signal();
+      r.mask();
       await irqfd.settle();
-      for (let i = 0; i < ROUNDS; i++) {
-        r.event.signal();
-        r.mask();
-        await irqfd.settle();
-        expect(take()).toEqual([A.data]);
-        expect(r.consumePending()).toBe(false);
-        r.unmask();
-        r.event.signal();
-        r.setMsi(B.address, B.data);
-        await irqfd.settle();
-        expect(take()).toEqual([A.data]);
-        r.setMsi(A.address, A.data);
-        await irqfd.settle();
-        expect(take()).toEqual([]);
-      }
-    } finally {
-      irqfd.dispose();
+      expect(take()).toEqual([A.data]);
+      expect(r.consumePending()).toBe(false);
+      r.unmask();
+      r.event.signal();
+      r.setMsi(B.address, B.data);
+      await irqfd.settle();
+      expect(take()).toEqual([A.data]);
+      r.setMsi(A.address, A.data);
+      await irqfd.settle();
+      expect(take()).toEqual([]);
     }
   });
 
   it('clearMsi with a signal in flight: delivered to the old message, nothing pending', async () => {
     const { irqfd, take } = makeRelay();
-    try {
-      const r = armedOn(irqfd, A);
-      for (let i = 0; i < ROUNDS; i++) {
-        r.event.signal();
-        r.clearMsi();
-        await irqfd.settle();
-        expect(take()).toEqual([A.data]);
-        expect(r.consumePending()).toBe(false);
-        r.setMsi(A.address, A.data);
-        await irqfd.settle();
-        expect(take()).toEqual([]);
-      }
-    } finally {
-      irqfd.dispose();
+    const r = armedOn(irqfd, A);
+    for (let i = 0; i < ROUNDS; i++) {
+      r.event.signal();
+      r.clearMsi();
+      await irqfd.settle();
+      expect(take()).toEqual([A.data]);
+      expect(r.consumePending()).toBe(false);
+      r.setMsi(A.address, A.data);
+      await irqfd.settle();
+      expect(take()).toEqual([]);
     }
   });
 
   it('dispose with a signal in flight: delivered once to the route message', async () => {
     const { irqfd, take } = makeRelay();
-    try {
-      for (let i = 0; i < ROUNDS; i++) {
-        const r = armedOn(irqfd, i % 2 ? A : B);
-        r.event.signal();
-        r.dispose();
-        await irqfd.settle();
-        expect(take()).toEqual([i % 2 ? A.data : B.data]);
-      }
-    } finally {
-      irqfd.dispose();
+    for (let i = 0; i < ROUNDS; i++) {
+      const r = armedOn(irqfd, i % 2 ? A : B);
+      r.event.signal();
+      r.dispose();
+      await irqfd.settle();
+      expect(take()).toEqual([i % 2 ? A.data : B.data]);
     }
   });
 
   it('a signal raised while masked is pending, never delivered by a later unrelated retarget', async () => {
     const { irqfd, take } = makeRelay();
-    try {
-      const r = armedOn(irqfd, A);
-      for (let i = 0; i < 40; i++) {
-        r.mask();
-        r.event.signal();
-        r.setMsi(B.address, B.data);
-        await irqfd.settle();
-        expect(take()).toEqual([]);
-        expect(r.consumePending()).toBe(true);
-        r.setMsi(A.address, A.data);
-        r.unmask();
-      }
-    } finally {
-      irqfd.dispose();
+    const r = armedOn(irqfd, A);
+    for (let i = 0; i < 40; i++) {
+      r.mask();
+      r.event.signal();
+      r.setMsi(B.address, B.data);
+      await irqfd.settle();
+      expect(take()).toEqual([]);
+      expect(r.consumePending()).toBe(true);
+      r.setMsi(A.address, A.data);
+      r.unmask();
     }
   });
 });
