@@ -32,3 +32,5 @@ export { REFUSED_RELAY_PLATFORMS, overflowRelayPlatformTests } from './overflow-
 export type { RefusedRelayPlatform } from './overflow-relay-suite';
 export { LINUX_SEAM_CASES } from './hostile-seams';
 export { ioctlStruct } from './ioctl-struct';
+export { defineLinuxHostileOptionsTests } from './hostile-options-suite';
+export type { LinuxHostileOptionsBackend } from './hostile-options-suite';
