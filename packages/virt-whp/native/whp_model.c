@@ -516,13 +516,22 @@ done:
   return out;
 }
 
-int32_t SetEvent(HANDLE h) {
+/*
+ * SetEvent (signalled 1) and ResetEvent (signalled 0) on one event, under mu: FALSE for a failure
+ * armed on `fn` or a handle that is not a live event. Setting an event that swallows signals (a
+ * deleted trigger's, where the model resets it at deletion) succeeds and changes nothing.
+ */
+static int32_t set_signalled(const char *fn, HANDLE h, int signalled) {
   HRESULT hr;
   int32_t ok = 0;
   pthread_mutex_lock(&mu);
-  struct event *e = enter("SetEvent", &hr) ? NULL : used_event(h);
+  struct event *e = enter(fn, &hr) ? NULL : used_event(h);
   if (!e) goto done;
   ok = 1;
+  if (!signalled) {
+    e->signalled = 0;
+    goto done;
+  }
   if (e->swallow) goto done;
   e->signalled = 1;
   pthread_cond_broadcast(&changed);
@@ -532,18 +541,9 @@ done:
   return ok;
 }
 
-int32_t ResetEvent(HANDLE h) {
-  HRESULT hr;
-  int32_t ok = 0;
-  pthread_mutex_lock(&mu);
-  struct event *e = enter("ResetEvent", &hr) ? NULL : used_event(h);
-  if (!e) goto done;
-  e->signalled = 0;
-  ok = 1;
-done:
-  pthread_mutex_unlock(&mu);
-  return ok;
-}
+int32_t SetEvent(HANDLE h) { return set_signalled("SetEvent", h, 1); }
+
+int32_t ResetEvent(HANDLE h) { return set_signalled("ResetEvent", h, 0); }
 
 static void deadline_after(struct timespec *ts, uint32_t ms) {
   clock_gettime(CLOCK_REALTIME, ts);
