@@ -34,3 +34,4 @@ export { LINUX_SEAM_CASES } from './hostile-seams';
 export { ioctlStruct } from './ioctl-struct';
 export { defineLinuxHostileOptionsTests } from './hostile-options-suite';
 export type { LinuxHostileOptionsBackend } from './hostile-options-suite';
+export { msiTo } from './msi-to';
