@@ -35,3 +35,4 @@ export { ioctlStruct } from './ioctl-struct';
 export { defineLinuxHostileOptionsTests } from './hostile-options-suite';
 export type { LinuxHostileOptionsBackend } from './hostile-options-suite';
 export { msiTo } from './msi-to';
+export type { TestMsi } from './msi-to';
