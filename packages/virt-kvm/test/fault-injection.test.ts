@@ -61,57 +61,27 @@ const set = (r: KvmIrqFdRoute, t: Target): void => {
   r.setMsi(m.address, m.data);
 };
 
+/** A scenario on one route, made with `before` (its target, or none; unmasked; a signal latched first) and `op` run on it. */
+function oneRoute(name: string, before: { msi: Target | undefined; unmasked: boolean; latched?: boolean }, op: (r: KvmIrqFdRoute) => void): Scenario {
+  const latched = before.latched ?? false;
+  return {
+    name,
+    setup: (q) => [state(route(q, before.msi, before.unmasked, latched), before.msi, latched)],
+    op: (_q, [r]) => op(r!),
+  };
+}
+
 const scenarios: Scenario[] = [
-  {
-    name: 'setMsi on a masked route (commit)',
-    setup: (q) => [state(route(q, undefined, false), undefined)],
-    op: (_q, [r]) => set(r!, A),
-  },
-  {
-    name: 'setMsi on an unmasked route without MSI (commit, then assign)',
-    setup: (q) => [state(route(q, undefined, true), undefined)],
-    op: (_q, [r]) => set(r!, A),
-  },
-  {
-    name: 'setMsi on an unmasked route with a latched signal (commit, consume, assign, inject)',
-    setup: (q) => [state(route(q, undefined, true, true), undefined, true)],
-    op: (_q, [r]) => set(r!, A),
-  },
-  {
-    name: 'setMsi retargeting an armed route (commit)',
-    setup: (q) => [state(route(q, A, true), A)],
-    op: (_q, [r]) => set(r!, B),
-  },
-  {
-    name: 'clearMsi on an armed route (deassign, commit)',
-    setup: (q) => [state(route(q, A, true), A)],
-    op: (_q, [r]) => r!.clearMsi(),
-  },
-  {
-    name: 'clearMsi on a masked route (commit)',
-    setup: (q) => [state(route(q, A, false), A)],
-    op: (_q, [r]) => r!.clearMsi(),
-  },
-  {
-    name: 'mask (deassign)',
-    setup: (q) => [state(route(q, A, true), A)],
-    op: (_q, [r]) => r!.mask(),
-  },
-  {
-    name: 'unmask (consume, assign)',
-    setup: (q) => [state(route(q, A, false), A)],
-    op: (_q, [r]) => r!.unmask(),
-  },
-  {
-    name: 'unmask with a latched signal (consume, assign, inject)',
-    setup: (q) => [state(route(q, A, false, true), A, true)],
-    op: (_q, [r]) => r!.unmask(),
-  },
-  {
-    name: 'consumePending (read)',
-    setup: (q) => [state(route(q, A, false, true), A, true)],
-    op: (_q, [r]) => void r!.consumePending(),
-  },
+  oneRoute('setMsi on a masked route (commit)', { msi: undefined, unmasked: false }, (r) => set(r, A)),
+  oneRoute('setMsi on an unmasked route without MSI (commit, then assign)', { msi: undefined, unmasked: true }, (r) => set(r, A)),
+  oneRoute('setMsi on an unmasked route with a latched signal (commit, consume, assign, inject)', { msi: undefined, unmasked: true, latched: true }, (r) => set(r, A)),
+  oneRoute('setMsi retargeting an armed route (commit)', { msi: A, unmasked: true }, (r) => set(r, B)),
+  oneRoute('clearMsi on an armed route (deassign, commit)', { msi: A, unmasked: true }, (r) => r.clearMsi()),
+  oneRoute('clearMsi on a masked route (commit)', { msi: A, unmasked: false }, (r) => r.clearMsi()),
+  oneRoute('mask (deassign)', { msi: A, unmasked: true }, (r) => r.mask()),
+  oneRoute('unmask (consume, assign)', { msi: A, unmasked: false }, (r) => r.unmask()),
+  oneRoute('unmask with a latched signal (consume, assign, inject)', { msi: A, unmasked: false, latched: true }, (r) => r.unmask()),
+  oneRoute('consumePending (read)', { msi: A, unmasked: false, latched: true }, (r) => void r.consumePending()),
   {
     name: 'batch: create + program, mask, dispose, retarget, unmask; failures in its commit and the assigns after it',
     setup: (q) => {

@@ -18,6 +18,14 @@ function program(r: IrqFdRoute, vcpu: number, vector: number): void {
   r.setMsi(m.address, m.data);
 }
 
+/** A new route of `irqfd` programmed to `vector` on `vcpu` and unmasked: armed, so a signal delivers. */
+function armed(irqfd: { newIrqFdRoute(): IrqFdRoute }, vcpu: number, vector: number): IrqFdRoute {
+  const r = irqfd.newIrqFdRoute();
+  program(r, vcpu, vector);
+  r.unmask();
+  return r;
+}
+
 /** KVM_IRQFD made behind the engine's back, on the kernel's calls (libc, or the model) without the test's log. */
 function rawIrqfd(target: KvmTarget, p: KvmPartition, fd: number, gsi: number, flags = 0): number {
   return target.sysOf(p).inner.ioctl(p.vmFd, kvm.KVM_IRQFD, packStruct(kvm.KVM_IRQFD_LAYOUT, { fd, gsi, flags }));
@@ -29,9 +37,7 @@ describeOnTargets('KVM irqfd', (target) => {
     const irqfd = p.irqfd()!;
     for (let vector = 16; vector < 256; vector++) {
       const vcpu = vector % 2;
-      const r = irqfd.newIrqFdRoute();
-      program(r, vcpu, vector);
-      r.unmask();
+      const r = armed(irqfd, vcpu, vector);
       r.event.signal();
       expect(target.takeIrr(p)).toEqual([[vcpu, vector]]);
       r.dispose();
@@ -41,9 +47,7 @@ describeOnTargets('KVM irqfd', (target) => {
   it('retargets while unmasked with one commit and no irqfd change; the next signal lands on the new target only', () => {
     using p = target.create();
     const sys = target.sysOf(p);
-    const r = p.irqfd()!.newIrqFdRoute();
-    program(r, 0, 0x41);
-    r.unmask();
+    const r = armed(p.irqfd()!, 0, 0x41);
     r.event.signal();
     expect(target.takeIrr(p)).toEqual([[0, 0x41]]);
     const mark = sys.mark();
@@ -69,12 +73,7 @@ describeOnTargets('KVM irqfd', (target) => {
     });
     const irqfd = p.irqfd() as KvmIrqFd;
     const routes = irqfd.batch(() =>
-      Array.from({ length: 3 }, (_, i) => {
-        const r = irqfd.newIrqFdRoute();
-        program(r, i % 2, 0x70 + i);
-        r.unmask();
-        return r;
-      }),
+      Array.from({ length: 3 }, (_, i) => armed(irqfd, i % 2, 0x70 + i)),
     );
     expect(routes.map((r) => (r as unknown as { gsi: number }).gsi)).toEqual([24, 25, 26]);
     routes[1]!.dispose();
@@ -153,12 +152,7 @@ describeOnTargets('KVM irqfd', (target) => {
     const routes = irqfd.batch(() => {
       a.mask();
       expect(sys.callsSince(mark).map((c) => c.label)).toEqual(['KVM_IRQFD']); // the deassign ran at once
-      return Array.from({ length: 16 }, (_, i) => {
-        const r = irqfd.newIrqFdRoute();
-        program(r, i % 2, 0x80 + i);
-        r.unmask();
-        return r;
-      });
+      return Array.from({ length: 16 }, (_, i) => armed(irqfd, i % 2, 0x80 + i));
     });
     const labels = sys.callsSince(mark).map((c) => c.label);
     expect(labels.filter((l) => l === 'KVM_SET_GSI_ROUTING')).toHaveLength(1);
@@ -176,12 +170,7 @@ describeOnTargets('KVM irqfd', (target) => {
     expect(max + 40).toBe(p.extensions.irqRouting);
     const c0 = irqfd.commitCount;
     const routes = irqfd.batch(() =>
-      Array.from({ length: max }, (_, i) => {
-        const r = irqfd.newIrqFdRoute();
-        program(r, i % 2, 16 + (i % 240));
-        r.unmask();
-        return r;
-      }),
+      Array.from({ length: max }, (_, i) => armed(irqfd, i % 2, 16 + (i % 240))),
     );
     expect(irqfd.commitCount).toBe(c0 + 1);
     expect(irqfd.capabilities.maxRoutes).toBeGreaterThan(max);
@@ -210,9 +199,7 @@ describeOnTargets('KVM irqfd', (target) => {
 
   it('mask → signal → unmask delivers exactly once, 200 cycles', () => {
     using p = target.create();
-    const r = p.irqfd()!.newIrqFdRoute();
-    program(r, 1, 0x71);
-    r.unmask();
+    const r = armed(p.irqfd()!, 1, 0x71);
     for (let i = 0; i < 200; i++) {
       r.mask();
       r.event.signal();
@@ -228,9 +215,7 @@ describeOnTargets('KVM irqfd', (target) => {
 
   it('mask → signal → consumePending reports once, then unmask delivers nothing, 200 cycles', () => {
     using p = target.create();
-    const r = p.irqfd()!.newIrqFdRoute();
-    program(r, 0, 0x72);
-    r.unmask();
+    const r = armed(p.irqfd()!, 0, 0x72);
     for (let i = 0; i < 200; i++) {
       r.mask();
       expect(r.consumePending()).toBe(false);
@@ -360,9 +345,7 @@ describeOnTargets('KVM irqfd', (target) => {
       expect(() => target.create({ vcpus: 1, wrap, irqfd: 'kernel' })).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
       // The relay's worker thread injects with KVM_SIGNAL_MSI on the VM's descriptor: a device's only.
       if (target.real) {
-        const r = irqfd.newIrqFdRoute();
-        program(r, 1, 0x58);
-        r.unmask();
+        const r = armed(irqfd, 1, 0x58);
         r.event.signal();
         await (irqfd as RelayIrqFd).settle();
         expect(target.takeIrr(p)).toEqual([[1, 0x58]]);
@@ -377,9 +360,7 @@ describeOnTargets('KVM irqfd', (target) => {
     using p = target.create();
     const sys = target.sysOf(p);
     const irqfd = p.irqfd() as KvmIrqFd;
-    const r = irqfd.newIrqFdRoute();
-    program(r, 0, 0x41);
-    r.unmask();
+    const r = armed(irqfd, 0, 0x41);
     const gsi = (r as unknown as { gsi: number }).gsi;
     sys.fail(kvm.KVM_SET_GSI_ROUTING, 5 /* EIO */);
     expect(() => r.dispose()).not.toThrow();

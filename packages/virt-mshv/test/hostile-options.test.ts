@@ -1,29 +1,24 @@
 /**
  * probe() never throws and create() throws only typed errors, whatever the options do: the shared
- * hostile-options suite with the Linux backends' seams (`sys`, `device`); and the kernel model given as
- * `sys` without `memory`, a test-setup mistake, is a typed error that says what to pass.
+ * hostile-options suite of the Linux backends, with the mshv model as the working `sys` and
+ * `memory`; and the kernel model given as `sys` without `memory`, a test-setup mistake, is a typed
+ * error that says what to pass.
  */
-import { callsThrow, defineHostileOptionsConformance, trapsThrow, unprintable } from '@tsvmm/virt/conformance';
-import { LINUX_SEAM_CASES } from '@tsvmm/linux-sys/testing';
+import { defineLinuxHostileOptionsTests } from '@tsvmm/linux-sys/testing';
 import { virtErrorThrownBy } from '@tsvmm/virt/testing';
 import { MshvKernelModel } from '../src/testing';
 import { MshvPartition, probe } from '../src';
 
-defineHostileOptionsConformance({
+defineLinuxHostileOptionsTests({
   backend: 'mshv',
   probe: (options) => probe(options as never),
   create: (options) => MshvPartition.create(options as never),
   createOperation: 'MshvPartition.create',
-  cases: LINUX_SEAM_CASES,
-  probeOnlyCases: [
-    ['a sys whose calls throw a trap-throwing Proxy', () => ({ sys: callsThrow(trapsThrow()), memory: new MshvKernelModel() })],
-    ['a sys whose calls throw an unprintable Error', () => ({ sys: callsThrow(unprintable()), memory: new MshvKernelModel() })],
-  ],
-});
-
-test('a model still probes ok (the copy of the options is what create sees)', () => {
-  const model = new MshvKernelModel();
-  expect(probe({ sys: model, memory: model })).toMatchObject({ backend: 'mshv', available: true, code: 'ok' });
+  // The model is both seams: its system calls and the partition memory they point into.
+  modelSeams: () => {
+    const model = new MshvKernelModel();
+    return { sys: model, memory: model };
+  },
 });
 
 describe('MshvPartition.create with the kernel model as sys but no memory', () => {

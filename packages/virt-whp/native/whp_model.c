@@ -141,6 +141,12 @@ static int enter(const char *fn, HRESULT *hr) {
   return fired;
 }
 
+/* How every entry point of the model starts: takes mu (the entry point releases it), then enter(). */
+static int lock_enter(const char *fn, HRESULT *hr) {
+  pthread_mutex_lock(&mu);
+  return enter(fn, hr);
+}
+
 /* ---------- handles ---------- */
 
 static int event_index(HANDLE h) {
@@ -267,8 +273,7 @@ static void start_thread(void) {
 HRESULT WHvCreatePartition(HANDLE *out) {
   HRESULT hr = S_OK;
   pthread_once(&thread_once, start_thread);
-  pthread_mutex_lock(&mu);
-  if (enter("WHvCreatePartition", &hr)) goto done;
+  if (lock_enter("WHvCreatePartition", &hr)) goto done;
   if (!out || n_partitions >= MAX_PARTITIONS) { hr = E_INVALIDARG; goto done; }
   struct partition *p = calloc(1, sizeof *p);
   p->alive = 1;
@@ -281,8 +286,7 @@ done:
 
 HRESULT WHvSetPartitionProperty(HANDLE h, uint32_t code, const void *buf, uint32_t size) {
   HRESULT hr = S_OK;
-  pthread_mutex_lock(&mu);
-  if (enter("WHvSetPartitionProperty", &hr)) goto done;
+  if (lock_enter("WHvSetPartitionProperty", &hr)) goto done;
   struct partition *p = live_partition(h, NULL);
   if (!p) { hr = E_HANDLE; goto done; }
   if (code != 0x1fff && code != 0x1005) { hr = WHV_E_UNKNOWN_PROPERTY; goto done; }
@@ -303,8 +307,7 @@ done:
 
 HRESULT WHvSetupPartition(HANDLE h) {
   HRESULT hr = S_OK;
-  pthread_mutex_lock(&mu);
-  if (enter("WHvSetupPartition", &hr)) goto done;
+  if (lock_enter("WHvSetupPartition", &hr)) goto done;
   struct partition *p = live_partition(h, NULL);
   if (!p) { hr = E_HANDLE; goto done; }
   if (p->setup || !p->count_set) { hr = WHV_E_INVALID_PARTITION_CONFIG; goto done; }
@@ -329,8 +332,7 @@ static void retire_trigger(struct trigger *t) {
 HRESULT WHvDeletePartition(HANDLE h) {
   HRESULT hr = S_OK;
   int index, i;
-  pthread_mutex_lock(&mu);
-  if (enter("WHvDeletePartition", &hr)) goto done;
+  if (lock_enter("WHvDeletePartition", &hr)) goto done;
   struct partition *p = live_partition(h, &index);
   if (!p) { hr = E_HANDLE; goto done; }
   for (i = 0; i < n_triggers; i++) if (triggers[i].alive && triggers[i].partition == index) retire_trigger(&triggers[i]);
@@ -344,8 +346,7 @@ done:
 
 HRESULT WHvCreateVirtualProcessor(HANDLE h, uint32_t vp, uint32_t flags) {
   HRESULT hr = S_OK;
-  pthread_mutex_lock(&mu);
-  if (enter("WHvCreateVirtualProcessor", &hr)) goto done;
+  if (lock_enter("WHvCreateVirtualProcessor", &hr)) goto done;
   struct partition *p = live_partition(h, NULL);
   if (!p) { hr = E_HANDLE; goto done; }
   if (!p->setup) { hr = WHV_E_INVALID_PARTITION_CONFIG; goto done; }
@@ -364,8 +365,7 @@ done:
 
 HRESULT WHvGetCapability(uint32_t code, void *buf, uint32_t size, uint32_t *written) {
   HRESULT hr = S_OK;
-  pthread_mutex_lock(&mu);
-  if (enter("WHvGetCapability", &hr)) goto done;
+  if (lock_enter("WHvGetCapability", &hr)) goto done;
   uint32_t need = code == 0 ? 4 : code == 1 ? 8 : 0;
   if (!need) { hr = WHV_E_UNKNOWN_CAPABILITY; goto done; }
   if (written) *written = need;
@@ -379,8 +379,7 @@ done:
 
 HRESULT WHvRequestInterrupt(HANDLE h, const void *ic, uint32_t size) {
   HRESULT hr = S_OK;
-  pthread_mutex_lock(&mu);
-  if (enter("WHvRequestInterrupt", &hr)) goto done;
+  if (lock_enter("WHvRequestInterrupt", &hr)) goto done;
   struct partition *p = live_partition(h, NULL);
   if (!p) { hr = E_HANDLE; goto done; }
   if (!ic || size != 16 || !control_valid(ic)) { hr = E_INVALIDARG; goto done; }
@@ -449,8 +448,7 @@ static int trigger_params_valid(const uint8_t *params) {
 HRESULT WHvCreateTrigger(HANDLE h, const void *params, HANDLE *outTrigger, HANDLE *outEvent) {
   HRESULT hr = S_OK;
   int index;
-  pthread_mutex_lock(&mu);
-  if (enter("WHvCreateTrigger", &hr)) goto done;
+  if (lock_enter("WHvCreateTrigger", &hr)) goto done;
   struct partition *p = live_partition(h, &index);
   if (!p) { hr = E_HANDLE; goto done; }
   if (!outTrigger || !outEvent || !trigger_params_valid(params)) { hr = E_INVALIDARG; goto done; }
@@ -474,8 +472,7 @@ done:
 #ifndef WHP_MODEL_NO_UPDATE
 HRESULT WHvUpdateTriggerParameters(HANDLE h, const void *params, HANDLE trigger) {
   HRESULT hr = S_OK;
-  pthread_mutex_lock(&mu);
-  if (enter("WHvUpdateTriggerParameters", &hr)) goto done;
+  if (lock_enter("WHvUpdateTriggerParameters", &hr)) goto done;
   struct trigger *t = live_trigger(h, trigger);
   if (!t) { hr = E_HANDLE; goto done; }
   if (!trigger_params_valid(params)) { hr = E_INVALIDARG; goto done; } /* includes a type change */
@@ -488,8 +485,7 @@ done:
 
 HRESULT WHvDeleteTrigger(HANDLE h, HANDLE trigger) {
   HRESULT hr = S_OK;
-  pthread_mutex_lock(&mu);
-  if (enter("WHvDeleteTrigger", &hr)) goto done;
+  if (lock_enter("WHvDeleteTrigger", &hr)) goto done;
   struct trigger *t = live_trigger(h, trigger);
   if (!t) { hr = E_HANDLE; goto done; }
   retire_trigger(t);
@@ -505,8 +501,7 @@ HANDLE CreateEventW(void *attributes, int32_t manualReset, int32_t initialState,
   HRESULT hr;
   HANDLE out = 0;
   (void)attributes;
-  pthread_mutex_lock(&mu);
-  if (enter("CreateEventW", &hr) || name) goto done;
+  if (lock_enter("CreateEventW", &hr) || name) goto done;
   int e = new_event(manualReset != 0);
   if (e < 0) goto done;
   events[e].signalled = initialState != 0;
@@ -516,13 +511,21 @@ done:
   return out;
 }
 
-int32_t SetEvent(HANDLE h) {
+/*
+ * SetEvent (signalled 1) and ResetEvent (signalled 0) on one event, under mu: FALSE for a failure
+ * armed on `fn` or a handle that is not a live event. Setting an event that swallows signals (a
+ * deleted trigger's, where the model resets it at deletion) succeeds and changes nothing.
+ */
+static int32_t set_signalled(const char *fn, HANDLE h, int signalled) {
   HRESULT hr;
   int32_t ok = 0;
-  pthread_mutex_lock(&mu);
-  struct event *e = enter("SetEvent", &hr) ? NULL : used_event(h);
+  struct event *e = lock_enter(fn, &hr) ? NULL : used_event(h);
   if (!e) goto done;
   ok = 1;
+  if (!signalled) {
+    e->signalled = 0;
+    goto done;
+  }
   if (e->swallow) goto done;
   e->signalled = 1;
   pthread_cond_broadcast(&changed);
@@ -532,18 +535,9 @@ done:
   return ok;
 }
 
-int32_t ResetEvent(HANDLE h) {
-  HRESULT hr;
-  int32_t ok = 0;
-  pthread_mutex_lock(&mu);
-  struct event *e = enter("ResetEvent", &hr) ? NULL : used_event(h);
-  if (!e) goto done;
-  e->signalled = 0;
-  ok = 1;
-done:
-  pthread_mutex_unlock(&mu);
-  return ok;
-}
+int32_t SetEvent(HANDLE h) { return set_signalled("SetEvent", h, 1); }
+
+int32_t ResetEvent(HANDLE h) { return set_signalled("ResetEvent", h, 0); }
 
 static void deadline_after(struct timespec *ts, uint32_t ms) {
   clock_gettime(CLOCK_REALTIME, ts);
@@ -570,8 +564,7 @@ static uint32_t wait_any(const char *fn, uint32_t n, const HANDLE *handles, uint
   HRESULT hr;
   uint32_t r;
   struct timespec ts;
-  pthread_mutex_lock(&mu);
-  if (enter(fn, &hr) || n == 0 || n > 64 || !handles) { r = WAIT_FAILED; goto done; }
+  if (lock_enter(fn, &hr) || n == 0 || n > 64 || !handles) { r = WAIT_FAILED; goto done; }
   if (ms != INFINITE) deadline_after(&ts, ms);
   for (;;) {
     int i = take_any(n, handles);
@@ -602,8 +595,7 @@ uint32_t WaitForMultipleObjects(uint32_t n, const HANDLE *handles, int32_t waitA
 int32_t CloseHandle(HANDLE h) {
   HRESULT hr;
   int32_t ok = 0;
-  pthread_mutex_lock(&mu);
-  if (enter("CloseHandle", &hr)) goto done;
+  if (lock_enter("CloseHandle", &hr)) goto done;
   struct event *e = open_event(h);
   if (!e) { close_errors++; goto done; }
   if (e->trigger) order_violations++; /* closed before its trigger was deleted */

@@ -29,6 +29,12 @@ function latchedWhileMasked(p: WhpPartition): IrqFdRoute {
   return r;
 }
 
+/** `op` run with the next call of `call` on `model` failing with `hresult`: it must throw the typed HRESULT error naming that call. */
+function failsWith(model: WhpModel, call: string, hresult: number, op: () => unknown): void {
+  model.fail(call, 1, hresult);
+  expect(op).toThrow(expect.objectContaining({ code: 'HRESULT', hresult, operation: call }));
+}
+
 function withPartition(model: WhpModel, fn: (p: WhpPartition) => Promise<void> | void, inFlightWaitMs?: number): () => Promise<void> {
   return async () => {
     model.reset();
@@ -319,8 +325,7 @@ describe('failures leave the route, its event and the hypervisor as they were', 
       const ev = r.event;
       const replaced = jest.fn();
       r.onEventReplaced(replaced);
-      full.fail('WHvCreateTrigger', 1, abi.E_INVALIDARG);
-      expect(() => r.unmask()).toThrow(expect.objectContaining({ code: 'HRESULT', hresult: abi.E_INVALIDARG, operation: 'WHvCreateTrigger' }));
+      failsWith(full, 'WHvCreateTrigger', abi.E_INVALIDARG, () => r.unmask());
       expect([r.masked, r.event]).toEqual([true, ev]);
       expect(replaced).not.toHaveBeenCalled();
       expect(full.ledger('live_triggers')).toBe(0);
@@ -335,8 +340,7 @@ describe('failures leave the route, its event and the hypervisor as they were', 
     withPartition(full, async (p) => {
       const r = latchedWhileMasked(p);
       const ev = r.event;
-      full.fail('WHvRequestInterrupt', 1, 0xc035000e);
-      expect(() => r.unmask()).toThrow(expect.objectContaining({ code: 'HRESULT', hresult: 0xc035000e }));
+      failsWith(full, 'WHvRequestInterrupt', 0xc035000e, () => r.unmask());
       expect([r.masked, r.event]).toEqual([true, ev]);
       expect(full.ledger('live_triggers')).toBe(0);
       expect(full.ledger('open_events')).toBe(1);
@@ -379,8 +383,7 @@ describe('failures leave the route, its event and the hypervisor as they were', 
     'setMsi with the export: WHvUpdateTriggerParameters fails → the old target keeps delivering',
     withPartition(full, async (p) => {
       const r = armed(p);
-      full.fail('WHvUpdateTriggerParameters', 1, abi.E_INVALIDARG);
-      expect(() => r.setMsi(B.address, B.data)).toThrow(expect.objectContaining({ code: 'HRESULT' }));
+      failsWith(full, 'WHvUpdateTriggerParameters', abi.E_INVALIDARG, () => r.setMsi(B.address, B.data));
       expect(r.msi?.data).toBe(A.data);
       r.event.signal();
       await p.settle();
@@ -393,10 +396,8 @@ describe('failures leave the route, its event and the hypervisor as they were', 
     withPartition(noUpdate, async (p) => {
       const r = armed(p);
       const ev = r.event;
-      noUpdate.fail('WHvCreateTrigger', 1, abi.E_INVALIDARG);
-      expect(() => r.setMsi(B.address, B.data)).toThrow(expect.objectContaining({ code: 'HRESULT' }));
-      noUpdate.fail('WHvDeleteTrigger', 1, abi.E_HANDLE);
-      expect(() => r.setMsi(B.address, B.data)).toThrow(expect.objectContaining({ code: 'HRESULT' }));
+      failsWith(noUpdate, 'WHvCreateTrigger', abi.E_INVALIDARG, () => r.setMsi(B.address, B.data));
+      failsWith(noUpdate, 'WHvDeleteTrigger', abi.E_HANDLE, () => r.setMsi(B.address, B.data));
       expect([r.event, r.msi?.data]).toEqual([ev, A.data]);
       expect(noUpdate.ledger('live_triggers')).toBe(1);
       expect(noUpdate.ledger('open_events')).toBe(1);

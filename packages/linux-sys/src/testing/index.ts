@@ -33,3 +33,7 @@ export type { RefusedRelayPlatform } from './overflow-relay-suite';
 export { LINUX_SEAM_CASES } from './hostile-seams';
 export { ioctlStruct, modelStruct } from './ioctl-struct';
 export type { ModelField, ModelFieldType, ModelFieldValues, ModelStruct, ModelStructArg } from './ioctl-struct';
+export { defineLinuxHostileOptionsTests } from './hostile-options-suite';
+export type { LinuxHostileOptionsBackend } from './hostile-options-suite';
+export { msiTo } from './msi-to';
+export type { TestMsi } from './msi-to';

@@ -7,7 +7,12 @@ import type { IoctlDef } from '@tsvmm/linux-sys';
 
 /** open(2) flag. */
 export const O_RDWR = 2;
-const req = (name: string, request: number): IoctlDef => ({ name, request });
+const handWritten: IoctlDef[] = [];
+const req = (name: string, request: number): IoctlDef => {
+  const io = { name, request };
+  handWritten.push(io);
+  return io;
+};
 export const CREATE_VM = req('KVM_CREATE_VM', 0xae01);
 export const CHECK_EXTENSION = req('KVM_CHECK_EXTENSION', 0xae03);
 export const CREATE_IRQCHIP = req('KVM_CREATE_IRQCHIP', 0xae60);
@@ -23,6 +28,8 @@ export const GET_MSRS = req('KVM_GET_MSRS', 0xc008ae88);
 export const SET_MSRS = req('KVM_SET_MSRS', 0x4008ae89);
 export const SET_IRQCHIP = req('KVM_SET_IRQCHIP', 0x8208ae63);
 export const GET_SUPPORTED_CPUID = req('KVM_GET_SUPPORTED_CPUID', 0xc008ae05);
+/** Every request above: what ../c-abi-check.test compares the backend's numbers with. */
+export const HAND_WRITTEN_IOCTLS: readonly IoctlDef[] = handWritten;
 
 /**
  * `struct kvm_irq_routing`: nr @0, flags @4, then 48-byte entries: gsi @0, type @4 (1 irqchip,

@@ -4,7 +4,6 @@
  * expectation can be made on one target only, the body branches on `target.real`; what only a
  * device can show is listed in {@link DEVICE_ONLY}, and printed when the device is skipped.
  */
-import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import { type Syscalls, libcSyscalls } from '@tsvmm/linux-sys';
 import { type LinuxIrqFdTarget, type LinuxTestTarget, type TargetCreateOptions, linuxIrqFdTarget as linuxIrqFdTargetOf, linuxTestTarget, modelAndDevice, modelOnly } from '@tsvmm/linux-sys/testing';
 import type { KvmIrqFd, KvmPartition } from '../../src';
@@ -60,32 +59,19 @@ function makeTarget(real: boolean): KvmTarget {
   };
 }
 
-const KVM_TARGETS = modelAndDevice({ path: KVM_DEVICE, allowMissingEnv: ALLOW_NO_KVM, modelName: 'KVM model', deviceName: 'real /dev/kvm' }, makeTarget);
-
-/** The model target, and the real-device target where /dev/kvm exists. */
-export function kvmTargets(): KvmTarget[] {
-  return KVM_TARGETS.targets();
-}
-
 /**
- * `describe(name)` once per target, the target's name in the title. The device's half goes
- * through `describeWithDevice`: where /dev/kvm is missing it fails, unless TSVMM_ALLOW_NO_KVM=1,
- * which skips it with one `SKIPPED` line (and the {@link DEVICE_ONLY} list, once per run).
+ * `kvmTargets()`: the model target, and the real-device target where /dev/kvm exists.
+ * `describeOnTargets(name, body)`: `describe(name)` once per target, the target's name in the
+ * title. `describeKvm(name, fn)`: `describe` when /dev/kvm exists. A device's half goes through
+ * `describeWithDevice`: where /dev/kvm is missing it fails, unless TSVMM_ALLOW_NO_KVM=1, which
+ * skips it with one `SKIPPED` line (and the {@link DEVICE_ONLY} list, once per run).
  */
-export function describeOnTargets(name: string, body: (target: KvmTarget) => void): void {
-  KVM_TARGETS.describeOnTargets(name, body);
-}
+export const { targets: kvmTargets, describeOnTargets, describeDevice: describeKvm } = modelAndDevice(
+  { path: KVM_DEVICE, allowMissingEnv: ALLOW_NO_KVM, modelName: 'KVM model', deviceName: 'real /dev/kvm' },
+  makeTarget,
+);
 
-/** `describe` when /dev/kvm exists; otherwise a loud failure or (TSVMM_ALLOW_NO_KVM=1) a loud skip. */
-export function describeKvm(name: string, fn: () => void): void {
-  KVM_TARGETS.describeDevice(name, fn);
-}
-
-/** A fixed, physical, edge MSI to APIC ID `apicId`. */
-export function msiTo(apicId: number, vector: number): { address: number; data: number; msi: MsiMessage } {
-  const msi = encodeMsi({ destinationId: apicId, vector });
-  return { address: msi.addressLo, data: msi.data, msi };
-}
+export { msiTo } from '@tsvmm/linux-sys/testing';
 
 /** Orders `[vcpu, vector]` pairs. */
 export function byVcpuThenVector(a: [number, number], b: [number, number]): number {

@@ -4,7 +4,6 @@
  * expectation can be made on one target only, the body branches on `target.real`; what only a
  * device can show is listed in {@link DEVICE_ONLY}, and printed when the device is skipped.
  */
-import { type MsiMessage, encodeMsi } from '@tsvmm/virt';
 import type { DeliveryObserver } from '@tsvmm/virt/conformance';
 import { type FaultInjector, type LinuxIrqFdTarget, type LinuxTestTarget, type TargetCreateOptions, linuxIrqFdTarget as linuxIrqFdTargetOf, linuxTestTarget, modelAndDevice, modelOnly } from '@tsvmm/linux-sys/testing';
 import { type MshvPartition, type MshvProbeOptions } from '../../src';
@@ -66,33 +65,20 @@ function makeTarget(real: boolean): MshvTarget {
   };
 }
 
-const MSHV_TARGETS = modelAndDevice({ path: abi.MSHV_DEVICE, allowMissingEnv: ALLOW_NO_MSHV, skipByDefault: true, modelName: 'mshv model', deviceName: 'real /dev/mshv' }, makeTarget);
-
-/** The model target, and the real-device target where /dev/mshv exists. */
-export function mshvTargets(): MshvTarget[] {
-  return MSHV_TARGETS.targets();
-}
-
 /**
- * `describe(name)` once per target, the target's name in the title. The device's half goes
- * through `describeWithDevice`: where /dev/mshv is missing (most hosts: it exists only on a
- * Microsoft Hypervisor root partition) it is skipped by default with one `SKIPPED` line (and the
+ * `mshvTargets()`: the model target, and the real-device target where /dev/mshv exists.
+ * `describeOnTargets(name, body)`: `describe(name)` once per target, the target's name in the
+ * title. `describeMshv(name, fn)`: `describe` when /dev/mshv exists. A device's half goes through
+ * `describeWithDevice`: where /dev/mshv is missing (most hosts: it exists only on a Microsoft
+ * Hypervisor root partition) it is skipped by default with one `SKIPPED` line (and the
  * {@link DEVICE_ONLY} list, once per run); TSVMM_ALLOW_NO_MSHV=0 makes that a failure.
  */
-export function describeOnTargets(name: string, body: (target: MshvTarget) => void): void {
-  MSHV_TARGETS.describeOnTargets(name, body);
-}
+export const { targets: mshvTargets, describeOnTargets, describeDevice: describeMshv } = modelAndDevice(
+  { path: abi.MSHV_DEVICE, allowMissingEnv: ALLOW_NO_MSHV, skipByDefault: true, modelName: 'mshv model', deviceName: 'real /dev/mshv' },
+  makeTarget,
+);
 
-/** `describe` when /dev/mshv exists; otherwise a loud skip, or (TSVMM_ALLOW_NO_MSHV=0) a loud failure. */
-export function describeMshv(name: string, fn: () => void): void {
-  MSHV_TARGETS.describeDevice(name, fn);
-}
-
-/** An MSI to APIC ID `apicId` (fixed, physical, edge unless `extra` says otherwise): its address, data, and the message. */
-export function msiTo(apicId: number, vector: number, extra: Partial<Parameters<typeof encodeMsi>[0]> = {}): { address: number; data: number; msi: MsiMessage } {
-  const msi = encodeMsi({ destinationId: apicId, vector, ...extra });
-  return { address: msi.addressLo, data: msi.data, msi };
-}
+export { msiTo } from '@tsvmm/linux-sys/testing';
 
 /** `target` as the shared route suites of @tsvmm/linux-sys/testing take it (the model's read-backs on the model only). */
 export function linuxIrqFdTarget(target: MshvTarget): LinuxIrqFdTarget {
