@@ -173,7 +173,8 @@ describe.each(backendFolders)('packages/%s', (dir) => {
   if (IN_PROCESS.has(dir)) return;
 
   it('holds its probe and create to hostile options (step 8)', () => {
-    expect(testsMention(dir, 'defineHostileOptionsConformance(')).toBe(true);
+    // Directly, or through the Linux backends' suite that runs it with their shared seam cases.
+    expect(testsMention(dir, 'defineHostileOptionsConformance(') || testsMention(dir, 'defineLinuxHostileOptionsTests(')).toBe(true);
   });
 
   it('writes down the interface it relies on', () => {
@@ -182,7 +183,8 @@ describe.each(backendFolders)('packages/%s', (dir) => {
 
   it('runs its test bodies on its model and on its device, and reports what only the device can show', () => {
     const targets = read(dir, 'test', 'support', 'targets.ts');
-    expect(targets).toContain('export function describeOnTargets');
+    // Its own function, or the one `modelAndDevice` (@tsvmm/linux-sys/testing) makes for it.
+    expect(targets).toMatch(/export function describeOnTargets\b|export const \{[^}]*\bdescribeOnTargets\b[^}]*\} = modelAndDevice\(/);
     // The device half: `describeWithDevice` (Linux), or its own loud skip (`SKIPPED` with the reason).
     expect(targets).toMatch(/describeWithDevice|SKIPPED/);
     expect(read(dir, 'test', 'conformance.test.ts')).toContain('describeOnTargets(');

@@ -290,10 +290,10 @@ class SoftwareLevelRoute implements LevelIrqFdRoute {
     this.event = this.trigger;
     this.resample = this.resampleEvent;
     // As a kernel irqfd: each signal is drained and asserts the line (irqfd_inject), inside signal().
-    this.trigger.onReady = () => {
+    this.trigger.onSignal(() => {
       this.trigger.consume();
       if (!this.isDisposed) this.ioapic.setIrq(this.gsi, RESAMPLE_SOURCE, true);
-    };
+    });
   }
 
   get disposed(): boolean {

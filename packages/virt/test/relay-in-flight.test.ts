@@ -16,6 +16,8 @@ const B = { address: 0xfee01000, data: 0x42 };
 class DeferredPlatform implements RelayPlatform {
   readonly name = 'deferred waiter';
   private readonly ready: Array<() => void> = [];
+  /** Each watched event with what removes this waiter's listener from it. */
+  private readonly watching = new Map<InProcessEvent, () => void>();
   constructor(
     private readonly table: RelayRouteTable,
     private readonly inject: RawInjector,
@@ -25,10 +27,12 @@ class DeferredPlatform implements RelayPlatform {
   }
   watch(slot: number, event: InProcessEvent): void {
     // The waiter notices readiness now and delivers later, as a thread blocked in epoll_wait does.
-    event.onReady = () => this.ready.push(() => void this.table.deliver(slot, () => event.consume(), this.inject));
+    this.unwatch(slot, event);
+    this.watching.set(event, event.onSignal(() => this.ready.push(() => void this.table.deliver(slot, () => event.consume(), this.inject))));
   }
   unwatch(_slot: number, event: InProcessEvent): void {
-    event.onReady = undefined;
+    this.watching.get(event)?.();
+    this.watching.delete(event);
   }
   /** The waiter reaches every readiness it saw. */
   pump(): void {

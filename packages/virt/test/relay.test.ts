@@ -211,7 +211,7 @@ test('an in-process platform refuses to watch a disposed event', () => {
   expect(() => platform.watch(0, e)).toThrow(expect.objectContaining({ code: 'DISPOSED', operation: 'RelayPlatform.watch' }));
 });
 
-test('an event watched by a second in-process platform keeps delivering there when the first unwatches it or is disposed', () => {
+test('an event watched by two in-process platforms keeps delivering through the one that still watches it, whichever leaves', () => {
   const armed = (t: RelayRouteTable, data: number): RelayRouteTable => {
     const m = msi(0, data);
     t.lock(0);
@@ -220,19 +220,25 @@ test('an event watched by a second in-process platform keeps delivering there wh
     t.unlock(0);
     return t;
   };
-  for (const leave of ['unwatch', 'dispose'] as const) {
-    const injected: number[] = [];
-    const first = new InProcessRelayPlatform(armed(new RelayRouteTable(1), 0x51), (_lo, _hi, data) => (injected.push(data), true));
-    const second = new InProcessRelayPlatform(armed(new RelayRouteTable(1), 0x52), (_lo, _hi, data) => (injected.push(data), true));
-    const e = first.createEvent();
-    first.watch(0, e);
-    second.watch(0, e);
-    if (leave === 'unwatch') first.unwatch(0, e);
-    else first.dispose();
-    e.signal();
-    expect([leave, injected]).toEqual([leave, [0x52]]);
-    second.unwatch(0, e);
-    e.signal();
-    expect([leave, injected, e.consume()]).toEqual([leave, [0x52], 1]);
+  for (const leaving of ['first', 'second'] as const) {
+    for (const how of ['unwatch', 'dispose'] as const) {
+      const injected: number[] = [];
+      const first = new InProcessRelayPlatform(armed(new RelayRouteTable(1), 0x51), (_lo, _hi, data) => (injected.push(data), true));
+      const second = new InProcessRelayPlatform(armed(new RelayRouteTable(1), 0x52), (_lo, _hi, data) => (injected.push(data), true));
+      const e = first.createEvent();
+      first.watch(0, e);
+      second.watch(0, e);
+      // Both watch: one signal is delivered once, by the first to read it (as two epoll sets on one eventfd).
+      e.signal();
+      expect([leaving, how, injected]).toEqual([leaving, how, [0x51]]);
+      const [gone, stays] = leaving === 'first' ? [first, second] : [second, first];
+      if (how === 'unwatch') gone.unwatch(0, e);
+      else gone.dispose();
+      e.signal();
+      expect([leaving, how, injected]).toEqual([leaving, how, [0x51, leaving === 'first' ? 0x52 : 0x51]]);
+      stays.unwatch(0, e);
+      e.signal();
+      expect([leaving, how, injected.length, e.consume()]).toEqual([leaving, how, 2, 1]);
+    }
   }
 });

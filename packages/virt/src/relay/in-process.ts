@@ -21,19 +21,33 @@ export class InProcessEvent implements InProcessEventShape {
   readonly handle = undefined;
   private count = 0;
   private isDisposed = false;
-  /** Set by the platform while a route is armed. */
-  onReady: (() => void) | undefined;
+  /** What runs on each signal: a platform's delivery while a route is armed (several may watch one event). */
+  private readonly listeners = new Set<() => void>();
 
   /** True once {@link dispose} has run. */
   get disposed(): boolean {
     return this.isDisposed;
   }
 
-  /** Adds 1 to the count, then runs {@link onReady} (the delivery) if set. DISPOSED after dispose. */
+  /**
+   * Adds 1 to the count, then runs each {@link onSignal} listener (a watching platform's delivery),
+   * in the order they were added: as every epoll instance watching an eventfd wakes, and the first
+   * to read it takes the count. DISPOSED after dispose.
+   */
   signal(): void {
     if (this.isDisposed) throw disposedError('Event.signal', 'the event');
     this.count++;
-    this.onReady?.();
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  /**
+   * Runs `listener` after each later {@link signal} until the returned function is called (which is
+   * idempotent). A platform watching the event for an armed route registers its delivery here.
+   */
+  onSignal(listener: () => void): () => void {
+    const own = (): void => listener();
+    this.listeners.add(own);
+    return () => void this.listeners.delete(own);
   }
 
   /** Returns the signals counted since the last call (0 if none) and resets the count. Works after dispose. */
@@ -43,10 +57,10 @@ export class InProcessEvent implements InProcessEventShape {
     return n;
   }
 
-  /** Marks the event disposed and drops {@link onReady}. Idempotent. */
+  /** Marks the event disposed and drops every {@link onSignal} listener. Idempotent. */
   dispose(): void {
     this.isDisposed = true;
-    this.onReady = undefined;
+    this.listeners.clear();
   }
 
   /** Same as {@link dispose}. */
@@ -67,8 +81,8 @@ export class InProcessRelayPlatform implements RelayPlatform {
   private readonly table: RelayRouteTable;
   private readonly inject: RawInjector;
   /**
-   * Events watched now, each with the delivery this platform set on it, so that dispose stops them
-   * as a waiter's exit would, and clears only its own: another platform may watch the same event.
+   * Events watched now, each with what removes this platform's delivery from it, so that dispose
+   * stops them as a waiter's exit would (another platform may watch the same event: its stays).
    */
   private readonly watched = new Map<InProcessEvent, () => void>();
   private isDisposed = false;
@@ -96,9 +110,8 @@ export class InProcessRelayPlatform implements RelayPlatform {
     if (this.isDisposed) throw disposedError('RelayPlatform.watch', 'the in-process relay platform');
     if (event.disposed) throw disposedError('RelayPlatform.watch', 'the event');
     const e = event;
-    const deliver = (): void => void this.table.deliver(slot, () => e.consume(), this.inject);
-    e.onReady = deliver;
-    this.watched.set(e, deliver);
+    this.stop(e); // a second watch replaces this platform's first, as EPOLL_CTL_MOD would
+    this.watched.set(e, e.onSignal(() => void this.table.deliver(slot, () => e.consume(), this.inject)));
   }
 
   /** Signals of `event` only count from now on; nothing is delivered through this platform. Never throws. */
@@ -121,9 +134,9 @@ export class InProcessRelayPlatform implements RelayPlatform {
     for (const e of [...this.watched.keys()]) this.stop(e);
   }
 
-  /** Drops this platform's delivery from `e` (a delivery another platform set since stays). */
+  /** Drops this platform's delivery from `e` (another platform's stays). */
   private stop(e: InProcessEvent): void {
-    if (e.onReady === this.watched.get(e)) e.onReady = undefined;
+    this.watched.get(e)?.();
     this.watched.delete(e);
   }
 

@@ -46,6 +46,8 @@ class SplitPlatform implements RelayPlatform {
   private readonly relayed = new Map<InProcessEvent, MsiMessage>();
   /** Messages a waiter read before a move and delivers after it (doubleAtPromotion). */
   private readonly replay: MsiMessage[] = [];
+  /** Kernel-like deliveries wired on events now, each with what removes it. */
+  private readonly wired = new Map<InProcessEvent, () => void>();
 
   constructor(
     private readonly table: RelayRouteTable,
@@ -65,7 +67,7 @@ class SplitPlatform implements RelayPlatform {
 
   unwatch(_slot: number, event: Event): void {
     const e = event as InProcessEvent;
-    e.onReady = undefined;
+    this.unwire(e);
     if (!(this.broken.relayIgnoresMask && this.relayed.has(e))) this.watched.delete(e);
   }
 
@@ -112,6 +114,7 @@ class SplitPlatform implements RelayPlatform {
   }
 
   dispose(): void {
+    for (const e of [...this.wired.keys()]) this.unwire(e);
     this.watched.clear();
     this.relayed.clear();
   }
@@ -127,7 +130,13 @@ class SplitPlatform implements RelayPlatform {
   private wire(e: InProcessEvent): void {
     const slot = this.watched.get(e);
     if (slot === undefined) return;
-    e.onReady = this.relayed.has(e) ? undefined : () => void this.table.deliver(slot, () => e.consume(), this.inject);
+    this.unwire(e);
+    if (!this.relayed.has(e)) this.wired.set(e, e.onSignal(() => void this.table.deliver(slot, () => e.consume(), this.inject)));
+  }
+
+  private unwire(e: InProcessEvent): void {
+    this.wired.get(e)?.();
+    this.wired.delete(e);
   }
 }
 
