@@ -232,7 +232,9 @@ export function decodeBits(word: bigint, b: Pick<BitfieldDef, 'bit' | 'width'>):
 /**
  * Zeroes the struct at `base`, then writes the given fields and bitfields (padding and unnamed bits
  * stay zero, as kernels and hypervisors require of reserved bits). A bitfield value overrides the
- * bits of its word given as a field.
+ * bits of its word given as a field. Every value is checked before anything is written: one that is
+ * not an integer (number or bigint) or does not fit its member is a RangeError naming the struct and
+ * the member, and the bytes at `base` are left as they were. Keys that are not members are ignored.
  */
 export function encodeStruct<F extends string, B extends string = never>(
   layout: StructLayout<F, B>,
@@ -240,22 +242,42 @@ export function encodeStruct<F extends string, B extends string = never>(
   base: number,
   values: FieldValues<F, B>,
 ): void {
-  for (let i = 0; i < layout.size; i++) view.setUint8(base + i, 0);
-  const vals = values as Partial<Record<string, number | bigint>>;
-  for (const name of Object.keys(layout.fields) as F[]) {
+  const vals = values as Partial<Record<string, unknown>>;
+  const fieldNames = Object.keys(layout.fields) as F[];
+  const bitNames = Object.keys(layout.bits) as B[];
+  for (const name of fieldNames) {
     const v = vals[name];
-    if (v === undefined) continue;
-    const field = layout.fields[name];
-    if (!fits(field.type, v)) throw new RangeError(`${layout.cType}: ${String(v)} does not fit ${name} (${field.type})`);
-    writeField(view, base, field, v);
+    if (v !== undefined && !fits(layout.fields[name].type, v)) throw misfit(layout.cType, name, v, layout.fields[name].type);
   }
-  for (const name of Object.keys(layout.bits) as B[]) {
+  for (const name of bitNames) {
     const v = vals[name];
+    const width = layout.bits[name].width;
+    if (v !== undefined && !fitsBits(width, v)) throw misfit(layout.cType, name, v, `${width}-bit field`);
+  }
+  for (let i = 0; i < layout.size; i++) view.setUint8(base + i, 0);
+  for (const name of fieldNames) {
+    const v = vals[name] as number | bigint | undefined;
+    if (v !== undefined) writeField(view, base, layout.fields[name], v);
+  }
+  for (const name of bitNames) {
+    const v = vals[name] as number | bigint | undefined;
     if (v === undefined) continue;
     const b = layout.bits[name];
     const word = layout.fields[b.field];
     writeField(view, base, word, encodeBits(BigInt(readField(view, base, word)), b, v));
   }
+}
+
+/** The refusal of a value for a member: the value shown as what it is (a string quoted). */
+function misfit(cType: string, member: string, v: unknown, what: string): RangeError {
+  const shown = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean' ? String(v) : typeof v;
+  return new RangeError(`${cType}: ${shown} does not fit ${member} (${what})`);
+}
+
+/** Whether `v` is an integer (number or bigint) from 0 to 2^width - 1: a bitfield is never truncated. */
+function fitsBits(width: number, v: unknown): boolean {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= 2 ** width - 1;
+  return typeof v === 'bigint' && v >= 0n && v < 1n << BigInt(width);
 }
 
 /** Each type's accepted range: its unsigned values, and the signed ones of the same width (so `1 << 31` fills a u32). */

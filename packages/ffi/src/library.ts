@@ -70,21 +70,46 @@ export class LibraryLoadError extends Error {
 
 const LOAD_OPTION_KEYS = new Set(['path', 'required', 'optional', 'koffi']);
 
-/** A malformed definition fails when the backend's module loads, naming what is wrong. */
-function checkLoadOptions(options: unknown): void {
+/** The options as read, once each. */
+interface ReadLoadOptions {
+  readonly path: string;
+  readonly required: Readonly<Record<string, string>>;
+  readonly optional: Readonly<Record<string, string>>;
+  readonly koffi: KoffiLike | undefined;
+}
+
+/**
+ * The options, read once each into a copy (a getter is never read twice), or a TypeError naming
+ * what is wrong: a malformed definition fails when the backend's module loads. A Proxy or getter
+ * that throws while being read is a TypeError too, with its error as the cause.
+ */
+function readLoadOptions(options: unknown): ReadLoadOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`loadLibrary: options must be { path, required, optional? }, got ${options === null ? 'null' : typeof options}`);
-  const o = options as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => !LOAD_OPTION_KEYS.has(k));
-  if (unknown.length > 0) throw new TypeError(`loadLibrary: unknown option ${unknown.join(', ')} (known: ${[...LOAD_OPTION_KEYS].join(', ')})`);
-  if (typeof o.path !== 'string' || o.path === '') throw new TypeError('loadLibrary: path must be the library\'s file name or path, a non-empty string');
-  for (const key of ['required', 'optional'] as const) {
-    const table = o[key];
-    if (table === undefined && key === 'optional') continue;
-    if (typeof table !== 'object' || table === null) throw new TypeError(`loadLibrary: ${key} must be an object of export names to C prototypes`);
-    for (const [name, prototype] of Object.entries(table)) {
-      if (typeof prototype !== 'string') throw new TypeError(`loadLibrary: ${key}.${name} must be a C prototype string`);
+  try {
+    const o = options as Record<string, unknown>;
+    const unknown = Object.keys(o).filter((k) => !LOAD_OPTION_KEYS.has(k));
+    if (unknown.length > 0) throw new TypeError(`loadLibrary: unknown option ${unknown.join(', ')} (known: ${[...LOAD_OPTION_KEYS].join(', ')})`);
+    const { path, required, optional, koffi } = o;
+    if (typeof path !== 'string' || path === '') throw new TypeError("loadLibrary: path must be the library's file name or path, a non-empty string");
+    if (koffi !== undefined && (typeof koffi !== 'object' || koffi === null || typeof (koffi as { load?: unknown }).load !== 'function')) {
+      throw new TypeError('loadLibrary: koffi, when given, must be a koffi module (an object with load)');
     }
+    return { path, required: prototypes('required', required), optional: optional === undefined ? {} : prototypes('optional', optional), koffi: koffi as KoffiLike | undefined };
+  } catch (e) {
+    if (e instanceof TypeError && e.message.startsWith('loadLibrary: ')) throw e;
+    throw new TypeError(`loadLibrary: the options could not be read (${e instanceof Error ? e.message : typeof e})`, { cause: e });
   }
+}
+
+/** A plain copy of an export table: export names to C prototype strings. */
+function prototypes(key: string, table: unknown): Record<string, string> {
+  if (typeof table !== 'object' || table === null || Array.isArray(table)) throw new TypeError(`loadLibrary: ${key} must be an object of export names to C prototypes`);
+  const copy: Record<string, string> = {};
+  for (const [name, prototype] of Object.entries(table)) {
+    if (typeof prototype !== 'string') throw new TypeError(`loadLibrary: ${key}.${name} must be a C prototype string`);
+    copy[name] = prototype;
+  }
+  return copy;
 }
 
 function defaultKoffi(): KoffiLike {
@@ -96,39 +121,41 @@ function defaultKoffi(): KoffiLike {
  * Loads `options.path` and resolves its exports. Throws {@link LibraryLoadError} when the library
  * cannot be loaded or any required export is missing (naming all of them); never for an optional one.
  * Throws TypeError, before loading anything, for options that are not `{ path, required, optional?,
- * koffi? }` with a string path and objects of prototype strings.
+ * koffi? }` with a non-empty string path, objects of prototype strings and, when given, a koffi
+ * module; each option is read once.
  */
 export function loadLibrary<R extends Prototypes, O extends Prototypes = Record<never, string>>(
   options: LoadLibraryOptions<R, O>,
 ): LoadedLibrary<R, O> {
-  checkLoadOptions(options);
-  const koffi = options.koffi ?? defaultKoffi();
+  const read = readLoadOptions(options);
+  const path = read.path;
+  const koffi = read.koffi ?? defaultKoffi();
   let lib: KoffiLibraryLike;
   try {
-    lib = koffi.load(options.path);
+    lib = koffi.load(path);
   } catch (e) {
-    throw new LibraryLoadError(options.path, [], `cannot load ${options.path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new LibraryLoadError(path, [], `cannot load ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   const functions: Record<string, (...args: never[]) => unknown> = {};
   const missingRequired: string[] = [];
-  for (const [name, prototype] of Object.entries(options.required)) {
+  for (const [name, prototype] of Object.entries(read.required)) {
     const f = resolve(lib, prototype);
     if (f) functions[name] = f;
     else missingRequired.push(name);
   }
   if (missingRequired.length > 0) {
     lib.unload?.();
-    throw new LibraryLoadError(options.path, missingRequired, `${options.path} lacks the required exports ${missingRequired.join(', ')}`);
+    throw new LibraryLoadError(path, missingRequired, `${path} lacks the required exports ${missingRequired.join(', ')}`);
   }
   const missing: (keyof O & string)[] = [];
-  for (const [name, prototype] of Object.entries(options.optional ?? {})) {
+  for (const [name, prototype] of Object.entries(read.optional)) {
     const f = resolve(lib, prototype);
     if (f) functions[name] = f;
     else missing.push(name);
   }
   Object.freeze(functions);
   return Object.freeze({
-    path: options.path,
+    path,
     functions: functions as LoadedLibrary<R, O>['functions'],
     missing: Object.freeze(missing),
     has: (name: keyof O & string) => typeof functions[name] === 'function',

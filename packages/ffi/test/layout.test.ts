@@ -1,4 +1,4 @@
-import { decodeStruct, defineLayout, defineStruct, generateCCheck, packStruct } from '../src';
+import { decodeStruct, defineLayout, defineStruct, encodeStruct, generateCCheck, packStruct } from '../src';
 
 const S = defineLayout('struct s', 16, {
   a: { offset: 0, type: 'u8' },
@@ -69,6 +69,24 @@ describe('a member value that does not fit its type is a RangeError naming the m
   ])('%s', (_label, values, message) => {
     expect(() => packStruct(W, values)).toThrow(RangeError);
     expect(() => packStruct(W, values)).toThrow(message);
+  });
+
+  it('a string is shown as one, and a refusal leaves the caller\'s bytes as they were', () => {
+    expect(() => packStruct(W, { a: '7' as never })).toThrow('struct w: "7" does not fit a (u32)');
+    const bytes = new Uint8Array(24).fill(0xaa);
+    expect(() => encodeStruct(W, new DataView(bytes.buffer), 0, { a: 5, c: 0x10000 })).toThrow(RangeError);
+    expect(bytes.every((x) => x === 0xaa)).toBe(true);
+  });
+
+  const B = defineLayout('struct bits', 4, { word: { offset: 0, type: 'u32' } }, { type: { field: 'word', bit: 0, width: 8 } });
+  it.each([
+    ['a string', '7'],
+    ['a boolean', true],
+    ['a value past its width', 300],
+    ['a fraction', 1.5],
+    ['a negative value', -1],
+  ])('a bitfield given %s is a RangeError naming the struct and the bitfield', (_label, value) => {
+    expect(() => packStruct(B, { type: value as never })).toThrow(/^struct bits: .* does not fit type \(8-bit field\)$/);
   });
 
   it('every bound that fits is encoded: the unsigned maximum and the signed minimum of each width', () => {

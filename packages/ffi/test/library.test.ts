@@ -62,12 +62,44 @@ test.each([
   ['a prototype that is not a string', { path: 'x.dll', required: { WHvCreatePartition: 5 } }],
   ['an optional table that is not an object', { path: 'x.dll', required: REQUIRED, optional: 'WHvGone' }],
   ['an unknown option', { path: 'x.dll', required: REQUIRED, requried: REQUIRED }],
+  ['a required table that is an array', { path: 'x.dll', required: ['int f(void)'] }],
+  ['a koffi that is not a module', { path: 'x.dll', required: REQUIRED, koffi: 5 }],
+  ['a koffi without load', { path: 'x.dll', required: REQUIRED, koffi: {} }],
 ])('malformed options (%s) are a TypeError before anything is loaded', (_label, options) => {
   let loads = 0;
   const koffi = fakeKoffi(['WHvCreatePartition', 'WHvDeletePartition']);
   const counting = { ...koffi, load: (path: string) => (loads++, koffi.load(path)) };
-  expect(() => loadLibrary((options === undefined ? undefined : { ...options, koffi: counting }) as never)).toThrow(TypeError);
+  expect(() => loadLibrary((options === undefined ? undefined : { koffi: counting, ...options }) as never)).toThrow(TypeError);
   expect(loads).toBe(0);
+});
+
+test('options are read once each, and a getter that throws is a TypeError with its error as the cause', () => {
+  let pathReads = 0;
+  const koffi = fakeKoffi(['WHvCreatePartition', 'WHvDeletePartition']);
+  const lib = loadLibrary({
+    get path() {
+      pathReads++;
+      return pathReads === 1 ? 'x.dll' : 'other.dll';
+    },
+    required: REQUIRED,
+    koffi,
+  });
+  expect([pathReads, lib.path, koffi.loaded]).toEqual([1, 'x.dll', ['x.dll']]);
+  const broke = new Error('getter broke');
+  const hostile = new Proxy({ path: 'x.dll', required: REQUIRED, koffi }, {
+    get() {
+      throw broke;
+    },
+  });
+  let err: unknown;
+  try {
+    loadLibrary(hostile as never);
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(TypeError);
+  expect((err as Error).cause).toBe(broke);
+  expect(koffi.loaded).toEqual(['x.dll']);
 });
 
 test('a library that cannot be loaded is a LibraryLoadError with the cause', () => {

@@ -27,6 +27,8 @@ const ONE = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]);
  */
 const COUNTER = new Uint8Array(8);
 const COUNTER_VIEW = new DataView(COUNTER.buffer);
+/** The `sys` objects {@link EventFd} has checked already: each is checked on its first use, then trusted. */
+const CHECKED_SYSCALLS = new WeakSet<Syscalls>();
 
 /**
  * A Linux eventfd (eventfd(2)), close-on-exec and non-blocking, created with a counter of 0; every
@@ -37,9 +39,6 @@ const COUNTER_VIEW = new DataView(COUNTER.buffer);
  * copy, and a reused number is never touched. {@link dispose} closes `fd` too only while kcmp(2)
  * proves it still names the same open file.
  */
-/** The `sys` objects {@link EventFd} has checked already. */
-const CHECKED_SYSCALLS = new WeakSet<Syscalls>();
-
 export class EventFd implements EventFdEvent {
   /** Always `'eventfd'`: {@link fd} is set and {@link handle} is not. */
   readonly kind = 'eventfd' as const;
@@ -57,7 +56,10 @@ export class EventFd implements EventFdEvent {
 
   /**
    * Creates a new eventfd (EFD_CLOEXEC | EFD_NONBLOCK) and its handed-out duplicate. EMFILE and
-   * other failures of either step become typed errors, with nothing left open.
+   * other failures of either step become typed errors, with nothing left open. INVALID_ARGUMENT,
+   * before any call, for a `sys` that is not a whole {@link Syscalls}; each `sys` object is checked
+   * the first time it is given and trusted after (routes make thousands of events through one), so
+   * its methods must not change once it is in use.
    */
   constructor(sys: Syscalls = libcSyscalls(), operation = 'EventFd.create') {
     // Checked before any call (a wrong `sys` is the caller's argument, not a failed system call),

@@ -88,15 +88,25 @@ export interface IoctlFamily {
 /**
  * The one way an ABI module spells its ioctls: `type` is the subsystem's magic byte (`KVMIO` 0xAE,
  * `MSHV_IOCTL` 0xB8, `VFIO_TYPE` 0x3B), `base` the number its commands count from (`VFIO_BASE`
- * 100, `IOMMUFD_CMD_BASE` 0x80; default 0). Throws RangeError as {@link ioc} does.
+ * 100, `IOMMUFD_CMD_BASE` 0x80; default 0). Throws RangeError as {@link ioc} does: at once for a
+ * `type` or `base` that does not fit 8 bits, and per ioctl for a command number (itself, and with
+ * `base` added) or an argument size that does not fit.
  */
 export function ioctlFamily(type: number, base = 0): IoctlFamily {
-  const size = (arg: IoctlArgSize): number => (typeof arg === 'number' ? arg : arg.size);
+  field('type', type, 8);
+  field('command base', base, 8);
+  const size = (name: string, arg: IoctlArgSize): number => {
+    const bytes: unknown = typeof arg === 'number' ? arg : typeof arg === 'object' && arg !== null ? arg.size : undefined;
+    if (bytes === undefined) throw new RangeError(`ioctl ${name}: its argument must be a layout or a byte count, got ${arg === null ? 'null' : typeof arg}`);
+    return bytes as number;
+  };
+  // The command number itself is checked, not only base + nr: -50 from base 100 is no command.
+  const number = (nr: number): number => (field('number', nr, 8), base + nr);
   return Object.freeze({
-    io: (name: string, nr: number) => defineIoctl(name, _IO(type, base + nr)),
-    ior: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOR(type, base + nr, size(arg))),
-    iow: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOW(type, base + nr, size(arg))),
-    iowr: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOWR(type, base + nr, size(arg))),
+    io: (name: string, nr: number) => defineIoctl(name, _IO(type, number(nr))),
+    ior: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOR(type, number(nr), size(name, arg))),
+    iow: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOW(type, number(nr), size(name, arg))),
+    iowr: (name: string, nr: number, arg: IoctlArgSize) => defineIoctl(name, _IOWR(type, number(nr), size(name, arg))),
   });
 }
 

@@ -35,6 +35,32 @@ describe('routeBudget refuses what is not a budget with INVALID_ARGUMENT', () =>
     expect(isVirtError(err) && [err.code, err.operation]).toEqual(['INVALID_ARGUMENT', 'routeBudget']);
   });
 
+  it.each([
+    ['a limit that is a string', () => ({ limit: 'x', open: 3 })],
+    ['a NaN limit', () => ({ limit: NaN, open: 3 })],
+    ['null', () => null],
+    ['no open count', () => ({ limit: 100 })],
+    ['a throw', () => {
+      throw new Error('budget broke');
+    }],
+  ])('a sys whose descriptorBudget answers %s', (_label, descriptorBudget) => {
+    let err: unknown;
+    try {
+      routeBudget({ ...libcSyscalls(), descriptorBudget } as never, undefined);
+    } catch (e) {
+      err = e;
+    }
+    expect(isVirtError(err) && [err.code, err.operation, /sys\.descriptorBudget/.test(err.detail)]).toEqual(['INVALID_ARGUMENT', 'routeBudget', true]);
+  });
+
+  it('a sys whose descriptorBudget answers undefined, Infinity or a count is budgeted from it', () => {
+    // A sys that can duplicate: two descriptors per route.
+    const sys = (descriptorBudget: () => unknown): never => ({ dup: () => -1, descriptorBudget }) as never;
+    expect(routeBudget(sys(() => undefined), undefined)).toBe(16384);
+    expect(routeBudget(sys(() => ({ limit: Infinity, open: 10 })), undefined)).toBe(65536);
+    expect(routeBudget(sys(() => ({ limit: 1000, open: 36 })), undefined)).toBe(Math.floor((1000 - 36 - 64) / 2));
+  });
+
   it('a requested budget is returned as it is', () => {
     expect(routeBudget(libcSyscalls(), 1)).toBe(1);
     expect(routeBudget(libcSyscalls(), 2 ** 20)).toBe(2 ** 20);

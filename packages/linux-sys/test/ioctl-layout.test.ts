@@ -28,6 +28,11 @@ describe('ioctl encoders', () => {
     ['a number above 8 bits', () => _IO(0xae, 256)],
     ['a number past 255 through a family base', () => ioctlFamily(0x3b, 100).io('VFIO_X', 156)],
     ['a request that is not an unsigned 32-bit integer', () => defineIoctl('KVM_X', -1)],
+    ['a family type above 8 bits', () => ioctlFamily(0x1ff)],
+    ['a family base above 8 bits', () => ioctlFamily(0x3b, 256)],
+    ['a negative command number from a base', () => ioctlFamily(0x3b, 100).io('VFIO_X', -50)],
+    ['an argument that is neither a layout nor a size', () => ioctlFamily(0xae).iow('KVM_X', 1, undefined as never)],
+    ['a null argument', () => ioctlFamily(0xae).iow('KVM_X', 1, null as never)],
   ])('%s is a RangeError, not a wrong request number', (_label, define) => {
     expect(define).toThrow(RangeError);
   });

@@ -122,6 +122,17 @@ describeOnTargets('device info and regions', (target) => {
     expect(calls.deviceGetRegionInfo(env.sys, o.device, 1000)).toBe(-EINVAL);
   });
 
+  it('GET_REGION_INFO copies in its whole 32-byte minsz before reading argsz: argsz below 32 is EINVAL, a shorter buffer faults', () => {
+    const env = target.create();
+    using o = openLegacy(env);
+    const raw = new Uint8Array(32);
+    const v = new DataView(raw.buffer);
+    v.setUint32(0, 16, true);
+    expect(env.sys.ioctl(o.device, abi.VFIO_DEVICE_GET_REGION_INFO, raw)).toBe(-EINVAL);
+    // On the device the bytes past a short buffer are whatever follows it in memory: only the model can say EFAULT.
+    if (!target.real) expect(env.sys.ioctl(o.device, abi.VFIO_DEVICE_GET_REGION_INFO, raw.subarray(0, 16))).toBe(-EFAULT);
+  });
+
   it('a region with capabilities: the first call raises argsz and the chain is followed', () => {
     const env = target.create();
     using o = openLegacy(env);

@@ -26,7 +26,7 @@
  * the GSI retired like any other. Disposing the partition closes it regardless (the VM goes with it).
  */
 import { type IrqFd, type IrqFdCapabilities, type LevelIrqFdRoute, VirtError } from '@tsvmm/virt';
-import { type RelayPlatformFactory, SlotAllocator, disposedError, type LevelRouteProvider, checkFunction, checkInteger, checkLevelGsi, describeValue, invalidArgument, checkNotThenable, levelRoutesUnsupported } from '@tsvmm/virt/implement';
+import { type RelayPlatformFactory, SlotAllocator, disposedError, type LevelRouteProvider, checkFunction, checkInteger, checkLevelGsi, describeError, describeValue, invalidArgument, checkNotThenable, levelRoutesUnsupported } from '@tsvmm/virt/implement';
 import type { EventFd } from '../eventfd';
 import type { Syscalls } from '../syscalls';
 import type { IrqFdBackend } from './backend';
@@ -58,16 +58,38 @@ const MAX_REQUESTED_ROUTES = 1 << 20;
  * The route budget an engine promises: `requested` when given, otherwise what the descriptors
  * RLIMIT_NOFILE still allows (less {@link DESCRIPTOR_RESERVE}) can hold, at most
  * {@link MAX_DERIVED_ROUTES} and at least 1; {@link DEFAULT_MAX_ROUTES} where the budget is unknown.
- * INVALID_ARGUMENT for a `requested` that is not an integer from 1 to 2^20, or a `sys` that is not an object.
+ * INVALID_ARGUMENT for a `requested` that is not an integer from 1 to 2^20, a `sys` that is not an object,
+ * or a `sys.descriptorBudget` that throws or answers something other than `{ limit, open }` or undefined.
  */
 export function routeBudget(sys: Syscalls, requested: number | undefined): number {
   if (requested !== undefined) return checkInteger('routeBudget', 'requested', requested, 1, MAX_REQUESTED_ROUTES);
   if (typeof sys !== 'object' || sys === null) throw invalidArgument('routeBudget', `sys must be the Syscalls the routes' descriptors come from, got ${describeValue(sys)}`);
-  const budget = sys.descriptorBudget?.();
+  const budget = readDescriptorBudget(sys);
   if (budget === undefined) return DEFAULT_MAX_ROUTES;
   if (budget.limit === Infinity) return MAX_DERIVED_ROUTES;
   const routes = Math.floor((budget.limit - budget.open - DESCRIPTOR_RESERVE) / descriptorsPerRoute(sys));
   return Math.min(MAX_DERIVED_ROUTES, Math.max(1, routes));
+}
+
+/**
+ * `sys.descriptorBudget()`, checked: undefined (unknown), or a `limit` (a whole number or Infinity)
+ * and an `open` count (a whole number). A `sys` is often a caller's own (a model, a wrapper): what
+ * it answers otherwise, or throws, is INVALID_ARGUMENT naming it, not a NaN budget.
+ */
+function readDescriptorBudget(sys: Syscalls): { readonly limit: number; readonly open: number } | undefined {
+  let budget: unknown;
+  let limit: unknown;
+  let open: unknown;
+  try {
+    budget = typeof sys.descriptorBudget === 'function' ? sys.descriptorBudget() : undefined;
+    if (budget === undefined) return undefined;
+    if (typeof budget === 'object' && budget !== null) ({ limit, open } = budget as { limit?: unknown; open?: unknown });
+  } catch (e) {
+    throw new VirtError('INVALID_ARGUMENT', { operation: 'routeBudget', detail: `sys.descriptorBudget threw (${describeError(e)})`, hint: 'A Syscalls whose descriptorBudget is given answers { limit, open } or undefined; fix it or leave it out.', cause: e });
+  }
+  const whole = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  if ((whole(limit) || limit === Infinity) && whole(open)) return { limit, open };
+  throw invalidArgument('routeBudget', `sys.descriptorBudget answered ${describeValue(budget)}, not { limit, open } (whole numbers; limit may be Infinity)`, 'A Syscalls whose descriptorBudget is given answers { limit, open } or undefined; fix it or leave it out.');
 }
 
 /** What an {@link IrqFdEngine} runs on. */

@@ -59,13 +59,19 @@ const WIDTH: Record<ModelFieldType, number> = { u8: 1, u16: 2, u32: 4, i32: 4, u
  * @param size - The bytes the kernel copies in first.
  * @param fields - Each field's `[offset, type]`; every field lies inside `size`.
  * @returns The struct's reader.
- * @throws RangeError when a field lies outside `size` or is named `view` (the reader's own key).
+ * @throws RangeError when `size` is not a whole number, a field is not `[offset, type]` of a known type,
+ *   lies outside `size`, or is named `view` (the reader's own key).
  */
 export function modelStruct<const T extends Record<string, ModelField>>(size: number, fields: T): ModelStruct<T> {
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new RangeError(`a model struct's size must be a whole number of bytes, got ${String(size)}`);
+  if (typeof fields !== 'object' || fields === null) throw new RangeError('a model struct needs its fields, as { name: [offset, type] }');
   const entries = Object.entries(fields);
-  for (const [name, [offset, type]] of entries) {
+  for (const [name, field] of entries) {
     if (name === 'view') throw new RangeError('a model struct field cannot be named view');
-    if (!Number.isInteger(offset) || offset < 0 || offset + WIDTH[type] > size) throw new RangeError(`field ${name} (${type} at ${offset}) lies outside the ${size}-byte struct`);
+    if (!Array.isArray(field) || field.length !== 2) throw new RangeError(`field ${name} must be [offset, type]`);
+    const [offset, type] = field as [unknown, unknown];
+    if (typeof type !== 'string' || !Object.hasOwn(WIDTH, type)) throw new RangeError(`field ${name} has the unknown type ${String(type)} (known: ${Object.keys(WIDTH).join(', ')})`);
+    if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset + WIDTH[type as ModelFieldType] > size) throw new RangeError(`field ${name} (${type} at ${String(offset)}) lies outside the ${size}-byte struct`);
   }
   return {
     size,

@@ -119,8 +119,8 @@ const ARG = {
   unmapDma: modelStruct(24, { argsz: [0, 'u32'], flags: [4, 'u32'], iova: [8, 'u64'], size: [16, 'u64'] }),
   /** The `int` fd of VFIO_GROUP_SET_CONTAINER. */
   containerFd: modelStruct(4, { fd: [0, 'i32'] }),
-  /** `struct vfio_region_info` up to `index` (minsz 16). */
-  regionInfo: modelStruct(16, { argsz: [0, 'u32'], flags: [4, 'u32'], index: [8, 'u32'] }),
+  /** `struct vfio_region_info`: the kernel's minsz is `offsetofend(..., offset)`, the whole 32 bytes, copied in before `argsz` is read. */
+  regionInfo: modelStruct(32, { argsz: [0, 'u32'], flags: [4, 'u32'], index: [8, 'u32'], capOffset: [12, 'u32'], size: [16, 'u64'], offset: [24, 'u64'] }),
   /** `struct vfio_irq_info`. */
   irqInfo: modelStruct(16, { argsz: [0, 'u32'], flags: [4, 'u32'], index: [8, 'u32'], count: [12, 'u32'] }),
   /** `struct vfio_irq_set` header; the data follows at byte 20. */
@@ -1159,7 +1159,7 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const a = ARG.regionInfo.read(arg);
     if (typeof a === 'number') return a;
     const { argsz, index, view: v } = a;
-    if (argsz < 32 || v.byteLength < 32) return -EINVAL;
+    if (argsz < 32) return -EINVAL;
     let size = 0;
     let flags = 0;
     let caps = false;
