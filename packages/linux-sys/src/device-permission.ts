@@ -110,12 +110,16 @@ export function devicePermissionHint(path: string, facts: DeviceAccessFacts | un
     // container's device cgroup or seccomp profile).
     return `${path} is ${owner} and its mode allows this user, so something else refuses it: a security module (SELinux, AppArmor) or, in a container, the device is not allowed (pass it with --device ${path}).`;
   }
-  // The group a udev rule would give the node: /dev/kvm -> kvm, /dev/vfio/12 -> vfio.
-  const name = path.replace(/^\/dev\//, '').split('/')[0]!;
-  const kernel = path.split('/').pop()!;
-  const rule =
-    `a udev rule KERNEL=="${kernel}", GROUP="${name}", MODE="0660" in /etc/udev/rules.d/65-${name}.rules (groupadd ${name} first if there is no such group), ` +
-    `then udevadm control --reload-rules and udevadm trigger, then add the user to ${name} (usermod -aG ${name} <user>) and log in again`;
+  // The group a udev rule would give the node: /dev/kvm -> kvm, /dev/vfio/12 -> vfio. A file outside
+  // /dev (a device node a container or a test placed elsewhere) gets no udev rule: its own group, by hand.
+  const kernel = path.split('/').filter((part) => part !== '').pop() ?? 'device';
+  const underDev = /^\/dev\/[^/]/.test(path);
+  const name = underDev ? path.slice('/dev/'.length).split('/')[0]! : kernel;
+  const rule = underDev
+    ? `a udev rule KERNEL=="${kernel}", GROUP="${name}", MODE="0660" in /etc/udev/rules.d/65-${name}.rules (groupadd ${name} first if there is no such group), ` +
+      `then udevadm control --reload-rules and udevadm trigger, then add the user to ${name} (usermod -aG ${name} <user>) and log in again`
+    : `one of its own (groupadd ${name}, then chgrp ${name} ${path} and chmod 0660 ${path}; ${path} is outside /dev, so no udev rule applies), ` +
+      `then add the user to ${name} (usermod -aG ${name} <user>) and log in again`;
   if (processUid === uid) {
     // The owner's class applies to the owner alone: its group and the others' bits do not count.
     return `${path} is ${owner}: this user owns it, but the mode does not let its owner read and write it. As root, chmod u+rw ${path} (and ${rule} to keep it across reboots); or run as root.`;

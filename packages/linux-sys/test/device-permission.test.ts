@@ -115,3 +115,10 @@ test('group names come from group(5); the facts are read from the node itself', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a node outside /dev gets a group of its own by hand, not a udev rule with an empty group', () => {
+  const h = devicePermissionHint('/srv/nodes/kvm', user({ mode: 0o600, gid: 0, groupName: 'root' }));
+  expect(h).toMatch(/groupadd kvm, then chgrp kvm \/srv\/nodes\/kvm and chmod 0660 \/srv\/nodes\/kvm/);
+  expect(h).toMatch(/usermod -aG kvm <user>/);
+  expect(h).not.toMatch(/udev rule KERNEL|GROUP=""|65-\.rules|-aG {2}/);
+});

@@ -281,15 +281,16 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure irqfd against its alternatives, side by side in one run',
   usage:
-    'tsvmm bench [--quick] [--json <file|->] [--report <dir>] [--only <sections>] [--strict]\n' +
-    '       tsvmm bench --against <dir> [--rounds <n>] [--quick] [--json <file|->] [--only <sections>]',
+    'tsvmm bench [--quick] [--json <file|->] [--report <dir>] [--only <sections>] [--strict] [--no-progress]\n' +
+    '       tsvmm bench --against <dir> [--rounds <n>] [--quick] [--json <file|->] [--only <sections>] [--no-progress]',
   details:
     'Every benchmark runs against its baseline alternately in the same run (the order rotates every round), and is reported as a ' +
     `median with its sample count, the p99 where there are at least ${P99_MIN_SAMPLES} samples (below that the nearest-rank p99 is about the largest sample), ` +
     'and as a ratio to the baseline:\n' +
     sectionList() +
     'Targets (delivery: irqfd within 1.5× of a raw write from C, the relay within 2× of a C relay thread; routes: one ' +
-    'batch at least 100× faster than one commit per change; msix: a table access within 20× of a bare DataView access, Enable in one commit) are printed with each ratio and ' +
+    'batch at least 100× faster than one commit per change; msix: a table access within 20× of a bare DataView access, Enable in one commit; ' +
+    'retarget: a storm of N coalesced retargets in at most N/10 commits) are printed with each ratio and ' +
     'whether they are met; --strict exits 1 when one is missed or could not be measured here.\n' +
     'The C floors are compiled with `cc` into a cache under the temp directory. KVM sections are skipped, ' +
     `saying why, where /dev/kvm is unavailable. Every wait has a deadline (a delivery ${DELIVERY_DEADLINE_MS / 1000} s, the compiler ${COMPILE_DEADLINE_MS / 1000} s): one that ` +

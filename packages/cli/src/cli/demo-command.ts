@@ -13,7 +13,7 @@ export const demoCommand: Command = {
   summary: "run a device interrupt end to end (device signal → the backend's irqfd → guest local APIC) and check every delivery",
   usage: `tsvmm demo [--json] [--backend ${demoChoices().join('|')}]`,
   details:
-    'Creates a partition with 2 vCPUs on the best backend present (KVM when /dev/kvm works, else the software ' +
+    'Creates a partition with 2 vCPUs on the best backend present (the first usable of KVM, mshv and WHP, else the software ' +
     'model, saying which) and an MSI-X device with 8 vectors (@tsvmm/pci-core), one irqfd route per vector. ' +
     'The guest side is simulated by the MMIO writes a Linux driver issues (entries programmed while masked, ' +
     'enable, unmask each); the device side signals the route events (on KVM and mshv it writes the route eventfds, ' +
