@@ -35,7 +35,7 @@
  * Wrap it with `FaultInjector` from `@tsvmm/linux-sys/testing` to fail chosen calls.
  */
 import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelKernel, ioctlStruct, isEventFd, modelStruct } from '@tsvmm/linux-sys/testing';
+import { type ModelEventFd, ModelKernel, isEventFd, modelStruct } from '@tsvmm/linux-sys/testing';
 import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
 import { describeValue, invalidArgument, checkBoolean, checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
@@ -131,6 +131,8 @@ const ARG = {
   irqfd: modelStruct(32, { fd: [0, 'i32'], gsi: [4, 'u32'], flags: [8, 'u32'], resamplefd: [12, 'i32'] }),
   /** `struct kvm_irqchip`: `chip_id`, then the chip's state at byte 8. */
   irqchip: modelStruct(IRQCHIP_SIZE, { chipId: [0, 'u32'] }),
+  /** `struct kvm_lapic_state`: the 1024-byte APIC register page; ID @0x20, LDR @0xd0, DFR @0xe0, SVR @0xf0 (apicdef.h). */
+  lapic: modelStruct(1024, { id: [APIC_ID, 'u32'], ldr: [APIC_LDR, 'u32'], dfr: [APIC_DFR, 'u32'], svr: [0xf0, 'u32'] }),
 } as const;
 
 /** One entry of the routing table as the kernel holds it, decoded from `struct kvm_irq_routing_entry`. */
@@ -888,12 +890,13 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
     switch (req) {
       case KVM_GET_LAPIC:
       case KVM_SET_LAPIC: {
-        const page = ioctlStruct(arg, 1024);
-        if (typeof page === 'number') return page;
-        // Without an in-kernel local APIC, KVM_GET_LAPIC / KVM_SET_LAPIC are EINVAL (kvm_arch_vcpu_ioctl).
+        // kvm_arch_vcpu_ioctl: without an in-kernel local APIC both are EINVAL before the page is
+        // touched; then SET_LAPIC's memdup_user, GET_LAPIC's copy_to_user, of 1024 bytes (EFAULT).
         if (!vcpu.vm.irqchip) return -EINVAL;
+        const page = ARG.lapic.read(arg);
+        if (typeof page === 'number') return page;
         if (req === KVM_GET_LAPIC) this.observeWork();
-        return req === KVM_GET_LAPIC ? this.getLapic(vcpu, page) : this.setLapic(vcpu, page);
+        return req === KVM_GET_LAPIC ? this.getLapic(vcpu, page.view) : this.setLapic(vcpu, page);
       }
       case KVM_SET_CPUID2:
         return this.setCpuid2(vcpu, arg);
@@ -929,17 +932,18 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * the vCPU's x2APIC ID (EINVAL, nothing changed, otherwise); in xAPIC mode the page's ID, LDR
    * and DFR are taken.
    */
-  private setLapic(vcpu: VcpuObject, v: DataView): number {
+  private setLapic(vcpu: VcpuObject, page: Exclude<ReturnType<typeof ARG.lapic.read>, number>): number {
     const apic = vcpu.apic;
-    if (x2apicMode(vcpu) && vcpu.vm.x2apicFormat && v.getUint32(APIC_ID, true) !== vcpu.id) return -EINVAL;
+    const v = page.view;
+    if (x2apicMode(vcpu) && vcpu.vm.x2apicFormat && page.id !== vcpu.id) return -EINVAL;
     if (!x2apicMode(vcpu)) {
-      vcpu.xapicId = v.getUint32(APIC_ID, true) >>> 24;
-      vcpu.ldr = v.getUint32(APIC_LDR, true);
+      vcpu.xapicId = page.id >>> 24;
+      vcpu.ldr = page.ldr;
     } else {
       vcpu.ldr = x2apicLdr(vcpu.id); // kvm_apic_state_fixup: in x2APIC mode the LDR follows the ID
     }
-    vcpu.dfr = v.getUint32(APIC_DFR, true);
-    apic.softwareEnabled = (v.getUint32(0xf0, true) & 0x100) !== 0;
+    vcpu.dfr = page.dfr;
+    apic.softwareEnabled = (page.svr & 0x100) !== 0;
     for (let w = 0; w < 8; w++) {
       apic.isr[w] = v.getUint32(0x100 + w * 16, true);
       apic.tmr[w] = v.getUint32(0x180 + w * 16, true);
@@ -1281,7 +1285,7 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
   }
 }
 
-/** The caller's bytes under a view from `ioctlStruct`, for what the kernel zeroes before it copies a struct out. */
+/** The caller's bytes under a struct view, for what the kernel zeroes before it copies a struct out. */
 function bytes(v: DataView): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
