@@ -20,7 +20,7 @@
  */
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOENT, ENOSPC, ENOTTY, EOPNOTSUPP, EPERM, type IoctlDef } from '@tsvmm/linux-sys';
+import { E2BIG, EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOENT, ENOSPC, ENOTTY, EOPNOTSUPP, EPERM, type IoctlDef } from '@tsvmm/linux-sys';
 import { type ModelEventFd, type ModelField, ModelKernel, type ModelStruct, type ModelStructArg, ioctlStruct, isEventFd, modelStruct } from '@tsvmm/linux-sys/testing';
 import { VirtError } from '@tsvmm/virt';
 import { describeValue, invalidArgument, checkInteger, checkOptions } from '@tsvmm/virt/implement';
@@ -129,6 +129,22 @@ const ARG = {
   bindIommufd: modelStruct(16, { argsz: [0, 'u32'], flags: [4, 'u32'], iommufd: [8, 'i32'], outDevid: [12, 'u32'] }),
   /** `struct vfio_device_attach_iommufd_pt`. */
   attachPt: modelStruct(12, { argsz: [0, 'u32'], flags: [4, 'u32'], ptId: [8, 'u32'] }),
+  /** `struct vfio_device_detach_iommufd_pt`: minsz `offsetofend(..., flags)`, 8. */
+  detachPt: modelStruct(8, { argsz: [0, 'u32'], flags: [4, 'u32'] }),
+  /** `struct vfio_group_status`: minsz `offsetofend(..., flags)`, 8. */
+  groupStatus: modelStruct(8, { argsz: [0, 'u32'], flags: [4, 'u32'] }),
+  /** `struct vfio_device_info`: minsz `offsetofend(..., num_irqs)`, 16; `cap_offset` @16 (and, from 6.6, `pad` @20) lie past it. */
+  deviceInfo: modelStruct(16, { argsz: [0, 'u32'], flags: [4, 'u32'], numRegions: [8, 'u32'], numIrqs: [12, 'u32'] }),
+  /** `struct vfio_iommu_type1_info`: minsz `offsetofend(..., iova_pgsizes)`, 16; `cap_offset` @16 lies past it. */
+  iommuInfo: modelStruct(16, { argsz: [0, 'u32'], flags: [4, 'u32'], iovaPgsizes: [8, 'u64'] }),
+  /** iommufd.h `struct iommu_destroy`: `size`, `id`; its size is its min_size. */
+  destroy: modelStruct(8, { size: [0, 'u32'], id: [4, 'u32'] }),
+  /** iommufd.h `struct iommu_ioas_alloc`: min_size `offsetofend(..., out_ioas_id)`, 12. */
+  ioasAlloc: modelStruct(12, { size: [0, 'u32'], flags: [4, 'u32'], outIoasId: [8, 'u32'] }),
+  /** iommufd.h `struct iommu_ioas_map`: min_size `offsetofend(..., iova)`, 40. */
+  ioasMap: modelStruct(40, { size: [0, 'u32'], flags: [4, 'u32'], ioasId: [8, 'u32'], reserved: [12, 'u32'], userVa: [16, 'u64'], length: [24, 'u64'], iova: [32, 'u64'] }),
+  /** iommufd.h `struct iommu_ioas_unmap`: min_size `offsetofend(..., length)`, 24. */
+  ioasUnmap: modelStruct(24, { size: [0, 'u32'], ioasId: [4, 'u32'], iova: [8, 'u64'], length: [16, 'u64'] }),
 } as const;
 
 /** A BAR of a model device. */
@@ -886,21 +902,22 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
    * driver builds, in its order: MIGRATION (32 bytes: flags, the smallest page size, the largest
    * dirty bitmap DIRTY_BITMAP_SIZE_MAX = 2^28 bytes), DMA_AVAIL (12, padded to 16), IOVA_RANGE. CAPS is
    * set whatever argsz is; a too-small argsz is raised to the size needed, `cap_offset` (written
-   * from argsz 20 on) 0.
+   * from argsz 20 on) 0. The chain and then min(argsz, 24) bytes of the struct are copied out:
+   * a buffer shorter than either faults (EFAULT, nothing written here).
    */
   private iommuGetInfo(c: Container, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 16);
-    if (typeof v === 'number') return v;
-    const argsz = v.getUint32(0, true);
-    if (argsz < 16) return -EINVAL;
+    const a = sized(ARG.iommuInfo, arg);
+    if (typeof a === 'number') return a;
+    const { argsz, view: v } = a;
     const ranges = VfioKernelModel.IOVA_RANGES;
     const migrationAt = 24;
     const availAt = migrationAt + 32;
     const iovaAt = availAt + 16;
     const need = iovaAt + 16 + 16 * ranges.length;
+    if (argsz >= need ? v.byteLength < need : v.byteLength < Math.min(argsz, 24)) return -EFAULT;
     v.setUint32(4, 1 | 2, true); // PGSIZES, CAPS
     v.setBigUint64(8, VfioKernelModel.PAGE | 0x20_0000n | 0x4000_0000n, true);
-    if (argsz < need || v.byteLength < need) {
+    if (argsz < need) {
       v.setUint32(0, need, true);
       if (argsz >= 20) v.setUint32(16, 0, true);
       return 0;
@@ -1012,9 +1029,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const g = f.group;
     switch (req) {
       case GROUP_GET_STATUS: {
-        const v = sizedStruct(arg, 8);
-        if (typeof v === 'number') return v;
-        v.setUint32(4, (g.viable ? 1 : 0) | (g.container ? 2 : 0), true);
+        const a = sized(ARG.groupStatus, arg);
+        if (typeof a === 'number') return a;
+        a.view.setUint32(4, (g.viable ? 1 : 0) | (g.container ? 2 : 0), true);
         return 0;
       }
       case GROUP_SET_CONTAINER: {
@@ -1074,14 +1091,17 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
     const d = f.device;
     switch (req) {
       case DEVICE_GET_INFO: {
-        const v = sizedStruct(arg, 16);
-        if (typeof v === 'number') return v;
+        const a = sized(ARG.deviceInfo, arg);
+        if (typeof a === 'number') return a;
+        const { argsz, view: v } = a;
+        // vfio_pci_ioctl_get_info copies back min(argsz, sizeof(info)) bytes: a shorter buffer faults.
+        if (v.byteLength < Math.min(argsz, 24)) return -EFAULT;
         v.setUint32(4, 2 | (d.resetWorks ? 1 : 0), true); // PCI, RESET
         v.setUint32(8, 9, true); // VFIO_PCI_NUM_REGIONS
         v.setUint32(12, 5, true); // VFIO_PCI_NUM_IRQS
         // vfio_pci_ioctl_get_info copies back min(argsz, sizeof(info)) bytes of a zeroed struct: cap_offset, and pad (Linux 6.6), read 0.
-        if (v.byteLength >= 20 && v.getUint32(0, true) >= 20) v.setUint32(16, 0, true);
-        if (v.byteLength >= 24 && v.getUint32(0, true) >= 24) v.setUint32(20, 0, true);
+        if (argsz >= 20) v.setUint32(16, 0, true);
+        if (argsz >= 24) v.setUint32(20, 0, true);
         return 0;
       }
       case DEVICE_GET_REGION_INFO:
@@ -1114,9 +1134,9 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return this.attach(f, arg);
       case DEVICE_DETACH_IOMMUFD_PT: {
         if (f.via !== 'cdev') return -ENOTTY;
-        const v = sizedStruct(arg, 8);
-        if (typeof v === 'number') return v;
-        if (v.getUint32(4, true) !== 0) return -EINVAL;
+        const a = sized(ARG.detachPt, arg);
+        if (typeof a === 'number') return a;
+        if (a.flags !== 0) return -EINVAL;
         f.ioas?.attached.delete(f);
         f.ioas = undefined;
         return 0;
@@ -1632,20 +1652,20 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
   }
 
   private iommufdIoctl(f: Iommufd, req: number, arg: number | Uint8Array | undefined): number {
-    const v = ioctlStruct(arg, 8);
-    if (typeof v === 'number') return v;
-    const size = v.getUint32(0, true);
     switch (req) {
       case IOMMU_IOAS_ALLOC: {
-        if (size < 12 || v.byteLength < 12) return -EINVAL;
-        if (v.getUint32(4, true) !== 0) return -EOPNOTSUPP;
+        const a = iommufdCmd(ARG.ioasAlloc, arg);
+        if (typeof a === 'number') return a;
+        if (a.flags !== 0) return -EOPNOTSUPP;
         const id = f.nextId++;
         f.objects.set(id, { id, mappings: [], attached: new Set() });
-        v.setUint32(8, id, true);
+        a.view.setUint32(8, id, true);
         return 0;
       }
       case IOMMU_DESTROY: {
-        const ioas = f.objects.get(v.getUint32(4, true));
+        const a = iommufdCmd(ARG.destroy, arg);
+        if (typeof a === 'number') return a;
+        const ioas = f.objects.get(a.id);
         if (!ioas) return -ENOENT;
         if (ioas.attached.size > 0) return -EBUSY;
         if (ioas.mappings.length > 0) this.hazards.push(`IOAS ${ioas.id} was destroyed with ${ioas.mappings.length} DMA mapping(s)`);
@@ -1653,18 +1673,19 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return 0;
       }
       case IOMMU_IOAS_MAP: {
-        if (size < 40 || v.byteLength < 40) return -EINVAL;
-        const flags = v.getUint32(4, true);
-        if (flags & ~7 || v.getUint32(12, true) !== 0) return -EOPNOTSUPP;
-        const ioas = f.objects.get(v.getUint32(8, true));
+        const a = iommufdCmd(ARG.ioasMap, arg);
+        if (typeof a === 'number') return a;
+        const { flags, view: v } = a;
+        if (flags & ~7 || a.reserved !== 0) return -EOPNOTSUPP;
+        const ioas = f.objects.get(a.ioasId);
         if (!ioas) return -ENOENT;
-        const vaddr = v.getBigUint64(16, true);
-        const length = v.getBigUint64(24, true);
+        const vaddr = a.userVa;
+        const length = a.length;
         const P = VfioKernelModel.PAGE;
         if (length === 0n || length % P !== 0n || vaddr % P !== 0n) return -EINVAL;
         let iova: bigint;
         if (flags & 1) {
-          iova = v.getBigUint64(32, true);
+          iova = a.iova;
           if (iova % P !== 0n) return -EINVAL;
         } else {
           iova = ioas.mappings.reduce((top, m) => (m.iova + m.size > top ? m.iova + m.size : top), 0x1_0000_0000n);
@@ -1677,11 +1698,11 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         return 0;
       }
       case IOMMU_IOAS_UNMAP: {
-        if (size < 24 || v.byteLength < 24) return -EINVAL;
-        const ioas = f.objects.get(v.getUint32(4, true));
+        const a = iommufdCmd(ARG.ioasUnmap, arg);
+        if (typeof a === 'number') return a;
+        const { iova, length, view: v } = a;
+        const ioas = f.objects.get(a.ioasId);
         if (!ioas) return -ENOENT;
-        const iova = v.getBigUint64(8, true);
-        const length = v.getBigUint64(16, true);
         let removed: ModelDmaMapping[];
         if (iova === 0n && length === U64_MAX) {
           removed = ioas.mappings.splice(0);
@@ -1699,8 +1720,10 @@ export class VfioKernelModel extends ModelKernel<FdObject> implements VfioSyscal
         v.setBigUint64(16, removed.reduce((n, m) => n + m.size, 0n), true);
         return 0;
       }
-      default:
-        return -ENOTTY;
+      default: {
+        const v = ioctlStruct(arg, 8);
+        return typeof v === 'number' ? v : -ENOTTY;
+      }
     }
   }
 }
@@ -1710,21 +1733,32 @@ function view(b: Uint8Array): DataView {
 }
 
 /**
- * A VFIO or iommufd struct, its own size first (`argsz`, `size`): -EFAULT as {@link ioctlStruct}
- * says, then -EINVAL when that size is below `minsz` (vfio_main.c and vfio_pci_core.c:
- * `if (info.argsz < minsz) return -EINVAL`; iommufd's copy_struct_from_user the same).
+ * A VFIO struct of {@link ARG}, whose size is the kernel's `minsz`: copy_from_user of `minsz`
+ * bytes first (-EFAULT as {@link ioctlStruct} says), then -EINVAL when `argsz` is below `minsz`
+ * (vfio_main.c, vfio_iommu_type1.c and vfio_pci_core.c: `if (info.argsz < minsz) return -EINVAL`).
  */
-function sizedStruct(arg: number | Uint8Array | undefined, minsz: number): DataView | number {
-  const v = ioctlStruct(arg, minsz);
-  if (typeof v === 'number' || v.getUint32(0, true) >= minsz) return v;
-  return -EINVAL;
-}
-
-/** {@link sizedStruct}'s rule on a struct of {@link ARG}, whose size is its `minsz`: its fields, or -EFAULT, or -EINVAL. */
 function sized<T extends Record<string, ModelField>>(s: ModelStruct<T>, arg: number | Uint8Array | undefined): ModelStructArg<T> | number {
   const a = s.read(arg);
   if (typeof a === 'number' || a.view.getUint32(0, true) >= s.size) return a;
   return -EINVAL;
+}
+
+/**
+ * An iommufd command struct of {@link ARG}, whose size is both the op's `min_size` and its
+ * `sizeof` (true of DESTROY, IOAS_ALLOC, IOAS_MAP and IOAS_UNMAP), read in iommufd_fops_ioctl's
+ * order: get_user of the u32 `size` (-EFAULT under 4 bytes), `size < min_size` (-EINVAL), then
+ * copy_struct_from_user of `size` bytes: the bytes past the struct must be zero (-E2BIG) and all
+ * `size` bytes readable (-EFAULT).
+ */
+function iommufdCmd<T extends Record<string, ModelField>>(s: ModelStruct<T>, arg: number | Uint8Array | undefined): ModelStructArg<T> | number {
+  const head = ioctlStruct(arg, 4);
+  if (typeof head === 'number') return head;
+  const size = head.getUint32(0, true);
+  if (size < s.size) return -EINVAL;
+  const bytes = arg as Uint8Array;
+  for (let i = s.size; i < Math.min(size, bytes.byteLength); i++) if (bytes[i] !== 0) return -E2BIG;
+  if (bytes.byteLength < size) return -EFAULT;
+  return s.read(arg);
 }
 
 /** INVALID_ARGUMENT unless `request` is an ioctl definition: a name and a numeric request. */

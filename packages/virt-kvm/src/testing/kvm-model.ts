@@ -35,7 +35,7 @@
  * Wrap it with `FaultInjector` from `@tsvmm/linux-sys/testing` to fail chosen calls.
  */
 import type { IoctlDef, Syscalls } from '@tsvmm/linux-sys';
-import { type ModelEventFd, ModelKernel, ioctlStruct, isEventFd, modelStruct } from '@tsvmm/linux-sys/testing';
+import { type ModelEventFd, ModelKernel, isEventFd, modelStruct } from '@tsvmm/linux-sys/testing';
 import { ApicBus, IoApicModel, type LocalApicModel } from '@tsvmm/virt/testing';
 import { describeValue, invalidArgument, checkBoolean, checkInteger, checkObject, checkOptions } from '@tsvmm/virt/implement';
 
@@ -131,6 +131,16 @@ const ARG = {
   irqfd: modelStruct(32, { fd: [0, 'i32'], gsi: [4, 'u32'], flags: [8, 'u32'], resamplefd: [12, 'i32'] }),
   /** `struct kvm_irqchip`: `chip_id`, then the chip's state at byte 8. */
   irqchip: modelStruct(IRQCHIP_SIZE, { chipId: [0, 'u32'] }),
+  /** `struct kvm_lapic_state`: the 1024-byte APIC register page; ID @0x20, LDR @0xd0, DFR @0xe0, SVR @0xf0 (apicdef.h). */
+  /** `struct kvm_irq_routing_entry`, one element of `irqRouting`'s array: the union @16 read as its MSI member and as its IRQCHIP member. */
+  routingEntry: modelStruct(48, {
+    gsi: [0, 'u32'], type: [4, 'u32'], flags: [8, 'u32'], addressLo: [16, 'u32'], addressHi: [20, 'u32'], data: [24, 'u32'], irqchip: [16, 'u32'], pin: [20, 'u32'],
+  }),
+  /** `struct kvm_cpuid_entry2`, one element of `cpuid2`'s array. */
+  cpuidEntry: modelStruct(40, { function: [0, 'u32'], index: [4, 'u32'], flags: [8, 'u32'], eax: [12, 'u32'], ebx: [16, 'u32'], ecx: [20, 'u32'], edx: [24, 'u32'] }),
+  /** `struct kvm_msr_entry`, one element of `msrs`' array. */
+  msrEntry: modelStruct(16, { index: [0, 'u32'], data: [8, 'u64'] }),
+  lapic: modelStruct(1024, { id: [APIC_ID, 'u32'], ldr: [APIC_LDR, 'u32'], dfr: [APIC_DFR, 'u32'], svr: [0xf0, 'u32'] }),
 } as const;
 
 /** One entry of the routing table as the kernel holds it, decoded from `struct kvm_irq_routing_entry`. */
@@ -888,12 +898,13 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
     switch (req) {
       case KVM_GET_LAPIC:
       case KVM_SET_LAPIC: {
-        const page = ioctlStruct(arg, 1024);
-        if (typeof page === 'number') return page;
-        // Without an in-kernel local APIC, KVM_GET_LAPIC / KVM_SET_LAPIC are EINVAL (kvm_arch_vcpu_ioctl).
+        // kvm_arch_vcpu_ioctl: without an in-kernel local APIC both are EINVAL before the page is
+        // touched; then SET_LAPIC's memdup_user, GET_LAPIC's copy_to_user, of 1024 bytes (EFAULT).
         if (!vcpu.vm.irqchip) return -EINVAL;
+        const page = ARG.lapic.read(arg);
+        if (typeof page === 'number') return page;
         if (req === KVM_GET_LAPIC) this.observeWork();
-        return req === KVM_GET_LAPIC ? this.getLapic(vcpu, page) : this.setLapic(vcpu, page);
+        return req === KVM_GET_LAPIC ? this.getLapic(vcpu, page.view) : this.setLapic(vcpu, page);
       }
       case KVM_SET_CPUID2:
         return this.setCpuid2(vcpu, arg);
@@ -929,17 +940,18 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
    * the vCPU's x2APIC ID (EINVAL, nothing changed, otherwise); in xAPIC mode the page's ID, LDR
    * and DFR are taken.
    */
-  private setLapic(vcpu: VcpuObject, v: DataView): number {
+  private setLapic(vcpu: VcpuObject, page: Exclude<ReturnType<typeof ARG.lapic.read>, number>): number {
     const apic = vcpu.apic;
-    if (x2apicMode(vcpu) && vcpu.vm.x2apicFormat && v.getUint32(APIC_ID, true) !== vcpu.id) return -EINVAL;
+    const v = page.view;
+    if (x2apicMode(vcpu) && vcpu.vm.x2apicFormat && page.id !== vcpu.id) return -EINVAL;
     if (!x2apicMode(vcpu)) {
-      vcpu.xapicId = v.getUint32(APIC_ID, true) >>> 24;
-      vcpu.ldr = v.getUint32(APIC_LDR, true);
+      vcpu.xapicId = page.id >>> 24;
+      vcpu.ldr = page.ldr;
     } else {
       vcpu.ldr = x2apicLdr(vcpu.id); // kvm_apic_state_fixup: in x2APIC mode the LDR follows the ID
     }
-    vcpu.dfr = v.getUint32(APIC_DFR, true);
-    apic.softwareEnabled = (v.getUint32(0xf0, true) & 0x100) !== 0;
+    vcpu.dfr = page.dfr;
+    apic.softwareEnabled = (page.svr & 0x100) !== 0;
     for (let w = 0; w < 8; w++) {
       apic.isr[w] = v.getUint32(0x100 + w * 16, true);
       apic.tmr[w] = v.getUint32(0x180 + w * 16, true);
@@ -985,8 +997,9 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
     if (v.byteLength < 8 + nent * 40) return -EFAULT;
     let x2apic = false;
     for (let i = 0; i < nent; i++) {
-      const at = 8 + i * 40;
-      if (v.getUint32(at, true) === 1 && v.getUint32(at + 4, true) === 0) x2apic = (v.getUint32(at + 20, true) & (1 << 21)) !== 0;
+      const e = ARG.cpuidEntry.read(element(v, 8 + i * 40, 40));
+      if (typeof e === 'number') return e;
+      if (e.function === 1 && e.index === 0) x2apic = (e.ecx & (1 << 21)) !== 0;
     }
     // guest_cpu_cap_has(X86_FEATURE_X2APIC): the guest's bit, limited to what KVM offers.
     vcpu.cpuidX2apic = x2apic && this.x2apicOffered;
@@ -1006,13 +1019,14 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
     if (v.byteLength < 8 + n * 16) return -EFAULT;
     let i = 0;
     for (; i < n; i++) {
-      const at = 8 + i * 16;
-      if (v.getUint32(at, true) !== MSR_APICBASE) break;
+      const e = ARG.msrEntry.read(element(v, 8 + i * 16, 16));
+      if (typeof e === 'number') return e;
+      if (e.index !== MSR_APICBASE) break;
       if (!set) {
-        v.setBigUint64(at + 8, BigInt(vcpu.apicBase), true);
+        e.view.setBigUint64(8, BigInt(vcpu.apicBase), true);
         continue;
       }
-      if (!this.setApicBase(vcpu, v.getBigUint64(at + 8, true))) break;
+      if (!this.setApicBase(vcpu, e.data)) break;
     }
     return i;
   }
@@ -1067,21 +1081,19 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
     if (v.byteLength < 8 + nr * 48) return -EFAULT;
     const routes: ModelRoute[] = [];
     for (let i = 0; i < nr; i++) {
-      const at = 8 + i * 48;
-      const gsi = v.getUint32(at, true);
-      const type = v.getUint32(at + 4, true);
-      const eflags = v.getUint32(at + 8, true);
+      const e = ARG.routingEntry.read(element(v, 8 + i * 48, 48));
+      if (typeof e === 'number') return e;
+      const { gsi, type, flags: eflags } = e;
       if (gsi >= this.maxRoutes) return -EINVAL;
       if (type === ROUTING_TYPE_MSI) {
         if ((eflags & ~1) !== 0) return -EINVAL; // only KVM_MSI_VALID_DEVID
         // setup_routing_entry: a GSI with an MSI entry has no other entry.
         if (routes.some((r) => r.gsi === gsi)) return -EINVAL;
-        if (vm.msiInvalid(v.getUint32(at + 20, true))) return -EINVAL; // kvm_set_routing_entry: kvm_msi_route_invalid
-        routes.push({ gsi, type: 'msi', addressLo: v.getUint32(at + 16, true), addressHi: v.getUint32(at + 20, true), data: v.getUint32(at + 24, true) });
+        if (vm.msiInvalid(e.addressHi)) return -EINVAL; // kvm_set_routing_entry: kvm_msi_route_invalid
+        routes.push({ gsi, type: 'msi', addressLo: e.addressLo, addressHi: e.addressHi, data: e.data });
       } else if (type === ROUTING_TYPE_IRQCHIP) {
         if (eflags !== 0) return -EINVAL;
-        const irqchip = v.getUint32(at + 16, true);
-        const pin = v.getUint32(at + 20, true);
+        const { irqchip, pin } = e;
         if (irqchip > 2 || pin >= (irqchip === 2 ? 24 : 8)) return -EINVAL;
         // setup_routing_entry: one entry per irqchip for a GSI, and none beside an MSI entry.
         if (routes.some((r) => r.gsi === gsi && (r.type !== 'irqchip' || r.irqchip === irqchip))) return -EINVAL;
@@ -1281,7 +1293,7 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
   }
 }
 
-/** The caller's bytes under a view from `ioctlStruct`, for what the kernel zeroes before it copies a struct out. */
+/** The caller's bytes under a struct view, for what the kernel zeroes before it copies a struct out. */
 function bytes(v: DataView): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
@@ -1297,4 +1309,9 @@ function defaultRoutes(): readonly ModelRoute[] {
     if (gsi < 16) out.push({ gsi, type: 'irqchip', irqchip: gsi < 8 ? 0 : 1, pin: gsi % 8 });
   }
   return Object.freeze(out);
+}
+
+/** The `size`-byte element at `at` of an array that follows a struct's header in `v` (already checked to lie inside it), as a reader of {@link ARG} takes it. */
+function element(v: DataView, at: number, size: number): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset + at, size);
 }

@@ -115,6 +115,25 @@ describe('the KVM model', () => {
     expect(m.ioctl(vmFd, IRQFD, irqfd(e, 30))).toBe(-22);
   });
 
+  it('KVM_GET_LAPIC / KVM_SET_LAPIC: no in-kernel LAPIC is EINVAL before the page is touched, a page under 1024 bytes then EFAULT (kvm_arch_vcpu_ioctl)', () => {
+    const m = new KvmKernelModel({ apicIds: [0] });
+    const vmFd = m.ioctl(m.open('/dev/kvm', O_RDWR), CREATE_VM, 0);
+    const bare = m.ioctl(vmFd, CREATE_VCPU, 0);
+    for (const req of [GET_LAPIC, SET_LAPIC]) {
+      expect(m.ioctl(bare, req, new Uint8Array(16))).toBe(-22);
+      expect(m.ioctl(bare, req, undefined)).toBe(-22);
+    }
+    const { m: m2, vcpu } = vm();
+    const short = new Uint8Array(1023).fill(0xaa);
+    expect(m2.ioctl(vcpu, GET_LAPIC, short)).toBe(-14);
+    expect(short.every((b) => b === 0xaa)).toBe(true);
+    expect(m2.ioctl(vcpu, SET_LAPIC, new Uint8Array(1023))).toBe(-14);
+    // The refused SET changed nothing: SVR still has the software enable vm() set.
+    const page = new Uint8Array(1024);
+    expect(m2.ioctl(vcpu, GET_LAPIC, page)).toBe(0);
+    expect(new DataView(page.buffer).getUint32(0xf0, true) & 0x100).toBe(0x100);
+  });
+
   it('SET_GSI_ROUTING: a GSI with an MSI entry has no other entry, and one entry per irqchip (setup_routing_entry), EINVAL otherwise', () => {
     const { m, vmFd } = vm();
     for (const bad of [

@@ -74,6 +74,12 @@ const ARG = {
   }),
   /** `struct mshv_get_set_vp_state`. */
   vpState: modelStruct(16, { type: [0, 'u8'], rsvd0: [1, 'u8'], rsvd1: [2, 'u8'], rsvd2: [3, 'u8'], bufSz: [4, 'u32'], bufPtr: [8, 'u64'] }),
+  /** `struct mshv_user_irq_entry`, one element of `irqTable`'s array. */
+  irqEntry: modelStruct(16, { gsi: [0, 'u32'], addressLo: [4, 'u32'], addressHi: [8, 'u32'], data: [12, 'u32'] }),
+  /** `struct hv_input_assert_virtual_interrupt` (hvhdk.h), the input page of HvCallAssertVirtualInterrupt that `in_ptr` points to. */
+  assertInterrupt: modelStruct(32, {
+    partitionId: [0, 'u64'], control: [8, 'u64'], destination: [16, 'u64'], vector: [24, 'u32'], targetVtl: [28, 'u8'], rsvdZ0: [29, 'u8'], rsvdZ1: [30, 'u16'],
+  }),
 } as const;
 
 /** Something the real kernel would do wrong (inject garbage, oops) if a backend did it. */
@@ -585,8 +591,9 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
     if (v.byteLength < 8 + 16 * nr) return -EFAULT;
     const next = new Map<number, ModelRoute>();
     for (let k = 0; k < nr; k++) {
-      const at = 8 + 16 * k;
-      const e: ModelRoute = { gsi: v.getUint32(at, true), addressLo: v.getUint32(at + 4, true), addressHi: v.getUint32(at + 8, true), data: v.getUint32(at + 12, true) };
+      const entry = ARG.irqEntry.read(new Uint8Array(v.buffer, v.byteOffset + 8 + 16 * k, 16));
+      if (typeof entry === 'number') return entry;
+      const e: ModelRoute = { gsi: entry.gsi, addressLo: entry.addressLo, addressHi: entry.addressHi, data: entry.data };
       if (e.gsi >= MAX_ROUTES || e.addressHi !== 0) return -EINVAL;
       if (next.has(e.gsi) && !(e.gsi === 0 && this.options.duplicateGsi0Accepted)) return -EINVAL;
       next.set(e.gsi, e);
@@ -630,12 +637,10 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
     };
     // HvCallAssertVirtualInterrupt: a simple call (no reps, no output) with a 32-byte input.
     if (reps !== 0 || outSz !== 0 || inSz < 32) return hvFail();
-    const iv = dv(input);
-    const control = iv.getBigUint64(8, true);
-    const destination = iv.getBigUint64(16, true);
-    const vector = iv.getUint32(24, true);
-    const targetVtl = iv.getUint8(28);
-    const reserved = iv.getUint8(29) | iv.getUint16(30, true);
+    const hv = ARG.assertInterrupt.read(input);
+    if (typeof hv === 'number') return hvFail();
+    const { control, destination, vector, targetVtl } = hv;
+    const reserved = hv.rsvdZ0 | hv.rsvdZ1;
     const type = Number(control & 0xffff_ffffn);
     // A destination above 0xFF is refused in every partition: no VP has an APIC ID above 255
     // (VP index < 256, APIC ID = VP index) and the backend never sends one; what the hypervisor

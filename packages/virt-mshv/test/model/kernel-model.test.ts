@@ -365,6 +365,22 @@ describe('MSHV_ROOT_HVCALL (HvCallAssertVirtualInterrupt)', () => {
     expect(irr(w, 1)).toEqual([]);
   });
 
+  it('the input page read at hvhdk.h offsets: a u32 vector above 0xFF (bits 8 and 16), a nonzero rsvd_z0 (@29) or rsvd_z1 (@30) is refused, nothing delivered', () => {
+    const w = world();
+    for (const bad of [
+      le([8, 'u64', 0n], [16, 'u64', 1], [24, 'u32', 0x141])(32),
+      le([8, 'u64', 0n], [16, 'u64', 1], [24, 'u32', 0x1_0041])(32),
+      le([8, 'u64', 0n], [16, 'u64', 1], [24, 'u32', 0x41], [29, 'u8', 1])(32),
+      le([8, 'u64', 0n], [16, 'u64', 1], [24, 'u32', 0x41], [30, 'u16', 0x100])(32),
+    ]) {
+      expect(call(w, bad)[0]).toBe(-EINVAL);
+    }
+    expect(irr(w, 1)).toEqual([]);
+    // The same page with those bytes clear is delivered: the refusals were theirs.
+    expect(call(w, le([8, 'u64', 0n], [16, 'u64', 1], [24, 'u32', 0x41])(32))[0]).toBe(0);
+    expect(irr(w, 1)).toEqual([0x41]);
+  });
+
   it('an input pointer the process does not own is EFAULT', () => {
     const w = world();
     const arg = le([0, 'u16', 0x94], [4, 'u16', 32], [16, 'u64', 0x1000n])(32);
