@@ -252,7 +252,7 @@ export function encodeStruct<F extends string, B extends string = never>(
   for (const name of bitNames) {
     const v = vals[name];
     const width = layout.bits[name].width;
-    if (v !== undefined && !fitsBits(width, v)) throw misfit(layout.cType, name, v, `${width}-bit field`);
+    if (v !== undefined && !fitsBits(width, v, false)) throw misfit(layout.cType, name, v, `${width}-bit field`);
   }
   for (let i = 0; i < layout.size; i++) view.setUint8(base + i, 0);
   for (const name of fieldNames) {
@@ -274,38 +274,20 @@ function misfit(cType: string, member: string, v: unknown, what: string): RangeE
   return new RangeError(`${cType}: ${shown} does not fit ${member} (${what})`);
 }
 
-/** Whether `v` is an integer (number or bigint) from 0 to 2^width - 1: a bitfield is never truncated. */
-function fitsBits(width: number, v: unknown): boolean {
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= 2 ** width - 1;
-  return typeof v === 'bigint' && v >= 0n && v < 1n << BigInt(width);
+/**
+ * Whether `v` is an integer (number or bigint) below 2^bits and at least 0, or, with `signedToo`, at
+ * least -2^(bits-1) (so `1 << 31` fills a u32): nothing is silently truncated. The bounds are exact
+ * as doubles (powers of two), so a number and a bigint are held to the same range.
+ */
+function fitsBits(bits: number, v: unknown, signedToo: boolean): boolean {
+  if (typeof v === 'number') return Number.isInteger(v) && v < 2 ** bits && v >= (signedToo ? -(2 ** (bits - 1)) : 0);
+  if (typeof v === 'bigint') return v < 1n << BigInt(bits) && v >= (signedToo ? -(1n << BigInt(bits - 1)) : 0n);
+  return false;
 }
 
-/** Each type's accepted range: its unsigned values, and the signed ones of the same width (so `1 << 31` fills a u32). */
-const FIELD_RANGE: Readonly<Record<FieldType, readonly [bigint, bigint]>> = {
-  u8: [-(1n << 7n), (1n << 8n) - 1n],
-  u16: [-(1n << 15n), (1n << 16n) - 1n],
-  u32: [-(1n << 31n), (1n << 32n) - 1n],
-  i32: [-(1n << 31n), (1n << 32n) - 1n],
-  u64: [-(1n << 63n), (1n << 64n) - 1n],
-};
-
-/** {@link FIELD_RANGE} as numbers, exact; u64's upper bound is 2^64 itself, exclusive (2^64 - 1 has no double). */
-const NUMBER_RANGE: Readonly<Record<FieldType, readonly [number, number]>> = {
-  u8: [-(2 ** 7), 2 ** 8 - 1],
-  u16: [-(2 ** 15), 2 ** 16 - 1],
-  u32: [-(2 ** 31), 2 ** 32 - 1],
-  i32: [-(2 ** 31), 2 ** 32 - 1],
-  u64: [-(2 ** 63), 2 ** 64],
-};
-
-/** Whether `v` is an integer (number or bigint) within `type`'s range: nothing is silently truncated. */
+/** Whether `v` fits a member of `type`: its unsigned values and the signed ones of the same width. */
 function fits(type: FieldType, v: unknown): boolean {
-  if (typeof v === 'number') {
-    const [lo, hi] = NUMBER_RANGE[type];
-    return Number.isInteger(v) && v >= lo && (type === 'u64' ? v < hi : v <= hi);
-  }
-  if (typeof v === 'bigint') return v >= FIELD_RANGE[type][0] && v <= FIELD_RANGE[type][1];
-  return false;
+  return fitsBits(8 * WIDTH[type], v, true);
 }
 
 /** A new zeroed buffer holding one encoded struct. */

@@ -70,6 +70,9 @@ export class LibraryLoadError extends Error {
 
 const LOAD_OPTION_KEYS = new Set(['path', 'required', 'optional', 'koffi']);
 
+/** A refusal of the options themselves (a TypeError to the caller), told apart from what a getter throws. */
+class OptionsError extends TypeError {}
+
 /** The options as read, once each. */
 interface ReadLoadOptions {
   readonly path: string;
@@ -84,29 +87,29 @@ interface ReadLoadOptions {
  * that throws while being read is a TypeError too, with its error as the cause.
  */
 function readLoadOptions(options: unknown): ReadLoadOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`loadLibrary: options must be { path, required, optional? }, got ${options === null ? 'null' : typeof options}`);
+  if (typeof options !== 'object' || options === null) throw new OptionsError(`loadLibrary: options must be { path, required, optional? }, got ${options === null ? 'null' : typeof options}`);
   try {
     const o = options as Record<string, unknown>;
     const unknown = Object.keys(o).filter((k) => !LOAD_OPTION_KEYS.has(k));
-    if (unknown.length > 0) throw new TypeError(`loadLibrary: unknown option ${unknown.join(', ')} (known: ${[...LOAD_OPTION_KEYS].join(', ')})`);
+    if (unknown.length > 0) throw new OptionsError(`loadLibrary: unknown option ${unknown.join(', ')} (known: ${[...LOAD_OPTION_KEYS].join(', ')})`);
     const { path, required, optional, koffi } = o;
-    if (typeof path !== 'string' || path === '') throw new TypeError("loadLibrary: path must be the library's file name or path, a non-empty string");
+    if (typeof path !== 'string' || path === '') throw new OptionsError("loadLibrary: path must be the library's file name or path, a non-empty string");
     if (koffi !== undefined && (typeof koffi !== 'object' || koffi === null || typeof (koffi as { load?: unknown }).load !== 'function')) {
-      throw new TypeError('loadLibrary: koffi, when given, must be a koffi module (an object with load)');
+      throw new OptionsError('loadLibrary: koffi, when given, must be a koffi module (an object with load)');
     }
     return { path, required: prototypes('required', required), optional: optional === undefined ? {} : prototypes('optional', optional), koffi: koffi as KoffiLike | undefined };
   } catch (e) {
-    if (e instanceof TypeError && e.message.startsWith('loadLibrary: ')) throw e;
-    throw new TypeError(`loadLibrary: the options could not be read (${e instanceof Error ? e.message : typeof e})`, { cause: e });
+    if (e instanceof OptionsError) throw e;
+    throw new OptionsError(`loadLibrary: the options could not be read (${e instanceof Error ? e.message : typeof e})`, { cause: e });
   }
 }
 
 /** A plain copy of an export table: export names to C prototype strings. */
 function prototypes(key: string, table: unknown): Record<string, string> {
-  if (typeof table !== 'object' || table === null || Array.isArray(table)) throw new TypeError(`loadLibrary: ${key} must be an object of export names to C prototypes`);
+  if (typeof table !== 'object' || table === null || Array.isArray(table)) throw new OptionsError(`loadLibrary: ${key} must be an object of export names to C prototypes`);
   const copy: Record<string, string> = {};
   for (const [name, prototype] of Object.entries(table)) {
-    if (typeof prototype !== 'string') throw new TypeError(`loadLibrary: ${key}.${name} must be a C prototype string`);
+    if (typeof prototype !== 'string') throw new OptionsError(`loadLibrary: ${key}.${name} must be a C prototype string`);
     copy[name] = prototype;
   }
   return copy;

@@ -2,6 +2,7 @@
 // cannot honour, instead of answering something a test would then trust.
 import { isVirtError } from '@tsvmm/virt';
 import { thrownBy } from '@tsvmm/virt/testing';
+import { EFAULT } from '../src';
 import { modelStruct, msiTo } from '../src/testing';
 
 describe('modelStruct refuses a malformed struct when it is defined (RangeError)', () => {
@@ -25,6 +26,24 @@ describe('modelStruct refuses a malformed struct when it is defined (RangeError)
     v.setBigUint64(8, 2n ** 40n, true);
     const r = s.read(bytes);
     expect(typeof r === 'number' ? r : [r.a, r.b, r.c]).toEqual([7, -2, 2n ** 40n]);
+  });
+});
+
+describe('ModelStruct.entry reads one entry of an array that follows a header', () => {
+  const E = modelStruct(8, { gsi: [0, 'u32'], data: [4, 'u32'] });
+  const bytes = new Uint8Array(8 + 2 * 8);
+  const v = new DataView(bytes.buffer);
+  v.setUint32(8 + 8, 5, true);
+  v.setUint32(8 + 12, 0x41, true);
+
+  it('entry i at start + i * size, its view over that entry only', () => {
+    const e = E.entry(v, 8, 1);
+    expect(typeof e === 'number' ? e : [e.gsi, e.data, e.view.byteOffset, e.view.byteLength]).toEqual([5, 0x41, 16, 8]);
+  });
+
+  it('an entry past the end, or before the start, is -EFAULT, never a throw', () => {
+    expect(E.entry(v, 8, 2)).toBe(-EFAULT);
+    expect(E.entry(v, 8, -2)).toBe(-EFAULT);
   });
 });
 

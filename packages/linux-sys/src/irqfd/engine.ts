@@ -71,6 +71,9 @@ export function routeBudget(sys: Syscalls, requested: number | undefined): numbe
   return Math.min(MAX_DERIVED_ROUTES, Math.max(1, routes));
 }
 
+/** What to do about a `descriptorBudget` answer that is not one. */
+const BUDGET_HINT = 'A Syscalls whose descriptorBudget is given answers { limit, open } or undefined; fix it or leave it out.';
+
 /**
  * `sys.descriptorBudget()`, checked: undefined (unknown), or a `limit` (a whole number or Infinity)
  * and an `open` count (a whole number). A `sys` is often a caller's own (a model, a wrapper): what
@@ -85,11 +88,11 @@ function readDescriptorBudget(sys: Syscalls): { readonly limit: number; readonly
     if (budget === undefined) return undefined;
     if (typeof budget === 'object' && budget !== null) ({ limit, open } = budget as { limit?: unknown; open?: unknown });
   } catch (e) {
-    throw new VirtError('INVALID_ARGUMENT', { operation: 'routeBudget', detail: `sys.descriptorBudget threw (${describeError(e)})`, hint: 'A Syscalls whose descriptorBudget is given answers { limit, open } or undefined; fix it or leave it out.', cause: e });
+    throw new VirtError('INVALID_ARGUMENT', { operation: 'routeBudget', detail: `sys.descriptorBudget threw (${describeError(e)})`, hint: BUDGET_HINT, cause: e });
   }
   const whole = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
   if ((whole(limit) || limit === Infinity) && whole(open)) return { limit, open };
-  throw invalidArgument('routeBudget', `sys.descriptorBudget answered ${describeValue(budget)}, not { limit, open } (whole numbers; limit may be Infinity)`, 'A Syscalls whose descriptorBudget is given answers { limit, open } or undefined; fix it or leave it out.');
+  throw invalidArgument('routeBudget', `sys.descriptorBudget answered ${describeValue(budget)}, not { limit, open } (whole numbers; limit may be Infinity)`, BUDGET_HINT);
 }
 
 /** What an {@link IrqFdEngine} runs on. */

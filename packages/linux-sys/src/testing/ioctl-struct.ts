@@ -40,6 +40,12 @@ export interface ModelStruct<T extends Record<string, ModelField>> {
   readonly size: number;
   /** The fields of the struct `arg` points to, and `view` over `arg`'s bytes, or `-EFAULT` as {@link ioctlStruct} answers. Never throws. */
   read(arg: number | Uint8Array | undefined): ModelStructArg<T> | number;
+  /**
+   * Entry `index` of an array of these structs that starts at byte `start` of `array` (the entries
+   * that follow a header, as in `kvm_irq_routing`), its `view` over that entry's bytes only; `-EFAULT`
+   * when the entry does not lie inside `array`. Never throws.
+   */
+  entry(array: DataView, start: number, index: number): ModelStructArg<T> | number;
 }
 
 const READ: Record<ModelFieldType, (v: DataView, at: number) => number | bigint> = {
@@ -81,6 +87,11 @@ export function modelStruct<const T extends Record<string, ModelField>>(size: nu
       const out: Record<string, number | bigint | DataView> = { view };
       for (const [name, [offset, type]] of entries) out[name] = READ[type](view, offset);
       return out as ModelStructArg<T>;
+    },
+    entry(array, start, index) {
+      const at = start + index * size;
+      if (!(at >= 0 && at + size <= array.byteLength)) return -EFAULT;
+      return this.read(new Uint8Array(array.buffer, array.byteOffset + at, size));
     },
   };
 }

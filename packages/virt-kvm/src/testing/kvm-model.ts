@@ -997,7 +997,7 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
     if (v.byteLength < 8 + nent * 40) return -EFAULT;
     let x2apic = false;
     for (let i = 0; i < nent; i++) {
-      const e = ARG.cpuidEntry.read(element(v, 8 + i * 40, 40));
+      const e = ARG.cpuidEntry.entry(v, 8, i);
       if (typeof e === 'number') return e;
       if (e.function === 1 && e.index === 0) x2apic = (e.ecx & (1 << 21)) !== 0;
     }
@@ -1019,7 +1019,7 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
     if (v.byteLength < 8 + n * 16) return -EFAULT;
     let i = 0;
     for (; i < n; i++) {
-      const e = ARG.msrEntry.read(element(v, 8 + i * 16, 16));
+      const e = ARG.msrEntry.entry(v, 8, i);
       if (typeof e === 'number') return e;
       if (e.index !== MSR_APICBASE) break;
       if (!set) {
@@ -1081,7 +1081,7 @@ export class KvmKernelModel extends ModelKernel<FdObject> implements Syscalls {
     if (v.byteLength < 8 + nr * 48) return -EFAULT;
     const routes: ModelRoute[] = [];
     for (let i = 0; i < nr; i++) {
-      const e = ARG.routingEntry.read(element(v, 8 + i * 48, 48));
+      const e = ARG.routingEntry.entry(v, 8, i);
       if (typeof e === 'number') return e;
       const { gsi, type, flags: eflags } = e;
       if (gsi >= this.maxRoutes) return -EINVAL;
@@ -1311,7 +1311,3 @@ function defaultRoutes(): readonly ModelRoute[] {
   return Object.freeze(out);
 }
 
-/** The `size`-byte element at `at` of an array that follows a struct's header in `v` (already checked to lie inside it), as a reader of {@link ARG} takes it. */
-function element(v: DataView, at: number, size: number): Uint8Array {
-  return new Uint8Array(v.buffer, v.byteOffset + at, size);
-}

@@ -591,7 +591,7 @@ export class MshvKernelModel extends ModelKernel<FileObject> implements Syscalls
     if (v.byteLength < 8 + 16 * nr) return -EFAULT;
     const next = new Map<number, ModelRoute>();
     for (let k = 0; k < nr; k++) {
-      const entry = ARG.irqEntry.read(new Uint8Array(v.buffer, v.byteOffset + 8 + 16 * k, 16));
+      const entry = ARG.irqEntry.entry(v, 8, k);
       if (typeof entry === 'number') return entry;
       const e: ModelRoute = { gsi: entry.gsi, addressLo: entry.addressLo, addressHi: entry.addressHi, data: entry.data };
       if (e.gsi >= MAX_ROUTES || e.addressHi !== 0) return -EINVAL;
